@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up everything sniffer needs on a Debian machine, as root: system packages, a virtual
+# environment in .venv, and the package with its test extra. Safe to run again (fast when done).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  libpcap0.8 tcpdump tshark iproute2 nftables iputils-ping iperf3 tcpreplay socat tmux procps kmod
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.sniffer-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip >&2 || true
+  .venv/bin/python -m pip install -q -e '.[test]' >&2
+  touch "$stamp"
+fi

@@ -1,0 +1,1 @@
+"""Capture layer: frames from files (pcap/pcapng) and live sockets (AF_PACKET). stdlib + libpcap only."""

@@ -1,0 +1,82 @@
+"""argparse front door. Subcommands live in sniffer/commands/, one module each, discovered at start.
+
+A command module defines ``add_parser(sub)`` (which registers its subparser and sets ``func`` to a
+callable taking the parsed args and returning an exit status) and keeps heavy imports (scapy,
+textual) inside that callable, so ``sniffer --help`` and the summary path stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import signal
+import sys
+from collections.abc import Sequence
+
+from sniffer import __version__
+from sniffer.errors import SnifferError
+
+#: the command run when `sniffer` is given no subcommand, if it exists
+DEFAULT_COMMAND = "demo"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sniffer",
+        description="Packet capture and raw-socket analyzer: live TUI, pcap/pcapng, ping, multicast, "
+        "traffic generators, replay.",
+    )
+    parser.add_argument("--version", action="version", version=f"sniffer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    import sniffer.commands as commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"sniffer.commands.{info.name}")
+        add = getattr(module, "add_parser", None)
+        if add is not None:
+            add(sub)
+    return parser
+
+
+def error(message: str) -> None:
+    """Print one diagnostic line on stderr."""
+    print(f"sniffer: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")):
+        choices = getattr(parser._subparsers, "_group_actions", [None])[0]
+        if choices is not None and DEFAULT_COMMAND in getattr(choices, "choices", {}):
+            args_list.insert(0, DEFAULT_COMMAND)
+    args = parser.parse_args(args_list)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args) or 0)
+    except SnifferError as exc:
+        error(str(exc))
+        return exc.exit_status
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # the reader of our stdout went away (| head): exit quietly like tcpdump does
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Traffic generators, ping, multicast tools: stdlib sockets; never imports ui."""

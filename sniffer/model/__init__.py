@@ -1,0 +1,1 @@
+"""Model layer: packet index, display filters, flows, statistics. Imports decode only."""

@@ -39,3 +39,10 @@ def netns_pair():  # type: ignore[no-untyped-def]
 
     with make() as pair:
         yield pair
+
+
+@pytest.fixture
+def sniffer_cli():  # type: ignore[no-untyped-def]
+    from helpers.cli import run_sniffer
+
+    return run_sniffer

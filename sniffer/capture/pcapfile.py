@@ -75,5 +75,5 @@ def open_capture(source: str | BinaryIO) -> CaptureReader:
     if isinstance(source, str):
         if source == "-":
             return CaptureReader(sys.stdin.buffer, close=False)
-        return CaptureReader(open(source, "rb"), close=True)  # noqa: SIM115
+        return CaptureReader(open(source, "rb"), close=True)
     return CaptureReader(source, close=False)

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 _counter = itertools.count(1)
 
 
-def sh(*cmd: str, check: bool = True, ns: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def sh(
+    *cmd: str, check: bool = True, ns: str | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
     """Run a command (inside namespace ``ns`` if given) and return its completed process."""
     argv: list[str] = list(cmd)
     if ns:
@@ -92,7 +94,21 @@ def netns_chain(n: int, mtu: int = 1500, forward: bool = True) -> Iterator[list[
             subnet = (os.getpid() * 7 + next(_counter) * 13) % 250 + 2
             li, ri = ("va", "vb") if n == 2 else (f"r{k}", f"l{k}")
             tmp_l, tmp_r = _name("x"), _name("y")
-            sh("ip", "link", "add", tmp_l, "mtu", str(mtu), "type", "veth", "peer", "name", tmp_r, "mtu", str(mtu))
+            sh(
+                "ip",
+                "link",
+                "add",
+                tmp_l,
+                "mtu",
+                str(mtu),
+                "type",
+                "veth",
+                "peer",
+                "name",
+                tmp_r,
+                "mtu",
+                str(mtu),
+            )
             sh("ip", "link", "set", tmp_l, "netns", left.ns, "name", li)
             sh("ip", "link", "set", tmp_r, "netns", right.ns, "name", ri)
             for host, iface, last in ((left, li, 1), (right, ri, 2)):

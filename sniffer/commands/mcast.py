@@ -211,9 +211,9 @@ def run_groups(args: argparse.Namespace) -> int:
                 if a == b or (a and b and _same(a, b)):
                     continue
                 event = "join" if a is None else "leave" if b is None else "change"
-                m = b or a
-                assert m is not None
-                _print_event(event, m, args.json)
+                row = b or a
+                assert row is not None
+                _print_event(event, row, args.json)
             prev = cur
     return 0
 

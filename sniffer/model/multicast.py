@@ -107,6 +107,7 @@ class StreamStats:
     ttl_min: int | None = None
     ttl_max: int | None = None
     missing: set[int] = field(default_factory=set)
+    _low: int = 0  # lowest sequence number accounted for (received or known missing)
     _last_delay: int | None = None
 
     def add(self, rx_ns: int, size: int, header: StreamHeader | None = None, ttl: int | None = None) -> None:
@@ -143,14 +144,16 @@ class StreamStats:
         """Update the sequence state; False when the datagram is a duplicate."""
         seq = h.seq
         if self.max_seq is None:
-            self.first_seq = self.max_seq = seq
+            self.first_seq = self.max_seq = self._low = seq
             if self.joined_ns is not None and h.start_ns >= self.joined_ns and seq <= MAX_GAP:
                 self.missing.update(range(0, seq))  # we were listening: the head was lost
+                self._low = 0
             return True
         if seq > self.max_seq:
             if seq - self.max_seq > MAX_GAP:
                 self.resets += 1
                 self.missing.clear()
+                self._low = seq
             else:
                 self.missing.update(range(self.max_seq + 1, seq))
             self.max_seq = seq
@@ -159,11 +162,10 @@ class StreamStats:
             self.missing.discard(seq)
             self.reordered += 1
             return True
-        assert self.first_seq is not None
-        if seq < self.first_seq and not self.missing and self.first_seq - seq <= MAX_GAP:
-            # earlier than anything seen and not known missing: late arrival before the first one
-            self.missing.update(range(seq + 1, self.first_seq))
-            self.first_seq = seq
+        if seq < self._low and self._low - seq <= MAX_GAP:
+            # below everything seen so far: it was overtaken by later ones
+            self.missing.update(range(seq + 1, self._low))
+            self._low = seq
             self.reordered += 1
             return True
         self.duplicates += 1

@@ -49,6 +49,8 @@ IPV6_HOPLIMIT = 52
 MCAST_JOIN_SOURCE_GROUP = 46
 MCAST_LEAVE_SOURCE_GROUP = 47
 SO_TIMESTAMPNS = 35
+SO_RCVBUFFORCE = 33
+RCVBUF = 4 << 20  # 4 MiB receive buffer: bursts at tens of kpps fit while Python catches up
 
 DEFAULT_PORT = 1234
 DEFAULT_IFACE = "lo"
@@ -141,6 +143,7 @@ class Membership:
         try:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            _set_rcvbuf(s, RCVBUF)
             if fam == socket.AF_INET:
                 s.setsockopt(SOL_IP, IP_MULTICAST_ALL, 0)  # only what this socket joined
                 s.setsockopt(SOL_IP, IP_RECVTTL, 1)
@@ -187,6 +190,14 @@ class Membership:
             pass  # closing the socket leaves as well
         finally:
             s.close()
+
+
+def _set_rcvbuf(s: socket.socket, size: int) -> None:
+    """SO_RCVBUFFORCE (root: past net.core.rmem_max), else SO_RCVBUF (capped at rmem_max)."""
+    try:
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
 def _join_error(exc: OSError, m: Membership) -> SnifferError:

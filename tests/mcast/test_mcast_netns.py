@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -316,3 +317,73 @@ def test_send_refuses_to_pick_a_real_interface_and_stays_on_lo(netns_pair: tuple
     r = run_sniffer("mcast", "send", "ff15::1", ns=b.ns)
     assert r.returncode == 2 and r.stderr.decode().startswith("sniffer: IPv6 multicast needs an interface")
     assert r.stderr.decode().count("\n") == 1
+
+
+def igmp_checksum(data: bytes) -> int:
+    s = sum(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def send_igmpv2_query(host: Host, iface: str, max_resp_ds: int = 10) -> None:
+    """An IGMPv2 general query (8 bytes, max response in 1/10 s) to 224.0.0.1 on ``iface``."""
+    import socket
+
+    from sniffer.gen.multicast import IP_MULTICAST_IF, IP_MULTICAST_TTL, SOL_IP, ip_mreqn
+    from sniffer.netns import netns
+
+    msg = bytes([0x11, max_resp_ds, 0, 0, 0, 0, 0, 0])
+    msg = msg[:2] + igmp_checksum(msg).to_bytes(2, "big") + msg[4:]
+    with netns(host.ns):
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP)
+    try:
+        s.setsockopt(SOL_IP, IP_MULTICAST_IF, ip_mreqn("0.0.0.0", _ifindex(host, iface)))
+        s.setsockopt(SOL_IP, IP_MULTICAST_TTL, 1)
+        s.sendto(msg, ("224.0.0.1", 0))
+    finally:
+        s.close()
+
+
+def _ifindex(host: Host, iface: str) -> int:
+    return int(host.run("cat", f"/sys/class/net/{iface}/ifindex").stdout)
+
+
+def test_igmpv2_querier_on_the_link_shows_in_groups_view_and_doctor(
+    netns_pair: tuple[Host, Host], tmp_path: Path
+) -> None:
+    a, b = netns_pair
+    p = start(b, "mcast", "join", "239.11.11.11", "-i", "vb", "--duration", "20", "--json")
+    wait_membership(b, "vb", "239.11.11.11")
+    time.sleep(0.3)  # let the unsolicited v3 reports go first
+    with IfaceCapture(a.ns, "va") as cap:
+        send_igmpv2_query(a, "va", max_resp_ds=5)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if any(is_igmp(f.data, 0x16) for f in list(cap.frames)):
+                break
+            time.sleep(0.05)
+        frames = cap.stop(settle=0.1)
+    msgs = mcast_fields(frames, tmp_path)
+    view = MembershipView()
+    for f in msgs:
+        view.observe(frame_ts(f), f)
+    assert [(q.address, q.version) for q in view.queriers()] == [(a.addr4("va"), 2)]
+    g = view.group("239.11.11.11")
+    assert g is not None and g.version == 2 and b.addr4("vb") in g.members  # b answered in v2
+    (row,) = [r for r in json.loads(run_sniffer("mcast", "groups", "--json", "-i", "vb", ns=b.ns).stdout)
+              if r["group"] == "239.11.11.11"]  # fmt: skip
+    assert row["querier"] == "V2" and row["forced_version"] == 0
+    rc, checks = doctor(b, "232.11.11.11", "-i", "vb", "-s", a.addr4("va"))
+    assert rc == 1 and checks["igmp version"]["status"] == "FAIL"
+    assert "querier" in checks["igmp version"]["message"]
+    p.send_signal(signal.SIGTERM)  # a signal ends the join cleanly: report printed, group left
+    assert finish(p)["groups"][0]["group"] == "239.11.11.11"
+    wait_membership(b, "vb", "239.11.11.11", present=False, timeout=2)
+
+
+def is_igmp(frame: bytes, igmp_type: int) -> bool:
+    if frame[12:14] != b"\x08\x00" or frame[23] != 2:
+        return False
+    ihl = (frame[14] & 0x0F) * 4
+    return len(frame) > 14 + ihl and frame[14 + ihl] == igmp_type

@@ -79,6 +79,8 @@ IPV4 = Header(
     )
 )
 IPV4_FIRST = Header(IPV4.fields[:2])
+IPV4_TO_SRC = Header(IPV4.fields[:-1])
+IPV4_DST = Header(IPV4.fields[-1:])
 
 
 @ETHERTYPES.register(0x0800)
@@ -100,9 +102,16 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
         layer.length = 1
         return
     layer.length = ihl
-    vals = IPV4.read(ctx, off, end)
+    vals = IPV4_TO_SRC.read(ctx, off, end)
     if vals is None:
         return
+    # Wireshark scans the options (for a source route) before it adds ip.dst: a cut header stops there
+    if not ctx.has(off, ihl, end):
+        return
+    dvals = IPV4_DST.read(ctx, off, end)
+    if dvals is None:
+        return
+    vals.update(dvals)
     tlen = vals["ip.len"]
     src, dst = vals["ip.src"], vals["ip.dst"]
     ctx.add("ip.addr", src, off + 12, 4, "Source or Destination Address")
@@ -499,8 +508,8 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
     info += f" Win={vals['tcp.window_size_value']} Len={seglen}"
     layer.text = f"Transmission Control Protocol, Src Port: {sp}, Dst Port: {dp}, Seq: {vals['tcp.seq']}, Len: {seglen}"
     if hl > 20:
-        if off + hl > end:
-            ctx.set_malformed("TCP")
+        if off + hl > end:  # e.g. a first fragment that cuts the options: Wireshark only warns
+            ctx.warn(f"Bogus TCP header length ({hl}, beyond the end of the packet)")
             ctx.info = info
             return
         _tcp_options(ctx, off + 20, off + hl, end)

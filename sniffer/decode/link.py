@@ -85,16 +85,19 @@ VLAN = Header(
 )
 
 
+S_TAG = Header(tuple(f._replace(name=f.name.replace("vlan.", "ieee8021ad.")) for f in VLAN.fields))
+
+
 @ETHERTYPES.register(ETH_P_8021Q, ETH_P_QINQ1)
 def dissect_vlan(ctx: Ctx, off: int, end: int, proto: str = "vlan") -> None:
     label = "802.1Q Virtual LAN" if proto == "vlan" else "IEEE 802.1ad"
     ctx.push(proto, label, off, 4)
-    vals = VLAN.read(ctx, off, end)
+    vals = (VLAN if proto == "vlan" else S_TAG).read(ctx, off, end)
     if vals is None:
         return
-    ctx.layer.text = f"{label}, PRI: {vals['vlan.priority']}, DEI: {vals['vlan.dei']}, ID: {vals['vlan.id']}"
+    pri, dei, vid, etype = vals.values()
+    ctx.layer.text = f"{label}, PRI: {pri}, DEI: {dei}, ID: {vid}"
     ctx.proto = "802.1Q"
-    etype = vals["vlan.etype"]
     if etype <= 1500:
         dissect_llc(ctx, off + 4, min(end, off + 4 + etype))
         return

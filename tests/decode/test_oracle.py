@@ -43,7 +43,7 @@ def _score(decoded: dict[str, Any], fields: list[str]) -> tuple[int, int, Counte
         if name in broken:
             continue
         rows = oracle_rows(name)
-        for row, ours in zip(rows, objs):
+        for row, ours in zip(rows, objs, strict=False):
             for f in fields:
                 want = norm_oracle(f, row.get(f, ""))
                 got = norm_ours(f, ours)

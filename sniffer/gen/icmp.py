@@ -191,12 +191,14 @@ def make_payload(
 
 
 class EchoTemplate:
-    """A preallocated echo request: per probe only the sequence, the timestamp and the checksum change.
+    """A preallocated request: per probe only the sequence, the send time and the checksum change.
 
-    The checksum is updated incrementally: the constant part's word sum is computed once.
+    The send time is a struct timeval at the start of an echo payload (as iputils does) or the
+    originate field of an ICMP timestamp request. The checksum is updated incrementally: the word
+    sum of the constant part is computed once, per probe only the changing words are added.
     """
 
-    __slots__ = ("_base", "_ts", "buf", "ident", "kernel_checksum", "type")
+    __slots__ = ("_base", "_dyn_end", "_when", "buf", "ident", "kernel_checksum", "type")
 
     def __init__(
         self,
@@ -212,29 +214,31 @@ class EchoTemplate:
         self.ident = ident & 0xFFFF
         self.kernel_checksum = kernel_checksum
         self.buf = bytearray(_ICMP_HDR.pack(icmp_type, code, 0, self.ident, 0) + payload)
-        self._ts = timestamp and len(payload) >= TIMEVAL_LEN
-        if self._ts:
-            # constant part: header without seq + payload without the timeval
-            tmp = bytearray(self.buf)
-            tmp[6:8] = b"\0\0"
-            tmp[8 : 8 + TIMEVAL_LEN] = bytes(TIMEVAL_LEN)
-            self._base = ones_sum(tmp)
+        self._when = ""
+        if timestamp and icmp_type == ICMP_TIMESTAMP and len(payload) >= 12:
+            self._when = "originate"
+            self._dyn_end = 12
+        elif timestamp and len(payload) >= TIMEVAL_LEN:
+            self._when = "timeval"
+            self._dyn_end = 8 + TIMEVAL_LEN
         else:
-            self._base = ones_sum(self.buf)
+            self._dyn_end = 8
+        tmp = bytearray(self.buf)
+        tmp[6 : self._dyn_end] = bytes(self._dyn_end - 6)
+        self._base = ones_sum(tmp)
 
     def fill(self, seq: int, now_ns: int) -> bytearray:
-        """Write ``seq``, the timeval and the checksum into the buffer; return it (no copy)."""
+        """Write ``seq``, the send time and the checksum into the buffer; return it (no copy)."""
         buf = self.buf
         struct.pack_into("!H", buf, 6, seq & 0xFFFF)
-        if self._ts:
+        when = self._when
+        if when == "timeval":
             _TIMEVAL.pack_into(buf, 8, now_ns // 1_000_000_000, (now_ns // 1000) % 1_000_000)
+        elif when == "originate":
+            struct.pack_into("!I", buf, 8, (now_ns // 1_000_000) % 86_400_000)
         if self.kernel_checksum:
             return buf
-        total = (
-            self._base + sum(memoryview(buf)[6:24].cast("H"))
-            if self._ts
-            else self._base + (memoryview(buf)[6:8].cast("H")[0])
-        )
+        total = self._base + sum(memoryview(buf)[6 : self._dyn_end].cast("H"))
         struct.pack_into("=H", buf, 2, fold(total))
         return buf
 

@@ -485,14 +485,21 @@ def open_endpoints(targets: list[Target], opts: PingOptions) -> tuple[list[Endpo
             for e in eps:
                 e.close()
             raise NetworkError(f"opening an ICMP socket: {exc.strerror or exc}") from None
-    what = "opening a raw ICMP socket"
-    if opts.icmp_type is None:
-        lo, hi = _ping_group_range()
-        what += (
-            f" (and the unprivileged ICMP datagram socket is not allowed: net.ipv4.ping_group_range='{lo} {hi}' "
-            f"excludes gid {os.getgid()}; widen it with sysctl -w net.ipv4.ping_group_range='0 2147483647')"
+    lo, hi = _ping_group_range()
+    widen = (
+        f"net.ipv4.ping_group_range='{lo} {hi}' excludes gid {os.getgid()}; "
+        "widen it with sysctl -w net.ipv4.ping_group_range='0 2147483647'"
+    )
+    if kinds == ["dgram"]:
+        err = PrivilegeError("opening an unprivileged ICMP datagram socket")
+        err.args = (f"opening an unprivileged ICMP datagram socket: permission denied, {widen}",)
+    elif kinds == ["raw"] or opts.icmp_type is not None:
+        need = " (--type needs one)" if opts.icmp_type is not None else ""
+        err = PrivilegeError(f"opening a raw ICMP socket{need}")
+    else:
+        err = PrivilegeError(
+            f"opening a raw ICMP socket (and the unprivileged ICMP datagram socket is not allowed: {widen})"
         )
-    err = PrivilegeError(what)
     err.__cause__ = last
     raise err
 

@@ -218,7 +218,7 @@ class EchoTemplate:
         if timestamp and icmp_type == ICMP_TIMESTAMP and len(payload) >= 12:
             self._when = "originate"
             self._dyn_end = 12
-        elif timestamp and len(payload) >= TIMEVAL_LEN:
+        elif timestamp and icmp_type in (ICMP_ECHO, ICMP6_ECHO_REQUEST) and len(payload) >= TIMEVAL_LEN:
             self._when = "timeval"
             self._dyn_end = 8 + TIMEVAL_LEN
         else:

@@ -276,7 +276,7 @@ class Endpoint:
             self.ident,
             payload,
             kernel_checksum=self.v6 or kind == "dgram",
-            timestamp=self.echo,
+            timestamp=self.echo or (self.req_type == icmp.ICMP_TIMESTAMP and not self.v6),
         )
         self.buf = bytearray(65536 + 64)
         self.view = memoryview(self.buf)

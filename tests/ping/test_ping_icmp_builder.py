@@ -72,7 +72,9 @@ def test_payload_layout_like_iputils() -> None:
 def test_parse_quoted_v4_from_scapy_time_exceeded() -> None:
     from scapy.layers.inet import ICMP, IP
 
-    inner = IP(src="10.0.0.1", dst="10.0.0.9", ttl=1, id=0x4242, flags="DF") / ICMP(id=77, seq=5) / (b"x" * 56)
+    inner = (
+        IP(src="10.0.0.1", dst="10.0.0.9", ttl=1, id=0x4242, flags="DF") / ICMP(id=77, seq=5) / (b"x" * 56)
+    )
     err = ICMP(type=11, code=0) / bytes(inner)[:28]
     msg = icmp.parse_icmp(bytes(err), v6=False, verify=True)
     assert msg is not None and msg.checksum_ok is True and msg.quoted is not None

@@ -61,7 +61,9 @@ def test_several_targets_interleaved_with_fping_summary(sniffer_cli) -> None:  #
     assert p.returncode == 0, p.stderr.decode()
     out = p.stdout.decode()
     froms = re.findall(r"bytes from (\S+): icmp_seq=(\d+)", out)
-    assert sorted(froms) == sorted((a, str(s)) for a in ("127.0.0.1", "::1", "127.0.0.2") for s in range(1, 5))
+    assert sorted(froms) == sorted(
+        (a, str(s)) for a in ("127.0.0.1", "::1", "127.0.0.2") for s in range(1, 5)
+    )
     # interleaved: the first three replies come from three different targets
     assert len({a for a, _ in froms[:3]}) == 3
     assert re.search(r"^127\.0\.0\.1 : xmt/rcv/%loss = 4/4/0%, min/avg/max = ", out, re.M)
@@ -82,7 +84,10 @@ def test_timestamp_request_type_13(sniffer_cli) -> None:  # type: ignore[no-unty
     assert p.returncode == 0, p.stderr.decode()
     out = p.stdout.decode()
     assert "ICMP type 13 (Timestamp Request) code 0, 12 data bytes" in out
-    assert len(re.findall(r"20 bytes from 127\.0\.0\.1: icmp_seq=\d .*Timestamp Reply \(type=14 code=0\)", out)) == 2
+    assert (
+        len(re.findall(r"20 bytes from 127\.0\.0\.1: icmp_seq=\d .*Timestamp Reply \(type=14 code=0\)", out))
+        == 2
+    )
 
 
 def test_unanswered_type_times_out(sniffer_cli) -> None:  # type: ignore[no-untyped-def]
@@ -109,7 +114,9 @@ def test_bad_arguments_are_one_line(sniffer_cli) -> None:  # type: ignore[no-unt
     ):
         p = sniffer_cli("ping", *args)
         err = p.stderr.decode()
-        assert p.returncode != 0 and err.count("\n") == 1 and err.startswith("sniffer: ") and needle in err, err
+        assert p.returncode != 0 and err.count("\n") == 1 and err.startswith("sniffer: ") and needle in err, (
+            err
+        )
 
 
 def test_session_events_and_thread_stop() -> None:
@@ -122,7 +129,9 @@ def test_session_events_and_thread_stop() -> None:
     for e in events:
         if isinstance(e, Reply):
             i = events.index(e)
-            assert any(isinstance(x, ProbeSent) and (x.target, x.seq) == (e.target, e.seq) for x in events[:i])
+            assert any(
+                isinstance(x, ProbeSent) and (x.target, x.seq) == (e.target, e.seq) for x in events[:i]
+            )
             assert e.rtt_ns > 0 and e.ts_ns > 0
     assert [st.received for st in stats] == [3, 3]
 

@@ -215,6 +215,15 @@ def _name_of(addr: str, want: bool, cache: dict[str, str]) -> str:
     return cache[addr]
 
 
+def _decoded(packet: bytes, ts_ns: int) -> dict[str, Any]:
+    """The ICMP error through the shared decoder: Wireshark field names (outer, then quoted values)."""
+    from sniffer.capture.frame import LINKTYPE_RAW, Frame
+    from sniffer.decode.fields import frame_fields
+
+    fields = frame_fields(Frame(ts_ns, packet, len(packet), LINKTYPE_RAW))
+    return {k: v for k, v in fields.items() if not k.startswith("frame.")}
+
+
 def _run_ping(args: argparse.Namespace) -> int:
     import json
     import signal
@@ -326,6 +335,8 @@ def _run_ping(args: argparse.Namespace) -> int:
                 rec["from"] = ev.src
                 if ev.quoted is not None:
                     rec["quoted"] = ev.quoted.as_dict()
+                if ev.packet:
+                    rec["decoded"] = _decoded(ev.packet, ev.ts_ns)
             if quiet:
                 return
             if ev.local:

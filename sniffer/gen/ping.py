@@ -114,6 +114,9 @@ class ProbeError:
     quoted: icmp.QuotedPacket | None = None
     local: bool = False  # a local error (sendto failed, or the kernel's own error queue)
     rtt_ns: int | None = None
+    #: the ICMP error as an IP packet (LINKTYPE_RAW; the IPv6 header rebuilt from the socket's data),
+    #: empty when only the kernel's error queue told us (datagram sockets)
+    packet: bytes = b""
 
 
 @dataclass(slots=True)
@@ -279,6 +282,7 @@ class Endpoint:
             timestamp=self.echo or (self.req_type == icmp.ICMP_TIMESTAMP and not self.v6),
         )
         self.buf = bytearray(65536 + 64)
+        self.last_ihl = 0
         self.view = memoryview(self.buf)
 
     # -- setup
@@ -424,6 +428,7 @@ class Endpoint:
             if raw and not v6:
                 ihl = (buf[0] & 0x0F) << 2
                 ttl = buf[8]
+                self.last_ihl = ihl
                 yield ts, addr[0], ttl, view[ihl:n], n - ihl
             else:
                 yield ts, addr[0], ttl, view[:n], n
@@ -726,7 +731,7 @@ class PingSession:
                 continue
             typ = data[0]
             if typ in ep.errors:
-                self._icmp_error(s, ts, src, data, emit)
+                self._icmp_error(s, ts, src, ttl, data, emit)
                 continue
             if typ == ep.req_type:
                 continue  # our own request looped back (no ICMP filter on this socket)
@@ -767,7 +772,13 @@ class PingSession:
             emit(Reply(ep.index, seq, src, rtt, ttl, nbytes, ts, dup, ck_ok, perr, typ, data[1], detail))
 
     def _icmp_error(
-        self, s: _State, ts: int, src: str, data: memoryview, emit: Callable[[PingEvent], None]
+        self,
+        s: _State,
+        ts: int,
+        src: str,
+        ttl: int | None,
+        data: memoryview,
+        emit: Callable[[PingEvent], None],
     ) -> None:
         ep = s.ep
         msg = icmp.parse_icmp(data, ep.v6)
@@ -787,7 +798,17 @@ class PingSession:
                 del s.outstanding[i]
                 break
         text = icmp.error_text(msg.type, msg.code, ep.v6, msg.info)
-        emit(ProbeError(ep.index, seq, src, msg.type, msg.code, text, ts, q, rtt_ns=ts - sent))
+        if ep.v6:
+            hdr = struct.pack("!IHBB", 6 << 28, len(data), socket.IPPROTO_ICMPV6, ttl or 0)
+            packet = (
+                hdr
+                + socket.inet_pton(socket.AF_INET6, src.split("%")[0])
+                + socket.inet_pton(socket.AF_INET6, q.src)
+            )
+            packet += bytes(data)
+        else:
+            packet = bytes(ep.buf[: ep.last_ihl + len(data)])
+        emit(ProbeError(ep.index, seq, src, msg.type, msg.code, text, ts, q, rtt_ns=ts - sent, packet=packet))
 
     def _receive_errors(self, s: _State, emit: Callable[[PingEvent], None]) -> None:
         ep = s.ep

@@ -266,3 +266,21 @@ def test_duplicate_and_damaged_replies() -> None:
             "(wrong data byte #22 should be 0x16 but was 0xe9)"
         )
         assert "4 packets transmitted, 4 received, +1 duplicates, +2 corrupted, 0% packet loss" in out
+
+
+@pytest.mark.parametrize("v6", [False, True])
+def test_icmp_error_goes_through_the_shared_decoder(v6: bool) -> None:
+    with netns_chain(3) as (a, r, b):
+        no_ratelimit(r)
+        dst = b.addr6("l1") if v6 else b.addr4("l1")
+        doc = ping_json(a, "-c", "1", "-W", "1", "-t", "1", "--id", "999", dst, rc=1)
+        d = doc["targets"][0]["probes"][0]["decoded"]
+        ip, proto = ("ipv6", "icmpv6") if v6 else ("ip", "icmp")
+        assert d["_ws.col.Protocol"] == ("ICMPv6" if v6 else "ICMP") and "_ws.malformed" not in d
+        assert d[f"{ip}.src"] == [
+            r.addr6("l0") if v6 else r.addr4("l0"),
+            a.addr6("r0") if v6 else a.addr4("r0"),
+        ]
+        assert d[f"{ip}.dst"][1] == dst
+        assert d[f"{proto}.type"] == ([3, 128] if v6 else [11, 8])
+        assert d[f"{proto}.checksum.status"] in (1, [1, 1])

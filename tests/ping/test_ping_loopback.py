@@ -152,3 +152,56 @@ def test_session_events_and_thread_stop() -> None:
     s2.close()
     assert s2.exception is None and s2.stats[0].received >= 3
     assert not any(isinstance(x, ProbeTimeout) for x in got2)
+
+
+def test_payload_sources_and_bind_options(sniffer_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "payload.bin"
+    f.write_bytes(b"sniffer-payload-")
+    for extra in (
+        ["--random"],
+        ["--payload-file", str(f)],
+        ["-I", "lo"],
+        ["-I", "127.0.0.1"],
+        ["-s", "0"],
+        ["-s", "7"],
+    ):
+        doc = _json(sniffer_cli, "-c", "3", "-i", "0.01", *extra, "127.0.0.1")
+        t = doc["targets"][0]
+        assert (t["received"], t["damaged"]) == (3, 0), (extra, t)
+    doc = _json(sniffer_cli, "-c", "2", "-i", "0.01", "-s", "1400", "-M", "do", "-I", "lo", "::1")
+    assert doc["targets"][0]["probes"][0]["bytes"] == 1408
+
+
+def test_ctrl_c_prints_the_summary() -> None:
+    import signal
+    import subprocess
+
+    from helpers.cli import ROOT, sniffer_argv, sniffer_env
+
+    p = subprocess.Popen(
+        [*sniffer_argv("ping", "-i", "0.02", "-D", "127.0.0.1")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=sniffer_env(),
+        cwd=ROOT,
+    )
+    try:
+        assert p.stdout is not None
+        head = p.stdout.readline() + p.stdout.readline()  # the PING header and a reply: the loop is running
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=10)
+    finally:
+        p.kill()
+    text = (head + out).decode()
+    assert p.returncode == 0, err
+    assert "--- 127.0.0.1 ping statistics ---" in text and " 0% packet loss" in text
+    assert re.search(r"^\[\d+\.\d{6}\] 64 bytes from 127\.0\.0\.1: icmp_seq=\d+", text, re.M)
+
+
+def test_report_outstanding_with_O(sniffer_cli) -> None:  # type: ignore[no-untyped-def]
+    p = sniffer_cli("ping", "-c", "2", "-i", "0.01", "-W", "0.2", "-O", "--type", "15", "127.0.0.1")
+    out = p.stdout.decode()
+    assert (
+        p.returncode == 1 and "no answer yet for icmp_seq=1" in out and "no answer yet for icmp_seq=2" in out
+    )
+    assert "2 packets transmitted, 0 received, 100% packet loss" in out

@@ -284,3 +284,18 @@ def test_icmp_error_goes_through_the_shared_decoder(v6: bool) -> None:
         assert d[f"{ip}.dst"][1] == dst
         assert d[f"{proto}.type"] == ([3, 128] if v6 else [11, 8])
         assert d[f"{proto}.checksum.status"] in (1, [1, 1])
+
+
+def test_ipv6_link_local_with_scope_and_bind_to_device() -> None:
+    with netns_pair() as (a, b):
+        lines = b.run("ip", "-6", "-o", "addr", "show", "dev", "vb", "scope", "link").stdout
+        ll = lines.split("inet6 ")[1].split("/")[0]
+        doc = ping_json(a, "-c", "2", "-i", "0.01", f"{ll}%va")
+        t = doc["targets"][0]
+        assert t["address"] == f"{ll}%va" and t["received"] == 2
+        assert {p["from"].split("%")[0] for p in t["probes"]} == {ll}
+        doc = ping_json(a, "-c", "2", "-i", "0.01", "-I", "va", b.addr4("vb"))
+        assert doc["targets"][0]["received"] == 2
+        # bound to lo, the probe cannot reach the peer: nothing comes back
+        doc = ping_json(a, "-c", "1", "-W", "0.3", "-I", "lo", b.addr4("vb"), rc=1)
+        assert doc["targets"][0]["received"] == 0

@@ -1,7 +1,8 @@
 """UDP broadcast (SO_BROADCAST) on a named interface; peers answer by unicast.
 
 A real interface must be named (-i): there is no default, so nothing is ever broadcast by accident.
-The destination is the interface's IPv4 broadcast address (SIOCGIFBRDADDR) unless one is given.
+The destination is the interface's IPv4 broadcast address (SIOCGIFBRDADDR), or 255.255.255.255 when
+none is configured, unless one is given.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from sniffer.gen.options import SockOpts, apply
 
 SIOCGIFBRDADDR = 0x8919
 SIOCGIFADDR = 0x8915
+SIOCGIFFLAGS = 0x8913
+IFF_BROADCAST = 0x2
+LIMITED = "255.255.255.255"
 
 
 def _ifreq_addr(ifname: str, request: int) -> str | None:
@@ -36,12 +40,18 @@ def broadcast_address(ifname: str) -> str:
         raise UsageError(f"no interface {ifname!r}: check the name with 'ip link'") from None
     if _ifreq_addr(ifname, SIOCGIFADDR) is None:
         raise UsageError(f"interface {ifname} has no IPv4 address: broadcast needs one")
+    if not _ifflags(ifname) & IFF_BROADCAST:
+        raise UsageError(f"interface {ifname} cannot broadcast (loopback?): name an Ethernet-like interface")
     addr = _ifreq_addr(ifname, SIOCGIFBRDADDR)
     if not addr or addr == "0.0.0.0":
-        raise UsageError(
-            f"interface {ifname} has no broadcast address (loopback?): name an Ethernet-like interface"
-        )
+        return LIMITED  # no 'brd' configured: the limited broadcast, kept on the interface by SO_BINDTODEVICE
     return addr
+
+
+def _ifflags(ifname: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        out = fcntl.ioctl(s.fileno(), SIOCGIFFLAGS, struct.pack("256s", ifname.encode()[:15]))
+    return int(struct.unpack_from("H", out, 16)[0])
 
 
 class BroadcastEndpoint(Endpoint):

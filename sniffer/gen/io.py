@@ -28,7 +28,7 @@ from sniffer.gen.styles import ASYNCIO, BLOCKING, make_selector
 Addr = Any
 StopFn = Callable[[], bool]
 
-POLL_S = 0.2  # servers look at their stop condition this often
+POLL_S = 0.05  # servers look at their stop condition this often
 SINK_BUF = 1 << 20
 
 _now = time.monotonic

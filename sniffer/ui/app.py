@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, Tree
+from textual.widgets import Footer, Input, Tree
 
 from sniffer.errors import SnifferError
 from sniffer.model.store import PacketStore, View
@@ -127,29 +127,22 @@ class SnifferApp(App[None]):
         self.selected_field: DNode | None = None
         self.layout_mode = "stacked"
         self.last_saved: str | None = None
+        self.plist = PacketList(self.store, self.view, id="list")
+        self.detail = DetailTree(id="detail")
+        self.hexview = HexView(id="hex")
+        self.status_bar = StatusBar("", id="status")
 
     # -- composition ------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield build_filter_bar(field_names())
+        self.filter_bar, self.filter_input, self.filter_msg = build_filter_bar(field_names())
+        yield self.filter_bar
         with Vertical(id="panes", classes="stacked"):
-            yield PacketList(self.store, self.view, id="list")
+            yield self.plist
             with Container(id="lower"):
-                yield DetailTree(id="detail")
-                yield HexView(id="hex")
-        yield StatusBar("", id="status")
+                yield self.detail
+                yield self.hexview
+        yield self.status_bar
         yield Footer()
-
-    @property
-    def plist(self) -> PacketList:
-        return self.query_one("#list", PacketList)
-
-    @property
-    def detail(self) -> DetailTree:
-        return self.query_one("#detail", DetailTree)
-
-    @property
-    def hexview(self) -> HexView:
-        return self.query_one("#hex", HexView)
 
     def on_mount(self) -> None:
         self.plist.border_title = "Packets"
@@ -158,7 +151,7 @@ class SnifferApp(App[None]):
         self.plist.follow = self.live
         self.plist.focus()
         if self._initial_filter:
-            inp = self.query_one("#filter", Input)
+            inp = self.filter_input
             inp.value = self._initial_filter
             self.apply_filter(self._initial_filter)
         if self.source is not None:
@@ -198,7 +191,7 @@ class SnifferApp(App[None]):
             self._selected_once = True
             plist.move_to(0)
         self._update_rates()
-        self.query_one("#status", StatusBar).update(self.status_text())
+        self.status_bar.update(self.status_text())
         src = self.source
         if src is not None and src.status.error and src.status.error != self._error_shown:
             self._error_shown = src.status.error
@@ -219,6 +212,8 @@ class SnifferApp(App[None]):
         if src is not None:
             label = {"live": "Live", "file": "File", "playback": "Playback"}.get(src.status.kind, "")
             parts.append(f"{label} {src.status.name}")
+        if self.notice:
+            parts.append(self.notice)
         shown = self.plist.count if self.is_mounted else len(self.view)
         pct = (
             f" ({100 * len(self.view) / st.count:.0f}%)" if st.count and self.view.matched is not None else ""
@@ -241,8 +236,6 @@ class SnifferApp(App[None]):
             parts.append("PAUSED")
         if self.live and not self.display_paused and self.is_mounted and self.plist.follow:
             parts.append("autoscroll")
-        if self.notice:
-            parts.append(self.notice)
         return " " + " │ ".join(parts)
 
     # -- selection: list -> detail + hex, detail <-> hex ---------------------------------------------------
@@ -283,7 +276,7 @@ class SnifferApp(App[None]):
     # -- filter bar ---------------------------------------------------------------------------------------
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        msg = self.query_one("#filter-msg", Static)
+        msg = self.filter_msg
         inp = event.input
         inp.remove_class("-ok", "-bad")
         if not event.value.strip():
@@ -308,8 +301,8 @@ class SnifferApp(App[None]):
         try:
             flt = compile_display_filter(text)
         except SnifferError as exc:
-            self.query_one("#filter-msg", Static).update(str(exc))
-            self.query_one("#filter", Input).add_class("-bad")
+            self.filter_msg.update(str(exc))
+            self.filter_input.add_class("-bad")
             self.notify(str(exc), title="Display filter", severity="error")
             return False
         self.view = View(self.store, flt, text.strip()) if flt is not None else View(self.store)
@@ -320,7 +313,7 @@ class SnifferApp(App[None]):
         return True
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        self.filter_input.focus()
 
     def action_focus_list(self) -> None:
         self.plist.focus()
@@ -330,7 +323,8 @@ class SnifferApp(App[None]):
 
     # -- layout ---------------------------------------------------------------------------------------------
     def action_layout(self) -> None:
-        panes = self.query_one("#panes")
+        panes = self.plist.parent
+        assert panes is not None
         self.layout_mode = "side" if self.layout_mode == "stacked" else "stacked"
         panes.set_classes(self.layout_mode)
 

@@ -177,9 +177,10 @@ class PacketList(ScrollView, can_focus=True):
         self.follow = False
 
     def on_click(self, event: events.Click) -> None:
-        if event.y <= 0:
+        pos = event.get_content_offset(self)
+        if pos is None or pos.y <= 0:
             return
-        row = int(self.scroll_y) + event.y - 1
+        row = int(self.scroll_y) + pos.y - 1
         if 0 <= row < self.count:
             self.follow = False
             self.cursor = row
@@ -299,7 +300,8 @@ class HexView(ScrollView, can_focus=True):
         return None
 
     def on_click(self, event: events.Click) -> None:
-        off = self.offset_at(event.x, event.y)
+        pos = event.get_content_offset(self)
+        off = None if pos is None else self.offset_at(pos.x, pos.y)
         if off is not None:
             self.select_byte(off)
             self.focus()
@@ -384,6 +386,10 @@ class DetailTree(Tree[DNode]):
             add(self.root, d)
         self.root.expand()
 
+    def on_focus(self) -> None:
+        if self.cursor_line < 0 and self.dnode is not None and self.dnode.children:
+            self.cursor_line = 0
+
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[DNode]) -> None:
         if event.node.data is not None:
             self.expanded_keys.add(self._key(event.node.data))
@@ -453,14 +459,13 @@ class StatusBar(Static):
     """
 
 
-def build_filter_bar(names: list[str]) -> FilterBar:
-    return FilterBar(
-        Static("Filter: ", id="filter-label"),
-        Input(
-            placeholder="display filter, e.g. tcp.port == 80 or icmp  (/ to edit, Enter to apply)",
-            id="filter",
-            suggester=FieldSuggester(names),
-            select_on_focus=False,
-        ),
-        Static("", id="filter-msg"),
+def build_filter_bar(names: list[str]) -> tuple[FilterBar, Input, Static]:
+    """The filter bar, its input and its message line."""
+    inp = Input(
+        placeholder="display filter, e.g. tcp.port == 80 or icmp  (/ to edit, Enter to apply)",
+        id="filter",
+        suggester=FieldSuggester(names),
+        select_on_focus=False,
     )
+    msg = Static("", id="filter-msg")
+    return FilterBar(Static("Filter: ", id="filter-label"), inp, msg), inp, msg

@@ -38,10 +38,13 @@ class SourceStatus:
 class TailFile:
     """A read-only file object over a growing file: reads wait for more data until stopped."""
 
-    def __init__(self, path: str, stop: threading.Event, poll: float = 0.1) -> None:
+    def __init__(
+        self, path: str, stop: threading.Event, poll: float = 0.1, on_idle: Callable[[], None] | None = None
+    ) -> None:
         self._f = open(path, "rb", buffering=0)
         self._stop = stop
         self._poll = poll
+        self._on_idle = on_idle
 
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
@@ -52,6 +55,8 @@ class TailFile:
             if chunk:
                 out += chunk
                 continue
+            if self._on_idle is not None:
+                self._on_idle()  # at the end of the file: hand over what was read so far
             if self._stop.wait(self._poll):
                 break
         return bytes(out)
@@ -134,12 +139,13 @@ class FileSource(Source):
         self.path = path
         self.follow = follow
         self.size = 0 if _is_stream(path) else os.path.getsize(path)
+        self._batch: list[tuple[int, Frame]] = []
 
     def _open(self) -> Any:
         from sniffer.capture.pcapfile import open_capture
 
         if self.follow and not _is_stream(self.path):
-            self._tail = TailFile(self.path, self._stop)
+            self._tail = TailFile(self.path, self._stop, on_idle=self._flush)
             return open_capture(self._tail)  # type: ignore[arg-type]
         return open_capture(self.path)
 
@@ -159,23 +165,25 @@ class FileSource(Source):
             if getattr(self, "_tail", None) is not None:
                 self._tail.close()
 
+    def _flush(self) -> None:
+        if self._batch:
+            self.store.append_batch(self._batch)
+            self.status.progress = min(1.0, self._batch[-1][0] / max(self.size, 1))
+            self._batch = []
+
     def _run_offsets(self, reader: Any) -> None:
-        batch: list[tuple[int, Frame]] = []
+        self._batch = []
         t0 = time.monotonic()
-        size = max(self.size, 1)
         for item in reader.iter_with_offsets():
-            batch.append(item)
+            self._batch.append(item)
             # the first rows go out at once (first screen), then big batches
             limit = 64 if self.store.count == 0 else BATCH
-            if len(batch) >= limit or (time.monotonic() - t0) > BATCH_SECONDS:
-                self.store.append_batch(batch)
-                self.status.progress = min(1.0, item[0] / size)
-                batch = []
+            if len(self._batch) >= limit or (time.monotonic() - t0) > BATCH_SECONDS:
+                self._flush()
                 t0 = time.monotonic()
                 if self._stop.is_set():
                     return
-        if batch:
-            self.store.append_batch(batch)
+        self._flush()
 
     def _run_frames(self, reader: Any) -> None:
         batch: list[Frame] = []

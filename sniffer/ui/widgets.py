@@ -104,16 +104,14 @@ class PacketList(ScrollView, can_focus=True):
 
     def update_count(self, count: int) -> None:
         """New rows are available (called by the app's refresh timer)."""
-        if count == self.count:
-            return
-        grew_visible = self.count < self.scroll_y + self.size.height
-        self.count = count
-        self._update_size()
-        if self.follow and count:
-            self.scroll_to(y=max(0, count + 1 - self.size.height), animate=False)
-            self.refresh()
-        elif grew_visible:
-            self.refresh()
+        if count != self.count:
+            grew_visible = self.count < self.scroll_y + self.size.height
+            self.count = count
+            self._update_size()
+            if grew_visible:
+                self.refresh()
+        if self.follow and count and self.size.height and self.scroll_y != self.max_scroll_y:
+            self.scroll_to(y=self.max_scroll_y, animate=False)
 
     def _update_size(self) -> None:
         self.virtual_size = Size(self.size.width, self.count + 1)

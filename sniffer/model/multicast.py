@@ -602,7 +602,7 @@ class MembershipView:
 
     def observe_frame(self, frame: Any) -> MembershipMessage | None:
         """Account one captured Frame (decoded with sniffer.decode.fields.frame_fields)."""
-        from sniffer.decode.fields import frame_fields  # type: ignore[import-not-found,unused-ignore]
+        from sniffer.decode.fields import frame_fields
 
         return self.observe(frame.ts_ns, frame_fields(frame))
 

@@ -394,3 +394,27 @@ def is_igmp(frame: bytes, igmp_type: int) -> bool:
         return False
     ihl = (frame[14] & 0x0F) * 4
     return len(frame) > 14 + ihl and frame[14 + ihl] == igmp_type
+
+
+def test_watch_merges_wire_reports_kernel_table_and_stream(netns_pair: tuple[Host, Host]) -> None:
+    a, b = netns_pair
+    w = start(b, "mcast", "watch", "-i", "vb", "--duration", "3", "--json")
+    time.sleep(1.0)  # the capture is open once the interpreter is up
+    j = start(b, "mcast", "join", "239.12.12.12", "-i", "vb", "--duration", "1.2")
+    wait_membership(b, "vb", "239.12.12.12")
+    sent = run_sniffer("mcast", "send", "239.12.12.12", "-i", "va", "--rate", "200", "-c", "40", ns=a.ns)
+    assert sent.returncode == 0 and j.wait(timeout=10) == 0
+    out, err = w.communicate(timeout=15)
+    assert w.returncode == 0, err
+    lines = [json.loads(x) for x in out.splitlines()]
+    summary = lines[-1]
+    events = [(e["event"], e["who"]) for e in lines[:-1] if e["group"] == "239.12.12.12"]
+    me = b.addr4("vb")
+    assert events[0] == ("join", me) and ("kernel-join", "vb") in events
+    assert events.index(("leave", me)) > events.index(("kernel-join", "vb"))
+    assert events[-1] in (("kernel-leave", "vb"), ("leave", me)) and ("kernel-leave", "vb") in events
+    assert all(e["event"] == "kernel-present" for e in lines[:-1] if e["group"] == "224.0.0.1")
+    (row,) = [r for r in summary["summary"] if r["group"] == "239.12.12.12"]
+    assert row["version"] == 3 and row["packets"] == 40 and row["lost"] == 0 and row["members"] == []
+    (st,) = [s for s in summary["streams"] if s["group"] == "239.12.12.12"]
+    assert st["source"] == a.addr4("va") and st["complete"] and st["ttl"] == {"min": 1, "max": 1}

@@ -31,10 +31,12 @@ def watch(
     view = MembershipView(listener=on_event)
     stop = stop or threading.Event()
     deadline = None if duration is None else time.monotonic() + duration
-    if kernel:
-        view.update_kernel(read_memberships(None if iface in (None, "any") else iface, ns), time.time_ns())
     next_poll = time.monotonic() + poll_s
     with LiveCapture(iface or "any", bpf=WATCH_BPF, netns=ns) as cap:
+        if kernel:  # after the capture is open: the first events printed mean we are watching
+            view.update_kernel(
+                read_memberships(None if iface in (None, "any") else iface, ns), time.time_ns()
+            )
         while not stop.is_set():
             now = time.monotonic()
             if deadline is not None and now >= deadline:

@@ -179,12 +179,22 @@ def add_parser(sub: Any) -> None:
         "--self-peer", action="store_true", help="start our own server first (default when --cid 1)"
     )
 
+    # ICMP (the ping core)
+    _add_icmp(cmd, client, ipfam)
+
     # broadcast
     sp = cmd("broadcast", "UDP broadcast (SO_BROADCAST) on a named interface", [client], _run_client)
     sp.add_argument("-i", "--interface", required=True, help="interface to broadcast on (required)")
     sp.add_argument("--port", type=int, default=7007, help="destination port (default 7007)")
     sp.add_argument("--to", default=None, help="broadcast address (default: the interface's)")
     sp.add_argument("--self-peer", action="store_true", help="also answer locally (a server on this host)")
+
+
+def _add_icmp(cmd: Any, client: argparse.ArgumentParser, ipfam: argparse.ArgumentParser) -> None:
+    sp = cmd("icmp", "ICMP echo through the ping core, tagged payloads", [client, ipfam], _run_icmp)
+    sp.add_argument("--to", default=None, help="host (default loopback)")
+    sp.add_argument("--socket", choices=("auto", "raw", "dgram"), default="auto", help="ICMP socket kind")
+    sp.set_defaults(interval=0.01, size=64)
 
 
 def _add_unix_modes(sp: argparse.ArgumentParser) -> None:
@@ -440,4 +450,29 @@ def _run_server(args: argparse.Namespace) -> int:
     stats = {"server": args.gen_what, "address": where, **stats}
     text = " ".join(f"{k}={v}" for k, v in stats.items() if k != "options")
     _emit(stats, args.json, text)
+    return 0
+
+
+def _run_icmp(args: argparse.Namespace) -> int:
+    import random
+
+    from sniffer.errors import NetworkError
+    from sniffer.gen.icmpgen import run_icmp
+    from sniffer.gen.ipaddr import LOOPBACK
+
+    rep = run_icmp(
+        args.to or LOOPBACK[args.family],
+        args.family,
+        count=args.count if args.count is not None else 10,
+        interval=args.interval,
+        size=args.size,
+        timeout=args.timeout,
+        duration=args.duration or 30.0,
+        flow_id=args.flow if args.flow is not None else random.getrandbits(32),
+        kind=args.socket,
+        ttl=args.ttl,
+    )
+    _emit(rep.to_dict(), args.json, rep.to_text())
+    if rep.sent and not rep.echoed:
+        raise NetworkError(f"no ICMP echo reply from {rep.peer} ({rep.sent} sent)")
     return 0

@@ -112,3 +112,22 @@ def test_unix_bulk(utype: str, style: str) -> None:
 def test_unix_dgram_blast() -> None:
     rep = gen_json("unix", "--type", "dgram", "--blast", "-c", "2000", "--pps", "20000")
     assert rep["sent"] == 2000 and rep["received"] == 2000
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("family", ["inet", "inet6"])
+def test_icmp_through_the_ping_core(family: str) -> None:
+    flow = random.getrandbits(32)
+    with TagCapture("lo") as cap:
+        rep = gen_json("icmp", "--family", family, "-c", "4", "--flow", str(flow), "--socket", "raw")
+    assert rep["sent"] == 4 and rep["echoed"] == 4 and rep["type"] == "raw" and rep["style"] == "ping-core"
+    assert rep["latency"]["min_us"] > 0
+    # request and reply both carry the tag (the reply echoes the payload): 4 probes -> >= 8 tagged frames
+    tagged = [t for t in cap.tags(flow)]
+    assert len(tagged) >= 8
+
+
+def test_icmp_too_small_for_the_tag_is_one_line() -> None:
+    res = run_sniffer("gen", "icmp", "--size", "20")
+    assert res.returncode == 2 and res.stderr.decode().count("\n") == 1
+    assert res.stderr.startswith(b"sniffer: --size 20 is too small for ICMP")

@@ -258,6 +258,7 @@ def _endpoint(args: argparse.Namespace, server: bool) -> tuple[Any, Any, bool]:
 
     what = args.gen_what
     opts = _opts(args)
+    ep: Any
     if what.startswith("tcp"):
         from sniffer.gen.tcp import TcpEndpoint
 

@@ -339,7 +339,7 @@ def dgram_blast(
         else:
             due = min(limit, seq + 256)
         while seq < due:
-            data = make(seq, FLAG_LAST if seq == last else 0)
+            data: memoryview | bytes = make(seq, FLAG_LAST if seq == last else 0)
             if wrap is not None:
                 data = wrap(data)
             try:
@@ -858,7 +858,7 @@ async def a_dgram_blast(
         else:
             due = min(limit, seq + 256)
         while seq < due:
-            data = make(seq, FLAG_LAST if seq == last else 0)
+            data: memoryview | bytes = make(seq, FLAG_LAST if seq == last else 0)
             if wrap is not None:
                 data = wrap(data)
             try:

@@ -289,6 +289,8 @@ def serve(
 ) -> dict[str, Any]:
     """Run a server on an already open socket until ``stop()`` (or ``max_count`` conns / messages)."""
     check_style(style)
+    if mode == "sink" and not ep.connected and ep.opts.rcvbuf is None:
+        big_receive_buffer(sock)
     if ep.connected:
         if style == ASYNCIO:
             stats = io.run_async(io.a_stream_server(sock, mode, stop, max_count))
@@ -304,6 +306,15 @@ def serve(
     stats["mode"] = mode
     stats["options"] = report(sock)
     return stats
+
+
+def big_receive_buffer(sock: socket.socket, size: int = 8 << 20) -> None:
+    """A datagram sink keeps up with bursts: SO_RCVBUFFORCE (root) past rmem_max, else SO_RCVBUF."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, 33, size)  # SO_RCVBUFFORCE
+    except OSError:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
 def deadline_stop(duration: float | None, extra: Callable[[], bool] | None = None) -> Callable[[], bool]:

@@ -402,6 +402,7 @@ def _run_client(args: argparse.Namespace) -> int:
                     rep.received = int(rep.server.get("messages", 0))
                     rep.bytes_received = int(rep.server.get("bytes_received", 0))
                 elif rs.mode == BULK:
+                    rep.received = int(rep.server.get("messages", 0))
                     rep.bytes_received = int(rep.server.get("bytes_received", 0))
     else:
         rep = run_client(ep, rs, addr)

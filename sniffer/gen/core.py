@@ -88,8 +88,8 @@ def socket_error(exc: OSError, what: str, where: str) -> SnifferError:
         return PrivilegeError(f"{what} {where}", "CAP_NET_RAW (or CAP_NET_ADMIN)")
     if e == errno.ECONNREFUSED:
         return NetworkError(
-            f"connection refused by {where}: nothing listens there; start a server "
-            "(e.g. 'sniffer gen tcp-echo-server') or leave --to out to use a self-started peer"
+            f"connection refused by {where}: nothing listens there; start a peer there "
+            "('sniffer gen tcp-echo-server', 'udp-echo-server', ...) or leave --to out for a self-started one"
         )
     if e == errno.EADDRINUSE:
         return NetworkError(

@@ -182,6 +182,17 @@ def add_parser(sub: Any) -> None:
     # ICMP (the ping core)
     _add_icmp(cmd, client, ipfam)
 
+    # closed loop over a capture file
+    sp = gsub.add_parser(
+        "verify",
+        help="find generated flows in a capture file and the packets that went missing",
+        description="Scan a pcap/pcapng for sniffer's payload tag; per flow: packets, missing sequence numbers.",
+    )
+    sp.add_argument("file", help="capture file ('-' for stdin)")
+    sp.add_argument("--flow", type=lambda s: int(s, 0), default=None, help="only this flow id")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=_run_verify, gen_what="verify")
+
     # broadcast
     sp = cmd("broadcast", "UDP broadcast (SO_BROADCAST) on a named interface", [client], _run_client)
     sp.add_argument("-i", "--interface", required=True, help="interface to broadcast on (required)")
@@ -477,4 +488,28 @@ def _run_icmp(args: argparse.Namespace) -> int:
     _emit(rep.to_dict(), args.json, rep.to_text())
     if rep.sent and not rep.echoed:
         raise NetworkError(f"no ICMP echo reply from {rep.peer} ({rep.sent} sent)")
+    return 0
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.gen.verify import scan
+
+    with open_capture(args.file) as reader:
+        flows = scan(reader)
+    rows = [f.as_dict() for fid, f in sorted(flows.items()) if args.flow is None or fid == args.flow]
+    if args.json:
+        print(json.dumps({"flows": rows}))
+        return 0
+    if not rows:
+        print("no generated (tagged) packets in this capture")
+    for r in rows:
+        exp = r["expected"] if r["expected"] is not None else "?"
+        miss = f"missing {r['missing_count']}" + (f" {r['missing'][:10]}" if r["missing_count"] else "")
+        print(
+            f"flow {r['flow_id']:#010x}: {r['packets']} packets ({r['echo_packets']} echo-flagged), "
+            f"{r['distinct_seqs']}/{exp} sequence numbers, {miss}, over {r['duration_s']} s"
+        )
     return 0

@@ -1,5 +1,8 @@
-"""What every generator shares: the Endpoint a family module describes, the run settings, the client
-and server drivers for each I/O style, and the self-started peer (a forked server on loopback)."""
+"""Shared by every generator: Endpoint, run settings, client/server drivers, the self-started peer.
+
+A family module describes its sockets with an ``Endpoint``; ``run_client`` and ``serve`` pick the loop
+for the mode and I/O style; ``self_peer`` forks our own server on an ephemeral loopback address.
+"""
 
 from __future__ import annotations
 

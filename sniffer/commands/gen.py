@@ -405,7 +405,9 @@ def _run_client(args: argparse.Namespace) -> int:
         peer_mode = "sink" if rs.mode in (BULK, BLAST) else "echo"
         peer_addr = None if args.gen_what == "broadcast" else addr
         with self_peer(ep, args.peer_style or rs.style, peer_mode, rs.duration + 30, peer_addr) as peer:
-            rep = run_client(ep, rs, peer.address if addr is None or args.gen_what == "broadcast" else addr)
+            target = peer.address if addr is None or args.gen_what == "broadcast" else addr
+            rep = run_client(ep, rs, target)
+            _note_socket_file(rep, target)
             rep.server = peer.stats(grace=0.3 if rs.mode == BLAST else 0.0)
             if rep.server is not None:
                 rep.server = {"self_started": True, "pid": peer.pid, **rep.server}
@@ -417,12 +419,21 @@ def _run_client(args: argparse.Namespace) -> int:
                     rep.bytes_received = int(rep.server.get("bytes_received", 0))
     else:
         rep = run_client(ep, rs, addr)
+        _note_socket_file(rep, addr)
     _emit(rep.to_dict(), args.json, rep.to_text())
     if rs.mode == ECHO and rep.sent and not rep.echoed:
         raise NetworkError(
             f"no echo came back from {rep.peer} ({rep.sent} sent): is an echo server running there?"
         )
     return 0
+
+
+def _note_socket_file(rep: Any, addr: Any) -> None:
+    """AF_UNIX on a path: show the socket file's type, permissions and owner (what connect checks)."""
+    if rep.family == "unix" and isinstance(addr, str) and addr and not addr.startswith("\0"):
+        from sniffer.gen.unix import file_info
+
+        rep.notes.append(f"socket file {addr}: {file_info(addr)}")
 
 
 def _run_server(args: argparse.Namespace) -> int:

@@ -71,6 +71,8 @@ def test_echo_cell(cell: str, argv: list[str], captured: bool, style: str) -> No
     assert 0 < lat["min_us"] <= lat["p50_us"] <= lat["p99_us"] <= lat["max_us"]
     # the peer (self-started, same style) really served us
     assert rep["server"]["style"] == style and rep["server"]["messages"] >= count
+    if cell.startswith("unix"):  # the socket file's permissions are shown
+        assert any(n.startswith("socket file ") and ": srw" in n for n in rep["notes"]), rep["notes"]
     if cap:
         assert cap.seqs(flow) == set(range(count)), f"capture ({cap.backend}) missed tagged packets"
         if cell.startswith(("packet", "inet-raw", "inet6-raw")):

@@ -750,6 +750,7 @@ class PingSession:
             perr = None
             if ep.echo:
                 perr = _payload_error(data, ep)
+            late = False
             if dup:
                 st.duplicates += 1
             else:
@@ -759,9 +760,11 @@ class PingSession:
                 if s.outstanding and s.outstanding[0][1] == seq:
                     s.outstanding.popleft()
                 else:
+                    late = True  # already timed out (ProbeTimeout was sent): counted, like iputils
                     for i, (_t, q) in enumerate(s.outstanding):
                         if q == seq:
                             del s.outstanding[i]
+                            late = False
                             break
             if ck_ok is False or perr:
                 st.damaged += 1
@@ -769,7 +772,9 @@ class PingSession:
             if not ep.echo:
                 msg = icmp.parse_icmp(data, ep.v6)
                 detail = icmp.describe_reply(msg, ep.v6) if msg else None
-            emit(Reply(ep.index, seq, src, rtt, ttl, nbytes, ts, dup, ck_ok, perr, typ, data[1], detail))
+            emit(
+                Reply(ep.index, seq, src, rtt, ttl, nbytes, ts, dup, ck_ok, perr, typ, data[1], detail, late)
+            )
 
     def _icmp_error(
         self,

@@ -11,6 +11,7 @@ import socket
 import struct
 import threading
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -144,7 +145,7 @@ class TargetStats:
     rtt_sum2: float = 0.0
     rtt_min: float = math.inf
     rtt_max: float = 0.0
-    rtts_ms: list[float] = field(default_factory=list)
+    rtts_ms: array[float] = field(default_factory=lambda: array("d"))  # 8 bytes per reply
     first_send_ns: int = 0
     last_send_ns: int = 0
 

@@ -319,3 +319,12 @@ def test_late_reply_after_timeout_is_counted_and_marked() -> None:
         assert p1["status"] == "reply" and p1.get("late") is True and p1["rtt_ms"] > 300
         assert p2["status"] == "reply" and "late" not in p2
         assert p3["status"] == "timeout"
+
+
+def test_fragmented_probes_and_replies_reassemble() -> None:
+    with netns_pair() as (a, b):
+        for dst in (b.addr4("vb"), b.addr6("vb")):
+            doc = ping_json(a, "-c", "2", "-i", "0.01", "-s", "4000", "-M", "dont", "-p", "5a", dst)
+            t = doc["targets"][0]
+            assert (t["received"], t["damaged"]) == (2, 0)
+            assert {p["bytes"] for p in t["probes"]} == {4008}

@@ -333,7 +333,7 @@ class Endpoint:
                 else ("::" if v6 else "0.0.0.0")
             )
             try:
-                s.bind(self._sa(bind_addr, opts.ident or 0))
+                s.bind(self._sa(bind_addr, ident if opts.ident is not None else 0))
             except OSError as exc:
                 raise NetworkError(
                     f"cannot bind the ICMP datagram socket to {bind_addr}: {exc.strerror}"
@@ -833,22 +833,8 @@ class PingSession:
             if origin in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
                 v6 = origin == SO_EE_ORIGIN_ICMP6
                 text = icmp.error_text(etype, ecode, v6, info)
-                quoted = icmp.QuotedPacket(
-                    6 if v6 else 4,
-                    "",
-                    ep.target.address,
-                    socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP,
-                    0,
-                    0,
-                    None,
-                    0,
-                    False,
-                    ep.req_type,
-                    0,
-                    ep.ident,
-                    seq,
-                )
-                emit(ProbeError(ep.index, seq, offender, etype, ecode, text, ts, quoted, rtt_ns=ts - sent))
+                # the error queue hands back our own packet, not the quoted IP header: no `quoted` here
+                emit(ProbeError(ep.index, seq, offender, etype, ecode, text, ts, None, rtt_ns=ts - sent))
             else:
                 text = f"local error: {os.strerror(eerrno)}" + (
                     f", mtu={info}" if eerrno == errno.EMSGSIZE else ""

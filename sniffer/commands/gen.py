@@ -14,6 +14,8 @@ clients (without an address they start their own peer on loopback, in a child pr
   packet          AF_PACKET raw/cooked frames        rawip      SOCK_RAW IP protocol 253
   vsock           AF_VSOCK stream                    broadcast  UDP SO_BROADCAST on -i IFACE
   icmp            ICMP echo through the ping core
+closed loop:
+  verify FILE     generated flows in a capture file, and the sequence numbers that went missing
 servers (bounded by -d seconds and -c connections/messages):
   tcp-echo-server tcp-server udp-echo-server udp-server unix-server packet-server rawip-server
   vsock-server

@@ -138,6 +138,7 @@ def run_client(ep: Endpoint, rs: RunSettings, dest: Addr) -> Report:
     try:
         if rs.mode == CONNS:
             rep.options = _probe_options(ep)
+            rep.local = f"{rs.conns} sockets, up to {rs.parallel if rs.style != 'blocking' else 1} at once"
             if rs.style == ASYNCIO:
                 io.run_async(
                     io.a_stream_conns(

@@ -983,8 +983,9 @@ class _BaseWriter:
     def __init__(self, target: str | os.PathLike[str] | IO[bytes], buffer_size: int) -> None:
         self.count = 0  # packets written to the file (flushed)
         self._pending: list[bytes] = []
+        self._kinds: list[int] = []  # 1 for a packet record, 0 for headers/IDBs
         self._pending_len = 0
-        self._pending_pkts = 0
+        self._failed = False
         self._buffer_size = buffer_size
         self._closed = False
         self._truncatable = False
@@ -1026,28 +1027,28 @@ class _BaseWriter:
 
     def _emit(self, record: bytes, packets: int) -> None:
         self._pending.append(record)
+        self._kinds.append(packets)
         self._pending_len += len(record)
-        self._pending_pkts += packets
         if self._pending_len >= self._buffer_size:
             self.flush()
 
     def flush(self) -> None:
-        """Write every buffered record (one write call; whole records only)."""
+        """Write every buffered record in one write call (whole records only)."""
         if not self._pending:
             return
-        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-        lens = [len(r) for r in self._pending]
-        pkts = self._pending_pkts
+        records = self._pending
+        kinds = self._kinds
+        data = records[0] if len(records) == 1 else b"".join(records)
         self._pending = []
+        self._kinds = []
         self._pending_len = 0
-        self._pending_pkts = 0
         if self._fd < 0:
             try:
                 self._fobj.write(data)
                 self._fobj.flush()
             except OSError as e:
-                raise self._error(e, 0) from e
-            self.count += pkts
+                raise self._error(e) from e
+            self.count += sum(kinds)
             return
         done = 0
         view = memoryview(data)
@@ -1058,32 +1059,26 @@ class _BaseWriter:
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
                 done += w
         except OSError as e:
-            # keep only the whole records that made it, then report
-            whole = 0
+            # keep the whole records that made it, cut a partial one off, then report
             acc = 0
-            for ln in lens:
-                if acc + ln > done:
+            for rec, k in zip(records, kinds, strict=True):
+                if acc + len(rec) > done:
                     break
-                acc += ln
-                whole += 1
-            if self._truncatable:
+                acc += len(rec)
+                self.count += k
+            if self._truncatable and acc != done:
                 try:
                     os.ftruncate(self._fd, self._size + acc)
                     os.lseek(self._fd, self._size + acc, os.SEEK_SET)
                 except OSError:
                     pass
             self._size += acc
-            self.count += self._packets_in(lens[:whole], pkts, len(lens))
-            raise self._error(e, acc) from e
+            self._failed = True
+            raise self._error(e) from e
         self._size += done
-        self.count += pkts
+        self.count += sum(kinds)
 
-    def _packets_in(self, written: list[int], pkts: int, nrecords: int) -> int:
-        # records are packets except the header/IDBs; approximate by subtracting non-packet records
-        non_packets = nrecords - pkts
-        return max(0, len(written) - non_packets)
-
-    def _error(self, e: OSError, _acc: int) -> OutputError:
+    def _error(self, e: OSError) -> OutputError:
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
             return OutputError(
                 f"disk full writing {self.name}: {self.count} packets written, file valid up to the last one"
@@ -1097,7 +1092,8 @@ class _BaseWriter:
             return
         self._closed = True
         try:
-            self.flush()
+            if not self._failed:
+                self.flush()
         finally:
             if self._own:
                 os.close(self._fd)

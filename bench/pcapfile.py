@@ -104,7 +104,37 @@ def main() -> int:
             )
             for name, r in med.items():
                 print(f"  {name:16s} {r / 1e6:6.2f} M records/s   sniffer is {med['sniffer'] / r:5.2f}x")
+            with open_capture(path) as r:
+                frames = [f for _, f in zip(range(200_000), r, strict=False)]
+            wrates: dict[str, list[float]] = {"sniffer": [], "dpkt": []}
+            out = os.path.join(d, f"out.{fmt}")
+            for _ in range(args.rounds):
+                for name in wrates:
+                    t0 = time.process_time()
+                    write(name, fmt, out, frames)
+                    wrates[name].append(len(frames) / (time.process_time() - t0))
+            wmed = {k: statistics.median(v) for k, v in wrates.items()}
+            print(f"  writing {len(frames)} records ({fmt}):")
+            for name, r in wmed.items():
+                print(f"  {name:16s} {r / 1e6:6.2f} M records/s   sniffer is {wmed['sniffer'] / r:5.2f}x")
     return 0
+
+
+def write(tool: str, fmt: str, path: str, frames: list[Frame]) -> None:
+    if tool == "sniffer":
+        with open_writer(path, format=fmt) as w:
+            for f in frames:
+                w.write(f)
+        return
+    import dpkt
+
+    with open(path, "wb") as fh:
+        if fmt == "pcap":
+            pw = dpkt.pcap.Writer(fh, nano=True)
+        else:
+            pw = dpkt.pcapng.Writer(fh)
+        for f in frames:
+            pw.writepkt(f.data, ts=f.ts_ns / 1e9)
 
 
 if __name__ == "__main__":

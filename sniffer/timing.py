@@ -1,7 +1,8 @@
 """The one packet scheduler, shared by `sniffer replay` and the TUI's playback: when is each packet due.
 
 Pacing modes (one at a time):
-  recorded  due = origin + (ts - first_ts) / multiplier        (--multiplier X, X=1 is recorded time)
+  recorded  due = origin + (ts - first_ts) / multiplier        (--multiplier X, X=1 is recorded time;
+            a timestamp earlier than the previous packet's: due right after it)
   pps       due = origin + k / pps                             (k = packets already scheduled)
   mbps      due = origin + bits scheduled before / (mbps * 1e6)
   topspeed  due = now (no waiting)
@@ -124,6 +125,10 @@ class Scheduler:
                 d = origin + int(self._bits * 1000 / self.mbps)  # bits / (mbps*1e6) s, in ns
             else:
                 d = origin + int((ts_ns - self._origin_ts) / self.multiplier)
+                if d < self._last_due:
+                    # recorded time going backwards (merged captures, pcapng SPBs without a
+                    # timestamp): right after the previous packet, never "late" by the difference
+                    d = self._last_due
             self._count += 1
             self._bits += size * 8
             self._last_due = d

@@ -27,7 +27,9 @@ def test_recorded_time_and_multiplier() -> None:
     clk.now += 123  # time passing does not move the schedule
     assert s.due(base + 10_000_000) == t0 + 5_000_000
     assert s.due(base + 30_000_000) == t0 + 15_000_000
-    assert s.due(base + 20_000_000) == t0 + 10_000_000  # out of order: due earlier (sent at once)
+    assert s.due(base + 20_000_000) == t0 + 15_000_000  # backwards: right after the previous one
+    assert s.due(0) == t0 + 15_000_000  # no timestamp (pcapng SPB): the same
+    assert s.due(base + 40_000_000) == t0 + 20_000_000  # and the recorded schedule goes on
 
 
 def test_pps_and_mbps_ignore_timestamps() -> None:

@@ -124,10 +124,12 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--{name} must be > 0")
     if args.loop < 0:
         raise UsageError("--loop must be >= 0 (0: until stopped)")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be >= 1")
+    if args.duration is not None and not args.duration > 0:
+        raise UsageError("--duration must be > 0 seconds")
     if args.file == "-" and args.loop != 1:
         raise UsageError("--loop needs a file, not standard input")
-    if args.loop == 0 and args.limit is None and args.duration is None and args.file != "-":
-        pass  # until Ctrl-C, like tcpreplay --loop=0
     flt = None
     if args.filter:
         try:
@@ -140,14 +142,12 @@ def run(args: argparse.Namespace) -> int:
         multiplier=args.multiplier or 1.0, pps=args.pps, mbps=args.mbps, topspeed=bool(args.topspeed)
     )
     reader = open_capture(args.file)  # check the file before touching the interface
-    first_lts = {i.linktype for i in reader.interfaces}
     if reader.format == "pcap" and not LinkConverter.supported(reader.linktype or 0):
         reader.close()
         raise SnifferError(
             f"{args.file}: link type {reader.linktype} cannot be replayed onto an Ethernet interface "
             f"(supported: {', '.join(sorted(LINKTYPE_NAMES.values()))})"
         )
-    del first_lts
     tx = Transmitter(args.interface, netns=args.netns)
     conv = LinkConverter(
         parse_mac(args.src_mac) if args.src_mac else tx.mac,

@@ -88,42 +88,32 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _text(reader: Any, out: Any, count: int | None, flt: Any, batch: int) -> None:
-    from sniffer.decode.summary import format_line
+    from sniffer.decode.summary import format_line, iter_text
 
-    lines: list[str] = []
-    append = lines.append
-    n = 0
     if count == 0:
         return
-    try:
-        if flt is None:
-            first = True
-            for fr in reader:
-                n += 1
-                append(format_line(n, fr))
-                if first or len(lines) >= batch:
-                    first = False
-                    out.write(("\n".join(lines) + "\n").encode())
-                    out.flush()
-                    lines.clear()
-                if n == count:
-                    break
-        else:
-            from sniffer.decode.fields import frame_fields
+    if flt is None:
+        for chunk in iter_text(reader, 1, count, batch):
+            out.write(chunk.encode())
+            out.flush()
+        return
+    from sniffer.decode.fields import frame_fields
 
-            shown = 0
-            for fr in reader:
-                n += 1
-                if not flt.matches(frame_fields(fr)):
-                    continue
-                shown += 1
-                append(format_line(n, fr))
-                if shown == 1 or len(lines) >= batch:
-                    out.write(("\n".join(lines) + "\n").encode())
-                    out.flush()
-                    lines.clear()
-                if shown == count:
-                    break
+    lines: list[str] = []
+    n = shown = 0
+    try:
+        for fr in reader:
+            n += 1
+            if not flt.matches(frame_fields(fr)):
+                continue
+            shown += 1
+            lines.append(format_line(n, fr))
+            if shown == 1 or len(lines) >= batch:
+                out.write(("\n".join(lines) + "\n").encode())
+                out.flush()
+                lines.clear()
+            if shown == count:
+                break
     finally:
         if lines:
             out.write(("\n".join(lines) + "\n").encode())

@@ -273,6 +273,21 @@ class Ctx:
         (into or self.layer).children.append(node)
         return node
 
+    def set_last(self, name: str, value: Value, text: str | None = None) -> None:
+        """Replace the value of the last occurrence of ``name`` (in the dict and in the current layer)."""
+        old = self.fields.get(name)
+        if type(old) is list:
+            old[-1] = value
+        elif old is not None:
+            self.fields[name] = value
+        if self.tree:
+            for node in reversed(self.layer.children):
+                if node.field == name:
+                    node.value = value
+                    if text is not None:
+                        node.text = text
+                    break
+
     def sub(
         self, label: str, field: str, off: int, length: int, text: str | None = None, into: Node | None = None
     ) -> Node | None:

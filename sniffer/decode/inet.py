@@ -119,8 +119,11 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
     layer.text = f"Internet Protocol Version 4, Src: {src}, Dst: {dst}"
     if not ctx.quote:
         ctx.src, ctx.dst = src, dst
-    if tlen == 0:  # TCP segmentation offload: the length is whatever was captured
+    if tlen == 0:  # TCP segmentation offload: the length is the frame's, as Wireshark presumes
         tlen = end - off
+        ctx.set_last(
+            "ip.len", tlen, f"Total Length: {tlen} bytes (reported as 0, presumed to be because of TSO)"
+        )
     elif tlen < ihl:
         ctx.info = f"Bogus IP length ({tlen}, less than header length {ihl})"
         ctx.warn(ctx.info)

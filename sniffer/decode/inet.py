@@ -178,6 +178,8 @@ def _ipv4_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
         if ln < 2 or off + ln > oend:
             ctx.warn("IPv4 option length bogus")
             return
+        if not ctx.has(off, ln, end):
+            return
         if t == 148 and ln == 4:
             ctx.add(
                 "ip.opt.ra",
@@ -571,6 +573,8 @@ def _tcp_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
             node.length = ln
         if ln < 2 or off + ln > oend:
             ctx.warn(f"TCP option {kind} length {ln} bogus")
+            return
+        if not ctx.has(off, ln, end):
             return
         o = off + 2
         if kind == 2 and ln == 4:

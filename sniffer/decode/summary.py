@@ -232,72 +232,80 @@ def iter_text(
     n = start - 1
     stop = start - 1 + count if count is not None else -1
     pending = 1  # the first chunk is a single line
-    for fr in frames:
-        n += 1
-        data = fr[1]
-        wl = fr[2]
-        line = None
-        if fr[3] == 1 and wl == len(data):
-            if wl >= 54:
-                et, vihl, tlen, frag, ttl, proto, sp, dp, seq, ack, offfl, win = big(data, 0)
-            elif wl >= 42:
-                et, vihl, tlen, frag, ttl, proto = small(data, 0)
-                sp = dp = seq = ack = offfl = win = -1
-            else:
-                et = 0
-            if et == 0x0800 and vihl == 0x45 and not frag & 0x3FFF and 20 <= tlen <= wl - 14:
-                k = data[26:34]
-                pair = pairs.get(k) or _pair(k)
-                ts = fr[0]
-                sec = ts // 1_000_000_000
-                if sec != last_sec:
-                    last_sec = sec
-                    hms = fmt_time(sec * 1_000_000_000)[:-7]
-                us = (ts % 1_000_000_000) // 1000
-                end = 14 + tlen
-                if proto == 6:
-                    if end >= 54:
-                        hl = (offfl >> 10) & 0x3C
-                        if hl >= 20 and 34 + hl <= end:
-                            seglen = end - 34 - hl
-                            if not seglen or (sp not in slow_tcp and dp not in slow_tcp):
-                                fl = offfl & 0xFFF
-                                if fl & 0x10:
-                                    line = (
-                                        f"{n} {hms}.{us:06d} {pair} TCP {wl} {sp} → {dp} [{flags[fl]}] "
-                                        f"Seq={seq} Ack={ack} Win={win} Len={seglen}"
-                                    )
-                                else:
-                                    line = (
-                                        f"{n} {hms}.{us:06d} {pair} TCP {wl} {sp} → {dp} [{flags[fl]}] "
-                                        f"Seq={seq} Win={win} Len={seglen}"
-                                    )
-                elif proto == 17:
-                    if end >= 42:
-                        if sp < 0:
-                            sp, dp, ulen = udp(data, 34)
-                        else:
-                            ulen = seq >> 16
-                        if 8 <= ulen <= end - 34 and sp not in slow_udp and dp not in slow_udp:
-                            line = f"{n} {hms}.{us:06d} {pair} UDP {wl} {sp} → {dp} Len={ulen - 8}"
-                elif proto == 1:
-                    if end >= 42:
-                        t, _c, ident, iseq = echo(data, 34)
-                        name = echo_names.get(t)
-                        if name is not None:
-                            line = (
-                                f"{n} {hms}.{us:06d} {pair} ICMP {wl} {name} id=0x{ident:04x}, "
-                                f"seq={iseq}/{(iseq >> 8) | ((iseq & 0xFF) << 8)}, ttl={ttl}"
-                            )
-        append(line or format_line(n, fr))
-        if n == stop:
-            break
-        pending -= 1
-        if not pending:
-            pending = batch
+    try:
+        for fr in frames:
+            n += 1
+            data = fr[1]
+            wl = fr[2]
+            line = None
+            if fr[3] == 1 and wl == len(data):
+                if wl >= 54:
+                    et, vihl, tlen, frag, ttl, proto, sp, dp, seq, ack, offfl, win = big(data, 0)
+                elif wl >= 42:
+                    et, vihl, tlen, frag, ttl, proto = small(data, 0)
+                    sp = dp = seq = ack = offfl = win = -1
+                else:
+                    et = 0
+                if et == 0x0800 and vihl == 0x45 and not frag & 0x3FFF and 20 <= tlen <= wl - 14:
+                    k = data[26:34]
+                    pair = pairs.get(k) or _pair(k)
+                    ts = fr[0]
+                    sec = ts // 1_000_000_000
+                    if sec != last_sec:
+                        last_sec = sec
+                        hms = fmt_time(sec * 1_000_000_000)[:-7]
+                    us = (ts % 1_000_000_000) // 1000
+                    end = 14 + tlen
+                    if proto == 6:
+                        if end >= 54:
+                            hl = (offfl >> 10) & 0x3C
+                            if hl >= 20 and 34 + hl <= end:
+                                seglen = end - 34 - hl
+                                if not seglen or (sp not in slow_tcp and dp not in slow_tcp):
+                                    fl = offfl & 0xFFF
+                                    if fl & 0x10:
+                                        line = (
+                                            f"{n} {hms}.{us:06d} {pair} TCP {wl} {sp} → {dp} [{flags[fl]}] "
+                                            f"Seq={seq} Ack={ack} Win={win} Len={seglen}"
+                                        )
+                                    else:
+                                        line = (
+                                            f"{n} {hms}.{us:06d} {pair} TCP {wl} {sp} → {dp} [{flags[fl]}] "
+                                            f"Seq={seq} Win={win} Len={seglen}"
+                                        )
+                    elif proto == 17:
+                        if end >= 42:
+                            if sp < 0:
+                                sp, dp, ulen = udp(data, 34)
+                            else:
+                                ulen = seq >> 16
+                            if 8 <= ulen <= end - 34 and sp not in slow_udp and dp not in slow_udp:
+                                line = f"{n} {hms}.{us:06d} {pair} UDP {wl} {sp} → {dp} Len={ulen - 8}"
+                    elif proto == 1:
+                        if end >= 42:
+                            t, _c, ident, iseq = echo(data, 34)
+                            name = echo_names.get(t)
+                            if name is not None:
+                                line = (
+                                    f"{n} {hms}.{us:06d} {pair} ICMP {wl} {name} id=0x{ident:04x}, "
+                                    f"seq={iseq}/{(iseq >> 8) | ((iseq & 0xFF) << 8)}, ttl={ttl}"
+                                )
+            append(line or format_line(n, fr))
+            if n == stop:
+                break
+            pending -= 1
+            if not pending:
+                pending = batch
+                append("")
+                yield "\n".join(lines)
+                lines.clear()
+    except Exception:
+        # the source broke (a damaged file): hand out the lines before the damage, then the error
+        if lines:
             append("")
             yield "\n".join(lines)
             lines.clear()
+        raise
     if lines:
         append("")
         yield "\n".join(lines)

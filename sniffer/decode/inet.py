@@ -488,7 +488,7 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
     vals = TCP.read(ctx, off, end)
     if vals is None:
         if "tcp.dstport" in vals_partial(ctx):
-            ctx.info = f"{_last(ctx, 'tcp.srcport')} → {_last(ctx, 'tcp.dstport')}"
+            ctx.info = f"{_last(ctx, 'tcp.srcport')} -> {_last(ctx, 'tcp.dstport')}"
         return
     sp, dp = vals["tcp.srcport"], vals["tcp.dstport"]
     ctx.add("tcp.port", sp, off, 2, "Source or Destination Port")
@@ -500,14 +500,14 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
     layer.length = hl if hl >= 20 else 20
     lim = min(end, len(data))
     if hl < 20:
-        ctx.info = f"{sp} → {dp} [{fstr}] Bogus TCP header length ({hl}, must be at least 20)"
+        ctx.info = f"{sp} -> {dp} [{fstr}] Bogus TCP header length ({hl}, must be at least 20)"
         ctx.warn(ctx.info)
         return
     seglen = end - off - hl
     if seglen < 0:
         seglen = 0
     ctx.add("tcp.len", seglen, off + hl, max(0, min(lim, end) - off - hl), "TCP Segment Len")
-    info = f"{sp} → {dp} [{fstr}] Seq={vals['tcp.seq']}"
+    info = f"{sp} -> {dp} [{fstr}] Seq={vals['tcp.seq']}"
     if flags & 0x10:
         info += f" Ack={vals['tcp.ack']}"
     info += f" Win={vals['tcp.window_size_value']} Len={seglen}"
@@ -649,7 +649,7 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         sp, dp = ctx.fields.get("udp.srcport"), ctx.fields.get("udp.dstport")
         if sp is not None and dp is not None:
-            ctx.info = f"{_last(ctx, 'udp.srcport')} → {_last(ctx, 'udp.dstport')}"
+            ctx.info = f"{_last(ctx, 'udp.srcport')} -> {_last(ctx, 'udp.dstport')}"
         return
     sp, dp, ulen = vals["udp.srcport"], vals["udp.dstport"], vals["udp.length"]
     ctx.add("udp.port", sp, off, 2, "Source or Destination Port")
@@ -659,16 +659,16 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
         if ulen == 0 and ctx.pseudo and len(ctx.pseudo[0]) == 16:  # IPv6 jumbogram
             ulen = end - off
         else:
-            ctx.info = f"{sp} → {dp} Bogus UDP length ({ulen}, must be at least 8)"
+            ctx.info = f"{sp} -> {dp} Bogus UDP length ({ulen}, must be at least 8)"
             ctx.warn(ctx.info)
             return
     if off + ulen > end and not ctx.quote:
-        ctx.info = f"{sp} → {dp} Bogus UDP length ({ulen}) > IP payload length ({end - off})"
+        ctx.info = f"{sp} -> {dp} Bogus UDP length ({ulen}) > IP payload length ({end - off})"
         ctx.warn(ctx.info)
         return
     if off + ulen < end:
         end = off + ulen
-    ctx.info = f"{sp} → {dp} Len={ulen - 8}"
+    ctx.info = f"{sp} -> {dp} Len={ulen - 8}"
     if off + 8 >= min(end, len(ctx.data)):
         return
     lo, hi = (sp, dp) if sp < dp else (dp, sp)

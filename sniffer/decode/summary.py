@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import NamedTuple
 
 from sniffer.capture.frame import Frame
@@ -65,9 +66,9 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
             return None
         fl = offfl & 0xFFF
         if fl & 0x10:
-            info = f"{sp} → {dp} [{_FLAGS[fl]}] Seq={seq} Ack={ack} Win={win} Len={seglen}"
+            info = f"{sp} -> {dp} [{_FLAGS[fl]}] Seq={seq} Ack={ack} Win={win} Len={seglen}"
         else:
-            info = f"{sp} → {dp} [{_FLAGS[fl]}] Seq={seq} Win={win} Len={seglen}"
+            info = f"{sp} -> {dp} [{_FLAGS[fl]}] Seq={seq} Win={win} Len={seglen}"
         return Summary(src, dst, "TCP", info, False)
     if proto == 17:
         if o + 8 > end:
@@ -75,7 +76,7 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
         sp, dp, ulen = _UDP.unpack_from(data, o)
         if ulen < 8 or o + ulen > end or sp in _SLOW_UDP or dp in _SLOW_UDP:
             return None
-        return Summary(src, dst, "UDP", f"{sp} → {dp} Len={ulen - 8}", False)
+        return Summary(src, dst, "UDP", f"{sp} -> {dp} Len={ulen - 8}", False)
     if proto == 1 and not v6:
         if o + 8 > end:
             return None
@@ -183,9 +184,9 @@ def format_time(ts_ns: int) -> str:
 
 
 def format_line(number: int, frame: Frame) -> str:
-    """One line per packet: number, time, source → destination, protocol, length, info."""
+    """One line per packet: number, time, source -> destination, protocol, length, info."""
     s = summarize(frame)
-    return f"{number} {format_time(frame[0])} {s[0]} → {s[1]} {s[2]} {frame[2]} {s[3]}"
+    return f"{number} {format_time(frame[0])} {s[0]} -> {s[1]} {s[2]} {frame[2]} {s[3]}"
 
 
 # Ethernet + IPv4 (no options) + the first 20 bytes of the transport header, in one unpack: ethertype,
@@ -197,13 +198,23 @@ _pairs: dict[bytes, str] = {}
 
 
 def _pair(k: bytes) -> str:
-    """ "src → dst" for the 8 address bytes of an IPv4 header (memoised)."""
+    """ "src -> dst" for the 8 address bytes of an IPv4 header (memoised)."""
     s = _pairs.get(k)
     if s is None:
         if len(_pairs) > 200_000:
             _pairs.clear()
-        s = _pairs[k] = f"{ip4(k[:4])} → {ip4(k[4:])}"
+        s = _pairs[k] = f"{ip4(k[:4])} -> {ip4(k[4:])}"
     return s
+
+
+_NUMS: list[str] = []  # str(i) for 0 <= i < 65600: ports, lengths, windows (built on first use)
+_D3 = [f"{i:03d}" for i in range(1000)]
+
+
+def _nums() -> list[str]:
+    if not _NUMS:
+        _NUMS.extend(map(str, range(65600)))
+    return _NUMS
 
 
 def iter_text(
@@ -225,6 +236,8 @@ def iter_text(
     slow_udp = _SLOW_UDP
     echo_names = _ECHO_NAMES
     fmt_time = format_time
+    num = _nums()
+    d3 = _D3
     last_sec = -1
     hms = ""
     lines: list[str] = []
@@ -255,6 +268,7 @@ def iter_text(
                         last_sec = sec
                         hms = fmt_time(sec * 1_000_000_000)[:-7]
                     us = (ts % 1_000_000_000) // 1000
+                    tm = f"{hms}.{d3[us // 1000]}{d3[us % 1000]}"
                     end = 14 + tlen
                     if proto == 6:
                         if end >= 54:
@@ -265,13 +279,13 @@ def iter_text(
                                     fl = offfl & 0xFFF
                                     if fl & 0x10:
                                         line = (
-                                            f"{n} {hms}.{us:06d} {pair} TCP {wl} {sp} → {dp} [{flags[fl]}] "
-                                            f"Seq={seq} Ack={ack} Win={win} Len={seglen}"
+                                            f"{n} {tm} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
+                                            f"Seq={seq} Ack={ack} Win={num[win]} Len={num[seglen]}"
                                         )
                                     else:
                                         line = (
-                                            f"{n} {hms}.{us:06d} {pair} TCP {wl} {sp} → {dp} [{flags[fl]}] "
-                                            f"Seq={seq} Win={win} Len={seglen}"
+                                            f"{n} {tm} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
+                                            f"Seq={seq} Win={num[win]} Len={num[seglen]}"
                                         )
                     elif proto == 17:
                         if end >= 42:
@@ -280,14 +294,14 @@ def iter_text(
                             else:
                                 ulen = seq >> 16
                             if 8 <= ulen <= end - 34 and sp not in slow_udp and dp not in slow_udp:
-                                line = f"{n} {hms}.{us:06d} {pair} UDP {wl} {sp} → {dp} Len={ulen - 8}"
+                                line = f"{n} {tm} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
                     elif proto == 1:
                         if end >= 42:
                             t, _c, ident, iseq = echo(data, 34)
                             name = echo_names.get(t)
                             if name is not None:
                                 line = (
-                                    f"{n} {hms}.{us:06d} {pair} ICMP {wl} {name} id=0x{ident:04x}, "
+                                    f"{n} {tm} {pair} ICMP {num[wl]} {name} id=0x{ident:04x}, "
                                     f"seq={iseq}/{(iseq >> 8) | ((iseq & 0xFF) << 8)}, ttl={ttl}"
                                 )
             append(line or format_line(n, fr))
@@ -309,3 +323,43 @@ def iter_text(
     if lines:
         append("")
         yield "\n".join(lines)
+
+
+def iter_blocks(
+    frames: Iterable[Frame], count: int | None, block: int, ways: int, which: int
+) -> Iterator[tuple[int, str]]:
+    """Split the numbered text of ``frames`` into blocks of ``block`` packets and yield (block index, text)
+    for the blocks with ``index % ways == which``, only stepping over the frames of the others.
+
+    Several processes running this over the same capture, each with its own ``which``, make the whole
+    text between them (``sniffer read`` on big files). If ``frames`` raises, the lines of an own block
+    before the damage are yielded first.
+    """
+    it = iter(frames)
+    n = 0
+    b = 0
+    while True:
+        want = block if count is None else min(block, count - n)
+        if want <= 0:
+            return
+        if b % ways == which:
+            parts: list[str] = []
+            try:
+                for chunk in iter_text(islice(it, want), n + 1, None, want + 1):
+                    parts.append(chunk)
+            except Exception:
+                if parts:
+                    yield b, "".join(parts)
+                raise
+            text = "".join(parts)
+            got = text.count("\n")
+            if got:
+                yield b, text
+        else:
+            got = 0
+            for _ in islice(it, want):
+                got += 1
+        if got < want:
+            return
+        n += got
+        b += 1

@@ -38,7 +38,7 @@ def test_tcp_fast_path_line() -> None:
     line = format_line(2, fr)
     assert line.startswith("2 ")
     assert line.endswith(
-        "192.150.187.43 → 141.142.228.5 TCP 74 80 → 59856 [SYN, ACK] Seq=2779762238 "
+        "192.150.187.43 -> 141.142.228.5 TCP 74 80 -> 59856 [SYN, ACK] Seq=2779762238 "
         "Ack=4263588411 Win=14480 Len=0"
     )
     f = frame_fields(fr)

@@ -22,7 +22,7 @@ def test_one_line_per_packet() -> None:
     assert r.returncode == 0, r.stderr
     lines = r.stdout.decode().splitlines()
     assert len(lines) == len(oracle_rows(NMAP.name)) == 547
-    assert lines[0].split()[0] == "1" and " TCP 78 58024 → 80 [SYN]" in lines[0]
+    assert lines[0].split()[0] == "1" and " TCP 78 58024 -> 80 [SYN]" in lines[0]
     assert lines[-1].startswith("547 ")
 
 
@@ -115,3 +115,35 @@ def test_display_filter_or_clear_message() -> None:
     lines = r.stdout.decode().splitlines()
     assert lines and all(" ARP " in x for x in lines)
     assert len(lines) == sum(1 for row in oracle_rows(NMAP.name) if row["arp.opcode"])
+
+
+def _big(tmp_path: Path, copies: int) -> Path:
+    data = NMAP.read_bytes()
+    p = tmp_path / "big.pcap"
+    p.write_bytes(data[:24] + data[24:] * copies)
+    return p
+
+
+def test_parallel_formatting_gives_the_same_text(tmp_path: Path) -> None:
+    big = _big(tmp_path, 40)  # 21880 packets: several blocks per process
+    one = run_sniffer("read", "-j", "1", str(big))
+    assert one.returncode == 0 and one.stdout.count(b"\n") == 547 * 40
+    for jobs in ("2", "3"):
+        many = run_sniffer("read", "-j", jobs, str(big))
+        assert many.returncode == 0, many.stderr
+        assert many.stdout == one.stdout
+    part = run_sniffer("read", "-j", "2", "-c", "9000", str(big))
+    assert part.stdout == b"".join(one.stdout.splitlines(keepends=True)[:9000])
+
+
+def test_parallel_formatting_of_a_broken_file(tmp_path: Path) -> None:
+    big = _big(tmp_path, 40)
+    data = big.read_bytes()
+    for cut_at in (len(data) // 3, len(data) // 2 + 777):
+        cut = tmp_path / f"cut{cut_at}.pcap"
+        cut.write_bytes(data[:cut_at])
+        one = run_sniffer("read", "-j", "1", str(cut))
+        two = run_sniffer("read", "-j", "2", str(cut))
+        assert one.returncode == two.returncode != 0
+        assert two.stdout == one.stdout and len(one.stdout) > 1000
+        assert two.stderr == one.stderr and b"(at byte offset " in one.stderr

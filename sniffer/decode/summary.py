@@ -238,8 +238,8 @@ def iter_text(
     fmt_time = format_time
     num = _nums()
     d3 = _D3
-    last_sec = -1
-    hms = ""
+    last_sec = last_ms = -1
+    hms = msstr = ""
     lines: list[str] = []
     append = lines.append
     n = start - 1
@@ -263,12 +263,14 @@ def iter_text(
                     k = data[26:34]
                     pair = pairs.get(k) or _pair(k)
                     ts = fr[0]
-                    sec = ts // 1_000_000_000
-                    if sec != last_sec:
-                        last_sec = sec
-                        hms = fmt_time(sec * 1_000_000_000)[:-7]
-                    us = (ts % 1_000_000_000) // 1000
-                    tm = f"{hms}.{d3[us // 1000]}{d3[us % 1000]}"
+                    ms = ts // 1_000_000
+                    if ms != last_ms:  # "HH:MM:SS.mmm" changes once per millisecond at most
+                        last_ms = ms
+                        sec = ms // 1000
+                        if sec != last_sec:
+                            last_sec = sec
+                            hms = fmt_time(sec * 1_000_000_000)[:-6]
+                        msstr = hms + d3[ms % 1000]
                     end = 14 + tlen
                     if proto == 6:
                         if end >= 54:
@@ -279,12 +281,12 @@ def iter_text(
                                     fl = offfl & 0xFFF
                                     if fl & 0x10:
                                         line = (
-                                            f"{n} {tm} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
+                                            f"{n} {msstr}{d3[(ts // 1000) % 1000]} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
                                             f"Seq={seq} Ack={ack} Win={num[win]} Len={num[seglen]}"
                                         )
                                     else:
                                         line = (
-                                            f"{n} {tm} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
+                                            f"{n} {msstr}{d3[(ts // 1000) % 1000]} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
                                             f"Seq={seq} Win={num[win]} Len={num[seglen]}"
                                         )
                     elif proto == 17:
@@ -294,14 +296,14 @@ def iter_text(
                             else:
                                 ulen = seq >> 16
                             if 8 <= ulen <= end - 34 and sp not in slow_udp and dp not in slow_udp:
-                                line = f"{n} {tm} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
+                                line = f"{n} {msstr}{d3[(ts // 1000) % 1000]} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
                     elif proto == 1:
                         if end >= 42:
                             t, _c, ident, iseq = echo(data, 34)
                             name = echo_names.get(t)
                             if name is not None:
                                 line = (
-                                    f"{n} {tm} {pair} ICMP {num[wl]} {name} id=0x{ident:04x}, "
+                                    f"{n} {msstr}{d3[(ts // 1000) % 1000]} {pair} ICMP {num[wl]} {name} id=0x{ident:04x}, "
                                     f"seq={iseq}/{(iseq >> 8) | ((iseq & 0xFF) << 8)}, ttl={ttl}"
                                 )
             append(line or format_line(n, fr))

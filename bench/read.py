@@ -213,6 +213,7 @@ def main() -> int:
         rows.append((name, n, dt, ct, rss))
     fl_s = statistics.median(first_line([py, "-m", "sniffer", "read", str(big)], env) for _ in range(5))
     fl_t = statistics.median(first_line(["tcpdump", "-nr", str(big)], env) for _ in range(3))
+    fl_py = statistics.median(first_line([py, "-c", "print(1)"], env) for _ in range(3))
     load = os.getloadavg()[0]
     print(
         f"\nload average {load:.1f} on {os.cpu_count()} CPUs: wall-clock rates suffer when the machine is busy;"
@@ -229,10 +230,12 @@ def main() -> int:
         print(
             f"{name:<20}{n:>9}{dt:>8.2f}{ct:>8.2f}{wall[name]:>12,.0f}{cpu[name]:>12,.0f}{rss / 1024:>8.0f}MB{rw:>16}{rc:>18}"
         )
-    print(f"\ntime to first line: sniffer read {fl_s * 1000:.0f} ms, tcpdump {fl_t * 1000:.0f} ms")
-    best = max(me_w / wall["TZ=UTC tcpdump -nr"], me_c / cpu["TZ=UTC tcpdump -nr"])
+    print(
+        f"\ntime to first line: sniffer read {fl_s * 1000:.0f} ms, tcpdump {fl_t * 1000:.0f} ms "
+        f"(a bare `python -c print(1)` takes {fl_py * 1000:.0f} ms here)"
+    )
     goals = [
-        ("sniffer >= 0.5x TZ=UTC tcpdump -nr (wall or CPU)", best >= 0.5),
+        ("sniffer >= 0.5x TZ=UTC tcpdump -nr (CPU)", me_c / cpu["TZ=UTC tcpdump -nr"] >= 0.5),
         ("sniffer >= 4x tshark -r (CPU)", me_c / cpu["tshark -r"] >= 4),
         ("sniffer >= 5x dpkt full decode (CPU)", me_c / cpu["dpkt full decode"] >= 5),
         ("first line <= 0.15 s", fl_s <= 0.15),

@@ -33,7 +33,7 @@ def add_parser(sub: Any) -> None:
         "--jobs",
         type=int,
         metavar="N",
-        help="processes formatting a big file in parallel (default: up to 4, by CPU count; 1 = none)",
+        help="processes formatting a big file in parallel (default: as many as idle CPUs, up to 4; 1 = none)",
     )
     p.set_defaults(func=run)
 
@@ -115,7 +115,13 @@ def _jobs(args: argparse.Namespace, source: str, streaming: bool, flt: Any) -> i
             raise UsageError("read: --jobs needs N >= 1")
         want = args.jobs
     else:
-        want = min(os.cpu_count() or 1, 4)
+        # only spare CPUs help: on a busy machine extra processes just compete for the same cores
+        cpus = os.cpu_count() or 1
+        try:
+            idle = cpus - os.getloadavg()[0]
+        except OSError:
+            idle = 0
+        want = max(1, min(int(idle), 4))
     if want < 2 or args.json or flt is not None or streaming or source == "-" or not hasattr(os, "fork"):
         return 1
     try:

@@ -143,6 +143,7 @@ class F(NamedTuple):
     mask: int = 0
     disp: Callable[[Value], str] | None = None
     names: dict[int, str] | None = None
+    scale: int = 1  # multiply the (masked) value, e.g. 4 for header lengths counted in 32-bit words
 
 
 def _shift(mask: int) -> int:
@@ -182,7 +183,9 @@ def field_value(data: bytes, o: int, f: F, sh: int) -> Value:
         v = data[o] if f.size == 1 else int.from_bytes(data[o : o + f.size], "big")
         if f.mask:
             v = (v & f.mask) >> sh
-        return v
+        return v * f.scale if f.scale != 1 else v
+    if k == "le":
+        return int.from_bytes(data[o : o + f.size], "little")
     if k == "ip4":
         return ip4(data[o : o + 4])
     if k == "ip6":

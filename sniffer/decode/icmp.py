@@ -89,9 +89,9 @@ ICMP = Header(
 ICMP_ECHO_HDR = Header(
     (
         F("icmp.ident", "Identifier (BE)", 4, 2, disp=lambda v: f"{v} (0x{v:04x})"),
-        F("icmp.ident_le", "Identifier (LE)", 4, 2, disp=lambda v: f"{v} (0x{v:04x})"),
+        F("icmp.ident_le", "Identifier (LE)", 4, 2, "le", disp=lambda v: f"{v} (0x{v:04x})"),
         F("icmp.seq", "Sequence Number (BE)", 6, 2),
-        F("icmp.seq_le", "Sequence Number (LE)", 6, 2),
+        F("icmp.seq_le", "Sequence Number (LE)", 6, 2, "le"),
     )
 )
 

@@ -167,7 +167,7 @@ def _v3_query(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
     if v is None:
         return
     qqic = data[off + 9]
-    ctx.add("igmp.qqic", _code(qqic), off + 9, 1, "QQIC")
+    ctx.add("igmp.qqic", qqic, off + 9, 1, "QQIC", f"QQIC: {qqic} (interval {_code(qqic)} s)")
     n = v["igmp.num_src"]
     layer.length = 12 + 4 * n
     srcs = []

@@ -16,7 +16,9 @@ def dissect(frame: Frame) -> Node:
     ``dissect(frame).to_fields() == frame_fields(frame)`` always holds.
     """
     root = run(frame, True).root
-    root.name = root.text = ""  # a container: its first child is the frame layer ("Frame: N bytes on wire...")
+    root.name = root.text = (
+        ""  # a container: its first child is the frame layer ("Frame: N bytes on wire...")
+    )
     return root
 
 

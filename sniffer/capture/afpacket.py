@@ -55,7 +55,10 @@ ARPHRD_ETHER = 1
 ARPHRD_LOOPBACK = 772
 ARPHRD_NONE = 0xFFFE
 
+SIOCGIFNAME = 0x8910
+SIOCGIFFLAGS = 0x8913
 SIOCGIFHWADDR = 0x8927
+IFF_UP = 0x1
 ETH_P_8021Q = 0x8100
 
 #: link types for devices captured with SOCK_RAW; any other device type is captured cooked (SLL2)
@@ -157,6 +160,20 @@ def _no_such_interface(name: str, exc: OSError) -> SnifferError:
     return CaptureError(f"interface {name!r}: {exc.strerror or exc}")
 
 
+def interface_state(sock: socket.socket, index: int) -> tuple[str, bool] | None:
+    """(name, is up) of interface ``index`` in the namespace of ``sock``, or None if it is gone.
+
+    Uses ioctls on an existing socket, so it works after privileges were dropped and from any thread.
+    """
+    try:
+        res = fcntl.ioctl(sock.fileno(), SIOCGIFNAME, struct.pack("16si20x", b"", index))
+        name = res[:16].split(b"\0", 1)[0]
+        flags = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, struct.pack("16s24x", name))
+    except OSError:
+        return None
+    return name.decode(), bool(struct.unpack_from("=H", flags, 16)[0] & IFF_UP)
+
+
 def lookup_interface(name: str) -> Interface:
     """Resolve ``name`` ("any" for all interfaces) in the calling thread's network namespace."""
     if name == "any":
@@ -241,6 +258,15 @@ class RxRing:
                         f"interface {iface.name!r} is gone or not up: {exc.strerror}"
                     ) from None
                 raise needs_privilege(exc, f"binding to {iface.name}") from None
+            if iface.index != 0:
+                state = interface_state(self.sock, iface.index)
+                if state is None:
+                    raise CaptureError(f"no such interface {iface.name!r} (see 'sniffer interfaces')")
+                if not state[1]:
+                    raise CaptureError(
+                        f"interface {iface.name!r} is down; bring it up first ('ip link set {iface.name} up')"
+                    )
+                self.socket_error()  # clear a stale error from the bind
             if promisc and iface.index != 0:
                 mreq = _MREQ.pack(iface.index, PACKET_MR_PROMISC, 0, b"")
                 try:

@@ -39,7 +39,15 @@ class InterfaceGoneError(CaptureError):
 
 
 class FilterError(SnifferError):
-    """A capture (BPF) or display filter could not be compiled or parsed."""
+    """A capture (BPF) or display filter could not be compiled or parsed.
+
+    ``position`` is the 0-based character offset of the error in the filter text when known
+    (display filters always set it; the message already says "at column N", 1-based).
+    """
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
 
 
 class PrivilegeError(SnifferError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 import signal
 import sys
@@ -11,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sniffer.errors import OutputError, SnifferError, UsageError
+from sniffer.errors import SnifferError, UsageError
 
 LINKTYPE_NAMES = {
     1: "EN10MB (Ethernet)",
@@ -270,90 +269,6 @@ class LineOutput(Output):
         sys.stdout.flush()
 
 
-class SafeFile:
-    """A write-buffered file that only ever leaves whole records on disk.
-
-    The writer calls ``write`` once per block/record; ``flush`` pushes the buffer with os.write and,
-    if the disk fills part way, truncates the file back to the end of the last whole record and
-    raises OutputError. Files are created 0600.
-    """
-
-    def __init__(self, path: str | None, flush_bytes: int = 1 << 16) -> None:
-        self.path = path or "<stdout>"
-        if path is None:
-            self.fd = sys.stdout.fileno()
-            self.seekable = False
-        else:
-            try:
-                self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-                os.fchmod(self.fd, 0o600)
-            except OSError as exc:
-                raise OutputError(f"cannot write {path}: {exc.strerror}") from None
-            self.seekable = True
-        self.flush_bytes = flush_bytes
-        self.buf = bytearray()
-        self.bounds: list[int] = []  # end offsets (within buf) of each write() call
-        self.on_disk = 0  # bytes of whole records already written
-        self.records = 0  # write() calls fully on disk
-        self.failed = False
-        self.closed = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        if self.failed:
-            raise OutputError(f"{self.path}: output already failed")
-        self.buf += data
-        self.bounds.append(len(self.buf))
-        if len(self.buf) >= self.flush_bytes:
-            self.flush()
-        return len(data)
-
-    def flush(self) -> None:
-        done = 0
-        view = memoryview(self.buf)
-        try:
-            while done < len(self.buf):
-                done += os.write(self.fd, view[done:])
-        except OSError as exc:
-            whole = max((b for b in self.bounds if b <= done), default=0)
-            self.records += sum(1 for b in self.bounds if b <= done)
-            self.failed = True
-            if self.seekable:
-                try:
-                    os.ftruncate(self.fd, self.on_disk + whole)
-                except OSError:
-                    pass
-            self.on_disk += whole
-            view.release()
-            self.buf.clear()
-            self.bounds.clear()
-            if exc.errno == errno.ENOSPC:
-                raise OutputError(
-                    f"{self.path}: disk full; capture stopped (the file is valid up to the last whole packet)"
-                ) from None
-            if exc.errno == errno.EPIPE:
-                raise BrokenPipeError(exc.errno, exc.strerror) from None
-            raise OutputError(f"{self.path}: {exc.strerror}; capture stopped") from None
-        view.release()
-        self.on_disk += len(self.buf)
-        self.records += len(self.bounds)
-        self.buf.clear()
-        self.bounds.clear()
-
-    def tell(self) -> int:
-        return self.on_disk + len(self.buf)
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            if not self.failed:
-                self.flush()
-        finally:
-            if self.seekable:
-                os.close(self.fd)
-
-
 class FileOutput(Output):
     """pcapng/pcap output through sniffer.capture.pcapfile.open_writer, with -C/-G/-W rotation."""
 
@@ -365,13 +280,11 @@ class FileOutput(Output):
         self.rotate_bytes = int(args.rotate_mb * 1_000_000) if args.rotate_mb else None
         self.max_files = args.max_files
         self.interfaces = cap.interfaces
-        self.ids = {iface.index: n for n, iface in enumerate(cap.interfaces)}
-        self.any = len(cap.interfaces) == 1 and cap.interfaces[0].index == 0
         if self.fmt == "pcap" and len({i.linktype for i in cap.interfaces}) > 1:
             raise UsageError("-F pcap holds one link type; these interfaces differ (use pcapng)")
         self.file_no = 0
-        self.file: SafeFile | None = None
         self.writer: Any = None
+        self.size = 0
         self.opened_at = 0.0
         self.finished = False
         self._open()
@@ -393,28 +306,25 @@ class FileOutput(Output):
         return name
 
     def _open(self) -> None:
-        from sniffer.capture.pcapfile import open_writer  # type: ignore[attr-defined]
+        from sniffer.capture.pcapfile import Interface, open_writer
 
-        name = self._name()
-        self.file = SafeFile(None if name == "-" else name)
-        ifaces = [(i.name, i.linktype) for i in self.interfaces]
-        try:
-            self.writer = open_writer(
-                self.file,  # type: ignore[arg-type]
-                format=self.fmt,
-                linktype=self.interfaces[0].linktype,
-                snaplen=self.snaplen,
-                interfaces=ifaces,
-            )
-            self.file.flush()
-        except OSError as exc:
-            raise OutputError(f"{self.file.path}: {exc.strerror or exc}") from None
+        self.path = self._name()
+        declared = [
+            Interface(i.index, i.linktype, self.snaplen, i.name) for i in self.interfaces if i.index != 0
+        ]  # with -i any, an IDB is added per interface as its first packet arrives
+        self.writer = open_writer(
+            self.path,
+            format=self.fmt,
+            linktype=self.interfaces[0].linktype,
+            snaplen=self.snaplen,
+            interfaces=declared,
+        )
+        self.size = 0 if self.path == "-" else os.path.getsize(self.path)
         self.opened_at = time.monotonic()
 
     def _rotate_due(self) -> bool:
-        assert self.file is not None
         if self.rotate_bytes is not None:
-            return self.file.tell() >= self.rotate_bytes
+            return self.size >= self.rotate_bytes
         if self.rotate_seconds is not None:
             return time.monotonic() - self.opened_at >= self.rotate_seconds
         return False
@@ -423,7 +333,6 @@ class FileOutput(Output):
         if self.finished:
             return
         write = self.writer.write
-        ids = self.ids
         for frame in batch:
             if self._rotate_due():
                 self._close_current()
@@ -433,18 +342,15 @@ class FileOutput(Output):
                     return
                 self._open()
                 write = self.writer.write
-            write(frame if self.any else frame._replace(interface=ids.get(frame.interface, 0)))
-        if self.file is not None and not self.file.closed:
-            self.file.flush()
+            write(frame)
+            self.size += 44 + len(frame.data) + 3  # EPB header, flags option, trailer, padding
+        if self.writer is not None:
+            self.writer.flush()
 
     def _close_current(self) -> None:
         if self.writer is not None:
-            try:
-                self.writer.close()
-            finally:
-                if self.file is not None:
-                    self.file.close()
-                self.writer = None
+            writer, self.writer = self.writer, None
+            writer.close()
 
     def close(self) -> None:
         self._close_current()

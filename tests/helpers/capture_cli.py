@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
-from pathlib import Path
 
 from helpers.cli import ROOT, sniffer_argv, sniffer_env
 
-SHIM = Path(__file__).resolve().parent / "capture_shim"
-
 
 def capture_env() -> dict[str, str]:
-    env = sniffer_env()
-    env["PYTHONPATH"] = f"{env['PYTHONPATH']}{os.pathsep}{SHIM}"
-    return env
+    return sniffer_env()
 
 
 def start_capture(

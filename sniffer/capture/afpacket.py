@@ -94,13 +94,14 @@ class RingConfig:
     """Geometry of the TPACKET_V3 receive ring.
 
     The kernel fills one block at a time and hands it over when it is full or ``block_timeout_ms``
-    after its first packet, so at low rates packets arrive within ~one timeout. Many mid-size blocks
+    after its first packet, so at low rates packets arrive within ~one timeout. Many small blocks
     (rather than a few huge ones) keep a stall from dropping at moderate rates, where blocks retire
-    by timeout only partly filled. Default: 64 blocks x 1 MiB = 64 MiB, 20 ms.
+    by timeout only partly filled: 256 blocks x 20 ms ride out a 5 s stall at any rate that does not
+    fill a block in 20 ms. Default: 256 blocks x 256 KiB = 64 MiB (tcpdump -B 65536), 20 ms.
     """
 
-    block_size: int = 1 << 20
-    block_count: int = 64
+    block_size: int = 1 << 18
+    block_count: int = 256
     block_timeout_ms: int = 20
 
     def __post_init__(self) -> None:
@@ -366,7 +367,7 @@ class BlockParser:
         loopbacks = self.loopbacks
         fixed_name = iface.name if iface.index else ""
         off = _BLOCK.unpack_from(block, 0)[2]
-        mv = memoryview(block)
+        new = tuple.__new__
         for _ in range(count):
             (nxt, sec, nsec, caplen, wirelen, status, mac, _net, tci, tpid, _fam, proto, ifindex, hatype,
              pkttype, halen, addr) = unpack(block, off)  # fmt: skip
@@ -377,27 +378,24 @@ class BlockParser:
             if cooked:
                 data = (
                     proto + b"\0\0" + struct.pack(">iHBB", ifindex, hatype, pkttype, halen) + addr
-                    + bytes(mv[start : start + caplen])
+                    + block[start : start + caplen]
                 )  # fmt: skip
                 wirelen += 20
             elif status & TP_STATUS_VLAN_VALID and linktype == LINKTYPE_ETHERNET:
                 tag = struct.pack(">HH", tpid if status & TP_STATUS_VLAN_TPID_VALID else ETH_P_8021Q, tci)
-                data = bytes(mv[start : start + 12]) + tag + bytes(mv[start + 12 : start + caplen])
+                data = block[start : start + 12] + tag + block[start + 12 : start + caplen]
                 wirelen += 4
             else:
-                data = bytes(mv[start : start + caplen])
+                data = block[start : start + caplen]
             if len(data) > snaplen:
                 data = data[:snaplen]
             name = fixed_name or names.get(ifindex) or self._name(ifindex)
+            direction = DIR_OUT if pkttype == PACKET_OUTGOING else DIR_IN
+            # tuple.__new__ skips NamedTuple's keyword handling: same Frame, ~2x cheaper
             append(
-                Frame(
-                    sec * 1_000_000_000 + nsec,
-                    data,
-                    wirelen,
-                    linktype,
-                    ifindex,
-                    DIR_OUT if pkttype == PACKET_OUTGOING else DIR_IN,
-                    name,
+                new(
+                    Frame,
+                    (sec * 1_000_000_000 + nsec, data, wirelen, linktype, ifindex, direction, name, None),
                 )
             )
             off += nxt

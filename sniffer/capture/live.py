@@ -87,7 +87,7 @@ class LiveCapture:
         snaplen: bytes kept per packet.
         promisc: put the interfaces in promiscuous mode (PACKET_ADD_MEMBERSHIP).
         netns: name of a network namespace (/run/netns) to open the sockets in.
-        ring: ring geometry per interface (default 64 x 1 MiB blocks, 20 ms block timeout).
+        ring: ring geometry per interface (default 256 x 256 KiB blocks = 64 MiB, 20 ms block timeout).
         buffer_bytes: bound of the queue between the capture thread and the consumer.
         callback: if given, a delivery thread calls ``callback(batch)`` for every batch.
     """

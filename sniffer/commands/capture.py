@@ -67,7 +67,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument(
         "-Z", dest="user", metavar="USER", help="drop root privileges to USER once the sockets are open"
     )
-    p.add_argument("-q", dest="quiet", action="store_true", help="no per-packet lines and no banner")
+    p.add_argument(
+        "-q",
+        dest="quiet",
+        action="store_true",
+        help="no per-packet lines (count only; the banner and statistics still go to stderr)",
+    )
     p.add_argument(
         "-Y",
         dest="display_filter",
@@ -113,10 +118,9 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         cap.stop()
         raise
-    if not args.quiet:
-        for iface in cap.interfaces:
-            lt = LINKTYPE_NAMES.get(iface.linktype, str(iface.linktype))
-            _err(f"listening on {iface.name}, link-type {lt}, snapshot length {snaplen} bytes")
+    for iface in cap.interfaces:
+        lt = LINKTYPE_NAMES.get(iface.linktype, str(iface.linktype))
+        _err(f"listening on {iface.name}, link-type {lt}, snapshot length {snaplen} bytes")
     _install_signals(cap)
     deadline = time.monotonic() + args.duration if args.duration else None
     written = 0

@@ -226,3 +226,26 @@ def test_interfaces_lists_namespace(netns_pair, sniffer_cli) -> None:  # type: i
     assert rows["vb"]["capture_linktype"].startswith("EN10MB") and rows["vb"]["state"] == "UP"
     text = sniffer_cli("interfaces", "--netns", b.ns).stdout.decode()
     assert "vb" in text and "any" in text and b.addr4("vb") in text
+
+
+def test_any_to_pcapng_keeps_interfaces_and_display_filter(netns_pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a, b = netns_pair
+    path = tmp_path / "any.pcapng"
+    proc = start_capture(
+        "--netns", b.ns, "-i", "any", "-w", str(path), "-c", "6", "-Y", "udp.dstport == 4545", "udp"
+    )  # fmt: skip
+
+    def traffic() -> None:
+        send_udp(a.ns, b.addr4("vb"), 4546, [b"not-this"] * 4)  # captured by the BPF, not shown by -Y
+        send_udp(a.ns, b.addr4("vb"), 4545, [b"remote"] * 3)
+        send_udp(b.ns, "127.0.0.1", 4545, [b"local"] * 3)
+
+    traffic()
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    rc, rows, terr = tshark_read(
+        path, "frame.interface_name", "sll.pkttype", "udp.dstport", "frame.packet_flags_direction"
+    )
+    assert rc == 0 and terr == ""
+    assert sorted((r[0], r[2]) for r in rows) == sorted([("vb", "4545")] * 3 + [("lo", "4545")] * 3)
+    assert {int(r[3], 16) for r in rows} == {1}

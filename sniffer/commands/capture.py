@@ -124,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
     _install_signals(cap)
     deadline = time.monotonic() + args.duration if args.duration else None
     written = 0
+    signal.signal(signal.SIGUSR1, lambda *_: _print_stats(cap, written))
     error: BaseException | None = None
     cap.start()
     try:
@@ -158,14 +159,20 @@ def run(args: argparse.Namespace) -> int:
         except SnifferError as exc:
             error = error or exc
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+    _print_stats(cap, written)
+    if error is not None:
+        raise error
+    return 0
+
+
+def _print_stats(cap: Any, written: int) -> None:
+    """The tcpdump-style statistics block (also printed live on SIGUSR1, as tcpdump does)."""
     st = cap.stats()
     _err(f"{written} packet{'s' if written != 1 else ''} captured")
     _err(f"{st.received} packets received by filter")
     _err(f"{st.kernel_dropped} packets dropped by kernel")
     _err(f"{st.backpressure_dropped} packets dropped by backpressure (consumer too slow)")
-    if error is not None:
-        raise error
-    return 0
 
 
 def _err(line: str) -> None:

@@ -249,3 +249,17 @@ def test_any_to_pcapng_keeps_interfaces_and_display_filter(netns_pair, tmp_path:
     assert rc == 0 and terr == ""
     assert sorted((r[0], r[2]) for r in rows) == sorted([("vb", "4545")] * 3 + [("lo", "4545")] * 3)
     assert {int(r[3], 16) for r in rows} == {1}
+
+
+def test_sigusr1_prints_live_statistics(netns_pair) -> None:  # type: ignore[no-untyped-def]
+    a, b = netns_pair
+    proc = start_capture("--netns", b.ns, "-i", "vb", "-q", EXPR)
+    send_frames(a.ns, "va", experimental_frames(a.ifaces["va"]["mac"], b.ifaces["vb"]["mac"], 9))
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGUSR1)
+    assert proc.stderr is not None
+    lines = [proc.stderr.readline().decode() for _ in range(4)]
+    assert lines[0] == "9 packets captured\n" and lines[1] == "9 packets received by filter\n"
+    assert proc.poll() is None  # still capturing
+    rc, _, err = stop(proc)
+    assert rc == 0 and "9 packets captured" in err

@@ -139,6 +139,10 @@ def run(args: argparse.Namespace) -> int:
             if deadline is not None and time.monotonic() >= deadline:
                 cap.stop(wait=False)
                 deadline = None
+            out.tick()
+            if out.finished:
+                cap.stop(wait=False)
+                break
             if not batch:
                 continue
             if match is not None:
@@ -146,8 +150,10 @@ def run(args: argparse.Namespace) -> int:
             if args.count is not None and written + len(batch) >= args.count:
                 batch = batch[: args.count - written]
                 cap.stop(wait=False)
-            out.write(batch)
-            written += len(batch)
+            written += out.write(batch)
+            if out.finished:  # -G with -W: the last file is done
+                cap.stop(wait=False)
+                break
             if args.count is not None and written >= args.count:
                 break
     except BaseException as exc:
@@ -251,8 +257,14 @@ def _install_signals(cap: Any) -> Callable[[], bool]:
 
 
 class Output:
-    def write(self, batch: list[Any]) -> None:
+    finished = False
+
+    def write(self, batch: list[Any]) -> int:
+        """Write or print ``batch``; return how many frames were taken."""
         raise NotImplementedError
+
+    def tick(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -268,16 +280,17 @@ class LineOutput(Output):
         self.quiet = quiet
         self.number = 0
 
-    def write(self, batch: list[Any]) -> None:
+    def write(self, batch: list[Any]) -> int:
         if self.quiet:
             self.number += len(batch)
-            return
+            return len(batch)
         lines = []
         for frame in batch:
             self.number += 1
             lines.append(self.format_line(self.number, frame))
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
+        return len(batch)
 
 
 class FileOutput(Output):
@@ -340,23 +353,37 @@ class FileOutput(Output):
             return time.monotonic() - self.opened_at >= self.rotate_seconds
         return False
 
-    def write(self, batch: list[Any]) -> None:
+    def write(self, batch: list[Any]) -> int:
         if self.finished:
-            return
+            return 0
         write = self.writer.write
+        n = 0
         for frame in batch:
             if self._rotate_due():
                 self._close_current()
                 self.file_no += 1
                 if self.rotate_seconds is not None and self.max_files and self.file_no >= self.max_files:
                     self.finished = True
-                    return
+                    return n
                 self._open()
                 write = self.writer.write
             write(frame)
+            n += 1
             self.size += 44 + len(frame.data) + 3  # EPB header, flags option, trailer, padding
         if self.writer is not None:
             self.writer.flush()
+        return n
+
+    def tick(self) -> None:
+        """Rotate on time even when no packet arrives (-G), and stop after -W files."""
+        if self.rotate_seconds is None or self.finished or not self._rotate_due():
+            return
+        self._close_current()
+        self.file_no += 1
+        if self.max_files and self.file_no >= self.max_files:
+            self.finished = True
+            return
+        self._open()
 
     def _close_current(self) -> None:
         if self.writer is not None:

@@ -263,3 +263,17 @@ def test_sigusr1_prints_live_statistics(netns_pair) -> None:  # type: ignore[no-
     assert proc.poll() is None  # still capturing
     rc, _, err = stop(proc)
     assert rc == 0 and "9 packets captured" in err
+
+
+def test_rotation_by_time_stops_after_W_files(netns_pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _a, b = netns_pair
+    t0 = time.monotonic()
+    res = run_capture(
+        "--netns", b.ns, "-i", "vb", "-w", str(tmp_path / "t.pcapng"), "-G", "0.4", "-W", "3", EXPR
+    )
+    assert res.returncode == 0, res.stderr
+    assert 1.0 <= time.monotonic() - t0 < 15
+    files = sorted(p.name for p in tmp_path.glob("t.pcapng*"))
+    assert files == ["t.pcapng", "t.pcapng1", "t.pcapng2"]
+    for f in files:
+        assert tshark_read(tmp_path / f)[0] == 0

@@ -1,0 +1,389 @@
+"""Decoding machinery: the dissection context, tree nodes, declarative headers and next-layer tables.
+
+Every protocol module declares its headers as tuples of :class:`F` (field name, label, offset, size,
+kind, bit mask, display) in wire order, and registers its dissector in a :class:`Table` keyed by the
+value that selects it (ethertype, IP protocol, UDP port, link type), as dpkt's ``_typesw`` and scapy's
+``bind_layers`` do. A dissector is ``fn(ctx, off, end) -> None``: it reads ``ctx.data`` from ``off``
+up to the reported end ``end`` and records fields through ``ctx``. The same calls build the flat
+Wireshark-named field dict (``frame_fields``) and, when asked, the tree with byte offsets (``dissect``),
+so the two always agree.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+Value = Any  # int | str | bytes
+
+
+class Node:
+    """One item of the detail tree: a protocol layer, a subtree, or a field.
+
+    name: label shown to people ("Source Address"); field: the Wireshark field or protocol name
+    ("ip.src", "ip"); value: the decoded value (None for pure subtrees); text: the display line;
+    offset/length: the bytes of the frame it covers; children: nested nodes.
+    """
+
+    __slots__ = ("children", "field", "length", "name", "offset", "text", "value")
+
+    def __init__(self, name: str, field: str, value: Value, text: str, offset: int, length: int) -> None:
+        self.name = name
+        self.field = field
+        self.value = value
+        self.text = text
+        self.offset = offset
+        self.length = length
+        self.children: list[Node] = []
+
+    def walk(self) -> Any:
+        """Yield this node and every descendant, depth first in order."""
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+    def find(self, field: str) -> Node | None:
+        for n in self.walk():
+            if n.field == field:
+                return n
+        return None
+
+    def to_fields(self) -> dict[str, Value]:
+        """The flat field dict of this subtree (same shape as ``frame_fields``)."""
+        out: dict[str, Value] = {}
+        for n in self.walk():
+            if n.value is None or (n is self and not n.field):
+                continue
+            _put(out, n.field, n.value)
+        return out
+
+    def __repr__(self) -> str:
+        return f"Node({self.field!r}, {self.value!r}, off={self.offset}, len={self.length}, {len(self.children)} children)"
+
+
+def _put(d: dict[str, Value], name: str, value: Value) -> None:
+    old = d.get(name, _MISSING)
+    if old is _MISSING:
+        d[name] = value
+    elif type(old) is list:
+        old.append(value)
+    else:
+        d[name] = [old, value]
+
+
+_MISSING = object()
+
+
+# ---------------------------------------------------------------------------------------------
+# value formatting (memoised: the same addresses come back again and again)
+
+_ip4_cache: dict[bytes, str] = {}
+_ip6_cache: dict[bytes, str] = {}
+_mac_cache: dict[bytes, str] = {}
+
+
+def ip4(b: bytes) -> str:
+    s = _ip4_cache.get(b)
+    if s is None:
+        s = socket.inet_ntop(socket.AF_INET, b)
+        if len(_ip4_cache) > 65536:
+            _ip4_cache.clear()
+        _ip4_cache[b] = s
+    return s
+
+
+def ip6(b: bytes) -> str:
+    s = _ip6_cache.get(b)
+    if s is None:
+        s = socket.inet_ntop(socket.AF_INET6, b)
+        if len(_ip6_cache) > 65536:
+            _ip6_cache.clear()
+        _ip6_cache[b] = s
+    return s
+
+
+def mac(b: bytes) -> str:
+    s = _mac_cache.get(b)
+    if s is None:
+        s = b.hex(":")
+        if len(_mac_cache) > 65536:
+            _mac_cache.clear()
+        _mac_cache[b] = s
+    return s
+
+
+def hexstr(width: int) -> Callable[[Value], str]:
+    return lambda v: f"0x{v:0{width}x}"
+
+
+HEX2 = hexstr(2)
+HEX4 = hexstr(4)
+HEX8 = hexstr(8)
+
+
+# ---------------------------------------------------------------------------------------------
+# declarative headers
+
+
+class F(NamedTuple):
+    """One header field in wire order.
+
+    kind: "u" big-endian unsigned of ``size`` bytes (then ``mask``/shift applied), "ip4", "ip6",
+    "mac", "bytes" (value is the bytes' hex with ':' like Wireshark's byte fields), "str".
+    disp: optional function value -> display text (default str(value)); names: optional value -> name
+    mapping shown after the value.
+    """
+
+    name: str
+    label: str
+    off: int
+    size: int
+    kind: str = "u"
+    mask: int = 0
+    disp: Callable[[Value], str] | None = None
+    names: dict[int, str] | None = None
+
+
+def _shift(mask: int) -> int:
+    return (mask & -mask).bit_length() - 1 if mask else 0
+
+
+class Header:
+    """A fixed header: a protocol's declared fields in wire order (dpkt's ``__hdr__``)."""
+
+    def __init__(self, fields: tuple[F, ...]) -> None:
+        self.fields = fields
+        self.size = max(f.off + f.size for f in fields)
+        self._shifts = tuple(_shift(f.mask) for f in fields)
+
+    def read(self, ctx: Ctx, base: int, end: int, into: Node | None = None) -> dict[str, Value] | None:
+        """Record every field at ``base``; returns name -> value, or None (flagged) if the header is cut.
+
+        Fields before the cut are still recorded, as Wireshark does.
+        """
+        data = ctx.data
+        lim = end if end < len(data) else len(data)
+        vals: dict[str, Value] = {}
+        for f, sh in zip(self.fields, self._shifts, strict=False):
+            o = base + f.off
+            if o + f.size > lim:
+                ctx.short(o + f.size, end)
+                return None
+            v = field_value(data, o, f, sh)
+            vals[f.name] = v
+            ctx.add(f.name, v, o, f.size, f.label, _display(f, v), into)
+        return vals
+
+
+def field_value(data: bytes, o: int, f: F, sh: int) -> Value:
+    k = f.kind
+    if k == "u":
+        v = data[o] if f.size == 1 else int.from_bytes(data[o : o + f.size], "big")
+        if f.mask:
+            v = (v & f.mask) >> sh
+        return v
+    if k == "ip4":
+        return ip4(data[o : o + 4])
+    if k == "ip6":
+        return ip6(data[o : o + 16])
+    if k == "mac":
+        return mac(data[o : o + 6])
+    if k == "str":
+        return data[o : o + f.size].decode("latin-1")
+    return data[o : o + f.size].hex(":")
+
+
+def _display(f: F, v: Value) -> str:
+    s = f.disp(v) if f.disp else str(v)
+    if f.names is not None:
+        n = f.names.get(v)
+        if n:
+            s = f"{n} ({s})"
+    return f"{f.label}: {s}"
+
+
+# ---------------------------------------------------------------------------------------------
+# the context one dissection runs in
+
+
+class Ctx:
+    """State of one frame's dissection: the data, the field dict, the tree (optional), the columns."""
+
+    __slots__ = (
+        "data",
+        "depth",
+        "dst",
+        "expert",
+        "fields",
+        "frag",
+        "hlim",
+        "info",
+        "layer",
+        "malformed",
+        "parent",
+        "proto",
+        "protos",
+        "pseudo",
+        "quote",
+        "root",
+        "src",
+        "tree",
+        "truncated",
+    )
+
+    def __init__(self, data: bytes, tree: bool) -> None:
+        self.data = data
+        self.fields: dict[str, Value] = {}
+        self.tree = tree
+        self.root = Node("Packet", "", None, "Packet", 0, len(data))
+        self.parent = self.root  # where new layers go
+        self.layer: Node = self.root  # where new fields go
+        self.protos: list[str] = []
+        self.proto = ""
+        self.info = ""
+        self.src = ""
+        self.dst = ""
+        self.malformed = ""
+        self.truncated = False
+        self.expert: list[str] = []
+        self.quote = 0  # > 0 while inside the packet quoted by an ICMP error
+        self.depth = 0
+        self.pseudo: tuple[bytes, bytes] = (b"", b"")  # last IP layer's (src, dst) for L4 checksums
+        self.frag = False  # last IP layer was a fragment (checksums cannot be verified)
+        self.hlim = -1  # last IP layer's TTL / hop limit
+
+    # fields -------------------------------------------------------------------------------
+    def add(
+        self,
+        name: str,
+        value: Value,
+        off: int,
+        length: int,
+        label: str = "",
+        text: str | None = None,
+        into: Node | None = None,
+    ) -> Node | None:
+        _put(self.fields, name, value)
+        if not self.tree:
+            return None
+        node = Node(
+            label or name, name, value, text if text is not None else f"{label or name}: {value}", off, length
+        )
+        (into or self.layer).children.append(node)
+        return node
+
+    def sub(
+        self, label: str, field: str, off: int, length: int, text: str | None = None, into: Node | None = None
+    ) -> Node | None:
+        """A subtree (options, records) under ``into`` or the current layer; pass it as ``into`` to ``add``."""
+        if not self.tree:
+            return None
+        node = Node(label, field, None, text or label, off, length)
+        (into or self.layer).children.append(node)
+        return node
+
+    # layers -------------------------------------------------------------------------------
+    def push(self, proto: str, label: str, off: int, length: int) -> Node:
+        """Start a protocol layer (a top-level node in the tree, like Wireshark's)."""
+        self.protos.append(proto)
+        node = Node(label, proto, None, label, off, length)
+        if self.tree:
+            self.parent.children.append(node)
+        self.layer = node
+        return node
+
+    # problems ---------------------------------------------------------------------------
+    def short(self, need: int, end: int) -> None:
+        """A read up to ``need`` failed: beyond the reported end it is malformed, else the capture was cut."""
+        if need > end and not self.quote:
+            self.set_malformed(self.layer.field or "frame")
+        else:
+            self.truncated = True
+
+    def set_malformed(self, proto: str) -> None:
+        if not self.malformed:
+            self.malformed = f"Malformed Packet: {proto}"
+
+    def warn(self, msg: str) -> None:
+        self.expert.append(msg)
+
+    def has(self, off: int, n: int, end: int) -> bool:
+        """True if ``n`` bytes at ``off`` are there; else flag truncated/malformed and return False."""
+        need = off + n
+        if need <= end and need <= len(self.data):
+            return True
+        self.short(need, end)
+        return False
+
+
+Dissector = Callable[[Ctx, int, int], None]
+
+
+class Table:
+    """A next-layer table: key (ethertype, protocol number, port, link type) -> dissector."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.map: dict[int, Dissector] = {}
+
+    def register(self, *keys: int) -> Callable[[Dissector], Dissector]:
+        def deco(fn: Dissector) -> Dissector:
+            for k in keys:
+                self.map[k] = fn
+            return fn
+
+        return deco
+
+    def get(self, key: int) -> Dissector | None:
+        return self.map.get(key)
+
+
+LINKTYPES = Table("link type")
+ETHERTYPES = Table("ethertype")
+IP_PROTOS = Table("IP protocol")
+UDP_PORTS = Table("UDP port")
+TCP_PORTS = Table("TCP port")
+
+
+def data_layer(ctx: Ctx, off: int, end: int) -> None:
+    """Undissected payload: Wireshark's "data" layer."""
+    lim = min(end, len(ctx.data))
+    if lim > off:
+        ctx.push("data", f"Data ({lim - off} bytes)", off, lim - off)
+        ctx.add("data.len", lim - off, off, lim - off, "Length")
+
+
+def call(ctx: Ctx, table: Table, key: int, off: int, end: int, fallback: bool = True) -> bool:
+    """Dissect the next layer chosen by ``key`` in ``table``; returns whether a dissector took it."""
+    fn = table.map.get(key)
+    if fn is None:
+        if fallback:
+            data_layer(ctx, off, end)
+        return False
+    ctx.depth += 1
+    if ctx.depth > 160:  # stacked tunnels / headers beyond reason: stop
+        ctx.set_malformed("too many layers")
+        return False
+    fn(ctx, off, end)
+    return True
+
+
+def checksum16(data: bytes, init: int = 0) -> int:
+    """Internet checksum (RFC 1071) folded to 16 bits, of data plus an initial partial sum."""
+    if len(data) & 1:
+        data += b"\0"
+    s = init + sum(memoryview(data).cast("H"))
+    # the sum above is in host (little-endian) order; fold, then swap to network order
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    s = ((s & 0xFF) << 8) | (s >> 8) if socket.htons(1) != 1 else s
+    return s
+
+
+def cksum_ok(data: bytes, init_be: int = 0) -> bool:
+    """True if the one's complement sum over data (with a big-endian initial sum) is 0xFFFF."""
+    s = checksum16(data) + init_be
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s == 0xFFFF

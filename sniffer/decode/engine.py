@@ -1,0 +1,64 @@
+"""Runs the protocol tables over one frame: the full dissection behind frame_fields, dissect and the
+fallback of summarize. Never raises: a decoder bug marks the packet malformed instead."""
+
+from __future__ import annotations
+
+from sniffer.capture.frame import Frame
+from sniffer.decode import app, icmp, igmp, inet, link  # noqa: F401  (they fill the tables)
+from sniffer.decode.core import LINKTYPES, Ctx, data_layer
+
+
+def run(frame: Frame, tree: bool) -> Ctx:
+    """Dissect ``frame``; ``tree`` also builds the Node tree (ctx.root)."""
+    data = frame[1]
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    ctx = Ctx(data, tree)
+    caplen = len(data)
+    wirelen = frame[2] if frame[2] >= caplen else caplen
+    ts = frame[0]
+    fl = ctx.push("frame", f"Frame: {wirelen} bytes on wire, {caplen} bytes captured", 0, caplen)
+    ctx.protos.pop()
+    ctx.add("frame.interface_id", frame[4], 0, 0, "Interface id")
+    if len(frame) > 6 and frame[6]:
+        ctx.add("frame.interface_name", frame[6], 0, 0, "Interface name")
+    if len(frame) > 5 and frame[5]:
+        ctx.add(
+            "frame.direction", frame[5], 0, 0, "Direction", f"Direction: {'in' if frame[5] == 1 else 'out'}"
+        )
+    if len(frame) > 7 and frame[7] is not None:
+        ctx.add("frame.comment", frame[7], 0, 0, "Comment")
+    ctx.add("frame.time_epoch", f"{ts // 1_000_000_000}.{ts % 1_000_000_000:09d}", 0, 0, "Epoch Time")
+    ctx.add("frame.len", wirelen, 0, 0, "Frame Length", f"Frame Length: {wirelen} bytes")
+    ctx.add("frame.cap_len", caplen, 0, 0, "Capture Length", f"Capture Length: {caplen} bytes")
+    ctx.add("frame.linktype", frame[3], 0, 0, "Link type")
+    ctx.parent = ctx.root
+    fn = LINKTYPES.map.get(frame[3])
+    try:
+        if fn is None:
+            ctx.proto = f"LINKTYPE {frame[3]}"
+            data_layer(ctx, 0, wirelen)
+        else:
+            fn(ctx, 0, wirelen)
+    except Exception as exc:  # a decoder bug must never take the pipeline down
+        ctx.set_malformed(f"dissector bug: {type(exc).__name__}: {exc}")
+    ctx.layer = fl
+    ctx.parent = ctx.root
+    info = ctx.info
+    if ctx.malformed:
+        info = f"{info} [Malformed Packet]" if info else "[Malformed Packet]"
+    elif ctx.truncated and "Packet size limited" not in info:
+        info = (
+            f"{info} [Packet size limited during capture]" if info else "[Packet size limited during capture]"
+        )
+    ctx.info = info
+    ctx.add("frame.protocols", ":".join(ctx.protos), 0, 0, "Protocols in frame")
+    ctx.add("_ws.col.Protocol", ctx.proto, 0, 0, "Protocol")
+    ctx.add("_ws.col.Info", info, 0, 0, "Info")
+    for msg in ctx.expert:
+        ctx.add("_ws.expert", msg, 0, 0, "Expert Info", f"[Expert Info: {msg}]")
+    if ctx.malformed:
+        ctx.add("_ws.malformed", ctx.malformed, 0, 0, "Malformed", f"[{ctx.malformed}]")
+    if ctx.truncated:
+        ctx.add("_ws.truncated", 1, 0, 0, "Truncated", "[Packet size limited during capture]")
+    return ctx

@@ -1,0 +1,327 @@
+"""The packet index: a few fixed-width columns per packet in arrays; bytes stay on disk, details on demand.
+
+Per packet the index holds the record offset (q), timestamp in ns (q), captured length (I), wire length
+(I) and an index into a small table of (linktype, interface, direction, ifname) tuples (H): 26 bytes.
+The packet bytes are read back from the capture file (``frame_at`` / pread) or, for live capture and
+pipes, from an append-only spool file, so memory stays flat however long the capture runs. Summaries,
+field dicts and dissection trees are computed when a row is shown and kept in small LRU caches.
+
+Threading: one producer thread (file loader or live capture) calls ``append``/``append_batch``; any
+thread may read. ``count`` is published last, so readers never see a half-written row.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sniffer.capture.frame import Frame
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class LRU(Generic[K, V]):
+    """A small thread-safe least-recently-used cache."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._d: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K, make: Callable[[], V]) -> V:
+        with self._lock:
+            try:
+                self._d.move_to_end(key)
+                return self._d[key]
+            except KeyError:
+                pass
+        value = make()
+        with self._lock:
+            self._d[key] = value
+            if len(self._d) > self.maxsize:
+                self._d.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._d.clear()
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """The packet-list columns of one packet (computed on demand)."""
+
+    src: str
+    dst: str
+    protocol: str
+    info: str
+    malformed: bool = False
+
+
+def _summarize(frame: Frame) -> Row:
+    """Adapter to ``decode.summary.summarize`` (the decoder owns the columns)."""
+    try:
+        from sniffer.decode.summary import summarize
+    except ImportError:  # decoder not merged yet: the one-line summary as Info
+        from sniffer.decode.summary import format_line
+
+        return Row("", "", "", format_line(0, frame).split(" ", 2)[-1])
+    try:
+        s = summarize(frame)
+    except Exception as exc:  # a decoder bug must not take the UI down; show it as malformed
+        return Row("", "", "?", f"[decoder error: {type(exc).__name__}: {exc}]", True)
+    return Row(
+        str(getattr(s, "src", "") or ""),
+        str(getattr(s, "dst", "") or ""),
+        str(getattr(s, "protocol", "") or ""),
+        str(getattr(s, "info", "") or ""),
+        bool(getattr(s, "malformed", False)),
+    )
+
+
+def _fields(frame: Frame) -> dict[str, Any]:
+    from sniffer.decode.fields import frame_fields
+
+    return frame_fields(frame)
+
+
+class Spool:
+    """Append-only spool of raw frame bytes in an unlinked temp file (live capture, pipes)."""
+
+    def __init__(self, directory: str | None = None) -> None:
+        fd, path = tempfile.mkstemp(prefix="sniffer-spool-", dir=directory)
+        os.unlink(path)
+        self.fd = fd
+        self.size = 0
+
+    def append(self, chunks: list[bytes]) -> int:
+        """Write ``chunks`` back to back; return the offset of the first one."""
+        start = self.size
+        blob = b"".join(chunks)
+        view = memoryview(blob)
+        while view:
+            n = os.write(self.fd, view)
+            view = view[n:]
+        self.size += len(blob)
+        return start
+
+    def read(self, offset: int, length: int) -> bytes:
+        return os.pread(self.fd, length, offset)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class PacketStore:
+    """Index of every packet of one source. Packet numbers shown to the user are ``index + 1``."""
+
+    def __init__(self, path: str | None = None, *, spool: bool = False, cache_rows: int = 8192) -> None:
+        """Args:
+        path: capture file whose records ``append`` refers to by offset (read back with frame_at).
+        spool: keep the bytes in a spool file instead (live capture, FIFOs, stdin).
+        """
+        if path is None and not spool:
+            raise ValueError("PacketStore needs a file path or spool=True")
+        self.path = path
+        self.spool: Spool | None = Spool() if spool else None
+        self.offset = array("q")
+        self.ts = array("q")
+        self.caplen = array("I")
+        self.wirelen = array("I")
+        self.meta = array("H")
+        self._meta_table: list[tuple[int, int, int, str]] = []
+        self._meta_index: dict[tuple[int, int, int, str], int] = {}
+        self.count = 0
+        self.total_bytes = 0
+        self._reader: Any = None
+        self._reader_lock = threading.Lock()
+        self._rows: LRU[int, Row] = LRU(cache_rows)
+        self._fields: LRU[int, dict[str, Any]] = LRU(256)
+        self._trees: LRU[int, Any] = LRU(64)
+
+    # -- producer side -------------------------------------------------------------------------
+    def _meta_id(self, frame: Frame) -> int:
+        key = (frame.linktype, frame.interface, frame.direction, frame.ifname)
+        mid = self._meta_index.get(key)
+        if mid is None:
+            mid = len(self._meta_table)
+            if mid > 0xFFFF:
+                mid = 0xFFFF
+            else:
+                self._meta_table.append(key)
+                self._meta_index[key] = mid
+        return mid
+
+    def append_batch(self, items: Iterable[tuple[int, Frame]] | Iterable[Frame]) -> int:
+        """Index a batch: ``(record_offset, frame)`` pairs for files, frames for a spool store.
+
+        Returns the number of packets added.
+        """
+        off, ts, cl, wl, meta = array("q"), array("q"), array("I"), array("I"), array("H")
+        nbytes = 0
+        if self.spool is not None:
+            frames = list(items)  # type: ignore[arg-type]
+            pos = self.spool.append([f.data for f in frames])  # type: ignore[union-attr]
+            for f in frames:
+                off.append(pos)
+                pos += len(f.data)  # type: ignore[union-attr]
+                ts.append(f.ts_ns)  # type: ignore[union-attr]
+                cl.append(len(f.data))  # type: ignore[union-attr]
+                wl.append(f.wirelen)  # type: ignore[union-attr]
+                meta.append(self._meta_id(f))  # type: ignore[arg-type]
+                nbytes += f.wirelen  # type: ignore[union-attr]
+        else:
+            mid = self._meta_id
+            for o, f in items:  # type: ignore[misc]
+                off.append(o)
+                ts.append(f.ts_ns)
+                cl.append(len(f.data))
+                wl.append(f.wirelen)
+                meta.append(mid(f))
+                nbytes += f.wirelen
+        self.offset.extend(off)
+        self.ts.extend(ts)
+        self.caplen.extend(cl)
+        self.wirelen.extend(wl)
+        self.meta.extend(meta)
+        self.total_bytes += nbytes
+        self.count += len(off)  # published last
+        return len(off)
+
+    # -- reader side ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.count
+
+    def frame(self, i: int) -> Frame:
+        """The full frame of packet index ``i`` (read back from disk)."""
+        linktype, interface, direction, ifname = self._meta_table[self.meta[i]]
+        if self.spool is not None:
+            data = self.spool.read(self.offset[i], self.caplen[i])
+            return Frame(self.ts[i], data, self.wirelen[i], linktype, interface, direction, ifname)
+        with self._reader_lock:
+            reader = self._open_reader()
+            frame_at = getattr(reader, "frame_at", None)
+            if frame_at is not None:
+                return frame_at(self.offset[i])  # type: ignore[no-any-return]
+            # reader without random access (classic pcap): record header is 16 bytes
+            data = os.pread(reader._f.fileno(), self.caplen[i], self.offset[i] + 16)
+        return Frame(self.ts[i], data, self.wirelen[i], linktype, interface, direction, ifname)
+
+    def _open_reader(self) -> Any:
+        if self._reader is None:
+            from sniffer.capture.pcapfile import open_capture
+
+            assert self.path is not None
+            self._reader = open_capture(self.path)
+        return self._reader
+
+    def row(self, i: int) -> Row:
+        """Packet-list columns of packet index ``i`` (LRU cached)."""
+        return self._rows.get(i, lambda: _summarize(self.frame(i)))
+
+    def fields(self, i: int) -> dict[str, Any]:
+        """Wireshark-named fields of packet index ``i`` (for display filters and search)."""
+        return self._fields.get(i, lambda: _fields(self.frame(i)))
+
+    def tree(self, i: int, dissect: Callable[[Frame], Any]) -> Any:
+        """Dissection tree of packet index ``i`` (LRU cached)."""
+        return self._trees.get(i, lambda: dissect(self.frame(i)))
+
+    def frames(self, indices: Iterable[int]) -> Iterator[Frame]:
+        for i in indices:
+            yield self.frame(i)
+
+    def index_bytes(self) -> int:
+        """Memory held by the per-packet columns (bytes), without the fixed-size caches."""
+        cols = (self.offset, self.ts, self.caplen, self.wirelen, self.meta)
+        return sum(c.buffer_info()[1] * c.itemsize for c in cols)
+
+    def close(self) -> None:
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+        if self.spool is not None:
+            self.spool.close()
+
+    def __enter__(self) -> PacketStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class View:
+    """The displayed packets: every packet, or those matching a display filter (evaluated lazily).
+
+    With a filter, ``matched`` (4 bytes per displayed packet) grows as ``advance`` scans the store;
+    a background thread calls ``advance`` so live capture keeps flowing while the filter catches up.
+    """
+
+    def __init__(self, store: PacketStore, flt: Any = None, text: str = "") -> None:
+        self.store = store
+        self.filter = flt
+        self.text = text
+        self.matched: array[int] | None = array("I") if flt is not None else None
+        self.scanned = 0
+        self.errors = 0
+
+    def __len__(self) -> int:
+        return self.store.count if self.matched is None else len(self.matched)
+
+    @property
+    def done(self) -> bool:
+        return self.matched is None or self.scanned >= self.store.count
+
+    def packet(self, row: int) -> int:
+        """Store index of displayed row ``row``."""
+        return row if self.matched is None else self.matched[row]
+
+    def row_of(self, index: int) -> int | None:
+        """Displayed row of store index ``index``, or None when it is filtered out (or not yet scanned)."""
+        if self.matched is None:
+            return index if 0 <= index < self.store.count else None
+        from bisect import bisect_left
+
+        pos = bisect_left(self.matched, index)
+        if pos < len(self.matched) and self.matched[pos] == index:
+            return pos
+        return None
+
+    def nearest_row(self, index: int) -> int:
+        """Displayed row of the first displayed packet at or after ``index`` (clamped)."""
+        if self.matched is None:
+            return max(0, min(index, self.store.count - 1))
+        from bisect import bisect_left
+
+        return max(0, min(bisect_left(self.matched, index), len(self.matched) - 1))
+
+    def advance(self, budget: int = 2000) -> int:
+        """Evaluate the filter on up to ``budget`` more packets; returns how many were scanned."""
+        if self.matched is None:
+            return 0
+        end = min(self.store.count, self.scanned + budget)
+        start = self.scanned
+        matches = self.filter.matches
+        for i in range(start, end):
+            try:
+                ok = matches(_fields(self.store.frame(i)))
+            except Exception:
+                self.errors += 1
+                ok = False
+            if ok:
+                self.matched.append(i)
+            self.scanned = i + 1
+        return end - start

@@ -1,0 +1,469 @@
+"""The TUI's panes: virtual packet list (Line API), detail tree, hex + ASCII view, filter bar, status bar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.suggester import Suggester
+from textual.widgets import Input, Static, Tree
+from textual.widgets.tree import TreeNode
+
+from sniffer.model.store import PacketStore, Row, View
+from sniffer.ui.adapters import DNode
+from sniffer.ui.colors import row_style
+
+HEADER_STYLE = Style(bold=True, reverse=True)
+CURSOR_STYLE = Style(color="#ffffff", bgcolor="#1f5fbf", bold=True)
+MARK_STYLE = Style(color="#ffffff", bgcolor="#000000")
+MARK_CURSOR_STYLE = Style(color="#ffffff", bgcolor="#1f5fbf", bold=True, underline=True)
+
+
+@dataclass
+class Columns:
+    no: int
+    time: int
+    src: int
+    dst: int
+    proto: int
+    length: int
+    info: int
+
+    @classmethod
+    def fit(cls, width: int, count: int) -> Columns:
+        no = max(5, len(str(count)))
+        addr = 22 if width >= 140 else (18 if width >= 110 else 15)
+        fixed = no + 12 + addr * 2 + 9 + 7 + 6  # + separators
+        return cls(no, 12, addr, addr, 9, 7, max(10, width - fixed))
+
+
+def _cut(text: str, width: int) -> str:
+    if len(text) <= width:
+        return text.ljust(width)
+    return text[: max(0, width - 1)] + "…"
+
+
+class PacketList(ScrollView, can_focus=True):
+    """The packet list: a virtual list that renders only the visible rows of a View."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "first", "First packet", show=False),
+        Binding("end", "last", "Last packet (autoscroll)", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    PacketList { overflow-x: hidden; }
+    """
+
+    cursor: reactive[int] = reactive(-1, always_update=False, repaint=True)
+
+    class Highlighted(Message):
+        """The cursor moved to a packet (store index, -1 for none)."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, store: PacketStore, view: View, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.store = store
+        self.view = view
+        self.count = 0  # rows shown (may lag len(view) while display is paused)
+        self.follow = False
+        self.marks: set[int] = set()
+
+    # -- data ----------------------------------------------------------------------------------------
+    def set_view(self, view: View) -> None:
+        """Switch to another View, keeping the selected packet when it is displayed."""
+        selected = self.selected_index
+        self.view = view
+        self.count = len(view)
+        self._update_size()
+        if selected >= 0 and self.count:
+            row = view.row_of(selected)
+            self.cursor = row if row is not None else -1
+            if row is not None:
+                self.scroll_to_cursor(center=True)
+        else:
+            self.cursor = -1
+        self.post_message(self.Highlighted(self.selected_index))
+        self.refresh()
+
+    def update_count(self, count: int) -> None:
+        """New rows are available (called by the app's refresh timer)."""
+        if count != self.count:
+            grew_visible = self.count < self.scroll_y + self.size.height
+            self.count = count
+            self._update_size()
+            if grew_visible:
+                self.refresh()
+        if self.follow and count and self.size.height and self.scroll_y != self.max_scroll_y:
+            self.scroll_to(y=self.max_scroll_y, animate=False)
+
+    def _update_size(self) -> None:
+        self.virtual_size = Size(self.size.width, self.count + 1)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._update_size()
+
+    @property
+    def selected_index(self) -> int:
+        if 0 <= self.cursor < self.count:
+            return self.view.packet(self.cursor)
+        return -1
+
+    # -- cursor ----------------------------------------------------------------------------------------
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.post_message(self.Highlighted(self.selected_index))
+
+    def move_to(self, row: int, center: bool = False) -> None:
+        if not self.count:
+            return
+        self.cursor = max(0, min(row, self.count - 1))
+        self.scroll_to_cursor(center=center)
+
+    def scroll_to_cursor(self, center: bool = False) -> None:
+        rows = max(1, self.size.height - 1)
+        top = int(self.scroll_y)
+        if center:
+            top = self.cursor - rows // 2
+        elif self.cursor < top:
+            top = self.cursor
+        elif self.cursor >= top + rows:
+            top = self.cursor - rows + 1
+        self.scroll_to(y=max(0, top), animate=False)
+        self.refresh()
+
+    def action_cursor(self, delta: int) -> None:
+        if delta < 0:
+            self.follow = False
+        if self.cursor < 0:
+            self.move_to(int(self.scroll_y))
+        else:
+            self.move_to(self.cursor + delta)
+        if delta > 0 and self.cursor == self.count - 1 and self.count:
+            pass
+
+    def action_page(self, delta: int) -> None:
+        if delta < 0:
+            self.follow = False
+        page = max(1, self.size.height - 2)
+        self.move_to(max(0, self.cursor) + delta * page)
+
+    def action_first(self) -> None:
+        self.follow = False
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.follow = True
+        self.move_to(self.count - 1)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.follow = False
+
+    def on_click(self, event: events.Click) -> None:
+        pos = event.get_content_offset(self)
+        if pos is None or pos.y <= 0:
+            return
+        row = int(self.scroll_y) + pos.y - 1
+        if 0 <= row < self.count:
+            self.follow = False
+            self.cursor = row
+            self.focus()
+
+    # -- rendering ------------------------------------------------------------------------------------
+    def header_text(self, cols: Columns) -> str:
+        return " ".join(
+            (
+                "No.".rjust(cols.no),
+                _cut("Time", cols.time),
+                _cut("Source", cols.src),
+                _cut("Destination", cols.dst),
+                _cut("Protocol", cols.proto),
+                "Length".rjust(cols.length),
+                "Info",
+            )
+        )
+
+    def row_text(self, index: int, row: Row, cols: Columns, ts0: int) -> str:
+        t = (self.store.ts[index] - ts0) / 1e9
+        return " ".join(
+            (
+                str(index + 1).rjust(cols.no),
+                _cut(f"{t:.6f}", cols.time),
+                _cut(row.src, cols.src),
+                _cut(row.dst, cols.dst),
+                _cut(row.protocol, cols.proto),
+                str(self.store.wirelen[index]).rjust(cols.length),
+                row.info,
+            )
+        )
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        cols = Columns.fit(width, self.store.count)
+        if y == 0:
+            return Strip([Segment(_cut(self.header_text(cols), width), HEADER_STYLE)], width)
+        r = int(self.scroll_y) + y - 1
+        if r >= self.count or r < 0:
+            return Strip.blank(width, self.rich_style)
+        index = self.view.packet(r)
+        row = self.store.row(index)
+        text = _cut(self.row_text(index, row, cols, self.store.ts[0]), width)
+        marked = index in self.marks
+        if r == self.cursor:
+            style = MARK_CURSOR_STYLE if marked else CURSOR_STYLE
+        elif marked:
+            style = MARK_STYLE
+        else:
+            style = self.rich_style + row_style(row)
+        return Strip([Segment(text, style)], width)
+
+
+class HexView(ScrollView, can_focus=True):
+    """Hex + ASCII dump of the selected packet; the selected field's bytes are highlighted."""
+
+    DEFAULT_CSS = """
+    HexView { overflow-x: hidden; }
+    """
+    BINDINGS = [
+        Binding("left,h", "move(-1)", "Previous byte", show=False),
+        Binding("right,l", "move(1)", "Next byte", show=False),
+        Binding("up,k", "move(-16)", "Byte above", show=False),
+        Binding("down,j", "move(16)", "Byte below", show=False),
+    ]
+    HEX_START = 6
+    HL_STYLE = Style(color="#000000", bgcolor="#f0c674", bold=True)
+    CUR_STYLE = Style(reverse=True)
+
+    class ByteSelected(Message):
+        def __init__(self, offset: int) -> None:
+            super().__init__()
+            self.offset = offset
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.data = b""
+        self.hl_start = -1
+        self.hl_end = -1
+        self.byte_cursor = -1
+
+    def show(self, data: bytes) -> None:
+        self.data = data
+        self.hl_start = self.hl_end = -1
+        self.byte_cursor = -1
+        self.virtual_size = Size(self.size.width, (len(data) + 15) // 16)
+        self.scroll_to(y=0, animate=False)
+        self.refresh()
+
+    def highlight(self, start: int, length: int) -> None:
+        if start < 0 or length <= 0:
+            self.hl_start = self.hl_end = -1
+        else:
+            self.hl_start, self.hl_end = start, min(len(self.data), start + length)
+            line = start // 16
+            if not (self.scroll_y <= line < self.scroll_y + self.size.height):
+                self.scroll_to(y=max(0, line - 1), animate=False)
+        self.refresh()
+
+    @staticmethod
+    def byte_column(i: int) -> int:
+        return HexView.HEX_START + i * 3 + (1 if i >= 8 else 0)
+
+    @staticmethod
+    def ascii_column(i: int) -> int:
+        return HexView.HEX_START + 16 * 3 + 2 + i
+
+    def offset_at(self, x: int, y: int) -> int | None:
+        """Byte offset under widget cell (x, y), or None."""
+        line = int(self.scroll_y) + y
+        for i in range(16):
+            bx = self.byte_column(i)
+            if bx <= x < bx + 2 or x == self.ascii_column(i):
+                off = line * 16 + i
+                return off if off < len(self.data) else None
+        return None
+
+    def on_click(self, event: events.Click) -> None:
+        pos = event.get_content_offset(self)
+        off = None if pos is None else self.offset_at(pos.x, pos.y)
+        if off is not None:
+            self.select_byte(off)
+            self.focus()
+
+    def select_byte(self, off: int) -> None:
+        self.byte_cursor = off
+        self.refresh()
+        self.post_message(self.ByteSelected(off))
+
+    def action_move(self, delta: int) -> None:
+        if not self.data:
+            return
+        base = self.byte_cursor if self.byte_cursor >= 0 else max(self.hl_start, 0)
+        self.select_byte(max(0, min(len(self.data) - 1, base + delta)))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        line = int(self.scroll_y) + y
+        base = line * 16
+        if base >= len(self.data) or not self.data:
+            return Strip.blank(width, self.rich_style)
+        chunk = self.data[base : base + 16]
+        plain = self.rich_style
+        segs = [Segment(f"{base:04x}  ", plain + Style(dim=True))]
+        for i in range(16):
+            if i == 8:
+                segs.append(Segment(" ", plain))
+            if i < len(chunk):
+                segs.append(Segment(f"{chunk[i]:02x}", self._style(base + i)))
+            else:
+                segs.append(Segment("  ", plain))
+            segs.append(Segment(" ", self._style(base + i) if self._joined(base + i) else plain))
+        segs.append(Segment(" ", plain))
+        for i, b in enumerate(chunk):
+            ch = chr(b) if 32 <= b < 127 else "."
+            segs.append(Segment(ch, self._style(base + i)))
+        return Strip(segs).adjust_cell_length(width, plain)
+
+    def _joined(self, off: int) -> bool:
+        return self.hl_start <= off < self.hl_end - 1 and (off % 16) != 15
+
+    def _style(self, off: int) -> Style:
+        if off == self.byte_cursor:
+            return self.rich_style + self.CUR_STYLE
+        if self.hl_start <= off < self.hl_end:
+            return self.HL_STYLE
+        return self.rich_style
+
+
+class DetailTree(Tree[DNode]):
+    """Layers and fields of the selected packet; remembers which layers were open."""
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__("", **kw)  # type: ignore[arg-type]
+        self.show_root = False
+        self.auto_expand = True
+        self.expanded_keys: set[str] = set()
+        self._by_node: dict[int, TreeNode[DNode]] = {}
+        self.dnode: DNode | None = None
+
+    @staticmethod
+    def _key(d: DNode) -> str:
+        return d.field or d.text.split(":")[0].split(",")[0]
+
+    def show(self, root: DNode | None) -> None:
+        self.clear()
+        self._by_node.clear()
+        self.dnode = root
+        if root is None:
+            return
+
+        def add(parent: TreeNode[DNode], d: DNode) -> None:
+            if d.children:
+                node = parent.add(d.text, data=d, expand=self._key(d) in self.expanded_keys)
+                for c in d.children:
+                    add(node, c)
+            else:
+                node = parent.add_leaf(d.text, data=d)
+            self._by_node[id(d)] = node
+
+        for d in root.children:
+            add(self.root, d)
+        self.root.expand()
+
+    def on_focus(self) -> None:
+        if self.cursor_line < 0 and self.dnode is not None and self.dnode.children:
+            self.cursor_line = 0
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[DNode]) -> None:
+        if event.node.data is not None:
+            self.expanded_keys.add(self._key(event.node.data))
+
+    def on_tree_node_collapsed(self, event: Tree.NodeCollapsed[DNode]) -> None:
+        if event.node.data is not None:
+            self.expanded_keys.discard(self._key(event.node.data))
+
+    def node_for_offset(self, off: int) -> TreeNode[DNode] | None:
+        """The innermost field covering byte ``off``."""
+        if self.dnode is None:
+            return None
+        best: DNode | None = None
+        for d in self.dnode.walk()[1:]:
+            if d.start >= 0 and d.length > 0 and d.start <= off < d.end:
+                if best is None or d.length <= best.length:
+                    best = d
+        return None if best is None else self._by_node.get(id(best))
+
+    def reveal(self, node: TreeNode[DNode]) -> None:
+        """Expand the ancestors of ``node`` and put the cursor on it."""
+        p = node.parent
+        while p is not None and p is not self.root:
+            p.expand()
+            p = p.parent
+        self.call_after_refresh(self.move_cursor, node)
+
+
+class FieldSuggester(Suggester):
+    """Completes the last word of a display filter from the known field names."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(use_cache=True, case_sensitive=True)
+        self.names = names
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value or value[-1] in " ()!=<>&|{}\"'":
+            return None
+        start = max(value.rfind(c) for c in " ()!=<>&|{}") + 1
+        word = value[start:]
+        if not word or word[0].isdigit():
+            return None
+        for n in self.names:
+            if n.startswith(word) and n != word:
+                return value[:start] + n
+        return None
+
+
+class FilterBar(Horizontal):
+    """Display filter input, checked as you type."""
+
+    DEFAULT_CSS = """
+    FilterBar { height: 1; }
+    FilterBar > #filter-label { width: 8; }
+    FilterBar > Input { width: 1fr; height: 1; border: none; padding: 0; }
+    FilterBar > Input.-ok { background: #1d3b1d; }
+    FilterBar > Input.-bad { background: #4a1616; }
+    FilterBar > #filter-msg { width: auto; max-width: 60; color: $text-muted; }
+    """
+
+
+class StatusBar(Static):
+    """One line: counts, rates, drops, source."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $text; }
+    """
+
+
+def build_filter_bar(names: list[str]) -> tuple[FilterBar, Input, Static]:
+    """The filter bar, its input and its message line."""
+    inp = Input(
+        placeholder="display filter, e.g. tcp.port == 80 or icmp  (/ to edit, Enter to apply)",
+        id="filter",
+        suggester=FieldSuggester(names),
+        select_on_focus=False,
+    )
+    msg = Static("", id="filter-msg")
+    return FilterBar(Static("Filter: ", id="filter-label"), inp, msg), inp, msg

@@ -1,0 +1,217 @@
+"""Pilot tests: the real app on real capture files, driven by keys and mouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Static
+
+from sniffer.ui.app import KEYMAP
+from sniffer.ui.screens import HelpScreen, PromptScreen, SaveScreen, SearchScreen
+from sniffer.ui.widgets import HexView
+
+from .conftest import WIKIPEDIA, wait_until
+
+SIZE = (120, 40)
+
+
+async def _loaded(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    await wait_until(pilot, lambda: app.source.status.done and app.plist.count == app.store.count > 0)
+
+
+async def test_loads_file_and_selects_first_packet(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(mixed_pcap)
+    async with app.run_test(size=SIZE) as pilot:
+        await _loaded(app, pilot)
+        assert app.store.count == 500
+        assert app.plist.cursor == 0 and app.plist.selected_index == 0
+        # detail shows frame 1, hex shows its bytes
+        assert app.detail.dnode is not None
+        assert app.detail.dnode.children[0].text.startswith("Frame 1:")
+        assert app.hexview.data == app.store.frame(0).data
+        status = str(app.query_one("#status", Static).render())
+        assert "Packets 500" in status and "Displayed 500" in status
+
+
+async def test_navigation_keys(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(mixed_pcap)
+    async with app.run_test(size=SIZE) as pilot:
+        await _loaded(app, pilot)
+        await pilot.press("down", "down", "j")
+        assert app.plist.cursor == 3
+        await pilot.press("up")
+        assert app.plist.cursor == 2
+        await pilot.press("end")
+        assert app.plist.cursor == 499
+        assert app.plist.scroll_y > 0  # the last row is scrolled into view
+        await pilot.press("home")
+        assert app.plist.cursor == 0 and app.plist.scroll_y == 0
+        await pilot.press("pagedown")
+        page = app.plist.cursor
+        assert page > 5
+        await pilot.press("pagedown")
+        assert app.plist.cursor == 2 * page
+        # detail and hex follow the cursor
+        await pilot.pause()
+        assert app.hexview.data == app.store.frame(2 * page).data
+        # a mouse click on a row selects it (line 0 is the border, line 1 the column header)
+        await pilot.click("#list", offset=(10, 4))
+        assert app.plist.cursor == int(app.plist.scroll_y) + 2
+
+
+async def test_field_and_bytes_highlight_each_other(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(WIKIPEDIA)
+    async with app.run_test(size=SIZE) as pilot:
+        await _loaded(app, pilot)
+        await pilot.press("2")  # focus the detail tree
+        tree = app.detail
+        assert tree.has_focus
+        # the first line is the frame: it covers every byte
+        await pilot.pause()
+        frame_node = tree.cursor_node
+        assert frame_node is not None and frame_node.data is not None
+        assert (app.hexview.hl_start, app.hexview.hl_end) == (0, len(app.hexview.data))
+        # move to each field with a byte range: the hex view highlights exactly those bytes
+        ranged = [d for d in tree.dnode.walk()[1:] if d.start >= 0 and d.length > 0]
+        target = min(ranged, key=lambda d: (d.length, -d.start))
+        tree.reveal(tree._by_node[id(target)])
+        await pilot.pause()
+        await pilot.pause()
+        assert app.selected_field is target
+        assert (app.hexview.hl_start, app.hexview.hl_end) == (target.start, target.end)
+        # click a byte in the hex pane: the innermost field covering it is selected
+        byte = len(app.hexview.data) - 1
+        hexv = app.query_one(HexView)
+        x = HexView.byte_column(byte % 16)
+        y = byte // 16 - int(hexv.scroll_y)
+        await pilot.click("#hex", offset=(x + hexv.gutter.left + 1, y + 1))
+        await pilot.pause()
+        sel = app.selected_field
+        assert sel is not None and sel.start <= byte < sel.end
+        inner = [d for d in ranged if d.start <= byte < d.end]
+        assert sel.length == min(d.length for d in inner)
+        assert hexv.byte_cursor == byte
+
+
+async def test_marks_and_jumps(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(mixed_pcap)
+    async with app.run_test(size=SIZE) as pilot:
+        await _loaded(app, pilot)
+        await pilot.press("down", "m", "down", "down", "down", "m")
+        assert app.plist.marks == {1, 4}
+        await pilot.press("home", "right_square_bracket")
+        assert app.plist.cursor == 1
+        await pilot.press("right_square_bracket")
+        assert app.plist.cursor == 4
+        await pilot.press("right_square_bracket")  # wraps
+        assert app.plist.cursor == 1
+        await pilot.press("left_square_bracket")
+        assert app.plist.cursor == 4
+        await pilot.press("m")
+        assert app.plist.marks == {1}
+        assert "Marked 1" in str(app.query_one("#status", Static).render())
+        await pilot.press("M")
+        assert app.plist.marks == set()
+
+
+async def test_goto_packet(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(mixed_pcap)
+    async with app.run_test(size=SIZE) as pilot:
+        await _loaded(app, pilot)
+        await pilot.press("g")
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press(*"321", "enter")
+        await pilot.pause()
+        assert app.plist.selected_index == 320
+        assert app.plist.scroll_y <= 320 <= app.plist.scroll_y + app.plist.size.height
+        # out of range: stays put with a message
+        await pilot.press("ctrl+g", *"9999", "enter")
+        await pilot.pause()
+        assert app.plist.selected_index == 320
+
+
+async def test_search_string_hex_and_repeat(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(mixed_pcap)
+    async with app.run_test(size=SIZE) as pilot:
+        await _loaded(app, pilot)
+        await pilot.press("ctrl+f")
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press(*"GET /100 ", "enter")
+        await wait_until(pilot, lambda: app.plist.selected_index == 100)
+        # hex: "ping 6" appears first in packet 7 (index 6)
+        await pilot.press("home")
+        app.start_search("hex", "70 69 6e 67 20 36")
+        await wait_until(pilot, lambda: app.plist.selected_index == 6)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.plist.selected_index == 7)  # the echo reply quotes it
+        await pilot.press("N")
+        await wait_until(pilot, lambda: app.plist.selected_index == 6)
+        # bad hex: a message, no move
+        app.start_search("hex", "zz")
+        await pilot.pause()
+        assert app.plist.selected_index == 6
+
+
+async def test_layouts_and_zoom(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(mixed_pcap)
+    async with app.run_test(size=SIZE) as pilot:
+        await _loaded(app, pilot)
+        detail, hexv, plist = app.detail, app.hexview, app.plist
+        assert detail.region.x == hexv.region.x and detail.region.y < hexv.region.y  # stacked
+        await pilot.press("v")
+        await pilot.pause()
+        assert app.layout_mode == "side"
+        assert detail.region.y == hexv.region.y and detail.region.x < hexv.region.x  # side by side
+        assert plist.region.y < detail.region.y
+        await pilot.press("v")
+        await pilot.pause()
+        assert detail.region.x == hexv.region.x
+        await pilot.press("3", "z")
+        await pilot.pause()
+        assert app.screen.maximized is hexv
+        assert hexv.region.height > 30
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.screen.maximized is None
+
+
+async def test_help_lists_every_key(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(mixed_pcap)
+    async with app.run_test(size=SIZE) as pilot:
+        await _loaded(app, pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-text", Static).render())
+        for _, _, desc in KEYMAP:
+            assert desc in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_every_keymap_action_exists(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(mixed_pcap)
+    for _, action, _ in KEYMAP:
+        if action:
+            assert hasattr(app, f"action_{action}"), action
+
+
+async def test_save_dialog_writes_marked_packets(make_app, mixed_pcap: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("sniffer.capture.pcapfile").__dict__.get("open_writer") or pytest.skip(
+        "no writer yet"
+    )
+    from sniffer.capture.pcapfile import open_capture
+
+    app = make_app(mixed_pcap)
+    out = tmp_path / "marked.pcapng"
+    async with app.run_test(size=SIZE) as pilot:
+        await _loaded(app, pilot)
+        await pilot.press("down", "m", "down", "down", "m", "ctrl+s")
+        assert isinstance(app.screen, SaveScreen)
+        inp = app.screen.query_one("#save-path", Input)
+        inp.value = str(out)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.last_saved == str(out))
+    with open_capture(str(out)) as r:
+        got = [f.data for f in r]
+    assert got == [app.store.frame(1).data, app.store.frame(3).data]

@@ -1,0 +1,136 @@
+"""Live capture in the TUI: a namespace veth and the demo on loopback (root), and the demo's fallback."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+
+import pytest
+
+from sniffer.errors import PrivilegeError
+from sniffer.model.store import PacketStore
+from sniffer.netns import netns
+from sniffer.ui.app import SnifferApp
+from sniffer.ui.sources import LiveCaptureSource
+
+from .conftest import WIKIPEDIA, wait_until
+
+SIZE = (120, 40)
+
+
+@pytest.mark.root
+async def test_live_capture_in_namespace_shows_packets(netns_pair) -> None:  # type: ignore[no-untyped-def]
+    a, b = netns_pair
+    store = PacketStore(spool=True)
+    src = LiveCaptureSource(["vb"], store, netns=b.ns)
+    src.open()
+    app = SnifferApp(store, src, live=True)
+    async with app.run_test(size=SIZE) as pilot:
+        with netns(a.ns):
+            tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with tx:
+            for i in range(40):
+                tx.sendto(b"tui-live-%03d" % i, (b.addr4("vb"), 9999))
+
+        def payloads() -> list[int]:  # our UDP datagrams (not the ICMP port unreachables quoting them)
+            return [
+                i
+                for i in range(store.count)
+                if store.frame(i).data[23] == 17 and b"tui-live-" in store.frame(i).data
+            ]
+
+        await wait_until(pilot, lambda: len(payloads()) == 40 and app.plist.count == store.count)
+        got = payloads()
+        assert [store.frame(i).data.split(b"tui-live-")[1] for i in got] == [b"%03d" % i for i in range(40)]
+        assert all(store.frame(i).ifname == "vb" for i in got)
+        # autoscroll keeps the newest packet in view; scrolling up stops it
+        plist = app.plist
+        assert plist.follow
+        assert plist.scroll_y + plist.size.height - 1 >= plist.count
+        await pilot.press("up")
+        assert not plist.follow
+        status = str(app.status_bar.render())
+        assert "Live vb" in status and f"Packets {store.count}" in status and "Drops kernel 0" in status
+        # pause freezes the list while capture goes on
+        await pilot.press("space")
+        shown = plist.count
+        with netns(a.ns):
+            tx2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with tx2:
+            for i in range(5):
+                tx2.sendto(b"tui-late-%d" % i, (b.addr4("vb"), 9999))
+        await wait_until(pilot, lambda: store.count >= shown + 5)
+        await pilot.pause(0.3)
+        assert plist.count == shown
+        await pilot.press("space")
+        await pilot.pause(0.3)
+        assert plist.count == store.count
+
+
+@pytest.mark.root
+@pytest.mark.slow
+async def test_demo_shows_tcp_udp_icmp_and_multicast_on_lo() -> None:
+    from sniffer.commands.demo import build_demo_app
+
+    args = argparse.Namespace(
+        interface=None,
+        read=None,
+        capture_filter=None,
+        display_filter="",
+        follow=False,
+        speed=None,
+        snaplen=262144,
+        netns=None,
+        no_traffic=False,
+        interval=0.1,
+    )
+    app = build_demo_app(args)
+    store = app.store
+
+    def seen() -> set[str]:
+        kinds = set()
+        for i in range(store.count):
+            d = store.frame(i).data
+            if b"sniffer demo udp" in d:
+                kinds.add("udp")
+            if b"sniffer demo ping" in d:
+                kinds.add("icmp")
+            if b"sniffer demo multicast" in d and d[30:31] == bytes([239]):
+                kinds.add("multicast")
+            if b"GET /demo HTTP/1.0" in d:
+                kinds.add("tcp")
+        return kinds
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: seen() == {"udp", "icmp", "multicast", "tcp"}, timeout=15)
+        assert app.live and app.plist.count > 0
+        assert "demo traffic on lo" in str(app.status_bar.render())
+    traffic = app.owned[0]
+    assert traffic.rounds <= traffic.max_rounds
+
+
+async def test_demo_falls_back_to_bundled_capture_without_privilege(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from sniffer.commands import demo
+
+    def refuse(self: LiveCaptureSource) -> None:
+        raise PrivilegeError("capturing on lo")
+
+    monkeypatch.setattr(LiveCaptureSource, "open", refuse)
+    args = argparse.Namespace(
+        interface=None,
+        read=None,
+        capture_filter=None,
+        display_filter="",
+        follow=False,
+        speed=None,
+        snaplen=262144,
+        netns=None,
+        no_traffic=False,
+        interval=0.5,
+    )
+    app = demo.build_demo_app(args)
+    assert not app.live and app.owned == []
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.plist.count == app.store.count > 0)
+        status = str(app.status_bar.render())
+        assert "not root" in status and WIKIPEDIA.name in status

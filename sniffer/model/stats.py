@@ -225,19 +225,24 @@ class Statistics:
                 e.rx_bytes += c.bytes[1 - d]
         return sorted(eps.values(), key=lambda e: (-e.bytes, e.address))
 
-    def io(self, interval: float = 1.0) -> list[tuple[float, int, int]]:
-        """(interval start relative to the first packet in seconds, frames, bytes) for every interval."""
-        if self.first_ns is None:
+    def io(self, interval: float = 1.0, max_rows: int = 100_000) -> list[tuple[float, int, int]]:
+        """(interval start in seconds after the earliest packet, frames, bytes) per interval.
+
+        Every interval is listed, empty ones too, unless that would be more than ``max_rows``; then
+        only the intervals with packets are.
+        """
+        if not self._io:
             return []
         step_ms = max(1, round(interval * 1000))
-        first_ms = self.first_ns // 1_000_000
-        n = (self.last_ns // 1_000_000 - first_ms) // step_ms + 1
-        bins = [[0, 0] for _ in range(n)]
+        first_ms = min(self._io)
+        sparse: dict[int, list[int]] = {}
         for ms, (fr, by) in self._io.items():
-            b = bins[(ms - first_ms) // step_ms]
+            b = sparse.setdefault((ms - first_ms) // step_ms, [0, 0])
             b[0] += fr
             b[1] += by
-        return [(i * step_ms / 1000, fr, by) for i, (fr, by) in enumerate(bins)]
+        last = max(sparse)
+        keys = range(last + 1) if last < max_rows else sorted(sparse)
+        return [(k * step_ms / 1000, *sparse.get(k, (0, 0))) for k in keys]  # type: ignore[misc]
 
     @property
     def duration(self) -> float:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from sniffer.errors import PcapFormatError, SnifferError, UsageError
+
+if TYPE_CHECKING:
+    from sniffer.capture.frame import Frame
 
 KINDS = ("eth", "ip", "ipv6", "tcp", "udp")
 
@@ -44,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
         flt = compile_filter(args.filter)
     everything = not (args.phs or args.conv or args.endpoints or args.io)
     need_fields = flt is not None or args.phs or everything
-    frame_fields = None
+    fields_of: Callable[[Frame], dict[str, Any]] | None = None
     if need_fields:
-        from sniffer.decode.fields import frame_fields
+        from sniffer.decode.fields import frame_fields as fields_of
 
     name = "<stdin>" if args.file == "-" else args.file
     stats = st.Statistics()
@@ -54,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
         with open_capture(args.file) as reader:
             for n, fr in enumerate(reader, 1):
                 protocols = malformed = None
-                if frame_fields is not None:
-                    fields = frame_fields(fr)
+                if fields_of is not None:
+                    fields = fields_of(fr)
                     if flt is not None:
                         fields.setdefault("frame.number", n)
                         if not flt.matches(fields):

@@ -68,10 +68,7 @@ def test_stats_hierarchy_and_summary() -> None:
 def test_stats_bad_filter_is_one_line() -> None:
     out = run_sniffer("stats", str(WIKI), "-Y", "tcp.port == = 80")
     assert out.returncode != 0 and out.stdout == b""
-    assert (
-        out.stderr.decode().strip()
-        == 'sniffer: unexpected character "=" at column 13'
-    )
+    assert out.stderr.decode().strip() == 'sniffer: unexpected character "=" at column 13'
 
 
 @pytest.mark.parametrize(

@@ -1260,7 +1260,7 @@ def _collect(node: Node, out: set[str]) -> None:
 class DisplayFilter:
     """A compiled display filter. ``matches(fields)`` takes a dict from ``decode.fields.frame_fields``."""
 
-    __slots__ = ("_pred", "fields_needed", "matches", "text")
+    __slots__ = ("_extract", "_pred", "fields_needed", "matches", "text")
 
     def __init__(self, text: str, pred: Pred | None, fields_needed: frozenset[str]) -> None:
         self.text = text
@@ -1268,6 +1268,25 @@ class DisplayFilter:
         #: field names the filter reads (a decoder may skip the others); empty for the empty filter
         self.fields_needed = fields_needed
         self.matches: Pred = pred if pred is not None else (lambda f: True)
+        self._extract: Callable[[Any], Fields] | None = None
+
+    def matches_frame(self, frame: Any, number: int | None = None) -> bool:
+        """Decode ``frame`` (a capture Frame) only as far as this filter needs, then match it.
+
+        Filters on common L2-L4 fields read them straight from the headers (sniffer.model.fastfields);
+        others use the full ``decode.fields.frame_fields``. ``number`` becomes ``frame.number``.
+        """
+        if self._pred is None:
+            return True
+        ext = self._extract
+        if ext is None:
+            from sniffer.model.fastfields import extractor
+
+            ext = self._extract = extractor(self.fields_needed)
+        fields = ext(frame)
+        if number is not None:
+            fields["frame.number"] = number
+        return self._pred(fields)
 
     @property
     def is_empty(self) -> bool:

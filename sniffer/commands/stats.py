@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
         flt = compile_filter(args.filter)
     everything = not (args.phs or args.conv or args.endpoints or args.io)
-    need_fields = flt is not None or args.phs or everything
+    need_fields = args.phs or everything  # the hierarchy needs frame.protocols: full decoding
     fields_of: Callable[[Frame], dict[str, Any]] | None = None
     if need_fields:
         from sniffer.decode.fields import frame_fields as fields_of
@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
                     p = fields.get("frame.protocols")
                     protocols = ":".join(p) if isinstance(p, list) else p
                     malformed = "_ws.malformed" if "_ws.malformed" in fields else None
+                elif flt is not None and not flt.matches_frame(fr, n):
+                    continue  # decodes only what the filter needs
                 stats.add(n, fr, protocols, malformed)
     except PcapFormatError as exc:
         raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None

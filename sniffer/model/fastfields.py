@@ -157,7 +157,7 @@ def extractor(needed: frozenset[str]) -> Callable[[Frame], dict[str, Any]]:
     """frame -> fields dict: the header fast path when ``needed`` allows it, else full decoding."""
     from sniffer.decode.fields import frame_fields
 
-    if not needed or not needed <= FAST_FIELDS:
+    if not needed or not needed <= FAST_FIELDS | {"frame"}:
         return frame_fields
 
     def fields(frame: Frame) -> dict[str, Any]:

@@ -1257,10 +1257,14 @@ def _collect(node: Node, out: set[str]) -> None:
 # Public API
 
 
+#: fields matches_frame computes from the stream table (stateful: frames in capture order)
+STREAM_FIELDS = frozenset({"tcp.stream", "udp.stream"})
+
+
 class DisplayFilter:
     """A compiled display filter. ``matches(fields)`` takes a dict from ``decode.fields.frame_fields``."""
 
-    __slots__ = ("_extract", "_pred", "fields_needed", "matches", "text")
+    __slots__ = ("_extract", "_flows", "_pred", "_seen", "fields_needed", "matches", "text")
 
     def __init__(self, text: str, pred: Pred | None, fields_needed: frozenset[str]) -> None:
         self.text = text
@@ -1269,12 +1273,16 @@ class DisplayFilter:
         self.fields_needed = fields_needed
         self.matches: Pred = pred if pred is not None else (lambda f: True)
         self._extract: Callable[[Any], Fields] | None = None
+        self._flows: Any = None  # a FlowIndex when the filter reads tcp.stream / udp.stream
+        self._seen = 0
 
     def matches_frame(self, frame: Any, number: int | None = None) -> bool:
         """Decode ``frame`` (a capture Frame) only as far as this filter needs, then match it.
 
         Filters on common L2-L4 fields read them straight from the headers (sniffer.model.fastfields);
         others use the full ``decode.fields.frame_fields``. ``number`` becomes ``frame.number``.
+        ``tcp.stream`` / ``udp.stream`` (numbered like Wireshark) are available too, provided every
+        frame of the capture is passed once, in order.
         """
         if self._pred is None:
             return True
@@ -1282,10 +1290,20 @@ class DisplayFilter:
         if ext is None:
             from sniffer.model.fastfields import extractor
 
-            ext = self._extract = extractor(self.fields_needed)
+            needed = self.fields_needed - STREAM_FIELDS
+            ext = self._extract = extractor(needed) if needed else (lambda fr: {})
+            if self.fields_needed & STREAM_FIELDS:
+                from sniffer.model.flows import FlowIndex
+
+                self._flows = FlowIndex(keep_numbers=False)
         fields = ext(frame)
+        self._seen += 1
         if number is not None:
             fields["frame.number"] = number
+        if self._flows is not None:
+            r = self._flows.add(number or self._seen, frame)
+            if r is not None:
+                fields[f"{r[0].proto}.stream"] = r[0].index
         return self._pred(fields)
 
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,27 @@ def test_extractor_choice() -> None:
     assert extractor(compile_filter("dns").fields_needed) is frame_fields
     assert compile_filter("").matches_frame(FRAMES[0])
     assert compile_filter("frame.number == 3").matches_frame(FRAMES[0], 3)
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@pytest.mark.parametrize(
+    ("name", "expr"),
+    [
+        ("zeek__wikipedia.pcap", "tcp.stream == 3"),
+        ("zeek__wikipedia.pcap", "udp.stream in {2..5} or tcp.stream eq 9"),
+        ("zeek__nmap-vsn.pcap", "tcp.stream == 7 and tcp.flags.syn == 1"),
+        ("zeek__icmp__icmp-destunreach-udp.pcap", "udp.stream == 0"),  # the ICMP error gets the stream
+    ],
+)
+def test_stream_fields_in_matches_frame(name: str, expr: str) -> None:
+    path = CAPTURES[0].parent / name
+    flt = compile_filter(expr)
+    with open_capture(str(path)) as r:
+        ours = {n for n, fr in enumerate(r, 1) if flt.matches_frame(fr, n)}
+    out = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-Y", expr, "-T", "fields", "-e", "frame.number"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert ours == {int(x) for x in out.stdout.split()} and ours

@@ -5,9 +5,13 @@ from __future__ import annotations
 import socket
 import struct
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from sniffer.capture.frame import LINKTYPE_RAW, Frame
 from sniffer.model.flows import FlowIndex, follow, format_follow
 from sniffer.model.l4 import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, transport
+from sniffer.model.stats import Statistics
 
 A, B = "10.0.0.1", "10.0.0.2"
 
@@ -158,3 +162,31 @@ def test_transport_never_raises_on_garbage() -> None:
                 data[rnd.randrange(len(data))] = rnd.randrange(256)
         for lt in (LINKTYPE_RAW, 1, 0, 113, 276):
             transport(Frame(0, bytes(data), len(data), lt))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([LINKTYPE_RAW, 1, 113, 276, 0]), st.binary(max_size=120), st.integers(0, 2**40)
+        ),
+        max_size=30,
+    )
+)
+def test_statistics_and_follow_survive_any_bytes(packets: list[tuple[int, bytes, int]]) -> None:
+    """Hostile input: random frames (and mutated real ones) never make flows or statistics raise."""
+    base = tcp(A, B, 40000, 80, 1001, TCP_ACK, b"hello").data
+    frames = [Frame(ts, data, len(data), lt) for lt, data, ts in packets]
+    frames += [Frame(0, base[:cut] + data, len(base), LINKTYPE_RAW) for _, data, cut in packets]
+    stats = Statistics()
+    for n, fr in enumerate(frames, 1):
+        stats.add(n, fr, "eth:ethertype:ip:icmp:ip:udp:dns")
+    for kind in ("eth", "ip", "ipv6", "tcp", "udp"):
+        assert sum(c.total_frames for c in stats.conversations(kind)) <= len(frames)
+        stats.endpoints(kind)
+    assert sum(r[1] for r in stats.io(0.001)) == len(frames)
+    for proto in ("tcp", "udp"):
+        for i in range(len(stats.flows.flows(proto))):
+            f = follow(frames, proto, i)
+            assert f is not None
+            format_follow(f, "hex")

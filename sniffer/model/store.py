@@ -277,6 +277,7 @@ class View:
         self.matched: array[int] | None = array("I") if flt is not None else None
         self.scanned = 0
         self.errors = 0
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return self.store.count if self.matched is None else len(self.matched)
@@ -312,6 +313,11 @@ class View:
         """Evaluate the filter on up to ``budget`` more packets; returns how many were scanned."""
         if self.matched is None:
             return 0
+        with self._lock:  # the UI thread and the filter thread may both advance
+            return self._advance(budget)
+
+    def _advance(self, budget: int) -> int:
+        assert self.matched is not None
         end = min(self.store.count, self.scanned + budget)
         start = self.scanned
         matches = self.filter.matches

@@ -84,14 +84,17 @@ def dissect(frame: Frame, number: int = 0) -> DNode:
         root = _convert(decode_dissect(frame))
     except Exception as exc:  # a decoder bug shows as a line, never a crash
         return DNode("", children=[head, DNode(f"[Decoder error: {type(exc).__name__}: {exc}]")])
-    # the decoder's root may be a container (no text) or the frame itself
-    if root.field == "frame" or root.text.startswith("Frame"):
-        return DNode("", children=[root])
-    if not root.text or root.text == "?":
-        if root.children and (root.children[0].field == "frame" or root.children[0].text.startswith("Frame")):
-            return root
-        return DNode("", children=[head, *root.children])
-    return DNode("", children=[head, root])
+    # the decoder's root is a container (no field) whose children are the layers, frame first
+    layers = root.children if not root.field and root.children else [root]
+    if not layers or layers[0].field != "frame":
+        layers = [head, *layers]
+    elif number:
+        first = layers[0]
+        if first.text.startswith("Frame: "):
+            first.text = f"Frame {number}: " + first.text[len("Frame: ") :]
+        if frame.ifname and " on " not in first.text:
+            first.text += f" on {frame.ifname}"
+    return DNode("", children=layers)
 
 
 # -- display filters ----------------------------------------------------------------------------------
@@ -185,19 +188,22 @@ class LiveSource:
 
     def open(self) -> None:
         """Open the capture now (so permission and interface errors surface before the UI starts)."""
-        from sniffer.netns import netns
+        try:
+            from sniffer.capture.live import LiveCapture
+        except ImportError:
+            LiveCapture = None  # noqa: N806
+        if LiveCapture is None:
+            if self.bpf:
+                raise CaptureError("capture filters (-f) need the capture engine, not in this build yet")
+            from sniffer.netns import netns
 
-        with netns(self.netns):
-            try:
-                from sniffer.capture.live import LiveCapture
-            except ImportError:
-                if self.bpf:
-                    raise CaptureError(
-                        "capture filters (-f) need the capture engine, not in this build yet"
-                    ) from None
+            with netns(self.netns):
                 self._fallback = _PacketSocket(self.interfaces, self.snaplen)
-                return
-            self._cap = LiveCapture(self.interfaces, bpf=self.bpf, snaplen=self.snaplen, promisc=True)
+            return
+        self._cap = LiveCapture(
+            self.interfaces, bpf=self.bpf, snaplen=self.snaplen, promisc=True, netns=self.netns
+        )
+        self._cap.open()
 
     def start(self) -> None:
         if self._cap is None and self._fallback is None:
@@ -210,6 +216,7 @@ class LiveSource:
             if self._fallback is not None:
                 self._fallback.run(self.on_batch, self._stop)
             else:
+                self._cap.start()
                 for batch in self._cap.batches():
                     if self._stop.is_set():
                         break

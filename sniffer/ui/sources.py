@@ -46,20 +46,18 @@ class TailFile:
         self._poll = poll
         self._on_idle = on_idle
 
-    def read(self, n: int = -1) -> bytes:
-        if n is None or n < 0:
-            return self._f.read()
-        out = bytearray()
-        while len(out) < n:
-            chunk = self._f.read(n - len(out))
+    def read1(self, n: int = -1) -> bytes:
+        """Whatever is available (up to ``n``), waiting while there is nothing; b"" once stopped."""
+        while True:
+            chunk = self._f.read(n if n and n > 0 else 1 << 16)
             if chunk:
-                out += chunk
-                continue
+                return chunk
             if self._on_idle is not None:
                 self._on_idle()  # at the end of the file: hand over what was read so far
             if self._stop.wait(self._poll):
-                break
-        return bytes(out)
+                return b""
+
+    read = read1
 
     def readable(self) -> bool:
         return True

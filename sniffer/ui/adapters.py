@@ -191,7 +191,7 @@ class LiveSource:
         try:
             from sniffer.capture.live import LiveCapture
         except ImportError:
-            LiveCapture = None  # noqa: N806
+            LiveCapture = None
         if LiveCapture is None:
             if self.bpf:
                 raise CaptureError("capture filters (-f) need the capture engine, not in this build yet")

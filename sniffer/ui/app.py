@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterable
@@ -37,8 +38,8 @@ KEYMAP: list[tuple[str, str, str]] = [
     ("v", "layout", "Layout: stacked <-> list above detail|hex side by side"),
     ("z", "zoom", "Zoom the focused pane (again to restore)"),
     ("m", "toggle_mark", "Mark / unmark the selected packet"),
-    ("right_square_bracket", "next_mark", "Next marked packet  (])"),
-    ("left_square_bracket", "prev_mark", "Previous marked packet  ([)"),
+    ("right_square_bracket", "next_mark", "Next marked packet"),
+    ("left_square_bracket", "prev_mark", "Previous marked packet"),
     ("M", "clear_marks", "Clear all marks"),
     ("g,ctrl+g", "goto", "Go to packet number"),
     ("ctrl+f", "search", "Search: string, hex bytes, or field value (display filter)"),
@@ -46,7 +47,7 @@ KEYMAP: list[tuple[str, str, str]] = [
     ("N", "search_prev", "Find previous"),
     ("ctrl+s,w", "save", "Save all / displayed / marked packets to pcapng"),
     ("space", "pause", "Pause / resume (live: freeze the list; playback: the clock)"),
-    ("full_stop", "step", "Playback: step one packet  (.)"),
+    ("full_stop", "step", "Playback: step one packet"),
     ("f", "follow", "Autoscroll: follow the newest packet (scrolling up stops it)"),
 ]
 LIST_KEYS: list[tuple[str, str]] = [
@@ -121,6 +122,7 @@ class SnifferApp(App[None]):
         self.pkt_rate = 0.0
         self.byte_rate = 0.0
         self._error_shown = ""
+        self._status_last = ""
         self._stop = threading.Event()
         self._filter_wake = threading.Event()
         self.last_search: tuple[str, str] | None = None
@@ -191,7 +193,10 @@ class SnifferApp(App[None]):
             self._selected_once = True
             plist.move_to(0)
         self._update_rates()
-        self.status_bar.update(self.status_text())
+        text = self.status_text()
+        if text != self._status_last:
+            self._status_last = text
+            self.status_bar.update(text)
         src = self.source
         if src is not None and src.status.error and src.status.error != self._error_shown:
             self._error_shown = src.status.error
@@ -211,7 +216,8 @@ class SnifferApp(App[None]):
         src = self.source
         if src is not None:
             label = {"live": "Live", "file": "File", "playback": "Playback"}.get(src.status.kind, "")
-            parts.append(f"{label} {src.status.name}")
+            name = src.status.name if src.status.kind == "live" else os.path.basename(src.status.name)
+            parts.append(f"{label} {name}")
         if self.notice:
             parts.append(self.notice)
         shown = self.plist.count if self.is_mounted else len(self.view)
@@ -547,7 +553,7 @@ class SnifferApp(App[None]):
             "space": "Space",
             "escape": "Esc",
         }
-        out = [(",".join(pretty.get(k, k) for k in keys.split(",")), desc) for keys, _, desc in KEYMAP]
+        out = [(", ".join(pretty.get(k, k) for k in keys.split(",")), desc) for keys, _, desc in KEYMAP]
         return out + LIST_KEYS
 
     def action_help(self) -> None:

@@ -442,10 +442,10 @@ class FilterBar(Horizontal):
     DEFAULT_CSS = """
     FilterBar { height: 1; }
     FilterBar > #filter-label { width: 8; }
-    FilterBar > Input { width: 1fr; height: 1; border: none; padding: 0; }
+    FilterBar > Input { width: 1fr; min-width: 30; height: 1; border: none; padding: 0; }
     FilterBar > Input.-ok { background: #1d3b1d; }
     FilterBar > Input.-bad { background: #4a1616; }
-    FilterBar > #filter-msg { width: auto; max-width: 60; color: $text-muted; }
+    FilterBar > #filter-msg { width: auto; max-width: 80; color: $text-warning; padding-left: 1; }
     """
 
 

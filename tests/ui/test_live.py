@@ -49,7 +49,7 @@ async def test_live_capture_in_namespace_shows_packets(netns_pair) -> None:  # t
         assert plist.scroll_y + plist.size.height - 1 >= plist.count
         await pilot.press("up")
         assert not plist.follow
-        status = str(app.status_bar.render())
+        status = app.status_text()
         assert "Live vb" in status and f"Packets {store.count}" in status and "Drops kernel 0" in status
         # pause freezes the list while capture goes on
         await pilot.press("space")

@@ -145,6 +145,8 @@ class PacketStore:
         self._meta_index: dict[tuple[int, int, int, str], int] = {}
         self.count = 0
         self.total_bytes = 0
+        #: called (from the producer thread) when the first packets are indexed
+        self.on_first: Callable[[], None] | None = None
         self._reader: Any = None
         self._reader_lock = threading.Lock()
         self._rows: LRU[int, Row] = LRU(cache_rows)
@@ -197,7 +199,10 @@ class PacketStore:
         self.wirelen.extend(wl)
         self.meta.extend(meta)
         self.total_bytes += nbytes
+        first = self.count == 0 and len(off) > 0
         self.count += len(off)  # published last
+        if first and self.on_first is not None:
+            self.on_first()
         return len(off)
 
     # -- reader side ---------------------------------------------------------------------------

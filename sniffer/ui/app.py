@@ -20,7 +20,6 @@ from textual.widgets import Footer, Input, Tree
 from sniffer.errors import SnifferError
 from sniffer.model.store import PacketStore, View
 from sniffer.ui.adapters import DNode, compile_display_filter, dissect, field_names, write_pcapng
-from sniffer.ui.screens import HelpScreen, PromptScreen, SaveScreen, SearchScreen
 from sniffer.ui.sources import Source
 from sniffer.ui.widgets import DetailTree, HexView, PacketList, StatusBar, build_filter_bar
 
@@ -76,6 +75,11 @@ class SourceDone(Message):
 
 
 @dataclass
+class FirstRows(Message):
+    """The first packets were indexed."""
+
+
+@dataclass
 class SearchDone(Message):
     row: int | None
     what: str
@@ -127,6 +131,7 @@ class SnifferApp(App[None]):
         self._filter_wake = threading.Event()
         self.last_search: tuple[str, str] | None = None
         self.selected_field: DNode | None = None
+        self.shown_index = -1  # packet whose detail and bytes are shown
         self.layout_mode = "stacked"
         self.last_saved: str | None = None
         self.plist = PacketList(self.store, self.view, id="list")
@@ -156,6 +161,8 @@ class SnifferApp(App[None]):
             inp = self.filter_input
             inp.value = self._initial_filter
             self.apply_filter(self._initial_filter)
+        # the first rows are painted as soon as they exist, not at the next timer tick
+        self.store.on_first = lambda: self.post_message(FirstRows())
         if self.source is not None:
             self.source.on_done = lambda: self.post_message(SourceDone())
             self.source.start()
@@ -183,6 +190,14 @@ class SnifferApp(App[None]):
             else:
                 self._filter_wake.wait(0.05)
                 self._filter_wake.clear()
+
+    @on(FirstRows)
+    def _first_rows(self) -> None:
+        self._tick()
+
+    @on(SourceDone)
+    def _source_done(self) -> None:
+        self._tick()
 
     # -- refresh timer ------------------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -249,6 +264,7 @@ class SnifferApp(App[None]):
     def _packet_highlighted(self, event: PacketList.Highlighted) -> None:
         i = event.index
         self.selected_field = None
+        self.shown_index = i
         if i < 0:
             self.detail.show(None)
             self.hexview.show(b"")
@@ -260,6 +276,7 @@ class SnifferApp(App[None]):
             return
         self.hexview.show(frame.data)
         self.detail.show(self.store.tree(i, lambda f: dissect(f, i + 1)))
+        self.shown_index = i
 
     @on(Tree.NodeHighlighted, "#detail")
     def _field_highlighted(self, event: Tree.NodeHighlighted[DNode]) -> None:
@@ -381,6 +398,8 @@ class SnifferApp(App[None]):
         self._jump_mark(False)
 
     def action_goto(self) -> None:
+        from sniffer.ui.screens import PromptScreen
+
         self.push_screen(PromptScreen("Go to packet number", f"1..{self.store.count}"), self._goto_done)
 
     def _goto_done(self, text: str | None) -> None:
@@ -409,6 +428,8 @@ class SnifferApp(App[None]):
 
     # -- search ---------------------------------------------------------------------------------------------
     def action_search(self) -> None:
+        from sniffer.ui.screens import SearchScreen
+
         mode, value = self.last_search or ("string", "")
         self.push_screen(SearchScreen(mode, value), self._search_chosen)
 
@@ -482,6 +503,8 @@ class SnifferApp(App[None]):
 
     # -- save ---------------------------------------------------------------------------------------------
     def action_save(self) -> None:
+        from sniffer.ui.screens import SaveScreen
+
         counts = {"all": self.store.count, "displayed": len(self.view), "marked": len(self.plist.marks)}
         which = "marked" if self.plist.marks else "displayed"
         path = time.strftime("sniffer-%Y%m%d-%H%M%S.pcapng")
@@ -557,6 +580,8 @@ class SnifferApp(App[None]):
         return out + LIST_KEYS
 
     def action_help(self) -> None:
+        from sniffer.ui.screens import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.help_keys()))
 

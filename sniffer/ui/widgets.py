@@ -323,30 +323,27 @@ class HexView(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         chunk = self.data[base : base + 16]
         plain = self.rich_style
+        hl, cur = self.HL_STYLE, plain + self.CUR_STYLE
+        lo, hi, bc = self.hl_start, self.hl_end, self.byte_cursor
+
+        def style(off: int) -> Style:
+            return cur if off == bc else (hl if lo <= off < hi else plain)
+
         segs = [Segment(f"{base:04x}  ", plain + Style(dim=True))]
         for i in range(16):
+            off = base + i
             if i == 8:
                 segs.append(Segment(" ", plain))
             if i < len(chunk):
-                segs.append(Segment(f"{chunk[i]:02x}", self._style(base + i)))
+                segs.append(Segment(f"{chunk[i]:02x}", style(off)))
             else:
                 segs.append(Segment("  ", plain))
-            segs.append(Segment(" ", self._style(base + i) if self._joined(base + i) else plain))
+            joined = lo <= off < hi - 1 and i != 15 and i != 7
+            segs.append(Segment(" ", hl if joined else plain))
         segs.append(Segment(" ", plain))
         for i, b in enumerate(chunk):
-            ch = chr(b) if 32 <= b < 127 else "."
-            segs.append(Segment(ch, self._style(base + i)))
+            segs.append(Segment(chr(b) if 32 <= b < 127 else ".", style(base + i)))
         return Strip(segs).adjust_cell_length(width, plain)
-
-    def _joined(self, off: int) -> bool:
-        return self.hl_start <= off < self.hl_end - 1 and (off % 16) != 15
-
-    def _style(self, off: int) -> Style:
-        if off == self.byte_cursor:
-            return self.rich_style + self.CUR_STYLE
-        if self.hl_start <= off < self.hl_end:
-            return self.HL_STYLE
-        return self.rich_style
 
 
 class DetailTree(Tree[DNode]):

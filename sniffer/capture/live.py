@@ -337,7 +337,8 @@ class LiveCapture:
 
     def stop(self, wait: bool = True) -> None:
         """Ask the capture thread to stop (safe from any thread, idempotent). Frames still queued
-        stay available to ``batches()``/``get_batch()``. Sockets are closed when the thread ends."""
+        stay available to ``batches()``/``get_batch()``; with a callback, waiting also means every batch
+        was delivered. Sockets are closed when the thread ends."""
         self._exit.set()
         if self._wake_w >= 0:
             try:
@@ -352,6 +353,9 @@ class LiveCapture:
             return
         if wait and threading.current_thread() is not self._thread:
             self._thread.join()
+            # with a callback, stop() returns only once every captured batch was delivered to it
+            if self._delivery is not None and threading.current_thread() is not self._delivery:
+                self._delivery.join()
             for fd in (self._wake_r, self._wake_w):
                 try:
                     os.close(fd)

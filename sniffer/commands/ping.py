@@ -1,0 +1,476 @@
+"""`sniffer ping`: crafted ICMP/ICMPv6 echo (and other types) with iputils-style output, fping-style multi-target, traceroute."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+EPILOG = """examples (loopback):
+  sniffer ping -c 3 127.0.0.1
+  sniffer ping -c 1000 -i 0.001 -q 127.0.0.1 ::1
+  sniffer ping -6 -c 3 -s 1200 -M do ::1
+  sniffer ping -c 2 --type 13 127.0.0.1          (ICMP timestamp request)
+  sniffer ping --trace -W 1 127.0.0.1
+  sniffer ping -c 5 --json 127.0.0.1
+"""
+
+
+def _interval(text: str) -> float:
+    v = float(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return v
+
+
+def _pattern(text: str) -> bytes:
+    t = text.removeprefix("0x")
+    if not t or len(t) > 32:
+        raise argparse.ArgumentTypeError("1 to 16 bytes of hex, e.g. -p ff00")
+    try:
+        return bytes.fromhex(t if len(t) % 2 == 0 else "0" + t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not hex: {text!r}") from None
+
+
+def _int0(text: str) -> int:
+    return int(text, 0)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "ping",
+        help="ICMP/ICMPv6 echo with iputils-style statistics; several targets, --trace, --type",
+        description="Send crafted ICMP echo requests (or other ICMP types) and report exactly what came back. "
+        "Uses a raw socket with CAP_NET_RAW, else an unprivileged ICMP datagram socket.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "targets", nargs="+", metavar="TARGET", help="address or name; IPv6 link-local as fe80::1%%eth0"
+    )
+    p.add_argument("-c", dest="count", type=int, help="stop after COUNT probes per target")
+    p.add_argument(
+        "-i",
+        dest="interval",
+        type=_interval,
+        default=1.0,
+        help="seconds between probes (root: down to 0.001; 0 = back to back, needs -c or -w)",
+    )
+    p.add_argument("-w", dest="deadline", type=float, help="stop after DEADLINE seconds whatever happens")
+    p.add_argument(
+        "-W",
+        dest="timeout",
+        type=float,
+        default=None,
+        help="seconds to wait for each answer (default 10; 1 with --trace)",
+    )
+    p.add_argument("-s", dest="size", type=int, default=56, help="payload bytes (default 56)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "-p", dest="pattern", type=_pattern, help="fill the payload with this hex pattern (up to 16 bytes)"
+    )
+    g.add_argument("--random", action="store_true", help="fill the payload with random bytes")
+    g.add_argument("--payload-file", metavar="FILE", help="payload from FILE (cut or repeated to -s)")
+    p.add_argument("-t", dest="ttl", type=int, help="IP TTL / IPv6 hop limit")
+    p.add_argument("-Q", dest="tos", type=_int0, help="IP TOS / IPv6 traffic class (decimal or 0x..)")
+    p.add_argument(
+        "-M",
+        dest="pmtu",
+        choices=["do", "dont", "want", "probe"],
+        help="path MTU discovery (do = set DF, never fragment)",
+    )
+    p.add_argument(
+        "--id",
+        dest="ident",
+        type=_int0,
+        help="ICMP identifier (default random; datagram sockets: the bound port)",
+    )
+    p.add_argument("--seq", dest="first_seq", type=int, default=1, help="first sequence number (default 1)")
+    p.add_argument(
+        "-I",
+        dest="source",
+        metavar="ADDR|IFACE",
+        help="source address, or interface to bind to (SO_BINDTODEVICE)",
+    )
+    fam = p.add_mutually_exclusive_group()
+    fam.add_argument("-4", dest="family", action="store_const", const=4, default=0, help="IPv4 only")
+    fam.add_argument("-6", dest="family", action="store_const", const=6, help="IPv6 only")
+    p.add_argument(
+        "-n", dest="numeric", action="store_true", help="numeric output (the default: no reverse lookups)"
+    )
+    p.add_argument("-H", dest="reverse_dns", action="store_true", help="resolve reply addresses to names")
+    p.add_argument("-q", dest="quiet", action="store_true", help="quiet: summary only")
+    p.add_argument(
+        "-O", dest="report_outstanding", action="store_true", help="report probes that got no answer in time"
+    )
+    p.add_argument(
+        "-D", dest="timestamps", action="store_true", help="print the receive timestamp before each line"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON document (probes and summary) on stdout")
+    p.add_argument(
+        "--trace", action="store_true", help="traceroute with ICMP echo: rising TTL, one line per hop"
+    )
+    p.add_argument("--max-hops", type=int, default=30, help="--trace: highest TTL (default 30)")
+    p.add_argument("--queries", type=int, default=3, help="--trace: probes per hop (default 3)")
+    p.add_argument(
+        "--type",
+        dest="icmp_type",
+        type=int,
+        help="craft this ICMP type instead of echo (13 timestamp, 15 information, 17 address mask, ...)",
+    )
+    p.add_argument("--code", dest="icmp_code", type=int, default=0, help="ICMP code for --type")
+    p.add_argument(
+        "--socket",
+        dest="socket_kind",
+        choices=["auto", "raw", "dgram"],
+        default="auto",
+        help="raw needs CAP_NET_RAW; dgram is the unprivileged ICMP socket (default auto)",
+    )
+    p.set_defaults(func=run)
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from sniffer.errors import SnifferError, UsageError
+    from sniffer.gen.ping import PingOptions
+
+    data = None
+    if args.payload_file:
+        try:
+            with open(args.payload_file, "rb") as f:
+                data = f.read(65536)
+        except OSError as exc:
+            raise SnifferError(f"--payload-file {args.payload_file}: {exc.strerror}") from None
+    if args.count is not None and args.count < 1:
+        raise UsageError("-c must be at least 1")
+    if args.ttl is not None and not 1 <= args.ttl <= 255:
+        raise UsageError("-t must be 1..255")
+    if args.tos is not None and not 0 <= args.tos <= 255:
+        raise UsageError("-Q must be 0..255")
+    if args.icmp_type is not None and not 0 <= args.icmp_type <= 255:
+        raise UsageError("--type must be 0..255")
+    if not 0 <= args.icmp_code <= 255:
+        raise UsageError("--code must be 0..255")
+    if args.ident is not None and not 0 <= args.ident <= 0xFFFF:
+        raise UsageError("--id must be 0..65535")
+    timeout = args.timeout if args.timeout is not None else (1.0 if args.trace else 10.0)
+    if timeout <= 0:
+        raise UsageError("-W must be > 0")
+    return PingOptions(
+        count=args.count,
+        interval=args.interval,
+        deadline=args.deadline,
+        timeout=timeout,
+        size=args.size,
+        pattern=args.pattern,
+        random_payload=args.random,
+        payload_data=data,
+        ttl=args.ttl,
+        tos=args.tos,
+        pmtu=args.pmtu,
+        ident=args.ident,
+        first_seq=args.first_seq,
+        source=args.source,
+        family=args.family,
+        reverse_dns=args.reverse_dns,
+        icmp_type=args.icmp_type,
+        icmp_code=args.icmp_code,
+        socket_kind=args.socket_kind,
+    )
+
+
+def fmt_ms(ms: float) -> str:
+    """iputils' precision: 3 decimals under 1 ms, fewer above."""
+    if ms >= 100:
+        return f"{ms:.0f}" if ms >= 1000 else f"{ms:.1f}"
+    if ms >= 10:
+        return f"{ms:.1f}"
+    if ms >= 1:
+        return f"{ms:.2f}"
+    return f"{ms:.3f}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from sniffer.errors import UsageError
+
+    if args.trace:
+        if len(args.targets) != 1:
+            raise UsageError("--trace takes one target")
+        return _run_trace(args)
+    if args.count is None and args.deadline is None and args.json:
+        raise UsageError("--json prints at the end: bound the run with -c COUNT or -w DEADLINE")
+    return _run_ping(args)
+
+
+def _name_of(addr: str, want: bool, cache: dict[str, str]) -> str:
+    if not want or not addr:
+        return addr
+    if addr not in cache:
+        import socket
+
+        try:
+            cache[addr] = f"{socket.gethostbyaddr(addr.split('%')[0])[0]} ({addr})"
+        except OSError:
+            cache[addr] = addr
+    return cache[addr]
+
+
+def _decoded(packet: bytes, ts_ns: int) -> dict[str, Any]:
+    """The ICMP error through the shared decoder: Wireshark field names (outer, then quoted values)."""
+    from sniffer.capture.frame import LINKTYPE_RAW, Frame
+    from sniffer.decode.fields import frame_fields
+
+    fields = frame_fields(Frame(ts_ns, packet, len(packet), LINKTYPE_RAW))
+    return {k: v for k, v in fields.items() if not k.startswith("frame.")}
+
+
+def _run_ping(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    import socket
+    import time
+
+    from sniffer.gen import icmp
+    from sniffer.gen.ping import PingSession, ProbeError, ProbeSent, ProbeTimeout, Reply
+
+    opts = _options(args)
+    session = PingSession(args.targets, opts)
+    out = sys.stdout
+    if session.kind == "dgram" and args.socket_kind == "auto":
+        print(
+            "sniffer: no CAP_NET_RAW: using an unprivileged ICMP datagram socket (net.ipv4.ping_group_range); "
+            "the kernel sets the identifier and checks the replies",
+            file=sys.stderr,
+            flush=True,
+        )
+    multi = len(session.targets) > 1
+    names: dict[str, str] = {}
+    probes: list[list[dict[str, Any]]] = [[] for _ in session.targets]
+    by_seq: list[dict[int, dict[str, Any]]] = [{} for _ in session.targets]
+    quiet = args.quiet or args.json
+    rdns = args.reverse_dns and not args.numeric
+    write = out.write
+
+    if not args.json:
+        for ep in session.endpoints:
+            t = ep.target
+            v6 = t.family == socket.AF_INET6
+            if opts.icmp_type is not None:
+                tn = (icmp.ICMP6_TYPE_NAMES if v6 else icmp.ICMP_TYPE_NAMES).get(opts.icmp_type, "?")
+                write(
+                    f"PING {t.name} ({t.address}): ICMP{'v6' if v6 else ''} type {opts.icmp_type} ({tn}) code {opts.icmp_code}, {len(ep.payload)} data bytes\n"
+                )
+            elif v6:
+                write(f"PING {t.name} ({t.address}) {opts.size} data bytes\n")
+            else:
+                write(f"PING {t.name} ({t.address}) {opts.size}({opts.size + 28}) bytes of data.\n")
+        out.flush()
+
+    def prefix(ts_ns: int) -> str:
+        return f"[{ts_ns / 1e9:.6f}] " if args.timestamps else ""
+
+    def on_event(ev: Any) -> None:
+        if isinstance(ev, ProbeSent):
+            if args.json:
+                new: dict[str, Any] = {"seq": ev.seq, "sent_ns": ev.ts_ns, "status": "sent"}
+                probes[ev.target].append(new)
+                by_seq[ev.target][ev.seq] = new
+            return
+        if isinstance(ev, Reply):
+            if args.json:
+                rec: dict[str, Any] | None = by_seq[ev.target].get(ev.seq)
+                r = {
+                    "from": ev.src,
+                    "rtt_ms": round(ev.rtt_ns / 1e6, 6),
+                    "ttl": ev.ttl,
+                    "bytes": ev.nbytes,
+                    "checksum_ok": ev.checksum_ok,
+                    "payload_error": ev.payload_error,
+                    "type": ev.icmp_type,
+                    "code": ev.icmp_code,
+                }
+                if ev.detail:
+                    r["detail"] = ev.detail
+                if ev.late:
+                    r["late"] = True
+                if rec is not None:
+                    if ev.dup:
+                        rec.setdefault("duplicates", []).append(r)
+                    else:
+                        rec.update(
+                            r,
+                            status="reply"
+                            if not (ev.checksum_ok is False or ev.payload_error)
+                            else "damaged",
+                        )
+            if quiet:
+                return
+            line = (
+                f"{prefix(ev.ts_ns)}{ev.nbytes} bytes from {_name_of(ev.src, rdns, names)}: icmp_seq={ev.seq}"
+            )
+            if ev.ttl is not None:
+                line += f" ttl={ev.ttl}"
+            line += f" time={fmt_ms(ev.rtt_ns / 1e6)} ms"
+            if ev.dup:
+                line += " (DUP!)"
+            if ev.late:
+                line += " (late)"
+            if ev.checksum_ok is False:
+                line += " (BAD CHECKSUM!)"
+            if ev.payload_error:
+                line += f" ({ev.payload_error})"
+            if ev.detail:
+                line += f" {ev.detail}"
+            write(line + "\n")
+            out.flush()
+            return
+        if isinstance(ev, ProbeError):
+            if args.json:
+                rec = by_seq[ev.target].get(ev.seq)
+                if rec is None:
+                    rec = {"seq": ev.seq, "sent_ns": ev.ts_ns}
+                    probes[ev.target].append(rec)
+                rec.update(
+                    status="local-error" if ev.local else "error",
+                    error=ev.text,
+                    type=ev.icmp_type,
+                    code=ev.icmp_code,
+                )
+                rec["from"] = ev.src
+                if ev.quoted is not None:
+                    rec["quoted"] = ev.quoted.as_dict()
+                if ev.packet:
+                    rec["decoded"] = _decoded(ev.packet, ev.ts_ns)
+            if quiet:
+                return
+            if ev.local:
+                tgt = session.targets[ev.target].address
+                write(
+                    f"{prefix(ev.ts_ns)}{'From ' + ev.src + ' ' if ev.src else ''}icmp_seq={ev.seq} {ev.text}"
+                    + (f" (to {tgt})" if multi else "")
+                    + "\n"
+                )
+            else:
+                q = f" [quoted {ev.quoted.describe()}]" if ev.quoted is not None and ev.quoted.src else ""
+                write(
+                    f"{prefix(ev.ts_ns)}From {_name_of(ev.src, rdns, names)} icmp_seq={ev.seq} {ev.text}{q}\n"
+                )
+            out.flush()
+            return
+        if isinstance(ev, ProbeTimeout):
+            if args.json:
+                rec = by_seq[ev.target].get(ev.seq)
+                if rec is not None and rec.get("status") == "sent":
+                    rec["status"] = "timeout"
+            elif args.report_outstanding and not args.quiet:
+                tgt = f" to {session.targets[ev.target].address}" if multi else ""
+                write(f"no answer yet for icmp_seq={ev.seq}{tgt}\n")
+                out.flush()
+
+    old = signal.signal(signal.SIGINT, lambda *_: session.stop())
+    try:
+        with session:
+            session.run(on_event)
+    finally:
+        signal.signal(signal.SIGINT, old)
+    elapsed = session.elapsed_ms
+    ok = all(st.received > 0 for st in session.stats)
+    if args.json:
+        doc: dict[str, Any] = {
+            "socket": session.kind,
+            "time_ms": round(elapsed, 3),
+            "targets": [dict(st.as_dict(elapsed), probes=probes[i]) for i, st in enumerate(session.stats)],
+        }
+        for t in doc["targets"]:
+            for rec in t["probes"]:
+                if rec.get("status") == "sent":
+                    rec["status"] = "no-answer"
+        json.dump(doc, out, indent=1)
+        write("\n")
+        return 0 if ok else 1
+    if multi:
+        write("\n")
+        width = max(len(st.name) for st in session.stats)
+        for st in session.stats:
+            line = f"{st.name:<{width}} : xmt/rcv/%loss = {st.transmitted}/{st.received}/{st.loss_pct:.0f}%"
+            if st.duplicates:
+                line += f", dup = {st.duplicates}"
+            if st.errors:
+                line += f", err = {st.errors}"
+            rtt = st.rtt
+            if rtt:
+                line += f", min/avg/max = {rtt['min']:.3f}/{rtt['avg']:.3f}/{rtt['max']:.3f}"
+            write(line + "\n")
+        return 0 if ok else 1
+    for st in session.stats:
+        write(f"\n--- {st.name} ping statistics ---\n")
+        line = f"{st.transmitted} packets transmitted, {st.received} received"
+        if st.duplicates:
+            line += f", +{st.duplicates} duplicates"
+        if st.damaged:
+            line += f", +{st.damaged} corrupted"
+        if st.errors:
+            line += f", +{st.errors} errors"
+        line += f", {st.loss_pct:g}% packet loss, time {elapsed:.0f}ms"
+        write(line + "\n")
+        rtt = st.rtt
+        if rtt:
+            write(
+                f"rtt min/avg/max/mdev = {rtt['min']:.3f}/{rtt['avg']:.3f}/{rtt['max']:.3f}/{rtt['mdev']:.3f} ms\n"
+            )
+    _ = time
+    return 0 if ok else 1
+
+
+def _run_trace(args: argparse.Namespace) -> int:
+    import json
+
+    from sniffer.errors import UsageError
+    from sniffer.gen.ping import Hop, resolve, trace
+
+    opts = _options(args)
+    if opts.icmp_type is not None:
+        raise UsageError("--trace sends echo requests; drop --type")
+    if not 1 <= args.max_hops <= 255 or not 1 <= args.queries <= 10:
+        raise UsageError("--max-hops must be 1..255 and --queries 1..10")
+    t = resolve(args.targets[0], opts.family)
+    names: dict[str, str] = {}
+    rdns = args.reverse_dns and not args.numeric
+    if not args.json:
+        print(
+            f"trace to {t.name} ({t.address}), {args.max_hops} hops max, {opts.size} byte payload, ICMP echo",
+            flush=True,
+        )
+
+    def on_hop(h: Hop) -> None:
+        if args.json:
+            return
+        parts = [f"{h.ttl:2d} "]
+        last = None
+        for addr, rtt, note in h.probes:
+            if addr is None:
+                parts.append(" *")
+                continue
+            if addr != last:
+                parts.append(f" {_name_of(addr, rdns, names)}")
+                last = addr
+            parts.append(f"  {fmt_ms(rtt or 0.0)} ms")
+            if note:
+                parts.append(f" !{note}")
+        print("".join(parts), flush=True)
+
+    hops = trace(args.targets[0], opts, max_hops=args.max_hops, queries=args.queries, on_hop=on_hop)
+    reached = bool(hops) and hops[-1].reached
+    if args.json:
+        doc = {
+            "target": t.name,
+            "address": t.address,
+            "reached": reached,
+            "hops": [
+                {"ttl": h.ttl, "probes": [{"from": a, "rtt_ms": r, "note": n} for a, r, n in h.probes]}
+                for h in hops
+            ],
+        }
+        json.dump(doc, sys.stdout, indent=1)
+        print()
+    return 0 if reached else 1

@@ -1,0 +1,382 @@
+"""What every generator shares: the Endpoint a family module describes, the run settings, the client
+and server drivers for each I/O style, and the self-started peer (a forked server on loopback)."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import multiprocessing
+import os
+import random
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sniffer.errors import NetworkError, PrivilegeError, SnifferError
+from sniffer.gen import io
+from sniffer.gen.options import SockOpts, report
+from sniffer.gen.payload import PayloadFactory
+from sniffer.gen.report import Report
+from sniffer.gen.styles import ASYNCIO, check_style
+
+Addr = Any
+
+ECHO, BULK, CONNS, BLAST = "echo", "bulk", "conns", "blast"
+
+
+class Endpoint:
+    """How one family/type makes its sockets. Family modules subclass it.
+
+    ``connected``: connection-oriented (accept/connect, stream loops); otherwise datagram loops through
+    a ``Channel``.
+    """
+
+    family = ""
+    type = ""
+    connected = True
+
+    def __init__(self, opts: SockOpts | None = None) -> None:
+        self.opts = opts or SockOpts()
+
+    # client side
+    def client_socket(self) -> socket.socket:
+        raise NotImplementedError
+
+    def client_channel(self, sock: socket.socket, dest: Addr) -> io.Channel:
+        return io.Channel(sock, dest)
+
+    def prepare_client(self, sock: socket.socket, dest: Addr) -> Addr | None:
+        """Bind/connect a datagram client; returns the destination for sendto, or None when connected."""
+        sock.connect(dest)
+        return None
+
+    # server side
+    def server_socket(self, addr: Addr) -> socket.socket:
+        raise NotImplementedError
+
+    def server_channel(self, sock: socket.socket) -> io.Channel:
+        return io.Channel(sock)
+
+    def self_peer_address(self) -> Addr:
+        """Where a self-started peer listens (an ephemeral loopback address)."""
+        raise NotImplementedError
+
+    def peer_address(self, sock: socket.socket) -> Addr:
+        """The address clients should use for a server socket (after binding to an ephemeral port)."""
+        return sock.getsockname()
+
+    def describe(self, addr: Addr) -> str:
+        if isinstance(addr, tuple) and len(addr) >= 2:
+            host = addr[0]
+            return f"[{host}]:{addr[1]}" if ":" in str(host) else f"{host}:{addr[1]}"
+        return str(addr)
+
+    def cleanup(self, addr: Addr) -> None:
+        """Remove what a server left behind (a unix socket file)."""
+
+    def error(self, exc: OSError, what: str, addr: Addr) -> SnifferError:
+        return socket_error(exc, what, self.describe(addr))
+
+
+def socket_error(exc: OSError, what: str, where: str) -> SnifferError:
+    """One actionable line for the socket errors users meet."""
+    e = exc.errno
+    if e in (errno.EPERM, errno.EACCES):
+        return PrivilegeError(f"{what} {where}", "CAP_NET_RAW (or CAP_NET_ADMIN)")
+    if e == errno.ECONNREFUSED:
+        return NetworkError(
+            f"connection refused by {where}: nothing listens there; start a server "
+            "(e.g. 'sniffer gen tcp-echo-server') or leave --to out to use a self-started peer"
+        )
+    if e == errno.EADDRINUSE:
+        return NetworkError(
+            f"address {where} already in use: pick another port or path, or stop the other program"
+        )
+    if e == errno.EADDRNOTAVAIL:
+        return NetworkError(f"cannot use address {where}: it is not configured on this host")
+    if e == errno.ENOENT:
+        return NetworkError(f"{where} does not exist: start the server first")
+    if e == errno.ENODEV:
+        return NetworkError(f"no such device for {where}: check the interface name with 'ip link'")
+    if e == errno.EAFNOSUPPORT:
+        return NetworkError(f"address family not supported by this kernel for {where}")
+    if e == errno.ENETUNREACH:
+        return NetworkError(f"network unreachable for {where}")
+    if isinstance(exc, TimeoutError) or e == errno.ETIMEDOUT:
+        return NetworkError(f"{what} {where} timed out")
+    return NetworkError(f"{what} {where}: {exc.strerror or exc}")
+
+
+@dataclass
+class RunSettings:
+    mode: str = ECHO
+    style: str = "blocking"
+    count: int | None = None
+    duration: float = 10.0
+    size: int = 64
+    interval: float = 0.0
+    timeout: float = 1.0
+    pps: float | None = None
+    total_bytes: int = 0
+    conns: int = 0
+    parallel: int = 100
+    flow_id: int = field(default_factory=lambda: random.getrandbits(32))
+
+
+def run_client(ep: Endpoint, rs: RunSettings, dest: Addr) -> Report:
+    """Run one client against ``dest`` in the chosen style and return its report."""
+    check_style(rs.style)
+    rep = Report(rs.mode, ep.family, ep.type, rs.style, peer=ep.describe(dest), flow_id=rs.flow_id)
+    factory = PayloadFactory(rs.flow_id, rs.size)
+    t0 = time.perf_counter()
+    try:
+        if rs.mode == CONNS:
+            rep.options = _probe_options(ep)
+            if rs.style == ASYNCIO:
+                io.run_async(
+                    io.a_stream_conns(
+                        ep.client_socket,
+                        dest,
+                        rep,
+                        rs.conns,
+                        rs.size,
+                        rs.flow_id,
+                        rs.duration,
+                        rs.parallel,
+                        rs.timeout,
+                    )
+                )
+            else:
+                io.stream_conns_sync(
+                    ep.client_socket,
+                    dest,
+                    rs.style,
+                    rep,
+                    rs.conns,
+                    rs.size,
+                    rs.flow_id,
+                    rs.duration,
+                    rs.parallel,
+                    rs.timeout,
+                )
+            if rep.sent and rep.errors == rep.sent and rep.notes:
+                raise NetworkError(f"every connection to {rep.peer} failed: {rep.notes[0]}")
+        elif ep.connected:
+            _run_stream(ep, rs, dest, rep, factory)
+        else:
+            _run_dgram(ep, rs, dest, rep, factory)
+    finally:
+        rep.duration_s = time.perf_counter() - t0
+    return rep
+
+
+def _probe_options(ep: Endpoint) -> dict[str, Any]:
+    with ep.client_socket() as s:
+        return report(s)
+
+
+def _run_stream(ep: Endpoint, rs: RunSettings, dest: Addr, rep: Report, factory: PayloadFactory) -> None:
+    sock = ep.client_socket()
+    with sock:
+        if rs.style == ASYNCIO:
+
+            async def go() -> None:
+                import asyncio
+
+                loop = asyncio.get_running_loop()
+                sock.setblocking(False)
+                try:
+                    await asyncio.wait_for(loop.sock_connect(sock, dest), max(rs.timeout, 1.0))
+                except (OSError, TimeoutError) as exc:
+                    raise ep.error(_as_oserror(exc), "connecting to", dest) from None
+                _describe_local(rep, ep, sock)
+                try:
+                    if rs.mode == BULK:
+                        await io.a_stream_bulk(sock, rep, factory, rs.total_bytes, rs.duration)
+                    else:
+                        await io.a_stream_echo(
+                            sock, rep, factory, rs.count, rs.duration, rs.interval, rs.timeout
+                        )
+                except ConnectionError as exc:
+                    rep.notes.append(f"connection lost: {exc.strerror or exc}")
+
+            io.run_async(go())
+            return
+        sio = io.SyncIO(sock, rs.style)
+        try:
+            sio.connect(dest, time.monotonic() + max(rs.timeout, 1.0))
+        except (OSError, TimeoutError) as exc:
+            raise ep.error(_as_oserror(exc), "connecting to", dest) from None
+        _describe_local(rep, ep, sock)
+        try:
+            if rs.mode == BULK:
+                io.stream_bulk(sio, rep, factory, rs.total_bytes, rs.duration)
+            else:
+                io.stream_echo(sio, rep, factory, rs.count, rs.duration, rs.interval, rs.timeout)
+        except ConnectionError as exc:
+            rep.notes.append(f"connection lost: {exc.strerror or exc}")
+        finally:
+            sio.close()
+
+
+def _as_oserror(exc: BaseException) -> OSError:
+    if isinstance(exc, OSError):
+        return exc
+    return TimeoutError(errno.ETIMEDOUT, "timed out")
+
+
+def _describe_local(rep: Report, ep: Endpoint, sock: socket.socket) -> None:
+    try:
+        rep.local = ep.describe(sock.getsockname())
+    except OSError:
+        rep.local = "?"
+    rep.options = report(sock)
+
+
+def _run_dgram(ep: Endpoint, rs: RunSettings, dest: Addr, rep: Report, factory: PayloadFactory) -> None:
+    sock = ep.client_socket()
+    with sock:
+        try:
+            send_to = ep.prepare_client(sock, dest)
+        except OSError as exc:
+            raise ep.error(exc, "sending to", dest) from None
+        ch = ep.client_channel(sock, send_to)
+        _describe_local(rep, ep, sock)
+        try:
+            if rs.style == ASYNCIO:
+                sock.setblocking(False)
+                if rs.mode == BLAST:
+                    io.run_async(io.a_dgram_blast(ch, rep, factory, rs.count, rs.duration, rs.pps))
+                else:
+                    io.run_async(
+                        io.a_dgram_echo(ch, rep, factory, rs.count, rs.duration, rs.interval, rs.timeout)
+                    )
+                return
+            sio = io.SyncIO(sock, rs.style)
+            try:
+                if rs.mode == BLAST:
+                    io.dgram_blast(sio, ch, rep, factory, rs.count, rs.duration, rs.pps)
+                else:
+                    io.dgram_echo(sio, ch, rep, factory, rs.count, rs.duration, rs.interval, rs.timeout)
+            finally:
+                sio.close()
+        except ConnectionRefusedError as exc:
+            raise ep.error(exc, "sending to", dest) from None
+        except PermissionError as exc:
+            raise ep.error(exc, "sending to", dest) from None
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def open_server(ep: Endpoint, addr: Addr) -> socket.socket:
+    try:
+        return ep.server_socket(addr)
+    except OSError as exc:
+        raise ep.error(exc, "listening on", addr) from None
+
+
+def serve(
+    ep: Endpoint,
+    sock: socket.socket,
+    style: str,
+    mode: str,
+    stop: Callable[[], bool],
+    max_count: int | None = None,
+) -> dict[str, Any]:
+    """Run a server on an already open socket until ``stop()`` (or ``max_count`` conns / messages)."""
+    check_style(style)
+    if ep.connected:
+        if style == ASYNCIO:
+            stats = io.run_async(io.a_stream_server(sock, mode, stop, max_count))
+        else:
+            stats = io.stream_server_sync(sock, style, mode, stop, max_count)
+    else:
+        ch = ep.server_channel(sock)
+        if style == ASYNCIO:
+            stats = io.run_async(io.a_dgram_server(ch, mode, stop, max_count))
+        else:
+            stats = io.dgram_server_sync(ch, style, mode, stop, max_count)
+    stats["style"] = style
+    stats["mode"] = mode
+    stats["options"] = report(sock)
+    return stats
+
+
+def deadline_stop(duration: float | None, extra: Callable[[], bool] | None = None) -> Callable[[], bool]:
+    end = time.monotonic() + duration if duration else None
+
+    def stop() -> bool:
+        if end is not None and time.monotonic() >= end:
+            return True
+        return bool(extra and extra())
+
+    return stop
+
+
+@dataclass
+class Peer:
+    """A self-started server process; ``stats()`` stops it and returns what it counted."""
+
+    address: Addr
+    process: Any
+    event: Any
+    conn: Any
+    pid: int = 0
+
+    def stats(self, grace: float = 0.0) -> dict[str, Any] | None:
+        if grace:
+            time.sleep(grace)  # let the server take what is still queued (datagram blasts)
+        self.event.set()
+        result = None
+        if self.conn.poll(3.0):
+            with contextlib.suppress(EOFError, OSError):
+                result = self.conn.recv()
+        self.process.join(1.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(1.0)
+        return result
+
+
+def _peer_main(
+    ep: Endpoint, sock: socket.socket, style: str, mode: str, event: Any, conn: Any, limit: float
+) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stats: dict[str, Any]
+    try:
+        stats = serve(ep, sock, style, mode, deadline_stop(limit, event.is_set))
+    except Exception as exc:  # the parent reports it as a note; the child must not print a traceback
+        stats = {"error": str(exc)}
+    with contextlib.suppress(OSError):
+        conn.send(stats)
+    os._exit(0)
+
+
+@contextlib.contextmanager
+def self_peer(
+    ep: Endpoint, style: str, mode: str, limit: float = 600.0, address: Addr = None
+) -> Iterator[Peer]:
+    """Start our own server for ``ep`` in a forked process (on an ephemeral loopback address by default)."""
+    sock = open_server(ep, ep.self_peer_address() if address is None else address)
+    ctx = multiprocessing.get_context("fork")
+    event = ctx.Event()
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_peer_main, args=(ep, sock, style, mode, event, child, limit), daemon=True)
+    proc.start()
+    child.close()
+    addr = ep.peer_address(sock)
+    sock.close()
+    peer = Peer(addr, proc, event, parent, proc.pid or 0)
+    try:
+        yield peer
+    finally:
+        event.set()
+        proc.join(0.5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1.0)
+        ep.cleanup(addr)

@@ -1,0 +1,1042 @@
+"""The send/receive loops of every generator, per I/O style.
+
+The client loops (echo, bulk, blast) are written once for the synchronous styles on top of ``SyncIO``:
+blocking sockets with timeouts, or non-blocking sockets waited on with select / poll / epoll (the
+guide's selectors examples); asyncio has its own versions on the loop's ``sock_*`` methods. Loops that
+juggle many sockets at once (servers, many connections) have one version per style family.
+
+Every loop is bounded: a deadline always, a count when given. Datagram loops go through a
+``Channel`` so UDP, unix datagrams, raw IP and AF_PACKET share them (raw channels add and strip headers
+and tell our replies from our own looped-back copies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import selectors
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sniffer.gen.payload import FLAG_LAST, TAG_LEN, PayloadFactory, parse_tag
+from sniffer.gen.report import Report
+from sniffer.gen.styles import ASYNCIO, BLOCKING, make_selector
+
+Addr = Any
+StopFn = Callable[[], bool]
+
+POLL_S = 0.05  # servers look at their stop condition this often
+SINK_BUF = 1 << 20
+
+_now = time.monotonic
+_ns = time.perf_counter_ns
+
+
+class Channel:
+    """A datagram endpoint: where to send, and how to wrap and unwrap our tagged messages.
+
+    The base class is plain (UDP, unix datagrams): messages go as they are, replies are echoed verbatim.
+    """
+
+    max_recv = 65535
+
+    def __init__(self, sock: socket.socket, dest: Addr | None = None) -> None:
+        self.sock = sock
+        self.dest = dest  # None: the socket is connected
+
+    def wrap(self, payload: memoryview | bytes) -> memoryview | bytes:
+        return payload
+
+    def unwrap(self, data: bytes, addr: Addr) -> bytes | None:
+        """Client side: the tagged message inside a received datagram, or None to ignore it."""
+        return data
+
+    def reply(self, data: bytes, addr: Addr) -> tuple[bytes, Addr] | None:
+        """Server side: what to send back (and where), or None to stay silent."""
+        return data, addr
+
+    def count_in(self, data: bytes, addr: Addr) -> bool:
+        """Server side sink: whether a datagram counts as ours."""
+        return True
+
+
+# --------------------------------------------------------------------------- synchronous styles
+
+
+class SyncIO:
+    """One socket driven in a synchronous style: blocking with timeouts, or non-blocking + a selector."""
+
+    def __init__(self, sock: socket.socket, style: str) -> None:
+        self.sock = sock
+        self.blocking = style == BLOCKING
+        self.sel: selectors.BaseSelector | None = None
+        if self.blocking:
+            sock.setblocking(True)
+        else:
+            sock.setblocking(False)
+            self.sel = make_selector(style)
+            self.sel.register(sock, selectors.EVENT_READ)
+            self._events = selectors.EVENT_READ
+
+    def close(self) -> None:
+        if self.sel is not None:
+            self.sel.close()
+
+    def _wait(self, events: int, deadline: float) -> None:
+        remaining = deadline - _now()
+        if remaining <= 0:
+            raise TimeoutError
+        assert self.sel is not None
+        if events != self._events:
+            self.sel.modify(self.sock, events)
+            self._events = events
+        if not self.sel.select(remaining):
+            raise TimeoutError
+
+    def _timeout(self, deadline: float) -> None:
+        remaining = deadline - _now()
+        if remaining <= 0:
+            raise TimeoutError
+        self.sock.settimeout(remaining)
+
+    def connect(self, addr: Addr, deadline: float) -> None:
+        if self.blocking:
+            self._timeout(deadline)
+            self.sock.connect(addr)
+            return
+        err = self.sock.connect_ex(addr)
+        if err == 0:
+            return
+        if err not in (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY, errno.EWOULDBLOCK):
+            raise OSError(err, os.strerror(err))
+        self._wait(selectors.EVENT_WRITE, deadline)
+        err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            raise OSError(err, os.strerror(err))
+
+    def send(self, data: Any, dest: Addr | None, deadline: float) -> int:
+        if self.blocking:
+            self._timeout(deadline)
+            return self.sock.send(data) if dest is None else self.sock.sendto(data, dest)
+        while True:
+            try:
+                return self.sock.send(data) if dest is None else self.sock.sendto(data, dest)
+            except BlockingIOError:
+                self._wait(selectors.EVENT_WRITE, deadline)
+
+    def sendall(self, data: Any, deadline: float) -> None:
+        view = memoryview(data).cast("B")
+        while view:
+            n = self.send(view, None, deadline)
+            view = view[n:]
+
+    def recv_into(self, buf: memoryview, deadline: float) -> int:
+        if self.blocking:
+            self._timeout(deadline)
+            return self.sock.recv_into(buf)
+        while True:
+            try:
+                return self.sock.recv_into(buf)
+            except BlockingIOError:
+                self._wait(selectors.EVENT_READ, deadline)
+
+    def recvfrom(self, n: int, deadline: float) -> tuple[bytes, Addr]:
+        if self.blocking:
+            self._timeout(deadline)
+            return self.sock.recvfrom(n)
+        while True:
+            try:
+                return self.sock.recvfrom(n)
+            except BlockingIOError:
+                self._wait(selectors.EVENT_READ, deadline)
+
+
+def _count_iter(count: int | None) -> range:
+    return range(count if count is not None else 1 << 62)
+
+
+def _last(seq: int, count: int | None) -> int:
+    return FLAG_LAST if count is not None and seq == count - 1 else 0
+
+
+def _tag_ok(data: Any, flow: int, seq: int) -> bool:
+    tag = parse_tag(data)
+    return tag is not None and tag.flow_id == flow and tag.seq == seq
+
+
+def stream_echo(
+    io: SyncIO,
+    rep: Report,
+    factory: PayloadFactory,
+    count: int | None,
+    duration: float,
+    interval: float = 0.0,
+    timeout: float = 2.0,
+) -> None:
+    """Send a tagged message, read the same number of bytes back, check the tag, time it (guide 5.1)."""
+    size = factory.size
+    buf = bytearray(size)
+    view = memoryview(buf)
+    end = _now() + duration
+    for seq in _count_iter(count):
+        if _now() >= end:
+            break
+        msg = factory.make(seq, _last(seq, count))
+        deadline = min(end + timeout, _now() + timeout)
+        t0 = _ns()
+        try:
+            io.sendall(msg, deadline)
+        except TimeoutError:
+            rep.notes.append(f"send of message {seq} timed out")
+            break
+        rep.sent += 1
+        rep.bytes_sent += size
+        got = 0
+        try:
+            while got < size:
+                n = io.recv_into(view[got:], deadline)
+                if n == 0:
+                    break
+                got += n
+        except TimeoutError:
+            rep.notes.append(f"no echo for message {seq} within {timeout} s")
+            break
+        if got == 0:
+            rep.notes.append("peer closed the connection")
+            break
+        rtt = _ns() - t0
+        rep.received += 1
+        rep.bytes_received += got
+        if got == size and _tag_ok(buf, factory.flow_id, seq):
+            rep.echoed += 1
+            rep.rtts_ns.append(rtt)
+        else:
+            rep.errors += 1
+        if interval:
+            time.sleep(interval)
+
+
+def stream_bulk(
+    io: SyncIO, rep: Report, factory: PayloadFactory, total: int, duration: float, timeout: float = 5.0
+) -> None:
+    """Send ``total`` bytes (tagged chunks back to back), then half-close and wait for the peer's EOF."""
+    chunk = factory.size
+    end = _now() + duration
+    seq = 0
+    sent = 0
+    try:
+        while sent < total and _now() < end:
+            n = min(chunk, total - sent)
+            msg = factory.make(seq)
+            io.sendall(msg[:n], end + timeout)
+            sent += n
+            seq += 1
+    except TimeoutError:
+        rep.notes.append("peer stopped reading (send timed out)")
+    rep.sent = seq
+    rep.bytes_sent = sent
+    _drain_eof(io, rep, timeout)
+
+
+def _drain_eof(io: SyncIO, rep: Report, timeout: float) -> None:
+    try:
+        io.sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        return
+    buf = memoryview(bytearray(65536))
+    deadline = _now() + timeout
+    try:
+        while io.recv_into(buf, deadline):
+            pass
+    except (TimeoutError, OSError):
+        rep.notes.append("peer did not close after our EOF")
+
+
+def dgram_echo(
+    io: SyncIO,
+    ch: Channel,
+    rep: Report,
+    factory: PayloadFactory,
+    count: int | None,
+    duration: float,
+    interval: float = 0.0,
+    timeout: float = 1.0,
+) -> None:
+    """Send one tagged datagram, wait for its echo (matching flow and seq), time it (guide 5.2).
+
+    A datagram that gets no echo within ``timeout`` counts as lost and the run goes on.
+    """
+    end = _now() + duration
+    flow = factory.flow_id
+    for seq in _count_iter(count):
+        if _now() >= end:
+            break
+        msg = factory.make(seq, _last(seq, count))
+        t0 = _ns()
+        deadline = _now() + timeout
+        try:
+            io.send(ch.wrap(msg), ch.dest, deadline)
+        except TimeoutError:
+            rep.errors += 1
+            continue
+        rep.sent += 1
+        rep.bytes_sent += factory.size
+        try:
+            while True:
+                data, addr = io.recvfrom(ch.max_recv, deadline)
+                body = ch.unwrap(data, addr)
+                if body is None:
+                    continue
+                rep.received += 1
+                rep.bytes_received += len(body)
+                tag = parse_tag(body)
+                if tag is not None and tag.flow_id == flow and tag.seq == seq:
+                    rep.echoed += 1
+                    rep.rtts_ns.append(_ns() - t0)
+                    break
+                # a late echo of an earlier message: keep waiting for ours
+        except TimeoutError:
+            pass
+        if interval:
+            time.sleep(interval)
+
+
+def dgram_blast(
+    io: SyncIO,
+    ch: Channel,
+    rep: Report,
+    factory: PayloadFactory,
+    count: int | None,
+    duration: float,
+    pps: float | None,
+) -> None:
+    """Send tagged datagrams as fast as allowed (``pps`` paces them), no replies expected."""
+    size = factory.size
+    start = _now()
+    end = start + duration
+    limit = count if count is not None else 1 << 62
+    seq = 0
+    dest = ch.dest
+    sock = io.sock
+    make = factory.make
+    wrap = ch.wrap
+    sync_send = io.blocking
+    while seq < limit:
+        now = _now()
+        if now >= end:
+            break
+        if pps:
+            due = min(limit, int((now - start) * pps) + 1)
+            if due <= seq:
+                time.sleep(min((seq + 1) / pps - (now - start), end - now, 0.05))
+                continue
+        else:
+            due = min(limit, seq + 256)
+        while seq < due:
+            data = wrap(make(seq, _last(seq, count)))
+            try:
+                if sync_send:
+                    if dest is None:
+                        sock.send(data)
+                    else:
+                        sock.sendto(data, dest)
+                else:
+                    io.send(data, dest, end + 1.0)
+            except TimeoutError:
+                break
+            except (BlockingIOError, ConnectionRefusedError):
+                # the peer's queue is full or it is not there (ICMP port unreachable): count and go on
+                rep.errors += 1
+            seq += 1
+    rep.sent = seq
+    rep.bytes_sent = seq * size
+
+
+def stream_server_sync(
+    lsock: socket.socket, style: str, mode: str, stop: StopFn, max_conns: int | None = None
+) -> dict[str, Any]:
+    """Echo or sink on a listening socket until ``stop()`` or ``max_conns`` connections are done.
+
+    blocking: one connection at a time, like the guide's first echo server. select / poll / epoll: all
+    connections at once, each with its own pending output.
+    """
+    stats = {"connections": 0, "bytes_received": 0, "bytes_echoed": 0, "messages": 0}
+    if style == BLOCKING:
+        lsock.settimeout(POLL_S)
+        buf = memoryview(bytearray(SINK_BUF if mode == "sink" else 65536))
+        while not stop() and (max_conns is None or stats["connections"] < max_conns):
+            try:
+                conn, _ = lsock.accept()
+            except (TimeoutError, BlockingIOError):
+                continue
+            stats["connections"] += 1
+            with conn:
+                conn.settimeout(POLL_S)
+                while not stop():
+                    try:
+                        n = conn.recv_into(buf)
+                    except TimeoutError:
+                        continue
+                    except OSError:
+                        break
+                    if n == 0:
+                        break
+                    stats["bytes_received"] += n
+                    stats["messages"] += 1
+                    if mode == "echo":
+                        try:
+                            conn.settimeout(5.0)
+                            conn.sendall(buf[:n])
+                            conn.settimeout(POLL_S)
+                        except OSError:
+                            break
+                        stats["bytes_echoed"] += n
+        return stats
+
+    sel = make_selector(style)
+    lsock.setblocking(False)
+    sel.register(lsock, selectors.EVENT_READ, None)
+    out: dict[socket.socket, bytearray] = {}
+    buf = memoryview(bytearray(SINK_BUF if mode == "sink" else 65536))
+    done = 0
+
+    def close(conn: socket.socket) -> None:
+        nonlocal done
+        sel.unregister(conn)
+        out.pop(conn, None)
+        conn.close()
+        done += 1
+
+    try:
+        while not stop() and (max_conns is None or done < max_conns):
+            for key, events in sel.select(POLL_S):
+                if key.data is None:
+                    try:
+                        conn, _ = lsock.accept()
+                    except BlockingIOError:
+                        continue
+                    conn.setblocking(False)
+                    stats["connections"] += 1
+                    out[conn] = bytearray()
+                    sel.register(conn, selectors.EVENT_READ, "conn")
+                    continue
+                conn = key.fileobj  # type: ignore[assignment]
+                pending = out[conn]
+                if events & selectors.EVENT_READ:
+                    try:
+                        n = conn.recv_into(buf)
+                    except BlockingIOError:
+                        n = -1
+                    except OSError:
+                        n = 0
+                    if n == 0:
+                        close(conn)
+                        continue
+                    if n > 0:
+                        stats["bytes_received"] += n
+                        stats["messages"] += 1
+                        if mode == "echo":
+                            pending += buf[:n]
+                if pending:
+                    try:
+                        sent = conn.send(pending)
+                        stats["bytes_echoed"] += sent
+                        del pending[:sent]
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        close(conn)
+                        continue
+                want = selectors.EVENT_READ | (selectors.EVENT_WRITE if pending else 0)
+                if key.events != want:
+                    sel.modify(conn, want, "conn")
+    finally:
+        for conn in list(out):
+            conn.close()
+        sel.close()
+    return stats
+
+
+def dgram_server_sync(
+    ch: Channel, style: str, mode: str, stop: StopFn, max_msgs: int | None = None
+) -> dict[str, Any]:
+    """Echo (or count) datagrams until ``stop()`` or ``max_msgs``."""
+    io = SyncIO(ch.sock, style)
+    stats = {"messages": 0, "bytes_received": 0, "echoed": 0, "ignored": 0}
+    try:
+        while not stop() and (max_msgs is None or stats["messages"] < max_msgs):
+            try:
+                data, addr = io.recvfrom(ch.max_recv, _now() + POLL_S)
+            except TimeoutError:
+                continue
+            except OSError:
+                continue
+            if mode == "sink":
+                if ch.count_in(data, addr):
+                    stats["messages"] += 1
+                    stats["bytes_received"] += len(data)
+                else:
+                    stats["ignored"] += 1
+                continue
+            answer = ch.reply(data, addr)
+            if answer is None:
+                stats["ignored"] += 1
+                continue
+            stats["messages"] += 1
+            stats["bytes_received"] += len(data)
+            try:
+                io.send(answer[0], answer[1], _now() + 1.0)
+                stats["echoed"] += 1
+            except (TimeoutError, OSError):
+                pass
+    finally:
+        io.close()
+    return stats
+
+
+def stream_conns_sync(
+    make_sock: Callable[[], socket.socket],
+    addr: Addr,
+    style: str,
+    rep: Report,
+    n: int,
+    size: int,
+    flow_base: int,
+    duration: float,
+    parallel: int = 100,
+    timeout: float = 3.0,
+) -> None:
+    """Open ``n`` connections, one tagged echo on each (flow = flow_base + i), close.
+
+    blocking: one after the other. select / poll / epoll: up to ``parallel`` at once, non-blocking
+    connects driven by the selector.
+    """
+    end = _now() + duration
+    if style == BLOCKING:
+        for i in range(n):
+            if _now() >= end:
+                break
+            t0 = _ns()
+            rep.sent += 1
+            try:
+                with make_sock() as s:
+                    io = SyncIO(s, style)
+                    io.connect(addr, min(end, _now() + timeout))
+                    f = PayloadFactory(flow_base + i, size)
+                    r = Report("one")
+                    stream_echo(io, r, f, 1, timeout, timeout=timeout)
+            except (OSError, TimeoutError) as exc:
+                rep.errors += 1
+                if rep.errors == 1:
+                    rep.notes.append(f"connection {i}: {_err(exc)}")
+                continue
+            rep.bytes_sent += r.bytes_sent
+            rep.bytes_received += r.bytes_received
+            rep.received += r.received
+            if r.echoed:
+                rep.echoed += 1
+                rep.rtts_ns.append(_ns() - t0)
+        return
+
+    sel = make_selector(style)
+    # per socket: [index, t0, message, sent offset, buffer, received]
+    live: dict[socket.socket, list[Any]] = {}
+    nxt = 0
+
+    def start_one() -> None:
+        nonlocal nxt
+        i = nxt
+        nxt += 1
+        rep.sent += 1
+        s = make_sock()
+        s.setblocking(False)
+        err = s.connect_ex(addr)
+        if err not in (0, errno.EINPROGRESS, errno.EAGAIN):
+            s.close()
+            rep.errors += 1
+            if rep.errors == 1:
+                rep.notes.append(f"connection {i}: {os.strerror(err)}")
+            return
+        msg = bytes(PayloadFactory(flow_base + i, size).make(0, FLAG_LAST))
+        live[s] = [i, _ns(), msg, 0, bytearray(), _now() + timeout]
+        sel.register(s, selectors.EVENT_WRITE)
+
+    def finish(s: socket.socket, ok: bool, why: str = "") -> None:
+        st = live.pop(s)
+        sel.unregister(s)
+        s.close()
+        if ok:
+            rep.echoed += 1
+            rep.rtts_ns.append(_ns() - st[1])
+        else:
+            rep.errors += 1
+            if rep.errors == 1 and why:
+                rep.notes.append(f"connection {st[0]}: {why}")
+
+    try:
+        while (nxt < n or live) and _now() < end:
+            while nxt < n and len(live) < parallel:
+                start_one()
+            if not live:
+                continue
+            for key, events in sel.select(POLL_S):
+                s = key.fileobj  # type: ignore[assignment]
+                st = live.get(s)  # type: ignore[arg-type]
+                if st is None:
+                    continue
+                if events & selectors.EVENT_WRITE:
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # type: ignore[union-attr]
+                    if err:
+                        finish(s, False, os.strerror(err))  # type: ignore[arg-type]
+                        continue
+                    try:
+                        st[3] += s.send(st[2][st[3] :])  # type: ignore[union-attr]
+                    except BlockingIOError:
+                        continue
+                    except OSError as exc:
+                        finish(s, False, _err(exc))  # type: ignore[arg-type]
+                        continue
+                    if st[3] == len(st[2]):
+                        rep.bytes_sent += len(st[2])
+                        sel.modify(s, selectors.EVENT_READ)
+                if events & selectors.EVENT_READ:
+                    try:
+                        data = s.recv(65536)  # type: ignore[union-attr]
+                    except BlockingIOError:
+                        continue
+                    except OSError as exc:
+                        finish(s, False, _err(exc))  # type: ignore[arg-type]
+                        continue
+                    if not data:
+                        finish(s, False, "peer closed before echoing")  # type: ignore[arg-type]
+                        continue
+                    st[4] += data
+                    rep.bytes_received += len(data)
+                    if len(st[4]) >= size:
+                        rep.received += 1
+                        finish(s, _tag_ok(st[4], flow_base + st[0], 0), "bad echo")  # type: ignore[arg-type]
+            now = _now()
+            for s in [s for s, st in live.items() if st[5] < now]:
+                finish(s, False, "timed out")
+    finally:
+        for s in list(live):
+            s.close()
+        sel.close()
+
+
+def _err(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+# --------------------------------------------------------------------------- asyncio
+
+
+class _Deadline(Exception):
+    pass
+
+
+async def _within(aw: Any, deadline: float) -> Any:
+    remaining = deadline - _now()
+    if remaining <= 0:
+        raise TimeoutError
+    return await asyncio.wait_for(aw, remaining)
+
+
+async def a_stream_echo(
+    sock: socket.socket,
+    rep: Report,
+    factory: PayloadFactory,
+    count: int | None,
+    duration: float,
+    interval: float = 0.0,
+    timeout: float = 2.0,
+) -> None:
+    loop = asyncio.get_running_loop()
+    size = factory.size
+    buf = bytearray(size)
+    view = memoryview(buf)
+    end = _now() + duration
+    for seq in _count_iter(count):
+        if _now() >= end:
+            break
+        msg = factory.make(seq, _last(seq, count))
+        deadline = _now() + timeout
+        t0 = _ns()
+        try:
+            await _within(loop.sock_sendall(sock, msg), deadline)
+        except TimeoutError:
+            rep.notes.append(f"send of message {seq} timed out")
+            break
+        rep.sent += 1
+        rep.bytes_sent += size
+        got = 0
+        try:
+            while got < size:
+                n = await _within(loop.sock_recv_into(sock, view[got:]), deadline)
+                if n == 0:
+                    break
+                got += n
+        except TimeoutError:
+            rep.notes.append(f"no echo for message {seq} within {timeout} s")
+            break
+        if got == 0:
+            rep.notes.append("peer closed the connection")
+            break
+        rtt = _ns() - t0
+        rep.received += 1
+        rep.bytes_received += got
+        if got == size and _tag_ok(buf, factory.flow_id, seq):
+            rep.echoed += 1
+            rep.rtts_ns.append(rtt)
+        else:
+            rep.errors += 1
+        if interval:
+            await asyncio.sleep(interval)
+
+
+async def a_stream_bulk(
+    sock: socket.socket,
+    rep: Report,
+    factory: PayloadFactory,
+    total: int,
+    duration: float,
+    timeout: float = 5.0,
+) -> None:
+    loop = asyncio.get_running_loop()
+    chunk = factory.size
+    end = _now() + duration
+    seq = sent = 0
+    try:
+        while sent < total and _now() < end:
+            n = min(chunk, total - sent)
+            await _within(loop.sock_sendall(sock, factory.make(seq)[:n]), end + timeout)
+            sent += n
+            seq += 1
+    except TimeoutError:
+        rep.notes.append("peer stopped reading (send timed out)")
+    rep.sent = seq
+    rep.bytes_sent = sent
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        buf = bytearray(65536)
+        deadline = _now() + timeout
+        while await _within(loop.sock_recv_into(sock, buf), deadline):
+            pass
+    except (TimeoutError, OSError):
+        rep.notes.append("peer did not close after our EOF")
+
+
+async def a_dgram_echo(
+    ch: Channel,
+    rep: Report,
+    factory: PayloadFactory,
+    count: int | None,
+    duration: float,
+    interval: float = 0.0,
+    timeout: float = 1.0,
+) -> None:
+    loop = asyncio.get_running_loop()
+    sock = ch.sock
+    end = _now() + duration
+    flow = factory.flow_id
+    for seq in _count_iter(count):
+        if _now() >= end:
+            break
+        data_out = ch.wrap(factory.make(seq, _last(seq, count)))
+        t0 = _ns()
+        deadline = _now() + timeout
+        try:
+            if ch.dest is None:
+                await _within(loop.sock_sendall(sock, data_out), deadline)
+            else:
+                await _within(loop.sock_sendto(sock, data_out, ch.dest), deadline)
+        except TimeoutError:
+            rep.errors += 1
+            continue
+        rep.sent += 1
+        rep.bytes_sent += factory.size
+        try:
+            while True:
+                data, addr = await _within(loop.sock_recvfrom(sock, ch.max_recv), deadline)
+                body = ch.unwrap(data, addr)
+                if body is None:
+                    continue
+                rep.received += 1
+                rep.bytes_received += len(body)
+                tag = parse_tag(body)
+                if tag is not None and tag.flow_id == flow and tag.seq == seq:
+                    rep.echoed += 1
+                    rep.rtts_ns.append(_ns() - t0)
+                    break
+        except TimeoutError:
+            pass
+        if interval:
+            await asyncio.sleep(interval)
+
+
+class _BlastProtocol(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.paused = False
+        self.resumed: asyncio.Event = asyncio.Event()
+        self.refused = 0
+
+    def pause_writing(self) -> None:
+        self.paused = True
+        self.resumed.clear()
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        self.resumed.set()
+
+    def error_received(self, exc: Exception) -> None:
+        self.refused += 1
+
+
+async def a_dgram_blast(
+    ch: Channel, rep: Report, factory: PayloadFactory, count: int | None, duration: float, pps: float | None
+) -> None:
+    """Blast through an asyncio datagram transport (its sendto writes at once while the socket has room)."""
+    loop = asyncio.get_running_loop()
+    transport, proto = await loop.create_datagram_endpoint(_BlastProtocol, sock=ch.sock)
+    size = factory.size
+    start = _now()
+    end = start + duration
+    limit = count if count is not None else 1 << 62
+    seq = 0
+    dest = ch.dest
+    try:
+        while seq < limit:
+            now = _now()
+            if now >= end:
+                break
+            if pps:
+                due = min(limit, int((now - start) * pps) + 1)
+                if due <= seq:
+                    await asyncio.sleep(min((seq + 1) / pps - (now - start), end - now, 0.05))
+                    continue
+            else:
+                due = min(limit, seq + 256)
+            while seq < due:
+                data = ch.wrap(factory.make(seq, _last(seq, count)))
+                if dest is None:
+                    transport.sendto(bytes(data))
+                else:
+                    transport.sendto(bytes(data), dest)
+                seq += 1
+                if proto.paused:
+                    break
+            if proto.paused:
+                try:
+                    await _within(proto.resumed.wait(), end + 1.0)
+                except TimeoutError:
+                    break
+            else:
+                await asyncio.sleep(0)
+    finally:
+        rep.errors += proto.refused
+        rep.sent = seq
+        rep.bytes_sent = seq * size
+        transport.abort()
+
+
+async def a_stream_conns(
+    make_sock: Callable[[], socket.socket],
+    addr: Addr,
+    rep: Report,
+    n: int,
+    size: int,
+    flow_base: int,
+    duration: float,
+    parallel: int = 100,
+    timeout: float = 3.0,
+) -> None:
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(parallel)
+    end = _now() + duration
+
+    async def one(i: int) -> None:
+        async with gate:
+            if _now() >= end:
+                return
+            rep.sent += 1
+            t0 = _ns()
+            s = make_sock()
+            s.setblocking(False)
+            try:
+                deadline = min(end, _now() + timeout)
+                await _within(loop.sock_connect(s, addr), deadline)
+                f = PayloadFactory(flow_base + i, size)
+                r = Report("one")
+                await a_stream_echo(s, r, f, 1, timeout, timeout=timeout)
+            except (OSError, TimeoutError) as exc:
+                rep.errors += 1
+                if rep.errors == 1:
+                    rep.notes.append(f"connection {i}: {_err(exc)}")
+                return
+            finally:
+                s.close()
+            rep.bytes_sent += r.bytes_sent
+            rep.bytes_received += r.bytes_received
+            rep.received += r.received
+            if r.echoed:
+                rep.echoed += 1
+                rep.rtts_ns.append(_ns() - t0)
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+
+
+class _StreamServerProto(asyncio.BufferedProtocol):
+    def __init__(self, stats: dict[str, Any], mode: str, closed: Callable[[], None]) -> None:
+        self.stats = stats
+        self.mode = mode
+        self.buf = bytearray(SINK_BUF if mode == "sink" else 65536)
+        self.view = memoryview(self.buf)
+        self.transport: asyncio.Transport | None = None
+        self.closed = closed
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.stats["connections"] += 1
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.stats["bytes_received"] += nbytes
+        self.stats["messages"] += 1
+        if self.mode == "echo" and self.transport is not None:
+            self.transport.write(bytes(self.view[:nbytes]))
+            self.stats["bytes_echoed"] += nbytes
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed()
+
+
+async def a_stream_server(
+    lsock: socket.socket, mode: str, stop: StopFn, max_conns: int | None = None
+) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    stats: dict[str, Any] = {"connections": 0, "bytes_received": 0, "bytes_echoed": 0, "messages": 0}
+    done = 0
+
+    def closed() -> None:
+        nonlocal done
+        done += 1
+
+    lsock.setblocking(False)
+    if lsock.type == socket.SOCK_SEQPACKET:
+        return await _a_seqpacket_server(lsock, mode, stop, max_conns, stats)
+    if lsock.family == socket.AF_UNIX:
+        server = await loop.create_unix_server(lambda: _StreamServerProto(stats, mode, closed), sock=lsock)
+    else:
+        server = await loop.create_server(lambda: _StreamServerProto(stats, mode, closed), sock=lsock)
+    try:
+        while not stop() and (max_conns is None or done < max_conns):
+            await asyncio.sleep(POLL_S)
+    finally:
+        server.close()
+    return stats
+
+
+async def _a_seqpacket_server(
+    lsock: socket.socket, mode: str, stop: StopFn, max_conns: int | None, stats: dict[str, Any]
+) -> dict[str, Any]:
+    """asyncio transports are byte streams: records keep their bounds with the loop's sock_* calls."""
+    loop = asyncio.get_running_loop()
+    done = 0
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(conn: socket.socket) -> None:
+        nonlocal done
+        buf = bytearray(SINK_BUF if mode == "sink" else 65536)
+        try:
+            while True:
+                n = await loop.sock_recv_into(conn, buf)
+                if n == 0:
+                    break
+                stats["bytes_received"] += n
+                stats["messages"] += 1
+                if mode == "echo":
+                    await loop.sock_sendall(conn, memoryview(buf)[:n])
+                    stats["bytes_echoed"] += n
+        except OSError:
+            pass
+        finally:
+            conn.close()
+            done += 1
+
+    while not stop() and (max_conns is None or done < max_conns):
+        try:
+            conn, _ = await asyncio.wait_for(loop.sock_accept(lsock), POLL_S)
+        except (TimeoutError, OSError):
+            continue
+        conn.setblocking(False)
+        stats["connections"] += 1
+        task = asyncio.ensure_future(handle(conn))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    for task in list(tasks):
+        task.cancel()
+    return stats
+
+
+async def a_dgram_server(ch: Channel, mode: str, stop: StopFn, max_msgs: int | None = None) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    sock = ch.sock
+    sock.setblocking(False)
+    stats = {"messages": 0, "bytes_received": 0, "echoed": 0, "ignored": 0}
+    while not stop() and (max_msgs is None or stats["messages"] < max_msgs):
+        try:
+            data, addr = await asyncio.wait_for(loop.sock_recvfrom(sock, ch.max_recv), POLL_S)
+        except (TimeoutError, OSError):
+            continue
+        if mode == "sink":
+            if ch.count_in(data, addr):
+                stats["messages"] += 1
+                stats["bytes_received"] += len(data)
+            else:
+                stats["ignored"] += 1
+            # take whatever else is queued without going round the loop for each datagram
+            while True:
+                try:
+                    data, addr = sock.recvfrom(ch.max_recv)
+                except (BlockingIOError, OSError):
+                    break
+                if ch.count_in(data, addr):
+                    stats["messages"] += 1
+                    stats["bytes_received"] += len(data)
+            continue
+        answer = ch.reply(data, addr)
+        if answer is None:
+            stats["ignored"] += 1
+            continue
+        stats["messages"] += 1
+        stats["bytes_received"] += len(data)
+        try:
+            await asyncio.wait_for(loop.sock_sendto(sock, answer[0], answer[1]), 1.0)
+            stats["echoed"] += 1
+        except (TimeoutError, OSError):
+            pass
+    return stats
+
+
+def run_async(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+__all__ = [
+    "ASYNCIO",
+    "TAG_LEN",
+    "Channel",
+    "SyncIO",
+]

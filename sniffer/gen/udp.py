@@ -1,0 +1,101 @@
+"""UDP over AF_INET / AF_INET6: echo client and server (the guide's 5.2), unicast blast, multicast options."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import struct
+from typing import Any
+
+from sniffer.errors import UsageError
+from sniffer.gen.core import Endpoint
+from sniffer.gen.ipaddr import LOOPBACK, family_of
+from sniffer.gen.options import SockOpts, apply
+
+
+def if_index(name: str) -> int:
+    try:
+        return socket.if_nametoindex(name)
+    except OSError:
+        raise UsageError(f"no interface {name!r}: check the name with 'ip link'") from None
+
+
+class UdpEndpoint(Endpoint):
+    """UDP. ``iface`` pins multicast output (IP_MULTICAST_IF) and, for servers, the group join."""
+
+    type = "dgram"
+    connected = False
+
+    def __init__(
+        self,
+        family: str = "inet",
+        opts: SockOpts | None = None,
+        iface: str | None = None,
+        group: str | None = None,
+    ) -> None:
+        super().__init__(opts)
+        self.family = family
+        self.af = family_of(family)
+        self.iface = iface
+        self.group = group
+
+    def client_socket(self) -> socket.socket:
+        s = socket.socket(self.af, socket.SOCK_DGRAM)
+        apply(s, self.opts)
+        return s
+
+    def prepare_client(self, sock: socket.socket, dest: Any) -> Any:
+        if _is_multicast(dest[0]):
+            if self.iface is None:
+                raise UsageError("sending to a multicast group needs -i IFACE (the interface to send on)")
+            idx = if_index(self.iface)
+            if self.af == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+            else:
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, _mreqn(idx))
+            # replies come from the members' unicast addresses: stay unconnected
+            return dest
+        sock.connect(dest)
+        return None
+
+    def server_socket(self, addr: Any) -> socket.socket:
+        s = socket.socket(self.af, socket.SOCK_DGRAM)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            apply(s, self.opts)
+            if self.af == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind(addr)
+            if self.group:
+                self._join(s)
+        except BaseException:
+            s.close()
+            raise
+        return s
+
+    def _join(self, s: socket.socket) -> None:
+        if self.iface is None:
+            raise UsageError("joining a multicast group needs -i IFACE")
+        idx = if_index(self.iface)
+        assert self.group is not None
+        if self.af == socket.AF_INET6:
+            mreq6 = socket.inet_pton(socket.AF_INET6, self.group) + struct.pack("@I", idx)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq6)
+        else:
+            mreqn = socket.inet_aton(self.group) + socket.inet_aton("0.0.0.0") + struct.pack("@i", idx)
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+
+    def self_peer_address(self) -> Any:
+        return (LOOPBACK[self.family], 0)
+
+
+def _is_multicast(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_multicast
+    except ValueError:
+        return False
+
+
+def _mreqn(idx: int) -> bytes:
+    """struct ip_mreqn for IP_MULTICAST_IF: pick the interface by index."""
+    return socket.inet_aton("0.0.0.0") + socket.inet_aton("0.0.0.0") + struct.pack("@i", idx)

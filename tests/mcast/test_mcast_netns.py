@@ -1,0 +1,318 @@
+"""Multicast end to end, in test namespaces joined by a veth: joins on the wire, streams, SSM, doctor."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers.cli import ROOT, run_sniffer, sniffer_argv, sniffer_env
+from helpers.mcast_wire import IfaceCapture, frame_ts, tshark_fields, write_pcap
+from helpers.netns import Host
+
+from sniffer.gen.mcast_proc import read_memberships
+from sniffer.model.multicast import MembershipView
+
+pytestmark = pytest.mark.root
+
+
+def start(host: Host, *args: str) -> subprocess.Popen[bytes]:
+    """Start `sniffer ARGS` in ``host``'s namespace (stdout/stderr piped)."""
+    return host.popen(
+        sniffer_argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=sniffer_env(), cwd=ROOT
+    )
+
+
+def wait_membership(host: Host, iface: str, group: str, present: bool = True, timeout: float = 8.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if any(m.group == group for m in read_memberships(iface, host.ns)) == present:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{group} {'never appeared' if present else 'never left'} on {iface} in {host.ns}")
+
+
+def finish(p: subprocess.Popen[bytes], timeout: float = 15) -> dict[str, Any]:
+    out, err = p.communicate(timeout=timeout)
+    assert p.returncode == 0, err.decode()
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def mcast_fields(frames: list[Any], tmp: Path) -> list[dict[str, Any]]:
+    """The IGMP/MLD packets among ``frames``, as the oracle (tshark) decodes them."""
+    rows = tshark_fields(write_pcap(tmp / "cap.pcap", frames))
+    return [f for f in rows if "igmp.type" in f or str(f.get("icmpv6.type")) in ("130", "131", "132", "143")]
+
+
+def our_decoder_agrees(frames: list[Any], oracle: list[dict[str, Any]]) -> None:
+    """Once the decode engineer's frame_fields is on main, it must give the oracle's igmp/mld fields."""
+    try:
+        from sniffer.decode.fields import frame_fields  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return
+    ours = [frame_fields(f) for f in frames]
+    ours = [f for f in ours if "igmp.type" in f or str(f.get("icmpv6.type")) in ("130", "131", "132", "143")]
+    keys = ("igmp.type", "igmp.maddr", "igmp.record_type", "igmp.saddr", "icmpv6.mldr.mar.record_type")
+
+    def norm(v: Any) -> list[str]:
+        vals = v if isinstance(v, list) else [v]
+        return [str(int(x, 0)) if str(x).startswith("0x") else str(x) for x in vals]
+
+    assert [{k: norm(f[k]) for k in keys if k in f} for f in ours] == [
+        {k: norm(f[k]) for k in keys if k in f} for f in oracle
+    ]
+
+
+CASES = {
+    # case: (group, ssm, sysctl, join report (type, record type), leave report)
+    "igmpv3-asm": ("239.3.3.3", False, None, ("0x22", "4"), ("0x22", "3")),
+    "igmpv3-ssm": ("232.3.3.3", True, None, ("0x22", "5"), ("0x22", "6")),
+    "igmpv2": ("239.3.3.4", False, "net.ipv4.conf.vb.force_igmp_version=2", ("0x16", None), ("0x17", None)),
+    "mldv2-asm": ("ff15::3:3", False, None, ("143", "4"), ("143", "3")),
+    "mldv2-ssm": ("ff35::3:3", True, None, ("143", "5"), ("143", "6")),
+    "mldv1": ("ff15::3:4", False, "net.ipv6.conf.vb.force_mld_version=1", ("131", None), ("132", None)),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_join_shows_in_groups_and_on_the_wire_then_leaves(
+    netns_pair: tuple[Host, Host], tmp_path: Path, case: str
+) -> None:
+    a, b = netns_pair
+    group, ssm, sysctl, join_msg, leave_msg = CASES[case]
+    v6 = ":" in group
+    src = a.addr6("va") if v6 else a.addr4("va")
+    if sysctl:
+        b.run("sysctl", "-qw", sysctl)
+    with IfaceCapture(a.ns, "va") as cap:
+        time.sleep(0.05)
+        p = start(
+            b,
+            "mcast",
+            "join",
+            group,
+            "-i",
+            "vb",
+            "--duration",
+            "0.8",
+            "--json",
+            *(["-s", src] if ssm else []),
+        )
+        wait_membership(b, "vb", group)
+        table = run_sniffer("mcast", "groups", "--json", "-i", "vb", ns=b.ns)
+        assert table.returncode == 0, table.stderr
+        (row,) = [r for r in json.loads(table.stdout) if r["group"] == group]
+        assert row["users"] == 1 and row["ifname"] == "vb"
+        assert row["mode"] == ("include" if ssm else "exclude")
+        assert [s["address"] for s in row["sources"]] == ([src] if ssm else [])
+        if not v6:
+            assert row["querier"] == ("V2" if sysctl else "V3")
+            assert row["forced_version"] == (2 if sysctl else 0)
+        report = finish(p)
+        assert report["groups"][0]["kind"] == ("SSM" if ssm else "ASM")
+        wait_membership(b, "vb", group, present=False)
+        frames = cap.stop(settle=0.25)
+    msgs = mcast_fields(frames, tmp_path)
+    our_decoder_agrees([f for f in frames if f], msgs)
+    type_key = "icmpv6.type" if v6 else "igmp.type"
+    rec_key = "icmpv6.mldr.mar.record_type" if v6 else "igmp.record_type"
+    grp_keys = (
+        ("icmpv6.mldr.mar.multicast_address", "icmpv6.mld.multicast_address") if v6 else ("igmp.maddr",)
+    )
+    src_key = "icmpv6.mldr.mar.source_address" if v6 else "igmp.saddr"
+
+    def about_group(f: dict[str, Any]) -> bool:
+        return any(f.get(k) == group or (isinstance(f.get(k), list) and group in f[k]) for k in grp_keys)
+
+    seen = [(str(f[type_key]), f.get(rec_key), f.get(src_key)) for f in msgs if about_group(f)]
+    join_i = next(i for i, s in enumerate(seen) if s[:2] == join_msg)
+    leave_i = next(i for i, s in enumerate(seen) if s[:2] == leave_msg)
+    assert join_i < leave_i, seen
+    if ssm:
+        assert seen[join_i][2] == src and seen[leave_i][2] == src
+    elif join_msg[1] is not None:
+        assert seen[join_i][2] is None  # (*,G): no sources in the TO_EX record
+    # the membership view puts the same story on b's timeline
+    view = MembershipView()
+    for f in msgs:
+        view.observe(frame_ts(f), f)
+    g = view.group(group)
+    assert g is not None
+    events = [e.event for e in g.timeline if e.event in ("join", "leave")]
+    assert events[0] == "join" and events[-1] == "leave" and g.members == {}
+    assert g.version == (int(sysctl[-1]) if sysctl else (2 if v6 else 3))
+
+
+def test_every_datagram_arrives_with_ttl_and_delay(netns_pair: tuple[Host, Host]) -> None:
+    a, b = netns_pair
+    p = start(b, "mcast", "join", "239.4.4.4", "-i", "vb", "--duration", "8", "--until-end", "--json")
+    wait_membership(b, "vb", "239.4.4.4")
+    sent = run_sniffer(
+        "mcast", "send", "239.4.4.4", "-i", "va", "--rate", "2000", "-c", "600", "--ttl", "3", "--size", "200",
+        "--json", ns=a.ns,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout)["sent"] == 600
+    (st,) = finish(p)["groups"][0]["streams"]
+    assert (st["packets"], st["lost"], st["gaps"], st["duplicates"], st["reordered"]) == (600, 0, 0, 0, 0)
+    assert st["source"] == a.addr4("va") and st["bytes"] == 600 * 200
+    assert st["ttl"] == {"min": 3, "max": 3}
+    assert st["complete"] and 0 <= st["delay_ms"]["min"] <= st["delay_ms"]["max"] < 1000
+
+
+def test_losses_injected_with_nftables_are_counted_exactly(netns_pair: tuple[Host, Host]) -> None:
+    a, b = netns_pair
+    b.run("nft", "add", "table", "inet", "snf")
+    b.run("nft", "add", "chain", "inet", "snf", "inp", "{ type filter hook input priority 0; }")
+    b.run(
+        "nft",
+        "add",
+        "rule",
+        "inet",
+        "snf",
+        "inp",
+        "udp",
+        "dport",
+        "4321",
+        "numgen",
+        "inc",
+        "mod",
+        "10",
+        "==",
+        "0",
+        "drop",
+    )
+    p = start(
+        b, "mcast", "join", "239.5.5.5", "-i", "vb", "-p", "4321", "--duration", "8", "--until-end", "--json"
+    )
+    wait_membership(b, "vb", "239.5.5.5")
+    sent = run_sniffer(
+        "mcast", "send", "239.5.5.5", "-p", "4321", "-i", "va", "--rate", "2000", "-c", "1000", ns=a.ns
+    )
+    assert sent.returncode == 0, sent.stderr
+    (st,) = finish(p)["groups"][0]["streams"]
+    # numgen drops the 1st, 11th, 21st ... datagram: seq 0, 10, ..., 990 (the head loss is counted
+    # because the receiver was joined before the stream started)
+    assert (st["packets"], st["lost"], st["gaps"], st["duplicates"]) == (900, 100, 100, 0)
+    assert st["loss_pct"] == 10.0
+    counters = b.run("nft", "list", "chain", "inet", "snf", "inp").stdout
+    assert "drop" in counters
+
+
+def test_ssm_join_receives_only_from_its_source(netns_pair: tuple[Host, Host]) -> None:
+    a, b = netns_pair
+    s1 = a.addr4("va")
+    s2 = s1.rsplit(".", 1)[0] + ".11"
+    a.run("ip", "addr", "add", f"{s2}/24", "dev", "va")
+    group = "232.6.6.6"
+    ssm = start(b, "mcast", "join", group, "-s", s1, "-i", "vb", "--duration", "2.5", "--json")
+    asm = start(b, "mcast", "join", "239.6.6.6", "-i", "vb", "--duration", "2.5", "--json")
+    wait_membership(b, "vb", group)
+    wait_membership(b, "vb", "239.6.6.6")
+    senders = [
+        start(a, "mcast", "send", grp, "-i", "va", "-s", src, "--rate", "1000", "-c", "200")
+        for grp in (group, "239.6.6.6")
+        for src in (s1, s2)
+    ]
+    for s in senders:
+        assert s.wait(timeout=15) == 0
+    (only,) = finish(ssm)["groups"][0]["streams"]
+    assert only["source"] == s1 and only["packets"] == 200 and only["lost"] == 0
+    both = finish(asm)["groups"][0]["streams"]
+    assert sorted(s["source"] for s in both) == sorted([s1, s2])
+    assert all(s["packets"] == 200 for s in both)
+
+
+def doctor(host: Host, *args: str) -> tuple[int, dict[str, dict[str, str]]]:
+    r = run_sniffer("mcast", "doctor", *args, "--listen", "0", "--json", ns=host.ns)
+    checks = json.loads(r.stdout)
+    return r.returncode, {c["check"]: c for c in checks}
+
+
+def test_doctor_names_strict_rp_filter_without_a_route_back(netns_pair: tuple[Host, Host]) -> None:
+    a, b = netns_pair
+    far = "10.123.45.1"  # a sender address b has no route to
+    a.run("ip", "addr", "add", f"{far}/32", "dev", "va")
+    for conf in ("all", "vb"):
+        b.run("sysctl", "-qw", f"net.ipv4.conf.{conf}.rp_filter=1")
+    rc, checks = doctor(b, "239.7.7.7", "-i", "vb", "-s", far)
+    assert rc == 1 and checks["rp_filter"]["status"] == "FAIL"
+    assert "rp_filter" in checks["rp_filter"]["fix"] and far in checks["rp_filter"]["message"]
+    # and it is real: nothing arrives from that source until the route exists
+    p = start(b, "mcast", "join", "239.7.7.7", "-i", "vb", "--duration", "1.0", "--json")
+    wait_membership(b, "vb", "239.7.7.7")
+    assert (
+        run_sniffer(
+            "mcast", "send", "239.7.7.7", "-i", "va", "-s", far, "--rate", "500", "-c", "50", ns=a.ns
+        ).returncode
+        == 0
+    )
+    assert finish(p)["groups"][0]["streams"] == []
+    b.run("ip", "route", "add", far, "dev", "vb")
+    rc, checks = doctor(b, "239.7.7.7", "-i", "vb", "-s", far)
+    assert checks["rp_filter"]["status"] == "OK" and rc == 0
+    p = start(b, "mcast", "join", "239.7.7.7", "-i", "vb", "--duration", "5", "--until-end", "--json")
+    wait_membership(b, "vb", "239.7.7.7")
+    assert (
+        run_sniffer(
+            "mcast", "send", "239.7.7.7", "-i", "va", "-s", far, "--rate", "500", "-c", "50", ns=a.ns
+        ).returncode
+        == 0
+    )
+    (st,) = finish(p)["groups"][0]["streams"]
+    assert st["packets"] == 50
+
+
+def test_doctor_names_forced_igmp_version_down_link_and_no_multicast(netns_pair: tuple[Host, Host]) -> None:
+    a, b = netns_pair
+    src = a.addr4("va")
+    rc, checks = doctor(b, "232.8.8.8", "-i", "vb", "-s", src)
+    assert rc == 0, checks
+    assert {c["status"] for c in checks.values()} <= {"OK", "INFO", "WARN"}
+    b.run("sysctl", "-qw", "net.ipv4.conf.vb.force_igmp_version=2")
+    rc, checks = doctor(b, "232.8.8.8", "-i", "vb", "-s", src)
+    assert rc == 1 and checks["igmp version"]["status"] == "FAIL"
+    assert "force_igmp_version=0" in checks["igmp version"]["fix"]
+    b.run("sysctl", "-qw", "net.ipv4.conf.vb.force_igmp_version=0")
+    b.run("ip", "link", "set", "vb", "multicast", "off")
+    rc, checks = doctor(b, "232.8.8.8", "-i", "vb", "-s", src)
+    assert rc == 1 and checks["interface multicast"]["status"] == "FAIL"
+    assert checks["interface multicast"]["fix"] == "ip link set vb multicast on"
+    b.run("ip", "link", "set", "vb", "multicast", "on")
+    b.run("ip", "link", "set", "vb", "down")
+    rc, checks = doctor(b, "232.8.8.8", "-i", "vb", "-s", src)
+    assert rc == 1 and checks["interface up"]["status"] == "FAIL"
+    assert checks["interface up"]["fix"] == "ip link set vb up"
+
+
+def test_groups_watch_reports_join_and_leave(netns_pair: tuple[Host, Host]) -> None:
+    _a, b = netns_pair
+    w = start(
+        b, "mcast", "groups", "--watch", "--json", "-i", "vb", "--interval", "0.05", "--duration", "2.5"
+    )
+    time.sleep(0.6)
+    j = start(b, "mcast", "join", "239.9.9.9", "-i", "vb", "--duration", "0.6")
+    assert j.wait(timeout=10) == 0
+    out, err = w.communicate(timeout=10)
+    assert w.returncode == 0, err
+    events = [(e["event"], e["group"]) for e in map(json.loads, out.splitlines()) if e["event"] != "present"]
+    assert events == [("join", "239.9.9.9"), ("leave", "239.9.9.9")]
+
+
+def test_send_refuses_to_pick_a_real_interface_and_stays_on_lo(netns_pair: tuple[Host, Host]) -> None:
+    _a, b = netns_pair
+    # IPv4 without -i goes to lo (and a lo join there receives it)
+    p = start(b, "mcast", "join", "239.10.10.10", "--duration", "5", "--until-end", "--json")
+    wait_membership(b, "lo", "239.10.10.10")
+    sent = run_sniffer("mcast", "send", "239.10.10.10", "--rate", "200", "-c", "20", "--json", ns=b.ns)
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout)["iface"] == "lo" and json.loads(sent.stdout)["source"] == "127.0.0.1"
+    (st,) = finish(p)["groups"][0]["streams"]
+    assert st["packets"] == 20
+    # IPv6 has no working lo path: it must be named, and the error says so in one line
+    r = run_sniffer("mcast", "send", "ff15::1", ns=b.ns)
+    assert r.returncode == 2 and r.stderr.decode().startswith("sniffer: IPv6 multicast needs an interface")
+    assert r.stderr.decode().count("\n") == 1

@@ -45,7 +45,9 @@ def wait4(p: subprocess.Popen[bytes], timeout: float = 60) -> float:
 def one_run(a, b, rate: int, count: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
     dur = count / rate + 1.5
     ours = b.popen(
-        sniffer_argv("mcast", "join", GROUP, "-i", "vb", "-p", str(PORT), "--duration", f"{dur:.2f}", "--json"),
+        sniffer_argv(
+            "mcast", "join", GROUP, "-i", "vb", "-p", str(PORT), "--duration", f"{dur:.2f}", "--json"
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=sniffer_env(),
@@ -116,7 +118,9 @@ def main() -> int:
     quick = "--quick" in sys.argv
     rates = [5000, 20000, 50000] if not quick else [5000, 20000]
     runs = 5 if not quick else 3
-    print(f"receivers of one multicast stream over a veth, {SIZE}-byte datagrams, {runs} runs per rate (medians)")
+    print(
+        f"receivers of one multicast stream over a veth, {SIZE}-byte datagrams, {runs} runs per rate (medians)"
+    )
     print(f"{'rate':>7} {'sent':>7} {'send pps':>9} {'sniffer rx':>10} {'socat rx':>9} {'rx ratio':>8} "
           f"{'sniffer cpu s':>13} {'socat cpu s':>11} {'cpu ratio':>9} {'sniffer lost':>12}")  # fmt: skip
     with netns_pair() as (a, b):

@@ -127,6 +127,7 @@ class SnifferApp(App[None]):
         self.byte_rate = 0.0
         self._error_shown = ""
         self._status_last = ""
+        self._ticks = 0
         self._stop = threading.Event()
         self._filter_wake = threading.Event()
         self.last_search: tuple[str, str] | None = None
@@ -202,7 +203,11 @@ class SnifferApp(App[None]):
     # -- refresh timer ------------------------------------------------------------------------------------
     def _tick(self) -> None:
         plist = self.plist
-        if not self.display_paused:
+        self._ticks += 1
+        loading = self.source is not None and not self.live and not self.source.status.done
+        screen_full = plist.count > plist.size.height
+        # while a file loads behind a full screen, only the scrollbar changes: relayout at 2 Hz
+        if not self.display_paused and (not loading or not screen_full or self._ticks % 5 == 0):
             plist.update_count(len(self.view))
         if not self._selected_once and plist.count and not self.live:
             self._selected_once = True

@@ -46,7 +46,7 @@ async def test_live_capture_in_namespace_shows_packets(netns_pair) -> None:  # t
         # autoscroll keeps the newest packet in view; scrolling up stops it
         plist = app.plist
         assert plist.follow
-        assert plist.scroll_y + plist.size.height - 1 >= plist.count
+        await wait_until(pilot, lambda: plist.scroll_y + plist.size.height - 1 >= plist.count, timeout=2)
         await pilot.press("up")
         assert not plist.follow
         status = app.status_text()

@@ -288,12 +288,11 @@ def open_file_source(
         raise SnifferError(f"{path}: no such file")
     if path != "-" and os.path.isdir(path):
         raise SnifferError(f"{path}: is a directory, give a capture file")
-    if path != "-" and not _is_stream(path):
-        try:
-            with open(path, "rb"):
-                pass
-        except OSError as exc:
-            raise SnifferError(f"cannot open {path}: {exc.strerror}") from None
+    if path != "-" and not _is_stream(path) and not (follow and os.path.getsize(path) == 0):
+        from sniffer.capture.pcapfile import open_capture
+
+        with open_capture(path):  # checks the file header now: a bad file fails before the UI starts
+            pass
     if speed is not None and not _is_stream(path):
         store = PacketStore(path)
         return store, PlaybackSource(path, store, speed)

@@ -215,3 +215,22 @@ async def test_save_dialog_writes_marked_packets(make_app, mixed_pcap: Path, tmp
     with open_capture(str(out)) as r:
         got = [f.data for f in r]
     assert got == [app.store.frame(1).data, app.store.frame(3).data]
+
+
+async def test_command_palette_offers_sniffer_commands(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
+    from textual.command import CommandPalette
+
+    app = make_app(mixed_pcap)
+    async with app.run_test(size=SIZE) as pilot:
+        await _loaded(app, pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for expected in ("Go to packet number", "Save all / displayed / marked packets to pcapng", "Layout"):
+            assert expected in titles
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"go to packet")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, PromptScreen)

@@ -70,12 +70,8 @@ class Row:
 
 def _summarize(frame: Frame) -> Row:
     """Adapter to ``decode.summary.summarize`` (the decoder owns the columns)."""
-    try:
-        from sniffer.decode.summary import summarize
-    except ImportError:  # decoder not merged yet: the one-line summary as Info
-        from sniffer.decode.summary import format_line
+    from sniffer.decode.summary import summarize
 
-        return Row("", "", "", format_line(0, frame).split(" ", 2)[-1])
     try:
         s = summarize(frame)
     except Exception as exc:  # a decoder bug must not take the UI down; show it as malformed
@@ -173,20 +169,21 @@ class PacketStore:
         """
         off, ts, cl, wl, meta = array("q"), array("q"), array("I"), array("I"), array("H")
         nbytes = 0
+        mid = self._meta_id
         if self.spool is not None:
-            frames = list(items)  # type: ignore[arg-type]
-            pos = self.spool.append([f.data for f in frames])  # type: ignore[union-attr]
+            frames: list[Frame] = list(items)  # type: ignore[arg-type]
+            pos = self.spool.append([f.data for f in frames])
             for f in frames:
                 off.append(pos)
-                pos += len(f.data)  # type: ignore[union-attr]
-                ts.append(f.ts_ns)  # type: ignore[union-attr]
-                cl.append(len(f.data))  # type: ignore[union-attr]
-                wl.append(f.wirelen)  # type: ignore[union-attr]
-                meta.append(self._meta_id(f))  # type: ignore[arg-type]
-                nbytes += f.wirelen  # type: ignore[union-attr]
+                pos += len(f.data)
+                ts.append(f.ts_ns)
+                cl.append(len(f.data))
+                wl.append(f.wirelen)
+                meta.append(mid(f))
+                nbytes += f.wirelen
         else:
-            mid = self._meta_id
-            for o, f in items:  # type: ignore[misc]
+            pairs: Iterable[tuple[int, Frame]] = items  # type: ignore[assignment]
+            for o, f in pairs:
                 off.append(o)
                 ts.append(f.ts_ns)
                 cl.append(len(f.data))

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -90,11 +91,12 @@ class SnifferApp(App[None]):
 
     TITLE = "sniffer"
     CSS_PATH = "sniffer.tcss"
-    BINDINGS = [
-        Binding(keys, action, SHOWN.get(action, desc), show=action in SHOWN)
-        for keys, action, desc in KEYMAP
-        if action and action not in ("command_palette", "focus_pane")
-    ] + [
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        *(
+            Binding(keys, action, SHOWN.get(action, desc), show=action in SHOWN)
+            for keys, action, desc in KEYMAP
+            if action and action not in ("command_palette", "focus_pane")
+        ),
         Binding("1", "focus_pane('list')", "List", show=False),
         Binding("2", "focus_pane('detail')", "Detail", show=False),
         Binding("3", "focus_pane('hex')", "Hex", show=False),
@@ -142,7 +144,7 @@ class SnifferApp(App[None]):
 
     # -- composition ------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        self.filter_bar, self.filter_input, self.filter_msg = build_filter_bar(field_names())
+        self.filter_bar, self.filter_input, self.filter_msg = build_filter_bar(field_names)
         yield self.filter_bar
         with Vertical(id="panes", classes="stacked"):
             yield self.plist
@@ -163,9 +165,9 @@ class SnifferApp(App[None]):
             inp.value = self._initial_filter
             self.apply_filter(self._initial_filter)
         # the first rows are painted as soon as they exist, not at the next timer tick
-        self.store.on_first = lambda: self.post_message(FirstRows())
+        self.store.on_first = lambda: self._post(FirstRows())
         if self.source is not None:
-            self.source.on_done = lambda: self.post_message(SourceDone())
+            self.source.on_done = lambda: self._post(SourceDone())
             self.source.start()
         threading.Thread(target=self._filter_loop, name="sniffer-filter", daemon=True).start()
         self.set_interval(1 / REFRESH_HZ, self._tick)
@@ -191,6 +193,9 @@ class SnifferApp(App[None]):
             else:
                 self._filter_wake.wait(0.05)
                 self._filter_wake.clear()
+
+    def _post(self, message: Message) -> None:
+        self.post_message(message)
 
     @on(FirstRows)
     def _first_rows(self) -> None:
@@ -240,7 +245,7 @@ class SnifferApp(App[None]):
             parts.append(f"{label} {name}")
         if self.notice:
             parts.append(self.notice)
-        shown = self.plist.count if self.is_mounted else len(self.view)
+        shown = self.plist.count if self.plist.is_mounted else len(self.view)
         pct = (
             f" ({100 * len(self.view) / st.count:.0f}%)" if st.count and self.view.matched is not None else ""
         )
@@ -260,7 +265,7 @@ class SnifferApp(App[None]):
             parts.append(f"Loading {100 * src.status.progress:.0f}%")
         if self.display_paused or (src is not None and src.status.paused):
             parts.append("PAUSED")
-        if self.live and not self.display_paused and self.is_mounted and self.plist.follow:
+        if self.live and not self.display_paused and self.plist.is_mounted and self.plist.follow:
             parts.append("autoscroll")
         return " " + " │ ".join(parts)
 

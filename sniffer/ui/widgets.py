@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -416,9 +417,17 @@ class DetailTree(Tree[DNode]):
 class FieldSuggester(Suggester):
     """Completes the last word of a display filter from the known field names."""
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: Callable[[], list[str]]) -> None:
         super().__init__(use_cache=True, case_sensitive=True)
-        self.names = names
+        self._load = names
+        self._names: list[str] | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """The field names, loaded on first use (keeps the filter engine out of start-up)."""
+        if self._names is None:
+            self._names = self._load()
+        return self._names
 
     async def get_suggestion(self, value: str) -> str | None:
         if not value or value[-1] in " ()!=<>&|{}\"'":
@@ -454,7 +463,7 @@ class StatusBar(Static):
     """
 
 
-def build_filter_bar(names: list[str]) -> tuple[FilterBar, Input, Static]:
+def build_filter_bar(names: Callable[[], list[str]]) -> tuple[FilterBar, Input, Static]:
     """The filter bar, its input and its message line."""
     inp = Input(
         placeholder="display filter, e.g. tcp.port == 80 or icmp  (/ to edit, Enter to apply)",

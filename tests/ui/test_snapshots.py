@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from .conftest import WIKIPEDIA, wait_until
 
 SIZE = (120, 40)
@@ -52,8 +50,6 @@ def test_snapshot_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_snapshot_bad_filter_message(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("sniffer.model.filters")
-
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _loaded(pilot)
         await pilot.press("slash", *"ip.src == ")
@@ -63,8 +59,6 @@ def test_snapshot_bad_filter_message(snap_compare) -> None:  # type: ignore[no-u
 
 
 def test_snapshot_filtered_tcp_zoomed(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("sniffer.model.filters")
-
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _loaded(pilot)
         await pilot.press("slash", *"tcp.flags.syn == 1 or icmp or arp", "enter")

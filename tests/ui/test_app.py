@@ -212,9 +212,21 @@ async def test_save_dialog_writes_marked_packets(make_app, mixed_pcap: Path, tmp
         inp.value = str(out)
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.last_saved == str(out))
+        # all, and displayed (the whole file: no filter), through the same path
+        for which in ("all", "displayed"):
+            path = tmp_path / f"{which}.pcapng"
+            app.save(which, str(path))
+            await wait_until(pilot, lambda path=path: app.last_saved == str(path))
     with open_capture(str(out)) as r:
+        assert r.format == "pcapng"
         got = [f.data for f in r]
     assert got == [app.store.frame(1).data, app.store.frame(3).data]
+    with open_capture(str(tmp_path / "all.pcapng")) as r:
+        frames = list(r)
+    assert len(frames) == 500 and frames[499].data == app.store.frame(499).data
+    assert [f.ts_ns for f in frames[:3]] == [app.store.ts[i] for i in range(3)]
+    assert (tmp_path / "all.pcapng").read_bytes() == (tmp_path / "displayed.pcapng").read_bytes()
+    assert oct((tmp_path / "all.pcapng").stat().st_mode & 0o777) == "0o600"
 
 
 async def test_command_palette_offers_sniffer_commands(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]

@@ -147,10 +147,15 @@ async def test_search_string_hex_and_repeat(make_app, mixed_pcap: Path) -> None:
         await wait_until(pilot, lambda: app.plist.selected_index == 7)  # the echo reply quotes it
         await pilot.press("N")
         await wait_until(pilot, lambda: app.plist.selected_index == 6)
+        # field value (a display filter): echo replies are every 8th packet from index 7
+        app.start_search("filter", "icmp.type == 0")
+        await wait_until(pilot, lambda: app.plist.selected_index == 7)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.plist.selected_index == 15)
         # bad hex: a message, no move
         app.start_search("hex", "zz")
         await pilot.pause()
-        assert app.plist.selected_index == 6
+        assert app.plist.selected_index == 15
 
 
 async def test_layouts_and_zoom(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]

@@ -208,7 +208,7 @@ class McastScreen(PanelScreen):
         qtext = (
             "Queriers: "
             + "; ".join(
-                f"{q.address} {'IGMP' if q.family == 'ipv4' else 'MLD'}v{q.version} ×{q.queries} last {self._ts(q.last_query_ns)}"
+                f"{q.address} {'IGMP' if q.family == 'ipv4' else 'MLD'}v{q.version} queries {q.queries} last {self._ts(q.last_query_ns)}"
                 + (f" qrv {q.qrv}" if q.qrv is not None else "")
                 + (f" qqic {q.qqic}" if q.qqic is not None else "")
                 + (f" max-resp {q.max_resp}" if q.max_resp is not None else "")

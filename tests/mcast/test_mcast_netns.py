@@ -97,7 +97,7 @@ def test_join_shows_in_groups_and_on_the_wire_then_leaves(
             "-i",
             "vb",
             "--duration",
-            "0.8",
+            "2.5",
             "--json",
             *(["-s", src] if ssm else []),
         )

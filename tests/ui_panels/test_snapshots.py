@@ -17,13 +17,15 @@ def _app(path: Path):  # type: ignore[no-untyped-def]
     return SnifferApp(store, source)
 
 
-def _run(make_screen, ready, keys=()):  # type: ignore[no-untyped-def]
+def _run(make_screen, ready, keys=(), blur=""):  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await loaded(pilot)
         screen = make_screen()
         pilot.app.push_screen(screen)
         await wait_until(pilot, lambda: ready(screen))
         await pilot.press(*keys)
+        if blur:  # no blinking input cursor in the picture
+            pilot.app.screen.query_one(blur).focus()
         await pilot.pause()
 
     return before

@@ -98,7 +98,7 @@ def tshark_fields(pcap: Path) -> list[dict[str, Any]]:
     """One dict per packet, Wireshark field name -> value (a list when it occurs several times):
     the shape of sniffer.decode.fields.frame_fields, from the oracle."""
     p = subprocess.run(
-        ["tshark", "-n", "-r", str(pcap), "-T", "json"],
+        ["tshark", "-n", "-r", str(pcap), "-T", "json", "--no-duplicate-keys"],
         capture_output=True,
         text=True,
         timeout=60,

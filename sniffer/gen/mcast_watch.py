@@ -29,6 +29,7 @@ def watch(
     """Capture on ``iface`` ("any" if None: passive, nothing is sent) and poll the kernel's table every
     ``poll_s`` until ``duration`` or ``stop``; every new timeline event goes to ``on_event``."""
     view = MembershipView(listener=on_event)
+    view.first_kernel_event = "kernel-present"  # joined before the watch began
     stop = stop or threading.Event()
     deadline = None if duration is None else time.monotonic() + duration
     next_poll = time.monotonic() + poll_s

@@ -145,9 +145,20 @@ def test_view_joins_kernel_table_wire_reports_and_streams() -> None:
     v.observe(6, {**join, "igmp.record_type": "3"})
     v.update_kernel([], ts_ns=7)
     assert g.members == {} and g.leaves == 1
-    assert [e.event for e in g.timeline] == ["kernel-present", "join", "leave", "kernel-leave"]
+    assert [e.event for e in g.timeline] == ["kernel-join", "join", "leave", "kernel-leave"]
     v.update_kernel([_kernel("239.1.1.1", users=2)], ts_ns=8)
     assert g.timeline[-1].event == "kernel-join" and g.kernel[0].users == 2
+
+
+def test_first_kernel_snapshot_event_name_is_configurable() -> None:
+    v = MembershipView()
+    v.first_kernel_event = "kernel-present"
+    v.update_kernel([_kernel("239.1.1.1")], ts_ns=1)
+    v.update_kernel([_kernel("239.1.1.1"), _kernel("239.2.2.2")], ts_ns=2)
+    g1, g2 = v.group("239.1.1.1"), v.group("239.2.2.2")
+    assert g1 is not None and g2 is not None
+    assert [e.event for e in g1.timeline] == ["kernel-present"]
+    assert [e.event for e in g2.timeline] == ["kernel-join"]
 
 
 def test_view_ssm_allow_block_and_v2_leave() -> None:

@@ -244,3 +244,31 @@ def test_corpus_membership_messages_follow_the_oracle(name: str) -> None:
             assert [r.group for r in msg.records] == (groups if isinstance(groups, list) else [groups])
     assert n > 0
     assert v.groups() or v.queriers()
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark (the oracle) is not installed")
+@pytest.mark.parametrize(
+    "name",
+    [
+        "zeek__igmp__igmp.pcap",
+        "zeek__igmp__igmp-many-groups.pcap",
+        "zeek__igmp__igmp-many-sources.pcap",
+        "tcpdump__igmpv3-queries.pcap",
+        "zeek__icmp__icmp6-mldv1.pcap",
+        "tcpdump__IGMP_V1.pcap",
+        "zeek__tunnels__vxlan-encapsulated-igmp-v2.pcap",
+    ],
+)
+def test_corpus_messages_from_our_decoder_equal_the_oracles(name: str) -> None:
+    """Our decoder's fields and tshark's give the same membership messages, packet by packet."""
+    from helpers.mcast_wire import tshark_fields
+
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.decode.fields import frame_fields
+
+    with open_capture(str(CORPUS / name)) as reader:
+        ours = [membership_message(frame_fields(f)) for f in reader]
+    theirs = [membership_message(f) for f in tshark_fields(CORPUS / name)]
+    assert len(ours) == len(theirs)
+    assert sum(m is not None for m in theirs) > 0
+    assert ours == theirs

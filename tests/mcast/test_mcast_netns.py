@@ -246,8 +246,10 @@ def test_losses_injected_with_nftables_are_counted_exactly(netns_pair: tuple[Hos
     # because the receiver was joined before the stream started)
     assert (st["packets"], st["lost"], st["gaps"], st["duplicates"]) == (900, 100, 100, 0)
     assert st["loss_pct"] == 10.0
-    counters = b.run("nft", "list", "chain", "inet", "snf", "inp").stdout
-    assert "drop" in counters
+    # and the doctor names the rule
+    rc, checks = doctor(b, "239.5.5.5", "-i", "vb", "-p", "4321")
+    assert rc == 1 and checks["firewall"]["status"] == "FAIL"
+    assert "numgen" in checks["firewall"]["message"] and "4321" in checks["firewall"]["message"]
 
 
 def test_ssm_join_receives_only_from_its_source(netns_pair: tuple[Host, Host]) -> None:
@@ -477,3 +479,22 @@ def test_watch_merges_wire_reports_kernel_table_and_stream(netns_pair: tuple[Hos
     assert row["version"] == 3 and row["packets"] == 40 and row["lost"] == 0 and row["members"] == []
     (st,) = [s for s in summary["streams"] if s["group"] == "239.12.12.12"]
     assert st["source"] == a.addr4("va") and st["complete"] and st["ttl"] == {"min": 1, "max": 1}
+
+
+def test_doctor_listens_and_reports_the_ttl_of_what_arrives(netns_pair: tuple[Host, Host]) -> None:
+    a, b = netns_pair
+    link_ready(a, b)
+    sender = start(
+        a, "mcast", "send", "239.13.13.13", "-i", "va", "--ttl", "5", "--rate", "50", "--duration", "20"
+    )
+    try:
+        r = run_sniffer("mcast", "doctor", "239.13.13.13", "-i", "vb", "--listen", "1", "--json", ns=b.ns)
+        checks = {c["check"]: c for c in json.loads(r.stdout)}
+        assert checks["arrivals"]["status"] == "OK", checks["arrivals"]
+        assert "TTL 5" in checks["arrivals"]["message"] and "1 sender" in checks["arrivals"]["message"]
+    finally:
+        terminate(sender)
+        assert sender.wait(timeout=10) == 0
+    r = run_sniffer("mcast", "doctor", "239.13.13.13", "-i", "vb", "--listen", "0.3", "--json", ns=b.ns)
+    checks = {c["check"]: c for c in json.loads(r.stdout)}
+    assert checks["arrivals"]["status"] == "WARN" and "nothing arrived" in checks["arrivals"]["message"]

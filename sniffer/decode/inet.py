@@ -478,9 +478,16 @@ TCP = Header(
 
 
 # Wireshark's tcp.flags.str: one character per bit of the 12, '·' when clear
-_FLAG_STRS = [
-    "".join(c if f >> (11 - i) & 1 else "\u00b7" for i, c in enumerate("RRRNCEUAPRSF")) for f in range(4096)
-]
+_FLAG_STRS: dict[int, str] = {}
+
+
+def _flag_str(f: int) -> str:
+    s = _FLAG_STRS.get(f)
+    if s is None:
+        s = _FLAG_STRS[f] = "".join(
+            c if f >> (11 - i) & 1 else "\u00b7" for i, c in enumerate("RRRNCEUAPRSF")
+        )
+    return s
 
 
 def tcp_flags_str(flags: int) -> str:
@@ -503,7 +510,7 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
     hl = vals["tcp.hdr_len"]
     flags = vals["tcp.flags"]
     fstr = tcp_flags_str(flags)
-    ctx.add("tcp.flags.str", _FLAG_STRS[flags], off + 12, 2, "TCP Flags")
+    ctx.add("tcp.flags.str", _flag_str(flags), off + 12, 2, "TCP Flags")
     layer.length = hl if hl >= 20 else 20
     lim = min(end, len(data))
     if hl < 20:

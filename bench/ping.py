@@ -16,7 +16,6 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,12 +136,12 @@ def main() -> int:
         ("back-to-back", "0", "::1"),
     ]
     for label, interval, target in configs:
-        for tool in ("sniffer", "iputils"):
-            runs = []
-            for _ in range(a.runs):  # alternate tools run by run would be fairer; keep runs short instead
-                runs.append((sniffer_run if tool == "sniffer" else iputils_run)(a.count, interval, target))
-                time.sleep(0.1)
-            m = median_of(runs)
+        runs: dict[str, list[dict[str, float]]] = {"sniffer": [], "iputils": []}
+        for _ in range(a.runs):  # the tools alternate run by run, so load changes hit both alike
+            runs["sniffer"].append(sniffer_run(a.count, interval, target))
+            runs["iputils"].append(iputils_run(a.count, interval, target))
+        for tool, tool_runs in runs.items():
+            m = median_of(tool_runs)
             results[(f"{label} {target}", tool)] = m
             rows.append((f"{label} {target}", tool, m))
     for target in ("127.0.0.1", "::1"):

@@ -49,6 +49,7 @@ from sniffer.capture.afpacket import (
     RxRing,
     interface_arphrd,
     interface_names,
+    interface_state,
     lookup_interface,
 )
 from sniffer.capture.frame import Frame
@@ -86,7 +87,7 @@ class LiveCapture:
         snaplen: bytes kept per packet.
         promisc: put the interfaces in promiscuous mode (PACKET_ADD_MEMBERSHIP).
         netns: name of a network namespace (/run/netns) to open the sockets in.
-        ring: ring geometry per interface (default 64 x 1 MiB blocks, 20 ms block timeout).
+        ring: ring geometry per interface (default 256 x 256 KiB blocks = 64 MiB, 20 ms block timeout).
         buffer_bytes: bound of the queue between the capture thread and the consumer.
         callback: if given, a delivery thread calls ``callback(batch)`` for every batch.
     """
@@ -270,16 +271,10 @@ class LiveCapture:
             return
         name = ring.iface.name
         if err in _GONE:
-            why = "went down" if self._iface_exists(ring.iface) else "was removed"
+            state = interface_state(ring.sock, ring.iface.index) if not ring.closed else None
+            why = "was removed" if state is None else "went down"
             raise InterfaceGoneError(f"interface {name!r} {why} ({os.strerror(err)}); capture stopped")
         raise CaptureError(f"capture on {name!r} failed: {os.strerror(err)}")
-
-    def _iface_exists(self, iface: Interface) -> bool:
-        try:
-            with enter_netns(self.netns):
-                return iface.index in interface_names()
-        except (OSError, SnifferError):
-            return False
 
     def _poll_stats(self) -> None:
         with self._kstats_lock:
@@ -337,7 +332,8 @@ class LiveCapture:
 
     def stop(self, wait: bool = True) -> None:
         """Ask the capture thread to stop (safe from any thread, idempotent). Frames still queued
-        stay available to ``batches()``/``get_batch()``. Sockets are closed when the thread ends."""
+        stay available to ``batches()``/``get_batch()``; with a callback, waiting also means every batch
+        was delivered. Sockets are closed when the thread ends."""
         self._exit.set()
         if self._wake_w >= 0:
             try:
@@ -352,6 +348,9 @@ class LiveCapture:
             return
         if wait and threading.current_thread() is not self._thread:
             self._thread.join()
+            # with a callback, stop() returns only once every captured batch was delivered to it
+            if self._delivery is not None and threading.current_thread() is not self._delivery:
+                self._delivery.join()
             for fd in (self._wake_r, self._wake_w):
                 try:
                     os.close(fd)

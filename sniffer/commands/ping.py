@@ -291,6 +291,8 @@ def _run_ping(args: argparse.Namespace) -> int:
                 }
                 if ev.detail:
                     r["detail"] = ev.detail
+                if ev.late:
+                    r["late"] = True
                 if rec is not None:
                     if ev.dup:
                         rec.setdefault("duplicates", []).append(r)
@@ -311,6 +313,8 @@ def _run_ping(args: argparse.Namespace) -> int:
             line += f" time={fmt_ms(ev.rtt_ns / 1e6)} ms"
             if ev.dup:
                 line += " (DUP!)"
+            if ev.late:
+                line += " (late)"
             if ev.checksum_ok is False:
                 line += " (BAD CHECKSUM!)"
             if ev.payload_error:

@@ -11,6 +11,7 @@ import socket
 import struct
 import threading
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -144,7 +145,7 @@ class TargetStats:
     rtt_sum2: float = 0.0
     rtt_min: float = math.inf
     rtt_max: float = 0.0
-    rtts_ms: list[float] = field(default_factory=list)
+    rtts_ms: array[float] = field(default_factory=lambda: array("d"))  # 8 bytes per reply
     first_send_ns: int = 0
     last_send_ns: int = 0
 
@@ -332,7 +333,7 @@ class Endpoint:
                 else ("::" if v6 else "0.0.0.0")
             )
             try:
-                s.bind(self._sa(bind_addr, opts.ident or 0))
+                s.bind(self._sa(bind_addr, ident if opts.ident is not None else 0))
             except OSError as exc:
                 raise NetworkError(
                     f"cannot bind the ICMP datagram socket to {bind_addr}: {exc.strerror}"
@@ -750,6 +751,7 @@ class PingSession:
             perr = None
             if ep.echo:
                 perr = _payload_error(data, ep)
+            late = False
             if dup:
                 st.duplicates += 1
             else:
@@ -759,9 +761,11 @@ class PingSession:
                 if s.outstanding and s.outstanding[0][1] == seq:
                     s.outstanding.popleft()
                 else:
+                    late = True  # already timed out (ProbeTimeout was sent): counted, like iputils
                     for i, (_t, q) in enumerate(s.outstanding):
                         if q == seq:
                             del s.outstanding[i]
+                            late = False
                             break
             if ck_ok is False or perr:
                 st.damaged += 1
@@ -769,7 +773,9 @@ class PingSession:
             if not ep.echo:
                 msg = icmp.parse_icmp(data, ep.v6)
                 detail = icmp.describe_reply(msg, ep.v6) if msg else None
-            emit(Reply(ep.index, seq, src, rtt, ttl, nbytes, ts, dup, ck_ok, perr, typ, data[1], detail))
+            emit(
+                Reply(ep.index, seq, src, rtt, ttl, nbytes, ts, dup, ck_ok, perr, typ, data[1], detail, late)
+            )
 
     def _icmp_error(
         self,
@@ -827,22 +833,8 @@ class PingSession:
             if origin in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
                 v6 = origin == SO_EE_ORIGIN_ICMP6
                 text = icmp.error_text(etype, ecode, v6, info)
-                quoted = icmp.QuotedPacket(
-                    6 if v6 else 4,
-                    "",
-                    ep.target.address,
-                    socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP,
-                    0,
-                    0,
-                    None,
-                    0,
-                    False,
-                    ep.req_type,
-                    0,
-                    ep.ident,
-                    seq,
-                )
-                emit(ProbeError(ep.index, seq, offender, etype, ecode, text, ts, quoted, rtt_ns=ts - sent))
+                # the error queue hands back our own packet, not the quoted IP header: no `quoted` here
+                emit(ProbeError(ep.index, seq, offender, etype, ecode, text, ts, None, rtt_ns=ts - sent))
             else:
                 text = f"local error: {os.strerror(eerrno)}" + (
                     f", mtu={info}" if eerrno == errno.EMSGSIZE else ""

@@ -1,8 +1,8 @@
 """A misbehaving ICMP echo responder for ping tests: run inside a test namespace whose kernel does not
 answer pings (net.ipv4.icmp_echo_ignore_all=1). Per sequence number it answers normally, twice (a
-duplicate), with a broken checksum, or with a changed payload byte. Bounded by count and time.
+duplicate), with a broken checksum, with a changed payload byte, 0.4 s late, or not at all. Bounded by count and time.
 
-usage: python ping_responder.py MAX_REQUESTS SECONDS [SEQ=dup|badsum|baddata|drop ...]
+usage: python ping_responder.py MAX_REQUESTS SECONDS [SEQ=dup|badsum|baddata|late|drop ...]
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ def main() -> int:
         how = plan.get(str(seq), "ok")
         if how == "drop":
             continue
+        if how == "late":
+            time.sleep(0.4)
         rep = bytearray(req)
         rep[0] = 0
         rep[2:4] = b"\0\0"

@@ -205,3 +205,10 @@ def test_report_outstanding_with_O(sniffer_cli) -> None:  # type: ignore[no-unty
         p.returncode == 1 and "no answer yet for icmp_seq=1" in out and "no answer yet for icmp_seq=2" in out
     )
     assert "2 packets transmitted, 0 received, 100% packet loss" in out
+
+
+def test_sequence_wraps_at_16_bits(sniffer_cli) -> None:  # type: ignore[no-untyped-def]
+    doc = _json(sniffer_cli, "-c", "4", "-i", "0.01", "--seq", "65534", "127.0.0.1")
+    t = doc["targets"][0]
+    assert [p["seq"] for p in t["probes"]] == [65534, 65535, 0, 1]
+    assert t["received"] == 4 and all(p["status"] == "reply" for p in t["probes"])

@@ -299,3 +299,32 @@ def test_ipv6_link_local_with_scope_and_bind_to_device() -> None:
         # bound to lo, the probe cannot reach the peer: nothing comes back
         doc = ping_json(a, "-c", "1", "-W", "0.3", "-I", "lo", b.addr4("vb"), rc=1)
         assert doc["targets"][0]["received"] == 0
+
+
+def test_late_reply_after_timeout_is_counted_and_marked() -> None:
+    with netns_pair() as (a, b):
+        b.run("sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=1")
+        resp = b.popen(
+            [sys.executable, str(RESPONDER), "3", "20", "1=late", "3=drop"], stdout=subprocess.PIPE
+        )
+        try:
+            assert resp.stdout is not None and resp.stdout.readline() == b"ready\n"
+            doc = ping_json(a, "-c", "3", "-i", "0.3", "-W", "0.2", b.addr4("vb"), rc=None)
+        finally:
+            resp.kill()
+            resp.wait(5)
+        t = doc["targets"][0]
+        assert (t["transmitted"], t["received"]) == (3, 2)
+        p1, p2, p3 = t["probes"]
+        assert p1["status"] == "reply" and p1.get("late") is True and p1["rtt_ms"] > 300
+        assert p2["status"] == "reply" and "late" not in p2
+        assert p3["status"] == "timeout"
+
+
+def test_fragmented_probes_and_replies_reassemble() -> None:
+    with netns_pair() as (a, b):
+        for dst in (b.addr4("vb"), b.addr6("vb")):
+            doc = ping_json(a, "-c", "2", "-i", "0.01", "-s", "4000", "-M", "dont", "-p", "5a", dst)
+            t = doc["targets"][0]
+            assert (t["received"], t["damaged"]) == (2, 0)
+            assert {p["bytes"] for p in t["probes"]} == {4008}

@@ -32,7 +32,9 @@ def test_unprivileged_fallback_and_the_one_line_message() -> None:
         assert "ping_group_range='1 0'" in err and "CAP_NET_RAW" in err and "Traceback" not in err
 
         a.run("sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647")
-        p = as_nobody(a, "--json", "-c", "3", "-i", "0.01", v4, v6)
+        p = as_nobody(
+            a, "--json", "-c", "3", "-i", "0.01", "--id", "5000", v4, v6
+        )  # ids 5000, 5001: bound ports
         assert p.returncode == 0, p.stderr.decode()
         assert "unprivileged ICMP datagram socket" in p.stderr.decode()
         doc = json.loads(p.stdout)

@@ -91,3 +91,12 @@ def test_fast_path_port_sets_match_the_tables() -> None:
 
     assert set(UDP_PORTS.map) == DECODED_UDP_PORTS
     assert set(TCP_PORTS.map) == DECODED_TCP_PORTS
+
+
+def test_deep_decode_through_scapy_on_demand() -> None:
+    from sniffer.decode.tree import dissect_deep
+
+    fr = _frames("tcpdump__pptp.pcap")[0]
+    lines = dissect_deep(fr)
+    assert any("Ethernet" in x for x in lines) and any("TCP" in x for x in lines)
+    assert dissect_deep(fr._replace(linktype=65000))[0].startswith("scapy has no decoder")

@@ -375,6 +375,7 @@ def data_layer(ctx: Ctx, off: int, end: int) -> None:
     lim = min(end, len(ctx.data))
     if lim > off:
         ctx.push("data", f"Data ({lim - off} bytes)", off, lim - off)
+        ctx.add("data.data", ctx.data[off:lim].hex(":"), off, lim - off, "Data")
         ctx.add("data.len", lim - off, off, lim - off, "Length")
 
 

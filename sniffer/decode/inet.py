@@ -534,6 +534,14 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
         _tcp_options(ctx, off + 20, off + hl, end)
     ctx.info = info
     if seglen > 0 and off + hl < lim:
+        ctx.add(
+            "tcp.payload",
+            data[off + hl : lim].hex(":"),
+            off + hl,
+            lim - off - hl,
+            "TCP payload",
+            f"TCP payload ({lim - off - hl} bytes)",
+        )
         fn = TCP_PORTS.map.get(min(sp, dp)) or TCP_PORTS.map.get(max(sp, dp))
         if fn is not None and not ctx.quote:
             fn(ctx, off + hl, end)
@@ -695,8 +703,17 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
     if off + ulen < end:
         end = off + ulen
     ctx.info = f"{sp} -> {dp} Len={ulen - 8}"
-    if off + 8 >= min(end, len(ctx.data)):
+    lim = min(end, len(ctx.data))
+    if off + 8 >= lim:
         return
+    ctx.add(
+        "udp.payload",
+        ctx.data[off + 8 : lim].hex(":"),
+        off + 8,
+        lim - off - 8,
+        "UDP payload",
+        f"UDP payload ({lim - off - 8} bytes)",
+    )
     lo, hi = (sp, dp) if sp < dp else (dp, sp)
     fn = UDP_PORTS.map.get(lo) or UDP_PORTS.map.get(hi)
     if fn is not None:

@@ -34,7 +34,9 @@ def test_snapshot_statistics(snap_compare) -> None:  # type: ignore[no-untyped-d
     from sniffer.ui.panels.stats import StatisticsScreen
 
     assert snap_compare(
-        _app(WIKIPEDIA), terminal_size=SIZE, run_before=_run(StatisticsScreen, lambda s: s.stats is not None)
+        _app(WIKIPEDIA),
+        terminal_size=SIZE,
+        run_before=_run(StatisticsScreen, lambda s: s.hierarchy is not None),
     )
 
 

@@ -45,7 +45,7 @@ async def open_stats(app, pilot):  # type: ignore[no-untyped-def]
 
     screen = StatisticsScreen()
     app.push_screen(screen)
-    await wait_until(pilot, lambda: screen.stats is not None)
+    await wait_until(pilot, lambda: screen.stats is not None and screen.hierarchy is not None)
     await pilot.pause()
     return screen
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Sparkline, TabbedContent, TabPane
@@ -59,6 +59,28 @@ def compute_statistics(
     return st
 
 
+def _split_hostport(text: str) -> tuple[str, str]:
+    host, _, port = text.rpartition(":")
+    return (host, port) if host and port.isdigit() else (text, "")
+
+
+def conversation_filter(kind: str, a: str, b: str | None = None) -> str:
+    """Display filter for a conversation (A, B) or an endpoint (A) of ``kind``, like Wireshark's
+    "Apply as Filter": ``ip.addr == A && ip.addr == B``, plus ``tcp.port``/``udp.port`` for TCP/UDP."""
+    addrs = [a] if b is None else [a, b]
+    if kind in ("tcp", "udp"):
+        parts = []
+        for hp in addrs:
+            host, port = _split_hostport(hp)
+            field = "ipv6.addr" if ":" in host else "ip.addr"
+            parts.append(f"{field} == {host}")
+            if port:
+                parts.append(f"{kind}.port == {port}")
+        return " && ".join(parts)
+    field = {"ip": "ip.addr", "ipv6": "ipv6.addr"}.get(kind, f"{kind}.addr")
+    return " && ".join(f"{field} == {x}" for x in addrs)
+
+
 def _pct(part: int, whole: int) -> str:
     return f"{100.0 * part / whole:.1f}" if whole else "0.0"
 
@@ -81,6 +103,7 @@ class StatisticsScreen(PanelScreen):
         Binding("plus,equals_sign", "interval(1)", "I/O interval +"),
         Binding("minus", "interval(-1)", "I/O interval -"),
     ]
+    # Enter on a conversation or endpoint row applies it as the display filter and closes the screen
     DEFAULT_CSS = """
     StatisticsScreen TabbedContent { height: 1fr; }
     StatisticsScreen #io-spark { height: 3; margin: 0 1; }
@@ -195,6 +218,30 @@ class StatisticsScreen(PanelScreen):
                 _pct(node.bytes, root.bytes),
                 node.bytes,
             )
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        table_id = event.data_table.id or ""
+        table, _, kind = table_id.partition("-")
+        if self.stats is None or table not in ("conv", "ep") or kind not in dict(CONV_KINDS):
+            return
+        row = [str(c) for c in event.data_table.get_row_at(event.cursor_row)]
+        if table == "conv":
+            off = 1 if kind in ("tcp", "udp") else 0
+            text = conversation_filter(kind, row[off], row[off + 1])
+        else:
+            text = conversation_filter(kind, row[0])
+        self.apply_as_filter(text)
+
+    def apply_as_filter(self, text: str) -> None:
+        """Close the screen and show only the packets matching ``text`` in the packet list."""
+        app: Any = self.app
+        self.dismiss(None)
+        if hasattr(app, "apply_filter") and app.apply_filter(text):
+            inp = getattr(app, "filter_input", None)
+            if inp is not None:
+                inp.value = text
+            self.notify(f"display filter: {text}")
 
     def _fill_conversations(self, kind: str) -> None:
         st = self.stats

@@ -101,6 +101,22 @@ class PingScreen(PanelScreen):
         self._scan_from = store.count if store is not None else 0
         self.set_status("Enter or F2 starts, F3 stops; probes and replies captured by the app get marked")
         self.query_one("#ping-targets" if self.focus_targets else "#ping-log").focus()
+        self.set_interval(0.5, self._check_done)
+
+    def _check_done(self) -> None:
+        """When the session ends by itself (count or deadline): say so, with the totals."""
+        session = self.session
+        thread = getattr(session, "_thread", None)
+        if session is None or thread is None or thread.is_alive():
+            return
+        if self.panel is not None:
+            self.panel._drain()  # the last events
+        parts = [f"{st.name}: {st.transmitted} sent, {st.received} received" for st in session.stats]
+        exc = session.exception
+        note = f" · error: {exc}" if exc is not None else ""
+        self.set_status("finished · " + "; ".join(parts) + f" · {self.marked} packets marked{note}")
+        session.close()
+        self.session = None
 
     # -- control ---------------------------------------------------------------------------------------------
     @on(Input.Submitted)

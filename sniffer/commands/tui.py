@@ -66,12 +66,12 @@ def build_app(args: argparse.Namespace, notice: str = "", owned: list[object] | 
         if args.follow or speed is not None:
             raise UsageError("--follow and --speed apply to -r FILE, not to live capture")
         store = PacketStore(spool=True)
-        source = LiveCaptureSource(
+        live = LiveCaptureSource(
             args.interface, store, bpf=args.capture_filter, snaplen=args.snaplen, netns=args.netns
         )
-        source.open()
+        live.open()
         return SnifferApp(
-            store, source, display_filter=args.display_filter, notice=notice, live=True, owned=owned or []
+            store, live, display_filter=args.display_filter, notice=notice, live=True, owned=owned or []
         )
     if not args.read:
         raise UsageError("give a source: -i IFACE for live capture or -r FILE (see 'sniffer tui -h')")

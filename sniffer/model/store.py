@@ -70,12 +70,8 @@ class Row:
 
 def _summarize(frame: Frame) -> Row:
     """Adapter to ``decode.summary.summarize`` (the decoder owns the columns)."""
-    try:
-        from sniffer.decode.summary import summarize
-    except ImportError:  # decoder not merged yet: the one-line summary as Info
-        from sniffer.decode.summary import format_line
+    from sniffer.decode.summary import summarize
 
-        return Row("", "", "", format_line(0, frame).split(" ", 2)[-1])
     try:
         s = summarize(frame)
     except Exception as exc:  # a decoder bug must not take the UI down; show it as malformed
@@ -145,6 +141,8 @@ class PacketStore:
         self._meta_index: dict[tuple[int, int, int, str], int] = {}
         self.count = 0
         self.total_bytes = 0
+        #: called (from the producer thread) when the first packets are indexed
+        self.on_first: Callable[[], None] | None = None
         self._reader: Any = None
         self._reader_lock = threading.Lock()
         self._rows: LRU[int, Row] = LRU(cache_rows)
@@ -171,20 +169,21 @@ class PacketStore:
         """
         off, ts, cl, wl, meta = array("q"), array("q"), array("I"), array("I"), array("H")
         nbytes = 0
+        mid = self._meta_id
         if self.spool is not None:
-            frames = list(items)  # type: ignore[arg-type]
-            pos = self.spool.append([f.data for f in frames])  # type: ignore[union-attr]
+            frames: list[Frame] = list(items)  # type: ignore[arg-type]
+            pos = self.spool.append([f.data for f in frames])
             for f in frames:
                 off.append(pos)
-                pos += len(f.data)  # type: ignore[union-attr]
-                ts.append(f.ts_ns)  # type: ignore[union-attr]
-                cl.append(len(f.data))  # type: ignore[union-attr]
-                wl.append(f.wirelen)  # type: ignore[union-attr]
-                meta.append(self._meta_id(f))  # type: ignore[arg-type]
-                nbytes += f.wirelen  # type: ignore[union-attr]
+                pos += len(f.data)
+                ts.append(f.ts_ns)
+                cl.append(len(f.data))
+                wl.append(f.wirelen)
+                meta.append(mid(f))
+                nbytes += f.wirelen
         else:
-            mid = self._meta_id
-            for o, f in items:  # type: ignore[misc]
+            pairs: Iterable[tuple[int, Frame]] = items  # type: ignore[assignment]
+            for o, f in pairs:
                 off.append(o)
                 ts.append(f.ts_ns)
                 cl.append(len(f.data))
@@ -197,7 +196,10 @@ class PacketStore:
         self.wirelen.extend(wl)
         self.meta.extend(meta)
         self.total_bytes += nbytes
+        first = self.count == 0 and len(off) > 0
         self.count += len(off)  # published last
+        if first and self.on_first is not None:
+            self.on_first()
         return len(off)
 
     # -- reader side ---------------------------------------------------------------------------
@@ -277,6 +279,7 @@ class View:
         self.matched: array[int] | None = array("I") if flt is not None else None
         self.scanned = 0
         self.errors = 0
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return self.store.count if self.matched is None else len(self.matched)
@@ -312,6 +315,11 @@ class View:
         """Evaluate the filter on up to ``budget`` more packets; returns how many were scanned."""
         if self.matched is None:
             return 0
+        with self._lock:  # the UI thread and the filter thread may both advance
+            return self._advance(budget)
+
+    def _advance(self, budget: int) -> int:
+        assert self.matched is not None
         end = min(self.store.count, self.scanned + budget)
         start = self.scanned
         matches = self.filter.matches

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
-import struct
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sniffer.capture.frame import DIR_IN, DIR_OUT, LINKTYPE_ETHERNET, Frame
-from sniffer.errors import CaptureError, FilterError, SnifferError, needs_privilege
+from sniffer.capture.frame import LINKTYPE_ETHERNET, Frame
+from sniffer.errors import SnifferError
 
 
 # -- dissection tree --------------------------------------------------------------------------------
@@ -67,10 +64,8 @@ def _convert(node: Any) -> DNode:
 
 def dissect(frame: Frame, number: int = 0) -> DNode:
     """The detail tree of ``frame`` from ``decode.tree.dissect``, as DNodes."""
-    try:
-        from sniffer.decode.tree import dissect as decode_dissect
-    except ImportError:
-        decode_dissect = None
+    from sniffer.decode.tree import dissect as decode_dissect
+
     head = DNode(
         f"Frame {number}: {frame.wirelen} bytes on wire, {len(frame.data)} bytes captured"
         + (f" on {frame.ifname}" if frame.ifname else ""),
@@ -78,20 +73,21 @@ def dissect(frame: Frame, number: int = 0) -> DNode:
         len(frame.data),
         "frame",
     )
-    if decode_dissect is None:
-        return DNode("", children=[head])
     try:
         root = _convert(decode_dissect(frame))
     except Exception as exc:  # a decoder bug shows as a line, never a crash
         return DNode("", children=[head, DNode(f"[Decoder error: {type(exc).__name__}: {exc}]")])
-    # the decoder's root may be a container (no text) or the frame itself
-    if root.field == "frame" or root.text.startswith("Frame"):
-        return DNode("", children=[root])
-    if not root.text or root.text == "?":
-        if root.children and (root.children[0].field == "frame" or root.children[0].text.startswith("Frame")):
-            return root
-        return DNode("", children=[head, *root.children])
-    return DNode("", children=[head, root])
+    # the decoder's root is a container (no field) whose children are the layers, frame first
+    layers = root.children if not root.field and root.children else [root]
+    if not layers or layers[0].field != "frame":
+        layers = [head, *layers]
+    elif number:
+        first = layers[0]
+        if first.text.startswith("Frame: "):
+            first.text = f"Frame {number}: " + first.text[len("Frame: ") :]
+        if frame.ifname and " on " not in first.text:
+            first.text += f" on {frame.ifname}"
+    return DNode("", children=layers)
 
 
 # -- display filters ----------------------------------------------------------------------------------
@@ -99,18 +95,14 @@ def compile_display_filter(text: str) -> Any:
     """Compile a display filter; None for an empty one. Raises FilterError with the position."""
     if not text.strip():
         return None
-    try:
-        from sniffer.model.filters import compile_filter
-    except ImportError:
-        raise FilterError("display filters are not available in this build yet") from None
+    from sniffer.model.filters import compile_filter
+
     return compile_filter(text)
 
 
 def field_names() -> list[str]:
-    try:
-        from sniffer.model.filters import field_names as names
-    except ImportError:
-        return []
+    from sniffer.model.filters import field_names as names
+
     try:
         return sorted(set(names()))
     except Exception:
@@ -120,10 +112,8 @@ def field_names() -> list[str]:
 # -- writer ---------------------------------------------------------------------------------------------
 def write_pcapng(path: str, frames: Any) -> int:
     """Write frames to ``path`` as pcapng; returns the count."""
-    try:
-        from sniffer.capture.pcapfile import open_writer
-    except ImportError:
-        raise SnifferError("saving needs the pcapng writer, which is not in this build yet") from None
+    from sniffer.capture.pcapfile import open_writer
+
     frames = list(frames)
     linktype = frames[0].linktype if frames else LINKTYPE_ETHERNET
     try:
@@ -157,16 +147,13 @@ def _stat(st: Any, *names: str) -> int:
 
 
 class LiveSource:
-    """Runs a live capture in its own thread and hands frames to ``on_batch`` in batches.
-
-    Uses ``sniffer.capture.live.LiveCapture`` (the capture engine: TPACKET_V3 ring, BPF). Without it,
-    a plain AF_PACKET socket reader (no BPF) keeps the TUI usable.
-    """
+    """Runs the capture engine's ``LiveCapture`` (TPACKET_V3 ring, BPF) and hands its batches to ``on_batch``
+    from a thread of its own."""
 
     def __init__(
         self,
         interfaces: list[str],
-        on_batch: Callable[[list[Frame]], None],
+        on_batch: Callable[[list[Frame]], object],
         bpf: str | None = None,
         snaplen: int = 262144,
         on_error: Callable[[BaseException], None] | None = None,
@@ -181,47 +168,35 @@ class LiveSource:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._cap: Any = None
-        self._fallback: _PacketSocket | None = None
 
     def open(self) -> None:
         """Open the capture now (so permission and interface errors surface before the UI starts)."""
-        from sniffer.netns import netns
+        from sniffer.capture.live import LiveCapture
 
-        with netns(self.netns):
-            try:
-                from sniffer.capture.live import LiveCapture
-            except ImportError:
-                if self.bpf:
-                    raise CaptureError(
-                        "capture filters (-f) need the capture engine, not in this build yet"
-                    ) from None
-                self._fallback = _PacketSocket(self.interfaces, self.snaplen)
-                return
-            self._cap = LiveCapture(self.interfaces, bpf=self.bpf, snaplen=self.snaplen, promisc=True)
+        self._cap = LiveCapture(
+            self.interfaces, bpf=self.bpf, snaplen=self.snaplen, promisc=True, netns=self.netns
+        )
+        self._cap.open()
 
     def start(self) -> None:
-        if self._cap is None and self._fallback is None:
+        if self._cap is None:
             self.open()
         self._thread = threading.Thread(target=self._run, name="sniffer-live", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
-            if self._fallback is not None:
-                self._fallback.run(self.on_batch, self._stop)
-            else:
-                for batch in self._cap.batches():
-                    if self._stop.is_set():
-                        break
-                    if batch:
-                        self.on_batch(list(batch))
+            self._cap.start()
+            for batch in self._cap.batches():
+                if self._stop.is_set():
+                    break
+                if batch:
+                    self.on_batch(list(batch))
         except BaseException as exc:
             if not self._stop.is_set() and self.on_error is not None:
                 self.on_error(exc)
 
     def stats(self) -> LiveStats:
-        if self._fallback is not None:
-            return self._fallback.stats()
         if self._cap is None:
             return LiveStats()
         try:
@@ -241,76 +216,5 @@ class LiveSource:
                 self._cap.stop()
             except Exception:
                 pass
-        if self._fallback is not None:
-            self._fallback.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
-
-
-ETH_P_ALL = 0x0003
-SOL_PACKET = 263
-PACKET_STATISTICS = 6
-PACKET_OUTGOING = 4
-
-
-class _PacketSocket:
-    """Minimal AF_PACKET reader used only until the capture engine's LiveCapture is available."""
-
-    def __init__(self, interfaces: list[str], snaplen: int) -> None:
-        self.snaplen = snaplen
-        self.socks: list[tuple[socket.socket, str, int]] = []
-        self._received = 0
-        self._dropped = 0
-        for name in interfaces:
-            try:
-                ifindex = socket.if_nametoindex(name)
-            except OSError:
-                raise CaptureError(f"no such interface {name!r} (see 'ip link')") from None
-            try:
-                s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-            except OSError as exc:
-                raise needs_privilege(exc, f"capturing on {name}") from None
-            s.bind((name, ETH_P_ALL))
-            s.settimeout(0.1)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-            self.socks.append((s, name, ifindex))
-
-    def run(self, on_batch: Callable[[list[Frame]], None], stop: threading.Event) -> None:
-        import selectors
-
-        sel = selectors.DefaultSelector()
-        for s, name, idx in self.socks:
-            s.setblocking(False)
-            sel.register(s, selectors.EVENT_READ, (name, idx))
-        while not stop.is_set():
-            batch: list[Frame] = []
-            for key, _ in sel.select(0.1):
-                s = key.fileobj
-                name, idx = key.data
-                for _ in range(4096):
-                    try:
-                        data, addr = s.recvfrom(self.snaplen)  # type: ignore[union-attr]
-                    except BlockingIOError:
-                        break
-                    pkttype = addr[2]
-                    if pkttype == PACKET_OUTGOING and name == "lo":
-                        continue  # loopback shows each packet twice; keep the incoming copy like libpcap
-                    d = DIR_OUT if pkttype == PACKET_OUTGOING else DIR_IN
-                    batch.append(Frame(time.time_ns(), data, len(data), LINKTYPE_ETHERNET, idx, d, name))
-            if batch:
-                self._received += len(batch)
-                on_batch(batch)
-
-    def stats(self) -> LiveStats:
-        for s, _, _ in self.socks:
-            try:
-                raw = s.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
-                _, drops = struct.unpack("II", raw)
-                self._dropped += drops
-            except OSError:
-                pass
-        return LiveStats(self._received, self._dropped, 0)
-
-    def close(self) -> None:
-        for s, _, _ in self.socks:
-            s.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -19,7 +21,7 @@ from textual.widgets import Footer, Input, Tree
 from sniffer.errors import SnifferError
 from sniffer.model.store import PacketStore, View
 from sniffer.ui.adapters import DNode, compile_display_filter, dissect, field_names, write_pcapng
-from sniffer.ui.screens import HelpScreen, PromptScreen, SaveScreen, SearchScreen
+from sniffer.ui.panels import PANEL_KEYMAP, PanelActions
 from sniffer.ui.sources import Source
 from sniffer.ui.widgets import DetailTree, HexView, PacketList, StatusBar, build_filter_bar
 
@@ -37,8 +39,8 @@ KEYMAP: list[tuple[str, str, str]] = [
     ("v", "layout", "Layout: stacked <-> list above detail|hex side by side"),
     ("z", "zoom", "Zoom the focused pane (again to restore)"),
     ("m", "toggle_mark", "Mark / unmark the selected packet"),
-    ("right_square_bracket", "next_mark", "Next marked packet  (])"),
-    ("left_square_bracket", "prev_mark", "Previous marked packet  ([)"),
+    ("right_square_bracket", "next_mark", "Next marked packet"),
+    ("left_square_bracket", "prev_mark", "Previous marked packet"),
     ("M", "clear_marks", "Clear all marks"),
     ("g,ctrl+g", "goto", "Go to packet number"),
     ("ctrl+f", "search", "Search: string, hex bytes, or field value (display filter)"),
@@ -46,9 +48,10 @@ KEYMAP: list[tuple[str, str, str]] = [
     ("N", "search_prev", "Find previous"),
     ("ctrl+s,w", "save", "Save all / displayed / marked packets to pcapng"),
     ("space", "pause", "Pause / resume (live: freeze the list; playback: the clock)"),
-    ("full_stop", "step", "Playback: step one packet  (.)"),
+    ("full_stop", "step", "Playback: step one packet"),
     ("f", "follow", "Autoscroll: follow the newest packet (scrolling up stops it)"),
 ]
+KEYMAP += PANEL_KEYMAP  # analysis screens (sniffer/ui/panels): S F P I G
 LIST_KEYS: list[tuple[str, str]] = [
     ("↑ ↓ / j k", "Previous / next packet (list), field (tree), byte row (hex)"),
     ("PgUp PgDn", "Page up / down"),
@@ -75,21 +78,27 @@ class SourceDone(Message):
 
 
 @dataclass
+class FirstRows(Message):
+    """The first packets were indexed."""
+
+
+@dataclass
 class SearchDone(Message):
     row: int | None
     what: str
 
 
-class SnifferApp(App[None]):
+class SnifferApp(PanelActions, App[None]):
     """Wireshark-like packet browser for the terminal."""
 
     TITLE = "sniffer"
     CSS_PATH = "sniffer.tcss"
-    BINDINGS = [
-        Binding(keys, action, SHOWN.get(action, desc), show=action in SHOWN)
-        for keys, action, desc in KEYMAP
-        if action and action not in ("command_palette", "focus_pane")
-    ] + [
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        *(
+            Binding(keys, action, SHOWN.get(action, desc), show=action in SHOWN)
+            for keys, action, desc in KEYMAP
+            if action and action not in ("command_palette", "focus_pane")
+        ),
         Binding("1", "focus_pane('list')", "List", show=False),
         Binding("2", "focus_pane('detail')", "Detail", show=False),
         Binding("3", "focus_pane('hex')", "Hex", show=False),
@@ -121,10 +130,13 @@ class SnifferApp(App[None]):
         self.pkt_rate = 0.0
         self.byte_rate = 0.0
         self._error_shown = ""
+        self._status_last = ""
+        self._ticks = 0
         self._stop = threading.Event()
         self._filter_wake = threading.Event()
         self.last_search: tuple[str, str] | None = None
         self.selected_field: DNode | None = None
+        self.shown_index = -1  # packet whose detail and bytes are shown
         self.layout_mode = "stacked"
         self.last_saved: str | None = None
         self.plist = PacketList(self.store, self.view, id="list")
@@ -134,7 +146,7 @@ class SnifferApp(App[None]):
 
     # -- composition ------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        self.filter_bar, self.filter_input, self.filter_msg = build_filter_bar(field_names())
+        self.filter_bar, self.filter_input, self.filter_msg = build_filter_bar(field_names)
         yield self.filter_bar
         with Vertical(id="panes", classes="stacked"):
             yield self.plist
@@ -154,8 +166,10 @@ class SnifferApp(App[None]):
             inp = self.filter_input
             inp.value = self._initial_filter
             self.apply_filter(self._initial_filter)
+        # the first rows are painted as soon as they exist, not at the next timer tick
+        self.store.on_first = lambda: self._post(FirstRows())
         if self.source is not None:
-            self.source.on_done = lambda: self.post_message(SourceDone())
+            self.source.on_done = lambda: self._post(SourceDone())
             self.source.start()
         threading.Thread(target=self._filter_loop, name="sniffer-filter", daemon=True).start()
         self.set_interval(1 / REFRESH_HZ, self._tick)
@@ -182,16 +196,34 @@ class SnifferApp(App[None]):
                 self._filter_wake.wait(0.05)
                 self._filter_wake.clear()
 
+    def _post(self, message: Message) -> None:
+        self.post_message(message)
+
+    @on(FirstRows)
+    def _first_rows(self) -> None:
+        self._tick()
+
+    @on(SourceDone)
+    def _source_done(self) -> None:
+        self._tick()
+
     # -- refresh timer ------------------------------------------------------------------------------------
     def _tick(self) -> None:
         plist = self.plist
-        if not self.display_paused:
+        self._ticks += 1
+        loading = self.source is not None and not self.live and not self.source.status.done
+        screen_full = plist.count > plist.size.height
+        # while a file loads behind a full screen, only the scrollbar changes: relayout at 2 Hz
+        if not self.display_paused and (not loading or not screen_full or self._ticks % 5 == 0):
             plist.update_count(len(self.view))
         if not self._selected_once and plist.count and not self.live:
             self._selected_once = True
             plist.move_to(0)
         self._update_rates()
-        self.status_bar.update(self.status_text())
+        text = self.status_text()
+        if text != self._status_last:
+            self._status_last = text
+            self.status_bar.update(text)
         src = self.source
         if src is not None and src.status.error and src.status.error != self._error_shown:
             self._error_shown = src.status.error
@@ -211,10 +243,11 @@ class SnifferApp(App[None]):
         src = self.source
         if src is not None:
             label = {"live": "Live", "file": "File", "playback": "Playback"}.get(src.status.kind, "")
-            parts.append(f"{label} {src.status.name}")
+            name = src.status.name if src.status.kind == "live" else os.path.basename(src.status.name)
+            parts.append(f"{label} {name}")
         if self.notice:
             parts.append(self.notice)
-        shown = self.plist.count if self.is_mounted else len(self.view)
+        shown = self.plist.count if self.plist.is_mounted else len(self.view)
         pct = (
             f" ({100 * len(self.view) / st.count:.0f}%)" if st.count and self.view.matched is not None else ""
         )
@@ -234,7 +267,7 @@ class SnifferApp(App[None]):
             parts.append(f"Loading {100 * src.status.progress:.0f}%")
         if self.display_paused or (src is not None and src.status.paused):
             parts.append("PAUSED")
-        if self.live and not self.display_paused and self.is_mounted and self.plist.follow:
+        if self.live and not self.display_paused and self.plist.is_mounted and self.plist.follow:
             parts.append("autoscroll")
         return " " + " │ ".join(parts)
 
@@ -243,6 +276,7 @@ class SnifferApp(App[None]):
     def _packet_highlighted(self, event: PacketList.Highlighted) -> None:
         i = event.index
         self.selected_field = None
+        self.shown_index = i
         if i < 0:
             self.detail.show(None)
             self.hexview.show(b"")
@@ -254,6 +288,7 @@ class SnifferApp(App[None]):
             return
         self.hexview.show(frame.data)
         self.detail.show(self.store.tree(i, lambda f: dissect(f, i + 1)))
+        self.shown_index = i
 
     @on(Tree.NodeHighlighted, "#detail")
     def _field_highlighted(self, event: Tree.NodeHighlighted[DNode]) -> None:
@@ -375,6 +410,8 @@ class SnifferApp(App[None]):
         self._jump_mark(False)
 
     def action_goto(self) -> None:
+        from sniffer.ui.screens import PromptScreen
+
         self.push_screen(PromptScreen("Go to packet number", f"1..{self.store.count}"), self._goto_done)
 
     def _goto_done(self, text: str | None) -> None:
@@ -403,6 +440,8 @@ class SnifferApp(App[None]):
 
     # -- search ---------------------------------------------------------------------------------------------
     def action_search(self) -> None:
+        from sniffer.ui.screens import SearchScreen
+
         mode, value = self.last_search or ("string", "")
         self.push_screen(SearchScreen(mode, value), self._search_chosen)
 
@@ -476,6 +515,8 @@ class SnifferApp(App[None]):
 
     # -- save ---------------------------------------------------------------------------------------------
     def action_save(self) -> None:
+        from sniffer.ui.screens import SaveScreen
+
         counts = {"all": self.store.count, "displayed": len(self.view), "marked": len(self.plist.marks)}
         which = "marked" if self.plist.marks else "displayed"
         path = time.strftime("sniffer-%Y%m%d-%H%M%S.pcapng")
@@ -547,10 +588,12 @@ class SnifferApp(App[None]):
             "space": "Space",
             "escape": "Esc",
         }
-        out = [(",".join(pretty.get(k, k) for k in keys.split(",")), desc) for keys, _, desc in KEYMAP]
+        out = [(", ".join(pretty.get(k, k) for k in keys.split(",")), desc) for keys, _, desc in KEYMAP]
         return out + LIST_KEYS
 
     def action_help(self) -> None:
+        from sniffer.ui.screens import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.help_keys()))
 

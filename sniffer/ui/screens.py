@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -37,10 +38,12 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         width = max(len(k) for k, _ in self.keys) + 2
-        lines = ["[b]sniffer keys[/b]  (Esc closes)", ""]
-        lines += [f"[b]{k.ljust(width)}[/b]{d}" for k, d in self.keys]
+        text = Text.assemble(("sniffer keys", "bold"), "  (Esc closes)\n\n")
+        for k, d in self.keys:
+            text.append(k.ljust(width), "bold")
+            text.append(d + "\n")
         with VerticalScroll():
-            yield Static("\n".join(lines), id="help-text", markup=True)
+            yield Static(text, id="help-text")
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

@@ -46,20 +46,18 @@ class TailFile:
         self._poll = poll
         self._on_idle = on_idle
 
-    def read(self, n: int = -1) -> bytes:
-        if n is None or n < 0:
-            return self._f.read()
-        out = bytearray()
-        while len(out) < n:
-            chunk = self._f.read(n - len(out))
+    def read1(self, n: int = -1) -> bytes:
+        """Whatever is available (up to ``n``), waiting while there is nothing; b"" once stopped."""
+        while True:
+            chunk = self._f.read(n if n and n > 0 else 1 << 16)
             if chunk:
-                out += chunk
-                continue
+                return chunk
             if self._on_idle is not None:
                 self._on_idle()  # at the end of the file: hand over what was read so far
             if self._stop.wait(self._poll):
-                break
-        return bytes(out)
+                return b""
+
+    read = read1
 
     def readable(self) -> bool:
         return True
@@ -290,12 +288,11 @@ def open_file_source(
         raise SnifferError(f"{path}: no such file")
     if path != "-" and os.path.isdir(path):
         raise SnifferError(f"{path}: is a directory, give a capture file")
-    if path != "-" and not _is_stream(path):
-        try:
-            with open(path, "rb"):
-                pass
-        except OSError as exc:
-            raise SnifferError(f"cannot open {path}: {exc.strerror}") from None
+    if path != "-" and not _is_stream(path) and not (follow and os.path.getsize(path) == 0):
+        from sniffer.capture.pcapfile import open_capture
+
+        with open_capture(path):  # checks the file header now: a bad file fails before the UI starts
+            pass
     if speed is not None and not _is_stream(path):
         store = PacketStore(path)
         return store, PlaybackSource(path, store, speed)

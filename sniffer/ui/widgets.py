@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -323,30 +324,27 @@ class HexView(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         chunk = self.data[base : base + 16]
         plain = self.rich_style
+        hl, cur = self.HL_STYLE, plain + self.CUR_STYLE
+        lo, hi, bc = self.hl_start, self.hl_end, self.byte_cursor
+
+        def style(off: int) -> Style:
+            return cur if off == bc else (hl if lo <= off < hi else plain)
+
         segs = [Segment(f"{base:04x}  ", plain + Style(dim=True))]
         for i in range(16):
+            off = base + i
             if i == 8:
                 segs.append(Segment(" ", plain))
             if i < len(chunk):
-                segs.append(Segment(f"{chunk[i]:02x}", self._style(base + i)))
+                segs.append(Segment(f"{chunk[i]:02x}", style(off)))
             else:
                 segs.append(Segment("  ", plain))
-            segs.append(Segment(" ", self._style(base + i) if self._joined(base + i) else plain))
+            joined = lo <= off < hi - 1 and i != 15 and i != 7
+            segs.append(Segment(" ", hl if joined else plain))
         segs.append(Segment(" ", plain))
         for i, b in enumerate(chunk):
-            ch = chr(b) if 32 <= b < 127 else "."
-            segs.append(Segment(ch, self._style(base + i)))
+            segs.append(Segment(chr(b) if 32 <= b < 127 else ".", style(base + i)))
         return Strip(segs).adjust_cell_length(width, plain)
-
-    def _joined(self, off: int) -> bool:
-        return self.hl_start <= off < self.hl_end - 1 and (off % 16) != 15
-
-    def _style(self, off: int) -> Style:
-        if off == self.byte_cursor:
-            return self.rich_style + self.CUR_STYLE
-        if self.hl_start <= off < self.hl_end:
-            return self.HL_STYLE
-        return self.rich_style
 
 
 class DetailTree(Tree[DNode]):
@@ -419,9 +417,17 @@ class DetailTree(Tree[DNode]):
 class FieldSuggester(Suggester):
     """Completes the last word of a display filter from the known field names."""
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: Callable[[], list[str]]) -> None:
         super().__init__(use_cache=True, case_sensitive=True)
-        self.names = names
+        self._load = names
+        self._names: list[str] | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """The field names, loaded on first use (keeps the filter engine out of start-up)."""
+        if self._names is None:
+            self._names = self._load()
+        return self._names
 
     async def get_suggestion(self, value: str) -> str | None:
         if not value or value[-1] in " ()!=<>&|{}\"'":
@@ -442,10 +448,10 @@ class FilterBar(Horizontal):
     DEFAULT_CSS = """
     FilterBar { height: 1; }
     FilterBar > #filter-label { width: 8; }
-    FilterBar > Input { width: 1fr; height: 1; border: none; padding: 0; }
+    FilterBar > Input { width: 1fr; min-width: 30; height: 1; border: none; padding: 0; }
     FilterBar > Input.-ok { background: #1d3b1d; }
     FilterBar > Input.-bad { background: #4a1616; }
-    FilterBar > #filter-msg { width: auto; max-width: 60; color: $text-muted; }
+    FilterBar > #filter-msg { width: auto; max-width: 80; color: $text-warning; padding-left: 1; }
     """
 
 
@@ -457,7 +463,7 @@ class StatusBar(Static):
     """
 
 
-def build_filter_bar(names: list[str]) -> tuple[FilterBar, Input, Static]:
+def build_filter_bar(names: Callable[[], list[str]]) -> tuple[FilterBar, Input, Static]:
     """The filter bar, its input and its message line."""
     inp = Input(
         placeholder="display filter, e.g. tcp.port == 80 or icmp  (/ to edit, Enter to apply)",

@@ -56,7 +56,7 @@ def mixed_frames(n: int) -> Iterator[bytes]:
         k = i % 8
         a, b = f"10.0.{(i >> 8) & 0xFF}.1", "10.0.0.2"
         if k in (0, 1):
-            yield ether(ipv4(a, b, 17, udp(40000 + (i % 1000), 5353, b"udp payload %08d" % i), i))
+            yield ether(ipv4(a, b, 17, udp(40000 + (i % 1000), 7777, b"udp payload %08d" % i), i))
         elif k == 2:
             yield ether(ipv4(a, b, 6, tcp(41000, 80, i, 0, 0x02), i))
         elif k == 3:

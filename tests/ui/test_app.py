@@ -147,10 +147,15 @@ async def test_search_string_hex_and_repeat(make_app, mixed_pcap: Path) -> None:
         await wait_until(pilot, lambda: app.plist.selected_index == 7)  # the echo reply quotes it
         await pilot.press("N")
         await wait_until(pilot, lambda: app.plist.selected_index == 6)
+        # field value (a display filter): echo replies are every 8th packet from index 7
+        app.start_search("filter", "icmp.type == 0")
+        await wait_until(pilot, lambda: app.plist.selected_index == 7)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.plist.selected_index == 15)
         # bad hex: a message, no move
         app.start_search("hex", "zz")
         await pilot.pause()
-        assert app.plist.selected_index == 6
+        assert app.plist.selected_index == 15
 
 
 async def test_layouts_and_zoom(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
@@ -212,6 +217,37 @@ async def test_save_dialog_writes_marked_packets(make_app, mixed_pcap: Path, tmp
         inp.value = str(out)
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.last_saved == str(out))
+        # all, and displayed (the whole file: no filter), through the same path
+        for which in ("all", "displayed"):
+            path = tmp_path / f"{which}.pcapng"
+            app.save(which, str(path))
+            await wait_until(pilot, lambda path=path: app.last_saved == str(path))
     with open_capture(str(out)) as r:
+        assert r.format == "pcapng"
         got = [f.data for f in r]
     assert got == [app.store.frame(1).data, app.store.frame(3).data]
+    with open_capture(str(tmp_path / "all.pcapng")) as r:
+        frames = list(r)
+    assert len(frames) == 500 and frames[499].data == app.store.frame(499).data
+    assert [f.ts_ns for f in frames[:3]] == [app.store.ts[i] for i in range(3)]
+    assert (tmp_path / "all.pcapng").read_bytes() == (tmp_path / "displayed.pcapng").read_bytes()
+    assert oct((tmp_path / "all.pcapng").stat().st_mode & 0o777) == "0o600"
+
+
+async def test_command_palette_offers_sniffer_commands(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
+    from textual.command import CommandPalette
+
+    app = make_app(mixed_pcap)
+    async with app.run_test(size=SIZE) as pilot:
+        await _loaded(app, pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for expected in ("Go to packet number", "Save all / displayed / marked packets to pcapng", "Layout"):
+            assert expected in titles
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"go to packet")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, PromptScreen)

@@ -46,10 +46,10 @@ async def test_live_capture_in_namespace_shows_packets(netns_pair) -> None:  # t
         # autoscroll keeps the newest packet in view; scrolling up stops it
         plist = app.plist
         assert plist.follow
-        assert plist.scroll_y + plist.size.height - 1 >= plist.count
+        await wait_until(pilot, lambda: plist.scroll_y + plist.size.height - 1 >= plist.count, timeout=2)
         await pilot.press("up")
         assert not plist.follow
-        status = str(app.status_bar.render())
+        status = app.status_text()
         assert "Live vb" in status and f"Packets {store.count}" in status and "Drops kernel 0" in status
         # pause freezes the list while capture goes on
         await pilot.press("space")
@@ -65,6 +65,16 @@ async def test_live_capture_in_namespace_shows_packets(netns_pair) -> None:  # t
         await pilot.press("space")
         await pilot.pause(0.3)
         assert plist.count == store.count
+        # a display filter applies to the running capture, without stopping it
+        assert app.apply_filter("udp.dstport == 9998")
+        with netns(a.ns):
+            tx3 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with tx3:
+            for i in range(10):
+                tx3.sendto(b"tui-filtered-%d" % i, (b.addr4("vb"), 9998 if i % 2 else 9999))
+        await wait_until(pilot, lambda: len(app.view) == 5 and app.view.done and plist.count == 5)
+        assert all(b"tui-filtered-" in store.frame(app.view.packet(r)).data for r in range(5))
+        assert src.live._thread is not None and src.live._thread.is_alive()
 
 
 @pytest.mark.root

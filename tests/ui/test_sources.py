@@ -7,7 +7,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from helpers.tui_pcapgen import PCAP_HDR, REC, mixed_frames, write_pcap
 
 from sniffer.model.store import PacketStore
@@ -100,15 +99,6 @@ async def test_fifo_is_read_as_a_stream(tmp_path: Path) -> None:
     t.join(timeout=2)
 
 
-def _have_filters() -> bool:
-    try:
-        import sniffer.model.filters  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _have_filters(), reason="sniffer.model.filters not merged yet")
 async def test_filter_bar_rejects_bad_and_applies_good(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
     app = make_app(mixed_pcap)
     async with app.run_test(size=SIZE) as pilot:
@@ -142,7 +132,6 @@ async def test_filter_bar_rejects_bad_and_applies_good(make_app, mixed_pcap: Pat
         assert len(app.view) == 500 and app.plist.selected_index == keep
 
 
-@pytest.mark.skipif(not _have_filters(), reason="sniffer.model.filters not merged yet")
 async def test_field_name_completion(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
     from sniffer.model.filters import field_names
 

@@ -1,0 +1,355 @@
+"""TUI benchmark: 1M-packet file (first screen, fully indexed, memory) vs tshark -r; key latency under live load.
+
+    python bench/tui.py [--packets 1000000] [--runs 3] [--rate 25000] [--seconds 8]
+
+Part 1 runs each tool in its own process on the same generated capture: the sniffer TUI (headless
+Textual driver, 120x40) reports when the first packet rows are painted and when the file is fully
+indexed; tshark -r is timed to its first output line and to its end. Peak RSS from wait4().
+Part 2 runs the TUI live on lo (root) while a generator sends >= 20k UDP packets/s to 127.0.0.1
+(bounded in count and time), presses keys and times each key to the end of the redraw; tcpdump
+captures the same traffic side by side and both report kernel drops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+# -- part 1: the child that runs the TUI on a file -------------------------------------------------------
+CHILD = r"""
+import asyncio, json, os, sys, time
+T0 = float(sys.argv[2])
+sys.path.insert(0, sys.argv[3])
+def rss_kb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+from sniffer.ui.app import SnifferApp
+from sniffer.ui.sources import open_file_source
+from sniffer.ui import widgets
+marks = {}
+orig = widgets.PacketList.render_line
+def render_line(self, y):
+    strip = orig(self, y)
+    if y >= 1 and self.count and "first" not in marks:
+        marks["first"] = time.time() - T0
+    return strip
+widgets.PacketList.render_line = render_line
+async def main():
+    base = rss_kb()
+    store, source = open_file_source(sys.argv[1])
+    app = SnifferApp(store, source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not source.status.done:
+            await pilot.pause(0.01)
+        marks["indexed"] = time.time() - T0
+        await pilot.pause(0.2)
+        # page through the whole list: 10 jumps, every screen painted
+        t = time.perf_counter()
+        for frac in range(10):
+            app.plist.move_to(store.count * frac // 10)
+            await pilot.pause()
+        marks["page_ms"] = (time.perf_counter() - t) * 100
+        marks["count"] = store.count
+        marks["index_bytes_per_packet"] = store.index_bytes() / store.count
+        marks["rss_delta_per_packet"] = (rss_kb() - base) * 1024 / store.count
+asyncio.run(main())
+print(json.dumps(marks))
+"""
+
+
+FLOOR = r"""
+import asyncio, json, sys, time
+T0 = float(sys.argv[1])
+from textual.app import App
+from textual.widgets import Static
+marks = {}
+class Floor(Static):
+    def render_line(self, y):
+        marks.setdefault("first", time.time() - T0)
+        return super().render_line(y)
+class Hello(App):
+    def compose(self):
+        yield Floor("hello")
+async def main():
+    async with Hello().run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.1)
+asyncio.run(main())
+print(json.dumps(marks))
+"""
+
+
+def run_floor() -> float:
+    """First paint of a one-widget Textual app: the floor any Textual UI starts from."""
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-c", FLOOR, repr(t0)], capture_output=True, check=True).stdout
+    return float(json.loads(out.decode().strip().splitlines()[-1])["first"])
+
+
+def run_tui_file(path: Path) -> dict[str, float]:
+    t0 = time.time()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path), repr(t0), str(ROOT)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    out = proc.stdout.read()  # type: ignore[union-attr]
+    _, status, ru = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"TUI child failed: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+    res = json.loads(out.decode().strip().splitlines()[-1])
+    res["peak_rss_mb"] = ru.ru_maxrss / 1024
+    return res
+
+
+def run_tshark(path: Path) -> dict[str, float]:
+    t0 = time.time()
+    proc = subprocess.Popen(
+        ["tshark", "-n", "-r", str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    t_first = time.time() - t0
+    lines = 1 if first else 0
+    while True:
+        chunk = proc.stdout.read(1 << 20)
+        if not chunk:
+            break
+        lines += chunk.count(b"\n")
+    _, _status, ru = os.wait4(proc.pid, 0)
+    return {"first": t_first, "indexed": time.time() - t0, "count": lines, "peak_rss_mb": ru.ru_maxrss / 1024}
+
+
+def part1(packets: int, runs: int, workdir: Path) -> None:
+    from helpers.tui_pcapgen import write_pcap
+
+    path = workdir / f"bench-{packets}.pcap"
+    t = time.perf_counter()
+    write_pcap(path, packets)
+    print(
+        f"generated {packets} packets ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s"
+    )
+    tui = [run_tui_file(path) for _ in range(runs)]
+    floor = statistics.median(run_floor() for _ in range(runs))
+    have_tshark = shutil.which("tshark") is not None
+    tsh = [run_tshark(path) for _ in range(runs)] if have_tshark else []
+
+    def med(rows: list[dict[str, float]], key: str) -> float:
+        return statistics.median(r[key] for r in rows)
+
+    print(f"\n== {packets} packets, median of {runs} runs (load average {os.getloadavg()[0]:.1f}) ==")
+    print(f"{'':32}{'sniffer tui':>14}{'tshark -r':>14}{'ratio':>10}")
+    for label, key, unit in (
+        ("first screen of packets", "first", "s"),
+        ("fully indexed / read", "indexed", "s"),
+        ("peak RSS", "peak_rss_mb", "MB"),
+    ):
+        a = med(tui, key)
+        b = med(tsh, key) if tsh else float("nan")
+        print(f"{label:32}{a:>12.3f}{unit:>2}{b:>12.3f}{unit:>2}{a / b if tsh else float('nan'):>10.2f}")
+    print(f"{'(Textual hello-world first paint)':32}{floor:>12.3f} s   <- the floor for any Textual app here")
+    print(f"{'index bytes/packet (arrays)':32}{med(tui, 'index_bytes_per_packet'):>12.1f} B")
+    print(f"{'RSS growth/packet while loading':32}{med(tui, 'rss_delta_per_packet'):>12.1f} B")
+    print(f"{'jump + repaint (10 jumps)':32}{med(tui, 'page_ms'):>12.1f} ms each")
+    assert all(r["count"] == packets for r in tui), tui
+    if tsh:
+        print(
+            f"(tshark printed {int(med(tsh, 'count'))} lines; the TUI indexed {int(med(tui, 'count'))} packets)"
+        )
+    goals = {
+        "first screen <= 0.5 s": med(tui, "first") <= 0.5,
+        "index <= 64 B/packet": med(tui, "index_bytes_per_packet") <= 64,
+    }
+    print("goals: " + ", ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in goals.items()))
+
+
+# -- part 2: key latency under live load -----------------------------------------------------------------
+def _udp_pcap(path: Path, port: int, n: int = 1000) -> Path:
+    """``n`` UDP datagrams 127.0.0.1 -> 127.0.0.1:port on loopback (Ethernet header with zero MACs)."""
+    from helpers.tui_pcapgen import PCAP_HDR, REC, ipv4, udp
+
+    with open(path, "wb") as f:
+        f.write(PCAP_HDR)
+        for i in range(n):
+            frame = (
+                b"\0" * 12
+                + b"\x08\x00"
+                + ipv4("127.0.0.1", "127.0.0.1", 17, udp(40000, port, b"bench%06d" % i), i)
+            )
+            f.write(REC.pack(1_700_000_000, i, len(frame), len(frame)) + frame)
+    return path
+
+
+async def _latencies(app, n: int) -> tuple[list[float], list[float]]:  # type: ignore[no-untyped-def]
+    """Key -> redraw in ms for ``n`` presses of j/k, as a terminal would send them (driver input).
+
+    Returns (list row redrawn, all panes redrawn): the time from the key event to the first screen
+    update showing the new cursor, and to the first one also showing its detail tree and bytes.
+    """
+    from textual import events
+
+    displays: list[tuple[float, int, int]] = []
+    orig = app._display
+
+    def display(screen, renderable) -> None:  # type: ignore[no-untyped-def]
+        if renderable is not None:
+            displays.append((time.perf_counter(), app.plist.cursor, app.shown_index))
+        orig(screen, renderable)
+
+    app._display = display
+    first, settled = [], []
+    try:
+        for i in range(n):
+            key = "k" if i % 2 else "j"
+            old = app.plist.cursor
+            target_row = old + (1 if key == "j" else -1)
+            displays.clear()
+            t = time.perf_counter()
+            app._driver.send_message(events.Key(key, key))
+            deadline = t + 5
+            while time.perf_counter() < deadline:
+                await asyncio.sleep(0.0005)
+                rows = [d for d in displays if d[1] == target_row]
+                done = [d for d in rows if d[2] == app.plist.view.packet(target_row)]
+                if rows and done:
+                    first.append((rows[0][0] - t) * 1000)
+                    settled.append((done[0][0] - t) * 1000)
+                    break
+            await asyncio.sleep(0.03)
+    finally:
+        app._display = orig
+    return first, settled
+
+
+def part2(rate: int, seconds: float, workdir: Path) -> None:
+    if os.geteuid() != 0:
+        print("\n(part 2 skipped: live capture needs root)")
+        return
+    from sniffer.model.store import PacketStore
+    from sniffer.ui.app import SnifferApp
+    from sniffer.ui.sources import LiveCaptureSource
+
+    port = 47000 + os.getpid() % 1000
+    bpf = f"udp port {port}"
+    pcap = _udp_pcap(workdir / "udp.pcap", port)
+
+    async def main() -> dict[str, object]:
+        store = PacketStore(spool=True)
+        src = LiveCaptureSource(["lo"], store, bpf=bpf)
+        src.open()
+        app = SnifferApp(store, src, live=True)
+        res: dict[str, object] = {}
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.3)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:  # a first screen of rows
+                for i in range(100):
+                    tx.sendto(b"warmup%d" % i, ("127.0.0.1", port))
+            while store.count < 100:
+                await pilot.pause(0.05)
+            await pilot.pause(0.3)
+            app.plist.follow = False
+            app.plist.move_to(10)
+            await pilot.pause(0.3)
+            res["idle"] = await _latencies(app, 40)
+            app.plist.follow = False
+            tcpdump = subprocess.Popen(
+                ["tcpdump", "-i", "lo", "-n", "-w", "/dev/null", bpf],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            await pilot.pause(1.0)
+            before = store.count
+            loops = max(1, int(rate * seconds) // 1000)
+            gen = subprocess.Popen(
+                ["tcpreplay", "-i", "lo", f"--pps={rate}", f"--loop={loops}", str(pcap)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            t = time.monotonic()
+            await pilot.pause(1.0)
+            res["loaded"] = await _latencies(app, 80)
+            while gen.poll() is None:
+                await pilot.pause(0.1)
+            elapsed = time.monotonic() - t
+            report = gen.stdout.read().decode()  # type: ignore[union-attr]
+            sent = int(re.search(r"Actual: (\d+) packets", report).group(1))  # type: ignore[union-attr]
+            await pilot.pause(1.0)
+            st = src.stats()
+            tcpdump.terminate()
+            err = tcpdump.communicate(timeout=10)[1].decode()
+            res.update(
+                sent=sent,
+                captured=store.count - before,
+                rate=sent / elapsed,
+                kernel_dropped=st.kernel_dropped,
+                backpressure_dropped=st.backpressure_dropped,
+                tcpdump=" / ".join(line for line in err.splitlines() if "packets" in line),
+            )
+        return res
+
+    r = asyncio.run(main())
+    (idle, idle_s), (loaded, loaded_s) = r["idle"], r["loaded"]  # type: ignore[misc]
+
+    def p95(xs: list[float]) -> float:
+        return sorted(xs)[max(0, int(len(xs) * 0.95) - 1)]
+
+    print(
+        f"\n== key press -> redraw, live capture on lo at {r['rate']:.0f} pkt/s offered "
+        f"(load average {os.getloadavg()[0]:.1f}) =="
+    )
+    print(f"{'':40}{'idle':>10}{'under load':>12}{'ratio':>8}")
+    for label, a, b in (
+        ("list redrawn, median (ms)", statistics.median(idle), statistics.median(loaded)),
+        ("list redrawn, p95 (ms)", p95(idle), p95(loaded)),
+        ("list+detail+bytes redrawn, median", statistics.median(idle_s), statistics.median(loaded_s)),
+    ):
+        print(f"{label:40}{a:>10.1f}{b:>12.1f}{b / a:>8.2f}")
+    loaded = loaded
+    print(
+        f"sent {r['sent']}, sniffer TUI captured {r['captured']}, kernel drops {r['kernel_dropped']}, "
+        f"backpressure drops {r['backpressure_dropped']}"
+    )
+    print(f"tcpdump on the same traffic: {r['tcpdump']}")
+    ok_lat = statistics.median(loaded) <= 100
+    print(
+        f"goals: key latency <= 100 ms: {'met' if ok_lat else 'MISSED'}, zero kernel drops: "
+        f"{'met' if r['kernel_dropped'] == 0 else 'MISSED'}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--packets", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rate", type=int, default=30000, help="live load, packets/s (bounded)")
+    ap.add_argument("--seconds", type=float, default=8.0, help="live load duration (bounded)")
+    ap.add_argument("--skip-file", action="store_true")
+    ap.add_argument("--skip-live", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sniffer-bench-") as d:
+        if not args.skip_file:
+            part1(args.packets, args.runs, Path(d))
+        if not args.skip_live:
+            part2(args.rate, args.seconds, Path(d))
+
+
+if __name__ == "__main__":
+    main()

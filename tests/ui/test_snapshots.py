@@ -1,0 +1,70 @@
+"""Snapshots of the main screens at 120x40 on the bundled capture (deterministic: fixed file, no clock)."""
+
+from __future__ import annotations
+
+from .conftest import WIKIPEDIA, wait_until
+
+SIZE = (120, 40)
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from sniffer.ui.app import SnifferApp
+    from sniffer.ui.sources import open_file_source
+
+    store, source = open_file_source(str(WIKIPEDIA))
+    return SnifferApp(store, source)
+
+
+async def _loaded(pilot) -> None:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    await wait_until(pilot, lambda: app.source.status.done and app.plist.count == app.store.count > 0)
+    await pilot.pause()
+
+
+def test_snapshot_main_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _loaded(pilot)
+        await pilot.press("down", "down", "down", "down", "down", "2")  # packet 6 (HTTP GET), detail tree
+        await pilot.press("down", "down", "down", "down", "down", "down", "down", "down")  # to the TCP layer
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_snapshot_side_by_side(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _loaded(pilot)
+        await pilot.press("g", *"14", "enter", "v")
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_snapshot_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_snapshot_bad_filter_message(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _loaded(pilot)
+        await pilot.press("slash", *"ip.src == ")
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_snapshot_filtered_tcp_zoomed(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _loaded(pilot)
+        await pilot.press("slash", *"tcp.flags.syn == 1 or icmp or arp", "enter")
+        app = pilot.app
+        await wait_until(pilot, lambda: app.view.done and app.plist.count == len(app.view))
+        await pilot.press("1", "z")
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)

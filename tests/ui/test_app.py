@@ -30,8 +30,9 @@ async def test_loads_file_and_selects_first_packet(make_app, mixed_pcap: Path) -
         assert app.detail.dnode is not None
         assert app.detail.dnode.children[0].text.startswith("Frame 1:")
         assert app.hexview.data == app.store.frame(0).data
-        status = str(app.query_one("#status", Static).render())
+        status = app.status_text()
         assert "Packets 500" in status and "Displayed 500" in status
+        await wait_until(pilot, lambda: str(app.status_bar.render()) == app.status_text())  # painted
 
 
 async def test_navigation_keys(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
@@ -110,7 +111,7 @@ async def test_marks_and_jumps(make_app, mixed_pcap: Path) -> None:  # type: ign
         assert app.plist.cursor == 4
         await pilot.press("m")
         assert app.plist.marks == {1}
-        assert "Marked 1" in str(app.query_one("#status", Static).render())
+        assert "Marked 1" in app.status_text()
         await pilot.press("M")
         assert app.plist.marks == set()
 

@@ -13,7 +13,7 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,7 +43,7 @@ def wait4(p: subprocess.Popen[bytes], timeout: float = 60) -> float:
 
 
 def one_run(a, b, rate: int, count: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    dur = count / rate + 1.5
+    dur = count / rate + 3.0
     ours = b.popen(
         sniffer_argv(
             "mcast", "join", GROUP, "-i", "vb", "-p", str(PORT), "--duration", f"{dur:.2f}", "--json"
@@ -53,6 +53,7 @@ def one_run(a, b, rate: int, count: int) -> dict[str, float]:  # type: ignore[no
         env=sniffer_env(),
         cwd=ROOT,
     )
+    sink = Path(tempfile.gettempdir()) / f"snf-bench-socat-{os.getpid()}.bin"
     socat = b.popen(
         [
             "timeout",
@@ -64,20 +65,11 @@ def one_run(a, b, rate: int, count: int) -> dict[str, float]:  # type: ignore[no
             "-b",
             "65536",
             f"UDP4-RECV:{PORT},bind={GROUP},ip-add-membership={GROUP}:vb,reuseaddr",
-            "STDOUT",
+            f"OPEN:{sink},creat,trunc",
         ],
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    got = {"socat_bytes": 0}
-
-    def drain() -> None:
-        assert socat.stdout is not None
-        while chunk := socat.stdout.read1(1 << 16):
-            got["socat_bytes"] += len(chunk)
-
-    t = threading.Thread(target=drain, daemon=True)
-    t.start()
     end = time.monotonic() + 5
     while time.monotonic() < end:
         m = [x for x in read_memberships("vb", b.ns) if x.group == GROUP]
@@ -97,7 +89,8 @@ def one_run(a, b, rate: int, count: int) -> dict[str, float]:  # type: ignore[no
     out = ours.stdout.read()
     cpu_ours = wait4(ours)
     cpu_socat = wait4(socat)
-    t.join(timeout=5)
+    socat_bytes = sink.stat().st_size
+    sink.unlink()
     rep = json.loads(out)
     streams = rep["groups"][0]["streams"]
     return {
@@ -105,7 +98,7 @@ def one_run(a, b, rate: int, count: int) -> dict[str, float]:  # type: ignore[no
         "send_pps": sres["rate_pps"],
         "ours": sum(s["packets"] for s in streams),
         "ours_lost": sum(s["lost"] for s in streams),
-        "socat": got["socat_bytes"] / SIZE,
+        "socat": socat_bytes / SIZE,
         "cpu_ours": cpu_ours,
         "cpu_socat": cpu_socat,
     }

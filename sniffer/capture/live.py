@@ -49,6 +49,7 @@ from sniffer.capture.afpacket import (
     RxRing,
     interface_arphrd,
     interface_names,
+    interface_state,
     lookup_interface,
 )
 from sniffer.capture.frame import Frame
@@ -86,7 +87,7 @@ class LiveCapture:
         snaplen: bytes kept per packet.
         promisc: put the interfaces in promiscuous mode (PACKET_ADD_MEMBERSHIP).
         netns: name of a network namespace (/run/netns) to open the sockets in.
-        ring: ring geometry per interface (default 64 x 1 MiB blocks, 20 ms block timeout).
+        ring: ring geometry per interface (default 256 x 256 KiB blocks = 64 MiB, 20 ms block timeout).
         buffer_bytes: bound of the queue between the capture thread and the consumer.
         callback: if given, a delivery thread calls ``callback(batch)`` for every batch.
     """
@@ -270,16 +271,10 @@ class LiveCapture:
             return
         name = ring.iface.name
         if err in _GONE:
-            why = "went down" if self._iface_exists(ring.iface) else "was removed"
+            state = interface_state(ring.sock, ring.iface.index) if not ring.closed else None
+            why = "was removed" if state is None else "went down"
             raise InterfaceGoneError(f"interface {name!r} {why} ({os.strerror(err)}); capture stopped")
         raise CaptureError(f"capture on {name!r} failed: {os.strerror(err)}")
-
-    def _iface_exists(self, iface: Interface) -> bool:
-        try:
-            with enter_netns(self.netns):
-                return iface.index in interface_names()
-        except (OSError, SnifferError):
-            return False
 
     def _poll_stats(self) -> None:
         with self._kstats_lock:

@@ -771,6 +771,7 @@ class PcapngReader(CaptureReader):
             sec = self._section
             e = sec.endian
             u7 = struct.Struct(e + "IIIIIII").unpack_from
+            u8 = struct.Struct(e + "IIIIIIII").unpack_from
             u1 = struct.Struct(e + "I").unpack_from
             states = [ifstate[g] for g in sec.interfaces]
             nif = len(states)
@@ -778,18 +779,16 @@ class PcapngReader(CaptureReader):
             buf = self._buf
             pos = self._pos
             n = len(buf)
-            # hot loop: complete, valid EPBs in this section's byte order; anything else -> slow path
-            while n - pos >= 28:
+            # hot loop: complete, valid EPBs in this section's byte order; anything else -> slow path.
+            # One unpack reads this block's trailer and the next block's header (u8 at end - 4).
+            if n - pos >= 28:
                 btype, blen, ifid, tsh, tsl, caplen, wirelen = u7(buf, pos)
+                have = True
+            else:
+                have = False
+            while have:
                 end = pos + blen
-                if (
-                    btype != 6
-                    or end > n
-                    or blen > maxblock
-                    or blen & 3
-                    or ifid >= nif
-                    or u1(buf, end - 4)[0] != blen
-                ):
+                if btype != 6 or end > n or blen > maxblock or blen & 3 or ifid >= nif:
                     break
                 gid, lt, snap, mul, off, name, conv = states[ifid]
                 start = pos + 28
@@ -814,6 +813,14 @@ class PcapngReader(CaptureReader):
                         comment,
                     ),
                 )
+                cur = blen
+                if n - end >= 28:
+                    trailer, btype, blen, ifid, tsh, tsl, caplen, wirelen = u8(buf, end - 4)
+                else:
+                    trailer = u1(buf, end - 4)[0]
+                    have = False
+                if trailer != cur:
+                    break  # the slow path re-reads this block and reports it
                 if with_offsets:
                     yield (self._base + pos, fr)
                 else:
@@ -983,8 +990,9 @@ class _BaseWriter:
     def __init__(self, target: str | os.PathLike[str] | IO[bytes], buffer_size: int) -> None:
         self.count = 0  # packets written to the file (flushed)
         self._pending: list[bytes] = []
+        self._kinds: list[int] = []  # 1 for a packet record, 0 for headers/IDBs
         self._pending_len = 0
-        self._pending_pkts = 0
+        self._failed = False
         self._buffer_size = buffer_size
         self._closed = False
         self._truncatable = False
@@ -1026,28 +1034,28 @@ class _BaseWriter:
 
     def _emit(self, record: bytes, packets: int) -> None:
         self._pending.append(record)
+        self._kinds.append(packets)
         self._pending_len += len(record)
-        self._pending_pkts += packets
         if self._pending_len >= self._buffer_size:
             self.flush()
 
     def flush(self) -> None:
-        """Write every buffered record (one write call; whole records only)."""
+        """Write every buffered record in one write call (whole records only)."""
         if not self._pending:
             return
-        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-        lens = [len(r) for r in self._pending]
-        pkts = self._pending_pkts
+        records = self._pending
+        kinds = self._kinds
+        data = records[0] if len(records) == 1 else b"".join(records)
         self._pending = []
+        self._kinds = []
         self._pending_len = 0
-        self._pending_pkts = 0
         if self._fd < 0:
             try:
                 self._fobj.write(data)
                 self._fobj.flush()
             except OSError as e:
-                raise self._error(e, 0) from e
-            self.count += pkts
+                raise self._error(e) from e
+            self.count += sum(kinds)
             return
         done = 0
         view = memoryview(data)
@@ -1058,32 +1066,26 @@ class _BaseWriter:
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
                 done += w
         except OSError as e:
-            # keep only the whole records that made it, then report
-            whole = 0
+            # keep the whole records that made it, cut a partial one off, then report
             acc = 0
-            for ln in lens:
-                if acc + ln > done:
+            for rec, k in zip(records, kinds, strict=True):
+                if acc + len(rec) > done:
                     break
-                acc += ln
-                whole += 1
-            if self._truncatable:
+                acc += len(rec)
+                self.count += k
+            if self._truncatable and acc != done:
                 try:
                     os.ftruncate(self._fd, self._size + acc)
                     os.lseek(self._fd, self._size + acc, os.SEEK_SET)
                 except OSError:
                     pass
             self._size += acc
-            self.count += self._packets_in(lens[:whole], pkts, len(lens))
-            raise self._error(e, acc) from e
+            self._failed = True
+            raise self._error(e) from e
         self._size += done
-        self.count += pkts
+        self.count += sum(kinds)
 
-    def _packets_in(self, written: list[int], pkts: int, nrecords: int) -> int:
-        # records are packets except the header/IDBs; approximate by subtracting non-packet records
-        non_packets = nrecords - pkts
-        return max(0, len(written) - non_packets)
-
-    def _error(self, e: OSError, _acc: int) -> OutputError:
+    def _error(self, e: OSError) -> OutputError:
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
             return OutputError(
                 f"disk full writing {self.name}: {self.count} packets written, file valid up to the last one"
@@ -1097,7 +1099,8 @@ class _BaseWriter:
             return
         self._closed = True
         try:
-            self.flush()
+            if not self._failed:
+                self.flush()
         finally:
             if self._own:
                 os.close(self._fd)
@@ -1148,7 +1151,13 @@ class PcapWriter(_BaseWriter):
         if not self.nanosecond:
             frac //= 1000
         data = frame.data
-        self._emit(self._hdr(sec & 0xFFFFFFFF, frac, len(data), max(frame.wirelen, len(data))) + data, 1)
+        n = len(data)
+        wirelen = frame.wirelen
+        self._pending.append(self._hdr(sec & 0xFFFFFFFF, frac, n, wirelen if wirelen > n else n) + data)
+        self._kinds.append(1)
+        self._pending_len += 16 + n
+        if self._pending_len >= self._buffer_size:
+            self.flush()
 
 
 def _opt(code: int, value: bytes) -> bytes:
@@ -1204,30 +1213,32 @@ class PcapngWriter(_BaseWriter):
         return local
 
     def write(self, frame: Frame) -> None:
-        key = (frame.interface, frame.linktype)
-        local = self._ids.get(key)
+        ts_ns, data, wirelen, linktype, interface, direction, ifname, comment = frame
+        local = self._ids.get((interface, linktype))
         if local is None:
-            local = self._add_idb(frame.interface, frame.linktype, frame.ifname, self.snaplen)
-        data = frame.data
+            local = self._add_idb(interface, linktype, ifname, self.snaplen)
         caplen = len(data)
-        opts = b""
-        if frame.direction in (DIR_IN, DIR_OUT):
-            opts += _opt(EPB_FLAGS, struct.pack("<I", frame.direction))
-        if frame.comment:
-            opts += _opt(OPT_COMMENT, frame.comment.encode())
-        if opts:
-            opts += b"\x00\x00\x00\x00"
-        pad = b"\x00" * (-caplen % 4)
+        if comment:
+            opts = _FLAG_OPTS.get(direction, b"") + _opt(OPT_COMMENT, comment.encode()) + b"\x00\x00\x00\x00"
+        else:
+            opts = _FLAG_OPTS_END.get(direction, b"")
+        pad = _PAD[caplen & 3]
         blen = 32 + caplen + len(pad) + len(opts)
-        ts = frame.ts_ns & 0xFFFFFFFFFFFFFFFF
-        self._emit(
-            self._epb(BT_EPB, blen, local, ts >> 32, ts & 0xFFFFFFFF, caplen, max(frame.wirelen, caplen))
-            + data
-            + pad
-            + opts
-            + struct.pack("<I", blen),
-            1,
+        ts = ts_ns & 0xFFFFFFFFFFFFFFFF
+        hdr = self._epb(
+            BT_EPB, blen, local, ts >> 32, ts & 0xFFFFFFFF, caplen, wirelen if wirelen > caplen else caplen
         )
+        rec = b"".join((hdr, data, pad, opts, blen.to_bytes(4, "little")))
+        self._pending.append(rec)  # _emit() inlined: this is the per-packet path
+        self._kinds.append(1)
+        self._pending_len += blen
+        if self._pending_len >= self._buffer_size:
+            self.flush()
+
+
+_PAD = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")  # by caplen % 4
+_FLAG_OPTS = {d: _opt(EPB_FLAGS, struct.pack("<I", d)) for d in (DIR_IN, DIR_OUT)}
+_FLAG_OPTS_END = {d: o + b"\x00\x00\x00\x00" for d, o in _FLAG_OPTS.items()}
 
 
 def open_writer(

@@ -14,6 +14,8 @@ clients (without an address they start their own peer on loopback, in a child pr
   packet          AF_PACKET raw/cooked frames        rawip      SOCK_RAW IP protocol 253
   vsock           AF_VSOCK stream                    broadcast  UDP SO_BROADCAST on -i IFACE
   icmp            ICMP echo through the ping core
+closed loop:
+  verify FILE     generated flows in a capture file, and the sequence numbers that went missing
 servers (bounded by -d seconds and -c connections/messages):
   tcp-echo-server tcp-server udp-echo-server udp-server unix-server packet-server rawip-server
   vsock-server
@@ -179,12 +181,33 @@ def add_parser(sub: Any) -> None:
         "--self-peer", action="store_true", help="start our own server first (default when --cid 1)"
     )
 
+    # ICMP (the ping core)
+    _add_icmp(cmd, client, ipfam)
+
+    # closed loop over a capture file
+    sp = gsub.add_parser(
+        "verify",
+        help="find generated flows in a capture file and the packets that went missing",
+        description="Scan a pcap/pcapng for sniffer's payload tag; per flow: packets, missing sequence numbers.",
+    )
+    sp.add_argument("file", help="capture file ('-' for stdin)")
+    sp.add_argument("--flow", type=lambda s: int(s, 0), default=None, help="only this flow id")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=_run_verify, gen_what="verify")
+
     # broadcast
     sp = cmd("broadcast", "UDP broadcast (SO_BROADCAST) on a named interface", [client], _run_client)
     sp.add_argument("-i", "--interface", required=True, help="interface to broadcast on (required)")
     sp.add_argument("--port", type=int, default=7007, help="destination port (default 7007)")
     sp.add_argument("--to", default=None, help="broadcast address (default: the interface's)")
     sp.add_argument("--self-peer", action="store_true", help="also answer locally (a server on this host)")
+
+
+def _add_icmp(cmd: Any, client: argparse.ArgumentParser, ipfam: argparse.ArgumentParser) -> None:
+    sp = cmd("icmp", "ICMP echo through the ping core, tagged payloads", [client, ipfam], _run_icmp)
+    sp.add_argument("--to", default=None, help="host (default loopback)")
+    sp.add_argument("--socket", choices=("auto", "raw", "dgram"), default="auto", help="ICMP socket kind")
+    sp.set_defaults(interval=0.01, size=64)
 
 
 def _add_unix_modes(sp: argparse.ArgumentParser) -> None:
@@ -248,6 +271,7 @@ def _endpoint(args: argparse.Namespace, server: bool) -> tuple[Any, Any, bool]:
 
     what = args.gen_what
     opts = _opts(args)
+    ep: Any
     if what.startswith("tcp"):
         from sniffer.gen.tcp import TcpEndpoint
 
@@ -383,7 +407,9 @@ def _run_client(args: argparse.Namespace) -> int:
         peer_mode = "sink" if rs.mode in (BULK, BLAST) else "echo"
         peer_addr = None if args.gen_what == "broadcast" else addr
         with self_peer(ep, args.peer_style or rs.style, peer_mode, rs.duration + 30, peer_addr) as peer:
-            rep = run_client(ep, rs, peer.address if addr is None or args.gen_what == "broadcast" else addr)
+            target = peer.address if addr is None or args.gen_what == "broadcast" else addr
+            rep = run_client(ep, rs, target)
+            _note_socket_file(rep, target)
             rep.server = peer.stats(grace=0.3 if rs.mode == BLAST else 0.0)
             if rep.server is not None:
                 rep.server = {"self_started": True, "pid": peer.pid, **rep.server}
@@ -391,15 +417,25 @@ def _run_client(args: argparse.Namespace) -> int:
                     rep.received = int(rep.server.get("messages", 0))
                     rep.bytes_received = int(rep.server.get("bytes_received", 0))
                 elif rs.mode == BULK:
+                    rep.received = int(rep.server.get("messages", 0))
                     rep.bytes_received = int(rep.server.get("bytes_received", 0))
     else:
         rep = run_client(ep, rs, addr)
+        _note_socket_file(rep, addr)
     _emit(rep.to_dict(), args.json, rep.to_text())
     if rs.mode == ECHO and rep.sent and not rep.echoed:
         raise NetworkError(
             f"no echo came back from {rep.peer} ({rep.sent} sent): is an echo server running there?"
         )
     return 0
+
+
+def _note_socket_file(rep: Any, addr: Any) -> None:
+    """AF_UNIX on a path: show the socket file's type, permissions and owner (what connect checks)."""
+    if rep.family == "unix" and isinstance(addr, str) and addr and not addr.startswith("\0"):
+        from sniffer.gen.unix import file_info
+
+        rep.notes.append(f"socket file {addr}: {file_info(addr)}")
 
 
 def _run_server(args: argparse.Namespace) -> int:
@@ -440,4 +476,53 @@ def _run_server(args: argparse.Namespace) -> int:
     stats = {"server": args.gen_what, "address": where, **stats}
     text = " ".join(f"{k}={v}" for k, v in stats.items() if k != "options")
     _emit(stats, args.json, text)
+    return 0
+
+
+def _run_icmp(args: argparse.Namespace) -> int:
+    import random
+
+    from sniffer.errors import NetworkError
+    from sniffer.gen.icmpgen import run_icmp
+    from sniffer.gen.ipaddr import LOOPBACK
+
+    rep = run_icmp(
+        args.to or LOOPBACK[args.family],
+        args.family,
+        count=args.count if args.count is not None else 10,
+        interval=args.interval,
+        size=args.size,
+        timeout=args.timeout,
+        duration=args.duration or 30.0,
+        flow_id=args.flow if args.flow is not None else random.getrandbits(32),
+        kind=args.socket,
+        ttl=args.ttl,
+    )
+    _emit(rep.to_dict(), args.json, rep.to_text())
+    if rep.sent and not rep.echoed:
+        raise NetworkError(f"no ICMP echo reply from {rep.peer} ({rep.sent} sent)")
+    return 0
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.gen.verify import scan
+
+    with open_capture(args.file) as reader:
+        flows = scan(reader)
+    rows = [f.as_dict() for fid, f in sorted(flows.items()) if args.flow is None or fid == args.flow]
+    if args.json:
+        print(json.dumps({"flows": rows}))
+        return 0
+    if not rows:
+        print("no generated (tagged) packets in this capture")
+    for r in rows:
+        exp = r["expected"] if r["expected"] is not None else "?"
+        miss = f"missing {r['missing_count']}" + (f" {r['missing'][:10]}" if r["missing_count"] else "")
+        print(
+            f"flow {r['flow_id']:#010x}: {r['packets']} packets ({r['echo_packets']} echo-flagged), "
+            f"{r['distinct_seqs']}/{exp} sequence numbers, {miss}, over {r['duration_s']} s"
+        )
     return 0

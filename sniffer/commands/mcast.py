@@ -66,6 +66,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     g.add_argument("--netns", help="read the table of this network namespace")
     g.set_defaults(func=run_groups)
 
+    w = msub.add_parser(
+        "watch", help="live join/leave/query timeline: IGMP/MLD on the wire merged with the kernel's table"
+    )
+    w.add_argument("-i", "--iface", help="interface to capture on (default: any; capture is passive)")
+    w.add_argument("--duration", type=float, help="stop after S seconds")
+    w.add_argument("--json", action="store_true", help="JSON lines: one per event, then a summary")
+    w.add_argument("--no-kernel", action="store_true", help="wire only: do not poll /proc/net/igmp*")
+    w.add_argument("--netns", help="watch inside this network namespace")
+    w.set_defaults(func=run_watch)
+
     d = msub.add_parser("doctor", help="check what usually breaks multicast reception and say what to change")
     d.add_argument("group", nargs="?", metavar="GROUP")
     d.add_argument("-i", "--iface", help="interface (default: lo)")
@@ -233,6 +243,45 @@ def _print_event(event: str, m: dict[str, Any], as_json: bool) -> None:
         f"mode={m['mode']} sources={srcs}",
         flush=True,
     )
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    from sniffer.gen.mcast_watch import watch
+    from sniffer.model.multicast import GroupState, TimelineEvent
+
+    def show(g: GroupState, e: TimelineEvent) -> None:
+        if args.json:
+            d = {"ts": e.ts_ns / 1e9, "group": g.group, "event": e.event, "who": e.who, "detail": e.detail}
+            print(json.dumps(d), flush=True)
+            return
+        t = time.strftime("%H:%M:%S", time.localtime(e.ts_ns / 1e9)) + f".{e.ts_ns // 1_000_000 % 1000:03d}"
+        src = "kernel" if e.event.startswith("kernel") else "wire"
+        print(f"{t} {src:<6} {e.event:<12} {g.group:<24} {e.who} {e.detail}".rstrip(), flush=True)
+
+    with _stop_on_signals() as stop:
+        view = watch(args.iface, args.netns, args.duration, stop, show, kernel=not args.no_kernel)
+    now = time.time_ns()
+    if args.json:
+        summary = {
+            "summary": view.rows(now),
+            "queriers": [q.__dict__ for q in view.queriers()],
+            "streams": [s.to_dict(now) for s in view.streams()],
+        }
+        print(json.dumps(summary), flush=True)
+        return 0
+    print()
+    print(
+        f"{'GROUP':<24} {'KERNEL':<16} {'MEMBERS':<7} {'VER':<4} {'REPORTS':>7} {'LEAVES':>6} {'PKTS':>7} {'LOST':>5}"
+    )
+    for r in view.rows(now):
+        print(
+            f"{r['group']:<24} {' '.join(r['kernel']) or '-':<16} {len(r['members']):<7} "
+            f"{'v' + str(r['version']) if r['version'] else '-':<4} {r['reports']:>7} {r['leaves']:>6} "
+            f"{r['packets']:>7} {r['lost']:>5}"
+        )
+    for q in view.queriers():
+        print(f"querier {q.address} v{q.version} qrv={q.qrv} qqic={q.qqic} queries={q.queries}")
+    return 0
 
 
 def run_doctor(args: argparse.Namespace) -> int:

@@ -28,6 +28,13 @@ def add_parser(sub: Any) -> None:
         "--json", action="store_true", help="JSON Lines: one object per packet, Wireshark field names"
     )
     p.add_argument("-Y", dest="filter", metavar="FILTER", help="display filter, e.g. 'tcp.port == 80'")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="processes formatting a big file in parallel (default: as many as idle CPUs, up to 4; 1 = none)",
+    )
     p.set_defaults(func=run)
 
 
@@ -71,7 +78,16 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise SnifferError(f"{name}: {exc.strerror or exc}") from None
     out = sys.stdout.buffer
-    batch = 1 if _streaming(source) else BATCH
+    streaming = _streaming(source)
+    batch = 1 if streaming else BATCH
+    jobs = _jobs(args, source, streaming, flt)
+    if jobs > 1:
+        reader.close()
+        try:
+            _text_parallel(source, out, args.count, jobs)
+        except PcapFormatError as exc:
+            raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None
+        return 0
     try:
         with reader:
             if args.json:
@@ -87,43 +103,153 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _text(reader: Any, out: Any, count: int | None, flt: Any, batch: int) -> None:
-    from sniffer.decode.summary import format_line
+#: files smaller than this are formatted by one process (forking costs more than it saves)
+PARALLEL_MIN_BYTES = 16 << 20
+#: packets per block handed round-robin to the formatting processes
+BLOCK = 4096
 
-    lines: list[str] = []
-    append = lines.append
-    n = 0
+
+def _jobs(args: argparse.Namespace, source: str, streaming: bool, flt: Any) -> int:
+    if args.jobs is not None:
+        if args.jobs < 1:
+            raise UsageError("read: --jobs needs N >= 1")
+        want = args.jobs
+    else:
+        # only spare CPUs help: on a busy machine extra processes just compete for the same cores
+        cpus = os.cpu_count() or 1
+        try:
+            idle = cpus - os.getloadavg()[0]
+        except OSError:
+            idle = 0
+        want = max(1, min(int(idle), 4))
+    if want < 2 or args.json or flt is not None or streaming or source == "-" or not hasattr(os, "fork"):
+        return 1
+    try:
+        st = os.stat(source)
+    except OSError:
+        return 1
+    if not stat.S_ISREG(st.st_mode) or (args.jobs is None and st.st_size < PARALLEL_MIN_BYTES):
+        return 1
+    return want
+
+
+def _text_parallel(source: str, out: Any, count: int | None, jobs: int) -> None:
+    """Format a big capture file with ``jobs`` processes: each reads the whole file (reading is cheap)
+    but formats only every jobs-th block of BLOCK packets; this process writes the blocks in order."""
+    import signal
+    import struct
+
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.decode.summary import iter_blocks
+
+    out.flush()
+    pipes: dict[int, Any] = {}
+    pids = []
+    for which in range(1, jobs):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # a formatting child: its blocks go to the pipe as (length, text)
+            os.close(r)
+            for f in pipes.values():
+                f.close()
+            code = 0
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
+                with open_capture(source) as rd, os.fdopen(w, "wb", buffering=1 << 20) as wf:
+                    try:
+                        for _b, text in iter_blocks(rd, count, BLOCK, jobs, which):
+                            data = text.encode()
+                            wf.write(struct.pack("!Q", len(data)))
+                            wf.write(data)
+                    except Exception:
+                        code = 1  # the parent meets the same damage and reports it
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(w)
+        pids.append(pid)
+        pipes[which] = os.fdopen(r, "rb", buffering=1 << 20)
+
+    def child_block(j: int) -> bytes | None:
+        f = pipes[j % jobs]
+        head = f.read(8)
+        if len(head) < 8:
+            return None
+        (n,) = struct.unpack("!Q", head)
+        return f.read(n)
+
+    nxt = 0  # the next block to write
+    try:
+        with open_capture(source) as rd:
+            try:
+                for b, text in iter_blocks(rd, count, BLOCK, jobs, 0):
+                    while nxt < b:
+                        data = child_block(nxt)
+                        if data is None:
+                            return
+                        out.write(data)
+                        nxt += 1
+                    out.write(text.encode())
+                    out.flush()
+                    nxt = b + 1
+            except Exception:
+                _drain(child_block, nxt, out, jobs)
+                raise
+            _drain(child_block, nxt, out, jobs)
+    finally:
+        out.flush()
+        for f in pipes.values():
+            f.close()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+def _drain(child_block: Any, nxt: int, out: Any, jobs: int) -> None:
+    """Write the children's blocks from ``nxt`` on, in order, until one has no more (or it is ours:
+    this process has none left, so nothing follows)."""
+    while nxt % jobs:
+        data = child_block(nxt)
+        if data is None:
+            return
+        out.write(data)
+        nxt += 1
+
+
+def _text(reader: Any, out: Any, count: int | None, flt: Any, batch: int) -> None:
+    from sniffer.decode.summary import format_line, iter_text
+
     if count == 0:
         return
-    try:
-        if flt is None:
-            first = True
-            for fr in reader:
-                n += 1
-                append(format_line(n, fr))
-                if first or len(lines) >= batch:
-                    first = False
-                    out.write(("\n".join(lines) + "\n").encode())
-                    out.flush()
-                    lines.clear()
-                if n == count:
-                    break
-        else:
-            from sniffer.decode.fields import frame_fields
+    if flt is None:
+        for chunk in iter_text(reader, 1, count, batch):
+            out.write(chunk.encode())
+            out.flush()
+        return
+    from sniffer.decode.fields import frame_fields
 
-            shown = 0
-            for fr in reader:
-                n += 1
-                if not flt.matches(frame_fields(fr)):
-                    continue
-                shown += 1
-                append(format_line(n, fr))
-                if shown == 1 or len(lines) >= batch:
-                    out.write(("\n".join(lines) + "\n").encode())
-                    out.flush()
-                    lines.clear()
-                if shown == count:
-                    break
+    lines: list[str] = []
+    n = shown = 0
+    try:
+        for fr in reader:
+            n += 1
+            if not flt.matches(frame_fields(fr)):
+                continue
+            shown += 1
+            lines.append(format_line(n, fr))
+            if shown == 1 or len(lines) >= batch:
+                out.write(("\n".join(lines) + "\n").encode())
+                out.flush()
+                lines.clear()
+            if shown == count:
+                break
     finally:
         if lines:
             out.write(("\n".join(lines) + "\n").encode())

@@ -183,7 +183,9 @@ def dissect_dhcp(ctx: Ctx, off: int, end: int) -> None:
         return
     if data[off + 236 : off + 240] != b"\x63\x82\x53\x63":
         return
-    ctx.add("dhcp.cookie", "DHCP", off + 236, 4, "Magic cookie")
+    ctx.add(
+        "dhcp.cookie", ip4(data[off + 236 : off + 240]), off + 236, 4, "Magic cookie", "Magic cookie: DHCP"
+    )
     o = off + 240
     lim = min(end, len(data))
     while o < lim:

@@ -143,6 +143,7 @@ class F(NamedTuple):
     mask: int = 0
     disp: Callable[[Value], str] | None = None
     names: dict[int, str] | None = None
+    scale: int = 1  # multiply the (masked) value, e.g. 4 for header lengths counted in 32-bit words
 
 
 def _shift(mask: int) -> int:
@@ -182,7 +183,9 @@ def field_value(data: bytes, o: int, f: F, sh: int) -> Value:
         v = data[o] if f.size == 1 else int.from_bytes(data[o : o + f.size], "big")
         if f.mask:
             v = (v & f.mask) >> sh
-        return v
+        return v * f.scale if f.scale != 1 else v
+    if k == "le":
+        return int.from_bytes(data[o : o + f.size], "little")
     if k == "ip4":
         return ip4(data[o : o + 4])
     if k == "ip6":
@@ -272,6 +275,21 @@ class Ctx:
         )
         (into or self.layer).children.append(node)
         return node
+
+    def set_last(self, name: str, value: Value, text: str | None = None) -> None:
+        """Replace the value of the last occurrence of ``name`` (in the dict and in the current layer)."""
+        old = self.fields.get(name)
+        if type(old) is list:
+            old[-1] = value
+        elif old is not None:
+            self.fields[name] = value
+        if self.tree:
+            for node in reversed(self.layer.children):
+                if node.field == name:
+                    node.value = value
+                    if text is not None:
+                        node.text = text
+                    break
 
     def sub(
         self, label: str, field: str, off: int, length: int, text: str | None = None, into: Node | None = None

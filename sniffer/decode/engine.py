@@ -3,9 +3,14 @@ fallback of summarize. Never raises: a decoder bug marks the packet malformed in
 
 from __future__ import annotations
 
+import os
+
 from sniffer.capture.frame import Frame
 from sniffer.decode import app, icmp, igmp, inet, link  # noqa: F401  (they fill the tables)
 from sniffer.decode.core import LINKTYPES, Ctx, data_layer
+
+#: SNIFFER_DECODE_DEBUG=1 lets decoder exceptions through (for finding decoder bugs in development)
+DEBUG = bool(os.environ.get("SNIFFER_DECODE_DEBUG"))
 
 
 def run(frame: Frame, tree: bool) -> Ctx:
@@ -41,9 +46,17 @@ def run(frame: Frame, tree: bool) -> Ctx:
         else:
             fn(ctx, 0, wirelen)
     except Exception as exc:  # a decoder bug must never take the pipeline down
+        if DEBUG:
+            raise
         ctx.set_malformed(f"dissector bug: {type(exc).__name__}: {exc}")
     ctx.layer = fl
     ctx.parent = ctx.root
+    if tree:  # a layer declared longer than what was captured is shown up to the end of the bytes
+        for node in ctx.root.walk():
+            if node.offset > caplen:
+                node.offset, node.length = caplen, 0
+            elif node.offset + node.length > caplen:
+                node.length = caplen - node.offset
     info = ctx.info
     if ctx.malformed:
         info = f"{info} [Malformed Packet]" if info else "[Malformed Packet]"

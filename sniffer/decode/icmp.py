@@ -89,9 +89,9 @@ ICMP = Header(
 ICMP_ECHO_HDR = Header(
     (
         F("icmp.ident", "Identifier (BE)", 4, 2, disp=lambda v: f"{v} (0x{v:04x})"),
-        F("icmp.ident_le", "Identifier (LE)", 4, 2, disp=lambda v: f"{v} (0x{v:04x})"),
+        F("icmp.ident_le", "Identifier (LE)", 4, 2, "le", disp=lambda v: f"{v} (0x{v:04x})"),
         F("icmp.seq", "Sequence Number (BE)", 6, 2),
-        F("icmp.seq_le", "Sequence Number (LE)", 6, 2),
+        F("icmp.seq_le", "Sequence Number (LE)", 6, 2, "le"),
     )
 )
 
@@ -367,18 +367,18 @@ def dissect_icmpv6(ctx: Ctx, off: int, end: int) -> None:
         _quote(ctx, 41, off + 8, end)
         ctx.proto, ctx.info = "ICMPv6", info
     elif t == 130:
-        if end - off >= 28:
-            _mld_query_v2(ctx, off, end)
-        else:
-            MLD_V1.read(ctx, off, end)
+        v = _mld_query_v2(ctx, off, end) if end - off >= 28 else MLD_V1.read(ctx, off, end)
         ctx.info = info
+        if v is not None:
+            g = v["icmpv6.mld.multicast_address"]
+            ver = "v2" if end - off >= 28 else "v1"
+            ctx.info = f"{info} {ver}, general" if g == "::" else f"{info} {ver}, specific for group {g}"
     elif t in (131, 132):
         v = MLD_V1.read(ctx, off, end)
-        ctx.info = info
-        _ = v
+        ctx.info = info if v is None else f"{info} group {v['icmpv6.mld.multicast_address']}"
     elif t == 143:
-        _mld_report_v2(ctx, off, end)
-        ctx.info = info
+        parts = _mld_report_v2(ctx, off, end)
+        ctx.info = f"{info} / " + " / ".join(parts) if parts else info
     elif t == 133:
         if RS_HDR.read(ctx, off, end) is not None:
             _nd_options(ctx, off + 8, end, tname)
@@ -497,28 +497,42 @@ def _nd_options(ctx: Ctx, off: int, end: int, info: str) -> None:
         ctx.info = info if " from " not in ctx.info else ctx.info
 
 
-def _mld_query_v2(ctx: Ctx, off: int, end: int) -> None:
+def _mld_query_v2(ctx: Ctx, off: int, end: int) -> dict[str, object] | None:
     v = MLD_V2_QUERY.read(ctx, off, end)
     if v is None:
-        return
+        return None
     n = v["icmpv6.mld.nb_sources"]
     data = ctx.data
     for i in range(n):
         o = off + 28 + 16 * i
         if not ctx.has(o, 16, end):
-            return
+            break
         ctx.add("icmpv6.mld.source_address", ip6(data[o : o + 16]), o, 16, "Source Address")
+    return v
 
 
-def _mld_report_v2(ctx: Ctx, off: int, end: int) -> None:
+# how each record reads in the Info column (same words as for IGMPv3)
+MLD_RECORD_INFO = {
+    1: "Mode is include",
+    2: "Mode is exclude",
+    3: "Leave group",
+    4: "Join group",
+    5: "Allow new sources",
+    6: "Block old sources",
+}
+
+
+def _mld_report_v2(ctx: Ctx, off: int, end: int) -> list[str]:
+    """The records of an MLDv2 report; returns one Info phrase per record."""
+    parts: list[str] = []
     v = MLD_V2_REPORT.read(ctx, off, end)
     if v is None:
-        return
+        return parts
     data = ctx.data
     o = off + 8
     for _ in range(v["icmpv6.mldr.nb_mcast_records"]):
         if not ctx.has(o, 20, end):
-            return
+            return parts
         rtype, aux, ns = data[o], data[o + 1], int.from_bytes(data[o + 2 : o + 4], "big")
         size = 20 + 16 * ns + 4 * aux
         maddr = ip6(data[o + 4 : o + 20])
@@ -529,23 +543,22 @@ def _mld_report_v2(ctx: Ctx, off: int, end: int) -> None:
             size,
         )
         MLD_RECORD.read(ctx, o, end, node)
+        srcs = []
         for i in range(ns):
             so = o + 20 + 16 * i
             if not ctx.has(so, 16, end):
-                return
-            ctx.add(
-                "icmpv6.mldr.mar.source_address",
-                ip6(data[so : so + 16]),
-                so,
-                16,
-                "Source Address",
-                None,
-                node,
-            )
+                return parts
+            srcs.append(ip6(data[so : so + 16]))
+            ctx.add("icmpv6.mldr.mar.source_address", srcs[-1], so, 16, "Source Address", None, node)
+        what = MLD_RECORD_INFO.get(rtype, f"Record type {rtype}")
+        if srcs:
+            parts.append(f"{what} {maddr} for source {{{', '.join(srcs)}}}")
+        else:
+            parts.append(f"{what} {maddr}" + (" for any sources" if rtype == 4 else ""))
         if aux:
             ao = o + 20 + 16 * ns
             if not ctx.has(ao, 4 * aux, end):
-                return
+                return parts
             ctx.add(
                 "icmpv6.mldr.mar.auxiliary_data",
                 data[ao : ao + 4 * aux].hex(":"),
@@ -556,3 +569,4 @@ def _mld_report_v2(ctx: Ctx, off: int, end: int) -> None:
                 node,
             )
         o += size
+    return parts

@@ -52,7 +52,12 @@ IGMP_V12 = Header(
         F("igmp.checksum", "Checksum", 2, 2, disp=HEX4),
     )
 )
-IGMP_MADDR = F("igmp.maddr", "Multicast Address", 4, 4, "ip4")
+IGMP_V1 = Header(
+    (
+        F("igmp.reserved", "Reserved", 1, 1, "bytes"),
+        F("igmp.checksum", "Checksum", 2, 2, disp=HEX4),
+    )
+)
 IGMP_V3_QUERY = Header((F("igmp.checksum", "Checksum", 2, 2, disp=HEX4),))
 IGMP_V3_QUERY_TAIL = Header(
     (
@@ -64,9 +69,9 @@ IGMP_V3_QUERY_TAIL = Header(
 )
 V3_REPORT_HDR = Header(
     (
-        F("igmp.reserved", "Reserved", 1, 1, disp=HEX2),
+        F("igmp.reserved", "Reserved", 1, 1, "bytes"),
         F("igmp.checksum", "Checksum", 2, 2, disp=HEX4),
-        F("igmp.reserved", "Reserved", 4, 2, disp=HEX4),
+        F("igmp.reserved", "Reserved", 4, 2, "bytes"),
         F("igmp.num_grp_recs", "Num Group Records", 6, 2),
     )
 )
@@ -116,7 +121,7 @@ def dissect_igmp(ctx: Ctx, off: int, end: int) -> None:
     if version == 0:
         return
     if version in (1, 2):
-        if IGMP_V12.read(ctx, off, end) is None:
+        if (IGMP_V1 if version == 1 else IGMP_V12).read(ctx, off, end) is None:
             return
         _cksum_status(ctx, "igmp", off, end)
         if not ctx.has(off + 4, 4, end):
@@ -162,7 +167,7 @@ def _v3_query(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
     if v is None:
         return
     qqic = data[off + 9]
-    ctx.add("igmp.qqic", _code(qqic), off + 9, 1, "QQIC")
+    ctx.add("igmp.qqic", qqic, off + 9, 1, "QQIC", f"QQIC: {qqic} (interval {_code(qqic)} s)")
     n = v["igmp.num_src"]
     layer.length = 12 + 4 * n
     srcs = []

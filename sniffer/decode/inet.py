@@ -60,7 +60,7 @@ PROTO_NAMES = {
 IPV4 = Header(
     (
         F("ip.version", "Version", 0, 1, mask=0xF0),
-        F("ip.hdr_len", "Header Length", 0, 1, mask=0x0F, disp=lambda v: f"{v * 4} bytes ({v})"),
+        F("ip.hdr_len", "Header Length", 0, 1, mask=0x0F, disp=lambda v: f"{v} bytes ({v // 4})", scale=4),
         F("ip.dsfield", "Differentiated Services Field", 1, 1, disp=HEX2),
         F("ip.dsfield.dscp", "Differentiated Services Codepoint", 1, 1, mask=0xFC),
         F("ip.dsfield.ecn", "Explicit Congestion Notification", 1, 1, mask=0x03),
@@ -119,8 +119,11 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
     layer.text = f"Internet Protocol Version 4, Src: {src}, Dst: {dst}"
     if not ctx.quote:
         ctx.src, ctx.dst = src, dst
-    if tlen == 0:  # TCP segmentation offload: the length is whatever was captured
+    if tlen == 0:  # TCP segmentation offload: the length is the frame's, as Wireshark presumes
         tlen = end - off
+        ctx.set_last(
+            "ip.len", tlen, f"Total Length: {tlen} bytes (reported as 0, presumed to be because of TSO)"
+        )
     elif tlen < ihl:
         ctx.info = f"Bogus IP length ({tlen}, less than header length {ihl})"
         ctx.warn(ctx.info)
@@ -175,6 +178,8 @@ def _ipv4_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
         if ln < 2 or off + ln > oend:
             ctx.warn("IPv4 option length bogus")
             return
+        if not ctx.has(off, ln, end):
+            return
         if t == 148 and ln == 4:
             ctx.add(
                 "ip.opt.ra",
@@ -220,6 +225,7 @@ def dissect_ipv6(ctx: Ctx, off: int, end: int) -> None:
             ctx.info = f"Invalid IPv6 header ({avail} bytes, need exactly 40)"
         return
     src, dst = vals["ipv6.src"], vals["ipv6.dst"]
+    ctx.add("ip.version", 6, off, 1, "Version")
     ctx.add("ipv6.addr", src, off + 8, 16, "Source or Destination Address")
     ctx.add("ipv6.addr", dst, off + 24, 16, "Source or Destination Address")
     layer.text = f"Internet Protocol Version 6, Src: {src}, Dst: {dst}"
@@ -452,7 +458,7 @@ TCP = Header(
         F("tcp.seq_raw", "Sequence Number (raw)", 4, 4),
         F("tcp.ack", "Acknowledgment Number", 8, 4),
         F("tcp.ack_raw", "Acknowledgment number (raw)", 8, 4),
-        F("tcp.hdr_len", "Header Length", 12, 1, mask=0xF0, disp=lambda v: f"{v * 4} bytes ({v})"),
+        F("tcp.hdr_len", "Header Length", 12, 1, mask=0xF0, disp=lambda v: f"{v} bytes ({v // 4})", scale=4),
         F("tcp.flags", "Flags", 12, 2, mask=0x0FFF, disp=lambda v: f"0x{v:03x}"),
         F("tcp.flags.res", "Reserved", 12, 1, mask=0x0E),
         F("tcp.flags.ae", "Accurate ECN", 12, 1, mask=0x01),
@@ -471,6 +477,12 @@ TCP = Header(
 )
 
 
+# Wireshark's tcp.flags.str: one character per bit of the 12, '·' when clear
+_FLAG_STRS = [
+    "".join(c if f >> (11 - i) & 1 else "\u00b7" for i, c in enumerate("RRRNCEUAPRSF")) for f in range(4096)
+]
+
+
 def tcp_flags_str(flags: int) -> str:
     return ", ".join(n for b, n in TCP_FLAG_NAMES if flags & b)
 
@@ -483,26 +495,26 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
     vals = TCP.read(ctx, off, end)
     if vals is None:
         if "tcp.dstport" in vals_partial(ctx):
-            ctx.info = f"{_last(ctx, 'tcp.srcport')} → {_last(ctx, 'tcp.dstport')}"
+            ctx.info = f"{_last(ctx, 'tcp.srcport')} -> {_last(ctx, 'tcp.dstport')}"
         return
     sp, dp = vals["tcp.srcport"], vals["tcp.dstport"]
     ctx.add("tcp.port", sp, off, 2, "Source or Destination Port")
     ctx.add("tcp.port", dp, off + 2, 2, "Source or Destination Port")
-    hl = vals["tcp.hdr_len"] * 4
+    hl = vals["tcp.hdr_len"]
     flags = vals["tcp.flags"]
     fstr = tcp_flags_str(flags)
-    ctx.add("tcp.flags.str", fstr, off + 12, 2, "TCP Flags")
+    ctx.add("tcp.flags.str", _FLAG_STRS[flags], off + 12, 2, "TCP Flags")
     layer.length = hl if hl >= 20 else 20
     lim = min(end, len(data))
     if hl < 20:
-        ctx.info = f"{sp} → {dp} [{fstr}] Bogus TCP header length ({hl}, must be at least 20)"
+        ctx.info = f"{sp} -> {dp} [{fstr}] Bogus TCP header length ({hl}, must be at least 20)"
         ctx.warn(ctx.info)
         return
     seglen = end - off - hl
     if seglen < 0:
         seglen = 0
     ctx.add("tcp.len", seglen, off + hl, max(0, min(lim, end) - off - hl), "TCP Segment Len")
-    info = f"{sp} → {dp} [{fstr}] Seq={vals['tcp.seq']}"
+    info = f"{sp} -> {dp} [{fstr}] Seq={vals['tcp.seq']}"
     if flags & 0x10:
         info += f" Ack={vals['tcp.ack']}"
     info += f" Win={vals['tcp.window_size_value']} Len={seglen}"
@@ -544,8 +556,13 @@ TCPOPT_NAMES = {
 }
 
 
+_TCPOPT_FIELDS = {2: "mss", 3: "wscale", 4: "sack_perm", 5: "sack", 8: "timestamp", 30: "mptcp", 34: "tfo"}
+
+
 def _tcp_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
     data = ctx.data
+    if ctx.has(off, oend - off, end):
+        ctx.add("tcp.options", data[off:oend].hex(":"), off, oend - off, "Options")
     top = ctx.sub("Options", "tcp.options", off, oend - off)
     while off < oend:
         if not ctx.has(off, 1, end):
@@ -569,7 +586,18 @@ def _tcp_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
         if ln < 2 or off + ln > oend:
             ctx.warn(f"TCP option {kind} length {ln} bogus")
             return
+        if not ctx.has(off, ln, end):
+            return
         o = off + 2
+        ctx.add(
+            f"tcp.options.{_TCPOPT_FIELDS.get(kind, 'unknown')}",
+            data[off : off + ln].hex(":"),
+            off,
+            ln,
+            TCPOPT_NAMES.get(kind, f"Option {kind}"),
+            None,
+            node,
+        )
         if kind == 2 and ln == 4:
             ctx.add(
                 "tcp.options.mss_val", int.from_bytes(data[o : o + 2], "big"), o, 2, "MSS Value", None, node
@@ -577,8 +605,6 @@ def _tcp_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
         elif kind == 3 and ln == 3:
             ctx.add("tcp.options.wscale.shift", data[o], o, 1, "Shift count", None, node)
             ctx.add("tcp.options.wscale.multiplier", 1 << min(data[o], 14), o, 1, "Multiplier", None, node)
-        elif kind == 4:
-            ctx.add("tcp.options.sack_perm", 1, off, ln, "TCP SACK Permitted Option", None, node)
         elif kind == 5:
             for i in range(o, off + ln - 7, 8):
                 ctx.add(
@@ -642,7 +668,7 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         sp, dp = ctx.fields.get("udp.srcport"), ctx.fields.get("udp.dstport")
         if sp is not None and dp is not None:
-            ctx.info = f"{_last(ctx, 'udp.srcport')} → {_last(ctx, 'udp.dstport')}"
+            ctx.info = f"{_last(ctx, 'udp.srcport')} -> {_last(ctx, 'udp.dstport')}"
         return
     sp, dp, ulen = vals["udp.srcport"], vals["udp.dstport"], vals["udp.length"]
     ctx.add("udp.port", sp, off, 2, "Source or Destination Port")
@@ -652,16 +678,16 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
         if ulen == 0 and ctx.pseudo and len(ctx.pseudo[0]) == 16:  # IPv6 jumbogram
             ulen = end - off
         else:
-            ctx.info = f"{sp} → {dp} Bogus UDP length ({ulen}, must be at least 8)"
+            ctx.info = f"{sp} -> {dp} Bogus UDP length ({ulen}, must be at least 8)"
             ctx.warn(ctx.info)
             return
     if off + ulen > end and not ctx.quote:
-        ctx.info = f"{sp} → {dp} Bogus UDP length ({ulen}) > IP payload length ({end - off})"
+        ctx.info = f"{sp} -> {dp} Bogus UDP length ({ulen}) > IP payload length ({end - off})"
         ctx.warn(ctx.info)
         return
     if off + ulen < end:
         end = off + ulen
-    ctx.info = f"{sp} → {dp} Len={ulen - 8}"
+    ctx.info = f"{sp} -> {dp} Len={ulen - 8}"
     if off + 8 >= min(end, len(ctx.data)):
         return
     lo, hi = (sp, dp) if sp < dp else (dp, sp)

@@ -48,6 +48,8 @@ def dissect_eth(ctx: Ctx, off: int, end: int) -> None:
     vals = ETH.read(ctx, off, end)
     assert vals is not None
     src, dst = vals["eth.src"], vals["eth.dst"]
+    ctx.add("eth.addr", dst, off, 6, "Address")
+    ctx.add("eth.addr", src, off + 6, 6, "Address")
     if not ctx.src:
         ctx.src, ctx.dst = src, dst
     etype = int.from_bytes(data[off + 12 : off + 14], "big")

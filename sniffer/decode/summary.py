@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import NamedTuple
 
 from sniffer.capture.frame import Frame
@@ -64,9 +66,9 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
             return None
         fl = offfl & 0xFFF
         if fl & 0x10:
-            info = f"{sp} → {dp} [{_FLAGS[fl]}] Seq={seq} Ack={ack} Win={win} Len={seglen}"
+            info = f"{sp} -> {dp} [{_FLAGS[fl]}] Seq={seq} Ack={ack} Win={win} Len={seglen}"
         else:
-            info = f"{sp} → {dp} [{_FLAGS[fl]}] Seq={seq} Win={win} Len={seglen}"
+            info = f"{sp} -> {dp} [{_FLAGS[fl]}] Seq={seq} Win={win} Len={seglen}"
         return Summary(src, dst, "TCP", info, False)
     if proto == 17:
         if o + 8 > end:
@@ -74,7 +76,7 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
         sp, dp, ulen = _UDP.unpack_from(data, o)
         if ulen < 8 or o + ulen > end or sp in _SLOW_UDP or dp in _SLOW_UDP:
             return None
-        return Summary(src, dst, "UDP", f"{sp} → {dp} Len={ulen - 8}", False)
+        return Summary(src, dst, "UDP", f"{sp} -> {dp} Len={ulen - 8}", False)
     if proto == 1 and not v6:
         if o + 8 > end:
             return None
@@ -182,6 +184,184 @@ def format_time(ts_ns: int) -> str:
 
 
 def format_line(number: int, frame: Frame) -> str:
-    """One line per packet: number, time, source → destination, protocol, length, info."""
+    """One line per packet: number, time, source -> destination, protocol, length, info."""
     s = summarize(frame)
-    return f"{number} {format_time(frame[0])} {s[0]} → {s[1]} {s[2]} {frame[2]} {s[3]}"
+    return f"{number} {format_time(frame[0])} {s[0]} -> {s[1]} {s[2]} {frame[2]} {s[3]}"
+
+
+# Ethernet + IPv4 (no options) + the first 20 bytes of the transport header, in one unpack: ethertype,
+# version/IHL, total length, flags/fragment offset, TTL, protocol, then (TCP) ports, seq, ack, offset+flags,
+# window. UDP and ICMP reuse the same words: UDP length = seq >> 16; ICMP type = sport >> 8, id/seq = seq.
+_ETH_IP4_L4 = struct.Struct("!12xHBxHxxHBB10xHHIIHH")
+_ETH_IP4 = struct.Struct("!12xHBxHxxHBB")
+_pairs: dict[bytes, str] = {}
+
+
+def _pair(k: bytes) -> str:
+    """ "src -> dst" for the 8 address bytes of an IPv4 header (memoised)."""
+    s = _pairs.get(k)
+    if s is None:
+        if len(_pairs) > 200_000:
+            _pairs.clear()
+        s = _pairs[k] = f"{ip4(k[:4])} -> {ip4(k[4:])}"
+    return s
+
+
+_NUMS: list[str] = []  # str(i) for 0 <= i < 65600: ports, lengths, windows (built on first use)
+_D3 = [f"{i:03d}" for i in range(1000)]
+
+
+def _nums() -> list[str]:
+    if not _NUMS:
+        _NUMS.extend(map(str, range(65600)))
+    return _NUMS
+
+
+def iter_text(
+    frames: Iterable[Frame], start: int = 1, count: int | None = None, batch: int = 2048
+) -> Iterator[str]:
+    """Yield the one-line text of ``frames`` (numbered from ``start``) in chunks of ``batch`` lines,
+    each chunk a str ending in a newline; the first chunk holds only the first line (so it shows at once).
+
+    Same text as ``format_line(n, frame)`` for each frame (a test checks it), with the common
+    Ethernet/IPv4 TCP/UDP/ICMP-echo case inlined: this is the loop behind ``sniffer read``.
+    """
+    big = _ETH_IP4_L4.unpack_from
+    small = _ETH_IP4.unpack_from
+    udp = _UDP.unpack_from
+    echo = _ICMP_ECHO.unpack_from
+    flags = _FLAGS
+    pairs = _pairs
+    slow_tcp = _SLOW_TCP
+    slow_udp = _SLOW_UDP
+    echo_names = _ECHO_NAMES
+    fmt_time = format_time
+    num = _nums()
+    d3 = _D3
+    last_sec = last_ms = -1
+    hms = msstr = ""
+    lines: list[str] = []
+    append = lines.append
+    n = start - 1
+    stop = start - 1 + count if count is not None else -1
+    pending = 1  # the first chunk is a single line
+    try:
+        for fr in frames:
+            n += 1
+            data = fr[1]
+            wl = fr[2]
+            line = None
+            if fr[3] == 1 and wl == len(data):
+                if wl >= 54:
+                    et, vihl, tlen, frag, ttl, proto, sp, dp, seq, ack, offfl, win = big(data, 0)
+                elif wl >= 42:
+                    et, vihl, tlen, frag, ttl, proto = small(data, 0)
+                    sp = dp = seq = ack = offfl = win = -1
+                else:
+                    et = 0
+                if et == 0x0800 and vihl == 0x45 and not frag & 0x3FFF and 20 <= tlen <= wl - 14:
+                    k = data[26:34]
+                    pair = pairs.get(k) or _pair(k)
+                    ts = fr[0]
+                    ms = ts // 1_000_000
+                    if ms != last_ms:  # "HH:MM:SS.mmm" changes once per millisecond at most
+                        last_ms = ms
+                        sec = ms // 1000
+                        if sec != last_sec:
+                            last_sec = sec
+                            hms = fmt_time(sec * 1_000_000_000)[:-6]
+                        msstr = hms + d3[ms % 1000]
+                    end = 14 + tlen
+                    if proto == 6:
+                        if end >= 54:
+                            hl = (offfl >> 10) & 0x3C
+                            if hl >= 20 and 34 + hl <= end:
+                                seglen = end - 34 - hl
+                                if not seglen or (sp not in slow_tcp and dp not in slow_tcp):
+                                    fl = offfl & 0xFFF
+                                    if fl & 0x10:
+                                        line = (
+                                            f"{n} {msstr}{d3[(ts // 1000) % 1000]} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
+                                            f"Seq={seq} Ack={ack} Win={num[win]} Len={num[seglen]}"
+                                        )
+                                    else:
+                                        line = (
+                                            f"{n} {msstr}{d3[(ts // 1000) % 1000]} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
+                                            f"Seq={seq} Win={num[win]} Len={num[seglen]}"
+                                        )
+                    elif proto == 17:
+                        if end >= 42:
+                            if sp < 0:
+                                sp, dp, ulen = udp(data, 34)
+                            else:
+                                ulen = seq >> 16
+                            if 8 <= ulen <= end - 34 and sp not in slow_udp and dp not in slow_udp:
+                                line = f"{n} {msstr}{d3[(ts // 1000) % 1000]} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
+                    elif proto == 1:
+                        if end >= 42:
+                            t, _c, ident, iseq = echo(data, 34)
+                            name = echo_names.get(t)
+                            if name is not None:
+                                line = (
+                                    f"{n} {msstr}{d3[(ts // 1000) % 1000]} {pair} ICMP {num[wl]} {name} id=0x{ident:04x}, "
+                                    f"seq={iseq}/{(iseq >> 8) | ((iseq & 0xFF) << 8)}, ttl={ttl}"
+                                )
+            append(line or format_line(n, fr))
+            if n == stop:
+                break
+            pending -= 1
+            if not pending:
+                pending = batch
+                append("")
+                yield "\n".join(lines)
+                lines.clear()
+    except Exception:
+        # the source broke (a damaged file): hand out the lines before the damage, then the error
+        if lines:
+            append("")
+            yield "\n".join(lines)
+            lines.clear()
+        raise
+    if lines:
+        append("")
+        yield "\n".join(lines)
+
+
+def iter_blocks(
+    frames: Iterable[Frame], count: int | None, block: int, ways: int, which: int
+) -> Iterator[tuple[int, str]]:
+    """Split the numbered text of ``frames`` into blocks of ``block`` packets and yield (block index, text)
+    for the blocks with ``index % ways == which``, only stepping over the frames of the others.
+
+    Several processes running this over the same capture, each with its own ``which``, make the whole
+    text between them (``sniffer read`` on big files). If ``frames`` raises, the lines of an own block
+    before the damage are yielded first.
+    """
+    it = iter(frames)
+    n = 0
+    b = 0
+    while True:
+        want = block if count is None else min(block, count - n)
+        if want <= 0:
+            return
+        if b % ways == which:
+            parts: list[str] = []
+            try:
+                for chunk in iter_text(islice(it, want), n + 1, None, want + 1):
+                    parts.append(chunk)
+            except Exception:
+                if parts:
+                    yield b, "".join(parts)
+                raise
+            text = "".join(parts)
+            got = text.count("\n")
+            if got:
+                yield b, text
+        else:
+            got = 0
+            for _ in islice(it, want):
+                got += 1
+        if got < want:
+            return
+        n += got
+        b += 1

@@ -10,14 +10,15 @@ __all__ = ["Node", "dissect", "dissect_deep"]
 
 
 def dissect(frame: Frame) -> Node:
-    """The tree of ``frame``: a root whose children are the layers (frame, eth, ip, ...), each holding
+    """The tree of ``frame``: a root (no text) whose children are the layers (frame, eth, ip, ...), each holding
     its fields (Node.field = Wireshark name, .value, .text, .offset, .length, .children).
 
     ``dissect(frame).to_fields() == frame_fields(frame)`` always holds.
     """
-    ctx = run(frame, True)
-    root = ctx.root
-    root.text = f"Frame: {ctx.fields.get('frame.len')} bytes, {ctx.fields.get('frame.protocols')}"
+    root = run(frame, True).root
+    root.name = root.text = (
+        ""  # a container: its first child is the frame layer ("Frame: N bytes on wire...")
+    )
     return root
 
 

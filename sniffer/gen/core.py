@@ -1,5 +1,8 @@
-"""What every generator shares: the Endpoint a family module describes, the run settings, the client
-and server drivers for each I/O style, and the self-started peer (a forked server on loopback)."""
+"""Shared by every generator: Endpoint, run settings, client/server drivers, the self-started peer.
+
+A family module describes its sockets with an ``Endpoint``; ``run_client`` and ``serve`` pick the loop
+for the mode and I/O style; ``self_peer`` forks our own server on an ephemeral loopback address.
+"""
 
 from __future__ import annotations
 
@@ -88,8 +91,8 @@ def socket_error(exc: OSError, what: str, where: str) -> SnifferError:
         return PrivilegeError(f"{what} {where}", "CAP_NET_RAW (or CAP_NET_ADMIN)")
     if e == errno.ECONNREFUSED:
         return NetworkError(
-            f"connection refused by {where}: nothing listens there; start a server "
-            "(e.g. 'sniffer gen tcp-echo-server') or leave --to out to use a self-started peer"
+            f"connection refused by {where}: nothing listens there; start a peer there "
+            "('sniffer gen tcp-echo-server', 'udp-echo-server', ...) or leave --to out for a self-started one"
         )
     if e == errno.EADDRINUSE:
         return NetworkError(
@@ -135,6 +138,7 @@ def run_client(ep: Endpoint, rs: RunSettings, dest: Addr) -> Report:
     try:
         if rs.mode == CONNS:
             rep.options = _probe_options(ep)
+            rep.local = f"{rs.conns} sockets, up to {rs.parallel if rs.style != 'blocking' else 1} at once"
             if rs.style == ASYNCIO:
                 io.run_async(
                     io.a_stream_conns(
@@ -289,6 +293,8 @@ def serve(
 ) -> dict[str, Any]:
     """Run a server on an already open socket until ``stop()`` (or ``max_count`` conns / messages)."""
     check_style(style)
+    if mode == "sink" and not ep.connected and ep.opts.rcvbuf is None:
+        big_receive_buffer(sock)
     if ep.connected:
         if style == ASYNCIO:
             stats = io.run_async(io.a_stream_server(sock, mode, stop, max_count))
@@ -304,6 +310,15 @@ def serve(
     stats["mode"] = mode
     stats["options"] = report(sock)
     return stats
+
+
+def big_receive_buffer(sock: socket.socket, size: int = 8 << 20) -> None:
+    """A datagram sink keeps up with bursts: SO_RCVBUFFORCE (root) past rmem_max, else SO_RCVBUF."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, 33, size)  # SO_RCVBUFFORCE
+    except OSError:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
 def deadline_stop(duration: float | None, extra: Callable[[], bool] | None = None) -> Callable[[], bool]:

@@ -17,6 +17,7 @@ import errno
 import os
 import selectors
 import socket
+import struct
 import time
 from collections.abc import Callable
 from typing import Any
@@ -318,12 +319,14 @@ def dgram_blast(
     start = _now()
     end = start + duration
     limit = count if count is not None else 1 << 62
+    last = limit - 1 if count is not None else -1
     seq = 0
     dest = ch.dest
     sock = io.sock
     make = factory.make
-    wrap = ch.wrap
-    sync_send = io.blocking
+    wrap = None if type(ch).wrap is Channel.wrap else ch.wrap
+    send = sock.send
+    sendto = sock.sendto
     while seq < limit:
         now = _now()
         if now >= end:
@@ -336,20 +339,25 @@ def dgram_blast(
         else:
             due = min(limit, seq + 256)
         while seq < due:
-            data = wrap(make(seq, _last(seq, count)))
+            data: memoryview | bytes = make(seq, FLAG_LAST if seq == last else 0)
+            if wrap is not None:
+                data = wrap(data)
             try:
-                if sync_send:
-                    if dest is None:
-                        sock.send(data)
-                    else:
-                        sock.sendto(data, dest)
+                if dest is None:
+                    send(data)
                 else:
-                    io.send(data, dest, end + 1.0)
-            except TimeoutError:
-                break
-            except (BlockingIOError, ConnectionRefusedError):
-                # the peer's queue is full or it is not there (ICMP port unreachable): count and go on
-                rep.errors += 1
+                    sendto(data, dest)
+            except BlockingIOError:
+                if io.blocking:
+                    rep.errors += 1
+                    seq += 1
+                    continue
+                try:
+                    io.send(data, dest, end + 1.0)  # wait (select/poll/epoll) until there is room
+                except TimeoutError:
+                    break
+            except ConnectionRefusedError:
+                rep.errors += 1  # ICMP port unreachable from an earlier datagram: nobody listens (yet)
             seq += 1
     rep.sent = seq
     rep.bytes_sent = seq * size
@@ -464,6 +472,8 @@ def dgram_server_sync(
     ch: Channel, style: str, mode: str, stop: StopFn, max_msgs: int | None = None
 ) -> dict[str, Any]:
     """Echo (or count) datagrams until ``stop()`` or ``max_msgs``."""
+    if mode == "sink" and type(ch).count_in is Channel.count_in:
+        return _dgram_sink_fast(ch.sock, style, stop, max_msgs)
     io = SyncIO(ch.sock, style)
     stats = {"messages": 0, "bytes_received": 0, "echoed": 0, "ignored": 0}
     try:
@@ -495,6 +505,42 @@ def dgram_server_sync(
     finally:
         io.close()
     return stats
+
+
+def _dgram_sink_fast(sock: socket.socket, style: str, stop: StopFn, max_msgs: int | None) -> dict[str, Any]:
+    """Count datagrams with one recv_into per datagram: blocking sockets wake up for the stop check
+    through SO_RCVTIMEO (no poll before each recv), non-blocking ones drain the queue per wakeup."""
+    buf = bytearray(65536)
+    msgs = nbytes = 0
+    limit = max_msgs if max_msgs is not None else 1 << 62
+    recv_into = sock.recv_into
+    sel = None
+    if style == BLOCKING:
+        sock.setblocking(True)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, int(POLL_S * 1e6)))
+    else:
+        sock.setblocking(False)
+        sel = make_selector(style)
+        sel.register(sock, selectors.EVENT_READ)
+    try:
+        while msgs < limit and not stop():
+            if sel is not None and not sel.select(POLL_S):
+                continue
+            for _ in range(4096):
+                try:
+                    n = recv_into(buf)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    break
+                msgs += 1
+                nbytes += n
+                if msgs >= limit:
+                    break
+    finally:
+        if sel is not None:
+            sel.close()
+    return {"messages": msgs, "bytes_received": nbytes, "echoed": 0, "ignored": 0}
 
 
 def stream_conns_sync(
@@ -781,69 +827,59 @@ async def a_dgram_echo(
             await asyncio.sleep(interval)
 
 
-class _BlastProtocol(asyncio.DatagramProtocol):
-    def __init__(self) -> None:
-        self.paused = False
-        self.resumed: asyncio.Event = asyncio.Event()
-        self.refused = 0
-
-    def pause_writing(self) -> None:
-        self.paused = True
-        self.resumed.clear()
-
-    def resume_writing(self) -> None:
-        self.paused = False
-        self.resumed.set()
-
-    def error_received(self, exc: Exception) -> None:
-        self.refused += 1
-
-
 async def a_dgram_blast(
     ch: Channel, rep: Report, factory: PayloadFactory, count: int | None, duration: float, pps: float | None
 ) -> None:
-    """Blast through an asyncio datagram transport (its sendto writes at once while the socket has room)."""
+    """Blast from a coroutine: non-blocking sends while the socket has room; when it has none, the
+    event loop waits for writability (sock_sendall / sock_sendto); every batch yields to the loop."""
     loop = asyncio.get_running_loop()
-    transport, proto = await loop.create_datagram_endpoint(_BlastProtocol, sock=ch.sock)
+    sock = ch.sock
+    sock.setblocking(False)
     size = factory.size
     start = _now()
     end = start + duration
     limit = count if count is not None else 1 << 62
+    last = limit - 1 if count is not None else -1
     seq = 0
     dest = ch.dest
-    try:
-        while seq < limit:
-            now = _now()
-            if now >= end:
-                break
-            if pps:
-                due = min(limit, int((now - start) * pps) + 1)
-                if due <= seq:
-                    await asyncio.sleep(min((seq + 1) / pps - (now - start), end - now, 0.05))
-                    continue
-            else:
-                due = min(limit, seq + 256)
-            while seq < due:
-                data = ch.wrap(factory.make(seq, _last(seq, count)))
+    make = factory.make
+    wrap = None if type(ch).wrap is Channel.wrap else ch.wrap
+    send = sock.send
+    sendto = sock.sendto
+    while seq < limit:
+        now = _now()
+        if now >= end:
+            break
+        if pps:
+            due = min(limit, int((now - start) * pps) + 1)
+            if due <= seq:
+                await asyncio.sleep(min((seq + 1) / pps - (now - start), end - now, 0.05))
+                continue
+        else:
+            due = min(limit, seq + 256)
+        while seq < due:
+            data: memoryview | bytes = make(seq, FLAG_LAST if seq == last else 0)
+            if wrap is not None:
+                data = wrap(data)
+            try:
                 if dest is None:
-                    transport.sendto(bytes(data))
+                    send(data)
                 else:
-                    transport.sendto(bytes(data), dest)
-                seq += 1
-                if proto.paused:
-                    break
-            if proto.paused:
+                    sendto(data, dest)
+            except BlockingIOError:
                 try:
-                    await _within(proto.resumed.wait(), end + 1.0)
+                    if dest is None:
+                        await _within(loop.sock_sendall(sock, data), end + 1.0)
+                    else:
+                        await _within(loop.sock_sendto(sock, data, dest), end + 1.0)
                 except TimeoutError:
                     break
-            else:
-                await asyncio.sleep(0)
-    finally:
-        rep.errors += proto.refused
-        rep.sent = seq
-        rep.bytes_sent = seq * size
-        transport.abort()
+            except ConnectionRefusedError:
+                rep.errors += 1
+            seq += 1
+        await asyncio.sleep(0)
+    rep.sent = seq
+    rep.bytes_sent = seq * size
 
 
 async def a_stream_conns(
@@ -995,6 +1031,27 @@ async def a_dgram_server(ch: Channel, mode: str, stop: StopFn, max_msgs: int | N
     sock = ch.sock
     sock.setblocking(False)
     stats = {"messages": 0, "bytes_received": 0, "echoed": 0, "ignored": 0}
+    if mode == "sink" and type(ch).count_in is Channel.count_in:
+        # a reader callback drains the queue whenever the loop sees the socket readable
+        buf = bytearray(65536)
+        limit = max_msgs if max_msgs is not None else 1 << 62
+
+        def drain() -> None:
+            for _ in range(4096):
+                try:
+                    n = sock.recv_into(buf)
+                except (BlockingIOError, OSError):
+                    return
+                stats["messages"] += 1
+                stats["bytes_received"] += n
+
+        loop.add_reader(sock, drain)
+        try:
+            while not stop() and stats["messages"] < limit:
+                await asyncio.sleep(POLL_S)
+        finally:
+            loop.remove_reader(sock)
+        return stats
     while not stop() and (max_msgs is None or stats["messages"] < max_msgs):
         try:
             data, addr = await asyncio.wait_for(loop.sock_recvfrom(sock, ch.max_recv), POLL_S)
@@ -1007,6 +1064,16 @@ async def a_dgram_server(ch: Channel, mode: str, stop: StopFn, max_msgs: int | N
             else:
                 stats["ignored"] += 1
             # take whatever else is queued without going round the loop for each datagram
+            if type(ch).count_in is Channel.count_in:
+                buf = bytearray(65536)
+                for _ in range(4096):
+                    try:
+                        n = sock.recv_into(buf)
+                    except (BlockingIOError, OSError):
+                        break
+                    stats["messages"] += 1
+                    stats["bytes_received"] += n
+                continue
             while True:
                 try:
                     data, addr = sock.recvfrom(ch.max_recv)

@@ -1,5 +1,7 @@
-"""AF_PACKET generators: SOCK_RAW (we write the whole Ethernet frame) and SOCK_DGRAM (cooked: the
-kernel adds the link header). EtherType 0x88B5 (IEEE 802 local experimental) carries our tag.
+"""AF_PACKET generators: SOCK_RAW (whole Ethernet frames) and SOCK_DGRAM (cooked link header).
+
+We write the whole frame with SOCK_RAW; with SOCK_DGRAM the kernel adds the link header.
+EtherType 0x88B5 (IEEE 802 local experimental) carries our tag.
 
 Loopback (lo) is the default interface; any other one must be named. The peer is our own packet echo
 server on the same interface, which sets the tag's ECHO flag and sends the frame back to its sender's

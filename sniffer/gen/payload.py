@@ -112,6 +112,12 @@ def find_tag(data: bytes | bytearray | memoryview) -> Tag | None:
     return next(find_tags(data, 1), None)
 
 
+def describe(tag: Tag) -> str:
+    """A short label for a packet list or detail pane: 'gen flow 0x1234abcd #7 echo last'."""
+    extra = (" echo" if tag.is_echo else "") + (" last" if tag.is_last else "")
+    return f"gen flow {tag.flow_id:#010x} #{tag.seq}{extra}"
+
+
 def set_echo(message: bytes | bytearray) -> bytes:
     """The same message with the ECHO flag set (what raw IP and packet echo peers send back)."""
     out = bytearray(message)

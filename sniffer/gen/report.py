@@ -41,7 +41,12 @@ class Report:
 
     @property
     def lost(self) -> int:
-        return max(0, self.sent - self.echoed) if self.rtts_ns or self.echoed else 0
+        """Echo runs: sent but never echoed. Blasts: sent but not counted by our sink (when known)."""
+        if self.mode == "blast":
+            return max(0, self.sent - self.received) if self.server is not None else 0
+        if self.mode == "bulk":
+            return 0
+        return max(0, self.sent - self.echoed)
 
     def latency(self) -> dict[str, float] | None:
         if not self.rtts_ns:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import struct
 from typing import Any
 
 from sniffer.errors import UsageError
@@ -46,13 +45,16 @@ class UdpEndpoint(Endpoint):
 
     def prepare_client(self, sock: socket.socket, dest: Any) -> Any:
         if _is_multicast(dest[0]):
+            # group addressing and the ip_mreqn/ipv6_mreq structs come from the multicast tools
+            from sniffer.gen.multicast import ip_mreqn, resolve_iface
+
             if self.iface is None:
                 raise UsageError("sending to a multicast group needs -i IFACE (the interface to send on)")
-            idx = if_index(self.iface)
+            _name, idx = resolve_iface(self.iface, self.af)
             if self.af == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
             else:
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, _mreqn(idx))
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, ip_mreqn("0.0.0.0", idx))
             # replies come from the members' unicast addresses: stay unconnected
             return dest
         sock.connect(dest)
@@ -74,16 +76,16 @@ class UdpEndpoint(Endpoint):
         return s
 
     def _join(self, s: socket.socket) -> None:
+        from sniffer.gen.multicast import ip_mreqn, ipv6_mreq, resolve_iface
+
         if self.iface is None:
             raise UsageError("joining a multicast group needs -i IFACE")
-        idx = if_index(self.iface)
         assert self.group is not None
+        _name, idx = resolve_iface(self.iface, self.af)
         if self.af == socket.AF_INET6:
-            mreq6 = socket.inet_pton(socket.AF_INET6, self.group) + struct.pack("@I", idx)
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq6)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, ipv6_mreq(self.group, idx))
         else:
-            mreqn = socket.inet_aton(self.group) + socket.inet_aton("0.0.0.0") + struct.pack("@i", idx)
-            s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, ip_mreqn(self.group, idx))
 
     def self_peer_address(self) -> Any:
         return (LOOPBACK[self.family], 0)
@@ -94,8 +96,3 @@ def _is_multicast(host: str) -> bool:
         return ipaddress.ip_address(host.split("%")[0]).is_multicast
     except ValueError:
         return False
-
-
-def _mreqn(idx: int) -> bytes:
-    """struct ip_mreqn for IP_MULTICAST_IF: pick the interface by index."""
-    return socket.inet_aton("0.0.0.0") + socket.inet_aton("0.0.0.0") + struct.pack("@i", idx)

@@ -67,7 +67,7 @@ def field_names() -> list[str]:
 
 
 def complete(prefix: str, limit: int | None = None) -> list[str]:
-    """Known field/protocol names starting with ``prefix``: shorter (fewer dots) first, then alphabetical.
+    """Known field/protocol names starting with ``prefix``: fewer dots first, then shorter, then alphabetical.
 
     If ``prefix`` is a whole filter text, the last word is completed (``"ip.src == 1.2.3.4 and tc"``
     gives ``tcp`` ...); use :func:`complete_text` to get the offset to replace from.
@@ -82,7 +82,7 @@ def complete_text(text: str, limit: int | None = None) -> tuple[int, list[str]]:
     word = text[start:]
     reg = _registry()
     names = [n for n in reg if n.startswith(word)] if word else list(reg)
-    names.sort(key=lambda n: (n.count("."), n))
+    names.sort(key=lambda n: (n.count("."), len(n), n))
     return start, names[:limit] if limit is not None else names
 
 
@@ -271,7 +271,7 @@ def _to_bytes(kind: str, v: Any) -> bytes | None:
 # ---------------------------------------------------------------------------------------------------------
 # Lexer
 
-_OPS = ("===", "!==", "==", "!=", "~=", "<=", ">=", "&&", "||", "<", ">", "~", "!")
+_OPS = ("===", "!==", "==", "!=", "~=", "<=", ">=", "&&", "||", "<", ">", "~", "!", "&")
 _WORD_CHARS = re.compile(r"[A-Za-z0-9_.:\-/]+")
 _KEYWORDS = {
     "and": "AND",
@@ -438,6 +438,7 @@ class Operand:
     literal: Tok | None = None  # WORD/STRING/CHAR literal
     slice: str | None = None
     func: str | None = None
+    slice_pos: int = 0
 
 
 @dataclass(slots=True)
@@ -540,7 +541,8 @@ class _Parser:
             s = self.take()
             if op.name is None:
                 raise FilterError(f'unknown field "{t.text}" at column {t.pos + 1}{_suggest(t.text)}', t.pos)
-            op.slice = s.value
+            op.slice, op.slice_pos = s.value, s.pos
+            _parse_slice(s.value, s.pos)  # report a bad range here, where its position is known
             op.text += s.text
         return op
 
@@ -783,13 +785,18 @@ def _presence(name: str, kind: str) -> Pred:
         return lambda f: name in f
     prefix = name + "."
 
+    cache = _proto_cache
+
     def present(f: Fields) -> bool:
         if name in f:
             return True
-        protos = _protocols_of(f)
-        if protos is not None:
-            return name in protos
-        return any(k.startswith(prefix) for k in f)
+        p = f.get("frame.protocols")
+        if p is None:
+            return any(k.startswith(prefix) for k in f)
+        protos = cache.get(p) if type(p) is str else None
+        if protos is None:
+            protos = _protocols_of(f)
+        return name in protos  # type: ignore[operator]
 
     return present
 
@@ -847,7 +854,7 @@ def _operand_values(op: Operand) -> tuple[Callable[[Fields], list[Any] | None], 
     conv: Callable[[Any], Any] = norm
     out_kind = kind
     if op.slice is not None:
-        ranges = _parse_slice(op.slice, op.pos)
+        ranges = _parse_slice(op.slice, op.slice_pos)
 
         def sliced(v: Any, k: str = kind) -> Any:
             b = _to_bytes(k, v)
@@ -935,6 +942,12 @@ def _relation(relop: str, kind: str, pos: int, fname: str) -> Callable[[Any, Any
                 return False
 
         return ordered
+    if relop == "&":
+        if kind not in ("int", "bool"):
+            raise FilterError(
+                f'"&" (bitwise and) needs an integer field; {fname} is {kind} (column {pos + 1})', pos
+            )
+        return lambda x, y: (x & y) != 0
     if relop == "contains":
         if kind in ("int", "bool", "float", "time", "ipv4", "ipv6", "none"):
             raise FilterError(
@@ -1010,6 +1023,16 @@ def _compile_in(node: Node) -> Pred:
             except TypeError:
                 pass
         return any(n == x for n in nets)
+
+    if op.func is None and op.slice is None:
+        norm = NORMALIZERS[kind]
+        if not ranges and not nets and single_set is not None:
+            if kind in ("int", "bool"):
+                return _any_field(
+                    op.name, lambda x: x in single_set or (type(x) is not int and norm(x) in single_set)
+                )
+            return _any_field(op.name, lambda x: norm(x) in single_set)
+        return _any_field(op.name, lambda x: (n := norm(x)) is not None and member(n))
 
     def test_in(f: Fields) -> bool:
         v = vals(f)
@@ -1113,7 +1136,10 @@ def _compile_test(node: Node) -> Pred:
     if relop == "contains" and kind == "str" and isinstance(lit, bytes):
         lit = lit.decode("latin-1")
 
-    # fast paths for the common single-value cases
+    # fast path: a plain field against a literal, "any occurrence" semantics, no per-packet lists
+    if left.func is None and left.slice is None and relop not in ("!=", "~=", "===", "!=="):
+        return _any_field(left.name, _scalar_test(relop, kind, lit, rel))
+
     if relop == "==" and not isinstance(lit, _Net):
 
         def eq(f: Fields) -> bool:
@@ -1150,6 +1176,72 @@ def _compile_test(node: Node) -> Pred:
     return any_rel
 
 
+def _scalar_test(relop: str, kind: str, lit: Any, rel: Callable[[Any, Any], bool]) -> Callable[[Any], bool]:
+    """raw value (as the decoder stored it) -> bool, normalising only when the cheap test fails."""
+    norm = NORMALIZERS[kind]
+    if relop == "==":
+        if isinstance(lit, _Net):
+            net, mask = lit.net, lit.mask
+
+            def in_net(x: Any) -> bool:
+                n = norm(x)
+                return n is not None and (n & mask) == net
+
+            return in_net
+        if kind == "ipv4":
+            lit_s = str(ipaddress.IPv4Address(lit))  # decoders write IPv4 in canonical dotted quad
+
+            return lambda x: x == lit_s if type(x) is str else norm(x) == lit
+        if kind in ("int", "bool"):
+            return lambda x: x == lit or (type(x) is not int and norm(x) == lit)
+        return lambda x: norm(x) == lit
+
+    def test(x: Any) -> bool:
+        n = norm(x)
+        return n is not None and rel(n, lit)
+
+    return test
+
+
+def _any_field(name: str, t: Callable[[Any], bool]) -> Pred:
+    """True when any occurrence of the field satisfies ``t`` (alias fields: of either component)."""
+
+    def one(v: Any) -> bool:
+        if v is None:
+            return False
+        if type(v) is list:
+            for x in v:
+                if t(x):
+                    return True
+            return False
+        return t(v)
+
+    parts = ALIASES.get(name)
+    if parts is None:
+
+        def pred(f: Fields) -> bool:
+            v = f.get(name)
+            if v is None:
+                return False
+            if type(v) is list:
+                for x in v:
+                    if t(x):
+                        return True
+                return False
+            return t(v)
+
+        return pred
+    a, b = parts
+
+    def pred_alias(f: Fields) -> bool:
+        v = f.get(name)
+        if v is None:
+            return one(f.get(a)) or one(f.get(b))
+        return one(v)
+
+    return pred_alias
+
+
 def _collect(node: Node, out: set[str]) -> None:
     for op in (node.left, node.right):
         if op is not None and op.name is not None:
@@ -1165,10 +1257,14 @@ def _collect(node: Node, out: set[str]) -> None:
 # Public API
 
 
+#: fields matches_frame computes from the stream table (stateful: frames in capture order)
+STREAM_FIELDS = frozenset({"tcp.stream", "udp.stream"})
+
+
 class DisplayFilter:
     """A compiled display filter. ``matches(fields)`` takes a dict from ``decode.fields.frame_fields``."""
 
-    __slots__ = ("_pred", "fields_needed", "matches", "text")
+    __slots__ = ("_extract", "_flows", "_pred", "_seen", "fields_needed", "matches", "text")
 
     def __init__(self, text: str, pred: Pred | None, fields_needed: frozenset[str]) -> None:
         self.text = text
@@ -1176,6 +1272,39 @@ class DisplayFilter:
         #: field names the filter reads (a decoder may skip the others); empty for the empty filter
         self.fields_needed = fields_needed
         self.matches: Pred = pred if pred is not None else (lambda f: True)
+        self._extract: Callable[[Any], Fields] | None = None
+        self._flows: Any = None  # a FlowIndex when the filter reads tcp.stream / udp.stream
+        self._seen = 0
+
+    def matches_frame(self, frame: Any, number: int | None = None) -> bool:
+        """Decode ``frame`` (a capture Frame) only as far as this filter needs, then match it.
+
+        Filters on common L2-L4 fields read them straight from the headers (sniffer.model.fastfields);
+        others use the full ``decode.fields.frame_fields``. ``number`` becomes ``frame.number``.
+        ``tcp.stream`` / ``udp.stream`` (numbered like Wireshark) are available too, provided every
+        frame of the capture is passed once, in order.
+        """
+        if self._pred is None:
+            return True
+        ext = self._extract
+        if ext is None:
+            from sniffer.model.fastfields import extractor
+
+            needed = self.fields_needed - STREAM_FIELDS
+            ext = self._extract = extractor(needed) if needed else (lambda fr: {})
+            if self.fields_needed & STREAM_FIELDS:
+                from sniffer.model.flows import FlowIndex
+
+                self._flows = FlowIndex(keep_numbers=False)
+        fields = ext(frame)
+        self._seen += 1
+        if number is not None:
+            fields["frame.number"] = number
+        if self._flows is not None:
+            r = self._flows.add(number or self._seen, frame)
+            if r is not None:
+                fields[f"{r[0].proto}.stream"] = r[0].index
+        return self._pred(fields)
 
     @property
     def is_empty(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -367,6 +367,17 @@ def _is_multicast(addr: str) -> bool:
         return False
 
 
+def _udp_payload(data: bytes, size: int) -> bytes:
+    """The UDP payload of ``size`` bytes inside a frame: found by our header's magic when it carries one
+    (the header then validates it), else the bytes are unknown and only the size matters."""
+    at = data.find(MAGIC)
+    while at != -1:
+        if parse_header(data[at : at + size]) is not None and at + size <= len(data):
+            return data[at : at + size]
+        at = data.find(MAGIC, at + 1)
+    return bytes(max(0, size))
+
+
 @dataclass
 class GroupRecord:
     """One group record of a report (IGMPv3/MLDv2), or the equivalent of a v1/v2 report or leave."""
@@ -512,7 +523,7 @@ class MemberState:
 @dataclass
 class TimelineEvent:
     ts_ns: int
-    event: str  # "join" | "leave" | "change" | "report" | "query" | "kernel-join" | "kernel-leave"
+    event: str  # join | leave | change | report | query | kernel-present | kernel-join | kernel-leave
     who: str
     detail: str = ""
 
@@ -553,12 +564,21 @@ class MembershipView:
     :meth:`observe_frame` for a Frame) and :meth:`observe_datagram` (one UDP datagram to a group).
     """
 
-    def __init__(self, timeline_len: int = 256) -> None:
+    def __init__(
+        self, timeline_len: int = 256, listener: Callable[[GroupState, TimelineEvent], None] | None = None
+    ) -> None:
+        self.listener = listener  # called with every new timeline event (e.g. to print it live)
         self._groups: dict[str, GroupState] = {}
         self._queriers: dict[tuple[str, str], QuerierState] = {}
         self._streams: dict[tuple[str, int, str, int, int | None], StreamStats] = {}
         self._kernel_keys: set[tuple[str, str]] = set()
+        self._kernel_seen = False
         self._timeline_len = timeline_len
+
+    def _event(self, g: GroupState, ev: TimelineEvent) -> None:
+        g.timeline.append(ev)
+        if self.listener is not None:
+            self.listener(g, ev)
 
     # ---- feeding ---------------------------------------------------------------------------------
 
@@ -576,12 +596,14 @@ class MembershipView:
         for m in memberships:
             fresh.setdefault(m.group, []).append(m)
             keys.add(m.key)
+        event = "kernel-join" if self._kernel_seen else "kernel-present"  # the first snapshot: already there
+        self._kernel_seen = True
         for ifname, group in sorted(keys - self._kernel_keys):
             g = self._group(group, "ipv6" if ":" in group else "ipv4")
-            g.timeline.append(TimelineEvent(ts_ns, "kernel-join", ifname))
+            self._event(g, TimelineEvent(ts_ns, event, ifname))
         for ifname, group in sorted(self._kernel_keys - keys):
             g = self._group(group, "ipv6" if ":" in group else "ipv4")
-            g.timeline.append(TimelineEvent(ts_ns, "kernel-leave", ifname))
+            self._event(g, TimelineEvent(ts_ns, "kernel-leave", ifname))
         for g in self._groups.values():
             g.kernel = []
         for group, ms in fresh.items():
@@ -601,10 +623,28 @@ class MembershipView:
         return msg
 
     def observe_frame(self, frame: Any) -> MembershipMessage | None:
-        """Account one captured Frame (decoded with sniffer.decode.fields.frame_fields)."""
-        from sniffer.decode.fields import frame_fields  # type: ignore[import-not-found,unused-ignore]
+        """Account one captured Frame (decoded with sniffer.decode.fields.frame_fields): IGMP/MLD
+        messages, and UDP datagrams sent to a multicast group (per-stream statistics)."""
+        from sniffer.decode.fields import frame_fields
 
-        return self.observe(frame.ts_ns, frame_fields(frame))
+        fields = frame_fields(frame)
+        msg = self.observe(frame.ts_ns, fields)
+        if msg is None and "udp.dstport" in fields:
+            dst = str(_first(fields.get("ip.dst", fields.get("ipv6.dst"))) or "")
+            if _is_multicast(dst):
+                src = str(_first(fields.get("ip.src", fields.get("ipv6.src"))) or "")
+                size = (_int(_first(fields.get("udp.length"))) or 8) - 8
+                ttl = _int(_first(fields.get("ip.ttl", fields.get("ipv6.hlim"))))
+                self.observe_datagram(
+                    frame.ts_ns,
+                    src,
+                    _int(_first(fields.get("udp.srcport"))) or 0,
+                    dst,
+                    _int(_first(fields.get("udp.dstport"))) or 0,
+                    _udp_payload(bytes(frame.data), size),
+                    ttl,
+                )
+        return msg
 
     def observe_datagram(
         self,
@@ -641,7 +681,7 @@ class MembershipView:
             detail = f"v{msg.version} group-specific"
             if msg.query_sources:
                 detail += " sources " + ",".join(msg.query_sources)
-            g.timeline.append(TimelineEvent(ts_ns, "query", msg.src, detail))
+            self._event(g, TimelineEvent(ts_ns, "query", msg.src, detail))
 
     def _observe_record(self, ts_ns: int, msg: MembershipMessage, rec: GroupRecord) -> None:
         if not rec.group:
@@ -654,7 +694,7 @@ class MembershipView:
         if msg.kind == "leave":
             g.leaves += 1
             g.members.pop(msg.src, None)
-            g.timeline.append(TimelineEvent(ts_ns, "leave", msg.src, f"v{msg.version} leave"))
+            self._event(g, TimelineEvent(ts_ns, "leave", msg.src, f"v{msg.version} leave"))
             return
         g.reports += 1
         old = g.members.get(msg.src)
@@ -662,7 +702,7 @@ class MembershipView:
         if new_mode == "include" and not new_sources:
             g.leaves += 1
             g.members.pop(msg.src, None)
-            g.timeline.append(TimelineEvent(ts_ns, "leave", msg.src, f"v{msg.version} {name}{srcs}"))
+            self._event(g, TimelineEvent(ts_ns, "leave", msg.src, f"v{msg.version} {name}{srcs}"))
             return
         g.members[msg.src] = MemberState(msg.src, new_mode, new_sources, msg.version, ts_ns)
         if old is None:
@@ -671,7 +711,7 @@ class MembershipView:
             event = "change"
         else:
             event = "report"
-        g.timeline.append(TimelineEvent(ts_ns, event, msg.src, f"v{msg.version} {name}{srcs}"))
+        self._event(g, TimelineEvent(ts_ns, event, msg.src, f"v{msg.version} {name}{srcs}"))
 
     @staticmethod
     def _apply(old: MemberState | None, rec: GroupRecord) -> tuple[str, set[str]]:

@@ -21,6 +21,7 @@ from textual.widgets import Footer, Input, Tree
 from sniffer.errors import SnifferError
 from sniffer.model.store import PacketStore, View
 from sniffer.ui.adapters import DNode, compile_display_filter, dissect, field_names, write_pcapng
+from sniffer.ui.panels import PANEL_KEYMAP, PanelActions
 from sniffer.ui.sources import Source
 from sniffer.ui.widgets import DetailTree, HexView, PacketList, StatusBar, build_filter_bar
 
@@ -50,6 +51,7 @@ KEYMAP: list[tuple[str, str, str]] = [
     ("full_stop", "step", "Playback: step one packet"),
     ("f", "follow", "Autoscroll: follow the newest packet (scrolling up stops it)"),
 ]
+KEYMAP += PANEL_KEYMAP  # analysis screens (sniffer/ui/panels): S F P I G
 LIST_KEYS: list[tuple[str, str]] = [
     ("↑ ↓ / j k", "Previous / next packet (list), field (tree), byte row (hex)"),
     ("PgUp PgDn", "Page up / down"),
@@ -86,7 +88,7 @@ class SearchDone(Message):
     what: str
 
 
-class SnifferApp(App[None]):
+class SnifferApp(PanelActions, App[None]):
     """Wireshark-like packet browser for the terminal."""
 
     TITLE = "sniffer"

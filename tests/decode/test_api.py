@@ -38,7 +38,7 @@ def test_tcp_fast_path_line() -> None:
     line = format_line(2, fr)
     assert line.startswith("2 ")
     assert line.endswith(
-        "192.150.187.43 → 141.142.228.5 TCP 74 80 → 59856 [SYN, ACK] Seq=2779762238 "
+        "192.150.187.43 -> 141.142.228.5 TCP 74 80 -> 59856 [SYN, ACK] Seq=2779762238 "
         "Ack=4263588411 Win=14480 Len=0"
     )
     f = frame_fields(fr)
@@ -66,3 +66,20 @@ def test_tree_agrees_with_fields() -> None:
             assert root.to_fields() == frame_fields(fr)
             for node in root.walk():
                 assert 0 <= node.offset and node.offset + node.length <= len(fr.data), (name, node)
+
+
+def test_iter_text_is_format_line_joined() -> None:
+    from sniffer.decode.summary import iter_text
+
+    frames = [
+        fr
+        for name in ("zeek__nmap-vsn.pcap", "zeek__wikipedia.pcap", "dpkt__dns_icmp.pcap")
+        for fr in _frames(name)
+    ]
+    want = "".join(format_line(i + 1, fr) + "\n" for i, fr in enumerate(frames))
+    chunks = list(iter_text(frames, 1, None, 100))
+    assert chunks[0].count("\n") == 1  # the first line comes alone, at once
+    assert "".join(chunks) == want
+    assert "".join(iter_text(frames, 5, 3)) == "".join(
+        format_line(5 + i, fr) + "\n" for i, fr in enumerate(frames[:3])
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -9,6 +11,8 @@ from typing import Any
 
 import pytest
 from helpers.cli import run_sniffer
+
+from sniffer.cli import main
 
 from .oracle import CAPS, MCAST_FIELDS, MUST_SHOW, expected_errors, norm_oracle, norm_ours, oracle_rows
 
@@ -21,6 +25,17 @@ def _captures() -> Iterator[str]:
             yield p.name
 
 
+def _read_json(path: str) -> tuple[int, bytes, str]:
+    """`sniffer read --json PATH` run in this process (the same CLI code, without 81 interpreter starts)."""
+    out = io.BytesIO()
+    err = io.StringIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8")
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(err):
+        rc = main(["read", "--json", path])
+        stdout.flush()
+    return rc, out.getvalue(), err.getvalue()
+
+
 @pytest.fixture(scope="module")
 def decoded() -> dict[str, tuple[int, list[dict[str, Any]], str]]:
     """name -> (exit status, JSON objects, stderr) of `sniffer read --json` on each corpus capture."""
@@ -28,10 +43,18 @@ def decoded() -> dict[str, tuple[int, list[dict[str, Any]], str]]:
     for name in _captures():
         if PLACEHOLDER_READER and name.endswith(".pcapng"):
             continue  # the placeholder reader has no pcapng: these count once the formats reader is merged
-        r = run_sniffer("read", "--json", str(CAPS / name), timeout=60)
-        objs = [json.loads(line) for line in r.stdout.decode().splitlines() if line]
-        out[name] = (r.returncode, objs, r.stderr.decode())
+        rc, stdout, stderr = _read_json(str(CAPS / name))
+        objs = [json.loads(line) for line in stdout.decode().splitlines() if line]
+        out[name] = (rc, objs, stderr)
     return out
+
+
+def test_in_process_run_matches_the_real_cli() -> None:
+    """The fixture's in-process runs print exactly what the `sniffer` program prints."""
+    for name in ("zeek__icmp__icmp-destunreach-udp.pcap", "libpcap__pcap-invalid-version-1.pcap"):
+        r = run_sniffer("read", "--json", str(CAPS / name), timeout=60)
+        rc, stdout, stderr = _read_json(str(CAPS / name))
+        assert (r.returncode, r.stdout, r.stderr.decode()) == (rc, stdout, stderr)
 
 
 def _score(decoded: dict[str, Any], fields: list[str]) -> tuple[int, int, Counter[str], list[str]]:

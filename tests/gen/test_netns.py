@@ -48,7 +48,10 @@ def client(host: Host, *args: str) -> dict[str, Any]:
     return json.loads(res.stdout)
 
 
-@pytest.mark.parametrize("style", ["blocking", "epoll", "asyncio"])
+STYLES = ("blocking", "select", "poll", "epoll", "asyncio")
+
+
+@pytest.mark.parametrize("style", STYLES)
 def test_broadcast_reaches_the_other_namespace(pair: tuple[Host, Host], style: str) -> None:
     a, b = pair
     port = str(random.randint(20000, 30000))
@@ -67,21 +70,23 @@ def test_broadcast_reaches_the_other_namespace(pair: tuple[Host, Host], style: s
     assert bcast, "no broadcast frame (ff:ff:ff:ff:ff:ff) carrying our tag was captured"
 
 
-@pytest.mark.parametrize("family", ["inet", "inet6"])
-def test_multicast_group_members_echo(pair: tuple[Host, Host], family: str) -> None:
+@pytest.mark.parametrize(
+    ("family", "style"), [*(("inet", s) for s in STYLES), ("inet6", "blocking"), ("inet6", "asyncio")]
+)
+def test_multicast_group_members_echo(pair: tuple[Host, Host], family: str, style: str) -> None:
     a, b = pair
     group = "239.7.7.7" if family == "inet" else "ff15::7777"
     port = random.randint(20000, 30000)
     flow = random.getrandbits(32)
     srv = Server(
         b, "udp-echo-server", "--family", family, "--bind", f"[{'::' if family == 'inet6' else '0.0.0.0'}]:{port}",
-        "--group", group, "-i", "vb", "-c", "3", "-d", "15",
+        "--group", group, "-i", "vb", "-c", "3", "-d", "15", "--style", style,
     )  # fmt: skip
     to = f"[{group}]:{port}"
     with TagCapture("vb", ns=b.ns) as cap:
         rep = client(
             a, "udp-echo", "--family", family, "--to", to, "-i", "va", "--mcast-ttl", "3", "--mcast-loop", "0",
-            "-c", "3", "--flow", str(flow),
+            "-c", "3", "--flow", str(flow), "--style", style,
         )  # fmt: skip
     assert rep["echoed"] == 3
     key = "IPV6_MULTICAST_HOPS" if family == "inet6" else "IP_MULTICAST_TTL"

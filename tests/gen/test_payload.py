@@ -114,3 +114,11 @@ def test_flow_tracker_reports_missing_and_duplicates() -> None:
     assert tr.duplicates == 1
     assert tr.missing(expected=8) == [2, 4, 6, 7]
     assert FLAG_ECHO != FLAG_LAST
+
+
+def test_describe_labels_a_tag() -> None:
+    from sniffer.gen.payload import describe
+
+    tag = parse_tag(set_echo(build_payload(0xABC, 7, flags=FLAG_LAST)))
+    assert tag is not None
+    assert describe(tag) == "gen flow 0x00000abc #7 echo last"

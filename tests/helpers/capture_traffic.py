@@ -86,3 +86,64 @@ def read_pcap_bytes(path: Path) -> list[bytes]:
         f.seek(0)
         reader = dpkt.pcapng.Reader(f) if head == b"\x0a\x0d\x0d\x0a" else dpkt.pcap.Reader(f)
         return [bytes(buf) for _, buf in reader]
+
+
+def tshark_read(path: Path | str, *fields: str) -> tuple[int, list[list[str]], str]:
+    """Read ``path`` with tshark: (exit status, one row of ``fields`` per packet, stderr)."""
+    argv = ["tshark", "-n", "-r", str(path), "-T", "fields", "-E", "separator=|"]
+    for f in fields or ("frame.number",):
+        argv += ["-e", f]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    rows = [line.split("|") for line in proc.stdout.splitlines()]
+    err = "\n".join(line for line in proc.stderr.splitlines() if "Running as user" not in line)
+    return proc.returncode, rows, err
+
+
+def tshark_bytes(path: Path | str, tmp: Path) -> list[bytes]:
+    """Packet bytes as tshark reads them: tshark rewrites the file as pcap, dpkt reads that back."""
+    out = tmp / f"tshark-{Path(path).name}.pcap"
+    subprocess.run(
+        ["tshark", "-r", str(path), "-F", "pcap", "-w", str(out)], check=True, capture_output=True, timeout=60
+    )
+    return read_pcap_bytes(out)
+
+
+class Blaster:
+    """Send raw experimental frames on ``iface`` in namespace ``ns`` from a thread, bounded in count and time."""
+
+    def __init__(
+        self, ns: str, iface: str, frames: list[bytes], rate: float, max_seconds: float = 10
+    ) -> None:
+        import threading
+
+        self.frames, self.rate, self.max_seconds = frames, rate, max_seconds
+        self.sent = 0
+        self._stop = threading.Event()
+        with netns(ns):
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        self.sock.bind((iface, 0))
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        start = time.monotonic()
+        for i, f in enumerate(self.frames):
+            if self._stop.is_set() or time.monotonic() - start > self.max_seconds:
+                break
+            try:
+                self.sock.send(f)
+            except OSError:
+                break
+            self.sent += 1
+            ahead = (i + 1) / self.rate - (time.monotonic() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+
+    def start(self) -> Blaster:
+        self.thread.start()
+        return self
+
+    def stop(self) -> int:
+        self._stop.set()
+        self.thread.join(15)
+        self.sock.close()
+        return self.sent

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,17 @@ def merged_capture(dest: Path, names: tuple[str, ...] = ORACLE_CAPTURES) -> Path
     """Concatenate corpus captures into one pcapng (mergecap -a keeps each file's link type)."""
     out = dest / "merged.pcapng"
     subprocess.run(
-        ["mergecap", "-a", "-F", "pcapng", "-w", str(out), *(str(CAPTURES / n) for n in names)],
+        [
+            "mergecap",
+            "-a",
+            "-s",
+            "262144",
+            "-F",
+            "pcapng",
+            "-w",
+            str(out),
+            *(str(CAPTURES / n) for n in names),
+        ],
         check=True,
         capture_output=True,
     )
@@ -108,3 +120,72 @@ def tshark_matches(path: Path, expr: str) -> set[int]:
 def tshark_matches_many(path: Path, exprs: list[str], workers: int = 4) -> dict[str, set[int]]:
     with ThreadPoolExecutor(workers) as pool:
         return dict(zip(exprs, pool.map(lambda e: tshark_matches(path, e), exprs), strict=True))
+
+
+# -- statistics and streams -------------------------------------------------------------------------------
+
+ORACLE_DIR = Path(__file__).resolve().parents[1] / "corpus" / "oracle"
+_CONV_ROW = re.compile(
+    r"^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+(\d+) (\S+)\s+(\d+)\s+(\d+) (\S+)\s+(\d+)\s+(\d+) (\S+)\s+(-?[\d.]+)\s+([\d.]+)"
+)
+_CONV_TITLES = {"Ethernet": "eth", "IPv4": "ip", "IPv6": "ipv6", "TCP": "tcp", "UDP": "udp"}
+
+
+def readable_captures() -> list[Path]:
+    """Corpus captures tshark reads without error (the broken ones are the readers' business)."""
+    out = []
+    for p in sorted(CAPTURES.iterdir()):
+        rc = ORACLE_DIR / f"{p.name}.rc"
+        if rc.exists() and rc.read_text().strip() == "0":
+            out.append(p)
+    return out
+
+
+@dataclass
+class StatsOracle:
+    """What tshark says about one capture: per-packet fields and the -z tables."""
+
+    rows: list[list[str]]  # frame.protocols, _ws.malformed, _ws.short, tcp.stream, udp.stream
+    conv: dict[str, set[tuple[str, str, int, int | None, int, int | None]]]  # a, b, frames/bytes a->b, b->a
+    phs: list[str]
+
+
+def stats_oracle(path: Path) -> StatsOracle:
+    """Two tshark runs: the per-packet fields, then (with -q: without it the hierarchy gets an extra
+    "frame" root) the statistics tables."""
+    args = ["tshark", "-n", "-r", str(path), "-T", "fields", "-E", "occurrence=f"]
+    for f in ("frame.protocols", "_ws.malformed", "_ws.short", "tcp.stream", "udp.stream"):
+        args += ["-e", f]
+    text = subprocess.run(args, capture_output=True, check=True).stdout.decode("utf-8", "replace")
+    rows = [line.split("\t") for line in text.splitlines() if line]
+    args = ["tshark", "-n", "-r", str(path), "-q", "-z", "io,phs"]
+    for k in ("eth", "ip", "ipv6", "tcp", "udp"):
+        args += ["-z", f"conv,{k}"]
+    tail = subprocess.run(args, capture_output=True, check=True).stdout.decode("utf-8", "replace")
+    conv: dict[str, set[tuple[str, str, int, int | None, int, int | None]]] = {}
+    phs: list[str] = []
+    for sec in re.split(r"={10,}\n", tail):
+        m = re.match(r"(Ethernet|IPv4|IPv6|TCP|UDP) Conversations", sec)
+        if m:
+            kind = _CONV_TITLES[m.group(1)]
+            conv[kind] = set()
+            for line in sec.splitlines():
+                r = _CONV_ROW.match(line)
+                if (
+                    r
+                ):  # tshark: "<-" is B->A, "->" is A->B; sizes over 10 kB are rounded ("15 kB"): not compared
+                    b_ba = int(r.group(4)) if r.group(5) == "bytes" else None
+                    b_ab = int(r.group(7)) if r.group(8) == "bytes" else None
+                    conv[kind].add((r.group(1), r.group(2), int(r.group(6)), b_ab, int(r.group(3)), b_ba))
+        elif sec.startswith("Protocol Hierarchy"):
+            phs = [line.rstrip() for line in sec.splitlines()[3:] if line.strip()]
+    return StatsOracle(rows, conv, phs)
+
+
+def tshark_follow(path: Path, proto: str, stream: int, mode: str) -> str:
+    out = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-q", "-z", f"follow,{proto},{mode},{stream}"],
+        capture_output=True,
+        check=True,
+    )
+    return out.stdout.decode("latin-1")

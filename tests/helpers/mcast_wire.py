@@ -1,14 +1,11 @@
-"""Multicast test helpers: capture a namespace's interface (AF_PACKET) and decode with tshark.
+"""Multicast test helpers: capture a namespace's interface (our capture core) and decode with tshark.
 
-The capture is a plain AF_PACKET socket until the project's capture core is on main; frames are kept
-as sniffer Frames and written as classic pcap so tshark (the oracle) can decode them.
+Frames are written as classic pcap so tshark (the oracle) can decode them too.
 """
 
 from __future__ import annotations
 
 import json
-import select
-import socket
 import struct
 import subprocess
 import threading
@@ -16,52 +13,48 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sniffer.capture.frame import DIR_IN, DIR_OUT, LINKTYPE_ETHERNET, Frame
-from sniffer.netns import netns
-
-ETH_P_ALL = 0x0003
-PACKET_OUTGOING = 4
+from sniffer.capture.frame import LINKTYPE_ETHERNET, Frame
+from sniffer.capture.live import LiveCapture
 
 
 class IfaceCapture:
-    """Capture every frame on ``iface`` inside namespace ``ns`` in a thread, until :meth:`stop`."""
+    """Capture every frame on ``iface`` inside namespace ``ns`` with the project's capture core
+    (sniffer.capture.live.LiveCapture, TPACKET_V3 ring), collecting frames until :meth:`stop`."""
 
     def __init__(self, ns: str, iface: str, max_seconds: float = 30.0) -> None:
-        with netns(ns):
-            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-            self.sock.bind((iface, 0))
         self.iface = iface
         self.frames: list[Frame] = []
-        self._stop = threading.Event()
-        self._deadline = time.monotonic() + max_seconds
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._lock = threading.Lock()
+        self._cap = LiveCapture(iface, netns=ns, callback=self._add)
+        self._timer = threading.Timer(max_seconds, self._cap.stop, kwargs={"wait": False})
+        self._timer.daemon = True
+
+    def _add(self, batch: list[Frame]) -> None:
+        with self._lock:
+            self.frames.extend(batch)
 
     def __enter__(self) -> IfaceCapture:
-        self._thread.start()
+        self._cap.start()
+        self._timer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _run(self) -> None:
-        while not self._stop.is_set() and time.monotonic() < self._deadline:
-            ready, _, _ = select.select([self.sock], [], [], 0.05)
-            if not ready:
-                continue
-            data, addr = self.sock.recvfrom(65535)
-            direction = DIR_OUT if addr[2] == PACKET_OUTGOING else DIR_IN
-            self.frames.append(
-                Frame(time.time_ns(), data, len(data), LINKTYPE_ETHERNET, 0, direction, self.iface)
-            )
+    def snapshot(self) -> list[Frame]:
+        with self._lock:
+            return list(self.frames)
 
     def stop(self, settle: float = 0.0) -> list[Frame]:
         if settle:
             time.sleep(settle)
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=2)
-        self.sock.close()
-        return self.frames
+        self._timer.cancel()
+        self._cap.stop()
+        if self._cap._delivery is not None:  # let the delivery thread hand over the last batches
+            self._cap._delivery.join(timeout=2)
+        if self._cap.error is not None:
+            raise self._cap.error
+        return self.snapshot()
 
 
 def write_pcap(path: Path, frames: list[Frame]) -> Path:
@@ -74,13 +67,23 @@ def write_pcap(path: Path, frames: list[Frame]) -> Path:
     return path
 
 
+class _Pairs(list):  # type: ignore[type-arg]
+    """A JSON object as its (key, value) pairs: tshark repeats keys (two records with the same label)."""
+
+
 def _flatten(node: Any, out: dict[str, Any]) -> None:
-    if isinstance(node, list):
+    if isinstance(node, _Pairs):
+        pairs = list(node)
+    elif isinstance(node, list):
         for item in node:
             _flatten(item, out)
         return
-    for key, val in node.items():
-        if isinstance(val, dict) or (isinstance(val, list) and any(not isinstance(v, str) for v in val)):
+    else:
+        pairs = list(node.items())
+    for key, val in pairs:
+        if isinstance(val, (_Pairs, dict)) or (
+            isinstance(val, list) and any(not isinstance(v, str) for v in val)
+        ):
             _flatten(val, out)  # a labelled subtree (e.g. "Group Record : ...") or a list of them
             continue
         for v in val if isinstance(val, list) else [val]:
@@ -102,9 +105,10 @@ def tshark_fields(pcap: Path) -> list[dict[str, Any]]:
         check=True,
     )
     out = []
-    for pkt in json.loads(p.stdout or "[]"):
+    for pkt in json.loads(p.stdout or "[]", object_pairs_hook=_Pairs):
+        layers = dict(pkt)["_source"]
         flat: dict[str, Any] = {}
-        _flatten(pkt["_source"]["layers"], flat)
+        _flatten(dict(layers)["layers"], flat)
         out.append(flat)
     return out
 

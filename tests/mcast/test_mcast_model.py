@@ -145,7 +145,9 @@ def test_view_joins_kernel_table_wire_reports_and_streams() -> None:
     v.observe(6, {**join, "igmp.record_type": "3"})
     v.update_kernel([], ts_ns=7)
     assert g.members == {} and g.leaves == 1
-    assert [e.event for e in g.timeline] == ["kernel-join", "join", "leave", "kernel-leave"]
+    assert [e.event for e in g.timeline] == ["kernel-present", "join", "leave", "kernel-leave"]
+    v.update_kernel([_kernel("239.1.1.1", users=2)], ts_ns=8)
+    assert g.timeline[-1].event == "kernel-join" and g.kernel[0].users == 2
 
 
 def test_view_ssm_allow_block_and_v2_leave() -> None:

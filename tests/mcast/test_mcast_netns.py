@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -48,11 +49,9 @@ def mcast_fields(frames: list[Any], tmp: Path) -> list[dict[str, Any]]:
 
 
 def our_decoder_agrees(frames: list[Any], oracle: list[dict[str, Any]]) -> None:
-    """Once the decode engineer's frame_fields is on main, it must give the oracle's igmp/mld fields."""
-    try:
-        from sniffer.decode.fields import frame_fields  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return
+    """Our decoder (sniffer.decode.fields.frame_fields) gives the oracle's igmp/mld fields."""
+    from sniffer.decode.fields import frame_fields
+
     ours = [frame_fields(f) for f in frames]
     ours = [f for f in ours if "igmp.type" in f or str(f.get("icmpv6.type")) in ("130", "131", "132", "143")]
     keys = ("igmp.type", "igmp.maddr", "igmp.record_type", "igmp.saddr", "icmpv6.mldr.mar.record_type")
@@ -116,7 +115,7 @@ def test_join_shows_in_groups_and_on_the_wire_then_leaves(
         wait_membership(b, "vb", group, present=False)
         frames = cap.stop(settle=0.25)
     msgs = mcast_fields(frames, tmp_path)
-    our_decoder_agrees([f for f in frames if f], msgs)
+    our_decoder_agrees(frames, msgs)
     type_key = "icmpv6.type" if v6 else "igmp.type"
     rec_key = "icmpv6.mldr.mar.record_type" if v6 else "igmp.record_type"
     grp_keys = (
@@ -144,6 +143,15 @@ def test_join_shows_in_groups_and_on_the_wire_then_leaves(
     events = [e.event for e in g.timeline if e.event in ("join", "leave")]
     assert events[0] == "join" and events[-1] == "leave" and g.members == {}
     assert g.version == (int(sysctl[-1]) if sysctl else (2 if v6 else 3))
+    # fed from the capture core's frames through our decoder, the view tells the same story
+    ours = MembershipView()
+    for fr in frames:
+        ours.observe_frame(fr)
+    g2 = ours.group(group)
+    assert g2 is not None
+    assert [(e.event, e.who, e.detail) for e in g2.timeline] == [
+        (e.event, e.who, e.detail) for e in g.timeline
+    ]
 
 
 def test_every_datagram_arrives_with_ttl_and_delay(netns_pair: tuple[Host, Host]) -> None:
@@ -316,3 +324,97 @@ def test_send_refuses_to_pick_a_real_interface_and_stays_on_lo(netns_pair: tuple
     r = run_sniffer("mcast", "send", "ff15::1", ns=b.ns)
     assert r.returncode == 2 and r.stderr.decode().startswith("sniffer: IPv6 multicast needs an interface")
     assert r.stderr.decode().count("\n") == 1
+
+
+def igmp_checksum(data: bytes) -> int:
+    s = sum(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def send_igmpv2_query(host: Host, iface: str, max_resp_ds: int = 10) -> None:
+    """An IGMPv2 general query (8 bytes, max response in 1/10 s) to 224.0.0.1 on ``iface``."""
+    import socket
+
+    from sniffer.gen.multicast import IP_MULTICAST_IF, IP_MULTICAST_TTL, SOL_IP, ip_mreqn
+    from sniffer.netns import netns
+
+    msg = bytes([0x11, max_resp_ds, 0, 0, 0, 0, 0, 0])
+    msg = msg[:2] + igmp_checksum(msg).to_bytes(2, "big") + msg[4:]
+    with netns(host.ns):
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP)
+    try:
+        s.setsockopt(SOL_IP, IP_MULTICAST_IF, ip_mreqn("0.0.0.0", _ifindex(host, iface)))
+        s.setsockopt(SOL_IP, IP_MULTICAST_TTL, 1)
+        s.sendto(msg, ("224.0.0.1", 0))
+    finally:
+        s.close()
+
+
+def _ifindex(host: Host, iface: str) -> int:
+    return int(host.run("cat", f"/sys/class/net/{iface}/ifindex").stdout)
+
+
+def test_igmpv2_querier_on_the_link_shows_in_groups_view_and_doctor(
+    netns_pair: tuple[Host, Host], tmp_path: Path
+) -> None:
+    a, b = netns_pair
+    p = start(b, "mcast", "join", "239.11.11.11", "-i", "vb", "--duration", "20", "--json")
+    wait_membership(b, "vb", "239.11.11.11")
+    time.sleep(0.3)  # let the unsolicited v3 reports go first
+    with IfaceCapture(a.ns, "va") as cap:
+        send_igmpv2_query(a, "va", max_resp_ds=5)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if any(is_igmp(f.data, 0x16) for f in cap.snapshot()):
+                break
+            time.sleep(0.05)
+        frames = cap.stop(settle=0.1)
+    msgs = mcast_fields(frames, tmp_path)
+    view = MembershipView()
+    for f in msgs:
+        view.observe(frame_ts(f), f)
+    assert [(q.address, q.version) for q in view.queriers()] == [(a.addr4("va"), 2)]
+    g = view.group("239.11.11.11")
+    assert g is not None and g.version == 2 and b.addr4("vb") in g.members  # b answered in v2
+    (row,) = [r for r in json.loads(run_sniffer("mcast", "groups", "--json", "-i", "vb", ns=b.ns).stdout)
+              if r["group"] == "239.11.11.11"]  # fmt: skip
+    assert row["querier"] == "V2" and row["forced_version"] == 0
+    rc, checks = doctor(b, "232.11.11.11", "-i", "vb", "-s", a.addr4("va"))
+    assert rc == 1 and checks["igmp version"]["status"] == "FAIL"
+    assert "querier" in checks["igmp version"]["message"]
+    p.send_signal(signal.SIGTERM)  # a signal ends the join cleanly: report printed, group left
+    assert finish(p)["groups"][0]["group"] == "239.11.11.11"
+    wait_membership(b, "vb", "239.11.11.11", present=False, timeout=2)
+
+
+def is_igmp(frame: bytes, igmp_type: int) -> bool:
+    if frame[12:14] != b"\x08\x00" or frame[23] != 2:
+        return False
+    ihl = (frame[14] & 0x0F) * 4
+    return len(frame) > 14 + ihl and frame[14 + ihl] == igmp_type
+
+
+def test_watch_merges_wire_reports_kernel_table_and_stream(netns_pair: tuple[Host, Host]) -> None:
+    a, b = netns_pair
+    w = start(b, "mcast", "watch", "-i", "vb", "--duration", "3", "--json")
+    time.sleep(1.0)  # the capture is open once the interpreter is up
+    j = start(b, "mcast", "join", "239.12.12.12", "-i", "vb", "--duration", "1.2")
+    wait_membership(b, "vb", "239.12.12.12")
+    sent = run_sniffer("mcast", "send", "239.12.12.12", "-i", "va", "--rate", "200", "-c", "40", ns=a.ns)
+    assert sent.returncode == 0 and j.wait(timeout=10) == 0
+    out, err = w.communicate(timeout=15)
+    assert w.returncode == 0, err
+    lines = [json.loads(x) for x in out.splitlines()]
+    summary = lines[-1]
+    events = [(e["event"], e["who"]) for e in lines[:-1] if e["group"] == "239.12.12.12"]
+    me = b.addr4("vb")
+    assert events[0] == ("join", me) and ("kernel-join", "vb") in events
+    assert events.index(("leave", me)) > events.index(("kernel-join", "vb"))
+    assert events[-1] in (("kernel-leave", "vb"), ("leave", me)) and ("kernel-leave", "vb") in events
+    assert all(e["event"] == "kernel-present" for e in lines[:-1] if e["group"] == "224.0.0.1")
+    (row,) = [r for r in summary["summary"] if r["group"] == "239.12.12.12"]
+    assert row["version"] == 3 and row["packets"] == 40 and row["lost"] == 0 and row["members"] == []
+    (st,) = [s for s in summary["streams"] if s["group"] == "239.12.12.12"]
+    assert st["source"] == a.addr4("va") and st["complete"] and st["ttl"] == {"min": 1, "max": 1}

@@ -1,0 +1,130 @@
+"""Benchmark display filters, statistics and follow: sniffer vs tshark side by side on one generated capture.
+
+usage: python bench/filters.py [--packets N] [--runs R]
+
+Builds a pcap of N packets (default 200,000) by repeating the Ethernet corpus captures (HTTP, DNS,
+nmap probes, ICMP), then prints medians over R runs (default 3) and ratios:
+  1. in-process: frame_fields per packet vs the compiled filter per packet (the filter's share);
+  2. `sniffer read -Y EXPR` vs `tshark -n -r FILE -Y EXPR -T fields -e frame.number` (wall time);
+  3. `sniffer stats --conv tcp` vs `tshark -q -z conv,tcp`; `sniffer follow` vs `tshark -z follow`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+ENV = dict(os.environ, PYTHONPATH=str(ROOT))
+SOURCES = ("zeek__wikipedia.pcap", "zeek__nmap-vsn.pcap", "dpkt__dns_icmp.pcap", "zeek__icmp__5-pings.pcap")
+EXPRESSIONS = (
+    "tcp.port == 80",
+    "ip.addr == 208.80.152.0/24 and tcp.flags.syn == 1",
+    'dns.qry.name contains "wiki" or icmp',
+    "frame.len > 1000 || udp.port in {53, 5353}",
+)
+
+
+def build(path: Path, packets: int) -> None:
+    from sniffer.capture.frame import Frame
+    from sniffer.capture.pcapfile import open_capture, open_writer
+
+    frames: list[Frame] = []
+    for name in SOURCES:
+        with open_capture(str(ROOT / "tests" / "corpus" / "captures" / name)) as r:
+            frames.extend(r)
+    ts = frames[0].ts_ns
+    with open_writer(str(path), format="pcap", linktype=1) as w:
+        for i in range(packets):
+            fr = frames[i % len(frames)]
+            ts += 10_000
+            w.write(fr._replace(ts_ns=ts))
+
+
+def wall(argv: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, check=False)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--packets", type=int, default=200_000)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.decode.fields import frame_fields
+    from sniffer.model.filters import compile_filter
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cap = Path(tmp) / "bench.pcap"
+        build(cap, args.packets)
+        print(f"capture: {args.packets:,} packets, {cap.stat().st_size / 1e6:.1f} MB")
+
+        sample = 50_000
+        with open_capture(str(cap)) as r:
+            frames = [fr for _, fr in zip(range(sample), r, strict=False)]
+        t0 = time.perf_counter()
+        dicts = [frame_fields(fr) for fr in frames]
+        t_fields = (time.perf_counter() - t0) / len(frames)
+        print(f"\n1. in process, {len(frames):,} packets: frame_fields {t_fields * 1e6:.1f} us/packet")
+        print(
+            f"   {'filter':<55} {'ns/packet':>10} {'share of decode':>16} {'matches_frame us':>17} {'speedup':>8}"
+        )
+        for expr in EXPRESSIONS:
+            flt = compile_filter(expr)
+            m = flt.matches
+            runs, lazy = [], []
+            for _ in range(args.runs):
+                t0 = time.perf_counter()
+                for d in dicts:
+                    m(d)
+                runs.append((time.perf_counter() - t0) / len(dicts))
+                t0 = time.perf_counter()
+                for fr in frames:
+                    flt.matches_frame(fr)
+                lazy.append((time.perf_counter() - t0) / len(frames))
+            t, lz = statistics.median(runs), statistics.median(lazy)
+            print(
+                f"   {expr:<55} {t * 1e9:>10.0f} {t / t_fields:>15.1%} {lz * 1e6:>17.1f} "
+                f"{(t_fields + t) / lz:>7.1f}x"
+            )
+        print("   (matches_frame: decode only what the filter needs; speedup vs frame_fields + matches)")
+
+        py = [sys.executable, "-m", "sniffer"]
+        print(f"\n2. read -Y, {args.packets:,} packets, median of {args.runs} (s):")
+        print(f"   {'filter':<55} {'sniffer':>8} {'tshark':>8} {'tshark/sniffer':>15}")
+        for expr in EXPRESSIONS:
+            s = wall([*py, "read", str(cap), "-Y", expr], args.runs)
+            t = wall(
+                ["tshark", "-n", "-r", str(cap), "-Y", expr, "-T", "fields", "-e", "frame.number"], args.runs
+            )
+            print(f"   {expr:<55} {s:>8.2f} {t:>8.2f} {t / s:>14.2f}x")
+
+        print(f"\n3. statistics and follow, median of {args.runs} (s):")
+        print(f"   {'task':<30} {'sniffer':>8} {'tshark':>8} {'tshark/sniffer':>15}")
+        cases = [
+            ("conversations tcp", [*py, "stats", str(cap), "--conv", "tcp"], ["-q", "-z", "conv,tcp"]),
+            ("protocol hierarchy", [*py, "stats", str(cap), "--phs"], ["-q", "-z", "io,phs"]),
+            ("follow tcp 1", [*py, "follow", str(cap), "tcp", "1"], ["-q", "-z", "follow,tcp,ascii,1"]),
+        ]
+        for label, ours, theirs in cases:
+            s = wall(ours, args.runs)
+            t = wall(["tshark", "-n", "-r", str(cap), *theirs], args.runs)
+            print(f"   {label:<30} {s:>8.2f} {t:>8.2f} {t / s:>14.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,255 @@
+"""Benchmark `sniffer read` against tcpdump, tshark, dpkt and scapy on a generated 1M-packet capture.
+
+One command: `python bench/read.py [--packets N] [--runs R]`. It writes bench/out/mixed-<N>.pcap (mixed
+TCP/UDP/ICMP over Ethernet, written with struct), then times each tool on it side by side and prints
+packets/s, the ratio of sniffer to each tool, peak memory (max RSS of the child) and time to the first
+line. Medians over R runs; slow tools run on a slice and are scaled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+
+
+def _csum(b: bytes) -> int:
+    if len(b) & 1:
+        b += b"\0"
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def _ip(proto: int, src: bytes, dst: bytes, payload: bytes, ident: int) -> bytes:
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, 0x4000, 64, proto, 0, src, dst)
+    hdr = hdr[:10] + struct.pack("!H", _csum(hdr)) + hdr[12:]
+    return hdr + payload
+
+
+def _templates(n: int, seed: int = 1) -> list[bytes]:
+    """n distinct Ethernet frames: 60% TCP, 30% UDP, 10% ICMP echo, among 200 hosts."""
+    rnd = random.Random(seed)
+    hosts = [bytes([10, 0, rnd.randrange(256), rnd.randrange(1, 255)]) for _ in range(200)]
+    macs = [bytes([2, 0, 0, 0, rnd.randrange(256), rnd.randrange(256)]) for _ in range(200)]
+    out = []
+    for i in range(n):
+        a, b = rnd.sample(range(200), 2)
+        eth = macs[b] + macs[a] + b"\x08\x00"
+        r = rnd.random()
+        if r < 0.6:
+            flags = rnd.choice((0x02, 0x12, 0x10, 0x18, 0x11))
+            body = bytes(rnd.randrange(256) for _ in range(rnd.choice((0, 0, 32, 200))))
+            tcp = (
+                struct.pack(
+                    "!HHIIBBHHH",
+                    rnd.randrange(1024, 65535),
+                    rnd.choice((80, 443, 22, 8080)),
+                    rnd.getrandbits(32),
+                    rnd.getrandbits(32),
+                    5 << 4,
+                    flags,
+                    65535,
+                    0,
+                    0,
+                )
+                + body
+            )
+            pkt = eth + _ip(6, hosts[a], hosts[b], tcp, i & 0xFFFF)
+        elif r < 0.9:
+            body = bytes(rnd.randrange(256) for _ in range(rnd.choice((16, 64, 512))))
+            udp = (
+                struct.pack(
+                    "!HHHH", rnd.randrange(1024, 65535), rnd.choice((123, 514, 4000, 9999)), 8 + len(body), 0
+                )
+                + body
+            )
+            pkt = eth + _ip(17, hosts[a], hosts[b], udp, i & 0xFFFF)
+        else:
+            icmp = (
+                struct.pack("!BBHHH", rnd.choice((0, 8)), 0, 0, rnd.randrange(65536), i & 0xFFFF) + b"x" * 56
+            )
+            icmp = icmp[:2] + struct.pack("!H", _csum(icmp)) + icmp[4:]
+            pkt = eth + _ip(1, hosts[a], hosts[b], icmp, i & 0xFFFF)
+        out.append(pkt)
+    return out
+
+
+def generate(path: Path, count: int) -> None:
+    """Write a classic pcap (LE, usec) of ``count`` frames cycling through 4096 templates."""
+    if path.exists() and path.stat().st_size > 24:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tpl = _templates(4096)
+    rec = struct.Struct("<IIII")
+    t0 = 1_700_000_000
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        chunk: list[bytes] = []
+        for i in range(count):
+            p = tpl[i & 4095]
+            us = i * 37
+            chunk.append(rec.pack(t0 + us // 1_000_000, us % 1_000_000, len(p), len(p)))
+            chunk.append(p)
+            if len(chunk) >= 65536:
+                f.write(b"".join(chunk))
+                chunk.clear()
+        f.write(b"".join(chunk))
+
+
+def slice_pcap(src: Path, dst: Path, count: int) -> None:
+    """The first ``count`` records of ``src`` (our own fixed-layout file) into ``dst``."""
+    if dst.exists():
+        return
+    with open(src, "rb") as f, open(dst, "wb") as g:
+        g.write(f.read(24))
+        for _ in range(count):
+            h = f.read(16)
+            if len(h) < 16:
+                break
+            n = struct.unpack("<I", h[8:12])[0]
+            g.write(h + f.read(n))
+
+
+def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
+    """Wall time, CPU time (user+sys of the child and its children) and peak RSS (KiB) of one run,
+    stdout to /dev/null."""
+    cmd = ["/usr/bin/time", "-f", "%U %S %M", *argv]
+    t = time.perf_counter()
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
+    dt = time.perf_counter() - t
+    try:
+        u, s, m = p.stderr.decode().strip().splitlines()[-1].split()
+        cpu, rss = float(u) + float(s), int(m)
+    except (ValueError, IndexError):
+        cpu, rss = dt, 0
+    if p.returncode != 0:
+        print(f"  ! {' '.join(argv[:3])} exited {p.returncode}: {p.stderr.decode()[-300:]}", file=sys.stderr)
+    return dt, cpu, rss
+
+
+def first_line(argv: list[str], env: dict[str, str] | None = None) -> float:
+    t = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    assert p.stdout is not None
+    p.stdout.readline()
+    dt = time.perf_counter() - t
+    p.kill()
+    p.wait()
+    return dt
+
+
+DPKT = """
+import sys, dpkt
+n = 0
+with open(sys.argv[1], 'rb') as f:
+    for ts, buf in dpkt.pcap.Reader(f):
+        eth = dpkt.ethernet.Ethernet(buf)
+        ip = eth.data
+        l4 = getattr(ip, 'data', None)
+        n += 1
+print(n)
+"""
+
+SCAPY = """
+import sys
+from scapy.all import PcapReader
+n = 0
+for p in PcapReader(sys.argv[1]):
+    p.summary()
+    n += 1
+print(n)
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--packets", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--slow-slice", type=int, default=300_000, help="packets for tshark and dpkt")
+    ap.add_argument("--scapy-slice", type=int, default=5_000)
+    a = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    big = OUT / f"mixed-{a.packets}.pcap"
+    t = time.perf_counter()
+    generate(big, a.packets)
+    print(
+        f"capture: {big} ({big.stat().st_size / 1e6:.0f} MB, {a.packets} packets, made in {time.perf_counter() - t:.1f} s)"
+    )
+    small = OUT / f"mixed-{a.packets}-first{a.slow_slice}.pcap"
+    tiny = OUT / f"mixed-{a.packets}-first{a.scapy_slice}.pcap"
+    slice_pcap(big, small, a.slow_slice)
+    slice_pcap(big, tiny, a.scapy_slice)
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TZ="UTC")
+    py = sys.executable
+    tools = [
+        ("sniffer read", [py, "-m", "sniffer", "read", str(big)], a.packets, a.runs),
+        ("sniffer read -j1", [py, "-m", "sniffer", "read", "-j", "1", str(big)], a.packets, a.runs),
+        ("TZ=UTC tcpdump -nr", ["tcpdump", "-nr", str(big)], a.packets, a.runs),
+        ("tshark -r", ["tshark", "-n", "-r", str(small)], a.slow_slice, 1),
+        ("dpkt full decode", [py, "-c", DPKT, str(small)], a.slow_slice, 1),
+        ("scapy summary", [py, "-c", SCAPY, str(tiny)], a.scapy_slice, 1),
+    ]
+    wall: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    rows = []
+    for name, argv, n, runs in tools:
+        res = [timed(argv, env) for _ in range(runs)]
+        dt = statistics.median(r[0] for r in res)
+        ct = statistics.median(r[1] for r in res)
+        rss = max(r[2] for r in res)
+        wall[name], cpu[name] = n / dt, n / ct
+        rows.append((name, n, dt, ct, rss))
+    fl_s = statistics.median(first_line([py, "-m", "sniffer", "read", str(big)], env) for _ in range(5))
+    fl_t = statistics.median(first_line(["tcpdump", "-nr", str(big)], env) for _ in range(3))
+    fl_py = statistics.median(first_line([py, "-c", "print(1)"], env) for _ in range(3))
+    load = os.getloadavg()[0]
+    print(
+        f"\nload average {load:.1f} on {os.cpu_count()} CPUs: wall-clock rates suffer when the machine is busy;"
+    )
+    print("CPU rates (packets per CPU-second, user+sys) are the fair single-process comparison.")
+    print(
+        f"\n{'tool':<20}{'packets':>9}{'wall s':>8}{'CPU s':>8}{'pkt/s wall':>12}{'pkt/s CPU':>12}"
+        f"{'peak RSS':>10}{'sniffer/x wall':>16}{'sniffer-j1/x CPU':>18}"
+    )
+    me_w, me_c = wall["sniffer read"], cpu["sniffer read -j1"]
+    for name, n, dt, ct, rss in rows:
+        rw = "" if name.startswith("sniffer") else f"{me_w / wall[name]:.2f}x"
+        rc = "" if name.startswith("sniffer") else f"{me_c / cpu[name]:.2f}x"
+        print(
+            f"{name:<20}{n:>9}{dt:>8.2f}{ct:>8.2f}{wall[name]:>12,.0f}{cpu[name]:>12,.0f}{rss / 1024:>8.0f}MB{rw:>16}{rc:>18}"
+        )
+    print(
+        f"\ntime to first line: sniffer read {fl_s * 1000:.0f} ms, tcpdump {fl_t * 1000:.0f} ms "
+        f"(a bare `python -c print(1)` takes {fl_py * 1000:.0f} ms here)"
+    )
+    goals = [
+        ("sniffer >= 0.5x TZ=UTC tcpdump -nr (CPU)", me_c / cpu["TZ=UTC tcpdump -nr"] >= 0.5),
+        ("sniffer >= 4x tshark -r (CPU)", me_c / cpu["tshark -r"] >= 4),
+        ("sniffer >= 5x dpkt full decode (CPU)", me_c / cpu["dpkt full decode"] >= 5),
+        ("first line <= 0.15 s", fl_s <= 0.15),
+    ]
+    for g, ok in goals:
+        print(f"  {'PASS' if ok else 'MISS'} {g}")
+    # memory flat: peak RSS on the slice vs the whole file
+    _, _, rss_small = timed([py, "-m", "sniffer", "read", "-j", "1", str(small)], env)
+    print(
+        f"  memory (-j1): peak RSS {rss_small / 1024:.0f} MB on {a.slow_slice} packets, "
+        f"{rows[1][4] / 1024:.0f} MB on {a.packets}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,394 @@
+"""`sniffer capture`: live capture to the terminal (one line per packet) or to pcapng/pcap files."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sniffer.errors import SnifferError, UsageError
+
+LINKTYPE_NAMES = {
+    1: "EN10MB (Ethernet)",
+    101: "RAW (Raw IP)",
+    113: "LINUX_SLL (Linux cooked v1)",
+    276: "LINUX_SLL2 (Linux cooked v2)",
+}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "capture",
+        help="capture live packets (AF_PACKET ring, kernel BPF filter) to the terminal or a file",
+        description="Capture packets on one or more interfaces with a TPACKET_V3 ring. Prints one line per "
+        "packet, or writes pcapng (-w FILE, '-w -' for stdout). Stop with Ctrl-C, -c or --duration; "
+        "kernel statistics are printed on stderr at the end, like tcpdump.",
+    )
+    p.add_argument(
+        "-i",
+        "--interface",
+        action="append",
+        dest="interfaces",
+        metavar="IFACE",
+        help="interface to capture on (repeat for several; 'any' for all). Default: lo",
+    )
+    p.add_argument("-f", "--filter", dest="bpf", metavar="FILTER", help="capture filter, tcpdump syntax")
+    p.add_argument("expression", nargs="*", help="capture filter (as with tcpdump, instead of -f)")
+    p.add_argument("-w", dest="write", metavar="FILE", help="write packets to FILE ('-' for stdout)")
+    p.add_argument("-F", dest="format", choices=("pcapng", "pcap"), default="pcapng", help="file format")
+    p.add_argument("-c", dest="count", type=int, metavar="N", help="stop after N packets")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("-G", dest="rotate_seconds", type=float, metavar="SECONDS", help="new file every SECONDS")
+    p.add_argument(
+        "-C", dest="rotate_mb", type=float, metavar="MB", help="new file once it exceeds MB (10^6 B)"
+    )
+    p.add_argument(
+        "-W",
+        dest="max_files",
+        type=int,
+        metavar="FILES",
+        help="with -C: reuse FILES files; with -G: stop after FILES files",
+    )
+    p.add_argument(
+        "-s",
+        dest="snaplen",
+        type=int,
+        default=262144,
+        metavar="SNAPLEN",
+        help="bytes kept per packet (0 = 262144)",
+    )
+    p.add_argument(
+        "-p", dest="no_promisc", action="store_true", help="do not put the interface in promiscuous mode"
+    )
+    p.add_argument(
+        "-Z", dest="user", metavar="USER", help="drop root privileges to USER once the sockets are open"
+    )
+    p.add_argument(
+        "-q",
+        dest="quiet",
+        action="store_true",
+        help="no per-packet lines (count only; the banner and statistics still go to stderr)",
+    )
+    p.add_argument(
+        "-Y",
+        dest="display_filter",
+        metavar="DISPLAYFILTER",
+        help="only show/write packets matching a display filter",
+    )
+    p.add_argument(
+        "-B",
+        dest="buffer_kib",
+        type=int,
+        metavar="KiB",
+        help="ring size per interface in KiB (default 65536)",
+    )
+    p.add_argument("--netns", metavar="NAME", help="capture inside network namespace NAME (ip netns)")
+    p.set_defaults(func=run)  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    from sniffer.capture.afpacket import RingConfig
+    from sniffer.capture.live import LiveCapture
+
+    bpf = _filter_text(args)
+    _check_args(args)
+    snaplen = args.snaplen or 262144
+    ring = RingConfig()
+    if args.buffer_kib:
+        blocks = max(2, (args.buffer_kib * 1024) // ring.block_size)
+        ring = RingConfig(ring.block_size, blocks, ring.block_timeout_ms)
+    match = _display_filter(args.display_filter)
+    cap = LiveCapture(
+        args.interfaces or ["lo"],
+        bpf=bpf,
+        snaplen=snaplen,
+        promisc=not args.no_promisc,
+        netns=args.netns,
+        ring=ring,
+    )
+    cap.open()
+    try:
+        if args.user:
+            drop_privileges(args.user)
+        out: Output = FileOutput(args, cap, snaplen) if args.write else LineOutput(args.quiet)
+    except BaseException:
+        cap.stop()
+        raise
+    for iface in cap.interfaces:
+        lt = LINKTYPE_NAMES.get(iface.linktype, str(iface.linktype))
+        _err(f"listening on {iface.name}, link-type {lt}, snapshot length {snaplen} bytes")
+    _install_signals(cap)
+    deadline = time.monotonic() + args.duration if args.duration else None
+    written = 0
+    signal.signal(signal.SIGUSR1, lambda *_: _print_stats(cap, written))
+    error: BaseException | None = None
+    cap.start()
+    try:
+        while True:
+            try:
+                batch = cap.get_batch(0.1)
+            except SnifferError as exc:  # the interface vanished: finish the file, then report
+                error = exc
+                break
+            if batch is None:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                cap.stop(wait=False)
+                deadline = None
+            out.tick()
+            if out.finished:
+                cap.stop(wait=False)
+                break
+            if not batch:
+                continue
+            if match is not None:
+                batch = [f for f in batch if match(f)]
+            if args.count is not None and written + len(batch) >= args.count:
+                batch = batch[: args.count - written]
+                cap.stop(wait=False)
+            written += out.write(batch)
+            if out.finished:  # -G with -W: the last file is done
+                cap.stop(wait=False)
+                break
+            if args.count is not None and written >= args.count:
+                break
+    except BaseException as exc:
+        error = exc
+    finally:
+        cap.stop()
+        try:
+            out.close()
+        except SnifferError as exc:
+            error = error or exc
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+    _print_stats(cap, written)
+    if error is not None:
+        raise error
+    return 0
+
+
+def _print_stats(cap: Any, written: int) -> None:
+    """The tcpdump-style statistics block (also printed live on SIGUSR1, as tcpdump does)."""
+    st = cap.stats()
+    _err(f"{written} packet{'s' if written != 1 else ''} captured")
+    _err(f"{st.received} packets received by filter")
+    _err(f"{st.kernel_dropped} packets dropped by kernel")
+    _err(f"{st.backpressure_dropped} packets dropped by backpressure (consumer too slow)")
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _filter_text(args: argparse.Namespace) -> str:
+    if args.bpf and args.expression:
+        raise UsageError("give the capture filter either with -f or as trailing words, not both")
+    return args.bpf or " ".join(args.expression)
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.count is not None and args.count <= 0:
+        raise UsageError("-c needs a positive count")
+    if args.duration is not None and args.duration <= 0:
+        raise UsageError("--duration needs a positive number of seconds")
+    if args.snaplen < 0 or args.snaplen > 262144:
+        raise UsageError("-s must be 0..262144")
+    rotating = args.rotate_seconds is not None or args.rotate_mb is not None
+    if rotating and (not args.write or args.write == "-"):
+        raise UsageError("-G/-C rotate files: give a file name with -w")
+    if args.rotate_seconds is not None and args.rotate_mb is not None:
+        raise UsageError("use either -G or -C, not both")
+    if args.max_files is not None and (not rotating or args.max_files <= 0):
+        raise UsageError("-W needs -G or -C and a positive number of files")
+    if (args.rotate_seconds is not None and args.rotate_seconds <= 0) or (
+        args.rotate_mb is not None and args.rotate_mb <= 0
+    ):
+        raise UsageError("-G/-C need a positive value")
+    if args.buffer_kib is not None and args.buffer_kib < 2048:
+        raise UsageError("-B must be at least 2048 KiB")
+
+
+def _display_filter(text: str | None) -> Callable[[Any], bool] | None:
+    if not text:
+        return None
+    try:
+        from sniffer.decode.fields import frame_fields  # type: ignore[import-not-found]
+        from sniffer.model.filters import compile_filter  # type: ignore[import-not-found]
+    except ImportError:
+        raise UsageError("-Y: display filters are not available in this build") from None
+    flt = compile_filter(text)
+    return lambda frame: bool(flt.matches(frame_fields(frame)))
+
+
+def drop_privileges(user: str) -> None:
+    """setgroups/setgid/setuid to ``user`` (after the sockets are open), like tcpdump -Z."""
+    import pwd
+
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        raise UsageError(f"-Z: no such user {user!r}") from None
+    try:
+        os.setgroups([])
+        os.initgroups(pw.pw_name, pw.pw_gid)
+        os.setgid(pw.pw_gid)
+        os.setuid(pw.pw_uid)
+    except PermissionError:
+        raise SnifferError(f"-Z {user}: cannot change user (only root can); run without -Z") from None
+    if os.geteuid() != pw.pw_uid or os.getegid() != pw.pw_gid:
+        raise SnifferError(f"-Z {user}: privileges were not dropped")
+
+
+def _install_signals(cap: Any) -> Callable[[], bool]:
+    hit = [False]
+
+    def handler(signum: int, frame: object) -> None:
+        hit[0] = True
+        cap.stop(wait=False)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return lambda: hit[0]
+
+
+class Output:
+    finished = False
+
+    def write(self, batch: list[Any]) -> int:
+        """Write or print ``batch``; return how many frames were taken."""
+        raise NotImplementedError
+
+    def tick(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class LineOutput(Output):
+    """One line per packet on stdout, numbered from 1 (the same lines as `sniffer read`)."""
+
+    def __init__(self, quiet: bool) -> None:
+        from sniffer.decode.summary import format_line
+
+        self.format_line = format_line
+        self.quiet = quiet
+        self.number = 0
+
+    def write(self, batch: list[Any]) -> int:
+        if self.quiet:
+            self.number += len(batch)
+            return len(batch)
+        lines = []
+        for frame in batch:
+            self.number += 1
+            lines.append(self.format_line(self.number, frame))
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+        return len(batch)
+
+
+class FileOutput(Output):
+    """pcapng/pcap output through sniffer.capture.pcapfile.open_writer, with -C/-G/-W rotation."""
+
+    def __init__(self, args: argparse.Namespace, cap: Any, snaplen: int) -> None:
+        self.base = args.write
+        self.fmt = args.format
+        self.snaplen = snaplen
+        self.rotate_seconds = args.rotate_seconds
+        self.rotate_bytes = int(args.rotate_mb * 1_000_000) if args.rotate_mb else None
+        self.max_files = args.max_files
+        self.interfaces = cap.interfaces
+        if self.fmt == "pcap" and len({i.linktype for i in cap.interfaces}) > 1:
+            raise UsageError("-F pcap holds one link type; these interfaces differ (use pcapng)")
+        self.file_no = 0
+        self.writer: Any = None
+        self.size = 0
+        self.opened_at = 0.0
+        self.finished = False
+        self._open()
+
+    def _name(self) -> str:
+        if self.base == "-":
+            return "-"
+        name = self.base
+        if self.rotate_seconds is not None:
+            name = time.strftime(name) if "%" in name else name
+            if "%" not in self.base and self.file_no:
+                name = f"{name}{self.file_no}"
+        elif self.rotate_bytes is not None:
+            if self.max_files:
+                width = len(str(self.max_files - 1))
+                name = f"{name}{self.file_no % self.max_files:0{width}d}"
+            elif self.file_no:
+                name = f"{name}{self.file_no}"
+        return name
+
+    def _open(self) -> None:
+        from sniffer.capture.pcapfile import Interface, open_writer
+
+        self.path = self._name()
+        declared = [
+            Interface(i.index, i.linktype, self.snaplen, i.name) for i in self.interfaces if i.index != 0
+        ]  # with -i any, an IDB is added per interface as its first packet arrives
+        self.writer = open_writer(
+            self.path,
+            format=self.fmt,
+            linktype=self.interfaces[0].linktype,
+            snaplen=self.snaplen,
+            interfaces=declared,
+        )
+        self.size = 0 if self.path == "-" else os.path.getsize(self.path)
+        self.opened_at = time.monotonic()
+
+    def _rotate_due(self) -> bool:
+        if self.rotate_bytes is not None:
+            return self.size >= self.rotate_bytes
+        if self.rotate_seconds is not None:
+            return time.monotonic() - self.opened_at >= self.rotate_seconds
+        return False
+
+    def write(self, batch: list[Any]) -> int:
+        if self.finished:
+            return 0
+        write = self.writer.write
+        n = 0
+        for frame in batch:
+            if self._rotate_due():
+                self._close_current()
+                self.file_no += 1
+                if self.rotate_seconds is not None and self.max_files and self.file_no >= self.max_files:
+                    self.finished = True
+                    return n
+                self._open()
+                write = self.writer.write
+            write(frame)
+            n += 1
+            self.size += 44 + len(frame.data) + 3  # EPB header, flags option, trailer, padding
+        if self.writer is not None:
+            self.writer.flush()
+        return n
+
+    def tick(self) -> None:
+        """Rotate on time even when no packet arrives (-G), and stop after -W files."""
+        if self.rotate_seconds is None or self.finished or not self._rotate_due():
+            return
+        self._close_current()
+        self.file_no += 1
+        if self.max_files and self.file_no >= self.max_files:
+            self.finished = True
+            return
+        self._open()
+
+    def _close_current(self) -> None:
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            writer.close()
+
+    def close(self) -> None:
+        self._close_current()

@@ -1,0 +1,257 @@
+"""`sniffer replay FILE -i IFACE`: send a capture back onto an interface with its timing, and report."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sniffer.errors import SnifferError, UsageError
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "replay",
+        help="send the packets of a pcap/pcapng onto an interface, in recorded time or at a set rate",
+        description="Send every packet of FILE onto IFACE through AF_PACKET, at the recorded timing "
+        "(--multiplier scales it) or at a fixed rate. Frames of Linux SLL/SLL2, raw IP and NULL captures "
+        "are converted to Ethernet; other link types, and packets bigger than the MTU, are skipped and "
+        "counted. Ends with a report: packets/bytes sent, skipped, failed, rate, timing error.",
+    )
+    p.add_argument("file", help="capture file (pcap or pcapng), or - for standard input")
+    p.add_argument("-i", "--interface", required=True, help="interface to send on (e.g. lo, a veth)")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--multiplier", "-x", type=float, default=1.0, metavar="X", help="recorded time sped up X times"
+    )
+    pace.add_argument("--pps", type=float, metavar="N", help="N packets per second, ignoring timestamps")
+    pace.add_argument("--mbps", type=float, metavar="N", help="N megabits per second, ignoring timestamps")
+    pace.add_argument("--topspeed", "-t", action="store_true", help="as fast as possible")
+    p.add_argument(
+        "--loop", type=int, default=1, metavar="N", help="replay the file N times (0: until stopped)"
+    )
+    p.add_argument("--limit", type=int, metavar="N", help="stop after sending N packets")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument(
+        "-Y", dest="filter", metavar="FILTER", help="replay only packets matching this display filter"
+    )
+    p.add_argument(
+        "--src-mac", metavar="MAC", help="source MAC for converted frames (default: the interface's)"
+    )
+    p.add_argument(
+        "--dst-mac", metavar="MAC", help="destination MAC for converted frames (default 02:00:00:00:00:02)"
+    )
+    p.add_argument("--netns", metavar="NS", help="the interface lives in this network namespace")
+    p.add_argument(
+        "--no-realtime",
+        dest="realtime",
+        action="store_false",
+        help="do not raise the sender to SCHED_FIFO priority (by default it is, when allowed and when "
+        "the timing matters: it keeps the timing error in microseconds on a busy machine)",
+    )
+    p.add_argument("--json", action="store_true", help="print the final report as one JSON object")
+    p.add_argument("-q", "--quiet", action="store_true", help="no report")
+    p.set_defaults(func=run)
+
+
+@dataclass
+class ReplayReport:
+    """What happened: the numbers of the final report."""
+
+    packets_sent: int = 0
+    bytes_sent: int = 0
+    skipped: int = 0
+    skipped_oversize: int = 0
+    skipped_filtered: int = 0
+    skipped_unconvertible: int = 0
+    truncated_in_capture: int = 0
+    failed: int = 0
+    loops: int = 0
+    elapsed_s: float = 0.0
+    rate_pps: float = 0.0
+    rate_mbps: float = 0.0
+    timing_mean_us: float = 0.0
+    timing_max_us: float = 0.0
+    timing_over_1ms: int = 0
+    mode: str = ""
+    refused: dict[str, int] = field(default_factory=dict)
+    stopped_by: str = "end of file"
+    realtime: bool = False
+
+    def lines(self) -> list[str]:
+        out = [
+            f"sent {self.packets_sent} packets ({self.bytes_sent} bytes) in {self.elapsed_s:.3f} s: "
+            f"{self.rate_pps:.1f} pps, {self.rate_mbps:.3f} Mbps ({self.mode}; stopped by {self.stopped_by})",
+            f"skipped {self.skipped} (oversize {self.skipped_oversize}, not convertible "
+            f"{self.skipped_unconvertible}, filtered out {self.skipped_filtered}), failed {self.failed}",
+        ]
+        if self.mode != "topspeed":
+            out.append(
+                f"timing error vs schedule: mean {self.timing_mean_us:.1f} us, max {self.timing_max_us:.1f} us, "
+                f"{self.timing_over_1ms} packets over 1 ms" + ("" if self.realtime else " (not realtime)")
+            )
+        if self.truncated_in_capture:
+            out.append(f"{self.truncated_in_capture} packets were cut short in the capture: sent as captured")
+        out.extend(f"not sent: {why} ({n} packets)" for why, n in sorted(self.refused.items()))
+        return out
+
+
+def _set_realtime() -> bool:
+    """SCHED_FIFO for this process if allowed (root / CAP_SYS_NICE); False if not."""
+    import os
+
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.capture.tx import DEFAULT_DST_MAC, LINKTYPE_NAMES, LinkConverter, Transmitter, parse_mac
+    from sniffer.timing import Scheduler
+
+    if args.multiplier is not None and not args.multiplier > 0:
+        raise UsageError("--multiplier must be > 0")
+    for name in ("pps", "mbps"):
+        v = getattr(args, name)
+        if v is not None and not v > 0:
+            raise UsageError(f"--{name} must be > 0")
+    if args.loop < 0:
+        raise UsageError("--loop must be >= 0 (0: until stopped)")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be >= 1")
+    if args.duration is not None and not args.duration > 0:
+        raise UsageError("--duration must be > 0 seconds")
+    if args.file == "-" and args.loop != 1:
+        raise UsageError("--loop needs a file, not standard input")
+    flt = None
+    if args.filter:
+        try:
+            from sniffer.model.filters import compile_filter
+        except ImportError:
+            raise UsageError("display filters (-Y) are not available in this build") from None
+        flt = compile_filter(args.filter)
+        from sniffer.decode.fields import frame_fields
+    sched = Scheduler(
+        multiplier=args.multiplier or 1.0, pps=args.pps, mbps=args.mbps, topspeed=bool(args.topspeed)
+    )
+    reader = open_capture(args.file)  # check the file before touching the interface
+    if reader.format == "pcap" and not LinkConverter.supported(reader.linktype or 0):
+        reader.close()
+        raise SnifferError(
+            f"{args.file}: link type {reader.linktype} cannot be replayed onto an Ethernet interface "
+            f"(supported: {', '.join(sorted(LINKTYPE_NAMES.values()))})"
+        )
+    tx = Transmitter(args.interface, netns=args.netns)
+    conv = LinkConverter(
+        parse_mac(args.src_mac) if args.src_mac else tx.mac,
+        parse_mac(args.dst_mac) if args.dst_mac else DEFAULT_DST_MAC,
+    )
+    rep = ReplayReport(mode=sched.mode if sched.mode != "recorded" else f"multiplier {sched.multiplier:g}")
+    if args.realtime and not sched.topspeed:
+        rep.realtime = _set_realtime()
+    limit = args.limit if args.limit is not None else -1
+    deadline = None if args.duration is None else time.monotonic_ns() + int(args.duration * 1e9)
+    fits = tx.fits
+    max_len = tx.max_len
+    raw_send = tx.sock.send
+    convert = conv.convert
+    wait = sched.wait
+    timed = not sched.topspeed
+    # --topspeed: batches through a PACKET_TX_RING; timed modes send each packet when it is due
+    queue = tx.queue if not timed and tx.use_ring() else None
+    nsent = nbytes = attempts = 0
+    # the loop makes no reference cycles: a full garbage collection (milliseconds with everything
+    # imported) in the middle of a timed run would only delay packets
+    gc.freeze()
+    gc.disable()
+    start = time.monotonic_ns()
+    loop = 0
+    try:
+        while True:
+            loop += 1
+            rep.loops = loop
+            first = True
+            for fr in reader:
+                if flt is not None and not flt.matches(frame_fields(fr)):
+                    rep.skipped_filtered += 1
+                    continue
+                data = fr.data if fr.linktype == 1 else convert(fr)
+                if data is None:
+                    continue
+                n = len(data)
+                if (n > max_len or n < 14) and not fits(data):
+                    rep.skipped_oversize += 1
+                    continue
+                if len(fr.data) < fr.wirelen:
+                    rep.truncated_in_capture += 1
+                if timed:
+                    if first and loop > 1:
+                        sched.continue_from_last(fr.ts_ns)
+                    wait(fr.ts_ns, n)
+                first = False
+                attempts += 1
+                if queue is not None:
+                    queue(data)
+                else:
+                    try:
+                        raw_send(data)
+                        nsent += 1
+                        nbytes += n
+                    except OSError as exc:
+                        tx.send_after_error(data, exc)
+                if attempts == limit:
+                    rep.stopped_by = "--limit"
+                    break
+                if deadline is not None and (attempts & 63 == 0 or timed) and time.monotonic_ns() >= deadline:
+                    rep.stopped_by = "--duration"
+                    break
+            reader.close()
+            if rep.stopped_by != "end of file" or (args.loop and loop >= args.loop):
+                break
+            reader = open_capture(args.file)
+    except KeyboardInterrupt:
+        rep.stopped_by = "interrupt"
+    finally:
+        gc.enable()
+        reader.close()
+        try:
+            tx.flush()
+        finally:
+            tx.close()
+        tx.sent += nsent
+        tx.sent_bytes += nbytes
+    elapsed = (time.monotonic_ns() - start) / 1e9
+    rep.packets_sent = tx.sent
+    rep.bytes_sent = tx.sent_bytes
+    rep.failed = tx.failed
+    rep.skipped_unconvertible = sum(conv.refused.values())
+    rep.skipped = rep.skipped_oversize + rep.skipped_unconvertible + rep.skipped_filtered
+    rep.refused = dict(conv.refused)
+    if rep.skipped_oversize:
+        rep.refused[f"bigger than {args.interface}'s MTU {tx.mtu} + Ethernet header"] = rep.skipped_oversize
+    rep.elapsed_s = elapsed
+    rep.rate_pps = tx.sent / elapsed if elapsed > 0 else 0.0
+    rep.rate_mbps = tx.sent_bytes * 8 / elapsed / 1e6 if elapsed > 0 else 0.0
+    st = sched.stats
+    rep.timing_mean_us = st.mean_abs_ns / 1000
+    rep.timing_max_us = st.max_abs_ns / 1000
+    rep.timing_over_1ms = st.late_over_1ms
+    if args.json:
+        print(json.dumps(asdict(rep)), flush=True)
+    elif not args.quiet:
+        for line in rep.lines():
+            print(line, file=sys.stdout, flush=True)
+    if tx.sent == 0 and (rep.skipped or rep.failed):
+        raise SnifferError(
+            "nothing was sent: " + "; ".join(f"{why} ({n})" for why, n in sorted(rep.refused.items()))
+            if rep.refused
+            else "nothing was sent"
+        )
+    return 0 if tx.failed == 0 else 1

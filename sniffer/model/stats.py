@@ -1,0 +1,307 @@
+"""Capture statistics like Wireshark's Statistics menu: hierarchy, conversations, endpoints, I/O rate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sniffer.capture.frame import LINKTYPE_ETHERNET, Frame
+from sniffer.model.flows import FlowIndex
+from sniffer.model.l4 import PROTO_UDP, Transport, network, transport
+
+CONV_KINDS = ("eth", "ip", "ipv6", "tcp", "udp")
+VXLAN_PORT = 4789
+
+# frame.protocols entries that Wireshark's hierarchy statistics do not show as their own level
+_PHS_SKIP = frozenset({"ethertype", "frame", "mptcp"})
+# ICMP errors: the quoted headers sit inside the ICMP subtree (not shown), what they carry is shown;
+# ICMP echo data sits inside the ICMP subtree too
+_PHS_ICMP = frozenset({"icmp", "icmpv6"})
+_PHS_QUOTED = frozenset({"ip", "ipv6", "udp", "tcp"})
+
+
+def phs_path(protocols: str) -> list[str]:
+    """The protocol hierarchy path of one packet from its frame.protocols, as tshark -z io,phs counts it."""
+    names: list[str] = []
+    prev = ""
+    for name in protocols.split(":"):
+        if not name or name == prev or name in _PHS_SKIP or name.startswith("ipv6."):
+            prev = name
+            continue  # ethertype, IPv6 extension headers, a protocol repeated in a row (igmp:igmp)
+        prev = name
+        names.append(name)
+    for i, name in enumerate(names):
+        if name in _PHS_ICMP:
+            rest = names[i + 1 :]
+            if not rest or rest[0] not in ("ip", "ipv6"):
+                return names[: i + 1]
+            j = 0
+            while j < len(rest) and rest[j] in _PHS_QUOTED:
+                j += 1
+            return names[: i + 1] + rest[j:]
+    return names
+
+
+@dataclass(slots=True)
+class Conversation:
+    """Traffic between two endpoints. Direction 0 is A -> B (A sent the first packet seen)."""
+
+    kind: str
+    a: str
+    b: str
+    frames: list[int] = field(default_factory=lambda: [0, 0])
+    bytes: list[int] = field(default_factory=lambda: [0, 0])
+    first_ns: int = 0
+    last_ns: int = 0
+    stream: int | None = None  # tcp.stream / udp.stream for tcp and udp
+
+    @property
+    def total_frames(self) -> int:
+        return self.frames[0] + self.frames[1]
+
+    @property
+    def total_bytes(self) -> int:
+        return self.bytes[0] + self.bytes[1]
+
+    @property
+    def duration(self) -> float:
+        return (self.last_ns - self.first_ns) / 1e9
+
+
+@dataclass(slots=True)
+class Endpoint:
+    """One address (or address:port): what it sent (tx) and received (rx)."""
+
+    kind: str
+    address: str
+    tx_frames: int = 0
+    tx_bytes: int = 0
+    rx_frames: int = 0
+    rx_bytes: int = 0
+
+    @property
+    def frames(self) -> int:
+        return self.tx_frames + self.rx_frames
+
+    @property
+    def bytes(self) -> int:
+        return self.tx_bytes + self.rx_bytes
+
+
+@dataclass(slots=True)
+class PhsNode:
+    """A protocol hierarchy level: frames and bytes of the packets whose stack passes through it."""
+
+    name: str
+    frames: int = 0
+    bytes: int = 0
+    children: dict[str, PhsNode] = field(default_factory=dict)
+
+    def walk(self, depth: int = 0) -> Iterable[tuple[int, PhsNode]]:
+        for child in self.children.values():
+            yield depth, child
+            yield from child.walk(depth + 1)
+
+
+def _hostport(addr: str, port: int) -> str:
+    return f"{addr}:{port}"  # as tshark's conversation tables write it, IPv6 without brackets
+
+
+class Statistics:
+    """Single pass over a capture. ``add`` each frame in order (with ``frame.protocols`` when the
+    decoder gives it), then read ``conversations()``, ``endpoints()``, ``hierarchy`` and ``io()``."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.bytes = 0
+        self.first_ns: int | None = None
+        self.last_ns = 0
+        self.flows = FlowIndex(keep_numbers=False)
+        self._conv: dict[str, dict[tuple[str, str], Conversation]] = {k: {} for k in ("eth", "ip", "ipv6")}
+        self.hierarchy = PhsNode("frame")
+        self._io: dict[int, list[int]] = {}  # second -> [frames, bytes]
+
+    def add(
+        self, number: int, frame: Frame, protocols: str | None = None, malformed: str | None = None
+    ) -> Transport | None:
+        """Account one frame.
+
+        Args:
+            protocols: its frame.protocols (colon-separated) from the decoder, for the hierarchy.
+            malformed: "_ws.malformed" or "_ws.short" when the decoder flagged the frame.
+        """
+        ts, size = frame.ts_ns, frame.wirelen
+        self.frames += 1
+        self.bytes += size
+        if self.first_ns is None:
+            self.first_ns = ts
+        self.last_ns = ts
+        io = self._io.get(ts // 1_000_000)
+        if io is None:
+            self._io[ts // 1_000_000] = [1, size]
+        else:
+            io[0] += 1
+            io[1] += size
+        t = self._layers(number, frame, ts, size, 0)
+        if protocols is not None:
+            self._phs(protocols, size, malformed)
+        return t
+
+    def _layers(self, number: int, frame: Frame, ts: int, size: int, depth: int) -> Transport | None:
+        net = network(frame)
+        if net is None:
+            return None
+        esrc, edst, version, src, dst = net
+        if esrc:
+            self._pair("eth", esrc, edst, ts, size)
+        if not version:
+            return None
+        self._pair("ip" if version == 4 else "ipv6", src, dst, ts, size)
+        t = transport(frame)
+        if t is None:
+            return None
+        r = self.flows.add(number, frame, t)
+        if r is not None:
+            t = r[2]
+            if t.proto == PROTO_UDP and t.dport == VXLAN_PORT and len(t.payload) > 8 and depth < 4:
+                inner = Frame(ts, t.payload[8:], size, LINKTYPE_ETHERNET)
+                self._layers(number, inner, ts, size, depth + 1)  # the tunnelled layers count too
+        return t
+
+    def _pair(self, kind: str, src: str, dst: str, ts: int, size: int) -> None:
+        table = self._conv[kind]
+        key = (src, dst) if src <= dst else (dst, src)
+        c = table.get(key)
+        if c is None:
+            c = table[key] = Conversation(kind, src, dst, first_ns=ts)
+        d = 0 if src == c.a else 1
+        c.frames[d] += 1
+        c.bytes[d] += size
+        c.last_ns = ts
+
+    def _phs(self, protocols: str, size: int, malformed: str | None) -> None:
+        node = self.hierarchy
+        node.frames += 1
+        node.bytes += size
+        path = phs_path(protocols)
+        if malformed:
+            path.append(malformed)
+        for name in path:
+            child = node.children.get(name)
+            if child is None:
+                child = node.children[name] = PhsNode(name)
+            child.frames += 1
+            child.bytes += size
+            node = child
+
+    def conversations(self, kind: str) -> list[Conversation]:
+        """Conversations of one kind (eth, ip, ipv6, tcp, udp) in order of first appearance."""
+        if kind in ("tcp", "udp"):
+            out = []
+            for fl in self.flows.flows(kind):
+                if not fl.frames[0] + fl.frames[1]:
+                    continue  # only ever seen quoted in ICMP errors
+                c = Conversation(
+                    kind, _hostport(*fl.a), _hostport(*fl.b), first_ns=fl.first_ns, stream=fl.index
+                )
+                c.frames, c.bytes, c.last_ns = list(fl.frames), list(fl.bytes), fl.last_ns
+                out.append(c)
+            return out
+        if kind not in self._conv:
+            raise ValueError(f"unknown conversation kind {kind!r}; use one of {', '.join(CONV_KINDS)}")
+        return sorted(self._conv[kind].values(), key=lambda c: c.first_ns)
+
+    def endpoints(self, kind: str) -> list[Endpoint]:
+        """Endpoints of one kind, most bytes first."""
+        eps: dict[str, Endpoint] = {}
+        for c in self.conversations(kind):
+            for addr, d in ((c.a, 0), (c.b, 1)):
+                e = eps.get(addr)
+                if e is None:
+                    e = eps[addr] = Endpoint(kind, addr)
+                e.tx_frames += c.frames[d]
+                e.tx_bytes += c.bytes[d]
+                e.rx_frames += c.frames[1 - d]
+                e.rx_bytes += c.bytes[1 - d]
+        return sorted(eps.values(), key=lambda e: (-e.bytes, e.address))
+
+    def io(self, interval: float = 1.0, max_rows: int = 100_000) -> list[tuple[float, int, int]]:
+        """(interval start in seconds after the earliest packet, frames, bytes) per interval.
+
+        Every interval is listed, empty ones too, unless that would be more than ``max_rows``; then
+        only the intervals with packets are.
+        """
+        if not self._io:
+            return []
+        step_ms = max(1, round(interval * 1000))
+        first_ms = min(self._io)
+        sparse: dict[int, list[int]] = {}
+        for ms, (fr, by) in self._io.items():
+            b = sparse.setdefault((ms - first_ms) // step_ms, [0, 0])
+            b[0] += fr
+            b[1] += by
+        last = max(sparse)
+        keys = range(last + 1) if last < max_rows else sorted(sparse)
+        return [(k * step_ms / 1000, *sparse.get(k, (0, 0))) for k in keys]  # type: ignore[misc]
+
+    @property
+    def duration(self) -> float:
+        return 0.0 if self.first_ns is None else (self.last_ns - self.first_ns) / 1e9
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Text output (shaped like tshark -q -z ...)
+
+
+def format_hierarchy(stats: Statistics) -> str:
+    lines = ["Protocol Hierarchy Statistics", ""]
+    for depth, node in stats.hierarchy.walk():
+        lines.append(f"{'  ' * depth + node.name:<40} frames:{node.frames} bytes:{node.bytes}")
+    return "\n".join(lines) + "\n"
+
+
+def format_conversations(stats: Statistics, kind: str) -> str:
+    convs = stats.conversations(kind)
+    title = {"eth": "Ethernet", "ip": "IPv4", "ipv6": "IPv6", "tcp": "TCP", "udp": "UDP"}[kind]
+    w = max([len(c.a) for c in convs] + [len(c.b) for c in convs] + [8])
+    first = stats.first_ns or 0
+    head = (
+        f"{'A':<{w}}     {'B':<{w}}  {'A->B frames':>11} {'bytes':>10}  {'B->A frames':>11} {'bytes':>10}"
+        f"  {'frames':>8} {'bytes':>11}  {'rel start':>12} {'duration':>10}"
+    )
+    lines = [f"{title} Conversations ({len(convs)})", head]
+    if kind in ("tcp", "udp"):
+        lines[1] = f"{'stream':>6}  " + head
+    for c in convs:
+        row = (
+            f"{c.a:<{w}} <-> {c.b:<{w}}  {c.frames[0]:>11} {c.bytes[0]:>10}  {c.frames[1]:>11} {c.bytes[1]:>10}"
+            f"  {c.total_frames:>8} {c.total_bytes:>11}  {(c.first_ns - first) / 1e9:>12.6f} {c.duration:>10.4f}"
+        )
+        lines.append(f"{c.stream:>6}  " + row if c.stream is not None else row)
+    return "\n".join(lines) + "\n"
+
+
+def format_endpoints(stats: Statistics, kind: str) -> str:
+    eps = stats.endpoints(kind)
+    title = {"eth": "Ethernet", "ip": "IPv4", "ipv6": "IPv6", "tcp": "TCP", "udp": "UDP"}[kind]
+    w = max([len(e.address) for e in eps] + [8])
+    lines = [
+        f"{title} Endpoints ({len(eps)})",
+        f"{'Address':<{w}}  {'frames':>8} {'bytes':>11}  {'tx frames':>9} {'tx bytes':>11}  {'rx frames':>9} {'rx bytes':>11}",
+    ]
+    for e in eps:
+        lines.append(
+            f"{e.address:<{w}}  {e.frames:>8} {e.bytes:>11}  {e.tx_frames:>9} {e.tx_bytes:>11}  "
+            f"{e.rx_frames:>9} {e.rx_bytes:>11}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def format_io(stats: Statistics, interval: float = 1.0) -> str:
+    lines = [
+        f"I/O rate, interval {interval:g} s",
+        f"{'start':>10} {'frames':>8} {'bytes':>11} {'bits/s':>13}",
+    ]
+    for start, fr, by in stats.io(interval):
+        lines.append(f"{start:>10.3f} {fr:>8} {by:>11} {by * 8 / interval:>13.0f}")
+    return "\n".join(lines) + "\n"

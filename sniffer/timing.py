@@ -1,0 +1,225 @@
+"""The one packet scheduler, shared by `sniffer replay` and the TUI's playback: when is each packet due.
+
+Pacing modes (one at a time):
+  recorded  due = origin + (ts - first_ts) / multiplier        (--multiplier X, X=1 is recorded time;
+            a timestamp earlier than the previous packet's: due right after it)
+  pps       due = origin + k / pps                             (k = packets already scheduled)
+  mbps      due = origin + bits scheduled before / (mbps * 1e6)
+  topspeed  due = now (no waiting)
+
+Waiting is hybrid: sleep until ``spin_ns`` before the due time (the kernel wakes us up to ~60 us
+late, more under load), then spin on the monotonic clock, so packets leave within a few microseconds
+of their due time when the CPU is ours. The schedule is absolute (every due time derives from one
+origin), so errors never accumulate: a late packet does not delay the ones after it.
+
+Pausing keeps the schedule: resume() moves the origin by the time spent paused, so nothing rushes.
+set_multiplier() re-anchors at the current packet, so a speed change applies from there on.
+Everything here is stdlib and thread-safe for one sending thread plus any number of controllers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+NS = 1_000_000_000
+DEFAULT_SPIN_NS = 300_000  # spin the last 300 us: above the kernel's usual wake-up latency
+MAX_SLEEP_SLICE = 0.05  # sleep in slices so pause/stop are noticed within 50 ms
+
+
+@dataclass
+class TimingStats:
+    """How well the schedule was kept: lateness of each packet's actual time vs its due time."""
+
+    packets: int = 0
+    total_abs_ns: int = 0
+    max_abs_ns: int = 0
+    late_over_1ms: int = 0
+
+    def add(self, error_ns: int) -> None:
+        a = abs(error_ns)
+        self.packets += 1
+        self.total_abs_ns += a
+        if a > self.max_abs_ns:
+            self.max_abs_ns = a
+        if a > 1_000_000:
+            self.late_over_1ms += 1
+
+    @property
+    def mean_abs_ns(self) -> float:
+        return self.total_abs_ns / self.packets if self.packets else 0.0
+
+
+@dataclass
+class Scheduler:
+    """Decides when each packet is due and waits for it.
+
+    Args:
+        multiplier: recorded-time speed (2.0 = twice as fast); used when pps/mbps/topspeed are unset.
+        pps: packets per second, ignoring recorded timestamps.
+        mbps: megabits per second (10^6), counting each packet's bytes as given to wait()/due().
+        topspeed: never wait.
+        spin_ns: how long before the due time sleeping stops and spinning starts.
+        clock: monotonic nanosecond clock (injectable for tests).
+    """
+
+    multiplier: float = 1.0
+    pps: float | None = None
+    mbps: float | None = None
+    topspeed: bool = False
+    spin_ns: int = DEFAULT_SPIN_NS
+    clock: Callable[[], int] = time.monotonic_ns
+    stats: TimingStats = field(default_factory=TimingStats)
+
+    def __post_init__(self) -> None:
+        modes = sum(x is not None for x in (self.pps, self.mbps)) + bool(self.topspeed)
+        if modes > 1:
+            raise ValueError("choose one of pps, mbps, topspeed")
+        if self.pps is not None and self.pps <= 0:
+            raise ValueError("pps must be > 0")
+        if self.mbps is not None and self.mbps <= 0:
+            raise ValueError("mbps must be > 0")
+        if not self.multiplier > 0:
+            raise ValueError("multiplier must be > 0")
+        self._origin_wall: int | None = None  # monotonic ns of the schedule's origin
+        self._origin_ts = 0  # recorded ts (ns) at the origin
+        self._count = 0  # packets scheduled since the origin (pps)
+        self._bits = 0  # bits scheduled since the origin (mbps)
+        self._last_due = 0
+        self._paused_at: int | None = None
+        self._shift = 0  # total ns spent paused
+        self._due_shift = 0  # _shift when the last due() was computed
+        self._resume = threading.Event()
+        self._resume.set()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def mode(self) -> str:
+        if self.topspeed:
+            return "topspeed"
+        if self.pps is not None:
+            return "pps"
+        if self.mbps is not None:
+            return "mbps"
+        return "recorded"
+
+    # -- the schedule -----------------------------------------------------------------------------
+    def due(self, ts_ns: int, size: int = 0) -> int:
+        """Monotonic ns at which the next packet (recorded at ts_ns, `size` bytes) is due; advances
+        the schedule by one packet. The first packet is due now."""
+        with self._lock:
+            if self._origin_wall is None:
+                self._origin_wall = self.clock()
+                self._origin_ts = ts_ns
+                self._count = 0
+                self._bits = 0
+            origin = self._origin_wall
+            if self.topspeed:
+                d = self.clock()
+            elif self.pps is not None:
+                d = origin + int(self._count * NS / self.pps)
+            elif self.mbps is not None:
+                d = origin + int(self._bits * 1000 / self.mbps)  # bits / (mbps*1e6) s, in ns
+            else:
+                d = origin + int((ts_ns - self._origin_ts) / self.multiplier)
+                if d < self._last_due:
+                    # recorded time going backwards (merged captures, pcapng SPBs without a
+                    # timestamp): right after the previous packet, never "late" by the difference
+                    d = self._last_due
+            self._count += 1
+            self._bits += size * 8
+            self._last_due = d
+            self._due_shift = self._shift
+            return d
+
+    def wait_until(self, due_ns: int) -> int:
+        """Sleep, then spin, until monotonic time due_ns (honouring pause and stop).
+
+        Returns the lateness in ns (>= 0 unless stopped early); the caller sends right after.
+        """
+        clock = self.clock
+        base = due_ns - self._due_shift
+        while True:
+            if not self._resume.is_set():
+                while not self._resume.wait(MAX_SLEEP_SLICE):
+                    if self._stop.is_set():
+                        return 0
+            if self._stop.is_set():
+                return 0
+            due_ns = base + self._shift  # a pause moves every due time by its length
+            remaining = due_ns - clock()
+            if remaining <= self.spin_ns:
+                break
+            time.sleep(min((remaining - self.spin_ns) / NS, MAX_SLEEP_SLICE))
+        now = clock()
+        while now < due_ns:
+            now = clock()
+        return now - due_ns
+
+    def wait(self, ts_ns: int, size: int = 0) -> int:
+        """due() then wait_until(); records and returns the lateness (ns)."""
+        if self.topspeed:
+            self.due(ts_ns, size)
+            return 0
+        late = self.wait_until(self.due(ts_ns, size))
+        self.stats.add(late)
+        return late
+
+    # -- control (any thread) ---------------------------------------------------------------------
+    def pause(self) -> None:
+        with self._lock:
+            if self._paused_at is None:
+                self._paused_at = self.clock()
+                self._resume.clear()
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._paused_at is not None:
+                delta = self.clock() - self._paused_at
+                self._shift += delta
+                if self._origin_wall is not None:
+                    self._origin_wall += delta
+                self._paused_at = None
+                self._resume.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
+
+    def stop(self) -> None:
+        """Make any wait return at once (for shutting down)."""
+        self._stop.set()
+        self._resume.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def restart(self) -> None:
+        """Forget the origin: the next packet is due at once and becomes the new origin (a new loop,
+        a seek, or resuming after a single step)."""
+        with self._lock:
+            self._origin_wall = None
+
+    def continue_from_last(self, ts_ns: int) -> None:
+        """Re-anchor so that a packet recorded at ts_ns is due at the last due time (seamless loops)."""
+        with self._lock:
+            if self._origin_wall is None:
+                return
+            self._origin_wall = self._last_due
+            self._origin_ts = ts_ns
+            self._count = 0
+            self._bits = 0
+
+    def set_multiplier(self, multiplier: float, ts_ns: int) -> None:
+        """Change the recorded-time speed from the packet recorded at ts_ns on (due now)."""
+        if not multiplier > 0:
+            raise ValueError("multiplier must be > 0")
+        with self._lock:
+            self.multiplier = multiplier
+            if self._origin_wall is not None:
+                self._origin_wall = self.clock()
+                self._origin_ts = ts_ns

@@ -1,0 +1,57 @@
+"""Analysis panels the TUI pushes as screens: statistics, follow stream, ping, multicast, generated flows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from textual.app import SystemCommand
+
+# (keys, action, description): merged into the app's KEYMAP, so bindings, help screen and palette agree
+PANEL_KEYMAP: list[tuple[str, str, str]] = [
+    ("S", "statistics", "Statistics: protocol hierarchy, conversations, endpoints, I/O rate"),
+    ("F", "follow_stream", "Follow the selected packet's TCP/UDP stream"),
+    ("P", "ping_panel", "Ping panel: RTT sparkline and loss per target, probes marked"),
+    ("I", "mcast_panel", "Multicast panel: groups, members, queriers, IGMP/MLD timeline, streams"),
+    ("G", "gen_flows", "Generated flows: sniffer gen tags, missing sequence numbers"),
+]
+
+
+class PanelActions:
+    """Mixin for the app: one action per panel (the app adds PANEL_KEYMAP to its bindings)."""
+
+    def action_statistics(self) -> None:
+        from sniffer.ui.panels.stats import StatisticsScreen
+
+        self._push_panel(StatisticsScreen(displayed=True))
+
+    def action_follow_stream(self) -> None:
+        from sniffer.ui.panels.follow import FollowStreamScreen
+
+        self._push_panel(FollowStreamScreen())
+
+    def action_ping_panel(self) -> None:
+        from sniffer.ui.panels.ping import PingScreen
+
+        self._push_panel(PingScreen())
+
+    def action_mcast_panel(self) -> None:
+        from sniffer.ui.panels.mcast import McastScreen
+
+        self._push_panel(McastScreen())
+
+    def action_gen_flows(self) -> None:
+        from sniffer.ui.panels.genflows import GenFlowsScreen
+
+        self._push_panel(GenFlowsScreen())
+
+    def _push_panel(self, screen: Any) -> None:
+        app: Any = self
+        if type(app.screen) is not type(screen):  # one of each at a time
+            app.push_screen(screen)
+
+    def panel_commands(self) -> Iterator[SystemCommand]:
+        """Command palette entries for the panels."""
+        for _, action, desc in PANEL_KEYMAP:
+            title, _, help_text = desc.partition(": ")
+            yield SystemCommand(title, help_text or desc, getattr(self, f"action_{action}"))

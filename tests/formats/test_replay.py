@@ -1,0 +1,262 @@
+"""`sniffer replay` across a veth, captured on the other side by sniffer's capture core."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers.cli import run_sniffer
+from helpers.netns import Host, netns_pair
+
+from sniffer.capture.frame import Frame
+from sniffer.capture.live import LiveCapture
+from sniffer.capture.pcapfile import open_capture, open_writer
+
+pytestmark = pytest.mark.root
+
+ROOT = Path(__file__).resolve().parents[2]
+CAPS = ROOT / "tests" / "corpus" / "captures"
+SRC = bytes.fromhex("020000000001")
+DST = bytes.fromhex("020000000002")
+
+
+def frame(seq: int, size: int = 100) -> bytes:
+    """An Ethernet/IPv4/UDP frame between addresses no namespace has, numbered by seq."""
+    ip = bytes.fromhex("4500003200004000401100000a4dfe010a4dfe02")
+    return (DST + SRC + b"\x08\x00" + ip + struct.pack("!I", seq) + bytes(size))[:size]
+
+
+def write_pcap(path: Path, frames: list[tuple[int, bytes]], linktype: int = 1) -> None:
+    with open_writer(path, format="pcap", linktype=linktype) as w:
+        for ts, data in frames:
+            w.write(Frame(ts, data, len(data), linktype))
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[tuple[Host, Host]]:
+    with netns_pair() as p:
+        yield p
+
+
+@pytest.fixture
+def tmp() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory() as d:
+        yield Path(d)
+
+
+def replay_and_capture(
+    a: Host, b: Host, *args: str, match_src: bytes | None = SRC
+) -> tuple[dict, list[Frame]]:
+    """Run `sniffer replay ... -i va --json` in a while capturing vb in b; (report, frames captured)."""
+    cap = LiveCapture("vb", netns=b.ns, promisc=True)
+    got: list[Frame] = []
+    # Any socket asking for timestamps turns on the kernel's receive timestamps (a global switch):
+    # then every packet is stamped when the veth hands it over (in the sender's context), not when a
+    # busy machine gets round to the receive softirq. We measure the sender, not this machine's load.
+    stamp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stamp.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_TIMESTAMPNS", 35), 1)
+    with stamp, cap:
+        time.sleep(0.1)
+        res = run_sniffer("replay", *args, "-i", "va", "--json", ns=a.ns, timeout=120)
+        assert res.returncode == 0, res.stderr.decode()
+        time.sleep(0.3)
+        cap.stop()
+        for batch in cap.batches(timeout=0.5):
+            got.extend(batch)
+    report = json.loads(res.stdout)
+    if match_src is not None:
+        got = [f for f in got if f.data[6:12] == match_src]
+    return report, got
+
+
+def test_recorded_timing_byte_for_byte(pair: tuple[Host, Host], tmp: Path) -> None:
+    a, b = pair
+    gaps_ms = [0.3, 1, 2, 5, 0.5, 10, 3, 0.8, 20, 1.5] * 12  # 120 gaps, about 0.6 s in total
+    ts = [1_700_000_000 * 10**9]
+    for g in gaps_ms:
+        ts.append(ts[-1] + int(g * 1e6))
+    sent = [(t, frame(i, 60 + (i * 37) % 1400)) for i, t in enumerate(ts)]
+    write_pcap(tmp / "timed.pcap", sent)
+    # A busy 2-CPU VM sometimes wakes even a SCHED_FIFO process milliseconds late (measured here:
+    # 0.1-1% of sleeps, up to ~10 ms, under load 8). Such a run shows in the report's own timing
+    # error; the property is that the sender keeps time, so one clean run out of three is required.
+    attempts = []
+    for _ in range(3):
+        report, got = replay_and_capture(a, b, str(tmp / "timed.pcap"), "--multiplier", "1")
+        assert report["packets_sent"] == len(sent) and report["failed"] == 0
+        assert [f.data for f in got] == [d for _, d in sent]  # every byte, in order
+        bad = []
+        for i in range(1, len(sent)):
+            want = sent[i][0] - sent[i - 1][0]
+            have = got[i].ts_ns - got[i - 1].ts_ns
+            if abs(have - want) > max(1_000_000, want * 0.05):
+                bad.append((i, want, have))
+        attempts.append((bad[:3], report["timing_max_us"]))
+        if not bad:
+            break
+    assert not attempts[-1][0], f"gaps off by more than max(1 ms, 5%) in every run: {attempts}"
+
+
+@pytest.mark.parametrize("mode", ["pps", "mbps"])
+def test_rate_within_2_percent(pair: tuple[Host, Host], tmp: Path, mode: str) -> None:
+    a, b = pair
+    n = 10_000
+    size = 200 if mode == "pps" else 500
+    write_pcap(tmp / "rate.pcap", [(i, frame(i, size)) for i in range(n)])
+    args = ["--pps", "20000"] if mode == "pps" else ["--mbps", "60"]  # 60 Mbps of 500 B = 15k pps
+    report, got = replay_and_capture(a, b, str(tmp / "rate.pcap"), *args)
+    assert report["packets_sent"] == n
+    assert len(got) >= n * 0.98, f"captured only {len(got)}"
+    seq = [struct.unpack_from("!I", f.data, 34)[0] for f in got]
+    # packets per second = 1 / slope of the least-squares line through (sequence number, capture time):
+    # every packet counts, so one late packet at either end cannot skew the figure
+    slope = fit_slope(seq, [f.ts_ns / 1e9 for f in got])
+    rate_pps = 1 / slope
+    want_pps = 20000 if mode == "pps" else 60e6 / (size * 8)
+    assert abs(rate_pps - want_pps) / want_pps < 0.02, (rate_pps, want_pps, report)
+
+
+def fit_slope(xs: list[int], ys: list[float]) -> float:
+    n = len(xs)
+    mx = sum(xs) / n
+    my = sum(ys) / n
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+
+
+def test_sll_capture_is_converted_to_ethernet(pair: tuple[Host, Host]) -> None:
+    a, b = pair
+    with open_capture(CAPS / "zeek__linuxsll-arp.pcap") as r:
+        orig = list(r)
+    report, got = replay_and_capture(
+        a, b, str(CAPS / "zeek__linuxsll-arp.pcap"), "--topspeed", match_src=None
+    )
+    got = [f for f in got if f.data[:6] == DST]
+    expected = []
+    for f in orig:
+        halen = int.from_bytes(f.data[4:6], "big")
+        src = f.data[6:12] if halen == 6 else None
+        expected.append(DST + (src or b"?") + f.data[14:16] + f.data[16:])
+    assert report["packets_sent"] == len(orig) == 12
+    assert [f.data for f in got] == expected
+
+
+def test_multi_interface_pcapng_with_two_link_types(pair: tuple[Host, Host]) -> None:
+    a, b = pair
+    path = CAPS / "pcapng-tg__output_le__basic__test006.pcapng"  # NULL and Ethernet interfaces
+    with open_capture(path) as r:
+        orig = list(r)
+    assert {f.linktype for f in orig} == {0, 1}
+    report, got = replay_and_capture(
+        a, b, str(path), "--topspeed", "--dst-mac", "02:00:00:00:00:09", match_src=None
+    )
+    assert report["packets_sent"] == len(orig) and report["skipped"] == 0
+    datas = [f.data for f in got]
+    for f in orig:
+        if f.linktype == 1:
+            assert f.data in datas
+        else:  # NULL: 4-byte family header replaced by an Ethernet header
+            assert any(
+                d[:6] == bytes.fromhex("020000000009") and d[12:14] == b"\x08\x00" and d[14:] == f.data[4:]
+                for d in datas
+            )
+
+
+def test_truncated_oversize_and_unconvertible(pair: tuple[Host, Host], tmp: Path) -> None:
+    a, _b = pair
+    # a capture with truncated packets: sent as captured, and said so
+    res = run_sniffer("replay", str(CAPS / "dpkt__truncated_dns.pcap"), "-i", "va", "--topspeed", ns=a.ns)
+    assert res.returncode == 0, res.stderr
+    assert b"1 packets were cut short in the capture: sent as captured" in res.stdout
+    # a frame bigger than the MTU is skipped and counted, the rest goes
+    write_pcap(tmp / "big.pcap", [(0, frame(0)), (1, frame(1, 2000)), (2, frame(2))])
+    res = run_sniffer("replay", str(tmp / "big.pcap"), "-i", "va", "--topspeed", "--json", ns=a.ns)
+    rep = json.loads(res.stdout)
+    assert (rep["packets_sent"], rep["skipped_oversize"]) == (2, 1)
+    # a link type with no Ethernet form is refused before anything is sent
+    write_pcap(tmp / "wifi.pcap", [(0, b"\x08\x00" + bytes(30))], linktype=105)
+    res = run_sniffer("replay", str(tmp / "wifi.pcap"), "-i", "va", ns=a.ns)
+    assert res.returncode == 1
+    assert (
+        res.stderr.decode().startswith("sniffer: ")
+        and "link type 105 cannot be replayed" in res.stderr.decode()
+    )
+    assert b"Traceback" not in res.stderr
+
+
+def test_limit_loop_duration_and_lo(pair: tuple[Host, Host], tmp: Path) -> None:
+    a, _ = pair
+    write_pcap(tmp / "x.pcap", [(i * 1000, frame(i)) for i in range(10)])
+    res = run_sniffer(
+        "replay", str(tmp / "x.pcap"), "-i", "lo", "--loop", "3", "--pps", "5000", "--json", ns=a.ns
+    )
+    rep = json.loads(res.stdout)
+    assert (rep["packets_sent"], rep["loops"]) == (30, 3)
+    assert rep["elapsed_s"] >= 29 / 5000
+    res = run_sniffer(
+        "replay", str(tmp / "x.pcap"), "-i", "lo", "--loop", "0", "--limit", "25", "--json", ns=a.ns
+    )
+    assert json.loads(res.stdout)["packets_sent"] == 25
+    res = run_sniffer(
+        "replay",
+        str(tmp / "x.pcap"),
+        "-i",
+        "lo",
+        "--loop",
+        "0",
+        "--pps",
+        "100",
+        "--duration",
+        "0.3",
+        "--json",
+        ns=a.ns,
+    )
+    rep = json.loads(res.stdout)
+    assert rep["stopped_by"] == "--duration" and 20 <= rep["packets_sent"] <= 40
+
+
+def test_usage_errors_are_one_line() -> None:
+    res = run_sniffer("replay", "nonexistent.pcap", "-i", "lo")
+    assert (
+        res.returncode == 1
+        and res.stderr.decode().strip() == "sniffer: cannot open nonexistent.pcap: No such file or directory"
+    )
+    res = run_sniffer("replay", str(CAPS / "zeek__arp-who-has.pcap"), "-i", "nosuchif0")
+    assert res.returncode == 1 and "no interface 'nosuchif0'" in res.stderr.decode()
+    res = run_sniffer("replay", str(CAPS / "zeek__arp-who-has.pcap"))
+    assert res.returncode == 2 and b"-i/--interface" in res.stderr
+
+
+def test_display_filter_replays_only_matching_packets(pair: tuple[Host, Host]) -> None:
+    a, b = pair
+    path = CAPS / "zeek__icmp__5-pings.pcap"  # 5 echo requests, 5 replies
+    report, got = replay_and_capture(a, b, str(path), "--topspeed", "-Y", "icmp.type == 8", match_src=None)
+    assert (report["packets_sent"], report["skipped_filtered"]) == (5, 5)
+    with open_capture(path) as r:
+        requests = [f.data for f in r if f.data[34] == 8]
+    assert [f.data for f in got if f.data in requests] == requests
+    res = run_sniffer("replay", str(path), "-i", "va", "-Y", "icmp.type ==", ns=a.ns)
+    assert res.returncode != 0 and res.stderr.startswith(b"sniffer: ") and b"Traceback" not in res.stderr
+
+
+def test_netns_option_opens_the_interface_in_that_namespace(pair: tuple[Host, Host], tmp: Path) -> None:
+    a, _ = pair
+    write_pcap(tmp / "x.pcap", [(i, frame(i)) for i in range(3)])
+    res = run_sniffer("replay", str(tmp / "x.pcap"), "-i", "va", "--netns", a.ns, "--topspeed", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["packets_sent"] == 3
+
+
+def test_packets_without_timestamps_go_right_after_the_previous(pair: tuple[Host, Host]) -> None:
+    a, _ = pair
+    # three sections, both byte orders, SPBs (no timestamp) between timestamped EPBs
+    path = CAPS / "pcapng-tg__output_le__difficult__test202.pcapng"
+    res = run_sniffer("replay", str(path), "-i", "va", "--multiplier", "1000", "--json", ns=a.ns)
+    rep = json.loads(res.stdout)
+    assert rep["packets_sent"] == 8 and rep["truncated_in_capture"] == 6
+    assert rep["elapsed_s"] < 5 and rep["timing_max_us"] < 100_000  # not "late" by 42 years

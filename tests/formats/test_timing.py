@@ -1,0 +1,97 @@
+"""The shared scheduler: due times for every pacing mode, pause/resume, loops, speed changes."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from sniffer.timing import Scheduler
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def test_recorded_time_and_multiplier() -> None:
+    clk = FakeClock()
+    s = Scheduler(multiplier=2.0, clock=clk)
+    base = 1_700_000_000 * 10**9
+    assert s.due(base) == clk.now  # the first packet is due at once
+    t0 = clk.now
+    clk.now += 123  # time passing does not move the schedule
+    assert s.due(base + 10_000_000) == t0 + 5_000_000
+    assert s.due(base + 30_000_000) == t0 + 15_000_000
+    assert s.due(base + 20_000_000) == t0 + 15_000_000  # backwards: right after the previous one
+    assert s.due(0) == t0 + 15_000_000  # no timestamp (pcapng SPB): the same
+    assert s.due(base + 40_000_000) == t0 + 20_000_000  # and the recorded schedule goes on
+
+
+def test_pps_and_mbps_ignore_timestamps() -> None:
+    clk = FakeClock()
+    s = Scheduler(pps=20_000, clock=clk)
+    t0 = clk.now
+    assert [s.due(ts) - t0 for ts in (5, 1, 999_999_999, 0)] == [0, 50_000, 100_000, 150_000]
+    s = Scheduler(mbps=8.0, clock=clk)  # 1 byte per microsecond
+    assert [s.due(0, size) - t0 for size in (100, 1000, 10)] == [0, 100_000, 1_100_000]
+
+
+def test_modes_are_exclusive_and_checked() -> None:
+    with pytest.raises(ValueError):
+        Scheduler(pps=10, mbps=1)
+    with pytest.raises(ValueError):
+        Scheduler(pps=0)
+    with pytest.raises(ValueError):
+        Scheduler(multiplier=0)
+    assert Scheduler(topspeed=True).mode == "topspeed"
+
+
+def test_pause_moves_the_schedule_by_the_pause() -> None:
+    clk = FakeClock()
+    s = Scheduler(pps=1000, clock=clk)
+    t0 = clk.now
+    s.due(0)
+    s.pause()
+    assert s.paused
+    clk.now += 5_000_000_000
+    s.resume()
+    assert s.due(0) == t0 + 5_000_000_000 + 1_000_000
+
+
+def test_loop_continues_at_the_last_due_time_and_speed_changes_reanchor() -> None:
+    clk = FakeClock()
+    s = Scheduler(clock=clk)
+    t0 = clk.now
+    s.due(100)
+    last = s.due(100 + 7_000_000)
+    s.continue_from_last(100)  # the file starts again
+    assert s.due(100) == last
+    assert s.due(100 + 1_000_000) == last + 1_000_000
+    clk.now = t0 + 50_000_000
+    s.set_multiplier(10.0, 200_000_000)
+    assert s.due(200_000_000) == clk.now
+    assert s.due(300_000_000) == clk.now + 10_000_000
+
+
+def test_real_waits_keep_time_and_stop_interrupts() -> None:
+    s = Scheduler(pps=2000)
+    t0 = time.monotonic_ns()
+    for _ in range(101):
+        s.wait(0)
+    elapsed = time.monotonic_ns() - t0
+    assert elapsed >= 50_000_000  # 100 gaps of 0.5 ms: never early
+    assert s.stats.packets == 101
+    # a pause holds the next packet until resumed; stop() releases every wait at once
+    s2 = Scheduler(pps=1)
+    s2.wait(0)
+    s2.pause()
+    done = threading.Event()
+    threading.Thread(target=lambda: (s2.wait(0), done.set()), daemon=True).start()
+    assert not done.wait(0.2)
+    s2.stop()
+    assert done.wait(2)

@@ -1,0 +1,100 @@
+"""The header fast path gives the same fields as the full decoder, and filters the same packets."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sniffer.capture.pcapfile import open_capture
+from sniffer.decode.fields import frame_fields
+from sniffer.errors import PcapFormatError
+from sniffer.model.fastfields import FAST_FIELDS, extractor, headers
+from sniffer.model.filters import compile_filter
+
+CAPTURES = sorted((Path(__file__).resolve().parents[1] / "corpus" / "captures").iterdir())
+
+
+def _frames() -> list:  # type: ignore[type-arg]
+    out = []
+    for p in CAPTURES:
+        try:
+            with open_capture(str(p)) as r:
+                out.extend(r)
+        except PcapFormatError:
+            pass  # broken files: the good frames before the damage are kept
+    return out
+
+
+FRAMES = _frames()
+
+
+def test_fast_fields_equal_full_decoder() -> None:
+    fast = 0
+    for fr in FRAMES:
+        f = headers(fr)
+        if f is None:
+            continue
+        fast += 1
+        full = frame_fields(fr)
+        for k, v in f.items():
+            if k == "frame.protocols":
+                assert full[k].startswith(v), (k, v, full[k])
+            else:
+                assert full.get(k) == v, (k, v, full.get(k))
+        # every FAST field the decoder has for this packet, the fast path has too (or it is a protocol)
+        missing = {k for k in full if k in FAST_FIELDS and k not in f}
+        assert missing == set()
+    assert fast > 0.6 * len(FRAMES), (fast, len(FRAMES))
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "tcp.port == 80",
+        "ip.addr == 141.142.0.0/16 and udp",
+        "tcp.flags.syn == 1 && tcp.flags.ack == 0",
+        "frame.len > 500 or icmp or icmpv6 or igmp or arp",
+        "ipv6.addr == ff02::/16 and udp.port in {5353, 5355}",
+        "eth.addr == ff:ff:ff:ff:ff:ff",
+        'dns.qry.name contains "wiki"',  # not a fast field: full decoding
+    ],
+)
+def test_matches_frame_equals_matches_on_full_fields(expr: str) -> None:
+    flt = compile_filter(expr)
+    got = [n for n, fr in enumerate(FRAMES) if flt.matches_frame(fr, n)]
+    want = [n for n, fr in enumerate(FRAMES) if flt.matches(frame_fields(fr))]
+    assert got == want and len(got) > 0
+
+
+def test_extractor_choice() -> None:
+    assert extractor(compile_filter("tcp.port == 80").fields_needed) is not frame_fields
+    assert extractor(compile_filter("dns").fields_needed) is frame_fields
+    assert compile_filter("").matches_frame(FRAMES[0])
+    assert compile_filter("frame.number == 3").matches_frame(FRAMES[0], 3)
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@pytest.mark.parametrize(
+    ("name", "expr"),
+    [
+        ("zeek__wikipedia.pcap", "tcp.stream == 3"),
+        ("zeek__wikipedia.pcap", "udp.stream in {2..5} or tcp.stream eq 9"),
+        ("zeek__nmap-vsn.pcap", "tcp.stream == 7 and tcp.flags.syn == 1"),
+        ("zeek__icmp__icmp-destunreach-udp.pcap", "udp.stream == 0"),  # the ICMP error gets the stream
+    ],
+)
+def test_stream_fields_in_matches_frame(name: str, expr: str) -> None:
+    path = CAPTURES[0].parent / name
+    flt = compile_filter(expr)
+    with open_capture(str(path)) as r:
+        ours = {n for n, fr in enumerate(r, 1) if flt.matches_frame(fr, n)}
+    out = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-Y", expr, "-T", "fields", "-e", "frame.number"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert ours == {int(x) for x in out.stdout.split()} and ours

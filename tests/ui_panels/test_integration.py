@@ -1,0 +1,45 @@
+"""The app's hook: S F P I G push the panel screens, the help screen and the command palette list them."""
+
+from __future__ import annotations
+
+import pytest
+
+from sniffer.ui.panels import PANEL_KEYMAP
+
+from .conftest import SIZE, WIKIPEDIA, loaded
+
+
+async def test_keys_push_panels_and_help_lists_them(make_app) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("sniffer.model.stats")
+    from sniffer.ui.app import KEYMAP
+    from sniffer.ui.panels.follow import FollowStreamScreen
+    from sniffer.ui.panels.genflows import GenFlowsScreen
+    from sniffer.ui.panels.mcast import McastScreen
+    from sniffer.ui.panels.ping import PingScreen
+    from sniffer.ui.panels.stats import StatisticsScreen
+
+    screens = {
+        "S": StatisticsScreen,
+        "F": FollowStreamScreen,
+        "P": PingScreen,
+        "I": McastScreen,
+        "G": GenFlowsScreen,
+    }
+    assert [k for k, _, _ in PANEL_KEYMAP] == list(screens)
+    used = [k for keys, _, _ in KEYMAP for k in keys.split(",")]
+    assert len(used) == len(set(used))  # no key bound twice
+    app = make_app(WIKIPEDIA)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        for key, cls in screens.items():
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, cls), key
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is app.screen_stack[0], key
+        keys = dict(app.help_keys())
+        for key, _, desc in PANEL_KEYMAP:
+            assert keys[key] == desc
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Statistics" in titles and "Generated flows" in titles

@@ -1,0 +1,77 @@
+"""One snapshot per panel screen at 120x40 on fixed captures (deterministic: no clock, no kernel table, no RTTs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import IGMP, SIZE, WIKIPEDIA, loaded, wait_until
+
+
+def _app(path: Path):  # type: ignore[no-untyped-def]
+    from sniffer.ui.app import SnifferApp
+    from sniffer.ui.sources import open_file_source
+
+    store, source = open_file_source(str(path))
+    return SnifferApp(store, source)
+
+
+def _run(make_screen, ready, keys=(), blur=""):  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await loaded(pilot)
+        screen = make_screen()
+        pilot.app.push_screen(screen)
+        await wait_until(pilot, lambda: ready(screen))
+        await pilot.press(*keys)
+        if blur:  # no blinking input cursor in the picture
+            pilot.app.screen.query_one(blur).focus()
+        await pilot.pause()
+
+    return before
+
+
+def test_snapshot_statistics(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("sniffer.model.stats")
+    from sniffer.ui.panels.stats import StatisticsScreen
+
+    assert snap_compare(
+        _app(WIKIPEDIA), terminal_size=SIZE, run_before=_run(StatisticsScreen, lambda s: s.stats is not None)
+    )
+
+
+def test_snapshot_follow_stream(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("sniffer.model.flows")
+    from sniffer.ui.panels.follow import FollowStreamScreen
+
+    assert snap_compare(
+        _app(WIKIPEDIA),
+        terminal_size=SIZE,
+        run_before=_run(lambda: FollowStreamScreen(index=5), lambda s: s.followed is not None),
+    )
+
+
+def test_snapshot_multicast(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    from sniffer.ui.panels.mcast import McastScreen
+
+    assert snap_compare(
+        _app(IGMP),
+        terminal_size=SIZE,
+        run_before=_run(lambda: McastScreen(kernel=None), lambda s: s.loaded, ("down",)),
+    )
+
+
+def test_snapshot_generated_flows(snap_compare, gen_pcap) -> None:  # type: ignore[no-untyped-def]
+    from sniffer.ui.panels.genflows import GenFlowsScreen
+
+    assert snap_compare(
+        _app(gen_pcap), terminal_size=SIZE, run_before=_run(GenFlowsScreen, lambda s: s.flows is not None)
+    )
+
+
+def test_snapshot_ping_form(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    from sniffer.ui.panels.ping import PingScreen
+
+    assert snap_compare(
+        _app(WIKIPEDIA), terminal_size=SIZE, run_before=_run(PingScreen, lambda s: s.is_mounted)
+    )

@@ -18,6 +18,7 @@ SIZE = (120, 40)
 
 async def _loaded(app, pilot) -> None:  # type: ignore[no-untyped-def]
     await wait_until(pilot, lambda: app.source.status.done and app.plist.count == app.store.count > 0)
+    await wait_until(pilot, lambda: app.shown_index == app.plist.selected_index >= 0)
 
 
 async def test_loads_file_and_selects_first_packet(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
@@ -27,6 +28,7 @@ async def test_loads_file_and_selects_first_packet(make_app, mixed_pcap: Path) -
         assert app.store.count == 500
         assert app.plist.cursor == 0 and app.plist.selected_index == 0
         # detail shows frame 1, hex shows its bytes
+        await wait_until(pilot, lambda: app.shown_index == 0)
         assert app.detail.dnode is not None
         assert app.detail.dnode.children[0].text.startswith("Frame 1:")
         assert app.hexview.data == app.store.frame(0).data

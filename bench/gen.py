@@ -86,10 +86,12 @@ def main() -> int:
     ap.add_argument(
         "--tcp-chunk", default="128K", help="write size for both (iperf3 -l); default iperf3's 128K"
     )
-    ap.add_argument("--udp-seconds", type=float, default=2.0)
+    ap.add_argument("--udp-seconds", type=int, default=2, help="whole seconds (iperf3 -t takes integers)")
     ap.add_argument("--udp-size", type=int, default=64)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.udp_seconds < 1:
+        raise SystemExit("--udp-seconds must be at least 1")
     if not shutil.which("iperf3"):
         raise SystemExit("iperf3 is not installed (apt-get install iperf3)")
     nbytes = parse_size(args.tcp_bytes)
@@ -105,7 +107,16 @@ def main() -> int:
             rep = sniffer("tcp-bulk", "--bytes", str(nbytes), "--chunk", chunk, "--style", style, "-d", "60")
             assert rep["server"]["bytes_received"] == nbytes, rep
             tcp[style].append(rep["bytes_sent"] * 8 / rep["duration_s"] / 1e9)
-        d = iperf3("-u", "-b", "0", "-l", str(args.udp_size), "-t", str(args.udp_seconds))
+        d = iperf3(
+            "-u",
+            "-b",
+            "0",
+            "-l",
+            str(args.udp_size),
+            "-t",
+            str(args.udp_seconds),
+            timeout=args.udp_seconds + 30,
+        )
         sent, recv = d["end"]["sum_sent"], d["end"]["sum_received"]
         udp_sent["iperf3"].append(sent["packets"] / sent["seconds"])
         udp_recv["iperf3"].append((recv["packets"] - recv["lost_packets"]) / recv["seconds"])
@@ -146,17 +157,26 @@ def main() -> int:
         f"sniffer gen vs iperf3 on 127.0.0.1, median of {args.rounds} interleaved rounds (load {os.getloadavg()[0]:.1f})"
     )
     print(f"TCP bulk, {args.tcp_bytes} in {chunk} writes:")
-    print(f"  iperf3            {med['iperf3']:8.2f} Gbit/s")
+
+    def spread(v: list[float], fmt: str) -> str:
+        return f"(runs {format(min(v), fmt)}..{format(max(v), fmt)})"
+
+    print(f"  iperf3            {med['iperf3']:8.2f} Gbit/s                {spread(tcp['iperf3'], '.2f')}")
     for s in STYLES:
-        print(f"  sniffer {s:<9} {med[s]:8.2f} Gbit/s   ratio {med[s] / med['iperf3']:.2f}x")
+        print(
+            f"  sniffer {s:<9} {med[s]:8.2f} Gbit/s   ratio {med[s] / med['iperf3']:.2f}x   {spread(tcp[s], '.2f')}"
+        )
     print(
         f"UDP blast, {args.udp_size}-byte datagrams for {args.udp_seconds:g} s (sent / received packets per second):"
     )
-    print(f"  iperf3            {ms['iperf3']:10.0f} / {mr['iperf3']:10.0f}")
+    print(
+        f"  iperf3            {ms['iperf3']:10.0f} / {mr['iperf3']:10.0f}   sent {spread(udp_sent['iperf3'], '.0f')}"
+    )
     for s in STYLES:
         rr = f"{mr[s] / mr['iperf3']:.2f}x" if mr["iperf3"] else "n/a"
         print(
-            f"  sniffer {s:<9} {ms[s]:10.0f} / {mr[s]:10.0f}   ratio sent {ms[s] / ms['iperf3']:.2f}x, received {rr}"
+            f"  sniffer {s:<9} {ms[s]:10.0f} / {mr[s]:10.0f}   ratio sent {ms[s] / ms['iperf3']:.2f}x, "
+            f"received {rr}   sent {spread(udp_sent[s], '.0f')}"
         )
     return 0
 

@@ -684,15 +684,17 @@ def _err(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- asyncio
 
 
-class _Deadline(Exception):
-    pass
-
-
 async def _within(aw: Any, deadline: float) -> Any:
-    remaining = deadline - _now()
-    if remaining <= 0:
+    """Await ``aw`` in this task, cancelled at ``deadline`` (loop.time() is time.monotonic()).
+
+    asyncio.timeout_at costs one timer; wait_for would wrap every send in a new task and push the
+    send itself to the next turn of the loop.
+    """
+    if deadline - _now() <= 0:
+        aw.close()
         raise TimeoutError
-    return await asyncio.wait_for(aw, remaining)
+    async with asyncio.timeout_at(deadline):
+        return await aw
 
 
 async def a_stream_echo(

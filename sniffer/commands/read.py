@@ -185,10 +185,10 @@ def _text_parallel(source: str, out: Any, count: int | None, jobs: int) -> None:
             try:
                 for b, text in iter_blocks(rd, count, BLOCK, jobs, 0):
                     while nxt < b:
-                        data = child_block(nxt)
-                        if data is None:
+                        theirs = child_block(nxt)
+                        if theirs is None:
                             return
-                        out.write(data)
+                        out.write(theirs)
                         nxt += 1
                     out.write(text.encode())
                     out.flush()

@@ -357,6 +357,12 @@ class Table:
         return self.map.get(key)
 
 
+#: the ports whose payload a hand-written decoder takes (DNS, mDNS, LLMNR, DHCP, DHCPv6, VXLAN): the
+#: summary's fast path hands these to the full dissector without importing it first (a test checks
+#: that the tables hold exactly these)
+DECODED_UDP_PORTS = frozenset({53, 5353, 5355, 67, 68, 546, 547, 4789, 8472})
+DECODED_TCP_PORTS = frozenset({53})
+
 LINKTYPES = Table("link type")
 ETHERTYPES = Table("ethertype")
 IP_PROTOS = Table("IP protocol")
@@ -369,6 +375,7 @@ def data_layer(ctx: Ctx, off: int, end: int) -> None:
     lim = min(end, len(ctx.data))
     if lim > off:
         ctx.push("data", f"Data ({lim - off} bytes)", off, lim - off)
+        ctx.add("data.data", ctx.data[off:lim].hex(":"), off, lim - off, "Data")
         ctx.add("data.len", lim - off, off, lim - off, "Length")
 
 

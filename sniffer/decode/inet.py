@@ -478,9 +478,16 @@ TCP = Header(
 
 
 # Wireshark's tcp.flags.str: one character per bit of the 12, '·' when clear
-_FLAG_STRS = [
-    "".join(c if f >> (11 - i) & 1 else "\u00b7" for i, c in enumerate("RRRNCEUAPRSF")) for f in range(4096)
-]
+_FLAG_STRS: dict[int, str] = {}
+
+
+def _flag_str(f: int) -> str:
+    s = _FLAG_STRS.get(f)
+    if s is None:
+        s = _FLAG_STRS[f] = "".join(
+            c if f >> (11 - i) & 1 else "\u00b7" for i, c in enumerate("RRRNCEUAPRSF")
+        )
+    return s
 
 
 def tcp_flags_str(flags: int) -> str:
@@ -503,7 +510,7 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
     hl = vals["tcp.hdr_len"]
     flags = vals["tcp.flags"]
     fstr = tcp_flags_str(flags)
-    ctx.add("tcp.flags.str", _FLAG_STRS[flags], off + 12, 2, "TCP Flags")
+    ctx.add("tcp.flags.str", _flag_str(flags), off + 12, 2, "TCP Flags")
     layer.length = hl if hl >= 20 else 20
     lim = min(end, len(data))
     if hl < 20:
@@ -527,6 +534,14 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
         _tcp_options(ctx, off + 20, off + hl, end)
     ctx.info = info
     if seglen > 0 and off + hl < lim:
+        ctx.add(
+            "tcp.payload",
+            data[off + hl : lim].hex(":"),
+            off + hl,
+            lim - off - hl,
+            "TCP payload",
+            f"TCP payload ({lim - off - hl} bytes)",
+        )
         fn = TCP_PORTS.map.get(min(sp, dp)) or TCP_PORTS.map.get(max(sp, dp))
         if fn is not None and not ctx.quote:
             fn(ctx, off + hl, end)
@@ -688,8 +703,17 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
     if off + ulen < end:
         end = off + ulen
     ctx.info = f"{sp} -> {dp} Len={ulen - 8}"
-    if off + 8 >= min(end, len(ctx.data)):
+    lim = min(end, len(ctx.data))
+    if off + 8 >= lim:
         return
+    ctx.add(
+        "udp.payload",
+        ctx.data[off + 8 : lim].hex(":"),
+        off + 8,
+        lim - off - 8,
+        "UDP payload",
+        f"UDP payload ({lim - off - 8} bytes)",
+    )
     lo, hi = (sp, dp) if sp < dp else (dp, sp)
     fn = UDP_PORTS.map.get(lo) or UDP_PORTS.map.get(hi)
     if fn is not None:

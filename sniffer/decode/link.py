@@ -91,7 +91,17 @@ S_TAG = Header(tuple(f._replace(name=f.name.replace("vlan.", "ieee8021ad.")) for
 
 
 @ETHERTYPES.register(ETH_P_8021Q, ETH_P_QINQ1)
-def dissect_vlan(ctx: Ctx, off: int, end: int, proto: str = "vlan") -> None:
+def dissect_vlan(ctx: Ctx, off: int, end: int) -> None:
+    _vlan(ctx, off, end, "vlan")
+
+
+@ETHERTYPES.register(ETH_P_8021AD)
+def dissect_8021ad(ctx: Ctx, off: int, end: int) -> None:
+    # Wireshark names the S-tag layer and its fields ieee8021ad (ieee8021ad.id, ...)
+    _vlan(ctx, off, end, "ieee8021ad")
+
+
+def _vlan(ctx: Ctx, off: int, end: int, proto: str) -> None:
     label = "802.1Q Virtual LAN" if proto == "vlan" else "IEEE 802.1ad"
     ctx.push(proto, label, off, 4)
     vals = (VLAN if proto == "vlan" else S_TAG).read(ctx, off, end)
@@ -104,12 +114,6 @@ def dissect_vlan(ctx: Ctx, off: int, end: int, proto: str = "vlan") -> None:
         dissect_llc(ctx, off + 4, min(end, off + 4 + etype))
         return
     ethertype(ctx, etype, off + 4, end)
-
-
-@ETHERTYPES.register(ETH_P_8021AD)
-def dissect_8021ad(ctx: Ctx, off: int, end: int) -> None:
-    # Wireshark names the S-tag layer ieee8021ad, its fields are vlan.* as for 802.1Q
-    dissect_vlan(ctx, off, end, "ieee8021ad")
 
 
 LLC = Header(

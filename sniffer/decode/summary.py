@@ -14,8 +14,7 @@ from itertools import islice
 from typing import NamedTuple
 
 from sniffer.capture.frame import Frame
-from sniffer.decode import engine
-from sniffer.decode.core import TCP_PORTS, UDP_PORTS, ip4, ip6
+from sniffer.decode.core import DECODED_TCP_PORTS, DECODED_UDP_PORTS, ip4, ip6
 
 
 class Summary(NamedTuple):
@@ -45,9 +44,17 @@ _FLAG_NAMES = (
     (0x080, "CWR"),
     (0x100, "AE"),
 )
-_FLAGS = [", ".join(n for b, n in _FLAG_NAMES if f & b) for f in range(0x1000)]
-_SLOW_TCP = TCP_PORTS.map
-_SLOW_UDP = UDP_PORTS.map
+_FLAGS: list[str] = []  # "SYN, ACK" for each 12-bit flags value (built on first use: imports stay light)
+_SLOW_TCP = DECODED_TCP_PORTS
+_SLOW_UDP = DECODED_UDP_PORTS
+
+
+def _flags() -> list[str]:
+    if not _FLAGS:
+        _FLAGS.extend(", ".join(n for b, n in _FLAG_NAMES if f & b) for f in range(0x1000))
+    return _FLAGS
+
+
 _ECHO_NAMES = {0: "Echo (ping) reply", 8: "Echo (ping) request"}
 _ECHO6_NAMES = {129: "Echo (ping) reply", 128: "Echo (ping) request"}
 
@@ -65,10 +72,11 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
         if seglen and (sp in _SLOW_TCP or dp in _SLOW_TCP):
             return None
         fl = offfl & 0xFFF
+        flags = _FLAGS or _flags()
         if fl & 0x10:
-            info = f"{sp} -> {dp} [{_FLAGS[fl]}] Seq={seq} Ack={ack} Win={win} Len={seglen}"
+            info = f"{sp} -> {dp} [{flags[fl]}] Seq={seq} Ack={ack} Win={win} Len={seglen}"
         else:
-            info = f"{sp} -> {dp} [{_FLAGS[fl]}] Seq={seq} Win={win} Len={seglen}"
+            info = f"{sp} -> {dp} [{flags[fl]}] Seq={seq} Win={win} Len={seglen}"
         return Summary(src, dst, "TCP", info, False)
     if proto == 17:
         if o + 8 > end:
@@ -161,6 +169,8 @@ def summarize(frame: Frame) -> Summary:
 
 def slow_summary(frame: Frame) -> Summary:
     """The columns from the full dissector (used when the fast path does not apply, and by tests)."""
+    from sniffer.decode import engine  # the full dissector loads on first need
+
     ctx = engine.run(frame, False)
     return Summary(ctx.src, ctx.dst, ctx.proto, ctx.info, bool(ctx.malformed))
 
@@ -230,7 +240,7 @@ def iter_text(
     small = _ETH_IP4.unpack_from
     udp = _UDP.unpack_from
     echo = _ICMP_ECHO.unpack_from
-    flags = _FLAGS
+    flags = _flags()
     pairs = _pairs
     slow_tcp = _SLOW_TCP
     slow_udp = _SLOW_UDP

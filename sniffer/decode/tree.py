@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sniffer.capture.frame import Frame
 from sniffer.decode.core import Node
 from sniffer.decode.engine import run
@@ -33,7 +35,7 @@ def dissect_deep(frame: Frame) -> list[str]:
     except Exception as exc:  # pragma: no cover - scapy is a runtime dependency
         return [f"scapy unavailable: {exc}"]
     try:
-        cls = conf.l2types.get(frame.linktype)
+        cls: Any = conf.l2types.get(frame.linktype)
         if cls is None:
             return [f"scapy has no decoder for link type {frame.linktype}"]
         pkt = cls(frame.data)

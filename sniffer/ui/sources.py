@@ -199,21 +199,42 @@ class FileSource(Source):
 
 
 class PlaybackSource(Source):
-    """Play a capture file into the store in recorded time (``speed`` x), with pause and single step."""
+    """Play a capture file into the store in recorded time (``speed`` x, 0 = as fast as possible), with
+    pause and single step, paced by the shared scheduler (sniffer/timing.py)."""
 
     def __init__(self, path: str, store: PacketStore, speed: float) -> None:
         super().__init__(store, SourceStatus("playback", path))
         self.path = path
-        self.speed = speed  # 0 = as fast as possible
+        self.speed = speed
         self._steps = 0
         self._lock = threading.Lock()
+        self._sched = self._new_scheduler()
+
+    def _new_scheduler(self) -> Any:
+        from sniffer.timing import Scheduler
+
+        # no spinning: a UI does not need microsecond pacing, and must not burn a core
+        return Scheduler(multiplier=self.speed or 1.0, topspeed=self.speed == 0, spin_ns=0)
+
+    def set_paused(self, paused: bool) -> None:
+        self.status.paused = paused
+        if paused:
+            self._sched.pause()
+        else:
+            self._sched.resume()
 
     def step(self) -> None:
         with self._lock:
             self._steps += 1
+        self._sched.stop()  # end a wait in progress; run() starts a fresh schedule
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._sched.stop()
+        super().stop()
 
     def _hold(self) -> bool:
-        """Wait while paused until resumed or stepped; False when stopping."""
+        """While paused, wait for a step (True) or resume (True); False when stopping."""
         while self.status.paused:
             with self._lock:
                 if self._steps > 0:
@@ -227,23 +248,24 @@ class PlaybackSource(Source):
         from sniffer.capture.pcapfile import open_capture
 
         with open_capture(self.path) as reader:
-            origin_ts: int | None = None
-            origin_wall = 0.0
             for off, frame in reader.iter_with_offsets():
-                if self._stop.is_set():
-                    return
-                if origin_ts is None:
-                    origin_ts, origin_wall = frame.ts_ns, time.monotonic()
-                if not self.status.paused and self.speed > 0:
-                    due = origin_wall + (frame.ts_ns - origin_ts) / 1e9 / self.speed
-                    while (delay := due - time.monotonic()) > 0 and not self.status.paused:
-                        if self._stop.wait(min(delay, 0.05)):
-                            return
-                if self.status.paused:
-                    if not self._hold():
+                while True:
+                    if self._stop.is_set():
                         return
-                    # restart the clock at this packet so resuming does not rush
-                    origin_ts, origin_wall = frame.ts_ns, time.monotonic()
+                    if self.status.paused:
+                        if not self._hold():
+                            return
+                        # stepped (still paused) or resumed: the schedule restarts at the next packet
+                        self._sched = self._new_scheduler()
+                        if self.status.paused:
+                            break
+                    sched = self._sched
+                    sched.wait(frame.ts_ns, len(frame.data))
+                    if sched.stopped:  # a step or stop ended the wait: decide again
+                        if self._sched is sched:
+                            self._sched = self._new_scheduler()
+                        continue
+                    break
                 self.store.append_batch([(off, frame)])
 
 

@@ -115,7 +115,15 @@ class PacketList(ScrollView, can_focus=True):
             self.scroll_to(y=self.max_scroll_y, animate=False)
 
     def _update_size(self) -> None:
-        self.virtual_size = Size(self.size.width, self.count + 1)
+        new = Size(self.size.width, self.count + 1)
+        old = self.virtual_size
+        height = self.size.height
+        if old.width == new.width and old.height > height and new.height > height:
+            # only the scrollbar changes: skip the whole-screen relayout a virtual_size change causes
+            self.set_reactive(PacketList.virtual_size, new)
+            self._scroll_update(new)
+        else:
+            self.virtual_size = new
 
     def on_resize(self, event: events.Resize) -> None:
         self._update_size()

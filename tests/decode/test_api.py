@@ -83,3 +83,20 @@ def test_iter_text_is_format_line_joined() -> None:
     assert "".join(iter_text(frames, 5, 3)) == "".join(
         format_line(5 + i, fr) + "\n" for i, fr in enumerate(frames[:3])
     )
+
+
+def test_fast_path_port_sets_match_the_tables() -> None:
+    from sniffer.decode import engine  # noqa: F401  (fills the tables)
+    from sniffer.decode.core import DECODED_TCP_PORTS, DECODED_UDP_PORTS, TCP_PORTS, UDP_PORTS
+
+    assert set(UDP_PORTS.map) == DECODED_UDP_PORTS
+    assert set(TCP_PORTS.map) == DECODED_TCP_PORTS
+
+
+def test_deep_decode_through_scapy_on_demand() -> None:
+    from sniffer.decode.tree import dissect_deep
+
+    fr = _frames("tcpdump__pptp.pcap")[0]
+    lines = dissect_deep(fr)
+    assert any("Ethernet" in x for x in lines) and any("TCP" in x for x in lines)
+    assert dissect_deep(fr._replace(linktype=65000))[0].startswith("scapy has no decoder")

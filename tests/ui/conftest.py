@@ -31,7 +31,7 @@ def make_app() -> Callable[..., object]:
     return make
 
 
-async def wait_until(pilot: object, cond: Callable[[], bool], timeout: float = 10.0) -> None:
+async def wait_until(pilot: object, cond: Callable[[], bool], timeout: float = 20.0) -> None:
     """Let the app run until ``cond()`` holds (fails the test after ``timeout`` seconds)."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout

@@ -18,6 +18,7 @@ SIZE = (120, 40)
 
 async def _loaded(app, pilot) -> None:  # type: ignore[no-untyped-def]
     await wait_until(pilot, lambda: app.source.status.done and app.plist.count == app.store.count > 0)
+    await wait_until(pilot, lambda: app.shown_index == app.plist.selected_index >= 0)
 
 
 async def test_loads_file_and_selects_first_packet(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
@@ -27,11 +28,13 @@ async def test_loads_file_and_selects_first_packet(make_app, mixed_pcap: Path) -
         assert app.store.count == 500
         assert app.plist.cursor == 0 and app.plist.selected_index == 0
         # detail shows frame 1, hex shows its bytes
+        await wait_until(pilot, lambda: app.shown_index == 0)
         assert app.detail.dnode is not None
         assert app.detail.dnode.children[0].text.startswith("Frame 1:")
         assert app.hexview.data == app.store.frame(0).data
-        status = str(app.query_one("#status", Static).render())
+        status = app.status_text()
         assert "Packets 500" in status and "Displayed 500" in status
+        await wait_until(pilot, lambda: str(app.status_bar.render()) == app.status_text())  # painted
 
 
 async def test_navigation_keys(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
@@ -110,7 +113,7 @@ async def test_marks_and_jumps(make_app, mixed_pcap: Path) -> None:  # type: ign
         assert app.plist.cursor == 4
         await pilot.press("m")
         assert app.plist.marks == {1}
-        assert "Marked 1" in str(app.query_one("#status", Static).render())
+        assert "Marked 1" in app.status_text()
         await pilot.press("M")
         assert app.plist.marks == set()
 

@@ -114,7 +114,7 @@ async def test_demo_shows_tcp_udp_icmp_and_multicast_on_lo() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: seen() == {"udp", "icmp", "multicast", "tcp"}, timeout=15)
         assert app.live and app.plist.count > 0
-        assert "demo traffic on lo" in str(app.status_bar.render())
+        assert "demo traffic on lo" in app.status_text()
     traffic = app.owned[0]
     assert traffic.rounds <= traffic.max_rounds
 
@@ -142,5 +142,5 @@ async def test_demo_falls_back_to_bundled_capture_without_privilege(monkeypatch)
     assert not app.live and app.owned == []
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.source.status.done and app.plist.count == app.store.count > 0)
-        status = str(app.status_bar.render())
+        status = app.status_text()
         assert "not root" in status and WIKIPEDIA.name in status

@@ -44,7 +44,7 @@ async def test_playback_in_recorded_time_with_pause_and_step(make_app, tmp_path:
         await wait_until(pilot, lambda: app.store.count == held + 1)
         await pilot.pause(0.4)
         assert app.store.count == held + 1
-        assert "PAUSED" in str(app.status_bar.render())
+        assert "PAUSED" in app.status_text()
         await pilot.press("space")  # resume
         await wait_until(pilot, lambda: app.source.status.done, timeout=5)
         assert app.store.count == 8
@@ -121,7 +121,7 @@ async def test_filter_bar_rejects_bad_and_applies_good(make_app, mixed_pcap: Pat
         # 4 of every 8 generated packets are TCP port 80
         assert len(app.view) == 250
         assert all(app.view.packet(r) % 8 in (2, 3, 4, 5) for r in range(len(app.view)))
-        assert "Displayed 250" in str(app.status_bar.render())
+        assert "Displayed 250" in app.status_text()
         assert app.plist.has_focus
         # clearing the filter shows everything again, keeping the selected packet
         await pilot.press("down", "down")

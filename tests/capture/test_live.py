@@ -218,3 +218,8 @@ def test_made_inside_a_namespace_captures_there_even_when_started_outside(netns_
         cap = LiveCapture("vb", bpf="udp port 6100")
     (got,) = run_capture([cap], lambda: send_udp(a.ns, b.addr4("vb"), 6100, [b"in-ns"] * 4))
     assert [f.data[-5:] for f in got] == [b"in-ns"] * 4 and {f.ifname for f in got} == {"vb"}
+
+
+def test_any_refuses_filters_on_link_header_bytes_it_cannot_see() -> None:
+    with pytest.raises(FilterError, match="not available on -i any"):
+        LiveCapture("any", bpf="ether[6] == 2").open()

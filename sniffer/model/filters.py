@@ -1306,12 +1306,27 @@ def _collect(node: Node, out: set[str]) -> None:
 
 #: fields matches_frame computes from the stream table (stateful: frames in capture order)
 STREAM_FIELDS = frozenset({"tcp.stream", "udp.stream"})
+#: fields matches_frame computes from the frame's position and time (stateful: frames in capture order)
+CONTEXT_FIELDS = frozenset(
+    {"frame.number", "frame.time_relative", "frame.time_delta", "frame.time", "frame.time_epoch"}
+)
 
 
 class DisplayFilter:
     """A compiled display filter. ``matches(fields)`` takes a dict from ``decode.fields.frame_fields``."""
 
-    __slots__ = ("_extract", "_flows", "_pred", "_seen", "fields_needed", "matches", "text")
+    __slots__ = (
+        "_context",
+        "_extract",
+        "_first_ns",
+        "_flows",
+        "_pred",
+        "_prev_ns",
+        "_seen",
+        "fields_needed",
+        "matches",
+        "text",
+    )
 
     def __init__(self, text: str, pred: Pred | None, fields_needed: frozenset[str]) -> None:
         self.text = text
@@ -1322,13 +1337,17 @@ class DisplayFilter:
         self._extract: Callable[[Any], Fields] | None = None
         self._flows: Any = None  # a FlowIndex when the filter reads tcp.stream / udp.stream
         self._seen = 0
+        self._context = bool(fields_needed & (CONTEXT_FIELDS - {"frame.number"}))
+        self._first_ns: int | None = None
+        self._prev_ns = 0
 
     def matches_frame(self, frame: Any, number: int | None = None) -> bool:
         """Decode ``frame`` (a capture Frame) only as far as this filter needs, then match it.
 
         Filters on common L2-L4 fields read them straight from the headers (sniffer.model.fastfields);
-        others use the full ``decode.fields.frame_fields``. ``number`` becomes ``frame.number``.
-        ``tcp.stream`` / ``udp.stream`` (numbered like Wireshark) are available too, provided every
+        others use the full ``decode.fields.frame_fields``. ``number`` becomes ``frame.number``
+        (default: the count of frames passed). ``tcp.stream`` / ``udp.stream`` (numbered like
+        Wireshark), ``frame.time_relative`` and ``frame.time_delta`` are available too, provided every
         frame of the capture is passed once, in order.
         """
         if self._pred is None:
@@ -1337,7 +1356,7 @@ class DisplayFilter:
         if ext is None:
             from sniffer.model.fastfields import extractor
 
-            needed = self.fields_needed - STREAM_FIELDS
+            needed = self.fields_needed - STREAM_FIELDS - CONTEXT_FIELDS
             ext = self._extract = extractor(needed) if needed else (lambda fr: {})
             if self.fields_needed & STREAM_FIELDS:
                 from sniffer.model.flows import FlowIndex
@@ -1345,8 +1364,15 @@ class DisplayFilter:
                 self._flows = FlowIndex(keep_numbers=False)
         fields = ext(frame)
         self._seen += 1
-        if number is not None:
-            fields["frame.number"] = number
+        fields["frame.number"] = self._seen if number is None else number
+        if self._context:
+            ts = frame.ts_ns
+            if self._first_ns is None:
+                self._first_ns = self._prev_ns = ts
+            fields["frame.time_relative"] = (ts - self._first_ns) / 1e9
+            fields["frame.time_delta"] = (ts - self._prev_ns) / 1e9
+            fields["frame.time"] = fields["frame.time_epoch"] = ts / 1e9
+            self._prev_ns = ts
         if self._flows is not None:
             r = self._flows.add(number or self._seen, frame)
             if r is not None:

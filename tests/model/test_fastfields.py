@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -84,9 +85,14 @@ def test_extractor_choice() -> None:
         ("zeek__wikipedia.pcap", "udp.stream in {2..5} or tcp.stream eq 9"),
         ("zeek__nmap-vsn.pcap", "tcp.stream == 7 and tcp.flags.syn == 1"),
         ("zeek__icmp__icmp-destunreach-udp.pcap", "udp.stream == 0"),  # the ICMP error gets the stream
+        ("zeek__wikipedia.pcap", "frame.time_relative > 1.5 and frame.time_relative < 2"),
+        ("zeek__wikipedia.pcap", "frame.time_delta > 0.1"),
+        ("zeek__wikipedia.pcap", "frame.number in {3..7} or frame.time_delta == 0"),
+        ("zeek__wikipedia.pcap", 'frame.time >= "2011-03-18 19:06:10"'),
+        ("zeek__wikipedia.pcap", "frame.time_epoch < 1300475169 and tcp.stream == 2"),
     ],
 )
-def test_stream_fields_in_matches_frame(name: str, expr: str) -> None:
+def test_stream_and_context_fields_in_matches_frame(name: str, expr: str) -> None:
     path = CAPTURES[0].parent / name
     flt = compile_filter(expr)
     with open_capture(str(path)) as r:
@@ -96,5 +102,6 @@ def test_stream_fields_in_matches_frame(name: str, expr: str) -> None:
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "TZ": "UTC"},  # Wireshark reads absolute times in local time; ours are UTC
     )
     assert ours == {int(x) for x in out.stdout.split()} and ours

@@ -8,7 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from sniffer.capture.frame import Frame
 from sniffer.capture.pcapfile import open_capture
 from sniffer.decode.fields import frame_fields
 from sniffer.errors import PcapFormatError
@@ -105,3 +108,23 @@ def test_stream_and_context_fields_in_matches_frame(name: str, expr: str) -> Non
         env={**os.environ, "TZ": "UTC"},  # Wireshark reads absolute times in local time; ours are UTC
     )
     assert ours == {int(x) for x in out.stdout.split()} and ours
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([1, 101, 113, 276, 0]), st.binary(max_size=100)), max_size=20))
+def test_matches_frame_never_raises(packets: list[tuple[int, bytes]]) -> None:
+    """Random frames and truncated real ones, through every path of matches_frame (fast, full, stateful)."""
+    flts = [
+        compile_filter(e)
+        for e in (
+            "tcp.port == 80 or udp",
+            "tcp.stream == 1 or frame.time_delta > 0",
+            "dns or ip.addr#2 == 1.2.3.4",
+        )
+    ]
+    real = FRAMES[5].data
+    frames = [Frame(i, d, len(d), lt) for i, (lt, d) in enumerate(packets)]
+    frames += [Frame(0, real[: len(d)] + d[:3], len(real), 1) for _, d in packets]
+    for flt in flts:
+        for fr in frames:
+            assert flt.matches_frame(fr) in (True, False)

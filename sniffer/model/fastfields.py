@@ -53,8 +53,9 @@ def headers(frame: Frame) -> dict[str, Any] | None:
         if len(d) < 14:
             return None
         et = _u16(d, 12)[0]
-        f["eth.dst"] = _mac(d[0:6])
-        f["eth.src"] = _mac(d[6:12])
+        f["eth.dst"] = edst = _mac(d[0:6])
+        f["eth.src"] = esrc = _mac(d[6:12])
+        f["eth.addr"] = [edst, esrc]  # wire order, as Wireshark lists it
         f["eth.type"] = et
         off, protos = 14, "eth:ethertype"
     elif lt in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6):
@@ -76,7 +77,7 @@ def headers(frame: Frame) -> dict[str, Any] | None:
             return None  # truncated, odd lengths or a fragment
         proto = d[off + 9]
         f["ip.version"] = 4
-        f["ip.hdr_len"] = ihl // 4
+        f["ip.hdr_len"] = ihl  # bytes, as Wireshark
         f["ip.len"] = total
         f["ip.id"] = _u16(d, off + 4)[0]
         f["ip.ttl"] = d[off + 8]
@@ -92,7 +93,7 @@ def headers(frame: Frame) -> dict[str, Any] | None:
         proto = d[off + 6]
         if plen == 0 or off + 40 + plen > len(d):
             return None  # jumbogram or truncated
-        f["ipv6.version"] = 6
+        f["ipv6.version"] = f["ip.version"] = 6  # Wireshark's IPv6 header has a hidden ip.version too
         f["ipv6.plen"] = plen
         f["ipv6.nxt"] = proto
         f["ipv6.hlim"] = d[off + 7]
@@ -115,7 +116,7 @@ def headers(frame: Frame) -> dict[str, Any] | None:
         f["tcp.srcport"], f["tcp.dstport"], f["tcp.port"] = sport, dport, [sport, dport]
         f["tcp.seq"] = f["tcp.seq_raw"] = seq
         f["tcp.ack"] = f["tcp.ack_raw"] = ack
-        f["tcp.hdr_len"] = thl // 4
+        f["tcp.hdr_len"] = thl
         f["tcp.flags"] = flags
         f["tcp.flags.fin"] = flags & 1
         f["tcp.flags.syn"] = flags >> 1 & 1

@@ -271,7 +271,7 @@ def _to_bytes(kind: str, v: Any) -> bytes | None:
 # ---------------------------------------------------------------------------------------------------------
 # Lexer
 
-_OPS = ("===", "!==", "==", "!=", "~=", "<=", ">=", "&&", "||", "<", ">", "~", "!", "&")
+_OPS = ("===", "!==", "==", "!=", "~=", "<=", ">=", "&&", "||", "<", ">", "~", "!", "&", "+", "*", "%")
 _WORD_CHARS = re.compile(r"[A-Za-z0-9_.:\-/]+")
 _KEYWORDS = {
     "and": "AND",
@@ -291,7 +291,15 @@ _KEYWORDS = {
     "contains": "contains",
     "matches": "matches",
 }
-_SYMBOL_TOKENS = {"&&": "AND", "||": "OR", "!": "NOT", "~": "matches"}
+_SYMBOL_TOKENS = {
+    "&&": "AND",
+    "||": "OR",
+    "!": "NOT",
+    "~": "matches",
+    "+": "ARITH",
+    "*": "ARITH",
+    "%": "ARITH",
+}
 
 
 @dataclass(slots=True)
@@ -402,7 +410,7 @@ def tokenize(text: str) -> list[Tok]:
         for op in _OPS:
             if text.startswith(op, i):
                 kind = _SYMBOL_TOKENS.get(op, "OP")
-                toks.append(Tok(kind, op, i, op if kind == "OP" else _SYMBOL_TOKENS[op]))
+                toks.append(Tok(kind, op, i, op if kind in ("OP", "ARITH") else _SYMBOL_TOKENS[op]))
                 if kind == "matches":
                     toks[-1].kind, toks[-1].value = "OP", "matches"
                 i += len(op)
@@ -415,6 +423,8 @@ def tokenize(text: str) -> list[Tok]:
             kw = _KEYWORDS.get(word) if word.isidentifier() else None
             if kw in ("AND", "OR", "NOT", "IN"):
                 toks.append(Tok(kw, word, i))
+            elif word in ("-", "/"):  # arithmetic (needs blanks around it: "a-b" is one word)
+                toks.append(Tok("ARITH", word, i, word))
             elif kw is not None:
                 toks.append(Tok("OP", word, i, kw))
             else:
@@ -450,6 +460,7 @@ class Operand:
     func: str | None = None
     slice_pos: int = 0
     layer: int | None = None
+    expr: tuple[str, Operand, Operand | None] | None = None  # arithmetic: (op, a, b); ("neg", a, None)
 
 
 @dataclass(slots=True)
@@ -562,12 +573,54 @@ class _Parser:
             op.text += s.text
         return op
 
+    def _span(self, start: int) -> str:
+        last = self.toks[self.i - 1]
+        return self.text[start : last.pos + len(last.text)]
+
+    def arith(self) -> Operand:
+        """Sum of products: + and - bind looser than * / %; { } groups (Wireshark 4 arithmetic)."""
+        left = self.term()
+        while self.peek().kind == "ARITH" and self.peek().value in ("+", "-"):
+            t = self.take()
+            right = self.term()
+            left = Operand(left.pos, self._span(left.pos), expr=(t.value, left, right))
+        return left
+
+    def term(self) -> Operand:
+        left = self.factor()
+        while self.peek().kind == "ARITH" and self.peek().value in ("*", "/", "%"):
+            t = self.take()
+            right = self.factor()
+            left = Operand(left.pos, self._span(left.pos), expr=(t.value, left, right))
+        return left
+
+    def factor(self) -> Operand:
+        t = self.peek()
+        if t.kind == "{":
+            self.take()
+            inner = self.arith()
+            close = self.take()
+            if close.kind != "}":
+                raise self.unexpected(close, '"}"')
+            return Operand(t.pos, self._span(t.pos), expr=("group", inner, None))
+        if t.kind == "ARITH" and t.value == "-":
+            self.take()
+            inner = self.factor()
+            return Operand(t.pos, self._span(t.pos), expr=("neg", inner, None))
+        op = self.operand()
+        if op.literal is not None and op.literal.kind == "WORD" and op.literal.text.startswith("-"):
+            rest = op.literal.text[1:]
+            if rest in _registry() or rest in ALIASES:  # -ip.ttl
+                inner = Operand(op.pos + 1, rest, name=rest)
+                return Operand(op.pos, op.text, expr=("neg", inner, None))
+        return op
+
     def test(self) -> Node:
-        left = self.operand()
+        left = self.arith()
         t = self.peek()
         if t.kind == "OP":
             self.take()
-            right = self.operand()
+            right = self.arith()
             return Node("test", t.pos, left=left, right=right, relop=t.value)
         if t.kind == "IN" or (t.kind == "NOT" and self.toks[self.i + 1].kind == "IN"):
             negate = t.kind == "NOT"
@@ -576,6 +629,10 @@ class _Parser:
             self.take()
             node = Node("in", t.pos, left=left, members=self.set_members())
             return Node("not", t.pos, [node]) if negate else node
+        if left.expr is not None:
+            raise FilterError(
+                f"an arithmetic expression alone is not a test (column {left.pos + 1})", left.pos
+            )
         if left.literal is not None:
             word = left.literal
             if word.kind == "WORD":
@@ -869,8 +926,79 @@ def _parse_slice(spec: str, pos: int) -> list[tuple[int | None, int | None]]:
     return out
 
 
-def _operand_values(op: Operand) -> tuple[Callable[[Fields], list[Any] | None], str]:
+_NUMERIC = ("int", "bool", "float", "time")
+
+
+def _expr_kind(op: Operand) -> str | None:
+    """float if any field in the expression is a float, int if all are integers, None without fields."""
+    if op.expr is None:
+        if op.name is None:
+            return None
+        k = "int" if op.func in ("len", "count") else (_registry().get(op.name) or "bytes")
+        if k not in _NUMERIC:
+            raise FilterError(f"{op.text} is {k}: arithmetic needs numbers (column {op.pos + 1})", op.pos)
+        return "float" if k in ("float", "time") else "int"
+    _, a, b = op.expr
+    kinds = {_expr_kind(a), _expr_kind(b) if b is not None else None} - {None}
+    return "float" if "float" in kinds else ("int" if kinds else None)
+
+
+def _int_div(x: Any, y: Any) -> Any:
+    if isinstance(x, int) and isinstance(y, int):
+        q = abs(x) // abs(y)
+        return q if (x >= 0) == (y >= 0) else -q  # C division: towards zero
+    return x / y
+
+
+_ARITH: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda x, y: x + y,
+    "-": lambda x, y: x - y,
+    "*": lambda x, y: x * y,
+    "/": _int_div,
+    "%": lambda x, y: x - _int_div(x, y) * y if isinstance(x, int) and isinstance(y, int) else x % y,
+}
+
+
+def _expr_values(op: Operand, kind: str) -> Callable[[Fields], list[Any] | None]:
+    """fields -> values of an arithmetic operand (every combination of the occurrences)."""
+    if op.expr is None:
+        if op.name is None:
+            assert op.literal is not None
+            const = [_literal(op.literal, kind, "an arithmetic expression")]
+            return lambda f: const
+        vals, _ = _operand_values(op)
+        return vals
+    name, a, b = op.expr
+    fa = _expr_values(a, kind)
+    if name == "group":
+        return fa
+    if name == "neg":
+        return lambda f: None if (v := fa(f)) is None else [-x for x in v]
+    assert b is not None
+    fb = _expr_values(b, kind)
+    fn = _ARITH[name]
+
+    def combine(f: Fields) -> list[Any] | None:
+        x, y = fa(f), fb(f)
+        if not x or not y:
+            return None
+        out = []
+        for p in x:
+            for q in y:
+                try:
+                    out.append(fn(p, q))
+                except (ZeroDivisionError, TypeError, OverflowError):
+                    pass
+        return out or None
+
+    return combine
+
+
+def _operand_values(op: Operand, hint: str | None = None) -> tuple[Callable[[Fields], list[Any] | None], str]:
     """Compile a field operand into fields -> list of normalised values (None if absent), and its kind."""
+    if op.expr is not None:
+        kind = _expr_kind(op) or ("float" if hint in ("float", "time") else "int")
+        return _expr_values(op, kind), kind
     assert op.name is not None
     name = op.name
     kind = _registry().get(name) or "bytes"
@@ -1030,7 +1158,7 @@ def _field_kind_of(op: Operand) -> str:
 def _compile_in(node: Node) -> Pred:
     op = node.left
     assert op is not None
-    if op.name is None:
+    if op.name is None and op.expr is None:
         assert op.literal is not None
         raise FilterError(f'unknown field "{op.text}" at column {op.pos + 1}{_suggest(op.text)}', op.pos)
     vals, kind = _operand_values(op)
@@ -1066,7 +1194,8 @@ def _compile_in(node: Node) -> Pred:
                 pass
         return any(n == x for n in nets)
 
-    if op.func is None and op.slice is None and op.layer is None:
+    if op.expr is None and op.func is None and op.slice is None and op.layer is None:
+        assert op.name is not None
         norm = NORMALIZERS[kind]
         if not ranges and not nets and single_set is not None:
             if kind in ("int", "bool"):
@@ -1088,14 +1217,14 @@ def _compile_in(node: Node) -> Pred:
 def _compile_test(node: Node) -> Pred:
     left, right, relop = node.left, node.right, node.relop
     assert left is not None and right is not None
-    if left.name is None and right.name is not None:
+    if left.name is None and left.expr is None and (right.name is not None or right.expr is not None):
         if relop in ("contains", "matches"):
             raise FilterError(
                 f'the left side of "{relop}" must be a field (column {left.pos + 1}); try "{right.text} {relop} ..."',
                 left.pos,
             )
         left, right, relop = right, left, _FLIP[relop]
-    if left.name is None:
+    if left.name is None and left.expr is None:
         assert left.literal is not None
         if left.literal.kind == "WORD":
             raise FilterError(
@@ -1145,10 +1274,12 @@ def _compile_test(node: Node) -> Pred:
 
         return match_bytes
 
+    if relop in ("contains", "&") and (left.expr is not None or right.expr is not None):
+        raise FilterError(f'"{relop}" cannot take an arithmetic expression (column {node.pos + 1})', node.pos)
     rel = _relation(relop, kind, node.pos, fname)
 
-    if right.name is not None:
-        rvals, rkind = _operand_values(right)
+    if right.name is not None or right.expr is not None:
+        rvals, rkind = _operand_values(right, kind)
         if rkind != kind and {rkind, kind} - {"int", "bool", "float"}:
             # compare field with field of another kind by converting the right side to the left's kind
             norm = NORMALIZERS[kind]
@@ -1180,10 +1311,12 @@ def _compile_test(node: Node) -> Pred:
 
     # fast path: a plain field against a literal, "any occurrence" semantics, no per-packet lists
     if (
-        left.func is None
+        left.expr is None
+        and left.func is None
         and left.slice is None
         and left.layer is None
         and relop not in ("!=", "~=", "===", "!==")
+        and left.name is not None
     ):
         return _any_field(left.name, _scalar_test(relop, kind, lit, rel))
 
@@ -1289,9 +1422,17 @@ def _any_field(name: str, t: Callable[[Any], bool]) -> Pred:
     return pred_alias
 
 
+def _leaves(op: Operand | None) -> list[Operand]:
+    if op is None:
+        return []
+    if op.expr is None:
+        return [op]
+    return _leaves(op.expr[1]) + _leaves(op.expr[2])
+
+
 def _collect(node: Node, out: set[str]) -> None:
-    for op in (node.left, node.right):
-        if op is not None and op.name is not None:
+    for op in _leaves(node.left) + _leaves(node.right):
+        if op.name is not None:
             out.add(op.name)
             out.update(ALIASES.get(op.name, ()))
             if _registry().get(op.name) == "proto" and op.func is None and op.slice is None:
@@ -1306,12 +1447,27 @@ def _collect(node: Node, out: set[str]) -> None:
 
 #: fields matches_frame computes from the stream table (stateful: frames in capture order)
 STREAM_FIELDS = frozenset({"tcp.stream", "udp.stream"})
+#: fields matches_frame computes from the frame's position and time (stateful: frames in capture order)
+CONTEXT_FIELDS = frozenset(
+    {"frame.number", "frame.time_relative", "frame.time_delta", "frame.time", "frame.time_epoch"}
+)
 
 
 class DisplayFilter:
     """A compiled display filter. ``matches(fields)`` takes a dict from ``decode.fields.frame_fields``."""
 
-    __slots__ = ("_extract", "_flows", "_pred", "_seen", "fields_needed", "matches", "text")
+    __slots__ = (
+        "_context",
+        "_extract",
+        "_first_ns",
+        "_flows",
+        "_pred",
+        "_prev_ns",
+        "_seen",
+        "fields_needed",
+        "matches",
+        "text",
+    )
 
     def __init__(self, text: str, pred: Pred | None, fields_needed: frozenset[str]) -> None:
         self.text = text
@@ -1322,13 +1478,17 @@ class DisplayFilter:
         self._extract: Callable[[Any], Fields] | None = None
         self._flows: Any = None  # a FlowIndex when the filter reads tcp.stream / udp.stream
         self._seen = 0
+        self._context = bool(fields_needed & (CONTEXT_FIELDS - {"frame.number"}))
+        self._first_ns: int | None = None
+        self._prev_ns = 0
 
     def matches_frame(self, frame: Any, number: int | None = None) -> bool:
         """Decode ``frame`` (a capture Frame) only as far as this filter needs, then match it.
 
         Filters on common L2-L4 fields read them straight from the headers (sniffer.model.fastfields);
-        others use the full ``decode.fields.frame_fields``. ``number`` becomes ``frame.number``.
-        ``tcp.stream`` / ``udp.stream`` (numbered like Wireshark) are available too, provided every
+        others use the full ``decode.fields.frame_fields``. ``number`` becomes ``frame.number``
+        (default: the count of frames passed). ``tcp.stream`` / ``udp.stream`` (numbered like
+        Wireshark), ``frame.time_relative`` and ``frame.time_delta`` are available too, provided every
         frame of the capture is passed once, in order.
         """
         if self._pred is None:
@@ -1337,7 +1497,7 @@ class DisplayFilter:
         if ext is None:
             from sniffer.model.fastfields import extractor
 
-            needed = self.fields_needed - STREAM_FIELDS
+            needed = self.fields_needed - STREAM_FIELDS - CONTEXT_FIELDS
             ext = self._extract = extractor(needed) if needed else (lambda fr: {})
             if self.fields_needed & STREAM_FIELDS:
                 from sniffer.model.flows import FlowIndex
@@ -1345,8 +1505,15 @@ class DisplayFilter:
                 self._flows = FlowIndex(keep_numbers=False)
         fields = ext(frame)
         self._seen += 1
-        if number is not None:
-            fields["frame.number"] = number
+        fields["frame.number"] = self._seen if number is None else number
+        if self._context:
+            ts = frame.ts_ns
+            if self._first_ns is None:
+                self._first_ns = self._prev_ns = ts
+            fields["frame.time_relative"] = (ts - self._first_ns) / 1e9
+            fields["frame.time_delta"] = (ts - self._prev_ns) / 1e9
+            fields["frame.time"] = fields["frame.time_epoch"] = ts / 1e9
+            self._prev_ns = ts
         if self._flows is not None:
             r = self._flows.add(number or self._seen, frame)
             if r is not None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from sniffer.capture.frame import Frame
 from sniffer.capture.pcapfile import open_capture
 from sniffer.decode.fields import frame_fields
 from sniffer.errors import PcapFormatError
@@ -84,9 +88,14 @@ def test_extractor_choice() -> None:
         ("zeek__wikipedia.pcap", "udp.stream in {2..5} or tcp.stream eq 9"),
         ("zeek__nmap-vsn.pcap", "tcp.stream == 7 and tcp.flags.syn == 1"),
         ("zeek__icmp__icmp-destunreach-udp.pcap", "udp.stream == 0"),  # the ICMP error gets the stream
+        ("zeek__wikipedia.pcap", "frame.time_relative > 1.5 and frame.time_relative < 2"),
+        ("zeek__wikipedia.pcap", "frame.time_delta > 0.1"),
+        ("zeek__wikipedia.pcap", "frame.number in {3..7} or frame.time_delta == 0"),
+        ("zeek__wikipedia.pcap", 'frame.time >= "2011-03-18 19:06:10"'),
+        ("zeek__wikipedia.pcap", "frame.time_epoch < 1300475169 and tcp.stream == 2"),
     ],
 )
-def test_stream_fields_in_matches_frame(name: str, expr: str) -> None:
+def test_stream_and_context_fields_in_matches_frame(name: str, expr: str) -> None:
     path = CAPTURES[0].parent / name
     flt = compile_filter(expr)
     with open_capture(str(path)) as r:
@@ -96,5 +105,26 @@ def test_stream_fields_in_matches_frame(name: str, expr: str) -> None:
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "TZ": "UTC"},  # Wireshark reads absolute times in local time; ours are UTC
     )
     assert ours == {int(x) for x in out.stdout.split()} and ours
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([1, 101, 113, 276, 0]), st.binary(max_size=100)), max_size=20))
+def test_matches_frame_never_raises(packets: list[tuple[int, bytes]]) -> None:
+    """Random frames and truncated real ones, through every path of matches_frame (fast, full, stateful)."""
+    flts = [
+        compile_filter(e)
+        for e in (
+            "tcp.port == 80 or udp",
+            "tcp.stream == 1 or frame.time_delta > 0",
+            "dns or ip.addr#2 == 1.2.3.4",
+        )
+    ]
+    real = FRAMES[5].data
+    frames = [Frame(i, d, len(d), lt) for i, (lt, d) in enumerate(packets)]
+    frames += [Frame(0, real[: len(d)] + d[:3], len(real), 1) for _, d in packets]
+    for flt in flts:
+        for fr in frames:
+            assert flt.matches_frame(fr) in (True, False)

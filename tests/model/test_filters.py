@@ -115,6 +115,12 @@ def m(expr: str, fields: dict[str, Any]) -> bool:
         ("ip.addr#2 == 192.168.1.102", True, False),
         ("ip.ttl#2", True, False),
         ("ip.ttl#3", False, False),
+        ("frame.len - 94 == 100", True, False),  # arithmetic
+        ("frame.len / 2 == 37 && tcp.dstport == tcp.srcport / 100 - 0", False, False),
+        ("{frame.len + 6} * 2 == 160", False, True),
+        ("ip.ttl + 0 == 64", True, False),  # every occurrence: 128, 64
+        ("-frame.len < -100", True, False),
+        ("udp.srcport % 10 == 3", True, False),
     ],
 )
 def test_semantics(expr: str, icmp_err: bool, tcp_syn: bool) -> None:
@@ -142,6 +148,9 @@ def test_semantics(expr: str, icmp_err: bool, tcp_syn: bool) -> None:
         ("tcp.port in {}", 13, "empty set"),
         ("eth.src[x] == 00", 7, "bad range"),
         ("ip.src & 1", 7, '"&" (bitwise and) needs an integer field'),
+        ("ip.src + 1 == 1.2.3.4", 0, "ip.src is ipv4: arithmetic needs numbers"),
+        ("frame.len + 1", 0, "an arithmetic expression alone is not a test"),
+        ("{frame.len + 1 == 3", 15, 'expected "}"'),
     ],
 )
 def test_errors_say_what_and_where(expr: str, pos: int, message: str) -> None:
@@ -206,7 +215,7 @@ TOKENS = [
     "udp.payload", "icmp", "==", "!=", "~=", "===", "<", ">=", "contains", "matches", "in", "not", "and",
     "or", "&&", "||", "!", "(", ")", "{", "}", ",", "..", "[0:2]", "[1-]", "10.0.0.1", "10.0.0.0/8", "::1",
     "fe80::/10", "00:11:22:33:44:55", "aa:bb", "80", "0x10", "-1", "017", '"x"', '"\\x41\\101"', "'a'",
-    "len(", "count(", "upper(", "True", "1..1024", "r\"\\d+\"", "\"(\"", "ip.sorc", "ip.src#2", "#", "ip.addr#0",
+    "len(", "count(", "upper(", "True", "1..1024", "r\"\\d+\"", "\"(\"", "ip.sorc", "ip.src#2", "#", "ip.addr#0", "+", "-", "*", "/", "%", "-frame.len",
 ]  # fmt: skip
 
 

@@ -97,6 +97,13 @@ EXPRESSIONS = [
     "ip.addr#1 == 192.168.1.102 and icmp",
     "ip.src#2",
     "vlan.id#2 == 20",
+    # arithmetic
+    "frame.len - 14 > 100",
+    "ip.ttl % 2 == 1 and udp",
+    "{frame.len + 2} * 2 > 2000",
+    "frame.len + 2 * 2 == 70",
+    "-ip.ttl < -100",
+    "tcp.len * 2 >= tcp.srcport / 1000",
 ]
 
 

@@ -389,7 +389,6 @@ class SnifferApp(PanelActions, App[None]):
         self.plist.refresh()
 
     def _jump_mark(self, forward: bool) -> None:
-        cur = self.plist.selected_index
         rows = sorted(r for r in (self.view.row_of(i) for i in self.plist.marks) if r is not None)
         if not rows:
             self.notify("no marked packets displayed")
@@ -399,7 +398,6 @@ class SnifferApp(PanelActions, App[None]):
             nxt = next((r for r in rows if r > cur_row), rows[0])
         else:
             nxt = next((r for r in reversed(rows) if r < cur_row), rows[-1])
-        del cur
         self.plist.follow = False
         self.plist.move_to(nxt, center=True)
 

@@ -22,7 +22,8 @@ from sniffer.errors import SnifferError
 DEFAULT_COMMAND = "demo"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every subcommand, or only with ``only`` (the one being run: faster start)."""
     parser = argparse.ArgumentParser(
         prog="sniffer",
         description="Packet capture and raw-socket analyzer: live TUI, pcap/pcapng, ping, multicast, "
@@ -33,13 +34,25 @@ def build_parser() -> argparse.ArgumentParser:
     import sniffer.commands as commands
 
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
+        if info.name.startswith("_") or (only is not None and info.name != only):
             continue
         module = importlib.import_module(f"sniffer.commands.{info.name}")
         add = getattr(module, "add_parser", None)
         if add is not None:
             add(sub)
     return parser
+
+
+def _command_module(args: list[str]) -> str | None:
+    """The module of the subcommand named first in ``args`` if there is one, else None (all)."""
+    if not args or args[0].startswith("-"):
+        return None
+    import sniffer.commands as commands
+
+    name = args[0].replace("-", "_")
+    if name.startswith("_") or not any(m.name == name for m in pkgutil.iter_modules(commands.__path__)):
+        return None
+    return name
 
 
 def error(message: str) -> None:
@@ -49,7 +62,7 @@ def error(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(_command_module(args_list))
     if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")):
         choices = getattr(parser._subparsers, "_group_actions", [None])[0]
         if choices is not None and DEFAULT_COMMAND in getattr(choices, "choices", {}):

@@ -86,7 +86,8 @@ class LiveCapture:
         bpf: capture filter in tcpdump syntax (compiled by libpcap, run in the kernel).
         snaplen: bytes kept per packet.
         promisc: put the interfaces in promiscuous mode (PACKET_ADD_MEMBERSHIP).
-        netns: name of a network namespace (/run/netns) to open the sockets in.
+        netns: name of a network namespace (/run/netns) to open the sockets in; by default the
+            namespace of the thread creating the LiveCapture (so it may be made inside ``with netns(...)``).
         ring: ring geometry per interface (default 256 x 256 KiB blocks = 64 MiB, 20 ms block timeout).
         buffer_bytes: bound of the queue between the capture thread and the consumer.
         callback: if given, a delivery thread calls ``callback(batch)`` for every batch.
@@ -113,6 +114,9 @@ class LiveCapture:
             raise UsageError("the same interface is given twice")
         if not 1 <= snaplen <= DEFAULT_SNAPLEN:
             raise UsageError(f"snap length must be 1..{DEFAULT_SNAPLEN}")
+        self._ns_fd = -1
+        if netns is None:
+            self._remember_netns()
         self.names = names
         self.bpf = bpf or ""
         self.snaplen = snaplen
@@ -139,12 +143,39 @@ class LiveCapture:
         self._captured = 0
 
     # -- setup -------------------------------------------------------------------------------------
+    def _remember_netns(self) -> None:
+        """Hold the creating thread's namespace: a LiveCapture made inside ``with netns(...)`` captures
+        there even if opened from another thread (no setns, so no privilege, when it is the same)."""
+        try:
+            self._ns_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+            self._ns_ino = os.fstat(self._ns_fd).st_ino
+        except OSError:
+            self._ns_fd = -1
+
+    def _open_netns(self) -> str | None:
+        if self.netns is not None or self._ns_fd < 0:
+            return self.netns
+        try:
+            if os.stat("/proc/thread-self/ns/net").st_ino == self._ns_ino:
+                return None
+        except OSError:
+            return None
+        return f"/proc/self/fd/{self._ns_fd}"
+
+    def __del__(self) -> None:
+        if getattr(self, "_ns_fd", -1) >= 0:
+            try:
+                os.close(self._ns_fd)
+            except OSError:
+                pass
+
     def open(self) -> LiveCapture:
         """Open the sockets and rings and attach the filter (needs CAP_NET_RAW). Idempotent."""
         if self._rings:
             return self
+        ns = self._open_netns()
         try:
-            with enter_netns(self.netns):
+            with enter_netns(ns):
                 self.interfaces = [lookup_interface(n) for n in self.names]
                 names = interface_names()
                 loopbacks = {i for i, n in names.items() if _is_loopback(n)}
@@ -156,7 +187,7 @@ class LiveCapture:
                     ring = RxRing(iface, promisc=self.promisc, ring=self.ring)
                     self._rings.append(ring)
                     ring.set_filter(programs[iface.linktype])
-                    parser = BlockParser(iface, self.snaplen, dict(names), netns=self.netns)
+                    parser = BlockParser(iface, self.snaplen, dict(names), netns=ns)
                     parser.loopbacks |= loopbacks if iface.index == 0 else set()
                     self._parsers.append(parser)
         except BaseException:

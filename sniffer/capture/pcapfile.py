@@ -843,39 +843,54 @@ class PcapngReader(CaptureReader):
 
     # -- random access --------------------------------------------------------------------------
     def _walk_to(self, offset: int) -> None:
-        """Register every SHB/IDB before `offset` by walking block headers with pread."""
+        """Register every SHB/IDB before `offset`: walk the block headers from where the stream (or
+        an earlier walk) got to, reading 1 MiB at a time with pread."""
         with self._lock:
             pos = self._reg_upto
             if pos > offset:
                 return
             i = bisect_right(self._sec_offsets, pos) - 1
             sec = self.sections[max(i, 0)]
+            bom_le = struct.pack("<I", BYTE_ORDER_MAGIC)
+            bom_be = struct.pack(">I", BYTE_ORDER_MAGIC)
+            cstart = pos
+            chunk = b""
+            clen = 0
+            u2 = struct.Struct(sec.endian + "II").unpack_from
             while pos <= offset:
-                h = self._pread(pos, 12)
-                if len(h) < 8:
-                    break
+                rel = pos - cstart
+                if rel + 12 > clen:
+                    cstart = pos
+                    rel = 0
+                    chunk = self._pread(pos, 1 << 20)
+                    clen = len(chunk)
+                    if clen < 8:
+                        break
+                btype, blen = u2(chunk, rel)
+                if btype != BT_SHB and btype != BT_IDB and blen >= 12 and not blen & 3:
+                    pos += blen  # the common case: a packet block, skipped
+                    continue
                 e = sec.endian
-                btype, blen = struct.unpack_from(e + "II", h)
-                if btype == BT_SHB and len(h) == 12:
-                    if h[8:12] == struct.pack("<I", BYTE_ORDER_MAGIC):
-                        e = "<"
-                    elif h[8:12] == struct.pack(">I", BYTE_ORDER_MAGIC):
-                        e = ">"
-                    blen = struct.unpack_from(e + "I", h, 4)[0]
+                if btype == BT_SHB and rel + 12 <= len(chunk):
+                    bom = chunk[rel + 8 : rel + 12]
+                    e = "<" if bom == bom_le else ">" if bom == bom_be else e
+                    blen = struct.unpack_from(e + "I", chunk, rel + 4)[0]
                 if blen < 12 or blen % 4:
                     break
                 if btype in (BT_SHB, BT_IDB):
-                    block = self._pread(pos, blen)
+                    block = chunk[rel : rel + blen] if rel + blen <= len(chunk) else self._pread(pos, blen)
                     if len(block) < blen:
                         break
                     if btype == BT_SHB:
                         if len(block) < 28:
                             break
                         sec = self._register_section(pos, e, block)
+                        u2 = struct.Struct(e + "II").unpack_from
                     else:
                         self._register_idb(pos, sec, block)
                 pos += blen
                 self._reg_upto = max(self._reg_upto, pos)
+            self._reg_upto = max(self._reg_upto, pos)
 
     def frame_at(self, offset: int) -> Frame:
         self._walk_to(offset)

@@ -38,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--until-end", action="store_true", help="stop once every group's senders sent their last datagram"
     )
     j.add_argument("--json", action="store_true", help="print the report as JSON")
+    j.add_argument(
+        "--progress", type=float, default=0, metavar="S", help="a status line per stream every S s (stderr)"
+    )
     j.add_argument("--netns", help="run inside this network namespace")
     j.set_defaults(func=run_join)
 
@@ -125,7 +128,27 @@ def run_join(args: argparse.Namespace) -> int:
         for m in rx.memberships:
             how = f"(S,G) from {', '.join(m.sources)}" if m.sources else "(*,G)"
             _note(f"joined {m.group} {how} on {m.ifname}, port {m.port}")
-        rx.run(count=args.count, duration=args.duration, stop=stop, until_last=args.until_end)
+
+        def tick() -> None:
+            now = time.time_ns()
+            for st in rx.streams():
+                d = st.to_dict(now)
+                _note(
+                    f"{time.strftime('%H:%M:%S')} {d['group']} from {_hp(d['source'], d['sport'])}: "
+                    f"{d['packets']} pkts, lost {d['lost']}, gaps {d['gaps']}, dup {d['duplicates']}, "
+                    f"{d['rate_pps']:.0f} pps"
+                )
+            if not rx.streams():
+                _note(f"{time.strftime('%H:%M:%S')} nothing received yet")
+
+        rx.run(
+            count=args.count,
+            duration=args.duration,
+            stop=stop,
+            until_last=args.until_end,
+            on_tick=tick if args.progress > 0 else None,
+            tick_s=args.progress or 1.0,
+        )
     report = rx.report()
     if args.json:
         print(json.dumps(report, indent=2))

@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from sniffer.errors import SnifferError
+from sniffer.errors import SnifferError, UsageError
 from sniffer.gen.mcast_proc import read_memberships, read_sysctl
 from sniffer.netns import netns
 
@@ -98,9 +98,9 @@ def run_checks(
     if group:
         try:
             if not ipaddress.ip_address(group).is_multicast:
-                raise SnifferError(f"{group} is not a multicast address")
+                raise UsageError(f"{group} is not a multicast address (224.0.0.0/4 or ff00::/8)")
         except ValueError:
-            raise SnifferError(f"{group!r} is not an IP address") from None
+            raise UsageError(f"{group!r} is not an IP address") from None
     ifname = iface or "lo"
     out: list[Check] = []
     with netns(ns):

@@ -29,12 +29,15 @@ def watch(
     """Capture on ``iface`` ("any" if None: passive, nothing is sent) and poll the kernel's table every
     ``poll_s`` until ``duration`` or ``stop``; every new timeline event goes to ``on_event``."""
     view = MembershipView(listener=on_event)
+    view.first_kernel_event = "kernel-present"  # joined before the watch began
     stop = stop or threading.Event()
     deadline = None if duration is None else time.monotonic() + duration
-    if kernel:
-        view.update_kernel(read_memberships(None if iface in (None, "any") else iface, ns), time.time_ns())
     next_poll = time.monotonic() + poll_s
     with LiveCapture(iface or "any", bpf=WATCH_BPF, netns=ns) as cap:
+        if kernel:  # after the capture is open: the first events printed mean we are watching
+            view.update_kernel(
+                read_memberships(None if iface in (None, "any") else iface, ns), time.time_ns()
+            )
         while not stop.is_set():
             now = time.monotonic()
             if deadline is not None and now >= deadline:

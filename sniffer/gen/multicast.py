@@ -297,6 +297,8 @@ class Receiver:
         stop: threading.Event | None = None,
         until_last: bool = False,
         on_datagram: Callable[[StreamStats], None] | None = None,
+        on_tick: Callable[[], None] | None = None,
+        tick_s: float = 1.0,
     ) -> None:
         """Receive until ``count`` datagrams (0: no limit), ``duration`` seconds, ``stop`` is set, or
         (``until_last``) every group has a stream and every stream's last datagram arrived."""
@@ -304,7 +306,11 @@ class Receiver:
         socks = {m.sock: m for m in self.memberships if m.sock is not None}
         stop = stop or threading.Event()
         done_at: float | None = None
+        next_tick = time.monotonic() + tick_s
         while not stop.is_set():
+            if on_tick is not None and time.monotonic() >= next_tick:
+                on_tick()
+                next_tick += tick_s
             timeout = 0.2 if done_at is None else UNTIL_END_GRACE_S / 4
             if deadline is not None:
                 left = deadline - time.monotonic()

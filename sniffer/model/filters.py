@@ -419,6 +419,16 @@ def tokenize(text: str) -> list[Tok]:
                 toks.append(Tok("OP", word, i, kw))
             else:
                 toks.append(Tok("WORD", word, i))
+                lm = re.match(r"#(\d+)", text[m.end() :])
+                if lm:  # layer operator: ip.src#2 is the ip.src of the second IP layer
+                    toks[-1].value = int(lm.group(1))
+                    toks[-1].text += lm.group()
+                    i = m.end() + len(lm.group())
+                    continue
+                if text.startswith("#", m.end()):
+                    raise FilterError(
+                        f'"#" must be followed by a layer number (column {m.end() + 1})', m.end()
+                    )
             i = m.end()
     toks.append(Tok("END", "", n))
     return toks
@@ -439,6 +449,7 @@ class Operand:
     slice: str | None = None
     func: str | None = None
     slice_pos: int = 0
+    layer: int | None = None
 
 
 @dataclass(slots=True)
@@ -533,8 +544,13 @@ class _Parser:
             return arg
         op = Operand(t.pos, t.text)
         reg = _registry()
-        if t.text in reg or t.text in ALIASES:
-            op.name = t.text
+        name = t.text.split("#")[0] if t.value is not None else t.text
+        if name in reg or name in ALIASES:
+            op.name, op.layer = name, t.value
+            if op.layer is not None and op.layer < 1:
+                raise FilterError(f"layers are numbered from 1 (column {t.pos + 1})", t.pos)
+        elif t.value is not None:
+            raise FilterError(f'unknown field "{name}" at column {t.pos + 1}{_suggest(name)}', t.pos)
         else:
             op.literal = t
         if self.peek().kind == "SLICE":
@@ -753,9 +769,32 @@ def _protocols_of(fields: Fields) -> frozenset[str] | None:
     return s
 
 
-def _getter(name: str) -> Callable[[Fields], Any]:
+def _nth(v: Any, layer: int, per: int = 1) -> Any:
+    """Occurrences ``per`` at a time for layer ``layer`` (1-based) of a raw value, or None."""
+    if v is None:
+        return None
+    if type(v) is not list:
+        return v if layer == 1 else None
+    got = v[(layer - 1) * per : layer * per]
+    return (got[0] if per == 1 else got) if got else None
+
+
+def _getter(name: str, layer: int | None = None) -> Callable[[Fields], Any]:
     """fields -> raw value (scalar, list or None), with the either-direction pseudo fields."""
     parts = ALIASES.get(name)
+    if layer is not None:
+        if parts is None:
+            return lambda f: _nth(f.get(name), layer)
+        la, lb = parts
+
+        def get_layer(f: Fields) -> Any:
+            v = f.get(name)
+            if v is not None:
+                return _nth(v, layer, 2)
+            x, y = _nth(f.get(la), layer), _nth(f.get(lb), layer)
+            return [x, y] if x is not None and y is not None else x if y is None else y
+
+        return get_layer
     if parts is None:
         return lambda f: f.get(name)
     a, b = parts
@@ -837,7 +876,7 @@ def _operand_values(op: Operand) -> tuple[Callable[[Fields], list[Any] | None], 
     kind = _registry().get(name) or "bytes"
     if name in ALIASES and kind == "proto":
         kind = "bytes"
-    get = _getter(name)
+    get = _getter(name, op.layer)
     if op.func == "count":
         pres = _presence(name, kind)
 
@@ -971,8 +1010,11 @@ def _compile(node: Node) -> Pred:
         op = node.left
         assert op is not None and op.name is not None
         kind = _registry().get(op.name, "bytes")
-        if op.func is None and op.slice is None:
+        if op.func is None and op.slice is None and op.layer is None:
             return _presence(op.name, kind)
+        if op.layer is not None and op.func is None and op.slice is None:
+            get = _getter(op.name, op.layer)
+            return lambda f: get(f) is not None
         vals, _ = _operand_values(op)
         return lambda f: bool(vals(f))
     if node.op == "in":
@@ -1024,7 +1066,7 @@ def _compile_in(node: Node) -> Pred:
                 pass
         return any(n == x for n in nets)
 
-    if op.func is None and op.slice is None:
+    if op.func is None and op.slice is None and op.layer is None:
         norm = NORMALIZERS[kind]
         if not ranges and not nets and single_set is not None:
             if kind in ("int", "bool"):
@@ -1137,7 +1179,12 @@ def _compile_test(node: Node) -> Pred:
         lit = lit.decode("latin-1")
 
     # fast path: a plain field against a literal, "any occurrence" semantics, no per-packet lists
-    if left.func is None and left.slice is None and relop not in ("!=", "~=", "===", "!=="):
+    if (
+        left.func is None
+        and left.slice is None
+        and left.layer is None
+        and relop not in ("!=", "~=", "===", "!==")
+    ):
         return _any_field(left.name, _scalar_test(relop, kind, lit, rel))
 
     if relop == "==" and not isinstance(lit, _Net):

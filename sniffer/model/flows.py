@@ -116,6 +116,17 @@ def stream_numbers(frames: Iterable[Frame]) -> Iterator[tuple[int, str, int] | N
         yield None if r is None else (n, r[0].proto, r[0].index)
 
 
+def stream_of(frames: Iterable[Frame], number: int) -> tuple[str, int] | None:
+    """("tcp"|"udp", stream index) of frame ``number`` (1-based), reading frames up to it; None if it
+    is not TCP/UDP (for "follow the stream of the selected packet")."""
+    idx = FlowIndex(keep_numbers=False)
+    for n, fr in enumerate(frames, 1):
+        r = idx.add(n, fr)
+        if n == number:
+            return None if r is None else (r[0].proto, r[0].index)
+    return None
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Follow stream
 

@@ -568,6 +568,8 @@ class MembershipView:
         self, timeline_len: int = 256, listener: Callable[[GroupState, TimelineEvent], None] | None = None
     ) -> None:
         self.listener = listener  # called with every new timeline event (e.g. to print it live)
+        #: event name for the groups of the first kernel snapshot (a watcher may say "kernel-present")
+        self.first_kernel_event = "kernel-join"
         self._groups: dict[str, GroupState] = {}
         self._queriers: dict[tuple[str, str], QuerierState] = {}
         self._streams: dict[tuple[str, int, str, int, int | None], StreamStats] = {}
@@ -596,7 +598,7 @@ class MembershipView:
         for m in memberships:
             fresh.setdefault(m.group, []).append(m)
             keys.add(m.key)
-        event = "kernel-join" if self._kernel_seen else "kernel-present"  # the first snapshot: already there
+        event = "kernel-join" if self._kernel_seen else self.first_kernel_event
         self._kernel_seen = True
         for ifname, group in sorted(keys - self._kernel_keys):
             g = self._group(group, "ipv6" if ":" in group else "ipv4")

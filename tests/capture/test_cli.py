@@ -277,3 +277,16 @@ def test_rotation_by_time_stops_after_W_files(netns_pair, tmp_path: Path) -> Non
     assert files == ["t.pcapng", "t.pcapng1", "t.pcapng2"]
     for f in files:
         assert tshark_read(tmp_path / f)[0] == 0
+
+
+@pytest.mark.parametrize("no_promisc", [False, True])
+def test_promiscuous_by_default_and_p_turns_it_off(netns_pair, no_promisc: bool) -> None:  # type: ignore[no-untyped-def]
+    _a, b = netns_pair
+    args = ["--netns", b.ns, "-i", "vb", "-q", *(["-p"] if no_promisc else [])]
+    proc = start_capture(*args)
+    # PACKET_ADD_MEMBERSHIP raises the device's promiscuity count (not the PROMISC admin flag)
+    during = json.loads(b.run("ip", "-d", "-j", "link", "show", "vb").stdout)[0]["promiscuity"]
+    rc, _, err = stop(proc)
+    assert rc == 0, err
+    after = json.loads(b.run("ip", "-d", "-j", "link", "show", "vb").stdout)[0]["promiscuity"]
+    assert (during, after) == ((0 if no_promisc else 1), 0)

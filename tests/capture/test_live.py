@@ -210,3 +210,11 @@ def test_slow_consumer_backpressure_is_counted_not_kernel_drops(netns_pair) -> N
     assert st.backpressure_dropped > 0
     assert st.received == n
     assert len(got) + st.backpressure_dropped == n == st.captured + st.backpressure_dropped
+
+
+def test_made_inside_a_namespace_captures_there_even_when_started_outside(netns_pair) -> None:  # type: ignore[no-untyped-def]
+    a, b = netns_pair
+    with netns(b.ns):
+        cap = LiveCapture("vb", bpf="udp port 6100")
+    (got,) = run_capture([cap], lambda: send_udp(a.ns, b.addr4("vb"), 6100, [b"in-ns"] * 4))
+    assert [f.data[-5:] for f in got] == [b"in-ns"] * 4 and {f.ifname for f in got} == {"vb"}

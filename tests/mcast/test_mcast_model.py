@@ -145,9 +145,20 @@ def test_view_joins_kernel_table_wire_reports_and_streams() -> None:
     v.observe(6, {**join, "igmp.record_type": "3"})
     v.update_kernel([], ts_ns=7)
     assert g.members == {} and g.leaves == 1
-    assert [e.event for e in g.timeline] == ["kernel-present", "join", "leave", "kernel-leave"]
+    assert [e.event for e in g.timeline] == ["kernel-join", "join", "leave", "kernel-leave"]
     v.update_kernel([_kernel("239.1.1.1", users=2)], ts_ns=8)
     assert g.timeline[-1].event == "kernel-join" and g.kernel[0].users == 2
+
+
+def test_first_kernel_snapshot_event_name_is_configurable() -> None:
+    v = MembershipView()
+    v.first_kernel_event = "kernel-present"
+    v.update_kernel([_kernel("239.1.1.1")], ts_ns=1)
+    v.update_kernel([_kernel("239.1.1.1"), _kernel("239.2.2.2")], ts_ns=2)
+    g1, g2 = v.group("239.1.1.1"), v.group("239.2.2.2")
+    assert g1 is not None and g2 is not None
+    assert [e.event for e in g1.timeline] == ["kernel-present"]
+    assert [e.event for e in g2.timeline] == ["kernel-join"]
 
 
 def test_view_ssm_allow_block_and_v2_leave() -> None:
@@ -233,3 +244,31 @@ def test_corpus_membership_messages_follow_the_oracle(name: str) -> None:
             assert [r.group for r in msg.records] == (groups if isinstance(groups, list) else [groups])
     assert n > 0
     assert v.groups() or v.queriers()
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark (the oracle) is not installed")
+@pytest.mark.parametrize(
+    "name",
+    [
+        "zeek__igmp__igmp.pcap",
+        "zeek__igmp__igmp-many-groups.pcap",
+        "zeek__igmp__igmp-many-sources.pcap",
+        "tcpdump__igmpv3-queries.pcap",
+        "zeek__icmp__icmp6-mldv1.pcap",
+        "tcpdump__IGMP_V1.pcap",
+        "zeek__tunnels__vxlan-encapsulated-igmp-v2.pcap",
+    ],
+)
+def test_corpus_messages_from_our_decoder_equal_the_oracles(name: str) -> None:
+    """Our decoder's fields and tshark's give the same membership messages, packet by packet."""
+    from helpers.mcast_wire import tshark_fields
+
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.decode.fields import frame_fields
+
+    with open_capture(str(CORPUS / name)) as reader:
+        ours = [membership_message(frame_fields(f)) for f in reader]
+    theirs = [membership_message(f) for f in tshark_fields(CORPUS / name)]
+    assert len(ours) == len(theirs)
+    assert sum(m is not None for m in theirs) > 0
+    assert ours == theirs

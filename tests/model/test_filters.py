@@ -110,6 +110,11 @@ def m(expr: str, fields: dict[str, Any]) -> bool:
         ("icmp.type == 3 or tcp.port == 443 and frame.len < 10", True, False),  # and binds tighter
         ("(icmp.type == 3 or tcp.port == 443) and frame.len < 10", False, False),
         ("tcp.flags.syn == 'A'", False, False),
+        ("ip.src#2 == 192.168.1.1", True, False),  # layer operator: the quoted header's source
+        ("ip.src#1 == 192.168.1.1", False, False),
+        ("ip.addr#2 == 192.168.1.102", True, False),
+        ("ip.ttl#2", True, False),
+        ("ip.ttl#3", False, False),
     ],
 )
 def test_semantics(expr: str, icmp_err: bool, tcp_syn: bool) -> None:
@@ -201,7 +206,7 @@ TOKENS = [
     "udp.payload", "icmp", "==", "!=", "~=", "===", "<", ">=", "contains", "matches", "in", "not", "and",
     "or", "&&", "||", "!", "(", ")", "{", "}", ",", "..", "[0:2]", "[1-]", "10.0.0.1", "10.0.0.0/8", "::1",
     "fe80::/10", "00:11:22:33:44:55", "aa:bb", "80", "0x10", "-1", "017", '"x"', '"\\x41\\101"', "'a'",
-    "len(", "count(", "upper(", "True", "1..1024", "r\"\\d+\"", "\"(\"", "ip.sorc",
+    "len(", "count(", "upper(", "True", "1..1024", "r\"\\d+\"", "\"(\"", "ip.sorc", "ip.src#2", "#", "ip.addr#0",
 ]  # fmt: skip
 
 

@@ -92,6 +92,11 @@ EXPRESSIONS = [
     "vlan.id == 10 or vlan.id == 20",
     "ip.src == ip.dst",
     "_ws.malformed",
+    # layer operator
+    "ip.src#2 == 192.168.1.1",
+    "ip.addr#1 == 192.168.1.102 and icmp",
+    "ip.src#2",
+    "vlan.id#2 == 20",
 ]
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sniffer.capture.frame import LINKTYPE_RAW, Frame
-from sniffer.model.flows import FlowIndex, follow, format_follow
+from sniffer.model.flows import FlowIndex, follow, format_follow, stream_of
 from sniffer.model.l4 import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, transport
 from sniffer.model.stats import Statistics
 
@@ -190,3 +190,15 @@ def test_statistics_and_follow_survive_any_bytes(packets: list[tuple[int, bytes,
             f = follow(frames, proto, i)
             assert f is not None
             format_follow(f, "hex")
+
+
+def test_stream_of_selected_packet() -> None:
+    frames = [*handshake(), *handshake(sport=40001), udp(A, B, 1, 2, b"x")]
+    assert [stream_of(frames, n) for n in (1, 3, 4, 6, 7)] == [
+        ("tcp", 0),
+        ("tcp", 0),
+        ("tcp", 1),
+        ("tcp", 1),
+        ("udp", 0),
+    ]
+    assert stream_of(frames, 99) is None

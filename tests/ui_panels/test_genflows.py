@@ -44,7 +44,9 @@ async def test_flows_and_missing_seqs(make_app, gen_pcap) -> None:  # type: igno
         assert len(gen) == sum(len(s) for s, _ in GEN_FLOWS.values()) == store.count - 1
         assert 0 not in gen  # the untagged packet
         assert set(gap_markers(flows)) == {fl.seq_at[2], fl.seq_at[6]}
-        # m marks them in the packet list
+        # x marks the gap edges, m every generated packet, in the packet list
+        await pilot.press("x")
+        assert app.plist.marks == {fl.seq_at[2], fl.seq_at[6]}
         await pilot.press("m")
         assert app.plist.marks == gen
         # Enter on a gap closes the screen and selects the packet before the gap

@@ -43,3 +43,34 @@ async def test_keys_push_panels_and_help_lists_them(make_app) -> None:  # type: 
             assert keys[key] == desc
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Statistics" in titles and "Generated flows" in titles
+
+
+async def test_panels_on_an_empty_store() -> None:
+    """Nothing captured yet: every panel opens, says so, and closes (no exception in the app)."""
+    pytest.importorskip("sniffer.model.stats")
+    from sniffer.model.store import PacketStore
+    from sniffer.ui.app import SnifferApp
+
+    from .conftest import wait_until
+
+    store = PacketStore(spool=True)
+    app = SnifferApp(store, None)
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("S", "F", "I", "G"):
+            await pilot.press(key)
+            screen = app.screen
+            await wait_until(
+                pilot,
+                lambda s=screen: any(
+                    getattr(s, a, None) not in (None, "", False)
+                    for a in ("stats", "error", "loaded", "flows")
+                ),
+            )
+            if key == "F":
+                assert screen.error == "no packet selected"
+            if key == "S":
+                assert screen.stats.frames == 0
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is app.screen_stack[0], key
+    store.close()

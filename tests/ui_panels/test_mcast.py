@@ -76,27 +76,27 @@ async def test_kernel_table_shows_a_group_joined_here(make_app) -> None:  # type
     group = "239.77.1.2"
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        s.setsockopt(
-            socket.IPPROTO_IP,
-            socket.IP_ADD_MEMBERSHIP,
-            socket.inet_aton(group) + socket.inet_aton("127.0.0.1"),
-        )
         app = make_app(IGMP)
         async with app.run_test(size=SIZE) as pilot:
             await loaded(pilot)
             screen = await open_mcast(app, pilot, refresh_s=0.1)
+            assert group not in {r["group"] for r in screen.group_rows()}
+
+            def events() -> list[str]:
+                g = screen.mview.group(group)
+                return [] if g is None else [e.event for e in g.timeline if e.who == "lo"]
+
+            mreq = socket.inet_aton(group) + socket.inet_aton("127.0.0.1")
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)  # join while the panel watches
+            await wait_until(pilot, lambda: "kernel-join" in events())
             rows = {r["group"]: r for r in screen.group_rows()}
             assert any(k.startswith("lo(") for k in rows[group]["kernel"])
-            g = screen.mview.group(group)
-            assert g is not None and any(e.event == "kernel-join" and e.who == "lo" for e in g.timeline)
             s.close()  # leave: the next refresh sees the kernel drop it
-            await wait_until(
-                pilot, lambda: any(e.event == "kernel-leave" for e in screen.mview.group(group).timeline)
-            )
+            await wait_until(pilot, lambda: "kernel-leave" in events())
+            assert events()[-2:] == ["kernel-join", "kernel-leave"]
             await pilot.press("k")  # kernel table off
-            await wait_until(
-                pilot, lambda: "kernel table off" in str(screen.query_one("#panel-status", Static).render())
-            )
+            status = screen.query_one("#panel-status", Static)
+            await wait_until(pilot, lambda: "kernel table off" in str(status.render()))
     finally:
         s.close()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 
 from sniffer.model.store import PacketStore
 from sniffer.ui.app import SnifferApp
@@ -39,9 +39,12 @@ async def test_ping_panel_sees_replies(make_app) -> None:  # type: ignore[no-unt
         assert [r[1] for r in replies] == [str(s) for s in range(1, COUNT + 1)]
         assert all(r[3] == "127.0.0.1" and float(r[4]) > 0 for r in replies)
         assert "sent 4 recv 4 loss 0%" in screen.panel.stats_text(0)
-        await pilot.press("escape")  # closes and stops the session
+        status = screen.query_one("#panel-status", Static)
+        await wait_until(pilot, lambda: "finished · 127.0.0.1: 4 sent, 4 received" in str(status.render()))
+        assert screen.session is None
+        await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is not screen and screen.session is None
+        assert app.screen is not screen
 
 
 @pytest.mark.root
@@ -58,7 +61,7 @@ async def test_probes_and_replies_marked_in_live_capture() -> None:
         await pilot.pause()
         await pilot.press("f2")
         await wait_until(pilot, lambda: screen.replies == COUNT)
-        ident = screen.session.endpoints[0].ident
+        (ident,) = {i for i, _ in screen.wanted}
         await wait_until(pilot, lambda: screen.marked >= 2 * COUNT)
         marks = app.plist.marks
         keys = {echo_key(store, i) for i in marks}

@@ -17,15 +17,13 @@ def _app(path: Path):  # type: ignore[no-untyped-def]
     return SnifferApp(store, source)
 
 
-def _run(make_screen, ready, keys=(), blur=""):  # type: ignore[no-untyped-def]
+def _run(make_screen, ready, keys=()):  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await loaded(pilot)
         screen = make_screen()
         pilot.app.push_screen(screen)
         await wait_until(pilot, lambda: ready(screen))
         await pilot.press(*keys)
-        if blur:  # no blinking input cursor in the picture
-            pilot.app.screen.query_one(blur).focus()
         await pilot.pause()
 
     return before
@@ -36,7 +34,9 @@ def test_snapshot_statistics(snap_compare) -> None:  # type: ignore[no-untyped-d
     from sniffer.ui.panels.stats import StatisticsScreen
 
     assert snap_compare(
-        _app(WIKIPEDIA), terminal_size=SIZE, run_before=_run(StatisticsScreen, lambda s: s.stats is not None)
+        _app(WIKIPEDIA),
+        terminal_size=SIZE,
+        run_before=_run(StatisticsScreen, lambda s: s.hierarchy is not None),
     )
 
 
@@ -73,5 +73,7 @@ def test_snapshot_ping_form(snap_compare) -> None:  # type: ignore[no-untyped-de
     from sniffer.ui.panels.ping import PingScreen
 
     assert snap_compare(
-        _app(WIKIPEDIA), terminal_size=SIZE, run_before=_run(PingScreen, lambda s: s.is_mounted)
+        _app(WIKIPEDIA),
+        terminal_size=SIZE,
+        run_before=_run(lambda: PingScreen(focus_targets=False), lambda s: s.is_mounted),
     )

@@ -45,7 +45,7 @@ async def open_stats(app, pilot):  # type: ignore[no-untyped-def]
 
     screen = StatisticsScreen()
     app.push_screen(screen)
-    await wait_until(pilot, lambda: screen.stats is not None)
+    await wait_until(pilot, lambda: screen.stats is not None and screen.hierarchy is not None)
     await pilot.pause()
     return screen
 
@@ -109,3 +109,26 @@ async def test_displayed_only_respects_the_display_filter(make_app) -> None:  # 
         await pilot.press("d")  # all packets
         await wait_until(pilot, lambda: screen.stats is not None)
         assert screen.stats.frames == 136
+
+
+async def test_enter_on_a_conversation_applies_it_as_display_filter(make_app, oracle) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(WIKIPEDIA)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen = await open_stats(app, pilot)
+        screen.query_one("#stats-tabs", TabbedContent).active = "tab-conv"
+        screen.query_one("#conv-tabs", TabbedContent).active = "tab-conv-tcp"
+        await pilot.pause()
+        table = screen.query_one("#conv-tcp", DataTable)
+        table.focus()
+        await pilot.press("down", "down", "enter")  # the third TCP conversation
+        row = [str(c) for c in table.get_row_at(2)]
+        await pilot.pause()
+        assert app.screen is not screen
+        a, pa = row[1].rsplit(":", 1)
+        b, pb = row[2].rsplit(":", 1)
+        assert app.view.text == f"ip.addr == {a} && tcp.port == {pa} && ip.addr == {b} && tcp.port == {pb}"
+        assert app.filter_input.value == app.view.text
+        await wait_until(pilot, lambda: app.view.done and app.plist.count == len(app.view))
+        theirs = dict(tshark_conv(oracle, "tcp"))
+        assert len(app.view) == int(row[3]) == theirs[tuple(sorted((row[1], row[2])))]

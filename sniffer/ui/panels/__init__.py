@@ -9,10 +9,10 @@ from textual.app import SystemCommand
 
 # (keys, action, description): merged into the app's KEYMAP, so bindings, help screen and palette agree
 PANEL_KEYMAP: list[tuple[str, str, str]] = [
-    ("S", "statistics", "Statistics: protocol hierarchy, conversations, endpoints, I/O rate"),
+    ("S", "statistics", "Statistics: hierarchy, conversations, endpoints, I/O rate"),
     ("F", "follow_stream", "Follow the selected packet's TCP/UDP stream"),
     ("P", "ping_panel", "Ping panel: RTT sparkline and loss per target, probes marked"),
-    ("I", "mcast_panel", "Multicast panel: groups, members, queriers, IGMP/MLD timeline, streams"),
+    ("I", "mcast_panel", "Multicast panel: groups, members, queriers, timeline, streams"),
     ("G", "gen_flows", "Generated flows: sniffer gen tags, missing sequence numbers"),
 ]
 

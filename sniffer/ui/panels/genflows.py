@@ -128,6 +128,7 @@ class GenFlowsScreen(PanelScreen):
     TITLE_TEXT = "Generated flows"
     BINDINGS = [
         Binding("m", "mark", "Mark generated packets"),
+        Binding("x", "mark_gaps", "Mark gap edges"),
         Binding("d", "toggle_displayed", "All / displayed"),
         Binding("r", "rescan", "Rescan"),
     ]
@@ -234,6 +235,13 @@ class GenFlowsScreen(PanelScreen):
         if self.flows is not None and 0 <= event.cursor_row < len(self._order):
             self.dismiss(None)
             goto_index(self.app, self.flows[self._order[event.cursor_row]].packets[0])
+
+    def action_mark_gaps(self) -> None:
+        """Mark the last packet before every gap (the first after it when the gap is at the start)."""
+        if self.flows is None:
+            return
+        n = mark_packets(self.app, sorted(gap_markers(self.flows)))
+        self.notify(f"marked {n} packets where generated messages went missing (] / [ jump, M clears)")
 
     def action_mark(self) -> None:
         if self.flows is None:

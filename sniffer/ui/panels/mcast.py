@@ -222,9 +222,8 @@ class McastScreen(PanelScreen):
         self.set_status(
             f"{len(rows)} groups · {len(v.streams())} streams · {scanned} packets scanned · {kernel}"
         )
-        self._show_group(
-            self._selected if self._selected in self._group_order else (self._group_order or [None])[0]
-        )
+        order = self._group_order
+        self._show_group(self._selected if self._selected in order else (order[0] if order else None))
 
     @on(DataTable.RowHighlighted, "#mc-groups")
     def _group_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -41,6 +41,7 @@ class PingScreen(PanelScreen):
     """Type targets, start and stop a ping; RTT sparkline and loss per target; probes marked in the packet list."""
 
     TITLE_TEXT = "Ping"
+    AUTO_FOCUS = None
     BINDINGS = [
         Binding("f2", "start", "Start"),
         Binding("f3", "stop", "Stop"),
@@ -56,9 +57,14 @@ class PingScreen(PanelScreen):
     """
 
     def __init__(
-        self, targets: str = DEFAULT_TARGETS, interval: float = 0.2, count: int | None = 100
+        self,
+        targets: str = DEFAULT_TARGETS,
+        interval: float = 0.2,
+        count: int | None = 100,
+        focus_targets: bool = True,
     ) -> None:
         super().__init__()
+        self.focus_targets = focus_targets
         self.targets_text = targets
         self.interval = interval
         self.count = count
@@ -94,7 +100,23 @@ class PingScreen(PanelScreen):
         store = getattr(self.app, "store", None)
         self._scan_from = store.count if store is not None else 0
         self.set_status("Enter or F2 starts, F3 stops; probes and replies captured by the app get marked")
-        self.query_one("#ping-targets", Input).focus()
+        self.query_one("#ping-targets" if self.focus_targets else "#ping-log").focus()
+        self.set_interval(0.5, self._check_done)
+
+    def _check_done(self) -> None:
+        """When the session ends by itself (count or deadline): say so, with the totals."""
+        session = self.session
+        thread = getattr(session, "_thread", None)
+        if session is None or thread is None or thread.is_alive():
+            return
+        if self.panel is not None:
+            self.panel._drain()  # the last events
+        parts = [f"{st.name}: {st.transmitted} sent, {st.received} received" for st in session.stats]
+        exc = session.exception
+        note = f" · error: {exc}" if exc is not None else ""
+        self.set_status("finished · " + "; ".join(parts) + f" · {self.marked} packets marked{note}")
+        session.close()
+        self.session = None
 
     # -- control ---------------------------------------------------------------------------------------------
     @on(Input.Submitted)

@@ -31,7 +31,7 @@ REFRESH_HZ = 10
 KEYMAP: list[tuple[str, str, str]] = [
     ("q,ctrl+q", "quit", "Quit"),
     ("question_mark,f1", "help", "Help: this list of keys"),
-    ("slash", "focus_filter", "Edit the display filter (Tab/→ completes a field name, Enter applies)"),
+    ("slash", "focus_filter", "Edit the display filter (Tab/→ completes a field, Enter applies)"),
     ("escape", "focus_list", "Back to the packet list (from the filter bar)"),
     ("ctrl+p", "command_palette", "Command palette"),
     ("tab,shift+tab", "", "Move between panes"),

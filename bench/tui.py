@@ -44,7 +44,7 @@ def rss_kb():
 from sniffer.ui.app import SnifferApp
 from sniffer.ui.sources import open_file_source
 from sniffer.ui import widgets
-marks = {}
+marks = {"imports": time.time() - T0}
 orig = widgets.PacketList.render_line
 def render_line(self, y):
     strip = orig(self, y)
@@ -165,6 +165,7 @@ def part1(packets: int, runs: int, workdir: Path) -> None:
         a = med(tui, key)
         b = med(tsh, key) if tsh else float("nan")
         print(f"{label:32}{a:>12.3f}{unit:>2}{b:>12.3f}{unit:>2}{a / b if tsh else float('nan'):>10.2f}")
+    print(f"{'  of which start-up + imports':32}{med(tui, 'imports'):>12.3f} s")
     print(f"{'(Textual hello-world first paint)':32}{floor:>12.3f} s   <- the floor for any Textual app here")
     print(f"{'index bytes/packet (arrays)':32}{med(tui, 'index_bytes_per_packet'):>12.1f} B")
     print(f"{'RSS growth/packet while loading':32}{med(tui, 'rss_delta_per_packet'):>12.1f} B")

@@ -31,7 +31,7 @@ REFRESH_HZ = 10
 KEYMAP: list[tuple[str, str, str]] = [
     ("q,ctrl+q", "quit", "Quit"),
     ("question_mark,f1", "help", "Help: this list of keys"),
-    ("slash", "focus_filter", "Edit the display filter (Tab/→ completes a field name, Enter applies)"),
+    ("slash", "focus_filter", "Edit the display filter (Tab/→ completes a field, Enter applies)"),
     ("escape", "focus_list", "Back to the packet list (from the filter bar)"),
     ("ctrl+p", "command_palette", "Command palette"),
     ("tab,shift+tab", "", "Move between panes"),
@@ -389,7 +389,6 @@ class SnifferApp(PanelActions, App[None]):
         self.plist.refresh()
 
     def _jump_mark(self, forward: bool) -> None:
-        cur = self.plist.selected_index
         rows = sorted(r for r in (self.view.row_of(i) for i in self.plist.marks) if r is not None)
         if not rows:
             self.notify("no marked packets displayed")
@@ -399,7 +398,6 @@ class SnifferApp(PanelActions, App[None]):
             nxt = next((r for r in rows if r > cur_row), rows[0])
         else:
             nxt = next((r for r in reversed(rows) if r < cur_row), rows[-1])
-        del cur
         self.plist.follow = False
         self.plist.move_to(nxt, center=True)
 

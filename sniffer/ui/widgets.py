@@ -163,8 +163,6 @@ class PacketList(ScrollView, can_focus=True):
             self.move_to(int(self.scroll_y))
         else:
             self.move_to(self.cursor + delta)
-        if delta > 0 and self.cursor == self.count - 1 and self.count:
-            pass
 
     def action_page(self, delta: int) -> None:
         if delta < 0:

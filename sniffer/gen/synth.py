@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 from sniffer.capture.frame import DIR_IN, DIR_OUT, LINKTYPE_ETHERNET, Frame
+from sniffer.gen.icmp import checksum
 
 CLIENT_IP = bytes([127, 0, 0, 1])
 SERVER_IP = bytes([127, 0, 0, 2])
@@ -26,19 +27,6 @@ IPPROTO_TCP, IPPROTO_UDP = 6, 17
 _IP = struct.Struct("!BBHHHBBH4s4s")
 _TCP = struct.Struct("!HHIIBBHHH")
 _UDP = struct.Struct("!HHHH")
-
-
-def checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071)."""
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(memoryview(data).cast("H"))  # native order; fixed up below
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    value = ~total & 0xFFFF
-    if struct.pack("=H", 1) == b"\x01\x00":  # little-endian host: swap to network order
-        value = ((value & 0xFF) << 8) | (value >> 8)
-    return value
 
 
 def ipv4(src: bytes, dst: bytes, proto: int, payload: bytes, ident: int) -> bytes:

@@ -13,22 +13,15 @@ import struct
 import threading
 import time
 
+from sniffer.gen.icmp import checksum
+
 GROUP = "239.255.77.1"
 LOOPBACK = "127.0.0.1"
 
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    s = (s >> 16) + (s & 0xFFFF)
-    s += s >> 16
-    return ~s & 0xFFFF
-
-
 def echo_request(ident: int, seq: int, payload: bytes) -> bytes:
     hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
-    csum = _checksum(hdr + payload)
+    csum = checksum(hdr + payload)
     return struct.pack("!BBHHH", 8, 0, csum, ident, seq) + payload
 
 

@@ -271,25 +271,33 @@ class Output:
 
 
 class LineOutput(Output):
-    """One line per packet on stdout, numbered from 1 (the same lines as `sniffer read`)."""
+    """One line per packet on stdout, numbered from 1 (the same lines as `sniffer read`).
+
+    A batch is formatted by decode.summary.iter_text (the inlined fast loop behind `read`) and written
+    as one bytes write and one flush, not one format_line call and write per packet.
+    """
 
     def __init__(self, quiet: bool) -> None:
-        from sniffer.decode.summary import format_line
+        from sniffer.decode.summary import iter_text
 
-        self.format_line = format_line
+        self.iter_text = iter_text
         self.quiet = quiet
         self.number = 0
+        sys.stdout.flush()  # lines go to the binary buffer below: nothing may wait in the text layer
+        self.out = getattr(sys.stdout, "buffer", None)
 
     def write(self, batch: list[Any]) -> int:
-        if self.quiet:
+        if self.quiet or not batch:
             self.number += len(batch)
             return len(batch)
-        lines = []
-        for frame in batch:
-            self.number += 1
-            lines.append(self.format_line(self.number, frame))
-        sys.stdout.write("\n".join(lines) + "\n")
-        sys.stdout.flush()
+        text = "".join(self.iter_text(batch, self.number + 1, None, len(batch) + 1))
+        self.number += len(batch)
+        if self.out is not None:
+            self.out.write(text.encode())
+            self.out.flush()
+        else:  # stdout replaced by a text-only stream
+            sys.stdout.write(text)
+            sys.stdout.flush()
         return len(batch)
 
 

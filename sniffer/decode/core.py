@@ -11,7 +11,7 @@ so the two always agree.
 
 from __future__ import annotations
 
-import socket
+import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -83,10 +83,17 @@ _ip6_cache: dict[bytes, str] = {}
 _mac_cache: dict[bytes, str] = {}
 
 
+def _inet_ntop(family: int, b: bytes) -> str:
+    # socket is imported on first need: it pulls in selectors and enum, ~5 ms before the first line
+    import socket
+
+    return socket.inet_ntop(family, b)
+
+
 def ip4(b: bytes) -> str:
     s = _ip4_cache.get(b)
     if s is None:
-        s = socket.inet_ntop(socket.AF_INET, b)
+        s = f"{b[0]}.{b[1]}.{b[2]}.{b[3]}" if len(b) == 4 else _inet_ntop(2, b)  # AF_INET
         if len(_ip4_cache) > 65536:
             _ip4_cache.clear()
         _ip4_cache[b] = s
@@ -96,7 +103,7 @@ def ip4(b: bytes) -> str:
 def ip6(b: bytes) -> str:
     s = _ip6_cache.get(b)
     if s is None:
-        s = socket.inet_ntop(socket.AF_INET6, b)
+        s = _inet_ntop(10, b)  # AF_INET6
         if len(_ip6_cache) > 65536:
             _ip6_cache.clear()
         _ip6_cache[b] = s
@@ -402,7 +409,7 @@ def checksum16(data: bytes, init: int = 0) -> int:
     # the sum above is in host (little-endian) order; fold, then swap to network order
     while s >> 16:
         s = (s & 0xFFFF) + (s >> 16)
-    s = ((s & 0xFF) << 8) | (s >> 8) if socket.htons(1) != 1 else s
+    s = ((s & 0xFF) << 8) | (s >> 8) if sys.byteorder == "little" else s
     return s
 
 

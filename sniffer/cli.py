@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import pkgutil
 import signal
 import sys
 from collections.abc import Sequence
@@ -31,12 +30,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sniffer {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    import sniffer.commands as commands
+    if only is not None:
+        names = [only]
+    else:
+        import pkgutil
 
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_") or (only is not None and info.name != only):
-            continue
-        module = importlib.import_module(f"sniffer.commands.{info.name}")
+        import sniffer.commands as commands
+
+        names = sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
+    for name in names:
+        module = importlib.import_module(f"sniffer.commands.{name}")
         add = getattr(module, "add_parser", None)
         if add is not None:
             add(sub)
@@ -50,7 +53,10 @@ def _command_module(args: list[str]) -> str | None:
     import sniffer.commands as commands
 
     name = args[0].replace("-", "_")
-    if name.startswith("_") or not any(m.name == name for m in pkgutil.iter_modules(commands.__path__)):
+    # a file check, not pkgutil (which imports inspect): this runs before every command's first output
+    if name.startswith("_") or not any(
+        os.path.exists(os.path.join(d, f"{name}.py")) for d in commands.__path__
+    ):
         return None
     return name
 

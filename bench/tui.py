@@ -1,6 +1,7 @@
 """TUI benchmark: 1M-packet file (first screen, fully indexed, memory) vs tshark -r; key latency under live load.
 
     python bench/tui.py [--packets 1000000] [--runs 3] [--rate 25000] [--seconds 8]
+    python bench/tui.py --filter [--packets 1000000] [--old-packets 100000]   # display filter scan times
 
 Part 1 runs each tool in its own process on the same generated capture: the sniffer TUI (headless
 Textual driver, 120x40) reports when the first packet rows are painted and when the file is fully
@@ -336,6 +337,61 @@ def part2(rate: int, seconds: float, workdir: Path) -> None:
     )
 
 
+# -- part 3: display filtering in the TUI's View ---------------------------------------------------------
+FILTERS = ("tcp.port == 80", "tcp.stream == 3", "frame.number > 10 and udp", "icmp.type == 8")
+
+
+def _filter_time(store, expr: str, old: bool) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    """Seconds for the store's View to scan every packet with ``expr`` (old: full decode per packet)."""
+    from sniffer.model.filters import compile_filter
+    from sniffer.model.store import View, _fields
+
+    flt = compile_filter(expr)
+    if old:  # what View did before: frame_fields for every packet, then matches (no stream/number)
+        t = time.perf_counter()
+        n = sum(1 for i in range(store.count) if flt.matches(_fields(store.frame(i))))
+        return time.perf_counter() - t, n
+    view = View(store, flt, expr)
+    t = time.perf_counter()
+    while not view.done:
+        view.advance(4096)
+    return time.perf_counter() - t, len(view)
+
+
+def part3(packets: int, old_packets: int, workdir: Path) -> None:
+    from helpers.tui_pcapgen import write_pcap
+
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.model.store import PacketStore
+
+    for n, with_old in ((old_packets, True), (packets, False)):
+        path = workdir / f"filter-{n}.pcap"
+        write_pcap(path, n)
+        store = PacketStore(str(path))
+        with open_capture(str(path)) as r:
+            store.append_batch(r.iter_with_offsets())
+        print(f"\n== display filter over {n} indexed packets (load average {os.getloadavg()[0]:.1f}) ==")
+        print(
+            f"{'filter':28}{'before (decode all)':>20}{'View now':>12}{'tshark -Y':>12}{'speedup':>9}{'vs tshark':>10}"
+        )
+        for expr in FILTERS:
+            old_s = _filter_time(store, expr, True)[0] if with_old and "stream" not in expr else float("nan")
+            new_s, hits = _filter_time(store, expr, False)
+            t = time.perf_counter()
+            out = subprocess.run(
+                ["tshark", "-n", "-r", str(path), "-Y", expr, "-T", "fields", "-e", "frame.number"],
+                capture_output=True,
+                check=True,
+            ).stdout
+            tsh = time.perf_counter() - t
+            assert out.count(b"\n") == hits, (expr, hits, out.count(b"\n"))
+            print(
+                f"{expr:28}{old_s:>18.2f} s{new_s:>10.2f} s{tsh:>10.2f} s{old_s / new_s:>8.1f}x{new_s / tsh:>9.2f}x"
+            )
+        store.close()
+        path.unlink()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--packets", type=int, default=1_000_000)
@@ -344,8 +400,15 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8.0, help="live load duration (bounded)")
     ap.add_argument("--skip-file", action="store_true")
     ap.add_argument("--skip-live", action="store_true")
+    ap.add_argument("--filter", action="store_true", help="only part 3: display filter scan times")
+    ap.add_argument(
+        "--old-packets", type=int, default=100_000, help="part 3: file size for the before column"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="sniffer-bench-") as d:
+        if args.filter:
+            part3(args.packets, args.old_packets, Path(d))
+            return
         if not args.skip_file:
             part1(args.packets, args.runs, Path(d))
         if not args.skip_live:

@@ -481,9 +481,20 @@ class SnifferApp(PanelActions, App[None]):
             flt = compile_display_filter(text)
             if flt is None:
                 raise ValueError("empty filter")
-            from sniffer.model.store import _fields
+            from sniffer.model.filters import CONTEXT_FIELDS, STREAM_FIELDS
 
-            return lambda i: bool(flt.matches(_fields(store.frame(i))))
+            if flt.fields_needed & (STREAM_FIELDS | CONTEXT_FIELDS - {"frame.number"}):
+                # tcp.stream, frame.time_delta...: known only from a scan in capture order
+                scan = View(store, flt, text)
+
+                def match_scanned(i: int) -> bool:
+                    while scan.scanned <= i and not scan.done:
+                        scan.advance(4096)
+                    return scan.row_of(i) is not None
+
+                return match_scanned
+            # header fields only (when that is all the filter reads); frame.number is the packet number
+            return lambda i: bool(flt.matches_frame(store.frame(i), i + 1))
         raw = text.encode()
         low = text.lower()
         return lambda i: raw in store.frame(i).data or low in store.row(i).info.lower()

@@ -2,6 +2,7 @@
 
     python bench/tui.py [--packets 1000000] [--runs 3] [--rate 25000] [--seconds 8]
     python bench/tui.py --filter [--packets 1000000] [--old-packets 100000]   # display filter scan times
+    python bench/tui.py --skip-live --baseline DIR   # also the TUI from DIR (a checkout: before/after)
 
 Part 1 runs each tool in its own process on the same generated capture: the sniffer TUI (headless
 Textual driver, 120x40) reports when the first packet rows are painted and when the file is fully
@@ -104,10 +105,10 @@ def run_floor() -> float:
     return float(json.loads(out.decode().strip().splitlines()[-1])["first"])
 
 
-def run_tui_file(path: Path) -> dict[str, float]:
+def run_tui_file(path: Path, root: Path = ROOT) -> dict[str, float]:
     t0 = time.time()
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), repr(t0), str(ROOT)],
+        [sys.executable, "-c", CHILD, str(path), repr(t0), str(root)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
@@ -139,7 +140,7 @@ def run_tshark(path: Path) -> dict[str, float]:
     return {"first": t_first, "indexed": time.time() - t0, "count": lines, "peak_rss_mb": ru.ru_maxrss / 1024}
 
 
-def part1(packets: int, runs: int, workdir: Path) -> None:
+def part1(packets: int, runs: int, workdir: Path, baseline: Path | None = None) -> None:
     from helpers.tui_pcapgen import write_pcap
 
     path = workdir / f"bench-{packets}.pcap"
@@ -148,10 +149,19 @@ def part1(packets: int, runs: int, workdir: Path) -> None:
     print(
         f"generated {packets} packets ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s"
     )
-    tui = [run_tui_file(path) for _ in range(runs)]
-    floor = statistics.median(run_floor() for _ in range(runs))
     have_tshark = shutil.which("tshark") is not None
-    tsh = [run_tshark(path) for _ in range(runs)] if have_tshark else []
+    tui: list[dict[str, float]] = []
+    base: list[dict[str, float]] = []
+    tsh: list[dict[str, float]] = []
+    floors: list[float] = []
+    for _ in range(runs):  # interleaved, so that every tool sees the same machine load
+        tui.append(run_tui_file(path))
+        if baseline is not None:
+            base.append(run_tui_file(path, baseline))
+        floors.append(run_floor())
+        if have_tshark:
+            tsh.append(run_tshark(path))
+    floor = statistics.median(floors)
 
     def med(rows: list[dict[str, float]], key: str) -> float:
         return statistics.median(r[key] for r in rows)
@@ -167,6 +177,17 @@ def part1(packets: int, runs: int, workdir: Path) -> None:
         b = med(tsh, key) if tsh else float("nan")
         print(f"{label:32}{a:>12.3f}{unit:>2}{b:>12.3f}{unit:>2}{a / b if tsh else float('nan'):>10.2f}")
     print(f"{'  of which start-up + imports':32}{med(tui, 'imports'):>12.3f} s")
+    if base:
+        print(f"baseline sniffer tree {baseline} (same runs):")
+        for label, key in (
+            ("  first screen", "first"),
+            ("  start-up + imports", "imports"),
+            ("  fully indexed", "indexed"),
+        ):
+            a, b = med(tui, key), med(base, key)
+            print(f"{label:32}{a:>12.3f} s now{b:>10.3f} s before  ratio {a / b:.2f}")
+        print(f"{'  first screens, now':32}" + " ".join(f"{r['first']:.3f}" for r in tui))
+        print(f"{'  first screens, before':32}" + " ".join(f"{r['first']:.3f}" for r in base))
     print(f"{'(Textual hello-world first paint)':32}{floor:>12.3f} s   <- the floor for any Textual app here")
     print(f"{'index bytes/packet (arrays)':32}{med(tui, 'index_bytes_per_packet'):>12.1f} B")
     print(f"{'RSS growth/packet while loading':32}{med(tui, 'rss_delta_per_packet'):>12.1f} B")
@@ -400,6 +421,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8.0, help="live load duration (bounded)")
     ap.add_argument("--skip-file", action="store_true")
     ap.add_argument("--skip-live", action="store_true")
+    ap.add_argument(
+        "--baseline", type=Path, help="part 1: also time the TUI from this tree (e.g. a git archive of main)"
+    )
     ap.add_argument("--filter", action="store_true", help="only part 3: display filter scan times")
     ap.add_argument(
         "--old-packets", type=int, default=100_000, help="part 3: file size for the before column"
@@ -410,7 +434,7 @@ def main() -> None:
             part3(args.packets, args.old_packets, Path(d))
             return
         if not args.skip_file:
-            part1(args.packets, args.runs, Path(d))
+            part1(args.packets, args.runs, Path(d), args.baseline)
         if not args.skip_live:
             part2(args.rate, args.seconds, Path(d))
 

@@ -170,6 +170,7 @@ class SnifferApp(PanelActions, App[None]):
         self.store.on_first = lambda: self._post(FirstRows())
         if self.source is not None:
             self.source.on_done = lambda: self._post(SourceDone())
+            self.source.first_shown = threading.Event()  # set once the first rows are on screen
             self.source.start()
         threading.Thread(target=self._filter_loop, name="sniffer-filter", daemon=True).start()
         self.set_interval(1 / REFRESH_HZ, self._tick)
@@ -202,6 +203,9 @@ class SnifferApp(PanelActions, App[None]):
     @on(FirstRows)
     def _first_rows(self) -> None:
         self._tick()
+        src = self.source
+        if src is not None and src.first_shown is not None:
+            self.call_after_refresh(src.first_shown.set)  # the loader goes on once they are painted
 
     @on(SourceDone)
     def _source_done(self) -> None:

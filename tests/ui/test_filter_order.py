@@ -111,3 +111,29 @@ async def test_search_field_value_tcp_stream_and_frame_number(make_app) -> None:
         app.start_search("filter", "frame.number >= 50 and udp")
         first_udp = tshark_numbers(CORPUS, "frame.number >= 50 and udp")[0]
         await wait_until(pilot, lambda: app.plist.selected_index == first_udp - 1)
+
+
+async def test_first_rows_painted_before_the_file_is_indexed(make_app, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from helpers.tui_pcapgen import write_pcap
+
+    from sniffer.ui import widgets
+
+    path = write_pcap(tmp_path / "big.pcap", 100_000)
+    at_first: list[tuple[int, bool]] = []
+    orig = widgets.PacketList.render_line
+
+    def render_line(self, y: int):  # type: ignore[no-untyped-def]
+        strip = orig(self, y)
+        if y >= 1 and self.count and not at_first:
+            at_first.append((self.store.count, self.app.source.status.done))
+        return strip
+
+    monkeypatch.setattr(widgets.PacketList, "render_line", render_line)
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: bool(at_first))
+        count, done = at_first[0]
+        # the loader waits for the first screen after its first batch, then indexes the rest
+        assert 0 < count <= 4096 and not done, at_first  # 64: the first batch only
+        await wait_until(pilot, lambda: app.source.status.done and app.plist.count == 100_000, timeout=60)
+        assert app.source.first_shown is not None and app.source.first_shown.is_set()

@@ -1,6 +1,8 @@
 """TUI benchmark: 1M-packet file (first screen, fully indexed, memory) vs tshark -r; key latency under live load.
 
     python bench/tui.py [--packets 1000000] [--runs 3] [--rate 25000] [--seconds 8]
+    python bench/tui.py --filter [--packets 1000000] [--old-packets 100000]   # display filter scan times
+    python bench/tui.py --skip-live --baseline DIR   # also the TUI from DIR (a checkout: before/after)
 
 Part 1 runs each tool in its own process on the same generated capture: the sniffer TUI (headless
 Textual driver, 120x40) reports when the first packet rows are painted and when the file is fully
@@ -103,10 +105,10 @@ def run_floor() -> float:
     return float(json.loads(out.decode().strip().splitlines()[-1])["first"])
 
 
-def run_tui_file(path: Path) -> dict[str, float]:
+def run_tui_file(path: Path, root: Path = ROOT) -> dict[str, float]:
     t0 = time.time()
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), repr(t0), str(ROOT)],
+        [sys.executable, "-c", CHILD, str(path), repr(t0), str(root)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
@@ -138,7 +140,7 @@ def run_tshark(path: Path) -> dict[str, float]:
     return {"first": t_first, "indexed": time.time() - t0, "count": lines, "peak_rss_mb": ru.ru_maxrss / 1024}
 
 
-def part1(packets: int, runs: int, workdir: Path) -> None:
+def part1(packets: int, runs: int, workdir: Path, baseline: Path | None = None) -> None:
     from helpers.tui_pcapgen import write_pcap
 
     path = workdir / f"bench-{packets}.pcap"
@@ -147,10 +149,19 @@ def part1(packets: int, runs: int, workdir: Path) -> None:
     print(
         f"generated {packets} packets ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s"
     )
-    tui = [run_tui_file(path) for _ in range(runs)]
-    floor = statistics.median(run_floor() for _ in range(runs))
     have_tshark = shutil.which("tshark") is not None
-    tsh = [run_tshark(path) for _ in range(runs)] if have_tshark else []
+    tui: list[dict[str, float]] = []
+    base: list[dict[str, float]] = []
+    tsh: list[dict[str, float]] = []
+    floors: list[float] = []
+    for _ in range(runs):  # interleaved, so that every tool sees the same machine load
+        tui.append(run_tui_file(path))
+        if baseline is not None:
+            base.append(run_tui_file(path, baseline))
+        floors.append(run_floor())
+        if have_tshark:
+            tsh.append(run_tshark(path))
+    floor = statistics.median(floors)
 
     def med(rows: list[dict[str, float]], key: str) -> float:
         return statistics.median(r[key] for r in rows)
@@ -166,6 +177,17 @@ def part1(packets: int, runs: int, workdir: Path) -> None:
         b = med(tsh, key) if tsh else float("nan")
         print(f"{label:32}{a:>12.3f}{unit:>2}{b:>12.3f}{unit:>2}{a / b if tsh else float('nan'):>10.2f}")
     print(f"{'  of which start-up + imports':32}{med(tui, 'imports'):>12.3f} s")
+    if base:
+        print(f"baseline sniffer tree {baseline} (same runs):")
+        for label, key in (
+            ("  first screen", "first"),
+            ("  start-up + imports", "imports"),
+            ("  fully indexed", "indexed"),
+        ):
+            a, b = med(tui, key), med(base, key)
+            print(f"{label:32}{a:>12.3f} s now{b:>10.3f} s before  ratio {a / b:.2f}")
+        print(f"{'  first screens, now':32}" + " ".join(f"{r['first']:.3f}" for r in tui))
+        print(f"{'  first screens, before':32}" + " ".join(f"{r['first']:.3f}" for r in base))
     print(f"{'(Textual hello-world first paint)':32}{floor:>12.3f} s   <- the floor for any Textual app here")
     print(f"{'index bytes/packet (arrays)':32}{med(tui, 'index_bytes_per_packet'):>12.1f} B")
     print(f"{'RSS growth/packet while loading':32}{med(tui, 'rss_delta_per_packet'):>12.1f} B")
@@ -336,6 +358,61 @@ def part2(rate: int, seconds: float, workdir: Path) -> None:
     )
 
 
+# -- part 3: display filtering in the TUI's View ---------------------------------------------------------
+FILTERS = ("tcp.port == 80", "tcp.stream == 3", "frame.number > 10 and udp", "icmp.type == 8")
+
+
+def _filter_time(store, expr: str, old: bool) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    """Seconds for the store's View to scan every packet with ``expr`` (old: full decode per packet)."""
+    from sniffer.model.filters import compile_filter
+    from sniffer.model.store import View, _fields
+
+    flt = compile_filter(expr)
+    if old:  # what View did before: frame_fields for every packet, then matches (no stream/number)
+        t = time.perf_counter()
+        n = sum(1 for i in range(store.count) if flt.matches(_fields(store.frame(i))))
+        return time.perf_counter() - t, n
+    view = View(store, flt, expr)
+    t = time.perf_counter()
+    while not view.done:
+        view.advance(4096)
+    return time.perf_counter() - t, len(view)
+
+
+def part3(packets: int, old_packets: int, workdir: Path) -> None:
+    from helpers.tui_pcapgen import write_pcap
+
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.model.store import PacketStore
+
+    for n, with_old in ((old_packets, True), (packets, False)):
+        path = workdir / f"filter-{n}.pcap"
+        write_pcap(path, n)
+        store = PacketStore(str(path))
+        with open_capture(str(path)) as r:
+            store.append_batch(r.iter_with_offsets())
+        print(f"\n== display filter over {n} indexed packets (load average {os.getloadavg()[0]:.1f}) ==")
+        print(
+            f"{'filter':28}{'before (decode all)':>20}{'View now':>12}{'tshark -Y':>12}{'speedup':>9}{'vs tshark':>10}"
+        )
+        for expr in FILTERS:
+            old_s = _filter_time(store, expr, True)[0] if with_old and "stream" not in expr else float("nan")
+            new_s, hits = _filter_time(store, expr, False)
+            t = time.perf_counter()
+            out = subprocess.run(
+                ["tshark", "-n", "-r", str(path), "-Y", expr, "-T", "fields", "-e", "frame.number"],
+                capture_output=True,
+                check=True,
+            ).stdout
+            tsh = time.perf_counter() - t
+            assert out.count(b"\n") == hits, (expr, hits, out.count(b"\n"))
+            print(
+                f"{expr:28}{old_s:>18.2f} s{new_s:>10.2f} s{tsh:>10.2f} s{old_s / new_s:>8.1f}x{new_s / tsh:>9.2f}x"
+            )
+        store.close()
+        path.unlink()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--packets", type=int, default=1_000_000)
@@ -344,10 +421,20 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8.0, help="live load duration (bounded)")
     ap.add_argument("--skip-file", action="store_true")
     ap.add_argument("--skip-live", action="store_true")
+    ap.add_argument(
+        "--baseline", type=Path, help="part 1: also time the TUI from this tree (e.g. a git archive of main)"
+    )
+    ap.add_argument("--filter", action="store_true", help="only part 3: display filter scan times")
+    ap.add_argument(
+        "--old-packets", type=int, default=100_000, help="part 3: file size for the before column"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="sniffer-bench-") as d:
+        if args.filter:
+            part3(args.packets, args.old_packets, Path(d))
+            return
         if not args.skip_file:
-            part1(args.packets, args.runs, Path(d))
+            part1(args.packets, args.runs, Path(d), args.baseline)
         if not args.skip_live:
             part2(args.rate, args.seconds, Path(d))
 

@@ -268,12 +268,22 @@ class PacketStore:
 class View:
     """The displayed packets: every packet, or those matching a display filter (evaluated lazily).
 
+    The filter runs through ``DisplayFilter.matches_frame`` (decodes only what it needs), fed every packet
+    once and in order from the first, so ``frame.number``, ``tcp.stream`` and ``frame.time_delta`` work;
+    the view keeps its own compiled copy of the filter, as that state belongs to one scan.
+
     With a filter, ``matched`` (4 bytes per displayed packet) grows as ``advance`` scans the store;
     a background thread calls ``advance`` so live capture keeps flowing while the filter catches up.
     """
 
     def __init__(self, store: PacketStore, flt: Any = None, text: str = "") -> None:
         self.store = store
+        if flt is not None and hasattr(flt, "matches_frame"):
+            # matches_frame is stateful (stream table, frame.time_delta...): this view owns a fresh copy,
+            # fed every packet once, in order, from the first one
+            from sniffer.model.filters import compile_filter
+
+            flt = compile_filter(flt.text)
         self.filter = flt
         self.text = text
         self.matched: array[int] | None = array("I") if flt is not None else None
@@ -322,10 +332,19 @@ class View:
         assert self.matched is not None
         end = min(self.store.count, self.scanned + budget)
         start = self.scanned
-        matches = self.filter.matches
+        frame = self.store.frame
+        matches_frame = getattr(self.filter, "matches_frame", None)
+        if matches_frame is None:  # a plain predicate over the field dict
+            matches = self.filter.matches
+
+            def matches_frame(fr: Frame, n: int) -> bool:
+                return bool(matches(_fields(fr)))
+
         for i in range(start, end):
             try:
-                ok = matches(_fields(self.store.frame(i)))
+                # header fields only when the filter needs no more; frame.number, tcp.stream,
+                # udp.stream and frame.time_* from the packets passed in order
+                ok = matches_frame(frame(i), i + 1)
             except Exception:
                 self.errors += 1
                 ok = False

@@ -170,6 +170,7 @@ class SnifferApp(PanelActions, App[None]):
         self.store.on_first = lambda: self._post(FirstRows())
         if self.source is not None:
             self.source.on_done = lambda: self._post(SourceDone())
+            self.source.first_shown = threading.Event()  # set once the first rows are on screen
             self.source.start()
         threading.Thread(target=self._filter_loop, name="sniffer-filter", daemon=True).start()
         self.set_interval(1 / REFRESH_HZ, self._tick)
@@ -202,6 +203,9 @@ class SnifferApp(PanelActions, App[None]):
     @on(FirstRows)
     def _first_rows(self) -> None:
         self._tick()
+        src = self.source
+        if src is not None and src.first_shown is not None:
+            self.call_after_refresh(src.first_shown.set)  # the loader goes on once they are painted
 
     @on(SourceDone)
     def _source_done(self) -> None:
@@ -481,9 +485,20 @@ class SnifferApp(PanelActions, App[None]):
             flt = compile_display_filter(text)
             if flt is None:
                 raise ValueError("empty filter")
-            from sniffer.model.store import _fields
+            from sniffer.model.filters import CONTEXT_FIELDS, STREAM_FIELDS
 
-            return lambda i: bool(flt.matches(_fields(store.frame(i))))
+            if flt.fields_needed & (STREAM_FIELDS | CONTEXT_FIELDS - {"frame.number"}):
+                # tcp.stream, frame.time_delta...: known only from a scan in capture order
+                scan = View(store, flt, text)
+
+                def match_scanned(i: int) -> bool:
+                    while scan.scanned <= i and not scan.done:
+                        scan.advance(4096)
+                    return scan.row_of(i) is not None
+
+                return match_scanned
+            # header fields only (when that is all the filter reads); frame.number is the packet number
+            return lambda i: bool(flt.matches_frame(store.frame(i), i + 1))
         raw = text.encode()
         low = text.lower()
         return lambda i: raw in store.frame(i).data or low in store.row(i).info.lower()

@@ -21,6 +21,8 @@ from sniffer.ui.adapters import LiveSource, LiveStats
 
 BATCH = 4096
 BATCH_SECONDS = 0.05
+#: longest a file loader waits, after its first rows, for the UI to paint them (see Source.first_shown)
+FIRST_PAINT_WAIT = 1.0
 
 
 @dataclass
@@ -78,6 +80,9 @@ class Source:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.on_done: Callable[[], None] | None = None
+        #: when set up by the UI, a file loader pauses after its first rows until the UI sets this
+        #: event (at most FIRST_PAINT_WAIT): the first paint does not compete with indexing for the GIL
+        self.first_shown: threading.Event | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._guarded, name=f"sniffer-{self.status.kind}", daemon=True)
@@ -101,6 +106,8 @@ class Source:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.first_shown is not None:
+            self.first_shown.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
 
@@ -177,7 +184,10 @@ class FileSource(Source):
             # the first rows go out at once (first screen), then big batches
             limit = 64 if self.store.count == 0 else BATCH
             if len(self._batch) >= limit or (time.monotonic() - t0) > BATCH_SECONDS:
+                first = self.store.count == 0
                 self._flush()
+                if first and self.first_shown is not None:
+                    self.first_shown.wait(FIRST_PAINT_WAIT)  # let the UI paint the first screen
                 t0 = time.monotonic()
                 if self._stop.is_set():
                     return
@@ -230,6 +240,8 @@ class PlaybackSource(Source):
 
     def stop(self) -> None:
         self._stop.set()
+        if self.first_shown is not None:
+            self.first_shown.set()
         self._sched.stop()
         super().stop()
 

@@ -146,7 +146,11 @@ class Capturer:
 
     def stop(self) -> dict[str, int]:
         self.proc.send_signal(signal.SIGINT)
-        _, err = self.proc.communicate(timeout=300)
+        try:
+            _, err = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # scapy can sit on a backlog long after SIGINT: it dropped
+            self.proc.kill()
+            _, err = self.proc.communicate(timeout=30)
         text = err.decode(errors="replace")
 
         def num(pattern: str) -> int:

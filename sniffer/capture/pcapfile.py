@@ -26,7 +26,7 @@ import struct
 import sys
 import threading
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, BinaryIO, NamedTuple
 
 from sniffer.capture.frame import DIR_IN, DIR_OUT, DIR_UNKNOWN, Frame
@@ -1004,8 +1004,9 @@ class _BaseWriter:
 
     def __init__(self, target: str | os.PathLike[str] | IO[bytes], buffer_size: int) -> None:
         self.count = 0  # packets written to the file (flushed)
-        self._pending: list[bytes] = []
-        self._kinds: list[int] = []  # 1 for a packet record, 0 for headers/IDBs
+        self._pending: list[bytes] = []  # chunks: one record each, or a whole write_batch()
+        self._lens: list[int] = []  # length of every pending record, in order (chunks may hold several)
+        self._kinds: list[int] = []  # per pending record: 1 for a packet record, 0 for headers/IDBs
         self._pending_len = 0
         self._failed = False
         self._buffer_size = buffer_size
@@ -1049,6 +1050,7 @@ class _BaseWriter:
 
     def _emit(self, record: bytes, packets: int) -> None:
         self._pending.append(record)
+        self._lens.append(len(record))
         self._kinds.append(packets)
         self._pending_len += len(record)
         if self._pending_len >= self._buffer_size:
@@ -1059,9 +1061,11 @@ class _BaseWriter:
         if not self._pending:
             return
         records = self._pending
+        lens = self._lens
         kinds = self._kinds
         data = records[0] if len(records) == 1 else b"".join(records)
         self._pending = []
+        self._lens = []
         self._kinds = []
         self._pending_len = 0
         if self._fd < 0:
@@ -1083,10 +1087,10 @@ class _BaseWriter:
         except OSError as e:
             # keep the whole records that made it, cut a partial one off, then report
             acc = 0
-            for rec, k in zip(records, kinds, strict=True):
-                if acc + len(rec) > done:
+            for rlen, k in zip(lens, kinds, strict=True):
+                if acc + rlen > done:
                     break
-                acc += len(rec)
+                acc += rlen
                 self.count += k
             if self._truncatable and acc != done:
                 try:
@@ -1136,6 +1140,21 @@ class _BaseWriter:
     def write(self, frame: Frame) -> None:
         raise NotImplementedError
 
+    def write_batch(self, frames: Sequence[Frame]) -> None:
+        for frame in frames:
+            self.write(frame)
+
+    def _batch_done(self, parts: list[bytes], lens: list[int], total: int) -> None:
+        """Queue the records a write_batch() built (``parts`` joined, ``lens`` their lengths)."""
+        if not lens:
+            return
+        self._pending.append(b"".join(parts))
+        self._lens += lens
+        self._kinds += [1] * len(lens)
+        self._pending_len += total
+        if self._pending_len >= self._buffer_size:
+            self.flush()
+
 
 class PcapWriter(_BaseWriter):
     """Classic pcap, little-endian, version 2.4, usec or nsec timestamps, one link type."""
@@ -1169,10 +1188,43 @@ class PcapWriter(_BaseWriter):
         n = len(data)
         wirelen = frame.wirelen
         self._pending.append(self._hdr(sec & 0xFFFFFFFF, frac, n, wirelen if wirelen > n else n) + data)
+        self._lens.append(16 + n)
         self._kinds.append(1)
         self._pending_len += 16 + n
         if self._pending_len >= self._buffer_size:
             self.flush()
+
+    def write_batch(self, frames: Sequence[Frame]) -> None:
+        """Write ``frames`` exactly as write() would one by one, built into one chunk (one join).
+
+        The records stay whole on disk: a short write or a full disk cuts back to the last whole one.
+        """
+        if not frames:
+            return
+        hdr = self._hdr
+        linktype = self.linktype
+        ns = _NS
+        usec = not self.nanosecond
+        parts: list[bytes] = []
+        extend = parts.extend
+        lens: list[int] = []
+        add_len = lens.append
+        total = 0
+        for frame in frames:
+            if frame[3] != linktype:
+                self._batch_done(parts, lens, total)
+                self.write(frame)  # raises the one-link-type error, after the records before it
+            ts_ns = frame[0]
+            data = frame[1]
+            wirelen = frame[2]
+            sec, frac = divmod(ts_ns, ns)
+            if usec:
+                frac //= 1000
+            n = len(data)
+            extend((hdr(sec & 0xFFFFFFFF, frac, n, wirelen if wirelen > n else n), data))
+            add_len(16 + n)
+            total += 16 + n
+        self._batch_done(parts, lens, total)
 
 
 def _opt(code: int, value: bytes) -> bytes:
@@ -1213,6 +1265,7 @@ class PcapngWriter(_BaseWriter):
             self._add_idb(itf.id, itf.linktype, itf.name, itf.snaplen or snaplen, itf.description)
         self.flush()
         self._epb = struct.Struct("<IIIIIII").pack
+        self._tails: dict[tuple[int, int], tuple[bytes, int]] = {}
 
     def _add_idb(self, key_if: int, linktype: int, name: str, snaplen: int, description: str = "") -> int:
         opts = b""
@@ -1245,10 +1298,74 @@ class PcapngWriter(_BaseWriter):
         )
         rec = b"".join((hdr, data, pad, opts, blen.to_bytes(4, "little")))
         self._pending.append(rec)  # _emit() inlined: this is the per-packet path
+        self._lens.append(blen)
         self._kinds.append(1)
         self._pending_len += blen
         if self._pending_len >= self._buffer_size:
             self.flush()
+
+    def write_batch(self, frames: Sequence[Frame]) -> None:
+        """Write ``frames`` exactly as write() would one by one, built into one chunk (one join).
+
+        Per record: one header pack and the data; the tail (padding, options, trailing length) is
+        cached by (caplen, direction) for frames without a comment. Records stay whole on disk.
+        """
+        if not frames:
+            return
+        ids = self._ids
+        epb = self._epb
+        tails = self._tails
+        parts: list[bytes] = []
+        extend = parts.extend
+        lens: list[int] = []
+        add_len = lens.append
+        total = 0
+        for ts_ns, data, wirelen, linktype, interface, direction, ifname, comment in frames:
+            local = ids.get((interface, linktype))
+            if local is None:
+                self._batch_done(parts, lens, total)  # the IDB must come before this packet
+                parts, lens, total = [], [], 0
+                extend = parts.extend
+                add_len = lens.append
+                local = self._add_idb(interface, linktype, ifname, self.snaplen)
+            caplen = len(data)
+            if comment:
+                opts = (
+                    _FLAG_OPTS.get(direction, b"") + _opt(OPT_COMMENT, comment.encode()) + b"\x00\x00\x00\x00"
+                )
+                pad = _PAD[caplen & 3]
+                blen = 32 + caplen + len(pad) + len(opts)
+                tail = b"".join((pad, opts, blen.to_bytes(4, "little")))
+            else:
+                key = (caplen, direction)
+                cached = tails.get(key)
+                if cached is None:
+                    opts = _FLAG_OPTS_END.get(direction, b"")
+                    pad = _PAD[caplen & 3]
+                    blen = 32 + caplen + len(pad) + len(opts)
+                    if len(tails) >= 4096:
+                        tails.clear()
+                    cached = tails[key] = (pad + opts + blen.to_bytes(4, "little"), blen)
+                tail, blen = cached
+            ts = ts_ns & 0xFFFFFFFFFFFFFFFF
+            extend(
+                (
+                    epb(
+                        BT_EPB,
+                        blen,
+                        local,
+                        ts >> 32,
+                        ts & 0xFFFFFFFF,
+                        caplen,
+                        wirelen if wirelen > caplen else caplen,
+                    ),
+                    data,
+                    tail,
+                )
+            )
+            add_len(blen)
+            total += blen
+        self._batch_done(parts, lens, total)
 
 
 _PAD = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")  # by caplen % 4

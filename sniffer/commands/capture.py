@@ -362,11 +362,17 @@ class FileOutput(Output):
         return False
 
     def write(self, batch: list[Any]) -> int:
+        """Write ``batch`` with the writer's write_batch (one join and one write per file chunk).
+
+        -C: the batch is split where the file reaches the size (the frame that crosses it is the
+        last in that file, as one-by-one writes did); -G: the time is checked per chunk.
+        """
         if self.finished:
             return 0
-        write = self.writer.write
         n = 0
-        for frame in batch:
+        total = len(batch)
+        limit = self.rotate_bytes
+        while n < total:
             if self._rotate_due():
                 self._close_current()
                 self.file_no += 1
@@ -374,10 +380,17 @@ class FileOutput(Output):
                     self.finished = True
                     return n
                 self._open()
-                write = self.writer.write
-            write(frame)
-            n += 1
-            self.size += 44 + len(frame.data) + 3  # EPB header, flags option, trailer, padding
+            if limit is None:
+                end = total
+            else:
+                size = self.size
+                end = n
+                while end < total and size < limit:
+                    size += 47 + len(batch[end][1])  # EPB header, flags option, trailer, padding
+                    end += 1
+                self.size = size
+            self.writer.write_batch(batch[n:end] if n or end < total else batch)
+            n = end
         if self.writer is not None:
             self.writer.flush()
         return n

@@ -202,6 +202,8 @@ class StatisticsScreen(PanelScreen):
 
     def _summary(self) -> str:
         st = self.stats
+        if st is None:
+            return "Scanning…"
         counts = ", ".join(f"{label} {len(st.conversations(kind))}" for kind, label in CONV_KINDS)
         return f"{st.frames} packets, {st.bytes} bytes, {st.duration:.3f} s · conversations: {counts}"
 

@@ -6,6 +6,7 @@ import argparse
 import os
 import stat
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from sniffer.errors import PcapFormatError, SnifferError, UsageError
@@ -233,27 +234,7 @@ def _text(reader: Any, out: Any, count: int | None, flt: Any, batch: int) -> Non
             out.write(chunk.encode())
             out.flush()
         return
-    from sniffer.decode.fields import frame_fields
-
-    lines: list[str] = []
-    n = shown = 0
-    try:
-        for fr in reader:
-            n += 1
-            if not flt.matches(frame_fields(fr)):
-                continue
-            shown += 1
-            lines.append(format_line(n, fr))
-            if shown == 1 or len(lines) >= batch:
-                out.write(("\n".join(lines) + "\n").encode())
-                out.flush()
-                lines.clear()
-            if shown == count:
-                break
-    finally:
-        if lines:
-            out.write(("\n".join(lines) + "\n").encode())
-        out.flush()
+    _lines(reader, out, count, flt, batch, format_line)
 
 
 def _json(reader: Any, out: Any, count: int | None, flt: Any, batch: int) -> None:
@@ -262,18 +243,26 @@ def _json(reader: Any, out: Any, count: int | None, flt: Any, batch: int) -> Non
     from sniffer.decode.fields import frame_fields
 
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
-    lines: list[str] = []
-    n = shown = 0
     if count == 0:
         return
+    _lines(reader, out, count, flt, batch, lambda n, fr: dumps({"frame.number": n, **frame_fields(fr)}))
+
+
+def _lines(
+    reader: Any, out: Any, count: int | None, flt: Any, batch: int, render: Callable[[int, Any], str]
+) -> None:
+    """Write ``render(number, frame)`` for every frame the filter keeps, in batches (the first line at
+    once). The filter sees every frame in order (matches_frame: header-only fields where it can, and
+    frame.number, tcp.stream, udp.stream and frame.time_* as Wireshark numbers them)."""
+    lines: list[str] = []
+    n = shown = 0
     try:
         for fr in reader:
             n += 1
-            f = frame_fields(fr)
-            if flt is not None and not flt.matches(f):
+            if flt is not None and not flt.matches_frame(fr, n):
                 continue
             shown += 1
-            lines.append(dumps({"frame.number": n, **f}))
+            lines.append(render(n, fr))
             if shown == 1 or len(lines) >= batch:
                 out.write(("\n".join(lines) + "\n").encode())
                 out.flush()

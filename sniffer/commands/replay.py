@@ -132,12 +132,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--loop needs a file, not standard input")
     flt = None
     if args.filter:
-        try:
-            from sniffer.model.filters import compile_filter
-        except ImportError:
-            raise UsageError("display filters (-Y) are not available in this build") from None
+        from sniffer.model.filters import compile_filter
+
         flt = compile_filter(args.filter)
-        from sniffer.decode.fields import frame_fields
     sched = Scheduler(
         multiplier=args.multiplier or 1.0, pps=args.pps, mbps=args.mbps, topspeed=bool(args.topspeed)
     )
@@ -178,8 +175,9 @@ def run(args: argparse.Namespace) -> int:
             loop += 1
             rep.loops = loop
             first = True
-            for fr in reader:
-                if flt is not None and not flt.matches(frame_fields(fr)):
+            for number, fr in enumerate(reader, 1):
+                # decodes only what the filter needs; frame.number counts within each pass of --loop
+                if flt is not None and not flt.matches_frame(fr, number):
                     rep.skipped_filtered += 1
                     continue
                 data = fr.data if fr.linktype == 1 else convert(fr)

@@ -91,6 +91,33 @@ def test_read_filter_matches_tshark(name: str, expr: str) -> None:
     assert ours == tshark_matches(path, expr)
 
 
+@pytest.mark.parametrize(
+    ("name", "expr"),
+    [
+        # fields that only exist in capture order: stream numbers, frame number, time since the previous
+        ("zeek__wikipedia.pcap", "tcp.stream == 3"),
+        ("zeek__wikipedia.pcap", "udp.stream in {0, 2} or tcp.stream == 7"),
+        ("zeek__nmap-vsn.pcap", "frame.number > 400 and tcp.flags.syn == 1"),
+        ("zeek__wikipedia.pcap", "frame.time_delta > 0.5"),
+    ],
+)
+def test_read_filter_on_capture_order_fields_matches_tshark(name: str, expr: str) -> None:
+    path = CAPTURES / name
+    out = run_sniffer("read", str(path), "-Y", expr)
+    assert out.returncode == 0, out.stderr
+    ours = {int(line.split()[0]) for line in out.stdout.decode().splitlines()}
+    assert ours == tshark_matches(path, expr) != set()  # each selects something: empty cannot pass
+
+
+def test_read_json_filter_on_stream_matches_tshark() -> None:
+    import json
+
+    out = run_sniffer("read", str(WIKI), "--json", "-Y", "tcp.stream == 5")
+    assert out.returncode == 0, out.stderr
+    ours = {json.loads(line)["frame.number"] for line in out.stdout.decode().splitlines()}
+    assert ours == tshark_matches(WIKI, "tcp.stream == 5") != set()
+
+
 def test_read_bad_filter_names_the_column() -> None:
     out = run_sniffer("read", str(WIKI), "-Y", "ip.sorc == 1.2.3.4")
     assert out.returncode != 0 and out.stdout == b""

@@ -60,7 +60,8 @@ class Tcpdump:
         ]
         if expr:
             argv.append(expr)
-        self.proc = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        # unbuffered: readline() now, communicate() in stop() must still see every byte after it
+        self.proc = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, bufsize=0)
         assert self.proc.stderr is not None
         deadline = time.monotonic() + 10
         line = b""

@@ -21,9 +21,15 @@ pytestmark = pytest.mark.root
 
 
 def start(host: Host, *args: str) -> subprocess.Popen[bytes]:
-    """Start `sniffer ARGS` in ``host``'s namespace (stdout/stderr piped)."""
+    """Start `sniffer ARGS` in ``host``'s namespace (stdout/stderr piped, unbuffered: a test may readline()
+    first and communicate() later, which reads the raw pipe and would lose what a buffer had taken)."""
     return host.popen(
-        sniffer_argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=sniffer_env(), cwd=ROOT
+        sniffer_argv(*args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=sniffer_env(),
+        cwd=ROOT,
+        bufsize=0,
     )
 
 

@@ -182,6 +182,7 @@ def test_ctrl_c_prints_the_summary() -> None:
         [*sniffer_argv("ping", "-i", "0.02", "-D", "127.0.0.1")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        bufsize=0,  # readline() then communicate(): nothing may sit in a buffer in between
         env=sniffer_env(),
         cwd=ROOT,
     )

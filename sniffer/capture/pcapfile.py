@@ -276,6 +276,15 @@ class CaptureReader:
         self.close()
 
 
+class RawLayout(NamedTuple):
+    """Plain classic pcap records (16-byte headers) as a raw scan loop sees them."""
+
+    endian: str  # "<" or ">": of the record headers
+    nanosecond: bool  # the fraction field counts ns (else us)
+    linktype: int
+    maxcap: int  # a larger caplen is damage: leave it to raw_next() (it raises libpcap's message)
+
+
 class PcapReader(CaptureReader):
     """Classic pcap: both byte orders, usec/nsec, versions 2.0-2.4 and 543.0, Kuznetzov headers."""
 
@@ -379,6 +388,28 @@ class PcapReader(CaptureReader):
             if got is None:
                 return
             yield got if with_offsets else got[1]
+
+    # -- raw access: a scan loop that walks plain records in the buffer itself (decode.summary.iter_text)
+    def raw_layout(self) -> RawLayout | None:
+        """How the records of this file look, for a loop that walks the read buffer itself; None when
+        records need the general path (Kuznetzov headers, swapped lengths)."""
+        if self._hdrsize != 16 or self._lenswap:
+            return None
+        lt = self.linktype or 0
+        return RawLayout(self.endian, self.nanosecond, lt, _max_snaplen(lt))
+
+    def raw_buffer(self) -> tuple[bytes, int]:
+        """The read buffer and the offset in it of the next record. Whole 16-byte-header records may
+        follow; a loop walks them while header and data fit and caplen <= RawLayout.maxcap, then calls
+        raw_next()."""
+        return self._buf, self._pos
+
+    def raw_next(self, pos: int) -> Frame | None:
+        """Consume the buffer up to ``pos`` (the end of the last record walked), then read the next record
+        the general way: refilling the buffer, raising PcapFormatError on damage; None at the end."""
+        self._pos = pos
+        got = self._next_record()
+        return None if got is None else got[1]
 
     def _next_record(self) -> tuple[int, Frame] | None:
         """One record, refilling the buffer as needed (slow path, every pcap variant)."""

@@ -11,7 +11,7 @@ import struct
 import time
 from collections.abc import Iterable, Iterator
 from itertools import islice
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sniffer.capture.frame import Frame
 from sniffer.decode.core import DECODED_TCP_PORTS, DECODED_UDP_PORTS, ip4, ip6
@@ -200,10 +200,10 @@ def format_line(number: int, frame: Frame) -> str:
 
 
 # Ethernet + IPv4 (no options) + the first 20 bytes of the transport header, in one unpack: ethertype,
-# version/IHL, total length, flags/fragment offset, TTL, protocol, then (TCP) ports, seq, ack, offset+flags,
-# window. UDP and ICMP reuse the same words: UDP length = seq >> 16; ICMP type = sport >> 8, id/seq = seq.
-_ETH_IP4_L4 = struct.Struct("!12xHBxHxxHBB10xHHIIHH")
-_ETH_IP4 = struct.Struct("!12xHBxHxxHBB")
+# version/IHL, total length, flags/fragment offset, TTL, protocol, the 8 address bytes, then (TCP) ports,
+# seq, ack, offset+flags, window. UDP and ICMP reuse the same words: UDP length = seq >> 16; ICMP
+# type = sport >> 8, id = seq >> 16, sequence = seq & 0xFFFF.
+_ETH_IP4_L4 = struct.Struct("!12xHBxHxxHBBxx8sHHIIHH")
 _pairs: dict[bytes, str] = {}
 
 
@@ -227,110 +227,276 @@ def _nums() -> list[str]:
     return _NUMS
 
 
+def _hms(sec: int) -> str:
+    """ "HH:MM:SS." of a Unix second (local time, as format_time)."""
+    return format_time(sec * 1_000_000_000)[:-6]
+
+
 def iter_text(
     frames: Iterable[Frame], start: int = 1, count: int | None = None, batch: int = 2048
 ) -> Iterator[str]:
-    """Yield the one-line text of ``frames`` (numbered from ``start``) in chunks of ``batch`` lines,
-    each chunk a str ending in a newline; the first chunk holds only the first line (so it shows at once).
+    """Yield the one-line text of ``frames`` (numbered from ``start``, at most ``count`` lines) in chunks
+    of ``batch`` lines, each chunk a str ending in a newline; the first chunk holds only the first line
+    (so it shows at once). If ``frames`` raises (a damaged file), the lines before the damage are
+    yielded, then the error propagates.
 
-    Same text as ``format_line(n, frame)`` for each frame (a test checks it), with the common
-    Ethernet/IPv4 TCP/UDP/ICMP-echo case inlined: this is the loop behind ``sniffer read``.
+    Same text as ``format_line(n, frame)`` for each frame (tests check it), with the common
+    Ethernet/IPv4 TCP/UDP/ICMP-echo case inlined: this is the loop behind ``sniffer read``. A classic
+    pcap reader (one with ``raw_layout()``) is walked in its read buffer directly, without a Frame per
+    record.
     """
+    if count == 0:
+        return iter(())
+    raw_layout = getattr(frames, "raw_layout", None)
+    layout = raw_layout() if raw_layout is not None else None
+    if layout is not None:
+        return _text_raw_pcap(frames, layout, start, count, batch)
+    return _text_frames(frames, start, count, batch)
+
+
+def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: int) -> Iterator[str]:
     big = _ETH_IP4_L4.unpack_from
-    small = _ETH_IP4.unpack_from
-    udp = _UDP.unpack_from
-    echo = _ICMP_ECHO.unpack_from
     flags = _flags()
     pairs = _pairs
     slow_tcp = _SLOW_TCP
     slow_udp = _SLOW_UDP
     echo_names = _ECHO_NAMES
-    fmt_time = format_time
     num = _nums()
     d3 = _D3
+    fmt_line = format_line
     last_sec = last_ms = -1
     hms = msstr = ""
     lines: list[str] = []
     append = lines.append
     n = start - 1
-    stop = start - 1 + count if count is not None else -1
-    pending = 1  # the first chunk is a single line
+    stop = n + count if count is not None else -1
+    left = 1  # lines until the next chunk: the first chunk is a single line
     try:
         for fr in frames:
             n += 1
             data = fr[1]
             wl = fr[2]
-            line = None
-            if fr[3] == 1 and wl == len(data):
-                if wl >= 54:
-                    et, vihl, tlen, frag, ttl, proto, sp, dp, seq, ack, offfl, win = big(data, 0)
-                elif wl >= 42:
-                    et, vihl, tlen, frag, ttl, proto = small(data, 0)
-                    sp = dp = seq = ack = offfl = win = -1
-                else:
-                    et = 0
+            if fr[3] == 1 and wl == len(data) and wl >= 54:
+                et, vihl, tlen, frag, ttl, proto, k, sp, dp, seq, ack, offfl, win = big(data, 0)
                 if et == 0x0800 and vihl == 0x45 and not frag & 0x3FFF and 20 <= tlen <= wl - 14:
-                    k = data[26:34]
                     pair = pairs.get(k) or _pair(k)
                     ts = fr[0]
                     ms = ts // 1_000_000
                     if ms != last_ms:  # "HH:MM:SS.mmm" changes once per millisecond at most
                         last_ms = ms
-                        sec = ms // 1000
-                        if sec != last_sec:
-                            last_sec = sec
-                            hms = fmt_time(sec * 1_000_000_000)[:-6]
+                        if ms // 1000 != last_sec:
+                            last_sec = ms // 1000
+                            hms = _hms(last_sec)
                         msstr = hms + d3[ms % 1000]
-                    end = 14 + tlen
+                    us = d3[(ts // 1000) % 1000]
                     if proto == 6:
-                        if end >= 54:
-                            hl = (offfl >> 10) & 0x3C
-                            if hl >= 20 and 34 + hl <= end:
-                                seglen = end - 34 - hl
-                                if not seglen or (sp not in slow_tcp and dp not in slow_tcp):
-                                    fl = offfl & 0xFFF
-                                    if fl & 0x10:
-                                        line = (
-                                            f"{n} {msstr}{d3[(ts // 1000) % 1000]} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
-                                            f"Seq={seq} Ack={ack} Win={num[win]} Len={num[seglen]}"
-                                        )
-                                    else:
-                                        line = (
-                                            f"{n} {msstr}{d3[(ts // 1000) % 1000]} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
-                                            f"Seq={seq} Win={num[win]} Len={num[seglen]}"
-                                        )
-                    elif proto == 17:
-                        if end >= 42:
-                            if sp < 0:
-                                sp, dp, ulen = udp(data, 34)
-                            else:
-                                ulen = seq >> 16
-                            if 8 <= ulen <= end - 34 and sp not in slow_udp and dp not in slow_udp:
-                                line = f"{n} {msstr}{d3[(ts // 1000) % 1000]} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
-                    elif proto == 1:
-                        if end >= 42:
-                            t, _c, ident, iseq = echo(data, 34)
-                            name = echo_names.get(t)
-                            if name is not None:
-                                line = (
-                                    f"{n} {msstr}{d3[(ts // 1000) % 1000]} {pair} ICMP {num[wl]} {name} id=0x{ident:04x}, "
-                                    f"seq={iseq}/{(iseq >> 8) | ((iseq & 0xFF) << 8)}, ttl={ttl}"
+                        hl = (offfl >> 10) & 0x3C
+                        seglen = tlen - 20 - hl
+                        if (
+                            hl >= 20
+                            and seglen >= 0
+                            and (not seglen or (sp not in slow_tcp and dp not in slow_tcp))
+                        ):
+                            fl = offfl & 0xFFF
+                            if fl & 0x10:
+                                append(
+                                    f"{n} {msstr}{us} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
+                                    f"Seq={seq} Ack={ack} Win={num[win]} Len={num[seglen]}"
                                 )
-            append(line or format_line(n, fr))
-            if n == stop:
-                break
-            pending -= 1
-            if not pending:
-                pending = batch
+                            else:
+                                append(
+                                    f"{n} {msstr}{us} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
+                                    f"Seq={seq} Win={num[win]} Len={num[seglen]}"
+                                )
+                        else:
+                            append(fmt_line(n, fr))
+                    elif proto == 17:
+                        ulen = seq >> 16
+                        if 8 <= ulen <= tlen - 20 and sp not in slow_udp and dp not in slow_udp:
+                            append(
+                                f"{n} {msstr}{us} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
+                            )
+                        else:
+                            append(fmt_line(n, fr))
+                    elif proto == 1 and (name := echo_names.get(sp >> 8)) is not None:
+                        iseq = seq & 0xFFFF
+                        append(
+                            f"{n} {msstr}{us} {pair} ICMP {num[wl]} {name} id=0x{seq >> 16:04x}, "
+                            f"seq={iseq}/{(iseq >> 8) | ((iseq & 0xFF) << 8)}, ttl={ttl}"
+                        )
+                    else:
+                        append(fmt_line(n, fr))
+                else:
+                    append(fmt_line(n, fr))
+            else:
+                append(fmt_line(n, fr))
+            left -= 1
+            if not left:
                 append("")
                 yield "\n".join(lines)
                 lines.clear()
+                if n == stop:
+                    return
+                left = batch if stop < 0 else min(batch, stop - n)
     except Exception:
-        # the source broke (a damaged file): hand out the lines before the damage, then the error
-        if lines:
+        if lines:  # the lines before the damage, then the error
             append("")
             yield "\n".join(lines)
-            lines.clear()
+        raise
+    if lines:
+        append("")
+        yield "\n".join(lines)
+
+
+def _text_raw_pcap(reader: Any, layout: Any, start: int, count: int | None, batch: int) -> Iterator[str]:
+    """iter_text over a classic pcap reader, walking the records in its read buffer (see
+    PcapReader.raw_buffer): the same per-packet code as _text_frames, fed from the record header and
+    buffer offsets instead of a Frame."""
+    hdr = struct.Struct(layout.endian + "IIII").unpack_from
+    big = _ETH_IP4_L4.unpack_from
+    nsec = layout.nanosecond
+    lt = layout.linktype
+    maxcap = layout.maxcap
+    eth = lt == 1
+    mul = 1 if nsec else 1000
+    flags = _flags()
+    pairs = _pairs
+    slow_tcp = _SLOW_TCP
+    slow_udp = _SLOW_UDP
+    echo_names = _ECHO_NAMES
+    num = _nums()
+    d3 = _D3
+    fmt_line = format_line
+    new = tuple.__new__
+    F = Frame
+    last_sec = last_ms = -1
+    hms = msstr = ""
+    lines: list[str] = []
+    append = lines.append
+    n = start - 1
+    stop = n + count if count is not None else -1
+    left = 1  # lines until the next chunk: the first chunk is a single line
+    buf, pos = reader.raw_buffer()
+    blen = len(buf)
+    try:
+        while True:
+            while blen - pos >= 16:
+                sec, frac, caplen, wl = hdr(buf, pos)
+                s = pos + 16
+                pos = s + caplen
+                if pos > blen or caplen > maxcap:
+                    pos = s - 16
+                    break
+                n += 1
+                if eth and caplen == wl and wl >= 54:
+                    et, vihl, tlen, frag, ttl, proto, k, sp, dp, seq, ack, offfl, win = big(buf, s)
+                    if et == 0x0800 and vihl == 0x45 and not frag & 0x3FFF and 20 <= tlen <= wl - 14:
+                        pair = pairs.get(k) or _pair(k)
+                        if nsec:
+                            frac //= 1000
+                        ms = frac // 1000
+                        if ms != last_ms or sec != last_sec:
+                            if sec != last_sec:
+                                last_sec = sec
+                                hms = _hms(sec)
+                            last_ms = ms
+                            msstr = hms + d3[ms]
+                        us = d3[frac - ms * 1000]
+                        if proto == 6:
+                            hl = (offfl >> 10) & 0x3C
+                            seglen = tlen - 20 - hl
+                            if (
+                                hl >= 20
+                                and seglen >= 0
+                                and (not seglen or (sp not in slow_tcp and dp not in slow_tcp))
+                            ):
+                                fl = offfl & 0xFFF
+                                if fl & 0x10:
+                                    append(
+                                        f"{n} {msstr}{us} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
+                                        f"Seq={seq} Ack={ack} Win={num[win]} Len={num[seglen]}"
+                                    )
+                                else:
+                                    append(
+                                        f"{n} {msstr}{us} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
+                                        f"Seq={seq} Win={num[win]} Len={num[seglen]}"
+                                    )
+                                frac = -1
+                        elif proto == 17:
+                            ulen = seq >> 16
+                            if 8 <= ulen <= tlen - 20 and sp not in slow_udp and dp not in slow_udp:
+                                append(
+                                    f"{n} {msstr}{us} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
+                                )
+                                frac = -1
+                        elif proto == 1 and (name := echo_names.get(sp >> 8)) is not None:
+                            iseq = seq & 0xFFFF
+                            append(
+                                f"{n} {msstr}{us} {pair} ICMP {num[wl]} {name} id=0x{seq >> 16:04x}, "
+                                f"seq={iseq}/{(iseq >> 8) | ((iseq & 0xFF) << 8)}, ttl={ttl}"
+                            )
+                            frac = -1
+                        if frac >= 0:  # not handled above: the general path (frac is in us now)
+                            append(
+                                fmt_line(
+                                    n,
+                                    new(
+                                        F,
+                                        (
+                                            sec * 1_000_000_000 + frac * 1000,
+                                            buf[s:pos],
+                                            wl,
+                                            lt,
+                                            0,
+                                            0,
+                                            "",
+                                            None,
+                                        ),
+                                    ),
+                                )
+                            )
+                    else:
+                        append(
+                            fmt_line(
+                                n,
+                                new(
+                                    F, (sec * 1_000_000_000 + frac * mul, buf[s:pos], wl, lt, 0, 0, "", None)
+                                ),
+                            )
+                        )
+                else:
+                    append(
+                        fmt_line(
+                            n, new(F, (sec * 1_000_000_000 + frac * mul, buf[s:pos], wl, lt, 0, 0, "", None))
+                        )
+                    )
+                left -= 1
+                if not left:
+                    append("")
+                    yield "\n".join(lines)
+                    lines.clear()
+                    if n == stop:
+                        return
+                    left = batch if stop < 0 else min(batch, stop - n)
+            fr = reader.raw_next(pos)  # a record across the buffer's end, or damage, or the end
+            if fr is None:
+                break
+            n += 1
+            append(fmt_line(n, fr))
+            left -= 1
+            if not left:
+                append("")
+                yield "\n".join(lines)
+                lines.clear()
+                if n == stop:
+                    return
+                left = batch if stop < 0 else min(batch, stop - n)
+            buf, pos = reader.raw_buffer()
+            blen = len(buf)
+    except Exception:
+        if lines:  # the lines before the damage, then the error
+            append("")
+            yield "\n".join(lines)
         raise
     if lines:
         append("")

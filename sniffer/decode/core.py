@@ -164,6 +164,7 @@ class Header:
         self.fields = fields
         self.size = max(f.off + f.size for f in fields)
         self._shifts = tuple(_shift(f.mask) for f in fields)
+        self._plan = tuple(zip(fields, self._shifts, strict=True))
 
     def read(self, ctx: Ctx, base: int, end: int, into: Node | None = None) -> dict[str, Value] | None:
         """Record every field at ``base``; returns name -> value, or None (flagged) if the header is cut.
@@ -173,14 +174,35 @@ class Header:
         data = ctx.data
         lim = end if end < len(data) else len(data)
         vals: dict[str, Value] = {}
-        for f, sh in zip(self.fields, self._shifts, strict=False):
+        if not ctx.tree and base + self.size <= lim:  # the whole header, no tree: values only
+            fields = ctx.fields
+            for f, sh in self._plan:
+                o = base + f.off
+                if f.kind == "u":
+                    v = data[o] if f.size == 1 else int.from_bytes(data[o : o + f.size], "big")
+                    if f.mask:
+                        v = (v & f.mask) >> sh
+                    if f.scale != 1:
+                        v *= f.scale
+                else:
+                    v = field_value(data, o, f, sh)
+                vals[f.name] = v
+                old = fields.get(f.name, _MISSING)
+                if old is _MISSING:
+                    fields[f.name] = v
+                elif type(old) is list:
+                    old.append(v)
+                else:
+                    fields[f.name] = [old, v]
+            return vals
+        for f, sh in self._plan:
             o = base + f.off
             if o + f.size > lim:
                 ctx.short(o + f.size, end)
                 return None
             v = field_value(data, o, f, sh)
             vals[f.name] = v
-            ctx.add(f.name, v, o, f.size, f.label, _display(f, v), into)
+            ctx.add(f.name, v, o, f.size, f.label, _display(f, v) if ctx.tree else None, into)
         return vals
 
 

@@ -167,6 +167,58 @@ def summarize(frame: Frame) -> Summary:
     return slow_summary(frame)
 
 
+_LINK_HDR = {1: 14, 113: 16, 276: 20, 101: 0, 228: 0, 229: 0}
+#: frame.protocols learned from the full dissector, per packet shape of the fast path
+_shape_protocols: dict[tuple[int, int, int, bool], str] = {}
+
+
+def fast_protocols(frame: Frame) -> str | None:
+    """``frame.protocols`` (e.g. "eth:ethertype:ip:tcp:data") without the full dissector, for the packets
+    the summary's fast path takes (no application-layer decoder, not malformed); None for the rest.
+
+    Within the fast path the protocol stack depends only on the link type, the IP version, the transport
+    protocol and whether a payload follows: the first packet of each such shape is dissected in full and
+    its answer kept (so the names are the dissector's own; a test checks every corpus packet)."""
+    try:
+        if _fast(frame) is None:
+            return None
+        data = frame[1]
+        lt = frame[3]
+        o = _LINK_HDR[lt]
+        if o:
+            v6 = (
+                data[o - 2] == 0x86 and data[o - 1] == 0xDD
+                if lt != 276
+                else data[0] == 0x86 and data[1] == 0xDD
+            )
+        else:
+            v6 = data[0] >> 4 == 6
+        if v6:
+            proto = data[o + 6]
+            l4 = o + 40
+            end = l4 + (data[o + 4] << 8 | data[o + 5])
+        else:
+            proto = data[o + 9]
+            l4 = o + 20
+            end = o + (data[o + 2] << 8 | data[o + 3])
+        if proto == 6:
+            payload = end > l4 + ((data[l4 + 12] >> 4) << 2)
+        else:  # UDP and ICMP/ICMPv6 echo: 8-byte headers
+            payload = end > l4 + 8
+    except (IndexError, KeyError):
+        return None
+    key = (lt, 6 if v6 else 4, proto, payload)
+    p = _shape_protocols.get(key)
+    if p is None:
+        from sniffer.decode import engine
+
+        ctx = engine.run(frame, False)
+        if ctx.malformed:
+            return None
+        p = _shape_protocols[key] = ":".join(ctx.protos)
+    return p
+
+
 def slow_summary(frame: Frame) -> Summary:
     """The columns from the full dissector (used when the fast path does not apply, and by tests)."""
     from sniffer.decode import engine  # the full dissector loads on first need

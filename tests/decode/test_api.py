@@ -100,3 +100,23 @@ def test_deep_decode_through_scapy_on_demand() -> None:
     lines = dissect_deep(fr)
     assert any("Ethernet" in x for x in lines) and any("TCP" in x for x in lines)
     assert dissect_deep(fr._replace(linktype=65000))[0].startswith("scapy has no decoder")
+
+
+def test_fast_protocols_are_the_dissectors() -> None:
+    """fast_protocols (the hierarchy's shortcut) gives the full dissector's frame.protocols, or None."""
+    from sniffer.decode.engine import run
+    from sniffer.decode.summary import fast_protocols
+
+    fast = total = 0
+    for p in sorted(CAPS.glob("*.pcap")):
+        try:
+            frames = _frames(p.name)
+        except Exception:
+            continue
+        for fr in frames:
+            total += 1
+            got = fast_protocols(fr)
+            if got is not None:
+                fast += 1
+                assert got == ":".join(run(fr, False).protos), (p.name, fr)
+    assert fast > 200 and total > 1500  # the shortcut is exercised (the corpus is mostly odd packets)

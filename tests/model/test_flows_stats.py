@@ -136,3 +136,33 @@ def test_follow_like_tshark(name: str, proto: str, stream: int, mode: str) -> No
         result = follow(reader, proto, stream)
     assert result is not None
     assert "\n" + format_follow(result, mode) == expected
+
+
+def test_cli_hierarchy_equals_full_decoding(merged: tuple[Path, StatsOracle]) -> None:
+    """`stats --phs` takes frame.protocols from the summary's fast path where it can: the same table as
+    full decoding of every packet gives (with and without a display filter)."""
+    from helpers.cli import run_sniffer
+
+    from sniffer.decode.fields import frame_fields
+    from sniffer.model.filters import compile_filter
+    from sniffer.model.stats import format_hierarchy
+
+    path = merged[0]
+    for expr in (None, "tcp or icmp"):
+        st = Statistics()
+        flt = compile_filter(expr) if expr else None
+        with open_capture(str(path)) as reader:
+            for n, fr in enumerate(reader, 1):
+                if flt is not None and not flt.matches_frame(fr, n):
+                    continue
+                f = frame_fields(fr)
+                p = f["frame.protocols"]
+                st.add(
+                    n,
+                    fr,
+                    ":".join(p) if isinstance(p, list) else p,
+                    "_ws.malformed" if "_ws.malformed" in f else None,
+                )
+        out = run_sniffer("stats", str(path), "--phs", *(["-Y", expr] if expr else []))
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.decode() == format_hierarchy(st)

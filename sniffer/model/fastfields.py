@@ -24,7 +24,7 @@ from sniffer.capture.frame import (
 )
 
 FAST_FIELDS = frozenset(
-    """frame frame.number frame.len frame.cap_len frame.protocols
+    """frame frame.number frame.len frame.cap_len
     eth eth.src eth.dst eth.addr eth.type
     ip ip.src ip.dst ip.addr ip.proto ip.ttl ip.len ip.id ip.version ip.hdr_len
     ipv6 ipv6.src ipv6.dst ipv6.addr ipv6.nxt ipv6.plen ipv6.hlim ipv6.version
@@ -32,7 +32,7 @@ FAST_FIELDS = frozenset(
     tcp.flags.push tcp.flags.ack tcp.flags.urg tcp.flags.ece tcp.flags.cwr tcp.seq tcp.seq_raw
     tcp.ack tcp.ack_raw tcp.hdr_len tcp.len
     udp udp.srcport udp.dstport udp.port udp.length
-    icmp icmpv6 igmp arp""".split()
+    icmp icmp.type icmp.code icmpv6 icmpv6.type icmpv6.code igmp arp""".split()
 )
 
 _u16 = struct.Struct("!H").unpack_from
@@ -141,15 +141,19 @@ def headers(frame: Frame) -> dict[str, Any] | None:
     elif proto == 1 and et == 0x0800:
         if end < l4 + 4 or d[l4] in _ICMP_ERRORS:
             return None
+        f["icmp.type"], f["icmp.code"] = d[l4], d[l4 + 1]
         protos += ":icmp"
     elif proto == 58 and et == 0x86DD:
         if end < l4 + 4 or 1 <= d[l4] <= 4:
             return None
+        f["icmpv6.type"], f["icmpv6.code"] = d[l4], d[l4 + 1]
         protos += ":icmpv6"
     elif proto == 2 and et == 0x0800:
         protos += ":igmp"
     else:
         return None
+    # the stack up to the transport layer: enough for the presence of the protocols above (filters that
+    # read frame.protocols itself, which may go on to "data" or "dns", take the full decoder)
     f["frame.protocols"] = protos
     return f
 

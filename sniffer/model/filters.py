@@ -1435,8 +1435,6 @@ def _collect(node: Node, out: set[str]) -> None:
         if op.name is not None:
             out.add(op.name)
             out.update(ALIASES.get(op.name, ()))
-            if _registry().get(op.name) == "proto" and op.func is None and op.slice is None:
-                out.add("frame.protocols")
     for k in node.kids:
         _collect(k, out)
 

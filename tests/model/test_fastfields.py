@@ -64,6 +64,9 @@ def test_fast_fields_equal_full_decoder() -> None:
         "ipv6.addr == ff02::/16 and udp.port in {5353, 5355}",
         "eth.addr == ff:ff:ff:ff:ff:ff",
         'dns.qry.name contains "wiki"',  # not a fast field: full decoding
+        'frame.protocols == "eth:ethertype:ip:tcp"',  # the whole list: full decoding (it may go on to data)
+        "icmp.type == 8 or icmpv6.type == 135",
+        "icmp.code == 0 and icmp or icmpv6.code != 0",
     ],
 )
 def test_matches_frame_equals_matches_on_full_fields(expr: str) -> None:

@@ -178,7 +178,10 @@ def test_fields_needed_lists_what_the_filter_reads() -> None:
         "tcp.dstport",
         "dns",
     } <= flt.fields_needed
-    assert "frame.protocols" in flt.fields_needed  # bare protocol names read the protocol list
+    # a bare protocol name needs only itself: the header fast path and the full decoder both give the
+    # protocol list it is looked up in; frame.protocols is needed when the filter reads it by name
+    assert "frame.protocols" not in flt.fields_needed
+    assert "frame.protocols" in compile_filter('frame.protocols contains "data"').fields_needed
     assert "udp.port" not in flt.fields_needed
 
 

@@ -12,19 +12,11 @@ from pathlib import Path
 import pytest
 
 from sniffer.capture.pcapfile import CHUNK, open_capture
+from sniffer.decode.core import checksum16
 from sniffer.decode.summary import format_line, iter_text
 from sniffer.errors import PcapFormatError
 
 CAPS = Path(__file__).resolve().parents[1] / "corpus" / "captures"
-
-
-def _csum(b: bytes) -> int:
-    if len(b) & 1:
-        b += b"\0"
-    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def _ip4(proto: int, payload: bytes, rnd: random.Random, frag: int = 0x4000, ihl: int = 5) -> bytes:
@@ -43,7 +35,7 @@ def _ip4(proto: int, payload: bytes, rnd: random.Random, frag: int = 0x4000, ihl
         bytes([192, 168, rnd.randrange(4), rnd.randrange(1, 9)]),
     )
     hdr = hdr + opts
-    return hdr[:10] + struct.pack("!H", _csum(hdr)) + hdr[12:] + payload
+    return hdr[:10] + struct.pack("!H", 0xFFFF - checksum16(hdr)) + hdr[12:] + payload
 
 
 def _frame(rnd: random.Random) -> bytes:

@@ -148,7 +148,15 @@ def _first_line(ctx: Ctx, kind: str, o: int, e: int, nxt: int) -> str:
             ctx.add("http.request.version", "", e, 0, "Request Version", None, node)
         else:
             ctx.add("http.request.uri", _text(data[u:sp2]), u, sp2 - u, "Request URI", None, node)
-            ctx.add("http.request.version", _text(data[sp2 + 1 : e]), sp2 + 1, e - sp2 - 1, "Request Version", None, node)
+            ctx.add(
+                "http.request.version",
+                _text(data[sp2 + 1 : e]),
+                sp2 + 1,
+                e - sp2 - 1,
+                "Request Version",
+                None,
+                node,
+            )
         return line
     sp = data.find(b" ", o, e)
     if sp < 0:
@@ -165,7 +173,15 @@ def _first_line(ctx: Ctx, kind: str, o: int, e: int, nxt: int) -> str:
         desc = STATUS.get(code) or _CLASSES.get(code // 100, "Unknown")
         ctx.add("http.response.code.desc", desc, c, 3, "Status Code Description", None, node)
         if sp2 >= 0:
-            ctx.add("http.response.phrase", _text(data[sp2 + 1 : e]), sp2 + 1, e - sp2 - 1, "Response Phrase", None, node)
+            ctx.add(
+                "http.response.phrase",
+                _text(data[sp2 + 1 : e]),
+                sp2 + 1,
+                e - sp2 - 1,
+                "Response Phrase",
+                None,
+                node,
+            )
     return line
 
 

@@ -113,7 +113,15 @@ def _extensions(ctx: Ctx, o: int, lim: int, client: bool, node: Node | None) -> 
         if be > stop:
             break
         if et == EXT_SERVER_NAME and client and el >= 2:
-            ctx.add("tls.handshake.extensions_server_name_list_len", _u(data, b, 2), b, 2, "Server Name list length", None, ext)
+            ctx.add(
+                "tls.handshake.extensions_server_name_list_len",
+                _u(data, b, 2),
+                b,
+                2,
+                "Server Name list length",
+                None,
+                ext,
+            )
             p = b + 2
             while p + 3 <= be:
                 nt = data[p]
@@ -121,12 +129,16 @@ def _extensions(ctx: Ctx, o: int, lim: int, client: bool, node: Node | None) -> 
                 if p + 3 + nl > be:
                     break
                 ctx.add("tls.handshake.extensions_server_name_type", nt, p, 1, "Server Name Type", None, ext)
-                ctx.add("tls.handshake.extensions_server_name_len", nl, p + 1, 2, "Server Name length", None, ext)
+                ctx.add(
+                    "tls.handshake.extensions_server_name_len", nl, p + 1, 2, "Server Name length", None, ext
+                )
                 name = data[p + 3 : p + 3 + nl].decode("latin-1")
                 ctx.add("tls.handshake.extensions_server_name", name, p + 3, nl, "Server Name", None, ext)
                 p += 3 + nl
         elif et == EXT_ALPN and el >= 2:
-            ctx.add("tls.handshake.extensions_alpn_len", _u(data, b, 2), b, 2, "ALPN Extension Length", None, ext)
+            ctx.add(
+                "tls.handshake.extensions_alpn_len", _u(data, b, 2), b, 2, "ALPN Extension Length", None, ext
+            )
             p = b + 2
             while p + 1 <= be:
                 sl = data[p]
@@ -138,15 +150,39 @@ def _extensions(ctx: Ctx, o: int, lim: int, client: bool, node: Node | None) -> 
                 p += 1 + sl
         elif et == EXT_SUPPORTED_VERSIONS:
             if client and el >= 1:
-                ctx.add("tls.handshake.extensions.supported_versions_len", data[b], b, 1, "Supported Versions length", None, ext)
+                ctx.add(
+                    "tls.handshake.extensions.supported_versions_len",
+                    data[b],
+                    b,
+                    1,
+                    "Supported Versions length",
+                    None,
+                    ext,
+                )
                 p = b + 1
                 while p + 2 <= min(be, b + 1 + data[b]):
                     v = _u(data, p, 2)
-                    ctx.add("tls.handshake.extensions.supported_version", v, p, 2, "Supported Version", f"Supported Version: {_ver(v)}", ext)
+                    ctx.add(
+                        "tls.handshake.extensions.supported_version",
+                        v,
+                        p,
+                        2,
+                        "Supported Version",
+                        f"Supported Version: {_ver(v)}",
+                        ext,
+                    )
                     p += 2
             elif not client and el == 2:
                 chosen = _u(data, b, 2)
-                ctx.add("tls.handshake.extensions.supported_version", chosen, b, 2, "Supported Version", f"Supported Version: {_ver(chosen)}", ext)
+                ctx.add(
+                    "tls.handshake.extensions.supported_version",
+                    chosen,
+                    b,
+                    2,
+                    "Supported Version",
+                    f"Supported Version: {_ver(chosen)}",
+                    ext,
+                )
         o = be
     return chosen
 
@@ -175,7 +211,9 @@ def _hello(ctx: Ctx, o: int, lim: int, client: bool, node: Node | None) -> int:
     if o + 1 + sl > lim:
         raise _Bounds
     if sl:
-        ctx.add("tls.handshake.session_id", data[o + 1 : o + 1 + sl].hex(":"), o + 1, sl, "Session ID", None, node)
+        ctx.add(
+            "tls.handshake.session_id", data[o + 1 : o + 1 + sl].hex(":"), o + 1, sl, "Session ID", None, node
+        )
     o += 1 + sl
     if client:
         if o + 2 > lim:
@@ -268,7 +306,15 @@ def dissect_tls(ctx: Ctx, off: int, end: int) -> bool:
         cname = CONTENT_TYPES.get(ct, f"Unknown ({ct})")
         rec = ctx.sub(f"{vname} Record Layer: {cname} Protocol", "tls.record", o, 5 + ln)
         if ct == CT_APPLICATION_DATA and session == 0x0304:  # TLS 1.3: the outer type hides the real one
-            ctx.add("tls.record.opaque_type", ct, o, 1, "Opaque Type", f"Opaque Type: Application Data ({ct})", rec)
+            ctx.add(
+                "tls.record.opaque_type",
+                ct,
+                o,
+                1,
+                "Opaque Type",
+                f"Opaque Type: Application Data ({ct})",
+                rec,
+            )
         else:
             ctx.add("tls.record.content_type", ct, o, 1, "Content Type", f"Content Type: {cname} ({ct})", rec)
         ctx.add("tls.record.version", ver, o + 1, 2, "Version", f"Version: {_ver(ver)}", rec)

@@ -53,7 +53,13 @@ def client_hello(
 
 
 def server_hello(exts: bytes, ver: int = 0x0303, sid: bytes = b"\x07" * 32, suite: int = 0xC02F) -> bytes:
-    body = struct.pack("!H", ver) + bytes(range(100, 132)) + bytes([len(sid)]) + sid + struct.pack("!HB", suite, 0)
+    body = (
+        struct.pack("!H", ver)
+        + bytes(range(100, 132))
+        + bytes([len(sid)])
+        + sid
+        + struct.pack("!HB", suite, 0)
+    )
     if exts:
         body += struct.pack("!H", len(exts)) + exts
     return handshake(2, body)
@@ -61,7 +67,9 @@ def server_hello(exts: bytes, ver: int = 0x0303, sid: bytes = b"\x07" * 32, suit
 
 def tls_payloads() -> list[bytes]:
     ch12 = client_hello(sni(b"example.com") + alpn(b"h2", b"http/1.1"))
-    ch13 = client_hello(sni(b"wiki.example.org") + versions_client(0x0304, 0x0303) + ext(10, b"\x00\x02\x00\x1d"))
+    ch13 = client_hello(
+        sni(b"wiki.example.org") + versions_client(0x0304, 0x0303) + ext(10, b"\x00\x02\x00\x1d")
+    )
     sh13 = server_hello(ext(43, b"\x03\x04") + ext(51, bytes(36)), suite=0x1301)
     sh12 = server_hello(b"\xff\x01\x00\x01\x00")
     app = record(23, bytes(range(7, 87)))
@@ -87,7 +95,9 @@ def tls_payloads() -> list[bytes]:
         app + record(22, sh12)[:20],
         app + b"\x00\x01\x02\x03\x04\x05\x06",  # bytes after the record that are no record header
         app + b"\x16\x03",
-        record(22, b"\x01\x00\x00\x05" + bytes(5) + b"\x0b\x00\x00\x00"),  # messages of known types, one short
+        record(
+            22, b"\x01\x00\x00\x05" + bytes(5) + b"\x0b\x00\x00\x00"
+        ),  # messages of known types, one short
         record(22, handshake(1, bytes(12))),  # a Client Hello cut inside its body
         record(22, b"\x63" + bytes(30)),  # an unknown handshake type: encrypted
         record(22, b""),
@@ -121,7 +131,7 @@ HTTP_REQUESTS = [
     b"PATCH /p HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n\r\n",
     b"GET http://example.com/p?q=1 HTTP/1.1\r\nHost: example.com\r\nProxy-Authorization: Basic eDp5\r\n\r\n",
     b"GET /nocolon HTTP/1.1\r\nHost: h\r\nNoColonHere\r\nAccept: */*\r\n\r\n",
-    b"POST /api HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n{\"a\": 1}",
+    b'POST /api HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n{"a": 1}',
 ]
 HTTP_RESPONSES = [
     b"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: 12\r\n\r\n"
@@ -168,7 +178,9 @@ def cases() -> list[tuple[int, int, bytes]]:
     out.append((41501, 8443, tls_payloads()[0]))  # not a TLS port in tshark 4.0
     out.append((80, 443, tls_payloads()[0]))  # both: the lower port (HTTP) is asked first
     for _ in range(30):
-        out.append((rnd.randrange(1024, 65536), rnd.choice((80, 443, 8080)), rnd.randbytes(rnd.randrange(1, 80))))
+        out.append(
+            (rnd.randrange(1024, 65536), rnd.choice((80, 443, 8080)), rnd.randbytes(rnd.randrange(1, 80)))
+        )
     return out
 
 
@@ -176,7 +188,17 @@ def ip4_tcp_frame(sport: int, dport: int, payload: bytes, seq: int = 1000, ack: 
     """Ethernet + IPv4 + TCP (PSH, ACK) carrying ``payload``; checksums left 0 (nobody checks them)."""
     tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, 0x18, 502, 0, 0)
     ip = struct.pack(
-        "!BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), 1, 0x4000, 64, 6, 0, b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02"
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        40 + len(payload),
+        1,
+        0x4000,
+        64,
+        6,
+        0,
+        b"\x0a\x00\x00\x01",
+        b"\x0a\x00\x00\x02",
     )
     eth = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00"
     return eth + ip + tcp + payload

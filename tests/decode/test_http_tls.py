@@ -101,7 +101,9 @@ def _expected_difference(row: dict[str, str], ours: dict[str, Any]) -> str:
     if ours["_ws.col.Protocol"] == "TCP" and (
         info in ("Continuation", "Continuation Data") or proto == "SSL" or (proto == "HTTP" and not info)
     ):
-        return "tshark claims a payload that starts no request/status line or record (stateful 'Continuation')"
+        return (
+            "tshark claims a payload that starts no request/status line or record (stateful 'Continuation')"
+        )
     if proto == "TLSv1.3" and ours["_ws.col.Protocol"] != "TLSv1.3":
         return "TLS 1.3 after the Server Hello: the version is conversation state"
     if ours["_ws.col.Protocol"] == "TCP" and row["http.request.method"] and ours.get("tcp.len", 99) < 4:
@@ -147,7 +149,12 @@ def _report(name: str, agree: int, total: int, expected: Counter[str]) -> None:
 
 
 def test_corpus_http_agrees_with_tshark() -> None:
-    names = ("zeek__wikipedia.pcap", "zeek__vlan-qinqinq.pcap", "zeek__tcp__options.pcap", "zeek__ipv6-http-atomic-frag.pcap")
+    names = (
+        "zeek__wikipedia.pcap",
+        "zeek__vlan-qinqinq.pcap",
+        "zeek__tcp__options.pcap",
+        "zeek__ipv6-http-atomic-frag.pcap",
+    )
     agree = total = 0
     expected: Counter[str] = Counter()
     bad: list[str] = []
@@ -176,8 +183,18 @@ def test_info_column_of_typical_segments() -> None:
         (80, httptls.HTTP_RESPONSES[0], "HTTP", "HTTP/1.1 200 OK  (text/plain)"),
         (80, httptls.HTTP_RESPONSES[1], "HTTP", "HTTP/1.0 304 Not Modified "),
         (443, ch, "TLSv1", "Client Hello"),
-        (443, httptls.tls_payloads()[4], "TLSv1.3", "Server Hello, Change Cipher Spec, Application Data, Application Data"),
-        (443, httptls.record(21, b"\x02\x28"), "TLSv1.2", "Alert (Level: Fatal, Description: Handshake Failure)"),
+        (
+            443,
+            httptls.tls_payloads()[4],
+            "TLSv1.3",
+            "Server Hello, Change Cipher Spec, Application Data, Application Data",
+        ),
+        (
+            443,
+            httptls.record(21, b"\x02\x28"),
+            "TLSv1.2",
+            "Alert (Level: Fatal, Description: Handshake Failure)",
+        ),
     ]
     for port, payload, proto, info in cases:
         fr = next(iter(_frames([httptls.ip4_tcp_frame(40000, port, payload)])))
@@ -199,7 +216,9 @@ def test_tree_offsets_point_at_the_bytes() -> None:
     fr = _frames([httptls.ip4_tcp_frame(40000, 80, httptls.HTTP_REQUESTS[1])])[0]
     root = dissect(fr)
     host = root.find("http.host")
-    assert host is not None and fr.data[host.offset : host.offset + host.length] == b"Host: example.com:8080\r\n"
+    assert (
+        host is not None and fr.data[host.offset : host.offset + host.length] == b"Host: example.com:8080\r\n"
+    )
     m = root.find("http.request.method")
     assert m is not None and fr.data[m.offset : m.offset + m.length] == b"GET"
     ch = httptls.record(22, httptls.client_hello(httptls.sni(b"example.com")), 0x0301)
@@ -263,9 +282,21 @@ def tls_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from helpers.netns import netns_chain
 
     d = tmp_path_factory.mktemp("tls")
+    key, cert = str(d / "k.pem"), str(d / "c.pem")
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        + ["-keyout", str(d / "k.pem"), "-out", str(d / "c.pem"), "-days", "2", "-subj", "/CN=example.com"],
+        [
+            *(
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+            ),
+            *("-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=example.com"),
+        ],
         check=True,
         capture_output=True,
         timeout=30,
@@ -321,9 +352,9 @@ def test_read_display_filter_matches_tshark(tmp_path: Path, expr: str) -> None:
         assert main(["read", "-Y", expr, str(path)]) == 0
         out.flush()
     ours = [int(line.split()[0]) for line in raw.getvalue().decode().splitlines()]
+    oracle = ["tshark", "-n", "-r", str(path), "-o", "tcp.desegment_tcp_streams:FALSE", "-Y", expr]
     proc = subprocess.run(
-        ["tshark", "-n", "-r", str(path), "-o", "tcp.desegment_tcp_streams:FALSE", "-Y", expr, "-T", "fields"]
-        + ["-e", "frame.number"],
+        [*oracle, "-T", "fields", "-e", "frame.number"],
         capture_output=True,
         text=True,
         check=True,

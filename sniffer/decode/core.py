@@ -414,6 +414,9 @@ def _payload_prefixes() -> frozenset[bytes]:
 #: the first 4 payload bytes that may start an HTTP request/response or a TLS record (a superset: the
 #: dissectors decide; anything they refuse is shown exactly as the fast path shows it)
 PAYLOAD_PREFIXES = _payload_prefixes()
+#: PAYLOAD_FIRST[b] is 1 if a payload starting with byte b may be HTTP or TLS (a cheaper test first)
+_FIRST_BYTES = frozenset(p[0] for p in PAYLOAD_PREFIXES)
+PAYLOAD_FIRST = bytes(int(b in _FIRST_BYTES) for b in range(256))
 
 LINKTYPES = Table("link type")
 ETHERTYPES = Table("ethertype")

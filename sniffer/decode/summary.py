@@ -18,6 +18,7 @@ from sniffer.decode.core import (
     DECODED_TCP_PORTS,
     DECODED_UDP_PORTS,
     HEURISTIC_TCP_PORTS,
+    PAYLOAD_FIRST,
     PAYLOAD_PREFIXES,
     ip4,
     ip6,
@@ -57,6 +58,7 @@ _FLAGS: list[str] = []  # "SYN, ACK" for each 12-bit flags value (built on first
 _SLOW_TCP = DECODED_TCP_PORTS | HEURISTIC_TCP_PORTS
 _DNS_TCP = DECODED_TCP_PORTS
 _PREFIXES = PAYLOAD_PREFIXES
+_FIRST = PAYLOAD_FIRST
 _SLOW_UDP = DECODED_UDP_PORTS
 
 
@@ -83,7 +85,11 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
         if (
             seglen
             and (sp in _SLOW_TCP or dp in _SLOW_TCP)
-            and (data[o + hl : o + hl + 4] in _PREFIXES or sp in _DNS_TCP or dp in _DNS_TCP)
+            and (
+                (_FIRST[data[o + hl]] and data[o + hl : o + hl + 4] in _PREFIXES)
+                or sp in _DNS_TCP
+                or dp in _DNS_TCP
+            )
         ):
             return None
         fl = offfl & 0xFFF
@@ -276,6 +282,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     slow_tcp = _SLOW_TCP
     dns_tcp = _DNS_TCP
     prefixes = _PREFIXES
+    first = _FIRST
     slow_udp = _SLOW_UDP
     echo_names = _ECHO_NAMES
     num = _nums()
@@ -316,7 +323,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                                 not seglen
                                 or (sp not in slow_tcp and dp not in slow_tcp)
                                 or (
-                                    data[34 + hl : 38 + hl] not in prefixes
+                                    (not first[data[34 + hl]] or data[34 + hl : 38 + hl] not in prefixes)
                                     and sp not in dns_tcp
                                     and dp not in dns_tcp
                                 )
@@ -389,6 +396,7 @@ def _text_raw_pcap(reader: Any, layout: Any, start: int, count: int | None, batc
     slow_tcp = _SLOW_TCP
     dns_tcp = _DNS_TCP
     prefixes = _PREFIXES
+    first = _FIRST
     slow_udp = _SLOW_UDP
     echo_names = _ECHO_NAMES
     num = _nums()
@@ -439,7 +447,10 @@ def _text_raw_pcap(reader: Any, layout: Any, start: int, count: int | None, batc
                                     not seglen
                                     or (sp not in slow_tcp and dp not in slow_tcp)
                                     or (
-                                        buf[s + 34 + hl : s + 38 + hl] not in prefixes
+                                        (
+                                            not first[buf[s + 34 + hl]]
+                                            or buf[s + 34 + hl : s + 38 + hl] not in prefixes
+                                        )
                                         and sp not in dns_tcp
                                         and dp not in dns_tcp
                                     )

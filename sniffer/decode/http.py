@@ -216,6 +216,7 @@ def dissect_http(ctx: Ctx, off: int, end: int) -> bool:
                 more = True
             break
         shown = _text(raw) + "\\r\\n"
+        node = None  # the named header's node: its request/response.line goes under it (Wireshark hides it)
         if colon > 0:
             name = _text(raw[:colon]).strip().lower()
             value = _text(raw[colon + 1 :]).strip(" \t")
@@ -225,7 +226,7 @@ def dissect_http(ctx: Ctx, off: int, end: int) -> bool:
                 if value.isdigit():
                     ctx.add("http.content_length", int(value), o, nxt - o, "Content length", None, node)
             elif field is not None:
-                ctx.add(field, value, o, nxt - o, _text(raw[:colon]), shown)
+                node = ctx.add(field, value, o, nxt - o, _text(raw[:colon]), shown)
                 if field == "http.host":
                     host = value
                 elif field == "http.content_type":
@@ -236,8 +237,8 @@ def dissect_http(ctx: Ctx, off: int, end: int) -> bool:
                     for pair in value.split(";"):
                         pair = pair.strip(" ")
                         if pair:
-                            ctx.add("http.cookie_pair", pair, o, nxt - o, "Cookie pair")
-        ctx.add(line_field, _text(data[o:nxt]), o, nxt - o, line_field, shown)
+                            ctx.add("http.cookie_pair", pair, o, nxt - o, "Cookie pair", None, node)
+        ctx.add(line_field, _text(data[o:nxt]), o, nxt - o, line_field, shown, node)
         o = nxt
     ctx.info = line + " "
     if bounds:

@@ -73,6 +73,66 @@ ALERT_DESCRIPTIONS = {
     120: "No Application Protocol",
 }
 
+#: extension type -> name (the tree's labels), the common ones
+EXTENSIONS = {
+    0: "server_name",
+    5: "status_request",
+    10: "supported_groups",
+    11: "ec_point_formats",
+    13: "signature_algorithms",
+    16: "application_layer_protocol_negotiation",
+    18: "signed_certificate_timestamp",
+    21: "padding",
+    23: "extended_master_secret",
+    27: "compress_certificate",
+    28: "record_size_limit",
+    35: "session_ticket",
+    41: "pre_shared_key",
+    42: "early_data",
+    43: "supported_versions",
+    45: "psk_key_exchange_modes",
+    49: "post_handshake_auth",
+    51: "key_share",
+    17513: "application_settings",
+    65037: "encrypted_client_hello",
+    65281: "renegotiation_info",
+}
+
+#: cipher suite -> IANA name (the tree's labels), the common ones
+CIPHER_SUITES = {
+    0x002F: "TLS_RSA_WITH_AES_128_CBC_SHA",
+    0x0035: "TLS_RSA_WITH_AES_256_CBC_SHA",
+    0x009C: "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    0x009D: "TLS_RSA_WITH_AES_256_GCM_SHA384",
+    0x00FF: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
+    0x0067: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
+    0x006B: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
+    0x009E: "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+    0x009F: "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+    0x1301: "TLS_AES_128_GCM_SHA256",
+    0x1302: "TLS_AES_256_GCM_SHA384",
+    0x1303: "TLS_CHACHA20_POLY1305_SHA256",
+    0xC009: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    0xC00A: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    0xC013: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    0xC014: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    0xC023: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    0xC024: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+    0xC027: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+    0xC028: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+    0xC02B: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    0xC02C: "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    0xC02F: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    0xC030: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    0xCCA8: "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    0xCCA9: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+}
+
+
+def _suite(cs: int) -> str:
+    return f"Cipher Suite: {CIPHER_SUITES.get(cs, 'Unknown')} (0x{cs:04x})"
+
+
 EXT_SERVER_NAME = 0
 EXT_ALPN = 16
 EXT_SUPPORTED_VERSIONS = 43
@@ -105,7 +165,8 @@ def _extensions(ctx: Ctx, o: int, lim: int, client: bool, node: Node | None) -> 
     while o + 4 <= stop:
         et = _u(data, o, 2)
         el = _u(data, o + 2, 2)
-        ext = ctx.sub(f"Extension: type {et} (len={el})", "", o, min(4 + el, stop - o), None, node)
+        label = f"Extension: {EXTENSIONS.get(et, f'Unknown type {et}')} (len={el})"
+        ext = ctx.sub(label, "", o, min(4 + el, stop - o), None, node)
         ctx.add("tls.handshake.extension.type", et, o, 2, "Type", None, ext)
         ctx.add("tls.handshake.extension.len", el, o + 2, 2, "Length", None, ext)
         b = o + 4
@@ -225,7 +286,7 @@ def _hello(ctx: Ctx, o: int, lim: int, client: bool, node: Node | None) -> int:
             raise _Bounds
         for p in range(o, o + cl - 1, 2):
             cs = _u(data, p, 2)
-            ctx.add("tls.handshake.ciphersuite", cs, p, 2, "Cipher Suite", f"Cipher Suite: 0x{cs:04x}", node)
+            ctx.add("tls.handshake.ciphersuite", cs, p, 2, "Cipher Suite", _suite(cs), node)
         o += cl
         if o + 1 > lim:
             raise _Bounds
@@ -240,7 +301,7 @@ def _hello(ctx: Ctx, o: int, lim: int, client: bool, node: Node | None) -> int:
         if o + 3 > lim:
             raise _Bounds
         cs = _u(data, o, 2)
-        ctx.add("tls.handshake.ciphersuite", cs, o, 2, "Cipher Suite", f"Cipher Suite: 0x{cs:04x}", node)
+        ctx.add("tls.handshake.ciphersuite", cs, o, 2, "Cipher Suite", _suite(cs), node)
         ctx.add("tls.handshake.comp_method", data[o + 2], o + 2, 1, "Compression Method", None, node)
         o += 3
     chosen = _extensions(ctx, o, lim, client, node)
@@ -323,7 +384,7 @@ def dissect_tls(ctx: Ctx, off: int, end: int) -> bool:
         chosen = 0
         if ct == CT_CHANGE_CIPHER_SPEC:
             names.append("Change Cipher Spec")
-            ctx.add("tls.change_cipher_spec", "", b, ln, "Change Cipher Spec Message", None, rec)
+            ctx.add("tls.change_cipher_spec", "", b, ln, "", "Change Cipher Spec Message", rec)
         elif ct == CT_ALERT:
             if ln == 2 and data[b] in ALERT_LEVELS:
                 lv, desc = data[b], data[b + 1]
@@ -342,10 +403,13 @@ def dissect_tls(ctx: Ctx, off: int, end: int) -> bool:
                 names.append("Encrypted Handshake Message")
                 ctx.add("tls.handshake", data[b:stop].hex(":"), b, ln, "Handshake Protocol", None, rec)
             else:
+                first = len(names)
                 try:
                     chosen = _handshake(ctx, b, stop, rec, names)
                 except _Bounds:
                     bounds = True
+                if rec is not None and names[first:]:
+                    rec.text = rec.name = f"{rec.text}: {', '.join(names[first:])}"
         elif ct == CT_APPLICATION_DATA:
             names.append("Application Data")
             ctx.add("tls.app_data", data[b:stop].hex(":"), b, ln, "Encrypted Application Data", None, rec)

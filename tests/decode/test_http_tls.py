@@ -364,3 +364,37 @@ def test_read_display_filter_matches_tshark(tmp_path: Path, expr: str) -> None:
     assert ours == theirs and ours
     fr = _frames([httptls.ip4_tcp_frame(40000, 80, httptls.HTTP_REQUESTS[0])])[0]
     assert format_line(1, fr).endswith(f"10.0.0.1 -> 10.0.0.2 HTTP {len(fr.data)} GET / HTTP/1.1 ")
+
+
+def test_fast_path_on_ipv6_and_linux_sll_agrees_with_the_dissector() -> None:
+    """The Frame fast path (_l4) tests the payload prefix for IPv6 and other link types too."""
+    import struct
+
+    from sniffer.capture.frame import Frame
+
+    payloads = [
+        httptls.HTTP_REQUESTS[0],
+        httptls.HTTP_RESPONSES[1],
+        httptls.tls_payloads()[0],
+        b"xyz" * 9,
+        b"G",
+    ]
+    want = ["HTTP", "HTTP", "TLSv1", "TCP", "TCP"]
+    for port in (80, 443):
+        for p, proto in zip(payloads, want, strict=True):
+            tcp = struct.pack("!HHIIBBHHH", 40000, port, 1, 1, 5 << 4, 0x18, 100, 0, 0) + p
+            v6 = struct.pack(
+                "!IHBB16s16s", 6 << 28, len(tcp), 6, 64, bytes(15) + b"\x01", bytes(15) + b"\x02"
+            )
+            eth = bytes(12) + b"\x86\xdd" + v6 + tcp
+            ip4 = httptls.ip4_tcp_frame(40000, port, p)[14:]
+            sll = struct.pack("!HHH8sH", 0, 1, 6, bytes(8), 0x0800) + ip4
+            for fr in (
+                Frame(0, eth, len(eth), 1),
+                Frame(0, sll, len(sll), 113),
+                Frame(0, ip4, len(ip4), 101),
+            ):
+                s = summarize(fr)
+                assert s == slow_summary(fr)
+                expect = proto if (proto == "HTTP") == (port == 80) or proto == "TCP" else "TCP"
+                assert s.protocol == expect, (port, p[:8], fr.linktype)

@@ -326,7 +326,9 @@ def _handshake(ctx: Ctx, o: int, stop: int, rec: Node | None, names: list[str]) 
         hl = _u(data, o + 1, 3)
         name = HANDSHAKE_TYPES.get(ht, f"Unknown ({ht})")
         names.append(name)
-        node = ctx.sub(f"Handshake Protocol: {name}", "tls.handshake", o, 4 + hl, None, rec)
+        node = ctx.add(
+            "tls.handshake", "", o, 4 + hl, f"Handshake Protocol: {name}", f"Handshake Protocol: {name}", rec
+        )
         ctx.add("tls.handshake.type", ht, o, 1, "Handshake Type", f"Handshake Type: {name} ({ht})", node)
         ctx.add("tls.handshake.length", hl, o + 1, 3, "Length", None, node)
         mend = min(o + 4 + hl, stop)
@@ -365,7 +367,10 @@ def dissect_tls(ctx: Ctx, off: int, end: int) -> bool:
             break
         vname = VERSIONS.get(ver, "TLS")
         cname = CONTENT_TYPES.get(ct, f"Unknown ({ct})")
-        rec = ctx.sub(f"{vname} Record Layer: {cname} Protocol", "tls.record", o, 5 + ln)
+        # records, handshake messages and alerts are subtrees whose presence filters test ("tls.record"):
+        # they carry an empty value so that they are fields too
+        head = f"{vname} Record Layer: {cname} Protocol"
+        rec = ctx.add("tls.record", "", o, 5 + ln, head, head)
         if ct == CT_APPLICATION_DATA and session == 0x0304:  # TLS 1.3: the outer type hides the real one
             ctx.add(
                 "tls.record.opaque_type",
@@ -390,18 +395,27 @@ def dissect_tls(ctx: Ctx, off: int, end: int) -> bool:
                 lv, desc = data[b], data[b + 1]
                 dname = ALERT_DESCRIPTIONS.get(desc, f"Unknown ({desc})")
                 names.append(f"Alert (Level: {ALERT_LEVELS[lv]}, Description: {dname})")
-                node = ctx.sub("Alert Message", "tls.alert_message", b, 2, None, rec)
+                node = ctx.add("tls.alert_message", "", b, 2, "Alert Message", "Alert Message", rec)
                 ctx.add("tls.alert_message.level", lv, b, 1, "Level", None, node)
                 ctx.add("tls.alert_message.desc", desc, b + 1, 1, "Description", None, node)
             else:
                 names.append("Encrypted Alert")
-                ctx.add("tls.alert_message", data[b:stop].hex(":"), b, ln, "Alert Message", None, rec)
+                ctx.add(
+                    "tls.alert_message",
+                    "",
+                    b,
+                    ln,
+                    "Alert Message: Encrypted Alert",
+                    "Alert Message: Encrypted Alert",
+                    rec,
+                )
         elif ct == CT_HANDSHAKE:
             if not ln:
                 bounds = True
             elif not _handshake_parses(data, b, stop):
                 names.append("Encrypted Handshake Message")
-                ctx.add("tls.handshake", data[b:stop].hex(":"), b, ln, "Handshake Protocol", None, rec)
+                enc = "Handshake Protocol: Encrypted Handshake Message"
+                ctx.add("tls.handshake", "", b, ln, enc, enc, rec)
             else:
                 first = len(names)
                 try:

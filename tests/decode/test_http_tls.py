@@ -333,6 +333,9 @@ def test_loopback_tls_exchange_agrees_with_tshark(tls_capture: Path) -> None:
         "tls.handshake.type == 1",
         'tls.handshake.extensions_server_name == "example.com"',
         "tls.record.content_type == 23",
+        "tls.record",
+        "tls.handshake",
+        "tls.alert_message",
     ],
 )
 def test_read_display_filter_matches_tshark(tmp_path: Path, expr: str) -> None:

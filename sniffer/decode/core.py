@@ -372,7 +372,7 @@ DECODED_TCP_PORTS = frozenset({53})
 
 #: HTTP/1.x and TLS ports (tshark 4.0's defaults): their dissectors take a segment only when its first bytes
 #: look like a request/status line or a TLS record header, so the fast path sends a segment on these ports
-#: to the full dissector only when its first 4 bytes are in PAYLOAD_PREFIXES (anything else stays TCP)
+#: to the full dissector only when its first 3 bytes are in PAYLOAD_PREFIXES (anything else stays TCP)
 HTTP_TCP_PORTS = frozenset({80, 2710, 2869, 3128, 3132, 5985, 8000, 8080, 8088, 11371})
 TLS_TCP_PORTS = frozenset({443, 465, 636, 853, 993, 995, 5061, 8443, 8883})
 HEURISTIC_TCP_PORTS = HTTP_TCP_PORTS | TLS_TCP_PORTS
@@ -404,14 +404,14 @@ HTTP_METHODS = (
 
 
 def _payload_prefixes() -> frozenset[bytes]:
-    out = {(m + " ").encode()[:4] for m in HTTP_METHODS} | {b"HTTP"}
+    out = {m.encode()[:3] for m in HTTP_METHODS} | {b"HTT"}
     # a TLS record header: content type 20-25 (change cipher spec, alert, handshake, application data,
-    # heartbeat, tls12_cid), version 3.0-3.4, then any high byte of the length
-    out |= {bytes((ct, 3, minor, hi)) for ct in range(20, 26) for minor in range(5) for hi in range(256)}
+    # heartbeat, tls12_cid), version 3.0-3.4
+    out |= {bytes((ct, 3, minor)) for ct in range(20, 26) for minor in range(5)}
     return frozenset(out)
 
 
-#: the first 4 payload bytes that may start an HTTP request/response or a TLS record (a superset: the
+#: the first 3 payload bytes that may start an HTTP request/response or a TLS record (a superset: the
 #: dissectors decide; anything they refuse is shown exactly as the fast path shows it)
 PAYLOAD_PREFIXES = _payload_prefixes()
 #: PAYLOAD_FIRST[b] is 1 if a payload starting with byte b may be HTTP or TLS (a cheaper test first)

@@ -54,11 +54,26 @@ _FLAG_NAMES = (
 )
 _FLAGS: list[str] = []  # "SYN, ACK" for each 12-bit flags value (built on first use: imports stay light)
 #: TCP segments with payload on these ports may need the full dissector; on the HTTP/TLS ports only when the
-#: payload's first 4 bytes are in PAYLOAD_PREFIXES (else they stay plain TCP, whose line the fast path gives)
+#: payload's first 3 bytes are in PAYLOAD_PREFIXES (else they stay plain TCP, whose line the fast path gives)
 _SLOW_TCP = DECODED_TCP_PORTS | HEURISTIC_TCP_PORTS
 _DNS_TCP = DECODED_TCP_PORTS
 _PREFIXES = PAYLOAD_PREFIXES
 _FIRST = PAYLOAD_FIRST
+
+
+def _tcp_kinds() -> bytes:
+    """Per TCP port: 0 plain, 1 HTTP/TLS (slow only for a payload that may be theirs), 2 always slow (DNS).
+    In the inlined loops kinds[sp] | kinds[dp] is 0: fast, 1: test the payload, else slow. (One table
+    lookup per port measured ~0.4 % fewer instructions per packet than the set tests plus a DNS test.)"""
+    t = bytearray(65536)
+    for p in HEURISTIC_TCP_PORTS:
+        t[p] = 1
+    for p in DECODED_TCP_PORTS:
+        t[p] = 2
+    return bytes(t)
+
+
+_TCP_KINDS = _tcp_kinds()
 _SLOW_UDP = DECODED_UDP_PORTS
 
 
@@ -86,7 +101,7 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
             seglen
             and (sp in _SLOW_TCP or dp in _SLOW_TCP)
             and (
-                (_FIRST[data[o + hl]] and data[o + hl : o + hl + 4] in _PREFIXES)
+                (_FIRST[data[o + hl]] and data[o + hl : o + hl + 3] in _PREFIXES)
                 or sp in _DNS_TCP
                 or dp in _DNS_TCP
             )
@@ -279,8 +294,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     big = _ETH_IP4_L4.unpack_from
     flags = _flags()
     pairs = _pairs
-    slow_tcp = _SLOW_TCP
-    dns_tcp = _DNS_TCP
+    kinds = _TCP_KINDS
     prefixes = _PREFIXES
     first = _FIRST
     slow_udp = _SLOW_UDP
@@ -321,11 +335,10 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                             and seglen >= 0
                             and (
                                 not seglen
-                                or (sp not in slow_tcp and dp not in slow_tcp)
+                                or not (k := kinds[sp] | kinds[dp])
                                 or (
-                                    (not first[data[34 + hl]] or data[34 + hl : 38 + hl] not in prefixes)
-                                    and sp not in dns_tcp
-                                    and dp not in dns_tcp
+                                    k == 1
+                                    and (not first[data[34 + hl]] or data[34 + hl : 37 + hl] not in prefixes)
                                 )
                             )
                         ):
@@ -393,8 +406,7 @@ def _text_raw_pcap(reader: Any, layout: Any, start: int, count: int | None, batc
     mul = 1 if nsec else 1000
     flags = _flags()
     pairs = _pairs
-    slow_tcp = _SLOW_TCP
-    dns_tcp = _DNS_TCP
+    kinds = _TCP_KINDS
     prefixes = _PREFIXES
     first = _FIRST
     slow_udp = _SLOW_UDP
@@ -445,14 +457,13 @@ def _text_raw_pcap(reader: Any, layout: Any, start: int, count: int | None, batc
                                 and seglen >= 0
                                 and (
                                     not seglen
-                                    or (sp not in slow_tcp and dp not in slow_tcp)
+                                    or not (k := kinds[sp] | kinds[dp])
                                     or (
-                                        (
+                                        k == 1
+                                        and (
                                             not first[buf[s + 34 + hl]]
-                                            or buf[s + 34 + hl : s + 38 + hl] not in prefixes
+                                            or buf[s + 34 + hl : s + 37 + hl] not in prefixes
                                         )
-                                        and sp not in dns_tcp
-                                        and dp not in dns_tcp
                                     )
                                 )
                             ):

@@ -106,6 +106,11 @@ def test_fast_path_port_sets_match_the_tables() -> None:
     assert not DECODED_TCP_PORTS & HEURISTIC_TCP_PORTS
     assert {p for p, fn in TCP_PORTS.map.items() if fn is dissect_http_port} == HTTP_TCP_PORTS
     assert {p for p, fn in TCP_PORTS.map.items() if fn is dissect_tls_port} == TLS_TCP_PORTS
+    from sniffer.decode.summary import _TCP_KINDS  # the inlined loops' per-port table
+
+    assert [p for p in range(65536) if _TCP_KINDS[p] == 1] == sorted(HEURISTIC_TCP_PORTS)
+    assert [p for p in range(65536) if _TCP_KINDS[p] == 2] == sorted(DECODED_TCP_PORTS)
+    assert set(_TCP_KINDS) == {0, 1, 2}
 
 
 def test_payload_prefixes_cover_what_the_heuristic_dissectors_take() -> None:
@@ -126,7 +131,7 @@ def test_payload_prefixes_cover_what_the_heuristic_dissectors_take() -> None:
     for s in samples:
         if request_or_response(s, 0, len(s)) or is_record_header(s, 0, len(s)):
             taken += 1
-            assert s[:4] in PAYLOAD_PREFIXES, s
+            assert s[:3] in PAYLOAD_PREFIXES, s
     assert taken >= len(HTTP_METHODS) + 1 + 75
 
 

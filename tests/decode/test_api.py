@@ -106,11 +106,9 @@ def test_fast_path_port_sets_match_the_tables() -> None:
     assert not DECODED_TCP_PORTS & HEURISTIC_TCP_PORTS
     assert {p for p, fn in TCP_PORTS.map.items() if fn is dissect_http_port} == HTTP_TCP_PORTS
     assert {p for p, fn in TCP_PORTS.map.items() if fn is dissect_tls_port} == TLS_TCP_PORTS
-    from sniffer.decode.summary import _TCP_KINDS  # the inlined loops' per-port table
+    from sniffer.decode.summary import _DNS_TCP, _SLOW_TCP  # the inlined loops' port sets
 
-    assert [p for p in range(65536) if _TCP_KINDS[p] == 1] == sorted(HEURISTIC_TCP_PORTS)
-    assert [p for p in range(65536) if _TCP_KINDS[p] == 2] == sorted(DECODED_TCP_PORTS)
-    assert set(_TCP_KINDS) == {0, 1, 2}
+    assert _SLOW_TCP == DECODED_TCP_PORTS | HEURISTIC_TCP_PORTS and _DNS_TCP == DECODED_TCP_PORTS
 
 
 def test_payload_prefixes_cover_what_the_heuristic_dissectors_take() -> None:

@@ -392,6 +392,54 @@ class Table:
 DECODED_UDP_PORTS = frozenset({53, 5353, 5355, 67, 68, 546, 547, 4789, 8472})
 DECODED_TCP_PORTS = frozenset({53})
 
+#: HTTP/1.x and TLS ports (tshark 4.0's defaults): their dissectors take a segment only when its first bytes
+#: look like a request/status line or a TLS record header, so the fast path sends a segment on these ports
+#: to the full dissector only when its first 3 bytes are in PAYLOAD_PREFIXES (anything else stays TCP)
+HTTP_TCP_PORTS = frozenset({80, 2710, 2869, 3128, 3132, 5985, 8000, 8080, 8088, 11371})
+TLS_TCP_PORTS = frozenset({443, 465, 636, 853, 993, 995, 5061, 8443, 8883})
+HEURISTIC_TCP_PORTS = HTTP_TCP_PORTS | TLS_TCP_PORTS
+
+#: request methods HTTP takes (tshark's list, without the rare extension methods)
+HTTP_METHODS = (
+    "GET",
+    "POST",
+    "PUT",
+    "HEAD",
+    "DELETE",
+    "OPTIONS",
+    "TRACE",
+    "CONNECT",
+    "PATCH",
+    "PROPFIND",
+    "PROPPATCH",
+    "MKCOL",
+    "COPY",
+    "MOVE",
+    "LOCK",
+    "UNLOCK",
+    "SEARCH",
+    "NOTIFY",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+    "M-SEARCH",
+)
+
+
+def _payload_prefixes() -> frozenset[bytes]:
+    out = {m.encode()[:3] for m in HTTP_METHODS} | {b"HTT"}
+    # a TLS record header: content type 20-25 (change cipher spec, alert, handshake, application data,
+    # heartbeat, tls12_cid), version 3.0-3.4
+    out |= {bytes((ct, 3, minor)) for ct in range(20, 26) for minor in range(5)}
+    return frozenset(out)
+
+
+#: the first 3 payload bytes that may start an HTTP request/response or a TLS record (a superset: the
+#: dissectors decide; anything they refuse is shown exactly as the fast path shows it)
+PAYLOAD_PREFIXES = _payload_prefixes()
+#: PAYLOAD_FIRST[b] is 1 if a payload starting with byte b may be HTTP or TLS (a cheaper test first)
+_FIRST_BYTES = frozenset(p[0] for p in PAYLOAD_PREFIXES)
+PAYLOAD_FIRST = bytes(int(b in _FIRST_BYTES) for b in range(256))
+
 LINKTYPES = Table("link type")
 ETHERTYPES = Table("ethertype")
 IP_PROTOS = Table("IP protocol")

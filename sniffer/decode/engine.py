@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from sniffer.capture.frame import Frame
-from sniffer.decode import app, icmp, igmp, inet, link  # noqa: F401  (they fill the tables)
+from sniffer.decode import app, http, icmp, igmp, inet, link, tls  # noqa: F401  (they fill the tables)
 from sniffer.decode.core import LINKTYPES, Ctx, data_layer
 
 #: SNIFFER_DECODE_DEBUG=1 lets decoder exceptions through (for finding decoder bugs in development)

@@ -86,11 +86,51 @@ def test_iter_text_is_format_line_joined() -> None:
 
 
 def test_fast_path_port_sets_match_the_tables() -> None:
+    """Every port a dissector is registered on is known to the fast path: always slow (DNS ...), or
+    slow only for payloads starting with one of PAYLOAD_PREFIXES (HTTP, TLS)."""
     from sniffer.decode import engine  # noqa: F401  (fills the tables)
-    from sniffer.decode.core import DECODED_TCP_PORTS, DECODED_UDP_PORTS, TCP_PORTS, UDP_PORTS
+    from sniffer.decode.core import (
+        DECODED_TCP_PORTS,
+        DECODED_UDP_PORTS,
+        HEURISTIC_TCP_PORTS,
+        HTTP_TCP_PORTS,
+        TCP_PORTS,
+        TLS_TCP_PORTS,
+        UDP_PORTS,
+    )
+    from sniffer.decode.http import dissect_http_port
+    from sniffer.decode.tls import dissect_tls_port
 
     assert set(UDP_PORTS.map) == DECODED_UDP_PORTS
-    assert set(TCP_PORTS.map) == DECODED_TCP_PORTS
+    assert set(TCP_PORTS.map) == DECODED_TCP_PORTS | HEURISTIC_TCP_PORTS
+    assert not DECODED_TCP_PORTS & HEURISTIC_TCP_PORTS
+    assert {p for p, fn in TCP_PORTS.map.items() if fn is dissect_http_port} == HTTP_TCP_PORTS
+    assert {p for p, fn in TCP_PORTS.map.items() if fn is dissect_tls_port} == TLS_TCP_PORTS
+    from sniffer.decode.summary import _DNS_TCP, _SLOW_TCP  # the inlined loops' port sets
+
+    assert _SLOW_TCP == DECODED_TCP_PORTS | HEURISTIC_TCP_PORTS and _DNS_TCP == DECODED_TCP_PORTS
+
+
+def test_payload_prefixes_cover_what_the_heuristic_dissectors_take() -> None:
+    """A payload HTTP or TLS takes always starts with one of PAYLOAD_PREFIXES (the fast path's test);
+    payloads they refuse decode as TCP + data, as the fast path shows them."""
+    import random
+
+    from sniffer.decode.core import HTTP_METHODS, PAYLOAD_PREFIXES
+    from sniffer.decode.http import request_or_response
+    from sniffer.decode.tls import is_record_header
+
+    rnd = random.Random(1)
+    samples = [f"{m} / HTTP/1.1\r\n".encode() for m in HTTP_METHODS] + [b"HTTP/1.0 200 OK\r\n"]
+    samples += [bytes((ct, 3, v, hi, 9)) for ct in range(20, 25) for v in range(5) for hi in (0, 64, 255)]
+    samples += [bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 12))) for _ in range(20000)]
+    samples += [b"GE", b"GET", b"GET /", b"GETX / HTTP/1.1", b"\x16\x03\x01\x00", b"\x16\x03\x05\x00\x10"]
+    taken = 0
+    for s in samples:
+        if request_or_response(s, 0, len(s)) or is_record_header(s, 0, len(s)):
+            taken += 1
+            assert s[:3] in PAYLOAD_PREFIXES, s
+    assert taken >= len(HTTP_METHODS) + 1 + 75
 
 
 def test_deep_decode_through_scapy_on_demand() -> None:

@@ -69,3 +69,52 @@ def test_every_truncation_of_every_corpus_packet() -> None:
         seen.add(d)
         for cut in range(0, len(d), 4):
             _check(Frame(fr.ts_ns, d[:cut], fr.wirelen, fr.linktype))
+
+
+def _http_tls_seeds() -> list[Frame]:
+    from .httptls import cases, ip4_tcp_frame
+
+    return [Frame(0, f, len(f), 1) for f in (ip4_tcp_frame(*c) for c in cases())]
+
+
+@st.composite
+def mutated_http_tls(draw: st.DrawFn) -> Frame:
+    """An HTTP/TLS seed segment with bytes of its payload changed, cut, or extended."""
+    seeds = _http_tls_seeds()
+    fr = seeds[draw(st.integers(0, len(seeds) - 1))]
+    data = bytearray(fr.data)
+    for _ in range(draw(st.integers(0, 6))):
+        i = draw(st.integers(54, len(data) - 1)) if len(data) > 54 else 0
+        data[i] = draw(st.sampled_from([0, 1, 3, 10, 13, 20, 22, 23, 32, 58, 255, draw(st.integers(0, 255))]))
+    if draw(st.booleans()):
+        data = data[: draw(st.integers(0, len(data)))]
+    if draw(st.integers(0, 4)) == 0:
+        data += draw(st.binary(max_size=40))
+    wire = len(data) + draw(st.sampled_from([0, 0, 0, 1, 100, -5]))
+    return Frame(fr.ts_ns, bytes(data), max(wire, 0), 1)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_http_tls())
+def test_mutated_http_and_tls_segments_never_raise(fr: Frame) -> None:
+    _check(fr)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([80, 443, 8080, 993]), st.binary(max_size=120))
+def test_random_payloads_on_http_and_tls_ports_never_raise(port: int, payload: bytes) -> None:
+    from sniffer.decode.summary import slow_summary
+
+    from .httptls import ip4_tcp_frame
+
+    f = ip4_tcp_frame(40000, port, payload)
+    fr = Frame(0, f, len(f), 1)
+    _check(fr)
+    assert summarize(fr) == slow_summary(fr)
+
+
+def test_every_truncation_of_every_http_and_tls_seed() -> None:
+    for fr in _http_tls_seeds():
+        for cut in range(54, len(fr.data) + 1):
+            _check(Frame(fr.ts_ns, fr.data[:cut], fr.wirelen, 1))
+            _check(Frame(fr.ts_ns, fr.data[:cut], cut, 1))

@@ -16,6 +16,8 @@ from sniffer.decode.core import checksum16
 from sniffer.decode.summary import format_line, iter_text
 from sniffer.errors import PcapFormatError
 
+from .httptls import http_payloads, tls_payloads
+
 CAPS = Path(__file__).resolve().parents[1] / "corpus" / "captures"
 
 
@@ -41,9 +43,19 @@ def _ip4(proto: int, payload: bytes, rnd: random.Random, frag: int = 0x4000, ihl
 def _frame(rnd: random.Random) -> bytes:
     """One Ethernet frame: mostly what the inlined path handles, plus every way out of it."""
     eth = bytes([2, 0, 0, 0, 0, rnd.randrange(9)]) + bytes([2, 0, 0, 0, 1, rnd.randrange(9)])
-    kind = rnd.randrange(14)
+    kind = rnd.randrange(16)
     body = bytes(rnd.randrange(256) for _ in range(rnd.choice((0, 0, 1, 12, 300, 1400))))
     sport, dport = rnd.randrange(1, 65536), rnd.choice((80, 443, 53, 8080, rnd.randrange(65536)))
+    if kind >= 14:  # HTTP / TLS, their look-alikes, or random bytes on their ports (some cut short)
+        body = rnd.choice(
+            (rnd.choice(_HTTP_TLS), bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 9))))
+        )
+        if rnd.random() < 0.2:
+            body = body[: rnd.randrange(len(body) + 1)]
+        dport = rnd.choice((80, 443, 8080, 993, 3128, 8443))
+        if rnd.random() < 0.5:
+            sport, dport = dport, sport
+        kind = 0
     if kind <= 4:  # TCP, any flags, with or without options
         opts = rnd.choice((b"", b"\x01\x01\x01\x01", b"\x02\x04\x05\xb4\x01\x03\x03\x07"))
         off = (20 + len(opts)) // 4
@@ -81,6 +93,9 @@ def _frame(rnd: random.Random) -> bytes:
         ip[2:4] = struct.pack("!H", 1000)
         return eth + b"\x08\x00" + bytes(ip)
     return eth + b"\x08\x00" + bytes(rnd.randrange(8, 40))  # short garbage after the Ethernet header
+
+
+_HTTP_TLS = http_payloads() + tls_payloads()
 
 
 def _pcap(endian: str, nsec: bool, frames: list[bytes], rnd: random.Random, linktype: int = 1) -> bytes:
@@ -153,7 +168,19 @@ def test_raw_loop_equals_format_line(synthetic: dict[str, Path], name: str) -> N
     assert "".join(chunks) == want
     assert chunks[0].count("\n") == 1 and max(c.count("\n") for c in chunks) == 97
     kinds = {line.split()[5] for line in want.splitlines()}  # the protocol column
-    assert {"TCP", "UDP", "ICMP", "DNS", "ARP", "IPv4"} <= kinds, kinds
+    assert {
+        "TCP",
+        "UDP",
+        "ICMP",
+        "DNS",
+        "ARP",
+        "IPv4",
+        "HTTP",
+        "TLSv1.2",
+        "TLSv1",
+        "TLSv1.3",
+        "SSL",
+    } <= kinds, kinds
 
 
 @pytest.mark.parametrize("count", [1, 2, 96, 97, 98, 1000, 2999, 3000, 5000])

@@ -253,6 +253,26 @@ def test_any_to_pcapng_keeps_interfaces_and_display_filter(netns_pair, tmp_path:
     assert {int(r[3], 16) for r in rows} == {1}
 
 
+def test_any_without_display_filter_writes_from_ring_blocks(netns_pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """-i any -w (cooked ring, SLL2 headers built per packet, one IDB per interface as it first shows up;
+    loopback once) through the ring-block writer, read back by tshark."""
+    a, b = netns_pair
+    path = tmp_path / "any.pcapng"
+    proc = start_capture("--netns", b.ns, "-i", "any", "-w", str(path), "-c", "6", "udp port 4545")
+    send_udp(a.ns, b.addr4("vb"), 4545, [b"remote-%d" % i for i in range(3)])
+    send_udp(b.ns, "127.0.0.1", 4545, [b"local-%d" % i for i in range(3)])
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    rc, rows, terr = tshark_read(
+        path, "frame.interface_name", "sll.ifindex", "frame.packet_flags_direction", "udp.payload"
+    )
+    assert rc == 0 and terr == ""
+    got = sorted((r[0], bytes.fromhex(r[3].replace(":", "")), int(r[2], 16)) for r in rows)
+    want = [("lo", b"local-%d" % i, 1) for i in range(3)] + [("vb", b"remote-%d" % i, 1) for i in range(3)]
+    assert got == want
+    assert len({r[1] for r in rows}) == 2
+
+
 def test_sigusr1_prints_live_statistics(netns_pair) -> None:  # type: ignore[no-untyped-def]
     a, b = netns_pair
     proc = start_capture("--netns", b.ns, "-i", "vb", "-q", EXPR)

@@ -290,13 +290,17 @@ def run_step(  # type: ignore[no-untyped-def]
     return row
 
 
-def fmt_tool(r: dict[str, float]) -> str:
+def fmt_tool(r: dict[str, float], failed_runs: int = 0, runs: int = 1) -> str:
+    """One cell: the (median) run's counts; with --repeat, "DROP k/n" if k of the n runs dropped."""
     extra = ""
     if r.get("kernel_dropped", -1) > 0:
         extra += f" kdrop={int(r['kernel_dropped'])}"
     if r.get("backpressure", -1) > 0:
         extra += f" bp={int(r['backpressure'])}"
-    mark = "ok " if r["ok"] else "DROP"
+    if runs > 1:
+        mark = f"ok {runs}/{runs}" if not failed_runs else f"DROP{failed_runs}/{runs}"
+    else:
+        mark = "ok " if r["ok"] else "DROP"
     return f"{mark} {int(r['captured']):>7}{extra} cpu {r['cpu']:5.1f}%"
 
 
@@ -372,7 +376,7 @@ def main() -> int:
             print(
                 f"\n## UDP payload {size} B   (each cell: ok = every packet captured; count; CPU % of one core)"
             )
-            print(f"{'target':>8} {'sent pps':>9}  " + "".join(f"{t:<34}" for t in all_tools))
+            print(f"{'target':>8} {'sent pps':>9}  " + "".join(f"{t:<38}" for t in all_tools))
             tools = list(all_tools)
             failures = dict.fromkeys(all_tools, 0)
             for rate in rates:
@@ -385,7 +389,8 @@ def main() -> int:
                 pps = statistics.median(float(r["pps"]) for r in runs)  # type: ignore[arg-type]
                 summary[(size, "top")] = max(summary.get((size, "top"), 0.0), pps)
                 cells = "".join(
-                    f"{fmt_tool(row[t]) if t in tools else '(out: dropped twice)':<34}" for t in all_tools
+                    f"{fmt_tool(row[t], sum(not r[t]['ok'] for r in runs), len(runs)) if t in tools else '(out: dropped twice)':<38}"  # type: ignore[index, arg-type]
+                    for t in all_tools
                 )  # type: ignore[arg-type]
                 print(f"{rate or 'max':>8} {pps:>9.0f}  {cells}", flush=True)
                 for t in list(tools):
@@ -400,16 +405,22 @@ def main() -> int:
             )
             summary[(size, "decode_pps")] = 0.0
             for rate in decode_rates:
-                dec = run_step(
-                    a, b, dst, size, rate, args.seconds, ["sniffer+decode"], senders=1 if rate else 2
-                )
+                decs = [
+                    run_step(
+                        a, b, dst, size, rate, args.seconds, ["sniffer+decode"], senders=1 if rate else 2
+                    )
+                    for _ in range(args.repeat)
+                ]
+                decs.sort(key=lambda d: float(d["pps"]))  # type: ignore[arg-type]
+                dec = decs[len(decs) // 2]
                 r = dec["sniffer+decode"]
+                failed = sum(not d["sniffer+decode"]["ok"] for d in decs)  # type: ignore[index]
                 print(
-                    f"{rate or 'max':>8} {dec['pps']:>9.0f}  {fmt_tool(r):<34} "  # type: ignore[arg-type]
+                    f"{rate or 'max':>8} {dec['pps']:>9.0f}  {fmt_tool(r, failed, len(decs)):<38} "  # type: ignore[arg-type]
                     f"(backlog decoded {dec['tail']:.1f} s after SIGINT)",
                     flush=True,
                 )
-                if r["ok"]:  # type: ignore[index]
+                if not failed:
                     summary[(size, "decode_pps")] = max(summary[(size, "decode_pps")], float(dec["pps"]))  # type: ignore[arg-type]
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         print(

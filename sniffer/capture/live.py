@@ -19,7 +19,8 @@ For an event loop, poll instead of iterating: ``cap.get_batch(timeout=0)`` retur
 empty) or ``None`` once the capture has ended; or pass ``callback=fn``: a delivery thread then calls
 ``fn(batch)`` (from that thread: use ``call_from_thread``/``post_message`` to reach a UI). Errors met
 by the capture thread (the interface vanished: InterfaceGoneError) are raised by ``batches()`` /
-``get_batch()`` after the frames captured before it, and kept in ``.error``.
+``get_batch()`` after the frames captured before it, and kept in ``.error``. ``get_blocks()`` hands
+the blocks over unparsed (``RingBlock``), for ``capture.ringfile.write_block`` (`capture -w`).
 
 The capture thread only copies whole blocks out of the ring (one memcpy each) and gives the block
 back to the kernel at once: the kernel never waits for a slow consumer. Blocks wait in a queue

@@ -81,6 +81,9 @@ BLOCK_STATUS_OFFSET = 8
 # followed by struct sockaddr_ll { __u16 sll_family; __be16 sll_protocol; int sll_ifindex;
 #     __u16 sll_hatype; __u8 sll_pkttype, sll_halen, sll_addr[8]; }
 PKT_HDR = struct.Struct("=IIIIIIHH4xIH2x8x2s2siHBB8s")
+#: the fields every packet needs: tp_next_offset, tp_sec, tp_nsec, tp_snaplen, tp_len, tp_status,
+#: tp_mac, sll_ifindex, sll_pkttype (the rest of PKT_HDR only for cooked and VLAN-tagged packets)
+PKT_SHORT = struct.Struct("=IIIIIIH26xi2xB")
 # struct tpacket_stats_v3 { __u32 tp_packets, tp_drops, tp_freeze_q_cnt; }
 _STATS3 = struct.Struct("=III")
 # struct packet_mreq { int mr_ifindex; unsigned short mr_type, mr_alen; unsigned char mr_address[8]; }
@@ -341,6 +344,27 @@ class RxRing:
         self.sock.close()
 
 
+def rebuild_packet(block: bytes, off: int, cooked: bool) -> tuple[bytes, int]:
+    """(data, wire length) of the ring packet at ``off`` of ``block`` when its bytes are not the ring's
+    as they are: a cooked socket's packet gets a LINUX_SLL2 header, a VLAN tag the kernel stripped
+    (TP_STATUS_VLAN_VALID) is put back. Before the snap length cut."""
+    (_nxt, _sec, _nsec, caplen, wirelen, status, mac, _net, tci, tpid, _fam, proto, ifindex, hatype,
+     pkttype, halen, addr) = PKT_HDR.unpack_from(block, off)  # fmt: skip
+    start = off + mac
+    if cooked:
+        head = proto + b"\0\0" + struct.pack(">iHBB", ifindex, hatype, pkttype, halen) + addr
+        return head + block[start : start + caplen], wirelen + 20
+    if status & TP_STATUS_VLAN_VALID:
+        tag = struct.pack(">HH", tpid if status & TP_STATUS_VLAN_TPID_VALID else ETH_P_8021Q, tci)
+        return block[start : start + 12] + tag + block[start + 12 : start + caplen], wirelen + 4
+    return block[start : start + caplen], wirelen
+
+
+def block_first_offset(block: bytes) -> int:
+    """Offset of the first packet in a copied ring block (tpacket_hdr_v1.offset_to_first_pkt)."""
+    return int(_BLOCK.unpack_from(block, 0)[2])
+
+
 class BlockParser:
     """Turn copied ring blocks into Frames (runs on the consumer side, never in the capture loop)."""
 
@@ -358,7 +382,7 @@ class BlockParser:
     def frames(self, block: bytes, count: int) -> list[Frame]:
         out: list[Frame] = []
         append = out.append
-        unpack = PKT_HDR.unpack_from
+        unpack = PKT_SHORT.unpack_from
         iface = self.iface
         cooked = iface.cooked
         linktype = iface.linktype
@@ -369,22 +393,13 @@ class BlockParser:
         off = _BLOCK.unpack_from(block, 0)[2]
         new = tuple.__new__
         for _ in range(count):
-            (nxt, sec, nsec, caplen, wirelen, status, mac, _net, tci, tpid, _fam, proto, ifindex, hatype,
-             pkttype, halen, addr) = unpack(block, off)  # fmt: skip
+            nxt, sec, nsec, caplen, wirelen, status, mac, ifindex, pkttype = unpack(block, off)
             if pkttype == PACKET_OUTGOING and ifindex in loopbacks:
                 off += nxt
                 continue  # loopback frames are seen twice (out and in); keep one, like libpcap
             start = off + mac
-            if cooked:
-                data = (
-                    proto + b"\0\0" + struct.pack(">iHBB", ifindex, hatype, pkttype, halen) + addr
-                    + block[start : start + caplen]
-                )  # fmt: skip
-                wirelen += 20
-            elif status & TP_STATUS_VLAN_VALID and linktype == LINKTYPE_ETHERNET:
-                tag = struct.pack(">HH", tpid if status & TP_STATUS_VLAN_TPID_VALID else ETH_P_8021Q, tci)
-                data = block[start : start + 12] + tag + block[start + 12 : start + caplen]
-                wirelen += 4
+            if cooked or (status & TP_STATUS_VLAN_VALID and linktype == LINKTYPE_ETHERNET):
+                data, wirelen = rebuild_packet(block, off, cooked)
             else:
                 data = block[start : start + caplen]
             if len(data) > snaplen:
@@ -400,6 +415,12 @@ class BlockParser:
             )
             off += nxt
         return out
+
+    def ifname(self, ifindex: int) -> str:
+        """Name of the interface a packet of this parser's ring came from."""
+        if self.iface.index:
+            return self.iface.name
+        return self.names.get(ifindex) or self._name(ifindex)
 
     def _name(self, ifindex: int) -> str:
         from sniffer.netns import netns

@@ -19,7 +19,8 @@ For an event loop, poll instead of iterating: ``cap.get_batch(timeout=0)`` retur
 empty) or ``None`` once the capture has ended; or pass ``callback=fn``: a delivery thread then calls
 ``fn(batch)`` (from that thread: use ``call_from_thread``/``post_message`` to reach a UI). Errors met
 by the capture thread (the interface vanished: InterfaceGoneError) are raised by ``batches()`` /
-``get_batch()`` after the frames captured before it, and kept in ``.error``.
+``get_batch()`` after the frames captured before it, and kept in ``.error``. ``get_blocks()`` hands
+the blocks over unparsed (``RingBlock``), for ``capture.ringfile.write_block`` (`capture -w`).
 
 The capture thread only copies whole blocks out of the ring (one memcpy each) and gives the block
 back to the kernel at once: the kernel never waits for a slow consumer. Blocks wait in a queue
@@ -37,6 +38,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sniffer.capture import bpf as bpfmod
 from sniffer.capture.afpacket import (
@@ -58,6 +60,15 @@ from sniffer.netns import netns as enter_netns
 
 DEFAULT_BUFFER_BYTES = 256 << 20
 _GONE = (errno.ENETDOWN, errno.ENXIO, errno.ENODEV)
+
+
+class RingBlock(NamedTuple):
+    """One block copied out of a capture ring, not parsed yet: ``parser.frames(data, packets)`` gives its
+    Frames (``packets`` includes loopback's outgoing duplicates, which parsing skips)."""
+
+    parser: BlockParser
+    packets: int
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -324,6 +335,20 @@ class LiveCapture:
 
         Raises the capture thread's error (e.g. InterfaceGoneError) once every frame before it was returned.
         """
+        blocks = self.get_blocks(timeout)
+        if blocks is None:
+            return None
+        if not blocks:
+            return []
+        parser, count, block = blocks[0]
+        frames = parser.frames(block, count)
+        self._captured += len(frames)
+        return frames
+
+    def get_blocks(self, timeout: float | None = None) -> list[RingBlock] | None:
+        """Like ``get_batch`` but unparsed: the next ring block as ``[RingBlock]`` (``[]`` if none came
+        within ``timeout``, ``None`` at the end), for consumers that turn blocks into records themselves
+        (``capture.ringfile.write_block``). They report what they kept with ``count_captured``."""
         with self._cond:
             if not self._queue and not self._done:
                 self._cond.wait(timeout)
@@ -336,9 +361,11 @@ class LiveCapture:
                 return []
             i, count, block = self._queue.popleft()
             self._queued_bytes -= len(block)
-        frames = self._parsers[i].frames(block, count)
-        self._captured += len(frames)
-        return frames
+        return [RingBlock(self._parsers[i], count, block)]
+
+    def count_captured(self, n: int) -> None:
+        """Add ``n`` packets taken from ``get_blocks`` blocks to ``stats().captured``."""
+        self._captured += n
 
     def batches(self, timeout: float | None = 0.25) -> Iterator[list[Frame]]:
         """Yield non-empty batches until the capture has stopped and everything was handed over."""

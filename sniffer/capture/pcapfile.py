@@ -1175,8 +1175,9 @@ class _BaseWriter:
         for frame in frames:
             self.write(frame)
 
-    def _batch_done(self, parts: list[bytes], lens: list[int], total: int) -> None:
-        """Queue the records a write_batch() built (``parts`` joined, ``lens`` their lengths)."""
+    def add_records(self, parts: Sequence[bytes | memoryview], lens: list[int], total: int) -> None:
+        """Queue packet records built elsewhere (write_batch, capture.ringfile): ``parts`` joined are
+        the records, ``lens`` the length of each, ``total`` their sum. Flushed by the buffer size."""
         if not lens:
             return
         self._pending.append(b"".join(parts))
@@ -1243,7 +1244,7 @@ class PcapWriter(_BaseWriter):
         total = 0
         for frame in frames:
             if frame[3] != linktype:
-                self._batch_done(parts, lens, total)
+                self.add_records(parts, lens, total)
                 self.write(frame)  # raises the one-link-type error, after the records before it
             ts_ns = frame[0]
             data = frame[1]
@@ -1255,7 +1256,7 @@ class PcapWriter(_BaseWriter):
             extend((hdr(sec & 0xFFFFFFFF, frac, n, wirelen if wirelen > n else n), data))
             add_len(16 + n)
             total += 16 + n
-        self._batch_done(parts, lens, total)
+        self.add_records(parts, lens, total)
 
 
 def _opt(code: int, value: bytes) -> bytes:
@@ -1296,7 +1297,6 @@ class PcapngWriter(_BaseWriter):
             self._add_idb(itf.id, itf.linktype, itf.name, itf.snaplen or snaplen, itf.description)
         self.flush()
         self._epb = struct.Struct("<IIIIIII").pack
-        self._tails: dict[tuple[int, int], tuple[bytes, int]] = {}
 
     def _add_idb(self, key_if: int, linktype: int, name: str, snaplen: int, description: str = "") -> int:
         opts = b""
@@ -1309,6 +1309,13 @@ class PcapngWriter(_BaseWriter):
         self._emit(struct.pack("<II", BT_IDB, len(body) + 12) + body + struct.pack("<I", len(body) + 12), 0)
         local = len(self._ids)
         self._ids[(key_if, linktype)] = local
+        return local
+
+    def interface_id(self, key_if: int, linktype: int, name: str) -> int:
+        """The IDB number of (interface, link type); a new IDB is queued if it has none yet."""
+        local = self._ids.get((key_if, linktype))
+        if local is None:
+            local = self._add_idb(key_if, linktype, name, self.snaplen)
         return local
 
     def write(self, frame: Frame) -> None:
@@ -1345,7 +1352,7 @@ class PcapngWriter(_BaseWriter):
             return
         ids = self._ids
         epb = self._epb
-        tails = self._tails
+        tails = EPB_TAILS
         parts: list[bytes] = []
         extend = parts.extend
         lens: list[int] = []
@@ -1354,7 +1361,7 @@ class PcapngWriter(_BaseWriter):
         for ts_ns, data, wirelen, linktype, interface, direction, ifname, comment in frames:
             local = ids.get((interface, linktype))
             if local is None:
-                self._batch_done(parts, lens, total)  # the IDB must come before this packet
+                self.add_records(parts, lens, total)  # the IDB must come before this packet
                 parts, lens, total = [], [], 0
                 extend = parts.extend
                 add_len = lens.append
@@ -1368,16 +1375,8 @@ class PcapngWriter(_BaseWriter):
                 blen = 32 + caplen + len(pad) + len(opts)
                 tail = b"".join((pad, opts, blen.to_bytes(4, "little")))
             else:
-                key = (caplen, direction)
-                cached = tails.get(key)
-                if cached is None:
-                    opts = _FLAG_OPTS_END.get(direction, b"")
-                    pad = _PAD[caplen & 3]
-                    blen = 32 + caplen + len(pad) + len(opts)
-                    if len(tails) >= 4096:
-                        tails.clear()
-                    cached = tails[key] = (pad + opts + blen.to_bytes(4, "little"), blen)
-                tail, blen = cached
+                cached = tails.get(caplen * 4 + direction)
+                tail, blen = cached if cached is not None else epb_tail(caplen, direction)
             ts = ts_ns & 0xFFFFFFFFFFFFFFFF
             extend(
                 (
@@ -1396,12 +1395,33 @@ class PcapngWriter(_BaseWriter):
             )
             add_len(blen)
             total += blen
-        self._batch_done(parts, lens, total)
+        self.add_records(parts, lens, total)
 
 
 _PAD = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")  # by caplen % 4
 _FLAG_OPTS = {d: _opt(EPB_FLAGS, struct.pack("<I", d)) for d in (DIR_IN, DIR_OUT)}
 _FLAG_OPTS_END = {d: o + b"\x00\x00\x00\x00" for d, o in _FLAG_OPTS.items()}
+#: caplen * 4 + direction -> (EPB tail, block length), for records without a comment (see epb_tail)
+EPB_TAILS: dict[int, tuple[bytes, int]] = {}
+
+
+def epb_tail(caplen: int, direction: int) -> tuple[bytes, int]:
+    """(padding + epb_flags option + end of options + trailing block length, block total length) of an
+    EPB without a comment holding ``caplen`` bytes; cached in EPB_TAILS (bounded)."""
+    opts = _FLAG_OPTS_END.get(direction, b"")
+    pad = _PAD[caplen & 3]
+    blen = 32 + caplen + len(pad) + len(opts)
+    if len(EPB_TAILS) >= 4096:
+        EPB_TAILS.clear()
+    tail = EPB_TAILS[caplen * 4 + direction] = (pad + opts + blen.to_bytes(4, "little"), blen)
+    return tail
+
+
+def record_length(format: str, caplen: int, direction: int) -> int:
+    """Bytes of the record written for a packet of ``caplen`` bytes without a comment."""
+    if format == "pcap":
+        return 16 + caplen
+    return 32 + caplen + (-caplen & 3) + len(_FLAG_OPTS_END.get(direction, b""))
 
 
 def open_writer(

@@ -8,9 +8,12 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sniffer.errors import SnifferError, UsageError
+
+if TYPE_CHECKING:
+    from sniffer.capture.live import RingBlock
 
 LINKTYPE_NAMES = {
     1: "EN10MB (Ethernet)",
@@ -126,15 +129,18 @@ def run(args: argparse.Namespace) -> int:
     written = 0
     signal.signal(signal.SIGUSR1, lambda *_: _print_stats(cap, written))
     error: BaseException | None = None
+    # -w without -Y: records are built straight from the ring blocks (capture.ringfile), no Frames
+    raw = isinstance(out, FileOutput) and match is None
     cap.start()
     try:
         while True:
             try:
-                batch = cap.get_batch(0.1)
+                blocks = cap.get_blocks(0.1) if raw else None
+                batch = None if raw else cap.get_batch(0.1)
             except SnifferError as exc:  # the interface vanished: finish the file, then report
                 error = exc
                 break
-            if batch is None:
+            if blocks is None and batch is None:
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 cap.stop(wait=False)
@@ -143,18 +149,25 @@ def run(args: argparse.Namespace) -> int:
             if out.finished:
                 cap.stop(wait=False)
                 break
-            if not batch:
+            left = None if args.count is None else args.count - written
+            if blocks:
+                assert isinstance(out, FileOutput)
+                taken = out.write_block(blocks[0], left)
+                cap.count_captured(taken)
+                written += taken
+            elif batch:
+                if match is not None:
+                    batch = [f for f in batch if match(f)]
+                if left is not None and len(batch) > left:
+                    batch = batch[:left]
+                written += out.write(batch)
+            else:
                 continue
-            if match is not None:
-                batch = [f for f in batch if match(f)]
-            if args.count is not None and written + len(batch) >= args.count:
-                batch = batch[: args.count - written]
-                cap.stop(wait=False)
-            written += out.write(batch)
-            if out.finished:  # -G with -W: the last file is done
+            if args.count is not None and written >= args.count:
                 cap.stop(wait=False)
                 break
-            if args.count is not None and written >= args.count:
+            if out.finished:  # -G with -W: the last file is done
+                cap.stop(wait=False)
                 break
     except BaseException as exc:
         error = exc
@@ -314,7 +327,8 @@ class FileOutput(Output):
             raise UsageError("-F pcap holds one link type; these interfaces differ (use pcapng)")
         self.file_no = 0
         self.writer: Any = None
-        self.size = 0
+        self.size = 0  # bytes of the current file: header, IDBs, records
+        self.file_packets = 0
         self.opened_at = 0.0
         self.finished = False
         self._open()
@@ -350,59 +364,95 @@ class FileOutput(Output):
             interfaces=declared,
         )
         self.size = 0 if self.path == "-" else os.path.getsize(self.path)
+        self.file_packets = 0
         self.opened_at = time.monotonic()
 
     def _rotate_due(self) -> bool:
-        if self.rotate_bytes is not None:
-            return self.size >= self.rotate_bytes
+        if self.rotate_bytes is not None:  # every file gets at least one packet, however small -C is
+            return self.file_packets > 0 and self.size >= self.rotate_bytes
         if self.rotate_seconds is not None:
             return time.monotonic() - self.opened_at >= self.rotate_seconds
         return False
+
+    def _next_file(self) -> bool:
+        """Close the current file and open the next; False (and finished) once -G -W files are done."""
+        self._close_current()
+        self.file_no += 1
+        if self.rotate_seconds is not None and self.max_files and self.file_no >= self.max_files:
+            self.finished = True
+            return False
+        self._open()
+        return True
 
     def write(self, batch: list[Any]) -> int:
         """Write ``batch`` with the writer's write_batch (one join and one write per file chunk).
 
         -C: the batch is split where the file reaches the size (the frame that crosses it is the
-        last in that file, as one-by-one writes did); -G: the time is checked per chunk.
+        last in that file, as tcpdump); -G: the time is checked per chunk.
         """
+        from sniffer.capture.pcapfile import record_length
+
         if self.finished:
             return 0
         n = 0
         total = len(batch)
         limit = self.rotate_bytes
         while n < total:
-            if self._rotate_due():
-                self._close_current()
-                self.file_no += 1
-                if self.rotate_seconds is not None and self.max_files and self.file_no >= self.max_files:
-                    self.finished = True
-                    return n
-                self._open()
+            if self._rotate_due() and not self._next_file():
+                return n
             if limit is None:
                 end = total
             else:
                 size = self.size
                 end = n
                 while end < total and size < limit:
-                    size += 47 + len(batch[end][1])  # EPB header, flags option, trailer, padding
+                    size += record_length(self.fmt, len(batch[end][1]), batch[end][5])
                     end += 1
                 self.size = size
             self.writer.write_batch(batch[n:end] if n or end < total else batch)
+            self.file_packets += end - n
             n = end
         if self.writer is not None:
             self.writer.flush()
         return n
 
+    def write_block(self, block: RingBlock, max_packets: int | None = None) -> int:
+        """Write the packets of an unparsed ring block (at most ``max_packets``), rotating as ``write``
+        does; the records are built straight from the block (capture.ringfile). Returns packets written."""
+        from sniffer.capture.ringfile import write_block
+
+        if self.finished:
+            return 0
+        written = 0
+        i = 0
+        while i < block.packets:
+            if self._rotate_due() and not self._next_file():
+                break
+            left = None if max_packets is None else max_packets - written
+            if left is not None and left <= 0:
+                break
+            budget = None if self.rotate_bytes is None else max(1, self.rotate_bytes - self.size)
+            n, nbytes, i = write_block(
+                self.writer,
+                block.parser,
+                block.data,
+                block.packets,
+                skip=i,
+                max_packets=left,
+                max_bytes=budget,
+            )
+            written += n
+            self.file_packets += n
+            self.size += nbytes
+        if self.writer is not None:
+            self.writer.flush()
+        return written
+
     def tick(self) -> None:
         """Rotate on time even when no packet arrives (-G), and stop after -W files."""
         if self.rotate_seconds is None or self.finished or not self._rotate_due():
             return
-        self._close_current()
-        self.file_no += 1
-        if self.max_files and self.file_no >= self.max_files:
-            self.finished = True
-            return
-        self._open()
+        self._next_file()
 
     def _close_current(self) -> None:
         if self.writer is not None:

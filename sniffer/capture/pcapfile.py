@@ -250,6 +250,21 @@ class CaptureReader:
             finally:
                 f.seek(here)
 
+    # -- raw access: a scan loop that walks records in the read buffer itself (decode.summary.iter_text)
+    def raw_layout(self) -> RawLayout | None:
+        """How records look for a loop that walks the read buffer itself; None: iterate Frames."""
+        return None
+
+    def raw_buffer(self) -> tuple[bytes, int]:
+        """The read buffer and the offset in it of the next record. A loop walks the whole records that
+        follow (see RawLayout), then calls raw_next() at the first one it does not take."""
+        return self._buf, self._pos
+
+    def raw_next(self, pos: int) -> Frame | None:
+        """Consume the buffer up to ``pos`` (the end of the last record walked), then read the next packet
+        the general way: refilling the buffer, raising PcapFormatError on damage; None at the end."""
+        raise NotImplementedError
+
     # -- public API ------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Frame]:
         return self._records(False)  # type: ignore[return-value]
@@ -277,12 +292,14 @@ class CaptureReader:
 
 
 class RawLayout(NamedTuple):
-    """Plain classic pcap records (16-byte headers) as a raw scan loop sees them."""
+    """How a raw scan loop walks the records in a reader's buffer: plain classic pcap records (16-byte
+    headers), or pcapng Enhanced Packet Blocks of the current section."""
 
     endian: str  # "<" or ">": of the record headers
     nanosecond: bool  # the fraction field counts ns (else us)
     linktype: int
     maxcap: int  # a larger caplen is damage: leave it to raw_next() (it raises libpcap's message)
+    pcapng: bool = False  # pcapng: walk EPBs of the current section instead (see PcapngReader.raw_section)
 
 
 class PcapReader(CaptureReader):
@@ -389,24 +406,15 @@ class PcapReader(CaptureReader):
                 return
             yield got if with_offsets else got[1]
 
-    # -- raw access: a scan loop that walks plain records in the buffer itself (decode.summary.iter_text)
     def raw_layout(self) -> RawLayout | None:
-        """How the records of this file look, for a loop that walks the read buffer itself; None when
-        records need the general path (Kuznetzov headers, swapped lengths)."""
+        """Plain records: 16-byte headers, walked while header and data fit and caplen <= maxcap; None
+        when records need the general path (Kuznetzov headers, swapped lengths)."""
         if self._hdrsize != 16 or self._lenswap:
             return None
         lt = self.linktype or 0
         return RawLayout(self.endian, self.nanosecond, lt, _max_snaplen(lt))
 
-    def raw_buffer(self) -> tuple[bytes, int]:
-        """The read buffer and the offset in it of the next record. Whole 16-byte-header records may
-        follow; a loop walks them while header and data fit and caplen <= RawLayout.maxcap, then calls
-        raw_next()."""
-        return self._buf, self._pos
-
     def raw_next(self, pos: int) -> Frame | None:
-        """Consume the buffer up to ``pos`` (the end of the last record walked), then read the next record
-        the general way: refilling the buffer, raising PcapFormatError on damage; None at the end."""
         self._pos = pos
         got = self._next_record()
         return None if got is None else got[1]
@@ -871,6 +879,32 @@ class PcapngReader(CaptureReader):
                     yield (off_, pf)
                 else:
                     yield pf
+
+    # -- raw access (decode.summary.iter_text) ----------------------------------------------------
+    def raw_layout(self) -> RawLayout:
+        """EPBs of the current section (raw_section()), walked while the block is an EPB that fits in
+        the buffer, its length is a multiple of 4 and <= the maximum, its interface exists, its caplen
+        fits in the block and the snapshot, and its trailing length matches; options are not needed."""
+        return RawLayout(self._section.endian, True, self.linktype or 0, 0, pcapng=True)
+
+    def raw_section(self) -> tuple[str, list[_IfState], int]:
+        """(byte order, the section's interfaces by local id, maximum block size): what an EPB walk
+        needs; it changes only across raw_next()."""
+        sec = self._section
+        return sec.endian, [self._ifstate[g] for g in sec.interfaces], self._maxblock
+
+    def raw_next(self, pos: int) -> Frame | None:
+        self._pos = pos
+        with self._lock:
+            self._reg_upto = max(self._reg_upto, self._base + pos)
+        while True:
+            blk = self._read_block()
+            if blk is None:
+                return None
+            off, btype, block = blk
+            fr = self._handle_block(off, btype, block)
+            if fr is not None:
+                return fr
 
     # -- random access --------------------------------------------------------------------------
     def _walk_to(self, offset: int) -> None:

@@ -324,7 +324,7 @@ def iter_text(
     raw_layout = getattr(frames, "raw_layout", None)
     layout = raw_layout() if raw_layout is not None else None
     if layout is not None:
-        return _text_raw_pcap(frames, layout, start, count, batch)
+        return _text_raw(frames, layout, start, count, batch)
     return _text_frames(frames, start, count, batch)
 
 
@@ -433,13 +433,19 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
         yield "\n".join(lines)
 
 
-def _text_raw_pcap(reader: Any, layout: Any, start: int, count: int | None, batch: int) -> Iterator[str]:
-    """iter_text over a classic pcap reader, walking the records in its read buffer (see
-    PcapReader.raw_buffer): the same per-packet code as _text_frames, fed from the record header and
-    buffer offsets instead of a Frame."""
+def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: int) -> Iterator[str]:
+    """iter_text over a pcap or pcapng reader, walking the records in its read buffer (see
+    CaptureReader.raw_buffer and RawLayout): the same per-packet code as _text_frames, fed from the
+    record header and buffer offsets instead of a Frame. For pcapng it walks the Enhanced Packet Blocks
+    of the current section, checked as the reader checks them; any other block, and whatever the checks
+    refuse, goes through reader.raw_next()."""
     hdr = struct.Struct(layout.endian + "IIII").unpack_from
+    png = layout.pcapng
+    epb = u32 = hdr
+    ifs: list[tuple[int, int, int, int, Any]] = []
+    nif = maxblock = 0
     big = _ETH_IP4_L4.unpack_from
-    nsec = layout.nanosecond
+    nsec = layout.nanosecond or png  # pcapng: frac is ns (converted from the interface's resolution)
     lt = layout.linktype
     maxcap = layout.maxcap
     eth = lt == 1
@@ -468,13 +474,35 @@ def _text_raw_pcap(reader: Any, layout: Any, start: int, count: int | None, batc
     blen = len(buf)
     try:
         while True:
+            if png:  # (again) after raw_next: a new section or interface may have come
+                e, states, maxblock = reader.raw_section()
+                epb = struct.Struct(e + "IIIIIII").unpack_from
+                u32 = struct.Struct(e + "I").unpack_from
+                ifs = [(st.linktype, st.snapshot, st.mul, st.off, st.conv) for st in states]
+                nif = len(ifs)
             while blen - pos >= 16:
-                sec, frac, caplen, wl = hdr(buf, pos)
-                s = pos + 16
-                pos = s + caplen
-                if pos > blen or caplen > maxcap:
-                    pos = s - 16
-                    break
+                if png:
+                    if blen - pos < 28:
+                        break
+                    btype, bl, ifid, tsh, tsl, caplen, wl = epb(buf, pos)
+                    nxt = pos + bl
+                    if btype != 6 or bl & 3 or bl > maxblock or nxt > blen or ifid >= nif:
+                        break
+                    lt, snap, tmul, toff, conv = ifs[ifid]
+                    s = pos + 28
+                    end = s + caplen
+                    if caplen > snap or end > nxt - 4 or u32(buf, nxt - 4)[0] != bl:
+                        break
+                    t = tsh << 32 | tsl
+                    sec, frac = divmod(t * tmul + toff if tmul else conv(t), 1_000_000_000)
+                    eth = lt == 1
+                else:
+                    sec, frac, caplen, wl = hdr(buf, pos)
+                    s = pos + 16
+                    nxt = end = s + caplen
+                    if nxt > blen or caplen > maxcap:
+                        break
+                pos = nxt
                 n += 1
                 if eth and caplen == wl and wl >= 54:
                     et, vihl, tlen, frag, ttl, proto, k, sp, dp, seq, ack, offfl, win = big(buf, s)
@@ -543,7 +571,7 @@ def _text_raw_pcap(reader: Any, layout: Any, start: int, count: int | None, batc
                                         F,
                                         (
                                             sec * 1_000_000_000 + frac * 1000,
-                                            buf[s:pos],
+                                            buf[s:end],
                                             wl,
                                             lt,
                                             0,
@@ -559,14 +587,14 @@ def _text_raw_pcap(reader: Any, layout: Any, start: int, count: int | None, batc
                             fmt_line(
                                 n,
                                 new(
-                                    F, (sec * 1_000_000_000 + frac * mul, buf[s:pos], wl, lt, 0, 0, "", None)
+                                    F, (sec * 1_000_000_000 + frac * mul, buf[s:end], wl, lt, 0, 0, "", None)
                                 ),
                             )
                         )
                 else:
                     append(
                         fmt_line(
-                            n, new(F, (sec * 1_000_000_000 + frac * mul, buf[s:pos], wl, lt, 0, 0, "", None))
+                            n, new(F, (sec * 1_000_000_000 + frac * mul, buf[s:end], wl, lt, 0, 0, "", None))
                         )
                     )
                 left -= 1

@@ -165,6 +165,12 @@ class Header:
         self.size = max(f.off + f.size for f in fields)
         self._shifts = tuple(_shift(f.mask) for f in fields)
         self._plan = tuple(zip(fields, self._shifts, strict=True))
+        # the same as plain tuples for the no-tree loop (tuple unpacking is cheaper than attribute access);
+        # kind 0: a big-endian byte, 1: a longer big-endian unsigned, 2: anything else (field_value)
+        self._flat = tuple(
+            (f.name, f.off, f.size, (0 if f.size == 1 else 1) if f.kind == "u" else 2, f.mask, sh, f.scale, f)
+            for f, sh in self._plan
+        )
 
     def read(self, ctx: Ctx, base: int, end: int, into: Node | None = None) -> dict[str, Value] | None:
         """Record every field at ``base``; returns name -> value, or None (flagged) if the header is cut.
@@ -176,24 +182,28 @@ class Header:
         vals: dict[str, Value] = {}
         if not ctx.tree and base + self.size <= lim:  # the whole header, no tree: values only
             fields = ctx.fields
-            for f, sh in self._plan:
-                o = base + f.off
-                if f.kind == "u":
-                    v = data[o] if f.size == 1 else int.from_bytes(data[o : o + f.size], "big")
-                    if f.mask:
-                        v = (v & f.mask) >> sh
-                    if f.scale != 1:
-                        v *= f.scale
+            frombytes = int.from_bytes
+            for name, off, size, kind, mask, sh, scale, f in self._flat:
+                o = base + off
+                if kind == 0:
+                    v = data[o]
+                elif kind == 1:
+                    v = frombytes(data[o : o + size], "big")
                 else:
                     v = field_value(data, o, f, sh)
-                vals[f.name] = v
-                old = fields.get(f.name, _MISSING)
+                if kind != 2:
+                    if mask:
+                        v = (v & mask) >> sh
+                    if scale != 1:
+                        v *= scale
+                vals[name] = v
+                old = fields.get(name, _MISSING)
                 if old is _MISSING:
-                    fields[f.name] = v
+                    fields[name] = v
                 elif type(old) is list:
                     old.append(v)
                 else:
-                    fields[f.name] = [old, v]
+                    fields[name] = [old, v]
             return vals
         for f, sh in self._plan:
             o = base + f.off

@@ -306,7 +306,14 @@ class Ctx:
         text: str | None = None,
         into: Node | None = None,
     ) -> Node | None:
-        _put(self.fields, name, value)
+        fields = self.fields  # _put(), inlined: this runs for every field of every packet
+        old = fields.get(name, _MISSING)
+        if old is _MISSING:
+            fields[name] = value
+        elif type(old) is list:
+            old.append(value)
+        else:
+            fields[name] = [old, value]
         if not self.tree:
             return None
         node = Node(

@@ -33,8 +33,8 @@ EXPRESSIONS = (
 
 
 def build(path: Path, packets: int) -> None:
-    from sniffer.capture.frame import Frame
     from sniffer.capture.pcapfile import open_capture, open_writer
+    from sniffer.frame import Frame
 
     frames: list[Frame] = []
     for name in SOURCES:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sniffer.capture.frame import Frame
 from sniffer.capture.pcapfile import open_capture, open_writer
+from sniffer.frame import Frame
 
 
 def generate(path: str, fmt: str, n: int) -> None:

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers.netns import Host, netns_pair  # noqa: E402
 
-from sniffer.capture.frame import Frame  # noqa: E402
 from sniffer.capture.pcapfile import open_capture, open_writer  # noqa: E402
+from sniffer.frame import Frame  # noqa: E402
 
 
 def make_pcap(path: str, n: int, size: int) -> None:

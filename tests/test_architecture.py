@@ -12,7 +12,7 @@ PKG = Path(__file__).resolve().parent.parent / "sniffer"
 # layer -> packages it must never import
 FORBIDDEN = {
     "capture": ("sniffer.ui", "sniffer.model", "sniffer.gen", "sniffer.decode", "textual", "scapy"),
-    "decode": ("sniffer.ui", "sniffer.model", "sniffer.gen", "sniffer.capture.afpacket", "textual"),
+    "decode": ("sniffer.ui", "sniffer.model", "sniffer.gen", "sniffer.capture", "textual"),
     "model": ("sniffer.ui", "sniffer.gen", "textual"),
     "gen": ("sniffer.ui", "textual"),
 }

@@ -13,7 +13,8 @@ import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sniffer.capture.frame import (
+from sniffer.errors import CaptureError, PrivilegeError, SnifferError, needs_privilege
+from sniffer.frame import (
     DIR_IN,
     DIR_OUT,
     LINKTYPE_ETHERNET,
@@ -21,7 +22,6 @@ from sniffer.capture.frame import (
     LINKTYPE_RAW,
     Frame,
 )
-from sniffer.errors import CaptureError, PrivilegeError, SnifferError, needs_privilege
 
 # <linux/if_ether.h>, <linux/if_packet.h>, <asm-generic/socket.h>
 ETH_P_ALL = 0x0003

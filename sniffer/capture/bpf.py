@@ -9,8 +9,8 @@ import struct
 import threading
 from collections.abc import Sequence
 
-from sniffer.capture.frame import LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2
 from sniffer.errors import CaptureError, FilterError
+from sniffer.frame import LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2
 
 #: one classic BPF instruction: (code, jt, jf, k), the layout of struct sock_filter / bpf_insn
 Insn = tuple[int, int, int, int]

@@ -54,8 +54,8 @@ from sniffer.capture.afpacket import (
     interface_state,
     lookup_interface,
 )
-from sniffer.capture.frame import Frame
 from sniffer.errors import CaptureError, InterfaceGoneError, SnifferError, UsageError
+from sniffer.frame import Frame
 from sniffer.netns import netns as enter_netns
 
 DEFAULT_BUFFER_BYTES = 256 << 20

@@ -29,8 +29,8 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, BinaryIO, NamedTuple
 
-from sniffer.capture.frame import DIR_IN, DIR_OUT, DIR_UNKNOWN, Frame
 from sniffer.errors import OutputError, PcapFormatError, SnifferError
+from sniffer.frame import DIR_IN, DIR_OUT, DIR_UNKNOWN, Frame
 
 CHUNK = 1 << 16  # bytes per read: below malloc's mmap threshold, so buffers are reused (see docs)
 

@@ -22,8 +22,8 @@ from sniffer.capture.afpacket import (
     block_first_offset,
     rebuild_packet,
 )
-from sniffer.capture.frame import DIR_IN, DIR_OUT, LINKTYPE_ETHERNET
 from sniffer.capture.pcapfile import BT_EPB, EPB_TAILS, PcapngWriter, PcapWriter, epb_tail
+from sniffer.frame import DIR_IN, DIR_OUT, LINKTYPE_ETHERNET
 
 _EPB = struct.Struct("<IIIIIII").pack
 _PCAP_HDR = struct.Struct("<IIII").pack

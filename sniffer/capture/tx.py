@@ -22,7 +22,8 @@ import struct
 import time
 from collections.abc import Callable
 
-from sniffer.capture.frame import (
+from sniffer.errors import CaptureError, SnifferError, needs_privilege
+from sniffer.frame import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
     LINKTYPE_IPV6,
@@ -33,7 +34,6 @@ from sniffer.capture.frame import (
     LINKTYPE_RAW,
     Frame,
 )
-from sniffer.errors import CaptureError, SnifferError, needs_privilege
 from sniffer.netns import netns as enter_netns
 
 ARPHRD_ETHER = 1

@@ -217,8 +217,8 @@ def _name_of(addr: str, want: bool, cache: dict[str, str]) -> str:
 
 def _decoded(packet: bytes, ts_ns: int) -> dict[str, Any]:
     """The ICMP error through the shared decoder: Wireshark field names (outer, then quoted values)."""
-    from sniffer.capture.frame import LINKTYPE_RAW, Frame
     from sniffer.decode.fields import frame_fields
+    from sniffer.frame import LINKTYPE_RAW, Frame
 
     fields = frame_fields(Frame(ts_ns, packet, len(packet), LINKTYPE_RAW))
     return {k: v for k, v in fields.items() if not k.startswith("frame.")}

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sniffer.errors import PcapFormatError, SnifferError, UsageError
 
 if TYPE_CHECKING:
-    from sniffer.capture.frame import Frame
+    from sniffer.frame import Frame
 
 KINDS = ("eth", "ip", "ipv6", "tcp", "udp")
 

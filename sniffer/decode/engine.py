@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
-from sniffer.capture.frame import Frame
 from sniffer.decode import app, http, icmp, igmp, inet, link, tls  # noqa: F401  (they fill the tables)
 from sniffer.decode.core import LINKTYPES, Ctx, data_layer
+from sniffer.frame import Frame
 
 #: SNIFFER_DECODE_DEBUG=1 lets decoder exceptions through (for finding decoder bugs in development)
 DEBUG = bool(os.environ.get("SNIFFER_DECODE_DEBUG"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sniffer.capture.frame import Frame
 from sniffer.decode.engine import run
+from sniffer.frame import Frame
 
 
 def frame_fields(frame: Frame) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sniffer.capture.frame import Frame
 from sniffer.decode.core import (
     DECODED_TCP_PORTS,
     DECODED_UDP_PORTS,
@@ -23,6 +22,7 @@ from sniffer.decode.core import (
     ip4,
     ip6,
 )
+from sniffer.frame import Frame
 
 
 class Summary(NamedTuple):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sniffer.capture.frame import Frame
 from sniffer.decode.core import Node
 from sniffer.decode.engine import run
+from sniffer.frame import Frame
 
 __all__ = ["Node", "dissect", "dissect_deep"]
 

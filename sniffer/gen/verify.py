@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sniffer.capture.frame import Frame
+from sniffer.frame import Frame
 from sniffer.gen.payload import FlowTracker, find_tags
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from sniffer.capture.frame import Frame
+from sniffer.frame import Frame
 from sniffer.model.l4 import (
     PROTO_TCP,
     PROTO_UDP,

@@ -10,7 +10,7 @@ import socket
 import struct
 from typing import NamedTuple
 
-from sniffer.capture.frame import (
+from sniffer.frame import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
     LINKTYPE_IPV6,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sniffer.capture.frame import LINKTYPE_ETHERNET, Frame
+from sniffer.frame import LINKTYPE_ETHERNET, Frame
 from sniffer.model.flows import FlowIndex
 from sniffer.model.l4 import PROTO_UDP, Transport, network, transport
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sniffer.capture.frame import Frame
+from sniffer.frame import Frame
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sniffer.capture.frame import LINKTYPE_ETHERNET, Frame
 from sniffer.errors import SnifferError
+from sniffer.frame import LINKTYPE_ETHERNET, Frame
 
 
 # -- dissection tree --------------------------------------------------------------------------------

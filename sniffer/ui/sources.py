@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sniffer.capture.frame import Frame
 from sniffer.errors import SnifferError
+from sniffer.frame import Frame
 from sniffer.model.store import PacketStore
 from sniffer.ui.adapters import LiveSource, LiveStats
 

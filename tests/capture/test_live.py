@@ -20,9 +20,9 @@ from helpers.capture_traffic import (
 from helpers.netns import sh
 
 from sniffer.capture.afpacket import PacketSender, RingConfig
-from sniffer.capture.frame import DIR_IN, DIR_OUT, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, Frame
 from sniffer.capture.live import LiveCapture
 from sniffer.errors import CaptureError, FilterError, InterfaceGoneError
+from sniffer.frame import DIR_IN, DIR_OUT, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, Frame
 from sniffer.netns import netns
 
 pytestmark = pytest.mark.root

@@ -26,11 +26,11 @@ from sniffer.capture.afpacket import (
     BlockParser,
     Interface,
 )
-from sniffer.capture.frame import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2
 from sniffer.capture.live import RingBlock
 from sniffer.capture.pcapfile import PcapngWriter, PcapWriter, open_capture
 from sniffer.capture.ringfile import write_block
 from sniffer.commands.capture import FileOutput
+from sniffer.frame import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2
 
 BLOCK_HDR = 48  # ALIGN(sizeof(struct tpacket_block_desc), 8)
 TP_HDRLEN = 68  # TPACKET_ALIGN(sizeof(struct tpacket3_hdr)) + sizeof(struct sockaddr_ll)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from sniffer.capture.frame import Frame
 from sniffer.capture.pcapfile import open_capture
+from sniffer.frame import Frame
 
 from .oracle import CAPS
 

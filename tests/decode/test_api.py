@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sniffer.capture.frame import Frame
 from sniffer.capture.pcapfile import open_capture
 from sniffer.decode.fields import frame_fields
 from sniffer.decode.summary import Summary, format_line, slow_summary, summarize
 from sniffer.decode.tree import dissect
+from sniffer.frame import Frame
 
 CAPS = Path(__file__).resolve().parents[1] / "corpus" / "captures"
 

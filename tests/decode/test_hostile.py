@@ -6,10 +6,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sniffer.capture.frame import Frame
 from sniffer.decode.fields import frame_fields
 from sniffer.decode.summary import format_line, summarize
 from sniffer.decode.tree import dissect
+from sniffer.frame import Frame
 
 from .corpus_frames import corpus_frames
 

@@ -206,7 +206,7 @@ def test_info_column_of_typical_segments() -> None:
 
 
 def _frames(raw: list[bytes]) -> list[Any]:
-    from sniffer.capture.frame import Frame
+    from sniffer.frame import Frame
 
     return [Frame(1_700_000_000 * 10**9, b, len(b), 1) for b in raw]
 
@@ -373,7 +373,7 @@ def test_fast_path_on_ipv6_and_linux_sll_agrees_with_the_dissector() -> None:
     """The Frame fast path (_l4) tests the payload prefix for IPv6 and other link types too."""
     import struct
 
-    from sniffer.capture.frame import Frame
+    from sniffer.frame import Frame
 
     payloads = [
         httptls.HTTP_REQUESTS[0],

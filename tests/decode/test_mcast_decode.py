@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from sniffer.capture.frame import Frame
 from sniffer.capture.pcapfile import open_writer
 from sniffer.decode.fields import frame_fields
 from sniffer.decode.summary import summarize
 from sniffer.decode.tree import dissect
+from sniffer.frame import Frame
 
 
 def _csum(b: bytes) -> int:

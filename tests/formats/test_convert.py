@@ -7,8 +7,8 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sniffer.capture.frame import Frame
 from sniffer.capture.tx import DEFAULT_DST_MAC, LinkConverter, parse_mac
+from sniffer.frame import Frame
 
 SRC = bytes.fromhex("0a0000000001")
 IP4 = bytes.fromhex("4500001c0000000040010000") + bytes(8)

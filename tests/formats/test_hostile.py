@@ -18,9 +18,9 @@ from helpers import formats_libpcap as libpcap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sniffer.capture.frame import Frame
 from sniffer.capture.pcapfile import open_capture
 from sniffer.errors import PcapFormatError
+from sniffer.frame import Frame
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = sorted((ROOT / "tests" / "corpus" / "captures").iterdir())

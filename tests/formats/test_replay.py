@@ -14,9 +14,9 @@ import pytest
 from helpers.cli import run_sniffer
 from helpers.netns import Host, netns_pair
 
-from sniffer.capture.frame import Frame
 from sniffer.capture.live import LiveCapture
 from sniffer.capture.pcapfile import open_capture, open_writer
+from sniffer.frame import Frame
 
 pytestmark = pytest.mark.root
 

@@ -8,9 +8,9 @@ import struct
 import pytest
 from helpers.formats_builders import block, epb, idb, opt, pb, pcap_header, pcap_record, shb, spb
 
-from sniffer.capture.frame import DIR_IN, DIR_OUT, DIR_UNKNOWN
 from sniffer.capture.pcapfile import open_capture
 from sniffer.errors import PcapFormatError
+from sniffer.frame import DIR_IN, DIR_OUT, DIR_UNKNOWN
 
 PKT = bytes(range(60))
 

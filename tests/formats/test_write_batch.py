@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from sniffer.capture import pcapfile
-from sniffer.capture.frame import DIR_IN, DIR_OUT, DIR_UNKNOWN, Frame
 from sniffer.capture.pcapfile import Interface, open_capture, open_writer
 from sniffer.errors import OutputError
+from sniffer.frame import DIR_IN, DIR_OUT, DIR_UNKNOWN, Frame
 
 
 @pytest.fixture

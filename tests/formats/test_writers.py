@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from sniffer.capture.frame import DIR_IN, DIR_OUT, DIR_UNKNOWN, Frame
 from sniffer.capture.pcapfile import Interface, open_capture, open_writer
 from sniffer.errors import OutputError
+from sniffer.frame import DIR_IN, DIR_OUT, DIR_UNKNOWN, Frame
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPS = ROOT / "tests" / "corpus" / "captures"
@@ -154,7 +154,7 @@ def test_existing_file_is_truncated_and_stdout_works(tmp: Path) -> None:
     assert out.stat().st_size == 24 + 16 + 10
     code = (
         "from sniffer.capture.pcapfile import open_writer\n"
-        "from sniffer.capture.frame import Frame\n"
+        "from sniffer.frame import Frame\n"
         "print('not in the file', end='')\n"  # text printed before must not corrupt... goes first
         "w = open_writer('-')\n"
         "[w.write(Frame(i, b'y' * 50, 50, 1)) for i in range(100)]\n"

@@ -11,7 +11,7 @@ import threading
 import time
 from types import TracebackType
 
-from sniffer.capture.frame import Frame
+from sniffer.frame import Frame
 from sniffer.gen.payload import Tag, find_tags
 from sniffer.netns import netns
 

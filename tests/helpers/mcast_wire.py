@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sniffer.capture.frame import LINKTYPE_ETHERNET, Frame
 from sniffer.capture.live import LiveCapture
+from sniffer.frame import LINKTYPE_ETHERNET, Frame
 
 
 class IfaceCapture:

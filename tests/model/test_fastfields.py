@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sniffer.capture.frame import Frame
 from sniffer.capture.pcapfile import open_capture
 from sniffer.decode.fields import frame_fields
 from sniffer.errors import PcapFormatError
+from sniffer.frame import Frame
 from sniffer.model.fastfields import FAST_FIELDS, extractor, headers
 from sniffer.model.filters import compile_filter
 

@@ -8,7 +8,7 @@ import struct
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sniffer.capture.frame import LINKTYPE_RAW, Frame
+from sniffer.frame import LINKTYPE_RAW, Frame
 from sniffer.model.flows import FlowIndex, follow, format_follow, stream_of
 from sniffer.model.l4 import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, transport
 from sniffer.model.stats import Statistics

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from helpers.tui_pcapgen import mixed_frames, write_pcap
 
-from sniffer.capture.frame import Frame
 from sniffer.capture.pcapfile import open_capture
+from sniffer.frame import Frame
 from sniffer.model.store import LRU, PacketStore, View
 
 

@@ -1,4 +1,4 @@
-"""The unit every source yields: one captured frame and its metadata."""
+"""Neutral types every layer shares: the Frame tuple, link-type and direction constants (imports nothing of ours)."""
 
 from __future__ import annotations
 

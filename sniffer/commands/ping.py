@@ -191,6 +191,16 @@ def fmt_ms(ms: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sniffer.errors import SnifferError
+
+    try:
+        return _run(args)
+    except SnifferError as exc:
+        exc.exit_status = 2  # iputils: 2 for every error (resolving, binding, options), 1 for no reply
+        raise
+
+
+def _run(args: argparse.Namespace) -> int:
     from sniffer.errors import UsageError
 
     if args.trace:
@@ -374,7 +384,11 @@ def _run_ping(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, old)
     elapsed = session.elapsed_ms
-    ok = all(st.received > 0 for st in session.stats)
+    # iputils' exit status: 1 when nothing came back, or (with -w) fewer replies than -c asked for
+    ok = all(
+        st.received > 0 and not (opts.deadline is not None and opts.count and st.received < opts.count)
+        for st in session.stats
+    )
     if args.json:
         doc: dict[str, Any] = {
             "socket": session.kind,
@@ -411,7 +425,7 @@ def _run_ping(args: argparse.Namespace) -> int:
             line += f", +{st.damaged} corrupted"
         if st.errors:
             line += f", +{st.errors} errors"
-        line += f", {st.loss_pct:g}% packet loss, time {elapsed:.0f}ms"
+        line += f", {st.loss_pct:g}% packet loss, time {session.send_span_ms:.0f}ms"
         write(line + "\n")
         rtt = st.rtt
         if rtt:

@@ -44,6 +44,8 @@ _INT = struct.Struct("=i")
 _ANC = socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(4) * 2 + 64
 FLOOD_GAP = 0.01  # with -i 0, next probe as soon as answered, or after this many seconds (iputils -f)
 MIN_USER_INTERVAL = 0.002
+MAX_PAYLOAD4 = 65535 - 20 - 8  # the IPv4 total length covers the IP header
+MAX_PAYLOAD6 = 65535 - 8  # the IPv6 payload length does not (iputils' limit; jumbograms aside)
 SPIN_BELOW = 0.002  # waits shorter than this poll + sched_yield instead of sleeping in select  # like iputils: shorter intervals need CAP_NET_RAW
 
 
@@ -403,7 +405,16 @@ class Endpoint:
         try:
             self.sock.sendto(pkt, self.target.sockaddr)
         except OSError as exc:
-            return now, None, exc
+            if self.kind != "dgram":
+                return now, None, exc
+            # IP_RECVERR: an ICMP error for an earlier probe (a Time Exceeded arriving while we send the
+            # next one, as in --trace) is also left as the socket's pending error, which this sendto
+            # reported instead of sending; the error itself waits in the error queue. Send again.
+            try:
+                now = time.time_ns()
+                self.sock.sendto(pkt, self.target.sockaddr)
+            except OSError as exc2:
+                return now, None, exc2
         return now, pkt, None
 
     def receive(self) -> Iterable[tuple[int, str, int | None, memoryview, int]]:
@@ -523,16 +534,30 @@ def _ping_group_range() -> tuple[int, int]:
 
 
 class _State:
-    __slots__ = ("ep", "next_seq", "outstanding", "received", "remaining", "sent_ns", "stats")
+    __slots__ = ("count", "ep", "next_seq", "outstanding", "received", "remaining", "sent_ns", "stats")
 
-    def __init__(self, ep: Endpoint, stats: TargetStats, first_seq: int, count: int | None) -> None:
+    def __init__(
+        self, ep: Endpoint, stats: TargetStats, first_seq: int, count: int | None, deadline: bool
+    ) -> None:
         self.ep = ep
         self.stats = stats
         self.next_seq = first_seq
-        self.remaining = count  # probes still to send (None: unbounded)
+        # like iputils: with a deadline (-w), -c counts answers and probes go on until the deadline;
+        # without one, -c counts the probes sent
+        self.count = count
+        self.remaining = None if deadline else count  # probes still to send (None: unbounded)
         self.sent_ns: dict[int, int] = {}  # seq (16 bit) -> send time
         self.received: set[int] = set()
         self.outstanding: deque[tuple[int, int]] = deque()  # (send ns, seq) awaiting answer, in send order
+
+    @property
+    def answered(self) -> bool:
+        """iputils' exit test: as many answers (replies + errors) as -c asked for."""
+        return self.count is not None and self.stats.received + self.stats.errors >= self.count
+
+    @property
+    def sending(self) -> bool:
+        return (self.remaining is None or self.remaining > 0) and not self.answered
 
 
 class PingSession:
@@ -552,9 +577,19 @@ class PingSession:
             raise UsageError("-i must be >= 0")
         if o.interval == 0 and o.count is None and o.deadline is None:
             raise UsageError("-i 0 sends back to back: bound it with -c COUNT or -w DEADLINE")
-        if not 0 <= o.size <= 65507:
-            raise UsageError(f"-s {o.size}: payload size must be 0..65507")
+        if not 0 <= o.size <= MAX_PAYLOAD6:
+            raise UsageError(f"-s {o.size}: payload size must be 0..{MAX_PAYLOAD6} (IPv4: 0..{MAX_PAYLOAD4})")
         self.targets = [resolve(t, o.family) for t in targets]
+        for t in self.targets:
+            if t.family == socket.AF_INET and o.size > MAX_PAYLOAD4:
+                raise UsageError(
+                    f"-s {o.size}: IPv4 payload size must be 0..{MAX_PAYLOAD4} (65535 - 20 IP - 8 ICMP)"
+                )
+        if o.socket_kind == "dgram" and o.interval < MIN_USER_INTERVAL:
+            raise UsageError(
+                f"-i {o.interval:g}: intervals under {MIN_USER_INTERVAL * 1000:g} ms need a raw socket, and "
+                "--socket dgram asks for the unprivileged ICMP one: use --socket raw (or auto)"
+            )
         self.endpoints, self.kind = open_endpoints(self.targets, o)
         if self.kind == "dgram" and o.interval < MIN_USER_INTERVAL:
             self.close()
@@ -622,7 +657,8 @@ class PingSession:
         o = self.opts
         emit = on_event or (lambda ev: None)
         states = [
-            _State(ep, st, o.first_seq, o.count) for ep, st in zip(self.endpoints, self.stats, strict=True)
+            _State(ep, st, o.first_seq, o.count, o.deadline is not None)
+            for ep, st in zip(self.endpoints, self.stats, strict=True)
         ]
         by_fd = {s.ep.fd: s for s in states}
         rfds = [*by_fd, self._stop_r]
@@ -636,28 +672,33 @@ class PingSession:
         rr = 0  # round-robin index of the next target to probe
         next_send = t0
         select_ = select.select
+        linger_end: int | None = None  # after the last probe (-c without -w): when to give up waiting
         while not self._stopped:
             now = mono()
             if deadline is not None and now >= deadline:
                 break
+            if o.count is not None and all(s.answered for s in states):
+                break  # iputils: replies + errors reached -c
+            if deadline is not None and any(s.stats.errors for s in states):
+                break  # iputils: with -w, the first error ends the run
             # 1. send what is due
-            sending = any(s.remaining is None or s.remaining > 0 for s in states)
+            sending = any(s.sending for s in states)
             if sending:
                 if flood:
                     for s in states:
-                        if (s.remaining is None or s.remaining > 0) and (
-                            not s.outstanding or now - s.outstanding[-1][0] >= FLOOD_GAP * 1e9
-                        ):
+                        if s.sending and (not s.outstanding or now - s.outstanding[-1][0] >= FLOOD_GAP * 1e9):
                             self._send(s, emit, now)
                 elif now >= next_send:
                     for _ in range(len(states)):
                         s = states[rr]
                         rr = (rr + 1) % len(states)
-                        if s.remaining is None or s.remaining > 0:
+                        if s.sending:
                             self._send(s, emit, now)
                             break
                     next_send = max(next_send + gap_ns, now - gap_ns)
-                sending = any(s.remaining is None or s.remaining > 0 for s in states)
+                sending = any(s.sending for s in states)
+            if not sending and linger_end is None and deadline is None:
+                linger_end = now + self._linger_ns(states)
             # 2. time out probes that waited too long
             for s in states:
                 out = s.outstanding
@@ -667,7 +708,9 @@ class PingSession:
                         emit(ProbeTimeout(s.ep.index, seq))
             if not sending and not any(s.outstanding for s in states):
                 break
-            # 3. wait for the next send, the next timeout, or the deadline
+            if linger_end is not None and now >= linger_end:
+                break
+            # 3. wait for the next send, the next timeout, the end of the linger, or the deadline
             wake = next_send if sending and not flood else None
             if flood and sending:
                 wake = now + int(FLOOD_GAP * 1e9)
@@ -675,8 +718,9 @@ class PingSession:
                 if s.outstanding:
                     t = s.outstanding[0][0] + timeout_ns
                     wake = t if wake is None or t < wake else wake
-            if deadline is not None:
-                wake = deadline if wake is None or deadline < wake else wake
+            for t in (deadline, linger_end):
+                if t is not None:
+                    wake = t if wake is None or t < wake else wake
             wait = max(0.0, (wake - mono()) / 1e9) if wake is not None else None
             if wait is not None and wait < SPIN_BELOW and not flood:
                 # like iputils: a short wait is spent polling the sockets and yielding the CPU rather than
@@ -701,6 +745,21 @@ class PingSession:
         except OSError:
             pass
         return self.stats
+
+    def _linger_ns(self, states: list[_State]) -> int:
+        """iputils' wait after the last probe: twice the longest RTT (at least one interval) once
+        something came back, else the -W timeout."""
+        o = self.opts
+        if any(s.stats.received for s in states):
+            tmax_ms = max(s.stats.rtt_max for s in states)
+            return int(max(2 * tmax_ms / 1e3, o.interval) * 1e9)
+        return int(o.timeout * 1e9)
+
+    @property
+    def send_span_ms(self) -> float:
+        """iputils' summary ``time``: from the start to the last probe sent."""
+        last = max((st.last_send_ns for st in self.stats), default=0)
+        return max(0.0, (last - self.start_ns) / 1e6) if last and self.start_ns else 0.0
 
     def _send(self, s: _State, emit: Callable[[PingEvent], None], now_mono: int) -> None:
         seq = s.next_seq & 0xFFFF

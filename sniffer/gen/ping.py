@@ -718,9 +718,9 @@ class PingSession:
                 if s.outstanding:
                     t = s.outstanding[0][0] + timeout_ns
                     wake = t if wake is None or t < wake else wake
-            for t in (deadline, linger_end):
-                if t is not None:
-                    wake = t if wake is None or t < wake else wake
+            for end in (deadline, linger_end):
+                if end is not None:
+                    wake = end if wake is None or end < wake else wake
             wait = max(0.0, (wake - mono()) / 1e9) if wake is not None else None
             if wait is not None and wait < SPIN_BELOW and not flood:
                 # like iputils: a short wait is spent polling the sockets and yielding the CPU rather than

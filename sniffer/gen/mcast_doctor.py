@@ -369,6 +369,16 @@ def _check_membership(group: str, ifname: str) -> list[Check]:
     if not rows:
         return [Check("membership", INFO, f"nothing on this host has joined {group} on {ifname} right now")]
     m = rows[0]
+    if not m.sources_known:
+        return [
+            Check(
+                "membership",
+                OK,
+                f"{group} joined on {ifname}: {m.users} socket(s); any-source or source-specific is not "
+                "visible: /proc/net/mcfilter hides this group's sources (it lists an interface's "
+                "sources only from the first interface whose newest group has some)",
+            )
+        ]
     srcs = ",".join(s.address for s in m.sources) or "any source"
     return [Check("membership", OK, f"{group} joined on {ifname}: {m.users} socket(s), {m.mode} {srcs}")]
 

@@ -18,6 +18,7 @@ MAF_LOADED = 0x04
 MAF_NOREPORT = 0x08
 MAF_GSQUERY = 0x10
 
+ALL_HOSTS = ("224.0.0.1", "ff02::1")
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -120,6 +121,33 @@ def parse_mcfilter(text: str, v6: bool = False) -> dict[tuple[int, str], list[So
     return out
 
 
+def mark_sources(rows: list[KernelMembership], filters: dict[tuple[int, str], list[SourceFilter]]) -> None:
+    """Give each membership its sources, and say where /proc/net/mcfilter cannot tell.
+
+    The kernel's listing (igmp_mcf_get_first / igmp6_mcf_get_first) starts at the first interface whose
+    *newest* group (the head of its list, the first one /proc/net/igmp shows) has sources, then walks
+    everything after it. So for an interface before that one, only its newest group is known to have no
+    sources; an older SSM join there shows no sources at all, which is not "any source". ``rows`` is
+    in /proc/net/igmp (igmp6) order: interfaces in the kernel's order, groups newest first.
+    """
+    order: dict[int, int] = {}
+    heads: set[int] = set()
+    for i, m in enumerate(rows):
+        if m.ifindex not in order:
+            order[m.ifindex] = len(order)
+            heads.add(i)
+    listed = [order[ifx] for ifx, _g in filters if ifx in order]
+    start = min(listed) if listed else None
+    for i, m in enumerate(rows):
+        m.sources = filters.get((m.ifindex, m.group), [])
+        m.sources_known = (
+            bool(m.sources)
+            or i in heads
+            or m.group in ALL_HOSTS  # joined by the kernel itself, any source
+            or (start is not None and order[m.ifindex] >= start)
+        )
+
+
 def _read(path: str) -> str:
     try:
         with open(path) as f:
@@ -155,10 +183,11 @@ def read_memberships(iface: str | None = None, ns: str | None = None) -> list[Ke
         v6 = parse_igmp6(_read(base + "igmp6"))
         f4 = parse_mcfilter(_read(base + "mcfilter"))
         f6 = parse_mcfilter(_read(base + "mcfilter6"), v6=True)
+        mark_sources(v4, f4)
+        mark_sources(v6, f6)
         rows = v4 + v6
         forced_cache: dict[tuple[str, str], int] = {}
         for m in rows:
-            m.sources = (f4 if m.family == "ipv4" else f6).get((m.ifindex, m.group), [])
             k = (m.family, m.ifname)
             if k not in forced_cache:
                 forced_cache[k] = _forced(m.family, m.ifname)
@@ -181,6 +210,6 @@ def format_table(rows: list[KernelMembership]) -> str:
         timer = f"{m.timer_s:.2f}s" if m.timer_running else "-"
         srcs = ",".join(s.address + ("" if m.mode == "include" or s.exclude else "(inc)") for s in m.sources)
         lines.append(
-            f"{m.ifname:<10} {m.group:<28} {m.users:>5} {ver:<6} {m.mode:<8} {timer:>7} {srcs or '-'}"
+            f"{m.ifname:<10} {m.group:<28} {m.users:>5} {ver:<6} {m.mode:<8} {timer:>7} {srcs or ('-' if m.sources_known else '?')}"
         )
     return "\n".join(lines)

@@ -277,9 +277,14 @@ class KernelMembership:
     forced_version: int = 0  # force_igmp_version / force_mld_version of the interface (0: not forced)
     flags: int = 0  # IPv6 MAF_* flags
     sources: list[SourceFilter] = field(default_factory=list)
+    #: False when /proc/net/mcfilter cannot tell: its listing starts at the first interface whose newest
+    #: group has sources, so the older groups of interfaces before that one never show theirs
+    sources_known: bool = True
 
     @property
     def mode(self) -> str:
+        if not self.sources_known:
+            return "unknown"
         if not self.sources or any(s.exclude for s in self.sources):
             return "exclude"
         return "include"
@@ -301,6 +306,7 @@ class KernelMembership:
             "querier": self.querier,
             "forced_version": self.forced_version,
             "mode": self.mode,
+            "sources_known": self.sources_known,
             "sources": [
                 {"address": s.address, "include": s.include, "exclude": s.exclude} for s in self.sources
             ],

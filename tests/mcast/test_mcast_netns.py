@@ -504,3 +504,33 @@ def test_doctor_listens_and_reports_the_ttl_of_what_arrives(netns_pair: tuple[Ho
     r = run_sniffer("mcast", "doctor", "239.13.13.13", "-i", "vb", "--listen", "0.3", "--json", ns=b.ns)
     checks = {c["check"]: c for c in json.loads(r.stdout)}
     assert checks["arrivals"]["status"] == "WARN" and "nothing arrived" in checks["arrivals"]["message"]
+
+
+def test_ssm_join_followed_by_another_group_is_not_shown_as_any_source(netns_pair: tuple[Host, Host]) -> None:
+    """/proc/net/mcfilter starts at the first interface whose newest group has sources: once an ASM
+    group is joined after an SSM one on vb, the SSM group's source vanishes from it (the kernel's filter
+    still holds). Emptiness there is not "exclude, any source"."""
+    a, b = netns_pair
+    link_ready(a, b)
+    src = a.addr4("va")
+    ssm = start(b, "mcast", "join", "232.6.6.7", "-s", src, "-i", "vb", "--duration", "30", "--json")
+    wait_membership(b, "vb", "232.6.6.7")
+    (row,) = [m for m in read_memberships("vb", b.ns) if m.group == "232.6.6.7"]
+    assert row.mode == "include" and [s.address for s in row.sources] == [src]
+    asm = start(b, "mcast", "join", "239.6.6.8", "-i", "vb", "--duration", "30", "--json")
+    try:
+        wait_membership(b, "vb", "239.6.6.8")
+        table = run_sniffer("mcast", "groups", "--json", "-i", "vb", ns=b.ns)
+        rows = {r["group"]: r for r in json.loads(table.stdout)}
+        assert rows["232.6.6.7"]["mode"] != "exclude", rows["232.6.6.7"]
+        assert rows["232.6.6.7"]["mode"] in ("include", "unknown")
+        assert rows["239.6.6.8"]["mode"] == "exclude"  # the newest group: known to have no sources
+        _rc, checks = doctor(b, "232.6.6.7", "-i", "vb", "-s", src)
+        msg = checks["membership"]["message"]
+        assert "any source" not in msg or "not visible" in msg, msg
+        assert "exclude" not in msg, msg
+    finally:
+        terminate(ssm)
+        terminate(asm)
+        finish(ssm)
+        finish(asm)

@@ -66,3 +66,25 @@ def test_mcfilter_is_network_order_and_keyed_by_ifindex() -> None:
 def test_parsers_tolerate_empty_and_header_only() -> None:
     assert parse_igmp("") == [] and parse_igmp6("") == [] and parse_mcfilter("") == {}
     assert parse_mcfilter(MCFILTER.splitlines()[0]) == {}
+
+
+def test_mcfilter_listing_hides_sources_before_its_start() -> None:
+    """The kernel starts /proc/net/mcfilter at the first interface whose newest group has sources."""
+    from sniffer.gen.mcast_proc import mark_sources
+    from sniffer.model.multicast import KernelMembership, SourceFilter
+
+    def rows() -> list[KernelMembership]:
+        return [
+            KernelMembership("ipv4", 1, "lo", "224.0.0.1", 1),
+            KernelMembership("ipv4", 5, "vb", "239.6.6.8", 1),  # newest on vb: ASM
+            KernelMembership("ipv4", 5, "vb", "232.6.6.7", 1),  # older SSM join: hidden
+            KernelMembership("ipv4", 6, "vc", "232.1.1.1", 1),
+            KernelMembership("ipv4", 6, "vc", "239.1.1.1", 1),
+        ]
+
+    r = rows()
+    mark_sources(r, {})
+    assert [m.mode for m in r] == ["exclude", "exclude", "unknown", "exclude", "unknown"]  # 224.0.0.1: kernel
+    r = rows()
+    mark_sources(r, {(6, "232.1.1.1"): [SourceFilter("10.0.0.1", 1, 0)]})  # listing starts at vc
+    assert [m.mode for m in r] == ["exclude", "exclude", "unknown", "include", "exclude"]

@@ -239,12 +239,14 @@ def run_groups(args: argparse.Namespace) -> int:
             if deadline is not None and time.monotonic() >= deadline:
                 break
             cur = {(m.ifname, m.group): m.to_dict() for m in read_memberships(args.iface, args.netns)}
-            for key, row in cur.items():
+            for key, now_row in cur.items():
                 was = prev.get(key)
-                if not row["sources_known"] and was is not None and was["users"] == row["users"]:
+                if not now_row["sources_known"] and was is not None and was["users"] == now_row["users"]:
                     # the kernel's mcfilter listing stopped showing this group's sources (a newer group
                     # on the interface): nothing changed that we can see, keep what we knew
-                    row.update(mode=was["mode"], sources=was["sources"], sources_known=was["sources_known"])
+                    now_row.update(
+                        mode=was["mode"], sources=was["sources"], sources_known=was["sources_known"]
+                    )
             for key in sorted(set(prev) | set(cur)):
                 a, b = prev.get(key), cur.get(key)
                 if a == b or (a and b and _same(a, b)):

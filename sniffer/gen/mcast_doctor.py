@@ -424,40 +424,56 @@ _DROPPY = re.compile(r"\b(drop|reject)\b")
 def _check_firewall(port: int, v6: bool) -> list[Check]:
     if shutil.which("nft") is None:
         return [Check("firewall", INFO, "nft not installed: nftables not checked")]
-    p = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True, timeout=10)
+    p = subprocess.run(["nft", "-a", "list", "ruleset"], capture_output=True, text=True, timeout=10)
     if p.returncode != 0:
         return [Check("firewall", INFO, f"nft list ruleset failed: {p.stderr.strip()[:80]}")]
-    hits = []
-    policy_drop = []
+    hits: list[tuple[str, str, str, str]] = []  # (rule, "family table", chain, handle)
+    policy_drop: list[tuple[str, str, str]] = []  # (chain header, "family table", chain)
+    table = chain = ""
     for line in p.stdout.splitlines():
         s = line.strip()
-        if re.search(rf"\bdport\b[^;]*\b{port}\b", s) or "igmp" in s or "mld-listener" in s:
-            hits.append(s)
-        if "policy drop" in s and ("hook input" in s or "hook prerouting" in s):
-            policy_drop.append(s)
-    droppers = [h for h in hits if _DROPPY.search(h)]
+        m = re.match(r"table (\S+ \S+) \{", s)
+        if m:
+            table, chain = m.group(1), ""
+            continue
+        m = re.match(r"chain (\S+) \{", s)
+        if m:
+            chain = m.group(1)
+            continue
+        rule, _, handle = s.partition("# handle ")
+        rule = rule.strip()
+        if re.search(rf"\bdport\b[^;]*\b{port}\b", rule) or "igmp" in rule or "mld-listener" in rule:
+            hits.append((rule, table, chain, handle.strip()))
+        if "policy drop" in rule and ("hook input" in rule or "hook prerouting" in rule):
+            policy_drop.append((rule, table, chain))
+    droppers = [h for h in hits if _DROPPY.search(h[0])]
     if droppers:
+        rule, table, chain, handle = droppers[0]
         return [
             Check(
                 "firewall",
                 FAIL,
-                f"nftables drops matching traffic: {droppers[0]!r}"
+                f"nftables drops matching traffic in {table} {chain}: {rule!r}"
                 + (f" (+{len(droppers) - 1} more)" if len(droppers) > 1 else ""),
-                "delete that rule (nft -a list ruleset; nft delete rule ... handle N)",
+                f"nft delete rule {table} {chain} handle {handle}"
+                if handle
+                else "delete that rule (nft -a list ruleset; nft delete rule ... handle N)",
             )
         ]
     if policy_drop:
+        rule, table, chain = policy_drop[0]
         return [
             Check(
                 "firewall",
                 WARN,
-                f"an input chain has policy drop ({policy_drop[0]!r}): make sure udp dport {port} is accepted",
-                f"nft add rule inet filter input udp dport {port} accept",
+                f"chain {chain} of table {table} has policy drop ({rule!r}): make sure udp dport {port} "
+                "is accepted there",
+                f"nft insert rule {table} {chain} udp dport {port} accept",
             )
         ]
     if hits:
         return [
-            Check("firewall", OK, f"nftables mentions port {port}/IGMP/MLD without dropping: {hits[0]!r}")
+            Check("firewall", OK, f"nftables mentions port {port}/IGMP/MLD without dropping: {hits[0][0]!r}")
         ]
     return [Check("firewall", OK, "nftables has no rule about this port, IGMP or MLD")]
 

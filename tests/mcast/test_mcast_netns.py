@@ -534,3 +534,22 @@ def test_ssm_join_followed_by_another_group_is_not_shown_as_any_source(netns_pai
         terminate(asm)
         finish(ssm)
         finish(asm)
+
+
+def test_doctor_names_the_table_and_chain_of_a_policy_drop(netns_pair: tuple[Host, Host]) -> None:
+    _a, b = netns_pair
+    b.run("nft", "add", "table", "ip", "edge")
+    b.run("nft", "add", "chain", "ip", "edge", "gate", "{ type filter hook input priority 0; policy drop; }")
+    rc, checks = doctor(b, "239.7.7.9", "-i", "vb", "-p", "4444")
+    fw = checks["firewall"]
+    assert fw["status"] == "WARN" and "ip edge" in fw["message"] and "gate" in fw["message"], fw
+    assert fw["fix"] == "nft insert rule ip edge gate udp dport 4444 accept", fw
+    # and the fix works: after it, the chain no longer drops the port
+    b.run(*fw["fix"].split())
+    b.run("nft", "add", "rule", "ip", "edge", "gate", "udp", "dport", "5555", "drop")
+    rc, checks = doctor(b, "239.7.7.9", "-i", "vb", "-p", "5555")
+    fw = checks["firewall"]
+    assert rc == 1 and fw["status"] == "FAIL" and "ip edge gate" in fw["message"], fw
+    assert fw["fix"].startswith("nft delete rule ip edge gate handle "), fw
+    b.run(*fw["fix"].split())
+    assert "5555" not in b.run("nft", "list", "ruleset").stdout

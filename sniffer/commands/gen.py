@@ -188,7 +188,8 @@ def add_parser(sub: Any) -> None:
     sp = gsub.add_parser(
         "verify",
         help="find generated flows in a capture file and the packets that went missing",
-        description="Scan a pcap/pcapng for sniffer's payload tag; per flow: packets, missing sequence numbers.",
+        description="Scan a pcap/pcapng for sniffer's payload tag; per flow: packets, missing sequence numbers. "
+        "Exit status: 0 when every flow is complete, 1 when sequence numbers are missing or no flow is found.",
     )
     sp.add_argument("file", help="capture file ('-' for stdin)")
     sp.add_argument("--flow", type=lambda s: int(s, 0), default=None, help="only this flow id")
@@ -513,9 +514,11 @@ def _run_verify(args: argparse.Namespace) -> int:
     with open_capture(args.file) as reader:
         flows = scan(reader)
     rows = [f.as_dict() for fid, f in sorted(flows.items()) if args.flow is None or fid == args.flow]
+    # like diff/cmp: 0 when every flow is complete, 1 when packets are missing or no flow was found
+    rc = 0 if rows and not any(r["missing_count"] for r in rows) else 1
     if args.json:
         print(json.dumps({"flows": rows}))
-        return 0
+        return rc
     if not rows:
         print("no generated (tagged) packets in this capture")
     for r in rows:
@@ -525,4 +528,4 @@ def _run_verify(args: argparse.Namespace) -> int:
             f"flow {r['flow_id']:#010x}: {r['packets']} packets ({r['echo_packets']} echo-flagged), "
             f"{r['distinct_seqs']}/{exp} sequence numbers, {miss}, over {r['duration_s']} s"
         )
-    return 0
+    return rc

@@ -31,10 +31,18 @@ def test_verify_reports_the_packets_we_dropped(tmp_path: Path) -> None:
         kept += 1
     w.close()
     out = run_sniffer("gen", "verify", str(pcap), "--flow", str(flow), "--json")
-    assert out.returncode == 0, out.stderr.decode()
+    assert out.returncode == 1, out.stderr.decode()  # missing sequence numbers: a failed verification
     (row,) = json.loads(out.stdout)["flows"]
     assert row["flow_id"] == flow and row["expected"] == 50
     assert row["missing"] == [7, 20] and row["distinct_seqs"] == 48
     assert row["delay_us"]["min"] >= 0
-    text = run_sniffer("gen", "verify", str(pcap), "--flow", str(flow)).stdout.decode()
-    assert "48/50 sequence numbers, missing 2 [7, 20]" in text
+    p = run_sniffer("gen", "verify", str(pcap), "--flow", str(flow))
+    assert p.returncode == 1 and "48/50 sequence numbers, missing 2 [7, 20]" in p.stdout.decode()
+    # the whole capture: complete, rc 0; a flow that is not there: rc 1
+    whole = tmp_path / "whole.pcapng"
+    w = open_writer(str(whole), "pcapng", linktype=cap.frames[0].linktype)
+    for fr in cap.frames:
+        w.write(fr)
+    w.close()
+    assert run_sniffer("gen", "verify", str(whole), "--flow", str(flow)).returncode == 0
+    assert run_sniffer("gen", "verify", str(whole), "--flow", str(flow ^ 1)).returncode == 1

@@ -2,8 +2,9 @@
 
 One command (as root): python bench/replay.py [--rounds 5]
   1. --topspeed: packets/s of each tool (as each reports it), median of the rounds, and the ratio.
-  2. --pps N: each tool paces 10,000+ packets; a tcpdump in the peer namespace records them and the
-     achieved rate and the inter-packet gap errors are computed from its kernel timestamps.
+  2. --pps 10000 and 50000 for 3 s each: a tcpdump in the peer namespace records every packet; from its
+     kernel timestamps: the achieved rate, each packet's deviation from its place in the schedule
+     (mean / p99 / max) and the longest silence between two packets.
 Everything is sent inside two namespaces joined by a veth pair (removed at the end).
 """
 
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +72,38 @@ def slope(xs: list[int], ys: list[float]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
 
 
+@dataclass
+class Deviation:
+    rate_err_pct: float
+    mean_us: float
+    p99_us: float
+    max_us: float
+    max_gap_us: float
+    captured: int
+
+
+def deviation(cap: list[tuple[int, int]], pps: float) -> Deviation:
+    """How far each captured packet is from its place in the schedule: packet k is due at
+    t0 + k / pps, t0 chosen so that the median deviation is 0 (the start offset is not an error); the
+    largest gap is the longest silence between consecutive captures."""
+    seqs = [s for s, _ in cap]
+    ts = [t for _, t in cap]
+    rate = 1 / slope(seqs, [t / 1e9 for t in ts])
+    step = 1e9 / pps
+    offs = [t - s * step for s, t in cap]
+    t0 = statistics.median(offs)
+    dev = sorted(abs(o - t0) for o in offs)
+    gaps = [t2 - t1 for t1, t2 in itertools.pairwise(ts)]
+    return Deviation(
+        abs(rate - pps) / pps * 100,
+        statistics.mean(dev) / 1000,
+        dev[int(len(dev) * 0.99)] / 1000,
+        dev[-1] / 1000,
+        max(gaps) / 1000,
+        len(cap),
+    )
+
+
 def captured(b: Host, cmd: list[str], a: Host, pcap_out: str) -> list[tuple[int, int]]:
     """Run cmd in a while tcpdump records vb in b; (sequence number, capture timestamp ns) per packet."""
     dump = subprocess.Popen(
@@ -117,74 +151,69 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--packets", type=int, default=200_000, help="packets for the --topspeed runs")
-    ap.add_argument("--pps", type=int, default=20_000, help="rate asked for in the paced runs")
-    ap.add_argument("--paced-packets", type=int, default=10_000)
+    ap.add_argument(
+        "--pps", type=int, nargs="+", default=[10_000, 50_000], help="rates asked for in the paced runs"
+    )
+    ap.add_argument("--seconds", type=float, default=3.0, help="length of each paced run")
+    ap.add_argument("--paced-rounds", type=int, default=2)
+    ap.add_argument("--skip-topspeed", action="store_true")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: it creates network namespaces")
     with tempfile.TemporaryDirectory() as d, netns_pair() as (a, b):
         top = os.path.join(d, "top.pcap")
-        paced = os.path.join(d, "paced.pcap")
         make_pcap(top, args.packets, 64)
-        make_pcap(paced, args.paced_packets, 100)
         print(f"veth pair in namespaces {a.ns} / {b.ns}; {args.rounds} rounds, tools alternating")
         tools = {
             "tcpreplay": lambda *x: ["tcpreplay", "-q", *x],
             "sniffer": lambda *x: sniffer_cmd(*x),
         }
         top_pps: dict[str, list[float]] = {t: [] for t in tools}
-        for _ in range(args.rounds):
+        for _ in range(0 if args.skip_topspeed else args.rounds):
             for name in tools:
                 if name == "tcpreplay":
                     out = run_in(a, ["tcpreplay", "--topspeed", "-i", "va", top])
                 else:
                     out = run_in(a, sniffer_cmd(top, "-i", "va", "--topspeed"))
                 top_pps[name].append(pps_of(name, out))
-        med = {t: statistics.median(v) for t, v in top_pps.items()}
-        print(f"\n--topspeed, {args.packets} x 64-byte frames (packets/s as each tool reports)")
-        for t, v in top_pps.items():
-            print(f"  {t:10s} median {med[t]:10.0f} pps   runs: {', '.join(f'{x:.0f}' for x in v)}")
-        print(f"  ratio sniffer/tcpreplay: {med['sniffer'] / med['tcpreplay']:.2f}x")
+        med = {t: statistics.median(v) if v else 0.0 for t, v in top_pps.items()}
+        if not args.skip_topspeed:
+            print(f"\n--topspeed, {args.packets} x 64-byte frames (packets/s as each tool reports)")
+            for t, v in top_pps.items():
+                print(f"  {t:10s} median {med[t]:10.0f} pps   runs: {', '.join(f'{x:.0f}' for x in v)}")
+            print(f"  ratio sniffer/tcpreplay: {med['sniffer'] / med['tcpreplay']:.2f}x")
 
-        print(f"\n--pps {args.pps}, {args.paced_packets} x 100-byte frames, measured by tcpdump on the peer")
-        res: dict[str, list[tuple[float, float, float, float]]] = {t: [] for t in tools}
-        for _ in range(max(1, args.rounds // 2 + 1)):
-            for name in tools:
-                if name == "tcpreplay":
-                    cmd = ["tcpreplay", f"--pps={args.pps}", "-i", "va", paced]
-                else:
-                    cmd = sniffer_cmd(paced, "-i", "va", "--pps", str(args.pps), "-q")
-                cap = captured(b, cmd, a, os.path.join(d, f"cap-{name}.pcap"))
-                if len(cap) < 2:
-                    raise SystemExit(f"{name}: nothing captured")
-                seqs = [s for s, _ in cap]
-                ts = [t for _, t in cap]
-                # rate: least-squares slope of capture time against sequence number (every packet
-                # counts; drops on the capture side do not bias it); gap error: consecutive packets only
-                rate = 1 / slope(seqs, [t / 1e9 for t in ts])
-                want = 1e9 / args.pps
-                gaps = sorted(
-                    abs((t2 - t1) - want) for (s1, t1), (s2, t2) in itertools.pairwise(cap) if s2 == s1 + 1
-                )
-                res[name].append(
-                    (
-                        abs(rate - args.pps) / args.pps * 100,
-                        statistics.mean(gaps) / 1000,
-                        gaps[int(len(gaps) * 0.99)] / 1000,
-                        len(ts),
-                    )
-                )
-        for t, rows in res.items():
-            err = statistics.median(r[0] for r in rows)
-            mean_gap = statistics.median(r[1] for r in rows)
-            p99 = statistics.median(r[2] for r in rows)
+        for pps in args.pps:
+            n = int(pps * args.seconds)
+            paced = os.path.join(d, f"paced-{pps}.pcap")
+            make_pcap(paced, n, 100)
             print(
-                f"  {t:10s} rate error median {err:7.4f} %   gap error mean {mean_gap:7.1f} us  p99 {p99:8.1f} us"
-                f"   captured {', '.join(str(int(r[3])) for r in rows)}"
+                f"\n--pps {pps}, {n} x 100-byte frames ({args.seconds:g} s, so RT-throttling periods of 1 s "
+                "are crossed), measured by tcpdump on the peer"
             )
-        e_s = statistics.median(r[0] for r in res["sniffer"])
-        e_t = statistics.median(r[0] for r in res["tcpreplay"])
-        print(f"  rate error sniffer vs tcpreplay: {e_s:.4f} % vs {e_t:.4f} %")
+            res: dict[str, list[Deviation]] = {t: [] for t in tools}
+            for _ in range(args.paced_rounds):
+                for name in tools:
+                    if name == "tcpreplay":
+                        cmd = ["tcpreplay", f"--pps={pps}", "-i", "va", paced]
+                    else:
+                        cmd = sniffer_cmd(paced, "-i", "va", "--pps", str(pps), "-q")
+                    cap = captured(b, cmd, a, os.path.join(d, f"cap-{name}.pcap"))
+                    if len(cap) < 2:
+                        raise SystemExit(f"{name}: nothing captured")
+                    res[name].append(deviation(cap, pps))
+            for t, rows in res.items():
+                print(
+                    f"  {t:10s} rate error {statistics.median(r.rate_err_pct for r in rows):7.4f} %  "
+                    f"deviation from schedule mean {statistics.median(r.mean_us for r in rows):8.1f} us  "
+                    f"p99 {statistics.median(r.p99_us for r in rows):8.1f} us  "
+                    f"max {statistics.median(r.max_us for r in rows):8.1f} us  "
+                    f"largest gap {statistics.median(r.max_gap_us for r in rows):8.1f} us  "
+                    f"captured {', '.join(str(r.captured) for r in rows)}"
+                )
+            ps = statistics.median(r.p99_us for r in res["sniffer"])
+            pt = statistics.median(r.p99_us for r in res["tcpreplay"])
+            print(f"  p99 deviation sniffer / tcpreplay: {ps:.1f} / {pt:.1f} us = {ps / pt:.2f}x")
     return 0
 
 

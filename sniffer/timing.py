@@ -7,9 +7,11 @@ Pacing modes (one at a time):
   mbps      due = origin + bits scheduled before / (mbps * 1e6)
   topspeed  due = now (no waiting)
 
-Waiting is hybrid: sleep until ``spin_ns`` before the due time (the kernel wakes us up to ~60 us
-late, more under load), then spin on the monotonic clock, so packets leave within a few microseconds
-of their due time when the CPU is ours. The schedule is absolute (every due time derives from one
+Waiting is hybrid: sleep until ``spin_ns`` before the due time (with the timer slack at 1 ns, see
+precise_sleeps(), the kernel wakes us up some 10-60 us late, more under load), then spin on the
+monotonic clock, so packets leave within a few microseconds of their due time when the CPU is ours.
+A sender that never sleeps (high rates) still blocks ~100 us in every millisecond: a real-time
+spinner would otherwise be throttled by the kernel for 50 ms each second. The schedule is absolute (every due time derives from one
 origin), so errors never accumulate: a late packet does not delay the ones after it.
 
 Pausing keeps the schedule: resume() moves the origin by the time spent paused, so nothing rushes.
@@ -25,8 +27,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 NS = 1_000_000_000
-DEFAULT_SPIN_NS = 300_000  # spin the last 300 us: above the kernel's usual wake-up latency
+DEFAULT_SPIN_NS = 80_000  # spin the last 80 us: above the wake-up latency with no timer slack
 MAX_SLEEP_SLICE = 0.05  # sleep in slices so pause/stop are noticed within 50 ms
+# Never run more than RUN_LIMIT_NS without blocking, then block at least MIN_BLOCK_NS (~9 % of the CPU
+# given back): a SCHED_FIFO task that spins without pause is throttled by the kernel for 50 ms of every
+# second (sched_rt_runtime_us 950000 of sched_rt_period_us 1000000) -- measured: 52 ms silences once a
+# second at --pps 10000 when it spun through -- and under SCHED_OTHER a task that never sleeps loses its
+# CPU for whole time slices to the others.
+RUN_LIMIT_NS = 1_000_000
+MIN_BLOCK_NS = 100_000
+PR_SET_TIMERSLACK = 29
+
+
+def precise_sleeps() -> bool:
+    """Timer slack 1 ns for this thread (default 50 us: sleeps may end that much later). True if set."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return int(libc.prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 @dataclass
@@ -95,6 +117,7 @@ class Scheduler:
         self._resume.set()
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._awake_since = self.clock()  # when this thread last came back from blocking
 
     @property
     def mode(self) -> str:
@@ -112,7 +135,7 @@ class Scheduler:
         the schedule by one packet. The first packet is due now."""
         with self._lock:
             if self._origin_wall is None:
-                self._origin_wall = self.clock()
+                self._origin_wall = self._awake_since = self.clock()
                 self._origin_ts = ts_ns
                 self._count = 0
                 self._bits = 0
@@ -147,6 +170,7 @@ class Scheduler:
                 while not self._resume.wait(MAX_SLEEP_SLICE):
                     if self._stop.is_set():
                         return 0
+                self._awake_since = clock()
             if self._stop.is_set():
                 return 0
             due_ns = base + self._shift  # a pause moves every due time by its length
@@ -154,7 +178,13 @@ class Scheduler:
             if remaining <= self.spin_ns:
                 break
             time.sleep(min((remaining - self.spin_ns) / NS, MAX_SLEEP_SLICE))
+            self._awake_since = clock()
         now = clock()
+        if self.spin_ns and now - self._awake_since > RUN_LIMIT_NS:
+            # running for a while without blocking: block now, through the wait (or a little past it)
+            # instead of spinning, so the kernel never has to take the CPU away for longer
+            time.sleep(max(due_ns - now, MIN_BLOCK_NS) / NS)
+            self._awake_since = now = clock()
         while now < due_ns:
             now = clock()
         return now - due_ns
@@ -207,8 +237,8 @@ class Scheduler:
     def continue_from_last(self, ts_ns: int) -> None:
         """Re-anchor so that a packet recorded at ts_ns is due at the last due time (seamless loops)."""
         with self._lock:
-            if self._origin_wall is None:
-                return
+            if self._origin_wall is None or self.pps is not None or self.mbps is not None:
+                return  # a rate knows no recorded time: the next loop simply goes on at that rate
             self._origin_wall = self._last_due
             self._origin_ts = ts_ns
             self._count = 0

@@ -40,10 +40,15 @@ def add_parser(sub: Any) -> None:
         "-Y", dest="filter", metavar="FILTER", help="replay only packets matching this display filter"
     )
     p.add_argument(
-        "--src-mac", metavar="MAC", help="source MAC for converted frames (default: the interface's)"
+        "--src-mac",
+        metavar="MAC",
+        help="source MAC: rewrites Ethernet frames; for converted frames the default is the interface's",
     )
     p.add_argument(
-        "--dst-mac", metavar="MAC", help="destination MAC for converted frames (default 02:00:00:00:00:02)"
+        "--dst-mac",
+        "--enet-dmac",
+        metavar="MAC",
+        help="destination MAC: rewrites Ethernet frames; for converted frames the default is 02:00:00:00:00:02",
     )
     p.add_argument("--netns", metavar="NS", help="the interface lives in this network namespace")
     p.add_argument(
@@ -114,7 +119,7 @@ def _set_realtime() -> bool:
 def run(args: argparse.Namespace) -> int:
     from sniffer.capture.pcapfile import open_capture
     from sniffer.capture.tx import DEFAULT_DST_MAC, LINKTYPE_NAMES, LinkConverter, Transmitter, parse_mac
-    from sniffer.timing import Scheduler
+    from sniffer.timing import Scheduler, precise_sleeps
 
     if args.multiplier is not None and not args.multiplier > 0:
         raise UsageError("--multiplier must be > 0")
@@ -146,11 +151,16 @@ def run(args: argparse.Namespace) -> int:
             f"(supported: {', '.join(sorted(LINKTYPE_NAMES.values()))})"
         )
     tx = Transmitter(args.interface, netns=args.netns)
-    conv = LinkConverter(
-        parse_mac(args.src_mac) if args.src_mac else tx.mac,
-        parse_mac(args.dst_mac) if args.dst_mac else DEFAULT_DST_MAC,
-    )
+    src_mac = parse_mac(args.src_mac) if args.src_mac else None
+    dst_mac = parse_mac(args.dst_mac) if args.dst_mac else None
+    conv = LinkConverter(src_mac or tx.mac, dst_mac or DEFAULT_DST_MAC)
+    # Ethernet captures keep their addresses unless --src-mac / --dst-mac name new ones
+    eth_prefix, eth_from = (dst_mac or b"") + (src_mac or b""), 0
+    if dst_mac is None and src_mac is not None:
+        eth_prefix, eth_from = src_mac, 6
     rep = ReplayReport(mode=sched.mode if sched.mode != "recorded" else f"multiplier {sched.multiplier:g}")
+    if not sched.topspeed:
+        precise_sleeps()
     if args.realtime and not sched.topspeed:
         rep.realtime = _set_realtime()
     limit = args.limit if args.limit is not None else -1
@@ -168,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
     # imported) in the middle of a timed run would only delay packets
     gc.freeze()
     gc.disable()
-    start = time.monotonic_ns()
+    first_ns = last_ns = -1  # monotonic ns of the first and the last send: the rate is theirs alone
+    last_len = 0
     loop = 0
     try:
         while True:
@@ -183,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
                 data = fr.data if fr.linktype == 1 else convert(fr)
                 if data is None:
                     continue
+                if eth_prefix and fr.linktype == 1:
+                    data = data[:eth_from] + eth_prefix + data[eth_from + len(eth_prefix) :]
                 n = len(data)
                 if (n > max_len or n < 14) and not fits(data):
                     rep.skipped_oversize += 1
@@ -195,6 +208,10 @@ def run(args: argparse.Namespace) -> int:
                     wait(fr.ts_ns, n)
                 first = False
                 attempts += 1
+                last_ns = time.monotonic_ns()
+                if first_ns < 0:
+                    first_ns = last_ns
+                last_len = n
                 if queue is not None:
                     queue(data)
                 else:
@@ -221,11 +238,21 @@ def run(args: argparse.Namespace) -> int:
         reader.close()
         try:
             tx.flush()
+            if not timed:
+                last_ns = time.monotonic_ns()  # the ring is flushed: the last packet is out
         finally:
             tx.close()
         tx.sent += nsent
         tx.sent_bytes += nbytes
-    elapsed = (time.monotonic_ns() - start) / 1e9
+    # Timed modes: packet k leaves at its due time, so N packets span N - 1 intervals: the rate is
+    # (N - 1) packets (and the bytes before the last) over the time from the first send to the last,
+    # which is exactly what a capture on the far side measures. Opening the file and the socket before,
+    # and closing them after, are not sending. --topspeed: N packets from the first send to the flush.
+    elapsed = (last_ns - first_ns) / 1e9 if first_ns >= 0 else 0.0
+    if timed and tx.sent > 1:
+        rate_packets, rate_bytes = tx.sent - 1, tx.sent_bytes - last_len
+    else:
+        rate_packets, rate_bytes = tx.sent, tx.sent_bytes
     rep.packets_sent = tx.sent
     rep.bytes_sent = tx.sent_bytes
     rep.failed = tx.failed
@@ -235,8 +262,8 @@ def run(args: argparse.Namespace) -> int:
     if rep.skipped_oversize:
         rep.refused[f"bigger than {args.interface}'s MTU {tx.mtu} + Ethernet header"] = rep.skipped_oversize
     rep.elapsed_s = elapsed
-    rep.rate_pps = tx.sent / elapsed if elapsed > 0 else 0.0
-    rep.rate_mbps = tx.sent_bytes * 8 / elapsed / 1e6 if elapsed > 0 else 0.0
+    rep.rate_pps = rate_packets / elapsed if elapsed > 0 else 0.0
+    rep.rate_mbps = rate_bytes * 8 / elapsed / 1e6 if elapsed > 0 else 0.0
     st = sched.stats
     rep.timing_mean_us = st.mean_abs_ns / 1000
     rep.timing_max_us = st.max_abs_ns / 1000

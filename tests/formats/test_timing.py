@@ -95,3 +95,12 @@ def test_real_waits_keep_time_and_stop_interrupts() -> None:
     assert not done.wait(0.2)
     s2.stop()
     assert done.wait(2)
+
+
+def test_a_rate_goes_on_across_loops() -> None:
+    clk = FakeClock()
+    s = Scheduler(pps=1000, clock=clk)
+    t0 = clk.now
+    assert [s.due(0) for _ in range(3)] == [t0, t0 + 1_000_000, t0 + 2_000_000]
+    s.continue_from_last(0)  # the file starts again: the rate does not repeat the last due time
+    assert s.due(0) == t0 + 3_000_000

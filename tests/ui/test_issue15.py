@@ -1,0 +1,69 @@
+"""Regressions from issue 15 (the analyst's workbench): truncated files, pipes, saving over the open
+file, filter-bar keys, time formats, columns, tree actions."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from helpers.tui_pcapgen import PCAP_HDR, REC, mixed_frames
+
+from .conftest import WIKIPEDIA, wait_until
+
+SIZE = (120, 40)
+
+
+def _records(frames: list[bytes], start: int = 0, step_us: int = 1000) -> bytes:
+    out = []
+    for i, f in enumerate(frames, start):
+        t = i * step_us
+        out.append(REC.pack(1_700_000_000 + t // 1_000_000, t % 1_000_000, len(f), len(f)) + f)
+    return b"".join(out)
+
+
+async def _loaded(make_app, path: Path) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done)
+        await pilot.pause(0.15)
+        return app.plist.count, app.source.status.error
+
+
+async def test_truncated_file_keeps_every_good_packet(make_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = WIKIPEDIA.read_bytes()
+    # the counts `sniffer read` and tshark give for the same cuts
+    for cut, good in ((3000, 13), (5000, 29)):
+        path = tmp_path / f"cut{cut}.pcap"
+        path.write_bytes(data[:cut])
+        count, error = await _loaded(make_app, path)
+        assert count == good, (cut, count)
+        assert "truncated" in error
+    one = tmp_path / "one.pcap"  # one good packet, then half of the next one
+    frames = list(mixed_frames(2))
+    one.write_bytes(PCAP_HDR + _records(frames)[: -len(frames[1]) // 2])
+    assert (await _loaded(make_app, one))[0] == 1
+
+
+async def test_fifo_closed_midway_keeps_every_packet(make_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    frames = list(mixed_frames(30))
+    fifo = tmp_path / "cap.fifo"
+    os.mkfifo(fifo)
+    body = _records(frames)
+
+    def writer() -> None:
+        with open(fifo, "wb") as f:
+            f.write(PCAP_HDR + body[:-10])  # the writer dies in the middle of packet 30
+            f.flush()
+            time.sleep(0.1)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    app = make_app(fifo)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done)
+        await pilot.pause(0.15)
+        assert app.plist.count == 29
+        assert app.store.frame(28).data == frames[28]
+    t.join(timeout=2)

@@ -67,3 +67,77 @@ async def test_fifo_closed_midway_keeps_every_packet(make_app, tmp_path: Path) -
         assert app.plist.count == 29
         assert app.store.frame(28).data == frames[28]
     t.join(timeout=2)
+
+
+def _run_in_pty(cmd: str, keys_after: str, timeout: float = 30.0) -> tuple[int, bytes]:
+    """Run ``cmd`` (shell) with a pseudo-terminal as its controlling terminal; once ``keys_after``
+    shows on screen, type "q". Returns (exit status, screen bytes)."""
+    import pty
+    import select
+    import signal
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the pty is its controlling terminal and its stdin/stdout
+        os.environ["TERM"] = "xterm-256color"
+        os.environ["COLUMNS"], os.environ["LINES"] = "120", "40"
+        os.execvp("sh", ["sh", "-c", cmd])
+    out = b""
+    sent = False
+    end = time.monotonic() + timeout
+    try:
+        while time.monotonic() < end:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if not sent and keys_after.encode() in out:
+                time.sleep(0.3)
+                os.write(fd, b"q")
+                sent = True
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status), out
+        while time.monotonic() < end:  # the terminal closed: the app is exiting
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status), out
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        return -1, out
+    finally:
+        os.close(fd)
+
+
+def test_pipe_into_the_tui_reads_keys_from_the_terminal(tmp_path: Path) -> None:
+    import shlex
+    import sys
+
+    sniffer = shlex.quote(str(Path(sys.executable).with_name("sniffer")))
+    cmd = f"cat {shlex.quote(str(WIKIPEDIA))} | {sniffer} tui -r -"
+    rc, screen = _run_in_pty(cmd, "Packets 136")
+    assert b"Traceback" not in screen and b"UnicodeDecodeError" not in screen
+    assert b"Packets 136" in screen, screen[-2000:]
+    assert rc == 0  # "q" typed on the terminal quit the app
+
+
+def test_pipe_without_a_terminal_is_one_error_line() -> None:
+    import subprocess
+    import sys
+
+    sniffer = str(Path(sys.executable).with_name("sniffer"))
+    p = subprocess.run(
+        [sniffer, "tui", "-r", "-"],
+        stdin=open(WIKIPEDIA, "rb"),
+        capture_output=True,
+        timeout=30,
+        start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
+    )
+    err = p.stderr.decode()
+    assert p.returncode != 0
+    assert err.startswith("sniffer: ") and err.count("\n") == 1 and "terminal" in err, err

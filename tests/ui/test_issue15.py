@@ -141,3 +141,62 @@ def test_pipe_without_a_terminal_is_one_error_line() -> None:
     err = p.stderr.decode()
     assert p.returncode != 0
     assert err.startswith("sniffer: ") and err.count("\n") == 1 and "terminal" in err, err
+
+
+async def test_save_over_the_open_file_asks_and_keeps_the_view(make_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from textual.widgets import Input
+
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.ui.screens import ConfirmScreen, SaveScreen
+
+    path = tmp_path / "open.pcap"
+    shutil.copy(WIKIPEDIA, path)
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.plist.count == 136)
+        before = app.store.frame(99).data
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, SaveScreen)
+        app.screen.query_one("#save-path", Input).value = str(path)
+        await pilot.press("enter", "enter")  # All (no filter, no marks), then the name: it exists
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")  # no: nothing written
+        await pilot.pause()
+        assert path.read_bytes() == WIKIPEDIA.read_bytes()
+        await pilot.press("ctrl+s")
+        app.screen.query_one("#save-path", Input).value = str(path)
+        await pilot.press("enter", "enter", "y")
+        await wait_until(pilot, lambda: app.last_saved == str(path))
+        # the view still reads the packets it indexed (the old file's inode), go to 100 works
+        await pilot.press("g", *"100", "enter")
+        await pilot.pause()
+        assert app.plist.selected_index == 99
+        assert app.store.frame(99).data == before
+        assert app.hexview.data == before  # the bytes pane shows packet 100 from the old file
+    with open_capture(str(path)) as r:  # the file is now the pcapng written, whole
+        assert r.format == "pcapng"
+        assert sum(1 for _ in r) == 136
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+async def test_save_dialog_defaults_to_displayed_with_a_filter(make_app) -> None:  # type: ignore[no-untyped-def]
+    from sniffer.ui.screens import SaveScreen
+
+    app = make_app(WIKIPEDIA, display_filter="tcp")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.view.done and app.plist.count == 78)
+        await pilot.press("down", "m")  # a mark too: the filter still wins
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SaveScreen)
+        choices = screen.query_one("#save-which")
+        assert choices.has_focus
+        assert choices.pressed_index == 1  # Displayed
+        assert choices._selected == 1  # and that is the highlighted one
+        buttons = list(choices.query("RadioButton"))
+        assert buttons[1].has_class("-selected") and not buttons[0].has_class("-selected")
+        assert "Displayed (78)" in str(buttons[1].label)

@@ -60,6 +60,9 @@ def build_demo_app(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    app = build_demo_app(args)
+    from sniffer.commands.tui import keys_from_terminal
+
+    app = build_demo_app(args)  # bad arguments and files are reported first
+    keys_from_terminal()
     app.run()
-    return 0
+    return app.return_code or 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 
@@ -88,7 +89,39 @@ def build_app(args: argparse.Namespace, notice: str = "", owned: list[object] | 
     )
 
 
+def keys_from_terminal() -> None:
+    """Textual reads keys from fd 0. When stdin is not a terminal (``cat FILE | sniffer tui -r -``: stdin
+    is the capture), the capture moves to a new descriptor (``sys.stdin``, where ``-r -`` reads it) and fd 0
+    becomes the controlling terminal, /dev/tty. Without a terminal: one error line, non-zero exit."""
+    import io
+    import sys
+
+    from sniffer.errors import UsageError
+
+    try:
+        if os.isatty(0):
+            return
+    except OSError:
+        pass
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR | os.O_CLOEXEC)
+    except OSError as exc:
+        raise UsageError(
+            f"the TUI reads keys from a terminal and there is none (/dev/tty: {exc.strerror or exc}); "
+            "without a terminal use 'sniffer read -r -'"
+        ) from None
+    try:
+        capture = os.dup(0)  # the pipe (or file) given on stdin
+    except OSError:
+        capture = -1
+    os.dup2(tty, 0)
+    os.close(tty)
+    if capture >= 0:
+        sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(capture, "rb")))
+
+
 def run(args: argparse.Namespace) -> int:
-    app = build_app(args)
+    app = build_app(args)  # bad arguments and files are reported first
+    keys_from_terminal()
     app.run()
-    return 0
+    return app.return_code or 0

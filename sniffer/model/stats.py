@@ -148,16 +148,19 @@ class Statistics:
         return t
 
     def _layers(self, number: int, frame: Frame, ts: int, size: int, depth: int) -> Transport | None:
-        net = network(frame)
-        if net is None:
-            return None
-        esrc, edst, version, src, dst = net
+        t = transport(frame)
+        if t is not None and not t.quoted and t.proto >= 0:  # one header walk: addresses and ports
+            esrc, edst, version, src, dst = t.eth_src, t.eth_dst, t.version, t.src, t.dst
+        else:  # no IP, a fragment, or an ICMP error (its transport is the quoted packet): outer addresses
+            net = network(frame)
+            if net is None:
+                return None
+            esrc, edst, version, src, dst = net
         if esrc:
             self._pair("eth", esrc, edst, ts, size)
         if not version:
             return None
         self._pair("ip" if version == 4 else "ipv6", src, dst, ts, size)
-        t = transport(frame)
         if t is None:
             return None
         r = self.flows.add(number, frame, t)
@@ -178,6 +181,11 @@ class Statistics:
         c.frames[d] += 1
         c.bytes[d] += size
         c.last_ns = ts
+
+    def add_hierarchy(self, size: int, protocols: str, malformed: str | None = None) -> None:
+        """Account one frame in the protocol hierarchy only (no conversations, endpoints or I/O): a
+        second pass that decodes every packet does not need a second set of flow tables."""
+        self._phs(protocols, size, malformed)
 
     def _phs(self, protocols: str, size: int, malformed: str | None) -> None:
         node = self.hierarchy

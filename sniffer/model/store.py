@@ -221,6 +221,13 @@ class PacketStore:
             data = os.pread(reader._f.fileno(), self.caplen[i], self.offset[i] + 16)
         return Frame(self.ts[i], data, self.wirelen[i], linktype, interface, direction, ifname)
 
+    def keep_open(self) -> None:
+        """Open the capture file now: packets stay readable from this inode even when the path is
+        replaced (saving over the open file writes a new file and renames it over the old one)."""
+        if self.spool is None and self.path is not None:
+            with self._reader_lock:
+                self._open_reader()
+
     def _open_reader(self) -> Any:
         if self._reader is None:
             from sniffer.capture.pcapfile import open_capture

@@ -531,13 +531,28 @@ class SnifferApp(PanelActions, App[None]):
         from sniffer.ui.screens import SaveScreen
 
         counts = {"all": self.store.count, "displayed": len(self.view), "marked": len(self.plist.marks)}
-        which = "marked" if self.plist.marks else "displayed"
+        # what the user is looking at: the filtered packets, else the marked ones, else everything
+        which = "displayed" if self.view.matched is not None else ("marked" if self.plist.marks else "all")
         path = time.strftime("sniffer-%Y%m%d-%H%M%S.pcapng")
         self.push_screen(SaveScreen(path, counts, which), self._save_chosen)
 
     def _save_chosen(self, result: tuple[str, str] | None) -> None:
-        if result is not None:
-            self.save(*result)
+        if result is None:
+            return
+        which, path = result
+        full = str(Path(path).expanduser())
+        if os.path.exists(full):
+            from sniffer.ui.screens import ConfirmScreen
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.save(which, full)
+                else:
+                    self.notify(f"not saved: {full} exists")
+
+            self.push_screen(ConfirmScreen(f"{full} exists. Overwrite it?"), answered)
+            return
+        self.save(which, full)
 
     def indices_for(self, which: str) -> list[int]:
         if which == "all":
@@ -548,19 +563,28 @@ class SnifferApp(PanelActions, App[None]):
         return [view.packet(r) for r in range(len(view))]
 
     def save(self, which: str, path: str) -> None:
+        """Save packets to ``path`` (no question asked: the dialog asks before overwriting)."""
+        self.store.keep_open()  # saving over the open file must not pull its packets away
         self._save_worker(self.indices_for(which), str(Path(path).expanduser()))
 
     @work(thread=True, exclusive=True, group="save")
     def _save_worker(self, indices: list[int], path: str) -> None:
+        # a temporary file renamed over the target: the target is whole or untouched, and a reader of
+        # the old file (this app, when saving over the open capture) keeps its inode
+        folder, name = os.path.split(os.path.abspath(path))
+        tmp = os.path.join(folder, f".{name}.sniffer-{os.getpid()}.tmp")
         try:
-            n = write_pcapng(path, self.store.frames(indices))
-        except SnifferError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error")
-            return
-        except OSError as exc:
-            self.call_from_thread(
-                self.notify, f"cannot write {path}: {exc.strerror or exc}", severity="error"
+            n = write_pcapng(tmp, self.store.frames(indices))
+            os.replace(tmp, path)
+        except (SnifferError, OSError) as exc:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            text = (
+                str(exc) if isinstance(exc, SnifferError) else f"cannot write {path}: {exc.strerror or exc}"
             )
+            self.call_from_thread(self.notify, text.replace(tmp, path), severity="error")
             return
         self.last_saved = path
         self.call_from_thread(self.notify, f"saved {n} packets to {path}")

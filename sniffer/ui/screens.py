@@ -1,4 +1,4 @@
-"""Modal dialogs: help (every key), go to packet, search, save."""
+"""Modal dialogs: help (every key), go to packet, search, save, yes/no."""
 
 from __future__ import annotations
 
@@ -117,6 +117,47 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
 SAVE_WHICH = ("all", "displayed", "marked")
 
 
+class ChoiceSet(RadioSet):
+    """A RadioSet where Enter takes the highlighted choice and moves on to the next field."""
+
+    BINDINGS = [Binding("enter", "choose", "Choose", show=False)]
+
+    def action_choose(self) -> None:
+        selected = self._selected
+        if selected is not None:
+            button = self._nodes[selected]
+            if isinstance(button, RadioButton) and not button.value:
+                button.value = True
+        self.screen.focus_next()
+
+    def highlight_pressed(self) -> None:
+        """Highlight the pressed choice (a RadioSet highlights its first one when mounted)."""
+        if self.pressed_index >= 0:
+            self._selected = self.pressed_index
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes / no question: y or Enter answers yes, n or Esc no."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmScreen")
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.question, classes="title", id="confirm-question")
+            yield Static("y / Enter: yes    n / Esc: no")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
 class SaveScreen(ModalScreen[tuple[str, str] | None]):
     """Save all / displayed / marked packets to a pcapng file."""
 
@@ -132,7 +173,7 @@ class SaveScreen(ModalScreen[tuple[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Save packets as pcapng (Enter saves)", classes="title")
-            with RadioSet(id="save-which"):
+            with ChoiceSet(id="save-which"):
                 for w in SAVE_WHICH:
                     yield RadioButton(
                         f"{w.capitalize()} ({self.counts.get(w, 0)})", value=w == self.which, id=f"save-{w}"
@@ -141,7 +182,9 @@ class SaveScreen(ModalScreen[tuple[str, str] | None]):
             yield Static("", classes="err", id="save-err")
 
     def on_mount(self) -> None:
-        self.query_one("#save-path", Input).focus()
+        choices = self.query_one(ChoiceSet)
+        choices.focus()  # the choice first (Enter takes it and moves to the name; Enter there saves)
+        self.call_after_refresh(choices.highlight_pressed)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         rs = self.query_one(RadioSet)

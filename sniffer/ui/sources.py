@@ -179,33 +179,39 @@ class FileSource(Source):
     def _run_offsets(self, reader: Any) -> None:
         self._batch = []
         t0 = time.monotonic()
-        for item in reader.iter_with_offsets():
-            self._batch.append(item)
-            # the first rows go out at once (first screen), then big batches
-            limit = 64 if self.store.count == 0 else BATCH
-            if len(self._batch) >= limit or (time.monotonic() - t0) > BATCH_SECONDS:
-                first = self.store.count == 0
-                self._flush()
-                if first and self.first_shown is not None:
-                    self.first_shown.wait(FIRST_PAINT_WAIT)  # let the UI paint the first screen
-                t0 = time.monotonic()
-                if self._stop.is_set():
-                    return
-        self._flush()
+        try:
+            for item in reader.iter_with_offsets():
+                self._batch.append(item)
+                # the first rows go out at once (first screen), then big batches
+                limit = 64 if self.store.count == 0 else BATCH
+                if len(self._batch) >= limit or (time.monotonic() - t0) > BATCH_SECONDS:
+                    first = self.store.count == 0
+                    self._flush()
+                    if first and self.first_shown is not None:
+                        self.first_shown.wait(FIRST_PAINT_WAIT)  # let the UI paint the first screen
+                    t0 = time.monotonic()
+                    if self._stop.is_set():
+                        return
+        finally:
+            # a truncated or damaged file raises after its last good packet: those packets stay
+            self._flush()
 
     def _run_frames(self, reader: Any) -> None:
         batch: list[Frame] = []
         t0 = time.monotonic()
-        for frame in reader:
-            batch.append(frame)
-            if len(batch) >= BATCH or (time.monotonic() - t0) > BATCH_SECONDS:
+        try:
+            for frame in reader:
+                batch.append(frame)
+                if len(batch) >= BATCH or (time.monotonic() - t0) > BATCH_SECONDS:
+                    self.store.append_batch(batch)
+                    batch = []
+                    t0 = time.monotonic()
+                    if self._stop.is_set():
+                        return
+        finally:
+            # a pipe closed in the middle of a packet raises after the last good one: those stay
+            if batch:
                 self.store.append_batch(batch)
-                batch = []
-                t0 = time.monotonic()
-                if self._stop.is_set():
-                    return
-        if batch:
-            self.store.append_batch(batch)
 
 
 class PlaybackSource(Source):

@@ -86,3 +86,47 @@ def write_pcap(path: str | Path, n: int, start_s: int = 1_700_000_000, step_us: 
                 chunk.clear()
         f.write(b"".join(chunk))
     return path
+
+
+def many_flows_frames(n: int, flows: int) -> Iterator[bytes]:
+    """``n`` Ethernet frames over ``flows`` conversations (half TCP, half UDP), each between its own
+    pair of hosts, visited round-robin: the shape that makes conversation tables big."""
+    hdr_cache: dict[int, tuple[bytes, bytes, bool]] = {}
+    for i in range(n):
+        f = i % flows
+        got = hdr_cache.get(f)
+        if got is None:
+            a = f"10.{(f >> 16) & 0xFF}.{(f >> 8) & 0xFF}.{f & 0xFF}"
+            b = f"172.16.{(f >> 8) & 0xFF}.{(f * 7) & 0xFF}"
+            got = (a.encode(), b.encode(), f % 2 == 0)
+            if len(hdr_cache) < 200_000:
+                hdr_cache[f] = got
+        a, b, is_tcp = got[0].decode(), got[1].decode(), got[2]
+        back = (i // flows) % 2 == 1
+        sport, dport = 20000 + f % 40000, 80 if is_tcp else 53
+        src, dst = (b, a) if back else (a, b)
+        if back:
+            sport, dport = dport, sport
+        if is_tcp:
+            yield ether(ipv4(src, dst, 6, tcp(sport, dport, i, i, 0x18, b"x" * (i % 50)), i))
+        else:
+            yield ether(ipv4(src, dst, 17, udp(sport, dport, b"y" * (i % 60)), i))
+
+
+def write_frames(
+    path: str | Path, frames: Iterator[bytes], start_s: int = 1_700_000_000, step_us: int = 10
+) -> Path:
+    """Write ``frames`` to a classic pcap (usec), one every ``step_us``."""
+    path = Path(path)
+    with open(path, "wb") as f:
+        f.write(PCAP_HDR)
+        chunk: list[bytes] = []
+        for i, frame in enumerate(frames):
+            t = i * step_us
+            chunk.append(REC.pack(start_s + t // 1_000_000, t % 1_000_000, len(frame), len(frame)))
+            chunk.append(frame)
+            if len(chunk) >= 20000:
+                f.write(b"".join(chunk))
+                chunk.clear()
+        f.write(b"".join(chunk))
+    return path

@@ -218,7 +218,8 @@ async def test_save_dialog_writes_marked_packets(make_app, mixed_pcap: Path, tmp
         assert isinstance(app.screen, SaveScreen)
         inp = app.screen.query_one("#save-path", Input)
         inp.value = str(out)
-        await pilot.press("enter")
+        assert app.screen.query_one("#save-which").has_focus  # the choice first (Marked: marks, no filter)
+        await pilot.press("enter", "enter")  # take the choice, then save under the name
         await wait_until(pilot, lambda: app.last_saved == str(out))
         # all, and displayed (the whole file: no filter), through the same path
         for which in ("all", "displayed"):

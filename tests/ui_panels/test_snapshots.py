@@ -77,3 +77,32 @@ def test_snapshot_ping_form(snap_compare) -> None:  # type: ignore[no-untyped-de
         terminal_size=SIZE,
         run_before=_run(lambda: PingScreen(focus_targets=False), lambda s: s.is_mounted),
     )
+
+
+def _conversations(screen) -> bool:  # type: ignore[no-untyped-def]
+    from textual.widgets import TabbedContent
+
+    if screen.stats is None or screen.hierarchy is None:
+        return False
+    screen.query_one("#stats-tabs", TabbedContent).active = "tab-conv"
+    screen.query_one("#conv-tabs", TabbedContent).active = "tab-conv-tcp"
+    return True
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_conversations_sorted_and_filtered(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """The virtual TCP conversation table sorted by Packets (">" four times), rows filtered by "/"."""
+    from sniffer.ui.panels.stats import StatisticsScreen
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await loaded(pilot)
+        screen = StatisticsScreen()
+        pilot.app.push_screen(screen)
+        await wait_until(pilot, lambda: _conversations(screen))
+        await pilot.pause()
+        screen.query_one("#conv-tcp").focus()
+        await pilot.press("greater_than_sign", "greater_than_sign", "greater_than_sign", "greater_than_sign")
+        await pilot.press("slash", *"208.80", "enter", "down")
+        await pilot.pause()
+
+    assert snap_compare(_app(WIKIPEDIA), terminal_size=size, run_before=before)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable, TabbedContent
+from textual.widgets import TabbedContent
+
+from sniffer.ui.vtable import VirtualTable
 
 from .conftest import SIZE, WIKIPEDIA, loaded, tshark, wait_until
 
@@ -36,7 +38,7 @@ def tshark_conv(oracle: dict[str, list[list[str]]], kind: str) -> list[tuple[tup
     return [(tuple(sorted((t[0], t[2]))), int(t[9])) for t in oracle[kind] if len(t) > 10 and t[1] == "<->"]
 
 
-def table_rows(table: DataTable) -> list[list[str]]:  # type: ignore[type-arg]
+def table_rows(table: VirtualTable) -> list[list[str]]:  # type: ignore[type-arg]
     return [[str(c) for c in table.get_row_at(r)] for r in range(table.row_count)]
 
 
@@ -56,7 +58,7 @@ async def test_conversations_equal_tshark(make_app, oracle) -> None:  # type: ig
         await loaded(pilot)
         screen = await open_stats(app, pilot)
         tables = {
-            k: table_rows(screen.query_one(f"#conv-{k}", DataTable)) for k in ("ip", "ipv6", "tcp", "udp")
+            k: table_rows(screen.query_one(f"#conv-{k}", VirtualTable)) for k in ("ip", "ipv6", "tcp", "udp")
         }
     for kind, rows in tables.items():
         off = 1 if kind in ("tcp", "udp") else 0  # the stream column
@@ -73,18 +75,18 @@ async def test_endpoints_hierarchy_io_and_tabs(make_app, oracle) -> None:  # typ
         await loaded(pilot)
         screen = await open_stats(app, pilot)
         # endpoints: each IPv4 address of tshark's -z endpoints,ip with the same frame count
-        eps = {r[0]: int(r[1]) for r in table_rows(screen.query_one("#ep-ip", DataTable))}
+        eps = {r[0]: int(r[1]) for r in table_rows(screen.query_one("#ep-ip", VirtualTable))}
         theirs = {t[0]: int(t[1]) for t in oracle["endp-ip"] if t[0].count(".") == 3 and len(t) > 2}
         assert eps == theirs
         # hierarchy: the first level holds every packet
-        phs = table_rows(screen.query_one("#phs", DataTable))
+        phs = table_rows(screen.query_one("#phs", VirtualTable))
         assert phs[0][0] == "eth" and int(phs[0][2]) == app.store.count == 136
         assert any(r[0].endswith("tcp") for r in phs)
         # I/O: packets per interval add up to the capture, and a finer interval gives more rows
-        io = table_rows(screen.query_one("#io", DataTable))
+        io = table_rows(screen.query_one("#io", VirtualTable))
         assert sum(int(r[1]) for r in io) == 136
         await pilot.press("minus")
-        io_fine = table_rows(screen.query_one("#io", DataTable))
+        io_fine = table_rows(screen.query_one("#io", VirtualTable))
         assert sum(int(r[1]) for r in io_fine) == 136 and len(io_fine) > len(io)
         # tabs switch with the mouse/keyboard like any TabbedContent
         screen.query_one("#stats-tabs", TabbedContent).active = "tab-conv"
@@ -104,7 +106,7 @@ async def test_displayed_only_respects_the_display_filter(make_app) -> None:  # 
         app.push_screen(screen)
         await wait_until(pilot, lambda: screen.stats is not None)
         assert screen.stats.frames == len(app.view) == 78
-        assert screen.query_one("#conv-udp", DataTable).row_count == 0
+        assert screen.query_one("#conv-udp", VirtualTable).row_count == 0
         first = screen.stats
         await pilot.press("d")  # all packets
         await wait_until(pilot, lambda: screen.stats is not first)
@@ -119,7 +121,7 @@ async def test_enter_on_a_conversation_applies_it_as_display_filter(make_app, or
         screen.query_one("#stats-tabs", TabbedContent).active = "tab-conv"
         screen.query_one("#conv-tabs", TabbedContent).active = "tab-conv-tcp"
         await pilot.pause()
-        table = screen.query_one("#conv-tcp", DataTable)
+        table = screen.query_one("#conv-tcp", VirtualTable)
         table.focus()
         await pilot.press("down", "down", "enter")  # the third TCP conversation
         row = [str(c) for c in table.get_row_at(2)]

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Sparkline, TabbedContent, TabPane
+from textual.widgets import Input, Sparkline, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from sniffer.frame import Frame
 from sniffer.model.store import PacketStore
 from sniffer.ui.panels.common import PanelScreen, filter_text, packet_indices
+from sniffer.ui.vtable import Column, VirtualTable, measure
 
 CONV_KINDS = (("ip", "IPv4"), ("ipv6", "IPv6"), ("tcp", "TCP"), ("udp", "UDP"))
 IO_INTERVALS = (0.001, 0.01, 0.1, 1.0, 10.0, 60.0)
@@ -29,21 +30,20 @@ def compute_statistics(
 ) -> Any:
     """One pass of ``model.stats.Statistics`` over the given packets (store indices, in order).
 
-    With ``hierarchy`` every packet is fully decoded for its frame.protocols (~6k packets/s); without,
-    only conversations, endpoints and I/O are counted (~45k packets/s). Returns the Statistics object,
+    With ``hierarchy`` every packet is fully decoded for its frame.protocols (~6k packets/s) and only the
+    protocol hierarchy is counted; without, conversations, endpoints and I/O (~100k packets/s). Returns the Statistics object,
     or None when cancelled. Runs in a worker thread.
     """
     from sniffer.decode.fields import frame_fields
     from sniffer.model.stats import Statistics
 
     st = Statistics()
-    for k, i in enumerate(indices):
+    for k, (i, frame) in enumerate(_frames(store, indices)):
         if k % 512 == 0:
             if cancelled():
                 return None
             if progress is not None:
                 progress(k)
-        frame = store.frame(i)
         if not hierarchy:
             st.add(i + 1, frame)
             continue
@@ -55,8 +55,31 @@ def compute_statistics(
         if isinstance(protocols, list):
             protocols = ":".join(str(p) for p in protocols)
         malformed = "_ws.malformed" if "_ws.malformed" in f else ("_ws.short" if "_ws.short" in f else None)
-        st.add(i + 1, frame, str(protocols), malformed)
+        st.add_hierarchy(frame.wirelen, str(protocols), malformed)
     return st
+
+
+def _frames(store: PacketStore, indices: Sequence[int]) -> Iterator[tuple[int, Frame]]:
+    """(index, frame) for each index: every packet of a file is read in one sequential pass (3x faster
+    than reading each packet back), a subset or a spool packet by packet."""
+    n = len(indices)
+    if (
+        n
+        and store.spool is None
+        and store.path
+        and indices[0] == 0
+        and indices[-1] == n - 1 <= store.count - 1
+    ):
+        from sniffer.capture.pcapfile import open_capture
+
+        with open_capture(store.path) as reader:
+            for k, frame in enumerate(reader):
+                if k >= n:
+                    break
+                yield k, frame
+        return
+    for i in indices:
+        yield i, store.frame(i)
 
 
 def _split_hostport(text: str) -> tuple[str, str]:
@@ -93,13 +116,83 @@ def _bar(value: int, peak: int, width: int = BAR_WIDTH) -> str:
     return "█" * full + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[rest]
 
 
+def _f6(v: float) -> str:
+    return f"{v:.6f}"
+
+
+def _f4(v: float) -> str:
+    return f"{v:.4f}"
+
+
+def _f3(v: float) -> str:
+    return f"{v:.3f}"
+
+
+CONV_COLUMNS = [
+    Column("Address A"),
+    Column("Address B"),
+    Column("Packets", True),
+    Column("Bytes", True),
+    Column("A→B pkts", True),
+    Column("A→B bytes", True),
+    Column("B→A pkts", True),
+    Column("B→A bytes", True),
+    Column("Rel start", True, _f6),
+    Column("Duration", True, _f4),
+]
+STREAM_COLUMN = Column("Stream", True)
+EP_COLUMNS = [
+    Column("Address"),
+    Column("Packets", True),
+    Column("Bytes", True),
+    Column("Tx pkts", True),
+    Column("Tx bytes", True),
+    Column("Rx pkts", True),
+    Column("Rx bytes", True),
+]
+PHS_COLUMNS = [
+    Column("Protocol"),
+    Column("% Packets", True),
+    Column("Packets", True),
+    Column("% Bytes", True),
+    Column("Bytes", True),
+]
+
+
+def conversation_rows(st: Any, kind: str) -> list[tuple[Any, ...]]:
+    """Rows of the conversation table of ``kind`` (plain tuples: built in the worker, shown virtually)."""
+    first = st.first_ns or 0
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
+    stream = kind in ("tcp", "udp")
+    for c in st.conversations(kind):
+        fr, by = c.frames, c.bytes
+        row: tuple[Any, ...] = (c.a, c.b, fr[0] + fr[1], by[0] + by[1], fr[0], by[0], fr[1], by[1])
+        row += ((c.first_ns - first) / 1e9, (c.last_ns - c.first_ns) / 1e9)
+        append((c.stream, *row) if stream else row)
+    return rows
+
+
+def endpoint_rows(st: Any, kind: str) -> list[tuple[Any, ...]]:
+    return [
+        (e.address, e.frames, e.bytes, e.tx_frames, e.tx_bytes, e.rx_frames, e.rx_bytes)
+        for e in st.endpoints(kind)
+    ]
+
+
 class StatisticsScreen(PanelScreen):
-    """Wireshark's Statistics menu in one screen: hierarchy, conversations, endpoints, I/O rate."""
+    """Wireshark's Statistics menu in one screen: hierarchy, conversations, endpoints, I/O rate.
+
+    Counting runs in one pass in a worker thread; the tables are virtual (sniffer/ui/vtable.py): at a
+    million packets and 100k conversations the screen stays responsive and only visible rows are drawn.
+    """
 
     TITLE_TEXT = "Statistics"
+    AUTO_FOCUS = "VirtualTable"  # keys go to the table (the rows filter takes them after /)
     BINDINGS = [
         Binding("d", "toggle_displayed", "All / displayed"),
         Binding("r", "rescan", "Rescan"),
+        Binding("slash", "focus_rows_filter", "Filter rows"),
         Binding("plus,equals_sign", "interval(1)", "I/O interval +"),
         Binding("minus", "interval(-1)", "I/O interval -"),
     ]
@@ -107,7 +200,8 @@ class StatisticsScreen(PanelScreen):
     DEFAULT_CSS = """
     StatisticsScreen TabbedContent { height: 1fr; }
     StatisticsScreen #io-spark { height: 3; margin: 0 1; }
-    StatisticsScreen DataTable { height: 1fr; }
+    StatisticsScreen VirtualTable { height: 1fr; }
+    StatisticsScreen #rows-filter { height: 1; border: none; padding: 0 1; }
     """
 
     def __init__(self, displayed: bool = False, interval: float = 1.0) -> None:
@@ -117,23 +211,25 @@ class StatisticsScreen(PanelScreen):
         self.stats: Any = None  # model.stats.Statistics of the last scan (no hierarchy)
         self.hierarchy: Any = None  # its PhsNode root, once the second pass is done
         self.scanned = 0
+        self.counts: dict[str, int] = {}  # rows per table ("conv-tcp": 12)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
+        yield Input(placeholder="/ filter the rows of this table (text in any column)", id="rows-filter")
         with TabbedContent(id="stats-tabs"):
             with TabPane("Hierarchy", id="tab-hierarchy"):
-                yield DataTable(id="phs", cursor_type="row", zebra_stripes=True)
+                yield VirtualTable(PHS_COLUMNS, sortable=False, id="phs")
             with TabPane("Conversations", id="tab-conv"), TabbedContent(id="conv-tabs"):
                 for kind, label in CONV_KINDS:
                     with TabPane(label, id=f"tab-conv-{kind}"):
-                        yield DataTable(id=f"conv-{kind}", cursor_type="row", zebra_stripes=True)
+                        yield VirtualTable(id=f"conv-{kind}")
             with TabPane("Endpoints", id="tab-ep"), TabbedContent(id="ep-tabs"):
                 for kind, label in CONV_KINDS:
                     with TabPane(label, id=f"tab-ep-{kind}"):
-                        yield DataTable(id=f"ep-{kind}", cursor_type="row", zebra_stripes=True)
+                        yield VirtualTable(id=f"ep-{kind}")
             with TabPane("I/O rate", id="tab-io"):
                 yield Sparkline([], id="io-spark")
-                yield DataTable(id="io", cursor_type="row")
+                yield VirtualTable(id="io", sortable=False)
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
@@ -160,14 +256,16 @@ class StatisticsScreen(PanelScreen):
 
     @work(thread=True, exclusive=True, group="stats")
     def _scan(self, indices: list[int]) -> None:
-        """Two passes: conversations, endpoints and I/O first (fast), then the hierarchy (full decode)."""
+        """Two passes: conversations, endpoints and I/O first (fast), then the hierarchy (full decode).
+
+        The table rows are built here too, off the UI thread; the UI only swaps them in."""
         worker = get_current_worker()
         total = len(indices)
         store = self.app.store  # type: ignore[attr-defined]
 
         def progress(what: str) -> Callable[[int], None]:
             def report(k: int) -> None:
-                if total > 5000:
+                if total > 5000 and k % 8192 == 0:
                     text = f"{what}: {100 * k // max(1, total)}% of {total} packets…"
                     self.app.call_from_thread(self.set_status, text)
 
@@ -176,24 +274,49 @@ class StatisticsScreen(PanelScreen):
         st = compute_statistics(store, indices, progress("Counting"), lambda: worker.is_cancelled, False)
         if st is None or worker.is_cancelled:
             return
-        self.app.call_from_thread(self._apply_stats, st, total)
+        self.app.call_from_thread(self.set_status, "Building the tables…")
+        tables: dict[str, tuple[list[Column], list[tuple[Any, ...]], list[int]]] = {}
+        for kind, _ in CONV_KINDS:
+            cols = [STREAM_COLUMN, *CONV_COLUMNS] if kind in ("tcp", "udp") else CONV_COLUMNS
+            rows = conversation_rows(st, kind)
+            tables[f"conv-{kind}"] = (cols, rows, measure(cols, rows))
+            rows = endpoint_rows(st, kind)
+            tables[f"ep-{kind}"] = (EP_COLUMNS, rows, measure(EP_COLUMNS, rows))
+            if worker.is_cancelled:
+                return
+        self.app.call_from_thread(self._apply_stats, st, total, tables)
         hier = compute_statistics(store, indices, progress("Protocol hierarchy"), lambda: worker.is_cancelled)
         if hier is not None and not worker.is_cancelled:
             self.app.call_from_thread(self._apply_hierarchy, hier)
 
     # -- display -------------------------------------------------------------------------------------------
-    def _apply_stats(self, st: Any, total: int) -> None:
+    def _apply_stats(self, st: Any, total: int, tables: dict[str, Any]) -> None:
         self.stats = st
         self.hierarchy = None
         self.scanned = total
-        for kind, _ in CONV_KINDS:
-            self._fill_conversations(kind)
-            self._fill_endpoints(kind)
+        self.counts = {}
+        for kind, label in CONV_KINDS:
+            for table in ("conv", "ep"):
+                cols, rows, widths = tables[f"{table}-{kind}"]
+                self._set(f"{table}-{kind}", cols, rows, widths)
+                self.counts[f"{table}-{kind}"] = len(rows)
+                tabs = self.query_one(f"#{table}-tabs", TabbedContent)
+                tabs.get_tab(f"tab-{table}-{kind}").label = f"{label} · {len(rows)}"  # type: ignore[assignment]
         self._fill_io()
-        t = self.query_one("#phs", DataTable)
-        t.clear(columns=True)
-        t.add_columns("Protocol hierarchy: decoding every packet…")
+        self._set("phs", [Column("Protocol hierarchy: decoding every packet…")], [])
         self.set_status(self._summary())
+
+    def _set(
+        self,
+        table_id: str,
+        columns: list[Column],
+        rows: list[tuple[Any, ...]],
+        widths: list[int] | None = None,
+    ) -> None:
+        t = self.query_one(f"#{table_id}", VirtualTable)
+        t.set_data(columns, rows, widths)
+        if t is self.current_table():
+            t.set_filter(self.query_one("#rows-filter", Input).value)
 
     def _apply_hierarchy(self, hier: Any) -> None:
         self.hierarchy = hier.hierarchy
@@ -204,30 +327,65 @@ class StatisticsScreen(PanelScreen):
         st = self.stats
         if st is None:
             return "Scanning…"
-        counts = ", ".join(f"{label} {len(st.conversations(kind))}" for kind, label in CONV_KINDS)
+        counts = ", ".join(f"{label} {self.counts.get('conv-' + kind, 0)}" for kind, label in CONV_KINDS)
         return f"{st.frames} packets, {st.bytes} bytes, {st.duration:.3f} s · conversations: {counts}"
 
     def _fill_hierarchy(self) -> None:
-        t = self.query_one("#phs", DataTable)
-        t.clear(columns=True)
-        t.add_columns("Protocol", "% Packets", "Packets", "% Bytes", "Bytes")
         root = self.hierarchy
-        for depth, node in root.walk():
-            t.add_row(
-                Text("· " * depth + node.name),
+        rows = [
+            (
+                "· " * depth + node.name,
                 _pct(node.frames, root.frames),
                 node.frames,
                 _pct(node.bytes, root.bytes),
                 node.bytes,
             )
+            for depth, node in root.walk()
+        ]
+        self._set("phs", PHS_COLUMNS, rows)
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        table_id = event.data_table.id or ""
+    # -- the rows filter and the table in view ----------------------------------------------------------
+    def current_table(self) -> VirtualTable | None:
+        """The table of the tab in view."""
+        active = self.query_one("#stats-tabs", TabbedContent).active
+        if active == "tab-hierarchy":
+            return self.query_one("#phs", VirtualTable)
+        if active == "tab-io":
+            return self.query_one("#io", VirtualTable)
+        inner = self.query_one("#conv-tabs" if active == "tab-conv" else "#ep-tabs", TabbedContent).active
+        if not inner:
+            return None
+        return self.query_one("#" + inner.removeprefix("tab-"), VirtualTable)
+
+    def action_focus_rows_filter(self) -> None:
+        self.query_one("#rows-filter", Input).focus()
+
+    @on(Input.Changed, "#rows-filter")
+    def _rows_filter_changed(self, event: Input.Changed) -> None:
+        t = self.current_table()
+        if t is not None:
+            t.set_filter(event.value)
+
+    @on(Input.Submitted, "#rows-filter")
+    def _rows_filter_done(self) -> None:
+        t = self.current_table()
+        if t is not None:
+            t.focus()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        t = self.current_table()
+        text = self.query_one("#rows-filter", Input).value
+        if t is not None and t.filter_text != text:
+            t.set_filter(text)
+
+    @on(VirtualTable.RowSelected)
+    def _row_selected(self, event: VirtualTable.RowSelected) -> None:
+        table_id = event.table.id or ""
         table, _, kind = table_id.partition("-")
         if self.stats is None or table not in ("conv", "ep") or kind not in dict(CONV_KINDS):
             return
-        row = [str(c) for c in event.data_table.get_row_at(event.cursor_row)]
+        row = event.row
         if table == "conv":
             off = 1 if kind in ("tcp", "udp") else 0
             text = conversation_filter(kind, row[off], row[off + 1])
@@ -243,50 +401,19 @@ class StatisticsScreen(PanelScreen):
             inp = getattr(app, "filter_input", None)
             if inp is not None:
                 inp.value = text
+                inp.cursor_position = len(text)
             self.notify(f"display filter: {text}")
-
-    def _fill_conversations(self, kind: str) -> None:
-        st = self.stats
-        t = self.query_one(f"#conv-{kind}", DataTable)
-        t.clear(columns=True)
-        cols = [
-            "Address A",
-            "Address B",
-            "Packets",
-            "Bytes",
-            "A→B pkts",
-            "A→B bytes",
-            "B→A pkts",
-            "B→A bytes",
-        ]
-        if kind in ("tcp", "udp"):
-            cols.insert(0, "Stream")
-        t.add_columns(*cols, "Rel start", "Duration")
-        first = st.first_ns or 0
-        for c in st.conversations(kind):
-            row: list[object] = [c.a, c.b, c.total_frames, c.total_bytes, c.frames[0], c.bytes[0]]
-            row += [c.frames[1], c.bytes[1]]
-            if kind in ("tcp", "udp"):
-                row.insert(0, c.stream)
-            t.add_row(*row, f"{(c.first_ns - first) / 1e9:.6f}", f"{c.duration:.4f}")
-        tab = self.query_one("#conv-tabs", TabbedContent)
-        tab.get_tab(f"tab-conv-{kind}").label = f"{dict(CONV_KINDS)[kind]} · {t.row_count}"  # type: ignore[assignment]
-
-    def _fill_endpoints(self, kind: str) -> None:
-        t = self.query_one(f"#ep-{kind}", DataTable)
-        t.clear(columns=True)
-        t.add_columns("Address", "Packets", "Bytes", "Tx pkts", "Tx bytes", "Rx pkts", "Rx bytes")
-        for e in self.stats.endpoints(kind):
-            t.add_row(e.address, e.frames, e.bytes, e.tx_frames, e.tx_bytes, e.rx_frames, e.rx_bytes)
-        tab = self.query_one("#ep-tabs", TabbedContent)
-        tab.get_tab(f"tab-ep-{kind}").label = f"{dict(CONV_KINDS)[kind]} · {t.row_count}"  # type: ignore[assignment]
 
     def _fill_io(self) -> None:
         rows = self.stats.io(self.interval)
-        t = self.query_one("#io", DataTable)
-        t.clear(columns=True)
-        t.add_columns("Start (s)", "Packets", "Bytes", "bits/s", f"Packets per {self.interval:g} s")
         peak = max((fr for _, fr, _ in rows), default=0)
-        for start, fr, by in rows[:10_000]:
-            t.add_row(f"{start:.3f}", fr, by, f"{by * 8 / self.interval:.0f}", _bar(fr, peak))
+        iv = self.interval
+        cols = [
+            Column("Start (s)", True, _f3),
+            Column("Packets", True),
+            Column("Bytes", True),
+            Column("bits/s", True),
+            Column(f"Packets per {iv:g} s"),
+        ]
+        self._set("io", cols, [(start, fr, by, round(by * 8 / iv), _bar(fr, peak)) for start, fr, by in rows])
         self.query_one("#io-spark", Sparkline).data = [fr for _, fr, _ in rows[:2000]] or [0]

@@ -1,0 +1,316 @@
+"""A virtual table for big result sets (conversations, endpoints, I/O): rows are plain tuples, only the
+visible lines are rendered (Line API), sorting and filtering reorder an index of row numbers.
+
+A DataTable makes a widget-side row object per row and lays them all out; at 100k conversations that
+froze the Statistics screen for minutes and took gigabytes. Here a row costs its tuple and one int in
+the display order, whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+HEADER_STYLE = Style(bold=True, reverse=True)
+SORTED_HEADER_STYLE = Style(bold=True, reverse=True, underline=True)
+CURSOR_STYLE = Style(color="#ffffff", bgcolor="#1f5fbf", bold=True)
+ZEBRA_STYLE = Style(bgcolor="#1c1c1c")
+SAMPLE_ROWS = 2000  # rows looked at to size text columns (numbers are sized from their maximum)
+MAX_TEXT_WIDTH = 48
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its label, whether it holds numbers (right-aligned, sorted largest first) and how a
+    value is written (``str`` when no format is given)."""
+
+    label: str
+    numeric: bool = False
+    fmt: Callable[[Any], str] | None = None
+
+    def text(self, value: Any) -> str:
+        if value is None:
+            return ""
+        return self.fmt(value) if self.fmt is not None else str(value)
+
+
+def _cut(text: str, width: int, right: bool) -> str:
+    if len(text) > width:
+        return text[: max(0, width - 1)] + "…"
+    return text.rjust(width) if right else text.ljust(width)
+
+
+def measure(columns: Sequence[Column], rows: Sequence[tuple[Any, ...]]) -> list[int]:
+    """Column widths: numbers from their largest and smallest value, text from the first rows."""
+    widths = []
+    sample = rows[:SAMPLE_ROWS]
+    for k, col in enumerate(columns):
+        w = len(col.label) + 2  # room for the sort arrow
+        if col.numeric and rows and col.fmt is None:
+            values = [r[k] for r in rows if r[k] is not None]
+            if values:
+                w = max(w, len(str(max(values))), len(str(min(values))))
+        else:
+            for r in sample:
+                w = max(w, len(col.text(r[k])))
+        widths.append(min(w, MAX_TEXT_WIDTH))
+    return widths
+
+
+class VirtualTable(ScrollView, can_focus=True):
+    """Columns over a list of row tuples; sort by any column, filter by a substring, Enter selects.
+
+    Keys: ↑↓ PgUp PgDn Home End move, ←→ scroll sideways, ``<`` ``>`` sort by the previous / next column,
+    ``s`` reverses the order; a click on a header sorts by that column (again: reversed).
+    """
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "first", "First row", show=False),
+        Binding("end", "last", "Last row", show=False),
+        Binding("left,h", "side(-8)", "Scroll left", show=False),
+        Binding("right,l", "side(8)", "Scroll right", show=False),
+        Binding("less_than_sign", "sort_step(-1)", "Sort: previous column"),
+        Binding("greater_than_sign", "sort_step(1)", "Sort: next column"),
+        Binding("s", "reverse", "Reverse sort"),
+        Binding("enter", "select", "Select", show=False),
+    ]
+    DEFAULT_CSS = """
+    VirtualTable { height: 1fr; }
+    """
+
+    cursor: reactive[int] = reactive(0, repaint=True)
+
+    class RowSelected(Message):
+        """Enter (or a double click) on a row: ``row`` is its tuple, ``index`` its position in the data."""
+
+        def __init__(self, table: VirtualTable, index: int, row: tuple[Any, ...]) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+            self.row = row
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    def __init__(self, columns: Sequence[Column] = (), *, sortable: bool = True, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.columns: list[Column] = list(columns)
+        self.rows: list[tuple[Any, ...]] = []
+        self.order: list[int] = []  # display row -> data row (sorted and filtered)
+        self.sortable = sortable
+        self.sort_column: int | None = None
+        self.sort_reverse = False
+        self.filter_text = ""
+        self.widths: list[int] = []
+        self._haystack: list[str] | None = (
+            None  # per row, its cells as lowercase text (built on first filter)
+        )
+
+    # -- data -------------------------------------------------------------------------------------------
+    def set_data(
+        self, columns: Sequence[Column], rows: list[tuple[Any, ...]], widths: list[int] | None = None
+    ) -> None:
+        """Replace columns and rows (the sort column and filter are kept when the columns are the same).
+
+        ``widths``: from ``measure(columns, rows)``, computed beforehand off the UI thread for big tables.
+        """
+        same = [c.label for c in columns] == [c.label for c in self.columns]
+        self.columns = list(columns)
+        self.rows = rows
+        self._haystack = None
+        if not same:
+            self.sort_column, self.sort_reverse = None, False
+        self.widths = widths if widths is not None else measure(self.columns, rows)
+        self._reorder()
+        self.cursor = 0
+        self.scroll_to(0, 0, animate=False)
+
+    def clear(self) -> None:
+        self.set_data(self.columns, [])
+
+    @property
+    def row_count(self) -> int:
+        return len(self.order)
+
+    def get_row_at(self, row: int) -> list[str]:
+        """The cells of display row ``row`` as shown (formatted)."""
+        data = self.rows[self.order[row]]
+        return [c.text(v) for c, v in zip(self.columns, data, strict=False)]
+
+    def _reorder(self) -> None:
+        """Display order from the sort column and the filter."""
+        n = len(self.rows)
+        if self.sort_column is None:
+            order = list(range(n))
+        else:
+            k = self.sort_column
+            keys = [r[k] for r in self.rows]
+            if any(v is None for v in keys):
+                fill: Any = -1 if self.columns[k].numeric else ""
+                keys = [fill if v is None else v for v in keys]
+            order = sorted(range(n), key=keys.__getitem__, reverse=self.sort_reverse)
+        needle = self.filter_text.lower()
+        if needle:
+            hay = self._haystack
+            if hay is None:
+                cols = self.columns
+                hay = self._haystack = [
+                    "\t".join(c.text(v) for c, v in zip(cols, r, strict=False)).lower() for r in self.rows
+                ]
+            order = [i for i in order if needle in hay[i]]
+        self.order = order
+        self.virtual_size = Size(sum(self.widths) + len(self.widths), len(order) + 1)
+        self.refresh()
+
+    # -- sorting and filtering --------------------------------------------------------------------------
+    def sort_by(self, column: int, reverse: bool | None = None) -> None:
+        """Sort by ``column`` (numbers largest first unless ``reverse`` says otherwise), keeping the row
+        under the cursor selected."""
+        if not self.sortable or not 0 <= column < len(self.columns):
+            return
+        keep = self.order[self.cursor] if 0 <= self.cursor < len(self.order) else None
+        self.sort_column = column
+        self.sort_reverse = self.columns[column].numeric if reverse is None else reverse
+        self._reorder()
+        self._restore(keep)
+
+    def set_filter(self, text: str) -> None:
+        """Show only rows whose text contains ``text`` (case-insensitive; empty: every row)."""
+        keep = self.order[self.cursor] if 0 <= self.cursor < len(self.order) else None
+        self.filter_text = text
+        self._reorder()
+        self._restore(keep)
+
+    def _restore(self, keep: int | None) -> None:
+        row = 0
+        if keep is not None:
+            try:
+                row = self.order.index(keep)
+            except ValueError:
+                row = 0
+        self.move_to(row, center=True)
+
+    def action_sort_step(self, step: int) -> None:
+        cur = self.sort_column if self.sort_column is not None else (-1 if step > 0 else len(self.columns))
+        self.sort_by((cur + step) % len(self.columns))
+
+    def action_reverse(self) -> None:
+        if self.sort_column is None:
+            self.sort_by(0, reverse=True)
+        else:
+            self.sort_by(self.sort_column, not self.sort_reverse)
+
+    # -- cursor -----------------------------------------------------------------------------------------
+    def move_to(self, row: int, center: bool = False) -> None:
+        if not self.order:
+            self.cursor = 0
+            return
+        self.cursor = max(0, min(row, len(self.order) - 1))
+        rows = max(1, self.size.height - 1)
+        top = int(self.scroll_y)
+        if center:
+            top = self.cursor - rows // 2
+        elif self.cursor < top:
+            top = self.cursor
+        elif self.cursor >= top + rows:
+            top = self.cursor - rows + 1
+        self.scroll_to(y=max(0, top), animate=False)
+        self.refresh()
+
+    def action_cursor(self, delta: int) -> None:
+        self.move_to(self.cursor + delta)
+
+    def action_page(self, delta: int) -> None:
+        self.move_to(self.cursor + delta * max(1, self.size.height - 2))
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to(len(self.order) - 1)
+
+    def action_side(self, delta: int) -> None:
+        self.scroll_to(x=max(0, self.scroll_x + delta), animate=False)
+
+    def action_select(self) -> None:
+        if 0 <= self.cursor < len(self.order):
+            i = self.order[self.cursor]
+            self.post_message(self.RowSelected(self, i, self.rows[i]))
+
+    def on_click(self, event: events.Click) -> None:
+        pos = event.get_content_offset(self)
+        if pos is None:
+            return
+        if pos.y == 0:  # a header: sort by it (again: the other way)
+            x = pos.x + int(self.scroll_x)
+            edge = 0
+            for k, w in enumerate(self.widths):
+                edge += w + 1
+                if x < edge:
+                    if self.sort_column == k:
+                        self.sort_by(k, not self.sort_reverse)
+                    else:
+                        self.sort_by(k)
+                    break
+            return
+        row = int(self.scroll_y) + pos.y - 1
+        if 0 <= row < len(self.order):
+            self.focus()
+            if row == self.cursor and event.chain >= 2:
+                self.action_select()
+            self.cursor = row
+
+    # -- rendering --------------------------------------------------------------------------------------
+    def _line(self, cells: Sequence[str]) -> str:
+        return " ".join(
+            _cut(text, w, col.numeric) for text, w, col in zip(cells, self.widths, self.columns, strict=False)
+        )
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        x0 = int(self.scroll_x)
+        if y == 0:
+            segs = []
+            for k, (col, w) in enumerate(zip(self.columns, self.widths, strict=False)):
+                label = col.label
+                style = HEADER_STYLE
+                if k == self.sort_column:
+                    label += " ▼" if self.sort_reverse else " ▲"
+                    style = SORTED_HEADER_STYLE
+                segs.append(Segment(_cut(label, w, col.numeric) + " ", style))
+            total = sum(self.widths) + len(self.widths)
+            if total < width + x0:
+                segs.append(Segment(" " * (width + x0 - total), HEADER_STYLE))
+            return Strip(segs).crop(x0, x0 + width)
+        r = int(self.scroll_y) + y - 1
+        if not 0 <= r < len(self.order):
+            return Strip.blank(width, self.rich_style)
+        text = self._line(self.get_row_at(r))
+        if r == self.cursor:
+            style = CURSOR_STYLE if self.has_focus else Style(reverse=True)
+        else:
+            style = self.rich_style + ZEBRA_STYLE if r % 2 else self.rich_style
+        text = text[x0 : x0 + width].ljust(width)
+        return Strip([Segment(text, style)], width)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()

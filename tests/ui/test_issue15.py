@@ -1,0 +1,202 @@
+"""Regressions from issue 15 (the analyst's workbench): truncated files, pipes, saving over the open
+file, filter-bar keys, time formats, columns, tree actions."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from helpers.tui_pcapgen import PCAP_HDR, REC, mixed_frames
+
+from .conftest import WIKIPEDIA, wait_until
+
+SIZE = (120, 40)
+
+
+def _records(frames: list[bytes], start: int = 0, step_us: int = 1000) -> bytes:
+    out = []
+    for i, f in enumerate(frames, start):
+        t = i * step_us
+        out.append(REC.pack(1_700_000_000 + t // 1_000_000, t % 1_000_000, len(f), len(f)) + f)
+    return b"".join(out)
+
+
+async def _loaded(make_app, path: Path) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done)
+        await pilot.pause(0.15)
+        return app.plist.count, app.source.status.error
+
+
+async def test_truncated_file_keeps_every_good_packet(make_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = WIKIPEDIA.read_bytes()
+    # the counts `sniffer read` and tshark give for the same cuts
+    for cut, good in ((3000, 13), (5000, 29)):
+        path = tmp_path / f"cut{cut}.pcap"
+        path.write_bytes(data[:cut])
+        count, error = await _loaded(make_app, path)
+        assert count == good, (cut, count)
+        assert "truncated" in error
+    one = tmp_path / "one.pcap"  # one good packet, then half of the next one
+    frames = list(mixed_frames(2))
+    one.write_bytes(PCAP_HDR + _records(frames)[: -len(frames[1]) // 2])
+    assert (await _loaded(make_app, one))[0] == 1
+
+
+async def test_fifo_closed_midway_keeps_every_packet(make_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    frames = list(mixed_frames(30))
+    fifo = tmp_path / "cap.fifo"
+    os.mkfifo(fifo)
+    body = _records(frames)
+
+    def writer() -> None:
+        with open(fifo, "wb") as f:
+            f.write(PCAP_HDR + body[:-10])  # the writer dies in the middle of packet 30
+            f.flush()
+            time.sleep(0.1)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    app = make_app(fifo)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done)
+        await pilot.pause(0.15)
+        assert app.plist.count == 29
+        assert app.store.frame(28).data == frames[28]
+    t.join(timeout=2)
+
+
+def _run_in_pty(cmd: str, keys_after: str, timeout: float = 30.0) -> tuple[int, bytes]:
+    """Run ``cmd`` (shell) with a pseudo-terminal as its controlling terminal; once ``keys_after``
+    shows on screen, type "q". Returns (exit status, screen bytes)."""
+    import pty
+    import select
+    import signal
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the pty is its controlling terminal and its stdin/stdout
+        os.environ["TERM"] = "xterm-256color"
+        os.environ["COLUMNS"], os.environ["LINES"] = "120", "40"
+        os.execvp("sh", ["sh", "-c", cmd])
+    out = b""
+    sent = False
+    end = time.monotonic() + timeout
+    try:
+        while time.monotonic() < end:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if not sent and keys_after.encode() in out:
+                time.sleep(0.3)
+                os.write(fd, b"q")
+                sent = True
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status), out
+        while time.monotonic() < end:  # the terminal closed: the app is exiting
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status), out
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        return -1, out
+    finally:
+        os.close(fd)
+
+
+def test_pipe_into_the_tui_reads_keys_from_the_terminal(tmp_path: Path) -> None:
+    import shlex
+    import sys
+
+    sniffer = shlex.quote(str(Path(sys.executable).with_name("sniffer")))
+    cmd = f"cat {shlex.quote(str(WIKIPEDIA))} | {sniffer} tui -r -"
+    rc, screen = _run_in_pty(cmd, "Packets 136")
+    assert b"Traceback" not in screen and b"UnicodeDecodeError" not in screen
+    assert b"Packets 136" in screen, screen[-2000:]
+    assert rc == 0  # "q" typed on the terminal quit the app
+
+
+def test_pipe_without_a_terminal_is_one_error_line() -> None:
+    import subprocess
+    import sys
+
+    sniffer = str(Path(sys.executable).with_name("sniffer"))
+    p = subprocess.run(
+        [sniffer, "tui", "-r", "-"],
+        stdin=open(WIKIPEDIA, "rb"),
+        capture_output=True,
+        timeout=30,
+        start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
+    )
+    err = p.stderr.decode()
+    assert p.returncode != 0
+    assert err.startswith("sniffer: ") and err.count("\n") == 1 and "terminal" in err, err
+
+
+async def test_save_over_the_open_file_asks_and_keeps_the_view(make_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from textual.widgets import Input
+
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.ui.screens import ConfirmScreen, SaveScreen
+
+    path = tmp_path / "open.pcap"
+    shutil.copy(WIKIPEDIA, path)
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.plist.count == 136)
+        before = app.store.frame(99).data
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, SaveScreen)
+        app.screen.query_one("#save-path", Input).value = str(path)
+        await pilot.press("enter", "enter")  # All (no filter, no marks), then the name: it exists
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")  # no: nothing written
+        await pilot.pause()
+        assert path.read_bytes() == WIKIPEDIA.read_bytes()
+        await pilot.press("ctrl+s")
+        app.screen.query_one("#save-path", Input).value = str(path)
+        await pilot.press("enter", "enter", "y")
+        await wait_until(pilot, lambda: app.last_saved == str(path))
+        # the view still reads the packets it indexed (the old file's inode), go to 100 works
+        await pilot.press("g", *"100", "enter")
+        await pilot.pause()
+        assert app.plist.selected_index == 99
+        assert app.store.frame(99).data == before
+        assert app.hexview.data == before  # the bytes pane shows packet 100 from the old file
+    with open_capture(str(path)) as r:  # the file is now the pcapng written, whole
+        assert r.format == "pcapng"
+        assert sum(1 for _ in r) == 136
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+async def test_save_dialog_defaults_to_displayed_with_a_filter(make_app) -> None:  # type: ignore[no-untyped-def]
+    from sniffer.ui.screens import SaveScreen
+
+    app = make_app(WIKIPEDIA, display_filter="tcp")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.view.done and app.plist.count == 78)
+        await pilot.press("down", "m")  # a mark too: the filter still wins
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SaveScreen)
+        choices = screen.query_one("#save-which")
+        assert choices.has_focus
+        assert choices.pressed_index == 1  # Displayed
+        assert choices._selected == 1  # and that is the highlighted one
+        buttons = list(choices.query("RadioButton"))
+        assert buttons[1].has_class("-selected") and not buttons[0].has_class("-selected")
+        assert "Displayed (78)" in str(buttons[1].label)

@@ -1,0 +1,74 @@
+"""Statistics at scale (issue 15): many conversations are counted in a worker and shown in virtual
+tables (no widget per row); keys answer while counting; sort and row filter work on every row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers.tui_pcapgen import many_flows_frames, write_frames
+from textual.widgets import TabbedContent
+
+from sniffer.ui.vtable import VirtualTable
+
+from .conftest import SIZE, loaded, wait_until
+
+FLOWS = 10_000
+
+
+@pytest.fixture(scope="module")
+def flows_pcap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """30,000 packets over 10,000 conversations (5,000 TCP, 5,000 UDP), each between its own hosts."""
+    return write_frames(tmp_path_factory.mktemp("scale") / "flows.pcap", many_flows_frames(3 * FLOWS, FLOWS))
+
+
+async def test_many_conversations_stay_responsive(make_app, flows_pcap: Path) -> None:  # type: ignore[no-untyped-def]
+    from sniffer.ui.panels.stats import StatisticsScreen
+
+    app = make_app(flows_pcap)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen = StatisticsScreen()
+        app.push_screen(screen)
+        await pilot.pause()
+        # while the worker counts, the screen takes keys (tabs switch); latency is measured in bench/tui.py
+        screen.query_one("#stats-tabs", TabbedContent).active = "tab-conv"
+        await pilot.pause()
+        await pilot.press("right")  # the Conversations tab row: IPv4 -> IPv6
+        screen.query_one("#conv-tabs", TabbedContent).active = "tab-conv-tcp"
+        await wait_until(pilot, lambda: screen.stats is not None, timeout=60)
+        await pilot.pause()
+        tcp = screen.query_one("#conv-tcp", VirtualTable)
+        udp = screen.query_one("#conv-udp", VirtualTable)
+        ip = screen.query_one("#conv-ip", VirtualTable)
+        assert (tcp.row_count, udp.row_count, ip.row_count) == (FLOWS // 2, FLOWS // 2, FLOWS)
+        # no widget per row: the whole screen is a handful of widgets whatever the row count
+        assert len(list(screen.query("*"))) < 200
+        # sort by Packets (largest first), then reversed with "s"; the sort keeps the row selected
+        tcp.focus()
+        await pilot.pause()
+        packets = [c.label for c in tcp.columns].index("Packets")
+        tcp.sort_by(packets)
+        got = [int(tcp.get_row_at(r)[packets]) for r in range(tcp.row_count)]
+        assert got == sorted(got, reverse=True)
+        await pilot.press("s")
+        got = [int(tcp.get_row_at(r)[packets]) for r in range(tcp.row_count)]
+        assert got == sorted(got) and tcp.sort_reverse is False
+        # ">" moves the sort to the next column (Bytes)
+        await pilot.press("greater_than_sign")
+        assert tcp.sort_column == packets + 1
+        # the rows filter: "/" then text: only the rows containing it
+        await pilot.press("slash", *"10.0.0.")
+        await pilot.pause()
+        rows = [tcp.get_row_at(r) for r in range(tcp.row_count)]
+        assert 0 < len(rows) < FLOWS // 2
+        assert all("10.0.0." in " ".join(r) for r in rows)
+        await pilot.press("enter")  # back to the table
+        assert tcp.has_focus
+        # Enter on a row applies the conversation as display filter
+        await pilot.press("home", "enter")
+        await pilot.pause()
+        assert app.screen is not screen
+        assert app.view.text.startswith("ip.addr == 10.0.0.")
+        # the filter bar holds the text with the cursor at its end
+        assert app.filter_input.cursor_position == len(app.filter_input.value)

@@ -36,7 +36,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", list(EXAMPLES))
 def test_documented_example(ds: Path, name: str) -> None:
-    names, rows = query(str(ds), EXAMPLES[name])
+    _names, rows = query(str(ds), EXAMPLES[name])
     if name in EXPECTED:
         assert rows == EXPECTED[name]
     elif name.startswith("conversations"):
@@ -70,5 +70,5 @@ def test_formats(ds: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_empty_dataset_has_the_tables(tmp_path: Path) -> None:
     export([], str(tmp_path / "ds"))
-    names, rows = query(str(tmp_path / "ds"), "SELECT count(*) FROM packets, flows")
+    _names, rows = query(str(tmp_path / "ds"), "SELECT count(*) FROM packets, flows")
     assert rows == [(0,)]

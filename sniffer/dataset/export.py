@@ -315,7 +315,7 @@ class Runner:
                 raise SnifferError("export: Dask is not installed: pip install 'dask[distributed]'") from None
             if self.scheduler:
                 try:
-                    self._client = Client(self.scheduler, timeout=10)
+                    self._client = Client(self.scheduler, timeout=5)
                 except OSError as exc:
                     raise SnifferError(
                         f"export: cannot reach the Dask scheduler at {self.scheduler} ({exc}): is "

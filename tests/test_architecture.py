@@ -15,6 +15,8 @@ FORBIDDEN = {
     "decode": ("sniffer.ui", "sniffer.model", "sniffer.gen", "sniffer.capture", "textual"),
     "model": ("sniffer.ui", "sniffer.gen", "textual"),
     "gen": ("sniffer.ui", "textual"),
+    # export/sql: readers, decode and model in, Parquet/DuckDB/Dask out; never the TUI or the generators
+    "dataset": ("sniffer.ui", "sniffer.gen", "textual"),
 }
 
 

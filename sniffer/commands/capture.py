@@ -37,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         action="append",
         dest="interfaces",
         metavar="IFACE",
-        help="interface to capture on (repeat for several; 'any' for all). Default: lo",
+        help="interface to capture on (repeat for several; 'any' for all; ssh://[USER@]HOST/IFACE captures "
+        "on a remote host over OpenSSH). Default: lo",
     )
     p.add_argument("-f", "--filter", dest="bpf", metavar="FILTER", help="capture filter, tcpdump syntax")
     p.add_argument("expression", nargs="*", help="capture filter (as with tcpdump, instead of -f)")
@@ -99,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
 
     bpf = _filter_text(args)
     _check_args(args)
+    if any(i.startswith("ssh://") for i in args.interfaces or ()):  # remote hosts over OpenSSH
+        from sniffer.commands._remote import run_remote
+
+        return run_remote(args, bpf, _display_filter(args.display_filter))
     snaplen = args.snaplen or 262144
     ring = RingConfig()
     if args.buffer_kib:

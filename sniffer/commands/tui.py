@@ -20,7 +20,11 @@ def add_parser(sub: Any) -> None:
 def add_source_args(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument(
-        "-i", "--interface", action="append", metavar="IFACE", help="capture live on IFACE (repeatable)"
+        "-i",
+        "--interface",
+        action="append",
+        metavar="IFACE",
+        help="capture live on IFACE (repeatable; ssh://[USER@]HOST/IFACE: on a remote host over OpenSSH)",
     )
     src.add_argument(
         "-r", "--read", metavar="FILE", help="open a pcap/pcapng file ('-' or a FIFO for a stream)"
@@ -67,6 +71,18 @@ def build_app(args: argparse.Namespace, notice: str = "", owned: list[object] | 
         if args.follow or speed is not None:
             raise UsageError("--follow and --speed apply to -r FILE, not to live capture")
         store = PacketStore(spool=True)
+        if any(i.startswith("ssh://") for i in args.interface):  # remote hosts over OpenSSH
+            from sniffer.ui.remote import RemoteSource
+
+            if not all(i.startswith("ssh://") for i in args.interface) or args.netns:
+                raise UsageError(
+                    "give either local interfaces or ssh:// remote ones, not both (and no --netns)"
+                )
+            remote = RemoteSource(args.interface, store, bpf=args.capture_filter, snaplen=args.snaplen)
+            remote.open()
+            return SnifferApp(
+                store, remote, display_filter=args.display_filter, notice=notice, live=True, owned=owned or []
+            )
         live = LiveCaptureSource(
             args.interface, store, bpf=args.capture_filter, snaplen=args.snaplen, netns=args.netns
         )

@@ -1,0 +1,212 @@
+"""Benchmark `sniffer export` and `sniffer sql` side by side with `sniffer read` and tshark.
+
+One command: `python bench/export.py [--packets 5000000] [--files 10] [--runs 1]`. It builds FILES pcaps of
+real traffic (every whole Ethernet packet of /work/shared/corpus and corpus-breadth, repeated with new
+times, files 10 minutes apart like a capture ring) in bench/out/export/, then times in one run:
+
+- `sniffer read` over every file (the decoder alone: the baseline of the export goal, one worker >= 0.5x);
+- `sniffer export --workers 1` (this process) and `--workers 2` (a local Dask cluster; goal >= 1.7x one);
+- the dataset's size against the pcaps;
+- `sniffer sql` top talkers and DNS names (goal <= 1 s each) against `tshark -qz conv,ip` and
+  `tshark -Y dns.qry.name` over the same files (what a user runs instead);
+- `sniffer read -j 2` (its fork pool) against the same formatting done by a 2-worker local Dask cluster
+  (whether Dask should replace the pool).
+
+Prints medians of wall and CPU seconds (user+sys of the process and its children) and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out" / "export"
+SHARED = next(
+    p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared", Path("/work/shared")) if p.is_dir()
+)
+SNIFFER = [sys.executable, "-m", "sniffer"]
+
+TOP_TALKERS = (
+    "SELECT src, count(*) AS packets, sum(len) AS bytes FROM packets WHERE src IS NOT NULL "
+    "GROUP BY src ORDER BY bytes DESC LIMIT 10"
+)
+DNS_NAMES = (
+    "SELECT dns_qry_name, count(*) AS n FROM packets WHERE dns_qry_name IS NOT NULL "
+    "GROUP BY dns_qry_name ORDER BY n DESC LIMIT 20"
+)
+
+
+def build(files: int, packets: int) -> list[Path]:
+    """FILES pcaps of ``packets`` in all, from the shared corpora's whole Ethernet packets."""
+    from sniffer.capture.pcapfile import open_capture, open_writer
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    per = packets // files
+    paths = [OUT / f"ring-{i:02d}-{per}.pcap" for i in range(files)]
+    if all(p.exists() for p in paths):
+        return paths
+    frames = []
+    for p in sorted(glob.glob(str(SHARED / "corpus*" / "captures" / "*"))):
+        try:
+            with open_capture(p) as r:
+                frames += [f for f in r if f.linktype == 1 and len(f.data) == f.wirelen <= 1514]
+        except Exception:
+            continue
+    print(f"building {files} x {per} packets from {len(frames)} corpus packets", file=sys.stderr)
+    t0 = 1_700_000_000_000_000_000
+    gap = 600_000_000_000 // per  # a file holds 10 minutes
+    for i, path in enumerate(paths):
+        with open_writer(str(path), "pcap") as w:
+            base = t0 + i * 600_000_000_000
+            for k in range(per):
+                w.write(frames[(i * per + k) % len(frames)]._replace(ts_ns=base + k * gap))
+    return paths
+
+
+def timed(argv: list[str]) -> tuple[float, float]:
+    """(wall s, CPU s of the child and its children), stdout discarded."""
+    before = os.times()
+    t = time.perf_counter()
+    p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    dt = time.perf_counter() - t
+    after = os.times()
+    if p.returncode not in (0,):
+        print(f"  ! {' '.join(argv[:4])} exited {p.returncode}: {p.stderr.decode()[-300:]}", file=sys.stderr)
+    return dt, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
+def median_run(runs: int, argvs: list[list[str]], prep: object = None) -> tuple[float, float]:
+    walls, cpus = [], []
+    for _ in range(runs):
+        if callable(prep):
+            prep()
+        w = c = 0.0
+        for a in argvs:
+            dw, dc = timed(a)
+            w += dw
+            c += dc
+        walls.append(w)
+        cpus.append(c)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def dask_read(path: str, jobs: int) -> None:
+    """`sniffer read`'s text made by a local Dask cluster of ``jobs`` workers (the fork pool's job):
+    each task formats every jobs-th block; this process writes the blocks in order to stdout."""
+    from distributed import Client, LocalCluster
+
+    def part(which: int) -> list[tuple[int, str]]:
+        from sniffer.capture.pcapfile import open_capture
+        from sniffer.decode.summary import iter_blocks
+
+        with open_capture(path) as rd:
+            return list(iter_blocks(rd, None, 4096, jobs, which))
+
+    with LocalCluster(n_workers=jobs, threads_per_worker=1, dashboard_address=None) as cl, Client(cl) as c:
+        blocks = sorted(
+            b for got in c.gather([c.submit(part, w, pure=False) for w in range(jobs)]) for b in got
+        )
+    out = sys.stdout.buffer
+    for _b, text in blocks:
+        out.write(text.encode())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--packets", type=int, default=5_000_000)
+    ap.add_argument("--files", type=int, default=10)
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--dask-read", metavar="FILE", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.dask_read:
+        dask_read(a.dask_read, 2)
+        return 0
+    paths = build(a.files, a.packets)
+    files = [str(p) for p in paths]
+    pcap_bytes = sum(p.stat().st_size for p in paths)
+    print(
+        f"{len(files)} files, {a.packets} packets, {pcap_bytes / 1e6:.0f} MB; load {os.getloadavg()[0]:.1f}"
+    )
+    rows: list[tuple[str, float, float]] = []
+
+    def row(name: str, wall: float, cpu: float) -> None:
+        rows.append((name, wall, cpu))
+        print(
+            f"{name:<44} wall {wall:8.2f} s  cpu {cpu:8.2f} s  {a.packets / wall / 1e3:8.1f} kpkt/s wall",
+            flush=True,
+        )
+
+    row(
+        "sniffer read (each file, -j 1)",
+        *median_run(a.runs, [[*SNIFFER, "read", "-j", "1", f] for f in files]),
+    )
+    ds = {n: OUT / f"ds-{n}" for n in (1, 2)}
+    for n in (1, 2):
+        d = ds[n]
+        row(
+            f"sniffer export --workers {n}",
+            *median_run(
+                a.runs,
+                [[*SNIFFER, "export", *files, "--out", str(d), "--workers", str(n), "-q"]],
+                lambda d=d: shutil.rmtree(d, ignore_errors=True),
+            ),
+        )
+    size = sum(p.stat().st_size for p in ds[1].rglob("*.parquet"))
+    print(f"dataset {size / 1e6:.1f} MB = {size / pcap_bytes:.3f} x the pcaps ({pcap_bytes / 1e6:.0f} MB)")
+    for name, q in (("top talkers", TOP_TALKERS), ("DNS names", DNS_NAMES)):
+        row(f"sniffer sql {name}", *median_run(max(3, a.runs), [[*SNIFFER, "sql", q, str(ds[1])]]))
+    if shutil.which("tshark"):
+        row(
+            "tshark -qz conv,ip (each file)",
+            *median_run(a.runs, [["tshark", "-n", "-qz", "conv,ip", "-r", f] for f in files]),
+        )
+        row(
+            "tshark -Y dns.qry.name -e dns.qry.name",
+            *median_run(
+                a.runs,
+                [
+                    ["tshark", "-n", "-r", f, "-Y", "dns.qry.name", "-T", "fields", "-e", "dns.qry.name"]
+                    for f in files
+                ],
+            ),
+        )
+    big = files[0]
+    row("sniffer read -j 2 (fork pool, one file)", *median_run(a.runs, [[*SNIFFER, "read", "-j", "2", big]]))
+    row(
+        "the same text by a 2-worker Dask cluster",
+        *median_run(a.runs, [[sys.executable, __file__, "--dask-read", big]]),
+    )
+    r = {n: (w, c) for n, w, c in rows}
+    one, two = r["sniffer export --workers 1"], r["sniffer export --workers 2"]
+    read = r["sniffer read (each file, -j 1)"]
+    print()
+    print(f"export 2 workers vs 1 (wall): {one[0] / two[0]:.2f}x  (goal >= 1.7x)")
+    print(
+        f"export 1 worker vs sniffer read (wall): {read[0] / one[0]:.2f}x, cpu {read[1] / one[1]:.2f}x  (goal >= 0.5x)"
+    )
+    for name, theirs in (
+        ("top talkers", "tshark -qz conv,ip (each file)"),
+        ("DNS names", "tshark -Y dns.qry.name -e dns.qry.name"),
+    ):
+        ours = r[f"sniffer sql {name}"]
+        if theirs in r:
+            print(
+                f"sql {name}: {ours[0]:.2f} s (goal <= 1 s); tshark {r[theirs][0]:.1f} s = {r[theirs][0] / ours[0]:.0f}x"
+            )
+    fork, dask = r["sniffer read -j 2 (fork pool, one file)"], r["the same text by a 2-worker Dask cluster"]
+    print(
+        f"read -j 2: fork pool {fork[0]:.2f} s wall / {fork[1]:.2f} s cpu; Dask {dask[0]:.2f} s / {dask[1]:.2f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Captures as a columnar dataset: `sniffer export` (Parquet) and `sniffer sql` (DuckDB)."""

@@ -1,0 +1,126 @@
+"""`sniffer sql`: DuckDB in process over a dataset written by `sniffer export` (views packets and flows)."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from sniffer.errors import SnifferError
+
+
+def connect(dataset: str) -> Any:
+    """A DuckDB connection with views ``packets`` and ``flows`` over ``dataset`` (hive partitions date, hour)."""
+    import duckdb
+
+    if not os.path.isfile(os.path.join(dataset, "_dataset.json")):
+        raise SnifferError(
+            f"sql: {dataset} is not a dataset (no _dataset.json): make one with `sniffer export`"
+        )
+    from sniffer.dataset.schema import FLOWS, packet_schema
+
+    with open(os.path.join(dataset, "_dataset.json")) as f:
+        extra = json.load(f).get("extra", [])
+    con = duckdb.connect()
+    for table, schema in (("packets", packet_schema(extra)), ("flows", FLOWS)):
+        pattern = os.path.join(dataset, table, "date=*", "hour=*", "*.parquet")
+        if _any(os.path.join(dataset, table)):
+            path = pattern.replace("'", "''")
+            con.execute(
+                f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}', hive_partitioning = true, "
+                "hive_types = {'date': DATE, 'hour': INTEGER})"
+            )
+        else:  # no file yet: an empty view with the same columns
+            import pyarrow as pa
+
+            empty = schema.empty_table().append_column("date", pa.array([], pa.date32()))
+            empty = empty.append_column("hour", pa.array([], pa.int32()))
+            con.register(f"_{table}_empty", empty)
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM _{table}_empty")
+    return con
+
+
+def _any(d: str) -> bool:
+    for _root, _dirs, files in os.walk(d):
+        if any(f.endswith(".parquet") for f in files):
+            return True
+    return False
+
+
+def query(dataset: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run ``sql``; returns (column names, rows)."""
+    import duckdb
+
+    con = connect(dataset)
+    try:
+        cur = con.execute(sql)
+        if cur.description is None:
+            return [], []
+        names = [d[0] for d in cur.description]
+        return names, cur.fetchall()
+    except duckdb.Error as exc:
+        msg = str(exc).strip().splitlines()[0]
+        raise SnifferError(f"sql: {msg}") from None
+    finally:
+        con.close()
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, datetime.datetime):
+        return v.isoformat()
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, (datetime.datetime, datetime.date)):
+        return v.isoformat()
+    if isinstance(v, (list, tuple)):
+        return [_json_value(x) for x in v]
+    if isinstance(v, (bytes, bytearray)):
+        return v.hex()
+    if v is None or isinstance(v, (int, float, str, bool)):
+        return v
+    return str(v)
+
+
+def render(names: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
+    """Rows as an aligned table, CSV (header line first) or JSON Lines."""
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(names)
+        for r in rows:
+            w.writerow(["" if v is None else _cell(v) for v in r])
+        return buf.getvalue()
+    if fmt == "json":
+        return "".join(
+            json.dumps({n: _json_value(v) for n, v in zip(names, r, strict=True)}, ensure_ascii=False) + "\n"
+            for r in rows
+        )
+    cells = [[_cell(v) for v in r] for r in rows]
+    widths = [len(n) for n in names]
+    for r in cells:
+        for i, c in enumerate(r):
+            widths[i] = max(widths[i], len(c))
+    numeric = [
+        all(isinstance(r[i], (int, float)) or r[i] is None for r in rows) and bool(rows)
+        for i in range(len(names))
+    ]
+
+    def line(vals: Sequence[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if numeric[i] else v.ljust(w)
+            for i, (v, w) in enumerate(zip(vals, widths, strict=True))
+        ).rstrip()
+
+    out = [line(names), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in cells)
+    return "\n".join(out) + "\n"

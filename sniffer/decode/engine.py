@@ -20,9 +20,10 @@ def run(frame: Frame, tree: bool) -> Ctx:
         data = bytes(data)
     ctx = Ctx(data, tree)
     caplen = len(data)
-    wirelen = frame[2] if frame[2] >= caplen else caplen
+    reclen = frame[2]  # frame.len is the recorded length even when caplen is larger (libpcap, tshark)
+    wirelen = reclen if reclen >= caplen else caplen  # the decoders still see every captured byte
     ts = frame[0]
-    fl = ctx.push("frame", f"Frame: {wirelen} bytes on wire, {caplen} bytes captured", 0, caplen)
+    fl = ctx.push("frame", f"Frame: {reclen} bytes on wire, {caplen} bytes captured", 0, caplen)
     ctx.protos.pop()
     ctx.add("frame.interface_id", frame[4], 0, 0, "Interface id")
     if len(frame) > 6 and frame[6]:
@@ -34,7 +35,7 @@ def run(frame: Frame, tree: bool) -> Ctx:
     if len(frame) > 7 and frame[7] is not None:
         ctx.add("frame.comment", frame[7], 0, 0, "Comment")
     ctx.add("frame.time_epoch", f"{ts // 1_000_000_000}.{ts % 1_000_000_000:09d}", 0, 0, "Epoch Time")
-    ctx.add("frame.len", wirelen, 0, 0, "Frame Length", f"Frame Length: {wirelen} bytes")
+    ctx.add("frame.len", reclen, 0, 0, "Frame Length", f"Frame Length: {reclen} bytes")
     ctx.add("frame.cap_len", caplen, 0, 0, "Capture Length", f"Capture Length: {caplen} bytes")
     ctx.add("frame.linktype", frame[3], 0, 0, "Link type")
     ctx.parent = ctx.root

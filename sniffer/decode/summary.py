@@ -510,6 +510,8 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                         pair = pairs.get(k) or _pair(k)
                         if nsec:
                             frac //= 1000
+                        if frac >= 1_000_000:  # a damaged pcap fraction past 1 s: carry, as Frame.ts does
+                            sec, frac = sec + frac // 1_000_000, frac % 1_000_000
                         ms = frac // 1000
                         if ms != last_ms or sec != last_sec:
                             if sec != last_sec:

@@ -1,0 +1,150 @@
+"""The service decoders (DNS, NTP, SNMP, SSH, ...) agree with tshark's ``-T fields`` on real captures.
+
+For each case, tshark (the oracle, run here) prints the listed fields of every packet of a public capture
+(tcp.desegment_tcp_streams, ip/ipv6 defragmenting off: one packet at a time, as sniffer decodes) and
+``frame_fields`` must give the same values, occurrence for occurrence, on every packet: present where
+tshark has the field, absent where it has not.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sniffer.capture.pcapfile import open_capture
+from sniffer.decode.fields import frame_fields
+
+TESTS = Path(__file__).resolve().parents[1]
+CORPUS = TESTS / "corpus" / "captures"
+SVC = TESTS / "corpus-svc" / "captures"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("tshark") is None and not os.environ.get("CI"), reason="tshark not installed"
+)
+
+_SEP = "\x1f"  # tshark's aggregator between occurrences (values may hold commas)
+
+DNS_FIELDS = (
+    "dns.id dns.flags dns.flags.response dns.flags.opcode dns.flags.authoritative dns.flags.truncated "
+    "dns.flags.recdesired dns.flags.recavail dns.flags.z dns.flags.authenticated dns.flags.checkdisable "
+    "dns.flags.rcode dns.flags.conflict dns.flags.tentative dns.count.queries dns.count.answers "
+    "dns.count.auth_rr dns.count.add_rr dns.qry.name dns.qry.name.len dns.count.labels dns.qry.type "
+    "dns.qry.class dns.qry.qu dns.resp.name dns.resp.type dns.resp.class dns.resp.cache_flush dns.resp.ttl "
+    "dns.resp.len dns.a dns.aaaa dns.cname dns.ns dns.ptr.domain_name dns.soa.mname dns.soa.rname "
+    "dns.soa.serial_number dns.soa.refresh_interval dns.soa.retry_interval dns.soa.expire_limit "
+    "dns.soa.minimum_ttl dns.srv.service dns.srv.proto dns.srv.name dns.srv.priority dns.srv.weight "
+    "dns.srv.port dns.srv.target dns.mx.preference dns.mx.mail_exchange dns.txt dns.nsec.next_domain_name "
+    "dns.rr.udp_payload_size dns.resp.ext_rcode dns.resp.edns0_version dns.resp.z dns.resp.z.do "
+    "dns.opt.code dns.opt.len dns.opt.data _ws.col.Protocol _ws.col.Info"
+).split()
+
+#: (capture, fields) : every packet of the capture is compared on those fields
+CASES: list[tuple[Path, list[str]]] = [
+    (CORPUS / "zeek__wikipedia.pcap", DNS_FIELDS),
+    (CORPUS / "tcpdump__dns_udp.pcap", DNS_FIELDS),
+    (CORPUS / "zeek__dns__mdns.pcap", DNS_FIELDS),
+    (CORPUS / "tcpdump__dns-badcookie.pcap", DNS_FIELDS),
+    (CORPUS / "dpkt__dns_icmp.pcap", DNS_FIELDS),
+    (CORPUS / "dpkt__truncated_dns.pcap", DNS_FIELDS),
+]
+
+#: Info columns tshark builds from state across packets (request/response tracking, TCP analysis):
+#: these fields are compared only on packets of the protocols listed
+_STATEFUL_INFO = {"_ws.col.Info", "_ws.col.Protocol"}
+
+
+def tshark_fields(path: Path, fields: list[str]) -> list[list[list[str]]]:
+    """tshark's values: per packet, per field, the list of occurrences (empty when absent)."""
+    argv = ["tshark", "-n", "-r", str(path), "-T", "fields", "-E", f"aggregator={_SEP}", "-E", "occurrence=a"]
+    argv += [
+        "-o",
+        "tcp.desegment_tcp_streams:FALSE",
+        "-o",
+        "ip.defragment:FALSE",
+        "-o",
+        "ipv6.defragment:FALSE",
+    ]
+    argv += ["-e", "frame.protocols"]
+    for f in fields:
+        argv += ["-e", f]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        cells = line.split("\t")
+        rows.append([c.split(_SEP) if c else [] for c in cells])
+    return rows
+
+
+def _norm(v: Any) -> str:
+    """One value as text both sides agree on: ints in decimal (tshark prints some in hex), byte strings
+    as plain hex (tshark prints them without separators), booleans as 0/1."""
+    s = str(v)
+    if s.startswith("0x"):
+        try:
+            return str(int(s, 16))
+        except ValueError:
+            return s
+    if s in ("True", "False"):
+        return "1" if s == "True" else "0"
+    if len(s) > 2 and s[2] == ":" and all(len(p) == 2 for p in s.split(":")):
+        try:
+            bytes.fromhex(s.replace(":", ""))
+            return s.replace(":", "")
+        except ValueError:
+            return s
+    return s.replace("\u2192", "->")
+
+
+def _ours(fields: dict[str, Any], name: str) -> list[str]:
+    v = fields.get(name)
+    if v is None:
+        return []
+    # tshark prints an empty string value as nothing at all
+    return [_norm(x) for x in (v if isinstance(v, list) else [v]) if x != ""]
+
+
+def compare(path: Path, names: list[str], info_for: tuple[str, ...] = ()) -> list[str]:
+    """Differences between tshark and frame_fields on ``path`` (empty when they agree)."""
+    theirs = tshark_fields(path, names)
+    with open_capture(str(path)) as r:
+        frames = list(r)
+    assert len(frames) == len(theirs), (path.name, len(frames), len(theirs))
+    bad = []
+    for i, (fr, row) in enumerate(zip(frames, theirs, strict=True), 1):
+        ours = frame_fields(fr)
+        layers = set(row[0][0].split(":")) if row[0] else set()
+        for name, cell in zip(names, row[1:], strict=False):
+            if name in _STATEFUL_INFO and not layers & set(info_for):
+                continue
+            want = [_norm(x) for x in cell if x != ""]
+            got = _ours(ours, name)
+            if want != got:
+                bad.append(f"{path.name} #{i} {name}: ours {got[:8]} tshark {want[:8]}")
+    return bad
+
+
+@pytest.mark.parametrize("path,names", CASES, ids=[p.name for p, _ in CASES])
+def test_fields_agree_with_tshark(path: Path, names: list[str]) -> None:
+    bad = compare(path, names, ("dns", "mdns", "llmnr"))
+    assert not bad, "\n".join(bad[:30])
+
+
+def test_dns_answers_of_wikipedia_packet_21() -> None:
+    """The issue's example: 'Answer RRs: 2' and the tree showed only the query."""
+    with open_capture(str(CORPUS / "zeek__wikipedia.pcap")) as r:
+        fr = list(r)[20]
+    f = frame_fields(fr)
+    assert f["dns.count.answers"] == 2
+    assert f["dns.cname"] == "upload.pmtpa.wikimedia.org"
+    assert f["dns.a"] == ["208.80.152.3", "208.80.152.130", "208.80.152.142", "91.198.174.4"]
+    assert f["dns.ns"] == ["ns1.wikimedia.org", "ns2.wikimedia.org", "ns0.wikimedia.org"]
+    from sniffer.decode.tree import dissect
+
+    dns = next(n for n in dissect(fr).children if n.field == "dns")
+    labels = [c.name for c in dns.children]
+    assert labels[-4:] == ["Queries", "Answers", "Authoritative nameservers", "Additional records"]

@@ -43,6 +43,14 @@ DNS_FIELDS = (
     "dns.opt.code dns.opt.len dns.opt.data _ws.col.Protocol _ws.col.Info"
 ).split()
 
+SSH_FIELDS = (
+    "ssh.protocol ssh.direction ssh.packet_length ssh.padding_length ssh.message_code ssh.cookie "
+    "ssh.kex_algorithms ssh.kex_algorithms_length ssh.server_host_key_algorithms "
+    "ssh.encryption_algorithms_client_to_server ssh.mac_algorithms_server_to_client "
+    "ssh.compression_algorithms_client_to_server ssh.languages_server_to_client ssh.first_kex_packet_follows "
+    "ssh.padding_string"
+).split()
+
 #: (capture, fields) : every packet of the capture is compared on those fields
 CASES: list[tuple[Path, list[str]]] = [
     (CORPUS / "zeek__wikipedia.pcap", DNS_FIELDS),
@@ -51,7 +59,12 @@ CASES: list[tuple[Path, list[str]]] = [
     (CORPUS / "tcpdump__dns-badcookie.pcap", DNS_FIELDS),
     (CORPUS / "dpkt__dns_icmp.pcap", DNS_FIELDS),
     (CORPUS / "dpkt__truncated_dns.pcap", DNS_FIELDS),
+    (SVC / "zeek__ssh__ssh_kex_curve25519.pcap", SSH_FIELDS),
+    (SVC / "zeek__var-services-std-ports.pcap", SSH_FIELDS + DNS_FIELDS),
 ]
+
+#: the protocols whose Protocol and Info columns are compared too (packets of others: only the fields)
+INFO_CHECKED = ("dns", "mdns", "llmnr")
 
 #: Info columns tshark builds from state across packets (request/response tracking, TCP analysis):
 #: these fields are compared only on packets of the protocols listed
@@ -130,7 +143,7 @@ def compare(path: Path, names: list[str], info_for: tuple[str, ...] = ()) -> lis
 
 @pytest.mark.parametrize("path,names", CASES, ids=[p.name for p, _ in CASES])
 def test_fields_agree_with_tshark(path: Path, names: list[str]) -> None:
-    bad = compare(path, names, ("dns", "mdns", "llmnr"))
+    bad = compare(path, names, INFO_CHECKED)
     assert not bad, "\n".join(bad[:30])
 
 

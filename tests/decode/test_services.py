@@ -51,6 +51,15 @@ SSH_FIELDS = (
     "ssh.padding_string"
 ).split()
 
+NTP_FIELDS = (
+    "ntp.flags ntp.flags.li ntp.flags.vn ntp.flags.mode ntp.stratum ntp.ppoll ntp.precision ntp.rootdelay "
+    "ntp.rootdispersion ntp.refid ntp.reftime ntp.org ntp.rec ntp.xmt ntp.keyid ntp.mac ntp.ctrl.flags2 "
+    "ntp.ctrl.flags2.r ntp.ctrl.flags2.error ntp.ctrl.flags2.more ntp.ctrl.flags2.opcode ntp.ctrl.sequence "
+    "ntp.ctrl.status ntp.ctrl.offset ntp.ctrl.count ntp.priv.flags.r ntp.priv.flags.more ntp.priv.auth "
+    "ntp.priv.seq ntp.priv.impl ntp.priv.reqcode"
+).split()
+SYSLOG_FIELDS = ["syslog.facility", "syslog.level", "syslog.msg"]
+
 #: (capture, fields) : every packet of the capture is compared on those fields
 CASES: list[tuple[Path, list[str]]] = [
     (CORPUS / "zeek__wikipedia.pcap", DNS_FIELDS),
@@ -60,11 +69,17 @@ CASES: list[tuple[Path, list[str]]] = [
     (CORPUS / "dpkt__dns_icmp.pcap", DNS_FIELDS),
     (CORPUS / "dpkt__truncated_dns.pcap", DNS_FIELDS),
     (SVC / "zeek__ssh__ssh_kex_curve25519.pcap", SSH_FIELDS),
-    (SVC / "zeek__var-services-std-ports.pcap", SSH_FIELDS + DNS_FIELDS),
+    (SVC / "zeek__var-services-std-ports.pcap", SSH_FIELDS + DNS_FIELDS + NTP_FIELDS),
+    (SVC / "zeek__ntp__NTP-digest.pcap", NTP_FIELDS),
+    (SVC / "zeek__ntp__ntpmode67.pcap", NTP_FIELDS),
+    (SVC / "tcpdump__ntp-control.pcap", NTP_FIELDS),
+    (SVC / "tcpdump__syslog_udp.pcap", SYSLOG_FIELDS),
+    (SVC / "zeek__syslog-single-udp.pcap", SYSLOG_FIELDS),
+    (SVC / "tcpdump__tftp.pcap", ["tftp.source_file", "tftp.type"]),
 ]
 
 #: the protocols whose Protocol and Info columns are compared too (packets of others: only the fields)
-INFO_CHECKED = ("dns", "mdns", "llmnr")
+INFO_CHECKED = ("dns", "mdns", "llmnr", "ntp", "syslog")
 
 #: Info columns tshark builds from state across packets (request/response tracking, TCP analysis):
 #: these fields are compared only on packets of the protocols listed

@@ -66,6 +66,8 @@ _KEXINIT_LISTS = (
     "languages_client_to_server",
     "languages_server_to_client",
 )
+#: the names the code builds from _KEXINIT_LISTS (for the filter engine's list of what sniffer decodes)
+DECLARES = tuple(f"ssh.{n}{x}" for n in _KEXINIT_LISTS for x in ("", "_length"))
 _EC_POINT_SIZES = frozenset({32, 57, 65, 97, 133})  # curve25519/448, NIST P-256/384/521 points
 
 

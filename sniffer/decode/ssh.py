@@ -101,7 +101,7 @@ def _kex_name(code: int, data: bytes, p: int, pe: int) -> str:
 def _plain_packets(data: bytes, off: int, lim: int) -> list[int] | None:
     """Offsets of the plain binary packets at [off, lim): they fill it exactly, or the last is New Keys
     (what follows it is encrypted); None if the segment is not that."""
-    out = []
+    out: list[int] = []
     o = off
     while o < lim:
         if o + 6 > lim:

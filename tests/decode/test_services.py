@@ -60,6 +60,13 @@ NTP_FIELDS = (
 ).split()
 SYSLOG_FIELDS = ["syslog.facility", "syslog.level", "syslog.msg"]
 
+TEXT_FIELDS = (
+    "ftp.request ftp.response ftp.request.command ftp.request.arg ftp.response.code ftp.response.arg "
+    "ftp.passive.ip ftp.passive.port pop.request.command pop.request.parameter pop.response.indicator "
+    "pop.response.description irc.request.command irc.response.command irc.response.prefix "
+    "irc.request.command_parameter irc.response.command_parameter irc.response.trailer irc.request.trailer"
+).split()
+
 #: (capture, fields) : every packet of the capture is compared on those fields
 CASES: list[tuple[Path, list[str]]] = [
     (CORPUS / "zeek__wikipedia.pcap", DNS_FIELDS),
@@ -76,10 +83,13 @@ CASES: list[tuple[Path, list[str]]] = [
     (SVC / "tcpdump__syslog_udp.pcap", SYSLOG_FIELDS),
     (SVC / "zeek__syslog-single-udp.pcap", SYSLOG_FIELDS),
     (SVC / "tcpdump__tftp.pcap", ["tftp.source_file", "tftp.type"]),
+    (SVC / "zeek__ftp__ipv4.pcap", TEXT_FIELDS),
+    (SVC / "zeek__pop3__pop3.pcap", TEXT_FIELDS),
+    (SVC / "zeek__irc-basic.pcap", TEXT_FIELDS),
 ]
 
 #: the protocols whose Protocol and Info columns are compared too (packets of others: only the fields)
-INFO_CHECKED = ("dns", "mdns", "llmnr", "ntp", "syslog")
+INFO_CHECKED = ("dns", "mdns", "llmnr", "ntp", "syslog", "ftp", "irc")
 
 #: Info columns tshark builds from state across packets (request/response tracking, TCP analysis):
 #: these fields are compared only on packets of the protocols listed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from sniffer.decode import app, http, icmp, igmp, inet, link, mgmt, rpc, ssh, text, tls  # noqa: F401  (they fill the tables)
+from sniffer.decode import app, http, icmp, igmp, inet, link, services, tls  # noqa: F401  (they fill the tables)
 from sniffer.decode.core import HEURISTIC_TCP_PORTS, LINKTYPES, TCP_PORTS, UDP_PORTS, Ctx, data_layer
 from sniffer.frame import Frame
 

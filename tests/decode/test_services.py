@@ -75,6 +75,13 @@ RPC_FIELDS = (
     "portmap.procedure_v2 portmap.port _ws.col.Protocol"
 ).split()
 
+DNP3_FIELDS = (
+    "dnp3.start dnp3.len dnp3.ctl dnp3.ctl.dir dnp3.ctl.prm dnp3.ctl.fcb dnp3.ctl.fcv dnp3.ctl.prifunc "
+    "dnp3.ctl.secfunc dnp3.ctl.dfc dnp3.dst dnp3.src dnp3.addr dnp3.hdr.CRC dnp3.tr.ctl dnp3.tr.fin dnp3.tr.fir "
+    "dnp3.tr.seq dnp3.al.ctl dnp3.al.fir dnp3.al.fin dnp3.al.con dnp3.al.uns dnp3.al.seq dnp3.al.func "
+    "dnp3.al.iin dnp3.al.iin.rst dnp3.al.iin.dt dnp3.al.iin.tsr dnp3.al.iin.obju dnp3.al.iin.fcni _ws.col.Info"
+).split()
+
 #: (capture, fields[, tshark display filter choosing the packets compared]) : every packet of the capture is compared on those fields
 CASES: list[tuple[Any, ...]] = [
     (CORPUS / "zeek__wikipedia.pcap", DNS_FIELDS),
@@ -97,10 +104,13 @@ CASES: list[tuple[Any, ...]] = [
     (SVC / "zeek__nfs__nfs_write.pcap", RPC_FIELDS, "rpc.msgtyp == 0"),
     (SVC / "zeek__mount__mount_base.pcap", RPC_FIELDS, "rpc.msgtyp == 0"),
     (SVC / "zeek__nfs__nfs_write.pcap", ["rpc.xid", "rpc.msgtyp", "rpc.replystat", "rpc.state_accept"]),
+    (SVC / "zeek__dnp3__dnp3.pcap", DNP3_FIELDS),
+    # (a last transport segment: tshark shows the application fragment reassembled from the others)
+    (SVC / "zeek__dnp3__dnp3_udp_read.pcap", DNP3_FIELDS[:-1], "not dnp3.al.fragment.count > 1"),
 ]
 
 #: the protocols whose Protocol and Info columns are compared too (packets of others: only the fields)
-INFO_CHECKED = ("dns", "mdns", "llmnr", "ntp", "syslog", "ftp", "irc")
+INFO_CHECKED = ("dns", "mdns", "llmnr", "ntp", "syslog", "ftp", "irc", "dnp3")
 
 #: Info columns tshark builds from state across packets (request/response tracking, TCP analysis):
 #: these fields are compared only on packets of the protocols listed

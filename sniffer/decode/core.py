@@ -403,11 +403,9 @@ class Table:
         return self.map.get(key)
 
 
-#: the ports whose payload a hand-written decoder takes (DNS, mDNS, LLMNR, DHCP, DHCPv6, VXLAN): the
-#: summary's fast path hands these to the full dissector without importing it first (a test checks
-#: that the tables hold exactly these)
-DECODED_UDP_PORTS = frozenset({53, 5353, 5355, 67, 68, 546, 547, 4789, 8472})
-DECODED_TCP_PORTS = frozenset({53})
+# The ports whose payload a dissector takes are not listed by hand: engine.DECODED_UDP_PORTS and
+# DECODED_TCP_PORTS are derived from the UDP_PORTS / TCP_PORTS registrations once every protocol module
+# is loaded, and the summary's fast path hands segments on those ports to the full dissector.
 
 #: HTTP/1.x and TLS ports (tshark 4.0's defaults): their dissectors take a segment only when its first bytes
 #: look like a request/status line or a TLS record header, so the fast path sends a segment on these ports

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import os
 
-from sniffer.decode import app, http, icmp, igmp, inet, link, tls  # noqa: F401  (they fill the tables)
-from sniffer.decode.core import LINKTYPES, Ctx, data_layer
+from sniffer.decode import app, http, icmp, igmp, inet, link, services, tls  # noqa: F401  (they fill the tables)
+from sniffer.decode.core import HEURISTIC_TCP_PORTS, LINKTYPES, TCP_PORTS, UDP_PORTS, Ctx, data_layer
 from sniffer.frame import Frame
+
+#: the ports whose payload a dissector takes, derived from the registrations (the summary's fast path
+#: hands these to run()); on the HTTP/TLS ports (HEURISTIC_TCP_PORTS) only payloads that look like them
+DECODED_UDP_PORTS = frozenset(UDP_PORTS.map)
+DECODED_TCP_PORTS = frozenset(TCP_PORTS.map) - HEURISTIC_TCP_PORTS
 
 #: SNIFFER_DECODE_DEBUG=1 lets decoder exceptions through (for finding decoder bugs in development)
 DEBUG = bool(os.environ.get("SNIFFER_DECODE_DEBUG"))

@@ -85,6 +85,9 @@ _CLASSES = {
     5: "Server Error - Others",
 }
 
+#: names this module's code builds at run time (for the filter engine's list of what sniffer decodes)
+DECLARES = ("http.request", "http.response", "json", "urlencoded-form")
+
 #: body media types with a dissector of their own in Wireshark -> (layer, protocol column, Info text)
 _BODY = {
     "application/x-www-form-urlencoded": ("urlencoded-form", "", " (application/x-www-form-urlencoded)"),

@@ -13,15 +13,10 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sniffer.decode.core import (
-    DECODED_TCP_PORTS,
-    DECODED_UDP_PORTS,
-    HEURISTIC_TCP_PORTS,
-    PAYLOAD_FIRST,
-    PAYLOAD_PREFIXES,
-    ip4,
-    ip6,
-)
+from sniffer.decode.core import HEURISTIC_TCP_PORTS, PAYLOAD_FIRST, PAYLOAD_PREFIXES, ip4, ip6
+
+# the port sets come from the protocol registrations (loading the dissectors, ~20 ms, once)
+from sniffer.decode.engine import DECODED_TCP_PORTS, DECODED_UDP_PORTS
 from sniffer.frame import Frame
 
 

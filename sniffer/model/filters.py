@@ -66,6 +66,23 @@ def field_names() -> list[str]:
     return sorted(_registry())
 
 
+_DECODED: frozenset[str] | None = None
+
+
+def decoded_names() -> frozenset[str]:
+    """The field and protocol names some decoder of sniffer fills (derived from the decoders themselves:
+    sniffer.decode.fields.decodable_names), plus the ones the filter engine computes (frame.number,
+    tcp.stream...), the aliases of those, and names taught with register_fields."""
+    global _DECODED
+    if _DECODED is None:
+        from sniffer.decode.fields import decodable_names
+
+        names = set(decodable_names(_registry())) | set(_EXTRA) | STREAM_FIELDS | CONTEXT_FIELDS
+        names |= {a for a, targets in ALIASES.items() if a in names or any(t in names for t in targets)}
+        _DECODED = frozenset(names)
+    return _DECODED | frozenset(_EXTRA)
+
+
 def complete(prefix: str, limit: int | None = None) -> list[str]:
     """Known field/protocol names starting with ``prefix``: fewer dots first, then shorter, then alphabetical.
 
@@ -80,7 +97,7 @@ def complete_text(text: str, limit: int | None = None) -> tuple[int, list[str]]:
     m = re.search(r"[A-Za-z0-9_.\-]*$", text)
     start = m.start() if m else len(text)
     word = text[start:]
-    reg = _registry()
+    reg = decoded_names()  # only what sniffer can decode: a name it never fills would match nothing
     names = [n for n in reg if n.startswith(word)] if word else list(reg)
     names.sort(key=lambda n: (n.count("."), len(n), n))
     return start, names[:limit] if limit is not None else names
@@ -1558,7 +1575,19 @@ def compile_filter(text: str) -> DisplayFilter:
         raise FilterError("display filter too deeply nested", 0) from None
     needed: set[str] = set()
     _collect(tree, needed)
+    _check_decoded(tree)
     return DisplayFilter(text, pred, frozenset(needed))
+
+
+def _check_decoded(node: Node) -> None:
+    """Refuse a field or protocol Wireshark knows but no decoder of sniffer fills: the filter would
+    silently match nothing and the user would believe there is none."""
+    known = decoded_names()
+    for op in _leaves(node.left) + _leaves(node.right):
+        if op.name is not None and op.name not in known:
+            raise FilterError(f"sniffer does not decode {op.name} (column {op.pos + 1})", op.pos)
+    for k in node.kids:
+        _check_decoded(k)
 
 
 def check_filter(text: str) -> str | None:

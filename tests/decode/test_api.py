@@ -88,16 +88,14 @@ def test_iter_text_is_format_line_joined() -> None:
 def test_fast_path_port_sets_match_the_tables() -> None:
     """Every port a dissector is registered on is known to the fast path: always slow (DNS ...), or
     slow only for payloads starting with one of PAYLOAD_PREFIXES (HTTP, TLS)."""
-    from sniffer.decode import engine  # noqa: F401  (fills the tables)
     from sniffer.decode.core import (
-        DECODED_TCP_PORTS,
-        DECODED_UDP_PORTS,
         HEURISTIC_TCP_PORTS,
         HTTP_TCP_PORTS,
         TCP_PORTS,
         TLS_TCP_PORTS,
         UDP_PORTS,
     )
+    from sniffer.decode.engine import DECODED_TCP_PORTS, DECODED_UDP_PORTS
     from sniffer.decode.http import dissect_http_port
     from sniffer.decode.tls import dissect_tls_port
 

@@ -194,10 +194,43 @@ def test_protocol_presence_without_frame_protocols() -> None:
 def test_completion() -> None:
     names = field_names()
     assert names == sorted(names) and {"ip.src", "tcp.port", "icmp", "igmp.maddr"} <= set(names)
-    assert complete("ip.sr")[0] == "ip.src" and "ip.src_host" in complete("ip.sr")
+    # completion offers what sniffer decodes: ip.src_host is a Wireshark name no decoder of ours fills
+    assert complete("ip.sr") == ["ip.src"] and "ip.src_host" in names
+    assert {"dns.a", "dns.ns", "dns.resp.ttl"} <= set(complete("dns."))
     assert complete("tc", limit=1) == ["tcp"]
     start, cands = complete_text("ip.src == 1.2.3.4 and udp.dst")
     assert start == len("ip.src == 1.2.3.4 and ") and "udp.dstport" in cands
+
+
+def test_a_name_no_decoder_fills_is_refused_not_silently_empty() -> None:
+    """Wireshark knows nbns, stp, tcp.analysis.retransmission; sniffer does not decode them (yet): the
+    filter says so instead of matching nothing. The set comes from the decoders' own declarations."""
+    from sniffer.decode.fields import decodable_names
+    from sniffer.model.filters import decoded_names
+
+    for text, name, col in (
+        ("nbns", "nbns", 1),
+        ("ip.src == 1.2.3.4 and tcp.analysis.retransmission", "tcp.analysis.retransmission", 23),
+        ("len(ip.host) > 2", "ip.host", 1),
+    ):
+        with pytest.raises(FilterError) as ei:
+            compile_filter(text)
+        assert (
+            str(ei.value) == f"sniffer does not decode {name} (column {col})" and ei.value.position == col - 1
+        )
+    for text in (
+        "dns.ns",
+        "dns.a == 1.2.3.4",
+        "mdns",
+        "ip.addr == 10.0.0.1",
+        "tcp.stream == 1",
+        "ssh.protocol",
+    ):
+        compile_filter(text)
+    known = decoded_names()
+    # header F tuples, ctx.add literals, names built from parts, pushed layer names: all found
+    assert {"ip.ttl", "dns.resp.ttl", "tcp.options.mss", "icmp.checksum.status", "llmnr", "json"} <= known
+    assert decodable_names(set(known)) <= known
 
 
 def test_speed_is_not_the_bottleneck() -> None:

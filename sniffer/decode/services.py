@@ -1,0 +1,14 @@
+"""The service decoders (issue 13's group 3), loaded together: importing this module registers them in
+the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
+
+- ``app``: DNS, mDNS, LLMNR, DHCP, DHCPv6 (loaded by the engine itself)
+- ``mgmt``: NTP, Syslog, TFTP
+- ``ssh``: SSH
+- ``text``: FTP, POP, IMAP, SMTP, IRC, Telnet
+- ``rpc``: ONC RPC, Portmap, MOUNT, NFSv3, NFSACL
+- ``ics``: DNP3
+"""
+
+from __future__ import annotations
+
+from sniffer.decode import ics, mgmt, rpc, ssh, text  # noqa: F401  (they fill the tables)

@@ -403,12 +403,6 @@ class Table:
         return self.map.get(key)
 
 
-#: the ports whose payload a hand-written decoder takes (DNS, mDNS, LLMNR, DHCP, DHCPv6, VXLAN): the
-#: summary's fast path hands these to the full dissector without importing it first (a test checks
-#: that the tables hold exactly these)
-DECODED_UDP_PORTS = frozenset({53, 5353, 5355, 67, 68, 546, 547, 4789, 8472})
-DECODED_TCP_PORTS = frozenset({53})
-
 #: HTTP/1.x and TLS ports (tshark 4.0's defaults): their dissectors take a segment only when its first bytes
 #: look like a request/status line or a TLS record header, so the fast path sends a segment on these ports
 #: to the full dissector only when its first 3 bytes are in PAYLOAD_PREFIXES (anything else stays TCP)

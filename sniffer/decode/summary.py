@@ -13,12 +13,13 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
+from sniffer.decode import engine as _engine  # noqa: F401  (importing the protocol modules fills the tables)
 from sniffer.decode.core import (
-    DECODED_TCP_PORTS,
-    DECODED_UDP_PORTS,
     HEURISTIC_TCP_PORTS,
     PAYLOAD_FIRST,
     PAYLOAD_PREFIXES,
+    TCP_PORTS,
+    UDP_PORTS,
     ip4,
     ip6,
 )
@@ -56,11 +57,13 @@ _FLAGS: list[str] = []  # "SYN, ACK" for each 12-bit flags value (built on first
 #: TCP segments with payload on these ports may need the full dissector; on the HTTP/TLS ports only when the
 #: payload's first 3 bytes are in PAYLOAD_PREFIXES (else they stay plain TCP, whose line the fast path gives).
 #: (A 64 KiB per-port table instead of the set tests ran ~4 % slower on the bench file: cache misses.)
-_SLOW_TCP = DECODED_TCP_PORTS | HEURISTIC_TCP_PORTS
-_DNS_TCP = DECODED_TCP_PORTS
+#: The port sets are read from the registrations (never a hand copy): a port a dissector is registered on
+#: goes to the full dissector, always (DNS, BGP ...) or, on the heuristic HTTP/TLS ports, by its payload.
+_SLOW_TCP = frozenset(TCP_PORTS.map)
+_DNS_TCP = _SLOW_TCP - HEURISTIC_TCP_PORTS
 _PREFIXES = PAYLOAD_PREFIXES
 _FIRST = PAYLOAD_FIRST
-_SLOW_UDP = DECODED_UDP_PORTS
+_SLOW_UDP = frozenset(UDP_PORTS.map)
 
 
 def _flags() -> list[str]:

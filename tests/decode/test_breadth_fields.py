@@ -69,6 +69,123 @@ CASES: list[tuple[str, str, str]] = [
         "rip",
         "rip.command rip.version rip.family rip.ip rip.metric rip.netmask rip.next_hop rip.route_tag",
     ),
+    # wrappers and link types (tunnels.py), layer-2 control (l2ctl.py)
+    (
+        "tcpdump__pppoes.pcap",
+        "pppoes",
+        "pppoe.version pppoe.type pppoe.code pppoe.session_id pppoe.payload_length ppp.protocol ppp.code ppp.identifier ppp.length lcp.magic_number",
+    ),
+    (
+        "tcpdump__pppoe.pcap",
+        "pppoed",
+        "pppoe.version pppoe.type pppoe.code pppoe.session_id pppoe.payload_length",
+    ),
+    ("zeek__pppoe-over-qinq.pcap", "ppp", "pppoe.session_id ppp.protocol ip.src ip.dst tcp.srcport"),
+    (
+        "tcpdump__mpls-traceroute.pcap",
+        "ppp",
+        "ppp.address ppp.control ppp.protocol mpls.label mpls.exp mpls.bottom mpls.ttl ip.src ip.dst",
+    ),
+    ("tcpdump__lspping-fec-ldp.pcap", "mpls", "mpls.label mpls.exp mpls.bottom mpls.ttl ip.src"),
+    ("zeek__mixed-vlan-mpls.pcap", "mpls", "vlan.id mpls.label mpls.exp mpls.bottom mpls.ttl ip.src ip.dst"),
+    ("tcpdump__mpls-over-udp.pcap", "mpls", "mpls.label mpls.bottom mpls.ttl ip.src ip.dst"),
+    (
+        "tcpdump__chdlc-slarp.pcap",
+        "slarp",
+        "chdlc.address chdlc.control chdlc.protocol slarp.ptype slarp.mysequence slarp.yoursequence",
+    ),
+    (
+        "tcpdump__geneve.pcap",
+        "geneve",
+        "geneve.version geneve.flags geneve.proto_type geneve.vni eth.src ip.src ip.dst",
+    ),
+    (
+        "zeek__tunnels__ayiya3.pcap",
+        "ayiya",
+        "ayiya.idlen ayiya.idtype ayiya.siglen ayiya.hashmethod ayiya.authmethod ayiya.opcode ayiya.nextheader ipv6.src ipv6.dst",
+    ),
+    ("zeek__tunnels__gre-over-udp-4754.pcap", "gre", "gre.proto ip.src ip.dst udp.srcport dns.id"),
+    (
+        "zeek__tunnels__gtp__gtp4_udp_2152_inside.pcap",
+        "gtp",
+        "gtp.flags gtp.flags.version gtp.message gtp.length gtp.teid ip.src ip.dst",
+    ),
+    (
+        "tcpdump__l2tp-avp-overflow.pcap",
+        "l2tp",
+        "l2tp.type l2tp.length_bit l2tp.seq_bit l2tp.version l2tp.length l2tp.tunnel l2tp.session l2tp.Ns l2tp.Nr",
+    ),
+    (
+        "tcpdump__isakmp4500.pcap",
+        "udpencap",
+        "udpencap.nat_keepalive esp.spi esp.sequence isakmp.exchangetype isakmp.version isakmp.flags isakmp.length",
+    ),
+    (
+        "tcpdump__ikev2four.pcap",
+        "isakmp",
+        "isakmp.exchangetype isakmp.version isakmp.flags isakmp.messageid isakmp.length",
+    ),
+    (
+        "zeek__pbb.pcap",
+        "ieee8021ah",
+        "ieee8021ah.priority ieee8021ah.drop ieee8021ah.nca ieee8021ah.isid ieee8021ah.cdst ieee8021ah.csrc ieee8021ah.etype",
+    ),
+    (
+        "zeek__cisco-fabric-path.pcap",
+        "cfp",
+        "cfp.ftag cfp.ttl eth.src eth.dst eth.type ip.src ip.dst",
+    ),
+    (
+        "tcpdump__802.1D_spanning_tree.pcap",
+        "stp",
+        "stp.protocol stp.version stp.type stp.flags stp.root.prio stp.root.ext stp.root.hw stp.root.cost stp.bridge.prio stp.bridge.ext stp.bridge.hw stp.port stp.msg_age stp.max_age stp.hello stp.forward",
+    ),
+    (
+        "tcpdump__rpvstp-trunk-native-vid5.pcap",
+        "stp || dtp || vtp",
+        "llc.oui llc.cisco_pid stp.version stp.type stp.root.prio stp.root.ext stp.root.hw stp.port dtp.version vtp.version vtp.code vtp.conf_rev_num",
+    ),
+    (
+        "tcpdump__lldp-app-priority.pcap",
+        "lldp",
+        "lldp.tlv.type lldp.tlv.len lldp.chassis.subtype lldp.chassis.id.mac lldp.port.subtype lldp.time_to_live lldp.tlv.system.name lldp.tlv.system.desc",
+    ),
+    (
+        "zeek__lldp.pcap",
+        "lldp",
+        "lldp.tlv.type lldp.tlv.len lldp.chassis.subtype lldp.chassis.id.mac lldp.port.subtype lldp.port.id lldp.time_to_live lldp.tlv.system.name lldp.tlv.system.desc",
+    ),
+    (
+        "zeek__cdp-v1.pcap",
+        "cdp",
+        "cdp.version cdp.ttl cdp.checksum cdp.tlv.type cdp.tlv.len cdp.deviceid cdp.portid cdp.platform",
+    ),
+    (
+        "tcpdump__UDLD.pcap",
+        "udld",
+        "udld.version udld.opcode udld.flags udld.checksum udld.tlv.type udld.tlv.len udld.device_id udld.sent_through_interface",
+    ),
+    (
+        "tcpdump__eapon1.pcap",
+        "eapol && !(eap.type == 18)",
+        "eapol.version eapol.type eapol.len eap.code eap.id eap.len eap.type eap.identity",
+    ),
+    (
+        "tcpdump__ISIS_level1_adjacency.pcap",
+        "isis",
+        "isis.irpd isis.len isis.version isis.sysid_len isis.type isis.version2 isis.reserved isis.max_area_adr isis.hello.circuit_type isis.hello.source_id isis.hello.holding_timer isis.hello.pdu_length isis.lsp.pdu_length isis.lsp.remaining_life isis.lsp.lsp_id isis.lsp.sequence_number isis.csnp.source_id isis.csnp.start_lsp_id isis.csnp.end_lsp_id isis.psnp.source_id",
+    ),
+    ("tcpdump__spb.pcap", "isis", "isis.type isis.hello.source_id isis.lsp.lsp_id isis.lsp.sequence_number"),
+    (
+        "tcpdump__ptp_ethernet.pcap",
+        "ptp",
+        "ptp.v2.majorsdoid ptp.v2.messagetype ptp.v2.versionptp ptp.v2.messagelength ptp.v2.domainnumber ptp.v2.flags ptp.v2.clockidentity ptp.v2.sourceportid ptp.v2.sequenceid ptp.v2.controlfield ptp.v2.logmessageperiod",
+    ),
+    (
+        "tcpdump__ipx.pcap",
+        "ipx",
+        "ipx.checksum ipx.len ipx.hops ipx.packet_type ipx.dst.net ipx.dst.node ipx.dst.socket ipx.src.net ipx.src.node ipx.src.socket",
+    ),
 ]
 
 TSHARK = [

@@ -744,3 +744,118 @@ def dissect_cfp(ctx: Ctx, off: int, end: int) -> None:
 
 
 __all__ = ["PPP_PROTOS", "dissect_mpls", "dissect_ppp"]
+
+
+# ---------------------------------------------------------------------------------------------
+# ARCnet (link types 7 BSD and 129 Linux, RFC 1201/1051 encapsulations)
+
+ARCNET_PROTOS = {0xD4: 0x0800, 0xD5: 0x0806, 0xD6: 0x8035, 0xF0: 0x0800, 0xF1: 0x0806, 0xC4: 0x86DD}
+
+
+def _arcnet(ctx: Ctx, off: int, end: int, linux: bool) -> None:
+    ctx.push("arcnet", "ARCNET", off, 3)
+    ctx.proto = "ARCNET"
+    data = ctx.data
+    hl = 5 if linux else 3
+    if not ctx.has(off, hl, end):
+        return
+    ctx.add("arcnet.src", data[off], off, 1, "Source", f"Source: 0x{data[off]:02x}")
+    ctx.add("arcnet.dst", data[off + 1], off + 1, 1, "Dest", f"Dest: 0x{data[off + 1]:02x}")
+    if linux:
+        ctx.add("arcnet.offset", data[off + 2 : off + 4].hex(":"), off + 2, 2, "Offset")
+    proto = data[off + hl - 1]
+    ctx.add("arcnet.protID", proto, off + hl - 1, 1, "Protocol ID", f"Protocol ID: 0x{proto:02x}")
+    o = off + hl
+    if proto in (0xD4, 0xD5, 0xD6, 0xC4):  # RFC 1201: split flag and sequence number
+        if not ctx.has(o, 3, end):
+            return
+        ctx.add("arcnet.split_flag", data[o], o, 1, "Split Flag")
+        ctx.add("arcnet.sequence", _u16(data, o + 1), o + 1, 2, "Sequence")
+        o += 3
+    ctx.layer.length = o - off
+    etype = ARCNET_PROTOS.get(proto)
+    if etype is None:
+        data_layer(ctx, o, end)
+    else:
+        call(ctx, ETHERTYPES, etype, o, end)
+
+
+@LINKTYPES.register(129)
+def dissect_arcnet_linux(ctx: Ctx, off: int, end: int) -> None:
+    _arcnet(ctx, off, end, True)
+
+
+@LINKTYPES.register(7)
+def dissect_arcnet(ctx: Ctx, off: int, end: int) -> None:
+    _arcnet(ctx, off, end, False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Mobile IPv6 (RFC 6275, IPv6 next header 135)
+
+MIP6_TYPES = {
+    0: "Binding Refresh Request",
+    1: "Home Test Init",
+    2: "Care-of Test Init",
+    3: "Home Test",
+    4: "Care-of Test",
+    5: "Binding Update",
+    6: "Binding Acknowledgement",
+    7: "Binding Error",
+    8: "Fast Binding Update",
+    9: "Fast Binding Acknowledgment",
+    10: "Fast Neighbor Advertisement",
+    11: "Experimental Mobility Header",
+    12: "Home Agent Switch",
+    13: "Heartbeat",
+}
+MIP6 = Header(
+    (
+        F("mip6.proto", "Payload protocol", 0, 1),
+        F("mip6.hlen", "Header length", 1, 1),
+        F("mip6.mhtype", "Mobility Header Type", 2, 1, names=MIP6_TYPES),
+        F("mip6.reserved", "Reserved", 3, 1, disp=HEX2),
+        F("mip6.csum", "Checksum", 4, 2, disp=HEX4),
+    )
+)
+
+
+@IP_PROTOS.register(135)
+def dissect_mip6(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("mipv6", "Mobile IPv6", off, 6)
+    ctx.proto = "MIPv6"
+    vals = MIP6.read(ctx, off, end)
+    if vals is None:
+        return
+    ctx.layer.length = (vals["mip6.hlen"] + 1) * 8
+    t = vals["mip6.mhtype"]
+    ctx.info = MIP6_TYPES.get(t, f"Unknown MH Type ({t})")
+
+
+# ---------------------------------------------------------------------------------------------
+# MPLS echo: LSP ping and traceroute (RFC 8029, UDP 3503)
+
+MPLS_ECHO_TYPES = {1: "MPLS Echo Request", 2: "MPLS Echo Reply"}
+MPLS_ECHO = Header(
+    (
+        F("mpls_echo.version", "Version", 0, 2),
+        F("mpls_echo.flags", "Global Flags", 2, 2, disp=HEX4),
+        F("mpls_echo.msg_type", "Message Type", 4, 1, names=MPLS_ECHO_TYPES),
+        F("mpls_echo.reply_mode", "Reply Mode", 5, 1),
+        F("mpls_echo.return_code", "Return Code", 6, 1),
+        F("mpls_echo.return_subcode", "Return Subcode", 7, 1),
+        F("mpls_echo.sender_handle", "Sender's Handle", 8, 4, disp=HEX8),
+        F("mpls_echo.sequence", "Sequence Number", 12, 4),
+    )
+)
+
+
+@UDP_PORTS.register(3503)
+def dissect_mpls_echo(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("mpls-echo", "Multiprotocol Label Switching Echo", off, 32)
+    ctx.proto = "MPLS ECHO"
+    vals = MPLS_ECHO.read(ctx, off, end)
+    if vals is None:
+        return
+    t = vals["mpls_echo.msg_type"]
+    ctx.info = MPLS_ECHO_TYPES.get(t, f"Unknown Message Type ({t})")

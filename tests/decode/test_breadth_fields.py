@@ -186,6 +186,29 @@ CASES: list[tuple[str, str, str]] = [
         "ipx",
         "ipx.checksum ipx.len ipx.hops ipx.packet_type ipx.dst.net ipx.dst.node ipx.dst.socket ipx.src.net ipx.src.node ipx.src.socket",
     ),
+    (
+        "zeek__communityid__sctp.pcap",
+        "sctp",
+        "sctp.srcport sctp.dstport sctp.verification_tag sctp.checksum sctp.chunk_type sctp.chunk_flags "
+        "sctp.chunk_length sctp.data_tsn_raw sctp.data_sid sctp.data_ssn sctp.data_payload_proto_id "
+        "sctp.sack_cumulative_tsn_ack_raw sctp.sack_a_rwnd sctp.init_initiate_tag sctp.init_initial_tsn "
+        "sctp.initack_initiate_tag sctp.initack_initial_tsn",
+    ),
+    (
+        "tcpdump__arcnet-rfc1201-arp-icmp-http.pcap",
+        "arcnet",
+        "arcnet.src arcnet.dst arcnet.split_flag arcnet.sequence ip.src ip.dst",
+    ),
+    (
+        "tcpdump__ipv6_mobility_1.pcap",
+        "mipv6",
+        "mip6.proto mip6.hlen mip6.mhtype mip6.reserved mip6.csum ipv6.src",
+    ),
+    (
+        "tcpdump__lspping-fec-ldp.pcap",
+        "mpls_echo.version",
+        "mpls_echo.version mpls_echo.flags mpls_echo.msg_type mpls_echo.reply_mode mpls_echo.return_code mpls_echo.return_subcode mpls_echo.sender_handle mpls_echo.sequence",
+    ),
 ]
 
 TSHARK = [

@@ -460,6 +460,8 @@ ETHERTYPES = Table("ethertype")
 IP_PROTOS = Table("IP protocol")
 UDP_PORTS = Table("UDP port")
 TCP_PORTS = Table("TCP port")
+LLC_SAPS = Table("LLC DSAP")  # 802.2 LLC frames by DSAP (STP 0x42, OSI 0xfe, IPX 0xe0)
+LLC_SNAP = Table("SNAP OUI << 16 | PID")  # SNAP frames with a non-zero OUI (Cisco CDP, UDLD, DTP, VTP, PVST+)
 
 
 def data_layer(ctx: Ctx, off: int, end: int) -> None:

@@ -5,7 +5,20 @@ from __future__ import annotations
 
 import os
 
-from sniffer.decode import app, http, icmp, igmp, inet, link, services, tls  # noqa: F401  (they fill the tables)
+from sniffer.decode import (  # noqa: F401  (they fill the tables)
+    app,
+    http,
+    icmp,
+    igmp,
+    inet,
+    l2ctl,
+    link,
+    routing,
+    sctp,
+    services,
+    tls,
+    tunnels,
+)
 from sniffer.decode.core import HEURISTIC_TCP_PORTS, LINKTYPES, TCP_PORTS, UDP_PORTS, Ctx, data_layer
 from sniffer.frame import Frame
 

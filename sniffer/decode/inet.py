@@ -792,7 +792,7 @@ VXLAN = Header(
 )
 
 
-@UDP_PORTS.register(4789, 8472)
+@UDP_PORTS.register(4789)
 def dissect_vxlan(ctx: Ctx, off: int, end: int) -> None:
     ctx.push("vxlan", "Virtual eXtensible Local Area Network", off, 8)
     ctx.proto = "VXLAN"

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sniffer.decode.core import ETHERTYPES, HEX2, HEX4, LINKTYPES, Ctx, F, Header, call, data_layer, mac
+from sniffer.decode.core import (
+    ETHERTYPES,
+    HEX2,
+    HEX4,
+    LINKTYPES,
+    LLC_SAPS,
+    LLC_SNAP,
+    Ctx,
+    F,
+    Header,
+    call,
+    data_layer,
+    mac,
+)
 
 # ethertypes (IEEE registry)
 ETH_P_IP = 0x0800  # IPv4
@@ -129,6 +142,8 @@ SNAP = Header(
         F("llc.pid", "PID", 6, 2, disp=HEX4, names=ETHERTYPE_NAMES),
     )
 )
+# Wireshark names the PID after the OUI's own table (Cisco's: CDP 0x2000, VTP 0x2003, DTP 0x2004, ...)
+SNAP_CISCO = Header((SNAP.fields[0], F("llc.cisco_pid", "PID", 6, 2, disp=HEX4)))
 
 
 def dissect_llc(ctx: Ctx, off: int, end: int) -> None:
@@ -139,14 +154,21 @@ def dissect_llc(ctx: Ctx, off: int, end: int) -> None:
         return
     if vals["llc.dsap"] == 0xAA and vals["llc.ssap"] == 0xAA:
         ctx.layer.length = 8
-        snap = SNAP.read(ctx, off, end)
+        cisco = ctx.data[off + 3 : off + 6] == b"\0\0\x0c"
+        snap = (SNAP_CISCO if cisco else SNAP).read(ctx, off, end)
         if snap is None:
             return
+        if cisco:
+            snap["llc.pid"] = snap["llc.cisco_pid"]
         if snap["llc.oui"] == 0:
             if not call(ctx, ETHERTYPES, snap["llc.pid"], off + 8, end):
                 ctx.info = f"SNAP PID 0x{snap['llc.pid']:04x}"
             return
+        if call(ctx, LLC_SNAP, snap["llc.oui"] << 16 | snap["llc.pid"], off + 8, end, fallback=False):
+            return
         data_layer(ctx, off + 8, end)
+        return
+    if call(ctx, LLC_SAPS, vals["llc.dsap"], off + 3, end, fallback=False):
         return
     ctx.info = f"DSAP 0x{vals['llc.dsap']:02x} SSAP 0x{vals['llc.ssap']:02x}"
     data_layer(ctx, off + 3, end)

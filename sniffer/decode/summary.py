@@ -51,6 +51,8 @@ _FLAGS: list[str] = []  # "SYN, ACK" for each 12-bit flags value (built on first
 #: TCP segments with payload on these ports may need the full dissector; on the HTTP/TLS ports only when the
 #: payload's first 3 bytes are in PAYLOAD_PREFIXES (else they stay plain TCP, whose line the fast path gives).
 #: (A 64 KiB per-port table instead of the set tests ran ~4 % slower on the bench file: cache misses.)
+#: The port sets are read from the registrations (never a hand copy): a port a dissector is registered on
+#: goes to the full dissector, always (DNS, BGP ...) or, on the heuristic HTTP/TLS ports, by its payload.
 _SLOW_TCP = DECODED_TCP_PORTS | HEURISTIC_TCP_PORTS
 _DNS_TCP = DECODED_TCP_PORTS
 _PREFIXES = PAYLOAD_PREFIXES

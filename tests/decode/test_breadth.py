@@ -1,0 +1,46 @@
+"""Breadth: sniffer's Protocol column agrees with tshark's on the breadth corpus (151 public captures,
+~120 protocols, tests/corpus-breadth), every file reads to the same packet count, nothing raises.
+
+Issue 13's goal is 90% of packets and 90% per-file mean. The asserts hold the value reached so far
+(floored) so the ratchet only goes up: raise them as protocols land. Baseline (before any breadth work):
+29.1% of packets, per-file mean 26.6%; Info 7.4%.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .breadth import CAPS, Score, oracle_cols, score_all
+
+GOAL = 0.90  # issue 13: both the share of packets and the per-file mean
+PROTO_SHARE_MIN = 0.58  # reached now; raise toward GOAL
+PROTO_FILE_MEAN_MIN = 0.57
+
+
+@pytest.fixture(scope="module")
+def score() -> Score:
+    return score_all()
+
+
+def test_corpus_is_complete() -> None:
+    names = sorted(p.name for p in CAPS.iterdir())
+    assert len(names) == 151
+    for n in names:
+        assert len(oracle_cols(n, "cols")) == len(oracle_cols(n, "cols-nodesegment")), n
+
+
+def test_packet_counts_equal_and_no_exception(score: Score) -> None:
+    for f in score.files:
+        assert not f.errors, (f.name, f.errors[:3])
+        if f.expected:  # tshark 4.0 cannot open 3 of them (link types 281, 284, 285): no count to compare
+            assert f.packets == f.expected, f.name
+        else:
+            assert f.packets > 0, f.name
+
+
+def test_protocol_column_agrees_with_tshark(score: Score) -> None:
+    print()
+    print(score.report())
+    assert score.proto_share >= PROTO_SHARE_MIN, score.report()
+    assert score.proto_file_mean >= PROTO_FILE_MEAN_MIN, score.report()
+    assert GOAL >= PROTO_SHARE_MIN

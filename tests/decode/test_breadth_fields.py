@@ -1,0 +1,277 @@
+"""Each protocol added for breadth (issue 13) gives tshark's field values on the breadth-corpus packets
+that carry it: tshark runs here (``-T fields``, per-packet settings) on the real captures and every listed
+field of every matching packet must be equal."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+
+from sniffer.capture.pcapfile import open_capture
+from sniffer.decode.fields import frame_fields
+
+from .breadth import CAPS
+
+#: (capture, display filter selecting the packets, fields compared)
+CASES: list[tuple[str, str, str]] = [
+    ("tcpdump__pim-packet-assortment.pcap", "pim", "pim.version pim.type pim.cksum"),
+    ("tcpdump__PIM-SM_join_prune.pcap", "ip.proto == 103", "pim.version pim.type"),
+    (
+        "tcpdump__vrrp.pcap",
+        "vrrp",
+        "vrrp.version vrrp.type vrrp.virt_rtr_id vrrp.prio vrrp.addr_count "
+        "vrrp.checksum vrrp.ip_addr vrrp.ipv6_addr vrrp.adver_int vrrp.short_adver_int",
+    ),
+    (
+        "tcpdump__OSPFv2_Capture_FINAL.pcapng",
+        "ospf",
+        "ospf.version ospf.msg ospf.packet_length ospf.srcrouter "
+        "ospf.area_id ospf.checksum ospf.auth.type ospf.hello.network_mask ospf.hello.hello_interval "
+        "ospf.hello.router_priority ospf.hello.router_dead_interval ospf.hello.designated_router "
+        "ospf.hello.backup_designated_router ospf.hello.active_neighbor",
+    ),
+    (
+        "tcpdump__OSPFv3_with_AH.pcap",
+        "ospf",
+        "ospf.version ospf.msg ospf.packet_length ospf.srcrouter "
+        "ospf.area_id ospf.instance_id ospf.hello.interface_id ospf.hello.router_priority "
+        "ospf.hello.hello_interval ospf.hello.router_dead_interval ospf.hello.designated_router",
+    ),
+    (
+        "tcpdump__EIGRP_adjacency.pcap",
+        "eigrp",
+        "eigrp.version eigrp.opcode eigrp.checksum eigrp.flags eigrp.seq eigrp.ack eigrp.vrid eigrp.as",
+    ),
+    (
+        "tcpdump__bgp-4byte-asn.pcap",
+        "bgp",
+        "bgp.length bgp.type bgp.open.version bgp.open.myas "
+        "bgp.open.holdtime bgp.open.identifier bgp.open.opt.len",
+    ),
+    (
+        "tcpdump__bfd-raw-auth-md5.pcap",
+        "bfd",
+        "bfd.version bfd.diag bfd.sta bfd.flags bfd.flags.a "
+        "bfd.detect_time_multiplier bfd.message_length bfd.my_discriminator bfd.your_discriminator "
+        "bfd.desired_min_tx_interval bfd.required_min_rx_interval bfd.required_min_echo_interval "
+        "bfd.auth.type bfd.auth.len",
+    ),
+    (
+        "tcpdump__ldp-common-session.pcap",
+        "ldp",
+        "ldp.hdr.version ldp.hdr.pdu_len ldp.hdr.ldpid.lsr "
+        "ldp.hdr.ldpid.lsid ldp.msg.type ldp.msg.len ldp.msg.id",
+    ),
+    (
+        "tcpdump__ripv1v2.pcap",
+        "rip",
+        "rip.command rip.version rip.family rip.ip rip.metric rip.netmask rip.next_hop rip.route_tag",
+    ),
+    # wrappers and link types (tunnels.py), layer-2 control (l2ctl.py)
+    (
+        "tcpdump__pppoes.pcap",
+        "pppoes",
+        "pppoe.version pppoe.type pppoe.code pppoe.session_id pppoe.payload_length ppp.protocol ppp.code ppp.identifier ppp.length lcp.magic_number",
+    ),
+    (
+        "tcpdump__pppoe.pcap",
+        "pppoed",
+        "pppoe.version pppoe.type pppoe.code pppoe.session_id pppoe.payload_length",
+    ),
+    ("zeek__pppoe-over-qinq.pcap", "ppp", "pppoe.session_id ppp.protocol ip.src ip.dst tcp.srcport"),
+    (
+        "tcpdump__mpls-traceroute.pcap",
+        "ppp",
+        "ppp.address ppp.control ppp.protocol mpls.label mpls.exp mpls.bottom mpls.ttl ip.src ip.dst",
+    ),
+    ("tcpdump__lspping-fec-ldp.pcap", "mpls", "mpls.label mpls.exp mpls.bottom mpls.ttl ip.src"),
+    ("zeek__mixed-vlan-mpls.pcap", "mpls", "vlan.id mpls.label mpls.exp mpls.bottom mpls.ttl ip.src ip.dst"),
+    ("tcpdump__mpls-over-udp.pcap", "mpls", "mpls.label mpls.bottom mpls.ttl ip.src ip.dst"),
+    (
+        "tcpdump__chdlc-slarp.pcap",
+        "slarp",
+        "chdlc.address chdlc.control chdlc.protocol slarp.ptype slarp.mysequence slarp.yoursequence",
+    ),
+    (
+        "tcpdump__geneve.pcap",
+        "geneve",
+        "geneve.version geneve.flags geneve.proto_type geneve.vni eth.src ip.src ip.dst",
+    ),
+    (
+        "zeek__tunnels__ayiya3.pcap",
+        "ayiya",
+        "ayiya.idlen ayiya.idtype ayiya.siglen ayiya.hashmethod ayiya.authmethod ayiya.opcode ayiya.nextheader ipv6.src ipv6.dst",
+    ),
+    ("zeek__tunnels__gre-over-udp-4754.pcap", "gre", "gre.proto ip.src ip.dst udp.srcport dns.id"),
+    (
+        "zeek__tunnels__gtp__gtp4_udp_2152_inside.pcap",
+        "gtp",
+        "gtp.flags gtp.flags.version gtp.message gtp.length gtp.teid ip.src ip.dst",
+    ),
+    (
+        "tcpdump__l2tp-avp-overflow.pcap",
+        "l2tp",
+        "l2tp.type l2tp.length_bit l2tp.seq_bit l2tp.version l2tp.length l2tp.tunnel l2tp.session l2tp.Ns l2tp.Nr",
+    ),
+    (
+        "tcpdump__isakmp4500.pcap",
+        "udpencap",
+        "udpencap.nat_keepalive esp.spi esp.sequence isakmp.exchangetype isakmp.version isakmp.flags isakmp.length",
+    ),
+    (
+        "tcpdump__ikev2four.pcap",
+        "isakmp",
+        "isakmp.exchangetype isakmp.version isakmp.flags isakmp.messageid isakmp.length",
+    ),
+    (
+        "zeek__pbb.pcap",
+        "ieee8021ah",
+        "ieee8021ah.priority ieee8021ah.drop ieee8021ah.nca ieee8021ah.isid ieee8021ah.cdst ieee8021ah.csrc ieee8021ah.etype",
+    ),
+    (
+        "zeek__cisco-fabric-path.pcap",
+        "cfp",
+        "cfp.ftag cfp.ttl eth.src eth.dst eth.type ip.src ip.dst",
+    ),
+    (
+        "tcpdump__802.1D_spanning_tree.pcap",
+        "stp",
+        "stp.protocol stp.version stp.type stp.flags stp.root.prio stp.root.ext stp.root.hw stp.root.cost stp.bridge.prio stp.bridge.ext stp.bridge.hw stp.port stp.msg_age stp.max_age stp.hello stp.forward",
+    ),
+    (
+        "tcpdump__rpvstp-trunk-native-vid5.pcap",
+        "stp || dtp || vtp",
+        "llc.oui llc.cisco_pid stp.version stp.type stp.root.prio stp.root.ext stp.root.hw stp.port dtp.version vtp.version vtp.code vtp.conf_rev_num",
+    ),
+    (
+        "tcpdump__lldp-app-priority.pcap",
+        "lldp",
+        "lldp.tlv.type lldp.tlv.len lldp.chassis.subtype lldp.chassis.id.mac lldp.port.subtype lldp.time_to_live lldp.tlv.system.name lldp.tlv.system.desc",
+    ),
+    (
+        "zeek__lldp.pcap",
+        "lldp",
+        "lldp.tlv.type lldp.tlv.len lldp.chassis.subtype lldp.chassis.id.mac lldp.port.subtype lldp.port.id lldp.time_to_live lldp.tlv.system.name lldp.tlv.system.desc",
+    ),
+    (
+        "zeek__cdp-v1.pcap",
+        "cdp",
+        "cdp.version cdp.ttl cdp.checksum cdp.tlv.type cdp.tlv.len cdp.deviceid cdp.portid cdp.platform",
+    ),
+    (
+        "tcpdump__UDLD.pcap",
+        "udld",
+        "udld.version udld.opcode udld.flags udld.checksum udld.tlv.type udld.tlv.len udld.device_id udld.sent_through_interface",
+    ),
+    (
+        "tcpdump__eapon1.pcap",
+        "eapol && !(eap.type == 18)",
+        "eapol.version eapol.type eapol.len eap.code eap.id eap.len eap.type eap.identity",
+    ),
+    (
+        "tcpdump__ISIS_level1_adjacency.pcap",
+        "isis",
+        "isis.irpd isis.len isis.version isis.sysid_len isis.type isis.version2 isis.reserved isis.max_area_adr isis.hello.circuit_type isis.hello.source_id isis.hello.holding_timer isis.hello.pdu_length isis.lsp.pdu_length isis.lsp.remaining_life isis.lsp.lsp_id isis.lsp.sequence_number isis.csnp.source_id isis.csnp.start_lsp_id isis.csnp.end_lsp_id isis.psnp.source_id",
+    ),
+    ("tcpdump__spb.pcap", "isis", "isis.type isis.hello.source_id isis.lsp.lsp_id isis.lsp.sequence_number"),
+    (
+        "tcpdump__ptp_ethernet.pcap",
+        "ptp",
+        "ptp.v2.majorsdoid ptp.v2.messagetype ptp.v2.versionptp ptp.v2.messagelength ptp.v2.domainnumber ptp.v2.flags ptp.v2.clockidentity ptp.v2.sourceportid ptp.v2.sequenceid ptp.v2.controlfield ptp.v2.logmessageperiod",
+    ),
+    (
+        "tcpdump__ipx.pcap",
+        "ipx",
+        "ipx.checksum ipx.len ipx.hops ipx.packet_type ipx.dst.net ipx.dst.node ipx.dst.socket ipx.src.net ipx.src.node ipx.src.socket",
+    ),
+    (
+        "zeek__communityid__sctp.pcap",
+        "sctp",
+        "sctp.srcport sctp.dstport sctp.verification_tag sctp.checksum sctp.chunk_type sctp.chunk_flags "
+        "sctp.chunk_length sctp.data_tsn_raw sctp.data_sid sctp.data_ssn sctp.data_payload_proto_id "
+        "sctp.sack_cumulative_tsn_ack_raw sctp.sack_a_rwnd sctp.init_initiate_tag sctp.init_initial_tsn "
+        "sctp.initack_initiate_tag sctp.initack_initial_tsn",
+    ),
+    (
+        "tcpdump__arcnet-rfc1201-arp-icmp-http.pcap",
+        "arcnet",
+        "arcnet.src arcnet.dst arcnet.split_flag arcnet.sequence ip.src ip.dst",
+    ),
+    (
+        "tcpdump__ipv6_mobility_1.pcap",
+        "mipv6",
+        "mip6.proto mip6.hlen mip6.mhtype mip6.reserved mip6.csum ipv6.src",
+    ),
+    (
+        "tcpdump__lspping-fec-ldp.pcap",
+        "mpls_echo.version",
+        "mpls_echo.version mpls_echo.flags mpls_echo.msg_type mpls_echo.reply_mode mpls_echo.return_code mpls_echo.return_subcode mpls_echo.sender_handle mpls_echo.sequence",
+    ),
+]
+
+TSHARK = [
+    "tshark",
+    "-n",
+    "-o",
+    "tcp.desegment_tcp_streams:FALSE",
+    "-o",
+    "ip.defragment:FALSE",
+    "-o",
+    "ipv6.defragment:FALSE",
+]
+
+
+def _tok(s: str) -> Any:
+    if s.startswith("0x"):
+        try:
+            return int(s, 16)
+        except ValueError:
+            return s
+    return int(s) if s.isdigit() else s
+
+
+def _ours(v: Any) -> list[Any]:
+    if v is None:
+        return []
+    vals = v if isinstance(v, list) else [v]
+    return [_tok(x) if isinstance(x, str) else x for x in vals]
+
+
+@pytest.mark.parametrize(("capture", "filt", "fields"), CASES, ids=[c[0] + ":" + c[1] for c in CASES])
+def test_fields_agree_with_tshark(capture: str, filt: str, fields: str) -> None:
+    names = fields.split()
+    args = [
+        *TSHARK,
+        "-r",
+        str(CAPS / capture),
+        "-Y",
+        filt,
+        "-T",
+        "fields",
+        "-E",
+        "separator=\t",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+        "-e",
+        "frame.number",
+    ]
+    for n in names:
+        args += ["-e", n]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=120, check=True).stdout
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert rows, f"tshark found no {filt} in {capture}"
+    with open_capture(str(CAPS / capture)) as r:
+        frames = list(r)
+    bad = []
+    for row in rows:
+        ours = frame_fields(frames[int(row[0]) - 1])
+        for name, cell in zip(names, row[1:], strict=True):
+            want = [_tok(x) for x in cell.split(",")] if cell else []
+            got = _ours(ours.get(name))
+            if want != got:
+                bad.append(f"frame {row[0]} {name}: tshark {want} sniffer {got}")
+    assert not bad, "\n".join(bad[:20])

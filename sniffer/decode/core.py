@@ -11,6 +11,7 @@ so the two always agree.
 
 from __future__ import annotations
 
+import struct
 import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -157,6 +158,83 @@ def _shift(mask: int) -> int:
     return (mask & -mask).bit_length() - 1 if mask else 0
 
 
+_STRUCT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+
+
+def _compile_reader(fields: tuple[F, ...]) -> Callable[[bytes, int, dict[str, Value]], dict[str, Value]]:
+    """Generate ``read(data, base, fields) -> vals`` for a whole header (no bounds checks: the caller has
+    checked the header is all there): one ``struct.Struct`` unpack for the big-endian unsigned fields that
+    do not overlap (dpkt's ``__hdr_fmt__``), then masks, shifts and scales, the other kinds by their
+    formatter, each value put in the frame's field dict (appended if the name is there already) and in
+    the returned name -> value dict. Same values as ``field_value`` (tests check every header)."""
+    spans = sorted({(f.off, f.size) for f in fields if f.kind == "u" and f.size in _STRUCT_CODES})
+    slot: dict[tuple[int, int], int] = {}
+    fmt, pos = ">", 0
+    for off, size in spans:
+        if off < pos:  # overlaps a field already in the struct: read on its own
+            continue
+        fmt += "x" * (off - pos) + _STRUCT_CODES[size]
+        slot[(off, size)] = len(slot)
+        pos = off + size
+    ns: dict[str, Any] = {
+        "_unpack": struct.Struct(fmt).unpack_from,
+        "_fb": int.from_bytes,
+        "_ip4": ip4,
+        "_ip6": ip6,
+        "_mac": mac,
+        "_merge": _merge,
+    }
+    body = []
+    if slot:
+        names = [f"_s{i}" for i in range(len(slot))]
+        body.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = _unpack(data, base)")
+    for i, f in enumerate(fields):
+        o, n = f"base + {f.off}", f.size
+        if f.kind == "u":
+            k = slot.get((f.off, n))
+            if k is not None:
+                v = f"_s{k}"
+            elif n == 1:
+                v = f"data[{o}]"
+            else:
+                v = f"_fb(data[{o} : {o} + {n}], 'big')"
+            if f.mask:
+                v = f"(({v} & {f.mask}) >> {_shift(f.mask)})"
+            if f.scale != 1:
+                v = f"{v} * {f.scale}"
+        elif f.kind == "le":
+            v = f"_fb(data[{o} : {o} + {n}], 'little')"
+        elif f.kind == "ip4":
+            v = f"_ip4(data[{o} : {o} + 4])"
+        elif f.kind == "ip6":
+            v = f"_ip6(data[{o} : {o} + 16])"
+        elif f.kind == "mac":
+            v = f"_mac(data[{o} : {o} + 6])"
+        elif f.kind == "str":
+            v = f"data[{o} : {o} + {n}].decode('latin-1')"
+        else:
+            v = f"data[{o} : {o} + {n}].hex(':')"
+        body.append(f"v{i} = {v}")
+        body.append(f"if {f.name!r} in fields:")
+        body.append(f"    _merge(fields, {f.name!r}, v{i})")
+        body.append("else:")
+        body.append(f"    fields[{f.name!r}] = v{i}")
+    items = {f.name: f"v{i}" for i, f in enumerate(fields)}  # a repeated name keeps its last value
+    body.append("return {" + ", ".join(f"{k!r}: {v}" for k, v in items.items()) + "}")
+    src = "def read(data, base, fields):\n" + "".join(f"    {line}\n" for line in body)
+    exec(compile(src, f"<header {fields[0].name}>", "exec"), ns)
+    fn: Callable[[bytes, int, dict[str, Value]], dict[str, Value]] = ns["read"]
+    return fn
+
+
+def _merge(d: dict[str, Value], name: str, value: Value) -> None:
+    old = d[name]
+    if type(old) is list:
+        old.append(value)
+    else:
+        d[name] = [old, value]
+
+
 class Header:
     """A fixed header: a protocol's declared fields in wire order (dpkt's ``__hdr__``)."""
 
@@ -165,12 +243,7 @@ class Header:
         self.size = max(f.off + f.size for f in fields)
         self._shifts = tuple(_shift(f.mask) for f in fields)
         self._plan = tuple(zip(fields, self._shifts, strict=True))
-        # the same as plain tuples for the no-tree loop (tuple unpacking is cheaper than attribute access);
-        # kind 0: a big-endian byte, 1: a longer big-endian unsigned, 2: anything else (field_value)
-        self._flat = tuple(
-            (f.name, f.off, f.size, (0 if f.size == 1 else 1) if f.kind == "u" else 2, f.mask, sh, f.scale, f)
-            for f, sh in self._plan
-        )
+        self._fast = _compile_reader(fields)
 
     def read(self, ctx: Ctx, base: int, end: int, into: Node | None = None) -> dict[str, Value] | None:
         """Record every field at ``base``; returns name -> value, or None (flagged) if the header is cut.
@@ -178,33 +251,10 @@ class Header:
         Fields before the cut are still recorded, as Wireshark does.
         """
         data = ctx.data
+        if not ctx.tree and base + self.size <= (end if end < len(data) else len(data)):
+            return self._fast(data, base, ctx.fields)  # the whole header, no tree: the compiled reader
         lim = end if end < len(data) else len(data)
         vals: dict[str, Value] = {}
-        if not ctx.tree and base + self.size <= lim:  # the whole header, no tree: values only
-            fields = ctx.fields
-            frombytes = int.from_bytes
-            for name, off, size, kind, mask, sh, scale, f in self._flat:
-                o = base + off
-                if kind == 0:
-                    v = data[o]
-                elif kind == 1:
-                    v = frombytes(data[o : o + size], "big")
-                else:
-                    v = field_value(data, o, f, sh)
-                if kind != 2:
-                    if mask:
-                        v = (v & mask) >> sh
-                    if scale != 1:
-                        v *= scale
-                vals[name] = v
-                old = fields.get(name, _MISSING)
-                if old is _MISSING:
-                    fields[name] = v
-                elif type(old) is list:
-                    old.append(v)
-                else:
-                    fields[name] = [old, v]
-            return vals
         for f, sh in self._plan:
             o = base + f.off
             if o + f.size > lim:

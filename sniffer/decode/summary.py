@@ -234,7 +234,7 @@ def fast_protocols(frame: Frame) -> str | None:
     if p is None:
         from sniffer.decode import engine
 
-        ctx = engine.run(frame, False)
+        ctx = engine.run(frame, False, False)
         if ctx.malformed:
             return None
         p = _shape_protocols[key] = ":".join(ctx.protos)
@@ -245,7 +245,7 @@ def slow_summary(frame: Frame) -> Summary:
     """The columns from the full dissector (used when the fast path does not apply, and by tests)."""
     from sniffer.decode import engine  # the full dissector loads on first need
 
-    ctx = engine.run(frame, False)
+    ctx = engine.run(frame, False, False)
     return Summary(ctx.src, ctx.dst, ctx.proto, ctx.info, bool(ctx.malformed))
 
 

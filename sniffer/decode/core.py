@@ -12,7 +12,6 @@ so the two always agree.
 from __future__ import annotations
 
 import struct
-import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -243,7 +242,9 @@ class Header:
         self.size = max(f.off + f.size for f in fields)
         self._shifts = tuple(_shift(f.mask) for f in fields)
         self._plan = tuple(zip(fields, self._shifts, strict=True))
-        self._fast = _compile_reader(fields)
+        #: the compiled whole-header reader, generated on first use (compiling all ~40 at import would
+        #: cost ~9 ms before the first line)
+        self._fast: Callable[[bytes, int, dict[str, Value]], dict[str, Value]] | None = None
 
     def read(self, ctx: Ctx, base: int, end: int, into: Node | None = None) -> dict[str, Value] | None:
         """Record every field at ``base``; returns name -> value, or None (flagged) if the header is cut.
@@ -252,7 +253,10 @@ class Header:
         """
         data = ctx.data
         if not ctx.tree and base + self.size <= (end if end < len(data) else len(data)):
-            return self._fast(data, base, ctx.fields)  # the whole header, no tree: the compiled reader
+            fast = self._fast  # the whole header, no tree: the compiled reader
+            if fast is None:
+                fast = self._fast = _compile_reader(self.fields)
+            return fast(data, base, ctx.fields)
         lim = end if end < len(data) else len(data)
         vals: dict[str, Value] = {}
         for f, sh in self._plan:
@@ -435,16 +439,29 @@ Dissector = Callable[[Ctx, int, int], None]
 
 
 class Table:
-    """A next-layer table: key (ethertype, protocol number, port, link type) -> dissector."""
+    """A next-layer table: key (ethertype, protocol number, port, link type) -> dissector.
+
+    A heuristic dissector (one that takes a payload only when it looks like its protocol, e.g. HTTP
+    and TLS on their ports) registers with ``prefixes``: every payload it may take starts with one of
+    these 3-byte strings. The summary's fast path derives its port sets from the tables (see
+    ``summary.fast_path_ports``): a segment on a registered port goes to the full dissector, on a
+    heuristic port only when its first 3 bytes are one of the prefixes."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.map: dict[int, Dissector] = {}
+        self.prefixes: dict[int, frozenset[bytes]] = {}
 
-    def register(self, *keys: int) -> Callable[[Dissector], Dissector]:
+    def register(
+        self, *keys: int, prefixes: frozenset[bytes] | None = None
+    ) -> Callable[[Dissector], Dissector]:
         def deco(fn: Dissector) -> Dissector:
             for k in keys:
                 self.map[k] = fn
+                if prefixes is not None:
+                    self.prefixes[k] = prefixes
+                else:
+                    self.prefixes.pop(k, None)
             return fn
 
         return deco
@@ -453,18 +470,10 @@ class Table:
         return self.map.get(key)
 
 
-#: the ports whose payload a hand-written decoder takes (DNS, mDNS, LLMNR, DHCP, DHCPv6, VXLAN): the
-#: summary's fast path hands these to the full dissector without importing it first (a test checks
-#: that the tables hold exactly these)
-DECODED_UDP_PORTS = frozenset({53, 5353, 5355, 67, 68, 546, 547, 4789, 8472})
-DECODED_TCP_PORTS = frozenset({53})
-
 #: HTTP/1.x and TLS ports (tshark 4.0's defaults): their dissectors take a segment only when its first bytes
-#: look like a request/status line or a TLS record header, so the fast path sends a segment on these ports
-#: to the full dissector only when its first 3 bytes are in PAYLOAD_PREFIXES (anything else stays TCP)
+#: look like a request/status line or a TLS record header (they register with HTTP_PREFIXES / TLS_PREFIXES)
 HTTP_TCP_PORTS = frozenset({80, 2710, 2869, 3128, 3132, 5985, 8000, 8080, 8088, 11371})
 TLS_TCP_PORTS = frozenset({443, 465, 636, 853, 993, 995, 5061, 8443, 8883})
-HEURISTIC_TCP_PORTS = HTTP_TCP_PORTS | TLS_TCP_PORTS
 
 #: request methods HTTP takes (tshark's list, without the rare extension methods)
 HTTP_METHODS = (
@@ -491,21 +500,11 @@ HTTP_METHODS = (
     "M-SEARCH",
 )
 
-
-def _payload_prefixes() -> frozenset[bytes]:
-    out = {m.encode()[:3] for m in HTTP_METHODS} | {b"HTT"}
-    # a TLS record header: content type 20-25 (change cipher spec, alert, handshake, application data,
-    # heartbeat, tls12_cid), version 3.0-3.4
-    out |= {bytes((ct, 3, minor)) for ct in range(20, 26) for minor in range(5)}
-    return frozenset(out)
-
-
-#: the first 3 payload bytes that may start an HTTP request/response or a TLS record (a superset: the
-#: dissectors decide; anything they refuse is shown exactly as the fast path shows it)
-PAYLOAD_PREFIXES = _payload_prefixes()
-#: PAYLOAD_FIRST[b] is 1 if a payload starting with byte b may be HTTP or TLS (a cheaper test first)
-_FIRST_BYTES = frozenset(p[0] for p in PAYLOAD_PREFIXES)
-PAYLOAD_FIRST = bytes(int(b in _FIRST_BYTES) for b in range(256))
+#: the first 3 bytes of every HTTP/1.x request or status line (a superset: the dissector decides)
+HTTP_PREFIXES = frozenset({m.encode()[:3] for m in HTTP_METHODS} | {b"HTT"})
+#: the first 3 bytes of a TLS record header: content type 20-25 (change cipher spec, alert, handshake,
+#: application data, heartbeat, tls12_cid), version 3.0-3.4
+TLS_PREFIXES = frozenset(bytes((ct, 3, minor)) for ct in range(20, 26) for minor in range(5))
 
 LINKTYPES = Table("link type")
 ETHERTYPES = Table("ethertype")
@@ -536,23 +535,3 @@ def call(ctx: Ctx, table: Table, key: int, off: int, end: int, fallback: bool = 
         return False
     fn(ctx, off, end)
     return True
-
-
-def checksum16(data: bytes, init: int = 0) -> int:
-    """Internet checksum (RFC 1071) folded to 16 bits, of data plus an initial partial sum."""
-    if len(data) & 1:
-        data += b"\0"
-    s = init + sum(memoryview(data).cast("H"))
-    # the sum above is in host (little-endian) order; fold, then swap to network order
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    s = ((s & 0xFF) << 8) | (s >> 8) if sys.byteorder == "little" else s
-    return s
-
-
-def cksum_ok(data: bytes, init_be: int = 0) -> bool:
-    """True if the one's complement sum over data (with a big-endian initial sum) is 0xFFFF."""
-    s = checksum16(data) + init_be
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return s == 0xFFFF

@@ -226,6 +226,9 @@ def _compile_reader(fields: tuple[F, ...]) -> Callable[[bytes, int, dict[str, Va
     return fn
 
 
+_READERS: dict[tuple[tuple[str, int, int, str, int, int], ...], Callable[[bytes, int, dict[str, Value]], dict[str, Value]]] = {}
+
+
 def _merge(d: dict[str, Value], name: str, value: Value) -> None:
     old = d[name]
     if type(old) is list:
@@ -255,7 +258,13 @@ class Header:
         if not ctx.tree and base + self.size <= (end if end < len(data) else len(data)):
             fast = self._fast  # the whole header, no tree: the compiled reader
             if fast is None:
-                fast = self._fast = _compile_reader(self.fields)
+                key = tuple((f.name, f.off, f.size, f.kind, f.mask, f.scale) for f in self.fields)
+                fast = _READERS.get(key)
+                if fast is None:  # (a Header made per packet shares the reader of its equal fields)
+                    if len(_READERS) > 1024:
+                        _READERS.clear()
+                    fast = _READERS[key] = _compile_reader(self.fields)
+                self._fast = fast
             return fast(data, base, ctx.fields)
         lim = end if end < len(data) else len(data)
         vals: dict[str, Value] = {}

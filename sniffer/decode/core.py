@@ -214,19 +214,28 @@ def _compile_reader(fields: tuple[F, ...]) -> Callable[[bytes, int, dict[str, Va
         else:
             v = f"data[{o} : {o} + {n}].hex(':')"
         body.append(f"v{i} = {v}")
+    items = {f.name: f"v{i}" for i, f in enumerate(fields)}  # a repeated name keeps its last value
+    body.append("vals = {" + ", ".join(f"{k!r}: {v}" for k, v in items.items()) + "}")
+    if len(items) == len(fields):  # names all different: one C-level update when none is there yet
+        body.append("if fields.keys().isdisjoint(vals):")
+        body.append("    fields.update(vals)")
+        body.append("    return vals")
+    for i, f in enumerate(fields):
         body.append(f"if {f.name!r} in fields:")
         body.append(f"    _merge(fields, {f.name!r}, v{i})")
         body.append("else:")
         body.append(f"    fields[{f.name!r}] = v{i}")
-    items = {f.name: f"v{i}" for i, f in enumerate(fields)}  # a repeated name keeps its last value
-    body.append("return {" + ", ".join(f"{k!r}: {v}" for k, v in items.items()) + "}")
+    body.append("return vals")
     src = "def read(data, base, fields):\n" + "".join(f"    {line}\n" for line in body)
     exec(compile(src, f"<header {fields[0].name}>", "exec"), ns)
     fn: Callable[[bytes, int, dict[str, Value]], dict[str, Value]] = ns["read"]
     return fn
 
 
-_READERS: dict[tuple[tuple[str, int, int, str, int, int], ...], Callable[[bytes, int, dict[str, Value]], dict[str, Value]]] = {}
+_READERS: dict[
+    tuple[tuple[str, int, int, str, int, int], ...],
+    Callable[[bytes, int, dict[str, Value]], dict[str, Value]],
+] = {}
 
 
 def _merge(d: dict[str, Value], name: str, value: Value) -> None:
@@ -325,6 +334,7 @@ class Ctx:
         "hlim",
         "info",
         "layer",
+        "lean",
         "malformed",
         "parent",
         "proto",
@@ -341,6 +351,7 @@ class Ctx:
         self.data = data
         self.fields: dict[str, Value] = {}
         self.tree = tree
+        self.lean = False  # True: only the columns are wanted (see engine.run)
         self.root = Node("Packet", "", None, "Packet", 0, len(data))
         self.parent = self.root  # where new layers go
         self.layer: Node = self.root  # where new fields go
@@ -527,7 +538,8 @@ def data_layer(ctx: Ctx, off: int, end: int) -> None:
     lim = min(end, len(ctx.data))
     if lim > off:
         ctx.push("data", f"Data ({lim - off} bytes)", off, lim - off)
-        ctx.add("data.data", ctx.data[off:lim].hex(":"), off, lim - off, "Data")
+        if not ctx.lean:
+            ctx.add("data.data", ctx.data[off:lim].hex(":"), off, lim - off, "Data")
         ctx.add("data.len", lim - off, off, lim - off, "Length")
 
 

@@ -13,18 +13,22 @@ from sniffer.frame import Frame
 DEBUG = bool(os.environ.get("SNIFFER_DECODE_DEBUG"))
 
 
-def run(frame: Frame, tree: bool, fields: bool = True) -> Ctx:
-    """Dissect ``frame``; ``tree`` also builds the Node tree (ctx.root). ``fields=False`` is for the
-    columns only (ctx.src/dst/proto/info/malformed/protos): the frame.* and _ws.* fields are left out
-    (ctx.fields then holds only what the dissectors recorded)."""
+def run(frame: Frame, tree: bool, fields: bool = True, lean: bool = False) -> Ctx:
+    """Dissect ``frame``; ``tree`` also builds the Node tree (ctx.root). ``fields=False`` leaves out the
+    frame.* and _ws.* fields (ctx.fields then holds only what the dissectors recorded); ``lean`` says no
+    one reads ctx.fields (only the columns ctx.src/dst/proto/info/malformed and ctx.protos): dissectors
+    may then skip fields that cost (ctx.lean)."""
     data = frame[1]
     if not isinstance(data, bytes):
         data = bytes(data)
     ctx = Ctx(data, tree)
+    ctx.lean = lean
     caplen = len(data)
     wirelen = frame[2] if frame[2] >= caplen else caplen
     ts = frame[0]
-    fl = ctx.push("frame", f"Frame: {wirelen} bytes on wire, {caplen} bytes captured", 0, caplen)
+    fl = ctx.push(
+        "frame", f"Frame: {wirelen} bytes on wire, {caplen} bytes captured" if tree else "", 0, caplen
+    )
     ctx.protos.pop()
     if fields:
         _frame_fields(ctx, frame, ts, wirelen, caplen)

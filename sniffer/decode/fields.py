@@ -41,5 +41,5 @@ def frame_protocols(frame: Frame) -> tuple[str, str]:
     p = fast_protocols(frame)
     if p is not None:
         return p, ""
-    ctx = run(frame, False, False)
+    ctx = run(frame, False, False, True)
     return ":".join(ctx.protos), ctx.malformed

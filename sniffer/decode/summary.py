@@ -239,7 +239,7 @@ def fast_protocols(frame: Frame) -> str | None:
     key = (lt, 6 if v6 else 4, proto, payload)
     p = _shape_protocols.get(key)
     if p is None:
-        ctx = engine.run(frame, False, False)
+        ctx = engine.run(frame, False, False, True)
         if ctx.malformed:
             return None
         p = _shape_protocols[key] = ":".join(ctx.protos)
@@ -248,7 +248,7 @@ def fast_protocols(frame: Frame) -> str | None:
 
 def slow_summary(frame: Frame) -> Summary:
     """The columns from the full dissector (used when the fast path does not apply, and by tests)."""
-    ctx = engine.run(frame, False, False)
+    ctx = engine.run(frame, False, False, True)
     return Summary(ctx.src, ctx.dst, ctx.proto, ctx.info, bool(ctx.malformed))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 Value = Any  # int | str | bytes
 
@@ -320,6 +320,18 @@ def _display(f: F, v: Value) -> str:
 # ---------------------------------------------------------------------------------------------
 # the context one dissection runs in
 
+_LAYERS: dict[str, Node] = {}
+
+
+def _layer(proto: str) -> Node:
+    """The shared no-tree layer node of ``proto`` (see Ctx.push)."""
+    if len(_LAYERS) > 4096:
+        _LAYERS.clear()
+    node = _LAYERS[proto] = Node(proto, proto, None, proto, 0, 0)
+    node.children = cast(list[Node], ())  # nothing may hang below a shared node (and grow for ever)
+    return node
+
+
 
 class Ctx:
     """State of one frame's dissection: the data, the field dict, the tree (optional), the columns."""
@@ -423,11 +435,16 @@ class Ctx:
 
     # layers -------------------------------------------------------------------------------
     def push(self, proto: str, label: str, off: int, length: int) -> Node:
-        """Start a protocol layer (a top-level node in the tree, like Wireshark's)."""
+        """Start a protocol layer (a top-level node in the tree, like Wireshark's).
+
+        Without a tree the node returned stands for every layer of that protocol (one per name, shared:
+        what a dissector writes into it is never read back; only ``field`` is, for the malformed text)."""
         self.protos.append(proto)
-        node = Node(label, proto, None, label, off, length)
         if self.tree:
+            node = Node(label, proto, None, label, off, length)
             self.parent.children.append(node)
+        else:
+            node = _LAYERS.get(proto) or _layer(proto)
         self.layer = node
         return node
 

@@ -6,7 +6,11 @@ Builds a pcap of N packets (default 200,000) by repeating the Ethernet corpus ca
 nmap probes, ICMP), then prints medians over R runs (default 3) and ratios:
   1. in-process: frame_fields per packet vs the compiled filter per packet (the filter's share);
   2. `sniffer read -Y EXPR` vs `tshark -n -r FILE -Y EXPR -T fields -e frame.number` (wall time);
-  3. `sniffer stats --conv tcp` vs `tshark -q -z conv,tcp`; `sniffer follow` vs `tshark -z follow`.
+  3. `sniffer stats --conv tcp` vs `tshark -q -z conv,tcp`; `sniffer follow` vs `tshark -z follow`;
+  4. on the real-traffic file of bench/realtraffic.py (--real-packets, default 1,000,000; 0 skips it):
+     `sniffer read -Y EXPR` vs `tshark -n -r FILE -Y EXPR` for the filters of REAL_EXPRESSIONS, and
+     `sniffer stats --phs` vs `tshark -qz io,phs`, CPU seconds (user+sys), medians of R runs.
+`--only-real` runs section 4 alone.
 """
 
 from __future__ import annotations
@@ -29,6 +33,15 @@ EXPRESSIONS = (
     "ip.addr == 208.80.152.0/24 and tcp.flags.syn == 1",
     'dns.qry.name contains "wiki" or icmp',
     "frame.len > 1000 || udp.port in {53, 5353}",
+)
+
+#: the filters of issue #12, timed on the real-traffic file
+REAL_EXPRESSIONS = (
+    "dns",
+    'dns.qry.name contains "a"',
+    "http.request",
+    "tls.handshake.type == 1",
+    "ip.addr == 10.0.0.0/8 && tcp.port == 443",
 )
 
 
@@ -61,7 +74,45 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--packets", type=int, default=200_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--real-packets", type=int, default=1_000_000)
+    ap.add_argument("--only-real", action="store_true")
     args = ap.parse_args()
+    if not args.only_real:
+        synthetic(args)
+    if args.real_packets:
+        real(args)
+    return 0
+
+
+def real(args: argparse.Namespace) -> None:
+    """Section 4: the issue's filters and the protocol hierarchy on the real-traffic file, CPU seconds."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from read import count_records, timed
+    from realtraffic import real_traffic
+
+    cap = real_traffic(args.real_packets)
+    n = count_records(cap)
+    env = dict(ENV, TZ="UTC")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(ROOT / "bench" / "out" / "pycache")
+    py = [sys.executable, "-m", "sniffer"]
+    print(f"\n4. real traffic ({cap.name}, {n:,} packets), CPU s (user+sys), median of {args.runs}:")
+    print(f"   {'task':<45} {'sniffer':>8} {'tshark':>8} {'sniffer/tshark speed':>21}")
+    cases = [
+        (f"read -Y '{e}'", [*py, "read", str(cap), "-Y", e], ["tshark", "-n", "-r", str(cap), "-Y", e])
+        for e in REAL_EXPRESSIONS
+    ]
+    cases.append(
+        ("stats --phs", [*py, "stats", str(cap), "--phs"], ["tshark", "-n", "-r", str(cap), "-qz", "io,phs"])
+    )
+    for label, ours, theirs in cases:
+        s = statistics.median(timed(ours, env)[1] for _ in range(args.runs))
+        t = statistics.median(timed(theirs, env)[1] for _ in range(args.runs))
+        ok = "PASS" if t / s >= 2 else "MISS"
+        print(f"   {label:<45} {s:>8.2f} {t:>8.2f} {t / s:>20.2f}x  {ok} (goal >= 2x)", flush=True)
+
+
+def synthetic(args: argparse.Namespace) -> None:
 
     from sniffer.capture.pcapfile import open_capture
     from sniffer.decode.fields import frame_fields
@@ -123,7 +174,6 @@ def main() -> int:
             s = wall(ours, args.runs)
             t = wall(["tshark", "-n", "-r", str(cap), *theirs], args.runs)
             print(f"   {label:<30} {s:>8.2f} {t:>8.2f} {t / s:>14.2f}x")
-    return 0
 
 
 if __name__ == "__main__":

@@ -48,11 +48,9 @@ def run(args: argparse.Namespace) -> int:
         flt = compile_filter(args.filter)
     everything = not (args.phs or args.conv or args.endpoints or args.io)
     need_fields = args.phs or everything  # the hierarchy needs frame.protocols
-    fields_of: Callable[[Frame], dict[str, Any]] | None = None
-    fast: Callable[[Frame], str | None] | None = None
+    protocols_of: Callable[[Frame], tuple[str, str]] | None = None
     if need_fields:
-        from sniffer.decode.fields import frame_fields as fields_of
-        from sniffer.decode.summary import fast_protocols as fast
+        from sniffer.decode.fields import frame_protocols as protocols_of
 
     name = "<stdin>" if args.file == "-" else args.file
     stats = st.Statistics()
@@ -62,14 +60,11 @@ def run(args: argparse.Namespace) -> int:
                 protocols = malformed = None
                 if flt is not None and not flt.matches_frame(fr, n):
                     continue  # decodes only what the filter needs (and numbers streams as tshark does)
-                if fields_of is not None and fast is not None:
-                    # the hierarchy needs frame.protocols: from the fast path when it takes the packet
-                    protocols = fast(fr)
-                    if protocols is None:
-                        fields = fields_of(fr)
-                        p = fields.get("frame.protocols")
-                        protocols = ":".join(p) if isinstance(p, list) else p
-                        malformed = "_ws.malformed" if "_ws.malformed" in fields else None
+                if protocols_of is not None:
+                    # the hierarchy needs frame.protocols: from the fast path when it takes the packet,
+                    # else from a dissection that builds no frame.* / _ws.* fields nor columns
+                    protocols, why = protocols_of(fr)
+                    malformed = "_ws.malformed" if why else None
                 stats.add(n, fr, protocols, malformed)
     except PcapFormatError as exc:
         raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None

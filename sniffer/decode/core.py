@@ -11,9 +11,9 @@ so the two always agree.
 
 from __future__ import annotations
 
-import sys
+import struct
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 Value = Any  # int | str | bytes
 
@@ -157,6 +157,95 @@ def _shift(mask: int) -> int:
     return (mask & -mask).bit_length() - 1 if mask else 0
 
 
+_STRUCT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+
+
+def _compile_reader(fields: tuple[F, ...]) -> Callable[[bytes, int, dict[str, Value]], dict[str, Value]]:
+    """Generate ``read(data, base, fields) -> vals`` for a whole header (no bounds checks: the caller has
+    checked the header is all there): one ``struct.Struct`` unpack for the big-endian unsigned fields that
+    do not overlap (dpkt's ``__hdr_fmt__``), then masks, shifts and scales, the other kinds by their
+    formatter, each value put in the frame's field dict (appended if the name is there already) and in
+    the returned name -> value dict. Same values as ``field_value`` (tests check every header)."""
+    spans = sorted({(f.off, f.size) for f in fields if f.kind == "u" and f.size in _STRUCT_CODES})
+    slot: dict[tuple[int, int], int] = {}
+    fmt, pos = ">", 0
+    for off, size in spans:
+        if off < pos:  # overlaps a field already in the struct: read on its own
+            continue
+        fmt += "x" * (off - pos) + _STRUCT_CODES[size]
+        slot[(off, size)] = len(slot)
+        pos = off + size
+    ns: dict[str, Any] = {
+        "_unpack": struct.Struct(fmt).unpack_from,
+        "_fb": int.from_bytes,
+        "_ip4": ip4,
+        "_ip6": ip6,
+        "_mac": mac,
+        "_merge": _merge,
+    }
+    body = []
+    if slot:
+        names = [f"_s{i}" for i in range(len(slot))]
+        body.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = _unpack(data, base)")
+    for i, f in enumerate(fields):
+        o, n = f"base + {f.off}", f.size
+        if f.kind == "u":
+            k = slot.get((f.off, n))
+            if k is not None:
+                v = f"_s{k}"
+            elif n == 1:
+                v = f"data[{o}]"
+            else:
+                v = f"_fb(data[{o} : {o} + {n}], 'big')"
+            if f.mask:
+                v = f"(({v} & {f.mask}) >> {_shift(f.mask)})"
+            if f.scale != 1:
+                v = f"{v} * {f.scale}"
+        elif f.kind == "le":
+            v = f"_fb(data[{o} : {o} + {n}], 'little')"
+        elif f.kind == "ip4":
+            v = f"_ip4(data[{o} : {o} + 4])"
+        elif f.kind == "ip6":
+            v = f"_ip6(data[{o} : {o} + 16])"
+        elif f.kind == "mac":
+            v = f"_mac(data[{o} : {o} + 6])"
+        elif f.kind == "str":
+            v = f"data[{o} : {o} + {n}].decode('latin-1')"
+        else:
+            v = f"data[{o} : {o} + {n}].hex(':')"
+        body.append(f"v{i} = {v}")
+    items = {f.name: f"v{i}" for i, f in enumerate(fields)}  # a repeated name keeps its last value
+    body.append("vals = {" + ", ".join(f"{k!r}: {v}" for k, v in items.items()) + "}")
+    if len(items) == len(fields):  # names all different: one C-level update when none is there yet
+        body.append("if fields.keys().isdisjoint(vals):")
+        body.append("    fields.update(vals)")
+        body.append("    return vals")
+    for i, f in enumerate(fields):
+        body.append(f"if {f.name!r} in fields:")
+        body.append(f"    _merge(fields, {f.name!r}, v{i})")
+        body.append("else:")
+        body.append(f"    fields[{f.name!r}] = v{i}")
+    body.append("return vals")
+    src = "def read(data, base, fields):\n" + "".join(f"    {line}\n" for line in body)
+    exec(compile(src, f"<header {fields[0].name}>", "exec"), ns)
+    fn: Callable[[bytes, int, dict[str, Value]], dict[str, Value]] = ns["read"]
+    return fn
+
+
+_READERS: dict[
+    tuple[tuple[str, int, int, str, int, int], ...],
+    Callable[[bytes, int, dict[str, Value]], dict[str, Value]],
+] = {}
+
+
+def _merge(d: dict[str, Value], name: str, value: Value) -> None:
+    old = d[name]
+    if type(old) is list:
+        old.append(value)
+    else:
+        d[name] = [old, value]
+
+
 class Header:
     """A fixed header: a protocol's declared fields in wire order (dpkt's ``__hdr__``)."""
 
@@ -165,12 +254,9 @@ class Header:
         self.size = max(f.off + f.size for f in fields)
         self._shifts = tuple(_shift(f.mask) for f in fields)
         self._plan = tuple(zip(fields, self._shifts, strict=True))
-        # the same as plain tuples for the no-tree loop (tuple unpacking is cheaper than attribute access);
-        # kind 0: a big-endian byte, 1: a longer big-endian unsigned, 2: anything else (field_value)
-        self._flat = tuple(
-            (f.name, f.off, f.size, (0 if f.size == 1 else 1) if f.kind == "u" else 2, f.mask, sh, f.scale, f)
-            for f, sh in self._plan
-        )
+        #: the compiled whole-header reader, generated on first use (compiling all ~40 at import would
+        #: cost ~9 ms before the first line)
+        self._fast: Callable[[bytes, int, dict[str, Value]], dict[str, Value]] | None = None
 
     def read(self, ctx: Ctx, base: int, end: int, into: Node | None = None) -> dict[str, Value] | None:
         """Record every field at ``base``; returns name -> value, or None (flagged) if the header is cut.
@@ -178,33 +264,19 @@ class Header:
         Fields before the cut are still recorded, as Wireshark does.
         """
         data = ctx.data
+        if not ctx.tree and base + self.size <= (end if end < len(data) else len(data)):
+            fast = self._fast  # the whole header, no tree: the compiled reader
+            if fast is None:
+                key = tuple((f.name, f.off, f.size, f.kind, f.mask, f.scale) for f in self.fields)
+                fast = _READERS.get(key)
+                if fast is None:  # (a Header made per packet shares the reader of its equal fields)
+                    if len(_READERS) > 1024:
+                        _READERS.clear()
+                    fast = _READERS[key] = _compile_reader(self.fields)
+                self._fast = fast
+            return fast(data, base, ctx.fields)
         lim = end if end < len(data) else len(data)
         vals: dict[str, Value] = {}
-        if not ctx.tree and base + self.size <= lim:  # the whole header, no tree: values only
-            fields = ctx.fields
-            frombytes = int.from_bytes
-            for name, off, size, kind, mask, sh, scale, f in self._flat:
-                o = base + off
-                if kind == 0:
-                    v = data[o]
-                elif kind == 1:
-                    v = frombytes(data[o : o + size], "big")
-                else:
-                    v = field_value(data, o, f, sh)
-                if kind != 2:
-                    if mask:
-                        v = (v & mask) >> sh
-                    if scale != 1:
-                        v *= scale
-                vals[name] = v
-                old = fields.get(name, _MISSING)
-                if old is _MISSING:
-                    fields[name] = v
-                elif type(old) is list:
-                    old.append(v)
-                else:
-                    fields[name] = [old, v]
-            return vals
         for f, sh in self._plan:
             o = base + f.off
             if o + f.size > lim:
@@ -248,6 +320,17 @@ def _display(f: F, v: Value) -> str:
 # ---------------------------------------------------------------------------------------------
 # the context one dissection runs in
 
+_LAYERS: dict[str, Node] = {}
+
+
+def _layer(proto: str) -> Node:
+    """The shared no-tree layer node of ``proto`` (see Ctx.push)."""
+    if len(_LAYERS) > 4096:
+        _LAYERS.clear()
+    node = _LAYERS[proto] = Node(proto, proto, None, proto, 0, 0)
+    node.children = cast(list[Node], ())  # nothing may hang below a shared node (and grow for ever)
+    return node
+
 
 class Ctx:
     """State of one frame's dissection: the data, the field dict, the tree (optional), the columns."""
@@ -262,6 +345,7 @@ class Ctx:
         "hlim",
         "info",
         "layer",
+        "lean",
         "malformed",
         "parent",
         "proto",
@@ -278,6 +362,7 @@ class Ctx:
         self.data = data
         self.fields: dict[str, Value] = {}
         self.tree = tree
+        self.lean = False  # True: only the columns are wanted (see engine.run)
         self.root = Node("Packet", "", None, "Packet", 0, len(data))
         self.parent = self.root  # where new layers go
         self.layer: Node = self.root  # where new fields go
@@ -349,11 +434,16 @@ class Ctx:
 
     # layers -------------------------------------------------------------------------------
     def push(self, proto: str, label: str, off: int, length: int) -> Node:
-        """Start a protocol layer (a top-level node in the tree, like Wireshark's)."""
+        """Start a protocol layer (a top-level node in the tree, like Wireshark's).
+
+        Without a tree the node returned stands for every layer of that protocol (one per name, shared:
+        what a dissector writes into it is never read back; only ``field`` is, for the malformed text)."""
         self.protos.append(proto)
-        node = Node(label, proto, None, label, off, length)
         if self.tree:
+            node = Node(label, proto, None, label, off, length)
             self.parent.children.append(node)
+        else:
+            node = _LAYERS.get(proto) or _layer(proto)
         self.layer = node
         return node
 
@@ -385,16 +475,29 @@ Dissector = Callable[[Ctx, int, int], None]
 
 
 class Table:
-    """A next-layer table: key (ethertype, protocol number, port, link type) -> dissector."""
+    """A next-layer table: key (ethertype, protocol number, port, link type) -> dissector.
+
+    A heuristic dissector (one that takes a payload only when it looks like its protocol, e.g. HTTP
+    and TLS on their ports) registers with ``prefixes``: every payload it may take starts with one of
+    these 3-byte strings. The summary's fast path derives its port sets from the tables (see
+    ``summary.fast_path_ports``): a segment on a registered port goes to the full dissector, on a
+    heuristic port only when its first 3 bytes are one of the prefixes."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.map: dict[int, Dissector] = {}
+        self.prefixes: dict[int, frozenset[bytes]] = {}
 
-    def register(self, *keys: int) -> Callable[[Dissector], Dissector]:
+    def register(
+        self, *keys: int, prefixes: frozenset[bytes] | None = None
+    ) -> Callable[[Dissector], Dissector]:
         def deco(fn: Dissector) -> Dissector:
             for k in keys:
                 self.map[k] = fn
+                if prefixes is not None:
+                    self.prefixes[k] = prefixes
+                else:
+                    self.prefixes.pop(k, None)
             return fn
 
         return deco
@@ -403,16 +506,10 @@ class Table:
         return self.map.get(key)
 
 
-# The ports whose payload a dissector takes are not listed by hand: engine.DECODED_UDP_PORTS and
-# DECODED_TCP_PORTS are derived from the UDP_PORTS / TCP_PORTS registrations once every protocol module
-# is loaded, and the summary's fast path hands segments on those ports to the full dissector.
-
 #: HTTP/1.x and TLS ports (tshark 4.0's defaults): their dissectors take a segment only when its first bytes
-#: look like a request/status line or a TLS record header, so the fast path sends a segment on these ports
-#: to the full dissector only when its first 3 bytes are in PAYLOAD_PREFIXES (anything else stays TCP)
+#: look like a request/status line or a TLS record header (they register with HTTP_PREFIXES / TLS_PREFIXES)
 HTTP_TCP_PORTS = frozenset({80, 2710, 2869, 3128, 3132, 5985, 8000, 8080, 8088, 11371})
 TLS_TCP_PORTS = frozenset({443, 465, 636, 853, 993, 995, 5061, 8443, 8883})
-HEURISTIC_TCP_PORTS = HTTP_TCP_PORTS | TLS_TCP_PORTS
 
 #: request methods HTTP takes (tshark's list, without the rare extension methods)
 HTTP_METHODS = (
@@ -439,21 +536,11 @@ HTTP_METHODS = (
     "M-SEARCH",
 )
 
-
-def _payload_prefixes() -> frozenset[bytes]:
-    out = {m.encode()[:3] for m in HTTP_METHODS} | {b"HTT"}
-    # a TLS record header: content type 20-25 (change cipher spec, alert, handshake, application data,
-    # heartbeat, tls12_cid), version 3.0-3.4
-    out |= {bytes((ct, 3, minor)) for ct in range(20, 26) for minor in range(5)}
-    return frozenset(out)
-
-
-#: the first 3 payload bytes that may start an HTTP request/response or a TLS record (a superset: the
-#: dissectors decide; anything they refuse is shown exactly as the fast path shows it)
-PAYLOAD_PREFIXES = _payload_prefixes()
-#: PAYLOAD_FIRST[b] is 1 if a payload starting with byte b may be HTTP or TLS (a cheaper test first)
-_FIRST_BYTES = frozenset(p[0] for p in PAYLOAD_PREFIXES)
-PAYLOAD_FIRST = bytes(int(b in _FIRST_BYTES) for b in range(256))
+#: the first 3 bytes of every HTTP/1.x request or status line (a superset: the dissector decides)
+HTTP_PREFIXES = frozenset({m.encode()[:3] for m in HTTP_METHODS} | {b"HTT"})
+#: the first 3 bytes of a TLS record header: content type 20-25 (change cipher spec, alert, handshake,
+#: application data, heartbeat, tls12_cid), version 3.0-3.4
+TLS_PREFIXES = frozenset(bytes((ct, 3, minor)) for ct in range(20, 26) for minor in range(5))
 
 LINKTYPES = Table("link type")
 ETHERTYPES = Table("ethertype")
@@ -469,7 +556,8 @@ def data_layer(ctx: Ctx, off: int, end: int) -> None:
     lim = min(end, len(ctx.data))
     if lim > off:
         ctx.push("data", f"Data ({lim - off} bytes)", off, lim - off)
-        ctx.add("data.data", ctx.data[off:lim].hex(":"), off, lim - off, "Data")
+        if not ctx.lean:
+            ctx.add("data.data", ctx.data[off:lim].hex(":"), off, lim - off, "Data")
         ctx.add("data.len", lim - off, off, lim - off, "Length")
 
 
@@ -486,23 +574,3 @@ def call(ctx: Ctx, table: Table, key: int, off: int, end: int, fallback: bool = 
         return False
     fn(ctx, off, end)
     return True
-
-
-def checksum16(data: bytes, init: int = 0) -> int:
-    """Internet checksum (RFC 1071) folded to 16 bits, of data plus an initial partial sum."""
-    if len(data) & 1:
-        data += b"\0"
-    s = init + sum(memoryview(data).cast("H"))
-    # the sum above is in host (little-endian) order; fold, then swap to network order
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    s = ((s & 0xFF) << 8) | (s >> 8) if sys.byteorder == "little" else s
-    return s
-
-
-def cksum_ok(data: bytes, init_be: int = 0) -> bool:
-    """True if the one's complement sum over data (with a big-endian initial sum) is 0xFFFF."""
-    s = checksum16(data) + init_be
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return s == 0xFFFF

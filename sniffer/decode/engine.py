@@ -19,43 +19,33 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     tls,
     tunnels,
 )
-from sniffer.decode.core import HEURISTIC_TCP_PORTS, LINKTYPES, TCP_PORTS, UDP_PORTS, Ctx, data_layer
+from sniffer.decode.core import LINKTYPES, Ctx, data_layer
 from sniffer.frame import Frame
-
-#: the ports whose payload a dissector takes, derived from the registrations (the summary's fast path
-#: hands these to run()); on the HTTP/TLS ports (HEURISTIC_TCP_PORTS) only payloads that look like them
-DECODED_UDP_PORTS = frozenset(UDP_PORTS.map)
-DECODED_TCP_PORTS = frozenset(TCP_PORTS.map) - HEURISTIC_TCP_PORTS
 
 #: SNIFFER_DECODE_DEBUG=1 lets decoder exceptions through (for finding decoder bugs in development)
 DEBUG = bool(os.environ.get("SNIFFER_DECODE_DEBUG"))
 
 
-def run(frame: Frame, tree: bool) -> Ctx:
-    """Dissect ``frame``; ``tree`` also builds the Node tree (ctx.root)."""
+def run(frame: Frame, tree: bool, fields: bool = True, lean: bool = False) -> Ctx:
+    """Dissect ``frame``; ``tree`` also builds the Node tree (ctx.root). ``fields=False`` leaves out the
+    frame.* and _ws.* fields (ctx.fields then holds only what the dissectors recorded); ``lean`` says no
+    one reads ctx.fields (only the columns ctx.src/dst/proto/info/malformed and ctx.protos): dissectors
+    may then skip fields that cost (ctx.lean)."""
     data = frame[1]
     if not isinstance(data, bytes):
         data = bytes(data)
     ctx = Ctx(data, tree)
+    ctx.lean = lean
     caplen = len(data)
     reclen = frame[2]  # frame.len is the recorded length even when caplen is larger (libpcap, tshark)
     wirelen = reclen if reclen >= caplen else caplen  # the decoders still see every captured byte
     ts = frame[0]
-    fl = ctx.push("frame", f"Frame: {reclen} bytes on wire, {caplen} bytes captured", 0, caplen)
+    fl = ctx.push(
+        "frame", f"Frame: {reclen} bytes on wire, {caplen} bytes captured" if tree else "", 0, caplen
+    )
     ctx.protos.pop()
-    ctx.add("frame.interface_id", frame[4], 0, 0, "Interface id")
-    if len(frame) > 6 and frame[6]:
-        ctx.add("frame.interface_name", frame[6], 0, 0, "Interface name")
-    if len(frame) > 5 and frame[5]:
-        ctx.add(
-            "frame.direction", frame[5], 0, 0, "Direction", f"Direction: {'in' if frame[5] == 1 else 'out'}"
-        )
-    if len(frame) > 7 and frame[7] is not None:
-        ctx.add("frame.comment", frame[7], 0, 0, "Comment")
-    ctx.add("frame.time_epoch", f"{ts // 1_000_000_000}.{ts % 1_000_000_000:09d}", 0, 0, "Epoch Time")
-    ctx.add("frame.len", reclen, 0, 0, "Frame Length", f"Frame Length: {reclen} bytes")
-    ctx.add("frame.cap_len", caplen, 0, 0, "Capture Length", f"Capture Length: {caplen} bytes")
-    ctx.add("frame.linktype", frame[3], 0, 0, "Link type")
+    if fields:
+        _frame_fields(ctx, frame, ts, reclen, caplen)
     ctx.parent = ctx.root
     fn = LINKTYPES.map.get(frame[3])
     try:
@@ -84,6 +74,8 @@ def run(frame: Frame, tree: bool) -> Ctx:
             f"{info} [Packet size limited during capture]" if info else "[Packet size limited during capture]"
         )
     ctx.info = info
+    if not fields:
+        return ctx
     ctx.add("frame.protocols", ":".join(ctx.protos), 0, 0, "Protocols in frame")
     ctx.add("_ws.col.Protocol", ctx.proto, 0, 0, "Protocol")
     ctx.add("_ws.col.Info", info, 0, 0, "Info")
@@ -94,3 +86,19 @@ def run(frame: Frame, tree: bool) -> Ctx:
     if ctx.truncated:
         ctx.add("_ws.truncated", 1, 0, 0, "Truncated", "[Packet size limited during capture]")
     return ctx
+
+
+def _frame_fields(ctx: Ctx, frame: Frame, ts: int, wirelen: int, caplen: int) -> None:
+    ctx.add("frame.interface_id", frame[4], 0, 0, "Interface id")
+    if len(frame) > 6 and frame[6]:
+        ctx.add("frame.interface_name", frame[6], 0, 0, "Interface name")
+    if len(frame) > 5 and frame[5]:
+        ctx.add(
+            "frame.direction", frame[5], 0, 0, "Direction", f"Direction: {'in' if frame[5] == 1 else 'out'}"
+        )
+    if len(frame) > 7 and frame[7] is not None:
+        ctx.add("frame.comment", frame[7], 0, 0, "Comment")
+    ctx.add("frame.time_epoch", f"{ts // 1_000_000_000}.{ts % 1_000_000_000:09d}", 0, 0, "Epoch Time")
+    ctx.add("frame.len", wirelen, 0, 0, "Frame Length", f"Frame Length: {wirelen} bytes")
+    ctx.add("frame.cap_len", caplen, 0, 0, "Capture Length", f"Capture Length: {caplen} bytes")
+    ctx.add("frame.linktype", frame[3], 0, 0, "Link type")

@@ -1,4 +1,5 @@
-"""frame_fields: one frame -> {Wireshark field name: value, or list of values in order of appearance}."""
+"""frame_fields: one frame -> {Wireshark field name: value, or list of values in order of appearance};
+layer_fields and frame_protocols: the cheaper views a filter or a statistic asks for."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from sniffer.decode.core import Header
 from sniffer.decode.engine import run
+from sniffer.decode.summary import fast_protocols
 from sniffer.frame import Frame
 
 
@@ -99,3 +101,26 @@ def decodable_names(known: frozenset[str] | set[str] | dict[str, Any]) -> frozen
         names |= {p + x for p in list(names) for x in suffixes if p + x in known}
         _DECODABLE = frozenset(names)
     return _DECODABLE
+
+
+def layer_fields(frame: Frame) -> dict[str, Any]:
+    """The fields the protocol layers record (as in ``frame_fields``) plus ``frame.protocols``,
+    ``frame.len`` and ``frame.cap_len``; none of the other ``frame.*`` and ``_ws.*`` fields (cheaper:
+    what a display filter reads)."""
+    ctx = run(frame, False, False)
+    f = ctx.fields
+    f["frame.protocols"] = ":".join(ctx.protos)
+    caplen = len(frame[1])
+    f["frame.len"] = frame[2]  # the recorded length, even when caplen is larger (libpcap, tshark)
+    f["frame.cap_len"] = caplen
+    return f
+
+
+def frame_protocols(frame: Frame) -> tuple[str, str]:
+    """(``frame.protocols``, the ``_ws.malformed`` reason or "") without building the fields: from the
+    summary's fast path when it takes the packet, else from a columns-only dissection."""
+    p = fast_protocols(frame)
+    if p is not None:
+        return p, ""
+    ctx = run(frame, False, False, True)
+    return ":".join(ctx.protos), ctx.malformed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+from sniffer.checksum import verify
 from sniffer.decode.core import (
     HEX2,
     HEX4,
@@ -12,7 +13,6 @@ from sniffer.decode.core import (
     F,
     Header,
     Node,
-    cksum_ok,
     data_layer,
     ip4,
     ip6,
@@ -109,7 +109,7 @@ def _cksum_status(ctx: Ctx, proto: str, off: int, end: int, pseudo: int = -1) ->
             src, dst = ctx.pseudo
             ph = src + dst + struct.pack("!IxxxB", end - off, pseudo)
             init = sum(struct.unpack(f"!{len(ph) // 2}H", ph))
-        status = 1 if cksum_ok(data[off:end], init) else 0
+        status = 1 if verify(data[off:end], init) else 0
     ctx.add(
         f"{proto}.checksum.status",
         status,

@@ -424,13 +424,14 @@ def dissect_ah(ctx: Ctx, off: int, end: int) -> None:
     call(ctx, IP_PROTOS, vals["ah.next_header"], off + size, end)
 
 
+ESP = Header((F("esp.spi", "ESP SPI", 0, 4, disp=HEX8), F("esp.sequence", "ESP Sequence", 4, 4)))
+
+
 @IP_PROTOS.register(IPPROTO_ESP)
 def dissect_esp(ctx: Ctx, off: int, end: int) -> None:
     ctx.push("esp", "Encapsulating Security Payload", off, 8)
     ctx.proto = "ESP"
-    vals = Header((F("esp.spi", "ESP SPI", 0, 4, disp=HEX8), F("esp.sequence", "ESP Sequence", 4, 4))).read(
-        ctx, off, end
-    )
+    vals = ESP.read(ctx, off, end)
     if vals is not None:
         ctx.info = f"ESP (SPI=0x{vals['esp.spi']:08x})"
 

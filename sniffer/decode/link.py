@@ -72,8 +72,9 @@ def dissect_eth(ctx: Ctx, off: int, end: int) -> None:
         lend = min(end, off + 14 + etype)
         dissect_llc(ctx, off + 14, lend)
         return
-    ctx.add("eth.type", etype, off + 12, 2, "Type", _etype_text(etype))
-    ctx.layer.text = f"Ethernet II, Src: {src}, Dst: {dst}"
+    ctx.add("eth.type", etype, off + 12, 2, "Type", _etype_text(etype) if ctx.tree else None)
+    if ctx.tree:
+        ctx.layer.text = f"Ethernet II, Src: {src}, Dst: {dst}"
     ethertype(ctx, etype, off + 14, end)
 
 

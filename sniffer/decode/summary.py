@@ -13,10 +13,8 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sniffer.decode.core import HEURISTIC_TCP_PORTS, PAYLOAD_FIRST, PAYLOAD_PREFIXES, ip4, ip6
-
-# the port sets come from the protocol registrations (loading the dissectors, ~20 ms, once)
-from sniffer.decode.engine import DECODED_TCP_PORTS, DECODED_UDP_PORTS
+from sniffer.decode import engine
+from sniffer.decode.core import TCP_PORTS, UDP_PORTS, ip4, ip6
 from sniffer.frame import Frame
 
 
@@ -48,16 +46,28 @@ _FLAG_NAMES = (
     (0x100, "AE"),
 )
 _FLAGS: list[str] = []  # "SYN, ACK" for each 12-bit flags value (built on first use: imports stay light)
-#: TCP segments with payload on these ports may need the full dissector; on the HTTP/TLS ports only when the
-#: payload's first 3 bytes are in PAYLOAD_PREFIXES (else they stay plain TCP, whose line the fast path gives).
-#: (A 64 KiB per-port table instead of the set tests ran ~4 % slower on the bench file: cache misses.)
-#: The port sets are read from the registrations (never a hand copy): a port a dissector is registered on
-#: goes to the full dissector, always (DNS, BGP ...) or, on the heuristic HTTP/TLS ports, by its payload.
-_SLOW_TCP = DECODED_TCP_PORTS | HEURISTIC_TCP_PORTS
-_DNS_TCP = DECODED_TCP_PORTS
-_PREFIXES = PAYLOAD_PREFIXES
-_FIRST = PAYLOAD_FIRST
-_SLOW_UDP = DECODED_UDP_PORTS
+
+
+def fast_path_ports() -> tuple[frozenset[int], frozenset[int], frozenset[bytes], bytes, frozenset[int]]:
+    """The fast path's port sets, derived from the dissector tables (engine imports every protocol module):
+    (every TCP port with a dissector, the TCP ports whose dissector is not heuristic, the 3-byte payload
+    prefixes of the heuristic ones, a 256-byte table: 1 where a prefix starts with that byte, every UDP
+    port with a dissector). A TCP segment with payload on a port of the first set takes the full
+    dissector if its port is in the second set or its payload starts with one of the prefixes (anything
+    else stays plain TCP, whose line the fast path gives); a UDP datagram on a port of the last set
+    always does. (A 64 KiB per-port table instead of the set tests ran ~4 % slower: cache misses.)"""
+    prefixes: frozenset[bytes] = frozenset().union(*TCP_PORTS.prefixes.values())
+    firsts = {p[0] for p in prefixes}
+    return (
+        frozenset(TCP_PORTS.map),
+        frozenset(k for k in TCP_PORTS.map if k not in TCP_PORTS.prefixes),
+        prefixes,
+        bytes(int(b in firsts) for b in range(256)),
+        frozenset(UDP_PORTS.map),
+    )
+
+
+_SLOW_TCP, _ALWAYS_TCP, _PREFIXES, _FIRST, _SLOW_UDP = fast_path_ports()
 
 
 def _flags() -> list[str]:
@@ -85,8 +95,8 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
             and (sp in _SLOW_TCP or dp in _SLOW_TCP)
             and (
                 (_FIRST[data[o + hl]] and data[o + hl : o + hl + 3] in _PREFIXES)
-                or sp in _DNS_TCP
-                or dp in _DNS_TCP
+                or sp in _ALWAYS_TCP
+                or dp in _ALWAYS_TCP
             )
         ):
             return None
@@ -229,9 +239,7 @@ def fast_protocols(frame: Frame) -> str | None:
     key = (lt, 6 if v6 else 4, proto, payload)
     p = _shape_protocols.get(key)
     if p is None:
-        from sniffer.decode import engine
-
-        ctx = engine.run(frame, False)
+        ctx = engine.run(frame, False, False, True)
         if ctx.malformed:
             return None
         p = _shape_protocols[key] = ":".join(ctx.protos)
@@ -240,9 +248,7 @@ def fast_protocols(frame: Frame) -> str | None:
 
 def slow_summary(frame: Frame) -> Summary:
     """The columns from the full dissector (used when the fast path does not apply, and by tests)."""
-    from sniffer.decode import engine  # the full dissector loads on first need
-
-    ctx = engine.run(frame, False)
+    ctx = engine.run(frame, False, False, True)
     return Summary(ctx.src, ctx.dst, ctx.proto, ctx.info, bool(ctx.malformed))
 
 
@@ -330,7 +336,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     flags = _flags()
     pairs = _pairs
     slow_tcp = _SLOW_TCP
-    dns_tcp = _DNS_TCP
+    always_tcp = _ALWAYS_TCP
     prefixes = _PREFIXES
     first = _FIRST
     slow_udp = _SLOW_UDP
@@ -374,8 +380,8 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                                 or (sp not in slow_tcp and dp not in slow_tcp)
                                 or (
                                     (not first[data[34 + hl]] or data[34 + hl : 37 + hl] not in prefixes)
-                                    and sp not in dns_tcp
-                                    and dp not in dns_tcp
+                                    and sp not in always_tcp
+                                    and dp not in always_tcp
                                 )
                             )
                         ):
@@ -450,7 +456,7 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
     flags = _flags()
     pairs = _pairs
     slow_tcp = _SLOW_TCP
-    dns_tcp = _DNS_TCP
+    always_tcp = _ALWAYS_TCP
     prefixes = _PREFIXES
     first = _FIRST
     slow_udp = _SLOW_UDP
@@ -531,8 +537,8 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                                             not first[buf[s + 34 + hl]]
                                             or buf[s + 34 + hl : s + 37 + hl] not in prefixes
                                         )
-                                        and sp not in dns_tcp
-                                        and dp not in dns_tcp
+                                        and sp not in always_tcp
+                                        and dp not in always_tcp
                                     )
                                 )
                             ):

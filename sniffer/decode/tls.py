@@ -9,7 +9,7 @@ alerts and application data. A handshake record that does not parse as messages 
 
 from __future__ import annotations
 
-from sniffer.decode.core import TCP_PORTS, TLS_TCP_PORTS, Ctx, Node, data_layer
+from sniffer.decode.core import TCP_PORTS, TLS_PREFIXES, TLS_TCP_PORTS, Ctx, Node, data_layer
 
 CT_CHANGE_CIPHER_SPEC = 20
 CT_ALERT = 21
@@ -443,7 +443,7 @@ def dissect_tls(ctx: Ctx, off: int, end: int) -> bool:
     return True
 
 
-@TCP_PORTS.register(*TLS_TCP_PORTS)
+@TCP_PORTS.register(*TLS_TCP_PORTS, prefixes=TLS_PREFIXES)
 def dissect_tls_port(ctx: Ctx, off: int, end: int) -> None:
     if not dissect_tls(ctx, off, end):
         data_layer(ctx, off, end)

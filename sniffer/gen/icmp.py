@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import socket
 import struct
-import sys
 import time
 from dataclasses import dataclass, field
+
+from sniffer.checksum import checksum, fold, ones_sum
 
 # --- ICMPv4 types (RFC 792, 950) ---------------------------------------------------------------
 ICMP_ECHOREPLY = 0  # echo reply
@@ -122,30 +123,9 @@ REPLY_FOR4 = {
 }
 REPLY_FOR6 = {ICMP6_ECHO_REQUEST: ICMP6_ECHO_REPLY, ICMP6_NI_QUERY: ICMP6_NI_REPLY}
 
-_LITTLE = sys.byteorder == "little"
 _ICMP_HDR = struct.Struct("!BBHHH")  # type, code, checksum, identifier, sequence
 _TIMEVAL = struct.Struct("=qq")  # struct timeval as iputils puts it at the start of the payload
 TIMEVAL_LEN = _TIMEVAL.size
-
-
-def ones_sum(data: bytes | bytearray | memoryview) -> int:
-    """One's-complement sum of ``data`` as 16-bit words in NATIVE byte order (not yet folded)."""
-    if len(data) & 1:
-        data = bytes(data) + b"\0"
-    return sum(memoryview(data).cast("B").cast("H"))
-
-
-def fold(total: int) -> int:
-    """Fold a native-order word sum to 16 bits and complement it; returns the checksum in NATIVE order."""
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def checksum(data: bytes | bytearray | memoryview) -> int:
-    """RFC 1071 Internet checksum of ``data`` as a host integer (ready for ``struct.pack('!H')``)."""
-    c = fold(ones_sum(data))
-    return ((c & 0xFF) << 8 | c >> 8) if _LITTLE else c
 
 
 def pseudo_header6(src: str, dst: str, length: int, nxt: int = socket.IPPROTO_ICMPV6) -> bytes:

@@ -159,14 +159,43 @@ def headers(frame: Frame) -> dict[str, Any] | None:
 
 
 def extractor(needed: frozenset[str]) -> Callable[[Frame], dict[str, Any]]:
-    """frame -> fields dict: the header fast path when ``needed`` allows it, else full decoding."""
-    from sniffer.decode.fields import frame_fields
+    """frame -> fields dict, decoding only what ``needed`` asks for.
 
-    if not needed or not needed <= FAST_FIELDS | {"frame"}:
+    - only FAST_FIELDS: the header fast path, else the layer fields;
+    - no ``frame.*`` / ``_ws.*`` field beyond frame.len / cap_len / protocols: when the summary's fast
+      path takes the packet its protocol stack is known without dissecting (``fast_protocols``); if no
+      needed field belongs to a protocol of that stack, the headers (or nothing) are enough; else the
+      layer fields (a dissection without the frame.* and _ws.* fields and columns);
+    - anything else: the full ``frame_fields``.
+    Both cheap paths give the same values as ``frame_fields`` for what ``needed`` names
+    (tests/model/test_fastfields.py)."""
+    from sniffer.decode.fields import frame_fields, layer_fields
+    from sniffer.decode.summary import fast_protocols
+
+    if not needed:
         return frame_fields
+    if needed <= FAST_FIELDS | {"frame"}:
 
-    def fields(frame: Frame) -> dict[str, Any]:
-        f = headers(frame)
-        return frame_fields(frame) if f is None else f
+        def fields(frame: Frame) -> dict[str, Any]:
+            f = headers(frame)
+            return layer_fields(frame) if f is None else f
 
-    return fields
+        return fields
+    extra = needed - FAST_FIELDS - {"frame", "frame.protocols"}
+    if any(n.startswith(("frame.", "_ws.")) for n in extra):
+        return frame_fields
+    tops = frozenset(n.split(".", 1)[0] for n in extra)
+    want_headers = bool(needed & FAST_FIELDS)
+
+    def lazy(frame: Frame) -> dict[str, Any]:
+        p = fast_protocols(frame)
+        if p is not None and tops.isdisjoint(p.split(":")):
+            if not want_headers:
+                return {"frame.protocols": p}
+            f = headers(frame)
+            if f is not None:
+                f["frame.protocols"] = p
+                return f
+        return layer_fields(frame)
+
+    return lazy

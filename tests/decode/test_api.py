@@ -86,25 +86,25 @@ def test_iter_text_is_format_line_joined() -> None:
 
 
 def test_fast_path_port_sets_match_the_tables() -> None:
-    """Every port a dissector is registered on is known to the fast path: always slow (DNS ...), or
-    slow only for payloads starting with one of PAYLOAD_PREFIXES (HTTP, TLS)."""
+    """The fast path's port sets are derived from the tables: every port a dissector is registered on
+    is always slow (DNS ...), or slow only for payloads starting with one of its prefixes (HTTP, TLS)."""
     from sniffer.decode.core import (
-        HEURISTIC_TCP_PORTS,
+        HTTP_PREFIXES,
         HTTP_TCP_PORTS,
         TCP_PORTS,
+        TLS_PREFIXES,
         TLS_TCP_PORTS,
         UDP_PORTS,
     )
-    from sniffer.decode.engine import DECODED_TCP_PORTS, DECODED_UDP_PORTS
     from sniffer.decode.http import dissect_http_port
-    from sniffer.decode.summary import _DNS_TCP, _SLOW_TCP, _SLOW_UDP  # the inlined loops' port sets
-    from sniffer.decode.tls import dissect_tls_port
+    from sniffer.decode.summary import _ALWAYS_TCP, _FIRST, _PREFIXES, _SLOW_TCP, _SLOW_UDP
 
-    assert _SLOW_UDP == set(UDP_PORTS.map)
-    assert HEURISTIC_TCP_PORTS <= set(TCP_PORTS.map)
+    assert _SLOW_UDP == set(UDP_PORTS.map) >= {53, 5353, 5355, 67, 68, 546, 547, 4789}
+    assert _SLOW_TCP == set(TCP_PORTS.map) == _ALWAYS_TCP | HTTP_TCP_PORTS | TLS_TCP_PORTS
+    assert 53 in _ALWAYS_TCP and not _ALWAYS_TCP & (HTTP_TCP_PORTS | TLS_TCP_PORTS)
     assert {p for p, fn in TCP_PORTS.map.items() if fn is dissect_http_port} == HTTP_TCP_PORTS
-    assert {p for p, fn in TCP_PORTS.map.items() if fn is dissect_tls_port} == TLS_TCP_PORTS
-    assert _SLOW_TCP == set(TCP_PORTS.map) and _DNS_TCP == _SLOW_TCP - HEURISTIC_TCP_PORTS
+    assert _PREFIXES == HTTP_PREFIXES | TLS_PREFIXES
+    assert {b for b in range(256) if _FIRST[b]} == {p[0] for p in _PREFIXES}
 
 
 def test_payload_prefixes_cover_what_the_heuristic_dissectors_take() -> None:
@@ -112,7 +112,7 @@ def test_payload_prefixes_cover_what_the_heuristic_dissectors_take() -> None:
     payloads they refuse decode as TCP + data, as the fast path shows them."""
     import random
 
-    from sniffer.decode.core import HTTP_METHODS, PAYLOAD_PREFIXES
+    from sniffer.decode.core import HTTP_METHODS, HTTP_PREFIXES, TLS_PREFIXES
     from sniffer.decode.http import request_or_response
     from sniffer.decode.tls import is_record_header
 
@@ -125,7 +125,7 @@ def test_payload_prefixes_cover_what_the_heuristic_dissectors_take() -> None:
     for s in samples:
         if request_or_response(s, 0, len(s)) or is_record_header(s, 0, len(s)):
             taken += 1
-            assert s[:3] in PAYLOAD_PREFIXES, s
+            assert s[:3] in HTTP_PREFIXES | TLS_PREFIXES, s
     assert taken >= len(HTTP_METHODS) + 1 + 75
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sniffer.capture.pcapfile import CHUNK, open_capture
-from sniffer.decode.core import checksum16
+from sniffer.checksum import checksum
 from sniffer.decode.summary import format_line, iter_text
 from sniffer.errors import PcapFormatError
 
@@ -38,7 +38,7 @@ def _ip4(proto: int, payload: bytes, rnd: random.Random, frag: int = 0x4000, ihl
         bytes([192, 168, rnd.randrange(4), rnd.randrange(1, 9)]),
     )
     hdr = hdr + opts
-    return hdr[:10] + struct.pack("!H", 0xFFFF - checksum16(hdr)) + hdr[12:] + payload
+    return hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:] + payload
 
 
 def _frame(rnd: random.Random) -> bytes:

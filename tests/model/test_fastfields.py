@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sniffer.capture.pcapfile import open_capture
-from sniffer.decode.fields import frame_fields
+from sniffer.decode.fields import frame_fields, frame_protocols, layer_fields
 from sniffer.errors import PcapFormatError
 from sniffer.frame import Frame
 from sniffer.model.fastfields import FAST_FIELDS, extractor, headers
@@ -67,6 +67,17 @@ def test_fast_fields_equal_full_decoder() -> None:
         'frame.protocols == "eth:ethertype:ip:tcp"',  # the whole list: full decoding (it may go on to data)
         "icmp.type == 8 or icmpv6.type == 135",
         "icmp.code == 0 and icmp or icmpv6.code != 0",
+        # the filters of bench/filters.py's real-traffic section: protocols and their fields take the
+        # layer stack of the fast path or the layer fields, never the full frame_fields
+        "dns",
+        'dns.qry.name contains "a"',
+        "http.request",
+        "http or arp or data",
+        "udp and dns.flags.response == 1",
+        "ip.addr == 141.142.0.0/16 && tcp.port == 80",
+        'frame.protocols contains "dns" and ip.ttl < 64',
+        "tcp.options or tcp.len > 0",
+        "ip.checksum == 0 or ipv6",
     ],
 )
 def test_matches_frame_equals_matches_on_full_fields(expr: str) -> None:
@@ -76,9 +87,24 @@ def test_matches_frame_equals_matches_on_full_fields(expr: str) -> None:
     assert got == want and len(got) > 0
 
 
+def test_layer_fields_and_frame_protocols_agree_with_frame_fields() -> None:
+    for fr in FRAMES:
+        full = frame_fields(fr)
+        lf = layer_fields(fr)
+        for k, v in lf.items():
+            assert full.get(k) == v, (k, v, full.get(k))
+        assert {k for k in full if not k.startswith(("frame.", "_ws."))} <= set(lf)
+        protocols, malformed = frame_protocols(fr)
+        assert protocols == full["frame.protocols"]
+        assert malformed == full.get("_ws.malformed", "")
+
+
 def test_extractor_choice() -> None:
     assert extractor(compile_filter("tcp.port == 80").fields_needed) is not frame_fields
-    assert extractor(compile_filter("dns").fields_needed) is frame_fields
+    for expr in ("dns", "http.request", 'dns.qry.name contains "a"', "tls.handshake.type == 1 and tcp"):
+        assert extractor(compile_filter(expr).fields_needed) is not frame_fields
+    for expr in ("_ws.malformed", 'frame.comment contains "x"', "dns and _ws.expert"):
+        assert extractor(compile_filter(expr).fields_needed) is frame_fields
     assert compile_filter("").matches_frame(FRAMES[0])
     assert compile_filter("frame.number == 3").matches_frame(FRAMES[0], 3)
 

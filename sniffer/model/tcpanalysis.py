@@ -1,0 +1,694 @@
+"""TCP conversation analysis like Wireshark's defaults (sans-IO): relative sequence numbers, window
+scaling, ``tcp.analysis.*`` (retransmissions, duplicate ACKs, zero windows, lost segments...), RTTs,
+bytes in flight, conversation timestamps, the Info column's "[TCP ...]" prefixes and expert info.
+
+Feed every frame of a capture once, in order, to ``TcpAnalyzer.feed(number, fields, ts_ns)`` with the
+fields of ``decode.fields.frame_fields``; it returns the extra fields of that frame (or None when the
+frame has no analysable TCP header) and ``apply`` merges them into the frame's field dict. The checks
+and their order follow ``tcp_analyze_sequence_number`` in Wireshark 4.0's epan/dissectors/packet-tcp.c
+(a re-implementation from its documented behaviour; tests compare with tshark 4.0 on every corpus
+capture with TCP). Memory: per conversation a few numbers plus the unacknowledged segments (at most
+``MAX_UNACKED`` per direction, like Wireshark's TCP_MAX_UNACKED_SEGMENTS), and at most
+``max_conversations`` conversations (the least recently used is forgotten).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+TH_FIN = 0x01
+TH_SYN = 0x02
+TH_RST = 0x04
+TH_PUSH = 0x08
+TH_ACK = 0x10
+
+# tcp.analysis flag bits (Wireshark's TCP_A_*)
+A_RETRANSMISSION = 0x0001
+A_LOST_PACKET = 0x0002
+A_ACK_LOST_PACKET = 0x0004
+A_KEEP_ALIVE = 0x0008
+A_DUPLICATE_ACK = 0x0010
+A_ZERO_WINDOW = 0x0020
+A_ZERO_WINDOW_PROBE = 0x0040
+A_ZERO_WINDOW_PROBE_ACK = 0x0080
+A_KEEP_ALIVE_ACK = 0x0100
+A_OUT_OF_ORDER = 0x0200
+A_FAST_RETRANSMISSION = 0x0400
+A_WINDOW_UPDATE = 0x0800
+A_WINDOW_FULL = 0x1000
+A_REUSED_PORTS = 0x2000
+A_SPURIOUS_RETRANSMISSION = 0x4000
+
+#: unacknowledged segments kept per direction (Wireshark: TCP_MAX_UNACKED_SEGMENTS)
+MAX_UNACKED = 10000
+#: an out-of-order segment arrives within this long of the highest one when no initial RTT is known
+OOO_THRESHOLD_NS = 3_000_000
+#: a fast retransmission follows the duplicate ACKs within this long
+FAST_RETRANS_NS = 20_000_000
+
+# Expert severities and groups as tshark prints them (_ws.expert.severity / _ws.expert.group)
+PI_CHAT = 0x00200000
+PI_NOTE = 0x00400000
+PI_WARN = 0x00600000
+PI_ERROR = 0x00800000
+PI_SEQUENCE = 0x02000000
+SEVERITY_NAMES = {PI_CHAT: "Chat", PI_NOTE: "Note", PI_WARN: "Warning", PI_ERROR: "Error"}
+GROUP_NAMES = {PI_SEQUENCE: "Sequence", 0x09000000: "Protocol", 0x07000000: "Malformed"}
+
+#: (flag, field, Info prefix, expert message, severity) in the order Wireshark prints them
+_PRINT: tuple[tuple[int, str, str, tuple[tuple[str, int], ...]], ...] = (
+    (
+        A_RETRANSMISSION,
+        "tcp.analysis.retransmission",
+        "[TCP Retransmission] ",
+        (("This frame is a (suspected) retransmission", PI_NOTE),),
+    ),
+    (
+        A_FAST_RETRANSMISSION,
+        "tcp.analysis.fast_retransmission",
+        "[TCP Fast Retransmission] ",
+        (
+            ("This frame is a (suspected) fast retransmission", PI_NOTE),
+            ("This frame is a (suspected) retransmission", PI_NOTE),
+        ),
+    ),
+    (
+        A_SPURIOUS_RETRANSMISSION,
+        "tcp.analysis.spurious_retransmission",
+        "[TCP Spurious Retransmission] ",
+        (
+            ("This frame is a (suspected) spurious retransmission", PI_NOTE),
+            ("This frame is a (suspected) retransmission", PI_NOTE),
+        ),
+    ),
+    (
+        A_OUT_OF_ORDER,
+        "tcp.analysis.out_of_order",
+        "[TCP Out-Of-Order] ",
+        (("This frame is a (suspected) out-of-order segment", PI_WARN),),
+    ),
+    (
+        A_REUSED_PORTS,
+        "tcp.analysis.reused_ports",
+        "[TCP Port numbers reused] ",
+        (("A new tcp session is started with the same ports as an earlier session in this trace", PI_NOTE),),
+    ),
+    (
+        A_LOST_PACKET,
+        "tcp.analysis.lost_segment",
+        "[TCP Previous segment not captured] ",
+        (("Previous segment(s) not captured (common at capture start)", PI_WARN),),
+    ),
+    (
+        A_ACK_LOST_PACKET,
+        "tcp.analysis.ack_lost_segment",
+        "[TCP ACKed unseen segment] ",
+        (("ACKed segment that wasn't captured (common at capture start)", PI_WARN),),
+    ),
+    (
+        A_WINDOW_UPDATE,
+        "tcp.analysis.window_update",
+        "[TCP Window Update] ",
+        (("TCP window update", PI_CHAT),),
+    ),
+    (
+        A_WINDOW_FULL,
+        "tcp.analysis.window_full",
+        "[TCP Window Full] ",
+        (("TCP window specified by the receiver is now completely full", PI_WARN),),
+    ),
+    (A_KEEP_ALIVE, "tcp.analysis.keep_alive", "[TCP Keep-Alive] ", (("TCP keep-alive segment", PI_NOTE),)),
+    (
+        A_KEEP_ALIVE_ACK,
+        "tcp.analysis.keep_alive_ack",
+        "[TCP Keep-Alive ACK] ",
+        (("ACK to a TCP keep-alive segment", PI_NOTE),),
+    ),
+    (A_DUPLICATE_ACK, "tcp.analysis.duplicate_ack", "", ()),  # its prefix and expert carry the numbers
+    (
+        A_ZERO_WINDOW_PROBE,
+        "tcp.analysis.zero_window_probe",
+        "[TCP ZeroWindowProbe] ",
+        (("TCP Zero Window Probe", PI_NOTE),),
+    ),
+    (A_ZERO_WINDOW, "tcp.analysis.zero_window", "[TCP ZeroWindow] ", (("TCP Zero Window segment", PI_WARN),)),
+    (
+        A_ZERO_WINDOW_PROBE_ACK,
+        "tcp.analysis.zero_window_probe_ack",
+        "[TCP ZeroWindowProbeAck] ",
+        (("ACK to a TCP Zero Window Probe", PI_NOTE),),
+    ),
+)
+
+#: flags after which Wireshark does not hand the payload to the application dissector (the Protocol and
+#: Info columns stay TCP's): tcp.no_subdissector_on_error
+NO_SUBDISSECTOR = A_RETRANSMISSION | A_FAST_RETRANSMISSION | A_SPURIOUS_RETRANSMISSION | A_OUT_OF_ORDER
+
+#: every field this module adds or replaces (a display filter naming one needs the analysis)
+FIELDS = frozenset(
+    {
+        "tcp.seq",
+        "tcp.ack",
+        "tcp.nxtseq",
+        "tcp.window_size",
+        "tcp.window_size_scalefactor",
+        "tcp.time_relative",
+        "tcp.time_delta",
+        "tcp.analysis",
+        "tcp.analysis.flags",
+        "tcp.analysis.acks_frame",
+        "tcp.analysis.ack_rtt",
+        "tcp.analysis.initial_rtt",
+        "tcp.analysis.bytes_in_flight",
+        "tcp.analysis.push_bytes_sent",
+        "tcp.analysis.duplicate_ack_num",
+        "tcp.analysis.duplicate_ack_frame",
+        "tcp.analysis.rto",
+        "tcp.analysis.rto_frame",
+        "_ws.expert",
+        "_ws.expert.message",
+        "_ws.expert.severity",
+        "_ws.expert.group",
+        "tcp.connection.syn",
+        "tcp.connection.synack",
+        "tcp.connection.fin",
+        "tcp.connection.rst",
+        "tcp.connection.fin_active",
+        "tcp.connection.fin_passive",
+    }
+    | {p[1] for p in _PRINT}
+)
+
+
+def _gt(a: int, b: int) -> bool:
+    """a after b in 32-bit sequence space (Wireshark's GT_SEQ)."""
+    return 0 < ((a - b) & 0xFFFFFFFF) < 0x80000000
+
+
+def _lt(a: int, b: int) -> bool:
+    return 0 < ((b - a) & 0xFFFFFFFF) < 0x80000000
+
+
+class _Flow:
+    """One direction of a conversation (Wireshark's tcp_flow_t and its tcp_analyze_seq_info)."""
+
+    __slots__ = (
+        "base_seq",
+        "base_set",
+        "dupacknum",
+        "lastack",
+        "lastacktime",
+        "lastnondupack",
+        "lastsegmentflags",
+        "maxseqtobeacked",
+        "nextseq",
+        "nextseqframe",
+        "nextseqtime",
+        "push_bytes_sent",
+        "push_set_last",
+        "segments",
+        "valid_bif",
+        "win_scale",
+        "window",
+        "window_syn",
+    )
+
+    def __init__(self) -> None:
+        self.base_seq = 0
+        self.base_set = False
+        self.nextseq = 0
+        self.nextseqframe = 0
+        self.nextseqtime = 0
+        self.maxseqtobeacked = 0
+        self.lastack = 0
+        self.lastacktime = 0
+        self.lastnondupack = 0
+        self.dupacknum = 0
+        self.window = 0
+        self.window_syn = True  # the window last seen came in a SYN (never scaled)
+        self.win_scale = -1  # -1 unknown, -2 no scaling, else the shift
+        self.lastsegmentflags = 0
+        self.valid_bif = 1
+        self.push_bytes_sent = 0
+        self.push_set_last = False
+        # unacknowledged segments, newest first: [frame, seq, nextseq, ts_ns]
+        self.segments: list[list[int]] = []
+
+
+class _Conv:
+    __slots__ = ("fin", "first_ns", "first_rtt", "flow1", "flow2", "mru_syn", "prev_ns")
+
+    def __init__(self, ts: int) -> None:
+        self.flow1 = _Flow()
+        self.flow2 = _Flow()
+        self.first_ns = ts
+        self.prev_ns = ts
+        self.mru_syn = 0
+        self.first_rtt = 0
+        self.fin: _Flow | None = None  # the side that sent the first FIN
+
+
+class TcpAnalyzer:
+    """Per-conversation TCP state; ``feed`` each frame in capture order."""
+
+    def __init__(self, max_conversations: int = 100_000) -> None:
+        self._convs: OrderedDict[tuple[Any, ...], _Conv] = OrderedDict()
+        self._max = max_conversations
+        self.forgotten = 0  # conversations dropped to stay within max_conversations
+
+    def feed(self, number: int, fields: dict[str, Any], ts_ns: int) -> dict[str, Any] | None:
+        """The analysis fields of one frame (None when it has no TCP header to analyse)."""
+        seg = segment(fields)
+        if seg is None:
+            return None
+        return self.analyze(number, ts_ns, *seg)
+
+    def analyze(
+        self,
+        number: int,
+        ts: int,
+        src: Any,
+        dst: Any,
+        sport: int,
+        dport: int,
+        seq: int,
+        ack: int,
+        flags: int,
+        window: int,
+        seglen: int,
+        wscale: int | None,
+    ) -> dict[str, Any]:
+        """Analyse one segment (raw header values); returns its extra fields (see ``apply``)."""
+        if (src, sport) <= (dst, dport):
+            key = (src, sport, dst, dport)
+            forward = True
+        else:
+            key = (dst, dport, src, sport)
+            forward = False
+        convs = self._convs
+        conv = convs.get(key)
+        aflags = 0
+        if conv is None:
+            conv = convs[key] = _Conv(ts)
+            if len(convs) > self._max:
+                convs.popitem(last=False)
+                self.forgotten += 1
+        else:
+            convs.move_to_end(key)
+            fwd0 = conv.flow1 if forward else conv.flow2
+            if flags & (TH_SYN | TH_ACK) == TH_SYN and fwd0.base_set and seq != fwd0.base_seq:
+                conv = convs[key] = _Conv(ts)  # a new connection on the same ports
+                aflags |= A_REUSED_PORTS
+        fwd, rev = (conv.flow1, conv.flow2) if forward else (conv.flow2, conv.flow1)
+        out: dict[str, Any] = {}
+
+        # conversation timestamps
+        out["tcp.time_relative"] = (ts - conv.first_ns) / 1e9
+        out["tcp.time_delta"] = (ts - conv.prev_ns) / 1e9
+        conv.prev_ns = ts
+
+        # initial RTT: from the latest SYN to the first ACK without SYN
+        fa = flags & (TH_SYN | TH_ACK)
+        if fa == TH_ACK and conv.mru_syn and not conv.first_rtt:
+            conv.first_rtt = ts - conv.mru_syn
+        if flags & TH_SYN:
+            if fa == TH_SYN:
+                conv.mru_syn = ts
+            # window scaling: the SYN's option, checked against the other side's
+            if wscale is not None:
+                fwd.win_scale = min(wscale, 14)
+            if fwd.win_scale == -1:
+                fwd.win_scale = rev.win_scale = -2
+            elif fa == TH_SYN | TH_ACK and rev.win_scale == -2:
+                fwd.win_scale = -2
+
+        ta = self._sequence(number, ts, seq, ack, seglen, flags, window, conv, fwd, rev, aflags, out)
+
+        # relative numbers (after the analysis: it may have set the base sequence numbers)
+        rseq = (seq - fwd.base_seq) & 0xFFFFFFFF
+        out["tcp.seq"] = rseq
+        if flags & TH_ACK:
+            out["tcp.ack"] = (ack - rev.base_seq) & 0xFFFFFFFF
+        else:
+            out["tcp.ack"] = ack
+        nxt = seglen + (1 if flags & (TH_SYN | TH_FIN) else 0)
+        out["tcp.nxtseq"] = (rseq + nxt) & 0xFFFFFFFF
+        if flags & TH_SYN:
+            out["tcp.window_size"] = window
+        else:
+            ws = fwd.win_scale
+            out["tcp.window_size"] = window << ws if ws >= 0 else window
+            out["tcp.window_size_scalefactor"] = 1 << ws if ws >= 0 else ws
+
+        experts: list[tuple[str, int, int]] = []
+        if flags & TH_SYN:
+            if flags & TH_ACK:
+                out["tcp.connection.synack"] = 1
+                experts.append(
+                    (f"Connection establish acknowledge (SYN+ACK): server port {sport}", PI_CHAT, 0)
+                )
+            else:
+                out["tcp.connection.syn"] = 1
+                experts.append((f"Connection establish request (SYN): server port {dport}", PI_CHAT, 0))
+        if flags & TH_FIN:
+            out["tcp.connection.fin"] = 1
+            experts.append(("Connection finish (FIN)", PI_CHAT, 0))
+            if conv.fin is None or conv.fin is fwd:
+                conv.fin = fwd  # the side that closes first
+                out["tcp.connection.fin_active"] = 1
+                experts.append(("This frame initiates the connection closing", PI_NOTE, 0))
+            else:
+                out["tcp.connection.fin_passive"] = 1
+                experts.append(("This frame undergoes the connection closing", PI_NOTE, 0))
+        if flags & TH_RST:
+            out["tcp.connection.rst"] = 1
+            experts.append(("Connection reset (RST)", PI_WARN, 0))
+
+        prefix = ""
+        if ta is not None:
+            af = ta[0]
+            if af:
+                out["tcp.analysis.flags"] = 1
+                for bit, name, pre, msgs in _PRINT:
+                    if af & bit:
+                        out[name] = 1
+                        if bit & (A_FAST_RETRANSMISSION | A_SPURIOUS_RETRANSMISSION):
+                            out["tcp.analysis.retransmission"] = 1  # its expert item is this field too
+                        if bit == A_DUPLICATE_ACK:
+                            pre = f"[TCP Dup ACK {ta[4]}#{ta[3]}] "
+                        prefix = pre + prefix  # each one goes in front of the ones before
+                        for m, sev in msgs:
+                            experts.append((m, sev, 0))
+                if af & A_RETRANSMISSION and ta[6]:
+                    out["tcp.analysis.rto"] = ta[6] / 1e9
+                    out["tcp.analysis.rto_frame"] = ta[7]
+            if ta[3]:
+                out["tcp.analysis.duplicate_ack_num"] = ta[3]
+                out["tcp.analysis.duplicate_ack_frame"] = ta[4]
+                experts.append((f"Duplicate ACK (#{ta[3]})", PI_NOTE, 0))
+            if ta[1]:
+                out["tcp.analysis.acks_frame"] = ta[1]
+                if ta[2]:
+                    out["tcp.analysis.ack_rtt"] = ta[2] / 1e9
+            if conv.first_rtt:
+                out["tcp.analysis.initial_rtt"] = conv.first_rtt / 1e9
+            if ta[5]:
+                out["tcp.analysis.bytes_in_flight"] = ta[5]
+                out["tcp.analysis.push_bytes_sent"] = ta[8]
+        if experts:
+            out["_ws.expert.message"] = [e[0] for e in experts]
+            out["_ws.expert.severity"] = [e[1] for e in experts]
+            out["_ws.expert.group"] = [PI_SEQUENCE] * len(experts)
+        out["_tcp.prefix"] = prefix
+        out["_tcp.flags"] = ta[0] if ta is not None else 0
+        return out
+
+    def _sequence(
+        self,
+        number: int,
+        ts: int,
+        seq: int,
+        ack: int,
+        seglen: int,
+        flags: int,
+        window: int,
+        conv: _Conv,
+        fwd: _Flow,
+        rev: _Flow,
+        aflags: int,
+        out: dict[str, Any],
+    ) -> list[int] | None:
+        """Wireshark's tcp_analyze_sequence_number. Returns the frame's 'ta':
+        [flags, acks_frame, ack_rtt_ns, dupack_num, dupack_frame, bytes_in_flight, rto_ns, rto_frame,
+        push_bytes_sent] or None when the frame has nothing to report."""
+        ta: list[int] | None = [aflags, 0, 0, 0, 0, 0, 0, 0, 0] if aflags else None
+        if not fwd.base_set:
+            fwd.base_seq = seq if flags & TH_SYN else (seq - 1) & 0xFFFFFFFF
+            fwd.base_set = True
+        if not rev.base_set and flags & TH_ACK:
+            rev.base_seq = (ack - 1) & 0xFFFFFFFF
+            rev.base_set = True
+        if flags & TH_ACK:
+            rev.valid_bif = 1
+
+        def flag(bit: int) -> None:
+            nonlocal ta
+            if ta is None:
+                ta = [0, 0, 0, 0, 0, 0, 0, 0, 0]
+            ta[0] |= bit
+
+        nextseq = fwd.nextseq
+        no_sfr = not flags & (TH_SYN | TH_FIN | TH_RST)
+        checked = False
+        # ZERO WINDOW PROBE: one byte at the next expected sequence number into a zero window
+        if seglen == 1 and seq == nextseq and rev.window == 0:
+            flag(A_ZERO_WINDOW_PROBE)
+            checked = True
+        if not checked:
+            if window == 0 and no_sfr:
+                flag(A_ZERO_WINDOW)
+            # LOST PACKET: beyond the highest sequence number seen
+            if nextseq and _gt(seq, nextseq) and not flags & TH_RST:
+                flag(A_LOST_PACKET)
+                fwd.valid_bif = 0
+            # KEEP ALIVE: 0 or 1 byte one before the next expected sequence number
+            if seglen <= 1 and seq == (nextseq - 1) & 0xFFFFFFFF and no_sfr:
+                flag(A_KEEP_ALIVE)
+            # WINDOW UPDATE: nothing new but the window
+            if (
+                seglen == 0
+                and window
+                and window != fwd.window
+                and seq == nextseq
+                and ack == fwd.lastack
+                and no_sfr
+            ):
+                flag(A_WINDOW_UPDATE)
+            # WINDOW FULL: the data reaches the edge of the receiver's advertised window
+            if seglen > 0 and rev.win_scale != -1 and no_sfr:
+                shift = 0 if rev.window_syn or rev.win_scale == -2 else rev.win_scale
+                if (seq + seglen) & 0xFFFFFFFF == (rev.lastack + (rev.window << shift)) & 0xFFFFFFFF:
+                    flag(A_WINDOW_FULL)
+            same = seglen == 0 and window == fwd.window and seq == nextseq and no_sfr
+            # KEEP ALIVE ACK
+            if same and window and ack == fwd.lastack and rev.lastsegmentflags & A_KEEP_ALIVE:
+                flag(A_KEEP_ALIVE_ACK)
+                checked = True
+            # ZERO WINDOW PROBE ACK
+            elif (
+                same
+                and window == 0
+                and (ack == fwd.lastack or ack == (fwd.lastack + 1) & 0xFFFFFFFF)
+                and rev.lastsegmentflags & A_ZERO_WINDOW_PROBE
+            ):
+                flag(A_ZERO_WINDOW_PROBE_ACK)
+                if ack == (fwd.lastack + 1) & 0xFFFFFFFF:  # the receiver took the probe's byte
+                    rev.nextseq = rev.maxseqtobeacked = ack
+                checked = True
+            # DUPLICATE ACK
+            elif same and window and ack == fwd.lastack:
+                fwd.dupacknum += 1
+                flag(A_DUPLICATE_ACK)
+                assert ta is not None
+                ta[3] = fwd.dupacknum
+                ta[4] = fwd.lastnondupack
+        # finished_fwd:
+        ack_changed = ack != fwd.lastack
+        if ack_changed:
+            fwd.lastnondupack = number
+            fwd.dupacknum = 0
+        # ACKED LOST PACKET: this acks beyond what we saw the other side send (tshark 4.0 reports it
+        # when the ACK number moves; a repeated ACK number is not reported again)
+        if rev.maxseqtobeacked and _gt(ack, rev.maxseqtobeacked) and flags & TH_ACK:
+            flag(A_ACK_LOST_PACKET if ack_changed else A_NONE)
+            rev.maxseqtobeacked = rev.nextseq
+        # RETRANSMISSION / FAST RETRANSMISSION / SPURIOUS / OUT-OF-ORDER
+        if seglen > 0 or flags & (TH_SYN | TH_FIN):
+            not_advanced = nextseq and _lt(seq, nextseq)
+            if ta is not None and ta[0] & A_KEEP_ALIVE:
+                pass
+            elif (
+                not_advanced
+                and rev.dupacknum >= 2
+                and rev.lastack == seq
+                and ts - rev.lastacktime < FAST_RETRANS_NS
+            ):
+                flag(A_FAST_RETRANSMISSION)
+            else:
+                thres = conv.first_rtt or OOO_THRESHOLD_NS
+                synfin = 1 if flags & (TH_SYN | TH_FIN) else 0
+                if (
+                    not_advanced
+                    and ts - fwd.nextseqtime < thres
+                    and nextseq != (seq + seglen + synfin) & 0xFFFFFFFF
+                ):
+                    flag(A_OUT_OF_ORDER)
+                elif seglen > 0 and rev.lastack and not _gt((seq + seglen) & 0xFFFFFFFF, rev.lastack):
+                    flag(A_SPURIOUS_RETRANSMISSION)  # all of it was acknowledged already
+                elif not_advanced:
+                    flag(A_RETRANSMISSION)
+                    assert ta is not None
+                    ta[6] = ts - fwd.nextseqtime
+                    ta[7] = fwd.nextseqframe
+        # remember the segment
+        nseq = (seq + seglen) & 0xFFFFFFFF
+        if seglen or flags & (TH_SYN | TH_FIN):
+            if flags & (TH_SYN | TH_FIN):
+                nseq = (nseq + 1) & 0xFFFFFFFF
+            if len(fwd.segments) < MAX_UNACKED:
+                fwd.segments.insert(0, [number, seq, nseq, ts])
+        zwp = ta is not None and ta[0] & A_ZERO_WINDOW_PROBE
+        if _gt(nseq, fwd.nextseq) or not fwd.nextseq:
+            if not zwp:
+                fwd.nextseq = nseq
+                fwd.nextseqframe = number
+                fwd.nextseqtime = ts
+        if seq == fwd.maxseqtobeacked or not fwd.maxseqtobeacked:
+            if not zwp:
+                fwd.maxseqtobeacked = fwd.nextseq
+        fwd.window = window
+        fwd.window_syn = bool(flags & TH_SYN)
+        fwd.lastack = ack
+        fwd.lastacktime = ts
+        fwd.lastsegmentflags = ta[0] if ta is not None else 0
+        # drop what this ACKs in the other direction; an exact match gives the RTT
+        segs = rev.segments
+        if segs:
+            keep = []
+            for s in segs:
+                if ack == s[2]:
+                    flag(A_NONE)
+                    assert ta is not None
+                    ta[1] = s[0]
+                    ta[2] = ts - s[3]
+                elif _gt(ack, s[1]) and not _gt(ack, s[2]):
+                    s[1] = ack
+                    keep.append(s)
+                    continue
+                elif _gt(s[2], ack):
+                    keep.append(s)
+                    continue
+            rev.segments = keep
+        # bytes in flight after this frame
+        segs = fwd.segments
+        if seglen and segs and fwd.valid_bif:
+            base = fwd.base_seq
+            first = (segs[0][1] - base) & 0xFFFFFFFF
+            last = (segs[0][2] - base) & 0xFFFFFFFF
+            for s in segs:
+                a = (s[1] - base) & 0xFFFFFFFF
+                b = (s[2] - base) & 0xFFFFFFFF
+                if b > last:
+                    last = b
+                if a < first:
+                    first = a
+            in_flight = (last - first) & 0xFFFFFFFF
+            if flags & (TH_SYN | TH_FIN):
+                in_flight -= 1  # the SYN/FIN octet is not data in flight
+            if 0 < in_flight < 2_000_000_000:
+                flag(A_NONE)
+                assert ta is not None
+                ta[5] = in_flight
+                psh = flags & TH_PUSH
+                if psh and not fwd.push_set_last:
+                    fwd.push_bytes_sent += seglen
+                    fwd.push_set_last = True
+                elif psh or fwd.push_set_last:
+                    fwd.push_bytes_sent = seglen
+                    fwd.push_set_last = bool(psh)
+                else:
+                    fwd.push_bytes_sent += seglen
+                ta[8] = fwd.push_bytes_sent
+        return ta
+
+
+A_NONE = 0
+
+
+def segment(fields: dict[str, Any]) -> tuple[Any, ...] | None:
+    """(src, dst, sport, dport, seq, ack, flags, window, seglen, wscale) of the frame's TCP header from
+    its decoded fields; None without one (or when it is only quoted inside an ICMP error)."""
+    seqr = fields.get("tcp.seq_raw")
+    if seqr is None or "tcp.len" not in fields:
+        return None
+    protos = fields.get("frame.protocols", "")
+    parts = protos.split(":")
+    try:
+        t = parts.index("tcp")
+    except ValueError:
+        return None
+    if "icmp" in parts[:t] or "icmpv6" in parts[:t]:
+        return None
+    ipname = None
+    for p in reversed(parts[:t]):
+        if p in ("ip", "ipv6"):
+            ipname = p
+            break
+    if ipname is None:
+        return None
+    src = _last(fields.get(f"{ipname}.src"))
+    dst = _last(fields.get(f"{ipname}.dst"))
+    if isinstance(seqr, list):
+        return None
+    ws = fields.get("tcp.options.wscale.shift")
+    return (
+        (ipname, src),
+        (ipname, dst),
+        _last(fields["tcp.srcport"]),
+        _last(fields["tcp.dstport"]),
+        seqr,
+        _last(fields["tcp.ack_raw"]),
+        _last(fields["tcp.flags"]),
+        _last(fields["tcp.window_size_value"]),
+        _last(fields["tcp.len"]),
+        _last(ws) if ws is not None else None,
+    )
+
+
+def _last(v: Any) -> Any:
+    return v[-1] if type(v) is list else v
+
+
+def apply(fields: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+    """Merge a frame's analysis (from ``TcpAnalyzer.feed``) into its field dict, in place: relative
+    tcp.seq/tcp.ack, the analysis fields, expert info, and the Protocol/Info columns as Wireshark
+    shows them (a "[TCP ...]" prefix; a retransmitted payload is not decoded again)."""
+    if not extra:
+        return fields
+    info = fields.get("_ws.col.Info", "")
+    raw_seq, raw_ack = fields.get("tcp.seq_raw"), fields.get("tcp.ack_raw")
+    win_raw = _last(fields.get("tcp.window_size_value"))
+    af = extra["_tcp.flags"]
+    if af & NO_SUBDISSECTOR and fields.get("_ws.col.Protocol") != "TCP" and isinstance(info, str):
+        fields["_ws.col.Protocol"] = "TCP"
+        info = _tcp_info(fields)
+    if isinstance(info, str) and raw_seq is not None:
+        info = info.replace(f"] Seq={raw_seq}", f"] Seq={extra['tcp.seq']}", 1)
+        if fields.get("tcp.flags", 0) & TH_ACK:
+            info = info.replace(f" Ack={raw_ack}", f" Ack={extra['tcp.ack']}", 1)
+        info = info.replace(f" Win={win_raw}", f" Win={extra['tcp.window_size']}", 1)
+        fields["_ws.col.Info"] = extra["_tcp.prefix"] + info
+    for k, v in extra.items():
+        if k[0] == "_":
+            if k.startswith("_ws.expert."):
+                old = fields.get(k)
+                if old is None:
+                    fields[k] = v
+                else:
+                    fields[k] = (old if type(old) is list else [old]) + v
+            continue
+        fields[k] = v
+    return fields
+
+
+def _tcp_info(fields: dict[str, Any]) -> str:
+    """TCP's own Info text (what the decoder writes before any application layer)."""
+    from sniffer.decode.inet import tcp_flags_str
+
+    sp, dp = _last(fields.get("tcp.srcport")), _last(fields.get("tcp.dstport"))
+    flags = _last(fields.get("tcp.flags", 0))
+    info = f"{sp} -> {dp} [{tcp_flags_str(flags)}] Seq={fields.get('tcp.seq_raw')}"
+    if flags & TH_ACK:
+        info += f" Ack={fields.get('tcp.ack_raw')}"
+    return info + f" Win={_last(fields.get('tcp.window_size_value'))} Len={_last(fields.get('tcp.len'))}"

@@ -1,0 +1,264 @@
+"""TCP analysis against tshark with default preferences: every corpus capture with TCP, and crafted
+(scapy-built) sequences with each tcp.analysis condition. tshark is the oracle (CI has it: no skip)."""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from helpers.tcp_oracle import Tally, compare, our_rows
+
+from sniffer.frame import LINKTYPE_RAW, Frame
+from sniffer.model.tcpanalysis import TcpAnalyzer
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+
+def _need_tshark() -> None:
+    if shutil.which("tshark") is None:
+        pytest.fail("tshark is the oracle of these tests: install it (apt-get install tshark)")
+
+
+def _tcp_captures() -> list[Path]:
+    """Corpus captures with TCP in them (a quick byte test: IP protocol 6 somewhere is not enough, so
+    the decoder says)."""
+    files = sorted((CORPUS / "tcp").glob("*.pcap*"))
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.errors import SnifferError
+    from sniffer.model.l4 import transport
+
+    for p in sorted((CORPUS / "captures").glob("*.pcap*")):
+        try:
+            with open_capture(str(p)) as r:
+                if any((t := transport(fr)) is not None and t.proto == 6 for fr in r):
+                    files.append(p)
+        except (SnifferError, OSError, ValueError):
+            continue
+    return files
+
+
+def test_corpus_against_tshark() -> None:
+    """Every compared field on every TCP packet of ~70 captures. Frames whose TCP header our decoder
+    does not reach (PPPoE, MPLS, GRE... not decoded yet) are counted apart."""
+    _need_tshark()
+    files = _tcp_captures()
+    assert len(files) >= 60
+    total = Tally()
+    with ThreadPoolExecutor(2) as ex:
+        for t in ex.map(compare, files):
+            total.add(t)
+    print(
+        f"\n{len(files)} captures, {total.tcp} TCP frames (tshark), {total.decoded} reached by our decoder; "
+        f"flagged by tshark {total.flagged}, same flags {total.flags_agree}, flagged only by us {total.extra}; "
+        f"seq/ack/len/nxtseq agree {total.numbers_agree}; every field {total.all_agree}; "
+        f"Info prefix {total.prefix_agree}; TCP expert items {total.expert_agree}"
+    )
+    assert total.decoded >= 0.9 * total.tcp
+    assert total.flagged >= 40
+    assert total.flags_agree >= 0.95 * total.flagged, total.diffs[:20]
+    assert total.extra <= 0.01 * total.decoded, total.diffs[:20]
+    assert total.numbers_agree >= 0.99 * total.decoded, total.diffs[:20]
+    assert total.prefix_agree >= 0.99 * total.decoded, total.diffs[:20]
+    assert total.expert_agree >= 0.99 * total.decoded, total.diffs[:20]
+    assert total.all_agree >= 0.99 * total.decoded, total.diffs[:20]
+
+
+# --------------------------------------------------------------------------------------------------
+# crafted sequences
+
+
+def _write(path: Path, pkts: list[tuple[float, object]]) -> Path:
+    from scapy.all import wrpcap  # type: ignore[import-untyped]
+
+    out = []
+    for t, p in pkts:
+        p.time = 1_700_000_000 + t  # type: ignore[attr-defined]
+        out.append(p)
+    wrpcap(str(path), out)
+    return path
+
+
+def _conversation(v6: bool = False) -> list[tuple[float, object]]:
+    """One connection going through every condition tcp.analysis names (see the comments)."""
+    from scapy.all import IP, TCP, Ether, IPv6, Raw  # type: ignore[import-untyped]
+
+    if v6:
+        c, s = (
+            (
+                lambda: (
+                    Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                    / IPv6(src="fd00::1", dst="fd00::2")
+                )
+            ),
+            (
+                lambda: (
+                    Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                    / IPv6(src="fd00::2", dst="fd00::1")
+                )
+            ),
+        )
+    else:
+        c, s = (
+            (
+                lambda: (
+                    Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                    / IP(src="10.0.0.1", dst="10.0.0.2")
+                )
+            ),
+            (
+                lambda: (
+                    Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                    / IP(src="10.0.0.2", dst="10.0.0.1")
+                )
+            ),
+        )
+
+    def cl(seq: int, ack: int, flags: str = "A", data: bytes = b"", win: int = 500, opts: list | None = None):  # type: ignore[no-untyped-def,type-arg]
+        p = c() / TCP(sport=40000, dport=80, seq=seq, ack=ack, flags=flags, window=win, options=opts or [])
+        return p / Raw(data) if data else p
+
+    def sv(seq: int, ack: int, flags: str = "A", data: bytes = b"", win: int = 500, opts: list | None = None):  # type: ignore[no-untyped-def,type-arg]
+        p = s() / TCP(sport=80, dport=40000, seq=seq, ack=ack, flags=flags, window=win, options=opts or [])
+        return p / Raw(data) if data else p
+
+    d = b"x" * 100
+    return [
+        (0.000, cl(1000, 0, "S", win=64240, opts=[("MSS", 1460), ("WScale", 7)])),
+        (0.010, sv(5000, 1001, "SA", win=65535, opts=[("MSS", 1460), ("WScale", 2)])),
+        (0.020, cl(1001, 5001, win=500)),
+        (0.030, cl(1001, 5001, "PA", d)),
+        (0.040, sv(5001, 1101, win=500)),
+        (0.050, cl(1101, 5001, "PA", d)),
+        (0.300, cl(1101, 5001, "PA", d)),  # retransmission (after the RTO)
+        (0.310, sv(5001, 1201)),
+        (0.320, cl(1301, 5001, "PA", d)),  # previous segment not captured
+        (0.330, sv(5001, 1201)),  # duplicate ACKs
+        (0.331, sv(5001, 1201)),
+        (0.332, sv(5001, 1201)),
+        (0.335, cl(1201, 5001, "PA", d)),  # fast retransmission
+        (0.340, sv(5001, 1401)),
+        (0.350, cl(1401, 5001, "PA", d)),
+        (0.351, cl(1601, 5001, "PA", d)),  # a hole again...
+        (0.352, cl(1501, 5001, "PA", d)),  # ...filled at once: out of order
+        (0.360, sv(5001, 1701, win=0)),  # zero window
+        (0.500, cl(1701, 5001, "A", b"y")),  # zero window probe
+        (0.510, sv(5001, 1701, win=0)),  # its ACK
+        (0.600, sv(5001, 1701, win=300)),  # window update
+        (5.000, cl(1700, 5001, "A")),  # keep-alive
+        (5.010, sv(5001, 1701, win=300)),  # keep-alive ACK
+        (5.020, sv(5001, 1701, "PA", b"z" * 50, win=300)),
+        (5.030, cl(1701, 5101, "A")),  # ACKed unseen segment
+        (5.040, cl(1601, 5101, "PA", d)),  # spurious retransmission (already acknowledged)
+        (5.050, cl(1701, 5101, "FA")),
+        (5.060, sv(5101, 1702, "FA", win=300)),
+        (5.070, cl(1702, 5102, "A")),
+        (6.000, cl(77777, 0, "S", win=64240)),  # the same ports again: reused
+        (6.010, sv(0, 77778, "RA", win=0)),
+    ]
+
+
+def _window_full() -> list[tuple[float, object]]:
+    """No window scaling (the SYN/ACK has no option): the client fills the server's 200-byte window."""
+    from scapy.all import IP, TCP, Ether, Raw  # type: ignore[import-untyped]
+
+    def cl(seq: int, ack: int, flags: str = "A", n: int = 0):  # type: ignore[no-untyped-def]
+        p = (
+            Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+            / IP(src="10.1.0.1", dst="10.1.0.2")
+            / TCP(sport=1234, dport=5678, seq=seq, ack=ack, flags=flags)
+        )
+        return p / Raw(b"w" * n) if n else p
+
+    def sv(seq: int, ack: int, flags: str = "A", win: int = 200):  # type: ignore[no-untyped-def]
+        return (
+            Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+            / IP(src="10.1.0.2", dst="10.1.0.1")
+            / TCP(sport=5678, dport=1234, seq=seq, ack=ack, flags=flags, window=win)
+        )
+
+    return [
+        (0.0, cl(10, 0, "S")),
+        (0.01, sv(90, 11, "SA")),
+        (0.02, cl(11, 91)),
+        (0.03, sv(91, 11, win=200)),
+        (0.04, cl(11, 91, "PA", 100)),
+        (0.05, cl(111, 91, "PA", 100)),  # reaches ack 11 + window 200: window full
+        (0.06, sv(91, 211, win=0)),
+        (0.20, sv(91, 211, win=400)),
+        (0.21, cl(211, 91, "PA", 150)),
+    ]
+
+
+@pytest.mark.parametrize("name", ["v4", "v6", "window_full"])
+def test_crafted_against_tshark(tmp_path: Path, name: str) -> None:
+    _need_tshark()
+    pkts = _window_full() if name == "window_full" else _conversation(v6=name == "v6")
+    path = _write(tmp_path / f"{name}.pcap", pkts)
+    t = compare(path)
+    assert t.tcp == len(pkts)
+    assert t.all_agree == t.tcp, t.diffs
+    assert t.flagged >= (12 if name != "window_full" else 1)
+
+
+def test_crafted_flags_are_the_named_ones(tmp_path: Path) -> None:
+    """Independently of tshark: the crafted conversation carries the flag its comment names."""
+    path = _write(tmp_path / "c.pcap", _conversation())
+    rows = our_rows(path)
+
+    def has(n: int, flag: str) -> bool:
+        return rows[n][f"tcp.analysis.{flag}"] == "1"
+
+    assert has(7, "retransmission")
+    assert has(9, "lost_segment")
+    assert [rows[n]["tcp.analysis.duplicate_ack_num"] for n in (10, 11, 12)] == ["1", "2", "3"]
+    assert rows[10]["_ws.col.Info"].startswith("[TCP Dup ACK 8#1] ")
+    assert has(13, "fast_retransmission")
+    assert has(17, "out_of_order")
+    assert has(18, "zero_window")
+    assert has(19, "zero_window_probe")
+    assert has(21, "window_update")
+    assert has(22, "keep_alive") and has(23, "keep_alive_ack")
+    assert has(25, "ack_lost_segment")
+    assert has(26, "spurious_retransmission")
+    assert has(30, "reused_ports")
+    assert rows[1]["tcp.seq"] == "0" and rows[3]["tcp.seq"] == "1" and rows[3]["tcp.ack"] == "1"
+    assert rows[3]["tcp.window_size"] == str(500 * 128) and rows[5]["tcp.window_size"] == str(500 * 4)
+
+
+def _tcp_frame(seq: int, ack: int, flags: int, n: int = 0, sport: int = 1, dport: int = 2) -> Frame:
+    import struct
+
+    th = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 1000, 0, 0) + b"d" * n
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(th), 0, 0, 64, 6, 0, b"\x01" * 4, b"\x02" * 4)
+    return Frame(0, ip + th, 20 + len(th), LINKTYPE_RAW, 0)
+
+
+def test_bounded_state() -> None:
+    """Conversations beyond the limit are forgotten oldest first; unacknowledged segments are capped."""
+    from sniffer.decode.fields import frame_fields
+    from sniffer.model import tcpanalysis
+
+    an = TcpAnalyzer(max_conversations=10)
+    for i in range(50):
+        fr = _tcp_frame(1, 0, 0x02, sport=1000 + i)
+        assert an.feed(i + 1, frame_fields(fr), i) is not None
+    assert len(an._convs) == 10 and an.forgotten == 40
+    an = TcpAnalyzer()
+    old = tcpanalysis.MAX_UNACKED
+    tcpanalysis.MAX_UNACKED = 5
+    try:
+        for i in range(20):
+            an.analyze(i + 1, i, "a", "b", 1, 2, 100 + 10 * i, 0, 0x10, 100, 10, None)
+        conv = next(iter(an._convs.values()))
+        assert len(conv.flow1.segments) + len(conv.flow2.segments) == 5
+    finally:
+        tcpanalysis.MAX_UNACKED = old
+
+
+def test_no_tcp_no_fields() -> None:
+    from sniffer.decode.fields import frame_fields
+
+    udp = Frame(0, b"\x45" + b"\x00" * 8 + b"\x11" + b"\x00" * 18, 28, LINKTYPE_RAW, 0)
+    assert TcpAnalyzer().feed(1, frame_fields(udp), 0) is None

@@ -44,3 +44,58 @@ def test_caplen_above_len_keeps_the_recorded_len(tmp_path: Path) -> None:
     assert obj["tcp.srcport"] == 1234  # every captured byte is still decoded
     r = run_sniffer("read", "-Y", "frame.len == 40", str(p))
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 1, r.stderr
+
+
+def _many_idbs(n: int, packets: int = 10) -> bytes:
+    from helpers.formats_builders import epb, idb, shb
+
+    return shb() + idb() * n + b"".join(epb("<", i * (n // packets), 10**6 * i, SYN) for i in range(packets))
+
+
+def test_pcapng_with_many_interfaces_reads_in_linear_time() -> None:
+    """2: 100k Interface Description Blocks took 147 s (quadratic: the per-interface state list was
+    rebuilt for every block). Reading 40k IDBs must cost about 4x reading 10k, not 16x."""
+    import io
+    import time
+
+    from sniffer.capture.pcapfile import open_capture
+
+    def cost(n: int) -> float:
+        data = _many_idbs(n)
+        best = 1e9
+        for _ in range(3):
+            t = time.process_time()
+            r = open_capture(io.BytesIO(data))
+            assert sum(1 for _ in r) == 10 and len(r.interfaces) == n
+            best = min(best, time.process_time() - t)
+        return best
+
+    small, big = cost(10_000), cost(40_000)
+    assert big < 8 * small, (small, big)
+
+
+def test_pcapng_100k_interfaces_cli_within_twice_tshark(tmp_path: Path) -> None:
+    """2: every command on a 100k-IDB file in at most 2x tshark's CPU time (plus interpreter start)."""
+    import resource
+    import shutil
+    import subprocess
+
+    from helpers.cli import sniffer_argv, sniffer_env
+
+    p = tmp_path / "idb100k.pcapng"
+    p.write_bytes(_many_idbs(100_000))
+
+    def cpu(argv: list[str]) -> float:
+        a = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = subprocess.run(argv, capture_output=True, env=sniffer_env(), timeout=120)
+        b = resource.getrusage(resource.RUSAGE_CHILDREN)
+        assert r.returncode == 0, r.stderr
+        return b.ru_utime - a.ru_utime + b.ru_stime - a.ru_stime
+
+    tshark = shutil.which("tshark")
+    assert tshark, "tshark (the oracle) is not installed"
+    base = min(cpu([tshark, "-r", str(p)]) for _ in range(2))
+    start = min(cpu(sniffer_argv("--help")) for _ in range(2))
+    for args in (["read"], ["read", "--json"], ["stats"], ["read", "-Y", "tcp"]):
+        t = min(cpu(sniffer_argv(*args, str(p))) for _ in range(2))
+        assert t <= 2 * base + start, (args, t, base, start)

@@ -6,6 +6,7 @@ import json
 import struct
 from pathlib import Path
 
+import pytest
 from helpers.cli import run_sniffer
 from helpers.formats_builders import pcap_header, pcap_record
 
@@ -99,3 +100,118 @@ def test_pcapng_100k_interfaces_cli_within_twice_tshark(tmp_path: Path) -> None:
     for args in (["read"], ["read", "--json"], ["stats"], ["read", "-Y", "tcp"]):
         t = min(cpu(sniffer_argv(*args, str(p))) for _ in range(2))
         assert t <= 2 * base + start, (args, t, base, start)
+
+
+def test_out_of_range_arguments_are_one_line() -> None:
+    """4: -B past the ring's 32-bit sizes (struct.error), a port past 65535 (OverflowError)."""
+    err = _one_line_error(run_sniffer("capture", "-i", "lo", "-B", "99999999999", "-c", "1"))
+    assert "-B must be between 2048 and" in err
+    err = _one_line_error(run_sniffer("mcast", "join", "239.1.2.3", "-p", "70000"))
+    assert "port 70000 is not in 1-65535" in err
+    # argparse errors (9): one line with where to look, not the whole usage block
+    err = _one_line_error(run_sniffer("read", "--no-such-option", "x.pcap"))
+    assert "unrecognized arguments: --no-such-option" in err and "--help" in err and "usage:" not in err
+    err = _one_line_error(run_sniffer("read", "-Y", "x" * 100_000, "--no-such-option"))
+    assert len(err) < 1000  # a huge bad value is not echoed whole
+
+
+def test_stdout_on_a_full_disk_is_one_line() -> None:
+    """4: `stats FILE > /dev/full` raised OSError with a traceback (read printed one line)."""
+    from .tests_paths import NMAP
+
+    for cmd in (["stats"], ["read"], ["read", "--json"]):
+        with open("/dev/full", "wb") as full:
+            import subprocess
+
+            from helpers.cli import sniffer_argv, sniffer_env
+
+            r = subprocess.run(
+                sniffer_argv(*cmd, str(NMAP)), stdout=full, stderr=subprocess.PIPE, env=sniffer_env()
+            )
+        err = _one_line_error(r)
+        assert "No space left on device" in err, (cmd, err)
+
+
+def _loopback_udp(stop_when: object, seconds: float = 10.0, port: int = 47917) -> None:
+    """Send small UDP datagrams to 127.0.0.1 until ``stop_when()`` or ``seconds`` (bounded)."""
+    import socket
+    import time
+
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline and not stop_when():  # type: ignore[operator]
+            for _ in range(50):
+                s.sendto(b"x" * 200, ("127.0.0.1", port))
+            time.sleep(0.001)
+    finally:
+        s.close()
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("fmt", ["pcapng", "pcap"])
+def test_full_disk_statistics_count_what_was_written(tmp_path: Path, fmt: str) -> None:
+    """8: on a full disk the statistics said "6814 captured" while the file held 7281 packets."""
+    import subprocess
+
+    from helpers.capture_cli import start_capture
+
+    from sniffer.capture.pcapfile import open_capture
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], check=True)
+    try:
+        out = disk / f"f.{fmt}"
+        proc = start_capture("-i", "lo", "-F", fmt, "-w", str(out), "udp port 47917")
+        _loopback_udp(lambda: proc.poll() is not None)
+        _, err = proc.communicate(timeout=30)
+        text = err.decode()
+        assert proc.returncode == 1 and "disk full" in text, text
+        (captured,) = [int(ln.split()[0]) for ln in text.splitlines() if ln.endswith("packets captured")]
+        with open_capture(out) as r:
+            held = sum(1 for _ in r)
+        assert held > 100 and captured == held, text
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+@pytest.mark.root
+def test_sighup_stops_a_capture_with_statistics(tmp_path: Path) -> None:
+    """9: SIGHUP (the terminal went away) killed a capture without statistics; tcpdump prints them."""
+    import signal
+
+    from helpers.capture_cli import start_capture
+
+    out = tmp_path / "hup.pcapng"
+    proc = start_capture("-i", "lo", "-w", str(out), "udp port 47917")
+    _loopback_udp(lambda: False, seconds=0.3)
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert b"packets captured" in err and b"packets received by filter" in err
+
+
+@pytest.mark.root
+def test_ping_local_error_goes_to_stderr() -> None:
+    """9: "local error: Network is unreachable" went to stdout with stderr empty (a namespace with
+    only loopback: no route, so the send itself fails)."""
+    import subprocess
+    import uuid
+
+    from helpers.cli import sniffer_argv, sniffer_env
+
+    ns = f"rel17-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
+        r = subprocess.run(
+            ["ip", "netns", "exec", ns, *sniffer_argv("ping", "-c", "1", "-W", "1", "10.9.9.9")],
+            capture_output=True,
+            env=sniffer_env(),
+            timeout=30,
+        )
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+    assert r.returncode == 1
+    assert b"local error: Network is unreachable" in r.stderr and b"local error" not in r.stdout

@@ -215,3 +215,80 @@ def test_ping_local_error_goes_to_stderr() -> None:
         subprocess.run(["ip", "netns", "del", ns], check=False)
     assert r.returncode == 1
     assert b"local error: Network is unreachable" in r.stderr and b"local error" not in r.stdout
+
+
+def _dns_query(name: bytes) -> bytes:
+    labels = b"".join(bytes([len(p)]) + p for p in name.split(b".")) + b"\0"
+    dns = struct.pack("!HHHHHH", 1, 0x0100, 1, 0, 0, 0) + labels + struct.pack("!HH", 1, 1)
+    udp = struct.pack("!HHHH", 5353, 53, 8 + len(dns), 0) + dns
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, b"\n\0\0\1", b"\n\0\0\2")
+    return ETH + ip + udp
+
+
+def test_catastrophic_regex_is_bounded(tmp_path: Path) -> None:
+    """3: `dns.qry.name matches "(a+)+$"` on a 40-letter name ran past 20 s (Python's re backtracks
+    without limit). Now: the `regex` engine answers it at once (no match, as tshark); a pattern that
+    still backtracks past the per-search timeout is refused with one line, once, not per packet."""
+    import time
+
+    p = tmp_path / "dns40.pcap"
+    p.write_bytes(pcap_header() + pcap_record("<", 1, 0, _dns_query(b"a" * 40 + b"!")) * 200)
+    t = time.monotonic()
+    r = run_sniffer("read", "-Y", 'dns.qry.name matches "(a+)+$"', str(p), timeout=60)
+    assert r.returncode == 0 and r.stdout == b"", r.stderr
+    r = run_sniffer("read", "-Y", 'dns.qry.name matches "(a|aa)+$"', str(p), timeout=60)
+    err = _one_line_error(r)
+    assert "regex too expensive" in err
+    assert time.monotonic() - t < 15
+
+
+def test_regex_timeout_reports_once_over_many_packets() -> None:
+    """3: after the first timeout every later search fails at once (the TUI counts an error per packet
+    and must not wait a timeout per packet)."""
+    import time
+
+    from sniffer.errors import FilterError
+    from sniffer.model.filters import compile_filter
+
+    flt = compile_filter('dns.qry.name matches "(a|aa)+$"')
+    fields = {"dns.qry.name": ["a" * 40 + "!"]}
+    t = time.monotonic()
+    errors = 0
+    for _ in range(1000):
+        try:
+            flt.matches(fields)
+        except FilterError as exc:
+            assert "regex too expensive" in str(exc)
+            errors += 1
+    assert errors == 1000 and time.monotonic() - t < 5
+
+
+def test_ordinary_regexes_match_tshark() -> None:
+    """3: the bounded engine gives tshark's answers on ordinary patterns (case-insensitive by default,
+    (?-i), anchors, classes, alternation, bytes fields)."""
+    import shutil
+    import subprocess
+
+    from .tests_paths import CAPS
+
+    tshark = shutil.which("tshark")
+    assert tshark, "tshark (the oracle) is not installed"
+    cases = [
+        ("zeek__dns__mdns.pcap", 'dns.qry.name matches "\\\\.LOCAL$"'),
+        ("zeek__dns__mdns.pcap", 'dns.qry.name matches "(?-i)\\\\.LOCAL$"'),
+        ("zeek__dns__mdns.pcap", 'dns.qry.name matches "^_ipps?\\\\._tcp"'),
+        ("zeek__dns__mdns.pcap", 'dns.qry.name matches "[0-9]\\\\.in-addr|johanna"'),
+        ("tcpdump__dns_udp.pcap", 'dns.qry.name matches "tcpdump\\\\.(org|net)"'),
+        ("zeek__wikipedia.pcap", 'http.request.uri matches "^/[a-z]+/"'),
+        ("zeek__wikipedia.pcap", 'http.host matches "wiki(pedia|media)"'),
+    ]
+    for name, flt in cases:
+        f = str(CAPS / name)
+        want = subprocess.run(
+            [tshark, "-r", f, "-Y", flt, "-T", "fields", "-e", "frame.number"], capture_output=True, text=True
+        )
+        assert want.returncode == 0, (flt, want.stderr)
+        r = run_sniffer("read", "--json", "-Y", flt, f)
+        assert r.returncode == 0, (flt, r.stderr)
+        got = [json.loads(x)["frame.number"] for x in r.stdout.decode().splitlines()]
+        assert got == [int(x) for x in want.stdout.split()], flt

@@ -289,11 +289,11 @@ class CaptureReader:
 
     # -- public API ------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Frame]:
-        return self._records(False)  # type: ignore[return-value]
+        return self._records(False)
 
     def iter_with_offsets(self) -> Iterator[tuple[int, Frame]]:
         """(byte offset of the record, Frame) for every packet; frame_at(offset) finds it again."""
-        return self._records(True)  # type: ignore[return-value]
+        return self._records(True)
 
     def _records(self, with_offsets: bool) -> Iterator[Any]:
         raise NotImplementedError

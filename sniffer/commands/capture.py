@@ -23,7 +23,7 @@ LINKTYPE_NAMES = {
 }
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "capture",
         help="capture live packets (AF_PACKET ring, kernel BPF filter) to the terminal or a file",

@@ -26,7 +26,7 @@ def _port(text: str) -> int:
     return port
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "mcast",
         help="multicast: join/receive, send test streams, kernel memberships, doctor",

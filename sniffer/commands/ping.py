@@ -37,7 +37,7 @@ def _int0(text: str) -> int:
     return int(text, 0)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ping",
         help="ICMP/ICMPv6 echo with iputils-style statistics; several targets, --trace, --type",

@@ -41,7 +41,7 @@ def add_parser(sub: Any) -> None:
 
 def _compile(text: str) -> Any:
     try:
-        from sniffer.model import filters  # type: ignore[attr-defined]
+        from sniffer.model import filters
     except ImportError:
         raise UsageError("display filters (-Y) are not available in this build yet") from None
     return filters.compile_filter(text)

@@ -139,7 +139,7 @@ def _n_int(v: Any) -> int | None:
 
 def _n_float(v: Any) -> float | None:
     if type(v) is float:
-        return v  # type: ignore[no-any-return]
+        return v
     try:
         return float(v)
     except (TypeError, ValueError):

@@ -270,7 +270,7 @@ class StatisticsScreen(PanelScreen):
                 row.insert(0, c.stream)
             t.add_row(*row, f"{(c.first_ns - first) / 1e9:.6f}", f"{c.duration:.4f}")
         tab = self.query_one("#conv-tabs", TabbedContent)
-        tab.get_tab(f"tab-conv-{kind}").label = f"{dict(CONV_KINDS)[kind]} · {t.row_count}"  # type: ignore[assignment]
+        tab.get_tab(f"tab-conv-{kind}").label = f"{dict(CONV_KINDS)[kind]} · {t.row_count}"
 
     def _fill_endpoints(self, kind: str) -> None:
         t = self.query_one(f"#ep-{kind}", DataTable)
@@ -279,7 +279,7 @@ class StatisticsScreen(PanelScreen):
         for e in self.stats.endpoints(kind):
             t.add_row(e.address, e.frames, e.bytes, e.tx_frames, e.tx_bytes, e.rx_frames, e.rx_bytes)
         tab = self.query_one("#ep-tabs", TabbedContent)
-        tab.get_tab(f"tab-ep-{kind}").label = f"{dict(CONV_KINDS)[kind]} · {t.row_count}"  # type: ignore[assignment]
+        tab.get_tab(f"tab-ep-{kind}").label = f"{dict(CONV_KINDS)[kind]} · {t.row_count}"
 
     def _fill_io(self) -> None:
         rows = self.stats.io(self.interval)

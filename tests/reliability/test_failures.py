@@ -292,3 +292,22 @@ def test_ordinary_regexes_match_tshark() -> None:
         assert r.returncode == 0, (flt, r.stderr)
         got = [json.loads(x)["frame.number"] for x in r.stdout.decode().splitlines()]
         assert got == [int(x) for x in want.stdout.split()], flt
+
+
+@pytest.mark.parametrize("linktype", [5, 1025, 65535])
+def test_unknown_link_type_is_read_as_libpcap_does_with_one_warning(tmp_path: Path, linktype: int) -> None:
+    """10: libpcap opens a file of an unknown link type and returns its packets (tcpdump then says
+    "unknown data link type", tshark refuses the file): sniffer reads it as raw data, as libpcap does,
+    and says so in one stderr line (it was silent)."""
+    p = tmp_path / f"lt{linktype}.pcap"
+    p.write_bytes(pcap_header(linktype=linktype) + pcap_record("<", 1, 0, b"abcdefgh" * 4) * 3)
+    for cmd in (["read"], ["read", "--json"], ["stats"]):
+        r = run_sniffer(*cmd, str(p))
+        assert r.returncode == 0, r.stderr
+        err = r.stderr.decode()
+        assert err.count("\n") == 1 and f"link type {linktype} has no decoder here" in err, (cmd, err)
+    assert len(run_sniffer("read", str(p)).stdout.splitlines()) == 3
+    eth = p.with_name("eth.pcap")
+    eth.write_bytes(pcap_header(linktype=1) + pcap_record("<", 1, 0, SYN))
+    r = run_sniffer("read", str(eth))
+    assert r.returncode == 0 and r.stderr == b""

@@ -301,6 +301,11 @@ def test_unknown_link_type_is_read_as_libpcap_does_with_one_warning(tmp_path: Pa
     and says so in one stderr line (it was silent)."""
     p = tmp_path / f"lt{linktype}.pcap"
     p.write_bytes(pcap_header(linktype=linktype) + pcap_record("<", 1, 0, b"abcdefgh" * 4) * 3)
+    from helpers import formats_libpcap
+
+    assert formats_libpcap.available(), "libpcap is not installed"
+    got = formats_libpcap.read(str(p))
+    assert not got.open_failed and got.error is None and len(got.packets) == 3  # libpcap reads it
     for cmd in (["read"], ["read", "--json"], ["stats"]):
         r = run_sniffer(*cmd, str(p))
         assert r.returncode == 0, r.stderr

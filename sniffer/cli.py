@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from sniffer import __version__
 from sniffer.errors import SnifferError
@@ -21,9 +22,20 @@ from sniffer.errors import SnifferError
 DEFAULT_COMMAND = "demo"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors: the message and where to look, not the whole usage block
+    (subparsers are made with the parent's class, so every command gets it)."""
+
+    def error(self, message: str) -> NoReturn:
+        if len(message) > 300:  # a huge bad value is not echoed whole
+            message = message[:300] + "..."
+        where = self.prog.partition(" ")[2]  # the subcommand, if any
+        self.exit(2, f"sniffer: {where + ': ' if where else ''}{message} (see '{self.prog} --help')\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser with every subcommand, or only with ``only`` (the one being run: faster start)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sniffer",
         description="Packet capture and raw-socket analyzer: live TUI, pcap/pcapng, ping, multicast, "
         "traffic generators, replay.",
@@ -93,6 +105,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         return 0
+    except OSError as exc:  # e.g. stdout on a full disk: one line, and no second error at exit
+        what = f"{exc.filename}: " if exc.filename else "cannot write the output: "
+        error(f"{what}{exc.strerror or exc}")
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
 

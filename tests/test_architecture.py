@@ -1,54 +1,25 @@
-"""The shape of the house: imports point toward the leaves, and the headless paths stay light."""
+"""The shape of the house: imports point toward the leaves (import-linter contracts in pyproject.toml,
+relative and function-level imports included), and the headless paths stay light."""
 
 from __future__ import annotations
 
-import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-PKG = Path(__file__).resolve().parent.parent / "sniffer"
-
-# layer -> packages it must never import
-FORBIDDEN = {
-    "capture": ("sniffer.ui", "sniffer.model", "sniffer.gen", "sniffer.decode", "textual", "scapy"),
-    "decode": ("sniffer.ui", "sniffer.model", "sniffer.gen", "sniffer.capture", "textual"),
-    "model": ("sniffer.ui", "sniffer.gen", "textual"),
-    "gen": ("sniffer.ui", "textual"),
-    # export/sql: readers, decode and model in, Parquet/DuckDB/Dask out; never the TUI or the generators
-    "dataset": ("sniffer.ui", "sniffer.gen", "textual"),
-}
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
-
-
-def test_layers_import_toward_the_leaves() -> None:
-    bad = []
-    for layer, forbidden in FORBIDDEN.items():
-        for path in (PKG / layer).rglob("*.py"):
-            for name in _imports(path):
-                if any(name == f or name.startswith(f + ".") for f in forbidden):
-                    bad.append(f"{path.relative_to(PKG.parent)} imports {name}")
-    assert bad == []
-
-
-def test_only_ui_imports_textual() -> None:
-    bad = [
-        str(p.relative_to(PKG.parent))
-        for p in PKG.rglob("*.py")
-        if "ui" not in p.relative_to(PKG).parts[:1]
-        and any(n == "textual" or n.startswith("textual.") for n in _imports(p))
-    ]
-    assert bad == []
+def test_import_contracts_are_kept() -> None:
+    """[tool.importlinter] in pyproject.toml: layers ui > model > decode > capture > sniffer.frame,
+    decode imports no capture module, model none but the store's file reader, only ui imports
+    textual, gen never imports ui and the core never imports gen, capture uses no scapy/dpkt."""
+    exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    assert exe, "import-linter is not installed (pip install -e '.[test]')"
+    r = subprocess.run([exe, "--no-cache"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr
+    assert "0 broken" in r.stdout and "Contracts: 8 kept" in r.stdout, r.stdout[-2000:]
 
 
 def test_cli_help_does_not_import_textual_or_scapy() -> None:

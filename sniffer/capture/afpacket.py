@@ -317,7 +317,7 @@ class RxRing:
         if self._mm is None:
             return 0
         _status, num, _f, _l = _BLOCK.unpack_from(self._mm, self._block * self.ring.block_size)
-        return num
+        return int(num)
 
     def read_stats(self) -> KernelStats:
         """PACKET_STATISTICS since the previous call (the kernel resets its counters on each read)."""

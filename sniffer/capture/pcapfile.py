@@ -20,6 +20,7 @@ longer than the file's snaplen (but within the link type's maximum) kept whole.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
 import struct
@@ -126,10 +127,16 @@ class Section(NamedTuple):
     interfaces: list[int]
 
 
+_HH = {e: struct.Struct(e + "HH").unpack_from for e in "<>"}
+_II = {e: struct.Struct(e + "II").unpack_from for e in "<>"}
+_I = {e: struct.Struct(e + "I").unpack_from for e in "<>"}
+
+
 def _text(b: bytes) -> str:
     return b.decode("utf-8", "replace").rstrip("\x00")
 
 
+@functools.lru_cache(maxsize=256)  # one converter per (resolution, offset): 100k alike IDBs share one
 def _ts_converter(tsresol_opt: int | None, tsoffset: int) -> tuple[int, Callable[[int], int]]:
     """(ticks per second, ticks -> ns since epoch) for an if_tsresol byte (None: default usec)."""
     off = tsoffset * _NS
@@ -149,6 +156,21 @@ def _ts_converter(tsresol_opt: int | None, tsoffset: int) -> tuple[int, Callable
         return res, lambda t: t * mul + off
     div = 10 ** (tsresol_opt - 9)
     return res, lambda t: (t // res) * _NS + off + (t % res) // div
+
+
+class _IdbInfo(NamedTuple):
+    """What an Interface Description Block says (PcapngReader._parse_idb)."""
+
+    linktype: int
+    snaplen: int
+    name: str
+    description: str
+    tsresol: int
+    tsoffset: int
+    snapshot: int
+    mul: int
+    conv: Callable[[int], int]
+    maxblock: int
 
 
 class _IfState(NamedTuple):
@@ -267,11 +289,11 @@ class CaptureReader:
 
     # -- public API ------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Frame]:
-        return self._records(False)  # type: ignore[return-value]
+        return self._records(False)
 
     def iter_with_offsets(self) -> Iterator[tuple[int, Frame]]:
         """(byte offset of the record, Frame) for every packet; frame_at(offset) finds it again."""
-        return self._records(True)  # type: ignore[return-value]
+        return self._records(True)
 
     def _records(self, with_offsets: bool) -> Iterator[Any]:
         raise NotImplementedError
@@ -506,6 +528,10 @@ class PcapngReader(CaptureReader):
         self._sec_by_off: dict[int, Section] = {}
         self._idb_by_off: dict[int, Interface] = {}
         self._ifstate: list[_IfState] = []  # by global id
+        # by section offset: the section's interfaces by local id, grown in place as IDBs come (the
+        # streaming loop takes the list once per section, not once per block: 100k IDBs stay linear)
+        self._sec_states: dict[int, list[_IfState]] = {}
+        self._idb_cache: dict[tuple[str, bytes], _IdbInfo] = {}  # parsed IDBs by content (bounded)
         self._maxblock = INITIAL_MAX_BLOCKSIZE
         self._reg_upto = 0  # every SHB/IDB before this offset is registered
         # first SHB, checked like pcap_ng_check_header()
@@ -582,7 +608,86 @@ class PcapngReader(CaptureReader):
             self._sec_offsets.insert(i, offset)
             self.sections.insert(i, sec)
             self._sec_by_off[offset] = sec
+            self._sec_states[offset] = []
             return sec
+
+    @staticmethod
+    def _parse_idb(offset: int, e: str, block: bytes) -> _IdbInfo:
+        """An IDB's fields and options, checked like libpcap's (offset only for the messages)."""
+        blen = len(block)
+        if blen < 20:
+            raise PcapFormatError("block of type 1 in pcapng dump file is too short", offset)
+        lt, _reserved, snaplen = struct.unpack_from(e + "HHI", block, 8)
+        tsresol_opt: int | None = None
+        tsoffset = 0
+        saw_off = False
+        name = desc = ""
+        hh = _HH[e]
+        p = 16
+        end = blen - 4
+        while p != end:
+            if end - p < 4:
+                raise PcapFormatError("block of type 1 in pcapng dump file is too short", offset)
+            code, olen = hh(block, p)
+            p += 4
+            padded = (olen + 3) & ~3
+            if end - p < padded:
+                raise PcapFormatError("block of type 1 in pcapng dump file is too short", offset)
+            val = block[p : p + olen]
+            p += padded
+            if code == OPT_ENDOFOPT:
+                if olen != 0:
+                    raise PcapFormatError(
+                        f"Interface Description Block has opt_endofopt option with length {olen} != 0",
+                        offset,
+                    )
+                break
+            if code == IF_TSRESOL:
+                if olen != 1:
+                    raise PcapFormatError(
+                        f"Interface Description Block has if_tsresol option with length {olen} != 1",
+                        offset,
+                    )
+                if tsresol_opt is not None:
+                    raise PcapFormatError(
+                        "Interface Description Block has more than one if_tsresol option", offset
+                    )
+                tsresol_opt = val[0]
+                if tsresol_opt & 0x80 and tsresol_opt & 0x7F > 63:
+                    raise PcapFormatError(
+                        "Interface Description Block if_tsresol option resolution "
+                        f"2^-{tsresol_opt & 0x7F} is too high",
+                        offset,
+                    )
+                if not tsresol_opt & 0x80 and tsresol_opt > 19:
+                    raise PcapFormatError(
+                        f"Interface Description Block if_tsresol option resolution 10^-{tsresol_opt} is too high",
+                        offset,
+                    )
+            elif code == IF_TSOFFSET:
+                if olen != 8:
+                    raise PcapFormatError(
+                        f"Interface Description Block has if_tsoffset option with length {olen} != 8",
+                        offset,
+                    )
+                if saw_off:
+                    raise PcapFormatError(
+                        "Interface Description Block has more than one if_tsoffset option", offset
+                    )
+                saw_off = True
+                (tsoffset,) = struct.unpack(e + "q", val)
+            elif code == IF_NAME and not name:
+                name = _text(val)
+            elif code == IF_DESCRIPTION and not desc:
+                desc = _text(val)
+        tsresol, conv = _ts_converter(tsresol_opt, tsoffset)
+        mul = 0
+        if tsresol_opt is None or (not tsresol_opt & 0x80 and tsresol_opt <= 9):
+            mul = 10 ** (9 - (6 if tsresol_opt is None else tsresol_opt))
+        snapshot = _adjust_snapshot(lt, snaplen)
+        return _IdbInfo(
+            lt, snaplen, name, desc, tsresol, tsoffset, snapshot, mul, conv, _max_blocksize_for(lt)
+        )
 
     def _register_idb(self, offset: int, sec: Section, block: bytes) -> Interface:
         with self._lock:
@@ -590,88 +695,51 @@ class PcapngReader(CaptureReader):
             if itf is not None:
                 return itf
             e = sec.endian
-            blen = len(block)
-            if blen < 20:
-                raise PcapFormatError("block of type 1 in pcapng dump file is too short", offset)
-            lt, _reserved, snaplen = struct.unpack_from(e + "HHI", block, 8)
-            tsresol_opt: int | None = None
-            tsoffset = 0
-            saw_off = False
-            name = desc = ""
-            hh = struct.Struct(e + "HH").unpack_from
-            p = 16
-            end = blen - 4
-            while p != end:
-                if end - p < 4:
-                    raise PcapFormatError("block of type 1 in pcapng dump file is too short", offset)
-                code, olen = hh(block, p)
-                p += 4
-                padded = (olen + 3) & ~3
-                if end - p < padded:
-                    raise PcapFormatError("block of type 1 in pcapng dump file is too short", offset)
-                val = block[p : p + olen]
-                p += padded
-                if code == OPT_ENDOFOPT:
-                    if olen != 0:
-                        raise PcapFormatError(
-                            f"Interface Description Block has opt_endofopt option with length {olen} != 0",
-                            offset,
-                        )
-                    break
-                if code == IF_TSRESOL:
-                    if olen != 1:
-                        raise PcapFormatError(
-                            f"Interface Description Block has if_tsresol option with length {olen} != 1",
-                            offset,
-                        )
-                    if tsresol_opt is not None:
-                        raise PcapFormatError(
-                            "Interface Description Block has more than one if_tsresol option", offset
-                        )
-                    tsresol_opt = val[0]
-                    if tsresol_opt & 0x80 and tsresol_opt & 0x7F > 63:
-                        raise PcapFormatError(
-                            "Interface Description Block if_tsresol option resolution "
-                            f"2^-{tsresol_opt & 0x7F} is too high",
-                            offset,
-                        )
-                    if not tsresol_opt & 0x80 and tsresol_opt > 19:
-                        raise PcapFormatError(
-                            f"Interface Description Block if_tsresol option resolution 10^-{tsresol_opt} is too high",
-                            offset,
-                        )
-                elif code == IF_TSOFFSET:
-                    if olen != 8:
-                        raise PcapFormatError(
-                            f"Interface Description Block has if_tsoffset option with length {olen} != 8",
-                            offset,
-                        )
-                    if saw_off:
-                        raise PcapFormatError(
-                            "Interface Description Block has more than one if_tsoffset option", offset
-                        )
-                    saw_off = True
-                    (tsoffset,) = struct.unpack(e + "q", val)
-                elif code == IF_NAME and not name:
-                    name = _text(val)
-                elif code == IF_DESCRIPTION and not desc:
-                    desc = _text(val)
-            tsresol, conv = _ts_converter(tsresol_opt, tsoffset)
+            key = (e, block)
+            info = self._idb_cache.get(key)
+            if info is None:
+                info = self._parse_idb(offset, e, block)
+                if len(self._idb_cache) < 1024 and len(block) <= 512:  # 100k alike IDBs parse once
+                    self._idb_cache[key] = info
+            lt, snaplen, name, desc, tsresol, tsoffset, snapshot, mul, conv, maxblock = info
             gid = len(self.interfaces)
-            itf = Interface(
-                gid, lt, snaplen, name, desc, tsresol, tsoffset, sec.number, len(sec.interfaces), offset
+            new = tuple.__new__  # skips the NamedTuples' Python-level __new__ (hot with 100k IDBs)
+            itf = new(
+                Interface,
+                (gid, lt, snaplen, name, desc, tsresol, tsoffset, sec.number, len(sec.interfaces), offset),
             )
-            mul = 0
-            if tsresol_opt is None or (not tsresol_opt & 0x80 and tsresol_opt <= 9):
-                mul = 10 ** (9 - (6 if tsresol_opt is None else tsresol_opt))
-            self._ifstate.append(
-                _IfState(gid, lt, _adjust_snapshot(lt, snaplen), mul, tsoffset * _NS, name, conv)
-            )
+            st = new(_IfState, (gid, lt, snapshot, mul, tsoffset * _NS, name, conv))
+            self._ifstate.append(st)
+            self._sec_states[sec.offset].append(st)
             self.interfaces.append(itf)
             sec.interfaces.append(gid)
             self._idb_by_off[offset] = itf
-            self._maxblock = max(self._maxblock, _max_blocksize_for(lt))
+            if maxblock > self._maxblock:
+                self._maxblock = maxblock
             return itf
+
+    def _idb_run(self, pos: int) -> int:
+        """Register the run of whole, valid IDBs at `pos` in the buffer (a file may hold 100k) without
+        the general block path; sets and returns the position after them. Anything else stops the run
+        and is left to _read_block(), which checks and reports it."""
+        buf = self._buf
+        n = len(buf)
+        sec = self._section
+        u2, u1 = _II[sec.endian], _I[sec.endian]
+        start = pos
+        while n - pos >= 20:
+            btype, blen = u2(buf, pos)
+            if btype != BT_IDB or blen & 3 or blen < 20 or blen > self._maxblock or pos + blen > n:
+                break
+            if u1(buf, pos + blen - 4)[0] != blen:
+                break
+            self._register_idb(self._base + pos, sec, buf[pos : pos + blen])
+            pos += blen
+        if pos != start:
+            self._pos = pos
+            with self._lock:
+                self._reg_upto = max(self._reg_upto, self._base + pos)
+        return pos
 
     # -- block reading (slow path: everything but complete EPBs in the current byte order) ---------
     def _read_block(self) -> tuple[int, int, bytes] | None:
@@ -805,14 +873,15 @@ class PcapngReader(CaptureReader):
     def _records(self, with_offsets: bool) -> Iterator[Any]:
         new = tuple.__new__
         F = Frame
-        ifstate = self._ifstate
+        sec = None
         while True:
-            sec = self._section
-            e = sec.endian
-            u7 = struct.Struct(e + "IIIIIII").unpack_from
-            u8 = struct.Struct(e + "IIIIIIII").unpack_from
-            u1 = struct.Struct(e + "I").unpack_from
-            states = [ifstate[g] for g in sec.interfaces]
+            if sec is not self._section:
+                sec = self._section
+                e = sec.endian
+                u7 = struct.Struct(e + "IIIIIII").unpack_from
+                u8 = struct.Struct(e + "IIIIIIII").unpack_from
+                u1 = struct.Struct(e + "I").unpack_from
+                states = self._sec_states[sec.offset]
             nif = len(states)
             maxblock = self._maxblock
             buf = self._buf
@@ -865,6 +934,8 @@ class PcapngReader(CaptureReader):
                 else:
                     yield fr
                 pos = end
+            if self._idb_run(pos) != pos:
+                continue
             # slow path: one block, whatever it is (validation, refill, SHB/IDB/SPB/PB/other)
             self._pos = pos
             with self._lock:
@@ -891,13 +962,14 @@ class PcapngReader(CaptureReader):
         """(byte order, the section's interfaces by local id, maximum block size): what an EPB walk
         needs; it changes only across raw_next()."""
         sec = self._section
-        return sec.endian, [self._ifstate[g] for g in sec.interfaces], self._maxblock
+        return sec.endian, self._sec_states[sec.offset], self._maxblock
 
     def raw_next(self, pos: int) -> Frame | None:
         self._pos = pos
         with self._lock:
             self._reg_upto = max(self._reg_upto, self._base + pos)
         while True:
+            self._idb_run(self._pos)
             blk = self._read_block()
             if blk is None:
                 return None

@@ -23,7 +23,7 @@ LINKTYPE_NAMES = {
 }
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "capture",
         help="capture live packets (AF_PACKET ring, kernel BPF filter) to the terminal or a file",
@@ -182,7 +182,10 @@ def run(args: argparse.Namespace) -> int:
             out.close()
         except SnifferError as exc:
             error = error or exc
+        if isinstance(out, FileOutput):
+            written = out.packets_written
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
     signal.signal(signal.SIGUSR1, signal.SIG_DFL)
     _print_stats(cap, written)
     if error is not None:
@@ -227,8 +230,11 @@ def _check_args(args: argparse.Namespace) -> None:
         args.rotate_mb is not None and args.rotate_mb <= 0
     ):
         raise UsageError("-G/-C need a positive value")
-    if args.buffer_kib is not None and args.buffer_kib < 2048:
-        raise UsageError("-B must be at least 2048 KiB")
+    if args.buffer_kib is not None and not 2048 <= args.buffer_kib <= _MAX_BUFFER_KIB:
+        raise UsageError(f"-B must be between 2048 and {_MAX_BUFFER_KIB} KiB (4 GiB, the ring's limit)")
+
+
+_MAX_BUFFER_KIB = 4 * 1024 * 1024  # the TPACKET_V3 request's 32-bit sizes
 
 
 def _display_filter(text: str | None) -> Callable[[Any], bool] | None:
@@ -269,6 +275,7 @@ def _install_signals(cap: Any) -> Callable[[], bool]:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)  # a closed terminal: stop and report, as tcpdump does
     return lambda: hit[0]
 
 
@@ -336,7 +343,14 @@ class FileOutput(Output):
         self.file_packets = 0
         self.opened_at = 0.0
         self.finished = False
+        self.closed_packets = 0  # packets in the files already closed
         self._open()
+
+    @property
+    def packets_written(self) -> int:
+        """Packets the files really hold (the writers' counts of flushed whole records): what the
+        statistics line reports, also after a full disk cut a batch short."""
+        return self.closed_packets + (self.writer.count if self.writer is not None else 0)
 
     def _name(self) -> str:
         if self.base == "-":
@@ -462,7 +476,10 @@ class FileOutput(Output):
     def _close_current(self) -> None:
         if self.writer is not None:
             writer, self.writer = self.writer, None
-            writer.close()
+            try:
+                writer.close()
+            finally:
+                self.closed_packets += writer.count
 
     def close(self) -> None:
         self._close_current()

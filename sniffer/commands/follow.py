@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
     name = "<stdin>" if args.file == "-" else args.file
     try:
         with open_capture(args.file) as reader:
+            from sniffer.commands import warn_unknown_linktypes
+
+            warn_unknown_linktypes(reader, name)
             result = follow(reader, args.proto, args.stream)
         if result is None:
             count = 0

@@ -18,7 +18,7 @@ LINK_TYPES = {
 }
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "interfaces",
         help="list interfaces to capture on (state, link type, addresses)",

@@ -15,7 +15,18 @@ from typing import Any
 DEFAULT_PORT = 1234  # same as sniffer.gen.multicast.DEFAULT_PORT (kept here so --help stays light)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _port(text: str) -> int:
+    """argparse type: a UDP port number, 1-65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text[:40]!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {text[:40]} is not in 1-65535")
+    return port
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "mcast",
         help="multicast: join/receive, send test streams, kernel memberships, doctor",
@@ -31,7 +42,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "-s", "--source", action="append", default=[], help="source-specific join (S,G); repeatable"
     )
     j.add_argument("-i", "--iface", help="interface to join on (default: lo)")
-    j.add_argument("-p", "--port", type=int, default=DEFAULT_PORT, help=f"UDP port (default {DEFAULT_PORT})")
+    j.add_argument(
+        "-p", "--port", type=_port, default=DEFAULT_PORT, help=f"UDP port (default {DEFAULT_PORT})"
+    )
     j.add_argument("-c", "--count", type=int, default=0, help="stop after N datagrams (all groups)")
     j.add_argument("--duration", type=float, help="stop after S seconds")
     j.add_argument(
@@ -46,7 +59,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
     s = msub.add_parser("send", help="send sequence-numbered, timestamped test datagrams to a group")
     s.add_argument("group", metavar="GROUP")
-    s.add_argument("-p", "--port", type=int, default=DEFAULT_PORT, help=f"UDP port (default {DEFAULT_PORT})")
+    s.add_argument(
+        "-p", "--port", type=_port, default=DEFAULT_PORT, help=f"UDP port (default {DEFAULT_PORT})"
+    )
     s.add_argument("--ttl", type=int, default=1, help="multicast TTL / hop limit (default 1)")
     s.add_argument("--loop", action=argparse.BooleanOptionalAction, default=True, help="IP_MULTICAST_LOOP")
     s.add_argument("-i", "--iface", help="interface to send on (default: lo; nothing else implicitly)")
@@ -83,7 +98,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     d.add_argument("group", nargs="?", metavar="GROUP")
     d.add_argument("-i", "--iface", help="interface (default: lo)")
     d.add_argument("-s", "--source", help="the sender's address (checks the reverse path)")
-    d.add_argument("-p", "--port", type=int, default=DEFAULT_PORT)
+    d.add_argument("-p", "--port", type=_port, default=DEFAULT_PORT)
     d.add_argument(
         "--listen", type=float, default=None, help="join GROUP for S seconds to see what arrives (default 1)"
     )

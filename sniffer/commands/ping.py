@@ -37,7 +37,7 @@ def _int0(text: str) -> int:
     return int(text, 0)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ping",
         help="ICMP/ICMPv6 echo with iputils-style statistics; several targets, --trace, --type",
@@ -353,13 +353,15 @@ def _run_ping(args: argparse.Namespace) -> int:
                     rec["decoded"] = _decoded(ev.packet, ev.ts_ns)
             if quiet:
                 return
-            if ev.local:
+            if ev.local:  # our own send failed: a diagnostic, so stderr (iputils ping does the same)
                 tgt = session.targets[ev.target].address
-                write(
+                out.flush()
+                sys.stderr.write(
                     f"{prefix(ev.ts_ns)}{'From ' + ev.src + ' ' if ev.src else ''}icmp_seq={ev.seq} {ev.text}"
                     + (f" (to {tgt})" if multi else "")
                     + "\n"
                 )
+                sys.stderr.flush()
             else:
                 q = f" [quoted {ev.quoted.describe()}]" if ev.quoted is not None and ev.quoted.src else ""
                 write(

@@ -41,7 +41,7 @@ def add_parser(sub: Any) -> None:
 
 def _compile(text: str) -> Any:
     try:
-        from sniffer.model import filters  # type: ignore[attr-defined]
+        from sniffer.model import filters
     except ImportError:
         raise UsageError("display filters (-Y) are not available in this build yet") from None
     return filters.compile_filter(text)
@@ -78,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
         raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None
     except OSError as exc:
         raise SnifferError(f"{name}: {exc.strerror or exc}") from None
+    from sniffer.commands import warn_unknown_linktypes
+
+    warn_unknown_linktypes(reader, name)
     out = sys.stdout.buffer
     streaming = _streaming(source)
     batch = 1 if streaming else BATCH

@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     stats = st.Statistics()
     try:
         with open_capture(args.file) as reader:
+            from sniffer.commands import warn_unknown_linktypes
+
+            warn_unknown_linktypes(reader, name)
             for n, fr in enumerate(reader, 1):
                 protocols = malformed = None
                 if flt is not None and not flt.matches_frame(fr, n):

@@ -12,7 +12,7 @@ so the two always agree.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple, cast
 
 Value = Any  # int | str | bytes
@@ -37,7 +37,7 @@ class Node:
         self.length = length
         self.children: list[Node] = []
 
-    def walk(self) -> Any:
+    def walk(self) -> Iterator[Node]:
         """Yield this node and every descendant, depth first in order."""
         yield self
         for c in self.children:

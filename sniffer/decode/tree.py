@@ -30,7 +30,7 @@ def dissect_deep(frame: Frame) -> list[str]:
     Returns scapy's ``show2`` lines, or a one-line note when scapy is missing or fails.
     """
     try:
-        from scapy.all import conf  # type: ignore[attr-defined]
+        from scapy.all import conf
         from scapy.layers.l2 import Ether  # noqa: F401
     except Exception as exc:  # pragma: no cover - scapy is a runtime dependency
         return [f"scapy unavailable: {exc}"]

@@ -630,40 +630,40 @@ def stream_conns_sync(
                 continue
             for key, events in sel.select(POLL_S):
                 s = key.fileobj  # type: ignore[assignment]
-                st = live.get(s)  # type: ignore[arg-type]
+                st = live.get(s)
                 if st is None:
                     continue
                 if events & selectors.EVENT_WRITE:
-                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # type: ignore[union-attr]
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                     if err:
-                        finish(s, False, os.strerror(err))  # type: ignore[arg-type]
+                        finish(s, False, os.strerror(err))
                         continue
                     try:
-                        st[3] += s.send(st[2][st[3] :])  # type: ignore[union-attr]
+                        st[3] += s.send(st[2][st[3] :])
                     except BlockingIOError:
                         continue
                     except OSError as exc:
-                        finish(s, False, _err(exc))  # type: ignore[arg-type]
+                        finish(s, False, _err(exc))
                         continue
                     if st[3] == len(st[2]):
                         rep.bytes_sent += len(st[2])
                         sel.modify(s, selectors.EVENT_READ)
                 if events & selectors.EVENT_READ:
                     try:
-                        data = s.recv(65536)  # type: ignore[union-attr]
+                        data = s.recv(65536)
                     except BlockingIOError:
                         continue
                     except OSError as exc:
-                        finish(s, False, _err(exc))  # type: ignore[arg-type]
+                        finish(s, False, _err(exc))
                         continue
                     if not data:
-                        finish(s, False, "peer closed before echoing")  # type: ignore[arg-type]
+                        finish(s, False, "peer closed before echoing")
                         continue
                     st[4] += data
                     rep.bytes_received += len(data)
                     if len(st[4]) >= size:
                         rep.received += 1
-                        finish(s, _tag_ok(st[4], flow_base + st[0], 0), "bad echo")  # type: ignore[arg-type]
+                        finish(s, _tag_ok(st[4], flow_base + st[0], 0), "bad echo")
             now = _now()
             for s in [s for s, st in live.items() if st[5] < now]:
                 finish(s, False, "timed out")

@@ -197,7 +197,7 @@ class Target:
     name: str
     address: str
     family: int
-    sockaddr: tuple  # type: ignore[type-arg]
+    sockaddr: tuple
 
 
 def resolve(name: str, family: int = 0) -> Target:
@@ -379,7 +379,7 @@ class Endpoint:
                 del _keep, cbuf
         s.setblocking(False)
 
-    def _sa(self, addr: str, port: int) -> tuple:  # type: ignore[type-arg]
+    def _sa(self, addr: str, port: int) -> tuple:
         if self.v6:
             info = socket.getaddrinfo(
                 addr, port, socket.AF_INET6, socket.SOCK_DGRAM, 0, socket.AI_NUMERICHOST

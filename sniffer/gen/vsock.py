@@ -26,7 +26,7 @@ def local_cid() -> int | None:
     """This machine's CID from /dev/vsock, or None when there is no vsock device."""
     try:
         with open("/dev/vsock", "rb") as f:
-            out = fcntl.ioctl(f, socket.IOCTL_VM_SOCKETS_GET_LOCAL_CID, b"\0" * 4)  # type: ignore[attr-defined]
+            out = fcntl.ioctl(f, socket.IOCTL_VM_SOCKETS_GET_LOCAL_CID, b"\0" * 4)
     except (OSError, AttributeError):
         return None
     return int(struct.unpack("I", out)[0])
@@ -47,7 +47,7 @@ def check_available(cid: int) -> None:
         if cid != VMADDR_CID_LOCAL:
             return
         try:
-            s.bind((VMADDR_CID_LOCAL, socket.VMADDR_PORT_ANY))  # type: ignore[attr-defined]
+            s.bind((VMADDR_CID_LOCAL, socket.VMADDR_PORT_ANY))
         except OSError as exc:
             if exc.errno == errno.EADDRNOTAVAIL:
                 mine = local_cid()
@@ -87,7 +87,7 @@ class VsockEndpoint(Endpoint):
         return s
 
     def self_peer_address(self) -> Any:
-        return (VMADDR_CID_LOCAL, socket.VMADDR_PORT_ANY)  # type: ignore[attr-defined]
+        return (VMADDR_CID_LOCAL, socket.VMADDR_PORT_ANY)
 
     def describe(self, addr: Any) -> str:
         cid, port = addr

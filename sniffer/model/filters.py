@@ -156,7 +156,7 @@ def _n_int(v: Any) -> int | None:
 
 def _n_float(v: Any) -> float | None:
     if type(v) is float:
-        return v  # type: ignore[no-any-return]
+        return v
     try:
         return float(v)
     except (TypeError, ValueError):
@@ -1272,11 +1272,7 @@ def _compile_test(node: Node) -> Pred:
         elif "(?-i)" in pattern:
             head, _, tail = pattern.partition("(?-i)")
             pattern = f"{head}(?-i:{tail})"
-        try:
-            rx = re.compile(pattern, flags)
-        except re.error as exc:
-            raise FilterError(f"bad regular expression at column {right.pos + 1}: {exc}", right.pos) from None
-        search = rx.search
+        search = _bounded_search(pattern, flags, right.pos)
         if kind == "str":
 
             def match_str(f: Fields) -> bool:
@@ -1554,6 +1550,44 @@ class DisplayFilter:
 def parse(text: str) -> Node:
     """Parse a display filter into its syntax tree (raises FilterError)."""
     return _Parser(text).parse()
+
+
+#: seconds one regular-expression search may take (the `regex` module's timeout): a pattern that
+#: backtracks catastrophically, like "(a|aa)+$", is refused instead of running for hours; tshark bounds
+#: PCRE2 the same way, with match limits
+REGEX_TIMEOUT = 0.1
+
+
+def _bounded_search(pattern: str, flags: int, pos: int) -> Callable[[str], Any]:
+    """`search` for a "matches" pattern, bounded in time. The first search that runs past
+    REGEX_TIMEOUT raises FilterError("regex too expensive"); every later one raises at once, so a
+    filter over a million packets costs one timeout, not a million."""
+    import regex
+
+    try:
+        rx = regex.compile(pattern, flags)
+    except regex.error as exc:
+        raise FilterError(f"bad regular expression at column {pos + 1}: {exc}", pos) from None
+    expensive: list[FilterError] = []
+    rsearch = rx.search
+
+    def search(x: str) -> Any:
+        if expensive:
+            raise expensive[0]
+        try:
+            return rsearch(x, timeout=REGEX_TIMEOUT)
+        except TimeoutError:
+            shown = pattern if len(pattern) <= 60 else pattern[:60] + "..."
+            expensive.append(
+                FilterError(
+                    f"regex too expensive: {shown!r} backtracks for more than {REGEX_TIMEOUT} s on one "
+                    "value; simplify it (no nested repeats like (a+)+)",
+                    pos,
+                )
+            )
+            raise expensive[0] from None
+
+    return search
 
 
 def compile_filter(text: str) -> DisplayFilter:

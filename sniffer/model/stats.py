@@ -250,7 +250,7 @@ class Statistics:
             b[1] += by
         last = max(sparse)
         keys = range(last + 1) if last < max_rows else sorted(sparse)
-        return [(k * step_ms / 1000, *sparse.get(k, (0, 0))) for k in keys]  # type: ignore[misc]
+        return [(k * step_ms / 1000, *sparse.get(k, (0, 0))) for k in keys]
 
     @property
     def duration(self) -> float:

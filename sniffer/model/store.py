@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeVar
 from sniffer.frame import Frame
 
 K = TypeVar("K", bound=Hashable)
+_TS_LIMIT = (1 << 63) - 1  # the ts column is an int64 of ns
 V = TypeVar("V")
 
 
@@ -176,7 +177,10 @@ class PacketStore:
             for f in frames:
                 off.append(pos)
                 pos += len(f.data)
-                ts.append(f.ts_ns)
+                try:
+                    ts.append(f.ts_ns)
+                except OverflowError:
+                    ts.append(_TS_LIMIT if f.ts_ns > 0 else -_TS_LIMIT)
                 cl.append(len(f.data))
                 wl.append(f.wirelen)
                 meta.append(mid(f))
@@ -185,7 +189,10 @@ class PacketStore:
             pairs: Iterable[tuple[int, Frame]] = items  # type: ignore[assignment]
             for o, f in pairs:
                 off.append(o)
-                ts.append(f.ts_ns)
+                try:
+                    ts.append(f.ts_ns)
+                except OverflowError:  # a damaged 64-bit pcapng timestamp (past 2262): clamped
+                    ts.append(_TS_LIMIT if f.ts_ns > 0 else -_TS_LIMIT)
                 cl.append(len(f.data))
                 wl.append(f.wirelen)
                 meta.append(mid(f))

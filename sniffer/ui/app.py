@@ -472,7 +472,7 @@ class SnifferApp(PanelActions, App[None]):
         self.last_search = (mode, text)
         self._search_worker(match, text, forward, self.plist.cursor, len(self.view))
 
-    def _matcher(self, mode: str, text: str):  # type: ignore[no-untyped-def]
+    def _matcher(self, mode: str, text: str):
         store = self.store
         if mode == "hex":
             cleaned = text.replace(" ", "").replace(":", "").replace("0x", "")
@@ -504,7 +504,7 @@ class SnifferApp(PanelActions, App[None]):
         return lambda i: raw in store.frame(i).data or low in store.row(i).info.lower()
 
     @work(thread=True, exclusive=True, group="search")
-    def _search_worker(self, match, text: str, forward: bool, start: int, n: int) -> None:  # type: ignore[no-untyped-def]
+    def _search_worker(self, match, text: str, forward: bool, start: int, n: int) -> None:
         view = self.view
         step = 1 if forward else -1
         found: int | None = None
@@ -634,7 +634,7 @@ class SnifferApp(PanelActions, App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.help_keys()))
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:  # type: ignore[type-arg]
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for _, action, desc in KEYMAP:
             if action and action not in ("command_palette", "focus_pane", "focus_list", "quit"):

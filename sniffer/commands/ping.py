@@ -102,6 +102,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("-H", dest="reverse_dns", action="store_true", help="resolve reply addresses to names")
     p.add_argument("-q", dest="quiet", action="store_true", help="quiet: summary only")
     p.add_argument(
+        "-v",
+        dest="verbose",
+        action="store_true",
+        help="verbose: ICMP errors also show the header they quote (addresses, ttl, id, seq)",
+    )
+    p.add_argument(
         "-O", dest="report_outstanding", action="store_true", help="report probes that got no answer in time"
     )
     p.add_argument(
@@ -271,7 +277,7 @@ def _run_ping(args: argparse.Namespace) -> int:
                     f"PING {t.name} ({t.address}): ICMP{'v6' if v6 else ''} type {opts.icmp_type} ({tn}) code {opts.icmp_code}, {len(ep.payload)} data bytes\n"
                 )
             elif v6:
-                write(f"PING {t.name} ({t.address}) {opts.size} data bytes\n")
+                write(f"PING {t.name}({t.address}) {opts.size} data bytes\n")  # iputils: no space
             else:
                 write(f"PING {t.name} ({t.address}) {opts.size}({opts.size + 28}) bytes of data.\n")
         out.flush()
@@ -361,7 +367,11 @@ def _run_ping(args: argparse.Namespace) -> int:
                     + "\n"
                 )
             else:
-                q = f" [quoted {ev.quoted.describe()}]" if ev.quoted is not None and ev.quoted.src else ""
+                q = (
+                    f" [quoted {ev.quoted.describe()}]"
+                    if args.verbose and ev.quoted is not None and ev.quoted.src
+                    else ""
+                )
                 write(
                     f"{prefix(ev.ts_ns)}From {_name_of(ev.src, rdns, names)} icmp_seq={ev.seq} {ev.text}{q}\n"
                 )
@@ -432,6 +442,8 @@ def _run_ping(args: argparse.Namespace) -> int:
             write(
                 f"rtt min/avg/max/mdev = {rtt['min']:.3f}/{rtt['avg']:.3f}/{rtt['max']:.3f}/{rtt['mdev']:.3f} ms\n"
             )
+        else:
+            write("\n")  # iputils ends the summary with an empty line when there is no rtt line
     _ = time
     return 0 if ok else 1
 

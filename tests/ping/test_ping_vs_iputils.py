@@ -1,0 +1,134 @@
+"""`sniffer ping` side by side with iputils ping, in namespaces this test creates (a - router - b):
+same counts, same exit status, and the same output line by line once times are masked."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from helpers.cli import ROOT, sniffer_argv, sniffer_env
+from helpers.netns import Host, netns_chain
+
+pytestmark = pytest.mark.root
+
+MASKS = [
+    (re.compile(r"time=[\d.]+ ms"), "time=T ms"),
+    (re.compile(r"time \d+ms"), "time Tms"),
+    (re.compile(r"= [\d.]+/[\d.]+/[\d.]+/[\d.]+ ms"), "= R ms"),
+    (re.compile(r"^\[\d+\.\d{6}\] ", re.M), "[TS] "),
+]
+
+
+def mask(text: str) -> list[str]:
+    for rx, repl in MASKS:
+        text = rx.sub(repl, text)
+    return text.splitlines()
+
+
+@pytest.fixture(scope="module")
+def chain() -> Iterator[list[Host]]:
+    if shutil.which("ping") is None:
+        pytest.fail("iputils ping is missing: run scripts/bootstrap.sh")
+    with netns_chain(3) as hosts:
+        for h in hosts:
+            h.run("sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
+            h.run("sysctl", "-qw", "net.ipv6.icmp.ratelimit=0")
+        b = hosts[2]
+        # lose the even sequence numbers on b, the same for both tools (they both start at 1)
+        b.run("nft", "add", "table", "inet", "t")
+        b.run("nft", "add chain inet t in { type filter hook input priority 0 ; }")
+        b.run("nft", "add rule inet t in icmp type echo-request icmp sequence { 2, 4, 6, 8, 10 } drop")
+        # the router answers 10.99.99.0/24 with net unreachable from nftables: the kernel's own answer
+        # for a missing route is rate-limited per source (net.ipv4.route.error_cost), nft's is not
+        r = hosts[1]
+        r.run("ip", "route", "add", "10.99.99.0/24", "via", b.addr4("l1"))
+        r.run("nft", "add", "table", "inet", "t")
+        r.run("nft", "add chain inet t fw { type filter hook forward priority 0 ; }")
+        r.run("nft", "add rule inet t fw ip daddr 10.99.99.0/24 reject with icmp type net-unreachable")
+        yield hosts
+
+
+def run(host: Host, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ip", "netns", "exec", host.ns, *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=sniffer_env(),
+        cwd=ROOT,
+    )
+
+
+def both(host: Host, *args: str) -> tuple[tuple[int, list[str]], tuple[int, list[str]]]:
+    real = run(host, ["ping", *args])
+    ours = run(host, sniffer_argv("ping", *args))
+    return (real.returncode, mask(real.stdout)), (ours.returncode, mask(ours.stdout))
+
+
+def lossy(b: Host) -> str:
+    return b.addr4("l1")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "v4 replies",
+        "v6 replies",
+        "v4 ttl exceeded",
+        "v6 hop limit exceeded",
+        "net unreachable",
+        "quiet",
+        "timestamps",
+        "v6 big payload",
+    ],
+)
+def test_same_lines_and_status(chain: list[Host], case: str) -> None:
+    a, r, b = chain
+    v4, v6 = b.addr4("l1"), b.addr6("l1")
+    args = {
+        "v4 replies": ("-c", "3", "-i", "0.2", r.addr4("r1")),
+        "v6 replies": ("-c", "3", "-i", "0.2", r.addr6("r1")),
+        "v4 ttl exceeded": ("-c", "2", "-i", "0.2", "-t", "1", v4),
+        "v6 hop limit exceeded": ("-c", "2", "-i", "0.2", "-t", "1", v6),
+        "net unreachable": ("-c", "1", "-W", "1", "10.99.99.99"),
+        "quiet": ("-c", "2", "-i", "0.2", "-q", r.addr4("r1")),
+        "timestamps": ("-c", "2", "-i", "0.2", "-D", r.addr4("r1")),
+        "v6 big payload": ("-c", "2", "-i", "0.2", "-s", "3000", r.addr6("r1")),
+    }[case]
+    real, ours = both(a, *args)
+    assert ours == real, f"\niputils: {real}\nsniffer: {ours}"
+
+
+@pytest.mark.parametrize(
+    ("args", "sent", "received", "rc"),
+    [
+        # with -w, -c counts replies: seqs 1..5 go out in the second, 1, 3, 5 come back: short, rc 1
+        (("-c", "4", "-w", "1", "-i", "0.2"), 5, 3, 1),
+        # a longer deadline: the 4th reply (seq 7) ends the run, rc 0
+        (("-c", "4", "-w", "3", "-i", "0.2"), 7, 4, 0),
+        # without -w, -c counts probes; some reply came back: rc 0
+        (("-c", "4", "-i", "0.2"), 4, 2, 0),
+        # -w alone: probes until the deadline
+        (("-w", "1", "-i", "0.3"), 4, 2, 0),
+    ],
+)
+def test_count_and_deadline_counts_as_iputils(
+    chain: list[Host], args: tuple[str, ...], sent: int, received: int, rc: int
+) -> None:
+    a, _r, b = chain
+    real, ours = both(a, *args, lossy(b))
+    for status, lines in (real, ours):
+        summary = next(ln for ln in lines if "packets transmitted" in ln)
+        assert (status, summary.split()[0], summary.split()[3]) == (rc, str(sent), str(received)), lines
+    assert ours == real
+
+
+@pytest.mark.parametrize("args", [("-c", "1", "nosuch.invalid"), ("-c", "1", "-I", "nosuchif0", "127.0.0.1")])
+def test_errors_exit_as_iputils(chain: list[Host], args: tuple[str, ...]) -> None:
+    real = run(chain[0], ["ping", *args])
+    ours = run(chain[0], sniffer_argv("ping", *args))
+    assert (ours.returncode, real.returncode) == (2, 2), (ours.stderr, real.stderr)
+    assert ours.stdout == "" and ours.stderr.startswith("sniffer: ") and ours.stderr.count("\n") == 1

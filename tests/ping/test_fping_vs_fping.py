@@ -55,7 +55,7 @@ def run(host: Host, argv: list[str]) -> subprocess.CompletedProcess[str]:
     "case", ["alive", "unreachable list", "alive list", "count", "matrix", "quiet count", "stats", "range"]
 )
 def test_same_lines_and_status(chain: list[Host], case: str) -> None:
-    a, r, b = chain
+    a, r, _b = chain
     alive, alive6 = r.addr4("r1"), r.addr6("r1")
     args = {
         "alive": ("-r", "1", "-t", "200", alive, SILENT, alive6),

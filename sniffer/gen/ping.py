@@ -1062,6 +1062,7 @@ def trace(
     max_hops: int = 30,
     queries: int = 3,
     on_hop: Callable[[Hop], None] | None = None,
+    first: int = 1,
 ) -> list[Hop]:
     """Traceroute with ICMP echo: ``queries`` probes per TTL, until the target answers or ``max_hops``."""
     o = opts or PingOptions(timeout=1.0)
@@ -1073,7 +1074,7 @@ def trace(
     timeout_ns = int(o.timeout * 1e9)
     deadline = time.monotonic_ns() + int(o.deadline * 1e9) if o.deadline else None
     try:
-        for ttl in range(1, max_hops + 1):
+        for ttl in range(first, max_hops + 1):
             ep.set_ttl(ttl)
             pending: dict[int, int] = {}
             answers: dict[int, tuple[str | None, float | None, str]] = {}

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   libpcap0.8 tcpdump tshark iproute2 nftables iputils-ping iperf3 tcpreplay socat tmux procps kmod
   openssh-server openssh-client
+  fping traceroute
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -13,12 +13,12 @@ clients (without an address they start their own peer on loopback, in a child pr
   udp-blast       paced/unpaced UDP datagrams        unix       AF_UNIX stream/dgram/seqpacket
   packet          AF_PACKET raw/cooked frames        rawip      SOCK_RAW IP protocol 253
   vsock           AF_VSOCK stream                    broadcast  UDP SO_BROADCAST on -i IFACE
-  icmp            ICMP echo through the ping core
+  icmp            ICMP echo through the ping core    bluetooth  RFCOMM / L2CAP (where AF_BLUETOOTH is)
 closed loop:
   verify FILE     generated flows in a capture file, and the sequence numbers that went missing
 servers (bounded by -d seconds and -c connections/messages):
   tcp-echo-server tcp-server udp-echo-server udp-server unix-server packet-server rawip-server
-  vsock-server
+  vsock-server bluetooth-server
 every run: --style blocking|select|poll|epoll|asyncio, --json; payloads carry the tag of
 sniffer/gen/payload.py (magic SnFg, flow id, sequence, timestamp) for the analyzer.
 """
@@ -181,6 +181,16 @@ def add_parser(sub: Any) -> None:
         "--self-peer", action="store_true", help="start our own server first (default when --cid 1)"
     )
 
+    # Bluetooth (where Python and the kernel have AF_BLUETOOTH; else one line says which lacks it)
+    bt = argparse.ArgumentParser(add_help=False)
+    bt.add_argument("proto", choices=["rfcomm", "l2cap"], help="RFCOMM stream or L2CAP seqpacket")
+    bt.add_argument("--bdaddr", default="00:00:00:00:00:00", help="peer (client) or local (server) address")
+    bt.add_argument(
+        "--port", type=int, default=None, help="RFCOMM channel (default 1) or L2CAP PSM (default 0x1001)"
+    )
+    cmd("bluetooth-server", "AF_BLUETOOTH RFCOMM/L2CAP echo/sink server", [server, bt], _run_server)
+    sp = cmd("bluetooth", "AF_BLUETOOTH RFCOMM/L2CAP echo client", [client, bt], _run_client)
+
     # ICMP (the ping core)
     _add_icmp(cmd, client, ipfam)
 
@@ -332,6 +342,12 @@ def _endpoint(args: argparse.Namespace, server: bool) -> tuple[Any, Any, bool]:
                 False,
             )
         return ep, (args.cid, args.port), args.self_peer or args.cid == VMADDR_CID_LOCAL
+    if what.startswith("bluetooth"):
+        from sniffer.gen.bluetooth import BluetoothEndpoint, check_available
+
+        check_available()  # before anything else: one line when AF_BLUETOOTH is not there
+        port = args.port if args.port is not None else (1 if args.proto == "rfcomm" else 0x1001)
+        return BluetoothEndpoint(args.proto, opts), (args.bdaddr, port), False
     if what == "broadcast":
         from sniffer.gen.broadcast import BroadcastEndpoint
 

@@ -37,6 +37,13 @@ def _int0(text: str) -> int:
     return int(text, 0)
 
 
+def _hex(text: str) -> int:
+    try:
+        return int(text, 16)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not hex: {text!r}") from None
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ping",
@@ -54,7 +61,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "-i",
         dest="interval",
         type=_interval,
-        default=1.0,
+        default=None,
         help="seconds between probes (root: down to 0.001; 0 = back to back, needs -c or -w)",
     )
     p.add_argument("-w", dest="deadline", type=float, help="stop after DEADLINE seconds whatever happens")
@@ -82,6 +89,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--id",
+        "-e",
         dest="ident",
         type=_int0,
         help="ICMP identifier (default random; datagram sockets: the bound port)",
@@ -102,12 +110,45 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-H", dest="reverse_dns", action="store_true", help="resolve reply addresses to names")
     p.add_argument("-q", dest="quiet", action="store_true", help="quiet: summary only")
     p.add_argument(
+        "-v",
+        dest="verbose",
+        action="store_true",
+        help="verbose: ICMP errors also show the header they quote (addresses, ttl, id, seq)",
+    )
+    p.add_argument(
         "-O", dest="report_outstanding", action="store_true", help="report probes that got no answer in time"
     )
     p.add_argument(
         "-D", dest="timestamps", action="store_true", help="print the receive timestamp before each line"
     )
     p.add_argument("--json", action="store_true", help="one JSON document (probes and summary) on stdout")
+    p.add_argument(
+        "-f",
+        dest="flood",
+        action="store_true",
+        help="flood: a dot per probe sent, a backspace per reply (so the dots left are the losses); "
+        "-i 0 unless -i is given; needs -c or -w and a raw socket",
+    )
+    p.add_argument("-l", dest="preload", type=int, default=1, help="send PRELOAD probes at once at the start")
+    p.add_argument(
+        "-m", dest="mark", type=_int0, help="SO_MARK every probe with MARK (policy routing, nftables)"
+    )
+    p.add_argument("-F", dest="flowlabel", type=_hex, help="IPv6 flow label (hex, 20 bits)")
+    p.add_argument(
+        "-A",
+        dest="adaptive",
+        action="store_true",
+        help="adaptive: next probe when the last is answered, no closer than the smoothed rtt, at most -i apart",
+    )
+    p.add_argument(
+        "-U",
+        dest="user_latency",
+        action="store_true",
+        help="rtt from user space to user space (no kernel stamp)",
+    )
+    p.add_argument(
+        "-b", dest="broadcast", action="store_true", help="allow a broadcast target (only with -I IFACE)"
+    )
     p.add_argument(
         "--trace", action="store_true", help="traceroute with ICMP echo: rising TTL, one line per hop"
     )
@@ -156,9 +197,20 @@ def _options(args: argparse.Namespace) -> Any:
     timeout = args.timeout if args.timeout is not None else (1.0 if args.trace else 10.0)
     if timeout <= 0:
         raise UsageError("-W must be > 0")
+    if not 1 <= args.preload <= 65536:
+        raise UsageError("-l must be 1..65536")
+    if args.flowlabel is not None and not 0 <= args.flowlabel <= 0xFFFFF:
+        raise UsageError("-F must be a 20-bit flow label (0..fffff)")
+    if args.mark is not None and not 0 <= args.mark <= 0xFFFFFFFF:
+        raise UsageError("-m must be 0..4294967295")
+    interval = args.interval
+    if args.flood and interval is None:
+        interval = 0.0
+    if interval is None:
+        interval = 1.0
     return PingOptions(
         count=args.count,
-        interval=args.interval,
+        interval=interval,
         deadline=args.deadline,
         timeout=timeout,
         size=args.size,
@@ -176,6 +228,12 @@ def _options(args: argparse.Namespace) -> Any:
         icmp_type=args.icmp_type,
         icmp_code=args.icmp_code,
         socket_kind=args.socket_kind,
+        preload=args.preload,
+        mark=args.mark,
+        flowlabel=args.flowlabel,
+        adaptive=args.adaptive,
+        user_latency=args.user_latency,
+        broadcast=args.broadcast,
     )
 
 
@@ -257,7 +315,10 @@ def _run_ping(args: argparse.Namespace) -> int:
     names: dict[str, str] = {}
     probes: list[list[dict[str, Any]]] = [[] for _ in session.targets]
     by_seq: list[dict[int, dict[str, Any]]] = [{} for _ in session.targets]
-    quiet = args.quiet or args.json
+    quiet = args.quiet or args.json or args.flood
+    flood_out = args.flood and not args.quiet and not args.json
+    if any(session.broadcast) and not args.json:
+        print("WARNING: pinging broadcast address", file=sys.stderr, flush=True)
     rdns = args.reverse_dns and not args.numeric
     write = out.write
 
@@ -270,16 +331,30 @@ def _run_ping(args: argparse.Namespace) -> int:
                 write(
                     f"PING {t.name} ({t.address}): ICMP{'v6' if v6 else ''} type {opts.icmp_type} ({tn}) code {opts.icmp_code}, {len(ep.payload)} data bytes\n"
                 )
-            elif v6:
-                write(f"PING {t.name} ({t.address}) {opts.size} data bytes\n")
             else:
-                write(f"PING {t.name} ({t.address}) {opts.size}({opts.size + 28}) bytes of data.\n")
+                # iputils: no space before the address of an IPv6 target; "from SRC IFACE:" with -I
+                frm = ""
+                if opts.source:
+                    iface = "" if ":" in opts.source or opts.source[:1].isdigit() else opts.source
+                    frm = f" from {ep.source_address()} {iface}:"
+                if v6:
+                    write(f"PING {t.name}({t.address}){frm} {opts.size} data bytes\n")
+                else:
+                    write(f"PING {t.name} ({t.address}){frm} {opts.size}({opts.size + 28}) bytes of data.\n")
         out.flush()
 
     def prefix(ts_ns: int) -> str:
         return f"[{ts_ns / 1e9:.6f}] " if args.timestamps else ""
 
     def on_event(ev: Any) -> None:
+        if flood_out:
+            if isinstance(ev, ProbeSent):
+                write(".")
+            elif isinstance(ev, Reply) and not ev.dup:
+                write("\b \b" if ev.checksum_ok is not False else "\bC")
+            elif isinstance(ev, ProbeError):
+                write("\bE" if not ev.local else "E")
+            out.flush()
         if isinstance(ev, ProbeSent):
             if args.json:
                 new: dict[str, Any] = {"seq": ev.seq, "sent_ns": ev.ts_ns, "status": "sent"}
@@ -363,7 +438,11 @@ def _run_ping(args: argparse.Namespace) -> int:
                 )
                 sys.stderr.flush()
             else:
-                q = f" [quoted {ev.quoted.describe()}]" if ev.quoted is not None and ev.quoted.src else ""
+                q = (
+                    f" [quoted {ev.quoted.describe()}]"
+                    if args.verbose and ev.quoted is not None and ev.quoted.src
+                    else ""
+                )
                 write(
                     f"{prefix(ev.ts_ns)}From {_name_of(ev.src, rdns, names)} icmp_seq={ev.seq} {ev.text}{q}\n"
                 )
@@ -379,12 +458,24 @@ def _run_ping(args: argparse.Namespace) -> int:
                 write(f"no answer yet for icmp_seq={ev.seq}{tgt}\n")
                 out.flush()
 
+    def status(*_: object) -> None:
+        """SIGQUIT (Ctrl-\\): iputils' status line on stderr, the run goes on."""
+        for st in session.stats:
+            loss = (st.transmitted - st.received) * 100 // st.transmitted if st.transmitted else 0
+            line = f"\r{st.received}/{st.transmitted} packets, {loss}% loss"
+            rtt = st.rtt
+            if rtt:
+                line += f", min/avg/ewma/max = {rtt['min']:.3f}/{rtt['avg']:.3f}/{st.rtt_ewma:.3f}/{rtt['max']:.3f} ms"
+            print(line + (f" ({st.name})" if multi else ""), file=sys.stderr, flush=True)
+
     old = signal.signal(signal.SIGINT, lambda *_: session.stop())
+    old_quit = signal.signal(signal.SIGQUIT, status)
     try:
         with session:
             session.run(on_event)
     finally:
         signal.signal(signal.SIGINT, old)
+        signal.signal(signal.SIGQUIT, old_quit)
     elapsed = session.elapsed_ms
     # iputils' exit status: 1 when nothing came back, or (with -w) fewer replies than -c asked for
     ok = all(
@@ -430,10 +521,18 @@ def _run_ping(args: argparse.Namespace) -> int:
         line += f", {st.loss_pct:g}% packet loss, time {session.send_span_ms:.0f}ms"
         write(line + "\n")
         rtt = st.rtt
+        tail = []
         if rtt:
-            write(
-                f"rtt min/avg/max/mdev = {rtt['min']:.3f}/{rtt['avg']:.3f}/{rtt['max']:.3f}/{rtt['mdev']:.3f} ms\n"
+            tail.append(
+                f"rtt min/avg/max/mdev = {rtt['min']:.3f}/{rtt['avg']:.3f}/{rtt['max']:.3f}/{rtt['mdev']:.3f} ms"
             )
+        if st.pipe > 1:
+            tail.append(f"pipe {st.pipe}")
+        if st.received and (opts.interval == 0 or args.flood or args.adaptive) and st.transmitted > 1:
+            ipg = session.send_span_ms / (st.transmitted - 1)
+            tail.append(f"ipg/ewma {ipg:.3f}/{st.rtt_ewma:.3f} ms")
+        # iputils ends the summary with its rtt line, or an empty line when there is none
+        write(", ".join(tail) + "\n")
     _ = time
     return 0 if ok else 1
 

@@ -41,6 +41,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--src-mac",
+        "--enet-smac",
         metavar="MAC",
         help="source MAC: rewrites Ethernet frames; for converted frames the default is the interface's",
     )
@@ -49,6 +50,27 @@ def add_parser(sub: Any) -> None:
         "--enet-dmac",
         metavar="MAC",
         help="destination MAC: rewrites Ethernet frames; for converted frames the default is 02:00:00:00:00:02",
+    )
+    p.add_argument(
+        "--srcipmap",
+        metavar="NET:NET[,...]",
+        help="rewrite source addresses of the first network into the second (10.0.0.0/8:192.168.0.0/16)",
+    )
+    p.add_argument("--dstipmap", metavar="NET:NET[,...]", help="the same for destination addresses")
+    p.add_argument("--pnat", metavar="NET:NET[,...]", help="the same for both source and destination")
+    p.add_argument(
+        "--fixcsum", action="store_true", help="recompute IP/TCP/UDP/ICMP checksums of every packet"
+    )
+    p.add_argument(
+        "--unique-ip",
+        action="store_true",
+        help="with --loop: add the pass number to source and destination addresses (new flows each pass)",
+    )
+    p.add_argument(
+        "--preload-pcap", action="store_true", help="read the whole file into memory before sending"
+    )
+    p.add_argument(
+        "--stats", type=float, metavar="S", help="print the counters every S seconds while sending"
     )
     p.add_argument("--netns", metavar="NS", help="the interface lives in this network namespace")
     p.add_argument(
@@ -118,6 +140,7 @@ def _set_realtime() -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from sniffer.capture.pcapfile import open_capture
+    from sniffer.capture.rewrite import Rewriter, parse_map
     from sniffer.capture.tx import DEFAULT_DST_MAC, LINKTYPE_NAMES, LinkConverter, Transmitter, parse_mac
     from sniffer.timing import Scheduler, precise_sleeps
 
@@ -135,6 +158,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--duration must be > 0 seconds")
     if args.file == "-" and args.loop != 1:
         raise UsageError("--loop needs a file, not standard input")
+    if args.unique_ip and args.loop == 1:
+        raise UsageError("--unique-ip changes addresses from one --loop pass to the next: add --loop N")
+    if args.stats is not None and not args.stats > 0:
+        raise UsageError("--stats must be > 0 seconds")
     flt = None
     if args.filter:
         from sniffer.model.filters import compile_filter
@@ -150,14 +177,28 @@ def run(args: argparse.Namespace) -> int:
             f"{args.file}: link type {reader.linktype} cannot be replayed onto an Ethernet interface "
             f"(supported: {', '.join(sorted(LINKTYPE_NAMES.values()))})"
         )
+    preloaded = None
+    if args.preload_pcap:  # --preload-pcap: every pass (and the first packet) from memory
+        with reader:
+            preloaded = list(reader)
     tx = Transmitter(args.interface, netns=args.netns)
     src_mac = parse_mac(args.src_mac) if args.src_mac else None
     dst_mac = parse_mac(args.dst_mac) if args.dst_mac else None
     conv = LinkConverter(src_mac or tx.mac, dst_mac or DEFAULT_DST_MAC)
     # Ethernet captures keep their addresses unless --src-mac / --dst-mac name new ones
-    eth_prefix, eth_from = (dst_mac or b"") + (src_mac or b""), 0
-    if dst_mac is None and src_mac is not None:
-        eth_prefix, eth_from = src_mac, 6
+    rw = Rewriter(
+        src_mac,
+        dst_mac,
+        parse_map(args.srcipmap, "--srcipmap") if args.srcipmap else [],
+        parse_map(args.dstipmap, "--dstipmap") if args.dstipmap else [],
+        unique_ip=args.unique_ip,
+        fixcsum=args.fixcsum,
+    )
+    if args.pnat:
+        both = parse_map(args.pnat, "--pnat")
+        rw.srcmap += both
+        rw.dstmap += both
+    rewrite = rw.apply if rw.active else None
     rep = ReplayReport(mode=sched.mode if sched.mode != "recorded" else f"multiplier {sched.multiplier:g}")
     if not sched.topspeed:
         precise_sleeps()
@@ -179,6 +220,9 @@ def run(args: argparse.Namespace) -> int:
     gc.freeze()
     gc.disable()
     first_ns = last_ns = -1  # monotonic ns of the first and the last send: the rate is theirs alone
+    stats_ns = int(args.stats * 1e9) if args.stats else 0
+    next_stats = time.monotonic_ns() + stats_ns
+    sent_bytes = 0
     last_len = 0
     loop = 0
     try:
@@ -186,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
             loop += 1
             rep.loops = loop
             first = True
-            for number, fr in enumerate(reader, 1):
+            for number, fr in enumerate(preloaded if preloaded is not None else reader, 1):
                 # decodes only what the filter needs; frame.number counts within each pass of --loop
                 if flt is not None and not flt.matches_frame(fr, number):
                     rep.skipped_filtered += 1
@@ -194,8 +238,8 @@ def run(args: argparse.Namespace) -> int:
                 data = fr.data if fr.linktype == 1 else convert(fr)
                 if data is None:
                     continue
-                if eth_prefix and fr.linktype == 1:
-                    data = data[:eth_from] + eth_prefix + data[eth_from + len(eth_prefix) :]
+                if rewrite is not None:
+                    data = rewrite(data, loop - 1)
                 n = len(data)
                 if (n > max_len or n < 14) and not fits(data):
                     rep.skipped_oversize += 1
@@ -221,6 +265,16 @@ def run(args: argparse.Namespace) -> int:
                         nbytes += n
                     except OSError as exc:
                         tx.send_after_error(data, exc)
+                if stats_ns and last_ns >= next_stats:
+                    next_stats = last_ns + stats_ns
+                    span = max(last_ns - first_ns, 1) / 1e9
+                    print(
+                        f"{attempts} packets ({sent_bytes + n} bytes) sent in {span:.3f} s: "
+                        f"{(attempts - 1) / span:.1f} pps, {sent_bytes * 8 / span / 1e6:.3f} Mbps",
+                        flush=True,
+                    )
+                if stats_ns:
+                    sent_bytes += n
                 if attempts == limit:
                     rep.stopped_by = "--limit"
                     break
@@ -230,7 +284,8 @@ def run(args: argparse.Namespace) -> int:
             reader.close()
             if rep.stopped_by != "end of file" or (args.loop and loop >= args.loop):
                 break
-            reader = open_capture(args.file)
+            if preloaded is None:
+                reader = open_capture(args.file)
     except KeyboardInterrupt:
         rep.stopped_by = "interrupt"
     finally:

@@ -36,6 +36,11 @@ IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
 IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
 IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
 MSG_ERRQUEUE = 0x2000
+SO_MARK = getattr(socket, "SO_MARK", 36)
+IPV6_FLOWLABEL_MGR = 32
+IPV6_FLOWINFO_SEND = 33
+IP_MTU = getattr(socket, "IP_MTU", 14)
+IPV6_MTU = getattr(socket, "IPV6_MTU", 24)
 PMTU_MODES = {"dont": 0, "want": 1, "do": 2, "probe": 3}
 SO_EE_ORIGIN_LOCAL, SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6 = 1, 2, 3
 _EE = struct.Struct("=IBBBBII")  # struct sock_extended_err
@@ -73,6 +78,12 @@ class PingOptions:
     icmp_code: int = 0
     socket_kind: str = "auto"  # auto / raw / dgram
     kernel_bpf: bool = True
+    preload: int = 1  # -l: probes sent back to back at the start
+    mark: int | None = None  # -m: SO_MARK on every probe
+    flowlabel: int | None = None  # -F: IPv6 flow label (20 bits)
+    adaptive: bool = False  # -A: next probe when the last is answered (at most -i apart)
+    user_latency: bool = False  # -U: rtt from user space to user space (no kernel timestamps)
+    broadcast: bool = False  # -b: allow a broadcast target (SO_BROADCAST)
 
 
 # ---- events -------------------------------------------------------------------------------------
@@ -150,8 +161,11 @@ class TargetStats:
     rtts_ms: array[float] = field(default_factory=lambda: array("d"))  # 8 bytes per reply
     first_send_ns: int = 0
     last_send_ns: int = 0
+    rtt_ewma: float = 0.0  # iputils' smoothed rtt (gain 1/8), ms
+    pipe: int = 1  # most probes in flight at once, seen when a reply came
 
     def add_rtt(self, rtt_ms: float) -> None:
+        self.rtt_ewma = rtt_ms if not len(self.rtts_ms) else self.rtt_ewma + (rtt_ms - self.rtt_ewma) / 8
         self.rtt_sum += rtt_ms
         self.rtt_sum2 += rtt_ms * rtt_ms
         self.rtt_min = min(self.rtt_min, rtt_ms)
@@ -357,6 +371,15 @@ class Endpoint:
             s.setsockopt(ip, IPV6_TCLASS if v6 else socket.IP_TOS, opts.tos)
         if opts.pmtu is not None:
             s.setsockopt(ip, IPV6_MTU_DISCOVER if v6 else IP_MTU_DISCOVER, PMTU_MODES[opts.pmtu])
+        if opts.mark is not None:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, SO_MARK, opts.mark)
+            except OSError as exc:
+                raise SnifferError(f"-m {opts.mark}: cannot set SO_MARK: {exc.strerror}") from None
+        if opts.broadcast and not v6:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        if opts.flowlabel is not None and v6:
+            self._flowlabel(s, opts.flowlabel)
         if self.kind == "raw":
             # drop our own outgoing requests (looped back on lo) in the kernel, and others' replies by id
             if v6:
@@ -379,6 +402,21 @@ class Endpoint:
                 del _keep, cbuf
         s.setblocking(False)
 
+    def _flowlabel(self, s: socket.socket, label: int) -> None:
+        """Lease flow label ``label`` for the target (IPV6_FLOWLABEL_MGR) and send with it, as iputils."""
+        dst = socket.inet_pton(socket.AF_INET6, self.target.address.split("%")[0])
+        # struct in6_flowlabel_req: dst, label (be32), action, share, flags, expires, linger, pad
+        req = dst + struct.pack("!I", label) + struct.pack("=BBHHHI", 0, 255, 1, 0, 0, 0)
+        try:
+            s.setsockopt(socket.IPPROTO_IPV6, IPV6_FLOWLABEL_MGR, req)
+            s.setsockopt(socket.IPPROTO_IPV6, IPV6_FLOWINFO_SEND, 1)
+        except OSError as exc:
+            raise SnifferError(f"-F {label:#x}: the kernel refused the flow label: {exc.strerror}") from None
+        sa = self.target.sockaddr
+        self.target = Target(
+            self.target.name, self.target.address, self.target.family, (sa[0], sa[1], label, *sa[3:])
+        )
+
     def _sa(self, addr: str, port: int) -> tuple:
         if self.v6:
             info = socket.getaddrinfo(
@@ -396,6 +434,38 @@ class Endpoint:
 
     def close(self) -> None:
         self.sock.close()
+
+    def source_address(self) -> str:
+        """The source address the kernel picks toward the target (through -I's interface if named)."""
+        t, src = self.target, self.opts.source
+        if src and _is_addr(src, t.family):
+            return src
+        try:
+            with socket.socket(t.family, socket.SOCK_DGRAM) as u:
+                if src:
+                    u.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, src.encode())
+                if self.opts.broadcast:
+                    u.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+                u.connect((t.sockaddr[0], 1025, *t.sockaddr[2:]))
+                return str(u.getsockname()[0]).split("%")[0]
+        except OSError:
+            return "?"
+
+    def path_mtu(self) -> int:
+        """The kernel's MTU toward the target (route / PMTU cache), as iputils prints it on EMSGSIZE."""
+        t = self.target
+        try:
+            with socket.socket(t.family, socket.SOCK_DGRAM) as u:
+                if self.opts.source and not _is_addr(self.opts.source, t.family):
+                    u.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, self.opts.source.encode())
+                u.connect((t.sockaddr[0], 9, *t.sockaddr[2:]))
+                return int(
+                    u.getsockopt(socket.IPPROTO_IPV6, IPV6_MTU)
+                    if self.v6
+                    else u.getsockopt(socket.IPPROTO_IP, IP_MTU)
+                )
+        except OSError:
+            return 0
 
     # -- hot path
     def send(self, seq: int) -> tuple[int, bytearray | None, OSError | None]:
@@ -420,6 +490,7 @@ class Endpoint:
     def receive(self) -> Iterable[tuple[int, str, int | None, memoryview, int]]:
         """Drain the socket: yields (kernel rx ns, source address, ttl, ICMP bytes, byte count)."""
         sock, buf, view, v6, raw = self.sock, self.buf, self.view, self.v6, self.kind == "raw"
+        user_latency = self.opts.user_latency
         while True:
             try:
                 n, anc, _flags, addr = sock.recvmsg_into([buf], _ANC)
@@ -435,7 +506,7 @@ class Endpoint:
                     level == socket.IPPROTO_IP and typ == socket.IP_TTL
                 ):
                     ttl = _INT.unpack_from(data)[0]
-            if not ts:
+            if not ts or user_latency:
                 ts = time.time_ns()
             if raw and not v6:
                 ihl = (buf[0] & 0x0F) << 2
@@ -469,6 +540,20 @@ class Endpoint:
                         elif fam == socket.AF_INET6 and len(off) >= 24:
                             offender = socket.inet_ntop(socket.AF_INET6, off[8:24])
                     yield ts, offender, origin, etype, ecode, info, self.view[:n], ee_errno
+
+
+def _is_broadcast(t: Target) -> bool:
+    """True for an IPv4 broadcast address: the kernel refuses to route to one without SO_BROADCAST."""
+    if t.family != socket.AF_INET:
+        return False
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.connect((t.address, 9))
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _is_addr(text: str, family: int) -> bool:
@@ -534,7 +619,17 @@ def _ping_group_range() -> tuple[int, int]:
 
 
 class _State:
-    __slots__ = ("count", "ep", "next_seq", "outstanding", "received", "remaining", "sent_ns", "stats")
+    __slots__ = (
+        "count",
+        "ep",
+        "last_mono",
+        "next_seq",
+        "outstanding",
+        "received",
+        "remaining",
+        "sent_ns",
+        "stats",
+    )
 
     def __init__(
         self, ep: Endpoint, stats: TargetStats, first_seq: int, count: int | None, deadline: bool
@@ -546,6 +641,7 @@ class _State:
         # without one, -c counts the probes sent
         self.count = count
         self.remaining = None if deadline else count  # probes still to send (None: unbounded)
+        self.last_mono = -(1 << 62)  # monotonic ns of the last probe sent
         self.sent_ns: dict[int, int] = {}  # seq (16 bit) -> send time
         self.received: set[int] = set()
         self.outstanding: deque[tuple[int, int]] = deque()  # (send ns, seq) awaiting answer, in send order
@@ -590,6 +686,14 @@ class PingSession:
                 f"-i {o.interval:g}: intervals under {MIN_USER_INTERVAL * 1000:g} ms need a raw socket, and "
                 "--socket dgram asks for the unprivileged ICMP one: use --socket raw (or auto)"
             )
+        self.broadcast = [_is_broadcast(t) for t in self.targets]
+        if any(self.broadcast) and not o.broadcast:
+            raise UsageError(
+                f"{self.targets[self.broadcast.index(True)].address} is a broadcast address: "
+                "do you want to ping broadcast? Then -b (with -I IFACE)"
+            )
+        if o.broadcast and not o.source:
+            raise UsageError("-b pings a broadcast address only on an interface you name: add -I IFACE")
         self.endpoints, self.kind = open_endpoints(self.targets, o)
         if self.kind == "dgram" and o.interval < MIN_USER_INTERVAL:
             self.close()
@@ -664,7 +768,10 @@ class PingSession:
         rfds = [*by_fd, self._stop_r]
         timeout_ns = int(o.timeout * 1e9)
         gap_ns = int(o.interval * 1e9 / len(states)) if o.interval > 0 else 0
-        flood = o.interval == 0
+        flood = o.interval == 0 or o.adaptive
+        # -i 0 (-f): the next probe once the last is answered, or after 10 ms; -A: after -i at most
+        flood_gap_ns = int((o.interval if o.adaptive else FLOOD_GAP) * 1e9)
+        burst = max(0, o.preload - 1) * len(states)  # -l: extra probes sent at once at the start
         mono = time.monotonic_ns
         t0 = mono()
         self.start_ns = time.time_ns()
@@ -686,15 +793,21 @@ class PingSession:
             if sending:
                 if flood:
                     for s in states:
-                        if s.sending and (not s.outstanding or now - s.outstanding[-1][0] >= FLOOD_GAP * 1e9):
+                        since = now - s.last_mono
+                        if s.sending and (
+                            (len(s.outstanding) < o.preload and since >= self._min_gap_ns(s))
+                            or since >= flood_gap_ns
+                        ):
                             self._send(s, emit, now)
                 elif now >= next_send:
-                    for _ in range(len(states)):
-                        s = states[rr]
-                        rr = (rr + 1) % len(states)
-                        if s.sending:
-                            self._send(s, emit, now)
-                            break
+                    for _ in range(1 + burst):  # -l: the preload goes out at once, with the first
+                        for _ in range(len(states)):
+                            s = states[rr]
+                            rr = (rr + 1) % len(states)
+                            if s.sending:
+                                self._send(s, emit, now)
+                                break
+                    burst = 0
                     next_send = max(next_send + gap_ns, now - gap_ns)
                 sending = any(s.sending for s in states)
             if not sending and linger_end is None and deadline is None:
@@ -713,7 +826,12 @@ class PingSession:
             # 3. wait for the next send, the next timeout, the end of the linger, or the deadline
             wake = next_send if sending and not flood else None
             if flood and sending:
-                wake = now + int(FLOOD_GAP * 1e9)
+                for s in states:
+                    if s.sending:
+                        t = s.last_mono + flood_gap_ns
+                        if len(s.outstanding) < o.preload:
+                            t = min(t, s.last_mono + self._min_gap_ns(s))
+                        wake = t if wake is None or t < wake else wake
             for s in states:
                 if s.outstanding:
                     t = s.outstanding[0][0] + timeout_ns
@@ -746,6 +864,13 @@ class PingSession:
             pass
         return self.stats
 
+    def _min_gap_ns(self, s: _State) -> int:
+        """-A: no closer than the smoothed rtt (iputils' update_interval), 2 ms without CAP_NET_RAW."""
+        if not self.opts.adaptive:
+            return 0
+        floor = MIN_USER_INTERVAL if s.ep.kind == "dgram" else 0.0
+        return int(max(s.stats.rtt_ewma / 1e3, floor) * 1e9)
+
     def _linger_ns(self, states: list[_State]) -> int:
         """iputils' wait after the last probe: twice the longest RTT (at least one interval) once
         something came back, else the -W timeout."""
@@ -764,6 +889,7 @@ class PingSession:
     def _send(self, s: _State, emit: Callable[[PingEvent], None], now_mono: int) -> None:
         seq = s.next_seq & 0xFFFF
         s.next_seq += 1
+        s.last_mono = now_mono
         if s.remaining is not None:
             s.remaining -= 1
         ts, pkt, exc = s.ep.send(seq)
@@ -778,7 +904,9 @@ class PingSession:
             st.errors += 1
             text = f"local error: {exc.strerror or exc}"
             if exc.errno == errno.EMSGSIZE:
-                text = f"local error: message too long ({len(s.ep.template.buf)} bytes ICMP, -M {self.opts.pmtu or 'want'})"
+                text = f"local error: message too long, mtu={s.ep.path_mtu()}"
+            elif exc.errno == errno.EACCES and not self.opts.broadcast:
+                text = "Do you want to ping broadcast? Then -b. If not, check your local firewall rules"
             emit(ProbeError(s.ep.index, seq, "", -1, exc.errno or 0, text, ts, local=True))
             return
         s.outstanding.append((now_mono, seq))
@@ -814,6 +942,7 @@ class PingSession:
             if dup:
                 st.duplicates += 1
             else:
+                st.pipe = max(st.pipe, ((s.next_seq - 1 - seq) & 0xFFFF) + 1)  # iputils' acknowledge()
                 s.received.add(seq)
                 st.received += 1
                 st.add_rtt(rtt / 1e6)
@@ -933,6 +1062,7 @@ def trace(
     max_hops: int = 30,
     queries: int = 3,
     on_hop: Callable[[Hop], None] | None = None,
+    first: int = 1,
 ) -> list[Hop]:
     """Traceroute with ICMP echo: ``queries`` probes per TTL, until the target answers or ``max_hops``."""
     o = opts or PingOptions(timeout=1.0)
@@ -944,7 +1074,7 @@ def trace(
     timeout_ns = int(o.timeout * 1e9)
     deadline = time.monotonic_ns() + int(o.deadline * 1e9) if o.deadline else None
     try:
-        for ttl in range(1, max_hops + 1):
+        for ttl in range(first, max_hops + 1):
             ep.set_ttl(ttl)
             pending: dict[int, int] = {}
             answers: dict[int, tuple[str | None, float | None, str]] = {}

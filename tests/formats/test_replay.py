@@ -315,3 +315,77 @@ def test_src_and_dst_mac_rewrite_ethernet_captures(pair: tuple[Host, Host], tmp:
         a, b, str(tmp / "e.pcap"), "--topspeed", "--dst-mac", "02:bb:00:00:00:02", match_src=SRC
     )
     assert [f.data for f in got] == [new_dst + frame(i)[6:] for i in range(5)]
+
+
+def _scapy_frames() -> list[bytes]:
+    from scapy.layers.inet import IP, TCP, UDP, Ether
+    from scapy.layers.inet6 import IPv6
+
+    eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    return [
+        bytes(eth / IP(src="10.1.0.5", dst="10.2.0.7") / UDP(sport=1000, dport=2000) / (b"x" * 20)),
+        bytes(eth / IP(src="10.1.3.4", dst="10.3.0.1") / TCP(sport=1, dport=80, flags="S")),
+        bytes(eth / IPv6(src="fd01::5", dst="fd02::7") / UDP(sport=5, dport=6) / (b"y" * 10)),
+    ]
+
+
+def _checksums_ok(data: bytes) -> bool:
+    from scapy.layers.inet import Ether
+
+    pkt = Ether(data)
+    again = Ether(data)
+    for layer in ("IP", "TCP", "UDP"):
+        if again.haslayer(layer) and hasattr(again[layer], "chksum"):
+            del again[layer].chksum
+    return bytes(pkt) == bytes(Ether(bytes(again)))
+
+
+def test_ip_maps_pnat_and_checksums(pair: tuple[Host, Host], tmp: Path) -> None:
+    a, b = pair
+    frames = _scapy_frames()
+    write_pcap(tmp / "ip.pcap", [(i, f) for i, f in enumerate(frames)])
+    report, got = replay_and_capture(
+        a,
+        b,
+        str(tmp / "ip.pcap"),
+        "--topspeed",
+        "--srcipmap",
+        "10.1.0.0/16:192.168.0.0/16",
+        "--dstipmap",
+        "10.2.0.0/24:172.16.5.0/24",
+        "--pnat",
+        "[fd01::]/64:[fd09::]/64,[fd02::]/64:[fd0a::]/64",
+    )
+    assert report["packets_sent"] == 3 and len(got) == 3
+    v4a, v4b, v6 = (f.data for f in got)
+    assert (socket.inet_ntoa(v4a[26:30]), socket.inet_ntoa(v4a[30:34])) == ("192.168.0.5", "172.16.5.7")
+    assert (socket.inet_ntoa(v4b[26:30]), socket.inet_ntoa(v4b[30:34])) == ("192.168.3.4", "10.3.0.1")
+    src6 = socket.inet_ntop(socket.AF_INET6, v6[22:38])
+    dst6 = socket.inet_ntop(socket.AF_INET6, v6[38:54])
+    assert (src6, dst6) == ("fd09::5", "fd0a::7")
+    assert all(_checksums_ok(f.data) for f in got)
+
+
+def test_unique_ip_across_loops_preload_and_fixcsum(pair: tuple[Host, Host], tmp: Path) -> None:
+    a, b = pair
+    bad = bytearray(_scapy_frames()[0])
+    bad[24:26] = b"\xde\xad"  # a wrong IPv4 header checksum in the capture
+    write_pcap(tmp / "u.pcap", [(0, bytes(bad))])
+    report, got = replay_and_capture(
+        a, b, str(tmp / "u.pcap"), "--topspeed", "--loop", "3", "--unique-ip", "--preload-pcap", "--fixcsum"
+    )
+    assert report["packets_sent"] == 3 and len(got) == 3
+    assert [socket.inet_ntoa(f.data[26:30]) for f in got] == ["10.1.0.5", "10.1.0.6", "10.1.0.7"]
+    assert [socket.inet_ntoa(f.data[30:34]) for f in got] == ["10.2.0.7", "10.2.0.8", "10.2.0.9"]
+    assert all(_checksums_ok(f.data) for f in got)
+    res = run_sniffer("replay", str(tmp / "u.pcap"), "-i", "va", "--unique-ip", ns=a.ns)
+    assert res.returncode == 2 and b"--loop" in res.stderr
+
+
+def test_periodic_stats(pair: tuple[Host, Host], tmp: Path) -> None:
+    a, _b = pair
+    write_pcap(tmp / "s.pcap", [(i, frame(i)) for i in range(60)])
+    res = run_sniffer("replay", str(tmp / "s.pcap"), "-i", "va", "--pps", "200", "--stats", "0.1", ns=a.ns)
+    assert res.returncode == 0, res.stderr
+    lines = [ln for ln in res.stdout.decode().splitlines() if " packets (" in ln and "bytes) sent in" in ln]
+    assert 2 <= len(lines) <= 4, res.stdout  # about one every 0.1 s of a 0.3 s run

@@ -51,7 +51,7 @@ def test_ipv6_header_line_and_options(sniffer_cli) -> None:  # type: ignore[no-u
     p = sniffer_cli("ping", "-6", "-c", "2", "-i", "0.01", "-t", "7", "-Q", "0x10", "-p", "ff", "::1")
     out = p.stdout.decode()
     assert p.returncode == 0, p.stderr.decode()
-    assert out.startswith("PING ::1 (::1) 56 data bytes\n")
+    assert out.startswith("PING ::1(::1) 56 data bytes\n")  # iputils: no space before the parenthesis
     # the reply carries the replier's hop limit; -t/-Q/-p on the wire are checked with tshark in test_ping_netns
     assert "64 bytes from ::1: icmp_seq=2 ttl=64" in out and "wrong data" not in out
 

@@ -185,7 +185,7 @@ def test_ttl_1_time_exceeded_from_router_with_quoted_header(v6: bool) -> None:
             q = p["quoted"]
             assert (q["src"], q["dst"], q["ttl"], q["icmp_id"], q["icmp_seq"]) == (src, dst, 1, 4321, seq)
             assert q["icmp_type"] == (128 if v6 else 8)
-        text = run_sniffer("ping", "-c", "1", "-t", "1", "-W", "1", dst, ns=a.ns).stdout.decode()
+        text = run_sniffer("ping", "-v", "-c", "1", "-t", "1", "-W", "1", dst, ns=a.ns).stdout.decode()
         want = "Time exceeded: Hop limit" if v6 else "Time to live exceeded"
         assert f"From {router} icmp_seq=1 {want} [quoted IPv{6 if v6 else 4} {src} > {dst}" in text, text
 

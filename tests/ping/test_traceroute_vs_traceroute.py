@@ -1,0 +1,99 @@
+"""`sniffer traceroute` side by side with traceroute 2.1 (-I, -U, -T and the default UDP) across a
+chain of 4 test namespaces (a - r1 - r2 - b: 3 hops): the same hops, lines and annotations."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from helpers.cli import ROOT, sniffer_argv, sniffer_env
+from helpers.netns import Host, netns_chain
+
+pytestmark = pytest.mark.root
+
+
+def mask(text: str) -> list[str]:
+    return re.sub(r"\d+\.\d{3} ms", "T ms", text).splitlines()
+
+
+def net(addr: str) -> str:
+    return addr.rsplit(".", 1)[0] + ".0/24" if ":" not in addr else addr.rsplit("::", 1)[0] + "::/64"
+
+
+@pytest.fixture(scope="module")
+def chain() -> Iterator[list[Host]]:
+    if shutil.which("traceroute") is None:
+        pytest.fail("traceroute is missing: run scripts/bootstrap.sh")
+    with netns_chain(4) as hosts:
+        a, r1, r2, b = hosts
+        for h in hosts:
+            h.run("sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
+            h.run("sysctl", "-qw", "net.ipv6.icmp.ratelimit=0")
+        for v6 in (False, True):
+            ip = ["ip", "-6"] if v6 else ["ip"]
+            addr = Host.addr6 if v6 else Host.addr4
+            r1.run(*ip, "route", "add", net(addr(b, "l2")), "via", addr(r2, "l1"))
+            r2.run(*ip, "route", "add", net(addr(a, "r0")), "via", addr(r1, "r1"))
+        # r2 answers UDP to port 40000 with host unreachable: traceroute's !H
+        r2.run("nft", "add", "table", "inet", "t")
+        r2.run("nft", "add chain inet t fw { type filter hook forward priority 0 ; }")
+        r2.run(
+            "nft",
+            "add rule inet t fw meta l4proto udp udp dport 40000 reject with icmpx type host-unreachable",
+        )
+        yield hosts
+
+
+def run(host: Host, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ip", "netns", "exec", host.ns, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=sniffer_env(),
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize("method", ["udp", "-I", "-U", "-T"])
+@pytest.mark.parametrize("v6", [False, True], ids=["v4", "v6"])
+def test_same_hops_and_lines(chain: list[Host], method: str, v6: bool) -> None:
+    a, r1, r2, b = chain
+    dst = b.addr6("l2") if v6 else b.addr4("l2")
+    args = ["-n", "-w", "2", *([] if method == "udp" else [method]), dst]
+    real, ours = run(a, ["traceroute", *args]), run(a, sniffer_argv("traceroute", *args))
+    assert ours.returncode == real.returncode == 0, (real.stderr, ours.stderr)
+    assert mask(ours.stdout) == mask(real.stdout), (real.stdout, ours.stdout)
+    hops = [ln.split()[1] for ln in mask(ours.stdout)[1:]]
+    want = [r1.addr6("l0"), r2.addr6("l1"), dst] if v6 else [r1.addr4("l0"), r2.addr4("l1"), dst]
+    assert hops == want
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-f", "2", "-m", "2", "-q", "1"),  # only the 2nd hop, one probe
+        ("-U", "-p", "40000"),  # r2 rejects: !H, and the trace stops there
+        ("-I", "-q", "2", "-m", "2"),
+    ],
+)
+def test_options_and_annotations(chain: list[Host], args: tuple[str, ...]) -> None:
+    a, _r1, _r2, b = chain
+    argv = ["-n", "-w", "2", *args, b.addr4("l2")]
+    real, ours = run(a, ["traceroute", *argv]), run(a, sniffer_argv("traceroute", *argv))
+    assert (ours.returncode, mask(ours.stdout)) == (real.returncode, mask(real.stdout)), (
+        real.stdout,
+        ours.stdout,
+    )
+
+
+def test_json(chain: list[Host]) -> None:
+    a, r1, r2, b = chain
+    p = run(a, sniffer_argv("traceroute", "-T", "--json", "-w", "2", b.addr4("l2")))
+    doc = json.loads(p.stdout)
+    assert doc["reached"] is True and doc["method"] == "tcp"
+    assert [h["probes"][0]["from"] for h in doc["hops"]] == [r1.addr4("l0"), r2.addr4("l1"), b.addr4("l2")]

@@ -50,6 +50,12 @@ KEYMAP: list[tuple[str, str, str]] = [
     ("space", "pause", "Pause / resume (live: freeze the list; playback: the clock)"),
     ("full_stop", "step", "Playback: step one packet"),
     ("f", "follow", "Autoscroll: follow the newest packet (scrolling up stops it)"),
+    (
+        "t",
+        "time_format",
+        "Time format: since first, time of day, date, UTC, epoch, since previous (captured, displayed)",
+    ),
+    ("T", "time_precision", "Time precision: auto, 0, 1, 2, 3, 6, 9 decimals"),
 ]
 KEYMAP += PANEL_KEYMAP  # analysis screens (sniffer/ui/panels): S F P I G
 LIST_KEYS: list[tuple[str, str]] = [
@@ -352,7 +358,9 @@ class SnifferApp(PanelActions, App[None]):
         return True
 
     def action_focus_filter(self) -> None:
-        self.filter_input.focus()
+        inp = self.filter_input
+        inp.focus()
+        inp.cursor_position = len(inp.value)  # at the end, whoever set the text (a panel, a follow)
 
     def action_focus_list(self) -> None:
         self.plist.focus()
@@ -613,6 +621,20 @@ class SnifferApp(PanelActions, App[None]):
         self.plist.follow = not self.plist.follow
         if self.plist.follow:
             self.plist.move_to(self.plist.count - 1)
+
+    # -- time column ----------------------------------------------------------------------------------
+    def action_time_format(self) -> None:
+        self.plist.timefmt.next_kind()
+        self._time_changed()
+
+    def action_time_precision(self) -> None:
+        self.plist.timefmt.next_precision()
+        self._time_changed()
+
+    def _time_changed(self) -> None:
+        self.plist.refresh()
+        self.clear_notifications()  # one toast for a run of presses, not a stack
+        self.notify(f"Time: {self.plist.timefmt.label}", timeout=2)
 
     # -- help / palette ------------------------------------------------------------------------------------
     def help_keys(self) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from textual.widgets.tree import TreeNode
 from sniffer.model.store import PacketStore, Row, View
 from sniffer.ui.adapters import DNode
 from sniffer.ui.colors import row_style
+from sniffer.ui.timefmt import NO_TIME, TimeFormat
 
 HEADER_STYLE = Style(bold=True, reverse=True)
 CURSOR_STYLE = Style(color="#ffffff", bgcolor="#1f5fbf", bold=True)
@@ -40,11 +41,11 @@ class Columns:
     info: int
 
     @classmethod
-    def fit(cls, width: int, count: int) -> Columns:
+    def fit(cls, width: int, count: int, time_width: int = 12) -> Columns:
         no = max(5, len(str(count)))
         addr = 22 if width >= 140 else (18 if width >= 110 else 15)
-        fixed = no + 12 + addr * 2 + 9 + 7 + 6  # + separators
-        return cls(no, 12, addr, addr, 9, 7, max(10, width - fixed))
+        fixed = no + time_width + addr * 2 + 9 + 7 + 6  # + separators
+        return cls(no, time_width, addr, addr, 9, 7, max(10, width - fixed))
 
 
 def _cut(text: str, width: int) -> str:
@@ -85,6 +86,8 @@ class PacketList(ScrollView, can_focus=True):
         self.count = 0  # rows shown (may lag len(view) while display is paused)
         self.follow = False
         self.marks: set[int] = set()
+        self.timefmt = TimeFormat()
+        self._first_ts: int | None = None  # the first packet with a timestamp
 
     # -- data ----------------------------------------------------------------------------------------
     def set_view(self, view: View) -> None:
@@ -205,12 +208,28 @@ class PacketList(ScrollView, can_focus=True):
             )
         )
 
-    def row_text(self, index: int, row: Row, cols: Columns, ts0: int) -> str:
-        t = (self.store.ts[index] - ts0) / 1e9
+    def first_ts(self) -> int:
+        """Time of the first packet that has one (a pcapng SPB has none), 0 while there is none."""
+        if self._first_ts is None:
+            ts = self.store.ts
+            for i in range(min(self.store.count, 10_000)):
+                if ts[i] != NO_TIME:
+                    self._first_ts = ts[i]
+                    break
+        return self._first_ts or 0
+
+    def time_text(self, r: int, index: int) -> str:
+        """The Time cell of display row ``r`` (store index ``index``) in the chosen format."""
+        ts = self.store.ts
+        prev = ts[index - 1] if index > 0 else None
+        prev_shown = ts[self.view.packet(r - 1)] if r > 0 else None
+        return self.timefmt.text(ts[index], self.first_ts(), prev, prev_shown)
+
+    def row_text(self, index: int, row: Row, cols: Columns, r: int) -> str:
         return " ".join(
             (
                 str(index + 1).rjust(cols.no),
-                _cut(f"{t:.6f}", cols.time),
+                _cut(self.time_text(r, index), cols.time),
                 _cut(row.src, cols.src),
                 _cut(row.dst, cols.dst),
                 _cut(row.protocol, cols.proto),
@@ -221,7 +240,7 @@ class PacketList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        cols = Columns.fit(width, self.store.count)
+        cols = Columns.fit(width, self.store.count, self.timefmt.width())
         if y == 0:
             return Strip([Segment(_cut(self.header_text(cols), width), HEADER_STYLE)], width)
         r = int(self.scroll_y) + y - 1
@@ -229,7 +248,7 @@ class PacketList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         index = self.view.packet(r)
         row = self.store.row(index)
-        text = _cut(self.row_text(index, row, cols, self.store.ts[0]), width)
+        text = _cut(self.row_text(index, row, cols, r), width)
         marked = index in self.marks
         if r == self.cursor:
             style = MARK_CURSOR_STYLE if marked else CURSOR_STYLE
@@ -448,6 +467,46 @@ class FieldSuggester(Suggester):
         return None
 
 
+class FilterInput(Input):
+    """The filter bar's input: Tab completes the field name under the cursor (it does not leave the bar),
+    Ctrl-U clears the whole line."""
+
+    BINDINGS = [
+        Binding("tab", "complete", "Complete the field name", show=False),
+        Binding("ctrl+u", "clear_line", "Clear", show=False),
+    ]
+
+    def action_complete(self) -> None:
+        if self._suggestion and self.cursor_position >= len(self.value):
+            self.value = self._suggestion
+            self.cursor_position = len(self.value)
+            return
+        suggester = self.suggester
+        if not isinstance(suggester, FieldSuggester):
+            return
+        # no single suggestion: the longest prefix the matching names share
+        value = self.value[: self.cursor_position]
+        start = max(value.rfind(c) for c in " ()!=<>&|{}") + 1
+        word = value[start:]
+        if not word:
+            return
+        matches = [n for n in suggester.names if n.startswith(word)]
+        if matches:
+            common = min(matches)
+            last = max(matches)
+            k = 0
+            while k < len(common) and common[k] == last[k]:
+                k += 1
+            common = common[:k]  # the prefix all matches share (that of the first and last in order)
+            if len(common) > len(word):
+                self.value = value[:start] + common + self.value[self.cursor_position :]
+                self.cursor_position = start + len(common)
+
+    def action_clear_line(self) -> None:
+        self.value = ""
+        self.cursor_position = 0
+
+
 class FilterBar(Horizontal):
     """Display filter input, checked as you type."""
 
@@ -471,8 +530,8 @@ class StatusBar(Static):
 
 def build_filter_bar(names: Callable[[], list[str]]) -> tuple[FilterBar, Input, Static]:
     """The filter bar, its input and its message line."""
-    inp = Input(
-        placeholder="display filter, e.g. tcp.port == 80 or icmp  (/ to edit, Enter to apply)",
+    inp = FilterInput(
+        placeholder="display filter, e.g. tcp.port == 80 or icmp  (/ to edit, Tab completes, Enter applies)",
         id="filter",
         suggester=FieldSuggester(names),
         select_on_focus=False,

@@ -200,3 +200,88 @@ async def test_save_dialog_defaults_to_displayed_with_a_filter(make_app) -> None
         buttons = list(choices.query("RadioButton"))
         assert buttons[1].has_class("-selected") and not buttons[0].has_class("-selected")
         assert "Displayed (78)" in str(buttons[1].label)
+
+
+async def test_tab_completes_slash_puts_the_cursor_at_the_end_ctrl_u_clears(
+    make_app, mixed_pcap: Path
+) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(mixed_pcap)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"tcp.dstp")
+        await pilot.pause(0.2)
+        await pilot.press("tab")
+        assert app.filter_input.has_focus  # Tab stays in the bar
+        assert app.filter_input.value == "tcp.dstport"
+        await pilot.press(*" == 80 && ip.sr")
+        await pilot.pause(0.2)
+        await pilot.press("tab")  # several names start with ip.src: the shared prefix at least
+        assert app.filter_input.value.startswith("tcp.dstport == 80 && ip.src")
+        # a filter set from elsewhere (a panel's Enter on a conversation): / edits it at its end
+        await pilot.press("escape")
+        app.filter_input.value = "ip.addr == 10.0.0.2"
+        app.filter_input.cursor_position = 0
+        await pilot.press("slash")
+        assert app.filter_input.cursor_position == len("ip.addr == 10.0.0.2")
+        await pilot.press("ctrl+u")
+        assert app.filter_input.value == ""
+
+
+async def test_packet_without_timestamp_shows_an_empty_time(make_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from helpers.formats_builders import epb, idb, shb, spb
+
+    frames = list(mixed_frames(3))
+    ts = 1_700_000_000_000_000  # microseconds
+    path = tmp_path / "spb.pcapng"
+    path.write_bytes(
+        shb() + idb() + epb("<", 0, ts, frames[0]) + spb("<", frames[1]) + epb("<", 0, ts + 1500, frames[2])
+    )
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.plist.count == 3)
+        times = [app.plist.time_text(r, r) for r in range(3)]
+        assert times == ["0.000000", "", "0.001500"]
+        app.plist.timefmt.kind = "delta"
+        assert app.plist.time_text(2, 2) == "0.000000"  # the previous packet has no time: no delta
+
+
+async def test_time_formats_and_precision(make_app, mixed_pcap: Path) -> None:  # type: ignore[no-untyped-def]
+    import datetime
+
+    app = make_app(mixed_pcap, display_filter="udp")  # packets 1, 2, 9, 10, 17... (step 1 ms)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.view.done and app.plist.count == 126)
+        pl = app.plist
+        texts = []
+        for _ in range(7):
+            texts.append((pl.timefmt.kind, pl.time_text(2, app.view.packet(2))))
+            await pilot.press("t")
+        ts = app.store.ts[8]  # display row 2 is packet 9
+        local = datetime.datetime.fromtimestamp(ts / 1e9)
+        utc = datetime.datetime.fromtimestamp(ts / 1e9, datetime.UTC)
+        assert texts == [
+            ("relative", "0.008000"),
+            ("absolute", local.strftime("%H:%M:%S.%f")),
+            ("date", local.strftime("%Y-%m-%d %H:%M:%S.%f")),
+            ("utc", utc.strftime("%Y-%m-%d %H:%M:%S.%f")),
+            ("epoch", f"{ts // 10**9}.{ts % 10**9 // 1000:06d}"),
+            ("delta", "0.001000"),  # packet 8 was captured 1 ms before
+            ("delta_displayed", "0.007000"),  # packet 2 was the previous one shown
+        ]
+        assert pl.timefmt.kind == "relative"  # the cycle is back at the start
+        await pilot.press("T", "T", "T", "T")  # auto -> 0 -> 1 -> 2 -> 3 decimals
+        assert pl.time_text(2, 8) == "0.008"
+        assert any(k == "t" and d.startswith("Time format") for k, d in app.help_keys())
+
+
+async def test_multicast_panel_on_a_file_leaves_this_machine_out(make_app) -> None:  # type: ignore[no-untyped-def]
+    from sniffer.ui.panels.mcast import McastScreen
+
+    app = make_app(WIKIPEDIA)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done)
+        await pilot.press("I")
+        await wait_until(pilot, lambda: isinstance(app.screen, McastScreen) and app.screen.loaded)
+        screen = app.screen
+        assert screen.kernel_on is False
+        await pilot.pause(0.3)
+        assert "kernel table off" in str(screen.query_one("#panel-status").render())

@@ -38,7 +38,13 @@ class PanelActions:
     def action_mcast_panel(self) -> None:
         from sniffer.ui.panels.mcast import McastScreen
 
-        self._push_panel(McastScreen())
+        screen = McastScreen()
+        source = getattr(self, "source", None)
+        if source is None or source.status.kind != "live":
+            # a capture file (maybe from another host): this machine's memberships stay out unless
+            # asked for with k
+            screen.kernel_on = False
+        self._push_panel(screen)
 
     def action_gen_flows(self) -> None:
         from sniffer.ui.panels.genflows import GenFlowsScreen

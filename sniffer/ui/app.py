@@ -50,12 +50,12 @@ KEYMAP: list[tuple[str, str, str]] = [
     ("space", "pause", "Pause / resume (live: freeze the list; playback: the clock)"),
     ("full_stop", "step", "Playback: step one packet"),
     ("f", "follow", "Autoscroll: follow the newest packet (scrolling up stops it)"),
-    (
-        "t",
-        "time_format",
-        "Time format: since first, time of day, date, UTC, epoch, since previous (captured, displayed)",
-    ),
+    ("t", "time_format", "Time format: relative, of day, date, UTC, epoch, deltas"),
     ("T", "time_precision", "Time precision: auto, 0, 1, 2, 3, 6, 9 decimals"),
+    ("c", "edit_columns", "Columns: fields shown as columns (add, remove, reorder; kept)"),
+    ("a", "add_column", "Detail tree: add the selected field as a column"),
+    ("o", "sort_next", "Sort the list by the next column (header click: that column)"),
+    ("O", "sort_reverse", "Reverse the sort order"),
 ]
 KEYMAP += PANEL_KEYMAP  # analysis screens (sniffer/ui/panels): S F P I G
 LIST_KEYS: list[tuple[str, str]] = [
@@ -86,6 +86,14 @@ class SourceDone(Message):
 @dataclass
 class FirstRows(Message):
     """The first packets were indexed."""
+
+
+@dataclass
+class Sorted(Message):
+    """A sort worker finished: the packet list shows ``rows`` (None: the natural order)."""
+
+    rows: object | None
+    column: str
 
 
 @dataclass
@@ -145,7 +153,13 @@ class SnifferApp(PanelActions, App[None]):
         self.shown_index = -1  # packet whose detail and bytes are shown
         self.layout_mode = "stacked"
         self.last_saved: str | None = None
+        self.notice_sort = ""  # "Sorting by …: 40%" while a sort worker runs
         self.plist = PacketList(self.store, self.view, id="list")
+        from sniffer.ui.columns import load_columns
+
+        self.plist.custom = load_columns()
+        self.sort_column = "no"
+        self.sort_reverse = False
         self.detail = DetailTree(id="detail")
         self.hexview = HexView(id="hex")
         self.status_bar = StatusBar("", id="status")
@@ -225,7 +239,7 @@ class SnifferApp(PanelActions, App[None]):
         screen_full = plist.count > plist.size.height
         # while a file loads behind a full screen, only the scrollbar changes: relayout at 2 Hz
         if not self.display_paused and (not loading or not screen_full or self._ticks % 5 == 0):
-            plist.update_count(len(self.view))
+            plist.update_count(len(plist.view))
         if not self._selected_once and plist.count and not self.live:
             self._selected_once = True
             plist.move_to(0)
@@ -264,6 +278,10 @@ class SnifferApp(PanelActions, App[None]):
         parts.append(f"Packets {st.count} · Displayed {shown}{pct}")
         if self.plist.marks:
             parts.append(f"Marked {len(self.plist.marks)}")
+        if self.notice_sort:
+            parts.append(self.notice_sort)
+        elif self.sort_column != "no" or self.sort_reverse:
+            parts.append(f"Sorted by {self.sort_column}{' ↓' if self.sort_reverse else ''}")
         if self.view.matched is not None and not self.view.done:
             parts.append(f"Filtering {100 * self.view.scanned / max(1, st.count):.0f}%")
         if src is not None and src.status.kind in ("live", "playback"):
@@ -354,6 +372,7 @@ class SnifferApp(PanelActions, App[None]):
         if flt is not None:
             self.view.advance(2000)  # the first screen at once on small captures
         self._filter_wake.set()
+        self.sort_column, self.sort_reverse = "no", False  # a new filter shows capture order
         self.plist.set_view(self.view)
         return True
 
@@ -401,7 +420,8 @@ class SnifferApp(PanelActions, App[None]):
         self.plist.refresh()
 
     def _jump_mark(self, forward: bool) -> None:
-        rows = sorted(r for r in (self.view.row_of(i) for i in self.plist.marks) if r is not None)
+        view = self.plist.view
+        rows = sorted(r for r in (view.row_of(i) for i in self.plist.marks) if r is not None)
         if not rows:
             self.notify("no marked packets displayed")
             return
@@ -438,12 +458,13 @@ class SnifferApp(PanelActions, App[None]):
         if not 1 <= number <= self.store.count:
             self.notify(f"no packet {number} (there are {self.store.count})", severity="error")
             return False
-        row = self.view.row_of(number - 1)
+        view = self.plist.view
+        row = view.row_of(number - 1)
         if row is None:
-            row = self.view.nearest_row(number - 1)
+            row = view.nearest_row(number - 1)
             self.notify(f"packet {number} is hidden by the display filter; showing the next one")
         self.plist.follow = False
-        self.plist.update_count(len(self.view))
+        self.plist.update_count(len(view))
         self.plist.move_to(row, center=True)
         self.plist.focus()
         return True
@@ -478,7 +499,7 @@ class SnifferApp(PanelActions, App[None]):
             self.notify(f"search: {exc}", severity="error")
             return
         self.last_search = (mode, text)
-        self._search_worker(match, text, forward, self.plist.cursor, len(self.view))
+        self._search_worker(match, text, forward, self.plist.cursor, len(self.plist.view))
 
     def _matcher(self, mode: str, text: str):  # type: ignore[no-untyped-def]
         store = self.store
@@ -513,7 +534,7 @@ class SnifferApp(PanelActions, App[None]):
 
     @work(thread=True, exclusive=True, group="search")
     def _search_worker(self, match, text: str, forward: bool, start: int, n: int) -> None:  # type: ignore[no-untyped-def]
-        view = self.view
+        view = self.plist.view
         step = 1 if forward else -1
         found: int | None = None
         for k in range(1, n + 1):
@@ -635,6 +656,110 @@ class SnifferApp(PanelActions, App[None]):
         self.plist.refresh()
         self.clear_notifications()  # one toast for a run of presses, not a stack
         self.notify(f"Time: {self.plist.timefmt.label}", timeout=2)
+
+    # -- columns and sorting ------------------------------------------------------------------------------
+    def action_edit_columns(self) -> None:
+        from sniffer.ui.screens import PromptScreen
+
+        self.push_screen(
+            PromptScreen(
+                "Columns: field names, in order (e.g. ip.ttl tcp.window_size); empty: none",
+                "ip.ttl tcp.stream dns.qry.name",
+                " ".join(self.plist.custom),
+            ),
+            self._columns_given,
+        )
+
+    def _columns_given(self, text: str | None) -> None:
+        if text is None:
+            return
+        from sniffer.ui.columns import parse_columns
+
+        try:
+            cols = parse_columns(text, field_names)
+        except ValueError as exc:
+            self.notify(str(exc), title="Columns", severity="error")
+            return
+        self.set_columns(cols)
+
+    def action_add_column(self) -> None:
+        d = self.selected_field
+        if d is None or not d.field or d.field == "frame":
+            self.notify("select a field in the detail tree first (2, then ↑↓)", severity="warning")
+            return
+        if d.field in self.plist.custom:
+            self.notify(f"{d.field} is already a column")
+            return
+        self.set_columns([*self.plist.custom, d.field])
+
+    def set_columns(self, cols: list[str]) -> None:
+        """Show ``cols`` as field columns and keep them in the profile."""
+        from sniffer.ui.columns import profile_path, save_columns
+
+        self.plist.custom = list(cols)
+        self.plist.refresh()
+        error = save_columns(cols)
+        if error:
+            self.notify(error, severity="warning")
+        else:
+            shown = ", ".join(cols) or "none"
+            self.notify(f"columns: {shown} (saved in {profile_path()})", timeout=3)
+
+    def sort_columns(self) -> list[str]:
+        names = ["no", "time", "source", "destination", "protocol", "length"]
+        return [*names, *self.plist.custom, "info"]
+
+    def action_sort_next(self) -> None:
+        cols = self.sort_columns()
+        cur = cols.index(self.sort_column) if self.sort_column in cols else 0
+        self.sort_by(cols[(cur + 1) % len(cols)], reverse=False)
+
+    def action_sort_reverse(self) -> None:
+        self.sort_by(self.sort_column, reverse=not self.sort_reverse)
+
+    @on(PacketList.SortRequested)
+    def _header_clicked(self, event: PacketList.SortRequested) -> None:
+        same = event.column == self.sort_column
+        self.sort_by(event.column, reverse=not self.sort_reverse if same else False)
+
+    def sort_by(self, column: str, reverse: bool = False) -> None:
+        """Show the list ordered by ``column`` (a sorted index computed in a worker; No. ascending is
+        the capture order itself)."""
+        self.sort_column, self.sort_reverse = column, reverse
+        if column == "no" and not reverse:
+            self.plist.set_view(self.view)
+            self.post_message(Sorted(None, column))
+            return
+        if not self.view.done or (self.source is not None and not self.source.status.done and not self.live):
+            self.notify(
+                "sorting waits for the file to be indexed and the filter to finish", severity="warning"
+            )
+            return
+        self.notice_sort = f"Sorting by {column}…"
+        self._sort_worker(self.view, column, reverse)
+
+    @work(thread=True, exclusive=True, group="sort")
+    def _sort_worker(self, view: View, column: str, reverse: bool) -> None:
+        from textual.worker import get_current_worker
+
+        from sniffer.ui.columns import SortedRows, sort_order
+
+        worker = get_current_worker()
+
+        def progress(k: int, n: int) -> None:
+            self.notice_sort = f"Sorting by {column}: {100 * k // max(1, n)}%"
+
+        order = sort_order(self.store, view, column, reverse, progress, lambda: worker.is_cancelled)
+        if order is None or worker.is_cancelled:
+            return
+        self.post_message(Sorted(SortedRows(view, order, column, reverse), column))
+
+    @on(Sorted)
+    def _sorted(self, msg: Sorted) -> None:
+        self.notice_sort = ""
+        if msg.rows is not None and getattr(msg.rows, "base", None) is self.view:
+            self.plist.set_view(msg.rows)  # type: ignore[arg-type]
+        self.plist.refresh()
 
     # -- help / palette ------------------------------------------------------------------------------------
     def help_keys(self) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from textual.widgets.tree import TreeNode
 from sniffer.model.store import PacketStore, Row, View
 from sniffer.ui.adapters import DNode
 from sniffer.ui.colors import row_style
+from sniffer.ui.columns import CUSTOM_WIDTH, SortedRows, field_text
 from sniffer.ui.timefmt import NO_TIME, TimeFormat
 
 HEADER_STYLE = Style(bold=True, reverse=True)
@@ -39,13 +40,21 @@ class Columns:
     proto: int
     length: int
     info: int
+    custom: tuple[int, ...] = ()  # widths of the field columns (between Length and Info)
 
     @classmethod
-    def fit(cls, width: int, count: int, time_width: int = 12) -> Columns:
+    def fit(cls, width: int, count: int, time_width: int = 12, custom: tuple[int, ...] = ()) -> Columns:
         no = max(5, len(str(count)))
         addr = 22 if width >= 140 else (18 if width >= 110 else 15)
-        fixed = no + time_width + addr * 2 + 9 + 7 + 6  # + separators
-        return cls(no, time_width, addr, addr, 9, 7, max(10, width - fixed))
+        fixed = no + time_width + addr * 2 + 9 + 7 + 6 + sum(custom) + len(custom)  # + separators
+        return cls(no, time_width, addr, addr, 9, 7, max(10, width - fixed), custom)
+
+    def spans(self) -> list[tuple[str, int]]:
+        """(builtin column name or "custom:K", width) in screen order."""
+        out = [("no", self.no), ("time", self.time), ("source", self.src), ("destination", self.dst)]
+        out += [("protocol", self.proto), ("length", self.length)]
+        out += [(f"custom:{k}", w) for k, w in enumerate(self.custom)]
+        return [*out, ("info", self.info)]
 
 
 def _cut(text: str, width: int) -> str:
@@ -79,6 +88,13 @@ class PacketList(ScrollView, can_focus=True):
             super().__init__()
             self.index = index
 
+    class SortRequested(Message):
+        """A click on a column header: sort by that column (a builtin name or a field name)."""
+
+        def __init__(self, column: str) -> None:
+            super().__init__()
+            self.column = column
+
     def __init__(self, store: PacketStore, view: View, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.store = store
@@ -88,6 +104,7 @@ class PacketList(ScrollView, can_focus=True):
         self.marks: set[int] = set()
         self.timefmt = TimeFormat()
         self._first_ts: int | None = None  # the first packet with a timestamp
+        self.custom: list[str] = []  # field names shown as columns (between Length and Info)
 
     # -- data ----------------------------------------------------------------------------------------
     def set_view(self, view: View) -> None:
@@ -184,8 +201,24 @@ class PacketList(ScrollView, can_focus=True):
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         self.follow = False
 
+    def columns(self) -> Columns:
+        widths = tuple(max(CUSTOM_WIDTH[0], min(CUSTOM_WIDTH[1], len(n))) for n in self.custom)
+        return Columns.fit(self.size.width, self.store.count, self.timefmt.width(), widths)
+
+    def column_at(self, x: int) -> str:
+        """The column under screen column ``x`` (builtin name or field name)."""
+        edge = 0
+        for name, w in self.columns().spans():
+            edge += w + 1
+            if x < edge:
+                return self.custom[int(name[7:])] if name.startswith("custom:") else name
+        return "info"
+
     def on_click(self, event: events.Click) -> None:
         pos = event.get_content_offset(self)
+        if pos is not None and pos.y == 0:
+            self.post_message(self.SortRequested(self.column_at(pos.x)))
+            return
         if pos is None or pos.y <= 0:
             return
         row = int(self.scroll_y) + pos.y - 1
@@ -196,17 +229,33 @@ class PacketList(ScrollView, can_focus=True):
 
     # -- rendering ------------------------------------------------------------------------------------
     def header_text(self, cols: Columns) -> str:
+        sort_col = getattr(self.view, "column", None) if isinstance(self.view, SortedRows) else None
+        arrow = " ▼" if getattr(self.view, "reverse", False) else " ▲"
+
+        def label(name: str, text: str) -> str:
+            return text + arrow if name == sort_col else text
+
         return " ".join(
             (
-                "No.".rjust(cols.no),
-                _cut("Time", cols.time),
-                _cut("Source", cols.src),
-                _cut("Destination", cols.dst),
-                _cut("Protocol", cols.proto),
-                "Length".rjust(cols.length),
-                "Info",
+                label("no", "No.").rjust(cols.no),
+                _cut(label("time", "Time"), cols.time),
+                _cut(label("source", "Source"), cols.src),
+                _cut(label("destination", "Destination"), cols.dst),
+                _cut(label("protocol", "Protocol"), cols.proto),
+                label("length", "Length").rjust(cols.length),
+                *(_cut(label(n, n), w) for n, w in zip(self.custom, cols.custom, strict=False)),
+                label("info", "Info"),
             )
         )
+
+    def custom_cells(self, index: int, cols: Columns) -> list[str]:
+        if not self.custom:
+            return []
+        try:
+            fields = self.store.fields(index)
+        except Exception:
+            fields = {}
+        return [_cut(field_text(fields.get(n)), w) for n, w in zip(self.custom, cols.custom, strict=False)]
 
     def first_ts(self) -> int:
         """Time of the first packet that has one (a pcapng SPB has none), 0 while there is none."""
@@ -234,13 +283,14 @@ class PacketList(ScrollView, can_focus=True):
                 _cut(row.dst, cols.dst),
                 _cut(row.protocol, cols.proto),
                 str(self.store.wirelen[index]).rjust(cols.length),
+                *self.custom_cells(index, cols),
                 row.info,
             )
         )
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        cols = Columns.fit(width, self.store.count, self.timefmt.width())
+        cols = self.columns()
         if y == 0:
             return Strip([Segment(_cut(self.header_text(cols), width), HEADER_STYLE)], width)
         r = int(self.scroll_y) + y - 1

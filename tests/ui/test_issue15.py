@@ -285,3 +285,86 @@ async def test_multicast_panel_on_a_file_leaves_this_machine_out(make_app) -> No
         assert screen.kernel_on is False
         await pilot.pause(0.3)
         assert "kernel table off" in str(screen.query_one("#panel-status").render())
+
+
+async def test_columns_from_the_tree_and_by_name_kept_in_the_profile(make_app) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from sniffer.ui.columns import profile_path
+    from sniffer.ui.screens import PromptScreen
+
+    app = make_app(WIKIPEDIA)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.plist.count == 136)
+        await pilot.press(*["down"] * 5)  # packet 6: HTTP GET over IPv4
+        await pilot.press("2")  # the detail tree
+        tree = app.detail
+        # select the IPv4 layer's TTL field: open the layer and walk to the field
+        ip_node = next(n for n in tree.root.children if n.data is not None and n.data.field == "ip")
+        ip_node.expand()
+        await pilot.pause()
+        ttl = next(n for n in ip_node.children if n.data is not None and n.data.field == "ip.ttl")
+        tree.move_cursor(ttl)
+        await pilot.pause()
+        assert app.selected_field is not None and app.selected_field.field == "ip.ttl"
+        t0 = time.monotonic()
+        await pilot.press("a")  # add as column
+        await pilot.pause()
+        assert time.monotonic() - t0 < 1.0
+        assert app.plist.custom == ["ip.ttl"]
+        header = app.plist.header_text(app.plist.columns())
+        assert "ip.ttl" in header and header.index("Length") < header.index("ip.ttl") < header.index("Info")
+        assert app.plist.custom_cells(5, app.plist.columns())[0].strip() == str(app.store.fields(5)["ip.ttl"])
+        # by name, reordered, one removed: c opens the list
+        await pilot.press("c")
+        assert isinstance(app.screen, PromptScreen)
+        inp = app.screen.query_one("#prompt")
+        inp.value = "tcp.stream, ip.ttl frame.len"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.plist.custom == ["tcp.stream", "ip.ttl", "frame.len"]
+        await pilot.press("c")
+        app.screen.query_one("#prompt").value = "tcp.stream nosuch.field"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.plist.custom == ["tcp.stream", "ip.ttl", "frame.len"]  # refused, with a message
+        await pilot.press("c")
+        app.screen.query_one("#prompt").value = "ip.ttl"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.plist.custom == ["ip.ttl"]
+    assert json.loads(profile_path().read_text())["columns"] == ["ip.ttl"]
+    again = make_app(WIKIPEDIA)  # a new session starts with the saved columns
+    assert again.plist.custom == ["ip.ttl"]
+
+
+async def test_sort_by_any_column(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(WIKIPEDIA)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.plist.count == 136)
+        store = app.store
+        app.sort_by("length")
+        await wait_until(pilot, lambda: app.plist.view is not app.view)
+        lengths = [store.wirelen[app.plist.view.packet(r)] for r in range(136)]
+        assert lengths == sorted(lengths)
+        # ties keep capture order (a stable sort)
+        same = [app.plist.view.packet(r) for r in range(136) if lengths[r] == 66]
+        assert same == sorted(same)
+        await pilot.press("O")  # reversed
+        await wait_until(pilot, lambda: getattr(app.plist.view, "reverse", False))
+        assert [store.wirelen[app.plist.view.packet(r)] for r in range(136)] == sorted(lengths, reverse=True)
+        assert "Sorted by length" in app.status_text()
+        # a click on the Protocol header sorts by protocol
+        x = sum(w + 1 for _, w in app.plist.columns().spans()[:4]) + 1
+        await pilot.click("#list", offset=(x + 1, 1))  # the border is row 0 of the widget, the header row 1
+        await wait_until(pilot, lambda: getattr(app.plist.view, "column", "") == "protocol")
+        protos = [store.row(app.plist.view.packet(r)).protocol for r in range(136)]
+        assert protos == sorted(protos)
+        # go to a packet and marks still work in sorted order
+        await pilot.press("g", *"100", "enter")
+        await pilot.pause()
+        assert app.plist.selected_index == 99
+        # o cycles to the next column; back to No. gives the capture order
+        app.sort_by("no")
+        await pilot.pause()
+        assert app.plist.view is app.view

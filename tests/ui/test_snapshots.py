@@ -99,3 +99,19 @@ def test_snapshot_save_dialog_with_a_filter(snap_compare, size) -> None:  # type
         await pilot.pause()
 
     assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_field_column_sorted(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """A field added as a column (ip.ttl) and the list sorted by Length, largest first."""
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        app = pilot.app
+        await _loaded(pilot)
+        app.set_columns(["ip.ttl"])
+        app.sort_by("length", reverse=True)
+        await wait_until(pilot, lambda: app.plist.view is not app.view)
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)

@@ -54,6 +54,7 @@ KEYMAP: list[tuple[str, str, str]] = [
     ("T", "time_precision", "Time precision: auto, 0, 1, 2, 3, 6, 9 decimals"),
     ("c", "edit_columns", "Columns: fields shown as columns (add, remove, reorder; kept)"),
     ("a", "add_column", "Detail tree: add the selected field as a column"),
+    ("x", "field_menu", "Detail tree: field menu (apply/prepare as filter, and/or/not, copy, expand all)"),
     ("o", "sort_next", "Sort the list by the next column (header click: that column)"),
     ("O", "sort_reverse", "Reverse the sort order"),
 ]
@@ -656,6 +657,75 @@ class SnifferApp(PanelActions, App[None]):
         self.plist.refresh()
         self.clear_notifications()  # one toast for a run of presses, not a stack
         self.notify(f"Time: {self.plist.timefmt.label}", timeout=2)
+
+    # -- the field menu (x) ------------------------------------------------------------------------------
+    def action_field_menu(self) -> None:
+        from sniffer.ui.fieldactions import MENU
+        from sniffer.ui.screens import MenuScreen
+
+        d = self.selected_field
+        if d is None or self.shown_index < 0:
+            self.notify("select a field in the detail tree first (2, then ↑↓)", severity="warning")
+            return
+        title = f"{d.field or 'line'}: {d.text}"
+        self.push_screen(MenuScreen(title[:66], MENU), self.field_action)
+
+    def field_action(self, action: str | None) -> None:
+        """Do one entry of the field menu on the selected field."""
+        from sniffer.ui.fieldactions import combine, field_filter, field_value, tree_text, value_text
+
+        d, i = self.selected_field, self.shown_index
+        if action is None or d is None or i < 0:
+            return
+        if action == "expand_all":
+            self.detail.root.expand_all()
+            return
+        if action == "collapse_all":
+            self.detail.root.collapse_all()
+            return
+        if action == "copy_tree":
+            root = self.detail.dnode
+            if root is not None:
+                self.copy(tree_text(root), "the detail tree")
+            return
+        if action == "copy_bytes":
+            data = self.store.frame(i).data[d.start : d.end] if d.start >= 0 else b""
+            self.copy(data.hex(), f"{len(data)} bytes as hex")
+            return
+        if not d.field:
+            self.notify("this line is not a field", severity="warning")
+            return
+        if action == "copy_field":
+            self.copy(d.field, "the field name")
+            return
+        if action == "column":
+            self.action_add_column()
+            return
+        fields = self.store.fields(i)
+        value = field_value(fields, d, self.detail.dnode)
+        if action == "copy_value":
+            self.copy("" if value is None else value_text(value), "the value")
+            return
+
+        def matches(text: str) -> bool:
+            flt = compile_display_filter(text)
+            return flt is not None and bool(flt.matches(fields))
+
+        expr = field_filter(d.field, value, matches)
+        current = self.view.text if self.view.matched is not None else ""
+        text = combine(action, str(current or ""), expr)
+        self.filter_input.value = text
+        if action == "prepare":
+            self.action_focus_filter()
+            return
+        if self.apply_filter(text):
+            self.plist.focus()
+
+    def copy(self, text: str, what: str) -> None:
+        """Copy to the terminal's clipboard (OSC 52) and say so."""
+        self.copy_to_clipboard(text)
+        shown = text if len(text) <= 60 else text[:57] + "…"
+        self.notify(f"copied {what} to the clipboard (OSC 52): {shown}", timeout=3)
 
     # -- columns and sorting ------------------------------------------------------------------------------
     def action_edit_columns(self) -> None:

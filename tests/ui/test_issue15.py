@@ -368,3 +368,113 @@ async def test_sort_by_any_column(make_app) -> None:  # type: ignore[no-untyped-
         app.sort_by("no")
         await pilot.pause()
         assert app.plist.view is app.view
+
+
+async def _select_field(app, pilot, layer: str, field: str) -> None:  # type: ignore[no-untyped-def]
+    tree = app.detail
+    node = next(n for n in tree.root.children if n.data is not None and n.data.field == layer)
+    node.expand_all()
+    await pilot.pause()
+
+    def find(n):  # type: ignore[no-untyped-def]
+        for c in n.children:
+            if c.data is not None and c.data.field == field:
+                return c
+            got = find(c)
+            if got is not None:
+                return got
+        return None
+
+    target = find(node)
+    assert target is not None, field
+    tree.focus()
+    tree.move_cursor(target)
+    await pilot.pause()
+    if app.selected_field is None or app.selected_field.field != field:
+        # the cursor was already on that line (no highlight event): the field is the one under it
+        app.selected_field = target.data
+    assert app.selected_field is not None and app.selected_field.field == field
+
+
+async def test_field_menu_filters_and_copies(make_app) -> None:  # type: ignore[no-untyped-def]
+    from sniffer.ui.screens import MenuScreen
+
+    app = make_app(WIKIPEDIA)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.plist.count == 136)
+        await pilot.press(*["down"] * 5)  # packet 6: HTTP GET 141.142.220.118 -> 208.80.152.2
+        await _select_field(app, pilot, "ip", "ip.dst")
+        await pilot.press("x")
+        assert isinstance(app.screen, MenuScreen)
+        await pilot.press("a")  # apply as filter
+        await wait_until(pilot, lambda: app.view.done and app.plist.count == len(app.view))
+        assert app.view.text == "ip.dst == 208.80.152.2"
+        assert app.filter_input.value == app.view.text
+        n_dst = len(app.view)
+        assert 0 < n_dst < 136
+        # and selected: the TCP destination port of the same packet
+        app.plist.move_to(0)
+        await pilot.pause()
+        await _select_field(app, pilot, "tcp", "tcp.dstport")
+        await pilot.press("x", "n")
+        await wait_until(pilot, lambda: app.view.done and app.plist.count == len(app.view))
+        assert app.view.text == "(ip.dst == 208.80.152.2) && (tcp.dstport == 80)"
+        # not selected
+        await _select_field(app, pilot, "tcp", "tcp.dstport")
+        await pilot.press("x", "t")
+        await wait_until(pilot, lambda: app.view.done and app.plist.count == len(app.view))
+        assert app.view.text == "!(tcp.dstport == 80)"
+        # prepare: the bar holds the filter, cursor at its end, nothing applied yet
+        app.apply_filter("")
+        await pilot.pause()
+        app.plist.move_to(5)
+        await pilot.pause()
+        await _select_field(app, pilot, "ip", "ip.ttl")
+        await pilot.press("x", "p")
+        await pilot.pause()
+        assert app.filter_input.has_focus and app.filter_input.value == "ip.ttl == 64"
+        assert app.filter_input.cursor_position == len("ip.ttl == 64") and app.view.matched is None
+        await pilot.press("escape")
+        # copies go through OSC 52 (App.copy_to_clipboard) with a visible confirmation
+        await _select_field(app, pilot, "ip", "ip.ttl")
+        await pilot.press("x", "v")
+        await pilot.pause()
+        assert app.clipboard == "64"
+        assert any("copied the value" in n.message for n in app._notifications)
+        await pilot.press("x", "f")
+        assert app.clipboard == "ip.ttl"
+        await pilot.press("x", "b")
+        assert app.clipboard == "40"
+        await pilot.press("x", "r")
+        text = app.clipboard
+        assert text.splitlines()[0].startswith("Frame 6:") and "    Time to Live: 64" in text
+        # expand / collapse all
+        await pilot.press("x", "e")
+        await pilot.pause()
+        assert all(n.is_expanded for n in app.detail.root.children if n.children)
+        await pilot.press("x", "l")
+        await pilot.pause()
+        assert not any(n.is_expanded for n in app.detail.root.children)
+        # an HTTP string field: quoted when a bare word would not match
+        await _select_field(app, pilot, "http", "http.request.method")
+        await pilot.press("x", "a")
+        await wait_until(pilot, lambda: app.view.done and app.plist.count == len(app.view))
+        assert app.view.text in ('http.request.method == "GET"', "http.request.method == GET")
+        assert len(app.view) > 0
+
+
+async def test_follow_leaves_the_stream_filter_applied(make_app) -> None:  # type: ignore[no-untyped-def]
+    from sniffer.ui.panels.follow import FollowStreamScreen
+
+    app = make_app(WIKIPEDIA)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.plist.count == 136)
+        await pilot.press(*["down"] * 5, "F")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, FollowStreamScreen) and app.screen.followed is not None
+        )
+        n = app.screen.followed.index
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.view.done and app.plist.count == len(app.view) > 0)
+        assert app.view.text == f"tcp.stream eq {n}" == app.filter_input.value
+        assert app.plist.selected_index == 5  # still on the packet followed

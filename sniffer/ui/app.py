@@ -54,6 +54,7 @@ KEYMAP: list[tuple[str, str, str]] = [
     ("T", "time_precision", "Time precision: auto, 0, 1, 2, 3, 6, 9 decimals"),
     ("c", "edit_columns", "Columns: fields shown as columns (add, remove, reorder; kept)"),
     ("a", "add_column", "Detail tree: add the selected field as a column"),
+    ("r", "resolve_names", "Name resolution on/off: MAC vendors, host names from DNS answers, ports"),
     ("x", "field_menu", "Detail tree: field menu (apply/prepare as filter, and/or/not, copy, expand all)"),
     ("o", "sort_next", "Sort the list by the next column (header click: that column)"),
     ("O", "sort_reverse", "Reverse the sort order"),
@@ -159,6 +160,11 @@ class SnifferApp(PanelActions, App[None]):
         from sniffer.ui.columns import load_columns
 
         self.plist.custom = load_columns()
+        from sniffer.ui.names import Resolver
+
+        self.names = Resolver()
+        self.plist.names = self.names
+        self._names_thread: threading.Thread | None = None
         self.sort_column = "no"
         self.sort_reverse = False
         self.detail = DetailTree(id="detail")
@@ -294,6 +300,8 @@ class SnifferApp(PanelActions, App[None]):
                 )
         if src is not None and src.status.progress is not None and not src.status.done:
             parts.append(f"Loading {100 * src.status.progress:.0f}%")
+        if self.names.enabled:
+            parts.append(f"Names on ({len(self.names.hosts)} hosts)")
         if self.display_paused or (src is not None and src.status.paused):
             parts.append("PAUSED")
         if self.live and not self.display_paused and self.plist.is_mounted and self.plist.follow:
@@ -657,6 +665,41 @@ class SnifferApp(PanelActions, App[None]):
         self.plist.refresh()
         self.clear_notifications()  # one toast for a run of presses, not a stack
         self.notify(f"Time: {self.plist.timefmt.label}", timeout=2)
+
+    # -- name resolution (r) ----------------------------------------------------------------------------
+    def action_resolve_names(self) -> None:
+        names = self.names
+        names.enabled = not names.enabled
+        if names.enabled and self._names_thread is None:
+            self._names_thread = threading.Thread(target=self._names_loop, name="sniffer-names", daemon=True)
+            self._names_thread.start()
+        self.plist.refresh()
+        if names.enabled:
+            vendors = "MAC vendors" if names.has_manuf else "no MAC vendors (no Wireshark manuf file)"
+            self.notify(f"name resolution on: host names from DNS answers in the capture, {vendors}, ports")
+        else:
+            self.notify("name resolution off")
+
+    def _names_loop(self) -> None:
+        """Learns host names from the DNS answers of every packet, as they arrive; never on the UI thread."""
+        names, store = self.names, self.store
+        while not self._stop.is_set():
+            if names.scanned >= store.count:
+                self._stop.wait(0.2)
+                continue
+            end = min(store.count, names.scanned + 2048)
+            before = len(names.hosts)
+            for i in range(names.scanned, end):
+                try:
+                    names.feed(store.frame(i))
+                except (OSError, SnifferError):
+                    pass
+            names.scanned = end
+            if len(names.hosts) != before and names.enabled:
+                try:
+                    self.call_from_thread(self.plist.refresh)
+                except RuntimeError:  # the app is closing
+                    return
 
     # -- the field menu (x) ------------------------------------------------------------------------------
     def action_field_menu(self) -> None:

@@ -23,6 +23,7 @@ from sniffer.model.store import PacketStore, Row, View
 from sniffer.ui.adapters import DNode
 from sniffer.ui.colors import row_style
 from sniffer.ui.columns import CUSTOM_WIDTH, SortedRows, field_text
+from sniffer.ui.names import Resolver
 from sniffer.ui.timefmt import NO_TIME, TimeFormat
 
 HEADER_STYLE = Style(bold=True, reverse=True)
@@ -105,6 +106,7 @@ class PacketList(ScrollView, can_focus=True):
         self.timefmt = TimeFormat()
         self._first_ts: int | None = None  # the first packet with a timestamp
         self.custom: list[str] = []  # field names shown as columns (between Length and Info)
+        self.names: Resolver | None = None  # name resolution (the app's; off by default)
 
     # -- data ----------------------------------------------------------------------------------------
     def set_view(self, view: View) -> None:
@@ -279,12 +281,12 @@ class PacketList(ScrollView, can_focus=True):
             (
                 str(index + 1).rjust(cols.no),
                 _cut(self.time_text(r, index), cols.time),
-                _cut(row.src, cols.src),
-                _cut(row.dst, cols.dst),
+                _cut(self.names.address(row.src) if self.names else row.src, cols.src),
+                _cut(self.names.address(row.dst) if self.names else row.dst, cols.dst),
                 _cut(row.protocol, cols.proto),
                 str(self.store.wirelen[index]).rjust(cols.length),
                 *self.custom_cells(index, cols),
-                row.info,
+                self.names.info(row.protocol, row.info) if self.names else row.info,
             )
         )
 

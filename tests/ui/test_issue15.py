@@ -478,3 +478,41 @@ async def test_follow_leaves_the_stream_filter_applied(make_app) -> None:  # typ
         await wait_until(pilot, lambda: app.view.done and app.plist.count == len(app.view) > 0)
         assert app.view.text == f"tcp.stream eq {n}" == app.filter_input.value
         assert app.plist.selected_index == 5  # still on the packet followed
+
+
+# tshark -r captures/zeek__wikipedia.pcap -N dnmt -T fields -e frame.number -e _ws.col.Source -e _ws.col.Destination
+TSHARK_NAMES = {
+    2: ("gemini.local", "ff02::fb"),
+    3: ("gemini.local", "224.0.0.251"),
+    4: ("Cisco_4f:8e:f2", "Spanning-tree-(for-bridges)_00"),
+    5: ("Cisco_be:8c:ff", "Broadcast"),
+    22: ("141.142.220.118", "upload.pmtpa.wikimedia.org"),
+}
+
+
+async def test_name_resolution_is_off_by_default_and_matches_tshark(make_app) -> None:  # type: ignore[no-untyped-def]
+    from sniffer.ui.names import MANUF_PATHS
+
+    assert any(p.exists() for p in MANUF_PATHS), "Wireshark's manuf file (tshark package) is needed"
+    app = make_app(WIKIPEDIA)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.plist.count == 136)
+        pl = app.plist
+        cols = pl.columns()
+
+        def cells(n: int) -> tuple[str, str, str]:
+            """Source and Destination as the list writes them (before cutting to the width), the row."""
+            row = app.store.row(n - 1)
+            text = pl.row_text(n - 1, row, cols, n - 1)
+            return app.names.address(row.src), app.names.address(row.dst), text
+
+        assert cells(22)[1] == "208.80.152.3"  # off: numbers, as tshark -n
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.names.scanned >= 136)
+        await pilot.pause()
+        for n, want in TSHARK_NAMES.items():
+            assert cells(n)[:2] == want, n
+        assert "49996 -> http(80) [SYN]" in cells(22)[2]
+        assert "Names on" in app.status_text()
+        await pilot.press("r")
+        assert cells(4)[0] == "00:13:7f:4f:8e:f2"

@@ -115,3 +115,19 @@ def test_snapshot_field_column_sorted(snap_compare, size) -> None:  # type: igno
         await pilot.pause()
 
     assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_names_resolved(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """r: MAC vendors (Wireshark's manuf/wka), host names from the capture's DNS answers, port names."""
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        app = pilot.app
+        await _loaded(pilot)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.names.scanned >= 136)
+        await pilot.press("g", *"26", "enter")
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)

@@ -22,7 +22,7 @@ from sniffer.errors import SnifferError
 from sniffer.model.store import PacketStore, View
 from sniffer.ui.adapters import DNode, compile_display_filter, dissect, field_names, write_pcapng
 from sniffer.ui.panels import PANEL_KEYMAP, PanelActions
-from sniffer.ui.sources import Source
+from sniffer.ui.sources import LiveCaptureSource, Source
 from sniffer.ui.widgets import DetailTree, HexView, PacketList, StatusBar, build_filter_bar
 
 REFRESH_HZ = 10
@@ -54,6 +54,9 @@ KEYMAP: list[tuple[str, str, str]] = [
     ("T", "time_precision", "Time precision: auto, 0, 1, 2, 3, 6, 9 decimals"),
     ("c", "edit_columns", "Columns: fields shown as columns (add, remove, reorder; kept)"),
     ("a", "add_column", "Detail tree: add the selected field as a column"),
+    ("ctrl+e", "capture_toggle", "Live capture: stop / start again (packets kept)"),
+    ("ctrl+r", "capture_restart", "Live capture: restart (packets discarded)"),
+    ("ctrl+k", "capture_options", "Live capture: change interfaces and capture filter, restart"),
     ("r", "resolve_names", "Name resolution on/off: MAC vendors, host names from DNS answers, ports"),
     ("x", "field_menu", "Detail tree: field menu (apply/prepare as filter, and/or/not, copy, expand all)"),
     ("o", "sort_next", "Sort the list by the next column (header click: that column)"),
@@ -302,6 +305,8 @@ class SnifferApp(PanelActions, App[None]):
             parts.append(f"Loading {100 * src.status.progress:.0f}%")
         if self.names.enabled:
             parts.append(f"Names on ({len(self.names.hosts)} hosts)")
+        if src is not None and src.status.kind == "live" and src.status.done and not src.status.error:
+            parts.append("STOPPED (ctrl+e starts again)")
         if self.display_paused or (src is not None and src.status.paused):
             parts.append("PAUSED")
         if self.live and not self.display_paused and self.plist.is_mounted and self.plist.follow:
@@ -666,6 +671,102 @@ class SnifferApp(PanelActions, App[None]):
         self.clear_notifications()  # one toast for a run of presses, not a stack
         self.notify(f"Time: {self.plist.timefmt.label}", timeout=2)
 
+    # -- capture control (ctrl+e, ctrl+r, ctrl+k) ----------------------------------------------------------
+    def _live_source(self) -> LiveCaptureSource | None:
+        src = self.source
+        if isinstance(src, LiveCaptureSource):
+            return src
+        self.notify("capture control works on a live capture (sniffer tui -i IFACE)", severity="warning")
+        return None
+
+    def action_capture_toggle(self) -> None:
+        src = self._live_source()
+        if src is None:
+            return
+        if not src.status.done:
+            src.stop()
+            src.status.done = True
+            self.notify(f"capture stopped on {src.status.name} ({self.store.count} packets kept)")
+            self._tick()
+        else:
+            self.start_capture(src.live.interfaces, src.live.bpf, keep=True)
+
+    def action_capture_restart(self) -> None:
+        src = self._live_source()
+        if src is not None:
+            self.start_capture(src.live.interfaces, src.live.bpf, keep=False)
+
+    def action_capture_options(self) -> None:
+        from sniffer.ui.screens import PromptScreen
+
+        src = self._live_source()
+        if src is None:
+            return
+
+        def got_interfaces(text: str | None) -> None:
+            if text is None or not text.replace(",", " ").split():
+                return
+            interfaces = text.replace(",", " ").split()
+
+            def got_filter(bpf: str | None) -> None:
+                if bpf is not None:
+                    self.start_capture(interfaces, bpf.strip() or None, keep=False)
+
+            self.push_screen(
+                PromptScreen("Capture filter (BPF; empty: none)", "udp port 53", src.live.bpf or ""),
+                got_filter,
+            )
+
+        self.push_screen(
+            PromptScreen("Capture on interfaces (space separated)", "lo", " ".join(src.live.interfaces)),
+            got_interfaces,
+        )
+
+    def start_capture(self, interfaces: list[str], bpf: str | None, keep: bool) -> bool:
+        """(Re)start the live capture on ``interfaces`` with capture filter ``bpf``: into the same store
+        (``keep``), or into a new one (restart: the packets so far are discarded). A capture that cannot
+        open (no such interface, bad filter) leaves the running one as it was."""
+        old = self.source
+        assert isinstance(old, LiveCaptureSource)
+        store = self.store if keep else PacketStore(spool=True)
+        new = LiveCaptureSource(interfaces, store, bpf=bpf, snaplen=old.live.snaplen, netns=old.live.netns)
+        try:
+            new.open()
+        except SnifferError as exc:
+            self.notify(str(exc), title="Capture", severity="error")
+            if store is not self.store:
+                store.close()
+            return False
+        if not old.status.done:
+            old.stop()
+            old.status.done = True
+        if not keep:
+            old_store, text = self.store, self.view.text if self.view.matched is not None else ""
+            self.store = store
+            self.plist.store = store
+            self.plist.marks.clear()
+            self.plist._first_ts = None
+            self.names.hosts.clear()
+            self.names.scanned = 0
+            self._rate_n, self._rate_b = 0, 0
+            self.view = View(store)
+            self.plist.set_view(self.view)
+            self.plist.update_count(0)
+            if text:
+                self.apply_filter(text)
+            # the old store is not closed here: a panel's worker may still be reading it; its spool
+            # file goes when the last reference does
+            del old_store
+        new.on_done = lambda: self._post(SourceDone())
+        self.source = new
+        self._error_shown = ""
+        new.start()
+        self.plist.follow = True
+        what = ", ".join(interfaces) + (f" with filter '{bpf}'" if bpf else "")
+        self.notify(f"capturing on {what}" + (" (packets kept)" if keep else ""))
+        self._tick()
+        return True
+
     # -- name resolution (r) ----------------------------------------------------------------------------
     def action_resolve_names(self) -> None:
         names = self.names
@@ -682,8 +783,9 @@ class SnifferApp(PanelActions, App[None]):
 
     def _names_loop(self) -> None:
         """Learns host names from the DNS answers of every packet, as they arrive; never on the UI thread."""
-        names, store = self.names, self.store
+        names = self.names
         while not self._stop.is_set():
+            store = self.store  # a capture restart swaps it
             if names.scanned >= store.count:
                 self._stop.wait(0.2)
                 continue

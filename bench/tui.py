@@ -3,6 +3,7 @@
     python bench/tui.py [--packets 1000000] [--runs 3] [--rate 25000] [--seconds 8]
     python bench/tui.py --filter [--packets 1000000] [--old-packets 100000]   # display filter scan times
     python bench/tui.py --skip-live --baseline DIR   # also the TUI from DIR (a checkout: before/after)
+    python bench/tui.py --stats [--packets 1000000] [--flows 100000]   # Statistics screen vs tshark -z conv
 
 Part 1 runs each tool in its own process on the same generated capture: the sniffer TUI (headless
 Textual driver, 120x40) reports when the first packet rows are painted and when the file is fully
@@ -413,6 +414,211 @@ def part3(packets: int, old_packets: int, workdir: Path) -> None:
         path.unlink()
 
 
+# -- part 4: statistics at scale (issue 15) --------------------------------------------------------------
+STATS_CHILD = r"""
+import asyncio, json, sys, time, resource
+sys.path.insert(0, sys.argv[2])
+from textual import events
+from sniffer.ui.app import SnifferApp
+from sniffer.ui.sources import open_file_source
+from sniffer.ui.panels.stats import StatisticsScreen
+from sniffer.ui.vtable import VirtualTable
+
+def hwm_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+async def main():
+    store, source = open_file_source(sys.argv[1])
+    app = SnifferApp(store, source)
+    out = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not source.status.done:
+            await asyncio.sleep(0.05)
+        out["packets"] = store.count
+        screen = StatisticsScreen()
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        app.push_screen(screen)
+        await pilot.pause()
+        # key latency while the worker counts: a key typed into the rows filter, to the screen update showing it
+        inp = screen.query_one("#rows-filter")
+        inp.focus()
+        await pilot.pause()
+        displays = []
+        orig = app._display
+        def display(scr, renderable):
+            if renderable is not None:
+                displays.append((time.perf_counter(), inp.value))
+            orig(scr, renderable)
+        app._display = display
+        lat = []
+        k = 0
+        while screen.stats is None:
+            key, want = ("x", "x") if k % 2 == 0 else ("backspace", "")
+            k += 1
+            displays.clear()
+            t = time.perf_counter()
+            app._driver.send_message(events.Key(key, key if key == "x" else None))
+            while time.perf_counter() < t + 10:
+                await asyncio.sleep(0.0005)
+                hit = [d for d in displays if d[1] == want]
+                if hit:
+                    lat.append((hit[0][0] - t) * 1000)
+                    break
+            await asyncio.sleep(0.1)
+        app._display = orig
+        out["stats_s"] = time.perf_counter() - t0
+        out["stats_cpu_s"] = time.process_time() - cpu0
+        out["key_ms"] = lat
+        out["conversations"] = {k: v for k, v in screen.counts.items()}
+        out["peak_rss_mb"] = hwm_mb()
+        # sort of 1M rows by a column: the TCP conversation rows repeated to 1M, in a VirtualTable
+        table = screen.query_one("#conv-tcp", VirtualTable)
+        rows = table.rows
+        big = (rows * (1_000_000 // max(1, len(rows)) + 1))[:1_000_000]
+        table.set_data(table.columns, big)
+        await pilot.pause()
+        t, c = time.perf_counter(), time.process_time()
+        table.sort_by(4)  # Bytes
+        await pilot.pause()
+        out["sort_1m_s"], out["sort_1m_cpu"] = time.perf_counter() - t, time.process_time() - c
+        t, c = time.perf_counter(), time.process_time()
+        table.sort_by(1)  # Address A (text)
+        await pilot.pause()
+        out["sort_1m_text_s"], out["sort_1m_text_cpu"] = time.perf_counter() - t, time.process_time() - c
+        table.set_data(table.columns, [])
+        await pilot.press("escape")
+        await pilot.pause()
+        # the packet list (1M rows) sorted by Length, then a field added as a column
+        t, c = time.perf_counter(), time.process_time()
+        app.sort_by("length", reverse=True)
+        while app.plist.view is app.view:
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        out["list_sort_s"], out["list_sort_cpu"] = time.perf_counter() - t, time.process_time() - c
+        shown = []
+        orig = app._display
+        def display2(scr, renderable):
+            if renderable is not None:
+                shown.append(time.perf_counter())
+            orig(scr, renderable)
+        app._display = display2
+        t = time.perf_counter()
+        app.set_columns(["ip.ttl", "tcp.stream"])
+        while not shown and time.perf_counter() < t + 10:
+            await asyncio.sleep(0.001)
+        out["add_column_s"] = (shown[0] if shown else float("nan")) - t
+        app._display = orig
+    print(json.dumps(out))
+
+asyncio.run(main())
+"""
+
+CONV_ARGS = [f"-z{k},{p}" for k in ("conv", "endpoints") for p in ("ip", "ipv6", "tcp", "udp")]
+
+
+def real_traffic(path: Path, packets: int) -> Path:
+    """A >= ``packets`` capture of real traffic: every Ethernet frame of the /work/shared corpora, repeated,
+    each repetition with other IPv4 source addresses (last two bytes xor the repetition): real protocols
+    and sizes, and conversations that grow with the file."""
+    from helpers.tui_pcapgen import PCAP_HDR, REC
+
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.frame import LINKTYPE_ETHERNET
+
+    frames: list[bytes] = []
+    for d in (Path("/work/shared/corpus/captures"), Path("/work/shared/corpus-breadth/captures")):
+        for f in sorted(d.glob("*")):
+            try:
+                with open_capture(str(f)) as r:
+                    for fr in r:
+                        if fr.linktype == LINKTYPE_ETHERNET and len(fr.data) >= 34:
+                            frames.append(fr.data)
+            except Exception:
+                continue
+    with open(path, "wb") as out:
+        out.write(PCAP_HDR)
+        n, rep = 0, 0
+        while n < packets:
+            chunk = []
+            for data in frames:
+                if data[12:14] == b"\x08\x00" and rep:
+                    b = bytearray(data)
+                    b[28] ^= (rep >> 8) & 0xFF
+                    b[29] ^= rep & 0xFF
+                    data = bytes(b)
+                t = n * 10
+                chunk.append(
+                    REC.pack(1_700_000_000 + t // 1_000_000, t % 1_000_000, len(data), len(data)) + data
+                )
+                n += 1
+            out.write(b"".join(chunk))
+            rep += 1
+    return path
+
+
+def run_tshark_conv(path: Path) -> dict[str, float]:
+    t = time.perf_counter()
+    proc = subprocess.Popen(["tshark", "-n", "-q", "-r", str(path), *CONV_ARGS], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    _, status, ru = os.wait4(proc.pid, 0)
+    assert status == 0, "tshark failed"
+    return {
+        "wall_s": time.perf_counter() - t,
+        "cpu_s": ru.ru_utime + ru.ru_stime,
+        "peak_rss_mb": ru.ru_maxrss / 1024,
+    }
+
+
+def run_tui_stats(path: Path) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="sniffer-profile-") as conf:  # never the user's column profile
+        env = {**os.environ, "SNIFFER_CONFIG_DIR": conf}
+        proc = subprocess.run(
+            [sys.executable, "-c", STATS_CHILD, str(path), str(ROOT)],
+            capture_output=True,
+            cwd=ROOT,
+            env=env,
+            check=False,
+        )
+    if proc.returncode != 0:
+        raise SystemExit(f"TUI child failed: {proc.stderr.decode()[-3000:]}")
+    return json.loads(proc.stdout.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def part4(packets: int, flows: int, workdir: Path, real: bool) -> None:
+    from helpers.tui_pcapgen import many_flows_frames, write_frames
+
+    files = [("generated TCP/UDP", write_frames(workdir / "flows.pcap", many_flows_frames(packets, flows)))]
+    if real:
+        files.append(("real traffic (corpus, repeated)", real_traffic(workdir / "real.pcap", packets)))
+    for label, path in files:
+        print(f"\n== statistics: {label}, load average {os.getloadavg()[0]:.1f} ==")
+        ts = run_tshark_conv(path)
+        ours = run_tui_stats(path)
+        key = sorted(ours["key_ms"]) or [float("nan")]  # type: ignore[type-var]
+        conv = ours["conversations"]
+        print(f"packets {ours['packets']}, conversations: " + ", ".join(f"{k} {v}" for k, v in conv.items()))  # type: ignore[union-attr]
+        print(f"{'':44}{'sniffer tui':>14}{'tshark -qz':>14}{'ratio':>8}")
+        print(f"{'conversations + endpoints, CPU s':44}{ours['stats_cpu_s']:>14.2f}{ts['cpu_s']:>14.2f}"
+              f"{ours['stats_cpu_s'] / ts['cpu_s']:>8.2f}")  # type: ignore[operator]  # fmt: skip
+        print(f"{'conversations + endpoints, wall s':44}{ours['stats_s']:>14.2f}{ts['wall_s']:>14.2f}"
+              f"{ours['stats_s'] / ts['wall_s']:>8.2f}")  # type: ignore[operator]  # fmt: skip
+        print(f"{'peak RSS, MB (TUI: the whole app + index)':44}{ours['peak_rss_mb']:>14.0f}{ts['peak_rss_mb']:>14.0f}"
+              f"{ours['peak_rss_mb'] / ts['peak_rss_mb']:>8.2f}")  # type: ignore[operator]  # fmt: skip
+        print(f"key -> redraw while counting, ms: median {statistics.median(key):.1f}, "
+              f"p95 {key[int(0.95 * (len(key) - 1))]:.1f}, max {key[-1]:.1f} ({len(key)} keys)")  # fmt: skip
+        print(f"statistics table, sort 1,000,000 rows by Bytes: {ours['sort_1m_s']:.2f} s wall "
+              f"({ours['sort_1m_cpu']:.2f} s CPU), by Address A: {ours['sort_1m_text_s']:.2f} s "
+              f"({ours['sort_1m_text_cpu']:.2f} s CPU)")  # fmt: skip
+        print(f"packet list, sort {ours['packets']} rows by Length: {ours['list_sort_s']:.2f} s wall "
+              f"({ours['list_sort_cpu']:.2f} s CPU); add two field columns -> redrawn: "
+              f"{ours['add_column_s'] * 1000:.0f} ms")  # fmt: skip
+        path.unlink()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--packets", type=int, default=1_000_000)
@@ -425,6 +631,9 @@ def main() -> None:
         "--baseline", type=Path, help="part 1: also time the TUI from this tree (e.g. a git archive of main)"
     )
     ap.add_argument("--filter", action="store_true", help="only part 3: display filter scan times")
+    ap.add_argument("--stats", action="store_true", help="only part 4: conversations/endpoints vs tshark -z")
+    ap.add_argument("--flows", type=int, default=100_000, help="part 4: conversations in the generated file")
+    ap.add_argument("--no-real", action="store_true", help="part 4: skip the real-traffic file")
     ap.add_argument(
         "--old-packets", type=int, default=100_000, help="part 3: file size for the before column"
     )
@@ -432,6 +641,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sniffer-bench-") as d:
         if args.filter:
             part3(args.packets, args.old_packets, Path(d))
+            return
+        if args.stats:
+            part4(args.packets, args.flows, Path(d), not args.no_real)
             return
         if not args.skip_file:
             part1(args.packets, args.runs, Path(d), args.baseline)

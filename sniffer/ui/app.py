@@ -22,7 +22,7 @@ from sniffer.errors import SnifferError
 from sniffer.model.store import PacketStore, View
 from sniffer.ui.adapters import DNode, compile_display_filter, dissect, field_names, write_pcapng
 from sniffer.ui.panels import PANEL_KEYMAP, PanelActions
-from sniffer.ui.sources import Source
+from sniffer.ui.sources import LiveCaptureSource, Source
 from sniffer.ui.widgets import DetailTree, HexView, PacketList, StatusBar, build_filter_bar
 
 REFRESH_HZ = 10
@@ -50,6 +50,17 @@ KEYMAP: list[tuple[str, str, str]] = [
     ("space", "pause", "Pause / resume (live: freeze the list; playback: the clock)"),
     ("full_stop", "step", "Playback: step one packet"),
     ("f", "follow", "Autoscroll: follow the newest packet (scrolling up stops it)"),
+    ("t", "time_format", "Time format: relative, of day, date, UTC, epoch, deltas"),
+    ("T", "time_precision", "Time precision: auto, 0, 1, 2, 3, 6, 9 decimals"),
+    ("c", "edit_columns", "Columns: fields shown as columns (add, remove, reorder; kept)"),
+    ("a", "add_column", "Detail tree: add the selected field as a column"),
+    ("ctrl+e", "capture_toggle", "Live capture: stop / start again (packets kept)"),
+    ("ctrl+r", "capture_restart", "Live capture: restart (packets discarded)"),
+    ("ctrl+k", "capture_options", "Live capture: change interfaces and capture filter, restart"),
+    ("r", "resolve_names", "Name resolution on/off: MAC vendors, host names from DNS answers, ports"),
+    ("x", "field_menu", "Detail tree: field menu (apply/prepare as filter, and/or/not, copy, expand all)"),
+    ("o", "sort_next", "Sort the list by the next column (header click: that column)"),
+    ("O", "sort_reverse", "Reverse the sort order"),
 ]
 KEYMAP += PANEL_KEYMAP  # analysis screens (sniffer/ui/panels): S F P I G
 LIST_KEYS: list[tuple[str, str]] = [
@@ -80,6 +91,14 @@ class SourceDone(Message):
 @dataclass
 class FirstRows(Message):
     """The first packets were indexed."""
+
+
+@dataclass
+class Sorted(Message):
+    """A sort worker finished: the packet list shows ``rows`` (None: the natural order)."""
+
+    rows: object | None
+    column: str
 
 
 @dataclass
@@ -139,7 +158,18 @@ class SnifferApp(PanelActions, App[None]):
         self.shown_index = -1  # packet whose detail and bytes are shown
         self.layout_mode = "stacked"
         self.last_saved: str | None = None
+        self.notice_sort = ""  # "Sorting by …: 40%" while a sort worker runs
         self.plist = PacketList(self.store, self.view, id="list")
+        from sniffer.ui.columns import load_columns
+
+        self.plist.custom = load_columns()
+        from sniffer.ui.names import Resolver
+
+        self.names = Resolver()
+        self.plist.names = self.names
+        self._names_thread: threading.Thread | None = None
+        self.sort_column = "no"
+        self.sort_reverse = False
         self.detail = DetailTree(id="detail")
         self.hexview = HexView(id="hex")
         self.status_bar = StatusBar("", id="status")
@@ -219,7 +249,7 @@ class SnifferApp(PanelActions, App[None]):
         screen_full = plist.count > plist.size.height
         # while a file loads behind a full screen, only the scrollbar changes: relayout at 2 Hz
         if not self.display_paused and (not loading or not screen_full or self._ticks % 5 == 0):
-            plist.update_count(len(self.view))
+            plist.update_count(len(plist.view))
         if not self._selected_once and plist.count and not self.live:
             self._selected_once = True
             plist.move_to(0)
@@ -258,6 +288,10 @@ class SnifferApp(PanelActions, App[None]):
         parts.append(f"Packets {st.count} · Displayed {shown}{pct}")
         if self.plist.marks:
             parts.append(f"Marked {len(self.plist.marks)}")
+        if self.notice_sort:
+            parts.append(self.notice_sort)
+        elif self.sort_column != "no" or self.sort_reverse:
+            parts.append(f"Sorted by {self.sort_column}{' ↓' if self.sort_reverse else ''}")
         if self.view.matched is not None and not self.view.done:
             parts.append(f"Filtering {100 * self.view.scanned / max(1, st.count):.0f}%")
         if src is not None and src.status.kind in ("live", "playback"):
@@ -269,6 +303,10 @@ class SnifferApp(PanelActions, App[None]):
                 )
         if src is not None and src.status.progress is not None and not src.status.done:
             parts.append(f"Loading {100 * src.status.progress:.0f}%")
+        if self.names.enabled:
+            parts.append(f"Names on ({len(self.names.hosts)} hosts)")
+        if src is not None and src.status.kind == "live" and src.status.done and not src.status.error:
+            parts.append("STOPPED (ctrl+e starts again)")
         if self.display_paused or (src is not None and src.status.paused):
             parts.append("PAUSED")
         if self.live and not self.display_paused and self.plist.is_mounted and self.plist.follow:
@@ -348,11 +386,14 @@ class SnifferApp(PanelActions, App[None]):
         if flt is not None:
             self.view.advance(2000)  # the first screen at once on small captures
         self._filter_wake.set()
+        self.sort_column, self.sort_reverse = "no", False  # a new filter shows capture order
         self.plist.set_view(self.view)
         return True
 
     def action_focus_filter(self) -> None:
-        self.filter_input.focus()
+        inp = self.filter_input
+        inp.focus()
+        inp.cursor_position = len(inp.value)  # at the end, whoever set the text (a panel, a follow)
 
     def action_focus_list(self) -> None:
         self.plist.focus()
@@ -393,7 +434,8 @@ class SnifferApp(PanelActions, App[None]):
         self.plist.refresh()
 
     def _jump_mark(self, forward: bool) -> None:
-        rows = sorted(r for r in (self.view.row_of(i) for i in self.plist.marks) if r is not None)
+        view = self.plist.view
+        rows = sorted(r for r in (view.row_of(i) for i in self.plist.marks) if r is not None)
         if not rows:
             self.notify("no marked packets displayed")
             return
@@ -430,12 +472,13 @@ class SnifferApp(PanelActions, App[None]):
         if not 1 <= number <= self.store.count:
             self.notify(f"no packet {number} (there are {self.store.count})", severity="error")
             return False
-        row = self.view.row_of(number - 1)
+        view = self.plist.view
+        row = view.row_of(number - 1)
         if row is None:
-            row = self.view.nearest_row(number - 1)
+            row = view.nearest_row(number - 1)
             self.notify(f"packet {number} is hidden by the display filter; showing the next one")
         self.plist.follow = False
-        self.plist.update_count(len(self.view))
+        self.plist.update_count(len(view))
         self.plist.move_to(row, center=True)
         self.plist.focus()
         return True
@@ -470,7 +513,7 @@ class SnifferApp(PanelActions, App[None]):
             self.notify(f"search: {exc}", severity="error")
             return
         self.last_search = (mode, text)
-        self._search_worker(match, text, forward, self.plist.cursor, len(self.view))
+        self._search_worker(match, text, forward, self.plist.cursor, len(self.plist.view))
 
     def _matcher(self, mode: str, text: str):
         store = self.store
@@ -505,7 +548,7 @@ class SnifferApp(PanelActions, App[None]):
 
     @work(thread=True, exclusive=True, group="search")
     def _search_worker(self, match, text: str, forward: bool, start: int, n: int) -> None:
-        view = self.view
+        view = self.plist.view
         step = 1 if forward else -1
         found: int | None = None
         for k in range(1, n + 1):
@@ -613,6 +656,325 @@ class SnifferApp(PanelActions, App[None]):
         self.plist.follow = not self.plist.follow
         if self.plist.follow:
             self.plist.move_to(self.plist.count - 1)
+
+    # -- time column ----------------------------------------------------------------------------------
+    def action_time_format(self) -> None:
+        self.plist.timefmt.next_kind()
+        self._time_changed()
+
+    def action_time_precision(self) -> None:
+        self.plist.timefmt.next_precision()
+        self._time_changed()
+
+    def _time_changed(self) -> None:
+        self.plist.refresh()
+        self.clear_notifications()  # one toast for a run of presses, not a stack
+        self.notify(f"Time: {self.plist.timefmt.label}", timeout=2)
+
+    # -- capture control (ctrl+e, ctrl+r, ctrl+k) ----------------------------------------------------------
+    def _live_source(self) -> LiveCaptureSource | None:
+        src = self.source
+        if isinstance(src, LiveCaptureSource):
+            return src
+        self.notify("capture control works on a live capture (sniffer tui -i IFACE)", severity="warning")
+        return None
+
+    def action_capture_toggle(self) -> None:
+        src = self._live_source()
+        if src is None:
+            return
+        if not src.status.done:
+            src.stop()
+            src.status.done = True
+            self.notify(f"capture stopped on {src.status.name} ({self.store.count} packets kept)")
+            self._tick()
+        else:
+            self.start_capture(src.live.interfaces, src.live.bpf, keep=True)
+
+    def action_capture_restart(self) -> None:
+        src = self._live_source()
+        if src is not None:
+            self.start_capture(src.live.interfaces, src.live.bpf, keep=False)
+
+    def action_capture_options(self) -> None:
+        from sniffer.ui.screens import PromptScreen
+
+        src = self._live_source()
+        if src is None:
+            return
+
+        def got_interfaces(text: str | None) -> None:
+            if text is None or not text.replace(",", " ").split():
+                return
+            interfaces = text.replace(",", " ").split()
+
+            def got_filter(bpf: str | None) -> None:
+                if bpf is not None:
+                    self.start_capture(interfaces, bpf.strip() or None, keep=False)
+
+            self.push_screen(
+                PromptScreen("Capture filter (BPF; empty: none)", "udp port 53", src.live.bpf or ""),
+                got_filter,
+            )
+
+        self.push_screen(
+            PromptScreen("Capture on interfaces (space separated)", "lo", " ".join(src.live.interfaces)),
+            got_interfaces,
+        )
+
+    def start_capture(self, interfaces: list[str], bpf: str | None, keep: bool) -> bool:
+        """(Re)start the live capture on ``interfaces`` with capture filter ``bpf``: into the same store
+        (``keep``), or into a new one (restart: the packets so far are discarded). A capture that cannot
+        open (no such interface, bad filter) leaves the running one as it was."""
+        old = self.source
+        assert isinstance(old, LiveCaptureSource)
+        store = self.store if keep else PacketStore(spool=True)
+        new = LiveCaptureSource(interfaces, store, bpf=bpf, snaplen=old.live.snaplen, netns=old.live.netns)
+        try:
+            new.open()
+        except SnifferError as exc:
+            self.notify(str(exc), title="Capture", severity="error")
+            if store is not self.store:
+                store.close()
+            return False
+        if not old.status.done:
+            old.stop()
+            old.status.done = True
+        if not keep:
+            old_store, text = self.store, self.view.text if self.view.matched is not None else ""
+            self.store = store
+            self.plist.store = store
+            self.plist.marks.clear()
+            self.plist._first_ts = None
+            self.names.hosts.clear()
+            self.names.scanned = 0
+            self._rate_n, self._rate_b = 0, 0
+            self.view = View(store)
+            self.plist.set_view(self.view)
+            self.plist.update_count(0)
+            if text:
+                self.apply_filter(text)
+            # the old store is not closed here: a panel's worker may still be reading it; its spool
+            # file goes when the last reference does
+            del old_store
+        new.on_done = lambda: self._post(SourceDone())
+        self.source = new
+        self._error_shown = ""
+        new.start()
+        self.plist.follow = True
+        what = ", ".join(interfaces) + (f" with filter '{bpf}'" if bpf else "")
+        self.notify(f"capturing on {what}" + (" (packets kept)" if keep else ""))
+        self._tick()
+        return True
+
+    # -- name resolution (r) ----------------------------------------------------------------------------
+    def action_resolve_names(self) -> None:
+        names = self.names
+        names.enabled = not names.enabled
+        if names.enabled and self._names_thread is None:
+            self._names_thread = threading.Thread(target=self._names_loop, name="sniffer-names", daemon=True)
+            self._names_thread.start()
+        self.plist.refresh()
+        if names.enabled:
+            vendors = "MAC vendors" if names.has_manuf else "no MAC vendors (no Wireshark manuf file)"
+            self.notify(f"name resolution on: host names from DNS answers in the capture, {vendors}, ports")
+        else:
+            self.notify("name resolution off")
+
+    def _names_loop(self) -> None:
+        """Learns host names from the DNS answers of every packet, as they arrive; never on the UI thread."""
+        names = self.names
+        while not self._stop.is_set():
+            store = self.store  # a capture restart swaps it
+            if names.scanned >= store.count:
+                self._stop.wait(0.2)
+                continue
+            end = min(store.count, names.scanned + 2048)
+            before = len(names.hosts)
+            for i in range(names.scanned, end):
+                try:
+                    names.feed(store.frame(i))
+                except (OSError, SnifferError):
+                    pass
+            names.scanned = end
+            if len(names.hosts) != before and names.enabled:
+                try:
+                    self.call_from_thread(self.plist.refresh)
+                except RuntimeError:  # the app is closing
+                    return
+
+    # -- the field menu (x) ------------------------------------------------------------------------------
+    def action_field_menu(self) -> None:
+        from sniffer.ui.fieldactions import MENU
+        from sniffer.ui.screens import MenuScreen
+
+        d = self.selected_field
+        if d is None or self.shown_index < 0:
+            self.notify("select a field in the detail tree first (2, then ↑↓)", severity="warning")
+            return
+        title = f"{d.field or 'line'}: {d.text}"
+        self.push_screen(MenuScreen(title[:66], MENU), self.field_action)
+
+    def field_action(self, action: str | None) -> None:
+        """Do one entry of the field menu on the selected field."""
+        from sniffer.ui.fieldactions import combine, field_filter, field_value, tree_text, value_text
+
+        d, i = self.selected_field, self.shown_index
+        if action is None or d is None or i < 0:
+            return
+        if action == "expand_all":
+            self.detail.root.expand_all()
+            return
+        if action == "collapse_all":
+            self.detail.root.collapse_all()
+            return
+        if action == "copy_tree":
+            root = self.detail.dnode
+            if root is not None:
+                self.copy(tree_text(root), "the detail tree")
+            return
+        if action == "copy_bytes":
+            data = self.store.frame(i).data[d.start : d.end] if d.start >= 0 else b""
+            self.copy(data.hex(), f"{len(data)} bytes as hex")
+            return
+        if not d.field:
+            self.notify("this line is not a field", severity="warning")
+            return
+        if action == "copy_field":
+            self.copy(d.field, "the field name")
+            return
+        if action == "column":
+            self.action_add_column()
+            return
+        fields = self.store.fields(i)
+        value = field_value(fields, d, self.detail.dnode)
+        if action == "copy_value":
+            self.copy("" if value is None else value_text(value), "the value")
+            return
+
+        def matches(text: str) -> bool:
+            flt = compile_display_filter(text)
+            return flt is not None and bool(flt.matches(fields))
+
+        expr = field_filter(d.field, value, matches)
+        current = self.view.text if self.view.matched is not None else ""
+        text = combine(action, str(current or ""), expr)
+        self.filter_input.value = text
+        if action == "prepare":
+            self.action_focus_filter()
+            return
+        if self.apply_filter(text):
+            self.plist.focus()
+
+    def copy(self, text: str, what: str) -> None:
+        """Copy to the terminal's clipboard (OSC 52) and say so."""
+        self.copy_to_clipboard(text)
+        shown = text if len(text) <= 60 else text[:57] + "…"
+        self.notify(f"copied {what} to the clipboard (OSC 52): {shown}", timeout=3)
+
+    # -- columns and sorting ------------------------------------------------------------------------------
+    def action_edit_columns(self) -> None:
+        from sniffer.ui.screens import PromptScreen
+
+        self.push_screen(
+            PromptScreen(
+                "Columns: field names, in order (e.g. ip.ttl tcp.window_size); empty: none",
+                "ip.ttl tcp.stream dns.qry.name",
+                " ".join(self.plist.custom),
+            ),
+            self._columns_given,
+        )
+
+    def _columns_given(self, text: str | None) -> None:
+        if text is None:
+            return
+        from sniffer.ui.columns import parse_columns
+
+        try:
+            cols = parse_columns(text, field_names)
+        except ValueError as exc:
+            self.notify(str(exc), title="Columns", severity="error")
+            return
+        self.set_columns(cols)
+
+    def action_add_column(self) -> None:
+        d = self.selected_field
+        if d is None or not d.field or d.field == "frame":
+            self.notify("select a field in the detail tree first (2, then ↑↓)", severity="warning")
+            return
+        if d.field in self.plist.custom:
+            self.notify(f"{d.field} is already a column")
+            return
+        self.set_columns([*self.plist.custom, d.field])
+
+    def set_columns(self, cols: list[str]) -> None:
+        """Show ``cols`` as field columns and keep them in the profile."""
+        from sniffer.ui.columns import profile_path, save_columns
+
+        self.plist.custom = list(cols)
+        self.plist.refresh()
+        error = save_columns(cols)
+        if error:
+            self.notify(error, severity="warning")
+        else:
+            shown = ", ".join(cols) or "none"
+            self.notify(f"columns: {shown} (saved in {profile_path()})", timeout=3)
+
+    def sort_columns(self) -> list[str]:
+        names = ["no", "time", "source", "destination", "protocol", "length"]
+        return [*names, *self.plist.custom, "info"]
+
+    def action_sort_next(self) -> None:
+        cols = self.sort_columns()
+        cur = cols.index(self.sort_column) if self.sort_column in cols else 0
+        self.sort_by(cols[(cur + 1) % len(cols)], reverse=False)
+
+    def action_sort_reverse(self) -> None:
+        self.sort_by(self.sort_column, reverse=not self.sort_reverse)
+
+    @on(PacketList.SortRequested)
+    def _header_clicked(self, event: PacketList.SortRequested) -> None:
+        same = event.column == self.sort_column
+        self.sort_by(event.column, reverse=not self.sort_reverse if same else False)
+
+    def sort_by(self, column: str, reverse: bool = False) -> None:
+        """Show the list ordered by ``column`` (a sorted index computed in a worker; No. ascending is
+        the capture order itself)."""
+        self.sort_column, self.sort_reverse = column, reverse
+        if column == "no" and not reverse:
+            self.plist.set_view(self.view)
+            self.post_message(Sorted(None, column))
+            return
+        if not self.view.done or (self.source is not None and not self.source.status.done and not self.live):
+            self.notify(
+                "sorting waits for the file to be indexed and the filter to finish", severity="warning"
+            )
+            return
+        self.notice_sort = f"Sorting by {column}…"
+        self._sort_worker(self.view, column, reverse)
+
+    @work(thread=True, exclusive=True, group="sort")
+    def _sort_worker(self, view: View, column: str, reverse: bool) -> None:
+        from textual.worker import get_current_worker
+
+        from sniffer.ui.columns import SortedRows, sort_order
+
+        worker = get_current_worker()
+
+        def progress(k: int, n: int) -> None:
+            self.notice_sort = f"Sorting by {column}: {100 * k // max(1, n)}%"
+
+        order = sort_order(self.store, view, column, reverse, progress, lambda: worker.is_cancelled)
+        if order is None or worker.is_cancelled:
+            return
+        self.post_message(Sorted(SortedRows(view, order, column, reverse), column))
+
+    @on(Sorted)
+    def _sorted(self, msg: Sorted) -> None:
+        self.notice_sort = ""
+        if msg.rows is not None and getattr(msg.rows, "base", None) is self.view:
+            self.plist.set_view(msg.rows)  # type: ignore[arg-type]
+        self.plist.refresh()
 
     # -- help / palette ------------------------------------------------------------------------------------
     def help_keys(self) -> list[tuple[str, str]]:

@@ -1,8 +1,11 @@
-"""Modal dialogs: help (every key), go to packet, search, save, yes/no."""
+"""Modal dialogs: help (every key), go to packet, search, save, yes/no, a small menu."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -193,6 +196,44 @@ class SaveScreen(ModalScreen[tuple[str, str] | None]):
             self.query_one("#save-err", Static).update("give a file name")
             return
         self.dismiss((SAVE_WHICH[idx], event.value.strip()))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class MenuScreen(ModalScreen[str | None]):
+    """A small menu: ↑↓ and Enter, or an entry's key; returns the chosen action (None: Esc)."""
+
+    DEFAULT_CSS = (
+        DIALOG_CSS.format(name="MenuScreen")
+        + """
+    MenuScreen OptionList { height: auto; max-height: 20; }
+    """
+    )
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, entries: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.entries = entries  # (key, action, label)
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import OptionList
+        from textual.widgets.option_list import Option
+
+        with Vertical():
+            yield Label(self.title_text, classes="title")
+            yield OptionList(*(Option(f"{k}  {label}", id=action) for k, action, label in self.entries))
+
+    def on_key(self, event: events.Key) -> None:
+        for k, action, _ in self.entries:
+            if event.character == k:
+                event.stop()
+                self.dismiss(action)
+                return
+
+    def on_option_list_option_selected(self, event: Any) -> None:
+        self.dismiss(event.option.id)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -22,6 +22,9 @@ from textual.widgets.tree import TreeNode
 from sniffer.model.store import PacketStore, Row, View
 from sniffer.ui.adapters import DNode
 from sniffer.ui.colors import row_style
+from sniffer.ui.columns import CUSTOM_WIDTH, SortedRows, field_text
+from sniffer.ui.names import Resolver
+from sniffer.ui.timefmt import NO_TIME, TimeFormat
 
 HEADER_STYLE = Style(bold=True, reverse=True)
 CURSOR_STYLE = Style(color="#ffffff", bgcolor="#1f5fbf", bold=True)
@@ -38,13 +41,21 @@ class Columns:
     proto: int
     length: int
     info: int
+    custom: tuple[int, ...] = ()  # widths of the field columns (between Length and Info)
 
     @classmethod
-    def fit(cls, width: int, count: int) -> Columns:
+    def fit(cls, width: int, count: int, time_width: int = 12, custom: tuple[int, ...] = ()) -> Columns:
         no = max(5, len(str(count)))
         addr = 22 if width >= 140 else (18 if width >= 110 else 15)
-        fixed = no + 12 + addr * 2 + 9 + 7 + 6  # + separators
-        return cls(no, 12, addr, addr, 9, 7, max(10, width - fixed))
+        fixed = no + time_width + addr * 2 + 9 + 7 + 6 + sum(custom) + len(custom)  # + separators
+        return cls(no, time_width, addr, addr, 9, 7, max(10, width - fixed), custom)
+
+    def spans(self) -> list[tuple[str, int]]:
+        """(builtin column name or "custom:K", width) in screen order."""
+        out = [("no", self.no), ("time", self.time), ("source", self.src), ("destination", self.dst)]
+        out += [("protocol", self.proto), ("length", self.length)]
+        out += [(f"custom:{k}", w) for k, w in enumerate(self.custom)]
+        return [*out, ("info", self.info)]
 
 
 def _cut(text: str, width: int) -> str:
@@ -78,6 +89,13 @@ class PacketList(ScrollView, can_focus=True):
             super().__init__()
             self.index = index
 
+    class SortRequested(Message):
+        """A click on a column header: sort by that column (a builtin name or a field name)."""
+
+        def __init__(self, column: str) -> None:
+            super().__init__()
+            self.column = column
+
     def __init__(self, store: PacketStore, view: View, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.store = store
@@ -85,6 +103,10 @@ class PacketList(ScrollView, can_focus=True):
         self.count = 0  # rows shown (may lag len(view) while display is paused)
         self.follow = False
         self.marks: set[int] = set()
+        self.timefmt = TimeFormat()
+        self._first_ts: int | None = None  # the first packet with a timestamp
+        self.custom: list[str] = []  # field names shown as columns (between Length and Info)
+        self.names: Resolver | None = None  # name resolution (the app's; off by default)
 
     # -- data ----------------------------------------------------------------------------------------
     def set_view(self, view: View) -> None:
@@ -181,8 +203,24 @@ class PacketList(ScrollView, can_focus=True):
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         self.follow = False
 
+    def columns(self) -> Columns:
+        widths = tuple(max(CUSTOM_WIDTH[0], min(CUSTOM_WIDTH[1], len(n))) for n in self.custom)
+        return Columns.fit(self.size.width, self.store.count, self.timefmt.width(), widths)
+
+    def column_at(self, x: int) -> str:
+        """The column under screen column ``x`` (builtin name or field name)."""
+        edge = 0
+        for name, w in self.columns().spans():
+            edge += w + 1
+            if x < edge:
+                return self.custom[int(name[7:])] if name.startswith("custom:") else name
+        return "info"
+
     def on_click(self, event: events.Click) -> None:
         pos = event.get_content_offset(self)
+        if pos is not None and pos.y == 0:
+            self.post_message(self.SortRequested(self.column_at(pos.x)))
+            return
         if pos is None or pos.y <= 0:
             return
         row = int(self.scroll_y) + pos.y - 1
@@ -193,35 +231,68 @@ class PacketList(ScrollView, can_focus=True):
 
     # -- rendering ------------------------------------------------------------------------------------
     def header_text(self, cols: Columns) -> str:
+        sort_col = getattr(self.view, "column", None) if isinstance(self.view, SortedRows) else None
+        arrow = " ▼" if getattr(self.view, "reverse", False) else " ▲"
+
+        def label(name: str, text: str) -> str:
+            return text + arrow if name == sort_col else text
+
         return " ".join(
             (
-                "No.".rjust(cols.no),
-                _cut("Time", cols.time),
-                _cut("Source", cols.src),
-                _cut("Destination", cols.dst),
-                _cut("Protocol", cols.proto),
-                "Length".rjust(cols.length),
-                "Info",
+                label("no", "No.").rjust(cols.no),
+                _cut(label("time", "Time"), cols.time),
+                _cut(label("source", "Source"), cols.src),
+                _cut(label("destination", "Destination"), cols.dst),
+                _cut(label("protocol", "Protocol"), cols.proto),
+                label("length", "Length").rjust(cols.length),
+                *(_cut(label(n, n), w) for n, w in zip(self.custom, cols.custom, strict=False)),
+                label("info", "Info"),
             )
         )
 
-    def row_text(self, index: int, row: Row, cols: Columns, ts0: int) -> str:
-        t = (self.store.ts[index] - ts0) / 1e9
+    def custom_cells(self, index: int, cols: Columns) -> list[str]:
+        if not self.custom:
+            return []
+        try:
+            fields = self.store.fields(index)
+        except Exception:
+            fields = {}
+        return [_cut(field_text(fields.get(n)), w) for n, w in zip(self.custom, cols.custom, strict=False)]
+
+    def first_ts(self) -> int:
+        """Time of the first packet that has one (a pcapng SPB has none), 0 while there is none."""
+        if self._first_ts is None:
+            ts = self.store.ts
+            for i in range(min(self.store.count, 10_000)):
+                if ts[i] != NO_TIME:
+                    self._first_ts = ts[i]
+                    break
+        return self._first_ts or 0
+
+    def time_text(self, r: int, index: int) -> str:
+        """The Time cell of display row ``r`` (store index ``index``) in the chosen format."""
+        ts = self.store.ts
+        prev = ts[index - 1] if index > 0 else None
+        prev_shown = ts[self.view.packet(r - 1)] if r > 0 else None
+        return self.timefmt.text(ts[index], self.first_ts(), prev, prev_shown)
+
+    def row_text(self, index: int, row: Row, cols: Columns, r: int) -> str:
         return " ".join(
             (
                 str(index + 1).rjust(cols.no),
-                _cut(f"{t:.6f}", cols.time),
-                _cut(row.src, cols.src),
-                _cut(row.dst, cols.dst),
+                _cut(self.time_text(r, index), cols.time),
+                _cut(self.names.address(row.src) if self.names else row.src, cols.src),
+                _cut(self.names.address(row.dst) if self.names else row.dst, cols.dst),
                 _cut(row.protocol, cols.proto),
                 str(self.store.wirelen[index]).rjust(cols.length),
-                row.info,
+                *self.custom_cells(index, cols),
+                self.names.info(row.protocol, row.info) if self.names else row.info,
             )
         )
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        cols = Columns.fit(width, self.store.count)
+        cols = self.columns()
         if y == 0:
             return Strip([Segment(_cut(self.header_text(cols), width), HEADER_STYLE)], width)
         r = int(self.scroll_y) + y - 1
@@ -229,7 +300,7 @@ class PacketList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         index = self.view.packet(r)
         row = self.store.row(index)
-        text = _cut(self.row_text(index, row, cols, self.store.ts[0]), width)
+        text = _cut(self.row_text(index, row, cols, r), width)
         marked = index in self.marks
         if r == self.cursor:
             style = MARK_CURSOR_STYLE if marked else CURSOR_STYLE
@@ -448,6 +519,46 @@ class FieldSuggester(Suggester):
         return None
 
 
+class FilterInput(Input):
+    """The filter bar's input: Tab completes the field name under the cursor (it does not leave the bar),
+    Ctrl-U clears the whole line."""
+
+    BINDINGS = [
+        Binding("tab", "complete", "Complete the field name", show=False),
+        Binding("ctrl+u", "clear_line", "Clear", show=False),
+    ]
+
+    def action_complete(self) -> None:
+        if self._suggestion and self.cursor_position >= len(self.value):
+            self.value = self._suggestion
+            self.cursor_position = len(self.value)
+            return
+        suggester = self.suggester
+        if not isinstance(suggester, FieldSuggester):
+            return
+        # no single suggestion: the longest prefix the matching names share
+        value = self.value[: self.cursor_position]
+        start = max(value.rfind(c) for c in " ()!=<>&|{}") + 1
+        word = value[start:]
+        if not word:
+            return
+        matches = [n for n in suggester.names if n.startswith(word)]
+        if matches:
+            common = min(matches)
+            last = max(matches)
+            k = 0
+            while k < len(common) and common[k] == last[k]:
+                k += 1
+            common = common[:k]  # the prefix all matches share (that of the first and last in order)
+            if len(common) > len(word):
+                self.value = value[:start] + common + self.value[self.cursor_position :]
+                self.cursor_position = start + len(common)
+
+    def action_clear_line(self) -> None:
+        self.value = ""
+        self.cursor_position = 0
+
+
 class FilterBar(Horizontal):
     """Display filter input, checked as you type."""
 
@@ -471,8 +582,8 @@ class StatusBar(Static):
 
 def build_filter_bar(names: Callable[[], list[str]]) -> tuple[FilterBar, Input, Static]:
     """The filter bar, its input and its message line."""
-    inp = Input(
-        placeholder="display filter, e.g. tcp.port == 80 or icmp  (/ to edit, Enter to apply)",
+    inp = FilterInput(
+        placeholder="display filter, e.g. tcp.port == 80 or icmp  (/ to edit, Tab completes, Enter applies)",
         id="filter",
         suggester=FieldSuggester(names),
         select_on_focus=False,

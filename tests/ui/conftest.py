@@ -39,3 +39,9 @@ async def wait_until(pilot: object, cond: Callable[[], bool], timeout: float = 2
         if loop.time() > end:
             raise AssertionError("condition not reached in time")
         await pilot.pause(0.02)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _own_profile(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets an empty column profile: never the user's ~/.config, never another test's."""
+    monkeypatch.setenv("SNIFFER_CONFIG_DIR", str(tmp_path_factory.mktemp("profile")))

@@ -144,3 +144,65 @@ async def test_demo_falls_back_to_bundled_capture_without_privilege(monkeypatch)
         await wait_until(pilot, lambda: app.source.status.done and app.plist.count == app.store.count > 0)
         status = app.status_text()
         assert "not root" in status and WIKIPEDIA.name in status
+
+
+@pytest.mark.root
+async def test_capture_control_stop_start_and_change_filter(netns_pair) -> None:  # type: ignore[no-untyped-def]
+    """ctrl+e stops and starts again (packets kept), ctrl+k changes the capture filter and restarts."""
+    from sniffer.ui.screens import PromptScreen
+
+    a, b = netns_pair
+    store = PacketStore(spool=True)
+    src = LiveCaptureSource(["vb"], store, netns=b.ns)
+    src.open()
+    app = SnifferApp(store, src, live=True)
+
+    def send(tag: bytes, port: int, n: int) -> None:
+        with netns(a.ns):
+            tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with tx:
+            for i in range(n):
+                tx.sendto(tag + b"%03d" % i, (b.addr4("vb"), port))
+
+    def count(tag: bytes) -> int:
+        st = app.store
+        return sum(1 for i in range(st.count) if tag in st.frame(i).data and st.frame(i).data[23] == 17)
+
+    async with app.run_test(size=SIZE) as pilot:
+        send(b"ctl-one-", 9999, 10)
+        await wait_until(pilot, lambda: count(b"ctl-one-") == 10)
+        await pilot.press("ctrl+e")  # stop
+        await wait_until(pilot, lambda: app.source.status.done)
+        assert "STOPPED" in app.status_text()
+        send(b"ctl-two-", 9999, 10)
+        await pilot.pause(0.5)
+        assert count(b"ctl-two-") == 0  # nothing captured while stopped
+        await pilot.press("ctrl+e")  # start again, into the same store
+        await wait_until(pilot, lambda: not app.source.status.done)
+        send(b"ctl-three-", 9999, 10)
+        await wait_until(pilot, lambda: count(b"ctl-three-") == 10)
+        assert count(b"ctl-one-") == 10  # kept
+        # ctrl+k: same interface, capture filter udp port 9998; the capture restarts empty
+        await pilot.press("ctrl+k")
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press("enter")  # interfaces: vb (as before)
+        await pilot.pause()
+        app.screen.query_one("#prompt").value = "udp port 9998"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.store is not store)
+        send(b"ctl-four-", 9999, 5)
+        send(b"ctl-five-", 9998, 5)
+        await wait_until(pilot, lambda: count(b"ctl-five-") == 5)
+        await pilot.pause(0.3)
+        assert count(b"ctl-four-") == 0 and count(b"ctl-one-") == 0
+        assert app.plist.count == app.store.count
+        # ctrl+r: restart, packets discarded
+        before = app.store
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: app.store is not before)
+        assert count(b"ctl-five-") == 0 and app.source.live.bpf == "udp port 9998"
+        # a bad filter leaves the running capture as it was
+        running = app.source
+        assert not app.start_capture(["vb"], "this is not bpf", keep=False)
+        assert app.source is running and not running.status.done
+        await pilot.press("ctrl+e")  # stop before leaving

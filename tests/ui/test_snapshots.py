@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import WIKIPEDIA, wait_until
 
 SIZE = (120, 40)
@@ -68,3 +70,64 @@ def test_snapshot_filtered_tcp_zoomed(snap_compare) -> None:  # type: ignore[no-
         await pilot.pause()
 
     assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_utc_time_millis(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """Time column as UTC date and time (t three times), 3 decimals (T four times)."""
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _loaded(pilot)
+        await pilot.press("t", "t", "t", "T", "T", "T", "T")
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_save_dialog_with_a_filter(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-S with a display filter applied: Displayed chosen and highlighted, focus on the choice."""
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        app = pilot.app
+        await _loaded(pilot)
+        await pilot.press("slash", *"tcp", "enter")
+        await wait_until(pilot, lambda: app.view.done and app.plist.count == 78)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        app.screen.query_one("#save-path").value = "capture.pcapng"  # the default name has the clock in it
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_field_column_sorted(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """A field added as a column (ip.ttl) and the list sorted by Length, largest first."""
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        app = pilot.app
+        await _loaded(pilot)
+        app.set_columns(["ip.ttl"])
+        app.sort_by("length", reverse=True)
+        await wait_until(pilot, lambda: app.plist.view is not app.view)
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_names_resolved(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """r: MAC vendors (Wireshark's manuf/wka), host names from the capture's DNS answers, port names."""
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        app = pilot.app
+        await _loaded(pilot)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.names.scanned >= 136)
+        await pilot.press("g", *"26", "enter")
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)

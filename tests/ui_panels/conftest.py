@@ -96,3 +96,9 @@ def tshark(*args: str) -> str:
     if shutil.which("tshark") is None:
         pytest.skip("tshark is not installed")
     return subprocess.run(["tshark", *args], capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+@pytest.fixture(autouse=True)
+def _own_profile(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets an empty column profile: never the user's ~/.config, never another test's."""
+    monkeypatch.setenv("SNIFFER_CONFIG_DIR", str(tmp_path_factory.mktemp("profile")))

@@ -14,6 +14,7 @@ async def test_keys_push_panels_and_help_lists_them(make_app) -> None:  # type: 
     from sniffer.ui.app import KEYMAP
     from sniffer.ui.panels.follow import FollowStreamScreen
     from sniffer.ui.panels.genflows import GenFlowsScreen
+    from sniffer.ui.panels.iograph import IOGraphScreen
     from sniffer.ui.panels.mcast import McastScreen
     from sniffer.ui.panels.ping import PingScreen
     from sniffer.ui.panels.stats import StatisticsScreen
@@ -24,6 +25,7 @@ async def test_keys_push_panels_and_help_lists_them(make_app) -> None:  # type: 
         "P": PingScreen,
         "I": McastScreen,
         "G": GenFlowsScreen,
+        "W": IOGraphScreen,
     }
     assert [k for k, _, _ in PANEL_KEYMAP] == list(screens)
     used = [k for keys, _, _ in KEYMAP for k in keys.split(",")]

@@ -1,4 +1,5 @@
-"""Analysis panels the TUI pushes as screens: statistics, follow stream, ping, multicast, generated flows."""
+"""Analysis panels the TUI pushes as screens: statistics, follow stream, ping, multicast, generated flows,
+I/O graph."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ PANEL_KEYMAP: list[tuple[str, str, str]] = [
     ("P", "ping_panel", "Ping panel: RTT sparkline and loss per target, probes marked"),
     ("I", "mcast_panel", "Multicast panel: groups, members, queriers, timeline, streams"),
     ("G", "gen_flows", "Generated flows: sniffer gen tags, missing sequence numbers"),
+    ("W", "io_graph", "I/O graph: packets, bytes or bits/s over time, one line per display filter"),
 ]
 
 
@@ -38,12 +40,23 @@ class PanelActions:
     def action_mcast_panel(self) -> None:
         from sniffer.ui.panels.mcast import McastScreen
 
-        self._push_panel(McastScreen())
+        screen = McastScreen()
+        source = getattr(self, "source", None)
+        if source is None or source.status.kind != "live":
+            # a capture file (maybe from another host): this machine's memberships stay out unless
+            # asked for with k
+            screen.kernel_on = False
+        self._push_panel(screen)
 
     def action_gen_flows(self) -> None:
         from sniffer.ui.panels.genflows import GenFlowsScreen
 
         self._push_panel(GenFlowsScreen())
+
+    def action_io_graph(self) -> None:
+        from sniffer.ui.panels.iograph import IOGraphScreen
+
+        self._push_panel(IOGraphScreen())
 
     def _push_panel(self, screen: Any) -> None:
         app: Any = self

@@ -179,6 +179,16 @@ class FollowStreamScreen(PanelScreen):
         """The conversation as shown (plain text), for tests and copying."""
         return render_followed(self.followed, self.mode).plain if self.followed is not None else ""
 
+    def action_close(self) -> None:
+        """Close, leaving the followed stream as the display filter (as Wireshark does)."""
+        app: Any = self.app
+        f = self.followed
+        self.dismiss(None)
+        if f is not None and hasattr(app, "apply_filter"):
+            text = f"{f.proto}.stream eq {f.index}"
+            if app.apply_filter(text):
+                app.filter_input.value = text
+
     def action_mode(self, mode: str) -> None:
         self.mode = mode
         self._redraw()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -271,9 +272,28 @@ class StatisticsScreen(PanelScreen):
 
             return report
 
+        # the counting makes millions of small objects that hold no cycles: a full garbage collection
+        # over them (about a second at 1M packets, holding the GIL) would freeze the UI thread
+        gc.disable()
+        try:
+            tables = self._count(store, indices, worker, progress)
+        finally:
+            gc.freeze()  # what is alive now stays out of later full collections
+            gc.enable()
+        if tables is None:
+            return
+        st, rows = tables
+        self.app.call_from_thread(self._apply_stats, st, total, rows)
+        hier = compute_statistics(store, indices, progress("Protocol hierarchy"), lambda: worker.is_cancelled)
+        if hier is not None and not worker.is_cancelled:
+            self.app.call_from_thread(self._apply_hierarchy, hier)
+
+    def _count(
+        self, store: PacketStore, indices: list[int], worker: Any, progress: Callable[[str], Any]
+    ) -> tuple[Any, dict[str, Any]] | None:
         st = compute_statistics(store, indices, progress("Counting"), lambda: worker.is_cancelled, False)
         if st is None or worker.is_cancelled:
-            return
+            return None
         self.app.call_from_thread(self.set_status, "Building the tables…")
         tables: dict[str, tuple[list[Column], list[tuple[Any, ...]], list[int]]] = {}
         for kind, _ in CONV_KINDS:
@@ -283,11 +303,8 @@ class StatisticsScreen(PanelScreen):
             rows = endpoint_rows(st, kind)
             tables[f"ep-{kind}"] = (EP_COLUMNS, rows, measure(EP_COLUMNS, rows))
             if worker.is_cancelled:
-                return
-        self.app.call_from_thread(self._apply_stats, st, total, tables)
-        hier = compute_statistics(store, indices, progress("Protocol hierarchy"), lambda: worker.is_cancelled)
-        if hier is not None and not worker.is_cancelled:
-            self.app.call_from_thread(self._apply_hierarchy, hier)
+                return None
+        return st, tables
 
     # -- display -------------------------------------------------------------------------------------------
     def _apply_stats(self, st: Any, total: int, tables: dict[str, Any]) -> None:

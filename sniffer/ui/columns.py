@@ -1,0 +1,187 @@
+"""Packet-list columns beyond the fixed ones: fields added as columns (kept in a profile), and the list
+sorted by any column through a sorted index of rows (never by widgets).
+
+Pure over the model (no Textual): the app computes sort keys in a worker thread and swaps the packet
+list's view for a ``SortedRows`` over the same View.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from array import array
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sniffer.model.store import PacketStore
+
+BUILTIN = ("no", "time", "source", "destination", "protocol", "length", "info")
+LABELS = {
+    "no": "No.",
+    "time": "Time",
+    "source": "Source",
+    "destination": "Destination",
+    "protocol": "Protocol",
+    "length": "Length",
+    "info": "Info",
+}
+CUSTOM_WIDTH = (8, 24)  # a field column's width: at least, at most
+
+
+def profile_path() -> Path:
+    """Where the column profile lives: $SNIFFER_CONFIG_DIR, else $XDG_CONFIG_HOME/sniffer, else ~/.config/sniffer."""
+    base = os.environ.get("SNIFFER_CONFIG_DIR")
+    if base:
+        return Path(base) / "profile.json"
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(xdg) / "sniffer" / "profile.json"
+
+
+def load_profile() -> dict[str, Any]:
+    try:
+        data = json.loads(profile_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def load_columns() -> list[str]:
+    cols = load_profile().get("columns", [])
+    return [c for c in cols if isinstance(c, str) and c] if isinstance(cols, list) else []
+
+
+def save_columns(columns: list[str]) -> str:
+    """Write the columns into the profile (other keys kept); returns '' or an error message."""
+    path = profile_path()
+    data = load_profile()
+    data["columns"] = list(columns)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1) + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        return f"cannot save the column profile {path}: {exc.strerror or exc}"
+    return ""
+
+
+def parse_columns(text: str, known: Callable[[], list[str]]) -> list[str]:
+    """Field names from ``text`` (comma or space separated); ValueError naming an unknown one."""
+    names = [n for n in text.replace(",", " ").split() if n]
+    valid = set(known())
+    for n in names:
+        if valid and n not in valid:
+            raise ValueError(f"no field named {n!r} (Tab in the filter bar completes field names)")
+    out: list[str] = []
+    for n in names:
+        if n not in out:
+            out.append(n)
+    return out
+
+
+def field_text(value: Any) -> str:
+    """A field's value as a cell: lists joined with commas, bytes as hex, booleans as 1/0."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ",".join(field_text(v) for v in value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex(":")
+    return str(value)
+
+
+def _key(value: Any) -> tuple[int, Any]:
+    """A sort key that compares across types: numbers, then text, then missing."""
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    if value is None or value == "":
+        return (2, "")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value)
+    return (1, str(value))
+
+
+def sort_order(
+    store: PacketStore,
+    view: Any,
+    column: str,
+    reverse: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> array[int] | None:
+    """Store indices of the view's rows ordered by ``column`` (stable: ties stay in capture order).
+
+    No., Time and Length sort from the index arrays (1M rows in about a second); Source, Destination,
+    Protocol, Info and field columns summarise or decode each packet (about 100 µs each). None when
+    cancelled.
+    """
+    n = len(view)
+    rows = (
+        array("I", (view.packet(r) for r in range(n))) if getattr(view, "matched", None) is not None else None
+    )
+    indices: Any = rows if rows is not None else range(n)
+    if column == "no":
+        keys: Any = None
+    elif column == "time":
+        ts = store.ts
+        keys = [ts[i] for i in indices]
+    elif column == "length":
+        wl = store.wirelen
+        keys = [wl[i] for i in indices]
+    else:
+        keys = []
+        attr = {"source": "src", "destination": "dst", "protocol": "protocol", "info": "info"}.get(column)
+        for k, i in enumerate(indices):
+            if k % 2048 == 0:
+                if cancelled():
+                    return None
+                if progress is not None:
+                    progress(k, n)
+            try:
+                if attr is not None:
+                    keys.append(_key(getattr(store.row(i), attr)))
+                else:
+                    keys.append(_key(store.fields(i).get(column)))
+            except Exception:
+                keys.append((2, ""))
+    if keys is None:
+        order = list(range(n))
+        if reverse:
+            order.reverse()
+    else:
+        order = sorted(range(n), key=keys.__getitem__, reverse=reverse)
+    if rows is None:
+        return array("I", order)
+    return array("I", (rows[r] for r in order))
+
+
+class SortedRows:
+    """A View's rows in another order: what the packet list shows while sorted by a column."""
+
+    def __init__(self, view: Any, order: array[int], column: str, reverse: bool) -> None:
+        self.base = view
+        self.order = order
+        self.column = column
+        self.reverse = reverse
+        self._rows: dict[int, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getattr__(self, name: str) -> Any:  # matched, done, text, scanned, store... of the View
+        return getattr(self.base, name)
+
+    def packet(self, row: int) -> int:
+        return self.order[row]
+
+    def row_of(self, index: int) -> int | None:
+        if self._rows is None:
+            self._rows = {i: r for r, i in enumerate(self.order)}
+        return self._rows.get(index)
+
+    def nearest_row(self, index: int) -> int:
+        row = self.row_of(index)
+        return row if row is not None else 0

@@ -124,3 +124,35 @@ def render(names: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str
     out = [line(names), line(["-" * w for w in widths])]
     out.extend(line(r) for r in cells)
     return "\n".join(out) + "\n"
+
+
+def tui_targets(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[tuple[str, str, int]]:
+    """(file, display filter, rows) per capture file of a query's result, most rows first: the packets
+    of rows with ``file`` and ``frame_number`` (packets) or ``file``, ``proto`` and ``stream`` (flows).
+
+    Raises:
+        SnifferError: the result has neither shape.
+    """
+    col = {n: i for i, n in enumerate(names)}
+    if "file" not in col or not ("frame_number" in col or ("proto" in col and "stream" in col)):
+        raise SnifferError(
+            "sql: --tui needs the columns file and frame_number (packets) or file, proto and stream (flows)"
+        )
+    per: dict[str, dict[str, set[int]]] = {}
+    for r in rows:
+        f = r[col["file"]]
+        if f is None:
+            continue
+        d = per.setdefault(str(f), {})
+        if "frame_number" in col:
+            d.setdefault("frame.number", set()).add(int(r[col["frame_number"]]))
+        else:
+            d.setdefault(f"{r[col['proto']]}.stream", set()).add(int(r[col["stream"]]))
+    out = []
+    for f, fields in per.items():
+        flt = " or ".join(
+            f"{k} in {{{' '.join(str(n) for n in sorted(v))}}}" for k, v in sorted(fields.items())
+        )
+        out.append((f, flt, sum(len(v) for v in fields.values())))
+    out.sort(key=lambda t: (-t[2], t[0]))
+    return out

@@ -176,6 +176,13 @@ def test_capture_two_remote_interfaces_into_one_pcapng(ssh_host: SshHost, tmp_pa
     assert f"{len(rows)} packets captured" in err
 
 
+async def wait_until(pilot: object, cond: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.1)  # type: ignore[attr-defined]
+
+
 @pytest.mark.root
 @pytest.mark.slow
 async def test_tui_shows_two_remote_interfaces_merged(
@@ -184,7 +191,6 @@ async def test_tui_shows_two_remote_interfaces_merged(
     from sniffer.model.store import PacketStore
     from sniffer.ui.app import SnifferApp
     from sniffer.ui.remote import RemoteSource
-    from tests.ui.conftest import wait_until
 
     monkeypatch.setenv("SNIFFER_SSH", ssh_host.ssh)
     store = PacketStore(spool=True)

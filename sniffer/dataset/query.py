@@ -21,12 +21,10 @@ def connect(dataset: str) -> Any:
         raise SnifferError(
             f"sql: {dataset} is not a dataset (no _dataset.json): make one with `sniffer export`"
         )
-    from sniffer.dataset.schema import FLOWS, packet_schema
-
     with open(os.path.join(dataset, "_dataset.json")) as f:
         extra = json.load(f).get("extra", [])
     con = duckdb.connect()
-    for table, schema in (("packets", packet_schema(extra)), ("flows", FLOWS)):
+    for table in ("packets", "flows"):
         pattern = os.path.join(dataset, table, "date=*", "hour=*", "*.parquet")
         if _any(os.path.join(dataset, table)):
             path = pattern.replace("'", "''")
@@ -34,9 +32,12 @@ def connect(dataset: str) -> Any:
                 f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}', hive_partitioning = true, "
                 "hive_types = {'date': DATE, 'hour': INTEGER})"
             )
-        else:  # no file yet: an empty view with the same columns
+        else:  # no file yet: an empty view with the same columns (pyarrow only loads for this)
             import pyarrow as pa
 
+            from sniffer.dataset.schema import FLOWS, packet_schema
+
+            schema = packet_schema(extra) if table == "packets" else FLOWS
             empty = schema.empty_table().append_column("date", pa.array([], pa.date32()))
             empty = empty.append_column("hour", pa.array([], pa.int32()))
             con.register(f"_{table}_empty", empty)

@@ -30,9 +30,14 @@ def run_remote(args: argparse.Namespace, bpf: str | None, match: Callable[[Any],
     writer: Any = None
     lines: Any = None
     if args.write:
-        from sniffer.capture.pcapfile import open_writer
+        from sniffer.capture.pcapfile import Interface, open_writer
 
-        writer = open_writer(args.write, "pcapng", buffer_size=0 if args.write == "-" else 65536)
+        # an IDB per remote interface from the start (Ethernet, the usual case: a host that sends another
+        # link type gets a further IDB when its first packet comes), so even an empty file is valid
+        idbs = [Interface(i, 1, args.snaplen or 262144, s.label) for i, s in enumerate(specs)]
+        writer = open_writer(
+            args.write, "pcapng", interfaces=idbs, buffer_size=0 if args.write == "-" else 65536
+        )
     else:
         from sniffer.commands.capture import LineOutput
 

@@ -34,7 +34,8 @@ def add_parser(sub: Any) -> None:
         "-j",
         type=int,
         metavar="N",
-        help="worker processes of the local Dask cluster (default: the machine's cores; 1 = this process)",
+        help="worker processes of the local Dask cluster (default: the machine's cores for 64 MiB of input "
+        "or more, else this process; 1 = this process)",
     )
     p.add_argument(
         "--scheduler",
@@ -69,7 +70,7 @@ def _size(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sniffer.dataset.export import SPLIT_BYTES, Runner, export
+    from sniffer.dataset.export import AUTO_CLUSTER_BYTES, SPLIT_BYTES, Runner, export
 
     if args.workers is not None and args.workers < 1:
         raise UsageError("export: --workers needs N >= 1")
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         args.inputs,
         args.out,
         args.fields,
-        Runner(workers, args.scheduler),
+        Runner(workers, args.scheduler, 0 if args.workers else AUTO_CLUSTER_BYTES),
         args.split_size or SPLIT_BYTES,
         progress,
     )

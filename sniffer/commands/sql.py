@@ -35,6 +35,12 @@ def add_parser(sub: Any) -> None:
         default="table",
         help="output format (default table)",
     )
+    p.add_argument(
+        "--tui",
+        action="store_true",
+        help="open the packets of the result in the TUI (needs columns file and frame_number, or file, "
+        "proto and stream): the file with most rows, filtered to them",
+    )
     p.set_defaults(func=run)
 
 
@@ -42,7 +48,40 @@ def run(args: argparse.Namespace) -> int:
     from sniffer.dataset.query import query, render
 
     names, rows = query(args.dataset, args.query)
+    if args.tui:
+        return _tui(names, rows)
     if names:
         sys.stdout.write(render(names, rows, args.format))
         sys.stdout.flush()
     return 0
+
+
+def _tui(names: list[str], rows: list[tuple[Any, ...]]) -> int:
+    from sniffer.dataset.query import tui_targets
+    from sniffer.errors import SnifferError
+
+    targets = tui_targets(names, rows)
+    if not targets:
+        raise SnifferError("sql: the query returned no packets to show")
+    for f, flt, _n in targets[1:]:
+        print(f"sniffer: also: sniffer tui -r {f} -Y '{flt}'", file=sys.stderr)
+    app = tui_app(*targets[0][:2])
+    app.run()
+    return 0
+
+
+def tui_app(file: str, display_filter: str) -> Any:
+    """The TUI on ``file`` with ``display_filter`` applied (what --tui opens)."""
+    from sniffer.commands.tui import build_app
+
+    ns = argparse.Namespace(
+        interface=None,
+        read=file,
+        follow=False,
+        speed=None,
+        capture_filter=None,
+        display_filter=display_filter,
+        snaplen=262144,
+        netns=None,
+    )
+    return build_app(ns)

@@ -30,6 +30,8 @@ from sniffer.errors import PcapFormatError, SnifferError, UsageError
 BATCH_ROWS = 65536
 #: pcap files bigger than this are exported as several byte ranges (one task each)
 SPLIT_BYTES = 1 << 30
+#: without --workers, inputs smaller than this are exported in this process (no local cluster)
+AUTO_CLUSTER_BYTES = 64 << 20
 HOUR_NS = 3_600_000_000_000
 MANIFEST = "_manifest.jsonl"
 META = "_dataset.json"
@@ -301,9 +303,11 @@ class Runner:
     """Runs functions over arguments: in this process (one worker), on a local Dask cluster of N worker
     processes, or on the Dask scheduler at ``scheduler`` (tcp://HOST:8786)."""
 
-    def __init__(self, workers: int = 1, scheduler: str | None = None) -> None:
+    def __init__(self, workers: int = 1, scheduler: str | None = None, min_bytes: int = 0) -> None:
         self.workers = workers
         self.scheduler = scheduler
+        #: a local cluster only for inputs at least this big (starting one costs ~5 CPU seconds)
+        self.min_bytes = min_bytes
         self._client: Any = None
         self._cluster: Any = None
 
@@ -383,6 +387,8 @@ def export(
             continue
         remove_parts(out, file_id(path))
         todo.append((path, st))
+    if runner.scheduler is None and sum(st.st_size for _p, st in todo) < runner.min_bytes:
+        runner.workers = 1
     tasks: list[Task] = []
     big: list[tuple[str, os.stat_result, list[tuple[int, int]]]] = []
     from sniffer.dataset.ranges import pcap_header

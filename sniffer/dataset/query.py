@@ -21,12 +21,10 @@ def connect(dataset: str) -> Any:
         raise SnifferError(
             f"sql: {dataset} is not a dataset (no _dataset.json): make one with `sniffer export`"
         )
-    from sniffer.dataset.schema import FLOWS, packet_schema
-
     with open(os.path.join(dataset, "_dataset.json")) as f:
         extra = json.load(f).get("extra", [])
     con = duckdb.connect()
-    for table, schema in (("packets", packet_schema(extra)), ("flows", FLOWS)):
+    for table in ("packets", "flows"):
         pattern = os.path.join(dataset, table, "date=*", "hour=*", "*.parquet")
         if _any(os.path.join(dataset, table)):
             path = pattern.replace("'", "''")
@@ -34,9 +32,12 @@ def connect(dataset: str) -> Any:
                 f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}', hive_partitioning = true, "
                 "hive_types = {'date': DATE, 'hour': INTEGER})"
             )
-        else:  # no file yet: an empty view with the same columns
+        else:  # no file yet: an empty view with the same columns (pyarrow only loads for this)
             import pyarrow as pa
 
+            from sniffer.dataset.schema import FLOWS, packet_schema
+
+            schema = packet_schema(extra) if table == "packets" else FLOWS
             empty = schema.empty_table().append_column("date", pa.array([], pa.date32()))
             empty = empty.append_column("hour", pa.array([], pa.int32()))
             con.register(f"_{table}_empty", empty)
@@ -124,3 +125,35 @@ def render(names: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str
     out = [line(names), line(["-" * w for w in widths])]
     out.extend(line(r) for r in cells)
     return "\n".join(out) + "\n"
+
+
+def tui_targets(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[tuple[str, str, int]]:
+    """(file, display filter, rows) per capture file of a query's result, most rows first: the packets
+    of rows with ``file`` and ``frame_number`` (packets) or ``file``, ``proto`` and ``stream`` (flows).
+
+    Raises:
+        SnifferError: the result has neither shape.
+    """
+    col = {n: i for i, n in enumerate(names)}
+    if "file" not in col or not ("frame_number" in col or ("proto" in col and "stream" in col)):
+        raise SnifferError(
+            "sql: --tui needs the columns file and frame_number (packets) or file, proto and stream (flows)"
+        )
+    per: dict[str, dict[str, set[int]]] = {}
+    for r in rows:
+        f = r[col["file"]]
+        if f is None:
+            continue
+        d = per.setdefault(str(f), {})
+        if "frame_number" in col:
+            d.setdefault("frame.number", set()).add(int(r[col["frame_number"]]))
+        else:
+            d.setdefault(f"{r[col['proto']]}.stream", set()).add(int(r[col["stream"]]))
+    out = []
+    for f, fields in per.items():
+        flt = " or ".join(
+            f"{k} in {{{' '.join(str(n) for n in sorted(v))}}}" for k, v in sorted(fields.items())
+        )
+        out.append((f, flt, sum(len(v) for v in fields.values())))
+    out.sort(key=lambda t: (-t[2], t[0]))
+    return out

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,37 @@ def test_empty_dataset_has_the_tables(tmp_path: Path) -> None:
     export([], str(tmp_path / "ds"))
     _names, rows = query(str(tmp_path / "ds"), "SELECT count(*) FROM packets, flows")
     assert rows == [(0,)]
+
+
+def test_tui_targets_of_packets_and_flows(ds: Path) -> None:
+    from sniffer.dataset.query import tui_targets
+
+    names, rows = query(str(ds), "SELECT file, frame_number FROM packets WHERE dns_qry_name = 'a.example'")
+    [(f, flt, n)] = tui_targets(names, rows)
+    assert f.endswith("app.pcap") and flt == "frame.number in {17 19}" and n == 2
+    names, rows = query(str(ds), "SELECT file, proto, stream FROM flows WHERE conn_state = 'SF'")
+    assert tui_targets(names, rows)[0][1] == "tcp.stream in {0 1}"
+    r = subprocess.run(
+        [sys.executable, "-m", "sniffer", "sql", "SELECT 1 AS x", str(ds), "--tui"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 1 and r.stderr.startswith("sniffer: sql: --tui needs the columns file")
+
+
+async def test_query_rows_open_as_a_filtered_packet_list(ds: Path) -> None:
+    """The TUI opened by `sniffer sql ... --tui` shows exactly the packets of the result rows."""
+    from sniffer.commands.sql import tui_app
+    from sniffer.dataset.query import tui_targets
+
+    names, rows = query(str(ds), "SELECT file, frame_number FROM packets WHERE tcp_stream = 1")
+    f, flt, _n = tui_targets(names, rows)[0]
+    app = tui_app(f, flt)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if app.source.status.done and app.view.done and app.plist.count == 8:
+                break
+        assert app.plist.count == len(app.view) == 8
+        assert [app.view.packet(i) + 1 for i in range(8)] == list(range(9, 17))  # frame numbers

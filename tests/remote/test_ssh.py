@@ -176,6 +176,13 @@ def test_capture_two_remote_interfaces_into_one_pcapng(ssh_host: SshHost, tmp_pa
     assert f"{len(rows)} packets captured" in err
 
 
+async def wait_until(pilot: object, cond: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.1)  # type: ignore[attr-defined]
+
+
 @pytest.mark.root
 @pytest.mark.slow
 async def test_tui_shows_two_remote_interfaces_merged(
@@ -184,7 +191,6 @@ async def test_tui_shows_two_remote_interfaces_merged(
     from sniffer.model.store import PacketStore
     from sniffer.ui.app import SnifferApp
     from sniffer.ui.remote import RemoteSource
-    from tests.ui.conftest import wait_until
 
     monkeypatch.setenv("SNIFFER_SSH", ssh_host.ssh)
     store = PacketStore(spool=True)
@@ -219,3 +225,42 @@ async def test_tui_shows_two_remote_interfaces_merged(
         assert times == sorted(times)
         assert src.status.error == ""
     src.stop()
+
+
+def test_unreachable_host_is_one_error_line(tmp_path: Path) -> None:
+    if not shutil.which("ssh"):
+        if os.environ.get("CI"):
+            pytest.fail("needs the OpenSSH client (scripts/bootstrap.sh)")
+        pytest.skip("no ssh client")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    env = {**os.environ, "SNIFFER_SSH": "ssh -o ConnectTimeout=5 -o StrictHostKeyChecking=no"}
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sniffer",
+            "capture",
+            "-i",
+            f"ssh://127.0.0.1:{port}/eth0",
+            "-w",
+            str(tmp_path / "x"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert r.returncode == 1
+    last = r.stderr.splitlines()[-1]
+    assert (
+        last.startswith(f"sniffer: ssh://127.0.0.1:{port}/eth0: ssh exited with status 255: ")
+        and "refused" in last
+    )
+    assert "Traceback" not in r.stderr
+    # the file is a valid, empty pcapng
+    from sniffer.capture.pcapfile import open_capture
+
+    with open_capture(str(tmp_path / "x")) as rd:
+        assert list(rd) == []

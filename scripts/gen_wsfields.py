@@ -10,7 +10,11 @@ from pathlib import Path
 PROTOCOLS = (
     "frame _ws eth vlan ieee8021ad sll arp ip ipv6 icmp icmpv6 igmp tcp udp udplite dns mdns llmnr nbns "
     "dhcp dhcpv6 llc stp ah esp gre vxlan geneve data null loop pptp ntp http tls ssh sctp ppp pim "
-    "vrrp ospf rip tftp syslog snmp sip ftp smtp quic cdp lldp erspan mpls ipx ipcomp"
+    "vrrp ospf rip tftp syslog snmp sip ftp smtp quic cdp lldp erspan mpls ipx ipcomp "
+    # the services of issue 13 (group 3)
+    "rpc nfs mount portmap nfsacl dnp3 pop imap irc telnet ftp-data sdp rtp rtcp stun dtls smb smb2 nbss "
+    "nbdgm browser netbios kerberos ldap radius dcerpc mysql pgsql mqtt mbtcp modbus bacnet bvlc bacapp "
+    "openflow openflow_v1 openflow_v4 wg openvpn ssdp http2 websocket"
 ).split()
 
 TYPES = {

@@ -7,8 +7,9 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 - ``text``: FTP, POP, IMAP, SMTP, IRC, Telnet
 - ``rpc``: ONC RPC, Portmap, MOUNT, NFSv3, NFSACL
 - ``ics``: DNP3
+- ``voip``: SIP, SDP
 """
 
 from __future__ import annotations
 
-from sniffer.decode import ics, mgmt, rpc, ssh, text  # noqa: F401  (they fill the tables)
+from sniffer.decode import ics, mgmt, rpc, ssh, text, voip  # noqa: F401  (they fill the tables)

@@ -82,6 +82,13 @@ DNP3_FIELDS = (
     "dnp3.al.iin dnp3.al.iin.rst dnp3.al.iin.dt dnp3.al.iin.tsr dnp3.al.iin.obju dnp3.al.iin.fcni _ws.col.Info"
 ).split()
 
+SIP_FIELDS = (
+    "sip.Method sip.r-uri sip.Status-Code sip.CSeq sip.CSeq.seq sip.CSeq.method sip.Call-ID sip.From sip.To "
+    "sip.Via sip.Contact sip.Content-Length sip.Content-Type sip.Max-Forwards sip.Expires sip.User-Agent "
+    "sdp.version sdp.owner sdp.session_name sdp.connection_info sdp.time sdp.media sdp.media_attr "
+    "_ws.col.Protocol _ws.col.Info"
+).split()
+
 #: (capture, fields[, tshark display filter choosing the packets compared]) : every packet of the capture is compared on those fields
 CASES: list[tuple[Any, ...]] = [
     (CORPUS / "zeek__wikipedia.pcap", DNS_FIELDS),
@@ -105,12 +112,14 @@ CASES: list[tuple[Any, ...]] = [
     (SVC / "zeek__mount__mount_base.pcap", RPC_FIELDS, "rpc.msgtyp == 0"),
     (SVC / "zeek__nfs__nfs_write.pcap", ["rpc.xid", "rpc.msgtyp", "rpc.replystat", "rpc.state_accept"]),
     (SVC / "zeek__dnp3__dnp3.pcap", DNP3_FIELDS),
+    (SVC / "zeek__sip__wireshark.pcap", SIP_FIELDS),
+    (SVC / "zeek__sip__sip-long-request-response-paths.pcap", SIP_FIELDS),
     # (a last transport segment: tshark shows the application fragment reassembled from the others)
     (SVC / "zeek__dnp3__dnp3_udp_read.pcap", DNP3_FIELDS[:-1], "not dnp3.al.fragment.count > 1"),
 ]
 
 #: the protocols whose Protocol and Info columns are compared too (packets of others: only the fields)
-INFO_CHECKED = ("dns", "mdns", "llmnr", "ntp", "syslog", "ftp", "irc", "dnp3")
+INFO_CHECKED = ("dns", "mdns", "llmnr", "ntp", "syslog", "ftp", "irc", "dnp3", "sip")
 
 #: Info columns tshark builds from state across packets (request/response tracking, TCP analysis):
 #: these fields are compared only on packets of the protocols listed

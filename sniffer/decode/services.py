@@ -8,8 +8,9 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 - ``rpc``: ONC RPC, Portmap, MOUNT, NFSv3, NFSACL
 - ``ics``: DNP3
 - ``voip``: SIP, SDP
+- ``quic``: QUIC
 """
 
 from __future__ import annotations
 
-from sniffer.decode import ics, mgmt, rpc, ssh, text, voip  # noqa: F401  (they fill the tables)
+from sniffer.decode import ics, mgmt, quic, rpc, ssh, text, voip  # noqa: F401  (they fill the tables)

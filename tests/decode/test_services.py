@@ -89,6 +89,22 @@ SIP_FIELDS = (
     "_ws.col.Protocol _ws.col.Info"
 ).split()
 
+#: QUIC datagrams of long-header packets only (a short header's connection id length is known from the
+#: handshake, state sniffer does not keep)
+QUIC_LONG = "quic.header_form == 1 and not quic.short"
+QUIC_FIELDS = (
+    "quic.header_form quic.fixed_bit quic.long.packet_type quic.long.packet_type_v2 quic.version quic.dcil "
+    "quic.dcid quic.scil quic.scid quic.token_length quic.length quic.packet_length _ws.col.Protocol"
+).split()
+#: a client's first Initial packet: decrypted with the keys its Destination Connection ID gives (later
+#: ones use the first one's: tshark remembers it)
+QUIC_CLIENT_FIRST = "udp.dstport == 443 and quic.packet_number == 0 and quic.long.packet_type == 0 or quic.long.packet_type_v2 == 1 and quic.packet_number == 0 and udp.dstport == 443"
+QUIC_INITIAL_FIELDS = (
+    "quic.packet_number quic.frame_type quic.padding_length quic.crypto.offset quic.crypto.length "
+    "quic.ack.largest_acknowledged quic.ack.ack_delay quic.ack.ack_range_count quic.ack.first_ack_range "
+    "_ws.col.Info"
+).split()
+
 #: (capture, fields[, tshark display filter choosing the packets compared]) : every packet of the capture is compared on those fields
 CASES: list[tuple[Any, ...]] = [
     (CORPUS / "zeek__wikipedia.pcap", DNS_FIELDS),
@@ -113,13 +129,19 @@ CASES: list[tuple[Any, ...]] = [
     (SVC / "zeek__nfs__nfs_write.pcap", ["rpc.xid", "rpc.msgtyp", "rpc.replystat", "rpc.state_accept"]),
     (SVC / "zeek__dnp3__dnp3.pcap", DNP3_FIELDS),
     (SVC / "zeek__sip__wireshark.pcap", SIP_FIELDS),
+    (SVC / "tcpdump__quic_handshake.pcap", QUIC_FIELDS, QUIC_LONG),
+    (SVC / "tcpdump__quic_retry.pcap", QUIC_FIELDS, QUIC_LONG),
+    (SVC / "zeek__quic__quicv2-http3-443.pcap", QUIC_FIELDS, QUIC_LONG),
+    (SVC / "tcpdump__quic_handshake.pcap", QUIC_INITIAL_FIELDS, QUIC_CLIENT_FIRST),
+    (SVC / "tcpdump__quic_retry.pcap", QUIC_INITIAL_FIELDS, QUIC_CLIENT_FIRST),
+    (SVC / "zeek__quic__quicv2-http3-443.pcap", QUIC_INITIAL_FIELDS, QUIC_CLIENT_FIRST),
     (SVC / "zeek__sip__sip-long-request-response-paths.pcap", SIP_FIELDS),
     # (a last transport segment: tshark shows the application fragment reassembled from the others)
     (SVC / "zeek__dnp3__dnp3_udp_read.pcap", DNP3_FIELDS[:-1], "not dnp3.al.fragment.count > 1"),
 ]
 
 #: the protocols whose Protocol and Info columns are compared too (packets of others: only the fields)
-INFO_CHECKED = ("dns", "mdns", "llmnr", "ntp", "syslog", "ftp", "irc", "dnp3", "sip")
+INFO_CHECKED = ("dns", "mdns", "llmnr", "ntp", "syslog", "ftp", "irc", "dnp3", "sip", "quic")
 
 #: Info columns tshark builds from state across packets (request/response tracking, TCP analysis):
 #: these fields are compared only on packets of the protocols listed

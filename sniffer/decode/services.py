@@ -9,8 +9,9 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 - ``ics``: DNP3
 - ``voip``: SIP, SDP
 - ``quic``: QUIC
+- ``snmp``: SNMP
 """
 
 from __future__ import annotations
 
-from sniffer.decode import ics, mgmt, quic, rpc, ssh, text, voip  # noqa: F401  (they fill the tables)
+from sniffer.decode import ics, mgmt, quic, rpc, snmp, ssh, text, voip  # noqa: F401  (they fill the tables)

@@ -10,8 +10,9 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 - ``voip``: SIP, SDP
 - ``quic``: QUIC
 - ``snmp``: SNMP
+- ``netbios``: NBNS, NBDS, NBSS; ``smb``: SMB, SMB2, mailslot, Browser
 """
 
 from __future__ import annotations
 
-from sniffer.decode import ics, mgmt, quic, rpc, snmp, ssh, text, voip  # noqa: F401  (they fill the tables)
+from sniffer.decode import ics, mgmt, netbios, quic, rpc, smb, snmp, ssh, text, voip  # noqa: F401  (they fill the tables)

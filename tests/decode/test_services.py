@@ -113,6 +113,21 @@ SNMP_FIELDS = (
     "_ws.col.Protocol _ws.col.Info"
 ).split()
 
+NETBIOS_FIELDS = (
+    "nbns.id nbns.flags nbns.flags.response nbns.flags.opcode nbns.flags.truncated nbns.flags.recdesired "
+    "nbns.flags.broadcast nbns.flags.rcode nbns.count.queries nbns.count.answers nbns.count.add_rr nbns.name "
+    "nbns.type nbns.class nbns.ttl nbns.data_length nbns.nb_flags nbns.nb_flags.group nbns.nb_flags.ont "
+    "nbns.addr nbdgm.type nbdgm.flags nbdgm.dgram_id nbdgm.src.ip nbdgm.src.port nbdgm.dgram_len "
+    "nbdgm.source_name nbdgm.destination_name smb.cmd smb.flags smb.flags2 smb.tid smb.pid smb.uid smb.mid "
+    "smb.wct smb.trans_name mailslot.name browser.command browser.server browser.server_type "
+    "browser.response_computer_name _ws.col.Protocol _ws.col.Info"
+).split()
+SMB2_FIELDS = (
+    "nbss.type nbss.length smb2.protocol_id smb2.header_len smb2.credit.charge smb2.nt_status smb2.cmd "
+    "smb2.flags smb2.flags.response smb2.flags.async smb2.flags.chained smb2.flags.signature smb2.chain_offset "
+    "smb2.msg_id smb2.pid smb2.tid smb2.sesid _ws.col.Protocol"
+).split()
+
 #: (capture, fields[, tshark display filter choosing the packets compared]) : every packet of the capture is compared on those fields
 CASES: list[tuple[Any, ...]] = [
     (CORPUS / "zeek__wikipedia.pcap", DNS_FIELDS),
@@ -137,6 +152,12 @@ CASES: list[tuple[Any, ...]] = [
     (SVC / "zeek__nfs__nfs_write.pcap", ["rpc.xid", "rpc.msgtyp", "rpc.replystat", "rpc.state_accept"]),
     (SVC / "zeek__dnp3__dnp3.pcap", DNP3_FIELDS),
     (SVC / "zeek__sip__wireshark.pcap", SIP_FIELDS),
+    (SVC / "tcpdump__eapon1.pcap", NETBIOS_FIELDS),
+    # (a Find response's entries are read with the information level its request gave: not here)
+    (SVC / "zeek__smb__smb2readwrite.pcap", SMB2_FIELDS, "not smb2.cmd == 14"),
+    (SVC / "zeek__smb__smb1.pcap", SMB2_FIELDS),
+    # (Wireshark also names the file of later requests and responses, from the Create: state)
+    (SVC / "zeek__smb__smb2readwrite.pcap", ["smb2.filename"], "smb2.cmd == 5 and smb2.flags.response == 0"),
     (SVC / "zeek__snmp__snmpv1_get.pcap", SNMP_FIELDS),
     (SVC / "zeek__snmp__snmpv3_get_next.pcap", SNMP_FIELDS),
     (SVC / "tcpdump__ip6-snmp-oid-unsigned.pcap", SNMP_FIELDS),
@@ -152,7 +173,21 @@ CASES: list[tuple[Any, ...]] = [
 ]
 
 #: the protocols whose Protocol and Info columns are compared too (packets of others: only the fields)
-INFO_CHECKED = ("dns", "mdns", "llmnr", "ntp", "syslog", "ftp", "irc", "dnp3", "sip", "quic", "snmp")
+INFO_CHECKED = (
+    "dns",
+    "mdns",
+    "llmnr",
+    "ntp",
+    "syslog",
+    "ftp",
+    "irc",
+    "dnp3",
+    "sip",
+    "quic",
+    "snmp",
+    "nbns",
+    "browser",
+)
 
 #: Info columns tshark builds from state across packets (request/response tracking, TCP analysis):
 #: these fields are compared only on packets of the protocols listed

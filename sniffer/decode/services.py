@@ -7,6 +7,7 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 - ``text``: FTP, POP, IMAP, SMTP, IRC, Telnet
 - ``rpc``: ONC RPC, Portmap, MOUNT, NFSv3, NFSACL
 - ``ics``: DNP3
+- ``db``: MySQL, PostgreSQL
 - ``voip``: SIP, SDP
 - ``quic``: QUIC
 - ``snmp``: SNMP
@@ -15,4 +16,4 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 
 from __future__ import annotations
 
-from sniffer.decode import ics, mgmt, netbios, quic, rpc, smb, snmp, ssh, text, voip  # noqa: F401  (they fill the tables)
+from sniffer.decode import db, ics, mgmt, netbios, quic, rpc, smb, snmp, ssh, text, voip  # noqa: F401  (they fill the tables)

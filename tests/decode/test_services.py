@@ -128,6 +128,13 @@ SMB2_FIELDS = (
     "smb2.msg_id smb2.pid smb2.tid smb2.sesid _ws.col.Protocol"
 ).split()
 
+DB_FIELDS = (
+    "mysql.packet_length mysql.packet_number mysql.command mysql.query mysql.schema mysql.user mysql.protocol "
+    "mysql.version mysql.thread_id mysql.response_code mysql.affected_rows mysql.server_status mysql.warnings "
+    "mysql.num_fields pgsql.type pgsql.length pgsql.parameter_name pgsql.parameter_value pgsql.authtype "
+    "pgsql.query _ws.col.Protocol _ws.col.Info"
+).split()
+
 #: (capture, fields[, tshark display filter choosing the packets compared]) : every packet of the capture is compared on those fields
 CASES: list[tuple[Any, ...]] = [
     (CORPUS / "zeek__wikipedia.pcap", DNS_FIELDS),
@@ -152,6 +159,8 @@ CASES: list[tuple[Any, ...]] = [
     (SVC / "zeek__nfs__nfs_write.pcap", ["rpc.xid", "rpc.msgtyp", "rpc.replystat", "rpc.state_accept"]),
     (SVC / "zeek__dnp3__dnp3.pcap", DNP3_FIELDS),
     (SVC / "zeek__sip__wireshark.pcap", SIP_FIELDS),
+    (SVC / "zeek__mysql__mysql.pcap", DB_FIELDS, "not mysql.field.name"),  # (column definitions: not decoded)
+    (SVC / "zeek__postgresql__psql-login.pcap", DB_FIELDS, "pgsql.length"),
     (SVC / "tcpdump__eapon1.pcap", NETBIOS_FIELDS),
     # (a Find response's entries are read with the information level its request gave: not here)
     (SVC / "zeek__smb__smb2readwrite.pcap", SMB2_FIELDS, "not smb2.cmd == 14"),

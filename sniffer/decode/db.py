@@ -254,17 +254,17 @@ def dissect_pgsql(ctx: Ctx, off: int, end: int) -> None:
     ctx.proto = "PGSQL"
     while o + 5 <= lim:
         t = chr(data[o])
-        name = table.get(t)
-        if name is None:
+        kind = table.get(t)
+        if kind is None:
             break
         n = int.from_bytes(data[o + 1 : o + 5], "big")
         if req and t == "p":  # the password message carries the SASL exchange too (told by its contents)
             body = data[o + 5 : min(lim, o + 1 + n)]
             if body.startswith(b"SCRAM-") or body.startswith(b"GS2-"):
-                name = "SASLInitialResponse message"
+                kind = "SASLInitialResponse message"
             elif body.startswith(b"c="):
-                name = "SASLResponse message"
-        ctx.add("pgsql.type", name, o, 1, "Type")
+                kind = "SASLResponse message"
+        ctx.add("pgsql.type", kind, o, 1, "Type")
         ctx.add("pgsql.length", n, o + 1, 4, "Length")
         if t == "R" and not req and o + 9 <= lim:
             ctx.add(

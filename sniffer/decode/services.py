@@ -8,6 +8,7 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 - ``rpc``: ONC RPC, Portmap, MOUNT, NFSv3, NFSACL
 - ``ics``: DNP3
 - ``db``: MySQL, PostgreSQL
+- ``aaa``: RADIUS, Kerberos, LDAP
 - ``voip``: SIP, SDP
 - ``quic``: QUIC
 - ``snmp``: SNMP
@@ -16,4 +17,4 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 
 from __future__ import annotations
 
-from sniffer.decode import db, ics, mgmt, netbios, quic, rpc, smb, snmp, ssh, text, voip  # noqa: F401  (they fill the tables)
+from sniffer.decode import aaa, db, ics, mgmt, netbios, quic, rpc, smb, snmp, ssh, text, voip  # noqa: F401  (they fill the tables)

@@ -41,8 +41,9 @@ class _Bad(Exception):
     """Not BER, or cut."""
 
 
-def _tlv(data: bytes, o: int, lim: int) -> tuple[int, int, int]:
-    """(tag, start of the value, end of the value) of the BER item at ``o``."""
+def _tlv(data: bytes, o: int, lim: int, clamp: bool = False) -> tuple[int, int, int]:
+    """(tag, start of the value, end of the value) of the BER item at ``o``; ``clamp``: a value running
+    past ``lim`` ends there instead of failing."""
     if o + 2 > lim:
         raise _Bad
     tag = data[o]
@@ -55,7 +56,9 @@ def _tlv(data: bytes, o: int, lim: int) -> tuple[int, int, int]:
         n = int.from_bytes(data[o : o + k], "big")
         o += k
     if o + n > lim:
-        raise _Bad
+        if not clamp:
+            raise _Bad
+        n = lim - o
     return tag, o, o + n
 
 

@@ -135,6 +135,12 @@ DB_FIELDS = (
     "pgsql.query _ws.col.Protocol _ws.col.Info"
 ).split()
 
+AAA_FIELDS = (
+    "radius.code radius.id radius.length radius.authenticator radius.avp.type radius.avp.length "
+    "radius.User_Name kerberos.msg_type kerberos.pvno kerberos.error_code ldap.messageID ldap.protocolOp "
+    "ldap.resultCode ldap.baseObject ldap.scope ldap.objectName _ws.col.Protocol"
+).split()
+
 #: (capture, fields[, tshark display filter choosing the packets compared]) : every packet of the capture is compared on those fields
 CASES: list[tuple[Any, ...]] = [
     (CORPUS / "zeek__wikipedia.pcap", DNS_FIELDS),
@@ -159,6 +165,11 @@ CASES: list[tuple[Any, ...]] = [
     (SVC / "zeek__nfs__nfs_write.pcap", ["rpc.xid", "rpc.msgtyp", "rpc.replystat", "rpc.state_accept"]),
     (SVC / "zeek__dnp3__dnp3.pcap", DNP3_FIELDS),
     (SVC / "zeek__sip__wireshark.pcap", SIP_FIELDS),
+    (SVC / "tcpdump__RADIUS-RFC5176.pcap", AAA_FIELDS),
+    (SVC / "zeek__ldap__aduser1.pcap", AAA_FIELDS, "ldap and not kerberos"),
+    # (a TGS-REQ carries an AP-REQ in its pre-authentication data: not decoded)
+    (SVC / "zeek__ldap__aduser1.pcap", AAA_FIELDS, "kerberos.msg_type == 10 or kerberos.msg_type == 11"),
+    (SVC / "zeek__ldap__ldap-starttls.pcap", AAA_FIELDS, "ldap"),
     (SVC / "zeek__mysql__mysql.pcap", DB_FIELDS, "not mysql.field.name"),  # (column definitions: not decoded)
     (SVC / "zeek__postgresql__psql-login.pcap", DB_FIELDS, "pgsql.length"),
     (SVC / "tcpdump__eapon1.pcap", NETBIOS_FIELDS),

@@ -46,6 +46,11 @@ def _strings(obj: Any, seen: set[int], out: set[str], pushed: set[str]) -> None:
                         pushed.add(near.argval)
     elif isinstance(obj, FunctionType):
         _strings(obj.__code__, seen, out, pushed)
+    elif isinstance(obj, (staticmethod, classmethod)):
+        _strings(obj.__func__, seen, out, pushed)
+    elif isinstance(obj, type):  # a helper class of the module: its methods
+        for v in vars(obj).values():
+            _strings(v, seen, out, pushed)
     elif isinstance(obj, dict):
         for k, v in obj.items():
             _strings(k, seen, out, pushed)

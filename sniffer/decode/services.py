@@ -7,8 +7,14 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 - ``text``: FTP, POP, IMAP, SMTP, IRC, Telnet
 - ``rpc``: ONC RPC, Portmap, MOUNT, NFSv3, NFSACL
 - ``ics``: DNP3
+- ``db``: MySQL, PostgreSQL
+- ``aaa``: RADIUS, Kerberos, LDAP
+- ``voip``: SIP, SDP
+- ``quic``: QUIC
+- ``snmp``: SNMP
+- ``netbios``: NBNS, NBDS, NBSS; ``smb``: SMB, SMB2, mailslot, Browser
 """
 
 from __future__ import annotations
 
-from sniffer.decode import ics, mgmt, rpc, ssh, text  # noqa: F401  (they fill the tables)
+from sniffer.decode import aaa, db, ics, mgmt, netbios, quic, rpc, smb, snmp, ssh, text, voip  # noqa: F401  (they fill the tables)

@@ -759,8 +759,10 @@ def _literal(tok: Tok, kind: str, fname: str) -> Any:
         if tok.kind == "STRING":
             return text.encode("utf-8", "surrogateescape")
         b = _parse_hexbytes(text)
-        if b is None and re.fullmatch(r"0[xX][0-9A-Fa-f]{1,2}|\d{1,3}", text) and int(text, 0) < 256:
-            b = bytes([int(text, 0)])  # a one-byte slice compared with a number
+        if b is None and re.fullmatch(r"0[xX][0-9A-Fa-f]{1,2}|\d{1,3}", text):
+            n = int(text, 16) if text[:2] in ("0x", "0X") else int(text)  # ("017" is decimal, not an error)
+            if n < 256:
+                b = bytes([n])  # a one-byte slice compared with a number
         if b is None:
             raise bad("a byte string (like aa:bb:cc) or a quoted string")
         return b

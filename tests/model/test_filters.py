@@ -203,13 +203,13 @@ def test_completion() -> None:
 
 
 def test_a_name_no_decoder_fills_is_refused_not_silently_empty() -> None:
-    """Wireshark knows nbns, stp, tcp.analysis.retransmission; sniffer does not decode them (yet): the
-    filter says so instead of matching nothing. The set comes from the decoders' own declarations."""
+    """Wireshark knows x11, tcp.analysis.retransmission, ip.host; sniffer does not decode them: the filter
+    says so instead of matching nothing. The set comes from the decoders' own declarations."""
     from sniffer.decode.fields import decodable_names
     from sniffer.model.filters import decoded_names
 
     for text, name, col in (
-        ("nbns", "nbns", 1),
+        ("x11", "x11", 1),
         ("ip.src == 1.2.3.4 and tcp.analysis.retransmission", "tcp.analysis.retransmission", 23),
         ("len(ip.host) > 2", "ip.host", 1),
     ):

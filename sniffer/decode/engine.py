@@ -5,7 +5,21 @@ from __future__ import annotations
 
 import os
 
-from sniffer.decode import app, http, icmp, igmp, inet, l2ctl, link, routing, sctp, tls, tunnels  # noqa: F401  (they fill the tables)
+from sniffer.decode import (  # noqa: F401  (they fill the tables)
+    app,
+    http,
+    icmp,
+    igmp,
+    inet,
+    l2ctl,
+    link,
+    linktypes,
+    routing,
+    sctp,
+    tls,
+    tunnels,
+    wlan,
+)
 from sniffer.decode.core import LINKTYPES, Ctx, data_layer
 from sniffer.frame import Frame
 

@@ -439,6 +439,77 @@ def dissect_rip(ctx: Ctx, off: int, end: int) -> None:
         o += 20
 
 
+# ---------------------------------------------------------------------------------------------
+# RIPng (UDP 521)
+
+RIPNG = Header(
+    (
+        F("ripng.cmd", "Command", 0, 1, names={1: "Request", 2: "Response"}),
+        F("ripng.version", "Version", 1, 1),
+        F("ripng.reserved", "Reserved", 2, 2, "bytes"),
+    )
+)
+RIPNG_RTE = Header(
+    (
+        F("ripng.rte.ipv6_prefix", "IPv6 Prefix", 0, 16, "ip6"),
+        F("ripng.rte.route_tag", "Route Tag", 16, 2, disp=HEX4),
+        F("ripng.rte.prefix_length", "Prefix Length", 18, 1),
+        F("ripng.rte.metric", "Metric", 19, 1),
+    )
+)
+
+
+@UDP_PORTS.register(521)
+def dissect_ripng(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("ripng", "RIPng", off, 4)
+    ctx.proto = "RIPng"
+    vals = RIPNG.read(ctx, off, end)
+    if vals is None:
+        return
+    cmd = {1: "Request", 2: "Response"}.get(vals["ripng.cmd"], "Unknown")
+    ctx.info = f" Command {cmd}, Version {vals['ripng.version']}"
+    lim = min(end, len(ctx.data))
+    o = off + 4
+    while o + 20 <= lim:
+        RIPNG_RTE.read(ctx, o, end)
+        o += 20
+
+
+# ---------------------------------------------------------------------------------------------
+# HSRP version 1 (RFC 2281, UDP 1985)
+
+HSRP_OPCODES = {0: "Hello", 1: "Coup", 2: "Resign", 3: "Advertise"}
+HSRP_STATES = {0: "Initial", 1: "Learn", 2: "Listen", 4: "Speak", 8: "Standby", 16: "Active"}
+HSRP = Header(
+    (
+        F("hsrp.version", "Version", 0, 1),
+        F("hsrp.opcode", "Op Code", 1, 1, names=HSRP_OPCODES),
+        F("hsrp.state", "State", 2, 1, names=HSRP_STATES),
+        F("hsrp.hellotime", "Hellotime", 3, 1),
+        F("hsrp.holdtime", "Holdtime", 4, 1),
+        F("hsrp.priority", "Priority", 5, 1),
+        F("hsrp.group", "Group", 6, 1),
+        F("hsrp.reserved", "Reserved", 7, 1),
+        F("hsrp.auth_data", "Authentication Data", 8, 8, "str"),
+        F("hsrp.virt_ip", "Virtual IP Address", 16, 4, "ip4"),
+    )
+)
+
+
+@UDP_PORTS.register(1985)
+def dissect_hsrp(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("hsrp", "Cisco Hot Standby Router Protocol", off, 20)
+    ctx.proto = "HSRP"
+    if ctx.has(off, 1, end) and ctx.data[off] != 0:  # version 2 is TLV-based
+        ctx.proto = "HSRPv2"
+        return
+    vals = HSRP.read(ctx, off, end)
+    if vals is None:
+        return
+    op = HSRP_OPCODES.get(vals["hsrp.opcode"], "Unknown")
+    ctx.info = f"{op} (state {HSRP_STATES.get(vals['hsrp.state'], 'Unknown')})"
+
+
 __all__ = [
     "dissect_bfd",
     "dissect_bgp",

@@ -209,6 +209,17 @@ CASES: list[tuple[str, str, str]] = [
         "mpls_echo.version",
         "mpls_echo.version mpls_echo.flags mpls_echo.msg_type mpls_echo.reply_mode mpls_echo.return_code mpls_echo.return_subcode mpls_echo.sender_handle mpls_echo.sequence",
     ),
+    (
+        "zeek__radiotap.pcap",
+        "wlan",
+        "radiotap.version radiotap.length radiotap.flags wlan.fc.type_subtype wlan.flags wlan.duration wlan.ra wlan.ta "
+        "wlan.da wlan.sa wlan.bssid wlan.addr wlan.seq wlan.frag llc.dsap ip.src ipv6.src",
+    ),
+    (
+        "tcpdump__status_code-1.pcap",
+        "wlan",
+        "wlan.fc.type_subtype wlan.flags wlan.ra wlan.ta wlan.bssid wlan.seq wlan.frag",
+    ),
 ]
 
 TSHARK = [

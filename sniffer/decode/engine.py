@@ -12,6 +12,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     igmp,
     inet,
     l2ctl,
+    legacyfs,
     link,
     linktypes,
     routing,

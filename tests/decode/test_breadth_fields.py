@@ -220,6 +220,18 @@ CASES: list[tuple[str, str, str]] = [
         "wlan",
         "wlan.fc.type_subtype wlan.flags wlan.ra wlan.ta wlan.bssid wlan.seq wlan.frag",
     ),
+    (
+        "zeek__ncp.pcap",
+        "ncp",
+        "ncp.ip.signature ncp.ip.length ncp.ip.version ncp.ip.replybufsize ncp.type ncp.seq ncp.connection "
+        "ncp.task ncp.completion_code ncp.connection_status",
+    ),
+    (
+        "tcpdump__afs.pcap",
+        "rx && !icmp && rx.type != 6 && rx.type != 7",
+        "rx.cid rx.callnumber rx.seq rx.serial rx.type rx.flags rx.userstatus rx.securityindex rx.spare "
+        "rx.serviceid rx.reason",
+    ),
 ]
 
 TSHARK = [

@@ -16,6 +16,7 @@ from sniffer.decode.core import (
     Ctx,
     F,
     Header,
+    data_layer,
     mac,
 )
 
@@ -488,12 +489,37 @@ def dissect_slow(ctx: Ctx, off: int, end: int) -> None:
     sub = ctx.data[off]
     ctx.add("slow.subtype", sub, off, 1, "Slow Protocols subtype")
     ctx.info = SLOW_SUBTYPES.get(sub, f"Unknown subtype = {sub}")
+    if sub == 10 and ctx.has(off + 1, 3, end):
+        _ossp(ctx, off + 1, end)
     if sub == 1:
         ctx.push("lacp", "Link Aggregation Control Protocol", off, 110)
         ctx.proto = "LACP"
         vals = LACP_ACTOR.read(ctx, off, end)
         if vals is not None:
             ctx.info = f"Actor Port = {vals['lacp.actor.port']} Partner Port = {vals['lacp.partner.port']}"
+
+
+ESMC_QL = {0x2: "QL-PRC", 0x4: "QL-SSU-A", 0x8: "QL-SSU-B", 0xB: "QL-SEC", 0xF: "QL-DNU"}
+
+
+def _ossp(ctx: Ctx, off: int, end: int) -> None:
+    """Organization-specific slow protocol; ITU-T's (00:19:a7) subtype 1 is ESMC (G.8264)."""
+    data = ctx.data
+    ctx.push("ossp", "Organization Specific Slow Protocol", off, 3)
+    oui = int.from_bytes(data[off : off + 3], "big")
+    ctx.add("ossp.oui", oui, off, 3, "OUI", f"OUI: 0x{oui:06x}")
+    if oui != 0x0019A7 or not ctx.has(off + 3, 10, end) or _u16(data, off + 3) != 1:
+        return
+    ctx.proto = "ESMC"
+    ctx.add("ossp.itu.subtype", 1, off + 3, 2, "ITU-T OSSP Subtype")
+    flags = data[off + 5]
+    ctx.add("ossp.esmc.version", flags >> 4, off + 5, 1, "Version")
+    ctx.add("ossp.esmc.event_flag", (flags >> 3) & 1, off + 5, 1, "Event Flag")
+    ql = data[off + 12] & 0x0F
+    ctx.add("ossp.esmc.tlv_ql_ssm", ql, off + 12, 1, "SSM Code")
+    event = "Time-critical" if flags & 0x08 else "Information"
+    ctx.info = f"Event:{event}, {ESMC_QL.get(ql, f'QL-UNKNOWN (0x{ql:x})')}"
+    data_layer(ctx, off + 13, end)
 
 
 # ---------------------------------------------------------------------------------------------

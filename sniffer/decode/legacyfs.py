@@ -4,7 +4,7 @@ the Info column where it needs no per-call state (NCP replies, RX control packet
 
 from __future__ import annotations
 
-from sniffer.decode.core import HEX2, HEX4, HEX8, TCP_PORTS, UDP_PORTS, Ctx, F, Header
+from sniffer.decode.core import HEX2, HEX4, HEX8, TCP_PORTS, UDP_PORTS, Ctx, F, Header, data_layer
 
 # ---------------------------------------------------------------------------------------------
 # NCP over IP
@@ -131,6 +131,9 @@ AFS_SERVICES = {
 
 @UDP_PORTS.register(*AFS_SERVICES)
 def dissect_rx(ctx: Ctx, off: int, end: int) -> None:
+    if min(end, len(ctx.data)) - off < 28:  # shorter than an RX header: Wireshark leaves it to UDP
+        data_layer(ctx, off, end)
+        return
     ctx.push("rx", "RX Protocol", off, 28)
     ctx.proto = "RX"
     vals = RX.read(ctx, off, end)

@@ -232,6 +232,37 @@ CASES: list[tuple[str, str, str]] = [
         "rx.cid rx.callnumber rx.seq rx.serial rx.type rx.flags rx.userstatus rx.securityindex rx.spare "
         "rx.serviceid rx.reason",
     ),
+    (
+        "tcpdump__pgm_poll_polr.pcap",
+        "pgm",
+        "pgm.hdr.sport pgm.hdr.dport pgm.hdr.type pgm.hdr.opts pgm.hdr.cksum pgm.hdr.tsdulen",
+    ),
+    (
+        "tcpdump__NHRP_registration.pcap",
+        "nhrp",
+        "nhrp.hdr.afn nhrp.hdr.pro.type nhrp.hdr.hopcnt nhrp.hdr.pktsz nhrp.hdr.chksum nhrp.hdr.extoff nhrp.hdr.version nhrp.hdr.op.type nhrp.reqid",
+    ),
+    ("tcpdump__lisp_eid_register.pcap", "lisp", "lisp.type"),
+    ("tcpdump__OLSRv1_HNA_sgw_1.pcap", "olsr", "olsr.packet_len olsr.packet_seq_num"),
+    ("tcpdump__rsvp_cap.pcap", "rsvp", "rsvp.msg"),
+    (
+        "tcpdump__mrinfo_query.pcap",
+        "dvmrp",
+        "igmp.type dvmrp.version dvmrp.type dvmrp.v3.code dvmrp.checksum",
+    ),
+    ("tcpdump__PIM-SM_join_prune.pcap", "pim.version == 1", "igmp.type pim.code pim.version"),
+    ("tcpdump__arista_ether.pcap", "avsp", "avsp.sub_type avsp.ver avsp.etype ip.src"),
+    (
+        "zeek__vntag.pcap",
+        "vntag",
+        "vntag.dir vntag.ptr vntag.dst vntag.looped vntag.version vntag.src vntag.etype vlan.id ip.src",
+    ),
+    ("tcpdump__macsec-encrypted.pcap", "macsec", "macsec.TCI macsec.AN macsec.SL macsec.PN"),
+    (
+        "tcpdump__slow-ossp.pcap",
+        "ossp",
+        "slow.subtype ossp.oui ossp.itu.subtype ossp.esmc.version ossp.esmc.event_flag ossp.esmc.tlv_ql_ssm",
+    ),
 ]
 
 TSHARK = [

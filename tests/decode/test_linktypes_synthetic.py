@@ -77,6 +77,23 @@ WLAN_DATA = (  # 802.11 data frame to the DS, LLC/SNAP, IPv4/UDP/DNS
     + _ip4udp("192.168.1.2", "192.168.1.1", 5353, 53, DNS_QUERY)
 )
 
+ICMP6_ECHO = bytes.fromhex("8000 0000 1234 0001") + b"ping"
+TEREDO_IP6 = struct.pack(
+    "!IHBB16s16s",
+    0x60000000,
+    len(ICMP6_ECHO),
+    58,
+    64,
+    socket.inet_pton(10, "2001:0:4136:e378:8000:63bf:3fff:fdd2"),
+    socket.inet_pton(10, "2001:db8::1"),
+)
+TEREDO_IP6 = TEREDO_IP6 + ICMP6_ECHO  # checksum left 0: tshark only flags it
+ORIGIN = (
+    b"\x00\x00" + struct.pack("!H", 40000 ^ 0xFFFF) + bytes(b ^ 0xFF for b in socket.inet_aton("192.0.2.45"))
+)
+GTP_INNER = _ip4udp("10.9.0.1", "10.9.0.2", 4000, 4001, b"gtp-payload")
+GTP_U = bytes.fromhex("30ff") + struct.pack("!HI", len(GTP_INNER), 0x1234) + GTP_INNER
+
 #: link type -> (frames, fields compared)
 CASES: dict[int, tuple[list[bytes], str]] = {
     1: (
@@ -84,10 +101,14 @@ CASES: dict[int, tuple[list[bytes], str]] = {
             _eth(0x0800) + _ip4udp("10.0.0.1", "224.0.0.2", 1985, 1985, HSRP, ttl=1),
             _eth(0x86DD) + _ip6udp("fe80::1", "ff02::9", 521, 521, RIPNG),
             _eth(0x86DD) + _ip6udp("fe80::1", "ff02::9", 521, 521, RIPNG_REQ),
+            _eth(0x0800) + _ip4udp("192.0.2.1", "198.51.100.7", 3544, 40000, TEREDO_IP6),
+            _eth(0x0800) + _ip4udp("192.0.2.1", "198.51.100.7", 3544, 40000, ORIGIN + TEREDO_IP6),
+            _eth(0x0800) + _ip4udp("172.16.0.1", "172.16.0.2", 2152, 2152, GTP_U),
         ],
         "hsrp.version hsrp.opcode hsrp.state hsrp.hellotime hsrp.holdtime hsrp.priority hsrp.group "
         "hsrp.virt_ip ripng.cmd ripng.version ripng.rte.ipv6_prefix ripng.rte.route_tag "
-        "ripng.rte.prefix_length ripng.rte.metric",
+        "ripng.rte.prefix_length ripng.rte.metric teredo.orig.port teredo.orig.addr ipv6.src ipv6.dst "
+        "icmpv6.type gtp.flags gtp.message gtp.length gtp.teid ip.src udp.srcport",
     ),
     10: (
         [

@@ -94,6 +94,20 @@ ORIGIN = (
 GTP_INNER = _ip4udp("10.9.0.1", "10.9.0.2", 4000, 4001, b"gtp-payload")
 GTP_U = bytes.fromhex("30ff") + struct.pack("!HI", len(GTP_INNER), 0x1234) + GTP_INNER
 
+HCI_RESET = bytes([0x03, 0x0C, 0x00])
+HCI_RESET_DONE = bytes([0x0E, 0x04, 0x01, 0x03, 0x0C, 0x00])
+HCI_INQUIRY = bytes([0x01, 0x04, 0x05, 0x33, 0x8B, 0x9E, 0x08, 0x00])
+HCI_INQUIRY_STATUS = bytes([0x0F, 0x04, 0x00, 0x01, 0x01, 0x04])
+HCI_DISCONNECTED = bytes([0x05, 0x04, 0x00, 0x40, 0x00, 0x13])
+L2CAP_INFO_REQ = (
+    struct.pack("<HH", 0x2001, 10) + struct.pack("<HH", 6, 1) + bytes([0x0A, 0x01, 0x02, 0x00, 0x02, 0x00])
+)
+BT_FIELDS = (
+    "bthci_cmd.opcode bthci_cmd.param_length bthci_evt.code bthci_evt.param_length bthci_evt.num_command_packets "
+    "bthci_evt.opcode bthci_evt.status bthci_acl.chandle bthci_acl.pb_flag bthci_acl.bc_flag bthci_acl.length "
+    "btl2cap.length btl2cap.cid btl2cap.cmd_code btl2cap.cmd_ident btl2cap.cmd_length"
+)
+
 #: link type -> (frames, fields compared)
 CASES: dict[int, tuple[list[bytes], str]] = {
     1: (
@@ -109,6 +123,30 @@ CASES: dict[int, tuple[list[bytes], str]] = {
         "hsrp.virt_ip ripng.cmd ripng.version ripng.rte.ipv6_prefix ripng.rte.route_tag "
         "ripng.rte.prefix_length ripng.rte.metric teredo.orig.port teredo.orig.addr ipv6.src ipv6.dst "
         "icmpv6.type gtp.flags gtp.message gtp.length gtp.teid ip.src udp.srcport",
+    ),
+    187: (
+        [
+            b"\x01" + HCI_RESET,
+            b"\x04" + HCI_RESET_DONE,
+            b"\x01" + HCI_INQUIRY,
+            b"\x04" + HCI_INQUIRY_STATUS,
+            b"\x04" + HCI_DISCONNECTED,
+            b"\x02" + L2CAP_INFO_REQ,
+        ],
+        "hci_h4.type " + BT_FIELDS,
+    ),
+    201: (
+        [b"\0\0\0\0\x01" + HCI_RESET, b"\0\0\0\x01\x04" + HCI_RESET_DONE, b"\0\0\0\x01\x02" + L2CAP_INFO_REQ],
+        "hci_h4.type hci_h4.direction " + BT_FIELDS,
+    ),
+    254: (
+        [
+            b"\0\0\0\x02" + HCI_RESET,
+            b"\0\0\0\x03" + HCI_RESET_DONE,
+            b"\0\0\0\x05" + L2CAP_INFO_REQ,
+            b"\0\0\0\x04" + L2CAP_INFO_REQ,
+        ],
+        "hci_mon.adapter_id hci_mon.opcode " + BT_FIELDS,
     ),
     10: (
         [

@@ -182,7 +182,7 @@ def dissect_ospf(ctx: Ctx, off: int, end: int) -> None:
         if hello.read(ctx, off + hl, end) is None:
             return
         pend = min(end, off + plen) if plen >= hl + 20 else end
-        for o in range(off + hl + 20, pend - 3, 4):
+        for o in range(off + hl + 20, min(pend, len(ctx.data)) - 3, 4):
             ctx.add("ospf.hello.active_neighbor", ip4(ctx.data[o : o + 4]), o, 4, "Active Neighbor")
 
 

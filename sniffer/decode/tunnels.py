@@ -730,9 +730,12 @@ def dissect_cfp(ctx: Ctx, off: int, end: int) -> None:
         ctx.protos.pop()
         base = off - 14
         # the outer addresses are FabricPath's (cfp.*), not Ethernet's: Wireshark has only the inner eth.*
-        for name in ("eth.dst", "eth.src", "eth.addr", "eth.type"):
-            if type(ctx.fields.get(name)) is not list:
+        outer = ("eth.dst", "eth.src", "eth.addr", "eth.type")
+        if not any(type(ctx.fields.get(n)) is list for n in outer):
+            for name in outer:
                 ctx.fields.pop(name, None)
+            eth = ctx.layer
+            eth.children = [c for c in eth.children if c.field not in outer]
     else:
         base = off
         off += 14

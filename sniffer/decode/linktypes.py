@@ -136,3 +136,95 @@ def dissect_erspan(ctx: Ctx, off: int, end: int) -> None:
 
 
 __all__ = ["dissect_erspan", "dissect_fddi", "dissect_ipoib", "dissect_nflog", "ethertype"]
+
+
+# Linux vsock monitor (link type 271): the vsockmon header, then the virtio transport header
+VSOCK = Header(
+    (
+        F("vsock.src_cid", "Source cid", 0, 8, "le"),
+        F("vsock.dst_cid", "Destination cid", 8, 8, "le"),
+        F("vsock.src_port", "Source port", 16, 4, "le"),
+        F("vsock.dst_port", "Destination port", 20, 4, "le"),
+        F("vsock.op", "Operation", 24, 2, "le"),
+        F("vsock.trans", "Transport", 26, 2, "le"),
+        F("vsock.trans_len", "Transport length", 28, 2, "le"),
+    )
+)
+VIRTIO = Header(
+    (
+        F("vsock.virtio.src_cid", "Source cid", 0, 8, "le"),
+        F("vsock.virtio.dst_cid", "Destination cid", 8, 8, "le"),
+        F("vsock.virtio.src_prot", "Source port", 16, 4, "le"),
+        F("vsock.virtio.dst_prot", "Destination port", 20, 4, "le"),
+        F("vsock.virtio.len", "Length", 24, 4, "le"),
+        F("vsock.virtio.type", "Type", 28, 2, "le"),
+        F("vsock.virtio.op", "Operation", 30, 2, "le"),
+        F("vsock.virtio.flags", "Flags", 32, 4, "le"),
+        F("vsock.virtio.buf_alloc", "Buf alloc", 36, 4, "le"),
+        F("vsock.virtio.fwd_cnt", "Fwd cnt", 40, 4, "le"),
+    )
+)
+VSOCK_OPS = {0: "Unknown", 1: "Connect", 2: "Disconnect", 3: "Control", 4: "Payload"}
+VIRTIO_OPS = {
+    0: "Invalid",
+    1: "Request",
+    2: "Response",
+    3: "Rst",
+    4: "Shutdown",
+    5: "RW",
+    6: "Credit update",
+    7: "Credit request",
+}
+
+
+@LINKTYPES.register(271)
+def dissect_vsock(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("vsock", "VM Sockets", off, 32)
+    ctx.proto = "vSocket"
+    vals = VSOCK.read(ctx, off, end)
+    if vals is None:
+        return
+    ctx.src, ctx.dst = str(vals["vsock.src_cid"]), str(vals["vsock.dst_cid"])
+    info = f"[{VSOCK_OPS.get(vals['vsock.op'], 'Unknown')}]"
+    o = off + 32
+    if vals["vsock.trans"] == 2 and vals["vsock.trans_len"] >= 44:  # virtio
+        v = VIRTIO.read(ctx, o, end)
+        if v is not None:
+            kind = {1: "Stream", 2: "Seqpacket"}.get(v["vsock.virtio.type"], "Unknown")
+            info += (
+                f" Virtio: {kind}, Op: {VIRTIO_OPS.get(v['vsock.virtio.op'], 'Unknown')}, "
+                f"Buf alloc: {v['vsock.virtio.buf_alloc']}, Fwd cnt: {v['vsock.virtio.fwd_cnt']}"
+            )
+        o += vals["vsock.trans_len"]
+    ctx.info = info
+    if o < min(end, len(ctx.data)):
+        data_layer(ctx, o, end)
+
+
+# Apple PKTAP (link type 258): a little-endian metadata header, then the packet in its own link type
+PKTAP = Header(
+    (
+        F("pktap.hdrlen", "Header length", 0, 4, "le"),
+        F("pktap.rectype", "Record type", 4, 4, "le"),
+        F("pktap.dlt", "DLT", 8, 4, "le"),
+        F("pktap.ifname", "Interface name", 12, 24, "str"),
+    )
+)
+
+
+@LINKTYPES.register(258)
+def dissect_pktap(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("pktap", "PKTAP", off, 36)
+    ctx.proto = "PKTAP"
+    if not ctx.has(off, 36, end):
+        return
+    data = ctx.data
+    hl = int.from_bytes(data[off : off + 4], "little")
+    vals = PKTAP.read(ctx, off, end)
+    if vals is None:
+        return
+    ctx.set_last("pktap.ifname", vals["pktap.ifname"].split("\0", 1)[0])
+    ctx.layer.length = hl
+    if vals["pktap.rectype"] == 1 and 36 <= hl and ctx.has(off, hl, end):
+        ctx.protos.append("pcap_pktdata")
+        call(ctx, LINKTYPES, vals["pktap.dlt"], off + hl, end)

@@ -263,6 +263,18 @@ CASES: list[tuple[str, str, str]] = [
         "ossp",
         "slow.subtype ossp.oui ossp.itu.subtype ossp.esmc.version ossp.esmc.event_flag ossp.esmc.tlv_ql_ssm",
     ),
+    (
+        "tcpdump__vsock-1.pcapng",
+        "vsock",
+        "vsock.src_cid vsock.dst_cid vsock.src_port vsock.dst_port vsock.op vsock.trans vsock.trans_len "
+        "vsock.virtio.src_cid vsock.virtio.dst_cid vsock.virtio.src_prot vsock.virtio.dst_prot vsock.virtio.len "
+        "vsock.virtio.type vsock.virtio.op vsock.virtio.flags vsock.virtio.buf_alloc vsock.virtio.fwd_cnt",
+    ),
+    (
+        "tcpdump__LINKTYPE_PKTAP.pcap",
+        "pktap",
+        "pktap.hdrlen pktap.rectype pktap.dlt pktap.ifname eth.src ip.src dns.id",
+    ),
 ]
 
 TSHARK = [

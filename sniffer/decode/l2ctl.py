@@ -651,3 +651,44 @@ def dissect_ipx(ctx: Ctx, off: int, end: int) -> None:
 
 
 __all__ = ["dissect_eap", "dissect_isis", "dissect_lldp", "dissect_stp"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration Test Protocol (loopback, ethertype 0x9000) and Wellfleet BOFL (0x8102)
+
+LOOP_FUNCTIONS = {1: "Reply", 2: "Forward Data"}
+
+
+@ETHERTYPES.register(0x9000)
+def dissect_loop(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("loop", "Configuration Test Protocol (loopback)", off, 6)
+    ctx.proto = "LOOP"
+    data = ctx.data
+    if not ctx.has(off, 4, end):
+        return
+    skip = int.from_bytes(data[off : off + 2], "little")
+    ctx.add("loop.skipcount", skip, off, 2, "skipCount")
+    o = off + 2 + skip  # the function that applies follows the skipped ones
+    if not ctx.has(o, 2, end):
+        return
+    fn = int.from_bytes(data[o : o + 2], "little")
+    ctx.add("loop.relevant_function", fn, o, 2, "Relevant function")
+    ctx.add("loop.function", fn, o, 2, "Function")
+    ctx.info = LOOP_FUNCTIONS.get(fn, f"Unknown function ({fn})")
+    if fn == 1 and ctx.has(o + 2, 2, end):
+        ctx.add(
+            "loop.receipt_number", int.from_bytes(data[o + 2 : o + 4], "little"), o + 2, 2, "Receipt number"
+        )
+        data_layer(ctx, o + 4, end)
+
+
+BOFL = Header((F("bofl.pdu", "PDU", 0, 4, disp=lambda v: f"0x{v:08x}"), F("bofl.sequence", "Sequence", 4, 4)))
+
+
+@ETHERTYPES.register(0x8102)
+def dissect_bofl(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("bofl", "Wellfleet Breath of Life", off, 8)
+    ctx.proto = "BOFL"
+    vals = BOFL.read(ctx, off, end)
+    if vals is not None:
+        ctx.info = f"PDU: 0x{vals['bofl.pdu']:08x} Sequence: {vals['bofl.sequence']}"

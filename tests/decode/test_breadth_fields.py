@@ -275,6 +275,12 @@ CASES: list[tuple[str, str, str]] = [
         "pktap",
         "pktap.hdrlen pktap.rectype pktap.dlt pktap.ifname eth.src ip.src dns.id",
     ),
+    (
+        "tcpdump__rpvstp-trunk-native-vid5.pcap",
+        "loop",
+        "loop.skipcount loop.function loop.relevant_function loop.receipt_number",
+    ),
+    ("zeek__pbb.pcap", "bofl", "bofl.pdu bofl.sequence"),
 ]
 
 TSHARK = [

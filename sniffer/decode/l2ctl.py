@@ -593,7 +593,6 @@ def dissect_dec_dna(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
     if not ctx.has(off, 3, end):
         return
-    ctx.add("dec_dna.msglen", int.from_bytes(data[off : off + 2], "little"), off, 2, "Data Length")
     o = off + 2
     if data[o] & 0x80:  # padding: its length is in the low bits
         o += data[o] & 0x7F

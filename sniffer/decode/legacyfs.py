@@ -166,7 +166,8 @@ def dissect_rx(ctx: Ctx, off: int, end: int) -> None:
             ctx.proto = "AFS (RX)"
             if vals["rx.flags"] & 1 and ctx.has(off + 28, 4, end):
                 op = int.from_bytes(data[off + 28 : off + 32], "big")
-                ctx.add("afs.opcode", op, off + 28, 4, "Operation")
+                name = "backup" if svc == "BKUP" else svc.lower()
+                ctx.add(f"afs.{name}.opcode", op, off + 28, 4, "Operation")
                 ctx.info = f"{svc} Request: opcode ({op})"
             else:
                 ctx.info = f"{svc} Reply"

@@ -326,7 +326,6 @@ def dissect_mpls(ctx: Ctx, off: int, end: int) -> None:
 GENEVE = Header(
     (
         F("geneve.version", "Version", 0, 1, mask=0xC0),
-        F("geneve.options.length", "Options Length", 0, 1, mask=0x3F, scale=4),
         F("geneve.flags", "Flags", 1, 1, disp=HEX2),
         F("geneve.flags.oam", "Operations, Administration and Management Frame", 1, 1, mask=0x80),
         F("geneve.flags.critical", "Critical Options Present", 1, 1, mask=0x40),
@@ -344,7 +343,7 @@ def dissect_geneve(ctx: Ctx, off: int, end: int) -> None:
     vals = GENEVE.read(ctx, off, end)
     if vals is None:
         return
-    optlen = vals["geneve.options.length"]
+    optlen = (ctx.data[off] & 0x3F) * 4  # Wireshark shows it as text ("Length: 8 bytes"), not a field
     ctx.layer.length = 8 + optlen
     o = off + 8 + optlen
     ctx.info = f"Encapsulated {vals['geneve.proto_type']:#06x}"
@@ -731,7 +730,13 @@ def dissect_cfp(ctx: Ctx, off: int, end: int) -> None:
         base = off - 14
         # the outer addresses are FabricPath's (cfp.*), not Ethernet's: Wireshark has only the inner eth.*
         outer = ("eth.dst", "eth.src", "eth.addr", "eth.type")
-        if not any(type(ctx.fields.get(n)) is list for n in outer):
+        f = ctx.fields
+        addr = f.get("eth.addr")
+        if (
+            type(addr) is list
+            and len(addr) == 2
+            and not any(type(f.get(n)) is list for n in outer[:2] + outer[3:])
+        ):
             for name in outer:
                 ctx.fields.pop(name, None)
             eth = ctx.layer

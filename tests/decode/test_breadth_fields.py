@@ -281,6 +281,8 @@ CASES: list[tuple[str, str, str]] = [
         "loop.skipcount loop.function loop.relevant_function loop.receipt_number",
     ),
     ("zeek__pbb.pcap", "bofl", "bofl.pdu bofl.sequence"),
+    ("tcpdump__afs.pcap", "afs.fs.opcode && udp.dstport == 7000", "afs.fs.opcode rx.type"),
+    ("tcpdump__afs.pcap", "afs.vldb.opcode && udp.dstport == 7003", "afs.vldb.opcode rx.type"),
 ]
 
 TSHARK = [

@@ -7,17 +7,21 @@ import os
 
 from sniffer.decode import (  # noqa: F401  (they fill the tables)
     app,
+    bluetooth,
     http,
     icmp,
     igmp,
     inet,
     l2ctl,
+    legacyfs,
     link,
+    linktypes,
     routing,
     sctp,
     services,
     tls,
     tunnels,
+    wlan,
 )
 from sniffer.decode.core import LINKTYPES, Ctx, data_layer
 from sniffer.frame import Frame

@@ -3,7 +3,7 @@ record type and its sources, leaves; the version is inferred as Wireshark does."
 
 from __future__ import annotations
 
-from sniffer.decode.core import HEX2, HEX4, IP_PROTOS, Ctx, F, Header, Node, ip4
+from sniffer.decode.core import HEX2, HEX4, IP_PROTOS, Ctx, F, Header, Node, Table, call, ip4
 from sniffer.decode.icmp import _cksum_status
 
 # IGMP message types
@@ -92,6 +92,10 @@ def _code(v: int) -> int:
     return ((v & 0x0F) | 0x10) << (((v >> 4) & 0x07) + 3)
 
 
+#: IGMP types other protocols use (DVMRP 0x13, PIM version 1 0x14): registered by routing.py
+IGMP_OTHER = Table("IGMP type")
+
+
 @IP_PROTOS.register(2)
 def dissect_igmp(ctx: Ctx, off: int, end: int) -> None:
     layer = ctx.push("igmp", "Internet Group Management Protocol", off, 8)
@@ -111,6 +115,9 @@ def dissect_igmp(ctx: Ctx, off: int, end: int) -> None:
         version = 3
     else:
         version = 0
+    if not version and t in IGMP_OTHER.map:  # DVMRP, PIMv1: that protocol decodes the message, as Wireshark
+        call(ctx, IGMP_OTHER, t, off, end)
+        return
     if version:
         ctx.add("igmp.version", version, off, 1, "IGMP Version")
         ctx.proto = f"IGMPv{version}"

@@ -697,7 +697,7 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
             ctx.info = f"{sp} -> {dp} Bogus UDP length ({ulen}, must be at least 8)"
             ctx.warn(ctx.info)
             return
-    if off + ulen > end and not ctx.quote:
+    if off + ulen > end and not ctx.quote and not ctx.frag:  # a first fragment: the rest comes later
         ctx.info = f"{sp} -> {dp} Bogus UDP length ({ulen}) > IP payload length ({end - off})"
         ctx.warn(ctx.info)
         return

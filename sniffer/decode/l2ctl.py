@@ -16,6 +16,7 @@ from sniffer.decode.core import (
     Ctx,
     F,
     Header,
+    data_layer,
     mac,
 )
 
@@ -488,12 +489,37 @@ def dissect_slow(ctx: Ctx, off: int, end: int) -> None:
     sub = ctx.data[off]
     ctx.add("slow.subtype", sub, off, 1, "Slow Protocols subtype")
     ctx.info = SLOW_SUBTYPES.get(sub, f"Unknown subtype = {sub}")
+    if sub == 10 and ctx.has(off + 1, 3, end):
+        _ossp(ctx, off + 1, end)
     if sub == 1:
         ctx.push("lacp", "Link Aggregation Control Protocol", off, 110)
         ctx.proto = "LACP"
         vals = LACP_ACTOR.read(ctx, off, end)
         if vals is not None:
             ctx.info = f"Actor Port = {vals['lacp.actor.port']} Partner Port = {vals['lacp.partner.port']}"
+
+
+ESMC_QL = {0x2: "QL-PRC", 0x4: "QL-SSU-A", 0x8: "QL-SSU-B", 0xB: "QL-SEC", 0xF: "QL-DNU"}
+
+
+def _ossp(ctx: Ctx, off: int, end: int) -> None:
+    """Organization-specific slow protocol; ITU-T's (00:19:a7) subtype 1 is ESMC (G.8264)."""
+    data = ctx.data
+    ctx.push("ossp", "Organization Specific Slow Protocol", off, 3)
+    oui = int.from_bytes(data[off : off + 3], "big")
+    ctx.add("ossp.oui", oui, off, 3, "OUI", f"OUI: 0x{oui:06x}")
+    if oui != 0x0019A7 or not ctx.has(off + 3, 10, end) or _u16(data, off + 3) != 1:
+        return
+    ctx.proto = "ESMC"
+    ctx.add("ossp.itu.subtype", 1, off + 3, 2, "ITU-T OSSP Subtype")
+    flags = data[off + 5]
+    ctx.add("ossp.esmc.version", flags >> 4, off + 5, 1, "Version")
+    ctx.add("ossp.esmc.event_flag", (flags >> 3) & 1, off + 5, 1, "Event Flag")
+    ql = data[off + 12] & 0x0F
+    ctx.add("ossp.esmc.tlv_ql_ssm", ql, off + 12, 1, "SSM Code")
+    event = "Time-critical" if flags & 0x08 else "Information"
+    ctx.info = f"Event:{event}, {ESMC_QL.get(ql, f'QL-UNKNOWN (0x{ql:x})')}"
+    data_layer(ctx, off + 13, end)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -567,7 +593,6 @@ def dissect_dec_dna(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
     if not ctx.has(off, 3, end):
         return
-    ctx.add("dec_dna.msglen", int.from_bytes(data[off : off + 2], "little"), off, 2, "Data Length")
     o = off + 2
     if data[o] & 0x80:  # padding: its length is in the low bits
         o += data[o] & 0x7F
@@ -625,3 +650,44 @@ def dissect_ipx(ctx: Ctx, off: int, end: int) -> None:
 
 
 __all__ = ["dissect_eap", "dissect_isis", "dissect_lldp", "dissect_stp"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration Test Protocol (loopback, ethertype 0x9000) and Wellfleet BOFL (0x8102)
+
+LOOP_FUNCTIONS = {1: "Reply", 2: "Forward Data"}
+
+
+@ETHERTYPES.register(0x9000)
+def dissect_loop(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("loop", "Configuration Test Protocol (loopback)", off, 6)
+    ctx.proto = "LOOP"
+    data = ctx.data
+    if not ctx.has(off, 4, end):
+        return
+    skip = int.from_bytes(data[off : off + 2], "little")
+    ctx.add("loop.skipcount", skip, off, 2, "skipCount")
+    o = off + 2 + skip  # the function that applies follows the skipped ones
+    if not ctx.has(o, 2, end):
+        return
+    fn = int.from_bytes(data[o : o + 2], "little")
+    ctx.add("loop.relevant_function", fn, o, 2, "Relevant function")
+    ctx.add("loop.function", fn, o, 2, "Function")
+    ctx.info = LOOP_FUNCTIONS.get(fn, f"Unknown function ({fn})")
+    if fn == 1 and ctx.has(o + 2, 2, end):
+        ctx.add(
+            "loop.receipt_number", int.from_bytes(data[o + 2 : o + 4], "little"), o + 2, 2, "Receipt number"
+        )
+        data_layer(ctx, o + 4, end)
+
+
+BOFL = Header((F("bofl.pdu", "PDU", 0, 4, disp=lambda v: f"0x{v:08x}"), F("bofl.sequence", "Sequence", 4, 4)))
+
+
+@ETHERTYPES.register(0x8102)
+def dissect_bofl(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("bofl", "Wellfleet Breath of Life", off, 8)
+    ctx.proto = "BOFL"
+    vals = BOFL.read(ctx, off, end)
+    if vals is not None:
+        ctx.info = f"PDU: 0x{vals['bofl.pdu']:08x} Sequence: {vals['bofl.sequence']}"

@@ -143,7 +143,9 @@ SNAP = Header(
         F("llc.pid", "PID", 6, 2, disp=HEX4, names=ETHERTYPE_NAMES),
     )
 )
-# Wireshark names the PID after the OUI's own table (Cisco's: CDP 0x2000, VTP 0x2003, DTP 0x2004, ...)
+# Wireshark names the PID after the OUI: an ethertype under OUI 0 (llc.type), Cisco's own table (CDP
+# 0x2000, VTP 0x2003, DTP 0x2004, ...), llc.pid for the rest
+SNAP_ETHERTYPE = Header((SNAP.fields[0], F("llc.type", "Type", 6, 2, disp=HEX4, names=ETHERTYPE_NAMES)))
 SNAP_CISCO = Header((SNAP.fields[0], F("llc.cisco_pid", "PID", 6, 2, disp=HEX4)))
 
 
@@ -155,12 +157,13 @@ def dissect_llc(ctx: Ctx, off: int, end: int) -> None:
         return
     if vals["llc.dsap"] == 0xAA and vals["llc.ssap"] == 0xAA:
         ctx.layer.length = 8
-        cisco = ctx.data[off + 3 : off + 6] == b"\0\0\x0c"
-        snap = (SNAP_CISCO if cisco else SNAP).read(ctx, off, end)
+        oui = ctx.data[off + 3 : off + 6]
+        snap = (SNAP_ETHERTYPE if oui == b"\0\0\0" else SNAP_CISCO if oui == b"\0\0\x0c" else SNAP).read(
+            ctx, off, end
+        )
         if snap is None:
             return
-        if cisco:
-            snap["llc.pid"] = snap["llc.cisco_pid"]
+        snap["llc.pid"] = snap.get("llc.type", snap.get("llc.cisco_pid", snap.get("llc.pid")))
         if snap["llc.oui"] == 0:
             if not call(ctx, ETHERTYPES, snap["llc.pid"], off + 8, end):
                 ctx.info = f"SNAP PID 0x{snap['llc.pid']:04x}"

@@ -20,6 +20,7 @@ from sniffer.decode.core import (
     ip4,
     ip6,
 )
+from sniffer.decode.igmp import IGMP_OTHER
 
 
 def _u16(d: bytes, o: int) -> int:
@@ -181,7 +182,7 @@ def dissect_ospf(ctx: Ctx, off: int, end: int) -> None:
         if hello.read(ctx, off + hl, end) is None:
             return
         pend = min(end, off + plen) if plen >= hl + 20 else end
-        for o in range(off + hl + 20, pend - 3, 4):
+        for o in range(off + hl + 20, min(pend, len(ctx.data)) - 3, 4):
             ctx.add("ospf.hello.active_neighbor", ip4(ctx.data[o : o + 4]), o, 4, "Active Neighbor")
 
 
@@ -437,6 +438,314 @@ def dissect_rip(ctx: Ctx, off: int, end: int) -> None:
         else:
             (RIP2_ENTRY if ver == 2 else RIP1_ENTRY).read(ctx, o, end)
         o += 20
+
+
+# ---------------------------------------------------------------------------------------------
+# RIPng (UDP 521)
+
+RIPNG = Header(
+    (
+        F("ripng.cmd", "Command", 0, 1, names={1: "Request", 2: "Response"}),
+        F("ripng.version", "Version", 1, 1),
+        F("ripng.reserved", "Reserved", 2, 2, "bytes"),
+    )
+)
+RIPNG_RTE = Header(
+    (
+        F("ripng.rte.ipv6_prefix", "IPv6 Prefix", 0, 16, "ip6"),
+        F("ripng.rte.route_tag", "Route Tag", 16, 2, disp=HEX4),
+        F("ripng.rte.prefix_length", "Prefix Length", 18, 1),
+        F("ripng.rte.metric", "Metric", 19, 1),
+    )
+)
+
+
+@UDP_PORTS.register(521)
+def dissect_ripng(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("ripng", "RIPng", off, 4)
+    ctx.proto = "RIPng"
+    vals = RIPNG.read(ctx, off, end)
+    if vals is None:
+        return
+    cmd = {1: "Request", 2: "Response"}.get(vals["ripng.cmd"], "Unknown")
+    ctx.info = f" Command {cmd}, Version {vals['ripng.version']}"
+    lim = min(end, len(ctx.data))
+    o = off + 4
+    while o + 20 <= lim:
+        RIPNG_RTE.read(ctx, o, end)
+        o += 20
+
+
+# ---------------------------------------------------------------------------------------------
+# HSRP version 1 (RFC 2281, UDP 1985)
+
+HSRP_OPCODES = {0: "Hello", 1: "Coup", 2: "Resign", 3: "Advertise"}
+HSRP_STATES = {0: "Initial", 1: "Learn", 2: "Listen", 4: "Speak", 8: "Standby", 16: "Active"}
+HSRP = Header(
+    (
+        F("hsrp.version", "Version", 0, 1),
+        F("hsrp.opcode", "Op Code", 1, 1, names=HSRP_OPCODES),
+        F("hsrp.state", "State", 2, 1, names=HSRP_STATES),
+        F("hsrp.hellotime", "Hellotime", 3, 1),
+        F("hsrp.holdtime", "Holdtime", 4, 1),
+        F("hsrp.priority", "Priority", 5, 1),
+        F("hsrp.group", "Group", 6, 1),
+        F("hsrp.reserved", "Reserved", 7, 1),
+        F("hsrp.auth_data", "Authentication Data", 8, 8, "str"),
+        F("hsrp.virt_ip", "Virtual IP Address", 16, 4, "ip4"),
+    )
+)
+
+
+@UDP_PORTS.register(1985)
+def dissect_hsrp(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("hsrp", "Cisco Hot Standby Router Protocol", off, 20)
+    ctx.proto = "HSRP"
+    if ctx.has(off, 1, end) and ctx.data[off] != 0:  # version 2 is TLV-based
+        ctx.proto = "HSRPv2"
+        return
+    vals = HSRP.read(ctx, off, end)
+    if vals is None:
+        return
+    op = HSRP_OPCODES.get(vals["hsrp.opcode"], "Unknown")
+    ctx.info = f"{op} (state {HSRP_STATES.get(vals['hsrp.state'], 'Unknown')})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Inside IGMP: DVMRP (type 0x13, RFC 1075 / draft v3) and PIM version 1 (type 0x14)
+
+DVMRP_V3_TYPES = {
+    1: "Probe",
+    2: "Report",
+    3: "Ask Neighbors",
+    4: "Neighbors",
+    5: "Ask Neighbors 2",
+    6: "Neighbors 2",
+    7: "Prune",
+    8: "Graft",
+    9: "Graft Ack",
+}
+
+
+@IGMP_OTHER.register(0x13)
+def dissect_dvmrp(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("dvmrp", "Distance Vector Multicast Routing Protocol", off, 8)
+    ctx.proto = "DVMRP"
+    if not ctx.has(off, 4, end):
+        return
+    code = ctx.data[off + 1]
+    ctx.add("dvmrp.version", 3, off, 1, "DVMRP Version")
+    ctx.add("dvmrp.type", ctx.data[off], off, 1, "Type", f"Type: 0x{ctx.data[off]:02x}")
+    ctx.add("dvmrp.v3.code", code, off + 1, 1, "Code")
+    ctx.add("dvmrp.checksum", _u16(ctx.data, off + 2), off + 2, 2, "Checksum")
+    ctx.info = f"V3 {DVMRP_V3_TYPES.get(code, f'Unknown Type:0x{code:02x}')}"
+
+
+PIM1_TYPES = {
+    0: "Query",
+    1: "Register",
+    2: "Register-stop",
+    3: "Join/Prune",
+    4: "RP-Reachable",
+    5: "Assert",
+    6: "Graft",
+    7: "Graft-Ack",
+    8: "Mode",
+}
+
+
+@IGMP_OTHER.register(0x14)
+def dissect_pimv1(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("pim", "Protocol Independent Multicast", off, 8)
+    ctx.proto = "PIMv1"
+    if not ctx.has(off, 2, end):
+        return
+    code = ctx.data[off + 1]
+    ctx.add("pim.code", code, off + 1, 1, "Code")
+    if ctx.has(off + 4, 1, end):
+        ctx.add("pim.version", ctx.data[off + 4] >> 4, off + 4, 1, "Version")
+    ctx.info = PIM1_TYPES.get(code, f"Unknown ({code})")
+
+
+# ---------------------------------------------------------------------------------------------
+# PGM (RFC 3208, IP protocol 113)
+
+PGM_TYPES = {
+    0: "SPM",
+    1: "POLL",
+    2: "POLR",
+    4: "ODATA",
+    5: "RDATA",
+    8: "NAK",
+    9: "NNAK",
+    10: "NCF",
+    12: "SPMR",
+    13: "ACK",
+}
+PGM = Header(
+    (
+        F("pgm.hdr.sport", "Source Port", 0, 2),
+        F("pgm.hdr.dport", "Destination Port", 2, 2),
+        F("pgm.hdr.type", "Type", 4, 1, names=PGM_TYPES),
+        F("pgm.hdr.opts", "Options", 5, 1, disp=HEX2),
+        F("pgm.hdr.cksum", "Checksum", 6, 2, disp=HEX4),
+        F("pgm.hdr.gsi", "Global Source Identifier", 8, 6, "bytes"),
+        F("pgm.hdr.tsdulen", "Transport Service Data Unit Length", 14, 2),
+    )
+)
+
+
+@IP_PROTOS.register(113)
+def dissect_pgm(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("pgm", "Pragmatic General Multicast", off, 16)
+    ctx.proto = "PGM"
+    vals = PGM.read(ctx, off, end)
+    if vals is None:
+        return
+    data = ctx.data
+    t = vals["pgm.hdr.type"]
+    name = PGM_TYPES.get(t, "Unknown")
+    gsi = data[off + 8 : off + 14].hex()
+    info = f"{name:<5}"
+    if ctx.has(off + 16, 4, end):
+        sqn = int.from_bytes(data[off + 16 : off + 20], "big")
+        info += f" sqn 0x{sqn:x}"
+        if t in (1, 2):
+            info += f" gsi {gsi}"
+        if t == 1 and ctx.has(off + 22, 2, end):
+            sub = _u16(data, off + 22)
+            info += f" subtype {({0: 'General', 1: 'DLR'}).get(sub, 'Unknown')}"
+    ctx.info = info
+
+
+# ---------------------------------------------------------------------------------------------
+# NHRP (RFC 2332, GRE protocol 0x2001)
+
+NHRP_OPS = {
+    1: "NHRP Resolution Request",
+    2: "NHRP Resolution Reply",
+    3: "NHRP Registration Request",
+    4: "NHRP Registration Reply",
+    5: "NHRP Purge Request",
+    6: "NHRP Purge Reply",
+    7: "NHRP Error Indication",
+    8: "NHRP Traffic Indication",
+}
+NHRP_CODES = {
+    0: "Success",
+    4: "Administratively Prohibited",
+    5: "Insufficient Resources",
+    12: "No Binding Exists",
+    13: "Binding Exists Not Unique",
+    14: "Unique Internetworking Layer Address Already Registered",
+}
+NHRP = Header(
+    (
+        F("nhrp.hdr.afn", "Address Family Number", 0, 2, disp=HEX4),
+        F("nhrp.hdr.pro.type", "Protocol Type (short form)", 2, 2, disp=HEX4),
+        F("nhrp.hdr.hopcnt", "Hop Count", 9, 1),
+        F("nhrp.hdr.pktsz", "Packet Length", 10, 2),
+        F("nhrp.hdr.chksum", "NHRP Packet Checksum", 12, 2, disp=HEX4),
+        F("nhrp.hdr.extoff", "Extension Offset", 14, 2),
+        F("nhrp.hdr.version", "Version", 16, 1),
+        F("nhrp.hdr.op.type", "NHRP Packet Type", 17, 1, names=NHRP_OPS),
+    )
+)
+
+
+@ETHERTYPES.register(0x2001)
+def dissect_nhrp(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("nhrp", "NBMA Next Hop Resolution Protocol", off, 20)
+    ctx.proto = "NHRP"
+    vals = NHRP.read(ctx, off, end)
+    if vals is None:
+        return
+    op = vals["nhrp.hdr.op.type"]
+    info = NHRP_OPS.get(op, f"Unknown NHRP packet type ({op})")
+    data = ctx.data
+    if 1 <= op <= 6 and ctx.has(off, 28, end):
+        shtl, sstl = data[off + 18] & 0x3F, data[off + 19] & 0x3F
+        spl, tpl = data[off + 20], data[off + 21]
+        reqid = int.from_bytes(data[off + 24 : off + 28], "big")
+        ctx.add("nhrp.reqid", reqid, off + 24, 4, "Request ID")
+        info += f", ID={reqid}"
+        cie = off + 28 + shtl + sstl + spl + tpl
+        ext = vals["nhrp.hdr.extoff"]
+        cend = min(end, len(data), off + (ext if ext else vals["nhrp.hdr.pktsz"]))
+        first = True
+        while cie + 12 <= cend:  # client information entries: a code each, the first one is the reply's
+            code = data[cie]
+            ctx.add("nhrp.code", code, cie, 1, "Code")
+            if first and op in (2, 4, 6):
+                info += f", Code={NHRP_CODES.get(code, f'Unknown ({code})')}"
+            first = False
+            cie += 12 + (data[cie + 8] & 0x3F) + (data[cie + 9] & 0x3F) + data[cie + 10]
+    ctx.info = info
+
+
+# ---------------------------------------------------------------------------------------------
+# LISP control (RFC 6830, UDP 4342), OLSR (RFC 3626, UDP 698), RSVP (RFC 2205, IP protocol 46)
+
+LISP_TYPES = {
+    1: "Map-Request",
+    2: "Map-Reply",
+    3: "Map-Register",
+    4: "Map-Notify",
+    5: "Map-Referral",
+    8: "Encapsulated Control Message",
+}
+
+
+@UDP_PORTS.register(4342)
+def dissect_lisp(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("lisp", "Locator/ID Separation Protocol", off, 4)
+    ctx.proto = "LISP"
+    if not ctx.has(off, 1, end):
+        return
+    t = ctx.data[off] >> 4
+    ctx.add("lisp.type", t, off, 1, "Type")
+    ctx.info = LISP_TYPES.get(t, f"Unknown LISP Control Packet ({t})")
+
+
+@UDP_PORTS.register(698)
+def dissect_olsr(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("olsr", "Optimized Link State Routing Protocol", off, 4)
+    ctx.proto = "OLSR v1"
+    if not ctx.has(off, 4, end):
+        return
+    ln = _u16(ctx.data, off)
+    ctx.add("olsr.packet_len", ln, off, 2, "Packet Length")
+    ctx.add("olsr.packet_seq_num", _u16(ctx.data, off + 2), off + 2, 2, "Packet Sequence Number")
+    fam = "IPv6" if len(ctx.pseudo[0]) == 16 else "IPv4"
+    ctx.info = f"OLSR ({fam}) Packet,  Length: {ln} Bytes"
+
+
+RSVP_TYPES = {
+    1: "PATH",
+    2: "RESV",
+    3: "PATH ERROR",
+    4: "RESV ERROR",
+    5: "PATH TEAR",
+    6: "RESV TEAR",
+    7: "RESV CONFIRM",
+    10: "RTEAR CONFIRM",
+    12: "BUNDLE",
+    13: "ACK",
+    15: "SREFRESH",
+    20: "HELLO",
+    25: "NOTIFY",
+}
+
+
+@IP_PROTOS.register(46)
+def dissect_rsvp(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("rsvp", "Resource ReserVation Protocol (RSVP)", off, 8)
+    ctx.proto = "RSVP"
+    if not ctx.has(off, 8, end):
+        return
+    t = ctx.data[off + 1]
+    ctx.add("rsvp.msg", t, off + 1, 1, "Message type")
+    ctx.info = f"{RSVP_TYPES.get(t, f'Unknown ({t})')} Message. "
 
 
 __all__ = [

@@ -326,7 +326,6 @@ def dissect_mpls(ctx: Ctx, off: int, end: int) -> None:
 GENEVE = Header(
     (
         F("geneve.version", "Version", 0, 1, mask=0xC0),
-        F("geneve.options.length", "Options Length", 0, 1, mask=0x3F, scale=4),
         F("geneve.flags", "Flags", 1, 1, disp=HEX2),
         F("geneve.flags.oam", "Operations, Administration and Management Frame", 1, 1, mask=0x80),
         F("geneve.flags.critical", "Critical Options Present", 1, 1, mask=0x40),
@@ -344,7 +343,7 @@ def dissect_geneve(ctx: Ctx, off: int, end: int) -> None:
     vals = GENEVE.read(ctx, off, end)
     if vals is None:
         return
-    optlen = vals["geneve.options.length"]
+    optlen = (ctx.data[off] & 0x3F) * 4  # Wireshark shows it as text ("Length: 8 bytes"), not a field
     ctx.layer.length = 8 + optlen
     o = off + 8 + optlen
     ctx.info = f"Encapsulated {vals['geneve.proto_type']:#06x}"
@@ -730,9 +729,18 @@ def dissect_cfp(ctx: Ctx, off: int, end: int) -> None:
         ctx.protos.pop()
         base = off - 14
         # the outer addresses are FabricPath's (cfp.*), not Ethernet's: Wireshark has only the inner eth.*
-        for name in ("eth.dst", "eth.src", "eth.addr", "eth.type"):
-            if type(ctx.fields.get(name)) is not list:
+        outer = ("eth.dst", "eth.src", "eth.addr", "eth.type")
+        f = ctx.fields
+        addr = f.get("eth.addr")
+        if (
+            type(addr) is list
+            and len(addr) == 2
+            and not any(type(f.get(n)) is list for n in outer[:2] + outer[3:])
+        ):
+            for name in outer:
                 ctx.fields.pop(name, None)
+            eth = ctx.layer
+            eth.children = [c for c in eth.children if c.field not in outer]
     else:
         base = off
         off += 14
@@ -859,3 +867,81 @@ def dissect_mpls_echo(ctx: Ctx, off: int, end: int) -> None:
         return
     t = vals["mpls_echo.msg_type"]
     ctx.info = MPLS_ECHO_TYPES.get(t, f"Unknown Message Type ({t})")
+
+
+# ---------------------------------------------------------------------------------------------
+# Arista vendor-specific protocol (timestamp tag, ethertype 0xd28b), VN-Tag (0x8926), MACsec (0x88e5)
+
+AVSP = Header(
+    (
+        F("avsp.sub_type", "Sub Type", 0, 2, disp=HEX4),
+        F("avsp.ver", "Version", 2, 2, disp=HEX4),
+    )
+)
+
+
+@ETHERTYPES.register(0xD28B)
+def dissect_avsp(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("avsp", "Arista Vendor Specific Protocol", off, 4)
+    ctx.proto = "AVSP"
+    vals = AVSP.read(ctx, off, end)
+    if vals is None or vals["avsp.sub_type"] != 1:
+        return
+    ver = vals["avsp.ver"]
+    # timestamp version: 0x.10 a 64-bit timestamp then the ethertype, 0x.20 a 48-bit one; 0x..1 (as
+    # Wireshark reads them) carry nothing it decodes further
+    ts = {0x10: 8, 0x20: 6}.get(ver & 0xFF)
+    if ts is None or not ctx.has(off + 4, ts + 2, end):
+        return
+    o = off + 4 + ts
+    ctx.layer.length = o + 2 - off
+    etype = _u16(ctx.data, o)
+    ctx.add("avsp.etype", etype, o, 2, "Type", f"Type: 0x{etype:04x}")
+    ethertype(ctx, etype, o + 2, end)
+
+
+VNTAG = Header(
+    (
+        F("vntag.dir", "Direction", 0, 1, mask=0x80),
+        F("vntag.ptr", "Pointer", 0, 1, mask=0x40),
+        F("vntag.dst", "Destination", 0, 2, mask=0x3FFF),
+        F("vntag.looped", "Looped", 2, 1, mask=0x80),
+        F("vntag.version", "Version", 2, 1, mask=0x30),
+        F("vntag.src", "Source", 2, 2, mask=0x0FFF),
+        F("vntag.etype", "Type", 4, 2, disp=HEX4),
+    )
+)
+
+
+@ETHERTYPES.register(0x8926)
+def dissect_vntag(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("vntag", "VN-Tag", off, 6)
+    ctx.proto = "VNTAG"
+    vals = VNTAG.read(ctx, off, end)
+    if vals is not None:
+        ethertype(ctx, vals["vntag.etype"], off + 6, end)
+
+
+MACSEC = Header(
+    (
+        F("macsec.TCI", "TCI", 0, 1, mask=0xFC, disp=HEX2),
+        F("macsec.AN", "AN", 0, 1, mask=0x03),
+        F("macsec.SL", "Short length", 1, 1),
+        F("macsec.PN", "Packet number", 2, 4),
+    )
+)
+
+
+@ETHERTYPES.register(0x88E5)
+def dissect_macsec(ctx: Ctx, off: int, end: int) -> None:
+    ctx.push("macsec", "802.1AE Security tag", off, 6)
+    ctx.proto = "MACSEC"
+    ctx.info = "MACsec frame"
+    vals = MACSEC.read(ctx, off, end)
+    if vals is None:
+        return
+    o = off + 6
+    if ctx.data[off] & 0x20:  # SC: a secure channel identifier follows
+        o += 8
+    ctx.layer.length = o - off
+    data_layer(ctx, o, end)  # encrypted or integrity-only: not decoded

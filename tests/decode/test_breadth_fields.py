@@ -209,6 +209,80 @@ CASES: list[tuple[str, str, str]] = [
         "mpls_echo.version",
         "mpls_echo.version mpls_echo.flags mpls_echo.msg_type mpls_echo.reply_mode mpls_echo.return_code mpls_echo.return_subcode mpls_echo.sender_handle mpls_echo.sequence",
     ),
+    (
+        "zeek__radiotap.pcap",
+        "wlan",
+        "radiotap.version radiotap.length radiotap.flags wlan.fc.type_subtype wlan.flags wlan.duration wlan.ra wlan.ta "
+        "wlan.da wlan.sa wlan.bssid wlan.addr wlan.seq wlan.frag llc.dsap ip.src ipv6.src",
+    ),
+    (
+        "tcpdump__status_code-1.pcap",
+        "wlan",
+        "wlan.fc.type_subtype wlan.flags wlan.ra wlan.ta wlan.bssid wlan.seq wlan.frag",
+    ),
+    (
+        "zeek__ncp.pcap",
+        "ncp",
+        "ncp.ip.signature ncp.ip.length ncp.ip.version ncp.ip.replybufsize ncp.type ncp.seq ncp.connection "
+        "ncp.task ncp.completion_code ncp.connection_status",
+    ),
+    (
+        "tcpdump__afs.pcap",
+        "rx && !icmp && rx.type != 6 && rx.type != 7",
+        "rx.cid rx.callnumber rx.seq rx.serial rx.type rx.flags rx.userstatus rx.securityindex rx.spare "
+        "rx.serviceid rx.reason",
+    ),
+    (
+        "tcpdump__pgm_poll_polr.pcap",
+        "pgm",
+        "pgm.hdr.sport pgm.hdr.dport pgm.hdr.type pgm.hdr.opts pgm.hdr.cksum pgm.hdr.tsdulen",
+    ),
+    (
+        "tcpdump__NHRP_registration.pcap",
+        "nhrp",
+        "nhrp.hdr.afn nhrp.hdr.pro.type nhrp.hdr.hopcnt nhrp.hdr.pktsz nhrp.hdr.chksum nhrp.hdr.extoff nhrp.hdr.version nhrp.hdr.op.type nhrp.reqid",
+    ),
+    ("tcpdump__lisp_eid_register.pcap", "lisp", "lisp.type"),
+    ("tcpdump__OLSRv1_HNA_sgw_1.pcap", "olsr", "olsr.packet_len olsr.packet_seq_num"),
+    ("tcpdump__rsvp_cap.pcap", "rsvp", "rsvp.msg"),
+    (
+        "tcpdump__mrinfo_query.pcap",
+        "dvmrp",
+        "igmp.type dvmrp.version dvmrp.type dvmrp.v3.code dvmrp.checksum",
+    ),
+    ("tcpdump__PIM-SM_join_prune.pcap", "pim.version == 1", "igmp.type pim.code pim.version"),
+    ("tcpdump__arista_ether.pcap", "avsp", "avsp.sub_type avsp.ver avsp.etype ip.src"),
+    (
+        "zeek__vntag.pcap",
+        "vntag",
+        "vntag.dir vntag.ptr vntag.dst vntag.looped vntag.version vntag.src vntag.etype vlan.id ip.src",
+    ),
+    ("tcpdump__macsec-encrypted.pcap", "macsec", "macsec.TCI macsec.AN macsec.SL macsec.PN"),
+    (
+        "tcpdump__slow-ossp.pcap",
+        "ossp",
+        "slow.subtype ossp.oui ossp.itu.subtype ossp.esmc.version ossp.esmc.event_flag ossp.esmc.tlv_ql_ssm",
+    ),
+    (
+        "tcpdump__vsock-1.pcapng",
+        "vsock",
+        "vsock.src_cid vsock.dst_cid vsock.src_port vsock.dst_port vsock.op vsock.trans vsock.trans_len "
+        "vsock.virtio.src_cid vsock.virtio.dst_cid vsock.virtio.src_prot vsock.virtio.dst_prot vsock.virtio.len "
+        "vsock.virtio.type vsock.virtio.op vsock.virtio.flags vsock.virtio.buf_alloc vsock.virtio.fwd_cnt",
+    ),
+    (
+        "tcpdump__LINKTYPE_PKTAP.pcap",
+        "pktap",
+        "pktap.hdrlen pktap.rectype pktap.dlt pktap.ifname eth.src ip.src dns.id",
+    ),
+    (
+        "tcpdump__rpvstp-trunk-native-vid5.pcap",
+        "loop",
+        "loop.skipcount loop.function loop.relevant_function loop.receipt_number",
+    ),
+    ("zeek__pbb.pcap", "bofl", "bofl.pdu bofl.sequence"),
+    ("tcpdump__afs.pcap", "afs.fs.opcode && udp.dstport == 7000", "afs.fs.opcode rx.type"),
+    ("tcpdump__afs.pcap", "afs.vldb.opcode && udp.dstport == 7003", "afs.vldb.opcode rx.type"),
 ]
 
 TSHARK = [

@@ -1,0 +1,176 @@
+"""Older file-service transports: NetWare Core Protocol over TCP/IP (NCP over IP, TCP 524) and RX, the
+RPC transport of AFS (UDP 7000-7009 and 7021). Headers, Wireshark's field names and the Protocol column;
+the Info column where it needs no per-call state (NCP replies, RX control packets)."""
+
+from __future__ import annotations
+
+from sniffer.decode.core import HEX2, HEX4, HEX8, TCP_PORTS, UDP_PORTS, Ctx, F, Header, data_layer
+
+# ---------------------------------------------------------------------------------------------
+# NCP over IP
+
+NCPIP = Header(
+    (
+        F("ncp.ip.signature", "NCP over IP signature", 0, 4, disp=HEX8),
+        F("ncp.ip.length", "NCP over IP length", 4, 4, disp=HEX8),
+    )
+)
+NCP_TYPES = {
+    0x1111: "Create a service connection",
+    0x2222: "Service request",
+    0x3333: "Service reply",
+    0x5555: "Destroy service connection",
+    0x7777: "Burst mode transfer",
+    0x9999: "Positive acknowledgement",
+}
+NCP_HDR = Header(
+    (
+        F("ncp.type", "Type", 0, 2, disp=HEX4, names=NCP_TYPES),
+        F("ncp.seq", "Sequence Number", 2, 1),
+        F("ncp.task", "Task Number", 4, 1),
+    )
+)
+_SIG_REQUEST, _SIG_REPLY = b"DmdT", b"tNcP"
+
+
+@TCP_PORTS.register(524)
+def dissect_ncp(ctx: Ctx, off: int, end: int) -> None:
+    data = ctx.data
+    ctx.push("ncp", "NetWare Core Protocol", off, 8)
+    ctx.proto = "NCP"
+    sig = data[off : off + 4]
+    if sig not in (_SIG_REQUEST, _SIG_REPLY):
+        ctx.info = "Continuation"
+        return
+    if NCPIP.read(ctx, off, end) is None:
+        return
+    o = off + (16 if sig == _SIG_REQUEST else 8)
+    if sig == _SIG_REQUEST and ctx.has(off, 16, end):
+        ctx.add("ncp.ip.version", int.from_bytes(data[off + 8 : off + 12], "big"), off + 8, 4, "Version")
+        ctx.add(
+            "ncp.ip.replybufsize",
+            int.from_bytes(data[off + 12 : off + 16], "big"),
+            off + 12,
+            4,
+            "Reply Buffer Size",
+        )
+    vals = NCP_HDR.read(ctx, o, end)
+    if vals is None:
+        return
+    t = vals["ncp.type"]
+    if ctx.has(o, 6, end):  # the connection number: low byte at 3, high byte at 5
+        ctx.add("ncp.connection", data[o + 5] << 8 | data[o + 3], o + 3, 3, "Connection Number")
+    if t == 0x3333 and ctx.has(o + 6, 2, end):
+        cc = data[o + 6]
+        ctx.add("ncp.completion_code", cc, o + 6, 1, "Completion Code", f"Completion Code: 0x{cc:02x}")
+        ctx.add("ncp.connection_status", data[o + 7], o + 7, 1, "Connection Status")
+        ctx.info = "R OK" if cc == 0 else f"R Error (0x{cc:02x})"
+    elif t == 0x2222 and ctx.has(o + 6, 1, end):
+        fn = data[o + 6]
+        ctx.add("ncp.func", fn, o + 6, 1, "Function")
+        ctx.info = f"C Function {fn} (0x{fn:02x})"
+    else:
+        ctx.info = NCP_TYPES.get(t, f"Type 0x{t:04x}")
+
+
+# ---------------------------------------------------------------------------------------------
+# RX (AFS)
+
+RX_TYPES = {
+    1: "DATA",
+    2: "ACK",
+    3: "BUSY",
+    4: "ABORT",
+    5: "ACKALL",
+    6: "CHALLENGE",
+    7: "RESPONSE",
+    8: "DEBUG",
+    9: "PARAMS",
+    13: "VERSION",
+}
+RX_ACK_REASONS = {
+    1: "Ack Requested",
+    2: "Duplicate Packet",
+    3: "Out Of Sequence",
+    4: "Exceeds Window",
+    5: "No Buffer Space",
+    6: "Ping",
+    7: "Ping Response",
+    8: "Delay",
+    9: "Idle",
+}
+RX = Header(
+    (
+        F("rx.cid", "CallID", 4, 4),
+        F("rx.callnumber", "Call Number", 8, 4),
+        F("rx.seq", "Sequence Number", 12, 4),
+        F("rx.serial", "Serial", 16, 4),
+        F("rx.type", "Type", 20, 1, names=RX_TYPES),
+        F("rx.flags", "Flags", 21, 1, disp=HEX2),
+        F("rx.userstatus", "User Status", 22, 1),
+        F("rx.securityindex", "Security Index", 23, 1),
+        F("rx.spare", "Spare/Checksum", 24, 2),
+        F("rx.serviceid", "Service ID", 26, 2),
+    )
+)
+#: the AFS service of each RX port (Wireshark's names in the Info column)
+AFS_SERVICES = {
+    7000: "FS",
+    7001: "CB",
+    7002: "PROT",
+    7003: "VLDB",
+    7004: "KAUTH",
+    7005: "VOL",
+    7006: "ERROR",
+    7007: "BOS",
+    7008: "UPDATE",
+    7009: "RMTSYS",
+    7021: "BKUP",
+}
+
+
+@UDP_PORTS.register(*AFS_SERVICES)
+def dissect_rx(ctx: Ctx, off: int, end: int) -> None:
+    if min(end, len(ctx.data)) - off < 28:  # shorter than an RX header: Wireshark leaves it to UDP
+        data_layer(ctx, off, end)
+        return
+    ctx.push("rx", "RX Protocol", off, 28)
+    ctx.proto = "RX"
+    vals = RX.read(ctx, off, end)
+    if vals is None:
+        return
+    data = ctx.data
+    if ctx.has(off, 4, end):  # an absolute time, shown as Wireshark shows one
+        import time
+
+        ep = int.from_bytes(data[off : off + 4], "big")
+        ctx.add(
+            "rx.epoch", time.strftime("%b %e, %Y %H:%M:%S.000000000 UTC", time.gmtime(ep)), off, 4, "Epoch"
+        )
+    t = vals["rx.type"]
+    sp, dp = ctx.fields.get("udp.srcport"), ctx.fields.get("udp.dstport")
+    if isinstance(sp, list):
+        sp, dp = sp[-1], dp[-1]  # type: ignore[index]
+    name = RX_TYPES.get(t, "Unknown")
+    if t == 2 and ctx.has(off + 44, 1, end):
+        ctx.add("rx.serial", int.from_bytes(data[off + 40 : off + 44], "big"), off + 40, 4, "Serial")
+        reason = data[off + 44]
+        ctx.add("rx.reason", reason, off + 44, 1, "Reason")
+        name = f"ACK {RX_ACK_REASONS.get(reason, 'Unknown')}"
+    ctx.info = f"{name}  Seq: {vals['rx.seq']}  Call: {vals['rx.callnumber']}  Source Port: {sp}  Destination Port: {dp}  "
+    if t == 1 and isinstance(sp, int) and isinstance(dp, int):
+        svc_port = dp if vals["rx.flags"] & 1 else sp  # client-initiated: the server is the destination
+        svc = AFS_SERVICES.get(svc_port)
+        if svc is not None:
+            ctx.push("afs", "Andrew File System (AFS)", off + 28, max(0, min(end, len(data)) - off - 28))
+            ctx.proto = "AFS (RX)"
+            if vals["rx.flags"] & 1 and ctx.has(off + 28, 4, end):
+                op = int.from_bytes(data[off + 28 : off + 32], "big")
+                name = "backup" if svc == "BKUP" else svc.lower()
+                ctx.add(f"afs.{name}.opcode", op, off + 28, 4, "Operation")
+                ctx.info = f"{svc} Request: opcode ({op})"
+            else:
+                ctx.info = f"{svc} Reply"
+
+
+__all__ = ["dissect_ncp", "dissect_rx"]

@@ -189,7 +189,8 @@ def bench_file(
     small = big.with_name(f"{big.stem}-first{a.slow_slice}.pcap")
     tiny = big.with_name(f"{big.stem}-first{a.scapy_slice}.pcap")
     slice_pcap(big, small, a.slow_slice)
-    slice_pcap(big, tiny, a.scapy_slice)
+    if a.scapy_slice:
+        slice_pcap(big, tiny, a.scapy_slice)
     slow_n = min(a.slow_slice, packets)
     py = sys.executable
     tools = [

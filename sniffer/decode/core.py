@@ -332,7 +332,6 @@ def _layer(proto: str) -> Node:
     return node
 
 
-
 class Ctx:
     """State of one frame's dissection: the data, the field dict, the tree (optional), the columns."""
 

@@ -116,7 +116,8 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
     src, dst = vals["ip.src"], vals["ip.dst"]
     ctx.add("ip.addr", src, off + 12, 4, "Source or Destination Address")
     ctx.add("ip.addr", dst, off + 16, 4, "Source or Destination Address")
-    layer.text = f"Internet Protocol Version 4, Src: {src}, Dst: {dst}"
+    if ctx.tree:
+        layer.text = f"Internet Protocol Version 4, Src: {src}, Dst: {dst}"
     if not ctx.quote:
         ctx.src, ctx.dst = src, dst
     if tlen == 0:  # TCP segmentation offload: the length is the frame's, as Wireshark presumes
@@ -228,7 +229,8 @@ def dissect_ipv6(ctx: Ctx, off: int, end: int) -> None:
     ctx.add("ip.version", 6, off, 1, "Version")
     ctx.add("ipv6.addr", src, off + 8, 16, "Source or Destination Address")
     ctx.add("ipv6.addr", dst, off + 24, 16, "Source or Destination Address")
-    layer.text = f"Internet Protocol Version 6, Src: {src}, Dst: {dst}"
+    if ctx.tree:
+        layer.text = f"Internet Protocol Version 6, Src: {src}, Dst: {dst}"
     if not ctx.quote:
         ctx.src, ctx.dst = src, dst
     plen = vals["ipv6.plen"]
@@ -526,7 +528,8 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
     if flags & 0x10:
         info += f" Ack={vals['tcp.ack']}"
     info += f" Win={vals['tcp.window_size_value']} Len={seglen}"
-    layer.text = f"Transmission Control Protocol, Src Port: {sp}, Dst Port: {dp}, Seq: {vals['tcp.seq']}, Len: {seglen}"
+    if ctx.tree:
+        layer.text = f"Transmission Control Protocol, Src Port: {sp}, Dst Port: {dp}, Seq: {vals['tcp.seq']}, Len: {seglen}"
     if hl > 20:
         if off + hl > end:  # e.g. a first fragment that cuts the options: Wireshark only warns
             ctx.warn(f"Bogus TCP header length ({hl}, beyond the end of the packet)")
@@ -689,7 +692,8 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
     sp, dp, ulen = vals["udp.srcport"], vals["udp.dstport"], vals["udp.length"]
     ctx.add("udp.port", sp, off, 2, "Source or Destination Port")
     ctx.add("udp.port", dp, off + 2, 2, "Source or Destination Port")
-    layer.text = f"User Datagram Protocol, Src Port: {sp}, Dst Port: {dp}"
+    if ctx.tree:
+        layer.text = f"User Datagram Protocol, Src Port: {sp}, Dst Port: {dp}"
     if ulen < 8:
         if ulen == 0 and ctx.pseudo and len(ctx.pseudo[0]) == 16:  # IPv6 jumbogram
             ulen = end - off

@@ -20,18 +20,11 @@ import sys
 import time
 from pathlib import Path
 
+from sniffer.checksum import checksum as _csum
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 OUT = ROOT / "bench" / "out"
-
-
-def _csum(b: bytes) -> int:
-    if len(b) & 1:
-        b += b"\0"
-    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def _ip(proto: int, src: bytes, dst: bytes, payload: bytes, ident: int) -> bytes:

@@ -20,18 +20,11 @@ import sys
 import time
 from pathlib import Path
 
+from sniffer.checksum import checksum as _csum
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 OUT = ROOT / "bench" / "out"
-
-
-def _csum(b: bytes) -> int:
-    if len(b) & 1:
-        b += b"\0"
-    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def _ip(proto: int, src: bytes, dst: bytes, payload: bytes, ident: int) -> bytes:
@@ -189,7 +182,8 @@ def bench_file(
     small = big.with_name(f"{big.stem}-first{a.slow_slice}.pcap")
     tiny = big.with_name(f"{big.stem}-first{a.scapy_slice}.pcap")
     slice_pcap(big, small, a.slow_slice)
-    slice_pcap(big, tiny, a.scapy_slice)
+    if a.scapy_slice:
+        slice_pcap(big, tiny, a.scapy_slice)
     slow_n = min(a.slow_slice, packets)
     py = sys.executable
     tools = [
@@ -201,11 +195,18 @@ def bench_file(
     ]
     if a.scapy_slice:
         tools.append(("scapy summary", [py, "-c", SCAPY, str(tiny)], min(a.scapy_slice, packets), 1))
+    envs = {name: env for name, *_ in tools}
+    if a.baseline:  # the same commands from another source tree (e.g. a `git archive` of main), same run
+        base_env = dict(env, PYTHONPATH=str(Path(a.baseline).resolve()))
+        tools.insert(
+            2, ("baseline read -j1", [py, "-m", "sniffer", "read", "-j", "1", str(big)], packets, a.runs)
+        )
+        envs["baseline read -j1"] = base_env
     wall: dict[str, float] = {}
     cpu: dict[str, float] = {}
     rows = []
     for name, argv, n, runs in tools:
-        res = [timed(argv, env) for _ in range(runs)]
+        res = [timed(argv, envs[name]) for _ in range(runs)]
         dt = statistics.median(r[0] for r in res)
         ct = statistics.median(r[1] for r in res)
         rss = max(r[2] for r in res)
@@ -221,7 +222,7 @@ def bench_file(
     )
     me_w, me_c = wall["sniffer read"], cpu["sniffer read -j1"]
     for name, n, dt, ct, rss in rows:
-        rw = "" if name.startswith("sniffer") else f"{me_w / wall[name]:.2f}x"
+        rw = "" if name.startswith(("sniffer", "baseline")) else f"{me_w / wall[name]:.2f}x"
         rc = "" if name.startswith("sniffer") else f"{me_c / cpu[name]:.2f}x"
         print(
             f"{name:<20}{n:>9}{dt:>8.2f}{ct:>8.2f}{wall[name]:>12,.0f}{cpu[name]:>12,.0f}{rss / 1024:>8.0f}MB{rw:>16}{rc:>18}"
@@ -258,6 +259,9 @@ def main() -> int:
     )
     ap.add_argument("--scapy-slice", type=int, default=5_000, help="0: no scapy")
     ap.add_argument("--files", choices=("both", "synthetic", "real"), default="both")
+    ap.add_argument(
+        "--baseline", metavar="DIR", help="also time `read -j1` from this source tree (before/after)"
+    )
     a = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(ROOT), TZ="UTC")

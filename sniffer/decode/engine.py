@@ -49,7 +49,22 @@ def run(frame: Frame, tree: bool, fields: bool = True, lean: bool = False) -> Ct
     )
     ctx.protos.pop()
     if fields:
-        _frame_fields(ctx, frame, ts, reclen, caplen)
+        if tree:
+            _frame_fields(ctx, frame, ts, reclen, caplen)
+        else:  # the same fields straight into the (still empty) dict
+            f = ctx.fields
+            f["frame.interface_id"] = frame[4]
+            n = len(frame)
+            if n > 6 and frame[6]:
+                f["frame.interface_name"] = frame[6]
+            if n > 5 and frame[5]:
+                f["frame.direction"] = frame[5]
+            if n > 7 and frame[7] is not None:
+                f["frame.comment"] = frame[7]
+            f["frame.time_epoch"] = f"{ts // 1_000_000_000}.{ts % 1_000_000_000:09d}"
+            f["frame.len"] = reclen
+            f["frame.cap_len"] = caplen
+            f["frame.linktype"] = frame[3]
     ctx.parent = ctx.root
     fn = LINKTYPES.map.get(frame[3])
     try:
@@ -79,6 +94,18 @@ def run(frame: Frame, tree: bool, fields: bool = True, lean: bool = False) -> Ct
         )
     ctx.info = info
     if not fields:
+        return ctx
+    if not tree:  # no dissector records these names: plain stores
+        f = ctx.fields
+        f["frame.protocols"] = ":".join(ctx.protos)
+        f["_ws.col.Protocol"] = ctx.proto
+        f["_ws.col.Info"] = info
+        if ctx.expert:
+            f["_ws.expert"] = ctx.expert[0] if len(ctx.expert) == 1 else list(ctx.expert)
+        if ctx.malformed:
+            f["_ws.malformed"] = ctx.malformed
+        if ctx.truncated:
+            f["_ws.truncated"] = 1
         return ctx
     ctx.add("frame.protocols", ":".join(ctx.protos), 0, 0, "Protocols in frame")
     ctx.add("_ws.col.Protocol", ctx.proto, 0, 0, "Protocol")

@@ -175,7 +175,8 @@ def dissect_icmp(ctx: Ctx, off: int, end: int) -> None:
         elif t == ICMP_PARAMPROB:
             ctx.add("icmp.pointer", data[off + 4], off + 4, 1, "Pointer")
         ctx.info = info
-        layer.text = f"Internet Control Message Protocol ({info})"
+        if ctx.tree:
+            layer.text = f"Internet Control Message Protocol ({info})"
         _quote(ctx, 4, off + 8, end)
         ctx.proto, ctx.info = "ICMP", info
         return

@@ -121,7 +121,8 @@ def dissect_igmp(ctx: Ctx, off: int, end: int) -> None:
     if version:
         ctx.add("igmp.version", version, off, 1, "IGMP Version")
         ctx.proto = f"IGMPv{version}"
-        layer.text = f"Internet Group Management Protocol [IGMP Version: {version}]"
+        if ctx.tree:
+            layer.text = f"Internet Group Management Protocol [IGMP Version: {version}]"
     IGMP_HDR.read(ctx, off, end)
     tname = IGMP_TYPES.get(t, f"Unknown Type:0x{t:02x}")
     ctx.info = tname

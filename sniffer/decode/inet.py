@@ -116,7 +116,8 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
     src, dst = vals["ip.src"], vals["ip.dst"]
     ctx.add("ip.addr", src, off + 12, 4, "Source or Destination Address")
     ctx.add("ip.addr", dst, off + 16, 4, "Source or Destination Address")
-    layer.text = f"Internet Protocol Version 4, Src: {src}, Dst: {dst}"
+    if ctx.tree:
+        layer.text = f"Internet Protocol Version 4, Src: {src}, Dst: {dst}"
     if not ctx.quote:
         ctx.src, ctx.dst = src, dst
     if tlen == 0:  # TCP segmentation offload: the length is the frame's, as Wireshark presumes
@@ -228,7 +229,8 @@ def dissect_ipv6(ctx: Ctx, off: int, end: int) -> None:
     ctx.add("ip.version", 6, off, 1, "Version")
     ctx.add("ipv6.addr", src, off + 8, 16, "Source or Destination Address")
     ctx.add("ipv6.addr", dst, off + 24, 16, "Source or Destination Address")
-    layer.text = f"Internet Protocol Version 6, Src: {src}, Dst: {dst}"
+    if ctx.tree:
+        layer.text = f"Internet Protocol Version 6, Src: {src}, Dst: {dst}"
     if not ctx.quote:
         ctx.src, ctx.dst = src, dst
     plen = vals["ipv6.plen"]
@@ -495,6 +497,26 @@ def tcp_flags_str(flags: int) -> str:
     return ", ".join(n for b, n in TCP_FLAG_NAMES if flags & b)
 
 
+_FLAG_LISTS: list[str] = []  # tcp_flags_str of every 12-bit flags value (built on first use)
+
+
+def tcp_flag_table() -> list[str]:
+    """``tcp_flags_str(f)`` for ``f`` in 0..0xFFF, as a list (the text loops index it)."""
+    if not _FLAG_LISTS:
+        _FLAG_LISTS.extend(tcp_flags_str(f) for f in range(0x1000))
+    return _FLAG_LISTS
+
+
+def tcp_info(sp: int, dp: int, flags: int, seq: int, ack: int, win: int, seglen: int) -> str:
+    """The Info column of a TCP segment (before options and analysis): the one formatter, which the
+    dissector and the summary's fast path call (the text loops inline the same f-strings: a test
+    checks they agree)."""
+    names = (_FLAG_LISTS or tcp_flag_table())[flags & 0xFFF]
+    if flags & 0x10:
+        return f"{sp} -> {dp} [{names}] Seq={seq} Ack={ack} Win={win} Len={seglen}"
+    return f"{sp} -> {dp} [{names}] Seq={seq} Win={win} Len={seglen}"
+
+
 @IP_PROTOS.register(IPPROTO_TCP)
 def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
@@ -510,23 +532,22 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
     ctx.add("tcp.port", dp, off + 2, 2, "Source or Destination Port")
     hl = vals["tcp.hdr_len"]
     flags = vals["tcp.flags"]
-    fstr = tcp_flags_str(flags)
     ctx.add("tcp.flags.str", _flag_str(flags), off + 12, 2, "TCP Flags")
     layer.length = hl if hl >= 20 else 20
     lim = min(end, len(data))
     if hl < 20:
-        ctx.info = f"{sp} -> {dp} [{fstr}] Bogus TCP header length ({hl}, must be at least 20)"
+        ctx.info = (
+            f"{sp} -> {dp} [{tcp_flags_str(flags)}] Bogus TCP header length ({hl}, must be at least 20)"
+        )
         ctx.warn(ctx.info)
         return
     seglen = end - off - hl
     if seglen < 0:
         seglen = 0
     ctx.add("tcp.len", seglen, off + hl, max(0, min(lim, end) - off - hl), "TCP Segment Len")
-    info = f"{sp} -> {dp} [{fstr}] Seq={vals['tcp.seq']}"
-    if flags & 0x10:
-        info += f" Ack={vals['tcp.ack']}"
-    info += f" Win={vals['tcp.window_size_value']} Len={seglen}"
-    layer.text = f"Transmission Control Protocol, Src Port: {sp}, Dst Port: {dp}, Seq: {vals['tcp.seq']}, Len: {seglen}"
+    info = tcp_info(sp, dp, flags, vals["tcp.seq"], vals["tcp.ack"], vals["tcp.window_size_value"], seglen)
+    if ctx.tree:
+        layer.text = f"Transmission Control Protocol, Src Port: {sp}, Dst Port: {dp}, Seq: {vals['tcp.seq']}, Len: {seglen}"
     if hl > 20:
         if off + hl > end:  # e.g. a first fragment that cuts the options: Wireshark only warns
             ctx.warn(f"Bogus TCP header length ({hl}, beyond the end of the packet)")
@@ -535,14 +556,15 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
         _tcp_options(ctx, off + 20, off + hl, end)
     ctx.info = info
     if seglen > 0 and off + hl < lim:
-        ctx.add(
-            "tcp.payload",
-            data[off + hl : lim].hex(":"),
-            off + hl,
-            lim - off - hl,
-            "TCP payload",
-            f"TCP payload ({lim - off - hl} bytes)",
-        )
+        if not ctx.lean:
+            ctx.add(
+                "tcp.payload",
+                data[off + hl : lim].hex(":"),
+                off + hl,
+                lim - off - hl,
+                "TCP payload",
+                f"TCP payload ({lim - off - hl} bytes)",
+            )
         fn = TCP_PORTS.map.get(min(sp, dp)) or TCP_PORTS.map.get(max(sp, dp))
         if fn is not None and not ctx.quote:
             fn(ctx, off + hl, end)
@@ -689,7 +711,8 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
     sp, dp, ulen = vals["udp.srcport"], vals["udp.dstport"], vals["udp.length"]
     ctx.add("udp.port", sp, off, 2, "Source or Destination Port")
     ctx.add("udp.port", dp, off + 2, 2, "Source or Destination Port")
-    layer.text = f"User Datagram Protocol, Src Port: {sp}, Dst Port: {dp}"
+    if ctx.tree:
+        layer.text = f"User Datagram Protocol, Src Port: {sp}, Dst Port: {dp}"
     if ulen < 8:
         if ulen == 0 and ctx.pseudo and len(ctx.pseudo[0]) == 16:  # IPv6 jumbogram
             ulen = end - off

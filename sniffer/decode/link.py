@@ -74,7 +74,8 @@ def dissect_eth(ctx: Ctx, off: int, end: int) -> None:
         return
     ctx.add("eth.type", etype, off + 12, 2, "Type", _etype_text(etype) if ctx.tree else None)
     if ctx.tree:
-        ctx.layer.text = f"Ethernet II, Src: {src}, Dst: {dst}"
+        if ctx.tree:
+            ctx.layer.text = f"Ethernet II, Src: {src}, Dst: {dst}"
     ethertype(ctx, etype, off + 14, end)
 
 
@@ -122,7 +123,8 @@ def _vlan(ctx: Ctx, off: int, end: int, proto: str) -> None:
     if vals is None:
         return
     pri, dei, vid, etype = vals.values()
-    ctx.layer.text = f"{label}, PRI: {pri}, DEI: {dei}, ID: {vid}"
+    if ctx.tree:
+        ctx.layer.text = f"{label}, PRI: {pri}, DEI: {dei}, ID: {vid}"
     ctx.proto = "802.1Q"
     if etype <= 1500:
         dissect_llc(ctx, off + 4, min(end, off + 4 + etype))
@@ -345,7 +347,8 @@ def dissect_arp(ctx: Ctx, off: int, end: int) -> None:
     op = vals["arp.opcode"]
     if op in (RARP_REQUEST, RARP_REPLY):
         ctx.proto = "RARP"
-    ctx.layer.text = f"Address Resolution Protocol ({ARP_OPCODES.get(op, op)})"
+    if ctx.tree:
+        ctx.layer.text = f"Address Resolution Protocol ({ARP_OPCODES.get(op, op)})"
     if vals["arp.hw.size"] != 6 or vals["arp.proto.size"] != 4:
         hl, pl = vals["arp.hw.size"], vals["arp.proto.size"]
         ctx.layer.length = 8 + 2 * (hl + pl)

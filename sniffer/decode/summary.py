@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from sniffer.decode import engine
 from sniffer.decode.core import TCP_PORTS, UDP_PORTS, ip4, ip6
+from sniffer.decode.inet import tcp_flag_table, tcp_info
 from sniffer.frame import Frame
 
 
@@ -34,18 +35,7 @@ _TCP = struct.Struct("!HHIIHH")  # ports, seq, ack, data offset + flags, window
 _UDP = struct.Struct("!HHH")
 _ICMP_ECHO = struct.Struct("!BB2xHH")
 
-_FLAG_NAMES = (
-    (0x001, "FIN"),
-    (0x002, "SYN"),
-    (0x004, "RST"),
-    (0x008, "PSH"),
-    (0x010, "ACK"),
-    (0x020, "URG"),
-    (0x040, "ECE"),
-    (0x080, "CWR"),
-    (0x100, "AE"),
-)
-_FLAGS: list[str] = []  # "SYN, ACK" for each 12-bit flags value (built on first use: imports stay light)
+_FLAGS: list[str] = []  # tcp_flags_str of every 12-bit flags value (bound on first use)
 
 
 def fast_path_ports() -> tuple[frozenset[int], frozenset[int], frozenset[bytes], bytes, frozenset[int]]:
@@ -72,7 +62,7 @@ _SLOW_TCP, _ALWAYS_TCP, _PREFIXES, _FIRST, _SLOW_UDP = fast_path_ports()
 
 def _flags() -> list[str]:
     if not _FLAGS:
-        _FLAGS.extend(", ".join(n for b, n in _FLAG_NAMES if f & b) for f in range(0x1000))
+        _FLAGS.extend(tcp_flag_table())
     return _FLAGS
 
 
@@ -100,13 +90,7 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
             )
         ):
             return None
-        fl = offfl & 0xFFF
-        flags = _FLAGS or _flags()
-        if fl & 0x10:
-            info = f"{sp} -> {dp} [{flags[fl]}] Seq={seq} Ack={ack} Win={win} Len={seglen}"
-        else:
-            info = f"{sp} -> {dp} [{flags[fl]}] Seq={seq} Win={win} Len={seglen}"
-        return Summary(src, dst, "TCP", info, False)
+        return Summary(src, dst, "TCP", tcp_info(sp, dp, offfl & 0xFFF, seq, ack, win, seglen), False)
     if proto == 17:
         if o + 8 > end:
             return None

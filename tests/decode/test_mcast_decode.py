@@ -11,19 +11,11 @@ from pathlib import Path
 import pytest
 
 from sniffer.capture.pcapfile import open_writer
+from sniffer.checksum import checksum as _csum
 from sniffer.decode.fields import frame_fields
 from sniffer.decode.summary import summarize
 from sniffer.decode.tree import dissect
 from sniffer.frame import Frame
-
-
-def _csum(b: bytes) -> int:
-    if len(b) & 1:
-        b += b"\0"
-    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def _a4(s: str) -> bytes:

@@ -166,7 +166,6 @@ FIELDS = frozenset(
         "tcp.analysis.duplicate_ack_frame",
         "tcp.analysis.rto",
         "tcp.analysis.rto_frame",
-        "_ws.expert",
         "_ws.expert.message",
         "_ws.expert.severity",
         "_ws.expert.group",
@@ -179,6 +178,29 @@ FIELDS = frozenset(
     }
     | {p[1] for p in _PRINT}
 )
+
+
+#: fields whose value the analysis replaces or that only it gives (tcp.seq is relative with it)
+_PREFIXES = (
+    "tcp.analysis",
+    "tcp.seq",
+    "tcp.ack",
+    "tcp.nxtseq",
+    "tcp.window_size",
+    "tcp.time_",
+    "_ws.expert.",
+)
+
+
+def needs_analysis(names: frozenset[str] | set[str]) -> bool:
+    """True when any of the field ``names`` (a filter's, a column's) comes from this analysis.
+    (tcp.seq_raw, tcp.ack_raw and tcp.window_size_value are plain header fields.)"""
+    return any(
+        (n.startswith(_PREFIXES)
+        and n not in ("tcp.seq_raw", "tcp.ack_raw", "tcp.window_size_value"))
+        or n in FIELDS
+        for n in names
+    )
 
 
 def _gt(a: int, b: int) -> bool:

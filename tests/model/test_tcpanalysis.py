@@ -262,3 +262,67 @@ def test_no_tcp_no_fields() -> None:
 
     udp = Frame(0, b"\x45" + b"\x00" * 8 + b"\x11" + b"\x00" * 18, 28, LINKTYPE_RAW, 0)
     assert TcpAnalyzer().feed(1, frame_fields(udp), 0) is None
+
+
+# --------------------------------------------------------------------------------------------------
+# the CLI: read (text, --json, -Y) with the analysis
+
+FILTERS = (
+    "tcp.seq == 1",
+    "tcp.ack == 1 && tcp.len > 0",
+    "tcp.nxtseq > 100",
+    "tcp.analysis.flags",
+    "tcp.analysis.retransmission",
+    "tcp.analysis.duplicate_ack_num >= 2",
+    "tcp.analysis.ack_rtt > 0.01",
+    "tcp.window_size > 65535",
+    "tcp.analysis.bytes_in_flight > 1000",
+)
+
+
+@pytest.mark.parametrize(
+    "capture", ["captures/zeek__wikipedia.pcap", "tcp/zeek__pop3__pop3.pcap", "tcp/zeek__rdp__rdp-x509.pcap"]
+)
+def test_read_filter_matches_tshark(capture: str) -> None:
+    """-Y on analysis fields selects the frames tshark -Y selects (tcp.seq is relative, as in tshark)."""
+    import subprocess
+
+    from helpers.cli import run_sniffer
+
+    _need_tshark()
+    path = CORPUS / capture
+    for expr in FILTERS:
+        want = subprocess.run(
+            ["tshark", "-n", "-r", str(path), "-Y", expr, "-T", "fields", "-e", "frame.number"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.split()
+        res = run_sniffer("read", str(path), "-Y", expr)
+        assert res.returncode == 0, res.stderr
+        got = [line.split()[0] for line in res.stdout.decode().splitlines()]
+        assert got == want, expr
+
+
+def test_read_json_and_text(tmp_path: Path) -> None:
+    import json
+
+    from helpers.cli import run_sniffer
+
+    path = _write(tmp_path / "c.pcap", _conversation())
+    rows = [json.loads(line) for line in run_sniffer("read", str(path), "--json").stdout.splitlines()]
+    assert rows[6]["tcp.analysis.retransmission"] == 1 and rows[6]["tcp.seq"] == 101
+    assert rows[6]["_ws.col.Info"].startswith("[TCP Retransmission] 40000 -> 80 [PSH, ACK] Seq=101 Ack=1")
+    assert "This frame is a (suspected) retransmission" in rows[6]["_ws.expert.message"]
+    raw = [
+        json.loads(line)
+        for line in run_sniffer("read", str(path), "--json", "--no-analysis").stdout.splitlines()
+    ]
+    assert raw[6]["tcp.seq"] == 1101 and "tcp.analysis.flags" not in raw[6]
+    text = run_sniffer("read", str(path)).stdout.decode().splitlines()
+    assert "Seq=1101" in text[6] and "[TCP" not in text[6]  # the per-packet view stays the default for text
+    text = run_sniffer("read", str(path), "--analysis").stdout.decode().splitlines()
+    assert " TCP 154 [TCP Retransmission] 40000 -> 80 [PSH, ACK] Seq=101 Ack=1 Win=64000 Len=100" in text[6]
+    assert "[TCP Dup ACK 8#3] " in text[11]
+    sel = run_sniffer("read", str(path), "-Y", "tcp.analysis.zero_window").stdout.decode().splitlines()
+    assert [line.split()[0] for line in sel] == ["18", "20"]

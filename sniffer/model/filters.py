@@ -1544,7 +1544,9 @@ class DisplayFilter:
             r = self._flows.add(number or self._seen, frame)
             if r is not None:
                 fields[f"{r[0].proto}.stream"] = r[0].index
-        return self._pred(fields)  # type: ignore[misc]  (matches_frame returned early without one)
+        pred = self._pred
+        assert pred is not None  # matches_frame returned early without one
+        return pred(fields)
 
     @property
     def is_empty(self) -> bool:

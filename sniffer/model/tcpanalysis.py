@@ -196,8 +196,7 @@ def needs_analysis(names: frozenset[str] | set[str]) -> bool:
     """True when any of the field ``names`` (a filter's, a column's) comes from this analysis.
     (tcp.seq_raw, tcp.ack_raw and tcp.window_size_value are plain header fields.)"""
     return any(
-        (n.startswith(_PREFIXES)
-        and n not in ("tcp.seq_raw", "tcp.ack_raw", "tcp.window_size_value"))
+        (n.startswith(_PREFIXES) and n not in ("tcp.seq_raw", "tcp.ack_raw", "tcp.window_size_value"))
         or n in FIELDS
         for n in names
     )

@@ -31,6 +31,12 @@ def add_parser(sub: Any) -> None:
         "--endpoints", action="append", choices=KINDS, metavar="KIND", help=f"endpoints: {', '.join(KINDS)}"
     )
     p.add_argument("--io", type=float, metavar="SECONDS", help="frames and bytes per interval of SECONDS")
+    p.add_argument(
+        "--expert",
+        action="store_true",
+        help="expert information like tshark -q -z expert (the TCP analysis items: retransmissions, "
+        "duplicate ACKs, zero windows, connection setup and teardown...)",
+    )
     p.add_argument("-Y", dest="filter", metavar="FILTER", help="count only packets matching a display filter")
     p.set_defaults(func=run)
 
@@ -46,7 +52,13 @@ def run(args: argparse.Namespace) -> int:
         from sniffer.model.filters import compile_filter
 
         flt = compile_filter(args.filter)
-    everything = not (args.phs or args.conv or args.endpoints or args.io)
+    everything = not (args.phs or args.conv or args.endpoints or args.io or args.expert)
+    expert = tcp = None
+    if args.expert:  # the TCP analysis sees every frame, in order (before the filter)
+        from sniffer.decode.fields import frame_fields
+        from sniffer.model.tcpanalysis import ExpertTally, TcpAnalyzer, apply
+
+        expert, tcp = ExpertTally(), TcpAnalyzer()
     need_fields = args.phs or everything  # the hierarchy needs frame.protocols
     fields_of: Callable[[Frame], dict[str, Any]] | None = None
     fast: Callable[[Frame], str | None] | None = None
@@ -59,8 +71,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         with open_capture(args.file) as reader:
             for n, fr in enumerate(reader, 1):
-                protocols = malformed = None
-                if flt is not None and not flt.matches_frame(fr, n):
+                protocols = malformed = full = None
+                if tcp is not None:
+                    full = frame_fields(fr)
+                    apply(full, tcp.feed(n, full, fr[0]))
+                if flt is not None and not flt.matches_frame(fr, n, full):
                     continue  # decodes only what the filter needs (and numbers streams as tshark does)
                 if fields_of is not None and fast is not None:
                     # the hierarchy needs frame.protocols: from the fast path when it takes the packet
@@ -71,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
                         protocols = ":".join(p) if isinstance(p, list) else p
                         malformed = "_ws.malformed" if "_ws.malformed" in fields else None
                 stats.add(n, fr, protocols, malformed)
+                if expert is not None and full is not None:
+                    expert.add(full)
     except PcapFormatError as exc:
         raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None
     except OSError as exc:
@@ -90,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         parts.append(st.format_endpoints(stats, kind))
     if args.io:
         parts.append(st.format_io(stats, args.io))
+    if expert is not None:
+        parts.append(expert.format())
     sys.stdout.write("\n".join(parts))
     sys.stdout.flush()
     return 0

@@ -175,6 +175,7 @@ FIELDS = frozenset(
         "tcp.connection.rst",
         "tcp.connection.fin_active",
         "tcp.connection.fin_passive",
+        "tcp.options.sack.dsack",
     }
     | {p[1] for p in _PRINT}
 )
@@ -299,6 +300,7 @@ class TcpAnalyzer:
         window: int,
         seglen: int,
         wscale: int | None,
+        sack_le: int | None = None,
     ) -> dict[str, Any]:
         """Analyse one segment (raw header values); returns its extra fields (see ``apply``)."""
         if (src, sport) <= (dst, dport):
@@ -386,6 +388,9 @@ class TcpAnalyzer:
             out["tcp.connection.rst"] = 1
             experts.append(("Connection reset (RST)", PI_WARN, 0))
 
+        if sack_le is not None and flags & TH_ACK and _lt(sack_le, ack):
+            out["tcp.options.sack.dsack"] = 1  # the first SACK block reports data received twice
+            experts.append(("D-SACK Sequence", PI_WARN, 0))
         prefix = ""
         if ta is not None:
             af = ta[0]
@@ -628,7 +633,7 @@ A_NONE = 0
 
 
 def segment(fields: dict[str, Any]) -> tuple[Any, ...] | None:
-    """(src, dst, sport, dport, seq, ack, flags, window, seglen, wscale) of the frame's TCP header from
+    """(src, dst, sport, dport, seq, ack, flags, window, seglen, wscale, first SACK left edge) of the frame's TCP header from
     its decoded fields; None without one (or when it is only quoted inside an ICMP error)."""
     seqr = fields.get("tcp.seq_raw")
     if seqr is None or "tcp.len" not in fields:
@@ -653,6 +658,7 @@ def segment(fields: dict[str, Any]) -> tuple[Any, ...] | None:
     if isinstance(seqr, list):
         return None
     ws = fields.get("tcp.options.wscale.shift")
+    le = fields.get("tcp.options.sack_le")
     return (
         (ipname, src),
         (ipname, dst),
@@ -664,6 +670,7 @@ def segment(fields: dict[str, Any]) -> tuple[Any, ...] | None:
         _last(fields["tcp.window_size_value"]),
         _last(fields["tcp.len"]),
         _last(ws) if ws is not None else None,
+        le[0] if type(le) is list else le,
     )
 
 
@@ -713,3 +720,34 @@ def _tcp_info(fields: dict[str, Any]) -> str:
     if flags & TH_ACK:
         info += f" Ack={fields.get('tcp.ack_raw')}"
     return info + f" Win={_last(fields.get('tcp.window_size_value'))} Len={_last(fields.get('tcp.len'))}"
+
+
+class ExpertTally:
+    """Counts expert items per (severity, group, protocol, message) in order of first appearance, and
+    prints them like ``tshark -q -z expert``."""
+
+    _SECTIONS = ((PI_ERROR, "Errors"), (PI_WARN, "Warns"), (PI_NOTE, "Notes"), (PI_CHAT, "Chats"))
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[int, int, str, str], int] = {}
+
+    def add(self, fields: dict[str, Any], protocol: str = "TCP") -> None:
+        msgs = fields.get("_ws.expert.message")
+        if not msgs:
+            return
+        sevs, groups = fields["_ws.expert.severity"], fields["_ws.expert.group"]
+        for m, s, g in zip(msgs, sevs, groups, strict=False):
+            key = (s, g, protocol, m)
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def format(self) -> str:
+        out = []
+        for sev, name in self._SECTIONS:
+            rows = [(k, n) for k, n in self.counts.items() if k[0] == sev]
+            if not rows:
+                continue
+            out.append(f"\n{name} ({sum(n for _, n in rows)})\n=============")
+            out.append("   Frequency      Group           Protocol  Summary")
+            for (_, g, proto, msg), n in rows:
+                out.append(f"{n:12d}{GROUP_NAMES.get(g, str(g)):>11}{proto:>19}  {msg}")
+        return "\n".join(out) + "\n"

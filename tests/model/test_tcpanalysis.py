@@ -326,3 +326,35 @@ def test_read_json_and_text(tmp_path: Path) -> None:
     assert "[TCP Dup ACK 8#3] " in text[11]
     sel = run_sniffer("read", str(path), "-Y", "tcp.analysis.zero_window").stdout.decode().splitlines()
     assert [line.split()[0] for line in sel] == ["18", "20"]
+
+
+def _expert_lines(text: str) -> list[tuple[str, str]]:
+    """(section, row) pairs of a `-z expert` style report, TCP analysis rows only."""
+    from helpers.tcp_oracle import _TCP_EXPERT
+
+    out, section = [], ""
+    for line in text.splitlines():
+        if line.endswith(")") and "(" in line and not line.startswith(" "):
+            section = line.split(" (")[0]
+        elif line[12:].lstrip().startswith("Sequence") and _TCP_EXPERT.match(line[44:]):
+            out.append((section, line.rstrip()))
+    return out
+
+
+@pytest.mark.parametrize("capture", ["tcp/zeek__rdp__rdp-x509.pcap", "tcp/zeek__pop3__pop3.pcap", "crafted"])
+def test_stats_expert_like_tshark(tmp_path: Path, capture: str) -> None:
+    """`sniffer stats --expert` prints tshark -q -z expert's report (its TCP rows, same order and counts)."""
+    import subprocess
+
+    from helpers.cli import run_sniffer
+
+    _need_tshark()
+    path = _write(tmp_path / "c.pcap", _conversation()) if capture == "crafted" else CORPUS / capture
+    want = subprocess.run(
+        ["tshark", "-n", "-q", "-r", str(path), "-z", "expert"], capture_output=True, text=True, timeout=60
+    ).stdout
+    res = run_sniffer("stats", "--expert", str(path))
+    assert res.returncode == 0, res.stderr
+    got = _expert_lines(res.stdout.decode())
+    assert got == _expert_lines(want)
+    assert len(got) >= 3

@@ -267,25 +267,30 @@ def _analysed(reader: Any, out: Any, count: int | None, flt: Any, batch: int, as
 
     from sniffer.decode.fields import frame_fields
     from sniffer.decode.summary import format_time, summarize
-    from sniffer.model.tcpanalysis import TcpAnalyzer, apply
+    from sniffer.model.tcpanalysis import TcpAnalyzer, apply, columns
 
     if count == 0:
         return
     an = TcpAnalyzer()
+    if not as_json:  # text: the TCP header straight from the bytes, the columns from the summary
+
+        def text(n: int, fr: Any, extra: Any) -> str:
+            s = summarize(fr)
+            proto, info = columns(s[2], s[3], extra) if extra is not None else (s[2], s[3])
+            return f"{n} {format_time(fr[0])} {s[0]} -> {s[1]} {proto} {fr[2]} {info}"
+
+        # the filter keeps its own analysis (it sees the same frames in the same order)
+        _lines(reader, out, count, flt, batch, text, an.feed_frame, pass_fields=False)
+        return
 
     def prepare(n: int, fr: Any) -> dict[str, Any]:
         f = frame_fields(fr)
         return apply(f, an.feed(n, f, fr[0]))
 
-    if as_json:
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
-        render: Callable[[int, Any, Any], str] = lambda n, fr, f: dumps({"frame.number": n, **f})  # noqa: E731
-    else:
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
-        def render(n: int, fr: Any, f: Any) -> str:
-            s = summarize(fr)
-            proto, info = f.get("_ws.col.Protocol", s[2]), f.get("_ws.col.Info", s[3])
-            return f"{n} {format_time(fr[0])} {s[0]} -> {s[1]} {proto} {fr[2]} {info}"
+    def render(n: int, fr: Any, f: Any) -> str:
+        return dumps({"frame.number": n, **f})
 
     _lines(reader, out, count, flt, batch, render, prepare)
 
@@ -298,9 +303,11 @@ def _lines(
     batch: int,
     render: Callable[[int, Any, Any], str],
     prepare: Callable[[int, Any], Any] | None = None,
+    pass_fields: bool = True,
 ) -> None:
     """Write ``render(number, frame, fields)`` for every frame the filter keeps (``fields`` from
-    ``prepare(number, frame)``, None without it), in batches (the first line at
+    ``prepare(number, frame)``, None without it; given to the filter too unless not ``pass_fields``),
+    in batches (the first line at
     once). The filter sees every frame in order (matches_frame: header-only fields where it can, and
     frame.number, tcp.stream, udp.stream and frame.time_* as Wireshark numbers them)."""
     lines: list[str] = []
@@ -309,7 +316,7 @@ def _lines(
         for fr in reader:
             n += 1
             f = prepare(n, fr) if prepare is not None else None  # every frame, in order
-            if flt is not None and not flt.matches_frame(fr, n, f):
+            if flt is not None and not flt.matches_frame(fr, n, f if pass_fields else None):
                 continue
             shown += 1
             lines.append(render(n, fr, f))

@@ -55,8 +55,7 @@ def run(args: argparse.Namespace) -> int:
     everything = not (args.phs or args.conv or args.endpoints or args.io or args.expert)
     expert = tcp = None
     if args.expert:  # the TCP analysis sees every frame, in order (before the filter)
-        from sniffer.decode.fields import frame_fields
-        from sniffer.model.tcpanalysis import ExpertTally, TcpAnalyzer, apply
+        from sniffer.model.tcpanalysis import ExpertTally, TcpAnalyzer
 
         expert, tcp = ExpertTally(), TcpAnalyzer()
     need_fields = args.phs or everything  # the hierarchy needs frame.protocols
@@ -71,11 +70,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         with open_capture(args.file) as reader:
             for n, fr in enumerate(reader, 1):
-                protocols = malformed = full = None
+                protocols = malformed = extra = None
                 if tcp is not None:
-                    full = frame_fields(fr)
-                    apply(full, tcp.feed(n, full, fr[0]))
-                if flt is not None and not flt.matches_frame(fr, n, full):
+                    extra = tcp.feed_frame(n, fr)
+                if flt is not None and not flt.matches_frame(fr, n):
                     continue  # decodes only what the filter needs (and numbers streams as tshark does)
                 if fields_of is not None and fast is not None:
                     # the hierarchy needs frame.protocols: from the fast path when it takes the packet
@@ -86,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
                         protocols = ":".join(p) if isinstance(p, list) else p
                         malformed = "_ws.malformed" if "_ws.malformed" in fields else None
                 stats.add(n, fr, protocols, malformed)
-                if expert is not None and full is not None:
-                    expert.add(full)
+                if expert is not None and extra is not None:
+                    expert.add(extra)
     except PcapFormatError as exc:
         raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None
     except OSError as exc:

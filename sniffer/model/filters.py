@@ -1507,6 +1507,10 @@ class DisplayFilter:
             from sniffer.model.fastfields import extractor
 
             needed = self.fields_needed - STREAM_FIELDS - CONTEXT_FIELDS
+            if self.needs_tcp_analysis:
+                from sniffer.model.tcpanalysis import FIELDS as TCP_FIELDS
+
+                needed = needed - TCP_FIELDS
             ext = self._extract = extractor(needed) if needed else (lambda fr: {})
             if self.fields_needed & STREAM_FIELDS:
                 from sniffer.model.flows import FlowIndex
@@ -1518,13 +1522,11 @@ class DisplayFilter:
                 self._tcp = TcpAnalyzer()
         if fields is not None:
             fields = dict(fields)
-        elif self._tcp is not None:
-            from sniffer.decode.fields import frame_fields
-            from sniffer.model.tcpanalysis import apply
-
-            fields = frame_fields(frame)
-            n = self._seen + 1 if number is None else number
-            apply(fields, self._tcp.feed(n, fields, frame.ts_ns))
+        elif self._tcp is not None:  # header fields as usual, plus the analysis of this frame
+            fields = ext(frame)
+            extra = self._tcp.feed_frame(self._seen + 1 if number is None else number, frame)
+            if extra is not None:
+                fields.update(extra)
         else:
             fields = ext(frame)
         return self._match(frame, number, fields)

@@ -358,3 +358,23 @@ def test_stats_expert_like_tshark(tmp_path: Path, capture: str) -> None:
     got = _expert_lines(res.stdout.decode())
     assert got == _expert_lines(want)
     assert len(got) >= 3
+
+
+def test_fast_segment_is_the_decoders() -> None:
+    """The header walk of the text/filter/stats paths gives what the full decoder's fields give, on every
+    frame of the TCP corpus captures where it decides (the rest goes through the decoder)."""
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.decode.fields import frame_fields
+    from sniffer.model.tcpanalysis import _UNKNOWN, fast_segment, segment
+
+    decided = tcp = 0
+    for path in _tcp_captures():
+        with open_capture(str(path)) as reader:
+            for n, fr in enumerate(reader, 1):
+                fast = fast_segment(fr)
+                if fast is _UNKNOWN:
+                    continue
+                decided += 1
+                tcp += fast is not None
+                assert fast == segment(frame_fields(fr)), (path.name, n)
+    assert decided > 3000 and tcp > 2500

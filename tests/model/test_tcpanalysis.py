@@ -378,3 +378,30 @@ def test_fast_segment_is_the_decoders() -> None:
                 tcp += fast is not None
                 assert fast == segment(frame_fields(fr)), (path.name, n)
     assert decided > 3000 and tcp > 2500
+
+
+def test_tui_view_filters_on_analysis(tmp_path: Path) -> None:
+    """The packet store's filtered View (the TUI's list, file and live) scans in order, so analysis
+    fields filter there as in `read -Y` (and as tshark -Y)."""
+    import subprocess
+
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.model.filters import compile_filter
+    from sniffer.model.store import PacketStore, View
+
+    _need_tshark()
+    path = _write(tmp_path / "c.pcap", _conversation())
+    store = PacketStore(str(path))
+    with open_capture(str(path)) as r:
+        store.append_batch(list(r.iter_with_offsets()))
+    for expr in ("tcp.analysis.flags", "tcp.seq == 1", "tcp.analysis.duplicate_ack_num == 2"):
+        view = View(store, compile_filter(expr), expr)
+        while not view.done:
+            view.advance(5)
+        want = subprocess.run(
+            ["tshark", "-n", "-r", str(path), "-Y", expr, "-T", "fields", "-e", "frame.number"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.split()
+        assert [str(view.packet(i) + 1) for i in range(len(view))] == want, expr

@@ -233,6 +233,7 @@ class _Flow:
         "nextseqtime",
         "push_bytes_sent",
         "push_set_last",
+        "sacked",
         "segments",
         "valid_bif",
         "win_scale",
@@ -258,6 +259,7 @@ class _Flow:
         self.valid_bif = 1
         self.push_bytes_sent = 0
         self.push_set_last = False
+        self.sacked = 0  # bytes covered by the SACK blocks of this side's last segment
         # unacknowledged segments, newest first: [frame, seq, nextseq, ts_ns]
         self.segments: list[list[int]] = []
 
@@ -316,7 +318,7 @@ class TcpAnalyzer:
         window: int,
         seglen: int,
         wscale: int | None,
-        sack_le: int | None = None,
+        sack: tuple[tuple[int, int], ...] | None = None,
     ) -> dict[str, Any]:
         """Analyse one segment (raw header values); returns its extra fields (see ``apply``)."""
         if (src, sport) <= (dst, dport):
@@ -363,6 +365,8 @@ class TcpAnalyzer:
                 fwd.win_scale = -2
 
         ta = self._sequence(number, ts, seq, ack, seglen, flags, window, conv, fwd, rev, aflags, out)
+        # the SACKed bytes of this segment's option count against the other side's bytes in flight
+        fwd.sacked = sum((re - le) & 0xFFFFFFFF for le, re in sack) if sack else 0
 
         # relative numbers (after the analysis: it may have set the base sequence numbers)
         rseq = (seq - fwd.base_seq) & 0xFFFFFFFF
@@ -404,7 +408,7 @@ class TcpAnalyzer:
             out["tcp.connection.rst"] = 1
             experts.append(("Connection reset (RST)", PI_WARN, 0))
 
-        if sack_le is not None and flags & TH_ACK and _lt(sack_le, ack):
+        if sack and flags & TH_ACK and _lt(sack[0][0], ack):
             out["tcp.options.sack.dsack"] = 1  # the first SACK block reports data received twice
             experts.append(("D-SACK Sequence", PI_WARN, 0))
         prefix = ""
@@ -632,7 +636,6 @@ class TcpAnalyzer:
             if 0 < in_flight < 2_000_000_000:
                 flag(A_NONE)
                 assert ta is not None
-                ta[5] = in_flight
                 psh = flags & TH_PUSH
                 if psh and not fwd.push_set_last:
                     fwd.push_bytes_sent += seglen
@@ -642,7 +645,12 @@ class TcpAnalyzer:
                     fwd.push_set_last = bool(psh)
                 else:
                     fwd.push_bytes_sent += seglen
-                ta[8] = fwd.push_bytes_sent
+                # less what the receiver's last SACK blocks say it holds (tshark 4.0 then shows
+                # nothing when that leaves 0 or less)
+                in_flight = (in_flight - rev.sacked) & 0xFFFFFFFF
+                if 0 < in_flight < 2_000_000_000:
+                    ta[5] = in_flight
+                    ta[8] = fwd.push_bytes_sent
         return ta
 
 
@@ -650,7 +658,7 @@ A_NONE = 0
 
 
 def segment(fields: dict[str, Any]) -> tuple[Any, ...] | None:
-    """(src, dst, sport, dport, seq, ack, flags, window, seglen, wscale, first SACK left edge) of the frame's TCP header from
+    """(src, dst, sport, dport, seq, ack, flags, window, seglen, wscale, SACK blocks) of the frame's TCP header from
     its decoded fields; None without one (or when it is only quoted inside an ICMP error)."""
     seqr = fields.get("tcp.seq_raw")
     if seqr is None or "tcp.len" not in fields:
@@ -675,7 +683,11 @@ def segment(fields: dict[str, Any]) -> tuple[Any, ...] | None:
     if isinstance(seqr, list):
         return None
     ws = fields.get("tcp.options.wscale.shift")
-    le = fields.get("tcp.options.sack_le")
+    le, re = fields.get("tcp.options.sack_le"), fields.get("tcp.options.sack_re")
+    sack = None
+    if le is not None and re is not None:
+        les, res = (le if type(le) is list else [le]), (re if type(re) is list else [re])
+        sack = tuple(zip(les, res, strict=False))
     return (
         (ipname, src),
         (ipname, dst),
@@ -687,7 +699,7 @@ def segment(fields: dict[str, Any]) -> tuple[Any, ...] | None:
         _last(fields["tcp.window_size_value"]),
         _last(fields["tcp.len"]),
         _last(ws) if ws is not None else None,
-        le[0] if type(le) is list else le,
+        sack,
     )
 
 
@@ -812,7 +824,8 @@ def fast_segment(frame: Frame) -> tuple[Any, ...] | None:
     hl = (offflags >> 12) * 4
     if hl < 20 or l4 + hl > n:
         return _UNKNOWN  # the decoder decides what a bogus or cut header means
-    wscale = sack = None
+    wscale: int | None = None
+    sack: tuple[tuple[int, int], ...] | None = None
     if (hl > 20 and offflags & 0x02) or hl > 20:
         o, oend = l4 + 20, l4 + hl
         while o < oend:
@@ -830,7 +843,10 @@ def fast_segment(frame: Frame) -> tuple[Any, ...] | None:
             if kind == 3 and ln == 3:
                 wscale = d[o + 2]
             elif kind == 5 and ln >= 10 and sack is None:
-                sack = int.from_bytes(d[o + 2 : o + 6], "big")
+                sack = tuple(
+                    (int.from_bytes(d[b : b + 4], "big"), int.from_bytes(d[b + 4 : b + 8], "big"))
+                    for b in range(o + 2, o + ln - 7, 8)
+                )
             o += ln
     seglen = end - l4 - hl
     if seglen < 0:

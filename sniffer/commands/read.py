@@ -262,29 +262,45 @@ def _json(reader: Any, out: Any, count: int | None, flt: Any, batch: int) -> Non
 
 
 def _analysed(reader: Any, out: Any, count: int | None, flt: Any, batch: int, as_json: bool) -> None:
-    """Text or JSON with the TCP analysis: every frame is decoded whole and fed to it in order."""
+    """Text or JSON with the conversation state (IPv4 defragmentation, then the TCP analysis), fed
+    every frame in order."""
     import json
 
     from sniffer.decode.fields import frame_fields
     from sniffer.decode.summary import format_time, summarize
+    from sniffer.model.defrag import Defragmenter, is_ipv4_fragment
     from sniffer.model.tcpanalysis import TcpAnalyzer, apply, columns
 
     if count == 0:
         return
     an = TcpAnalyzer()
+    dfr = Defragmenter()
     if not as_json:  # text: the TCP header straight from the bytes, the columns from the summary
 
-        def text(n: int, fr: Any, extra: Any) -> str:
+        def cols(n: int, fr: Any) -> tuple[Any, str, str] | None:
+            if not is_ipv4_fragment(fr):
+                extra = an.feed_frame(n, fr)
+                return None if extra is None else (extra, "", "")
+            f = dfr.apply(n, fr, frame_fields(fr))
+            apply(f, an.feed(n, f, fr[0]))
+            return None, f["_ws.col.Protocol"], f["_ws.col.Info"]
+
+        def text(n: int, fr: Any, c: Any) -> str:
             s = summarize(fr)
-            proto, info = columns(s[2], s[3], extra) if extra is not None else (s[2], s[3])
+            if c is None:
+                proto, info = s[2], s[3]
+            elif c[0] is None:
+                proto, info = c[1], c[2]
+            else:
+                proto, info = columns(s[2], s[3], c[0])
             return f"{n} {format_time(fr[0])} {s[0]} -> {s[1]} {proto} {fr[2]} {info}"
 
         # the filter keeps its own analysis (it sees the same frames in the same order)
-        _lines(reader, out, count, flt, batch, text, an.feed_frame, pass_fields=False)
+        _lines(reader, out, count, flt, batch, text, cols, pass_fields=False)
         return
 
     def prepare(n: int, fr: Any) -> dict[str, Any]:
-        f = frame_fields(fr)
+        f = dfr.apply(n, fr, frame_fields(fr))
         return apply(f, an.feed(n, f, fr[0]))
 
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode

@@ -405,3 +405,86 @@ def test_tui_view_filters_on_analysis(tmp_path: Path) -> None:
             timeout=60,
         ).stdout.split()
         assert [str(view.packet(i) + 1) for i in range(len(view))] == want, expr
+
+
+# --------------------------------------------------------------------------------------------------
+# IPv4 defragmentation (read --json / --analysis)
+
+
+def _fragments(kind: str) -> list[tuple[float, object]]:
+    """A 400-byte DNS-over-UDP datagram (and a TCP SYN with options) cut into IPv4 fragments."""
+    from scapy.all import DNS, DNSQR, IP, TCP, UDP, Ether, Raw, fragment  # type: ignore[import-untyped]
+
+    eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    dgram = (
+        IP(src="10.0.0.1", dst="10.0.0.2", id=77)
+        / UDP(sport=5353, dport=53)
+        / DNS(rd=1, qd=DNSQR(qname="a" * 60 + ".example.com"))
+        / Raw(b"x" * 300)
+    )
+    frags = fragment(dgram, fragsize=128)
+    if kind == "reversed":
+        frags = list(reversed(frags))
+    elif kind == "missing":
+        frags = [f for i, f in enumerate(frags) if i != 1]
+    elif kind == "overlapping":  # a fragment again, and one that straddles two others
+        raw = bytes(dgram[UDP])
+        extra = IP(src="10.0.0.1", dst="10.0.0.2", id=77, flags="MF", frag=8, proto=17) / Raw(raw[64:192])
+        frags = [frags[0], extra, frags[1], frags[1], *frags[2:]]
+    elif kind == "interleaved":  # two datagrams at once, and a fragmented TCP SYN
+        other = (
+            IP(src="10.0.0.1", dst="10.0.0.2", id=78)
+            / UDP(sport=5354, dport=53)
+            / DNS(qd=DNSQR(qname="b.example"))
+        )
+        other = other / Raw(b"y" * 200)
+        syn = IP(src="10.0.0.3", dst="10.0.0.2", id=5) / TCP(
+            sport=1234,
+            dport=80,
+            flags="S",
+            seq=1000,
+            options=[("MSS", 1460), ("WScale", 7), ("NOP", None)] * 3,
+        )
+        f2, f3 = fragment(other, fragsize=104), fragment(syn, fragsize=24)
+        frags = [frags[0], f2[0], f3[0], frags[1], f2[1], f3[1], *frags[2:], *f2[2:], *f3[2:]]
+    return [(i * 0.001, eth / f) for i, f in enumerate(frags)]
+
+
+@pytest.mark.parametrize("kind", ["in_order", "reversed", "missing", "overlapping", "interleaved"])
+def test_ipv4_defragmentation_against_tshark(tmp_path: Path, kind: str) -> None:
+    """Protocol and Info columns, frame.protocols and ip.fragment of every frame, as tshark (defaults)."""
+    import json
+    import subprocess
+
+    from helpers.cli import run_sniffer
+
+    _need_tshark()
+    path = _write(tmp_path / f"{kind}.pcap", _fragments(kind))
+    fields = ["_ws.col.Protocol", "_ws.col.Info", "ip.fragment", "frame.protocols"]
+    argv = ["tshark", "-n", "-r", str(path), "-T", "fields", "-E", "separator=\t"]
+    for f in fields:
+        argv += ["-e", f]
+    want = [
+        line.split("\t") for line in subprocess.run(argv, capture_output=True, text=True).stdout.splitlines()
+    ]
+    res = run_sniffer("read", str(path), "--json")
+    got = []
+    for line in res.stdout.splitlines():
+        f = json.loads(line)
+        frag = f.get("ip.fragment")
+        got.append(
+            [
+                f["_ws.col.Protocol"],
+                f["_ws.col.Info"].replace("->", "\u2192"),
+                ",".join(map(str, frag)) if frag else "",
+                f["frame.protocols"],
+            ]
+        )
+    # tshark's TCP Info lists the options (MSS=1460 ...): the per-packet decoder does not, compare the rest
+    for g, w in zip(got, want, strict=True):
+        if w[0] == "TCP":
+            assert w[1].startswith(g[1]), (g, w)
+            g[1] = w[1]
+    assert got == want
+    text = run_sniffer("read", str(path), "--analysis").stdout.decode().splitlines()
+    assert [line.split(" ", 6)[5] for line in text] == [w[0] for w in want]

@@ -268,7 +268,7 @@ def _analysed(reader: Any, out: Any, count: int | None, flt: Any, batch: int, as
 
     from sniffer.decode.fields import frame_fields
     from sniffer.decode.summary import format_time, summarize
-    from sniffer.model.defrag import Defragmenter, is_ipv4_fragment
+    from sniffer.model.defrag import Defragmenter, is_fragment
     from sniffer.model.tcpanalysis import TcpAnalyzer, apply, columns
 
     if count == 0:
@@ -278,7 +278,7 @@ def _analysed(reader: Any, out: Any, count: int | None, flt: Any, batch: int, as
     if not as_json:  # text: the TCP header straight from the bytes, the columns from the summary
 
         def cols(n: int, fr: Any) -> tuple[Any, str, str] | None:
-            if not is_ipv4_fragment(fr):
+            if not is_fragment(fr):
                 extra = an.feed_frame(n, fr)
                 return None if extra is None else (extra, "", "")
             f = dfr.apply(n, fr, frame_fields(fr))

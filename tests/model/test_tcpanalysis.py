@@ -411,10 +411,41 @@ def test_tui_view_filters_on_analysis(tmp_path: Path) -> None:
 # IPv4 defragmentation (read --json / --analysis)
 
 
+def _fragments6(kind: str) -> list[tuple[float, object]]:
+    """The same over IPv6 (Fragment header after a Destination Options header in one case)."""
+    from scapy.all import (  # type: ignore[import-untyped]
+        DNS,
+        DNSQR,
+        UDP,
+        Ether,
+        IPv6,
+        IPv6ExtHdrDestOpt,
+        IPv6ExtHdrFragment,
+        Raw,
+        fragment6,
+    )
+
+    eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    payload = (
+        UDP(sport=5353, dport=53) / DNS(rd=1, qd=DNSQR(qname="a" * 60 + ".example.com")) / Raw(b"x" * 300)
+    )
+    ip = IPv6(src="fd00::1", dst="fd00::2")
+    if kind == "six_dstopts":
+        ip = ip / IPv6ExtHdrDestOpt()
+    frags = fragment6(ip / IPv6ExtHdrFragment(id=0x1234) / payload, 200)
+    if kind == "six_reversed":
+        frags = list(reversed(frags))
+    elif kind == "six_missing":
+        frags = frags[1:]
+    return [(i * 0.001, eth / f) for i, f in enumerate(frags)]
+
+
 def _fragments(kind: str) -> list[tuple[float, object]]:
     """A 400-byte DNS-over-UDP datagram (and a TCP SYN with options) cut into IPv4 fragments."""
     from scapy.all import DNS, DNSQR, IP, TCP, UDP, Ether, Raw, fragment  # type: ignore[import-untyped]
 
+    if kind.startswith("six"):
+        return _fragments6(kind)
     eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
     dgram = (
         IP(src="10.0.0.1", dst="10.0.0.2", id=77)
@@ -450,9 +481,22 @@ def _fragments(kind: str) -> list[tuple[float, object]]:
     return [(i * 0.001, eth / f) for i, f in enumerate(frags)]
 
 
-@pytest.mark.parametrize("kind", ["in_order", "reversed", "missing", "overlapping", "interleaved"])
-def test_ipv4_defragmentation_against_tshark(tmp_path: Path, kind: str) -> None:
-    """Protocol and Info columns, frame.protocols and ip.fragment of every frame, as tshark (defaults)."""
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "in_order",
+        "reversed",
+        "missing",
+        "overlapping",
+        "interleaved",
+        "six_in_order",
+        "six_reversed",
+        "six_missing",
+        "six_dstopts",
+    ],
+)
+def test_defragmentation_against_tshark(tmp_path: Path, kind: str) -> None:
+    """Protocol and Info columns, frame.protocols and ip(v6).fragment of every frame, as tshark's."""
     import json
     import subprocess
 
@@ -460,7 +504,8 @@ def test_ipv4_defragmentation_against_tshark(tmp_path: Path, kind: str) -> None:
 
     _need_tshark()
     path = _write(tmp_path / f"{kind}.pcap", _fragments(kind))
-    fields = ["_ws.col.Protocol", "_ws.col.Info", "ip.fragment", "frame.protocols"]
+    frag_field = "ipv6.fragment" if kind.startswith("six") else "ip.fragment"
+    fields = ["_ws.col.Protocol", "_ws.col.Info", frag_field, "frame.protocols"]
     argv = ["tshark", "-n", "-r", str(path), "-T", "fields", "-E", "separator=\t"]
     for f in fields:
         argv += ["-e", f]
@@ -471,7 +516,7 @@ def test_ipv4_defragmentation_against_tshark(tmp_path: Path, kind: str) -> None:
     got = []
     for line in res.stdout.splitlines():
         f = json.loads(line)
-        frag = f.get("ip.fragment")
+        frag = f.get(frag_field)
         got.append(
             [
                 f["_ws.col.Protocol"],

@@ -30,6 +30,14 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("-Y", dest="filter", metavar="FILTER", help="display filter, e.g. 'tcp.port == 80'")
     p.add_argument(
+        "--analysis",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="TCP conversation analysis like Wireshark's (relative tcp.seq/ack, tcp.analysis.*, '[TCP ...]' "
+        "Info prefixes, expert items): on by default with --json or when -Y names its fields; "
+        "--no-analysis gives the per-packet view (raw sequence numbers)",
+    )
+    p.add_argument(
         "-j",
         "--jobs",
         type=int,
@@ -84,7 +92,10 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout.buffer
     streaming = _streaming(source)
     batch = 1 if streaming else BATCH
-    jobs = _jobs(args, source, streaming, flt)
+    analysis = args.analysis
+    if analysis is None:
+        analysis = bool(args.json or (flt is not None and flt.needs_tcp_analysis))
+    jobs = 1 if analysis else _jobs(args, source, streaming, flt)
     if jobs > 1:
         reader.close()
         try:
@@ -94,7 +105,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         with reader:
-            if args.json:
+            if analysis:
+                _analysed(reader, out, args.count, flt, batch, args.json)
+            elif args.json:
                 _json(reader, out, args.count, flt, batch)
             else:
                 _text(reader, out, args.count, flt, batch)
@@ -237,7 +250,7 @@ def _text(reader: Any, out: Any, count: int | None, flt: Any, batch: int) -> Non
             out.write(chunk.encode())
             out.flush()
         return
-    _lines(reader, out, count, flt, batch, format_line)
+    _lines(reader, out, count, flt, batch, lambda n, fr, f: format_line(n, fr))
 
 
 def _json(reader: Any, out: Any, count: int | None, flt: Any, batch: int) -> None:
@@ -248,13 +261,72 @@ def _json(reader: Any, out: Any, count: int | None, flt: Any, batch: int) -> Non
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
     if count == 0:
         return
-    _lines(reader, out, count, flt, batch, lambda n, fr: dumps({"frame.number": n, **frame_fields(fr)}))
+    _lines(reader, out, count, flt, batch, lambda n, fr, f: dumps({"frame.number": n, **frame_fields(fr)}))
+
+
+def _analysed(reader: Any, out: Any, count: int | None, flt: Any, batch: int, as_json: bool) -> None:
+    """Text or JSON with the conversation state (IPv4 defragmentation, then the TCP analysis), fed
+    every frame in order."""
+    import json
+
+    from sniffer.decode.fields import frame_fields
+    from sniffer.decode.summary import format_time, summarize
+    from sniffer.model.defrag import Defragmenter, is_fragment
+    from sniffer.model.tcpanalysis import TcpAnalyzer, apply, columns
+
+    if count == 0:
+        return
+    an = TcpAnalyzer()
+    dfr = Defragmenter()
+    if not as_json:  # text: the TCP header straight from the bytes, the columns from the summary
+
+        def cols(n: int, fr: Any) -> tuple[Any, str, str] | None:
+            if not is_fragment(fr):
+                extra = an.feed_frame(n, fr)
+                return None if extra is None else (extra, "", "")
+            f = dfr.apply(n, fr, frame_fields(fr))
+            apply(f, an.feed(n, f, fr[0]))
+            return None, f["_ws.col.Protocol"], f["_ws.col.Info"]
+
+        def text(n: int, fr: Any, c: Any) -> str:
+            s = summarize(fr)
+            if c is None:
+                proto, info = s[2], s[3]
+            elif c[0] is None:
+                proto, info = c[1], c[2]
+            else:
+                proto, info = columns(s[2], s[3], c[0])
+            return f"{n} {format_time(fr[0])} {s[0]} -> {s[1]} {proto} {fr[2]} {info}"
+
+        # the filter keeps its own analysis (it sees the same frames in the same order)
+        _lines(reader, out, count, flt, batch, text, cols, pass_fields=False)
+        return
+
+    def prepare(n: int, fr: Any) -> dict[str, Any]:
+        f = dfr.apply(n, fr, frame_fields(fr))
+        return apply(f, an.feed(n, f, fr[0]))
+
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+    def render(n: int, fr: Any, f: Any) -> str:
+        return dumps({"frame.number": n, **f})
+
+    _lines(reader, out, count, flt, batch, render, prepare)
 
 
 def _lines(
-    reader: Any, out: Any, count: int | None, flt: Any, batch: int, render: Callable[[int, Any], str]
+    reader: Any,
+    out: Any,
+    count: int | None,
+    flt: Any,
+    batch: int,
+    render: Callable[[int, Any, Any], str],
+    prepare: Callable[[int, Any], Any] | None = None,
+    pass_fields: bool = True,
 ) -> None:
-    """Write ``render(number, frame)`` for every frame the filter keeps, in batches (the first line at
+    """Write ``render(number, frame, fields)`` for every frame the filter keeps (``fields`` from
+    ``prepare(number, frame)``, None without it; given to the filter too unless not ``pass_fields``),
+    in batches (the first line at
     once). The filter sees every frame in order (matches_frame: header-only fields where it can, and
     frame.number, tcp.stream, udp.stream and frame.time_* as Wireshark numbers them)."""
     lines: list[str] = []
@@ -262,10 +334,11 @@ def _lines(
     try:
         for fr in reader:
             n += 1
-            if flt is not None and not flt.matches_frame(fr, n):
+            f = prepare(n, fr) if prepare is not None else None  # every frame, in order
+            if flt is not None and not flt.matches_frame(fr, n, f if pass_fields else None):
                 continue
             shown += 1
-            lines.append(render(n, fr))
+            lines.append(render(n, fr, f))
             if shown == 1 or len(lines) >= batch:
                 out.write(("\n".join(lines) + "\n").encode())
                 out.flush()

@@ -31,6 +31,12 @@ def add_parser(sub: Any) -> None:
         "--endpoints", action="append", choices=KINDS, metavar="KIND", help=f"endpoints: {', '.join(KINDS)}"
     )
     p.add_argument("--io", type=float, metavar="SECONDS", help="frames and bytes per interval of SECONDS")
+    p.add_argument(
+        "--expert",
+        action="store_true",
+        help="expert information like tshark -q -z expert (the TCP analysis items: retransmissions, "
+        "duplicate ACKs, zero windows, connection setup and teardown...)",
+    )
     p.add_argument("-Y", dest="filter", metavar="FILTER", help="count only packets matching a display filter")
     p.set_defaults(func=run)
 
@@ -46,7 +52,12 @@ def run(args: argparse.Namespace) -> int:
         from sniffer.model.filters import compile_filter
 
         flt = compile_filter(args.filter)
-    everything = not (args.phs or args.conv or args.endpoints or args.io)
+    everything = not (args.phs or args.conv or args.endpoints or args.io or args.expert)
+    expert = tcp = None
+    if args.expert:  # the TCP analysis sees every frame, in order (before the filter)
+        from sniffer.model.tcpanalysis import ExpertTally, TcpAnalyzer
+
+        expert, tcp = ExpertTally(), TcpAnalyzer()
     need_fields = args.phs or everything  # the hierarchy needs frame.protocols
     protocols_of: Callable[[Frame], tuple[str, str]] | None = None
     if need_fields:
@@ -60,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
 
             warn_unknown_linktypes(reader, name)
             for n, fr in enumerate(reader, 1):
-                protocols = malformed = None
+                protocols = malformed = extra = None
+                if tcp is not None:
+                    extra = tcp.feed_frame(n, fr)
                 if flt is not None and not flt.matches_frame(fr, n):
                     continue  # decodes only what the filter needs (and numbers streams as tshark does)
                 if protocols_of is not None:
@@ -69,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
                     protocols, why = protocols_of(fr)
                     malformed = "_ws.malformed" if why else None
                 stats.add(n, fr, protocols, malformed)
+                if expert is not None and extra is not None:
+                    expert.add(extra)
     except PcapFormatError as exc:
         raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None
     except OSError as exc:
@@ -88,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
         parts.append(st.format_endpoints(stats, kind))
     if args.io:
         parts.append(st.format_io(stats, args.io))
+    if expert is not None:
+        parts.append(expert.format())
     sys.stdout.write("\n".join(parts))
     sys.stdout.flush()
     return 0

@@ -1477,6 +1477,7 @@ class DisplayFilter:
         "_pred",
         "_prev_ns",
         "_seen",
+        "_tcp",
         "fields_needed",
         "matches",
         "text",
@@ -1494,15 +1495,25 @@ class DisplayFilter:
         self._context = bool(fields_needed & (CONTEXT_FIELDS - {"frame.number"}))
         self._first_ns: int | None = None
         self._prev_ns = 0
+        self._tcp: Any = None  # a TcpAnalyzer when the filter reads tcp.analysis.* / relative tcp.seq...
 
-    def matches_frame(self, frame: Any, number: int | None = None) -> bool:
+    @property
+    def needs_tcp_analysis(self) -> bool:
+        """True when the filter reads a field of the TCP conversation analysis (sniffer.model.tcpanalysis)."""
+        from sniffer.model.tcpanalysis import needs_analysis
+
+        return needs_analysis(self.fields_needed)
+
+    def matches_frame(self, frame: Any, number: int | None = None, fields: Any = None) -> bool:
         """Decode ``frame`` (a capture Frame) only as far as this filter needs, then match it.
 
         Filters on common L2-L4 fields read them straight from the headers (sniffer.model.fastfields);
         others use the full ``decode.fields.frame_fields``. ``number`` becomes ``frame.number``
         (default: the count of frames passed). ``tcp.stream`` / ``udp.stream`` (numbered like
         Wireshark), ``frame.time_relative`` and ``frame.time_delta`` are available too, provided every
-        frame of the capture is passed once, in order.
+        frame of the capture is passed once, in order; so are the TCP analysis fields (relative
+        ``tcp.seq``, ``tcp.analysis.*``...), or give ``fields``: the frame's fields with that analysis
+        already applied (a copy is matched).
         """
         if self._pred is None:
             return True
@@ -1511,12 +1522,31 @@ class DisplayFilter:
             from sniffer.model.fastfields import extractor
 
             needed = self.fields_needed - STREAM_FIELDS - CONTEXT_FIELDS
+            if self.needs_tcp_analysis:
+                from sniffer.model.tcpanalysis import FIELDS as TCP_FIELDS
+
+                needed = needed - TCP_FIELDS
             ext = self._extract = extractor(needed) if needed else (lambda fr: {})
             if self.fields_needed & STREAM_FIELDS:
                 from sniffer.model.flows import FlowIndex
 
                 self._flows = FlowIndex(keep_numbers=False)
-        fields = ext(frame)
+            if self.needs_tcp_analysis:
+                from sniffer.model.tcpanalysis import TcpAnalyzer
+
+                self._tcp = TcpAnalyzer()
+        if fields is not None:
+            fields = dict(fields)
+        elif self._tcp is not None:  # header fields as usual, plus the analysis of this frame
+            fields = ext(frame)
+            extra = self._tcp.feed_frame(self._seen + 1 if number is None else number, frame)
+            if extra is not None:
+                fields.update(extra)
+        else:
+            fields = ext(frame)
+        return self._match(frame, number, fields)
+
+    def _match(self, frame: Any, number: int | None, fields: Any) -> bool:
         self._seen += 1
         fields["frame.number"] = self._seen if number is None else number
         if self._context:
@@ -1531,7 +1561,9 @@ class DisplayFilter:
             r = self._flows.add(number or self._seen, frame)
             if r is not None:
                 fields[f"{r[0].proto}.stream"] = r[0].index
-        return self._pred(fields)
+        pred = self._pred
+        assert pred is not None  # matches_frame returned early without one
+        return pred(fields)
 
     @property
     def is_empty(self) -> bool:

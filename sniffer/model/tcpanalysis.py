@@ -14,8 +14,12 @@ capture with TCP). Memory: per conversation a few numbers plus the unacknowledge
 
 from __future__ import annotations
 
+import socket
+import struct
 from collections import OrderedDict
 from typing import Any
+
+from sniffer.frame import Frame
 
 TH_FIN = 0x01
 TH_SYN = 0x02
@@ -166,7 +170,6 @@ FIELDS = frozenset(
         "tcp.analysis.duplicate_ack_frame",
         "tcp.analysis.rto",
         "tcp.analysis.rto_frame",
-        "_ws.expert",
         "_ws.expert.message",
         "_ws.expert.severity",
         "_ws.expert.group",
@@ -176,9 +179,32 @@ FIELDS = frozenset(
         "tcp.connection.rst",
         "tcp.connection.fin_active",
         "tcp.connection.fin_passive",
+        "tcp.options.sack.dsack",
     }
     | {p[1] for p in _PRINT}
 )
+
+
+#: fields whose value the analysis replaces or that only it gives (tcp.seq is relative with it)
+_PREFIXES = (
+    "tcp.analysis",
+    "tcp.seq",
+    "tcp.ack",
+    "tcp.nxtseq",
+    "tcp.window_size",
+    "tcp.time_",
+    "_ws.expert.",
+)
+
+
+def needs_analysis(names: frozenset[str] | set[str]) -> bool:
+    """True when any of the field ``names`` (a filter's, a column's) comes from this analysis.
+    (tcp.seq_raw, tcp.ack_raw and tcp.window_size_value are plain header fields.)"""
+    return any(
+        (n.startswith(_PREFIXES) and n not in ("tcp.seq_raw", "tcp.ack_raw", "tcp.window_size_value"))
+        or n in FIELDS
+        for n in names
+    )
 
 
 def _gt(a: int, b: int) -> bool:
@@ -207,6 +233,7 @@ class _Flow:
         "nextseqtime",
         "push_bytes_sent",
         "push_set_last",
+        "sacked",
         "segments",
         "valid_bif",
         "win_scale",
@@ -232,6 +259,7 @@ class _Flow:
         self.valid_bif = 1
         self.push_bytes_sent = 0
         self.push_set_last = False
+        self.sacked = 0  # bytes covered by the SACK blocks of this side's last segment
         # unacknowledged segments, newest first: [frame, seq, nextseq, ts_ns]
         self.segments: list[list[int]] = []
 
@@ -264,6 +292,18 @@ class TcpAnalyzer:
             return None
         return self.analyze(number, ts_ns, *seg)
 
+    def feed_frame(self, number: int, frame: Frame) -> dict[str, Any] | None:
+        """``feed`` for a capture Frame: its TCP header read straight from the bytes on the common
+        link types (no full decode); other encapsulations go through ``decode.fields.frame_fields``."""
+        seg = fast_segment(frame)
+        if seg is _UNKNOWN:
+            from sniffer.decode.fields import frame_fields
+
+            seg = segment(frame_fields(frame))
+        if seg is None:
+            return None
+        return self.analyze(number, frame[0], *seg)  # type: ignore[misc]
+
     def analyze(
         self,
         number: int,
@@ -278,6 +318,7 @@ class TcpAnalyzer:
         window: int,
         seglen: int,
         wscale: int | None,
+        sack: tuple[tuple[int, int], ...] | None = None,
     ) -> dict[str, Any]:
         """Analyse one segment (raw header values); returns its extra fields (see ``apply``)."""
         if (src, sport) <= (dst, dport):
@@ -324,6 +365,8 @@ class TcpAnalyzer:
                 fwd.win_scale = -2
 
         ta = self._sequence(number, ts, seq, ack, seglen, flags, window, conv, fwd, rev, aflags, out)
+        # the SACKed bytes of this segment's option count against the other side's bytes in flight
+        fwd.sacked = sum((re - le) & 0xFFFFFFFF for le, re in sack) if sack else 0
 
         # relative numbers (after the analysis: it may have set the base sequence numbers)
         rseq = (seq - fwd.base_seq) & 0xFFFFFFFF
@@ -365,6 +408,9 @@ class TcpAnalyzer:
             out["tcp.connection.rst"] = 1
             experts.append(("Connection reset (RST)", PI_WARN, 0))
 
+        if sack and flags & TH_ACK and _lt(sack[0][0], ack):
+            out["tcp.options.sack.dsack"] = 1  # the first SACK block reports data received twice
+            experts.append(("D-SACK Sequence", PI_WARN, 0))
         prefix = ""
         if ta is not None:
             af = ta[0]
@@ -402,6 +448,7 @@ class TcpAnalyzer:
             out["_ws.expert.group"] = [PI_SEQUENCE] * len(experts)
         out["_tcp.prefix"] = prefix
         out["_tcp.flags"] = ta[0] if ta is not None else 0
+        out["_tcp.raw"] = (sport, dport, seq, ack, flags, window, seglen)
         return out
 
     def _sequence(
@@ -589,7 +636,6 @@ class TcpAnalyzer:
             if 0 < in_flight < 2_000_000_000:
                 flag(A_NONE)
                 assert ta is not None
-                ta[5] = in_flight
                 psh = flags & TH_PUSH
                 if psh and not fwd.push_set_last:
                     fwd.push_bytes_sent += seglen
@@ -599,7 +645,12 @@ class TcpAnalyzer:
                     fwd.push_set_last = bool(psh)
                 else:
                     fwd.push_bytes_sent += seglen
-                ta[8] = fwd.push_bytes_sent
+                # less what the receiver's last SACK blocks say it holds (tshark 4.0 then shows
+                # nothing when that leaves 0 or less)
+                in_flight = (in_flight - rev.sacked) & 0xFFFFFFFF
+                if 0 < in_flight < 2_000_000_000:
+                    ta[5] = in_flight
+                    ta[8] = fwd.push_bytes_sent
         return ta
 
 
@@ -607,7 +658,7 @@ A_NONE = 0
 
 
 def segment(fields: dict[str, Any]) -> tuple[Any, ...] | None:
-    """(src, dst, sport, dport, seq, ack, flags, window, seglen, wscale) of the frame's TCP header from
+    """(src, dst, sport, dport, seq, ack, flags, window, seglen, wscale, SACK blocks) of the frame's TCP header from
     its decoded fields; None without one (or when it is only quoted inside an ICMP error)."""
     seqr = fields.get("tcp.seq_raw")
     if seqr is None or "tcp.len" not in fields:
@@ -632,6 +683,11 @@ def segment(fields: dict[str, Any]) -> tuple[Any, ...] | None:
     if isinstance(seqr, list):
         return None
     ws = fields.get("tcp.options.wscale.shift")
+    le, re = fields.get("tcp.options.sack_le"), fields.get("tcp.options.sack_re")
+    sack = None
+    if le is not None and re is not None:
+        les, res = (le if type(le) is list else [le]), (re if type(re) is list else [re])
+        sack = tuple(zip(les, res, strict=False))
     return (
         (ipname, src),
         (ipname, dst),
@@ -643,6 +699,7 @@ def segment(fields: dict[str, Any]) -> tuple[Any, ...] | None:
         _last(fields["tcp.window_size_value"]),
         _last(fields["tcp.len"]),
         _last(ws) if ws is not None else None,
+        sack,
     )
 
 
@@ -657,18 +714,9 @@ def apply(fields: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any
     if not extra:
         return fields
     info = fields.get("_ws.col.Info", "")
-    raw_seq, raw_ack = fields.get("tcp.seq_raw"), fields.get("tcp.ack_raw")
-    win_raw = _last(fields.get("tcp.window_size_value"))
-    af = extra["_tcp.flags"]
-    if af & NO_SUBDISSECTOR and fields.get("_ws.col.Protocol") != "TCP" and isinstance(info, str):
-        fields["_ws.col.Protocol"] = "TCP"
-        info = _tcp_info(fields)
-    if isinstance(info, str) and raw_seq is not None:
-        info = info.replace(f"] Seq={raw_seq}", f"] Seq={extra['tcp.seq']}", 1)
-        if fields.get("tcp.flags", 0) & TH_ACK:
-            info = info.replace(f" Ack={raw_ack}", f" Ack={extra['tcp.ack']}", 1)
-        info = info.replace(f" Win={win_raw}", f" Win={extra['tcp.window_size']}", 1)
-        fields["_ws.col.Info"] = extra["_tcp.prefix"] + info
+    if isinstance(info, str):
+        proto, info = columns(fields.get("_ws.col.Protocol", ""), info, extra)
+        fields["_ws.col.Protocol"], fields["_ws.col.Info"] = proto, info
     for k, v in extra.items():
         if k[0] == "_":
             if k.startswith("_ws.expert."):
@@ -682,13 +730,168 @@ def apply(fields: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any
     return fields
 
 
-def _tcp_info(fields: dict[str, Any]) -> str:
-    """TCP's own Info text (what the decoder writes before any application layer)."""
-    from sniffer.decode.inet import tcp_flags_str
+def columns(proto: str, info: str, extra: dict[str, Any]) -> tuple[str, str]:
+    """The Protocol and Info columns of a frame (as the per-packet decoder gives them) with its TCP
+    analysis: relative Seq/Ack, the scaled Win, the "[TCP ...]" prefixes; after a retransmission or
+    an out-of-order segment the payload is not decoded again (Wireshark's tcp.no_subdissector_on_error),
+    so the columns are TCP's own."""
+    sp, dp, seq, ack, flags, win, seglen = extra["_tcp.raw"]
+    if extra["_tcp.flags"] & NO_SUBDISSECTOR and proto != "TCP":
+        from sniffer.decode.inet import tcp_flags_str
 
-    sp, dp = _last(fields.get("tcp.srcport")), _last(fields.get("tcp.dstport"))
-    flags = _last(fields.get("tcp.flags", 0))
-    info = f"{sp} -> {dp} [{tcp_flags_str(flags)}] Seq={fields.get('tcp.seq_raw')}"
+        proto = "TCP"
+        info = f"{sp} -> {dp} [{tcp_flags_str(flags)}] Seq={seq}"
+        if flags & TH_ACK:
+            info += f" Ack={ack}"
+        info += f" Win={win} Len={seglen}"
+    info = info.replace(f"] Seq={seq}", f"] Seq={extra['tcp.seq']}", 1)
     if flags & TH_ACK:
-        info += f" Ack={fields.get('tcp.ack_raw')}"
-    return info + f" Win={_last(fields.get('tcp.window_size_value'))} Len={_last(fields.get('tcp.len'))}"
+        info = info.replace(f" Ack={ack}", f" Ack={extra['tcp.ack']}", 1)
+    info = info.replace(f" Win={win}", f" Win={extra['tcp.window_size']}", 1)
+    return proto, extra["_tcp.prefix"] + info
+
+
+# ---------------------------------------------------------------------------------------------------
+# the TCP header straight from the bytes (the common link types; the rest via the full decoder)
+
+_UNKNOWN = ("unknown",)
+_u16 = struct.Struct("!H").unpack_from
+_TCPHDR = struct.Struct("!HHIIHH")
+#: UDP ports that carry tunnels (VXLAN, Geneve, GTP-U, GRE-in-UDP, AYIYA, Teredo, L2TP, CAPWAP...):
+#: TCP inside them is found by the full decoder
+TUNNEL_UDP_PORTS = frozenset({4789, 8472, 6081, 2152, 4754, 5072, 3544, 1701, 5246, 5247, 4341, 6635})
+#: IP protocols that are certainly not TCP nor carry it (ICMP errors quote TCP but are not analysed)
+_NOT_TCP = frozenset({1, 2, 58, 89, 103, 112, 132})
+_IPV6_EXT = (0, 43, 60)
+
+
+def fast_segment(frame: Frame) -> tuple[Any, ...] | None:
+    """``segment`` from the frame's bytes: None when the frame certainly carries no analysable TCP
+    header, ``_UNKNOWN`` when only the full decoder can tell (tunnels, fragments, other link types)."""
+    from sniffer.model.l4 import _link
+
+    try:
+        link = _link(frame)
+    except (struct.error, IndexError):
+        return _UNKNOWN
+    if link is None:
+        return _UNKNOWN
+    et, off, _, _ = link
+    d = frame[1]
+    n = len(d)
+    if et == 0x0800:
+        if n < off + 20 or d[off] >> 4 != 4:
+            return _UNKNOWN
+        ihl = (d[off] & 0x0F) * 4
+        total = _u16(d, off + 2)[0]
+        if ihl < 20 or _u16(d, off + 6)[0] & 0x3FFF or total < ihl:
+            return _UNKNOWN  # options cut, fragments: the decoder's business
+        proto = d[off + 9]
+        ipname = "ip"
+        src, dst = socket.inet_ntoa(d[off + 12 : off + 16]), socket.inet_ntoa(d[off + 16 : off + 20])
+        l4 = off + ihl
+        end = off + total
+    elif et == 0x86DD:
+        if n < off + 40 or d[off] >> 4 != 6:
+            return _UNKNOWN
+        plen = _u16(d, off + 4)[0]
+        if not plen:
+            return _UNKNOWN  # jumbogram
+        proto = d[off + 6]
+        ipname = "ipv6"
+        src = socket.inet_ntop(socket.AF_INET6, d[off + 8 : off + 24])
+        dst = socket.inet_ntop(socket.AF_INET6, d[off + 24 : off + 40])
+        l4 = off + 40
+        end = l4 + plen
+        while proto in _IPV6_EXT:
+            if n < l4 + 8:
+                return _UNKNOWN
+            proto, l4 = d[l4], l4 + (d[l4 + 1] + 1) * 8
+    elif et in (0x0806, 0x88CC, 0x8035):  # ARP, LLDP, RARP
+        return None
+    else:
+        return _UNKNOWN
+    if proto != 6:
+        if proto in _NOT_TCP:
+            return None
+        if proto == 17 and n >= l4 + 4:
+            sp, dp = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
+            return _UNKNOWN if sp in TUNNEL_UDP_PORTS or dp in TUNNEL_UDP_PORTS else None
+        return _UNKNOWN
+    if n < l4 + 20:
+        return _UNKNOWN
+    sport, dport, seq, ack, offflags, win = _TCPHDR.unpack_from(d, l4)
+    hl = (offflags >> 12) * 4
+    if hl < 20 or l4 + hl > n:
+        return _UNKNOWN  # the decoder decides what a bogus or cut header means
+    wscale: int | None = None
+    sack: tuple[tuple[int, int], ...] | None = None
+    if (hl > 20 and offflags & 0x02) or hl > 20:
+        o, oend = l4 + 20, l4 + hl
+        while o < oend:
+            kind = d[o]
+            if kind == 0:
+                break
+            if kind == 1:
+                o += 1
+                continue
+            if o + 1 >= oend:
+                break
+            ln = d[o + 1]
+            if ln < 2 or o + ln > oend:
+                return _UNKNOWN
+            if kind == 3 and ln == 3:
+                wscale = d[o + 2]
+            elif kind == 5 and ln >= 10 and sack is None:
+                sack = tuple(
+                    (int.from_bytes(d[b : b + 4], "big"), int.from_bytes(d[b + 4 : b + 8], "big"))
+                    for b in range(o + 2, o + ln - 7, 8)
+                )
+            o += ln
+    seglen = end - l4 - hl
+    if seglen < 0:
+        seglen = 0
+    return (
+        (ipname, src),
+        (ipname, dst),
+        sport,
+        dport,
+        seq,
+        ack,
+        offflags & 0x0FFF,
+        win,
+        seglen,
+        wscale,
+        sack,
+    )
+
+
+class ExpertTally:
+    """Counts expert items per (severity, group, protocol, message) in order of first appearance, and
+    prints them like ``tshark -q -z expert``."""
+
+    _SECTIONS = ((PI_ERROR, "Errors"), (PI_WARN, "Warns"), (PI_NOTE, "Notes"), (PI_CHAT, "Chats"))
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[int, int, str, str], int] = {}
+
+    def add(self, fields: dict[str, Any], protocol: str = "TCP") -> None:
+        msgs = fields.get("_ws.expert.message")
+        if not msgs:
+            return
+        sevs, groups = fields["_ws.expert.severity"], fields["_ws.expert.group"]
+        for m, s, g in zip(msgs, sevs, groups, strict=False):
+            key = (s, g, protocol, m)
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def format(self) -> str:
+        out = []
+        for sev, name in self._SECTIONS:
+            rows = [(k, n) for k, n in self.counts.items() if k[0] == sev]
+            if not rows:
+                continue
+            out.append(f"\n{name} ({sum(n for _, n in rows)})\n=============")
+            out.append("   Frequency      Group           Protocol  Summary")
+            for (_, g, proto, msg), n in rows:
+                out.append(f"{n:12d}{GROUP_NAMES.get(g, str(g)):>11}{proto:>19}  {msg}")
+        return "\n".join(out) + "\n"

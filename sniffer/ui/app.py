@@ -530,8 +530,11 @@ class SnifferApp(PanelActions, App[None]):
                 raise ValueError("empty filter")
             from sniffer.model.filters import CONTEXT_FIELDS, STREAM_FIELDS
 
-            if flt.fields_needed & (STREAM_FIELDS | CONTEXT_FIELDS - {"frame.number"}):
-                # tcp.stream, frame.time_delta...: known only from a scan in capture order
+            if (
+                flt.fields_needed & (STREAM_FIELDS | CONTEXT_FIELDS - {"frame.number"})
+                or flt.needs_tcp_analysis
+            ):
+                # tcp.stream, frame.time_delta, tcp.analysis.*...: known only from a scan in capture order
                 scan = View(store, flt, text)
 
                 def match_scanned(i: int) -> bool:

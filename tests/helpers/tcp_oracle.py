@@ -54,7 +54,7 @@ _PREFIX = re.compile(r"^(?:\[[^\]]*\] )*")
 #: the expert messages this analysis produces (tshark also reports other dissectors' items)
 _TCP_EXPERT = re.compile(
     r"^(Connection (establish|finish|reset)|This frame (is a|initiates|undergoes)|Previous segment|ACKed segment"
-    r"|TCP (window|keep-alive|Zero Window)|ACK to a TCP|Duplicate ACK|A new tcp session)"
+    r"|TCP (window|keep-alive|Zero Window)|ACK to a TCP|Duplicate ACK|A new tcp session|D-SACK Sequence)"
 )
 
 

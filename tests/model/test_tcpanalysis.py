@@ -262,3 +262,274 @@ def test_no_tcp_no_fields() -> None:
 
     udp = Frame(0, b"\x45" + b"\x00" * 8 + b"\x11" + b"\x00" * 18, 28, LINKTYPE_RAW, 0)
     assert TcpAnalyzer().feed(1, frame_fields(udp), 0) is None
+
+
+# --------------------------------------------------------------------------------------------------
+# the CLI: read (text, --json, -Y) with the analysis
+
+FILTERS = (
+    "tcp.seq == 1",
+    "tcp.ack == 1 && tcp.len > 0",
+    "tcp.nxtseq > 100",
+    "tcp.analysis.flags",
+    "tcp.analysis.retransmission",
+    "tcp.analysis.duplicate_ack_num >= 2",
+    "tcp.analysis.ack_rtt > 0.01",
+    "tcp.window_size > 65535",
+    "tcp.analysis.bytes_in_flight > 1000",
+)
+
+
+@pytest.mark.parametrize(
+    "capture", ["captures/zeek__wikipedia.pcap", "tcp/zeek__pop3__pop3.pcap", "tcp/zeek__rdp__rdp-x509.pcap"]
+)
+def test_read_filter_matches_tshark(capture: str) -> None:
+    """-Y on analysis fields selects the frames tshark -Y selects (tcp.seq is relative, as in tshark)."""
+    import subprocess
+
+    from helpers.cli import run_sniffer
+
+    _need_tshark()
+    path = CORPUS / capture
+    for expr in FILTERS:
+        want = subprocess.run(
+            ["tshark", "-n", "-r", str(path), "-Y", expr, "-T", "fields", "-e", "frame.number"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.split()
+        res = run_sniffer("read", str(path), "-Y", expr)
+        assert res.returncode == 0, res.stderr
+        got = [line.split()[0] for line in res.stdout.decode().splitlines()]
+        assert got == want, expr
+
+
+def test_read_json_and_text(tmp_path: Path) -> None:
+    import json
+
+    from helpers.cli import run_sniffer
+
+    path = _write(tmp_path / "c.pcap", _conversation())
+    rows = [json.loads(line) for line in run_sniffer("read", str(path), "--json").stdout.splitlines()]
+    assert rows[6]["tcp.analysis.retransmission"] == 1 and rows[6]["tcp.seq"] == 101
+    assert rows[6]["_ws.col.Info"].startswith("[TCP Retransmission] 40000 -> 80 [PSH, ACK] Seq=101 Ack=1")
+    assert "This frame is a (suspected) retransmission" in rows[6]["_ws.expert.message"]
+    raw = [
+        json.loads(line)
+        for line in run_sniffer("read", str(path), "--json", "--no-analysis").stdout.splitlines()
+    ]
+    assert raw[6]["tcp.seq"] == 1101 and "tcp.analysis.flags" not in raw[6]
+    text = run_sniffer("read", str(path)).stdout.decode().splitlines()
+    assert "Seq=1101" in text[6] and "[TCP" not in text[6]  # the per-packet view stays the default for text
+    text = run_sniffer("read", str(path), "--analysis").stdout.decode().splitlines()
+    assert " TCP 154 [TCP Retransmission] 40000 -> 80 [PSH, ACK] Seq=101 Ack=1 Win=64000 Len=100" in text[6]
+    assert "[TCP Dup ACK 8#3] " in text[11]
+    sel = run_sniffer("read", str(path), "-Y", "tcp.analysis.zero_window").stdout.decode().splitlines()
+    assert [line.split()[0] for line in sel] == ["18", "20"]
+
+
+def _expert_lines(text: str) -> list[tuple[str, str]]:
+    """(section, row) pairs of a `-z expert` style report, TCP analysis rows only."""
+    from helpers.tcp_oracle import _TCP_EXPERT
+
+    out, section = [], ""
+    for line in text.splitlines():
+        if line.endswith(")") and "(" in line and not line.startswith(" "):
+            section = line.split(" (")[0]
+        elif line[12:].lstrip().startswith("Sequence") and _TCP_EXPERT.match(line[44:]):
+            out.append((section, line.rstrip()))
+    return out
+
+
+@pytest.mark.parametrize("capture", ["tcp/zeek__rdp__rdp-x509.pcap", "tcp/zeek__pop3__pop3.pcap", "crafted"])
+def test_stats_expert_like_tshark(tmp_path: Path, capture: str) -> None:
+    """`sniffer stats --expert` prints tshark -q -z expert's report (its TCP rows, same order and counts)."""
+    import subprocess
+
+    from helpers.cli import run_sniffer
+
+    _need_tshark()
+    path = _write(tmp_path / "c.pcap", _conversation()) if capture == "crafted" else CORPUS / capture
+    want = subprocess.run(
+        ["tshark", "-n", "-q", "-r", str(path), "-z", "expert"], capture_output=True, text=True, timeout=60
+    ).stdout
+    res = run_sniffer("stats", "--expert", str(path))
+    assert res.returncode == 0, res.stderr
+    got = _expert_lines(res.stdout.decode())
+    assert got == _expert_lines(want)
+    assert len(got) >= 3
+
+
+def test_fast_segment_is_the_decoders() -> None:
+    """The header walk of the text/filter/stats paths gives what the full decoder's fields give, on every
+    frame of the TCP corpus captures where it decides (the rest goes through the decoder)."""
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.decode.fields import frame_fields
+    from sniffer.model.tcpanalysis import _UNKNOWN, fast_segment, segment
+
+    decided = tcp = 0
+    for path in _tcp_captures():
+        with open_capture(str(path)) as reader:
+            for n, fr in enumerate(reader, 1):
+                fast = fast_segment(fr)
+                if fast is _UNKNOWN:
+                    continue
+                decided += 1
+                tcp += fast is not None
+                assert fast == segment(frame_fields(fr)), (path.name, n)
+    assert decided > 3000 and tcp > 2500
+
+
+def test_tui_view_filters_on_analysis(tmp_path: Path) -> None:
+    """The packet store's filtered View (the TUI's list, file and live) scans in order, so analysis
+    fields filter there as in `read -Y` (and as tshark -Y)."""
+    import subprocess
+
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.model.filters import compile_filter
+    from sniffer.model.store import PacketStore, View
+
+    _need_tshark()
+    path = _write(tmp_path / "c.pcap", _conversation())
+    store = PacketStore(str(path))
+    with open_capture(str(path)) as r:
+        store.append_batch(list(r.iter_with_offsets()))
+    for expr in ("tcp.analysis.flags", "tcp.seq == 1", "tcp.analysis.duplicate_ack_num == 2"):
+        view = View(store, compile_filter(expr), expr)
+        while not view.done:
+            view.advance(5)
+        want = subprocess.run(
+            ["tshark", "-n", "-r", str(path), "-Y", expr, "-T", "fields", "-e", "frame.number"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.split()
+        assert [str(view.packet(i) + 1) for i in range(len(view))] == want, expr
+
+
+# --------------------------------------------------------------------------------------------------
+# IPv4 defragmentation (read --json / --analysis)
+
+
+def _fragments6(kind: str) -> list[tuple[float, object]]:
+    """The same over IPv6 (Fragment header after a Destination Options header in one case)."""
+    from scapy.all import (  # type: ignore[import-untyped]
+        DNS,
+        DNSQR,
+        UDP,
+        Ether,
+        IPv6,
+        IPv6ExtHdrDestOpt,
+        IPv6ExtHdrFragment,
+        Raw,
+        fragment6,
+    )
+
+    eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    payload = (
+        UDP(sport=5353, dport=53) / DNS(rd=1, qd=DNSQR(qname="a" * 60 + ".example.com")) / Raw(b"x" * 300)
+    )
+    ip = IPv6(src="fd00::1", dst="fd00::2")
+    if kind == "six_dstopts":
+        ip = ip / IPv6ExtHdrDestOpt()
+    frags = fragment6(ip / IPv6ExtHdrFragment(id=0x1234) / payload, 200)
+    if kind == "six_reversed":
+        frags = list(reversed(frags))
+    elif kind == "six_missing":
+        frags = frags[1:]
+    return [(i * 0.001, eth / f) for i, f in enumerate(frags)]
+
+
+def _fragments(kind: str) -> list[tuple[float, object]]:
+    """A 400-byte DNS-over-UDP datagram (and a TCP SYN with options) cut into IPv4 fragments."""
+    from scapy.all import DNS, DNSQR, IP, TCP, UDP, Ether, Raw, fragment  # type: ignore[import-untyped]
+
+    if kind.startswith("six"):
+        return _fragments6(kind)
+    eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    dgram = (
+        IP(src="10.0.0.1", dst="10.0.0.2", id=77)
+        / UDP(sport=5353, dport=53)
+        / DNS(rd=1, qd=DNSQR(qname="a" * 60 + ".example.com"))
+        / Raw(b"x" * 300)
+    )
+    frags = fragment(dgram, fragsize=128)
+    if kind == "reversed":
+        frags = list(reversed(frags))
+    elif kind == "missing":
+        frags = [f for i, f in enumerate(frags) if i != 1]
+    elif kind == "overlapping":  # a fragment again, and one that straddles two others
+        raw = bytes(dgram[UDP])
+        extra = IP(src="10.0.0.1", dst="10.0.0.2", id=77, flags="MF", frag=8, proto=17) / Raw(raw[64:192])
+        frags = [frags[0], extra, frags[1], frags[1], *frags[2:]]
+    elif kind == "interleaved":  # two datagrams at once, and a fragmented TCP SYN
+        other = (
+            IP(src="10.0.0.1", dst="10.0.0.2", id=78)
+            / UDP(sport=5354, dport=53)
+            / DNS(qd=DNSQR(qname="b.example"))
+        )
+        other = other / Raw(b"y" * 200)
+        syn = IP(src="10.0.0.3", dst="10.0.0.2", id=5) / TCP(
+            sport=1234,
+            dport=80,
+            flags="S",
+            seq=1000,
+            options=[("MSS", 1460), ("WScale", 7), ("NOP", None)] * 3,
+        )
+        f2, f3 = fragment(other, fragsize=104), fragment(syn, fragsize=24)
+        frags = [frags[0], f2[0], f3[0], frags[1], f2[1], f3[1], *frags[2:], *f2[2:], *f3[2:]]
+    return [(i * 0.001, eth / f) for i, f in enumerate(frags)]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "in_order",
+        "reversed",
+        "missing",
+        "overlapping",
+        "interleaved",
+        "six_in_order",
+        "six_reversed",
+        "six_missing",
+        "six_dstopts",
+    ],
+)
+def test_defragmentation_against_tshark(tmp_path: Path, kind: str) -> None:
+    """Protocol and Info columns, frame.protocols and ip(v6).fragment of every frame, as tshark's."""
+    import json
+    import subprocess
+
+    from helpers.cli import run_sniffer
+
+    _need_tshark()
+    path = _write(tmp_path / f"{kind}.pcap", _fragments(kind))
+    frag_field = "ipv6.fragment" if kind.startswith("six") else "ip.fragment"
+    fields = ["_ws.col.Protocol", "_ws.col.Info", frag_field, "frame.protocols"]
+    argv = ["tshark", "-n", "-r", str(path), "-T", "fields", "-E", "separator=\t"]
+    for f in fields:
+        argv += ["-e", f]
+    want = [
+        line.split("\t") for line in subprocess.run(argv, capture_output=True, text=True).stdout.splitlines()
+    ]
+    res = run_sniffer("read", str(path), "--json")
+    got = []
+    for line in res.stdout.splitlines():
+        f = json.loads(line)
+        frag = f.get(frag_field)
+        got.append(
+            [
+                f["_ws.col.Protocol"],
+                f["_ws.col.Info"].replace("->", "\u2192"),
+                ",".join(map(str, frag)) if frag else "",
+                f["frame.protocols"],
+            ]
+        )
+    # tshark's TCP Info lists the options (MSS=1460 ...): the per-packet decoder does not, compare the rest
+    for g, w in zip(got, want, strict=True):
+        if w[0] == "TCP":
+            assert w[1].startswith(g[1]), (g, w)
+            g[1] = w[1]
+    assert got == want
+    text = run_sniffer("read", str(path), "--analysis").stdout.decode().splitlines()
+    assert [line.split(" ", 6)[5] for line in text] == [w[0] for w in want]

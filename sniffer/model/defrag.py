@@ -1,0 +1,228 @@
+"""IPv4 and IPv6 defragmentation like Wireshark's defaults (``ip.defragment``, ``ipv6.defragment``), sans-IO: fed every frame's fields
+in capture order, it holds the fragments of each datagram and, in the frame that completes one,
+decodes the reassembled datagram with the same protocol tables (``decode.fields.frame_fields`` on a
+rebuilt frame). Fragments that do not complete a datagram show as "Fragmented IP protocol"
+(their first fragment's transport header is not decoded alone, as in Wireshark).
+
+Bounded: at most ``max_datagrams`` datagrams and ``max_bytes`` of fragment data pending; beyond that
+the oldest datagram is dropped (``dropped`` counts them).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import OrderedDict
+from typing import Any
+
+from sniffer.frame import Frame
+
+#: field prefixes of the layers up to and including the (outer) IPv4 header
+_OUTER = ("frame.", "eth.", "vlan.", "sll.", "null.", "loop.", "ip.", "_ws.expert", "_ws.malformed")
+_OUTER6 = ("frame.", "eth.", "vlan.", "sll.", "null.", "loop.", "ipv6.", "_ws.expert", "_ws.malformed")
+
+
+class _Datagram:
+    __slots__ = ("frames", "parts", "size", "total")
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[int, int, bytes]] = []  # (offset, arrival, data)
+        self.frames: list[tuple[int, int]] = []  # (offset, frame number)
+        self.total = -1  # known from the last fragment (MF clear)
+        self.size = 0
+
+
+class Defragmenter:
+    """IPv4 reassembly over frame_fields dicts; ``apply`` each frame in capture order."""
+
+    def __init__(self, max_datagrams: int = 4096, max_bytes: int = 16 << 20) -> None:
+        self._pending: OrderedDict[tuple[Any, ...], _Datagram] = OrderedDict()
+        self._max = max_datagrams
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self.dropped = 0
+
+    def apply(self, number: int, frame: Frame, fields: dict[str, Any]) -> dict[str, Any]:
+        """The fields of ``frame`` with defragmentation: unchanged when it is no IPv4 fragment."""
+        if "ipv6.fraghdr.ident" in fields:
+            return self._apply6(number, frame, fields)
+        flags = fields.get("ip.flags")
+        if type(flags) is not int or not (flags & 1 or fields.get("ip.frag_offset")):
+            return fields  # not a fragment (or a tunnel: several IP layers, left per packet)
+        from sniffer.model.l4 import _link
+
+        link = _link(frame)
+        if link is None or link[0] != 0x0800:
+            return fields
+        off = link[1]
+        d = frame[1]
+        if len(d) < off + 20:
+            return fields
+        ihl = (d[off] & 0x0F) * 4
+        total = struct.unpack_from("!H", d, off + 2)[0]
+        if ihl < 20 or total < ihl or len(d) < off + total:
+            return fields  # cut short by the capture: Wireshark does not reassemble it either
+        fo = fields["ip.frag_offset"] * 8
+        proto = fields.get("ip.proto")
+        ident = fields.get("ip.id")
+        key = (fields.get("ip.src"), fields.get("ip.dst"), proto, ident)
+        dg = self._pending.get(key)
+        if dg is None:
+            dg = self._pending[key] = _Datagram()
+        data = d[off + ihl : off + total]
+        dg.parts.append((fo, len(dg.parts), data))
+        dg.frames.append((fo, number))
+        dg.size += len(data)
+        self._bytes += len(data)
+        if not flags & 1:
+            dg.total = fo + len(data)
+        self._bound(key)
+        whole = self._whole(dg)
+        if whole is None:
+            return _fragment(fields, proto, fo, ident)
+        del self._pending[key]
+        self._bytes -= dg.size
+        hdr = bytearray(d[off : off + ihl])
+        struct.pack_into("!H", hdr, 2, ihl + len(whole))
+        struct.pack_into("!H", hdr, 6, 0)  # one datagram now: no MF, offset 0
+        rebuilt = d[:off] + bytes(hdr) + whole
+        from sniffer.decode.fields import frame_fields
+
+        inner = frame_fields(Frame(frame[0], rebuilt, len(rebuilt), frame[3], frame[4]))
+        out = {k: v for k, v in fields.items() if k.startswith(_OUTER) and k != "frame.protocols"}
+        for k, v in inner.items():
+            if not k.startswith(_OUTER) or k == "frame.protocols":
+                out[k] = v
+        out["ip.fragment"] = [n for _, n in sorted(dg.frames)]  # in offset order, as Wireshark lists them
+        out["ip.fragment.count"] = len(dg.frames)
+        out["ip.reassembled.length"] = len(whole)
+        return out
+
+    def _apply6(self, number: int, frame: Frame, fields: dict[str, Any]) -> dict[str, Any]:
+        """IPv6: the Fragment header (not an atomic one) right after the header or its extensions."""
+        more, fo8, ident = (
+            fields.get("ipv6.fraghdr.more"),
+            fields.get("ipv6.fraghdr.offset"),
+            fields["ipv6.fraghdr.ident"],
+        )
+        if type(more) is not int or type(fo8) is not int or not (more or fo8):
+            return fields  # atomic, or several (tunnels): left per packet
+        from sniffer.model.l4 import _link
+
+        link = _link(frame)
+        if link is None or link[0] != 0x86DD:
+            return fields
+        off = link[1]
+        d = frame[1]
+        if len(d) < off + 40:
+            return fields
+        plen = struct.unpack_from("!H", d, off + 4)[0]
+        end = off + 40 + plen
+        nxt, pos = d[off + 6], off + 40
+        while nxt in (0, 43, 60) and len(d) >= pos + 8:  # the unfragmentable extension headers
+            nxt, pos = d[pos], pos + (d[pos + 1] + 1) * 8
+        if nxt != 44 or len(d) < end or pos + 8 > end:
+            return fields
+        fo = fo8 * 8
+        proto = d[pos]
+        key = (fields.get("ipv6.src"), fields.get("ipv6.dst"), "v6", ident)
+        dg = self._pending.get(key)
+        if dg is None:
+            dg = self._pending[key] = _Datagram()
+        data = d[pos + 8 : end]
+        dg.parts.append((fo, len(dg.parts), data))
+        dg.frames.append((fo, number))
+        dg.size += len(data)
+        self._bytes += len(data)
+        if not more:
+            dg.total = fo + len(data)
+        self._bound(key)
+        whole = self._whole(dg)
+        if whole is None:
+            return _fragment6(fields, proto, fo, more, ident)
+        del self._pending[key]
+        self._bytes -= dg.size
+        # the datagram again, its Fragment header now an atomic one (offset 0, no more fragments)
+        head = bytearray(d[off : pos + 8])
+        struct.pack_into("!H", head, 4, len(head) - 40 + len(whole))
+        struct.pack_into("!H", head, pos - off + 2, 0)
+        rebuilt = d[:off] + bytes(head) + whole
+        from sniffer.decode.fields import frame_fields
+
+        inner = frame_fields(Frame(frame[0], rebuilt, len(rebuilt), frame[3], frame[4]))
+        out = {k: v for k, v in fields.items() if k.startswith(_OUTER6) and k != "frame.protocols"}
+        for k, v in inner.items():
+            if not k.startswith(_OUTER6) or k == "frame.protocols":
+                out[k] = v
+        out["ipv6.fragment"] = [n for _, n in sorted(dg.frames)]
+        out["ipv6.fragment.count"] = len(dg.frames)
+        out["ipv6.reassembled.length"] = len(whole)
+        return out
+
+    def _whole(self, dg: _Datagram) -> bytes | None:
+        if dg.total < 0:
+            return None
+        buf = bytearray()
+        for fo, _, data in sorted(dg.parts):
+            if fo > len(buf):
+                return None  # a hole
+            if fo + len(data) > len(buf):
+                buf += data[len(buf) - fo :]  # what an earlier fragment did not already give
+        if len(buf) < dg.total:
+            return None
+        return bytes(buf[: dg.total])
+
+    def _bound(self, keep: tuple[Any, ...]) -> None:
+        while (len(self._pending) > self._max or self._bytes > self._max_bytes) and len(self._pending) > 1:
+            key = next(iter(self._pending))
+            if key == keep:
+                self._pending.move_to_end(key)
+                continue
+            self._bytes -= self._pending.pop(key).size
+            self.dropped += 1
+
+
+def is_fragment(frame: Frame) -> bool:
+    """True when the frame's (outer) IP header says it is a fragment: IPv4 with MF set or an offset,
+    IPv6 with a Fragment header (atomic ones included: the decoder tells them apart)."""
+    from sniffer.model.l4 import _link
+
+    link = _link(frame)
+    if link is None:
+        return False
+    d, off = frame[1], link[1]
+    if link[0] == 0x0800:
+        return len(d) >= off + 8 and bool(struct.unpack_from("!H", d, off + 6)[0] & 0x3FFF)
+    if link[0] == 0x86DD and len(d) >= off + 40:
+        nxt, pos = d[off + 6], off + 40
+        while nxt in (0, 43, 60) and len(d) >= pos + 8:
+            nxt, pos = d[pos], pos + (d[pos + 1] + 1) * 8
+        return nxt == 44
+    return False
+
+
+def _fragment(fields: dict[str, Any], proto: Any, fo: int, ident: Any) -> dict[str, Any]:
+    """A fragment that completes nothing: its IP layer, then data (Wireshark's view)."""
+    from sniffer.decode.inet import PROTO_NAMES
+
+    out = {k: v for k, v in fields.items() if k.startswith(_OUTER)}
+    protos = str(fields.get("frame.protocols", "")).split(":")
+    if "ip" in protos:
+        protos = protos[: protos.index("ip") + 1]
+    out["frame.protocols"] = ":".join([*protos, "data"])
+    name = PROTO_NAMES.get(proto, "") if isinstance(proto, int) else ""
+    out["_ws.col.Protocol"] = "IPv4"
+    out["_ws.col.Info"] = f"Fragmented IP protocol (proto={name} {proto}, off={fo}, ID={ident:04x})"
+    return out
+
+
+def _fragment6(fields: dict[str, Any], proto: int, fo: int, more: int, ident: int) -> dict[str, Any]:
+    out = {k: v for k, v in fields.items() if k.startswith(_OUTER6)}
+    protos = str(fields.get("frame.protocols", "")).split(":")
+    if "ipv6.fraghdr" in protos:
+        protos = protos[: protos.index("ipv6.fraghdr") + 1]
+    out["frame.protocols"] = ":".join([*protos, "data"])
+    out["_ws.col.Protocol"] = "IPv6"
+    out["_ws.col.Info"] = (
+        f"IPv6 fragment (off={fo} more={'y' if more else 'n'} ident=0x{ident:08x} nxt={proto})"
+    )
+    return out

@@ -12,6 +12,7 @@ import ipaddress
 import struct
 from dataclasses import dataclass, field
 
+from sniffer.checksum import checksum
 from sniffer.errors import UsageError
 
 IPv4Net = ipaddress.IPv4Network
@@ -53,22 +54,6 @@ def _mapped(addr: bytes, maps: list[tuple[Net, Net]]) -> bytes:
             host &= int(b.hostmask)
             return (int(b.network_address) + host).to_bytes(len(addr), "big")
     return addr
-
-
-def _sum16(data: bytes | bytearray | memoryview) -> int:
-    if len(data) % 2:
-        data = bytes(data) + b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return s
-
-
-def _csum(data: bytes | bytearray | memoryview, initial: int = 0) -> int:
-    s = _sum16(data) + initial
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 @dataclass
@@ -129,7 +114,7 @@ class Rewriter:
             return
         f[off + 12 : off + 16], f[off + 16 : off + 20] = s2, d2
         f[off + 10 : off + 12] = b"\0\0"
-        struct.pack_into("!H", f, off + 10, _csum(f[off : off + ihl]))
+        struct.pack_into("!H", f, off + 10, checksum(f[off : off + ihl]))
         total = struct.unpack_from("!H", f, off + 2)[0]
         frag = struct.unpack_from("!H", f, off + 6)[0]
         if frag & 0x1FFF:
@@ -163,7 +148,7 @@ class Rewriter:
             return  # UDP over IPv4 without a checksum stays without one
         f[start + pos : start + pos + 2] = b"\0\0"
         body = f[start:end]
-        c = _csum(body) if proto == 1 else _csum(body, _sum16(pseudo))
+        c = checksum(body) if proto == 1 else checksum(pseudo + body)
         if proto == 17 and c == 0:
             c = 0xFFFF
         struct.pack_into("!H", f, start + pos, c)

@@ -70,7 +70,7 @@ def _load_scapy() -> Any:
         log = logging.getLogger("scapy")
         log.handlers[:] = [_Collect()]
         log.propagate = False
-        from scapy.all import conf  # type: ignore[attr-defined]
+        from scapy.all import conf
         from scapy.main import list_contrib, load_contrib, load_layer
 
         conf.verb = 0

@@ -73,7 +73,7 @@ class BluetoothEndpoint(Endpoint):
     def _socket(self) -> socket.socket:
         check_available()
         stype, bproto = PROTOS[self.proto]
-        s = socket.socket(socket.AF_BLUETOOTH, stype, bproto)  # type: ignore[attr-defined]
+        s = socket.socket(socket.AF_BLUETOOTH, stype, bproto)
         apply(s, self.opts)
         return s
 
@@ -108,7 +108,7 @@ class BluetoothEndpoint(Endpoint):
 def hci_open(dev: int = 0) -> socket.socket:
     """A raw HCI socket bound to hci<dev> (needs CAP_NET_RAW), for reading events."""
     check_available()
-    s = socket.socket(socket.AF_BLUETOOTH, socket.SOCK_RAW, BTPROTO_HCI)  # type: ignore[attr-defined]
+    s = socket.socket(socket.AF_BLUETOOTH, socket.SOCK_RAW, BTPROTO_HCI)
     try:
         s.bind((dev,))
     except OSError as exc:

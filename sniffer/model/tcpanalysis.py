@@ -302,7 +302,7 @@ class TcpAnalyzer:
             seg = segment(frame_fields(frame))
         if seg is None:
             return None
-        return self.analyze(number, frame[0], *seg)  # type: ignore[misc]
+        return self.analyze(number, frame[0], *seg)
 
     def analyze(
         self,

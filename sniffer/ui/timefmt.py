@@ -67,10 +67,10 @@ class TimeFormat:
         if kind == "relative":
             return _seconds(ts - first, self.digits)
         if kind == "delta":
-            return _seconds(0 if previous in (None, NO_TIME) else ts - previous, self.digits)  # type: ignore[operator]
+            return _seconds(0 if previous in (None, NO_TIME) else ts - previous, self.digits)
         if kind == "delta_displayed":
             prev = previous_displayed
-            return _seconds(0 if prev in (None, NO_TIME) else ts - prev, self.digits)  # type: ignore[operator]
+            return _seconds(0 if prev in (None, NO_TIME) else ts - prev, self.digits)
         if kind == "epoch":
             return _seconds(ts, self.digits)
         secs, frac = divmod(ts, 1_000_000_000)

@@ -318,7 +318,7 @@ class StatisticsScreen(PanelScreen):
                 self._set(f"{table}-{kind}", cols, rows, widths)
                 self.counts[f"{table}-{kind}"] = len(rows)
                 tabs = self.query_one(f"#{table}-tabs", TabbedContent)
-                tabs.get_tab(f"tab-{table}-{kind}").label = f"{label} · {len(rows)}"  # type: ignore[assignment]
+                tabs.get_tab(f"tab-{table}-{kind}").label = f"{label} · {len(rows)}"
         self._fill_io()
         self._set("phs", [Column("Protocol hierarchy: decoding every packet…")], [])
         self.set_status(self._summary())

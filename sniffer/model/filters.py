@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -622,6 +622,11 @@ class _Parser:
             return Operand(t.pos, self._span(t.pos), expr=("group", inner, None))
         if t.kind == "ARITH" and t.value == "-":
             self.take()
+            nxt = self.peek()
+            if (nxt.kind == "ARITH" and nxt.value == "-") or (
+                nxt.kind == "WORD" and nxt.text.startswith("-")
+            ):
+                raise self.unexpected(nxt, "a value")  # "- -1", "- - 1": tshark refuses a double minus
             inner = self.factor()
             return Operand(t.pos, self._span(t.pos), expr=("neg", inner, None))
         op = self.operand()
@@ -724,7 +729,8 @@ def _literal(tok: Tok, kind: str, fname: str) -> Any:
     col = tok.pos + 1
 
     def bad(what: str) -> FilterError:
-        return FilterError(f'"{tok.text}" is not {what} (column {col}, compared with {fname})', tok.pos)
+        shown = tok.text if len(tok.text) <= 80 else tok.text[:80] + "..."  # a 100 KB value is not echoed
+        return FilterError(f'"{shown}" is not {what} (column {col}, compared with {fname})', tok.pos)
 
     if tok.kind == "CHAR":
         if kind in ("int", "bool", "float", "time"):
@@ -797,6 +803,8 @@ def _parse_int(text: str, bad: Callable[[str], FilterError]) -> int:
     t = text.lower()
     neg = t.startswith("-")
     body = t[1:] if neg else t
+    if body.startswith(("-", "+")):  # "--1": tshark refuses a double sign
+        raise bad("a valid number")
     try:
         if body.startswith(("0x", "0b")):
             v = int(body, 0)
@@ -806,7 +814,12 @@ def _parse_int(text: str, bad: Callable[[str], FilterError]) -> int:
             v = int(body, 10)
     except ValueError:
         raise bad("a valid number") from None
+    if v > _INT_LIMIT:
+        raise bad("a number that fits in 64 bits (it causes an integer overflow)")
     return -v if neg else v
+
+
+_INT_LIMIT = (1 << 64) - 1  # tshark refuses larger literals: "... causes an integer overflow"
 
 
 def _parse_time(text: str, bad: Callable[[str], FilterError]) -> float:
@@ -941,8 +954,14 @@ def _parse_slice(spec: str, pos: int) -> list[tuple[int | None, int | None]]:
                 i = int(p, 0)
                 out.append((i, i + 1 if i != -1 else None))
         except ValueError:
-            raise FilterError(f'bad range "[{spec}]" at column {pos + 1}', pos) from None
+            raise FilterError(f'bad range "[{spec[:40]}]" at column {pos + 1}', pos) from None
+        s_, e_ = out[-1]
+        if abs(s_ or 0) > _SLICE_LIMIT or abs(e_ or 0) > _SLICE_LIMIT:
+            raise FilterError(f'"{spec[:40]}" is not a valid range (column {pos + 1})', pos)
     return out
+
+
+_SLICE_LIMIT = (1 << 31) - 1  # tshark: a range past a 32-bit offset "is not a valid range"
 
 
 _NUMERIC = ("int", "bool", "float", "time")
@@ -1480,6 +1499,7 @@ class DisplayFilter:
         "_tcp",
         "fields_needed",
         "matches",
+        "proto_values",
         "text",
     )
 
@@ -1496,6 +1516,9 @@ class DisplayFilter:
         self._first_ns: int | None = None
         self._prev_ns = 0
         self._tcp: Any = None  # a TcpAnalyzer when the filter reads tcp.analysis.* / relative tcp.seq...
+        #: protocols the filter reads as bytes ("frame contains 01:02", "tcp matches ..."): matches_frame
+        #: gives them their bytes, from the layer's first byte to the end of the packet, as Wireshark does
+        self.proto_values: frozenset[str] = frozenset()
 
     @property
     def needs_tcp_analysis(self) -> bool:
@@ -1544,6 +1567,8 @@ class DisplayFilter:
                 fields.update(extra)
         else:
             fields = ext(frame)
+        if self.proto_values:
+            _proto_bytes(frame, fields, self.proto_values)
         return self._match(frame, number, fields)
 
     def _match(self, frame: Any, number: int | None, fields: Any) -> bool:
@@ -1644,7 +1669,36 @@ def compile_filter(text: str) -> DisplayFilter:
     needed: set[str] = set()
     _collect(tree, needed)
     _check_decoded(tree)
-    return DisplayFilter(text, pred, frozenset(needed))
+    flt = DisplayFilter(text, pred, frozenset(needed))
+    flt.proto_values = frozenset(_proto_operands(tree))
+    return flt
+
+
+def _proto_operands(node: Node) -> Iterator[str]:
+    """Protocol names used as values in a relation (contains, matches, ==, slices), not as presence."""
+    if node.right is not None:
+        for op in _leaves(node.left) + _leaves(node.right):
+            if op.name is not None and op.name not in ALIASES and _registry().get(op.name) == "proto":
+                yield op.name
+    for k in node.kids:
+        yield from _proto_operands(k)
+
+
+def _proto_bytes(frame: Any, fields: Fields, names: frozenset[str]) -> None:
+    """Put each protocol of ``names`` the packet has into ``fields`` as its bytes: "frame" is the whole
+    packet; another protocol runs from its first byte to the end of the captured bytes (its header and
+    what it carries: how Wireshark's "tcp contains "GET"" finds the HTTP request)."""
+    data = bytes(frame[1])
+    if "frame" in names:
+        fields["frame"] = data
+    if names - {"frame"}:
+        from sniffer.decode.engine import run
+
+        done = {"frame"}
+        for node in run(frame, True).root.walk():
+            if node.field in names and node.field not in done:  # the outermost layer of that protocol
+                done.add(node.field)
+                fields[node.field] = data[node.offset :]
 
 
 def _check_decoded(node: Node) -> None:

@@ -316,3 +316,62 @@ def test_unknown_link_type_is_read_as_libpcap_does_with_one_warning(tmp_path: Pa
     eth.write_bytes(pcap_header(linktype=1) + pcap_record("<", 1, 0, SYN))
     r = run_sniffer("read", str(eth))
     assert r.returncode == 0 and r.stderr == b""
+
+
+def test_protocol_contains_and_matches_agree_with_tshark() -> None:
+    """7: `frame contains 01:02` found 0 packets (tshark 4 on this file), `tcp contains "GET"` and
+    `frame contains "GET"` 0 (tshark 15): a protocol used as a value is its bytes, from its first byte
+    to the end of the packet."""
+    import shutil
+    import subprocess
+
+    from .tests_paths import CAPS
+
+    tshark = shutil.which("tshark")
+    assert tshark, "tshark (the oracle) is not installed"
+    cases = [
+        ("libpcap__filter__ah-ipip-ping.pcap", "frame contains 01:02"),
+        ("tcpdump__IGMP_V1.pcap", "frame contains 01:02"),
+        ("zeek__wikipedia.pcap", 'tcp contains "GET"'),
+        ("zeek__wikipedia.pcap", 'frame contains "GET"'),
+        ("zeek__wikipedia.pcap", "tcp contains 08:00"),
+        ("zeek__wikipedia.pcap", "udp contains 00:35"),
+        ("zeek__wikipedia.pcap", 'frame matches "get /[a-z]+"'),
+        ("zeek__wikipedia.pcap", "ip contains 0a:00 && tcp"),
+    ]
+    for name, flt in cases:
+        f = str(CAPS / name)
+        want = subprocess.run(
+            [tshark, "-r", f, "-Y", flt, "-T", "fields", "-e", "frame.number"], capture_output=True, text=True
+        )
+        r = run_sniffer("read", "--json", "-Y", flt, f)
+        assert r.returncode == 0, (flt, r.stderr)
+        got = [json.loads(x)["frame.number"] for x in r.stdout.decode().splitlines()]
+        assert got and got == [int(x) for x in want.stdout.split()], flt
+
+
+@pytest.mark.parametrize(
+    ("flt", "says"),
+    [
+        ("ip.len == 99999999999999999999", "integer overflow"),
+        ("frame.len - - - 1 > 0", 'unexpected "-"'),
+        ("frame.len == - - 1", 'unexpected "-"'),
+        ("frame.len > --1", "is not a valid number"),
+        ("eth.src[0:99999999999] == 00", "is not a valid range"),
+        ("frame[99999999999999:2] == 00", "is not a valid range"),
+    ],
+)
+def test_malformed_filters_tshark_rejects_are_rejected(flt: str, says: str) -> None:
+    """7: filters tshark refuses were accepted (and `frame.len - - - 1` matched everything)."""
+    from .tests_paths import NMAP
+
+    err = _one_line_error(run_sniffer("read", "-Y", flt, str(NMAP)))
+    assert says in err, err
+
+
+def test_a_huge_bad_value_is_not_echoed_whole() -> None:
+    """7: a 100 KB bad value was echoed whole in the error."""
+    from .tests_paths import NMAP
+
+    err = _one_line_error(run_sniffer("read", "-Y", "ip.src == " + "x" * 100_000, str(NMAP)))
+    assert len(err) < 400 and "..." in err, err[:400]

@@ -69,7 +69,7 @@ def remote_command(spec: RemoteSpec, bpf: str | None = None, snaplen: int = 2621
     tflt = f" {shlex.quote(bpf)}" if bpf else ""
     return (
         f"if command -v sniffer >/dev/null 2>&1; then exec sniffer capture -i {iface} -s {snaplen}{flt} -w -; "
-        f"else exec tcpdump -U -n -i {iface} -s {snaplen} -w -{tflt}; fi"
+        f"else exec tcpdump --immediate-mode -U -n -i {iface} -s {snaplen} -w -{tflt}; fi"
     )
 
 

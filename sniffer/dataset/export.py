@@ -326,13 +326,18 @@ class Runner:
                         "`dask scheduler` running there?"
                     ) from None
             else:
-                self._cluster = LocalCluster(
-                    n_workers=self.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=50,
-                )
+                import dask.config
+
+                # the workers' statistical profiler samples the task's stack every 10 ms, for a dashboard
+                # nobody looks at here (its saving was below the noise of the shared test machine)
+                with dask.config.set({"distributed.worker.profile.enabled": False}):
+                    self._cluster = LocalCluster(
+                        n_workers=self.workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        silence_logs=50,
+                    )
                 self._client = Client(self._cluster)
         return self._client
 

@@ -34,7 +34,7 @@ def test_spec_and_command() -> None:
         parse_remote("ssh://host")
     cmd = remote_command(s, "port 53 and host 10.0.0.1", 96)
     assert "exec sniffer capture -i eth0 -s 96 -f 'port 53 and host 10.0.0.1' -w -" in cmd
-    assert "exec tcpdump -U -n -i eth0 -s 96 -w - 'port 53 and host 10.0.0.1'" in cmd
+    assert "exec tcpdump --immediate-mode -U -n -i eth0 -s 96 -w - 'port 53 and host 10.0.0.1'" in cmd
     argv = ssh_argv(s, "true")
     assert (
         argv[-2:] == ["ops@sensor-1", "true"]
@@ -88,7 +88,9 @@ class SshHost:
 
 
 @pytest.fixture
-def ssh_host(tmp_path: Path) -> Iterator[SshHost]:
+def ssh_host(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[SshHost]:
+    """sniffer is on the host's PATH, unless the test is parametrized with remote_tool="tcpdump"."""
+    tool = getattr(request, "param", "sniffer")
     if os.geteuid() != 0 or not shutil.which("sshd", path="/usr/sbin:/usr/bin") or not shutil.which("ssh"):
         if os.environ.get("CI"):
             pytest.fail("needs root, OpenSSH (openssh-server, openssh-client: scripts/bootstrap.sh)")
@@ -107,7 +109,7 @@ def ssh_host(tmp_path: Path) -> Iterator[SshHost]:
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {tmp_path / 'host_key'}\nPidFile {tmp_path / 'sshd.pid'}\n"
         f"AuthorizedKeysFile {tmp_path / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-        f"SetEnv PATH={VENV_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+        f"SetEnv PATH={VENV_BIN + ':' if tool == 'sniffer' else ''}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
     )
     with netns_chain(3, forward=False) as (left, host, right):
         sshd = host.popen(
@@ -148,7 +150,9 @@ def _tshark(path: Path) -> list[tuple[str, int]]:
 
 @pytest.mark.root
 @pytest.mark.slow
+@pytest.mark.parametrize("ssh_host", ["sniffer", "tcpdump"], indirect=True)
 def test_capture_two_remote_interfaces_into_one_pcapng(ssh_host: SshHost, tmp_path: Path) -> None:
+    """Remote sniffer capture -w - (pcapng), or tcpdump -U -w - (pcap) where sniffer is not installed."""
     out = tmp_path / "merged.pcapng"
     env = {**os.environ, "SNIFFER_SSH": ssh_host.ssh}
     argv = [sys.executable, "-m", "sniffer", "capture", *(x for s in ssh_host.specs for x in ("-i", s))]

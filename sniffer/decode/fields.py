@@ -4,7 +4,7 @@ layer_fields and frame_protocols: the cheaper views a filter or a statistic asks
 from __future__ import annotations
 
 import dis
-import sys
+import threading
 from types import CodeType, FunctionType
 from typing import Any
 
@@ -38,6 +38,8 @@ def _strings(obj: Any, seen: set[int], out: set[str], pushed: set[str]) -> None:
         for c in obj.co_consts:
             _strings(c, seen, out, pushed)
         # a literal next to ctx.push(...) or ctx.protos (a layer name set by hand, like "mdns")
+        if "push" not in obj.co_names and "protos" not in obj.co_names:
+            return
         code = [i for i in dis.get_instructions(obj) if i.opname not in ("CACHE", "PRECALL", "EXTENDED_ARG")]
         for k, ins in enumerate(code):
             if ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval in ("push", "protos"):
@@ -63,6 +65,7 @@ def _strings(obj: Any, seen: set[int], out: set[str], pushed: set[str]) -> None:
 
 
 _DECODABLE: frozenset[str] | None = None
+_LOCK = threading.Lock()
 
 
 def decodable_names(known: frozenset[str] | set[str] | dict[str, Any]) -> frozenset[str]:
@@ -75,36 +78,9 @@ def decodable_names(known: frozenset[str] | set[str] | dict[str, Any]) -> frozen
     builds them (``f"http.{kind}"``).
     """
     global _DECODABLE
-    if _DECODABLE is None:
-        from sniffer.decode import engine
-
-        consts: set[str] = set()
-        pushed: set[str] = set()
-        seen: set[int] = set()
-        mods = [m for name, m in sys.modules.items() if name.startswith("sniffer.decode.") and m is not None]
-        mods.append(engine)
-        for mod in mods:
-            for name, obj in vars(mod).items():
-                if name.startswith("__"):
-                    continue
-                if getattr(obj, "__module__", mod.__name__) != mod.__name__ and not isinstance(
-                    obj, (dict, tuple, list, set, frozenset, Header)
-                ):
-                    continue  # imported from elsewhere: counted where it is defined
-                _strings(obj, seen, consts, pushed)
-        for mod in mods:  # names a module declares itself (ones its code builds at run time)
-            pushed.update(getattr(mod, "DECLARES", ()))
-        names = {s for s in consts if "." in s and s in known}
-        # names built from parts: f"tcp.options.{kind}" (a "tcp.options." prefix and a table's words)
-        # and f"{proto}.checksum.status" (a ".checksum.status" suffix on a decoded protocol)
-        prefixes = [s for s in consts if s.endswith(".") and s[:-1].replace(".", "").isidentifier()]
-        words = [s for s in consts if s.isidentifier()]
-        names |= {p + w for p in prefixes for w in words if p + w in known}
-        names |= {s for s in pushed if s in known}
-        names |= {s.split(".", 1)[0] for s in names}
-        suffixes = [s for s in consts if s.startswith(".") and s[1:].replace(".", "").isidentifier()]
-        names |= {p + x for p in list(names) for x in suffixes if p + x in known}
-        _DECODABLE = frozenset(names)
+    with _LOCK:  # (the TUI compiles filters in more than one thread)
+        if _DECODABLE is None:
+            _DECODABLE = _scan(known)
     return _DECODABLE
 
 
@@ -129,3 +105,41 @@ def frame_protocols(frame: Frame) -> tuple[str, str]:
         return p, ""
     ctx = run(frame, False, False, True)
     return ":".join(ctx.protos), ctx.malformed
+
+
+def _scan(known: frozenset[str] | set[str] | dict[str, Any]) -> frozenset[str]:
+    """decodable_names' work, done once."""
+    import importlib
+    import pkgutil
+
+    import sniffer.decode
+
+    consts: set[str] = set()
+    pushed: set[str] = set()
+    seen: set[int] = set()
+    mods = [  # every module of the package (they are decoders or their helpers), not sys.modules
+        importlib.import_module(f"sniffer.decode.{info.name}")
+        for info in pkgutil.iter_modules(sniffer.decode.__path__)
+    ]
+    for mod in mods:
+        for name, obj in vars(mod).items():
+            if name.startswith("__"):
+                continue
+            if getattr(obj, "__module__", mod.__name__) != mod.__name__ and not isinstance(
+                obj, (dict, tuple, list, set, frozenset, Header)
+            ):
+                continue  # imported from elsewhere: counted where it is defined
+            _strings(obj, seen, consts, pushed)
+    for mod in mods:  # names a module declares itself (ones its code builds at run time)
+        pushed.update(getattr(mod, "DECLARES", ()))
+    names = {s for s in consts if "." in s and s in known}
+    # names built from parts: f"tcp.options.{kind}" (a "tcp.options." prefix and a table's words)
+    # and f"{proto}.checksum.status" (a ".checksum.status" suffix on a decoded protocol)
+    prefixes = [s for s in consts if s.endswith(".") and s[:-1].replace(".", "").isidentifier()]
+    words = [s for s in consts if s.isidentifier()]
+    names |= {p + w for p in prefixes for w in words if p + w in known}
+    names |= {s for s in pushed if s in known}
+    names |= {s.split(".", 1)[0] for s in names}
+    suffixes = [s for s in consts if s.startswith(".") and s[1:].replace(".", "").isidentifier()]
+    names |= {p + x for p in list(names) for x in suffixes if p + x in known}
+    return frozenset(names)

@@ -8,7 +8,7 @@ each line for IRC.
 
 from __future__ import annotations
 
-from sniffer.decode.core import TCP_PORTS, Ctx
+from sniffer.decode.core import TCP_PORTS, UDP_PORTS, Ctx, data_layer
 
 FTP_PORT = 21
 TELNET_PORT = 23
@@ -136,7 +136,7 @@ DECLARES: tuple[str, ...] = tuple(
         "response.description",
     )
 )
-DECLARES += ("pop", "smtp", "imap", "irc", "telnet")
+DECLARES += ("pop", "smtp", "imap", "irc", "telnet", "ssdp")
 
 
 @TCP_PORTS.register(POP_PORT)
@@ -249,3 +249,22 @@ def dissect_telnet(ctx: Ctx, off: int, end: int) -> None:
         text_start = o
     if lim > text_start:
         ctx.add("telnet.data", _t(data[text_start:lim]), text_start, lim - text_start, "Data")
+
+
+SSDP_PORT = 1900
+
+
+@UDP_PORTS.register(SSDP_PORT)
+def dissect_ssdp(ctx: Ctx, off: int, end: int) -> None:
+    """SSDP (UPnP discovery, UDP 1900): HTTP messages over UDP; Wireshark's layer is "ssdp" with the
+    http.* fields."""
+    from sniffer.decode.http import dissect_http
+
+    if not dissect_http(ctx, off, end):
+        data_layer(ctx, off, end)
+        return
+    i = len(ctx.protos) - 1 - ctx.protos[::-1].index("http")
+    ctx.protos[i] = "ssdp"
+    ctx.layer.field = "ssdp"
+    ctx.layer.name = ctx.layer.text = "Simple Service Discovery Protocol"
+    ctx.proto = "SSDP"

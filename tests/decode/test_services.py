@@ -173,6 +173,11 @@ CASES: list[tuple[Any, ...]] = [
     (SVC / "zeek__mysql__mysql.pcap", DB_FIELDS, "not mysql.field.name"),  # (column definitions: not decoded)
     (SVC / "zeek__postgresql__psql-login.pcap", DB_FIELDS, "pgsql.length"),
     (SVC / "tcpdump__eapon1.pcap", NETBIOS_FIELDS),
+    (
+        SVC / "tcpdump__eapon1.pcap",
+        ["http.request.method", "http.request.uri", "http.host", *NETBIOS_FIELDS[-2:]],
+        "ssdp",
+    ),
     # (a Find response's entries are read with the information level its request gave: not here)
     (SVC / "zeek__smb__smb2readwrite.pcap", SMB2_FIELDS, "not smb2.cmd == 14"),
     (SVC / "zeek__smb__smb1.pcap", SMB2_FIELDS),

@@ -227,6 +227,9 @@ def test_a_name_no_decoder_fills_is_refused_not_silently_empty() -> None:
         "ssh.protocol",
     ):
         compile_filter(text)
+    from sniffer.model.filters import check_filter  # what the TUI's filter bar shows as you type
+
+    assert check_filter("dns.ns and x11") == "sniffer does not decode x11 (column 12)"
     known = decoded_names()
     # header F tuples, ctx.add literals, names built from parts, pushed layer names: all found
     assert {"ip.ttl", "dns.resp.ttl", "tcp.options.mss", "icmp.checksum.status", "llmnr", "json"} <= known

@@ -283,6 +283,9 @@ class TcpAnalyzer:
     def __init__(self, max_conversations: int = 100_000) -> None:
         self._convs: OrderedDict[tuple[Any, ...], _Conv] = OrderedDict()
         self._max = max_conversations
+        self._defrag: Any = None  # a Defragmenter once feed_frame meets a fragment
+        #: the full (defragmented) fields of the frame feed_frame last decoded that way, else None
+        self.last_fields: dict[str, Any] | None = None
         self.forgotten = 0  # conversations dropped to stay within max_conversations
 
     def feed(self, number: int, fields: dict[str, Any], ts_ns: int) -> dict[str, Any] | None:
@@ -294,12 +297,21 @@ class TcpAnalyzer:
 
     def feed_frame(self, number: int, frame: Frame) -> dict[str, Any] | None:
         """``feed`` for a capture Frame: its TCP header read straight from the bytes on the common
-        link types (no full decode); other encapsulations go through ``decode.fields.frame_fields``."""
+        link types (no full decode); other encapsulations go through ``decode.fields.frame_fields``,
+        IP fragments through a Defragmenter (so a fragmented segment is analysed in its last fragment)."""
         seg = fast_segment(frame)
+        self.last_fields = None
         if seg is _UNKNOWN:
             from sniffer.decode.fields import frame_fields
+            from sniffer.model.defrag import Defragmenter, is_fragment
 
-            seg = segment(frame_fields(frame))
+            fields = frame_fields(frame)
+            if is_fragment(frame):  # the TCP header of a fragmented datagram is in its last fragment
+                if self._defrag is None:
+                    self._defrag = Defragmenter()
+                fields = self._defrag.apply(number, frame, fields)
+            self.last_fields = fields
+            seg = segment(fields)
         if seg is None:
             return None
         return self.analyze(number, frame[0], *seg)  # type: ignore[misc]

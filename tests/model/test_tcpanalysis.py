@@ -533,3 +533,55 @@ def test_defragmentation_against_tshark(tmp_path: Path, kind: str) -> None:
     assert got == want
     text = run_sniffer("read", str(path), "--analysis").stdout.decode().splitlines()
     assert [line.split(" ", 6)[5] for line in text] == [w[0] for w in want]
+
+
+def _cols(path: Path) -> dict[int, tuple[str, str]]:
+    rows = {}
+    for line in path.read_text().splitlines()[1:]:
+        c = line.split("\t")
+        rows[int(c[0])] = (c[1], c[2])
+    return rows
+
+
+def test_columns_closer_to_tshark_defaults() -> None:
+    """With the conversation state (defragmentation, TCP analysis) the Protocol and Info columns agree
+    with tshark's default-settings columns (oracle/*.cols.tsv) at least as often as the per-packet view
+    agrees with tshark's per-packet columns (*.cols-nodesegment.tsv), on the TCP breadth captures."""
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.decode.fields import frame_fields
+    from sniffer.model.defrag import Defragmenter
+    from sniffer.model.tcpanalysis import apply
+
+    n = pp_proto = pp_info = st_proto = st_info = 0
+    for path in sorted((CORPUS / "tcp").glob("*.pcap*")):
+        oracle = CORPUS / "tcp" / "oracle"
+        defaults, per_packet = oracle / f"{path.name}.cols.tsv", oracle / f"{path.name}.cols-nodesegment.tsv"
+        if not defaults.exists() or not per_packet.exists():
+            continue
+        d, nd = _cols(defaults), _cols(per_packet)
+        an, dfr = TcpAnalyzer(), Defragmenter()
+        with open_capture(str(path)) as reader:
+            for i, fr in enumerate(reader, 1):
+                if i not in d or i not in nd:
+                    continue
+                f = frame_fields(fr)
+                pp = (
+                    str(f.get("_ws.col.Protocol", "")),
+                    str(f.get("_ws.col.Info", "")).replace("->", "\u2192"),
+                )
+                g = dfr.apply(i, fr, dict(f))
+                apply(g, an.feed(i, g, fr[0]))
+                st = (
+                    str(g.get("_ws.col.Protocol", "")),
+                    str(g.get("_ws.col.Info", "")).replace("->", "\u2192"),
+                )
+                n += 1
+                pp_proto += pp[0].lower() == nd[i][0].lower()
+                pp_info += pp[1] == nd[i][1]
+                st_proto += st[0].lower() == d[i][0].lower()
+                st_info += st[1] == d[i][1]
+    print(
+        f"\n{n} frames: Protocol {pp_proto} per packet vs {st_proto} with state; Info {pp_info} vs {st_info}"
+    )
+    assert n > 2000
+    assert st_proto >= pp_proto and st_info >= pp_info

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from helpers.tcp_oracle import Tally, compare, our_rows
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sniffer.frame import LINKTYPE_RAW, Frame
-from sniffer.model.tcpanalysis import TcpAnalyzer
+from sniffer.model.tcpanalysis import TcpAnalyzer, columns
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -585,3 +587,62 @@ def test_columns_closer_to_tshark_defaults() -> None:
     )
     assert n > 2000
     assert st_proto >= pp_proto and st_info >= pp_info
+
+
+# --------------------------------------------------------------------------------------------------
+# hostile input: any header values, any bytes, never an exception
+
+
+_u32 = st.integers(0, 0xFFFFFFFF)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(),
+            _u32,
+            _u32,
+            st.integers(0, 0xFFF),
+            st.integers(0, 0xFFFF),
+            st.integers(0, 70000),
+            st.one_of(st.none(), st.integers(0, 255)),
+            st.integers(0, 10**9),
+            st.one_of(st.none(), st.lists(st.tuples(_u32, _u32), min_size=1, max_size=4).map(tuple)),
+        ),
+        max_size=60,
+    )
+)
+def test_any_segments_never_raise(segs: list[tuple]) -> None:  # type: ignore[type-arg]
+    an = TcpAnalyzer(max_conversations=3)
+    ts = 0
+    for n, (fwd, seq, ack, flags, win, seglen, ws, dt, sack) in enumerate(segs, 1):
+        ts += dt
+        src, dst = ("a", "b") if fwd else ("b", "a")
+        out = an.analyze(
+            n, ts, src, dst, 1 if fwd else 2, 2 if fwd else 1, seq, ack, flags, win, seglen, ws, sack
+        )
+        assert 0 <= out["tcp.seq"] < 2**32 and 0 <= out["tcp.nxtseq"] < 2**32
+        columns("HTTP", f"x] Seq={seq} Ack={ack} Win={win}", out)
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=120), st.sampled_from([1, 101, 113, 276, 0]))
+def test_any_bytes_never_raise(data: bytes, linktype: int) -> None:
+    from sniffer.decode.fields import frame_fields
+    from sniffer.model.defrag import Defragmenter
+    from sniffer.model.tcpanalysis import apply
+
+    an, dfr = TcpAnalyzer(), Defragmenter()
+    # a TCP/IPv4 header in front of the random bytes half of the time, so the walks get deep
+    if data and data[0] & 1:
+        data = (
+            _tcp_frame(int.from_bytes(data[:4].ljust(4, b"\0"), "big"), 0, data[-1] if data else 0).data
+            + data
+        )
+        linktype = LINKTYPE_RAW
+    for n in (1, 2):
+        fr = Frame(n, data, len(data), linktype, 0)
+        an.feed_frame(n, fr)
+        f = dfr.apply(n, fr, frame_fields(fr))
+        apply(f, an.feed(n, f, n))

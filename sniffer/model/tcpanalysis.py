@@ -14,6 +14,7 @@ capture with TCP). Memory: per conversation a few numbers plus the unacknowledge
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 from collections import OrderedDict
@@ -44,6 +45,8 @@ A_WINDOW_FULL = 0x1000
 A_REUSED_PORTS = 0x2000
 A_SPURIOUS_RETRANSMISSION = 0x4000
 
+#: SNIFFER_DECODE_DEBUG=1 lets analysis exceptions through (as for the decoder)
+DEBUG = bool(os.environ.get("SNIFFER_DECODE_DEBUG"))
 #: unacknowledged segments kept per direction (Wireshark: TCP_MAX_UNACKED_SEGMENTS)
 MAX_UNACKED = 10000
 #: an out-of-order segment arrives within this long of the highest one when no initial RTT is known
@@ -287,13 +290,20 @@ class TcpAnalyzer:
         #: the full (defragmented) fields of the frame feed_frame last decoded that way, else None
         self.last_fields: dict[str, Any] | None = None
         self.forgotten = 0  # conversations dropped to stay within max_conversations
+        self.errors = 0  # frames left unanalysed by an analysis bug (SNIFFER_DECODE_DEBUG=1 raises)
 
     def feed(self, number: int, fields: dict[str, Any], ts_ns: int) -> dict[str, Any] | None:
         """The analysis fields of one frame (None when it has no TCP header to analyse)."""
-        seg = segment(fields)
-        if seg is None:
+        try:
+            seg = segment(fields)
+            if seg is None:
+                return None
+            return self.analyze(number, ts_ns, *seg)
+        except Exception:  # a bug here must not take a read or a capture down: no analysis for it
+            if DEBUG:
+                raise
+            self.errors += 1
             return None
-        return self.analyze(number, ts_ns, *seg)
 
     def feed_frame(self, number: int, frame: Frame) -> dict[str, Any] | None:
         """``feed`` for a capture Frame: its TCP header read straight from the bytes on the common
@@ -314,7 +324,13 @@ class TcpAnalyzer:
             seg = segment(fields)
         if seg is None:
             return None
-        return self.analyze(number, frame[0], *seg)  # type: ignore[misc]
+        try:
+            return self.analyze(number, frame[0], *seg)  # type: ignore[misc]
+        except Exception:
+            if DEBUG:
+                raise
+            self.errors += 1
+            return None
 
     def analyze(
         self,

@@ -33,9 +33,9 @@ def add_parser(sub: Any) -> None:
         "--analysis",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="TCP conversation analysis like Wireshark's (relative tcp.seq/ack, tcp.analysis.*, '[TCP ...]' "
-        "Info prefixes, expert items): on by default with --json or when -Y names its fields; "
-        "--no-analysis gives the per-packet view (raw sequence numbers)",
+        help="conversation state like Wireshark's defaults: IPv4/IPv6 defragmentation and TCP analysis "
+        "(relative tcp.seq/ack, tcp.analysis.*, '[TCP ...]' Info prefixes, expert items): on by default with "
+        "--json or when -Y names its fields; --no-analysis gives the per-packet view (raw sequence numbers)",
     )
     p.add_argument(
         "-j",

@@ -1561,8 +1561,9 @@ class DisplayFilter:
         if fields is not None:
             fields = dict(fields)
         elif self._tcp is not None:  # header fields as usual, plus the analysis of this frame
-            fields = ext(frame)
             extra = self._tcp.feed_frame(self._seen + 1 if number is None else number, frame)
+            full = self._tcp.last_fields  # decoded whole (tunnel, fragment): all its fields, reassembled
+            fields = dict(full) if full is not None else ext(frame)
             if extra is not None:
                 fields.update(extra)
         else:

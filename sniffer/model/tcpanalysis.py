@@ -14,6 +14,7 @@ capture with TCP). Memory: per conversation a few numbers plus the unacknowledge
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 from collections import OrderedDict
@@ -44,6 +45,8 @@ A_WINDOW_FULL = 0x1000
 A_REUSED_PORTS = 0x2000
 A_SPURIOUS_RETRANSMISSION = 0x4000
 
+#: SNIFFER_DECODE_DEBUG=1 lets analysis exceptions through (as for the decoder)
+DEBUG = bool(os.environ.get("SNIFFER_DECODE_DEBUG"))
 #: unacknowledged segments kept per direction (Wireshark: TCP_MAX_UNACKED_SEGMENTS)
 MAX_UNACKED = 10000
 #: an out-of-order segment arrives within this long of the highest one when no initial RTT is known
@@ -283,26 +286,51 @@ class TcpAnalyzer:
     def __init__(self, max_conversations: int = 100_000) -> None:
         self._convs: OrderedDict[tuple[Any, ...], _Conv] = OrderedDict()
         self._max = max_conversations
+        self._defrag: Any = None  # a Defragmenter once feed_frame meets a fragment
+        #: the full (defragmented) fields of the frame feed_frame last decoded that way, else None
+        self.last_fields: dict[str, Any] | None = None
         self.forgotten = 0  # conversations dropped to stay within max_conversations
+        self.errors = 0  # frames left unanalysed by an analysis bug (SNIFFER_DECODE_DEBUG=1 raises)
 
     def feed(self, number: int, fields: dict[str, Any], ts_ns: int) -> dict[str, Any] | None:
         """The analysis fields of one frame (None when it has no TCP header to analyse)."""
-        seg = segment(fields)
-        if seg is None:
+        try:
+            seg = segment(fields)
+            if seg is None:
+                return None
+            return self.analyze(number, ts_ns, *seg)
+        except Exception:  # a bug here must not take a read or a capture down: no analysis for it
+            if DEBUG:
+                raise
+            self.errors += 1
             return None
-        return self.analyze(number, ts_ns, *seg)
 
     def feed_frame(self, number: int, frame: Frame) -> dict[str, Any] | None:
         """``feed`` for a capture Frame: its TCP header read straight from the bytes on the common
-        link types (no full decode); other encapsulations go through ``decode.fields.frame_fields``."""
+        link types (no full decode); other encapsulations go through ``decode.fields.frame_fields``,
+        IP fragments through a Defragmenter (so a fragmented segment is analysed in its last fragment)."""
         seg = fast_segment(frame)
+        self.last_fields = None
         if seg is _UNKNOWN:
             from sniffer.decode.fields import frame_fields
+            from sniffer.model.defrag import Defragmenter, is_fragment
 
-            seg = segment(frame_fields(frame))
+            fields = frame_fields(frame)
+            if is_fragment(frame):  # the TCP header of a fragmented datagram is in its last fragment
+                if self._defrag is None:
+                    self._defrag = Defragmenter()
+                fields = self._defrag.apply(number, frame, fields)
+            self.last_fields = fields
+            seg = segment(fields)
         if seg is None:
             return None
-        return self.analyze(number, frame[0], *seg)
+        try:
+            return self.analyze(number, frame[0], *seg)
+        except Exception:
+            if DEBUG:
+                raise
+            self.errors += 1
+            return None
 
     def analyze(
         self,
@@ -469,7 +497,8 @@ class TcpAnalyzer:
         """Wireshark's tcp_analyze_sequence_number. Returns the frame's 'ta':
         [flags, acks_frame, ack_rtt_ns, dupack_num, dupack_frame, bytes_in_flight, rto_ns, rto_frame,
         push_bytes_sent] or None when the frame has nothing to report."""
-        ta: list[int] | None = [aflags, 0, 0, 0, 0, 0, 0, 0, 0] if aflags else None
+        ta = [aflags, 0, 0, 0, 0, 0, 0, 0, 0]
+        has = bool(aflags)  # Wireshark's "ta" exists for this frame
         if not fwd.base_set:
             fwd.base_seq = seq if flags & TH_SYN else (seq - 1) & 0xFFFFFFFF
             fwd.base_set = True
@@ -479,29 +508,27 @@ class TcpAnalyzer:
         if flags & TH_ACK:
             rev.valid_bif = 1
 
-        def flag(bit: int) -> None:
-            nonlocal ta
-            if ta is None:
-                ta = [0, 0, 0, 0, 0, 0, 0, 0, 0]
-            ta[0] |= bit
-
         nextseq = fwd.nextseq
         no_sfr = not flags & (TH_SYN | TH_FIN | TH_RST)
         checked = False
         # ZERO WINDOW PROBE: one byte at the next expected sequence number into a zero window
         if seglen == 1 and seq == nextseq and rev.window == 0:
-            flag(A_ZERO_WINDOW_PROBE)
+            ta[0] |= A_ZERO_WINDOW_PROBE
+            has = True
             checked = True
         if not checked:
             if window == 0 and no_sfr:
-                flag(A_ZERO_WINDOW)
+                ta[0] |= A_ZERO_WINDOW
+                has = True
             # LOST PACKET: beyond the highest sequence number seen
             if nextseq and _gt(seq, nextseq) and not flags & TH_RST:
-                flag(A_LOST_PACKET)
+                ta[0] |= A_LOST_PACKET
+                has = True
                 fwd.valid_bif = 0
             # KEEP ALIVE: 0 or 1 byte one before the next expected sequence number
             if seglen <= 1 and seq == (nextseq - 1) & 0xFFFFFFFF and no_sfr:
-                flag(A_KEEP_ALIVE)
+                ta[0] |= A_KEEP_ALIVE
+                has = True
             # WINDOW UPDATE: nothing new but the window
             if (
                 seglen == 0
@@ -511,16 +538,19 @@ class TcpAnalyzer:
                 and ack == fwd.lastack
                 and no_sfr
             ):
-                flag(A_WINDOW_UPDATE)
+                ta[0] |= A_WINDOW_UPDATE
+                has = True
             # WINDOW FULL: the data reaches the edge of the receiver's advertised window
             if seglen > 0 and rev.win_scale != -1 and no_sfr:
                 shift = 0 if rev.window_syn or rev.win_scale == -2 else rev.win_scale
                 if (seq + seglen) & 0xFFFFFFFF == (rev.lastack + (rev.window << shift)) & 0xFFFFFFFF:
-                    flag(A_WINDOW_FULL)
+                    ta[0] |= A_WINDOW_FULL
+                    has = True
             same = seglen == 0 and window == fwd.window and seq == nextseq and no_sfr
             # KEEP ALIVE ACK
             if same and window and ack == fwd.lastack and rev.lastsegmentflags & A_KEEP_ALIVE:
-                flag(A_KEEP_ALIVE_ACK)
+                ta[0] |= A_KEEP_ALIVE_ACK
+                has = True
                 checked = True
             # ZERO WINDOW PROBE ACK
             elif (
@@ -529,15 +559,16 @@ class TcpAnalyzer:
                 and (ack == fwd.lastack or ack == (fwd.lastack + 1) & 0xFFFFFFFF)
                 and rev.lastsegmentflags & A_ZERO_WINDOW_PROBE
             ):
-                flag(A_ZERO_WINDOW_PROBE_ACK)
+                ta[0] |= A_ZERO_WINDOW_PROBE_ACK
+                has = True
                 if ack == (fwd.lastack + 1) & 0xFFFFFFFF:  # the receiver took the probe's byte
                     rev.nextseq = rev.maxseqtobeacked = ack
                 checked = True
             # DUPLICATE ACK
             elif same and window and ack == fwd.lastack:
                 fwd.dupacknum += 1
-                flag(A_DUPLICATE_ACK)
-                assert ta is not None
+                ta[0] |= A_DUPLICATE_ACK
+                has = True
                 ta[3] = fwd.dupacknum
                 ta[4] = fwd.lastnondupack
         # finished_fwd:
@@ -548,12 +579,13 @@ class TcpAnalyzer:
         # ACKED LOST PACKET: this acks beyond what we saw the other side send (tshark 4.0 reports it
         # when the ACK number moves; a repeated ACK number is not reported again)
         if rev.maxseqtobeacked and _gt(ack, rev.maxseqtobeacked) and flags & TH_ACK:
-            flag(A_ACK_LOST_PACKET if ack_changed else A_NONE)
+            ta[0] |= A_ACK_LOST_PACKET if ack_changed else A_NONE
+            has = True
             rev.maxseqtobeacked = rev.nextseq
         # RETRANSMISSION / FAST RETRANSMISSION / SPURIOUS / OUT-OF-ORDER
         if seglen > 0 or flags & (TH_SYN | TH_FIN):
             not_advanced = nextseq and _lt(seq, nextseq)
-            if ta is not None and ta[0] & A_KEEP_ALIVE:
+            if ta[0] & A_KEEP_ALIVE:
                 pass
             elif (
                 not_advanced
@@ -561,7 +593,8 @@ class TcpAnalyzer:
                 and rev.lastack == seq
                 and ts - rev.lastacktime < FAST_RETRANS_NS
             ):
-                flag(A_FAST_RETRANSMISSION)
+                ta[0] |= A_FAST_RETRANSMISSION
+                has = True
             else:
                 thres = conv.first_rtt or OOO_THRESHOLD_NS
                 synfin = 1 if flags & (TH_SYN | TH_FIN) else 0
@@ -570,12 +603,14 @@ class TcpAnalyzer:
                     and ts - fwd.nextseqtime < thres
                     and nextseq != (seq + seglen + synfin) & 0xFFFFFFFF
                 ):
-                    flag(A_OUT_OF_ORDER)
+                    ta[0] |= A_OUT_OF_ORDER
+                    has = True
                 elif seglen > 0 and rev.lastack and not _gt((seq + seglen) & 0xFFFFFFFF, rev.lastack):
-                    flag(A_SPURIOUS_RETRANSMISSION)  # all of it was acknowledged already
+                    ta[0] |= A_SPURIOUS_RETRANSMISSION  # all of it was acknowledged already
+                    has = True
                 elif not_advanced:
-                    flag(A_RETRANSMISSION)
-                    assert ta is not None
+                    ta[0] |= A_RETRANSMISSION
+                    has = True
                     ta[6] = ts - fwd.nextseqtime
                     ta[7] = fwd.nextseqframe
         # remember the segment
@@ -585,7 +620,7 @@ class TcpAnalyzer:
                 nseq = (nseq + 1) & 0xFFFFFFFF
             if len(fwd.segments) < MAX_UNACKED:
                 fwd.segments.insert(0, [number, seq, nseq, ts])
-        zwp = ta is not None and ta[0] & A_ZERO_WINDOW_PROBE
+        zwp = ta[0] & A_ZERO_WINDOW_PROBE
         if _gt(nseq, fwd.nextseq) or not fwd.nextseq:
             if not zwp:
                 fwd.nextseq = nseq
@@ -598,15 +633,15 @@ class TcpAnalyzer:
         fwd.window_syn = bool(flags & TH_SYN)
         fwd.lastack = ack
         fwd.lastacktime = ts
-        fwd.lastsegmentflags = ta[0] if ta is not None else 0
+        fwd.lastsegmentflags = ta[0]
         # drop what this ACKs in the other direction; an exact match gives the RTT
         segs = rev.segments
         if segs:
             keep = []
             for s in segs:
                 if ack == s[2]:
-                    flag(A_NONE)
-                    assert ta is not None
+                    ta[0] |= A_NONE
+                    has = True
                     ta[1] = s[0]
                     ta[2] = ts - s[3]
                 elif _gt(ack, s[1]) and not _gt(ack, s[2]):
@@ -634,8 +669,8 @@ class TcpAnalyzer:
             if flags & (TH_SYN | TH_FIN):
                 in_flight -= 1  # the SYN/FIN octet is not data in flight
             if 0 < in_flight < 2_000_000_000:
-                flag(A_NONE)
-                assert ta is not None
+                ta[0] |= A_NONE
+                has = True
                 psh = flags & TH_PUSH
                 if psh and not fwd.push_set_last:
                     fwd.push_bytes_sent += seglen
@@ -651,7 +686,7 @@ class TcpAnalyzer:
                 if 0 < in_flight < 2_000_000_000:
                     ta[5] = in_flight
                     ta[8] = fwd.push_bytes_sent
-        return ta
+        return ta if has else None
 
 
 A_NONE = 0

@@ -10,6 +10,7 @@ from typing import Any
 
 from sniffer.capture.pcapfile import open_capture
 from sniffer.decode.fields import frame_fields
+from sniffer.model.defrag import Defragmenter
 from sniffer.model.tcpanalysis import TcpAnalyzer, apply
 
 #: numbers compared exactly (relative sequence numbers, lengths, windows, analysis values)
@@ -89,12 +90,14 @@ def _fmt(name: str, v: Any) -> str:
 
 
 def our_rows(path: Path) -> dict[int, dict[str, str]]:
-    """Ours, in the same shape (frames whose TCP header our decoder does not reach are absent)."""
+    """Ours, in the same shape (frames whose TCP header our decoder does not reach are absent): IPv4/IPv6
+    defragmentation, then the TCP analysis, as `read --json` does."""
     an = TcpAnalyzer()
+    dfr = Defragmenter()
     rows: dict[int, dict[str, str]] = {}
     with open_capture(str(path)) as reader:
         for n, fr in enumerate(reader, 1):
-            f = frame_fields(fr)
+            f = dfr.apply(n, fr, frame_fields(fr))
             extra = an.feed(n, f, fr[0])
             if extra is None:
                 continue

@@ -45,10 +45,14 @@ class Columns:
 
     @classmethod
     def fit(cls, width: int, count: int, time_width: int = 12, custom: tuple[int, ...] = ()) -> Columns:
-        no = max(5, len(str(count)))
+        if width < 100:  # narrow (80 columns): tighter fixed columns, so Info stays readable
+            no, proto, length = max(4, len(str(count))), 6, 5
+            time_width = min(time_width, 10) if time_width <= 12 else time_width
+        else:
+            no, proto, length = max(5, len(str(count))), 9, 7
         addr = 22 if width >= 140 else (18 if width >= 110 else 15)
-        fixed = no + time_width + addr * 2 + 9 + 7 + 6 + sum(custom) + len(custom)  # + separators
-        return cls(no, time_width, addr, addr, 9, 7, max(10, width - fixed), custom)
+        fixed = no + time_width + addr * 2 + proto + length + 6 + sum(custom) + len(custom)  # + separators
+        return cls(no, time_width, addr, addr, proto, length, max(10, width - fixed), custom)
 
     def spans(self) -> list[tuple[str, int]]:
         """(builtin column name or "custom:K", width) in screen order."""
@@ -243,8 +247,8 @@ class PacketList(ScrollView, can_focus=True):
                 _cut(label("time", "Time"), cols.time),
                 _cut(label("source", "Source"), cols.src),
                 _cut(label("destination", "Destination"), cols.dst),
-                _cut(label("protocol", "Protocol"), cols.proto),
-                label("length", "Length").rjust(cols.length),
+                _cut(label("protocol", "Protocol" if cols.proto >= 8 else "Proto"), cols.proto),
+                label("length", "Length" if cols.length >= 6 else "Len").rjust(cols.length),
                 *(_cut(label(n, n), w) for n, w in zip(self.custom, cols.custom, strict=False)),
                 label("info", "Info"),
             )

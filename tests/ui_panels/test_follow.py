@@ -90,3 +90,27 @@ async def test_follow_udp_and_non_stream_packet(make_app) -> None:  # type: igno
         arp = next(i for i in range(app.store.count) if app.store.row(i).protocol == "ARP")
         screen = await open_follow(app, pilot, index=arp)
         assert screen.followed is None and "not TCP or UDP" in screen.error
+
+
+async def test_follow_one_direction_search_and_save(make_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """d shows one direction only, / finds text, w saves the text shown or the raw bytes (issue 15)."""
+    app = make_app(WIKIPEDIA)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen = await open_follow(app, pilot, index=5)  # packet 6: GET / over TCP
+        both = screen.raw_bytes()
+        assert b"GET / HTTP/1.1" in both and b"HTTP/1.0 304" in both
+        await pilot.press("d")  # A -> B only: the request
+        assert screen.direction == 0
+        assert b"GET / HTTP/1.1" in screen.raw_bytes() and b"HTTP/1.0 304" not in screen.raw_bytes()
+        assert "HTTP/1.0 304" not in screen.body_text()
+        await pilot.press("d")  # B -> A only: the response
+        assert b"HTTP/1.0 304" in screen.raw_bytes() and b"GET /" not in screen.raw_bytes()
+        await pilot.press("d")  # both again
+        assert screen.raw_bytes() == both
+        line = screen.find("not modified")
+        assert line is not None and "not modified" in screen.body_text().lower().splitlines()[line]
+        assert screen.find("no such text anywhere") is None
+        assert screen.save(str(tmp_path / "s.bin")) and (tmp_path / "s.bin").read_bytes() == both
+        assert screen.save(str(tmp_path / "s.txt"))
+        assert (tmp_path / "s.txt").read_text() == screen.body_text()

@@ -72,3 +72,44 @@ async def test_many_conversations_stay_responsive(make_app, flows_pcap: Path) ->
         assert app.view.text.startswith("ip.addr == 10.0.0.")
         # the filter bar holds the text with the cursor at its end
         assert app.filter_input.cursor_position == len(app.filter_input.value)
+
+
+async def test_statistics_follow_a_growing_capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a live source (here a file being written, --follow) the tables take in new packets as they
+    arrive, counted into the same tables rather than from scratch."""
+    from helpers.tui_pcapgen import PCAP_HDR, REC
+
+    from sniffer.model.store import PacketStore
+    from sniffer.ui.app import SnifferApp
+    from sniffer.ui.panels import stats as stats_panel
+    from sniffer.ui.panels.stats import StatisticsScreen
+    from sniffer.ui.sources import FileSource
+
+    frames = list(many_flows_frames(60, 30))
+
+    def records(part: list[bytes], start: int) -> bytes:
+        return b"".join(
+            REC.pack(1_700_000_000, (start + k) * 1000, len(f), len(f)) + f for k, f in enumerate(part)
+        )
+
+    path = tmp_path / "grow.pcap"
+    path.write_bytes(PCAP_HDR + records(frames[:20], 0))  # 20 packets: 20 conversations
+    store = PacketStore(str(path))
+    app = SnifferApp(store, FileSource(str(path), store, follow=True), live=True)
+    monkeypatch.setattr(stats_panel, "LIVE_REFRESH_S", 0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.plist.count == 20)
+        screen = StatisticsScreen()
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.hierarchy is not None and screen.counts.get("conv-ip") == 20)
+        first = screen.stats
+        with open(path, "ab") as f:
+            f.write(records(frames[20:], 20))  # 40 more: conversations 20..29 new, 0..19 seen again
+        await wait_until(pilot, lambda: screen.scanned == 60 and not screen.scanning, timeout=30)
+        assert screen.counts["conv-ip"] == 30
+        assert screen.stats is first  # added to, not recounted
+        assert screen.stats.frames == 60
+        tcp = screen.query_one("#conv-tcp", VirtualTable)
+        assert sum(int(tcp.get_row_at(r)[3]) for r in range(tcp.row_count)) == 30  # 30 TCP packets
+        phs = screen.query_one("#phs", VirtualTable)
+        assert int(phs.get_row_at(0)[2]) == 60  # the hierarchy counted them too

@@ -58,12 +58,17 @@ def hex_lines(data: bytes, offset: int) -> list[str]:
     return out
 
 
-def render_followed(f: Any, mode: str = "ascii", limit: int = MAX_SHOWN) -> Text:
-    """The whole conversation as Rich text: each chunk in its direction's colour (hex mode indents node 1)."""
+def render_followed(
+    f: Any, mode: str = "ascii", limit: int = MAX_SHOWN, direction: int | None = None
+) -> Text:
+    """The whole conversation as Rich text: each chunk in its direction's colour (hex mode indents node 1);
+    ``direction`` 0 or 1: only what that node sent."""
     text = Text()
     shown = 0
     offsets = [0, 0]
     for d, data in f.chunks:
+        if direction is not None and d != direction:
+            continue
         if shown >= limit:
             rest = sum(len(c) for _, c in f.chunks) - shown
             text.append(f"\n… {rest} more bytes not shown\n", style="italic")
@@ -94,6 +99,9 @@ class FollowStreamScreen(PanelScreen):
         Binding("h", "mode('hex')", "Hex"),
         Binding("n", "stream(1)", "Next stream"),
         Binding("p", "stream(-1)", "Previous stream"),
+        Binding("d", "direction", "Both / A→B / B→A"),
+        Binding("slash", "search", "Find"),
+        Binding("w", "save", "Save"),
     ]
     DEFAULT_CSS = """
     FollowStreamScreen #follow-head { height: auto; padding: 0 1; }
@@ -113,6 +121,8 @@ class FollowStreamScreen(PanelScreen):
         self.mode = mode
         self.followed: Any = None
         self.error = ""
+        self.direction: int | None = None  # None: both; 0: what A sent; 1: what B sent
+        self.last_find = ("", -1)  # (text, line of the last hit)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -169,15 +179,92 @@ class FollowStreamScreen(PanelScreen):
     def _redraw(self) -> None:
         if self.followed is None:
             return
-        self.query_one("#follow-body", Static).update(render_followed(self.followed, self.mode))
+        self.query_one("#follow-body", Static).update(
+            render_followed(self.followed, self.mode, direction=self.direction)
+        )
         f = self.followed
+        way = {None: "both directions", 0: "A→B only", 1: "B→A only"}[self.direction]
         self.set_status(
-            f"{f.proto} stream {f.index} · {len(f.chunks)} chunks · {self.mode} · filter: {f.proto}.stream eq {f.index}"
+            f"{f.proto} stream {f.index} · {len(f.chunks)} chunks · {self.mode} · {way} · "
+            f"filter: {f.proto}.stream eq {f.index}"
         )
 
     def body_text(self) -> str:
         """The conversation as shown (plain text), for tests and copying."""
-        return render_followed(self.followed, self.mode).plain if self.followed is not None else ""
+        if self.followed is None:
+            return ""
+        return render_followed(self.followed, self.mode, direction=self.direction).plain
+
+    def raw_bytes(self) -> bytes:
+        """The payload as shown (the chosen direction(s)), bytes as sent."""
+        if self.followed is None:
+            return b""
+        return b"".join(c for d, c in self.followed.chunks if self.direction is None or d == self.direction)
+
+    def action_direction(self) -> None:
+        self.direction = {None: 0, 0: 1, 1: None}[self.direction]
+        self._redraw()
+
+    def action_search(self) -> None:
+        from sniffer.ui.screens import PromptScreen
+
+        self.app.push_screen(
+            PromptScreen("Find in the stream (again: the next one)", "", self.last_find[0]), self._find_given
+        )
+
+    def _find_given(self, text: str | None) -> None:
+        self.find(text)
+
+    def _save_given(self, path: str | None) -> None:
+        self.save(path)
+
+    def find(self, text: str | None) -> int | None:
+        """Scroll to the next line holding ``text`` (case-insensitive); returns its line, None if absent."""
+        if not text:
+            return None
+        lines = self.body_text().lower().splitlines()
+        needle = text.lower()
+        start = self.last_find[1] + 1 if self.last_find[0] == text else 0
+        order = list(range(start, len(lines))) + list(range(0, start))
+        for k in order:
+            if needle in lines[k]:
+                self.last_find = (text, k)
+                self.query_one(VerticalScroll).scroll_to(y=max(0, k - 2), animate=False)
+                self.set_status(f"'{text}' at line {k + 1}")
+                return k
+        self.notify(f"not found: {text}", severity="warning")
+        return None
+
+    def action_save(self) -> None:
+        from sniffer.ui.screens import PromptScreen
+
+        if self.followed is None:
+            return
+        f = self.followed
+        self.app.push_screen(
+            PromptScreen(
+                "Save the stream as shown: name.bin / .raw = the bytes as sent; any other name = the text",
+                "",
+                f"{f.proto}-stream-{f.index}.txt",
+            ),
+            self._save_given,
+        )
+
+    def save(self, path: str | None) -> bool:
+        if not path:
+            return False
+        import os
+
+        full = os.path.expanduser(path.strip())
+        data = self.raw_bytes() if full.endswith((".bin", ".raw")) else self.body_text().encode()
+        try:
+            with open(full, "wb") as out:
+                out.write(data)
+        except OSError as exc:
+            self.notify(f"cannot write {full}: {exc.strerror or exc}", severity="error")
+            return False
+        self.notify(f"saved {len(data)} bytes to {full}")
+        return True
 
     def action_close(self) -> None:
         """Close, leaving the followed stream as the display filter (as Wireshark does)."""

@@ -19,6 +19,7 @@ from sniffer.ui.vtable import Column, VirtualTable, measure
 
 CONV_KINDS = (("ip", "IPv4"), ("ipv6", "IPv6"), ("tcp", "TCP"), ("udp", "UDP"))
 IO_INTERVALS = (0.001, 0.01, 0.1, 1.0, 10.0, 60.0)
+LIVE_REFRESH_S = 2.0  # a live capture's tables take in the new packets this often
 BAR_WIDTH = 40
 
 
@@ -28,17 +29,19 @@ def compute_statistics(
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] = lambda: False,
     hierarchy: bool = True,
+    into: Any = None,
 ) -> Any:
     """One pass of ``model.stats.Statistics`` over the given packets (store indices, in order).
 
     With ``hierarchy`` every packet is fully decoded for its frame.protocols (~6k packets/s) and only the
     protocol hierarchy is counted; without, conversations, endpoints and I/O (~100k packets/s). Returns the Statistics object,
-    or None when cancelled. Runs in a worker thread.
+    or None when cancelled. Runs in a worker thread. ``into``: a Statistics to add to (a live capture
+    counted as it grows) instead of a new one.
     """
     from sniffer.decode.fields import frame_fields
     from sniffer.model.stats import Statistics
 
-    st = Statistics()
+    st = into if into is not None else Statistics()
     for k, (i, frame) in enumerate(_frames(store, indices)):
         if k % 512 == 0:
             if cancelled():
@@ -213,6 +216,9 @@ class StatisticsScreen(PanelScreen):
         self.hierarchy: Any = None  # its PhsNode root, once the second pass is done
         self.scanned = 0
         self.counts: dict[str, int] = {}  # rows per table ("conv-tcp": 12)
+        self.scanning = False  # a pass is running (the live refresh waits for it)
+        self._acc: Any = None  # the Statistics the worker adds to (owned by the worker while it runs)
+        self._acc_hier: Any = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -235,6 +241,19 @@ class StatisticsScreen(PanelScreen):
 
     def on_mount(self) -> None:
         self.action_rescan()
+        app: Any = self.app
+        if getattr(app, "live", False) and getattr(app, "source", None) is not None:
+            # a live capture (or a growing file, or playback): the tables follow it
+            self.set_interval(LIVE_REFRESH_S, self._grow)
+
+    def _grow(self) -> None:
+        """Count the packets that arrived since the last pass into the same tables (not from scratch)."""
+        if self.scanning or self.stats is None:
+            return
+        indices = packet_indices(self.app, self.displayed)
+        if len(indices) > self.scanned:
+            self.scanning = True
+            self._scan(indices, self.scanned)
 
     # -- scanning ----------------------------------------------------------------------------------------
     def action_rescan(self) -> None:
@@ -243,7 +262,8 @@ class StatisticsScreen(PanelScreen):
         scope = f"displayed (filter: {flt})" if self.displayed and flt else "all"
         self.query_one("#panel-title").update(f"Statistics — {len(indices)} packets, {scope}")  # type: ignore[attr-defined]
         self.set_status(f"Scanning {len(indices)} packets…")
-        self._scan(indices)
+        self.scanning = True
+        self._scan(indices, 0)
 
     def action_toggle_displayed(self) -> None:
         self.displayed = not self.displayed
@@ -252,17 +272,24 @@ class StatisticsScreen(PanelScreen):
     def action_interval(self, step: int) -> None:
         pos = min(range(len(IO_INTERVALS)), key=lambda k: abs(IO_INTERVALS[k] - self.interval))
         self.interval = IO_INTERVALS[max(0, min(len(IO_INTERVALS) - 1, pos + step))]
-        if self.stats is not None:
+        if self.stats is not None and not self.scanning:  # (a pass in progress draws it when done)
             self._fill_io()
 
     @work(thread=True, exclusive=True, group="stats")
-    def _scan(self, indices: list[int]) -> None:
+    def _scan(self, indices: list[int], start: int = 0) -> None:
         """Two passes: conversations, endpoints and I/O first (fast), then the hierarchy (full decode).
 
-        The table rows are built here too, off the UI thread; the UI only swaps them in."""
+        The table rows are built here too, off the UI thread; the UI only swaps them in. ``start`` > 0:
+        ``indices[:start]`` are already counted (a live capture grew): only the rest is added."""
         worker = get_current_worker()
         total = len(indices)
         store = self.app.store  # type: ignore[attr-defined]
+        if start == 0 or self._acc is None:
+            from sniffer.model.stats import Statistics
+
+            start, self._acc, self._acc_hier = 0, Statistics(), Statistics()
+        acc, acc_hier = self._acc, self._acc_hier
+        new = indices[start:]
 
         def progress(what: str) -> Callable[[int], None]:
             def report(k: int) -> None:
@@ -276,25 +303,32 @@ class StatisticsScreen(PanelScreen):
         # over them (about a second at 1M packets, holding the GIL) would freeze the UI thread
         gc.disable()
         try:
-            tables = self._count(store, indices, worker, progress)
+            tables = self._count(store, new, acc, worker, progress)
         finally:
             gc.freeze()  # what is alive now stays out of later full collections
             gc.enable()
         if tables is None:
+            self._acc = None  # partly counted: the next pass starts over
             return
         st, rows = tables
-        self.app.call_from_thread(self._apply_stats, st, total, rows)
-        hier = compute_statistics(store, indices, progress("Protocol hierarchy"), lambda: worker.is_cancelled)
+        io_rows = st.io(self.interval)
+        self.app.call_from_thread(self._apply_stats, st, total, rows, io_rows)
+        hier = compute_statistics(
+            store, new, progress("Protocol hierarchy"), lambda: worker.is_cancelled, into=acc_hier
+        )
         if hier is not None and not worker.is_cancelled:
             self.app.call_from_thread(self._apply_hierarchy, hier)
+        else:
+            self._acc = None
 
     def _count(
-        self, store: PacketStore, indices: list[int], worker: Any, progress: Callable[[str], Any]
+        self, store: PacketStore, indices: list[int], acc: Any, worker: Any, progress: Callable[[str], Any]
     ) -> tuple[Any, dict[str, Any]] | None:
-        st = compute_statistics(store, indices, progress("Counting"), lambda: worker.is_cancelled, False)
+        st = compute_statistics(store, indices, progress("Counting"), lambda: worker.is_cancelled, False, acc)
         if st is None or worker.is_cancelled:
             return None
-        self.app.call_from_thread(self.set_status, "Building the tables…")
+        if len(indices) > 5000:
+            self.app.call_from_thread(self.set_status, "Building the tables…")
         tables: dict[str, tuple[list[Column], list[tuple[Any, ...]], list[int]]] = {}
         for kind, _ in CONV_KINDS:
             cols = [STREAM_COLUMN, *CONV_COLUMNS] if kind in ("tcp", "udp") else CONV_COLUMNS
@@ -307,9 +341,9 @@ class StatisticsScreen(PanelScreen):
         return st, tables
 
     # -- display -------------------------------------------------------------------------------------------
-    def _apply_stats(self, st: Any, total: int, tables: dict[str, Any]) -> None:
+    def _apply_stats(self, st: Any, total: int, tables: dict[str, Any], io_rows: Any = None) -> None:
+        first = self.stats is None or self.hierarchy is None
         self.stats = st
-        self.hierarchy = None
         self.scanned = total
         self.counts = {}
         for kind, label in CONV_KINDS:
@@ -319,8 +353,10 @@ class StatisticsScreen(PanelScreen):
                 self.counts[f"{table}-{kind}"] = len(rows)
                 tabs = self.query_one(f"#{table}-tabs", TabbedContent)
                 tabs.get_tab(f"tab-{table}-{kind}").label = f"{label} · {len(rows)}"
-        self._fill_io()
-        self._set("phs", [Column("Protocol hierarchy: decoding every packet…")], [])
+        self._fill_io(io_rows)
+        if first:
+            self.hierarchy = None
+            self._set("phs", [Column("Protocol hierarchy: decoding every packet…")], [])
         self.set_status(self._summary())
 
     def _set(
@@ -337,6 +373,8 @@ class StatisticsScreen(PanelScreen):
 
     def _apply_hierarchy(self, hier: Any) -> None:
         self.hierarchy = hier.hierarchy
+        self.scanning = False
+        self._fill_io()  # at the interval chosen now (keys during the pass did not redraw it)
         self._fill_hierarchy()
         self.set_status(self._summary())
 
@@ -421,8 +459,9 @@ class StatisticsScreen(PanelScreen):
                 inp.cursor_position = len(text)
             self.notify(f"display filter: {text}")
 
-    def _fill_io(self) -> None:
-        rows = self.stats.io(self.interval)
+    def _fill_io(self, rows: Any = None) -> None:
+        if rows is None:
+            rows = self.stats.io(self.interval)
         peak = max((fr for _, fr, _ in rows), default=0)
         iv = self.interval
         cols = [

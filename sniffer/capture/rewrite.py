@@ -9,6 +9,7 @@ does; --fixcsum recomputes them for every packet.
 from __future__ import annotations
 
 import ipaddress
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -19,22 +20,24 @@ IPv6Net = ipaddress.IPv6Network
 Net = IPv4Net | IPv6Net
 
 
+_V6_PAIR = re.compile(r"^\[([0-9a-fA-F:.]+)(/\d+)?\](/\d+)?:\[([0-9a-fA-F:.]+)(/\d+)?\](/\d+)?$")
+
+
 def parse_map(text: str, option: str) -> list[tuple[Net, Net]]:
-    """``10.0.0.0/8:192.168.0.0/16[,...]`` (tcprewrite's syntax; IPv6 networks in brackets:
-    ``[fd00::]/64:[fd01::]/64``) -> [(from, to)]."""
+    """``10.0.0.0/8:192.168.0.0/16[,...]`` (tcprewrite's syntax; IPv6 networks in brackets,
+    ``[fd00::/64]:[fd01::/64]`` as tcprewrite writes them, or ``[fd00::]/64:[fd01::]/64``) -> [(from, to)]."""
     out: list[tuple[Net, Net]] = []
     for part in text.split(","):
         part = part.strip()
         try:
-            if part.startswith("["):
-                left, _, right = part.partition("]/")
-                plen, _, rest = right.partition(":")
-                a = ipaddress.ip_network(f"{left[1:]}/{plen}", strict=False)
-                rest = rest.strip()
-                lb, _, rp = rest.partition("]/")
-                b = ipaddress.ip_network(f"{lb.lstrip('[')}/{rp}", strict=False)
+            m = _V6_PAIR.match(part)
+            if m:
+                a = ipaddress.ip_network(m.group(1) + (m.group(2) or m.group(3) or "/128"), strict=False)
+                b = ipaddress.ip_network(m.group(4) + (m.group(5) or m.group(6) or "/128"), strict=False)
             else:
-                left, _, right = part.partition(":")
+                left, sep, right = part.partition(":")
+                if not sep or "[" in part:
+                    raise ValueError("expected FROM:TO")
                 a = ipaddress.ip_network(left, strict=False)
                 b = ipaddress.ip_network(right, strict=False)
         except ValueError as exc:

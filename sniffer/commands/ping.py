@@ -241,6 +241,7 @@ def _options(args: argparse.Namespace) -> Any:
         user_latency=args.user_latency,
         broadcast=args.broadcast,
         record_route=args.record_route,
+        iputils_deadline=True,
     )
 
 

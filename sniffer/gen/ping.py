@@ -86,6 +86,10 @@ class PingOptions:
     user_latency: bool = False  # -U: rtt from user space to user space (no kernel timestamps)
     broadcast: bool = False  # -b: allow a broadcast target (SO_BROADCAST)
     record_route: bool = False  # -R: IPv4 record route option on every probe (raw sockets)
+    # iputils' -w: with a deadline, ``count`` counts answers and probes go on until the deadline; the
+    # first ICMP error ends the run. Off (the library default, the TUI's): ``count`` probes, and the
+    # deadline only bounds the run.
+    iputils_deadline: bool = False
 
 
 # ---- events -------------------------------------------------------------------------------------
@@ -771,7 +775,7 @@ class PingSession:
         o = self.opts
         emit = on_event or (lambda ev: None)
         states = [
-            _State(ep, st, o.first_seq, o.count, o.deadline is not None)
+            _State(ep, st, o.first_seq, o.count, o.deadline is not None and o.iputils_deadline)
             for ep, st in zip(self.endpoints, self.stats, strict=True)
         ]
         by_fd = {s.ep.fd: s for s in states}
@@ -796,7 +800,7 @@ class PingSession:
                 break
             if o.count is not None and all(s.answered for s in states):
                 break  # iputils: replies + errors reached -c
-            if deadline is not None and any(s.stats.errors for s in states):
+            if deadline is not None and o.iputils_deadline and any(s.stats.errors for s in states):
                 break  # iputils: with -w, the first error ends the run
             # 1. send what is due
             sending = any(s.sending for s in states)

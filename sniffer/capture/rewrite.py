@@ -9,6 +9,7 @@ does; --fixcsum recomputes them for every packet.
 from __future__ import annotations
 
 import ipaddress
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -20,22 +21,24 @@ IPv6Net = ipaddress.IPv6Network
 Net = IPv4Net | IPv6Net
 
 
+_V6_PAIR = re.compile(r"^\[([0-9a-fA-F:.]+)(/\d+)?\](/\d+)?:\[([0-9a-fA-F:.]+)(/\d+)?\](/\d+)?$")
+
+
 def parse_map(text: str, option: str) -> list[tuple[Net, Net]]:
-    """``10.0.0.0/8:192.168.0.0/16[,...]`` (tcprewrite's syntax; IPv6 networks in brackets:
-    ``[fd00::]/64:[fd01::]/64``) -> [(from, to)]."""
+    """``10.0.0.0/8:192.168.0.0/16[,...]`` (tcprewrite's syntax; IPv6 networks in brackets,
+    ``[fd00::/64]:[fd01::/64]`` as tcprewrite writes them, or ``[fd00::]/64:[fd01::]/64``) -> [(from, to)]."""
     out: list[tuple[Net, Net]] = []
     for part in text.split(","):
         part = part.strip()
         try:
-            if part.startswith("["):
-                left, _, right = part.partition("]/")
-                plen, _, rest = right.partition(":")
-                a = ipaddress.ip_network(f"{left[1:]}/{plen}", strict=False)
-                rest = rest.strip()
-                lb, _, rp = rest.partition("]/")
-                b = ipaddress.ip_network(f"{lb.lstrip('[')}/{rp}", strict=False)
+            m = _V6_PAIR.match(part)
+            if m:
+                a = ipaddress.ip_network(m.group(1) + (m.group(2) or m.group(3) or "/128"), strict=False)
+                b = ipaddress.ip_network(m.group(4) + (m.group(5) or m.group(6) or "/128"), strict=False)
             else:
-                left, _, right = part.partition(":")
+                left, sep, right = part.partition(":")
+                if not sep or "[" in part:
+                    raise ValueError("expected FROM:TO")
                 a = ipaddress.ip_network(left, strict=False)
                 b = ipaddress.ip_network(right, strict=False)
         except ValueError as exc:
@@ -152,3 +155,44 @@ class Rewriter:
         if proto == 17 and c == 0:
             c = 0xFFFF
         struct.pack_into("!H", f, start + pos, c)
+
+
+def _src_and_ports(frame: bytes) -> tuple[bytes, int | None]:
+    """The source address and the TCP/UDP source port of an Ethernet frame (port None if none)."""
+    off = 12
+    etype = int.from_bytes(frame[off : off + 2], "big")
+    if etype == 0x8100 and len(frame) >= 18:
+        off += 4
+        etype = int.from_bytes(frame[off : off + 2], "big")
+    off += 2
+    if etype == 0x0800 and len(frame) >= off + 20:
+        ihl = (frame[off] & 0x0F) * 4
+        proto, src, l4 = frame[off + 9], frame[off + 12 : off + 16], off + ihl
+        if int.from_bytes(frame[off + 6 : off + 8], "big") & 0x1FFF:
+            proto = 0  # a later fragment: no ports
+    elif etype == 0x86DD and len(frame) >= off + 40:
+        proto, src, l4 = frame[off + 6], frame[off + 8 : off + 24], off + 40
+    else:
+        return b"", None
+    if proto in (6, 17) and len(frame) >= l4 + 2:
+        return src, int.from_bytes(frame[l4 : l4 + 2], "big")
+    return src, None
+
+
+@dataclass
+class Splitter:
+    """tcpprep's client/server split for two interfaces: 0 = client -> server (the first interface),
+    1 = server -> client (the second). By client networks (a source inside one is a client, as
+    tcpprep --cidr) or by server ports (a TCP/UDP source port among them is the server's)."""
+
+    clients: list[Net] = field(default_factory=list)
+    server_ports: frozenset[int] = frozenset()
+
+    def side(self, frame: bytes) -> int:
+        src, sport = _src_and_ports(frame)
+        if self.clients:
+            if not src:
+                return 0
+            ip = ipaddress.ip_address(src)
+            return 0 if any(ip.version == n.version and ip in n for n in self.clients) else 1
+        return 1 if sport is not None and sport in self.server_ports else 0

@@ -150,6 +150,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "-b", dest="broadcast", action="store_true", help="allow a broadcast target (only with -I IFACE)"
     )
     p.add_argument(
+        "-R",
+        dest="record_route",
+        action="store_true",
+        help="IPv4 record route: print the route of each reply",
+    )
+    p.add_argument(
         "--trace", action="store_true", help="traceroute with ICMP echo: rising TTL, one line per hop"
     )
     p.add_argument("--max-hops", type=int, default=30, help="--trace: highest TTL (default 30)")
@@ -234,6 +240,8 @@ def _options(args: argparse.Namespace) -> Any:
         adaptive=args.adaptive,
         user_latency=args.user_latency,
         broadcast=args.broadcast,
+        record_route=args.record_route,
+        iputils_deadline=True,
     )
 
 
@@ -340,8 +348,11 @@ def _run_ping(args: argparse.Namespace) -> int:
                 if v6:
                     write(f"PING {t.name}({t.address}){frm} {opts.size} data bytes\n")
                 else:
-                    write(f"PING {t.name} ({t.address}){frm} {opts.size}({opts.size + 28}) bytes of data.\n")
+                    ipl = opts.size + 28 + (40 if opts.record_route else 0)  # -R: 40 bytes of IP options
+                    write(f"PING {t.name} ({t.address}){frm} {opts.size}({ipl}) bytes of data.\n")
         out.flush()
+
+    last_route: dict[int, list[str]] = {}
 
     def prefix(ts_ns: int) -> str:
         return f"[{ts_ns / 1e9:.6f}] " if args.timestamps else ""
@@ -376,6 +387,8 @@ def _run_ping(args: argparse.Namespace) -> int:
                 }
                 if ev.detail:
                     r["detail"] = ev.detail
+                if ev.route is not None:
+                    r["route"] = ev.route
                 if ev.late:
                     r["late"] = True
                 if rec is not None:
@@ -406,6 +419,12 @@ def _run_ping(args: argparse.Namespace) -> int:
                 line += f" ({ev.payload_error})"
             if ev.detail:
                 line += f" {ev.detail}"
+            if ev.route is not None:  # iputils: the route once, then "(same route)" while it holds
+                if ev.route == last_route.get(ev.target):
+                    line += "\t(same route)"
+                else:
+                    line += "\nRR: \t" + "\n\t".join(ev.route) + "\n"
+                    last_route[ev.target] = ev.route
             write(line + "\n")
             out.flush()
             return

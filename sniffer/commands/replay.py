@@ -72,6 +72,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--stats", type=float, metavar="S", help="print the counters every S seconds while sending"
     )
+    p.add_argument(
+        "--intf2",
+        metavar="IFACE",
+        help="second interface: server -> client packets go there (tcpprep's split: --cidr or --server-port)",
+    )
+    p.add_argument("--cidr", metavar="NET[,NET]", help="--intf2: sources in these networks are the clients")
+    p.add_argument(
+        "--server-port", metavar="PORT[,PORT]", help="--intf2: TCP/UDP source ports that are the servers'"
+    )
     p.add_argument("--netns", metavar="NS", help="the interface lives in this network namespace")
     p.add_argument(
         "--no-realtime",
@@ -108,11 +117,13 @@ class ReplayReport:
     refused: dict[str, int] = field(default_factory=dict)
     stopped_by: str = "end of file"
     realtime: bool = False
+    packets_sent_intf2: int = 0
 
     def lines(self) -> list[str]:
         out = [
             f"sent {self.packets_sent} packets ({self.bytes_sent} bytes) in {self.elapsed_s:.3f} s: "
-            f"{self.rate_pps:.1f} pps, {self.rate_mbps:.3f} Mbps ({self.mode}; stopped by {self.stopped_by})",
+            f"{self.rate_pps:.1f} pps, {self.rate_mbps:.3f} Mbps ({self.mode}; stopped by {self.stopped_by})"
+            + (f"; {self.packets_sent_intf2} of them on --intf2" if self.packets_sent_intf2 else ""),
             f"skipped {self.skipped} (oversize {self.skipped_oversize}, not convertible "
             f"{self.skipped_unconvertible}, filtered out {self.skipped_filtered}), failed {self.failed}",
         ]
@@ -139,8 +150,10 @@ def _set_realtime() -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    import ipaddress
+
     from sniffer.capture.pcapfile import open_capture
-    from sniffer.capture.rewrite import Rewriter, parse_map
+    from sniffer.capture.rewrite import Rewriter, Splitter, parse_map
     from sniffer.capture.tx import DEFAULT_DST_MAC, LINKTYPE_NAMES, LinkConverter, Transmitter, parse_mac
     from sniffer.timing import Scheduler, precise_sleeps
 
@@ -162,6 +175,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--unique-ip changes addresses from one --loop pass to the next: add --loop N")
     if args.stats is not None and not args.stats > 0:
         raise UsageError("--stats must be > 0 seconds")
+    if args.intf2 and bool(args.cidr) == bool(args.server_port):
+        raise UsageError("--intf2 splits by --cidr CLIENT-NETS or by --server-port PORTS: give one of them")
+    if (args.cidr or args.server_port) and not args.intf2:
+        raise UsageError("--cidr / --server-port split the traffic between -i and --intf2: add --intf2 IFACE")
     flt = None
     if args.filter:
         from sniffer.model.filters import compile_filter
@@ -182,6 +199,26 @@ def run(args: argparse.Namespace) -> int:
         with reader:
             preloaded = list(reader)
     tx = Transmitter(args.interface, netns=args.netns)
+    tx2 = None
+    splitter = None
+    if args.intf2:
+        try:
+            splitter = Splitter(
+                [
+                    ipaddress.ip_network(c.strip(), strict=False)
+                    for c in (args.cidr or "").split(",")
+                    if c.strip()
+                ],
+                frozenset(int(x) for x in (args.server_port or "").split(",") if x.strip()),
+            )
+        except ValueError as exc:
+            tx.close()
+            raise UsageError(f"--cidr / --server-port: {exc}") from None
+        try:
+            tx2 = Transmitter(args.intf2, netns=args.netns)
+        except BaseException:
+            tx.close()
+            raise
     src_mac = parse_mac(args.src_mac) if args.src_mac else None
     dst_mac = parse_mac(args.dst_mac) if args.dst_mac else None
     conv = LinkConverter(src_mac or tx.mac, dst_mac or DEFAULT_DST_MAC)
@@ -213,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
     wait = sched.wait
     timed = not sched.topspeed
     # --topspeed: batches through a PACKET_TX_RING; timed modes send each packet when it is due
-    queue = tx.queue if not timed and tx.use_ring() else None
+    queue = tx.queue if not timed and tx2 is None and tx.use_ring() else None
     nsent = nbytes = attempts = 0
     # the loop makes no reference cycles: a full garbage collection (milliseconds with everything
     # imported) in the middle of a timed run would only delay packets
@@ -256,7 +293,9 @@ def run(args: argparse.Namespace) -> int:
                 if first_ns < 0:
                     first_ns = last_ns
                 last_len = n
-                if queue is not None:
+                if splitter is not None and tx2 is not None and splitter.side(data):
+                    tx2.send(data)
+                elif queue is not None:
                     queue(data)
                 else:
                     try:
@@ -297,8 +336,15 @@ def run(args: argparse.Namespace) -> int:
                 last_ns = time.monotonic_ns()  # the ring is flushed: the last packet is out
         finally:
             tx.close()
+            if tx2 is not None:
+                tx2.close()
         tx.sent += nsent
         tx.sent_bytes += nbytes
+    if tx2 is not None:  # the report counts both interfaces; the second one's share is its own field
+        rep.packets_sent_intf2 = tx2.sent
+        tx.sent += tx2.sent
+        tx.sent_bytes += tx2.sent_bytes
+        tx.failed += tx2.failed
     # Timed modes: packet k leaves at its due time, so N packets span N - 1 intervals: the rate is
     # (N - 1) packets (and the bytes before the last) over the time from the first send to the last,
     # which is exactly what a capture on the far side measures. Opening the file and the socket before,

@@ -1,9 +1,11 @@
 """The send/receive loops of every generator, per I/O style.
 
-The client loops (echo, bulk, blast) are written once for the synchronous styles on top of ``SyncIO``:
-blocking sockets with timeouts, or non-blocking sockets waited on with select / poll / epoll (the
-guide's selectors examples); asyncio has its own versions on the loop's ``sock_*`` methods. Loops that
-juggle many sockets at once (servers, many connections) have one version per style family.
+The echo and bulk client loops are written once, as sans-IO cores (generators that yield the I/O they
+need: ``stream_echo_core``, ``stream_bulk_core``, ``dgram_echo_core``), run by two thin drivers:
+``_drive`` on ``SyncIO`` (blocking sockets with timeouts, or non-blocking sockets waited on with
+select / poll / epoll, the guide's selectors examples) and ``_adrive`` on the asyncio loop's
+``sock_*`` methods. The blast loops keep one tuned version per family (their fast paths differ), and
+loops that juggle many sockets at once (servers, many connections) have one version per style family.
 
 Every loop is bounded: a deadline always, a count when given. Datagram loops go through a
 ``Channel`` so UDP, unix datagrams, raw IP and AF_PACKET share them (raw channels add and strip headers
@@ -19,7 +21,8 @@ import selectors
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import Any
 
 from sniffer.gen.payload import FLAG_LAST, TAG_LEN, PayloadFactory, parse_tag
@@ -166,143 +169,6 @@ def _last(seq: int, count: int | None) -> int:
 def _tag_ok(data: Any, flow: int, seq: int) -> bool:
     tag = parse_tag(data)
     return tag is not None and tag.flow_id == flow and tag.seq == seq
-
-
-def stream_echo(
-    io: SyncIO,
-    rep: Report,
-    factory: PayloadFactory,
-    count: int | None,
-    duration: float,
-    interval: float = 0.0,
-    timeout: float = 2.0,
-) -> None:
-    """Send a tagged message, read the same number of bytes back, check the tag, time it (guide 5.1)."""
-    size = factory.size
-    buf = bytearray(size)
-    view = memoryview(buf)
-    end = _now() + duration
-    for seq in _count_iter(count):
-        if _now() >= end:
-            break
-        msg = factory.make(seq, _last(seq, count))
-        deadline = min(end + timeout, _now() + timeout)
-        t0 = _ns()
-        try:
-            io.sendall(msg, deadline)
-        except TimeoutError:
-            rep.notes.append(f"send of message {seq} timed out")
-            break
-        rep.sent += 1
-        rep.bytes_sent += size
-        got = 0
-        try:
-            while got < size:
-                n = io.recv_into(view[got:], deadline)
-                if n == 0:
-                    break
-                got += n
-        except TimeoutError:
-            rep.notes.append(f"no echo for message {seq} within {timeout} s")
-            break
-        if got == 0:
-            rep.notes.append("peer closed the connection")
-            break
-        rtt = _ns() - t0
-        rep.received += 1
-        rep.bytes_received += got
-        if got == size and _tag_ok(buf, factory.flow_id, seq):
-            rep.echoed += 1
-            rep.rtts_ns.append(rtt)
-        else:
-            rep.errors += 1
-        if interval:
-            time.sleep(interval)
-
-
-def stream_bulk(
-    io: SyncIO, rep: Report, factory: PayloadFactory, total: int, duration: float, timeout: float = 5.0
-) -> None:
-    """Send ``total`` bytes (tagged chunks back to back), then half-close and wait for the peer's EOF."""
-    chunk = factory.size
-    end = _now() + duration
-    seq = 0
-    sent = 0
-    try:
-        while sent < total and _now() < end:
-            n = min(chunk, total - sent)
-            msg = factory.make(seq)
-            io.sendall(msg[:n], end + timeout)
-            sent += n
-            seq += 1
-    except TimeoutError:
-        rep.notes.append("peer stopped reading (send timed out)")
-    rep.sent = seq
-    rep.bytes_sent = sent
-    _drain_eof(io, rep, timeout)
-
-
-def _drain_eof(io: SyncIO, rep: Report, timeout: float) -> None:
-    try:
-        io.sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        return
-    buf = memoryview(bytearray(65536))
-    deadline = _now() + timeout
-    try:
-        while io.recv_into(buf, deadline):
-            pass
-    except (TimeoutError, OSError):
-        rep.notes.append("peer did not close after our EOF")
-
-
-def dgram_echo(
-    io: SyncIO,
-    ch: Channel,
-    rep: Report,
-    factory: PayloadFactory,
-    count: int | None,
-    duration: float,
-    interval: float = 0.0,
-    timeout: float = 1.0,
-) -> None:
-    """Send one tagged datagram, wait for its echo (matching flow and seq), time it (guide 5.2).
-
-    A datagram that gets no echo within ``timeout`` counts as lost and the run goes on.
-    """
-    end = _now() + duration
-    flow = factory.flow_id
-    for seq in _count_iter(count):
-        if _now() >= end:
-            break
-        msg = factory.make(seq, _last(seq, count))
-        t0 = _ns()
-        deadline = _now() + timeout
-        try:
-            io.send(ch.wrap(msg), ch.dest, deadline)
-        except TimeoutError:
-            rep.errors += 1
-            continue
-        rep.sent += 1
-        rep.bytes_sent += factory.size
-        try:
-            while True:
-                data, addr = io.recvfrom(ch.max_recv, deadline)
-                body = ch.unwrap(data, addr)
-                if body is None:
-                    continue
-                rep.received += 1
-                rep.bytes_received += len(body)
-                tag = parse_tag(body)
-                if tag is not None and tag.flow_id == flow and tag.seq == seq:
-                    rep.echoed += 1
-                    rep.rtts_ns.append(_ns() - t0)
-                    break
-                # a late echo of an earlier message: keep waiting for ours
-        except TimeoutError:
-            pass
-        if interval:
-            time.sleep(interval)
 
 
 def dgram_blast(
@@ -697,16 +563,120 @@ async def _within(aw: Any, deadline: float) -> Any:
         return await aw
 
 
-async def a_stream_echo(
-    sock: socket.socket,
+# --------------------------------------------------------------------------- sans-IO cores
+#
+# Each loop below is written once, as a generator that yields the I/O it needs (an op) and is sent
+# the result (or thrown the exception, TimeoutError included). ``_drive`` runs one with a blocking /
+# selectors / poll / epoll SyncIO, ``_adrive`` with asyncio: pacing, sequencing, tag checks and the
+# report live in the core; the drivers only do I/O.
+
+
+@dataclass(slots=True)
+class SendAll:
+    data: Any
+    deadline: float
+
+
+@dataclass(slots=True)
+class SendTo:
+    data: Any
+    dest: Addr | None
+    deadline: float
+
+
+@dataclass(slots=True)
+class RecvInto:
+    view: memoryview
+    deadline: float
+
+
+@dataclass(slots=True)
+class RecvFrom:
+    n: int
+    deadline: float
+
+
+@dataclass(slots=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(slots=True)
+class ShutdownWrite:
+    pass
+
+
+Op = SendAll | SendTo | RecvInto | RecvFrom | Sleep | ShutdownWrite
+Core = Generator[Op, Any, None]
+
+
+def _drive(core: Core, io: SyncIO) -> None:
+    """Run a core with blocking-style I/O (any SyncIO style)."""
+    result: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            op = core.throw(error) if error is not None else core.send(result)
+        except StopIteration:
+            return
+        result, error = None, None
+        try:
+            if isinstance(op, RecvInto):
+                result = io.recv_into(op.view, op.deadline)
+            elif isinstance(op, SendAll):
+                io.sendall(op.data, op.deadline)
+            elif isinstance(op, SendTo):
+                result = io.send(op.data, op.dest, op.deadline)
+            elif isinstance(op, RecvFrom):
+                result = io.recvfrom(op.n, op.deadline)
+            elif isinstance(op, Sleep):
+                time.sleep(op.seconds)
+            else:
+                io.sock.shutdown(socket.SHUT_WR)
+        except (TimeoutError, OSError) as exc:
+            error = exc
+
+
+async def _adrive(core: Core, sock: socket.socket) -> None:
+    """Run a core on the asyncio event loop (the socket must be non-blocking)."""
+    loop = asyncio.get_running_loop()
+    result: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            op = core.throw(error) if error is not None else core.send(result)
+        except StopIteration:
+            return
+        result, error = None, None
+        try:
+            if isinstance(op, RecvInto):
+                result = await _within(loop.sock_recv_into(sock, op.view), op.deadline)
+            elif isinstance(op, SendAll):
+                await _within(loop.sock_sendall(sock, op.data), op.deadline)
+            elif isinstance(op, SendTo):
+                if op.dest is None:
+                    await _within(loop.sock_sendall(sock, op.data), op.deadline)
+                else:
+                    await _within(loop.sock_sendto(sock, op.data, op.dest), op.deadline)
+            elif isinstance(op, RecvFrom):
+                result = await _within(loop.sock_recvfrom(sock, op.n), op.deadline)
+            elif isinstance(op, Sleep):
+                await asyncio.sleep(op.seconds)
+            else:
+                sock.shutdown(socket.SHUT_WR)
+        except (TimeoutError, OSError) as exc:
+            error = exc
+
+
+def stream_echo_core(
     rep: Report,
     factory: PayloadFactory,
     count: int | None,
     duration: float,
     interval: float = 0.0,
     timeout: float = 2.0,
-) -> None:
-    loop = asyncio.get_running_loop()
+) -> Core:
+    """Send a tagged message, read the same number of bytes back, check the tag, time it (guide 5.1)."""
     size = factory.size
     buf = bytearray(size)
     view = memoryview(buf)
@@ -715,10 +685,10 @@ async def a_stream_echo(
         if _now() >= end:
             break
         msg = factory.make(seq, _last(seq, count))
-        deadline = _now() + timeout
+        deadline = min(end + timeout, _now() + timeout)
         t0 = _ns()
         try:
-            await _within(loop.sock_sendall(sock, msg), deadline)
+            yield SendAll(msg, deadline)
         except TimeoutError:
             rep.notes.append(f"send of message {seq} timed out")
             break
@@ -727,7 +697,7 @@ async def a_stream_echo(
         got = 0
         try:
             while got < size:
-                n = await _within(loop.sock_recv_into(sock, view[got:]), deadline)
+                n = yield RecvInto(view[got:], deadline)
                 if n == 0:
                     break
                 got += n
@@ -746,7 +716,128 @@ async def a_stream_echo(
         else:
             rep.errors += 1
         if interval:
-            await asyncio.sleep(interval)
+            yield Sleep(interval)
+
+
+def stream_bulk_core(
+    rep: Report, factory: PayloadFactory, total: int, duration: float, timeout: float = 5.0
+) -> Core:
+    """Send ``total`` bytes (tagged chunks back to back), then half-close and wait for the peer's EOF."""
+    chunk = factory.size
+    end = _now() + duration
+    seq = sent = 0
+    try:
+        while sent < total and _now() < end:
+            n = min(chunk, total - sent)
+            yield SendAll(factory.make(seq)[:n], end + timeout)
+            sent += n
+            seq += 1
+    except TimeoutError:
+        rep.notes.append("peer stopped reading (send timed out)")
+    rep.sent = seq
+    rep.bytes_sent = sent
+    try:
+        yield ShutdownWrite()
+    except OSError:
+        return
+    buf = memoryview(bytearray(65536))
+    deadline = _now() + timeout
+    try:
+        while (yield RecvInto(buf, deadline)):
+            pass
+    except (TimeoutError, OSError):
+        rep.notes.append("peer did not close after our EOF")
+
+
+def dgram_echo_core(
+    ch: Channel,
+    rep: Report,
+    factory: PayloadFactory,
+    count: int | None,
+    duration: float,
+    interval: float = 0.0,
+    timeout: float = 1.0,
+) -> Core:
+    """Send one tagged datagram, wait for its echo (matching flow and seq), time it (guide 5.2).
+
+    A datagram that gets no echo within ``timeout`` counts as lost and the run goes on.
+    """
+    end = _now() + duration
+    flow = factory.flow_id
+    for seq in _count_iter(count):
+        if _now() >= end:
+            break
+        msg = factory.make(seq, _last(seq, count))
+        t0 = _ns()
+        deadline = _now() + timeout
+        try:
+            yield SendTo(ch.wrap(msg), ch.dest, deadline)
+        except TimeoutError:
+            rep.errors += 1
+            continue
+        rep.sent += 1
+        rep.bytes_sent += factory.size
+        try:
+            while True:
+                data, addr = yield RecvFrom(ch.max_recv, deadline)
+                body = ch.unwrap(data, addr)
+                if body is None:
+                    continue
+                rep.received += 1
+                rep.bytes_received += len(body)
+                tag = parse_tag(body)
+                if tag is not None and tag.flow_id == flow and tag.seq == seq:
+                    rep.echoed += 1
+                    rep.rtts_ns.append(_ns() - t0)
+                    break
+                # a late echo of an earlier message: keep waiting for ours
+        except TimeoutError:
+            pass
+        if interval:
+            yield Sleep(interval)
+
+
+def stream_echo(
+    io: SyncIO,
+    rep: Report,
+    factory: PayloadFactory,
+    count: int | None,
+    duration: float,
+    interval: float = 0.0,
+    timeout: float = 2.0,
+) -> None:
+    _drive(stream_echo_core(rep, factory, count, duration, interval, timeout), io)
+
+
+def stream_bulk(
+    io: SyncIO, rep: Report, factory: PayloadFactory, total: int, duration: float, timeout: float = 5.0
+) -> None:
+    _drive(stream_bulk_core(rep, factory, total, duration, timeout), io)
+
+
+def dgram_echo(
+    io: SyncIO,
+    ch: Channel,
+    rep: Report,
+    factory: PayloadFactory,
+    count: int | None,
+    duration: float,
+    interval: float = 0.0,
+    timeout: float = 1.0,
+) -> None:
+    _drive(dgram_echo_core(ch, rep, factory, count, duration, interval, timeout), io)
+
+
+async def a_stream_echo(
+    sock: socket.socket,
+    rep: Report,
+    factory: PayloadFactory,
+    count: int | None,
+    duration: float,
+    interval: float = 0.0,
+    timeout: float = 2.0,
+) -> None:
+    await _adrive(stream_echo_core(rep, factory, count, duration, interval, timeout), sock)
 
 
 async def a_stream_bulk(
@@ -757,28 +848,7 @@ async def a_stream_bulk(
     duration: float,
     timeout: float = 5.0,
 ) -> None:
-    loop = asyncio.get_running_loop()
-    chunk = factory.size
-    end = _now() + duration
-    seq = sent = 0
-    try:
-        while sent < total and _now() < end:
-            n = min(chunk, total - sent)
-            await _within(loop.sock_sendall(sock, factory.make(seq)[:n]), end + timeout)
-            sent += n
-            seq += 1
-    except TimeoutError:
-        rep.notes.append("peer stopped reading (send timed out)")
-    rep.sent = seq
-    rep.bytes_sent = sent
-    try:
-        sock.shutdown(socket.SHUT_WR)
-        buf = bytearray(65536)
-        deadline = _now() + timeout
-        while await _within(loop.sock_recv_into(sock, buf), deadline):
-            pass
-    except (TimeoutError, OSError):
-        rep.notes.append("peer did not close after our EOF")
+    await _adrive(stream_bulk_core(rep, factory, total, duration, timeout), sock)
 
 
 async def a_dgram_echo(
@@ -790,43 +860,7 @@ async def a_dgram_echo(
     interval: float = 0.0,
     timeout: float = 1.0,
 ) -> None:
-    loop = asyncio.get_running_loop()
-    sock = ch.sock
-    end = _now() + duration
-    flow = factory.flow_id
-    for seq in _count_iter(count):
-        if _now() >= end:
-            break
-        data_out = ch.wrap(factory.make(seq, _last(seq, count)))
-        t0 = _ns()
-        deadline = _now() + timeout
-        try:
-            if ch.dest is None:
-                await _within(loop.sock_sendall(sock, data_out), deadline)
-            else:
-                await _within(loop.sock_sendto(sock, data_out, ch.dest), deadline)
-        except TimeoutError:
-            rep.errors += 1
-            continue
-        rep.sent += 1
-        rep.bytes_sent += factory.size
-        try:
-            while True:
-                data, addr = await _within(loop.sock_recvfrom(sock, ch.max_recv), deadline)
-                body = ch.unwrap(data, addr)
-                if body is None:
-                    continue
-                rep.received += 1
-                rep.bytes_received += len(body)
-                tag = parse_tag(body)
-                if tag is not None and tag.flow_id == flow and tag.seq == seq:
-                    rep.echoed += 1
-                    rep.rtts_ns.append(_ns() - t0)
-                    break
-        except TimeoutError:
-            pass
-        if interval:
-            await asyncio.sleep(interval)
+    await _adrive(dgram_echo_core(ch, rep, factory, count, duration, interval, timeout), ch.sock)
 
 
 async def a_dgram_blast(

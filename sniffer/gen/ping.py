@@ -37,6 +37,7 @@ IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
 IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
 MSG_ERRQUEUE = 0x2000
 SO_MARK = getattr(socket, "SO_MARK", 36)
+IP_OPTIONS = getattr(socket, "IP_OPTIONS", 4)
 IPV6_FLOWLABEL_MGR = 32
 IPV6_FLOWINFO_SEND = 33
 IP_MTU = getattr(socket, "IP_MTU", 14)
@@ -84,6 +85,11 @@ class PingOptions:
     adaptive: bool = False  # -A: next probe when the last is answered (at most -i apart)
     user_latency: bool = False  # -U: rtt from user space to user space (no kernel timestamps)
     broadcast: bool = False  # -b: allow a broadcast target (SO_BROADCAST)
+    record_route: bool = False  # -R: IPv4 record route option on every probe (raw sockets)
+    # iputils' -w: with a deadline, ``count`` counts answers and probes go on until the deadline; the
+    # first ICMP error ends the run. Off (the library default, the TUI's): ``count`` probes, and the
+    # deadline only bounds the run.
+    iputils_deadline: bool = False
 
 
 # ---- events -------------------------------------------------------------------------------------
@@ -114,6 +120,7 @@ class Reply:
     icmp_code: int = 0
     detail: str | None = None  # decoded body for crafted (non-echo) types
     late: bool = False  # arrived after its -W timeout
+    route: list[str] | None = None  # -R: the addresses the reply's record route option holds
 
 
 @dataclass(slots=True)
@@ -378,6 +385,9 @@ class Endpoint:
                 raise SnifferError(f"-m {opts.mark}: cannot set SO_MARK: {exc.strerror}") from None
         if opts.broadcast and not v6:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        if opts.record_route and not v6:
+            # NOP, then RR (type 7), length 39, pointer 4: room for 9 addresses (iputils' layout)
+            s.setsockopt(socket.IPPROTO_IP, IP_OPTIONS, bytes([1, 7, 39, 4]) + bytes(36))
         if opts.flowlabel is not None and v6:
             self._flowlabel(s, opts.flowlabel)
         if self.kind == "raw":
@@ -692,6 +702,10 @@ class PingSession:
                 f"{self.targets[self.broadcast.index(True)].address} is a broadcast address: "
                 "do you want to ping broadcast? Then -b (with -I IFACE)"
             )
+        if o.record_route and (
+            o.socket_kind == "dgram" or any(t.family != socket.AF_INET for t in self.targets)
+        ):
+            raise UsageError("-R records the route of IPv4 probes on a raw socket (no -6, no --socket dgram)")
         if o.broadcast and not o.source:
             raise UsageError("-b pings a broadcast address only on an interface you name: add -I IFACE")
         self.endpoints, self.kind = open_endpoints(self.targets, o)
@@ -761,7 +775,7 @@ class PingSession:
         o = self.opts
         emit = on_event or (lambda ev: None)
         states = [
-            _State(ep, st, o.first_seq, o.count, o.deadline is not None)
+            _State(ep, st, o.first_seq, o.count, o.deadline is not None and o.iputils_deadline)
             for ep, st in zip(self.endpoints, self.stats, strict=True)
         ]
         by_fd = {s.ep.fd: s for s in states}
@@ -786,7 +800,7 @@ class PingSession:
                 break
             if o.count is not None and all(s.answered for s in states):
                 break  # iputils: replies + errors reached -c
-            if deadline is not None and any(s.stats.errors for s in states):
+            if deadline is not None and o.iputils_deadline and any(s.stats.errors for s in states):
                 break  # iputils: with -w, the first error ends the run
             # 1. send what is due
             sending = any(s.sending for s in states)
@@ -961,8 +975,25 @@ class PingSession:
             if not ep.echo:
                 msg = icmp.parse_icmp(data, ep.v6)
                 detail = icmp.describe_reply(msg, ep.v6) if msg else None
+            route = _record_route(bytes(ep.buf[20 : ep.last_ihl])) if self.opts.record_route else None
             emit(
-                Reply(ep.index, seq, src, rtt, ttl, nbytes, ts, dup, ck_ok, perr, typ, data[1], detail, late)
+                Reply(
+                    ep.index,
+                    seq,
+                    src,
+                    rtt,
+                    ttl,
+                    nbytes,
+                    ts,
+                    dup,
+                    ck_ok,
+                    perr,
+                    typ,
+                    data[1],
+                    detail,
+                    late,
+                    route,
+                )
             )
 
     def _icmp_error(
@@ -1028,6 +1059,29 @@ class PingSession:
                     f", mtu={info}" if eerrno == errno.EMSGSIZE else ""
                 )
                 emit(ProbeError(ep.index, seq, offender, -1, eerrno, text, ts, local=True))
+
+
+def _record_route(options: bytes) -> list[str] | None:
+    """The addresses of an IPv4 record route option (RFC 791), or None without one."""
+    i = 0
+    while i < len(options):
+        kind = options[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= len(options):
+            break
+        length = options[i + 1]
+        if length < 2:
+            break
+        if kind == 7 and length >= 3:
+            ptr = options[i + 2]
+            body = options[i + 3 : i + min(length, ptr - 1)]
+            return [socket.inet_ntoa(body[k : k + 4]) for k in range(0, len(body) - 3, 4)]
+        i += length
+    return None
 
 
 def _payload_error(data: memoryview, ep: Endpoint) -> str | None:

@@ -213,3 +213,12 @@ def test_sequence_wraps_at_16_bits(sniffer_cli) -> None:  # type: ignore[no-unty
     t = doc["targets"][0]
     assert [p["seq"] for p in t["probes"]] == [65534, 65535, 0, 1]
     assert t["received"] == 4 and all(p["status"] == "reply" for p in t["probes"])
+
+
+def test_library_count_is_probes_even_with_a_deadline() -> None:
+    """The TUI bounds every run with a deadline: there -c still counts probes (iputils' -w meaning,
+    where -c counts replies, is the CLI's, PingOptions.iputils_deadline)."""
+    o = PingOptions(count=3, interval=0.01, timeout=0.3, deadline=5.0, icmp_type=17)  # never answered
+    with PingSession(["127.0.0.1"], o) as s:
+        (st,) = s.run()
+    assert (st.transmitted, st.received) == (3, 0)

@@ -93,6 +93,8 @@ def lossy(b: Host) -> str:
         "mark",
         "interface",
         "v6 source address",
+        "record route",
+        "record route, one hop",
     ],
 )
 def test_same_lines_and_status(chain: list[Host], case: str) -> None:
@@ -115,6 +117,8 @@ def test_same_lines_and_status(chain: list[Host], case: str) -> None:
         "mark": ("-m", "7", "-c", "2", "-i", "0.2", r.addr4("r1")),
         "interface": ("-I", "r0", "-c", "2", "-i", "0.2", r.addr4("r1")),
         "v6 source address": ("-I", a.addr6("r0"), "-c", "2", "-i", "0.2", r.addr6("r1")),
+        "record route": ("-R", "-c", "3", "-i", "0.2", b.addr4("l1")),
+        "record route, one hop": ("-R", "-c", "1", r.addr4("l0")),
     }[case]
     real, ours = both(a, *args)
     assert ours == real, f"\niputils: {real}\nsniffer: {ours}"

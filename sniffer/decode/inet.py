@@ -14,6 +14,7 @@ from sniffer.decode.core import (
     Ctx,
     F,
     Header,
+    Table,
     call,
     data_layer,
     ip4,
@@ -738,6 +739,10 @@ GRE = Header(
 )
 
 
+#: GRE protocol types that are not ethertypes (Aruba's 802.11 tunnels): tried before the ethertype table
+GRE_PROTOS = Table("GRE protocol")
+
+
 @IP_PROTOS.register(IPPROTO_GRE)
 def dissect_gre(ctx: Ctx, off: int, end: int) -> None:
     layer = ctx.push("gre", "Generic Routing Encapsulation", off, 4)
@@ -780,7 +785,8 @@ def dissect_gre(ctx: Ctx, off: int, end: int) -> None:
 
         dissect_eth(ctx, o, end)
         return
-    call(ctx, ETHERTYPES, proto, o, end)
+    if not call(ctx, GRE_PROTOS, proto, o, end, fallback=False):
+        call(ctx, ETHERTYPES, proto, o, end)
 
 
 VXLAN = Header(

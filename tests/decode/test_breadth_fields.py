@@ -288,6 +288,11 @@ CASES: list[tuple[str, str, str]] = [
         "wlan",
         "gre.proto wlan.fc.type_subtype wlan.flags wlan.ra wlan.ta wlan.da wlan.sa wlan.bssid wlan.seq",
     ),
+    (
+        "tcpdump__erspan-type-iii-pb-1.pcap",
+        "erspan",
+        "erspan.version erspan.vlan erspan.cos erspan.encap erspan.bso erspan.truncated erspan.spanid",
+    ),
 ]
 
 TSHARK = [

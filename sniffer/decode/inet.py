@@ -14,6 +14,7 @@ from sniffer.decode.core import (
     Ctx,
     F,
     Header,
+    Table,
     call,
     data_layer,
     ip4,
@@ -554,6 +555,9 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
             ctx.info = info
             return
         _tcp_options(ctx, off + 20, off + hl, end)
+        if not ctx.quote and _has_option(data, off + 20, min(off + hl, lim), 30):
+            ctx.protos.append("mptcp")  # Wireshark's MPTCP analysis (on by default) takes the column
+            ctx.proto = "MPTCP"
     ctx.info = info
     if seglen > 0 and off + hl < lim:
         if not ctx.lean:
@@ -595,6 +599,23 @@ TCPOPT_NAMES = {
 
 
 _TCPOPT_FIELDS = {2: "mss", 3: "wscale", 4: "sack_perm", 5: "sack", 8: "timestamp", 30: "mptcp", 34: "tfo"}
+
+
+def _has_option(data: bytes, off: int, oend: int, want: int) -> bool:
+    """True if the TCP options in data[off:oend] hold one of kind ``want`` (walked as TCP walks them)."""
+    while off < oend:
+        kind = data[off]
+        if kind == want:
+            return True
+        if kind == 0:
+            return False
+        if kind == 1:
+            off += 1
+            continue
+        if off + 1 >= oend or data[off + 1] < 2:
+            return False
+        off += data[off + 1]
+    return False
 
 
 def _tcp_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
@@ -762,6 +783,10 @@ GRE = Header(
 )
 
 
+#: GRE protocol types that are not ethertypes (Aruba's 802.11 tunnels): tried before the ethertype table
+GRE_PROTOS = Table("GRE protocol")
+
+
 @IP_PROTOS.register(IPPROTO_GRE)
 def dissect_gre(ctx: Ctx, off: int, end: int) -> None:
     layer = ctx.push("gre", "Generic Routing Encapsulation", off, 4)
@@ -804,7 +829,8 @@ def dissect_gre(ctx: Ctx, off: int, end: int) -> None:
 
         dissect_eth(ctx, o, end)
         return
-    call(ctx, ETHERTYPES, proto, o, end)
+    if not call(ctx, GRE_PROTOS, proto, o, end, fallback=False):
+        call(ctx, ETHERTYPES, proto, o, end)
 
 
 VXLAN = Header(

@@ -105,9 +105,16 @@ ERSPAN2 = Header(
         F("erspan.version", "Version", 0, 2, mask=0xF000),
         F("erspan.vlan", "Vlan", 0, 2, mask=0x0FFF),
         F("erspan.cos", "COS", 2, 2, mask=0xE000),
-        F("erspan.encap", "Encap", 2, 2, mask=0x1800),
+        F("erspan.encap", "Encap", 2, 2, mask=0x1800),  # type III: "bso" (bad/short/oversized)
         F("erspan.truncated", "Truncated", 2, 2, mask=0x0400),
         F("erspan.spanid", "SpanID", 2, 2, mask=0x03FF),
+    )
+)
+
+
+ERSPAN3 = Header(
+    tuple(
+        f._replace(name="erspan.bso", label="BSO") if f.name == "erspan.encap" else f for f in ERSPAN2.fields
     )
 )
 
@@ -119,7 +126,7 @@ def dissect_erspan(ctx: Ctx, off: int, end: int) -> None:
         ctx.protos.pop()
     ctx.push("erspan", "Encapsulated Remote Switch Packet ANalysis", off, 8)
     ctx.proto = "ERSPAN"
-    vals = ERSPAN2.read(ctx, off, end)
+    vals = (ERSPAN3 if ctx.has(off, 1, end) and ctx.data[off] >> 4 == 2 else ERSPAN2).read(ctx, off, end)
     if vals is None:
         return
     data = ctx.data

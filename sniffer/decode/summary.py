@@ -77,7 +77,7 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
             return None
         sp, dp, seq, ack, offfl, win = _TCP.unpack_from(data, o)
         hl = (offfl >> 10) & 0x3C
-        if hl < 20 or o + hl > end:
+        if hl < 20 or o + hl > end or (hl > 20 and 30 in data[o + 20 : o + hl]):  # 30: maybe MPTCP
             return None
         seglen = end - o - hl
         if (
@@ -359,6 +359,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                         if (
                             hl >= 20
                             and seglen >= 0
+                            and (hl == 20 or 30 not in data[54 : 34 + hl])  # 30: maybe an MPTCP option
                             and (
                                 not seglen
                                 or (sp not in slow_tcp and dp not in slow_tcp)
@@ -513,6 +514,7 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                             if (
                                 hl >= 20
                                 and seglen >= 0
+                                and (hl == 20 or 30 not in buf[s + 54 : s + 34 + hl])  # maybe MPTCP
                                 and (
                                     not seglen
                                     or (sp not in slow_tcp and dp not in slow_tcp)

@@ -5,6 +5,7 @@ beacon interval and SSID), control frames, and data frames down to LLC and whate
 from __future__ import annotations
 
 from sniffer.decode.core import HEX2, LINKTYPES, Ctx, F, Header, call, data_layer, mac
+from sniffer.decode.inet import GRE_PROTOS
 from sniffer.decode.link import dissect_llc
 
 MGMT = {
@@ -214,6 +215,12 @@ def dissect_radiotap(ctx: Ctx, off: int, end: int) -> None:
             end -= 4
     ctx.protos.append("wlan_radio")
     dissect_wlan(ctx, off + ln, end)
+
+
+@GRE_PROTOS.register(*range(0x8200, 0x8400, 0x10))
+def dissect_aruba_wlan(ctx: Ctx, off: int, end: int) -> None:
+    """Aruba access points tunnel 802.11 frames (no FCS) in GRE with protocol types 0x8200-0x83f0."""
+    dissect_wlan(ctx, off, end)
 
 
 PPI = Header(

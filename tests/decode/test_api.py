@@ -155,4 +155,6 @@ def test_fast_protocols_are_the_dissectors() -> None:
             if got is not None:
                 fast += 1
                 assert got == ":".join(run(fr, False).protos), (p.name, fr)
-    assert fast > 200 and total > 1500  # the shortcut is exercised (the corpus is mostly odd packets)
+    # the shortcut is exercised (the corpus is mostly odd packets; since issue 13 MPTCP segments and the
+    # new protocols' ports take the dissector: 180 of them here)
+    assert fast > 150 and total > 1500

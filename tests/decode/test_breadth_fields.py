@@ -283,6 +283,16 @@ CASES: list[tuple[str, str, str]] = [
     ("zeek__pbb.pcap", "bofl", "bofl.pdu bofl.sequence"),
     ("tcpdump__afs.pcap", "afs.fs.opcode && udp.dstport == 7000", "afs.fs.opcode rx.type"),
     ("tcpdump__afs.pcap", "afs.vldb.opcode && udp.dstport == 7003", "afs.vldb.opcode rx.type"),
+    (
+        "zeek__tunnels__gre-aruba-ccmp.pcap",
+        "wlan",
+        "gre.proto wlan.fc.type_subtype wlan.flags wlan.ra wlan.ta wlan.da wlan.sa wlan.bssid wlan.seq",
+    ),
+    (
+        "tcpdump__erspan-type-iii-pb-1.pcap",
+        "erspan",
+        "erspan.version erspan.vlan erspan.cos erspan.encap erspan.bso erspan.truncated erspan.spanid",
+    ),
 ]
 
 TSHARK = [

@@ -114,7 +114,7 @@ def real(args: argparse.Namespace) -> None:
         ok = "PASS" if t / s >= 2 else "MISS"
         base = ""
         if base_env is not None:
-            b = statistics.median(timed(ours, base_env)[1] for _ in range(args.runs))
+            b = statistics.median(timed(ours, base_env, base_env["PYTHONPATH"])[1] for _ in range(args.runs))
             base = f"  (baseline {b:.2f} s: {t / b:.2f}x)"
         print(f"   {label:<45} {s:>8.2f} {t:>8.2f} {t / s:>20.2f}x  {ok} (goal >= 2x){base}", flush=True)
 

@@ -121,12 +121,14 @@ def slice_pcap(src: Path, dst: Path, count: int) -> None:
             g.write(h + f.read(n))
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
+def timed(
+    argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None
+) -> tuple[float, float, int]:
     """Wall time, CPU time (user+sys of the child and its children) and peak RSS (KiB) of one run,
     stdout to /dev/null."""
     cmd = ["/usr/bin/time", "-f", "%U %S %M", *argv]
     t = time.perf_counter()
-    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd, check=False)
     dt = time.perf_counter() - t
     try:
         u, s, m = p.stderr.decode().strip().splitlines()[-1].split()
@@ -206,7 +208,9 @@ def bench_file(
     cpu: dict[str, float] = {}
     rows = []
     for name, argv, n, runs in tools:
-        res = [timed(argv, envs[name]) for _ in range(runs)]
+        # `python -m` puts the working directory first on sys.path: the baseline runs from its own tree
+        cwd = envs[name]["PYTHONPATH"] if name.startswith("baseline") else None
+        res = [timed(argv, envs[name], cwd) for _ in range(runs)]
         dt = statistics.median(r[0] for r in res)
         ct = statistics.median(r[1] for r in res)
         rss = max(r[2] for r in res)

@@ -23,7 +23,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     tunnels,
     wlan,
 )
-from sniffer.decode.core import LINKTYPES, Ctx, data_layer
+from sniffer.decode.core import LINKTYPES, Ctx, _put, data_layer
 from sniffer.frame import Frame
 
 #: SNIFFER_DECODE_DEBUG=1 lets decoder exceptions through (for finding decoder bugs in development)
@@ -95,17 +95,17 @@ def run(frame: Frame, tree: bool, fields: bool = True, lean: bool = False) -> Ct
     ctx.info = info
     if not fields:
         return ctx
-    if not tree:  # no dissector records these names: plain stores
+    if not tree:  # the engine's own names: plain stores (the rarer ones appended as Ctx.add would)
         f = ctx.fields
         f["frame.protocols"] = ":".join(ctx.protos)
         f["_ws.col.Protocol"] = ctx.proto
         f["_ws.col.Info"] = info
-        if ctx.expert:
-            f["_ws.expert"] = ctx.expert[0] if len(ctx.expert) == 1 else list(ctx.expert)
+        for msg in ctx.expert:
+            _put(f, "_ws.expert", msg)
         if ctx.malformed:
-            f["_ws.malformed"] = ctx.malformed
+            _put(f, "_ws.malformed", ctx.malformed)
         if ctx.truncated:
-            f["_ws.truncated"] = 1
+            _put(f, "_ws.truncated", 1)
         return ctx
     ctx.add("frame.protocols", ":".join(ctx.protos), 0, 0, "Protocols in frame")
     ctx.add("_ws.col.Protocol", ctx.proto, 0, 0, "Protocol")

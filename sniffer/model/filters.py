@@ -77,7 +77,13 @@ def decoded_names() -> frozenset[str]:
     if _DECODED is None:
         from sniffer.decode.fields import decodable_names
 
+        from sniffer.model.tcpanalysis import FIELDS as ANALYSIS_FIELDS
+
         names = set(decodable_names(_registry())) | set(_EXTRA) | STREAM_FIELDS | CONTEXT_FIELDS
+        # what the conversation state adds (model/tcpanalysis, model/defrag): filters on it are answered
+        names |= ANALYSIS_FIELDS | {n for n in _registry() if n.startswith("tcp.analysis.")}
+        names |= {"ip.fragment", "ip.fragment.count", "ip.reassembled.length"}
+        names |= {"ipv6.fragment", "ipv6.fragment.count", "ipv6.reassembled.length"}
         names |= {a for a, targets in ALIASES.items() if a in names or any(t in names for t in targets)}
         _DECODED = frozenset(names)
     return _DECODED | frozenset(_EXTRA)

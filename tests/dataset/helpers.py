@@ -33,7 +33,9 @@ def read_json(path: str | Path) -> list[dict[str, Any]]:
     old_out, old_err = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = Out(), io.StringIO()  # type: ignore[assignment]
     try:
-        cli.main(["read", "--json", str(path)])
+        # the per-packet view: export does not yet run the conversation state (TCP analysis, IP
+        # defragmentation) that read --json applies by default; its tcp_analysis columns stay null
+        cli.main(["read", "--json", "--no-analysis", str(path)])
     finally:
         sys.stdout, sys.stderr = old_out, old_err
     return [json.loads(line) for line in buf.getvalue().splitlines() if line.strip()]

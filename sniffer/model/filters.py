@@ -76,7 +76,6 @@ def decoded_names() -> frozenset[str]:
     global _DECODED
     if _DECODED is None:
         from sniffer.decode.fields import decodable_names
-
         from sniffer.model.tcpanalysis import FIELDS as ANALYSIS_FIELDS
 
         names = set(decodable_names(_registry())) | set(_EXTRA) | STREAM_FIELDS | CONTEXT_FIELDS

@@ -22,6 +22,12 @@ TOOLS = {
     "openssl": "the TLS server of the HTTP/TLS tests",
     "socat": "the stdlib/system peer tests",
     "ip": "network namespaces (iproute2)",
+    "fping": "the fping side-by-side tests",
+    "traceroute": "the traceroute side-by-side tests",
+    "tcprewrite": "the replay rewriting comparisons (package tcpreplay)",
+    "sshd": "the remote-capture tests: an OpenSSH server in a test namespace",
+    "ssh": "the remote-capture tests: the OpenSSH client",
+    "ssh-keygen": "the remote-capture tests' throwaway key",
 }
 
 

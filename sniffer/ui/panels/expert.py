@@ -21,11 +21,12 @@ from textual.binding import Binding
 from sniffer.model.store import PacketStore
 from sniffer.model.tcpanalysis import GROUP_NAMES, PI_CHAT, PI_ERROR, PI_NOTE, PI_WARN, ExpertTally
 from sniffer.ui.panels.common import PanelScreen, goto_index
-from sniffer.ui.vtable import Column, VirtualTable
+from sniffer.ui.vtable import Column, VirtualTable, measure
 
 SEVERITY_NAMES = {PI_ERROR: "Error", PI_WARN: "Warning", PI_NOTE: "Note", PI_CHAT: "Chat"}
 SEVERITY_ORDER = (PI_ERROR, PI_WARN, PI_NOTE, PI_CHAT)
 NOT_BAD = ("tcp.analysis.window_update", "tcp.analysis.keep_alive", "tcp.analysis.keep_alive_ack")
+SUMMARY_WIDTH = 64
 MAX_ITEMS = 1_000_000  # per-item rows kept at most (the counts go on)
 
 
@@ -170,19 +171,18 @@ class ExpertScreen(PanelScreen):
         if res is None:
             return
         table = self.query_one(VirtualTable)
-        if self.per_item:
-            table.set_data(ITEM_COLUMNS, item_rows(res))
-        else:
-            table.set_data(GROUPED_COLUMNS, grouped_rows(res))
+        columns = ITEM_COLUMNS if self.per_item else GROUPED_COLUMNS
+        rows = item_rows(res) if self.per_item else grouped_rows(res)
+        widths = measure(columns, rows)
+        k = [c.label for c in columns].index("Summary")  # messages are long: up to 64 columns
+        widths[k] = min(SUMMARY_WIDTH, max([widths[k], *(len(r[k]) for r in rows[:2000])]))
+        table.set_data(columns, rows, widths)
         total = sum(res.tally.counts.values())
-        parts = [
-            f"{sum(n for k, n in res.tally.counts.items() if k[0] == s)} {SEVERITY_NAMES[s].lower()}s"
-            for s in SEVERITY_ORDER
-        ]
-        view = "every item" if self.per_item else "grouped"
+        per = {s: sum(n for k, n in res.tally.counts.items() if k[0] == s) for s in SEVERITY_ORDER}
+        parts = [f"{n} {SEVERITY_NAMES[s].lower()}s" for s, n in per.items() if n]
         self.set_status(
-            f"{total} items ({', '.join(parts)}) in {res.frames} packets; {len(res.bad_tcp)} Bad TCP · "
-            f"{view} · p: {'grouped' if self.per_item else 'every item'} · Enter: go to the packet"
+            f"{total} items ({', '.join(parts) or 'none'}) in {res.frames} packets · {len(res.bad_tcp)} Bad TCP"
+            f" · p: {'grouped' if self.per_item else 'every item'} · Enter: go to the packet"
         )
 
     def action_toggle_items(self) -> None:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -62,7 +62,7 @@ KEYMAP: list[tuple[str, str, str]] = [
     ("o", "sort_next", "Sort the list by the next column (header click: that column)"),
     ("O", "sort_reverse", "Reverse the sort order"),
 ]
-KEYMAP += PANEL_KEYMAP  # analysis screens (sniffer/ui/panels): S F P I G
+KEYMAP += PANEL_KEYMAP  # analysis screens (sniffer/ui/panels): S F P I G W E
 LIST_KEYS: list[tuple[str, str]] = [
     ("↑ ↓ / j k", "Previous / next packet (list), field (tree), byte row (hex)"),
     ("PgUp PgDn", "Page up / down"),
@@ -71,6 +71,7 @@ LIST_KEYS: list[tuple[str, str]] = [
     ("Enter", "Tree: expand / collapse the field"),
     ("mouse", "Click a row, a field or a byte; wheel scrolls"),
 ]
+EXPERT_AUTO_MAX = 200_000  # files up to this many packets get the expert pass (Bad TCP colours) on load
 SHOWN = {
     "quit": "Quit",
     "help": "Help",
@@ -159,6 +160,7 @@ class SnifferApp(PanelActions, App[None]):
         self.layout_mode = "stacked"
         self.last_saved: str | None = None
         self.notice_sort = ""  # "Sorting by …: 40%" while a sort worker runs
+        self.expert_result: Any = None  # the expert pass over the file (panels/expert.py)
         self.plist = PacketList(self.store, self.view, id="list")
         from sniffer.ui.columns import load_columns
 
@@ -240,6 +242,21 @@ class SnifferApp(PanelActions, App[None]):
     @on(SourceDone)
     def _source_done(self) -> None:
         self._tick()
+        # a file of moderate size: run the expert pass now so the packet list shows "Bad TCP" colours
+        # (bigger files: when the Expert panel (E) is opened)
+        if not self.live and self.expert_result is None and 0 < self.store.count <= EXPERT_AUTO_MAX:
+            self._expert_worker(self.store, self.store.count)
+
+    @work(thread=True, exclusive=True, group="expert-auto")
+    def _expert_worker(self, store: PacketStore, count: int) -> None:
+        from textual.worker import get_current_worker
+
+        from sniffer.ui.panels.expert import analyse
+
+        worker = get_current_worker()
+        res = analyse(store, count, lambda: worker.is_cancelled)
+        if not worker.is_cancelled and store is self.store:
+            self.call_from_thread(self.set_expert_result, res)
 
     # -- refresh timer ------------------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -757,6 +774,8 @@ class SnifferApp(PanelActions, App[None]):
             self.plist.update_count(0)
             if text:
                 self.apply_filter(text)
+            self.expert_result = None
+            self.plist.bad_tcp = set()
             # the old store is not closed here: a panel's worker may still be reading it; its spool
             # file goes when the last reference does
             del old_store

@@ -145,3 +145,8 @@ def _style(rule: str | None) -> Style:
 def row_style(row: Row) -> Style:
     """Rich style (background and foreground) of a row."""
     return _style(rule_for(row.protocol, row.info, row.malformed))
+
+
+# Wireshark's "Bad TCP" rule (tcp.analysis.flags && !tcp.analysis.window_update && !tcp.analysis.keep_alive
+# && !tcp.analysis.keep_alive_ack): the packet list applies it to the packets the expert pass flagged
+BAD_TCP_STYLE = _style("Bad TCP / malformed")

@@ -21,7 +21,7 @@ from textual.widgets.tree import TreeNode
 
 from sniffer.model.store import PacketStore, Row, View
 from sniffer.ui.adapters import DNode
-from sniffer.ui.colors import row_style
+from sniffer.ui.colors import BAD_TCP_STYLE, row_style
 from sniffer.ui.columns import CUSTOM_WIDTH, SortedRows, field_text
 from sniffer.ui.names import Resolver
 from sniffer.ui.timefmt import NO_TIME, TimeFormat
@@ -107,6 +107,7 @@ class PacketList(ScrollView, can_focus=True):
         self.count = 0  # rows shown (may lag len(view) while display is paused)
         self.follow = False
         self.marks: set[int] = set()
+        self.bad_tcp: set[int] = set()  # store indices of the "Bad TCP" rule (from the expert pass)
         self.timefmt = TimeFormat()
         self._first_ts: int | None = None  # the first packet with a timestamp
         self.custom: list[str] = []  # field names shown as columns (between Length and Info)
@@ -310,6 +311,8 @@ class PacketList(ScrollView, can_focus=True):
             style = MARK_CURSOR_STYLE if marked else CURSOR_STYLE
         elif marked:
             style = MARK_STYLE
+        elif index in self.bad_tcp:
+            style = self.rich_style + BAD_TCP_STYLE
         else:
             style = self.rich_style + row_style(row)
         return Strip([Segment(text, style)], width)

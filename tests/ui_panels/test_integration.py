@@ -1,4 +1,4 @@
-"""The app's hook: S F P I G push the panel screens, the help screen and the command palette list them."""
+"""The app's hook: S F P I G W E push the panel screens, the help screen and the command palette list them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .conftest import SIZE, WIKIPEDIA, loaded
 async def test_keys_push_panels_and_help_lists_them(make_app) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("sniffer.model.stats")
     from sniffer.ui.app import KEYMAP
+    from sniffer.ui.panels.expert import ExpertScreen
     from sniffer.ui.panels.follow import FollowStreamScreen
     from sniffer.ui.panels.genflows import GenFlowsScreen
     from sniffer.ui.panels.iograph import IOGraphScreen
@@ -26,6 +27,7 @@ async def test_keys_push_panels_and_help_lists_them(make_app) -> None:  # type: 
         "I": McastScreen,
         "G": GenFlowsScreen,
         "W": IOGraphScreen,
+        "E": ExpertScreen,
     }
     assert [k for k, _, _ in PANEL_KEYMAP] == list(screens)
     used = [k for keys, _, _ in KEYMAP for k in keys.split(",")]

@@ -106,3 +106,11 @@ def test_snapshot_conversations_sorted_and_filtered(snap_compare, size) -> None:
         await pilot.pause()
 
     assert snap_compare(_app(WIKIPEDIA), terminal_size=size, run_before=before)
+
+
+def test_snapshot_expert(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    from sniffer.ui.panels.expert import ExpertScreen
+
+    from .test_expert import PPPOE
+
+    assert snap_compare(_app(PPPOE), terminal_size=SIZE, run_before=_run(ExpertScreen, lambda s: s.ready))

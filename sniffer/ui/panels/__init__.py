@@ -1,5 +1,6 @@
 """Analysis panels the TUI pushes as screens: statistics, follow stream, ping, multicast, generated flows,
-I/O graph."""
+I/O graph,
+expert information."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ PANEL_KEYMAP: list[tuple[str, str, str]] = [
     ("I", "mcast_panel", "Multicast panel: groups, members, queriers, timeline, streams"),
     ("G", "gen_flows", "Generated flows: sniffer gen tags, missing sequence numbers"),
     ("W", "io_graph", "I/O graph: packets, bytes or bits/s over time, one line per display filter"),
+    ("E", "expert_info", "Expert information: TCP analysis items by severity, group and message"),
 ]
 
 
@@ -57,6 +59,20 @@ class PanelActions:
         from sniffer.ui.panels.iograph import IOGraphScreen
 
         self._push_panel(IOGraphScreen())
+
+    def action_expert_info(self) -> None:
+        from sniffer.ui.panels.expert import ExpertScreen
+
+        self._push_panel(ExpertScreen())
+
+    def set_expert_result(self, result: Any) -> None:
+        """Keep the expert pass's result; the packet list colours its Bad TCP packets."""
+        app: Any = self
+        app.expert_result = result
+        plist = getattr(app, "plist", None)
+        if plist is not None:
+            plist.bad_tcp = result.bad_tcp
+            plist.refresh()
 
     def _push_panel(self, screen: Any) -> None:
         app: Any = self

@@ -19,6 +19,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     routing,
     sctp,
     services,
+    sflow,
     tls,
     tunnels,
     wlan,

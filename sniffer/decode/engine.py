@@ -23,6 +23,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     tls,
     tunnels,
     wlan,
+    wpan,
 )
 from sniffer.decode.core import LINKTYPES, Ctx, _put, data_layer
 from sniffer.frame import Frame

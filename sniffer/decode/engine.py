@@ -19,9 +19,11 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     routing,
     sctp,
     services,
+    sflow,
     tls,
     tunnels,
     wlan,
+    wpan,
 )
 from sniffer.decode.core import LINKTYPES, Ctx, _put, data_layer
 from sniffer.frame import Frame

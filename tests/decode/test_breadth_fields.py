@@ -16,6 +16,18 @@ from .breadth import CAPS
 
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
+    (
+        "zeek__ieee80211.15.4.pcap",
+        "wpan",
+        "wpan.fcf wpan.frame_type wpan.security wpan.pending wpan.ack_request wpan.pan_id_compression "
+        "wpan.dst_addr_mode wpan.version wpan.src_addr_mode wpan.seq_no wpan.dst_pan wpan.dst16",
+    ),
+    (
+        "tcpdump__sflow_expanded.pcap",
+        "sflow",
+        "sflow_245.version sflow_245.agenttype sflow_245.agent sflow_245.sub_agent_id "
+        "sflow_245.sequence_number sflow_245.sysuptime sflow_245.numsamples",
+    ),
     ("tcpdump__pim-packet-assortment.pcap", "pim", "pim.version pim.type pim.cksum"),
     ("tcpdump__PIM-SM_join_prune.pcap", "ip.proto == 103", "pim.version pim.type"),
     (

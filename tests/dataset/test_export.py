@@ -46,7 +46,7 @@ def check_against_read(ds: Path, files: list[Path]) -> int:
     ports, flags, the -e ip.ttl column and dns.qry.name. Returns the packets compared."""
     rows: dict[str, list[dict[str, Any]]] = {}
     for r in table(ds, "packets"):
-        rows.setdefault(r["file"], []).append(r)
+        rows.setdefault(str(Path(r["file"]).resolve()), []).append(r)  # symlinked dirs too
     total = 0
     for f in files:
         want = read_json(f)

@@ -579,19 +579,7 @@ def _run_trace(args: argparse.Namespace) -> int:
     def on_hop(h: Hop) -> None:
         if args.json:
             return
-        parts = [f"{h.ttl:2d} "]
-        last = None
-        for addr, rtt, note in h.probes:
-            if addr is None:
-                parts.append(" *")
-                continue
-            if addr != last:
-                parts.append(f" {_name_of(addr, rdns, names)}")
-                last = addr
-            parts.append(f"  {fmt_ms(rtt or 0.0)} ms")
-            if note:
-                parts.append(f" !{note}")
-        print("".join(parts), flush=True)
+        print(h.line(lambda addr: _name_of(addr, rdns, names), fmt_ms), flush=True)
 
     hops = trace(args.targets[0], opts, max_hops=args.max_hops, queries=args.queries, on_hop=on_hop)
     reached = bool(hops) and hops[-1].reached

@@ -84,19 +84,7 @@ def run(args: argparse.Namespace) -> int:
     def on_hop(h: Hop) -> None:
         if args.json:
             return
-        parts = [f"{h.ttl:2d} "]
-        last = None
-        for addr, rtt, note in h.probes:
-            if addr is None:
-                parts.append(" *")
-                continue
-            if addr != last:
-                parts.append(f" {name(addr)}")
-                last = addr
-            parts.append(f"  {rtt or 0.0:.3f} ms")
-            if note:
-                parts.append(f" !{note}")
-        print("".join(parts), flush=True)
+        print(h.line(name, lambda ms: f"{ms:.3f}"), flush=True)
 
     if args.method == "icmp":
         opts = PingOptions(timeout=wait, size=size, family=args.family, source=args.iface)

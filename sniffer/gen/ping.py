@@ -1108,6 +1108,22 @@ class Hop:
     probes: list[tuple[str | None, float | None, str]]  # (address, rtt ms, note) per probe; None = no answer
     reached: bool = False
 
+    def line(self, name: Callable[[str], str], ms: Callable[[float], str]) -> str:
+        """traceroute's line for this hop: ``name`` shows an address, ``ms`` a round-trip time."""
+        parts = [f"{self.ttl:2d} "]
+        last = None
+        for addr, rtt, note in self.probes:
+            if addr is None:
+                parts.append(" *")
+                continue
+            if addr != last:
+                parts.append(f" {name(addr)}")
+                last = addr
+            parts.append(f"  {ms(rtt or 0.0)} ms")
+            if note:
+                parts.append(f" !{note}")
+        return "".join(parts)
+
 
 def trace(
     target: str,

@@ -158,6 +158,42 @@ class SyncIO:
                 self._wait(selectors.EVENT_READ, deadline)
 
 
+class PeerLog:
+    """Servers tell each connection and each new datagram peer to ``log`` (the CLI prints to stderr),
+    at most ``limit`` lines, then one line saying the rest go unlogged."""
+
+    def __init__(self, log: Callable[[str], None] | None, limit: int = 64) -> None:
+        self.log = log
+        self.limit = limit
+        self.seen: set[Any] = set()
+        self.lines = 0
+
+    def say(self, text: str) -> None:
+        if self.log is None or self.lines > self.limit:
+            return
+        self.lines += 1
+        self.log(
+            text if self.lines <= self.limit else f"more than {self.limit} peers: the rest are not logged"
+        )
+
+    def connection(self, n: int, peer: Addr) -> None:
+        self.say(f"connection {n} from {_fmt_peer(peer)}")
+
+    def datagram(self, peer: Addr) -> None:
+        if self.log is None or peer in self.seen or len(self.seen) > self.limit:
+            return
+        self.seen.add(peer)
+        self.say(f"first datagram from {_fmt_peer(peer)}")
+
+
+def _fmt_peer(peer: Addr) -> str:
+    if isinstance(peer, tuple) and len(peer) >= 2 and isinstance(peer[0], str):
+        return f"[{peer[0]}]:{peer[1]}" if ":" in peer[0] else f"{peer[0]}:{peer[1]}"
+    if peer in ("", b"", None):
+        return "an unnamed socket"
+    return str(peer)
+
+
 def _count_iter(count: int | None) -> range:
     return range(count if count is not None else 1 << 62)
 
@@ -230,7 +266,12 @@ def dgram_blast(
 
 
 def stream_server_sync(
-    lsock: socket.socket, style: str, mode: str, stop: StopFn, max_conns: int | None = None
+    lsock: socket.socket,
+    style: str,
+    mode: str,
+    stop: StopFn,
+    max_conns: int | None = None,
+    peers: PeerLog | None = None,
 ) -> dict[str, Any]:
     """Echo or sink on a listening socket until ``stop()`` or ``max_conns`` connections are done.
 
@@ -238,15 +279,17 @@ def stream_server_sync(
     connections at once, each with its own pending output.
     """
     stats = {"connections": 0, "bytes_received": 0, "bytes_echoed": 0, "messages": 0}
+    peers = peers or PeerLog(None)
     if style == BLOCKING:
         lsock.settimeout(POLL_S)
         buf = memoryview(bytearray(SINK_BUF if mode == "sink" else 65536))
         while not stop() and (max_conns is None or stats["connections"] < max_conns):
             try:
-                conn, _ = lsock.accept()
+                conn, peer = lsock.accept()
             except (TimeoutError, BlockingIOError):
                 continue
             stats["connections"] += 1
+            peers.connection(stats["connections"], peer)
             with conn:
                 conn.settimeout(POLL_S)
                 while not stop():
@@ -289,11 +332,12 @@ def stream_server_sync(
             for key, events in sel.select(POLL_S):
                 if key.data is None:
                     try:
-                        conn, _ = lsock.accept()
+                        conn, peer = lsock.accept()
                     except BlockingIOError:
                         continue
                     conn.setblocking(False)
                     stats["connections"] += 1
+                    peers.connection(stats["connections"], peer)
                     out[conn] = bytearray()
                     sel.register(conn, selectors.EVENT_READ, "conn")
                     continue
@@ -335,13 +379,20 @@ def stream_server_sync(
 
 
 def dgram_server_sync(
-    ch: Channel, style: str, mode: str, stop: StopFn, max_msgs: int | None = None
+    ch: Channel,
+    style: str,
+    mode: str,
+    stop: StopFn,
+    max_msgs: int | None = None,
+    peers: PeerLog | None = None,
 ) -> dict[str, Any]:
-    """Echo (or count) datagrams until ``stop()`` or ``max_msgs``."""
+    """Echo (or count) datagrams until ``stop()`` or ``max_msgs``; the sink's fast path reads no
+    addresses, so it logs no peers."""
     if mode == "sink" and type(ch).count_in is Channel.count_in:
         return _dgram_sink_fast(ch.sock, style, stop, max_msgs)
     io = SyncIO(ch.sock, style)
     stats = {"messages": 0, "bytes_received": 0, "echoed": 0, "ignored": 0}
+    peers = peers or PeerLog(None)
     try:
         while not stop() and (max_msgs is None or stats["messages"] < max_msgs):
             try:
@@ -350,6 +401,7 @@ def dgram_server_sync(
                 continue
             except OSError:
                 continue
+            peers.datagram(addr)
             if mode == "sink":
                 if ch.count_in(data, addr):
                     stats["messages"] += 1
@@ -965,7 +1017,8 @@ async def a_stream_conns(
 
 
 class _StreamServerProto(asyncio.BufferedProtocol):
-    def __init__(self, stats: dict[str, Any], mode: str, closed: Callable[[], None]) -> None:
+    def __init__(self, stats: dict[str, Any], mode: str, closed: Callable[[], None], peers: PeerLog) -> None:
+        self.peers = peers
         self.stats = stats
         self.mode = mode
         self.buf = bytearray(SINK_BUF if mode == "sink" else 65536)
@@ -976,6 +1029,7 @@ class _StreamServerProto(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.stats["connections"] += 1
+        self.peers.connection(self.stats["connections"], transport.get_extra_info("peername"))
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.view
@@ -995,7 +1049,7 @@ class _StreamServerProto(asyncio.BufferedProtocol):
 
 
 async def a_stream_server(
-    lsock: socket.socket, mode: str, stop: StopFn, max_conns: int | None = None
+    lsock: socket.socket, mode: str, stop: StopFn, max_conns: int | None = None, peers: PeerLog | None = None
 ) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     stats: dict[str, Any] = {"connections": 0, "bytes_received": 0, "bytes_echoed": 0, "messages": 0}
@@ -1005,13 +1059,16 @@ async def a_stream_server(
         nonlocal done
         done += 1
 
+    plog = peers or PeerLog(None)
     lsock.setblocking(False)
     if lsock.type == socket.SOCK_SEQPACKET:
-        return await _a_seqpacket_server(lsock, mode, stop, max_conns, stats)
+        return await _a_seqpacket_server(lsock, mode, stop, max_conns, stats, plog)
     if lsock.family == socket.AF_UNIX:
-        server = await loop.create_unix_server(lambda: _StreamServerProto(stats, mode, closed), sock=lsock)
+        server = await loop.create_unix_server(
+            lambda: _StreamServerProto(stats, mode, closed, plog), sock=lsock
+        )
     else:
-        server = await loop.create_server(lambda: _StreamServerProto(stats, mode, closed), sock=lsock)
+        server = await loop.create_server(lambda: _StreamServerProto(stats, mode, closed, plog), sock=lsock)
     try:
         while not stop() and (max_conns is None or done < max_conns):
             await asyncio.sleep(POLL_S)
@@ -1021,7 +1078,12 @@ async def a_stream_server(
 
 
 async def _a_seqpacket_server(
-    lsock: socket.socket, mode: str, stop: StopFn, max_conns: int | None, stats: dict[str, Any]
+    lsock: socket.socket,
+    mode: str,
+    stop: StopFn,
+    max_conns: int | None,
+    stats: dict[str, Any],
+    peers: PeerLog,
 ) -> dict[str, Any]:
     """asyncio transports are byte streams: records keep their bounds with the loop's sock_* calls."""
     loop = asyncio.get_running_loop()
@@ -1049,11 +1111,12 @@ async def _a_seqpacket_server(
 
     while not stop() and (max_conns is None or done < max_conns):
         try:
-            conn, _ = await asyncio.wait_for(loop.sock_accept(lsock), POLL_S)
+            conn, peer = await asyncio.wait_for(loop.sock_accept(lsock), POLL_S)
         except (TimeoutError, OSError):
             continue
         conn.setblocking(False)
         stats["connections"] += 1
+        peers.connection(stats["connections"], peer)
         task = asyncio.ensure_future(handle(conn))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -1062,7 +1125,9 @@ async def _a_seqpacket_server(
     return stats
 
 
-async def a_dgram_server(ch: Channel, mode: str, stop: StopFn, max_msgs: int | None = None) -> dict[str, Any]:
+async def a_dgram_server(
+    ch: Channel, mode: str, stop: StopFn, max_msgs: int | None = None, peers: PeerLog | None = None
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     sock = ch.sock
     sock.setblocking(False)
@@ -1093,6 +1158,8 @@ async def a_dgram_server(ch: Channel, mode: str, stop: StopFn, max_msgs: int | N
             data, addr = await asyncio.wait_for(loop.sock_recvfrom(sock, ch.max_recv), POLL_S)
         except (TimeoutError, OSError):
             continue
+        if peers is not None:
+            peers.datagram(addr)
         if mode == "sink":
             if ch.count_in(data, addr):
                 stats["messages"] += 1

@@ -54,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "targets", nargs="+", metavar="TARGET", help="address or name; IPv6 link-local as fe80::1%%eth0"
+        "targets", nargs="*", metavar="TARGET", help="address or name; IPv6 link-local as fe80::1%%eth0"
     )
     p.add_argument("-c", dest="count", type=int, help="stop after COUNT probes per target")
     p.add_argument(
@@ -156,6 +156,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="IPv4 record route: print the route of each reply",
     )
     p.add_argument(
+        "-T",
+        dest="timestamp",
+        nargs="+",
+        metavar=("tsonly|tsandaddr|tsprespec", "HOP"),
+        help="IPv4 timestamp option on every probe, printed per reply; as iputils, with tsprespec the "
+        "hosts before the target are the hops asked to stamp (at most 4)",
+    )
+    p.add_argument(
         "--trace", action="store_true", help="traceroute with ICMP echo: rising TTL, one line per hop"
     )
     p.add_argument("--max-hops", type=int, default=30, help="--trace: highest TTL (default 30)")
@@ -241,8 +249,27 @@ def _options(args: argparse.Namespace) -> Any:
         user_latency=args.user_latency,
         broadcast=args.broadcast,
         record_route=args.record_route,
+        timestamp=args.timestamp,
+        ts_hops=tuple(args.ts_hops),
         iputils_deadline=True,
     )
+
+
+def _ts_lines(stamps: Any) -> list[str]:
+    """iputils' TS: lines: the first stamp absolute (ms since midnight UT), the next ones as the
+    difference from the one before; a stamp with the high bit set is 'not-standard' (its own series)."""
+    out = []
+    std = nonstd = None
+    for addr, value in stamps.entries:
+        if value & 0x80000000:
+            v = value & 0x7FFFFFFF
+            text = f"{v} absolute not-standard" if nonstd is None else f"{v - nonstd} not-standard"
+            nonstd = v
+        else:
+            text = f"{value} absolute" if std is None else f"{value - std}"
+            std = value
+        out.append(f"{addr}\t{text}" if addr is not None else text)
+    return out
 
 
 def fmt_ms(ms: float) -> str:
@@ -268,6 +295,19 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from sniffer.errors import UsageError
+
+    args.ts_hops = []
+    if args.timestamp:  # -T MODE takes the hosts after it too (iputils reads them as arguments)
+        args.timestamp, *more = args.timestamp
+        args.targets = [*more, *args.targets]
+        if args.timestamp == "tsprespec" and args.targets:
+            # iputils: the hosts before the target are the hops asked to stamp
+            from sniffer.gen.ping import resolve
+
+            args.ts_hops = [resolve(h, 4).address for h in args.targets[:-1]]
+            args.targets = args.targets[-1:]
+    if not args.targets:
+        raise UsageError("no target: name an address or host to ping")
 
     if args.trace:
         if len(args.targets) != 1:
@@ -348,7 +388,8 @@ def _run_ping(args: argparse.Namespace) -> int:
                 if v6:
                     write(f"PING {t.name}({t.address}){frm} {opts.size} data bytes\n")
                 else:
-                    ipl = opts.size + 28 + (40 if opts.record_route else 0)  # -R: 40 bytes of IP options
+                    # -R / -T: 40 bytes of IP options, as iputils counts them
+                    ipl = opts.size + 28 + (40 if opts.record_route or opts.timestamp else 0)
                     write(f"PING {t.name} ({t.address}){frm} {opts.size}({ipl}) bytes of data.\n")
         out.flush()
 
@@ -389,6 +430,11 @@ def _run_ping(args: argparse.Namespace) -> int:
                     r["detail"] = ev.detail
                 if ev.route is not None:
                     r["route"] = ev.route
+                if ev.stamps is not None:
+                    r["timestamps"] = [
+                        {"address": a, "ms": v} if a else {"ms": v} for a, v in ev.stamps.entries
+                    ]
+                    r["timestamps_unrecorded"] = ev.stamps.overflow
                 if ev.late:
                     r["late"] = True
                 if rec is not None:
@@ -425,6 +471,10 @@ def _run_ping(args: argparse.Namespace) -> int:
                 else:
                     line += "\nRR: \t" + "\n\t".join(ev.route) + "\n"
                     last_route[ev.target] = ev.route
+            if ev.stamps is not None and ev.stamps.entries:
+                line += "\nTS: \t" + "\n\t".join(_ts_lines(ev.stamps)) + "\n"
+                if ev.stamps.overflow:
+                    line += f"Unrecorded hops: {ev.stamps.overflow}\n"
             write(line + "\n")
             out.flush()
             return

@@ -86,6 +86,8 @@ class PingOptions:
     user_latency: bool = False  # -U: rtt from user space to user space (no kernel timestamps)
     broadcast: bool = False  # -b: allow a broadcast target (SO_BROADCAST)
     record_route: bool = False  # -R: IPv4 record route option on every probe (raw sockets)
+    timestamp: str | None = None  # -T: IPv4 timestamp option, tsonly / tsandaddr / tsprespec (raw sockets)
+    ts_hops: tuple[str, ...] = ()  # -T tsprespec: the IPv4 addresses asked to stamp (at most 4)
     # iputils' -w: with a deadline, ``count`` counts answers and probes go on until the deadline; the
     # first ICMP error ends the run. Off (the library default, the TUI's): ``count`` probes, and the
     # deadline only bounds the run.
@@ -93,6 +95,64 @@ class PingOptions:
 
 
 # ---- events -------------------------------------------------------------------------------------
+
+
+# ---- IPv4 timestamp option (RFC 791 section 3.1, "Internet Timestamp") ------------------------
+
+IPOPT_TS = 68  # option type
+TS_FLAGS = {"tsonly": 0, "tsandaddr": 1, "tsprespec": 3}  # the option's flag nibble per -T mode
+MAX_TS_HOPS = 4  # 4 + 8 * 4 = 36 bytes: what fits in the 40 bytes of IPv4 options
+
+
+@dataclass(slots=True)
+class Timestamps:
+    """The filled slots of a reply's timestamp option: (address or None for tsonly, value) each;
+    ``overflow`` is the option's count of hops that found no room (``Unrecorded hops``)."""
+
+    flag: int
+    entries: list[tuple[str | None, int]]
+    overflow: int
+
+
+def timestamp_option(mode: str, hops: tuple[str, ...] = ()) -> bytes:
+    """The option iputils' -T puts on every probe: tsonly 40 bytes (9 stamps), tsandaddr 36 (4 address
+    and stamp pairs), tsprespec 4 + 8 per named hop; pointer 5 (the first slot)."""
+    flag = TS_FLAGS[mode]
+    if mode == "tsprespec":
+        body = b"".join(socket.inet_aton(h) + bytes(4) for h in hops)
+        return bytes([IPOPT_TS, 4 + len(body), 5, flag]) + body
+    length = 40 if mode == "tsonly" else 36
+    return bytes([IPOPT_TS, length, 5, flag]) + bytes(length - 4)
+
+
+def parse_timestamps(options: bytes) -> Timestamps | None:
+    """The timestamp option among a reply's IPv4 options, its slots up to the pointer; None without one."""
+    i = 0
+    while i < len(options):
+        kind = options[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= len(options) or options[i + 1] < 2:
+            break
+        length = options[i + 1]
+        if kind == IPOPT_TS and length >= 4 and i + 4 <= len(options):
+            ptr, ofl = options[i + 2], options[i + 3]
+            body = options[i + 4 : i + min(length, ptr - 1, len(options) - i)]
+            flag = ofl & 0xF
+            step = 4 if flag == 0 else 8
+            entries: list[tuple[str | None, int]] = []
+            for k in range(0, len(body) - step + 1, step):
+                if step == 4:
+                    entries.append((None, int.from_bytes(body[k : k + 4], "big")))
+                else:
+                    addr = socket.inet_ntoa(body[k : k + 4])
+                    entries.append((addr, int.from_bytes(body[k + 4 : k + 8], "big")))
+            return Timestamps(flag, entries, ofl >> 4)
+        i += length
+    return None
 
 
 @dataclass(slots=True)
@@ -121,6 +181,7 @@ class Reply:
     detail: str | None = None  # decoded body for crafted (non-echo) types
     late: bool = False  # arrived after its -W timeout
     route: list[str] | None = None  # -R: the addresses the reply's record route option holds
+    stamps: Timestamps | None = None  # -T: the reply's timestamp option
 
 
 @dataclass(slots=True)
@@ -388,6 +449,8 @@ class Endpoint:
         if opts.record_route and not v6:
             # NOP, then RR (type 7), length 39, pointer 4: room for 9 addresses (iputils' layout)
             s.setsockopt(socket.IPPROTO_IP, IP_OPTIONS, bytes([1, 7, 39, 4]) + bytes(36))
+        if opts.timestamp and not v6:
+            s.setsockopt(socket.IPPROTO_IP, IP_OPTIONS, timestamp_option(opts.timestamp, opts.ts_hops))
         if opts.flowlabel is not None and v6:
             self._flowlabel(s, opts.flowlabel)
         if self.kind == "raw":
@@ -706,6 +769,15 @@ class PingSession:
             o.socket_kind == "dgram" or any(t.family != socket.AF_INET for t in self.targets)
         ):
             raise UsageError("-R records the route of IPv4 probes on a raw socket (no -6, no --socket dgram)")
+        if o.timestamp is not None:
+            if o.timestamp not in TS_FLAGS:
+                raise UsageError(f"invalid timestamp type: {o.timestamp} (tsonly, tsandaddr or tsprespec)")
+            if o.record_route:
+                raise UsageError("only one of -T or -R may be used")
+            if o.socket_kind == "dgram" or any(t.family != socket.AF_INET for t in self.targets):
+                raise UsageError("-T stamps IPv4 probes on a raw socket (no -6, no --socket dgram)")
+            if len(o.ts_hops) > MAX_TS_HOPS:
+                raise UsageError(f"-T tsprespec: at most {MAX_TS_HOPS} hops fit in the option")
         if o.broadcast and not o.source:
             raise UsageError("-b pings a broadcast address only on an interface you name: add -I IFACE")
         self.endpoints, self.kind = open_endpoints(self.targets, o)
@@ -976,6 +1048,7 @@ class PingSession:
                 msg = icmp.parse_icmp(data, ep.v6)
                 detail = icmp.describe_reply(msg, ep.v6) if msg else None
             route = _record_route(bytes(ep.buf[20 : ep.last_ihl])) if self.opts.record_route else None
+            stamps = parse_timestamps(bytes(ep.buf[20 : ep.last_ihl])) if self.opts.timestamp else None
             emit(
                 Reply(
                     ep.index,
@@ -993,6 +1066,7 @@ class PingSession:
                     detail,
                     late,
                     route,
+                    stamps,
                 )
             )
 

@@ -145,3 +145,32 @@ def test_describe_timestamp_reply() -> None:
     raw = icmp.build_icmp(18, 0, 3, 4, socket.inet_aton("255.255.255.0"))
     msg = icmp.parse_icmp(raw, False)
     assert msg is not None and icmp.describe_reply(msg, False).endswith("mask=255.255.255.0")
+
+
+def test_timestamp_option_as_iputils_builds_and_prints_it() -> None:
+    """-T: the option bytes iputils puts on a probe, and a reply's option read back to its TS: lines
+    (first stamp absolute, then differences; the high bit starts a 'not-standard' series)."""
+    from sniffer.commands.ping import _ts_lines
+    from sniffer.gen.ping import parse_timestamps, timestamp_option
+
+    assert timestamp_option("tsonly") == bytes([68, 40, 5, 0]) + bytes(36)
+    assert timestamp_option("tsandaddr") == bytes([68, 36, 5, 1]) + bytes(32)
+    assert timestamp_option("tsprespec", ("10.0.0.1",)) == bytes([68, 12, 5, 3, 10, 0, 0, 1]) + bytes(4)
+    # tsandaddr, 3 slots filled (pointer 29), 2 hops found no room, then end of options
+    body = b"".join(bytes([10, 0, 0, i]) + v.to_bytes(4, "big") for i, v in ((1, 1000), (2, 1003), (3, 1003)))
+    opt = bytes([68, 36, 29, 0x21]) + body + bytes(8)
+    ts = parse_timestamps(bytes([1]) + opt + bytes(3))
+    assert ts is not None and ts.overflow == 2 and len(ts.entries) == 3
+    assert _ts_lines(ts) == ["10.0.0.1\t1000 absolute", "10.0.0.2\t3", "10.0.0.3\t0"]
+    # tsonly with a non-standard stamp among standard ones
+    vals = [5000, 0x80000000 | 7, 5002, 0x80000000 | 9]
+    opt = bytes([68, 40, 5 + 4 * len(vals), 0]) + b"".join(v.to_bytes(4, "big") for v in vals)
+    opt += bytes(40 - len(opt))
+    ts = parse_timestamps(opt)
+    assert ts is not None
+    assert _ts_lines(ts) == ["5000 absolute", "7 absolute not-standard", "2", "2 not-standard"]
+    assert parse_timestamps(bytes([1, 1, 0])) is None
+    # truncated or lying lengths do not raise
+    for cut in range(len(opt)):
+        parse_timestamps(opt[:cut])
+    assert parse_timestamps(bytes([68, 200, 255, 0]) + bytes(8)) is not None

@@ -34,6 +34,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-f", "--first", dest="first", type=int, default=1, help="first TTL (default 1)")
     p.add_argument("-m", "--max-hops", dest="max_hops", type=int, default=30, help="last TTL (default 30)")
     p.add_argument("-q", "--queries", dest="queries", type=int, default=3, help="probes per hop (default 3)")
+    p.add_argument(
+        "-N",
+        "--sim-queries",
+        dest="parallel",
+        type=int,
+        default=16,
+        help="probes in flight at once, across hops (default 16, as traceroute)",
+    )
     p.add_argument("-w", "--wait", dest="wait", default="5", help="seconds to wait for a probe (default 5)")
     p.add_argument("-p", "--port", dest="port", type=int, help="destination port (UDP: the first one)")
     p.add_argument("-n", dest="numeric", action="store_true", help="numeric addresses (no reverse lookups)")
@@ -58,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"-w {args.wait}: seconds, e.g. -w 2") from None
     if not 1 <= args.first <= args.max_hops <= 255 or not 1 <= args.queries <= 10 or wait <= 0:
         raise UsageError("need 1 <= -f <= -m <= 255, -q 1..10 and -w > 0")
+    if not 1 <= args.parallel <= 255:
+        raise UsageError(f"-N {args.parallel}: probes in flight must be 1..255")
     t = resolve(args.host, args.family)
     v6 = t.family == socket.AF_INET6
     ip_hdr = 40 if v6 else 20
@@ -89,7 +99,13 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "icmp":
         opts = PingOptions(timeout=wait, size=size, family=args.family, source=args.iface)
         hops = trace(
-            args.host, opts, max_hops=args.max_hops, queries=args.queries, on_hop=on_hop, first=args.first
+            args.host,
+            opts,
+            max_hops=args.max_hops,
+            queries=args.queries,
+            on_hop=on_hop,
+            first=args.first,
+            parallel=args.parallel,
         )
         for h in hops:  # ping.trace notes in iputils words; traceroute's are short
             h.probes = [(a, r, _short(n)) for a, r, n in h.probes]
@@ -106,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
             size=size,
             source=args.iface,
             on_hop=on_hop,
+            parallel=args.parallel,
         )
     if args.json:
         doc = {

@@ -4,8 +4,10 @@ The echo and bulk client loops are written once, as sans-IO cores (generators th
 need: ``stream_echo_core``, ``stream_bulk_core``, ``dgram_echo_core``), run by two thin drivers:
 ``_drive`` on ``SyncIO`` (blocking sockets with timeouts, or non-blocking sockets waited on with
 select / poll / epoll, the guide's selectors examples) and ``_adrive`` on the asyncio loop's
-``sock_*`` methods. The blast loops keep one tuned version per family (their fast paths differ), and
-loops that juggle many sockets at once (servers, many connections) have one version per style family.
+``sock_*`` methods. The datagram blast is one core too (``dgram_blast_core``: pacing, sequencing, the
+last-flag, statistics); it yields a ``Burst`` per batch, which both drivers send with one shared
+non-blocking loop (``_burst``) and differ only in how they wait for room. Loops that juggle many
+sockets at once (servers, many connections) have one version per style family.
 
 Every loop is bounded: a deadline always, a count when given. Datagram loops go through a
 ``Channel`` so UDP, unix datagrams, raw IP and AF_PACKET share them (raw channels add and strip headers
@@ -205,64 +207,6 @@ def _last(seq: int, count: int | None) -> int:
 def _tag_ok(data: Any, flow: int, seq: int) -> bool:
     tag = parse_tag(data)
     return tag is not None and tag.flow_id == flow and tag.seq == seq
-
-
-def dgram_blast(
-    io: SyncIO,
-    ch: Channel,
-    rep: Report,
-    factory: PayloadFactory,
-    count: int | None,
-    duration: float,
-    pps: float | None,
-) -> None:
-    """Send tagged datagrams as fast as allowed (``pps`` paces them), no replies expected."""
-    size = factory.size
-    start = _now()
-    end = start + duration
-    limit = count if count is not None else 1 << 62
-    last = limit - 1 if count is not None else -1
-    seq = 0
-    dest = ch.dest
-    sock = io.sock
-    make = factory.make
-    wrap = None if type(ch).wrap is Channel.wrap else ch.wrap
-    send = sock.send
-    sendto = sock.sendto
-    while seq < limit:
-        now = _now()
-        if now >= end:
-            break
-        if pps:
-            due = min(limit, int((now - start) * pps) + 1)
-            if due <= seq:
-                time.sleep(min((seq + 1) / pps - (now - start), end - now, 0.05))
-                continue
-        else:
-            due = min(limit, seq + 256)
-        while seq < due:
-            data: memoryview | bytes = make(seq, FLAG_LAST if seq == last else 0)
-            if wrap is not None:
-                data = wrap(data)
-            try:
-                if dest is None:
-                    send(data)
-                else:
-                    sendto(data, dest)
-            except BlockingIOError:
-                if io.blocking:
-                    rep.errors += 1
-                    seq += 1
-                    continue
-                try:
-                    io.send(data, dest, end + 1.0)  # wait (select/poll/epoll) until there is room
-                except TimeoutError:
-                    break
-            except ConnectionRefusedError:
-                rep.errors += 1  # ICMP port unreachable from an earlier datagram: nobody listens (yet)
-            seq += 1
-    rep.sent = seq
-    rep.bytes_sent = seq * size
 
 
 def stream_server_sync(
@@ -658,7 +602,21 @@ class ShutdownWrite:
     pass
 
 
-Op = SendAll | SendTo | RecvInto | RecvFrom | Sleep | ShutdownWrite
+@dataclass(slots=True)
+class Burst:
+    """Send datagrams ``first`` .. ``end - 1`` of a blast; the driver answers (next seq, stalled):
+    stalled when the socket stayed full until ``deadline``."""
+
+    ch: Channel
+    factory: PayloadFactory
+    rep: Report
+    first: int
+    end: int
+    last: int  # the sequence number that carries FLAG_LAST (-1: none)
+    deadline: float
+
+
+Op = SendAll | SendTo | RecvInto | RecvFrom | Sleep | ShutdownWrite | Burst
 Core = Generator[Op, Any, None]
 
 
@@ -681,6 +639,8 @@ def _drive(core: Core, io: SyncIO) -> None:
                 result = io.send(op.data, op.dest, op.deadline)
             elif isinstance(op, RecvFrom):
                 result = io.recvfrom(op.n, op.deadline)
+            elif isinstance(op, Burst):
+                result = _burst_sync(op, io)
             elif isinstance(op, Sleep):
                 time.sleep(op.seconds)
             else:
@@ -712,6 +672,9 @@ async def _adrive(core: Core, sock: socket.socket) -> None:
                     await _within(loop.sock_sendto(sock, op.data, op.dest), op.deadline)
             elif isinstance(op, RecvFrom):
                 result = await _within(loop.sock_recvfrom(sock, op.n), op.deadline)
+            elif isinstance(op, Burst):
+                result = await _burst_async(op)
+                await asyncio.sleep(0)  # every batch yields to the loop
             elif isinstance(op, Sleep):
                 await asyncio.sleep(op.seconds)
             else:
@@ -849,6 +812,111 @@ def dgram_echo_core(
             yield Sleep(interval)
 
 
+def dgram_blast_core(
+    ch: Channel,
+    rep: Report,
+    factory: PayloadFactory,
+    count: int | None,
+    duration: float,
+    pps: float | None,
+) -> Core:
+    """Send tagged datagrams as fast as allowed, no replies expected: ``pps`` paces them (each
+    datagram due at start + seq / pps; the core sleeps until the next is due), unpaced they go in
+    batches of 256; the drivers send each batch without waiting while the socket has room."""
+    start = _now()
+    end = start + duration
+    limit = count if count is not None else 1 << 62
+    last = limit - 1 if count is not None else -1
+    seq = 0
+    while seq < limit:
+        now = _now()
+        if now >= end:
+            break
+        if pps:
+            due = min(limit, int((now - start) * pps) + 1)
+            if due <= seq:
+                yield Sleep(min((seq + 1) / pps - (now - start), end - now, 0.05))
+                continue
+        else:
+            due = min(limit, seq + 256)
+        seq, stalled = yield Burst(ch, factory, rep, seq, due, last, end + 1.0)
+        if stalled:
+            break
+    rep.sent = seq
+    rep.bytes_sent = seq * factory.size
+
+
+def _burst(op: Burst, seq: int) -> tuple[int, Any]:
+    """Send from ``seq`` without waiting: (next seq, the datagram a full socket refused, or None)."""
+    ch, rep, end, last = op.ch, op.rep, op.end, op.last
+    make = op.factory.make
+    wrap = None if type(ch).wrap is Channel.wrap else ch.wrap
+    dest = ch.dest
+    send = ch.sock.send
+    sendto = ch.sock.sendto
+    while seq < end:
+        data: memoryview | bytes = make(seq, FLAG_LAST if seq == last else 0)
+        if wrap is not None:
+            data = wrap(data)
+        try:
+            if dest is None:
+                send(data)
+            else:
+                sendto(data, dest)
+        except BlockingIOError:
+            return seq, data
+        except ConnectionRefusedError:
+            rep.errors += 1  # ICMP port unreachable from an earlier datagram: nobody listens (yet)
+        seq += 1
+    return seq, None
+
+
+def _burst_sync(op: Burst, io: SyncIO) -> tuple[int, bool]:
+    seq = op.first
+    while True:
+        seq, refused = _burst(op, seq)
+        if refused is None:
+            return seq, False
+        if io.blocking:
+            op.rep.errors += 1  # a blocking socket with a timeout that ran out: counted, skipped
+        else:
+            try:
+                io.send(refused, op.ch.dest, op.deadline)  # wait (select/poll/epoll) until there is room
+            except TimeoutError:
+                return seq, True
+        seq += 1
+
+
+async def _burst_async(op: Burst) -> tuple[int, bool]:
+    loop = asyncio.get_running_loop()
+    sock, dest = op.ch.sock, op.ch.dest
+    seq = op.first
+    while True:
+        seq, refused = _burst(op, seq)
+        if refused is None:
+            return seq, False
+        try:  # the loop waits for writability
+            if dest is None:
+                await _within(loop.sock_sendall(sock, refused), op.deadline)
+            else:
+                await _within(loop.sock_sendto(sock, refused, dest), op.deadline)
+        except TimeoutError:
+            return seq, True
+        seq += 1
+
+
+def dgram_blast(
+    io: SyncIO,
+    ch: Channel,
+    rep: Report,
+    factory: PayloadFactory,
+    count: int | None,
+    duration: float,
+    pps: float | None,
+) -> None:
+    _drive(dgram_blast_core(ch, rep, factory, count, duration, pps), io)
+
+
 def stream_echo(
     io: SyncIO,
     rep: Report,
@@ -918,56 +986,8 @@ async def a_dgram_echo(
 async def a_dgram_blast(
     ch: Channel, rep: Report, factory: PayloadFactory, count: int | None, duration: float, pps: float | None
 ) -> None:
-    """Blast from a coroutine: non-blocking sends while the socket has room; when it has none, the
-    event loop waits for writability (sock_sendall / sock_sendto); every batch yields to the loop."""
-    loop = asyncio.get_running_loop()
-    sock = ch.sock
-    sock.setblocking(False)
-    size = factory.size
-    start = _now()
-    end = start + duration
-    limit = count if count is not None else 1 << 62
-    last = limit - 1 if count is not None else -1
-    seq = 0
-    dest = ch.dest
-    make = factory.make
-    wrap = None if type(ch).wrap is Channel.wrap else ch.wrap
-    send = sock.send
-    sendto = sock.sendto
-    while seq < limit:
-        now = _now()
-        if now >= end:
-            break
-        if pps:
-            due = min(limit, int((now - start) * pps) + 1)
-            if due <= seq:
-                await asyncio.sleep(min((seq + 1) / pps - (now - start), end - now, 0.05))
-                continue
-        else:
-            due = min(limit, seq + 256)
-        while seq < due:
-            data: memoryview | bytes = make(seq, FLAG_LAST if seq == last else 0)
-            if wrap is not None:
-                data = wrap(data)
-            try:
-                if dest is None:
-                    send(data)
-                else:
-                    sendto(data, dest)
-            except BlockingIOError:
-                try:
-                    if dest is None:
-                        await _within(loop.sock_sendall(sock, data), end + 1.0)
-                    else:
-                        await _within(loop.sock_sendto(sock, data, dest), end + 1.0)
-                except TimeoutError:
-                    break
-            except ConnectionRefusedError:
-                rep.errors += 1
-            seq += 1
-        await asyncio.sleep(0)
-    rep.sent = seq
-    rep.bytes_sent = seq * size
+    ch.sock.setblocking(False)
+    await _adrive(dgram_blast_core(ch, rep, factory, count, duration, pps), ch.sock)
 
 
 async def a_stream_conns(

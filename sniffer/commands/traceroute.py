@@ -25,16 +25,23 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("host")
     p.add_argument("packetlen", nargs="?", type=int, help="IP packet length (default 60, IPv6 80)")
-    m = p.add_mutually_exclusive_group()
+    # options grouped by feature in --help
+    meth = p.add_argument_group("probe method (default: UDP to port 33434 and up)")
+    hops = p.add_argument_group("which hops, how many probes, how long")
+    where = p.add_argument_group("where probes go out")
+    out = p.add_argument_group("what is printed")
+    m = meth.add_mutually_exclusive_group()
     m.add_argument("-I", "--icmp", dest="method", action="store_const", const="icmp", help="ICMP echo")
     m.add_argument("-T", "--tcp", dest="method", action="store_const", const="tcp", help="TCP SYN (port 80)")
     m.add_argument(
         "-U", "--udp", dest="method", action="store_const", const="udp-fixed", help="UDP to port 53"
     )
-    p.add_argument("-f", "--first", dest="first", type=int, default=1, help="first TTL (default 1)")
-    p.add_argument("-m", "--max-hops", dest="max_hops", type=int, default=30, help="last TTL (default 30)")
-    p.add_argument("-q", "--queries", dest="queries", type=int, default=3, help="probes per hop (default 3)")
-    p.add_argument(
+    hops.add_argument("-f", "--first", dest="first", type=int, default=1, help="first TTL (default 1)")
+    hops.add_argument("-m", "--max-hops", dest="max_hops", type=int, default=30, help="last TTL (default 30)")
+    hops.add_argument(
+        "-q", "--queries", dest="queries", type=int, default=3, help="probes per hop (default 3)"
+    )
+    hops.add_argument(
         "-N",
         "--sim-queries",
         dest="parallel",
@@ -42,14 +49,16 @@ def add_parser(sub: Any) -> None:
         default=16,
         help="probes in flight at once, across hops (default 16, as traceroute)",
     )
-    p.add_argument("-w", "--wait", dest="wait", default="5", help="seconds to wait for a probe (default 5)")
-    p.add_argument("-p", "--port", dest="port", type=int, help="destination port (UDP: the first one)")
-    p.add_argument("-n", dest="numeric", action="store_true", help="numeric addresses (no reverse lookups)")
-    p.add_argument("-i", "--interface", dest="iface", help="send through this interface")
-    fam = p.add_mutually_exclusive_group()
+    hops.add_argument(
+        "-w", "--wait", dest="wait", default="5", help="seconds to wait for a probe (default 5)"
+    )
+    meth.add_argument("-p", "--port", dest="port", type=int, help="destination port (UDP: the first one)")
+    out.add_argument("-n", dest="numeric", action="store_true", help="numeric addresses (no reverse lookups)")
+    where.add_argument("-i", "--interface", dest="iface", help="send through this interface")
+    fam = where.add_mutually_exclusive_group()
     fam.add_argument("-4", dest="family", action="store_const", const=4, default=0)
     fam.add_argument("-6", dest="family", action="store_const", const=6)
-    p.add_argument("--json", action="store_true", help="one JSON document: hops and probes")
+    out.add_argument("--json", action="store_true", help="one JSON document: hops and probes")
     p.set_defaults(func=run, method="udp")
 
 

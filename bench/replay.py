@@ -158,6 +158,11 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=3.0, help="length of each paced run")
     ap.add_argument("--paced-rounds", type=int, default=2)
     ap.add_argument("--skip-topspeed", action="store_true")
+    ap.add_argument(
+        "--sniffer-args",
+        default="",
+        help="more options for sniffer replay in the paced runs, e.g. --preload-pcap",
+    )
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: it creates network namespaces")
@@ -198,9 +203,8 @@ def main() -> int:
                     if name == "tcpreplay":
                         cmd = ["tcpreplay", f"--pps={pps}", "-i", "va", paced]
                     else:
-                        cmd = sniffer_cmd(
-                            paced, "-i", "va", "--pps", str(pps)
-                        )  # its report: its own lateness
+                        # no -q: its report holds its own lateness
+                        cmd = sniffer_cmd(paced, "-i", "va", "--pps", str(pps), *args.sniffer_args.split())
                     load = os.getloadavg()[0]
                     cap, out = captured(b, cmd, a, os.path.join(d, f"cap-{name}.pcap"))
                     if len(cap) < 2:

@@ -621,7 +621,8 @@ def _run_trace(args: argparse.Namespace) -> int:
     import json
 
     from sniffer.errors import UsageError
-    from sniffer.gen.ping import Hop, resolve, trace
+    from sniffer.gen.ping import resolve
+    from sniffer.gen.trace import Hop, trace
 
     opts = _options(args)
     if opts.icmp_type is not None:

@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
     import socket
 
     from sniffer.errors import UsageError
-    from sniffer.gen.ping import Hop, PingOptions, resolve, trace
-    from sniffer.gen.trace import trace_l4
+    from sniffer.gen.ping import PingOptions, resolve
+    from sniffer.gen.trace import Hop, trace, trace_l4
 
     try:
         wait = float(str(args.wait).split(",")[0])
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
             first=args.first,
             parallel=args.parallel,
         )
-        for h in hops:  # ping.trace notes in iputils words; traceroute's are short
+        for h in hops:  # trace()'s notes in iputils words; traceroute's are short
             h.probes = [(a, r, _short(n)) for a, r, n in h.probes]
     else:
         port = args.port if args.port is not None else (53 if args.method == "udp-fixed" else None)
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _short(note: str) -> str:
-    """ping.trace's iputils wording -> traceroute's annotation."""
+    """trace()'s iputils wording -> traceroute's annotation."""
     table = {
         "Destination Host Unreachable": "H",
         "Destination Net Unreachable": "N",

@@ -1,5 +1,7 @@
-"""traceroute with UDP or TCP SYN probes (ICMP echo probes are ping.trace): rising TTL, the ICMP
-errors read from each probe socket's error queue (IP_RECVERR), so no raw socket is needed.
+"""Every traceroute: the hop, the probe window (traceroute's -N: the sans-IO core deciding which
+probe goes next and when a hop is complete), and its drivers: ICMP echo probes on the ping engine's
+endpoint (``trace``, also ``sniffer ping --trace``) and UDP or TCP SYN probes (``trace_l4``), whose
+ICMP errors are read from each probe socket's error queue (IP_RECVERR), so no raw socket is needed.
 
 UDP: a datagram per probe (to port 33434, +1 per probe, like traceroute's default; or one fixed port,
 like traceroute -U); the target says "port unreachable". TCP: a non-blocking connect() per probe (the
@@ -14,8 +16,10 @@ import socket
 import struct
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sniffer.errors import NetworkError, UsageError
+from sniffer.gen import icmp
 from sniffer.gen.ping import (
     _EE,
     _TIMESPEC,
@@ -27,10 +31,210 @@ from sniffer.gen.ping import (
     SO_EE_ORIGIN_ICMP,
     SO_EE_ORIGIN_ICMP6,
     SO_TIMESTAMPNS,
-    Hop,
-    ProbeWindow,
+    PingOptions,
     Target,
+    open_endpoints,
+    resolve,
 )
+
+# ---- the hop, the probe window (the sans-IO core), ICMP echo probes -----------------------------
+
+
+@dataclass
+class Hop:
+    ttl: int
+    probes: list[tuple[str | None, float | None, str]]  # (address, rtt ms, note) per probe; None = no answer
+    reached: bool = False
+
+    def line(self, name: Callable[[str], str], ms: Callable[[float], str]) -> str:
+        """traceroute's line for this hop: ``name`` shows an address, ``ms`` a round-trip time."""
+        parts = [f"{self.ttl:2d} "]
+        last = None
+        for addr, rtt, note in self.probes:
+            if addr is None:
+                parts.append(" *")
+                continue
+            if addr != last:
+                parts.append(f" {name(addr)}")
+                last = addr
+            parts.append(f"  {ms(rtt or 0.0)} ms")
+            if note:
+                parts.append(f" !{note}")
+        return "".join(parts)
+
+
+Answer = tuple[str | None, float | None, str]  # (address, rtt ms, note) of one probe
+NO_ANSWER: Answer = (None, None, "")
+
+
+class ProbeWindow:
+    """The sans-IO core of every traceroute: which probe to send next and which hops are complete.
+
+    Probes are numbered in TTL order (``queries`` per TTL from ``first``); up to ``parallel`` are in
+    flight at once, across TTLs, like traceroute's -N (default 16). Once a probe reaches the target
+    (or an unreachable stops the trace) no probe past its TTL is sent, and hops are handed out in
+    order, each when all its probes are answered or timed out, the last one being the first that
+    reached. The drivers (UDP/TCP sockets in trace.py, the ICMP endpoint here) do the I/O.
+    """
+
+    def __init__(self, first: int, max_hops: int, queries: int, parallel: int) -> None:
+        self.first, self.queries, self.parallel = first, queries, max(1, parallel)
+        self.total = (max_hops - first + 1) * queries
+        self.stop_ttl = max_hops  # lowered to the first TTL that reached
+        self.sent = 0
+        self.inflight: set[int] = set()
+        self.answers: dict[int, Answer] = {}
+        self.reached: set[int] = set()
+        self.next_ttl = first
+        self.finished = False
+
+    def ttl_of(self, index: int) -> int:
+        return self.first + index // self.queries
+
+    def next_probe(self) -> int | None:
+        """The index of the next probe to send now, or None (window full, or nothing left to send)."""
+        if (
+            self.finished
+            or len(self.inflight) >= self.parallel
+            or self.sent >= self.total
+            or self.ttl_of(self.sent) > self.stop_ttl
+        ):
+            return None
+        i = self.sent
+        self.sent += 1
+        self.inflight.add(i)
+        return i
+
+    def answer(self, index: int, ans: Answer = NO_ANSWER, reached: bool = False) -> None:
+        """Probe ``index`` is done: answered (``reached``: by the target, or an unreachable) or not."""
+        if index not in self.inflight:
+            return
+        self.inflight.discard(index)
+        self.answers[index] = ans
+        if reached:
+            self.reached.add(index)
+            self.stop_ttl = min(self.stop_ttl, self.ttl_of(index))
+
+    def hops(self) -> list[Hop]:
+        """The hops completed since the last call, in TTL order."""
+        out = []
+        while not self.finished and self.next_ttl <= self.stop_ttl:
+            lo = (self.next_ttl - self.first) * self.queries
+            ids = range(lo, lo + self.queries)
+            if any(i not in self.answers for i in ids):
+                break
+            hop = Hop(self.next_ttl, [self.answers[i] for i in ids], any(i in self.reached for i in ids))
+            out.append(hop)
+            self.next_ttl += 1
+            self.finished = hop.reached or self.next_ttl > self.stop_ttl
+        if self.next_ttl > self.stop_ttl:
+            self.finished = True
+        return out
+
+    def abandon(self) -> None:
+        """Stop now (a deadline): probes in flight and the unsent rest of the last TTL started count as
+        unanswered; hops() hands out what is left."""
+        last = self.ttl_of(self.sent - 1) if self.sent else self.first - 1
+        self.stop_ttl = min(self.stop_ttl, last)
+        for i in list(self.inflight):
+            self.answer(i)
+        hi = (self.stop_ttl - self.first + 1) * self.queries
+        for i in range(self.sent, hi):
+            self.answers[i] = NO_ANSWER
+        self.sent = max(self.sent, hi)
+
+
+def trace(
+    target: str,
+    opts: PingOptions | None = None,
+    *,
+    max_hops: int = 30,
+    queries: int = 3,
+    on_hop: Callable[[Hop], None] | None = None,
+    first: int = 1,
+    parallel: int | None = None,
+) -> list[Hop]:
+    """Traceroute with ICMP echo: ``queries`` probes per TTL, up to ``parallel`` in flight (default:
+    one hop's probes), until the target answers or ``max_hops``; each probe waits ``opts.timeout``."""
+    o = opts or PingOptions(timeout=1.0)
+    t = resolve(target, o.family)
+    eps, _kind = open_endpoints([t], o)
+    ep = eps[0]
+    hops: list[Hop] = []
+    win = ProbeWindow(first, max_hops, queries, parallel or queries)
+    timeout_ns = int(o.timeout * 1e9)
+    deadline = time.monotonic_ns() + int(o.deadline * 1e9) if o.deadline else None
+    pending: dict[int, tuple[int, int, int]] = {}  # seq -> (probe index, send time ns, expiry monotonic ns)
+
+    def error_note(typ: int, code: int, v6: bool, info: int) -> str:
+        timex = (typ, code) in ((icmp.ICMP_TIME_EXCEEDED, 0), (icmp.ICMP6_TIME_EXCEEDED, 0))
+        return "" if timex else icmp.error_text(typ, code, v6, info)
+
+    try:
+        while not win.finished:
+            while (i := win.next_probe()) is not None:
+                s = (o.first_seq + i) & 0xFFFF
+                ep.set_ttl(win.ttl_of(i))
+                ts, _pkt, exc = ep.send(s)
+                if exc is not None:
+                    win.answer(i, (None, None, f"local error: {exc.strerror}"))
+                else:
+                    pending[s] = (i, ts, time.monotonic_ns() + timeout_ns)
+            now = time.monotonic_ns()
+            for s, (i, _ts, expiry) in list(pending.items()):
+                if now >= expiry:
+                    del pending[s]
+                    win.answer(i)
+            if deadline is not None and now >= deadline:
+                pending.clear()
+                win.abandon()
+            if pending:
+                wake = min(e for _i, _t, e in pending.values())
+                if deadline is not None:
+                    wake = min(wake, deadline)
+                r, _w, _x = select.select([ep.fd], (), (), max(0, wake - now) / 1e9)
+                if r:
+                    for rts, src, _ttl, data, _n in ep.receive():
+                        if len(data) < 8:
+                            continue
+                        typ = data[0]
+                        if typ in ep.errors:
+                            msg = icmp.parse_icmp(data, ep.v6)
+                            q = msg.quoted if msg else None
+                            if msg is None or q is None or q.icmp_id != ep.ident or q.icmp_seq not in pending:
+                                continue
+                            i, sent, _e = pending.pop(q.icmp_seq)
+                            note = error_note(typ, msg.code, ep.v6, msg.info)
+                            # an unreachable stops the trace here, like traceroute's !H/!N
+                            win.answer(i, (src, (rts - sent) / 1e6, note), reached=bool(note))
+                        elif typ == ep.reply_type:
+                            ident, s = struct.unpack_from("!HH", data, 4)
+                            if ident == ep.ident and s in pending:
+                                i, sent, _e = pending.pop(s)
+                                win.answer(i, (src, (rts - sent) / 1e6, ""), reached=True)
+                    for ets, offender, origin, etype, ecode, info, pkt, _x2 in (
+                        ep.receive_errors() if ep.kind == "dgram" else ()
+                    ):
+                        if len(pkt) >= 8:
+                            s = struct.unpack_from("!H", pkt, 6)[0]
+                            if s in pending:
+                                i, sent, _e = pending.pop(s)
+                                note = error_note(etype, ecode, origin == SO_EE_ORIGIN_ICMP6, info)
+                                win.answer(
+                                    i, (offender or None, (ets - sent) / 1e6, note), reached=bool(note)
+                                )
+            for hop in win.hops():
+                hops.append(hop)
+                if on_hop:
+                    on_hop(hop)
+            if not pending and win.next_ttl > win.stop_ttl:
+                break
+    finally:
+        ep.close()
+    return hops
+
+
+# ---- UDP and TCP SYN probes ----------------------------------------------------------------------
 
 UDP_BASE_PORT = 33434
 

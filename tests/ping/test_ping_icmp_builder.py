@@ -179,7 +179,7 @@ def test_timestamp_option_as_iputils_builds_and_prints_it() -> None:
 def test_probe_window_sends_across_hops_and_stops_at_the_first_that_reached() -> None:
     """traceroute's sans-IO core: up to N probes in flight across TTLs, hops out in order, nothing
     sent past the TTL that reached, a deadline hands out what is left."""
-    from sniffer.gen.ping import ProbeWindow
+    from sniffer.gen.trace import ProbeWindow
 
     w = ProbeWindow(first=1, max_hops=30, queries=3, parallel=16)
     sent = []

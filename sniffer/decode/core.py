@@ -197,9 +197,13 @@ def _compile_reader(fields: tuple[F, ...]) -> Callable[[_Slow], Callable[..., di
     if slot:
         snames = [f"_s{i}" for i in range(len(slot))]
         body.append(f"{', '.join(snames)}{',' if len(snames) == 1 else ''} = _unpack(data, base)")
+    same: dict[tuple[int, int, str, int, int], int] = {}  # a field declared again (an alias) reuses its value
     for i, f in enumerate(fields):
         o, n = f"base + {f.off}", f.size
-        if f.kind == "u":
+        j = same.setdefault((f.off, n, f.kind, f.mask, f.scale), i)
+        if j != i:
+            v = f"v{j}"
+        elif f.kind == "u":
             k = slot.get((f.off, n))
             if k is not None:
                 v = f"_s{k}"

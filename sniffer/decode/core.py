@@ -370,6 +370,9 @@ def _layer(proto: str) -> Node:
     return node
 
 
+_NO_TREE_ROOT = _layer("")
+
+
 class Ctx:
     """State of one frame's dissection: the data, the field dict, the tree (optional), the columns."""
 
@@ -396,12 +399,13 @@ class Ctx:
         "truncated",
     )
 
-    def __init__(self, data: bytes, tree: bool) -> None:
+    def __init__(self, data: bytes, tree: bool, lean: bool = False) -> None:
         self.data = data
         self.fields: dict[str, Value] = {}
         self.tree = tree
-        self.lean = False  # True: only the columns are wanted (see engine.run)
-        self.root = Node("Packet", "", None, "Packet", 0, len(data))
+        self.lean = lean  # True: only the columns are wanted (see engine.run)
+        # without a tree nothing hangs below the root: one shared node stands for every packet's
+        self.root = Node("Packet", "", None, "Packet", 0, len(data)) if tree else _NO_TREE_ROOT
         self.parent = self.root  # where new layers go
         self.layer: Node = self.root  # where new fields go
         self.protos: list[str] = []

@@ -38,15 +38,18 @@ _ICMP_ECHO = struct.Struct("!BB2xHH")
 _FLAGS: list[str] = []  # tcp_flags_str of every 12-bit flags value (bound on first use)
 
 
-def fast_path_ports() -> tuple[frozenset[int], frozenset[int], frozenset[bytes], bytes, frozenset[int]]:
+def fast_path_ports() -> tuple[
+    frozenset[int], frozenset[int], frozenset[bytes], bytes, frozenset[int], frozenset[int]
+]:
     """The fast path's port sets, derived from the dissector tables (engine imports every protocol module):
     (every TCP port with a dissector, the TCP ports whose dissector is not heuristic, the 3-byte payload
-    prefixes of the heuristic ones, a 256-byte table: 1 where a prefix starts with that byte, every UDP
-    port with a dissector). A TCP segment with payload on a port of the first set takes the full
-    dissector if its port is in the second set or its payload starts with one of the prefixes (anything
-    else stays plain TCP, whose line the fast path gives); a UDP datagram on a port of the last set
-    always does. (A 64 KiB per-port table instead of the set tests ran ~4 % slower: cache misses.)"""
-    prefixes: frozenset[bytes] = frozenset().union(*TCP_PORTS.prefixes.values())
+    prefixes of the heuristic ones of both tables, a 256-byte table: 1 where a prefix starts with that
+    byte, every UDP port with a dissector, the UDP ports whose dissector is not heuristic). A segment or
+    datagram with payload on a port of the first (TCP) or fifth (UDP) set takes the full dissector if its
+    port is in the second (sixth) set or its payload starts with one of the prefixes (anything else stays
+    plain TCP / UDP, whose line the fast path gives). (A 64 KiB per-port table instead of the set tests
+    ran ~4 % slower: cache misses.)"""
+    prefixes: frozenset[bytes] = frozenset().union(*TCP_PORTS.prefixes.values(), *UDP_PORTS.prefixes.values())
     firsts = {p[0] for p in prefixes}
     return (
         frozenset(TCP_PORTS.map),
@@ -54,10 +57,11 @@ def fast_path_ports() -> tuple[frozenset[int], frozenset[int], frozenset[bytes],
         prefixes,
         bytes(int(b in firsts) for b in range(256)),
         frozenset(UDP_PORTS.map),
+        frozenset(k for k in UDP_PORTS.map if k not in UDP_PORTS.prefixes),
     )
 
 
-_SLOW_TCP, _ALWAYS_TCP, _PREFIXES, _FIRST, _SLOW_UDP = fast_path_ports()
+_SLOW_TCP, _ALWAYS_TCP, _PREFIXES, _FIRST, _SLOW_UDP, _ALWAYS_UDP = fast_path_ports()
 
 
 def _flags() -> list[str]:
@@ -95,7 +99,13 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
         if o + 8 > end:
             return None
         sp, dp, ulen = _UDP.unpack_from(data, o)
-        if ulen < 8 or o + ulen > end or sp in _SLOW_UDP or dp in _SLOW_UDP:
+        if ulen < 8 or o + ulen > end:
+            return None
+        if (sp in _SLOW_UDP or dp in _SLOW_UDP) and (
+            sp in _ALWAYS_UDP
+            or dp in _ALWAYS_UDP
+            or (ulen > 8 and _FIRST[data[o + 8]] and data[o + 8 : o + 11] in _PREFIXES)
+        ):
             return None
         return Summary(src, dst, "UDP", f"{sp} -> {dp} Len={ulen - 8}", False)
     if proto == 1 and not v6:
@@ -324,6 +334,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     prefixes = _PREFIXES
     first = _FIRST
     slow_udp = _SLOW_UDP
+    always_udp = _ALWAYS_UDP
     echo_names = _ECHO_NAMES
     num = _nums()
     d3 = _D3
@@ -385,7 +396,14 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                             append(fmt_line(n, fr))
                     elif proto == 17:
                         ulen = seq >> 16
-                        if 8 <= ulen <= tlen - 20 and sp not in slow_udp and dp not in slow_udp:
+                        if 8 <= ulen <= tlen - 20 and (
+                            (sp not in slow_udp and dp not in slow_udp)
+                            or (
+                                (not first[data[42]] or data[42:45] not in prefixes)
+                                and sp not in always_udp
+                                and dp not in always_udp
+                            )
+                        ):
                             append(
                                 f"{n} {msstr}{us} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
                             )
@@ -445,6 +463,7 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
     prefixes = _PREFIXES
     first = _FIRST
     slow_udp = _SLOW_UDP
+    always_udp = _ALWAYS_UDP
     echo_names = _ECHO_NAMES
     num = _nums()
     d3 = _D3
@@ -542,7 +561,14 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                                 frac = -1
                         elif proto == 17:
                             ulen = seq >> 16
-                            if 8 <= ulen <= tlen - 20 and sp not in slow_udp and dp not in slow_udp:
+                            if 8 <= ulen <= tlen - 20 and (
+                                (sp not in slow_udp and dp not in slow_udp)
+                                or (
+                                    (not first[buf[s + 42]] or buf[s + 42 : s + 45] not in prefixes)
+                                    and sp not in always_udp
+                                    and dp not in always_udp
+                                )
+                            ):
                                 append(
                                     f"{n} {msstr}{us} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
                                 )

@@ -8,6 +8,7 @@ import os
 from sniffer.decode import (  # noqa: F401  (they fill the tables)
     app,
     bluetooth,
+    dtls,
     http,
     icmp,
     igmp,
@@ -20,6 +21,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     sctp,
     services,
     sflow,
+    stun,
     tls,
     tunnels,
     wlan,

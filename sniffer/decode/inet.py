@@ -10,6 +10,7 @@ from sniffer.decode.core import (
     HEX8,
     IP_PROTOS,
     TCP_PORTS,
+    UDP_HEURISTICS,
     UDP_PORTS,
     Ctx,
     F,
@@ -759,11 +760,16 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
         "UDP payload",
         f"UDP payload ({lim - off - 8} bytes)",
     )
+    # as Wireshark: the lower port's dissector, then the higher's (either may refuse: False), then the
+    # heuristic dissectors, then data
     lo, hi = (sp, dp) if sp < dp else (dp, sp)
-    fn = UDP_PORTS.map.get(lo) or UDP_PORTS.map.get(hi)
-    if fn is not None:
-        fn(ctx, off + 8, end)
-    else:
+    fn = UDP_PORTS.map.get(lo)
+    if fn is not None and fn(ctx, off + 8, end) is not False:
+        return
+    fn2 = UDP_PORTS.map.get(hi)
+    if fn2 is not None and fn2 is not fn and fn2(ctx, off + 8, end) is not False:
+        return
+    if not UDP_HEURISTICS.run(ctx, off + 8, end):
         data_layer(ctx, off + 8, end)
 
 

@@ -14,7 +14,7 @@ from itertools import islice
 from typing import Any, NamedTuple
 
 from sniffer.decode import engine
-from sniffer.decode.core import TCP_PORTS, UDP_PORTS, ip4, ip6
+from sniffer.decode.core import TCP_PORTS, UDP_HEURISTICS, UDP_PORTS, ip4, ip6
 from sniffer.decode.inet import tcp_flag_table, tcp_info
 from sniffer.frame import Frame
 
@@ -33,6 +33,7 @@ _IPV4 = struct.Struct("!xxHxxHBBxx4s4s")  # total length, flags+fragment offset,
 _IPV6 = struct.Struct("!4xHBB16s16s")  # payload length, next header, hop limit, src, dst
 _TCP = struct.Struct("!HHIIHH")  # ports, seq, ack, data offset + flags, window
 _UDP = struct.Struct("!HHH")
+_U32 = struct.Struct("!I").unpack_from
 _ICMP_ECHO = struct.Struct("!BB2xHH")
 
 _FLAGS: list[str] = []  # tcp_flags_str of every 12-bit flags value (bound on first use)
@@ -58,6 +59,9 @@ def fast_path_ports() -> tuple[frozenset[int], frozenset[int], frozenset[bytes],
 
 
 _SLOW_TCP, _ALWAYS_TCP, _PREFIXES, _FIRST, _SLOW_UDP = fast_path_ports()
+#: the UDP heuristics' probes (core.Heuristics): a datagram whose payload byte 1 is in the first set, or
+#: whose payload bytes 4-7 (a big-endian number) are in the second, takes the full dissector
+_UDP_B1, _UDP_W4 = UDP_HEURISTICS.probes(1, 1), UDP_HEURISTICS.probes(4, 4)
 
 
 def _flags() -> list[str]:
@@ -96,6 +100,8 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
             return None
         sp, dp, ulen = _UDP.unpack_from(data, o)
         if ulen < 8 or o + ulen > end or sp in _SLOW_UDP or dp in _SLOW_UDP:
+            return None
+        if (ulen > 9 and data[o + 9] in _UDP_B1) or (ulen >= 16 and _U32(data, o + 12)[0] in _UDP_W4):
             return None
         return Summary(src, dst, "UDP", f"{sp} -> {dp} Len={ulen - 8}", False)
     if proto == 1 and not v6:
@@ -324,6 +330,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     prefixes = _PREFIXES
     first = _FIRST
     slow_udp = _SLOW_UDP
+    udp_b1, udp_w4 = _UDP_B1, _UDP_W4
     echo_names = _ECHO_NAMES
     num = _nums()
     d3 = _D3
@@ -385,7 +392,14 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                             append(fmt_line(n, fr))
                     elif proto == 17:
                         ulen = seq >> 16
-                        if 8 <= ulen <= tlen - 20 and sp not in slow_udp and dp not in slow_udp:
+                        if (
+                            8 <= ulen <= tlen - 20
+                            and sp not in slow_udp
+                            and dp not in slow_udp
+                            and (ack >> 16) & 0xFF
+                            not in udp_b1  # the heuristics' probes: ack, offfl, win are
+                            and (offfl << 16 | win) not in udp_w4  # the payload's bytes 0-7
+                        ):
                             append(
                                 f"{n} {msstr}{us} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
                             )
@@ -445,6 +459,7 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
     prefixes = _PREFIXES
     first = _FIRST
     slow_udp = _SLOW_UDP
+    udp_b1, udp_w4 = _UDP_B1, _UDP_W4
     echo_names = _ECHO_NAMES
     num = _nums()
     d3 = _D3
@@ -542,7 +557,14 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                                 frac = -1
                         elif proto == 17:
                             ulen = seq >> 16
-                            if 8 <= ulen <= tlen - 20 and sp not in slow_udp and dp not in slow_udp:
+                            if (
+                                8 <= ulen <= tlen - 20
+                                and sp not in slow_udp
+                                and dp not in slow_udp
+                                and (ack >> 16) & 0xFF
+                                not in udp_b1  # the heuristics' probes: ack, offfl, win are
+                                and (offfl << 16 | win) not in udp_w4  # the payload's bytes 0-7
+                            ):
                                 append(
                                     f"{n} {msstr}{us} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
                                 )

@@ -17,6 +17,24 @@ from .breadth import CAPS
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
     (
+        "zeek__tls__dtls1_2.pcap",
+        "dtls",
+        "dtls.record.content_type dtls.record.version dtls.record.epoch dtls.record.sequence_number "
+        "dtls.record.length dtls.handshake.type dtls.handshake.length dtls.handshake.message_seq "
+        "dtls.handshake.fragment_offset dtls.handshake.fragment_length",
+    ),
+    (
+        "zeek__tls__webrtc-stun.pcap",
+        "stun",
+        "stun.type stun.type.class stun.type.method stun.length stun.attribute stun.att.length "
+        "stun.att.username stun.att.priority stun.att.family stun.att.port stun.att.ipv4 stun.att.crc32",
+    ),
+    (
+        "zeek__tls__webrtc-stun.pcap",
+        "dtls",
+        "dtls.record.content_type dtls.record.version dtls.record.epoch dtls.record.length dtls.handshake.type",
+    ),
+    (
         "zeek__ieee80211.15.4.pcap",
         "wpan",
         "wpan.fcf wpan.frame_type wpan.security wpan.pending wpan.ack_request wpan.pan_id_compression "

@@ -9,6 +9,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     app,
     bluetooth,
     dtls,
+    encap,
     http,
     icmp,
     igmp,
@@ -24,6 +25,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     stun,
     tls,
     tunnels,
+    udpsvc,
     wlan,
     wpan,
 )

@@ -742,13 +742,14 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
             ctx.info = f"{sp} -> {dp} Bogus UDP length ({ulen}, must be at least 8)"
             ctx.warn(ctx.info)
             return
-    if off + ulen > end and not ctx.quote and not ctx.frag:  # a first fragment: the rest comes later
-        ctx.info = f"{sp} -> {dp} Bogus UDP length ({ulen}) > IP payload length ({end - off})"
-        ctx.warn(ctx.info)
-        return
-    if off + ulen < end:
-        end = off + ulen
-    ctx.info = f"{sp} -> {dp} Len={ulen - 8}"
+    if off + ulen > end and not ctx.quote and not ctx.frag:  # (a first fragment: the rest comes later)
+        # as Wireshark: flagged, then the payload up to the IP payload's end goes on to the port's dissector
+        ctx.warn(f"Bad length value {ulen} > IP payload length")
+        ctx.info = f"{sp} -> {dp} [BAD UDP LENGTH {ulen} > IP PAYLOAD LENGTH] Len={ulen - 8}"
+    else:
+        if off + ulen < end:
+            end = off + ulen
+        ctx.info = f"{sp} -> {dp} Len={ulen - 8}"
     lim = min(end, len(ctx.data))
     if off + 8 >= lim:
         return

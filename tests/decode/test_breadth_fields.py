@@ -17,6 +17,20 @@ from .breadth import CAPS
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
     (
+        "tcpdump__lwres_with_extra.pcap",
+        "lwres",
+        "udp.length lwres.length lwres.version lwres.flags lwres.serial lwres.opcode lwres.result "
+        "lwres.recvlen lwres.authtype lwres.authlen",
+    ),
+    ("tcpdump__ip6-snmp-oid-unsigned.pcap", "udp", "dhcpv6.msgtype"),
+    (
+        "tcpdump__lwapp-data.pcap",
+        "lwapp",
+        "lwapp.apid lwapp.version lwapp.slotId lwapp.flags lwapp.flags.type lwapp.fragmentId lwapp.Length "
+        "lwapp.rssi lwapp.snr lwapp.control.type lwapp.control.seqno lwapp.control.length wlan.fc.type_subtype",
+    ),
+    ("tcpdump__wccp_redirect_gre.pcap", "gre", "gre.proto ip.src ip.dst tcp.srcport tcp.dstport"),
+    (
         "zeek__tls__dtls1_2.pcap",
         "dtls",
         "dtls.record.content_type dtls.record.version dtls.record.epoch dtls.record.sequence_number "

@@ -22,6 +22,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     sctp,
     services,
     sflow,
+    sigtran,
     stun,
     tls,
     tunnels,

@@ -17,6 +17,12 @@ from .breadth import CAPS
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
     (
+        "tcpdump__isup.pcap",
+        "m3ua",
+        "sctp.data_payload_proto_id m3ua.version m3ua.reserved m3ua.message_class m3ua.message_type "
+        "m3ua.message_length m3ua.parameter_tag m3ua.parameter_length",
+    ),
+    (
         "tcpdump__lwres_with_extra.pcap",
         "lwres",
         "udp.length lwres.length lwres.version lwres.flags lwres.serial lwres.opcode lwres.result "

@@ -484,6 +484,13 @@ GTP_OPT = Header(
 
 
 @UDP_PORTS.register(2152, 2123)
+def dissect_gtp_port(ctx: Ctx, off: int, end: int) -> bool:
+    if "gtp" in ctx.protos:  # GTP inside GTP: Wireshark does not take it (the inner UDP shows data)
+        return False
+    dissect_gtp(ctx, off, end)
+    return True
+
+
 def dissect_gtp(ctx: Ctx, off: int, end: int) -> None:
     ctx.push("gtp", "GPRS Tunneling Protocol", off, 8)
     ctx.proto = "GTP"
@@ -514,9 +521,6 @@ def dissect_gtp(ctx: Ctx, off: int, end: int) -> None:
             o += ln
     ctx.layer.length = o - off
     if msg == 255 and o < min(end, len(data)):
-        if ctx.protos.count("gtp") > 1:  # GTP inside GTP: Wireshark leaves the inner payload as data
-            data_layer(ctx, o, end)
-            return
         v = data[o] >> 4
         if v in (4, 6):
             call(ctx, ETHERTYPES, 0x0800 if v == 4 else 0x86DD, o, end)

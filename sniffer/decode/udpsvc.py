@@ -49,3 +49,96 @@ def dissect_lwres(ctx: Ctx, off: int, end: int) -> None:
     ctx.info = (
         f"{kind} , opcode={LWRES_OPCODES.get(op, f'Unknown ({op})')}, serial=0x{vals['lwres.serial']:x}"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# RDPUDP (MS-RDPEUDP, UDP 3389): the header, SYN / correlation id / SYNEX payloads, the ACK vector's size,
+# the data header, then TLS. Laid out as Wireshark 4.0 reads it: no padding after the ACK vector (the
+# specification pads it to 4 bytes; tshark does not, so its TLS starts 2 bytes early and shows
+# "SSL Continuation Data", which sniffer reproduces to agree with it).
+
+RDPUDP_FLAG_NAMES = (
+    (0x0001, "syn"),
+    (0x0002, "fin"),
+    (0x0004, "ack"),
+    (0x0008, "data"),
+    (0x0010, "fec"),
+    (0x0020, "cn"),
+    (0x0040, "cwr"),
+    (0x0100, "aoa"),
+    (0x0200, "synlossy"),
+    (0x0400, "ackdelayed"),
+    (0x0800, "correlationid"),
+    (0x1000, "synex"),
+)
+RDPUDP = Header(
+    (
+        F("rdpudp.snsourceack", "snSourceAck", 0, 4, disp=HEX8),
+        F("rdpudp.receivewindowsize", "ReceiveWindowSize", 4, 2),
+        F("rdpudp.flags", "Flags", 6, 2, disp=HEX4),
+        *(F(f"rdpudp.flags.{n}", n, 6, 2, mask=bit) for bit, n in RDPUDP_FLAG_NAMES),
+    )
+)
+RDPUDP_SYN = Header(
+    (
+        F("rdpudp.initialsequencenumber", "Initial SequenceNumber", 0, 4, disp=HEX8),
+        F("rdpudp.upstreammtu", "Upstream MTU", 4, 2),
+        F("rdpudp.downstreammtu", "DownStream MTU", 6, 2),
+    )
+)
+RDPUDP_CID = Header((F("rdpudp.correlationid", "Correlation Id", 0, 16, "bytes"),))
+RDPUDP_SYNEX = Header(
+    (
+        F("rdpudp.synex.flags", "Flags", 0, 2, disp=HEX4),
+        F("rdpudp.synex.flags.versioninfo", "Version info", 0, 2, mask=0x0001),
+        F("rdpudp.synex.version", "Version", 2, 2, disp=HEX4),
+    )
+)
+RDPUDP_DATA = Header(
+    (
+        F("rdpudp.data.sncoded", "snCoded", 0, 4, disp=HEX8),
+        F("rdpudp.data.sourceStart", "snSourceStart", 4, 4, disp=HEX8),
+    )
+)
+
+
+@UDP_PORTS.register(3389)
+def dissect_rdpudp(ctx: Ctx, off: int, end: int) -> None:
+    lim = min(end, len(ctx.data))
+    ctx.push("rdpudp", "UDP Remote Desktop Protocol", off, lim - off)
+    ctx.proto = "RDPUDP"
+    vals = RDPUDP.read(ctx, off, end)
+    if vals is None:
+        return
+    flags = vals["rdpudp.flags"]
+    o = off + 8
+    if flags & 0x0001:
+        if RDPUDP_SYN.read(ctx, o, end) is None:
+            return
+        o += 8
+        names = ["SYN"]
+        if flags & 0x0800:
+            names.append("CORRELATIONID")
+            if RDPUDP_CID.read(ctx, o, end) is None:
+                return
+            o += 32
+        if flags & 0x1000:
+            names.append("SYNEX")
+            RDPUDP_SYNEX.read(ctx, o, end)
+        ctx.info = ",".join(names)
+        return
+    ctx.info = ",".join(n.upper() for bit, n in RDPUDP_FLAG_NAMES if flags & bit)
+    if flags & 0x0004:
+        if not ctx.has(o, 2, end):
+            return
+        o += 2 + (ctx.data[o] << 8 | ctx.data[o + 1])  # (Wireshark 4.0 records no field for the size)
+    if flags & 0x0008:
+        if RDPUDP_DATA.read(ctx, o, end) is None:
+            return
+        o += 8
+        if o < lim:
+            from sniffer.decode.tls import dissect_tls
+
+            if not dissect_tls(ctx, o, end):  # the middle of a record (Wireshark's reassembly is per stream)
+                ctx.push("tls", "Transport Layer Security", o, lim - o)
+                ctx.proto, ctx.info = "SSL", "Continuation Data"

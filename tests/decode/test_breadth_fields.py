@@ -17,6 +17,14 @@ from .breadth import CAPS
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
     (
+        "zeek__rdp__rdpeudp-handshake-success.pcap",
+        "rdpudp",
+        "rdpudp.snsourceack rdpudp.receivewindowsize rdpudp.flags rdpudp.flags.syn rdpudp.flags.ack "
+        "rdpudp.flags.data rdpudp.flags.correlationid rdpudp.flags.synex rdpudp.initialsequencenumber "
+        "rdpudp.upstreammtu rdpudp.downstreammtu rdpudp.synex.flags rdpudp.synex.version "
+        "rdpudp.data.sncoded rdpudp.data.sourceStart",
+    ),
+    (
         "tcpdump__isup.pcap",
         "m3ua",
         "sctp.data_payload_proto_id m3ua.version m3ua.reserved m3ua.message_class m3ua.message_type "

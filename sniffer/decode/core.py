@@ -590,12 +590,46 @@ class Heuristics:
         return False
 
 
+class Conversations:
+    """Wireshark's conversation binding, for the protocols whose later packets use ports no table names
+    (a TFTP transfer runs between the client's port and a new server port): the dissector that sees the
+    start binds (client address, client port, server address), and the transport hands every later
+    datagram between that client endpoint and that server, on any server port, to it first.
+
+    This is the one piece of state kept across packets: a packet decodes so only after the packet that
+    bound it was decoded (as in Wireshark's first pass). Bounded (cleared when full); ``ports`` is the
+    set of bound client ports, which the read fast path tests so that bound datagrams leave it;
+    ``clear()`` forgets everything (a new capture)."""
+
+    LIMIT = 4096
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.map: dict[tuple[bytes, int, bytes], Dissector] = {}
+        self.ports: set[int] = set()
+
+    def bind(self, client: bytes, port: int, server: bytes, fn: Dissector) -> None:
+        if len(self.map) >= self.LIMIT:
+            self.clear()
+        self.map[(client, port, server)] = fn
+        self.ports.add(port)
+
+    def find(self, src: bytes, sp: int, dst: bytes, dp: int) -> Dissector | None:
+        m = self.map
+        return m.get((src, sp, dst)) or m.get((dst, dp, src))
+
+    def clear(self) -> None:
+        self.map.clear()
+        self.ports.clear()
+
+
 LINKTYPES = Table("link type")
 ETHERTYPES = Table("ethertype")
 IP_PROTOS = Table("IP protocol")
 UDP_PORTS = Table("UDP port")
 TCP_PORTS = Table("TCP port")
 UDP_HEURISTICS = Heuristics("UDP")
+UDP_CONVERSATIONS = Conversations("UDP")
 LLC_SAPS = Table("LLC DSAP")  # 802.2 LLC frames by DSAP (STP 0x42, OSI 0xfe, IPX 0xe0)
 LLC_SNAP = Table("SNAP OUI << 16 | PID")  # SNAP frames with a non-zero OUI (Cisco CDP, UDLD, DTP, VTP, PVST+)
 

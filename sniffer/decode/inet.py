@@ -10,6 +10,7 @@ from sniffer.decode.core import (
     HEX8,
     IP_PROTOS,
     TCP_PORTS,
+    UDP_CONVERSATIONS,
     UDP_HEURISTICS,
     UDP_PORTS,
     Ctx,
@@ -761,8 +762,12 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
         "UDP payload",
         f"UDP payload ({lim - off - 8} bytes)",
     )
-    # as Wireshark: the lower port's dissector, then the higher's (either may refuse: False), then the
+    # as Wireshark: a bound conversation, the lower port's dissector, then the higher's (either may refuse: False), then the
     # heuristic dissectors, then data
+    if UDP_CONVERSATIONS.map and not ctx.quote:  # a conversation a dissector bound comes first
+        fn0 = UDP_CONVERSATIONS.find(ctx.pseudo[0], sp, ctx.pseudo[1], dp)
+        if fn0 is not None and fn0(ctx, off + 8, end) is not False:
+            return
     lo, hi = (sp, dp) if sp < dp else (dp, sp)
     fn = UDP_PORTS.map.get(lo)
     if fn is not None and fn(ctx, off + 8, end) is not False:

@@ -14,7 +14,7 @@ from itertools import islice
 from typing import Any, NamedTuple
 
 from sniffer.decode import engine
-from sniffer.decode.core import TCP_PORTS, UDP_HEURISTICS, UDP_PORTS, ip4, ip6
+from sniffer.decode.core import TCP_PORTS, UDP_CONVERSATIONS, UDP_HEURISTICS, UDP_PORTS, ip4, ip6
 from sniffer.decode.inet import tcp_flag_table, tcp_info
 from sniffer.frame import Frame
 
@@ -62,6 +62,9 @@ _SLOW_TCP, _ALWAYS_TCP, _PREFIXES, _FIRST, _SLOW_UDP = fast_path_ports()
 #: the UDP heuristics' probes (core.Heuristics): a datagram whose payload byte 1 is in the first set, or
 #: whose payload bytes 4-7 (a big-endian number) are in the second, takes the full dissector
 _UDP_B1, _UDP_W4 = UDP_HEURISTICS.probes(1, 1), UDP_HEURISTICS.probes(4, 4)
+#: the client ports of the conversations dissectors bound (core.Conversations): a live set, empty but for
+#: captures with e.g. a TFTP transfer; a datagram from or to one of them takes the full dissector
+_BOUND = UDP_CONVERSATIONS.ports
 
 
 def _flags() -> list[str]:
@@ -102,6 +105,8 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
         if ulen < 8 or o + ulen > end or sp in _SLOW_UDP or dp in _SLOW_UDP:
             return None
         if (ulen > 9 and data[o + 9] in _UDP_B1) or (ulen >= 16 and _U32(data, o + 12)[0] in _UDP_W4):
+            return None
+        if _BOUND and (sp in _BOUND or dp in _BOUND):
             return None
         return Summary(src, dst, "UDP", f"{sp} -> {dp} Len={ulen - 8}", False)
     if proto == 1 and not v6:
@@ -330,7 +335,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     prefixes = _PREFIXES
     first = _FIRST
     slow_udp = _SLOW_UDP
-    udp_b1, udp_w4 = _UDP_B1, _UDP_W4
+    udp_b1, udp_w4, bound = _UDP_B1, _UDP_W4, _BOUND
     echo_names = _ECHO_NAMES
     num = _nums()
     d3 = _D3
@@ -396,9 +401,11 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                             8 <= ulen <= tlen - 20
                             and sp not in slow_udp
                             and dp not in slow_udp
-                            and (ack >> 16) & 0xFF
-                            not in udp_b1  # the heuristics' probes: ack, offfl, win are
-                            and (offfl << 16 | win) not in udp_w4  # the payload's bytes 0-7
+                            # the UDP heuristics' probes (ack, offfl, win hold the payload's bytes 0-7) and the
+                            # conversations dissectors bound
+                            and (ack >> 16) & 0xFF not in udp_b1
+                            and (offfl << 16 | win) not in udp_w4
+                            and not (bound and (sp in bound or dp in bound))
                         ):
                             append(
                                 f"{n} {msstr}{us} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
@@ -459,7 +466,7 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
     prefixes = _PREFIXES
     first = _FIRST
     slow_udp = _SLOW_UDP
-    udp_b1, udp_w4 = _UDP_B1, _UDP_W4
+    udp_b1, udp_w4, bound = _UDP_B1, _UDP_W4, _BOUND
     echo_names = _ECHO_NAMES
     num = _nums()
     d3 = _D3
@@ -561,9 +568,11 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                                 8 <= ulen <= tlen - 20
                                 and sp not in slow_udp
                                 and dp not in slow_udp
-                                and (ack >> 16) & 0xFF
-                                not in udp_b1  # the heuristics' probes: ack, offfl, win are
-                                and (offfl << 16 | win) not in udp_w4  # the payload's bytes 0-7
+                                # the UDP heuristics' probes (ack, offfl, win hold the payload's bytes 0-7) and the
+                                # conversations dissectors bound
+                                and (ack >> 16) & 0xFF not in udp_b1
+                                and (offfl << 16 | win) not in udp_w4
+                                and not (bound and (sp in bound or dp in bound))
                             ):
                                 append(
                                     f"{n} {msstr}{us} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"

@@ -16,6 +16,7 @@ from .breadth import CAPS
 
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
+    ("tcpdump__tftp.pcap", "tftp", "tftp.opcode tftp.source_file tftp.type tftp.block"),
     (
         "zeek__rdp__rdpeudp-handshake-success.pcap",
         "rdpudp",

@@ -142,3 +142,80 @@ def dissect_rdpudp(ctx: Ctx, off: int, end: int) -> None:
             if not dissect_tls(ctx, o, end):  # the middle of a record (Wireshark's reassembly is per stream)
                 ctx.push("tls", "Transport Layer Security", o, lim - o)
                 ctx.proto, ctx.info = "SSL", "Continuation Data"
+
+
+# ---------------------------------------------------------------------------------------------
+# krb524 (UDP 4444): a Kerberos V5 Ticket (APPLICATION 1) sent to the Kerberos 5-to-4 service. Protocol
+# KRB5 with an empty Info, as Wireshark's; tkt-vno, realm, sname strings and the enc-part's etype.
+
+
+def _ber(data: bytes, o: int, lim: int) -> tuple[int, int, int] | None:
+    """(tag, value start, value end) of the BER item at ``o``, or None if it does not fit."""
+    if o + 2 > lim:
+        return None
+    tag, n = data[o], data[o + 1]
+    o += 2
+    if n & 0x80:
+        k = n & 0x7F
+        if not 0 < k <= 3 or o + k > lim:
+            return None
+        n = int.from_bytes(data[o : o + k], "big")
+        o += k
+    return (tag, o, o + n) if o + n <= lim else None
+
+
+def _ber_items(data: bytes, o: int, e: int) -> list[tuple[int, int, int]]:
+    out = []
+    while o < e:
+        it = _ber(data, o, e)
+        if it is None:
+            break
+        out.append(it)
+        o = it[2]
+    return out
+
+
+@UDP_PORTS.register(4444)
+def dissect_krb524(ctx: Ctx, off: int, end: int) -> None:
+    data = ctx.data
+    lim = min(end, len(data))
+    top = _ber(data, off, lim) if off < lim and data[off] == 0x61 else None
+    seq = _ber(data, top[1], top[2]) if top else None
+    if top is None or seq is None or seq[0] != 0x30:
+        data_layer(ctx, off, end)
+        return
+    ctx.push("kerberos", "Kerberos", off, lim - off)
+    ctx.proto, ctx.info = "KRB5", ""
+    for tag, s, e in _ber_items(data, seq[1], seq[2]):
+        inner = _ber(data, s, e)
+        if inner is None:
+            continue
+        it, vs, ve = inner
+        if tag == 0xA0 and it == 0x02:
+            ctx.add("kerberos.tkt_vno", int.from_bytes(data[vs:ve], "big"), vs, ve - vs, "tkt-vno")
+        elif tag == 0xA1 and it == 0x1B:
+            ctx.add("kerberos.realm", data[vs:ve].decode("latin-1"), vs, ve - vs, "realm")
+        elif tag == 0xA2 and it == 0x30:
+            for ntag, ns, ne in _ber_items(data, vs, ve):
+                seqof = _ber(data, ns, ne) if ntag == 0xA1 else None
+                if seqof is not None:
+                    for st, ss, se in _ber_items(data, seqof[1], seqof[2]):
+                        if st == 0x1B:
+                            ctx.add(
+                                "kerberos.SNameString",
+                                data[ss:se].decode("latin-1"),
+                                ss,
+                                se - ss,
+                                "SNameString",
+                            )
+        elif tag == 0xA3 and it == 0x30:
+            for etag, es, ee in _ber_items(data, vs, ve):
+                v = _ber(data, es, ee) if etag == 0xA0 else None
+                if v is not None and v[0] == 0x02:
+                    ctx.add(
+                        "kerberos.etype",
+                        int.from_bytes(data[v[1] : v[2]], "big", signed=True),
+                        v[1],
+                        v[2] - v[1],
+                        "etype",
+                    )

@@ -16,6 +16,17 @@ from .breadth import CAPS
 
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
+    (
+        "tcpdump__ipx.pcap",
+        "nmpi",
+        "ipx.packet_type ipx.dst.socket nmpi.packettype nmpi.name_flags nmpi.conn_control nmpi.opcode "
+        "nmpi.name_type nmpi.messageid browser.command",
+    ),
+    (
+        "tcpdump__afs.pcap",
+        "kerberos && udp.dstport == 4444 && !icmp",
+        "kerberos.tkt_vno kerberos.realm kerberos.SNameString kerberos.etype",
+    ),
     ("tcpdump__tftp.pcap", "tftp", "tftp.opcode tftp.source_file tftp.type tftp.block"),
     (
         "zeek__rdp__rdpeudp-handshake-success.pcap",

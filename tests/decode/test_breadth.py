@@ -43,4 +43,4 @@ def test_protocol_column_agrees_with_tshark(score: Score) -> None:
     print(score.report())
     assert score.proto_share >= PROTO_SHARE_MIN, score.report()
     assert score.proto_file_mean >= PROTO_FILE_MEAN_MIN, score.report()
-    assert GOAL >= PROTO_SHARE_MIN
+    assert PROTO_SHARE_MIN >= GOAL and PROTO_FILE_MEAN_MIN >= GOAL  # the floors hold the goal now

@@ -84,12 +84,19 @@ def _etype_text(etype: int) -> str:
     return f"Type: {name} (0x{etype:04x})" if name else f"Type: 0x{etype:04x}"
 
 
+_EXPERIMENTAL = {0x88B5: "Local Experimental Ethertype 1", 0x88B6: "Local Experimental Ethertype 2"}
+
+
 def ethertype(ctx: Ctx, etype: int, off: int, end: int) -> None:
     """Hand the payload to the dissector of ``etype`` (Wireshark's "ethertype" pseudo-layer)."""
     ctx.protos.append("ethertype")
-    if not call(ctx, ETHERTYPES, etype, off, end):
-        if not ctx.info:
-            ctx.info = f"Ethernet II (type 0x{etype:04x})"
+    if not call(ctx, ETHERTYPES, etype, off, end):  # as Wireshark: the type as the Protocol column, its
+        ctx.proto = f"0x{etype:04x}"  # name (if it has one) or what the carrier said as the Info
+        name = _EXPERIMENTAL.get(etype)
+        if name:
+            ctx.info = name
+        elif not ctx.info:
+            ctx.info = "Ethernet II"
 
 
 VLAN = Header(
@@ -126,6 +133,7 @@ def _vlan(ctx: Ctx, off: int, end: int, proto: str) -> None:
     if ctx.tree:
         ctx.layer.text = f"{label}, PRI: {pri}, DEI: {dei}, ID: {vid}"
     ctx.proto = "802.1Q"
+    ctx.info = f"PRI: {pri}  DEI: {dei}  ID: {vid}"  # (Wireshark's; what the tag carries writes over it)
     if etype <= 1500:
         dissect_llc(ctx, off + 4, min(end, off + 4 + etype))
         return

@@ -219,3 +219,20 @@ def dissect_krb524(ctx: Ctx, off: int, end: int) -> None:
                         v[2] - v[1],
                         "etype",
                     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Dropbox LAN sync discovery (UDP 17500): a JSON announcement. Protocol DB-LSP-DISC/JSON and Info as
+# Wireshark's (its JSON layer appends its name); the JSON members are not decoded (no json.* fields).
+
+
+@UDP_PORTS.register(17500)
+def dissect_db_lsp_disc(ctx: Ctx, off: int, end: int) -> None:
+    data = ctx.data
+    lim = min(end, len(data))
+    ctx.push("db-lsp-disc", "Dropbox LAN sync Discovery Protocol", off, lim - off)
+    ctx.proto, ctx.info = "DB-LSP-DISC", "Dropbox LAN sync Discovery Protocol"
+    if off < lim and data[off] in b"{[":
+        ctx.push("json", "JavaScript Object Notation", off, lim - off)
+        ctx.proto = "DB-LSP-DISC/JSON"
+        ctx.info += ", JavaScript Object Notation"

@@ -22,6 +22,7 @@ from sniffer.decode.core import (
     ip4,
     ip6,
 )
+from sniffer.decode.ipproto import IP_PROTO_DESCRIPTIONS
 
 # IP protocol numbers (IANA)
 IPPROTO_HOPOPTS = 0  # IPv6 hop-by-hop options
@@ -147,7 +148,7 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
         data_layer(ctx, off + ihl, end)
         return
     if not call(ctx, IP_PROTOS, proto, off + ihl, end):
-        ctx.info = ctx.info or f"IP protocol {proto}"
+        ctx.info = ctx.info or f"{IP_PROTO_DESCRIPTIONS.get(proto, 'Unknown')} ({proto})"
 
 
 IPOPT_NAMES = {
@@ -243,8 +244,18 @@ def dissect_ipv6(ctx: Ctx, off: int, end: int) -> None:
     ctx.frag = False
     ctx.hlim = vals["ipv6.hlim"]
     ctx.pseudo = (data[off + 8 : off + 24], data[off + 24 : off + 40])
-    if not call(ctx, IP_PROTOS, vals["ipv6.nxt"], off + 40, end):
-        ctx.info = ctx.info or f"IPv6 next header {vals['ipv6.nxt']}"
+    nxt = vals["ipv6.nxt"]
+    if not call(ctx, IP_PROTOS, nxt, off + 40, end):
+        ctx.info = ctx.info or f"Unknown IP Protocol: {IP_PROTO_DESCRIPTIONS.get(nxt, 'Unknown')} ({nxt})"
+
+
+@IP_PROTOS.register(IPPROTO_NONE)
+def dissect_no_next_header(ctx: Ctx, off: int, end: int) -> None:
+    """IPv6's No Next Header (59), directly or after extension headers: nothing follows (Wireshark's Info)."""
+    if len(ctx.pseudo[0]) == 16:
+        ctx.info = ctx.info or "IPv6 no next header"
+    else:
+        ctx.info = ctx.info or f"{IP_PROTO_DESCRIPTIONS[IPPROTO_NONE]} ({IPPROTO_NONE})"
 
 
 def _ext_common(ctx: Ctx, proto: str, label: str, off: int, end: int) -> tuple[int, int] | None:

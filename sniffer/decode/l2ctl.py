@@ -602,6 +602,64 @@ def dissect_dec_dna(ctx: Ctx, off: int, end: int) -> None:
     ctx.add("dec_dna.flags", flags, o, 1, "Routing flags", f"Routing flags: 0x{flags:02x}")
     if flags & 1:
         ctx.info = f"Routing control, {DEC_CONTROL.get((flags >> 1) & 7, 'Unknown control message')}"
+    elif flags & 7 in (2, 6):  # a data packet: short (6 bytes) or long (21 bytes) header, then NSP
+        hl = 6 if flags & 7 == 2 else 21
+        length = int.from_bytes(data[off : off + 2], "little")
+        if ctx.has(o, hl, end):
+            _dec_nsp(ctx, o + hl, min(end, off + 2 + length))
+
+
+#: NSP message flags -> Wireshark's Info text (data segments, data ACKs and link service messages are
+#: built from their fields)
+DEC_NSP = {
+    0x08: "NSP NOP",
+    0x14: "NSP other data ACK message",
+    0x18: "NSP connect confirm/initiate message",
+    0x28: "NSP connect confirm/initiate message",
+    0x68: "NSP connect confirm/initiate message",
+    0x24: "NSP connect acknowledgement",
+    0x38: "NSP disconnect initiate/confirm message",
+    0x48: "NSP disconnect initiate/confirm message",
+    0x58: "NSP node init",
+}
+DEC_SEGMENTS = {0x00: "middle", 0x20: "beginning", 0x40: "end", 0x60: "single"}
+DEC_FCMOD = {0: "no change", 1: "do not send data", 2: "send data"}
+
+
+def _dec_nsp(ctx: Ctx, o: int, end: int) -> None:
+    """DECnet NSP (the end-to-end layer): the message type and the Info Wireshark builds for it."""
+    data = ctx.data
+    lim = min(end, len(data))
+    if not ctx.has(o, 1, end):
+        return
+    msg = data[o]  # (Wireshark keeps NSP's fields in the dec_dna layer)
+    ctx.add("dec_dna.nsp.msg_type", msg, o, 1, "DNA NSP message")
+    text = DEC_NSP.get(msg)
+    if text is not None:
+        ctx.info = text
+        return
+    if msg not in DEC_SEGMENTS and msg not in (0x04, 0x10):
+        ctx.info = f"NSP message 0x{msg:02x}"
+        return
+    p = o + 5  # after the flags and the destination and source link addresses
+    if msg == 0x04:  # data ACK: the number acknowledged
+        if p + 2 <= lim:
+            ctx.info = f"NSP data ACK message({int.from_bytes(data[p : p + 2], 'little') & 0xFFF})"
+        return
+    for _ in range(2):  # up to two acknowledgement fields (bit 15 set) before the message number
+        if p + 2 <= lim and data[p + 1] & 0x80:
+            p += 2
+    if p + 2 > lim:
+        return
+    seg = int.from_bytes(data[p : p + 2], "little") & 0xFFF
+    ctx.add("dec_dna.nsp.segnum", seg, p, 2, "Message number")
+    p += 2
+    if msg == 0x10:
+        if p + 2 <= lim:
+            ctx.info = f"NSP link control message({DEC_FCMOD.get(data[p] & 3, 'reserved')})"
+        return
+    n = lim - p
+    ctx.info = f"msg nr. {seg} {DEC_SEGMENTS[msg]} segment, bytes this segment: {n}, total so far:{n}"
 
 
 # ---------------------------------------------------------------------------------------------

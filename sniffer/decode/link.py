@@ -87,8 +87,9 @@ def _etype_text(etype: int) -> str:
 _EXPERIMENTAL = {0x88B5: "Local Experimental Ethertype 1", 0x88B6: "Local Experimental Ethertype 2"}
 
 
-def ethertype(ctx: Ctx, etype: int, off: int, end: int) -> None:
-    """Hand the payload to the dissector of ``etype`` (Wireshark's "ethertype" pseudo-layer)."""
+def ethertype(ctx: Ctx, etype: int, off: int, end: int, carrier: str = "Ethernet II") -> None:
+    """Hand the payload to the dissector of ``etype`` (Wireshark's "ethertype" pseudo-layer); with none,
+    the Info is ``carrier`` (what the layer that names the type says of itself, as Wireshark's)."""
     ctx.protos.append("ethertype")
     if not call(ctx, ETHERTYPES, etype, off, end):  # as Wireshark: the type as the Protocol column, its
         ctx.proto = f"0x{etype:04x}"  # name (if it has one) or what the carrier said as the Info
@@ -96,7 +97,7 @@ def ethertype(ctx: Ctx, etype: int, off: int, end: int) -> None:
         if name:
             ctx.info = name
         elif not ctx.info:
-            ctx.info = "Ethernet II"
+            ctx.info = carrier
 
 
 VLAN = Header(
@@ -133,11 +134,10 @@ def _vlan(ctx: Ctx, off: int, end: int, proto: str) -> None:
     if ctx.tree:
         ctx.layer.text = f"{label}, PRI: {pri}, DEI: {dei}, ID: {vid}"
     ctx.proto = "802.1Q"
-    ctx.info = f"PRI: {pri}  DEI: {dei}  ID: {vid}"  # (Wireshark's; what the tag carries writes over it)
     if etype <= 1500:
         dissect_llc(ctx, off + 4, min(end, off + 4 + etype))
         return
-    ethertype(ctx, etype, off + 4, end)
+    ethertype(ctx, etype, off + 4, end, f"PRI: {pri}  DEI: {dei}  ID: {vid}")
 
 
 LLC = Header(

@@ -16,6 +16,7 @@ from .breadth import CAPS
 
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
+    ("tcpdump__DECnet_Phone.pcap", "dec_dna.nsp.msg_type", "dec_dna.nsp.msg_type dec_dna.nsp.segnum"),
     (
         "tcpdump__ipx.pcap",
         "nmpi",

@@ -16,6 +16,12 @@ from .breadth import CAPS
 
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
+    (
+        "tcpdump__nsh-over-vxlan-gpe.pcap",
+        "nsh",
+        "vxlan.flags vxlan.next_proto vxlan.vni nsh.version nsh.Obit nsh.CBit nsh.ttl nsh.length nsh.mdtype "
+        "nsh.nextproto nsh.spi nsh.si udp.srcport ip.src",
+    ),
     ("tcpdump__DECnet_Phone.pcap", "dec_dna.nsp.msg_type", "dec_dna.nsp.msg_type dec_dna.nsp.segnum"),
     (
         "tcpdump__ipx.pcap",

@@ -14,6 +14,7 @@ from sniffer.decode.core import (
     Header,
     call,
     data_layer,
+    ip4,
     mac,
 )
 
@@ -360,18 +361,30 @@ def dissect_arp(ctx: Ctx, off: int, end: int) -> None:
     if vals["arp.hw.size"] != 6 or vals["arp.proto.size"] != 4:
         hl, pl = vals["arp.hw.size"], vals["arp.proto.size"]
         ctx.layer.length = 8 + 2 * (hl + pl)
-        if ctx.has(off, 8 + 2 * (hl + pl), end):
+        if not ctx.has(off, 8 + 2 * (hl + pl), end):
+            return
+        if pl != 4 or not hl:
             ctx.info = f"ARP opcode {op}"
-        return
-    a = ARP_ETH_IP.read(ctx, off, end)
-    if a is None:
-        return
-    smac, sip, tmac, tip = (
-        a["arp.src.hw_mac"],
-        a["arp.src.proto_ipv4"],
-        a["arp.dst.hw_mac"],
-        a["arp.dst.proto_ipv4"],
-    )
+            return
+        # another hardware address size (ARCnet's 1 byte): Wireshark's arp.src.hw bytes, same Info texts
+        data = ctx.data
+        o = off + 8
+        smac, tmac = data[o : o + hl].hex(":"), data[o + hl + 4 : o + 2 * hl + 4].hex(":")
+        sip, tip = ip4(data[o + hl : o + hl + 4]), ip4(data[o + 2 * hl + 4 : o + 2 * hl + 8])
+        ctx.add("arp.src.hw", smac, o, hl, "Sender hardware address")
+        ctx.add("arp.src.proto_ipv4", sip, o + hl, 4, "Sender IP address")
+        ctx.add("arp.dst.hw", tmac, o + hl + 4, hl, "Target hardware address")
+        ctx.add("arp.dst.proto_ipv4", tip, o + 2 * hl + 4, 4, "Target IP address")
+    else:
+        a = ARP_ETH_IP.read(ctx, off, end)
+        if a is None:
+            return
+        smac, sip, tmac, tip = (
+            a["arp.src.hw_mac"],
+            a["arp.src.proto_ipv4"],
+            a["arp.dst.hw_mac"],
+            a["arp.dst.proto_ipv4"],
+        )
     if op == ARP_REQUEST:
         if sip == tip:
             ctx.info = f"Gratuitous ARP for {sip} (Request)"

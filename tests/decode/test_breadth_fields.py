@@ -17,6 +17,11 @@ from .breadth import CAPS
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
     (
+        "tcpdump__arcnet-rfc1201-arp-icmp-http.pcap",
+        "arp",
+        "arp.hw.type arp.hw.size arp.opcode arp.src.hw arp.src.proto_ipv4 arp.dst.hw arp.dst.proto_ipv4",
+    ),
+    (
         "tcpdump__nsh-over-vxlan-gpe.pcap",
         "nsh",
         "vxlan.flags vxlan.next_proto vxlan.vni nsh.version nsh.Obit nsh.CBit nsh.ttl nsh.length nsh.mdtype "

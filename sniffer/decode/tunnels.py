@@ -607,6 +607,14 @@ def dissect_l2tp(ctx: Ctx, off: int, end: int) -> None:
         elif o + 8 > len(data) and o < end:  # the message type AVP was cut by the snapshot length
             ctx.truncated = True
         ctx.info = f"Control Message{msg} {ids}" if msg else f"Control Message {ids}"
+        a = o  # the AVPs, as Wireshark walks them: one cut by the capture marks the packet truncated
+        while a < end and not ctx.truncated:
+            if not ctx.has(a, 6, end):
+                break
+            ln = _u16(data, a) & 0x3FF
+            if ln < 6:
+                break
+            a += ln
         return
     ctx.info = f"Data    {ids}"
     if o < end:

@@ -4,6 +4,7 @@ the Info column where it needs no per-call state (NCP replies, RX control packet
 
 from __future__ import annotations
 
+from sniffer.decode.afsops import AFS_OPCODES
 from sniffer.decode.core import HEX2, HEX4, HEX8, TCP_PORTS, UDP_PORTS, Ctx, F, Header, data_layer
 
 # ---------------------------------------------------------------------------------------------
@@ -129,6 +130,11 @@ AFS_SERVICES = {
 }
 
 
+#: (epoch, connection id, call number) -> the opcode of the request: a reply names its call's operation,
+#: as Wireshark's (state across packets, like core.Conversations: bounded, per process)
+_RX_CALLS: dict[tuple[bytes, int, int], int] = {}
+
+
 @UDP_PORTS.register(*AFS_SERVICES)
 def dissect_rx(ctx: Ctx, off: int, end: int) -> None:
     if min(end, len(ctx.data)) - off < 28:  # shorter than an RX header: Wireshark leaves it to UDP
@@ -164,13 +170,23 @@ def dissect_rx(ctx: Ctx, off: int, end: int) -> None:
         if svc is not None:
             ctx.push("afs", "Andrew File System (AFS)", off + 28, max(0, min(end, len(data)) - off - 28))
             ctx.proto = "AFS (RX)"
-            if vals["rx.flags"] & 1 and ctx.has(off + 28, 4, end):
+            name = "backup" if svc == "BKUP" else svc.lower()
+            call_key = (data[off : off + 4], vals["rx.cid"], vals["rx.callnumber"])
+            if vals["rx.flags"] & 1 and vals["rx.seq"] > 1 and call_key in _RX_CALLS:
+                op = _RX_CALLS[call_key]  # a later packet of a long request: the call's operation
+                ctx.add(f"afs.{name}.opcode", op, off + 28, 0, "Operation")
+                ctx.info = f"{svc} Request: {AFS_OPCODES.get(name, {}).get(op, 'opcode')} ({op})"
+            elif vals["rx.flags"] & 1 and ctx.has(off + 28, 4, end):
                 op = int.from_bytes(data[off + 28 : off + 32], "big")
-                name = "backup" if svc == "BKUP" else svc.lower()
                 ctx.add(f"afs.{name}.opcode", op, off + 28, 4, "Operation")
-                ctx.info = f"{svc} Request: opcode ({op})"
+                ctx.info = f"{svc} Request: {AFS_OPCODES.get(name, {}).get(op, 'opcode')} ({op})"
+                if len(_RX_CALLS) >= 4096:
+                    _RX_CALLS.clear()
+                _RX_CALLS[call_key] = op
             else:
-                ctx.info = f"{svc} Reply"
+                op = _RX_CALLS.get(call_key, -1)  # the request of this call, if it was decoded before
+                opname = AFS_OPCODES.get(name, {}).get(op)
+                ctx.info = f"{svc} Reply: {opname} ({op})" if opname else f"{svc} Reply"
 
 
 __all__ = ["dissect_ncp", "dissect_rx"]

@@ -17,6 +17,11 @@ from .breadth import CAPS
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
     (
+        "tcpdump__afs.pcap",
+        "afs && !icmp && !ip.flags.mf && ip.frag_offset == 0",
+        "rx.callnumber rx.seq afs.fs.opcode afs.cb.opcode afs.prot.opcode afs.vldb.opcode afs.backup.opcode",
+    ),
+    (
         "tcpdump__arcnet-rfc1201-arp-icmp-http.pcap",
         "arp",
         "arp.hw.type arp.hw.size arp.opcode arp.src.hw arp.src.proto_ipv4 arp.dst.hw arp.dst.proto_ipv4",

@@ -16,6 +16,7 @@ from .breadth import CAPS
 
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
+    ("zeek__ncp.pcap", "ncp.type == 0x2222", "ncp.func ncp.subfunc"),
     (
         "tcpdump__afs.pcap",
         "afs && !icmp && !ip.flags.mf && ip.frag_offset == 0",

@@ -386,8 +386,11 @@ def dissect_arp(ctx: Ctx, off: int, end: int) -> None:
             a["arp.dst.proto_ipv4"],
         )
     if op == ARP_REQUEST:
-        if sip == tip:
-            ctx.info = f"Gratuitous ARP for {sip} (Request)"
+        if sip == tip:  # an announcement (no target hardware address) or a gratuitous request, as Wireshark
+            zero = not tmac.replace(":", "").strip("0")
+            ctx.info = f"ARP Announcement for {sip}" if zero else f"Gratuitous ARP for {sip} (Request)"
+        elif sip == "0.0.0.0":
+            ctx.info = f"Who has {tip}? (ARP Probe)"
         else:
             ctx.info = f"Who has {tip}? Tell {sip}"
     elif op == ARP_REPLY:

@@ -513,7 +513,10 @@ class Ctx:
         return False
 
 
-Dissector = Callable[[Ctx, int, int], None]
+#: ``fn(ctx, off, end)``; a port dissector may return False to say "not mine" (it recorded nothing): the
+#: transport then tries the next candidate (the other port, the heuristics, data), as Wireshark does
+Dissector = Callable[[Ctx, int, int], bool | None]
+HeuristicDissector = Callable[[Ctx, int, int], bool]
 
 
 class Table:
@@ -584,11 +587,91 @@ HTTP_PREFIXES = frozenset({m.encode()[:3] for m in HTTP_METHODS} | {b"HTT"})
 #: application data, heartbeat, tls12_cid), version 3.0-3.4
 TLS_PREFIXES = frozenset(bytes((ct, 3, minor)) for ct in range(20, 26) for minor in range(5))
 
+
+class Heuristics:
+    """A transport's heuristic dissectors (Wireshark's heuristic tables): tried in order of registration
+    when no port dissector took the payload. ``fn(ctx, off, end) -> bool`` takes the payload only when it
+    looks like its protocol and records nothing otherwise.
+
+    Each registers a *probe*, ``(offset, value)``: every payload it may take has the bytes ``value`` at
+    ``offset``. The read fast path derives its checks from the probes (``summary.udp_probes``), so a
+    datagram no probe matches never leaves it; only probes the fast path reads for free are accepted:
+    one byte at offset 1, or four bytes at offset 4 (the 2nd and 3rd words of the transport header
+    struct it unpacks)."""
+
+    SHAPES = ((1, 1), (4, 4))
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.entries: list[tuple[HeuristicDissector, int, bytes]] = []
+
+    def register(self, offset: int, value: bytes) -> Callable[[HeuristicDissector], HeuristicDissector]:
+        if (offset, len(value)) not in self.SHAPES:
+            raise ValueError(
+                f"{self.name} heuristic probe at {offset}, {len(value)} bytes: not a fast-path shape"
+            )
+
+        def deco(fn: HeuristicDissector) -> HeuristicDissector:
+            self.entries.append((fn, offset, value))
+            return fn
+
+        return deco
+
+    def probes(self, offset: int, size: int) -> frozenset[int]:
+        """The probe values of that shape, as big-endian numbers."""
+        return frozenset(
+            int.from_bytes(v, "big") for _fn, o, v in self.entries if o == offset and len(v) == size
+        )
+
+    def run(self, ctx: Ctx, off: int, end: int) -> bool:
+        """Offer the payload at ``off`` to each heuristic whose probe matches; True if one took it."""
+        data = ctx.data
+        for fn, o, v in self.entries:
+            if data[off + o : off + o + len(v)] == v and fn(ctx, off, end):
+                return True
+        return False
+
+
+class Conversations:
+    """Wireshark's conversation binding, for the protocols whose later packets use ports no table names
+    (a TFTP transfer runs between the client's port and a new server port): the dissector that sees the
+    start binds (client address, client port, server address), and the transport hands every later
+    datagram between that client endpoint and that server, on any server port, to it first.
+
+    This is the one piece of state kept across packets: a packet decodes so only after the packet that
+    bound it was decoded (as in Wireshark's first pass). Bounded (cleared when full); ``ports`` is the
+    set of bound client ports, which the read fast path tests so that bound datagrams leave it;
+    ``clear()`` forgets everything (a new capture)."""
+
+    LIMIT = 4096
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.map: dict[tuple[bytes, int, bytes], Dissector] = {}
+        self.ports: set[int] = set()
+
+    def bind(self, client: bytes, port: int, server: bytes, fn: Dissector) -> None:
+        if len(self.map) >= self.LIMIT:
+            self.clear()
+        self.map[(client, port, server)] = fn
+        self.ports.add(port)
+
+    def find(self, src: bytes, sp: int, dst: bytes, dp: int) -> Dissector | None:
+        m = self.map
+        return m.get((src, sp, dst)) or m.get((dst, dp, src))
+
+    def clear(self) -> None:
+        self.map.clear()
+        self.ports.clear()
+
+
 LINKTYPES = Table("link type")
 ETHERTYPES = Table("ethertype")
 IP_PROTOS = Table("IP protocol")
 UDP_PORTS = Table("UDP port")
 TCP_PORTS = Table("TCP port")
+UDP_HEURISTICS = Heuristics("UDP")
+UDP_CONVERSATIONS = Conversations("UDP")
 LLC_SAPS = Table("LLC DSAP")  # 802.2 LLC frames by DSAP (STP 0x42, OSI 0xfe, IPX 0xe0)
 LLC_SNAP = Table("SNAP OUI << 16 | PID")  # SNAP frames with a non-zero OUI (Cisco CDP, UDLD, DTP, VTP, PVST+)
 

@@ -8,6 +8,8 @@ import os
 from sniffer.decode import (  # noqa: F401  (they fill the tables)
     app,
     bluetooth,
+    dtls,
+    encap,
     http,
     icmp,
     igmp,
@@ -20,8 +22,11 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     sctp,
     services,
     sflow,
+    sigtran,
+    stun,
     tls,
     tunnels,
+    udpsvc,
     wlan,
     wpan,
 )
@@ -98,12 +103,10 @@ def run(frame: Frame, tree: bool, fields: bool = True, lean: bool = False) -> Ct
             elif node.offset + node.length > caplen:
                 node.length = caplen - node.offset
     info = ctx.info
-    if ctx.malformed:
-        info = f"{info} [Malformed Packet]" if info else "[Malformed Packet]"
+    if ctx.malformed:  # appended with no separator, as Wireshark's column does
+        info = f"{info}[Malformed Packet]"
     elif ctx.truncated and "Packet size limited" not in info:
-        info = (
-            f"{info} [Packet size limited during capture]" if info else "[Packet size limited during capture]"
-        )
+        info = f"{info}[Packet size limited during capture]"
     ctx.info = info
     if not fields:
         return ctx

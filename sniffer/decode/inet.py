@@ -10,6 +10,8 @@ from sniffer.decode.core import (
     HEX8,
     IP_PROTOS,
     TCP_PORTS,
+    UDP_CONVERSATIONS,
+    UDP_HEURISTICS,
     UDP_PORTS,
     Ctx,
     F,
@@ -20,6 +22,7 @@ from sniffer.decode.core import (
     ip4,
     ip6,
 )
+from sniffer.decode.ipproto import IP_PROTO_DESCRIPTIONS
 
 # IP protocol numbers (IANA)
 IPPROTO_HOPOPTS = 0  # IPv6 hop-by-hop options
@@ -149,7 +152,7 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
         data_layer(ctx, off + ihl, end)
         return
     if not call(ctx, IP_PROTOS, proto, off + ihl, end):
-        ctx.info = ctx.info or f"IP protocol {proto}"
+        ctx.info = ctx.info or f"{IP_PROTO_DESCRIPTIONS.get(proto, 'Unknown')} ({proto})"
 
 
 IPOPT_NAMES = {
@@ -245,8 +248,18 @@ def dissect_ipv6(ctx: Ctx, off: int, end: int) -> None:
     ctx.frag = False
     ctx.hlim = vals["ipv6.hlim"]
     ctx.pseudo = (data[off + 8 : off + 24], data[off + 24 : off + 40])
-    if not call(ctx, IP_PROTOS, vals["ipv6.nxt"], off + 40, end):
-        ctx.info = ctx.info or f"IPv6 next header {vals['ipv6.nxt']}"
+    nxt = vals["ipv6.nxt"]
+    if not call(ctx, IP_PROTOS, nxt, off + 40, end):
+        ctx.info = ctx.info or f"Unknown IP Protocol: {IP_PROTO_DESCRIPTIONS.get(nxt, 'Unknown')} ({nxt})"
+
+
+@IP_PROTOS.register(IPPROTO_NONE)
+def dissect_no_next_header(ctx: Ctx, off: int, end: int) -> None:
+    """IPv6's No Next Header (59), directly or after extension headers: nothing follows (Wireshark's Info)."""
+    if len(ctx.pseudo[0]) == 16:
+        ctx.info = ctx.info or "IPv6 no next header"
+    else:
+        ctx.info = ctx.info or f"{IP_PROTO_DESCRIPTIONS[IPPROTO_NONE]} ({IPPROTO_NONE})"
 
 
 def _ext_common(ctx: Ctx, proto: str, label: str, off: int, end: int) -> tuple[int, int] | None:
@@ -746,13 +759,14 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
             ctx.info = f"{sp} -> {dp} Bogus UDP length ({ulen}, must be at least 8)"
             ctx.warn(ctx.info)
             return
-    if off + ulen > end and not ctx.quote and not ctx.frag:  # a first fragment: the rest comes later
-        ctx.info = f"{sp} -> {dp} Bogus UDP length ({ulen}) > IP payload length ({end - off})"
-        ctx.warn(ctx.info)
-        return
-    if off + ulen < end:
-        end = off + ulen
-    ctx.info = f"{sp} -> {dp} Len={ulen - 8}"
+    if off + ulen > end and not ctx.quote and not ctx.frag:  # (a first fragment: the rest comes later)
+        # as Wireshark: flagged, then the payload up to the IP payload's end goes on to the port's dissector
+        ctx.warn(f"Bad length value {ulen} > IP payload length")
+        ctx.info = f"{sp} -> {dp} [BAD UDP LENGTH {ulen} > IP PAYLOAD LENGTH] Len={ulen - 8}"
+    else:
+        if off + ulen < end:
+            end = off + ulen
+        ctx.info = f"{sp} -> {dp} Len={ulen - 8}"
     lim = min(end, len(ctx.data))
     if off + 8 >= lim:
         return
@@ -765,11 +779,20 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
             "UDP payload",
             f"UDP payload ({lim - off - 8} bytes)",
         )
+    # as Wireshark: a bound conversation, the lower port's dissector, then the higher's (either may refuse: False), then the
+    # heuristic dissectors, then data
+    if UDP_CONVERSATIONS.map and not ctx.quote:  # a conversation a dissector bound comes first
+        fn0 = UDP_CONVERSATIONS.find(ctx.pseudo[0], sp, ctx.pseudo[1], dp)
+        if fn0 is not None and fn0(ctx, off + 8, end) is not False:
+            return
     lo, hi = (sp, dp) if sp < dp else (dp, sp)
-    fn = UDP_PORTS.map.get(lo) or UDP_PORTS.map.get(hi)
-    if fn is not None:
-        fn(ctx, off + 8, end)
-    else:
+    fn = UDP_PORTS.map.get(lo)
+    if fn is not None and fn(ctx, off + 8, end) is not False:
+        return
+    fn2 = UDP_PORTS.map.get(hi)
+    if fn2 is not None and fn2 is not fn and fn2(ctx, off + 8, end) is not False:
+        return
+    if not UDP_HEURISTICS.run(ctx, off + 8, end):
         data_layer(ctx, off + 8, end)
 
 

@@ -13,8 +13,9 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 - ``quic``: QUIC
 - ``snmp``: SNMP
 - ``netbios``: NBNS, NBDS, NBSS; ``smb``: SMB, SMB2, mailslot, Browser
+- ``tcpsvc``: RESP (Redis), Finger, WHOIS, RSH, Gnutella
 """
 
 from __future__ import annotations
 
-from sniffer.decode import aaa, db, ics, mgmt, netbios, quic, rpc, smb, snmp, ssh, text, voip  # noqa: F401  (they fill the tables)
+from sniffer.decode import aaa, db, ics, mgmt, netbios, quic, rpc, smb, snmp, ssh, tcpsvc, text, voip  # noqa: F401  (they fill the tables)

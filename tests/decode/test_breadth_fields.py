@@ -305,6 +305,17 @@ CASES: list[tuple[str, str, str]] = [
         "erspan",
         "erspan.version erspan.vlan erspan.cos erspan.encap erspan.bso erspan.truncated erspan.spanid",
     ),
+    (
+        "tcpdump__resp_1_benchmark.pcap",
+        "resp",
+        "resp.string resp.error resp.integer resp.bulk_string.length resp.array.length "
+        "_ws.col.Protocol _ws.col.Info",
+    ),
+    ("zeek__redis__set.pcap", "resp", "resp.string resp.bulk_string.length resp.array.length _ws.col.Info"),
+    ("zeek__finger__standard.pcap", "finger", "_ws.col.Protocol _ws.col.Info"),
+    ("tcpdump__whois.pcap", "whois.query", "_ws.col.Protocol _ws.col.Info"),
+    ("zeek__tcp-syslog.pcap", "rsh", "_ws.col.Protocol _ws.col.Info"),
+    ("zeek__gnutella__max-header.pcapng", "gnutella", "_ws.col.Protocol"),
 ]
 
 TSHARK = [

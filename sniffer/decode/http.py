@@ -92,6 +92,14 @@ DECLARES = ("http.request", "http.response", "json", "urlencoded-form")
 _BODY = {
     "application/x-www-form-urlencoded": ("urlencoded-form", "", " (application/x-www-form-urlencoded)"),
     "application/json": ("json", "HTTP/JSON", ", JavaScript Object Notation (application/json)"),
+    # Wireshark's XML dissector takes these media types (before text/*'s line-based text): no Info suffix
+    "text/xml": ("xml", "HTTP/XML", ""),
+    "application/xml": ("xml", "HTTP/XML", ""),
+    "application/soap+xml": ("xml", "HTTP/XML", ""),
+    "application/atom+xml": ("xml", "HTTP/XML", ""),
+    "application/rss+xml": ("xml", "HTTP/XML", ""),
+    "application/xhtml+xml": ("xml", "HTTP/XML", ""),
+    "image/svg+xml": ("xml", "HTTP/XML", ""),
 }
 
 
@@ -263,14 +271,14 @@ def dissect_http(ctx: Ctx, off: int, end: int) -> bool:
     elif body < lim and (not chunked or _chunks_ok(data, body, lim)):
         mtype = ctype.split(";", 1)[0].strip().lower()
         sub = _BODY.get(mtype)
-        if mtype.startswith("text/"):
-            n = data.count(b"\n", body, lim) + (data[lim - 1] != 10)
-            ctx.push("data-text-lines", f"Line-based text data: {mtype} ({n} lines)", body, lim - body)
-            ctx.info += f" ({mtype})"
-        elif sub is not None:
+        if sub is not None:
             ctx.push(sub[0], mtype, body, lim - body)
             ctx.proto = sub[1] or ctx.proto
             ctx.info += sub[2]
+        elif mtype.startswith("text/"):
+            n = data.count(b"\n", body, lim) + (data[lim - 1] != 10)
+            ctx.push("data-text-lines", f"Line-based text data: {mtype} ({n} lines)", body, lim - body)
+            ctx.info += f" ({mtype})"
         else:
             data_layer(ctx, body, end)
     return True

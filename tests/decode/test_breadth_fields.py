@@ -316,6 +316,7 @@ CASES: list[tuple[str, str, str]] = [
     ("tcpdump__whois.pcap", "whois.query", "_ws.col.Protocol _ws.col.Info"),
     ("zeek__tcp-syslog.pcap", "rsh", "_ws.col.Protocol _ws.col.Info"),
     ("zeek__gnutella__max-header.pcapng", "gnutella", "_ws.col.Protocol"),
+    ("tcpdump__ipv4_tcp_http_xml.pcap", "xml", "frame.protocols _ws.col.Protocol _ws.col.Info"),
 ]
 
 TSHARK = [

@@ -8,6 +8,7 @@ the body. Anything else on those ports (a body continued in a later segment) sta
 from __future__ import annotations
 
 from sniffer.decode.core import HTTP_METHODS, HTTP_PREFIXES, HTTP_TCP_PORTS, TCP_PORTS, Ctx, data_layer
+from sniffer.decode.tcpheur import TCP_HEURISTICS
 
 _METHODS = frozenset(m.encode() for m in HTTP_METHODS)
 
@@ -288,3 +289,23 @@ def dissect_http(ctx: Ctx, off: int, end: int) -> bool:
 def dissect_http_port(ctx: Ctx, off: int, end: int) -> None:
     if not dissect_http(ctx, off, end):
         data_layer(ctx, off, end)
+
+
+@TCP_HEURISTICS.register(HTTP_PREFIXES)
+def heuristic_http(ctx: Ctx, off: int, end: int) -> bool:
+    """tshark 4.0's HTTP heuristic on any TCP port: the first line (ended by CR LF) starts or ends with
+    "HTTP/1.1" and is not 8 bytes long."""
+    data = ctx.data
+    lim = min(end, len(data))
+    nl = data.find(b"\n", off, lim)
+    cr = data.find(b"\r", off, lim)
+    ends = [e for e in (nl, cr) if e >= 0]
+    if not ends:
+        return False
+    e = min(ends)
+    if e - off == 8:
+        return False
+    line = data[off:e].upper()
+    if not (line.startswith(b"HTTP/1.1") or line.endswith(b"HTTP/1.1")):
+        return False
+    return dissect_http(ctx, off, end)

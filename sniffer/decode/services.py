@@ -14,8 +14,9 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 - ``snmp``: SNMP
 - ``netbios``: NBNS, NBDS, NBSS; ``smb``: SMB, SMB2, mailslot, Browser
 - ``tcpsvc``: RESP (Redis), Finger, WHOIS, RSH, Gnutella
+- ``dcerpc``: DCE/RPC (heuristic on any TCP port, and 135); ``tcpheur``: TCP heuristics (TLS, HTTP, DCE/RPC)
 """
 
 from __future__ import annotations
 
-from sniffer.decode import aaa, db, ics, mgmt, netbios, quic, rpc, smb, snmp, ssh, tcpsvc, text, voip  # noqa: F401  (they fill the tables)
+from sniffer.decode import aaa, db, dcerpc, ics, mgmt, netbios, quic, rpc, smb, snmp, ssh, tcpsvc, text, voip  # noqa: F401  (they fill the tables)

@@ -317,6 +317,31 @@ CASES: list[tuple[str, str, str]] = [
     ("zeek__tcp-syslog.pcap", "rsh", "_ws.col.Protocol _ws.col.Info"),
     ("zeek__gnutella__max-header.pcapng", "gnutella", "_ws.col.Protocol"),
     ("tcpdump__ipv4_tcp_http_xml.pcap", "xml", "frame.protocols _ws.col.Protocol _ws.col.Info"),
+    (
+        "zeek__dce-rpc__dce_rpc_netlogon.pcapng",
+        "dcerpc.pkt_type == 11 || dcerpc.pkt_type == 12",
+        "dcerpc.ver dcerpc.ver_minor dcerpc.pkt_type dcerpc.cn_flags dcerpc.cn_frag_len dcerpc.cn_auth_len "
+        "dcerpc.cn_call_id dcerpc.cn_max_xmit dcerpc.cn_max_recv dcerpc.cn_assoc_group dcerpc.cn_num_ctx_items "
+        "dcerpc.cn_ctx_id dcerpc.cn_num_trans_items dcerpc.cn_bind_to_uuid dcerpc.cn_bind_if_ver "
+        "dcerpc.cn_bind_if_ver_minor dcerpc.cn_bind_trans_id dcerpc.cn_bind_trans_ver dcerpc.cn_sec_addr_len "
+        "dcerpc.cn_sec_addr dcerpc.cn_num_results dcerpc.cn_ack_result dcerpc.cn_ack_reason "
+        "dcerpc.cn_ack_trans_id dcerpc.cn_ack_trans_ver _ws.col.Protocol",
+    ),
+    (
+        "zeek__dce-rpc__cs_window7-join_stream092.pcap",
+        "dcerpc",
+        "dcerpc.ver dcerpc.pkt_type dcerpc.cn_flags dcerpc.cn_frag_len dcerpc.cn_call_id dcerpc.cn_alloc_hint "
+        "dcerpc.cn_ctx_id dcerpc.cn_cancel_count dcerpc.cn_max_xmit dcerpc.cn_num_results",
+    ),
+    # (a response's opnum is the request's: tshark matches them across packets)
+    ("zeek__dce-rpc__cs_window7-join_stream092.pcap", "dcerpc.pkt_type == 0", "dcerpc.opnum dcerpc.cn_ctx_id"),
+    (
+        "zeek__tls__tls13_wolfssl.pcap",
+        "tls.handshake",
+        "tls.record.content_type tls.record.version tls.record.length tls.handshake.type "
+        "tls.handshake.extensions.supported_version _ws.col.Protocol _ws.col.Info",
+    ),
+    ("zeek__bittorrent__tracker.pcap", "http.request", "http.request.method http.request.uri _ws.col.Info"),
 ]
 
 TSHARK = [

@@ -334,7 +334,11 @@ CASES: list[tuple[str, str, str]] = [
         "dcerpc.cn_ctx_id dcerpc.cn_cancel_count dcerpc.cn_max_xmit dcerpc.cn_num_results",
     ),
     # (a response's opnum is the request's: tshark matches them across packets)
-    ("zeek__dce-rpc__cs_window7-join_stream092.pcap", "dcerpc.pkt_type == 0", "dcerpc.opnum dcerpc.cn_ctx_id"),
+    (
+        "zeek__dce-rpc__cs_window7-join_stream092.pcap",
+        "dcerpc.pkt_type == 0",
+        "dcerpc.opnum dcerpc.cn_ctx_id",
+    ),
     (
         "zeek__tls__tls13_wolfssl.pcap",
         "tls.handshake",

@@ -10,6 +10,7 @@ alerts and application data. A handshake record that does not parse as messages 
 from __future__ import annotations
 
 from sniffer.decode.core import TCP_PORTS, TLS_PREFIXES, TLS_TCP_PORTS, Ctx, Node, data_layer
+from sniffer.decode.sslv2 import SSLV2_PREFIXES, dissect_sslv2
 from sniffer.decode.tcpheur import TCP_HEURISTICS
 
 CT_CHANGE_CIPHER_SPEC = 20
@@ -444,9 +445,9 @@ def dissect_tls(ctx: Ctx, off: int, end: int) -> bool:
     return True
 
 
-@TCP_PORTS.register(*TLS_TCP_PORTS, prefixes=TLS_PREFIXES)
+@TCP_PORTS.register(*TLS_TCP_PORTS, prefixes=TLS_PREFIXES | SSLV2_PREFIXES)
 def dissect_tls_port(ctx: Ctx, off: int, end: int) -> None:
-    if not dissect_tls(ctx, off, end):
+    if not dissect_tls(ctx, off, end) and not dissect_sslv2(ctx, off, end):
         data_layer(ctx, off, end)
 
 

@@ -346,6 +346,16 @@ CASES: list[tuple[str, str, str]] = [
         "tls.handshake.extensions.supported_version _ws.col.Protocol _ws.col.Info",
     ),
     ("zeek__bittorrent__tracker.pcap", "http.request", "http.request.method http.request.uri _ws.col.Info"),
+    (
+        "zeek__tls__ssl-v2.pcap",
+        "tls && frame.number <= 8",
+        "tls.record.version tls.record.length tls.handshake.type tls.handshake.version "
+        "tls.handshake.cipher_spec_len tls.handshake.session_id_length tls.handshake.challenge_length "
+        "tls.handshake.cipherspec tls.handshake.session_id_hit tls.handshake.cert_type "
+        "tls.handshake.certificate_length tls.handshake.connection_id_length tls.handshake.clear_key_length "
+        "tls.handshake.encrypted_key_length tls.handshake.key_arg_length _ws.col.Protocol _ws.col.Info",
+    ),
+    ("tcpdump__nfs-write-verf-cookie.pcapng", "tls", "tls.record.version tls.record.length _ws.col.Protocol"),
 ]
 
 TSHARK = [

@@ -106,3 +106,23 @@ def test_corpus_segments_on_unregistered_ports(name: str, protos: set[str]) -> N
         assert s == slow_summary(fr)
         seen.add(s.protocol)
     assert protos <= seen, seen
+
+
+def test_sslv2_on_tls_ports() -> None:
+    """SSLv2 records on a TLS port (decode.sslv2): the fast path sends exactly the prefixes it takes."""
+    rnd = random.Random(5)
+    with open_capture(str(CAPS / "zeek__tls__ssl-v2.pcap")) as r:
+        hello = next(fr for fr in r if b"\x80\x2e\x01" in fr[1])[1]
+    payloads = [hello[hello.index(b"\x80\x2e\x01") :], b"\x80\x00\x00" + bytes(20)]
+    payloads += [
+        bytes((rnd.randrange(0x80, 0x100), rnd.randrange(256), rnd.randrange(10))) for _ in range(300)
+    ]
+    seen = set()
+    for p in payloads:
+        fr = _frames([ip4_tcp_frame(40000, 443, p + rnd.randbytes(rnd.randrange(0, 40)))])[0]
+        s = _fast(fr)
+        slow = slow_summary(fr)
+        assert s is None or s == slow, p.hex()
+        seen.add(slow.protocol)
+    assert seen == {"SSLv2", "TCP"}
+    assert slow_summary(_frames([ip4_tcp_frame(40000, 443, payloads[0])])[0]).info == "Client Hello"

@@ -356,6 +356,16 @@ CASES: list[tuple[str, str, str]] = [
         "tls.handshake.encrypted_key_length tls.handshake.key_arg_length _ws.col.Protocol _ws.col.Info",
     ),
     ("tcpdump__nfs-write-verf-cookie.pcapng", "tls", "tls.record.version tls.record.length _ws.col.Protocol"),
+    (
+        "zeek__tls__xmpp-starttls.pcap",
+        "xmpp",
+        "xmpp.in xmpp.out xmpp.xmlns xmpp.xml_header_version frame.protocols _ws.col.Protocol _ws.col.Info",
+    ),
+    (
+        "zeek__tls__xmpp-starttls.pcap",
+        "tls.record.content_type == 20 || tls.alert_message",
+        "tls.record.content_type tls.record.length frame.protocols _ws.col.Protocol",
+    ),
 ]
 
 TSHARK = [

@@ -15,6 +15,7 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 - ``netbios``: NBNS, NBDS, NBSS; ``smb``: SMB, SMB2, mailslot, Browser
 - ``tcpsvc``: RESP (Redis), Finger, WHOIS, RSH, Gnutella
 - ``xmpp``: XMPP client streams (and TLS after STARTTLS)
+- ``osi``: TPKT, COTP, RDP connection negotiation (TCP 102, 3389)
 - ``dcerpc``: DCE/RPC (heuristic on any TCP port, and 135); ``tcpheur``: TCP heuristics (TLS, HTTP, DCE/RPC)
 """
 
@@ -27,6 +28,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     ics,
     mgmt,
     netbios,
+    osi,
     quic,
     rpc,
     smb,

@@ -357,6 +357,18 @@ CASES: list[tuple[str, str, str]] = [
     ),
     ("tcpdump__nfs-write-verf-cookie.pcapng", "tls", "tls.record.version tls.record.length _ws.col.Protocol"),
     (
+        "zeek__rdp__rdp-x509.pcap",
+        "cotp.type == 0x0e || cotp.type == 0x0d",
+        "tpkt.version tpkt.reserved tpkt.length cotp.li cotp.type cotp.destref cotp.srcref cotp.class "
+        "cotp.opts.extended_formats cotp.opts.no_explicit_flow_control rdp.rt_cookie rdp.neg_type "
+        "rdp.neg_length rdp.negReq.requestedProtocols rdp.negReq.selectedProtocol _ws.col.Protocol",
+    ),
+    (
+        "zeek__mmsX.pcap",
+        "tpkt",
+        "tpkt.version tpkt.length cotp.li cotp.type cotp.srcref cotp.destref _ws.col.Protocol",
+    ),
+    (
         "zeek__tls__xmpp-starttls.pcap",
         "xmpp",
         "xmpp.in xmpp.out xmpp.xmlns xmpp.xml_header_version frame.protocols _ws.col.Protocol _ws.col.Info",

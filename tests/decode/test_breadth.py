@@ -13,7 +13,7 @@ import pytest
 from .breadth import CAPS, Score, oracle_cols, score_all
 
 GOAL = 0.90  # issue 13: both the share of packets and the per-file mean
-PROTO_SHARE_MIN = 0.96  # the goal (0.90) met: 96.2% now
+PROTO_SHARE_MIN = 0.90  # the goal, met (96.2% now; the test keeps floors at most the goal)
 PROTO_FILE_MEAN_MIN = 0.90  # the goal, met: 90.2% now
 
 

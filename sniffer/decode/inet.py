@@ -23,6 +23,7 @@ from sniffer.decode.core import (
     ip6,
 )
 from sniffer.decode.ipproto import IP_PROTO_DESCRIPTIONS
+from sniffer.decode.tcpheur import TCP_HEURISTICS
 
 # IP protocol numbers (IANA)
 IPPROTO_HOPOPTS = 0  # IPv6 hop-by-hop options
@@ -590,7 +591,7 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
         fn = TCP_PORTS.map.get(min(sp, dp)) or TCP_PORTS.map.get(max(sp, dp))
         if fn is not None and not ctx.quote:
             fn(ctx, off + hl, end)
-        else:
+        elif ctx.quote or not TCP_HEURISTICS.run(ctx, off + hl, end):  # (TLS, HTTP, DCE/RPC on any port)
             data_layer(ctx, off + hl, end)
 
 

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from sniffer.decode import engine
 from sniffer.decode.core import TCP_PORTS, UDP_CONVERSATIONS, UDP_HEURISTICS, UDP_PORTS, ip4, ip6
 from sniffer.decode.inet import tcp_flag_table, tcp_info
+from sniffer.decode.tcpheur import TCP_HEURISTICS
 from sniffer.frame import Frame
 
 
@@ -69,6 +70,9 @@ _UDP_B1, _UDP_W4 = UDP_HEURISTICS.probes(1, 1), UDP_HEURISTICS.probes(4, 4)
 #: the client ports of the conversations dissectors bound (core.Conversations): a live set, empty but for
 #: captures with e.g. a TFTP transfer; a datagram from or to one of them takes the full dissector
 _BOUND = UDP_CONVERSATIONS.ports
+#: TCP's heuristic dissectors (decode.tcpheur: TLS, HTTP, DCE/RPC on any port): a segment with payload on a
+#: port no dissector has takes the full dissector when its first 3 bytes are one of their prefixes
+_HPREFIXES, _HFIRST = TCP_HEURISTICS.prefixes(), TCP_HEURISTICS.first_bytes()
 
 
 def _flags() -> list[str]:
@@ -99,6 +103,14 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
                 or sp in _ALWAYS_TCP
                 or dp in _ALWAYS_TCP
             )
+        ):
+            return None
+        if (
+            seglen
+            and _HFIRST[data[o + hl]]
+            and data[o + hl : o + hl + 3] in _HPREFIXES
+            and sp not in _SLOW_TCP
+            and dp not in _SLOW_TCP
         ):
             return None
         return Summary(src, dst, "TCP", tcp_info(sp, dp, offfl & 0xFFF, seq, ack, win, seglen), False)
@@ -344,6 +356,8 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     always_tcp = _ALWAYS_TCP
     prefixes = _PREFIXES
     first = _FIRST
+    hprefixes = _HPREFIXES
+    hfirst = _HFIRST
     slow_udp = _SLOW_UDP
     always_udp = _ALWAYS_UDP
     udp_b1, udp_w4, bound = _UDP_B1, _UDP_W4, _BOUND
@@ -385,11 +399,20 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                             and (hl == 20 or 30 not in data[54 : 34 + hl])  # 30: maybe an MPTCP option
                             and (
                                 not seglen
-                                or (sp not in slow_tcp and dp not in slow_tcp)
                                 or (
-                                    (not first[data[34 + hl]] or data[34 + hl : 37 + hl] not in prefixes)
-                                    and sp not in always_tcp
-                                    and dp not in always_tcp
+                                    # TCP's heuristics (TLS, HTTP, DCE/RPC on any port)
+                                    (not hfirst[data[34 + hl]] or data[34 + hl : 37 + hl] not in hprefixes)
+                                    and (
+                                        (sp not in slow_tcp and dp not in slow_tcp)
+                                        or (
+                                            (
+                                                not first[data[34 + hl]]
+                                                or data[34 + hl : 37 + hl] not in prefixes
+                                            )
+                                            and sp not in always_tcp
+                                            and dp not in always_tcp
+                                        )
+                                    )
                                 )
                             )
                         ):
@@ -482,6 +505,8 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
     always_tcp = _ALWAYS_TCP
     prefixes = _PREFIXES
     first = _FIRST
+    hprefixes = _HPREFIXES
+    hfirst = _HFIRST
     slow_udp = _SLOW_UDP
     always_udp = _ALWAYS_UDP
     udp_b1, udp_w4, bound = _UDP_B1, _UDP_W4, _BOUND
@@ -557,14 +582,23 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                                 and (hl == 20 or 30 not in buf[s + 54 : s + 34 + hl])  # maybe MPTCP
                                 and (
                                     not seglen
-                                    or (sp not in slow_tcp and dp not in slow_tcp)
                                     or (
+                                        # TCP's heuristics (TLS, HTTP, DCE/RPC on any port)
                                         (
-                                            not first[buf[s + 34 + hl]]
-                                            or buf[s + 34 + hl : s + 37 + hl] not in prefixes
+                                            not hfirst[buf[s + 34 + hl]]
+                                            or buf[s + 34 + hl : s + 37 + hl] not in hprefixes
                                         )
-                                        and sp not in always_tcp
-                                        and dp not in always_tcp
+                                        and (
+                                            (sp not in slow_tcp and dp not in slow_tcp)
+                                            or (
+                                                (
+                                                    not first[buf[s + 34 + hl]]
+                                                    or buf[s + 34 + hl : s + 37 + hl] not in prefixes
+                                                )
+                                                and sp not in always_tcp
+                                                and dp not in always_tcp
+                                            )
+                                        )
                                     )
                                 )
                             ):

@@ -105,7 +105,9 @@ def test_fast_path_port_sets_match_the_tables() -> None:
     assert _SLOW_TCP == set(TCP_PORTS.map) == _ALWAYS_TCP | HTTP_TCP_PORTS | TLS_TCP_PORTS
     assert 53 in _ALWAYS_TCP and not _ALWAYS_TCP & (HTTP_TCP_PORTS | TLS_TCP_PORTS)
     assert {p for p, fn in TCP_PORTS.map.items() if fn is dissect_http_port} == HTTP_TCP_PORTS
-    assert _PREFIXES == HTTP_PREFIXES | TLS_PREFIXES | SYSLOG_PREFIXES
+    from sniffer.decode.sslv2 import SSLV2_PREFIXES
+
+    assert _PREFIXES == HTTP_PREFIXES | TLS_PREFIXES | SYSLOG_PREFIXES | SSLV2_PREFIXES
     assert {b for b in range(256) if _FIRST[b]} == {p[0] for p in _PREFIXES}
 
 

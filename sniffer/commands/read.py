@@ -38,6 +38,13 @@ def add_parser(sub: Any) -> None:
         "--json or when -Y names its fields; --no-analysis gives the per-packet view (raw sequence numbers)",
     )
     p.add_argument(
+        "--no-reassembly",
+        dest="reassembly",
+        action="store_false",
+        help="with the conversation state, leave TCP payloads per packet: no reassembly of application PDUs "
+        "(HTTP messages, TLS records, DNS... that span segments) in the frame that completes them",
+    )
+    p.add_argument(
         "-j",
         "--jobs",
         type=int,
@@ -106,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with reader:
             if analysis:
-                _analysed(reader, out, args.count, flt, batch, args.json)
+                _analysed(reader, out, args.count, flt, batch, args.json, args.reassembly)
             elif args.json:
                 _json(reader, out, args.count, flt, batch)
             else:
@@ -264,29 +271,35 @@ def _json(reader: Any, out: Any, count: int | None, flt: Any, batch: int) -> Non
     _lines(reader, out, count, flt, batch, lambda n, fr, f: dumps({"frame.number": n, **frame_fields(fr)}))
 
 
-def _analysed(reader: Any, out: Any, count: int | None, flt: Any, batch: int, as_json: bool) -> None:
-    """Text or JSON with the conversation state (IPv4 defragmentation, then the TCP analysis), fed
-    every frame in order."""
+def _analysed(
+    reader: Any, out: Any, count: int | None, flt: Any, batch: int, as_json: bool, reassembly: bool = True
+) -> None:
+    """Text or JSON with the conversation state (IPv4 defragmentation, the TCP analysis, then TCP
+    reassembly unless not ``reassembly``), fed every frame in order."""
     import json
 
     from sniffer.decode.fields import frame_fields
     from sniffer.decode.summary import format_time, summarize
     from sniffer.model.defrag import Defragmenter, is_fragment
+    from sniffer.model.reassembly import TcpReassembler, apply_columns, apply_fields
     from sniffer.model.tcpanalysis import TcpAnalyzer, apply, columns
 
     if count == 0:
         return
     an = TcpAnalyzer()
     dfr = Defragmenter()
+    ra = TcpReassembler() if reassembly else None
     if not as_json:  # text: the TCP header straight from the bytes, the columns from the summary
 
-        def cols(n: int, fr: Any) -> tuple[Any, str, str] | None:
+        def cols(n: int, fr: Any) -> tuple[Any, str, str, Any] | None:
             if not is_fragment(fr):
                 extra = an.feed_frame(n, fr)
-                return None if extra is None else (extra, "", "")
+                if extra is None:
+                    return None
+                return extra, "", "", ra.feed(n, fr, extra) if ra is not None else None
             f = dfr.apply(n, fr, frame_fields(fr))
             apply(f, an.feed(n, f, fr[0]))
-            return None, f["_ws.col.Protocol"], f["_ws.col.Info"]
+            return None, f["_ws.col.Protocol"], f["_ws.col.Info"], None
 
         def text(n: int, fr: Any, c: Any) -> str:
             s = summarize(fr)
@@ -295,7 +308,7 @@ def _analysed(reader: Any, out: Any, count: int | None, flt: Any, batch: int, as
             elif c[0] is None:
                 proto, info = c[1], c[2]
             else:
-                proto, info = columns(s[2], s[3], c[0])
+                proto, info = columns(*apply_columns(s[2], s[3], c[3], fr), c[0])
             return f"{n} {format_time(fr[0])} {s[0]} -> {s[1]} {proto} {fr[2]} {info}"
 
         # the filter keeps its own analysis (it sees the same frames in the same order)
@@ -304,7 +317,10 @@ def _analysed(reader: Any, out: Any, count: int | None, flt: Any, batch: int, as
 
     def prepare(n: int, fr: Any) -> dict[str, Any]:
         f = dfr.apply(n, fr, frame_fields(fr))
-        return apply(f, an.feed(n, f, fr[0]))
+        extra = an.feed(n, f, fr[0])
+        if ra is not None and extra is not None:
+            f = apply_fields(f, ra.feed(n, fr, extra), fr)
+        return apply(f, extra)
 
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 

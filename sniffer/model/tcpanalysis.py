@@ -477,6 +477,7 @@ class TcpAnalyzer:
         out["_tcp.prefix"] = prefix
         out["_tcp.flags"] = ta[0] if ta is not None else 0
         out["_tcp.raw"] = (sport, dport, seq, ack, flags, window, seglen)
+        out["_tcp.addr"] = (src, dst)
         return out
 
     def _sequence(

@@ -44,18 +44,20 @@ PI_REASSEMBLE = 0x08000000
 _PI_NOTE = 0x00400000
 DROPPED_NOTE = "TCP reassembly buffer dropped (memory limit): this PDU is shown per packet"
 
+Buf = bytes | bytearray
 _U16 = struct.Struct("!H").unpack_from
 _U32 = struct.Struct("!I").unpack_from
 
 
-def _u16(b: bytes, off: int) -> tuple[int]:
+def _u16(b: Buf, off: int) -> tuple[int]:
     return _U16(b, off)
 
 
-def _u32(b: bytes, off: int) -> tuple[int]:
+def _u32(b: Buf, off: int) -> tuple[int]:
     return _U32(b, off)
 
-Framer = Callable[[bytes], "int | None"]
+
+Framer = Callable[[Buf], "int | None"]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -78,18 +80,23 @@ _HTTP_STARTS = (
 MAX_HTTP_HEADER = 256 << 10
 
 
-def http_pdu(b: bytes) -> int | None:
+def http_pdu(b: Buf) -> int | None:
     """An HTTP/1.x message: its headers, then a Content-Length or chunked body (a response with neither
     and "Connection: close" or HTTP/1.0 runs to the end of the stream)."""
+    return _http(b)[0]
+
+
+def _http(b: Buf) -> tuple[int | None, int]:
+    """http_pdu, and where to resume the walk of a chunked body that is not all there (else 0)."""
     if not b.startswith(_HTTP_STARTS):
         if len(b) < 8 and any(s.startswith(b) for s in _HTTP_STARTS):
-            return NEED
-        return None
+            return NEED, 0
+        return None, 0
     end = b.find(b"\r\n\r\n")
     if end < 0:
-        return NEED if len(b) < MAX_HTTP_HEADER else None
+        return (NEED if len(b) < MAX_HTTP_HEADER else None), 0
     hl = end + 4
-    lines = b[:end].split(b"\r\n")
+    lines = bytes(b[:end]).split(b"\r\n")
     first = lines[0]
     clen = -1
     chunked = close = keepalive = False
@@ -100,7 +107,7 @@ def http_pdu(b: bytes) -> int | None:
             try:
                 clen = int(val.strip())
             except ValueError:
-                return hl
+                return hl, 0
         elif n == b"transfer-encoding":
             chunked = b"chunked" in val.lower()
         elif n == b"connection":
@@ -111,40 +118,42 @@ def http_pdu(b: bytes) -> int | None:
     if response:
         code = first[9:12]
         if code[:1] == b"1" or code in (b"204", b"304"):
-            return hl
+            return hl, 0
     if chunked:
         return _chunked(b, hl)
     if clen >= 0:
-        return hl + clen
+        return hl + clen, 0
     if response and (close or (first.startswith(b"HTTP/1.0") and not keepalive)):
-        return UNTIL_FIN
-    return hl
+        return UNTIL_FIN, 0
+    return hl, 0
 
 
-def _chunked(b: bytes, pos: int) -> int:
+def _chunked(b: Buf, pos: int) -> tuple[int, int]:
+    """The end of a chunked body whose next chunk-size line is at ``pos``, or (NEED, where to resume)."""
     while True:
         eol = b.find(b"\r\n", pos)
         if eol < 0:
-            return NEED
+            return NEED, pos
         try:
-            size = int(b[pos:eol].split(b";", 1)[0].strip() or b"x", 16)
+            size = int(bytes(b[pos:eol]).split(b";", 1)[0].strip() or b"x", 16)
         except ValueError:
-            return eol + 2  # not a chunk size: the body ends here (tshark flags it)
-        pos = eol + 2
+            return eol + 2, 0  # not a chunk size: the body ends here (tshark flags it)
         if size == 0:  # the last chunk, then trailer lines up to an empty one
+            t = eol + 2
             while True:
-                eol = b.find(b"\r\n", pos)
-                if eol < 0:
-                    return NEED
-                if eol == pos:
-                    return eol + 2
-                pos = eol + 2
-        pos += size + 2
-        if pos > len(b):
-            return pos  # the chunk's data is not all here: at least this long
+                e = b.find(b"\r\n", t)
+                if e < 0:
+                    return NEED, pos
+                if e == t:
+                    return e + 2, 0
+                t = e + 2
+        nxt = eol + 2 + size + 2
+        if nxt > len(b):
+            return NEED, pos
+        pos = nxt
 
 
-def tls_pdu(b: bytes) -> int | None:
+def tls_pdu(b: Buf) -> int | None:
     """A TLS record (SSLv3/TLS: content type 20-24, version 3.x, 16-bit length)."""
     if not b or b[0] not in (20, 21, 22, 23, 24):
         return None
@@ -155,17 +164,17 @@ def tls_pdu(b: bytes) -> int | None:
     return 5 + _u16(b, 3)[0]
 
 
-def _len16(b: bytes) -> int | None:
+def _len16(b: Buf) -> int | None:
     """DNS over TCP: a 16-bit length, then the message."""
     return NEED if len(b) < 2 else 2 + _u16(b, 0)[0]
 
 
-def _len32(b: bytes) -> int | None:
+def _len32(b: Buf) -> int | None:
     """Kerberos over TCP: a 32-bit record mark (high bit reserved), then the message."""
     return NEED if len(b) < 4 else 4 + (_u32(b, 0)[0] & 0x7FFFFFFF)
 
 
-def _nbss(b: bytes) -> int | None:
+def _nbss(b: Buf) -> int | None:
     """NetBIOS session service / SMB direct: type, then a 17-bit (NBSS) or 24-bit (port 445) length."""
     if len(b) < 4:
         return NEED
@@ -176,7 +185,7 @@ def _nbss(b: bytes) -> int | None:
     return None
 
 
-def _dcerpc(b: bytes) -> int | None:
+def _dcerpc(b: Buf) -> int | None:
     """DCE/RPC connection-oriented: version 5.0/5.1, frag_len at offset 8 in the data representation."""
     if len(b) < 10:
         return NEED if b[:1] in (b"", b"\x05") else None
@@ -186,7 +195,7 @@ def _dcerpc(b: bytes) -> int | None:
     return n if n >= 16 else None
 
 
-def _tpkt(b: bytes) -> int | None:
+def _tpkt(b: Buf) -> int | None:
     """TPKT (RFC 1006: ISO transport over TCP, RDP): version 3, 16-bit length of the whole."""
     if len(b) < 4:
         return NEED if b[:1] in (b"", b"\x03") else None
@@ -199,7 +208,7 @@ def _tpkt(b: bytes) -> int | None:
 _MARKER = b"\xff" * 16
 
 
-def _bgp(b: bytes) -> int | None:
+def _bgp(b: Buf) -> int | None:
     """BGP: a 16-byte marker, then the message's 16-bit length."""
     if len(b) < 19:
         return NEED if _MARKER.startswith(b[:16]) else None
@@ -209,7 +218,7 @@ def _bgp(b: bytes) -> int | None:
     return n if n >= 19 else None
 
 
-def _ber(b: bytes) -> int | None:
+def _ber(b: Buf) -> int | None:
     """LDAP: one BER SEQUENCE (tag 0x30, definite length)."""
     if len(b) < 2:
         return NEED if b[:1] in (b"", b"\x30") else None
@@ -226,7 +235,7 @@ def _ber(b: bytes) -> int | None:
     return 2 + k + int.from_bytes(b[2 : 2 + k], "big")
 
 
-def _mysql(b: bytes) -> int | None:
+def _mysql(b: Buf) -> int | None:
     """MySQL: a 24-bit little-endian length and a sequence number, then the packet."""
     return NEED if len(b) < 4 else 4 + (b[0] | b[1] << 8 | b[2] << 16)
 
@@ -263,7 +272,7 @@ def _ports() -> dict[int, str]:
 PORTS = _ports()
 
 
-def _sniff(b: bytes, proto: str) -> str:
+def _sniff(b: Buf, proto: str) -> str:
     """The protocol of a PDU that starts with ``b`` on a stream whose port says ``proto`` ("" for
     none): a TLS record header anywhere (STARTTLS), a DCE/RPC header on a port of no protocol."""
     if len(b) >= 5 and b[0] in (20, 21, 22, 23) and b[1] == 3 and b[2] <= 4:
@@ -280,7 +289,7 @@ class Verdict:
     """What reassembly makes of one frame: a SEGMENT (``info`` its Info column) or DECODE (decode it
     with ``payload`` as its TCP payload; ``frames`` the frames of a reassembled PDU, else empty)."""
 
-    __slots__ = ("frames", "info", "kind", "payload", "span")
+    __slots__ = ("frames", "info", "kind", "layer", "payload", "pdu", "span")
 
     def __init__(
         self,
@@ -289,8 +298,12 @@ class Verdict:
         info: str = "",
         payload: bytes = b"",
         frames: tuple[int, ...] = (),
+        layer: str = "",
+        pdu: int = 0,
     ) -> None:
         self.kind = kind
+        self.pdu = pdu or len(payload)  # DECODE: the reassembled PDU's length (whole PDUs may follow it)
+        self.layer = layer  # a SEGMENT's protocol layer in frame.protocols (tshark's TLS, SSH), or ""
         self.span = span
         self.info = info
         self.payload = payload
@@ -304,7 +317,7 @@ class Verdict:
 class _Dir:
     """One direction of a conversation: the next expected sequence number and the PDU pending."""
 
-    __slots__ = ("buf", "dropped", "expect", "frames", "need", "proto", "skip", "ssh")
+    __slots__ = ("buf", "dropped", "expect", "frames", "need", "proto", "resume", "skip", "ssh")
 
     def __init__(self) -> None:
         self.expect = -1  # raw sequence number of the next byte (-1: no data seen yet)
@@ -312,6 +325,7 @@ class _Dir:
         self.need = 0  # its length (NEED: not known yet, UNTIL_FIN: up to the FIN)
         self.frames: list[int] = []  # the frames that gave them
         self.proto = ""  # the framing protocol of the pending PDU
+        self.resume = 0  # HTTP: where the walk of a chunked body resumes in buf
         self.skip = 0  # bytes left of a PDU too long to hold (its segments are counted, not kept)
         self.ssh = 0  # SSH: 0 no banner seen (encrypted for all we know), 1 plain, 2 after New Keys
         self.dropped = False  # the pending PDU was dropped to stay within the limits
@@ -458,13 +472,17 @@ class TcpReassembler:
             return None  # its last segment (and what follows it): per packet
         if st.buf:
             return self._more(number, st, span, bytes(data), bool(flags & 0x01), raw)
-        return self._start(number, st, span, bytes(data), sport, dport)
+        return self._start(number, st, span, bytes(data), raw)
 
     # -- states ------------------------------------------------------------------------------------
 
-    def _size(self, st: _Dir, p: str, b: bytes) -> int | None:
+    def _size(self, st: _Dir, p: str, b: Buf) -> int | None:
         """The framer of ``p`` on ``b``, with SSH's state: the banner line, then plain binary packets
         (Wireshark reads them until it has seen New Keys; a side whose banner it missed is encrypted)."""
+        if p == "http":
+            if st.resume:
+                return self._resume(st, *_chunked(b, st.resume))
+            return self._resume(st, *_http(b))
         if p != "ssh":
             return FRAMERS[p](b)
         if b.startswith(b"SSH-"):
@@ -473,6 +491,11 @@ class TcpReassembler:
         if st.ssh != 1:
             return None
         return NEED if len(b) < 4 else 4 + _u32(b, 0)[0]
+
+    @staticmethod
+    def _resume(st: _Dir, size: int | None, resume: int) -> int | None:
+        st.resume = resume
+        return size
 
     def _seen(self, st: _Dir, p: str, pdu: bytes) -> None:
         """A whole PDU went by: SSH's state moves on its banner and New Keys."""
@@ -483,10 +506,11 @@ class TcpReassembler:
                 st.ssh = 2
 
     def _start(
-        self, number: int, st: _Dir, span: tuple[int, int, int, int], data: bytes, sp: int, dp: int
+        self, number: int, st: _Dir, span: tuple[int, int, int, int], data: bytes, raw: tuple[int, ...]
     ) -> Verdict | None:
         """A segment that starts at a PDU boundary: its whole PDUs are decoded here; a PDU it does not
         complete waits for the next segments."""
+        sp, dp = raw[0], raw[1]
         proto = PORTS.get(min(sp, dp)) or PORTS.get(max(sp, dp)) or ""
         pos = 0
         n = len(data)
@@ -499,15 +523,14 @@ class TcpReassembler:
             if size is None:  # not a PDU start the framer knows: per packet from here
                 return None if pos == 0 else Verdict(DECODE, span, payload=data)
             if size >= 0 and pos + size <= n:
-                if p == "ssh":
-                    self._seen(st, p, rest[:size])
+                self._seen(st, p, rest[:size])
                 pos += size
                 continue
             if size > self.max_pdu:  # too long to hold: its segments are counted, not kept
                 st.skip = size - (n - pos)
                 if pos:
                     return Verdict(DECODE, span, payload=data[:pos])
-                return Verdict(SEGMENT, span, info=_first_info(p, rest))
+                return Verdict(SEGMENT, span, info=_first_info(p, rest, raw), layer=_layer(st, p))
             # an unfinished PDU: hold it
             st.buf += rest
             self._held += len(rest)
@@ -517,7 +540,7 @@ class TcpReassembler:
             self._bound(st)
             if pos:
                 return Verdict(DECODE, span, payload=data[:pos])
-            return Verdict(SEGMENT, span, info=_first_info(p, rest))
+            return Verdict(SEGMENT, span, info=_first_info(p, rest, raw), layer=_layer(st, p))
         return None
 
     def _more(
@@ -529,11 +552,12 @@ class TcpReassembler:
         fin: bool,
         raw: tuple[int, ...],
     ) -> Verdict:
+        was_need = st.need == NEED  # then tshark's dissector sees this segment too (and sets Info)
         st.buf += data
         self._held += len(data)
         st.frames.append(number)
-        if st.need == NEED or (st.need >= 0 and st.proto == "http" and len(st.buf) >= st.need):
-            size = self._size(st, st.proto, bytes(st.buf))
+        if was_need:
+            size = self._size(st, st.proto, st.buf)
             if size is None or size > self.max_pdu:
                 self._reset(st)
                 return Verdict(DECODE, span, payload=data)
@@ -543,8 +567,12 @@ class TcpReassembler:
                 return self._complete(number, st, span, fin=True)
         elif st.need >= 0 and len(st.buf) >= st.need:
             return self._complete(number, st, span)
+        if was_need:
+            info, layer = _first_info(st.proto, st.buf, raw), _layer(st, st.proto)
+        else:
+            info, layer = _middle(raw), ""
         self._bound(st)
-        return Verdict(SEGMENT, span, info=_middle(raw))
+        return Verdict(SEGMENT, span, info=info, layer=layer)
 
     def _complete(self, number: int, st: _Dir, span: tuple[int, int, int, int], fin: bool = False) -> Verdict:
         """The pending PDU is whole in this frame: it is decoded here, with the whole PDUs after it in
@@ -566,7 +594,7 @@ class TcpReassembler:
             p = _sniff(tail, proto)
             size = self._size(st, p, tail)
             if size is None or size > self.max_pdu:
-                return Verdict(DECODE, span, payload=pdu + rest, frames=frames)
+                return Verdict(DECODE, span, payload=pdu + rest, frames=frames, pdu=len(pdu))
             if size >= 0 and pos + size <= n:
                 self._seen(st, p, tail[:size])
                 pos += size
@@ -578,7 +606,7 @@ class TcpReassembler:
             st.frames = [number]
             self._bound(st)
             break
-        return Verdict(DECODE, span, payload=pdu + rest[:pos], frames=frames)
+        return Verdict(DECODE, span, payload=pdu + rest[:pos], frames=frames, pdu=len(pdu))
 
     # -- bounds ------------------------------------------------------------------------------------
 
@@ -588,6 +616,7 @@ class TcpReassembler:
         st.frames = []
         st.need = 0
         st.skip = 0
+        st.resume = 0
 
     def _drop(self, st: _Dir) -> None:
         if st.buf:
@@ -611,16 +640,32 @@ class TcpReassembler:
                     return
 
 
-def _first_info(proto: str, b: bytes) -> str:
-    """The Info column of the first segment of a PDU that continues: the dissector's own text so far
-    (HTTP: the request or status line; NetBIOS: "Session message"), then TCP's note."""
+#: protocols whose dissector clears the Info column before it asks TCP for more data
+_CLEARS_INFO = frozenset({"tls", "kerberos", "tpkt", "bgp", "ssh"})
+
+
+def _first_info(proto: str, b: Buf, raw: tuple[int, ...]) -> str:
+    """The Info column of the first segment of a PDU that continues: what the dissector left in it when
+    it asked for more (HTTP: the request or status line; NetBIOS: "Session message"; TLS, Kerberos...:
+    nothing; DNS, LDAP, MySQL, DCE/RPC: TCP's own line), then TCP's note."""
     if proto == "http":
         eol = b.find(b"\r\n")
         if eol > 0:
-            return f"{b[:eol].decode('latin-1')}  {SEGMENT_INFO}"
+            return f"{bytes(b[:eol]).decode('latin-1')}  {SEGMENT_INFO}"
     elif proto == "nbss" and b[:1] == b"\x00":
         return f"Session message {SEGMENT_INFO}"
-    return SEGMENT_INFO
+    if proto in _CLEARS_INFO:
+        return SEGMENT_INFO
+    return _middle(raw)
+
+
+#: protocols whose dissector adds its layer to the tree before it asks for more data (tshark's
+#: frame.protocols of a first segment then ends with it)
+_LAYERS = {"tls": "tls", "ssh": "ssh"}
+
+
+def _layer(_st: _Dir, p: str) -> str:
+    return _LAYERS.get(p, "")
 
 
 def _middle(raw: tuple[int, ...]) -> str:
@@ -639,6 +684,8 @@ def _cut_after_tcp(protocols: str) -> tuple[list[str], list[str]]:
     parts = protocols.split(":")
     for i in range(len(parts) - 1, -1, -1):
         if parts[i] == "tcp":
+            if parts[i + 1 : i + 2] == ["mptcp"]:  # MPTCP is TCP's option analysis, not a payload
+                i += 1
             return parts[: i + 1], parts[i + 1 :]
     return parts, []
 
@@ -656,7 +703,7 @@ def apply_fields(fields: dict[str, Any], v: Verdict | None, frame: Frame) -> dic
     out = {k: val for k, val in fields.items() if k.split(".", 1)[0] not in drop}
     out.pop("_ws.malformed", None)
     if v.kind == SEGMENT:
-        out["frame.protocols"] = ":".join(head)
+        out["frame.protocols"] = ":".join([*head, v.layer] if v.layer else head)
         out["_ws.col.Protocol"] = "TCP"
         out["_ws.col.Info"] = v.info
         return out
@@ -668,6 +715,12 @@ def apply_fields(fields: dict[str, Any], v: Verdict | None, frame: Frame) -> dic
     for k, val in inner.items():
         if k.split(".", 1)[0] in keep or k == "_ws.malformed":
             out[k] = val
+    if v.frames and v.pdu < len(v.payload):  # TCP hands what follows the reassembled PDU over again
+        from sniffer.decode.fields import frame_protocols
+
+        tail = rebuild(frame, v.span, v.payload[v.pdu :])
+        iapps = _cut_after_tcp(frame_protocols(rebuild(frame, v.span, v.payload[: v.pdu]))[0])[1]
+        iapps += _cut_after_tcp(frame_protocols(tail)[0])[1]
     out["frame.protocols"] = ":".join(head + iapps)
     if iapps:
         out["_ws.col.Protocol"] = inner.get("_ws.col.Protocol", "TCP")
@@ -675,7 +728,7 @@ def apply_fields(fields: dict[str, Any], v: Verdict | None, frame: Frame) -> dic
     if v.frames:
         out["tcp.segment"] = list(v.frames)
         out["tcp.segment.count"] = len(v.frames)
-        out["tcp.reassembled.length"] = len(v.payload)
+        out["tcp.reassembled.length"] = v.pdu
     return out
 
 

@@ -39,6 +39,9 @@ NOTE = 3  # per packet, with the expert note of a PDU dropped by the memory boun
 
 SEGMENT_INFO = "[TCP segment of a reassembled PDU]"
 
+#: the fields reassembly adds to the frame that completes a PDU (a display filter naming one runs it)
+FIELDS = frozenset({"tcp.segment", "tcp.segment.count", "tcp.reassembled.length"})
+
 #: Wireshark's expert group PI_REASSEMBLE and severity PI_NOTE
 PI_REASSEMBLE = 0x08000000
 _PI_NOTE = 0x00400000
@@ -730,6 +733,15 @@ def apply_fields(fields: dict[str, Any], v: Verdict | None, frame: Frame) -> dic
         out["tcp.segment.count"] = len(v.frames)
         out["tcp.reassembled.length"] = v.pdu
     return out
+
+
+def segment_fields(fields: dict[str, Any], v: Verdict | None) -> None:
+    """Add a completing frame's tcp.segment / .count / tcp.reassembled.length (no decoding): what a
+    display filter on them reads."""
+    if v is not None and v.frames:
+        fields["tcp.segment"] = list(v.frames)
+        fields["tcp.segment.count"] = len(v.frames)
+        fields["tcp.reassembled.length"] = v.pdu
 
 
 def apply_columns(proto: str, info: str, v: Verdict | None, frame: Frame) -> tuple[str, str]:

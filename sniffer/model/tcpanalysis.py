@@ -206,8 +206,12 @@ def needs_analysis(names: frozenset[str] | set[str]) -> bool:
     return any(
         (n.startswith(_PREFIXES) and n not in ("tcp.seq_raw", "tcp.ack_raw", "tcp.window_size_value"))
         or n in FIELDS
+        or n in _REASSEMBLY  # model/reassembly follows the analysis
         for n in names
     )
+
+
+_REASSEMBLY = frozenset({"tcp.segment", "tcp.segment.count", "tcp.reassembled.length"})
 
 
 def _gt(a: int, b: int) -> bool:

@@ -372,3 +372,29 @@ def test_hostile_segments_never_raise() -> None:
         if v is not None:
             apply_fields({"frame.protocols": "raw:ip:tcp"}, v, fr)
         assert ra.held <= 1 << 18
+
+
+CORPUS_TCP = Path(__file__).resolve().parents[1] / "corpus" / "tcp"
+
+
+@pytest.mark.parametrize(
+    "capture",
+    ["zeek__ldap__aduser1.pcap", "zeek__workshop_2011_browse.pcap", "zeek__tls__xmpp-starttls.pcap"],
+)
+@pytest.mark.parametrize(
+    "flt", ["tcp.segment.count >= 2", "tcp.reassembled.length > 1000", "tcp.segment == 6"]
+)
+def test_filters_select_what_tshark_selects(capture: str, flt: str) -> None:
+    """-Y on the reassembly's fields (text read: the filter runs its own analysis and reassembly; --json:
+    it reads the prepared fields) selects the frames tshark selects."""
+    _need_tshark()
+    path = str(CORPUS_TCP / capture)
+    want = subprocess.run(
+        ["tshark", "-n", "-r", path, "-Y", flt, "-T", "fields", "-e", "frame.number"],
+        capture_output=True,
+        check=True,
+    ).stdout.split()
+    text = [line.split(" ", 1)[0].encode() for line in _read("-Y", flt, path)]
+    js = [str(g["frame.number"]).encode() for g in _ours(Path(path), "-Y", flt)]
+    assert text == want
+    assert js == want

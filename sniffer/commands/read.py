@@ -45,6 +45,13 @@ def add_parser(sub: Any) -> None:
         "(HTTP messages, TLS records, DNS... that span segments) in the frame that completes them",
     )
     p.add_argument(
+        "-2",
+        dest="two_pass",
+        action="store_true",
+        help="two passes like tshark -2: the earlier fragments and segments name the frame they were "
+        "reassembled in (ip.reassembled_in, ipv6.reassembled.in, tcp.reassembled_in); a file, not a pipe",
+    )
+    p.add_argument(
         "-j",
         "--jobs",
         type=int,
@@ -84,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     if args.count is not None and args.count < 0:
         raise UsageError("read: -c needs a count >= 0")
     flt = _compile(args.filter) if args.filter else None
+    if args.two_pass and (source == "-" or _streaming(source)):
+        raise UsageError("read: -2 reads the file twice: give a file, not standard input or a pipe")
     from sniffer.capture.pcapfile import open_capture
 
     name = "<stdin>" if source == "-" else source
@@ -100,6 +109,10 @@ def run(args: argparse.Namespace) -> int:
     streaming = _streaming(source)
     batch = 1 if streaming else BATCH
     analysis = args.analysis
+    if args.two_pass:
+        if analysis is False:
+            raise UsageError("read: -2 gives the conversation state in two passes: drop --no-analysis")
+        analysis = True
     if analysis is None:
         analysis = bool(args.json or (flt is not None and flt.needs_tcp_analysis))
     jobs = 1 if analysis else _jobs(args, source, streaming, flt)
@@ -113,7 +126,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         with reader:
             if analysis:
-                _analysed(reader, out, args.count, flt, batch, args.json, args.reassembly)
+                later = None
+                if args.two_pass:
+                    from sniffer.model.reassembly import first_pass
+
+                    with open_capture(source) as again:
+                        later = first_pass(again)
+                _analysed(reader, out, args.count, flt, batch, args.json, args.reassembly, later)
             elif args.json:
                 _json(reader, out, args.count, flt, batch)
             else:
@@ -272,10 +291,18 @@ def _json(reader: Any, out: Any, count: int | None, flt: Any, batch: int) -> Non
 
 
 def _analysed(
-    reader: Any, out: Any, count: int | None, flt: Any, batch: int, as_json: bool, reassembly: bool = True
+    reader: Any,
+    out: Any,
+    count: int | None,
+    flt: Any,
+    batch: int,
+    as_json: bool,
+    reassembly: bool = True,
+    later: Any = None,
 ) -> None:
     """Text or JSON with the conversation state (IPv4 defragmentation, the TCP analysis, then TCP
-    reassembly unless not ``reassembly``), fed every frame in order."""
+    reassembly unless not ``reassembly``), fed every frame in order; ``later`` (a first pass's
+    model.reassembly.Later) adds where earlier fragments and segments were reassembled (tshark -2)."""
     import json
 
     from sniffer.decode.fields import frame_fields
@@ -288,8 +315,10 @@ def _analysed(
         return
     an = TcpAnalyzer()
     dfr = Defragmenter()
-    ra = TcpReassembler() if reassembly else None
-    if not as_json:  # text: the TCP header straight from the bytes, the columns from the summary
+    ra = TcpReassembler(two_pass=later is not None) if reassembly else None
+    if (
+        not as_json and later is None
+    ):  # text: the TCP header straight from the bytes, the columns from the summary
 
         def cols(n: int, fr: Any) -> tuple[Any, str, str, Any] | None:
             if not is_fragment(fr):
@@ -320,11 +349,15 @@ def _analysed(
         extra = an.feed(n, f, fr[0])
         if ra is not None and extra is not None:
             f = apply_fields(f, ra.feed(n, fr, extra), fr)
-        return apply(f, extra)
+        f = apply(f, extra)
+        return later.apply(n, f) if later is not None else f
 
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
     def render(n: int, fr: Any, f: Any) -> str:
+        if not as_json:  # (two passes: the text line from the fields)
+            s = summarize(fr)
+            return f"{n} {format_time(fr[0])} {s[0]} -> {s[1]} {f['_ws.col.Protocol']} {fr[2]} {f['_ws.col.Info']}"
         return dumps({"frame.number": n, **f})
 
     _lines(reader, out, count, flt, batch, render, prepare)

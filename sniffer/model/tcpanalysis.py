@@ -906,6 +906,12 @@ def fast_segment(frame: Frame) -> tuple[Any, ...] | None:
     )
 
 
+def _group_name(g: int) -> str:
+    from sniffer.model.expert import GROUP_NAMES as LAYER_GROUPS
+
+    return GROUP_NAMES.get(g) or LAYER_GROUPS.get(g, str(g))
+
+
 class ExpertTally:
     """Counts expert items per (severity, group, protocol, message) in order of first appearance, and
     prints them like ``tshark -q -z expert``."""
@@ -924,6 +930,12 @@ class ExpertTally:
             key = (s, g, protocol, m)
             self.counts[key] = self.counts.get(key, 0) + 1
 
+    def add_items(self, found: list[tuple[str, int, int, str]]) -> None:
+        """Count (message, severity, group, protocol) items (``model.expert.items``)."""
+        for m, s, g, p in found:
+            key = (s, g, p, m)
+            self.counts[key] = self.counts.get(key, 0) + 1
+
     def format(self) -> str:
         out = []
         for sev, name in self._SECTIONS:
@@ -933,5 +945,5 @@ class ExpertTally:
             out.append(f"\n{name} ({sum(n for _, n in rows)})\n=============")
             out.append("   Frequency      Group           Protocol  Summary")
             for (_, g, proto, msg), n in rows:
-                out.append(f"{n:12d}{GROUP_NAMES.get(g, str(g)):>11}{proto:>19}  {msg}")
+                out.append(f"{n:12d}{_group_name(g):>11}{proto:>19}  {msg}")
         return "\n".join(out) + "\n"

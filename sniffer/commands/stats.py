@@ -35,7 +35,8 @@ def add_parser(sub: Any) -> None:
         "--expert",
         action="store_true",
         help="expert information like tshark -q -z expert (the TCP analysis items: retransmissions, "
-        "duplicate ACKs, zero windows, connection setup and teardown...)",
+        "duplicate ACKs, zero windows, connection setup and teardown...; IPv4 TTL notes, bad ICMP checksums, "
+        "HTTP request/status lines, malformed packets...)",
     )
     p.add_argument("-Y", dest="filter", metavar="FILTER", help="count only packets matching a display filter")
     p.set_defaults(func=run)

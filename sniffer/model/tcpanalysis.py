@@ -148,6 +148,9 @@ _PRINT: tuple[tuple[int, str, str, tuple[tuple[str, int], ...]], ...] = (
     ),
 )
 
+#: the tcp.analysis.* flag fields, in Wireshark's order
+ANALYSIS_FLAGS = tuple(p[1] for p in _PRINT)
+
 #: flags after which Wireshark does not hand the payload to the application dissector (the Protocol and
 #: Info columns stay TCP's): tcp.no_subdissector_on_error
 NO_SUBDISSECTOR = A_RETRANSMISSION | A_FAST_RETRANSMISSION | A_SPURIOUS_RETRANSMISSION | A_OUT_OF_ORDER

@@ -61,6 +61,9 @@ def _u32(b: Buf, off: int) -> tuple[int]:
 
 
 Framer = Callable[[Buf], "int | None"]
+#: where a segment is in its frame: (IP header offset, IP version, TCP header offset, end of the TCP
+#: payload, PPPoE header offset or -1)
+Span = tuple[int, int, int, int, int]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -297,7 +300,7 @@ class Verdict:
     def __init__(
         self,
         kind: int,
-        span: tuple[int, int, int, int],
+        span: Span,
         info: str = "",
         payload: bytes = b"",
         frames: tuple[int, ...] = (),
@@ -334,9 +337,9 @@ class _Dir:
         self.dropped = False  # the pending PDU was dropped to stay within the limits
 
 
-def _span(frame: Frame) -> tuple[int, int, int, int] | None:
-    """(IP header offset, IP version, TCP header offset, end of the TCP payload) of a plain
-    (unfragmented, untunnelled) IPv4/IPv6 TCP segment on the common link types, else None."""
+def _span(frame: Frame) -> Span | None:
+    """Where the segment is (``Span``) in a plain (unfragmented, untunnelled) IPv4/IPv6 TCP segment on
+    the common link types, under VLAN tags, a PPPoE session or an MPLS label stack; else None."""
     from sniffer.model.l4 import _link
 
     try:
@@ -348,6 +351,16 @@ def _span(frame: Frame) -> tuple[int, int, int, int] | None:
     et, off = link[0], link[1]
     d = frame[1]
     n = len(d)
+    pppoe = -1
+    if et == 0x8864 and n >= off + 8 and d[off] == 0x11:  # PPPoE session: IPv4 / IPv6 over PPP
+        pppoe, et, off = off, {0x0021: 0x0800, 0x0057: 0x86DD}.get(_u16(d, off + 6)[0], 0), off + 8
+    elif et in (0x8847, 0x8848):  # MPLS: the labels, then IP told by its version
+        while n >= off + 4 and not d[off + 2] & 1:
+            off += 4
+        off += 4
+        if n <= off:
+            return None
+        et = {4: 0x0800, 6: 0x86DD}.get(d[off] >> 4, 0)
     if et == 0x0800:
         if n < off + 20 or d[off] >> 4 != 4 or d[off + 9] != 6 or _u16(d, off + 6)[0] & 0x3FFF:
             return None
@@ -371,16 +384,18 @@ def _span(frame: Frame) -> tuple[int, int, int, int] | None:
         return None
     if n < l4 + 20 or end > n:
         return None  # cut short by the snap length: not reassembled (tshark neither)
-    return off, ver, l4, end
+    return off, ver, l4, end, pppoe
 
 
-def rebuild(frame: Frame, span: tuple[int, int, int, int], payload: bytes) -> Frame:
+def rebuild(frame: Frame, span: Span, payload: bytes) -> Frame:
     """``frame`` with ``payload`` in place of its TCP payload (IP lengths set to match; an IPv4 datagram
     beyond 64 KiB gets length 0, which the decoder takes as TSO: up to the end of the frame)."""
-    off, ver, l4, _ = span
+    off, ver, l4, _, pppoe = span
     d = frame[1]
     hl = (d[l4 + 12] >> 4) * 4
     head = bytearray(d[: l4 + hl])
+    if pppoe >= 0:  # the session's payload length: PPP's protocol field and the datagram
+        struct.pack_into("!H", head, pppoe + 4, min(0xFFFF, 2 + l4 + hl - off + len(payload)))
     if ver == 4:
         total = l4 + hl - off + len(payload)
         struct.pack_into("!H", head, off + 2, total if total <= 0xFFFF else 0)
@@ -502,7 +517,7 @@ class TcpReassembler:
             return None
         return NEED if len(b) < 4 else 4 + _u32(b, 0)[0]
 
-    def _segment(self, span: tuple[int, int, int, int], p: str, b: Buf, raw: tuple[int, ...]) -> Verdict:
+    def _segment(self, span: Span, p: str, b: Buf, raw: tuple[int, ...]) -> Verdict:
         """A segment whose PDU's dissector was called and asked for more (one pass), or not (two)."""
         if self.two_pass:
             return Verdict(SEGMENT, span, info=_middle(raw))
@@ -522,7 +537,7 @@ class TcpReassembler:
                 st.ssh = 2
 
     def _start(
-        self, number: int, st: _Dir, span: tuple[int, int, int, int], data: bytes, raw: tuple[int, ...]
+        self, number: int, st: _Dir, span: Span, data: bytes, raw: tuple[int, ...]
     ) -> Verdict | None:
         """A segment that starts at a PDU boundary: its whole PDUs are decoded here; a PDU it does not
         complete waits for the next segments."""
@@ -563,7 +578,7 @@ class TcpReassembler:
         self,
         number: int,
         st: _Dir,
-        span: tuple[int, int, int, int],
+        span: Span,
         data: bytes,
         fin: bool,
         raw: tuple[int, ...],
@@ -588,7 +603,7 @@ class TcpReassembler:
             return self._segment(span, st.proto, st.buf, raw)
         return Verdict(SEGMENT, span, info=_middle(raw))
 
-    def _complete(self, number: int, st: _Dir, span: tuple[int, int, int, int], fin: bool = False) -> Verdict:
+    def _complete(self, number: int, st: _Dir, span: Span, fin: bool = False) -> Verdict:
         """The pending PDU is whole in this frame: it is decoded here, with the whole PDUs after it in
         this segment; a PDU begun after them waits."""
         buf = bytes(st.buf)

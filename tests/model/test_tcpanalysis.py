@@ -592,7 +592,7 @@ def test_columns_closer_to_tshark_defaults() -> None:
     )
     assert n > 2000
     assert st_info >= pp_info
-    assert st_proto >= pp_proto  # 3011 vs 2956 of 3224 when reassembly landed
+    assert st_proto >= pp_proto  # 3023 vs 2956 of 3224 when reassembly landed
 
 
 # --------------------------------------------------------------------------------------------------

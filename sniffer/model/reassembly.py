@@ -536,9 +536,7 @@ class TcpReassembler:
             elif st.ssh == 1 and len(pdu) > 5 and pdu[5] == 21:
                 st.ssh = 2
 
-    def _start(
-        self, number: int, st: _Dir, span: Span, data: bytes, raw: tuple[int, ...]
-    ) -> Verdict | None:
+    def _start(self, number: int, st: _Dir, span: Span, data: bytes, raw: tuple[int, ...]) -> Verdict | None:
         """A segment that starts at a PDU boundary: its whole PDUs are decoded here; a PDU it does not
         complete waits for the next segments."""
         sp, dp = raw[0], raw[1]

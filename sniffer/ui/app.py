@@ -205,6 +205,8 @@ class SnifferApp(PanelActions, App[None]):
             self.source.first_shown = threading.Event()  # set once the first rows are on screen
             self.source.start()
         threading.Thread(target=self._filter_loop, name="sniffer-filter", daemon=True).start()
+        if self.live:  # Wireshark's Bad TCP colouring of a live list: the TCP analysis as packets arrive
+            threading.Thread(target=self._live_expert_loop, name="sniffer-bad-tcp", daemon=True).start()
         self.set_interval(1 / REFRESH_HZ, self._tick)
         self._tick()
 
@@ -228,6 +230,41 @@ class SnifferApp(PanelActions, App[None]):
             else:
                 self._filter_wake.wait(0.05)
                 self._filter_wake.clear()
+
+    def _live_expert_loop(self) -> None:
+        """Feeds each new packet of a live capture through one TcpAnalyzer, in order, off the UI thread,
+        and adds the ones Wireshark's "Bad TCP" rule matches to the packet list's set (repainted when it
+        grows). A restarted capture (a new store) starts a new analysis."""
+        from sniffer.model.tcpanalysis import TcpAnalyzer
+        from sniffer.ui.panels.expert import NOT_BAD
+
+        store: PacketStore | None = None
+        tcp = TcpAnalyzer()
+        fed = 0
+        while not self._stop.is_set():
+            if self.store is not store:
+                store, tcp, fed = self.store, TcpAnalyzer(), 0
+            count = store.count
+            if fed >= count:
+                self._stop.wait(0.1)
+                continue
+            bad = self.plist.bad_tcp
+            new = 0
+            for i in range(fed, min(count, fed + 4096)):
+                extra = tcp.feed_frame(i + 1, store.frame(i))
+                if (
+                    extra is not None
+                    and "tcp.analysis.flags" in extra
+                    and not any(k in extra for k in NOT_BAD)
+                ):
+                    bad.add(i)
+                    new += 1
+            fed = min(count, fed + 4096)
+            if new and not self._stop.is_set():
+                try:
+                    self.call_from_thread(self.plist.refresh)
+                except Exception:  # the app is closing
+                    return
 
     def _post(self, message: Message) -> None:
         self.post_message(message)

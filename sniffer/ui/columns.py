@@ -26,7 +26,8 @@ LABELS = {
     "length": "Length",
     "info": "Info",
 }
-CUSTOM_WIDTH = (8, 24)  # a field column's width: at least, at most
+CUSTOM_WIDTH = (8, 24)  # a field column's width: at least, at most (until the user resizes it)
+MIN_WIDTH, MAX_WIDTH = 2, 200  # a column resized by hand (keys or a drag on the header)
 
 
 def profile_path() -> Path:
@@ -51,11 +52,33 @@ def load_columns() -> list[str]:
     return [c for c in cols if isinstance(c, str) and c] if isinstance(cols, list) else []
 
 
+def load_widths() -> dict[str, int]:
+    """Column widths the user set (column name -> characters), from the profile."""
+    raw = load_profile().get("widths", {})
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        k: max(MIN_WIDTH, min(MAX_WIDTH, v))
+        for k, v in raw.items()
+        if isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and k != "info"
+    }
+
+
 def save_columns(columns: list[str]) -> str:
     """Write the columns into the profile (other keys kept); returns '' or an error message."""
+    return save_profile(columns=list(columns))
+
+
+def save_widths(widths: dict[str, int]) -> str:
+    """Write the column widths into the profile (other keys kept); returns '' or an error message."""
+    return save_profile(widths=dict(widths))
+
+
+def save_profile(**values: Any) -> str:
+    """Set ``values`` in the profile (other keys kept), written whole or not at all; '' or an error."""
     path = profile_path()
     data = load_profile()
-    data["columns"] = list(columns)
+    data.update(values)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

@@ -16,7 +16,7 @@ PANEL_KEYMAP: list[tuple[str, str, str]] = [
     ("P", "ping_panel", "Ping panel: RTT sparkline and loss per target, probes marked"),
     ("I", "mcast_panel", "Multicast panel: groups, members, queriers, timeline, streams"),
     ("G", "gen_flows", "Generated flows: sniffer gen tags, missing sequence numbers"),
-    ("W", "io_graph", "I/O graph: packets, bytes or bits/s over time, one line per display filter"),
+    ("W", "io_graph", "I/O graph: packets, bytes, bits/s, SUM/AVG/MAX of a field over time; click to go to"),
     ("E", "expert_info", "Expert information: TCP analysis items by severity, group and message"),
 ]
 

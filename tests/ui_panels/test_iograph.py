@@ -159,3 +159,47 @@ def test_snapshot_io_graph(snap_compare, size) -> None:  # type: ignore[no-untyp
 
     store, source = open_file_source(str(WIKIPEDIA))
     assert snap_compare(SnifferApp(store, source), terminal_size=size, run_before=before)
+
+
+async def test_io_graph_follows_a_growing_capture(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """On a live source (here a file being written, --follow) the graphs take in new packets: all
+    packets, a display filter (its View goes on from where it was) and a field calculation."""
+    from helpers.tui_pcapgen import PCAP_HDR, REC, many_flows_frames
+
+    from sniffer.model.store import PacketStore
+    from sniffer.ui.app import SnifferApp
+    from sniffer.ui.panels import iograph
+    from sniffer.ui.panels.iograph import IOGraphScreen
+    from sniffer.ui.sources import FileSource
+
+    frames = list(many_flows_frames(60, 30))  # TCP and UDP, alternating conversations
+
+    def records(part: list[bytes], start: int) -> bytes:
+        return b"".join(
+            REC.pack(1_700_000_000 + (start + k) // 10, 0, len(f), len(f)) + f for k, f in enumerate(part)
+        )
+
+    path = tmp_path / "grow.pcap"
+    path.write_bytes(PCAP_HDR + records(frames[:20], 0))
+    store = PacketStore(str(path))
+    app = SnifferApp(store, FileSource(str(path), store, follow=True), live=True)
+    monkeypatch.setattr(iograph, "LIVE_REFRESH_S", 0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.plist.count == 20)
+        screen = IOGraphScreen(graphs=["", "tcp"])
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.ready and screen.counted == 20)
+        tcp20 = sum(screen.points["tcp"].ys)
+        assert sum(screen.points[""].ys) == 20 and 0 < tcp20 < 20
+        await _y_field(pilot, screen, "SUM(frame.len)")
+        assert sum(screen.points[""].ys) == sum(len(f) for f in frames[:20])
+        view = screen.views["tcp"]
+        with open(path, "ab") as f:
+            f.write(records(frames[20:], 20))
+        await wait_until(pilot, lambda: screen.ready and screen.counted == 60, timeout=30)
+        assert screen.views["tcp"] is view  # went on, not rescanned
+        assert sum(screen.points[""].ys) == sum(len(f) for f in frames)
+        assert len(screen.points[""].xs) == 6  # 10 packets a second
+        await pilot.press("y")  # packets
+        await wait_until(pilot, lambda: screen.ready and screen.y == "packets")
+        assert sum(screen.points[""].ys) == 60 and sum(screen.points["tcp"].ys) > tcp20

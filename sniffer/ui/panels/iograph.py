@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from sniffer.ui.panels.common import PanelScreen, filter_text, goto_index
 INTERVALS = (0.001, 0.01, 0.1, 1.0, 10.0, 60.0)
 Y_KINDS = ("packets", "bytes", "bits/s")
 CALCS = ("SUM", "AVG", "MAX", "MIN", "COUNT")  # of a field, as Wireshark's Y fields / tshark -z io,stat
+LIVE_REFRESH_S = 2.0  # a live capture's graphs take in the new packets this often
 MAX_POINTS = 5000  # intervals drawn at most (a finer interval over a long capture is cut)
 _CALC_RE = re.compile(r"^\s*(SUM|AVG|MAX|MIN|COUNT)\s*\(\s*([A-Za-z0-9_.\-]+)\s*\)\s*$", re.IGNORECASE)
 
@@ -183,7 +185,8 @@ class IOGraphScreen(PanelScreen):
         self.field = ""  # the Y field of SUM/AVG/MAX/MIN/COUNT
         self.calc = ""  # the calculation last chosen with f (y cycles back to it)
         self.graphs: list[str] = list(graphs) if graphs is not None else [""]  # "" = all packets
-        self.matched: dict[str, Any] = {}  # filter text -> store indices (array), "" -> range
+        self.views: dict[str, View] = {}  # filter text -> its View (advanced as a live capture grows)
+        self.counted = 0  # packets in the store when the graphs were last computed
         self.field_values: dict[str, dict[int, list[float]]] = {}  # field -> store index -> numbers
         self.points: dict[str, Series] = {}
         self.cursor = 0  # interval under the cursor
@@ -201,11 +204,21 @@ class IOGraphScreen(PanelScreen):
         if shown and shown not in self.graphs:
             self.graphs.append(shown)
         self.refresh_graphs()
+        app: Any = self.app
+        if getattr(app, "live", False) and getattr(app, "source", None) is not None:
+            # a live capture (or a growing file, or playback): the graphs follow it
+            self.set_interval(LIVE_REFRESH_S, self._grow)
+
+    def _grow(self) -> None:
+        """Redraw with the packets that arrived (filters and field values go on from where they were)."""
+        if self.ready and self.app.store.count != self.counted:  # type: ignore[attr-defined]
+            self.refresh_graphs(quiet=True)
 
     # -- data -------------------------------------------------------------------------------------------
-    def refresh_graphs(self) -> None:
+    def refresh_graphs(self, quiet: bool = False) -> None:
         self.ready = False
-        self.set_status("Counting…")
+        if not quiet:
+            self.set_status("Counting…")
         self._compute(list(self.graphs), self.interval, self.y, self.field)
 
     @work(thread=True, exclusive=True, group="iograph")
@@ -220,22 +233,22 @@ class IOGraphScreen(PanelScreen):
         t0 = store.ts[0] if n else 0
         points: dict[str, Series] = {}
         for text in graphs:
-            idx = self.matched.get(text)
-            if idx is None or (text == "" and len(idx) != n):
-                if not text:
-                    idx = range(n)
-                else:
+            idx: Any = range(n)
+            if text:
+                view = self.views.get(text)
+                if view is None:
                     try:
                         view = View(store, compile_display_filter(text), text)
                     except Exception as exc:
                         self.app.call_from_thread(self.notify, f"{text}: {exc}", severity="error")
                         continue
-                    while not view.done:
-                        if worker.is_cancelled:
-                            return
-                        view.advance(8192)
-                    idx = view.matched if view.matched is not None else array("I")
-                self.matched[text] = idx
+                    self.views[text] = view
+                while view.scanned < n:  # the packets the View has not seen yet (all, the first time)
+                    if worker.is_cancelled:
+                        return
+                    view.advance(min(8192, n - view.scanned))
+                matched = view.matched if view.matched is not None else array("I")
+                idx = matched[: bisect_left(matched, n)]
             values = None
             if y in CALCS:
                 got = self._values(store, field, idx, worker)
@@ -244,7 +257,7 @@ class IOGraphScreen(PanelScreen):
                 values = got.__getitem__
             points[text] = series(store, idx, interval, y, t0, values)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._draw, points)
+            self.app.call_from_thread(self._draw, points, n)
 
     def _values(
         self, store: PacketStore, field: str, indices: Sequence[int], worker: Any
@@ -276,9 +289,11 @@ class IOGraphScreen(PanelScreen):
     def y_label(self) -> str:
         return f"{self.y}({self.field})" if self.y in CALCS else self.y
 
-    def _draw(self, points: dict[str, Series] | None = None) -> None:
+    def _draw(self, points: dict[str, Series] | None = None, counted: int | None = None) -> None:
         if points is not None:
             self.points = points
+        if counted is not None:
+            self.counted = counted
         n = max((len(s.xs) for s in self.points.values()), default=0)
         self.cursor = max(0, min(self.cursor, n - 1))
         span = max(self.interval, n * self.interval)

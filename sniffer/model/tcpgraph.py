@@ -100,23 +100,29 @@ class TcpGraph:
         return out
 
 
-def stream_graph(frames: Iterable[tuple[int, Frame]], stream: int) -> TcpGraph | None:
-    """The packets of TCP stream ``stream`` from ``frames`` ((number, frame) in capture order), or None
-    when the capture has no such stream."""
-    flows = FlowIndex(keep_numbers=False)
-    graph: TcpGraph | None = None
-    target = None
-    base: list[int | None] = [None, None]  # per direction: the sequence number that is relative 0
-    for number, frame in frames:
-        hit = flows.add(number, frame)
+class StreamGraphBuilder:
+    """Feeds packets in capture order and keeps the segments of TCP stream ``stream``: a live capture
+    goes on feeding the packets that arrive, the graph grows without a new pass from the first packet."""
+
+    def __init__(self, stream: int) -> None:
+        self.stream = stream
+        self.graph: TcpGraph | None = None
+        self.fed = 0  # packets fed so far
+        self._flows = FlowIndex(keep_numbers=False)
+        self._target: object = None
+        self._base: list[int | None] = [None, None]  # per direction: the sequence number that is 0
+
+    def feed(self, number: int, frame: Frame) -> None:
+        self.fed += 1
+        hit = self._flows.add(number, frame)
         if hit is None:
-            continue
+            return
         flow, d, t = hit
-        if flow.proto != "tcp" or flow.index != stream or t.proto != PROTO_TCP or t.quoted:
-            continue
-        if target is None:
-            target, graph = flow, TcpGraph(stream, flow.a, flow.b, frame.ts_ns)
-        assert graph is not None
+        if flow.proto != "tcp" or flow.index != self.stream or t.proto != PROTO_TCP or t.quoted:
+            return
+        if self.graph is None:
+            self._target, self.graph = flow, TcpGraph(self.stream, flow.a, flow.b, frame.ts_ns)
+        graph, base = self.graph, self._base
         if base[d] is None:
             base[d] = t.seq if t.flags & TCP_SYN else (t.seq - 1) & 0xFFFFFFFF
         seq = (t.seq - (base[d] or 0)) & 0xFFFFFFFF
@@ -128,4 +134,12 @@ def stream_graph(frames: Iterable[tuple[int, Frame]], stream: int) -> TcpGraph |
         graph.segments[d].append(
             Segment(number, (frame.ts_ns - graph.first_ns) / 1e9, seq, len(t.payload), ack, t.flags)
         )
-    return graph
+
+
+def stream_graph(frames: Iterable[tuple[int, Frame]], stream: int) -> TcpGraph | None:
+    """The packets of TCP stream ``stream`` from ``frames`` ((number, frame) in capture order), or None
+    when the capture has no such stream."""
+    builder = StreamGraphBuilder(stream)
+    for number, frame in frames:
+        builder.feed(number, frame)
+    return builder.graph

@@ -132,3 +132,42 @@ def test_snapshot_tcp_graph(snap_compare, size) -> None:  # type: ignore[no-unty
 
     store, source = open_file_source(str(NCP))
     assert snap_compare(SnifferApp(store, source), terminal_size=size, run_before=before)
+
+
+async def test_tcp_graph_follows_a_growing_capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a live source (here a file being written, --follow) the graph takes in the stream's new
+    packets, fed to the same builder (no pass from the first packet)."""
+    from sniffer.model.store import PacketStore
+    from sniffer.ui.app import SnifferApp
+    from sniffer.ui.panels import tcpgraph
+    from sniffer.ui.panels.tcpgraph import TcpGraphScreen
+    from sniffer.ui.sources import FileSource
+
+    data = NCP.read_bytes()
+    records = []  # (offset, end) of each record in the NCP capture
+    off = 24
+    while off < len(data):
+        caplen = int.from_bytes(data[off + 8 : off + 12], "little")
+        records.append((off, off + 16 + caplen))
+        off += 16 + caplen
+    cut = records[200][0]
+    path = tmp_path / "grow.pcap"
+    path.write_bytes(data[:cut])
+    store = PacketStore(str(path))
+    app = SnifferApp(store, FileSource(str(path), store, follow=True), live=True)
+    monkeypatch.setattr(tcpgraph, "LIVE_REFRESH_S", 0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.plist.count == 200)
+        app.plist.move_to(2)  # packet 3: A -> B
+        await pilot.pause()
+        screen = TcpGraphScreen()
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.ready and screen.graph is not None)
+        first = len(screen.graph.data(0))
+        builder = screen.builder
+        assert 0 < first < 234
+        with open(path, "ab") as f:
+            f.write(data[cut:])
+        await wait_until(pilot, lambda: screen.ready and len(screen.graph.data(0)) == 234, timeout=30)
+        assert screen.builder is builder and builder.fed == len(records)
+        assert "234 data segments, 16641 bytes" in str(screen.query_one("#panel-status").render())

@@ -21,6 +21,7 @@ TITLES = {
     "rtt": "Round-trip time (ms) of the data, from the ACKs",
 }
 INTERVALS = (0.001, 0.01, 0.1, 1.0, 10.0)
+LIVE_REFRESH_S = 2.0  # a live capture's graph takes in the new packets this often
 
 
 def _ep(ep: tuple[str, int]) -> str:
@@ -56,6 +57,9 @@ class TcpGraphScreen(PanelScreen):
         self.direction = 0
         self.interval = 0.1
         self.graph: Any = None  # model.tcpgraph.TcpGraph
+        self.builder: Any = (
+            None  # the model.tcpgraph.StreamGraphBuilder it came from (fed as a capture grows)
+        )
         self.ready = False
 
     def compose(self) -> ComposeResult:
@@ -68,12 +72,14 @@ class TcpGraphScreen(PanelScreen):
         index = self.index if self.index is not None else app.plist.selected_index
         self.set_status("Finding the stream…")
         self._load(index, self.stream)
+        if getattr(app, "live", False) and getattr(app, "source", None) is not None:
+            self.set_interval(LIVE_REFRESH_S, self._grow)  # a live capture: the graph follows it
 
     @work(thread=True, exclusive=True, group="tcpgraph")
     def _load(self, index: int, stream: int | None) -> None:
         from textual.worker import get_current_worker
 
-        from sniffer.model.tcpgraph import stream_graph
+        from sniffer.model.tcpgraph import StreamGraphBuilder
         from sniffer.ui.panels.follow import stream_of
         from sniffer.ui.panels.stats import _frames
 
@@ -89,10 +95,13 @@ class TcpGraphScreen(PanelScreen):
                 self.direction = -1
         if worker.is_cancelled:
             return
-        frames = ((k + 1, fr) for k, fr in _frames(store, range(store.count)))
-        graph = stream_graph(frames, stream)
-        if worker.is_cancelled:
-            return
+        builder = StreamGraphBuilder(stream)
+        for k, fr in _frames(store, range(store.count)):
+            if k % 4096 == 0 and worker.is_cancelled:
+                return
+            builder.feed(k + 1, fr)
+        self.builder = builder
+        graph = builder.graph
         if graph is None:
             self.app.call_from_thread(self._none, f"no TCP stream {stream} in this capture")
             return
@@ -100,6 +109,23 @@ class TcpGraphScreen(PanelScreen):
             number = index + 1
             self.direction = 1 if any(s.number == number for s in graph.segments[1]) else 0
         self.app.call_from_thread(self._loaded, graph)
+
+    def _grow(self) -> None:
+        """A live capture grew: feed the new packets to the same builder (no pass from the first)."""
+        if self.ready and self.builder is not None and self.app.store.count > self.builder.fed:  # type: ignore[attr-defined]
+            self.ready = False
+            self._feed(self.builder)
+
+    @work(thread=True, exclusive=True, group="tcpgraph")
+    def _feed(self, builder: Any) -> None:
+        store: PacketStore = self.app.store  # type: ignore[attr-defined]
+        start, end = builder.fed, store.count
+        for i in range(start, end):
+            builder.feed(i + 1, store.frame(i))
+        if builder.graph is not None:
+            self.app.call_from_thread(self._loaded, builder.graph)
+        else:
+            self.app.call_from_thread(setattr, self, "ready", True)
 
     def _none(self, text: str) -> None:
         self.graph = None
@@ -180,6 +206,7 @@ class TcpGraphScreen(PanelScreen):
         if self.stream is None:
             return
         self.ready = False
+        self.builder = None
         self.direction = 0
         self.set_status("Reading the stream…")
         self._load(-1, max(0, self.stream + step))

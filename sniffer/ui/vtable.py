@@ -40,11 +40,12 @@ def display_order(
     reverse: bool,
     needle: str,
     haystack: list[str] | None,
-) -> tuple[list[int], list[str] | None]:
+) -> tuple[Sequence[int], list[str] | None]:
     """(display row -> data row, the per-row text the filter searched) for a sort column and a filter."""
     n = len(rows)
+    order: Sequence[int]
     if sort_column is None:
-        order = list(range(n))
+        order = range(n)  # no list: 1M rows cost nothing to show in data order
     else:
         k = sort_column
         keys = [r[k] for r in rows]
@@ -142,7 +143,7 @@ class VirtualTable(ScrollView, can_focus=True):
         super().__init__(**kw)
         self.columns: list[Column] = list(columns)
         self.rows: list[tuple[Any, ...]] = []
-        self.order: list[int] = []  # display row -> data row (sorted and filtered)
+        self.order: Sequence[int] = range(0)  # display row -> data row (sorted and filtered)
         self.sortable = sortable
         self.sort_column: int | None = None
         self.sort_reverse = False
@@ -169,7 +170,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if not same:
             self.sort_column, self.sort_reverse = None, False
         self.widths = widths if widths is not None else measure(self.columns, rows)
-        self.order = list(range(len(rows)))  # until the sorted order is there (a big table: a thread)
+        self.order = range(len(rows))  # until the sorted order is there (a big table: a thread)
         self._reorder()
         self.cursor = 0
         self.scroll_to(0, 0, animate=False)
@@ -212,7 +213,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
         self.run_worker(work, thread=True, exclusive=True, group=f"vtable-{id(self)}")
 
-    def _sorted(self, gen: int, order: list[int], hay: list[str] | None, keep: int | None) -> None:
+    def _sorted(self, gen: int, order: Sequence[int], hay: list[str] | None, keep: int | None) -> None:
         if gen != self._generation:  # a newer sort or filter was asked for meanwhile
             return
         self.sorting = False
@@ -220,7 +221,7 @@ class VirtualTable(ScrollView, can_focus=True):
             self._haystack = hay
         self._set_order(order, keep)
 
-    def _set_order(self, order: list[int], keep: int | None) -> None:
+    def _set_order(self, order: Sequence[int], keep: int | None) -> None:
         self.order = order
         self.virtual_size = Size(sum(self.widths) + len(self.widths), len(order) + 1)
         if keep is not None:

@@ -4,6 +4,7 @@
     python bench/tui.py --filter [--packets 1000000] [--old-packets 100000]   # display filter scan times
     python bench/tui.py --skip-live --baseline DIR   # also the TUI from DIR (a checkout: before/after)
     python bench/tui.py --stats [--packets 1000000] [--flows 100000]   # Statistics screen vs tshark -z conv
+    python bench/tui.py --stats --keep-files DIR   # the same files for runs of two trees (before/after)
 
 Part 1 runs each tool in its own process on the same generated capture: the sniffer TUI (headless
 Textual driver, 120x40) reports when the first packet rows are painted and when the file is fully
@@ -476,6 +477,8 @@ async def main():
         out["conversations"] = {k: v for k, v in screen.counts.items()}
         out["peak_rss_mb"] = hwm_mb()
         # sort of 1M rows by a column: the TCP conversation rows repeated to 1M, in a VirtualTable
+        inp.value = ""  # no rows filter left by the keys above: the sort alone is timed
+        await pilot.pause()
         table = screen.query_one("#conv-tcp", VirtualTable)
         rows = table.rows
         big = (rows * (1_000_000 // max(1, len(rows)) + 1))[:1_000_000]
@@ -615,12 +618,20 @@ def run_tui_stats(path: Path) -> dict[str, object]:
     return json.loads(proc.stdout.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def part4(packets: int, flows: int, workdir: Path, real: bool) -> None:
+def part4(packets: int, flows: int, workdir: Path, real: bool, keep: Path | None = None) -> None:
+    """``keep``: a folder where the two capture files are kept and reused by the next run (before/after
+    runs of two trees on the same files); else they are made in ``workdir`` and deleted."""
     from helpers.tui_pcapgen import many_flows_frames, write_frames
 
-    files = [("generated TCP/UDP", write_frames(workdir / "flows.pcap", many_flows_frames(packets, flows)))]
+    where = keep or workdir
+    gen, realf = where / f"flows-{packets}-{flows}.pcap", where / f"real-{packets}.pcap"
+    if not gen.exists():
+        write_frames(gen, many_flows_frames(packets, flows))
+    files = [("generated TCP/UDP", gen)]
     if real:
-        files.append(("real traffic (corpus, repeated)", real_traffic(workdir / "real.pcap", packets)))
+        files.append(
+            ("real traffic (corpus, repeated)", realf if realf.exists() else real_traffic(realf, packets))
+        )
     for label, path in files:
         print(f"\n== statistics: {label}, load average {os.getloadavg()[0]:.1f} ==")
         ts = run_tshark_conv(path)
@@ -646,7 +657,8 @@ def part4(packets: int, flows: int, workdir: Path, real: bool) -> None:
         print(f"packet list, sort {ours['packets']} rows by Length: {ours['list_sort_s']:.2f} s wall "
               f"({ours['list_sort_cpu']:.2f} s CPU); add two field columns -> redrawn: "
               f"{ours['add_column_s'] * 1000:.0f} ms")  # fmt: skip
-        path.unlink()
+        if keep is None:
+            path.unlink()
 
 
 def main() -> None:
@@ -665,6 +677,9 @@ def main() -> None:
     ap.add_argument("--flows", type=int, default=100_000, help="part 4: conversations in the generated file")
     ap.add_argument("--no-real", action="store_true", help="part 4: skip the real-traffic file")
     ap.add_argument(
+        "--keep-files", type=Path, help="part 4: keep the capture files in this folder and reuse them"
+    )
+    ap.add_argument(
         "--old-packets", type=int, default=100_000, help="part 3: file size for the before column"
     )
     args = ap.parse_args()
@@ -673,7 +688,7 @@ def main() -> None:
             part3(args.packets, args.old_packets, Path(d))
             return
         if args.stats:
-            part4(args.packets, args.flows, Path(d), not args.no_real)
+            part4(args.packets, args.flows, Path(d), not args.no_real, args.keep_files)
             return
         if not args.skip_file:
             part1(args.packets, args.runs, Path(d), args.baseline)

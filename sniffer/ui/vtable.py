@@ -205,20 +205,23 @@ class VirtualTable(ScrollView, can_focus=True):
         self.sorting = True
         self.refresh()
         gen = self._generation
-        args = (list(self.columns), self.rows, self.sort_column, self.sort_reverse, needle, self._haystack)
+        rows = self.rows
+        args = (list(self.columns), rows, self.sort_column, self.sort_reverse, needle, self._haystack)
 
         def work() -> None:
             order, hay = display_order(*args)
-            self.app.call_from_thread(self._sorted, gen, order, hay, keep)
+            self.app.call_from_thread(self._sorted, gen, rows, order, hay, keep)
 
         self.run_worker(work, thread=True, exclusive=True, group=f"vtable-{id(self)}")
 
-    def _sorted(self, gen: int, order: Sequence[int], hay: list[str] | None, keep: int | None) -> None:
+    def _sorted(
+        self, gen: int, rows: list[Any], order: Sequence[int], hay: list[str] | None, keep: int | None
+    ) -> None:
+        if rows is self.rows and hay is not None and self._haystack is None:
+            self._haystack = hay  # the text of these rows: kept for the next filter, even from a late thread
         if gen != self._generation:  # a newer sort or filter was asked for meanwhile
             return
         self.sorting = False
-        if self.rows and hay is not None and len(hay) == len(self.rows):
-            self._haystack = hay
         self._set_order(order, keep)
 
     def _set_order(self, order: Sequence[int], keep: int | None) -> None:

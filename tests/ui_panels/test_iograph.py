@@ -53,6 +53,9 @@ TSHARK_FIELDS = {
     "MIN(frame.len)": [60, 66, 60, 60, 60, 60, 60],
     "COUNT(tcp.len)": [0, 74, 4, 0, 0, 0, 0],
     "MAX(frame.len)": [213, 665, 99, 92, 95, 92, 95],
+    # COUNT of a text field counts its occurrences: io,stat,1,"COUNT(dns.qry.name)dns.qry.name",...
+    "COUNT(dns.qry.name)": [1, 28, 1, 0, 4, 0, 4],
+    "COUNT(http.request.method)": [0, 15, 0, 0, 0, 0, 0],
 }
 
 
@@ -76,6 +79,7 @@ async def test_io_graph_field_calcs_equal_tshark_zoom_and_jump(make_app) -> None
             await _y_field(pilot, screen, text)
             ys = screen.points[""].ys
             assert [int(v) for v in ys] == want, text
+        await _y_field(pilot, screen, "MAX(frame.len)")
         # a bad Y field is refused with a message, the graph stays
         await pilot.press("f")
         app.screen.query_one("#prompt").value = "MEDIAN(frame.len)"

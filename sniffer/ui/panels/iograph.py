@@ -70,6 +70,15 @@ def _numbers(value: Any) -> list[float]:
         return []
 
 
+def _occurrences(value: Any) -> list[float]:
+    """1.0 per occurrence of a field in a packet, whatever its type (COUNT)."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [1.0] * len(value)
+    return [1.0]
+
+
 class FieldValues:
     """The numbers of one field per packet, compact: 9 bytes a packet (the first value as a double, NaN
     for none, and whether the packet was read), the rare further occurrences in a dict. A dict of lists
@@ -286,7 +295,7 @@ class IOGraphScreen(PanelScreen):
                 idx = matched[: bisect_left(matched, n)]
             values = None
             if y in CALCS:
-                got = self._values(store, field, idx, worker)
+                got = self._values(store, field, idx, worker, count=y == "COUNT")
                 if got is None:
                     return
                 values = got.__getitem__
@@ -295,13 +304,15 @@ class IOGraphScreen(PanelScreen):
             self.app.call_from_thread(self._draw, points, n)
 
     def _values(
-        self, store: PacketStore, field: str, indices: Sequence[int], worker: Any
+        self, store: PacketStore, field: str, indices: Sequence[int], worker: Any, count: bool = False
     ) -> FieldValues | None:
         """The numbers of ``field`` in each packet of ``indices`` (decoded once per field and packet: the
         header fast path for common L2-L4 fields, else a full decode), None when cancelled."""
         from sniffer.model.fastfields import extractor
 
-        got = self.field_values.setdefault(field, FieldValues())
+        # COUNT counts every occurrence, text values too (dns.qry.name): 1 per occurrence
+        got = self.field_values.setdefault(("#" if count else "") + field, FieldValues())
+        convert = _occurrences if count else _numbers
         todo = [i for i in indices if not got.has(i)]
         if not todo:
             return got
@@ -315,7 +326,7 @@ class IOGraphScreen(PanelScreen):
                     pct = 100 * k // total
                     self.app.call_from_thread(self.set_status, f"Reading {field}: {pct}% of {total} packets…")
             try:
-                got.put(i, _numbers(fields_of(store.frame(i)).get(field)))
+                got.put(i, convert(fields_of(store.frame(i)).get(field)))
             except Exception:  # a decoder error: the packet has no value
                 got.put(i, [])
         return got

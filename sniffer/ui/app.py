@@ -164,7 +164,9 @@ class SnifferApp(PanelActions, App[None]):
         self.plist = PacketList(self.store, self.view, id="list")
         from sniffer.ui.columns import load_columns
 
-        self.plist.custom = load_columns()
+        cols = load_columns()
+        # columns the source asks for (remote ssh:// interfaces: which HOST/IFACE each packet came from)
+        self.plist.custom = [*(c for c in getattr(source, "columns", ()) if c not in cols), *cols]
         from sniffer.ui.names import Resolver
 
         self.names = Resolver()

@@ -74,6 +74,9 @@ class TailFile:
 class Source:
     """Base: a thread that fills ``store``; ``status`` is read by the UI."""
 
+    #: field columns the packet list shows first for this source (besides the user's profile)
+    columns: tuple[str, ...] = ()
+
     def __init__(self, store: PacketStore, status: SourceStatus) -> None:
         self.store = store
         self.status = status

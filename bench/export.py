@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -74,6 +75,16 @@ def build(files: int, packets: int) -> list[Path]:
     return paths
 
 
+#: CPU seconds of the export tasks themselves, from each export's summary line ("tasks X CPU s")
+TASK_CPU: list[float] = []
+
+
+def _task_cpu(stderr: bytes) -> None:
+    m = re.search(rb"\(tasks ([0-9.]+) CPU s\)", stderr)
+    if m:
+        TASK_CPU.append(float(m.group(1)))
+
+
 def timed(argv: list[str]) -> tuple[float, float]:
     """(wall s, CPU s of the child and its children), stdout discarded."""
     before = os.times()
@@ -83,6 +94,7 @@ def timed(argv: list[str]) -> tuple[float, float]:
     after = os.times()
     if p.returncode not in (0,):
         print(f"  ! {' '.join(argv[:4])} exited {p.returncode}: {p.stderr.decode()[-300:]}", file=sys.stderr)
+    _task_cpu(p.stderr)
     return dt, (after.children_user - before.children_user) + (after.children_system - before.children_system)
 
 
@@ -93,6 +105,7 @@ def timed_together(argvs: list[list[str]]) -> tuple[float, float]:
     procs = [subprocess.Popen(a, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for a in argvs]
     for p in procs:
         _out, err = p.communicate()
+        _task_cpu(err)
         if p.returncode:
             print(f"  ! exited {p.returncode}: {err.decode()[-300:]}", file=sys.stderr)
     dt = time.perf_counter() - t
@@ -171,6 +184,14 @@ def main() -> int:
     )
     rows: list[tuple[str, float, float]] = []
 
+    def task_cpu_row() -> None:
+        """The tasks' own CPU (median per run; the rest of the row's CPU is start-up and coordination)."""
+        if TASK_CPU:
+            per_run = len(TASK_CPU) // a.runs if len(TASK_CPU) >= a.runs else 1
+            runs = [sum(TASK_CPU[i : i + per_run]) for i in range(0, len(TASK_CPU), per_run)]
+            print(f"  (the export tasks themselves: {statistics.median(runs):.2f} CPU s)", flush=True)
+            TASK_CPU.clear()
+
     def row(name: str, wall: float, cpu: float) -> None:
         rows.append((name, wall, cpu))
         print(
@@ -193,10 +214,11 @@ def main() -> int:
             f"sniffer export --workers {n}",
             *median_run(
                 a.runs,
-                [[*SNIFFER, "export", *files, "--out", str(d), "--workers", str(n), "-q"]],
+                [[*SNIFFER, "export", *files, "--out", str(d), "--workers", str(n)]],
                 lambda d=d: shutil.rmtree(d, ignore_errors=True),
             ),
         )
+        task_cpu_row()
     halves = [files[: len(files) // 2], files[len(files) // 2 :]]
     walls, cpus = [], []
     for _ in range(a.runs):
@@ -205,13 +227,14 @@ def main() -> int:
             shutil.rmtree(d, ignore_errors=True)
         w, c = timed_together(
             [
-                [*SNIFFER, "export", *h, "--out", str(d), "--workers", "1", "-q"]
+                [*SNIFFER, "export", *h, "--out", str(d), "--workers", "1"]
                 for h, d in zip(halves, dirs, strict=True)
             ]
         )
         walls.append(w)
         cpus.append(c)
     row("2 plain export processes, half the files each", statistics.median(walls), statistics.median(cpus))
+    task_cpu_row()
     size = sum(p.stat().st_size for p in ds[1].rglob("*.parquet"))
     print(f"dataset {size / 1e6:.1f} MB = {size / pcap_bytes:.3f} x the pcaps ({pcap_bytes / 1e6:.0f} MB)")
     sql_rows(ds[1], a.runs, row)

@@ -260,6 +260,8 @@ class Result:
     flows: int = 0
     errors: list[str] | None = None
     seconds: float = 0.0
+    #: CPU seconds the tasks themselves took (summed over workers; the cluster's start is not in it)
+    task_cpu_s: float = 0.0
 
 
 def _split_points(size: int, split: int) -> list[tuple[int, int]]:
@@ -393,6 +395,7 @@ def export(
             for r in runner.map(run_task, [(t,) for t in tasks]):
                 got = parts.setdefault(r["path"], [])
                 got.append(r)
+                res.task_cpu_s += r["cpu_s"]
                 if len(got) < nparts[r["path"]]:
                     continue
                 st = stats[r["path"]]

@@ -79,8 +79,11 @@ def _named(path: str, exc: PcapFormatError) -> PcapFormatError:
 class MergedReader:
     """The frames of several capture files as one capture, in time order (see the module docstring).
 
-    ``paths`` are in the order of the files' first packets (read on opening). Iterate it once for Frames (``frame.interface`` and ``ifname`` stay those of the frame's file).
-    ``interfaces`` lists every file's interfaces; ``errors`` the damage met so far.
+    Opening reads each file's header and first packet (then closes it): ``paths`` are in the order of
+    the files' first packets, ``interfaces`` lists every file's interfaces. Iterate it once for Frames
+    (``frame.interface`` and ``ifname`` stay those of the frame's file). A file is opened again only when
+    the merge reaches its first packet and closed when it is read, so a ring of thousands of files
+    keeps one or two open (files that overlap in time are open together). ``errors``: damage met so far.
 
     Raises:
         PcapFormatError: (on opening) a file is not a capture; (after the last frame) a file was
@@ -91,66 +94,88 @@ class MergedReader:
     format = "merged"
 
     def __init__(self, paths: Sequence[str]) -> None:
-        self.paths = list(paths)
-        self.name = ", ".join(self.paths)
-        self.readers: list[CaptureReader] = []
         self.errors: list[PcapFormatError] = []
-        try:
-            for p in self.paths:
-                try:
-                    self.readers.append(open_capture(p))
-                except PcapFormatError as exc:
-                    raise _named(p, exc) from None
-        except BaseException:
-            self.close()
-            raise
-        self.interfaces: list[Interface] = [i for r in self.readers for i in r.interfaces]
-        self.linktype = self.readers[0].linktype if self.readers else None
-        # each file's first frame, read now: the files in the order of their first packets (a reused
-        # ring's oldest file first), which is the order `paths` and `name` give them
-        self._iters: list[Iterator[Frame]] = []
-        firsts: list[Frame | None] = []
-        for i, r in enumerate(self.readers):
-            it = iter(r)
+        self.interfaces: list[Interface] = []
+        firsts: list[int | None] = []
+        linktypes: list[int | None] = []
+        for p in paths:
             try:
-                firsts.append(next(it, None))
+                with open_capture(p) as rd:
+                    it = iter(rd)
+                    try:
+                        fr = next(it, None)
+                    except PcapFormatError as exc:  # damaged before its first packet: nothing to give
+                        self.errors.append(_named(p, exc))
+                        fr = None
+                    self.interfaces.extend(rd.interfaces)
+                    linktypes.append(rd.linktype)
             except PcapFormatError as exc:
-                self.errors.append(_named(self.paths[i], exc))
-                firsts.append(None)
-            self._iters.append(it)
-
-        def first_time(i: int) -> tuple[bool, int, int]:
-            fr = firsts[i]
-            return (fr is None, fr[0] if fr is not None else 0, i)
-
-        order = sorted(range(len(self.readers)), key=first_time)
-        self.paths = [self.paths[i] for i in order]
-        self.readers = [self.readers[i] for i in order]
-        self._iters = [self._iters[i] for i in order]
+                raise _named(p, exc) from None
+            firsts.append(None if fr is None else fr[0])
+        # files without a packet last; ties in time keep the order given
+        order = sorted(range(len(paths)), key=lambda i: (firsts[i] is None, firsts[i] or 0, i))
+        self.paths = [paths[i] for i in order]
         self._firsts = [firsts[i] for i in order]
+        self.linktype = linktypes[order[0]] if order else None
         self.name = ", ".join(self.paths)
-
-    def _frames(self, i: int) -> Iterator[tuple[int, int, Frame]]:
-        first = self._firsts[i]
-        if first is None:
-            return
-        yield first[0], i, first
-        try:
-            for fr in self._iters[i]:
-                yield fr[0], i, fr
-        except PcapFormatError as exc:  # the packets before the damage stay; the other files go on
-            self.errors.append(_named(self.paths[i], exc))
+        self._open: dict[int, CaptureReader] = {}
 
     def __iter__(self) -> Iterator[Frame]:
-        # (ts, file index, frame): ties in time keep file order; the frame itself is never compared
-        for _ts, _i, fr in heapq.merge(*(self._frames(i) for i in range(len(self.readers)))):
-            yield fr
+        # heap of (ts, file rank, frame, frames of that file): equal times keep file order and the
+        # frame itself is never compared (ranks differ between files)
+        heap: list[tuple[int, int, Frame, Iterator[Frame]]] = []
+        pending = [(t, k) for k, t in enumerate(self._firsts) if t is not None]
+        nxt = 0
+        try:
+            while True:
+                # a file joins once the merge reaches its first packet (nothing earlier can come from it)
+                while nxt < len(pending) and (not heap or pending[nxt][0] <= heap[0][0]):
+                    k = pending[nxt][1]
+                    nxt += 1
+                    it = self._reopen(k)
+                    fr = self._read(k, it) if it is not None else None
+                    if fr is not None and it is not None:
+                        heapq.heappush(heap, (fr[0], k, fr, it))
+                if not heap:
+                    break
+                _ts, k, fr, it = heap[0]
+                yield fr
+                fr = self._read(k, it)
+                if fr is None:
+                    heapq.heappop(heap)
+                else:
+                    heapq.heapreplace(heap, (fr[0], k, fr, it))
+        finally:
+            self.close()
         if self.errors:
             raise self.errors[0]
 
+    def _reopen(self, k: int) -> Iterator[Frame] | None:
+        try:
+            rd = open_capture(self.paths[k])
+        except PcapFormatError as exc:  # changed since it was opened first
+            self.errors.append(_named(self.paths[k], exc))
+            return None
+        self._open[k] = rd
+        return iter(rd)
+
+    def _read(self, k: int, it: Iterator[Frame]) -> Frame | None:
+        """File ``k``'s next frame; None at its end or damage (then the file is closed)."""
+        try:
+            fr = next(it, None)
+        except PcapFormatError as exc:  # the packets before the damage stay; the other files go on
+            self.errors.append(_named(self.paths[k], exc))
+            fr = None
+        if fr is None:
+            rd = self._open.pop(k, None)
+            if rd is not None:
+                rd.close()
+        return fr
+
     def close(self) -> None:
-        for r in self.readers:
-            r.close()
+        for rd in self._open.values():
+            rd.close()
+        self._open = {}
 
     def __enter__(self) -> MergedReader:
         return self

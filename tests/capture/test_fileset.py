@@ -125,3 +125,22 @@ def test_the_ring_capture_writes_reads_back_in_time_order(netns_pair, tmp_path: 
         for fr in rd:
             w.write(fr)
     assert tshark_bytes(merged, tmp_path) == frames[-kept:]  # the newest packets, in the order sent
+
+
+def test_a_long_ring_keeps_few_files_open(tmp_path: Path) -> None:
+    """A day of `capture -G 60` is 1440 files: the merge opens a file when it reaches its first packet
+    and closes it when read, so a ring (files one after another) never holds more than one open."""
+    with open_capture(CORPUS / "tcpdump__dns_udp.pcap") as rd:
+        base = next(iter(rd))
+    n = 300
+    for i in range(n):  # names in reverse time order
+        _write(tmp_path / f"r{n - i:04d}.pcap", [base._replace(ts_ns=i * 10 + j) for j in range(3)])
+    most = 0
+    with MergedReader(expand_inputs([str(tmp_path)])) as rd:
+        assert len(rd._open) == 0
+        times = []
+        for fr in rd:
+            times.append(fr.ts_ns)
+            most = max(most, len(rd._open))
+    assert times == [i * 10 + j for i in range(n) for j in range(3)]
+    assert most == 1 and not rd._open

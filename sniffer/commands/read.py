@@ -22,8 +22,15 @@ def add_parser(sub: Any) -> None:
         description="Print a pcap or pcapng capture one line per packet (number, time, source -> destination, "
         "protocol, length, info), or with --json one JSON object per packet keyed by Wireshark field names.",
     )
-    p.add_argument("file", nargs="?", help="capture file, or - for standard input")
-    p.add_argument("-r", dest="rfile", metavar="FILE", help="capture file (same as the positional FILE)")
+    p.add_argument(
+        "file",
+        nargs="*",
+        help="capture file, or - for standard input; several files, a DIR or a quoted GLOB (a ring of "
+        "capture -C/-G files) are read as one capture in time order",
+    )
+    p.add_argument(
+        "-r", dest="rfile", action="append", metavar="FILE", help="capture file (same as the positional FILE)"
+    )
     p.add_argument("-c", dest="count", type=int, metavar="N", help="stop after N packets (after filtering)")
     p.add_argument(
         "--json", action="store_true", help="JSON Lines: one object per packet, Wireshark field names"
@@ -82,31 +89,55 @@ def _streaming(source: str) -> bool:
         return True
 
 
+def _sources(args: argparse.Namespace) -> list[str]:
+    """The files named (positional and -r); strings too, as older callers pass them."""
+    out: list[str] = []
+    for v in (args.rfile, args.file):
+        if v:
+            out.extend([v] if isinstance(v, str) else v)
+    return out
+
+
+def _is_glob(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
 def run(args: argparse.Namespace) -> int:
-    source = args.rfile or args.file
-    if not source:
+    sources = _sources(args)
+    if not sources:
         raise UsageError("read: give a capture file (or - for standard input)")
     if args.file and args.rfile:
         raise UsageError("read: give the file either as FILE or with -r, not both")
     if args.count is not None and args.count < 0:
         raise UsageError("read: -c needs a count >= 0")
     flt = _compile(args.filter) if args.filter else None
-    if args.two_pass and (source == "-" or _streaming(source)):
-        raise UsageError("read: -2 reads the file twice: give a file, not standard input or a pipe")
-    from sniffer.capture.pcapfile import open_capture
+    source = sources[0]
+    merged = len(sources) > 1 or os.path.isdir(source) or (not os.path.exists(source) and _is_glob(source))
+    if args.two_pass and (merged or source == "-" or _streaming(source)):
+        raise UsageError(
+            "read: -2 reads the file twice: give one file, not standard input, a pipe or a ring of files"
+        )
+    if merged:  # a ring of files (several, a DIR, a GLOB): one capture in time order
+        from sniffer.capture.fileset import open_captures
 
-    name = "<stdin>" if source == "-" else source
-    try:
-        reader = open_capture(source)
-    except PcapFormatError as exc:
-        raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None
-    except OSError as exc:
-        raise SnifferError(f"{name}: {exc.strerror or exc}") from None
+        reader = open_captures(sources, "read")
+        source = getattr(reader, "name", source)
+        name = ""
+    else:
+        from sniffer.capture.pcapfile import open_capture
+
+        name = "<stdin>" if source == "-" else source
+        try:
+            reader = open_capture(source)
+        except PcapFormatError as exc:
+            raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None
+        except OSError as exc:
+            raise SnifferError(f"{name}: {exc.strerror or exc}") from None
     from sniffer.commands import warn_unknown_linktypes
 
-    warn_unknown_linktypes(reader, name)
+    warn_unknown_linktypes(reader, name or source)
     out = sys.stdout.buffer
-    streaming = _streaming(source)
+    streaming = False if merged else _streaming(source)
     batch = 1 if streaming else BATCH
     analysis = args.analysis
     if args.two_pass:
@@ -115,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         analysis = True
     if analysis is None:
         analysis = bool(args.json or (flt is not None and flt.needs_tcp_analysis))
-    jobs = 1 if analysis else _jobs(args, source, streaming, flt)
+    jobs = 1 if analysis or merged else _jobs(args, source, streaming, flt)
     if jobs > 1:
         reader.close()
         try:
@@ -138,11 +169,13 @@ def run(args: argparse.Namespace) -> int:
             else:
                 _text(reader, out, args.count, flt, batch)
     except PcapFormatError as exc:
+        if not name:  # merged files: the message names the file
+            raise
         raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise
-        raise SnifferError(f"{name}: {exc.strerror or exc}") from None
+        raise SnifferError(f"{name or source}: {exc.strerror or exc}") from None
     return 0
 
 

@@ -172,7 +172,9 @@ class SnifferApp(PanelActions, App[None]):
         self.plist = PacketList(self.store, self.view, id="list")
         from sniffer.ui.columns import load_columns, load_widths
 
-        self.plist.custom = load_columns()
+        cols = load_columns()
+        # columns the source asks for (remote ssh:// interfaces: which HOST/IFACE each packet came from)
+        self.plist.custom = [*(c for c in getattr(source, "columns", ()) if c not in cols), *cols]
         self.plist.widths = load_widths()
         from sniffer.ui.names import Resolver
 

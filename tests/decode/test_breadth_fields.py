@@ -16,6 +16,82 @@ from .breadth import CAPS
 
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
+    ("zeek__ncp.pcap", "ncp.type == 0x2222", "ncp.func ncp.subfunc"),
+    (
+        "tcpdump__afs.pcap",
+        "afs && !icmp && !ip.flags.mf && ip.frag_offset == 0",
+        "rx.callnumber rx.seq afs.fs.opcode afs.cb.opcode afs.prot.opcode afs.vldb.opcode afs.backup.opcode",
+    ),
+    (
+        "tcpdump__arcnet-rfc1201-arp-icmp-http.pcap",
+        "arp",
+        "arp.hw.type arp.hw.size arp.opcode arp.src.hw arp.src.proto_ipv4 arp.dst.hw arp.dst.proto_ipv4",
+    ),
+    (
+        "tcpdump__nsh-over-vxlan-gpe.pcap",
+        "nsh",
+        "vxlan.flags vxlan.next_proto vxlan.vni nsh.version nsh.Obit nsh.CBit nsh.ttl nsh.length nsh.mdtype "
+        "nsh.nextproto nsh.spi nsh.si udp.srcport ip.src",
+    ),
+    ("tcpdump__DECnet_Phone.pcap", "dec_dna.nsp.msg_type", "dec_dna.nsp.msg_type dec_dna.nsp.segnum"),
+    (
+        "tcpdump__ipx.pcap",
+        "nmpi",
+        "ipx.packet_type ipx.dst.socket nmpi.packettype nmpi.name_flags nmpi.conn_control nmpi.opcode "
+        "nmpi.name_type nmpi.messageid browser.command",
+    ),
+    (
+        "tcpdump__afs.pcap",
+        "kerberos && udp.dstport == 4444 && !icmp",
+        "kerberos.tkt_vno kerberos.realm kerberos.SNameString kerberos.etype",
+    ),
+    ("tcpdump__tftp.pcap", "tftp", "tftp.opcode tftp.source_file tftp.type tftp.block"),
+    (
+        "zeek__rdp__rdpeudp-handshake-success.pcap",
+        "rdpudp",
+        "rdpudp.snsourceack rdpudp.receivewindowsize rdpudp.flags rdpudp.flags.syn rdpudp.flags.ack "
+        "rdpudp.flags.data rdpudp.flags.correlationid rdpudp.flags.synex rdpudp.initialsequencenumber "
+        "rdpudp.upstreammtu rdpudp.downstreammtu rdpudp.synex.flags rdpudp.synex.version "
+        "rdpudp.data.sncoded rdpudp.data.sourceStart",
+    ),
+    (
+        "tcpdump__isup.pcap",
+        "m3ua",
+        "sctp.data_payload_proto_id m3ua.version m3ua.reserved m3ua.message_class m3ua.message_type "
+        "m3ua.message_length m3ua.parameter_tag m3ua.parameter_length",
+    ),
+    (
+        "tcpdump__lwres_with_extra.pcap",
+        "lwres",
+        "udp.length lwres.length lwres.version lwres.flags lwres.serial lwres.opcode lwres.result "
+        "lwres.recvlen lwres.authtype lwres.authlen",
+    ),
+    ("tcpdump__ip6-snmp-oid-unsigned.pcap", "udp", "dhcpv6.msgtype"),
+    (
+        "tcpdump__lwapp-data.pcap",
+        "lwapp",
+        "lwapp.apid lwapp.version lwapp.slotId lwapp.flags lwapp.flags.type lwapp.fragmentId lwapp.Length "
+        "lwapp.rssi lwapp.snr lwapp.control.type lwapp.control.seqno lwapp.control.length wlan.fc.type_subtype",
+    ),
+    ("tcpdump__wccp_redirect_gre.pcap", "gre", "gre.proto ip.src ip.dst tcp.srcport tcp.dstport"),
+    (
+        "zeek__tls__dtls1_2.pcap",
+        "dtls",
+        "dtls.record.content_type dtls.record.version dtls.record.epoch dtls.record.sequence_number "
+        "dtls.record.length dtls.handshake.type dtls.handshake.length dtls.handshake.message_seq "
+        "dtls.handshake.fragment_offset dtls.handshake.fragment_length",
+    ),
+    (
+        "zeek__tls__webrtc-stun.pcap",
+        "stun",
+        "stun.type stun.type.class stun.type.method stun.length stun.attribute stun.att.length "
+        "stun.att.username stun.att.priority stun.att.family stun.att.port stun.att.ipv4 stun.att.crc32",
+    ),
+    (
+        "zeek__tls__webrtc-stun.pcap",
+        "dtls",
+        "dtls.record.content_type dtls.record.version dtls.record.epoch dtls.record.length dtls.handshake.type",
+    ),
     (
         "zeek__ieee80211.15.4.pcap",
         "wpan",
@@ -304,6 +380,79 @@ CASES: list[tuple[str, str, str]] = [
         "tcpdump__erspan-type-iii-pb-1.pcap",
         "erspan",
         "erspan.version erspan.vlan erspan.cos erspan.encap erspan.bso erspan.truncated erspan.spanid",
+    ),
+    (
+        "tcpdump__resp_1_benchmark.pcap",
+        "resp",
+        "resp.string resp.error resp.integer resp.bulk_string.length resp.array.length "
+        "_ws.col.Protocol _ws.col.Info",
+    ),
+    ("zeek__redis__set.pcap", "resp", "resp.string resp.bulk_string.length resp.array.length _ws.col.Info"),
+    ("zeek__finger__standard.pcap", "finger", "_ws.col.Protocol _ws.col.Info"),
+    ("tcpdump__whois.pcap", "whois.query", "_ws.col.Protocol _ws.col.Info"),
+    ("zeek__tcp-syslog.pcap", "rsh", "_ws.col.Protocol _ws.col.Info"),
+    ("zeek__gnutella__max-header.pcapng", "gnutella", "_ws.col.Protocol"),
+    ("tcpdump__ipv4_tcp_http_xml.pcap", "xml", "frame.protocols _ws.col.Protocol _ws.col.Info"),
+    (
+        "zeek__dce-rpc__dce_rpc_netlogon.pcapng",
+        "dcerpc.pkt_type == 11 || dcerpc.pkt_type == 12",
+        "dcerpc.ver dcerpc.ver_minor dcerpc.pkt_type dcerpc.cn_flags dcerpc.cn_frag_len dcerpc.cn_auth_len "
+        "dcerpc.cn_call_id dcerpc.cn_max_xmit dcerpc.cn_max_recv dcerpc.cn_assoc_group dcerpc.cn_num_ctx_items "
+        "dcerpc.cn_ctx_id dcerpc.cn_num_trans_items dcerpc.cn_bind_to_uuid dcerpc.cn_bind_if_ver "
+        "dcerpc.cn_bind_if_ver_minor dcerpc.cn_bind_trans_id dcerpc.cn_bind_trans_ver dcerpc.cn_sec_addr_len "
+        "dcerpc.cn_sec_addr dcerpc.cn_num_results dcerpc.cn_ack_result dcerpc.cn_ack_reason "
+        "dcerpc.cn_ack_trans_id dcerpc.cn_ack_trans_ver _ws.col.Protocol",
+    ),
+    (
+        "zeek__dce-rpc__cs_window7-join_stream092.pcap",
+        "dcerpc",
+        "dcerpc.ver dcerpc.pkt_type dcerpc.cn_flags dcerpc.cn_frag_len dcerpc.cn_call_id dcerpc.cn_alloc_hint "
+        "dcerpc.cn_ctx_id dcerpc.cn_cancel_count dcerpc.cn_max_xmit dcerpc.cn_num_results",
+    ),
+    # (a response's opnum is the request's: tshark matches them across packets)
+    (
+        "zeek__dce-rpc__cs_window7-join_stream092.pcap",
+        "dcerpc.pkt_type == 0",
+        "dcerpc.opnum dcerpc.cn_ctx_id",
+    ),
+    (
+        "zeek__tls__tls13_wolfssl.pcap",
+        "tls.handshake",
+        "tls.record.content_type tls.record.version tls.record.length tls.handshake.type "
+        "tls.handshake.extensions.supported_version _ws.col.Protocol _ws.col.Info",
+    ),
+    ("zeek__bittorrent__tracker.pcap", "http.request", "http.request.method http.request.uri _ws.col.Info"),
+    (
+        "zeek__tls__ssl-v2.pcap",
+        "tls && frame.number <= 8",
+        "tls.record.version tls.record.length tls.handshake.type tls.handshake.version "
+        "tls.handshake.cipher_spec_len tls.handshake.session_id_length tls.handshake.challenge_length "
+        "tls.handshake.cipherspec tls.handshake.session_id_hit tls.handshake.cert_type "
+        "tls.handshake.certificate_length tls.handshake.connection_id_length tls.handshake.clear_key_length "
+        "tls.handshake.encrypted_key_length tls.handshake.key_arg_length _ws.col.Protocol _ws.col.Info",
+    ),
+    ("tcpdump__nfs-write-verf-cookie.pcapng", "tls", "tls.record.version tls.record.length _ws.col.Protocol"),
+    (
+        "zeek__rdp__rdp-x509.pcap",
+        "cotp.type == 0x0e || cotp.type == 0x0d",
+        "tpkt.version tpkt.reserved tpkt.length cotp.li cotp.type cotp.destref cotp.srcref cotp.class "
+        "cotp.opts.extended_formats cotp.opts.no_explicit_flow_control rdp.rt_cookie rdp.neg_type "
+        "rdp.neg_length rdp.negReq.requestedProtocols rdp.negReq.selectedProtocol _ws.col.Protocol",
+    ),
+    (
+        "zeek__mmsX.pcap",
+        "tpkt",
+        "tpkt.version tpkt.length cotp.li cotp.type cotp.srcref cotp.destref _ws.col.Protocol",
+    ),
+    (
+        "zeek__tls__xmpp-starttls.pcap",
+        "xmpp",
+        "xmpp.in xmpp.out xmpp.xmlns xmpp.xml_header_version frame.protocols _ws.col.Protocol _ws.col.Info",
+    ),
+    (
+        "zeek__tls__xmpp-starttls.pcap",
+        "tls.record.content_type == 20 || tls.alert_message",
+        "tls.record.content_type tls.record.length frame.protocols _ws.col.Protocol",
     ),
 ]
 

@@ -1,4 +1,4 @@
-"""MQTT (v3.1.1, TCP 1883) and Modbus/TCP (TCP 502), one segment at a time, with Wireshark 4.0's field
+"""MQTT (v3.1.1, TCP 1883), Modbus/TCP (TCP 502) and OpenFlow (TCP 6653), one segment at a time, with Wireshark 4.0's field
 names and columns.
 
 MQTT: every control packet of the segment (fixed header, remaining length, the variable header of
@@ -9,6 +9,9 @@ version from the CONNECT of the conversation; here MQTT 3.1.1 is assumed when th
 Modbus/TCP: the MBAP header and the function code; a segment to port 502 is a query, from it a response
 (Info ``   Query: Trans:     1; Unit:   1, Func:   3: Read Holding Registers``, exceptions flagged), the
 common read/write requests' reference number and counts.
+
+OpenFlow: every message's header (version 1.0 as ``openflow_v1``, 1.3 as ``openflow_v4``, 1.4 / 1.5 as
+``openflow_v5`` / ``openflow_v6``), Info ``Type: OFPT_HELLO`` of the segment's last message, as Wireshark.
 """
 
 from __future__ import annotations
@@ -272,4 +275,57 @@ def dissect_mbtcp(ctx: Ctx, off: int, end: int) -> None:
     ctx.info = info
 
 
-DECLARES: tuple[str, ...] = ("mqtt", "mbtcp", "modbus", "mqtt.clientid_len", "mqtt.topic_len")
+# ---------------------------------------------------------------------------------------------
+# OpenFlow
+
+OPENFLOW_PORT = 6653
+
+_OF10_TYPES = (
+    "HELLO ERROR ECHO_REQUEST ECHO_REPLY VENDOR FEATURES_REQUEST FEATURES_REPLY GET_CONFIG_REQUEST "
+    "GET_CONFIG_REPLY SET_CONFIG PACKET_IN FLOW_REMOVED PORT_STATUS PACKET_OUT FLOW_MOD PORT_MOD STATS_REQUEST "
+    "STATS_REPLY BARRIER_REQUEST BARRIER_REPLY QUEUE_GET_CONFIG_REQUEST QUEUE_GET_CONFIG_REPLY"
+).split()
+_OF13_TYPES = (
+    "HELLO ERROR ECHO_REQUEST ECHO_REPLY EXPERIMENTER FEATURES_REQUEST FEATURES_REPLY GET_CONFIG_REQUEST "
+    "GET_CONFIG_REPLY SET_CONFIG PACKET_IN FLOW_REMOVED PORT_STATUS PACKET_OUT FLOW_MOD GROUP_MOD PORT_MOD "
+    "TABLE_MOD MULTIPART_REQUEST MULTIPART_REPLY BARRIER_REQUEST BARRIER_REPLY QUEUE_GET_CONFIG_REQUEST "
+    "QUEUE_GET_CONFIG_REPLY ROLE_REQUEST ROLE_REPLY GET_ASYNC_REQUEST GET_ASYNC_REPLY SET_ASYNC METER_MOD"
+).split()
+#: version -> (layer, label, field prefix of version/length/xid, field of the type, type names)
+_OF_VERSIONS = {
+    1: ("openflow_v1", "OpenFlow 1.0", "openflow", "openflow_1_0.type", _OF10_TYPES),
+    4: ("openflow_v4", "OpenFlow 1.3", "openflow_v4", "openflow_v4.type", _OF13_TYPES),
+    5: ("openflow_v5", "OpenFlow 1.4", "openflow_v5", "openflow_v5.type", _OF13_TYPES),
+    6: ("openflow_v6", "OpenFlow 1.5", "openflow_v6", "openflow_v6.type", _OF13_TYPES),
+}
+
+
+@TCP_PORTS.register(OPENFLOW_PORT)
+def dissect_openflow(ctx: Ctx, off: int, end: int) -> None:
+    data = ctx.data
+    lim = min(end, len(data))
+    if lim - off < 8 or data[off] not in _OF_VERSIONS:
+        data_layer(ctx, off, end)
+        return
+    ctx.push("openflow", "OpenFlow", off, lim - off)
+    ctx.proto = "OpenFlow"
+    o = off
+    while o + 8 <= lim and data[o] in _OF_VERSIONS:
+        layer, label, pre, tfield, types = _OF_VERSIONS[data[o]]
+        ln = _u16(data, o + 2)
+        t = data[o + 1]
+        ctx.push(layer, label, o, min(max(ln, 8), lim - o))
+        ctx.add(f"{pre}.version", data[o], o, 1, "Version")
+        name = f"OFPT_{types[t]}" if t < len(types) else f"Unknown ({t})"
+        ctx.add(tfield, t, o + 1, 1, "Type", f"Type: {name} ({t})")
+        ctx.add(f"{pre}.length", ln, o + 2, 2, "Length")
+        ctx.add(f"{pre}.xid", int.from_bytes(data[o + 4 : o + 8], "big"), o + 4, 4, "Transaction ID")
+        ctx.info = f"Type: {name}"
+        if ln < 8:
+            break
+        o += ln
+
+
+DECLARES: tuple[str, ...] = ("mqtt", "mbtcp", "modbus", "mqtt.clientid_len", "mqtt.topic_len", "openflow")
+DECLARES += tuple(f"{v[2]}.{f}" for v in _OF_VERSIONS.values() for f in ("version", "length", "xid"))
+DECLARES += tuple(v[0] for v in _OF_VERSIONS.values()) + tuple(v[3] for v in _OF_VERSIONS.values())

@@ -1,4 +1,4 @@
-"""MQTT and Modbus/TCP (decode.iot) against tshark on segments built here (no public capture of them is in
+"""MQTT, Modbus/TCP and OpenFlow (decode.iot) against tshark on segments built here (no public capture of them is in
 the corpora): every listed field of every packet, and the Protocol and Info columns, equal tshark's."""
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ def _mb(trans: int, unit: int, pdu: bytes) -> bytes:
     return struct.pack("!HHHB", trans, 0, len(pdu) + 1, unit) + pdu
 
 
+def _of(version: int, t: int, body: bytes = b"", xid: int = 1) -> bytes:
+    return struct.pack("!BBHI", version, t, 8 + len(body), xid) + body
+
+
 #: (client -> server?, server port, payload)
 MESSAGES: list[tuple[bool, int, bytes]] = [
     (True, 1883, _mq(1, 0, _s(b"MQTT") + b"\x04\x02\x00\x3c" + _s(b"client-1"))),
@@ -64,6 +68,13 @@ MESSAGES: list[tuple[bool, int, bytes]] = [
     (False, 502, _mb(2, 17, b"\x86\x02")),
     (True, 502, _mb(3, 255, b"\x01" + struct.pack("!HH", 100, 16))),
     (True, 502, _mb(4, 2, b"\x10" + struct.pack("!HHB", 1, 2, 4) + b"\x00\x0a\x01\x02")),
+    (True, 6653, _of(1, 0)),
+    (False, 6653, _of(4, 0)),
+    (True, 6653, _of(4, 5, xid=2)),
+    (False, 6653, _of(4, 6, struct.pack("!QIBB2xII", 1, 256, 254, 0, 0x4F, 0), xid=2)),
+    (True, 6653, _of(4, 2, b"ab", xid=3)),
+    (True, 6653, _of(1, 2, xid=4) + _of(1, 3, xid=5)),
+    (False, 6653, _of(5, 2, b"xyz", xid=9)),
 ]
 
 FIELDS = (
@@ -72,7 +83,9 @@ FIELDS = (
     "mqtt.kalive mqtt.clientid_len mqtt.clientid mqtt.conack.flags mqtt.conack.flags.sp "
     "mqtt.connack.reason_code mqtt.topic_len mqtt.topic mqtt.msgid mqtt.sub.qos mqtt.suback.reason_code "
     "mbtcp.trans_id mbtcp.prot_id mbtcp.len mbtcp.unit_id modbus.func_code modbus.reference_num "
-    "modbus.word_cnt modbus.bit_cnt modbus.byte_cnt modbus.exception_code frame.protocols _ws.col.Protocol"
+    "modbus.word_cnt modbus.bit_cnt modbus.byte_cnt modbus.exception_code openflow.version openflow_1_0.type "
+    "openflow.length openflow.xid openflow_v4.version openflow_v4.type openflow_v4.length openflow_v4.xid "
+    "openflow_v5.version openflow_v5.type openflow_v5.xid frame.protocols _ws.col.Protocol"
 ).split()
 
 

@@ -1,4 +1,4 @@
-"""MQTT, Modbus/TCP and OpenFlow (decode.iot) against tshark on segments built here (no public capture of them is in
+"""MQTT, Modbus/TCP, OpenFlow (decode.iot) and HTTP/2 with its preface (decode.http2) against tshark on segments built here (no public capture of them is in
 the corpora): every listed field of every packet, and the Protocol and Info columns, equal tshark's."""
 
 from __future__ import annotations
@@ -48,6 +48,13 @@ def _of(version: int, t: int, body: bytes = b"", xid: int = 1) -> bytes:
     return struct.pack("!BBHI", version, t, 8 + len(body), xid) + body
 
 
+_H2 = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def _h2(t: int, flags: int, sid: int, body: bytes) -> bytes:
+    return struct.pack("!I", len(body))[1:] + bytes([t, flags]) + struct.pack("!I", sid) + body
+
+
 #: (client -> server?, server port, payload)
 MESSAGES: list[tuple[bool, int, bytes]] = [
     (True, 1883, _mq(1, 0, _s(b"MQTT") + b"\x04\x02\x00\x3c" + _s(b"client-1"))),
@@ -75,6 +82,17 @@ MESSAGES: list[tuple[bool, int, bytes]] = [
     (True, 6653, _of(4, 2, b"ab", xid=3)),
     (True, 6653, _of(1, 2, xid=4) + _of(1, 3, xid=5)),
     (False, 6653, _of(5, 2, b"xyz", xid=9)),
+    (
+        True,
+        80,
+        _H2
+        + _h2(4, 0, 0, b"\x00\x03\x00\x00\x00\x64\x00\x04\x00\x00\xff\xff")
+        + _h2(8, 0, 0, b"\x00\x0f\x00\x01")
+        + _h2(1, 5, 1, b"\x82\x86\x84\x41\x0bexample.com"),
+    ),
+    (True, 8080, _H2),
+    (True, 80, _H2 + _h2(6, 0, 0, b"12345678") + _h2(7, 0, 0, bytes(8))),
+    (True, 80, _H2 + _h2(1, 4, 3, b"\x83\x87\x04\x06/a?b=1")),
 ]
 
 FIELDS = (
@@ -85,7 +103,10 @@ FIELDS = (
     "mbtcp.trans_id mbtcp.prot_id mbtcp.len mbtcp.unit_id modbus.func_code modbus.reference_num "
     "modbus.word_cnt modbus.bit_cnt modbus.byte_cnt modbus.exception_code openflow.version openflow_1_0.type "
     "openflow.length openflow.xid openflow_v4.version openflow_v4.type openflow_v4.length openflow_v4.xid "
-    "openflow_v5.version openflow_v5.type openflow_v5.xid frame.protocols _ws.col.Protocol"
+    "openflow_v5.version openflow_v5.type openflow_v5.xid http2.magic http2.length http2.type http2.flags http2.r "
+    "http2.streamid http2.settings.id http2.settings.max_concurrent_streams http2.settings.initial_window_size "
+    "http2.window_update.window_size_increment http2.goaway.last_stream_id http2.goaway.error "
+    "frame.protocols _ws.col.Protocol"
 ).split()
 
 
@@ -128,6 +149,7 @@ def test_fields_agree_with_tshark(capture: Path) -> None:
     for i, (row, fr) in enumerate(zip(rows, frames, strict=True)):
         ours = frame_fields(fr)
         for name, cell in zip(FIELDS, row, strict=True):
+            cell = cell.replace("\\r", "\r").replace("\\n", "\n")  # (tshark escapes line ends)
             want = [_tok(x) for x in cell.split("\x1f")] if cell else []
             v = ours.get(name)
             got = (

@@ -131,12 +131,14 @@ def test_sslv2_on_tls_ports() -> None:
 
 
 #: the TCP ports of the decoders added for issue 13's TCP side, and an unregistered one (the heuristics)
-_NEW_PORTS = [6379, 79, 43, 514, 6346, 135, 5222, 102, 3389, 1883, 502, 443, 48000]
+_NEW_PORTS = [6379, 79, 43, 514, 6346, 135, 5222, 102, 3389, 1883, 502, 6653, 80, 443, 48000]
 _SEEDS = [
     b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n",
     b"+OK\r\n",
     b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00",
 ]
+_SEEDS += [b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x64"]
+_SEEDS += [b"\x00\x00\x05\x01\x05\x00\x00\x00\x01\x82\x86\x84\x41\x01", b"\x04\x06\x00\x20\x00\x00\x00\x02"]
 _SEEDS += [b"<stream:stream to='x'>", b"\x10\x14\x00\x04MQTT\x04\x02\x00\x3c\x00\x08client-1", _BIND]
 _SEEDS += [
     b"\x00\x01\x00\x00\x00\x06\x01\x03\x00\x00\x00\x0a",

@@ -533,7 +533,7 @@ def dissect_dhcp(ctx: Ctx, off: int, end: int) -> None:
             mt = data[o + 2]
             ctx.add("dhcp.option.dhcp", mt, o + 2, 1, "DHCP", f"DHCP: {DHCP_TYPES.get(mt, mt)} ({mt})")
             ctx.proto = "DHCP"
-            ctx.info = f"DHCP {DHCP_TYPES.get(mt, mt)} - Transaction ID 0x{v['dhcp.id']:x}"
+            ctx.info = f"DHCP {DHCP_TYPES.get(mt, mt)!s:<8} - Transaction ID 0x{v['dhcp.id']:x}"
         elif code == 50 and ln == 4:
             ctx.add(
                 "dhcp.option.requested_ip_address", ip4(data[o + 2 : o + 6]), o + 2, 4, "Requested IP Address"

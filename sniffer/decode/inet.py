@@ -10,6 +10,8 @@ from sniffer.decode.core import (
     HEX8,
     IP_PROTOS,
     TCP_PORTS,
+    UDP_CONVERSATIONS,
+    UDP_HEURISTICS,
     UDP_PORTS,
     Ctx,
     F,
@@ -20,6 +22,7 @@ from sniffer.decode.core import (
     ip4,
     ip6,
 )
+from sniffer.decode.ipproto import IP_PROTO_DESCRIPTIONS
 from sniffer.decode.tcpheur import TCP_HEURISTICS
 
 # IP protocol numbers (IANA)
@@ -82,7 +85,14 @@ IPV4 = Header(
 )
 IPV4_FIRST = Header(IPV4.fields[:2])
 IPV4_TO_SRC = Header(IPV4.fields[:-1])
-IPV4_DST = Header(IPV4.fields[-1:])
+#: ip.dst, then ip.addr for the source and the destination (in the tree: "Source or Destination Address")
+IPV4_DST = Header(
+    (
+        *IPV4.fields[-1:],
+        F("ip.addr", "Source or Destination Address", 12, 4, "ip4"),
+        F("ip.addr", "Source or Destination Address", 16, 4, "ip4"),
+    )
+)
 
 
 @ETHERTYPES.register(0x0800)
@@ -113,11 +123,8 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
     dvals = IPV4_DST.read(ctx, off, end)
     if dvals is None:
         return
-    vals.update(dvals)
     tlen = vals["ip.len"]
-    src, dst = vals["ip.src"], vals["ip.dst"]
-    ctx.add("ip.addr", src, off + 12, 4, "Source or Destination Address")
-    ctx.add("ip.addr", dst, off + 16, 4, "Source or Destination Address")
+    src, dst = vals["ip.src"], dvals["ip.dst"]
     if ctx.tree:
         layer.text = f"Internet Protocol Version 4, Src: {src}, Dst: {dst}"
     if not ctx.quote:
@@ -146,7 +153,7 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
         data_layer(ctx, off + ihl, end)
         return
     if not call(ctx, IP_PROTOS, proto, off + ihl, end):
-        ctx.info = ctx.info or f"IP protocol {proto}"
+        ctx.info = ctx.info or f"{IP_PROTO_DESCRIPTIONS.get(proto, 'Unknown')} ({proto})"
 
 
 IPOPT_NAMES = {
@@ -242,8 +249,18 @@ def dissect_ipv6(ctx: Ctx, off: int, end: int) -> None:
     ctx.frag = False
     ctx.hlim = vals["ipv6.hlim"]
     ctx.pseudo = (data[off + 8 : off + 24], data[off + 24 : off + 40])
-    if not call(ctx, IP_PROTOS, vals["ipv6.nxt"], off + 40, end):
-        ctx.info = ctx.info or f"IPv6 next header {vals['ipv6.nxt']}"
+    nxt = vals["ipv6.nxt"]
+    if not call(ctx, IP_PROTOS, nxt, off + 40, end):
+        ctx.info = ctx.info or f"Unknown IP Protocol: {IP_PROTO_DESCRIPTIONS.get(nxt, 'Unknown')} ({nxt})"
+
+
+@IP_PROTOS.register(IPPROTO_NONE)
+def dissect_no_next_header(ctx: Ctx, off: int, end: int) -> None:
+    """IPv6's No Next Header (59), directly or after extension headers: nothing follows (Wireshark's Info)."""
+    if len(ctx.pseudo[0]) == 16:
+        ctx.info = ctx.info or "IPv6 no next header"
+    else:
+        ctx.info = ctx.info or f"{IP_PROTO_DESCRIPTIONS[IPPROTO_NONE]} ({IPPROTO_NONE})"
 
 
 def _ext_common(ctx: Ctx, proto: str, label: str, off: int, end: int) -> tuple[int, int] | None:
@@ -478,6 +495,8 @@ TCP = Header(
         F("tcp.window_size_value", "Window", 14, 2),
         F("tcp.checksum", "Checksum", 16, 2, disp=HEX4),
         F("tcp.urgent_pointer", "Urgent Pointer", 18, 2),
+        F("tcp.port", "Source or Destination Port", 0, 2),
+        F("tcp.port", "Source or Destination Port", 2, 2),
     )
 )
 
@@ -530,8 +549,6 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
             ctx.info = f"{_last(ctx, 'tcp.srcport')} -> {_last(ctx, 'tcp.dstport')}"
         return
     sp, dp = vals["tcp.srcport"], vals["tcp.dstport"]
-    ctx.add("tcp.port", sp, off, 2, "Source or Destination Port")
-    ctx.add("tcp.port", dp, off + 2, 2, "Source or Destination Port")
     hl = vals["tcp.hdr_len"]
     flags = vals["tcp.flags"]
     ctx.add("tcp.flags.str", _flag_str(flags), off + 12, 2, "TCP Flags")
@@ -555,7 +572,8 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
             ctx.warn(f"Bogus TCP header length ({hl}, beyond the end of the packet)")
             ctx.info = info
             return
-        _tcp_options(ctx, off + 20, off + hl, end)
+        if not ctx.lean or off + hl > lim:  # lean, options all captured: they give only fields/warnings
+            _tcp_options(ctx, off + 20, off + hl, end)
         if not ctx.quote and _has_option(data, off + 20, min(off + hl, lim), 30):
             ctx.protos.append("mptcp")  # Wireshark's MPTCP analysis (on by default) takes the column
             ctx.proto = "MPTCP"
@@ -716,6 +734,8 @@ UDP = Header(
         F("udp.dstport", "Destination Port", 2, 2),
         F("udp.length", "Length", 4, 2),
         F("udp.checksum", "Checksum", 6, 2, disp=HEX4),
+        F("udp.port", "Source or Destination Port", 0, 2),
+        F("udp.port", "Source or Destination Port", 2, 2),
     )
 )
 
@@ -731,8 +751,6 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
             ctx.info = f"{_last(ctx, 'udp.srcport')} -> {_last(ctx, 'udp.dstport')}"
         return
     sp, dp, ulen = vals["udp.srcport"], vals["udp.dstport"], vals["udp.length"]
-    ctx.add("udp.port", sp, off, 2, "Source or Destination Port")
-    ctx.add("udp.port", dp, off + 2, 2, "Source or Destination Port")
     if ctx.tree:
         layer.text = f"User Datagram Protocol, Src Port: {sp}, Dst Port: {dp}"
     if ulen < 8:
@@ -742,29 +760,40 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
             ctx.info = f"{sp} -> {dp} Bogus UDP length ({ulen}, must be at least 8)"
             ctx.warn(ctx.info)
             return
-    if off + ulen > end and not ctx.quote and not ctx.frag:  # a first fragment: the rest comes later
-        ctx.info = f"{sp} -> {dp} Bogus UDP length ({ulen}) > IP payload length ({end - off})"
-        ctx.warn(ctx.info)
-        return
-    if off + ulen < end:
-        end = off + ulen
-    ctx.info = f"{sp} -> {dp} Len={ulen - 8}"
+    if off + ulen > end and not ctx.quote and not ctx.frag:  # (a first fragment: the rest comes later)
+        # as Wireshark: flagged, then the payload up to the IP payload's end goes on to the port's dissector
+        ctx.warn(f"Bad length value {ulen} > IP payload length")
+        ctx.info = f"{sp} -> {dp} [BAD UDP LENGTH {ulen} > IP PAYLOAD LENGTH] Len={ulen - 8}"
+    else:
+        if off + ulen < end:
+            end = off + ulen
+        ctx.info = f"{sp} -> {dp} Len={ulen - 8}"
     lim = min(end, len(ctx.data))
     if off + 8 >= lim:
         return
-    ctx.add(
-        "udp.payload",
-        ctx.data[off + 8 : lim].hex(":"),
-        off + 8,
-        lim - off - 8,
-        "UDP payload",
-        f"UDP payload ({lim - off - 8} bytes)",
-    )
+    if not ctx.lean:
+        ctx.add(
+            "udp.payload",
+            ctx.data[off + 8 : lim].hex(":"),
+            off + 8,
+            lim - off - 8,
+            "UDP payload",
+            f"UDP payload ({lim - off - 8} bytes)",
+        )
+    # as Wireshark: a bound conversation, the lower port's dissector, then the higher's (either may refuse: False), then the
+    # heuristic dissectors, then data
+    if UDP_CONVERSATIONS.map and not ctx.quote:  # a conversation a dissector bound comes first
+        fn0 = UDP_CONVERSATIONS.find(ctx.pseudo[0], sp, ctx.pseudo[1], dp)
+        if fn0 is not None and fn0(ctx, off + 8, end) is not False:
+            return
     lo, hi = (sp, dp) if sp < dp else (dp, sp)
-    fn = UDP_PORTS.map.get(lo) or UDP_PORTS.map.get(hi)
-    if fn is not None:
-        fn(ctx, off + 8, end)
-    else:
+    fn = UDP_PORTS.map.get(lo)
+    if fn is not None and fn(ctx, off + 8, end) is not False:
+        return
+    fn2 = UDP_PORTS.map.get(hi)
+    if fn2 is not None and fn2 is not fn and fn2(ctx, off + 8, end) is not False:
+        return
+    if not UDP_HEURISTICS.run(ctx, off + 8, end):
         data_layer(ctx, off + 8, end)
 
 

@@ -602,6 +602,64 @@ def dissect_dec_dna(ctx: Ctx, off: int, end: int) -> None:
     ctx.add("dec_dna.flags", flags, o, 1, "Routing flags", f"Routing flags: 0x{flags:02x}")
     if flags & 1:
         ctx.info = f"Routing control, {DEC_CONTROL.get((flags >> 1) & 7, 'Unknown control message')}"
+    elif flags & 7 in (2, 6):  # a data packet: short (6 bytes) or long (21 bytes) header, then NSP
+        hl = 6 if flags & 7 == 2 else 21
+        length = int.from_bytes(data[off : off + 2], "little")
+        if ctx.has(o, hl, end):
+            _dec_nsp(ctx, o + hl, min(end, off + 2 + length))
+
+
+#: NSP message flags -> Wireshark's Info text (data segments, data ACKs and link service messages are
+#: built from their fields)
+DEC_NSP = {
+    0x08: "NSP NOP",
+    0x14: "NSP other data ACK message",
+    0x18: "NSP connect confirm/initiate message",
+    0x28: "NSP connect confirm/initiate message",
+    0x68: "NSP connect confirm/initiate message",
+    0x24: "NSP connect acknowledgement",
+    0x38: "NSP disconnect initiate/confirm message",
+    0x48: "NSP disconnect initiate/confirm message",
+    0x58: "NSP node init",
+}
+DEC_SEGMENTS = {0x00: "middle", 0x20: "beginning", 0x40: "end", 0x60: "single"}
+DEC_FCMOD = {0: "no change", 1: "do not send data", 2: "send data"}
+
+
+def _dec_nsp(ctx: Ctx, o: int, end: int) -> None:
+    """DECnet NSP (the end-to-end layer): the message type and the Info Wireshark builds for it."""
+    data = ctx.data
+    lim = min(end, len(data))
+    if not ctx.has(o, 1, end):
+        return
+    msg = data[o]  # (Wireshark keeps NSP's fields in the dec_dna layer)
+    ctx.add("dec_dna.nsp.msg_type", msg, o, 1, "DNA NSP message")
+    text = DEC_NSP.get(msg)
+    if text is not None:
+        ctx.info = text
+        return
+    if msg not in DEC_SEGMENTS and msg not in (0x04, 0x10):
+        ctx.info = f"NSP message 0x{msg:02x}"
+        return
+    p = o + 5  # after the flags and the destination and source link addresses
+    if msg == 0x04:  # data ACK: the number acknowledged
+        if p + 2 <= lim:
+            ctx.info = f"NSP data ACK message({int.from_bytes(data[p : p + 2], 'little') & 0xFFF})"
+        return
+    for _ in range(2):  # up to two acknowledgement fields (bit 15 set) before the message number
+        if p + 2 <= lim and data[p + 1] & 0x80:
+            p += 2
+    if p + 2 > lim:
+        return
+    seg = int.from_bytes(data[p : p + 2], "little") & 0xFFF
+    ctx.add("dec_dna.nsp.segnum", seg, p, 2, "Message number")
+    p += 2
+    if msg == 0x10:
+        if p + 2 <= lim:
+            ctx.info = f"NSP link control message({DEC_FCMOD.get(data[p] & 3, 'reserved')})"
+        return
+    n = lim - p
+    ctx.info = f"msg nr. {seg} {DEC_SEGMENTS[msg]} segment, bytes this segment: {n}, total so far:{n}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -646,7 +704,80 @@ def dissect_ipx(ctx: Ctx, off: int, end: int) -> None:
         if have:
             ctx.info = {1: "Request", 2: "Response"}.get(_u16(ctx.data, o), "Unknown Packet Type")
     elif 0x0455 in sockets:
-        ctx.proto = "NBIPX"
+        _nbipx(ctx, o + (32 if vals["ipx.packet_type"] == 0x14 else 0), end)
+    elif 0x0553 in sockets:
+        _nmpi(ctx, o + (32 if vals["ipx.packet_type"] == 0x14 else 0), end)
+
+
+NBIPX_TYPES = {
+    0x01: "Find name",
+    0x02: "Name recognized",
+    0x03: "Check name",
+    0x04: "Name in use",
+    0x05: "Deregister name",
+    0x06: "Session data",
+    0x07: "Session end",
+    0x08: "Session end ACK",
+    0x09: "Status query",
+    0x0A: "Status response",
+    0x0B: "Directed datagram",
+}
+
+
+def _nb_name(data: bytes, o: int) -> str:
+    """A 16-byte NetBIOS name as Wireshark shows it: the name (trailing blanks dropped) and <suffix>."""
+    return "".join(chr(c) if 32 < c < 127 else f"<{c:02x}>" for c in data[o : o + 15].rstrip(b" ")) + (
+        f"<{data[o + 15]:02x}>"
+    )
+
+
+def _nbipx(ctx: Ctx, o: int, end: int) -> None:
+    """NetBIOS over IPX (socket 0x0455; after the 32 bytes of router addresses of a NetBIOS broadcast):
+    name queries with the name in Info, directed datagrams with the SMB mailslot they carry."""
+    data = ctx.data
+    lim = min(end, len(data))
+    ctx.push("nbipx", "NetBIOS over IPX", o, lim - o)
+    ctx.proto = "NBIPX"
+    if not ctx.has(o, 2, end):
+        return
+    t = data[o + 1]
+    if t <= 0x05:
+        ctx.add("nmpi.name_flags", data[o], o, 1, "Name type flag")
+    else:
+        ctx.add("nmpi.conn_control", data[o], o, 1, "Connection control")
+    ctx.add("nmpi.packettype", t, o + 1, 1, "Packet Type")  # (Wireshark names NBIPX's fields nmpi.*)
+    name = NBIPX_TYPES.get(t, "Unknown")
+    if t <= 0x05:
+        if ctx.has(o + 2, 16, end):
+            ctx.info = f"{name} {_nb_name(data, o + 2)}"
+    elif t == 0x0B:
+        ctx.info = name
+        if ctx.has(o + 2, 32, end) and o + 34 < lim:
+            from sniffer.decode.smb import dissect_smb_at
+
+            if not dissect_smb_at(ctx, o + 34, end):
+                data_layer(ctx, o + 34, end)
+    else:
+        ctx.info = name
+
+
+def _nmpi(ctx: Ctx, o: int, end: int) -> None:
+    """Name Management Protocol over IPX (socket 0x0553): opcode, names, then the SMB mailslot."""
+    data = ctx.data
+    lim = min(end, len(data))
+    ctx.push("nmpi", "Name Management Protocol over IPX", o, lim - o)
+    ctx.proto = "NMPI"
+    if not ctx.has(o, 36, end):
+        return
+    ctx.add("nmpi.opcode", data[o], o, 1, "Opcode")
+    ctx.add("nmpi.name_type", data[o + 1], o + 1, 1, "Name Type")
+    ctx.add("nmpi.messageid", data[o + 2] << 8 | data[o + 3], o + 2, 2, "Message ID")
+    ctx.info = f"Name: {_nb_name(data, o + 4)}"
+    if o + 36 < lim:
+        from sniffer.decode.smb import dissect_smb_at
+
+        if not dissect_smb_at(ctx, o + 36, end):
+            data_layer(ctx, o + 36, end)
 
 
 __all__ = ["dissect_eap", "dissect_isis", "dissect_lldp", "dissect_stp"]

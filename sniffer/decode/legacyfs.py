@@ -4,6 +4,7 @@ the Info column where it needs no per-call state (NCP replies, RX control packet
 
 from __future__ import annotations
 
+from sniffer.decode.afsops import AFS_OPCODES
 from sniffer.decode.core import HEX2, HEX4, HEX8, TCP_PORTS, UDP_PORTS, Ctx, F, Header, data_layer
 
 # ---------------------------------------------------------------------------------------------
@@ -68,9 +69,67 @@ def dissect_ncp(ctx: Ctx, off: int, end: int) -> None:
     elif t == 0x2222 and ctx.has(o + 6, 1, end):
         fn = data[o + 6]
         ctx.add("ncp.func", fn, o + 6, 1, "Function")
-        ctx.info = f"C Function {fn} (0x{fn:02x})"
+        ctx.info = f"C {_ncp_request(ctx, fn, o, min(end, len(data)))}"
     else:
         ctx.info = NCP_TYPES.get(t, f"Type 0x{t:04x}")
+
+
+#: the requests Wireshark names in the Info (function, subfunction or None) -> name (those of the corpus
+#: capture, checked against tshark; others show the numbers); "{handle}" is the
+#: 6-byte file handle after a reserved byte, "{path}" the request's path components joined by "/"
+NCP_REQUESTS = {
+    (0x42, None): "Close File - {handle}",
+    (0x48, None): "Read From File - {handle}",
+    (0x57, 34): "Open CallBack Control (Op-Lock)",
+    (0x57, 66): "Get Current Size of File",
+    (0x59, 1): "Open or Create File or Subdirectory: {path}",
+    (0x59, 2): "Set Search Pointer to: {path}",
+    (0x59, 3): "Search for File or Subdirectory",
+    (0x59, 6): "Obtain File or SubDirectory Information",
+    (0x59, 32): "Open or Create with Op-Lock: {path}",
+}
+
+
+def _ncp_path(data: bytes, p: int, lim: int, wide: bool) -> str | None:
+    """The path of an enhanced file system request: a component count, then (length, name) pairs that
+    end the request (16-bit little-endian lengths for function 89, one byte otherwise). Found by trying
+    each count byte from the back: the one whose components end exactly at ``lim``."""
+    step = 2 if wide else 1
+    for q in range(lim - 1 - step, p - 1, -1):
+        n = data[q]
+        if not 0 < n <= 32:
+            continue
+        r, parts = q + 1, []
+        for _ in range(n):
+            if r + step > lim:
+                break
+            ln = int.from_bytes(data[r : r + step], "little")
+            r += step
+            parts.append(data[r : r + ln].decode("latin-1"))
+            r += ln
+        if r == lim and len(parts) == n and all(parts):
+            return "/".join(parts)
+    return None
+
+
+def _ncp_request(ctx: Ctx, fn: int, o: int, lim: int) -> str:
+    data = ctx.data
+    sub = data[o + 7] if fn in (0x57, 0x59) and o + 8 <= lim else None
+    if sub is not None:
+        ctx.add("ncp.subfunc", sub, o + 7, 1, "SubFunction")
+    text = NCP_REQUESTS.get((fn, sub))
+    if text is None:
+        return (
+            f"Function {fn} (0x{fn:02x})" if sub is None else f"Function {fn}/{sub} (0x{fn:02x}/0x{sub:02x})"
+        )
+    if "{handle}" in text:
+        if o + 14 > lim:
+            return text.split(" - ")[0]
+        return text.format(handle=f"0x{data[o + 8 : o + 14].hex()}")
+    if "{path}" in text:
+        path = _ncp_path(data, o + 8, lim, fn == 0x59)
+        return text.format(path=path) if path is not None else text.split(":")[0]
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,6 +188,11 @@ AFS_SERVICES = {
 }
 
 
+#: (epoch, connection id, call number) -> the opcode of the request: a reply names its call's operation,
+#: as Wireshark's (state across packets, like core.Conversations: bounded, per process)
+_RX_CALLS: dict[tuple[bytes, int, int], int] = {}
+
+
 @UDP_PORTS.register(*AFS_SERVICES)
 def dissect_rx(ctx: Ctx, off: int, end: int) -> None:
     if min(end, len(ctx.data)) - off < 28:  # shorter than an RX header: Wireshark leaves it to UDP
@@ -164,13 +228,23 @@ def dissect_rx(ctx: Ctx, off: int, end: int) -> None:
         if svc is not None:
             ctx.push("afs", "Andrew File System (AFS)", off + 28, max(0, min(end, len(data)) - off - 28))
             ctx.proto = "AFS (RX)"
-            if vals["rx.flags"] & 1 and ctx.has(off + 28, 4, end):
+            name = "backup" if svc == "BKUP" else svc.lower()
+            call_key = (data[off : off + 4], vals["rx.cid"], vals["rx.callnumber"])
+            if vals["rx.flags"] & 1 and vals["rx.seq"] > 1 and call_key in _RX_CALLS:
+                op = _RX_CALLS[call_key]  # a later packet of a long request: the call's operation
+                ctx.add(f"afs.{name}.opcode", op, off + 28, 0, "Operation")
+                ctx.info = f"{svc} Request: {AFS_OPCODES.get(name, {}).get(op, 'opcode')} ({op})"
+            elif vals["rx.flags"] & 1 and ctx.has(off + 28, 4, end):
                 op = int.from_bytes(data[off + 28 : off + 32], "big")
-                name = "backup" if svc == "BKUP" else svc.lower()
                 ctx.add(f"afs.{name}.opcode", op, off + 28, 4, "Operation")
-                ctx.info = f"{svc} Request: opcode ({op})"
+                ctx.info = f"{svc} Request: {AFS_OPCODES.get(name, {}).get(op, 'opcode')} ({op})"
+                if len(_RX_CALLS) >= 4096:
+                    _RX_CALLS.clear()
+                _RX_CALLS[call_key] = op
             else:
-                ctx.info = f"{svc} Reply"
+                op = _RX_CALLS.get(call_key, -1)  # the request of this call, if it was decoded before
+                opname = AFS_OPCODES.get(name, {}).get(op)
+                ctx.info = f"{svc} Reply: {opname} ({op})" if opname else f"{svc} Reply"
 
 
 __all__ = ["dissect_ncp", "dissect_rx"]

@@ -14,6 +14,7 @@ from sniffer.decode.core import (
     Header,
     call,
     data_layer,
+    ip4,
     mac,
 )
 
@@ -42,6 +43,8 @@ ETH = Header(
     (
         F("eth.dst", "Destination", 0, 6, "mac"),
         F("eth.src", "Source", 6, 6, "mac"),
+        F("eth.addr", "Address", 0, 6, "mac"),
+        F("eth.addr", "Address", 6, 6, "mac"),
     )
 )
 ETH_TYPE = F("eth.type", "Type", 12, 2, disp=HEX4, names=ETHERTYPE_NAMES)
@@ -61,8 +64,6 @@ def dissect_eth(ctx: Ctx, off: int, end: int) -> None:
     vals = ETH.read(ctx, off, end)
     assert vals is not None
     src, dst = vals["eth.src"], vals["eth.dst"]
-    ctx.add("eth.addr", dst, off, 6, "Address")
-    ctx.add("eth.addr", src, off + 6, 6, "Address")
     if not ctx.src:
         ctx.src, ctx.dst = src, dst
     etype = int.from_bytes(data[off + 12 : off + 14], "big")
@@ -84,12 +85,20 @@ def _etype_text(etype: int) -> str:
     return f"Type: {name} (0x{etype:04x})" if name else f"Type: 0x{etype:04x}"
 
 
-def ethertype(ctx: Ctx, etype: int, off: int, end: int) -> None:
-    """Hand the payload to the dissector of ``etype`` (Wireshark's "ethertype" pseudo-layer)."""
+_EXPERIMENTAL = {0x88B5: "Local Experimental Ethertype 1", 0x88B6: "Local Experimental Ethertype 2"}
+
+
+def ethertype(ctx: Ctx, etype: int, off: int, end: int, carrier: str = "Ethernet II") -> None:
+    """Hand the payload to the dissector of ``etype`` (Wireshark's "ethertype" pseudo-layer); with none,
+    the Info is ``carrier`` (what the layer that names the type says of itself, as Wireshark's)."""
     ctx.protos.append("ethertype")
-    if not call(ctx, ETHERTYPES, etype, off, end):
-        if not ctx.info:
-            ctx.info = f"Ethernet II (type 0x{etype:04x})"
+    if not call(ctx, ETHERTYPES, etype, off, end):  # as Wireshark: the type as the Protocol column, its
+        ctx.proto = f"0x{etype:04x}"  # name (if it has one) or what the carrier said as the Info
+        name = _EXPERIMENTAL.get(etype)
+        if name:
+            ctx.info = name
+        elif not ctx.info:
+            ctx.info = carrier
 
 
 VLAN = Header(
@@ -129,7 +138,7 @@ def _vlan(ctx: Ctx, off: int, end: int, proto: str) -> None:
     if etype <= 1500:
         dissect_llc(ctx, off + 4, min(end, off + 4 + etype))
         return
-    ethertype(ctx, etype, off + 4, end)
+    ethertype(ctx, etype, off + 4, end, f"PRI: {pri}  DEI: {dei}  ID: {vid}")
 
 
 LLC = Header(
@@ -352,21 +361,36 @@ def dissect_arp(ctx: Ctx, off: int, end: int) -> None:
     if vals["arp.hw.size"] != 6 or vals["arp.proto.size"] != 4:
         hl, pl = vals["arp.hw.size"], vals["arp.proto.size"]
         ctx.layer.length = 8 + 2 * (hl + pl)
-        if ctx.has(off, 8 + 2 * (hl + pl), end):
+        if not ctx.has(off, 8 + 2 * (hl + pl), end):
+            return
+        if pl != 4 or not hl:
             ctx.info = f"ARP opcode {op}"
-        return
-    a = ARP_ETH_IP.read(ctx, off, end)
-    if a is None:
-        return
-    smac, sip, tmac, tip = (
-        a["arp.src.hw_mac"],
-        a["arp.src.proto_ipv4"],
-        a["arp.dst.hw_mac"],
-        a["arp.dst.proto_ipv4"],
-    )
+            return
+        # another hardware address size (ARCnet's 1 byte): Wireshark's arp.src.hw bytes, same Info texts
+        data = ctx.data
+        o = off + 8
+        smac, tmac = data[o : o + hl].hex(":"), data[o + hl + 4 : o + 2 * hl + 4].hex(":")
+        sip, tip = ip4(data[o + hl : o + hl + 4]), ip4(data[o + 2 * hl + 4 : o + 2 * hl + 8])
+        ctx.add("arp.src.hw", smac, o, hl, "Sender hardware address")
+        ctx.add("arp.src.proto_ipv4", sip, o + hl, 4, "Sender IP address")
+        ctx.add("arp.dst.hw", tmac, o + hl + 4, hl, "Target hardware address")
+        ctx.add("arp.dst.proto_ipv4", tip, o + 2 * hl + 4, 4, "Target IP address")
+    else:
+        a = ARP_ETH_IP.read(ctx, off, end)
+        if a is None:
+            return
+        smac, sip, tmac, tip = (
+            a["arp.src.hw_mac"],
+            a["arp.src.proto_ipv4"],
+            a["arp.dst.hw_mac"],
+            a["arp.dst.proto_ipv4"],
+        )
     if op == ARP_REQUEST:
-        if sip == tip:
-            ctx.info = f"Gratuitous ARP for {sip} (Request)"
+        if sip == tip:  # an announcement (no target hardware address) or a gratuitous request, as Wireshark
+            zero = not tmac.replace(":", "").strip("0")
+            ctx.info = f"ARP Announcement for {sip}" if zero else f"Gratuitous ARP for {sip} (Request)"
+        elif sip == "0.0.0.0":
+            ctx.info = f"Who has {tip}? (ARP Probe)"
         else:
             ctx.info = f"Who has {tip}? Tell {sip}"
     elif op == ARP_REPLY:

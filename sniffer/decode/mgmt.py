@@ -1,11 +1,12 @@
 """Network management and time over UDP: NTP (RFC 5905, with mode 6 control and mode 7 private),
-Syslog (RFC 3164/5424) and TFTP (RFC 1350) requests."""
+Syslog (RFC 3164/5424) and TFTP (RFC 1350: a request binds the conversation, so the transfer's data and
+acknowledgements on the new server port decode as TFTP, as in Wireshark)."""
 
 from __future__ import annotations
 
 import time
 
-from sniffer.decode.core import HEX2, HEX4, UDP_PORTS, Ctx, F, Header, data_layer
+from sniffer.decode.core import HEX2, HEX4, UDP_CONVERSATIONS, UDP_PORTS, Ctx, F, Header, data_layer
 
 NTP_PORT = 123
 SYSLOG_PORT = 514
@@ -159,7 +160,11 @@ def _escape(b: bytes) -> str:
     return "".join(chr(c) if 32 <= c < 127 else f"\\{c:03o}" for c in b)
 
 
-@UDP_PORTS.register(SYSLOG_PORT)
+#: the first 3 bytes of every message the syslog dissector takes: "<" PRI ">" with PRI 1-3 digits
+SYSLOG_PREFIXES = frozenset(b"<%d>" % d for d in range(10)) | frozenset(b"<%02d" % d for d in range(100))
+
+
+@UDP_PORTS.register(SYSLOG_PORT, prefixes=SYSLOG_PREFIXES)
 def dissect_syslog(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
     lim = min(end, len(data))
@@ -214,6 +219,9 @@ def dissect_tftp(ctx: Ctx, off: int, end: int) -> None:
             ctx.add(field, fname, o, len(parts[0]) + 1, "Source File" if op == 1 else "Destination File")
             ctx.add("tftp.type", mode, o + len(parts[0]) + 1, len(parts[1]) + 1, "Type")
             ctx.info = f"{name}, File: {fname}, Transfer type: {mode}"
+            if not ctx.quote and off >= 8:  # the transfer goes on between the client's port (in the UDP
+                sp = data[off - 8] << 8 | data[off - 7]  # header before us) and a new server port
+                UDP_CONVERSATIONS.bind(ctx.pseudo[0], sp, ctx.pseudo[1], dissect_tftp)
     elif op in (3, 4) and ctx.has(o, 2, end):
         blk = int.from_bytes(data[o : o + 2], "big")
         ctx.add("tftp.block", blk, o, 2, "Block")

@@ -4,7 +4,11 @@ to the association's first, which needs state across packets: sctp.data_tsn_raw 
 
 from __future__ import annotations
 
-from sniffer.decode.core import HEX2, HEX8, IP_PROTOS, Ctx, F, Header, data_layer
+from sniffer.decode.core import HEX2, HEX8, IP_PROTOS, Ctx, F, Header, Table, data_layer
+
+#: what a DATA chunk carries: by payload protocol identifier first, then by port (lower first)
+SCTP_PPIDS = Table("SCTP PPID")
+SCTP_PORTS = Table("SCTP port")
 
 SCTP_CHUNKS = {
     0: "DATA",
@@ -103,7 +107,7 @@ def dissect_sctp(ctx: Ctx, off: int, end: int) -> None:
     layer.text = f"Stream Control Transmission Protocol, Src Port: {sp}, Dst Port: {dp}"
     data = ctx.data
     lim = min(end, len(data))
-    info = ""
+    info = upper = ""
     o = off + 12
     while o < end:
         node = ctx.sub("Chunk", "sctp.chunk", o, 4)
@@ -123,7 +127,16 @@ def dissect_sctp(ctx: Ctx, off: int, end: int) -> None:
             assert d is not None
             info += f"DATA (TSN={d['sctp.data_tsn_raw']}) "
             if ln > 16:
-                data_layer(ctx, o + 16, min(o + ln, end))
+                before = ctx.info
+                fn = SCTP_PPIDS.map.get(d["sctp.data_payload_proto_id"])
+                if fn is None:
+                    fn = SCTP_PORTS.map.get(min(sp, dp)) or SCTP_PORTS.map.get(max(sp, dp))
+                if fn is not None and not ctx.quote:
+                    fn(ctx, o + 16, min(o + ln, end))
+                else:
+                    data_layer(ctx, o + 16, min(o + ln, end))
+                if ctx.info != before:  # the payload's protocol wrote the Info column: it stays (Wireshark)
+                    upper = ctx.info
                 ctx.layer = layer
         elif t == 3 and ln >= 16 and o + 16 <= lim:
             s = SACK.read(ctx, o, end, node)
@@ -137,8 +150,11 @@ def dissect_sctp(ctx: Ctx, off: int, end: int) -> None:
             ctx.short(o + ln, end)
             break
         o += (ln + 3) & ~3
-    ctx.proto = "SCTP"
-    ctx.info = info
+    if upper:
+        ctx.info = upper
+    else:
+        ctx.proto = "SCTP"
+        ctx.info = info
 
 
 __all__ = ["dissect_sctp"]

@@ -3,7 +3,7 @@ variable bindings (object names and values); a v3 message's scoped PDU when it i
 
 from __future__ import annotations
 
-from sniffer.decode.core import UDP_PORTS, Ctx, data_layer, ip4
+from sniffer.decode.core import UDP_PORTS, Ctx, ip4
 
 SNMP_PORTS = (161, 162)
 
@@ -207,6 +207,7 @@ def _snmp(ctx: Ctx, off: int, end: int) -> bool:
 
 
 @UDP_PORTS.register(*SNMP_PORTS)
-def dissect_snmp(ctx: Ctx, off: int, end: int) -> None:
-    if not _snmp(ctx, off, end):
-        data_layer(ctx, off, end)
+def dissect_snmp(ctx: Ctx, off: int, end: int) -> bool:
+    """False (not SNMP: no BER SEQUENCE with an INTEGER version) lets UDP try the other port, as
+    Wireshark's SNMP refuses such a payload (161 -> 546 is DHCPv6 then)."""
+    return _snmp(ctx, off, end)

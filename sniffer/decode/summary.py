@@ -14,7 +14,7 @@ from itertools import islice
 from typing import Any, NamedTuple
 
 from sniffer.decode import engine
-from sniffer.decode.core import TCP_PORTS, UDP_PORTS, ip4, ip6
+from sniffer.decode.core import TCP_PORTS, UDP_CONVERSATIONS, UDP_HEURISTICS, UDP_PORTS, ip4, ip6
 from sniffer.decode.inet import tcp_flag_table, tcp_info
 from sniffer.decode.tcpheur import TCP_HEURISTICS
 from sniffer.frame import Frame
@@ -34,21 +34,26 @@ _IPV4 = struct.Struct("!xxHxxHBBxx4s4s")  # total length, flags+fragment offset,
 _IPV6 = struct.Struct("!4xHBB16s16s")  # payload length, next header, hop limit, src, dst
 _TCP = struct.Struct("!HHIIHH")  # ports, seq, ack, data offset + flags, window
 _UDP = struct.Struct("!HHH")
+_U32 = struct.Struct("!I").unpack_from
 _ICMP_ECHO = struct.Struct("!BB2xHH")
 
 _FLAGS: list[str] = []  # tcp_flags_str of every 12-bit flags value (bound on first use)
 
 
-def fast_path_ports() -> tuple[frozenset[int], frozenset[int], frozenset[bytes], bytes, frozenset[int]]:
+def fast_path_ports() -> tuple[
+    frozenset[int], frozenset[int], frozenset[bytes], bytes, frozenset[int], frozenset[int]
+]:
     """The fast path's port sets, derived from the dissector tables (engine imports every protocol module):
     (every TCP port with a dissector, the TCP ports whose dissector is not heuristic, the 3-byte payload
-    prefixes of the heuristic ones, a 256-byte table: 1 where a prefix starts with that byte, every UDP
-    port with a dissector). A TCP segment with payload on a port of the first set takes the full
-    dissector if its port is in the second set or its payload starts with one of the prefixes (anything
-    else stays plain TCP, whose line the fast path gives); a UDP datagram on a port of the last set
-    always does. (A 64 KiB per-port table instead of the set tests ran ~4 % slower: cache misses.)"""
+    prefixes of the heuristic ones of both tables, a 256-byte table: 1 where a prefix starts with that
+    byte, every UDP port with a dissector, the UDP ports whose dissector is not heuristic). A segment or
+    datagram with payload on a port of the first (TCP) or fifth (UDP) set takes the full dissector if its
+    port is in the second (sixth) set or its payload starts with one of the prefixes (anything else stays
+    plain TCP / UDP, whose line the fast path gives). (A 64 KiB per-port table instead of the set tests
+    ran ~4 % slower: cache misses.)"""
     # (each distinct set once: the TLS ports share one set of ~3 600 prefixes)
-    prefixes: frozenset[bytes] = frozenset().union(*{id(p): p for p in TCP_PORTS.prefixes.values()}.values())
+    sets = {id(p): p for p in (*TCP_PORTS.prefixes.values(), *UDP_PORTS.prefixes.values())}
+    prefixes: frozenset[bytes] = frozenset().union(*sets.values())
     firsts = {p[0] for p in prefixes}
     return (
         frozenset(TCP_PORTS.map),
@@ -56,10 +61,17 @@ def fast_path_ports() -> tuple[frozenset[int], frozenset[int], frozenset[bytes],
         prefixes,
         bytes(int(b in firsts) for b in range(256)),
         frozenset(UDP_PORTS.map),
+        frozenset(k for k in UDP_PORTS.map if k not in UDP_PORTS.prefixes),
     )
 
 
-_SLOW_TCP, _ALWAYS_TCP, _PREFIXES, _FIRST, _SLOW_UDP = fast_path_ports()
+_SLOW_TCP, _ALWAYS_TCP, _PREFIXES, _FIRST, _SLOW_UDP, _ALWAYS_UDP = fast_path_ports()
+#: the UDP heuristics' probes (core.Heuristics): a datagram whose payload byte 1 is in the first set, or
+#: whose payload bytes 4-7 (a big-endian number) are in the second, takes the full dissector
+_UDP_B1, _UDP_W4 = UDP_HEURISTICS.probes(1, 1), UDP_HEURISTICS.probes(4, 4)
+#: the client ports of the conversations dissectors bound (core.Conversations): a live set, empty but for
+#: captures with e.g. a TFTP transfer; a datagram from or to one of them takes the full dissector
+_BOUND = UDP_CONVERSATIONS.ports
 #: TCP's heuristic dissectors (decode.tcpheur: TLS, HTTP, DCE/RPC on any port): a segment with payload on a
 #: port no dissector has takes the full dissector when its first 3 bytes are one of their prefixes
 _HPREFIXES, _HFIRST = TCP_HEURISTICS.prefixes(), TCP_HEURISTICS.first_bytes()
@@ -108,7 +120,17 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
         if o + 8 > end:
             return None
         sp, dp, ulen = _UDP.unpack_from(data, o)
-        if ulen < 8 or o + ulen > end or sp in _SLOW_UDP or dp in _SLOW_UDP:
+        if ulen < 8 or o + ulen > end:
+            return None
+        if (sp in _SLOW_UDP or dp in _SLOW_UDP) and (
+            sp in _ALWAYS_UDP
+            or dp in _ALWAYS_UDP
+            or (ulen > 8 and _FIRST[data[o + 8]] and data[o + 8 : o + 11] in _PREFIXES)
+        ):
+            return None
+        if (ulen > 9 and data[o + 9] in _UDP_B1) or (ulen >= 16 and _U32(data, o + 12)[0] in _UDP_W4):
+            return None
+        if _BOUND and (sp in _BOUND or dp in _BOUND):
             return None
         return Summary(src, dst, "UDP", f"{sp} -> {dp} Len={ulen - 8}", False)
     if proto == 1 and not v6:
@@ -339,6 +361,8 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     hprefixes = _HPREFIXES
     hfirst = _HFIRST
     slow_udp = _SLOW_UDP
+    always_udp = _ALWAYS_UDP
+    udp_b1, udp_w4, bound = _UDP_B1, _UDP_W4, _BOUND
     echo_names = _ECHO_NAMES
     num = _nums()
     d3 = _D3
@@ -409,7 +433,22 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                             append(fmt_line(n, fr))
                     elif proto == 17:
                         ulen = seq >> 16
-                        if 8 <= ulen <= tlen - 20 and sp not in slow_udp and dp not in slow_udp:
+                        if (
+                            8 <= ulen <= tlen - 20
+                            and (
+                                (sp not in slow_udp and dp not in slow_udp)
+                                or (
+                                    (not first[data[42]] or data[42:45] not in prefixes)
+                                    and sp not in always_udp
+                                    and dp not in always_udp
+                                )
+                            )
+                            # the UDP heuristics' probes (ack, offfl, win hold the payload's bytes 0-7) and the
+                            # conversations dissectors bound
+                            and (ack >> 16) & 0xFF not in udp_b1
+                            and (offfl << 16 | win) not in udp_w4
+                            and not (bound and (sp in bound or dp in bound))
+                        ):
                             append(
                                 f"{n} {msstr}{us} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
                             )
@@ -471,6 +510,8 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
     hprefixes = _HPREFIXES
     hfirst = _HFIRST
     slow_udp = _SLOW_UDP
+    always_udp = _ALWAYS_UDP
+    udp_b1, udp_w4, bound = _UDP_B1, _UDP_W4, _BOUND
     echo_names = _ECHO_NAMES
     num = _nums()
     d3 = _D3
@@ -577,7 +618,22 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                                 frac = -1
                         elif proto == 17:
                             ulen = seq >> 16
-                            if 8 <= ulen <= tlen - 20 and sp not in slow_udp and dp not in slow_udp:
+                            if (
+                                8 <= ulen <= tlen - 20
+                                and (
+                                    (sp not in slow_udp and dp not in slow_udp)
+                                    or (
+                                        (not first[buf[s + 42]] or buf[s + 42 : s + 45] not in prefixes)
+                                        and sp not in always_udp
+                                        and dp not in always_udp
+                                    )
+                                )
+                                # the UDP heuristics' probes (ack, offfl, win hold the payload's bytes 0-7) and the
+                                # conversations dissectors bound
+                                and (ack >> 16) & 0xFF not in udp_b1
+                                and (offfl << 16 | win) not in udp_w4
+                                and not (bound and (sp in bound or dp in bound))
+                            ):
                                 append(
                                     f"{n} {msstr}{us} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
                                 )

@@ -484,6 +484,13 @@ GTP_OPT = Header(
 
 
 @UDP_PORTS.register(2152, 2123)
+def dissect_gtp_port(ctx: Ctx, off: int, end: int) -> bool:
+    if "gtp" in ctx.protos:  # GTP inside GTP: Wireshark does not take it (the inner UDP shows data)
+        return False
+    dissect_gtp(ctx, off, end)
+    return True
+
+
 def dissect_gtp(ctx: Ctx, off: int, end: int) -> None:
     ctx.push("gtp", "GPRS Tunneling Protocol", off, 8)
     ctx.proto = "GTP"
@@ -514,9 +521,6 @@ def dissect_gtp(ctx: Ctx, off: int, end: int) -> None:
             o += ln
     ctx.layer.length = o - off
     if msg == 255 and o < min(end, len(data)):
-        if ctx.protos.count("gtp") > 1:  # GTP inside GTP: Wireshark leaves the inner payload as data
-            data_layer(ctx, o, end)
-            return
         v = data[o] >> 4
         if v in (4, 6):
             call(ctx, ETHERTYPES, 0x0800 if v == 4 else 0x86DD, o, end)
@@ -603,6 +607,14 @@ def dissect_l2tp(ctx: Ctx, off: int, end: int) -> None:
         elif o + 8 > len(data) and o < end:  # the message type AVP was cut by the snapshot length
             ctx.truncated = True
         ctx.info = f"Control Message{msg} {ids}" if msg else f"Control Message {ids}"
+        a = o  # the AVPs, as Wireshark walks them: one cut by the capture marks the packet truncated
+        while a < end and not ctx.truncated:
+            if not ctx.has(a, 6, end):
+                break
+            ln = _u16(data, a) & 0x3FF
+            if ln < 6:
+                break
+            a += ln
         return
     ctx.info = f"Data    {ids}"
     if o < end:

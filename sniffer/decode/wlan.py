@@ -93,6 +93,13 @@ def dissect_wlan(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     ftype, sub, flags = vals["wlan.fc.type"], vals["wlan.fc.subtype"], vals["wlan.flags"]
+    if vals["wlan.fc.version"]:  # PV1 (802.11ah) frames are laid out otherwise: not decoded; 2, 3 unknown
+        v = vals["wlan.fc.version"]
+        ctx.info = "PV1 frame" if v == 1 else f"Unknown protocol version: {v}"
+        if v > 1:
+            ctx.set_malformed("IEEE 802.11")
+        data_layer(ctx, off + 2, end)
+        return
     ctx.add("wlan.fc.type_subtype", ftype << 4 | sub, off, 1, "Type/Subtype")
     name = NAMES[ftype].get(sub, "Unrecognized (Reserved frame)") if ftype < 3 else "Extension"
     ctx.layer.text = f"IEEE 802.11 {name}, Flags: {_flags_str(flags)}"

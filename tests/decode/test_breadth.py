@@ -13,8 +13,8 @@ import pytest
 from .breadth import CAPS, Score, oracle_cols, score_all
 
 GOAL = 0.90  # issue 13: both the share of packets and the per-file mean
-PROTO_SHARE_MIN = 0.90  # the goal, met (96.2% now; the test keeps floors at most the goal)
-PROTO_FILE_MEAN_MIN = 0.90  # the goal, met: 90.2% now
+PROTO_SHARE_MIN = 0.95  # above the goal (95.9% now)
+PROTO_FILE_MEAN_MIN = 0.92  # above the goal (92.5% now)
 
 
 @pytest.fixture(scope="module")
@@ -43,4 +43,4 @@ def test_protocol_column_agrees_with_tshark(score: Score) -> None:
     print(score.report())
     assert score.proto_share >= PROTO_SHARE_MIN, score.report()
     assert score.proto_file_mean >= PROTO_FILE_MEAN_MIN, score.report()
-    assert GOAL >= PROTO_SHARE_MIN
+    assert PROTO_SHARE_MIN >= GOAL and PROTO_FILE_MEAN_MIN >= GOAL  # the floors hold the goal now

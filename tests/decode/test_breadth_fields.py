@@ -16,6 +16,82 @@ from .breadth import CAPS
 
 #: (capture, display filter selecting the packets, fields compared)
 CASES: list[tuple[str, str, str]] = [
+    ("zeek__ncp.pcap", "ncp.type == 0x2222", "ncp.func ncp.subfunc"),
+    (
+        "tcpdump__afs.pcap",
+        "afs && !icmp && !ip.flags.mf && ip.frag_offset == 0",
+        "rx.callnumber rx.seq afs.fs.opcode afs.cb.opcode afs.prot.opcode afs.vldb.opcode afs.backup.opcode",
+    ),
+    (
+        "tcpdump__arcnet-rfc1201-arp-icmp-http.pcap",
+        "arp",
+        "arp.hw.type arp.hw.size arp.opcode arp.src.hw arp.src.proto_ipv4 arp.dst.hw arp.dst.proto_ipv4",
+    ),
+    (
+        "tcpdump__nsh-over-vxlan-gpe.pcap",
+        "nsh",
+        "vxlan.flags vxlan.next_proto vxlan.vni nsh.version nsh.Obit nsh.CBit nsh.ttl nsh.length nsh.mdtype "
+        "nsh.nextproto nsh.spi nsh.si udp.srcport ip.src",
+    ),
+    ("tcpdump__DECnet_Phone.pcap", "dec_dna.nsp.msg_type", "dec_dna.nsp.msg_type dec_dna.nsp.segnum"),
+    (
+        "tcpdump__ipx.pcap",
+        "nmpi",
+        "ipx.packet_type ipx.dst.socket nmpi.packettype nmpi.name_flags nmpi.conn_control nmpi.opcode "
+        "nmpi.name_type nmpi.messageid browser.command",
+    ),
+    (
+        "tcpdump__afs.pcap",
+        "kerberos && udp.dstport == 4444 && !icmp",
+        "kerberos.tkt_vno kerberos.realm kerberos.SNameString kerberos.etype",
+    ),
+    ("tcpdump__tftp.pcap", "tftp", "tftp.opcode tftp.source_file tftp.type tftp.block"),
+    (
+        "zeek__rdp__rdpeudp-handshake-success.pcap",
+        "rdpudp",
+        "rdpudp.snsourceack rdpudp.receivewindowsize rdpudp.flags rdpudp.flags.syn rdpudp.flags.ack "
+        "rdpudp.flags.data rdpudp.flags.correlationid rdpudp.flags.synex rdpudp.initialsequencenumber "
+        "rdpudp.upstreammtu rdpudp.downstreammtu rdpudp.synex.flags rdpudp.synex.version "
+        "rdpudp.data.sncoded rdpudp.data.sourceStart",
+    ),
+    (
+        "tcpdump__isup.pcap",
+        "m3ua",
+        "sctp.data_payload_proto_id m3ua.version m3ua.reserved m3ua.message_class m3ua.message_type "
+        "m3ua.message_length m3ua.parameter_tag m3ua.parameter_length",
+    ),
+    (
+        "tcpdump__lwres_with_extra.pcap",
+        "lwres",
+        "udp.length lwres.length lwres.version lwres.flags lwres.serial lwres.opcode lwres.result "
+        "lwres.recvlen lwres.authtype lwres.authlen",
+    ),
+    ("tcpdump__ip6-snmp-oid-unsigned.pcap", "udp", "dhcpv6.msgtype"),
+    (
+        "tcpdump__lwapp-data.pcap",
+        "lwapp",
+        "lwapp.apid lwapp.version lwapp.slotId lwapp.flags lwapp.flags.type lwapp.fragmentId lwapp.Length "
+        "lwapp.rssi lwapp.snr lwapp.control.type lwapp.control.seqno lwapp.control.length wlan.fc.type_subtype",
+    ),
+    ("tcpdump__wccp_redirect_gre.pcap", "gre", "gre.proto ip.src ip.dst tcp.srcport tcp.dstport"),
+    (
+        "zeek__tls__dtls1_2.pcap",
+        "dtls",
+        "dtls.record.content_type dtls.record.version dtls.record.epoch dtls.record.sequence_number "
+        "dtls.record.length dtls.handshake.type dtls.handshake.length dtls.handshake.message_seq "
+        "dtls.handshake.fragment_offset dtls.handshake.fragment_length",
+    ),
+    (
+        "zeek__tls__webrtc-stun.pcap",
+        "stun",
+        "stun.type stun.type.class stun.type.method stun.length stun.attribute stun.att.length "
+        "stun.att.username stun.att.priority stun.att.family stun.att.port stun.att.ipv4 stun.att.crc32",
+    ),
+    (
+        "zeek__tls__webrtc-stun.pcap",
+        "dtls",
+        "dtls.record.content_type dtls.record.version dtls.record.epoch dtls.record.length dtls.handshake.type",
+    ),
     (
         "zeek__ieee80211.15.4.pcap",
         "wpan",

@@ -72,7 +72,9 @@ def _frame(rnd: random.Random) -> bytes:
             0,
         )
         return eth + b"\x08\x00" + _ip4(6, tcp + opts + body, rnd)
-    if kind <= 7:  # UDP (port 53 goes through DNS)
+    if kind <= 7:  # UDP (port 53 goes through DNS); DTLS/STUN that the heuristics take, and look-alikes
+        if _HRND.random() < 0.3:  # (its own generator: the other frames stay what they were)
+            body = _HRND.choice(_UDP_HEUR)
         return eth + b"\x08\x00" + _ip4(17, struct.pack("!HHHH", sport, dport, 8 + len(body), 0) + body, rnd)
     if kind == 8:  # ICMP echo request/reply, or another type
         icmp = struct.pack(
@@ -97,6 +99,15 @@ def _frame(rnd: random.Random) -> bytes:
 
 
 _HTTP_TLS = http_payloads() + tls_payloads()
+_HRND = random.Random(13)
+_UDP_HEUR = [
+    bytes.fromhex("16fefd0000000000000000000c") + bytes.fromhex("0e0000000000000000000000"),  # DTLS
+    bytes.fromhex("15fefd000100000000000500020102"),  # DTLS, encrypted alert
+    bytes.fromhex("00fe00112233445566778899"),  # byte 1 is DTLS's, the rest is not
+    bytes.fromhex("000100002112a442") + bytes(12),  # STUN Binding Request
+    bytes.fromhex("000100082112a442") + bytes(12),  # STUN's cookie, a length that is not the datagram's
+    bytes.fromhex("800100002112a442") + bytes(12),  # the cookie, type bits 15-14 set
+]
 
 
 def _pcap(endian: str, nsec: bool, frames: list[bytes], rnd: random.Random, linktype: int = 1) -> bytes:

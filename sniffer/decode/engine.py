@@ -27,6 +27,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     tls,
     tunnels,
     udpsvc,
+    vpn,
     wlan,
     wpan,
 )

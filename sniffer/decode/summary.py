@@ -60,8 +60,12 @@ def fast_path_ports() -> tuple[frozenset[int], frozenset[int], frozenset[bytes],
 
 _SLOW_TCP, _ALWAYS_TCP, _PREFIXES, _FIRST, _SLOW_UDP = fast_path_ports()
 #: the UDP heuristics' probes (core.Heuristics): a datagram whose payload byte 1 is in the first set, or
-#: whose payload bytes 4-7 (a big-endian number) are in the second, takes the full dissector
-_UDP_B1, _UDP_W4 = UDP_HEURISTICS.probes(1, 1), UDP_HEURISTICS.probes(4, 4)
+#: whose payload bytes 0-3 or 4-7 (big-endian numbers) are in the second or third, takes the full dissector
+_UDP_B1, _UDP_W0, _UDP_W4 = (
+    UDP_HEURISTICS.probes(1, 1),
+    UDP_HEURISTICS.probes(0, 4),
+    UDP_HEURISTICS.probes(4, 4),
+)
 #: the client ports of the conversations dissectors bound (core.Conversations): a live set, empty but for
 #: captures with e.g. a TFTP transfer; a datagram from or to one of them takes the full dissector
 _BOUND = UDP_CONVERSATIONS.ports
@@ -104,7 +108,11 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
         sp, dp, ulen = _UDP.unpack_from(data, o)
         if ulen < 8 or o + ulen > end or sp in _SLOW_UDP or dp in _SLOW_UDP:
             return None
-        if (ulen > 9 and data[o + 9] in _UDP_B1) or (ulen >= 16 and _U32(data, o + 12)[0] in _UDP_W4):
+        if (
+            (ulen > 9 and data[o + 9] in _UDP_B1)
+            or (ulen >= 12 and _U32(data, o + 8)[0] in _UDP_W0)
+            or (ulen >= 16 and _U32(data, o + 12)[0] in _UDP_W4)
+        ):
             return None
         if _BOUND and (sp in _BOUND or dp in _BOUND):
             return None
@@ -335,7 +343,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     prefixes = _PREFIXES
     first = _FIRST
     slow_udp = _SLOW_UDP
-    udp_b1, udp_w4, bound = _UDP_B1, _UDP_W4, _BOUND
+    udp_b1, udp_w0, udp_w4, bound = _UDP_B1, _UDP_W0, _UDP_W4, _BOUND
     echo_names = _ECHO_NAMES
     num = _nums()
     d3 = _D3
@@ -404,6 +412,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                             # the UDP heuristics' probes (ack, offfl, win hold the payload's bytes 0-7) and the
                             # conversations dissectors bound
                             and (ack >> 16) & 0xFF not in udp_b1
+                            and ack not in udp_w0
                             and (offfl << 16 | win) not in udp_w4
                             and not (bound and (sp in bound or dp in bound))
                         ):
@@ -466,7 +475,7 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
     prefixes = _PREFIXES
     first = _FIRST
     slow_udp = _SLOW_UDP
-    udp_b1, udp_w4, bound = _UDP_B1, _UDP_W4, _BOUND
+    udp_b1, udp_w0, udp_w4, bound = _UDP_B1, _UDP_W0, _UDP_W4, _BOUND
     echo_names = _ECHO_NAMES
     num = _nums()
     d3 = _D3
@@ -571,6 +580,7 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                                 # the UDP heuristics' probes (ack, offfl, win hold the payload's bytes 0-7) and the
                                 # conversations dissectors bound
                                 and (ack >> 16) & 0xFF not in udp_b1
+                                and ack not in udp_w0
                                 and (offfl << 16 | win) not in udp_w4
                                 and not (bound and (sp in bound or dp in bound))
                             ):

@@ -243,6 +243,8 @@ def dissect_rx(ctx: Ctx, off: int, end: int) -> None:
                 _RX_CALLS[call_key] = op
             else:
                 op = _RX_CALLS.get(call_key, -1)  # the request of this call, if it was decoded before
+                if op >= 0:
+                    ctx.add(f"afs.{name}.opcode", op, off + 28, 0, "Operation")
                 opname = AFS_OPCODES.get(name, {}).get(op)
                 ctx.info = f"{svc} Reply: {opname} ({op})" if opname else f"{svc} Reply"
 

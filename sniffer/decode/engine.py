@@ -7,6 +7,7 @@ import os
 
 from sniffer.decode import (  # noqa: F401  (they fill the tables)
     app,
+    bacnet,
     bluetooth,
     dtls,
     encap,

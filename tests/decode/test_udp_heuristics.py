@@ -158,19 +158,46 @@ def _ovpn_frames() -> list[Frame]:
     ]
 
 
+def _bacnet_frames() -> list[Frame]:
+    def bvlc(fn: int, npdu: str, extra: str = "") -> Frame:
+        body = bytes.fromhex(extra) + bytes.fromhex(npdu)
+        return _udp(bytes([0x81, fn]) + struct.pack("!H", 4 + len(body)) + body, 47808, 47808)
+
+    return [
+        bvlc(0x0B, "0120ffff00ff1008"),  # who-Is, broadcast to the global network
+        bvlc(0x0B, "0120ffff00ff1000c4020004d22205c49103220104"),  # i-Am device,1234
+        bvlc(0x0A, "01040005010c0c020004d2194d"),  # readProperty device,1234 object-name
+        bvlc(0x0A, "010030010c0c020004d2194d3e7505004142434f3f"),  # its Complex-ACK
+        bvlc(0x0A, "010020010f"),  # Simple-ACK writeProperty
+        bvlc(0x0A, "010050010c91029120"),  # Error
+        bvlc(0x04, "01001008", extra="0a000005bac0"),  # Forwarded-NPDU
+        bvlc(0x0A, "0124000a0105ff0005020c0c00000001195500"),  # routed (DNET, DADR, hop count)
+        bvlc(0x0A, "01040005030f0c0000000119553e44429600003f"),  # writeProperty
+        bvlc(0x0A, "0100600209"),  # Reject
+        bvlc(0x0A, "0100700204"),  # Abort
+    ]
+
+
 @pytest.mark.parametrize(
     ("frames", "fields"),
     [
         (_wg_frames, "wg.type wg.sender wg.receiver wg.counter"),
+        (
+            _bacnet_frames,
+            "bvlc.type bvlc.function bacnet.version bacnet.control bacapp.type bacapp.confirmed_service "
+            "bacapp.unconfirmed_service bacapp.invoke_id",
+        ),
         (
             _ovpn_frames,
             "openvpn.opcode openvpn.keyid openvpn.sessionid openvpn.pid openvpn.mpidarraylength "
             "openvpn.mpidarrayelement openvpn.rsessionid openvpn.mpid openvpn.peerid",
         ),
     ],
-    ids=["wireguard", "openvpn"],
+    ids=["wireguard", "bacnet", "openvpn"],
 )
-def test_vpn_fields_and_columns_agree_with_tshark(frames: Any, fields: str, tmp_path: Path) -> None:
+def test_fields_and_columns_agree_with_tshark_on_built_frames(
+    frames: Any, fields: str, tmp_path: Path
+) -> None:
     frs = frames()
     path = tmp_path / "vpn.pcap"
     path.write_bytes(

@@ -1,11 +1,12 @@
-"""Benchmark the cost of the TCP analysis in `sniffer read` / `-Y` / `stats --expert`, next to tshark.
+"""Benchmark the cost of the TCP analysis and reassembly in `sniffer read` / `-Y` / `stats --expert`, next to tshark.
 
 One command: `python bench/analysis.py [--repeat K] [--runs R]`. It builds bench/out/real-tcp.pcapng
 from the TCP captures of /work/shared/corpus and /work/shared/corpus-breadth (the copies in
 tests/corpus; mergecap -a, the list repeated K times: real traffic of ~45 protocols and link types, every
 conversation several times over), then times each command side by side (CPU seconds of the child,
 user + system; median of R runs) and prints the ratio of each analysed run to the same run without
-analysis, and of sniffer to tshark doing the same job.
+analysis, and of sniffer to tshark doing the same job. The "reassembly" rows compare the analysed runs
+with and without TCP reassembly (`--no-reassembly`): its own cost.
 """
 
 from __future__ import annotations
@@ -70,6 +71,19 @@ def main() -> int:
         (
             "read (text lines)",
             [*SNIFFER, "read", path],
+            [*SNIFFER, "read", path, "--analysis"],
+            tsh,
+        ),
+        # the TCP reassembly's share of the above (the analysis on in both; tshark with its defaults)
+        (
+            "reassembly --json",
+            [*SNIFFER, "read", path, "--json", "--no-reassembly"],
+            [*SNIFFER, "read", path, "--json"],
+            [*tsh, "-T", "ek"],
+        ),
+        (
+            "reassembly (text)",
+            [*SNIFFER, "read", path, "--analysis", "--no-reassembly"],
             [*SNIFFER, "read", path, "--analysis"],
             tsh,
         ),

@@ -5,7 +5,9 @@ real traffic (every whole Ethernet packet of /work/shared/corpus and corpus-brea
 times, files 10 minutes apart like a capture ring) in bench/out/export/, then times in one run:
 
 - `sniffer read` over every file (the decoder alone: the baseline of the export goal, one worker >= 0.5x);
-- `sniffer export --workers 1` (this process) and `--workers 2` (a local Dask cluster; goal >= 1.7x one);
+- `sniffer export --workers 1` (this process) and `--workers 2` (a local Dask cluster; goal >= 1.7x one),
+  and, as the yardstick of what the machine gives two processes at that moment, two plain
+  `sniffer export --workers 1` processes at once, each on half of the files (no Dask);
 - the dataset's size against the pcaps;
 - `sniffer sql` top talkers and DNS names (goal <= 1 s each) against `tshark -qz conv,ip` and
   `tshark -Y dns.qry.name` over the same files (what a user runs instead);
@@ -20,12 +22,14 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "export"
@@ -71,6 +75,16 @@ def build(files: int, packets: int) -> list[Path]:
     return paths
 
 
+#: CPU seconds of the export tasks themselves, from each export's summary line ("tasks X CPU s")
+TASK_CPU: list[float] = []
+
+
+def _task_cpu(stderr: bytes) -> None:
+    m = re.search(rb"\(tasks ([0-9.]+) CPU s\)", stderr)
+    if m:
+        TASK_CPU.append(float(m.group(1)))
+
+
 def timed(argv: list[str]) -> tuple[float, float]:
     """(wall s, CPU s of the child and its children), stdout discarded."""
     before = os.times()
@@ -80,6 +94,22 @@ def timed(argv: list[str]) -> tuple[float, float]:
     after = os.times()
     if p.returncode not in (0,):
         print(f"  ! {' '.join(argv[:4])} exited {p.returncode}: {p.stderr.decode()[-300:]}", file=sys.stderr)
+    _task_cpu(p.stderr)
+    return dt, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
+def timed_together(argvs: list[list[str]]) -> tuple[float, float]:
+    """(wall s, CPU s) of the commands run at the same time."""
+    before = os.times()
+    t = time.perf_counter()
+    procs = [subprocess.Popen(a, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for a in argvs]
+    for p in procs:
+        _out, err = p.communicate()
+        _task_cpu(err)
+        if p.returncode:
+            print(f"  ! exited {p.returncode}: {err.decode()[-300:]}", file=sys.stderr)
+    dt = time.perf_counter() - t
+    after = os.times()
     return dt, (after.children_user - before.children_user) + (after.children_system - before.children_system)
 
 
@@ -119,11 +149,28 @@ def dask_read(path: str, jobs: int) -> None:
         out.write(text.encode())
 
 
+def sql_rows(ds: Path, runs: int, row: Any) -> None:
+    """The two queries as whole commands (medians of at least 3), and the query alone in this process."""
+    from sniffer.dataset.query import query
+
+    for name, q in (("top talkers", TOP_TALKERS), ("DNS names", DNS_NAMES)):
+        row(f"sniffer sql {name}", *median_run(max(3, runs), [[*SNIFFER, "sql", q, str(ds)]]))
+        walls = []
+        for _ in range(3):
+            t = time.perf_counter()
+            query(str(ds), q)
+            walls.append(time.perf_counter() - t)
+        print(f"  (the query itself, in process: {statistics.median(walls):.3f} s)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--packets", type=int, default=5_000_000)
     ap.add_argument("--files", type=int, default=10)
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument(
+        "--sql-only", action="store_true", help="only the sql rows, on the dataset a previous run left"
+    )
     ap.add_argument("--dask-read", metavar="FILE", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.dask_read:
@@ -137,40 +184,60 @@ def main() -> int:
     )
     rows: list[tuple[str, float, float]] = []
 
+    def task_cpu_row() -> None:
+        """The tasks' own CPU (median per run; the rest of the row's CPU is start-up and coordination)."""
+        if TASK_CPU:
+            per_run = len(TASK_CPU) // a.runs if len(TASK_CPU) >= a.runs else 1
+            runs = [sum(TASK_CPU[i : i + per_run]) for i in range(0, len(TASK_CPU), per_run)]
+            print(f"  (the export tasks themselves: {statistics.median(runs):.2f} CPU s)", flush=True)
+            TASK_CPU.clear()
+
     def row(name: str, wall: float, cpu: float) -> None:
         rows.append((name, wall, cpu))
         print(
-            f"{name:<44} wall {wall:8.2f} s  cpu {cpu:8.2f} s  {a.packets / wall / 1e3:8.1f} kpkt/s wall",
+            f"{name:<46} wall {wall:8.2f} s  cpu {cpu:8.2f} s  {a.packets / wall / 1e3:8.1f} kpkt/s wall  "
+            f"(load {os.getloadavg()[0]:.1f})",
             flush=True,
         )
 
+    ds = {n: OUT / f"ds-{n}" for n in (1, 2)}
+    if a.sql_only:
+        sql_rows(ds[1], a.runs, row)
+        return 0
     row(
         "sniffer read (each file, -j 1)",
         *median_run(a.runs, [[*SNIFFER, "read", "-j", "1", f] for f in files]),
     )
-    ds = {n: OUT / f"ds-{n}" for n in (1, 2)}
     for n in (1, 2):
         d = ds[n]
         row(
             f"sniffer export --workers {n}",
             *median_run(
                 a.runs,
-                [[*SNIFFER, "export", *files, "--out", str(d), "--workers", str(n), "-q"]],
+                [[*SNIFFER, "export", *files, "--out", str(d), "--workers", str(n)]],
                 lambda d=d: shutil.rmtree(d, ignore_errors=True),
             ),
         )
+        task_cpu_row()
+    halves = [files[: len(files) // 2], files[len(files) // 2 :]]
+    walls, cpus = [], []
+    for _ in range(a.runs):
+        dirs = [OUT / f"ds-half{i}" for i in (0, 1)]
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
+        w, c = timed_together(
+            [
+                [*SNIFFER, "export", *h, "--out", str(d), "--workers", "1"]
+                for h, d in zip(halves, dirs, strict=True)
+            ]
+        )
+        walls.append(w)
+        cpus.append(c)
+    row("2 plain export processes, half the files each", statistics.median(walls), statistics.median(cpus))
+    task_cpu_row()
     size = sum(p.stat().st_size for p in ds[1].rglob("*.parquet"))
     print(f"dataset {size / 1e6:.1f} MB = {size / pcap_bytes:.3f} x the pcaps ({pcap_bytes / 1e6:.0f} MB)")
-    from sniffer.dataset.query import query
-
-    for name, q in (("top talkers", TOP_TALKERS), ("DNS names", DNS_NAMES)):
-        row(f"sniffer sql {name}", *median_run(max(3, a.runs), [[*SNIFFER, "sql", q, str(ds[1])]]))
-        walls = []
-        for _ in range(3):
-            t = time.perf_counter()
-            query(str(ds[1]), q)
-            walls.append(time.perf_counter() - t)
-        print(f"  (the query itself, in process: {statistics.median(walls):.3f} s)")
+    sql_rows(ds[1], a.runs, row)
     if shutil.which("tshark"):
         row(
             "tshark -qz conv,ip (each file)",
@@ -196,7 +263,12 @@ def main() -> int:
     one, two = r["sniffer export --workers 1"], r["sniffer export --workers 2"]
     read = r["sniffer read (each file, -j 1)"]
     print()
-    print(f"export 2 workers vs 1 (wall): {one[0] / two[0]:.2f}x  (goal >= 1.7x)")
+    plain = r["2 plain export processes, half the files each"]
+    print(
+        f"export 2 workers vs 1 (wall): {one[0] / two[0]:.2f}x  (goal >= 1.7x); two plain processes at once "
+        f"(what the machine gave two processes in this run): {one[0] / plain[0]:.2f}x; "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
     print(
         f"export 1 worker vs sniffer read (wall): {read[0] / one[0]:.2f}x, cpu {read[1] / one[1]:.2f}x  (goal >= 0.5x)"
     )

@@ -197,6 +197,18 @@ def bench_file(
     ]
     if a.scapy_slice:
         tools.append(("scapy summary", [py, "-c", SCAPY, str(tiny)], min(a.scapy_slice, packets), 1))
+    # the conversation state's cost (TCP analysis, defragmentation; then TCP reassembly), on the slice
+    tools.append(
+        ("sniffer --analysis", [py, "-m", "sniffer", "read", "--analysis", str(small)], slow_n, a.slow_runs)
+    )
+    tools.append(
+        (
+            "sniffer --no-reass",
+            [py, "-m", "sniffer", "read", "--analysis", "--no-reassembly", str(small)],
+            slow_n,
+            a.slow_runs,
+        )
+    )
     envs = {name: env for name, *_ in tools}
     if a.baseline:  # the same commands from another source tree (e.g. a `git archive` of main), same run
         base_env = dict(env, PYTHONPATH=str(Path(a.baseline).resolve()))
@@ -232,6 +244,11 @@ def bench_file(
             f"{name:<20}{n:>9}{dt:>8.2f}{ct:>8.2f}{wall[name]:>12,.0f}{cpu[name]:>12,.0f}{rss / 1024:>8.0f}MB{rw:>16}{rc:>18}"
         )
     print(f"time to first line: sniffer read {fl_s * 1000:.0f} ms, tcpdump {fl_t * 1000:.0f} ms")
+    plain, state, noreass = cpu["sniffer read -j1"], cpu["sniffer --analysis"], cpu["sniffer --no-reass"]
+    print(
+        f"conversation state (read --analysis, -j1 CPU): {1e6 / state - 1e6 / plain:.1f} us/packet over the "
+        f"per-packet read, of which TCP reassembly {1e6 / state - 1e6 / noreass:.1f} us/packet"
+    )
     mem_n = min(100_000, packets)
     mem = big.with_name(f"{big.stem}-first{mem_n}.pcap")
     slice_pcap(big, mem, mem_n)

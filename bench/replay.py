@@ -104,8 +104,9 @@ def deviation(cap: list[tuple[int, int]], pps: float) -> Deviation:
     )
 
 
-def captured(b: Host, cmd: list[str], a: Host, pcap_out: str) -> list[tuple[int, int]]:
-    """Run cmd in a while tcpdump records vb in b; (sequence number, capture timestamp ns) per packet."""
+def captured(b: Host, cmd: list[str], a: Host, pcap_out: str) -> tuple[list[tuple[int, int]], str]:
+    """Run cmd in a while tcpdump records vb in b: (sequence number, capture timestamp ns) per packet,
+    and what cmd printed."""
     dump = subprocess.Popen(
         [
             "ip",
@@ -139,12 +140,12 @@ def captured(b: Host, cmd: list[str], a: Host, pcap_out: str) -> list[tuple[int,
         line = dump.stderr.readline()
         if "listening on" in line:
             break
-    run_in(a, cmd)
+    out = run_in(a, cmd)
     time.sleep(0.3)
     dump.send_signal(signal.SIGINT)
     dump.wait(10)
     with open_capture(pcap_out) as r:
-        return [(int.from_bytes(f.data[34:38], "big"), f.ts_ns) for f in r]
+        return [(int.from_bytes(f.data[34:38], "big"), f.ts_ns) for f in r], out
 
 
 def main() -> int:
@@ -197,11 +198,22 @@ def main() -> int:
                     if name == "tcpreplay":
                         cmd = ["tcpreplay", f"--pps={pps}", "-i", "va", paced]
                     else:
-                        cmd = sniffer_cmd(paced, "-i", "va", "--pps", str(pps), "-q")
-                    cap = captured(b, cmd, a, os.path.join(d, f"cap-{name}.pcap"))
+                        cmd = sniffer_cmd(
+                            paced, "-i", "va", "--pps", str(pps)
+                        )  # its report: its own lateness
+                    load = os.getloadavg()[0]
+                    cap, out = captured(b, cmd, a, os.path.join(d, f"cap-{name}.pcap"))
                     if len(cap) < 2:
                         raise SystemExit(f"{name}: nothing captured")
-                    res[name].append(deviation(cap, pps))
+                    dev = deviation(cap, pps)
+                    res[name].append(dev)
+                    m = re.search(r"timing error vs schedule: mean [\d.]+ us, max ([\d.]+) us", out)
+                    own = f", its own max lateness {float(m.group(1)) / 1000:.1f} ms" if m else ""
+                    print(
+                        f"    {name:10s} run: p99 {dev.p99_us / 1000:7.2f} ms, largest gap "
+                        f"{dev.max_gap_us / 1000:6.2f} ms{own} (load average {load:.1f})",
+                        flush=True,
+                    )
             for t, rows in res.items():
                 print(
                     f"  {t:10s} rate error {statistics.median(r.rate_err_pct for r in rows):7.4f} %  "
@@ -211,6 +223,11 @@ def main() -> int:
                     f"largest gap {statistics.median(r.max_gap_us for r in rows):8.1f} us  "
                     f"captured {', '.join(str(r.captured) for r in rows)}"
                 )
+            worst = {t: max(r.max_gap_us for r in rows) / 1000 for t, rows in res.items()}
+            print(
+                f"  worst largest gap over the {args.paced_rounds} runs: sniffer {worst['sniffer']:.2f} ms, "
+                f"tcpreplay {worst['tcpreplay']:.2f} ms (goal: none over 10 ms)"
+            )
             ps = statistics.median(r.p99_us for r in res["sniffer"])
             pt = statistics.median(r.p99_us for r in res["tcpreplay"])
             print(f"  p99 deviation sniffer / tcpreplay: {ps:.1f} / {pt:.1f} us = {ps / pt:.2f}x")

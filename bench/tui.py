@@ -4,6 +4,7 @@
     python bench/tui.py --filter [--packets 1000000] [--old-packets 100000]   # display filter scan times
     python bench/tui.py --skip-live --baseline DIR   # also the TUI from DIR (a checkout: before/after)
     python bench/tui.py --stats [--packets 1000000] [--flows 100000]   # Statistics screen vs tshark -z conv
+    python bench/tui.py --stats --keep-files DIR   # the same files for runs of two trees (before/after)
 
 Part 1 runs each tool in its own process on the same generated capture: the sniffer TUI (headless
 Textual driver, 120x40) reports when the first packet rows are painted and when the file is fully
@@ -476,19 +477,48 @@ async def main():
         out["conversations"] = {k: v for k, v in screen.counts.items()}
         out["peak_rss_mb"] = hwm_mb()
         # sort of 1M rows by a column: the TCP conversation rows repeated to 1M, in a VirtualTable
+        inp.value = ""  # no rows filter left by the keys above: the sort alone is timed
+        await pilot.pause()
         table = screen.query_one("#conv-tcp", VirtualTable)
         rows = table.rows
         big = (rows * (1_000_000 // max(1, len(rows)) + 1))[:1_000_000]
         table.set_data(table.columns, big)
         await pilot.pause()
-        t, c = time.perf_counter(), time.process_time()
-        table.sort_by(4)  # Bytes
+        table.focus()
         await pilot.pause()
+        sort_lat = []
+
+        async def sorted_by(col):
+            # the sort runs in a thread for a big table: cursor keys meanwhile, each timed to its redraw
+            shown = []
+            orig = app._display
+            def display3(scr, renderable):
+                if renderable is not None:
+                    shown.append((time.perf_counter(), table.cursor))
+                orig(scr, renderable)
+            app._display = display3
+            table.sort_by(col)
+            while getattr(table, "sorting", False):
+                want = table.cursor + 1
+                shown.clear()
+                t = time.perf_counter()
+                app._driver.send_message(events.Key("down", None))
+                while time.perf_counter() < t + 10:
+                    await asyncio.sleep(0.0005)
+                    if any(cur == want for _, cur in shown):
+                        sort_lat.append((next(ts for ts, cur in shown if cur == want) - t) * 1000)
+                        break
+                await asyncio.sleep(0.02)
+            await pilot.pause()
+            app._display = orig
+
+        t, c = time.perf_counter(), time.process_time()
+        await sorted_by(4)  # Bytes
         out["sort_1m_s"], out["sort_1m_cpu"] = time.perf_counter() - t, time.process_time() - c
         t, c = time.perf_counter(), time.process_time()
-        table.sort_by(1)  # Address A (text)
-        await pilot.pause()
+        await sorted_by(1)  # Address A (text)
         out["sort_1m_text_s"], out["sort_1m_text_cpu"] = time.perf_counter() - t, time.process_time() - c
+        out["sort_key_ms"] = sort_lat
         table.set_data(table.columns, [])
         await pilot.press("escape")
         await pilot.pause()
@@ -588,12 +618,20 @@ def run_tui_stats(path: Path) -> dict[str, object]:
     return json.loads(proc.stdout.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def part4(packets: int, flows: int, workdir: Path, real: bool) -> None:
+def part4(packets: int, flows: int, workdir: Path, real: bool, keep: Path | None = None) -> None:
+    """``keep``: a folder where the two capture files are kept and reused by the next run (before/after
+    runs of two trees on the same files); else they are made in ``workdir`` and deleted."""
     from helpers.tui_pcapgen import many_flows_frames, write_frames
 
-    files = [("generated TCP/UDP", write_frames(workdir / "flows.pcap", many_flows_frames(packets, flows)))]
+    where = keep or workdir
+    gen, realf = where / f"flows-{packets}-{flows}.pcap", where / f"real-{packets}.pcap"
+    if not gen.exists():
+        write_frames(gen, many_flows_frames(packets, flows))
+    files = [("generated TCP/UDP", gen)]
     if real:
-        files.append(("real traffic (corpus, repeated)", real_traffic(workdir / "real.pcap", packets)))
+        files.append(
+            ("real traffic (corpus, repeated)", realf if realf.exists() else real_traffic(realf, packets))
+        )
     for label, path in files:
         print(f"\n== statistics: {label}, load average {os.getloadavg()[0]:.1f} ==")
         ts = run_tshark_conv(path)
@@ -613,10 +651,15 @@ def part4(packets: int, flows: int, workdir: Path, real: bool) -> None:
         print(f"statistics table, sort 1,000,000 rows by Bytes: {ours['sort_1m_s']:.2f} s wall "
               f"({ours['sort_1m_cpu']:.2f} s CPU), by Address A: {ours['sort_1m_text_s']:.2f} s "
               f"({ours['sort_1m_text_cpu']:.2f} s CPU)")  # fmt: skip
+        sk = sorted(ours.get("sort_key_ms") or [])  # type: ignore[type-var]
+        if sk:  # a sort run in a thread (none since the sort went back to the UI thread)
+            print(f"  key -> redraw while the table sorts, ms: median {statistics.median(sk):.1f}, "
+                  f"max {sk[-1]:.1f} ({len(sk)} keys)")  # fmt: skip
         print(f"packet list, sort {ours['packets']} rows by Length: {ours['list_sort_s']:.2f} s wall "
               f"({ours['list_sort_cpu']:.2f} s CPU); add two field columns -> redrawn: "
               f"{ours['add_column_s'] * 1000:.0f} ms")  # fmt: skip
-        path.unlink()
+        if keep is None:
+            path.unlink()
 
 
 def main() -> None:
@@ -635,6 +678,9 @@ def main() -> None:
     ap.add_argument("--flows", type=int, default=100_000, help="part 4: conversations in the generated file")
     ap.add_argument("--no-real", action="store_true", help="part 4: skip the real-traffic file")
     ap.add_argument(
+        "--keep-files", type=Path, help="part 4: keep the capture files in this folder and reuse them"
+    )
+    ap.add_argument(
         "--old-packets", type=int, default=100_000, help="part 3: file size for the before column"
     )
     args = ap.parse_args()
@@ -643,7 +689,7 @@ def main() -> None:
             part3(args.packets, args.old_packets, Path(d))
             return
         if args.stats:
-            part4(args.packets, args.flows, Path(d), not args.no_real)
+            part4(args.packets, args.flows, Path(d), not args.no_real, args.keep_files)
             return
         if not args.skip_file:
             part1(args.packets, args.runs, Path(d), args.baseline)

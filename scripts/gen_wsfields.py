@@ -14,7 +14,9 @@ PROTOCOLS = (
     # the services of issue 13 (group 3)
     "rpc nfs mount portmap nfsacl dnp3 pop imap irc telnet ftp-data sdp rtp rtcp stun dtls smb smb2 nbss "
     "nbdgm browser netbios kerberos ldap radius dcerpc mysql pgsql mqtt mbtcp modbus bacnet bvlc bacapp "
-    "openflow openflow_v1 openflow_v4 wg openvpn ssdp http2 websocket mailslot ntlmssp"
+    "openflow openflow_v1 openflow_v4 wg openvpn ssdp http2 websocket mailslot ntlmssp "
+    # TCP services of issue 13 (breadth-svc)
+    "resp finger whois rsh gnutella xml xmpp tpkt cotp rdp t125"
 ).split()
 
 TYPES = {

@@ -33,12 +33,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"sniffer: {where + ': ' if where else ''}{message} (see '{self.prog} --help')\n")
 
 
+COMMANDS_BY_FEATURE = """\
+commands by feature:
+  watch live traffic   tui, demo, capture, interfaces
+  read capture files   read, stats, follow, tui FILE
+  datasets             export, sql
+  reachability         ping (iputils' options, -R/-T, --trace), fping, traceroute (-I/-U/-T, -N)
+  multicast            mcast join | send | groups | watch | doctor
+  make traffic         gen (clients, servers, verify), replay (tcpreplay/tcprewrite), unix-relay
+"""
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser with every subcommand, or only with ``only`` (the one being run: faster start)."""
     parser = _Parser(
         prog="sniffer",
         description="Packet capture and raw-socket analyzer: live TUI, pcap/pcapng, ping, multicast, "
         "traffic generators, replay.",
+        epilog=COMMANDS_BY_FEATURE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sniffer {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -10,8 +10,9 @@ Pacing modes (one at a time):
 Waiting is hybrid: sleep until ``spin_ns`` before the due time (with the timer slack at 1 ns, see
 precise_sleeps(), the kernel wakes us up some 10-60 us late, more under load), then spin on the
 monotonic clock, so packets leave within a few microseconds of their due time when the CPU is ours.
-A sender that never sleeps (high rates) still blocks ~100 us in every millisecond: a real-time
-spinner would otherwise be throttled by the kernel for 50 ms each second. The schedule is absolute (every due time derives from one
+The sender blocks at least ~100 us in every millisecond in all (its sleeps are added up; when they
+come short, it blocks for the rest): a real-time spinner would otherwise be throttled by the kernel
+for 50 ms each second. The schedule is absolute (every due time derives from one
 origin), so errors never accumulate: a late packet does not delay the ones after it.
 
 Pausing keeps the schedule: resume() moves the origin by the time spent paused, so nothing rushes.
@@ -29,8 +30,8 @@ from dataclasses import dataclass, field
 NS = 1_000_000_000
 DEFAULT_SPIN_NS = 80_000  # spin the last 80 us: above the wake-up latency with no timer slack
 MAX_SLEEP_SLICE = 0.05  # sleep in slices so pause/stop are noticed within 50 ms
-# Never run more than RUN_LIMIT_NS without blocking, then block at least MIN_BLOCK_NS (~9 % of the CPU
-# given back): a SCHED_FIFO task that spins without pause is throttled by the kernel for 50 ms of every
+# In every RUN_LIMIT_NS window block MIN_BLOCK_NS in all (~9 % of the CPU given back; the sleeps
+# before each spin are counted, and the rest is slept when they fall short): a SCHED_FIFO task that spins without pause is throttled by the kernel for 50 ms of every
 # second (sched_rt_runtime_us 950000 of sched_rt_period_us 1000000) -- measured: 52 ms silences once a
 # second at --pps 10000 when it spun through -- and under SCHED_OTHER a task that never sleeps loses its
 # CPU for whole time slices to the others.
@@ -117,7 +118,9 @@ class Scheduler:
         self._resume.set()
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._awake_since = self.clock()  # when this thread last came back from blocking
+        # CPU given back: in every window of RUN_LIMIT_NS the sending thread blocks MIN_BLOCK_NS in all
+        self._win_start = self.clock()
+        self._blocked = 0  # ns spent blocked (sleeping) since _win_start
 
     @property
     def mode(self) -> str:
@@ -135,7 +138,8 @@ class Scheduler:
         the schedule by one packet. The first packet is due now."""
         with self._lock:
             if self._origin_wall is None:
-                self._origin_wall = self._awake_since = self.clock()
+                self._origin_wall = self._win_start = self.clock()
+                self._blocked = 0
                 self._origin_ts = ts_ns
                 self._count = 0
                 self._bits = 0
@@ -170,24 +174,32 @@ class Scheduler:
                 while not self._resume.wait(MAX_SLEEP_SLICE):
                     if self._stop.is_set():
                         return 0
-                self._awake_since = clock()
+                self._win_start, self._blocked = clock(), 0
             if self._stop.is_set():
                 return 0
             due_ns = base + self._shift  # a pause moves every due time by its length
             remaining = due_ns - clock()
             if remaining <= self.spin_ns:
                 break
-            time.sleep(min((remaining - self.spin_ns) / NS, MAX_SLEEP_SLICE))
-            self._awake_since = clock()
+            self._sleep((remaining - self.spin_ns) / NS)
         now = clock()
-        if self.spin_ns and now - self._awake_since > RUN_LIMIT_NS:
-            # running for a while without blocking: block now, through the wait (or a little past it)
-            # instead of spinning, so the kernel never has to take the CPU away for longer
-            time.sleep(max(due_ns - now, MIN_BLOCK_NS) / NS)
-            self._awake_since = now = clock()
+        if self.spin_ns and now - self._win_start >= RUN_LIMIT_NS:
+            owed = MIN_BLOCK_NS - self._blocked
+            if owed > 0:
+                # blocked too little in this window (many short sleeps count for little: at 10k pps
+                # they added up to under 5 % and the RT throttle took 50 ms): block for the rest now,
+                # through the wait or a little past it, so the kernel never takes the CPU for longer
+                self._sleep(max(due_ns - now, owed) / NS)
+                now = clock()
+            self._win_start, self._blocked = now, 0
         while now < due_ns:
             now = clock()
         return now - due_ns
+
+    def _sleep(self, seconds: float) -> None:
+        t0 = self.clock()
+        time.sleep(min(seconds, MAX_SLEEP_SLICE))
+        self._blocked += self.clock() - t0
 
     def wait(self, ts_ns: int, size: int = 0) -> int:
         """due() then wait_until(); records and returns the lateness (ns)."""

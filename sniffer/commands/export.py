@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(
             f"sniffer: {res.files} files exported ({res.packets} packets, {res.flows} flows) in "
-            f"{res.seconds:.1f} s, {res.skipped} already in {args.out}",
+            f"{res.seconds:.1f} s (tasks {res.task_cpu_s:.1f} CPU s), {res.skipped} already in {args.out}",
             file=sys.stderr,
         )
     for e in res.errors or []:

@@ -483,7 +483,13 @@ def _run_server(args: argparse.Namespace) -> int:
     )
     try:
         stats = serve(
-            ep, sock, args.style, args.mode, deadline_stop(duration, lambda: stopped["flag"]), args.count
+            ep,
+            sock,
+            args.style,
+            args.mode,
+            deadline_stop(duration, lambda: stopped["flag"]),
+            args.count,
+            log=lambda line: print(f"{args.gen_what}: {line}", file=sys.stderr, flush=True),
         )
     except KeyboardInterrupt:
         stats = {"interrupted": True}
@@ -491,7 +497,11 @@ def _run_server(args: argparse.Namespace) -> int:
         sock.close()
         ep.cleanup(addr)
     stats = {"server": args.gen_what, "address": where, **stats}
-    text = " ".join(f"{k}={v}" for k, v in stats.items() if k != "options")
+    text = " ".join(f"{k}={v}" for k, v in stats.items() if not k.startswith("options"))
+    if "options" in stats:
+        from sniffer.gen.options import side_by_side
+
+        text += "\n  options " + side_by_side(stats["options"], stats.get("options_asked", {}))
     _emit(stats, args.json, text)
     return 0
 

@@ -54,120 +54,139 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "targets", nargs="+", metavar="TARGET", help="address or name; IPv6 link-local as fe80::1%%eth0"
+        "targets", nargs="*", metavar="TARGET", help="address or name; IPv6 link-local as fe80::1%%eth0"
     )
-    p.add_argument("-c", dest="count", type=int, help="stop after COUNT probes per target")
-    p.add_argument(
+    # options grouped by feature in --help (iputils' one flat list is hard to search)
+    pace = p.add_argument_group("how many probes, how often, how long")
+    wire = p.add_argument_group("what goes on the wire (size, payload, TTL, TOS, source, socket)")
+    ipopt = p.add_argument_group("IPv4 options on every probe (raw socket)")
+    out = p.add_argument_group("what is printed")
+    trace = p.add_argument_group("--trace: traceroute with ICMP echo (sniffer traceroute has UDP/TCP and -N)")
+    craft = p.add_argument_group("other ICMP types")
+    pace.add_argument("-c", dest="count", type=int, help="stop after COUNT probes per target")
+    pace.add_argument(
         "-i",
         dest="interval",
         type=_interval,
         default=None,
         help="seconds between probes (root: down to 0.001; 0 = back to back, needs -c or -w)",
     )
-    p.add_argument("-w", dest="deadline", type=float, help="stop after DEADLINE seconds whatever happens")
-    p.add_argument(
+    pace.add_argument("-w", dest="deadline", type=float, help="stop after DEADLINE seconds whatever happens")
+    pace.add_argument(
         "-W",
         dest="timeout",
         type=float,
         default=None,
         help="seconds to wait for each answer (default 10; 1 with --trace)",
     )
-    p.add_argument("-s", dest="size", type=int, default=56, help="payload bytes (default 56)")
-    g = p.add_mutually_exclusive_group()
+    wire.add_argument("-s", dest="size", type=int, default=56, help="payload bytes (default 56)")
+    g = wire.add_mutually_exclusive_group()
     g.add_argument(
         "-p", dest="pattern", type=_pattern, help="fill the payload with this hex pattern (up to 16 bytes)"
     )
     g.add_argument("--random", action="store_true", help="fill the payload with random bytes")
     g.add_argument("--payload-file", metavar="FILE", help="payload from FILE (cut or repeated to -s)")
-    p.add_argument("-t", dest="ttl", type=int, help="IP TTL / IPv6 hop limit")
-    p.add_argument("-Q", dest="tos", type=_int0, help="IP TOS / IPv6 traffic class (decimal or 0x..)")
-    p.add_argument(
+    wire.add_argument("-t", dest="ttl", type=int, help="IP TTL / IPv6 hop limit")
+    wire.add_argument("-Q", dest="tos", type=_int0, help="IP TOS / IPv6 traffic class (decimal or 0x..)")
+    wire.add_argument(
         "-M",
         dest="pmtu",
         choices=["do", "dont", "want", "probe"],
         help="path MTU discovery (do = set DF, never fragment)",
     )
-    p.add_argument(
+    wire.add_argument(
         "--id",
         "-e",
         dest="ident",
         type=_int0,
         help="ICMP identifier (default random; datagram sockets: the bound port)",
     )
-    p.add_argument("--seq", dest="first_seq", type=int, default=1, help="first sequence number (default 1)")
-    p.add_argument(
+    pace.add_argument(
+        "--seq", dest="first_seq", type=int, default=1, help="first sequence number (default 1)"
+    )
+    wire.add_argument(
         "-I",
         dest="source",
         metavar="ADDR|IFACE",
         help="source address, or interface to bind to (SO_BINDTODEVICE)",
     )
-    fam = p.add_mutually_exclusive_group()
+    fam = wire.add_mutually_exclusive_group()
     fam.add_argument("-4", dest="family", action="store_const", const=4, default=0, help="IPv4 only")
     fam.add_argument("-6", dest="family", action="store_const", const=6, help="IPv6 only")
-    p.add_argument(
+    out.add_argument(
         "-n", dest="numeric", action="store_true", help="numeric output (the default: no reverse lookups)"
     )
-    p.add_argument("-H", dest="reverse_dns", action="store_true", help="resolve reply addresses to names")
-    p.add_argument("-q", dest="quiet", action="store_true", help="quiet: summary only")
-    p.add_argument(
+    out.add_argument("-H", dest="reverse_dns", action="store_true", help="resolve reply addresses to names")
+    out.add_argument("-q", dest="quiet", action="store_true", help="quiet: summary only")
+    out.add_argument(
         "-v",
         dest="verbose",
         action="store_true",
         help="verbose: ICMP errors also show the header they quote (addresses, ttl, id, seq)",
     )
-    p.add_argument(
+    out.add_argument(
         "-O", dest="report_outstanding", action="store_true", help="report probes that got no answer in time"
     )
-    p.add_argument(
+    out.add_argument(
         "-D", dest="timestamps", action="store_true", help="print the receive timestamp before each line"
     )
-    p.add_argument("--json", action="store_true", help="one JSON document (probes and summary) on stdout")
-    p.add_argument(
+    out.add_argument("--json", action="store_true", help="one JSON document (probes and summary) on stdout")
+    pace.add_argument(
         "-f",
         dest="flood",
         action="store_true",
         help="flood: a dot per probe sent, a backspace per reply (so the dots left are the losses); "
         "-i 0 unless -i is given; needs -c or -w and a raw socket",
     )
-    p.add_argument("-l", dest="preload", type=int, default=1, help="send PRELOAD probes at once at the start")
-    p.add_argument(
+    pace.add_argument(
+        "-l", dest="preload", type=int, default=1, help="send PRELOAD probes at once at the start"
+    )
+    wire.add_argument(
         "-m", dest="mark", type=_int0, help="SO_MARK every probe with MARK (policy routing, nftables)"
     )
-    p.add_argument("-F", dest="flowlabel", type=_hex, help="IPv6 flow label (hex, 20 bits)")
-    p.add_argument(
+    wire.add_argument("-F", dest="flowlabel", type=_hex, help="IPv6 flow label (hex, 20 bits)")
+    pace.add_argument(
         "-A",
         dest="adaptive",
         action="store_true",
         help="adaptive: next probe when the last is answered, no closer than the smoothed rtt, at most -i apart",
     )
-    p.add_argument(
+    out.add_argument(
         "-U",
         dest="user_latency",
         action="store_true",
         help="rtt from user space to user space (no kernel stamp)",
     )
-    p.add_argument(
+    wire.add_argument(
         "-b", dest="broadcast", action="store_true", help="allow a broadcast target (only with -I IFACE)"
     )
-    p.add_argument(
+    ipopt.add_argument(
         "-R",
         dest="record_route",
         action="store_true",
         help="IPv4 record route: print the route of each reply",
     )
-    p.add_argument(
+    ipopt.add_argument(
+        "-T",
+        dest="timestamp",
+        nargs="+",
+        metavar=("tsonly|tsandaddr|tsprespec", "HOP"),
+        help="IPv4 timestamp option on every probe, printed per reply; as iputils, with tsprespec the "
+        "hosts before the target are the hops asked to stamp (at most 4)",
+    )
+    trace.add_argument(
         "--trace", action="store_true", help="traceroute with ICMP echo: rising TTL, one line per hop"
     )
-    p.add_argument("--max-hops", type=int, default=30, help="--trace: highest TTL (default 30)")
-    p.add_argument("--queries", type=int, default=3, help="--trace: probes per hop (default 3)")
-    p.add_argument(
+    trace.add_argument("--max-hops", type=int, default=30, help="--trace: highest TTL (default 30)")
+    trace.add_argument("--queries", type=int, default=3, help="--trace: probes per hop (default 3)")
+    craft.add_argument(
         "--type",
         dest="icmp_type",
         type=int,
         help="craft this ICMP type instead of echo (13 timestamp, 15 information, 17 address mask, ...)",
     )
-    p.add_argument("--code", dest="icmp_code", type=int, default=0, help="ICMP code for --type")
-    p.add_argument(
+    craft.add_argument("--code", dest="icmp_code", type=int, default=0, help="ICMP code for --type")
+    wire.add_argument(
         "--socket",
         dest="socket_kind",
         choices=["auto", "raw", "dgram"],
@@ -241,8 +260,27 @@ def _options(args: argparse.Namespace) -> Any:
         user_latency=args.user_latency,
         broadcast=args.broadcast,
         record_route=args.record_route,
+        timestamp=args.timestamp,
+        ts_hops=tuple(args.ts_hops),
         iputils_deadline=True,
     )
+
+
+def _ts_lines(stamps: Any) -> list[str]:
+    """iputils' TS: lines: the first stamp absolute (ms since midnight UT), the next ones as the
+    difference from the one before; a stamp with the high bit set is 'not-standard' (its own series)."""
+    out = []
+    std = nonstd = None
+    for addr, value in stamps.entries:
+        if value & 0x80000000:
+            v = value & 0x7FFFFFFF
+            text = f"{v} absolute not-standard" if nonstd is None else f"{v - nonstd} not-standard"
+            nonstd = v
+        else:
+            text = f"{value} absolute" if std is None else f"{value - std}"
+            std = value
+        out.append(f"{addr}\t{text}" if addr is not None else text)
+    return out
 
 
 def fmt_ms(ms: float) -> str:
@@ -268,6 +306,19 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from sniffer.errors import UsageError
+
+    args.ts_hops = []
+    if args.timestamp:  # -T MODE takes the hosts after it too (iputils reads them as arguments)
+        args.timestamp, *more = args.timestamp
+        args.targets = [*more, *args.targets]
+        if args.timestamp == "tsprespec" and args.targets:
+            # iputils: the hosts before the target are the hops asked to stamp
+            from sniffer.gen.ping import resolve
+
+            args.ts_hops = [resolve(h, 4).address for h in args.targets[:-1]]
+            args.targets = args.targets[-1:]
+    if not args.targets:
+        raise UsageError("no target: name an address or host to ping")
 
     if args.trace:
         if len(args.targets) != 1:
@@ -348,7 +399,8 @@ def _run_ping(args: argparse.Namespace) -> int:
                 if v6:
                     write(f"PING {t.name}({t.address}){frm} {opts.size} data bytes\n")
                 else:
-                    ipl = opts.size + 28 + (40 if opts.record_route else 0)  # -R: 40 bytes of IP options
+                    # -R / -T: 40 bytes of IP options, as iputils counts them
+                    ipl = opts.size + 28 + (40 if opts.record_route or opts.timestamp else 0)
                     write(f"PING {t.name} ({t.address}){frm} {opts.size}({ipl}) bytes of data.\n")
         out.flush()
 
@@ -389,6 +441,11 @@ def _run_ping(args: argparse.Namespace) -> int:
                     r["detail"] = ev.detail
                 if ev.route is not None:
                     r["route"] = ev.route
+                if ev.stamps is not None:
+                    r["timestamps"] = [
+                        {"address": a, "ms": v} if a else {"ms": v} for a, v in ev.stamps.entries
+                    ]
+                    r["timestamps_unrecorded"] = ev.stamps.overflow
                 if ev.late:
                     r["late"] = True
                 if rec is not None:
@@ -425,6 +482,10 @@ def _run_ping(args: argparse.Namespace) -> int:
                 else:
                     line += "\nRR: \t" + "\n\t".join(ev.route) + "\n"
                     last_route[ev.target] = ev.route
+            if ev.stamps is not None and ev.stamps.entries:
+                line += "\nTS: \t" + "\n\t".join(_ts_lines(ev.stamps)) + "\n"
+                if ev.stamps.overflow:
+                    line += f"Unrecorded hops: {ev.stamps.overflow}\n"
             write(line + "\n")
             out.flush()
             return

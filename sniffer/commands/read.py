@@ -22,8 +22,15 @@ def add_parser(sub: Any) -> None:
         description="Print a pcap or pcapng capture one line per packet (number, time, source -> destination, "
         "protocol, length, info), or with --json one JSON object per packet keyed by Wireshark field names.",
     )
-    p.add_argument("file", nargs="?", help="capture file, or - for standard input")
-    p.add_argument("-r", dest="rfile", metavar="FILE", help="capture file (same as the positional FILE)")
+    p.add_argument(
+        "file",
+        nargs="*",
+        help="capture file, or - for standard input; several files, a DIR or a quoted GLOB (a ring of "
+        "capture -C/-G files) are read as one capture in time order",
+    )
+    p.add_argument(
+        "-r", dest="rfile", action="append", metavar="FILE", help="capture file (same as the positional FILE)"
+    )
     p.add_argument("-c", dest="count", type=int, metavar="N", help="stop after N packets (after filtering)")
     p.add_argument(
         "--json", action="store_true", help="JSON Lines: one object per packet, Wireshark field names"
@@ -36,6 +43,20 @@ def add_parser(sub: Any) -> None:
         help="conversation state like Wireshark's defaults: IPv4/IPv6 defragmentation and TCP analysis "
         "(relative tcp.seq/ack, tcp.analysis.*, '[TCP ...]' Info prefixes, expert items): on by default with "
         "--json or when -Y names its fields; --no-analysis gives the per-packet view (raw sequence numbers)",
+    )
+    p.add_argument(
+        "--no-reassembly",
+        dest="reassembly",
+        action="store_false",
+        help="with the conversation state, leave TCP payloads per packet: no reassembly of application PDUs "
+        "(HTTP messages, TLS records, DNS... that span segments) in the frame that completes them",
+    )
+    p.add_argument(
+        "-2",
+        dest="two_pass",
+        action="store_true",
+        help="two passes like tshark -2: the earlier fragments and segments name the frame they were "
+        "reassembled in (ip.reassembled_in, ipv6.reassembled.in, tcp.reassembled_in); a file, not a pipe",
     )
     p.add_argument(
         "-j",
@@ -68,34 +89,64 @@ def _streaming(source: str) -> bool:
         return True
 
 
+def _sources(args: argparse.Namespace) -> list[str]:
+    """The files named (positional and -r); strings too, as older callers pass them."""
+    out: list[str] = []
+    for v in (args.rfile, args.file):
+        if v:
+            out.extend([v] if isinstance(v, str) else v)
+    return out
+
+
+def _is_glob(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
 def run(args: argparse.Namespace) -> int:
-    source = args.rfile or args.file
-    if not source:
+    sources = _sources(args)
+    if not sources:
         raise UsageError("read: give a capture file (or - for standard input)")
     if args.file and args.rfile:
         raise UsageError("read: give the file either as FILE or with -r, not both")
     if args.count is not None and args.count < 0:
         raise UsageError("read: -c needs a count >= 0")
     flt = _compile(args.filter) if args.filter else None
-    from sniffer.capture.pcapfile import open_capture
+    source = sources[0]
+    merged = len(sources) > 1 or os.path.isdir(source) or (not os.path.exists(source) and _is_glob(source))
+    if args.two_pass and (merged or source == "-" or _streaming(source)):
+        raise UsageError(
+            "read: -2 reads the file twice: give one file, not standard input, a pipe or a ring of files"
+        )
+    if merged:  # a ring of files (several, a DIR, a GLOB): one capture in time order
+        from sniffer.capture.fileset import open_captures
 
-    name = "<stdin>" if source == "-" else source
-    try:
-        reader = open_capture(source)
-    except PcapFormatError as exc:
-        raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None
-    except OSError as exc:
-        raise SnifferError(f"{name}: {exc.strerror or exc}") from None
+        reader = open_captures(sources, "read")
+        source = getattr(reader, "name", source)
+        name = ""
+    else:
+        from sniffer.capture.pcapfile import open_capture
+
+        name = "<stdin>" if source == "-" else source
+        try:
+            reader = open_capture(source)
+        except PcapFormatError as exc:
+            raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None
+        except OSError as exc:
+            raise SnifferError(f"{name}: {exc.strerror or exc}") from None
     from sniffer.commands import warn_unknown_linktypes
 
-    warn_unknown_linktypes(reader, name)
+    warn_unknown_linktypes(reader, name or source)
     out = sys.stdout.buffer
-    streaming = _streaming(source)
+    streaming = False if merged else _streaming(source)
     batch = 1 if streaming else BATCH
     analysis = args.analysis
+    if args.two_pass:
+        if analysis is False:
+            raise UsageError("read: -2 gives the conversation state in two passes: drop --no-analysis")
+        analysis = True
     if analysis is None:
         analysis = bool(args.json or (flt is not None and flt.needs_tcp_analysis))
-    jobs = 1 if analysis else _jobs(args, source, streaming, flt)
+    jobs = 1 if analysis or merged else _jobs(args, source, streaming, flt)
     if jobs > 1:
         reader.close()
         try:
@@ -106,17 +157,25 @@ def run(args: argparse.Namespace) -> int:
     try:
         with reader:
             if analysis:
-                _analysed(reader, out, args.count, flt, batch, args.json)
+                later = None
+                if args.two_pass:
+                    from sniffer.model.reassembly import first_pass
+
+                    with open_capture(source) as again:
+                        later = first_pass(again)
+                _analysed(reader, out, args.count, flt, batch, args.json, args.reassembly, later)
             elif args.json:
                 _json(reader, out, args.count, flt, batch)
             else:
                 _text(reader, out, args.count, flt, batch)
     except PcapFormatError as exc:
+        if not name:  # merged files: the message names the file
+            raise
         raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise
-        raise SnifferError(f"{name}: {exc.strerror or exc}") from None
+        raise SnifferError(f"{name or source}: {exc.strerror or exc}") from None
     return 0
 
 
@@ -264,29 +323,47 @@ def _json(reader: Any, out: Any, count: int | None, flt: Any, batch: int) -> Non
     _lines(reader, out, count, flt, batch, lambda n, fr, f: dumps({"frame.number": n, **frame_fields(fr)}))
 
 
-def _analysed(reader: Any, out: Any, count: int | None, flt: Any, batch: int, as_json: bool) -> None:
-    """Text or JSON with the conversation state (IPv4 defragmentation, then the TCP analysis), fed
-    every frame in order."""
+def _analysed(
+    reader: Any,
+    out: Any,
+    count: int | None,
+    flt: Any,
+    batch: int,
+    as_json: bool,
+    reassembly: bool = True,
+    later: Any = None,
+) -> None:
+    """Text or JSON with the conversation state (IPv4 defragmentation, the TCP analysis, then TCP
+    reassembly unless not ``reassembly``), fed every frame in order; ``later`` (a first pass's
+    model.reassembly.Later) adds where earlier fragments and segments were reassembled (tshark -2)."""
     import json
 
     from sniffer.decode.fields import frame_fields
     from sniffer.decode.summary import format_time, summarize
     from sniffer.model.defrag import Defragmenter, is_fragment
+    from sniffer.model.expert import add as add_expert
+    from sniffer.model.expert import items as expert_items
+    from sniffer.model.reassembly import TcpReassembler, apply_columns, apply_fields
     from sniffer.model.tcpanalysis import TcpAnalyzer, apply, columns
 
     if count == 0:
         return
     an = TcpAnalyzer()
     dfr = Defragmenter()
-    if not as_json:  # text: the TCP header straight from the bytes, the columns from the summary
+    ra = TcpReassembler(two_pass=later is not None) if reassembly else None
+    if (
+        not as_json and later is None
+    ):  # text: the TCP header straight from the bytes, the columns from the summary
 
-        def cols(n: int, fr: Any) -> tuple[Any, str, str] | None:
+        def cols(n: int, fr: Any) -> tuple[Any, str, str, Any] | None:
             if not is_fragment(fr):
                 extra = an.feed_frame(n, fr)
-                return None if extra is None else (extra, "", "")
+                if extra is None:
+                    return None
+                return extra, "", "", ra.feed(n, fr, extra) if ra is not None else None
             f = dfr.apply(n, fr, frame_fields(fr))
             apply(f, an.feed(n, f, fr[0]))
-            return None, f["_ws.col.Protocol"], f["_ws.col.Info"]
+            return None, f["_ws.col.Protocol"], f["_ws.col.Info"], None
 
         def text(n: int, fr: Any, c: Any) -> str:
             s = summarize(fr)
@@ -295,7 +372,7 @@ def _analysed(reader: Any, out: Any, count: int | None, flt: Any, batch: int, as
             elif c[0] is None:
                 proto, info = c[1], c[2]
             else:
-                proto, info = columns(s[2], s[3], c[0])
+                proto, info = columns(*apply_columns(s[2], s[3], c[3], fr), c[0])
             return f"{n} {format_time(fr[0])} {s[0]} -> {s[1]} {proto} {fr[2]} {info}"
 
         # the filter keeps its own analysis (it sees the same frames in the same order)
@@ -304,11 +381,18 @@ def _analysed(reader: Any, out: Any, count: int | None, flt: Any, batch: int, as
 
     def prepare(n: int, fr: Any) -> dict[str, Any]:
         f = dfr.apply(n, fr, frame_fields(fr))
-        return apply(f, an.feed(n, f, fr[0]))
+        extra = an.feed(n, f, fr[0])
+        if ra is not None and extra is not None:
+            f = apply_fields(f, ra.feed(n, fr, extra), fr)
+        f = add_expert(apply(f, extra), expert_items(f, fr))
+        return later.apply(n, f) if later is not None else f
 
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
     def render(n: int, fr: Any, f: Any) -> str:
+        if not as_json:  # (two passes: the text line from the fields)
+            s = summarize(fr)
+            return f"{n} {format_time(fr[0])} {s[0]} -> {s[1]} {f['_ws.col.Protocol']} {fr[2]} {f['_ws.col.Info']}"
         return dumps({"frame.number": n, **f})
 
     _lines(reader, out, count, flt, batch, render, prepare)

@@ -35,7 +35,8 @@ def add_parser(sub: Any) -> None:
         "--expert",
         action="store_true",
         help="expert information like tshark -q -z expert (the TCP analysis items: retransmissions, "
-        "duplicate ACKs, zero windows, connection setup and teardown...)",
+        "duplicate ACKs, zero windows, connection setup and teardown...; IPv4 TTL notes, bad ICMP checksums, "
+        "HTTP request/status lines, malformed packets...)",
     )
     p.add_argument("-Y", dest="filter", metavar="FILTER", help="count only packets matching a display filter")
     p.set_defaults(func=run)
@@ -55,9 +56,12 @@ def run(args: argparse.Namespace) -> int:
     everything = not (args.phs or args.conv or args.endpoints or args.io or args.expert)
     expert = tcp = None
     if args.expert:  # the TCP analysis sees every frame, in order (before the filter)
+        from sniffer.decode.fields import frame_fields
+        from sniffer.model.expert import items as expert_items
+        from sniffer.model.reassembly import TcpReassembler, apply_fields
         from sniffer.model.tcpanalysis import ExpertTally, TcpAnalyzer
 
-        expert, tcp = ExpertTally(), TcpAnalyzer()
+        expert, tcp, ra = ExpertTally(), TcpAnalyzer(), TcpReassembler()
     need_fields = args.phs or everything  # the hierarchy needs frame.protocols
     protocols_of: Callable[[Frame], tuple[str, str]] | None = None
     if need_fields:
@@ -74,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
                 protocols = malformed = extra = None
                 if tcp is not None:
                     extra = tcp.feed_frame(n, fr)
+                    f = tcp.last_fields or frame_fields(fr)
+                    if extra is not None:  # the layers of a PDU count in the frame that completes it
+                        f = apply_fields(f, ra.feed(n, fr, extra), fr)
+                    layer_items = expert_items(f, fr)
                 if flt is not None and not flt.matches_frame(fr, n):
                     continue  # decodes only what the filter needs (and numbers streams as tshark does)
                 if protocols_of is not None:
@@ -82,8 +90,10 @@ def run(args: argparse.Namespace) -> int:
                     protocols, why = protocols_of(fr)
                     malformed = "_ws.malformed" if why else None
                 stats.add(n, fr, protocols, malformed)
-                if expert is not None and extra is not None:
-                    expert.add(extra)
+                if expert is not None:
+                    expert.add_items(layer_items)
+                    if extra is not None:
+                        expert.add(extra)
     except PcapFormatError as exc:
         raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None
     except OSError as exc:

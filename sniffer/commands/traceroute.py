@@ -25,23 +25,40 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("host")
     p.add_argument("packetlen", nargs="?", type=int, help="IP packet length (default 60, IPv6 80)")
-    m = p.add_mutually_exclusive_group()
+    # options grouped by feature in --help
+    meth = p.add_argument_group("probe method (default: UDP to port 33434 and up)")
+    hops = p.add_argument_group("which hops, how many probes, how long")
+    where = p.add_argument_group("where probes go out")
+    out = p.add_argument_group("what is printed")
+    m = meth.add_mutually_exclusive_group()
     m.add_argument("-I", "--icmp", dest="method", action="store_const", const="icmp", help="ICMP echo")
     m.add_argument("-T", "--tcp", dest="method", action="store_const", const="tcp", help="TCP SYN (port 80)")
     m.add_argument(
         "-U", "--udp", dest="method", action="store_const", const="udp-fixed", help="UDP to port 53"
     )
-    p.add_argument("-f", "--first", dest="first", type=int, default=1, help="first TTL (default 1)")
-    p.add_argument("-m", "--max-hops", dest="max_hops", type=int, default=30, help="last TTL (default 30)")
-    p.add_argument("-q", "--queries", dest="queries", type=int, default=3, help="probes per hop (default 3)")
-    p.add_argument("-w", "--wait", dest="wait", default="5", help="seconds to wait for a probe (default 5)")
-    p.add_argument("-p", "--port", dest="port", type=int, help="destination port (UDP: the first one)")
-    p.add_argument("-n", dest="numeric", action="store_true", help="numeric addresses (no reverse lookups)")
-    p.add_argument("-i", "--interface", dest="iface", help="send through this interface")
-    fam = p.add_mutually_exclusive_group()
+    hops.add_argument("-f", "--first", dest="first", type=int, default=1, help="first TTL (default 1)")
+    hops.add_argument("-m", "--max-hops", dest="max_hops", type=int, default=30, help="last TTL (default 30)")
+    hops.add_argument(
+        "-q", "--queries", dest="queries", type=int, default=3, help="probes per hop (default 3)"
+    )
+    hops.add_argument(
+        "-N",
+        "--sim-queries",
+        dest="parallel",
+        type=int,
+        default=16,
+        help="probes in flight at once, across hops (default 16, as traceroute)",
+    )
+    hops.add_argument(
+        "-w", "--wait", dest="wait", default="5", help="seconds to wait for a probe (default 5)"
+    )
+    meth.add_argument("-p", "--port", dest="port", type=int, help="destination port (UDP: the first one)")
+    out.add_argument("-n", dest="numeric", action="store_true", help="numeric addresses (no reverse lookups)")
+    where.add_argument("-i", "--interface", dest="iface", help="send through this interface")
+    fam = where.add_mutually_exclusive_group()
     fam.add_argument("-4", dest="family", action="store_const", const=4, default=0)
     fam.add_argument("-6", dest="family", action="store_const", const=6)
-    p.add_argument("--json", action="store_true", help="one JSON document: hops and probes")
+    out.add_argument("--json", action="store_true", help="one JSON document: hops and probes")
     p.set_defaults(func=run, method="udp")
 
 
@@ -58,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"-w {args.wait}: seconds, e.g. -w 2") from None
     if not 1 <= args.first <= args.max_hops <= 255 or not 1 <= args.queries <= 10 or wait <= 0:
         raise UsageError("need 1 <= -f <= -m <= 255, -q 1..10 and -w > 0")
+    if not 1 <= args.parallel <= 255:
+        raise UsageError(f"-N {args.parallel}: probes in flight must be 1..255")
     t = resolve(args.host, args.family)
     v6 = t.family == socket.AF_INET6
     ip_hdr = 40 if v6 else 20
@@ -89,7 +108,13 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "icmp":
         opts = PingOptions(timeout=wait, size=size, family=args.family, source=args.iface)
         hops = trace(
-            args.host, opts, max_hops=args.max_hops, queries=args.queries, on_hop=on_hop, first=args.first
+            args.host,
+            opts,
+            max_hops=args.max_hops,
+            queries=args.queries,
+            on_hop=on_hop,
+            first=args.first,
+            parallel=args.parallel,
         )
         for h in hops:  # ping.trace notes in iputils words; traceroute's are short
             h.probes = [(a, r, _short(n)) for a, r, n in h.probes]
@@ -106,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
             size=size,
             source=args.iface,
             on_hop=on_hop,
+            parallel=args.parallel,
         )
     if args.json:
         doc = {

@@ -27,7 +27,12 @@ def add_source_args(p: argparse.ArgumentParser) -> None:
         help="capture live on IFACE (repeatable; ssh://[USER@]HOST/IFACE: on a remote host over OpenSSH)",
     )
     src.add_argument(
-        "-r", "--read", metavar="FILE", help="open a pcap/pcapng file ('-' or a FIFO for a stream)"
+        "-r",
+        "--read",
+        action="append",
+        metavar="FILE",
+        help="open a pcap/pcapng file ('-' or a FIFO for a stream); several -r, a DIR or a quoted GLOB "
+        "(a ring of capture -C/-G files) open as one capture in time order",
     )
     p.add_argument("-f", "--capture-filter", metavar="BPF", help="capture filter (BPF syntax) for -i")
     p.add_argument("-Y", "--display-filter", metavar="FILTER", default="", help="initial display filter")

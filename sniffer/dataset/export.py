@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sniffer.errors import PcapFormatError, SnifferError, UsageError
+from sniffer.errors import PcapFormatError, SnifferError
 
 #: rows converted to Arrow and written at a time
 BATCH_ROWS = 65536
@@ -35,13 +35,6 @@ AUTO_CLUSTER_BYTES = 64 << 20
 HOUR_NS = 3_600_000_000_000
 MANIFEST = "_manifest.jsonl"
 META = "_dataset.json"
-_MAGIC = (
-    b"\xd4\xc3\xb2\xa1",
-    b"\xa1\xb2\xc3\xd4",
-    b"\x4d\x3c\xb2\xa1",
-    b"\xa1\xb2\x3c\x4d",
-    b"\x0a\x0d\x0d\x0a",
-)
 
 
 @dataclass(frozen=True)
@@ -63,35 +56,11 @@ def file_id(path: str) -> str:
     return hashlib.sha1(path.encode()).hexdigest()[:16]
 
 
-def _is_capture(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(4) in _MAGIC
-    except OSError:
-        return False
-
-
 def expand_inputs(inputs: Sequence[str]) -> list[str]:
     """FILE, DIR (every pcap/pcapng file under it, by magic number) or GLOB -> absolute paths, sorted."""
-    found: list[str] = []
-    for item in inputs:
-        if os.path.isdir(item):
-            for root, dirs, files in os.walk(item):
-                dirs.sort()
-                found.extend(
-                    os.path.join(root, f) for f in sorted(files) if _is_capture(os.path.join(root, f))
-                )
-        elif os.path.exists(item):
-            found.append(item)
-        else:
-            hits = sorted(glob.glob(item, recursive=True))
-            if not hits:
-                raise UsageError(f"export: {item}: no such file, directory or matching file")
-            found.extend(h for h in hits if os.path.isfile(h))
-    seen: dict[str, None] = {}
-    for p in found:
-        seen.setdefault(os.path.abspath(p), None)
-    return list(seen)
+    from sniffer.capture.fileset import expand_inputs as expand
+
+    return expand(inputs, "export")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -291,6 +260,8 @@ class Result:
     flows: int = 0
     errors: list[str] | None = None
     seconds: float = 0.0
+    #: CPU seconds the tasks themselves took (summed over workers; the cluster's start is not in it)
+    task_cpu_s: float = 0.0
 
 
 def _split_points(size: int, split: int) -> list[tuple[int, int]]:
@@ -424,6 +395,7 @@ def export(
             for r in runner.map(run_task, [(t,) for t in tasks]):
                 got = parts.setdefault(r["path"], [])
                 got.append(r)
+                res.task_cpu_s += r["cpu_s"]
                 if len(got) < nparts[r["path"]]:
                     continue
                 st = stats[r["path"]]

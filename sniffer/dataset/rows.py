@@ -20,6 +20,7 @@ from sniffer.decode.summary import fast_protocols, summarize
 from sniffer.frame import Frame
 from sniffer.model.flows import Flow, FlowIndex
 from sniffer.model.l4 import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, transport
+from sniffer.model.tcpanalysis import ANALYSIS_FLAGS, TcpAnalyzer
 
 #: the application columns every packets row has, filled from the dissector's fields (only packets
 #: that leave the summary's fast path can carry them: the fast path takes no application payload)
@@ -60,6 +61,8 @@ class PacketRows:
         self.extra = list(extra)
         self.number = first_number - 1
         self.flows = FlowIndex(keep_numbers=False)
+        self.tcp = TcpAnalyzer()  # tcp.analysis.* of each TCP packet (from this file's or range's start)
+        self._flow_flagged: dict[tuple[str, int], int] = {}
         self.cols: dict[str, list[Any]] = {}
         self._flow_bits: dict[tuple[str, int], list[int]] = {}
         self._flow_service: dict[tuple[str, int], str] = {}
@@ -144,7 +147,15 @@ class PacketRows:
             c["tcp_stream"].append(None)
             c["udp_stream"].append(None)
             c["tcp_flags"].append(None)
-        c["tcp_analysis"].append(None)  # reserved: filled when the TCP analysis lands
+        extra = self.tcp.feed_frame(n, fr)
+        if extra is None:
+            c["tcp_analysis"].append(None)
+        else:  # the flags Wireshark sets, by the short name (retransmission, duplicate_ack, ...)
+            flagged = [name[13:] for name in ANALYSIS_FLAGS if name in extra]
+            c["tcp_analysis"].append(flagged)
+            if flagged and r is not None and r[0].proto == "tcp":
+                key = (r[0].proto, r[0].index)
+                self._flow_flagged[key] = self._flow_flagged.get(key, 0) + 1
         if fields is None:
             for k in APP_FIELDS:
                 c[k].append(None)
@@ -192,6 +203,7 @@ class PacketRows:
             if bits is None:  # only ICMP-quoted packets: no conversation of its own
                 continue
             _flow_row(cols, self.file, flow, bits, self._flow_service.get(key), self._flow_frames[key])
+            cols["tcp_analysis_count"][-1] = self._flow_flagged.get(key, 0) if flow.proto == "tcp" else None
         return cols
 
 

@@ -41,7 +41,7 @@ PACKETS = pa.schema(
         ("tcp_stream", pa.int64()),  # tcp.stream / udp.stream as Wireshark numbers them in the file
         ("udp_stream", pa.int64()),
         ("tcp_flags", pa.int16()),  # tcp.flags (12 bits)
-        ("tcp_analysis", pa.list_(pa.string())),  # reserved for tcp.analysis.* flags (null for now)
+        ("tcp_analysis", pa.list_(pa.string())),  # tcp.analysis.* flags set (short names); null: no TCP
         ("dns_qry_name", pa.string()),  # first dns.qry.name
         ("tls_handshake_version", pa.int32()),  # first tls.handshake.version (0x0301 = 769: TLS 1.0)
         ("tls_sni", pa.string()),  # tls.handshake.extensions_server_name
@@ -71,7 +71,7 @@ FLOWS = pa.schema(
         ("service", pa.string()),  # first application Protocol column seen (DNS, TLSv1.2, HTTP...)
         ("first_frame", pa.int64()),  # frame numbers of the first and last packet
         ("last_frame", pa.int64()),
-        ("tcp_analysis_count", pa.int64()),  # reserved for the count of tcp.analysis flags (null)
+        ("tcp_analysis_count", pa.int64()),  # packets with a tcp.analysis flag (TCP; null for UDP)
     ]
 )
 

@@ -160,36 +160,50 @@ def _shift(mask: int) -> int:
 _STRUCT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 
 
-def _compile_reader(fields: tuple[F, ...]) -> Callable[[bytes, int, dict[str, Value]], dict[str, Value]]:
-    """Generate ``read(data, base, fields) -> vals`` for a whole header (no bounds checks: the caller has
-    checked the header is all there): one ``struct.Struct`` unpack for the big-endian unsigned fields that
-    do not overlap (dpkt's ``__hdr_fmt__``), then masks, shifts and scales, the other kinds by their
-    formatter, each value put in the frame's field dict (appended if the name is there already) and in
-    the returned name -> value dict. Same values as ``field_value`` (tests check every header)."""
+def _compile_reader(fields: tuple[F, ...]) -> Callable[[_Slow], Callable[..., dict[str, Value] | None]]:
+    """Generate ``make(slow)`` returning ``read(ctx, base, end, into=None) -> vals`` for a whole header:
+    what ``Header.read`` does, as one function. With a tree, or when the header is not all there, it hands
+    over to ``slow`` (the header's own declared field loop, with its labels). Otherwise: one ``struct.Struct`` unpack for the big-endian unsigned fields that
+    do not overlap (dpkt's ``__hdr_fmt__``), then masks, shifts and scales, the addresses through the
+    memoised formatters' caches, each value put in the frame's field dict (appended if the name is there
+    already, as ``Ctx.add`` does) and in the returned name -> value dict (a repeated name keeps its last
+    value). Same values and dict order as the loop (tests check every declared header)."""
+    size = max(f.off + f.size for f in fields)
     spans = sorted({(f.off, f.size) for f in fields if f.kind == "u" and f.size in _STRUCT_CODES})
     slot: dict[tuple[int, int], int] = {}
     fmt, pos = ">", 0
-    for off, size in spans:
+    for off, sz in spans:
         if off < pos:  # overlaps a field already in the struct: read on its own
             continue
-        fmt += "x" * (off - pos) + _STRUCT_CODES[size]
-        slot[(off, size)] = len(slot)
-        pos = off + size
+        fmt += "x" * (off - pos) + _STRUCT_CODES[sz]
+        slot[(off, sz)] = len(slot)
+        pos = off + sz
     ns: dict[str, Any] = {
         "_unpack": struct.Struct(fmt).unpack_from,
         "_fb": int.from_bytes,
         "_ip4": ip4,
         "_ip6": ip6,
         "_mac": mac,
+        "_c4": _ip4_cache,
+        "_c6": _ip6_cache,
+        "_cm": _mac_cache,
         "_merge": _merge,
     }
-    body = []
+    body = [
+        "data = ctx.data",
+        f"if ctx.tree or base + {size} > end or base + {size} > len(data):",
+        "    return _slow(ctx, base, end, into)",
+    ]
     if slot:
-        names = [f"_s{i}" for i in range(len(slot))]
-        body.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = _unpack(data, base)")
+        snames = [f"_s{i}" for i in range(len(slot))]
+        body.append(f"{', '.join(snames)}{',' if len(snames) == 1 else ''} = _unpack(data, base)")
+    same: dict[tuple[int, int, str, int, int], int] = {}  # a field declared again (an alias) reuses its value
     for i, f in enumerate(fields):
         o, n = f"base + {f.off}", f.size
-        if f.kind == "u":
+        j = same.setdefault((f.off, n, f.kind, f.mask, f.scale), i)
+        if j != i:
+            v = f"v{j}"
+        elif f.kind == "u":
             k = slot.get((f.off, n))
             if k is not None:
                 v = f"_s{k}"
@@ -204,11 +218,11 @@ def _compile_reader(fields: tuple[F, ...]) -> Callable[[bytes, int, dict[str, Va
         elif f.kind == "le":
             v = f"_fb(data[{o} : {o} + {n}], 'little')"
         elif f.kind == "ip4":
-            v = f"_ip4(data[{o} : {o} + 4])"
+            v = f"_c4.get(_b := data[{o} : {o} + 4]) or _ip4(_b)"
         elif f.kind == "ip6":
-            v = f"_ip6(data[{o} : {o} + 16])"
+            v = f"_c6.get(_b := data[{o} : {o} + 16]) or _ip6(_b)"
         elif f.kind == "mac":
-            v = f"_mac(data[{o} : {o} + 6])"
+            v = f"_cm.get(_b := data[{o} : {o} + 6]) or _mac(_b)"
         elif f.kind == "str":
             v = f"data[{o} : {o} + {n}].decode('latin-1')"
         else:
@@ -216,25 +230,46 @@ def _compile_reader(fields: tuple[F, ...]) -> Callable[[bytes, int, dict[str, Va
         body.append(f"v{i} = {v}")
     items = {f.name: f"v{i}" for i, f in enumerate(fields)}  # a repeated name keeps its last value
     body.append("vals = {" + ", ".join(f"{k!r}: {v}" for k, v in items.items()) + "}")
-    if len(items) == len(fields):  # names all different: one C-level update when none is there yet
+    body.append("fields = ctx.fields")
+    # names all absent (the usual case): one C-level update; a name declared twice goes in as a list
+    if len(items) <= 6:
+        body.append("if " + " and ".join(f"{k!r} not in fields" for k in items) + ":")
+    else:
         body.append("if fields.keys().isdisjoint(vals):")
+    if len(items) == len(fields):
         body.append("    fields.update(vals)")
-        body.append("    return vals")
+    else:
+        put: dict[str, list[str]] = {}
+        for i, f in enumerate(fields):
+            put.setdefault(f.name, []).append(f"v{i}")
+        body.append(
+            "    fields.update({"
+            + ", ".join(
+                f"{k!r}: {vs[0] if len(vs) == 1 else '[' + ', '.join(vs) + ']'}" for k, vs in put.items()
+            )
+            + "})"
+        )
+    body.append("    return vals")
     for i, f in enumerate(fields):
         body.append(f"if {f.name!r} in fields:")
         body.append(f"    _merge(fields, {f.name!r}, v{i})")
         body.append("else:")
         body.append(f"    fields[{f.name!r}] = v{i}")
     body.append("return vals")
-    src = "def read(data, base, fields):\n" + "".join(f"    {line}\n" for line in body)
+    src = (
+        "def make(_slow):\n    def read(ctx, base, end, into=None):\n"
+        + "".join(f"        {line}\n" for line in body)
+        + "    return read\n"
+    )
     exec(compile(src, f"<header {fields[0].name}>", "exec"), ns)
-    fn: Callable[[bytes, int, dict[str, Value]], dict[str, Value]] = ns["read"]
+    fn: Callable[[_Slow], Callable[..., dict[str, Value] | None]] = ns["make"]
     return fn
 
 
+_Slow = Callable[["Ctx", int, int, "Node | None"], "dict[str, Value] | None"]
 _READERS: dict[
     tuple[tuple[str, int, int, str, int, int], ...],
-    Callable[[bytes, int, dict[str, Value]], dict[str, Value]],
+    Callable[[_Slow], Callable[..., dict[str, Value] | None]],
 ] = {}
 
 
@@ -247,34 +282,37 @@ def _merge(d: dict[str, Value], name: str, value: Value) -> None:
 
 
 class Header:
-    """A fixed header: a protocol's declared fields in wire order (dpkt's ``__hdr__``)."""
+    """A fixed header: a protocol's declared fields in wire order (dpkt's ``__hdr__``).
+
+    ``read`` is compiled on first use (``_compile_reader``; compiling all of them at import would cost
+    milliseconds before the first line) and the generated function then replaces the method on the
+    instance: a dissector's ``HDR.read(ctx, off, end)`` is one Python call. Equal declarations share one
+    generated reader."""
 
     def __init__(self, fields: tuple[F, ...]) -> None:
         self.fields = fields
         self.size = max(f.off + f.size for f in fields)
         self._shifts = tuple(_shift(f.mask) for f in fields)
         self._plan = tuple(zip(fields, self._shifts, strict=True))
-        #: the compiled whole-header reader, generated on first use (compiling all ~40 at import would
-        #: cost ~9 ms before the first line)
-        self._fast: Callable[[bytes, int, dict[str, Value]], dict[str, Value]] | None = None
 
     def read(self, ctx: Ctx, base: int, end: int, into: Node | None = None) -> dict[str, Value] | None:
         """Record every field at ``base``; returns name -> value, or None (flagged) if the header is cut.
 
         Fields before the cut are still recorded, as Wireshark does.
         """
+        key = tuple((f.name, f.off, f.size, f.kind, f.mask, f.scale) for f in self.fields)
+        make = _READERS.get(key)
+        if make is None:
+            if len(_READERS) > 1024:
+                _READERS.clear()
+            make = _READERS[key] = _compile_reader(self.fields)
+        fast = make(self.read_fields)
+        self.__dict__["read"] = fast  # from now on the instance's read is the generated function
+        return fast(ctx, base, end, into)
+
+    def read_fields(self, ctx: Ctx, base: int, end: int, into: Node | None = None) -> dict[str, Value] | None:
+        """``read`` as the declared field loop, with offsets and display text for the tree."""
         data = ctx.data
-        if not ctx.tree and base + self.size <= (end if end < len(data) else len(data)):
-            fast = self._fast  # the whole header, no tree: the compiled reader
-            if fast is None:
-                key = tuple((f.name, f.off, f.size, f.kind, f.mask, f.scale) for f in self.fields)
-                fast = _READERS.get(key)
-                if fast is None:  # (a Header made per packet shares the reader of its equal fields)
-                    if len(_READERS) > 1024:
-                        _READERS.clear()
-                    fast = _READERS[key] = _compile_reader(self.fields)
-                self._fast = fast
-            return fast(data, base, ctx.fields)
         lim = end if end < len(data) else len(data)
         vals: dict[str, Value] = {}
         for f, sh in self._plan:
@@ -332,6 +370,9 @@ def _layer(proto: str) -> Node:
     return node
 
 
+_NO_TREE_ROOT = _layer("")
+
+
 class Ctx:
     """State of one frame's dissection: the data, the field dict, the tree (optional), the columns."""
 
@@ -358,12 +399,13 @@ class Ctx:
         "truncated",
     )
 
-    def __init__(self, data: bytes, tree: bool) -> None:
+    def __init__(self, data: bytes, tree: bool, lean: bool = False) -> None:
         self.data = data
         self.fields: dict[str, Value] = {}
         self.tree = tree
-        self.lean = False  # True: only the columns are wanted (see engine.run)
-        self.root = Node("Packet", "", None, "Packet", 0, len(data))
+        self.lean = lean  # True: only the columns are wanted (see engine.run)
+        # without a tree nothing hangs below the root: one shared node stands for every packet's
+        self.root = Node("Packet", "", None, "Packet", 0, len(data)) if tree else _NO_TREE_ROOT
         self.parent = self.root  # where new layers go
         self.layer: Node = self.root  # where new fields go
         self.protos: list[str] = []

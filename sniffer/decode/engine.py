@@ -32,11 +32,13 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     wlan,
     wpan,
 )
-from sniffer.decode.core import LINKTYPES, Ctx, _put, data_layer
+from sniffer.decode.core import LINKTYPES, Ctx, _layer, _put, data_layer
 from sniffer.frame import Frame
 
 #: SNIFFER_DECODE_DEBUG=1 lets decoder exceptions through (for finding decoder bugs in development)
 DEBUG = bool(os.environ.get("SNIFFER_DECODE_DEBUG"))
+
+_FRAME = _layer("frame")  # the no-tree "frame" layer node
 
 
 def run(frame: Frame, tree: bool, fields: bool = True, lean: bool = False) -> Ctx:
@@ -47,34 +49,42 @@ def run(frame: Frame, tree: bool, fields: bool = True, lean: bool = False) -> Ct
     data = frame[1]
     if not isinstance(data, bytes):
         data = bytes(data)
-    ctx = Ctx(data, tree)
-    ctx.lean = lean
+    ctx = Ctx(data, tree, lean)
     caplen = len(data)
     reclen = frame[2]  # frame.len is the recorded length even when caplen is larger (libpcap, tshark)
     wirelen = reclen if reclen >= caplen else caplen  # the decoders still see every captured byte
-    ts = frame[0]
-    fl = ctx.push(
-        "frame", f"Frame: {reclen} bytes on wire, {caplen} bytes captured" if tree else "", 0, caplen
-    )
-    ctx.protos.pop()
-    if fields:
-        if tree:
-            _frame_fields(ctx, frame, ts, reclen, caplen)
-        else:  # the same fields straight into the (still empty) dict
-            f = ctx.fields
-            f["frame.interface_id"] = frame[4]
+    if tree:
+        fl = ctx.push("frame", f"Frame: {reclen} bytes on wire, {caplen} bytes captured", 0, caplen)
+        ctx.protos.pop()
+        if fields:
+            _frame_fields(ctx, frame, frame[0], reclen, caplen)
+        ctx.parent = ctx.root
+    else:  # the shared "frame" layer node (what ctx.push would give), no push and pop
+        fl = ctx.layer = _FRAME
+        if fields:  # the same fields straight into the (still empty) dict
+            ts = frame[0]
             n = len(frame)
-            if n > 6 and frame[6]:
-                f["frame.interface_name"] = frame[6]
-            if n > 5 and frame[5]:
-                f["frame.direction"] = frame[5]
-            if n > 7 and frame[7] is not None:
-                f["frame.comment"] = frame[7]
-            f["frame.time_epoch"] = f"{ts // 1_000_000_000}.{ts % 1_000_000_000:09d}"
-            f["frame.len"] = reclen
-            f["frame.cap_len"] = caplen
-            f["frame.linktype"] = frame[3]
-    ctx.parent = ctx.root
+            if n == 8 and not frame[6] and not frame[5] and frame[7] is None:
+                ctx.fields = {
+                    "frame.interface_id": frame[4],
+                    "frame.time_epoch": f"{ts // 1_000_000_000}.{ts % 1_000_000_000:09d}",
+                    "frame.len": reclen,
+                    "frame.cap_len": caplen,
+                    "frame.linktype": frame[3],
+                }
+            else:
+                f = ctx.fields
+                f["frame.interface_id"] = frame[4]
+                if n > 6 and frame[6]:
+                    f["frame.interface_name"] = frame[6]
+                if n > 5 and frame[5]:
+                    f["frame.direction"] = frame[5]
+                if n > 7 and frame[7] is not None:
+                    f["frame.comment"] = frame[7]
+                f["frame.time_epoch"] = f"{ts // 1_000_000_000}.{ts % 1_000_000_000:09d}"
+                f["frame.len"] = reclen
+                f["frame.cap_len"] = caplen
+                f["frame.linktype"] = frame[3]
     fn = LINKTYPES.map.get(frame[3])
     try:
         if fn is None:

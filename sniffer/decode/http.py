@@ -8,6 +8,7 @@ the body. Anything else on those ports (a body continued in a later segment) sta
 from __future__ import annotations
 
 from sniffer.decode.core import HTTP_METHODS, HTTP_PREFIXES, HTTP_TCP_PORTS, TCP_PORTS, Ctx, data_layer
+from sniffer.decode.tcpheur import TCP_HEURISTICS
 
 _METHODS = frozenset(m.encode() for m in HTTP_METHODS)
 
@@ -92,6 +93,14 @@ DECLARES = ("http.request", "http.response", "json", "urlencoded-form")
 _BODY = {
     "application/x-www-form-urlencoded": ("urlencoded-form", "", " (application/x-www-form-urlencoded)"),
     "application/json": ("json", "HTTP/JSON", ", JavaScript Object Notation (application/json)"),
+    # Wireshark's XML dissector takes these media types (before text/*'s line-based text): no Info suffix
+    "text/xml": ("xml", "HTTP/XML", ""),
+    "application/xml": ("xml", "HTTP/XML", ""),
+    "application/soap+xml": ("xml", "HTTP/XML", ""),
+    "application/atom+xml": ("xml", "HTTP/XML", ""),
+    "application/rss+xml": ("xml", "HTTP/XML", ""),
+    "application/xhtml+xml": ("xml", "HTTP/XML", ""),
+    "image/svg+xml": ("xml", "HTTP/XML", ""),
 }
 
 
@@ -263,14 +272,14 @@ def dissect_http(ctx: Ctx, off: int, end: int) -> bool:
     elif body < lim and (not chunked or _chunks_ok(data, body, lim)):
         mtype = ctype.split(";", 1)[0].strip().lower()
         sub = _BODY.get(mtype)
-        if mtype.startswith("text/"):
-            n = data.count(b"\n", body, lim) + (data[lim - 1] != 10)
-            ctx.push("data-text-lines", f"Line-based text data: {mtype} ({n} lines)", body, lim - body)
-            ctx.info += f" ({mtype})"
-        elif sub is not None:
+        if sub is not None:
             ctx.push(sub[0], mtype, body, lim - body)
             ctx.proto = sub[1] or ctx.proto
             ctx.info += sub[2]
+        elif mtype.startswith("text/"):
+            n = data.count(b"\n", body, lim) + (data[lim - 1] != 10)
+            ctx.push("data-text-lines", f"Line-based text data: {mtype} ({n} lines)", body, lim - body)
+            ctx.info += f" ({mtype})"
         else:
             data_layer(ctx, body, end)
     return True
@@ -280,3 +289,23 @@ def dissect_http(ctx: Ctx, off: int, end: int) -> bool:
 def dissect_http_port(ctx: Ctx, off: int, end: int) -> None:
     if not dissect_http(ctx, off, end):
         data_layer(ctx, off, end)
+
+
+@TCP_HEURISTICS.register(HTTP_PREFIXES)
+def heuristic_http(ctx: Ctx, off: int, end: int) -> bool:
+    """tshark 4.0's HTTP heuristic on any TCP port: the first line (ended by CR LF) starts or ends with
+    "HTTP/1.1" and is not 8 bytes long."""
+    data = ctx.data
+    lim = min(end, len(data))
+    nl = data.find(b"\n", off, lim)
+    cr = data.find(b"\r", off, lim)
+    ends = [e for e in (nl, cr) if e >= 0]
+    if not ends:
+        return False
+    e = min(ends)
+    if e - off == 8:
+        return False
+    line = data[off:e].upper()
+    if not (line.startswith(b"HTTP/1.1") or line.endswith(b"HTTP/1.1")):
+        return False
+    return dissect_http(ctx, off, end)

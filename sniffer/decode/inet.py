@@ -23,6 +23,7 @@ from sniffer.decode.core import (
     ip6,
 )
 from sniffer.decode.ipproto import IP_PROTO_DESCRIPTIONS
+from sniffer.decode.tcpheur import TCP_HEURISTICS
 
 # IP protocol numbers (IANA)
 IPPROTO_HOPOPTS = 0  # IPv6 hop-by-hop options
@@ -84,7 +85,14 @@ IPV4 = Header(
 )
 IPV4_FIRST = Header(IPV4.fields[:2])
 IPV4_TO_SRC = Header(IPV4.fields[:-1])
-IPV4_DST = Header(IPV4.fields[-1:])
+#: ip.dst, then ip.addr for the source and the destination (in the tree: "Source or Destination Address")
+IPV4_DST = Header(
+    (
+        *IPV4.fields[-1:],
+        F("ip.addr", "Source or Destination Address", 12, 4, "ip4"),
+        F("ip.addr", "Source or Destination Address", 16, 4, "ip4"),
+    )
+)
 
 
 @ETHERTYPES.register(0x0800)
@@ -115,11 +123,8 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
     dvals = IPV4_DST.read(ctx, off, end)
     if dvals is None:
         return
-    vals.update(dvals)
     tlen = vals["ip.len"]
-    src, dst = vals["ip.src"], vals["ip.dst"]
-    ctx.add("ip.addr", src, off + 12, 4, "Source or Destination Address")
-    ctx.add("ip.addr", dst, off + 16, 4, "Source or Destination Address")
+    src, dst = vals["ip.src"], dvals["ip.dst"]
     if ctx.tree:
         layer.text = f"Internet Protocol Version 4, Src: {src}, Dst: {dst}"
     if not ctx.quote:
@@ -490,6 +495,8 @@ TCP = Header(
         F("tcp.window_size_value", "Window", 14, 2),
         F("tcp.checksum", "Checksum", 16, 2, disp=HEX4),
         F("tcp.urgent_pointer", "Urgent Pointer", 18, 2),
+        F("tcp.port", "Source or Destination Port", 0, 2),
+        F("tcp.port", "Source or Destination Port", 2, 2),
     )
 )
 
@@ -542,8 +549,6 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
             ctx.info = f"{_last(ctx, 'tcp.srcport')} -> {_last(ctx, 'tcp.dstport')}"
         return
     sp, dp = vals["tcp.srcport"], vals["tcp.dstport"]
-    ctx.add("tcp.port", sp, off, 2, "Source or Destination Port")
-    ctx.add("tcp.port", dp, off + 2, 2, "Source or Destination Port")
     hl = vals["tcp.hdr_len"]
     flags = vals["tcp.flags"]
     ctx.add("tcp.flags.str", _flag_str(flags), off + 12, 2, "TCP Flags")
@@ -567,7 +572,8 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
             ctx.warn(f"Bogus TCP header length ({hl}, beyond the end of the packet)")
             ctx.info = info
             return
-        _tcp_options(ctx, off + 20, off + hl, end)
+        if not ctx.lean or off + hl > lim:  # lean, options all captured: they give only fields/warnings
+            _tcp_options(ctx, off + 20, off + hl, end)
         if not ctx.quote and _has_option(data, off + 20, min(off + hl, lim), 30):
             ctx.protos.append("mptcp")  # Wireshark's MPTCP analysis (on by default) takes the column
             ctx.proto = "MPTCP"
@@ -585,7 +591,7 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
         fn = TCP_PORTS.map.get(min(sp, dp)) or TCP_PORTS.map.get(max(sp, dp))
         if fn is not None and not ctx.quote:
             fn(ctx, off + hl, end)
-        else:
+        elif ctx.quote or not TCP_HEURISTICS.run(ctx, off + hl, end):  # (TLS, HTTP, DCE/RPC on any port)
             data_layer(ctx, off + hl, end)
 
 
@@ -728,6 +734,8 @@ UDP = Header(
         F("udp.dstport", "Destination Port", 2, 2),
         F("udp.length", "Length", 4, 2),
         F("udp.checksum", "Checksum", 6, 2, disp=HEX4),
+        F("udp.port", "Source or Destination Port", 0, 2),
+        F("udp.port", "Source or Destination Port", 2, 2),
     )
 )
 
@@ -743,8 +751,6 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
             ctx.info = f"{_last(ctx, 'udp.srcport')} -> {_last(ctx, 'udp.dstport')}"
         return
     sp, dp, ulen = vals["udp.srcport"], vals["udp.dstport"], vals["udp.length"]
-    ctx.add("udp.port", sp, off, 2, "Source or Destination Port")
-    ctx.add("udp.port", dp, off + 2, 2, "Source or Destination Port")
     if ctx.tree:
         layer.text = f"User Datagram Protocol, Src Port: {sp}, Dst Port: {dp}"
     if ulen < 8:
@@ -765,14 +771,15 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
     lim = min(end, len(ctx.data))
     if off + 8 >= lim:
         return
-    ctx.add(
-        "udp.payload",
-        ctx.data[off + 8 : lim].hex(":"),
-        off + 8,
-        lim - off - 8,
-        "UDP payload",
-        f"UDP payload ({lim - off - 8} bytes)",
-    )
+    if not ctx.lean:
+        ctx.add(
+            "udp.payload",
+            ctx.data[off + 8 : lim].hex(":"),
+            off + 8,
+            lim - off - 8,
+            "UDP payload",
+            f"UDP payload ({lim - off - 8} bytes)",
+        )
     # as Wireshark: a bound conversation, the lower port's dissector, then the higher's (either may refuse: False), then the
     # heuristic dissectors, then data
     if UDP_CONVERSATIONS.map and not ctx.quote:  # a conversation a dissector bound comes first

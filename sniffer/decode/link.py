@@ -43,6 +43,8 @@ ETH = Header(
     (
         F("eth.dst", "Destination", 0, 6, "mac"),
         F("eth.src", "Source", 6, 6, "mac"),
+        F("eth.addr", "Address", 0, 6, "mac"),
+        F("eth.addr", "Address", 6, 6, "mac"),
     )
 )
 ETH_TYPE = F("eth.type", "Type", 12, 2, disp=HEX4, names=ETHERTYPE_NAMES)
@@ -62,8 +64,6 @@ def dissect_eth(ctx: Ctx, off: int, end: int) -> None:
     vals = ETH.read(ctx, off, end)
     assert vals is not None
     src, dst = vals["eth.src"], vals["eth.dst"]
-    ctx.add("eth.addr", dst, off, 6, "Address")
-    ctx.add("eth.addr", src, off + 6, 6, "Address")
     if not ctx.src:
         ctx.src, ctx.dst = src, dst
     etype = int.from_bytes(data[off + 12 : off + 14], "big")

@@ -160,7 +160,11 @@ def _escape(b: bytes) -> str:
     return "".join(chr(c) if 32 <= c < 127 else f"\\{c:03o}" for c in b)
 
 
-@UDP_PORTS.register(SYSLOG_PORT)
+#: the first 3 bytes of every message the syslog dissector takes: "<" PRI ">" with PRI 1-3 digits
+SYSLOG_PREFIXES = frozenset(b"<%d>" % d for d in range(10)) | frozenset(b"<%02d" % d for d in range(100))
+
+
+@UDP_PORTS.register(SYSLOG_PORT, prefixes=SYSLOG_PREFIXES)
 def dissect_syslog(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
     lim = min(end, len(data))

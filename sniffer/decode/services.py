@@ -13,8 +13,29 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 - ``quic``: QUIC
 - ``snmp``: SNMP
 - ``netbios``: NBNS, NBDS, NBSS; ``smb``: SMB, SMB2, mailslot, Browser
+- ``tcpsvc``: RESP (Redis), Finger, WHOIS, RSH, Gnutella
+- ``xmpp``: XMPP client streams (and TLS after STARTTLS)
+- ``osi``: TPKT, COTP, RDP connection negotiation (TCP 102, 3389)
+- ``dcerpc``: DCE/RPC (heuristic on any TCP port, and 135); ``tcpheur``: TCP heuristics (TLS, HTTP, DCE/RPC)
 """
 
 from __future__ import annotations
 
-from sniffer.decode import aaa, db, ics, mgmt, netbios, quic, rpc, smb, snmp, ssh, text, voip  # noqa: F401  (they fill the tables)
+from sniffer.decode import (  # noqa: F401  (they fill the tables)
+    aaa,
+    db,
+    dcerpc,
+    ics,
+    mgmt,
+    netbios,
+    osi,
+    quic,
+    rpc,
+    smb,
+    snmp,
+    ssh,
+    tcpsvc,
+    text,
+    voip,
+    xmpp,
+)

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from sniffer.decode import engine
 from sniffer.decode.core import TCP_PORTS, UDP_CONVERSATIONS, UDP_HEURISTICS, UDP_PORTS, ip4, ip6
 from sniffer.decode.inet import tcp_flag_table, tcp_info
+from sniffer.decode.tcpheur import TCP_HEURISTICS
 from sniffer.frame import Frame
 
 
@@ -39,15 +40,18 @@ _ICMP_ECHO = struct.Struct("!BB2xHH")
 _FLAGS: list[str] = []  # tcp_flags_str of every 12-bit flags value (bound on first use)
 
 
-def fast_path_ports() -> tuple[frozenset[int], frozenset[int], frozenset[bytes], bytes, frozenset[int]]:
+def fast_path_ports() -> tuple[
+    frozenset[int], frozenset[int], frozenset[bytes], bytes, frozenset[int], frozenset[int]
+]:
     """The fast path's port sets, derived from the dissector tables (engine imports every protocol module):
     (every TCP port with a dissector, the TCP ports whose dissector is not heuristic, the 3-byte payload
-    prefixes of the heuristic ones, a 256-byte table: 1 where a prefix starts with that byte, every UDP
-    port with a dissector). A TCP segment with payload on a port of the first set takes the full
-    dissector if its port is in the second set or its payload starts with one of the prefixes (anything
-    else stays plain TCP, whose line the fast path gives); a UDP datagram on a port of the last set
-    always does. (A 64 KiB per-port table instead of the set tests ran ~4 % slower: cache misses.)"""
-    prefixes: frozenset[bytes] = frozenset().union(*TCP_PORTS.prefixes.values())
+    prefixes of the heuristic ones of both tables, a 256-byte table: 1 where a prefix starts with that
+    byte, every UDP port with a dissector, the UDP ports whose dissector is not heuristic). A segment or
+    datagram with payload on a port of the first (TCP) or fifth (UDP) set takes the full dissector if its
+    port is in the second (sixth) set or its payload starts with one of the prefixes (anything else stays
+    plain TCP / UDP, whose line the fast path gives). (A 64 KiB per-port table instead of the set tests
+    ran ~4 % slower: cache misses.)"""
+    prefixes: frozenset[bytes] = frozenset().union(*TCP_PORTS.prefixes.values(), *UDP_PORTS.prefixes.values())
     firsts = {p[0] for p in prefixes}
     return (
         frozenset(TCP_PORTS.map),
@@ -55,10 +59,11 @@ def fast_path_ports() -> tuple[frozenset[int], frozenset[int], frozenset[bytes],
         prefixes,
         bytes(int(b in firsts) for b in range(256)),
         frozenset(UDP_PORTS.map),
+        frozenset(k for k in UDP_PORTS.map if k not in UDP_PORTS.prefixes),
     )
 
 
-_SLOW_TCP, _ALWAYS_TCP, _PREFIXES, _FIRST, _SLOW_UDP = fast_path_ports()
+_SLOW_TCP, _ALWAYS_TCP, _PREFIXES, _FIRST, _SLOW_UDP, _ALWAYS_UDP = fast_path_ports()
 #: the UDP heuristics' probes (core.Heuristics): a datagram whose payload byte 1 is in the first set, or
 #: whose payload bytes 0-3 or 4-7 (big-endian numbers) are in the second or third, takes the full dissector
 _UDP_B1, _UDP_W0, _UDP_W4 = (
@@ -69,6 +74,9 @@ _UDP_B1, _UDP_W0, _UDP_W4 = (
 #: the client ports of the conversations dissectors bound (core.Conversations): a live set, empty but for
 #: captures with e.g. a TFTP transfer; a datagram from or to one of them takes the full dissector
 _BOUND = UDP_CONVERSATIONS.ports
+#: TCP's heuristic dissectors (decode.tcpheur: TLS, HTTP, DCE/RPC on any port): a segment with payload on a
+#: port no dissector has takes the full dissector when its first 3 bytes are one of their prefixes
+_HPREFIXES, _HFIRST = TCP_HEURISTICS.prefixes(), TCP_HEURISTICS.first_bytes()
 
 
 def _flags() -> list[str]:
@@ -101,12 +109,26 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
             )
         ):
             return None
+        if (
+            seglen
+            and _HFIRST[data[o + hl]]
+            and data[o + hl : o + hl + 3] in _HPREFIXES
+            and sp not in _SLOW_TCP
+            and dp not in _SLOW_TCP
+        ):
+            return None
         return Summary(src, dst, "TCP", tcp_info(sp, dp, offfl & 0xFFF, seq, ack, win, seglen), False)
     if proto == 17:
         if o + 8 > end:
             return None
         sp, dp, ulen = _UDP.unpack_from(data, o)
-        if ulen < 8 or o + ulen > end or sp in _SLOW_UDP or dp in _SLOW_UDP:
+        if ulen < 8 or o + ulen > end:
+            return None
+        if (sp in _SLOW_UDP or dp in _SLOW_UDP) and (
+            sp in _ALWAYS_UDP
+            or dp in _ALWAYS_UDP
+            or (ulen > 8 and _FIRST[data[o + 8]] and data[o + 8 : o + 11] in _PREFIXES)
+        ):
             return None
         if (
             (ulen > 9 and data[o + 9] in _UDP_B1)
@@ -342,7 +364,10 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     always_tcp = _ALWAYS_TCP
     prefixes = _PREFIXES
     first = _FIRST
+    hprefixes = _HPREFIXES
+    hfirst = _HFIRST
     slow_udp = _SLOW_UDP
+    always_udp = _ALWAYS_UDP
     udp_b1, udp_w0, udp_w4, bound = _UDP_B1, _UDP_W0, _UDP_W4, _BOUND
     echo_names = _ECHO_NAMES
     num = _nums()
@@ -382,11 +407,20 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                             and (hl == 20 or 30 not in data[54 : 34 + hl])  # 30: maybe an MPTCP option
                             and (
                                 not seglen
-                                or (sp not in slow_tcp and dp not in slow_tcp)
                                 or (
-                                    (not first[data[34 + hl]] or data[34 + hl : 37 + hl] not in prefixes)
-                                    and sp not in always_tcp
-                                    and dp not in always_tcp
+                                    # TCP's heuristics (TLS, HTTP, DCE/RPC on any port)
+                                    (not hfirst[data[34 + hl]] or data[34 + hl : 37 + hl] not in hprefixes)
+                                    and (
+                                        (sp not in slow_tcp and dp not in slow_tcp)
+                                        or (
+                                            (
+                                                not first[data[34 + hl]]
+                                                or data[34 + hl : 37 + hl] not in prefixes
+                                            )
+                                            and sp not in always_tcp
+                                            and dp not in always_tcp
+                                        )
+                                    )
                                 )
                             )
                         ):
@@ -407,8 +441,14 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                         ulen = seq >> 16
                         if (
                             8 <= ulen <= tlen - 20
-                            and sp not in slow_udp
-                            and dp not in slow_udp
+                            and (
+                                (sp not in slow_udp and dp not in slow_udp)
+                                or (
+                                    (not first[data[42]] or data[42:45] not in prefixes)
+                                    and sp not in always_udp
+                                    and dp not in always_udp
+                                )
+                            )
                             # the UDP heuristics' probes (ack, offfl, win hold the payload's bytes 0-7) and the
                             # conversations dissectors bound
                             and (ack >> 16) & 0xFF not in udp_b1
@@ -474,7 +514,10 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
     always_tcp = _ALWAYS_TCP
     prefixes = _PREFIXES
     first = _FIRST
+    hprefixes = _HPREFIXES
+    hfirst = _HFIRST
     slow_udp = _SLOW_UDP
+    always_udp = _ALWAYS_UDP
     udp_b1, udp_w0, udp_w4, bound = _UDP_B1, _UDP_W0, _UDP_W4, _BOUND
     echo_names = _ECHO_NAMES
     num = _nums()
@@ -548,14 +591,23 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                                 and (hl == 20 or 30 not in buf[s + 54 : s + 34 + hl])  # maybe MPTCP
                                 and (
                                     not seglen
-                                    or (sp not in slow_tcp and dp not in slow_tcp)
                                     or (
+                                        # TCP's heuristics (TLS, HTTP, DCE/RPC on any port)
                                         (
-                                            not first[buf[s + 34 + hl]]
-                                            or buf[s + 34 + hl : s + 37 + hl] not in prefixes
+                                            not hfirst[buf[s + 34 + hl]]
+                                            or buf[s + 34 + hl : s + 37 + hl] not in hprefixes
                                         )
-                                        and sp not in always_tcp
-                                        and dp not in always_tcp
+                                        and (
+                                            (sp not in slow_tcp and dp not in slow_tcp)
+                                            or (
+                                                (
+                                                    not first[buf[s + 34 + hl]]
+                                                    or buf[s + 34 + hl : s + 37 + hl] not in prefixes
+                                                )
+                                                and sp not in always_tcp
+                                                and dp not in always_tcp
+                                            )
+                                        )
                                     )
                                 )
                             ):
@@ -575,8 +627,14 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                             ulen = seq >> 16
                             if (
                                 8 <= ulen <= tlen - 20
-                                and sp not in slow_udp
-                                and dp not in slow_udp
+                                and (
+                                    (sp not in slow_udp and dp not in slow_udp)
+                                    or (
+                                        (not first[buf[s + 42]] or buf[s + 42 : s + 45] not in prefixes)
+                                        and sp not in always_udp
+                                        and dp not in always_udp
+                                    )
+                                )
                                 # the UDP heuristics' probes (ack, offfl, win hold the payload's bytes 0-7) and the
                                 # conversations dissectors bound
                                 and (ack >> 16) & 0xFF not in udp_b1

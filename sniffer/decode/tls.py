@@ -10,6 +10,8 @@ alerts and application data. A handshake record that does not parse as messages 
 from __future__ import annotations
 
 from sniffer.decode.core import TCP_PORTS, TLS_PREFIXES, TLS_TCP_PORTS, Ctx, Node, data_layer
+from sniffer.decode.sslv2 import SSLV2_PREFIXES, dissect_sslv2
+from sniffer.decode.tcpheur import TCP_HEURISTICS
 
 CT_CHANGE_CIPHER_SPEC = 20
 CT_ALERT = 21
@@ -443,7 +445,23 @@ def dissect_tls(ctx: Ctx, off: int, end: int) -> bool:
     return True
 
 
-@TCP_PORTS.register(*TLS_TCP_PORTS, prefixes=TLS_PREFIXES)
+@TCP_PORTS.register(*TLS_TCP_PORTS, prefixes=TLS_PREFIXES | SSLV2_PREFIXES)
 def dissect_tls_port(ctx: Ctx, off: int, end: int) -> None:
-    if not dissect_tls(ctx, off, end):
+    if not dissect_tls(ctx, off, end) and not dissect_sslv2(ctx, off, end):
         data_layer(ctx, off, end)
+
+
+#: tshark 4.0's TLS heuristic on any TCP port (is_sslv3_or_tls): a handshake or application data record
+#: of SSL 3.0 - TLS 1.2 whose length is not 0 and below 2^14 + 2048
+TLS_HEURISTIC_PREFIXES = frozenset(bytes((ct, 3, minor)) for ct in (22, 23) for minor in range(4))
+
+
+@TCP_HEURISTICS.register(TLS_HEURISTIC_PREFIXES)
+def heuristic_tls(ctx: Ctx, off: int, end: int) -> bool:
+    data = ctx.data
+    if min(end, len(data)) - off < 5:
+        return False
+    ln = _u(data, off + 3, 2)
+    if ln == 0 or ln >= 16384 + 2048:
+        return False
+    return dissect_tls(ctx, off, end)

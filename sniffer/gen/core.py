@@ -20,7 +20,7 @@ from typing import Any
 
 from sniffer.errors import NetworkError, PrivilegeError, SnifferError
 from sniffer.gen import io
-from sniffer.gen.options import SockOpts, report
+from sniffer.gen.options import SockOpts, asked, report
 from sniffer.gen.payload import PayloadFactory
 from sniffer.gen.report import Report
 from sniffer.gen.styles import ASYNCIO, check_style
@@ -137,7 +137,7 @@ def run_client(ep: Endpoint, rs: RunSettings, dest: Addr) -> Report:
     t0 = time.perf_counter()
     try:
         if rs.mode == CONNS:
-            rep.options = _probe_options(ep)
+            rep.options, rep.options_asked = _probe_options(ep)
             rep.local = f"{rs.conns} sockets, up to {rs.parallel if rs.style != 'blocking' else 1} at once"
             if rs.style == ASYNCIO:
                 io.run_async(
@@ -177,9 +177,9 @@ def run_client(ep: Endpoint, rs: RunSettings, dest: Addr) -> Report:
     return rep
 
 
-def _probe_options(ep: Endpoint) -> dict[str, Any]:
+def _probe_options(ep: Endpoint) -> tuple[dict[str, Any], dict[str, Any]]:
     with ep.client_socket() as s:
-        return report(s)
+        return report(s), asked(s, ep.opts)
 
 
 def _run_stream(ep: Endpoint, rs: RunSettings, dest: Addr, rep: Report, factory: PayloadFactory) -> None:
@@ -238,6 +238,7 @@ def _describe_local(rep: Report, ep: Endpoint, sock: socket.socket) -> None:
     except OSError:
         rep.local = "?"
     rep.options = report(sock)
+    rep.options_asked = asked(sock, ep.opts)
 
 
 def _run_dgram(ep: Endpoint, rs: RunSettings, dest: Addr, rep: Report, factory: PayloadFactory) -> None:
@@ -290,25 +291,31 @@ def serve(
     mode: str,
     stop: Callable[[], bool],
     max_count: int | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Run a server on an already open socket until ``stop()`` (or ``max_count`` conns / messages)."""
+    """Run a server on an already open socket until ``stop()`` (or ``max_count`` conns / messages);
+    ``log`` is told each connection and each new datagram peer."""
     check_style(style)
+    peers = io.PeerLog(log)
     if mode == "sink" and not ep.connected and ep.opts.rcvbuf is None:
         big_receive_buffer(sock)
+    # read now: asyncio's server closes the socket when it ends
+    applied, wanted = report(sock), asked(sock, ep.opts)
     if ep.connected:
         if style == ASYNCIO:
-            stats = io.run_async(io.a_stream_server(sock, mode, stop, max_count))
+            stats = io.run_async(io.a_stream_server(sock, mode, stop, max_count, peers))
         else:
-            stats = io.stream_server_sync(sock, style, mode, stop, max_count)
+            stats = io.stream_server_sync(sock, style, mode, stop, max_count, peers)
     else:
         ch = ep.server_channel(sock)
         if style == ASYNCIO:
-            stats = io.run_async(io.a_dgram_server(ch, mode, stop, max_count))
+            stats = io.run_async(io.a_dgram_server(ch, mode, stop, max_count, peers))
         else:
-            stats = io.dgram_server_sync(ch, style, mode, stop, max_count)
+            stats = io.dgram_server_sync(ch, style, mode, stop, max_count, peers)
     stats["style"] = style
     stats["mode"] = mode
-    stats["options"] = report(sock)
+    stats["options"] = applied
+    stats["options_asked"] = wanted
     return stats
 
 

@@ -4,8 +4,10 @@ The echo and bulk client loops are written once, as sans-IO cores (generators th
 need: ``stream_echo_core``, ``stream_bulk_core``, ``dgram_echo_core``), run by two thin drivers:
 ``_drive`` on ``SyncIO`` (blocking sockets with timeouts, or non-blocking sockets waited on with
 select / poll / epoll, the guide's selectors examples) and ``_adrive`` on the asyncio loop's
-``sock_*`` methods. The blast loops keep one tuned version per family (their fast paths differ), and
-loops that juggle many sockets at once (servers, many connections) have one version per style family.
+``sock_*`` methods. The datagram blast is one core too (``dgram_blast_core``: pacing, sequencing, the
+last-flag, statistics); it yields a ``Burst`` per batch, which both drivers send with one shared
+non-blocking loop (``_burst``) and differ only in how they wait for room. Loops that juggle many
+sockets at once (servers, many connections) have one version per style family.
 
 Every loop is bounded: a deadline always, a count when given. Datagram loops go through a
 ``Channel`` so UDP, unix datagrams, raw IP and AF_PACKET share them (raw channels add and strip headers
@@ -158,6 +160,42 @@ class SyncIO:
                 self._wait(selectors.EVENT_READ, deadline)
 
 
+class PeerLog:
+    """Servers tell each connection and each new datagram peer to ``log`` (the CLI prints to stderr),
+    at most ``limit`` lines, then one line saying the rest go unlogged."""
+
+    def __init__(self, log: Callable[[str], None] | None, limit: int = 64) -> None:
+        self.log = log
+        self.limit = limit
+        self.seen: set[Any] = set()
+        self.lines = 0
+
+    def say(self, text: str) -> None:
+        if self.log is None or self.lines > self.limit:
+            return
+        self.lines += 1
+        self.log(
+            text if self.lines <= self.limit else f"more than {self.limit} peers: the rest are not logged"
+        )
+
+    def connection(self, n: int, peer: Addr) -> None:
+        self.say(f"connection {n} from {_fmt_peer(peer)}")
+
+    def datagram(self, peer: Addr) -> None:
+        if self.log is None or peer in self.seen or len(self.seen) > self.limit:
+            return
+        self.seen.add(peer)
+        self.say(f"first datagram from {_fmt_peer(peer)}")
+
+
+def _fmt_peer(peer: Addr) -> str:
+    if isinstance(peer, tuple) and len(peer) >= 2 and isinstance(peer[0], str):
+        return f"[{peer[0]}]:{peer[1]}" if ":" in peer[0] else f"{peer[0]}:{peer[1]}"
+    if peer in ("", b"", None):
+        return "an unnamed socket"
+    return str(peer)
+
+
 def _count_iter(count: int | None) -> range:
     return range(count if count is not None else 1 << 62)
 
@@ -171,66 +209,13 @@ def _tag_ok(data: Any, flow: int, seq: int) -> bool:
     return tag is not None and tag.flow_id == flow and tag.seq == seq
 
 
-def dgram_blast(
-    io: SyncIO,
-    ch: Channel,
-    rep: Report,
-    factory: PayloadFactory,
-    count: int | None,
-    duration: float,
-    pps: float | None,
-) -> None:
-    """Send tagged datagrams as fast as allowed (``pps`` paces them), no replies expected."""
-    size = factory.size
-    start = _now()
-    end = start + duration
-    limit = count if count is not None else 1 << 62
-    last = limit - 1 if count is not None else -1
-    seq = 0
-    dest = ch.dest
-    sock = io.sock
-    make = factory.make
-    wrap = None if type(ch).wrap is Channel.wrap else ch.wrap
-    send = sock.send
-    sendto = sock.sendto
-    while seq < limit:
-        now = _now()
-        if now >= end:
-            break
-        if pps:
-            due = min(limit, int((now - start) * pps) + 1)
-            if due <= seq:
-                time.sleep(min((seq + 1) / pps - (now - start), end - now, 0.05))
-                continue
-        else:
-            due = min(limit, seq + 256)
-        while seq < due:
-            data: memoryview | bytes = make(seq, FLAG_LAST if seq == last else 0)
-            if wrap is not None:
-                data = wrap(data)
-            try:
-                if dest is None:
-                    send(data)
-                else:
-                    sendto(data, dest)
-            except BlockingIOError:
-                if io.blocking:
-                    rep.errors += 1
-                    seq += 1
-                    continue
-                try:
-                    io.send(data, dest, end + 1.0)  # wait (select/poll/epoll) until there is room
-                except TimeoutError:
-                    break
-            except ConnectionRefusedError:
-                rep.errors += 1  # ICMP port unreachable from an earlier datagram: nobody listens (yet)
-            seq += 1
-    rep.sent = seq
-    rep.bytes_sent = seq * size
-
-
 def stream_server_sync(
-    lsock: socket.socket, style: str, mode: str, stop: StopFn, max_conns: int | None = None
+    lsock: socket.socket,
+    style: str,
+    mode: str,
+    stop: StopFn,
+    max_conns: int | None = None,
+    peers: PeerLog | None = None,
 ) -> dict[str, Any]:
     """Echo or sink on a listening socket until ``stop()`` or ``max_conns`` connections are done.
 
@@ -238,15 +223,17 @@ def stream_server_sync(
     connections at once, each with its own pending output.
     """
     stats = {"connections": 0, "bytes_received": 0, "bytes_echoed": 0, "messages": 0}
+    peers = peers or PeerLog(None)
     if style == BLOCKING:
         lsock.settimeout(POLL_S)
         buf = memoryview(bytearray(SINK_BUF if mode == "sink" else 65536))
         while not stop() and (max_conns is None or stats["connections"] < max_conns):
             try:
-                conn, _ = lsock.accept()
+                conn, peer = lsock.accept()
             except (TimeoutError, BlockingIOError):
                 continue
             stats["connections"] += 1
+            peers.connection(stats["connections"], peer)
             with conn:
                 conn.settimeout(POLL_S)
                 while not stop():
@@ -289,11 +276,12 @@ def stream_server_sync(
             for key, events in sel.select(POLL_S):
                 if key.data is None:
                     try:
-                        conn, _ = lsock.accept()
+                        conn, peer = lsock.accept()
                     except BlockingIOError:
                         continue
                     conn.setblocking(False)
                     stats["connections"] += 1
+                    peers.connection(stats["connections"], peer)
                     out[conn] = bytearray()
                     sel.register(conn, selectors.EVENT_READ, "conn")
                     continue
@@ -335,13 +323,20 @@ def stream_server_sync(
 
 
 def dgram_server_sync(
-    ch: Channel, style: str, mode: str, stop: StopFn, max_msgs: int | None = None
+    ch: Channel,
+    style: str,
+    mode: str,
+    stop: StopFn,
+    max_msgs: int | None = None,
+    peers: PeerLog | None = None,
 ) -> dict[str, Any]:
-    """Echo (or count) datagrams until ``stop()`` or ``max_msgs``."""
+    """Echo (or count) datagrams until ``stop()`` or ``max_msgs``; the sink's fast path reads no
+    addresses, so it logs no peers."""
     if mode == "sink" and type(ch).count_in is Channel.count_in:
         return _dgram_sink_fast(ch.sock, style, stop, max_msgs)
     io = SyncIO(ch.sock, style)
     stats = {"messages": 0, "bytes_received": 0, "echoed": 0, "ignored": 0}
+    peers = peers or PeerLog(None)
     try:
         while not stop() and (max_msgs is None or stats["messages"] < max_msgs):
             try:
@@ -350,6 +345,7 @@ def dgram_server_sync(
                 continue
             except OSError:
                 continue
+            peers.datagram(addr)
             if mode == "sink":
                 if ch.count_in(data, addr):
                     stats["messages"] += 1
@@ -606,7 +602,21 @@ class ShutdownWrite:
     pass
 
 
-Op = SendAll | SendTo | RecvInto | RecvFrom | Sleep | ShutdownWrite
+@dataclass(slots=True)
+class Burst:
+    """Send datagrams ``first`` .. ``end - 1`` of a blast; the driver answers (next seq, stalled):
+    stalled when the socket stayed full until ``deadline``."""
+
+    ch: Channel
+    factory: PayloadFactory
+    rep: Report
+    first: int
+    end: int
+    last: int  # the sequence number that carries FLAG_LAST (-1: none)
+    deadline: float
+
+
+Op = SendAll | SendTo | RecvInto | RecvFrom | Sleep | ShutdownWrite | Burst
 Core = Generator[Op, Any, None]
 
 
@@ -629,6 +639,8 @@ def _drive(core: Core, io: SyncIO) -> None:
                 result = io.send(op.data, op.dest, op.deadline)
             elif isinstance(op, RecvFrom):
                 result = io.recvfrom(op.n, op.deadline)
+            elif isinstance(op, Burst):
+                result = _burst_sync(op, io)
             elif isinstance(op, Sleep):
                 time.sleep(op.seconds)
             else:
@@ -660,6 +672,9 @@ async def _adrive(core: Core, sock: socket.socket) -> None:
                     await _within(loop.sock_sendto(sock, op.data, op.dest), op.deadline)
             elif isinstance(op, RecvFrom):
                 result = await _within(loop.sock_recvfrom(sock, op.n), op.deadline)
+            elif isinstance(op, Burst):
+                result = await _burst_async(op)
+                await asyncio.sleep(0)  # every batch yields to the loop
             elif isinstance(op, Sleep):
                 await asyncio.sleep(op.seconds)
             else:
@@ -797,6 +812,111 @@ def dgram_echo_core(
             yield Sleep(interval)
 
 
+def dgram_blast_core(
+    ch: Channel,
+    rep: Report,
+    factory: PayloadFactory,
+    count: int | None,
+    duration: float,
+    pps: float | None,
+) -> Core:
+    """Send tagged datagrams as fast as allowed, no replies expected: ``pps`` paces them (each
+    datagram due at start + seq / pps; the core sleeps until the next is due), unpaced they go in
+    batches of 256; the drivers send each batch without waiting while the socket has room."""
+    start = _now()
+    end = start + duration
+    limit = count if count is not None else 1 << 62
+    last = limit - 1 if count is not None else -1
+    seq = 0
+    while seq < limit:
+        now = _now()
+        if now >= end:
+            break
+        if pps:
+            due = min(limit, int((now - start) * pps) + 1)
+            if due <= seq:
+                yield Sleep(min((seq + 1) / pps - (now - start), end - now, 0.05))
+                continue
+        else:
+            due = min(limit, seq + 256)
+        seq, stalled = yield Burst(ch, factory, rep, seq, due, last, end + 1.0)
+        if stalled:
+            break
+    rep.sent = seq
+    rep.bytes_sent = seq * factory.size
+
+
+def _burst(op: Burst, seq: int) -> tuple[int, Any]:
+    """Send from ``seq`` without waiting: (next seq, the datagram a full socket refused, or None)."""
+    ch, rep, end, last = op.ch, op.rep, op.end, op.last
+    make = op.factory.make
+    wrap = None if type(ch).wrap is Channel.wrap else ch.wrap
+    dest = ch.dest
+    send = ch.sock.send
+    sendto = ch.sock.sendto
+    while seq < end:
+        data: memoryview | bytes = make(seq, FLAG_LAST if seq == last else 0)
+        if wrap is not None:
+            data = wrap(data)
+        try:
+            if dest is None:
+                send(data)
+            else:
+                sendto(data, dest)
+        except BlockingIOError:
+            return seq, data
+        except ConnectionRefusedError:
+            rep.errors += 1  # ICMP port unreachable from an earlier datagram: nobody listens (yet)
+        seq += 1
+    return seq, None
+
+
+def _burst_sync(op: Burst, io: SyncIO) -> tuple[int, bool]:
+    seq = op.first
+    while True:
+        seq, refused = _burst(op, seq)
+        if refused is None:
+            return seq, False
+        if io.blocking:
+            op.rep.errors += 1  # a blocking socket with a timeout that ran out: counted, skipped
+        else:
+            try:
+                io.send(refused, op.ch.dest, op.deadline)  # wait (select/poll/epoll) until there is room
+            except TimeoutError:
+                return seq, True
+        seq += 1
+
+
+async def _burst_async(op: Burst) -> tuple[int, bool]:
+    loop = asyncio.get_running_loop()
+    sock, dest = op.ch.sock, op.ch.dest
+    seq = op.first
+    while True:
+        seq, refused = _burst(op, seq)
+        if refused is None:
+            return seq, False
+        try:  # the loop waits for writability
+            if dest is None:
+                await _within(loop.sock_sendall(sock, refused), op.deadline)
+            else:
+                await _within(loop.sock_sendto(sock, refused, dest), op.deadline)
+        except TimeoutError:
+            return seq, True
+        seq += 1
+
+
+def dgram_blast(
+    io: SyncIO,
+    ch: Channel,
+    rep: Report,
+    factory: PayloadFactory,
+    count: int | None,
+    duration: float,
+    pps: float | None,
+) -> None:
+    _drive(dgram_blast_core(ch, rep, factory, count, duration, pps), io)
+
+
 def stream_echo(
     io: SyncIO,
     rep: Report,
@@ -866,56 +986,8 @@ async def a_dgram_echo(
 async def a_dgram_blast(
     ch: Channel, rep: Report, factory: PayloadFactory, count: int | None, duration: float, pps: float | None
 ) -> None:
-    """Blast from a coroutine: non-blocking sends while the socket has room; when it has none, the
-    event loop waits for writability (sock_sendall / sock_sendto); every batch yields to the loop."""
-    loop = asyncio.get_running_loop()
-    sock = ch.sock
-    sock.setblocking(False)
-    size = factory.size
-    start = _now()
-    end = start + duration
-    limit = count if count is not None else 1 << 62
-    last = limit - 1 if count is not None else -1
-    seq = 0
-    dest = ch.dest
-    make = factory.make
-    wrap = None if type(ch).wrap is Channel.wrap else ch.wrap
-    send = sock.send
-    sendto = sock.sendto
-    while seq < limit:
-        now = _now()
-        if now >= end:
-            break
-        if pps:
-            due = min(limit, int((now - start) * pps) + 1)
-            if due <= seq:
-                await asyncio.sleep(min((seq + 1) / pps - (now - start), end - now, 0.05))
-                continue
-        else:
-            due = min(limit, seq + 256)
-        while seq < due:
-            data: memoryview | bytes = make(seq, FLAG_LAST if seq == last else 0)
-            if wrap is not None:
-                data = wrap(data)
-            try:
-                if dest is None:
-                    send(data)
-                else:
-                    sendto(data, dest)
-            except BlockingIOError:
-                try:
-                    if dest is None:
-                        await _within(loop.sock_sendall(sock, data), end + 1.0)
-                    else:
-                        await _within(loop.sock_sendto(sock, data, dest), end + 1.0)
-                except TimeoutError:
-                    break
-            except ConnectionRefusedError:
-                rep.errors += 1
-            seq += 1
-        await asyncio.sleep(0)
-    rep.sent = seq
-    rep.bytes_sent = seq * size
+    ch.sock.setblocking(False)
+    await _adrive(dgram_blast_core(ch, rep, factory, count, duration, pps), ch.sock)
 
 
 async def a_stream_conns(
@@ -965,7 +1037,8 @@ async def a_stream_conns(
 
 
 class _StreamServerProto(asyncio.BufferedProtocol):
-    def __init__(self, stats: dict[str, Any], mode: str, closed: Callable[[], None]) -> None:
+    def __init__(self, stats: dict[str, Any], mode: str, closed: Callable[[], None], peers: PeerLog) -> None:
+        self.peers = peers
         self.stats = stats
         self.mode = mode
         self.buf = bytearray(SINK_BUF if mode == "sink" else 65536)
@@ -976,6 +1049,7 @@ class _StreamServerProto(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.stats["connections"] += 1
+        self.peers.connection(self.stats["connections"], transport.get_extra_info("peername"))
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.view
@@ -995,7 +1069,7 @@ class _StreamServerProto(asyncio.BufferedProtocol):
 
 
 async def a_stream_server(
-    lsock: socket.socket, mode: str, stop: StopFn, max_conns: int | None = None
+    lsock: socket.socket, mode: str, stop: StopFn, max_conns: int | None = None, peers: PeerLog | None = None
 ) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     stats: dict[str, Any] = {"connections": 0, "bytes_received": 0, "bytes_echoed": 0, "messages": 0}
@@ -1005,13 +1079,16 @@ async def a_stream_server(
         nonlocal done
         done += 1
 
+    plog = peers or PeerLog(None)
     lsock.setblocking(False)
     if lsock.type == socket.SOCK_SEQPACKET:
-        return await _a_seqpacket_server(lsock, mode, stop, max_conns, stats)
+        return await _a_seqpacket_server(lsock, mode, stop, max_conns, stats, plog)
     if lsock.family == socket.AF_UNIX:
-        server = await loop.create_unix_server(lambda: _StreamServerProto(stats, mode, closed), sock=lsock)
+        server = await loop.create_unix_server(
+            lambda: _StreamServerProto(stats, mode, closed, plog), sock=lsock
+        )
     else:
-        server = await loop.create_server(lambda: _StreamServerProto(stats, mode, closed), sock=lsock)
+        server = await loop.create_server(lambda: _StreamServerProto(stats, mode, closed, plog), sock=lsock)
     try:
         while not stop() and (max_conns is None or done < max_conns):
             await asyncio.sleep(POLL_S)
@@ -1021,7 +1098,12 @@ async def a_stream_server(
 
 
 async def _a_seqpacket_server(
-    lsock: socket.socket, mode: str, stop: StopFn, max_conns: int | None, stats: dict[str, Any]
+    lsock: socket.socket,
+    mode: str,
+    stop: StopFn,
+    max_conns: int | None,
+    stats: dict[str, Any],
+    peers: PeerLog,
 ) -> dict[str, Any]:
     """asyncio transports are byte streams: records keep their bounds with the loop's sock_* calls."""
     loop = asyncio.get_running_loop()
@@ -1049,11 +1131,12 @@ async def _a_seqpacket_server(
 
     while not stop() and (max_conns is None or done < max_conns):
         try:
-            conn, _ = await asyncio.wait_for(loop.sock_accept(lsock), POLL_S)
+            conn, peer = await asyncio.wait_for(loop.sock_accept(lsock), POLL_S)
         except (TimeoutError, OSError):
             continue
         conn.setblocking(False)
         stats["connections"] += 1
+        peers.connection(stats["connections"], peer)
         task = asyncio.ensure_future(handle(conn))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -1062,7 +1145,9 @@ async def _a_seqpacket_server(
     return stats
 
 
-async def a_dgram_server(ch: Channel, mode: str, stop: StopFn, max_msgs: int | None = None) -> dict[str, Any]:
+async def a_dgram_server(
+    ch: Channel, mode: str, stop: StopFn, max_msgs: int | None = None, peers: PeerLog | None = None
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     sock = ch.sock
     sock.setblocking(False)
@@ -1093,6 +1178,8 @@ async def a_dgram_server(ch: Channel, mode: str, stop: StopFn, max_msgs: int | N
             data, addr = await asyncio.wait_for(loop.sock_recvfrom(sock, ch.max_recv), POLL_S)
         except (TimeoutError, OSError):
             continue
+        if peers is not None:
+            peers.datagram(addr)
         if mode == "sink":
             if ch.count_in(data, addr):
                 stats["messages"] += 1

@@ -110,6 +110,44 @@ def report(sock: socket.socket) -> dict[str, Any]:
     return out
 
 
+def asked(sock: socket.socket, opts: SockOpts) -> dict[str, Any]:
+    """What the user asked for, under the names ``report`` uses, for the options that apply to this
+    socket (so the two can be shown side by side: SO_SNDBUF asked 65536, the kernel applied 131072)."""
+    ip = _is_ip(sock)
+    v6 = sock.family == socket.AF_INET6
+    dgram = sock.type != socket.SOCK_STREAM
+    out: dict[str, Any] = {}
+    for name, value in (
+        ("SO_REUSEADDR", opts.reuseaddr),
+        ("SO_KEEPALIVE", opts.keepalive),
+        ("SO_SNDBUF", opts.sndbuf),
+        ("SO_RCVBUF", opts.rcvbuf),
+        ("SO_LINGER", opts.linger),
+    ):
+        if value is not None:
+            out[name] = int(value)
+    if not ip:
+        return out
+    if opts.nodelay is not None and sock.type == socket.SOCK_STREAM:
+        out["TCP_NODELAY"] = int(opts.nodelay)
+    if opts.ttl is not None:
+        out["IPV6_UNICAST_HOPS" if v6 else "IP_TTL"] = opts.ttl
+    if dgram:
+        if opts.mcast_ttl is not None:
+            out["IPV6_MULTICAST_HOPS" if v6 else "IP_MULTICAST_TTL"] = opts.mcast_ttl
+        if opts.mcast_loop is not None:
+            out["IPV6_MULTICAST_LOOP" if v6 else "IP_MULTICAST_LOOP"] = int(opts.mcast_loop)
+        if opts.broadcast is not None and not v6:
+            out["SO_BROADCAST"] = int(opts.broadcast)
+    return out
+
+
+def side_by_side(applied: dict[str, Any], wanted: dict[str, Any]) -> str:
+    """'SO_SNDBUF=131072 (asked 65536) TCP_NODELAY=1 (asked 1) SO_KEEPALIVE=0 ...': the kernel's value of
+    every option, and next to it the value asked for where one was."""
+    return " ".join(f"{k}={v}" + (f" (asked {wanted[k]})" if k in wanted else "") for k, v in applied.items())
+
+
 def parse_size(text: str) -> int:
     """'100M' -> 104857600; accepts K/M/G (binary) and plain integers."""
     t = text.strip().upper().removesuffix("B").removesuffix("I")

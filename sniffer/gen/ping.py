@@ -86,6 +86,8 @@ class PingOptions:
     user_latency: bool = False  # -U: rtt from user space to user space (no kernel timestamps)
     broadcast: bool = False  # -b: allow a broadcast target (SO_BROADCAST)
     record_route: bool = False  # -R: IPv4 record route option on every probe (raw sockets)
+    timestamp: str | None = None  # -T: IPv4 timestamp option, tsonly / tsandaddr / tsprespec (raw sockets)
+    ts_hops: tuple[str, ...] = ()  # -T tsprespec: the IPv4 addresses asked to stamp (at most 4)
     # iputils' -w: with a deadline, ``count`` counts answers and probes go on until the deadline; the
     # first ICMP error ends the run. Off (the library default, the TUI's): ``count`` probes, and the
     # deadline only bounds the run.
@@ -93,6 +95,64 @@ class PingOptions:
 
 
 # ---- events -------------------------------------------------------------------------------------
+
+
+# ---- IPv4 timestamp option (RFC 791 section 3.1, "Internet Timestamp") ------------------------
+
+IPOPT_TS = 68  # option type
+TS_FLAGS = {"tsonly": 0, "tsandaddr": 1, "tsprespec": 3}  # the option's flag nibble per -T mode
+MAX_TS_HOPS = 4  # 4 + 8 * 4 = 36 bytes: what fits in the 40 bytes of IPv4 options
+
+
+@dataclass(slots=True)
+class Timestamps:
+    """The filled slots of a reply's timestamp option: (address or None for tsonly, value) each;
+    ``overflow`` is the option's count of hops that found no room (``Unrecorded hops``)."""
+
+    flag: int
+    entries: list[tuple[str | None, int]]
+    overflow: int
+
+
+def timestamp_option(mode: str, hops: tuple[str, ...] = ()) -> bytes:
+    """The option iputils' -T puts on every probe: tsonly 40 bytes (9 stamps), tsandaddr 36 (4 address
+    and stamp pairs), tsprespec 4 + 8 per named hop; pointer 5 (the first slot)."""
+    flag = TS_FLAGS[mode]
+    if mode == "tsprespec":
+        body = b"".join(socket.inet_aton(h) + bytes(4) for h in hops)
+        return bytes([IPOPT_TS, 4 + len(body), 5, flag]) + body
+    length = 40 if mode == "tsonly" else 36
+    return bytes([IPOPT_TS, length, 5, flag]) + bytes(length - 4)
+
+
+def parse_timestamps(options: bytes) -> Timestamps | None:
+    """The timestamp option among a reply's IPv4 options, its slots up to the pointer; None without one."""
+    i = 0
+    while i < len(options):
+        kind = options[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= len(options) or options[i + 1] < 2:
+            break
+        length = options[i + 1]
+        if kind == IPOPT_TS and length >= 4 and i + 4 <= len(options):
+            ptr, ofl = options[i + 2], options[i + 3]
+            body = options[i + 4 : i + min(length, ptr - 1, len(options) - i)]
+            flag = ofl & 0xF
+            step = 4 if flag == 0 else 8
+            entries: list[tuple[str | None, int]] = []
+            for k in range(0, len(body) - step + 1, step):
+                if step == 4:
+                    entries.append((None, int.from_bytes(body[k : k + 4], "big")))
+                else:
+                    addr = socket.inet_ntoa(body[k : k + 4])
+                    entries.append((addr, int.from_bytes(body[k + 4 : k + 8], "big")))
+            return Timestamps(flag, entries, ofl >> 4)
+        i += length
+    return None
 
 
 @dataclass(slots=True)
@@ -121,6 +181,7 @@ class Reply:
     detail: str | None = None  # decoded body for crafted (non-echo) types
     late: bool = False  # arrived after its -W timeout
     route: list[str] | None = None  # -R: the addresses the reply's record route option holds
+    stamps: Timestamps | None = None  # -T: the reply's timestamp option
 
 
 @dataclass(slots=True)
@@ -388,6 +449,8 @@ class Endpoint:
         if opts.record_route and not v6:
             # NOP, then RR (type 7), length 39, pointer 4: room for 9 addresses (iputils' layout)
             s.setsockopt(socket.IPPROTO_IP, IP_OPTIONS, bytes([1, 7, 39, 4]) + bytes(36))
+        if opts.timestamp and not v6:
+            s.setsockopt(socket.IPPROTO_IP, IP_OPTIONS, timestamp_option(opts.timestamp, opts.ts_hops))
         if opts.flowlabel is not None and v6:
             self._flowlabel(s, opts.flowlabel)
         if self.kind == "raw":
@@ -706,6 +769,15 @@ class PingSession:
             o.socket_kind == "dgram" or any(t.family != socket.AF_INET for t in self.targets)
         ):
             raise UsageError("-R records the route of IPv4 probes on a raw socket (no -6, no --socket dgram)")
+        if o.timestamp is not None:
+            if o.timestamp not in TS_FLAGS:
+                raise UsageError(f"invalid timestamp type: {o.timestamp} (tsonly, tsandaddr or tsprespec)")
+            if o.record_route:
+                raise UsageError("only one of -T or -R may be used")
+            if o.socket_kind == "dgram" or any(t.family != socket.AF_INET for t in self.targets):
+                raise UsageError("-T stamps IPv4 probes on a raw socket (no -6, no --socket dgram)")
+            if len(o.ts_hops) > MAX_TS_HOPS:
+                raise UsageError(f"-T tsprespec: at most {MAX_TS_HOPS} hops fit in the option")
         if o.broadcast and not o.source:
             raise UsageError("-b pings a broadcast address only on an interface you name: add -I IFACE")
         self.endpoints, self.kind = open_endpoints(self.targets, o)
@@ -976,6 +1048,7 @@ class PingSession:
                 msg = icmp.parse_icmp(data, ep.v6)
                 detail = icmp.describe_reply(msg, ep.v6) if msg else None
             route = _record_route(bytes(ep.buf[20 : ep.last_ihl])) if self.opts.record_route else None
+            stamps = parse_timestamps(bytes(ep.buf[20 : ep.last_ihl])) if self.opts.timestamp else None
             emit(
                 Reply(
                     ep.index,
@@ -993,6 +1066,7 @@ class PingSession:
                     detail,
                     late,
                     route,
+                    stamps,
                 )
             )
 
@@ -1125,6 +1199,87 @@ class Hop:
         return "".join(parts)
 
 
+Answer = tuple[str | None, float | None, str]  # (address, rtt ms, note) of one probe
+NO_ANSWER: Answer = (None, None, "")
+
+
+class ProbeWindow:
+    """The sans-IO core of every traceroute: which probe to send next and which hops are complete.
+
+    Probes are numbered in TTL order (``queries`` per TTL from ``first``); up to ``parallel`` are in
+    flight at once, across TTLs, like traceroute's -N (default 16). Once a probe reaches the target
+    (or an unreachable stops the trace) no probe past its TTL is sent, and hops are handed out in
+    order, each when all its probes are answered or timed out, the last one being the first that
+    reached. The drivers (UDP/TCP sockets in trace.py, the ICMP endpoint here) do the I/O.
+    """
+
+    def __init__(self, first: int, max_hops: int, queries: int, parallel: int) -> None:
+        self.first, self.queries, self.parallel = first, queries, max(1, parallel)
+        self.total = (max_hops - first + 1) * queries
+        self.stop_ttl = max_hops  # lowered to the first TTL that reached
+        self.sent = 0
+        self.inflight: set[int] = set()
+        self.answers: dict[int, Answer] = {}
+        self.reached: set[int] = set()
+        self.next_ttl = first
+        self.finished = False
+
+    def ttl_of(self, index: int) -> int:
+        return self.first + index // self.queries
+
+    def next_probe(self) -> int | None:
+        """The index of the next probe to send now, or None (window full, or nothing left to send)."""
+        if (
+            self.finished
+            or len(self.inflight) >= self.parallel
+            or self.sent >= self.total
+            or self.ttl_of(self.sent) > self.stop_ttl
+        ):
+            return None
+        i = self.sent
+        self.sent += 1
+        self.inflight.add(i)
+        return i
+
+    def answer(self, index: int, ans: Answer = NO_ANSWER, reached: bool = False) -> None:
+        """Probe ``index`` is done: answered (``reached``: by the target, or an unreachable) or not."""
+        if index not in self.inflight:
+            return
+        self.inflight.discard(index)
+        self.answers[index] = ans
+        if reached:
+            self.reached.add(index)
+            self.stop_ttl = min(self.stop_ttl, self.ttl_of(index))
+
+    def hops(self) -> list[Hop]:
+        """The hops completed since the last call, in TTL order."""
+        out = []
+        while not self.finished and self.next_ttl <= self.stop_ttl:
+            lo = (self.next_ttl - self.first) * self.queries
+            ids = range(lo, lo + self.queries)
+            if any(i not in self.answers for i in ids):
+                break
+            hop = Hop(self.next_ttl, [self.answers[i] for i in ids], any(i in self.reached for i in ids))
+            out.append(hop)
+            self.next_ttl += 1
+            self.finished = hop.reached or self.next_ttl > self.stop_ttl
+        if self.next_ttl > self.stop_ttl:
+            self.finished = True
+        return out
+
+    def abandon(self) -> None:
+        """Stop now (a deadline): probes in flight and the unsent rest of the last TTL started count as
+        unanswered; hops() hands out what is left."""
+        last = self.ttl_of(self.sent - 1) if self.sent else self.first - 1
+        self.stop_ttl = min(self.stop_ttl, last)
+        for i in list(self.inflight):
+            self.answer(i)
+        hi = (self.stop_ttl - self.first + 1) * self.queries
+        for i in range(self.sent, hi):
+            self.answers[i] = NO_ANSWER
+        self.sent = max(self.sent, hi)
+
+
 def trace(
     target: str,
     opts: PingOptions | None = None,
@@ -1133,84 +1288,82 @@ def trace(
     queries: int = 3,
     on_hop: Callable[[Hop], None] | None = None,
     first: int = 1,
+    parallel: int | None = None,
 ) -> list[Hop]:
-    """Traceroute with ICMP echo: ``queries`` probes per TTL, until the target answers or ``max_hops``."""
+    """Traceroute with ICMP echo: ``queries`` probes per TTL, up to ``parallel`` in flight (default:
+    one hop's probes), until the target answers or ``max_hops``; each probe waits ``opts.timeout``."""
     o = opts or PingOptions(timeout=1.0)
     t = resolve(target, o.family)
     eps, _kind = open_endpoints([t], o)
     ep = eps[0]
     hops: list[Hop] = []
-    seq = o.first_seq
+    win = ProbeWindow(first, max_hops, queries, parallel or queries)
     timeout_ns = int(o.timeout * 1e9)
     deadline = time.monotonic_ns() + int(o.deadline * 1e9) if o.deadline else None
+    pending: dict[int, tuple[int, int, int]] = {}  # seq -> (probe index, send time ns, expiry monotonic ns)
+
+    def error_note(typ: int, code: int, v6: bool, info: int) -> str:
+        timex = (typ, code) in ((icmp.ICMP_TIME_EXCEEDED, 0), (icmp.ICMP6_TIME_EXCEEDED, 0))
+        return "" if timex else icmp.error_text(typ, code, v6, info)
+
     try:
-        for ttl in range(first, max_hops + 1):
-            ep.set_ttl(ttl)
-            pending: dict[int, int] = {}
-            answers: dict[int, tuple[str | None, float | None, str]] = {}
-            order = []
-            reached = False
-            for _ in range(queries):
-                s = seq & 0xFFFF
-                seq += 1
+        while not win.finished:
+            while (i := win.next_probe()) is not None:
+                s = (o.first_seq + i) & 0xFFFF
+                ep.set_ttl(win.ttl_of(i))
                 ts, _pkt, exc = ep.send(s)
-                order.append(s)
                 if exc is not None:
-                    answers[s] = (None, None, f"local error: {exc.strerror}")
+                    win.answer(i, (None, None, f"local error: {exc.strerror}"))
                 else:
-                    pending[s] = ts
-            end = time.monotonic_ns() + timeout_ns
-            while pending:
-                now = time.monotonic_ns()
-                if now >= end or (deadline is not None and now >= deadline):
-                    break
-                r, _w, _x = select.select([ep.fd], (), (), (end - now) / 1e9)
-                if not r:
-                    continue
-                for rts, src, _ttl, data, _n in ep.receive():
-                    if len(data) < 8:
-                        continue
-                    typ = data[0]
-                    if typ in ep.errors:
-                        msg = icmp.parse_icmp(data, ep.v6)
-                        q = msg.quoted if msg else None
-                        if msg is None or q is None or q.icmp_id != ep.ident or q.icmp_seq not in pending:
+                    pending[s] = (i, ts, time.monotonic_ns() + timeout_ns)
+            now = time.monotonic_ns()
+            for s, (i, _ts, expiry) in list(pending.items()):
+                if now >= expiry:
+                    del pending[s]
+                    win.answer(i)
+            if deadline is not None and now >= deadline:
+                pending.clear()
+                win.abandon()
+            if pending:
+                wake = min(e for _i, _t, e in pending.values())
+                if deadline is not None:
+                    wake = min(wake, deadline)
+                r, _w, _x = select.select([ep.fd], (), (), max(0, wake - now) / 1e9)
+                if r:
+                    for rts, src, _ttl, data, _n in ep.receive():
+                        if len(data) < 8:
                             continue
-                        sent = pending.pop(q.icmp_seq)
-                        note = (
-                            ""
-                            if (typ, msg.code)
-                            in ((icmp.ICMP_TIME_EXCEEDED, 0), (icmp.ICMP6_TIME_EXCEEDED, 0))
-                            else icmp.error_text(typ, msg.code, ep.v6, msg.info)
-                        )
-                        answers[q.icmp_seq] = (src, (rts - sent) / 1e6, note)
-                        if note:
-                            reached = True  # unreachable: stop here like traceroute's !H/!N
-                    elif typ == ep.reply_type:
-                        ident, s = struct.unpack_from("!HH", data, 4)
-                        if ident == ep.ident and s in pending:
-                            answers[s] = (src, (rts - pending.pop(s)) / 1e6, "")
-                            reached = True
-                for ets, offender, origin, etype, ecode, info, pkt, _e in (
-                    ep.receive_errors() if ep.kind == "dgram" else ()
-                ):
-                    if len(pkt) >= 8:
-                        s = struct.unpack_from("!H", pkt, 6)[0]
-                        if s in pending:
-                            v6 = origin == SO_EE_ORIGIN_ICMP6
-                            timex = (etype, ecode) in (
-                                (icmp.ICMP_TIME_EXCEEDED, 0),
-                                (icmp.ICMP6_TIME_EXCEEDED, 0),
-                            )
-                            note = "" if timex else icmp.error_text(etype, ecode, v6, info)
-                            answers[s] = (offender or None, (ets - pending.pop(s)) / 1e6, note)
-                            if note:
-                                reached = True
-            hop = Hop(ttl, [answers.get(s, (None, None, "")) for s in order], reached)
-            hops.append(hop)
-            if on_hop:
-                on_hop(hop)
-            if reached or (deadline is not None and time.monotonic_ns() >= deadline):
+                        typ = data[0]
+                        if typ in ep.errors:
+                            msg = icmp.parse_icmp(data, ep.v6)
+                            q = msg.quoted if msg else None
+                            if msg is None or q is None or q.icmp_id != ep.ident or q.icmp_seq not in pending:
+                                continue
+                            i, sent, _e = pending.pop(q.icmp_seq)
+                            note = error_note(typ, msg.code, ep.v6, msg.info)
+                            # an unreachable stops the trace here, like traceroute's !H/!N
+                            win.answer(i, (src, (rts - sent) / 1e6, note), reached=bool(note))
+                        elif typ == ep.reply_type:
+                            ident, s = struct.unpack_from("!HH", data, 4)
+                            if ident == ep.ident and s in pending:
+                                i, sent, _e = pending.pop(s)
+                                win.answer(i, (src, (rts - sent) / 1e6, ""), reached=True)
+                    for ets, offender, origin, etype, ecode, info, pkt, _x2 in (
+                        ep.receive_errors() if ep.kind == "dgram" else ()
+                    ):
+                        if len(pkt) >= 8:
+                            s = struct.unpack_from("!H", pkt, 6)[0]
+                            if s in pending:
+                                i, sent, _e = pending.pop(s)
+                                note = error_note(etype, ecode, origin == SO_EE_ORIGIN_ICMP6, info)
+                                win.answer(
+                                    i, (offender or None, (ets - sent) / 1e6, note), reached=bool(note)
+                                )
+            for hop in win.hops():
+                hops.append(hop)
+                if on_hop:
+                    on_hop(hop)
+            if not pending and win.next_ttl > win.stop_ttl:
                 break
     finally:
         ep.close()

@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from sniffer.gen.options import side_by_side
+
 
 def percentile(sorted_values: list[int], p: float) -> int:
     """Nearest-rank percentile of an already sorted list (p in 0..100)."""
@@ -35,7 +37,8 @@ class Report:
     errors: int = 0
     duration_s: float = 0.0
     rtts_ns: list[int] = field(default_factory=list, repr=False)
-    options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # as the kernel applied them
+    options_asked: dict[str, Any] = field(default_factory=dict)  # as the user asked (same names)
     server: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -85,6 +88,7 @@ class Report:
             "recv_pps": round(self.received / d, 1),
             "latency": self.latency(),
             "options": self.options,
+            "options_asked": self.options_asked,
         }
         if self.server is not None:
             out["server"] = self.server
@@ -112,9 +116,12 @@ class Report:
                 f"{lat['min_us']}/{lat['avg_us']}/{lat['p50_us']}/{lat['p99_us']}/{lat['max_us']} us"
             )
         if self.options:
-            lines.append("  options " + " ".join(f"{k}={v}" for k, v in self.options.items()))
+            lines.append("  options " + side_by_side(self.options, self.options_asked))
         if self.server:
-            lines.append("  server " + " ".join(f"{k}={v}" for k, v in self.server.items() if k != "options"))
+            lines.append(
+                "  server "
+                + " ".join(f"{k}={v}" for k, v in self.server.items() if not k.startswith("options"))
+            )
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 

@@ -28,6 +28,7 @@ from sniffer.gen.ping import (
     SO_EE_ORIGIN_ICMP6,
     SO_TIMESTAMPNS,
     Hop,
+    ProbeWindow,
     Target,
 )
 
@@ -111,86 +112,95 @@ def trace_l4(
     size: int = 32,
     source: str | None = None,
     on_hop: Callable[[Hop], None] | None = None,
+    parallel: int = 16,
 ) -> list[Hop]:
     """traceroute with ``proto`` "udp" (port ``port`` fixed, or 33434 + probe number) or "tcp"
-    (SYN to ``port``, default 80). Returns one Hop per TTL, up to the target or ``max_hops``."""
+    (SYN to ``port``, default 80), up to ``parallel`` probes in flight across TTLs (traceroute's -N).
+    Returns one Hop per TTL, up to the target or ``max_hops``."""
     if proto not in ("udp", "tcp"):
         raise UsageError(f"unknown probe protocol {proto!r}")
     v6 = target.family == socket.AF_INET6
-    ip_level = socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP
-    ttl_opt = socket.IPV6_UNICAST_HOPS if v6 else socket.IP_TTL
-    recverr = IPV6_RECVERR if v6 else IP_RECVERR
+    win = ProbeWindow(first, max_hops, queries, parallel)
     hops: list[Hop] = []
-    n = 0
-    for ttl in range(first, max_hops + 1):
-        probes: list[_Probe] = []
-        try:
-            for _ in range(queries):
-                s = socket.socket(target.family, socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
-                try:
-                    s.setblocking(False)
-                    s.setsockopt(ip_level, ttl_opt, ttl)
-                    s.setsockopt(ip_level, recverr, 1)
-                    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-                    if source:
-                        s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, source.encode())
-                    dport = port if port is not None else (80 if proto == "tcp" else UDP_BASE_PORT + n)
-                    sa = (target.sockaddr[0], dport, *target.sockaddr[2:])
-                    if proto == "udp":
-                        s.connect(sa)
-                        sent = time.time_ns()
-                        s.send(struct.pack("!I", n).ljust(size, b"\0"))
-                    else:
-                        sent = time.time_ns()
-                        rc = s.connect_ex(sa)
-                        if rc not in (0, errno.EINPROGRESS):
-                            raise OSError(rc, f"connect: {errno.errorcode.get(rc, rc)}")
-                except OSError as exc:
-                    s.close()
-                    raise NetworkError(f"{proto} probe to {target.address}: {exc.strerror or exc}") from None
-                probes.append(_Probe(n, s, sent))
-                n += 1
-            _collect(probes, target, proto, v6, wait)
-        finally:
-            for p in probes:
-                p.sock.close()
-        hop = Hop(ttl, [(p.src, p.rtt, p.note) for p in probes])
-        hop.reached = any(p.src is not None and (p.src == target.address or p.note) for p in probes)
-        hops.append(hop)
-        if on_hop:
-            on_hop(hop)
-        if hop.reached:
-            break
+    live: dict[int, tuple[_Probe, int]] = {}  # fd -> (probe, expiry monotonic ns)
+    poller = select.poll()
+    try:
+        while not win.finished:
+            while (i := win.next_probe()) is not None:
+                p = _send_probe(target, proto, v6, i, win.ttl_of(i), port, size, source)
+                live[p.sock.fileno()] = (p, time.monotonic_ns() + int(wait * 1e9))
+                poller.register(p.sock, select.POLLERR | (select.POLLOUT if proto == "tcp" else 0))
+            now = time.monotonic_ns()
+            for p, expiry in list(live.values()):
+                if now >= expiry:
+                    p.done = True  # no answer in time: '*'
+            if live and not any(p.done for p, _e in live.values()):
+                wake = min(e for _p, e in live.values())
+                for fd, ev in poller.poll(max(0, wake - now) / 1e6 + 1):
+                    _read(live[fd][0], ev, target, proto, v6)
+            for fd, (p, _e) in list(live.items()):
+                if p.done:
+                    del live[fd]
+                    poller.unregister(fd)
+                    p.sock.close()
+                    reached = p.src is not None and (p.src == target.address or bool(p.note))
+                    win.answer(p.index, (p.src, p.rtt, p.note), reached)
+            for hop in win.hops():
+                hops.append(hop)
+                if on_hop:
+                    on_hop(hop)
+            if not live and win.next_ttl > win.stop_ttl:
+                break
+    finally:
+        for p, _e in live.values():
+            p.sock.close()
     return hops
 
 
-def _collect(probes: list[_Probe], target: Target, proto: str, v6: bool, wait: float) -> None:
-    end = time.monotonic() + wait
-    poller = select.poll()
-    by_fd = {p.sock.fileno(): p for p in probes}
-    for fd in by_fd:
-        poller.register(fd, select.POLLERR | (select.POLLOUT if proto == "tcp" else 0))
-    while any(not p.done for p in probes):
-        left = end - time.monotonic()
-        if left <= 0:
-            break
-        for fd, ev in poller.poll(left * 1000):
-            p = by_fd[fd]
-            if p.done:
-                continue
-            err = _errqueue(p.sock)
-            if err is not None:
-                ts, offender, origin, etype, ecode, info = err
-                if origin in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
-                    note = note_for(v6, etype, ecode, info)
-                    p.src, p.rtt = offender or None, (ts - p.sent_ns) / 1e6
-                    p.note = note or ""
-                    p.done = True
-            elif proto == "tcp" and ev & (select.POLLOUT | select.POLLERR | select.POLLHUP):
-                # the target answered: SYN-ACK (connected) or RST (refused)
-                so = p.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                if so in (0, errno.ECONNREFUSED):
-                    p.src, p.rtt = target.address.split("%")[0], (time.time_ns() - p.sent_ns) / 1e6
-                    p.done = True
-            if p.done:
-                poller.unregister(fd)
+def _send_probe(
+    target: Target, proto: str, v6: bool, n: int, ttl: int, port: int | None, size: int, source: str | None
+) -> _Probe:
+    """Probe number ``n`` with this TTL, on its own socket (its error queue tells its answer)."""
+    ip_level = socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP
+    s = socket.socket(target.family, socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
+    try:
+        s.setblocking(False)
+        s.setsockopt(ip_level, socket.IPV6_UNICAST_HOPS if v6 else socket.IP_TTL, ttl)
+        s.setsockopt(ip_level, IPV6_RECVERR if v6 else IP_RECVERR, 1)
+        s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        if source:
+            s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, source.encode())
+        dport = port if port is not None else (80 if proto == "tcp" else UDP_BASE_PORT + n)
+        sa = (target.sockaddr[0], dport, *target.sockaddr[2:])
+        if proto == "udp":
+            s.connect(sa)
+            sent = time.time_ns()
+            s.send(struct.pack("!I", n).ljust(size, b"\0"))
+        else:
+            sent = time.time_ns()
+            rc = s.connect_ex(sa)
+            if rc not in (0, errno.EINPROGRESS):
+                raise OSError(rc, f"connect: {errno.errorcode.get(rc, rc)}")
+    except OSError as exc:
+        s.close()
+        raise NetworkError(f"{proto} probe to {target.address}: {exc.strerror or exc}") from None
+    return _Probe(n, s, sent)
+
+
+def _read(p: _Probe, ev: int, target: Target, proto: str, v6: bool) -> None:
+    """What woke a probe's socket: an ICMP error in its queue, or (TCP) the target's SYN-ACK / RST."""
+    if p.done:
+        return
+    err = _errqueue(p.sock)
+    if err is not None:
+        ts, offender, origin, etype, ecode, info = err
+        if origin in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
+            note = note_for(v6, etype, ecode, info)
+            p.src, p.rtt = offender or None, (ts - p.sent_ns) / 1e6
+            p.note = note or ""
+            p.done = True
+    elif proto == "tcp" and ev & (select.POLLOUT | select.POLLERR | select.POLLHUP):
+        so = p.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if so in (0, errno.ECONNREFUSED):
+            p.src, p.rtt = target.address.split("%")[0], (time.time_ns() - p.sent_ns) / 1e6
+            p.done = True

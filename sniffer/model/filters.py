@@ -83,6 +83,7 @@ def decoded_names() -> frozenset[str]:
         names |= ANALYSIS_FIELDS | {n for n in _registry() if n.startswith("tcp.analysis.")}
         names |= {"ip.fragment", "ip.fragment.count", "ip.reassembled.length"}
         names |= {"ipv6.fragment", "ipv6.fragment.count", "ipv6.reassembled.length"}
+        names |= {"tcp.segment", "tcp.segment.count", "tcp.reassembled.length"}  # model/reassembly
         names |= {a for a, targets in ALIASES.items() if a in names or any(t in names for t in targets)}
         _DECODED = frozenset(names)
     return _DECODED | frozenset(_EXTRA)
@@ -1500,6 +1501,7 @@ class DisplayFilter:
         "_flows",
         "_pred",
         "_prev_ns",
+        "_ra",
         "_seen",
         "_tcp",
         "fields_needed",
@@ -1521,6 +1523,7 @@ class DisplayFilter:
         self._first_ns: int | None = None
         self._prev_ns = 0
         self._tcp: Any = None  # a TcpAnalyzer when the filter reads tcp.analysis.* / relative tcp.seq...
+        self._ra: Any = None  # a TcpReassembler when it reads tcp.segment / tcp.reassembled.length
         #: protocols the filter reads as bytes ("frame contains 01:02", "tcp matches ..."): matches_frame
         #: gives them their bytes, from the layer's first byte to the end of the packet, as Wireshark does
         self.proto_values: frozenset[str] = frozenset()
@@ -1551,26 +1554,35 @@ class DisplayFilter:
 
             needed = self.fields_needed - STREAM_FIELDS - CONTEXT_FIELDS
             if self.needs_tcp_analysis:
+                from sniffer.model.reassembly import FIELDS as RA_FIELDS
                 from sniffer.model.tcpanalysis import FIELDS as TCP_FIELDS
 
-                needed = needed - TCP_FIELDS
+                needed = needed - TCP_FIELDS - RA_FIELDS
             ext = self._extract = extractor(needed) if needed else (lambda fr: {})
             if self.fields_needed & STREAM_FIELDS:
                 from sniffer.model.flows import FlowIndex
 
                 self._flows = FlowIndex(keep_numbers=False)
             if self.needs_tcp_analysis:
+                from sniffer.model.reassembly import TcpReassembler
                 from sniffer.model.tcpanalysis import TcpAnalyzer
 
                 self._tcp = TcpAnalyzer()
+                if self.fields_needed & RA_FIELDS:
+                    self._ra = TcpReassembler()
         if fields is not None:
             fields = dict(fields)
         elif self._tcp is not None:  # header fields as usual, plus the analysis of this frame
-            extra = self._tcp.feed_frame(self._seen + 1 if number is None else number, frame)
+            num = self._seen + 1 if number is None else number
+            extra = self._tcp.feed_frame(num, frame)
             full = self._tcp.last_fields  # decoded whole (tunnel, fragment): all its fields, reassembled
             fields = dict(full) if full is not None else ext(frame)
             if extra is not None:
                 fields.update(extra)
+                if self._ra is not None:  # the PDU this frame completes (tshark's one-pass fields)
+                    from sniffer.model.reassembly import segment_fields
+
+                    segment_fields(fields, self._ra.feed(num, frame, extra))
         else:
             fields = ext(frame)
         if self.proto_values:

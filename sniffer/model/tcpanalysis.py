@@ -148,6 +148,9 @@ _PRINT: tuple[tuple[int, str, str, tuple[tuple[str, int], ...]], ...] = (
     ),
 )
 
+#: the tcp.analysis.* flag fields, in Wireshark's order
+ANALYSIS_FLAGS = tuple(p[1] for p in _PRINT)
+
 #: flags after which Wireshark does not hand the payload to the application dissector (the Protocol and
 #: Info columns stay TCP's): tcp.no_subdissector_on_error
 NO_SUBDISSECTOR = A_RETRANSMISSION | A_FAST_RETRANSMISSION | A_SPURIOUS_RETRANSMISSION | A_OUT_OF_ORDER
@@ -206,8 +209,12 @@ def needs_analysis(names: frozenset[str] | set[str]) -> bool:
     return any(
         (n.startswith(_PREFIXES) and n not in ("tcp.seq_raw", "tcp.ack_raw", "tcp.window_size_value"))
         or n in FIELDS
+        or n in _REASSEMBLY  # model/reassembly follows the analysis
         for n in names
     )
+
+
+_REASSEMBLY = frozenset({"tcp.segment", "tcp.segment.count", "tcp.reassembled.length"})
 
 
 def _gt(a: int, b: int) -> bool:
@@ -477,6 +484,7 @@ class TcpAnalyzer:
         out["_tcp.prefix"] = prefix
         out["_tcp.flags"] = ta[0] if ta is not None else 0
         out["_tcp.raw"] = (sport, dport, seq, ack, flags, window, seglen)
+        out["_tcp.addr"] = (src, dst)
         return out
 
     def _sequence(
@@ -901,6 +909,12 @@ def fast_segment(frame: Frame) -> tuple[Any, ...] | None:
     )
 
 
+def _group_name(g: int) -> str:
+    from sniffer.model.expert import GROUP_NAMES as LAYER_GROUPS
+
+    return GROUP_NAMES.get(g) or LAYER_GROUPS.get(g, str(g))
+
+
 class ExpertTally:
     """Counts expert items per (severity, group, protocol, message) in order of first appearance, and
     prints them like ``tshark -q -z expert``."""
@@ -919,6 +933,12 @@ class ExpertTally:
             key = (s, g, protocol, m)
             self.counts[key] = self.counts.get(key, 0) + 1
 
+    def add_items(self, found: list[tuple[str, int, int, str]]) -> None:
+        """Count (message, severity, group, protocol) items (``model.expert.items``)."""
+        for m, s, g, p in found:
+            key = (s, g, p, m)
+            self.counts[key] = self.counts.get(key, 0) + 1
+
     def format(self) -> str:
         out = []
         for sev, name in self._SECTIONS:
@@ -928,5 +948,5 @@ class ExpertTally:
             out.append(f"\n{name} ({sum(n for _, n in rows)})\n=============")
             out.append("   Frequency      Group           Protocol  Summary")
             for (_, g, proto, msg), n in rows:
-                out.append(f"{n:12d}{GROUP_NAMES.get(g, str(g)):>11}{proto:>19}  {msg}")
+                out.append(f"{n:12d}{_group_name(g):>11}{proto:>19}  {msg}")
         return "\n".join(out) + "\n"

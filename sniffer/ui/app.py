@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ from sniffer.ui.sources import LiveCaptureSource, Source
 from sniffer.ui.widgets import DetailTree, HexView, PacketList, StatusBar, build_filter_bar
 
 REFRESH_HZ = 10
+UI_SWITCH_INTERVAL = 0.001  # seconds: sys.setswitchinterval while the app runs (see on_mount)
 
 # (keys, action, description): the one key map; BINDINGS and the help screen are built from it
 KEYMAP: list[tuple[str, str, str]] = [
@@ -59,6 +61,10 @@ KEYMAP: list[tuple[str, str, str]] = [
     ("ctrl+k", "capture_options", "Live capture: change interfaces and capture filter, restart"),
     ("r", "resolve_names", "Name resolution on/off: MAC vendors, host names from DNS answers, ports"),
     ("x", "field_menu", "Detail tree: field menu (apply/prepare as filter, and/or/not, copy, expand all)"),
+    ("left_curly_bracket", "column_prev", "Previous column: the one < > resize (underlined)"),
+    ("right_curly_bracket", "column_next", "Next column: the one < > resize (underlined)"),
+    ("less_than_sign", "column_narrower", "Narrow the current column (or drag a header border)"),
+    ("greater_than_sign", "column_wider", "Widen the current column (widths kept in the profile)"),
     ("o", "sort_next", "Sort the list by the next column (header click: that column)"),
     ("O", "sort_reverse", "Reverse the sort order"),
 ]
@@ -160,11 +166,16 @@ class SnifferApp(PanelActions, App[None]):
         self.layout_mode = "stacked"
         self.last_saved: str | None = None
         self.notice_sort = ""  # "Sorting by …: 40%" while a sort worker runs
+        self.notice_column = ""  # "Column Source: 18 wide …" while resizing with the keys
+        self._switch_interval = sys.getswitchinterval()
         self.expert_result: Any = None  # the expert pass over the file (panels/expert.py)
         self.plist = PacketList(self.store, self.view, id="list")
-        from sniffer.ui.columns import load_columns
+        from sniffer.ui.columns import load_columns, load_widths
 
-        self.plist.custom = load_columns()
+        cols = load_columns()
+        # columns the source asks for (remote ssh:// interfaces: which HOST/IFACE each packet came from)
+        self.plist.custom = [*(c for c in getattr(source, "columns", ()) if c not in cols), *cols]
+        self.plist.widths = load_widths()
         from sniffer.ui.names import Resolver
 
         self.names = Resolver()
@@ -189,6 +200,11 @@ class SnifferApp(PanelActions, App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # the UI thread waits at most 1 ms (not CPython's 5 ms) for the GIL when a worker holds it:
+        # a key -> redraw takes several such hand-overs while statistics, a filter or a sort compute
+        # (bench/tui.py --stats: max key latency 67-84 ms instead of 91-154 ms while counting 1M packets)
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(UI_SWITCH_INTERVAL)
         self.plist.border_title = "Packets"
         self.detail.border_title = "Details"
         self.hexview.border_title = "Bytes"
@@ -205,10 +221,13 @@ class SnifferApp(PanelActions, App[None]):
             self.source.first_shown = threading.Event()  # set once the first rows are on screen
             self.source.start()
         threading.Thread(target=self._filter_loop, name="sniffer-filter", daemon=True).start()
+        if self.live:  # Wireshark's Bad TCP colouring of a live list: the TCP analysis as packets arrive
+            threading.Thread(target=self._live_expert_loop, name="sniffer-bad-tcp", daemon=True).start()
         self.set_interval(1 / REFRESH_HZ, self._tick)
         self._tick()
 
     def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_interval)
         self._stop.set()
         self._filter_wake.set()
         for thing in self.owned:
@@ -228,6 +247,41 @@ class SnifferApp(PanelActions, App[None]):
             else:
                 self._filter_wake.wait(0.05)
                 self._filter_wake.clear()
+
+    def _live_expert_loop(self) -> None:
+        """Feeds each new packet of a live capture through one TcpAnalyzer, in order, off the UI thread,
+        and adds the ones Wireshark's "Bad TCP" rule matches to the packet list's set (repainted when it
+        grows). A restarted capture (a new store) starts a new analysis."""
+        from sniffer.model.tcpanalysis import TcpAnalyzer
+        from sniffer.ui.panels.expert import NOT_BAD
+
+        store: PacketStore | None = None
+        tcp = TcpAnalyzer()
+        fed = 0
+        while not self._stop.is_set():
+            if self.store is not store:
+                store, tcp, fed = self.store, TcpAnalyzer(), 0
+            count = store.count
+            if fed >= count:
+                self._stop.wait(0.1)
+                continue
+            bad = self.plist.bad_tcp
+            new = 0
+            for i in range(fed, min(count, fed + 4096)):
+                extra = tcp.feed_frame(i + 1, store.frame(i))
+                if (
+                    extra is not None
+                    and "tcp.analysis.flags" in extra
+                    and not any(k in extra for k in NOT_BAD)
+                ):
+                    bad.add(i)
+                    new += 1
+            fed = min(count, fed + 4096)
+            if new and not self._stop.is_set():
+                try:
+                    self.call_from_thread(self.plist.refresh)
+                except Exception:  # the app is closing
+                    return
 
     def _post(self, message: Message) -> None:
         self.post_message(message)
@@ -305,6 +359,8 @@ class SnifferApp(PanelActions, App[None]):
         parts.append(f"Packets {st.count} · Displayed {shown}{pct}")
         if self.plist.marks:
             parts.append(f"Marked {len(self.plist.marks)}")
+        if self.notice_column:
+            parts.append(self.notice_column)
         if self.notice_sort:
             parts.append(self.notice_sort)
         elif self.sort_column != "no" or self.sort_reverse:
@@ -414,6 +470,10 @@ class SnifferApp(PanelActions, App[None]):
 
     def action_focus_list(self) -> None:
         self.plist.focus()
+        if self.plist.show_current:  # done with the column keys: the header as usual
+            self.plist.show_current = False
+            self.notice_column = ""
+            self.plist.refresh()
 
     def action_focus_pane(self, which: str) -> None:
         {"list": self.plist, "detail": self.detail, "hex": self.hexview}[which].focus()
@@ -942,6 +1002,49 @@ class SnifferApp(PanelActions, App[None]):
             shown = ", ".join(cols) or "none"
             self.notify(f"columns: {shown} (saved in {profile_path()})", timeout=3)
 
+    def action_column_prev(self) -> None:
+        self._column_notice(self.plist.step_column(-1))
+
+    def action_column_next(self) -> None:
+        self._column_notice(self.plist.step_column(1))
+
+    def action_column_narrower(self) -> None:
+        self.resize_column(self.plist.current_column, -1)
+
+    def action_column_wider(self) -> None:
+        self.resize_column(self.plist.current_column, 1)
+
+    def resize_column(self, column: str, delta: int) -> None:
+        """Make ``column`` ``delta`` characters wider (narrower when negative) and keep it in the profile."""
+        plist = self.plist
+        plist.show_current = True
+        if column == "info":
+            self.notify("Info takes the width the other columns leave: resize those", timeout=3)
+            plist.refresh()
+            return
+        plist.resize_column(column, plist.width_of(column) + delta)
+        self._save_widths()
+        self._column_notice(column)
+
+    def _column_notice(self, column: str) -> None:
+        from sniffer.ui.columns import LABELS
+
+        label = LABELS.get(column, column)
+        width = "the rest" if column == "info" else str(self.plist.width_of(column))
+        self.notice_column = f"{label} {width} wide (< > {{ }} Esc)"
+
+    @on(PacketList.ColumnResized)
+    def _column_dragged(self, event: PacketList.ColumnResized) -> None:
+        self.plist.current_column = event.column
+        self._save_widths()
+
+    def _save_widths(self) -> None:
+        from sniffer.ui.columns import save_widths
+
+        error = save_widths(self.plist.widths)
+        if error:
+            self.notify(error, severity="warning")
+
     def sort_columns(self) -> list[str]:
         names = ["no", "time", "source", "destination", "protocol", "length"]
         return [*names, *self.plist.custom, "info"]
@@ -1008,6 +1111,10 @@ class SnifferApp(PanelActions, App[None]):
             "full_stop": ".",
             "space": "Space",
             "escape": "Esc",
+            "left_curly_bracket": "{",
+            "right_curly_bracket": "}",
+            "less_than_sign": "<",
+            "greater_than_sign": ">",
         }
         out = [(", ".join(pretty.get(k, k) for k in keys.split(",")), desc) for keys, _, desc in KEYMAP]
         return out + LIST_KEYS

@@ -13,7 +13,10 @@ from sniffer.ui.sources import BATCH, BATCH_SECONDS, Source, SourceStatus
 
 
 class RemoteSource(Source):
-    """Packets of several remote interfaces, merged in time order, into one packet list."""
+    """Packets of several remote interfaces, merged in time order, into one packet list, with a column
+    naming each packet's HOST/IFACE (like Wireshark's sshdump interface)."""
+
+    columns = ("frame.interface_name",)
 
     def __init__(
         self, interfaces: list[str], store: PacketStore, bpf: str | None = None, snaplen: int = 262144

@@ -74,6 +74,9 @@ class TailFile:
 class Source:
     """Base: a thread that fills ``store``; ``status`` is read by the UI."""
 
+    #: field columns the packet list shows first for this source (besides the user's profile)
+    columns: tuple[str, ...] = ()
+
     def __init__(self, store: PacketStore, status: SourceStatus) -> None:
         self.store = store
         self.status = status
@@ -214,6 +217,27 @@ class FileSource(Source):
                 self.store.append_batch(batch)
 
 
+class MergedFileSource(FileSource):
+    """Several capture files (a ring of `capture -C/-G` files) as one capture in time order, copied
+    into a spool store (offsets would point into different files)."""
+
+    def __init__(self, paths: list[str], store: PacketStore) -> None:
+        """``paths`` in time order (MergedReader.paths): the status bar names the oldest file."""
+        Source.__init__(
+            self, store, SourceStatus("file", f"{paths[0]} (+{len(paths) - 1} files)", progress=None)
+        )
+        self.paths = paths
+        self.path = paths[0]
+        self.follow = False
+        self.size = 0
+        self._batch = []
+
+    def _open(self) -> Any:
+        from sniffer.capture.fileset import MergedReader
+
+        return MergedReader(self.paths)
+
+
 class PlaybackSource(Source):
     """Play a capture file into the store in recorded time (``speed`` x, 0 = as fast as possible), with
     pause and single step, paced by the shared scheduler (sniffer/timing.py)."""
@@ -321,9 +345,31 @@ class LiveCaptureSource(Source):
 
 
 def open_file_source(
-    path: str, follow: bool = False, speed: float | None = None
+    path: str | list[str], follow: bool = False, speed: float | None = None
 ) -> tuple[PacketStore, Source]:
-    """Store and source for ``-r PATH`` (``speed``: playback in recorded time, 0 = max)."""
+    """Store and source for ``-r PATH`` (``speed``: playback in recorded time, 0 = max). Several
+    paths, a directory or a glob (a ring of files) give one capture in time order."""
+    paths = [path] if isinstance(path, str) else list(path)
+    if (
+        len(paths) > 1
+        or os.path.isdir(paths[0])
+        or (not os.path.exists(paths[0]) and any(c in paths[0] for c in "*?["))
+    ):
+        from sniffer.capture.fileset import MergedReader, expand_inputs
+        from sniffer.errors import UsageError
+
+        if follow or speed is not None:
+            raise UsageError("--follow and --speed take one file, not several")
+        files = expand_inputs(paths)
+        if not files:
+            raise SnifferError(f"{' '.join(paths)}: no capture files there")
+        if len(files) > 1:
+            with MergedReader(files) as rd:  # checks every file's header now, before the UI starts
+                files = rd.paths  # oldest first
+            spool = PacketStore(spool=True)
+            return spool, MergedFileSource(files, spool)
+        paths = files
+    path = paths[0]
     if path != "-" and not os.path.exists(path):
         raise SnifferError(f"{path}: no such file")
     if path != "-" and os.path.isdir(path):

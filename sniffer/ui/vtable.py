@@ -22,12 +22,43 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from sniffer.ui.columns import sorted_order
+
 HEADER_STYLE = Style(bold=True, reverse=True)
 SORTED_HEADER_STYLE = Style(bold=True, reverse=True, underline=True)
 CURSOR_STYLE = Style(color="#ffffff", bgcolor="#1f5fbf", bold=True)
 ZEBRA_STYLE = Style(bgcolor="#1c1c1c")
 SAMPLE_ROWS = 2000  # rows looked at to size text columns (numbers are sized from their maximum)
 MAX_TEXT_WIDTH = 48
+BIG_TABLE = 50_000  # rows from which the rows filter runs in a thread (the UI thread stays free)
+
+
+def display_order(
+    columns: Sequence[Column],
+    rows: Sequence[tuple[Any, ...]],
+    sort_column: int | None,
+    reverse: bool,
+    needle: str,
+    haystack: list[str] | None,
+) -> tuple[Sequence[int], list[str] | None]:
+    """(display row -> data row, the per-row text the filter searched) for a sort column and a filter."""
+    n = len(rows)
+    order: Sequence[int]
+    if sort_column is None:
+        order = range(n)  # no list: 1M rows cost nothing to show in data order
+    else:
+        k = sort_column
+        keys = [r[k] for r in rows]
+        if any(v is None for v in keys):
+            fill: Any = -1 if columns[k].numeric else ""
+            keys = [fill if v is None else v for v in keys]
+        order = sorted_order(keys, reverse)
+    if needle:
+        if haystack is None:
+            haystack = ["\t".join(c.text(v) for c, v in zip(columns, r, strict=False)).lower() for r in rows]
+        hay = haystack
+        order = [i for i in order if needle in hay[i]]
+    return order, haystack
 
 
 @dataclass(frozen=True)
@@ -112,7 +143,7 @@ class VirtualTable(ScrollView, can_focus=True):
         super().__init__(**kw)
         self.columns: list[Column] = list(columns)
         self.rows: list[tuple[Any, ...]] = []
-        self.order: list[int] = []  # display row -> data row (sorted and filtered)
+        self.order: Sequence[int] = range(0)  # display row -> data row (sorted and filtered)
         self.sortable = sortable
         self.sort_column: int | None = None
         self.sort_reverse = False
@@ -121,6 +152,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self._haystack: list[str] | None = (
             None  # per row, its cells as lowercase text (built on first filter)
         )
+        self.sorting = False  # a big table's order is being computed in a thread
+        self._generation = 0  # bumped by every new order asked for (a late thread result is dropped)
 
     # -- data -------------------------------------------------------------------------------------------
     def set_data(
@@ -137,6 +170,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if not same:
             self.sort_column, self.sort_reverse = None, False
         self.widths = widths if widths is not None else measure(self.columns, rows)
+        self.order = range(len(rows))  # until the sorted order is there (a big table: a thread)
         self._reorder()
         self.cursor = 0
         self.scroll_to(0, 0, animate=False)
@@ -153,29 +187,48 @@ class VirtualTable(ScrollView, can_focus=True):
         data = self.rows[self.order[row]]
         return [c.text(v) for c, v in zip(self.columns, data, strict=False)]
 
-    def _reorder(self) -> None:
-        """Display order from the sort column and the filter."""
-        n = len(self.rows)
-        if self.sort_column is None:
-            order = list(range(n))
-        else:
-            k = self.sort_column
-            keys = [r[k] for r in self.rows]
-            if any(v is None for v in keys):
-                fill: Any = -1 if self.columns[k].numeric else ""
-                keys = [fill if v is None else v for v in keys]
-            order = sorted(range(n), key=keys.__getitem__, reverse=self.sort_reverse)
+    def _reorder(self, keep: int | None = None) -> None:
+        """Display order from the sort column and the filter; ``keep``: the data row to keep under the
+        cursor. A big table with a rows filter is ordered in a thread: writing every row as text to
+        search it is Python work (seconds at 1M rows) that shares the GIL. A sort alone stays on the UI
+        thread: ``sorted`` holds the GIL anyway, and in a thread it waited behind the statistics worker
+        (1M rows: 10-20 s instead of ~1 s)."""
         needle = self.filter_text.lower()
-        if needle:
-            hay = self._haystack
-            if hay is None:
-                cols = self.columns
-                hay = self._haystack = [
-                    "\t".join(c.text(v) for c, v in zip(cols, r, strict=False)).lower() for r in self.rows
-                ]
-            order = [i for i in order if needle in hay[i]]
+        self._generation += 1
+        if len(self.rows) < BIG_TABLE or not needle:
+            self.sorting = False
+            order, self._haystack = display_order(
+                self.columns, self.rows, self.sort_column, self.sort_reverse, needle, self._haystack
+            )
+            self._set_order(order, keep)
+            return
+        self.sorting = True
+        self.refresh()
+        gen = self._generation
+        rows = self.rows
+        args = (list(self.columns), rows, self.sort_column, self.sort_reverse, needle, self._haystack)
+
+        def work() -> None:
+            order, hay = display_order(*args)
+            self.app.call_from_thread(self._sorted, gen, rows, order, hay, keep)
+
+        self.run_worker(work, thread=True, exclusive=True, group=f"vtable-{id(self)}")
+
+    def _sorted(
+        self, gen: int, rows: list[Any], order: Sequence[int], hay: list[str] | None, keep: int | None
+    ) -> None:
+        if rows is self.rows and hay is not None and self._haystack is None:
+            self._haystack = hay  # the text of these rows: kept for the next filter, even from a late thread
+        if gen != self._generation:  # a newer sort or filter was asked for meanwhile
+            return
+        self.sorting = False
+        self._set_order(order, keep)
+
+    def _set_order(self, order: Sequence[int], keep: int | None) -> None:
         self.order = order
         self.virtual_size = Size(sum(self.widths) + len(self.widths), len(order) + 1)
+        if keep is not None:
+            self._restore(keep)
         self.refresh()
 
     # -- sorting and filtering --------------------------------------------------------------------------
@@ -187,19 +240,18 @@ class VirtualTable(ScrollView, can_focus=True):
         keep = self.order[self.cursor] if 0 <= self.cursor < len(self.order) else None
         self.sort_column = column
         self.sort_reverse = self.columns[column].numeric if reverse is None else reverse
-        self._reorder()
-        self._restore(keep)
+        self._reorder(keep if keep is not None else -1)
 
     def set_filter(self, text: str) -> None:
         """Show only rows whose text contains ``text`` (case-insensitive; empty: every row)."""
         keep = self.order[self.cursor] if 0 <= self.cursor < len(self.order) else None
         self.filter_text = text
-        self._reorder()
-        self._restore(keep)
+        self._reorder(keep if keep is not None else -1)
 
-    def _restore(self, keep: int | None) -> None:
+    def _restore(self, keep: int) -> None:
+        """The cursor to data row ``keep`` (-1, or a row filtered out: the first row)."""
         row = 0
-        if keep is not None:
+        if keep >= 0:
             try:
                 row = self.order.index(keep)
             except ValueError:
@@ -291,7 +343,7 @@ class VirtualTable(ScrollView, can_focus=True):
                 label = col.label
                 style = HEADER_STYLE
                 if k == self.sort_column:
-                    label += " ▼" if self.sort_reverse else " ▲"
+                    label += " …" if self.sorting else (" ▼" if self.sort_reverse else " ▲")
                     style = SORTED_HEADER_STYLE
                 segs.append(Segment(_cut(label, w, col.numeric) + " ", style))
             total = sum(self.widths) + len(self.widths)

@@ -22,12 +22,14 @@ from textual.widgets.tree import TreeNode
 from sniffer.model.store import PacketStore, Row, View
 from sniffer.ui.adapters import DNode
 from sniffer.ui.colors import BAD_TCP_STYLE, row_style
-from sniffer.ui.columns import CUSTOM_WIDTH, SortedRows, field_text
+from sniffer.ui.columns import BUILTIN as BUILTIN_ORDER
+from sniffer.ui.columns import CUSTOM_WIDTH, MAX_WIDTH, MIN_WIDTH, SortedRows, field_text
 from sniffer.ui.names import Resolver
 from sniffer.ui.timefmt import NO_TIME, TimeFormat
 
 HEADER_STYLE = Style(bold=True, reverse=True)
 CURSOR_STYLE = Style(color="#ffffff", bgcolor="#1f5fbf", bold=True)
+CURRENT_HEADER_STYLE = Style(bold=True, reverse=True, underline=True, color="#ffd75f")
 MARK_STYLE = Style(color="#ffffff", bgcolor="#000000")
 MARK_CURSOR_STYLE = Style(color="#ffffff", bgcolor="#1f5fbf", bold=True, underline=True)
 
@@ -44,15 +46,28 @@ class Columns:
     custom: tuple[int, ...] = ()  # widths of the field columns (between Length and Info)
 
     @classmethod
-    def fit(cls, width: int, count: int, time_width: int = 12, custom: tuple[int, ...] = ()) -> Columns:
+    def fit(
+        cls,
+        width: int,
+        count: int,
+        time_width: int = 12,
+        custom: tuple[int, ...] = (),
+        sized: dict[str, int] | None = None,
+    ) -> Columns:
+        """Widths for a list ``width`` characters wide; ``sized``: columns the user resized (builtin
+        name -> width) win over the automatic ones; Info takes what is left."""
         if width < 100:  # narrow (80 columns): tighter fixed columns, so Info stays readable
             no, proto, length = max(4, len(str(count))), 6, 5
             time_width = min(time_width, 10) if time_width <= 12 else time_width
         else:
             no, proto, length = max(5, len(str(count))), 9, 7
-        addr = 22 if width >= 140 else (18 if width >= 110 else 15)
-        fixed = no + time_width + addr * 2 + proto + length + 6 + sum(custom) + len(custom)  # + separators
-        return cls(no, time_width, addr, addr, proto, length, max(10, width - fixed), custom)
+        src = dst = 22 if width >= 140 else (18 if width >= 110 else 15)
+        if sized:
+            no, time_width = sized.get("no", no), sized.get("time", time_width)
+            src, dst = sized.get("source", src), sized.get("destination", dst)
+            proto, length = sized.get("protocol", proto), sized.get("length", length)
+        fixed = no + time_width + src + dst + proto + length + 6 + sum(custom) + len(custom)  # + separators
+        return cls(no, time_width, src, dst, proto, length, max(10, width - fixed), custom)
 
     def spans(self) -> list[tuple[str, int]]:
         """(builtin column name or "custom:K", width) in screen order."""
@@ -100,6 +115,14 @@ class PacketList(ScrollView, can_focus=True):
             super().__init__()
             self.column = column
 
+    class ColumnResized(Message):
+        """A column was resized (a drag on the header or a key): keep the widths in the profile."""
+
+        def __init__(self, column: str, width: int) -> None:
+            super().__init__()
+            self.column = column
+            self.width = width
+
     def __init__(self, store: PacketStore, view: View, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.store = store
@@ -112,6 +135,11 @@ class PacketList(ScrollView, can_focus=True):
         self._first_ts: int | None = None  # the first packet with a timestamp
         self.custom: list[str] = []  # field names shown as columns (between Length and Info)
         self.names: Resolver | None = None  # name resolution (the app's; off by default)
+        self.widths: dict[str, int] = {}  # columns resized by the user (name -> width; kept in the profile)
+        self.current_column = "source"  # the column the resize keys act on (underlined in the header)
+        self._drag: tuple[str, int, int] | None = None  # (column, start x, start width) while dragging
+        self._dragged = False
+        self.show_current = False  # underline the current column in the header (after a column key)
 
     # -- data ----------------------------------------------------------------------------------------
     def set_view(self, view: View) -> None:
@@ -209,8 +237,13 @@ class PacketList(ScrollView, can_focus=True):
         self.follow = False
 
     def columns(self) -> Columns:
-        widths = tuple(max(CUSTOM_WIDTH[0], min(CUSTOM_WIDTH[1], len(n))) for n in self.custom)
-        return Columns.fit(self.size.width, self.store.count, self.timefmt.width(), widths)
+        sized = self.widths
+        widths = tuple(sized.get(n, max(CUSTOM_WIDTH[0], min(CUSTOM_WIDTH[1], len(n)))) for n in self.custom)
+        return Columns.fit(self.size.width, self.store.count, self.timefmt.width(), widths, sized)
+
+    def column_names(self) -> list[str]:
+        """Every column in screen order (builtin names and field names)."""
+        return [*BUILTIN_ORDER[:6], *self.custom, "info"]
 
     def column_at(self, x: int) -> str:
         """The column under screen column ``x`` (builtin name or field name)."""
@@ -221,8 +254,86 @@ class PacketList(ScrollView, can_focus=True):
                 return self.custom[int(name[7:])] if name.startswith("custom:") else name
         return "info"
 
+    def column_span(self, column: str, cols: Columns) -> tuple[int, int] | None:
+        """Screen columns [start, end) of ``column``."""
+        x = 0
+        for name, w in cols.spans():
+            real = self.custom[int(name[7:])] if name.startswith("custom:") else name
+            if real == column:
+                return x, x + w
+            x += w + 1
+        return None
+
+    def step_column(self, step: int) -> str:
+        """Make the previous / next column the current one (the one the resize keys act on)."""
+        names = self.column_names()
+        k = names.index(self.current_column) if self.current_column in names else 0
+        self.current_column = names[(k + step) % len(names)]
+        self.show_current = True
+        self.refresh()
+        return self.current_column
+
+    def border_at(self, x: int) -> str | None:
+        """The column whose right edge (the separator after it) is at screen column ``x``, if any:
+        where a drag on the header resizes (Info, the last column, has none)."""
+        edge = 0
+        for name, w in self.columns().spans()[:-1]:
+            edge += w
+            if x == edge:
+                return self.custom[int(name[7:])] if name.startswith("custom:") else name
+            edge += 1
+        return None
+
+    def width_of(self, column: str) -> int:
+        """The width ``column`` has on screen now."""
+        cols = self.columns()
+        for name, w in cols.spans():
+            real = self.custom[int(name[7:])] if name.startswith("custom:") else name
+            if real == column:
+                return w
+        return 0
+
+    def resize_column(self, column: str, width: int) -> None:
+        """Give ``column`` (not Info: it takes the rest) ``width`` characters."""
+        if column == "info" or column not in self.column_names():
+            return
+        self.widths[column] = max(MIN_WIDTH, min(MAX_WIDTH, width))
+        self.refresh()
+
+    # -- header: sorting (a click) and resizing (a drag on a border) -----------------------------------
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        self._dragged = False
+        pos = event.get_content_offset(self)
+        if pos is None or pos.y != 0:
+            return
+        column = self.border_at(pos.x)
+        if column is not None:
+            self._drag = (column, pos.x, self.width_of(column))
+            self.capture_mouse()
+            event.stop()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._drag is None:
+            return
+        column, x0, w0 = self._drag
+        pos = event.get_content_offset_capture(self)
+        self.resize_column(column, w0 + pos.x - x0)
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._drag is None:
+            return
+        column, x0, w0 = self._drag
+        self._drag = None
+        self.capture_mouse(False)
+        self._dragged = True  # the click that follows this mouse up is no sort request
+        self.resize_column(column, w0 + event.get_content_offset_capture(self).x - x0)
+        self.post_message(self.ColumnResized(column, self.widths.get(column, 0)))
+
     def on_click(self, event: events.Click) -> None:
         pos = event.get_content_offset(self)
+        if self._dragged:
+            self._dragged = False
+            return
         if pos is not None and pos.y == 0:
             self.post_message(self.SortRequested(self.column_at(pos.x)))
             return
@@ -299,7 +410,19 @@ class PacketList(ScrollView, can_focus=True):
         width = self.size.width
         cols = self.columns()
         if y == 0:
-            return Strip([Segment(_cut(self.header_text(cols), width), HEADER_STYLE)], width)
+            text = _cut(self.header_text(cols), width)
+            span = self.column_span(self.current_column, cols) if self.show_current else None
+            if span is None:
+                return Strip([Segment(text, HEADER_STYLE)], width)
+            a, b = span
+            return Strip(
+                [
+                    Segment(text[:a], HEADER_STYLE),
+                    Segment(text[a:b], CURRENT_HEADER_STYLE),
+                    Segment(text[b:], HEADER_STYLE),
+                ],
+                width,
+            )
         r = int(self.scroll_y) + y - 1
         if r >= self.count or r < 0:
             return Strip.blank(width, self.rich_style)

@@ -15,8 +15,9 @@ from typing import Any
 from sniffer.frame import Frame
 
 
-def read_json(path: str | Path) -> list[dict[str, Any]]:
-    """What `sniffer read --json FILE` prints, one dict per packet (up to the damage for a broken file)."""
+def read_json(path: str | Path, *options: str) -> list[dict[str, Any]]:
+    """What `sniffer read --json FILE` prints, one dict per packet (up to the damage for a broken file);
+    without ``options``, the per-packet view (--no-analysis)."""
     from sniffer import cli
 
     buf = io.BytesIO()
@@ -33,9 +34,9 @@ def read_json(path: str | Path) -> list[dict[str, Any]]:
     old_out, old_err = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = Out(), io.StringIO()  # type: ignore[assignment]
     try:
-        # the per-packet view: export does not yet run the conversation state (TCP analysis, IP
-        # defragmentation) that read --json applies by default; its tcp_analysis columns stay null
-        cli.main(["read", "--json", "--no-analysis", str(path)])
+        # the per-packet view by default: export's columns are per packet (only its tcp_analysis
+        # columns come from the TCP analysis that read --json applies by default)
+        cli.main(["read", "--json", *(options or ("--no-analysis",)), str(path)])
     finally:
         sys.stdout, sys.stderr = old_out, old_err
     return [json.loads(line) for line in buf.getvalue().splitlines() if line.strip()]

@@ -38,6 +38,7 @@ class FileScore:
     expected: int  # tshark's count
     proto_ok: int = 0
     info_ok: int = 0
+    info_arrow_ok: int = 0  # Info equal once sniffer's ASCII port arrow "->" is read as tshark's "→"
     errors: list[str] = field(default_factory=list)
     missed: Counter[tuple[str, str]] = field(default_factory=Counter)  # (tshark, ours) -> packets
 
@@ -72,6 +73,10 @@ class Score:
         return sum(f.proto_share for f in self.scored) / len(self.scored)
 
     @property
+    def info_arrow_share(self) -> float:
+        return sum(f.info_arrow_ok for f in self.scored) / self.packets
+
+    @property
     def info_file_mean(self) -> float:
         return sum(f.info_ok / f.expected for f in self.scored) / len(self.scored)
 
@@ -86,6 +91,7 @@ class Score:
             f"breadth corpus: {len(self.files)} files, {self.packets} packets with a tshark verdict",
             f"  Protocol column agrees: {self.proto_share:.1%} of packets, per-file mean {self.proto_file_mean:.1%}",
             f"  Info column agrees:     {self.info_share:.1%} of packets, per-file mean {self.info_file_mean:.1%}",
+            f"  Info, '->' read as tshark's '\u2192': {self.info_arrow_share:.1%} of packets",
             f"  files with no packet right: {sum(1 for f in self.scored if not f.proto_ok)}",
             "  worst files (Protocol agreement, packets):",
         ]
@@ -126,8 +132,12 @@ def score_file(name: str) -> FileScore:
                 fs.proto_ok += 1
             else:
                 fs.missed[(seg[i][0], s.protocol)] += 1
+            arrow = s.info.replace(" -> ", " \u2192 ", 1).strip()
             if any(s.info.strip() == c[1].strip() for c in cands):
                 fs.info_ok += 1
+                fs.info_arrow_ok += 1
+            elif any(arrow == c[1].strip() for c in cands):
+                fs.info_arrow_ok += 1
     finally:
         engine.DEBUG = old
     return fs

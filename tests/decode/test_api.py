@@ -97,14 +97,49 @@ def test_fast_path_port_sets_match_the_tables() -> None:
         UDP_PORTS,
     )
     from sniffer.decode.http import dissect_http_port
-    from sniffer.decode.summary import _ALWAYS_TCP, _FIRST, _PREFIXES, _SLOW_TCP, _SLOW_UDP
+    from sniffer.decode.mgmt import SYSLOG_PREFIXES
+    from sniffer.decode.summary import _ALWAYS_TCP, _ALWAYS_UDP, _FIRST, _PREFIXES, _SLOW_TCP, _SLOW_UDP
 
-    assert _SLOW_UDP == set(UDP_PORTS.map) >= {53, 5353, 5355, 67, 68, 546, 547, 4789}
+    assert _SLOW_UDP == set(UDP_PORTS.map) >= {53, 5353, 5355, 67, 68, 546, 547, 4789, 514}
+    assert _ALWAYS_UDP == _SLOW_UDP - set(UDP_PORTS.prefixes) and 514 not in _ALWAYS_UDP and 53 in _ALWAYS_UDP
     assert _SLOW_TCP == set(TCP_PORTS.map) == _ALWAYS_TCP | HTTP_TCP_PORTS | TLS_TCP_PORTS
     assert 53 in _ALWAYS_TCP and not _ALWAYS_TCP & (HTTP_TCP_PORTS | TLS_TCP_PORTS)
     assert {p for p, fn in TCP_PORTS.map.items() if fn is dissect_http_port} == HTTP_TCP_PORTS
-    assert _PREFIXES == HTTP_PREFIXES | TLS_PREFIXES
+    from sniffer.decode.sslv2 import SSLV2_PREFIXES
+
+    assert _PREFIXES == HTTP_PREFIXES | TLS_PREFIXES | SYSLOG_PREFIXES | SSLV2_PREFIXES
     assert {b for b in range(256) if _FIRST[b]} == {p[0] for p in _PREFIXES}
+
+
+def test_syslog_prefixes_cover_what_its_dissector_takes() -> None:
+    """syslog (UDP 514) registers with prefixes: every payload it takes starts with one of them, and what
+    it refuses prints as the fast path prints a plain UDP datagram."""
+    import random
+    import struct
+
+    from sniffer.decode.mgmt import SYSLOG_PREFIXES
+    from sniffer.decode.summary import _fast, slow_summary
+    from sniffer.frame import Frame
+
+    rnd = random.Random(5)
+    samples = [b"<%d>x" % d for d in (0, 7, 13, 191, 999)] + [b"<>", b"<1", b"<1234>", b"<a>", b"x<1>"]
+    samples += [
+        b"<" + bytes(rnd.choice(b"0123456789>a") for _ in range(rnd.randrange(0, 6))) for _ in range(3000)
+    ]
+    samples += [bytes(rnd.randrange(256) for _ in range(rnd.randrange(0, 12))) for _ in range(3000)]
+    taken = 0
+    for pl in samples:
+        udp = struct.pack("!HHHH", 40000, 514, 8 + len(pl), 0) + pl
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, bytes(4), bytes(4))
+        data = bytes(12) + b"\x08\x00" + ip + udp
+        fr = Frame(0, data, len(data), 1, 0, 0, "", None)
+        slow = slow_summary(fr)
+        if slow.protocol == "Syslog":
+            taken += 1
+            assert pl[:3] in SYSLOG_PREFIXES, pl
+        else:
+            assert _fast(fr) in (None, slow), pl
+    assert taken >= 5
 
 
 def test_payload_prefixes_cover_what_the_heuristic_dissectors_take() -> None:

@@ -381,6 +381,79 @@ CASES: list[tuple[str, str, str]] = [
         "erspan",
         "erspan.version erspan.vlan erspan.cos erspan.encap erspan.bso erspan.truncated erspan.spanid",
     ),
+    (
+        "tcpdump__resp_1_benchmark.pcap",
+        "resp",
+        "resp.string resp.error resp.integer resp.bulk_string.length resp.array.length "
+        "_ws.col.Protocol _ws.col.Info",
+    ),
+    ("zeek__redis__set.pcap", "resp", "resp.string resp.bulk_string.length resp.array.length _ws.col.Info"),
+    ("zeek__finger__standard.pcap", "finger", "_ws.col.Protocol _ws.col.Info"),
+    ("tcpdump__whois.pcap", "whois.query", "_ws.col.Protocol _ws.col.Info"),
+    ("zeek__tcp-syslog.pcap", "rsh", "_ws.col.Protocol _ws.col.Info"),
+    ("zeek__gnutella__max-header.pcapng", "gnutella", "_ws.col.Protocol"),
+    ("tcpdump__ipv4_tcp_http_xml.pcap", "xml", "frame.protocols _ws.col.Protocol _ws.col.Info"),
+    (
+        "zeek__dce-rpc__dce_rpc_netlogon.pcapng",
+        "dcerpc.pkt_type == 11 || dcerpc.pkt_type == 12",
+        "dcerpc.ver dcerpc.ver_minor dcerpc.pkt_type dcerpc.cn_flags dcerpc.cn_frag_len dcerpc.cn_auth_len "
+        "dcerpc.cn_call_id dcerpc.cn_max_xmit dcerpc.cn_max_recv dcerpc.cn_assoc_group dcerpc.cn_num_ctx_items "
+        "dcerpc.cn_ctx_id dcerpc.cn_num_trans_items dcerpc.cn_bind_to_uuid dcerpc.cn_bind_if_ver "
+        "dcerpc.cn_bind_if_ver_minor dcerpc.cn_bind_trans_id dcerpc.cn_bind_trans_ver dcerpc.cn_sec_addr_len "
+        "dcerpc.cn_sec_addr dcerpc.cn_num_results dcerpc.cn_ack_result dcerpc.cn_ack_reason "
+        "dcerpc.cn_ack_trans_id dcerpc.cn_ack_trans_ver _ws.col.Protocol",
+    ),
+    (
+        "zeek__dce-rpc__cs_window7-join_stream092.pcap",
+        "dcerpc",
+        "dcerpc.ver dcerpc.pkt_type dcerpc.cn_flags dcerpc.cn_frag_len dcerpc.cn_call_id dcerpc.cn_alloc_hint "
+        "dcerpc.cn_ctx_id dcerpc.cn_cancel_count dcerpc.cn_max_xmit dcerpc.cn_num_results",
+    ),
+    # (a response's opnum is the request's: tshark matches them across packets)
+    (
+        "zeek__dce-rpc__cs_window7-join_stream092.pcap",
+        "dcerpc.pkt_type == 0",
+        "dcerpc.opnum dcerpc.cn_ctx_id",
+    ),
+    (
+        "zeek__tls__tls13_wolfssl.pcap",
+        "tls.handshake",
+        "tls.record.content_type tls.record.version tls.record.length tls.handshake.type "
+        "tls.handshake.extensions.supported_version _ws.col.Protocol _ws.col.Info",
+    ),
+    ("zeek__bittorrent__tracker.pcap", "http.request", "http.request.method http.request.uri _ws.col.Info"),
+    (
+        "zeek__tls__ssl-v2.pcap",
+        "tls && frame.number <= 8",
+        "tls.record.version tls.record.length tls.handshake.type tls.handshake.version "
+        "tls.handshake.cipher_spec_len tls.handshake.session_id_length tls.handshake.challenge_length "
+        "tls.handshake.cipherspec tls.handshake.session_id_hit tls.handshake.cert_type "
+        "tls.handshake.certificate_length tls.handshake.connection_id_length tls.handshake.clear_key_length "
+        "tls.handshake.encrypted_key_length tls.handshake.key_arg_length _ws.col.Protocol _ws.col.Info",
+    ),
+    ("tcpdump__nfs-write-verf-cookie.pcapng", "tls", "tls.record.version tls.record.length _ws.col.Protocol"),
+    (
+        "zeek__rdp__rdp-x509.pcap",
+        "cotp.type == 0x0e || cotp.type == 0x0d",
+        "tpkt.version tpkt.reserved tpkt.length cotp.li cotp.type cotp.destref cotp.srcref cotp.class "
+        "cotp.opts.extended_formats cotp.opts.no_explicit_flow_control rdp.rt_cookie rdp.neg_type "
+        "rdp.neg_length rdp.negReq.requestedProtocols rdp.negReq.selectedProtocol _ws.col.Protocol",
+    ),
+    (
+        "zeek__mmsX.pcap",
+        "tpkt",
+        "tpkt.version tpkt.length cotp.li cotp.type cotp.srcref cotp.destref _ws.col.Protocol",
+    ),
+    (
+        "zeek__tls__xmpp-starttls.pcap",
+        "xmpp",
+        "xmpp.in xmpp.out xmpp.xmlns xmpp.xml_header_version frame.protocols _ws.col.Protocol _ws.col.Info",
+    ),
+    (
+        "zeek__tls__xmpp-starttls.pcap",
+        "tls.record.content_type == 20 || tls.alert_message",
+        "tls.record.content_type tls.record.length frame.protocols _ws.col.Protocol",
+    ),
 ]
 
 TSHARK = [

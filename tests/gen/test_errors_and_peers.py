@@ -104,6 +104,16 @@ def test_socket_options_are_set_and_reported() -> None:
     assert o["TCP_NODELAY"] == 1 and o["SO_KEEPALIVE"] == 1 and o["SO_REUSEADDR"] == 1
     assert o["SO_SNDBUF"] == 2 * 65536 and o["SO_RCVBUF"] == 2 * 131072  # the kernel doubles them
     assert o["SO_LINGER"] == 0 and o["IP_TTL"] == 33
+    # asked beside applied: the kernel doubles the buffers, the rest are as asked
+    a = json.loads(res.stdout)["options_asked"]
+    assert a == {
+        "SO_REUSEADDR": 1, "SO_KEEPALIVE": 1, "SO_SNDBUF": 65536, "SO_RCVBUF": 131072, "SO_LINGER": 0,
+        "TCP_NODELAY": 1, "IP_TTL": 33,
+    }  # fmt: skip
+    res = run_sniffer("gen", "tcp-echo", "-c", "1", "--sndbuf", "65536", "--nodelay", "1")
+    line = next(x for x in res.stdout.decode().splitlines() if x.strip().startswith("options "))
+    assert "SO_SNDBUF=131072 (asked 65536)" in line and "TCP_NODELAY=1 (asked 1)" in line, line
+    assert "SO_KEEPALIVE=0 " in line and "SO_KEEPALIVE=0 (" not in line, line  # not asked: kernel's only
     res = run_sniffer("gen", "udp-echo", "-c", "1", "--json", "--mcast-ttl", "7", "--mcast-loop", "0")
     o = json.loads(res.stdout)["options"]
     assert o["IP_MULTICAST_TTL"] == 7 and o["IP_MULTICAST_LOOP"] == 0
@@ -231,3 +241,32 @@ def test_vsock_server_is_one_line_without_a_transport() -> None:
     if vsock_loopback():
         pytest.skip("this kernel has vsock loopback: the echo test covers the server")
     one_line_error(run_sniffer("gen", "vsock-server", "-d", "1"), "AF_VSOCK")
+
+
+@pytest.mark.parametrize("style", ["blocking", "epoll", "asyncio"])
+def test_servers_log_each_peer_and_show_options_asked_and_applied(style: str) -> None:
+    """Each connection (TCP) and each new datagram peer (UDP) is logged on stderr as it comes; the
+    options line shows the kernel's value with the one asked for (also after asyncio closed the socket)."""
+    for kind, client in (("tcp-echo-server", "tcp-echo"), ("udp-echo-server", "udp-echo")):
+        port = free_port(socket.SOCK_STREAM if kind.startswith("tcp") else socket.SOCK_DGRAM)
+        server = subprocess.Popen(
+            sniffer_argv("gen", kind, "--bind", f"127.0.0.1:{port}", "-d", "20", "-c", "2", "--style", style,
+                         "--rcvbuf", "50000"),
+            env=sniffer_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert server.stderr is not None
+            assert "echo on" in server.stderr.readline()
+            locals_ = []
+            for _ in range(2):
+                res = run_sniffer("gen", client, "--to", f"127.0.0.1:{port}", "-c", "1", "--json")
+                assert res.returncode == 0, res.stderr.decode()
+                locals_.append(json.loads(res.stdout)["local"])
+            out, err = server.communicate(timeout=20)
+        finally:
+            server.kill()
+            server.wait()
+        want = "connection {} from {}" if kind.startswith("tcp") else "first datagram from {1}"
+        for i, local in enumerate(locals_, 1):
+            assert f"{kind}: " + want.format(i, local) in err, (err, locals_)
+        assert "SO_RCVBUF=100000 (asked 50000)" in out, out

@@ -546,12 +546,14 @@ def _cols(path: Path) -> dict[int, tuple[str, str]]:
 
 
 def test_columns_closer_to_tshark_defaults() -> None:
-    """With the conversation state (defragmentation, TCP analysis) the Protocol and Info columns agree
-    with tshark's default-settings columns (oracle/*.cols.tsv) at least as often as the per-packet view
-    agrees with tshark's per-packet columns (*.cols-nodesegment.tsv), on the TCP breadth captures."""
+    """With the conversation state (defragmentation, TCP analysis, TCP reassembly) the Protocol and Info
+    columns agree with tshark's default-settings columns (oracle/*.cols.tsv) at least as often as the
+    per-packet view agrees with tshark's per-packet columns (*.cols-nodesegment.tsv), on the TCP
+    breadth captures (issue 14's goal)."""
     from sniffer.capture.pcapfile import open_capture
     from sniffer.decode.fields import frame_fields
     from sniffer.model.defrag import Defragmenter
+    from sniffer.model.reassembly import TcpReassembler, apply_fields
     from sniffer.model.tcpanalysis import apply
 
     n = pp_proto = pp_info = st_proto = st_info = 0
@@ -561,7 +563,7 @@ def test_columns_closer_to_tshark_defaults() -> None:
         if not defaults.exists() or not per_packet.exists():
             continue
         d, nd = _cols(defaults), _cols(per_packet)
-        an, dfr = TcpAnalyzer(), Defragmenter()
+        an, dfr, ra = TcpAnalyzer(), Defragmenter(), TcpReassembler()
         with open_capture(str(path)) as reader:
             for i, fr in enumerate(reader, 1):
                 if i not in d or i not in nd:
@@ -572,7 +574,10 @@ def test_columns_closer_to_tshark_defaults() -> None:
                     str(f.get("_ws.col.Info", "")).replace("->", "\u2192"),
                 )
                 g = dfr.apply(i, fr, dict(f))
-                apply(g, an.feed(i, g, fr[0]))
+                extra = an.feed(i, g, fr[0])
+                if extra is not None:
+                    g = apply_fields(g, ra.feed(i, fr, extra), fr)
+                apply(g, extra)
                 st = (
                     str(g.get("_ws.col.Protocol", "")),
                     str(g.get("_ws.col.Info", "")).replace("->", "\u2192"),
@@ -587,11 +592,7 @@ def test_columns_closer_to_tshark_defaults() -> None:
     )
     assert n > 2000
     assert st_info >= pp_info
-    # Issue 14's goal is st_proto >= pp_proto. Without TCP reassembly it is not met since the service
-    # decoders landed: tshark's default view calls the middle segments of a reassembled PDU "TCP" where the
-    # per-segment view (ours and tshark's nodesegment one) names SSH, SMB2, ... (2895 vs 2955 of 3224 when
-    # merged). Until reassembly lands this guards against a larger regression only.
-    assert st_proto >= pp_proto - 0.03 * n
+    assert st_proto >= pp_proto  # 3023 vs 2956 of 3224 when reassembly landed
 
 
 # --------------------------------------------------------------------------------------------------

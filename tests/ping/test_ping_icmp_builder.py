@@ -145,3 +145,64 @@ def test_describe_timestamp_reply() -> None:
     raw = icmp.build_icmp(18, 0, 3, 4, socket.inet_aton("255.255.255.0"))
     msg = icmp.parse_icmp(raw, False)
     assert msg is not None and icmp.describe_reply(msg, False).endswith("mask=255.255.255.0")
+
+
+def test_timestamp_option_as_iputils_builds_and_prints_it() -> None:
+    """-T: the option bytes iputils puts on a probe, and a reply's option read back to its TS: lines
+    (first stamp absolute, then differences; the high bit starts a 'not-standard' series)."""
+    from sniffer.commands.ping import _ts_lines
+    from sniffer.gen.ping import parse_timestamps, timestamp_option
+
+    assert timestamp_option("tsonly") == bytes([68, 40, 5, 0]) + bytes(36)
+    assert timestamp_option("tsandaddr") == bytes([68, 36, 5, 1]) + bytes(32)
+    assert timestamp_option("tsprespec", ("10.0.0.1",)) == bytes([68, 12, 5, 3, 10, 0, 0, 1]) + bytes(4)
+    # tsandaddr, 3 slots filled (pointer 29), 2 hops found no room, then end of options
+    body = b"".join(bytes([10, 0, 0, i]) + v.to_bytes(4, "big") for i, v in ((1, 1000), (2, 1003), (3, 1003)))
+    opt = bytes([68, 36, 29, 0x21]) + body + bytes(8)
+    ts = parse_timestamps(bytes([1]) + opt + bytes(3))
+    assert ts is not None and ts.overflow == 2 and len(ts.entries) == 3
+    assert _ts_lines(ts) == ["10.0.0.1\t1000 absolute", "10.0.0.2\t3", "10.0.0.3\t0"]
+    # tsonly with a non-standard stamp among standard ones
+    vals = [5000, 0x80000000 | 7, 5002, 0x80000000 | 9]
+    opt = bytes([68, 40, 5 + 4 * len(vals), 0]) + b"".join(v.to_bytes(4, "big") for v in vals)
+    opt += bytes(40 - len(opt))
+    ts = parse_timestamps(opt)
+    assert ts is not None
+    assert _ts_lines(ts) == ["5000 absolute", "7 absolute not-standard", "2", "2 not-standard"]
+    assert parse_timestamps(bytes([1, 1, 0])) is None
+    # truncated or lying lengths do not raise
+    for cut in range(len(opt)):
+        parse_timestamps(opt[:cut])
+    assert parse_timestamps(bytes([68, 200, 255, 0]) + bytes(8)) is not None
+
+
+def test_probe_window_sends_across_hops_and_stops_at_the_first_that_reached() -> None:
+    """traceroute's sans-IO core: up to N probes in flight across TTLs, hops out in order, nothing
+    sent past the TTL that reached, a deadline hands out what is left."""
+    from sniffer.gen.ping import ProbeWindow
+
+    w = ProbeWindow(first=1, max_hops=30, queries=3, parallel=16)
+    sent = []
+    while (i := w.next_probe()) is not None:
+        sent.append(i)
+    assert sent == list(range(16)) and w.ttl_of(15) == 6
+    w.answer(4, ("10.0.0.2", 1.0, ""), reached=False)  # TTL 2 answers before TTL 1: not out yet
+    assert w.hops() == []
+    for i in (0, 1, 2):
+        w.answer(i, ("10.0.0.1", 1.0, ""))
+    assert [h.ttl for h in w.hops()] == [1]
+    w.answer(6, ("10.0.0.9", 2.0, ""), reached=True)  # the target at TTL 3
+    assert w.next_probe() is None and w.stop_ttl == 3  # in flight: 12 of 16; nothing past TTL 3
+    for i in (3, 5, 7):
+        w.answer(i)  # '*'
+    hops = w.hops()  # TTL 2 is complete; TTL 3's third probe (8) is still out
+    assert [(h.ttl, h.reached) for h in hops] == [(2, False)] and not w.finished
+    assert hops[0].probes == [(None, None, ""), ("10.0.0.2", 1.0, ""), (None, None, "")]
+    w.answer(8, ("10.0.0.9", 2.0, ""), reached=True)
+    assert [(h.ttl, h.reached) for h in w.hops()] == [(3, True)] and w.finished
+
+    w = ProbeWindow(first=2, max_hops=5, queries=2, parallel=3)
+    assert [w.next_probe() for _ in range(4)] == [0, 1, 2, None]
+    w.abandon()  # a deadline: TTLs 2 and 3 (3 started) come out unanswered, and that is the end
+    assert [(h.ttl, h.probes) for h in w.hops()] == [(2, [(None, None, "")] * 2), (3, [(None, None, "")] * 2)]
+    assert w.finished and w.next_probe() is None

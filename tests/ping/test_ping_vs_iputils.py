@@ -21,6 +21,8 @@ MASKS = [
     (re.compile(r"= [\d.]+/[\d.]+/[\d.]+/[\d.]+ ms"), "= R ms"),
     (re.compile(r"ipg/ewma [\d.]+/[\d.]+ ms"), "ipg/ewma R ms"),
     (re.compile(r"^\[\d+\.\d{6}\] ", re.M), "[TS] "),
+    # -T: the stamps (ms since midnight UT, then differences) move; the addresses and slots stay
+    (re.compile(r"\t-?\d+( absolute)?( not-standard)?$", re.M), r"\tN\1\2"),
 ]
 
 
@@ -95,6 +97,12 @@ def lossy(b: Host) -> str:
         "v6 source address",
         "record route",
         "record route, one hop",
+        "timestamps only",
+        "timestamps only, one hop",
+        "timestamps and addresses",
+        "timestamps and addresses, one hop",
+        "prespecified timestamps",
+        "prespecified timestamps, one hop named",
     ],
 )
 def test_same_lines_and_status(chain: list[Host], case: str) -> None:
@@ -119,6 +127,12 @@ def test_same_lines_and_status(chain: list[Host], case: str) -> None:
         "v6 source address": ("-I", a.addr6("r0"), "-c", "2", "-i", "0.2", r.addr6("r1")),
         "record route": ("-R", "-c", "3", "-i", "0.2", b.addr4("l1")),
         "record route, one hop": ("-R", "-c", "1", r.addr4("l0")),
+        "timestamps only": ("-T", "tsonly", "-c", "3", "-i", "0.2", v4),
+        "timestamps only, one hop": ("-T", "tsonly", "-c", "2", "-i", "0.2", r.addr4("l0")),
+        "timestamps and addresses": ("-T", "tsandaddr", "-c", "3", "-i", "0.2", v4),
+        "timestamps and addresses, one hop": ("-T", "tsandaddr", "-c", "2", "-i", "0.2", r.addr4("l0")),
+        "prespecified timestamps": ("-T", "tsprespec", r.addr4("l0"), v4, "-c", "1", v4),
+        "prespecified timestamps, one hop named": ("-T", "tsprespec", r.addr4("l0"), "-c", "1", v4),
     }[case]
     real, ours = both(a, *args)
     assert ours == real, f"\niputils: {real}\nsniffer: {ours}"
@@ -148,7 +162,16 @@ def test_count_and_deadline_counts_as_iputils(
     assert ours == real
 
 
-@pytest.mark.parametrize("args", [("-c", "1", "nosuch.invalid"), ("-c", "1", "-I", "nosuchif0", "127.0.0.1")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-c", "1", "nosuch.invalid"),
+        ("-c", "1", "-I", "nosuchif0", "127.0.0.1"),
+        ("-c", "1", "-T", "tsnever", "127.0.0.1"),
+        ("-c", "1", "-R", "-T", "tsonly", "127.0.0.1"),
+        ("-c", "1", "-T", "tsprespec", *(f"127.0.0.{i}" for i in range(1, 6)), "127.0.0.1"),
+    ],
+)
 def test_errors_exit_as_iputils(chain: list[Host], args: tuple[str, ...]) -> None:
     real = run(chain[0], ["ping", *args])
     ours = run(chain[0], sniffer_argv("ping", *args))

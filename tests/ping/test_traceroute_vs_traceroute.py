@@ -97,3 +97,35 @@ def test_json(chain: list[Host]) -> None:
     doc = json.loads(p.stdout)
     assert doc["reached"] is True and doc["method"] == "tcp"
     assert [h["probes"][0]["from"] for h in doc["hops"]] == [r1.addr4("l0"), r2.addr4("l1"), b.addr4("l2")]
+
+
+@pytest.mark.parametrize("method", ["udp", "-I", "-T"])
+def test_parallel_probes_same_hops_sooner(chain: list[Host], method: str) -> None:
+    """-N: probes of several TTLs in flight at once (traceroute's default 16). With both routers
+    silent (their time-exceeded dropped), 6 probes go unanswered: one at a time that is 6 waits,
+    16 at a time about one; the lines are traceroute's either way."""
+    import time
+
+    a, r1, r2, b = chain
+    for r in (r1, r2):
+        r.run("nft", "add", "table", "inet", "silent")
+        r.run("nft", "add chain inet silent out { type filter hook output priority 0 ; }")
+        r.run("nft", "add rule inet silent out icmp type time-exceeded drop")
+    try:
+        argv = ["-n", "-w", "1", *([] if method == "udp" else [method]), b.addr4("l2")]
+        real = run(a, ["traceroute", *argv])
+        took = {}
+        for n in ("1", "16"):
+            t0 = time.monotonic()
+            ours = run(a, sniffer_argv("traceroute", "-N", n, *argv))
+            took[n] = time.monotonic() - t0
+            assert (ours.returncode, mask(ours.stdout)) == (real.returncode, mask(real.stdout)), (
+                real.stdout,
+                ours.stdout,
+            )
+        lines = mask(real.stdout)[1:]
+        assert [ln.split()[1] for ln in lines] == ["*", "*", b.addr4("l2")], lines
+        assert took["1"] >= 6.0 and took["16"] < took["1"] - 3.0, took
+    finally:
+        for r in (r1, r2):
+            r.run("nft", "delete", "table", "inet", "silent")

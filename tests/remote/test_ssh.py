@@ -228,6 +228,13 @@ async def test_tui_shows_two_remote_interfaces_merged(
         times = [store.frame(i).ts_ns for i in range(store.count)]
         assert times == sorted(times)
         assert src.status.error == ""
+        # the packet list has a HOST/IFACE column (sshdump's interface), before Info
+        assert "frame.interface_name" in app.plist.custom
+        await pilot.press("home")
+        await pilot.pause(0.2)
+        lines = [app.plist.render_line(y).text for y in range(app.plist.size.height)]
+        assert "frame.interface_name" in lines[0]
+        assert any("127.0.0.1/l0" in ln for ln in lines[1:]) and any("127.0.0.1/r1" in ln for ln in lines[1:])
     src.stop()
 
 

@@ -516,3 +516,56 @@ async def test_name_resolution_is_off_by_default_and_matches_tshark(make_app) ->
         assert "Names on" in app.status_text()
         await pilot.press("r")
         assert cells(4)[0] == "00:13:7f:4f:8e:f2"
+
+
+async def test_resize_columns_with_keys_and_a_drag_kept_in_the_profile(make_app) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from sniffer.ui.columns import profile_path
+
+    app = make_app(WIKIPEDIA)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.plist.count == 136)
+        plist = app.plist
+        app.set_columns(["ip.ttl"])
+        await pilot.pause()
+        src0, info0 = plist.width_of("source"), plist.columns().info
+        # keys: } moves the current column (Source -> Destination), > widens it, < narrows it
+        assert plist.current_column == "source"
+        await pilot.press(">", ">", ">")
+        assert plist.width_of("source") == src0 + 3
+        assert plist.columns().info == info0 - 3  # Info takes what is left
+        assert f"Source {src0 + 3} wide" in app.status_text()
+        await pilot.press("}", "}", "}", "}")  # destination, protocol, length, ip.ttl
+        assert plist.current_column == "ip.ttl"
+        w = plist.width_of("ip.ttl")
+        await pilot.press("<", "<")
+        assert plist.width_of("ip.ttl") == w - 2
+        # the header underlines the current column; Esc ends that
+        strip = plist.render_line(0)
+        assert any(seg.style is not None and seg.style.underline for seg in strip)
+        await pilot.press("escape")
+        assert not any(seg.style is not None and seg.style.underline for seg in plist.render_line(0))
+        # a row is cut to the widths: the Source cell is as wide as the column
+        text = plist.render_line(1).text
+        a, b = plist.column_span("source", plist.columns())
+        assert b - a == src0 + 3 and text[a:b].strip() == app.store.row(0).src
+        # mouse: drag the border after Destination 5 columns to the right; the click does not sort
+        cols = plist.columns()
+        _, edge = plist.column_span("destination", cols)
+        dst0 = plist.width_of("destination")
+        await pilot.mouse_down("#list", offset=(edge + 1, 1))  # +1: the list's border
+        await pilot.hover("#list", offset=(edge + 6, 1))
+        await pilot.mouse_up("#list", offset=(edge + 6, 1))
+        await pilot.pause()
+        assert plist.width_of("destination") == dst0 + 5
+        assert app.sort_column == "no" and plist.view is app.view
+        # a click inside a header cell (not on a border) still sorts
+        await pilot.click("#list", offset=(3, 1))
+        await pilot.pause()
+        assert app.sort_column == "no" and app.sort_reverse
+    saved = json.loads(profile_path().read_text())
+    assert saved["widths"] == {"source": src0 + 3, "ip.ttl": w - 2, "destination": dst0 + 5}
+    assert saved["columns"] == ["ip.ttl"]
+    again = make_app(WIKIPEDIA)  # a new session starts with the saved widths
+    assert again.plist.widths == saved["widths"]

@@ -132,3 +132,18 @@ def test_snapshot_names_resolved(snap_compare, size) -> None:  # type: ignore[no
         await pilot.pause()
 
     assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_columns_resized(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """Source widened by 6 (> six times), Destination narrowed by 4 ({ } then < four times): the header
+    underlines the current column and the status bar gives its width; Info takes the rest."""
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        app = pilot.app
+        await _loaded(pilot)
+        await pilot.press(*">" * 6, "}", *"<" * 4)
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)

@@ -1,4 +1,4 @@
-"""The app's hook: S F P I G W E push the panel screens, the help screen and the command palette list them."""
+"""The app's hook: S F P I G W E ctrl+t push the panel screens, the help screen and the command palette list them."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ async def test_keys_push_panels_and_help_lists_them(make_app) -> None:  # type: 
     from sniffer.ui.panels.mcast import McastScreen
     from sniffer.ui.panels.ping import PingScreen
     from sniffer.ui.panels.stats import StatisticsScreen
+    from sniffer.ui.panels.tcpgraph import TcpGraphScreen
 
     screens = {
         "S": StatisticsScreen,
@@ -28,6 +29,7 @@ async def test_keys_push_panels_and_help_lists_them(make_app) -> None:  # type: 
         "G": GenFlowsScreen,
         "W": IOGraphScreen,
         "E": ExpertScreen,
+        "ctrl+t": TcpGraphScreen,
     }
     assert [k for k, _, _ in PANEL_KEYMAP] == list(screens)
     used = [k for keys, _, _ in KEYMAP for k in keys.split(",")]
@@ -60,14 +62,14 @@ async def test_panels_on_an_empty_store() -> None:
     store = PacketStore(spool=True)
     app = SnifferApp(store, None)
     async with app.run_test(size=SIZE) as pilot:
-        for key in ("S", "F", "I", "G"):
+        for key in ("S", "F", "I", "G", "ctrl+t"):
             await pilot.press(key)
             screen = app.screen
             await wait_until(
                 pilot,
                 lambda s=screen: any(
                     getattr(s, a, None) not in (None, "", False)
-                    for a in ("stats", "error", "loaded", "flows")
+                    for a in ("stats", "error", "loaded", "flows", "ready")
                 ),
             )
             if key == "F":

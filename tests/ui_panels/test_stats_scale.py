@@ -113,3 +113,42 @@ async def test_statistics_follow_a_growing_capture(tmp_path: Path, monkeypatch: 
         assert sum(int(tcp.get_row_at(r)[3]) for r in range(tcp.row_count)) == 30  # 30 TCP packets
         phs = screen.query_one("#phs", VirtualTable)
         assert int(phs.get_row_at(0)[2]) == 60  # the hierarchy counted them too
+
+
+async def test_big_table_sorts_and_filters_in_a_thread() -> None:
+    """From BIG_TABLE rows the rows filter runs in a thread (the screen keeps taking keys meanwhile);
+    sorting is stable like Python's and keeps the row under the cursor selected."""
+    from textual.app import App, ComposeResult
+
+    from sniffer.ui import vtable
+    from sniffer.ui.vtable import Column
+
+    n = 300_000
+    rows = [(f"10.{i % 7}.{i % 251}.{i % 13}", (i * 7919) % 1000, i) for i in range(n)]
+    cols = [Column("Address"), Column("Bytes", True), Column("Row", True)]
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield VirtualTable(cols, id="t")
+
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        t = app.query_one(VirtualTable)
+        t.set_data(cols, rows)
+        t.focus()
+        await pilot.press("down", "down", "down")  # data row 3 under the cursor
+        t.sort_by(1)  # Bytes, largest first
+        assert t.order == sorted(range(n), key=lambda i: rows[i][1], reverse=True)  # stable
+        assert t.order[t.cursor] == 3
+        t.sort_by(0)  # text column ascending
+        assert t.order == sorted(range(n), key=lambda i: rows[i][0])
+        keep = t.order[t.cursor]
+        t.set_filter("10.3.")
+        assert t.sorting  # in a thread: the UI goes on
+        await pilot.press("down")
+        await wait_until(pilot, lambda: not t.sorting)
+        assert all(rows[i][0].startswith("10.3.") for i in t.order)
+        assert len(t.order) == sum(1 for r in rows if r[0].startswith("10.3."))
+        t.set_filter("")
+        assert len(t.order) == n
+        assert vtable.BIG_TABLE <= n and keep >= 0

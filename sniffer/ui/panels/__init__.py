@@ -1,6 +1,6 @@
 """Analysis panels the TUI pushes as screens: statistics, follow stream, ping, multicast, generated flows,
 I/O graph,
-expert information."""
+expert information, TCP stream graph."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ PANEL_KEYMAP: list[tuple[str, str, str]] = [
     ("P", "ping_panel", "Ping panel: RTT sparkline and loss per target, probes marked"),
     ("I", "mcast_panel", "Multicast panel: groups, members, queriers, timeline, streams"),
     ("G", "gen_flows", "Generated flows: sniffer gen tags, missing sequence numbers"),
-    ("W", "io_graph", "I/O graph: packets, bytes or bits/s over time, one line per display filter"),
+    ("W", "io_graph", "I/O graph: packets, bytes, bits/s, SUM/AVG/MAX of a field over time; click to go to"),
     ("E", "expert_info", "Expert information: TCP analysis items by severity, group and message"),
+    ("ctrl+t", "tcp_graph", "TCP stream graph: Stevens, throughput, RTT of the selected packet's stream"),
 ]
 
 
@@ -64,6 +65,11 @@ class PanelActions:
         from sniffer.ui.panels.expert import ExpertScreen
 
         self._push_panel(ExpertScreen())
+
+    def action_tcp_graph(self) -> None:
+        from sniffer.ui.panels.tcpgraph import TcpGraphScreen
+
+        self._push_panel(TcpGraphScreen())
 
     def set_expert_result(self, result: Any) -> None:
         """Keep the expert pass's result; the packet list colours its Bad TCP packets."""

@@ -1,0 +1,184 @@
+"""Expert items of the protocol layers other than the TCP analysis, with Wireshark's severities, groups
+and protocol names (what ``tshark -q -z expert`` lists): stateless checks on one frame's decoded fields.
+
+``items(fields, frame)`` gives (message, severity, group, protocol) tuples in the order Wireshark adds them
+(outer layers first). The TCP analysis items come from ``model.tcpanalysis``; ``stats --expert`` and the
+JSON view (``read --json``) put both together. Covered: IPv4 TTL notes ("Time To Live" only N, != 1 for
+the Local Network Control Block), an Ethernet source that is a group address, an IPv6 payload length of 0
+(TSO), ICMP bad checksums, HTTP/SSDP request and status lines (chats), malformed packets.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from sniffer.frame import Frame
+
+# severities and groups (epan/proto.h)
+PI_CHAT = 0x00200000
+PI_NOTE = 0x00400000
+PI_WARN = 0x00600000
+PI_ERROR = 0x00800000
+PI_CHECKSUM = 0x01000000
+PI_SEQUENCE = 0x02000000
+PI_MALFORMED = 0x07000000
+PI_REASSEMBLE = 0x08000000
+PI_PROTOCOL = 0x09000000
+PI_DEPRECATED = 0x0C000000
+
+#: tshark's names of the groups (stats --expert prints them)
+GROUP_NAMES = {
+    PI_CHECKSUM: "Checksum",
+    PI_SEQUENCE: "Sequence",
+    PI_MALFORMED: "Malformed",
+    PI_REASSEMBLE: "Reassemble",
+    PI_PROTOCOL: "Protocol",
+    PI_DEPRECATED: "Deprecated",
+}
+
+_LNCB_MSG = '"Time To Live" != {} for a packet sent to the Local Network Control Block (see RFC 3171)'
+#: the TTL a packet to 224.0.0.0/24 must have where it is not 1 (0: any): VRRP, GLBP, mDNS, LLMNR
+_LNCB_TTL = {0xE0000012: 255, 0xE0000066: 255, 0xE00000FB: 0, 0xE00000FC: 0}
+_GROUP_SRC = "Source MAC must not be a group address: IEEE 802.3-2002, Section 3.2.3(b)"
+_TSO = 'IPv6 payload length equals 0 (maybe because of "TCP segmentation offload" (TSO))'
+_ROUTING0 = "Routing header type is deprecated"
+
+#: _ws.malformed's protocol (as the decoder names it) -> tshark's short name
+_PROTO_NAMES = {
+    "icmpv6": "ICMPv6",
+    "ipv6": "IPv6",
+    "ip": "IPv4",
+    "ipv4": "IPv4",
+    "udp": "UDP",
+    "tcp": "TCP",
+    "ntp": "NTP",
+    "dns": "DNS",
+    "icmp": "ICMP",
+    "sctp": "SCTP",
+    "pim": "PIM",
+}
+
+#: an expert message is cut to this many characters (Wireshark's ITEM_LABEL_LENGTH, 240 with the NUL)
+LABEL_MAX = 239
+
+#: IP protocols whose low TTL is expected (Wireshark: PIM, OSPF)
+_TTL_EXEMPT = frozenset({103, 89})
+
+
+def _list(v: Any) -> list[Any]:
+    return v if type(v) is list else [] if v is None else [v]
+
+
+def _ipv4_int(a: str) -> int:
+    try:
+        p = [int(x) for x in a.split(".")]
+        return p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]
+    except (ValueError, IndexError):
+        return 0
+
+
+def items(fields: dict[str, Any], frame: Frame | None = None) -> list[tuple[str, int, int, str]]:
+    """The expert items of one frame's layers (not the TCP analysis)."""
+    out: list[tuple[str, int, int, str]] = []
+    for src in _list(fields.get("eth.src")):
+        try:
+            if int(str(src)[:2], 16) & 1:
+                out.append((_GROUP_SRC, PI_WARN, PI_PROTOCOL, "Ethernet"))
+        except ValueError:
+            pass
+    dsts, ttls, protos = (
+        _list(fields.get("ip.dst")),
+        _list(fields.get("ip.ttl")),
+        _list(fields.get("ip.proto")),
+    )
+    layers = str(fields.get("frame.protocols", "")).split(":")
+    if "icmp" in layers:  # the IP header an ICMP error quotes is not checked (Wireshark: in_error_pkt)
+        n = layers[: layers.index("icmp")].count("ip")
+        dsts, ttls, protos = dsts[:n], ttls[:n], protos[:n]
+    for dst, ttl, proto in zip(dsts, ttls, protos, strict=False):
+        d = _ipv4_int(str(dst))
+        if d & 0xFFFFFF00 == 0xE0000000:  # 224.0.0.0/24: TTL 1, but for the protocols that differ
+            want = _LNCB_TTL.get(d, 1)
+            if want and ttl != want:
+                out.append((_LNCB_MSG.format(want), PI_NOTE, PI_SEQUENCE, "IPv4"))
+        elif d & 0xF0000000 != 0xE0000000 and type(ttl) is int and ttl < 5 and proto not in _TTL_EXEMPT:
+            out.append((f'"Time To Live" only {ttl}', PI_NOTE, PI_SEQUENCE, "IPv4"))
+    for plen in _list(fields.get("ipv6.plen")):
+        if plen == 0 and "ipv6.nxt" in fields and fields.get("ipv6.nxt") != 0:
+            out.append((_TSO, PI_CHAT, PI_PROTOCOL, "IPv6"))
+    for rtype in _list(fields.get("ipv6.routing.type")):
+        if rtype == 0:
+            out.append((_ROUTING0, PI_NOTE, PI_DEPRECATED, "IPv6 Routing"))
+    if fields.get("icmp.checksum.status") == 0 and frame is not None:
+        good = _icmp_checksum(frame)
+        if good is not None:
+            out.append((f"Bad checksum [should be 0x{good:04x}]", PI_WARN, PI_CHECKSUM, "ICMP"))
+    _http(fields, out)
+    why = fields.get("_ws.malformed")
+    if why:
+        name = str(why).rpartition(": ")[2]
+        out.append(
+            (
+                "Malformed Packet (Exception occurred)",
+                PI_ERROR,
+                PI_MALFORMED,
+                _PROTO_NAMES.get(name.lower(), name),
+            )
+        )
+    return out
+
+
+def _http(fields: dict[str, Any], out: list[tuple[str, int, int, str]]) -> None:
+    """HTTP's chat item: the request or status line (SSDP's on UDP)."""
+    proto = "SSDP" if "ssdp" in str(fields.get("frame.protocols", "")).split(":") else "HTTP"
+    methods, uris, versions = (
+        _list(fields.get("http.request.method")),
+        _list(fields.get("http.request.uri")),
+        _list(fields.get("http.request.version")),
+    )
+    for m, u, v in zip(methods, uris, versions or [""] * len(methods), strict=False):
+        line = f"{m} {u} {v}" if v else f"{m} {u}"  # (HTTP/0.9: no version)
+        out.append((f"{line}\\r\\n"[:LABEL_MAX], PI_CHAT, PI_SEQUENCE, proto))
+    rv, codes, phrases = (
+        _list(fields.get("http.response.version")),
+        _list(fields.get("http.response.code")),
+        _list(fields.get("http.response.phrase")),
+    )
+    for v, c, p in zip(rv, codes, phrases or [""] * len(codes), strict=False):
+        out.append((f"{v} {c} {p}\\r\\n"[:LABEL_MAX], PI_CHAT, PI_SEQUENCE, proto))
+
+
+def _icmp_checksum(frame: Frame) -> int | None:
+    """The checksum an ICMP message (in IPv4, on the common link types) should carry."""
+    from sniffer.model.l4 import _link
+
+    link = _link(frame)
+    if link is None or link[0] != 0x0800:
+        return None
+    d, off = frame[1], link[1]
+    if len(d) < off + 20 or d[off + 9] != 1:
+        return None
+    ihl = (d[off] & 0x0F) * 4
+    end = min(len(d), off + struct.unpack_from("!H", d, off + 2)[0])
+    msg = bytearray(d[off + ihl : end])
+    if len(msg) < 4:
+        return None
+    msg[2:4] = b"\0\0"
+    if len(msg) % 2:
+        msg.append(0)
+    s: int = sum(struct.unpack(f"!{len(msg) // 2}H", msg))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def add(fields: dict[str, Any], found: list[tuple[str, int, int, str]]) -> dict[str, Any]:
+    """Put ``found`` into the frame's ``_ws.expert.message/severity/group`` lists, before the items there
+    (the TCP analysis': its layer comes after these), as tshark's fields list them."""
+    if not found:
+        return fields
+    for key, i in (("_ws.expert.message", 0), ("_ws.expert.severity", 1), ("_ws.expert.group", 2)):
+        old = _list(fields.get(key))
+        fields[key] = [e[i] for e in found] + old
+    return fields

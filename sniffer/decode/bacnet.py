@@ -6,7 +6,6 @@ object identifier and property are read for readProperty / writeProperty and I-A
 
 from __future__ import annotations
 
-from sniffer.decode.bacnames import CONFIRMED_SERVICES, OBJECT_TYPES, PROPERTIES, UNCONFIRMED_SERVICES
 from sniffer.decode.core import HEX2, UDP_PORTS, Ctx, F, Header, data_layer
 
 BVLC_FUNCTIONS = {
@@ -72,6 +71,8 @@ NPDU = Header((F("bacnet.version", "Version", 0, 1), F("bacnet.control", "Contro
 
 
 def _object_id(v: int) -> str:
+    from sniffer.decode.bacnames import OBJECT_TYPES  # (the name tables load on first use)
+
     t = v >> 22
     return f"{OBJECT_TYPES.get(t, f'unknown-{t}')},{v & 0x3FFFFF}"
 
@@ -91,6 +92,8 @@ def _args(data: bytes, o: int, lim: int, app_tagged: bool) -> list[str]:
             n = data[o] & 7
             if o + 1 + n <= lim:
                 p = int.from_bytes(data[o + 1 : o + 1 + n], "big")
+                from sniffer.decode.bacnames import PROPERTIES
+
                 out.append(PROPERTIES.get(p, f"unknown-{p}"))
     return out
 
@@ -146,6 +149,8 @@ def _npdu(ctx: Ctx, off: int, end: int) -> None:
 
 
 def _apdu(ctx: Ctx, off: int, end: int) -> None:
+    from sniffer.decode.bacnames import CONFIRMED_SERVICES, UNCONFIRMED_SERVICES
+
     data = ctx.data
     lim = min(end, len(data))
     ctx.push("bacapp", "Building Automation and Control Network APDU", off, lim - off)

@@ -16,7 +16,7 @@ PROTOCOLS = (
     "nbdgm browser netbios kerberos ldap radius dcerpc mysql pgsql mqtt mbtcp modbus bacnet bvlc bacapp "
     "openflow openflow_v1 openflow_v4 wg openvpn ssdp http2 websocket mailslot ntlmssp "
     # TCP services of issue 13 (breadth-svc)
-    "resp finger whois rsh gnutella xml xmpp tpkt cotp rdp t125"
+    "resp finger whois rsh gnutella xml xmpp tpkt cotp rdp t125 openflow_v5 openflow_v6"
 ).split()
 
 TYPES = {

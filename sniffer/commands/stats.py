@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     expert = tcp = None
     if args.expert:  # the TCP analysis sees every frame, in order (before the filter)
         from sniffer.decode.fields import frame_fields
-        from sniffer.model.expert import items as expert_items
+        from sniffer.model.expert import frame_items as expert_items
         from sniffer.model.reassembly import TcpReassembler, apply_fields
         from sniffer.model.tcpanalysis import ExpertTally, TcpAnalyzer
 
@@ -78,10 +78,11 @@ def run(args: argparse.Namespace) -> int:
                 protocols = malformed = extra = None
                 if tcp is not None:
                     extra = tcp.feed_frame(n, fr)
-                    f = tcp.last_fields or frame_fields(fr)
-                    if extra is not None:  # the layers of a PDU count in the frame that completes it
-                        f = apply_fields(f, ra.feed(n, fr, extra), fr)
-                    layer_items = expert_items(f, fr)
+                    f = tcp.last_fields
+                    v = ra.feed(n, fr, extra) if extra is not None else None
+                    if v is not None:  # the layers of a PDU count in the frame that completes it
+                        f = apply_fields(f or frame_fields(fr), v, fr)
+                    layer_items = expert_items(fr, f)  # (decoded whole only where items may be)
                 if flt is not None and not flt.matches_frame(fr, n):
                     continue  # decodes only what the filter needs (and numbers streams as tshark does)
                 if protocols_of is not None:

@@ -191,7 +191,7 @@ def _compile_reader(fields: tuple[F, ...]) -> Callable[[_Slow], Callable[..., di
     }
     body = [
         "data = ctx.data",
-        f"if ctx.tree or base + {size} > end or base + {size} > len(data):",
+        f"if ctx.tree or (_e := base + {size}) > end or _e > len(data):",
         "    return _slow(ctx, base, end, into)",
     ]
     if slot:
@@ -199,7 +199,8 @@ def _compile_reader(fields: tuple[F, ...]) -> Callable[[_Slow], Callable[..., di
         body.append(f"{', '.join(snames)}{',' if len(snames) == 1 else ''} = _unpack(data, base)")
     same: dict[tuple[int, int, str, int, int], int] = {}  # a field declared again (an alias) reuses its value
     for i, f in enumerate(fields):
-        o, n = f"base + {f.off}", f.size
+        n = f.size
+        o, e = (f"base + {f.off}" if f.off else "base"), f"base + {f.off + n}"
         j = same.setdefault((f.off, n, f.kind, f.mask, f.scale), i)
         if j != i:
             v = f"v{j}"
@@ -210,23 +211,23 @@ def _compile_reader(fields: tuple[F, ...]) -> Callable[[_Slow], Callable[..., di
             elif n == 1:
                 v = f"data[{o}]"
             else:
-                v = f"_fb(data[{o} : {o} + {n}], 'big')"
+                v = f"_fb(data[{o} : {e}], 'big')"
             if f.mask:
                 v = f"(({v} & {f.mask}) >> {_shift(f.mask)})"
             if f.scale != 1:
                 v = f"{v} * {f.scale}"
         elif f.kind == "le":
-            v = f"_fb(data[{o} : {o} + {n}], 'little')"
+            v = f"_fb(data[{o} : {e}], 'little')"
         elif f.kind == "ip4":
-            v = f"_c4.get(_b := data[{o} : {o} + 4]) or _ip4(_b)"
+            v = f"_c4.get(_b := data[{o} : base + {f.off + 4}]) or _ip4(_b)"
         elif f.kind == "ip6":
-            v = f"_c6.get(_b := data[{o} : {o} + 16]) or _ip6(_b)"
+            v = f"_c6.get(_b := data[{o} : base + {f.off + 16}]) or _ip6(_b)"
         elif f.kind == "mac":
-            v = f"_cm.get(_b := data[{o} : {o} + 6]) or _mac(_b)"
+            v = f"_cm.get(_b := data[{o} : base + {f.off + 6}]) or _mac(_b)"
         elif f.kind == "str":
-            v = f"data[{o} : {o} + {n}].decode('latin-1')"
+            v = f"data[{o} : {e}].decode('latin-1')"
         else:
-            v = f"data[{o} : {o} + {n}].hex(':')"
+            v = f"data[{o} : {e}].hex(':')"
         body.append(f"v{i} = {v}")
     items = {f.name: f"v{i}" for i, f in enumerate(fields)}  # a repeated name keeps its last value
     body.append("vals = {" + ", ".join(f"{k!r}: {v}" for k, v in items.items()) + "}")

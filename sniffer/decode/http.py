@@ -8,6 +8,7 @@ the body. Anything else on those ports (a body continued in a later segment) sta
 from __future__ import annotations
 
 from sniffer.decode.core import HTTP_METHODS, HTTP_PREFIXES, HTTP_TCP_PORTS, TCP_PORTS, Ctx, data_layer
+from sniffer.decode.http2 import PREFACE, dissect_http2_preface
 from sniffer.decode.tcpheur import TCP_HEURISTICS
 
 _METHODS = frozenset(m.encode() for m in HTTP_METHODS)
@@ -285,9 +286,9 @@ def dissect_http(ctx: Ctx, off: int, end: int) -> bool:
     return True
 
 
-@TCP_PORTS.register(*HTTP_TCP_PORTS, prefixes=HTTP_PREFIXES)
+@TCP_PORTS.register(*HTTP_TCP_PORTS, prefixes=HTTP_PREFIXES | {PREFACE[:3]})
 def dissect_http_port(ctx: Ctx, off: int, end: int) -> None:
-    if not dissect_http(ctx, off, end):
+    if not dissect_http(ctx, off, end) and not dissect_http2_preface(ctx, off, end):
         data_layer(ctx, off, end)
 
 

@@ -92,6 +92,7 @@ IPV4_DST = Header(
         F("ip.addr", "Source or Destination Address", 16, 4, "ip4"),
     )
 )
+IPV4_ALL = Header(IPV4_TO_SRC.fields + IPV4_DST.fields)  # both, when the whole header is captured
 
 
 @ETHERTYPES.register(0x0800)
@@ -113,17 +114,23 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
         layer.length = 1
         return
     layer.length = ihl
-    vals = IPV4_TO_SRC.read(ctx, off, end)
-    if vals is None:
-        return
-    # Wireshark scans the options (for a source route) before it adds ip.dst: a cut header stops there
-    if not ctx.has(off, ihl, end):
-        return
-    dvals = IPV4_DST.read(ctx, off, end)
-    if dvals is None:
-        return
+    if off + ihl <= end and off + ihl <= len(data):  # the whole header is there: one read
+        vals = IPV4_ALL.read(ctx, off, end)
+        assert vals is not None
+        dst = vals["ip.dst"]
+    else:
+        vals = IPV4_TO_SRC.read(ctx, off, end)
+        if vals is None:
+            return
+        # Wireshark scans the options (for a source route) before it adds ip.dst: a cut header stops there
+        if not ctx.has(off, ihl, end):
+            return
+        dvals = IPV4_DST.read(ctx, off, end)
+        if dvals is None:
+            return
+        dst = dvals["ip.dst"]
     tlen = vals["ip.len"]
-    src, dst = vals["ip.src"], dvals["ip.dst"]
+    src = vals["ip.src"]
     if ctx.tree:
         layer.text = f"Internet Protocol Version 4, Src: {src}, Dst: {dst}"
     if not ctx.quote:
@@ -151,7 +158,11 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
         ctx.info = f"Fragmented IP protocol (proto={name} {proto}, off={foff * 8}, ID={vals['ip.id']:04x})"
         data_layer(ctx, off + ihl, end)
         return
-    if not call(ctx, IP_PROTOS, proto, off + ihl, end) and not ctx.info:
+    fn = IP_PROTOS.map.get(proto)
+    if fn is not None and ctx.depth < 160:  # call(), inlined
+        ctx.depth += 1
+        fn(ctx, off + ihl, end)
+    elif not call(ctx, IP_PROTOS, proto, off + ihl, end) and not ctx.info:
         from sniffer.decode.ipproto import IP_PROTO_DESCRIPTIONS  # (loads on first use)
 
         ctx.info = f"{IP_PROTO_DESCRIPTIONS.get(proto, 'Unknown')} ({proto})"

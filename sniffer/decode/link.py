@@ -92,7 +92,11 @@ def ethertype(ctx: Ctx, etype: int, off: int, end: int, carrier: str = "Ethernet
     """Hand the payload to the dissector of ``etype`` (Wireshark's "ethertype" pseudo-layer); with none,
     the Info is ``carrier`` (what the layer that names the type says of itself, as Wireshark's)."""
     ctx.protos.append("ethertype")
-    if not call(ctx, ETHERTYPES, etype, off, end):  # as Wireshark: the type as the Protocol column, its
+    fn = ETHERTYPES.map.get(etype)
+    if fn is not None and ctx.depth < 160:  # call(), inlined: every Ethernet frame passes here
+        ctx.depth += 1
+        fn(ctx, off, end)
+    elif not call(ctx, ETHERTYPES, etype, off, end):  # as Wireshark: the type as the Protocol column, its
         ctx.proto = f"0x{etype:04x}"  # name (if it has one) or what the carrier said as the Info
         name = _EXPERIMENTAL.get(etype)
         if name:

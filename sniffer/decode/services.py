@@ -16,6 +16,7 @@ the UDP_PORTS / TCP_PORTS tables. One module per protocol family:
 - ``tcpsvc``: RESP (Redis), Finger, WHOIS, RSH, Gnutella
 - ``xmpp``: XMPP client streams (and TLS after STARTTLS)
 - ``osi``: TPKT, COTP, RDP connection negotiation (TCP 102, 3389)
+- ``iot``: MQTT, Modbus/TCP, OpenFlow
 - ``dcerpc``: DCE/RPC (heuristic on any TCP port, and 135); ``tcpheur``: TCP heuristics (TLS, HTTP, DCE/RPC)
 """
 
@@ -26,6 +27,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     db,
     dcerpc,
     ics,
+    iot,
     mgmt,
     netbios,
     osi,

@@ -339,16 +339,30 @@ def _smb1(ctx: Ctx, off: int, end: int) -> None:
     dcount = _le(data, o + 23, 2)
     doff = _le(data, o + 25, 2)
     p = o + 1 + 2 * wct + 2
-    e = data.find(b"\0", p, lim)
-    if e < 0:
-        return
-    tname = data[p:e].decode("latin-1")
-    ctx.add("smb.trans_name", tname, p, e - p + 1, "Transaction Name")
+    if v["smb.flags2"] & 0x8000:  # Unicode: UTF-16LE, aligned to 2 from the SMB header
+        p += (p - off) & 1
+        e = p
+        while e + 1 < lim and data[e : e + 2] != b"\0\0":
+            e += 2
+        if e + 1 >= lim:
+            return
+        tname = data[p:e].decode("utf-16-le", "replace")
+        ctx.add("smb.trans_name", tname, p, e - p + 2, "Transaction Name")
+    else:
+        e = data.find(b"\0", p, lim)
+        if e < 0:
+            return
+        tname = data[p:e].decode("latin-1")
+        ctx.add("smb.trans_name", tname, p, e - p + 1, "Transaction Name")
     if tname.upper().startswith("\\MAILSLOT\\"):
         ctx.push("mailslot", "SMB MailSlot Protocol", o + 1 + 2 * 14, 2 * (wct - 14))
         ctx.add("mailslot.name", tname, p, e - p + 1, "Mailslot Name")
         if tname.upper() == "\\MAILSLOT\\BROWSE" or tname.upper() == "\\MAILSLOT\\LANMAN":
             _browser(ctx, off + doff, min(lim, off + doff + dcount))
+    elif tname.upper() == "\\PIPE\\" and dcount:  # a named pipe transaction: DCE/RPC (as Wireshark)
+        from sniffer.decode.dcerpc import dissect_dcerpc
+
+        dissect_dcerpc(ctx, off + doff, min(lim, off + doff + dcount))
 
 
 def dissect_smb_at(ctx: Ctx, off: int, end: int) -> bool:

@@ -13,6 +13,8 @@ Hellos up to 2 KiB (a larger set costs import time for every ``sniffer read``).
 
 from __future__ import annotations
 
+from itertools import product
+
 from sniffer.decode.core import Ctx, Node
 
 MSG_TYPES = {
@@ -27,9 +29,9 @@ MSG_TYPES = {
     8: "Client Certificate",
 }
 
-SSLV2_PREFIXES = frozenset(
-    bytes((b0, b1, t)) for b0 in (0x80, 0x81) for b1 in range(256) for t in (0, 1, 2, 4)
-) | frozenset(bytes((b0, b1, 4)) for b0 in range(0x82, 0x88) for b1 in range(256))
+SSLV2_PREFIXES = frozenset(map(bytes, product((0x80, 0x81), range(256), (0, 1, 2, 4)))) | frozenset(
+    map(bytes, product(range(0x82, 0x88), range(256), (4,)))
+)
 
 _VALID_VERSIONS = frozenset({0x0002, 0x0300, 0x0301, 0x0302, 0x0303})
 

@@ -14,10 +14,21 @@ from sniffer.decode.tls import dissect_tls, is_record_header
 
 XMPP_CLIENT_PORT = 5222
 
-_DECL = re.compile(rb"\s*<\?xml\s+version\s*=\s*['\"]([^'\"]*)['\"][^>]*\?>")
-_ELEMENT = re.compile(rb"\s*<([A-Za-z_][\w.:-]*)")
-_ELEMENT_ANY = re.compile(rb"<([A-Za-z_][\w.:-]*)([^<>]*)>")
-_ATTR = re.compile(rb"([\w.:-]+)\s*=\s*(?:'([^']*)'|\"([^\"]*)\")")
+_RES: list[re.Pattern[bytes]] = []  # compiled on first use (import time is every `sniffer read`'s)
+
+
+def _res() -> list[re.Pattern[bytes]]:
+    """The XML declaration, an element's start, any start tag, an attribute."""
+    if not _RES:
+        _RES.extend(
+            (
+                re.compile(rb"\s*<\?xml\s+version\s*=\s*['\"]([^'\"]*)['\"][^>]*\?>"),
+                re.compile(rb"\s*<([A-Za-z_][\w.:-]*)"),
+                re.compile(rb"<([A-Za-z_][\w.:-]*)([^<>]*)>"),
+                re.compile(rb"([\w.:-]+)\s*=\s*(?:'([^']*)'|\"([^\"]*)\")"),
+            )
+        )
+    return _RES
 
 
 def _to_server(ctx: Ctx) -> bool:
@@ -34,6 +45,7 @@ def dissect_xmpp(ctx: Ctx, off: int, end: int) -> None:
     if is_record_header(data, off, lim) and dissect_tls(ctx, off, end):
         return
     o = off
+    _DECL, _ELEMENT, _ELEMENT_ANY, _ATTR = _res()
     decl = _DECL.match(data, o, lim)
     if decl is not None:
         o = decl.end()

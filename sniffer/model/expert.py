@@ -129,6 +129,49 @@ def items(fields: dict[str, Any], frame: Frame | None = None) -> list[tuple[str,
     return out
 
 
+def frame_items(frame: Frame, fields: dict[str, Any] | None = None) -> list[tuple[str, int, int, str]]:
+    """``items`` of a frame without decoding it whole where its headers say it can have none but a
+    malformed note: a plain IPv4/IPv6 packet (no tunnel, no ICMP, no HTTP/SSDP, no IPv6 routing header)
+    whose Ethernet source is no group address and whose IPv4 TTL and destination ask for no note.
+    ``fields``: its decoded fields when the caller has them (then they are used)."""
+    if fields is not None:
+        return items(fields, frame)
+    from sniffer.decode.fields import frame_fields, frame_protocols
+
+    protos, malformed = frame_protocols(frame)
+    if _may_have_items(frame, protos):
+        return items(frame_fields(frame), frame)
+    if malformed:
+        return items({"_ws.malformed": malformed})
+    return []
+
+
+_QUICK_SKIP = frozenset({"http", "ssdp", "icmp", "ipv6.routing", "data-text-lines"})
+
+
+def _may_have_items(frame: Frame, protos: str) -> bool:
+    from sniffer.frame import LINKTYPE_ETHERNET
+    from sniffer.model.l4 import _link
+
+    layers = protos.split(":")
+    if _QUICK_SKIP.intersection(layers) or layers.count("ip") + layers.count("ipv6") != 1:
+        return True
+    d = frame[1]
+    if frame[3] == LINKTYPE_ETHERNET and (len(d) < 14 or d[6] & 1 or layers.count("eth") != 1):
+        return True
+    link = _link(frame)
+    if link is None:
+        return True
+    et, off = link[0], link[1]
+    if et == 0x0800:
+        if len(d) < off + 20:
+            return True
+        return d[off + 8] < 5 or d[off + 16] == 224  # a low TTL, or 224.x (the LNCB, multicast)
+    if et == 0x86DD:
+        return len(d) < off + 40 or d[off + 4 : off + 6] == b"\0\0"
+    return True
+
+
 def _http(fields: dict[str, Any], out: list[tuple[str, int, int, str]]) -> None:
     """HTTP's chat item: the request or status line (SSDP's on UDP)."""
     proto = "SSDP" if "ssdp" in str(fields.get("frame.protocols", "")).split(":") else "HTTP"

@@ -382,7 +382,7 @@ def _span(frame: Frame) -> Span | None:
         ver = 6
     else:
         return None
-    if n < l4 + 20 or end > n:
+    if n < l4 + 20 or end > n or end < l4 + 20:  # (a length of 0: TSO, left per packet)
         return None  # cut short by the snap length: not reassembled (tshark neither)
     return off, ver, l4, end, pppoe
 

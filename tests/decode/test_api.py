@@ -107,7 +107,9 @@ def test_fast_path_port_sets_match_the_tables() -> None:
     assert {p for p, fn in TCP_PORTS.map.items() if fn is dissect_http_port} == HTTP_TCP_PORTS
     from sniffer.decode.sslv2 import SSLV2_PREFIXES
 
-    assert _PREFIXES == HTTP_PREFIXES | TLS_PREFIXES | SYSLOG_PREFIXES | SSLV2_PREFIXES
+    assert _PREFIXES == HTTP_PREFIXES | TLS_PREFIXES | SYSLOG_PREFIXES | SSLV2_PREFIXES | {
+        b"PRI"
+    }  # (PRI: HTTP/2)
     assert {b for b in range(256) if _FIRST[b]} == {p[0] for p in _PREFIXES}
 
 

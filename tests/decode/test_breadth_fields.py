@@ -409,6 +409,12 @@ CASES: list[tuple[str, str, str]] = [
         "dcerpc.ver dcerpc.pkt_type dcerpc.cn_flags dcerpc.cn_frag_len dcerpc.cn_call_id dcerpc.cn_alloc_hint "
         "dcerpc.cn_ctx_id dcerpc.cn_cancel_count dcerpc.cn_max_xmit dcerpc.cn_num_results",
     ),
+    (
+        "tcpdump__wccp_redirect_gre.pcap",
+        "dcerpc",
+        "smb.trans_name dcerpc.pkt_type dcerpc.cn_call_id dcerpc.cn_alloc_hint dcerpc.cn_ctx_id dcerpc.opnum "
+        "frame.protocols _ws.col.Protocol",
+    ),
     # (a response's opnum is the request's: tshark matches them across packets)
     (
         "zeek__dce-rpc__cs_window7-join_stream092.pcap",

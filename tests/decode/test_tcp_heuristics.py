@@ -8,6 +8,8 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sniffer.capture.pcapfile import open_capture
 from sniffer.decode.summary import _fast, format_line, iter_text, slow_summary, summarize
@@ -126,3 +128,52 @@ def test_sslv2_on_tls_ports() -> None:
         seen.add(slow.protocol)
     assert seen == {"SSLv2", "TCP"}
     assert slow_summary(_frames([ip4_tcp_frame(40000, 443, payloads[0])])[0]).info == "Client Hello"
+
+
+#: the TCP ports of the decoders added for issue 13's TCP side, and an unregistered one (the heuristics)
+_NEW_PORTS = [6379, 79, 43, 514, 6346, 135, 5222, 102, 3389, 1883, 502, 6653, 80, 443, 48000]
+_SEEDS = [
+    b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n",
+    b"+OK\r\n",
+    b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00",
+]
+_SEEDS += [b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x64"]
+_SEEDS += [b"\x00\x00\x05\x01\x05\x00\x00\x00\x01\x82\x86\x84\x41\x01", b"\x04\x06\x00\x20\x00\x00\x00\x02"]
+_SEEDS += [b"<stream:stream to='x'>", b"\x10\x14\x00\x04MQTT\x04\x02\x00\x3c\x00\x08client-1", _BIND]
+_SEEDS += [
+    b"\x00\x01\x00\x00\x00\x06\x01\x03\x00\x00\x00\x0a",
+    b"\x80\x2e\x01\x00\x02\x00\x15\x00\x00\x00\x10",
+]
+
+
+def _check(fr: Frame) -> None:
+    from sniffer.decode.fields import frame_fields
+    from sniffer.decode.tree import dissect
+
+    f = frame_fields(fr)
+    assert "dissector bug" not in str(f.get("_ws.malformed", "")), f["_ws.malformed"]
+    root = dissect(fr)
+    assert root.to_fields() == f
+    for node in root.walk():
+        assert 0 <= node.offset and node.offset + node.length <= len(fr.data), node
+    s = _fast(fr)
+    assert s is None or s == slow_summary(fr)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(_NEW_PORTS),
+    st.sampled_from(_SEEDS),
+    st.binary(max_size=60),
+    st.integers(0, 80),
+    st.booleans(),
+)
+def test_new_tcp_decoders_on_hostile_payloads(
+    port: int, seed: bytes, junk: bytes, cut: int, to_server: bool
+) -> None:
+    """Seeds of each new protocol, cut anywhere and followed by random bytes, on every new port (both
+    directions): no exception, tree == fields, every node inside the frame, fast path == dissector."""
+    payload = (seed + junk)[: max(cut, 1)] if cut < len(seed) + len(junk) else seed + junk
+    raw = ip4_tcp_frame(40000, port, payload) if to_server else ip4_tcp_frame(port, 40000, payload)
+    _check(_frames([raw])[0])
+    _check(Frame(0, raw[: len(raw) - len(payload) // 2], len(raw), 1))  # snapped by the capture

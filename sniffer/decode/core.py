@@ -595,12 +595,12 @@ class Heuristics:
     looks like its protocol and records nothing otherwise.
 
     Each registers a *probe*, ``(offset, value)``: every payload it may take has the bytes ``value`` at
-    ``offset``. The read fast path derives its checks from the probes (``summary.udp_probes``), so a
+    ``offset``. The read fast path derives its checks from the probes (``summary._UDP_*``), so a
     datagram no probe matches never leaves it; only probes the fast path reads for free are accepted:
-    one byte at offset 1, or four bytes at offset 4 (the 2nd and 3rd words of the transport header
-    struct it unpacks)."""
+    one byte at offset 1, or four bytes at offset 0 or 4 (words of the transport header struct it
+    unpacks)."""
 
-    SHAPES = ((1, 1), (4, 4))
+    SHAPES = ((1, 1), (0, 4), (4, 4))
 
     def __init__(self, name: str) -> None:
         self.name = name

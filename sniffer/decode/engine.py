@@ -7,6 +7,7 @@ import os
 
 from sniffer.decode import (  # noqa: F401  (they fill the tables)
     app,
+    bacnet,
     bluetooth,
     dtls,
     encap,
@@ -27,6 +28,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     tls,
     tunnels,
     udpsvc,
+    vpn,
     wlan,
     wpan,
 )

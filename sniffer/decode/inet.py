@@ -22,7 +22,6 @@ from sniffer.decode.core import (
     ip4,
     ip6,
 )
-from sniffer.decode.ipproto import IP_PROTO_DESCRIPTIONS
 from sniffer.decode.tcpheur import TCP_HEURISTICS
 
 # IP protocol numbers (IANA)
@@ -163,8 +162,10 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
     if fn is not None and ctx.depth < 160:  # call(), inlined
         ctx.depth += 1
         fn(ctx, off + ihl, end)
-    elif not call(ctx, IP_PROTOS, proto, off + ihl, end):
-        ctx.info = ctx.info or f"{IP_PROTO_DESCRIPTIONS.get(proto, 'Unknown')} ({proto})"
+    elif not call(ctx, IP_PROTOS, proto, off + ihl, end) and not ctx.info:
+        from sniffer.decode.ipproto import IP_PROTO_DESCRIPTIONS  # (loads on first use)
+
+        ctx.info = f"{IP_PROTO_DESCRIPTIONS.get(proto, 'Unknown')} ({proto})"
 
 
 IPOPT_NAMES = {
@@ -261,8 +262,10 @@ def dissect_ipv6(ctx: Ctx, off: int, end: int) -> None:
     ctx.hlim = vals["ipv6.hlim"]
     ctx.pseudo = (data[off + 8 : off + 24], data[off + 24 : off + 40])
     nxt = vals["ipv6.nxt"]
-    if not call(ctx, IP_PROTOS, nxt, off + 40, end):
-        ctx.info = ctx.info or f"Unknown IP Protocol: {IP_PROTO_DESCRIPTIONS.get(nxt, 'Unknown')} ({nxt})"
+    if not call(ctx, IP_PROTOS, nxt, off + 40, end) and not ctx.info:
+        from sniffer.decode.ipproto import IP_PROTO_DESCRIPTIONS
+
+        ctx.info = f"Unknown IP Protocol: {IP_PROTO_DESCRIPTIONS.get(nxt, 'Unknown')} ({nxt})"
 
 
 @IP_PROTOS.register(IPPROTO_NONE)
@@ -271,7 +274,7 @@ def dissect_no_next_header(ctx: Ctx, off: int, end: int) -> None:
     if len(ctx.pseudo[0]) == 16:
         ctx.info = ctx.info or "IPv6 no next header"
     else:
-        ctx.info = ctx.info or f"{IP_PROTO_DESCRIPTIONS[IPPROTO_NONE]} ({IPPROTO_NONE})"
+        ctx.info = ctx.info or f"No Next Header for IPv6 ({IPPROTO_NONE})"
 
 
 def _ext_common(ctx: Ctx, proto: str, label: str, off: int, end: int) -> tuple[int, int] | None:

@@ -4,7 +4,6 @@ the Info column where it needs no per-call state (NCP replies, RX control packet
 
 from __future__ import annotations
 
-from sniffer.decode.afsops import AFS_OPCODES
 from sniffer.decode.core import HEX2, HEX4, HEX8, TCP_PORTS, UDP_PORTS, Ctx, F, Header, data_layer
 
 # ---------------------------------------------------------------------------------------------
@@ -228,6 +227,8 @@ def dissect_rx(ctx: Ctx, off: int, end: int) -> None:
         if svc is not None:
             ctx.push("afs", "Andrew File System (AFS)", off + 28, max(0, min(end, len(data)) - off - 28))
             ctx.proto = "AFS (RX)"
+            from sniffer.decode.afsops import AFS_OPCODES  # (loads on first use)
+
             name = "backup" if svc == "BKUP" else svc.lower()
             call_key = (data[off : off + 4], vals["rx.cid"], vals["rx.callnumber"])
             if vals["rx.flags"] & 1 and vals["rx.seq"] > 1 and call_key in _RX_CALLS:
@@ -243,6 +244,8 @@ def dissect_rx(ctx: Ctx, off: int, end: int) -> None:
                 _RX_CALLS[call_key] = op
             else:
                 op = _RX_CALLS.get(call_key, -1)  # the request of this call, if it was decoded before
+                if op >= 0:
+                    ctx.add(f"afs.{name}.opcode", op, off + 28, 0, "Operation")
                 opname = AFS_OPCODES.get(name, {}).get(op)
                 ctx.info = f"{svc} Reply: {opname} ({op})" if opname else f"{svc} Reply"
 

@@ -67,8 +67,12 @@ def fast_path_ports() -> tuple[
 
 _SLOW_TCP, _ALWAYS_TCP, _PREFIXES, _FIRST, _SLOW_UDP, _ALWAYS_UDP = fast_path_ports()
 #: the UDP heuristics' probes (core.Heuristics): a datagram whose payload byte 1 is in the first set, or
-#: whose payload bytes 4-7 (a big-endian number) are in the second, takes the full dissector
-_UDP_B1, _UDP_W4 = UDP_HEURISTICS.probes(1, 1), UDP_HEURISTICS.probes(4, 4)
+#: whose payload bytes 0-3 or 4-7 (big-endian numbers) are in the second or third, takes the full dissector
+_UDP_B1, _UDP_W0, _UDP_W4 = (
+    UDP_HEURISTICS.probes(1, 1),
+    UDP_HEURISTICS.probes(0, 4),
+    UDP_HEURISTICS.probes(4, 4),
+)
 #: the client ports of the conversations dissectors bound (core.Conversations): a live set, empty but for
 #: captures with e.g. a TFTP transfer; a datagram from or to one of them takes the full dissector
 _BOUND = UDP_CONVERSATIONS.ports
@@ -128,7 +132,11 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
             or (ulen > 8 and _FIRST[data[o + 8]] and data[o + 8 : o + 11] in _PREFIXES)
         ):
             return None
-        if (ulen > 9 and data[o + 9] in _UDP_B1) or (ulen >= 16 and _U32(data, o + 12)[0] in _UDP_W4):
+        if (
+            (ulen > 9 and data[o + 9] in _UDP_B1)
+            or (ulen >= 12 and _U32(data, o + 8)[0] in _UDP_W0)
+            or (ulen >= 16 and _U32(data, o + 12)[0] in _UDP_W4)
+        ):
             return None
         if _BOUND and (sp in _BOUND or dp in _BOUND):
             return None
@@ -362,7 +370,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     hfirst = _HFIRST
     slow_udp = _SLOW_UDP
     always_udp = _ALWAYS_UDP
-    udp_b1, udp_w4, bound = _UDP_B1, _UDP_W4, _BOUND
+    udp_b1, udp_w0, udp_w4, bound = _UDP_B1, _UDP_W0, _UDP_W4, _BOUND
     echo_names = _ECHO_NAMES
     num = _nums()
     d3 = _D3
@@ -446,6 +454,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                             # the UDP heuristics' probes (ack, offfl, win hold the payload's bytes 0-7) and the
                             # conversations dissectors bound
                             and (ack >> 16) & 0xFF not in udp_b1
+                            and ack not in udp_w0
                             and (offfl << 16 | win) not in udp_w4
                             and not (bound and (sp in bound or dp in bound))
                         ):
@@ -511,7 +520,7 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
     hfirst = _HFIRST
     slow_udp = _SLOW_UDP
     always_udp = _ALWAYS_UDP
-    udp_b1, udp_w4, bound = _UDP_B1, _UDP_W4, _BOUND
+    udp_b1, udp_w0, udp_w4, bound = _UDP_B1, _UDP_W0, _UDP_W4, _BOUND
     echo_names = _ECHO_NAMES
     num = _nums()
     d3 = _D3
@@ -631,6 +640,7 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                                 # the UDP heuristics' probes (ack, offfl, win hold the payload's bytes 0-7) and the
                                 # conversations dissectors bound
                                 and (ack >> 16) & 0xFF not in udp_b1
+                                and ack not in udp_w0
                                 and (offfl << 16 | win) not in udp_w4
                                 and not (bound and (sp in bound or dp in bound))
                             ):

@@ -19,7 +19,7 @@ CASES: list[tuple[str, str, str]] = [
     ("zeek__ncp.pcap", "ncp.type == 0x2222", "ncp.func ncp.subfunc"),
     (
         "tcpdump__afs.pcap",
-        "afs && !icmp && !ip.flags.mf && ip.frag_offset == 0",
+        "afs && !icmp && ip.flags.mf == 0 && ip.frag_offset == 0",
         "rx.callnumber rx.seq afs.fs.opcode afs.cb.opcode afs.prot.opcode afs.vldb.opcode afs.backup.opcode",
     ),
     (

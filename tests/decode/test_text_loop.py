@@ -107,6 +107,8 @@ _UDP_HEUR = [
     bytes.fromhex("000100002112a442") + bytes(12),  # STUN Binding Request
     bytes.fromhex("000100082112a442") + bytes(12),  # STUN's cookie, a length that is not the datagram's
     bytes.fromhex("800100002112a442") + bytes(12),  # the cookie, type bits 15-14 set
+    bytes.fromhex("04000000") + bytes(28),  # WireGuard keepalive (32 bytes)
+    bytes.fromhex("04000000") + bytes(29),  # WireGuard's first word, not its length
 ]
 
 

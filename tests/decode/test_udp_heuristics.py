@@ -6,15 +6,20 @@ the new server port TFTP, in the dissector, the fast path and read's text loop."
 from __future__ import annotations
 
 import struct
+import subprocess
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sniffer.capture.pcapfile import open_capture
 from sniffer.decode.core import UDP_CONVERSATIONS, UDP_HEURISTICS
+from sniffer.decode.fields import frame_fields
 from sniffer.decode.summary import _fast, format_line, iter_text, slow_summary, summarize
 from sniffer.frame import Frame
 
 from .breadth import CAPS
+from .test_breadth_fields import _ours, _tok
 
 
 def _udp(payload: bytes, sport: int = 40000, dport: int = 50000) -> Frame:
@@ -22,6 +27,14 @@ def _udp(payload: bytes, sport: int = 40000, dport: int = 50000) -> Frame:
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0x4000, 64, 17, 0, b"\n\0\0\1", b"\n\0\0\2")
     data = bytes(6) + bytes(5) + b"\1" + b"\x08\x00" + ip + udp
     return Frame(0, data, len(data), 1)
+
+
+@pytest.fixture(autouse=True)
+def _no_bound_conversations() -> Any:
+    """Each test starts and ends with no bound conversation (they are process-wide state)."""
+    UDP_CONVERSATIONS.clear()
+    yield
+    UDP_CONVERSATIONS.clear()
 
 
 DTLS_CCS = bytes.fromhex("14fefd00000000000000000001") + b"\x01"
@@ -106,3 +119,104 @@ def test_the_read_loop_follows_the_tftp_transfer() -> None:
             assert text == "".join(format_line(i, fr) + "\n" for i, fr in enumerate(r, 1))
     finally:
         UDP_CONVERSATIONS.clear()
+
+
+def _wg_frames() -> list[Frame]:
+    rnd = bytes(range(7, 250))
+    return [
+        _udp(b"\x01\0\0\0" + struct.pack("<I", 0x11223344) + rnd[:140], 40000, 51820),  # 148 bytes
+        _udp(b"\x02\0\0\0" + struct.pack("<II", 0x55667788, 0x11223344) + rnd[:80], 51820, 40000),  # 92
+        _udp(b"\x03\0\0\0" + struct.pack("<I", 0x11223344) + rnd[:56], 40000, 51820),  # 64
+        _udp(b"\x04\0\0\0" + struct.pack("<IQ", 0x55667788, 7) + rnd[:32], 40000, 51820),  # data
+        _udp(b"\x04\0\0\0" + struct.pack("<IQ", 0x55667788, 8) + rnd[:16], 40000, 51820),  # keepalive
+        _udp(b"\x04\0\0\0" + struct.pack("<IQ", 0x55667788, 8) + rnd[:17], 40000, 51820),  # not a WG length
+    ]
+
+
+def _ovpn_frames() -> list[Frame]:
+    sid, rsid = bytes.fromhex("1122334455667788"), bytes.fromhex("8877665544332211")
+    hmac = bytes(range(1, 21))
+    return [
+        _udp(bytes([7 << 3]) + sid + b"\x00" + struct.pack("!I", 0), 40000, 1194),
+        _udp(
+            bytes([8 << 3]) + rsid + b"\x01" + struct.pack("!I", 0) + sid + struct.pack("!I", 0), 1194, 40000
+        ),
+        _udp(bytes([5 << 3]) + sid + b"\x01" + struct.pack("!I", 1) + rsid, 40000, 1194),
+        _udp(
+            bytes([4 << 3 | 1]) + sid + b"\x00" + struct.pack("!I", 2) + b"\x17\x03\x03\x00\x02ab",
+            40000,
+            1194,
+        ),
+        _udp(bytes([9 << 3 | 1]) + b"\x00\x00\x05" + bytes(range(40)), 40000, 1194),
+        _udp(bytes([6 << 3]) + bytes(range(40)), 40000, 1194),
+        # tls-auth: an HMAC, packet id and net time after the session id
+        _udp(
+            bytes([7 << 3]) + sid + hmac + struct.pack("!II", 1, 1700000000) + b"\x00" + struct.pack("!I", 0),
+            40000,
+            1194,
+        ),
+    ]
+
+
+def _bacnet_frames() -> list[Frame]:
+    def bvlc(fn: int, npdu: str, extra: str = "") -> Frame:
+        body = bytes.fromhex(extra) + bytes.fromhex(npdu)
+        return _udp(bytes([0x81, fn]) + struct.pack("!H", 4 + len(body)) + body, 47808, 47808)
+
+    return [
+        bvlc(0x0B, "0120ffff00ff1008"),  # who-Is, broadcast to the global network
+        bvlc(0x0B, "0120ffff00ff1000c4020004d22205c49103220104"),  # i-Am device,1234
+        bvlc(0x0A, "01040005010c0c020004d2194d"),  # readProperty device,1234 object-name
+        bvlc(0x0A, "010030010c0c020004d2194d3e7505004142434f3f"),  # its Complex-ACK
+        bvlc(0x0A, "010020010f"),  # Simple-ACK writeProperty
+        bvlc(0x0A, "010050010c91029120"),  # Error
+        bvlc(0x04, "01001008", extra="0a000005bac0"),  # Forwarded-NPDU
+        bvlc(0x0A, "0124000a0105ff0005020c0c00000001195500"),  # routed (DNET, DADR, hop count)
+        bvlc(0x0A, "01040005030f0c0000000119553e44429600003f"),  # writeProperty
+        bvlc(0x0A, "0100600209"),  # Reject
+        bvlc(0x0A, "0100700204"),  # Abort
+    ]
+
+
+@pytest.mark.parametrize(
+    ("frames", "fields"),
+    [
+        (_wg_frames, "wg.type wg.sender wg.receiver wg.counter"),
+        (
+            _bacnet_frames,
+            "bvlc.type bvlc.function bacnet.version bacnet.control bacapp.type bacapp.confirmed_service "
+            "bacapp.unconfirmed_service bacapp.invoke_id",
+        ),
+        (
+            _ovpn_frames,
+            "openvpn.opcode openvpn.keyid openvpn.sessionid openvpn.pid openvpn.mpidarraylength "
+            "openvpn.mpidarrayelement openvpn.rsessionid openvpn.mpid openvpn.peerid",
+        ),
+    ],
+    ids=["wireguard", "bacnet", "openvpn"],
+)
+def test_fields_and_columns_agree_with_tshark_on_built_frames(
+    frames: Any, fields: str, tmp_path: Path
+) -> None:
+    frs = frames()
+    path = tmp_path / "vpn.pcap"
+    path.write_bytes(
+        struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+        + b"".join(struct.pack("<IIII", 1, 0, len(f[1]), len(f[1])) + f[1] for f in frs)
+    )
+    names = ["_ws.col.Protocol", "_ws.col.Info", *fields.split()]
+    args = ["tshark", "-n", "-r", str(path), "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a"]
+    for n in names:
+        args += ["-e", n]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=120, check=True).stdout
+    bad = []
+    for fr, line in zip(frs, out.splitlines(), strict=True):
+        ours = frame_fields(fr)
+        for name, cell in zip(names, line.split("\t"), strict=True):
+            want = [_tok(x) for x in cell.split(",")] if cell else []
+            got = _ours(ours.get(name))
+            if name.startswith("_ws.col."):
+                want, got = [cell], [ours[name].replace("->", "→")]
+            if want != got:
+                bad.append(f"{name}: tshark {want} sniffer {got}")
+    assert not bad, "\n".join(bad)

@@ -149,8 +149,9 @@ class LayerMap(NamedTuple):
     heads: frozenset[str]  # the protocols of ``protos``, and "ip" after IPv6 (its hidden ip.version)
     after: frozenset[str]  # every protocol the rest may add (``reach(rest)``; empty when nothing follows)
     et: int
-    net: int
-    ip: Ip | None
+    net: int  # offset of the network header
+    version: int  # 4 or 6; 0 without an IP layer
+    proto: int  # IPv4 protocol / IPv6 next header (-1 without IP)
     l4: int
     end: int
     rest: Callable[..., None] | None
@@ -169,25 +170,67 @@ _LINK_NAME = {
 }
 
 _tables: tuple[Any, ...] = ()
+_tcp_map: dict[int, Any] = {}
+_udp_map: dict[int, Any] = {}
+_data_layer: Any = None
 
 
 def _dissectors() -> tuple[Any, ...]:
     """(ETHERTYPES, IP_PROTOS, UDP_PORTS, TCP_PORTS, data_layer), filled by the protocol modules."""
-    global _tables
+    global _tables, _tcp_map, _udp_map, _data_layer
     if not _tables:
         from sniffer.decode import engine  # noqa: F401  (imports every protocol module: fills the tables)
         from sniffer.decode.core import ETHERTYPES, IP_PROTOS, TCP_PORTS, UDP_PORTS, data_layer
 
         _tables = (ETHERTYPES, IP_PROTOS, UDP_PORTS, TCP_PORTS, data_layer)
+        _tcp_map, _udp_map, _data_layer = TCP_PORTS.map, UDP_PORTS.map, data_layer
     return _tables
+
+
+_ETH_IP4 = struct.Struct("!12xHBxHxxHxB")  # ethertype, version/IHL, total length, flags+offset, protocol
+_PORTS_LEN = struct.Struct("!HHH")  # TCP/UDP ports, UDP length
 
 
 def layer_map(frame: Frame) -> LayerMap | None:
     """The layer map of ``frame``, or None when the walk cannot vouch for what the dissector would do
-    (odd lengths, a first fragment, a transport header cut by the capture, 802.3/LLC, VLAN tags, an
-    unknown link type): callers then dissect. Walks Ethernet, SLL/SLL2, NULL/loopback and raw IP; IPv4
-    (options allowed; a non-first fragment is data) and IPv6; TCP (MPTCP marked as the dissector does)
-    and UDP. A packet cut by the capture is walked as far as its bytes go, as the dissector does."""
+    (odd lengths, a first fragment, a transport header cut by the capture, 802.3/LLC, an unknown link
+    type): callers then dissect. Walks Ethernet (802.1Q/802.1ad tags before IP), SLL/SLL2,
+    NULL/loopback and raw IP; IPv4 (options allowed; a non-first fragment is data) and IPv6; TCP (an
+    MPTCP option adds "mptcp", as the dissector does) and UDP. A packet cut by the capture is walked as
+    far as its bytes go, as the dissector does."""
+    data = frame[1]
+    lt = frame[3]
+    n = len(data)
+    if lt == LINKTYPE_ETHERNET and n >= 54:  # the common case in one unpack: Ethernet, IPv4 without options
+        et, vhl, tlen, frag, proto = _ETH_IP4.unpack_from(data)
+        if et == ETH_IPV4 and vhl == 0x45 and not frag & 0x3FFF and 20 <= tlen and 14 + tlen <= n:
+            end = 14 + tlen
+            if proto == PROTO_TCP and end >= 54:
+                thl = (data[46] >> 4) * 4
+                if thl == 20:
+                    if end == 54:
+                        return LayerMap(_S_TCP, _H_TCP, _NONE, et, 14, 4, 6, 34, end, None, end)
+                    sp, dp, _ = _PORTS_LEN.unpack_from(data, 34)
+                    m = _tcp_map or _dissectors()[3].map
+                    fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or _data_layer
+                    return LayerMap(
+                        _S_TCP, _H_TCP, _REACH.get(fn) or reach(fn), et, 14, 4, 6, 34, end, fn, 54
+                    )
+            elif proto == PROTO_UDP and end >= 42:
+                sp, dp, ulen = _PORTS_LEN.unpack_from(data, 34)
+                if ulen >= 8 and 34 + ulen <= end:
+                    uend = 34 + ulen
+                    if ulen == 8:
+                        return LayerMap(_S_UDP, _H_UDP, _NONE, et, 14, 4, 17, 34, uend, None, uend)
+                    m = _udp_map or _dissectors()[2].map
+                    fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or _data_layer
+                    return LayerMap(
+                        _S_UDP, _H_UDP, _REACH.get(fn) or reach(fn), et, 14, 4, 17, 34, uend, fn, 42
+                    )
+    return _layer_map(frame)
+
+
+def _layer_map(frame: Frame) -> LayerMap | None:
     data = frame[1]
     lt = frame[3]
     name = _LINK_NAME.get(lt)
@@ -217,7 +260,9 @@ def layer_map(frame: Frame) -> LayerMap | None:
                 return None  # a first fragment: its transport is decoded in a special way
             l4 = net + h.hlen
             fn = data_layer if min(end, n) > l4 else None  # later fragments are data
-            return LayerMap(stack, _heads(stack), _DATA if fn else _NONE, et, net, h, -1, end, fn, l4)
+            return LayerMap(
+                stack, _heads(stack), _DATA if fn else _NONE, et, net, 4, h.proto, -1, end, fn, l4
+            )
     elif et == ETH_IPV6:
         h = ipv6(data, net)
         if h is None or h.length == 40:
@@ -228,12 +273,15 @@ def layer_map(frame: Frame) -> LayerMap | None:
         if lt != LINKTYPE_ETHERNET:
             return None
         fn = ethertypes.map.get(et)
-        if fn is None:
+        if fn is None:  # no dissector: the payload is data
             fn = data_layer if n > net else None
+            stack = "eth:ethertype"
+            return LayerMap(stack, _heads(stack), _DATA if fn else _NONE, et, net, 0, -1, -1, wire, fn, net)
         # a dissector of the ethertype may rework the Ethernet layer (FabricPath: eth:cfp:eth...)
-        return LayerMap("eth", _heads("eth"), _reach_eth(fn), et, net, None, -1, n, fn, net)
+        return LayerMap("eth", _heads("eth"), _reach_eth(fn), et, net, 0, -1, -1, wire, fn, net)
     if end > wire:
         return None  # longer than the frame: the dissector's
+    v = h.version
     lim = end if end < n else n  # what was captured of the IP payload
     l4 = net + h.hlen
     proto = h.proto
@@ -245,11 +293,12 @@ def layer_map(frame: Frame) -> LayerMap | None:
             return None
         stack += ":tcp:mptcp" if thl > 20 and _has_mptcp(data, l4 + 20, l4 + thl) else ":tcp"
         if end <= l4 + thl or lim <= l4 + thl:
-            return LayerMap(stack, _heads(stack), _NONE, et, net, h, l4, end, None, end)
+            return LayerMap(stack, _heads(stack), _NONE, et, net, v, proto, l4, end, None, end)
         sp, dp = _u16(data, l4)[0], _u16(data, l4 + 2)[0]
         m = tcp_ports.map
         fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or data_layer
-        return LayerMap(stack, _heads(stack), _REACH.get(fn) or reach(fn), et, net, h, l4, end, fn, l4 + thl)
+        after = _REACH.get(fn) or reach(fn)
+        return LayerMap(stack, _heads(stack), after, et, net, v, proto, l4, end, fn, l4 + thl)
     if proto == PROTO_UDP:
         if lim < l4 + 8:
             return None
@@ -259,16 +308,17 @@ def layer_map(frame: Frame) -> LayerMap | None:
         stack += ":udp"
         uend = l4 + ulen
         if (uend if uend < n else n) <= l4 + 8:
-            return LayerMap(stack, _heads(stack), _NONE, et, net, h, l4, uend, None, uend)
+            return LayerMap(stack, _heads(stack), _NONE, et, net, v, proto, l4, uend, None, uend)
         sp, dp = _u16(data, l4)[0], _u16(data, l4 + 2)[0]
         m = udp_ports.map
         fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or data_layer
-        return LayerMap(stack, _heads(stack), _REACH.get(fn) or reach(fn), et, net, h, l4, uend, fn, l4 + 8)
+        after = _REACH.get(fn) or reach(fn)
+        return LayerMap(stack, _heads(stack), after, et, net, v, proto, l4, uend, fn, l4 + 8)
     fn = ip_protos.map.get(proto)
     if fn is None:
         fn = data_layer if lim > l4 else None
     after = _NONE if fn is None else _REACH.get(fn) or reach(fn)
-    return LayerMap(stack, _heads(stack), after, et, net, h, -1, end, fn, l4)
+    return LayerMap(stack, _heads(stack), after, et, net, v, proto, -1, end, fn, l4)
 
 
 def _vlan_stack(data: bytes, tags: int) -> str:
@@ -281,6 +331,8 @@ def _vlan_stack(data: bytes, tags: int) -> str:
 
 _NONE: frozenset[str] = frozenset()
 _DATA = frozenset({"data"})
+_S_TCP, _S_UDP = "eth:ethertype:ip:tcp", "eth:ethertype:ip:udp"
+_H_TCP, _H_UDP = frozenset(_S_TCP.split(":")), frozenset(_S_UDP.split(":"))
 _HEADS: dict[str, frozenset[str]] = {}
 
 
@@ -425,3 +477,65 @@ def _walk(root: Any, strings: set[str]) -> None:
             stack.append(o.func)
             stack.extend(o.args)
             stack.extend(o.keywords.values())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# dissecting only the rest
+
+_u32 = struct.Struct("!I").unpack_from
+
+
+def dissect_rest(frame: Frame, m: LayerMap, lean: bool = True) -> Any:
+    """Dissect only what follows the layers ``m`` walked (``m.rest`` at ``m.rest_off``) and return the
+    dissection context (``sniffer.decode.core.Ctx``): ``protos`` is the whole stack, as the full
+    dissection gives it; ``fields`` holds the fields of the rest only; ``malformed`` its verdict.
+
+    The context is set up as the walked layers' dissectors leave it for the next one (the transport
+    ports the application dissectors read, the IP addresses and hop limit, the last layer); ``lean``:
+    nothing reads the fields (``frame_protocols``). Only for an IP stack with a rest; the test compares
+    it with the full dissection of every corpus packet."""
+    from sniffer.decode.core import _LAYERS, Ctx, _layer
+
+    data = frame[1]
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    ctx = Ctx(data, False)
+    ctx.lean = lean
+    protos = m.protos.split(":")
+    ctx.protos = protos
+    ctx.depth = len(protos)
+    last = protos[-1]
+    ctx.layer = _LAYERS.get(last) or _layer(last)
+    net = m.net
+    if m.version == 4:
+        ctx.pseudo = (data[net + 12 : net + 16], data[net + 16 : net + 20])
+        ctx.hlim = data[net + 8]
+    else:
+        ctx.pseudo = (data[net + 8 : net + 24], data[net + 24 : net + 40])
+        ctx.hlim = data[net + 7]
+    f = ctx.fields
+    l4 = m.l4
+    ports: tuple[str, str] | tuple[()] = ()
+    if l4 >= 0:
+        ports = ("tcp.srcport", "tcp.dstport") if m.proto == PROTO_TCP else ("udp.srcport", "udp.dstport")
+        sd = _u32(data, l4)[0]
+        f[ports[0]], f[ports[1]] = sd >> 16, sd & 0xFFFF
+    fn = m.rest
+    assert fn is not None
+    try:
+        fn(ctx, m.rest_off, m.end)
+    except Exception as exc:  # a decoder bug must never take the pipeline down (as engine.run)
+        from sniffer.decode.engine import DEBUG
+
+        if DEBUG:
+            raise
+        ctx.set_malformed(f"dissector bug: {type(exc).__name__}: {exc}")
+    for k in ports:  # the ports were the walked layer's: only what the rest added stays
+        v = f[k]
+        if type(v) is list:
+            v.pop(0)
+            if len(v) == 1:
+                f[k] = v[0]
+        else:
+            del f[k]
+    return ctx

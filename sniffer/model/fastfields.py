@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sniffer.decode.core import ip4, ip6, mac
-from sniffer.decode.layers import layer_map
+from sniffer.decode.layers import dissect_rest, ipv4, ipv6, layer_map
 from sniffer.frame import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -51,11 +51,11 @@ def headers(frame: Frame) -> dict[str, Any] | None:
     the transport cannot hold a second network layer (a tunnel); ICMP and ICMPv6 are not errors."""
     m = layer_map(frame)
     d = frame[1]
-    if m is None or m.end > len(d) or (m.ip is not None and m.ip.frag & 0x3FFF):
-        return None  # cut by the capture, or a fragment
+    if m is None or m.end > len(d):
+        return None  # cut by the capture
     f: dict[str, Any] = {"frame.len": frame[2], "frame.cap_len": len(d)}
     if frame[3] == LINKTYPE_ETHERNET:
-        if m.net != 14 and m.ip is not None:
+        if m.net != 14 and m.version:
             return None  # VLAN tags
         f["eth.dst"] = edst = mac(d[0:6])
         f["eth.src"] = esrc = mac(d[6:12])
@@ -63,8 +63,8 @@ def headers(frame: Frame) -> dict[str, Any] | None:
         f["eth.type"] = m.et
     elif frame[3] not in _RAW:
         return None  # SLL/SLL2/NULL: rare enough to leave to the full decoder
-    h = m.ip
-    if h is None:
+    h = (ipv4 if m.version == 4 else ipv6)(d, m.net) if m.version else None
+    if h is None or h.frag & 0x3FFF:
         if m.et == 0x0806 and m.rest is not None and m.rest.__name__ == "dissect_arp":
             return {**f, "frame.protocols": "eth:ethertype:arp"}
         return None
@@ -169,26 +169,38 @@ def extractor(needed: frozenset[str]) -> Callable[[Frame], dict[str, Any]]:
     fast_tops = frozenset(n.split(".", 1)[0] for n in needed & FAST_FIELDS) - {"frame"}
     want_headers = bool(fast_tops)
     exact = "frame.protocols" in needed  # read as a value: the whole stack, not a prefix of it
-    presence = extra == tops and not want_headers and not exact  # only "is protocol X there"
+    presence = extra == tops and not want_headers  # only "is protocol X there" (and frame.len...)
 
     def lazy(frame: Frame) -> dict[str, Any]:
         m = layer_map(frame)
-        if (
-            m is not None
-            and tops.isdisjoint(m.after)
-            and tops.isdisjoint(m.heads)
-            and fast_tops.isdisjoint(m.after)
-            and (not exact or m.rest is None or m.rest is data_layer)
-        ):
-            p = m.protos + ":data" if m.rest is data_layer else m.protos
-            if not want_headers:
-                return {"frame.protocols": p}
-            f = headers(frame)
-            if f is not None:
-                f["frame.protocols"] = p
-                return f
+        if m is not None and tops.isdisjoint(m.heads) and fast_tops.isdisjoint(m.after):
+            rest = m.rest
+            if tops.isdisjoint(m.after) and (not exact or rest is None or rest is data_layer):
+                # nothing the filter names lies beyond the walked layers
+                p = m.protos + ":data" if rest is data_layer else m.protos
+                if not want_headers:
+                    return {"frame.protocols": p, "frame.len": frame[2], "frame.cap_len": len(frame[1])}
+                f = headers(frame)
+                if f is not None:
+                    f["frame.protocols"] = p
+                    return f
+            elif m.version and rest is not None:  # dissect only the rest
+                h = headers(frame) if want_headers else None
+                if h is not None or not want_headers:
+                    ctx = dissect_rest(frame, m, presence)
+                    p = ":".join(ctx.protos)
+                    if presence:
+                        return {"frame.protocols": p, "frame.len": frame[2], "frame.cap_len": len(frame[1])}
+                    rf: dict[str, Any] = ctx.fields
+                    if h is not None:
+                        rf.update(h)
+                    else:
+                        rf["frame.len"], rf["frame.cap_len"] = frame[2], len(frame[1])
+                    rf["frame.protocols"] = p
+                    return rf
         if presence:
-            return {"frame.protocols": ":".join(run(frame, False, False, True).protos)}
+            p = ":".join(run(frame, False, False, True).protos)
+            return {"frame.protocols": p, "frame.len": frame[2], "frame.cap_len": len(frame[1])}
         return layer_fields(frame)
 
     return lazy

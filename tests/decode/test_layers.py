@@ -89,3 +89,26 @@ def test_link_and_ip_headers() -> None:
     v6 = bytes.fromhex("6000000000081140") + b"\x00" * 15 + b"\x01" + b"\x00" * 15 + b"\x02"
     h6 = ipv6(v6, 0)
     assert h6 is not None and (h6.version, h6.length, h6.proto, h6.hlim) == (6, 48, 17, 64)
+
+
+def test_dissecting_the_rest_alone_agrees_with_the_whole_dissection() -> None:
+    """dissect_rest gives the full stack and malformed verdict, and the same fields for every protocol
+    the walk did not cover; frame_protocols (the hierarchy's) equals the columns-only dissection."""
+    from sniffer.decode.engine import run
+    from sniffer.decode.fields import frame_protocols
+    from sniffer.decode.layers import dissect_rest
+
+    rested = 0
+    for fr in FRAMES:
+        lean = run(fr, False, False, True)
+        assert frame_protocols(fr) == (":".join(lean.protos), lean.malformed)
+        m = layer_map(fr)
+        if m is None or not m.version or m.rest is None:
+            continue
+        rested += 1
+        ctx = dissect_rest(fr, m, True)
+        assert (ctx.protos, bool(ctx.malformed)) == (lean.protos, bool(lean.malformed))
+        full = {k: v for k, v in layer_fields(fr).items() if k.split(".")[0] not in m.heads | {"frame"}}
+        got = {k: v for k, v in dissect_rest(fr, m, False).fields.items() if k.split(".")[0] not in m.heads}
+        assert got == full, (m.protos, m.rest)
+    assert rested > 0.3 * len(FRAMES), (rested, len(FRAMES))

@@ -102,12 +102,13 @@ class Ip(NamedTuple):
 
 
 def ipv4(data: bytes, off: int) -> Ip | None:
-    """The IPv4 header at ``off``; None when it is cut before the addresses or is not IPv4 (IHL < 5).
-    Options are not read (``hlen`` tells where the payload starts; it may lie past the captured end)."""
+    """The IPv4 header at ``off``; None when it is cut before the addresses or is not version 4.
+    Options are not read (``hlen`` tells where the payload starts; it may lie past the captured end, or
+    be bogus: below 20)."""
     if len(data) < off + 20:
         return None
     vhl, length, ident, frag, ttl, proto, src, dst = _IPV4.unpack_from(data, off)
-    if vhl >> 4 != 4 or vhl & 0x0F < 5:
+    if vhl >> 4 != 4:
         return None
     return Ip(4, (vhl & 0x0F) * 4, length, ident, frag, ttl, proto, src, dst, data[off + 1])
 
@@ -251,7 +252,7 @@ def _layer_map(frame: Frame) -> LayerMap | None:
     wire = frame[2] if frame[2] > n else n  # the dissector's end: the recorded length
     if et == ETH_IPV4:
         h = ipv4(data, net)
-        if h is None or h.length < h.hlen or net + h.hlen > n:
+        if h is None or h.hlen < 20 or h.length < h.hlen or net + h.hlen > n:
             return None  # cut, bogus or TSO (length 0) headers: the dissector's
         end = net + h.length
         stack = f"{name}:ip" if name else "ip"

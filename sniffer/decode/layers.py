@@ -172,19 +172,20 @@ _LINK_NAME = {
 
 _tables: tuple[Any, ...] = ()
 _tcp_map: dict[int, Any] = {}
+_ip_map: dict[int, Any] = {}
 _udp_map: dict[int, Any] = {}
 _data_layer: Any = None
 
 
 def _dissectors() -> tuple[Any, ...]:
     """(ETHERTYPES, IP_PROTOS, UDP_PORTS, TCP_PORTS, data_layer), filled by the protocol modules."""
-    global _tables, _tcp_map, _udp_map, _data_layer
+    global _tables, _tcp_map, _udp_map, _ip_map, _data_layer
     if not _tables:
         from sniffer.decode import engine  # noqa: F401  (imports every protocol module: fills the tables)
         from sniffer.decode.core import ETHERTYPES, IP_PROTOS, TCP_PORTS, UDP_PORTS, data_layer
 
         _tables = (ETHERTYPES, IP_PROTOS, UDP_PORTS, TCP_PORTS, data_layer)
-        _tcp_map, _udp_map, _data_layer = TCP_PORTS.map, UDP_PORTS.map, data_layer
+        _tcp_map, _udp_map, _ip_map, _data_layer = TCP_PORTS.map, UDP_PORTS.map, IP_PROTOS.map, data_layer
     return _tables
 
 
@@ -208,15 +209,20 @@ def layer_map(frame: Frame) -> LayerMap | None:
             end = 14 + tlen
             if proto == PROTO_TCP and end >= 54:
                 thl = (data[46] >> 4) * 4
-                if thl == 20:
-                    if end == 54:
+                if 20 <= thl <= end - 34 and (thl == 20 or not _has_mptcp(data, 54, 34 + thl)):
+                    if end == 34 + thl:
                         return LayerMap(_S_TCP, _H_TCP, _NONE, et, 14, 4, 6, 34, end, None, end)
                     sp, dp, _ = _PORTS_LEN.unpack_from(data, 34)
                     m = _tcp_map or _dissectors()[3].map
                     fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or _data_layer
-                    return LayerMap(
-                        _S_TCP, _H_TCP, _REACH.get(fn) or reach(fn), et, 14, 4, 6, 34, end, fn, 54
-                    )
+                    after = _REACH.get(fn) or reach(fn)
+                    return LayerMap(_S_TCP, _H_TCP, after, et, 14, 4, 6, 34, end, fn, 34 + thl)
+            elif proto != PROTO_TCP and proto != PROTO_UDP:
+                fn = (_ip_map or _dissectors()[1].map).get(proto)
+                if fn is None:
+                    fn = _data_layer if end > 34 else None
+                after = _NONE if fn is None else _REACH.get(fn) or reach(fn)
+                return LayerMap(_S_IP, _H_IP, after, et, 14, 4, proto, -1, end, fn, 34)
             elif proto == PROTO_UDP and end >= 42:
                 sp, dp, ulen = _PORTS_LEN.unpack_from(data, 34)
                 if ulen >= 8 and 34 + ulen <= end:
@@ -332,7 +338,8 @@ def _vlan_stack(data: bytes, tags: int) -> str:
 
 _NONE: frozenset[str] = frozenset()
 _DATA = frozenset({"data"})
-_S_TCP, _S_UDP = "eth:ethertype:ip:tcp", "eth:ethertype:ip:udp"
+_S_IP, _S_TCP, _S_UDP = "eth:ethertype:ip", "eth:ethertype:ip:tcp", "eth:ethertype:ip:udp"
+_H_IP = frozenset(_S_IP.split(":"))
 _H_TCP, _H_UDP = frozenset(_S_TCP.split(":")), frozenset(_S_UDP.split(":"))
 _HEADS: dict[str, frozenset[str]] = {}
 
@@ -388,6 +395,19 @@ def reach(fn: Any) -> frozenset[str]:
     return r
 
 
+_CODE_NAMES: dict[CodeType, tuple[frozenset[str], tuple[tuple[str, list[str]], ...]]] = {}
+
+
+def _code_names(code: CodeType) -> tuple[frozenset[str], tuple[tuple[str, list[str]], ...]]:
+    r = _CODE_NAMES.get(code)
+    if r is None:
+        names: set[str] = set()
+        imports: list[tuple[str, list[str]]] = []
+        _names(code, names, imports)
+        r = _CODE_NAMES[code] = (frozenset(names), tuple(imports))
+    return r
+
+
 def _names(code: CodeType, out: set[str], imports: list[tuple[str, list[str]]]) -> None:
     """Global names ``code`` (and the code nested in it) loads, and its in-body imports (module, names)."""
     out.update(code.co_names)
@@ -414,7 +434,14 @@ def _runtime(name: str, value: Any) -> bool:
     return isinstance(value, (dict, list, set)) and (name in _RUNTIME_NAMES or "cache" in name.lower())
 
 
-def _walk(root: Any, strings: set[str]) -> None:
+_EVERY: set[str] = set()  # what the next-layer tables reach together (walked once)
+
+
+def _walk(root: Any, strings: set[str], top: bool = False) -> None:
+    """Collect into ``strings`` every string reachable from ``root``. A next-layer table (``core.Table``)
+    stands for all of them: what they reach together is walked once (``top``) and shared."""
+    from sniffer.decode.core import Table
+
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -422,14 +449,26 @@ def _walk(root: Any, strings: set[str]) -> None:
         if id(o) in seen or o is None or isinstance(o, (int, float, bytes, bytearray)):
             continue
         seen.add(id(o))
+        if isinstance(o, Table) and not top:
+            if not _EVERY:  # every table of every protocol module
+                tables = [
+                    v
+                    for name, mod in list(sys.modules.items())
+                    if name.startswith("sniffer.decode.") and mod is not None
+                    for v in vars(mod).values()
+                    if isinstance(v, Table)
+                ]
+                every: set[str] = set()
+                _walk(tables, every, True)
+                _EVERY.update(every)
+            strings |= _EVERY
+            continue
         if isinstance(o, str):
             strings.add(o)
         elif isinstance(o, FunctionType):
             stack.append(o.__code__)
             g = o.__globals__
-            names: set[str] = set()
-            imports: list[tuple[str, list[str]]] = []
-            _names(o.__code__, names, imports)
+            names, imports = _code_names(o.__code__)
             stack.extend(g[k] for k in names if k in g and not _runtime(k, g[k]))
             for modname, froms in imports:
                 if modname.startswith("sniffer"):

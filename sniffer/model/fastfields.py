@@ -38,14 +38,17 @@ FAST_FIELDS = frozenset(
 
 _u16 = struct.Struct("!H").unpack_from
 _RAW = (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6)
+_L3 = frozenset({"ip", "ipv6"})
+_L4 = frozenset({"tcp", "udp"})
 _II = struct.Struct("!II").unpack_from
 _ICMP_ERRORS = frozenset((3, 4, 5, 11, 12))
 #: protocols whose layer, if the rest of a packet may hold one, may repeat a FAST field (a tunnel)
 _INNER = frozenset({"eth", "ip", "ipv6"})
 
 
-def headers(frame: Frame) -> dict[str, Any] | None:
+def headers(frame: Frame, heads: frozenset[str] | None = None) -> dict[str, Any] | None:
     """The FAST_FIELDS of a plain packet, with values as frame_fields gives them; None if not plain.
+    ``heads``: only the fields of these protocols (eth, ip/ipv6, tcp/udp) are needed (default: all).
 
     Plain: the layer map (sniffer.decode.layers) walks the packet, there is no VLAN tag, and what follows
     the transport cannot hold a second network layer (a tunnel); ICMP and ICMPv6 are not errors."""
@@ -57,10 +60,11 @@ def headers(frame: Frame) -> dict[str, Any] | None:
     if frame[3] == LINKTYPE_ETHERNET:
         if m.net != 14 and m.version:
             return None  # VLAN tags
-        f["eth.dst"] = edst = mac(d[0:6])
-        f["eth.src"] = esrc = mac(d[6:12])
-        f["eth.addr"] = [edst, esrc]  # wire order, as Wireshark lists it
-        f["eth.type"] = m.et
+        if heads is None or "eth" in heads:
+            f["eth.dst"] = edst = mac(d[0:6])
+            f["eth.src"] = esrc = mac(d[6:12])
+            f["eth.addr"] = [edst, esrc]  # wire order, as Wireshark lists it
+            f["eth.type"] = m.et
     elif frame[3] not in _RAW:
         return None  # SLL/SLL2/NULL: rare enough to leave to the full decoder
     h = (ipv4 if m.version == 4 else ipv6)(d, m.net) if m.version else None
@@ -71,7 +75,9 @@ def headers(frame: Frame) -> dict[str, Any] | None:
     if not _INNER.isdisjoint(m.after) and (m.l4 >= 0 or h.proto not in (1, 2, 58)):
         return None  # a tunnel (or anything that may carry another IP layer) ICMP aside: below
     net = m.net
-    if h.version == 4:
+    if heads is not None and heads.isdisjoint(_L3):
+        pass  # no IP field needed
+    elif h.version == 4:
         f["ip.version"] = 4
         f["ip.hdr_len"] = h.hlen  # bytes, as Wireshark
         f["ip.len"] = h.length
@@ -90,7 +96,9 @@ def headers(frame: Frame) -> dict[str, Any] | None:
     protos = m.protos
     l4 = m.l4
     proto = h.proto
-    if proto == 6:
+    if heads is not None and proto in (6, 17) and heads.isdisjoint(_L4):
+        pass  # no TCP/UDP field needed (the stack says which it is)
+    elif proto == 6:
         sport, dport = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
         seq, ack = _II(d, l4 + 4)
         thl = (d[l4 + 12] >> 4) * 4
@@ -156,9 +164,10 @@ def extractor(needed: frozenset[str]) -> Callable[[Frame], dict[str, Any]]:
     if not needed:
         return frame_fields
     if needed <= FAST_FIELDS | {"frame"}:
+        heads = frozenset(n.split(".", 1)[0] for n in needed)
 
         def fields(frame: Frame) -> dict[str, Any]:
-            f = headers(frame)
+            f = headers(frame, heads)
             return layer_fields(frame) if f is None else f
 
         return fields

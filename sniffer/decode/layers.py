@@ -175,14 +175,16 @@ _tcp_map: dict[int, Any] = {}
 _ip_map: dict[int, Any] = {}
 _udp_map: dict[int, Any] = {}
 _data_layer: Any = None
+_has_option: Any = None
 
 
 def _dissectors() -> tuple[Any, ...]:
     """(ETHERTYPES, IP_PROTOS, UDP_PORTS, TCP_PORTS, data_layer), filled by the protocol modules."""
-    global _tables, _tcp_map, _udp_map, _ip_map, _data_layer
+    global _tables, _tcp_map, _udp_map, _ip_map, _data_layer, _has_option
     if not _tables:
         from sniffer.decode import engine  # noqa: F401  (imports every protocol module: fills the tables)
         from sniffer.decode.core import ETHERTYPES, IP_PROTOS, TCP_PORTS, UDP_PORTS, data_layer
+        from sniffer.decode.inet import _has_option
 
         _tables = (ETHERTYPES, IP_PROTOS, UDP_PORTS, TCP_PORTS, data_layer)
         _tcp_map, _udp_map, _ip_map, _data_layer = TCP_PORTS.map, UDP_PORTS.map, IP_PROTOS.map, data_layer
@@ -203,6 +205,8 @@ def layer_map(frame: Frame) -> LayerMap | None:
     data = frame[1]
     lt = frame[3]
     n = len(data)
+    if not _tables:
+        _dissectors()
     if lt == LINKTYPE_ETHERNET and n >= 54:  # the common case in one unpack: Ethernet, IPv4 without options
         et, vhl, tlen, frag, proto = _ETH_IP4.unpack_from(data)
         if et == ETH_IPV4 and vhl == 0x45 and not frag & 0x3FFF and 20 <= tlen and 14 + tlen <= n:
@@ -359,20 +363,9 @@ def _reach_eth(fn: Any) -> frozenset[str]:
 
 
 def _has_mptcp(data: bytes, off: int, oend: int) -> bool:
-    """True if the TCP options in data[off:oend] hold a Multipath TCP option (kind 30), walked as TCP does."""
-    while off < oend:
-        kind = data[off]
-        if kind == 30:
-            return True
-        if kind == 0:
-            return False
-        if kind == 1:
-            off += 1
-            continue
-        if off + 1 >= oend or data[off + 1] < 2:
-            return False
-        off += data[off + 1]
-    return False
+    """True if the TCP options in data[off:oend] hold a Multipath TCP option (kind 30): the TCP dissector's
+    own option walk (inet._has_option), bound with the tables."""
+    return bool(_has_option(data, off, oend, 30))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -10,22 +10,21 @@ import struct
 from typing import NamedTuple
 
 from sniffer.decode.core import ip4, ip6
-from sniffer.decode.layers import ip, link
-from sniffer.frame import (
-    LINKTYPE_ETHERNET,
-    Frame,
+from sniffer.decode.layers import (  # noqa: F401  (re-exported: flows and stats name them from here)
+    ETH_ARP,
+    ETH_IPV4,
+    ETH_IPV6,
+    PROTO_ICMP,
+    PROTO_ICMPV6,
+    PROTO_IGMP,
+    PROTO_TCP,
+    PROTO_UDP,
+    VLAN_TYPES,
+    ip,
+    link,
 )
+from sniffer.frame import LINKTYPE_ETHERNET, Frame
 
-ETH_IPV4 = 0x0800
-ETH_IPV6 = 0x86DD
-ETH_ARP = 0x0806
-VLAN_TYPES = (0x8100, 0x88A8, 0x9100)  # 802.1Q, 802.1ad, old QinQ
-
-PROTO_ICMP = 1
-PROTO_IGMP = 2
-PROTO_TCP = 6
-PROTO_UDP = 17
-PROTO_ICMPV6 = 58
 IPV6_EXT = (0, 43, 60, 51)  # hop-by-hop, routing, destination options, AH (fragment 44 handled apart)
 
 ICMP_ERRORS = (3, 4, 5, 11, 12)  # unreachable, source quench, redirect, time exceeded, parameter problem

@@ -146,17 +146,17 @@ def headers(frame: Frame, heads: frozenset[str] | None = None) -> dict[str, Any]
 def extractor(needed: frozenset[str]) -> Callable[[Frame], dict[str, Any]]:
     """frame -> fields dict, decoding only what ``needed`` asks for.
 
-    - only FAST_FIELDS: the header fast path, else the layer fields;
+    - only FAST_FIELDS: the header fields of the protocols named (``headers``), else the layer fields;
     - no ``frame.*`` / ``_ws.*`` field beyond frame.len / cap_len / protocols: the layer map
       (``decode.layers.layer_map``) tells which protocols the packet has up to its transport layer and
-      which ones the rest may add; if none the filter names (beyond the FAST fields of the walked
-      layers) can be there, the headers (or the stack alone) are the answer: ``dns`` on a TLS segment
-      is false without dissecting; else, when the filter only asks which protocols are present, a
-      dissection that builds no fields; else the layer fields (a dissection without the frame.* and
-      _ws.* fields and columns);
+      which ones the rest may add (``reach``). If none the filter names beyond the FAST fields of the
+      walked layers can be there, the headers (or the stack alone) are the answer: ``dns`` on a TLS
+      segment is false without dissecting. Else only the rest is dissected (``dissect_rest``;
+      columns-only when the filter asks only which protocols are present). Packets the walk does not
+      vouch for take the layer fields (a dissection without the frame.* and _ws.* fields);
     - anything else: the full ``frame_fields``.
     The cheap paths give the same values as ``frame_fields`` for what ``needed`` names
-    (tests/model/test_fastfields.py)."""
+    (tests/model/test_fastfields.py, tests/decode/test_layers.py)."""
     from sniffer.decode.core import data_layer
     from sniffer.decode.engine import run
     from sniffer.decode.fields import frame_fields, layer_fields

@@ -10,19 +10,34 @@ import struct
 from typing import NamedTuple
 
 from sniffer.decode.core import ip4, ip6
-from sniffer.decode.layers import (  # noqa: F401  (re-exported: flows and stats name them from here)
-    ETH_ARP,
-    ETH_IPV4,
-    ETH_IPV6,
-    PROTO_ICMP,
-    PROTO_ICMPV6,
-    PROTO_IGMP,
-    PROTO_TCP,
-    PROTO_UDP,
-    VLAN_TYPES,
-    ip,
-    link,
+from sniffer.decode.layers import (  # the constants re-exported: flows and stats name them from here
+    ETH_ARP as ETH_ARP,
 )
+from sniffer.decode.layers import (
+    ETH_IPV4 as ETH_IPV4,
+)
+from sniffer.decode.layers import (
+    ETH_IPV6 as ETH_IPV6,
+)
+from sniffer.decode.layers import (
+    PROTO_ICMP as PROTO_ICMP,
+)
+from sniffer.decode.layers import (
+    PROTO_ICMPV6 as PROTO_ICMPV6,
+)
+from sniffer.decode.layers import (
+    PROTO_IGMP as PROTO_IGMP,
+)
+from sniffer.decode.layers import (
+    PROTO_TCP as PROTO_TCP,
+)
+from sniffer.decode.layers import (
+    PROTO_UDP as PROTO_UDP,
+)
+from sniffer.decode.layers import (
+    VLAN_TYPES as VLAN_TYPES,
+)
+from sniffer.decode.layers import ip, link
 from sniffer.frame import LINKTYPE_ETHERNET, Frame
 
 IPV6_EXT = (0, 43, 60, 51)  # hop-by-hop, routing, destination options, AH (fragment 44 handled apart)

@@ -415,6 +415,44 @@ def part3(packets: int, old_packets: int, workdir: Path) -> None:
         path.unlink()
 
 
+def part3_real(packets: int, baseline: str | None) -> None:
+    """The issue-12 goal: the TUI's View applies ``dns`` to the 1M real-traffic file (bench/realtraffic.py)
+    in <= 10 s; tshark -Y dns on the same file side by side (CPU seconds of its process)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from read import timed
+    from realtraffic import real_traffic
+
+    cap = real_traffic(packets)
+    code = (
+        "import sys, time; sys.path.insert(0, sys.argv[1])\n"
+        "from sniffer.capture.pcapfile import open_capture\n"
+        "from sniffer.model.store import PacketStore, View\n"
+        "from sniffer.model.filters import compile_filter\n"
+        "store = PacketStore(sys.argv[2])\n"
+        "with open_capture(sys.argv[2]) as r:\n"
+        "    store.append_batch(r.iter_with_offsets())\n"
+        "view = View(store, compile_filter(sys.argv[3]), sys.argv[3])\n"
+        "c, t = time.process_time(), time.perf_counter()\n"
+        "while not view.done:\n"
+        "    view.advance(4096)\n"
+        "print(len(view), time.process_time() - c, time.perf_counter() - t)\n"
+    )
+    print(f"\n== the TUI's View filtering {cap.name} (load average {os.getloadavg()[0]:.1f}) ==")
+    trees = [("sniffer", str(ROOT))] + ([("baseline", str(Path(baseline).resolve()))] if baseline else [])
+    for expr in ("dns",):
+        for label, tree in trees:
+            out = subprocess.run(
+                [sys.executable, "-c", code, tree, str(cap), expr], capture_output=True, text=True, check=True
+            ).stdout.split()
+            hits, cpu, wall = int(out[0]), float(out[1]), float(out[2])
+            ok = "PASS" if cpu <= 10 else "MISS"
+            print(
+                f"   {label:9} {expr!r}: {hits:,} packets, {cpu:.2f} s CPU, {wall:.2f} s wall  {ok} (goal <= 10 s)"
+            )
+        tsh = timed(["tshark", "-n", "-r", str(cap), "-Y", expr], dict(os.environ))[1]
+        print(f"   tshark -Y {expr!r}: {tsh:.2f} s CPU")
+
+
 # -- part 4: statistics at scale (issue 15) --------------------------------------------------------------
 STATS_CHILD = r"""
 import asyncio, json, sys, time, resource
@@ -674,6 +712,11 @@ def main() -> None:
         "--baseline", type=Path, help="part 1: also time the TUI from this tree (e.g. a git archive of main)"
     )
     ap.add_argument("--filter", action="store_true", help="only part 3: display filter scan times")
+    ap.add_argument(
+        "--filter-real",
+        action="store_true",
+        help="only: the View applies dns to the real-traffic file (--packets; bench/realtraffic.py)",
+    )
     ap.add_argument("--stats", action="store_true", help="only part 4: conversations/endpoints vs tshark -z")
     ap.add_argument("--flows", type=int, default=100_000, help="part 4: conversations in the generated file")
     ap.add_argument("--no-real", action="store_true", help="part 4: skip the real-traffic file")
@@ -684,6 +727,9 @@ def main() -> None:
         "--old-packets", type=int, default=100_000, help="part 3: file size for the before column"
     )
     args = ap.parse_args()
+    if args.filter_real:
+        part3_real(args.packets, str(args.baseline) if args.baseline else None)
+        return
     with tempfile.TemporaryDirectory(prefix="sniffer-bench-") as d:
         if args.filter:
             part3(args.packets, args.old_packets, Path(d))

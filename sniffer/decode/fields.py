@@ -8,9 +8,9 @@ import threading
 from types import CodeType, FunctionType
 from typing import Any
 
-from sniffer.decode.core import Header
+from sniffer.decode.core import Header, data_layer
 from sniffer.decode.engine import run
-from sniffer.decode.summary import fast_protocols
+from sniffer.decode.layers import dissect_rest, layer_map
 from sniffer.frame import Frame
 
 
@@ -99,10 +99,18 @@ def layer_fields(frame: Frame) -> dict[str, Any]:
 
 def frame_protocols(frame: Frame) -> tuple[str, str]:
     """(``frame.protocols``, the ``_ws.malformed`` reason or "") without building the fields: from the
-    summary's fast path when it takes the packet, else from a columns-only dissection."""
-    p = fast_protocols(frame)
-    if p is not None:
-        return p, ""
+    layer map (``decode.layers``) when nothing or plain data follows the walked layers, else from a
+    dissection of the rest alone (``layers.dissect_rest``), else from a columns-only dissection."""
+    m = layer_map(frame)
+    if m is not None:
+        rest = m.rest
+        if rest is None:
+            return m.protos, ""
+        if rest is data_layer:
+            return m.protos + ":data", ""
+        if m.version:
+            ctx = dissect_rest(frame, m)
+            return ":".join(ctx.protos), ctx.malformed
     ctx = run(frame, False, False, True)
     return ":".join(ctx.protos), ctx.malformed
 

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from sniffer.checksum import checksum, fold, ones_sum
+from sniffer.decode.layers import ipv4, ipv6
 
 # --- ICMPv4 types (RFC 792, 950) ---------------------------------------------------------------
 ICMP_ECHOREPLY = 0  # echo reply
@@ -306,40 +307,22 @@ def parse_quoted(data: bytes | memoryview, v6: bool) -> QuotedPacket | None:
     """Decode the quoted IP header (+ 8 transport bytes) in an ICMP error body; None if too short."""
     data = bytes(data)
     try:
-        if not v6:
-            ihl = (data[0] & 0x0F) * 4
-            if data[0] >> 4 != 4 or ihl < 20 or len(data) < ihl:
-                return None
-            tos, length, ip_id, frag, ttl, proto = struct.unpack_from("!xBHHHBB", data)
-            q = QuotedPacket(
-                4,
-                socket.inet_ntop(socket.AF_INET, data[12:16]),
-                socket.inet_ntop(socket.AF_INET, data[16:20]),
-                proto,
-                ttl,
-                length,
-                ip_id,
-                tos,
-                bool(frag & 0x4000),
-            )
-            t = data[ihl:]
-            icmp_proto = socket.IPPROTO_ICMP
-        else:
-            if len(data) < 40 or data[0] >> 4 != 6:
-                return None
-            vtf, plen, nxt, hlim = struct.unpack_from("!IHBB", data)
-            q = QuotedPacket(
-                6,
-                socket.inet_ntop(socket.AF_INET6, data[8:24]),
-                socket.inet_ntop(socket.AF_INET6, data[24:40]),
-                nxt,
-                hlim,
-                plen + 40,
-                None,
-                (vtf >> 20) & 0xFF,
-            )
-            t = data[40:]
-            icmp_proto = socket.IPPROTO_ICMPV6
+        h = ipv6(data, 0) if v6 else ipv4(data, 0)  # the one header walk (sniffer.decode.layers)
+        if h is None or h.hlen < 20 or len(data) < h.hlen:
+            return None
+        q = QuotedPacket(
+            h.version,
+            socket.inet_ntop(socket.AF_INET6 if v6 else socket.AF_INET, h.src),
+            socket.inet_ntop(socket.AF_INET6 if v6 else socket.AF_INET, h.dst),
+            h.proto,
+            h.hlim,
+            h.length,
+            None if v6 else h.ident,
+            h.tos,
+            flags_df=bool(h.frag & 0x4000),  # 0 for IPv6
+        )
+        t = data[h.hlen :]
+        icmp_proto = socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP
         if q.proto == icmp_proto and len(t) >= 8:
             q.icmp_type, q.icmp_code, _ck, q.icmp_id, q.icmp_seq = _ICMP_HDR.unpack_from(t)
         elif q.proto in (socket.IPPROTO_TCP, socket.IPPROTO_UDP) and len(t) >= 4:

@@ -10,11 +10,12 @@ else goes through the full decoder, so both paths give the same fields (tests/mo
 
 from __future__ import annotations
 
-import socket
 import struct
 from collections.abc import Callable
 from typing import Any
 
+from sniffer.decode.core import ip4, ip6, mac
+from sniffer.decode.layers import dissect_rest, ipv4, ipv6, layer_map
 from sniffer.frame import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -36,82 +37,71 @@ FAST_FIELDS = frozenset(
 )
 
 _u16 = struct.Struct("!H").unpack_from
-_ntoa = socket.inet_ntoa
+_RAW = (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6)
+_L3 = frozenset({"ip", "ipv6"})
+_L4 = frozenset({"tcp", "udp"})
+_II = struct.Struct("!II").unpack_from
 _ICMP_ERRORS = frozenset((3, 4, 5, 11, 12))
-_VXLAN = 4789
+#: protocols whose layer, if the rest of a packet may hold one, may repeat a FAST field (a tunnel)
+_INNER = frozenset({"eth", "ip", "ipv6"})
 
 
-def _mac(b: bytes) -> str:
-    return b.hex(":")
+def headers(frame: Frame, heads: frozenset[str] | None = None) -> dict[str, Any] | None:
+    """The FAST_FIELDS of a plain packet, with values as frame_fields gives them; None if not plain.
+    ``heads``: only the fields of these protocols (eth, ip/ipv6, tcp/udp) are needed (default: all).
 
-
-def headers(frame: Frame) -> dict[str, Any] | None:
-    """The FAST_FIELDS of a plain packet, with values as frame_fields gives them; None if not plain."""
-    d, lt = frame.data, frame.linktype
-    f: dict[str, Any] = {"frame.len": frame.wirelen, "frame.cap_len": len(d)}
-    if lt == LINKTYPE_ETHERNET:
-        if len(d) < 14:
-            return None
-        et = _u16(d, 12)[0]
-        f["eth.dst"] = edst = _mac(d[0:6])
-        f["eth.src"] = esrc = _mac(d[6:12])
-        f["eth.addr"] = [edst, esrc]  # wire order, as Wireshark lists it
-        f["eth.type"] = et
-        off, protos = 14, "eth:ethertype"
-    elif lt in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6):
-        if not d:
-            return None
-        et = {4: 0x0800, 6: 0x86DD}.get(d[0] >> 4, 0)
-        off, protos = 0, "raw"
-    else:
+    Plain: the layer map (sniffer.decode.layers) walks the packet, there is no VLAN tag, and what follows
+    the transport cannot hold a second network layer (a tunnel); ICMP and ICMPv6 are not errors."""
+    m = layer_map(frame)
+    d = frame[1]
+    if m is None or m.end > len(d):
+        return None  # cut by the capture
+    f: dict[str, Any] = {"frame.len": frame[2], "frame.cap_len": len(d)}
+    if frame[3] == LINKTYPE_ETHERNET:
+        if m.net != 14 and m.version:
+            return None  # VLAN tags
+        if heads is None or "eth" in heads:
+            f["eth.dst"] = edst = mac(d[0:6])
+            f["eth.src"] = esrc = mac(d[6:12])
+            f["eth.addr"] = [edst, esrc]  # wire order, as Wireshark lists it
+            f["eth.type"] = m.et
+    elif frame[3] not in _RAW:
         return None  # SLL/SLL2/NULL: rare enough to leave to the full decoder
-    if et == 0x0806:
-        return None if lt != LINKTYPE_ETHERNET else {**f, "frame.protocols": protos + ":arp"}
-    if et == 0x0800:
-        if len(d) < off + 20:
-            return None
-        vhl = d[off]
-        ihl = (vhl & 0x0F) * 4
-        total = _u16(d, off + 2)[0]
-        if vhl >> 4 != 4 or ihl < 20 or total < ihl or off + total > len(d) or _u16(d, off + 6)[0] & 0x3FFF:
-            return None  # truncated, odd lengths or a fragment
-        proto = d[off + 9]
-        f["ip.version"] = 4
-        f["ip.hdr_len"] = ihl  # bytes, as Wireshark
-        f["ip.len"] = total
-        f["ip.id"] = _u16(d, off + 4)[0]
-        f["ip.ttl"] = d[off + 8]
-        f["ip.proto"] = proto
-        src, dst = _ntoa(d[off + 12 : off + 16]), _ntoa(d[off + 16 : off + 20])
-        f["ip.src"], f["ip.dst"], f["ip.addr"] = src, dst, [src, dst]
-        l4, end = off + ihl, off + total
-        protos += ":ip"
-    elif et == 0x86DD:
-        if len(d) < off + 40 or d[off] >> 4 != 6:
-            return None
-        plen = _u16(d, off + 4)[0]
-        proto = d[off + 6]
-        if plen == 0 or off + 40 + plen > len(d):
-            return None  # jumbogram or truncated
-        f["ipv6.version"] = f["ip.version"] = 6  # Wireshark's IPv6 header has a hidden ip.version too
-        f["ipv6.plen"] = plen
-        f["ipv6.nxt"] = proto
-        f["ipv6.hlim"] = d[off + 7]
-        src = socket.inet_ntop(socket.AF_INET6, d[off + 8 : off + 24])
-        dst = socket.inet_ntop(socket.AF_INET6, d[off + 24 : off + 40])
-        f["ipv6.src"], f["ipv6.dst"], f["ipv6.addr"] = src, dst, [src, dst]
-        l4, end = off + 40, off + 40 + plen
-        protos += ":ipv6"
-    else:
+    h = (ipv4 if m.version == 4 else ipv6)(d, m.net) if m.version else None
+    if h is None or h.frag & 0x3FFF:
+        if m.et == 0x0806 and m.rest is not None and m.rest.__name__ == "dissect_arp":
+            return {**f, "frame.protocols": "eth:ethertype:arp"}
         return None
-    if proto == 6:
-        if end < l4 + 20:
-            return None
-        thl = (d[l4 + 12] >> 4) * 4
-        if thl < 20 or end < l4 + thl:
-            return None
+    if not _INNER.isdisjoint(m.after) and (m.l4 >= 0 or h.proto not in (1, 2, 58)):
+        return None  # a tunnel (or anything that may carry another IP layer) ICMP aside: below
+    net = m.net
+    if heads is not None and heads.isdisjoint(_L3):
+        pass  # no IP field needed
+    elif h.version == 4:
+        f["ip.version"] = 4
+        f["ip.hdr_len"] = h.hlen  # bytes, as Wireshark
+        f["ip.len"] = h.length
+        f["ip.id"] = h.ident
+        f["ip.ttl"] = h.hlim
+        f["ip.proto"] = h.proto
+        src, dst = ip4(h.src), ip4(h.dst)
+        f["ip.src"], f["ip.dst"], f["ip.addr"] = src, dst, [src, dst]
+    else:
+        f["ipv6.version"] = f["ip.version"] = 6  # Wireshark's IPv6 header has a hidden ip.version too
+        f["ipv6.plen"] = h.length - 40
+        f["ipv6.nxt"] = h.proto
+        f["ipv6.hlim"] = h.hlim
+        src, dst = ip6(h.src), ip6(h.dst)
+        f["ipv6.src"], f["ipv6.dst"], f["ipv6.addr"] = src, dst, [src, dst]
+    protos = m.protos
+    l4 = m.l4
+    proto = h.proto
+    if heads is not None and proto in (6, 17) and heads.isdisjoint(_L4):
+        pass  # no TCP/UDP field needed (the stack says which it is)
+    elif proto == 6:
         sport, dport = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
-        seq, ack = struct.unpack_from("!II", d, l4 + 4)
+        seq, ack = _II(d, l4 + 4)
+        thl = (d[l4 + 12] >> 4) * 4
         flags = _u16(d, l4 + 12)[0] & 0x0FFF
         f["tcp.srcport"], f["tcp.dstport"], f["tcp.port"] = sport, dport, [sport, dport]
         f["tcp.seq"] = f["tcp.seq_raw"] = seq
@@ -126,32 +116,27 @@ def headers(frame: Frame) -> dict[str, Any] | None:
         f["tcp.flags.urg"] = flags >> 5 & 1
         f["tcp.flags.ece"] = flags >> 6 & 1
         f["tcp.flags.cwr"] = flags >> 7 & 1
-        f["tcp.len"] = end - l4 - thl
-        protos += ":tcp"
+        f["tcp.len"] = m.end - l4 - thl
     elif proto == 17:
-        if end < l4 + 8:
-            return None
         sport, dport = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
-        ulen = _u16(d, l4 + 4)[0]
-        if ulen != end - l4 or _VXLAN in (sport, dport):
-            return None  # length mismatch (malformed) or a tunnel
         f["udp.srcport"], f["udp.dstport"], f["udp.port"] = sport, dport, [sport, dport]
-        f["udp.length"] = ulen
-        protos += ":udp"
-    elif proto == 1 and et == 0x0800:
-        if end < l4 + 4 or d[l4] in _ICMP_ERRORS:
-            return None
-        f["icmp.type"], f["icmp.code"] = d[l4], d[l4 + 1]
-        protos += ":icmp"
-    elif proto == 58 and et == 0x86DD:
-        if end < l4 + 4 or 1 <= d[l4] <= 4:
-            return None
-        f["icmpv6.type"], f["icmpv6.code"] = d[l4], d[l4 + 1]
-        protos += ":icmpv6"
-    elif proto == 2 and et == 0x0800:
-        protos += ":igmp"
+        f["udp.length"] = m.end - l4
     else:
-        return None
+        o, end = net + h.hlen, m.end
+        if proto == 1 and h.version == 4:
+            if end < o + 4 or d[o] in _ICMP_ERRORS:
+                return None
+            f["icmp.type"], f["icmp.code"] = d[o], d[o + 1]
+            protos += ":icmp"
+        elif proto == 58 and h.version == 6:
+            if end < o + 4 or 1 <= d[o] <= 4:
+                return None
+            f["icmpv6.type"], f["icmpv6.code"] = d[o], d[o + 1]
+            protos += ":icmpv6"
+        elif proto == 2 and h.version == 4:
+            protos += ":igmp"
+        else:
+            return None
     # the stack up to the transport layer: enough for the presence of the protocols above (filters that
     # read frame.protocols itself, which may go on to "data" or "dns", take the full decoder)
     f["frame.protocols"] = protos
@@ -161,23 +146,28 @@ def headers(frame: Frame) -> dict[str, Any] | None:
 def extractor(needed: frozenset[str]) -> Callable[[Frame], dict[str, Any]]:
     """frame -> fields dict, decoding only what ``needed`` asks for.
 
-    - only FAST_FIELDS: the header fast path, else the layer fields;
-    - no ``frame.*`` / ``_ws.*`` field beyond frame.len / cap_len / protocols: when the summary's fast
-      path takes the packet its protocol stack is known without dissecting (``fast_protocols``); if no
-      needed field belongs to a protocol of that stack, the headers (or nothing) are enough; else the
-      layer fields (a dissection without the frame.* and _ws.* fields and columns);
+    - only FAST_FIELDS: the header fields of the protocols named (``headers``), else the layer fields;
+    - no ``frame.*`` / ``_ws.*`` field beyond frame.len / cap_len / protocols: the layer map
+      (``decode.layers.layer_map``) tells which protocols the packet has up to its transport layer and
+      which ones the rest may add (``reach``). If none the filter names beyond the FAST fields of the
+      walked layers can be there, the headers (or the stack alone) are the answer: ``dns`` on a TLS
+      segment is false without dissecting. Else only the rest is dissected (``dissect_rest``;
+      columns-only when the filter asks only which protocols are present). Packets the walk does not
+      vouch for take the layer fields (a dissection without the frame.* and _ws.* fields);
     - anything else: the full ``frame_fields``.
-    Both cheap paths give the same values as ``frame_fields`` for what ``needed`` names
-    (tests/model/test_fastfields.py)."""
+    The cheap paths give the same values as ``frame_fields`` for what ``needed`` names
+    (tests/model/test_fastfields.py, tests/decode/test_layers.py)."""
+    from sniffer.decode.core import data_layer
+    from sniffer.decode.engine import run
     from sniffer.decode.fields import frame_fields, layer_fields
-    from sniffer.decode.summary import fast_protocols
 
     if not needed:
         return frame_fields
     if needed <= FAST_FIELDS | {"frame"}:
+        heads = frozenset(n.split(".", 1)[0] for n in needed)
 
         def fields(frame: Frame) -> dict[str, Any]:
-            f = headers(frame)
+            f = headers(frame, heads)
             return layer_fields(frame) if f is None else f
 
         return fields
@@ -185,17 +175,41 @@ def extractor(needed: frozenset[str]) -> Callable[[Frame], dict[str, Any]]:
     if any(n.startswith(("frame.", "_ws.")) for n in extra):
         return frame_fields
     tops = frozenset(n.split(".", 1)[0] for n in extra)
-    want_headers = bool(needed & FAST_FIELDS)
+    fast_tops = frozenset(n.split(".", 1)[0] for n in needed & FAST_FIELDS) - {"frame"}
+    want_headers = bool(fast_tops)
+    exact = "frame.protocols" in needed  # read as a value: the whole stack, not a prefix of it
+    presence = extra == tops and not want_headers  # only "is protocol X there" (and frame.len...)
 
     def lazy(frame: Frame) -> dict[str, Any]:
-        p = fast_protocols(frame)
-        if p is not None and tops.isdisjoint(p.split(":")):
-            if not want_headers:
-                return {"frame.protocols": p}
-            f = headers(frame)
-            if f is not None:
-                f["frame.protocols"] = p
-                return f
+        m = layer_map(frame)
+        if m is not None and tops.isdisjoint(m.heads) and fast_tops.isdisjoint(m.after):
+            rest = m.rest
+            if tops.isdisjoint(m.after) and (not exact or rest is None or rest is data_layer):
+                # nothing the filter names lies beyond the walked layers
+                p = m.protos + ":data" if rest is data_layer else m.protos
+                if not want_headers:
+                    return {"frame.protocols": p, "frame.len": frame[2], "frame.cap_len": len(frame[1])}
+                f = headers(frame)
+                if f is not None:
+                    f["frame.protocols"] = p
+                    return f
+            elif m.version and rest is not None:  # dissect only the rest
+                h = headers(frame) if want_headers else None
+                if h is not None or not want_headers:
+                    ctx = dissect_rest(frame, m, presence)
+                    p = ":".join(ctx.protos)
+                    if presence:
+                        return {"frame.protocols": p, "frame.len": frame[2], "frame.cap_len": len(frame[1])}
+                    rf: dict[str, Any] = ctx.fields
+                    if h is not None:
+                        rf.update(h)
+                    else:
+                        rf["frame.len"], rf["frame.cap_len"] = frame[2], len(frame[1])
+                    rf["frame.protocols"] = p
+                    return rf
+        if presence:
+            p = ":".join(run(frame, False, False, True).protos)
+            return {"frame.protocols": p, "frame.len": frame[2], "frame.cap_len": len(frame[1])}
         return layer_fields(frame)
 
     return lazy

@@ -6,32 +6,40 @@ takes a Frame's bytes and returns a ``Transport`` tuple or None. Full decoding l
 
 from __future__ import annotations
 
-import socket
 import struct
 from typing import NamedTuple
 
-from sniffer.frame import (
-    LINKTYPE_ETHERNET,
-    LINKTYPE_IPV4,
-    LINKTYPE_IPV6,
-    LINKTYPE_LINUX_SLL,
-    LINKTYPE_LINUX_SLL2,
-    LINKTYPE_LOOP,
-    LINKTYPE_NULL,
-    LINKTYPE_RAW,
-    Frame,
+from sniffer.decode.core import ip4, ip6
+from sniffer.decode.layers import (  # the constants re-exported: flows and stats name them from here
+    ETH_ARP as ETH_ARP,
 )
+from sniffer.decode.layers import (
+    ETH_IPV4 as ETH_IPV4,
+)
+from sniffer.decode.layers import (
+    ETH_IPV6 as ETH_IPV6,
+)
+from sniffer.decode.layers import (
+    PROTO_ICMP as PROTO_ICMP,
+)
+from sniffer.decode.layers import (
+    PROTO_ICMPV6 as PROTO_ICMPV6,
+)
+from sniffer.decode.layers import (
+    PROTO_IGMP as PROTO_IGMP,
+)
+from sniffer.decode.layers import (
+    PROTO_TCP as PROTO_TCP,
+)
+from sniffer.decode.layers import (
+    PROTO_UDP as PROTO_UDP,
+)
+from sniffer.decode.layers import (
+    VLAN_TYPES as VLAN_TYPES,
+)
+from sniffer.decode.layers import ip, link
+from sniffer.frame import LINKTYPE_ETHERNET, Frame
 
-ETH_IPV4 = 0x0800
-ETH_IPV6 = 0x86DD
-ETH_ARP = 0x0806
-VLAN_TYPES = (0x8100, 0x88A8, 0x9100)  # 802.1Q, 802.1ad, old QinQ
-
-PROTO_ICMP = 1
-PROTO_IGMP = 2
-PROTO_TCP = 6
-PROTO_UDP = 17
-PROTO_ICMPV6 = 58
 IPV6_EXT = (0, 43, 60, 51)  # hop-by-hop, routing, destination options, AH (fragment 44 handled apart)
 
 ICMP_ERRORS = (3, 4, 5, 11, 12)  # unreachable, source quench, redirect, time exceeded, parameter problem
@@ -42,6 +50,10 @@ TCP_RST = 0x04
 TCP_ACK = 0x10
 
 _u16 = struct.Struct("!H").unpack_from
+
+
+def _addr(b: bytes) -> str:
+    return ip4(b) if len(b) == 4 else ip6(b)
 
 
 class Transport(NamedTuple):
@@ -109,91 +121,53 @@ def _mac(b: bytes) -> str:
 
 
 def _link(frame: Frame) -> tuple[int, int, str, str] | None:
-    """(ethertype, offset of the network header, eth src, eth dst) or None."""
-    d, lt = frame.data, frame.linktype
-    if lt == LINKTYPE_ETHERNET:
-        if len(d) < 14:
-            return None
-        et, off = _u16(d, 12)[0], 14
-        while et in VLAN_TYPES and len(d) >= off + 4:
-            et, off = _u16(d, off + 2)[0], off + 4
-        return et, off, _mac(d[6:12]), _mac(d[0:6])
-    if lt in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6):
-        if not d:
-            return None
-        v = d[0] >> 4
-        return (ETH_IPV4 if v == 4 else ETH_IPV6 if v == 6 else 0), 0, "", ""
-    if lt == LINKTYPE_LINUX_SLL:
-        return (_u16(d, 14)[0], 16, "", "") if len(d) >= 16 else None
-    if lt == LINKTYPE_LINUX_SLL2:
-        return (_u16(d, 0)[0], 20, "", "") if len(d) >= 20 else None
-    if lt in (LINKTYPE_NULL, LINKTYPE_LOOP):
-        if len(d) < 4:
-            return None
-        fam = int.from_bytes(d[:4], "big" if lt == LINKTYPE_LOOP else "little")
-        if fam > 0xFFFF:
-            fam = int.from_bytes(d[:4], "little" if lt == LINKTYPE_LOOP else "big")
-        return (ETH_IPV4 if fam == 2 else ETH_IPV6 if fam in (10, 24, 28, 30) else 0), 4, "", ""
-    return None
+    """(ethertype, offset of the network header, eth src, eth dst) or None (the walk of decode.layers)."""
+    d = frame.data
+    lk = link(d, frame.linktype)
+    if lk is None:
+        return None
+    if frame.linktype == LINKTYPE_ETHERNET:
+        return lk[0], lk[1], _mac(d[6:12]), _mac(d[0:6])
+    return lk[0], lk[1], "", ""
 
 
 def network(frame: Frame) -> tuple[str, str, int, str, str] | None:
     """(eth src, eth dst, IP version, IP src, IP dst) of the outermost layers ("" / 0 where absent)."""
-    link = _link(frame)
-    if link is None:
+    lk = _link(frame)
+    if lk is None:
         return None
-    et, off, esrc, edst = link
+    et, off, esrc, edst = lk
     d = frame.data
-    if (
-        et == ETH_IPV4
-        and len(d) >= off + 20
-        and d[off] >> 4 == 4
-        and len(d) >= off + (d[off] & 0x0F) * 4 >= off + 20
-    ):
-        return (
-            esrc,
-            edst,
-            4,
-            socket.inet_ntoa(d[off + 12 : off + 16]),
-            socket.inet_ntoa(d[off + 16 : off + 20]),
-        )
-    if et == ETH_IPV6 and len(d) >= off + 40 and d[off] >> 4 == 6:
-        src = socket.inet_ntop(socket.AF_INET6, d[off + 8 : off + 24])
-        return esrc, edst, 6, src, socket.inet_ntop(socket.AF_INET6, d[off + 24 : off + 40])
-    return esrc, edst, 0, "", ""
+    h = ip(d, et, off)
+    if h is None or h.hlen < 20 or len(d) < off + h.hlen:
+        return esrc, edst, 0, "", ""
+    return esrc, edst, h.version, _addr(h.src), _addr(h.dst)
 
 
 def transport(frame: Frame) -> Transport | None:
     """Walk link, IP and TCP/UDP headers. None when the frame has no IPv4/IPv6 layer."""
-    link = _link(frame)
-    if link is None:
+    lk = _link(frame)
+    if lk is None:
         return None
-    et, off, esrc, edst = link
+    et, off, esrc, edst = lk
     return _ip(et, frame.data, off, esrc, edst, False)
 
 
 def _ip(et: int, d: bytes, off: int, esrc: str, edst: str, quoted: bool) -> Transport | None:
-    if et == ETH_IPV4:
-        if len(d) < off + 20 or d[off] >> 4 != 4:
-            return None
-        ihl = (d[off] & 0x0F) * 4
-        total = _u16(d, off + 2)[0]
-        proto = d[off + 9]
-        frag = _u16(d, off + 6)[0]
-        src, dst = socket.inet_ntoa(d[off + 12 : off + 16]), socket.inet_ntoa(d[off + 16 : off + 20])
+    h = ip(d, et, off)
+    if h is None:
+        return None
+    src, dst, proto = _addr(h.src), _addr(h.dst), h.proto
+    if h.version == 4:
+        ihl, total, frag = h.hlen, h.length, h.frag
         end = min(len(d), off + total) if total >= ihl and not quoted else len(d)
         l4 = off + ihl
         if frag & 0x3FFF or ihl < 20 or len(d) < l4:  # a fragment, or a truncated header
-            fr = (frag, proto, l4, end, _u16(d, off + 4)[0])
+            fr = (frag, proto, l4, end, h.ident)
             return Transport(4, src, dst, -1, 0, 0, 0, 0, 0, b"", esrc, edst, None if quoted else fr, quoted)
         version = 4
-    elif et == ETH_IPV6:
-        if len(d) < off + 40 or d[off] >> 4 != 6:
-            return None
-        plen = _u16(d, off + 4)[0]
-        proto = d[off + 6]
-        src = socket.inet_ntop(socket.AF_INET6, d[off + 8 : off + 24])
-        dst = socket.inet_ntop(socket.AF_INET6, d[off + 24 : off + 40])
+    else:
+        plen = h.length - 40
         end = min(len(d), off + 40 + plen) if plen and not quoted else len(d)
         l4 = off + 40
         version = 6
@@ -210,8 +184,6 @@ def _ip(et: int, d: bytes, off: int, esrc: str, edst: str, quoted: bool) -> Tran
             else:
                 l4 += (d[l4 + 1] + 1) * 8
             proto = nxt
-    else:
-        return None
     if not quoted and len(d) >= l4 + 8:
         icmp_type = d[l4]
         if (proto == PROTO_ICMP and icmp_type in ICMP_ERRORS) or (

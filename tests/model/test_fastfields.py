@@ -157,3 +157,23 @@ def test_matches_frame_never_raises(packets: list[tuple[int, bytes]]) -> None:
     for flt in flts:
         for fr in frames:
             assert flt.matches_frame(fr) in (True, False)
+
+
+def test_headers_for_some_protocols_are_the_same_fields() -> None:
+    """headers(frame, heads) gives the fields of those protocols exactly as headers(frame) does."""
+    for heads in (
+        frozenset({"ip", "tcp"}),
+        frozenset({"eth"}),
+        frozenset({"udp", "ipv6"}),
+        frozenset({"frame"}),
+    ):
+        for fr in FRAMES:
+            full, part = headers(fr), headers(fr, heads)
+            if full is None:
+                assert part is None
+                continue
+            assert part is not None
+            want = {k: v for k, v in full.items() if k.split(".")[0] in heads or k.startswith("frame.")}
+            assert {
+                k: v for k, v in part.items() if k.split(".")[0] in heads or k.startswith("frame.")
+            } == want

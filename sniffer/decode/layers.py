@@ -1,0 +1,574 @@
+"""The one L2-L4 walk: a packet's layer map (link, network and transport offsets) from struct reads only.
+
+Every header-only reader of the package builds on these functions instead of walking the headers itself:
+the display filters' header fields (model/fastfields.py), flows and statistics (model/l4.py) and ping's
+reading of the packet quoted in an ICMP error (gen/icmp.py). Three levels:
+
+- ``link(data, linktype)``: (ethertype, offset of the network header, VLAN tags skipped) for Ethernet
+  (802.1Q/802.1ad tags), Linux SLL/SLL2, NULL/loopback and raw IP;
+- ``ipv4`` / ``ipv6``: the network header at an offset, as an ``Ip`` tuple (addresses as bytes);
+- ``layer_map(frame)``: the whole walk as the dissector would do it, for packets whose L2-L4 layers it
+  can vouch for (``LayerMap``: the protocol stack up to the transport, its offsets, and the dissector
+  the rest of the packet goes to), with ``reach(dissector)``: every protocol name that dissector can
+  add. A display filter that names only protocols outside both is decided without dissecting
+  (``dns`` on a TLS segment); tests/decode/test_layers.py checks the stack and ``reach`` against the
+  full dissection of every corpus packet.
+"""
+
+from __future__ import annotations
+
+import dis
+import importlib
+import struct
+import sys
+from collections.abc import Callable
+from types import CodeType, FunctionType, MethodType, ModuleType
+from typing import Any, NamedTuple
+
+from sniffer.frame import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_LOOP,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+    Frame,
+)
+
+ETH_IPV4 = 0x0800
+ETH_IPV6 = 0x86DD
+ETH_ARP = 0x0806
+VLAN_TYPES = (0x8100, 0x88A8, 0x9100)  # 802.1Q, 802.1ad, old QinQ
+
+PROTO_ICMP = 1
+PROTO_IGMP = 2
+PROTO_TCP = 6
+PROTO_UDP = 17
+PROTO_ICMPV6 = 58
+
+_u16 = struct.Struct("!H").unpack_from
+_IPV4 = struct.Struct("!BxHHHBB2x4s4s")  # version/IHL, total length, id, flags+offset, ttl, proto, src, dst
+_IPV6 = struct.Struct(
+    "!I H B B 16s16s"
+)  # version/class/flow, payload length, next header, hop limit, src, dst
+
+
+def link(data: bytes, linktype: int) -> tuple[int, int, int] | None:
+    """(ethertype, offset of the network header, VLAN tags skipped) or None (too short, unknown link).
+
+    For raw IP the ethertype comes from the version nibble (0 when it is neither 4 nor 6); for
+    NULL/loopback from the address family."""
+    if linktype == LINKTYPE_ETHERNET:
+        if len(data) < 14:
+            return None
+        et, off, tags = _u16(data, 12)[0], 14, 0
+        while et in VLAN_TYPES and len(data) >= off + 4:
+            et, off, tags = _u16(data, off + 2)[0], off + 4, tags + 1
+        return et, off, tags
+    if linktype in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6):
+        if not data:
+            return None
+        v = data[0] >> 4
+        return (ETH_IPV4 if v == 4 else ETH_IPV6 if v == 6 else 0), 0, 0
+    if linktype == LINKTYPE_LINUX_SLL:
+        return (_u16(data, 14)[0], 16, 0) if len(data) >= 16 else None
+    if linktype == LINKTYPE_LINUX_SLL2:
+        return (_u16(data, 0)[0], 20, 0) if len(data) >= 20 else None
+    if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
+        if len(data) < 4:
+            return None
+        fam = int.from_bytes(data[:4], "big" if linktype == LINKTYPE_LOOP else "little")
+        if fam > 0xFFFF:
+            fam = int.from_bytes(data[:4], "little" if linktype == LINKTYPE_LOOP else "big")
+        return (ETH_IPV4 if fam == 2 else ETH_IPV6 if fam in (10, 24, 28, 30) else 0), 4, 0
+    return None
+
+
+class Ip(NamedTuple):
+    """One IPv4 or IPv6 header (no extension headers walked): what the readers above need of it."""
+
+    version: int  # 4 or 6
+    hlen: int  # header length in bytes (IHL * 4, or 40)
+    length: int  # IPv4 total length / IPv6 payload length + 40, as the header says
+    ident: int  # IPv4 identification (0 for IPv6)
+    frag: int  # IPv4 flags + fragment offset (0 for IPv6)
+    hlim: int  # TTL / hop limit
+    proto: int  # IPv4 protocol / IPv6 next header
+    src: bytes  # 4 or 16 bytes
+    dst: bytes
+    tos: int  # IPv4 TOS byte / IPv6 traffic class
+
+
+def ipv4(data: bytes, off: int) -> Ip | None:
+    """The IPv4 header at ``off``; None when it is cut before the addresses or is not version 4.
+    Options are not read (``hlen`` tells where the payload starts; it may lie past the captured end, or
+    be bogus: below 20)."""
+    if len(data) < off + 20:
+        return None
+    vhl, length, ident, frag, ttl, proto, src, dst = _IPV4.unpack_from(data, off)
+    if vhl >> 4 != 4:
+        return None
+    return Ip(4, (vhl & 0x0F) * 4, length, ident, frag, ttl, proto, src, dst, data[off + 1])
+
+
+def ipv6(data: bytes, off: int) -> Ip | None:
+    """The IPv6 fixed header at ``off``; None when cut short or not version 6."""
+    if len(data) < off + 40:
+        return None
+    vtf, plen, nxt, hlim, src, dst = _IPV6.unpack_from(data, off)
+    if vtf >> 28 != 6:
+        return None
+    return Ip(6, 40, plen + 40, 0, 0, hlim, nxt, src, dst, (vtf >> 20) & 0xFF)
+
+
+def ip(data: bytes, et: int, off: int) -> Ip | None:
+    """The IPv4 or IPv6 header at ``off`` chosen by the ethertype ``et`` (None for anything else)."""
+    if et == ETH_IPV4:
+        return ipv4(data, off)
+    if et == ETH_IPV6:
+        return ipv6(data, off)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the layer map
+
+
+class LayerMap(NamedTuple):
+    """The L2-L4 layers of a packet, as the dissector finds them.
+
+    ``protos``: the protocol stack up to and including the last layer walked ("eth:ethertype:ip:tcp"),
+    the same names and order as the dissector's ``frame.protocols``; ``rest``: the dissector the bytes
+    at ``rest_off`` go to (an application protocol, ARP, ICMP, a tunnel...; ``core.data_layer`` for a
+    payload no one claims), or None when nothing follows. ``ip`` is None without an IP layer; ``l4`` is
+    the offset of the transport header (-1 without TCP/UDP) and ``end`` the end of the IP payload.
+    A protocol in neither ``heads`` nor ``after`` is not in the packet, nor is any of its fields."""
+
+    protos: str
+    heads: frozenset[str]  # the protocols of ``protos``, and "ip" after IPv6 (its hidden ip.version)
+    after: frozenset[str]  # every protocol the rest may add (``reach(rest)``; empty when nothing follows)
+    et: int
+    net: int  # offset of the network header
+    version: int  # 4 or 6; 0 without an IP layer
+    proto: int  # IPv4 protocol / IPv6 next header (-1 without IP)
+    l4: int
+    end: int
+    rest: Callable[..., None] | None
+    rest_off: int
+
+
+_LINK_NAME = {
+    LINKTYPE_ETHERNET: "eth:ethertype",
+    LINKTYPE_LINUX_SLL: "sll:ethertype",
+    LINKTYPE_LINUX_SLL2: "sll:ethertype",
+    LINKTYPE_RAW: "raw",
+    LINKTYPE_IPV4: "",
+    LINKTYPE_IPV6: "",
+    LINKTYPE_NULL: "null",
+    LINKTYPE_LOOP: "null",
+}
+
+_tables: tuple[Any, ...] = ()
+_tcp_map: dict[int, Any] = {}
+_ip_map: dict[int, Any] = {}
+_udp_map: dict[int, Any] = {}
+_data_layer: Any = None
+_has_option: Any = None
+
+
+def _dissectors() -> tuple[Any, ...]:
+    """(ETHERTYPES, IP_PROTOS, UDP_PORTS, TCP_PORTS, data_layer), filled by the protocol modules."""
+    global _tables, _tcp_map, _udp_map, _ip_map, _data_layer, _has_option
+    if not _tables:
+        from sniffer.decode import engine  # noqa: F401  (imports every protocol module: fills the tables)
+        from sniffer.decode.core import ETHERTYPES, IP_PROTOS, TCP_PORTS, UDP_PORTS, data_layer
+        from sniffer.decode.inet import _has_option
+
+        _tables = (ETHERTYPES, IP_PROTOS, UDP_PORTS, TCP_PORTS, data_layer)
+        _tcp_map, _udp_map, _ip_map, _data_layer = TCP_PORTS.map, UDP_PORTS.map, IP_PROTOS.map, data_layer
+    return _tables
+
+
+_ETH_IP4 = struct.Struct("!12xHBxHxxHxB")  # ethertype, version/IHL, total length, flags+offset, protocol
+_PORTS_LEN = struct.Struct("!HHH")  # TCP/UDP ports, UDP length
+
+
+def layer_map(frame: Frame) -> LayerMap | None:
+    """The layer map of ``frame``, or None when the walk cannot vouch for what the dissector would do
+    (odd lengths, a first fragment, a transport header cut by the capture, 802.3/LLC, an unknown link
+    type): callers then dissect. Walks Ethernet (802.1Q/802.1ad tags before IP), SLL/SLL2,
+    NULL/loopback and raw IP; IPv4 (options allowed; a non-first fragment is data) and IPv6; TCP (an
+    MPTCP option adds "mptcp", as the dissector does) and UDP. A packet cut by the capture is walked as
+    far as its bytes go, as the dissector does."""
+    data = frame[1]
+    lt = frame[3]
+    n = len(data)
+    if not _tables:
+        _dissectors()
+    if lt == LINKTYPE_ETHERNET and n >= 54:  # the common case in one unpack: Ethernet, IPv4 without options
+        et, vhl, tlen, frag, proto = _ETH_IP4.unpack_from(data)
+        if et == ETH_IPV4 and vhl == 0x45 and not frag & 0x3FFF and 20 <= tlen and 14 + tlen <= n:
+            end = 14 + tlen
+            if proto == PROTO_TCP and end >= 54:
+                thl = (data[46] >> 4) * 4
+                if 20 <= thl <= end - 34 and (thl == 20 or not _has_mptcp(data, 54, 34 + thl)):
+                    if end == 34 + thl:
+                        return LayerMap(_S_TCP, _H_TCP, _NONE, et, 14, 4, 6, 34, end, None, end)
+                    sp, dp, _ = _PORTS_LEN.unpack_from(data, 34)
+                    m = _tcp_map or _dissectors()[3].map
+                    fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or _data_layer
+                    after = _REACH.get(fn) or reach(fn)
+                    return LayerMap(_S_TCP, _H_TCP, after, et, 14, 4, 6, 34, end, fn, 34 + thl)
+            elif proto != PROTO_TCP and proto != PROTO_UDP:
+                fn = (_ip_map or _dissectors()[1].map).get(proto)
+                if fn is None:
+                    fn = _data_layer if end > 34 else None
+                after = _NONE if fn is None else _REACH.get(fn) or reach(fn)
+                return LayerMap(_S_IP, _H_IP, after, et, 14, 4, proto, -1, end, fn, 34)
+            elif proto == PROTO_UDP and end >= 42:
+                sp, dp, ulen = _PORTS_LEN.unpack_from(data, 34)
+                if ulen >= 8 and 34 + ulen <= end:
+                    uend = 34 + ulen
+                    if ulen == 8:
+                        return LayerMap(_S_UDP, _H_UDP, _NONE, et, 14, 4, 17, 34, uend, None, uend)
+                    m = _udp_map or _dissectors()[2].map
+                    fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or _data_layer
+                    return LayerMap(
+                        _S_UDP, _H_UDP, _REACH.get(fn) or reach(fn), et, 14, 4, 17, 34, uend, fn, 42
+                    )
+    return _layer_map(frame)
+
+
+def _layer_map(frame: Frame) -> LayerMap | None:
+    data = frame[1]
+    lt = frame[3]
+    name = _LINK_NAME.get(lt)
+    if name is None:
+        return None
+    lk = link(data, lt)
+    if lk is None:
+        return None
+    et, net, tags = lk
+    if tags:
+        if et != ETH_IPV4 and et != ETH_IPV6:
+            return None  # a tagged frame that carries no IP: the dissector's
+        name = _vlan_stack(data, tags)
+    elif lt == LINKTYPE_ETHERNET and et <= 1500:
+        return None  # 802.3 length + LLC: the dissector's
+    ethertypes, ip_protos, udp_ports, tcp_ports, data_layer = _tables or _dissectors()
+    n = len(data)
+    wire = frame[2] if frame[2] > n else n  # the dissector's end: the recorded length
+    if et == ETH_IPV4:
+        h = ipv4(data, net)
+        if h is None or h.hlen < 20 or h.length < h.hlen or net + h.hlen > n:
+            return None  # cut, bogus or TSO (length 0) headers: the dissector's
+        end = net + h.length
+        stack = f"{name}:ip" if name else "ip"
+        if h.frag & 0x3FFF:
+            if h.frag & 0x1FFF == 0:
+                return None  # a first fragment: its transport is decoded in a special way
+            l4 = net + h.hlen
+            fn = data_layer if min(end, n) > l4 else None  # later fragments are data
+            return LayerMap(
+                stack, _heads(stack), _DATA if fn else _NONE, et, net, 4, h.proto, -1, end, fn, l4
+            )
+    elif et == ETH_IPV6:
+        h = ipv6(data, net)
+        if h is None or h.length == 40:
+            return None  # no payload length (a jumbogram?)
+        end = net + h.length
+        stack = f"{name}:ipv6" if name else "ipv6"
+    else:
+        if lt != LINKTYPE_ETHERNET:
+            return None
+        fn = ethertypes.map.get(et)
+        if fn is None:  # no dissector: the payload is data
+            fn = data_layer if n > net else None
+            stack = "eth:ethertype"
+            return LayerMap(stack, _heads(stack), _DATA if fn else _NONE, et, net, 0, -1, -1, wire, fn, net)
+        # a dissector of the ethertype may rework the Ethernet layer (FabricPath: eth:cfp:eth...)
+        return LayerMap("eth", _heads("eth"), _reach_eth(fn), et, net, 0, -1, -1, wire, fn, net)
+    if end > wire:
+        return None  # longer than the frame: the dissector's
+    v = h.version
+    lim = end if end < n else n  # what was captured of the IP payload
+    l4 = net + h.hlen
+    proto = h.proto
+    if proto == PROTO_TCP:
+        if lim < l4 + 20:
+            return None
+        thl = (data[l4 + 12] >> 4) * 4
+        if thl < 20 or l4 + thl > lim:
+            return None
+        stack += ":tcp:mptcp" if thl > 20 and _has_mptcp(data, l4 + 20, l4 + thl) else ":tcp"
+        if end <= l4 + thl or lim <= l4 + thl:
+            return LayerMap(stack, _heads(stack), _NONE, et, net, v, proto, l4, end, None, end)
+        sp, dp = _u16(data, l4)[0], _u16(data, l4 + 2)[0]
+        m = tcp_ports.map
+        fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or data_layer
+        after = _REACH.get(fn) or reach(fn)
+        return LayerMap(stack, _heads(stack), after, et, net, v, proto, l4, end, fn, l4 + thl)
+    if proto == PROTO_UDP:
+        if lim < l4 + 8:
+            return None
+        ulen = _u16(data, l4 + 4)[0]
+        if ulen < 8 or l4 + ulen > end:
+            return None
+        stack += ":udp"
+        uend = l4 + ulen
+        if (uend if uend < n else n) <= l4 + 8:
+            return LayerMap(stack, _heads(stack), _NONE, et, net, v, proto, l4, uend, None, uend)
+        sp, dp = _u16(data, l4)[0], _u16(data, l4 + 2)[0]
+        m = udp_ports.map
+        fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or data_layer
+        after = _REACH.get(fn) or reach(fn)
+        return LayerMap(stack, _heads(stack), after, et, net, v, proto, l4, uend, fn, l4 + 8)
+    fn = ip_protos.map.get(proto)
+    if fn is None:
+        fn = data_layer if lim > l4 else None
+    after = _NONE if fn is None else _REACH.get(fn) or reach(fn)
+    return LayerMap(stack, _heads(stack), after, et, net, v, proto, -1, end, fn, l4)
+
+
+def _vlan_stack(data: bytes, tags: int) -> str:
+    """ "eth:ethertype" and a "vlan:ethertype" (802.1ad: "ieee8021ad:ethertype") per tag."""
+    parts = ["eth:ethertype"]
+    for i in range(tags):
+        parts.append("ieee8021ad:ethertype" if _u16(data, 12 + 4 * i)[0] == 0x88A8 else "vlan:ethertype")
+    return ":".join(parts)
+
+
+_NONE: frozenset[str] = frozenset()
+_DATA = frozenset({"data"})
+_S_IP, _S_TCP, _S_UDP = "eth:ethertype:ip", "eth:ethertype:ip:tcp", "eth:ethertype:ip:udp"
+_H_IP = frozenset(_S_IP.split(":"))
+_H_TCP, _H_UDP = frozenset(_S_TCP.split(":")), frozenset(_S_UDP.split(":"))
+_HEADS: dict[str, frozenset[str]] = {}
+
+
+def _heads(stack: str) -> frozenset[str]:
+    r = _HEADS.get(stack)
+    if r is None:
+        names = set(stack.split(":"))
+        if "ipv6" in names:
+            names.add("ip")  # IPv6 carries Wireshark's hidden ip.version
+        r = _HEADS[stack] = frozenset(names)
+    return r
+
+
+def _reach_eth(fn: Any) -> frozenset[str]:
+    return (reach(fn) if fn is not None else _NONE) | {"eth", "ethertype"}
+
+
+def _has_mptcp(data: bytes, off: int, oend: int) -> bool:
+    """True if the TCP options in data[off:oend] hold a Multipath TCP option (kind 30): the TCP dissector's
+    own option walk (inet._has_option), bound with the tables."""
+    return bool(_has_option(data, off, oend, 30))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# what a dissector can add
+
+_REACH: dict[Any, frozenset[str]] = {}
+
+
+def reach(fn: Any) -> frozenset[str]:
+    """Every protocol name ``fn`` (a dissector) or anything it may call can put in a packet: the first
+    dotted part of every string constant reachable from its code (its constants, the globals, closures,
+    tables and modules it names, what it imports inside its body) and of its modules' ``DECLARES``.
+    A superset by construction (a name never written in the code cannot be pushed); the test compares
+    it with the dissection of every corpus packet."""
+    r = _REACH.get(fn)
+    if r is None:
+        strings: set[str] = set()
+        _walk(fn, strings)
+        r = _REACH[fn] = frozenset(s.split(".", 1)[0] for s in strings)
+    return r
+
+
+_CODE_NAMES: dict[CodeType, tuple[frozenset[str], tuple[tuple[str, list[str]], ...]]] = {}
+
+
+def _code_names(code: CodeType) -> tuple[frozenset[str], tuple[tuple[str, list[str]], ...]]:
+    r = _CODE_NAMES.get(code)
+    if r is None:
+        names: set[str] = set()
+        imports: list[tuple[str, list[str]]] = []
+        _names(code, names, imports)
+        r = _CODE_NAMES[code] = (frozenset(names), tuple(imports))
+    return r
+
+
+def _names(code: CodeType, out: set[str], imports: list[tuple[str, list[str]]]) -> None:
+    """Global names ``code`` (and the code nested in it) loads, and its in-body imports (module, names)."""
+    out.update(code.co_names)
+    if "sniffer" in " ".join(code.co_names):
+        cur: tuple[str, list[str]] | None = None
+        for ins in dis.get_instructions(code):
+            if ins.opname == "IMPORT_NAME":
+                cur = (str(ins.argval), [])
+                imports.append(cur)
+            elif ins.opname == "IMPORT_FROM" and cur is not None:
+                cur[1].append(str(ins.argval))
+    for c in code.co_consts:
+        if isinstance(c, CodeType):
+            _names(c, out, imports)
+
+
+#: module globals that dissection fills at run time (value caches, compiled readers): not walked, so
+#: that ``reach`` does not depend on what was dissected before (they only hold values, never a name a
+#: dissector pushes; tests/decode/test_layers.py checks reach is the same after dissecting the corpus)
+_RUNTIME_NAMES = frozenset({"_READERS", "_LAYERS", "_FLAG_STRS", "_FLAG_LISTS", "_keys"})
+
+
+def _runtime(name: str, value: Any) -> bool:
+    return isinstance(value, (dict, list, set)) and (name in _RUNTIME_NAMES or "cache" in name.lower())
+
+
+_EVERY: set[str] = set()  # what the next-layer tables reach together (walked once)
+
+
+def _walk(root: Any, strings: set[str], top: bool = False) -> None:
+    """Collect into ``strings`` every string reachable from ``root``. A next-layer table (``core.Table``)
+    stands for all of them: what they reach together is walked once (``top``) and shared."""
+    from sniffer.decode.core import Table
+
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        o = stack.pop()
+        if id(o) in seen or o is None or isinstance(o, (int, float, bytes, bytearray)):
+            continue
+        seen.add(id(o))
+        if isinstance(o, Table) and not top:
+            if not _EVERY:  # every table of every protocol module
+                tables = [
+                    v
+                    for name, mod in list(sys.modules.items())
+                    if name.startswith("sniffer.decode.") and mod is not None
+                    for v in vars(mod).values()
+                    if isinstance(v, Table)
+                ]
+                every: set[str] = set()
+                _walk(tables, every, True)
+                _EVERY.update(every)
+            strings |= _EVERY
+            continue
+        if isinstance(o, str):
+            strings.add(o)
+        elif isinstance(o, FunctionType):
+            stack.append(o.__code__)
+            g = o.__globals__
+            names, imports = _code_names(o.__code__)
+            stack.extend(g[k] for k in names if k in g and not _runtime(k, g[k]))
+            for modname, froms in imports:
+                if modname.startswith("sniffer"):
+                    mod = importlib.import_module(modname)
+                    stack.extend(getattr(mod, k) for k in froms if hasattr(mod, k))
+                    if not froms:
+                        stack.append(mod)
+            for cell in o.__closure__ or ():
+                try:
+                    stack.append(cell.cell_contents)
+                except ValueError:  # an empty cell
+                    pass
+            stack.extend(o.__defaults__ or ())
+            stack.extend((o.__kwdefaults__ or {}).values())
+            home = sys.modules.get(o.__module__)
+            if home is not None:
+                strings.update(getattr(home, "DECLARES", ()))
+        elif isinstance(o, CodeType):
+            stack.extend(o.co_consts)
+        elif isinstance(o, ModuleType):
+            if o.__name__.startswith("sniffer."):
+                stack.extend(v for k, v in vars(o).items() if not _runtime(k, v))
+                strings.update(getattr(o, "DECLARES", ()))
+        elif isinstance(o, dict):
+            stack.extend(o.keys())
+            stack.extend(o.values())
+        elif isinstance(o, (tuple, list, set, frozenset)):
+            stack.extend(o)
+        elif isinstance(o, MethodType):
+            stack.append(o.__func__)
+            stack.append(o.__self__)
+        elif isinstance(o, (staticmethod, classmethod)):
+            stack.append(o.__func__)
+        elif isinstance(o, type):
+            if o.__module__.startswith("sniffer."):
+                stack.extend(vars(o).values())
+        elif type(o).__module__.startswith("sniffer."):  # a table, a header, a helper object
+            stack.append(type(o))
+            if hasattr(o, "__dict__"):
+                stack.extend(vars(o).values())
+            for slot in getattr(type(o), "__slots__", ()):
+                stack.append(getattr(o, slot, None))
+            if isinstance(o, tuple):  # a NamedTuple (F)
+                stack.extend(o)
+        elif hasattr(o, "func") and hasattr(o, "args"):  # functools.partial
+            stack.append(o.func)
+            stack.extend(o.args)
+            stack.extend(o.keywords.values())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# dissecting only the rest
+
+_u32 = struct.Struct("!I").unpack_from
+
+
+def dissect_rest(frame: Frame, m: LayerMap, lean: bool = True) -> Any:
+    """Dissect only what follows the layers ``m`` walked (``m.rest`` at ``m.rest_off``) and return the
+    dissection context (``sniffer.decode.core.Ctx``): ``protos`` is the whole stack, as the full
+    dissection gives it; ``fields`` holds the fields of the rest only; ``malformed`` its verdict.
+
+    The context is set up as the walked layers' dissectors leave it for the next one (the transport
+    ports the application dissectors read, the IP addresses and hop limit, the last layer); ``lean``:
+    nothing reads the fields (``frame_protocols``). Only for an IP stack with a rest; the test compares
+    it with the full dissection of every corpus packet."""
+    from sniffer.decode.core import _LAYERS, Ctx, _layer
+
+    data = frame[1]
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    ctx = Ctx(data, False)
+    ctx.lean = lean
+    protos = m.protos.split(":")
+    ctx.protos = protos
+    ctx.depth = len(protos)
+    last = protos[-1]
+    ctx.layer = _LAYERS.get(last) or _layer(last)
+    net = m.net
+    if m.version == 4:
+        ctx.pseudo = (data[net + 12 : net + 16], data[net + 16 : net + 20])
+        ctx.hlim = data[net + 8]
+    else:
+        ctx.pseudo = (data[net + 8 : net + 24], data[net + 24 : net + 40])
+        ctx.hlim = data[net + 7]
+    f = ctx.fields
+    l4 = m.l4
+    ports: tuple[str, str] | tuple[()] = ()
+    if l4 >= 0:
+        ports = ("tcp.srcport", "tcp.dstport") if m.proto == PROTO_TCP else ("udp.srcport", "udp.dstport")
+        sd = _u32(data, l4)[0]
+        f[ports[0]], f[ports[1]] = sd >> 16, sd & 0xFFFF
+    fn = m.rest
+    assert fn is not None
+    try:
+        fn(ctx, m.rest_off, m.end)
+    except Exception as exc:  # a decoder bug must never take the pipeline down (as engine.run)
+        from sniffer.decode.engine import DEBUG
+
+        if DEBUG:
+            raise
+        ctx.set_malformed(f"dissector bug: {type(exc).__name__}: {exc}")
+    for k in ports:  # the ports were the walked layer's: only what the rest added stays
+        v = f[k]
+        if type(v) is list:
+            v.pop(0)
+            if len(v) == 1:
+                f[k] = v[0]
+        else:
+            del f[k]
+    return ctx

@@ -278,6 +278,17 @@ class Transmitter:
         if ring.put(frame):
             self._flush_ring()
 
+    def send_batch(self, frames: list[bytes]) -> None:
+        """Send frames through the ring (needs use_ring()): copied into the slots in one tight loop,
+        handed to the kernel with one send() per ring batch. The fast path of --topspeed."""
+        ring = self._ring
+        assert ring is not None
+        i = 0
+        while i < len(frames):
+            i = ring.put_many(frames, i)
+            if ring.pending >= ring.batch:
+                self._flush_ring()
+
     def flush(self) -> None:
         if self._ring is not None and self._ring.pending:
             self._flush_ring()
@@ -373,6 +384,33 @@ class _TxRing:
         self.pending += 1
         self.pending_bytes += n
         return self.pending >= self.batch
+
+    def put_many(self, frames: list[bytes], start: int) -> int:
+        """Copy frames[start:] into the slots up to the end of the batch (or of the ring); returns the
+        index of the first frame not copied. The same as put() per frame, with fewer Python steps."""
+        fs = self.frame_size
+        room = min(self.batch - self.pending, self.frames - self.slot)
+        stop = min(len(frames), start + room)
+        mv = self.mv
+        mm = self.mm
+        hdr = self._hdr
+        off = self.slot * fs
+        total = 0
+        for i in range(start, stop):
+            frame = frames[i]
+            n = len(frame)
+            d = off + TPACKET2_DATA
+            mv[d : d + n] = frame
+            hdr(mm, off, TP_STATUS_SEND_REQUEST, n)
+            total += n
+            off += fs
+        done = stop - start
+        self.slot += done
+        if self.slot == self.frames:
+            self.slot = 0
+        self.pending += done
+        self.pending_bytes += total
+        return stop
 
     def any_pending(self) -> bool:
         fs = self.frame_size

@@ -77,6 +77,7 @@ def test_conn_echo_core_one_tagged_echo_and_its_failures() -> None:
     next(core)
     core.send(None)
     rx = core.send(None)
+    assert isinstance(rx, RecvInto)
     rx.view[:64] = bytes(64)
     with pytest.raises(StopIteration):
         core.send(64)

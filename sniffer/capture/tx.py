@@ -371,6 +371,7 @@ class _TxRing:
         self.pending_bytes = 0
         self._hdr = struct.Struct("II").pack_into
         self._status = struct.Struct("I").unpack_from
+        self._packers: dict[int, Callable[..., None]] = {}
 
     def put(self, frame: bytes) -> bool:
         """Copy a frame into the next slot; True when the batch is full (time to send)."""
@@ -391,17 +392,16 @@ class _TxRing:
         fs = self.frame_size
         room = min(self.batch - self.pending, self.frames - self.slot)
         stop = min(len(frames), start + room)
-        mv = self.mv
         mm = self.mm
-        hdr = self._hdr
+        packers = self._packers
         off = self.slot * fs
         total = 0
-        for i in range(start, stop):
-            frame = frames[i]
+        for frame in frames[start:stop] if start or stop < len(frames) else frames:
             n = len(frame)
-            d = off + TPACKET2_DATA
-            mv[d : d + n] = frame
-            hdr(mm, off, TP_STATUS_SEND_REQUEST, n)
+            pack = packers.get(n)
+            if pack is None:  # one struct per frame length: header and data in one call
+                pack = packers[n] = struct.Struct(f"II{TPACKET2_DATA - 8}x{n}s").pack_into
+            pack(mm, off, TP_STATUS_SEND_REQUEST, n, frame)
             total += n
             off += fs
         done = stop - start

@@ -69,8 +69,18 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="with --loop: add the pass number to source and destination addresses (new flows each pass)",
     )
-    p.add_argument(
-        "--preload-pcap", action="store_true", help="read the whole file into memory before sending"
+    pre = p.add_mutually_exclusive_group()
+    pre.add_argument(
+        "--preload-pcap",
+        action="store_true",
+        help="read the whole file into memory before sending (timed modes do it by themselves for "
+        "files up to 32 MiB)",
+    )
+    pre.add_argument(
+        "--no-preload",
+        dest="preload",
+        action="store_false",
+        help="never preload: timed modes then read ahead in a thread (bounded), --topspeed as it goes",
     )
     p.add_argument(
         "--stats", type=float, metavar="S", help="print the counters every S seconds while sending"
@@ -243,18 +253,20 @@ def read_ahead(
         return False
 
     def work() -> None:
+        buf: list[Frame] = []
         try:
-            buf: list[Frame] = []
             for fr in frames:
                 buf.append(fr)
                 if len(buf) >= batch:
                     if not put(buf):
                         return
                     buf = []
+        except BaseException as exc:  # the frames before it go first; the sender raises it then
             if put(buf):
-                put(None)
-        except BaseException as exc:  # handed to the sender, raised there
-            put(exc)
+                put(exc)
+            return
+        if put(buf):
+            put(None)
 
     switch = sys.getswitchinterval()
     sys.setswitchinterval(min(switch, 0.0005))
@@ -332,7 +344,7 @@ def run(args: argparse.Namespace) -> int:
         )
     preloaded = None
     timed = not sched.topspeed
-    if args.preload_pcap or (timed and _small_file(args.file)):
+    if args.preload_pcap or (timed and args.preload and _small_file(args.file)):
         # every pass (and the first packet) from memory: a read that blocks would delay packets (timed
         # modes preload files up to AUTO_PRELOAD_BYTES by themselves; --topspeed reads as it goes,
         # like tcpreplay, unless --preload-pcap)

@@ -1,11 +1,13 @@
 """Benchmark `sniffer replay` against tcpreplay onto the same veth (inside test namespaces).
 
-One command (as root): python bench/replay.py [--rounds 5]
+One command (as root): python bench/replay.py [--rounds 5] [--baseline DIR]
   1. --topspeed: packets/s of each tool (as each reports it), median of the rounds, and the ratio.
   2. --pps 10000 and 50000 for 3 s each: a tcpdump in the peer namespace records every packet; from its
      kernel timestamps: the achieved rate, each packet's deviation from its place in the schedule
      (mean / p99 / max) and the longest silence between two packets.
-Everything is sent inside two namespaces joined by a veth pair (removed at the end).
+Everything is sent inside two namespaces joined by a veth pair (removed at the end). --baseline DIR also
+runs sniffer from another source tree (e.g. `git archive main sniffer | tar -x -C DIR`) in the same
+rounds, so a change is compared before/after under the same load; CPU seconds of each command too.
 """
 
 from __future__ import annotations

@@ -45,6 +45,15 @@ def chain() -> Iterator[list[Host]]:
             "nft",
             "add rule inet t fw meta l4proto udp udp dport 40000 reject with icmpx type host-unreachable",
         )
+        # and the other destination-unreachable codes of IPv4: !N, !P, !X
+        for port, code in (
+            (40001, "net-unreachable"),
+            (40002, "prot-unreachable"),
+            (40003, "admin-prohibited"),
+        ):
+            r2.run(
+                "nft", f"add rule inet t fw meta nfproto ipv4 udp dport {port} reject with icmp type {code}"
+            )
         yield hosts
 
 
@@ -78,6 +87,9 @@ def test_same_hops_and_lines(chain: list[Host], method: str, v6: bool) -> None:
     [
         ("-f", "2", "-m", "2", "-q", "1"),  # only the 2nd hop, one probe
         ("-U", "-p", "40000"),  # r2 rejects: !H, and the trace stops there
+        ("-U", "-p", "40001", "-q", "1"),  # !N
+        ("-U", "-p", "40002", "-q", "1"),  # !P
+        ("-U", "-p", "40003", "-q", "1"),  # !X
         ("-I", "-q", "2", "-m", "2"),
     ],
 )

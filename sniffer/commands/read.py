@@ -340,11 +340,11 @@ def _analysed(
 
     from sniffer.decode.fields import frame_fields
     from sniffer.decode.summary import format_time, summarize
-    from sniffer.model.defrag import Defragmenter, is_fragment
+    from sniffer.model.defrag import Defragmenter
     from sniffer.model.expert import add as add_expert
     from sniffer.model.expert import items as expert_items
     from sniffer.model.reassembly import TcpReassembler, apply_columns, apply_fields
-    from sniffer.model.tcpanalysis import TcpAnalyzer, apply, columns
+    from sniffer.model.tcpanalysis import FRAGMENT, TcpAnalyzer, apply, columns, fast_segment
 
     if count == 0:
         return
@@ -356,8 +356,9 @@ def _analysed(
     ):  # text: the TCP header straight from the bytes, the columns from the summary
 
         def cols(n: int, fr: Any) -> tuple[Any, str, str, Any] | None:
-            if not is_fragment(fr):
-                extra = an.feed_frame(n, fr)
+            seg = fast_segment(fr)  # (one walk of the headers: fragment or not, the TCP header)
+            if seg is not FRAGMENT:
+                extra = an.feed_segment(n, fr, seg)
                 if extra is None:
                     return None
                 return extra, "", "", ra.feed(n, fr, extra) if ra is not None else None

@@ -972,7 +972,7 @@ def _not_tcp(proto: int, d: bytes, l4: int, n: int) -> tuple[Any, ...] | None:
     return _UNKNOWN
 
 
-def _group_name(g: int) -> str:
+def group_name(g: int) -> str:
     from sniffer.model.expert import GROUP_NAMES as LAYER_GROUPS
 
     return GROUP_NAMES.get(g) or LAYER_GROUPS.get(g, str(g))
@@ -1011,5 +1011,5 @@ class ExpertTally:
             out.append(f"\n{name} ({sum(n for _, n in rows)})\n=============")
             out.append("   Frequency      Group           Protocol  Summary")
             for (_, g, proto, msg), n in rows:
-                out.append(f"{n:12d}{_group_name(g):>11}{proto:>19}  {msg}")
+                out.append(f"{n:12d}{group_name(g):>11}{proto:>19}  {msg}")
         return "\n".join(out) + "\n"

@@ -146,3 +146,31 @@ async def test_every_kind_of_item_grouped_and_enter_jumps(make_app, tmp_path: Pa
         await pilot.press("enter")
         await wait_until(pilot, lambda: not isinstance(app.screen, ExpertScreen))
         assert app.plist.view.packet(app.plist.cursor) + 1 == first
+
+
+async def test_list_shows_the_conversation_state(make_app) -> None:  # type: ignore[no-untyped-def]
+    """A file's packet list shows Wireshark's default view (the lines of `read --analysis`): "[TCP ...]"
+    prefixes, relative numbers, "[TCP segment of a reassembled PDU]", TCP's own columns after a
+    retransmission; the Bad TCP rows in its colours."""
+    from sniffer.ui.colors import BAD_TCP_STYLE
+
+    want = {int(line.split()[0]): line for line in _cli("read", "--analysis", str(PPPOE)).splitlines()}
+    app = make_app(PPPOE)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        plist = app.plist
+        await wait_until(pilot, lambda: plist.tcpcols is not None and plist.tcpcols.fed == app.store.count)
+        plist.move_to(0)
+        plist.scroll_to(y=20, animate=False)
+        await pilot.pause()
+        for number, expect in (
+            (22, "[TCP segment of a reassembled PDU]"),
+            (25, "[TCP Spurious Retransmission] 443 -> 20394 [PSH, ACK] Seq=3337"),
+            (28, "[TCP Retransmission] 20394 -> 443 [ACK] Seq=836 Ack=3388"),
+        ):
+            assert expect in want[number]
+            strip = plist.render_line(number - int(plist.scroll_y))  # row r is line r + 1
+            text = "".join(seg.text for seg in strip)
+            assert text.lstrip().startswith(f"{number} ") and expect[:40] in text, text
+            bad = "Retransmission" in expect
+            assert any(s.style is not None and s.style.bgcolor == BAD_TCP_STYLE.bgcolor for s in strip) == bad

@@ -355,19 +355,20 @@ def _analysed(
         not as_json and later is None
     ):  # text: the TCP header straight from the bytes, the columns from the summary
 
-        def cols(n: int, fr: Any) -> tuple[Any, str, str, Any] | None:
+        def cols(n: int, fr: Any) -> tuple[Any, str, str, Any, Any] | None:
             seg = fast_segment(fr)  # (one walk of the headers: fragment or not, the TCP header)
             if seg is not FRAGMENT:
                 extra = an.feed_segment(n, fr, seg)
+                s = an.last_columns  # a frame the analysis decoded whole: its columns, not a 2nd decode
                 if extra is None:
-                    return None
-                return extra, "", "", ra.feed(n, fr, extra) if ra is not None else None
+                    return None if s is None else (None, s[2], s[3], None, s)
+                return extra, "", "", ra.feed(n, fr, extra) if ra is not None else None, s
             f = dfr.apply(n, fr, frame_fields(fr))
             apply(f, an.feed(n, f, fr[0]))
-            return None, f["_ws.col.Protocol"], f["_ws.col.Info"], None
+            return None, f["_ws.col.Protocol"], f["_ws.col.Info"], None, None
 
         def text(n: int, fr: Any, c: Any) -> str:
-            s = summarize(fr)
+            s = summarize(fr) if c is None or c[4] is None else c[4]
             if c is None:
                 proto, info = s[2], s[3]
             elif c[0] is None:

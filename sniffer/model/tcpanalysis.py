@@ -297,6 +297,8 @@ class TcpAnalyzer:
         self._defrag: Any = None  # a Defragmenter once feed_frame meets a fragment
         #: the full (defragmented) fields of the frame feed_frame last decoded that way, else None
         self.last_fields: dict[str, Any] | None = None
+        #: that frame's per-packet (source, destination, protocol, info) columns (the summary's), else None
+        self.last_columns: tuple[str, str, str, str] | None = None
         self.forgotten = 0  # conversations dropped to stay within max_conversations
         self.errors = 0  # frames left unanalysed by an analysis bug (SNIFFER_DECODE_DEBUG=1 raises)
 
@@ -321,12 +323,14 @@ class TcpAnalyzer:
 
     def feed_segment(self, number: int, frame: Frame, seg: tuple[Any, ...] | None) -> dict[str, Any] | None:
         """``feed_frame`` with the frame's ``fast_segment`` already taken."""
-        self.last_fields = None
+        self.last_fields = self.last_columns = None
         if seg is _UNKNOWN or seg is FRAGMENT:
-            from sniffer.decode.fields import frame_fields
+            from sniffer.decode.engine import run
             from sniffer.model.defrag import Defragmenter
 
-            fields = frame_fields(frame)
+            ctx = run(frame, False)  # (decode.fields.frame_fields, and the columns of the same run)
+            fields = ctx.fields
+            self.last_columns = (ctx.src, ctx.dst, ctx.proto, ctx.info)
             if seg is FRAGMENT:  # the TCP header of a fragmented datagram is in its last fragment
                 if self._defrag is None:
                     self._defrag = Defragmenter()

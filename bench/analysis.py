@@ -53,6 +53,7 @@ def main() -> int:
     ap.add_argument(
         "--real", type=int, metavar="PACKETS", help="the real-traffic file (bench/realtraffic.py)"
     )
+    ap.add_argument("--file", help="this capture instead (e.g. a slice of the real-traffic file)")
     ap.add_argument("--only", help="only the jobs whose name contains this (e.g. expert)")
     args = ap.parse_args()
     if shutil.which("mergecap") is None or shutil.which("tshark") is None:

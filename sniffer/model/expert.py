@@ -13,7 +13,8 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from sniffer.frame import Frame
+from sniffer.decode.layers import link
+from sniffer.frame import LINKTYPE_ETHERNET, Frame
 
 # severities and groups (epan/proto.h)
 PI_CHAT = 0x00200000
@@ -148,16 +149,17 @@ def frame_items(
 
         m = layer_map(frame)
     if m is not None and m.proto == 6:  # the walk vouches for the layers up to TCP: nothing after it
-        protos, malformed = m.protos, ""
-        if _may_have_items(frame, protos):
+        found = _quick_items(frame, m.protos)
+        if found is None:
             return items(_cut_fields(frame_fields(frame)), frame)
-        return []
+        return found
     protos, malformed = frame_protocols(frame)
-    if _may_have_items(frame, protos):
+    found = _quick_items(frame, protos)
+    if found is None:
         return items(frame_fields(frame), frame)
     if malformed:
-        return items({"_ws.malformed": malformed})
-    return []
+        found += items({"_ws.malformed": malformed})
+    return found
 
 
 def _cut_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -229,30 +231,42 @@ class ExpertScan:
         return found, extra
 
 
-_QUICK_SKIP = frozenset({"http", "ssdp", "icmp", "ipv6.routing", "data-text-lines"})
+_QUICK_SKIP = (":http:", ":ssdp:", ":icmp:", ":ipv6.routing:", ":data-text-lines:")
+_GROUP_ITEM = (_GROUP_SRC, PI_WARN, PI_PROTOCOL, "Ethernet")
 
 
-def _may_have_items(frame: Frame, protos: str) -> bool:
-    from sniffer.decode.layers import link
-    from sniffer.frame import LINKTYPE_ETHERNET
-
-    layers = protos.split(":")
-    if _QUICK_SKIP.intersection(layers) or layers.count("ip") + layers.count("ipv6") != 1:
-        return True
+def _quick_items(frame: Frame, protos: str) -> list[tuple[str, int, int, str]] | None:
+    """The frame's items but the malformed note, from its bytes and its ``frame.protocols``, or None
+    when only its decoded fields can tell (HTTP/SSDP, ICMP, an IPv6 routing header, tunnels, a low
+    IPv4 TTL or a 224.x destination, a zero IPv6 payload length...)."""
+    p = f":{protos}:"
+    for name in _QUICK_SKIP:
+        if name in p:
+            return None
+    nip = p.count(":ip:") + p.count(":ipv6:")
+    neth = p.count(":eth:")
     d = frame[1]
-    if frame[3] == LINKTYPE_ETHERNET and (len(d) < 14 or d[6] & 1 or layers.count("eth") != 1):
-        return True
+    eth = frame[3] == LINKTYPE_ETHERNET
+    if neth != (1 if eth else 0) or nip > 1:
+        return None
+    if eth and len(d) < 14:
+        return None
+    found = [_GROUP_ITEM] if neth and d[6] & 1 else []
+    if not nip:  # no IP layer: only the Ethernet source can have an item
+        return found
     lk = link(d, frame[3])
     if lk is None:
-        return True
+        return None
     et, off = lk[0], lk[1]
     if et == 0x0800:
-        if len(d) < off + 20:
-            return True
-        return d[off + 8] < 5 or d[off + 16] == 224  # a low TTL, or 224.x (the LNCB, multicast)
+        if len(d) < off + 20 or d[off + 8] < 5 or d[off + 16] == 224:
+            return None  # a low TTL, or 224.x (the LNCB, multicast)
+        return found
     if et == 0x86DD:
-        return len(d) < off + 40 or d[off + 4 : off + 6] == b"\0\0"
-    return True
+        if len(d) < off + 40 or d[off + 4 : off + 6] == b"\0\0":
+            return None
+        return found
+    return None
 
 
 def _http(fields: dict[str, Any], out: list[tuple[str, int, int, str]]) -> None:

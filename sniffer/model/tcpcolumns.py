@@ -21,6 +21,9 @@ from array import array
 from typing import Any
 
 from sniffer.frame import Frame
+from sniffer.model.reassembly import DECODE, SEGMENT_INFO, TcpReassembler, _middle, apply_columns
+from sniffer.model.reassembly import SEGMENT as RA_SEGMENT
+from sniffer.model.tcpanalysis import FRAGMENT, NO_SUBDISSECTOR, TcpAnalyzer, apply, fast_segment, segment
 
 # kinds (the low bits of the kind byte)
 PLAIN = 0  # no TCP analysis: the per-packet columns
@@ -68,12 +71,7 @@ class TcpColumns:
 
     def feed(self, frame: Frame) -> dict[str, Any] | None:
         """Analyse the next frame (its TCP analysis and reassembly); returns its analysis fields."""
-        from sniffer.model.tcpanalysis import FRAGMENT, fast_segment
-
         if self._tcp is None:
-            from sniffer.model.reassembly import TcpReassembler
-            from sniffer.model.tcpanalysis import TcpAnalyzer
-
             self._tcp = TcpAnalyzer()
             self._ra = TcpReassembler() if self.reassembly else None
         n = len(self.kind) + 1
@@ -98,8 +96,6 @@ class TcpColumns:
         IP fragment, its (defragmented) fields."""
         i = len(self.kind)
         if fragment is not None:  # the columns of the defragmenter and the analysis, as they are
-            from sniffer.model.tcpanalysis import apply
-
             f = apply(dict(fragment), extra)
             self._keep(i, (str(f.get("_ws.col.Protocol", "")), str(f.get("_ws.col.Info", ""))))
             self.kind.append(FIXED | (BAD if is_bad(extra) else 0))
@@ -113,22 +109,14 @@ class TcpColumns:
             self.ack.append(0)
             self.win.append(0)
             return
-        from sniffer.model.reassembly import DECODE
-        from sniffer.model.reassembly import SEGMENT as RA_SEGMENT
-        from sniffer.model.tcpanalysis import NO_SUBDISSECTOR
-
         k = TCP
         if verdict is not None and verdict.kind == RA_SEGMENT:
             k = SEGMENT
-            from sniffer.model.reassembly import _middle
-
             if verdict.info != _middle(extra["_tcp.raw"]):  # the first segment's: HTTP's line, TLS's none
                 self._keep(i, ("TCP", verdict.info))
         elif extra["_tcp.flags"] & NO_SUBDISSECTOR:
             k = OWN
         elif verdict is not None and verdict.kind == DECODE:
-            from sniffer.model.reassembly import apply_columns
-
             try:
                 cols = apply_columns("", "", verdict, frame)
             except Exception:  # a decoder bug: the per-packet view
@@ -173,12 +161,9 @@ class TcpColumns:
         if k == PDU or (k == SEGMENT and index in self.pdus):
             protocol, info = self.pdus.get(index, (protocol, info))
         elif k in (SEGMENT, OWN) and frame is not None:
-            from sniffer.model.tcpanalysis import fast_segment
-
             seg = fast_segment(frame)
             if seg is None or len(seg) != 11:  # tunnels, PPPoE...: the decoder finds the TCP header
                 from sniffer.decode.fields import frame_fields
-                from sniffer.model.tcpanalysis import segment
 
                 seg = segment(frame_fields(frame))
             if seg is not None:
@@ -189,8 +174,6 @@ class TcpColumns:
                     info = tcp_info(sport, dport, flags, seq, ack, win, seglen)
                     protocol = "TCP"
                 if k == SEGMENT:
-                    from sniffer.model.reassembly import SEGMENT_INFO
-
                     info = f"{info} {SEGMENT_INFO}"
         if "] Seq=" in info:
             info = _SEQ.sub(f"] Seq={self.seq[index]}", info, 1)

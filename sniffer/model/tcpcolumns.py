@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 from sniffer.frame import Frame
@@ -148,9 +149,12 @@ class TcpColumns:
         """Does the frame match Wireshark's "Bad TCP" rule (False while not fed yet)?"""
         return index < len(self.kind) and bool(self.kind[index] & BAD)
 
-    def columns(self, index: int, protocol: str, info: str, frame: Frame | None = None) -> tuple[str, str]:
+    def columns(
+        self, index: int, protocol: str, info: str, frame: Frame | Callable[[int], Frame] | None = None
+    ) -> tuple[str, str]:
         """The frame's (Protocol, Info) with the conversation state, from its per-packet columns;
-        ``frame`` (its bytes) is read for the kinds that show TCP's own columns."""
+        ``frame`` (its bytes, or a function of the index that reads them: called only when needed) is
+        read for the kinds that show TCP's own columns."""
         if index >= len(self.kind):
             return protocol, info
         k = self.kind[index] & ~BAD
@@ -160,7 +164,10 @@ class TcpColumns:
             return self.pdus.get(index, (protocol, info))
         if k == PDU or (k == SEGMENT and index in self.pdus):
             protocol, info = self.pdus.get(index, (protocol, info))
-        elif k in (SEGMENT, OWN) and frame is not None:
+        elif (k == SEGMENT or protocol != "TCP") and k != TCP and frame is not None:
+            # TCP's own line (a segment; a retransmission the per-packet view shows as its payload)
+            if callable(frame):
+                frame = frame(index)
             seg = fast_segment(frame)
             if seg is None or len(seg) != 11:  # tunnels, PPPoE...: the decoder finds the TCP header
                 from sniffer.decode.fields import frame_fields
@@ -170,9 +177,8 @@ class TcpColumns:
                 from sniffer.decode.inet import tcp_info
 
                 sport, dport, seq, ack, flags, win, seglen = seg[2:9]
-                if k == SEGMENT or protocol != "TCP":
-                    info = tcp_info(sport, dport, flags, seq, ack, win, seglen)
-                    protocol = "TCP"
+                info = tcp_info(sport, dport, flags, seq, ack, win, seglen)
+                protocol = "TCP"
                 if k == SEGMENT:
                     info = f"{info} {SEGMENT_INFO}"
         if "] Seq=" in info:

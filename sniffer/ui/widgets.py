@@ -433,7 +433,7 @@ class PacketList(ScrollView, can_focus=True):
         row = self.store.row(index)
         tc = self.tcpcols
         if tc is not None and index < tc.fed:  # "[TCP Retransmission]" prefixes, reassembled PDUs
-            proto, info = tc.columns(index, row.protocol, row.info, self.store.frame(index))
+            proto, info = tc.columns(index, row.protocol, row.info, self.store.frame)
             if proto != row.protocol or info != row.info:
                 row = replace(row, protocol=proto, info=info)
         text = _cut(self.row_text(index, row, cols, r), width)

@@ -121,6 +121,7 @@ class SnifferApp(PanelActions, App[None]):
     CSS_PATH = "sniffer.tcss"
     #: the packet list's conversation state (model.tcpcolumns); False: the per-packet view (bench/tui.py)
     TCP_STATE = True
+    TCP_REASSEMBLY = True  # (False: the analysis without TCP reassembly; bench/tui.py --state times both)
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         *(
             Binding(keys, action, SHOWN.get(action, desc), show=action in SHOWN)
@@ -260,10 +261,10 @@ class SnifferApp(PanelActions, App[None]):
         from sniffer.model.tcpcolumns import TcpColumns
 
         store: PacketStore | None = None
-        cols = TcpColumns()
+        cols = TcpColumns(self.TCP_REASSEMBLY)
         while not self._stop.is_set():
             if self.store is not store:
-                store, cols = self.store, TcpColumns()
+                store, cols = self.store, TcpColumns(self.TCP_REASSEMBLY)
                 self.plist.tcpcols = cols
             count = store.count
             fed = cols.fed

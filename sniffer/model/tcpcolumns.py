@@ -24,7 +24,15 @@ from typing import Any
 from sniffer.frame import Frame
 from sniffer.model.reassembly import DECODE, SEGMENT_INFO, TcpReassembler, _middle, apply_columns
 from sniffer.model.reassembly import SEGMENT as RA_SEGMENT
-from sniffer.model.tcpanalysis import FRAGMENT, NO_SUBDISSECTOR, TcpAnalyzer, apply, fast_segment, segment
+from sniffer.model.tcpanalysis import (
+    DEBUG,
+    FRAGMENT,
+    NO_SUBDISSECTOR,
+    TcpAnalyzer,
+    apply,
+    fast_segment,
+    segment,
+)
 
 # kinds (the low bits of the kind byte)
 PLAIN = 0  # no TCP analysis: the per-packet columns
@@ -64,6 +72,7 @@ class TcpColumns:
         self.prefix: dict[int, str] = {}
         self.pdus: dict[int, tuple[str, str]] = {}
         self._interned: dict[str, str] = {}
+        self.errors = 0  # frames left per packet by a bug (SNIFFER_DECODE_DEBUG=1 raises)
 
     @property
     def fed(self) -> int:
@@ -76,14 +85,25 @@ class TcpColumns:
             self._tcp = TcpAnalyzer()
             self._ra = TcpReassembler() if self.reassembly else None
         n = len(self.kind) + 1
-        seg = fast_segment(frame)
-        tcp = self._tcp
-        extra: dict[str, Any] | None = tcp.feed_segment(n, frame, seg)
-        fragment = tcp.last_fields if seg is FRAGMENT else None
-        v = None
-        if self._ra is not None and extra is not None and fragment is None:
-            v = self._ra.feed(n, frame, extra)
-        self.note(frame, extra, v, fragment)
+        try:
+            seg = fast_segment(frame)
+            tcp = self._tcp
+            extra: dict[str, Any] | None = tcp.feed_segment(n, frame, seg)
+            fragment = tcp.last_fields if seg is FRAGMENT else None
+            v = None
+            if self._ra is not None and extra is not None and fragment is None:
+                v = self._ra.feed(n, frame, extra)
+            self.note(frame, extra, v, fragment)
+        except Exception:  # a bug here must not stop the list's state: this frame per packet
+            if DEBUG:
+                raise
+            i = n - 1  # whatever this frame left half-written goes
+            del self.kind[i:], self.seq[i:], self.ack[i:], self.win[i:]
+            self.prefix.pop(i, None)
+            self.pdus.pop(i, None)
+            self.note(frame, None)
+            self.errors += 1
+            return None
         return extra
 
     def note(

@@ -10,6 +10,8 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sniffer.capture.pcapfile import open_capture
 from sniffer.cli import main
@@ -83,3 +85,48 @@ def test_kinds_seen_and_bounded_memory() -> None:
     evicted = next(i for i in tc.pdus if i not in small.pdus and tc.kind[i] & 0x7F == PDU)
     s = summarize(frames[evicted])
     assert small.columns(evicted, s[2], s[3], frames[evicted])[0] == s[2]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.binary(max_size=120), st.sampled_from([1, 101, 113, 276, 0])), max_size=8))
+def test_any_bytes_never_raise(frames: list[tuple[bytes, int]]) -> None:
+    """Random frames (half with a TCP/IPv4 header in front): feed and columns never raise, one entry a
+    frame (SNIFFER_DECODE_DEBUG's mode: exceptions go through)."""
+    from sniffer.frame import LINKTYPE_RAW, Frame
+    from sniffer.model import tcpcolumns
+
+    tcpcolumns.DEBUG = True
+    try:
+        tc = TcpColumns()
+        for n, (data, linktype) in enumerate(frames, 1):
+            if data and data[0] & 1:
+                hdr = bytes.fromhex("4500002800010000400600007f0000017f000002")  # IPv4, TCP, 40 bytes
+                tcp = (1234).to_bytes(2, "big") + (80).to_bytes(2, "big") + data[:8].ljust(8, b"\0")
+                data, linktype = hdr + tcp + bytes([0x50, data[-1]]) + data, LINKTYPE_RAW
+            fr = Frame(n, data, len(data), linktype, 0)
+            tc.feed(fr)
+            assert tc.fed == n
+            tc.columns(n - 1, "X", "1 -> 2 [ACK] Seq=5 Ack=6 Win=7 Len=0", fr)
+    finally:
+        tcpcolumns.DEBUG = False
+
+
+def test_a_bug_leaves_the_frame_per_packet() -> None:
+    """An exception in the reassembly (a bug) leaves that frame per packet and the state going on."""
+    tc = TcpColumns()
+    with open_capture(str(CAPTURES[0])) as reader:
+        frames = list(reader)
+    tc.feed(frames[0])
+    real = tc._ra.feed
+
+    def broken(*a: object) -> None:
+        raise ValueError("bug")
+
+    tc._ra.feed = broken
+    tc.feed(frames[1])
+    tc._ra.feed = real
+    tc.feed(frames[2])
+    assert tc.errors == 1 and tc.fed == 3 and tc.kind[1] == 0
+    assert len(tc.seq) == len(tc.ack) == len(tc.win) == 3
+    s = summarize(frames[1])
+    assert tc.columns(1, s[2], s[3], frames[1]) == (s[2], s[3])

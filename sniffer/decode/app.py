@@ -175,6 +175,17 @@ _SECTIONS = (
 _MAX_RECORDS = 1024  # per section: a count beyond reason stops at the end of the bytes anyway
 
 
+_C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r"}
+#: what Wireshark's format_text shows for a control character: C escapes, else three octal digits
+_CONTROL = str.maketrans({c: _C_ESCAPES.get(c, f"\\{c:03o}") for c in (*range(0x20), 0x7F)})
+
+
+def label_text(raw: bytes) -> str:
+    """A DNS label as tshark shows it: UTF-8 (invalid bytes as U+FFFD), control characters escaped
+    (``\\n``, ``\\000``), so that a hostile name never puts a raw newline or escape into a line."""
+    return raw.decode("utf-8", "replace").translate(_CONTROL)
+
+
 def dns_name(data: bytes, base: int, off: int, lim: int) -> tuple[str, int] | None:
     """Read a (possibly compressed) DNS name at ``off`` of the message at ``base``; returns (name, bytes
     used at off) or None."""
@@ -204,7 +215,12 @@ def dns_name(data: bytes, base: int, off: int, lim: int) -> tuple[str, int] | No
             return None
         if o + 1 + ln > lim:
             return None
-        labels.append(data[o + 1 : o + 1 + ln].decode("latin-1"))
+        raw = data[o + 1 : o + 1 + ln]
+        if raw.isascii():
+            label = raw.decode("ascii")
+            labels.append(label if label.isprintable() else label_text(raw))
+        else:
+            labels.append(label_text(raw))
         o += 1 + ln
     return (".".join(labels) if labels else "<Root>"), used
 

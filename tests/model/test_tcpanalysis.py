@@ -367,14 +367,16 @@ def test_fast_segment_is_the_decoders() -> None:
     frame of the TCP corpus captures where it decides (the rest goes through the decoder)."""
     from sniffer.capture.pcapfile import open_capture
     from sniffer.decode.fields import frame_fields
-    from sniffer.model.tcpanalysis import _UNKNOWN, fast_segment, segment
+    from sniffer.model.defrag import is_fragment
+    from sniffer.model.tcpanalysis import _UNKNOWN, FRAGMENT, fast_segment, segment
 
     decided = tcp = 0
     for path in _tcp_captures():
         with open_capture(str(path)) as reader:
             for n, fr in enumerate(reader, 1):
                 fast = fast_segment(fr)
-                if fast is _UNKNOWN:
+                assert (fast is FRAGMENT) == is_fragment(fr), (path.name, n)
+                if fast is _UNKNOWN or fast is FRAGMENT:  # (the decoder's and the defragmenter's)
                     continue
                 decided += 1
                 tcp += fast is not None

@@ -358,8 +358,16 @@ def _heads(stack: str) -> frozenset[str]:
     return r
 
 
+_REACH_ETH: dict[Any, frozenset[str]] = {}
+
+
 def _reach_eth(fn: Any) -> frozenset[str]:
-    return (reach(fn) if fn is not None else _NONE) | {"eth", "ethertype"}
+    """reach(fn) and the Ethernet layer's names, built once per dissector (a union of ~5,000 names
+    per packet cost ~15 us on every non-IP Ethernet frame)."""
+    r = _REACH_ETH.get(fn)
+    if r is None:
+        r = _REACH_ETH[fn] = (reach(fn) if fn is not None else _NONE) | {"eth", "ethertype"}
+    return r
 
 
 def _has_mptcp(data: bytes, off: int, oend: int) -> bool:

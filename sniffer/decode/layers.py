@@ -427,8 +427,9 @@ def _names(code: CodeType, out: set[str], imports: list[tuple[str, list[str]]]) 
 
 #: module globals that dissection fills at run time (value caches, compiled readers): not walked, so
 #: that ``reach`` does not depend on what was dissected before (they only hold values, never a name a
-#: dissector pushes; tests/decode/test_layers.py checks reach is the same after dissecting the corpus)
-_RUNTIME_NAMES = frozenset({"_READERS", "_LAYERS", "_FLAG_STRS", "_FLAG_LISTS", "_keys"})
+#: dissector pushes; tests/decode/test_layers.py checks reach is the same after dissecting the corpus);
+#: _c4/_c6/_cm: the address caches core's generated header readers hold
+_RUNTIME_NAMES = frozenset({"_READERS", "_LAYERS", "_FLAG_STRS", "_FLAG_LISTS", "_keys", "_c4", "_c6", "_cm"})
 
 
 def _runtime(name: str, value: Any) -> bool:

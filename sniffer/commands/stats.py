@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
         expert, tcp, ra = ExpertTally(), TcpAnalyzer(), TcpReassembler()
     need_fields = args.phs or everything  # the hierarchy needs frame.protocols
+    phs_only = args.phs and not (args.conv or args.endpoints or args.io or args.expert)
     protocols_of: Callable[[Frame], tuple[str, str]] | None = None
     if need_fields:
         from sniffer.decode.fields import frame_protocols as protocols_of
@@ -90,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
                     # else from a dissection that builds no frame.* / _ws.* fields nor columns
                     protocols, why = protocols_of(fr)
                     malformed = "_ws.malformed" if why else None
-                stats.add(n, fr, protocols, malformed)
+                if phs_only:  # the hierarchy and the totals: no walk of the addresses and ports
+                    stats.add_phs(fr, protocols or "", malformed)
+                else:
+                    stats.add(n, fr, protocols, malformed)
                 if expert is not None:
                     expert.add_items(layer_items)
                     if extra is not None:

@@ -391,9 +391,53 @@ def reach(fn: Any) -> frozenset[str]:
     r = _REACH.get(fn)
     if r is None:
         strings: set[str] = set()
-        _walk(fn, strings)
-        r = _REACH[fn] = frozenset(s.split(".", 1)[0] for s in strings)
+        met: dict[int, Any] = {}
+        _walk(fn, strings, met=met)
+        names = {s.split(".", 1)[0] for s in strings}
+        for t in met.values():
+            names |= _table_reach(t)
+        r = _REACH[fn] = frozenset(names)
     return r
+
+
+#: id(next-layer table) -> every protocol name its dissectors (and the tables they reach) can add
+_TABLES_REACH: dict[int, frozenset[str]] = {}
+
+
+def _table_reach(table: Any) -> frozenset[str]:
+    """What a next-layer table (``core.Table``) reaches: its own walk stops at the other tables it meets,
+    and the tables are then closed over each other (a fixpoint: IP carries Ethernet carries IP...), so
+    a dissector that names one table reaches what that table's dissectors reach, not every table's
+    (IGMP's table of DVMRP and PIMv1 reaches no IP layer)."""
+    r = _TABLES_REACH.get(id(table))
+    if r is not None:
+        return r
+    direct: dict[int, set[str]] = {}
+    edges: dict[int, dict[int, Any]] = {}
+    todo = [table]
+    while todo:
+        t = todo.pop()
+        if id(t) in direct or id(t) in _TABLES_REACH:
+            continue
+        strings: set[str] = set()
+        met: dict[int, Any] = {}
+        _walk(t, strings, met=met)
+        direct[id(t)] = {s.split(".", 1)[0] for s in strings}
+        edges[id(t)] = met
+        todo.extend(met.values())
+    reached = {k: set(v) for k, v in direct.items()}
+    changed = True
+    while changed:
+        changed = False
+        for k, met in edges.items():
+            mine = reached[k]
+            size = len(mine)
+            for j in met:
+                mine |= reached[j] if j in reached else _TABLES_REACH[j]
+            changed |= len(mine) != size
+    for k, v in reached.items():
+        _TABLES_REACH[k] = frozenset(v)
+    return _TABLES_REACH[id(table)]
 
 
 _CODE_NAMES: dict[CodeType, tuple[frozenset[str], tuple[tuple[str, list[str]], ...]]] = {}
@@ -436,12 +480,10 @@ def _runtime(name: str, value: Any) -> bool:
     return isinstance(value, (dict, list, set)) and (name in _RUNTIME_NAMES or "cache" in name.lower())
 
 
-_EVERY: set[str] = set()  # what the next-layer tables reach together (walked once)
-
-
-def _walk(root: Any, strings: set[str], top: bool = False) -> None:
-    """Collect into ``strings`` every string reachable from ``root``. A next-layer table (``core.Table``)
-    stands for all of them: what they reach together is walked once (``top``) and shared."""
+def _walk(root: Any, strings: set[str], met: dict[int, Any] | None = None) -> None:
+    """Collect into ``strings`` every string reachable from ``root``. A next-layer table
+    (``core.Table``) other than ``root`` is not walked but put in ``met`` (``_table_reach`` closes the
+    tables over each other)."""
     from sniffer.decode.core import Table
 
     seen: set[int] = set()
@@ -451,19 +493,9 @@ def _walk(root: Any, strings: set[str], top: bool = False) -> None:
         if id(o) in seen or o is None or isinstance(o, (int, float, bytes, bytearray)):
             continue
         seen.add(id(o))
-        if isinstance(o, Table) and not top:
-            if not _EVERY:  # every table of every protocol module
-                tables = [
-                    v
-                    for name, mod in list(sys.modules.items())
-                    if name.startswith("sniffer.decode.") and mod is not None
-                    for v in vars(mod).values()
-                    if isinstance(v, Table)
-                ]
-                every: set[str] = set()
-                _walk(tables, every, True)
-                _EVERY.update(every)
-            strings |= _EVERY
+        if isinstance(o, Table) and o is not root:
+            if met is not None:
+                met[id(o)] = o
             continue
         if isinstance(o, str):
             strings.add(o)

@@ -66,13 +66,19 @@ def test_reach_does_not_depend_on_what_was_dissected() -> None:
     """Dissecting fills value caches; reach must not walk them (same sets before and after)."""
     fns = _tables()
     layers._REACH.clear()
+    layers._TABLES_REACH.clear()
     before = {fn: reach(fn) for fn in fns}
     for fr in FRAMES:
         layer_fields(fr)
     layers._REACH.clear()
+    layers._TABLES_REACH.clear()
     after = {fn: reach(fn) for fn in fns}
     assert before == after
     assert "dns" in reach(UDP_PORTS.map[53]) and "dns" not in reach(TCP_PORTS.map[443])
+    # a table reaches what its own dissectors reach: IGMP's (DVMRP, PIMv1) carries no IP layer
+    igmp = IP_PROTOS.map[2]
+    assert {"igmp", "dvmrp", "pim"} <= reach(igmp) and not {"ip", "tcp", "dns"} & reach(igmp)
+    assert {"ip", "tcp", "dns"} <= reach(IP_PROTOS.map[47])  # GRE carries IP
 
 
 def test_link_and_ip_headers() -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sniffer.decode.core import ip4, ip6, mac
-from sniffer.decode.layers import dissect_rest, ipv4, ipv6, layer_map
+from sniffer.decode.layers import dissect_rest, ipv4, ipv6, layer_map, vouched
 from sniffer.frame import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -54,8 +54,8 @@ def headers(frame: Frame, heads: frozenset[str] | None = None) -> dict[str, Any]
     the transport cannot hold a second network layer (a tunnel); ICMP and ICMPv6 are not errors."""
     m = layer_map(frame)
     d = frame[1]
-    if m is None or m.end > len(d):
-        return None  # cut by the capture
+    if m is None or m.end > len(d) or not vouched(frame, m):
+        return None  # cut by the capture, or the rest may go elsewhere than the map says
     f: dict[str, Any] = {"frame.len": frame[2], "frame.cap_len": len(d)}
     if frame[3] == LINKTYPE_ETHERNET:
         if m.net != 14 and m.version:
@@ -182,6 +182,8 @@ def extractor(needed: frozenset[str]) -> Callable[[Frame], dict[str, Any]]:
 
     def lazy(frame: Frame) -> dict[str, Any]:
         m = layer_map(frame)
+        if m is not None and not vouched(frame, m):
+            m = None
         if m is not None and tops.isdisjoint(m.heads) and fast_tops.isdisjoint(m.after):
             rest = m.rest
             if tops.isdisjoint(m.after) and (not exact or rest is None or rest is data_layer):
@@ -480,6 +482,8 @@ def frame_matcher(
 
     def match(frame: Frame) -> bool:
         m = layer_map(frame)
+        if m is not None and not vouched(frame, m):
+            m = None  # a conversation, a heuristic or a refusing port dissector may take the rest
         if m is None:
             if presence:
                 return by_stack(":".join(run(frame, False, False, True).protos))

@@ -424,7 +424,10 @@ def frame_matcher(
       names can follow, else from a dissection of the rest alone (``dissect_rest``, columns only);
     - fields: those of the walked layers from their headers (``walked``), those of the rest from
       ``dissect_rest`` (only when the rest may hold a protocol the filter names), in packet order;
-    - packets the walk does not vouch for take ``layer_fields`` (or a columns-only dissection).
+    - a filter on DNS question names alone (``dns.qry.name contains "x"``) reads them with the DNS
+      dissector's own question loop (``dns_query_names``) when the rest is DNS, mDNS or LLMNR;
+    - packets the walk does not vouch for (``decode.layers.vouched``: a heuristic, a conversation or
+      a refusing port dissector may take the rest) take ``layer_fields`` (or a columns-only dissection).
     ``conjuncts``: (fields read, predicate) of each part of a top-level ``and``. Before dissecting the
     rest, a part that names no protocol the rest can hold is decided on the walked layers: if it is
     false, so is the filter (``ip.addr == 10.0.0.0/8 && tcp.port == 443`` on an SSH segment from
@@ -437,6 +440,8 @@ def frame_matcher(
 
     if not needed or "frame.protocols" in needed:
         return None
+    if needed <= _FRAME_OK | {"frame"}:  # frame.len / frame.cap_len: nothing to decode
+        return lambda frame: pred({"frame.len": frame[2], "frame.cap_len": len(frame[1])})
     if any(n.startswith("_ws.") or (n.startswith("frame.") and n not in _FRAME_OK) for n in needed):
         return None
     tops = frozenset(n.split(".", 1)[0] for n in needed) - {"frame"}
@@ -473,6 +478,12 @@ def frame_matcher(
                 return True
         return False
 
+    qnames = names == {"dns.qry.name"}  # DNS question names alone: read them, not the whole message
+    dns_fns: frozenset[Any] = frozenset()
+    if qnames:
+        from sniffer.decode import app
+
+        dns_fns = frozenset({app.dissect_dns, app.dissect_mdns, app.dissect_llmnr})
     absent: list[bool] = []  # the answer on a packet without any protocol the filter names
 
     def none_named() -> bool:
@@ -501,6 +512,10 @@ def frame_matcher(
         elif m.version and m.rest is not None:
             if presence:
                 return by_stack(":".join(dissect_rest(frame, m, True).protos))
+            if qnames and m.rest in dns_fns:
+                q = dns_query_names(frame[1], m.rest_off, m.end)
+                if q is not None:
+                    return pred({"dns.qry.name": q[0] if len(q) == 1 else q} if q else {})
             w = walk(frame, m) if heads or checks else None
             if checks and refuted(frame, m, w):
                 return False
@@ -532,3 +547,24 @@ _WALKED = frozenset({"eth", "ip", "ipv6", "tcp", "udp"})
 _STACK_NAMES = frozenset(
     {"eth", "ethertype", "vlan", "ieee8021ad", "sll", "null", "raw", "ip", "ipv6", "tcp", "mptcp", "udp"}
 )
+
+
+def dns_query_names(data: bytes, off: int, end: int) -> list[str] | None:
+    """The ``dns.qry.name`` values of the DNS (mDNS, LLMNR) message at ``off``, as the DNS dissector
+    (``decode.app._dns``) reads them: its question loop with its name reader, nothing else; None when
+    the header is cut (the caller dissects). tests/model/test_fastfields.py compares it with the
+    dissector on every corpus DNS message."""
+    from sniffer.decode.app import _MAX_RECORDS, dns_name
+
+    lim = min(end, len(data))
+    if off + 12 > lim:
+        return None
+    names: list[str] = []
+    o = off + 12
+    for _ in range(min(_u16(data, off + 4)[0], _MAX_RECORDS)):
+        r = dns_name(data, off, o, lim)
+        if r is None or o + r[1] + 4 > lim:
+            break
+        names.append(r[0])
+        o += r[1] + 4
+    return names

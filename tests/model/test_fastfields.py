@@ -109,6 +109,9 @@ def test_matches_frame_equals_matches_on_full_fields(expr: str) -> None:
         "udp.port == 4789 and ip.src == 0.0.0.0/0",
         "gre or vxlan or ipv6.addr == ::/0",
         "(dns or http) and not icmp",
+        'dns.qry.name contains "wiki"',  # the DNS question reader (dns_query_names)
+        "len(dns.qry.name) > 20 or dns.qry.name#2",
+        'dns.qry.name matches "^www[.]"',
     ],
 )
 def test_frame_matcher_equals_matches_on_full_fields(expr: str) -> None:
@@ -120,6 +123,27 @@ def test_frame_matcher_equals_matches_on_full_fields(expr: str) -> None:
     assert flt._direct is not None, expr  # the direct path was taken
     want = [n for n, fr in enumerate(FRAMES) if flt.matches(frame_fields(fr))]
     assert got == want
+
+
+def test_dns_query_names_equal_the_dissector() -> None:
+    """The DNS question reader gives the dissector's dns.qry.name values on every corpus DNS message."""
+    from sniffer.decode import app
+    from sniffer.decode.layers import layer_map, vouched
+    from sniffer.model.fastfields import dns_query_names
+
+    fns = {app.dissect_dns, app.dissect_mdns, app.dissect_llmnr}
+    seen = 0
+    for fr in FRAMES:
+        m = layer_map(fr)
+        if m is None or m.rest not in fns or not vouched(fr, m):
+            continue
+        q = dns_query_names(fr.data, m.rest_off, m.end)
+        want = frame_fields(fr).get("dns.qry.name")
+        want = [] if want is None else want if isinstance(want, list) else [want]
+        if q is not None:
+            seen += 1
+            assert q == want
+    assert seen > 50
 
 
 def test_walker_equals_walked() -> None:

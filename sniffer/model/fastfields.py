@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sniffer.decode.core import ip4, ip6, mac
-from sniffer.decode.layers import dissect_rest, ipv4, ipv6, layer_map, vouched
+from sniffer.decode.layers import dissect_rest, ipv4, ipv6, layer_map, reach, vouched
 from sniffer.frame import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -484,6 +484,15 @@ def frame_matcher(
         from sniffer.decode import app
 
         dns_fns = frozenset({app.dissect_dns, app.dissect_mdns, app.dissect_llmnr})
+    # the DNS dissector pushes "dns" before anything else and no other protocol the filter names may
+    # follow: a presence filter knows the stack of a DNS message from the walk (test_fastfields checks
+    # the pushed layer on every corpus DNS message)
+    dns_only: Any = None
+    if presence and "dns" in tops:
+        from sniffer.decode import app
+
+        if not (tops - {"dns"}) & reach(app.dissect_dns):
+            dns_only = app.dissect_dns
     absent: list[bool] = []  # the answer on a packet without any protocol the filter names
 
     def none_named() -> bool:
@@ -511,6 +520,8 @@ def frame_matcher(
                 return pred(f)
         elif m.version and m.rest is not None:
             if presence:
+                if m.rest is dns_only:  # DNS on its port: the stack is known without the records
+                    return by_stack(m.protos + ":dns")
                 return by_stack(":".join(dissect_rest(frame, m, True).protos))
             if qnames and m.rest in dns_fns:
                 q = dns_query_names(frame[1], m.rest_off, m.end)

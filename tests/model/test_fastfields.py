@@ -143,6 +143,10 @@ def test_dns_query_names_equal_the_dissector() -> None:
         if q is not None:
             seen += 1
             assert q == want
+        # the presence shortcut: the DNS dissector's stack is the walked one and dns (nothing else)
+        assert frame_fields(fr)["frame.protocols"] == m.protos + (
+            ":dns" if m.rest is app.dissect_dns else ":mdns" if m.rest is app.dissect_mdns else ":llmnr"
+        )
     assert seen > 50
 
 

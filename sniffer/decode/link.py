@@ -49,6 +49,7 @@ ETH = Header(
 )
 ETH_TYPE = F("eth.type", "Type", 12, 2, disp=HEX4, names=ETHERTYPE_NAMES)
 ETH_LEN = F("eth.len", "Length", 12, 2)
+_ETH_COLS = Header((*ETH.fields, ETH_TYPE)).unpacker("eth.dst", "eth.src", "eth.type")
 
 
 @LINKTYPES.register(1)
@@ -61,6 +62,13 @@ def dissect_eth(ctx: Ctx, off: int, end: int) -> None:
         if ctx.truncated:
             ctx.info = "[Packet size limited during capture]"
         return
+    if ctx.lean:  # columns only: the addresses and the type, no fields (the header is all there)
+        dst, src, etype = _ETH_COLS(data, off)
+        if not ctx.src:
+            ctx.src, ctx.dst = src, dst
+        if etype > 1500:
+            ethertype(ctx, etype, off + 14, end)
+            return
     vals = ETH.read(ctx, off, end)
     assert vals is not None
     src, dst = vals["eth.src"], vals["eth.dst"]

@@ -198,7 +198,7 @@ def _fast(frame: Frame) -> Summary | None:
         if n < o + 20 or data[o] != 0x45:
             return None
         tlen, frag, ttl, proto, s, d = _IPV4.unpack_from(data, o)
-        if frag & 0x3FFF or tlen < 20 or o + tlen > n:
+        if frag & 0x3FFF or tlen < 20 or o + tlen > n or (proto != 6 and proto != 17 and proto != 1):
             return None
         return _l4(data, o + 20, o + tlen, proto, ip4(s), ip4(d), ttl, False)
     if et == 0x86DD:
@@ -206,7 +206,7 @@ def _fast(frame: Frame) -> Summary | None:
             return None
         plen, nxt, hlim, s, d = _IPV6.unpack_from(data, o)
         end = o + 40 + plen
-        if not plen or end > n:
+        if not plen or end > n or (nxt != 6 and nxt != 17 and nxt != 58):
             return None
         return _l4(data, o + 40, end, nxt, ip6(s), ip6(d), hlim, True)
     return None
@@ -303,6 +303,14 @@ def format_line(number: int, frame: Frame) -> str:
     return f"{number} {format_time(frame[0])} {s[0]} -> {s[1]} {s[2]} {frame[2]} {s[3]}"
 
 
+def _slow_line(number: int, frame: Frame) -> str:
+    """``format_line`` for a frame the text loops' inlined fast path already declined (Ethernet, IPv4
+    without options): ``_fast`` would decline it too (the same checks), so the dissector's columns
+    straight away (a test checks both lines agree)."""
+    s = slow_summary(frame)
+    return f"{number} {format_time(frame[0])} {s[0]} -> {s[1]} {s[2]} {frame[2]} {s[3]}"
+
+
 # Ethernet + IPv4 (no options) + the first 20 bytes of the transport header, in one unpack: ethertype,
 # version/IHL, total length, flags/fragment offset, TTL, protocol, the 8 address bytes, then (TCP) ports,
 # seq, ack, offset+flags, window. UDP and ICMP reuse the same words: UDP length = seq >> 16; ICMP
@@ -375,6 +383,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     num = _nums()
     d3 = _D3
     fmt_line = format_line
+    slow_line = _slow_line
     last_sec = last_ms = -1
     hms = msstr = ""
     lines: list[str] = []
@@ -438,7 +447,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                                     f"Seq={seq} Win={num[win]} Len={num[seglen]}"
                                 )
                         else:
-                            append(fmt_line(n, fr))
+                            append(slow_line(n, fr))
                     elif proto == 17:
                         ulen = seq >> 16
                         if (
@@ -462,7 +471,7 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                                 f"{n} {msstr}{us} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
                             )
                         else:
-                            append(fmt_line(n, fr))
+                            append(slow_line(n, fr))
                     elif proto == 1 and (name := echo_names.get(sp >> 8)) is not None:
                         iseq = seq & 0xFFFF
                         append(
@@ -470,9 +479,9 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
                             f"seq={iseq}/{(iseq >> 8) | ((iseq & 0xFF) << 8)}, ttl={ttl}"
                         )
                     else:
-                        append(fmt_line(n, fr))
+                        append(slow_line(n, fr))
                 else:
-                    append(fmt_line(n, fr))
+                    append(fmt_line(n, fr) if et == 0x86DD else slow_line(n, fr))  # (_fast: IPv6 only)
             else:
                 append(fmt_line(n, fr))
             left -= 1
@@ -525,6 +534,7 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
     num = _nums()
     d3 = _D3
     fmt_line = format_line
+    slow_line = _slow_line
     new = tuple.__new__
     F = Frame
     last_sec = last_ms = -1
@@ -655,9 +665,9 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                                 f"seq={iseq}/{(iseq >> 8) | ((iseq & 0xFF) << 8)}, ttl={ttl}"
                             )
                             frac = -1
-                        if frac >= 0:  # not handled above: the general path (frac is in us now)
+                        if frac >= 0:  # not handled above: the dissector (frac is in us now)
                             append(
-                                fmt_line(
+                                slow_line(
                                     n,
                                     new(
                                         F,
@@ -674,9 +684,9 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                                     ),
                                 )
                             )
-                    else:
+                    else:  # (of these _fast takes only IPv6)
                         append(
-                            fmt_line(
+                            (fmt_line if et == 0x86DD else slow_line)(
                                 n,
                                 new(
                                     F, (sec * 1_000_000_000 + frac * mul, buf[s:end], wl, lt, 0, 0, "", None)

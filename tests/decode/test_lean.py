@@ -52,3 +52,29 @@ def test_lean_columns_are_the_full_columns_on_both_corpora() -> None:
 @given(mutated())
 def test_lean_columns_of_mutated_packets(fr: Frame) -> None:
     _same(fr)
+
+
+def test_every_field_a_dissector_reads_back_is_kept_by_the_lean_context() -> None:
+    """A dissector that reads a field from ``ctx.fields`` (``fields.get("tcp.dstport")``, ``_last(ctx,
+    "udp.srcport")``, ``"x" in ctx.fields``) needs it recorded in the columns-only dissection too:
+    every such name in the decoders' source is in ``core.READ_BACK``."""
+    import re
+
+    import sniffer.decode
+    from sniffer.decode.core import READ_BACK
+
+    reads = re.compile(
+        r"""fields\.get\(\s*f?["']([^"']+)["']"""
+        r"""|_last\(ctx,\s*["']([^"']+)["']"""
+        r"""|["']([\w.]+)["']\s+(?:not\s+)?in\s+(?:ctx\.fields|vals_partial\(ctx\))"""
+    )
+    found: set[str] = set()
+    for path in Path(sniffer.decode.__file__).parent.glob("*.py"):
+        for m in reads.finditer(path.read_text()):
+            name = next(g for g in m.groups() if g)
+            # f"{prefix}.srcport" (rpc: the transport's name)
+            found.update(name.replace("{prefix}", p) for p in ("tcp", "udp")) if "{" in name else found.add(
+                name
+            )
+    assert {"tcp.dstport", "udp.srcport", "ipv6.plen"} <= found  # (the scan finds them)
+    assert found <= READ_BACK, sorted(found - READ_BACK)

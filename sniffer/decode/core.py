@@ -583,15 +583,18 @@ class Ctx:
 
 
 class LeanCtx(Ctx):
-    """The context of a columns-only dissection (``engine.run(..., lean=True)``: the Protocol, Info,
-    Source and Destination columns, the stack and the malformed verdict; no tree): ``add`` records only
-    the fields dissectors read back (``READ_BACK``), as the generated header readers do when
-    ``ctx.lean``; dissectors skip whatever else only makes fields (``if not ctx.lean``)."""
+    """The context of a columns-only dissection, made as ``LeanCtx(data, False, True)`` (what
+    ``engine.run(..., lean=True)`` gives: the Protocol, Info, Source and Destination columns, the stack
+    and the malformed verdict; no tree): ``add`` records only the fields dissectors read back
+    (``READ_BACK``), as the generated header readers do when ``ctx.lean``; ``push`` only names the
+    layer; dissectors skip whatever else only makes fields (``if not ctx.lean``)."""
 
     __slots__ = ()
 
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data, False, True)
+    def push(self, proto: str, label: str, off: int, length: int) -> Node:
+        self.protos.append(proto)
+        node = self.layer = _LAYERS.get(proto) or _layer(proto)
+        return node
 
     def add(
         self,
@@ -775,7 +778,7 @@ def data_layer(ctx: Ctx, off: int, end: int) -> None:
     """Undissected payload: Wireshark's "data" layer."""
     lim = min(end, len(ctx.data))
     if lim > off:
-        ctx.push("data", f"Data ({lim - off} bytes)", off, lim - off)
+        ctx.push("data", f"Data ({lim - off} bytes)" if ctx.tree else "Data", off, lim - off)
         if not ctx.lean:
             ctx.add("data.data", ctx.data[off:lim].hex(":"), off, lim - off, "Data")
         ctx.add("data.len", lim - off, off, lim - off, "Length")

@@ -49,7 +49,7 @@ def run(frame: Frame, tree: bool, fields: bool = True, lean: bool = False) -> Ct
     data = frame[1]
     if not isinstance(data, bytes):
         data = bytes(data)
-    ctx = LeanCtx(data) if lean and not tree else Ctx(data, tree)
+    ctx = LeanCtx(data, False, True) if lean and not tree else Ctx(data, tree)
     caplen = len(data)
     reclen = frame[2]  # frame.len is the recorded length even when caplen is larger (libpcap, tshark)
     wirelen = reclen if reclen >= caplen else caplen  # the decoders still see every captured byte

@@ -532,7 +532,7 @@ def dissect_rest(frame: Frame, m: LayerMap, lean: bool = True) -> Any:
     data = frame[1]
     if not isinstance(data, bytes):
         data = bytes(data)
-    ctx = LeanCtx(data) if lean else Ctx(data, False)
+    ctx = LeanCtx(data, False, True) if lean else Ctx(data, False)
     protos = m.protos.split(":")
     ctx.protos = protos
     ctx.depth = len(protos)

@@ -294,7 +294,8 @@ def format_time(ts_ns: int) -> str:
         except (OverflowError, OSError, ValueError):
             hms = "??:??:??"
         _tcache[sec] = hms
-    return f"{hms}.{ns // 1000:06d}"
+    us = ns // 1000
+    return f"{hms}.{_D3[us // 1000]}{_D3[us % 1000]}"  # (table lookups: cheaper than a :06d format)
 
 
 def format_line(number: int, frame: Frame) -> str:
@@ -307,8 +308,8 @@ def _slow_line(number: int, frame: Frame) -> str:
     """``format_line`` for a frame the text loops' inlined fast path already declined (Ethernet, IPv4
     without options): ``_fast`` would decline it too (the same checks), so the dissector's columns
     straight away (a test checks both lines agree)."""
-    s = slow_summary(frame)
-    return f"{number} {format_time(frame[0])} {s[0]} -> {s[1]} {s[2]} {frame[2]} {s[3]}"
+    ctx = engine.run(frame, False, False, True)
+    return f"{number} {format_time(frame[0])} {ctx.src} -> {ctx.dst} {ctx.proto} {frame[2]} {ctx.info}"
 
 
 # Ethernet + IPv4 (no options) + the first 20 bytes of the transport header, in one unpack: ethertype,

@@ -138,6 +138,17 @@ def mac(b: bytes) -> str:
     return s
 
 
+_NUMS: list[str] = []  # str(i) for 0 <= i < 65600: ports, lengths, windows (built on first use)
+
+
+def num_strs() -> list[str]:
+    """``str(i)`` for 0 <= i < 65 600 (ports, lengths, windows): the Info texts and read's lines index it
+    (a list lookup costs a fraction of formatting an int)."""
+    if not _NUMS:
+        _NUMS.extend(map(str, range(65600)))
+    return _NUMS
+
+
 def hexstr(width: int) -> Callable[[Value], str]:
     return lambda v: f"0x{v:0{width}x}"
 

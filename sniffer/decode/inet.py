@@ -4,6 +4,7 @@ GRE (PPTP), VXLAN, IP-in-IP."""
 from __future__ import annotations
 
 from sniffer.decode.core import (
+    _NUMS,
     ETHERTYPES,
     HEX2,
     HEX4,
@@ -22,6 +23,7 @@ from sniffer.decode.core import (
     data_layer,
     ip4,
     ip6,
+    num_strs,
 )
 from sniffer.decode.tcpheur import TCP_HEURISTICS
 
@@ -106,7 +108,7 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
     layer = ctx.push("ip", "Internet Protocol Version 4", off, 20)
     ctx.proto = "IPv4"
-    if not ctx.has(off, 1, end):
+    if (off >= end or off >= len(data)) and not ctx.has(off, 1, end):  # (has(), inlined)
         return
     ihl = (data[off] & 0x0F) * 4
     if data[off] >> 4 != 4 or ihl < 20:
@@ -562,9 +564,11 @@ def tcp_info(sp: int, dp: int, flags: int, seq: int, ack: int, win: int, seglen:
     dissector and the summary's fast path call (the text loops inline the same f-strings: a test
     checks they agree)."""
     names = (_FLAG_LISTS or tcp_flag_table())[flags & 0xFFF]
+    n = _NUMS or num_strs()  # (table lookups: cheaper than formatting the numbers)
+    ln = n[seglen] if 0 <= seglen < 65600 else seglen
     if flags & 0x10:
-        return f"{sp} -> {dp} [{names}] Seq={seq} Ack={ack} Win={win} Len={seglen}"
-    return f"{sp} -> {dp} [{names}] Seq={seq} Win={win} Len={seglen}"
+        return f"{n[sp]} -> {n[dp]} [{names}] Seq={seq} Ack={ack} Win={n[win]} Len={ln}"
+    return f"{n[sp]} -> {n[dp]} [{names}] Seq={seq} Win={n[win]} Len={ln}"
 
 
 @IP_PROTOS.register(IPPROTO_TCP)
@@ -818,7 +822,8 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
     else:
         if off + ulen < end:
             end = off + ulen
-        ctx.info = f"{sp} -> {dp} Len={ulen - 8}"
+        n = _NUMS or num_strs()  # (table lookups: cheaper than formatting the numbers)
+        ctx.info = f"{n[sp]} -> {n[dp]} Len={n[ulen - 8]}"
     lim = min(end, len(ctx.data))
     if off + 8 >= lim:
         return

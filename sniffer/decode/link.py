@@ -57,7 +57,7 @@ def dissect_eth(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
     ctx.push("eth", "Ethernet II", off, 14)
     ctx.proto = "Ethernet"
-    if not ctx.has(off, 14, end):
+    if (off + 14 > end or off + 14 > len(data)) and not ctx.has(off, 14, end):  # (has(), inlined)
         # Wireshark decodes no Ethernet field at all unless the whole header is there
         if ctx.truncated:
             ctx.info = "[Packet size limited during capture]"
@@ -67,7 +67,13 @@ def dissect_eth(ctx: Ctx, off: int, end: int) -> None:
         if not ctx.src:
             ctx.src, ctx.dst = src, dst
         if etype > 1500:
-            ethertype(ctx, etype, off + 14, end)
+            fn = ETHERTYPES.map.get(etype)
+            if fn is not None and ctx.depth < 160:  # ethertype(), inlined
+                ctx.protos.append("ethertype")
+                ctx.depth += 1
+                fn(ctx, off + 14, end)
+            else:
+                ethertype(ctx, etype, off + 14, end)
             return
     vals = ETH.read(ctx, off, end)
     assert vals is not None

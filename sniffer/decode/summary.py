@@ -14,7 +14,16 @@ from itertools import islice
 from typing import Any, NamedTuple
 
 from sniffer.decode import engine
-from sniffer.decode.core import TCP_PORTS, UDP_CONVERSATIONS, UDP_HEURISTICS, UDP_PORTS, ip4, ip6
+from sniffer.decode.core import (
+    _NUMS,
+    TCP_PORTS,
+    UDP_CONVERSATIONS,
+    UDP_HEURISTICS,
+    UDP_PORTS,
+    ip4,
+    ip6,
+    num_strs,
+)
 from sniffer.decode.inet import tcp_flag_table, tcp_info
 from sniffer.decode.tcpheur import TCP_HEURISTICS
 from sniffer.frame import Frame
@@ -140,7 +149,8 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
             return None
         if _BOUND and (sp in _BOUND or dp in _BOUND):
             return None
-        return Summary(src, dst, "UDP", f"{sp} -> {dp} Len={ulen - 8}", False)
+        n = _NUMS or num_strs()
+        return Summary(src, dst, "UDP", f"{n[sp]} -> {n[dp]} Len={n[ulen - 8]}", False)
     if proto == 1 and not v6:
         if o + 8 > end:
             return None
@@ -220,7 +230,8 @@ def summarize(frame: Frame) -> Summary:
         s = None
     if s is not None:
         return s
-    return slow_summary(frame)
+    ctx = engine.run(frame, False, False, True)  # (slow_summary, inlined)
+    return Summary(ctx.src, ctx.dst, ctx.proto, ctx.info, bool(ctx.malformed))
 
 
 _LINK_HDR = {1: 14, 113: 16, 276: 20, 101: 0, 228: 0, 229: 0}
@@ -309,7 +320,11 @@ def _slow_line(number: int, frame: Frame) -> str:
     without options): ``_fast`` would decline it too (the same checks), so the dissector's columns
     straight away (a test checks both lines agree)."""
     ctx = engine.run(frame, False, False, True)
-    return f"{number} {format_time(frame[0])} {ctx.src} -> {ctx.dst} {ctx.proto} {frame[2]} {ctx.info}"
+    wl = frame[2]
+    return (
+        f"{number} {format_time(frame[0])} {ctx.src} -> {ctx.dst} {ctx.proto} "
+        f"{(_NUMS or num_strs())[wl] if wl < 65600 else wl} {ctx.info}"
+    )
 
 
 # Ethernet + IPv4 (no options) + the first 20 bytes of the transport header, in one unpack: ethertype,
@@ -330,14 +345,10 @@ def _pair(k: bytes) -> str:
     return s
 
 
-_NUMS: list[str] = []  # str(i) for 0 <= i < 65600: ports, lengths, windows (built on first use)
 _D3 = [f"{i:03d}" for i in range(1000)]
 
 
-def _nums() -> list[str]:
-    if not _NUMS:
-        _NUMS.extend(map(str, range(65600)))
-    return _NUMS
+_nums = num_strs
 
 
 def _hms(sec: int) -> str:

@@ -634,13 +634,12 @@ def dissect_rest(frame: Frame, m: LayerMap, lean: bool = True) -> Any:
     ports the application dissectors read, the IP addresses and hop limit, the last layer); ``lean``:
     nothing reads the fields (``frame_protocols``). Only for an IP stack with a rest; the test compares
     it with the full dissection of every corpus packet."""
-    from sniffer.decode.core import _LAYERS, Ctx, _layer
+    from sniffer.decode.core import _LAYERS, Ctx, LeanCtx, _layer
 
     data = frame[1]
     if not isinstance(data, bytes):
         data = bytes(data)
-    ctx = Ctx(data, False)
-    ctx.lean = lean
+    ctx = LeanCtx(data, False, True) if lean else Ctx(data, False)
     protos = m.protos.split(":")
     ctx.protos = protos
     ctx.depth = len(protos)

@@ -6,7 +6,8 @@ unchanged (Cython in pure-Python mode; mypyc with two small source fixes it need
 then times `python -m sniffer read F` with each tree first on PYTHONPATH, alternately, R rounds: CPU
 seconds (user+sys of the child), medians, the ratio to pure Python, the load average beside each run,
 and whether the output is byte for byte the one of the pure-Python tree (a compiled tree whose output
-differs is not faster, it is wrong: its figure is marked). The build's wall and CPU time are printed
+differs is not faster, it is wrong: its figure is marked), and whether the decoder scan the display
+filters use finds the same field names (see reach below). The build's wall and CPU time are printed
 too. Nothing here is used at run time: docs/decode.md ("A compiled accelerator") says why.
 
 Needs gcc and the Python headers; Cython from PyPI (`pip install cython`, not a dependency of sniffer:
@@ -144,6 +145,23 @@ def run_read(tree: Path, capture: Path) -> tuple[float, str]:
     return ru.ru_utime + ru.ru_stime, h.hexdigest()
 
 
+REACH = (
+    "from sniffer.decode import engine, inet, layers; "
+    "print(len(layers.reach(inet.dissect_udp)), len(layers.reach(inet.dissect_tcp)))"
+)
+
+
+def reach(tree: Path) -> str:
+    """How many field names the display filters' decoder scan (decode/layers.reach, which reads the
+    dissectors' code objects) finds below UDP and TCP with ``tree`` first on the path: a compiled
+    function has no real __code__, so a compiled tree may read the same output and filter differently."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    res = subprocess.run(
+        [sys.executable, "-c", REACH], cwd=tree, env=env, capture_output=True, text=True, check=False
+    )
+    return res.stdout.strip() if res.returncode == 0 else f"failed: {res.stderr.strip().splitlines()[-1:]}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -164,6 +182,10 @@ def main() -> int:
         t = build(c.strip(), list(a.modules), a.reuse)
         if t is not None:
             trees[c.strip()] = t
+    scans = {name: reach(tree) for name, tree in trees.items()}
+    for name, got in scans.items():
+        same = "same as pure Python" if got == scans["pure"] else "DIFFERS: filters would change"
+        print(f"{name:7s} layers.reach(udp, tcp) finds {got} field names: {same}")
     cpu: dict[str, list[float]] = {k: [] for k in trees}
     digest: dict[str, str] = {}
     for r in range(a.runs):

@@ -539,11 +539,17 @@ def _names(code: CodeType, out: set[str], imports: list[tuple[str, list[str]]]) 
 #: that ``reach`` does not depend on what was dissected before (they only hold values, never a name a
 #: dissector pushes; tests/decode/test_layers.py checks reach is the same after dissecting the corpus);
 #: _c4/_c6/_cm: the address caches core's generated header readers hold
-_RUNTIME_NAMES = frozenset({"_READERS", "_LAYERS", "_FLAG_STRS", "_FLAG_LISTS", "_keys", "_c4", "_c6", "_cm"})
+#: globals that hold no protocol a dissector can add: caches filled at run time, and core.READ_BACK (the
+#: names the columns-only mode keeps: read, never pushed, by the generated header readers)
+_RUNTIME_NAMES = frozenset(
+    {"_READERS", "_LAYERS", "_FLAG_STRS", "_FLAG_LISTS", "_keys", "_c4", "_c6", "_cm", "READ_BACK"}
+)
 
 
 def _runtime(name: str, value: Any) -> bool:
-    return isinstance(value, (dict, list, set)) and (name in _RUNTIME_NAMES or "cache" in name.lower())
+    return isinstance(value, (dict, list, set, frozenset)) and (
+        name in _RUNTIME_NAMES or "cache" in name.lower()
+    )
 
 
 def _walk(root: Any, strings: set[str], met: dict[int, Any] | None = None) -> None:

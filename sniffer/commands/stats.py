@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     # only --expert (and -Y): no conversations nor hierarchy to count
     counting = everything or bool(args.phs or args.conv or args.endpoints or args.io)
     need_fields = args.phs or everything  # the hierarchy needs frame.protocols
+    phs_only = args.phs and not (args.conv or args.endpoints or args.io or args.expert)
     protocols_of: Callable[[Frame], tuple[str, str]] | None = None
     if need_fields:
         from sniffer.decode.fields import frame_protocols as protocols_of
@@ -85,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
                     # else from a dissection that builds no frame.* / _ws.* fields nor columns
                     protocols, why = protocols_of(fr)
                     malformed = "_ws.malformed" if why else None
-                if counting:
+                if phs_only:  # the hierarchy and the totals: no walk of the addresses and ports
+                    stats.add_phs(fr, protocols or "", malformed)
+                elif counting:
                     stats.add(n, fr, protocols, malformed)
                 if expert is not None:
                     expert.add_items(found)

@@ -334,6 +334,15 @@ def _dns_record(
     rclass = int.from_bytes(data[f + 2 : f + 4], "big")
     dlen = int.from_bytes(data[f + 8 : f + 10], "big")
     tname = _type_name(rtype)
+    if ctx.lean:  # columns only: what the Info shows of the record
+        flush = mdns and rtype != 41 and bool(rclass & 0x8000)
+        info = "OPT" if rtype == 41 else f"{tname}, cache flush" if flush else tname
+        shown = _rr_data(ctx, base, rtype, f + 10, dlen, lim, None)
+        if shown:
+            info = f"{info} {shown}"
+        if f + 10 + dlen > lim:
+            return None
+        return f + 10 + dlen, info
     node = ctx.sub(name, "", o, used + 10 + dlen, None, into)
     parts = name.split(".", 2) if rtype == 33 else ()
     if len(parts) == 3:  # SRV: Wireshark shows the owner name as _service._proto.name
@@ -399,6 +408,7 @@ def _dns(ctx: Ctx, off: int, end: int, proto: str) -> None:
     o = off + 12
     parts = []
     cut = False
+    lean = ctx.lean
     qs = ctx.sub("Queries", "", o, 0) if v["dns.count.queries"] else None
     for _ in range(min(v["dns.count.queries"], _MAX_RECORDS)):
         r = dns_name(data, off, o, lim)
@@ -409,22 +419,23 @@ def _dns(ctx: Ctx, off: int, end: int, proto: str) -> None:
         qtype = int.from_bytes(data[o + used : o + used + 2], "big")
         qclass = int.from_bytes(data[o + used + 2 : o + used + 4], "big")
         tname = _type_name(qtype)
-        node = ctx.sub(
-            f"{name}: type {tname}, class {DNS_CLASSES.get(qclass & 0x7FFF, f'0x{qclass:04x}')}",
-            "dns.qry",
-            o,
-            used + 4,
-            None,
-            qs,
-        )
-        ctx.add("dns.qry.name", name, o, used, "Name", None, node)
-        ctx.add("dns.qry.name.len", len(name), o, used, "Name Length", None, node)
-        ctx.add("dns.count.labels", name.count(".") + 1, o, used, "Label Count", None, node)
-        ctx.add("dns.qry.type", qtype, o + used, 2, "Type", f"Type: {tname} ({qtype})", node)
-        if mdns:
-            ctx.add("dns.qry.qu", qclass >> 15, o + used + 2, 2, '"QU" question', None, node)
-            qclass &= 0x7FFF
-        ctx.add("dns.qry.class", qclass, o + used + 2, 2, "Class", None, node)
+        if not lean:  # (fields only)
+            node = ctx.sub(
+                f"{name}: type {tname}, class {DNS_CLASSES.get(qclass & 0x7FFF, f'0x{qclass:04x}')}",
+                "dns.qry",
+                o,
+                used + 4,
+                None,
+                qs,
+            )
+            ctx.add("dns.qry.name", name, o, used, "Name", None, node)
+            ctx.add("dns.qry.name.len", len(name), o, used, "Name Length", None, node)
+            ctx.add("dns.count.labels", name.count(".") + 1, o, used, "Label Count", None, node)
+            ctx.add("dns.qry.type", qtype, o + used, 2, "Type", f"Type: {tname} ({qtype})", node)
+            if mdns:
+                ctx.add("dns.qry.qu", qclass >> 15, o + used + 2, 2, '"QU" question', None, node)
+                qclass &= 0x7FFF
+            ctx.add("dns.qry.class", qclass, o + used + 2, 2, "Class", None, node)
         part = f"{tname} {name}"
         if mdns:
             part += ', "QU" question' if data[o + used + 2] & 0x80 else ', "QM" question'

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -127,13 +127,54 @@ def _key(value: Any) -> tuple[int, Any]:
     return (1, str(value))
 
 
-def sorted_order(keys: list[Any], reverse: bool) -> list[int]:
+ARROW_SORT_MIN = 20_000  # keys from which pyarrow sorts (below, Python's sorted is as quick)
+ARROW_CHUNK = 65_536  # keys converted per pyarrow call: the GIL is let go between two chunks
+
+
+def sorted_order(keys: Sequence[Any], reverse: bool) -> Sequence[int]:
     """Row numbers ordered by ``keys`` (stable: equal keys keep their order, also when reversed).
 
-    Python's ``sorted`` (1M keys in about a second). Tried and dropped: pyarrow's sort from a thread
-    releases the GIL while it sorts, but converting the keys in and the order out hold it for 0.1-0.3 s
-    each, and a sort that shares the GIL with the statistics worker took 10-20 s instead of ~1 s."""
-    return sorted(range(len(keys)), key=keys.__getitem__, reverse=reverse)
+    Many keys of one type (numbers, text) are sorted by pyarrow's stable sort (already a dependency for
+    Parquet): the keys are converted in chunks, the sort itself runs in C++ without the GIL, and the order
+    comes back as an ``array`` by one copy of its buffer. 1M integers: ~0.25 s of CPU instead of
+    ~0.5-1.2 s with ``sorted`` and a key function, and a statistics worker or the UI thread can run while
+    it sorts. Keys Arrow cannot hold (tuples, mixed types, huge integers) fall back to ``sorted``."""
+    n = len(keys)
+    if n >= ARROW_SORT_MIN:
+        order = _arrow_order(keys, reverse)
+        if order is not None:
+            return order
+    return sorted(range(n), key=keys.__getitem__, reverse=reverse)
+
+
+def _arrow_order(keys: Sequence[Any], reverse: bool) -> array[int] | None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        if isinstance(keys, array) and keys.typecode in ("q", "Q", "l", "L", "i", "I", "d"):
+            kind = {"q": pa.int64(), "l": pa.int64(), "i": pa.int32(), "d": pa.float64()}.get(
+                keys.typecode, pa.uint64() if keys.itemsize == 8 else pa.uint32()
+            )
+            arr = pa.Array.from_buffers(kind, len(keys), [None, pa.py_buffer(keys)])  # no copy
+        else:
+            chunks = [pa.array(keys[i : i + ARROW_CHUNK]) for i in range(0, len(keys), ARROW_CHUNK)]
+            if len({c.type for c in chunks}) != 1:
+                return None  # e.g. ints in one chunk, floats in another: let Python compare them
+            arr = pa.chunked_array(chunks).combine_chunks()
+        if arr.null_count or not (
+            pa.types.is_integer(arr.type)
+            or pa.types.is_floating(arr.type)
+            or pa.types.is_string(arr.type)
+            or pa.types.is_boolean(arr.type)
+        ):
+            return None
+        idx = pc.array_sort_indices(arr, order="descending" if reverse else "ascending")
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+    out: array[int] = array("Q")
+    out.frombytes(idx.buffers()[1].to_pybytes()[idx.offset * 8 : (idx.offset + len(idx)) * 8])
+    return out
 
 
 def sort_order(
@@ -159,10 +200,10 @@ def sort_order(
         keys: Any = None
     elif column == "time":
         ts = store.ts
-        keys = [ts[i] for i in indices]
+        keys = ts[:n] if rows is None else array("q", (ts[i] for i in indices))
     elif column == "length":
         wl = store.wirelen
-        keys = [wl[i] for i in indices]
+        keys = wl[:n] if rows is None else array("I", (wl[i] for i in indices))
     else:
         keys = []
         attr = {"source": "src", "destination": "dst", "protocol": "protocol", "info": "info"}.get(column)
@@ -179,10 +220,9 @@ def sort_order(
                     keys.append(_key(store.fields(i).get(column)))
             except Exception:
                 keys.append((2, ""))
+    order: Sequence[int]
     if keys is None:
-        order = list(range(n))
-        if reverse:
-            order.reverse()
+        order = range(n - 1, -1, -1) if reverse else range(n)
     else:
         order = sorted_order(keys, reverse)
     if rows is None:

@@ -40,12 +40,17 @@ def display_order(
     reverse: bool,
     needle: str,
     haystack: list[str] | None,
+    cache: dict[tuple[int, bool], Sequence[int]] | None = None,
 ) -> tuple[Sequence[int], list[str] | None]:
-    """(display row -> data row, the per-row text the filter searched) for a sort column and a filter."""
+    """(display row -> data row, the per-row text the filter searched) for a sort column and a filter.
+
+    ``cache``: sorted orders already computed for these rows, by (column, reverse); a new one is added."""
     n = len(rows)
     order: Sequence[int]
     if sort_column is None:
         order = range(n)  # no list: 1M rows cost nothing to show in data order
+    elif cache is not None and (sort_column, reverse) in cache:
+        order = cache[sort_column, reverse]
     else:
         k = sort_column
         keys = [r[k] for r in rows]
@@ -53,6 +58,8 @@ def display_order(
             fill: Any = -1 if columns[k].numeric else ""
             keys = [fill if v is None else v for v in keys]
         order = sorted_order(keys, reverse)
+        if cache is not None:
+            cache[sort_column, reverse] = order
     if needle:
         if haystack is None:
             haystack = ["\t".join(c.text(v) for c, v in zip(columns, r, strict=False)).lower() for r in rows]
@@ -153,6 +160,7 @@ class VirtualTable(ScrollView, can_focus=True):
             None  # per row, its cells as lowercase text (built on first filter)
         )
         self.sorting = False  # a big table's order is being computed in a thread
+        self._orders: dict[tuple[int, bool], Sequence[int]] = {}  # sorted orders of these rows, kept
         self._generation = 0  # bumped by every new order asked for (a late thread result is dropped)
 
     # -- data -------------------------------------------------------------------------------------------
@@ -167,6 +175,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.columns = list(columns)
         self.rows = rows
         self._haystack = None
+        self._orders = {}
         if not same:
             self.sort_column, self.sort_reverse = None, False
         self.widths = widths if widths is not None else measure(self.columns, rows)
@@ -189,16 +198,18 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _reorder(self, keep: int | None = None) -> None:
         """Display order from the sort column and the filter; ``keep``: the data row to keep under the
-        cursor. A big table with a rows filter is ordered in a thread: writing every row as text to
-        search it is Python work (seconds at 1M rows) that shares the GIL. A sort alone stays on the UI
-        thread: ``sorted`` holds the GIL anyway, and in a thread it waited behind the statistics worker
-        (1M rows: 10-20 s instead of ~1 s)."""
+        cursor. A big table is sorted and filtered in a thread: writing every row as text to search it is
+        Python work (seconds at 1M rows), and the sort runs in pyarrow without the GIL
+        (``columns.sorted_order``), so keys keep being answered meanwhile. Each column's order is kept:
+        sorting by it again (or back) costs nothing."""
         needle = self.filter_text.lower()
         self._generation += 1
-        if len(self.rows) < BIG_TABLE or not needle:
+        sort = (self.sort_column, self.sort_reverse)
+        quick = self.sort_column is None or sort in self._orders
+        if len(self.rows) < BIG_TABLE or (quick and not needle):
             self.sorting = False
             order, self._haystack = display_order(
-                self.columns, self.rows, self.sort_column, self.sort_reverse, needle, self._haystack
+                self.columns, self.rows, *sort, needle, self._haystack, self._orders
             )
             self._set_order(order, keep)
             return
@@ -206,7 +217,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self.refresh()
         gen = self._generation
         rows = self.rows
-        args = (list(self.columns), rows, self.sort_column, self.sort_reverse, needle, self._haystack)
+        cache = self._orders
+        args = (list(self.columns), rows, *sort, needle, self._haystack, cache)
 
         def work() -> None:
             order, hay = display_order(*args)
@@ -222,6 +234,8 @@ class VirtualTable(ScrollView, can_focus=True):
         if gen != self._generation:  # a newer sort or filter was asked for meanwhile
             return
         self.sorting = False
+        if keep is not None and 0 <= self.cursor < len(self.order):
+            keep = self.order[self.cursor]  # the row the cursor moved to while the thread ran
         self._set_order(order, keep)
 
     def _set_order(self, order: Sequence[int], keep: int | None) -> None:

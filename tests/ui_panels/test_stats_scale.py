@@ -116,8 +116,9 @@ async def test_statistics_follow_a_growing_capture(tmp_path: Path, monkeypatch: 
 
 
 async def test_big_table_sorts_and_filters_in_a_thread() -> None:
-    """From BIG_TABLE rows the rows filter runs in a thread (the screen keeps taking keys meanwhile);
-    sorting is stable like Python's and keeps the row under the cursor selected."""
+    """From BIG_TABLE rows the sort and the rows filter run in a thread (the screen keeps taking keys
+    meanwhile); sorting is stable like Python's, keeps the row under the cursor selected, and each
+    column's order is kept for the next sort by it."""
     from textual.app import App, ComposeResult
 
     from sniffer.ui import vtable
@@ -137,11 +138,19 @@ async def test_big_table_sorts_and_filters_in_a_thread() -> None:
         t.set_data(cols, rows)
         t.focus()
         await pilot.press("down", "down", "down")  # data row 3 under the cursor
-        t.sort_by(1)  # Bytes, largest first
-        assert t.order == sorted(range(n), key=lambda i: rows[i][1], reverse=True)  # stable
-        assert t.order[t.cursor] == 3
+        t.sort_by(1)  # Bytes, largest first: in a thread (pyarrow sorts without the GIL)
+        assert t.sorting
+        await pilot.press("down")  # the UI goes on meanwhile
+        await wait_until(pilot, lambda: not t.sorting)
+        assert list(t.order) == sorted(range(n), key=lambda i: rows[i][1], reverse=True)  # stable
+        assert t.order[t.cursor] == 4
         t.sort_by(0)  # text column ascending
-        assert t.order == sorted(range(n), key=lambda i: rows[i][0])
+        await wait_until(pilot, lambda: not t.sorting)
+        assert list(t.order) == sorted(range(n), key=lambda i: rows[i][0])
+        t.sort_by(1)  # back to Bytes: its order was kept, no thread
+        assert not t.sorting and t.order[t.cursor] == 4
+        t.sort_by(0)
+        assert not t.sorting
         keep = t.order[t.cursor]
         t.set_filter("10.3.")
         assert t.sorting  # in a thread: the UI goes on

@@ -607,7 +607,7 @@ class TcpAnalyzer:
                 not_advanced
                 and rev.dupacknum >= 2
                 and rev.lastack == seq
-                and ts - rev.lastacktime < FAST_RETRANS_NS
+                and 0 <= ts - rev.lastacktime < FAST_RETRANS_NS  # (unsigned in Wireshark)
             ):
                 ta[0] |= A_FAST_RETRANSMISSION
                 has = True
@@ -616,7 +616,9 @@ class TcpAnalyzer:
                 synfin = 1 if flags & (TH_SYN | TH_FIN) else 0
                 if (
                     not_advanced
-                    and ts - fwd.nextseqtime < thres
+                    and 0
+                    <= ts - fwd.nextseqtime
+                    < thres  # (unsigned in Wireshark: never when time goes back)
                     and nextseq != (seq + seglen + synfin) & 0xFFFFFFFF
                 ):
                     ta[0] |= A_OUT_OF_ORDER

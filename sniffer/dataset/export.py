@@ -422,6 +422,9 @@ def export(
         parts: dict[str, list[dict[str, Any]]] = {}
         nparts = {p: sum(1 for t in tasks if t.path == p) for p in {t.path for t in tasks}}
         stats = dict(todo)
+        # biggest first (longest-processing-time order): the last tasks to start are small ones, so no
+        # worker sits idle while another finishes a big file
+        tasks.sort(key=lambda t: -(t.end - t.start if t.end >= 0 else stats[t.path].st_size))
         with open(os.path.join(out, MANIFEST), "a") as man:
             for r in runner.map(run_task, [(t,) for t in tasks]):
                 got = parts.setdefault(r["path"], [])

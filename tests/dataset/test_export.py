@@ -263,3 +263,23 @@ def test_offset_points_at_the_packets_record(tmp_path: Path) -> None:
                 assert (incl, orig) == (r["cap_len"], r["len"]), (f.name, r["frame_number"])
             checked += 1
     assert checked > 100
+
+
+def test_tasks_start_biggest_first(tmp_path: Path) -> None:
+    """The workers are handed the biggest files first, so the last tasks to start are the short ones."""
+    from collections.abc import Callable, Iterator, Sequence
+
+    from sniffer.dataset.export import run_task
+
+    class Recording(Runner):
+        order: list[str] = []
+
+        def map(self, fn: Callable[..., Any], args: Sequence[tuple[Any, ...]]) -> Iterator[Any]:
+            if fn is run_task:
+                self.order = [a[0].path for a in args]
+            return super().map(fn, args)
+
+    files = [CORPUS / n for n in ("dpkt__dns_icmp.pcap", "zeek__wikipedia.pcap", "tcpdump__mptcp-v1.pcap")]
+    r = Recording()
+    export([str(f) for f in files], str(tmp_path / "ds"), runner=r)
+    assert r.order == [str(f) for f in sorted(files, key=lambda f: -f.stat().st_size)]

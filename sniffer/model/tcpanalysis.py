@@ -312,17 +312,21 @@ class TcpAnalyzer:
             self.errors += 1
             return None
 
-    def feed_frame(self, number: int, frame: Frame) -> dict[str, Any] | None:
+    def feed_frame(
+        self, number: int, frame: Frame, fields: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         """``feed`` for a capture Frame: its TCP header read straight from the bytes on the common
-        link types (no full decode); other encapsulations go through ``decode.fields.frame_fields``,
-        IP fragments through a Defragmenter (so a fragmented segment is analysed in its last fragment)."""
+        link types (no full decode); other encapsulations go through ``decode.fields.frame_fields``
+        (or ``fields``, when the caller already has the frame's), IP fragments through a Defragmenter
+        (so a fragmented segment is analysed in its last fragment)."""
         seg = fast_segment(frame)
         self.last_fields = None
         if seg is _UNKNOWN:
             from sniffer.decode.fields import frame_fields
             from sniffer.model.defrag import Defragmenter, is_fragment
 
-            fields = frame_fields(frame)
+            if fields is None:
+                fields = frame_fields(frame)
             if is_fragment(frame):  # the TCP header of a fragmented datagram is in its last fragment
                 if self._defrag is None:
                     self._defrag = Defragmenter()

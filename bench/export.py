@@ -300,7 +300,7 @@ def main() -> int:
     print(
         f"export 1 worker vs sniffer read (wall): {read[0] / one[0]:.2f}x, cpu {read[1] / one[1]:.2f}x  (goal >= 0.5x)"
     )
-    print(f"load {os.getloadavg()}; {_autogroup()}")
+    print("load " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" (1, 5, 15 min); {_autogroup()}")
     for name, theirs in (
         ("top talkers", "tshark -qz conv,ip (each file)"),
         ("DNS names", "tshark -Y dns.qry.name -e dns.qry.name"),

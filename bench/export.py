@@ -5,8 +5,9 @@ real traffic (every whole Ethernet packet of /work/shared/corpus and corpus-brea
 times, files 10 minutes apart like a capture ring) in bench/out/export/, then times in one run:
 
 - `sniffer read` over every file (the decoder alone: the baseline of the export goal, one worker >= 0.5x);
-- `sniffer export --workers 1` (this process) and `--workers 2` (a local Dask cluster; goal >= 1.7x one),
-  and, as the yardstick of what the machine gives two processes at that moment, two plain
+- `sniffer export --workers 1` (this process), `--workers 2` (two forked workers; goal >= 1.7x one) and
+  `--workers 2 --scheduler local` (a local Dask cluster), with the CPU seconds of the tasks themselves
+  beside each row's, and, as the yardstick of what the machine gives two processes at that moment, two plain
   `sniffer export --workers 1` processes at once, each on half of the files (no Dask);
 - the dataset's size against the pcaps;
 - `sniffer sql` top talkers and DNS names (goal <= 1 s each) against `tshark -qz conv,ip` and
@@ -163,6 +164,21 @@ def sql_rows(ds: Path, runs: int, row: Any) -> None:
         print(f"  (the query itself, in process: {statistics.median(walls):.3f} s)")
 
 
+def _autogroup() -> str:
+    """Whether the kernel shares the CPU per session (autogroup) rather than per process: then the processes
+    of one command share one session's share, and a loaded machine gives two workers no more than one."""
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            on = f.read().strip() == "1"
+    except OSError:
+        return "autogroup unknown"
+    return (
+        "sched_autogroup on: under load, this command's processes share one session's CPU share"
+        if on
+        else "sched_autogroup off"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--packets", type=int, default=5_000_000)
@@ -180,7 +196,8 @@ def main() -> int:
     files = [str(p) for p in paths]
     pcap_bytes = sum(p.stat().st_size for p in paths)
     print(
-        f"{len(files)} files, {a.packets} packets, {pcap_bytes / 1e6:.0f} MB; load {os.getloadavg()[0]:.1f}"
+        f"{len(files)} files, {a.packets} packets, {pcap_bytes / 1e6:.0f} MB; load {os.getloadavg()[0]:.1f}; "
+        f"{_autogroup()}"
     )
     rows: list[tuple[str, float, float]] = []
 
@@ -189,7 +206,12 @@ def main() -> int:
         if TASK_CPU:
             per_run = len(TASK_CPU) // a.runs if len(TASK_CPU) >= a.runs else 1
             runs = [sum(TASK_CPU[i : i + per_run]) for i in range(0, len(TASK_CPU), per_run)]
-            print(f"  (the export tasks themselves: {statistics.median(runs):.2f} CPU s)", flush=True)
+            cpu = rows[-1][2]
+            print(
+                f"  (the export tasks themselves: {statistics.median(runs):.2f} CPU s = "
+                f"{statistics.median(runs) / cpu:.0%} of the row's CPU; the rest is start-up and coordination)",
+                flush=True,
+            )
             TASK_CPU.clear()
 
     def row(name: str, wall: float, cpu: float) -> None:
@@ -208,13 +230,13 @@ def main() -> int:
         "sniffer read (each file, -j 1)",
         *median_run(a.runs, [[*SNIFFER, "read", "-j", "1", f] for f in files]),
     )
-    for n in (1, 2):
-        d = ds[n]
+    for n, how in ((1, []), (2, []), (2, ["--scheduler", "local"])):
+        d = ds[n] if not how else OUT / "ds-dask"
         row(
-            f"sniffer export --workers {n}",
+            f"sniffer export --workers {n}" + (" --scheduler local" if how else ""),
             *median_run(
                 a.runs,
-                [[*SNIFFER, "export", *files, "--out", str(d), "--workers", str(n)]],
+                [[*SNIFFER, "export", *files, "--out", str(d), "--workers", str(n), *how]],
                 lambda d=d: shutil.rmtree(d, ignore_errors=True),
             ),
         )
@@ -269,9 +291,16 @@ def main() -> int:
         f"(what the machine gave two processes in this run): {one[0] / plain[0]:.2f}x; "
         f"load {os.getloadavg()[0]:.1f}"
     )
+    dsk = r["sniffer export --workers 2 --scheduler local"]
+    print(
+        f"CPU of 2 workers / CPU of 1 (the cost of a second worker beyond its share of the work): fork pool "
+        f"{two[1] / one[1]:.2f}x, local Dask cluster {dsk[1] / one[1]:.2f}x; Dask 2 workers vs 1 (wall) "
+        f"{one[0] / dsk[0]:.2f}x"
+    )
     print(
         f"export 1 worker vs sniffer read (wall): {read[0] / one[0]:.2f}x, cpu {read[1] / one[1]:.2f}x  (goal >= 0.5x)"
     )
+    print("load " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" (1, 5, 15 min); {_autogroup()}")
     for name, theirs in (
         ("top talkers", "tshark -qz conv,ip (each file)"),
         ("DNS names", "tshark -Y dns.qry.name -e dns.qry.name"),

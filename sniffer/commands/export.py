@@ -34,14 +34,15 @@ def add_parser(sub: Any) -> None:
         "-j",
         type=int,
         metavar="N",
-        help="worker processes of the local Dask cluster (default: the machine's cores for 64 MiB of input "
-        "or more, else this process; 1 = this process)",
+        help="worker processes on this machine, forked from this one (default: the machine's cores for "
+        "64 MiB of input or more, else this process; 1 = this process); with --scheduler local, the "
+        "workers of a local Dask cluster",
     )
     p.add_argument(
         "--scheduler",
         metavar="tcp://HOST:8786",
         help="run the tasks on this existing Dask cluster (the workers must see the files and DATASET "
-        "at the same paths)",
+        "at the same paths); local: start a local Dask cluster of --workers processes",
     )
     p.add_argument(
         "--split-size",
@@ -74,8 +75,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UsageError("export: --workers needs N >= 1")
-    if args.scheduler and not args.scheduler.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")):
-        raise UsageError("export: --scheduler takes an address like tcp://HOST:8786")
+    if args.scheduler and not (
+        args.scheduler == "local"
+        or args.scheduler.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://"))
+    ):
+        raise UsageError("export: --scheduler takes an address like tcp://HOST:8786, or local")
     for f in args.fields:
         _check_field(f)
     workers = args.workers or os.cpu_count() or 1

@@ -270,14 +270,36 @@ def _split_points(size: int, split: int) -> list[tuple[int, int]]:
     return [(24 + i * step, min(size, 24 + (i + 1) * step)) for i in range(n)]
 
 
+def _call(job: tuple[Callable[..., Any], tuple[Any, ...]]) -> Any:
+    fn, a = job
+    return fn(*a)
+
+
+def _preload() -> None:
+    """Import what a task needs before the pool forks: the workers inherit it instead of each importing
+    the decoder and pyarrow again (about a CPU second per worker)."""
+    import pyarrow.parquet  # noqa: F401
+
+    import sniffer.capture.pcapfile
+    import sniffer.dataset.ranges
+    import sniffer.dataset.rows
+    import sniffer.dataset.schema  # noqa: F401
+
+
 class Runner:
-    """Runs functions over arguments: in this process (one worker), on a local Dask cluster of N worker
-    processes, or on the Dask scheduler at ``scheduler`` (tcp://HOST:8786)."""
+    """Runs functions over arguments: in this process (one worker), in a pool of N forked worker
+    processes, on a local Dask cluster (``scheduler="local"``) or on the Dask scheduler at ``scheduler``
+    (tcp://HOST:8786).
+
+    The local default is the fork pool, not a Dask LocalCluster: a task is a whole file or byte range and
+    sends back a few counts, so Dask's scheduling buys nothing on one machine while its cluster costs
+    (spawned workers that import distributed, the decoder and pyarrow again, a scheduler and heartbeats in
+    the driver) were measured in bench/export.py (docs/dataset.md)."""
 
     def __init__(self, workers: int = 1, scheduler: str | None = None, min_bytes: int = 0) -> None:
         self.workers = workers
         self.scheduler = scheduler
-        #: a local cluster only for inputs at least this big (starting one costs ~5 CPU seconds)
+        #: local workers only for inputs at least this big (below, one process is as quick)
         self.min_bytes = min_bytes
         self._client: Any = None
         self._cluster: Any = None
@@ -288,7 +310,7 @@ class Runner:
                 from distributed import Client, LocalCluster
             except ImportError:
                 raise SnifferError("export: Dask is not installed: pip install 'dask[distributed]'") from None
-            if self.scheduler:
+            if self.scheduler and self.scheduler != "local":
                 try:
                     self._client = Client(self.scheduler, timeout=5)
                 except OSError as exc:
@@ -319,6 +341,15 @@ class Runner:
         if self.scheduler is None and (self.workers <= 1 or len(args) == 1):
             for a in args:
                 yield fn(*a)
+            return
+        if self.scheduler is None:
+            import multiprocessing
+
+            _preload()
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(min(self.workers, len(args))) as pool:
+                # one task at a time per worker (chunksize 1): the workers stay busy to the last task
+                yield from pool.imap_unordered(_call, [(fn, a) for a in args], chunksize=1)
             return
         from distributed import as_completed
 
@@ -391,6 +422,9 @@ def export(
         parts: dict[str, list[dict[str, Any]]] = {}
         nparts = {p: sum(1 for t in tasks if t.path == p) for p in {t.path for t in tasks}}
         stats = dict(todo)
+        # biggest first (longest-processing-time order): the last tasks to start are small ones, so no
+        # worker sits idle while another finishes a big file
+        tasks.sort(key=lambda t: -(t.end - t.start if t.end >= 0 else stats[t.path].st_size))
         with open(os.path.join(out, MANIFEST), "a") as man:
             for r in runner.map(run_task, [(t,) for t in tasks]):
                 got = parts.setdefault(r["path"], [])

@@ -147,7 +147,7 @@ class PacketRows:
             c["tcp_stream"].append(None)
             c["udp_stream"].append(None)
             c["tcp_flags"].append(None)
-        extra = self.tcp.feed_frame(n, fr)
+        extra = self.tcp.feed_frame(n, fr, fields)  # the fields of the decode above: not decoded twice
         if extra is None:
             c["tcp_analysis"].append(None)
         else:  # the flags Wireshark sets, by the short name (retransmission, duplicate_ack, ...)

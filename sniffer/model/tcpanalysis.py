@@ -315,22 +315,28 @@ class TcpAnalyzer:
             self.errors += 1
             return None
 
-    def feed_frame(self, number: int, frame: Frame) -> dict[str, Any] | None:
+    def feed_frame(
+        self, number: int, frame: Frame, fields: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         """``feed`` for a capture Frame: its TCP header read straight from the bytes on the common
-        link types (no full decode); other encapsulations go through ``decode.fields.frame_fields``,
-        IP fragments through a Defragmenter (so a fragmented segment is analysed in its last fragment)."""
-        return self.feed_segment(number, frame, fast_segment(frame))
+        link types (no full decode); other encapsulations go through ``decode.fields.frame_fields``
+        (or ``fields``, when the caller already has the frame's), IP fragments through a Defragmenter
+        (so a fragmented segment is analysed in its last fragment)."""
+        return self.feed_segment(number, frame, fast_segment(frame), fields)
 
-    def feed_segment(self, number: int, frame: Frame, seg: tuple[Any, ...] | None) -> dict[str, Any] | None:
+    def feed_segment(
+        self, number: int, frame: Frame, seg: tuple[Any, ...] | None, fields: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         """``feed_frame`` with the frame's ``fast_segment`` already taken."""
         self.last_fields = self.last_columns = None
         if seg is _UNKNOWN or seg is FRAGMENT:
             from sniffer.decode.engine import run
             from sniffer.model.defrag import Defragmenter
 
-            ctx = run(frame, False)  # (decode.fields.frame_fields, and the columns of the same run)
-            fields = ctx.fields
-            self.last_columns = (ctx.src, ctx.dst, ctx.proto, ctx.info)
+            if fields is None:
+                ctx = run(frame, False)  # (decode.fields.frame_fields, and the columns of the same run)
+                fields = ctx.fields
+                self.last_columns = (ctx.src, ctx.dst, ctx.proto, ctx.info)
             if seg is FRAGMENT:  # the TCP header of a fragmented datagram is in its last fragment
                 if self._defrag is None:
                     self._defrag = Defragmenter()

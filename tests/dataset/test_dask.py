@@ -1,5 +1,6 @@
 """`sniffer export` on Dask: a real `dask scheduler` and two `dask worker` processes on 127.0.0.1 (started
-here) produce the same dataset as the run in one process; so does a local cluster (--workers 2)."""
+here) produce the same dataset as the run in one process; so do two forked local workers (--workers 2)
+and a local Dask cluster (--scheduler local)."""
 
 from __future__ import annotations
 
@@ -142,11 +143,14 @@ def test_dask_cluster_on_loopback_gives_the_local_dataset(
 
 
 @pytest.mark.slow
-def test_local_cluster_gives_the_same_dataset(
-    inputs: list[str], local: tuple[Any, ...], tmp_path: Path
+@pytest.mark.parametrize("how", [[], ["--scheduler", "local"]], ids=["fork-pool", "dask-local"])
+def test_local_workers_give_the_same_dataset(
+    inputs: list[str], local: tuple[Any, ...], tmp_path: Path, how: list[str]
 ) -> None:
+    """--workers 2: two forked worker processes; with --scheduler local, a local Dask cluster."""
     ds = tmp_path / "ds"
-    assert cli.main(["export", *inputs, "--out", str(ds), "--workers", "2", "--split-size", "16K", "-q"]) == 0
+    argv = ["export", *inputs, "--out", str(ds), "--workers", "2", "--split-size", "16K", "-q", *how]
+    assert cli.main(argv) == 0
     assert _dataset(ds) == local
 
 

@@ -224,3 +224,62 @@ def test_commands_do_not_load_the_engines_for_help() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert shutil.which("true")
+
+
+def test_offset_points_at_the_packets_record(tmp_path: Path) -> None:
+    """A row traces back to its packet: `offset` is where its record starts (the pcap record header or the
+    pcapng packet block), whose lengths are the row's cap_len and len; the frame numbers run 1..N."""
+    import struct
+
+    files = [
+        CORPUS / "zeek__wikipedia.pcap",
+        CORPUS / "tcpdump__tcp-handshake-nano.pcap",
+        CORPUS / "pcapng-tg__output_be__basic__test006.pcapng",
+        CORPUS / "pcapng-tg__output_le__advanced__test100.pcapng",
+    ]
+    ds = tmp_path / "ds"
+    export([str(f) for f in files], str(ds))
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for r in table(ds, "packets"):
+        rows.setdefault(r["file"], []).append(r)
+    checked = 0
+    for f in files:
+        data = f.read_bytes()
+        got = sorted(rows[str(f)], key=lambda r: r["frame_number"])
+        assert [r["frame_number"] for r in got] == list(range(1, len(got) + 1)), f.name
+        if f.suffix == ".pcap":
+            e = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+            for r in got:
+                _s, _f, incl, orig = struct.unpack_from(e + "IIII", data, r["offset"])
+                assert (incl, orig) == (r["cap_len"], r["len"]), (f.name, r["frame_number"])
+                checked += 1
+            continue
+        e = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+        for r in got:
+            btype, _blen = struct.unpack_from(e + "II", data, r["offset"])
+            assert btype in (2, 3, 6), (f.name, r["frame_number"], btype)
+            if btype == 6:  # enhanced packet block: captured and original length after if id and time
+                incl, orig = struct.unpack_from(e + "II", data, r["offset"] + 20)
+                assert (incl, orig) == (r["cap_len"], r["len"]), (f.name, r["frame_number"])
+            checked += 1
+    assert checked > 100
+
+
+def test_tasks_start_biggest_first(tmp_path: Path) -> None:
+    """The workers are handed the biggest files first, so the last tasks to start are the short ones."""
+    from collections.abc import Callable, Iterator, Sequence
+
+    from sniffer.dataset.export import run_task
+
+    class Recording(Runner):
+        order: list[str] = []
+
+        def map(self, fn: Callable[..., Any], args: Sequence[tuple[Any, ...]]) -> Iterator[Any]:
+            if fn is run_task:
+                self.order = [a[0].path for a in args]
+            return super().map(fn, args)
+
+    files = [CORPUS / n for n in ("dpkt__dns_icmp.pcap", "zeek__wikipedia.pcap", "tcpdump__mptcp-v1.pcap")]
+    r = Recording()
+    export([str(f) for f in files], str(tmp_path / "ds"), runner=r)
+    assert r.order == [str(f) for f in sorted(files, key=lambda f: -f.stat().st_size)]

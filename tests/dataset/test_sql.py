@@ -108,3 +108,15 @@ async def test_query_rows_open_as_a_filtered_packet_list(ds: Path) -> None:
                 break
         assert app.plist.count == len(app.view) == 8
         assert [app.view.packet(i) + 1 for i in range(8)] == list(range(9, 17))  # frame numbers
+
+
+@pytest.mark.parametrize("table", ["packets", "flows"])
+def test_docs_table_is_the_schema(table: str) -> None:
+    """docs/dataset.md's column table of each table names every column, in order, with its Arrow type
+    (the stable schema users write Spark/Trino/ClickHouse tables against)."""
+    from sniffer.dataset.schema import FLOWS, PACKETS
+
+    text = DOCS.read_text().split(f"## Table `{table}`", 1)[1].split("\n## ", 1)[0]
+    documented = re.findall(r"^\| `(\w+)` \| ([^|]+?) \|", text, re.M)
+    schema = PACKETS if table == "packets" else FLOWS
+    assert documented == [(f.name, str(f.type)) for f in schema]

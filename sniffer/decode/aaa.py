@@ -207,7 +207,7 @@ def _ldap_message(ctx: Ctx, o: int, lim: int) -> tuple[str, int]:
     op_tag, vs, ve = _tlv(data, ie, e)
     op = op_tag & 0x1F
     ctx.add("ldap.protocolOp", op, ie, 1, "protocolOp")
-    name = LDAP_OPS.get(op, f"Unknown op ({op})")
+    name = LDAP_OPS.get(op) or f"Unknown op ({op})"
     info = f"{name}({mid}) "
 
     def string(p: int) -> tuple[str, int]:

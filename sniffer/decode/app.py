@@ -398,7 +398,7 @@ def _dns(ctx: Ctx, off: int, end: int, proto: str) -> None:
     mdns = proto == "MDNS"
     did = v["dns.id"]
     opcode = v["dns.flags.opcode"]
-    kind = DNS_OPCODES.get(opcode, f"Unknown operation ({opcode})")
+    kind = DNS_OPCODES.get(opcode) or f"Unknown operation ({opcode})"
     head = f"{kind}{' response' if resp else ''} 0x{did:04x}"
     if resp and v["dns.flags.rcode"]:
         rc = v["dns.flags.rcode"]
@@ -604,7 +604,7 @@ def dissect_dhcpv6(ctx: Ctx, off: int, end: int) -> None:
         "Message type",
         f"Message type: {DHCPV6_TYPES.get(mt, 'Unknown')} ({mt})",
     )
-    name = DHCPV6_TYPES.get(mt, f"Unknown message type {mt}")
+    name = DHCPV6_TYPES.get(mt) or f"Unknown message type {mt}"
     if mt in (12, 13):
         ctx.info = name
         return

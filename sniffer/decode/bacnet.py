@@ -111,7 +111,7 @@ def dissect_bvlc(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     fn = vals["bvlc.function"]
-    ctx.info = BVLC_FUNCTIONS.get(fn, f"Unknown function 0x{fn:02x}")
+    ctx.info = BVLC_FUNCTIONS.get(fn) or f"Unknown function 0x{fn:02x}"
     o = off + 4 + (6 if fn == 0x4 else 0)
     if data[off] != 0x81 or fn not in (0x4, 0x9, 0xA, 0xB) or o >= lim:
         return
@@ -157,7 +157,7 @@ def _apdu(ctx: Ctx, off: int, end: int) -> None:
     ctx.proto = "BACnet-APDU"
     t = data[off] >> 4
     ctx.add("bacapp.type", t, off, 1, "APDU Type")
-    name = APDU_TYPES.get(t, f"Unknown ({t})")
+    name = APDU_TYPES.get(t) or f"Unknown ({t})"
     if t == 1:
         if not ctx.has(off, 2, end):
             return

@@ -85,7 +85,7 @@ _DIR = {0: "Sent ", 1: "Rcvd "}
 
 
 def _cmd_name(op: int) -> str:
-    return HCI_COMMANDS.get(op, f"Unknown 0x{op:04x}")
+    return HCI_COMMANDS.get(op) or f"Unknown 0x{op:04x}"
 
 
 def _direction(ctx: Ctx) -> str:
@@ -112,7 +112,7 @@ def dissect_hci_evt(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     code = vals["bthci_evt.code"]
-    info = HCI_EVENTS.get(code, f"Unknown 0x{code:02x}")
+    info = HCI_EVENTS.get(code) or f"Unknown 0x{code:02x}"
     data = ctx.data
     at = {0x0E: 3, 0x0F: 4}.get(code)  # where Command Complete / Status name their command
     if at is not None and ctx.has(off + at, 2, end):
@@ -192,7 +192,7 @@ def _l2cap(ctx: Ctx, off: int, end: int) -> None:
             2,
             "Command Length",
         )
-        info += L2CAP_SIGNALS.get(code, f"Unknown Command 0x{code:02x}")
+        info += L2CAP_SIGNALS.get(code) or f"Unknown Command 0x{code:02x}"
         if code in (0x0A, 0x0B) and ctx.has(off + 8, 2, end):
             it = int.from_bytes(data[off + 8 : off + 10], "little")
             info += f" ({L2CAP_INFO_TYPES.get(it, 'Unknown')})"

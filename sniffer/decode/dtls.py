@@ -120,7 +120,7 @@ def dissect_dtls(ctx: Ctx, off: int, end: int) -> None:
                         break
                     ht, hl = hs["dtls.handshake.type"], hs["dtls.handshake.length"]
                     foff, flen = hs["dtls.handshake.fragment_offset"], hs["dtls.handshake.fragment_length"]
-                    name = HANDSHAKE_TYPES.get(ht, f"Unknown ({ht})")
+                    name = HANDSHAKE_TYPES.get(ht) or f"Unknown ({ht})"
                     if flen < hl:
                         name += " (Reassembled)" if foff and foff + flen == hl else " (Fragment)"
                     names.append(name)

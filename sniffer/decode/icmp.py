@@ -148,7 +148,7 @@ def dissect_icmp(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     t, code = vals["icmp.type"], vals["icmp.code"]
-    tname = ICMP_TYPES.get(t, f"Unknown ICMP (obsolete or malformed?) (type {t})")
+    tname = ICMP_TYPES.get(t) or f"Unknown ICMP (obsolete or malformed?) (type {t})"
     cname = ICMP_CODES.get(t, {}).get(code)
     info = f"{tname} ({cname})" if cname else tname
     if not ctx.quote:
@@ -339,7 +339,7 @@ def dissect_icmpv6(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     t, code = vals["icmpv6.type"], vals["icmpv6.code"]
-    tname = ICMPV6_TYPES.get(t, f"Unknown ICMPv6 type {t}")
+    tname = ICMPV6_TYPES.get(t) or f"Unknown ICMPv6 type {t}"
     if not ctx.quote:
         _cksum_status(ctx, "icmpv6", off, end, 58)
     info = tname
@@ -553,7 +553,7 @@ def _mld_report_v2(ctx: Ctx, off: int, end: int) -> list[str]:
                 return parts
             srcs.append(ip6(data[so : so + 16]))
             ctx.add("icmpv6.mldr.mar.source_address", srcs[-1], so, 16, "Source Address", None, node)
-        what = MLD_RECORD_INFO.get(rtype, f"Record type {rtype}")
+        what = MLD_RECORD_INFO.get(rtype) or f"Record type {rtype}"
         if srcs:
             parts.append(f"{what} {maddr} for source {{{', '.join(srcs)}}}")
         else:

@@ -235,7 +235,7 @@ def _dnp3(ctx: Ctx, off: int, end: int) -> bool:
             ctx.add(name, int(bool(iin & bit)), offs[3], 2, name, None, app)
         i = 5
     objs = _objects(ctx, ud, offs, i, func)
-    info = APP_FUNCS.get(func, f"Unknown function ({func})")
+    info = APP_FUNCS.get(func) or f"Unknown function ({func})"
     if func in (1, 2):  # Read / Write name the objects
         what = _info_objects(objs)
         if what:

@@ -92,6 +92,8 @@ def _code(v: int) -> int:
     return ((v & 0x0F) | 0x10) << (((v >> 4) & 0x07) + 3)
 
 
+_IGMP_VERSIONS = ("IGMP", "IGMPv1", "IGMPv2", "IGMPv3")  # the Protocol column per version
+
 #: IGMP types other protocols use (DVMRP 0x13, PIM version 1 0x14): registered by routing.py
 IGMP_OTHER = Table("IGMP type")
 
@@ -120,11 +122,11 @@ def dissect_igmp(ctx: Ctx, off: int, end: int) -> None:
         return
     if version:
         ctx.add("igmp.version", version, off, 1, "IGMP Version")
-        ctx.proto = f"IGMPv{version}"
+        ctx.proto = _IGMP_VERSIONS[version]
         if ctx.tree:
             layer.text = f"Internet Group Management Protocol [IGMP Version: {version}]"
     IGMP_HDR.read(ctx, off, end)
-    tname = IGMP_TYPES.get(t, f"Unknown Type:0x{t:02x}")
+    tname = IGMP_TYPES.get(t) or f"Unknown Type:0x{t:02x}"
     ctx.info = tname
     if version == 0:
         return
@@ -222,7 +224,7 @@ def _v3_report(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
         if aux and ctx.has(o + 8 + 4 * ns, 4 * aux, end):
             ao = o + 8 + 4 * ns
             ctx.add("igmp.aux_data", data[ao : ao + 4 * aux].hex(":"), ao, 4 * aux, "Aux Data", None, node)
-        what = RECORD_INFO.get(rtype, f"Record type {rtype}")
+        what = RECORD_INFO.get(rtype) or f"Record type {rtype}"
         if srcs:
             parts.append(f"{what} {g} for source {{{', '.join(srcs)}}}")
         elif rtype in (3, 4):

@@ -312,7 +312,7 @@ def _ext_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
         if not ctx.has(off, 1, end):
             return
         t = data[off]
-        node = ctx.sub(IPV6_OPT_NAMES.get(t, f"Option {t}"), "ipv6.opt", off, 1)
+        node = ctx.sub(IPV6_OPT_NAMES.get(t) or f"Option {t}", "ipv6.opt", off, 1)
         ctx.add(
             "ipv6.opt.type", t, off, 1, "Type", f"Type: {IPV6_OPT_NAMES.get(t, 'Unknown')} (0x{t:02x})", node
         )
@@ -691,7 +691,7 @@ def _tcp_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
         if not ctx.has(off, 1, end):
             return
         kind = data[off]
-        node = ctx.sub(TCPOPT_NAMES.get(kind, f"Unknown option {kind}"), "tcp.option", off, 1, None, top)
+        node = ctx.sub(TCPOPT_NAMES.get(kind) or f"Unknown option {kind}", "tcp.option", off, 1, None, top)
         ctx.add(
             "tcp.option_kind", kind, off, 1, "Kind", f"Kind: {TCPOPT_NAMES.get(kind, kind)} ({kind})", node
         )
@@ -717,7 +717,7 @@ def _tcp_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
             data[off : off + ln].hex(":"),
             off,
             ln,
-            TCPOPT_NAMES.get(kind, f"Option {kind}"),
+            TCPOPT_NAMES.get(kind) or f"Option {kind}",
             None,
             node,
         )

@@ -278,7 +278,7 @@ def dissect_vtp(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     code = vals["vtp.code"]
-    ctx.info = VTP_CODES.get(code, f"Unknown message type (0x{code:02x})")
+    ctx.info = VTP_CODES.get(code) or f"Unknown message type (0x{code:02x})"
     if code == 1 and ctx.has(off + 36, 4, end):
         rev = int.from_bytes(ctx.data[off + 36 : off + 40], "big")
         ctx.add("vtp.conf_rev_num", rev, off + 36, 4, "Configuration Revision Number")
@@ -331,7 +331,7 @@ def dissect_eapol(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     t = vals["eapol.type"]
-    ctx.info = EAPOL_TYPES.get(t, f"Unknown Type (0x{t:02X})")
+    ctx.info = EAPOL_TYPES.get(t) or f"Unknown Type (0x{t:02X})"
     if t == 0:
         dissect_eap(ctx, off + 4, min(end, off + 4 + vals["eapol.len"]))
 
@@ -343,7 +343,7 @@ def dissect_eap(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     code = vals["eap.code"]
-    info = EAP_CODES.get(code, f"Unknown code ({code})")
+    info = EAP_CODES.get(code) or f"Unknown code ({code})"
     if code in (1, 2) and ctx.has(off + 4, 1, end):
         t = ctx.data[off + 4]
         ctx.add("eap.type", t, off + 4, 1, "Type")
@@ -488,7 +488,7 @@ def dissect_slow(ctx: Ctx, off: int, end: int) -> None:
         return
     sub = ctx.data[off]
     ctx.add("slow.subtype", sub, off, 1, "Slow Protocols subtype")
-    ctx.info = SLOW_SUBTYPES.get(sub, f"Unknown subtype = {sub}")
+    ctx.info = SLOW_SUBTYPES.get(sub) or f"Unknown subtype = {sub}"
     if sub == 10 and ctx.has(off + 1, 3, end):
         _ossp(ctx, off + 1, end)
     if sub == 1:
@@ -569,7 +569,7 @@ def dissect_ptp(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     t = vals["ptp.v2.messagetype"]
-    ctx.info = PTP_TYPES.get(t, f"Unknown message (0x{t:x})")
+    ctx.info = PTP_TYPES.get(t) or f"Unknown message (0x{t:x})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -804,7 +804,7 @@ def dissect_loop(ctx: Ctx, off: int, end: int) -> None:
     fn = int.from_bytes(data[o : o + 2], "little")
     ctx.add("loop.relevant_function", fn, o, 2, "Relevant function")
     ctx.add("loop.function", fn, o, 2, "Function")
-    ctx.info = LOOP_FUNCTIONS.get(fn, f"Unknown function ({fn})")
+    ctx.info = LOOP_FUNCTIONS.get(fn) or f"Unknown function ({fn})"
     if fn == 1 and ctx.has(o + 2, 2, end):
         ctx.add(
             "loop.receipt_number", int.from_bytes(data[o + 2 : o + 4], "little"), o + 2, 2, "Receipt number"

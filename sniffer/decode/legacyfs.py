@@ -70,7 +70,7 @@ def dissect_ncp(ctx: Ctx, off: int, end: int) -> None:
         ctx.add("ncp.func", fn, o + 6, 1, "Function")
         ctx.info = f"C {_ncp_request(ctx, fn, o, min(end, len(data)))}"
     else:
-        ctx.info = NCP_TYPES.get(t, f"Type 0x{t:04x}")
+        ctx.info = NCP_TYPES.get(t) or f"Type 0x{t:04x}"
 
 
 #: the requests Wireshark names in the Info (function, subfunction or None) -> name (those of the corpus

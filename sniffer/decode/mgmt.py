@@ -207,7 +207,7 @@ def dissect_tftp(ctx: Ctx, off: int, end: int) -> None:
         return
     op = int.from_bytes(data[off : off + 2], "big")
     ctx.add("tftp.opcode", op, off, 2, "Opcode", f"Opcode: {TFTP_OPCODES.get(op, 'Unknown')} ({op})")
-    name = TFTP_OPCODES.get(op, f"Unknown (0x{op:04x})")
+    name = TFTP_OPCODES.get(op) or f"Unknown (0x{op:04x})"
     ctx.info = name
     o = off + 2
     if op in (1, 2):

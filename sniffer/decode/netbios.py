@@ -166,7 +166,7 @@ def dissect_nbns(ctx: Ctx, off: int, end: int) -> None:
     if v is None:
         return
     op = v["nbns.flags.opcode"]
-    info = NBNS_OPCODES.get(op, f"Unknown operation ({op})")
+    info = NBNS_OPCODES.get(op) or f"Unknown operation ({op})"
     if resp:
         info += " response"
         rc = v["nbns.flags.rcode"]
@@ -231,7 +231,7 @@ def dissect_nbds(ctx: Ctx, off: int, end: int) -> None:
     if v is None:
         return
     t = v["nbdgm.type"]
-    ctx.info = NBDS_TYPES.get(t, f"Unknown message type (0x{t:02x})")
+    ctx.info = NBDS_TYPES.get(t) or f"Unknown message type (0x{t:02x})"
     if t not in (0x10, 0x11, 0x12) or not ctx.has(off + 10, 4, end):
         return
     ctx.add(

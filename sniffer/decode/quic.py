@@ -147,7 +147,7 @@ def _frames(ctx: Ctx, plain: bytes) -> list[str]:
             o = e
             continue
         ctx.add("quic.frame_type", t, 0, 0, "Frame Type")
-        names.append(FRAME_TYPES.get(t, f"Unknown ({t})"))
+        names.append(FRAME_TYPES.get(t) or f"Unknown ({t})")
         o += 1
         if t == 1:
             continue

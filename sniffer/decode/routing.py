@@ -63,7 +63,7 @@ def dissect_pim(ctx: Ctx, off: int, end: int) -> None:
         return
     ver, t = vals["pim.version"], vals["pim.type"]
     proto = f"PIMv{ver}"
-    info = PIM_TYPES.get(t, f"Unknown ({t})")
+    info = PIM_TYPES.get(t) or f"Unknown ({t})"
     ctx.proto, ctx.info = proto, info
     ctx.layer.text = f"Protocol Independent Multicast, Type: {info}"
     if ver == 2 and t == 1 and ctx.has(off, 9, end):  # Register: flags, then the encapsulated packet
@@ -172,7 +172,7 @@ def dissect_ospf(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     ver, t, plen = vals["ospf.version"], vals["ospf.msg"], vals["ospf.packet_length"]
-    ctx.info = OSPF_TYPES.get(t, f"Unknown ({t})")
+    ctx.info = OSPF_TYPES.get(t) or f"Unknown ({t})"
     hl = 24 if ver == 2 else 16
     ctx.layer.length = hl
     if (OSPF2 if ver == 2 else OSPF3).read(ctx, off, end) is None:
@@ -221,7 +221,7 @@ def dissect_eigrp(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     op = vals["eigrp.opcode"]
-    info = EIGRP_OPCODES.get(op, f"Unknown ({op})")
+    info = EIGRP_OPCODES.get(op) or f"Unknown ({op})"
     if op == 5 and vals["eigrp.ack"]:
         info = "Hello (Ack)"
     ctx.info = info
@@ -427,7 +427,7 @@ def dissect_rip(ctx: Ctx, off: int, end: int) -> None:
         return
     ver, cmd = vals["rip.version"], vals["rip.command"]
     ctx.proto = f"RIPv{ver}"
-    ctx.info = RIP_COMMANDS.get(cmd, f"Unknown command ({cmd})")
+    ctx.info = RIP_COMMANDS.get(cmd) or f"Unknown command ({cmd})"
     lim = min(end, len(ctx.data))
     o = off + 4
     while o + 20 <= lim:
@@ -564,7 +564,7 @@ def dissect_pimv1(ctx: Ctx, off: int, end: int) -> None:
     ctx.add("pim.code", code, off + 1, 1, "Code")
     if ctx.has(off + 4, 1, end):
         ctx.add("pim.version", ctx.data[off + 4] >> 4, off + 4, 1, "Version")
-    ctx.info = PIM1_TYPES.get(code, f"Unknown ({code})")
+    ctx.info = PIM1_TYPES.get(code) or f"Unknown ({code})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -661,7 +661,7 @@ def dissect_nhrp(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     op = vals["nhrp.hdr.op.type"]
-    info = NHRP_OPS.get(op, f"Unknown NHRP packet type ({op})")
+    info = NHRP_OPS.get(op) or f"Unknown NHRP packet type ({op})"
     data = ctx.data
     if 1 <= op <= 6 and ctx.has(off, 28, end):
         shtl, sstl = data[off + 18] & 0x3F, data[off + 19] & 0x3F
@@ -704,7 +704,7 @@ def dissect_lisp(ctx: Ctx, off: int, end: int) -> None:
         return
     t = ctx.data[off] >> 4
     ctx.add("lisp.type", t, off, 1, "Type")
-    ctx.info = LISP_TYPES.get(t, f"Unknown LISP Control Packet ({t})")
+    ctx.info = LISP_TYPES.get(t) or f"Unknown LISP Control Packet ({t})"
 
 
 @UDP_PORTS.register(698)

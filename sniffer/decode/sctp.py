@@ -116,7 +116,7 @@ def dissect_sctp(ctx: Ctx, off: int, end: int) -> None:
         ch = CHUNK.read(ctx, o, end, node)
         assert ch is not None
         t, ln = ch["sctp.chunk_type"], ch["sctp.chunk_length"]
-        name = SCTP_CHUNKS.get(t, f"UNKNOWN({t})")
+        name = SCTP_CHUNKS.get(t) or f"UNKNOWN({t})"
         if node is not None:
             node.text, node.length = f"{name} chunk", ln
         if ln < 4:

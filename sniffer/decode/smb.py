@@ -300,7 +300,7 @@ def _browser(ctx: Ctx, o: int, lim: int) -> None:
         "Command",
         f"Command: {BROWSER_COMMANDS.get(cmd, 'Unknown')} (0x{cmd:02x})",
     )
-    info = BROWSER_COMMANDS.get(cmd, f"Unknown command 0x{cmd:02x}")
+    info = BROWSER_COMMANDS.get(cmd) or f"Unknown command 0x{cmd:02x}"
     if cmd in (1, 12, 13, 15) and o + 26 <= lim:
         name = data[o + 6 : o + 22].split(b"\0")[0].decode("latin-1")
         ctx.add("browser.server", name, o + 6, 16, "Server Name")

@@ -107,7 +107,7 @@ def _pdu(ctx: Ctx, o: int, lim: int) -> str:
     data = ctx.data
     tag, s, e = _tlv(data, o, lim)
     kind = tag & 0x1F
-    name = PDU_TYPES.get(kind, f"PDU {kind}")
+    name = PDU_TYPES.get(kind) or f"PDU {kind}"
     ctx.add("snmp.data", kind, o, e - o, "data", f"data: {name} ({kind})")
     if kind == 4:  # v1 trap: enterprise, agent address, generic, specific, time stamp, bindings
         return name

@@ -95,7 +95,7 @@ def _kex_name(code: int, data: bytes, p: int, pe: int) -> str:
         return "Diffie-Hellman Group Exchange Init"
     if code == 33:
         return "Diffie-Hellman Group Exchange Reply"
-    return MESSAGES.get(code, f"Unknown ({code})")
+    return MESSAGES.get(code) or f"Unknown ({code})"
 
 
 def _plain_packets(data: bytes, off: int, lim: int) -> list[int] | None:

@@ -122,7 +122,7 @@ def dissect_stun(ctx: Ctx, off: int, end: int) -> None:
         if v + al > lim:
             ctx.short(v + al, end)
             break
-        name = ATTRS.get(at, f"Unknown (0x{at:04x})")
+        name = ATTRS.get(at) or f"Unknown (0x{at:04x})"
         if at == 0x0006:
             user = data[v : v + al].decode("utf-8", "replace")
             ctx.add("stun.att.username", user, v, al, "Username")

@@ -326,7 +326,7 @@ def _handshake(ctx: Ctx, o: int, stop: int, rec: Node | None, names: list[str]) 
     while o + 4 <= stop:
         ht = data[o]
         hl = _u(data, o + 1, 3)
-        name = HANDSHAKE_TYPES.get(ht, f"Unknown ({ht})")
+        name = HANDSHAKE_TYPES.get(ht) or f"Unknown ({ht})"
         names.append(name)
         node = ctx.add(
             "tls.handshake", "", o, 4 + hl, f"Handshake Protocol: {name}", f"Handshake Protocol: {name}", rec
@@ -368,7 +368,7 @@ def dissect_tls(ctx: Ctx, off: int, end: int) -> bool:
         if stop > lim:  # the rest of the record is in later segments (or was cut by the capture)
             break
         vname = VERSIONS.get(ver, "TLS")
-        cname = CONTENT_TYPES.get(ct, f"Unknown ({ct})")
+        cname = CONTENT_TYPES.get(ct) or f"Unknown ({ct})"
         # records, handshake messages and alerts are subtrees whose presence filters test ("tls.record"):
         # they carry an empty value so that they are fields too
         head = f"{vname} Record Layer: {cname} Protocol"
@@ -395,7 +395,7 @@ def dissect_tls(ctx: Ctx, off: int, end: int) -> bool:
         elif ct == CT_ALERT:
             if ln == 2 and data[b] in ALERT_LEVELS:
                 lv, desc = data[b], data[b + 1]
-                dname = ALERT_DESCRIPTIONS.get(desc, f"Unknown ({desc})")
+                dname = ALERT_DESCRIPTIONS.get(desc) or f"Unknown ({desc})"
                 names.append(f"Alert (Level: {ALERT_LEVELS[lv]}, Description: {dname})")
                 node = ctx.add("tls.alert_message", "", b, 2, "Alert Message", "Alert Message", rec)
                 ctx.add("tls.alert_message.level", lv, b, 1, "Level", None, node)

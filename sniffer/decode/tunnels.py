@@ -149,7 +149,7 @@ def _cp(proto: int) -> None:
         if vals is None:
             return
         code = vals["ppp.code"]
-        ctx.info = CP_CODES.get(code, f"Unknown (0x{code:02x})")
+        ctx.info = CP_CODES.get(code) or f"Unknown (0x{code:02x})"
         if name == "lcp" and code in (9, 10, 11) and ctx.has(off + 4, 4, end):
             mn = int.from_bytes(ctx.data[off + 4 : off + 8], "big")
             ctx.add("lcp.magic_number", mn, off + 4, 4, "Magic number", f"Magic number: 0x{mn:08x}")
@@ -189,7 +189,7 @@ def dissect_pppoed(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     code = vals["pppoe.code"]
-    ctx.info = PPPOE_CODES.get(code, f"Unknown (0x{code:02x})")
+    ctx.info = PPPOE_CODES.get(code) or f"Unknown (0x{code:02x})"
 
 
 @ETHERTYPES.register(0x8864)
@@ -502,7 +502,7 @@ def dissect_gtp(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     msg = vals["gtp.message"]
-    ctx.info = GTP_MSGS.get(msg, f"Unknown message ({msg})")
+    ctx.info = GTP_MSGS.get(msg) or f"Unknown message ({msg})"
     o = off + 8
     if vals["gtp.flags"] & 0x07:
         opt = GTP_OPT.read(ctx, off, end)
@@ -682,7 +682,7 @@ def dissect_isakmp(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     ex = vals["isakmp.exchangetype"]
-    info = ISAKMP_EXCHANGES.get(ex, f"Unknown ({ex})")
+    info = ISAKMP_EXCHANGES.get(ex) or f"Unknown ({ex})"
     if vals["isakmp.version"] >> 4 == 2:
         fl = vals["isakmp.flags"]
         info += (
@@ -849,7 +849,7 @@ def dissect_mip6(ctx: Ctx, off: int, end: int) -> None:
         return
     ctx.layer.length = (vals["mip6.hlen"] + 1) * 8
     t = vals["mip6.mhtype"]
-    ctx.info = MIP6_TYPES.get(t, f"Unknown MH Type ({t})")
+    ctx.info = MIP6_TYPES.get(t) or f"Unknown MH Type ({t})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -878,7 +878,7 @@ def dissect_mpls_echo(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     t = vals["mpls_echo.msg_type"]
-    ctx.info = MPLS_ECHO_TYPES.get(t, f"Unknown Message Type ({t})")
+    ctx.info = MPLS_ECHO_TYPES.get(t) or f"Unknown Message Type ({t})"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -228,6 +228,52 @@ class PacketStore:
             data = os.pread(reader._f.fileno(), self.caplen[i], self.offset[i] + 16)
         return Frame(self.ts[i], data, self.wirelen[i], linktype, interface, direction, ifname)
 
+    #: bytes one batched read of ``frame_range`` may span (then it reads the rest in further blocks)
+    BLOCK_BYTES = 4 << 20
+
+    def frame_range(self, start: int, end: int) -> Iterator[Frame]:
+        """The frames of packets ``start`` to ``end - 1``, in order, equal to ``frame(i)`` each; from a
+        classic pcap file they are read in blocks of consecutive records (one ``pread`` per block instead
+        of two per packet: a filter scanning a million packets spent ~3 s of CPU in the reads)."""
+        from sniffer.capture.pcapfile import PcapReader
+
+        i = start
+        while i < end:
+            block = None
+            if self.spool is None:
+                with self._reader_lock:
+                    reader = self._open_reader()
+                    if type(reader) is PcapReader:
+                        hdr = reader._hdrsize
+                        base = top = self.offset[i]
+                        j = i
+                        while j < end:  # consecutive records only
+                            o = self.offset[j]
+                            if o != top or (j > i and o + hdr + self.caplen[j] - base > self.BLOCK_BYTES):
+                                break
+                            top = o + hdr + self.caplen[j]
+                            j += 1
+                        block = os.pread(reader._f.fileno(), top - base, base)
+            if block is None or len(block) < top - base:
+                yield self.frame(i)  # a live spool, pcapng, or a file cut short: one at a time
+                i += 1
+                continue
+            table, meta, ts, caplen, wirelen, offset = (
+                self._meta_table,
+                self.meta,
+                self.ts,
+                self.caplen,
+                self.wirelen,
+                self.offset,
+            )
+            for k in range(i, j):
+                linktype, interface, direction, ifname = table[meta[k]]
+                o = offset[k] - base + hdr
+                yield Frame(
+                    ts[k], block[o : o + caplen[k]], wirelen[k], linktype, interface, direction, ifname
+                )
+            i = j
+
     def keep_open(self) -> None:
         """Open the capture file now: packets stay readable from this inode even when the path is
         replaced (saving over the open file writes a new file and renames it over the old one)."""
@@ -346,7 +392,6 @@ class View:
         assert self.matched is not None
         end = min(self.store.count, self.scanned + budget)
         start = self.scanned
-        frame = self.store.frame
         matches_frame = getattr(self.filter, "matches_frame", None)
         if matches_frame is None:  # a plain predicate over the field dict
             matches = self.filter.matches
@@ -354,11 +399,19 @@ class View:
             def matches_frame(fr: Frame, n: int) -> bool:
                 return bool(matches(_fields(fr)))
 
+        frames = self.store.frame_range(start, end)  # read in blocks, not two preads per packet
         for i in range(start, end):
+            try:
+                fr = next(frames)
+            except Exception:  # a failed read ends the generator: go on after that packet
+                frames = self.store.frame_range(i + 1, end)
+                self.errors += 1
+                self.scanned = i + 1
+                continue
             try:
                 # header fields only when the filter needs no more; frame.number, tcp.stream,
                 # udp.stream and frame.time_* from the packets passed in order
-                ok = matches_frame(frame(i), i + 1)
+                ok = matches_frame(fr, i + 1)
             except Exception:
                 self.errors += 1
                 ok = False

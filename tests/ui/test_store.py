@@ -32,6 +32,24 @@ def test_index_reads_back_every_frame_exactly(tmp_path: Path) -> None:
     store.close()
 
 
+def test_frame_range_equals_frame(tmp_path: Path) -> None:
+    """The View reads a classic pcap in blocks (frame_range): the same frames as frame(i), also across
+    block limits, from pcapng (one at a time) and from a live spool."""
+    path = write_pcap(tmp_path / "a.pcap", 300)
+    store = _load(path)
+    want = [store.frame(i) for i in range(300)]
+    assert list(store.frame_range(0, 300)) == want
+    assert list(store.frame_range(17, 200)) == want[17:200]
+    store.BLOCK_BYTES = 200  # a block per record or two
+    assert list(store.frame_range(0, 300)) == want
+    store.close()
+    spool = PacketStore(spool=True)
+    frames = [Frame(i, d, len(d) + 4, 1, 2, 1, "veth0") for i, d in enumerate(mixed_frames(20))]
+    spool.append_batch(frames)
+    assert list(spool.frame_range(0, 20)) == [spool.frame(i) for i in range(20)]
+    spool.close()
+
+
 def test_spool_store_keeps_bytes_on_disk(tmp_path: Path) -> None:
     store = PacketStore(spool=True)
     frames = [Frame(i, d, len(d) + 4, 1, 2, 1, "veth0") for i, d in enumerate(mixed_frames(50))]

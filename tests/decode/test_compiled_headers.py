@@ -10,6 +10,8 @@ from sniffer.decode.core import Ctx, Header
 
 
 def _headers() -> list[Header]:
+    # the TUI's statistics panel gc.freeze()s what it has loaded; frozen objects are not in get_objects()
+    gc.unfreeze()
     return [o for o in gc.get_objects() if isinstance(o, Header)]
 
 

@@ -1,17 +1,19 @@
 """Benchmark the cost of the TCP analysis and reassembly in `sniffer read` / `-Y` / `stats --expert`, next to tshark.
 
-One command: `python bench/analysis.py [--repeat K] [--runs R]`. It builds bench/out/real-tcp.pcapng
+One command: `python bench/analysis.py [--repeat K] [--runs R] [--real PACKETS | --file F]`. It builds bench/out/real-tcp.pcapng
 from the TCP captures of /work/shared/corpus and /work/shared/corpus-breadth (the copies in
 tests/corpus; mergecap -a, the list repeated K times: real traffic of ~45 protocols and link types, every
 conversation several times over), then times each command side by side (CPU seconds of the child,
 user + system; median of R runs) and prints the ratio of each analysed run to the same run without
 analysis, and of sniffer to tshark doing the same job. The "reassembly" rows compare the analysed runs
-with and without TCP reassembly (`--no-reassembly`): its own cost.
+with and without TCP reassembly (`--no-reassembly`): its own cost. `--real PACKETS`: the real-traffic file
+of bench/realtraffic.py instead (every Ethernet capture of the corpora, ~45% TCP), e.g. --real 100000.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import statistics
@@ -48,11 +50,24 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument(
+        "--real", type=int, metavar="PACKETS", help="the real-traffic file (bench/realtraffic.py)"
+    )
+    ap.add_argument("--file", help="this capture instead (e.g. a slice of the real-traffic file)")
+    ap.add_argument("--only", help="only the jobs whose name contains this (e.g. expert)")
     args = ap.parse_args()
     if shutil.which("mergecap") is None or shutil.which("tshark") is None:
         print("bench/analysis.py needs mergecap and tshark (apt-get install tshark)", file=sys.stderr)
         return 1
-    path = str(build(args.repeat))
+    if args.file:
+        path = args.file
+    elif args.real:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from realtraffic import real_traffic
+
+        path = str(real_traffic(args.real))
+    else:
+        path = str(build(args.repeat))
     npk = sum(
         1
         for _ in subprocess.run(
@@ -100,7 +115,12 @@ def main() -> int:
             [*tsh, "-q", "-z", "expert"],
         ),
     ]
-    print(f"file: {path} ({npk} packets), median CPU seconds of {args.runs} runs (user+system)")
+    if args.only:
+        rows = [r for r in rows if args.only in r[0]]
+    load = os.getloadavg()[0]
+    print(
+        f"file: {path} ({npk} packets), median CPU seconds of {args.runs} runs (user+system), load {load:.1f}"
+    )
     print(
         f"{'job':20} {'sniffer':>9} {'+analysis':>10} {'cost':>7} {'us/pkt':>7} {'tshark':>8} {'sniffer/tshark':>15}"
     )

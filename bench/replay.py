@@ -1,11 +1,13 @@
 """Benchmark `sniffer replay` against tcpreplay onto the same veth (inside test namespaces).
 
-One command (as root): python bench/replay.py [--rounds 5]
+One command (as root): python bench/replay.py [--rounds 5] [--baseline DIR]
   1. --topspeed: packets/s of each tool (as each reports it), median of the rounds, and the ratio.
   2. --pps 10000 and 50000 for 3 s each: a tcpdump in the peer namespace records every packet; from its
      kernel timestamps: the achieved rate, each packet's deviation from its place in the schedule
      (mean / p99 / max) and the longest silence between two packets.
-Everything is sent inside two namespaces joined by a veth pair (removed at the end).
+Everything is sent inside two namespaces joined by a veth pair (removed at the end). --baseline DIR also
+runs sniffer from another source tree (e.g. `git archive main sniffer | tar -x -C DIR`) in the same
+rounds, so a change is compared before/after under the same load; CPU seconds of each command too.
 """
 
 from __future__ import annotations
@@ -46,14 +48,18 @@ def sniffer_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "sniffer", "replay", *args]
 
 
-def run_in(host: Host, cmd: list[str]) -> str:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def run_in(host: Host, cmd: list[str], tree: Path = ROOT) -> tuple[str, float]:
+    """Run cmd in the namespace (sniffer from source tree ``tree``): (its stdout, its CPU seconds)."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    t0 = os.times()
+    # `python -m` puts the working directory first on sys.path: run from the tree itself
     p = subprocess.run(
-        ["ip", "netns", "exec", host.ns, *cmd], capture_output=True, text=True, env=env, timeout=300
+        ["ip", "netns", "exec", host.ns, *cmd], capture_output=True, text=True, env=env, timeout=300, cwd=tree
     )
+    t1 = os.times()
     if p.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed: {p.stderr.strip()}")
-    return p.stdout
+    return p.stdout, (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
 
 
 def pps_of(tool: str, out: str) -> float:
@@ -104,7 +110,9 @@ def deviation(cap: list[tuple[int, int]], pps: float) -> Deviation:
     )
 
 
-def captured(b: Host, cmd: list[str], a: Host, pcap_out: str) -> tuple[list[tuple[int, int]], str]:
+def captured(
+    b: Host, cmd: list[str], a: Host, pcap_out: str, tree: Path = ROOT
+) -> tuple[list[tuple[int, int]], str]:
     """Run cmd in a while tcpdump records vb in b: (sequence number, capture timestamp ns) per packet,
     and what cmd printed."""
     dump = subprocess.Popen(
@@ -140,7 +148,7 @@ def captured(b: Host, cmd: list[str], a: Host, pcap_out: str) -> tuple[list[tupl
         line = dump.stderr.readline()
         if "listening on" in line:
             break
-    out = run_in(a, cmd)
+    out, _cpu = run_in(a, cmd, tree)
     time.sleep(0.3)
     dump.send_signal(signal.SIGINT)
     dump.wait(10)
@@ -153,7 +161,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--packets", type=int, default=200_000, help="packets for the --topspeed runs")
     ap.add_argument(
-        "--pps", type=int, nargs="+", default=[10_000, 50_000], help="rates asked for in the paced runs"
+        "--pps", type=int, nargs="*", default=[10_000, 50_000], help="rates asked for in the paced runs"
     )
     ap.add_argument("--seconds", type=float, default=3.0, help="length of each paced run")
     ap.add_argument("--paced-rounds", type=int, default=2)
@@ -163,31 +171,45 @@ def main() -> int:
         default="",
         help="more options for sniffer replay in the paced runs, e.g. --preload-pcap",
     )
+    ap.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also run sniffer from this source tree (e.g. a `git archive` of main) in the same rounds",
+    )
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: it creates network namespaces")
+    trees = {"sniffer": ROOT}
+    if args.baseline:
+        trees["baseline"] = Path(args.baseline).resolve()
     with tempfile.TemporaryDirectory() as d, netns_pair() as (a, b):
         top = os.path.join(d, "top.pcap")
         make_pcap(top, args.packets, 64)
         print(f"veth pair in namespaces {a.ns} / {b.ns}; {args.rounds} rounds, tools alternating")
-        tools = {
-            "tcpreplay": lambda *x: ["tcpreplay", "-q", *x],
-            "sniffer": lambda *x: sniffer_cmd(*x),
-        }
+        tools = ["tcpreplay", *trees]
         top_pps: dict[str, list[float]] = {t: [] for t in tools}
+        top_cpu: dict[str, list[float]] = {t: [] for t in tools}
+        loads = []
         for _ in range(0 if args.skip_topspeed else args.rounds):
+            loads.append(os.getloadavg()[0])
             for name in tools:
                 if name == "tcpreplay":
-                    out = run_in(a, ["tcpreplay", "--topspeed", "-i", "va", top])
+                    out, cpu = run_in(a, ["tcpreplay", "--topspeed", "-i", "va", top])
                 else:
-                    out = run_in(a, sniffer_cmd(top, "-i", "va", "--topspeed"))
+                    out, cpu = run_in(a, sniffer_cmd(top, "-i", "va", "--topspeed"), trees[name])
                 top_pps[name].append(pps_of(name, out))
+                top_cpu[name].append(cpu)
         med = {t: statistics.median(v) if v else 0.0 for t, v in top_pps.items()}
         if not args.skip_topspeed:
-            print(f"\n--topspeed, {args.packets} x 64-byte frames (packets/s as each tool reports)")
+            print(
+                f"\n--topspeed, {args.packets} x 64-byte frames (packets/s as each tool reports; CPU seconds "
+                f"of the whole command; load average {', '.join(f'{x:.1f}' for x in loads)})"
+            )
             for t, v in top_pps.items():
-                print(f"  {t:10s} median {med[t]:10.0f} pps   runs: {', '.join(f'{x:.0f}' for x in v)}")
-            print(f"  ratio sniffer/tcpreplay: {med['sniffer'] / med['tcpreplay']:.2f}x")
+                print(
+                    f"  {t:10s} median {med[t]:10.0f} pps  {med[t] / med['tcpreplay']:.2f}x  "
+                    f"CPU {statistics.median(top_cpu[t]):.2f} s   runs: {', '.join(f'{x:.0f}' for x in v)}"
+                )
 
         for pps in args.pps:
             n = int(pps * args.seconds)
@@ -206,7 +228,7 @@ def main() -> int:
                         # no -q: its report holds its own lateness
                         cmd = sniffer_cmd(paced, "-i", "va", "--pps", str(pps), *args.sniffer_args.split())
                     load = os.getloadavg()[0]
-                    cap, out = captured(b, cmd, a, os.path.join(d, f"cap-{name}.pcap"))
+                    cap, out = captured(b, cmd, a, os.path.join(d, f"cap-{name}.pcap"), trees.get(name, ROOT))
                     if len(cap) < 2:
                         raise SystemExit(f"{name}: nothing captured")
                     dev = deviation(cap, pps)
@@ -214,7 +236,7 @@ def main() -> int:
                     m = re.search(r"timing error vs schedule: mean [\d.]+ us, max ([\d.]+) us", out)
                     own = f", its own max lateness {float(m.group(1)) / 1000:.1f} ms" if m else ""
                     print(
-                        f"    {name:10s} run: p99 {dev.p99_us / 1000:7.2f} ms, largest gap "
+                        f"    {name:10s} run: p99 {dev.p99_us / 1000:7.3f} ms, largest gap "
                         f"{dev.max_gap_us / 1000:6.2f} ms{own} (load average {load:.1f})",
                         flush=True,
                     )
@@ -229,12 +251,14 @@ def main() -> int:
                 )
             worst = {t: max(r.max_gap_us for r in rows) / 1000 for t, rows in res.items()}
             print(
-                f"  worst largest gap over the {args.paced_rounds} runs: sniffer {worst['sniffer']:.2f} ms, "
-                f"tcpreplay {worst['tcpreplay']:.2f} ms (goal: none over 10 ms)"
+                f"  worst largest gap over the {args.paced_rounds} runs: "
+                + ", ".join(f"{t} {w:.2f} ms" for t, w in worst.items())
+                + " (goal: none over 10 ms)"
             )
-            ps = statistics.median(r.p99_us for r in res["sniffer"])
             pt = statistics.median(r.p99_us for r in res["tcpreplay"])
-            print(f"  p99 deviation sniffer / tcpreplay: {ps:.1f} / {pt:.1f} us = {ps / pt:.2f}x")
+            for t in trees:
+                ps = statistics.median(r.p99_us for r in res[t])
+                print(f"  p99 deviation {t} / tcpreplay: {ps:.1f} / {pt:.1f} us = {ps / pt:.2f}x")
     return 0
 
 

@@ -5,6 +5,7 @@
     python bench/tui.py --skip-live --baseline DIR   # also the TUI from DIR (a checkout: before/after)
     python bench/tui.py --stats [--packets 1000000] [--flows 100000]   # Statistics screen vs tshark -z conv
     python bench/tui.py --stats --keep-files DIR   # the same files for runs of two trees (before/after)
+    python bench/tui.py --state [--packets 1000000] [--runs 1]   # the list's TCP analysis + reassembly on/off
 
 Part 1 runs each tool in its own process on the same generated capture: the sniffer TUI (headless
 Textual driver, 120x40) reports when the first packet rows are painted and when the file is fully
@@ -453,6 +454,99 @@ def part3_real(packets: int, baseline: str | None) -> None:
         print(f"   tshark -Y {expr!r}: {tsh:.2f} s CPU")
 
 
+# -- part 5: the packet list's conversation state (issue 14) --------------------------------------------
+STATE_CHILD = r"""
+import asyncio, json, os, sys, time
+sys.path.insert(0, sys.argv[3])
+def rss_kb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+from sniffer.ui.app import SnifferApp
+from sniffer.ui.sources import open_file_source
+SnifferApp.TCP_STATE = sys.argv[2] != "off"
+SnifferApp.TCP_REASSEMBLY = sys.argv[2] != "noreass"
+marks = {}
+async def main():
+    base = rss_kb()
+    t0 = time.perf_counter()
+    store, source = open_file_source(sys.argv[1])
+    app = SnifferApp(store, source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not source.status.done:
+            await pilot.pause(0.05)
+        marks["indexed_s"] = time.perf_counter() - t0
+        if app.TCP_STATE:  # until the state covers every packet
+            while app.plist.tcpcols is None or app.plist.tcpcols.fed < store.count:
+                await pilot.pause(0.05)
+            marks["state_s"] = time.perf_counter() - t0
+        t = time.perf_counter()
+        for frac in range(10):  # page through the list: every screen painted (with the state's columns)
+            app.plist.move_to(store.count * frac // 10)
+            await pilot.pause()
+        marks["page_ms"] = (time.perf_counter() - t) * 100
+        marks["count"] = store.count
+        marks["rss_mb"] = rss_kb() / 1024
+        marks["rss_delta_per_packet"] = (rss_kb() - base) * 1024 / store.count
+asyncio.run(main())
+print(json.dumps(marks))
+"""
+
+
+def part5(packets: int, runs: int, baseline: str | None) -> None:
+    """The TUI on the real-traffic file (bench/realtraffic.py) with the packet list's conversation state
+    (TCP analysis + reassembly: prefixes, PDUs, Bad TCP colours), with the analysis alone (no reassembly)
+    and without either (the per-packet view),
+    side by side: CPU seconds of the child (median of ``runs``), its cost per packet, peak RSS and
+    the ratio (issue 14: within 2x)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from realtraffic import real_traffic
+
+    cap = real_traffic(packets)
+    trees = [("sniffer", str(ROOT))] + ([("baseline", str(Path(baseline).resolve()))] if baseline else [])
+    print(
+        f"\n== the TUI on {cap.name}: the list's conversation state on/off (load {os.getloadavg()[0]:.1f}) =="
+    )
+    for label, tree in trees:
+        res: dict[str, list[dict[str, float]]] = {"on": [], "off": [], "noreass": []}
+        for _ in range(runs):
+            for mode in ("off", "noreass", "on"):  # interleaved: all see the same machine load
+                proc = subprocess.Popen(
+                    [sys.executable, "-c", STATE_CHILD, str(cap), mode, tree],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    cwd=ROOT,
+                )
+                out = proc.stdout.read()  # type: ignore[union-attr]
+                _, status, ru = os.wait4(proc.pid, 0)
+                if status != 0:
+                    raise SystemExit(f"TUI child failed: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                r = json.loads(out.decode().strip().splitlines()[-1])
+                r["cpu_s"] = ru.ru_utime + ru.ru_stime
+                r["peak_rss_mb"] = ru.ru_maxrss / 1024
+                res[mode].append(r)
+        med = {m: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for m, rs in res.items()}
+        off, on, noreass = med["off"], med["on"], med["noreass"]
+        n = on["count"]
+        print(
+            f"   {label}: {int(n):,} packets; per-packet view {off['cpu_s']:.1f} CPU s, peak RSS "
+            f"{off['peak_rss_mb']:.0f} MB; with the state {on['cpu_s']:.1f} CPU s (state ready after "
+            f"{on['state_s']:.1f} s wall), peak RSS {on['peak_rss_mb']:.0f} MB"
+        )
+        print(
+            f"   file indexed after {off['indexed_s']:.1f} s wall (per-packet view) vs {on['indexed_s']:.1f} s (with the"
+            f" state running beside the loader)"
+        )
+        print(
+            f"   cost of analysis + reassembly in the TUI: {(on['cpu_s'] - off['cpu_s']) / n * 1e6:.1f} us/packet, "
+            f"of which reassembly {(on['cpu_s'] - noreass['cpu_s']) / n * 1e6:.1f} us/packet; "
+            f"memory {on['peak_rss_mb'] / off['peak_rss_mb']:.2f}x the per-packet view's (goal <= 2x); "
+            f"paging {off['page_ms']:.0f} -> {on['page_ms']:.0f} ms per screen"
+        )
+
+
 # -- part 4: statistics at scale (issue 15) --------------------------------------------------------------
 STATS_CHILD = r"""
 import asyncio, json, sys, time, resource
@@ -757,6 +851,11 @@ def main() -> None:
         help="only: the View applies dns to the real-traffic file (--packets; bench/realtraffic.py)",
     )
     ap.add_argument("--stats", action="store_true", help="only part 4: conversations/endpoints vs tshark -z")
+    ap.add_argument(
+        "--state",
+        action="store_true",
+        help="only part 5: the list's conversation state (analysis + reassembly) on/off, real-traffic file",
+    )
     ap.add_argument("--flows", type=int, default=100_000, help="part 4: conversations in the generated file")
     ap.add_argument("--no-real", action="store_true", help="part 4: skip the real-traffic file")
     ap.add_argument(
@@ -768,6 +867,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.filter_real:
         part3_real(args.packets, str(args.baseline) if args.baseline else None)
+        return
+    if args.state:
+        part5(args.packets, args.runs, str(args.baseline) if args.baseline else None)
         return
     with tempfile.TemporaryDirectory(prefix="sniffer-bench-") as d:
         if args.filter:

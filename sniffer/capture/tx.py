@@ -278,6 +278,17 @@ class Transmitter:
         if ring.put(frame):
             self._flush_ring()
 
+    def send_batch(self, frames: list[bytes]) -> None:
+        """Send frames through the ring (needs use_ring()): copied into the slots in one tight loop,
+        handed to the kernel with one send() per ring batch. The fast path of --topspeed."""
+        ring = self._ring
+        assert ring is not None
+        i = 0
+        while i < len(frames):
+            i = ring.put_many(frames, i)
+            if ring.pending >= ring.batch:
+                self._flush_ring()
+
     def flush(self) -> None:
         if self._ring is not None and self._ring.pending:
             self._flush_ring()
@@ -360,6 +371,7 @@ class _TxRing:
         self.pending_bytes = 0
         self._hdr = struct.Struct("II").pack_into
         self._status = struct.Struct("I").unpack_from
+        self._packers: dict[int, Callable[..., None]] = {}
 
     def put(self, frame: bytes) -> bool:
         """Copy a frame into the next slot; True when the batch is full (time to send)."""
@@ -373,6 +385,32 @@ class _TxRing:
         self.pending += 1
         self.pending_bytes += n
         return self.pending >= self.batch
+
+    def put_many(self, frames: list[bytes], start: int) -> int:
+        """Copy frames[start:] into the slots up to the end of the batch (or of the ring); returns the
+        index of the first frame not copied. The same as put() per frame, with fewer Python steps."""
+        fs = self.frame_size
+        room = min(self.batch - self.pending, self.frames - self.slot)
+        stop = min(len(frames), start + room)
+        mm = self.mm
+        packers = self._packers
+        off = self.slot * fs
+        total = 0
+        for frame in frames[start:stop] if start or stop < len(frames) else frames:
+            n = len(frame)
+            pack = packers.get(n)
+            if pack is None:  # one struct per frame length: header and data in one call
+                pack = packers[n] = struct.Struct(f"II{TPACKET2_DATA - 8}x{n}s").pack_into
+            pack(mm, off, TP_STATUS_SEND_REQUEST, n, frame)
+            total += n
+            off += fs
+        done = stop - start
+        self.slot += done
+        if self.slot == self.frames:
+            self.slot = 0
+        self.pending += done
+        self.pending_bytes += total
+        return stop
 
     def any_pending(self) -> bool:
         fs = self.frame_size

@@ -475,6 +475,9 @@ def _run_server(args: argparse.Namespace) -> int:
         from sniffer.gen.unix import file_info
 
         extra = f" ({file_info(addr)})"
+    group = getattr(ep, "group", None)
+    if group:  # the socket joined it when it opened (udp-echo-server/udp-server --group G -i IFACE)
+        extra += f", joined group {group} on {ep.iface}"
     print(
         f"{args.gen_what}: {args.mode} on {where}{extra}, style {args.style}, for at most {duration:g} s"
         + (f" or {args.count} {'connections' if ep.connected else 'messages'}" if args.count else ""),

@@ -340,11 +340,11 @@ def _analysed(
 
     from sniffer.decode.fields import frame_fields
     from sniffer.decode.summary import format_time, summarize
-    from sniffer.model.defrag import Defragmenter, is_fragment
+    from sniffer.model.defrag import Defragmenter
     from sniffer.model.expert import add as add_expert
     from sniffer.model.expert import items as expert_items
     from sniffer.model.reassembly import TcpReassembler, apply_columns, apply_fields
-    from sniffer.model.tcpanalysis import TcpAnalyzer, apply, columns
+    from sniffer.model.tcpanalysis import FRAGMENT, TcpAnalyzer, apply, columns, fast_segment
 
     if count == 0:
         return
@@ -355,18 +355,20 @@ def _analysed(
         not as_json and later is None
     ):  # text: the TCP header straight from the bytes, the columns from the summary
 
-        def cols(n: int, fr: Any) -> tuple[Any, str, str, Any] | None:
-            if not is_fragment(fr):
-                extra = an.feed_frame(n, fr)
+        def cols(n: int, fr: Any) -> tuple[Any, str, str, Any, Any] | None:
+            seg = fast_segment(fr)  # (one walk of the headers: fragment or not, the TCP header)
+            if seg is not FRAGMENT:
+                extra = an.feed_segment(n, fr, seg)
+                s = an.last_columns  # a frame the analysis decoded whole: its columns, not a 2nd decode
                 if extra is None:
-                    return None
-                return extra, "", "", ra.feed(n, fr, extra) if ra is not None else None
+                    return None if s is None else (None, s[2], s[3], None, s)
+                return extra, "", "", ra.feed(n, fr, extra) if ra is not None else None, s
             f = dfr.apply(n, fr, frame_fields(fr))
             apply(f, an.feed(n, f, fr[0]))
-            return None, f["_ws.col.Protocol"], f["_ws.col.Info"], None
+            return None, f["_ws.col.Protocol"], f["_ws.col.Info"], None, None
 
         def text(n: int, fr: Any, c: Any) -> str:
-            s = summarize(fr)
+            s = summarize(fr) if c is None or c[4] is None else c[4]
             if c is None:
                 proto, info = s[2], s[3]
             elif c[0] is None:

@@ -7,10 +7,13 @@ import gc
 import json
 import sys
 import time
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from typing import Any
 
 from sniffer.errors import SnifferError, UsageError
+from sniffer.frame import Frame
 
 
 def add_parser(sub: Any) -> None:
@@ -66,8 +69,18 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="with --loop: add the pass number to source and destination addresses (new flows each pass)",
     )
-    p.add_argument(
-        "--preload-pcap", action="store_true", help="read the whole file into memory before sending"
+    pre = p.add_mutually_exclusive_group()
+    pre.add_argument(
+        "--preload-pcap",
+        action="store_true",
+        help="read the whole file into memory before sending (timed modes do it by themselves for "
+        "files up to 32 MiB)",
+    )
+    pre.add_argument(
+        "--no-preload",
+        dest="preload",
+        action="store_false",
+        help="never preload: timed modes then read ahead in a thread (bounded), --topspeed as it goes",
     )
     p.add_argument(
         "--stats", type=float, metavar="S", help="print the counters every S seconds while sending"
@@ -138,6 +151,141 @@ class ReplayReport:
         return out
 
 
+class Preparer:
+    """What each packet of a pass becomes on the wire (sans-IO): the display filter, the link-type
+    conversion, the rewriting, the size check; yields (recorded ts ns, frame to send) and counts what
+    it leaves out in the report. One generator per pass (the pass number feeds --unique-ip)."""
+
+    def __init__(
+        self,
+        flt: Any,
+        convert: Callable[[Frame], bytes | None],
+        rewrite: Callable[[bytes, int], bytes] | None,
+        max_len: int,
+        fits: Callable[[bytes], bool],
+        rep: ReplayReport,
+    ) -> None:
+        self.flt = flt
+        self.convert = convert
+        self.rewrite = rewrite
+        self.max_len = max_len
+        self.fits = fits
+        self.rep = rep
+
+    def __call__(self, frames: Iterable[Frame], pass_index: int) -> Generator[tuple[int, bytes], None, None]:
+        flt, convert, rewrite, max_len, fits, rep = (
+            self.flt,
+            self.convert,
+            self.rewrite,
+            self.max_len,
+            self.fits,
+            self.rep,
+        )
+        if flt is None and rewrite is None:  # the common case, with the fewest steps per packet
+            for fr in frames:
+                data = fr.data if fr.linktype == 1 else convert(fr)
+                if data is None:
+                    continue
+                n = len(data)
+                if (n > max_len or n < 14) and not fits(data):
+                    rep.skipped_oversize += 1
+                    continue
+                if len(fr.data) < fr.wirelen:
+                    rep.truncated_in_capture += 1
+                yield fr.ts_ns, data
+            return
+        for number, fr in enumerate(frames, 1):
+            # decodes only what the filter needs; frame.number counts within each pass of --loop
+            if flt is not None and not flt.matches_frame(fr, number):
+                rep.skipped_filtered += 1
+                continue
+            data = fr.data if fr.linktype == 1 else convert(fr)
+            if data is None:
+                continue
+            if rewrite is not None:
+                data = rewrite(data, pass_index)
+            n = len(data)
+            if (n > max_len or n < 14) and not fits(data):
+                rep.skipped_oversize += 1
+                continue
+            if len(fr.data) < fr.wirelen:
+                rep.truncated_in_capture += 1
+            yield fr.ts_ns, data
+
+
+AUTO_PRELOAD_BYTES = 32 << 20  # timed modes preload a file up to this size (memory: ~2-4x as Frames)
+READ_AHEAD_FRAMES = 1024  # frames per hand-over from the read-ahead thread
+READ_AHEAD_DEPTH = 32  # hand-overs queued at most (bounded memory)
+
+
+def _small_file(path: str) -> bool:
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size <= AUTO_PRELOAD_BYTES
+
+
+def read_ahead(
+    frames: Iterable[Frame], batch: int = READ_AHEAD_FRAMES, depth: int = READ_AHEAD_DEPTH
+) -> Generator[Frame, None, None]:
+    """The frames of ``frames``, read by a thread (the edge) up to batch * depth frames ahead: a read
+    that blocks (page cache miss, a busy disk) stalls that thread, not the sender. Errors of the reader
+    come out here, in order, after the frames before them. The thread hands over whole lists (one
+    queue operation per `batch` frames) and the interpreter's switch interval is cut to 0.5 ms while it
+    runs, so the sender waits at most that long for the GIL."""
+    import queue
+    import threading
+
+    q: queue.Queue[list[Frame] | BaseException | None] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item: list[Frame] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        buf: list[Frame] = []
+        try:
+            for fr in frames:
+                buf.append(fr)
+                if len(buf) >= batch:
+                    if not put(buf):
+                        return
+                    buf = []
+        except BaseException as exc:  # the frames before it go first; the sender raises it then
+            if put(buf):
+                put(exc)
+            return
+        if put(buf):
+            put(None)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, 0.0005))
+    t = threading.Thread(target=work, name="replay-read-ahead", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        stop.set()
+        t.join(5)
+        sys.setswitchinterval(switch)
+
+
 def _set_realtime() -> bool:
     """SCHED_FIFO for this process if allowed (root / CAP_SYS_NICE); False if not."""
     import os
@@ -195,7 +343,11 @@ def run(args: argparse.Namespace) -> int:
             f"(supported: {', '.join(sorted(LINKTYPE_NAMES.values()))})"
         )
     preloaded = None
-    if args.preload_pcap:  # --preload-pcap: every pass (and the first packet) from memory
+    timed = not sched.topspeed
+    if args.preload_pcap or (timed and args.preload and _small_file(args.file)):
+        # every pass (and the first packet) from memory: a read that blocks would delay packets (timed
+        # modes preload files up to AUTO_PRELOAD_BYTES by themselves; --topspeed reads as it goes,
+        # like tcpreplay, unless --preload-pcap)
         with reader:
             preloaded = list(reader)
     tx = Transmitter(args.interface, netns=args.netns)
@@ -243,14 +395,12 @@ def run(args: argparse.Namespace) -> int:
         rep.realtime = _set_realtime()
     limit = args.limit if args.limit is not None else -1
     deadline = None if args.duration is None else time.monotonic_ns() + int(args.duration * 1e9)
-    fits = tx.fits
-    max_len = tx.max_len
     raw_send = tx.sock.send
-    convert = conv.convert
     wait = sched.wait
-    timed = not sched.topspeed
     # --topspeed: batches through a PACKET_TX_RING; timed modes send each packet when it is due
-    queue = tx.queue if not timed and tx2 is None and tx.use_ring() else None
+    ring = not timed and tx2 is None and tx.use_ring()
+    batched = ring and args.stats is None  # --stats prints between packets: per packet
+    queue = tx.queue if ring else None
     nsent = nbytes = attempts = 0
     # the loop makes no reference cycles: a full garbage collection (milliseconds with everything
     # imported) in the middle of a timed run would only delay packets
@@ -262,31 +412,42 @@ def run(args: argparse.Namespace) -> int:
     sent_bytes = 0
     last_len = 0
     loop = 0
+    ahead: Generator[Frame, None, None] | None = None
+    prepare = Preparer(flt, conv.convert, rewrite, tx.max_len, tx.fits, rep)
     try:
         while True:
             loop += 1
             rep.loops = loop
             first = True
-            for number, fr in enumerate(preloaded if preloaded is not None else reader, 1):
-                # decodes only what the filter needs; frame.number counts within each pass of --loop
-                if flt is not None and not flt.matches_frame(fr, number):
-                    rep.skipped_filtered += 1
-                    continue
-                data = fr.data if fr.linktype == 1 else convert(fr)
-                if data is None:
-                    continue
-                if rewrite is not None:
-                    data = rewrite(data, loop - 1)
+            if preloaded is not None:
+                frames: Iterable[Frame] = preloaded
+            elif timed:  # a bigger file: read ahead in a thread, so no read ever holds the sender up
+                frames = ahead = read_ahead(reader)
+            else:
+                frames = reader
+            packets = prepare(frames, loop - 1)
+            if batched:  # --topspeed: copy up to a ring batch into the ring, one send() for it
+                while True:
+                    want = 256 if limit < 0 else min(256, limit - attempts)
+                    batch = [data for _ts, data in islice(packets, want)]
+                    if not batch:
+                        break
+                    if first_ns < 0:
+                        first_ns = time.monotonic_ns()
+                    tx.send_batch(batch)
+                    attempts += len(batch)
+                    if attempts == limit:
+                        rep.stopped_by = "--limit"
+                        break
+                    if deadline is not None and time.monotonic_ns() >= deadline:
+                        rep.stopped_by = "--duration"
+                        break
+            for ts_ns, data in packets if not batched else ():
                 n = len(data)
-                if (n > max_len or n < 14) and not fits(data):
-                    rep.skipped_oversize += 1
-                    continue
-                if len(fr.data) < fr.wirelen:
-                    rep.truncated_in_capture += 1
                 if timed:
                     if first and loop > 1:
-                        sched.continue_from_last(fr.ts_ns)
-                    wait(fr.ts_ns, n)
+                        sched.continue_from_last(ts_ns)
+                    wait(ts_ns, n)
                 first = False
                 attempts += 1
                 last_ns = time.monotonic_ns()
@@ -320,6 +481,10 @@ def run(args: argparse.Namespace) -> int:
                 if deadline is not None and (attempts & 63 == 0 or timed) and time.monotonic_ns() >= deadline:
                     rep.stopped_by = "--duration"
                     break
+            packets.close()
+            if ahead is not None:
+                ahead.close()  # the thread stops before its reader is closed
+                ahead = None
             reader.close()
             if rep.stopped_by != "end of file" or (args.loop and loop >= args.loop):
                 break
@@ -329,6 +494,8 @@ def run(args: argparse.Namespace) -> int:
         rep.stopped_by = "interrupt"
     finally:
         gc.enable()
+        if ahead is not None:
+            ahead.close()
         reader.close()
         try:
             tx.flush()

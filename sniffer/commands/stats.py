@@ -54,15 +54,16 @@ def run(args: argparse.Namespace) -> int:
 
         flt = compile_filter(args.filter)
     everything = not (args.phs or args.conv or args.endpoints or args.io or args.expert)
-    expert = tcp = None
+    expert = scan = None
     if args.expert:  # the TCP analysis sees every frame, in order (before the filter)
-        from sniffer.decode.fields import frame_fields
-        from sniffer.model.expert import frame_items as expert_items
-        from sniffer.model.reassembly import TcpReassembler, apply_fields
-        from sniffer.model.tcpanalysis import ExpertTally, TcpAnalyzer
+        from sniffer.model.expert import ExpertScan
+        from sniffer.model.tcpanalysis import ExpertTally
 
-        expert, tcp, ra = ExpertTally(), TcpAnalyzer(), TcpReassembler()
+        expert, scan = ExpertTally(), ExpertScan()
+    # only --expert (and -Y): no conversations nor hierarchy to count
+    counting = everything or bool(args.phs or args.conv or args.endpoints or args.io)
     need_fields = args.phs or everything  # the hierarchy needs frame.protocols
+    phs_only = args.phs and not (args.conv or args.endpoints or args.io or args.expert)
     protocols_of: Callable[[Frame], tuple[str, str]] | None = None
     if need_fields:
         from sniffer.decode.fields import frame_protocols as protocols_of
@@ -75,14 +76,9 @@ def run(args: argparse.Namespace) -> int:
 
             warn_unknown_linktypes(reader, name)
             for n, fr in enumerate(reader, 1):
-                protocols = malformed = extra = None
-                if tcp is not None:
-                    extra = tcp.feed_frame(n, fr)
-                    f = tcp.last_fields
-                    v = ra.feed(n, fr, extra) if extra is not None else None
-                    if v is not None:  # the layers of a PDU count in the frame that completes it
-                        f = apply_fields(f or frame_fields(fr), v, fr)
-                    layer_items = expert_items(fr, f)  # (decoded whole only where items may be)
+                protocols = malformed = None
+                if scan is not None:
+                    found = scan.feed(n, fr)[0]  # (decoded whole only where items may be)
                 if flt is not None and not flt.matches_frame(fr, n):
                     continue  # decodes only what the filter needs (and numbers streams as tshark does)
                 if protocols_of is not None:
@@ -90,11 +86,12 @@ def run(args: argparse.Namespace) -> int:
                     # else from a dissection that builds no frame.* / _ws.* fields nor columns
                     protocols, why = protocols_of(fr)
                     malformed = "_ws.malformed" if why else None
-                stats.add(n, fr, protocols, malformed)
+                if phs_only:  # the hierarchy and the totals: no walk of the addresses and ports
+                    stats.add_phs(fr, protocols or "", malformed)
+                elif counting:
+                    stats.add(n, fr, protocols, malformed)
                 if expert is not None:
-                    expert.add_items(layer_items)
-                    if extra is not None:
-                        expert.add(extra)
+                    expert.add_items(found)
     except PcapFormatError as exc:
         raise PcapFormatError(f"{name}: {exc.args[0] if exc.args else exc}", exc.offset) from None
     except OSError as exc:

@@ -53,6 +53,13 @@ def add_parser(sub: Any) -> None:
         "-w", "--wait", dest="wait", default="5", help="seconds to wait for a probe (default 5)"
     )
     meth.add_argument("-p", "--port", dest="port", type=int, help="destination port (UDP: the first one)")
+    meth.add_argument(
+        "-F",
+        "--dont-fragment",
+        dest="dont_fragment",
+        action="store_true",
+        help="set DF on the probes: a link with a smaller MTU answers !F-MTU",
+    )
     out.add_argument("-n", dest="numeric", action="store_true", help="numeric addresses (no reverse lookups)")
     where.add_argument("-i", "--interface", dest="iface", help="send through this interface")
     fam = where.add_mutually_exclusive_group()
@@ -106,18 +113,35 @@ def run(args: argparse.Namespace) -> int:
         print(h.line(name, lambda ms: f"{ms:.3f}"), flush=True)
 
     if args.method == "icmp":
-        opts = PingOptions(timeout=wait, size=size, family=args.family, source=args.iface)
+        opts = PingOptions(
+            timeout=wait,
+            size=size,
+            family=args.family,
+            source=args.iface,
+            pmtu="probe" if args.dont_fragment else None,
+        )
+        shortened: set[int] = set()
+
+        def short(h: Hop) -> None:  # trace()'s notes are in iputils words; traceroute's are short
+            if id(h) not in shortened:
+                shortened.add(id(h))
+                h.probes = [(a, r, _short(n)) for a, r, n in h.probes]
+
+        def short_then_print(h: Hop) -> None:
+            short(h)
+            on_hop(h)
+
         hops = trace(
             args.host,
             opts,
             max_hops=args.max_hops,
             queries=args.queries,
-            on_hop=on_hop,
+            on_hop=short_then_print,
             first=args.first,
             parallel=args.parallel,
         )
-        for h in hops:  # trace()'s notes in iputils words; traceroute's are short
-            h.probes = [(a, r, _short(n)) for a, r, n in h.probes]
+        for h in hops:
+            short(h)
     else:
         port = args.port if args.port is not None else (53 if args.method == "udp-fixed" else None)
         hops = trace_l4(
@@ -132,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
             source=args.iface,
             on_hop=on_hop,
             parallel=args.parallel,
+            dont_fragment=args.dont_fragment,
         )
     if args.json:
         doc = {
@@ -160,4 +185,9 @@ def _short(note: str) -> str:
         "Destination unreachable: Address unreachable": "H",
         "Destination unreachable: No route": "N",
     }
+    import re
+
+    m = re.fullmatch(r"Frag needed and DF set \(mtu = (\d+)\)|Packet too big: mtu=(\d+)", note or "")
+    if m:
+        return f"F-{m.group(1) or m.group(2)}"
     return table.get(note, note and "?")

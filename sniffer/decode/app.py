@@ -175,6 +175,17 @@ _SECTIONS = (
 _MAX_RECORDS = 1024  # per section: a count beyond reason stops at the end of the bytes anyway
 
 
+_C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r"}
+#: what Wireshark's format_text shows for a control character: C escapes, else three octal digits
+_CONTROL = str.maketrans({c: _C_ESCAPES.get(c, f"\\{c:03o}") for c in (*range(0x20), 0x7F)})
+
+
+def label_text(raw: bytes) -> str:
+    """A DNS label as tshark shows it: UTF-8 (invalid bytes as U+FFFD), control characters escaped
+    (``\\n``, ``\\000``), so that a hostile name never puts a raw newline or escape into a line."""
+    return raw.decode("utf-8", "replace").translate(_CONTROL)
+
+
 def dns_name(data: bytes, base: int, off: int, lim: int) -> tuple[str, int] | None:
     """Read a (possibly compressed) DNS name at ``off`` of the message at ``base``; returns (name, bytes
     used at off) or None."""
@@ -204,7 +215,12 @@ def dns_name(data: bytes, base: int, off: int, lim: int) -> tuple[str, int] | No
             return None
         if o + 1 + ln > lim:
             return None
-        labels.append(data[o + 1 : o + 1 + ln].decode("latin-1"))
+        raw = data[o + 1 : o + 1 + ln]
+        if raw.isascii():
+            label = raw.decode("ascii")
+            labels.append(label if label.isprintable() else label_text(raw))
+        else:
+            labels.append(label_text(raw))
         o += 1 + ln
     return (".".join(labels) if labels else "<Root>"), used
 
@@ -318,6 +334,15 @@ def _dns_record(
     rclass = int.from_bytes(data[f + 2 : f + 4], "big")
     dlen = int.from_bytes(data[f + 8 : f + 10], "big")
     tname = _type_name(rtype)
+    if ctx.lean:  # columns only: what the Info shows of the record
+        flush = mdns and rtype != 41 and bool(rclass & 0x8000)
+        info = "OPT" if rtype == 41 else f"{tname}, cache flush" if flush else tname
+        shown = _rr_data(ctx, base, rtype, f + 10, dlen, lim, None)
+        if shown:
+            info = f"{info} {shown}"
+        if f + 10 + dlen > lim:
+            return None
+        return f + 10 + dlen, info
     node = ctx.sub(name, "", o, used + 10 + dlen, None, into)
     parts = name.split(".", 2) if rtype == 33 else ()
     if len(parts) == 3:  # SRV: Wireshark shows the owner name as _service._proto.name
@@ -383,6 +408,7 @@ def _dns(ctx: Ctx, off: int, end: int, proto: str) -> None:
     o = off + 12
     parts = []
     cut = False
+    lean = ctx.lean
     qs = ctx.sub("Queries", "", o, 0) if v["dns.count.queries"] else None
     for _ in range(min(v["dns.count.queries"], _MAX_RECORDS)):
         r = dns_name(data, off, o, lim)
@@ -393,22 +419,23 @@ def _dns(ctx: Ctx, off: int, end: int, proto: str) -> None:
         qtype = int.from_bytes(data[o + used : o + used + 2], "big")
         qclass = int.from_bytes(data[o + used + 2 : o + used + 4], "big")
         tname = _type_name(qtype)
-        node = ctx.sub(
-            f"{name}: type {tname}, class {DNS_CLASSES.get(qclass & 0x7FFF, f'0x{qclass:04x}')}",
-            "dns.qry",
-            o,
-            used + 4,
-            None,
-            qs,
-        )
-        ctx.add("dns.qry.name", name, o, used, "Name", None, node)
-        ctx.add("dns.qry.name.len", len(name), o, used, "Name Length", None, node)
-        ctx.add("dns.count.labels", name.count(".") + 1, o, used, "Label Count", None, node)
-        ctx.add("dns.qry.type", qtype, o + used, 2, "Type", f"Type: {tname} ({qtype})", node)
-        if mdns:
-            ctx.add("dns.qry.qu", qclass >> 15, o + used + 2, 2, '"QU" question', None, node)
-            qclass &= 0x7FFF
-        ctx.add("dns.qry.class", qclass, o + used + 2, 2, "Class", None, node)
+        if not lean:  # (fields only)
+            node = ctx.sub(
+                f"{name}: type {tname}, class {DNS_CLASSES.get(qclass & 0x7FFF, f'0x{qclass:04x}')}",
+                "dns.qry",
+                o,
+                used + 4,
+                None,
+                qs,
+            )
+            ctx.add("dns.qry.name", name, o, used, "Name", None, node)
+            ctx.add("dns.qry.name.len", len(name), o, used, "Name Length", None, node)
+            ctx.add("dns.count.labels", name.count(".") + 1, o, used, "Label Count", None, node)
+            ctx.add("dns.qry.type", qtype, o + used, 2, "Type", f"Type: {tname} ({qtype})", node)
+            if mdns:
+                ctx.add("dns.qry.qu", qclass >> 15, o + used + 2, 2, '"QU" question', None, node)
+                qclass &= 0x7FFF
+            ctx.add("dns.qry.class", qclass, o + used + 2, 2, "Class", None, node)
         part = f"{tname} {name}"
         if mdns:
             part += ', "QU" question' if data[o + used + 2] & 0x80 else ', "QM" question'

@@ -74,6 +74,24 @@ def _put(d: dict[str, Value], name: str, value: Value) -> None:
 
 _MISSING = object()
 
+#: the fields some dissector reads back from ``ctx.fields`` (the transports' ports that the application
+#: dissectors look at, a jumbogram's lengths, ...): the columns-only dissection (``LeanCtx``) records
+#: these and drops every other field. tests/decode/test_lean.py finds every such read in the decoders'
+#: source and checks it is listed here.
+READ_BACK = frozenset(
+    {
+        "tcp.srcport",
+        "tcp.dstport",
+        "udp.srcport",
+        "udp.dstport",
+        "ipv6.plen",
+        "ipv6.opt.jumbo",
+        "http.request.uri",
+        "http.request.method",
+        "hci_h4.direction",
+    }
+)
+
 
 # ---------------------------------------------------------------------------------------------
 # value formatting (memoised: the same addresses come back again and again)
@@ -118,6 +136,17 @@ def mac(b: bytes) -> str:
             _mac_cache.clear()
         _mac_cache[b] = s
     return s
+
+
+_NUMS: list[str] = []  # str(i) for 0 <= i < 65600: ports, lengths, windows (built on first use)
+
+
+def num_strs() -> list[str]:
+    """``str(i)`` for 0 <= i < 65 600 (ports, lengths, windows): the Info texts and read's lines index it
+    (a list lookup costs a fraction of formatting an int)."""
+    if not _NUMS:
+        _NUMS.extend(map(str, range(65600)))
+    return _NUMS
 
 
 def hexstr(width: int) -> Callable[[Value], str]:
@@ -169,26 +198,9 @@ def _compile_reader(fields: tuple[F, ...]) -> Callable[[_Slow], Callable[..., di
     already, as ``Ctx.add`` does) and in the returned name -> value dict (a repeated name keeps its last
     value). Same values and dict order as the loop (tests check every declared header)."""
     size = max(f.off + f.size for f in fields)
-    spans = sorted({(f.off, f.size) for f in fields if f.kind == "u" and f.size in _STRUCT_CODES})
-    slot: dict[tuple[int, int], int] = {}
-    fmt, pos = ">", 0
-    for off, sz in spans:
-        if off < pos:  # overlaps a field already in the struct: read on its own
-            continue
-        fmt += "x" * (off - pos) + _STRUCT_CODES[sz]
-        slot[(off, sz)] = len(slot)
-        pos = off + sz
-    ns: dict[str, Any] = {
-        "_unpack": struct.Struct(fmt).unpack_from,
-        "_fb": int.from_bytes,
-        "_ip4": ip4,
-        "_ip6": ip6,
-        "_mac": mac,
-        "_c4": _ip4_cache,
-        "_c6": _ip6_cache,
-        "_cm": _mac_cache,
-        "_merge": _merge,
-    }
+    fmt, slot = _layout(fields)
+    ns = _namespace(fmt)
+    ns["_merge"] = _merge
     body = [
         "data = ctx.data",
         f"if ctx.tree or (_e := base + {size}) > end or _e > len(data):",
@@ -199,39 +211,21 @@ def _compile_reader(fields: tuple[F, ...]) -> Callable[[_Slow], Callable[..., di
         body.append(f"{', '.join(snames)}{',' if len(snames) == 1 else ''} = _unpack(data, base)")
     same: dict[tuple[int, int, str, int, int], int] = {}  # a field declared again (an alias) reuses its value
     for i, f in enumerate(fields):
-        n = f.size
-        o, e = (f"base + {f.off}" if f.off else "base"), f"base + {f.off + n}"
-        j = same.setdefault((f.off, n, f.kind, f.mask, f.scale), i)
-        if j != i:
-            v = f"v{j}"
-        elif f.kind == "u":
-            k = slot.get((f.off, n))
-            if k is not None:
-                v = f"_s{k}"
-            elif n == 1:
-                v = f"data[{o}]"
-            else:
-                v = f"_fb(data[{o} : {e}], 'big')"
-            if f.mask:
-                v = f"(({v} & {f.mask}) >> {_shift(f.mask)})"
-            if f.scale != 1:
-                v = f"{v} * {f.scale}"
-        elif f.kind == "le":
-            v = f"_fb(data[{o} : {e}], 'little')"
-        elif f.kind == "ip4":
-            v = f"_c4.get(_b := data[{o} : base + {f.off + 4}]) or _ip4(_b)"
-        elif f.kind == "ip6":
-            v = f"_c6.get(_b := data[{o} : base + {f.off + 16}]) or _ip6(_b)"
-        elif f.kind == "mac":
-            v = f"_cm.get(_b := data[{o} : base + {f.off + 6}]) or _mac(_b)"
-        elif f.kind == "str":
-            v = f"data[{o} : {e}].decode('latin-1')"
-        else:
-            v = f"data[{o} : {e}].hex(':')"
+        j = same.setdefault((f.off, f.size, f.kind, f.mask, f.scale), i)
+        v = f"v{j}" if j != i else _value(f, slot)
         body.append(f"v{i} = {v}")
     items = {f.name: f"v{i}" for i, f in enumerate(fields)}  # a repeated name keeps its last value
     body.append("vals = {" + ", ".join(f"{k!r}: {v}" for k, v in items.items()) + "}")
     body.append("fields = ctx.fields")
+    # columns only: no fields but the ones dissectors read back (READ_BACK)
+    body.append("if ctx.lean:")
+    for i, f in enumerate(fields):
+        if f.name in READ_BACK:
+            body.append(f"    if {f.name!r} in fields:")
+            body.append(f"        _merge(fields, {f.name!r}, v{i})")
+            body.append("    else:")
+            body.append(f"        fields[{f.name!r}] = v{i}")
+    body.append("    return vals")
     # names all absent (the usual case): one C-level update; a name declared twice goes in as a list
     if len(items) <= 6:
         body.append("if " + " and ".join(f"{k!r} not in fields" for k in items) + ":")
@@ -264,6 +258,81 @@ def _compile_reader(fields: tuple[F, ...]) -> Callable[[_Slow], Callable[..., di
     )
     exec(compile(src, f"<header {fields[0].name}>", "exec"), ns)
     fn: Callable[[_Slow], Callable[..., dict[str, Value] | None]] = ns["make"]
+    return fn
+
+
+def _layout(fields: tuple[F, ...]) -> tuple[str, dict[tuple[int, int], int]]:
+    """The ``struct`` format of a header's big-endian unsigned fields that do not overlap (dpkt's
+    ``__hdr_fmt__``) and the slot of each (offset, size) in what it unpacks."""
+    spans = sorted({(f.off, f.size) for f in fields if f.kind == "u" and f.size in _STRUCT_CODES})
+    slot: dict[tuple[int, int], int] = {}
+    fmt, pos = ">", 0
+    for off, sz in spans:
+        if off < pos:  # overlaps a field already in the struct: read on its own
+            continue
+        fmt += "x" * (off - pos) + _STRUCT_CODES[sz]
+        slot[(off, sz)] = len(slot)
+        pos = off + sz
+    return fmt, slot
+
+
+def _namespace(fmt: str) -> dict[str, Any]:
+    return {
+        "_unpack": struct.Struct(fmt).unpack_from,
+        "_fb": int.from_bytes,
+        "_ip4": ip4,
+        "_ip6": ip6,
+        "_mac": mac,
+        "_c4": _ip4_cache,
+        "_c6": _ip6_cache,
+        "_cm": _mac_cache,
+    }
+
+
+def _value(f: F, slot: dict[tuple[int, int], int]) -> str:
+    """The expression of a field's value in a generated reader (``data``, ``base``, the ``_s*`` slots)."""
+    n = f.size
+    o, e = (f"base + {f.off}" if f.off else "base"), f"base + {f.off + n}"
+    if f.kind == "u":
+        k = slot.get((f.off, n))
+        if k is not None:
+            v = f"_s{k}"
+        elif n == 1:
+            v = f"data[{o}]"
+        else:
+            v = f"_fb(data[{o} : {e}], 'big')"
+        if f.mask:
+            v = f"(({v} & {f.mask}) >> {_shift(f.mask)})"
+        if f.scale != 1:
+            v = f"{v} * {f.scale}"
+        return v
+    if f.kind == "le":
+        return f"_fb(data[{o} : {e}], 'little')"
+    if f.kind == "ip4":
+        return f"_c4.get(_b := data[{o} : base + {f.off + 4}]) or _ip4(_b)"
+    if f.kind == "ip6":
+        return f"_c6.get(_b := data[{o} : base + {f.off + 16}]) or _ip6(_b)"
+    if f.kind == "mac":
+        return f"_cm.get(_b := data[{o} : base + {f.off + 6}]) or _mac(_b)"
+    if f.kind == "str":
+        return f"data[{o} : {e}].decode('latin-1')"
+    return f"data[{o} : {e}].hex(':')"
+
+
+def _compile_unpacker(fields: tuple[F, ...]) -> Callable[[bytes, int], tuple[Value, ...]]:
+    """Generate ``unpack(data, base) -> values`` of ``fields`` (in that order) with no field dict, no
+    checks: one ``struct`` unpack of the fields' words and their masks, shifts, scales and formatters
+    (what ``Header.unpacker`` returns; the caller checks that the bytes are there)."""
+    fmt, slot = _layout(fields)
+    ns = _namespace(fmt)
+    body = []
+    if slot:
+        snames = [f"_s{i}" for i in range(len(slot))]
+        body.append(f"{', '.join(snames)}{',' if len(snames) == 1 else ''} = _unpack(data, base)")
+    body.append("return (" + "".join(f"{_value(f, slot)}, " for f in fields) + ")")
+    src = "def unpack(data, base):\n" + "".join(f"    {line}\n" for line in body)
+    exec(compile(src, f"<unpacker {fields[0].name}>", "exec"), ns)
+    fn: Callable[[bytes, int], tuple[Value, ...]] = ns["unpack"]
     return fn
 
 
@@ -310,6 +379,16 @@ class Header:
         fast = make(self.read_fields)
         self.__dict__["read"] = fast  # from now on the instance's read is the generated function
         return fast(ctx, base, end, into)
+
+    def unpacker(self, *names: str) -> Callable[[bytes, int], tuple[Value, ...]]:
+        """A generated ``unpack(data, base) -> (value of each name, in order)`` for the columns-only
+        dissection (``Ctx.lean``): the declared fields' values as ``read`` gives them, bound to locals by
+        the caller, no field dict; the caller first checks that ``self.size`` bytes are there. The first
+        declared field of a name is the one read."""
+        first: dict[str, F] = {}
+        for f in self.fields:
+            first.setdefault(f.name, f)
+        return _compile_unpacker(tuple(first[n] for n in names))
 
     def read_fields(self, ctx: Ctx, base: int, end: int, into: Node | None = None) -> dict[str, Value] | None:
         """``read`` as the declared field loop, with offsets and display text for the tree."""
@@ -514,6 +593,35 @@ class Ctx:
         return False
 
 
+class LeanCtx(Ctx):
+    """The context of a columns-only dissection, made as ``LeanCtx(data, False, True)`` (what
+    ``engine.run(..., lean=True)`` gives: the Protocol, Info, Source and Destination columns, the stack
+    and the malformed verdict; no tree): ``add`` records only the fields dissectors read back
+    (``READ_BACK``), as the generated header readers do when ``ctx.lean``; ``push`` only names the
+    layer; dissectors skip whatever else only makes fields (``if not ctx.lean``)."""
+
+    __slots__ = ()
+
+    def push(self, proto: str, label: str, off: int, length: int) -> Node:
+        self.protos.append(proto)
+        node = self.layer = _LAYERS.get(proto) or _layer(proto)
+        return node
+
+    def add(
+        self,
+        name: str,
+        value: Value,
+        off: int,
+        length: int,
+        label: str = "",
+        text: str | None = None,
+        into: Node | None = None,
+    ) -> Node | None:
+        if name in READ_BACK:
+            _put(self.fields, name, value)
+        return None
+
+
 #: ``fn(ctx, off, end)``; a port dissector may return False to say "not mine" (it recorded nothing): the
 #: transport then tries the next candidate (the other port, the heuristics, data), as Wireshark does
 Dissector = Callable[[Ctx, int, int], bool | None]
@@ -681,7 +789,7 @@ def data_layer(ctx: Ctx, off: int, end: int) -> None:
     """Undissected payload: Wireshark's "data" layer."""
     lim = min(end, len(ctx.data))
     if lim > off:
-        ctx.push("data", f"Data ({lim - off} bytes)", off, lim - off)
+        ctx.push("data", f"Data ({lim - off} bytes)" if ctx.tree else "Data", off, lim - off)
         if not ctx.lean:
             ctx.add("data.data", ctx.data[off:lim].hex(":"), off, lim - off, "Data")
         ctx.add("data.len", lim - off, off, lim - off, "Length")

@@ -32,7 +32,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     wlan,
     wpan,
 )
-from sniffer.decode.core import LINKTYPES, Ctx, _layer, _put, data_layer
+from sniffer.decode.core import LINKTYPES, Ctx, LeanCtx, _layer, _put, data_layer
 from sniffer.frame import Frame
 
 #: SNIFFER_DECODE_DEBUG=1 lets decoder exceptions through (for finding decoder bugs in development)
@@ -49,7 +49,7 @@ def run(frame: Frame, tree: bool, fields: bool = True, lean: bool = False) -> Ct
     data = frame[1]
     if not isinstance(data, bytes):
         data = bytes(data)
-    ctx = Ctx(data, tree, lean)
+    ctx = LeanCtx(data, False, True) if lean and not tree else Ctx(data, tree)
     caplen = len(data)
     reclen = frame[2]  # frame.len is the recorded length even when caplen is larger (libpcap, tshark)
     wirelen = reclen if reclen >= caplen else caplen  # the decoders still see every captured byte

@@ -10,7 +10,7 @@ from typing import Any
 
 from sniffer.decode.core import Header, data_layer
 from sniffer.decode.engine import run
-from sniffer.decode.layers import dissect_rest, layer_map
+from sniffer.decode.layers import dissect_rest, layer_map, vouched
 from sniffer.frame import Frame
 
 
@@ -102,7 +102,7 @@ def frame_protocols(frame: Frame) -> tuple[str, str]:
     layer map (``decode.layers``) when nothing or plain data follows the walked layers, else from a
     dissection of the rest alone (``layers.dissect_rest``), else from a columns-only dissection."""
     m = layer_map(frame)
-    if m is not None:
+    if m is not None and vouched(frame, m):
         rest = m.rest
         if rest is None:
             return m.protos, ""

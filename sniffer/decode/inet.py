@@ -4,6 +4,7 @@ GRE (PPTP), VXLAN, IP-in-IP."""
 from __future__ import annotations
 
 from sniffer.decode.core import (
+    _NUMS,
     ETHERTYPES,
     HEX2,
     HEX4,
@@ -17,10 +18,12 @@ from sniffer.decode.core import (
     F,
     Header,
     Table,
+    _put,
     call,
     data_layer,
     ip4,
     ip6,
+    num_strs,
 )
 from sniffer.decode.tcpheur import TCP_HEURISTICS
 
@@ -93,6 +96,10 @@ IPV4_DST = Header(
     )
 )
 IPV4_ALL = Header(IPV4_TO_SRC.fields + IPV4_DST.fields)  # both, when the whole header is captured
+#: what the columns-only dissection (Ctx.lean) reads of a whole IPv4 header
+_IPV4_COLS = IPV4.unpacker(
+    "ip.len", "ip.id", "ip.flags.mf", "ip.frag_offset", "ip.ttl", "ip.proto", "ip.src", "ip.dst"
+)
 
 
 @ETHERTYPES.register(0x0800)
@@ -101,7 +108,7 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
     layer = ctx.push("ip", "Internet Protocol Version 4", off, 20)
     ctx.proto = "IPv4"
-    if not ctx.has(off, 1, end):
+    if (off >= end or off >= len(data)) and not ctx.has(off, 1, end):  # (has(), inlined)
         return
     ihl = (data[off] & 0x0F) * 4
     if data[off] >> 4 != 4 or ihl < 20:
@@ -115,9 +122,14 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
         return
     layer.length = ihl
     if off + ihl <= end and off + ihl <= len(data):  # the whole header is there: one read
-        vals = IPV4_ALL.read(ctx, off, end)
-        assert vals is not None
-        dst = vals["ip.dst"]
+        if ctx.lean:  # columns only: the values, no fields
+            tlen, ident, mf, foff, ttl, proto, src, dst = _IPV4_COLS(data, off)
+        else:
+            vals = IPV4_ALL.read(ctx, off, end)
+            assert vals is not None
+            dst = vals["ip.dst"]
+            tlen, ident, mf, foff = vals["ip.len"], vals["ip.id"], vals["ip.flags.mf"], vals["ip.frag_offset"]
+            ttl, proto, src = vals["ip.ttl"], vals["ip.proto"], vals["ip.src"]
     else:
         vals = IPV4_TO_SRC.read(ctx, off, end)
         if vals is None:
@@ -129,8 +141,8 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
         if dvals is None:
             return
         dst = dvals["ip.dst"]
-    tlen = vals["ip.len"]
-    src = vals["ip.src"]
+        tlen, ident, mf, foff = vals["ip.len"], vals["ip.id"], vals["ip.flags.mf"], vals["ip.frag_offset"]
+        ttl, proto, src = vals["ip.ttl"], vals["ip.proto"], vals["ip.src"]
     if ctx.tree:
         layer.text = f"Internet Protocol Version 4, Src: {src}, Dst: {dst}"
     if not ctx.quote:
@@ -148,14 +160,12 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
         end = off + tlen
     if ihl > 20:
         _ipv4_options(ctx, off + 20, off + ihl, end)
-    proto = vals["ip.proto"]
-    foff = vals["ip.frag_offset"]
-    ctx.frag = bool(vals["ip.flags.mf"] or foff)
-    ctx.hlim = vals["ip.ttl"]
+    ctx.frag = bool(mf or foff)
+    ctx.hlim = ttl
     ctx.pseudo = (data[off + 12 : off + 16], data[off + 16 : off + 20])
     if foff:
         name = PROTO_NAMES.get(proto, "Unknown")
-        ctx.info = f"Fragmented IP protocol (proto={name} {proto}, off={foff * 8}, ID={vals['ip.id']:04x})"
+        ctx.info = f"Fragmented IP protocol (proto={name} {proto}, off={foff * 8}, ID={ident:04x})"
         data_layer(ctx, off + ihl, end)
         return
     fn = IP_PROTOS.map.get(proto)
@@ -232,6 +242,7 @@ IPV6 = Header(
         F("ipv6.dst", "Destination Address", 24, 16, "ip6"),
     )
 )
+_IPV6_COLS = IPV6.unpacker("ipv6.plen", "ipv6.nxt", "ipv6.hlim", "ipv6.src", "ipv6.dst")
 
 
 @ETHERTYPES.register(0x86DD)
@@ -240,28 +251,31 @@ def dissect_ipv6(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
     layer = ctx.push("ipv6", "Internet Protocol Version 6", off, 40)
     ctx.proto = "IPv6"
-    vals = IPV6.read(ctx, off, end)
-    if vals is None:
-        if ctx.malformed:
-            avail = min(end, len(data)) - off
-            ctx.info = f"Invalid IPv6 header ({avail} bytes, need exactly 40)"
-        return
-    src, dst = vals["ipv6.src"], vals["ipv6.dst"]
-    ctx.add("ip.version", 6, off, 1, "Version")
-    ctx.add("ipv6.addr", src, off + 8, 16, "Source or Destination Address")
-    ctx.add("ipv6.addr", dst, off + 24, 16, "Source or Destination Address")
+    if ctx.lean and off + 40 <= end and off + 40 <= len(data):  # columns only: the values, no fields but
+        plen, nxt, hlim, src, dst = _IPV6_COLS(data, off)  # the payload length (a jumbogram's hop-by-hop
+        _put(ctx.fields, "ipv6.plen", plen)  # option reads it)
+    else:
+        vals = IPV6.read(ctx, off, end)
+        if vals is None:
+            if ctx.malformed:
+                avail = min(end, len(data)) - off
+                ctx.info = f"Invalid IPv6 header ({avail} bytes, need exactly 40)"
+            return
+        src, dst = vals["ipv6.src"], vals["ipv6.dst"]
+        ctx.add("ip.version", 6, off, 1, "Version")
+        ctx.add("ipv6.addr", src, off + 8, 16, "Source or Destination Address")
+        ctx.add("ipv6.addr", dst, off + 24, 16, "Source or Destination Address")
+        plen, nxt, hlim = vals["ipv6.plen"], vals["ipv6.nxt"], vals["ipv6.hlim"]
     if ctx.tree:
         layer.text = f"Internet Protocol Version 6, Src: {src}, Dst: {dst}"
     if not ctx.quote:
         ctx.src, ctx.dst = src, dst
-    plen = vals["ipv6.plen"]
-    if plen or vals["ipv6.nxt"] != IPPROTO_HOPOPTS:
+    if plen or nxt != IPPROTO_HOPOPTS:
         if off + 40 + plen < end:
             end = off + 40 + plen
     ctx.frag = False
-    ctx.hlim = vals["ipv6.hlim"]
+    ctx.hlim = hlim
     ctx.pseudo = (data[off + 8 : off + 24], data[off + 24 : off + 40])
-    nxt = vals["ipv6.nxt"]
     if not call(ctx, IP_PROTOS, nxt, off + 40, end) and not ctx.info:
         from sniffer.decode.ipproto import IP_PROTO_DESCRIPTIONS
 
@@ -513,6 +527,9 @@ TCP = Header(
         F("tcp.port", "Source or Destination Port", 2, 2),
     )
 )
+_TCP_COLS = TCP.unpacker(
+    "tcp.srcport", "tcp.dstport", "tcp.seq", "tcp.ack", "tcp.hdr_len", "tcp.flags", "tcp.window_size_value"
+)
 
 
 # Wireshark's tcp.flags.str: one character per bit of the 12, '·' when clear
@@ -547,9 +564,11 @@ def tcp_info(sp: int, dp: int, flags: int, seq: int, ack: int, win: int, seglen:
     dissector and the summary's fast path call (the text loops inline the same f-strings: a test
     checks they agree)."""
     names = (_FLAG_LISTS or tcp_flag_table())[flags & 0xFFF]
+    n = _NUMS or num_strs()  # (table lookups: cheaper than formatting the numbers)
+    ln = n[seglen] if 0 <= seglen < 65600 else seglen
     if flags & 0x10:
-        return f"{sp} -> {dp} [{names}] Seq={seq} Ack={ack} Win={win} Len={seglen}"
-    return f"{sp} -> {dp} [{names}] Seq={seq} Win={win} Len={seglen}"
+        return f"{n[sp]} -> {n[dp]} [{names}] Seq={seq} Ack={ack} Win={n[win]} Len={ln}"
+    return f"{n[sp]} -> {n[dp]} [{names}] Seq={seq} Win={n[win]} Len={ln}"
 
 
 @IP_PROTOS.register(IPPROTO_TCP)
@@ -557,15 +576,24 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
     layer = ctx.push("tcp", "Transmission Control Protocol", off, 20)
     ctx.proto = "TCP"
-    vals = TCP.read(ctx, off, end)
-    if vals is None:
-        if "tcp.dstport" in vals_partial(ctx):
-            ctx.info = f"{_last(ctx, 'tcp.srcport')} -> {_last(ctx, 'tcp.dstport')}"
-        return
-    sp, dp = vals["tcp.srcport"], vals["tcp.dstport"]
-    hl = vals["tcp.hdr_len"]
-    flags = vals["tcp.flags"]
-    ctx.add("tcp.flags.str", _flag_str(flags), off + 12, 2, "TCP Flags")
+    lean = ctx.lean
+    if lean and off + 20 <= end and off + 20 <= len(data):  # columns only: the values, no fields but the
+        sp, dp, seq, ack, hl, flags, win = _TCP_COLS(data, off)  # ports (the payload's dissectors read them)
+        f = ctx.fields
+        if "tcp.srcport" in f:
+            _put(f, "tcp.srcport", sp)
+            _put(f, "tcp.dstport", dp)
+        else:
+            f["tcp.srcport"], f["tcp.dstport"] = sp, dp
+    else:
+        vals = TCP.read(ctx, off, end)
+        if vals is None:
+            if "tcp.dstport" in vals_partial(ctx):
+                ctx.info = f"{_last(ctx, 'tcp.srcport')} -> {_last(ctx, 'tcp.dstport')}"
+            return
+        sp, dp, seq, ack = vals["tcp.srcport"], vals["tcp.dstport"], vals["tcp.seq"], vals["tcp.ack"]
+        hl, flags, win = vals["tcp.hdr_len"], vals["tcp.flags"], vals["tcp.window_size_value"]
+        ctx.add("tcp.flags.str", _flag_str(flags), off + 12, 2, "TCP Flags")
     layer.length = hl if hl >= 20 else 20
     lim = min(end, len(data))
     if hl < 20:
@@ -577,23 +605,26 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
     seglen = end - off - hl
     if seglen < 0:
         seglen = 0
-    ctx.add("tcp.len", seglen, off + hl, max(0, min(lim, end) - off - hl), "TCP Segment Len")
-    info = tcp_info(sp, dp, flags, vals["tcp.seq"], vals["tcp.ack"], vals["tcp.window_size_value"], seglen)
+    if not lean:
+        ctx.add("tcp.len", seglen, off + hl, max(0, min(lim, end) - off - hl), "TCP Segment Len")
+    info = tcp_info(sp, dp, flags, seq, ack, win, seglen)
     if ctx.tree:
-        layer.text = f"Transmission Control Protocol, Src Port: {sp}, Dst Port: {dp}, Seq: {vals['tcp.seq']}, Len: {seglen}"
+        layer.text = (
+            f"Transmission Control Protocol, Src Port: {sp}, Dst Port: {dp}, Seq: {seq}, Len: {seglen}"
+        )
     if hl > 20:
         if off + hl > end:  # e.g. a first fragment that cuts the options: Wireshark only warns
             ctx.warn(f"Bogus TCP header length ({hl}, beyond the end of the packet)")
             ctx.info = info
             return
-        if not ctx.lean or off + hl > lim:  # lean, options all captured: they give only fields/warnings
+        if not lean or off + hl > lim:  # lean, options all captured: they give only fields/warnings
             _tcp_options(ctx, off + 20, off + hl, end)
         if not ctx.quote and _has_option(data, off + 20, min(off + hl, lim), 30):
             ctx.protos.append("mptcp")  # Wireshark's MPTCP analysis (on by default) takes the column
             ctx.proto = "MPTCP"
     ctx.info = info
     if seglen > 0 and off + hl < lim:
-        if not ctx.lean:
+        if not lean:
             ctx.add(
                 "tcp.payload",
                 data[off + hl : lim].hex(":"),
@@ -752,19 +783,29 @@ UDP = Header(
         F("udp.port", "Source or Destination Port", 2, 2),
     )
 )
+_UDP_COLS = UDP.unpacker("udp.srcport", "udp.dstport", "udp.length")
 
 
 @IP_PROTOS.register(IPPROTO_UDP)
 def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
     layer = ctx.push("udp", "User Datagram Protocol", off, 8)
     ctx.proto = "UDP"
-    vals = UDP.read(ctx, off, end)
-    if vals is None:
-        sp, dp = ctx.fields.get("udp.srcport"), ctx.fields.get("udp.dstport")
-        if sp is not None and dp is not None:
-            ctx.info = f"{_last(ctx, 'udp.srcport')} -> {_last(ctx, 'udp.dstport')}"
-        return
-    sp, dp, ulen = vals["udp.srcport"], vals["udp.dstport"], vals["udp.length"]
+    if ctx.lean and off + 8 <= end and off + 8 <= len(ctx.data):  # columns only: no fields but the ports
+        sp, dp, ulen = _UDP_COLS(ctx.data, off)  # (the payload's dissectors read them)
+        f = ctx.fields
+        if "udp.srcport" in f:
+            _put(f, "udp.srcport", sp)
+            _put(f, "udp.dstport", dp)
+        else:
+            f["udp.srcport"], f["udp.dstport"] = sp, dp
+    else:
+        vals = UDP.read(ctx, off, end)
+        if vals is None:
+            sp, dp = ctx.fields.get("udp.srcport"), ctx.fields.get("udp.dstport")
+            if sp is not None and dp is not None:
+                ctx.info = f"{_last(ctx, 'udp.srcport')} -> {_last(ctx, 'udp.dstport')}"
+            return
+        sp, dp, ulen = vals["udp.srcport"], vals["udp.dstport"], vals["udp.length"]
     if ctx.tree:
         layer.text = f"User Datagram Protocol, Src Port: {sp}, Dst Port: {dp}"
     if ulen < 8:
@@ -781,7 +822,8 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
     else:
         if off + ulen < end:
             end = off + ulen
-        ctx.info = f"{sp} -> {dp} Len={ulen - 8}"
+        n = _NUMS or num_strs()  # (table lookups: cheaper than formatting the numbers)
+        ctx.info = f"{n[sp]} -> {n[dp]} Len={n[ulen - 8]}"
     lim = min(end, len(ctx.data))
     if off + 8 >= lim:
         return

@@ -49,6 +49,7 @@ ETH = Header(
 )
 ETH_TYPE = F("eth.type", "Type", 12, 2, disp=HEX4, names=ETHERTYPE_NAMES)
 ETH_LEN = F("eth.len", "Length", 12, 2)
+_ETH_COLS = Header((*ETH.fields, ETH_TYPE)).unpacker("eth.dst", "eth.src", "eth.type")
 
 
 @LINKTYPES.register(1)
@@ -56,11 +57,24 @@ def dissect_eth(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
     ctx.push("eth", "Ethernet II", off, 14)
     ctx.proto = "Ethernet"
-    if not ctx.has(off, 14, end):
+    if (off + 14 > end or off + 14 > len(data)) and not ctx.has(off, 14, end):  # (has(), inlined)
         # Wireshark decodes no Ethernet field at all unless the whole header is there
         if ctx.truncated:
             ctx.info = "[Packet size limited during capture]"
         return
+    if ctx.lean:  # columns only: the addresses and the type, no fields (the header is all there)
+        dst, src, etype = _ETH_COLS(data, off)
+        if not ctx.src:
+            ctx.src, ctx.dst = src, dst
+        if etype > 1500:
+            fn = ETHERTYPES.map.get(etype)
+            if fn is not None and ctx.depth < 160:  # ethertype(), inlined
+                ctx.protos.append("ethertype")
+                ctx.depth += 1
+                fn(ctx, off + 14, end)
+            else:
+                ethertype(ctx, etype, off + 14, end)
+            return
     vals = ETH.read(ctx, off, end)
     assert vals is not None
     src, dst = vals["eth.src"], vals["eth.dst"]

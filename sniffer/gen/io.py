@@ -1,13 +1,19 @@
 """The send/receive loops of every generator, per I/O style.
 
-The echo and bulk client loops are written once, as sans-IO cores (generators that yield the I/O they
-need: ``stream_echo_core``, ``stream_bulk_core``, ``dgram_echo_core``), run by two thin drivers:
-``_drive`` on ``SyncIO`` (blocking sockets with timeouts, or non-blocking sockets waited on with
-select / poll / epoll, the guide's selectors examples) and ``_adrive`` on the asyncio loop's
-``sock_*`` methods. The datagram blast is one core too (``dgram_blast_core``: pacing, sequencing, the
-last-flag, statistics); it yields a ``Burst`` per batch, which both drivers send with one shared
-non-blocking loop (``_burst``) and differ only in how they wait for room. Loops that juggle many
-sockets at once (servers, many connections) have one version per style family.
+Every loop is written once, as a sans-IO core: a generator that yields the I/O it needs (an op:
+``Connect``, ``SendAll``, ``RecvInto``, ``SendTo``, ``RecvFrom``, ``Sleep``, ``ShutdownWrite``,
+``Burst``) and is sent the result (or thrown the error, TimeoutError included). Pacing, sequencing,
+tags, statistics and the report live in the cores; the drivers only do I/O:
+  _drive         one core on a ``SyncIO``: blocking sockets with timeouts, or non-blocking sockets
+                 waited on with select / poll / epoll (the guide's selectors examples)
+  _Many          many cores at once on one selector, one non-blocking socket each (servers, tcp-conns)
+  _adrive        one core on the asyncio loop's ``sock_*`` methods
+  _CoreProtocol  one stream core behind an asyncio BufferedProtocol (the asyncio stream servers)
+Cores: ``stream_echo_core`` (guide 5.1), ``stream_bulk_core``, ``dgram_echo_core`` (5.2),
+``dgram_blast_core`` (yields a ``Burst`` per batch, sent by one shared non-blocking loop, ``_burst``),
+``stream_server_core`` (one connection of an echo/sink server; ``StreamServerState`` holds what the
+server keeps across connections) and ``conn_echo_core`` (one connection of tcp-conns). The datagram
+servers (one socket, no per-peer state) are one loop per style family.
 
 Every loop is bounded: a deadline always, a count when given. Datagram loops go through a
 ``Channel`` so UDP, unix datagrams, raw IP and AF_PACKET share them (raw channels add and strip headers
@@ -209,119 +215,6 @@ def _tag_ok(data: Any, flow: int, seq: int) -> bool:
     return tag is not None and tag.flow_id == flow and tag.seq == seq
 
 
-def stream_server_sync(
-    lsock: socket.socket,
-    style: str,
-    mode: str,
-    stop: StopFn,
-    max_conns: int | None = None,
-    peers: PeerLog | None = None,
-) -> dict[str, Any]:
-    """Echo or sink on a listening socket until ``stop()`` or ``max_conns`` connections are done.
-
-    blocking: one connection at a time, like the guide's first echo server. select / poll / epoll: all
-    connections at once, each with its own pending output.
-    """
-    stats = {"connections": 0, "bytes_received": 0, "bytes_echoed": 0, "messages": 0}
-    peers = peers or PeerLog(None)
-    if style == BLOCKING:
-        lsock.settimeout(POLL_S)
-        buf = memoryview(bytearray(SINK_BUF if mode == "sink" else 65536))
-        while not stop() and (max_conns is None or stats["connections"] < max_conns):
-            try:
-                conn, peer = lsock.accept()
-            except (TimeoutError, BlockingIOError):
-                continue
-            stats["connections"] += 1
-            peers.connection(stats["connections"], peer)
-            with conn:
-                conn.settimeout(POLL_S)
-                while not stop():
-                    try:
-                        n = conn.recv_into(buf)
-                    except TimeoutError:
-                        continue
-                    except OSError:
-                        break
-                    if n == 0:
-                        break
-                    stats["bytes_received"] += n
-                    stats["messages"] += 1
-                    if mode == "echo":
-                        try:
-                            conn.settimeout(5.0)
-                            conn.sendall(buf[:n])
-                            conn.settimeout(POLL_S)
-                        except OSError:
-                            break
-                        stats["bytes_echoed"] += n
-        return stats
-
-    sel = make_selector(style)
-    lsock.setblocking(False)
-    sel.register(lsock, selectors.EVENT_READ, None)
-    out: dict[socket.socket, bytearray] = {}
-    buf = memoryview(bytearray(SINK_BUF if mode == "sink" else 65536))
-    done = 0
-
-    def close(conn: socket.socket) -> None:
-        nonlocal done
-        sel.unregister(conn)
-        out.pop(conn, None)
-        conn.close()
-        done += 1
-
-    try:
-        while not stop() and (max_conns is None or done < max_conns):
-            for key, events in sel.select(POLL_S):
-                if key.data is None:
-                    try:
-                        conn, peer = lsock.accept()
-                    except BlockingIOError:
-                        continue
-                    conn.setblocking(False)
-                    stats["connections"] += 1
-                    peers.connection(stats["connections"], peer)
-                    out[conn] = bytearray()
-                    sel.register(conn, selectors.EVENT_READ, "conn")
-                    continue
-                conn = key.fileobj  # type: ignore[assignment]
-                pending = out[conn]
-                if events & selectors.EVENT_READ:
-                    try:
-                        n = conn.recv_into(buf)
-                    except BlockingIOError:
-                        n = -1
-                    except OSError:
-                        n = 0
-                    if n == 0:
-                        close(conn)
-                        continue
-                    if n > 0:
-                        stats["bytes_received"] += n
-                        stats["messages"] += 1
-                        if mode == "echo":
-                            pending += buf[:n]
-                if pending:
-                    try:
-                        sent = conn.send(pending)
-                        stats["bytes_echoed"] += sent
-                        del pending[:sent]
-                    except BlockingIOError:
-                        pass
-                    except OSError:
-                        close(conn)
-                        continue
-                want = selectors.EVENT_READ | (selectors.EVENT_WRITE if pending else 0)
-                if key.events != want:
-                    sel.modify(conn, want, "conn")
-    finally:
-        for conn in list(out):
-            conn.close()
-        sel.close()
-    return stats
-
-
 def dgram_server_sync(
     ch: Channel,
     style: str,
@@ -405,136 +298,6 @@ def _dgram_sink_fast(sock: socket.socket, style: str, stop: StopFn, max_msgs: in
     return {"messages": msgs, "bytes_received": nbytes, "echoed": 0, "ignored": 0}
 
 
-def stream_conns_sync(
-    make_sock: Callable[[], socket.socket],
-    addr: Addr,
-    style: str,
-    rep: Report,
-    n: int,
-    size: int,
-    flow_base: int,
-    duration: float,
-    parallel: int = 100,
-    timeout: float = 3.0,
-) -> None:
-    """Open ``n`` connections, one tagged echo on each (flow = flow_base + i), close.
-
-    blocking: one after the other. select / poll / epoll: up to ``parallel`` at once, non-blocking
-    connects driven by the selector.
-    """
-    end = _now() + duration
-    if style == BLOCKING:
-        for i in range(n):
-            if _now() >= end:
-                break
-            t0 = _ns()
-            rep.sent += 1
-            try:
-                with make_sock() as s:
-                    io = SyncIO(s, style)
-                    io.connect(addr, min(end, _now() + timeout))
-                    f = PayloadFactory(flow_base + i, size)
-                    r = Report("one")
-                    stream_echo(io, r, f, 1, timeout, timeout=timeout)
-            except (OSError, TimeoutError) as exc:
-                rep.errors += 1
-                if rep.errors == 1:
-                    rep.notes.append(f"connection {i}: {_err(exc)}")
-                continue
-            rep.bytes_sent += r.bytes_sent
-            rep.bytes_received += r.bytes_received
-            rep.received += r.received
-            if r.echoed:
-                rep.echoed += 1
-                rep.rtts_ns.append(_ns() - t0)
-        return
-
-    sel = make_selector(style)
-    # per socket: [index, t0, message, sent offset, buffer, received]
-    live: dict[socket.socket, list[Any]] = {}
-    nxt = 0
-
-    def start_one() -> None:
-        nonlocal nxt
-        i = nxt
-        nxt += 1
-        rep.sent += 1
-        s = make_sock()
-        s.setblocking(False)
-        err = s.connect_ex(addr)
-        if err not in (0, errno.EINPROGRESS, errno.EAGAIN):
-            s.close()
-            rep.errors += 1
-            if rep.errors == 1:
-                rep.notes.append(f"connection {i}: {os.strerror(err)}")
-            return
-        msg = bytes(PayloadFactory(flow_base + i, size).make(0, FLAG_LAST))
-        live[s] = [i, _ns(), msg, 0, bytearray(), _now() + timeout]
-        sel.register(s, selectors.EVENT_WRITE)
-
-    def finish(s: socket.socket, ok: bool, why: str = "") -> None:
-        st = live.pop(s)
-        sel.unregister(s)
-        s.close()
-        if ok:
-            rep.echoed += 1
-            rep.rtts_ns.append(_ns() - st[1])
-        else:
-            rep.errors += 1
-            if rep.errors == 1 and why:
-                rep.notes.append(f"connection {st[0]}: {why}")
-
-    try:
-        while (nxt < n or live) and _now() < end:
-            while nxt < n and len(live) < parallel:
-                start_one()
-            if not live:
-                continue
-            for key, events in sel.select(POLL_S):
-                s = key.fileobj  # type: ignore[assignment]
-                st = live.get(s)
-                if st is None:
-                    continue
-                if events & selectors.EVENT_WRITE:
-                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                    if err:
-                        finish(s, False, os.strerror(err))
-                        continue
-                    try:
-                        st[3] += s.send(st[2][st[3] :])
-                    except BlockingIOError:
-                        continue
-                    except OSError as exc:
-                        finish(s, False, _err(exc))
-                        continue
-                    if st[3] == len(st[2]):
-                        rep.bytes_sent += len(st[2])
-                        sel.modify(s, selectors.EVENT_READ)
-                if events & selectors.EVENT_READ:
-                    try:
-                        data = s.recv(65536)
-                    except BlockingIOError:
-                        continue
-                    except OSError as exc:
-                        finish(s, False, _err(exc))
-                        continue
-                    if not data:
-                        finish(s, False, "peer closed before echoing")
-                        continue
-                    st[4] += data
-                    rep.bytes_received += len(data)
-                    if len(st[4]) >= size:
-                        rep.received += 1
-                        finish(s, _tag_ok(st[4], flow_base + st[0], 0), "bad echo")
-            now = _now()
-            for s in [s for s, st in live.items() if st[5] < now]:
-                finish(s, False, "timed out")
-    finally:
-        for s in list(live):
-            s.close()
-        sel.close()
-
-
 def _err(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
@@ -603,6 +366,12 @@ class ShutdownWrite:
 
 
 @dataclass(slots=True)
+class Connect:
+    addr: Addr
+    deadline: float
+
+
+@dataclass(slots=True)
 class Burst:
     """Send datagrams ``first`` .. ``end - 1`` of a blast; the driver answers (next seq, stalled):
     stalled when the socket stayed full until ``deadline``."""
@@ -616,7 +385,7 @@ class Burst:
     deadline: float
 
 
-Op = SendAll | SendTo | RecvInto | RecvFrom | Sleep | ShutdownWrite | Burst
+Op = SendAll | SendTo | RecvInto | RecvFrom | Sleep | ShutdownWrite | Burst | Connect
 Core = Generator[Op, Any, None]
 
 
@@ -643,6 +412,8 @@ def _drive(core: Core, io: SyncIO) -> None:
                 result = _burst_sync(op, io)
             elif isinstance(op, Sleep):
                 time.sleep(op.seconds)
+            elif isinstance(op, Connect):
+                io.connect(op.addr, op.deadline)
             else:
                 io.sock.shutdown(socket.SHUT_WR)
         except (TimeoutError, OSError) as exc:
@@ -677,6 +448,8 @@ async def _adrive(core: Core, sock: socket.socket) -> None:
                 await asyncio.sleep(0)  # every batch yields to the loop
             elif isinstance(op, Sleep):
                 await asyncio.sleep(op.seconds)
+            elif isinstance(op, Connect):
+                await _within(loop.sock_connect(sock, op.addr), op.deadline)
             else:
                 sock.shutdown(socket.SHUT_WR)
         except (TimeoutError, OSError) as exc:
@@ -905,6 +678,433 @@ async def _burst_async(op: Burst) -> tuple[int, bool]:
         seq += 1
 
 
+class _Many:
+    """The selectors driver for many cores at once (select / poll / epoll), each core on its own
+    non-blocking socket: a core's op is tried at once and, when its socket is not ready, again each
+    time the selector says it is; an op past its deadline gets TimeoutError thrown in. The socket is
+    closed when its core ends. Ops: Connect, SendAll, RecvInto, ShutdownWrite (the stream cores')."""
+
+    def __init__(self, style: str) -> None:
+        self.sel = make_selector(style)
+        # socket -> [core, pending op, progress: bytes of a SendAll sent / 1 once a connect started]
+        self.tasks: dict[socket.socket, list[Any]] = {}
+
+    def add(self, sock: socket.socket, core: Core) -> None:
+        sock.setblocking(False)
+        task: list[Any] = [core, None, 0]
+        self.tasks[sock] = task
+        self.sel.register(sock, selectors.EVENT_READ, task)
+        self._step(sock, task, None, None)
+
+    def _step(self, sock: socket.socket, task: list[Any], result: Any, error: BaseException | None) -> None:
+        """Resume the core with a result (or an error) and run its ops until one has to wait."""
+        core = task[0]
+        while True:
+            try:
+                op = core.throw(error) if error is not None else core.send(result)
+            except StopIteration:
+                self._drop(sock)
+                return
+            task[1], task[2] = op, 0
+            try:
+                done, result = self._try(sock, task)
+                error = None
+            except OSError as exc:
+                done, result, error = True, None, exc
+            if not done:
+                want = selectors.EVENT_READ if isinstance(op, RecvInto) else selectors.EVENT_WRITE
+                if self.sel.get_key(sock).events != want:
+                    self.sel.modify(sock, want, task)
+                return
+
+    @staticmethod
+    def _try(sock: socket.socket, task: list[Any]) -> tuple[bool, Any]:
+        """Do the pending op without blocking: (done, its result)."""
+        op = task[1]
+        if isinstance(op, RecvInto):
+            try:
+                return True, sock.recv_into(op.view)
+            except BlockingIOError:
+                return False, None
+        if isinstance(op, SendAll):
+            data = op.data if isinstance(op.data, memoryview) else memoryview(op.data)
+            while task[2] < len(data):
+                try:
+                    task[2] += sock.send(data[task[2] :])
+                except BlockingIOError:
+                    return False, None
+            return True, None
+        if isinstance(op, Connect):
+            if task[2] == 0:
+                task[2] = 1
+                err = sock.connect_ex(op.addr)
+                if err in (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
+                    return False, None
+            else:
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                raise OSError(err, os.strerror(err))
+            return True, None
+        if isinstance(op, ShutdownWrite):
+            sock.shutdown(socket.SHUT_WR)
+            return True, None
+        raise TypeError(f"{type(op).__name__} is not a stream op")
+
+    def _drop(self, sock: socket.socket) -> None:
+        if self.tasks.pop(sock, None) is not None:
+            self.sel.unregister(sock)
+            sock.close()
+
+    def poll(self, timeout: float, accept: Callable[[], None] | None = None) -> None:
+        """Wait up to ``timeout`` for ready sockets and advance their cores; then time out late ops.
+        A socket registered with data None (a server's listening socket) calls ``accept``."""
+        for key, _events in self.sel.select(timeout):
+            if key.data is None:
+                if accept is not None:
+                    accept()
+                continue
+            sock: socket.socket = key.fileobj  # type: ignore[assignment]
+            task = self.tasks.get(sock)
+            if task is None:
+                continue
+            try:
+                done, result = self._try(sock, task)
+            except OSError as exc:
+                self._step(sock, task, None, exc)
+                continue
+            if done:
+                self._step(sock, task, result, None)
+        now = _now()
+        for sock, task in list(self.tasks.items()):
+            if task[1] is not None and task[1].deadline < now and sock in self.tasks:
+                self._step(sock, task, None, TimeoutError())
+
+    def close(self) -> None:
+        """Close every socket (their cores are closed too: their ``finally`` blocks run)."""
+        for sock, task in list(self.tasks.items()):
+            task[0].close()
+            self.sel.unregister(sock)
+            sock.close()
+        self.tasks.clear()
+        self.sel.close()
+
+
+class _CoreProtocol(asyncio.BufferedProtocol):
+    """The asyncio transports driver of a stream core: the core's RecvInto view is the protocol's
+    buffer and buffer_updated() sends the count in; SendAll goes to transport.write (copied: the
+    transport may keep it while the core reuses its buffer); EOF sends 0; the core ending closes."""
+
+    def __init__(self, start: Callable[[Addr], Core]) -> None:
+        self.start = start
+        self.core: Core | None = None
+        self.view = memoryview(bytearray(1))
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.core = self.start(transport.get_extra_info("peername"))
+        self._advance(None)
+
+    def _advance(self, result: Any) -> None:
+        core, transport = self.core, self.transport
+        if core is None or transport is None:
+            return
+        try:
+            op = core.send(result)
+            while not isinstance(op, RecvInto):
+                if isinstance(op, SendAll):
+                    transport.write(bytes(op.data))
+                elif isinstance(op, ShutdownWrite):
+                    transport.write_eof()
+                op = core.send(None)
+        except StopIteration:
+            self.core = None
+            transport.close()
+            return
+        self.view = op.view
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._advance(nbytes)
+
+    def eof_received(self) -> bool:
+        self._advance(0)
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.core is not None:
+            self.core.close()  # its finally: the connection counts as done
+            self.core = None
+
+
+# --- stream servers: one core per connection, driven blocking / by a selector / by asyncio ----------
+
+
+class StreamServerState:
+    """What a stream server keeps across its connections (sans-IO): the statistics, the peer log, the
+    connections done; ``connection(peer)`` starts the core of a new one."""
+
+    def __init__(self, mode: str, stop: StopFn, max_conns: int | None, peers: PeerLog | None) -> None:
+        self.mode = mode
+        self.stop = stop
+        self.max_conns = max_conns
+        self.peers = peers or PeerLog(None)
+        self.stats: dict[str, Any] = {"connections": 0, "bytes_received": 0, "bytes_echoed": 0, "messages": 0}
+        self.done = 0
+
+    def running(self) -> bool:
+        return not self.stop() and (self.max_conns is None or self.done < self.max_conns)
+
+    def connection(self, peer: Addr) -> Core:
+        self.stats["connections"] += 1
+        self.peers.connection(self.stats["connections"], peer)
+        return stream_server_core(self)
+
+
+def stream_server_core(st: StreamServerState) -> Core:
+    """One connection of an echo or sink server (guide 5.1 / 5.2): read what comes, count it, echo it
+    back in echo mode; ends at the peer's EOF, an error, or the server's stop."""
+    stats = st.stats
+    echo = st.mode == "echo"
+    view = memoryview(bytearray(SINK_BUF if not echo else 65536))
+    try:
+        while not st.stop():
+            try:
+                n = yield RecvInto(view, _now() + POLL_S)
+            except TimeoutError:
+                continue  # look at stop() again
+            except OSError:
+                return
+            if n == 0:
+                return
+            stats["bytes_received"] += n
+            stats["messages"] += 1
+            if echo:
+                try:
+                    yield SendAll(view[:n], _now() + 5.0)
+                except (TimeoutError, OSError):
+                    return
+                stats["bytes_echoed"] += n
+    finally:
+        st.done += 1
+
+
+def stream_server_sync(
+    lsock: socket.socket,
+    style: str,
+    mode: str,
+    stop: StopFn,
+    max_conns: int | None = None,
+    peers: PeerLog | None = None,
+) -> dict[str, Any]:
+    """Echo or sink on a listening socket until ``stop()`` or ``max_conns`` connections are done.
+
+    blocking: one connection at a time, like the guide's first echo server. select / poll / epoll: all
+    connections at once (the _Many driver). The per-connection loop is stream_server_core either way.
+    """
+    st = StreamServerState(mode, stop, max_conns, peers)
+    if style == BLOCKING:
+        lsock.settimeout(POLL_S)
+        while st.running():
+            try:
+                conn, peer = lsock.accept()
+            except (TimeoutError, BlockingIOError):
+                continue
+            with conn:
+                sio = SyncIO(conn, BLOCKING)
+                _drive(st.connection(peer), sio)
+                sio.close()
+        return st.stats
+    many = _Many(style)
+    lsock.setblocking(False)
+    many.sel.register(lsock, selectors.EVENT_READ, None)
+
+    def accept() -> None:
+        try:
+            conn, peer = lsock.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        many.add(conn, st.connection(peer))
+
+    try:
+        while st.running():
+            many.poll(POLL_S, accept)
+    finally:
+        many.sel.unregister(lsock)
+        many.close()
+    return st.stats
+
+
+async def a_stream_server(
+    lsock: socket.socket, mode: str, stop: StopFn, max_conns: int | None = None, peers: PeerLog | None = None
+) -> dict[str, Any]:
+    """The asyncio driver: stream_server_core behind a BufferedProtocol (SOCK_SEQPACKET: the loop's
+    sock_* calls, which keep the records' bounds)."""
+    loop = asyncio.get_running_loop()
+    st = StreamServerState(mode, stop, max_conns, peers)
+    lsock.setblocking(False)
+    if lsock.type == socket.SOCK_SEQPACKET:
+        tasks: set[asyncio.Task[None]] = set()
+        while st.running():
+            try:
+                conn, peer = await asyncio.wait_for(loop.sock_accept(lsock), POLL_S)
+            except (TimeoutError, OSError):
+                continue
+            conn.setblocking(False)
+            task = asyncio.ensure_future(_a_serve_one(st.connection(peer), conn))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        for task in list(tasks):
+            task.cancel()
+        return st.stats
+    if lsock.family == socket.AF_UNIX:
+        server = await loop.create_unix_server(lambda: _CoreProtocol(st.connection), sock=lsock)
+    else:
+        server = await loop.create_server(lambda: _CoreProtocol(st.connection), sock=lsock)
+    try:
+        while st.running():
+            await asyncio.sleep(POLL_S)
+    finally:
+        server.close()
+    return st.stats
+
+
+async def _a_serve_one(core: Core, conn: socket.socket) -> None:
+    try:
+        await _adrive(core, conn)
+    finally:
+        core.close()
+        conn.close()
+
+
+# --- tcp-conns: one core per connection (connect, one tagged echo, close) ----------------------------
+
+
+def conn_echo_core(
+    rep: Report, index: int, addr: Addr, size: int, flow: int, end: float, timeout: float
+) -> Core:
+    """Connection ``index`` of tcp-conns: connect, send one tagged message (its own flow id), read the
+    echo, check the tag, time it; every failure counts once and the first one is noted."""
+    rep.sent += 1
+    t0 = _ns()
+    why = ""
+    try:
+        yield Connect(addr, min(end, _now() + timeout))
+        deadline = _now() + timeout
+        yield SendAll(PayloadFactory(flow, size).make(0, FLAG_LAST), deadline)
+        rep.bytes_sent += size
+        buf = bytearray(size)
+        view = memoryview(buf)
+        got = 0
+        while got < size:
+            n = yield RecvInto(view[got:], deadline)
+            if n == 0:
+                break
+            got += n
+            rep.bytes_received += n
+        if got < size:
+            why = "peer closed before echoing"
+        else:
+            rep.received += 1
+            if _tag_ok(buf, flow, 0):
+                rep.echoed += 1
+                rep.rtts_ns.append(_ns() - t0)
+                return
+            why = "bad echo"
+    except (OSError, TimeoutError) as exc:
+        why = _err(exc)
+    rep.errors += 1
+    if rep.errors == 1:
+        rep.notes.append(f"connection {index}: {why}")
+
+
+def _new_socket(make_sock: Callable[[], socket.socket], rep: Report, index: int) -> socket.socket | None:
+    try:
+        return make_sock()
+    except OSError as exc:
+        rep.sent += 1
+        rep.errors += 1
+        if rep.errors == 1:
+            rep.notes.append(f"connection {index}: {_err(exc)}")
+        return None
+
+
+def stream_conns_sync(
+    make_sock: Callable[[], socket.socket],
+    addr: Addr,
+    style: str,
+    rep: Report,
+    n: int,
+    size: int,
+    flow_base: int,
+    duration: float,
+    parallel: int = 100,
+    timeout: float = 3.0,
+) -> None:
+    """Open ``n`` connections, one tagged echo on each (flow = flow_base + i), close (conn_echo_core).
+
+    blocking: one after the other. select / poll / epoll: up to ``parallel`` at once (_Many).
+    """
+    end = _now() + duration
+    if style == BLOCKING:
+        for i in range(n):
+            if _now() >= end:
+                break
+            s = _new_socket(make_sock, rep, i)
+            if s is None:
+                continue
+            with s:
+                sio = SyncIO(s, BLOCKING)
+                _drive(conn_echo_core(rep, i, addr, size, flow_base + i, end, timeout), sio)
+        return
+    many = _Many(style)
+    nxt = 0
+    try:
+        while (nxt < n or many.tasks) and _now() < end:
+            while nxt < n and len(many.tasks) < parallel:
+                s = _new_socket(make_sock, rep, nxt)
+                if s is not None:
+                    many.add(s, conn_echo_core(rep, nxt, addr, size, flow_base + nxt, end, timeout))
+                nxt += 1
+            if many.tasks:
+                many.poll(POLL_S)
+    finally:
+        many.close()
+
+
+async def a_stream_conns(
+    make_sock: Callable[[], socket.socket],
+    addr: Addr,
+    rep: Report,
+    n: int,
+    size: int,
+    flow_base: int,
+    duration: float,
+    parallel: int = 100,
+    timeout: float = 3.0,
+) -> None:
+    """The asyncio driver of conn_echo_core: up to ``parallel`` connections at once."""
+    gate = asyncio.Semaphore(parallel)
+    end = _now() + duration
+
+    async def one(i: int) -> None:
+        async with gate:
+            if _now() >= end:
+                return
+            s = _new_socket(make_sock, rep, i)
+            if s is None:
+                return
+            s.setblocking(False)
+            try:
+                await _adrive(conn_echo_core(rep, i, addr, size, flow_base + i, end, timeout), s)
+            finally:
+                s.close()
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+
+
 def dgram_blast(
     io: SyncIO,
     ch: Channel,
@@ -988,161 +1188,6 @@ async def a_dgram_blast(
 ) -> None:
     ch.sock.setblocking(False)
     await _adrive(dgram_blast_core(ch, rep, factory, count, duration, pps), ch.sock)
-
-
-async def a_stream_conns(
-    make_sock: Callable[[], socket.socket],
-    addr: Addr,
-    rep: Report,
-    n: int,
-    size: int,
-    flow_base: int,
-    duration: float,
-    parallel: int = 100,
-    timeout: float = 3.0,
-) -> None:
-    loop = asyncio.get_running_loop()
-    gate = asyncio.Semaphore(parallel)
-    end = _now() + duration
-
-    async def one(i: int) -> None:
-        async with gate:
-            if _now() >= end:
-                return
-            rep.sent += 1
-            t0 = _ns()
-            s = make_sock()
-            s.setblocking(False)
-            try:
-                deadline = min(end, _now() + timeout)
-                await _within(loop.sock_connect(s, addr), deadline)
-                f = PayloadFactory(flow_base + i, size)
-                r = Report("one")
-                await a_stream_echo(s, r, f, 1, timeout, timeout=timeout)
-            except (OSError, TimeoutError) as exc:
-                rep.errors += 1
-                if rep.errors == 1:
-                    rep.notes.append(f"connection {i}: {_err(exc)}")
-                return
-            finally:
-                s.close()
-            rep.bytes_sent += r.bytes_sent
-            rep.bytes_received += r.bytes_received
-            rep.received += r.received
-            if r.echoed:
-                rep.echoed += 1
-                rep.rtts_ns.append(_ns() - t0)
-
-    await asyncio.gather(*(one(i) for i in range(n)))
-
-
-class _StreamServerProto(asyncio.BufferedProtocol):
-    def __init__(self, stats: dict[str, Any], mode: str, closed: Callable[[], None], peers: PeerLog) -> None:
-        self.peers = peers
-        self.stats = stats
-        self.mode = mode
-        self.buf = bytearray(SINK_BUF if mode == "sink" else 65536)
-        self.view = memoryview(self.buf)
-        self.transport: asyncio.Transport | None = None
-        self.closed = closed
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.stats["connections"] += 1
-        self.peers.connection(self.stats["connections"], transport.get_extra_info("peername"))
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return self.view
-
-    def buffer_updated(self, nbytes: int) -> None:
-        self.stats["bytes_received"] += nbytes
-        self.stats["messages"] += 1
-        if self.mode == "echo" and self.transport is not None:
-            self.transport.write(bytes(self.view[:nbytes]))
-            self.stats["bytes_echoed"] += nbytes
-
-    def eof_received(self) -> bool:
-        return False  # close our side too
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed()
-
-
-async def a_stream_server(
-    lsock: socket.socket, mode: str, stop: StopFn, max_conns: int | None = None, peers: PeerLog | None = None
-) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    stats: dict[str, Any] = {"connections": 0, "bytes_received": 0, "bytes_echoed": 0, "messages": 0}
-    done = 0
-
-    def closed() -> None:
-        nonlocal done
-        done += 1
-
-    plog = peers or PeerLog(None)
-    lsock.setblocking(False)
-    if lsock.type == socket.SOCK_SEQPACKET:
-        return await _a_seqpacket_server(lsock, mode, stop, max_conns, stats, plog)
-    if lsock.family == socket.AF_UNIX:
-        server = await loop.create_unix_server(
-            lambda: _StreamServerProto(stats, mode, closed, plog), sock=lsock
-        )
-    else:
-        server = await loop.create_server(lambda: _StreamServerProto(stats, mode, closed, plog), sock=lsock)
-    try:
-        while not stop() and (max_conns is None or done < max_conns):
-            await asyncio.sleep(POLL_S)
-    finally:
-        server.close()
-    return stats
-
-
-async def _a_seqpacket_server(
-    lsock: socket.socket,
-    mode: str,
-    stop: StopFn,
-    max_conns: int | None,
-    stats: dict[str, Any],
-    peers: PeerLog,
-) -> dict[str, Any]:
-    """asyncio transports are byte streams: records keep their bounds with the loop's sock_* calls."""
-    loop = asyncio.get_running_loop()
-    done = 0
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def handle(conn: socket.socket) -> None:
-        nonlocal done
-        buf = bytearray(SINK_BUF if mode == "sink" else 65536)
-        try:
-            while True:
-                n = await loop.sock_recv_into(conn, buf)
-                if n == 0:
-                    break
-                stats["bytes_received"] += n
-                stats["messages"] += 1
-                if mode == "echo":
-                    await loop.sock_sendall(conn, memoryview(buf)[:n])
-                    stats["bytes_echoed"] += n
-        except OSError:
-            pass
-        finally:
-            conn.close()
-            done += 1
-
-    while not stop() and (max_conns is None or done < max_conns):
-        try:
-            conn, peer = await asyncio.wait_for(loop.sock_accept(lsock), POLL_S)
-        except (TimeoutError, OSError):
-            continue
-        conn.setblocking(False)
-        stats["connections"] += 1
-        peers.connection(stats["connections"], peer)
-        task = asyncio.ensure_future(handle(conn))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    for task in list(tasks):
-        task.cancel()
-    return stats
 
 
 async def a_dgram_server(

@@ -167,7 +167,8 @@ def trace(
     pending: dict[int, tuple[int, int, int]] = {}  # seq -> (probe index, send time ns, expiry monotonic ns)
 
     def error_note(typ: int, code: int, v6: bool, info: int) -> str:
-        timex = (typ, code) in ((icmp.ICMP_TIME_EXCEEDED, 0), (icmp.ICMP6_TIME_EXCEEDED, 0))
+        # time exceeded in transit (v6's type 3 is v4's destination unreachable: compare per family)
+        timex = code == 0 and typ == (icmp.ICMP6_TIME_EXCEEDED if v6 else icmp.ICMP_TIME_EXCEEDED)
         return "" if timex else icmp.error_text(typ, code, v6, info)
 
     try:
@@ -236,6 +237,9 @@ def trace(
 
 # ---- UDP and TCP SYN probes ----------------------------------------------------------------------
 
+IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)
+IPV6_MTU_DISCOVER = getattr(socket, "IPV6_MTU_DISCOVER", 23)
+PMTUDISC_PROBE = 3  # IP_PMTUDISC_PROBE / IPV6_PMTUDISC_PROBE
 UDP_BASE_PORT = 33434
 
 # traceroute's annotations for ICMP destination unreachable codes (v4 code -> text, v6 likewise)
@@ -317,10 +321,13 @@ def trace_l4(
     source: str | None = None,
     on_hop: Callable[[Hop], None] | None = None,
     parallel: int = 16,
+    dont_fragment: bool = False,
 ) -> list[Hop]:
     """traceroute with ``proto`` "udp" (port ``port`` fixed, or 33434 + probe number) or "tcp"
     (SYN to ``port``, default 80), up to ``parallel`` probes in flight across TTLs (traceroute's -N).
-    Returns one Hop per TTL, up to the target or ``max_hops``."""
+    ``dont_fragment``: probes carry DF whatever the path MTU cache says (traceroute -F), so a link
+    with a smaller MTU answers "fragmentation needed" (!F-MTU). Returns one Hop per TTL, up to the
+    target or ``max_hops``."""
     if proto not in ("udp", "tcp"):
         raise UsageError(f"unknown probe protocol {proto!r}")
     v6 = target.family == socket.AF_INET6
@@ -331,7 +338,7 @@ def trace_l4(
     try:
         while not win.finished:
             while (i := win.next_probe()) is not None:
-                p = _send_probe(target, proto, v6, i, win.ttl_of(i), port, size, source)
+                p = _send_probe(target, proto, v6, i, win.ttl_of(i), port, size, source, dont_fragment)
                 live[p.sock.fileno()] = (p, time.monotonic_ns() + int(wait * 1e9))
                 poller.register(p.sock, select.POLLERR | (select.POLLOUT if proto == "tcp" else 0))
             now = time.monotonic_ns()
@@ -362,7 +369,15 @@ def trace_l4(
 
 
 def _send_probe(
-    target: Target, proto: str, v6: bool, n: int, ttl: int, port: int | None, size: int, source: str | None
+    target: Target,
+    proto: str,
+    v6: bool,
+    n: int,
+    ttl: int,
+    port: int | None,
+    size: int,
+    source: str | None,
+    dont_fragment: bool = False,
 ) -> _Probe:
     """Probe number ``n`` with this TTL, on its own socket (its error queue tells its answer)."""
     ip_level = socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP
@@ -372,6 +387,8 @@ def _send_probe(
         s.setsockopt(ip_level, socket.IPV6_UNICAST_HOPS if v6 else socket.IP_TTL, ttl)
         s.setsockopt(ip_level, IPV6_RECVERR if v6 else IP_RECVERR, 1)
         s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        if dont_fragment:  # IP_PMTUDISC_PROBE: DF set, the path MTU cache ignored (as traceroute -F)
+            s.setsockopt(ip_level, IPV6_MTU_DISCOVER if v6 else IP_MTU_DISCOVER, PMTUDISC_PROBE)
         if source:
             s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, source.encode())
         dport = port if port is not None else (80 if proto == "tcp" else UDP_BASE_PORT + n)

@@ -184,9 +184,9 @@ class Defragmenter:
 def is_fragment(frame: Frame) -> bool:
     """True when the frame's (outer) IP header says it is a fragment: IPv4 with MF set or an offset,
     IPv6 with a Fragment header (atomic ones included: the decoder tells them apart)."""
-    from sniffer.model.l4 import _link
+    from sniffer.decode.layers import link as walk
 
-    link = _link(frame)
+    link = walk(frame[1], frame[3])
     if link is None:
         return False
     d, off = frame[1], link[1]

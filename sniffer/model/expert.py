@@ -13,7 +13,8 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from sniffer.frame import Frame
+from sniffer.decode.layers import link
+from sniffer.frame import LINKTYPE_ETHERNET, Frame
 
 # severities and groups (epan/proto.h)
 PI_CHAT = 0x00200000
@@ -129,47 +130,143 @@ def items(fields: dict[str, Any], frame: Frame | None = None) -> list[tuple[str,
     return out
 
 
-def frame_items(frame: Frame, fields: dict[str, Any] | None = None) -> list[tuple[str, int, int, str]]:
+def frame_items(
+    frame: Frame, fields: dict[str, Any] | None = None, payload: bool = True
+) -> list[tuple[str, int, int, str]]:
     """``items`` of a frame without decoding it whole where its headers say it can have none but a
     malformed note: a plain IPv4/IPv6 packet (no tunnel, no ICMP, no HTTP/SSDP, no IPv6 routing header)
     whose Ethernet source is no group address and whose IPv4 TTL and destination ask for no note.
-    ``fields``: its decoded fields when the caller has them (then they are used)."""
+    ``fields``: its decoded fields when the caller has them (then they are used). ``payload=False``: the
+    TCP payload is not dissected (a retransmission, a segment of a reassembled PDU: tshark does not hand
+    it to the application dissector), so only the layers up to TCP can have items."""
     if fields is not None:
         return items(fields, frame)
     from sniffer.decode.fields import frame_fields, frame_protocols
 
+    m = None
+    if not payload:
+        from sniffer.decode.layers import layer_map
+
+        m = layer_map(frame)
+    if m is not None and m.proto == 6:  # the walk vouches for the layers up to TCP: nothing after it
+        found = _quick_items(frame, m.protos)
+        if found is None:
+            return items(_cut_fields(frame_fields(frame)), frame)
+        return found
     protos, malformed = frame_protocols(frame)
-    if _may_have_items(frame, protos):
+    found = _quick_items(frame, protos)
+    if found is None:
         return items(frame_fields(frame), frame)
     if malformed:
-        return items({"_ws.malformed": malformed})
-    return []
+        found += items({"_ws.malformed": malformed})
+    return found
 
 
-_QUICK_SKIP = frozenset({"http", "ssdp", "icmp", "ipv6.routing", "data-text-lines"})
+def _cut_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields of the layers up to TCP (the payload's dropped, as a retransmission shows)."""
+    from sniffer.model.reassembly import _cut_after_tcp
+
+    head, apps = _cut_after_tcp(str(fields.get("frame.protocols", "")))
+    drop = set(apps)
+    out = {k: v for k, v in fields.items() if k.split(".", 1)[0] not in drop}
+    out.pop("_ws.malformed", None)
+    out["frame.protocols"] = ":".join(head)
+    return out
 
 
-def _may_have_items(frame: Frame, protos: str) -> bool:
-    from sniffer.frame import LINKTYPE_ETHERNET
-    from sniffer.model.l4 import _link
+class ExpertScan:
+    """Every expert item of a capture, frame by frame (sans-IO: ``feed`` each frame in order): the
+    layers' items (``frame_items``) then the TCP analysis' (``model.tcpanalysis``), with TCP reassembly
+    as tshark's defaults have it (a segment of a PDU completed later, a retransmission: the payload is
+    not dissected; a completed PDU: its layers' items in the frame that completes it; a PDU dropped by
+    the memory bounds: its Reassemble note). What ``stats --expert`` and the TUI's Expert panel run: one
+    header walk per frame, a dissection only where an item may be."""
 
-    layers = protos.split(":")
-    if _QUICK_SKIP.intersection(layers) or layers.count("ip") + layers.count("ipv6") != 1:
-        return True
+    def __init__(self, reassembly: bool = True) -> None:
+        from sniffer.model.reassembly import TcpReassembler
+        from sniffer.model.tcpanalysis import TcpAnalyzer
+
+        self.tcp = TcpAnalyzer()
+        self.ra = TcpReassembler() if reassembly else None
+
+    def feed(
+        self, number: int, frame: Frame
+    ) -> tuple[list[tuple[str, int, int, str]], dict[str, Any] | None]:
+        """(the frame's items as (message, severity, group, protocol), its TCP analysis or None)."""
+        from sniffer.model.reassembly import NOTE, SEGMENT, apply_fields
+        from sniffer.model.tcpanalysis import NO_SUBDISSECTOR, fast_segment
+
+        tcp = self.tcp
+        extra = tcp.feed_segment(number, frame, fast_segment(frame))
+        f = tcp.last_fields
+        payload = True
+        note = False
+        if extra is not None:
+            v = self.ra.feed(number, frame, extra) if self.ra is not None else None
+            if v is not None:
+                if v.kind == NOTE:
+                    note = True
+                elif v.kind == SEGMENT and f is None:
+                    payload = False
+                else:
+                    from sniffer.decode.fields import frame_fields
+
+                    f = apply_fields(f or frame_fields(frame), v, frame)
+            elif extra["_tcp.flags"] & NO_SUBDISSECTOR:
+                payload = False
+                if f is not None:
+                    f = _cut_fields(f)
+        found = frame_items(frame, f, payload)
+        if note:
+            from sniffer.model.reassembly import DROPPED_NOTE
+
+            found.append((DROPPED_NOTE, PI_NOTE, PI_REASSEMBLE, "TCP"))
+        if extra is not None:
+            msgs = extra.get("_ws.expert.message")
+            if msgs:
+                for m, sev, g in zip(
+                    msgs, extra["_ws.expert.severity"], extra["_ws.expert.group"], strict=False
+                ):
+                    found.append((m, sev, g, "TCP"))
+        return found, extra
+
+
+_QUICK_SKIP = (":http:", ":ssdp:", ":icmp:", ":ipv6.routing:", ":data-text-lines:")
+_GROUP_ITEM = (_GROUP_SRC, PI_WARN, PI_PROTOCOL, "Ethernet")
+
+
+def _quick_items(frame: Frame, protos: str) -> list[tuple[str, int, int, str]] | None:
+    """The frame's items but the malformed note, from its bytes and its ``frame.protocols``, or None
+    when only its decoded fields can tell (HTTP/SSDP, ICMP, an IPv6 routing header, tunnels, a low
+    IPv4 TTL or a 224.x destination, a zero IPv6 payload length...)."""
+    p = f":{protos}:"
+    for name in _QUICK_SKIP:
+        if name in p:
+            return None
+    nip = p.count(":ip:") + p.count(":ipv6:")
+    neth = p.count(":eth:")
     d = frame[1]
-    if frame[3] == LINKTYPE_ETHERNET and (len(d) < 14 or d[6] & 1 or layers.count("eth") != 1):
-        return True
-    link = _link(frame)
-    if link is None:
-        return True
-    et, off = link[0], link[1]
+    eth = frame[3] == LINKTYPE_ETHERNET
+    if neth != (1 if eth else 0) or nip > 1:
+        return None
+    if eth and len(d) < 14:
+        return None
+    found = [_GROUP_ITEM] if neth and d[6] & 1 else []
+    if not nip:  # no IP layer: only the Ethernet source can have an item
+        return found
+    lk = link(d, frame[3])
+    if lk is None:
+        return None
+    et, off = lk[0], lk[1]
     if et == 0x0800:
-        if len(d) < off + 20:
-            return True
-        return d[off + 8] < 5 or d[off + 16] == 224  # a low TTL, or 224.x (the LNCB, multicast)
+        if len(d) < off + 20 or d[off + 8] < 5 or d[off + 16] == 224:
+            return None  # a low TTL, or 224.x (the LNCB, multicast)
+        return found
     if et == 0x86DD:
-        return len(d) < off + 40 or d[off + 4 : off + 6] == b"\0\0"
-    return True
+        if len(d) < off + 40 or d[off + 4 : off + 6] == b"\0\0":
+            return None
+        return found
+    return None
 
 
 def _http(fields: dict[str, Any], out: list[tuple[str, int, int, str]]) -> None:

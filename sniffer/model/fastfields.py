@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sniffer.decode.core import ip4, ip6, mac
-from sniffer.decode.layers import dissect_rest, ipv4, ipv6, layer_map
+from sniffer.decode.layers import dissect_rest, ipv4, ipv6, layer_map, reach, vouched
 from sniffer.frame import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -54,8 +54,8 @@ def headers(frame: Frame, heads: frozenset[str] | None = None) -> dict[str, Any]
     the transport cannot hold a second network layer (a tunnel); ICMP and ICMPv6 are not errors."""
     m = layer_map(frame)
     d = frame[1]
-    if m is None or m.end > len(d):
-        return None  # cut by the capture
+    if m is None or m.end > len(d) or not vouched(frame, m):
+        return None  # cut by the capture, or the rest may go elsewhere than the map says
     f: dict[str, Any] = {"frame.len": frame[2], "frame.cap_len": len(d)}
     if frame[3] == LINKTYPE_ETHERNET:
         if m.net != 14 and m.version:
@@ -182,6 +182,8 @@ def extractor(needed: frozenset[str]) -> Callable[[Frame], dict[str, Any]]:
 
     def lazy(frame: Frame) -> dict[str, Any]:
         m = layer_map(frame)
+        if m is not None and not vouched(frame, m):
+            m = None
         if m is not None and tops.isdisjoint(m.heads) and fast_tops.isdisjoint(m.after):
             rest = m.rest
             if tops.isdisjoint(m.after) and (not exact or rest is None or rest is data_layer):
@@ -213,3 +215,367 @@ def extractor(needed: frozenset[str]) -> Callable[[Frame], dict[str, Any]]:
         return layer_fields(frame)
 
     return lazy
+
+
+def walked(frame: Frame, m: Any, heads: frozenset[str]) -> dict[str, Any] | None:
+    """The FAST_FIELDS of the layers the layer map ``m`` walked (link, IP, TCP/UDP header), for the
+    protocols in ``heads`` only, with values as frame_fields gives them; None when the walk leaves
+    doubt (a link other than Ethernet or raw IP, a packet cut by the capture). Unlike ``headers`` it
+    takes every walked packet (VLAN tags, fragments, any IP protocol, anything after the transport):
+    what the rest of the packet adds is the caller's (``dissect_rest``), and never a field of these
+    layers."""
+    d = frame[1]
+    if m.end > len(d):
+        return None  # cut by the capture
+    f: dict[str, Any] = {"frame.len": frame[2], "frame.cap_len": len(d)}
+    lt = frame[3]
+    if lt == LINKTYPE_ETHERNET:
+        if "eth" in heads:
+            f["eth.dst"] = edst = mac(d[0:6])
+            f["eth.src"] = esrc = mac(d[6:12])
+            f["eth.addr"] = [edst, esrc]
+            f["eth.type"] = _u16(d, 12)[0]  # the outer type (0x8100 before a VLAN tag), as Wireshark
+    elif lt not in _RAW:
+        return None
+    if not m.version or heads.isdisjoint(_L3L4):
+        return f
+    h = (ipv4 if m.version == 4 else ipv6)(d, m.net)
+    if h is None:
+        return None
+    if heads.isdisjoint(_L3):
+        pass
+    elif h.version == 4:
+        f["ip.version"] = 4
+        f["ip.hdr_len"] = h.hlen
+        f["ip.len"] = h.length
+        f["ip.id"] = h.ident
+        f["ip.ttl"] = h.hlim
+        f["ip.proto"] = h.proto
+        src, dst = ip4(h.src), ip4(h.dst)
+        f["ip.src"], f["ip.dst"], f["ip.addr"] = src, dst, [src, dst]
+    else:
+        f["ipv6.version"] = f["ip.version"] = 6
+        f["ipv6.plen"] = h.length - 40
+        f["ipv6.nxt"] = h.proto
+        f["ipv6.hlim"] = h.hlim
+        src, dst = ip6(h.src), ip6(h.dst)
+        f["ipv6.src"], f["ipv6.dst"], f["ipv6.addr"] = src, dst, [src, dst]
+    l4 = m.l4
+    if l4 < 0 or heads.isdisjoint(_L4):
+        return f
+    sport, dport = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
+    if m.proto == 6:
+        seq, ack = _II(d, l4 + 4)
+        thl = (d[l4 + 12] >> 4) * 4
+        flags = _u16(d, l4 + 12)[0] & 0x0FFF
+        f["tcp.srcport"], f["tcp.dstport"], f["tcp.port"] = sport, dport, [sport, dport]
+        f["tcp.seq"] = f["tcp.seq_raw"] = seq
+        f["tcp.ack"] = f["tcp.ack_raw"] = ack
+        f["tcp.hdr_len"] = thl
+        f["tcp.flags"] = flags
+        f["tcp.flags.fin"] = flags & 1
+        f["tcp.flags.syn"] = flags >> 1 & 1
+        f["tcp.flags.reset"] = flags >> 2 & 1
+        f["tcp.flags.push"] = flags >> 3 & 1
+        f["tcp.flags.ack"] = flags >> 4 & 1
+        f["tcp.flags.urg"] = flags >> 5 & 1
+        f["tcp.flags.ece"] = flags >> 6 & 1
+        f["tcp.flags.cwr"] = flags >> 7 & 1
+        f["tcp.len"] = m.end - l4 - thl
+    else:
+        f["udp.srcport"], f["udp.dstport"], f["udp.port"] = sport, dport, [sport, dport]
+        f["udp.length"] = m.end - l4
+    return f
+
+
+_L3L4 = _L3 | _L4
+
+#: FAST field -> (layer, code computing it); the layer's prelude (below) sets the names used
+_GEN: dict[str, tuple[str, str]] = {
+    "eth.dst": ("eth", "edst"),
+    "eth.src": ("eth", "esrc"),
+    "eth.addr": ("eth", "[edst, esrc]"),
+    "eth.type": ("eth", "_u16(d, 12)[0]"),
+    "ip.version": ("ip4", "4"),
+    "ip.hdr_len": ("ip4", "h.hlen"),
+    "ip.len": ("ip4", "h.length"),
+    "ip.id": ("ip4", "h.ident"),
+    "ip.ttl": ("ip4", "h.hlim"),
+    "ip.proto": ("ip4", "h.proto"),
+    "ip.src": ("ip4", "src"),
+    "ip.dst": ("ip4", "dst"),
+    "ip.addr": ("ip4", "[src, dst]"),
+    "ipv6.version": ("ip6", "6"),
+    "ipv6.plen": ("ip6", "h.length - 40"),
+    "ipv6.nxt": ("ip6", "h.proto"),
+    "ipv6.hlim": ("ip6", "h.hlim"),
+    "ipv6.src": ("ip6", "src"),
+    "ipv6.dst": ("ip6", "dst"),
+    "ipv6.addr": ("ip6", "[src, dst]"),
+    "tcp.srcport": ("tcp", "sport"),
+    "tcp.dstport": ("tcp", "dport"),
+    "tcp.port": ("tcp", "[sport, dport]"),
+    "tcp.seq": ("tcp", "_II(d, l4 + 4)[0]"),
+    "tcp.seq_raw": ("tcp", "_II(d, l4 + 4)[0]"),
+    "tcp.ack": ("tcp", "_II(d, l4 + 4)[1]"),
+    "tcp.ack_raw": ("tcp", "_II(d, l4 + 4)[1]"),
+    "tcp.hdr_len": ("tcp", "(d[l4 + 12] >> 4) * 4"),
+    "tcp.flags": ("tcp", "_u16(d, l4 + 12)[0] & 0x0FFF"),
+    "tcp.flags.fin": ("tcp", "d[l4 + 13] & 1"),
+    "tcp.flags.syn": ("tcp", "d[l4 + 13] >> 1 & 1"),
+    "tcp.flags.reset": ("tcp", "d[l4 + 13] >> 2 & 1"),
+    "tcp.flags.push": ("tcp", "d[l4 + 13] >> 3 & 1"),
+    "tcp.flags.ack": ("tcp", "d[l4 + 13] >> 4 & 1"),
+    "tcp.flags.urg": ("tcp", "d[l4 + 13] >> 5 & 1"),
+    "tcp.flags.ece": ("tcp", "d[l4 + 13] >> 6 & 1"),
+    "tcp.flags.cwr": ("tcp", "d[l4 + 13] >> 7 & 1"),
+    "tcp.len": ("tcp", "m.end - l4 - (d[l4 + 12] >> 4) * 4"),
+    "udp.srcport": ("udp", "sport"),
+    "udp.dstport": ("udp", "dport"),
+    "udp.port": ("udp", "[sport, dport]"),
+    "udp.length": ("udp", "m.end - l4"),
+}
+_PRELUDE = {
+    "eth": "edst, esrc = mac(d[0:6]), mac(d[6:12])",
+    "ip4": "src, dst = ip4(h.src), ip4(h.dst)",
+    "ip6": "src, dst = ip6(h.src), ip6(h.dst)",
+    "tcp": "sport, dport = _u16(d, l4)[0], _u16(d, l4 + 2)[0]",
+    "udp": "sport, dport = _u16(d, l4)[0], _u16(d, l4 + 2)[0]",
+}
+
+
+def walker(names: frozenset[str]) -> Callable[[Frame, Any], dict[str, Any] | None]:
+    """``walked`` specialised to the FAST fields in ``names`` (generated code: it computes only those,
+    in the same way), for the frame_matcher of one filter; tests/model/test_fastfields.py compares it
+    with ``walked``."""
+    by: dict[str, list[str]] = {"eth": [], "ip4": [], "ip6": [], "tcp": [], "udp": []}
+    for n in sorted(names):
+        g = _GEN.get(n)
+        if g is not None:
+            by[g[0]].append(f"    {'    ' * (g[0] != 'eth')}f[{n!r}] = {g[1]}")
+    if "ip.version" in names:  # Wireshark's IPv6 header has a hidden ip.version too
+        by["ip6"].append("        f['ip.version'] = 6")
+    src = [
+        "def walk(frame, m):",
+        "    d = frame[1]",
+        "    if m.end > len(d):",
+        "        return None",
+        "    f = {'frame.len': frame[2], 'frame.cap_len': len(d)}",
+        "    if frame[3] == LINKTYPE_ETHERNET:",
+    ]
+    src += (
+        (["        " + _PRELUDE["eth"]] + ["    " + x for x in by["eth"]]) if by["eth"] else ["        pass"]
+    )
+    src += ["    elif frame[3] not in _RAW:", "        return None"]
+    if by["ip4"] or by["ip6"] or by["tcp"] or by["udp"]:
+        src += [
+            "    v = m.version",
+            "    if not v:",
+            "        return f",
+            "    h = (ipv4 if v == 4 else ipv6)(d, m.net)",
+            "    if h is None:",
+            "        return None",
+        ]
+        if by["ip4"] or by["ip6"]:
+            src += ["    if v == 4:"]
+            src += (["        " + _PRELUDE["ip4"]] + by["ip4"]) if by["ip4"] else ["        pass"]
+            src += ["    else:"]
+            src += (["        " + _PRELUDE["ip6"]] + by["ip6"]) if by["ip6"] else ["        pass"]
+        if by["tcp"] or by["udp"]:
+            src += ["    l4 = m.l4", "    if l4 < 0:", "        return f", "    if m.proto == 6:"]
+            src += (["        " + _PRELUDE["tcp"]] + by["tcp"]) if by["tcp"] else ["        pass"]
+            src += ["    else:"]
+            src += (["        " + _PRELUDE["udp"]] + by["udp"]) if by["udp"] else ["        pass"]
+    src.append("    return f")
+    ns: dict[str, Any] = {
+        "LINKTYPE_ETHERNET": LINKTYPE_ETHERNET,
+        "_RAW": _RAW,
+        "mac": mac,
+        "ip4": ip4,
+        "ip6": ip6,
+        "ipv4": ipv4,
+        "ipv6": ipv6,
+        "_u16": _u16,
+        "_II": _II,
+    }
+    exec(compile("\n".join(src), f"<walker {' '.join(sorted(names))[:60]}>", "exec"), ns)
+    fn: Callable[[Frame, Any], dict[str, Any] | None] = ns["walk"]
+    return fn
+
+
+#: how many frame.protocols strings a presence filter remembers its answer for (then it starts over)
+STACKS_MAX = 4096
+
+
+def frame_matcher(
+    needed: frozenset[str],
+    pred: Callable[[dict[str, Any]], bool],
+    conjuncts: tuple[tuple[frozenset[str], Callable[[dict[str, Any]], bool]], ...] = (),
+) -> Callable[[Frame], bool] | None:
+    """frame -> does ``pred`` (a compiled filter reading ``needed``) match, decoding only the layers and
+    fields the filter names; None when the filter reads something only a whole dissection gives
+    (``frame.*`` other than frame.len / frame.cap_len, ``_ws.*``, ``frame.protocols``).
+
+    From the packet's layer map (``decode.layers.layer_map``):
+    - no protocol the filter names is in the walked layers nor in the rest's reach: the answer is the
+      filter's on a packet without them, computed once (``dns`` on a TLS segment, on ARP);
+    - a filter that only asks which protocols are present (``dns``, ``http or arp``): its answer on
+      the stack, remembered per stack string; the stack comes from the walk when nothing the filter
+      names can follow, else from a dissection of the rest alone (``dissect_rest``, columns only);
+    - fields: those of the walked layers from their headers (``walked``), those of the rest from
+      ``dissect_rest`` (only when the rest may hold a protocol the filter names), in packet order;
+    - a filter on DNS question names alone (``dns.qry.name contains "x"``) reads them with the DNS
+      dissector's own question loop (``dns_query_names``) when the rest is DNS, mDNS or LLMNR;
+    - packets the walk does not vouch for (``decode.layers.vouched``: a heuristic, a conversation or
+      a refusing port dissector may take the rest) take ``layer_fields`` (or a columns-only dissection).
+    ``conjuncts``: (fields read, predicate) of each part of a top-level ``and``. Before dissecting the
+    rest, a part that names no protocol the rest can hold is decided on the walked layers: if it is
+    false, so is the filter (``ip.addr == 10.0.0.0/8 && tcp.port == 443`` on an SSH segment from
+    192.168.1.1 needs no SSH dissection).
+    tests/model/test_fastfields.py checks it selects what ``matches(frame_fields(frame))`` selects on
+    every corpus packet."""
+    from sniffer.decode.core import data_layer
+    from sniffer.decode.engine import run
+    from sniffer.decode.fields import layer_fields
+
+    if not needed or "frame.protocols" in needed:
+        return None
+    if needed <= _FRAME_OK | {"frame"}:  # frame.len / frame.cap_len: nothing to decode
+        return lambda frame: pred({"frame.len": frame[2], "frame.cap_len": len(frame[1])})
+    if any(n.startswith("_ws.") or (n.startswith("frame.") and n not in _FRAME_OK) for n in needed):
+        return None
+    tops = frozenset(n.split(".", 1)[0] for n in needed) - {"frame"}
+    names = needed - {"frame"}
+    if any(n not in tops and n not in FAST_FIELDS and n.split(".", 1)[0] in _STACK_NAMES for n in names):
+        return None  # a field of a walked layer that the walk does not read (tcp.window_size, vlan.id)
+    presence = names == tops  # only "is protocol X there"
+    heads = tops & _WALKED  # protocols whose fields the walk gives
+    walk = walker(needed)
+    if presence:
+        stacks: dict[str, bool] = {}
+
+        def by_stack(p: str) -> bool:
+            r = stacks.get(p)
+            if r is None:
+                if len(stacks) > STACKS_MAX:
+                    stacks.clear()
+                r = stacks[p] = pred({"frame.protocols": p})
+            return r
+
+    checks = tuple(
+        (frozenset(n.split(".", 1)[0] for n in names_i) - {"frame"}, p_i) for names_i, p_i in conjuncts
+    )
+    checks = checks if len(checks) > 1 and not presence else ()
+
+    def refuted(frame: Frame, m: Any, w: dict[str, Any] | None) -> bool:
+        """True if a conjunct decided on the walked layers alone is false."""
+        if w is None:
+            return False
+        after = m.after
+        w["frame.protocols"] = m.protos
+        for t_i, p_i in checks:
+            if t_i.isdisjoint(after) and not p_i(w):
+                return True
+        return False
+
+    qnames = names == {"dns.qry.name"}  # DNS question names alone: read them, not the whole message
+    dns_fns: frozenset[Any] = frozenset()
+    if qnames:
+        from sniffer.decode import app
+
+        dns_fns = frozenset({app.dissect_dns, app.dissect_mdns, app.dissect_llmnr})
+    # the DNS dissector pushes "dns" before anything else and no other protocol the filter names may
+    # follow: a presence filter knows the stack of a DNS message from the walk (test_fastfields checks
+    # the pushed layer on every corpus DNS message)
+    dns_only: Any = None
+    if presence and "dns" in tops:
+        from sniffer.decode import app
+
+        if not (tops - {"dns"}) & reach(app.dissect_dns):
+            dns_only = app.dissect_dns
+    absent: list[bool] = []  # the answer on a packet without any protocol the filter names
+
+    def none_named() -> bool:
+        if not absent:
+            absent.append(pred({"frame.protocols": ""}))
+        return absent[0]
+
+    def match(frame: Frame) -> bool:
+        m = layer_map(frame)
+        if m is not None and not vouched(frame, m):
+            m = None  # a conversation, a heuristic or a refusing port dissector may take the rest
+        if m is None:
+            if presence:
+                return by_stack(":".join(run(frame, False, False, True).protos))
+            return pred(layer_fields(frame))
+        after = m.after
+        if tops.isdisjoint(after):  # nothing named beyond the walked layers
+            if tops.isdisjoint(m.heads) and not needed & _FRAME_OK:
+                return absent[0] if absent else none_named()
+            if presence:
+                return by_stack(m.protos + ":data" if m.rest is data_layer else m.protos)
+            f = walk(frame, m)
+            if f is not None:
+                f["frame.protocols"] = m.protos  # enough to tell which named protocols are there
+                return pred(f)
+        elif m.version and m.rest is not None:
+            if presence:
+                if m.rest is dns_only:  # DNS on its port: the stack is known without the records
+                    return by_stack(m.protos + ":dns")
+                return by_stack(":".join(dissect_rest(frame, m, True).protos))
+            if qnames and m.rest in dns_fns:
+                q = dns_query_names(frame[1], m.rest_off, m.end)
+                if q is not None:
+                    return pred({"dns.qry.name": q[0] if len(q) == 1 else q} if q else {})
+            w = walk(frame, m) if heads or checks else None
+            if checks and refuted(frame, m, w):
+                return False
+            if w is not None or not heads:
+                ctx = dissect_rest(frame, m, False)
+                f = ctx.fields
+                if w:
+                    for k, v in w.items():  # the walked layers come first in the packet
+                        old = f.get(k)
+                        if old is None:
+                            f[k] = v
+                        else:
+                            f[k] = (v if type(v) is list else [v]) + (old if type(old) is list else [old])
+                f["frame.protocols"] = ":".join(ctx.protos)
+                f["frame.len"], f["frame.cap_len"] = frame[2], len(frame[1])
+                return pred(f)
+        elif presence:
+            return by_stack(":".join(run(frame, False, False, True).protos))
+        elif checks and refuted(frame, m, walk(frame, m)):
+            return False
+        return pred(layer_fields(frame))
+
+    return match
+
+
+_FRAME_OK = frozenset({"frame.len", "frame.cap_len"})
+_WALKED = frozenset({"eth", "ip", "ipv6", "tcp", "udp"})
+#: every name a layer map's stack can hold (decode.layers: link, VLAN tags, IP, transport)
+_STACK_NAMES = frozenset(
+    {"eth", "ethertype", "vlan", "ieee8021ad", "sll", "null", "raw", "ip", "ipv6", "tcp", "mptcp", "udp"}
+)
+
+
+def dns_query_names(data: bytes, off: int, end: int) -> list[str] | None:
+    """The ``dns.qry.name`` values of the DNS (mDNS, LLMNR) message at ``off``, as the DNS dissector
+    (``decode.app._dns``) reads them: its question loop with its name reader, nothing else; None when
+    the header is cut (the caller dissects). tests/model/test_fastfields.py compares it with the
+    dissector on every corpus DNS message."""
+    from sniffer.decode.app import _MAX_RECORDS, dns_name
+
+    lim = min(end, len(data))
+    if off + 12 > lim:
+        return None
+    names: list[str] = []
+    o = off + 12
+    for _ in range(min(_u16(data, off + 4)[0], _MAX_RECORDS)):
+        r = dns_name(data, off, o, lim)
+        if r is None or o + r[1] + 4 > lim:
+            break
+        names.append(r[0])
+        o += r[1] + 4
+    return names

@@ -1496,6 +1496,7 @@ class DisplayFilter:
 
     __slots__ = (
         "_context",
+        "_direct",
         "_extract",
         "_first_ns",
         "_flows",
@@ -1504,6 +1505,7 @@ class DisplayFilter:
         "_ra",
         "_seen",
         "_tcp",
+        "conjuncts",
         "fields_needed",
         "matches",
         "proto_values",
@@ -1517,6 +1519,8 @@ class DisplayFilter:
         self.fields_needed = fields_needed
         self.matches: Pred = pred if pred is not None else (lambda f: True)
         self._extract: Callable[[Any], Fields] | None = None
+        #: frame -> bool deciding from the layers and fields the filter names (fastfields.frame_matcher)
+        self._direct: Callable[[Any], bool] | None = None
         self._flows: Any = None  # a FlowIndex when the filter reads tcp.stream / udp.stream
         self._seen = 0
         self._context = bool(fields_needed & (CONTEXT_FIELDS - {"frame.number"}))
@@ -1527,6 +1531,8 @@ class DisplayFilter:
         #: protocols the filter reads as bytes ("frame contains 01:02", "tcp matches ..."): matches_frame
         #: gives them their bytes, from the layer's first byte to the end of the packet, as Wireshark does
         self.proto_values: frozenset[str] = frozenset()
+        #: (fields read, predicate) of each part of a top-level "and" (one part without one)
+        self.conjuncts: tuple[tuple[frozenset[str], Pred], ...] = ()
 
     @property
     def needs_tcp_analysis(self) -> bool:
@@ -1559,6 +1565,13 @@ class DisplayFilter:
 
                 needed = needed - TCP_FIELDS - RA_FIELDS
             ext = self._extract = extractor(needed) if needed else (lambda fr: {})
+            if not (
+                self._context or self.proto_values or self.fields_needed & (STREAM_FIELDS | CONTEXT_FIELDS)
+            ):
+                if not self.needs_tcp_analysis:
+                    from sniffer.model.fastfields import frame_matcher
+
+                    self._direct = frame_matcher(needed, self._pred, self.conjuncts)
             if self.fields_needed & STREAM_FIELDS:
                 from sniffer.model.flows import FlowIndex
 
@@ -1572,6 +1585,9 @@ class DisplayFilter:
                     self._ra = TcpReassembler()
         if fields is not None:
             fields = dict(fields)
+        elif self._direct is not None:
+            self._seen += 1
+            return self._direct(frame)
         elif self._tcp is not None:  # header fields as usual, plus the analysis of this frame
             num = self._seen + 1 if number is None else number
             extra = self._tcp.feed_frame(num, frame)
@@ -1689,7 +1705,23 @@ def compile_filter(text: str) -> DisplayFilter:
     _check_decoded(tree)
     flt = DisplayFilter(text, pred, frozenset(needed))
     flt.proto_values = frozenset(_proto_operands(tree))
+    parts = _conjuncts(tree)
+    if len(parts) > 1:
+        flt.conjuncts = tuple((_needed(p), _compile(p)) for p in parts)
     return flt
+
+
+def _conjuncts(node: Node) -> list[Node]:
+    """The parts of a top-level "and" chain (the node itself if it is not one)."""
+    if node.op == "and":
+        return [p for k in node.kids for p in _conjuncts(k)]
+    return [node]
+
+
+def _needed(node: Node) -> frozenset[str]:
+    out: set[str] = set()
+    _collect(node, out)
+    return frozenset(out)
 
 
 def _proto_operands(node: Node) -> Iterator[str]:

@@ -119,6 +119,9 @@ class Statistics:
         self.flows = FlowIndex(keep_numbers=False)
         self._conv: dict[str, dict[tuple[str, str], Conversation]] = {k: {} for k in ("eth", "ip", "ipv6")}
         self.hierarchy = PhsNode("frame")
+        #: (frame.protocols, malformed) -> the hierarchy nodes its path passes through (a capture has a
+        #: few hundred distinct stacks: each is split and looked up once)
+        self._paths: dict[tuple[str, str | None], tuple[PhsNode, ...]] = {}
         self._io: dict[int, list[int]] = {}  # second -> [frames, bytes]
 
     def add(
@@ -187,10 +190,34 @@ class Statistics:
         second pass that decodes every packet does not need a second set of flow tables."""
         self._phs(protocols, size, malformed)
 
+    def add_phs(self, frame: Frame, protocols: str, malformed: str | None = None) -> None:
+        """Account one frame in the totals (frames, bytes, duration, I/O) and the protocol hierarchy,
+        without the conversations (``stats --phs``: no walk of the addresses and ports)."""
+        ts, size = frame.ts_ns, frame.wirelen
+        self.frames += 1
+        self.bytes += size
+        if self.first_ns is None:
+            self.first_ns = ts
+        self.last_ns = ts
+        io = self._io.get(ts // 1_000_000)
+        if io is None:
+            self._io[ts // 1_000_000] = [1, size]
+        else:
+            io[0] += 1
+            io[1] += size
+        self._phs(protocols, size, malformed)
+
     def _phs(self, protocols: str, size: int, malformed: str | None) -> None:
+        nodes = self._paths.get((protocols, malformed))
+        if nodes is None:
+            nodes = self._path_nodes(protocols, malformed)
+        for node in nodes:
+            node.frames += 1
+            node.bytes += size
+
+    def _path_nodes(self, protocols: str, malformed: str | None) -> tuple[PhsNode, ...]:
         node = self.hierarchy
-        node.frames += 1
-        node.bytes += size
+        out = [node]
         path = phs_path(protocols)
         if malformed:
             path.append(malformed)
@@ -198,9 +225,12 @@ class Statistics:
             child = node.children.get(name)
             if child is None:
                 child = node.children[name] = PhsNode(name)
-            child.frames += 1
-            child.bytes += size
+            out.append(child)
             node = child
+        if len(self._paths) > 65536:  # a capture of ever new stacks: start over
+            self._paths.clear()
+        r = self._paths[(protocols, malformed)] = tuple(out)
+        return r
 
     def conversations(self, kind: str) -> list[Conversation]:
         """Conversations of one kind (eth, ip, ipv6, tcp, udp) in order of first appearance."""

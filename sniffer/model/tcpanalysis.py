@@ -20,7 +20,8 @@ import struct
 from collections import OrderedDict
 from typing import Any
 
-from sniffer.frame import Frame
+from sniffer.decode.layers import link
+from sniffer.frame import LINKTYPE_ETHERNET, Frame
 
 TH_FIN = 0x01
 TH_SYN = 0x02
@@ -296,6 +297,8 @@ class TcpAnalyzer:
         self._defrag: Any = None  # a Defragmenter once feed_frame meets a fragment
         #: the full (defragmented) fields of the frame feed_frame last decoded that way, else None
         self.last_fields: dict[str, Any] | None = None
+        #: that frame's per-packet (source, destination, protocol, info) columns (the summary's), else None
+        self.last_columns: tuple[str, str, str, str] | None = None
         self.forgotten = 0  # conversations dropped to stay within max_conversations
         self.errors = 0  # frames left unanalysed by an analysis bug (SNIFFER_DECODE_DEBUG=1 raises)
 
@@ -316,14 +319,19 @@ class TcpAnalyzer:
         """``feed`` for a capture Frame: its TCP header read straight from the bytes on the common
         link types (no full decode); other encapsulations go through ``decode.fields.frame_fields``,
         IP fragments through a Defragmenter (so a fragmented segment is analysed in its last fragment)."""
-        seg = fast_segment(frame)
-        self.last_fields = None
-        if seg is _UNKNOWN:
-            from sniffer.decode.fields import frame_fields
-            from sniffer.model.defrag import Defragmenter, is_fragment
+        return self.feed_segment(number, frame, fast_segment(frame))
 
-            fields = frame_fields(frame)
-            if is_fragment(frame):  # the TCP header of a fragmented datagram is in its last fragment
+    def feed_segment(self, number: int, frame: Frame, seg: tuple[Any, ...] | None) -> dict[str, Any] | None:
+        """``feed_frame`` with the frame's ``fast_segment`` already taken."""
+        self.last_fields = self.last_columns = None
+        if seg is _UNKNOWN or seg is FRAGMENT:
+            from sniffer.decode.engine import run
+            from sniffer.model.defrag import Defragmenter
+
+            ctx = run(frame, False)  # (decode.fields.frame_fields, and the columns of the same run)
+            fields = ctx.fields
+            self.last_columns = (ctx.src, ctx.dst, ctx.proto, ctx.info)
+            if seg is FRAGMENT:  # the TCP header of a fragmented datagram is in its last fragment
                 if self._defrag is None:
                     self._defrag = Defragmenter()
                 fields = self._defrag.apply(number, frame, fields)
@@ -599,7 +607,7 @@ class TcpAnalyzer:
                 not_advanced
                 and rev.dupacknum >= 2
                 and rev.lastack == seq
-                and ts - rev.lastacktime < FAST_RETRANS_NS
+                and 0 <= ts - rev.lastacktime < FAST_RETRANS_NS  # (unsigned in Wireshark)
             ):
                 ta[0] |= A_FAST_RETRANSMISSION
                 has = True
@@ -608,7 +616,9 @@ class TcpAnalyzer:
                 synfin = 1 if flags & (TH_SYN | TH_FIN) else 0
                 if (
                     not_advanced
-                    and ts - fwd.nextseqtime < thres
+                    and 0
+                    <= ts - fwd.nextseqtime
+                    < thres  # (unsigned in Wireshark: never when time goes back)
                     and nextseq != (seq + seglen + synfin) & 0xFFFFFFFF
                 ):
                     ta[0] |= A_OUT_OF_ORDER
@@ -798,68 +808,117 @@ def columns(proto: str, info: str, extra: dict[str, Any]) -> tuple[str, str]:
 # the TCP header straight from the bytes (the common link types; the rest via the full decoder)
 
 _UNKNOWN = ("unknown",)
+#: fast_segment's answer for an IP fragment (IPv4 MF or offset, an IPv6 Fragment header): only the
+#: defragmenter and the decoder can tell what it carries
+FRAGMENT = ("fragment",)
 _u16 = struct.Struct("!H").unpack_from
 _TCPHDR = struct.Struct("!HHIIHH")
 #: UDP ports that carry tunnels (VXLAN, Geneve, GTP-U, GRE-in-UDP, AYIYA, Teredo, L2TP, CAPWAP...):
 #: TCP inside them is found by the full decoder
 TUNNEL_UDP_PORTS = frozenset({4789, 8472, 6081, 2152, 4754, 5072, 3544, 1701, 5246, 5247, 4341, 6635})
-#: IP protocols that are certainly not TCP nor carry it (ICMP errors quote TCP but are not analysed)
-_NOT_TCP = frozenset({1, 2, 58, 89, 103, 112, 132})
+#: IP protocols that are certainly not TCP nor carry it (ICMP errors quote TCP but are not analysed;
+#: ESP is encrypted): ICMP, IGMP, ICMPv6, EIGRP, OSPF, PIM, VRRP, PGM, SCTP, ESP, no next header
+_NOT_TCP = frozenset({1, 2, 58, 88, 89, 103, 112, 113, 132, 50, 59})
 _IPV6_EXT = (0, 43, 60)
+#: ethertypes that never carry IP: ARP, RARP, LLDP, PTP, DECnet, EAPOL, slow protocols (LACP), IPX,
+#: AppleTalk/AARP, MACsec (encrypted), FCoE/FIP, loopback, EtherCAT, PROFINET, GOOSE/SV, CFM, MVRP/MMRP
+_NOT_IP_ETHERTYPES = frozenset(
+    {
+        0x0806,
+        0x8035,
+        0x88CC,
+        0x88F7,
+        0x6001,
+        0x6002,
+        0x6003,
+        0x6004,
+        0x6005,
+        0x6006,
+        0x6007,
+        0x888E,
+        0x8809,
+        0x8137,
+        0x809B,
+        0x80F3,
+        0x88E5,
+        0x8906,
+        0x8914,
+        0x9000,
+        0x88A4,
+        0x8892,
+        0x88B8,
+        0x88BA,
+        0x8902,
+        0x88F5,
+        0x88F6,
+    }
+)
+
+
+_ntoa = socket.inet_ntoa
+_ntop = socket.inet_ntop
+_AF_INET6 = socket.AF_INET6
 
 
 def fast_segment(frame: Frame) -> tuple[Any, ...] | None:
     """``segment`` from the frame's bytes: None when the frame certainly carries no analysable TCP
-    header, ``_UNKNOWN`` when only the full decoder can tell (tunnels, fragments, other link types)."""
-    from sniffer.model.l4 import _link
-
+    header, ``FRAGMENT`` for an IP fragment, ``_UNKNOWN`` when only the full decoder can tell
+    (tunnels, other link types). One walk of the headers (decode.layers.link), no text but the
+    addresses of a TCP segment."""
+    d = frame[1]
     try:
-        link = _link(frame)
+        lk = link(d, frame[3])
     except (struct.error, IndexError):
         return _UNKNOWN
-    if link is None:
+    if lk is None:
         return _UNKNOWN
-    et, off, _, _ = link
-    d = frame[1]
+    et, off, _ = lk
     n = len(d)
     if et == 0x0800:
+        if n >= off + 8 and _u16(d, off + 6)[0] & 0x3FFF:
+            return FRAGMENT  # (defrag.is_fragment's test)
         if n < off + 20 or d[off] >> 4 != 4:
             return _UNKNOWN
         ihl = (d[off] & 0x0F) * 4
         total = _u16(d, off + 2)[0]
-        if ihl < 20 or _u16(d, off + 6)[0] & 0x3FFF or total < ihl:
-            return _UNKNOWN  # options cut, fragments: the decoder's business
+        if ihl < 20 or total < ihl:
+            return _UNKNOWN  # options cut, bogus lengths: the decoder's business
         proto = d[off + 9]
+        if proto != 6:
+            return _not_tcp(proto, d, off + ihl, n)
         ipname = "ip"
-        src, dst = socket.inet_ntoa(d[off + 12 : off + 16]), socket.inet_ntoa(d[off + 16 : off + 20])
+        src, dst = _ntoa(d[off + 12 : off + 16]), _ntoa(d[off + 16 : off + 20])
         l4 = off + ihl
         end = off + total
     elif et == 0x86DD:
         if n < off + 40 or d[off] >> 4 != 6:
             return _UNKNOWN
-        plen = _u16(d, off + 4)[0]
-        if not plen:
-            return _UNKNOWN  # jumbogram
         proto = d[off + 6]
-        ipname = "ipv6"
-        src = socket.inet_ntop(socket.AF_INET6, d[off + 8 : off + 24])
-        dst = socket.inet_ntop(socket.AF_INET6, d[off + 24 : off + 40])
         l4 = off + 40
-        end = l4 + plen
         while proto in _IPV6_EXT:
             if n < l4 + 8:
                 return _UNKNOWN
             proto, l4 = d[l4], l4 + (d[l4 + 1] + 1) * 8
-    elif et in (0x0806, 0x88CC, 0x8035):  # ARP, LLDP, RARP
+        if proto == 44:
+            return FRAGMENT
+        plen = _u16(d, off + 4)[0]
+        if not plen:
+            return _UNKNOWN  # jumbogram
+        if proto != 6:
+            return _not_tcp(proto, d, l4, n)
+        ipname = "ipv6"
+        src = _ntop(_AF_INET6, d[off + 8 : off + 24])
+        dst = _ntop(_AF_INET6, d[off + 24 : off + 40])
+        end = off + 40 + plen
+    elif et in _NOT_IP_ETHERTYPES:
         return None
+    elif et < 0x0600 and frame[3] == LINKTYPE_ETHERNET:
+        # 802.3 length: LLC. Only SNAP (AA; not Cisco's OUI: CDP, VTP, DTP, PVST) and LLC's IP SAP (06)
+        # may carry IP
+        if n <= off + 5 or d[off] == 0x06:
+            return _UNKNOWN
+        return _UNKNOWN if d[off] == 0xAA and d[off + 3 : off + 6] != b"\x00\x00\x0c" else None
     else:
-        return _UNKNOWN
-    if proto != 6:
-        if proto in _NOT_TCP:
-            return None
-        if proto == 17 and n >= l4 + 4:
-            sp, dp = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
-            return _UNKNOWN if sp in TUNNEL_UDP_PORTS or dp in TUNNEL_UDP_PORTS else None
         return _UNKNOWN
     if n < l4 + 20:
         return _UNKNOWN
@@ -869,7 +928,7 @@ def fast_segment(frame: Frame) -> tuple[Any, ...] | None:
         return _UNKNOWN  # the decoder decides what a bogus or cut header means
     wscale: int | None = None
     sack: tuple[tuple[int, int], ...] | None = None
-    if (hl > 20 and offflags & 0x02) or hl > 20:
+    if hl > 20:
         o, oend = l4 + 20, l4 + hl
         while o < oend:
             kind = d[o]
@@ -909,7 +968,17 @@ def fast_segment(frame: Frame) -> tuple[Any, ...] | None:
     )
 
 
-def _group_name(g: int) -> str:
+def _not_tcp(proto: int, d: bytes, l4: int, n: int) -> tuple[Any, ...] | None:
+    """fast_segment's answer for an IP payload that is not TCP itself."""
+    if proto in _NOT_TCP:
+        return None
+    if proto == 17 and n >= l4 + 4:
+        sp, dp = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
+        return _UNKNOWN if sp in TUNNEL_UDP_PORTS or dp in TUNNEL_UDP_PORTS else None
+    return _UNKNOWN
+
+
+def group_name(g: int) -> str:
     from sniffer.model.expert import GROUP_NAMES as LAYER_GROUPS
 
     return GROUP_NAMES.get(g) or LAYER_GROUPS.get(g, str(g))
@@ -948,5 +1017,5 @@ class ExpertTally:
             out.append(f"\n{name} ({sum(n for _, n in rows)})\n=============")
             out.append("   Frequency      Group           Protocol  Summary")
             for (_, g, proto, msg), n in rows:
-                out.append(f"{n:12d}{_group_name(g):>11}{proto:>19}  {msg}")
+                out.append(f"{n:12d}{group_name(g):>11}{proto:>19}  {msg}")
         return "\n".join(out) + "\n"

@@ -119,6 +119,9 @@ class SnifferApp(PanelActions, App[None]):
 
     TITLE = "sniffer"
     CSS_PATH = "sniffer.tcss"
+    #: the packet list's conversation state (model.tcpcolumns); False: the per-packet view (bench/tui.py)
+    TCP_STATE = True
+    TCP_REASSEMBLY = True  # (False: the analysis without TCP reassembly; bench/tui.py --state times both)
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         *(
             Binding(keys, action, SHOWN.get(action, desc), show=action in SHOWN)
@@ -221,8 +224,9 @@ class SnifferApp(PanelActions, App[None]):
             self.source.first_shown = threading.Event()  # set once the first rows are on screen
             self.source.start()
         threading.Thread(target=self._filter_loop, name="sniffer-filter", daemon=True).start()
-        if self.live:  # Wireshark's Bad TCP colouring of a live list: the TCP analysis as packets arrive
-            threading.Thread(target=self._live_expert_loop, name="sniffer-bad-tcp", daemon=True).start()
+        # the conversation state of the list (files and live): "[TCP ...]" prefixes, Bad TCP colours
+        if self.TCP_STATE:
+            threading.Thread(target=self._tcp_columns_loop, name="sniffer-tcp-columns", daemon=True).start()
         self.set_interval(1 / REFRESH_HZ, self._tick)
         self._tick()
 
@@ -248,36 +252,28 @@ class SnifferApp(PanelActions, App[None]):
                 self._filter_wake.wait(0.05)
                 self._filter_wake.clear()
 
-    def _live_expert_loop(self) -> None:
-        """Feeds each new packet of a live capture through one TcpAnalyzer, in order, off the UI thread,
-        and adds the ones Wireshark's "Bad TCP" rule matches to the packet list's set (repainted when it
-        grows). A restarted capture (a new store) starts a new analysis."""
-        from sniffer.model.tcpanalysis import TcpAnalyzer
-        from sniffer.ui.panels.expert import NOT_BAD
+    def _tcp_columns_loop(self) -> None:
+        """Feeds each new packet (a file as it loads, a live capture as it arrives) through the
+        conversation state (model.tcpcolumns: TCP analysis and reassembly), in order, off the UI thread:
+        the packet list then shows Wireshark's "[TCP ...]" prefixes, relative Seq/Ack, "[TCP segment of
+        a reassembled PDU]", the reassembled PDUs' columns and the "Bad TCP" colours (repainted as the
+        state reaches the rows). A restarted capture (a new store) starts a new state."""
+        from sniffer.model.tcpcolumns import TcpColumns
 
         store: PacketStore | None = None
-        tcp = TcpAnalyzer()
-        fed = 0
+        cols = TcpColumns(self.TCP_REASSEMBLY)
         while not self._stop.is_set():
             if self.store is not store:
-                store, tcp, fed = self.store, TcpAnalyzer(), 0
+                store, cols = self.store, TcpColumns(self.TCP_REASSEMBLY)
+                self.plist.tcpcols = cols
             count = store.count
+            fed = cols.fed
             if fed >= count:
                 self._stop.wait(0.1)
                 continue
-            bad = self.plist.bad_tcp
-            new = 0
             for i in range(fed, min(count, fed + 4096)):
-                extra = tcp.feed_frame(i + 1, store.frame(i))
-                if (
-                    extra is not None
-                    and "tcp.analysis.flags" in extra
-                    and not any(k in extra for k in NOT_BAD)
-                ):
-                    bad.add(i)
-                    new += 1
-            fed = min(count, fed + 4096)
-            if new and not self._stop.is_set():
+                cols.feed(store.frame(i))
+            if not self._stop.is_set() and store is self.store:
                 try:
                     self.call_from_thread(self.plist.refresh)
                 except Exception:  # the app is closing

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -131,6 +132,8 @@ class PacketList(ScrollView, can_focus=True):
         self.follow = False
         self.marks: set[int] = set()
         self.bad_tcp: set[int] = set()  # store indices of the "Bad TCP" rule (from the expert pass)
+        # the conversation state's columns and Bad TCP rule (model.tcpcolumns, fed by the app's thread)
+        self.tcpcols: Any = None
         self.timefmt = TimeFormat()
         self._first_ts: int | None = None  # the first packet with a timestamp
         self.custom: list[str] = []  # field names shown as columns (between Length and Info)
@@ -428,13 +431,18 @@ class PacketList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         index = self.view.packet(r)
         row = self.store.row(index)
+        tc = self.tcpcols
+        if tc is not None and index < tc.fed:  # "[TCP Retransmission]" prefixes, reassembled PDUs
+            proto, info = tc.columns(index, row.protocol, row.info, self.store.frame)
+            if proto != row.protocol or info != row.info:
+                row = replace(row, protocol=proto, info=info)
         text = _cut(self.row_text(index, row, cols, r), width)
         marked = index in self.marks
         if r == self.cursor:
             style = MARK_CURSOR_STYLE if marked else CURSOR_STYLE
         elif marked:
             style = MARK_STYLE
-        elif index in self.bad_tcp:
+        elif index in self.bad_tcp or (tc is not None and tc.bad(index)):
             style = self.rich_style + BAD_TCP_STYLE
         else:
             style = self.rich_style + row_style(row)

@@ -66,13 +66,19 @@ def test_reach_does_not_depend_on_what_was_dissected() -> None:
     """Dissecting fills value caches; reach must not walk them (same sets before and after)."""
     fns = _tables()
     layers._REACH.clear()
+    layers._TABLES_REACH.clear()
     before = {fn: reach(fn) for fn in fns}
     for fr in FRAMES:
         layer_fields(fr)
     layers._REACH.clear()
+    layers._TABLES_REACH.clear()
     after = {fn: reach(fn) for fn in fns}
     assert before == after
     assert "dns" in reach(UDP_PORTS.map[53]) and "dns" not in reach(TCP_PORTS.map[443])
+    # a table reaches what its own dissectors reach: IGMP's (DVMRP, PIMv1) carries no IP layer
+    igmp = IP_PROTOS.map[2]
+    assert {"igmp", "dvmrp", "pim"} <= reach(igmp) and not {"ip", "tcp", "dns"} & reach(igmp)
+    assert {"ip", "tcp", "dns"} <= reach(IP_PROTOS.map[47])  # GRE carries IP
 
 
 def test_link_and_ip_headers() -> None:
@@ -112,3 +118,58 @@ def test_dissecting_the_rest_alone_agrees_with_the_whole_dissection() -> None:
         got = {k: v for k, v in dissect_rest(fr, m, False).fields.items() if k.split(".")[0] not in m.heads}
         assert got == full, (m.protos, m.rest)
     assert rested > 0.3 * len(FRAMES), (rested, len(FRAMES))
+
+
+def _eth_ip4(proto: int, l4: bytes) -> Frame:
+    import struct
+
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, 0, 64, proto, 0, b"\n\0\0\1", b"\n\0\0\2")
+    data = b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + l4
+    return Frame(0, data, len(data), 1)
+
+
+def _tcp(sp: int, dp: int, payload: bytes) -> bytes:
+    import struct
+
+    return struct.pack("!HHIIBBHHH", sp, dp, 1, 0, 0x50, 0x18, 8192, 0, 0) + payload
+
+
+def _udp(sp: int, dp: int, payload: bytes) -> bytes:
+    import struct
+
+    return struct.pack("!HHHH", sp, dp, 8 + len(payload), 0) + payload
+
+
+def test_vouched_where_the_transport_goes_beyond_the_port_tables() -> None:
+    """layer_map picks the rest from the port tables; vouched says when the transport may pick another
+    dissector: heuristics (HTTP on any TCP port), a refusing UDP port dissector (SNMP -> DHCPv6), a UDP
+    conversation bound by an earlier packet (TFTP). Readers that trust the map then dissect in full
+    (without vouched, matches_frame and frame_protocols said "data" for all three)."""
+    from sniffer.decode.core import UDP_CONVERSATIONS, data_layer
+    from sniffer.decode.fields import frame_fields, frame_protocols
+    from sniffer.decode.layers import vouched
+    from sniffer.model.filters import compile_filter
+
+    http = _eth_ip4(6, _tcp(40000, 40001, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+    plain = _eth_ip4(6, _tcp(40000, 40001, b"hello there"))
+    snmp = _eth_ip4(17, _udp(161, 546, b"\x01\x00\x00\x01\x00\x01\x00\x0e"))  # not BER: DHCPv6 takes it
+    tftp_rq = _eth_ip4(17, _udp(40000, 69, b"\x00\x01file\x00octet\x00"))
+    tftp_data = _eth_ip4(17, _udp(40000, 41000, b"\x00\x03\x00\x01abc"))
+    UDP_CONVERSATIONS.clear()
+    m = layer_map(http)
+    assert m is not None and m.rest is data_layer and not vouched(http, m)
+    m = layer_map(plain)
+    assert m is not None and vouched(plain, m)
+    m = layer_map(snmp)
+    assert m is not None and not vouched(snmp, m)
+    m = layer_map(tftp_data)
+    assert m is not None and vouched(tftp_data, m)  # nothing bound yet: data
+    frame_fields(tftp_rq)  # the request binds the transfer
+    assert not vouched(tftp_data, m)
+    for fr in (http, plain, snmp, tftp_rq, tftp_data):
+        full = frame_fields(fr)
+        assert frame_protocols(fr)[0] == full["frame.protocols"]
+        for expr in ("http.request", "http", "dhcpv6", "tftp", "snmp", "data"):
+            flt = compile_filter(expr)
+            assert flt.matches_frame(fr) == flt.matches(full), (expr, full["frame.protocols"])
+    UDP_CONVERSATIONS.clear()

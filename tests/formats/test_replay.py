@@ -473,3 +473,61 @@ def test_two_interfaces_client_server_split(
     assert got == [c2s, s2c]
     res = run_sniffer("replay", str(tmp / "cs.pcap"), "-i", "va", "--intf2", "va2", ns=a.ns)
     assert res.returncode == 2 and b"--cidr" in res.stderr
+
+
+def test_read_ahead_keeps_order_bounds_memory_and_passes_errors_on() -> None:
+    """The read-ahead thread of timed modes (files over 32 MiB, or --no-preload): the frames in order,
+    a reader's error raised after the frames before it, never more than batch * (depth + 2) frames read
+    ahead, and the thread gone once the consumer stops. No network."""
+    import threading
+
+    from sniffer.commands.replay import read_ahead
+    from sniffer.errors import PcapFormatError
+
+    def frames(n: int, fail: bool) -> Iterator[Frame]:
+        for i in range(n):
+            yield Frame(i, frame(i), 100, 1)
+        if fail:
+            raise PcapFormatError("truncated dump file; tried to read 16 header bytes, only got 3", 99)
+
+    got = list(read_ahead(frames(2500, False), batch=64, depth=4))
+    assert [f.ts_ns for f in got] == list(range(2500))
+    it = read_ahead(frames(300, True), batch=64, depth=4)
+    seen = []
+    with pytest.raises(PcapFormatError, match="truncated dump file"):
+        for f in it:
+            seen.append(f.ts_ns)
+    assert seen == list(range(300))
+    produced = [0]
+
+    def endless() -> Iterator[Frame]:
+        for i in itertools.count():
+            produced[0] = i
+            yield Frame(i, b"", 0, 1)
+
+    before = threading.active_count()
+    it = read_ahead(endless(), batch=64, depth=4)
+    assert [next(it).ts_ns for _ in range(10)] == list(range(10))
+    time.sleep(0.3)
+    assert produced[0] <= 64 * (4 + 2)  # the queue is full: the reader waits
+    it.close()
+    assert threading.active_count() == before
+
+
+def test_no_preload_reads_ahead_and_keeps_every_packet(pair: tuple[Host, Host], tmp: Path) -> None:
+    """--no-preload in a timed mode: the file is read by the read-ahead thread while the sender keeps
+    the rate; every packet arrives in order, and a damaged tail stops the run with one line after the
+    packets before it were sent."""
+    a, b = pair
+    n = 3000
+    write_pcap(tmp / "ra.pcap", [(i, frame(i)) for i in range(n)])
+    report, got = replay_and_capture(a, b, str(tmp / "ra.pcap"), "--pps", "20000", "--no-preload")
+    assert report["packets_sent"] == n
+    seq = [struct.unpack_from("!I", f.data, 34)[0] for f in got]
+    assert seq == sorted(seq) and len(seq) >= n * 0.98
+    with open(tmp / "ra.pcap", "ab") as f:
+        f.write(b"\x01\x02\x03")  # a record header cut short
+    res = run_sniffer("replay", str(tmp / "ra.pcap"), "-i", "va", "--pps", "50000", "--no-preload", ns=a.ns)
+    err = res.stderr.decode()
+    assert res.returncode != 0 and err.startswith("sniffer: ") and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1

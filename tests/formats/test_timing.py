@@ -112,8 +112,9 @@ def test_the_sender_blocks_a_tenth_of_every_millisecond_at_10k_pps(
 ) -> None:
     """A SCHED_FIFO sender that blocks less than 5 % of a second is stopped by the kernel for 50 ms
     (the RT throttle). At 10k pps each wait sleeps only the few us before its 80 us spin, which added
-    up to ~5 %: the bench saw 50-54 ms silences in 3 of 5 runs. Now the sleeps of each 1 ms are added
-    up and the shortfall slept: >= 100 us blocked in every ms, whatever a send costs. Fake clock."""
+    up to ~5 %: the bench saw 50-54 ms silences in 3 of 5 runs. Now the sleeps of each 300 us window are
+    added up and the shortfall slept: >= 30 us blocked in every window (>= 100 us in every 2 ms), whatever
+    a send costs. Fake clock."""
     from sniffer import timing
 
     now = [0]
@@ -137,5 +138,5 @@ def test_the_sender_blocks_a_tenth_of_every_millisecond_at_10k_pps(
     for w in range(0, end - 2_000_000, 1_000_000):  # every 2 ms window holds >= 1 full check window
         blocked = sum(max(0, min(t + n, w + 2_000_000) - max(t, w)) for t, n in slept)
         assert blocked >= 100_000, (w, blocked)
-    assert sum(n for _t, n in slept) >= 0.08 * end  # well above the 5 % below which the kernel throttles
+    assert sum(n for _t, n in slept) >= 0.07 * end  # above the 5 % below which the kernel throttles
     assert s.stats.mean_abs_ns < 20_000  # and the packets still leave on time on average

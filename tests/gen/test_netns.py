@@ -89,6 +89,7 @@ def test_multicast_group_members_echo(pair: tuple[Host, Host], family: str, styl
             "-c", "3", "--flow", str(flow), "--style", style,
         )  # fmt: skip
     assert rep["echoed"] == 3
+    assert f"joined group {group} on vb" in srv.ready, srv.ready  # the server says what it joined
     key = "IPV6_MULTICAST_HOPS" if family == "inet6" else "IP_MULTICAST_TTL"
     assert rep["options"][key] == 3
     assert srv.stats()["echoed"] == 3

@@ -87,6 +87,93 @@ def test_matches_frame_equals_matches_on_full_fields(expr: str) -> None:
     assert got == want and len(got) > 0
 
 
+@pytest.mark.parametrize(
+    "expr",
+    [
+        # frame_matcher: decided from the layer map, the walked headers and the rest's dissection
+        "ip.addr == 10.0.0.0/8 && tcp.port == 443",
+        "ip.src == 141.142.0.0/16 and icmp",
+        "vlan and tcp.port == 80",
+        "eth.type == 0x8100 or ipv6.nxt == 0",
+        "udp.length > 100 and dns",
+        "not dns and tcp",
+        "ip.ttl < 64 and not tcp.port == 80 and udp",
+        "tcp.flags.syn == 1 and tcp.len == 0 and ip.version == 4",
+        "ip.version == 6 and udp.port == 547",
+        "icmp.type == 3 and udp.srcport == 53",
+        "dns.flags.response == 1 and ip.addr == 141.142.228.5",
+        "ip.src == 192.168.0.0/16 and http.request",
+        "tls and ip.dst == 0.0.0.0/0",
+        "frame.len > 100 and dns",
+        "eth.addr == ff:ff:ff:ff:ff:ff and arp",
+        "udp.port == 4789 and ip.src == 0.0.0.0/0",
+        "gre or vxlan or ipv6.addr == ::/0",
+        "(dns or http) and not icmp",
+        'dns.qry.name contains "wiki"',  # the DNS question reader (dns_query_names)
+        "len(dns.qry.name) > 20 or dns.qry.name#2",
+        'dns.qry.name matches "^www[.]"',
+    ],
+)
+def test_frame_matcher_equals_matches_on_full_fields(expr: str) -> None:
+    """The direct path (fastfields.frame_matcher: layer map, generated header reader, the rest's
+    dissection only when it may hold a protocol the filter names, and-parts refuted on the walked
+    layers) selects exactly what the filter selects on the whole dissection."""
+    flt = compile_filter(expr)
+    got = [n for n, fr in enumerate(FRAMES) if flt.matches_frame(fr, n)]
+    assert flt._direct is not None, expr  # the direct path was taken
+    want = [n for n, fr in enumerate(FRAMES) if flt.matches(frame_fields(fr))]
+    assert got == want
+
+
+def test_dns_query_names_equal_the_dissector() -> None:
+    """The DNS question reader gives the dissector's dns.qry.name values on every corpus DNS message."""
+    from sniffer.decode import app
+    from sniffer.decode.layers import layer_map, vouched
+    from sniffer.model.fastfields import dns_query_names
+
+    fns = {app.dissect_dns, app.dissect_mdns, app.dissect_llmnr}
+    seen = 0
+    for fr in FRAMES:
+        m = layer_map(fr)
+        if m is None or m.rest not in fns or not vouched(fr, m):
+            continue
+        q = dns_query_names(fr.data, m.rest_off, m.end)
+        want = frame_fields(fr).get("dns.qry.name")
+        want = [] if want is None else want if isinstance(want, list) else [want]
+        if q is not None:
+            seen += 1
+            assert q == want
+        # the presence shortcut: the DNS dissector's stack is the walked one and dns (nothing else)
+        assert frame_fields(fr)["frame.protocols"] == m.protos + (
+            ":dns" if m.rest is app.dissect_dns else ":mdns" if m.rest is app.dissect_mdns else ":llmnr"
+        )
+    assert seen > 50
+
+
+def test_walker_equals_walked() -> None:
+    """The generated header reader of a filter gives walked()'s values for the fields it names."""
+    from sniffer.decode.layers import layer_map
+    from sniffer.model.fastfields import _GEN, walked, walker
+
+    sets = [
+        frozenset(_GEN),
+        frozenset({"ip.addr", "ip.src", "ip.dst", "tcp.port", "tcp.srcport", "tcp.dstport"}),
+        frozenset({"eth.src", "ip.version"}),
+        frozenset({"ipv6.hlim", "tcp.len", "udp.length", "tcp.flags.push"}),
+    ]
+    for names in sets:
+        heads = frozenset(n.split(".")[0] for n in names)
+        walk = walker(names)
+        for fr in FRAMES:
+            m = layer_map(fr)
+            if m is None:
+                continue
+            a, b = walk(fr, m), walked(fr, m, heads)
+            assert (a is None) == (b is None)
+            if a is not None and b is not None:
+                assert a == {k: v for k, v in b.items() if k in names or k.startswith("frame.")}
+
+
 def test_layer_fields_and_frame_protocols_agree_with_frame_fields() -> None:
     for fr in FRAMES:
         full = frame_fields(fr)

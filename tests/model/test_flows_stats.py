@@ -166,3 +166,20 @@ def test_cli_hierarchy_equals_full_decoding(merged: tuple[Path, StatsOracle]) ->
         out = run_sniffer("stats", str(path), "--phs", *(["-Y", expr] if expr else []))
         assert out.returncode == 0, out.stderr
         assert out.stdout.decode() == format_hierarchy(st)
+
+
+def test_add_phs_equals_add(merged: tuple[Path, StatsOracle]) -> None:
+    """`stats --phs` alone accounts frames with add_phs (no conversation walk): the same totals, I/O
+    and hierarchy as add, the path nodes remembered per stack."""
+    from sniffer.decode.fields import frame_protocols
+    from sniffer.model.stats import format_hierarchy, format_io
+
+    full, lean = Statistics(), Statistics()
+    with open_capture(str(merged[0])) as reader:
+        for n, fr in enumerate(reader, 1):
+            p, why = frame_protocols(fr)
+            full.add(n, fr, p, "_ws.malformed" if why else None)
+            lean.add_phs(fr, p, "_ws.malformed" if why else None)
+    assert (lean.frames, lean.bytes, lean.duration) == (full.frames, full.bytes, full.duration)
+    assert format_hierarchy(lean) == format_hierarchy(full) and format_io(lean) == format_io(full)
+    assert lean.conversations("ip") == [] and len(lean._paths) < lean.frames

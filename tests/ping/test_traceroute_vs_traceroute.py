@@ -45,6 +45,20 @@ def chain() -> Iterator[list[Host]]:
             "nft",
             "add rule inet t fw meta l4proto udp udp dport 40000 reject with icmpx type host-unreachable",
         )
+        # ICMP echo of 100 bytes: net unreachable from r2 (traceroute -I ... 100 shows !N)
+        r2.run("nft", "add rule inet t fw meta nfproto ipv4 ip length 100 icmp type echo-request "
+               "reject with icmp type net-unreachable")  # fmt: skip
+        # a smaller MTU on r2's link to b: probes with DF (-F) of 1400 bytes get !F-1280 from r2
+        r2.run("ip", "link", "set", "r2", "mtu", "1280")
+        # and the other destination-unreachable codes of IPv4: !N, !P, !X
+        for port, code in (
+            (40001, "net-unreachable"),
+            (40002, "prot-unreachable"),
+            (40003, "admin-prohibited"),
+        ):
+            r2.run(
+                "nft", f"add rule inet t fw meta nfproto ipv4 udp dport {port} reject with icmp type {code}"
+            )
         yield hosts
 
 
@@ -78,12 +92,20 @@ def test_same_hops_and_lines(chain: list[Host], method: str, v6: bool) -> None:
     [
         ("-f", "2", "-m", "2", "-q", "1"),  # only the 2nd hop, one probe
         ("-U", "-p", "40000"),  # r2 rejects: !H, and the trace stops there
+        ("-U", "-p", "40001", "-q", "1"),  # !N
+        ("-U", "-p", "40002", "-q", "1"),  # !P
+        ("-U", "-p", "40003", "-q", "1"),  # !X
+        # DF on 1400-byte probes (the packet length follows the host): !F-1280 from r2, UDP and ICMP
+        ("-F", "-q", "1", "-m", "3", "+1400"),
+        ("-F", "-I", "-q", "1", "-m", "3", "+1400"),
+        ("-I", "-q", "1", "-m", "3", "+100"),  # ICMP too writes traceroute's short notes (!N)
         ("-I", "-q", "2", "-m", "2"),
     ],
 )
 def test_options_and_annotations(chain: list[Host], args: tuple[str, ...]) -> None:
     a, _r1, _r2, b = chain
-    argv = ["-n", "-w", "2", *args, b.addr4("l2")]
+    after = [x[1:] for x in args if x.startswith("+")]  # arguments after the host
+    argv = ["-n", "-w", "2", *(x for x in args if not x.startswith("+")), b.addr4("l2"), *after]
     real, ours = run(a, ["traceroute", *argv]), run(a, sniffer_argv("traceroute", *argv))
     assert (ours.returncode, mask(ours.stdout)) == (real.returncode, mask(real.stdout)), (
         real.stdout,

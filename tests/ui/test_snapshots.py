@@ -20,6 +20,8 @@ def _app():  # type: ignore[no-untyped-def]
 async def _loaded(pilot) -> None:  # type: ignore[no-untyped-def]
     app = pilot.app
     await wait_until(pilot, lambda: app.source.status.done and app.plist.count == app.store.count > 0)
+    tc = lambda: app.plist.tcpcols  # noqa: E731  (the list's conversation state covers every packet)
+    await wait_until(pilot, lambda: tc() is not None and tc().fed == app.store.count)
     await pilot.pause()
 
 

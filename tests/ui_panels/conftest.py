@@ -89,6 +89,8 @@ async def wait_until(pilot: object, cond: Callable[[], bool], timeout: float = 1
 async def loaded(pilot: object) -> None:
     app = pilot.app  # type: ignore[attr-defined]
     await wait_until(pilot, lambda: app.source.status.done and app.plist.count == app.store.count > 0)
+    tc = lambda: app.plist.tcpcols  # noqa: E731  (the list's conversation state covers every packet)
+    await wait_until(pilot, lambda: not app.TCP_STATE or (tc() is not None and tc().fed == app.store.count))
     await pilot.pause()  # type: ignore[attr-defined]
 
 

@@ -108,9 +108,11 @@ def test_snapshot_conversations_sorted_and_filtered(snap_compare, size) -> None:
     assert snap_compare(_app(WIKIPEDIA), terminal_size=size, run_before=before)
 
 
-def test_snapshot_expert(snap_compare) -> None:  # type: ignore[no-untyped-def]
+def test_snapshot_expert(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every kind of expert item (errors, warnings, notes, chats of several protocols), grouped."""
     from sniffer.ui.panels.expert import ExpertScreen
 
-    from .test_expert import PPPOE
+    from .test_expert import mixed_capture
 
-    assert snap_compare(_app(PPPOE), terminal_size=SIZE, run_before=_run(ExpertScreen, lambda s: s.ready))
+    path = mixed_capture(tmp_path / "mixed.pcap")
+    assert snap_compare(_app(path), terminal_size=SIZE, run_before=_run(ExpertScreen, lambda s: s.ready))

@@ -1,11 +1,13 @@
-"""Expert information (Wireshark's Analyze > Expert Information): the expert items of the TCP analysis
-grouped by severity, group, protocol and message with their counts, or every item with its packet; Enter
-jumps to the packet. The same pass finds the packets of Wireshark's "Bad TCP" colouring rule
-(``tcp.analysis.flags && !tcp.analysis.window_update && !tcp.analysis.keep_alive &&
-!tcp.analysis.keep_alive_ack``), which the packet list then colours.
+"""Expert information (Wireshark's Analyze > Expert Information): every expert item of the capture
+(bad checksums, malformed packets, protocol warnings, IPv4 TTL notes, HTTP chats, reassembly notes and
+the TCP analysis' retransmissions, duplicate ACKs, zero windows...) grouped by severity, group, protocol
+and message with their counts, or every item with its packet; Enter jumps to the packet. The same pass
+finds the packets of Wireshark's "Bad TCP" colouring rule (``tcp.analysis.flags &&
+!tcp.analysis.window_update && !tcp.analysis.keep_alive && !tcp.analysis.keep_alive_ack``), which the
+packet list then colours.
 
-The analysis is ``model.tcpanalysis`` (the code ``sniffer stats --expert`` runs): every frame of the
-capture fed through one TcpAnalyzer in capture order, in a worker thread.
+The pass is ``model.expert.ExpertScan`` (the code ``sniffer stats --expert`` runs): every frame of the
+capture fed through it in capture order, in a worker thread.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 
 from sniffer.model.store import PacketStore
-from sniffer.model.tcpanalysis import GROUP_NAMES, PI_CHAT, PI_ERROR, PI_NOTE, PI_WARN, ExpertTally
+from sniffer.model.tcpanalysis import PI_CHAT, PI_ERROR, PI_NOTE, PI_WARN, ExpertTally, group_name
 from sniffer.ui.panels.common import PanelScreen, goto_index
 from sniffer.ui.vtable import Column, VirtualTable, measure
 
@@ -44,28 +46,29 @@ class ExpertResult:
 
 
 def analyse(store: PacketStore, count: int, cancelled: Callable[[], bool] = lambda: False) -> ExpertResult:
-    """Feed packets 0..count-1 of ``store`` through a TcpAnalyzer in order (as ``stats --expert``)."""
-    from sniffer.model.tcpanalysis import TcpAnalyzer
+    """Feed packets 0..count-1 of ``store`` through an ExpertScan in order (as ``stats --expert``)."""
+    from sniffer.model.expert import ExpertScan
 
     res = ExpertResult()
-    tcp = TcpAnalyzer()
+    scan = ExpertScan()
+    counts, first, items = res.tally.counts, res.first, res.items
     for i in range(count):
         if i % 4096 == 0 and cancelled():
             break
-        extra = tcp.feed_frame(i + 1, store.frame(i))
+        found, extra = scan.feed(i + 1, store.frame(i))
         res.frames = i + 1
-        if extra is None:
-            continue
-        if "tcp.analysis.flags" in extra and not any(k in extra for k in NOT_BAD):
+        if extra is not None and "tcp.analysis.flags" in extra and not any(k in extra for k in NOT_BAD):
             res.bad_tcp.add(i)
-        msgs = extra.get("_ws.expert.message")
-        if not msgs:
-            continue
-        res.tally.add(extra)
-        for m, s, g in zip(msgs, extra["_ws.expert.severity"], extra["_ws.expert.group"], strict=False):
-            res.first.setdefault((s, g, "TCP", m), i)
-            if len(res.items) < MAX_ITEMS:
-                res.items.append((i, s, g, "TCP", m))
+        for m, s, g, proto in found:
+            key = (s, g, proto, m)
+            n = counts.get(key)
+            if n is None:
+                counts[key] = 1
+                first[key] = i
+            else:
+                counts[key] = n + 1
+            if len(items) < MAX_ITEMS:
+                items.append((i, s, g, proto, m))
     return res
 
 
@@ -96,7 +99,7 @@ def grouped_rows(res: ExpertResult) -> list[tuple[Any, ...]]:
             rows.append(
                 (
                     SEVERITY_NAMES.get(s, str(s)),
-                    GROUP_NAMES.get(g, str(g)),
+                    group_name(g),
                     proto,
                     msg,
                     res.tally.counts[k],
@@ -108,8 +111,7 @@ def grouped_rows(res: ExpertResult) -> list[tuple[Any, ...]]:
 
 def item_rows(res: ExpertResult) -> list[tuple[Any, ...]]:
     return [
-        (i + 1, SEVERITY_NAMES.get(s, str(s)), GROUP_NAMES.get(g, str(g)), proto, msg)
-        for i, s, g, proto, msg in res.items
+        (i + 1, SEVERITY_NAMES.get(s, str(s)), group_name(g), proto, msg) for i, s, g, proto, msg in res.items
     ]
 
 
@@ -182,7 +184,7 @@ class ExpertScreen(PanelScreen):
         parts = [f"{n} {SEVERITY_NAMES[s].lower()}s" for s, n in per.items() if n]
         self.set_status(
             f"{total} items ({', '.join(parts) or 'none'}) in {res.frames} packets · {len(res.bad_tcp)} Bad TCP"
-            f" · p: {'grouped' if self.per_item else 'every item'} · Enter: go to the packet"
+            f" · p: {'grouped' if self.per_item else 'every item'} · Enter: go to it"
         )
 
     def action_toggle_items(self) -> None:

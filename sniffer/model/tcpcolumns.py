@@ -1,0 +1,208 @@
+"""The packet list's Protocol and Info columns with the conversation state, in bounded memory (sans-IO).
+
+Feed every frame of a capture once, in order (``feed``, or ``note`` with a TCP analysis and reassembly
+verdict someone else computed); ``columns(index, protocol, info, frame)`` then turns the per-packet
+columns of a frame into Wireshark's default view: the "[TCP Retransmission]"-style prefixes, relative
+Seq/Ack and the scaled Win, "[TCP segment of a reassembled PDU]" on the segments of a PDU completed
+later, the reassembled PDU's columns on the frame that completes it, and TCP's own columns after a
+retransmission or an out-of-order segment (Wireshark does not dissect the payload again). ``bad(index)``
+says whether the frame matches Wireshark's "Bad TCP" colouring rule.
+
+Memory per frame: 13 bytes (a kind byte and three 32-bit numbers), plus the prefix text of the flagged
+frames and the columns of completed PDUs (at most ``max_pdus``; older ones go back to the per-packet
+view): nothing of the frame itself is kept; ``columns`` reads the TCP header again from the frame it is
+given (the rows on screen).
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Callable
+from typing import Any
+
+from sniffer.frame import Frame
+from sniffer.model.reassembly import DECODE, SEGMENT_INFO, TcpReassembler, _middle, apply_columns
+from sniffer.model.reassembly import SEGMENT as RA_SEGMENT
+from sniffer.model.tcpanalysis import (
+    DEBUG,
+    FRAGMENT,
+    NO_SUBDISSECTOR,
+    TcpAnalyzer,
+    apply,
+    fast_segment,
+    segment,
+)
+
+# kinds (the low bits of the kind byte)
+PLAIN = 0  # no TCP analysis: the per-packet columns
+TCP = 1  # prefix and relative numbers on the per-packet columns
+SEGMENT = 2  # a segment of a PDU completed later: TCP's columns and the note
+OWN = 3  # a retransmission or out-of-order segment: TCP's own columns (the payload not dissected)
+PDU = 4  # completes a reassembled PDU: that PDU's columns (kept in ``pdus``)
+FIXED = 5  # an IP fragment: its columns as the defragmenter and the analysis left them (in ``pdus``)
+BAD = 0x80  # Wireshark's "Bad TCP" rule
+
+#: analysis flags that do not make a frame "Bad TCP" (Wireshark's rule leaves them out)
+NOT_BAD = ("tcp.analysis.window_update", "tcp.analysis.keep_alive", "tcp.analysis.keep_alive_ack")
+
+_SEQ = re.compile(r"\] Seq=\d+")
+_ACK = re.compile(r" Ack=\d+")
+_WIN = re.compile(r" Win=\d+")
+
+
+def is_bad(extra: dict[str, Any] | None) -> bool:
+    """Wireshark's "Bad TCP" colouring rule on a frame's analysis: tcp.analysis.flags &&
+    !tcp.analysis.window_update && !tcp.analysis.keep_alive && !tcp.analysis.keep_alive_ack."""
+    return extra is not None and "tcp.analysis.flags" in extra and not any(k in extra for k in NOT_BAD)
+
+
+class TcpColumns:
+    """The list columns of the frames fed so far (see the module's docstring)."""
+
+    def __init__(self, reassembly: bool = True, max_pdus: int = 200_000) -> None:
+        self.reassembly = reassembly
+        self.max_pdus = max_pdus
+        self._tcp: Any = None  # TcpAnalyzer and TcpReassembler, made by the first ``feed``
+        self._ra: Any = None
+        self.kind = bytearray()
+        self.seq = array("I")
+        self.ack = array("I")
+        self.win = array("I")
+        self.prefix: dict[int, str] = {}
+        self.pdus: dict[int, tuple[str, str]] = {}
+        self._interned: dict[str, str] = {}
+        self.errors = 0  # frames left per packet by a bug (SNIFFER_DECODE_DEBUG=1 raises)
+
+    @property
+    def fed(self) -> int:
+        """How many frames were fed (the next one's index)."""
+        return len(self.kind)
+
+    def feed(self, frame: Frame) -> dict[str, Any] | None:
+        """Analyse the next frame (its TCP analysis and reassembly); returns its analysis fields."""
+        if self._tcp is None:
+            self._tcp = TcpAnalyzer()
+            self._ra = TcpReassembler() if self.reassembly else None
+        n = len(self.kind) + 1
+        try:
+            seg = fast_segment(frame)
+            tcp = self._tcp
+            extra: dict[str, Any] | None = tcp.feed_segment(n, frame, seg)
+            fragment = tcp.last_fields if seg is FRAGMENT else None
+            v = None
+            if self._ra is not None and extra is not None and fragment is None:
+                v = self._ra.feed(n, frame, extra)
+            self.note(frame, extra, v, fragment)
+        except Exception:  # a bug here must not stop the list's state: this frame per packet
+            if DEBUG:
+                raise
+            i = n - 1  # whatever this frame left half-written goes
+            del self.kind[i:], self.seq[i:], self.ack[i:], self.win[i:]
+            self.prefix.pop(i, None)
+            self.pdus.pop(i, None)
+            self.note(frame, None)
+            self.errors += 1
+            return None
+        return extra
+
+    def note(
+        self,
+        frame: Frame,
+        extra: dict[str, Any] | None,
+        verdict: Any = None,
+        fragment: dict[str, Any] | None = None,
+    ) -> None:
+        """Record the next frame from its analysis (``TcpAnalyzer``), its reassembly verdict and, for an
+        IP fragment, its (defragmented) fields."""
+        i = len(self.kind)
+        if fragment is not None:  # the columns of the defragmenter and the analysis, as they are
+            f = apply(dict(fragment), extra)
+            self._keep(i, (str(f.get("_ws.col.Protocol", "")), str(f.get("_ws.col.Info", ""))))
+            self.kind.append(FIXED | (BAD if is_bad(extra) else 0))
+            self.seq.append(0)
+            self.ack.append(0)
+            self.win.append(0)
+            return
+        if extra is None:
+            self.kind.append(PLAIN)
+            self.seq.append(0)
+            self.ack.append(0)
+            self.win.append(0)
+            return
+        k = TCP
+        if verdict is not None and verdict.kind == RA_SEGMENT:
+            k = SEGMENT
+            if verdict.info != _middle(extra["_tcp.raw"]):  # the first segment's: HTTP's line, TLS's none
+                self._keep(i, ("TCP", verdict.info))
+        elif extra["_tcp.flags"] & NO_SUBDISSECTOR:
+            k = OWN
+        elif verdict is not None and verdict.kind == DECODE:
+            try:
+                cols = apply_columns("", "", verdict, frame)
+            except Exception:  # a decoder bug: the per-packet view
+                cols = ("", "")
+            if cols[0]:  # ("": the PDU decodes as TCP's own: per packet)
+                self._keep(i, cols)
+                k = PDU
+        if is_bad(extra):
+            k |= BAD
+        self.kind.append(k)
+        self.seq.append(extra["tcp.seq"] & 0xFFFFFFFF)
+        self.ack.append(extra["tcp.ack"] & 0xFFFFFFFF)
+        self.win.append(min(extra["tcp.window_size"], 0xFFFFFFFF))
+        p = extra["_tcp.prefix"]
+        if p:
+            self.prefix[i] = self._interned.setdefault(p, p)
+
+    def _keep(self, i: int, cols: tuple[str, str]) -> None:
+        """Keep frame ``i``'s columns (at most max_pdus: the oldest go back to the per-packet view)."""
+        pdus = self.pdus
+        if len(pdus) >= self.max_pdus:
+            old = next(iter(pdus))
+            del pdus[old]
+            if self.kind[old] & ~BAD in (PDU, FIXED):
+                self.kind[old] = (self.kind[old] & BAD) | (TCP if self.kind[old] & ~BAD == PDU else PLAIN)
+        pdus[i] = cols
+
+    def bad(self, index: int) -> bool:
+        """Does the frame match Wireshark's "Bad TCP" rule (False while not fed yet)?"""
+        return index < len(self.kind) and bool(self.kind[index] & BAD)
+
+    def columns(
+        self, index: int, protocol: str, info: str, frame: Frame | Callable[[int], Frame] | None = None
+    ) -> tuple[str, str]:
+        """The frame's (Protocol, Info) with the conversation state, from its per-packet columns;
+        ``frame`` (its bytes, or a function of the index that reads them: called only when needed) is
+        read for the kinds that show TCP's own columns."""
+        if index >= len(self.kind):
+            return protocol, info
+        k = self.kind[index] & ~BAD
+        if k == PLAIN:
+            return protocol, info
+        if k == FIXED:
+            return self.pdus.get(index, (protocol, info))
+        if k == PDU or (k == SEGMENT and index in self.pdus):
+            protocol, info = self.pdus.get(index, (protocol, info))
+        elif (k == SEGMENT or protocol != "TCP") and k != TCP and frame is not None:
+            # TCP's own line (a segment; a retransmission the per-packet view shows as its payload)
+            if callable(frame):
+                frame = frame(index)
+            seg = fast_segment(frame)
+            if seg is None or len(seg) != 11:  # tunnels, PPPoE...: the decoder finds the TCP header
+                from sniffer.decode.fields import frame_fields
+
+                seg = segment(frame_fields(frame))
+            if seg is not None:
+                from sniffer.decode.inet import tcp_info
+
+                sport, dport, seq, ack, flags, win, seglen = seg[2:9]
+                info = tcp_info(sport, dport, flags, seq, ack, win, seglen)
+                protocol = "TCP"
+                if k == SEGMENT:
+                    info = f"{info} {SEGMENT_INFO}"
+        if "] Seq=" in info:
+            info = _SEQ.sub(f"] Seq={self.seq[index]}", info, 1)
+            info = _ACK.sub(f" Ack={self.ack[index]}", info, 1)
+            info = _WIN.sub(f" Win={self.win[index]}", info, 1)
+        return protocol, self.prefix.get(index, "") + info

@@ -73,6 +73,7 @@ class Transport(NamedTuple):
     eth_dst: str
     frag: tuple[int, int, int, int, int] | None = None  # IPv4 fragment: (flags+offset, proto, l4, end, id)
     quoted: bool = False  # addresses/ports come from the packet quoted in an ICMP error
+    window: int = 0  # TCP window field as sent (not scaled)
 
 
 class Defragmenter:
@@ -201,11 +202,13 @@ def _l4(
 ) -> Transport:
     if proto == PROTO_TCP and len(d) >= l4 + 20:
         sport, dport = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
-        seq, ack = struct.unpack_from("!II", d, l4 + 4)
-        hl = (d[l4 + 12] >> 4) * 4
-        flags = _u16(d, l4 + 12)[0] & 0x0FFF
+        seq, ack, offflags, win = struct.unpack_from("!IIHH", d, l4 + 4)
+        hl = (offflags >> 12) * 4
+        flags = offflags & 0x0FFF
         payload = d[l4 + hl : end] if hl >= 20 else b""
-        return Transport(version, src, dst, proto, sport, dport, seq, ack, flags, payload, esrc, edst)
+        return Transport(
+            version, src, dst, proto, sport, dport, seq, ack, flags, payload, esrc, edst, window=win
+        )
     if proto == PROTO_UDP and len(d) >= l4 + 8:
         sport, dport = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
         ulen = _u16(d, l4 + 4)[0]

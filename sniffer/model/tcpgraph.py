@@ -29,6 +29,7 @@ class Segment:
     length: int  # payload bytes (captured)
     ack: int | None  # relative acknowledgement number (None without ACK)
     flags: int
+    win: int = 0  # receive window it advertises, in bytes (scaled when both SYNs carried a window scale)
 
 
 @dataclass
@@ -111,6 +112,8 @@ class StreamGraphBuilder:
         self._flows = FlowIndex(keep_numbers=False)
         self._target: object = None
         self._base: list[int | None] = [None, None]  # per direction: the sequence number that is 0
+        self._shift: list[int | None] = [None, None]  # per direction: window scale from its SYN (None: none)
+        self._syn = [False, False]  # per direction: its SYN was seen
 
     def feed(self, number: int, frame: Frame) -> None:
         self.fed += 1
@@ -131,9 +134,29 @@ class StreamGraphBuilder:
             if base[1 - d] is None:  # the other side has sent nothing yet: this ACK is its byte 1
                 base[1 - d] = (t.ack - 1) & 0xFFFFFFFF
             ack = (t.ack - (base[1 - d] or 0)) & 0xFFFFFFFF
+        win = t.window
+        if t.flags & TCP_SYN:  # its window is never scaled; its options say the scale of later ones
+            self._syn[d] = True
+            self._shift[d] = _wscale(frame)
+        elif all(self._syn) and self._shift[0] is not None and self._shift[1] is not None:
+            win <<= self._shift[d] or 0
         graph.segments[d].append(
-            Segment(number, (frame.ts_ns - graph.first_ns) / 1e9, seq, len(t.payload), ack, t.flags)
+            Segment(number, (frame.ts_ns - graph.first_ns) / 1e9, seq, len(t.payload), ack, t.flags, win)
         )
+
+
+def _wscale(frame: Frame) -> int | None:
+    """The window scale shift a SYN carries (None without the option): decoded by the full decoder,
+    only for the two SYNs of the stream."""
+    from sniffer.decode.fields import frame_fields
+
+    try:
+        shift = frame_fields(frame).get("tcp.options.wscale.shift")
+    except Exception:  # a decoder bug: the window stays unscaled
+        return None
+    if isinstance(shift, list):
+        shift = shift[0] if shift else None
+    return min(int(shift), 14) if isinstance(shift, int) else None
 
 
 def stream_graph(frames: Iterable[tuple[int, Frame]], stream: int) -> TcpGraph | None:

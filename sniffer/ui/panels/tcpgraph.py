@@ -1,6 +1,7 @@
 """TCP stream graph (Wireshark's Statistics > TCP Stream Graphs) of the selected packet's stream: Stevens
-(sequence number over time), throughput and round-trip time, one direction at a time; a click goes to
-the segment there. The numbers come from ``model/tcpgraph.py``; drawn with textual-plotext."""
+(sequence number over time), throughput, round-trip time and tcptrace (each segment's first and last
+byte, with the ACK and receive-window lines of the other side), one direction at a time; zoom in and
+out around the middle and pan; a click goes to the segment there. The numbers come from ``model/tcpgraph.py``; drawn with textual-plotext."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from sniffer.model.store import PacketStore
 from sniffer.ui.panels.common import PanelScreen, goto_index
 from sniffer.ui.panels.iograph import IOPlot
 
-KINDS = ("stevens", "throughput", "rtt")
+KINDS = ("stevens", "throughput", "rtt", "tcptrace")
 TITLES = {
     "stevens": "Stevens: sequence number over time",
+    "tcptrace": "tcptrace: segments (start and end), the other side's ACK and receive window",
     "throughput": "Throughput: payload bytes/s per interval",
     "rtt": "Round-trip time (ms) of the data, from the ACKs",
 }
@@ -38,6 +40,10 @@ class TcpGraphScreen(PanelScreen):
         Binding("d", "direction", "Direction"),
         Binding("plus,equals_sign", "interval(1)", "Interval+"),
         Binding("minus", "interval(-1)", "Interval-", show=False),
+        Binding("z", "zoom(1)", "Zoom"),
+        Binding("Z", "zoom(-1)", "Unzoom", show=False),
+        Binding("left", "pan(-1)", "Pan left", show=False),
+        Binding("right", "pan(1)", "Pan right", show=False),
         Binding("n", "stream(1)", "Next stream"),
         Binding("p", "stream(-1)", "Previous stream", show=False),
     ]
@@ -56,6 +62,9 @@ class TcpGraphScreen(PanelScreen):
         self.kind = kind
         self.direction = 0
         self.interval = 0.1
+        self.zoom = 0  # 0: the whole stream; k: 1/2**k of its time
+        self.center = 0.5  # middle of the time window shown, as a fraction of the stream's duration
+        self.window = (0.0, 1.0)  # seconds shown
         self.graph: Any = None  # model.tcpgraph.TcpGraph
         self.builder: Any = (
             None  # the model.tcpgraph.StreamGraphBuilder it came from (fed as a capture grows)
@@ -153,15 +162,49 @@ class TcpGraphScreen(PanelScreen):
         d = self.direction
         status = ""
         xmax = max((s.t for side in g.segments for s in side), default=0.0) or 1e-6
+        width = xmax / 2**self.zoom
+        x0 = max(0.0, min(xmax - width, self.center * xmax - width / 2))
+        x1 = x0 + width
+        self.window = (x0, x1)
+
+        def shown(xs: list[Any]) -> list[Any]:  # the points inside the window (the Y range follows them)
+            return [s for s in xs if x0 <= s.t <= x1] if self.zoom else xs
+
         if self.kind == "stevens":
-            data = g.data(d)
+            data = shown(g.data(d))
             if data:
                 plt.scatter([s.t for s in data], [s.seq for s in data], marker="braille", label="segments")
             plt.ylabel("relative sequence number")
             sent = sum(s.length for s in data)
             status = f"{len(data)} data segments, {sent} bytes"
+        elif self.kind == "tcptrace":
+            data = shown(g.data(d))
+            acks = shown([s for s in g.segments[1 - d] if s.ack is not None])
+            if acks:  # the lines first: the segments are drawn over them
+                ts = [s.t for s in acks]
+                plt.plot(ts, [s.ack for s in acks], marker="braille", label="ACK", color="green")
+                plt.plot(
+                    ts, [s.ack + s.win for s in acks], marker="braille", label="receive window", color="red"
+                )
+            if data:  # each segment as its first and last byte: a bar once zoomed in
+                ts = [s.t for s in data]
+                plt.scatter(
+                    ts + ts,
+                    [s.seq for s in data] + [s.seq + s.length for s in data],
+                    marker="braille",
+                    label="segments",
+                    color="cyan",
+                )
+            plt.ylabel("relative sequence number")
+            wins = [s.win for s in acks]
+            status = f"{len(data)} data segments, {len(acks)} ACKs" + (
+                f", window {min(wins)}-{max(wins)} bytes" if wins else ""
+            )
         elif self.kind == "throughput":
             xs, ys = g.throughput(d, self.interval)
+            if self.zoom:
+                keep = [k for k, x in enumerate(xs) if x0 - self.interval <= x <= x1]
+                xs, ys = [xs[k] for k in keep], [ys[k] for k in keep]
             if xs:
                 plt.plot(xs, ys, marker="braille", label=f"bytes/s per {self.interval:g} s")
             plt.ylabel("bytes/s")
@@ -170,7 +213,7 @@ class TcpGraphScreen(PanelScreen):
             avg = total / span if span > 0 else 0.0
             status = f"interval {self.interval:g} s, {total} bytes, {avg:.0f} bytes/s on average"
         else:
-            samples = g.rtt(d)
+            samples = shown(g.rtt(d))
             if samples:
                 plt.scatter(
                     [s.t for s in samples], [s.rtt * 1000 for s in samples], marker="braille", label="RTT"
@@ -180,8 +223,10 @@ class TcpGraphScreen(PanelScreen):
             else:
                 status = "no RTT sample (no data acknowledged in this direction)"
             plt.ylabel("ms")
-        plt.xlim(0.0, xmax)
-        widget.xlim = (0.0, xmax)
+        if self.zoom:
+            status += f" · zoom x{2**self.zoom} ({x0:.3f}-{x1:.3f} s)"
+        plt.xlim(x0, x1)
+        widget.xlim = (x0, x1)
         plt.title(TITLES[self.kind])
         plt.xlabel("seconds since the stream's first packet")
         widget.refresh()
@@ -201,6 +246,19 @@ class TcpGraphScreen(PanelScreen):
         pos = min(range(len(INTERVALS)), key=lambda k: abs(INTERVALS[k] - self.interval))
         self.interval = INTERVALS[max(0, min(len(INTERVALS) - 1, pos + step))]
         self._draw()
+
+    def action_zoom(self, step: int) -> None:
+        self.zoom = max(0, min(16, self.zoom + step))
+        if self.zoom == 0:
+            self.center = 0.5
+        self._draw()
+
+    def action_pan(self, step: int) -> None:
+        """Move the zoomed window by a quarter of its width."""
+        if self.zoom:
+            half = 0.5 / 2**self.zoom
+            self.center = max(half, min(1.0 - half, self.center + step * half / 2))
+            self._draw()
 
     def action_stream(self, step: int) -> None:
         if self.stream is None:

@@ -33,6 +33,15 @@ MAX_TEXT_WIDTH = 48
 BIG_TABLE = 50_000  # rows from which the rows filter runs in a thread (the UI thread stays free)
 
 
+def sort_keys(columns: Sequence[Column], rows: Sequence[tuple[Any, ...]], k: int) -> list[Any]:
+    """Column ``k`` of every row, a missing value as -1 (numbers) or "" (text)."""
+    keys = [r[k] for r in rows]
+    if any(v is None for v in keys):
+        fill: Any = -1 if columns[k].numeric else ""
+        keys = [fill if v is None else v for v in keys]
+    return keys
+
+
 def display_order(
     columns: Sequence[Column],
     rows: Sequence[tuple[Any, ...]],
@@ -52,12 +61,7 @@ def display_order(
     elif cache is not None and (sort_column, reverse) in cache:
         order = cache[sort_column, reverse]
     else:
-        k = sort_column
-        keys = [r[k] for r in rows]
-        if any(v is None for v in keys):
-            fill: Any = -1 if columns[k].numeric else ""
-            keys = [fill if v is None else v for v in keys]
-        order = sorted_order(keys, reverse)
+        order = sorted_order(sort_keys(columns, rows, sort_column), reverse)
         if cache is not None:
             cache[sort_column, reverse] = order
     if needle:
@@ -219,10 +223,23 @@ class VirtualTable(ScrollView, can_focus=True):
         rows = self.rows
         cache = self._orders
         args = (list(self.columns), rows, *sort, needle, self._haystack, cache)
+        if not needle and self.sort_column is not None:
+            # a sort alone: the keys are read here (tens of ms of Python for 1M rows), so that the thread
+            # runs only pyarrow's sort, without the GIL: a Python thread would wait behind the other
+            # workers (the statistics passes) for seconds
+            column, reverse = self.sort_column, self.sort_reverse
+            keys = sort_keys(self.columns, rows, column)
 
-        def work() -> None:
-            order, hay = display_order(*args)
-            self.app.call_from_thread(self._sorted, gen, rows, order, hay, keep)
+            def work() -> None:
+                order = sorted_order(keys, reverse)
+                cache[column, reverse] = order
+                self.app.call_from_thread(self._sorted, gen, rows, order, None, keep)
+
+        else:
+
+            def work() -> None:
+                order, hay = display_order(*args)
+                self.app.call_from_thread(self._sorted, gen, rows, order, hay, keep)
 
         self.run_worker(work, thread=True, exclusive=True, group=f"vtable-{id(self)}")
 

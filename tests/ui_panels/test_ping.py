@@ -33,6 +33,8 @@ async def test_ping_panel_sees_replies(make_app) -> None:  # type: ignore[no-unt
         assert inp.has_focus
         await pilot.press(*"127.0.0.1", "enter")
         await wait_until(pilot, lambda: screen.panel is not None and screen.panel.rows[0].received == COUNT)
+        # the log is filled by a message of its own: wait for its rows too
+        await wait_until(pilot, lambda: sum(r[2] == "reply" for r in log_rows(screen)) >= COUNT)
         row = screen.panel.rows[0]
         assert row.sent == COUNT and row.lost == 0 and row.last_ms is not None
         replies = [r for r in log_rows(screen) if r[2] == "reply"]

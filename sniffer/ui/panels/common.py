@@ -73,7 +73,8 @@ class PanelScreen(Screen[None]):
         yield Footer()
 
     def set_status(self, text: str) -> None:
-        self.query_one("#panel-status", Static).update(text)
+        for status in self.query("#panel-status").results(Static):  # none once the screen is torn down
+            status.update(text)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -165,7 +165,7 @@ def _v3_query(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
         off + 1,
         1,
         "Max Resp Time",
-        f"Max Resp Time: {_code(code) / 10:.1f} sec (0x{code:02x})",
+        f"Max Resp Time: {_code(code) / 10:.1f} sec (0x{code:02x})" if ctx.tree else None,
     )
     if code >= 128:
         ctx.add("igmp.max_resp.exp", (code >> 4) & 7, off + 1, 1, "Exponent", None, node)
@@ -177,7 +177,14 @@ def _v3_query(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
     if v is None:
         return
     qqic = data[off + 9]
-    ctx.add("igmp.qqic", qqic, off + 9, 1, "QQIC", f"QQIC: {qqic} (interval {_code(qqic)} s)")
+    ctx.add(
+        "igmp.qqic",
+        qqic,
+        off + 9,
+        1,
+        "QQIC",
+        f"QQIC: {qqic} (interval {_code(qqic)} s)" if ctx.tree else None,
+    )
     n = v["igmp.num_src"]
     layer.length = 12 + 4 * n
     srcs = []
@@ -211,7 +218,11 @@ def _v3_report(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
         rtype, aux, ns = data[o], data[o + 1], int.from_bytes(data[o + 2 : o + 4], "big")
         size = 8 + 4 * ns + 4 * aux
         g = ip4(data[o + 4 : o + 8])
-        node = ctx.sub(f"Group Record : {g}  {RECORD_TYPES.get(rtype, rtype)}", "igmp.record", o, size)
+        node = (
+            ctx.sub(f"Group Record : {g}  {RECORD_TYPES.get(rtype, rtype)}", "igmp.record", o, size)
+            if ctx.tree
+            else None
+        )
         IGMP_RECORD.read(ctx, o, end, node)
         srcs = []
         for i in range(ns):

@@ -619,7 +619,9 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
             return
         if not lean or off + hl > lim:  # lean, options all captured: they give only fields/warnings
             _tcp_options(ctx, off + 20, off + hl, end)
-        if not ctx.quote and _has_option(data, off + 20, min(off + hl, lim), 30):
+        oend = off + hl if off + hl < lim else lim
+        # (no byte 30 among the options: no option of kind 30 either, without walking them)
+        if not ctx.quote and 30 in data[off + 20 : oend] and _has_option(data, off + 20, oend, 30):
             ctx.protos.append("mptcp")  # Wireshark's MPTCP analysis (on by default) takes the column
             ctx.proto = "MPTCP"
     ctx.info = info
@@ -633,7 +635,8 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
                 "TCP payload",
                 f"TCP payload ({lim - off - hl} bytes)",
             )
-        fn = TCP_PORTS.map.get(min(sp, dp)) or TCP_PORTS.map.get(max(sp, dp))
+        ports = TCP_PORTS.map
+        fn = ports.get(sp if sp < dp else dp) or ports.get(dp if sp < dp else sp)
         if fn is not None and not ctx.quote:
             fn(ctx, off + hl, end)
         elif ctx.quote or not TCP_HEURISTICS.run(ctx, off + hl, end):  # (TLS, HTTP, DCE/RPC on any port)

@@ -121,7 +121,8 @@ def dissect_igmp(ctx: Ctx, off: int, end: int) -> None:
         call(ctx, IGMP_OTHER, t, off, end)
         return
     if version:
-        ctx.add("igmp.version", version, off, 1, "IGMP Version")
+        if not ctx.lean:  # (fields only: the columns-only dissection skips them)
+            ctx.add("igmp.version", version, off, 1, "IGMP Version")
         ctx.proto = _IGMP_VERSIONS[version]
         if ctx.tree:
             layer.text = f"Internet Group Management Protocol [IGMP Version: {version}]"
@@ -137,7 +138,8 @@ def dissect_igmp(ctx: Ctx, off: int, end: int) -> None:
         if not ctx.has(off + 4, 4, end):
             return
         g = ip4(data[off + 4 : off + 8])
-        ctx.add("igmp.maddr", g, off + 4, 4, "Multicast Address")
+        if not ctx.lean:
+            ctx.add("igmp.maddr", g, off + 4, 4, "Multicast Address")
         if t == IGMP_QUERY:
             if version == 2:
                 ctx.info = f"{tname}, general" if g == "0.0.0.0" else f"{tname}, specific for group {g}"
@@ -212,6 +214,7 @@ def _v3_report(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
     _cksum_status(ctx, "igmp", off, end)
     o = off + 8
     parts = []
+    lean = ctx.lean
     for _ in range(v["igmp.num_grp_recs"]):
         if not ctx.has(o, 8, end):
             break
@@ -223,7 +226,8 @@ def _v3_report(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
             if ctx.tree
             else None
         )
-        IGMP_RECORD.read(ctx, o, end, node)
+        if not lean:  # (its 8 bytes are there: it only records fields)
+            IGMP_RECORD.read(ctx, o, end, node)
         srcs = []
         for i in range(ns):
             so = o + 8 + 4 * i
@@ -231,8 +235,9 @@ def _v3_report(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
                 break
             s = ip4(data[so : so + 4])
             srcs.append(s)
-            ctx.add("igmp.saddr", s, so, 4, "Source Address", None, node)
-        if aux and ctx.has(o + 8 + 4 * ns, 4 * aux, end):
+            if not lean:
+                ctx.add("igmp.saddr", s, so, 4, "Source Address", None, node)
+        if aux and ctx.has(o + 8 + 4 * ns, 4 * aux, end) and not lean:
             ao = o + 8 + 4 * ns
             ctx.add("igmp.aux_data", data[ao : ao + 4 * aux].hex(":"), ao, 4 * aux, "Aux Data", None, node)
         what = RECORD_INFO.get(rtype) or f"Record type {rtype}"

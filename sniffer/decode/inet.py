@@ -690,13 +690,24 @@ def _tcp_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
     if ctx.has(off, oend - off, end):
         ctx.add("tcp.options", data[off:oend].hex(":"), off, oend - off, "Options")
     top = ctx.sub("Options", "tcp.options", off, oend - off)
+    tree = ctx.tree  # (the node labels and texts only with a tree)
     while off < oend:
         if not ctx.has(off, 1, end):
             return
         kind = data[off]
-        node = ctx.sub(TCPOPT_NAMES.get(kind) or f"Unknown option {kind}", "tcp.option", off, 1, None, top)
+        node = (
+            ctx.sub(TCPOPT_NAMES.get(kind) or f"Unknown option {kind}", "tcp.option", off, 1, None, top)
+            if tree
+            else None
+        )
         ctx.add(
-            "tcp.option_kind", kind, off, 1, "Kind", f"Kind: {TCPOPT_NAMES.get(kind, kind)} ({kind})", node
+            "tcp.option_kind",
+            kind,
+            off,
+            1,
+            "Kind",
+            f"Kind: {TCPOPT_NAMES.get(kind, kind)} ({kind})" if tree else None,
+            node,
         )
         if kind == 0:
             return
@@ -720,7 +731,7 @@ def _tcp_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
             data[off : off + ln].hex(":"),
             off,
             ln,
-            TCPOPT_NAMES.get(kind) or f"Option {kind}",
+            (TCPOPT_NAMES.get(kind) or f"Option {kind}") if tree else "",
             None,
             node,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -280,7 +281,13 @@ class StatisticsScreen(PanelScreen):
         """Two passes: conversations, endpoints and I/O first (fast), then the hierarchy (full decode).
 
         The table rows are built here too, off the UI thread; the UI only swaps them in. ``start`` > 0:
-        ``indices[:start]`` are already counted (a live capture grew): only the rest is added."""
+        ``indices[:start]`` are already counted (a live capture grew): only the rest is added. The app's
+        background state threads (the packet list's TCP analysis) wait meanwhile (``held_background``)."""
+        held = getattr(self.app, "held_background", None)
+        with held() if held is not None else contextlib.nullcontext():
+            self._scan_passes(indices, start)
+
+    def _scan_passes(self, indices: list[int], start: int) -> None:
         worker = get_current_worker()
         total = len(indices)
         store = self.app.store  # type: ignore[attr-defined]

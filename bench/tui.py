@@ -569,7 +569,7 @@ from textual import events
 from sniffer.ui.app import SnifferApp
 from sniffer.ui.sources import open_file_source
 from sniffer.ui.panels.stats import StatisticsScreen
-from sniffer.ui.vtable import VirtualTable
+from sniffer.ui.vtable import ColumnRows, VirtualTable
 
 def hwm_mb():
     with open("/proc/self/status") as f:
@@ -631,7 +631,11 @@ async def main():
         await pilot.pause()
         table = screen.query_one("#conv-tcp", VirtualTable)
         rows = table.rows
-        big = (rows * (1_000_000 // max(1, len(rows)) + 1))[:1_000_000]
+        reps = 1_000_000 // max(1, len(rows)) + 1
+        if isinstance(rows, ColumnRows):  # the statistics tables keep their rows by column
+            big = ColumnRows([(c * reps)[:1_000_000] for c in rows.cols])
+        else:
+            big = (list(rows) * reps)[:1_000_000]
         table.set_data(table.columns, big)
         await pilot.pause()
         table.focus()

@@ -559,7 +559,13 @@ def phase(name):
     print(f"phase: {name} at {time.strftime('%H:%M:%S')}", file=sys.stderr, flush=True)
     return time.perf_counter() + PHASE_S
 
+APP = []
+
 def check(deadline, what):
+    if APP and (APP[0]._exception is not None or not APP[0].is_running):  # the app died: say why
+        print(f"sniffer bench: the app stopped while {what}: {APP[0]._exception!r}", file=sys.stderr, flush=True)
+        import os
+        os._exit(4)
     if time.perf_counter() > deadline:
         faulthandler.dump_traceback(all_threads=True)
         print(f"sniffer bench: {what} took more than {PHASE_S:.0f} s", file=sys.stderr, flush=True)
@@ -581,6 +587,7 @@ def hwm_mb():
 async def main():
     store, source = open_file_source(sys.argv[1])
     app = SnifferApp(store, source)
+    APP.append(app)
     out = {}
     async with app.run_test(size=(120, 40)) as pilot:
         end = phase("loading")
@@ -754,6 +761,7 @@ async def main():
             await asyncio.sleep(0.1)
         app._display = orig
         out["floor_key_ms"] = floor
+        APP.clear()
         phase("closing the app")
     print(json.dumps(out), flush=True)
     phase("done")

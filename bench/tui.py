@@ -577,12 +577,15 @@ from sniffer.ui.sources import open_file_source
 from sniffer.ui.panels.stats import StatisticsScreen
 from sniffer.ui.vtable import ColumnRows, VirtualTable
 
-def hwm_mb():
+def hwm_mb(what="VmHWM:"):
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(what):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+def rss_mb():
+    return hwm_mb("VmRSS:")
 
 async def main():
     store, source = open_file_source(sys.argv[1])
@@ -595,6 +598,7 @@ async def main():
             check(end, "loading the file")
             await asyncio.sleep(0.05)
         out["packets"] = store.count
+        out["rss_before_mb"] = rss_mb()
         end = phase("statistics")
         screen = StatisticsScreen()
         cpu0, t0 = time.process_time(), time.perf_counter()
@@ -633,6 +637,8 @@ async def main():
         out["key_ms"] = lat
         out["conversations"] = {k: v for k, v in screen.counts.items()}
         out["peak_rss_mb"] = hwm_mb()
+        cols = app.plist.tcpcols
+        out["state_fed"] = cols.fed if cols is not None else 0
         # sort of 1M rows by a column: the TCP conversation rows repeated to 1M, in a VirtualTable
         inp.value = ""  # no rows filter left by the keys above: the sort alone is timed
         await pilot.pause()
@@ -882,6 +888,8 @@ def part4(packets: int, flows: int, workdir: Path, real: bool, keep: Path | None
               f"{ours['stats_s'] / ts['wall_s']:>8.2f}")  # type: ignore[operator]  # fmt: skip
         print(f"{'peak RSS, MB (TUI: the whole app + index)':44}{ours['peak_rss_mb']:>14.0f}{ts['peak_rss_mb']:>14.0f}"
               f"{ours['peak_rss_mb'] / ts['peak_rss_mb']:>8.2f}")  # type: ignore[operator]  # fmt: skip
+        print(f"  (TUI: {ours['rss_before_mb']:.0f} MB before S: the app, the index and the list's TCP state "
+              f"for its first {ours['state_fed']:,} packets; that state waits while Statistics counts)")  # fmt: skip
         print(f"key -> redraw while counting, ms: median {statistics.median(key):.1f}, "
               f"p95 {key[int(0.95 * (len(key) - 1))]:.1f}, max {key[-1]:.1f} ({len(key)} keys)")  # fmt: skip
         fl = sorted(ours.get("floor_key_ms") or [])  # type: ignore[type-var]

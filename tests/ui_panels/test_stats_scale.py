@@ -233,8 +233,16 @@ def test_statistics_rows_are_kept_by_column(tmp_path: Path) -> None:
     cols = [STREAM_COLUMN, *CONV_COLUMNS]
     assert isinstance(sort_keys(cols, conv, 4), array)  # Bytes: the array itself, no list of ints
     assert measure(cols, conv) == measure(cols, list(conv))
-    ep = endpoint_rows(st, "ip")
-    assert [r[0] for r in ep] == [e.address for e in st.endpoints("ip")]
+    for kind in (
+        "ip",
+        "tcp",
+        "udp",
+    ):  # the endpoints, summed from the conversation rows, as the model sums them
+        ep = endpoint_rows(conversation_rows(st, kind), kind != "ip")
+        assert list(ep) == [
+            (e.address, e.frames, e.bytes, e.tx_frames, e.tx_bytes, e.rx_frames, e.rx_bytes)
+            for e in st.endpoints(kind)
+        ]
 
     def size(rows: object) -> int:
         if isinstance(rows, ColumnRows):

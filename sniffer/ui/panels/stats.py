@@ -192,19 +192,42 @@ def conversation_rows(st: Any, kind: str) -> ColumnRows:
     return ColumnRows([streams, *cols] if stream else cols)
 
 
-def endpoint_rows(st: Any, kind: str) -> ColumnRows:
-    """Rows of the endpoint table of ``kind``, by column: address, packets, bytes, Tx/Rx packets, bytes."""
-    addr: list[str] = []
+def endpoint_rows(conv: ColumnRows, stream: bool) -> ColumnRows:
+    """Rows of the endpoint table, by column (address, packets, bytes, Tx/Rx packets, bytes; most bytes
+    first), summed from the conversation rows of the same kind (``stream``: they start with the stream
+    column) as ``Statistics.endpoints`` sums its conversations: no second walk of the flow table, and
+    the addresses are the conversation rows' own strings."""
+    off = 1 if stream else 0
+    a, b, abp, abb, bap, bab = (conv.cols[off + k] for k in (0, 1, 4, 5, 6, 7))
+    eps: dict[str, list[int]] = {}
+    get = eps.get
+    for i in range(len(conv)):
+        f0, b0, f1, b1 = abp[i], abb[i], bap[i], bab[i]
+        e = get(a[i])
+        if e is None:
+            e = eps[a[i]] = [0, 0, 0, 0]
+        e[0] += f0
+        e[1] += b0
+        e[2] += f1
+        e[3] += b1
+        e = get(b[i])
+        if e is None:
+            e = eps[b[i]] = [0, 0, 0, 0]
+        e[0] += f1
+        e[1] += b1
+        e[2] += f0
+        e[3] += b0
+    addr = sorted(eps, key=lambda k: (-(eps[k][1] + eps[k][3]), k))
     nums = [array("q") for _ in range(6)]
     fr, by, txf, txb, rxf, rxb = nums
-    for e in st.endpoints(kind):
-        addr.append(e.address)
-        fr.append(e.tx_frames + e.rx_frames)
-        by.append(e.tx_bytes + e.rx_bytes)
-        txf.append(e.tx_frames)
-        txb.append(e.tx_bytes)
-        rxf.append(e.rx_frames)
-        rxb.append(e.rx_bytes)
+    for k in addr:
+        tf, tb, rf, rb = eps[k]
+        fr.append(tf + rf)
+        by.append(tb + rb)
+        txf.append(tf)
+        txb.append(tb)
+        rxf.append(rf)
+        rxb.append(rb)
     return ColumnRows([addr, *nums])
 
 
@@ -362,9 +385,9 @@ class StatisticsScreen(PanelScreen):
         tables: dict[str, tuple[list[Column], Sequence[tuple[Any, ...]], list[int]]] = {}
         for kind, _ in CONV_KINDS:
             cols = [STREAM_COLUMN, *CONV_COLUMNS] if kind in ("tcp", "udp") else CONV_COLUMNS
-            rows = conversation_rows(st, kind)
-            tables[f"conv-{kind}"] = (cols, rows, measure(cols, rows))
-            rows = endpoint_rows(st, kind)
+            conv = conversation_rows(st, kind)
+            tables[f"conv-{kind}"] = (cols, conv, measure(cols, conv))
+            rows = endpoint_rows(conv, kind in ("tcp", "udp"))
             tables[f"ep-{kind}"] = (EP_COLUMNS, rows, measure(EP_COLUMNS, rows))
             if worker.is_cancelled:
                 return None

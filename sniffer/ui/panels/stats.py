@@ -266,6 +266,8 @@ class StatisticsScreen(PanelScreen):
         self.scanning = False  # a pass is running (the live refresh waits for it)
         self._acc: Any = None  # the Statistics the worker adds to (owned by the worker while it runs)
         self._acc_hier: Any = None
+        self._tables: list[VirtualTable] = []
+        self._froze = False  # a pass froze the objects alive (gc.freeze), this screen among them
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -287,11 +289,23 @@ class StatisticsScreen(PanelScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
+        self._tables = list(self.query(VirtualTable))
         self.action_rescan()
         app: Any = self.app
         if getattr(app, "live", False) and getattr(app, "source", None) is not None:
             # a live capture (or a growing file, or playback): the tables follow it
             self.set_interval(LIVE_REFRESH_S, self._grow)
+
+    def on_unmount(self) -> None:
+        """The counts and tables go now, by reference count (the screen itself is cyclic garbage, and
+        it was alive when the counting froze what was alive: ``gc.unfreeze`` lets a later collection
+        take it). Without this every closed Statistics screen stayed, with its tables."""
+        self.stats = self.hierarchy = self._acc = self._acc_hier = None
+        for t in self._tables:
+            t.release()
+        if self._froze:
+            self._froze = False
+            gc.unfreeze()
 
     def _grow(self) -> None:
         """Count the packets that arrived since the last pass into the same tables (not from scratch)."""
@@ -358,7 +372,9 @@ class StatisticsScreen(PanelScreen):
         try:
             tables = self._count(store, new, acc, worker, progress)
         finally:
-            gc.freeze()  # what is alive now stays out of later full collections
+            if not worker.is_cancelled and self.is_attached:
+                gc.freeze()  # what is alive now stays out of later full collections (on_unmount: back)
+                self._froze = True
             gc.enable()
         if tables is None:
             self._acc = None  # partly counted: the next pass starts over

@@ -337,7 +337,7 @@ class StatisticsScreen(PanelScreen):
             self._fill_io()
 
     @work(thread=True, exclusive=True, group="stats")
-    def _scan(self, indices: list[int], start: int = 0) -> None:
+    def _scan(self, indices: Sequence[int], start: int = 0) -> None:
         """Two passes: conversations, endpoints and I/O first (fast), then the hierarchy (full decode).
 
         The table rows are built here too, off the UI thread; the UI only swaps them in. ``start`` > 0:
@@ -347,7 +347,7 @@ class StatisticsScreen(PanelScreen):
         with held() if held is not None else contextlib.nullcontext():
             self._scan_passes(indices, start)
 
-    def _scan_passes(self, indices: list[int], start: int) -> None:
+    def _scan_passes(self, indices: Sequence[int], start: int) -> None:
         worker = get_current_worker()
         total = len(indices)
         store = self.app.store  # type: ignore[attr-defined]
@@ -391,7 +391,12 @@ class StatisticsScreen(PanelScreen):
             self._acc = None
 
     def _count(
-        self, store: PacketStore, indices: list[int], acc: Any, worker: Any, progress: Callable[[str], Any]
+        self,
+        store: PacketStore,
+        indices: Sequence[int],
+        acc: Any,
+        worker: Any,
+        progress: Callable[[str], Any],
     ) -> tuple[Any, dict[str, Any]] | None:
         st = compute_statistics(store, indices, progress("Counting"), lambda: worker.is_cancelled, False, acc)
         if st is None or worker.is_cancelled:

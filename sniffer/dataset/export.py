@@ -145,7 +145,7 @@ def run_task(task: Task) -> dict[str, Any]:
             for off, fr in _records(task):
                 rows.add(off, fr)
                 if len(rows) >= BATCH_ROWS:
-                    pw.write(rows.cols)
+                    pw.write(rows.columns())
                     rows.clear()
         except PcapFormatError as exc:
             error = f"{task.path}: {exc.args[0] if exc.args else exc}"
@@ -153,7 +153,7 @@ def run_task(task: Task) -> dict[str, Any]:
             error = str(exc)
         except OSError as exc:
             error = f"{task.path}: {exc.strerror or exc}"
-        pw.write(rows.cols)
+        pw.write(rows.columns())
         rows.clear()
         flows = rows.flow_columns()
         fw.write(flows)

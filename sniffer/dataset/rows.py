@@ -1,7 +1,7 @@
 """Sans-IO core of `sniffer export`: (offset, Frame) pairs in, column batches of the two tables out.
 
 Nothing here reads files or writes Parquet: ``PacketRows`` takes the records of one capture in file order
-and keeps one row tuple per packet (``columns()`` gives the lists of ``schema.PACKETS``);
+and keeps one row tuple per packet (``table()`` converts them to an Arrow table of ``schema.PACKETS``);
 ``flow_columns`` turns the FlowIndex of the same pass into the ``flows`` table's columns. The decoding is
 the decoder's own: the packet-list columns and the protocol stack from ``decode.summary`` (its struct fast
 path) or the columns-only dissection `sniffer read` runs, the full dissection only for the packets whose
@@ -24,6 +24,7 @@ from sniffer.decode.fields import frame_fields
 from sniffer.decode.layers import VLAN_TYPES, ip, link
 from sniffer.decode.summary import fast_protocols, summarize
 from sniffer.frame import LINKTYPE_ETHERNET, Frame
+from sniffer.model.fastfields import dns_query_names
 from sniffer.model.flows import Flow, FlowIndex
 from sniffer.model.l4 import ICMP_ERRORS, IPV6_EXT, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Transport, transport
 from sniffer.model.tcpanalysis import (
@@ -50,10 +51,15 @@ APP_FIELDS: dict[str, str] = {
 #: packet with one of them in its stack is dissected in full, the others columns-only (tests check the
 #: corpora's packets against `sniffer read --json`)
 APP_PROTOS = frozenset({"dns", "mdns", "llmnr", "tls", "http", "ssdp"})
+_DNS = frozenset({"dns", "mdns", "llmnr"})
+#: the transports the summary's fast path takes (TCP, UDP, ICMP, ICMPv6: decode.summary._fast)
+_FAST_L4 = frozenset({6, 17, 1, 58})
+#: set with any of ANALYSIS_FLAGS
+_FLAGGED = "tcp.analysis.flags"
 
 _S, _SA, _F, _R, _DATA = 1, 2, 4, 8, 16  # per-direction flag bits kept for conn_state
 
-#: the packets columns in the order of a row tuple (``file`` and ``ts`` are made by ``columns()``)
+#: the packets columns in the order of a row tuple (``file`` and ``ts`` are made by ``table()``)
 _ROW = (
     "frame_number",
     "offset",
@@ -223,7 +229,7 @@ class PacketRows:
     Per packet: the summary's struct fast path, else the columns-only dissection `sniffer read` runs
     (``engine.run(..., lean=True)``), else (a column needs a field: DNS/TLS/HTTP names, an IP layer the
     link walk does not reach, -e fields, the TCP analysis of a fragment or tunnel) the full dissection.
-    Each packet is kept as one row tuple (in ``_ROW`` order); ``columns()`` transposes them.
+    Each packet is kept as one row tuple (in ``_ROW`` order); ``table()`` converts them.
     """
 
     def __init__(self, file: str, extra: Sequence[str] = (), first_number: int = 1) -> None:
@@ -234,28 +240,41 @@ class PacketRows:
         self.tcp = TcpAnalyzer()  # tcp.analysis.* of each TCP packet (from this file's or range's start)
         self._flow_flagged: dict[tuple[str, int], int] = {}
         self._rows: list[tuple[Any, ...]] = []
+        self._names = _ROW + tuple(self.extra)  # the columns of a row tuple, in order
+        self._row_type: Any = None  # their Arrow struct type (made on the first table())
         self._flow_bits: dict[tuple[str, int], list[int]] = {}
         self._flow_service: dict[tuple[str, int], str] = {}
         self._flow_frames: dict[tuple[str, int], list[int]] = {}
 
     def clear(self) -> None:
-        """Forget the rows (after ``columns()`` was written); the flows and the TCP analysis go on."""
+        """Forget the rows (after ``table()`` was written); the flows and the TCP analysis go on."""
         self._rows = []
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def columns(self) -> dict[str, list[Any]]:
-        """The packets table's columns of the rows added since the last ``clear()``."""
-        from sniffer.dataset.schema import packet_columns
+    def table(self) -> Any:
+        """The packets table (a pyarrow Table of ``schema.packet_schema``) of the rows added since the
+        last ``clear()``: the row tuples converted in one go (as an Arrow struct array)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
+        from sniffer.dataset.schema import TS, packet_schema
+
+        schema = packet_schema(self.extra)
+        if self._row_type is None:
+            self._row_type = pa.struct(
+                [
+                    pa.field(name, pa.int64() if name == "ts_ns" else schema.field(name).type)
+                    for name in self._names
+                ]
+            )
         rows = self._rows
-        if not rows:
-            return {name: [] for name in packet_columns(self.extra)}
-        cols = dict(zip(_ROW + tuple(self.extra), map(list, zip(*rows, strict=True)), strict=True))
-        cols["file"] = [self.file] * len(rows)
-        cols["ts"] = [t // 1000 for t in cols["ts_ns"]]
-        return {name: cols[name] for name in packet_columns(self.extra)}
+        batch = pa.RecordBatch.from_struct_array(pa.array(rows, type=self._row_type))
+        cols = dict(zip(self._names, batch.columns, strict=True))
+        cols["file"] = pa.array([self.file] * len(rows), pa.string())
+        cols["ts"] = pc.divide(cols["ts_ns"], 1000).cast(TS)
+        return pa.Table.from_arrays([cols[f.name] for f in schema], schema=schema)
 
     def add(self, offset: int, fr: Frame) -> None:
         """Account one record (in file order)."""
@@ -263,6 +282,7 @@ class PacketRows:
         n = self.number
         data = fr[1]
         fields: dict[str, Any] | None = None  # the full dissection's, when a column needs them
+        app: tuple[Any, ...] = _NO_APP  # the APP_FIELDS columns
         afields: dict[str, Any] | None = None  # what the TCP analysis needs of them (a fragment's IP fields)
         w = _walk(fr)  # the common Ethernet frames: transport and TCP segment in one walk
         if w is None:
@@ -270,7 +290,11 @@ class PacketRows:
             t0 = transport(fr)
         else:
             t0, seg = w
-        protos = None if self.extra else fast_protocols(fr)
+        protos = (
+            None
+            if self.extra or (w is not None and (t0 is None or t0.proto not in _FAST_L4))
+            else fast_protocols(fr)
+        )
         if protos is not None:
             csrc, cdst, cproto, info, malformed = summarize(fr)
         else:
@@ -284,12 +308,21 @@ class PacketRows:
             ):  # the columns-only dissection (what `sniffer read` runs), unless a column needs a field
                 ctx = engine.run(fr, False, False, True)
                 p = ctx.protos
-                if (
-                    ctx.malformed
-                    or (t0 is None and ("ip" in p or "ipv6" in p))
-                    or not APP_PROTOS.isdisjoint(p)
-                ):
+                if ctx.malformed or (t0 is None and ("ip" in p or "ipv6" in p)):
                     ctx = None
+                elif not APP_PROTOS.isdisjoint(p):
+                    if (  # a DNS message in a plain UDP datagram: its names without the full dissection
+                        p[-1] in _DNS
+                        and p[-2] == "udp"
+                        and t0 is not None
+                        and t0.proto == 17
+                        and p.count("udp") == 1
+                        and p.count("ip") + p.count("ipv6") == 1
+                        and (names := dns_query_names(t0.payload, 0, len(t0.payload))) is not None
+                    ):
+                        app = (names[0] if names else None, None, None, None)
+                    else:
+                        ctx = None
                 elif frag4 is not None and t0 is not None:  # decoded no further than its IP header?
                     if p.count("ip") != 1 or "ipv6" in p:
                         ctx = None
@@ -355,13 +388,11 @@ class PacketRows:
         if extra is None:
             flagged = None
         else:  # the flags Wireshark sets, by the short name (retransmission, duplicate_ack, ...)
-            flagged = [name[13:] for name in ANALYSIS_FLAGS if name in extra]
+            flagged = [name[13:] for name in ANALYSIS_FLAGS if name in extra] if _FLAGGED in extra else []
             if flagged and r is not None and r[0].proto == "tcp":
                 key = (r[0].proto, r[0].index)
                 self._flow_flagged[key] = self._flow_flagged.get(key, 0) + 1
-        if fields is None:
-            app: tuple[Any, ...] = _NO_APP
-        else:
+        if fields is not None:
             app = tuple(_first(fields.get(name)) for name in APP_FIELDS.values())
         row = (
             n,

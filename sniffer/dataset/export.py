@@ -68,7 +68,10 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
 
 
 class _PartWriter:
-    """Writes one table's batches of one task into per-hour part files (temporary names until done)."""
+    """Writes one table's batches of one task into per-hour part files (temporary names until done).
+
+    Dictionary encoding only for the columns of few distinct values (schema.DICTIONARY): on the others it
+    cost time and space (on the bench's real traffic, 14 instead of 23 bytes a packet)."""
 
     def __init__(self, out: str, table: str, name: str, schema: Any) -> None:
         self.out, self.table, self.name, self.schema = out, table, name, schema
@@ -94,6 +97,8 @@ class _PartWriter:
             if w is None:
                 import pyarrow.parquet as pq
 
+                from sniffer.dataset.schema import DICTIONARY
+
                 t = time.gmtime(h * 3600)
                 d = os.path.join(
                     self.out, self.table, f"date={time.strftime('%Y-%m-%d', t)}", f"hour={t.tm_hour:02d}"
@@ -101,7 +106,12 @@ class _PartWriter:
                 os.makedirs(d, exist_ok=True)
                 path = os.path.join(d, self.name)
                 self._paths[h] = path
-                w = self._writers[h] = pq.ParquetWriter(path + ".tmp", self.schema, compression="zstd")
+                w = self._writers[h] = pq.ParquetWriter(
+                    path + ".tmp",
+                    self.schema,
+                    compression="zstd",
+                    use_dictionary=[c for c in DICTIONARY if c in self.schema.names],
+                )
             w.write_table(part)
         self.rows += n
 

@@ -76,6 +76,36 @@ FLOWS = pa.schema(
     ]
 )
 
+#: columns of few distinct values (both tables): dictionary-encoded in the Parquet files
+DICTIONARY = (
+    "file",
+    "linktype",
+    "interface",
+    "ifname",
+    "eth_src",
+    "eth_dst",
+    "ip_version",
+    "src",
+    "dst",
+    "ip_proto",
+    "protocols",
+    "col_source",
+    "col_destination",
+    "col_protocol",
+    "malformed",
+    "tcp_analysis",
+    "dns_qry_name",
+    "tls_handshake_version",
+    "tls_sni",
+    "http_host",
+    "proto",
+    "orig_h",
+    "resp_h",
+    "conn_state",
+    "history",
+    "service",
+)
+
 #: partition columns (hive layout: packets/date=2024-05-01/hour=13/part-....parquet), from ts in UTC
 PARTITIONS = ("date", "hour")
 

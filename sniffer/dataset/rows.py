@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sniffer.decode import engine
-from sniffer.decode.core import ip4, ip6, mac
+from sniffer.decode.core import READ_BACK, LeanCtx, Node, _put, ip4, ip6, mac
 from sniffer.decode.fields import frame_fields
 from sniffer.decode.layers import VLAN_TYPES, ip, link
 from sniffer.decode.summary import fast_protocols, summarize
@@ -52,6 +52,32 @@ APP_FIELDS: dict[str, str] = {
 #: corpora's packets against `sniffer read --json`)
 APP_PROTOS = frozenset({"dns", "mdns", "llmnr", "tls", "http", "ssdp"})
 _DNS = frozenset({"dns", "mdns", "llmnr"})
+#: what _AppCtx keeps of the fields: the dissectors' READ_BACK and the names of TLS and HTTP (their
+#: dissectors add them in a columns-only dissection too; DNS's do not)
+_KEEP = READ_BACK | {APP_FIELDS[k] for k in ("tls_handshake_version", "tls_sni", "http_host")}
+
+
+class _AppCtx(LeanCtx):
+    """The context of the columns-only dissection (``engine.run(..., lean=True)``) that also keeps the TLS
+    and HTTP names of APP_FIELDS."""
+
+    __slots__ = ()
+
+    def add(
+        self,
+        name: str,
+        value: Any,
+        off: int,
+        length: int,
+        label: str = "",
+        text: str | None = None,
+        into: Node | None = None,
+    ) -> Node | None:
+        if name in _KEEP:
+            _put(self.fields, name, value)
+        return None
+
+
 #: the transports the summary's fast path takes (TCP, UDP, ICMP, ICMPv6: decode.summary._fast)
 _FAST_L4 = frozenset({6, 17, 1, 58})
 #: set with any of ANALYSIS_FLAGS
@@ -306,12 +332,15 @@ class PacketRows:
                 and seg is not _UNKNOWN
                 and (t0 is None or not t0.quoted)
             ):  # the columns-only dissection (what `sniffer read` runs), unless a column needs a field
-                ctx = engine.run(fr, False, False, True)
+                ctx = engine.run(fr, False, False, True, _AppCtx)
                 p = ctx.protos
                 if ctx.malformed or (t0 is None and ("ip" in p or "ipv6" in p)):
                     ctx = None
                 elif not APP_PROTOS.isdisjoint(p):
-                    if (  # a DNS message in a plain UDP datagram: its names without the full dissection
+                    if _DNS.isdisjoint(p):  # TLS, HTTP: their names are in the fields _AppCtx keeps
+                        f = ctx.fields
+                        app = tuple(_first(f.get(name)) for name in APP_FIELDS.values())
+                    elif (  # a DNS message in a plain UDP datagram: its names without the full dissection
                         p[-1] in _DNS
                         and p[-2] == "udp"
                         and t0 is not None

@@ -305,3 +305,41 @@ def test_tasks_start_biggest_first(tmp_path: Path) -> None:
     r = Recording()
     export([str(f) for f in files], str(tmp_path / "ds"), runner=r)
     assert r.order == [str(f) for f in sorted(files, key=lambda f: -f.stat().st_size)]
+
+
+def test_a_file_decodes_as_if_read_alone(tmp_path: Path) -> None:
+    """The decoder's one cross-packet state (a TFTP request binds the transfer's new server port) does not
+    leak from one exported file into the next one the same worker exports: each file's rows are its own
+    `sniffer read --json`."""
+    from sniffer.capture.pcapfile import open_writer
+    from sniffer.gen.synth import udp_frame
+
+    rrq = b"\x00\x01boot.img\x00octet\x00"
+    data = b"\x00\x03\x00\x01" + b"x" * 100
+    start = 1_700_000_000_000_000_000
+    for name, frames in (
+        # (the bigger file: exported first)
+        ("a-request.pcap", [udp_frame(True, 40000, 69, rrq, 1), udp_frame(True, 40001, 9, bytes(1000), 4)]),
+        (
+            "b-transfer.pcap",
+            [udp_frame(False, 40000, 50123, data, 2), udp_frame(True, 40000, 50123, b"\x00\x04\x00\x01", 3)],
+        ),
+    ):
+        with open_writer(str(tmp_path / name), "pcap") as w:
+            for i, fr in enumerate(frames):
+                w.write(fr._replace(ts_ns=start + i))
+    ds = tmp_path / "ds"
+    export([str(tmp_path / "a-request.pcap"), str(tmp_path / "b-transfer.pcap")], str(ds))
+    rows = [r for r in table(ds, "packets") if r["file"].endswith("b-transfer.pcap")]
+    want = read_json(tmp_path / "b-transfer.pcap")
+    assert (
+        [r["col_protocol"] for r in sorted(rows, key=lambda r: r["frame_number"])]
+        == [w["_ws.col.Protocol"] for w in want]
+        == ["UDP", "UDP"]
+    )
+    # (the request file itself: TFTP, then the padding datagram to the discard port)
+    first = sorted(
+        (r for r in table(ds, "packets") if r["file"].endswith("a-request.pcap")),
+        key=lambda r: r["frame_number"],
+    )
+    assert [r["col_protocol"] for r in first] == ["TFTP", "UDP"]

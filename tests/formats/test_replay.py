@@ -191,7 +191,7 @@ def test_multi_interface_pcapng_with_two_link_types(pair: tuple[Host, Host]) -> 
 
 
 def test_truncated_oversize_and_unconvertible(pair: tuple[Host, Host], tmp: Path) -> None:
-    a, b = pair
+    a, _b = pair
     # a capture with truncated packets: sent as captured, and said so
     res = run_sniffer("replay", str(CAPS / "dpkt__truncated_dns.pcap"), "-i", "va", "--topspeed", ns=a.ns)
     assert res.returncode == 0, res.stderr
@@ -405,7 +405,7 @@ def test_unique_ip_across_loops_preload_and_fixcsum(pair: tuple[Host, Host], tmp
 
 
 def test_periodic_stats(pair: tuple[Host, Host], tmp: Path) -> None:
-    a, b = pair
+    a, _b = pair
     write_pcap(tmp / "s.pcap", [(i, frame(i)) for i in range(60)])
     res = run_sniffer("replay", str(tmp / "s.pcap"), "-i", "va", "--pps", "200", "--stats", "0.1", ns=a.ns)
     assert res.returncode == 0, res.stderr

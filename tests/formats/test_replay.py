@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers.cli import run_sniffer
+from helpers.cli import run_sniffer, sniffer_argv, sniffer_env
 from helpers.netns import Host, netns_pair
 
 from sniffer.capture.live import LiveCapture
@@ -551,3 +551,43 @@ def test_no_preload_reads_ahead_and_keeps_every_packet(pair: tuple[Host, Host], 
     err = res.stderr.decode()
     assert res.returncode != 0 and err.startswith("sniffer: ") and "Traceback" not in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_cpu_wake_up_request_holds_while_sending_and_ends_with_it(
+    pair: tuple[Host, Host], tmp: Path
+) -> None:
+    """Timed modes ask for a CPU wake-up latency of 0 (idle CPUs poll: a halted vCPU wakes up late);
+    the kernel's aggregate request reads 0 while the sender runs and is back to what it was after."""
+    import struct
+
+    from sniffer.timing import CPU_DMA_LATENCY, hold_cpu_awake
+
+    def current() -> int:
+        with open(CPU_DMA_LATENCY, "rb", buffering=0) as f:
+            return int(struct.unpack("=i", f.read(4))[0])
+
+    before = current()
+    held = hold_cpu_awake()
+    assert held is not None  # root
+    assert current() == 0
+    held.close()
+    assert current() == before
+    a, b = pair
+    write_pcap(tmp / "slow.pcap", [(i * 50_000_000, frame(i)) for i in range(8)])  # 0.35 s
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", a.ns, *sniffer_argv("replay", str(tmp / "slow.pcap"), "-i", "va", "--json")],
+        stdout=subprocess.PIPE,
+        env=sniffer_env(),
+        cwd=ROOT,
+    )
+    seen = []
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        seen.append(current())
+        time.sleep(0.01)
+    out, _ = proc.communicate(timeout=30)
+    assert json.loads(out)["cpu_awake"] is True
+    assert 0 in seen
+    assert current() == before
+    report, _got = replay_and_capture(a, b, str(tmp / "slow.pcap"), "--no-realtime")
+    assert report["cpu_awake"] is False and report["realtime"] is False

@@ -204,31 +204,23 @@ _FLOOR_TAIL = """
 append("")
 out.write("\\n".join(lines).encode())
 """
-FLOOR = (
-    _FLOOR_HEAD
-    + """
+
+
+def _floor_frames(per_frame: str = "") -> str:
+    """The floor program over the reader's Frames, with ``per_frame`` (one statement) run on each."""
+    loop = """
 with open_capture(sys.argv[1]) as rd:
     for fr in rd:
         n += 1
         ts = fr[0]
         wl = fr[2]
 """
-    + _FLOOR_LINE
-    + _FLOOR_TAIL
-)
-FLOOR_MAP = (
-    _FLOOR_HEAD
-    + """
-from sniffer.decode.layers import layer_map
-with open_capture(sys.argv[1]) as rd:
-    for fr in rd:
-        n += 1
-        ts = fr[0]
-        wl = fr[2]
-        m = layer_map(fr)
-"""
-    + _FLOOR_LINE
-    + _FLOOR_TAIL
+    return _FLOOR_HEAD + loop + (f"        {per_frame}\n" if per_frame else "") + _FLOOR_LINE + _FLOOR_TAIL
+
+
+FLOOR = _floor_frames()
+FLOOR_MAP = _floor_frames("m = layer_map(fr)").replace(
+    "from sniffer.capture", "from sniffer.decode.layers import layer_map\nfrom sniffer.capture"
 )
 FLOOR_RAW = (
     _FLOOR_HEAD

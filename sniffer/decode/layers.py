@@ -451,7 +451,8 @@ _REACH: dict[Any, frozenset[str]] = {}
 def reach(fn: Any) -> frozenset[str]:
     """Every protocol name ``fn`` (a dissector) or anything it may call can put in a packet: the first
     dotted part of every string constant reachable from its code (its constants, the globals, closures,
-    tables and modules it names, what it imports inside its body) and of its modules' ``DECLARES``.
+    tables and modules it names, what it imports inside its body) and of its modules' ``DECLARES``,
+    but for the fields dissectors only read back (``core.READ_BACK``, the transport ports).
     A superset by construction (a name never written in the code cannot be pushed); the test compares
     it with the dissection of every corpus packet."""
     r = _REACH.get(fn)
@@ -459,11 +460,20 @@ def reach(fn: Any) -> frozenset[str]:
         strings: set[str] = set()
         met: dict[int, Any] = {}
         _walk(fn, strings, met=met)
-        names = {s.split(".", 1)[0] for s in strings}
+        names = _tops(strings)
         for t in met.values():
             names |= _table_reach(t)
         r = _REACH[fn] = frozenset(names)
     return r
+
+
+def _tops(strings: set[str]) -> set[str]:
+    """The first dotted part of each string, except the names dissectors only read back
+    (``core.READ_BACK``: SSH, RPC, XMPP... read ``tcp.srcport`` to tell the direction; the layer that
+    writes it has its own strings: TCP pushes "tcp")."""
+    from sniffer.decode.core import READ_BACK
+
+    return {s.split(".", 1)[0] for s in strings if s not in READ_BACK}
 
 
 #: id(next-layer table) -> every protocol name its dissectors (and the tables they reach) can add
@@ -488,7 +498,7 @@ def _table_reach(table: Any) -> frozenset[str]:
         strings: set[str] = set()
         met: dict[int, Any] = {}
         _walk(t, strings, met=met)
-        direct[id(t)] = {s.split(".", 1)[0] for s in strings}
+        direct[id(t)] = _tops(strings)
         edges[id(t)] = met
         todo.extend(met.values())
     reached = {k: set(v) for k, v in direct.items()}

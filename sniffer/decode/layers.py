@@ -207,7 +207,7 @@ def layer_map(frame: Frame) -> LayerMap | None:
     n = len(data)
     if not _tables:
         _dissectors()
-    if lt == LINKTYPE_ETHERNET and n >= 54:  # the common case in one unpack: Ethernet, IPv4 without options
+    if lt == LINKTYPE_ETHERNET and n >= 34:  # the common case in one unpack: Ethernet, IPv4 without options
         et, vhl, tlen, frag, proto = _ETH_IP4.unpack_from(data)
         if et == ETH_IPV4 and vhl == 0x45 and not frag & 0x3FFF and 20 <= tlen and 14 + tlen <= n:
             end = 14 + tlen

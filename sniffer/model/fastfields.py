@@ -634,6 +634,7 @@ def frame_matcher(
         if not (tops - {"dns"}) & reach(app.dissect_dns):
             dns_only = app.dissect_dns
     absent: list[bool] = []  # the answer on a packet without any protocol the filter names
+    frame_ok = bool(needed & _FRAME_OK)
 
     def none_named() -> bool:
         if not absent:
@@ -649,7 +650,7 @@ def frame_matcher(
             return pred(layer_fields(frame)) if m is None else unvouched(frame, m)
         after = m.after
         if tops.isdisjoint(after):  # nothing named beyond the walked layers
-            if tops.isdisjoint(m.heads) and not needed & _FRAME_OK:
+            if not frame_ok and tops.isdisjoint(m.heads):
                 return absent[0] if absent else none_named()
             if presence:
                 return by_stack(m.protos + ":data" if m.rest is data_layer else m.protos)

@@ -552,6 +552,8 @@ def frame_matcher(
     dict_checks = any(q_i is None for _, _, q_i in checks)  # a part the struct reads cannot decide
     # the parts a columns-only stack may decide (the whole filter when it is not an "and")
     by_protos = checks or ((tops, pred, qk),)
+    # a columns-only stack can decide a part only if it names walked protocols alone (``on_stack``)
+    stack_decides = any(t_i <= _WALKED for t_i, _, _ in by_protos)
 
     def refuted(frame: Frame, m: Any, w: dict[str, Any] | None) -> bool:
         """True if a conjunct decided on the walked layers alone is false."""
@@ -647,7 +649,7 @@ def frame_matcher(
             # not walked, or a conversation, a heuristic or a refusing port dissector may take the rest
             if presence:
                 return by_stack(":".join(run(frame, False, False, True).protos))
-            return pred(layer_fields(frame)) if m is None else unvouched(frame, m)
+            return pred(layer_fields(frame)) if m is None or not stack_decides else unvouched(frame, m)
         after = m.after
         if tops.isdisjoint(after):  # nothing named beyond the walked layers
             if not frame_ok and tops.isdisjoint(m.heads):

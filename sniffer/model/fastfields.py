@@ -507,9 +507,11 @@ def frame_matcher(
     192.168.1.1 needs no SSH dissection).
     ``raw`` / ``raw_parts``: the filter and its parts as struct reads (``filters.raw_source``, None where
     it cannot be): then the walked layers decide with ``quick``, without a fields dict.
-    A packet the walk cannot map takes a columns-only dissection first: a part none of whose
-    protocols is in its stack is decided on that stack, and a false one ends it (802.3/LLC, a UDP
-    first fragment for ``tcp.port == 443``); only the rest take ``layer_fields``.
+    A packet the walk maps but does not vouch for takes a columns-only dissection first: a part on
+    the walked protocols that the stack holds only as often as the walk is decided by the walked
+    layers, one naming none of the stack's protocols on the stack, and a false one ends it (a TLS
+    segment on a port of its own for ``ip.addr == 10.0.0.0/8 && tcp.port == 443``); only the rest
+    take ``layer_fields``.
     tests/model/test_fastfields.py checks it selects what ``matches(frame_fields(frame))`` selects on
     every corpus packet."""
     from sniffer.decode.core import data_layer
@@ -550,7 +552,8 @@ def frame_matcher(
     dict_checks = any(q_i is None for _, _, q_i in checks)  # a part the struct reads cannot decide
     # the parts a columns-only stack may decide (the whole filter when it is not an "and")
     by_protos = checks or ((tops, pred, qk),)
-    quick_parts = all(q_i is not None and t_i <= _WALKED for t_i, _, q_i in by_protos)
+    # a columns-only stack can decide a part only if it names walked protocols alone (``on_stack``)
+    stack_decides = any(t_i <= _WALKED for t_i, _, _ in by_protos)
 
     def refuted(frame: Frame, m: Any, w: dict[str, Any] | None) -> bool:
         """True if a conjunct decided on the walked layers alone is false."""
@@ -609,9 +612,11 @@ def frame_matcher(
                 undecided = True
         return None if undecided else True
 
-    def unmapped(frame: Frame, m: Any) -> bool:
-        """A packet the walk does not map (``m`` None) or vouch for: decided on its stack where it
-        can be (``on_stack``), else on ``layer_fields``."""
+    def unvouched(frame: Frame, m: Any) -> bool:
+        """A packet the walk maps but does not vouch for (a heuristic may take the rest): decided on
+        its stack where it can be (``on_stack``), else on ``layer_fields``. (Not for tunnels nor for
+        packets the walk cannot map: there the columns-only dissection costs about what the fields
+        do, and an undecided packet would pay both; measured on the real-traffic file.)"""
         r = on_stack(frame, m, run(frame, False, False, True).protos)
         return pred(layer_fields(frame)) if r is None else r
 
@@ -631,6 +636,7 @@ def frame_matcher(
         if not (tops - {"dns"}) & reach(app.dissect_dns):
             dns_only = app.dissect_dns
     absent: list[bool] = []  # the answer on a packet without any protocol the filter names
+    frame_ok = bool(needed & _FRAME_OK)
 
     def none_named() -> bool:
         if not absent:
@@ -643,10 +649,10 @@ def frame_matcher(
             # not walked, or a conversation, a heuristic or a refusing port dissector may take the rest
             if presence:
                 return by_stack(":".join(run(frame, False, False, True).protos))
-            return unmapped(frame, m)
+            return pred(layer_fields(frame)) if m is None or not stack_decides else unvouched(frame, m)
         after = m.after
         if tops.isdisjoint(after):  # nothing named beyond the walked layers
-            if tops.isdisjoint(m.heads) and not needed & _FRAME_OK:
+            if not frame_ok and tops.isdisjoint(m.heads):
                 return absent[0] if absent else none_named()
             if presence:
                 return by_stack(m.protos + ":data" if m.rest is data_layer else m.protos)
@@ -673,10 +679,6 @@ def frame_matcher(
             if dict_checks and refuted(frame, m, w):
                 return False
             if w is not None or not heads:
-                if quick_parts:  # the rest's stack alone (no fields) may decide it
-                    r = on_stack(frame, m, dissect_rest(frame, m, True).protos)
-                    if r is not None:
-                        return r
                 ctx = dissect_rest(frame, m, False)
                 f = ctx.fields
                 if w:

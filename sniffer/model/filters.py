@@ -1555,6 +1555,10 @@ class DisplayFilter:
         ``tcp.seq``, ``tcp.analysis.*``...), or give ``fields``: the frame's fields with that analysis
         already applied (a copy is matched).
         """
+        direct = self._direct
+        if direct is not None and fields is None:  # (the common case first)
+            self._seen += 1
+            return direct(frame)
         if self._pred is None:
             return True
         ext = self._extract

@@ -398,8 +398,23 @@ class SnifferApp(PanelActions, App[None]):
             self.notify(f"cannot read packet {i + 1}: {exc}", severity="error")
             return
         self.hexview.show(frame.data)
-        self.detail.show(self.store.tree(i, lambda f: dissect(f, i + 1)))
+        state = self._conversation_state(i)
+        if state is not None:  # the detail with the conversation state (model.tcptree)
+            self.detail.show(dissect(frame, i + 1, state))
+        else:
+            self.detail.show(self.store.tree(i, lambda f: dissect(f, i + 1)))
         self.shown_index = i
+
+    def _conversation_state(self, i: int) -> Any:
+        """Packet ``i``'s conversation state (model.tcpcolumns.FrameState) once the list's state has
+        reached it, else None (the per-packet tree)."""
+        tc = self.plist.tcpcols
+        if tc is None:
+            return None
+        try:
+            return tc.state(i, self.store.frame)
+        except (OSError, SnifferError):
+            return None
 
     @on(Tree.NodeHighlighted, "#detail")
     def _field_highlighted(self, event: Tree.NodeHighlighted[DNode]) -> None:

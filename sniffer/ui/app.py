@@ -271,11 +271,14 @@ class SnifferApp(PanelActions, App[None]):
             if fed >= count:
                 self._stop.wait(0.1)
                 continue
-            for i in range(fed, min(count, fed + 4096)):
+            upto = min(count, fed + 4096)
+            for i in range(fed, upto):
                 cols.feed(store.frame(i))
             if not self._stop.is_set() and store is self.store:
                 try:
                     self.call_from_thread(self.plist.refresh)
+                    if fed <= self.shown_index < upto:  # the detail shown per packet: now with the state
+                        self.call_from_thread(self._state_reached, self.shown_index)
                 except Exception:  # the app is closing
                     return
 
@@ -404,6 +407,14 @@ class SnifferApp(PanelActions, App[None]):
         else:
             self.detail.show(self.store.tree(i, lambda f: dissect(f, i + 1)))
         self.shown_index = i
+
+    def _state_reached(self, i: int) -> None:
+        """The list's conversation state reached packet ``i``, whose detail was shown per packet."""
+        if i != self.shown_index or i < 0:
+            return
+        state = self._conversation_state(i)
+        if state is not None:
+            self.detail.show(dissect(state.frame, i + 1, state))
 
     def _conversation_state(self, i: int) -> Any:
         """Packet ``i``'s conversation state (model.tcpcolumns.FrameState) once the list's state has

@@ -168,3 +168,29 @@ def test_snapshot_reassembled_http(snap_compare) -> None:  # type: ignore[no-unt
 
     store, source = open_file_source(str(WORKSHOP))
     assert snap_compare(SnifferApp(store, source), terminal_size=(120, 48), run_before=before)
+
+
+async def test_detail_follows_when_the_state_arrives(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A packet selected before the list's state reached it shows per packet, then (without a key) with
+    the state once it arrives."""
+    import threading
+
+    from sniffer.model import tcpcolumns
+
+    go = threading.Event()
+    feed = tcpcolumns.TcpColumns.feed
+
+    def slow(self: Any, frame: Any) -> Any:
+        go.wait(20)
+        return feed(self, frame)
+
+    monkeypatch.setattr(tcpcolumns.TcpColumns, "feed", slow)
+    app = make_app(WORKSHOP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.plist.count == app.store.count > 0)
+        t = await _goto(pilot, 8)
+        assert "Transmission Control Protocol, Src Port: 80, Dst Port: 49282, Seq: 920896189, Len: 2" in t
+        assert not any("Reassembled TCP Segments" in x for x in t)
+        go.set()
+        await wait_until(pilot, lambda: any("Reassembled TCP Segments" in x for x in _texts(app)))
+        assert "Hypertext Transfer Protocol" in _texts(app)

@@ -228,6 +228,11 @@ class VirtualTable(ScrollView, can_focus=True):
     def clear(self) -> None:
         self.set_data(self.columns, [])
 
+    def release(self) -> None:
+        """Drop the rows and everything derived from them (a closed screen's table), without a redraw."""
+        self._generation += 1  # a sort or filter still running in a thread is dropped when it ends
+        self.rows, self.order, self._orders, self._haystack = [], range(0), {}, None
+
     @property
     def row_count(self) -> int:
         return len(self.order)

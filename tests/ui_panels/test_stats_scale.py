@@ -233,8 +233,16 @@ def test_statistics_rows_are_kept_by_column(tmp_path: Path) -> None:
     cols = [STREAM_COLUMN, *CONV_COLUMNS]
     assert isinstance(sort_keys(cols, conv, 4), array)  # Bytes: the array itself, no list of ints
     assert measure(cols, conv) == measure(cols, list(conv))
-    ep = endpoint_rows(st, "ip")
-    assert [r[0] for r in ep] == [e.address for e in st.endpoints("ip")]
+    for kind in (
+        "ip",
+        "tcp",
+        "udp",
+    ):  # the endpoints, summed from the conversation rows, as the model sums them
+        ep = endpoint_rows(conversation_rows(st, kind), kind != "ip")
+        assert list(ep) == [
+            (e.address, e.frames, e.bytes, e.tx_frames, e.tx_bytes, e.rx_frames, e.rx_bytes)
+            for e in st.endpoints(kind)
+        ]
 
     def size(rows: object) -> int:
         if isinstance(rows, ColumnRows):
@@ -242,3 +250,32 @@ def test_statistics_rows_are_kept_by_column(tmp_path: Path) -> None:
         return sum(sys.getsizeof(r) + sum(sys.getsizeof(v) for v in r[3:]) for r in rows)  # type: ignore[attr-defined]
 
     assert size(conv) * 3 < size(list(conv))
+
+
+async def test_closed_statistics_screen_is_freed(make_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Closing Statistics frees its counts and tables. The counting freezes what is alive (gc.freeze:
+    no full collection over its millions of objects); the screen was alive then, so each closed screen
+    stayed frozen with its tables and counts (hundreds of MB at 1M packets, per S)."""
+    import gc
+    import weakref
+
+    from sniffer.ui.panels.stats import StatisticsScreen
+
+    path = write_frames(tmp_path / "f.pcap", many_flows_frames(3000, 1000))
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        refs = []
+        for _ in range(3):
+            screen = StatisticsScreen()
+            app.push_screen(screen)
+            await wait_until(pilot, lambda s=screen: s.hierarchy is not None, timeout=60)
+            refs.append((weakref.ref(screen), weakref.ref(screen.stats)))
+            await pilot.press("escape")
+            await wait_until(pilot, lambda s=screen: not s.is_attached and not s.workers)
+        del screen
+        await pilot.pause(0.2)
+        gc.collect()
+        # (Textual's context keeps the last closed screen and its last worker: one, not one per S)
+        assert [(s(), st()) for s, st in refs[:2]] == [(None, None), (None, None)]
+        assert refs[2][1]() is None  # the counts of the last one are gone too

@@ -192,19 +192,42 @@ def conversation_rows(st: Any, kind: str) -> ColumnRows:
     return ColumnRows([streams, *cols] if stream else cols)
 
 
-def endpoint_rows(st: Any, kind: str) -> ColumnRows:
-    """Rows of the endpoint table of ``kind``, by column: address, packets, bytes, Tx/Rx packets, bytes."""
-    addr: list[str] = []
+def endpoint_rows(conv: ColumnRows, stream: bool) -> ColumnRows:
+    """Rows of the endpoint table, by column (address, packets, bytes, Tx/Rx packets, bytes; most bytes
+    first), summed from the conversation rows of the same kind (``stream``: they start with the stream
+    column) as ``Statistics.endpoints`` sums its conversations: no second walk of the flow table, and
+    the addresses are the conversation rows' own strings."""
+    off = 1 if stream else 0
+    a, b, abp, abb, bap, bab = (conv.cols[off + k] for k in (0, 1, 4, 5, 6, 7))
+    eps: dict[str, list[int]] = {}
+    get = eps.get
+    for i in range(len(conv)):
+        f0, b0, f1, b1 = abp[i], abb[i], bap[i], bab[i]
+        e = get(a[i])
+        if e is None:
+            e = eps[a[i]] = [0, 0, 0, 0]
+        e[0] += f0
+        e[1] += b0
+        e[2] += f1
+        e[3] += b1
+        e = get(b[i])
+        if e is None:
+            e = eps[b[i]] = [0, 0, 0, 0]
+        e[0] += f1
+        e[1] += b1
+        e[2] += f0
+        e[3] += b0
+    addr = sorted(eps, key=lambda k: (-(eps[k][1] + eps[k][3]), k))
     nums = [array("q") for _ in range(6)]
     fr, by, txf, txb, rxf, rxb = nums
-    for e in st.endpoints(kind):
-        addr.append(e.address)
-        fr.append(e.tx_frames + e.rx_frames)
-        by.append(e.tx_bytes + e.rx_bytes)
-        txf.append(e.tx_frames)
-        txb.append(e.tx_bytes)
-        rxf.append(e.rx_frames)
-        rxb.append(e.rx_bytes)
+    for k in addr:
+        tf, tb, rf, rb = eps[k]
+        fr.append(tf + rf)
+        by.append(tb + rb)
+        txf.append(tf)
+        txb.append(tb)
+        rxf.append(rf)
+        rxb.append(rb)
     return ColumnRows([addr, *nums])
 
 
@@ -243,6 +266,8 @@ class StatisticsScreen(PanelScreen):
         self.scanning = False  # a pass is running (the live refresh waits for it)
         self._acc: Any = None  # the Statistics the worker adds to (owned by the worker while it runs)
         self._acc_hier: Any = None
+        self._tables: list[VirtualTable] = []
+        self._froze = False  # a pass froze the objects alive (gc.freeze), this screen among them
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -264,11 +289,23 @@ class StatisticsScreen(PanelScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
+        self._tables = list(self.query(VirtualTable))
         self.action_rescan()
         app: Any = self.app
         if getattr(app, "live", False) and getattr(app, "source", None) is not None:
             # a live capture (or a growing file, or playback): the tables follow it
             self.set_interval(LIVE_REFRESH_S, self._grow)
+
+    def on_unmount(self) -> None:
+        """The counts and tables go now, by reference count (the screen itself is cyclic garbage, and
+        it was alive when the counting froze what was alive: ``gc.unfreeze`` lets a later collection
+        take it). Without this every closed Statistics screen stayed, with its tables."""
+        self.stats = self.hierarchy = self._acc = self._acc_hier = None
+        for t in self._tables:
+            t.release()
+        if self._froze:
+            self._froze = False
+            gc.unfreeze()
 
     def _grow(self) -> None:
         """Count the packets that arrived since the last pass into the same tables (not from scratch)."""
@@ -300,7 +337,7 @@ class StatisticsScreen(PanelScreen):
             self._fill_io()
 
     @work(thread=True, exclusive=True, group="stats")
-    def _scan(self, indices: list[int], start: int = 0) -> None:
+    def _scan(self, indices: Sequence[int], start: int = 0) -> None:
         """Two passes: conversations, endpoints and I/O first (fast), then the hierarchy (full decode).
 
         The table rows are built here too, off the UI thread; the UI only swaps them in. ``start`` > 0:
@@ -310,7 +347,7 @@ class StatisticsScreen(PanelScreen):
         with held() if held is not None else contextlib.nullcontext():
             self._scan_passes(indices, start)
 
-    def _scan_passes(self, indices: list[int], start: int) -> None:
+    def _scan_passes(self, indices: Sequence[int], start: int) -> None:
         worker = get_current_worker()
         total = len(indices)
         store = self.app.store  # type: ignore[attr-defined]
@@ -335,7 +372,9 @@ class StatisticsScreen(PanelScreen):
         try:
             tables = self._count(store, new, acc, worker, progress)
         finally:
-            gc.freeze()  # what is alive now stays out of later full collections
+            if not worker.is_cancelled and self.is_attached:
+                gc.freeze()  # what is alive now stays out of later full collections (on_unmount: back)
+                self._froze = True
             gc.enable()
         if tables is None:
             self._acc = None  # partly counted: the next pass starts over
@@ -352,7 +391,12 @@ class StatisticsScreen(PanelScreen):
             self._acc = None
 
     def _count(
-        self, store: PacketStore, indices: list[int], acc: Any, worker: Any, progress: Callable[[str], Any]
+        self,
+        store: PacketStore,
+        indices: Sequence[int],
+        acc: Any,
+        worker: Any,
+        progress: Callable[[str], Any],
     ) -> tuple[Any, dict[str, Any]] | None:
         st = compute_statistics(store, indices, progress("Counting"), lambda: worker.is_cancelled, False, acc)
         if st is None or worker.is_cancelled:
@@ -362,9 +406,9 @@ class StatisticsScreen(PanelScreen):
         tables: dict[str, tuple[list[Column], Sequence[tuple[Any, ...]], list[int]]] = {}
         for kind, _ in CONV_KINDS:
             cols = [STREAM_COLUMN, *CONV_COLUMNS] if kind in ("tcp", "udp") else CONV_COLUMNS
-            rows = conversation_rows(st, kind)
-            tables[f"conv-{kind}"] = (cols, rows, measure(cols, rows))
-            rows = endpoint_rows(st, kind)
+            conv = conversation_rows(st, kind)
+            tables[f"conv-{kind}"] = (cols, conv, measure(cols, conv))
+            rows = endpoint_rows(conv, kind in ("tcp", "udp"))
             tables[f"ep-{kind}"] = (EP_COLUMNS, rows, measure(EP_COLUMNS, rows))
             if worker.is_cancelled:
                 return None

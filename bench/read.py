@@ -5,7 +5,9 @@ bench/out/mixed-<N>.pcap (synthetic TCP/UDP/ICMP over Ethernet on non-applicatio
 struct) and the real-traffic file of bench/realtraffic.py (every Ethernet capture of the public corpora
 that tshark reads, concatenated and repeated). For each it times every tool side by side and prints
 packets/s, the ratio of sniffer to each tool (CPU seconds, medians of R runs), peak memory (max RSS of the
-child) and time to the first line, then the goals met or missed.
+child) and time to the first line, then the goals met or missed. Three "floor" rows time the cheapest
+`read`-shaped loops CPython can run on the same file (our pcap reader and one numbered, timed line per
+packet, no decoding; then with the L2-L4 layer map): what a pure-Python `read` cannot go below.
 """
 
 from __future__ import annotations
@@ -166,6 +168,97 @@ with open(sys.argv[1], 'rb') as f:
 print(n)
 """
 
+# The pure-Python floor of a `read`-shaped loop (docs/decode.md, "What CPython can reach"): our own pcap
+# reader, one line per packet with the frame number, the time (HH:MM:SS.ffffff, cached per millisecond as
+# `read` does) and the length, joined 2048 lines at a time and written to stdout's buffer as `read` writes.
+# No decoding. FLOOR_RAW walks the reader's buffer itself (no Frame per record: the way `read`'s own loop
+# reads a classic pcap); FLOOR iterates the reader's Frames; FLOOR_MAP adds the L2-L4 layer map
+# (decode.layers.layer_map) of each packet to FLOOR.
+_FLOOR_HEAD = """
+import sys
+from sniffer.capture.pcapfile import open_capture
+from sniffer.decode.summary import _hms, _D3 as d3
+out = sys.stdout.buffer
+lines = []
+append = lines.append
+n = 0
+last_sec = last_ms = -1
+hms = msstr = ""
+"""
+_FLOOR_LINE = """
+        ms = ts // 1_000_000
+        if ms != last_ms:
+            last_ms = ms
+            if ms // 1000 != last_sec:
+                last_sec = ms // 1000
+                hms = _hms(last_sec)
+            msstr = hms + d3[ms % 1000]
+        append(f"{n} {msstr}{d3[(ts // 1000) % 1000]} {wl}")
+        if len(lines) >= 2048:
+            append("")
+            out.write("\\n".join(lines).encode())
+            out.flush()
+            lines.clear()
+"""
+_FLOOR_TAIL = """
+append("")
+out.write("\\n".join(lines).encode())
+"""
+
+
+def _floor_frames(per_frame: str = "") -> str:
+    """The floor program over the reader's Frames, with ``per_frame`` (one statement) run on each."""
+    loop = """
+with open_capture(sys.argv[1]) as rd:
+    for fr in rd:
+        n += 1
+        ts = fr[0]
+        wl = fr[2]
+"""
+    return _FLOOR_HEAD + loop + (f"        {per_frame}\n" if per_frame else "") + _FLOOR_LINE + _FLOOR_TAIL
+
+
+FLOOR = _floor_frames()
+FLOOR_MAP = _floor_frames("m = layer_map(fr)").replace(
+    "from sniffer.capture", "from sniffer.decode.layers import layer_map\nfrom sniffer.capture"
+)
+FLOOR_RAW = (
+    _FLOOR_HEAD
+    + """
+import struct
+with open_capture(sys.argv[1]) as rd:
+    lay = rd.raw_layout()
+    hdr = struct.Struct(lay.endian + "IIII").unpack_from
+    mul = 1 if lay.nanosecond else 1000
+    buf, pos = rd.raw_buffer()
+    blen = len(buf)
+    while True:
+        while blen - pos >= 16:
+            sec, frac, caplen, wl = hdr(buf, pos)
+            nxt = pos + 16 + caplen
+            if nxt > blen or caplen > lay.maxcap:
+                break
+            pos = nxt
+            n += 1
+            ts = sec * 1_000_000_000 + frac * mul
+"""
+    + _FLOOR_LINE.replace("\n        ", "\n            ")
+    + """
+        fr = rd.raw_next(pos)
+        if fr is None:
+            break
+        n += 1
+        ts = fr[0]
+        wl = fr[2]
+"""
+    + _FLOOR_LINE
+    + """
+        buf, pos = rd.raw_buffer()
+        blen = len(buf)
+"""
+    + _FLOOR_TAIL
+)
+
 SCAPY = """
 import sys
 from scapy.all import PcapReader
@@ -197,18 +290,27 @@ def bench_file(
     ]
     if a.scapy_slice:
         tools.append(("scapy summary", [py, "-c", SCAPY, str(tiny)], min(a.scapy_slice, packets), 1))
-    # the conversation state's cost (TCP analysis, defragmentation; then TCP reassembly), on the slice
-    tools.append(
-        ("sniffer --analysis", [py, "-m", "sniffer", "read", "--analysis", str(small)], slow_n, a.slow_runs)
-    )
-    tools.append(
-        (
-            "sniffer --no-reass",
-            [py, "-m", "sniffer", "read", "--analysis", "--no-reassembly", str(small)],
-            slow_n,
-            a.slow_runs,
+    # the pure-Python floor (no decoding), on the whole file like `read`
+    tools.append(("floor: raw walk+line", [py, "-c", FLOOR_RAW, str(big)], packets, a.runs))
+    tools.append(("floor: Frames+line", [py, "-c", FLOOR, str(big)], packets, a.runs))
+    tools.append(("floor: +layer_map", [py, "-c", FLOOR_MAP, str(big)], packets, a.runs))
+    if not a.no_state:  # the conversation state's cost (TCP analysis, defragmentation; then reassembly)
+        tools.append(
+            (
+                "sniffer --analysis",
+                [py, "-m", "sniffer", "read", "--analysis", str(small)],
+                slow_n,
+                a.slow_runs,
+            )
         )
-    )
+        tools.append(
+            (
+                "sniffer --no-reass",
+                [py, "-m", "sniffer", "read", "--analysis", "--no-reassembly", str(small)],
+                slow_n,
+                a.slow_runs,
+            )
+        )
     envs = {name: env for name, *_ in tools}
     if a.baseline:  # the same commands from another source tree (e.g. a `git archive` of main), same run
         base_env = dict(env, PYTHONPATH=str(Path(a.baseline).resolve()))
@@ -244,10 +346,19 @@ def bench_file(
             f"{name:<20}{n:>9}{dt:>8.2f}{ct:>8.2f}{wall[name]:>12,.0f}{cpu[name]:>12,.0f}{rss / 1024:>8.0f}MB{rw:>16}{rc:>18}"
         )
     print(f"time to first line: sniffer read {fl_s * 1000:.0f} ms, tcpdump {fl_t * 1000:.0f} ms")
-    plain, state, noreass = cpu["sniffer read -j1"], cpu["sniffer --analysis"], cpu["sniffer --no-reass"]
+    if not a.no_state:
+        plain, state, noreass = cpu["sniffer read -j1"], cpu["sniffer --analysis"], cpu["sniffer --no-reass"]
+        print(
+            f"conversation state (read --analysis, -j1 CPU): {1e6 / state - 1e6 / plain:.1f} us/packet over "
+            f"the per-packet read, of which TCP reassembly {1e6 / state - 1e6 / noreass:.1f} us/packet"
+        )
+    tcpdump_goal = 0.5 if label == "real traffic" else 0.7
+    us = {k: 1e6 / v for k, v in cpu.items()}
+    goal_us = min(us["tshark -n -r"] / 4, us["TZ=UTC tcpdump -nr"] / tcpdump_goal)
     print(
-        f"conversation state (read --analysis, -j1 CPU): {1e6 / state - 1e6 / plain:.1f} us/packet over the "
-        f"per-packet read, of which TCP reassembly {1e6 / state - 1e6 / noreass:.1f} us/packet"
+        f"CPU us/packet: sniffer read -j1 {us['sniffer read -j1']:.2f}; pure-Python floor (no decoding): raw "
+        f"walk + line {us['floor: raw walk+line']:.2f}, Frames + line {us['floor: Frames+line']:.2f}, + "
+        f"layer_map {us['floor: +layer_map']:.2f}; goal (4x tshark, {tcpdump_goal}x tcpdump) <= {goal_us:.2f}"
     )
     mem_n = min(100_000, packets)
     mem = big.with_name(f"{big.stem}-first{mem_n}.pcap")
@@ -257,7 +368,6 @@ def bench_file(
         f"memory (-j1): peak RSS {rss_small / 1024:.0f} MB on {mem_n} packets, "
         f"{rows[1][4] / 1024:.0f} MB on {packets}"
     )
-    tcpdump_goal = 0.5 if label == "real traffic" else 0.7
     goals = [
         (
             f"{label}: sniffer >= {tcpdump_goal}x TZ=UTC tcpdump -nr (CPU)",
@@ -280,6 +390,7 @@ def main() -> int:
     )
     ap.add_argument("--scapy-slice", type=int, default=5_000, help="0: no scapy")
     ap.add_argument("--files", choices=("both", "synthetic", "real"), default="both")
+    ap.add_argument("--no-state", action="store_true", help="skip the read --analysis rows")
     ap.add_argument(
         "--baseline", metavar="DIR", help="also time `read -j1` from this source tree (before/after)"
     )

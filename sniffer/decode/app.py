@@ -186,9 +186,9 @@ def label_text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace").translate(_CONTROL)
 
 
-def dns_name(data: bytes, base: int, off: int, lim: int) -> tuple[str, int] | None:
+def dns_name(data: bytes, base: int, off: int, lim: int, text: bool = True) -> tuple[str, int] | None:
     """Read a (possibly compressed) DNS name at ``off`` of the message at ``base``; returns (name, bytes
-    used at off) or None."""
+    used at off) or None. ``text=False``: the same checks and length, the name left out ("")."""
     labels: list[str] = []
     used = -1
     hops = 0
@@ -215,6 +215,9 @@ def dns_name(data: bytes, base: int, off: int, lim: int) -> tuple[str, int] | No
             return None
         if o + 1 + ln > lim:
             return None
+        if not text:
+            o += 1 + ln
+            continue
         raw = data[o + 1 : o + 1 + ln]
         if raw.isascii():
             label = raw.decode("ascii")
@@ -222,7 +225,7 @@ def dns_name(data: bytes, base: int, off: int, lim: int) -> tuple[str, int] | No
         else:
             labels.append(label_text(raw))
         o += 1 + ln
-    return (".".join(labels) if labels else "<Root>"), used
+    return (".".join(labels) if labels else "" if not text else "<Root>"), used
 
 
 def _type_name(t: int) -> str:
@@ -325,7 +328,8 @@ def _dns_record(
 ) -> tuple[int, str] | None:
     """One resource record at ``o``: its fields; returns (its end, its Info text) or None if cut."""
     data = ctx.data
-    r = dns_name(data, base, o, lim)
+    lean = ctx.lean
+    r = dns_name(data, base, o, lim, not lean)  # (the Info shows no owner name: only its length is needed)
     if r is None or o + r[1] + 10 > lim:
         return None
     name, used = r
@@ -334,7 +338,7 @@ def _dns_record(
     rclass = int.from_bytes(data[f + 2 : f + 4], "big")
     dlen = int.from_bytes(data[f + 8 : f + 10], "big")
     tname = _type_name(rtype)
-    if ctx.lean:  # columns only: what the Info shows of the record
+    if lean:  # columns only: what the Info shows of the record
         flush = mdns and rtype != 41 and bool(rclass & 0x8000)
         info = "OPT" if rtype == 41 else f"{tname}, cache flush" if flush else tname
         shown = _rr_data(ctx, base, rtype, f + 10, dlen, lim, None)

@@ -121,7 +121,8 @@ def dissect_igmp(ctx: Ctx, off: int, end: int) -> None:
         call(ctx, IGMP_OTHER, t, off, end)
         return
     if version:
-        ctx.add("igmp.version", version, off, 1, "IGMP Version")
+        if not ctx.lean:  # (fields only: the columns-only dissection skips them)
+            ctx.add("igmp.version", version, off, 1, "IGMP Version")
         ctx.proto = _IGMP_VERSIONS[version]
         if ctx.tree:
             layer.text = f"Internet Group Management Protocol [IGMP Version: {version}]"
@@ -137,7 +138,8 @@ def dissect_igmp(ctx: Ctx, off: int, end: int) -> None:
         if not ctx.has(off + 4, 4, end):
             return
         g = ip4(data[off + 4 : off + 8])
-        ctx.add("igmp.maddr", g, off + 4, 4, "Multicast Address")
+        if not ctx.lean:
+            ctx.add("igmp.maddr", g, off + 4, 4, "Multicast Address")
         if t == IGMP_QUERY:
             if version == 2:
                 ctx.info = f"{tname}, general" if g == "0.0.0.0" else f"{tname}, specific for group {g}"
@@ -165,7 +167,7 @@ def _v3_query(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
         off + 1,
         1,
         "Max Resp Time",
-        f"Max Resp Time: {_code(code) / 10:.1f} sec (0x{code:02x})",
+        f"Max Resp Time: {_code(code) / 10:.1f} sec (0x{code:02x})" if ctx.tree else None,
     )
     if code >= 128:
         ctx.add("igmp.max_resp.exp", (code >> 4) & 7, off + 1, 1, "Exponent", None, node)
@@ -177,7 +179,14 @@ def _v3_query(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
     if v is None:
         return
     qqic = data[off + 9]
-    ctx.add("igmp.qqic", qqic, off + 9, 1, "QQIC", f"QQIC: {qqic} (interval {_code(qqic)} s)")
+    ctx.add(
+        "igmp.qqic",
+        qqic,
+        off + 9,
+        1,
+        "QQIC",
+        f"QQIC: {qqic} (interval {_code(qqic)} s)" if ctx.tree else None,
+    )
     n = v["igmp.num_src"]
     layer.length = 12 + 4 * n
     srcs = []
@@ -205,14 +214,20 @@ def _v3_report(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
     _cksum_status(ctx, "igmp", off, end)
     o = off + 8
     parts = []
+    lean = ctx.lean
     for _ in range(v["igmp.num_grp_recs"]):
         if not ctx.has(o, 8, end):
             break
         rtype, aux, ns = data[o], data[o + 1], int.from_bytes(data[o + 2 : o + 4], "big")
         size = 8 + 4 * ns + 4 * aux
         g = ip4(data[o + 4 : o + 8])
-        node = ctx.sub(f"Group Record : {g}  {RECORD_TYPES.get(rtype, rtype)}", "igmp.record", o, size)
-        IGMP_RECORD.read(ctx, o, end, node)
+        node = (
+            ctx.sub(f"Group Record : {g}  {RECORD_TYPES.get(rtype, rtype)}", "igmp.record", o, size)
+            if ctx.tree
+            else None
+        )
+        if not lean:  # (its 8 bytes are there: it only records fields)
+            IGMP_RECORD.read(ctx, o, end, node)
         srcs = []
         for i in range(ns):
             so = o + 8 + 4 * i
@@ -220,8 +235,9 @@ def _v3_report(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
                 break
             s = ip4(data[so : so + 4])
             srcs.append(s)
-            ctx.add("igmp.saddr", s, so, 4, "Source Address", None, node)
-        if aux and ctx.has(o + 8 + 4 * ns, 4 * aux, end):
+            if not lean:
+                ctx.add("igmp.saddr", s, so, 4, "Source Address", None, node)
+        if aux and ctx.has(o + 8 + 4 * ns, 4 * aux, end) and not lean:
             ao = o + 8 + 4 * ns
             ctx.add("igmp.aux_data", data[ao : ao + 4 * aux].hex(":"), ao, 4 * aux, "Aux Data", None, node)
         what = RECORD_INFO.get(rtype) or f"Record type {rtype}"

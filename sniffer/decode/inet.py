@@ -619,7 +619,9 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
             return
         if not lean or off + hl > lim:  # lean, options all captured: they give only fields/warnings
             _tcp_options(ctx, off + 20, off + hl, end)
-        if not ctx.quote and _has_option(data, off + 20, min(off + hl, lim), 30):
+        oend = off + hl if off + hl < lim else lim
+        # (no byte 30 among the options: no option of kind 30 either, without walking them)
+        if not ctx.quote and 30 in data[off + 20 : oend] and _has_option(data, off + 20, oend, 30):
             ctx.protos.append("mptcp")  # Wireshark's MPTCP analysis (on by default) takes the column
             ctx.proto = "MPTCP"
     ctx.info = info
@@ -633,7 +635,8 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
                 "TCP payload",
                 f"TCP payload ({lim - off - hl} bytes)",
             )
-        fn = TCP_PORTS.map.get(min(sp, dp)) or TCP_PORTS.map.get(max(sp, dp))
+        ports = TCP_PORTS.map
+        fn = ports.get(sp if sp < dp else dp) or ports.get(dp if sp < dp else sp)
         if fn is not None and not ctx.quote:
             fn(ctx, off + hl, end)
         elif ctx.quote or not TCP_HEURISTICS.run(ctx, off + hl, end):  # (TLS, HTTP, DCE/RPC on any port)
@@ -687,13 +690,24 @@ def _tcp_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
     if ctx.has(off, oend - off, end):
         ctx.add("tcp.options", data[off:oend].hex(":"), off, oend - off, "Options")
     top = ctx.sub("Options", "tcp.options", off, oend - off)
+    tree = ctx.tree  # (the node labels and texts only with a tree)
     while off < oend:
         if not ctx.has(off, 1, end):
             return
         kind = data[off]
-        node = ctx.sub(TCPOPT_NAMES.get(kind) or f"Unknown option {kind}", "tcp.option", off, 1, None, top)
+        node = (
+            ctx.sub(TCPOPT_NAMES.get(kind) or f"Unknown option {kind}", "tcp.option", off, 1, None, top)
+            if tree
+            else None
+        )
         ctx.add(
-            "tcp.option_kind", kind, off, 1, "Kind", f"Kind: {TCPOPT_NAMES.get(kind, kind)} ({kind})", node
+            "tcp.option_kind",
+            kind,
+            off,
+            1,
+            "Kind",
+            f"Kind: {TCPOPT_NAMES.get(kind, kind)} ({kind})" if tree else None,
+            node,
         )
         if kind == 0:
             return
@@ -717,7 +731,7 @@ def _tcp_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
             data[off : off + ln].hex(":"),
             off,
             ln,
-            TCPOPT_NAMES.get(kind) or f"Option {kind}",
+            (TCPOPT_NAMES.get(kind) or f"Option {kind}") if tree else "",
             None,
             node,
         )

@@ -45,7 +45,8 @@ def dissect_ncp(ctx: Ctx, off: int, end: int) -> None:
     if NCPIP.read(ctx, off, end) is None:
         return
     o = off + (16 if sig == _SIG_REQUEST else 8)
-    if sig == _SIG_REQUEST and ctx.has(off, 16, end):
+    lean = ctx.lean  # columns only: the Info's values, no fields
+    if sig == _SIG_REQUEST and ctx.has(off, 16, end) and not lean:
         ctx.add("ncp.ip.version", int.from_bytes(data[off + 8 : off + 12], "big"), off + 8, 4, "Version")
         ctx.add(
             "ncp.ip.replybufsize",
@@ -58,12 +59,13 @@ def dissect_ncp(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     t = vals["ncp.type"]
-    if ctx.has(o, 6, end):  # the connection number: low byte at 3, high byte at 5
+    if ctx.has(o, 6, end) and not lean:  # the connection number: low byte at 3, high byte at 5
         ctx.add("ncp.connection", data[o + 5] << 8 | data[o + 3], o + 3, 3, "Connection Number")
     if t == 0x3333 and ctx.has(o + 6, 2, end):
         cc = data[o + 6]
-        ctx.add("ncp.completion_code", cc, o + 6, 1, "Completion Code", f"Completion Code: 0x{cc:02x}")
-        ctx.add("ncp.connection_status", data[o + 7], o + 7, 1, "Connection Status")
+        if not lean:
+            ctx.add("ncp.completion_code", cc, o + 6, 1, "Completion Code", f"Completion Code: 0x{cc:02x}")
+            ctx.add("ncp.connection_status", data[o + 7], o + 7, 1, "Connection Status")
         ctx.info = "R OK" if cc == 0 else f"R Error (0x{cc:02x})"
     elif t == 0x2222 and ctx.has(o + 6, 1, end):
         fn = data[o + 6]
@@ -203,7 +205,7 @@ def dissect_rx(ctx: Ctx, off: int, end: int) -> None:
     if vals is None:
         return
     data = ctx.data
-    if ctx.has(off, 4, end):  # an absolute time, shown as Wireshark shows one
+    if not ctx.lean:  # an absolute time, shown as Wireshark shows one (a field only; the header is there)
         import time
 
         ep = int.from_bytes(data[off : off + 4], "big")

@@ -364,10 +364,29 @@ ARP_ETH_IP = Header(
 )
 
 
+#: what the columns-only dissection (Ctx.lean) reads of a whole Ethernet/IPv4 ARP packet, in one unpack
+_ARP_COLS = Header((*ARP.fields, *ARP_ETH_IP.fields)).unpacker(
+    "arp.opcode",
+    "arp.hw.size",
+    "arp.proto.size",
+    "arp.src.hw_mac",
+    "arp.src.proto_ipv4",
+    "arp.dst.hw_mac",
+    "arp.dst.proto_ipv4",
+)
+
+
 @ETHERTYPES.register(ETH_P_ARP, ETH_P_RARP)
 def dissect_arp(ctx: Ctx, off: int, end: int) -> None:
     ctx.push("arp", "Address Resolution Protocol", off, 28)
     ctx.proto = "ARP"
+    if ctx.lean and off + 28 <= end and off + 28 <= len(ctx.data):  # columns only, all captured
+        op, hs, ps, smac, sip, tmac, tip = _ARP_COLS(ctx.data, off)
+        if hs == 6 and ps == 4:
+            if op == RARP_REQUEST or op == RARP_REPLY:
+                ctx.proto = "RARP"
+            ctx.info = _arp_info(op, smac, sip, tmac, tip)
+            return
     vals = ARP.read(ctx, off, end)
     if vals is None:
         return
@@ -403,22 +422,25 @@ def dissect_arp(ctx: Ctx, off: int, end: int) -> None:
             a["arp.dst.hw_mac"],
             a["arp.dst.proto_ipv4"],
         )
+    ctx.info = _arp_info(op, smac, sip, tmac, tip)
+
+
+def _arp_info(op: int, smac: str, sip: str, tmac: str, tip: str) -> str:
+    """ARP's Info column, as Wireshark's."""
     if op == ARP_REQUEST:
         if sip == tip:  # an announcement (no target hardware address) or a gratuitous request, as Wireshark
             zero = not tmac.replace(":", "").strip("0")
-            ctx.info = f"ARP Announcement for {sip}" if zero else f"Gratuitous ARP for {sip} (Request)"
-        elif sip == "0.0.0.0":
-            ctx.info = f"Who has {tip}? (ARP Probe)"
-        else:
-            ctx.info = f"Who has {tip}? Tell {sip}"
-    elif op == ARP_REPLY:
-        ctx.info = f"Gratuitous ARP for {sip} (Reply)" if sip == tip else f"{sip} is at {smac}"
-    elif op == RARP_REQUEST:
-        ctx.info = f"Who is {tmac}? Tell {smac}"
-    elif op == RARP_REPLY:
-        ctx.info = f"{tmac} is at {tip}"
-    else:
-        ctx.info = f"ARP opcode {op}"
+            return f"ARP Announcement for {sip}" if zero else f"Gratuitous ARP for {sip} (Request)"
+        if sip == "0.0.0.0":
+            return f"Who has {tip}? (ARP Probe)"
+        return f"Who has {tip}? Tell {sip}"
+    if op == ARP_REPLY:
+        return f"Gratuitous ARP for {sip} (Reply)" if sip == tip else f"{sip} is at {smac}"
+    if op == RARP_REQUEST:
+        return f"Who is {tmac}? Tell {smac}"
+    if op == RARP_REPLY:
+        return f"{tmac} is at {tip}"
+    return f"ARP opcode {op}"
 
 
 __all__ = ["ETHERTYPE_NAMES", "dissect_eth", "ethertype"]

@@ -83,7 +83,13 @@ NBNS_RESPONSE = Header(
 
 def _show(b: bytes) -> str:
     """A NetBIOS name's bytes as Wireshark shows them: printable as is, others as <xx>."""
+    if b.isascii() and b" " not in b and b.decode("ascii").isprintable():  # (the common case, in C)
+        return b.decode("ascii")
     return "".join(chr(c) if 32 < c < 127 else f"<{c:02x}>" for c in b)
+
+
+#: first-level encoding: each half byte as a letter "A" (0) .. "P" (15), read back as hex digits
+_HALF_BYTES = bytes.maketrans(b"ABCDEFGHIJKLMNOP", b"0123456789abcdef")
 
 
 def netbios_name(data: bytes, o: int, lim: int, base: int = -1) -> tuple[str, int, int] | None:
@@ -104,9 +110,9 @@ def netbios_name(data: bytes, o: int, lim: int, base: int = -1) -> tuple[str, in
     if n != 32 or o + 1 + n > lim:
         return None
     raw = data[o + 1 : o + 33]
-    if any(c < 0x41 or c > 0x50 for c in raw):
+    if raw.translate(None, b"ABCDEFGHIJKLMNOP"):  # a byte outside "A".."P"
         return None
-    b = bytes(((raw[i] - 0x41) << 4) | (raw[i + 1] - 0x41) for i in range(0, 32, 2))
+    b = bytes.fromhex(raw.translate(_HALF_BYTES).decode("ascii"))
     p = o + 33
     scope = []
     while p < lim and data[p]:

@@ -239,9 +239,10 @@ def _long(ctx: Ctx, o: int, lim: int, to_server: bool) -> tuple[int, str] | None
     if name == "Initial" and to_server and version in _SALTS:
         dec = _decrypt_initial(data, o, pn_off, end, version, dcid)
     if dec is None:
-        ctx.add(
-            "quic.remaining_payload", data[pn_off:end].hex(":"), pn_off, end - pn_off, "Remaining Payload"
-        )
+        if not ctx.lean:  # (a field only: the hex of the whole payload)
+            ctx.add(
+                "quic.remaining_payload", data[pn_off:end].hex(":"), pn_off, end - pn_off, "Remaining Payload"
+            )
         return end, info
     pn, pnl, plain = dec
     ctx.add("quic.packet_number", pn, pn_off, pnl, "Packet Number")
@@ -290,7 +291,8 @@ def dissect_quic(ctx: Ctx, off: int, end: int) -> None:
                     info += f", DCID={dcid.hex()}"
                 p += len(dcid)
             ctx.add("quic.packet_length", lim - o, o, lim - o, "Packet Length")
-            ctx.add("quic.remaining_payload", data[p:lim].hex(":"), p, lim - p, "Remaining Payload")
+            if not ctx.lean:
+                ctx.add("quic.remaining_payload", data[p:lim].hex(":"), p, lim - p, "Remaining Payload")
             infos.append(info)
             break
         dcil = data[o + 5] if o + 5 < lim else 0

@@ -132,7 +132,7 @@ def dissect_ssh(ctx: Ctx, off: int, end: int) -> None:
         off,
         0,
         "Direction",
-        f"Direction: {side.lower()}-to-{'client' if server else 'server'}",
+        f"Direction: {side.lower()}-to-{'client' if server else 'server'}" if ctx.tree else None,
     )
     if data.startswith(b"SSH-", off, lim):
         nl = data.find(b"\n", off, lim)
@@ -147,7 +147,8 @@ def dissect_ssh(ctx: Ctx, off: int, end: int) -> None:
     ctx.proto = "SSHv2"
     packets = _plain_packets(data, off, lim)
     if packets is None:
-        ctx.add("ssh.encrypted_packet", data[off:lim].hex(":"), off, lim - off, "Encrypted Packet")
+        if not ctx.lean:  # (a field only: the hex of the whole payload)
+            ctx.add("ssh.encrypted_packet", data[off:lim].hex(":"), off, lim - off, "Encrypted Packet")
         ctx.info = f"{side}: Encrypted packet (len={lim - off})"
         return
     names = []
@@ -176,6 +177,12 @@ def dissect_ssh(ctx: Ctx, off: int, end: int) -> None:
             if p + 5 <= pstart:
                 ctx.add("ssh.first_kex_packet_follows", data[p], p, 1, "First KEX Packet Follows")
                 ctx.add("ssh.kex.reserved", data[p + 1 : p + 5].hex(":"), p + 1, 4, "Reserved")
-        pad = v["ssh.padding_length"]
-        ctx.add("ssh.padding_string", data[pstart:pe].hex(":"), pstart, pad, "Padding String")
+        if not ctx.lean:
+            ctx.add(
+                "ssh.padding_string",
+                data[pstart:pe].hex(":"),
+                pstart,
+                v["ssh.padding_length"],
+                "Padding String",
+            )
     ctx.info = f"{side}: {', '.join(names)}"

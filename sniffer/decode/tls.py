@@ -428,7 +428,8 @@ def dissect_tls(ctx: Ctx, off: int, end: int) -> bool:
                     rec.text = rec.name = f"{rec.text}: {', '.join(names[first:])}"
         elif ct == CT_APPLICATION_DATA:
             names.append("Application Data")
-            ctx.add("tls.app_data", data[b:stop].hex(":"), b, ln, "Encrypted Application Data", None, rec)
+            if not ctx.lean:  # (a field only: the hex of the whole record)
+                ctx.add("tls.app_data", data[b:stop].hex(":"), b, ln, "Encrypted Application Data", None, rec)
         elif ct == CT_HEARTBEAT:
             hb = data[b] if ln else 0
             names.append({1: "Heartbeat Request", 2: "Heartbeat Response"}.get(hb, "Encrypted Heartbeat"))

@@ -278,13 +278,17 @@ class SnifferApp(PanelActions, App[None]):
                 self._stop.wait(0.1)
                 continue
             go = self._background_go
-            for i in range(fed, min(count, fed + 4096)):
+            upto = min(count, fed + 4096)
+            for i in range(fed, upto):
                 if i & 511 == 0 and not go.is_set():
+                    upto = i
                     break  # a foreground pass began: it has the core to itself
                 cols.feed(store.frame(i))
             if not self._stop.is_set() and store is self.store:
                 try:
                     self.call_from_thread(self.plist.refresh)
+                    if fed <= self.shown_index < upto:  # the detail shown per packet: now with the state
+                        self.call_from_thread(self._state_reached, self.shown_index)
                 except Exception:  # the app is closing
                     return
 
@@ -425,8 +429,31 @@ class SnifferApp(PanelActions, App[None]):
             self.notify(f"cannot read packet {i + 1}: {exc}", severity="error")
             return
         self.hexview.show(frame.data)
-        self.detail.show(self.store.tree(i, lambda f: dissect(f, i + 1)))
+        state = self._conversation_state(i)
+        if state is not None:  # the detail with the conversation state (model.tcptree)
+            self.detail.show(dissect(frame, i + 1, state))
+        else:
+            self.detail.show(self.store.tree(i, lambda f: dissect(f, i + 1)))
         self.shown_index = i
+
+    def _state_reached(self, i: int) -> None:
+        """The list's conversation state reached packet ``i``, whose detail was shown per packet."""
+        if i != self.shown_index or i < 0:
+            return
+        state = self._conversation_state(i)
+        if state is not None:
+            self.detail.show(dissect(state.frame, i + 1, state))
+
+    def _conversation_state(self, i: int) -> Any:
+        """Packet ``i``'s conversation state (model.tcpcolumns.FrameState) once the list's state has
+        reached it, else None (the per-packet tree)."""
+        tc = self.plist.tcpcols
+        if tc is None:
+            return None
+        try:
+            return tc.state(i, self.store.frame)
+        except (OSError, SnifferError):
+            return None
 
     @on(Tree.NodeHighlighted, "#detail")
     def _field_highlighted(self, event: Tree.NodeHighlighted[DNode]) -> None:

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -549,29 +550,56 @@ def part5(packets: int, runs: int, baseline: str | None) -> None:
 
 # -- part 4: statistics at scale (issue 15) --------------------------------------------------------------
 STATS_CHILD = r"""
-import asyncio, json, sys, time, resource
+import asyncio, faulthandler, json, signal, sys, time, resource
 sys.path.insert(0, sys.argv[2])
+faulthandler.register(signal.SIGUSR1, all_threads=True)  # the driver asks for every thread's stack on a timeout
+PHASE_S = float(sys.argv[3])  # longest wait of any one phase: a hang fails the run, with the stacks
+
+def phase(name):
+    print(f"phase: {name} at {time.strftime('%H:%M:%S')}", file=sys.stderr, flush=True)
+    return time.perf_counter() + PHASE_S
+
+APP = []
+
+def check(deadline, what):
+    if APP and (APP[0]._exception is not None or not APP[0].is_running):  # the app died: say why
+        print(f"sniffer bench: the app stopped while {what}: {APP[0]._exception!r}", file=sys.stderr, flush=True)
+        import os
+        os._exit(4)
+    if time.perf_counter() > deadline:
+        faulthandler.dump_traceback(all_threads=True)
+        print(f"sniffer bench: {what} took more than {PHASE_S:.0f} s", file=sys.stderr, flush=True)
+        import os
+        os._exit(3)
 from textual import events
 from sniffer.ui.app import SnifferApp
 from sniffer.ui.sources import open_file_source
 from sniffer.ui.panels.stats import StatisticsScreen
-from sniffer.ui.vtable import VirtualTable
+from sniffer.ui.vtable import ColumnRows, VirtualTable
 
-def hwm_mb():
+def hwm_mb(what="VmHWM:"):
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(what):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+def rss_mb():
+    return hwm_mb("VmRSS:")
 
 async def main():
     store, source = open_file_source(sys.argv[1])
     app = SnifferApp(store, source)
+    APP.append(app)
     out = {}
     async with app.run_test(size=(120, 40)) as pilot:
+        end = phase("loading")
         while not source.status.done:
+            check(end, "loading the file")
             await asyncio.sleep(0.05)
         out["packets"] = store.count
+        out["rss_before_mb"] = rss_mb()
+        end = phase("statistics")
         screen = StatisticsScreen()
         cpu0, t0 = time.process_time(), time.perf_counter()
         app.push_screen(screen)
@@ -590,6 +618,7 @@ async def main():
         lat = []
         k = 0
         while screen.stats is None:
+            check(end, "counting the statistics")
             key, want = ("x", "x") if k % 2 == 0 else ("backspace", "")
             k += 1
             displays.clear()
@@ -608,12 +637,18 @@ async def main():
         out["key_ms"] = lat
         out["conversations"] = {k: v for k, v in screen.counts.items()}
         out["peak_rss_mb"] = hwm_mb()
+        cols = app.plist.tcpcols
+        out["state_fed"] = cols.fed if cols is not None else 0
         # sort of 1M rows by a column: the TCP conversation rows repeated to 1M, in a VirtualTable
         inp.value = ""  # no rows filter left by the keys above: the sort alone is timed
         await pilot.pause()
         table = screen.query_one("#conv-tcp", VirtualTable)
         rows = table.rows
-        big = (rows * (1_000_000 // max(1, len(rows)) + 1))[:1_000_000]
+        reps = 1_000_000 // max(1, len(rows)) + 1
+        if isinstance(rows, ColumnRows):  # the statistics tables keep their rows by column
+            big = ColumnRows([(c * reps)[:1_000_000] for c in rows.cols])
+        else:
+            big = (list(rows) * reps)[:1_000_000]
         table.set_data(table.columns, big)
         await pilot.pause()
         table.focus()
@@ -630,12 +665,15 @@ async def main():
                 orig(scr, renderable)
             app._display = display3
             table.sort_by(col)
+            end = phase(f"sorting 1M rows by column {col}")
             while getattr(table, "sorting", False):
+                check(end, "sorting 1M rows")
                 want = table.cursor + 1
                 shown.clear()
                 t = time.perf_counter()
                 app._driver.send_message(events.Key("down", None))
-                while time.perf_counter() < t + 10:
+                # (the sort ending meanwhile moves the cursor to the kept row: that key is not timed)
+                while time.perf_counter() < t + 10 and table.sorting:
                     await asyncio.sleep(0.0005)
                     if any(cur == want for _, cur in shown):
                         sort_lat.append((next(ts for ts, cur in shown if cur == want) - t) * 1000)
@@ -651,13 +689,31 @@ async def main():
         await sorted_by(1)  # Address A (text)
         out["sort_1m_text_s"], out["sort_1m_text_cpu"] = time.perf_counter() - t, time.process_time() - c
         out["sort_key_ms"] = sort_lat
+        # the same two sorts once the hierarchy pass (a full decode in a thread, minutes at 1M packets)
+        # is cancelled: the sort alone, its order not cached (new data)
+        hier = [w for w in app.workers if w.group == "stats"]
+        for w in hier:
+            w.cancel()
+        end = phase("waiting for the hierarchy pass to stop")
+        while any(not w.is_finished for w in hier):
+            check(end, "cancelling the hierarchy pass")
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        for col, key in ((4, "alone"), (1, "alone_text")):
+            table.set_data(table.columns, big)
+            await pilot.pause()
+            t, c = time.perf_counter(), time.process_time()
+            await sorted_by(col)
+            out[f"sort_1m_{key}_s"], out[f"sort_1m_{key}_cpu"] = time.perf_counter() - t, time.process_time() - c
         table.set_data(table.columns, [])
         await pilot.press("escape")
         await pilot.pause()
         # the packet list (1M rows) sorted by Length, then a field added as a column
         t, c = time.perf_counter(), time.process_time()
         app.sort_by("length", reverse=True)
+        end = phase("sorting the packet list")
         while app.plist.view is app.view:
+            check(end, "sorting the packet list")
             await asyncio.sleep(0.005)
         await pilot.pause()
         out["list_sort_s"], out["list_sort_cpu"] = time.perf_counter() - t, time.process_time() - c
@@ -694,7 +750,9 @@ async def main():
             orig(scr, renderable)
         app._display = display4
         k = 0
+        end = phase("floor")
         while burn.poll() is None:
+            check(end, "the floor measurement")
             key, want = ("x", "x") if k % 2 == 0 else ("backspace", "")
             k += 1
             displays.clear()
@@ -709,7 +767,10 @@ async def main():
             await asyncio.sleep(0.1)
         app._display = orig
         out["floor_key_ms"] = floor
-    print(json.dumps(out))
+        APP.clear()
+        phase("closing the app")
+    print(json.dumps(out), flush=True)
+    phase("done")
 
 asyncio.run(main())
 """
@@ -770,19 +831,33 @@ def run_tshark_conv(path: Path) -> dict[str, float]:
     }
 
 
+PHASE_S = 600.0  # the child fails a phase (loading, counting, a sort ...) that takes longer than this
+
+
 def run_tui_stats(path: Path) -> dict[str, object]:
+    """The TUI child on ``path``. Every phase of the child is bounded (PHASE_S); past the bound it
+    prints every thread's stack and fails; the driver gives the whole run 4 bounds, then asks the
+    child for its stacks (SIGUSR1, faulthandler) and kills it: a hang is reported, never waited for."""
     with tempfile.TemporaryDirectory(prefix="sniffer-profile-") as conf:  # never the user's column profile
         env = {**os.environ, "SNIFFER_CONFIG_DIR": conf}
-        proc = subprocess.run(
-            [sys.executable, "-c", STATS_CHILD, str(path), str(ROOT)],
-            capture_output=True,
+        proc = subprocess.Popen(
+            [sys.executable, "-c", STATS_CHILD, str(path), str(ROOT), str(PHASE_S)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             cwd=ROOT,
             env=env,
-            check=False,
         )
+        try:
+            out, err = proc.communicate(timeout=4 * PHASE_S)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)
+            time.sleep(2)
+            proc.kill()
+            out, err = proc.communicate()
+            raise SystemExit(f"TUI child hung; its threads:\n{err.decode()[-6000:]}") from None
     if proc.returncode != 0:
-        raise SystemExit(f"TUI child failed: {proc.stderr.decode()[-3000:]}")
-    return json.loads(proc.stdout.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
+        raise SystemExit(f"TUI child failed ({proc.returncode}): {err.decode()[-6000:]}")
+    return json.loads(out.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def part4(packets: int, flows: int, workdir: Path, real: bool, keep: Path | None = None) -> None:
@@ -813,6 +888,8 @@ def part4(packets: int, flows: int, workdir: Path, real: bool, keep: Path | None
               f"{ours['stats_s'] / ts['wall_s']:>8.2f}")  # type: ignore[operator]  # fmt: skip
         print(f"{'peak RSS, MB (TUI: the whole app + index)':44}{ours['peak_rss_mb']:>14.0f}{ts['peak_rss_mb']:>14.0f}"
               f"{ours['peak_rss_mb'] / ts['peak_rss_mb']:>8.2f}")  # type: ignore[operator]  # fmt: skip
+        print(f"  (TUI: {ours['rss_before_mb']:.0f} MB before S: the app, the index and the list's TCP state "
+              f"for its first {ours['state_fed']:,} packets; that state waits while Statistics counts)")  # fmt: skip
         print(f"key -> redraw while counting, ms: median {statistics.median(key):.1f}, "
               f"p95 {key[int(0.95 * (len(key) - 1))]:.1f}, max {key[-1]:.1f} ({len(key)} keys)")  # fmt: skip
         fl = sorted(ours.get("floor_key_ms") or [])  # type: ignore[type-var]
@@ -821,7 +898,10 @@ def part4(packets: int, flows: int, workdir: Path, real: bool, keep: Path | None
                   f"p95 {fl[int(0.95 * (len(fl) - 1))]:.1f}, max {fl[-1]:.1f} ({len(fl)} keys)")  # fmt: skip
         print(f"statistics table, sort 1,000,000 rows by Bytes: {ours['sort_1m_s']:.2f} s wall "
               f"({ours['sort_1m_cpu']:.2f} s CPU), by Address A: {ours['sort_1m_text_s']:.2f} s "
-              f"({ours['sort_1m_text_cpu']:.2f} s CPU)")  # fmt: skip
+              f"({ours['sort_1m_text_cpu']:.2f} s CPU), while the hierarchy pass decodes in a thread")  # fmt: skip
+        print(f"  the same, the hierarchy pass cancelled: by Bytes {ours['sort_1m_alone_s']:.2f} s wall "
+              f"({ours['sort_1m_alone_cpu']:.2f} s CPU), by Address A: {ours['sort_1m_alone_text_s']:.2f} s "
+              f"({ours['sort_1m_alone_text_cpu']:.2f} s CPU)")  # fmt: skip
         sk = sorted(ours.get("sort_key_ms") or [])  # type: ignore[type-var]
         if sk:  # a sort run in a thread (none since the sort went back to the UI thread)
             print(f"  key -> redraw while the table sorts, ms: median {statistics.median(sk):.1f}, "

@@ -95,7 +95,12 @@ def add_parser(sub: Any) -> None:
         sp.add_argument("--bind", default=None, help="HOST:PORT to listen on (default loopback:7007)")
         if mode:
             sp.set_defaults(mode=mode)
-    sp = cmd("tcp-echo", "TCP echo client: tagged messages, round-trip times", [client, ipfam], _run_client)
+    sp = cmd(
+        "tcp-echo",
+        "TCP echo client (guide 5.1): tagged messages, round-trip times",
+        [client, ipfam],
+        _run_client,
+    )
     sp.add_argument("--to", default=None, help="HOST:PORT of a running echo server (default: self-started)")
     sp = cmd("tcp-bulk", "TCP bulk transfer to a sink: throughput", [client, ipfam], _run_client)
     sp.add_argument("--to", default=None, help="HOST:PORT of a running sink (tcp-server --mode sink)")
@@ -119,7 +124,10 @@ def add_parser(sub: Any) -> None:
         if mode:
             sp.set_defaults(mode=mode)
     sp = cmd(
-        "udp-echo", "UDP echo client: tagged datagrams, round-trip times, loss", [client, ipfam], _run_client
+        "udp-echo",
+        "UDP echo client (guide 5.2): tagged datagrams, round-trip times, loss",
+        [client, ipfam],
+        _run_client,
     )
     sp.add_argument("--to", default=None, help="HOST:PORT (a multicast group needs -i)")
     sp.add_argument("-i", "--interface", default=None, help="send multicast on this interface")

@@ -1,26 +1,42 @@
 """Sans-IO core of `sniffer export`: (offset, Frame) pairs in, column batches of the two tables out.
 
 Nothing here reads files or writes Parquet: ``PacketRows`` takes the records of one capture in file order
-and fills plain Python lists (one per column of ``schema.PACKETS``); ``flow_rows`` turns the FlowIndex
-of the same pass into the ``flows`` table's columns. The decoding is the decoder's own: the packet-list
-columns from ``decode.summary`` (its struct fast path, the full dissector for the rest), the protocol
-stack from ``summary.fast_protocols`` or the dissector, addresses/ports/flags from ``model.l4.transport``
-and the stream numbers from ``model.flows.FlowIndex`` (tcp.stream / udp.stream as Wireshark numbers them).
+and keeps one row tuple per packet (``table()`` converts them to an Arrow table of ``schema.PACKETS``);
+``flow_columns`` turns the FlowIndex of the same pass into the ``flows`` table's columns. The decoding is
+the decoder's own: the packet-list columns and the protocol stack from ``decode.summary`` (its struct fast
+path) or the columns-only dissection `sniffer read` runs, the full dissection only for the packets whose
+columns need its fields (DNS/TLS/HTTP names, -e fields, an IP layer past the link walk, the TCP analysis
+of a tunnel); addresses/ports/flags from ``model.l4.transport`` and the TCP header from
+``model.tcpanalysis.fast_segment`` (both in one walk for the common Ethernet frames: ``_walk``), the
+stream numbers from ``model.flows.FlowIndex`` (tcp.stream / udp.stream as Wireshark numbers them).
 Wireshark fields named with ``-e`` come from ``decode.fields.frame_fields``.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sniffer.decode import engine
+from sniffer.decode.core import READ_BACK, LeanCtx, Node, _put, ip4, ip6, mac
 from sniffer.decode.fields import frame_fields
+from sniffer.decode.layers import VLAN_TYPES, ip, link
 from sniffer.decode.summary import fast_protocols, summarize
-from sniffer.frame import Frame
+from sniffer.frame import LINKTYPE_ETHERNET, Frame
+from sniffer.model.fastfields import dns_query_names
 from sniffer.model.flows import Flow, FlowIndex
-from sniffer.model.l4 import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, transport
-from sniffer.model.tcpanalysis import ANALYSIS_FLAGS, TcpAnalyzer
+from sniffer.model.l4 import ICMP_ERRORS, IPV6_EXT, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Transport, transport
+from sniffer.model.tcpanalysis import (
+    _NOT_IP_ETHERTYPES,
+    _NOT_TCP,
+    _UNKNOWN,
+    ANALYSIS_FLAGS,
+    FRAGMENT,
+    TUNNEL_UDP_PORTS,
+    TcpAnalyzer,
+    fast_segment,
+)
 
 #: the application columns every packets row has, filled from the dissector's fields (only packets
 #: that leave the summary's fast path can carry them: the fast path takes no application payload)
@@ -31,7 +47,188 @@ APP_FIELDS: dict[str, str] = {
     "http_host": "http.host",
 }
 
+#: the protocols whose dissectors give APP_FIELDS (mDNS and LLMNR have dns.* fields, SSDP http.*): a
+#: packet with one of them in its stack is dissected in full, the others columns-only (tests check the
+#: corpora's packets against `sniffer read --json`)
+APP_PROTOS = frozenset({"dns", "mdns", "llmnr", "tls", "http", "ssdp"})
+_DNS = frozenset({"dns", "mdns", "llmnr"})
+#: what _AppCtx keeps of the fields: the dissectors' READ_BACK and the names of TLS and HTTP (their
+#: dissectors add them in a columns-only dissection too; DNS's do not)
+_KEEP = READ_BACK | {APP_FIELDS[k] for k in ("tls_handshake_version", "tls_sni", "http_host")}
+
+
+class _AppCtx(LeanCtx):
+    """The context of the columns-only dissection (``engine.run(..., lean=True)``) that also keeps the TLS
+    and HTTP names of APP_FIELDS."""
+
+    __slots__ = ()
+
+    def add(
+        self,
+        name: str,
+        value: Any,
+        off: int,
+        length: int,
+        label: str = "",
+        text: str | None = None,
+        into: Node | None = None,
+    ) -> Node | None:
+        if name in _KEEP:
+            _put(self.fields, name, value)
+        return None
+
+
+#: the transports the summary's fast path takes (TCP, UDP, ICMP, ICMPv6: decode.summary._fast)
+_FAST_L4 = frozenset({6, 17, 1, 58})
+#: set with any of ANALYSIS_FLAGS
+_FLAGGED = "tcp.analysis.flags"
+
 _S, _SA, _F, _R, _DATA = 1, 2, 4, 8, 16  # per-direction flag bits kept for conn_state
+
+#: the packets columns in the order of a row tuple (``file`` and ``ts`` are made by ``table()``)
+_ROW = (
+    "frame_number",
+    "offset",
+    "ts_ns",
+    "cap_len",
+    "len",
+    "linktype",
+    "interface",
+    "ifname",
+    "eth_src",
+    "eth_dst",
+    "ip_version",
+    "src",
+    "dst",
+    "ip_proto",
+    "sport",
+    "dport",
+    "tcp_stream",
+    "udp_stream",
+    "tcp_flags",
+    "protocols",
+    "col_source",
+    "col_destination",
+    "col_protocol",
+    "col_info",
+    "malformed",
+    "tcp_analysis",
+    *APP_FIELDS,
+)
+_NO_NET = (None,) * 6
+_NO_L4 = (None,) * 5
+_NO_APP = (None,) * len(APP_FIELDS)
+_IP4 = struct.Struct("!xxHHHxB2x4s4s")  # total length, id, flags+offset, protocol, addresses
+_IP6 = struct.Struct("!4xHB1x16s16s")  # payload length, next header, addresses
+_TCPHDR = struct.Struct("!HHIIHH")
+_UDPHDR = struct.Struct("!HHH")
+_NOT_IP = _NOT_IP_ETHERTYPES
+
+
+def _walk(fr: Frame) -> tuple[Transport | None, tuple[Any, ...] | None] | None:
+    """(``model.l4.transport(fr)``, ``model.tcpanalysis.fast_segment(fr)``) in one walk, for the common
+    Ethernet frames (VLAN tags skipped): IPv4 without options, IPv6 without extension
+    headers (not a jumbogram), an ethertype that never carries IP; None for the rest (and for ICMP errors,
+    cut transport headers), which take the two walks. A test checks both answers against the two walks
+    on every corpus packet."""
+    d = fr[1]
+    n = len(d)
+    if fr[3] != LINKTYPE_ETHERNET or n < 14:
+        return None
+    et = d[12] << 8 | d[13]
+    off = 14
+    while et in VLAN_TYPES and n >= off + 4:
+        et = d[off + 2] << 8 | d[off + 3]
+        off += 4
+    if et == 0x0800:
+        if n < off + 20 or d[off] != 0x45:
+            return None
+        total, ident, frag, proto, s, dd = _IP4.unpack_from(d, off)
+        if total < 20:
+            return None
+        v = 4
+        name = "ip"
+        src, dst = ip4(s), ip4(dd)
+        l4 = off + 20
+        end = off + total
+        cut = end if end <= n else n
+        if frag & 0x3FFF:
+            fr4 = (frag, proto, l4, cut, ident)
+            return Transport(4, src, dst, -1, 0, 0, 0, 0, 0, b"", mac(d[6:12]), mac(d[0:6]), fr4), FRAGMENT
+    elif et == 0x86DD:
+        if n < off + 40 or d[off] >> 4 != 6:
+            return None
+        plen, proto, s, dd = _IP6.unpack_from(d, off)
+        if not plen or proto in IPV6_EXT or proto == 44:
+            return None
+        v = 6
+        name = "ipv6"
+        src, dst = ip6(s), ip6(dd)
+        l4 = off + 40
+        end = l4 + plen
+        cut = end if end <= n else n
+    elif et in _NOT_IP:
+        return None, None
+    else:
+        return None
+    if proto == 6:
+        if n < l4 + 20:
+            return None
+        sport, dport, seq, ack, offflags, win = _TCPHDR.unpack_from(d, l4)
+        hl = (offflags >> 12) * 4
+        flags = offflags & 0x0FFF
+        payload = d[l4 + hl : cut] if hl >= 20 else b""
+        t = Transport(
+            v, src, dst, 6, sport, dport, seq, ack, flags, payload, mac(d[6:12]), mac(d[0:6]), window=win
+        )
+        if hl < 20 or l4 + hl > n:
+            return t, _UNKNOWN
+        wscale: int | None = None
+        sack: tuple[tuple[int, int], ...] | None = None
+        if hl > 20:  # (fast_segment's walk of the options)
+            o, oend = l4 + 20, l4 + hl
+            while o < oend:
+                kind = d[o]
+                if kind == 0:
+                    break
+                if kind == 1:
+                    o += 1
+                    continue
+                if o + 1 >= oend:
+                    break
+                ln = d[o + 1]
+                if ln < 2 or o + ln > oend:
+                    return t, _UNKNOWN
+                if kind == 3 and ln == 3:
+                    wscale = d[o + 2]
+                elif kind == 5 and ln >= 10 and sack is None:
+                    sack = tuple(
+                        (int.from_bytes(d[b : b + 4], "big"), int.from_bytes(d[b + 4 : b + 8], "big"))
+                        for b in range(o + 2, o + ln - 7, 8)
+                    )
+                o += ln
+        seglen = end - l4 - hl
+        return t, ((name, src), (name, dst), sport, dport, seq, ack, flags, win, max(seglen, 0), wscale, sack)
+    if proto == 17:
+        if n < l4 + 8:
+            return None
+        sport, dport, ulen = _UDPHDR.unpack_from(d, l4)
+        uend = min(cut, l4 + ulen) if ulen >= 8 else cut
+        t = Transport(v, src, dst, 17, sport, dport, 0, 0, 0, d[l4 + 8 : uend], mac(d[6:12]), mac(d[0:6]))
+        return t, _UNKNOWN if sport in TUNNEL_UDP_PORTS or dport in TUNNEL_UDP_PORTS else None
+    if n >= l4 + 8 and (
+        (proto == 1 and v == 4 and d[l4] in ICMP_ERRORS) or (proto == 58 and v == 6 and 1 <= d[l4] <= 4)
+    ):
+        return None  # an ICMP error: the transport is the quoted packet's
+    t = Transport(v, src, dst, proto, 0, 0, 0, 0, 0, b"", mac(d[6:12]), mac(d[0:6]))
+    return t, None if proto in _NOT_TCP else _UNKNOWN
+
+
+def _ip_proto(fr: Frame) -> int | None:
+    """ip.proto / ipv6.nxt of the outermost IP header (the walk of decode.layers)."""
+    lk = link(fr[1], fr[3])
+    h = None if lk is None else ip(fr[1], lk[0], lk[1])
+    return None if h is None else h.proto
 
 
 def _first(v: Any) -> Any:
@@ -54,6 +251,11 @@ class PacketRows:
         file: the file's path as stored in the ``file`` column.
         extra: Wireshark field names (``-e``), each stored in a string column of that name.
         first_number: frame number of the first record given (1 unless this is a later byte range).
+
+    Per packet: the summary's struct fast path, else the columns-only dissection `sniffer read` runs
+    (``engine.run(..., lean=True)``), else (a column needs a field: DNS/TLS/HTTP names, an IP layer the
+    link walk does not reach, -e fields, the TCP analysis of a fragment or tunnel) the full dissection.
+    Each packet is kept as one row tuple (in ``_ROW`` order); ``table()`` converts them.
     """
 
     def __init__(self, file: str, extra: Sequence[str] = (), first_number: int = 1) -> None:
@@ -63,109 +265,188 @@ class PacketRows:
         self.flows = FlowIndex(keep_numbers=False)
         self.tcp = TcpAnalyzer()  # tcp.analysis.* of each TCP packet (from this file's or range's start)
         self._flow_flagged: dict[tuple[str, int], int] = {}
-        self.cols: dict[str, list[Any]] = {}
+        self._rows: list[tuple[Any, ...]] = []
+        self._names = _ROW + tuple(self.extra)  # the columns of a row tuple, in order
+        self._row_type: Any = None  # their Arrow struct type (made on the first table())
         self._flow_bits: dict[tuple[str, int], list[int]] = {}
         self._flow_service: dict[tuple[str, int], str] = {}
         self._flow_frames: dict[tuple[str, int], list[int]] = {}
-        self.clear()
 
     def clear(self) -> None:
-        from sniffer.dataset.schema import packet_columns
-
-        self.cols = {name: [] for name in packet_columns(self.extra)}
+        """Forget the rows (after ``table()`` was written); the flows and the TCP analysis go on."""
+        self._rows = []
 
     def __len__(self) -> int:
-        return len(self.cols["frame_number"])
+        return len(self._rows)
+
+    def table(self) -> Any:
+        """The packets table (a pyarrow Table of ``schema.packet_schema``) of the rows added since the
+        last ``clear()``: the row tuples converted in one go (as an Arrow struct array)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from sniffer.dataset.schema import TS, packet_schema
+
+        schema = packet_schema(self.extra)
+        if self._row_type is None:
+            self._row_type = pa.struct(
+                [
+                    pa.field(name, pa.int64() if name == "ts_ns" else schema.field(name).type)
+                    for name in self._names
+                ]
+            )
+        rows = self._rows
+        batch = pa.RecordBatch.from_struct_array(pa.array(rows, type=self._row_type))
+        cols = dict(zip(self._names, batch.columns, strict=True))
+        cols["file"] = pa.array([self.file] * len(rows), pa.string())
+        cols["ts"] = pc.divide(cols["ts_ns"], 1000).cast(TS)
+        return pa.Table.from_arrays([cols[f.name] for f in schema], schema=schema)
 
     def add(self, offset: int, fr: Frame) -> None:
         """Account one record (in file order)."""
         self.number += 1
         n = self.number
-        c = self.cols
-        fields: dict[str, Any] | None = None
-        protos = fast_protocols(fr)
-        if protos is None:
-            ctx = engine.run(fr, False)
-            fields = ctx.fields
+        data = fr[1]
+        fields: dict[str, Any] | None = None  # the full dissection's, when a column needs them
+        app: tuple[Any, ...] = _NO_APP  # the APP_FIELDS columns
+        afields: dict[str, Any] | None = None  # what the TCP analysis needs of them (a fragment's IP fields)
+        w = _walk(fr)  # the common Ethernet frames: transport and TCP segment in one walk
+        if w is None:
+            seg = fast_segment(fr)  # the TCP header for the analysis (FRAGMENT/_UNKNOWN: it needs fields)
+            t0 = transport(fr)
+        else:
+            t0, seg = w
+        protos = (
+            None
+            if self.extra or (w is not None and (t0 is None or t0.proto not in _FAST_L4))
+            else fast_protocols(fr)
+        )
+        if protos is not None:
+            csrc, cdst, cproto, info, malformed = summarize(fr)
+        else:
+            ctx = None
+            frag4 = t0.frag if seg is FRAGMENT and t0 is not None else None  # (an IPv4 fragment)
+            if (
+                not self.extra
+                and (seg is not FRAGMENT or frag4 is not None)
+                and seg is not _UNKNOWN
+                and (t0 is None or not t0.quoted)
+            ):  # the columns-only dissection (what `sniffer read` runs), unless a column needs a field
+                ctx = engine.run(fr, False, False, True, _AppCtx)
+                p = ctx.protos
+                if ctx.malformed or (t0 is None and ("ip" in p or "ipv6" in p)):
+                    ctx = None
+                elif not APP_PROTOS.isdisjoint(p):
+                    if _DNS.isdisjoint(p):  # TLS, HTTP: their names are in the fields _AppCtx keeps
+                        f = ctx.fields
+                        app = tuple(_first(f.get(name)) for name in APP_FIELDS.values())
+                    elif (  # a DNS message in a plain UDP datagram: its names without the full dissection
+                        p[-1] in _DNS
+                        and p[-2] == "udp"
+                        and t0 is not None
+                        and t0.proto == 17
+                        and p.count("udp") == 1
+                        and p.count("ip") + p.count("ipv6") == 1
+                        and (names := dns_query_names(t0.payload, 0, len(t0.payload))) is not None
+                    ):
+                        app = (names[0] if names else None, None, None, None)
+                    else:
+                        ctx = None
+                elif frag4 is not None and t0 is not None:  # decoded no further than its IP header?
+                    if p.count("ip") != 1 or "ipv6" in p:
+                        ctx = None
+                    elif frag4[1] == 6:  # what the TCP analysis' Defragmenter reads of a fragment's fields
+                        afields = {
+                            "ip.flags": frag4[0] >> 13,
+                            "ip.frag_offset": frag4[0] & 0x1FFF,
+                            "ip.proto": 6,
+                            "ip.id": frag4[4],
+                            "ip.src": t0.src,
+                            "ip.dst": t0.dst,
+                        }
+                    else:  # a fragment of anything but TCP (a tunnel's first one was decoded further)
+                        seg = None
+            if ctx is None:
+                ctx = engine.run(fr, False)
+                fields = afields = ctx.fields
             protos = ":".join(ctx.protos)
             csrc, cdst, cproto, info, malformed = ctx.src, ctx.dst, ctx.proto, ctx.info, bool(ctx.malformed)
-        else:
-            csrc, cdst, cproto, info, malformed = summarize(fr)
-        t = transport(fr)
-        r = self.flows.add(n, fr, t)
-        if r is not None:
-            t = r[2]
-        c["file"].append(self.file)
-        c["frame_number"].append(n)
-        c["offset"].append(offset)
-        ts = fr[0]
-        c["ts"].append(ts // 1000)
-        c["ts_ns"].append(ts)
-        c["cap_len"].append(len(fr[1]))
-        c["len"].append(fr[2])
-        c["linktype"].append(fr[3])
-        c["interface"].append(fr[4])
-        c["ifname"].append(fr[6] or None)
+        r = self.flows.add(n, fr, t0)
         if fields is not None:  # the dissector's own view (it knows where a header is broken)
             v6 = "ipv6.src" in fields and "ip.src" not in fields
-            c["eth_src"].append(_first(fields.get("eth.src")))
-            c["eth_dst"].append(_first(fields.get("eth.dst")))
-            c["ip_version"].append(6 if v6 else 4 if "ip.src" in fields else None)
-            c["src"].append(_first(fields.get("ipv6.src" if v6 else "ip.src")))
-            c["dst"].append(_first(fields.get("ipv6.dst" if v6 else "ip.dst")))
-            c["ip_proto"].append(_first(fields.get("ipv6.nxt" if v6 else "ip.proto")))
-        elif t is not None:
-            c["eth_src"].append(t.eth_src or None)
-            c["eth_dst"].append(t.eth_dst or None)
-            c["ip_version"].append(t.version or None)
-            c["src"].append(t.src or None)
-            c["dst"].append(t.dst or None)
-            c["ip_proto"].append(t.proto if t.proto >= 0 else None)
+            net: tuple[Any, ...] = (
+                _first(fields.get("eth.src")),
+                _first(fields.get("eth.dst")),
+                6 if v6 else 4 if "ip.src" in fields else None,
+                _first(fields.get("ipv6.src" if v6 else "ip.src")),
+                _first(fields.get("ipv6.dst" if v6 else "ip.dst")),
+                _first(fields.get("ipv6.nxt" if v6 else "ip.proto")),
+            )
+        elif t0 is not None:  # the outermost headers (an ICMP error's quoted packet went the way above)
+            net = (
+                t0.eth_src or None,
+                t0.eth_dst or None,
+                t0.version or None,
+                t0.src or None,
+                t0.dst or None,
+                t0.proto if t0.proto >= 0 and t0.version == 4 else _ip_proto(fr),
+            )
+        elif fr[3] == LINKTYPE_ETHERNET and len(data) >= 14:
+            net = (mac(data[6:12]), mac(data[0:6]), None, None, None, None)
         else:
-            for k in ("eth_src", "eth_dst", "ip_version", "src", "dst", "ip_proto"):
-                c[k].append(None)
-        c["protocols"].append(protos)
-        c["col_source"].append(csrc)
-        c["col_destination"].append(cdst)
-        c["col_protocol"].append(cproto)
-        c["col_info"].append(info)
-        c["malformed"].append(malformed)
+            net = _NO_NET
         if r is not None:
             flow, d, t = r
-            c["sport"].append(t.sport)
-            c["dport"].append(t.dport)
-            key = (flow.proto, flow.index)
             tcp = flow.proto == "tcp"
-            c["tcp_stream"].append(flow.index if tcp else None)
-            c["udp_stream"].append(None if tcp else flow.index)
-            c["tcp_flags"].append(t.flags if tcp else None)
+            l4: tuple[Any, ...] = (
+                t.sport,
+                t.dport,
+                flow.index if tcp else None,
+                None if tcp else flow.index,
+                t.flags if tcp else None,
+            )
             if not t.quoted:
-                self._flow_account(key, d, t.flags if tcp else 0, bool(t.payload), tcp, n, cproto)
+                self._flow_account(
+                    (flow.proto, flow.index), d, t.flags if tcp else 0, bool(t.payload), tcp, n, cproto
+                )
         else:
-            c["sport"].append(None)
-            c["dport"].append(None)
-            c["tcp_stream"].append(None)
-            c["udp_stream"].append(None)
-            c["tcp_flags"].append(None)
-        extra = self.tcp.feed_frame(n, fr, fields)  # the fields of the decode above: not decoded twice
+            l4 = _NO_L4
+        extra = self.tcp.feed_segment(
+            n, fr, seg, afields
+        )  # the fields of the decode above: not decoded twice
         if extra is None:
-            c["tcp_analysis"].append(None)
+            flagged = None
         else:  # the flags Wireshark sets, by the short name (retransmission, duplicate_ack, ...)
-            flagged = [name[13:] for name in ANALYSIS_FLAGS if name in extra]
-            c["tcp_analysis"].append(flagged)
+            flagged = [name[13:] for name in ANALYSIS_FLAGS if name in extra] if _FLAGGED in extra else []
             if flagged and r is not None and r[0].proto == "tcp":
                 key = (r[0].proto, r[0].index)
                 self._flow_flagged[key] = self._flow_flagged.get(key, 0) + 1
-        if fields is None:
-            for k in APP_FIELDS:
-                c[k].append(None)
-        else:
-            for k, name in APP_FIELDS.items():
-                c[k].append(_first(fields.get(name)))
+        if fields is not None:
+            app = tuple(_first(fields.get(name)) for name in APP_FIELDS.values())
+        row = (
+            n,
+            offset,
+            fr[0],
+            len(data),
+            fr[2],
+            fr[3],
+            fr[4],
+            fr[6] or None,
+            *net,
+            *l4,
+            protos,
+            csrc,
+            cdst,
+            cproto,
+            info,
+            malformed,
+            flagged,
+            *app,
+        )
         if self.extra:
             ff = frame_fields(fr) if fields is None else fields
-            for name in self.extra:
-                c[name].append(field_text(ff.get(name)))
+            row += tuple(field_text(ff.get(name)) for name in self.extra)
+        self._rows.append(row)
 
     def _flow_account(
         self, key: tuple[str, int], d: int, flags: int, payload: bool, tcp: bool, n: int, cproto: str

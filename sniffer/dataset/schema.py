@@ -10,14 +10,15 @@ import pyarrow as pa
 #: written into DATASET/_dataset.json; a dataset of another version is not appended to
 SCHEMA_VERSION = 1
 
-_TS = pa.timestamp("us", tz="UTC")
+#: the ts columns' type
+TS = pa.timestamp("us", tz="UTC")
 
 PACKETS = pa.schema(
     [
         ("file", pa.string()),  # capture file (absolute path)
         ("frame_number", pa.int64()),  # frame.number: `sniffer tui -r FILE`, then g N
         ("offset", pa.int64()),  # byte offset of the packet's record in the file
-        ("ts", _TS),  # capture time (microseconds: what Spark/Trino/ClickHouse read natively)
+        ("ts", TS),  # capture time (microseconds: what Spark/Trino/ClickHouse read natively)
         ("ts_ns", pa.int64()),  # exact capture time, ns since the epoch
         ("cap_len", pa.int32()),  # frame.cap_len
         ("len", pa.int32()),  # frame.len
@@ -58,7 +59,7 @@ FLOWS = pa.schema(
         ("orig_p", pa.int32()),
         ("resp_h", pa.string()),
         ("resp_p", pa.int32()),
-        ("ts", _TS),  # first packet
+        ("ts", TS),  # first packet
         ("ts_ns", pa.int64()),
         ("last_ts_ns", pa.int64()),
         ("duration", pa.float64()),  # seconds
@@ -73,6 +74,36 @@ FLOWS = pa.schema(
         ("last_frame", pa.int64()),
         ("tcp_analysis_count", pa.int64()),  # packets with a tcp.analysis flag (TCP; null for UDP)
     ]
+)
+
+#: columns of few distinct values (both tables): dictionary-encoded in the Parquet files
+DICTIONARY = (
+    "file",
+    "linktype",
+    "interface",
+    "ifname",
+    "eth_src",
+    "eth_dst",
+    "ip_version",
+    "src",
+    "dst",
+    "ip_proto",
+    "protocols",
+    "col_source",
+    "col_destination",
+    "col_protocol",
+    "malformed",
+    "tcp_analysis",
+    "dns_qry_name",
+    "tls_handshake_version",
+    "tls_sni",
+    "http_host",
+    "proto",
+    "orig_h",
+    "resp_h",
+    "conn_state",
+    "history",
+    "service",
 )
 
 #: partition columns (hive layout: packets/date=2024-05-01/hour=13/part-....parquet), from ts in UTC

@@ -41,15 +41,18 @@ DEBUG = bool(os.environ.get("SNIFFER_DECODE_DEBUG"))
 _FRAME = _layer("frame")  # the no-tree "frame" layer node
 
 
-def run(frame: Frame, tree: bool, fields: bool = True, lean: bool = False) -> Ctx:
+def run(
+    frame: Frame, tree: bool, fields: bool = True, lean: bool = False, lean_ctx: type[LeanCtx] = LeanCtx
+) -> Ctx:
     """Dissect ``frame``; ``tree`` also builds the Node tree (ctx.root). ``fields=False`` leaves out the
     frame.* and _ws.* fields (ctx.fields then holds only what the dissectors recorded); ``lean`` says no
     one reads ctx.fields (only the columns ctx.src/dst/proto/info/malformed and ctx.protos): dissectors
-    may then skip fields that cost (ctx.lean)."""
+    may then skip fields that cost (ctx.lean); ``lean_ctx``: that dissection's context class (a LeanCtx
+    that keeps more fields than READ_BACK: sniffer export's names of TLS and HTTP)."""
     data = frame[1]
     if not isinstance(data, bytes):
         data = bytes(data)
-    ctx = LeanCtx(data, False, True) if lean and not tree else Ctx(data, tree)
+    ctx = lean_ctx(data, False, True) if lean and not tree else Ctx(data, tree)
     caplen = len(data)
     reclen = frame[2]  # frame.len is the recorded length even when caplen is larger (libpcap, tshark)
     wirelen = reclen if reclen >= caplen else caplen  # the decoders still see every captured byte

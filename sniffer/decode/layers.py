@@ -207,7 +207,7 @@ def layer_map(frame: Frame) -> LayerMap | None:
     n = len(data)
     if not _tables:
         _dissectors()
-    if lt == LINKTYPE_ETHERNET and n >= 54:  # the common case in one unpack: Ethernet, IPv4 without options
+    if lt == LINKTYPE_ETHERNET and n >= 34:  # the common case in one unpack: Ethernet, IPv4 without options
         et, vhl, tlen, frag, proto = _ETH_IP4.unpack_from(data)
         if et == ETH_IPV4 and vhl == 0x45 and not frag & 0x3FFF and 20 <= tlen and 14 + tlen <= n:
             end = 14 + tlen
@@ -451,7 +451,8 @@ _REACH: dict[Any, frozenset[str]] = {}
 def reach(fn: Any) -> frozenset[str]:
     """Every protocol name ``fn`` (a dissector) or anything it may call can put in a packet: the first
     dotted part of every string constant reachable from its code (its constants, the globals, closures,
-    tables and modules it names, what it imports inside its body) and of its modules' ``DECLARES``.
+    tables and modules it names, what it imports inside its body) and of its modules' ``DECLARES``,
+    but for the fields dissectors only read back (``core.READ_BACK``, the transport ports).
     A superset by construction (a name never written in the code cannot be pushed); the test compares
     it with the dissection of every corpus packet."""
     r = _REACH.get(fn)
@@ -459,11 +460,20 @@ def reach(fn: Any) -> frozenset[str]:
         strings: set[str] = set()
         met: dict[int, Any] = {}
         _walk(fn, strings, met=met)
-        names = {s.split(".", 1)[0] for s in strings}
+        names = _tops(strings)
         for t in met.values():
             names |= _table_reach(t)
         r = _REACH[fn] = frozenset(names)
     return r
+
+
+def _tops(strings: set[str]) -> set[str]:
+    """The first dotted part of each string, except the names dissectors only read back
+    (``core.READ_BACK``: SSH, RPC, XMPP... read ``tcp.srcport`` to tell the direction; the layer that
+    writes it has its own strings: TCP pushes "tcp")."""
+    from sniffer.decode.core import READ_BACK
+
+    return {s.split(".", 1)[0] for s in strings if s not in READ_BACK}
 
 
 #: id(next-layer table) -> every protocol name its dissectors (and the tables they reach) can add
@@ -488,7 +498,7 @@ def _table_reach(table: Any) -> frozenset[str]:
         strings: set[str] = set()
         met: dict[int, Any] = {}
         _walk(t, strings, met=met)
-        direct[id(t)] = {s.split(".", 1)[0] for s in strings}
+        direct[id(t)] = _tops(strings)
         edges[id(t)] = met
         todo.extend(met.values())
     reached = {k: set(v) for k, v in direct.items()}
@@ -640,17 +650,18 @@ def dissect_rest(frame: Frame, m: LayerMap, lean: bool = True) -> Any:
     ports the application dissectors read, the IP addresses and hop limit, the last layer); ``lean``:
     nothing reads the fields (``frame_protocols``). Only for an IP stack with a rest; the test compares
     it with the full dissection of every corpus packet."""
-    from sniffer.decode.core import _LAYERS, Ctx, LeanCtx, _layer
-
+    if not _CORE:
+        _bind_core()
+    layers, ctx_t, lean_t, make_layer = _CORE
     data = frame[1]
-    if not isinstance(data, bytes):
+    if type(data) is not bytes:
         data = bytes(data)
-    ctx = LeanCtx(data, False, True) if lean else Ctx(data, False)
+    ctx = lean_t(data, False, True) if lean else ctx_t(data, False)
     protos = m.protos.split(":")
     ctx.protos = protos
     ctx.depth = len(protos)
     last = protos[-1]
-    ctx.layer = _LAYERS.get(last) or _layer(last)
+    ctx.layer = layers.get(last) or make_layer(last)
     net = m.net
     if m.version == 4:
         ctx.pseudo = (data[net + 12 : net + 16], data[net + 16 : net + 20])
@@ -658,23 +669,23 @@ def dissect_rest(frame: Frame, m: LayerMap, lean: bool = True) -> Any:
     else:
         ctx.pseudo = (data[net + 8 : net + 24], data[net + 24 : net + 40])
         ctx.hlim = data[net + 7]
-    f = ctx.fields
     l4 = m.l4
-    ports: tuple[str, str] | tuple[()] = ()
-    if l4 >= 0:
-        ports = ("tcp.srcport", "tcp.dstport") if m.proto == PROTO_TCP else ("udp.srcport", "udp.dstport")
-        sd = _u32(data, l4)[0]
-        f[ports[0]], f[ports[1]] = sd >> 16, sd & 0xFFFF
     fn = m.rest
     assert fn is not None
+    if l4 < 0:
+        try:
+            fn(ctx, m.rest_off, m.end)
+        except Exception as exc:  # a decoder bug must never take the pipeline down (as engine.run)
+            _dissector_bug(ctx, exc)
+        return ctx
+    f = ctx.fields
+    ports = _TCP_PORT_NAMES if m.proto == PROTO_TCP else _UDP_PORT_NAMES
+    sd = _u32(data, l4)[0]
+    f[ports[0]], f[ports[1]] = sd >> 16, sd & 0xFFFF
     try:
         fn(ctx, m.rest_off, m.end)
     except Exception as exc:  # a decoder bug must never take the pipeline down (as engine.run)
-        from sniffer.decode.engine import DEBUG
-
-        if DEBUG:
-            raise
-        ctx.set_malformed(f"dissector bug: {type(exc).__name__}: {exc}")
+        _dissector_bug(ctx, exc)
     for k in ports:  # the ports were the walked layer's: only what the rest added stays
         v = f[k]
         if type(v) is list:
@@ -684,3 +695,22 @@ def dissect_rest(frame: Frame, m: LayerMap, lean: bool = True) -> Any:
         else:
             del f[k]
     return ctx
+
+
+_CORE: list[Any] = []  # (core._LAYERS, Ctx, LeanCtx, core._layer), bound on first use
+_TCP_PORT_NAMES = ("tcp.srcport", "tcp.dstport")
+_UDP_PORT_NAMES = ("udp.srcport", "udp.dstport")
+
+
+def _bind_core() -> None:
+    from sniffer.decode.core import _LAYERS, Ctx, LeanCtx, _layer
+
+    _CORE[:] = [_LAYERS, Ctx, LeanCtx, _layer]
+
+
+def _dissector_bug(ctx: Any, exc: Exception) -> None:
+    from sniffer.decode.engine import DEBUG
+
+    if DEBUG:
+        raise exc
+    ctx.set_malformed(f"dissector bug: {type(exc).__name__}: {exc}")

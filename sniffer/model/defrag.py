@@ -31,6 +31,28 @@ class _Datagram:
         self.size = 0
 
 
+class Rebuilt:
+    """A datagram the last ``apply`` completed: the rebuilt frame (``frame``, its payload from offset
+    ``head``), the fragments as (frame number, offset, length) in offset order, the IP version, and where
+    the completing fragment's data is: payload offset ``own_off``, ``own_len`` bytes at ``here`` in its frame."""
+
+    __slots__ = ("frame", "head", "here", "own_len", "own_off", "parts", "version")
+
+    def __init__(
+        self,
+        frame: Frame,
+        head: int,
+        parts: list[tuple[int, int, int]],
+        version: int,
+        own: tuple[int, int, int],
+    ) -> None:
+        self.frame = frame
+        self.head = head
+        self.parts = parts
+        self.version = version
+        self.own_off, self.here, self.own_len = own
+
+
 class Defragmenter:
     """IPv4 reassembly over frame_fields dicts; ``apply`` each frame in capture order."""
 
@@ -40,9 +62,12 @@ class Defragmenter:
         self._max_bytes = max_bytes
         self._bytes = 0
         self.dropped = 0
+        #: the datagram the last ``apply`` completed (None when it completed none)
+        self.last: Rebuilt | None = None
 
     def apply(self, number: int, frame: Frame, fields: dict[str, Any]) -> dict[str, Any]:
         """The fields of ``frame`` with defragmentation: unchanged when it is no IPv4 fragment."""
+        self.last = None
         if "ipv6.fraghdr.ident" in fields:
             return self._apply6(number, frame, fields)
         flags = fields.get("ip.flags")
@@ -87,7 +112,9 @@ class Defragmenter:
         rebuilt = d[:off] + bytes(hdr) + whole
         from sniffer.decode.fields import frame_fields
 
-        inner = frame_fields(Frame(frame[0], rebuilt, len(rebuilt), frame[3], frame[4]))
+        rf = Frame(frame[0], rebuilt, len(rebuilt), frame[3], frame[4])
+        self.last = Rebuilt(rf, off + ihl, _parts(dg), 4, (fo, off + ihl, len(data)))
+        inner = frame_fields(rf)
         out = {k: v for k, v in fields.items() if k.startswith(_OUTER) and k != "frame.protocols"}
         for k, v in inner.items():
             if not k.startswith(_OUTER) or k == "frame.protocols":
@@ -148,7 +175,9 @@ class Defragmenter:
         rebuilt = d[:off] + bytes(head) + whole
         from sniffer.decode.fields import frame_fields
 
-        inner = frame_fields(Frame(frame[0], rebuilt, len(rebuilt), frame[3], frame[4]))
+        rf = Frame(frame[0], rebuilt, len(rebuilt), frame[3], frame[4])
+        self.last = Rebuilt(rf, pos + 8, _parts(dg), 6, (fo, pos + 8, len(data)))
+        inner = frame_fields(rf)
         out = {k: v for k, v in fields.items() if k.startswith(_OUTER6) and k != "frame.protocols"}
         for k, v in inner.items():
             if not k.startswith(_OUTER6) or k == "frame.protocols":
@@ -179,6 +208,12 @@ class Defragmenter:
                 continue
             self._bytes -= self._pending.pop(key).size
             self.dropped += 1
+
+
+def _parts(dg: _Datagram) -> list[tuple[int, int, int]]:
+    """(frame number, offset, length) of each fragment, in offset order (Wireshark's fragment list)."""
+    sizes = {n: len(data) for (_, n), (_, _, data) in zip(dg.frames, dg.parts, strict=False)}
+    return [(n, fo, sizes[n]) for fo, n in sorted(dg.frames)]
 
 
 def is_fragment(frame: Frame) -> bool:

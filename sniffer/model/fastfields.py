@@ -403,6 +403,77 @@ def walker(names: frozenset[str]) -> Callable[[Frame, Any], dict[str, Any] | Non
     return fn
 
 
+#: FAST field -> (when the walked layers hold it, the code of each occurrence's value as the filter
+#: engine normalises it: addresses as ints, MACs as bytes), for filters compiled to struct reads
+#: (``quick``); the names the code uses are set by ``quick``'s prelude. tests/model/test_fastfields.py
+#: compares each with ``walked`` on every corpus packet.
+RAW_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "frame.len": ("True", ("frame[2]",)),
+    "frame.cap_len": ("True", ("len(d)",)),
+    "eth.dst": ("lt == 1", ("d[0:6]",)),
+    "eth.src": ("lt == 1", ("d[6:12]",)),
+    "eth.addr": ("lt == 1", ("d[0:6]", "d[6:12]")),
+    "eth.type": ("lt == 1", ("_u16(d, 12)[0]",)),
+    "ip.version": ("v", ("v",)),  # IPv6 carries Wireshark's hidden ip.version too
+    "ip.hdr_len": ("v == 4", ("(d[net] & 15) * 4",)),
+    "ip.len": ("v == 4", ("_u16(d, net + 2)[0]",)),
+    "ip.id": ("v == 4", ("_u16(d, net + 4)[0]",)),
+    "ip.ttl": ("v == 4", ("d[net + 8]",)),
+    "ip.proto": ("v == 4", ("d[net + 9]",)),
+    "ip.src": ("v == 4", ("_u32(d, net + 12)[0]",)),
+    "ip.dst": ("v == 4", ("_u32(d, net + 16)[0]",)),
+    "ip.addr": ("v == 4", ("_u32(d, net + 12)[0]", "_u32(d, net + 16)[0]")),
+    "ipv6.version": ("v == 6", ("6",)),
+    "ipv6.plen": ("v == 6", ("_u16(d, net + 4)[0]",)),
+    "ipv6.nxt": ("v == 6", ("d[net + 6]",)),
+    "ipv6.hlim": ("v == 6", ("d[net + 7]",)),
+    "ipv6.src": ("v == 6", ("_int(d[net + 8 : net + 24], 'big')",)),
+    "ipv6.dst": ("v == 6", ("_int(d[net + 24 : net + 40], 'big')",)),
+    "ipv6.addr": ("v == 6", ("_int(d[net + 8 : net + 24], 'big')", "_int(d[net + 24 : net + 40], 'big')")),
+    "tcp.srcport": ("t", ("_u16(d, l4)[0]",)),
+    "tcp.dstport": ("t", ("_u16(d, l4 + 2)[0]",)),
+    "tcp.port": ("t", ("_u16(d, l4)[0]", "_u16(d, l4 + 2)[0]")),
+    "tcp.len": ("t", ("m.end - l4 - (d[l4 + 12] >> 4) * 4",)),
+    "udp.srcport": ("u", ("_u16(d, l4)[0]",)),
+    "udp.dstport": ("u", ("_u16(d, l4 + 2)[0]",)),
+    "udp.port": ("u", ("_u16(d, l4)[0]", "_u16(d, l4 + 2)[0]")),
+    "udp.length": ("u", ("m.end - l4",)),
+}
+for _n, _g in _GEN.items():  # the TCP header's other fields: the walker's own code
+    if _n.startswith("tcp.") and _n not in RAW_FIELDS:
+        RAW_FIELDS[_n] = ("t", (_g[1],))
+#: protocol -> when the walked layers hold it (its presence in frame.protocols)
+RAW_PRESENCE = {"eth": "lt == 1", "ip": "v == 4", "ipv6": "v == 6", "tcp": "t", "udp": "u"}
+_u32 = struct.Struct("!I").unpack_from
+
+
+def quick(expr: str) -> Callable[[Frame, Any], bool | None]:
+    """A filter compiled to struct reads of the walked layers: ``expr`` (``filters.raw_source``: the
+    filter over RAW_FIELDS' values and RAW_PRESENCE) in a function of (frame, layer map) that decides
+    a packet whose rest holds nothing the filter names, as ``pred(walked(...))`` would (no dict, no
+    address text); None where ``walked`` gives None (a link other than Ethernet or raw IP, a packet
+    cut by the capture)."""
+    src = "\n".join(
+        [
+            "def quick(frame, m):",
+            "    d = frame[1]",
+            "    if m.end > len(d):",
+            "        return None",
+            "    lt = frame[3]",
+            "    if lt != 1 and lt not in _RAW:",
+            "        return None",
+            "    v, net, l4, pr = m.version, m.net, m.l4, m.proto",
+            "    t = l4 >= 0 and pr == 6",
+            "    u = l4 >= 0 and pr == 17",
+            f"    return bool({expr})",
+        ]
+    )
+    ns: dict[str, Any] = {"_RAW": _RAW, "_u16": _u16, "_u32": _u32, "_II": _II, "_int": int.from_bytes}
+    exec(compile(src, f"<quick {expr[:60]}>", "exec"), ns)
+    fn: Callable[[Frame, Any], bool | None] = ns["quick"]
+    return fn
+
+
 #: how many frame.protocols strings a presence filter remembers its answer for (then it starts over)
 STACKS_MAX = 4096
 
@@ -411,6 +482,8 @@ def frame_matcher(
     needed: frozenset[str],
     pred: Callable[[dict[str, Any]], bool],
     conjuncts: tuple[tuple[frozenset[str], Callable[[dict[str, Any]], bool]], ...] = (),
+    raw: str | None = None,
+    raw_parts: tuple[str | None, ...] = (),
 ) -> Callable[[Frame], bool] | None:
     """frame -> does ``pred`` (a compiled filter reading ``needed``) match, decoding only the layers and
     fields the filter names; None when the filter reads something only a whole dissection gives
@@ -432,6 +505,13 @@ def frame_matcher(
     rest, a part that names no protocol the rest can hold is decided on the walked layers: if it is
     false, so is the filter (``ip.addr == 10.0.0.0/8 && tcp.port == 443`` on an SSH segment from
     192.168.1.1 needs no SSH dissection).
+    ``raw`` / ``raw_parts``: the filter and its parts as struct reads (``filters.raw_source``, None where
+    it cannot be): then the walked layers decide with ``quick``, without a fields dict.
+    A packet the walk maps but does not vouch for takes a columns-only dissection first: a part on
+    the walked protocols that the stack holds only as often as the walk is decided by the walked
+    layers, one naming none of the stack's protocols on the stack, and a false one ends it (a TLS
+    segment on a port of its own for ``ip.addr == 10.0.0.0/8 && tcp.port == 443``); only the rest
+    take ``layer_fields``.
     tests/model/test_fastfields.py checks it selects what ``matches(frame_fields(frame))`` selects on
     every corpus packet."""
     from sniffer.decode.core import data_layer
@@ -462,21 +542,83 @@ def frame_matcher(
                 r = stacks[p] = pred({"frame.protocols": p})
             return r
 
+    qk = quick(raw) if raw is not None and not presence else None
+    parts_q = [quick(r) if r is not None else None for r in raw_parts]
     checks = tuple(
-        (frozenset(n.split(".", 1)[0] for n in names_i) - {"frame"}, p_i) for names_i, p_i in conjuncts
+        (frozenset(n.split(".", 1)[0] for n in names_i) - {"frame"}, p_i, parts_q[i] if parts_q else None)
+        for i, (names_i, p_i) in enumerate(conjuncts)
     )
     checks = checks if len(checks) > 1 and not presence else ()
+    dict_checks = any(q_i is None for _, _, q_i in checks)  # a part the struct reads cannot decide
+    # the parts a columns-only stack may decide (the whole filter when it is not an "and")
+    by_protos = checks or ((tops, pred, qk),)
+    # a columns-only stack can decide a part only if it names walked protocols alone (``on_stack``)
+    stack_decides = any(t_i <= _WALKED for t_i, _, _ in by_protos)
 
     def refuted(frame: Frame, m: Any, w: dict[str, Any] | None) -> bool:
         """True if a conjunct decided on the walked layers alone is false."""
-        if w is None:
-            return False
         after = m.after
-        w["frame.protocols"] = m.protos
-        for t_i, p_i in checks:
-            if t_i.isdisjoint(after) and not p_i(w):
-                return True
+        if w is not None:
+            w["frame.protocols"] = m.protos
+        for t_i, p_i, q_i in checks:
+            if t_i.isdisjoint(after):
+                r = q_i(frame, m) if q_i is not None else None
+                if r is None:
+                    if w is None:
+                        continue
+                    r = p_i(w)
+                if not r:
+                    return True
         return False
+
+    def on_stack(frame: Frame, m: Any, protos: list[str]) -> bool | None:
+        """The filter decided from the packet's whole stack ``protos`` (a columns-only dissection)
+        and the walked layers of ``m`` (None: no walk), or None when a part needs the fields of the
+        rest: a part naming none of the stack's protocols is decided without fields; a part whose
+        protocols occur in the stack only as often as in the walk, on the walked layers (the rest
+        added none of them: a heuristic took a TCP payload, a PIM message other than a Register)."""
+        names = set(protos)
+        if "ipv6" in names:
+            names.add("ip")  # IPv6 carries Wireshark's hidden ip.version
+        bare: dict[str, Any] | None = None
+        w: dict[str, Any] | None = None
+        mine = m.protos.split(":") if m is not None else ()
+        undecided = False
+        for t_i, p_i, q_i in by_protos:
+            if not t_i <= _WALKED:  # (mdns carries dns.* fields: only the walked layers' own are sure)
+                undecided = True
+            elif t_i.isdisjoint(names):
+                if bare is None:
+                    bare = {"frame.protocols": ":".join(protos), "frame.len": frame[2]}
+                    bare["frame.cap_len"] = len(frame[1])
+                if not p_i(bare):
+                    return False
+            elif mine and all(
+                protos.count(x) == mine.count(x) and (x != "ip" or protos.count("ipv6") == mine.count("ipv6"))
+                for x in t_i
+            ):
+                r = q_i(frame, m) if q_i is not None else None
+                if r is None:
+                    if w is None:
+                        w = walk(frame, m)
+                        if w is None:
+                            undecided = True
+                            continue
+                        w["frame.protocols"] = ":".join(protos)
+                    r = p_i(w)
+                if not r:
+                    return False
+            else:
+                undecided = True
+        return None if undecided else True
+
+    def unvouched(frame: Frame, m: Any) -> bool:
+        """A packet the walk maps but does not vouch for (a heuristic may take the rest): decided on
+        its stack where it can be (``on_stack``), else on ``layer_fields``. (Not for tunnels nor for
+        packets the walk cannot map: there the columns-only dissection costs about what the fields
+        do, and an undecided packet would pay both; measured on the real-traffic file.)"""
+        r = on_stack(frame, m, run(frame, False, False, True).protos)
+        return pred(layer_fields(frame)) if r is None else r
 
     qnames = names == {"dns.qry.name"}  # DNS question names alone: read them, not the whole message
     dns_fns: frozenset[Any] = frozenset()
@@ -494,6 +636,7 @@ def frame_matcher(
         if not (tops - {"dns"}) & reach(app.dissect_dns):
             dns_only = app.dissect_dns
     absent: list[bool] = []  # the answer on a packet without any protocol the filter names
+    frame_ok = bool(needed & _FRAME_OK)
 
     def none_named() -> bool:
         if not absent:
@@ -502,18 +645,21 @@ def frame_matcher(
 
     def match(frame: Frame) -> bool:
         m = layer_map(frame)
-        if m is not None and not vouched(frame, m):
-            m = None  # a conversation, a heuristic or a refusing port dissector may take the rest
-        if m is None:
+        if m is None or not vouched(frame, m):
+            # not walked, or a conversation, a heuristic or a refusing port dissector may take the rest
             if presence:
                 return by_stack(":".join(run(frame, False, False, True).protos))
-            return pred(layer_fields(frame))
+            return pred(layer_fields(frame)) if m is None or not stack_decides else unvouched(frame, m)
         after = m.after
         if tops.isdisjoint(after):  # nothing named beyond the walked layers
-            if tops.isdisjoint(m.heads) and not needed & _FRAME_OK:
+            if not frame_ok and tops.isdisjoint(m.heads):
                 return absent[0] if absent else none_named()
             if presence:
                 return by_stack(m.protos + ":data" if m.rest is data_layer else m.protos)
+            if qk is not None:
+                r = qk(frame, m)
+                if r is not None:
+                    return r
             f = walk(frame, m)
             if f is not None:
                 f["frame.protocols"] = m.protos  # enough to tell which named protocols are there
@@ -527,8 +673,10 @@ def frame_matcher(
                 q = dns_query_names(frame[1], m.rest_off, m.end)
                 if q is not None:
                     return pred({"dns.qry.name": q[0] if len(q) == 1 else q} if q else {})
-            w = walk(frame, m) if heads or checks else None
-            if checks and refuted(frame, m, w):
+            if checks and not dict_checks and refuted(frame, m, None):
+                return False
+            w = walk(frame, m) if heads or dict_checks else None
+            if dict_checks and refuted(frame, m, w):
                 return False
             if w is not None or not heads:
                 ctx = dissect_rest(frame, m, False)
@@ -545,7 +693,7 @@ def frame_matcher(
                 return pred(f)
         elif presence:
             return by_stack(":".join(run(frame, False, False, True).protos))
-        elif checks and refuted(frame, m, walk(frame, m)):
+        elif checks and refuted(frame, m, walk(frame, m) if dict_checks else None):
             return False
         return pred(layer_fields(frame))
 

@@ -1500,6 +1500,7 @@ class DisplayFilter:
         "_extract",
         "_first_ns",
         "_flows",
+        "_nodes",
         "_pred",
         "_prev_ns",
         "_ra",
@@ -1533,6 +1534,8 @@ class DisplayFilter:
         self.proto_values: frozenset[str] = frozenset()
         #: (fields read, predicate) of each part of a top-level "and" (one part without one)
         self.conjuncts: tuple[tuple[frozenset[str], Pred], ...] = ()
+        #: the syntax tree and its top-level "and" parts (for the struct-read compilation, raw_source)
+        self._nodes: tuple[Node | None, tuple[Node, ...]] = (None, ())
 
     @property
     def needs_tcp_analysis(self) -> bool:
@@ -1552,6 +1555,10 @@ class DisplayFilter:
         ``tcp.seq``, ``tcp.analysis.*``...), or give ``fields``: the frame's fields with that analysis
         already applied (a copy is matched).
         """
+        direct = self._direct
+        if direct is not None and fields is None:  # (the common case first)
+            self._seen += 1
+            return direct(frame)
         if self._pred is None:
             return True
         ext = self._extract
@@ -1571,7 +1578,10 @@ class DisplayFilter:
                 if not self.needs_tcp_analysis:
                     from sniffer.model.fastfields import frame_matcher
 
-                    self._direct = frame_matcher(needed, self._pred, self.conjuncts)
+                    tree, parts = self._nodes
+                    raw = raw_source(tree) if tree is not None else None
+                    raw_parts = tuple(raw_source(p) for p in parts) if len(parts) > 1 else ()
+                    self._direct = frame_matcher(needed, self._pred, self.conjuncts, raw, raw_parts)
             if self.fields_needed & STREAM_FIELDS:
                 from sniffer.model.flows import FlowIndex
 
@@ -1708,7 +1718,122 @@ def compile_filter(text: str) -> DisplayFilter:
     parts = _conjuncts(tree)
     if len(parts) > 1:
         flt.conjuncts = tuple((_needed(p), _compile(p)) for p in parts)
+    flt._nodes = (tree, tuple(parts))
     return flt
+
+
+_RAW_EQ = ("==", "!=", "~=", "!==", "===")
+_RAW_ORDER = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def raw_source(node: Node) -> str | None:
+    """The filter as one Python expression over the walked layers' raw values (fastfields.RAW_FIELDS:
+    struct reads, addresses as ints), for a packet whose rest holds nothing the filter names; None if
+    it uses anything else (slices, functions, layers, strings, fields the walk does not read).
+    fastfields.quick turns it into a function; tests/model/test_fastfields.py checks it decides as the
+    compiled filter does on the walked fields, on every corpus packet."""
+    from sniffer.model.fastfields import _STACK_NAMES, RAW_FIELDS, RAW_PRESENCE
+
+    def absent(name: str) -> bool:  # a field or protocol of a layer the packet cannot have here
+        top = name.split(".", 1)[0]
+        return top not in _STACK_NAMES and top != "frame"
+
+    def values(op: Operand | None) -> tuple[str, tuple[str, ...], str] | None:
+        if op is None or op.name is None or op.slice or op.func or op.layer is not None or op.expr:
+            return None
+        raw = RAW_FIELDS.get(op.name)
+        if raw is None:
+            return None
+        return raw[0], raw[1], _registry().get(op.name) or "bytes"
+
+    def lit_of(tok: Tok | None, kind: str, fname: str) -> Any:
+        if tok is None or kind not in ("int", "bool", "ipv4", "ipv6", "ether"):
+            return None
+        try:
+            v = _literal(tok, kind, fname)
+        except FilterError:
+            return None
+        return v if type(v) in (int, bytes, _Net) else None
+
+    def one(e: str, lit: Any, relop: str) -> str | None:
+        if isinstance(lit, _Net):
+            return f"({e} & {lit.mask}) == {lit.net}" if relop == "==" else None
+        if relop == "==":
+            return f"{e} == {lit!r}"
+        if relop in _RAW_ORDER and type(lit) is int:
+            return f"{e} {_RAW_ORDER[relop]} {lit!r}"
+        return None
+
+    def walk(n: Node) -> str | None:
+        if n.op in ("and", "or"):
+            a, b = (walk(k) for k in n.kids)
+            return None if a is None or b is None else f"({a} {n.op} {b})"
+        if n.op == "not":
+            a = walk(n.kids[0])
+            return None if a is None else f"(not {a})"
+        left = n.left
+        if left is None or left.name is None:
+            return None
+        if n.op == "exists":
+            if left.slice or left.func or left.layer is not None:
+                return None
+            name = left.name
+            if name == "frame":
+                return "True"
+            if name in RAW_PRESENCE:
+                return RAW_PRESENCE[name]
+            if name in RAW_FIELDS:
+                return RAW_FIELDS[name][0]
+            return "False" if absent(name) else None
+        if left.literal is not None or left.expr is not None:
+            return None
+        if absent(left.name) and not (left.slice or left.func or left.layer is not None):
+            if n.op == "in" or (n.right is not None and n.right.literal is not None):
+                return "False"  # every relation needs the field present
+        got = values(left)
+        if got is None:
+            return None
+        cond, vals, kind = got
+        if n.op == "in":
+            tests: list[str] = []
+            for lo, hi in n.members:
+                a = lit_of(lo, kind, left.text)
+                b = a if hi is None else lit_of(hi, kind, left.text)
+                if a is None or b is None:
+                    return None
+                if hi is None:
+                    tests.append(
+                        "{e} == " + repr(a) if not isinstance(a, _Net) else f"({{e}} & {a.mask}) == {a.net}"
+                    )
+                elif type(a) is int and type(b) is int:
+                    tests.append(f"{a!r} <= {{e}} <= {b!r}")
+                else:
+                    return None
+            anyv = " or ".join(f"({t.format(e=e)})" for e in vals for t in tests)
+            return f"({cond} and ({anyv}))"
+        if n.op != "test" or n.right is None or n.right.name is not None or n.right.expr is not None:
+            return None
+        lit = lit_of(n.right.literal, kind, left.text)
+        if lit is None:
+            return None
+        relop = "~=" if n.relop == "!==" else n.relop
+        base = "==" if relop in _RAW_EQ else relop
+        parts = [one(e, lit, base) for e in vals]
+        if any(x is None for x in parts):
+            return None
+        if relop == "==" or relop in _RAW_ORDER:
+            body = " or ".join(f"({x})" for x in parts)
+        elif relop == "!=":
+            body = " and ".join(f"not ({x})" for x in parts)
+        elif relop == "~=":
+            body = " or ".join(f"not ({x})" for x in parts)
+        elif relop == "===":
+            body = " and ".join(f"({x})" for x in parts)
+        else:
+            return None
+        return f"({cond} and ({body}))"
+
+    return walk(node)
 
 
 def _conjuncts(node: Node) -> list[Node]:

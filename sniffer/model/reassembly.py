@@ -295,7 +295,7 @@ class Verdict:
     """What reassembly makes of one frame: a SEGMENT (``info`` its Info column) or DECODE (decode it
     with ``payload`` as its TCP payload; ``frames`` the frames of a reassembled PDU, else empty)."""
 
-    __slots__ = ("frames", "info", "kind", "layer", "payload", "pdu", "span")
+    __slots__ = ("frames", "here", "info", "kind", "layer", "lead", "payload", "pdu", "sizes", "span")
 
     def __init__(
         self,
@@ -306,8 +306,16 @@ class Verdict:
         frames: tuple[int, ...] = (),
         layer: str = "",
         pdu: int = 0,
+        lead: int = 0,
+        here: int = 0,
+        sizes: tuple[int, ...] = (),
     ) -> None:
         self.kind = kind
+        #: DECODE: the payload's first ``lead`` bytes came from earlier frames; byte ``lead`` is at offset
+        #: ``here`` of this frame (the detail tree maps the PDU's fields onto this frame's bytes)
+        self.lead = lead
+        self.here = here
+        self.sizes = sizes  # the bytes each of ``frames`` gave (the last one's may run past the PDU)
         self.pdu = pdu or len(payload)  # DECODE: the reassembled PDU's length (whole PDUs may follow it)
         self.layer = layer  # a SEGMENT's protocol layer in frame.protocols (tshark's TLS, SSH), or ""
         self.span = span
@@ -323,13 +331,14 @@ class Verdict:
 class _Dir:
     """One direction of a conversation: the next expected sequence number and the PDU pending."""
 
-    __slots__ = ("buf", "dropped", "expect", "frames", "need", "proto", "resume", "skip", "ssh")
+    __slots__ = ("buf", "dropped", "expect", "frames", "need", "proto", "resume", "sizes", "skip", "ssh")
 
     def __init__(self) -> None:
         self.expect = -1  # raw sequence number of the next byte (-1: no data seen yet)
         self.buf = bytearray()  # the pending PDU's bytes so far (empty: at a PDU boundary)
         self.need = 0  # its length (NEED: not known yet, UNTIL_FIN: up to the FIN)
         self.frames: list[int] = []  # the frames that gave them
+        self.sizes: list[int] = []  # how many bytes each gave
         self.proto = ""  # the framing protocol of the pending PDU
         self.resume = 0  # HTTP: where the walk of a chunked body resumes in buf
         self.skip = 0  # bytes left of a PDU too long to hold (its segments are counted, not kept)
@@ -466,7 +475,7 @@ class TcpReassembler:
             if st.buf and st.need == UNTIL_FIN and seq == st.expect:
                 span = _span(frame)
                 if span is not None:
-                    return self._complete(number, st, span, fin=True)
+                    return self._complete(number, st, span, 0, fin=True)
             return None
         span = _span(frame)
         if span is None:
@@ -543,14 +552,15 @@ class TcpReassembler:
         proto = PORTS.get(min(sp, dp)) or PORTS.get(max(sp, dp)) or ""
         pos = 0
         n = len(data)
+        here = span[3] - n
         while pos < n:
             rest = data[pos:] if pos else data
             p = _sniff(rest, proto)
             if not p:
-                return None if pos == 0 else Verdict(DECODE, span, payload=data[:pos])
+                return None if pos == 0 else Verdict(DECODE, span, payload=data[:pos], here=here)
             size = self._size(st, p, rest)
             if size is None:  # not a PDU start the framer knows: per packet from here
-                return None if pos == 0 else Verdict(DECODE, span, payload=data)
+                return None if pos == 0 else Verdict(DECODE, span, payload=data, here=here)
             if size >= 0 and pos + size <= n:
                 self._seen(st, p, rest[:size])
                 pos += size
@@ -558,7 +568,7 @@ class TcpReassembler:
             if size > self.max_pdu:  # too long to hold: its segments are counted, not kept
                 st.skip = size - (n - pos)
                 if pos:
-                    return Verdict(DECODE, span, payload=data[:pos])
+                    return Verdict(DECODE, span, payload=data[:pos], here=span[3] - n)
                 return self._segment(span, p, rest, raw)
             # an unfinished PDU: hold it
             st.buf += rest
@@ -566,9 +576,10 @@ class TcpReassembler:
             st.need = size
             st.proto = p
             st.frames = [number]
+            st.sizes = [len(rest)]
             self._bound(st)
             if pos:
-                return Verdict(DECODE, span, payload=data[:pos])
+                return Verdict(DECODE, span, payload=data[:pos], here=span[3] - n)
             return self._segment(span, p, rest, raw)
         return None
 
@@ -585,34 +596,40 @@ class TcpReassembler:
         st.buf += data
         self._held += len(data)
         st.frames.append(number)
+        st.sizes.append(len(data))
         if was_need:
             size = self._size(st, st.proto, st.buf)
             if size is None or size > self.max_pdu:
                 self._reset(st)
-                return Verdict(DECODE, span, payload=data)
+                return Verdict(DECODE, span, payload=data, here=span[3] - len(data))
             st.need = size
         if st.need == UNTIL_FIN:
             if fin:
-                return self._complete(number, st, span, fin=True)
+                return self._complete(number, st, span, len(data), fin=True)
         elif st.need >= 0 and len(st.buf) >= st.need:
-            return self._complete(number, st, span)
+            return self._complete(number, st, span, len(data))
         self._bound(st)
         if was_need:
             return self._segment(span, st.proto, st.buf, raw)
         return Verdict(SEGMENT, span, info=_middle(raw))
 
-    def _complete(self, number: int, st: _Dir, span: Span, fin: bool = False) -> Verdict:
-        """The pending PDU is whole in this frame: it is decoded here, with the whole PDUs after it in
-        this segment; a PDU begun after them waits."""
+    def _complete(self, number: int, st: _Dir, span: Span, own: int, fin: bool = False) -> Verdict:
+        """The pending PDU is whole in this frame (whose last ``own`` bytes of the segment are the last
+        of the buffer): it is decoded here, with the whole PDUs after it in this segment; a PDU begun
+        after them waits."""
         buf = bytes(st.buf)
-        frames = tuple(st.frames) if st.frames[-1] == number else (*st.frames, number)
+        if st.frames[-1] == number:
+            frames, sizes = tuple(st.frames), tuple(st.sizes)
+        else:
+            frames, sizes = (*st.frames, number), (*st.sizes, 0)
+        lead, here = len(buf) - own, span[3] - own
         need = len(buf) if fin or st.need < 0 else st.need
         proto = st.proto
         self._reset(st)
         pdu, rest = buf[:need], buf[need:]
         self._seen(st, proto, pdu)
         if not rest:
-            return Verdict(DECODE, span, payload=pdu, frames=frames)
+            return Verdict(DECODE, span, payload=pdu, frames=frames, lead=lead, here=here, sizes=sizes)
         # the rest of this segment: whole PDUs go with it, an unfinished one is held
         pos = 0
         n = len(rest)
@@ -621,7 +638,16 @@ class TcpReassembler:
             p = _sniff(tail, proto)
             size = self._size(st, p, tail)
             if size is None or size > self.max_pdu:
-                return Verdict(DECODE, span, payload=pdu + rest, frames=frames, pdu=len(pdu))
+                return Verdict(
+                    DECODE,
+                    span,
+                    payload=pdu + rest,
+                    frames=frames,
+                    pdu=len(pdu),
+                    lead=lead,
+                    here=here,
+                    sizes=sizes,
+                )
             if size >= 0 and pos + size <= n:
                 self._seen(st, p, tail[:size])
                 pos += size
@@ -631,9 +657,19 @@ class TcpReassembler:
             st.need = size
             st.proto = p
             st.frames = [number]
+            st.sizes = [len(tail)]
             self._bound(st)
             break
-        return Verdict(DECODE, span, payload=pdu + rest[:pos], frames=frames, pdu=len(pdu))
+        return Verdict(
+            DECODE,
+            span,
+            payload=pdu + rest[:pos],
+            frames=frames,
+            pdu=len(pdu),
+            lead=lead,
+            here=here,
+            sizes=sizes,
+        )
 
     # -- bounds ------------------------------------------------------------------------------------
 
@@ -641,6 +677,7 @@ class TcpReassembler:
         self._held -= len(st.buf)
         st.buf = bytearray()
         st.frames = []
+        st.sizes = []
         st.need = 0
         st.skip = 0
         st.resume = 0

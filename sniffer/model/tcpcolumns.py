@@ -8,10 +8,16 @@ later, the reassembled PDU's columns on the frame that completes it, and TCP's o
 retransmission or an out-of-order segment (Wireshark does not dissect the payload again). ``bad(index)``
 says whether the frame matches Wireshark's "Bad TCP" colouring rule.
 
-Memory per frame: 13 bytes (a kind byte and three 32-bit numbers), plus the prefix text of the flagged
-frames and the columns of completed PDUs (at most ``max_pdus``; older ones go back to the per-packet
-view): nothing of the frame itself is kept; ``columns`` reads the TCP header again from the frame it is
-given (the rows on screen).
+Memory per frame: 21 bytes (a kind byte and five 32-bit numbers: relative Seq/Ack, scaled Win, the
+conversation's previous frame and the frame a segment or fragment was reassembled in), plus the prefix
+text of the flagged frames and the columns of completed PDUs (at most ``max_pdus``; older ones go back to
+the per-packet view): nothing of the frame itself is kept; ``columns`` reads the TCP header again from
+the frame it is given (the rows on screen).
+
+The detail pane's state (``state``): the frames of the selected frame's conversation are found through
+the previous-frame links and fed again, in order, to a new analysis and reassembly (the same code, the
+same frames: the same answers, as the analysis and reassembly of one conversation depend on its frames
+alone), which gives that frame's whole analysis and reassembly verdict without keeping them for every frame.
 """
 
 from __future__ import annotations
@@ -69,10 +75,20 @@ class TcpColumns:
         self.seq = array("I")
         self.ack = array("I")
         self.win = array("I")
+        #: the conversation's previous frame (index + 1; 0: none) and, for a segment or fragment, the
+        #: frame its PDU or datagram was reassembled in (index + 1; 0: none, or not yet)
+        self.prev = array("I")
+        self.later = array("I")
+        self._last: dict[tuple[Any, ...], int] = {}  # conversation -> its last frame (index + 1)
+        self.max_conversations = 100_000
+        #: a frame that completed a datagram -> its fragments' frame numbers (at most max_pdus)
+        self.frags: dict[int, tuple[int, ...]] = {}
         self.prefix: dict[int, str] = {}
         self.pdus: dict[int, tuple[str, str]] = {}
         self._interned: dict[str, str] = {}
         self.errors = 0  # frames left per packet by a bug (SNIFFER_DECODE_DEBUG=1 raises)
+        #: the detail pane's last replay: (frame index, its analyzer, its reassembler)
+        self._replay: tuple[int, Any, Any, FrameState] | None = None
 
     @property
     def fed(self) -> int:
@@ -86,25 +102,64 @@ class TcpColumns:
             self._ra = TcpReassembler() if self.reassembly else None
         n = len(self.kind) + 1
         try:
-            seg = fast_segment(frame)
-            tcp = self._tcp
-            extra: dict[str, Any] | None = tcp.feed_segment(n, frame, seg)
-            fragment = tcp.last_fields if seg is FRAGMENT else None
-            v = None
-            if self._ra is not None and extra is not None and fragment is None:
-                v = self._ra.feed(n, frame, extra)
+            extra, v, fragment = _step(self._tcp, self._ra, n, frame)
             self.note(frame, extra, v, fragment)
+            res: dict[str, Any] | None = extra
         except Exception:  # a bug here must not stop the list's state: this frame per packet
             if DEBUG:
                 raise
             i = n - 1  # whatever this frame left half-written goes
-            del self.kind[i:], self.seq[i:], self.ack[i:], self.win[i:]
+            del self.kind[i:], self.seq[i:], self.ack[i:], self.win[i:], self.prev[i:]
+            if len(self.later) > i:  # (later entries of earlier frames stay)
+                del self.later[i:]
             self.prefix.pop(i, None)
             self.pdus.pop(i, None)
             self.note(frame, None)
             self.errors += 1
             return None
-        return extra
+        return res
+
+    def state(self, index: int, read: Callable[[int], Frame]) -> FrameState | None:
+        """The whole conversation state of frame ``index`` (None while it is not fed yet): its
+        conversation's frames (``read(index)`` gives a frame) fed again, in order, to a new analysis and
+        reassembly. Going on to a later frame of the conversation last asked about feeds only the
+        frames between (the detail pane walking down a conversation)."""
+        if index >= len(self.kind):
+            return None
+        rp = self._replay
+        if rp is not None and rp[0] == index:
+            return rp[3]
+        back: list[int] = []
+        j = index + 1
+        hit = False
+        while j:
+            if rp is not None and j - 1 == rp[0]:
+                hit = True
+                break
+            back.append(j - 1)
+            j = self.prev[j - 1]
+        if hit and rp is not None:
+            tcp, ra = rp[1], rp[2]
+        else:
+            tcp, ra = TcpAnalyzer(), TcpReassembler() if self.reassembly else None
+        back.reverse()
+        out = FrameState(self, index, read(index), None, None, None, None)
+        for k in back:
+            for m in sorted(self.frags.get(k, ())):  # a datagram's fragments before the frame completing it
+                if m - 1 != k and m - 1 < len(self.kind):
+                    _step(tcp, ra, m, read(m - 1))
+            frame = read(k)
+            try:
+                extra, v, fragment = _step(tcp, ra, k + 1, frame)
+            except Exception:
+                if DEBUG:
+                    raise
+                extra, v, fragment = None, None, None
+            if k == index:
+                rebuilt = tcp._defrag.last if fragment is not None and tcp._defrag is not None else None
+                out = FrameState(self, index, frame, extra, v, fragment, rebuilt)
+        self._replay = (index, tcp, ra, out)
+        return out
 
     def note(
         self,
@@ -116,9 +171,29 @@ class TcpColumns:
         """Record the next frame from its analysis (``TcpAnalyzer``), its reassembly verdict and, for an
         IP fragment, its (defragmented) fields."""
         i = len(self.kind)
+        self.later.append(0)
+        if extra is None:
+            self.prev.append(0)
+        else:  # the conversation's frames, linked backwards
+            sp, dp = extra["_tcp.raw"][:2]
+            a, b = extra["_tcp.addr"]
+            key = (a, sp, b, dp) if (a, sp) <= (b, dp) else (b, dp, a, sp)
+            last = self._last
+            self.prev.append(last.pop(key, 0))
+            last[key] = i + 1
+            if len(last) > self.max_conversations:
+                del last[next(iter(last))]
         if fragment is not None:  # the columns of the defragmenter and the analysis, as they are
             f = apply(dict(fragment), extra)
             self._keep(i, (str(f.get("_ws.col.Protocol", "")), str(f.get("_ws.col.Info", ""))))
+            frs = fragment.get("ip.fragment", fragment.get("ipv6.fragment"))
+            if type(frs) is list:  # this frame completed a datagram
+                self.frags[i] = tuple(frs)
+                if len(self.frags) > self.max_pdus:
+                    del self.frags[next(iter(self.frags))]
+                for m in frs:
+                    if m != i + 1 and 0 < m <= i:
+                        self.later[m - 1] = i + 1
             self.kind.append(FIXED | (BAD if is_bad(extra) else 0))
             self.seq.append(0)
             self.ack.append(0)
@@ -130,6 +205,10 @@ class TcpColumns:
             self.ack.append(0)
             self.win.append(0)
             return
+        if verdict is not None and verdict.frames:
+            for m in verdict.frames:
+                if m != i + 1 and 0 < m <= i:
+                    self.later[m - 1] = i + 1
         k = TCP
         if verdict is not None and verdict.kind == RA_SEGMENT:
             k = SEGMENT
@@ -206,3 +285,52 @@ class TcpColumns:
             info = _ACK.sub(f" Ack={self.ack[index]}", info, 1)
             info = _WIN.sub(f" Win={self.win[index]}", info, 1)
         return protocol, self.prefix.get(index, "") + info
+
+
+def _step(
+    tcp: TcpAnalyzer, ra: TcpReassembler | None, n: int, frame: Frame
+) -> tuple[dict[str, Any] | None, Any, dict[str, Any] | None]:
+    """One frame through the analysis and reassembly: (its analysis fields, its reassembly verdict,
+    the defragmenter's fields when it is an IP fragment): what the list and the detail pane keep of it."""
+    seg = fast_segment(frame)
+    extra = tcp.feed_segment(n, frame, seg)
+    fragment = tcp.last_fields if seg is FRAGMENT else None
+    v = None
+    if ra is not None and extra is not None and fragment is None:
+        v = ra.feed(n, frame, extra)
+    return extra, v, fragment
+
+
+class FrameState:
+    """What the conversation state says of one frame (``TcpColumns.state``): its TCP analysis fields
+    (``extra``), reassembly verdict, the defragmenter's fields and rebuilt datagram (an IP fragment), and
+    where its PDU or datagram was reassembled (``later``: a frame number, 0 none)."""
+
+    __slots__ = ("cols", "extra", "fragment", "frame", "index", "later", "rebuilt", "verdict")
+
+    def __init__(
+        self,
+        cols: TcpColumns,
+        index: int,
+        frame: Frame,
+        extra: dict[str, Any] | None,
+        verdict: Any,
+        fragment: dict[str, Any] | None,
+        rebuilt: Any,
+    ) -> None:
+        self.cols = cols
+        self.index = index
+        self.frame = frame
+        self.extra = extra
+        self.verdict = verdict
+        self.fragment = fragment
+        self.rebuilt = rebuilt
+        self.later = cols.later[index] if index < len(cols.later) else 0
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
+
+    def columns(self, protocol: str, info: str) -> tuple[str, str]:
+        """The list's (Protocol, Info) of this frame (from its per-packet columns)."""
+        return self.cols.columns(self.index, protocol, info, self.frame)

@@ -62,8 +62,10 @@ def _convert(node: Any) -> DNode:
     )
 
 
-def dissect(frame: Frame, number: int = 0) -> DNode:
-    """The detail tree of ``frame`` from ``decode.tree.dissect``, as DNodes."""
+def dissect(frame: Frame, number: int = 0, state: Any = None) -> DNode:
+    """The detail tree of ``frame`` from ``decode.tree.dissect``, as DNodes; with ``state`` (the
+    frame's ``model.tcpcolumns.FrameState``) as Wireshark shows it with the conversation state
+    (model.tcptree: TCP analysis, reassembled PDUs, defragmented datagrams)."""
     from sniffer.decode.tree import dissect as decode_dissect
 
     head = DNode(
@@ -74,7 +76,19 @@ def dissect(frame: Frame, number: int = 0) -> DNode:
         "frame",
     )
     try:
-        root = _convert(decode_dissect(frame))
+        node = decode_dissect(frame)
+        if state is not None:
+            from sniffer.model.tcptree import state_tree
+
+            try:
+                node = state_tree(node, state)
+            except Exception as exc:  # a bug in the state's view: the per-packet tree, and a line saying so
+                node = decode_dissect(frame)
+                note = type(node)(
+                    "", "", None, f"[Conversation state error: {type(exc).__name__}: {exc}]", -1, 0
+                )
+                node.children.append(note)
+        root = _convert(node)
     except Exception as exc:  # a decoder bug shows as a line, never a crash
         return DNode("", children=[head, DNode(f"[Decoder error: {type(exc).__name__}: {exc}]")])
     # the decoder's root is a container (no field) whose children are the layers, frame first

@@ -6,7 +6,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -163,6 +164,11 @@ class SnifferApp(PanelActions, App[None]):
         self._ticks = 0
         self._stop = threading.Event()
         self._filter_wake = threading.Event()
+        # set unless a foreground pass (Statistics) holds the background state threads (held_background)
+        self._background_go = threading.Event()
+        self._background_go.set()
+        self._background_holds = 0
+        self._background_lock = threading.Lock()
         self.last_search: tuple[str, str] | None = None
         self.selected_field: DNode | None = None
         self.shown_index = -1  # packet whose detail and bytes are shown
@@ -268,16 +274,41 @@ class SnifferApp(PanelActions, App[None]):
                 self.plist.tcpcols = cols
             count = store.count
             fed = cols.fed
-            if fed >= count:
+            if fed >= count or not self._background_go.is_set():
                 self._stop.wait(0.1)
                 continue
-            for i in range(fed, min(count, fed + 4096)):
+            go = self._background_go
+            upto = min(count, fed + 4096)
+            for i in range(fed, upto):
+                if i & 511 == 0 and not go.is_set():
+                    upto = i
+                    break  # a foreground pass began: it has the core to itself
                 cols.feed(store.frame(i))
             if not self._stop.is_set() and store is self.store:
                 try:
                     self.call_from_thread(self.plist.refresh)
+                    if fed <= self.shown_index < upto:  # the detail shown per packet: now with the state
+                        self.call_from_thread(self._state_reached, self.shown_index)
                 except Exception:  # the app is closing
                     return
+
+    @contextmanager
+    def held_background(self) -> Iterator[None]:
+        """While a foreground pass runs (the Statistics screen counting, from its worker thread), the
+        background threads that build the packet list's state (TCP analysis and reassembly, names from
+        DNS) wait: the two would share the GIL and one core, and the state's work (as costly as the
+        counting) would double the time to the tables. The list is covered by the Statistics screen
+        meanwhile; the state goes on where it stopped once the pass ends (bench/tui.py --stats)."""
+        with self._background_lock:
+            self._background_holds += 1
+            self._background_go.clear()
+        try:
+            yield
+        finally:
+            with self._background_lock:
+                self._background_holds -= 1
+                if self._background_holds == 0:
+                    self._background_go.set()
 
     def _post(self, message: Message) -> None:
         self.post_message(message)
@@ -398,8 +429,31 @@ class SnifferApp(PanelActions, App[None]):
             self.notify(f"cannot read packet {i + 1}: {exc}", severity="error")
             return
         self.hexview.show(frame.data)
-        self.detail.show(self.store.tree(i, lambda f: dissect(f, i + 1)))
+        state = self._conversation_state(i)
+        if state is not None:  # the detail with the conversation state (model.tcptree)
+            self.detail.show(dissect(frame, i + 1, state))
+        else:
+            self.detail.show(self.store.tree(i, lambda f: dissect(f, i + 1)))
         self.shown_index = i
+
+    def _state_reached(self, i: int) -> None:
+        """The list's conversation state reached packet ``i``, whose detail was shown per packet."""
+        if i != self.shown_index or i < 0:
+            return
+        state = self._conversation_state(i)
+        if state is not None:
+            self.detail.show(dissect(state.frame, i + 1, state))
+
+    def _conversation_state(self, i: int) -> Any:
+        """Packet ``i``'s conversation state (model.tcpcolumns.FrameState) once the list's state has
+        reached it, else None (the per-packet tree)."""
+        tc = self.plist.tcpcols
+        if tc is None:
+            return None
+        try:
+            return tc.state(i, self.store.frame)
+        except (OSError, SnifferError):
+            return None
 
     @on(Tree.NodeHighlighted, "#detail")
     def _field_highlighted(self, event: Tree.NodeHighlighted[DNode]) -> None:
@@ -864,7 +918,7 @@ class SnifferApp(PanelActions, App[None]):
         names = self.names
         while not self._stop.is_set():
             store = self.store  # a capture restart swaps it
-            if names.scanned >= store.count:
+            if names.scanned >= store.count or not self._background_go.is_set():
                 self._stop.wait(0.2)
                 continue
             end = min(store.count, names.scanned + 2048)

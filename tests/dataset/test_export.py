@@ -17,6 +17,7 @@ import pytest
 from dataset.helpers import app_capture, read_json
 from sniffer import cli
 from sniffer.dataset.export import Runner, export
+from sniffer.dataset.rows import APP_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus" / "captures"
@@ -41,19 +42,35 @@ def _text(v: Any) -> str | None:
     return ",".join(str(x) for x in v) if isinstance(v, list) else str(v)
 
 
-def check_against_read(ds: Path, files: list[Path]) -> int:
-    """Every file's rows equal `sniffer read --json`: count, numbers, lengths, times, columns, addresses,
-    ports, flags, the -e ip.ttl column and dns.qry.name. Returns the packets compared."""
+def _by_file(ds: Path) -> dict[str, list[dict[str, Any]]]:
     rows: dict[str, list[dict[str, Any]]] = {}
     for r in table(ds, "packets"):
         rows.setdefault(str(Path(r["file"]).resolve()), []).append(r)  # symlinked dirs too
+    for v in rows.values():
+        v.sort(key=lambda r: r["frame_number"])
+    return rows
+
+
+def check_against_read(ds: Path, ds_e: Path, files: list[Path]) -> int:
+    """Every file's rows equal `sniffer read --json`: count, numbers, lengths, times, columns, addresses,
+    ports, flags and the application columns (DNS, TLS, HTTP names). ``ds_e`` (the same files exported
+    with ``-e ip.ttl``: every packet dissected in full) has the same rows and flows plus an ip.ttl column
+    equal to read's. Returns the packets compared."""
+    rows, rows_e = _by_file(ds), _by_file(ds_e)
+    key = ("file", "proto", "stream")
+    assert sorted(table(ds, "flows"), key=lambda r: [r[k] for k in key]) == sorted(
+        table(ds_e, "flows"), key=lambda r: [r[k] for k in key]
+    )
     total = 0
     for f in files:
         want = read_json(f)
-        got = sorted(rows.get(str(f.resolve()), []), key=lambda r: r["frame_number"])
-        assert len(got) == len(want), f.name
-        for w, g in zip(want, got, strict=True):
+        got = rows.get(str(f.resolve()), [])
+        got_e = rows_e.get(str(f.resolve()), [])
+        assert len(got) == len(want) == len(got_e), f.name
+        for w, g, ge in zip(want, got, got_e, strict=True):
             ctx = f"{f.name} #{w['frame.number']}"
+            assert ge.pop("ip.ttl") == _text(w.get("ip.ttl")), ctx
+            assert ge == g, ctx
             assert g["frame_number"] == w["frame.number"], ctx
             assert g["len"] == w["frame.len"] and g["cap_len"] == w["frame.cap_len"], ctx
             sec, ns = w["frame.time_epoch"].split(".")
@@ -63,26 +80,30 @@ def check_against_read(ds: Path, files: list[Path]) -> int:
             assert g["col_protocol"] == w["_ws.col.Protocol"], ctx
             assert g["col_info"] == w["_ws.col.Info"], ctx
             assert g["malformed"] == ("_ws.malformed" in w), ctx
-            src = _first(w.get("ip.src", w.get("ipv6.src")))
-            if g["src"] is not None:
-                assert g["src"] == src, ctx
+            v6 = "ipv6.src" in w and "ip.src" not in w
+            assert g["src"] == _first(w.get("ipv6.src" if v6 else "ip.src")), ctx
+            assert g["dst"] == _first(w.get("ipv6.dst" if v6 else "ip.dst")), ctx
+            assert g["ip_proto"] == _first(w.get("ipv6.nxt" if v6 else "ip.proto")), ctx
+            assert g["ip_version"] == (6 if v6 else 4 if "ip.src" in w else None), ctx
+            assert (g["eth_src"], g["eth_dst"]) == (_first(w.get("eth.src")), _first(w.get("eth.dst"))), ctx
             for ours, theirs in (("sport", "srcport"), ("dport", "dstport")):
                 if g[ours] is not None and ("tcp." + theirs in w or "udp." + theirs in w):
                     assert g[ours] in (_first(w.get("tcp." + theirs)), _first(w.get("udp." + theirs))), ctx
             if g["tcp_flags"] is not None and "tcp.flags" in w:
                 assert g["tcp_flags"] == _first(w["tcp.flags"]), ctx
-            assert g["dns_qry_name"] == _first(w.get("dns.qry.name")), ctx
-            assert g["ip.ttl"] == _text(w.get("ip.ttl")), ctx
+            for col, name in APP_FIELDS.items():
+                assert g[col] == _first(w.get(name)), ctx
             total += 1
     return total
 
 
 def test_corpus_export_equals_read_json(tmp_path: Path) -> None:
-    ds = tmp_path / "ds"
+    ds, ds_e = tmp_path / "ds", tmp_path / "ds-e"
     files = sorted(CORPUS.iterdir())
-    res = export([str(CORPUS)], str(ds), ["ip.ttl"])
+    res = export([str(CORPUS)], str(ds))
+    assert export([str(CORPUS)], str(ds_e), ["ip.ttl"]).packets == res.packets
     assert res.files == len(files)
-    assert check_against_read(ds, files) == res.packets > 1000
+    assert check_against_read(ds, ds_e, files) == res.packets > 1000
     # damaged files are reported, their good packets kept
     assert res.errors and all(
         "pr1704" in e or "invalid" in e or "test002" in e or "reserved" in e for e in res.errors
@@ -96,11 +117,12 @@ def test_shared_corpora_export_equals_read_json(tmp_path: Path) -> None:
         if os.environ.get("CI"):
             pytest.fail(f"the shared corpora are missing beside the repository ({SHARED})")
         pytest.skip("no ../shared corpora here")
-    ds = tmp_path / "ds"
-    res = export([str(d) for d in dirs], str(ds), ["ip.ttl"])
+    ds, ds_e = tmp_path / "ds", tmp_path / "ds-e"
+    res = export([str(d) for d in dirs], str(ds))
+    assert export([str(d) for d in dirs], str(ds_e), ["ip.ttl"]).packets == res.packets
     files = sorted(p for d in dirs for p in d.iterdir() if p.is_file())
     assert res.files == len(files)
-    assert check_against_read(ds, files) == res.packets
+    assert check_against_read(ds, ds_e, files) == res.packets
 
 
 def test_flows_are_conn_log_like(tmp_path: Path) -> None:
@@ -283,3 +305,41 @@ def test_tasks_start_biggest_first(tmp_path: Path) -> None:
     r = Recording()
     export([str(f) for f in files], str(tmp_path / "ds"), runner=r)
     assert r.order == [str(f) for f in sorted(files, key=lambda f: -f.stat().st_size)]
+
+
+def test_a_file_decodes_as_if_read_alone(tmp_path: Path) -> None:
+    """The decoder's one cross-packet state (a TFTP request binds the transfer's new server port) does not
+    leak from one exported file into the next one the same worker exports: each file's rows are its own
+    `sniffer read --json`."""
+    from sniffer.capture.pcapfile import open_writer
+    from sniffer.gen.synth import udp_frame
+
+    rrq = b"\x00\x01boot.img\x00octet\x00"
+    data = b"\x00\x03\x00\x01" + b"x" * 100
+    start = 1_700_000_000_000_000_000
+    for name, frames in (
+        # (the bigger file: exported first)
+        ("a-request.pcap", [udp_frame(True, 40000, 69, rrq, 1), udp_frame(True, 40001, 9, bytes(1000), 4)]),
+        (
+            "b-transfer.pcap",
+            [udp_frame(False, 40000, 50123, data, 2), udp_frame(True, 40000, 50123, b"\x00\x04\x00\x01", 3)],
+        ),
+    ):
+        with open_writer(str(tmp_path / name), "pcap") as w:
+            for i, fr in enumerate(frames):
+                w.write(fr._replace(ts_ns=start + i))
+    ds = tmp_path / "ds"
+    export([str(tmp_path / "a-request.pcap"), str(tmp_path / "b-transfer.pcap")], str(ds))
+    rows = [r for r in table(ds, "packets") if r["file"].endswith("b-transfer.pcap")]
+    want = read_json(tmp_path / "b-transfer.pcap")
+    assert (
+        [r["col_protocol"] for r in sorted(rows, key=lambda r: r["frame_number"])]
+        == [w["_ws.col.Protocol"] for w in want]
+        == ["UDP", "UDP"]
+    )
+    # (the request file itself: TFTP, then the padding datagram to the discard port)
+    first = sorted(
+        (r for r in table(ds, "packets") if r["file"].endswith("a-request.pcap")),
+        key=lambda r: r["frame_number"],
+    )
+    assert [r["col_protocol"] for r in first] == ["TFTP", "UDP"]

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers.cli import run_sniffer
+from helpers.cli import run_sniffer, sniffer_argv, sniffer_env
 from helpers.netns import Host, netns_pair
 
 from sniffer.capture.live import LiveCapture
@@ -86,24 +86,44 @@ def test_recorded_timing_byte_for_byte(pair: tuple[Host, Host], tmp: Path) -> No
         ts.append(ts[-1] + int(g * 1e6))
     sent = [(t, frame(i, 60 + (i * 37) % 1400)) for i, t in enumerate(ts)]
     write_pcap(tmp / "timed.pcap", sent)
-    # A busy 2-CPU VM sometimes wakes even a SCHED_FIFO process milliseconds late (measured here:
-    # 0.1-1% of sleeps, up to ~10 ms, under load 8). Such a run shows in the report's own timing
-    # error; the property is that the sender keeps time, so one clean run out of three is required.
+    # What the sender controls is the schedule and its own promptness; what it does not is when the
+    # VM gets a CPU back. perf on this 2-vCPU VM (docs/replay.md, "Wake-ups on a VM"): in busy spells
+    # of the host the timer interrupt that ends a sleep reaches the guest 1-2.5 ms late, the guest then
+    # runs the sender within ~50 us, and no guest-side setting removes it (SCHED_FIFO and idle polling
+    # do not); CI failed three runs in a row so (gaps 1.2-2.5 ms late, the report 1.2-2.5 ms late).
+    # So the bound per gap is max(1 ms, 5%) plus the lateness the sender itself measured and reported:
+    # a wrong or drifting schedule, or a stall the sender does not see, still fails; and the lateness
+    # itself is bounded apart: never 10 ms (an RT-throttle stall is 50 ms, a blocking read or a garbage
+    # collection several ms), over 1 ms for at most 10% of the packets, 0.5 ms on average. A clean run
+    # (no gap beyond max(1 ms, 5%)) ends the test early; otherwise one of three runs must hold.
     attempts = []
     for _ in range(3):
         report, got = replay_and_capture(a, b, str(tmp / "timed.pcap"), "--multiplier", "1")
         assert report["packets_sent"] == len(sent) and report["failed"] == 0
         assert [f.data for f in got] == [d for _, d in sent]  # every byte, in order
-        bad = []
+        late_ns = int(report["timing_max_us"] * 1000)
+        off, unexplained = [], []
         for i in range(1, len(sent)):
             want = sent[i][0] - sent[i - 1][0]
             have = got[i].ts_ns - got[i - 1].ts_ns
-            if abs(have - want) > max(1_000_000, want * 0.05):
-                bad.append((i, want, have))
-        attempts.append((bad[:3], report["timing_max_us"]))
-        if not bad:
+            bound = max(1_000_000, want * 0.05)
+            if abs(have - want) > bound:
+                off.append((i, want, have))
+            if abs(have - want) > bound + late_ns:
+                unexplained.append((i, want, have))
+        lateness_ok = (
+            report["timing_max_us"] < 10_000
+            and report["timing_over_1ms"] <= len(sent) // 10
+            and report["timing_mean_us"] < 500
+        )
+        keys = ("timing_mean_us", "timing_max_us", "timing_over_1ms", "realtime", "cpu_awake")
+        attempts.append((off[:3], len(off), unexplained[:3], {k: report[k] for k in keys}))
+        if not off or (not unexplained and lateness_ok):
             break
-    assert not attempts[-1][0], f"gaps off by more than max(1 ms, 5%) in every run: {attempts}"
+    else:
+        pytest.fail(
+            f"gaps off by more than max(1 ms, 5%) + the sender's own lateness in every run: {attempts}"
+        )
 
 
 @pytest.mark.parametrize("mode", ["pps", "mbps"])
@@ -531,3 +551,43 @@ def test_no_preload_reads_ahead_and_keeps_every_packet(pair: tuple[Host, Host], 
     err = res.stderr.decode()
     assert res.returncode != 0 and err.startswith("sniffer: ") and "Traceback" not in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_cpu_wake_up_request_holds_while_sending_and_ends_with_it(
+    pair: tuple[Host, Host], tmp: Path
+) -> None:
+    """Timed modes ask for a CPU wake-up latency of 0 (idle CPUs poll: a halted vCPU wakes up late);
+    the kernel's aggregate request reads 0 while the sender runs and is back to what it was after."""
+    import struct
+
+    from sniffer.timing import CPU_DMA_LATENCY, hold_cpu_awake
+
+    def current() -> int:
+        with open(CPU_DMA_LATENCY, "rb", buffering=0) as f:
+            return int(struct.unpack("=i", f.read(4))[0])
+
+    before = current()
+    held = hold_cpu_awake()
+    assert held is not None  # root
+    assert current() == 0
+    held.close()
+    assert current() == before
+    a, b = pair
+    write_pcap(tmp / "slow.pcap", [(i * 50_000_000, frame(i)) for i in range(8)])  # 0.35 s
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", a.ns, *sniffer_argv("replay", str(tmp / "slow.pcap"), "-i", "va", "--json")],
+        stdout=subprocess.PIPE,
+        env=sniffer_env(),
+        cwd=ROOT,
+    )
+    seen = []
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        seen.append(current())
+        time.sleep(0.01)
+    out, _ = proc.communicate(timeout=30)
+    assert json.loads(out)["cpu_awake"] is True
+    assert 0 in seen
+    assert current() == before
+    report, _got = replay_and_capture(a, b, str(tmp / "slow.pcap"), "--no-realtime")
+    assert report["cpu_awake"] is False and report["realtime"] is False

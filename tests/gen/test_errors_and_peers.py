@@ -270,3 +270,24 @@ def test_servers_log_each_peer_and_show_options_asked_and_applied(style: str) ->
         for i, local in enumerate(locals_, 1):
             assert f"{kind}: " + want.format(i, local) in err, (err, locals_)
         assert "SO_RCVBUF=100000 (asked 50000)" in out, out
+
+
+def test_guide_examples_are_named_by_their_section_in_help_and_docs() -> None:
+    """The generators that are the guide's examples say which section they are, client and server alike,
+    in `sniffer gen --help`, in each command's own --help, and in docs/gen.md's matrix."""
+    sections = {
+        "tcp-echo": "5.1",
+        "tcp-echo-server": "5.1",
+        "tcp-server": "5.1",
+        "udp-echo": "5.2",
+        "udp-echo-server": "5.2",
+        "udp-server": "5.2",
+    }
+    top = " ".join(run_sniffer("gen", "--help").stdout.decode().split())
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "gen.md").read_text()
+    for cmd, sec in sections.items():
+        own = " ".join(run_sniffer("gen", cmd, "--help").stdout.decode().split())
+        assert f"guide {sec}" in own, cmd
+        assert f" {cmd} " in top  # listed
+    assert "TCP echo client (guide 5.1)" in top and "UDP echo client (guide 5.2)" in top
+    assert "(TCP echo, 5.1)" in docs and "(UDP echo, 5.2)" in docs

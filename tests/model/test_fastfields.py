@@ -34,6 +34,26 @@ def _frames() -> list:  # type: ignore[type-arg]
 
 FRAMES = _frames()
 
+#: filters whose every part the walked layers' struct reads decide (filters.raw_source)
+RAW_FILTERS = [
+    "ip.addr == 10.0.0.0/8 && tcp.port == 443",
+    "tcp.port != 80 and ip",
+    "ip.addr ~= 141.142.0.0/16 and tcp",
+    "ip.addr === 141.142.228.5 or udp.srcport <= 1024",
+    "tcp.port in {80 443 8000..8080} && ip.src == 141.142.0.0/16",
+    "udp.port in {53, 67..68, 5353} or ip.dst in {224.0.0.0/4 10.0.0.1}",
+    "ipv6.addr == fe80::/10 || ipv6.dst == ff02::1 || ipv6.hlim > 64 and ipv6.nxt == 17",
+    "eth.addr == ff:ff:ff:ff:ff:ff or eth.src != 00:00:00:00:00:00 and eth.type == 0x0800",
+    "!(udp.port == 53) and frame.cap_len < 100 and frame.len >= 60",
+    "tcp.flags.syn == 1 and tcp.flags.ack == 0 or tcp.flags == 0x011 or tcp.len > 0",
+    "tcp.seq_raw == 0 or tcp.ack_raw > 1000 or tcp.hdr_len == 32 or tcp.flags.reset",
+    "ip.version == 6 or ip.hdr_len > 20 or ip.ttl < 64 or ip.id == 0 or ip.len > 1000 or ip.proto == 1",
+    "ipv6.version == 6 and ipv6.plen < 100 or ipv6.src == ::1",
+    "udp.length > 100 and not ip.addr != 141.142.228.5",
+    "tcp.dstport in {80} and not dns",
+    "ip and not (tcp or udp) or eth and not ipv6",
+]
+
 
 def test_fast_fields_equal_full_decoder() -> None:
     fast = 0
@@ -112,6 +132,10 @@ def test_matches_frame_equals_matches_on_full_fields(expr: str) -> None:
         'dns.qry.name contains "wiki"',  # the DNS question reader (dns_query_names)
         "len(dns.qry.name) > 20 or dns.qry.name#2",
         'dns.qry.name matches "^www[.]"',
+        *RAW_FILTERS,
+        "tcp.port == 443",  # one part: a packet the walk cannot map is decided on its stack
+        "stp or tcp.port == 80 and ip.addr == 141.142.0.0/16",
+        "llc and eth.dst == 01:80:c2:00:00:00",
     ],
 )
 def test_frame_matcher_equals_matches_on_full_fields(expr: str) -> None:
@@ -123,6 +147,54 @@ def test_frame_matcher_equals_matches_on_full_fields(expr: str) -> None:
     assert flt._direct is not None, expr  # the direct path was taken
     want = [n for n, fr in enumerate(FRAMES) if flt.matches(frame_fields(fr))]
     assert got == want
+
+
+@pytest.mark.parametrize("expr", RAW_FILTERS)
+def test_quick_equals_the_filter_on_walked_fields(expr: str) -> None:
+    """A filter compiled to struct reads (filters.raw_source, fastfields.quick) decides every walked
+    corpus packet as the compiled filter does on walked()'s fields (and gives None where walked does)."""
+    from sniffer.decode.layers import layer_map
+    from sniffer.model.fastfields import quick, walked
+    from sniffer.model.filters import raw_source
+
+    flt = compile_filter(expr)
+    src = raw_source(flt._nodes[0])  # type: ignore[arg-type]
+    assert src is not None, expr
+    fn = quick(src)
+    heads = frozenset({"eth", "ip", "ipv6", "tcp", "udp"})
+    decided = {True: 0, False: 0}
+    for fr in FRAMES:
+        m = layer_map(fr)
+        if m is None:
+            continue
+        w = walked(fr, m, heads)
+        r = fn(fr, m)
+        assert (r is None) == (w is None), expr
+        if w is not None:
+            w["frame.protocols"] = m.protos
+            assert r == flt.matches(w), (expr, fr)
+            decided[bool(r)] += 1
+    assert decided[False] and (decided[True] or "10.0.0.0/8" in expr), decided  # (no 10/8 host here)
+
+
+def test_raw_source_declines_what_struct_reads_cannot_decide() -> None:
+    from sniffer.model.filters import raw_source
+
+    for expr in (
+        'ip.src == 10.0.0.1 and dns.qry.name contains "x"',  # a string relation on another protocol: False
+        "tcp.window_size > 100",
+        "ip.src#2 == 10.0.0.1",
+        "tcp.port[0:1] == 00",
+        "len(eth.src) == 6",
+        "tcp.srcport == tcp.dstport",
+        "tcp.port & 1",
+        "ip.addr < 10.0.0.0/8",
+    ):
+        src = raw_source(compile_filter(expr)._nodes[0])  # type: ignore[arg-type]
+        if expr.startswith("ip.src == 10.0.0.1 and dns"):
+            assert src is not None and "False" in src
+        else:
+            assert src is None, expr
 
 
 def test_dns_query_names_equal_the_dissector() -> None:

@@ -206,3 +206,47 @@ async def test_capture_control_stop_start_and_change_filter(netns_pair) -> None:
         assert not app.start_capture(["vb"], "this is not bpf", keep=False)
         assert app.source is running and not running.status.done
         await pilot.press("ctrl+e")  # stop before leaving
+
+
+@pytest.mark.root
+async def test_save_a_live_capture_from_the_tui(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A live loopback capture saved from the TUI while it runs (Ctrl-S, All, Enter Enter): tshark reads
+    the file with the count the dialog offered and the datagrams in the order they were sent."""
+    import shutil
+    import subprocess
+
+    from textual.widgets import Input, RadioButton
+
+    from sniffer.ui.screens import SaveScreen
+
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed")
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    port = rx.getsockname()[1]
+    store = PacketStore(spool=True)
+    src = LiveCaptureSource(["lo"], store, bpf=f"udp dst port {port}")  # only this test's datagrams
+    src.open()
+    app = SnifferApp(store, src, live=True)
+    out = tmp_path / "live.pcapng"
+    sent = [b"tui-save-%03d" % i for i in range(60)]
+    with rx:
+        async with app.run_test(size=SIZE) as pilot:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+                for payload in sent:
+                    tx.sendto(payload, ("127.0.0.1", port))
+            await wait_until(pilot, lambda: store.count == len(sent) and app.plist.count == store.count)
+            await pilot.press("ctrl+s")
+            assert isinstance(app.screen, SaveScreen)
+            assert app.screen.query_one("#save-all", RadioButton).value  # no filter, no marks: All
+            assert str(app.screen.query_one("#save-all", RadioButton).label) == f"All ({len(sent)})"
+            app.screen.query_one("#save-path", Input).value = str(out)
+            await pilot.press("enter", "enter")  # take the choice, then save under the name
+            await wait_until(pilot, lambda: app.last_saved == str(out))
+            assert not src.status.done  # the capture went on
+    assert store.count == len(sent)  # nothing else came in meanwhile (the filter holds to this test)
+    got = subprocess.run(
+        ["tshark", "-n", "-r", str(out), "-T", "fields", "-e", "udp.dstport", "-e", "data.data"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.splitlines()  # fmt: skip
+    assert got == [f"{port}\t{p.hex()}" for p in sent]

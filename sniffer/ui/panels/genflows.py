@@ -178,7 +178,7 @@ class GenFlowsScreen(PanelScreen):
         self.action_rescan()
 
     @work(thread=True, exclusive=True, group="genflows")
-    def _scan(self, indices: list[int]) -> None:
+    def _scan(self, indices: Sequence[int]) -> None:
         worker = get_current_worker()
         flows = scan_generated(self.app.store, indices, lambda: worker.is_cancelled)  # type: ignore[attr-defined]
         if flows is not None and not worker.is_cancelled:

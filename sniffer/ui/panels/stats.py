@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -15,7 +17,7 @@ from textual.worker import get_current_worker
 from sniffer.frame import Frame
 from sniffer.model.store import PacketStore
 from sniffer.ui.panels.common import PanelScreen, filter_text, packet_indices
-from sniffer.ui.vtable import Column, VirtualTable, measure
+from sniffer.ui.vtable import Column, ColumnRows, VirtualTable, measure
 
 CONV_KINDS = (("ip", "IPv4"), ("ipv6", "IPv6"), ("tcp", "TCP"), ("udp", "UDP"))
 IO_INTERVALS = (0.001, 0.01, 0.1, 1.0, 10.0, 60.0)
@@ -163,25 +165,70 @@ PHS_COLUMNS = [
 ]
 
 
-def conversation_rows(st: Any, kind: str) -> list[tuple[Any, ...]]:
-    """Rows of the conversation table of ``kind`` (plain tuples: built in the worker, shown virtually)."""
+def conversation_rows(st: Any, kind: str) -> ColumnRows:
+    """Rows of the conversation table of ``kind``, by column (built in the worker, shown virtually):
+    (stream for tcp/udp,) A, B, packets, bytes, A→B packets, bytes, B→A packets, bytes, start, duration."""
     first = st.first_ns or 0
-    rows: list[tuple[Any, ...]] = []
-    append = rows.append
     stream = kind in ("tcp", "udp")
+    streams, a, b = array("q"), [], []
+    nums = [array("q") for _ in range(6)]
+    times = [array("d"), array("d")]
+    pk, by, abp, abb, bap, bab = nums
     for c in st.conversations(kind):
-        fr, by = c.frames, c.bytes
-        row: tuple[Any, ...] = (c.a, c.b, fr[0] + fr[1], by[0] + by[1], fr[0], by[0], fr[1], by[1])
-        row += ((c.first_ns - first) / 1e9, (c.last_ns - c.first_ns) / 1e9)
-        append((c.stream, *row) if stream else row)
-    return rows
+        fr, bs = c.frames, c.bytes
+        if stream:
+            streams.append(c.stream)
+        a.append(c.a)
+        b.append(c.b)
+        pk.append(fr[0] + fr[1])
+        by.append(bs[0] + bs[1])
+        abp.append(fr[0])
+        abb.append(bs[0])
+        bap.append(fr[1])
+        bab.append(bs[1])
+        times[0].append((c.first_ns - first) / 1e9)
+        times[1].append((c.last_ns - c.first_ns) / 1e9)
+    cols: list[Any] = [a, b, *nums, *times]
+    return ColumnRows([streams, *cols] if stream else cols)
 
 
-def endpoint_rows(st: Any, kind: str) -> list[tuple[Any, ...]]:
-    return [
-        (e.address, e.frames, e.bytes, e.tx_frames, e.tx_bytes, e.rx_frames, e.rx_bytes)
-        for e in st.endpoints(kind)
-    ]
+def endpoint_rows(conv: ColumnRows, stream: bool) -> ColumnRows:
+    """Rows of the endpoint table, by column (address, packets, bytes, Tx/Rx packets, bytes; most bytes
+    first), summed from the conversation rows of the same kind (``stream``: they start with the stream
+    column) as ``Statistics.endpoints`` sums its conversations: no second walk of the flow table, and
+    the addresses are the conversation rows' own strings."""
+    off = 1 if stream else 0
+    a, b, abp, abb, bap, bab = (conv.cols[off + k] for k in (0, 1, 4, 5, 6, 7))
+    eps: dict[str, list[int]] = {}
+    get = eps.get
+    for i in range(len(conv)):
+        f0, b0, f1, b1 = abp[i], abb[i], bap[i], bab[i]
+        e = get(a[i])
+        if e is None:
+            e = eps[a[i]] = [0, 0, 0, 0]
+        e[0] += f0
+        e[1] += b0
+        e[2] += f1
+        e[3] += b1
+        e = get(b[i])
+        if e is None:
+            e = eps[b[i]] = [0, 0, 0, 0]
+        e[0] += f1
+        e[1] += b1
+        e[2] += f0
+        e[3] += b0
+    addr = sorted(eps, key=lambda k: (-(eps[k][1] + eps[k][3]), k))
+    nums = [array("q") for _ in range(6)]
+    fr, by, txf, txb, rxf, rxb = nums
+    for k in addr:
+        tf, tb, rf, rb = eps[k]
+        fr.append(tf + rf)
+        by.append(tb + rb)
+        txf.append(tf)
+        txb.append(tb)
+        rxf.append(rf)
+        rxb.append(rb)
+    return ColumnRows([addr, *nums])
 
 
 class StatisticsScreen(PanelScreen):
@@ -219,6 +266,8 @@ class StatisticsScreen(PanelScreen):
         self.scanning = False  # a pass is running (the live refresh waits for it)
         self._acc: Any = None  # the Statistics the worker adds to (owned by the worker while it runs)
         self._acc_hier: Any = None
+        self._tables: list[VirtualTable] = []
+        self._froze = False  # a pass froze the objects alive (gc.freeze), this screen among them
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -240,11 +289,23 @@ class StatisticsScreen(PanelScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
+        self._tables = list(self.query(VirtualTable))
         self.action_rescan()
         app: Any = self.app
         if getattr(app, "live", False) and getattr(app, "source", None) is not None:
             # a live capture (or a growing file, or playback): the tables follow it
             self.set_interval(LIVE_REFRESH_S, self._grow)
+
+    def on_unmount(self) -> None:
+        """The counts and tables go now, by reference count (the screen itself is cyclic garbage, and
+        it was alive when the counting froze what was alive: ``gc.unfreeze`` lets a later collection
+        take it). Without this every closed Statistics screen stayed, with its tables."""
+        self.stats = self.hierarchy = self._acc = self._acc_hier = None
+        for t in self._tables:
+            t.release()
+        if self._froze:
+            self._froze = False
+            gc.unfreeze()
 
     def _grow(self) -> None:
         """Count the packets that arrived since the last pass into the same tables (not from scratch)."""
@@ -276,11 +337,17 @@ class StatisticsScreen(PanelScreen):
             self._fill_io()
 
     @work(thread=True, exclusive=True, group="stats")
-    def _scan(self, indices: list[int], start: int = 0) -> None:
+    def _scan(self, indices: Sequence[int], start: int = 0) -> None:
         """Two passes: conversations, endpoints and I/O first (fast), then the hierarchy (full decode).
 
         The table rows are built here too, off the UI thread; the UI only swaps them in. ``start`` > 0:
-        ``indices[:start]`` are already counted (a live capture grew): only the rest is added."""
+        ``indices[:start]`` are already counted (a live capture grew): only the rest is added. The app's
+        background state threads (the packet list's TCP analysis) wait meanwhile (``held_background``)."""
+        held = getattr(self.app, "held_background", None)
+        with held() if held is not None else contextlib.nullcontext():
+            self._scan_passes(indices, start)
+
+    def _scan_passes(self, indices: Sequence[int], start: int) -> None:
         worker = get_current_worker()
         total = len(indices)
         store = self.app.store  # type: ignore[attr-defined]
@@ -305,7 +372,9 @@ class StatisticsScreen(PanelScreen):
         try:
             tables = self._count(store, new, acc, worker, progress)
         finally:
-            gc.freeze()  # what is alive now stays out of later full collections
+            if not worker.is_cancelled and self.is_attached:
+                gc.freeze()  # what is alive now stays out of later full collections (on_unmount: back)
+                self._froze = True
             gc.enable()
         if tables is None:
             self._acc = None  # partly counted: the next pass starts over
@@ -322,19 +391,24 @@ class StatisticsScreen(PanelScreen):
             self._acc = None
 
     def _count(
-        self, store: PacketStore, indices: list[int], acc: Any, worker: Any, progress: Callable[[str], Any]
+        self,
+        store: PacketStore,
+        indices: Sequence[int],
+        acc: Any,
+        worker: Any,
+        progress: Callable[[str], Any],
     ) -> tuple[Any, dict[str, Any]] | None:
         st = compute_statistics(store, indices, progress("Counting"), lambda: worker.is_cancelled, False, acc)
         if st is None or worker.is_cancelled:
             return None
         if len(indices) > 5000:
             self.app.call_from_thread(self.set_status, "Building the tables…")
-        tables: dict[str, tuple[list[Column], list[tuple[Any, ...]], list[int]]] = {}
+        tables: dict[str, tuple[list[Column], Sequence[tuple[Any, ...]], list[int]]] = {}
         for kind, _ in CONV_KINDS:
             cols = [STREAM_COLUMN, *CONV_COLUMNS] if kind in ("tcp", "udp") else CONV_COLUMNS
-            rows = conversation_rows(st, kind)
-            tables[f"conv-{kind}"] = (cols, rows, measure(cols, rows))
-            rows = endpoint_rows(st, kind)
+            conv = conversation_rows(st, kind)
+            tables[f"conv-{kind}"] = (cols, conv, measure(cols, conv))
+            rows = endpoint_rows(conv, kind in ("tcp", "udp"))
             tables[f"ep-{kind}"] = (EP_COLUMNS, rows, measure(EP_COLUMNS, rows))
             if worker.is_cancelled:
                 return None
@@ -363,7 +437,7 @@ class StatisticsScreen(PanelScreen):
         self,
         table_id: str,
         columns: list[Column],
-        rows: list[tuple[Any, ...]],
+        rows: Sequence[tuple[Any, ...]],
         widths: list[int] | None = None,
     ) -> None:
         t = self.query_one(f"#{table_id}", VirtualTable)

@@ -95,10 +95,12 @@ def test_pcapng_100k_interfaces_cli_within_twice_tshark(tmp_path: Path) -> None:
 
     tshark = shutil.which("tshark")
     assert tshark, "tshark (the oracle) is not installed"
-    base = min(cpu([tshark, "-r", str(p)]) for _ in range(2))
-    start = min(cpu(sniffer_argv("--help")) for _ in range(2))
+    # best of three each: on a loaded 2-CPU machine one run of the same command varies by +-25 %
+    # (measured: tshark 0.25-0.38 CPU s, `read` 0.47-0.62), the best is what the code costs
+    base = min(cpu([tshark, "-r", str(p)]) for _ in range(3))
+    start = min(cpu(sniffer_argv("--help")) for _ in range(3))
     for args in (["read"], ["read", "--json"], ["stats"], ["read", "-Y", "tcp"]):
-        t = min(cpu(sniffer_argv(*args, str(p))) for _ in range(2))
+        t = min(cpu(sniffer_argv(*args, str(p))) for _ in range(3))
         assert t <= 2 * base + start, (args, t, base, start)
 
 

@@ -236,9 +236,9 @@ _GROUP_ITEM = (_GROUP_SRC, PI_WARN, PI_PROTOCOL, "Ethernet")
 
 
 def _quick_items(frame: Frame, protos: str) -> list[tuple[str, int, int, str]] | None:
-    """The frame's items but the malformed note, from its bytes and its ``frame.protocols``, or None
-    when only its decoded fields can tell (HTTP/SSDP, ICMP, an IPv6 routing header, tunnels, a low
-    IPv4 TTL or a 224.x destination, a zero IPv6 payload length...)."""
+    """The frame's items but the malformed note, from its bytes and its ``frame.protocols`` (the
+    Ethernet source, IPv4's TTL notes), or None when only its decoded fields can tell (HTTP/SSDP, ICMP,
+    an IPv6 routing header, tunnels, a zero IPv6 payload length...)."""
     p = f":{protos}:"
     for name in _QUICK_SKIP:
         if name in p:
@@ -259,8 +259,15 @@ def _quick_items(frame: Frame, protos: str) -> list[tuple[str, int, int, str]] |
         return None
     et, off = lk[0], lk[1]
     if et == 0x0800:
-        if len(d) < off + 20 or d[off + 8] < 5 or d[off + 16] == 224:
-            return None  # a low TTL, or 224.x (the LNCB, multicast)
+        if len(d) < off + 20:
+            return None
+        ttl, dst = d[off + 8], int.from_bytes(d[off + 16 : off + 20], "big")
+        if dst & 0xFFFFFF00 == 0xE0000000:  # the Local Network Control Block (items' rule, from the bytes)
+            want = _LNCB_TTL.get(dst, 1)
+            if want and ttl != want:
+                found = [*found, (_LNCB_MSG.format(want), PI_NOTE, PI_SEQUENCE, "IPv4")]
+        elif dst & 0xF0000000 != 0xE0000000 and ttl < 5 and d[off + 9] not in _TTL_EXEMPT:
+            found = [*found, (f'"Time To Live" only {ttl}', PI_NOTE, PI_SEQUENCE, "IPv4")]
         return found
     if et == 0x86DD:
         if len(d) < off + 40 or d[off + 4 : off + 6] == b"\0\0":

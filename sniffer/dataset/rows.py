@@ -36,6 +36,7 @@ from sniffer.model.tcpanalysis import (
     TUNNEL_UDP_PORTS,
     TcpAnalyzer,
     fast_segment,
+    tcp_options,
 )
 
 #: the application columns every packets row has, filled from the dissector's fields (only packets
@@ -185,28 +186,11 @@ def _walk(fr: Frame) -> tuple[Transport | None, tuple[Any, ...] | None] | None:
             return t, _UNKNOWN
         wscale: int | None = None
         sack: tuple[tuple[int, int], ...] | None = None
-        if hl > 20:  # (fast_segment's walk of the options)
-            o, oend = l4 + 20, l4 + hl
-            while o < oend:
-                kind = d[o]
-                if kind == 0:
-                    break
-                if kind == 1:
-                    o += 1
-                    continue
-                if o + 1 >= oend:
-                    break
-                ln = d[o + 1]
-                if ln < 2 or o + ln > oend:
-                    return t, _UNKNOWN
-                if kind == 3 and ln == 3:
-                    wscale = d[o + 2]
-                elif kind == 5 and ln >= 10 and sack is None:
-                    sack = tuple(
-                        (int.from_bytes(d[b : b + 4], "big"), int.from_bytes(d[b + 4 : b + 8], "big"))
-                        for b in range(o + 2, o + ln - 7, 8)
-                    )
-                o += ln
+        if hl > 20:
+            opts = tcp_options(d, l4 + 20, l4 + hl)
+            if opts is None:
+                return t, _UNKNOWN
+            wscale, sack = opts
         seglen = end - l4 - hl
         return t, ((name, src), (name, dst), sport, dport, seq, ack, flags, win, max(seglen, 0), wscale, sack)
     if proto == 17:

@@ -866,6 +866,34 @@ _ntop = socket.inet_ntop
 _AF_INET6 = socket.AF_INET6
 
 
+def tcp_options(d: bytes, o: int, oend: int) -> tuple[int | None, tuple[tuple[int, int], ...] | None] | None:
+    """The window scale shift and the first SACK blocks of the TCP options d[o:oend] (None, None
+    when absent); None if an option's length is bogus (the decoder decides what that means)."""
+    wscale: int | None = None
+    sack: tuple[tuple[int, int], ...] | None = None
+    while o < oend:
+        kind = d[o]
+        if kind == 0:
+            break
+        if kind == 1:
+            o += 1
+            continue
+        if o + 1 >= oend:
+            break
+        ln = d[o + 1]
+        if ln < 2 or o + ln > oend:
+            return None
+        if kind == 3 and ln == 3:
+            wscale = d[o + 2]
+        elif kind == 5 and ln >= 10 and sack is None:
+            sack = tuple(
+                (int.from_bytes(d[b : b + 4], "big"), int.from_bytes(d[b + 4 : b + 8], "big"))
+                for b in range(o + 2, o + ln - 7, 8)
+            )
+        o += ln
+    return wscale, sack
+
+
 def fast_segment(frame: Frame) -> tuple[Any, ...] | None:
     """``segment`` from the frame's bytes: None when the frame certainly carries no analysable TCP
     header, ``FRAGMENT`` for an IP fragment, ``_UNKNOWN`` when only the full decoder can tell
@@ -935,27 +963,10 @@ def fast_segment(frame: Frame) -> tuple[Any, ...] | None:
     wscale: int | None = None
     sack: tuple[tuple[int, int], ...] | None = None
     if hl > 20:
-        o, oend = l4 + 20, l4 + hl
-        while o < oend:
-            kind = d[o]
-            if kind == 0:
-                break
-            if kind == 1:
-                o += 1
-                continue
-            if o + 1 >= oend:
-                break
-            ln = d[o + 1]
-            if ln < 2 or o + ln > oend:
-                return _UNKNOWN
-            if kind == 3 and ln == 3:
-                wscale = d[o + 2]
-            elif kind == 5 and ln >= 10 and sack is None:
-                sack = tuple(
-                    (int.from_bytes(d[b : b + 4], "big"), int.from_bytes(d[b + 4 : b + 8], "big"))
-                    for b in range(o + 2, o + ln - 7, 8)
-                )
-            o += ln
+        opts = tcp_options(d, l4 + 20, l4 + hl)
+        if opts is None:
+            return _UNKNOWN
+        wscale, sack = opts
     seglen = end - l4 - hl
     if seglen < 0:
         seglen = 0

@@ -646,7 +646,7 @@ async def main():
         rows = table.rows
         reps = 1_000_000 // max(1, len(rows)) + 1
         if isinstance(rows, ColumnRows):  # the statistics tables keep their rows by column
-            big = ColumnRows([(c * reps)[:1_000_000] for c in rows.cols])
+            big = rows.repeat(1_000_000)
         else:
             big = (list(rows) * reps)[:1_000_000]
         table.set_data(table.columns, big)

@@ -131,6 +131,51 @@ ARROW_SORT_MIN = 20_000  # keys from which pyarrow sorts (below, Python's sorted
 ARROW_CHUNK = 65_536  # keys converted per pyarrow call: the GIL is let go between two chunks
 
 
+class Strings(Sequence[str]):
+    """A text column dictionary-encoded: each distinct string once (``values``) and a 4-byte code per
+    row (``codes``). What a big table keeps its address columns as (100k conversations have far fewer
+    distinct addresses than rows), and what makes a text sort cheap: the distinct strings are ranked
+    once, then pyarrow sorts the rows by rank without the GIL (``sorted_order``), instead of converting
+    a million Python strings under the GIL (2.7-3.6 s for 1M rows under load)."""
+
+    __slots__ = ("codes", "values")
+
+    def __init__(self, codes: array[int], values: list[str]) -> None:
+        self.codes = codes
+        self.values = values
+
+    @classmethod
+    def encode(cls, texts: Sequence[str]) -> Strings:
+        """Encode ``texts`` (every string kept as is: no copies of the distinct ones)."""
+        seen: dict[str, int] = {}
+        values: list[str] = []
+        codes = array("i")
+        add = codes.append
+        for t in texts:
+            c = seen.get(t)
+            if c is None:
+                c = seen[t] = len(values)
+                values.append(t)
+            add(c)
+        return cls(codes, values)
+
+    def repeat(self, n: int) -> Strings:
+        """The rows repeated to ``n`` (a benchmark's big table)."""
+        reps = n // max(1, len(self.codes)) + 1
+        return Strings((self.codes * reps)[:n], self.values)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self.values[c] for c in self.codes[i]]
+        return self.values[self.codes[i]]
+
+    def __iter__(self) -> Any:
+        return map(self.values.__getitem__, self.codes)
+
+
 def sorted_order(keys: Sequence[Any], reverse: bool) -> Sequence[int]:
     """Row numbers ordered by ``keys`` (stable: equal keys keep their order, also when reversed).
 
@@ -152,7 +197,13 @@ def _arrow_order(keys: Sequence[Any], reverse: bool) -> array[int] | None:
     import pyarrow.compute as pc
 
     try:
-        if isinstance(keys, array) and keys.typecode in ("q", "Q", "l", "L", "i", "I", "d"):
+        if isinstance(keys, Strings):
+            # rank the distinct strings (a small array), give every row its string's rank (C++, no GIL),
+            # then sort the ranks like any integer column
+            codes = pa.Array.from_buffers(pa.int32(), len(keys.codes), [None, pa.py_buffer(keys.codes)])
+            rank = pc.rank(pa.array(keys.values, pa.string()), sort_keys="ascending", tiebreaker="first")
+            arr = pc.take(rank, codes)
+        elif isinstance(keys, array) and keys.typecode in ("q", "Q", "l", "L", "i", "I", "d"):
             kind = {"q": pa.int64(), "l": pa.int64(), "i": pa.int32(), "d": pa.float64()}.get(
                 keys.typecode, pa.uint64() if keys.itemsize == 8 else pa.uint32()
             )

@@ -23,7 +23,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from sniffer.ui.columns import sorted_order
+from sniffer.ui.columns import Strings, sorted_order
 
 HEADER_STYLE = Style(bold=True, reverse=True)
 SORTED_HEADER_STYLE = Style(bold=True, reverse=True, underline=True)
@@ -60,13 +60,19 @@ class ColumnRows(Sequence[tuple[Any, ...]]):
     def column(self, k: int) -> Sequence[Any]:
         return self.cols[k]
 
+    def repeat(self, n: int) -> ColumnRows:
+        """The rows repeated to ``n`` rows (a benchmark's million-row table)."""
+        reps = n // max(1, self.n) + 1
+        cols: list[Any] = self.cols
+        return ColumnRows([c.repeat(n) if isinstance(c, Strings) else (c * reps)[:n] for c in cols])
+
 
 def sort_keys(columns: Sequence[Column], rows: Sequence[tuple[Any, ...]], k: int) -> Sequence[Any]:
     """Column ``k`` of every row, a missing value as -1 (numbers) or "" (text)."""
     if isinstance(rows, ColumnRows):
         col = rows.column(k)
-        if isinstance(col, array):
-            return col  # numbers, never missing
+        if isinstance(col, (array, Strings)):
+            return col  # numbers or encoded text, never missing
         keys = list(col)
     else:
         keys = [r[k] for r in rows]

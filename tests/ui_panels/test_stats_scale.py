@@ -202,6 +202,47 @@ async def test_statistics_hold_the_list_state_thread(
         assert app._background_go.is_set()
 
 
+async def test_big_table_sorts_encoded_text_without_converting_rows() -> None:
+    """A statistics table keeps its address columns dictionary-encoded (``columns.Strings``): a sort by
+    one ranks the distinct strings and sorts the rows' ranks in pyarrow (no million-string conversion
+    under the GIL), in a thread, stable both ways, the same order as Python's sort of the texts."""
+    from array import array
+
+    from textual.app import App, ComposeResult
+
+    from sniffer.ui.columns import Strings, sorted_order
+    from sniffer.ui.vtable import Column, ColumnRows, sort_keys
+
+    n = 200_000
+    texts = [f"10.{(k * 31) % 97}.{k % 251}.{k % 13}" for k in (i % 5000 for i in range(n))]
+    enc = Strings.encode(texts)
+    assert list(enc) == texts and enc[5] == texts[5] and enc[3:7] == texts[3:7]
+    assert len(enc.values) < n // 10  # each distinct address once
+    assert list(sorted_order(enc, False)) == sorted(range(n), key=texts.__getitem__)
+    assert list(sorted_order(enc, True)) == sorted(range(n), key=texts.__getitem__, reverse=True)  # stable
+    big = ColumnRows([enc, array("q", range(n))]).repeat(3 * n)
+    assert len(big) == 3 * n and big[n + 2] == (texts[2], 2)
+    cols = [Column("Address A"), Column("Row", True)]
+    assert sort_keys(cols, big, 0) is big.cols[0]  # the encoded column itself, no list of strings
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield VirtualTable(cols, id="t")
+
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        t = app.query_one(VirtualTable)
+        t.set_data(cols, big)
+        t.focus()
+        t.sort_by(0)
+        assert t.sorting  # in a thread
+        await pilot.press("down")  # the UI goes on meanwhile
+        await wait_until(pilot, lambda: not t.sorting)
+        got = [big[i] for i in t.order[:1000]]
+        assert got == sorted(big, key=lambda r: r[0])[:1000]
+        assert t.get_row_at(0)[0] == min(texts)
+
+
 def test_statistics_rows_are_kept_by_column(tmp_path: Path) -> None:
     """The conversation and endpoint tables keep numbers in typed arrays (ColumnRows): the same rows as
     tuples would hold, at about a third of the memory; sort and width read the arrays directly."""

@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 
 from sniffer.frame import Frame
 from sniffer.model.store import PacketStore
+from sniffer.ui.columns import Strings
 from sniffer.ui.panels.common import PanelScreen, filter_text, packet_indices
 from sniffer.ui.vtable import Column, ColumnRows, VirtualTable, measure
 
@@ -188,7 +189,7 @@ def conversation_rows(st: Any, kind: str) -> ColumnRows:
         bab.append(bs[1])
         times[0].append((c.first_ns - first) / 1e9)
         times[1].append((c.last_ns - c.first_ns) / 1e9)
-    cols: list[Any] = [a, b, *nums, *times]
+    cols: list[Any] = [Strings.encode(a), Strings.encode(b), *nums, *times]
     return ColumnRows([streams, *cols] if stream else cols)
 
 
@@ -198,7 +199,8 @@ def endpoint_rows(conv: ColumnRows, stream: bool) -> ColumnRows:
     column) as ``Statistics.endpoints`` sums its conversations: no second walk of the flow table, and
     the addresses are the conversation rows' own strings."""
     off = 1 if stream else 0
-    a, b, abp, abb, bap, bab = (conv.cols[off + k] for k in (0, 1, 4, 5, 6, 7))
+    ca, cb, abp, abb, bap, bab = (conv.cols[off + k] for k in (0, 1, 4, 5, 6, 7))
+    a, b = list(ca), list(cb)  # the addresses as plain lists for the loop below (the same str objects)
     eps: dict[str, list[int]] = {}
     get = eps.get
     for i in range(len(conv)):
@@ -228,7 +230,7 @@ def endpoint_rows(conv: ColumnRows, stream: bool) -> ColumnRows:
         txb.append(tb)
         rxf.append(rf)
         rxb.append(rb)
-    return ColumnRows([addr, *nums])
+    return ColumnRows([Strings.encode(addr), *nums])
 
 
 class StatisticsScreen(PanelScreen):

@@ -18,7 +18,7 @@ DIALOG_CSS = """
     width: 72; height: auto; max-height: 90%;
     border: thick $accent; background: $surface; padding: 1 2;
 }}
-{name} Label.title {{ text-style: bold; margin-bottom: 1; }}
+{name} Label.title {{ text-style: bold; margin-bottom: 1; width: 100%; }}
 {name} Static.err {{ color: $error; height: auto; }}
 {name} RadioSet {{ width: 100%; margin-bottom: 1; }}
 """

@@ -149,3 +149,36 @@ def test_snapshot_columns_resized(snap_compare, size) -> None:  # type: ignore[n
         await pilot.pause()
 
     assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_field_menu(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """x on a detail-tree field (ip.dst of the HTTP GET, packet 6): the field menu over the screen."""
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        app = pilot.app
+        await _loaded(pilot)
+        await pilot.press(*["down"] * 5, "2")
+        tree = app.detail
+        ip = next(n for n in tree.root.children if n.data is not None and n.data.field == "ip")
+        ip.expand()
+        await pilot.pause()
+        dst = next(c for c in ip.children if c.data is not None and c.data.field == "ip.dst")
+        tree.move_cursor(dst)
+        await pilot.pause()
+        await pilot.press("x")
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_columns_prompt(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """c: the field columns as words (checked against the field names on Enter); the title wraps at 80."""
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _loaded(pilot)
+        await pilot.press("c", *"ip.ttl tcp.windw_size")
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)

@@ -29,24 +29,26 @@ def _run(make_screen, ready, keys=()):  # type: ignore[no-untyped-def]
     return before
 
 
-def test_snapshot_statistics(snap_compare) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_statistics(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("sniffer.model.stats")
     from sniffer.ui.panels.stats import StatisticsScreen
 
     assert snap_compare(
         _app(WIKIPEDIA),
-        terminal_size=SIZE,
+        terminal_size=size,
         run_before=_run(StatisticsScreen, lambda s: s.hierarchy is not None),
     )
 
 
-def test_snapshot_follow_stream(snap_compare) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_follow_stream(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("sniffer.model.flows")
     from sniffer.ui.panels.follow import FollowStreamScreen
 
     assert snap_compare(
         _app(WIKIPEDIA),
-        terminal_size=SIZE,
+        terminal_size=size,
         run_before=_run(lambda: FollowStreamScreen(index=5), lambda s: s.followed is not None),
     )
 

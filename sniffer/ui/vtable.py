@@ -23,7 +23,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from sniffer.ui.columns import Strings, sorted_order
+from sniffer.ui.columns import Strings, row_of, sorted_order
 
 HEADER_STYLE = Style(bold=True, reverse=True)
 SORTED_HEADER_STYLE = Style(bold=True, reverse=True, underline=True)
@@ -329,13 +329,8 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _restore(self, keep: int) -> None:
         """The cursor to data row ``keep`` (-1, or a row filtered out: the first row)."""
-        row = 0
-        if keep >= 0:
-            try:
-                row = self.order.index(keep)
-            except ValueError:
-                row = 0
-        self.move_to(row, center=True)
+        row = row_of(self.order, keep) if keep >= 0 else 0
+        self.move_to(max(0, row), center=True)
 
     def action_sort_step(self, step: int) -> None:
         cur = self.sort_column if self.sort_column is not None else (-1 if step > 0 else len(self.columns))

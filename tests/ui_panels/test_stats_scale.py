@@ -210,7 +210,7 @@ async def test_big_table_sorts_encoded_text_without_converting_rows() -> None:
 
     from textual.app import App, ComposeResult
 
-    from sniffer.ui.columns import Strings, sorted_order
+    from sniffer.ui.columns import Strings, row_of, sorted_order
     from sniffer.ui.vtable import Column, ColumnRows, sort_keys
 
     n = 200_000
@@ -238,6 +238,10 @@ async def test_big_table_sorts_encoded_text_without_converting_rows() -> None:
         assert t.sorting  # in a thread
         await pilot.press("down")  # the UI goes on meanwhile
         await wait_until(pilot, lambda: not t.sorting)
+        # the cursor's row is found in the 600k-row order by pyarrow (no Python int per row)
+        order = t.order
+        assert row_of(order, order[123_456]) == 123_456 and row_of(order, 10**9) == -1
+        assert row_of(range(10), 4) == 4 and row_of([3, 1, 2], 2) == 2 and row_of(range(3), -1) == -1
         got = [big[i] for i in t.order[:1000]]
         assert got == sorted(big, key=lambda r: r[0])[:1000]
         assert t.get_row_at(0)[0] == min(texts)

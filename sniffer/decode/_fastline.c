@@ -31,6 +31,7 @@ typedef struct {
     Py_ssize_t nw4;
     PyObject *bound; /* the live set of UDP conversation ports */
     PyObject *hms_fn; /* summary._hms: "HH:MM:SS." of a Unix second (local time) */
+    int arp;          /* Ethernet and ARP are the dissectors whose columns format_arp copies */
     char *flags;      /* the 4096 TCP flag texts, NUL-separated */
     uint32_t flag_off[4096];
     uint16_t flag_len[4096];
@@ -124,12 +125,13 @@ static int copy_table256(PyObject *b, uint8_t *dst) {
 
 static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     PyObject *ports, *pfx, *first, *hpfx, *hfirst, *b1, *w0, *w4, *bound, *flags, *echo, *hms_fn;
+    int arp;
     if (kw != NULL && PyDict_GET_SIZE(kw)) {
         PyErr_SetString(PyExc_TypeError, "Walker takes positional arguments only");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "SOSOSOOOOOOO:Walker", &ports, &pfx, &first, &hpfx, &hfirst, &b1, &w0, &w4,
-                          &bound, &flags, &echo, &hms_fn))
+    if (!PyArg_ParseTuple(args, "SOSOSOOOOOOOp:Walker", &ports, &pfx, &first, &hpfx, &hfirst, &b1, &w0, &w4,
+                          &bound, &flags, &echo, &hms_fn, &arp))
         return NULL;
     if (PyBytes_GET_SIZE(ports) != 65536 || !PySet_Check(bound) || !PyList_Check(flags) ||
         PyList_GET_SIZE(flags) != 4096 || !PyDict_Check(echo) || !PyCallable_Check(hms_fn)) {
@@ -140,6 +142,7 @@ static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     if (w == NULL)
         return NULL;
     w->last_sec = -1;
+    w->arp = arp;
     memcpy(w->ports, PyBytes_AS_STRING(ports), 65536);
     if (copy_table256(first, w->first) < 0 || copy_table256(hfirst, w->hfirst) < 0)
         goto fail;
@@ -294,12 +297,89 @@ static int set_hms(Walker *w, long long sec) {
 
 #define LINE_MAX_BYTES 400 /* the longest line below: ~20 + 9+6 + 31 + ... + a flags text (< 100) */
 
+static inline char *put_mac(char *o, const uint8_t *a) {
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 6; i++) {
+        if (i)
+            *o++ = ':';
+        *o++ = hex[a[i] >> 4];
+        *o++ = hex[a[i] & 15];
+    }
+    return o;
+}
+
+/* "n HH:MM:SS.mmmuuu " */
+static inline char *put_head(Walker *w, char *o, unsigned long long n, unsigned us) {
+    o = put_u64(o, n);
+    *o++ = ' ';
+    o = put_str(o, w->hms, (size_t)w->hms_len);
+    o = put_d3(o, us / 1000);
+    o = put_d3(o, us % 1000);
+    *o++ = ' ';
+    return o;
+}
+
+/* An Ethernet ARP request or reply for IPv4 over Ethernet addresses, all captured: decode.link's
+ * dissect_eth (the MAC addresses as the columns) and dissect_arp's columns-only branch with _arp_info. */
+static char *format_arp(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
+                        const uint8_t *p, Py_ssize_t caplen) {
+    if (caplen < 42)
+        return NULL;
+    const uint8_t *a = p + 14;
+    unsigned op = be16(a + 6);
+    if (a[4] != 6 || a[5] != 4 || (op != 1 && op != 2))
+        return NULL;
+    const uint8_t *smac = a + 8, *sip = a + 14, *tmac = a + 18, *tip = a + 24;
+    static const uint8_t zero[6] = {0};
+    int h = set_hms(w, sec);
+    if (h <= 0)
+        return h < 0 ? (char *)-1 : NULL;
+    o = put_head(w, o, n, us);
+    o = put_mac(o, p + 6);
+    o = PUT_LIT(o, " -> ");
+    o = put_mac(o, p);
+    o = PUT_LIT(o, " ARP ");
+    o = put_u64(o, (unsigned long long)caplen);
+    *o++ = ' ';
+    int same = memcmp(sip, tip, 4) == 0;
+    if (op == 1) {
+        if (same) {
+            o = memcmp(tmac, zero, 6) == 0 ? PUT_LIT(o, "ARP Announcement for ") : PUT_LIT(o, "Gratuitous ARP for ");
+            o = put_ip4(o, sip);
+            if (memcmp(tmac, zero, 6) != 0)
+                o = PUT_LIT(o, " (Request)");
+        } else if (memcmp(sip, zero, 4) == 0) {
+            o = PUT_LIT(o, "Who has ");
+            o = put_ip4(o, tip);
+            o = PUT_LIT(o, "? (ARP Probe)");
+        } else {
+            o = PUT_LIT(o, "Who has ");
+            o = put_ip4(o, tip);
+            o = PUT_LIT(o, "? Tell ");
+            o = put_ip4(o, sip);
+        }
+    } else if (same) {
+        o = PUT_LIT(o, "Gratuitous ARP for ");
+        o = put_ip4(o, sip);
+        o = PUT_LIT(o, " (Reply)");
+    } else {
+        o = put_ip4(o, sip);
+        o = PUT_LIT(o, " is at ");
+        o = put_mac(o, smac);
+    }
+    return o;
+}
+
 /* Format the line of one Ethernet frame p[0:caplen] (wire length wl, packet number n, time sec + us) at o.
  * Returns the end of the line, NULL if the packet is not one this file knows (Python's), or (char *)-1 on
  * a Python error. */
 static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
                         const uint8_t *p, Py_ssize_t caplen, unsigned long long wl) {
-    if ((unsigned long long)caplen != wl || wl < 54 || wl >= NUMS_MAX)
+    if ((unsigned long long)caplen != wl || wl < 14 || wl >= NUMS_MAX)
+        return NULL;
+    if (be16(p + 12) == 0x0806)
+        return w->arp ? format_arp(w, o, n, sec, us, p, caplen) : NULL;
+    if (wl < 54)
         return NULL;
     unsigned et = be16(p + 12), vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20), ttl = p[22],
              proto = p[23];
@@ -362,12 +442,7 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
     int h = set_hms(w, sec);
     if (h <= 0)
         return h < 0 ? (char *)-1 : NULL;
-    o = put_u64(o, n);
-    *o++ = ' ';
-    o = put_str(o, w->hms, (size_t)w->hms_len);
-    o = put_d3(o, us / 1000);
-    o = put_d3(o, us % 1000);
-    *o++ = ' ';
+    o = put_head(w, o, n, us);
     o = put_ip4(o, p + 26);
     o = PUT_LIT(o, " -> ");
     o = put_ip4(o, p + 30);

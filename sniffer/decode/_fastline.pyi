@@ -17,6 +17,7 @@ class Walker:
         flags: list[str],
         echo: dict[int, str],
         hms: Callable[[int], str],
+        arp: bool,
     ) -> None: ...
     def walk(
         self, buf: bytes, pos: int, n: int, left: int, big_endian: bool, nanosecond: bool, maxcap: int

@@ -14,9 +14,11 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sniffer.decode import engine
+from sniffer.decode import engine, link
 from sniffer.decode.core import (
     _NUMS,
+    ETHERTYPES,
+    LINKTYPES,
     TCP_PORTS,
     UDP_CONVERSATIONS,
     UDP_HEURISTICS,
@@ -394,6 +396,9 @@ def native_walker() -> Any | None:
                     _flags(),
                     _ECHO_NAMES,
                     _hms,
+                    # Ethernet's ARP requests and replies: while these two dissectors are the ones registered
+                    ETHERTYPES.map.get(0x0806) is link.dissect_arp
+                    and LINKTYPES.map.get(1) is link.dissect_eth,
                 )
         _walker.append(w)
     return _walker[0]

@@ -267,3 +267,31 @@ def test_big_wire_length_goes_to_python() -> None:
     frame = eth + ip + udp + bytes(20)
     assert w.line(1, 0, frame, len(frame)) is not None
     assert w.line(1, 0, frame, 70000) is None
+
+
+@native
+def test_arp_variants(tmp_path: Path) -> None:
+    """Every branch of ARP's Info (requests, replies, probes, announcements, gratuitous ones, RARP, odd
+    sizes, cut short, padded) through the walker and the pure loop."""
+    rnd = random.Random(9)
+    frames = []
+    for op in (1, 2, 3, 4, 8, 0):
+        for hs, ps in ((6, 4), (6, 16), (1, 4)):
+            for sip, tip in ((b"\x0a\0\0\1", b"\x0a\0\0\2"), (b"\x0a\0\0\1",) * 2, (bytes(4), b"\x0a\0\0\2")):
+                for tmac in (bytes(6), b"\x02\0\0\0\0\x09", b"\xff" * 6):
+                    arp = (
+                        struct.pack("!HHBBH", 1, 0x0800, hs, ps, op)
+                        + b"\x02\xab\0\0\0\x01"
+                        + sip
+                        + tmac
+                        + tip
+                    )
+                    eth = tmac + b"\x02\xab\0\0\0\x01" + rnd.choice((b"\x08\x06", b"\x80\x35"))
+                    frames.append(eth + arp + bytes(rnd.choice((0, 18))))
+                    frames.append((eth + arp)[: rnd.randrange(14, 42)])
+    p = tmp_path / "arp.pcap"
+    p.write_bytes(_pcap("<", False, frames, rnd))
+    chunks, err = _both(str(p))
+    text = "".join(chunks)
+    assert err is None and "ARP Announcement" in text and "Gratuitous ARP for" in text and "ARP Probe" in text
+    assert " is at 02:ab:00:00:00:01" in text and "RARP" in text

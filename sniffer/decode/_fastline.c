@@ -32,6 +32,9 @@ typedef struct {
     PyObject *bound; /* the live set of UDP conversation ports */
     PyObject *hms_fn; /* summary._hms: "HH:MM:SS." of a Unix second (local time) */
     int arp;          /* Ethernet and ARP are the dissectors whose columns format_arp copies */
+    char igmp[256][40]; /* IGMPv2's type names (decode.igmp.IGMP_TYPES) while IPv4 and IGMP are the
+                           registered dissectors; empty: not formatted here */
+    uint8_t igmp_len[256];
     char *flags;      /* the 4096 TCP flag texts, NUL-separated */
     uint32_t flag_off[4096];
     uint16_t flag_len[4096];
@@ -124,17 +127,17 @@ static int copy_table256(PyObject *b, uint8_t *dst) {
 }
 
 static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-    PyObject *ports, *pfx, *first, *hpfx, *hfirst, *b1, *w0, *w4, *bound, *flags, *echo, *hms_fn;
+    PyObject *ports, *pfx, *first, *hpfx, *hfirst, *b1, *w0, *w4, *bound, *flags, *echo, *hms_fn, *igmp;
     int arp;
     if (kw != NULL && PyDict_GET_SIZE(kw)) {
         PyErr_SetString(PyExc_TypeError, "Walker takes positional arguments only");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "SOSOSOOOOOOOp:Walker", &ports, &pfx, &first, &hpfx, &hfirst, &b1, &w0, &w4,
-                          &bound, &flags, &echo, &hms_fn, &arp))
+    if (!PyArg_ParseTuple(args, "SOSOSOOOOOOOpO:Walker", &ports, &pfx, &first, &hpfx, &hfirst, &b1, &w0, &w4,
+                          &bound, &flags, &echo, &hms_fn, &arp, &igmp))
         return NULL;
     if (PyBytes_GET_SIZE(ports) != 65536 || !PySet_Check(bound) || !PyList_Check(flags) ||
-        PyList_GET_SIZE(flags) != 4096 || !PyDict_Check(echo) || !PyCallable_Check(hms_fn)) {
+        PyList_GET_SIZE(flags) != 4096 || !PyDict_Check(echo) || !PyDict_Check(igmp) || !PyCallable_Check(hms_fn)) {
         PyErr_SetString(PyExc_ValueError, "Walker: bad tables");
         return NULL;
     }
@@ -196,6 +199,18 @@ static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
         }
         w->echo_len[t] = (uint8_t)PyUnicode_GET_LENGTH(v);
         memcpy(w->echo[t], PyUnicode_DATA(v), w->echo_len[t]);
+    }
+    ppos = 0;
+    while (PyDict_Next(igmp, &ppos, &k, &v)) {
+        long t = PyLong_AsLong(k);
+        if (t < 0 || t > 255 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 39 ||
+            PyUnicode_GET_LENGTH(v) == 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "Walker: IGMP names: {0..255: ASCII str}");
+            goto fail;
+        }
+        w->igmp_len[t] = (uint8_t)PyUnicode_GET_LENGTH(v);
+        memcpy(w->igmp[t], PyUnicode_DATA(v), w->igmp_len[t]);
     }
     w->cap = 1 << 16;
     if ((w->out = PyMem_Malloc((size_t)w->cap)) == NULL) {
@@ -370,6 +385,56 @@ static char *format_arp(Walker *w, char *o, unsigned long long n, long long sec,
     return o;
 }
 
+/* An IGMPv2 report, leave or query in an unfragmented IPv4 packet (no option but Router Alert), all
+ * captured: decode.inet's dissect_ipv4 (the addresses) and decode.igmp's dissect_igmp for version 2. */
+static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
+                          const uint8_t *p, Py_ssize_t caplen) {
+    if (caplen < 34)
+        return NULL;
+    unsigned vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20);
+    unsigned ihl = (vihl & 15) * 4;
+    if ((vihl != 0x45 && vihl != 0x46) || (frag & 0x3FFF) || p[23] != 2)
+        return NULL;
+    if (ihl == 24 && (caplen < 38 || p[34] != 148 || p[35] != 4)) /* Router Alert, 4 bytes */
+        return NULL;
+    /* the IGMP message: [14 + ihl, 14 + tlen), 8 bytes, within the captured bytes */
+    if (tlen < ihl + 8 || 14 + (Py_ssize_t)tlen > caplen)
+        return NULL;
+    const uint8_t *g = p + 14 + ihl;
+    unsigned t = g[0], size = tlen - ihl;
+    if (t == 0x11) {
+        if (size >= 12 || g[1] == 0) /* IGMPv3 / v1 queries */
+            return NULL;
+    } else if (t != 0x16 && t != 0x17) {
+        return NULL;
+    }
+    if (!w->igmp_len[t])
+        return NULL;
+    int h = set_hms(w, sec);
+    if (h <= 0)
+        return h < 0 ? (char *)-1 : NULL;
+    o = put_head(w, o, n, us);
+    o = put_ip4(o, p + 26);
+    o = PUT_LIT(o, " -> ");
+    o = put_ip4(o, p + 30);
+    o = PUT_LIT(o, " IGMPv2 ");
+    o = put_u64(o, (unsigned long long)caplen);
+    *o++ = ' ';
+    o = put_str(o, w->igmp[t], w->igmp_len[t]);
+    if (t == 0x11) {
+        if (be32(g + 4) == 0) {
+            o = PUT_LIT(o, ", general");
+        } else {
+            o = PUT_LIT(o, ", specific for group ");
+            o = put_ip4(o, g + 4);
+        }
+    } else {
+        o = t == 0x16 ? PUT_LIT(o, " group ") : PUT_LIT(o, " ");
+        o = put_ip4(o, g + 4);
+    }
+    return o;
+}
+
 /* Format the line of one Ethernet frame p[0:caplen] (wire length wl, packet number n, time sec + us) at o.
  * Returns the end of the line, NULL if the packet is not one this file knows (Python's), or (char *)-1 on
  * a Python error. */
@@ -379,6 +444,8 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         return NULL;
     if (be16(p + 12) == 0x0806)
         return w->arp ? format_arp(w, o, n, sec, us, p, caplen) : NULL;
+    if (caplen >= 24 && p[23] == 2 && be16(p + 12) == 0x0800)
+        return format_igmp2(w, o, n, sec, us, p, caplen);
     if (wl < 54)
         return NULL;
     unsigned et = be16(p + 12), vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20), ttl = p[22],

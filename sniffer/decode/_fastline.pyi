@@ -18,6 +18,7 @@ class Walker:
         echo: dict[int, str],
         hms: Callable[[int], str],
         arp: bool,
+        igmp: dict[int, str],
     ) -> None: ...
     def walk(
         self, buf: bytes, pos: int, n: int, left: int, big_endian: bool, nanosecond: bool, maxcap: int

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sniffer.decode import engine, link
+from sniffer.decode import engine, igmp, inet, link
 from sniffer.decode.core import (
     _NUMS,
     ETHERTYPES,
+    IP_PROTOS,
     LINKTYPES,
     TCP_PORTS,
     UDP_CONVERSATIONS,
@@ -399,6 +400,12 @@ def native_walker() -> Any | None:
                     # Ethernet's ARP requests and replies: while these two dissectors are the ones registered
                     ETHERTYPES.map.get(0x0806) is link.dissect_arp
                     and LINKTYPES.map.get(1) is link.dissect_eth,
+                    # IGMPv2 over IPv4: its type names, while IPv4 and IGMP are the registered dissectors
+                    {t: igmp.IGMP_TYPES[t] for t in (0x11, 0x16, 0x17)}
+                    if ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
+                    and IP_PROTOS.map.get(2) is igmp.dissect_igmp
+                    and LINKTYPES.map.get(1) is link.dissect_eth
+                    else {},
                 )
         _walker.append(w)
     return _walker[0]

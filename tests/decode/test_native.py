@@ -295,3 +295,55 @@ def test_arp_variants(tmp_path: Path) -> None:
     text = "".join(chunks)
     assert err is None and "ARP Announcement" in text and "Gratuitous ARP for" in text and "ARP Probe" in text
     assert " is at 02:ab:00:00:00:01" in text and "RARP" in text
+
+
+@native
+def test_igmp_variants(tmp_path: Path) -> None:
+    """IGMP v1/v2/v3 queries, reports and leaves, with and without Router Alert (or another option),
+    fragments, lengths that cut the message or leave padding: walker and pure loop agree."""
+    rnd = random.Random(10)
+    frames = []
+    for t in (0x11, 0x12, 0x16, 0x17, 0x22, 0x13, 0x99):
+        for maxresp in (0, 100):
+            for group in (bytes(4), b"\xe0\0\0\xfb"):
+                for extra in (0, 4, 20):
+                    for opts in (b"", b"\x94\x04\x00\x00", b"\x01\x01\x01\x00", b"\x94\x03\x00\x00"):
+                        msg = bytes([t, maxresp]) + b"\0\0" + group + bytes(extra)
+                        ihl = 5 + len(opts) // 4
+                        tlen = 4 * ihl + len(msg) - rnd.choice((0, 0, 0, 3, 9))
+                        frag = rnd.choice((0, 0, 0x4000, 0x2000, 0x0001))
+                        ip = struct.pack(
+                            "!BBHHHBBH4s4s",
+                            0x40 | ihl,
+                            0,
+                            tlen,
+                            0,
+                            frag,
+                            1,
+                            2,
+                            0,
+                            b"\xc0\xa8\1\x02",
+                            b"\xe0\0\0\x02",
+                        )
+                        frames.append(
+                            b"\x01\0\x5e\0\0\x02\x02\0\0\0\0\x01\x08\x00"
+                            + ip
+                            + opts
+                            + msg
+                            + bytes(rnd.choice((0, 6)))
+                        )
+    p = tmp_path / "igmp.pcap"
+    p.write_bytes(_pcap(">", True, frames, rnd))
+    chunks, err = _both(str(p))
+    text = "".join(chunks)
+    assert err is None
+    for s in (
+        "IGMPv2",
+        "IGMPv1",
+        "IGMPv3",
+        "Leave Group",
+        "Membership Report group",
+        ", general",
+        "specific for group",
+    ):
+        assert s in text, s

@@ -35,6 +35,9 @@ typedef struct {
     char igmp[256][40]; /* IGMPv2's type names (decode.igmp.IGMP_TYPES) while IPv4 and IGMP are the
                            registered dissectors; empty: not formatted here */
     uint8_t igmp_len[256];
+    char frag[256][40]; /* IP protocol names (decode.inet.PROTO_NAMES, "Unknown") for IPv4 fragments' Info
+                           while IPv4 is the registered dissector; empty: not formatted here */
+    uint8_t frag_len[256];
     char *flags;      /* the 4096 TCP flag texts, NUL-separated */
     uint32_t flag_off[4096];
     uint16_t flag_len[4096];
@@ -127,17 +130,18 @@ static int copy_table256(PyObject *b, uint8_t *dst) {
 }
 
 static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-    PyObject *ports, *pfx, *first, *hpfx, *hfirst, *b1, *w0, *w4, *bound, *flags, *echo, *hms_fn, *igmp;
+    PyObject *ports, *pfx, *first, *hpfx, *hfirst, *b1, *w0, *w4, *bound, *flags, *echo, *hms_fn, *igmp, *frag;
     int arp;
     if (kw != NULL && PyDict_GET_SIZE(kw)) {
         PyErr_SetString(PyExc_TypeError, "Walker takes positional arguments only");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "SOSOSOOOOOOOpO:Walker", &ports, &pfx, &first, &hpfx, &hfirst, &b1, &w0, &w4,
-                          &bound, &flags, &echo, &hms_fn, &arp, &igmp))
+    if (!PyArg_ParseTuple(args, "SOSOSOOOOOOOpOO:Walker", &ports, &pfx, &first, &hpfx, &hfirst, &b1, &w0,
+                          &w4, &bound, &flags, &echo, &hms_fn, &arp, &igmp, &frag))
         return NULL;
     if (PyBytes_GET_SIZE(ports) != 65536 || !PySet_Check(bound) || !PyList_Check(flags) ||
-        PyList_GET_SIZE(flags) != 4096 || !PyDict_Check(echo) || !PyDict_Check(igmp) || !PyCallable_Check(hms_fn)) {
+        PyList_GET_SIZE(flags) != 4096 || !PyDict_Check(echo) || !PyDict_Check(igmp) ||
+        !PyDict_Check(frag) || !PyCallable_Check(hms_fn)) {
         PyErr_SetString(PyExc_ValueError, "Walker: bad tables");
         return NULL;
     }
@@ -211,6 +215,18 @@ static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
         }
         w->igmp_len[t] = (uint8_t)PyUnicode_GET_LENGTH(v);
         memcpy(w->igmp[t], PyUnicode_DATA(v), w->igmp_len[t]);
+    }
+    ppos = 0;
+    while (PyDict_Next(frag, &ppos, &k, &v)) {
+        long t = PyLong_AsLong(k);
+        if (t < 0 || t > 255 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 39 ||
+            PyUnicode_GET_LENGTH(v) == 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "Walker: IP protocol names: {0..255: ASCII str}");
+            goto fail;
+        }
+        w->frag_len[t] = (uint8_t)PyUnicode_GET_LENGTH(v);
+        memcpy(w->frag[t], PyUnicode_DATA(v), w->frag_len[t]);
     }
     w->cap = 1 << 16;
     if ((w->out = PyMem_Malloc((size_t)w->cap)) == NULL) {
@@ -435,6 +451,38 @@ static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long se
     return o;
 }
 
+/* A later fragment (offset > 0) of an IPv4 packet without options, all captured: decode.inet's
+ * dissect_ipv4 ("Fragmented IP protocol (proto=NAME N, off=BYTES, ID=hhhh)"; its payload is data). */
+static char *format_frag(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
+                         const uint8_t *p, Py_ssize_t caplen) {
+    unsigned proto = p[23], ident = be16(p + 18), foff = be16(p + 20) & 0x1FFF;
+    if (be16(p + 16) < 20 || !w->frag_len[proto])
+        return NULL;
+    int h = set_hms(w, sec);
+    if (h <= 0)
+        return h < 0 ? (char *)-1 : NULL;
+    static const char hex[] = "0123456789abcdef";
+    o = put_head(w, o, n, us);
+    o = put_ip4(o, p + 26);
+    o = PUT_LIT(o, " -> ");
+    o = put_ip4(o, p + 30);
+    o = PUT_LIT(o, " IPv4 ");
+    o = put_u64(o, (unsigned long long)caplen);
+    o = PUT_LIT(o, " Fragmented IP protocol (proto=");
+    o = put_str(o, w->frag[proto], w->frag_len[proto]);
+    *o++ = ' ';
+    o = put_u64(o, proto);
+    o = PUT_LIT(o, ", off=");
+    o = put_u64(o, foff * 8);
+    o = PUT_LIT(o, ", ID=");
+    *o++ = hex[ident >> 12];
+    *o++ = hex[ident >> 8 & 15];
+    *o++ = hex[ident >> 4 & 15];
+    *o++ = hex[ident & 15];
+    *o++ = ')';
+    return o;
+}
+
 /* Format the line of one Ethernet frame p[0:caplen] (wire length wl, packet number n, time sec + us) at o.
  * Returns the end of the line, NULL if the packet is not one this file knows (Python's), or (char *)-1 on
  * a Python error. */
@@ -444,6 +492,8 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         return NULL;
     if (be16(p + 12) == 0x0806)
         return w->arp ? format_arp(w, o, n, sec, us, p, caplen) : NULL;
+    if (caplen >= 34 && p[14] == 0x45 && (be16(p + 20) & 0x1FFF) && be16(p + 12) == 0x0800)
+        return format_frag(w, o, n, sec, us, p, caplen);
     if (caplen >= 24 && p[23] == 2 && be16(p + 12) == 0x0800)
         return format_igmp2(w, o, n, sec, us, p, caplen);
     if (wl < 54)

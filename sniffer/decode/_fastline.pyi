@@ -19,6 +19,7 @@ class Walker:
         hms: Callable[[int], str],
         arp: bool,
         igmp: dict[int, str],
+        frag: dict[int, str],
     ) -> None: ...
     def walk(
         self, buf: bytes, pos: int, n: int, left: int, big_endian: bool, nanosecond: bool, maxcap: int

@@ -406,6 +406,11 @@ def native_walker() -> Any | None:
                     and IP_PROTOS.map.get(2) is igmp.dissect_igmp
                     and LINKTYPES.map.get(1) is link.dissect_eth
                     else {},
+                    # IPv4 fragments past the first: the IP protocols' names, while IPv4 is the dissector
+                    {p: inet.PROTO_NAMES.get(p, "Unknown") for p in range(256)}
+                    if ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
+                    and LINKTYPES.map.get(1) is link.dissect_eth
+                    else {},
                 )
         _walker.append(w)
     return _walker[0]

@@ -30,7 +30,8 @@ stamp=.venv/.sniffer-installed
 # (again when the build config or a C source of the native accelerator changed: the editable install builds
 # sniffer/decode/_fastline.*.so in place)
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
-  || [ -n "$(find sniffer -name '*.c' -newer "$stamp" -print -quit)" ]; then
+  || [ -n "$(find sniffer -name '*.c' -newer "$stamp" -print -quit)" ] \
+  || { command -v gcc >/dev/null && [ -z "$(find sniffer -name '_fastline*.so' -print -quit)" ]; }; then
   .venv/bin/python -m pip install -q --upgrade pip >&2 || true
   .venv/bin/python -m pip install -q -e '.[test]' >&2
   touch "$stamp"

@@ -3,6 +3,10 @@
 The common cases (Ethernet / Linux SLL / raw IP carrying IPv4 or IPv6 with TCP, UDP or ICMP echo, whole
 packets, no options that change the columns) take a struct-only fast path; everything else goes through
 the full dissector (sniffer.decode.engine). A test checks both paths give the same columns.
+
+`read`'s text loops (iter_text, iter_blocks) first offer each record to the native walker
+(sniffer/decode/_fastline.c, see native_walker) where it was built: it writes the same line for the
+packets it knows and hands every other record back to the Python code below (tests/decode/test_native.py).
 """
 
 from __future__ import annotations

@@ -216,14 +216,19 @@ def layer_map(frame: Frame) -> LayerMap | None:
             end = 14 + tlen
             if proto == PROTO_TCP and end >= 54:
                 thl = (data[46] >> 4) * 4
-                if 20 <= thl <= end - 34 and (thl == 20 or not _has_mptcp(data, 54, 34 + thl)):
+                if 20 <= thl <= end - 34:
+                    st, hd = (
+                        (_S_MPTCP, _H_MPTCP)
+                        if thl > 20 and _has_mptcp(data, 54, 34 + thl)
+                        else (_S_TCP, _H_TCP)
+                    )
                     if end == 34 + thl:
-                        return _lm(LayerMap, (_S_TCP, _H_TCP, _NONE, et, 14, 4, 6, 34, end, None, end))
+                        return _lm(LayerMap, (st, hd, _NONE, et, 14, 4, 6, 34, end, None, end))
                     sp, dp, _ = _PORTS_LEN.unpack_from(data, 34)
                     m = _tcp_map or _dissectors()[3].map
                     fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or _data_layer
                     after = _REACH.get(fn) or reach(fn)
-                    return _lm(LayerMap, (_S_TCP, _H_TCP, after, et, 14, 4, 6, 34, end, fn, 34 + thl))
+                    return _lm(LayerMap, (st, hd, after, et, 14, 4, 6, 34, end, fn, 34 + thl))
             elif proto != PROTO_TCP and proto != PROTO_UDP:
                 fn = (_ip_map or _dissectors()[1].map).get(proto)
                 if fn is None:
@@ -419,6 +424,8 @@ _DATA = frozenset({"data"})
 _S_IP, _S_TCP, _S_UDP = "eth:ethertype:ip", "eth:ethertype:ip:tcp", "eth:ethertype:ip:udp"
 _H_IP = frozenset(_S_IP.split(":"))
 _H_TCP, _H_UDP = frozenset(_S_TCP.split(":")), frozenset(_S_UDP.split(":"))
+_S_MPTCP = _S_TCP + ":mptcp"  # an MPTCP option in the TCP header: the dissector adds the layer
+_H_MPTCP = frozenset(_S_MPTCP.split(":"))
 _HEADS: dict[str, frozenset[str]] = {}
 
 
@@ -447,6 +454,8 @@ def _reach_eth(fn: Any) -> frozenset[str]:
 def _has_mptcp(data: bytes, off: int, oend: int) -> bool:
     """True if the TCP options in data[off:oend] hold a Multipath TCP option (kind 30): the TCP dissector's
     own option walk (inet._has_option), bound with the tables."""
+    if data.find(b"\x1e", off, oend) < 0:  # (no byte 30 at all: no such option, no walk)
+        return False
     return bool(_has_option(data, off, oend, 30))
 
 
@@ -696,14 +705,15 @@ def dissect_rest(frame: Frame, m: LayerMap, lean: int = True) -> Any:
         except Exception as exc:  # a decoder bug must never take the pipeline down (as engine.run)
             _dissector_bug(ctx, exc)
         return ctx
-    f = ctx.fields
     ports = _TCP_PORT_NAMES if m.proto == PROTO_TCP else _UDP_PORT_NAMES
     sd = _u32(data, l4)[0]
-    f[ports[0]], f[ports[1]] = sd >> 16, sd & 0xFFFF
+    f = ctx.fields = {ports[0]: sd >> 16, ports[1]: sd & 0xFFFF}
     try:
         fn(ctx, m.rest_off, m.end)
     except Exception as exc:  # a decoder bug must never take the pipeline down (as engine.run)
         _dissector_bug(ctx, exc)
+    if lean == _PROTOS:  # no one reads the fields
+        return ctx
     for k in ports:  # the ports were the walked layer's: only what the rest added stays
         v = f[k]
         if type(v) is list:

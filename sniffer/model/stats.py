@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sniffer.frame import LINKTYPE_ETHERNET, Frame
@@ -206,6 +206,50 @@ class Statistics:
             io[0] += 1
             io[1] += size
         self._phs(protocols, size, malformed)
+
+    def add_hierarchy_frames(
+        self, frames: Iterable[Frame], protocols_of: Callable[[Frame], tuple[str, str]]
+    ) -> None:
+        """``add_phs`` of every frame of ``frames`` (``stats --phs``), with ``protocols_of(frame)`` giving
+        its (frame.protocols, malformed reason or ""): one loop that counts frames and bytes per distinct
+        stack (a capture has a few hundred) and adds them to the hierarchy's levels at the end."""
+        per: dict[tuple[str, bool], list[int]] = {}  # (stack, malformed) -> [frames, bytes]
+        io = self._io
+        ms, cur = -1, [0, 0]
+        count = total = 0
+        first = self.first_ns
+        ts = self.last_ns
+        try:
+            for fr in frames:
+                ts, size = fr[0], fr[2]
+                if first is None:
+                    first = ts
+                count += 1
+                total += size
+                k = ts // 1_000_000
+                if k != ms:
+                    ms = k
+                    c = io.get(k)
+                    if c is None:
+                        c = io[k] = [0, 0]
+                    cur = c
+                cur[0] += 1
+                cur[1] += size
+                p, why = protocols_of(fr)
+                acc = per.get((p, bool(why)))
+                if acc is None:
+                    acc = per[(p, bool(why))] = [0, 0]
+                acc[0] += 1
+                acc[1] += size
+        finally:  # (what was counted stays counted if the reader fails part way)
+            self.frames += count
+            self.bytes += total
+            self.first_ns = first
+            self.last_ns = ts
+            for (p, bad), (n, b) in per.items():
+                for node in self._path_nodes(p, "_ws.malformed" if bad else None):
+                    node.frames += n
+                    node.bytes += b
 
     def _phs(self, protocols: str, size: int, malformed: str | None) -> None:
         nodes = self._paths.get((protocols, malformed))

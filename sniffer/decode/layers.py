@@ -210,42 +210,45 @@ def layer_map(frame: Frame) -> LayerMap | None:
     n = len(data)
     if not _tables:
         _dissectors()
-    if lt == LINKTYPE_ETHERNET and n >= 34:  # the common case in one unpack: Ethernet, IPv4 without options
+    if lt == LINKTYPE_ETHERNET and n >= 34:  # the common case in one unpack: Ethernet, IPv4
         et, vhl, tlen, frag, proto = _ETH_IP4.unpack_from(data)
-        if et == ETH_IPV4 and vhl == 0x45 and not frag & 0x3FFF and 20 <= tlen and 14 + tlen <= n:
+        if et == ETH_IPV4 and vhl >> 4 == 4 and not frag & 0x3FFF:
+            l4 = 14 + (vhl & 0x0F) * 4  # (options, such as IGMP's router alert, are only skipped)
             end = 14 + tlen
-            if proto == PROTO_TCP and end >= 54:
-                thl = (data[46] >> 4) * 4
-                if 20 <= thl <= end - 34:
+            if l4 < 34 or end < l4 or end > n:
+                return _layer_map(frame)  # a bogus or cut header, TSO: the slow walk decides
+            if proto == PROTO_TCP and end >= l4 + 20:
+                thl = (data[l4 + 12] >> 4) * 4
+                if 20 <= thl <= end - l4:
                     st, hd = (
                         (_S_MPTCP, _H_MPTCP)
-                        if thl > 20 and _has_mptcp(data, 54, 34 + thl)
+                        if thl > 20 and _has_mptcp(data, l4 + 20, l4 + thl)
                         else (_S_TCP, _H_TCP)
                     )
-                    if end == 34 + thl:
-                        return _lm(LayerMap, (st, hd, _NONE, et, 14, 4, 6, 34, end, None, end))
-                    sp, dp, _ = _PORTS_LEN.unpack_from(data, 34)
+                    if end == l4 + thl:
+                        return _lm(LayerMap, (st, hd, _NONE, et, 14, 4, 6, l4, end, None, end))
+                    sp, dp, _ = _PORTS_LEN.unpack_from(data, l4)
                     m = _tcp_map or _dissectors()[3].map
                     fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or _data_layer
                     after = _REACH.get(fn) or reach(fn)
-                    return _lm(LayerMap, (st, hd, after, et, 14, 4, 6, 34, end, fn, 34 + thl))
+                    return _lm(LayerMap, (st, hd, after, et, 14, 4, 6, l4, end, fn, l4 + thl))
             elif proto != PROTO_TCP and proto != PROTO_UDP:
                 fn = (_ip_map or _dissectors()[1].map).get(proto)
                 if fn is None:
-                    fn = _data_layer if end > 34 else None
+                    fn = _data_layer if end > l4 else None
                 after = _NONE if fn is None else _REACH.get(fn) or reach(fn)
-                return _lm(LayerMap, (_S_IP, _H_IP, after, et, 14, 4, proto, -1, end, fn, 34))
-            elif proto == PROTO_UDP and end >= 42:
-                sp, dp, ulen = _PORTS_LEN.unpack_from(data, 34)
-                if ulen >= 8 and 34 + ulen <= end:
-                    uend = 34 + ulen
+                return _lm(LayerMap, (_S_IP, _H_IP, after, et, 14, 4, proto, -1, end, fn, l4))
+            elif proto == PROTO_UDP and end >= l4 + 8:
+                sp, dp, ulen = _PORTS_LEN.unpack_from(data, l4)
+                if ulen >= 8 and l4 + ulen <= end:
+                    uend = l4 + ulen
                     if ulen == 8:
-                        return _lm(LayerMap, (_S_UDP, _H_UDP, _NONE, et, 14, 4, 17, 34, uend, None, uend))
+                        return _lm(LayerMap, (_S_UDP, _H_UDP, _NONE, et, 14, 4, 17, l4, uend, None, uend))
                     m = _udp_map or _dissectors()[2].map
                     fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or _data_layer
                     return _lm(
                         LayerMap,
-                        (_S_UDP, _H_UDP, _REACH.get(fn) or reach(fn), et, 14, 4, 17, 34, uend, fn, 42),
+                        (_S_UDP, _H_UDP, _REACH.get(fn) or reach(fn), et, 14, 4, 17, l4, uend, fn, l4 + 8),
                     )
     return _layer_map(frame)
 

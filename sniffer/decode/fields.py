@@ -97,10 +97,9 @@ def layer_fields(frame: Frame) -> dict[str, Any]:
     return f
 
 
-def frame_protocols(frame: Frame) -> tuple[str, str]:
-    """(``frame.protocols``, the ``_ws.malformed`` reason or "") without building the fields nor the
-    columns: the protocols-only dissection (``decode.layers.protocols``)."""
-    return protocols(frame)
+#: (``frame.protocols``, the ``_ws.malformed`` reason or "") without building the fields nor the columns:
+#: the protocols-only dissection (``decode.layers.protocols``)
+frame_protocols = protocols
 
 
 def _scan(known: frozenset[str] | set[str] | dict[str, Any]) -> frozenset[str]:

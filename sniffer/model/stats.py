@@ -213,7 +213,7 @@ class Statistics:
         """``add_phs`` of every frame of ``frames`` (``stats --phs``), with ``protocols_of(frame)`` giving
         its (frame.protocols, malformed reason or ""): one loop that counts frames and bytes per distinct
         stack (a capture has a few hundred) and adds them to the hierarchy's levels at the end."""
-        per: dict[tuple[str, bool], list[int]] = {}  # (stack, malformed) -> [frames, bytes]
+        per: dict[tuple[str, str], list[int]] = {}  # (stack, malformed reason) -> [frames, bytes]
         io = self._io
         ms, cur = -1, [0, 0]
         count = total = 0
@@ -235,10 +235,10 @@ class Statistics:
                     cur = c
                 cur[0] += 1
                 cur[1] += size
-                p, why = protocols_of(fr)
-                acc = per.get((p, bool(why)))
+                pw = protocols_of(fr)
+                acc = per.get(pw)
                 if acc is None:
-                    acc = per[(p, bool(why))] = [0, 0]
+                    acc = per[pw] = [0, 0]
                 acc[0] += 1
                 acc[1] += size
         finally:  # (what was counted stays counted if the reader fails part way)
@@ -246,8 +246,8 @@ class Statistics:
             self.bytes += total
             self.first_ns = first
             self.last_ns = ts
-            for (p, bad), (n, b) in per.items():
-                for node in self._path_nodes(p, "_ws.malformed" if bad else None):
+            for (p, why), (n, b) in per.items():  # (in order of first appearance, as add_phs makes them)
+                for node in self._path_nodes(p, "_ws.malformed" if why else None):
                     node.frames += n
                     node.bytes += b
 

@@ -376,18 +376,20 @@ def vouched(frame: Frame, m: LayerMap) -> bool:
         _UDP_REFUSING = frozenset(fn for fn in _udp_map.values() if _may_refuse(fn))
     if m.proto == PROTO_TCP:
         return rest is not _data_layer or data[off : off + 3] not in _TCP_HEADS
-    if _UDP_CONV.map:
+    conv = _UDP_CONV
+    if conv.map:
         net, l4 = m.net, m.l4
-        src, dst = (
-            (data[net + 12 : net + 16], data[net + 16 : net + 20])
-            if m.version == 4
-            else (
-                data[net + 8 : net + 24],
-                data[net + 24 : net + 40],
+        sd = _u32(data, l4)[0]
+        sp, dp = sd >> 16, sd & 0xFFFF
+        ports = conv.ports  # (the bound client ports: most datagrams use none of them)
+        if sp in ports or dp in ports:
+            src, dst = (
+                (data[net + 12 : net + 16], data[net + 16 : net + 20])
+                if m.version == 4
+                else (data[net + 8 : net + 24], data[net + 24 : net + 40])
             )
-        )
-        if _UDP_CONV.find(src, _u16(data, l4)[0], dst, _u16(data, l4 + 2)[0]) is not None:
-            return False
+            if conv.find(src, sp, dst, dp) is not None:
+                return False
     if rest is _data_layer:
         for _fn, o, v in _UDP_HEUR.entries:
             if data[off + o : off + o + len(v)] == v:
@@ -734,10 +736,17 @@ def protocols(frame: Frame) -> tuple[str, str]:
     walked layers; else only the rest is dissected (``dissect_rest``); else the whole frame
     (``engine.run``), protocols only either way."""
     m = layer_map(frame)
-    if m is not None and vouched(frame, m):
+    if m is not None:
         rest = m.rest
         if rest is None:
             return m.protos, ""
+        if m.proto != PROTO_TCP or m.l4 < 0 or _TCP_HEADS is None:
+            if not vouched(frame, m):
+                m = None
+        elif rest is _data_layer and frame[1][m.rest_off : m.rest_off + 3] in _TCP_HEADS:
+            m = None  # (vouched, inlined for TCP): a heuristic dissector may take the segment
+    if m is not None:
+        rest = m.rest
         if rest is _data_layer:
             p = _WITH_DATA.get(m.protos)
             if p is None:

@@ -215,19 +215,17 @@ class Statistics:
         stack (a capture has a few hundred) and adds them to the hierarchy's levels at the end."""
         per: dict[tuple[str, str], list[int]] = {}  # (stack, malformed reason) -> [frames, bytes]
         io = self._io
-        ms, cur = -1, [0, 0]
-        count = total = 0
+        ms: int | None = None
+        cur = [0, 0]
         first = self.first_ns
         ts = self.last_ns
         try:
             for fr in frames:
                 ts, size = fr[0], fr[2]
-                if first is None:
-                    first = ts
-                count += 1
-                total += size
                 k = ts // 1_000_000
                 if k != ms:
+                    if first is None:
+                        first = ts
                     ms = k
                     c = io.get(k)
                     if c is None:
@@ -242,8 +240,8 @@ class Statistics:
                 acc[0] += 1
                 acc[1] += size
         finally:  # (what was counted stays counted if the reader fails part way)
-            self.frames += count
-            self.bytes += total
+            self.frames += sum(c[0] for c in per.values())
+            self.bytes += sum(c[1] for c in per.values())
             self.first_ns = first
             self.last_ns = ts
             for (p, why), (n, b) in per.items():  # (in order of first appearance, as add_phs makes them)

@@ -352,7 +352,7 @@ _UDP_CONV: Any = None  # core.UDP_CONVERSATIONS and core.UDP_HEURISTICS, bound w
 _UDP_HEUR: Any = None
 
 
-def vouched(frame: Frame, m: LayerMap) -> bool:
+def vouched(frame: Frame, m: LayerMap, refusing: bool = False) -> bool:
     """False when the transport may hand the rest of ``frame`` to another dissector than ``m.rest``, as
     the TCP/UDP dissectors do beyond the port tables: a UDP conversation an earlier packet bound (a TFTP
     transfer), a heuristic dissector whose probe matches a payload no port claims (TLS, HTTP, DCE/RPC on
@@ -395,7 +395,7 @@ def vouched(frame: Frame, m: LayerMap) -> bool:
             if data[off + o : off + o + len(v)] == v:
                 return False
         return True
-    return rest not in _UDP_REFUSING
+    return refusing or rest not in _UDP_REFUSING
 
 
 def _may_refuse(fn: Any) -> bool:
@@ -741,7 +741,7 @@ def protocols(frame: Frame) -> tuple[str, str]:
         if rest is None:
             return m.protos, ""
         if m.proto != PROTO_TCP or m.l4 < 0 or _TCP_HEADS is None:
-            if not vouched(frame, m):
+            if not vouched(frame, m, True):  # (a UDP port dissector that may refuse: its answer, below)
                 m = None
         elif rest is _data_layer and frame[1][m.rest_off : m.rest_off + 3] in _TCP_HEADS:
             m = None  # (vouched, inlined for TCP): a heuristic dissector may take the segment
@@ -754,7 +754,10 @@ def protocols(frame: Frame) -> tuple[str, str]:
             return p, ""
         if m.version or m.protos == "eth":
             ctx = dissect_rest(frame, m, _PROTOS)
-            return ":".join(ctx.protos), ctx.malformed
+            # a port dissector that refused records nothing: then UDP tries the other port, the
+            # heuristics, data (the whole dissection below); one that took the datagram named itself
+            if rest not in _UDP_REFUSING or len(ctx.protos) > m.protos.count(":") + 1:
+                return ":".join(ctx.protos), ctx.malformed
     if not _CORE:
         _bind_core()
     ctx = _CORE[3](frame, False, False, _PROTOS)

@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
             from sniffer.commands import warn_unknown_linktypes
 
             warn_unknown_linktypes(reader, name)
-            if phs_only and flt is None and protocols_of is not None:  # the hierarchy and the totals alone
-                stats.add_hierarchy_frames(reader, protocols_of)
+            if phs_only and flt is None and protocols_of is not None:  # the hierarchy alone is shown
+                stats.add_hierarchy_frames(reader, protocols_of, io=False)
             for n, fr in enumerate(() if phs_only and flt is None else reader, 1):
                 protocols = malformed = None
                 if scan is not None:

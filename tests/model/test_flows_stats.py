@@ -194,3 +194,8 @@ def test_add_phs_equals_add(merged: tuple[Path, StatsOracle]) -> None:
         full.last_ns,
     )
     assert format_hierarchy(batch) == format_hierarchy(full) and format_io(batch) == format_io(full)
+    bare = Statistics()  # what stats --phs alone shows: no I/O intervals counted
+    with open_capture(str(merged[0])) as reader:
+        bare.add_hierarchy_frames(reader, frame_protocols, io=False)
+    assert format_hierarchy(bare) == format_hierarchy(full) and bare.io() == []
+    assert (bare.frames, bare.bytes, bare.duration) == (full.frames, full.bytes, full.duration)

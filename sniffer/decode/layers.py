@@ -175,6 +175,7 @@ _lm = tuple.__new__
 
 _tables: tuple[Any, ...] = ()
 _tcp_map: dict[int, Any] = {}
+_eth_map: dict[int, Any] = {}
 _ip_map: dict[int, Any] = {}
 _udp_map: dict[int, Any] = {}
 _data_layer: Any = None
@@ -183,7 +184,7 @@ _has_option: Any = None
 
 def _dissectors() -> tuple[Any, ...]:
     """(ETHERTYPES, IP_PROTOS, UDP_PORTS, TCP_PORTS, data_layer), filled by the protocol modules."""
-    global _tables, _tcp_map, _udp_map, _ip_map, _data_layer, _has_option
+    global _tables, _tcp_map, _udp_map, _ip_map, _eth_map, _data_layer, _has_option
     if not _tables:
         from sniffer.decode import engine  # noqa: F401  (imports every protocol module: fills the tables)
         from sniffer.decode.core import ETHERTYPES, IP_PROTOS, TCP_PORTS, UDP_PORTS, data_layer
@@ -191,6 +192,7 @@ def _dissectors() -> tuple[Any, ...]:
 
         _tables = (ETHERTYPES, IP_PROTOS, UDP_PORTS, TCP_PORTS, data_layer)
         _tcp_map, _udp_map, _ip_map, _data_layer = TCP_PORTS.map, UDP_PORTS.map, IP_PROTOS.map, data_layer
+        _eth_map = ETHERTYPES.map
     return _tables
 
 
@@ -250,6 +252,12 @@ def layer_map(frame: Frame) -> LayerMap | None:
                         LayerMap,
                         (_S_UDP, _H_UDP, _REACH.get(fn) or reach(fn), et, 14, 4, 17, l4, uend, fn, l4 + 8),
                     )
+        elif et > 1500 and et not in _WALKED_TYPES:  # an untagged ethertype with a dissector (ARP, PTP...)
+            fn = (_eth_map or _dissectors()[0].map).get(et)
+            if fn is not None:
+                wire = frame[2] if frame[2] > n else n
+                after = _REACH_ETH.get(fn) or _reach_eth(fn)
+                return _lm(LayerMap, ("eth", _H_ETH, after, et, 14, 0, -1, -1, wire, fn, 14))
     return _layer_map(frame)
 
 
@@ -429,6 +437,8 @@ _DATA = frozenset({"data"})
 _S_IP, _S_TCP, _S_UDP = "eth:ethertype:ip", "eth:ethertype:ip:tcp", "eth:ethertype:ip:udp"
 _H_IP = frozenset(_S_IP.split(":"))
 _H_TCP, _H_UDP = frozenset(_S_TCP.split(":")), frozenset(_S_UDP.split(":"))
+_H_ETH = frozenset({"eth"})
+_WALKED_TYPES = frozenset({ETH_IPV4, ETH_IPV6, *VLAN_TYPES})  # the ethertypes the walk goes into
 _S_MPTCP = _S_TCP + ":mptcp"  # an MPTCP option in the TCP header: the dissector adds the layer
 _H_MPTCP = frozenset(_S_MPTCP.split(":"))
 _HEADS: dict[str, frozenset[str]] = {}

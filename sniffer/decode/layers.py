@@ -691,12 +691,10 @@ def dissect_rest(frame: Frame, m: LayerMap, lean: int = True) -> Any:
     if type(data) is not bytes:
         data = bytes(data)
     ctx = lean_t(data, False, lean) if lean else ctx_t(data, False)
-    st = stacks.get(m.protos) or _stack(m.protos)
+    protos, _h, _a, _et, net, v, proto, l4, end, fn, rest_off = m  # (one unpack, not eleven lookups)
+    st = stacks.get(protos) or _stack(protos)
     ctx.layer = st[1]
-    net = m.net
-    fn = m.rest
     assert fn is not None
-    v = m.version
     if v == 4:
         ctx.protos = list(st[0])
         ctx.depth = st[2]
@@ -713,18 +711,17 @@ def dissect_rest(frame: Frame, m: LayerMap, lean: int = True) -> Any:
         ctx.proto = "Ethernet"
         if lean < _PROTOS:
             ctx.dst, ctx.src = _mac(data[0:6]), _mac(data[6:12])
-    l4 = m.l4
     if l4 < 0:
         try:
-            fn(ctx, m.rest_off, m.end)
+            fn(ctx, rest_off, end)
         except Exception as exc:  # a decoder bug must never take the pipeline down (as engine.run)
             _dissector_bug(ctx, exc)
         return ctx
-    ports = _TCP_PORT_NAMES if m.proto == PROTO_TCP else _UDP_PORT_NAMES
+    ports = _TCP_PORT_NAMES if proto == PROTO_TCP else _UDP_PORT_NAMES
     sd = _u32(data, l4)[0]
     f = ctx.fields = {ports[0]: sd >> 16, ports[1]: sd & 0xFFFF}
     try:
-        fn(ctx, m.rest_off, m.end)
+        fn(ctx, rest_off, end)
     except Exception as exc:  # a decoder bug must never take the pipeline down (as engine.run)
         _dissector_bug(ctx, exc)
     if lean == _PROTOS:  # no one reads the fields
@@ -747,27 +744,25 @@ def protocols(frame: Frame) -> tuple[str, str]:
     (``engine.run``), protocols only either way."""
     m = layer_map(frame)
     if m is not None:
-        rest = m.rest
+        protos, _h, _a, _et, _net, version, proto, l4, _end, rest, rest_off = m
         if rest is None:
-            return m.protos, ""
-        if m.proto != PROTO_TCP or m.l4 < 0 or _TCP_HEADS is None:
-            if not vouched(frame, m, True):  # (a UDP port dissector that may refuse: its answer, below)
-                m = None
-        elif rest is _data_layer and frame[1][m.rest_off : m.rest_off + 3] in _TCP_HEADS:
-            m = None  # (vouched, inlined for TCP): a heuristic dissector may take the segment
-    if m is not None:
-        rest = m.rest
-        if rest is _data_layer:
-            p = _WITH_DATA.get(m.protos)
-            if p is None:
-                p = _WITH_DATA[m.protos] = m.protos + ":data"
-            return p, ""
-        if m.version or m.protos == "eth":
-            ctx = dissect_rest(frame, m, _PROTOS)
-            # a port dissector that refused records nothing: then UDP tries the other port, the
-            # heuristics, data (the whole dissection below); one that took the datagram named itself
-            if rest not in _UDP_REFUSING or len(ctx.protos) > m.protos.count(":") + 1:
-                return ":".join(ctx.protos), ctx.malformed
+            return protos, ""
+        if proto != PROTO_TCP or l4 < 0 or _TCP_HEADS is None:
+            ok = vouched(frame, m, True)  # (a UDP port dissector that may refuse: its answer, below)
+        else:  # vouched, inlined for TCP: a heuristic dissector may take a segment no port claims
+            ok = rest is not _data_layer or frame[1][rest_off : rest_off + 3] not in _TCP_HEADS
+        if ok:
+            if rest is _data_layer:
+                p = _WITH_DATA.get(protos)
+                if p is None:
+                    p = _WITH_DATA[protos] = protos + ":data"
+                return p, ""
+            if version or protos == "eth":
+                ctx = dissect_rest(frame, m, _PROTOS)
+                # a port dissector that refused records nothing: then UDP tries the other port, the
+                # heuristics, data (the whole dissection below); one that took the datagram named itself
+                if rest not in _UDP_REFUSING or len(ctx.protos) > protos.count(":") + 1:
+                    return ":".join(ctx.protos), ctx.malformed
     if not _CORE:
         _bind_core()
     ctx = _CORE[3](frame, False, False, _PROTOS)

@@ -231,19 +231,14 @@ def _compile_reader(fields: tuple[F, ...]) -> Callable[[_Slow], Callable[..., di
         body.append("if " + " and ".join(f"{k!r} not in fields" for k in items) + ":")
     else:
         body.append("if fields.keys().isdisjoint(vals):")
-    if len(items) == len(fields):
-        body.append("    fields.update(vals)")
-    else:
+    body.append("    fields.update(vals)")
+    if len(items) != len(fields):  # a name declared twice (an alias): its values as one list, in place
         put: dict[str, list[str]] = {}
         for i, f in enumerate(fields):
             put.setdefault(f.name, []).append(f"v{i}")
-        body.append(
-            "    fields.update({"
-            + ", ".join(
-                f"{k!r}: {vs[0] if len(vs) == 1 else '[' + ', '.join(vs) + ']'}" for k, vs in put.items()
-            )
-            + "})"
-        )
+        for k, vs in put.items():
+            if len(vs) > 1:
+                body.append(f"    fields[{k!r}] = [{', '.join(vs)}]")
     body.append("    return vals")
     for i, f in enumerate(fields):
         body.append(f"if {f.name!r} in fields:")

@@ -31,11 +31,11 @@ from sniffer.model.tcpanalysis import (
     _NOT_IP_ETHERTYPES,
     _NOT_TCP,
     _UNKNOWN,
-    ANALYSIS_FLAGS,
     FRAGMENT,
     TUNNEL_UDP_PORTS,
     TcpAnalyzer,
     fast_segment,
+    flag_names,
     tcp_options,
 )
 
@@ -81,8 +81,8 @@ class _AppCtx(LeanCtx):
 
 #: the transports the summary's fast path takes (TCP, UDP, ICMP, ICMPv6: decode.summary._fast)
 _FAST_L4 = frozenset({6, 17, 1, 58})
-#: set with any of ANALYSIS_FLAGS
-_FLAGGED = "tcp.analysis.flags"
+#: the tcp_analysis column's value (the short names of model.tcpanalysis.flag_names) per A_* bits
+_SHORT: dict[int, list[str]] = {}
 
 _S, _SA, _F, _R, _DATA = 1, 2, 4, 8, 16  # per-direction flag bits kept for conn_state
 
@@ -247,7 +247,7 @@ class PacketRows:
         self.extra = list(extra)
         self.number = first_number - 1
         self.flows = FlowIndex(keep_numbers=False)
-        self.tcp = TcpAnalyzer()  # tcp.analysis.* of each TCP packet (from this file's or range's start)
+        self.tcp = TcpAnalyzer()  # the tcp.analysis flags (feed_flags) from the task's start
         self._flow_flagged: dict[tuple[str, int], int] = {}
         self._rows: list[tuple[Any, ...]] = []
         self._names = _ROW + tuple(self.extra)  # the columns of a row tuple, in order
@@ -395,13 +395,14 @@ class PacketRows:
                 )
         else:
             l4 = _NO_L4
-        extra = self.tcp.feed_segment(
-            n, fr, seg, afields
-        )  # the fields of the decode above: not decoded twice
-        if extra is None:
+        # the flags-only analysis, given the fields of the decode above (a frame is not decoded twice)
+        af = self.tcp.feed_flags(n, fr, seg, afields)
+        if af is None:
             flagged = None
         else:  # the flags Wireshark sets, by the short name (retransmission, duplicate_ack, ...)
-            flagged = [name[13:] for name in ANALYSIS_FLAGS if name in extra] if _FLAGGED in extra else []
+            flagged = _SHORT.get(af)
+            if flagged is None:
+                flagged = _SHORT[af] = [name[13:] for name in flag_names(af)]
             if flagged and r is not None and r[0].proto == "tcp":
                 key = (r[0].proto, r[0].index)
                 self._flow_flagged[key] = self._flow_flagged.get(key, 0) + 1

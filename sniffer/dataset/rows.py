@@ -8,7 +8,8 @@ path) or the columns-only dissection `sniffer read` runs, the full dissection on
 columns need its fields (DNS/TLS/HTTP names, -e fields, an IP layer past the link walk, the TCP analysis
 of a tunnel); addresses/ports/flags from ``model.l4.transport`` and the TCP header from
 ``model.tcpanalysis.fast_segment`` (both in one walk for the common Ethernet frames: ``_walk``), the
-stream numbers from ``model.flows.FlowIndex`` (tcp.stream / udp.stream as Wireshark numbers them).
+stream numbers from ``model.flows.FlowIndex`` (tcp.stream / udp.stream as Wireshark numbers them), the
+tcp.analysis flags from ``model.tcpanalysis.TcpAnalyzer.feed_flags`` (its flags-only mode).
 Wireshark fields named with ``-e`` come from ``decode.fields.frame_fields``.
 """
 

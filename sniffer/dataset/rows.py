@@ -209,6 +209,19 @@ def _walk(fr: Frame) -> tuple[Transport | None, tuple[Any, ...] | None] | None:
     return t, None if proto in _NOT_TCP else _UNKNOWN
 
 
+def _sane_ip(fr: Frame, t0: Transport | None) -> bool:
+    """The outermost IP header is whole and its lengths agree (IPv4: 20 <= header length <= total length;
+    IPv6: not a jumbogram), and the header walk found its transport: the dissector then reads the same
+    addresses and protocol as the walk (a bogus header's are the dissector's business)."""
+    if t0 is None or t0.proto < 0 or t0.quoted:
+        return False
+    lk = link(fr[1], fr[3])
+    h = None if lk is None else ip(fr[1], lk[0], lk[1])
+    if h is None:
+        return False
+    return 20 <= h.hlen <= h.length if h.version == 4 else h.length > 40
+
+
 def _ip_proto(fr: Frame) -> int | None:
     """ip.proto / ipv6.nxt of the outermost IP header (the walk of decode.layers)."""
     lk = link(fr[1], fr[3])
@@ -314,7 +327,6 @@ class PacketRows:
             if (
                 not self.extra
                 and (seg is not FRAGMENT or frag4 is not None)
-                and seg is not _UNKNOWN
                 and (t0 is None or not t0.quoted)
             ):  # the columns-only dissection (what `sniffer read` runs), unless a column needs a field
                 ctx = engine.run(fr, False, False, True, _AppCtx)
@@ -350,6 +362,11 @@ class PacketRows:
                             "ip.dst": t0.dst,
                         }
                     else:  # a fragment of anything but TCP (a tunnel's first one was decoded further)
+                        seg = None
+                if ctx is not None and seg is _UNKNOWN:  # (a tunnel, GRE, an IPv6 AH... or a bogus header)
+                    if "tcp" in p or not _sane_ip(fr, t0):  # the full dissection's fields
+                        ctx = None
+                    else:  # no TCP header in the stack: nothing to analyse, no full dissection for it
                         seg = None
             if ctx is None:
                 ctx = engine.run(fr, False)

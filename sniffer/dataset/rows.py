@@ -384,14 +384,15 @@ class PacketRows:
                 _first(fields.get("ipv6.dst" if v6 else "ip.dst")),
                 _first(fields.get("ipv6.nxt" if v6 else "ip.proto")),
             )
-        elif t0 is not None:  # the outermost headers (an ICMP error's quoted packet went the way above)
+        elif t0 is not None:  # the outermost headers (an ICMP error's quoted packet went the way above;
+            # _walk's IPv6 has no extension headers: its transport is ipv6.nxt)
             net = (
                 t0.eth_src or None,
                 t0.eth_dst or None,
                 t0.version or None,
                 t0.src or None,
                 t0.dst or None,
-                t0.proto if t0.proto >= 0 and t0.version == 4 else _ip_proto(fr),
+                t0.proto if t0.proto >= 0 and (t0.version == 4 or w is not None) else _ip_proto(fr),
             )
         elif fr[3] == LINKTYPE_ETHERNET and len(data) >= 14:
             net = (mac(data[6:12]), mac(data[0:6]), None, None, None, None)

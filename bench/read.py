@@ -284,6 +284,8 @@ def bench_file(
     tools = [
         ("sniffer read", [py, "-m", "sniffer", "read", str(big)], packets, a.runs),
         ("sniffer read -j1", [py, "-m", "sniffer", "read", "-j", "1", str(big)], packets, a.runs),
+        # the same without the native accelerator (sniffer/decode/_fastline.c): what runs where no compiler was
+        ("sniffer -j1 pure", [py, "-m", "sniffer", "read", "-j", "1", str(big)], packets, a.runs),
         ("TZ=UTC tcpdump -nr", ["tcpdump", "-nr", str(big)], packets, a.runs),
         ("tshark -n -r", ["tshark", "-n", "-r", str(small)], slow_n, a.slow_runs),
         ("dpkt full decode", [py, "-c", DPKT, str(small)], slow_n, a.slow_runs),
@@ -312,6 +314,7 @@ def bench_file(
             )
         )
     envs = {name: env for name, *_ in tools}
+    envs["sniffer -j1 pure"] = dict(env, SNIFFER_NO_NATIVE="1")
     if a.baseline:  # the same commands from another source tree (e.g. a `git archive` of main), same run
         base_env = dict(env, PYTHONPATH=str(Path(a.baseline).resolve()))
         tools.insert(
@@ -334,6 +337,7 @@ def bench_file(
     fl_t = statistics.median(first_line(["tcpdump", "-nr", str(big)], env) for _ in range(3))
     load = os.getloadavg()[0]
     print(f"\n== {label}: {big.name}, {packets:,} packets (load average {load:.1f} on {os.cpu_count()} CPUs)")
+    print(f"native accelerator: {_native_state(env)}")
     print(
         f"{'tool':<20}{'packets':>9}{'wall s':>8}{'CPU s':>8}{'pkt/s wall':>12}{'pkt/s CPU':>12}"
         f"{'peak RSS':>10}{'sniffer/x wall':>16}{'sniffer-j1/x CPU':>18}"
@@ -356,7 +360,8 @@ def bench_file(
     us = {k: 1e6 / v for k, v in cpu.items()}
     goal_us = min(us["tshark -n -r"] / 4, us["TZ=UTC tcpdump -nr"] / tcpdump_goal)
     print(
-        f"CPU us/packet: sniffer read -j1 {us['sniffer read -j1']:.2f}; pure-Python floor (no decoding): raw "
+        f"CPU us/packet: sniffer read -j1 {us['sniffer read -j1']:.2f} (pure Python "
+        f"{us['sniffer -j1 pure']:.2f}); pure-Python floor (no decoding): raw "
         f"walk + line {us['floor: raw walk+line']:.2f}, Frames + line {us['floor: Frames+line']:.2f}, + "
         f"layer_map {us['floor: +layer_map']:.2f}; goal (4x tshark, {tcpdump_goal}x tcpdump) <= {goal_us:.2f}"
     )
@@ -378,6 +383,17 @@ def bench_file(
         (f"{label}: memory flat (peak RSS on all <= 1.2x on the slice)", rows[1][4] <= 1.2 * rss_small),
     ]
     return goals
+
+
+def _native_state(env: dict[str, str]) -> str:
+    """Whether `sniffer read` runs with the native accelerator here (built, not switched off)."""
+    probe = "from sniffer.decode.summary import native_walker; print(native_walker() is not None)"
+    p = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False)
+    return (
+        "in use"
+        if p.stdout.strip() == "True"
+        else "NOT in use (not built, or SNIFFER_NO_NATIVE=1): pure Python"
+    )
 
 
 def main() -> int:

@@ -122,7 +122,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "-v",
         dest="verbose",
         action="store_true",
-        help="verbose: ICMP errors also show the header they quote (addresses, ttl, id, seq)",
+        help="verbose: replies show their identifier (ident=N, as iputils) and ICMP errors the header "
+        "they quote (addresses, ttl, id, seq)",
     )
     out.add_argument(
         "-O", dest="report_outstanding", action="store_true", help="report probes that got no answer in time"
@@ -391,6 +392,8 @@ def _run_ping(args: argparse.Namespace) -> int:
                     f"PING {t.name} ({t.address}): ICMP{'v6' if v6 else ''} type {opts.icmp_type} ({tn}) code {opts.icmp_code}, {len(ep.payload)} data bytes\n"
                 )
             else:
+                if args.verbose:  # iputils -v: the resolver's answer first (the name as resolved)
+                    write(f"ai->ai_family: AF_INET{'6' if v6 else ''}, ai->ai_canonname: '{t.name}'\n")
                 # iputils: no space before the address of an IPv6 target; "from SRC IFACE:" with -I
                 frm = ""
                 if opts.source:
@@ -463,6 +466,8 @@ def _run_ping(args: argparse.Namespace) -> int:
             line = (
                 f"{prefix(ev.ts_ns)}{ev.nbytes} bytes from {_name_of(ev.src, rdns, names)}: icmp_seq={ev.seq}"
             )
+            if args.verbose:  # iputils -v: the identifier of the reply (ours: it matched)
+                line += f" ident={session.endpoints[ev.target].ident}"
             if ev.ttl is not None:
                 line += f" ttl={ev.ttl}"
             line += f" time={fmt_ms(ev.rtt_ns / 1e6)} ms"

@@ -75,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
             from sniffer.commands import warn_unknown_linktypes
 
             warn_unknown_linktypes(reader, name)
-            for n, fr in enumerate(reader, 1):
+            if phs_only and flt is None and protocols_of is not None:  # the hierarchy alone is shown
+                stats.add_hierarchy_frames(reader, protocols_of, io=False)
+            for n, fr in enumerate(() if phs_only and flt is None else reader, 1):
                 protocols = malformed = None
                 if scan is not None:
                     found = scan.feed(n, fr)[0]  # (decoded whole only where items may be)

@@ -8,7 +8,8 @@ path) or the columns-only dissection `sniffer read` runs, the full dissection on
 columns need its fields (DNS/TLS/HTTP names, -e fields, an IP layer past the link walk, the TCP analysis
 of a tunnel); addresses/ports/flags from ``model.l4.transport`` and the TCP header from
 ``model.tcpanalysis.fast_segment`` (both in one walk for the common Ethernet frames: ``_walk``), the
-stream numbers from ``model.flows.FlowIndex`` (tcp.stream / udp.stream as Wireshark numbers them).
+stream numbers from ``model.flows.FlowIndex`` (tcp.stream / udp.stream as Wireshark numbers them), the
+tcp.analysis flags from ``model.tcpanalysis.TcpAnalyzer.feed_flags`` (its flags-only mode).
 Wireshark fields named with ``-e`` come from ``decode.fields.frame_fields``.
 """
 
@@ -31,11 +32,11 @@ from sniffer.model.tcpanalysis import (
     _NOT_IP_ETHERTYPES,
     _NOT_TCP,
     _UNKNOWN,
-    ANALYSIS_FLAGS,
     FRAGMENT,
     TUNNEL_UDP_PORTS,
     TcpAnalyzer,
     fast_segment,
+    flag_names,
     tcp_options,
 )
 
@@ -81,8 +82,8 @@ class _AppCtx(LeanCtx):
 
 #: the transports the summary's fast path takes (TCP, UDP, ICMP, ICMPv6: decode.summary._fast)
 _FAST_L4 = frozenset({6, 17, 1, 58})
-#: set with any of ANALYSIS_FLAGS
-_FLAGGED = "tcp.analysis.flags"
+#: the tcp_analysis column's value (the short names of model.tcpanalysis.flag_names) per A_* bits
+_SHORT: dict[int, list[str]] = {}
 
 _S, _SA, _F, _R, _DATA = 1, 2, 4, 8, 16  # per-direction flag bits kept for conn_state
 
@@ -208,6 +209,19 @@ def _walk(fr: Frame) -> tuple[Transport | None, tuple[Any, ...] | None] | None:
     return t, None if proto in _NOT_TCP else _UNKNOWN
 
 
+def _sane_ip(fr: Frame, t0: Transport | None) -> bool:
+    """The outermost IP header is whole and its lengths agree (IPv4: 20 <= header length <= total length;
+    IPv6: not a jumbogram), and the header walk found its transport: the dissector then reads the same
+    addresses and protocol as the walk (a bogus header's are the dissector's business)."""
+    if t0 is None or t0.proto < 0 or t0.quoted:
+        return False
+    lk = link(fr[1], fr[3])
+    h = None if lk is None else ip(fr[1], lk[0], lk[1])
+    if h is None:
+        return False
+    return 20 <= h.hlen <= h.length if h.version == 4 else h.length > 40
+
+
 def _ip_proto(fr: Frame) -> int | None:
     """ip.proto / ipv6.nxt of the outermost IP header (the walk of decode.layers)."""
     lk = link(fr[1], fr[3])
@@ -247,7 +261,7 @@ class PacketRows:
         self.extra = list(extra)
         self.number = first_number - 1
         self.flows = FlowIndex(keep_numbers=False)
-        self.tcp = TcpAnalyzer()  # tcp.analysis.* of each TCP packet (from this file's or range's start)
+        self.tcp = TcpAnalyzer()  # the tcp.analysis flags (feed_flags) from the task's start
         self._flow_flagged: dict[tuple[str, int], int] = {}
         self._rows: list[tuple[Any, ...]] = []
         self._names = _ROW + tuple(self.extra)  # the columns of a row tuple, in order
@@ -313,7 +327,6 @@ class PacketRows:
             if (
                 not self.extra
                 and (seg is not FRAGMENT or frag4 is not None)
-                and seg is not _UNKNOWN
                 and (t0 is None or not t0.quoted)
             ):  # the columns-only dissection (what `sniffer read` runs), unless a column needs a field
                 ctx = engine.run(fr, False, False, True, _AppCtx)
@@ -350,6 +363,11 @@ class PacketRows:
                         }
                     else:  # a fragment of anything but TCP (a tunnel's first one was decoded further)
                         seg = None
+                if ctx is not None and seg is _UNKNOWN:  # (a tunnel, GRE, an IPv6 AH... or a bogus header)
+                    if "tcp" in p or not _sane_ip(fr, t0):  # the full dissection's fields
+                        ctx = None
+                    else:  # no TCP header in the stack: nothing to analyse, no full dissection for it
+                        seg = None
             if ctx is None:
                 ctx = engine.run(fr, False)
                 fields = afields = ctx.fields
@@ -366,14 +384,15 @@ class PacketRows:
                 _first(fields.get("ipv6.dst" if v6 else "ip.dst")),
                 _first(fields.get("ipv6.nxt" if v6 else "ip.proto")),
             )
-        elif t0 is not None:  # the outermost headers (an ICMP error's quoted packet went the way above)
+        elif t0 is not None:  # the outermost headers (an ICMP error's quoted packet went the way above;
+            # _walk's IPv6 has no extension headers: its transport is ipv6.nxt)
             net = (
                 t0.eth_src or None,
                 t0.eth_dst or None,
                 t0.version or None,
                 t0.src or None,
                 t0.dst or None,
-                t0.proto if t0.proto >= 0 and t0.version == 4 else _ip_proto(fr),
+                t0.proto if t0.proto >= 0 and (t0.version == 4 or w is not None) else _ip_proto(fr),
             )
         elif fr[3] == LINKTYPE_ETHERNET and len(data) >= 14:
             net = (mac(data[6:12]), mac(data[0:6]), None, None, None, None)
@@ -395,13 +414,14 @@ class PacketRows:
                 )
         else:
             l4 = _NO_L4
-        extra = self.tcp.feed_segment(
-            n, fr, seg, afields
-        )  # the fields of the decode above: not decoded twice
-        if extra is None:
+        # the flags-only analysis, given the fields of the decode above (a frame is not decoded twice)
+        af = self.tcp.feed_flags(n, fr, seg, afields)
+        if af is None:
             flagged = None
         else:  # the flags Wireshark sets, by the short name (retransmission, duplicate_ack, ...)
-            flagged = [name[13:] for name in ANALYSIS_FLAGS if name in extra] if _FLAGGED in extra else []
+            flagged = _SHORT.get(af)
+            if flagged is None:
+                flagged = _SHORT[af] = [name[13:] for name in flag_names(af)]
             if flagged and r is not None and r[0].proto == "tcp":
                 key = (r[0].proto, r[0].index)
                 self._flow_flagged[key] = self._flow_flagged.get(key, 0) + 1

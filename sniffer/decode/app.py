@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sniffer.decode.core import HEX2, HEX4, TCP_PORTS, UDP_PORTS, Ctx, F, Header, Node, ip4, ip6, mac
+from typing import Any
+
+from sniffer.decode.core import COLUMNS, HEX2, HEX4, TCP_PORTS, UDP_PORTS, Ctx, F, Header, Node, ip4, ip6, mac
 
 #: record type -> Wireshark's short name (the Info column and the tree)
 DNS_TYPES = {
@@ -337,6 +339,12 @@ def _dns_record(
     rtype = int.from_bytes(data[f : f + 2], "big")
     rclass = int.from_bytes(data[f + 2 : f + 4], "big")
     dlen = int.from_bytes(data[f + 8 : f + 10], "big")
+    if lean > COLUMNS:  # protocols only: the record's length; of its data, what may flag it cut (SOA, SRV)
+        if rtype == 6 or rtype == 33:
+            _rr_data(ctx, base, rtype, f + 10, dlen, lim, None)
+        if f + 10 + dlen > lim:
+            return None
+        return f + 10 + dlen, ""
     tname = _type_name(rtype)
     if lean:  # columns only: what the Info shows of the record
         flush = mdns and rtype != 41 and bool(rclass & 0x8000)
@@ -400,6 +408,9 @@ def _dns(ctx: Ctx, off: int, end: int, proto: str) -> None:
     if not resp and proto != "LLMNR" and data[off + 3] & 0x20:
         ctx.add(DNS_QUERY_AD.name, 1, off + 3, 1, DNS_QUERY_AD.label)
     mdns = proto == "MDNS"
+    if ctx.lean > COLUMNS:  # protocols only: where the records end (no name, no Info)
+        _dns_protos(ctx, off, end, v, lim)
+        return
     did = v["dns.id"]
     opcode = v["dns.flags.opcode"]
     kind = DNS_OPCODES.get(opcode) or f"Unknown operation ({opcode})"
@@ -468,6 +479,32 @@ def _dns(ctx: Ctx, off: int, end: int, proto: str) -> None:
     ctx.info = head + (" " + " ".join(parts) if parts else "")
     if ctx.truncated:  # Wireshark appends its note to DNS's Info without a space
         ctx.info += "[Packet size limited during capture]"
+
+
+def _dns_protos(ctx: Ctx, off: int, end: int, v: dict[str, Any], lim: int) -> None:
+    """The rest of ``_dns`` for the protocols-only dissection: the same walk of the questions and
+    records, the same verdict when they are cut, no text."""
+    data = ctx.data
+    o = off + 12
+    cut = False
+    for _ in range(min(v["dns.count.queries"], _MAX_RECORDS)):
+        r = dns_name(data, off, o, lim, False)
+        if r is None or o + r[1] + 4 > lim:
+            cut = True
+            break
+        o += r[1] + 4
+    for count, _label in _SECTIONS:
+        n = v[count]
+        if cut or not n:
+            continue
+        for _ in range(min(n, _MAX_RECORDS)):
+            rec = _dns_record(ctx, off, o, lim, False, None)
+            if rec is None:
+                cut = True
+                break
+            o = rec[0]
+    if cut and not ctx.quote:
+        ctx.short(lim + 1, end)
 
 
 @UDP_PORTS.register(53)

@@ -231,19 +231,14 @@ def _compile_reader(fields: tuple[F, ...]) -> Callable[[_Slow], Callable[..., di
         body.append("if " + " and ".join(f"{k!r} not in fields" for k in items) + ":")
     else:
         body.append("if fields.keys().isdisjoint(vals):")
-    if len(items) == len(fields):
-        body.append("    fields.update(vals)")
-    else:
+    body.append("    fields.update(vals)")
+    if len(items) != len(fields):  # a name declared twice (an alias): its values as one list, in place
         put: dict[str, list[str]] = {}
         for i, f in enumerate(fields):
             put.setdefault(f.name, []).append(f"v{i}")
-        body.append(
-            "    fields.update({"
-            + ", ".join(
-                f"{k!r}: {vs[0] if len(vs) == 1 else '[' + ', '.join(vs) + ']'}" for k, vs in put.items()
-            )
-            + "})"
-        )
+        for k, vs in put.items():
+            if len(vs) > 1:
+                body.append(f"    fields[{k!r}] = [{', '.join(vs)}]")
     body.append("    return vals")
     for i, f in enumerate(fields):
         body.append(f"if {f.name!r} in fields:")
@@ -440,6 +435,14 @@ def _display(f: F, v: Value) -> str:
 
 _LAYERS: dict[str, Node] = {}
 
+#: ``Ctx.lean``, what a dissection is for. FULL: every field. COLUMNS (``True``): the Protocol, Info,
+#: Source and Destination columns, the stack and the malformed verdict; no field but ``READ_BACK``
+#: (``if not ctx.lean``: a dissector skips what only makes fields). PROTOS: the stack
+#: (``frame.protocols``) and the malformed verdict only, what the protocol hierarchy counts
+#: (``if ctx.lean > COLUMNS``: a dissector also skips what only makes the columns); the columns it
+#: leaves are not to be read.
+FULL, COLUMNS, PROTOS = 0, 1, 2
+
 
 def _layer(proto: str) -> Node:
     """The shared no-tree layer node of ``proto`` (see Ctx.push)."""
@@ -479,11 +482,11 @@ class Ctx:
         "truncated",
     )
 
-    def __init__(self, data: bytes, tree: bool, lean: bool = False) -> None:
+    def __init__(self, data: bytes, tree: bool, lean: int = FULL) -> None:
         self.data = data
         self.fields: dict[str, Value] = {}
         self.tree = tree
-        self.lean = lean  # True: only the columns are wanted (see engine.run)
+        self.lean = lean  # FULL, COLUMNS (True) or PROTOS: what the caller reads (see engine.run)
         # without a tree nothing hangs below the root: one shared node stands for every packet's
         self.root = Node("Packet", "", None, "Packet", 0, len(data)) if tree else _NO_TREE_ROOT
         self.parent = self.root  # where new layers go
@@ -595,7 +598,7 @@ class Ctx:
 
 class LeanCtx(Ctx):
     """The context of a columns-only dissection, made as ``LeanCtx(data, False, True)`` (what
-    ``engine.run(..., lean=True)`` gives: the Protocol, Info, Source and Destination columns, the stack
+    ``engine.run(..., lean=True)`` gives; ``LeanCtx(data, False, PROTOS)``: protocols only: the Protocol, Info, Source and Destination columns, the stack
     and the malformed verdict; no tree): ``add`` records only the fields dissectors read back
     (``READ_BACK``), as the generated header readers do when ``ctx.lean``; ``push`` only names the
     layer; dissectors skip whatever else only makes fields (``if not ctx.lean``)."""

@@ -32,7 +32,7 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     wlan,
     wpan,
 )
-from sniffer.decode.core import LINKTYPES, Ctx, LeanCtx, _layer, _put, data_layer
+from sniffer.decode.core import FULL, LINKTYPES, Ctx, LeanCtx, _layer, _put, data_layer
 from sniffer.frame import Frame
 
 #: SNIFFER_DECODE_DEBUG=1 lets decoder exceptions through (for finding decoder bugs in development)
@@ -42,17 +42,18 @@ _FRAME = _layer("frame")  # the no-tree "frame" layer node
 
 
 def run(
-    frame: Frame, tree: bool, fields: bool = True, lean: bool = False, lean_ctx: type[LeanCtx] = LeanCtx
+    frame: Frame, tree: bool, fields: bool = True, lean: int = FULL, lean_ctx: type[LeanCtx] = LeanCtx
 ) -> Ctx:
     """Dissect ``frame``; ``tree`` also builds the Node tree (ctx.root). ``fields=False`` leaves out the
     frame.* and _ws.* fields (ctx.fields then holds only what the dissectors recorded); ``lean`` says no
     one reads ctx.fields (only the columns ctx.src/dst/proto/info/malformed and ctx.protos): dissectors
-    may then skip fields that cost (ctx.lean); ``lean_ctx``: that dissection's context class (a LeanCtx
+    may then skip fields that cost (ctx.lean); ``lean=core.PROTOS``: only ctx.protos and ctx.malformed
+    are read (the protocol hierarchy), dissectors may skip the columns too; ``lean_ctx``: that dissection's context class (a LeanCtx
     that keeps more fields than READ_BACK: sniffer export's names of TLS and HTTP)."""
     data = frame[1]
     if not isinstance(data, bytes):
         data = bytes(data)
-    ctx = lean_ctx(data, False, True) if lean and not tree else Ctx(data, tree)
+    ctx = lean_ctx(data, False, lean) if lean and not tree else Ctx(data, tree)
     caplen = len(data)
     reclen = frame[2]  # frame.len is the recorded length even when caplen is larger (libpcap, tshark)
     wirelen = reclen if reclen >= caplen else caplen  # the decoders still see every captured byte

@@ -8,9 +8,9 @@ import threading
 from types import CodeType, FunctionType
 from typing import Any
 
-from sniffer.decode.core import Header, data_layer
+from sniffer.decode.core import Header
 from sniffer.decode.engine import run
-from sniffer.decode.layers import dissect_rest, layer_map, vouched
+from sniffer.decode.layers import protocols
 from sniffer.frame import Frame
 
 
@@ -97,22 +97,9 @@ def layer_fields(frame: Frame) -> dict[str, Any]:
     return f
 
 
-def frame_protocols(frame: Frame) -> tuple[str, str]:
-    """(``frame.protocols``, the ``_ws.malformed`` reason or "") without building the fields: from the
-    layer map (``decode.layers``) when nothing or plain data follows the walked layers, else from a
-    dissection of the rest alone (``layers.dissect_rest``), else from a columns-only dissection."""
-    m = layer_map(frame)
-    if m is not None and vouched(frame, m):
-        rest = m.rest
-        if rest is None:
-            return m.protos, ""
-        if rest is data_layer:
-            return m.protos + ":data", ""
-        if m.version:
-            ctx = dissect_rest(frame, m)
-            return ":".join(ctx.protos), ctx.malformed
-    ctx = run(frame, False, False, True)
-    return ":".join(ctx.protos), ctx.malformed
+#: (``frame.protocols``, the ``_ws.malformed`` reason or "") without building the fields nor the columns:
+#: the protocols-only dissection (``decode.layers.protocols``)
+frame_protocols = protocols
 
 
 def _scan(known: frozenset[str] | set[str] | dict[str, Any]) -> frozenset[str]:

@@ -3,7 +3,7 @@ record type and its sources, leaves; the version is inferred as Wireshark does."
 
 from __future__ import annotations
 
-from sniffer.decode.core import HEX2, HEX4, IP_PROTOS, Ctx, F, Header, Node, Table, call, ip4
+from sniffer.decode.core import COLUMNS, HEX2, HEX4, IP_PROTOS, Ctx, F, Header, Node, Table, call, ip4
 from sniffer.decode.icmp import _cksum_status
 
 # IGMP message types
@@ -135,7 +135,7 @@ def dissect_igmp(ctx: Ctx, off: int, end: int) -> None:
         if (IGMP_V1 if version == 1 else IGMP_V12).read(ctx, off, end) is None:
             return
         _cksum_status(ctx, "igmp", off, end)
-        if not ctx.has(off + 4, 4, end):
+        if not ctx.has(off + 4, 4, end) or ctx.lean > COLUMNS:  # (protocols only: nothing more to name)
             return
         g = ip4(data[off + 4 : off + 8])
         if not ctx.lean:
@@ -215,11 +215,20 @@ def _v3_report(ctx: Ctx, layer: Node, off: int, end: int, tname: str) -> None:
     o = off + 8
     parts = []
     lean = ctx.lean
+    protos_only = lean > COLUMNS
     for _ in range(v["igmp.num_grp_recs"]):
         if not ctx.has(o, 8, end):
             break
         rtype, aux, ns = data[o], data[o + 1], int.from_bytes(data[o + 2 : o + 4], "big")
         size = 8 + 4 * ns + 4 * aux
+        if protos_only:  # the same checks of the sources and aux data (a cut record), no text
+            for i in range(ns):
+                if not ctx.has(o + 8 + 4 * i, 4, end):
+                    break
+            if aux:
+                ctx.has(o + 8 + 4 * ns, 4 * aux, end)
+            o += size
+            continue
         g = ip4(data[o + 4 : o + 8])
         node = (
             ctx.sub(f"Group Record : {g}  {RECORD_TYPES.get(rtype, rtype)}", "igmp.record", o, size)

@@ -621,7 +621,11 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
             _tcp_options(ctx, off + 20, off + hl, end)
         oend = off + hl if off + hl < lim else lim
         # (no byte 30 among the options: no option of kind 30 either, without walking them)
-        if not ctx.quote and 30 in data[off + 20 : oend] and _has_option(data, off + 20, oend, 30):
+        if (
+            not ctx.quote
+            and data.find(b"\x1e", off + 20, oend) >= 0
+            and _has_option(data, off + 20, oend, 30)
+        ):
             ctx.protos.append("mptcp")  # Wireshark's MPTCP analysis (on by default) takes the column
             ctx.proto = "MPTCP"
     ctx.info = info

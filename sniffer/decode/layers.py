@@ -170,8 +170,12 @@ _LINK_NAME = {
     LINKTYPE_LOOP: "null",
 }
 
+#: ``LayerMap`` without its generated ``__new__`` (a Python call that costs as much as the walk's unpack)
+_lm = tuple.__new__
+
 _tables: tuple[Any, ...] = ()
 _tcp_map: dict[int, Any] = {}
+_eth_map: dict[int, Any] = {}
 _ip_map: dict[int, Any] = {}
 _udp_map: dict[int, Any] = {}
 _data_layer: Any = None
@@ -180,7 +184,7 @@ _has_option: Any = None
 
 def _dissectors() -> tuple[Any, ...]:
     """(ETHERTYPES, IP_PROTOS, UDP_PORTS, TCP_PORTS, data_layer), filled by the protocol modules."""
-    global _tables, _tcp_map, _udp_map, _ip_map, _data_layer, _has_option
+    global _tables, _tcp_map, _udp_map, _ip_map, _eth_map, _data_layer, _has_option
     if not _tables:
         from sniffer.decode import engine  # noqa: F401  (imports every protocol module: fills the tables)
         from sniffer.decode.core import ETHERTYPES, IP_PROTOS, TCP_PORTS, UDP_PORTS, data_layer
@@ -188,6 +192,7 @@ def _dissectors() -> tuple[Any, ...]:
 
         _tables = (ETHERTYPES, IP_PROTOS, UDP_PORTS, TCP_PORTS, data_layer)
         _tcp_map, _udp_map, _ip_map, _data_layer = TCP_PORTS.map, UDP_PORTS.map, IP_PROTOS.map, data_layer
+        _eth_map = ETHERTYPES.map
     return _tables
 
 
@@ -207,37 +212,52 @@ def layer_map(frame: Frame) -> LayerMap | None:
     n = len(data)
     if not _tables:
         _dissectors()
-    if lt == LINKTYPE_ETHERNET and n >= 34:  # the common case in one unpack: Ethernet, IPv4 without options
+    if lt == LINKTYPE_ETHERNET and n >= 34:  # the common case in one unpack: Ethernet, IPv4
         et, vhl, tlen, frag, proto = _ETH_IP4.unpack_from(data)
-        if et == ETH_IPV4 and vhl == 0x45 and not frag & 0x3FFF and 20 <= tlen and 14 + tlen <= n:
+        if et == ETH_IPV4 and vhl >> 4 == 4 and not frag & 0x3FFF:
+            l4 = 14 + (vhl & 0x0F) * 4  # (options, such as IGMP's router alert, are only skipped)
             end = 14 + tlen
-            if proto == PROTO_TCP and end >= 54:
-                thl = (data[46] >> 4) * 4
-                if 20 <= thl <= end - 34 and (thl == 20 or not _has_mptcp(data, 54, 34 + thl)):
-                    if end == 34 + thl:
-                        return LayerMap(_S_TCP, _H_TCP, _NONE, et, 14, 4, 6, 34, end, None, end)
-                    sp, dp, _ = _PORTS_LEN.unpack_from(data, 34)
+            if l4 < 34 or end < l4 or end > n:
+                return _layer_map(frame)  # a bogus or cut header, TSO: the slow walk decides
+            if proto == PROTO_TCP and end >= l4 + 20:
+                thl = (data[l4 + 12] >> 4) * 4
+                if 20 <= thl <= end - l4:
+                    st, hd = (
+                        (_S_MPTCP, _H_MPTCP)
+                        if thl > 20 and _has_mptcp(data, l4 + 20, l4 + thl)
+                        else (_S_TCP, _H_TCP)
+                    )
+                    if end == l4 + thl:
+                        return _lm(LayerMap, (st, hd, _NONE, et, 14, 4, 6, l4, end, None, end))
+                    sp, dp, _ = _PORTS_LEN.unpack_from(data, l4)
                     m = _tcp_map or _dissectors()[3].map
                     fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or _data_layer
                     after = _REACH.get(fn) or reach(fn)
-                    return LayerMap(_S_TCP, _H_TCP, after, et, 14, 4, 6, 34, end, fn, 34 + thl)
+                    return _lm(LayerMap, (st, hd, after, et, 14, 4, 6, l4, end, fn, l4 + thl))
             elif proto != PROTO_TCP and proto != PROTO_UDP:
                 fn = (_ip_map or _dissectors()[1].map).get(proto)
                 if fn is None:
-                    fn = _data_layer if end > 34 else None
+                    fn = _data_layer if end > l4 else None
                 after = _NONE if fn is None else _REACH.get(fn) or reach(fn)
-                return LayerMap(_S_IP, _H_IP, after, et, 14, 4, proto, -1, end, fn, 34)
-            elif proto == PROTO_UDP and end >= 42:
-                sp, dp, ulen = _PORTS_LEN.unpack_from(data, 34)
-                if ulen >= 8 and 34 + ulen <= end:
-                    uend = 34 + ulen
+                return _lm(LayerMap, (_S_IP, _H_IP, after, et, 14, 4, proto, -1, end, fn, l4))
+            elif proto == PROTO_UDP and end >= l4 + 8:
+                sp, dp, ulen = _PORTS_LEN.unpack_from(data, l4)
+                if ulen >= 8 and l4 + ulen <= end:
+                    uend = l4 + ulen
                     if ulen == 8:
-                        return LayerMap(_S_UDP, _H_UDP, _NONE, et, 14, 4, 17, 34, uend, None, uend)
+                        return _lm(LayerMap, (_S_UDP, _H_UDP, _NONE, et, 14, 4, 17, l4, uend, None, uend))
                     m = _udp_map or _dissectors()[2].map
                     fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or _data_layer
-                    return LayerMap(
-                        _S_UDP, _H_UDP, _REACH.get(fn) or reach(fn), et, 14, 4, 17, 34, uend, fn, 42
+                    return _lm(
+                        LayerMap,
+                        (_S_UDP, _H_UDP, _REACH.get(fn) or reach(fn), et, 14, 4, 17, l4, uend, fn, l4 + 8),
                     )
+        elif et > 1500 and et not in _WALKED_TYPES:  # an untagged ethertype with a dissector (ARP, PTP...)
+            fn = (_eth_map or _dissectors()[0].map).get(et)
+            if fn is not None:
+                wire = frame[2] if frame[2] > n else n
+                after = _REACH_ETH.get(fn) or _reach_eth(fn)
+                return _lm(LayerMap, ("eth", _H_ETH, after, et, 14, 0, -1, -1, wire, fn, 14))
     return _layer_map(frame)
 
 
@@ -271,8 +291,8 @@ def _layer_map(frame: Frame) -> LayerMap | None:
                 return None  # a first fragment: its transport is decoded in a special way
             l4 = net + h.hlen
             fn = data_layer if min(end, n) > l4 else None  # later fragments are data
-            return LayerMap(
-                stack, _heads(stack), _DATA if fn else _NONE, et, net, 4, h.proto, -1, end, fn, l4
+            return _lm(
+                LayerMap, (stack, _heads(stack), _DATA if fn else _NONE, et, net, 4, h.proto, -1, end, fn, l4)
             )
     elif et == ETH_IPV6:
         h = ipv6(data, net)
@@ -287,9 +307,11 @@ def _layer_map(frame: Frame) -> LayerMap | None:
         if fn is None:  # no dissector: the payload is data
             fn = data_layer if n > net else None
             stack = "eth:ethertype"
-            return LayerMap(stack, _heads(stack), _DATA if fn else _NONE, et, net, 0, -1, -1, wire, fn, net)
+            return _lm(
+                LayerMap, (stack, _heads(stack), _DATA if fn else _NONE, et, net, 0, -1, -1, wire, fn, net)
+            )
         # a dissector of the ethertype may rework the Ethernet layer (FabricPath: eth:cfp:eth...)
-        return LayerMap("eth", _heads("eth"), _reach_eth(fn), et, net, 0, -1, -1, wire, fn, net)
+        return _lm(LayerMap, ("eth", _heads("eth"), _reach_eth(fn), et, net, 0, -1, -1, wire, fn, net))
     if end > wire:
         return None  # longer than the frame: the dissector's
     v = h.version
@@ -304,12 +326,12 @@ def _layer_map(frame: Frame) -> LayerMap | None:
             return None
         stack += ":tcp:mptcp" if thl > 20 and _has_mptcp(data, l4 + 20, l4 + thl) else ":tcp"
         if end <= l4 + thl or lim <= l4 + thl:
-            return LayerMap(stack, _heads(stack), _NONE, et, net, v, proto, l4, end, None, end)
+            return _lm(LayerMap, (stack, _heads(stack), _NONE, et, net, v, proto, l4, end, None, end))
         sp, dp = _u16(data, l4)[0], _u16(data, l4 + 2)[0]
         m = tcp_ports.map
         fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or data_layer
         after = _REACH.get(fn) or reach(fn)
-        return LayerMap(stack, _heads(stack), after, et, net, v, proto, l4, end, fn, l4 + thl)
+        return _lm(LayerMap, (stack, _heads(stack), after, et, net, v, proto, l4, end, fn, l4 + thl))
     if proto == PROTO_UDP:
         if lim < l4 + 8:
             return None
@@ -319,24 +341,26 @@ def _layer_map(frame: Frame) -> LayerMap | None:
         stack += ":udp"
         uend = l4 + ulen
         if (uend if uend < n else n) <= l4 + 8:
-            return LayerMap(stack, _heads(stack), _NONE, et, net, v, proto, l4, uend, None, uend)
+            return _lm(LayerMap, (stack, _heads(stack), _NONE, et, net, v, proto, l4, uend, None, uend))
         sp, dp = _u16(data, l4)[0], _u16(data, l4 + 2)[0]
         m = udp_ports.map
         fn = m.get(sp if sp < dp else dp) or m.get(dp if sp < dp else sp) or data_layer
         after = _REACH.get(fn) or reach(fn)
-        return LayerMap(stack, _heads(stack), after, et, net, v, proto, l4, uend, fn, l4 + 8)
+        return _lm(LayerMap, (stack, _heads(stack), after, et, net, v, proto, l4, uend, fn, l4 + 8))
     fn = ip_protos.map.get(proto)
     if fn is None:
         fn = data_layer if lim > l4 else None
     after = _NONE if fn is None else _REACH.get(fn) or reach(fn)
-    return LayerMap(stack, _heads(stack), after, et, net, v, proto, -1, end, fn, l4)
+    return _lm(LayerMap, (stack, _heads(stack), after, et, net, v, proto, -1, end, fn, l4))
 
 
 _TCP_HEADS: frozenset[bytes] | None = None
 _UDP_REFUSING: frozenset[Any] = frozenset()
+_UDP_CONV: Any = None  # core.UDP_CONVERSATIONS and core.UDP_HEURISTICS, bound with _TCP_HEADS
+_UDP_HEUR: Any = None
 
 
-def vouched(frame: Frame, m: LayerMap) -> bool:
+def vouched(frame: Frame, m: LayerMap, refusing: bool = False) -> bool:
     """False when the transport may hand the rest of ``frame`` to another dissector than ``m.rest``, as
     the TCP/UDP dissectors do beyond the port tables: a UDP conversation an earlier packet bound (a TFTP
     transfer), a heuristic dissector whose probe matches a payload no port claims (TLS, HTTP, DCE/RPC on
@@ -344,40 +368,42 @@ def vouched(frame: Frame, m: LayerMap) -> bool:
     the other port, the heuristics, data come next). Callers then dissect the packet in full; on the
     real-traffic file ~1% of the packets. A new function beside ``layer_map`` (which picks the rest from
     the port tables alone), so that readers that trust ``m.rest`` and ``m.after`` can check."""
-    global _TCP_HEADS, _UDP_REFUSING
+    global _TCP_HEADS, _UDP_REFUSING, _UDP_CONV, _UDP_HEUR
     rest = m.rest
     if m.l4 < 0 or rest is None:
         return True
     data = frame[1]
     off = m.rest_off
     if _TCP_HEADS is None:
+        from sniffer.decode.core import UDP_CONVERSATIONS, UDP_HEURISTICS
         from sniffer.decode.tcpheur import TCP_HEURISTICS
 
         _dissectors()
+        _UDP_CONV, _UDP_HEUR = UDP_CONVERSATIONS, UDP_HEURISTICS
         _TCP_HEADS = TCP_HEURISTICS.prefixes()
         _UDP_REFUSING = frozenset(fn for fn in _udp_map.values() if _may_refuse(fn))
     if m.proto == PROTO_TCP:
         return rest is not _data_layer or data[off : off + 3] not in _TCP_HEADS
-    from sniffer.decode.core import UDP_CONVERSATIONS, UDP_HEURISTICS
-
-    if UDP_CONVERSATIONS.map:
+    conv = _UDP_CONV
+    if conv.map:
         net, l4 = m.net, m.l4
-        src, dst = (
-            (data[net + 12 : net + 16], data[net + 16 : net + 20])
-            if m.version == 4
-            else (
-                data[net + 8 : net + 24],
-                data[net + 24 : net + 40],
+        sd = _u32(data, l4)[0]
+        sp, dp = sd >> 16, sd & 0xFFFF
+        ports = conv.ports  # (the bound client ports: most datagrams use none of them)
+        if sp in ports or dp in ports:
+            src, dst = (
+                (data[net + 12 : net + 16], data[net + 16 : net + 20])
+                if m.version == 4
+                else (data[net + 8 : net + 24], data[net + 24 : net + 40])
             )
-        )
-        if UDP_CONVERSATIONS.find(src, _u16(data, l4)[0], dst, _u16(data, l4 + 2)[0]) is not None:
-            return False
+            if conv.find(src, sp, dst, dp) is not None:
+                return False
     if rest is _data_layer:
-        for _fn, o, v in UDP_HEURISTICS.entries:
+        for _fn, o, v in _UDP_HEUR.entries:
             if data[off + o : off + o + len(v)] == v:
                 return False
         return True
-    return rest not in _UDP_REFUSING
+    return refusing or rest not in _UDP_REFUSING
 
 
 def _may_refuse(fn: Any) -> bool:
@@ -411,6 +437,10 @@ _DATA = frozenset({"data"})
 _S_IP, _S_TCP, _S_UDP = "eth:ethertype:ip", "eth:ethertype:ip:tcp", "eth:ethertype:ip:udp"
 _H_IP = frozenset(_S_IP.split(":"))
 _H_TCP, _H_UDP = frozenset(_S_TCP.split(":")), frozenset(_S_UDP.split(":"))
+_H_ETH = frozenset({"eth"})
+_WALKED_TYPES = frozenset({ETH_IPV4, ETH_IPV6, *VLAN_TYPES})  # the ethertypes the walk goes into
+_S_MPTCP = _S_TCP + ":mptcp"  # an MPTCP option in the TCP header: the dissector adds the layer
+_H_MPTCP = frozenset(_S_MPTCP.split(":"))
 _HEADS: dict[str, frozenset[str]] = {}
 
 
@@ -439,6 +469,8 @@ def _reach_eth(fn: Any) -> frozenset[str]:
 def _has_mptcp(data: bytes, off: int, oend: int) -> bool:
     """True if the TCP options in data[off:oend] hold a Multipath TCP option (kind 30): the TCP dissector's
     own option walk (inet._has_option), bound with the tables."""
+    if data.find(b"\x1e", off, oend) < 0:  # (no byte 30 at all: no such option, no walk)
+        return False
     return bool(_has_option(data, off, oend, 30))
 
 
@@ -641,51 +673,59 @@ def _walk(root: Any, strings: set[str], met: dict[int, Any] | None = None) -> No
 _u32 = struct.Struct("!I").unpack_from
 
 
-def dissect_rest(frame: Frame, m: LayerMap, lean: bool = True) -> Any:
+def dissect_rest(frame: Frame, m: LayerMap, lean: int = True) -> Any:
     """Dissect only what follows the layers ``m`` walked (``m.rest`` at ``m.rest_off``) and return the
     dissection context (``sniffer.decode.core.Ctx``): ``protos`` is the whole stack, as the full
     dissection gives it; ``fields`` holds the fields of the rest only; ``malformed`` its verdict.
 
     The context is set up as the walked layers' dissectors leave it for the next one (the transport
-    ports the application dissectors read, the IP addresses and hop limit, the last layer); ``lean``:
-    nothing reads the fields (``frame_protocols``). Only for an IP stack with a rest; the test compares
-    it with the full dissection of every corpus packet."""
+    ports the application dissectors read, the IP addresses and hop limit, the last layer; for a non-IP
+    Ethernet frame (``m.version`` 0, ``m.protos`` "eth") the Ethernet layer and the "ethertype" its
+    dissector names before the ethertype's); ``lean``: ``core.COLUMNS`` (True), nothing reads the
+    fields; ``core.PROTOS``, only the stack and the verdict are read (``frame_protocols``). Only for a
+    stack with a rest; the test compares it with the full dissection of every corpus packet."""
     if not _CORE:
         _bind_core()
-    layers, ctx_t, lean_t, make_layer = _CORE
+    stacks, ctx_t, lean_t, _run = _CORE
     data = frame[1]
     if type(data) is not bytes:
         data = bytes(data)
-    ctx = lean_t(data, False, True) if lean else ctx_t(data, False)
-    protos = m.protos.split(":")
-    ctx.protos = protos
-    ctx.depth = len(protos)
-    last = protos[-1]
-    ctx.layer = layers.get(last) or make_layer(last)
-    net = m.net
-    if m.version == 4:
+    ctx = lean_t(data, False, lean) if lean else ctx_t(data, False)
+    protos, _h, _a, _et, net, v, proto, l4, end, fn, rest_off = m  # (one unpack, not eleven lookups)
+    st = stacks.get(protos) or _stack(protos)
+    ctx.layer = st[1]
+    assert fn is not None
+    if v == 4:
+        ctx.protos = list(st[0])
+        ctx.depth = st[2]
         ctx.pseudo = (data[net + 12 : net + 16], data[net + 16 : net + 20])
         ctx.hlim = data[net + 8]
-    else:
+    elif v:
+        ctx.protos = list(st[0])
+        ctx.depth = st[2]
         ctx.pseudo = (data[net + 8 : net + 24], data[net + 24 : net + 40])
         ctx.hlim = data[net + 7]
-    l4 = m.l4
-    fn = m.rest
-    assert fn is not None
+    else:  # what the Ethernet dissector does before it calls the ethertype's (link.dissect_eth)
+        ctx.protos = ["eth", "ethertype"]
+        ctx.depth = 1
+        ctx.proto = "Ethernet"
+        if lean < _PROTOS:
+            ctx.dst, ctx.src = _mac(data[0:6]), _mac(data[6:12])
     if l4 < 0:
         try:
-            fn(ctx, m.rest_off, m.end)
+            fn(ctx, rest_off, end)
         except Exception as exc:  # a decoder bug must never take the pipeline down (as engine.run)
             _dissector_bug(ctx, exc)
         return ctx
-    f = ctx.fields
-    ports = _TCP_PORT_NAMES if m.proto == PROTO_TCP else _UDP_PORT_NAMES
+    ports = _TCP_PORT_NAMES if proto == PROTO_TCP else _UDP_PORT_NAMES
     sd = _u32(data, l4)[0]
-    f[ports[0]], f[ports[1]] = sd >> 16, sd & 0xFFFF
+    f = ctx.fields = {ports[0]: sd >> 16, ports[1]: sd & 0xFFFF}
     try:
-        fn(ctx, m.rest_off, m.end)
+        fn(ctx, rest_off, end)
     except Exception as exc:  # a decoder bug must never take the pipeline down (as engine.run)
         _dissector_bug(ctx, exc)
+    if lean == _PROTOS:  # no one reads the fields
+        return ctx
     for k in ports:  # the ports were the walked layer's: only what the rest added stays
         v = f[k]
         if type(v) is list:
@@ -697,15 +737,65 @@ def dissect_rest(frame: Frame, m: LayerMap, lean: bool = True) -> Any:
     return ctx
 
 
-_CORE: list[Any] = []  # (core._LAYERS, Ctx, LeanCtx, core._layer), bound on first use
+def protocols(frame: Frame) -> tuple[str, str]:
+    """(``frame.protocols``, the ``_ws.malformed`` reason or "") of ``frame``, the protocols-only
+    dissection (``core.PROTOS``): the layer map gives the stack when nothing or plain data follows the
+    walked layers; else only the rest is dissected (``dissect_rest``); else the whole frame
+    (``engine.run``), protocols only either way."""
+    m = layer_map(frame)
+    if m is not None:
+        protos, _h, _a, _et, _net, version, proto, l4, _end, rest, rest_off = m
+        if rest is None:
+            return protos, ""
+        if proto != PROTO_TCP or l4 < 0 or _TCP_HEADS is None:
+            ok = vouched(frame, m, True)  # (a UDP port dissector that may refuse: its answer, below)
+        else:  # vouched, inlined for TCP: a heuristic dissector may take a segment no port claims
+            ok = rest is not _data_layer or frame[1][rest_off : rest_off + 3] not in _TCP_HEADS
+        if ok:
+            if rest is _data_layer:
+                p = _WITH_DATA.get(protos)
+                if p is None:
+                    p = _WITH_DATA[protos] = protos + ":data"
+                return p, ""
+            if version or protos == "eth":
+                ctx = dissect_rest(frame, m, _PROTOS)
+                # a port dissector that refused records nothing: then UDP tries the other port, the
+                # heuristics, data (the whole dissection below); one that took the datagram named itself
+                if rest not in _UDP_REFUSING or len(ctx.protos) > protos.count(":") + 1:
+                    return ":".join(ctx.protos), ctx.malformed
+    if not _CORE:
+        _bind_core()
+    ctx = _CORE[3](frame, False, False, _PROTOS)
+    return ":".join(ctx.protos), ctx.malformed
+
+
+_WITH_DATA: dict[str, str] = {}  # a walked stack -> the stack and "data" (a few dozen stacks)
+_STACKS: dict[str, tuple[tuple[str, ...], Any, int]] = {}  # a walked stack -> (its names, last layer, depth)
+_PROTOS = 2  # core.PROTOS (layers imports no decoder module at import time)
+
+
+def _stack(protos: str) -> tuple[tuple[str, ...], Any, int]:
+    from sniffer.decode.core import _LAYERS, _layer
+
+    names = tuple(protos.split(":"))
+    r = _STACKS[protos] = (names, _LAYERS.get(names[-1]) or _layer(names[-1]), len(names))
+    return r
+
+
+_CORE: list[Any] = []  # (_STACKS, Ctx, LeanCtx, engine.run), bound on first use
 _TCP_PORT_NAMES = ("tcp.srcport", "tcp.dstport")
 _UDP_PORT_NAMES = ("udp.srcport", "udp.dstport")
+_mac: Callable[[bytes], str] = bytes.hex  # core.mac, bound with _CORE
 
 
 def _bind_core() -> None:
-    from sniffer.decode.core import _LAYERS, Ctx, LeanCtx, _layer
+    from sniffer.decode.core import PROTOS, Ctx, LeanCtx, mac
+    from sniffer.decode.engine import run
 
-    _CORE[:] = [_LAYERS, Ctx, LeanCtx, _layer]
+    global _mac
+    assert PROTOS == _PROTOS
+    _mac = mac
+    _CORE[:] = [_STACKS, Ctx, LeanCtx, run]
 
 
 def _dissector_bug(ctx: Any, exc: Exception) -> None:

@@ -4,7 +4,7 @@ the Info column where it needs no per-call state (NCP replies, RX control packet
 
 from __future__ import annotations
 
-from sniffer.decode.core import HEX2, HEX4, HEX8, TCP_PORTS, UDP_PORTS, Ctx, F, Header, data_layer
+from sniffer.decode.core import COLUMNS, HEX2, HEX4, HEX8, TCP_PORTS, UDP_PORTS, Ctx, F, Header, data_layer
 
 # ---------------------------------------------------------------------------------------------
 # NCP over IP
@@ -70,7 +70,8 @@ def dissect_ncp(ctx: Ctx, off: int, end: int) -> None:
     elif t == 0x2222 and ctx.has(o + 6, 1, end):
         fn = data[o + 6]
         ctx.add("ncp.func", fn, o + 6, 1, "Function")
-        ctx.info = f"C {_ncp_request(ctx, fn, o, min(end, len(data)))}"
+        if lean <= COLUMNS:  # (the request's name and path: Info only)
+            ctx.info = f"C {_ncp_request(ctx, fn, o, min(end, len(data)))}"
     else:
         ctx.info = NCP_TYPES.get(t) or f"Type 0x{t:04x}"
 
@@ -216,13 +217,15 @@ def dissect_rx(ctx: Ctx, off: int, end: int) -> None:
     sp, dp = ctx.fields.get("udp.srcport"), ctx.fields.get("udp.dstport")
     if isinstance(sp, list):
         sp, dp = sp[-1], dp[-1]  # type: ignore[index]
+    protos_only = ctx.lean > COLUMNS  # (no Info: the stack and the verdict alone are read)
     name = RX_TYPES.get(t, "Unknown")
     if t == 2 and ctx.has(off + 44, 1, end):
         ctx.add("rx.serial", int.from_bytes(data[off + 40 : off + 44], "big"), off + 40, 4, "Serial")
         reason = data[off + 44]
         ctx.add("rx.reason", reason, off + 44, 1, "Reason")
         name = f"ACK {RX_ACK_REASONS.get(reason, 'Unknown')}"
-    ctx.info = f"{name}  Seq: {vals['rx.seq']}  Call: {vals['rx.callnumber']}  Source Port: {sp}  Destination Port: {dp}  "
+    if not protos_only:
+        ctx.info = f"{name}  Seq: {vals['rx.seq']}  Call: {vals['rx.callnumber']}  Source Port: {sp}  Destination Port: {dp}  "
     if t == 1 and isinstance(sp, int) and isinstance(dp, int):
         svc_port = dp if vals["rx.flags"] & 1 else sp  # client-initiated: the server is the destination
         svc = AFS_SERVICES.get(svc_port)

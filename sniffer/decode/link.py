@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sniffer.decode.core import (
+    COLUMNS,
     ETHERTYPES,
     HEX2,
     HEX4,
@@ -381,6 +382,8 @@ def dissect_arp(ctx: Ctx, off: int, end: int) -> None:
     ctx.push("arp", "Address Resolution Protocol", off, 28)
     ctx.proto = "ARP"
     if ctx.lean and off + 28 <= end and off + 28 <= len(ctx.data):  # columns only, all captured
+        if ctx.lean > COLUMNS and ctx.data[off + 4 : off + 6] == b"\x06\x04":
+            return  # protocols only: an Ethernet/IPv4 ARP packet, all there, adds nothing more
         op, hs, ps, smac, sip, tmac, tip = _ARP_COLS(ctx.data, off)
         if hs == 6 and ps == 4:
             if op == RARP_REQUEST or op == RARP_REPLY:

@@ -3,19 +3,27 @@
 The common cases (Ethernet / Linux SLL / raw IP carrying IPv4 or IPv6 with TCP, UDP or ICMP echo, whole
 packets, no options that change the columns) take a struct-only fast path; everything else goes through
 the full dissector (sniffer.decode.engine). A test checks both paths give the same columns.
+
+`read`'s text loops (iter_text, iter_blocks) first offer each record to the native walker
+(sniffer/decode/_fastline.c, see native_walker) where it was built: it writes the same line for the
+packets it knows and hands every other record back to the Python code below (tests/decode/test_native.py).
 """
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sniffer.decode import engine
+from sniffer.decode import engine, igmp, inet, link
 from sniffer.decode.core import (
     _NUMS,
+    ETHERTYPES,
+    IP_PROTOS,
+    LINKTYPES,
     TCP_PORTS,
     UDP_CONVERSATIONS,
     UDP_HEURISTICS,
@@ -356,6 +364,62 @@ def _hms(sec: int) -> str:
     return format_time(sec * 1_000_000_000)[:-6]
 
 
+_walker: list[Any] = []  # [Walker or None], made on first use
+
+
+def native_walker() -> Any | None:
+    """The native accelerator of the text loops (sniffer/decode/_fastline.c, docs/decode.md), or None
+    where it was not built (no compiler at install) or SNIFFER_NO_NATIVE=1 is set: then the pure-Python
+    loops below run alone (same text; tests/decode/test_native.py compares them packet for packet).
+
+    It is given what "known" means from the declarations this module derives (the dissected port sets,
+    the heuristics' prefixes and probes, the live set of conversation ports, the TCP flag texts, the echo
+    names, the local-time formatter) and formats only the packets the inlined fast path below takes;
+    every other record comes back to Python."""
+    if not _walker:
+        w = None
+        if os.environ.get("SNIFFER_NO_NATIVE", "") in ("", "0"):
+            try:
+                from sniffer.decode import _fastline
+            except ImportError:
+                pass
+            else:
+                ports = bytearray(65536)
+                for bit, portset in ((1, _SLOW_TCP), (2, _ALWAYS_TCP), (4, _SLOW_UDP), (8, _ALWAYS_UDP)):
+                    for port in portset:
+                        ports[port] |= bit
+                w = _fastline.Walker(
+                    bytes(ports),
+                    _PREFIXES,
+                    _FIRST,
+                    _HPREFIXES,
+                    _HFIRST,
+                    _UDP_B1,
+                    _UDP_W0,
+                    _UDP_W4,
+                    _BOUND,
+                    _flags(),
+                    _ECHO_NAMES,
+                    _hms,
+                    # Ethernet's ARP requests and replies: while these two dissectors are the ones registered
+                    ETHERTYPES.map.get(0x0806) is link.dissect_arp
+                    and LINKTYPES.map.get(1) is link.dissect_eth,
+                    # IGMPv2 over IPv4: its type names, while IPv4 and IGMP are the registered dissectors
+                    {t: igmp.IGMP_TYPES[t] for t in (0x11, 0x16, 0x17)}
+                    if ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
+                    and IP_PROTOS.map.get(2) is igmp.dissect_igmp
+                    and LINKTYPES.map.get(1) is link.dissect_eth
+                    else {},
+                    # IPv4 fragments past the first: the IP protocols' names, while IPv4 is the dissector
+                    {p: inet.PROTO_NAMES.get(p, "Unknown") for p in range(256)}
+                    if ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
+                    and LINKTYPES.map.get(1) is link.dissect_eth
+                    else {},
+                )
+        _walker.append(w)
+    return _walker[0]
+
+
 def iter_text(
     frames: Iterable[Frame], start: int = 1, count: int | None = None, batch: int = 2048
 ) -> Iterator[str]:
@@ -396,6 +460,8 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     d3 = _D3
     fmt_line = format_line
     slow_line = _slow_line
+    walker = native_walker()
+    wline = walker.line if walker is not None else None
     last_sec = last_ms = -1
     hms = msstr = ""
     lines: list[str] = []
@@ -408,7 +474,9 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
             n += 1
             data = fr[1]
             wl = fr[2]
-            if fr[3] == 1 and wl == len(data) and wl >= 54:
+            if wline is not None and fr[3] == 1 and (t := wline(n, fr[0], data, wl)) is not None:
+                append(t)
+            elif fr[3] == 1 and wl == len(data) and wl >= 54:
                 et, vihl, tlen, frag, ttl, proto, k, sp, dp, seq, ack, offfl, win = big(data, 0)
                 if et == 0x0800 and vihl == 0x45 and not frag & 0x3FFF and 20 <= tlen <= wl - 14:
                     pair = pairs.get(k) or _pair(k)
@@ -556,6 +624,9 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
     n = start - 1
     stop = n + count if count is not None else -1
     left = 1  # lines until the next chunk: the first chunk is a single line
+    walker = native_walker() if eth and not png else None
+    walk = walker.walk if walker is not None else None  # (classic Ethernet pcap: the records it knows)
+    bigend = layout.endian == ">"
     buf, pos = reader.raw_buffer()
     blen = len(buf)
     try:
@@ -567,6 +638,22 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                 ifs = [(st.linktype, st.snapshot, st.mul, st.off, st.conv) for st in states]
                 nif = len(ifs)
             while blen - pos >= 16:
+                if walk is not None:
+                    text, pos, k = walk(buf, pos, n, left, bigend, nsec, maxcap)
+                    if k:
+                        append(text)
+                        n += k
+                        left -= k
+                        if not left:
+                            append("")
+                            yield "\n".join(lines)
+                            lines.clear()
+                            if n == stop:
+                                return
+                            left = batch if stop < 0 else min(batch, stop - n)
+                            continue
+                        if blen - pos < 16:
+                            break
                 if png:
                     if blen - pos < 28:
                         break

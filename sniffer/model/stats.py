@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sniffer.frame import LINKTYPE_ETHERNET, Frame
@@ -206,6 +206,62 @@ class Statistics:
             io[0] += 1
             io[1] += size
         self._phs(protocols, size, malformed)
+
+    def add_hierarchy_frames(
+        self, frames: Iterable[Frame], protocols_of: Callable[[Frame], tuple[str, str]], io: bool = True
+    ) -> None:
+        """``add_phs`` of every frame of ``frames`` (``stats --phs``), with ``protocols_of(frame)`` giving
+        its (frame.protocols, malformed reason or ""): one loop that counts frames and bytes per distinct
+        stack (a capture has a few hundred) and adds them to the hierarchy's levels at the end.
+        ``io=False``: the I/O intervals are not counted (``io()`` stays empty; the totals, the first and
+        last times and the hierarchy are)."""
+        per: dict[tuple[str, str], list[int]] = {}  # (stack, malformed reason) -> [frames, bytes]
+        buckets = self._io
+        ms: int | None = None
+        cur = [0, 0]
+        first = self.first_ns
+        last: Frame | None = None
+        try:
+            if io:
+                for last in frames:
+                    ts, size = last[0], last[2]
+                    k = ts // 1_000_000
+                    if k != ms:
+                        if first is None:
+                            first = ts
+                        ms = k
+                        c = buckets.get(k)
+                        if c is None:
+                            c = buckets[k] = [0, 0]
+                        cur = c
+                    cur[0] += 1
+                    cur[1] += size
+                    pw = protocols_of(last)
+                    acc = per.get(pw)
+                    if acc is None:
+                        acc = per[pw] = [0, 0]
+                    acc[0] += 1
+                    acc[1] += size
+            else:
+                for last in frames:
+                    if first is None:
+                        first = last[0]
+                    pw = protocols_of(last)
+                    acc = per.get(pw)
+                    if acc is None:
+                        acc = per[pw] = [0, 0]
+                    acc[0] += 1
+                    acc[1] += last[2]
+        finally:  # (what was counted stays counted if the reader fails part way)
+            self.frames += sum(c[0] for c in per.values())
+            self.bytes += sum(c[1] for c in per.values())
+            self.first_ns = first
+            if last is not None:
+                self.last_ns = last[0]
+            for (p, why), (n, b) in per.items():  # (in order of first appearance, as add_phs makes them)
+                for node in self._path_nodes(p, "_ws.malformed" if why else None):
+                    node.frames += n
+                    node.bytes += b
 
     def _phs(self, protocols: str, size: int, malformed: str | None) -> None:
         nodes = self._paths.get((protocols, malformed))

@@ -152,6 +152,19 @@ _PRINT: tuple[tuple[int, str, str, tuple[tuple[str, int], ...]], ...] = (
 #: the tcp.analysis.* flag fields, in Wireshark's order
 ANALYSIS_FLAGS = tuple(p[1] for p in _PRINT)
 
+_flag_names: dict[int, tuple[str, ...]] = {}
+
+
+def flag_names(af: int) -> tuple[str, ...]:
+    """The tcp.analysis.* flag fields ``analyze`` sets for the A_* bits ``af`` (``feed_flags``' answer), in
+    ANALYSIS_FLAGS order: a fast or spurious retransmission is a retransmission too."""
+    names = _flag_names.get(af)
+    if names is None:
+        bits = af | A_RETRANSMISSION if af & (A_FAST_RETRANSMISSION | A_SPURIOUS_RETRANSMISSION) else af
+        names = _flag_names[af] = tuple(p[1] for p in _PRINT if bits & p[0])
+    return names
+
+
 #: flags after which Wireshark does not hand the payload to the application dissector (the Protocol and
 #: Info columns stay TCP's): tcp.no_subdissector_on_error
 NO_SUBDISSECTOR = A_RETRANSMISSION | A_FAST_RETRANSMISSION | A_SPURIOUS_RETRANSMISSION | A_OUT_OF_ORDER
@@ -353,23 +366,11 @@ class TcpAnalyzer:
             self.errors += 1
             return None
 
-    def analyze(
-        self,
-        number: int,
-        ts: int,
-        src: Any,
-        dst: Any,
-        sport: int,
-        dport: int,
-        seq: int,
-        ack: int,
-        flags: int,
-        window: int,
-        seglen: int,
-        wscale: int | None,
-        sack: tuple[tuple[int, int], ...] | None = None,
-    ) -> dict[str, Any]:
-        """Analyse one segment (raw header values); returns its extra fields (see ``apply``)."""
+    def _start(
+        self, ts: int, src: Any, dst: Any, sport: int, dport: int, seq: int, flags: int, wscale: int | None
+    ) -> tuple[_Conv, _Flow, _Flow, int]:
+        """The segment's conversation (a new one for a SYN reusing the ports), its sending and receiving
+        sides and the A_REUSED_PORTS flag; the initial RTT and window scaling updated from the segment."""
         if (src, sport) <= (dst, dport):
             key = (src, sport, dst, dport)
             forward = True
@@ -391,13 +392,6 @@ class TcpAnalyzer:
                 conv = convs[key] = _Conv(ts)  # a new connection on the same ports
                 aflags |= A_REUSED_PORTS
         fwd, rev = (conv.flow1, conv.flow2) if forward else (conv.flow2, conv.flow1)
-        out: dict[str, Any] = {}
-
-        # conversation timestamps
-        out["tcp.time_relative"] = (ts - conv.first_ns) / 1e9
-        out["tcp.time_delta"] = (ts - conv.prev_ns) / 1e9
-        conv.prev_ns = ts
-
         # initial RTT: from the latest SYN to the first ACK without SYN
         fa = flags & (TH_SYN | TH_ACK)
         if fa == TH_ACK and conv.mru_syn and not conv.first_rtt:
@@ -412,8 +406,70 @@ class TcpAnalyzer:
                 fwd.win_scale = rev.win_scale = -2
             elif fa == TH_SYN | TH_ACK and rev.win_scale == -2:
                 fwd.win_scale = -2
+        return conv, fwd, rev, aflags
 
-        ta = self._sequence(number, ts, seq, ack, seglen, flags, window, conv, fwd, rev, aflags, out)
+    def feed_flags(
+        self, number: int, frame: Frame, seg: tuple[Any, ...] | None, fields: dict[str, Any] | None = None
+    ) -> int | None:
+        """The flags-only mode: ``feed_segment``'s tcp.analysis flags alone, as the A_* bits of
+        ``flag_names`` (0: an analysed segment without any), None when the frame has no TCP header to
+        analyse. The checks and the state they read are the same (so are the flags: a test compares the
+        two modes on every corpus capture), but nothing else is made: no relative numbers, RTTs, bytes
+        in flight (no list of unacknowledged segments is kept), expert items or Info prefixes. Feed an
+        analyzer in one mode only."""
+        self.last_fields = self.last_columns = None
+        if seg is _UNKNOWN or seg is FRAGMENT:
+            from sniffer.decode.engine import run
+            from sniffer.model.defrag import Defragmenter
+
+            if fields is None:
+                fields = run(frame, False).fields
+            if seg is FRAGMENT:
+                if self._defrag is None:
+                    self._defrag = Defragmenter()
+                fields = self._defrag.apply(number, frame, fields)
+            self.last_fields = fields
+            seg = segment(fields)
+        if seg is None:
+            return None
+        try:
+            src, dst, sport, dport, seq, ack, flags, window, seglen, wscale, _sack = seg
+            ts = frame[0]
+            conv, fwd, rev, aflags = self._start(ts, src, dst, sport, dport, seq, flags, wscale)
+            ta = self._sequence(number, ts, seq, ack, seglen, flags, window, conv, fwd, rev, aflags, False)
+            return ta[0] if ta is not None else 0
+        except Exception:
+            if DEBUG:
+                raise
+            self.errors += 1
+            return None
+
+    def analyze(
+        self,
+        number: int,
+        ts: int,
+        src: Any,
+        dst: Any,
+        sport: int,
+        dport: int,
+        seq: int,
+        ack: int,
+        flags: int,
+        window: int,
+        seglen: int,
+        wscale: int | None,
+        sack: tuple[tuple[int, int], ...] | None = None,
+    ) -> dict[str, Any]:
+        """Analyse one segment (raw header values); returns its extra fields (see ``apply``)."""
+        conv, fwd, rev, aflags = self._start(ts, src, dst, sport, dport, seq, flags, wscale)
+        out: dict[str, Any] = {}
+
+        # conversation timestamps
+        out["tcp.time_relative"] = (ts - conv.first_ns) / 1e9
+        out["tcp.time_delta"] = (ts - conv.prev_ns) / 1e9
+        conv.prev_ns = ts
+
+        ta = self._sequence(number, ts, seq, ack, seglen, flags, window, conv, fwd, rev, aflags)
         # the SACKed bytes of this segment's option count against the other side's bytes in flight
         fwd.sacked = sum((re - le) & 0xFFFFFFFF for le, re in sack) if sack else 0
 
@@ -514,11 +570,13 @@ class TcpAnalyzer:
         fwd: _Flow,
         rev: _Flow,
         aflags: int,
-        out: dict[str, Any],
+        track: bool = True,
     ) -> list[int] | None:
         """Wireshark's tcp_analyze_sequence_number. Returns the frame's 'ta':
         [flags, acks_frame, ack_rtt_ns, dupack_num, dupack_frame, bytes_in_flight, rto_ns, rto_frame,
-        push_bytes_sent] or None when the frame has nothing to report."""
+        push_bytes_sent] or None when the frame has nothing to report. Not ``track``: the flags-only
+        mode (``feed_flags``), without the unacknowledged segments (they give RTTs and bytes in flight,
+        never a flag)."""
         ta = [aflags, 0, 0, 0, 0, 0, 0, 0, 0]
         has = bool(aflags)  # Wireshark's "ta" exists for this frame
         if not fwd.base_set:
@@ -642,7 +700,7 @@ class TcpAnalyzer:
         if seglen or flags & (TH_SYN | TH_FIN):
             if flags & (TH_SYN | TH_FIN):
                 nseq = (nseq + 1) & 0xFFFFFFFF
-            if len(fwd.segments) < MAX_UNACKED:
+            if track and len(fwd.segments) < MAX_UNACKED:
                 fwd.segments.insert(0, [number, seq, nseq, ts])
         zwp = ta[0] & A_ZERO_WINDOW_PROBE
         if _gt(nseq, fwd.nextseq) or not fwd.nextseq:
@@ -658,6 +716,8 @@ class TcpAnalyzer:
         fwd.lastack = ack
         fwd.lastacktime = ts
         fwd.lastsegmentflags = ta[0]
+        if not track:
+            return ta if has else None
         # drop what this ACKs in the other direction; an exact match gives the RTT
         segs = rev.segments
         if segs:

@@ -321,7 +321,11 @@ def test_loopback_tls_exchange_agrees_with_tshark(tls_capture: Path) -> None:
     assert infos.count("Client Hello") == 2
     assert any(i.startswith("Server Hello, Change Cipher Spec, Application Data") for i in infos)  # 1.3
     assert "Server Hello, Certificate, Server Key Exchange, Server Hello Done" in infos  # 1.2
-    assert total > 150 and agree / total > 0.9
+    # Every pair not explained by tshark's conversation state agrees (bad == [] above). How many the
+    # state explains depends on how the kernel segments the exchange: 15 of 159 pairs on an idle machine,
+    # and a loaded CI run once compared 150 with 21 explained (TLS 1.3 records after the Server Hello).
+    assert total > 120 and agree + sum(expected.values()) == total
+    assert sum(expected.values()) / total < 0.2
 
 
 @pytest.mark.parametrize(

@@ -591,3 +591,67 @@ def test_the_cpu_wake_up_request_holds_while_sending_and_ends_with_it(
     assert current() == before
     report, _got = replay_and_capture(a, b, str(tmp / "slow.pcap"), "--no-realtime")
     assert report["cpu_awake"] is False and report["realtime"] is False
+
+
+def _run_captured(a: Host, b: Host, argv: list[str]) -> tuple[subprocess.CompletedProcess[str], list[bytes]]:
+    """Run argv in a while capturing vb in b: (the process, our frames as they arrived)."""
+    cap = LiveCapture("vb", netns=b.ns, promisc=True)
+    got: list[bytes] = []
+    with cap:
+        time.sleep(0.1)
+        p = subprocess.run(
+            ["ip", "netns", "exec", a.ns, *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=sniffer_env(),
+            cwd=ROOT,
+        )
+        time.sleep(0.3)
+        cap.stop()
+        for batch in cap.batches(timeout=0.5):
+            got.extend(f.data for f in batch if f.data[6:12] == SRC)
+    return p, got
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        ("--pps", "4000"),
+        ("--pps", "4000", "--loop", "2"),
+        ("--pps", "4000", "--limit", "37"),
+        ("--topspeed",),
+    ],
+    ids=["pps", "loop", "limit", "topspeed"],
+)
+def test_same_frames_and_counts_as_tcpreplay(
+    pair: tuple[Host, Host], tmp: Path, opts: tuple[str, ...]
+) -> None:
+    """tcpreplay side by side, same file and options onto the same veth: the same frames arrive in the
+    same order, both report the same packet and byte counts and both exit 0; a missing file or
+    interface fails both (tcpreplay exits 255 there, sniffer 1: sniffer's exit codes are its own)."""
+    import re
+    import shutil
+
+    if shutil.which("tcpreplay") is None:
+        pytest.fail("tcpreplay is missing: run scripts/bootstrap.sh")
+    a, b = pair
+    sizes = [60, 64, 100, 576, 1000, 1514]
+    write_pcap(tmp / "t.pcap", [(i * 250_000, frame(i, sizes[i % len(sizes)])) for i in range(90)])
+    real, real_got = _run_captured(a, b, ["tcpreplay", "-i", "va", *opts, str(tmp / "t.pcap")])
+    ours, our_got = _run_captured(
+        a, b, sniffer_argv("replay", "-i", "va", "--json", *opts, str(tmp / "t.pcap"))
+    )
+    assert (real.returncode, ours.returncode) == (0, 0), (real.stderr, ours.stderr)
+    m = re.search(r"Actual: (\d+) packets \((\d+) bytes\)", real.stdout)
+    assert m, real.stdout
+    rep = json.loads(ours.stdout)
+    assert (rep["packets_sent"], rep["bytes_sent"]) == (int(m.group(1)), int(m.group(2)))
+    assert our_got == real_got and len(our_got) == int(m.group(1))
+    for argv in (["-i", "va", str(tmp / "nosuch.pcap")], ["-i", "nosuchif0", str(tmp / "t.pcap")]):
+        real = subprocess.run(
+            ["ip", "netns", "exec", a.ns, "tcpreplay", *argv], capture_output=True, text=True
+        )
+        ours_b = run_sniffer("replay", *argv, ns=a.ns)
+        assert (real.returncode, ours_b.returncode) == (255, 1), (real.stderr, ours_b.stderr)
+        assert ours_b.stderr.decode().startswith("sniffer: ") and ours_b.stderr.decode().count("\n") == 1

@@ -169,8 +169,9 @@ def test_cli_hierarchy_equals_full_decoding(merged: tuple[Path, StatsOracle]) ->
 
 
 def test_add_phs_equals_add(merged: tuple[Path, StatsOracle]) -> None:
-    """`stats --phs` alone accounts frames with add_phs (no conversation walk): the same totals, I/O
-    and hierarchy as add, the path nodes remembered per stack."""
+    """`stats --phs` alone accounts frames with add_phs (no conversation walk), or with -Y absent
+    add_hierarchy_frames (one loop, counts per stack): the same totals, I/O and hierarchy as add, the
+    path nodes remembered per stack."""
     from sniffer.decode.fields import frame_protocols
     from sniffer.model.stats import format_hierarchy, format_io
 
@@ -183,3 +184,18 @@ def test_add_phs_equals_add(merged: tuple[Path, StatsOracle]) -> None:
     assert (lean.frames, lean.bytes, lean.duration) == (full.frames, full.bytes, full.duration)
     assert format_hierarchy(lean) == format_hierarchy(full) and format_io(lean) == format_io(full)
     assert lean.conversations("ip") == [] and len(lean._paths) < lean.frames
+    batch = Statistics()  # the whole capture in one loop (stats --phs without -Y)
+    with open_capture(str(merged[0])) as reader:
+        batch.add_hierarchy_frames(reader, frame_protocols)
+    assert (batch.frames, batch.bytes, batch.first_ns, batch.last_ns) == (
+        full.frames,
+        full.bytes,
+        full.first_ns,
+        full.last_ns,
+    )
+    assert format_hierarchy(batch) == format_hierarchy(full) and format_io(batch) == format_io(full)
+    bare = Statistics()  # what stats --phs alone shows: no I/O intervals counted
+    with open_capture(str(merged[0])) as reader:
+        bare.add_hierarchy_frames(reader, frame_protocols, io=False)
+    assert format_hierarchy(bare) == format_hierarchy(full) and bare.io() == []
+    assert (bare.frames, bare.bytes, bare.duration) == (full.frames, full.bytes, full.duration)

@@ -390,6 +390,42 @@ def test_fast_segment_is_the_decoders() -> None:
     assert decided > 3000 and tcp > 2500
 
 
+def test_flags_only_mode_gives_the_same_flags(tmp_path: Path) -> None:
+    """``feed_flags`` (export's flags-only mode: no relative numbers, RTTs, bytes in flight, expert items)
+    flags every frame as ``feed_segment`` does: the TCP corpus captures (fragments and tunnels too) and
+    the crafted sequences that carry every flag."""
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.model.tcpanalysis import ANALYSIS_FLAGS, fast_segment, flag_names
+
+    crafted = [
+        _write(tmp_path / "v4.pcap", _conversation()),
+        _write(tmp_path / "v6.pcap", _conversation(v6=True)),
+        _write(tmp_path / "full.pcap", _window_full() + [(t - 100, p) for t, p in _window_full()]),
+    ]
+    analysed = flagged = 0
+    seen: set[str] = set()
+    for path in [*_tcp_captures(), *crafted]:
+        full, lite = TcpAnalyzer(), TcpAnalyzer()
+        with open_capture(str(path)) as reader:
+            for n, fr in enumerate(reader, 1):
+                seg = fast_segment(fr)
+                extra = full.feed_segment(n, fr, seg)
+                af = lite.feed_flags(n, fr, seg)
+                if extra is None:
+                    assert af is None, (path.name, n)
+                    continue
+                assert af == extra["_tcp.flags"], (path.name, n)
+                names = tuple(f for f in ANALYSIS_FLAGS if f in extra)
+                assert flag_names(af) == names, (path.name, n)
+                assert bool(names) == ("tcp.analysis.flags" in extra), (path.name, n)
+                analysed += 1
+                flagged += bool(names)
+                seen.update(names)
+        assert full.errors == lite.errors == 0
+    assert analysed > 3000 and flagged > 120
+    assert seen == set(ANALYSIS_FLAGS)
+
+
 def test_tui_view_filters_on_analysis(tmp_path: Path) -> None:
     """The packet store's filtered View (the TUI's list, file and live) scans in order, so analysis
     fields filter there as in `read -Y` (and as tshark -Y)."""

@@ -1,0 +1,771 @@
+/* sniffer.decode._fastline: the native accelerator of `sniffer read`'s text loop (docs/decode.md).
+ *
+ * A Walker walks classic pcap records in a reader's read buffer (or takes one frame at a time) and writes,
+ * for every packet it knows completely, the exact line decode/summary.py's Python loop writes. At the first
+ * record it does not know (or that does not fit in the buffer) it stops and hands that record back: the
+ * Python loop formats it (its own fast path or the dissector) and calls the walker again. What "known" means
+ * is given by Python at construction (the dissected port sets, the heuristics' prefixes and probes, the
+ * conversations' live port set, the TCP flag texts, the ICMP echo names, the local-time formatter): this
+ * file copies the conditions of summary._text_raw's inlined fast path, never a protocol table.
+ *
+ * Every read of a record is checked against its caplen and the buffer's end; a test feeds random bytes.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define NUMS_MAX 65600 /* summary's num table: str(i) for i < 65600; a larger wire length is Python's */
+
+typedef struct {
+    PyObject_HEAD
+    uint8_t ports[65536]; /* bit 1: TCP port with a dissector, 2: ... not heuristic, 4/8: the same for UDP */
+    uint8_t *pfx;         /* 2^24 bits: the 3-byte payload prefixes of the port tables' heuristic dissectors */
+    uint8_t *hpfx;        /* 2^24 bits: TCP's heuristic dissectors' prefixes (any port) */
+    uint8_t first[256];
+    uint8_t hfirst[256];
+    uint8_t udp_b1[256]; /* UDP heuristics: payload byte 1 */
+    uint32_t *w0;        /* UDP heuristics: payload bytes 0-3, 4-7 (big-endian) */
+    Py_ssize_t nw0;
+    uint32_t *w4;
+    Py_ssize_t nw4;
+    PyObject *bound; /* the live set of UDP conversation ports */
+    PyObject *hms_fn; /* summary._hms: "HH:MM:SS." of a Unix second (local time) */
+    int arp;          /* Ethernet and ARP are the dissectors whose columns format_arp copies */
+    char igmp[256][40]; /* IGMPv2's type names (decode.igmp.IGMP_TYPES) while IPv4 and IGMP are the
+                           registered dissectors; empty: not formatted here */
+    uint8_t igmp_len[256];
+    char frag[256][40]; /* IP protocol names (decode.inet.PROTO_NAMES, "Unknown") for IPv4 fragments' Info
+                           while IPv4 is the registered dissector; empty: not formatted here */
+    uint8_t frag_len[256];
+    char *flags;      /* the 4096 TCP flag texts, NUL-separated */
+    uint32_t flag_off[4096];
+    uint16_t flag_len[4096];
+    char echo[256][40];
+    uint8_t echo_len[256];
+    long long last_sec;
+    char hms[32];
+    Py_ssize_t hms_len;
+    char *out;
+    Py_ssize_t cap;
+} Walker;
+
+static void walker_dealloc(Walker *w) {
+    PyMem_Free(w->pfx);
+    PyMem_Free(w->hpfx);
+    PyMem_Free(w->w0);
+    PyMem_Free(w->w4);
+    PyMem_Free(w->flags);
+    PyMem_Free(w->out);
+    Py_XDECREF(w->bound);
+    Py_XDECREF(w->hms_fn);
+    Py_TYPE(w)->tp_free((PyObject *)w);
+}
+
+/* a 2^24-bit table of a set of 3-byte bytes objects (ValueError for another length) */
+static uint8_t *prefix_table(PyObject *set) {
+    uint8_t *t = PyMem_Calloc(1 << 21, 1);
+    if (t == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    PyObject *it = PyObject_GetIter(set), *item;
+    if (it == NULL) {
+        PyMem_Free(t);
+        return NULL;
+    }
+    while ((item = PyIter_Next(it)) != NULL) {
+        if (!PyBytes_Check(item) || PyBytes_GET_SIZE(item) != 3) {
+            Py_DECREF(item);
+            Py_DECREF(it);
+            PyMem_Free(t);
+            PyErr_SetString(PyExc_ValueError, "prefixes must be 3-byte bytes");
+            return NULL;
+        }
+        const uint8_t *b = (const uint8_t *)PyBytes_AS_STRING(item);
+        uint32_t v = (uint32_t)b[0] << 16 | (uint32_t)b[1] << 8 | b[2];
+        t[v >> 3] |= (uint8_t)(1 << (v & 7));
+        Py_DECREF(item);
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) {
+        PyMem_Free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static uint32_t *u32_array(PyObject *set, Py_ssize_t *n) {
+    PyObject *seq = PySequence_List(set);
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t len = PyList_GET_SIZE(seq);
+    uint32_t *a = PyMem_Malloc(sizeof(uint32_t) * (size_t)(len ? len : 1));
+    if (a == NULL) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < len; i++) {
+        unsigned long v = PyLong_AsUnsignedLong(PyList_GET_ITEM(seq, i));
+        if (v == (unsigned long)-1 && PyErr_Occurred()) {
+            Py_DECREF(seq);
+            PyMem_Free(a);
+            return NULL;
+        }
+        a[i] = (uint32_t)v;
+    }
+    Py_DECREF(seq);
+    *n = len;
+    return a;
+}
+
+static int copy_table256(PyObject *b, uint8_t *dst) {
+    if (!PyBytes_Check(b) || PyBytes_GET_SIZE(b) != 256) {
+        PyErr_SetString(PyExc_ValueError, "a 256-byte table is needed");
+        return -1;
+    }
+    memcpy(dst, PyBytes_AS_STRING(b), 256);
+    return 0;
+}
+
+static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+    PyObject *ports, *pfx, *first, *hpfx, *hfirst, *b1, *w0, *w4, *bound, *flags, *echo, *hms_fn, *igmp, *frag;
+    int arp;
+    if (kw != NULL && PyDict_GET_SIZE(kw)) {
+        PyErr_SetString(PyExc_TypeError, "Walker takes positional arguments only");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "SOSOSOOOOOOOpOO:Walker", &ports, &pfx, &first, &hpfx, &hfirst, &b1, &w0,
+                          &w4, &bound, &flags, &echo, &hms_fn, &arp, &igmp, &frag))
+        return NULL;
+    if (PyBytes_GET_SIZE(ports) != 65536 || !PySet_Check(bound) || !PyList_Check(flags) ||
+        PyList_GET_SIZE(flags) != 4096 || !PyDict_Check(echo) || !PyDict_Check(igmp) ||
+        !PyDict_Check(frag) || !PyCallable_Check(hms_fn)) {
+        PyErr_SetString(PyExc_ValueError, "Walker: bad tables");
+        return NULL;
+    }
+    Walker *w = (Walker *)type->tp_alloc(type, 0);
+    if (w == NULL)
+        return NULL;
+    w->last_sec = -1;
+    w->arp = arp;
+    memcpy(w->ports, PyBytes_AS_STRING(ports), 65536);
+    if (copy_table256(first, w->first) < 0 || copy_table256(hfirst, w->hfirst) < 0)
+        goto fail;
+    if ((w->pfx = prefix_table(pfx)) == NULL || (w->hpfx = prefix_table(hpfx)) == NULL)
+        goto fail;
+    uint32_t *b1a;
+    Py_ssize_t nb1;
+    if ((b1a = u32_array(b1, &nb1)) == NULL)
+        goto fail;
+    for (Py_ssize_t i = 0; i < nb1; i++)
+        if (b1a[i] < 256)
+            w->udp_b1[b1a[i]] = 1;
+    PyMem_Free(b1a);
+    if ((w->w0 = u32_array(w0, &w->nw0)) == NULL || (w->w4 = u32_array(w4, &w->nw4)) == NULL)
+        goto fail;
+    Py_INCREF(bound);
+    w->bound = bound;
+    Py_INCREF(hms_fn);
+    w->hms_fn = hms_fn;
+    /* the flag texts: ASCII, one blob */
+    size_t total = 0;
+    for (Py_ssize_t i = 0; i < 4096; i++) {
+        PyObject *s = PyList_GET_ITEM(flags, i);
+        if (!PyUnicode_Check(s) || !PyUnicode_IS_ASCII(s) || PyUnicode_GET_LENGTH(s) > 120) {
+            PyErr_SetString(PyExc_ValueError, "Walker: flag texts must be ASCII str");
+            goto fail;
+        }
+        total += (size_t)PyUnicode_GET_LENGTH(s) + 1;
+    }
+    if ((w->flags = PyMem_Malloc(total)) == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    size_t off = 0;
+    for (Py_ssize_t i = 0; i < 4096; i++) {
+        PyObject *s = PyList_GET_ITEM(flags, i);
+        Py_ssize_t len = PyUnicode_GET_LENGTH(s);
+        memcpy(w->flags + off, PyUnicode_DATA(s), (size_t)len);
+        w->flag_off[i] = (uint32_t)off;
+        w->flag_len[i] = (uint16_t)len;
+        off += (size_t)len + 1;
+    }
+    PyObject *k, *v;
+    Py_ssize_t ppos = 0;
+    while (PyDict_Next(echo, &ppos, &k, &v)) {
+        long t = PyLong_AsLong(k);
+        if (t < 0 || t > 255 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 39) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "Walker: echo names: {0..255: ASCII str}");
+            goto fail;
+        }
+        w->echo_len[t] = (uint8_t)PyUnicode_GET_LENGTH(v);
+        memcpy(w->echo[t], PyUnicode_DATA(v), w->echo_len[t]);
+    }
+    ppos = 0;
+    while (PyDict_Next(igmp, &ppos, &k, &v)) {
+        long t = PyLong_AsLong(k);
+        if (t < 0 || t > 255 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 39 ||
+            PyUnicode_GET_LENGTH(v) == 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "Walker: IGMP names: {0..255: ASCII str}");
+            goto fail;
+        }
+        w->igmp_len[t] = (uint8_t)PyUnicode_GET_LENGTH(v);
+        memcpy(w->igmp[t], PyUnicode_DATA(v), w->igmp_len[t]);
+    }
+    ppos = 0;
+    while (PyDict_Next(frag, &ppos, &k, &v)) {
+        long t = PyLong_AsLong(k);
+        if (t < 0 || t > 255 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 39 ||
+            PyUnicode_GET_LENGTH(v) == 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "Walker: IP protocol names: {0..255: ASCII str}");
+            goto fail;
+        }
+        w->frag_len[t] = (uint8_t)PyUnicode_GET_LENGTH(v);
+        memcpy(w->frag[t], PyUnicode_DATA(v), w->frag_len[t]);
+    }
+    w->cap = 1 << 16;
+    if ((w->out = PyMem_Malloc((size_t)w->cap)) == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    return (PyObject *)w;
+fail:
+    Py_DECREF(w);
+    return NULL;
+}
+
+/* -------------------------------------------------------------------------------------------------- */
+
+static inline unsigned be16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
+static inline uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint32_t rd32(const uint8_t *p, int big) {
+    return big ? be32(p) : ((uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0]);
+}
+
+static inline char *put_u64(char *o, unsigned long long v) {
+    char tmp[24];
+    int i = 0;
+    do {
+        tmp[i++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (i)
+        *o++ = tmp[--i];
+    return o;
+}
+
+static inline char *put_str(char *o, const char *s, size_t n) {
+    memcpy(o, s, n);
+    return o + n;
+}
+#define PUT_LIT(o, lit) put_str(o, lit, sizeof(lit) - 1)
+
+static inline char *put_d3(char *o, unsigned v) {
+    o[0] = (char)('0' + v / 100);
+    o[1] = (char)('0' + v / 10 % 10);
+    o[2] = (char)('0' + v % 10);
+    return o + 3;
+}
+
+static inline char *put_ip4(char *o, const uint8_t *a) {
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            *o++ = '.';
+        o = put_u64(o, a[i]);
+    }
+    return o;
+}
+
+static inline int in_prefixes(const uint8_t *table, const uint8_t *p, Py_ssize_t avail) {
+    if (avail < 3) /* Python's 3-byte slice is shorter here: no 3-byte prefix equals it */
+        return 0;
+    uint32_t v = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+    return table[v >> 3] >> (v & 7) & 1;
+}
+
+static inline int in_u32(const uint32_t *a, Py_ssize_t n, uint32_t v) {
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (a[i] == v)
+            return 1;
+    return 0;
+}
+
+/* 1 if port is in the live bound set, 0 if not, -1 on error */
+static int bound_has(Walker *w, unsigned port) {
+    PyObject *k = PyLong_FromLong((long)port);
+    if (k == NULL)
+        return -1;
+    int r = PySet_Contains(w->bound, k);
+    Py_DECREF(k);
+    return r;
+}
+
+/* "HH:MM:SS." of sec into w->hms (summary._hms: Python's local time, so TZ is Python's); -1 on error,
+ * 0 if the text is not plain ASCII (then the record is Python's) */
+static int set_hms(Walker *w, long long sec) {
+    if (sec == w->last_sec)
+        return 1;
+    PyObject *r = PyObject_CallFunction(w->hms_fn, "L", sec);
+    if (r == NULL)
+        return -1;
+    if (!PyUnicode_Check(r) || !PyUnicode_IS_ASCII(r) || PyUnicode_GET_LENGTH(r) > 30) {
+        Py_DECREF(r);
+        return 0;
+    }
+    w->hms_len = PyUnicode_GET_LENGTH(r);
+    memcpy(w->hms, PyUnicode_DATA(r), (size_t)w->hms_len);
+    Py_DECREF(r);
+    w->last_sec = sec;
+    return 1;
+}
+
+#define LINE_MAX_BYTES 400 /* the longest line below: ~20 + 9+6 + 31 + ... + a flags text (< 100) */
+
+static inline char *put_mac(char *o, const uint8_t *a) {
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 6; i++) {
+        if (i)
+            *o++ = ':';
+        *o++ = hex[a[i] >> 4];
+        *o++ = hex[a[i] & 15];
+    }
+    return o;
+}
+
+/* "n HH:MM:SS.mmmuuu " */
+static inline char *put_head(Walker *w, char *o, unsigned long long n, unsigned us) {
+    o = put_u64(o, n);
+    *o++ = ' ';
+    o = put_str(o, w->hms, (size_t)w->hms_len);
+    o = put_d3(o, us / 1000);
+    o = put_d3(o, us % 1000);
+    *o++ = ' ';
+    return o;
+}
+
+/* An Ethernet ARP request or reply for IPv4 over Ethernet addresses, all captured: decode.link's
+ * dissect_eth (the MAC addresses as the columns) and dissect_arp's columns-only branch with _arp_info. */
+static char *format_arp(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
+                        const uint8_t *p, Py_ssize_t caplen) {
+    if (caplen < 42)
+        return NULL;
+    const uint8_t *a = p + 14;
+    unsigned op = be16(a + 6);
+    if (a[4] != 6 || a[5] != 4 || (op != 1 && op != 2))
+        return NULL;
+    const uint8_t *smac = a + 8, *sip = a + 14, *tmac = a + 18, *tip = a + 24;
+    static const uint8_t zero[6] = {0};
+    int h = set_hms(w, sec);
+    if (h <= 0)
+        return h < 0 ? (char *)-1 : NULL;
+    o = put_head(w, o, n, us);
+    o = put_mac(o, p + 6);
+    o = PUT_LIT(o, " -> ");
+    o = put_mac(o, p);
+    o = PUT_LIT(o, " ARP ");
+    o = put_u64(o, (unsigned long long)caplen);
+    *o++ = ' ';
+    int same = memcmp(sip, tip, 4) == 0;
+    if (op == 1) {
+        if (same) {
+            o = memcmp(tmac, zero, 6) == 0 ? PUT_LIT(o, "ARP Announcement for ") : PUT_LIT(o, "Gratuitous ARP for ");
+            o = put_ip4(o, sip);
+            if (memcmp(tmac, zero, 6) != 0)
+                o = PUT_LIT(o, " (Request)");
+        } else if (memcmp(sip, zero, 4) == 0) {
+            o = PUT_LIT(o, "Who has ");
+            o = put_ip4(o, tip);
+            o = PUT_LIT(o, "? (ARP Probe)");
+        } else {
+            o = PUT_LIT(o, "Who has ");
+            o = put_ip4(o, tip);
+            o = PUT_LIT(o, "? Tell ");
+            o = put_ip4(o, sip);
+        }
+    } else if (same) {
+        o = PUT_LIT(o, "Gratuitous ARP for ");
+        o = put_ip4(o, sip);
+        o = PUT_LIT(o, " (Reply)");
+    } else {
+        o = put_ip4(o, sip);
+        o = PUT_LIT(o, " is at ");
+        o = put_mac(o, smac);
+    }
+    return o;
+}
+
+/* An IGMPv2 report, leave or query in an unfragmented IPv4 packet (no option but Router Alert), all
+ * captured: decode.inet's dissect_ipv4 (the addresses) and decode.igmp's dissect_igmp for version 2. */
+static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
+                          const uint8_t *p, Py_ssize_t caplen) {
+    if (caplen < 34)
+        return NULL;
+    unsigned vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20);
+    unsigned ihl = (vihl & 15) * 4;
+    if ((vihl != 0x45 && vihl != 0x46) || (frag & 0x3FFF) || p[23] != 2)
+        return NULL;
+    if (ihl == 24 && (caplen < 38 || p[34] != 148 || p[35] != 4)) /* Router Alert, 4 bytes */
+        return NULL;
+    /* the IGMP message: [14 + ihl, 14 + tlen), 8 bytes, within the captured bytes */
+    if (tlen < ihl + 8 || 14 + (Py_ssize_t)tlen > caplen)
+        return NULL;
+    const uint8_t *g = p + 14 + ihl;
+    unsigned t = g[0], size = tlen - ihl;
+    if (t == 0x11) {
+        if (size >= 12 || g[1] == 0) /* IGMPv3 / v1 queries */
+            return NULL;
+    } else if (t != 0x16 && t != 0x17) {
+        return NULL;
+    }
+    if (!w->igmp_len[t])
+        return NULL;
+    int h = set_hms(w, sec);
+    if (h <= 0)
+        return h < 0 ? (char *)-1 : NULL;
+    o = put_head(w, o, n, us);
+    o = put_ip4(o, p + 26);
+    o = PUT_LIT(o, " -> ");
+    o = put_ip4(o, p + 30);
+    o = PUT_LIT(o, " IGMPv2 ");
+    o = put_u64(o, (unsigned long long)caplen);
+    *o++ = ' ';
+    o = put_str(o, w->igmp[t], w->igmp_len[t]);
+    if (t == 0x11) {
+        if (be32(g + 4) == 0) {
+            o = PUT_LIT(o, ", general");
+        } else {
+            o = PUT_LIT(o, ", specific for group ");
+            o = put_ip4(o, g + 4);
+        }
+    } else {
+        o = t == 0x16 ? PUT_LIT(o, " group ") : PUT_LIT(o, " ");
+        o = put_ip4(o, g + 4);
+    }
+    return o;
+}
+
+/* A later fragment (offset > 0) of an IPv4 packet without options, all captured: decode.inet's
+ * dissect_ipv4 ("Fragmented IP protocol (proto=NAME N, off=BYTES, ID=hhhh)"; its payload is data). */
+static char *format_frag(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
+                         const uint8_t *p, Py_ssize_t caplen) {
+    unsigned proto = p[23], ident = be16(p + 18), foff = be16(p + 20) & 0x1FFF;
+    if (be16(p + 16) < 20 || !w->frag_len[proto])
+        return NULL;
+    int h = set_hms(w, sec);
+    if (h <= 0)
+        return h < 0 ? (char *)-1 : NULL;
+    static const char hex[] = "0123456789abcdef";
+    o = put_head(w, o, n, us);
+    o = put_ip4(o, p + 26);
+    o = PUT_LIT(o, " -> ");
+    o = put_ip4(o, p + 30);
+    o = PUT_LIT(o, " IPv4 ");
+    o = put_u64(o, (unsigned long long)caplen);
+    o = PUT_LIT(o, " Fragmented IP protocol (proto=");
+    o = put_str(o, w->frag[proto], w->frag_len[proto]);
+    *o++ = ' ';
+    o = put_u64(o, proto);
+    o = PUT_LIT(o, ", off=");
+    o = put_u64(o, foff * 8);
+    o = PUT_LIT(o, ", ID=");
+    *o++ = hex[ident >> 12];
+    *o++ = hex[ident >> 8 & 15];
+    *o++ = hex[ident >> 4 & 15];
+    *o++ = hex[ident & 15];
+    *o++ = ')';
+    return o;
+}
+
+/* Format the line of one Ethernet frame p[0:caplen] (wire length wl, packet number n, time sec + us) at o.
+ * Returns the end of the line, NULL if the packet is not one this file knows (Python's), or (char *)-1 on
+ * a Python error. */
+static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
+                        const uint8_t *p, Py_ssize_t caplen, unsigned long long wl) {
+    if ((unsigned long long)caplen != wl || wl < 14 || wl >= NUMS_MAX)
+        return NULL;
+    if (be16(p + 12) == 0x0806)
+        return w->arp ? format_arp(w, o, n, sec, us, p, caplen) : NULL;
+    if (caplen >= 34 && p[14] == 0x45 && (be16(p + 20) & 0x1FFF) && be16(p + 12) == 0x0800)
+        return format_frag(w, o, n, sec, us, p, caplen);
+    if (caplen >= 24 && p[23] == 2 && be16(p + 12) == 0x0800)
+        return format_igmp2(w, o, n, sec, us, p, caplen);
+    if (wl < 54)
+        return NULL;
+    unsigned et = be16(p + 12), vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20), ttl = p[22],
+             proto = p[23];
+    if (et != 0x0800 || vihl != 0x45 || (frag & 0x3FFF) || tlen < 20 || tlen > wl - 14)
+        return NULL;
+    unsigned sp = be16(p + 34), dp = be16(p + 36), offfl = be16(p + 46), win = be16(p + 48);
+    uint32_t seq = be32(p + 38), ack = be32(p + 42);
+    const char *name = NULL;
+    size_t name_len = 0;
+    unsigned hl = 0;
+    long seglen = 0, ulen = 0;
+    const uint8_t *ports = w->ports;
+    if (proto == 6) {
+        hl = (offfl >> 10) & 0x3C;
+        seglen = (long)tlen - 20 - (long)hl;
+        if (hl < 20 || seglen < 0)
+            return NULL;
+        if (hl > 20 && memchr(p + 54, 30, hl - 20) != NULL) /* maybe MPTCP (34 + hl <= 14 + tlen <= wl) */
+            return NULL;
+        if (seglen) {
+            const uint8_t *pl = p + 34 + hl; /* < p + 14 + tlen <= p + caplen */
+            Py_ssize_t avail = caplen - 34 - (Py_ssize_t)hl;
+            if (w->hfirst[pl[0]] && in_prefixes(w->hpfx, pl, avail))
+                return NULL;
+            if ((ports[sp] & 1) || (ports[dp] & 1)) {
+                if ((w->first[pl[0]] && in_prefixes(w->pfx, pl, avail)) || (ports[sp] & 2) || (ports[dp] & 2))
+                    return NULL;
+            }
+        }
+    } else if (proto == 17) {
+        ulen = (long)(seq >> 16);
+        if (ulen < 8 || ulen > (long)tlen - 20)
+            return NULL;
+        if ((ports[sp] & 4) || (ports[dp] & 4)) {
+            if ((w->first[p[42]] && in_prefixes(w->pfx, p + 42, caplen - 42)) || (ports[sp] & 8) ||
+                (ports[dp] & 8))
+                return NULL;
+        }
+        if (w->udp_b1[(ack >> 16) & 0xFF] || in_u32(w->w0, w->nw0, ack) ||
+            in_u32(w->w4, w->nw4, (uint32_t)offfl << 16 | win))
+            return NULL;
+        if (PySet_GET_SIZE(w->bound)) {
+            int r = bound_has(w, sp);
+            if (r == 0)
+                r = bound_has(w, dp);
+            if (r < 0)
+                return (char *)-1;
+            if (r)
+                return NULL;
+        }
+    } else if (proto == 1) {
+        unsigned t = sp >> 8;
+        if (!w->echo_len[t])
+            return NULL;
+        name = w->echo[t];
+        name_len = w->echo_len[t];
+    } else {
+        return NULL;
+    }
+    int h = set_hms(w, sec);
+    if (h <= 0)
+        return h < 0 ? (char *)-1 : NULL;
+    o = put_head(w, o, n, us);
+    o = put_ip4(o, p + 26);
+    o = PUT_LIT(o, " -> ");
+    o = put_ip4(o, p + 30);
+    if (proto == 6) {
+        unsigned fl = offfl & 0xFFF;
+        o = PUT_LIT(o, " TCP ");
+        o = put_u64(o, wl);
+        *o++ = ' ';
+        o = put_u64(o, sp);
+        o = PUT_LIT(o, " -> ");
+        o = put_u64(o, dp);
+        o = PUT_LIT(o, " [");
+        o = put_str(o, w->flags + w->flag_off[fl], w->flag_len[fl]);
+        o = PUT_LIT(o, "] Seq=");
+        o = put_u64(o, seq);
+        if (fl & 0x10) {
+            o = PUT_LIT(o, " Ack=");
+            o = put_u64(o, ack);
+        }
+        o = PUT_LIT(o, " Win=");
+        o = put_u64(o, win);
+        o = PUT_LIT(o, " Len=");
+        o = put_u64(o, (unsigned long long)seglen);
+    } else if (proto == 17) {
+        o = PUT_LIT(o, " UDP ");
+        o = put_u64(o, wl);
+        *o++ = ' ';
+        o = put_u64(o, sp);
+        o = PUT_LIT(o, " -> ");
+        o = put_u64(o, dp);
+        o = PUT_LIT(o, " Len=");
+        o = put_u64(o, (unsigned long long)(ulen - 8));
+    } else {
+        static const char hex[] = "0123456789abcdef";
+        unsigned id = seq >> 16, iseq = seq & 0xFFFF;
+        o = PUT_LIT(o, " ICMP ");
+        o = put_u64(o, wl);
+        *o++ = ' ';
+        o = put_str(o, name, name_len);
+        o = PUT_LIT(o, " id=0x");
+        *o++ = hex[id >> 12];
+        *o++ = hex[id >> 8 & 15];
+        *o++ = hex[id >> 4 & 15];
+        *o++ = hex[id & 15];
+        o = PUT_LIT(o, ", seq=");
+        o = put_u64(o, iseq);
+        *o++ = '/';
+        o = put_u64(o, (iseq >> 8) | ((iseq & 0xFF) << 8));
+        o = PUT_LIT(o, ", ttl=");
+        o = put_u64(o, ttl);
+    }
+    return o;
+}
+
+static PyObject *text_of(Walker *w, Py_ssize_t len) {
+    PyObject *s = PyUnicode_New(len, 127);
+    if (s == NULL)
+        return NULL;
+    memcpy(PyUnicode_DATA(s), w->out, (size_t)len);
+    return s;
+}
+
+/* walk(buf, pos, n, left, big_endian, nanosecond, maxcap) -> (text | None, pos, k)
+ *
+ * Classic pcap records (16-byte headers) of an Ethernet capture from buf[pos:]: the lines of up to
+ * ``left`` known packets, numbered from n + 1, joined by newlines (no trailing one); pos is where it
+ * stopped: at a record it does not know, one that does not fit in the buffer or whose caplen exceeds
+ * maxcap (the reader's damage check), or after the left-th line. */
+static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "walk(buf, pos, n, left, big_endian, nanosecond, maxcap)");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
+    long long n = PyLong_AsLongLong(args[2]);
+    Py_ssize_t left = PyLong_AsSsize_t(args[3]);
+    int big = PyObject_IsTrue(args[4]);
+    int nsec = PyObject_IsTrue(args[5]);
+    long long maxcap = PyLong_AsLongLong(args[6]);
+    PyObject *result = NULL;
+    if (PyErr_Occurred() || big < 0 || nsec < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    const uint8_t *buf = view.buf;
+    Py_ssize_t blen = view.len, k = 0, used = 0;
+    if (pos < 0)
+        pos = blen;
+    if (left > 0 && left * LINE_MAX_BYTES > w->cap) {
+        Py_ssize_t cap = left * LINE_MAX_BYTES;
+        char *o = PyMem_Realloc(w->out, (size_t)cap);
+        if (o == NULL) {
+            PyBuffer_Release(&view);
+            return PyErr_NoMemory();
+        }
+        w->out = o;
+        w->cap = cap;
+    }
+    while (k < left && blen - pos >= 16) {
+        const uint8_t *h = buf + pos;
+        long long sec = rd32(h, big), frac = rd32(h + 4, big);
+        Py_ssize_t caplen = (Py_ssize_t)rd32(h + 8, big);
+        unsigned long long wl = rd32(h + 12, big);
+        if (caplen > maxcap || caplen > blen - pos - 16)
+            break;
+        if (nsec)
+            frac /= 1000;
+        if (frac >= 1000000) { /* a damaged fraction past 1 s: carry, as Frame.ts does */
+            sec += frac / 1000000;
+            frac %= 1000000;
+        }
+        char *o = w->out + used;
+        if (k)
+            *o++ = '\n';
+        char *e = format_eth(w, o, (unsigned long long)(n + 1), sec, (unsigned)frac, h + 16, caplen, wl);
+        if (e == NULL)
+            break;
+        if (e == (char *)-1)
+            goto done;
+        used = e - w->out;
+        pos += 16 + caplen;
+        n++;
+        k++;
+    }
+    PyObject *text;
+    if (k) {
+        if ((text = text_of(w, used)) == NULL)
+            goto done;
+    } else {
+        text = Py_NewRef(Py_None);
+    }
+    result = Py_BuildValue("(Nnn)", text, pos, k);
+done:
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* line(n, ts_ns, data, wire_length) -> str | None: one Ethernet frame's line, None if it is Python's */
+static PyObject *walker_line(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "line(n, ts_ns, data, wire_length)");
+        return NULL;
+    }
+    int overflow = 0;
+    long long n = PyLong_AsLongLongAndOverflow(args[0], &overflow);
+    if (overflow || n < 0)
+        Py_RETURN_NONE;
+    long long ts = PyLong_AsLongLongAndOverflow(args[1], &overflow);
+    if (overflow || ts < 0)
+        Py_RETURN_NONE;
+    long long wl = PyLong_AsLongLongAndOverflow(args[3], &overflow);
+    if (PyErr_Occurred())
+        return NULL;
+    if (overflow || wl < 0)
+        Py_RETURN_NONE;
+    if (!PyBytes_Check(args[2]))
+        Py_RETURN_NONE;
+    const uint8_t *p = (const uint8_t *)PyBytes_AS_STRING(args[2]);
+    Py_ssize_t caplen = PyBytes_GET_SIZE(args[2]);
+    long long sec = ts / 1000000000;
+    unsigned us = (unsigned)(ts / 1000 % 1000000);
+    char *e = format_eth(w, w->out, (unsigned long long)n, sec, us, p, caplen, (unsigned long long)wl);
+    if (e == (char *)-1)
+        return NULL;
+    if (e == NULL)
+        Py_RETURN_NONE;
+    return text_of(w, e - w->out);
+}
+
+static PyMethodDef walker_methods[] = {
+    {"walk", (PyCFunction)(void (*)(void))walker_walk, METH_FASTCALL,
+     "walk(buf, pos, n, left, big_endian, nanosecond, maxcap) -> (text | None, pos, lines)"},
+    {"line", (PyCFunction)(void (*)(void))walker_line, METH_FASTCALL,
+     "line(n, ts_ns, data, wire_length) -> str | None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject WalkerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sniffer.decode._fastline.Walker",
+    .tp_basicsize = sizeof(Walker),
+    .tp_dealloc = (destructor)walker_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The text loop's native walker (see decode.summary.native_walker)",
+    .tp_methods = walker_methods,
+    .tp_new = walker_new,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "sniffer.decode._fastline",
+    "Native accelerator of sniffer read's text loop (docs/decode.md)", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__fastline(void) {
+    if (PyType_Ready(&WalkerType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&WalkerType);
+    if (PyModule_AddObject(m, "Walker", (PyObject *)&WalkerType) < 0) {
+        Py_DECREF(&WalkerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,27 @@
+"""Types of the native accelerator (sniffer/decode/_fastline.c); see decode.summary.native_walker."""
+
+from collections.abc import Callable
+
+class Walker:
+    def __init__(
+        self,
+        ports: bytes,
+        prefixes: frozenset[bytes],
+        first: bytes,
+        hprefixes: frozenset[bytes],
+        hfirst: bytes,
+        udp_b1: frozenset[int],
+        udp_w0: frozenset[int],
+        udp_w4: frozenset[int],
+        bound: set[int],
+        flags: list[str],
+        echo: dict[int, str],
+        hms: Callable[[int], str],
+        arp: bool,
+        igmp: dict[int, str],
+        frag: dict[int, str],
+    ) -> None: ...
+    def walk(
+        self, buf: bytes, pos: int, n: int, left: int, big_endian: bool, nanosecond: bool, maxcap: int
+    ) -> tuple[str | None, int, int]: ...
+    def line(self, n: int, ts_ns: int, data: bytes, wire_length: int) -> str | None: ...

@@ -1,0 +1,385 @@
+"""The native accelerator of `read`'s text loop (sniffer/decode/_fastline.c): built where CI runs, and
+the same text as the pure-Python loop (SNIFFER_NO_NATIVE=1) byte for byte on every corpus capture, the
+synthetic files of test_text_loop, damaged and truncated files (same lines, same error), -c counts and
+the -j blocks; random bytes through its walker never crash it."""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sniffer.capture.pcapfile import open_capture
+from sniffer.decode import summary
+from sniffer.decode.summary import iter_blocks, iter_text, native_walker
+from sniffer.errors import PcapFormatError
+
+from .test_text_loop import _frame, _pcap, _pcapng
+
+TESTS = Path(__file__).resolve().parents[1]
+CAPTURES = sorted(
+    p
+    for d in ("corpus/captures", "corpus-breadth/captures", "corpus-svc/captures")
+    for p in (TESTS / d).glob("*")
+    if p.is_file()
+)
+ROOT = TESTS.parent
+
+native = pytest.mark.skipif(
+    native_walker() is None and os.environ.get("CI") != "true",
+    reason="the native accelerator is not built here (no compiler at install, or SNIFFER_NO_NATIVE=1)",
+)
+
+
+def test_built_where_ci_runs() -> None:
+    """CI installs with gcc and python3-dev (scripts/bootstrap.sh): there the extension must be built and
+    in use, not silently replaced by the pure-Python loop."""
+    if os.environ.get("CI") != "true" and native_walker() is None:
+        pytest.skip("not built here (no compiler at install, or SNIFFER_NO_NATIVE=1)")
+    assert os.environ.get("SNIFFER_NO_NATIVE", "") in ("", "0"), "CI must test the native loop"
+    from sniffer.decode import _fastline  # the import error, if any, is the failure
+
+    assert native_walker() is not None and isinstance(native_walker(), _fastline.Walker)
+
+
+@contextmanager
+def _pure() -> Iterator[None]:
+    saved = summary._walker[:]
+    summary._walker[:] = [None]
+    try:
+        yield
+    finally:
+        summary._walker[:] = saved
+
+
+def _text(source: object, count: int | None = None, batch: int = 2048) -> tuple[list[str], str | None]:
+    chunks: list[str] = []
+    err = None
+    try:
+        with open_capture(source) as r:  # type: ignore[arg-type]
+            for c in iter_text(r, 1, count, batch):
+                chunks.append(c)
+    except PcapFormatError as e:
+        err = f"{e} @{e.offset}"
+    return chunks, err
+
+
+def _both(source: object, count: int | None = None, batch: int = 2048) -> tuple[list[str], str | None]:
+    """The native text (its chunks and error); asserts the pure loop gives the same, chunk for chunk."""
+    got = _text(source, count, batch)
+    with _pure():
+        want = _text(source, count, batch)
+    assert "".join(got[0]) == "".join(want[0])
+    assert got == want
+    return got
+
+
+@native
+def test_every_corpus_capture_same_text() -> None:
+    seen = 0
+    for p in CAPTURES:
+        chunks, _err = _both(str(p))
+        seen += sum(c.count("\n") for c in chunks)
+    assert len(CAPTURES) > 200 and seen > 5_000
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    rnd = random.Random(11)
+    frames = [_frame(rnd) for _ in range(3000)]
+    d = tmp_path_factory.mktemp("native")
+    out = {}
+    for endian in "<>":
+        for nsec in (False, True):
+            p = d / f"mixed-{'le' if endian == '<' else 'be'}-{'ns' if nsec else 'us'}.pcap"
+            p.write_bytes(_pcap(endian, nsec, frames, rnd))
+            out[p.name] = p
+    p = d / "mixed.pcapng"
+    p.write_bytes(_pcapng(frames, rnd))
+    out[p.name] = p
+    return out
+
+
+@native
+@pytest.mark.parametrize("batch", [1, 97, 2048])
+def test_synthetic_files_same_text_and_chunks(synthetic: dict[str, Path], batch: int) -> None:
+    for p in synthetic.values():
+        chunks, err = _both(str(p), batch=batch)
+        assert err is None and chunks[0].count("\n") == 1  # the first line comes at once
+
+
+@native
+@pytest.mark.parametrize("count", [0, 1, 2, 96, 97, 98, 2047, 2048, 2049, 2999, 3000, 5000])
+def test_counts(synthetic: dict[str, Path], count: int) -> None:
+    chunks, _ = _both(str(synthetic["mixed-le-us.pcap"]), count, batch=97)
+    assert "".join(chunks).count("\n") == min(count, 3000)
+
+
+@native
+def test_damaged_and_truncated_files(synthetic: dict[str, Path], tmp_path: Path) -> None:
+    rnd = random.Random(3)
+    for name in ("mixed-le-us.pcap", "mixed-be-ns.pcap"):
+        data = synthetic[name].read_bytes()
+        for _ in range(12):
+            p = tmp_path / name
+            cut = rnd.randrange(24, len(data))
+            p.write_bytes(data[:cut])  # truncated
+            _both(str(p), batch=rnd.choice((1, 97, 2048)))
+            bad = bytearray(data)  # a record header's caplen made huge, or some bytes overwritten
+            off = rnd.randrange(24, len(data) - 16)
+            bad[off : off + 4] = rnd.choice((b"\xff\xff\xff\x7f", os.urandom(4)))
+            p.write_bytes(bytes(bad))
+            _both(str(p))
+
+
+@native
+@pytest.mark.parametrize("ways", [1, 2, 3])
+def test_blocks_of_read_j(synthetic: dict[str, Path], ways: int) -> None:
+    """`read -j` formats blocks in several processes with iter_blocks (one frame at a time)."""
+    p = str(synthetic["mixed-be-us.pcap"])
+    for count in (None, 1000):
+        for which in range(ways):
+            with open_capture(p) as r:
+                got = list(iter_blocks(r, count, 256, ways, which))
+            with _pure(), open_capture(p) as r:
+                want = list(iter_blocks(r, count, 256, ways, which))
+            assert got == want
+
+
+@native
+def test_cli_switch(synthetic: dict[str, Path]) -> None:
+    """`sniffer read` with and without SNIFFER_NO_NATIVE=1: the same bytes."""
+    p = str(synthetic["mixed-le-ns.pcap"])
+    cmd = [sys.executable, "-m", "sniffer", "read", "-j1", p]
+    env = {k: v for k, v in os.environ.items() if k != "SNIFFER_NO_NATIVE"}
+    a = subprocess.run(cmd, capture_output=True, check=True, env=env, cwd=ROOT)
+    b = subprocess.run(cmd, capture_output=True, check=True, env={**env, "SNIFFER_NO_NATIVE": "1"}, cwd=ROOT)
+    assert a.stdout == b.stdout and a.stdout.count(b"\n") == 3000
+    probe = "from sniffer.decode.summary import native_walker as w; print(w() is None)"
+    off = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**env, "SNIFFER_NO_NATIVE": "1"},
+    )
+    assert off.stdout.strip() == "True"
+
+
+# ---- hostile input: the walker on random bytes, and mutated frames compared with the pure loop ----------
+
+
+@native
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    buf=st.binary(max_size=600),
+    pos=st.integers(-5, 700),
+    left=st.integers(0, 50),
+    big=st.booleans(),
+    nsec=st.booleans(),
+    maxcap=st.sampled_from([0, 54, 100, 262144, 2**31]),
+)
+def test_walk_random_bytes(buf: bytes, pos: int, left: int, big: bool, nsec: bool, maxcap: int) -> None:
+    w = native_walker()
+    assert w is not None
+    text, pos_after, k = w.walk(buf, pos, 0, left, big, nsec, maxcap)
+    assert 0 <= k <= left and (text is None) == (k == 0) and pos_after >= 0
+    if text is not None:
+        assert text.count("\n") == k - 1
+
+
+@native
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=200), wl=st.integers(0, 70000), ts=st.integers(-(2**63), 2**64))
+def test_line_random_bytes(data: bytes, wl: int, ts: int) -> None:
+    w = native_walker()
+    assert w is not None
+    w.line(1, ts, data, wl)
+
+
+def _mutants(rnd: random.Random, n: int) -> list[bytes]:
+    """Frames of the kinds the walker knows, with bytes flipped where its decisions are made."""
+    out = []
+    for _ in range(n):
+        f = bytearray(_frame(rnd))
+        for _ in range(rnd.randrange(4)):
+            i = rnd.randrange(12, min(len(f), 80)) if len(f) > 12 else 0
+            if i < len(f):
+                f[i] = rnd.randrange(256)
+        if rnd.random() < 0.1:
+            f = f[: rnd.randrange(len(f) + 1)]
+        out.append(bytes(f))
+    return out
+
+
+@native
+def test_mutated_frames_same_text(tmp_path: Path) -> None:
+    rnd = random.Random(5)
+    frames = _mutants(rnd, 4000)
+    for endian in "<>":
+        p = tmp_path / f"mutants{endian == '<'}.pcap"
+        p.write_bytes(_pcap(endian, rnd.random() < 0.5, frames, rnd))
+        chunks, err = _both(str(p))
+        assert err is None and "".join(chunks).count("\n") == len(frames)
+    p = tmp_path / "mutants.pcapng"
+    p.write_bytes(_pcapng(frames, rnd))
+    _both(str(p))
+
+
+@native
+def test_frames_one_at_a_time_same_line() -> None:
+    """walker.line (the per-frame entry, used by iter_blocks and capture) on every corpus Ethernet frame."""
+    w = native_walker()
+    assert w is not None
+    n = 0
+    for p in CAPTURES:
+        try:
+            with open_capture(str(p)) as r:
+                for fr in r:
+                    if fr[3] != 1:
+                        continue
+                    got = w.line(7, fr[0], fr[1], fr[2])
+                    if got is not None:
+                        n += 1
+                        assert got == summary.format_line(7, fr)
+        except PcapFormatError:
+            pass
+    assert n > 200
+
+
+def test_big_wire_length_goes_to_python() -> None:
+    """A wire length past the number table (65 600) is never the walker's."""
+    w = native_walker()
+    if w is None:
+        pytest.skip("not built")
+    eth = bytes(12) + b"\x08\x00"
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 0, 0x4000, 64, 17, 0, b"\x0a\0\0\1", b"\x0a\0\0\2")
+    udp = struct.pack("!HHHH", 40000, 40001, 8, 0)
+    frame = eth + ip + udp + bytes(20)
+    assert w.line(1, 0, frame, len(frame)) is not None
+    assert w.line(1, 0, frame, 70000) is None
+
+
+@native
+def test_arp_variants(tmp_path: Path) -> None:
+    """Every branch of ARP's Info (requests, replies, probes, announcements, gratuitous ones, RARP, odd
+    sizes, cut short, padded) through the walker and the pure loop."""
+    rnd = random.Random(9)
+    frames = []
+    for op in (1, 2, 3, 4, 8, 0):
+        for hs, ps in ((6, 4), (6, 16), (1, 4)):
+            for sip, tip in ((b"\x0a\0\0\1", b"\x0a\0\0\2"), (b"\x0a\0\0\1",) * 2, (bytes(4), b"\x0a\0\0\2")):
+                for tmac in (bytes(6), b"\x02\0\0\0\0\x09", b"\xff" * 6):
+                    arp = (
+                        struct.pack("!HHBBH", 1, 0x0800, hs, ps, op)
+                        + b"\x02\xab\0\0\0\x01"
+                        + sip
+                        + tmac
+                        + tip
+                    )
+                    eth = tmac + b"\x02\xab\0\0\0\x01" + rnd.choice((b"\x08\x06", b"\x80\x35"))
+                    frames.append(eth + arp + bytes(rnd.choice((0, 18))))
+                    frames.append((eth + arp)[: rnd.randrange(14, 42)])
+    p = tmp_path / "arp.pcap"
+    p.write_bytes(_pcap("<", False, frames, rnd))
+    chunks, err = _both(str(p))
+    text = "".join(chunks)
+    assert err is None and "ARP Announcement" in text and "Gratuitous ARP for" in text and "ARP Probe" in text
+    assert " is at 02:ab:00:00:00:01" in text and "RARP" in text
+
+
+@native
+def test_igmp_variants(tmp_path: Path) -> None:
+    """IGMP v1/v2/v3 queries, reports and leaves, with and without Router Alert (or another option),
+    fragments, lengths that cut the message or leave padding: walker and pure loop agree."""
+    rnd = random.Random(10)
+    frames = []
+    for t in (0x11, 0x12, 0x16, 0x17, 0x22, 0x13, 0x99):
+        for maxresp in (0, 100):
+            for group in (bytes(4), b"\xe0\0\0\xfb"):
+                for extra in (0, 4, 20):
+                    for opts in (b"", b"\x94\x04\x00\x00", b"\x01\x01\x01\x00", b"\x94\x03\x00\x00"):
+                        msg = bytes([t, maxresp]) + b"\0\0" + group + bytes(extra)
+                        ihl = 5 + len(opts) // 4
+                        tlen = 4 * ihl + len(msg) - rnd.choice((0, 0, 0, 3, 9))
+                        frag = rnd.choice((0, 0, 0x4000, 0x2000, 0x0001))
+                        ip = struct.pack(
+                            "!BBHHHBBH4s4s",
+                            0x40 | ihl,
+                            0,
+                            tlen,
+                            0,
+                            frag,
+                            1,
+                            2,
+                            0,
+                            b"\xc0\xa8\1\x02",
+                            b"\xe0\0\0\x02",
+                        )
+                        frames.append(
+                            b"\x01\0\x5e\0\0\x02\x02\0\0\0\0\x01\x08\x00"
+                            + ip
+                            + opts
+                            + msg
+                            + bytes(rnd.choice((0, 6)))
+                        )
+    p = tmp_path / "igmp.pcap"
+    p.write_bytes(_pcap(">", True, frames, rnd))
+    chunks, err = _both(str(p))
+    text = "".join(chunks)
+    assert err is None
+    for s in (
+        "IGMPv2",
+        "IGMPv1",
+        "IGMPv3",
+        "Leave Group",
+        "Membership Report group",
+        ", general",
+        "specific for group",
+    ):
+        assert s in text, s
+
+
+@native
+def test_ipv4_fragment_variants(tmp_path: Path) -> None:
+    """IPv4 fragments (first, later, last; any protocol number; with options; lengths past the frame or
+    below the header; cut short): walker and pure loop agree."""
+    rnd = random.Random(12)
+    frames = []
+    for proto in (1, 2, 6, 17, 47, 50, 99, 143, 253, 255):
+        for frag in (0x2000, 0x2001, 0x00B9, 0x1FFF, 0x4000 | 0x0010, 0x8000 | 0x0001):
+            for ihl in (5, 6):
+                for tlen_delta in (0, 0, -30, 40):
+                    body = bytes(rnd.randrange(256) for _ in range(rnd.choice((0, 8, 40))))
+                    tlen = (
+                        max(0, 4 * ihl + len(body) + tlen_delta) if tlen_delta != -30 else rnd.choice((0, 12))
+                    )
+                    ip = struct.pack(
+                        "!BBHHHBBH4s4s",
+                        0x40 | ihl,
+                        0,
+                        tlen,
+                        rnd.randrange(65536),
+                        frag,
+                        64,
+                        proto,
+                        0,
+                        b"\x0a\1\2\3",
+                        b"\x0a\3\2\1",
+                    )
+                    f = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00" + ip + bytes(4 * (ihl - 5)) + body
+                    frames.append(f if rnd.random() > 0.1 else f[: rnd.randrange(14, len(f) + 1)])
+    p = tmp_path / "frag.pcap"
+    p.write_bytes(_pcap("<", False, frames, rnd))
+    chunks, err = _both(str(p))
+    text = "".join(chunks)
+    assert err is None and "Fragmented IP protocol (proto=UDP 17, off=8, ID=" in text

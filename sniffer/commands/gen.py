@@ -19,6 +19,7 @@ closed loop:
 servers (bounded by -d seconds and -c connections/messages):
   tcp-echo-server tcp-server udp-echo-server udp-server unix-server packet-server rawip-server
   vsock-server bluetooth-server
+  bluetooth-hci   events of a raw HCI socket on hciN (bounded by -c events and -d seconds)
 every run: --style blocking|select|poll|epoll|asyncio, --json; payloads carry the tag of
 sniffer/gen/payload.py (magic SnFg, flow id, sequence, timestamp) for the analyzer.
 """
@@ -198,6 +199,17 @@ def add_parser(sub: Any) -> None:
     )
     cmd("bluetooth-server", "AF_BLUETOOTH RFCOMM/L2CAP echo/sink server", [server, bt], _run_server)
     sp = cmd("bluetooth", "AF_BLUETOOTH RFCOMM/L2CAP echo client", [client, bt], _run_client)
+
+    sp = gsub.add_parser(
+        "bluetooth-hci",
+        help="print the events of a raw HCI socket (where AF_BLUETOOTH is)",
+        description="Open a raw HCI socket on hciN (CAP_NET_RAW), receive every event and print one line "
+        "per event, up to -c events within -d seconds.",
+    )
+    sp.add_argument("--dev", type=int, default=0, help="adapter number N of hciN (default 0)")
+    sp.add_argument("-c", "--count", type=int, default=10, help="events at most (default 10)")
+    sp.add_argument("-d", "--duration", type=float, default=10.0, help="seconds at most (default 10)")
+    sp.set_defaults(func=_run_hci, gen_what="bluetooth-hci")
 
     # ICMP (the ping core)
     _add_icmp(cmd, client, ipfam)
@@ -539,6 +551,21 @@ def _run_icmp(args: argparse.Namespace) -> int:
     _emit(rep.to_dict(), args.json, rep.to_text())
     if rep.sent and not rep.echoed:
         raise NetworkError(f"no ICMP echo reply from {rep.peer} ({rep.sent} sent)")
+    return 0
+
+
+def _run_hci(args: argparse.Namespace) -> int:
+    from sniffer.errors import UsageError
+    from sniffer.gen.bluetooth import check_available, describe_hci, hci_events
+
+    if args.count < 1 or not args.duration > 0:
+        raise UsageError("bluetooth-hci: -c must be >= 1 and -d > 0")
+    check_available()  # one line when AF_BLUETOOTH is not there
+    n = 0
+    for pkt in hci_events(args.dev, args.count, args.duration):
+        n += 1
+        print(describe_hci(pkt), flush=True)
+    print(f"{n} HCI events from hci{args.dev}", file=sys.stderr)
     return 0
 
 

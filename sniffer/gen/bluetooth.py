@@ -9,6 +9,9 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import struct
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from sniffer.errors import NetworkError
@@ -18,6 +21,22 @@ from sniffer.gen.options import SockOpts, apply
 AF_BLUETOOTH = 31  # linux/socket.h, whatever Python knows
 BTPROTO_L2CAP, BTPROTO_HCI, BTPROTO_RFCOMM = 0, 1, 3
 BDADDR_ANY = "00:00:00:00:00:00"
+SOL_HCI, HCI_FILTER = 0, 2  # bluetooth/hci.h
+HCI_EVENT_PKT = 0x04  # H4 packet type of an event
+# struct hci_filter { uint32_t type_mask; uint32_t event_mask[2]; uint16_t opcode; }: every event
+HCI_FILTER_ALL_EVENTS = struct.pack("<IIIH", 1 << HCI_EVENT_PKT, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+HCI_EVENTS = {  # Bluetooth Core spec vol 4 part E 7.7, the common ones
+    0x01: "Inquiry Complete",
+    0x02: "Inquiry Result",
+    0x03: "Connection Complete",
+    0x04: "Connection Request",
+    0x05: "Disconnection Complete",
+    0x0E: "Command Complete",
+    0x0F: "Command Status",
+    0x13: "Number Of Completed Packets",
+    0x2F: "Extended Inquiry Result",
+    0x3E: "LE Meta",
+}
 PROTOS = {"rfcomm": (socket.SOCK_STREAM, BTPROTO_RFCOMM), "l2cap": (socket.SOCK_SEQPACKET, BTPROTO_L2CAP)}
 
 
@@ -117,3 +136,34 @@ def hci_open(dev: int = 0) -> socket.socket:
             f"HCI raw socket on hci{dev}: {exc.strerror} (adapters: {adapters() or 'none'})"
         ) from None
     return s
+
+
+def describe_hci(pkt: bytes) -> str:
+    """One line for a packet read from a raw HCI socket (H4: type byte, then the packet); never raises."""
+    if not pkt:
+        return "empty packet"
+    if pkt[0] == HCI_EVENT_PKT and len(pkt) >= 3:
+        code, plen = pkt[1], pkt[2]
+        params = pkt[3 : 3 + plen]
+        cut = "" if len(params) == plen else f" (cut short: {len(params)} of {plen})"
+        return f"event 0x{code:02x} {HCI_EVENTS.get(code, 'unknown')}, {plen} bytes{cut}: {params.hex()}"
+    return f"packet type 0x{pkt[0]:02x}, {len(pkt) - 1} bytes: {pkt[1:].hex()}"
+
+
+def hci_events(dev: int, count: int, seconds: float) -> Iterator[bytes]:
+    """Up to `count` HCI events from hci<dev> within `seconds` (both bound the loop)."""
+    s = hci_open(dev)
+    try:
+        s.setsockopt(SOL_HCI, HCI_FILTER, HCI_FILTER_ALL_EVENTS)
+        end = time.monotonic() + seconds
+        for _ in range(count):
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            s.settimeout(left)
+            try:
+                yield s.recv(1024)
+            except TimeoutError:
+                return
+    finally:
+        s.close()

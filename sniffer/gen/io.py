@@ -215,6 +215,44 @@ def _tag_ok(data: Any, flow: int, seq: int) -> bool:
     return tag is not None and tag.flow_id == flow and tag.seq == seq
 
 
+class DgramServerCore:
+    """What a datagram server does with each datagram, whatever drives it (sans-IO): log a new peer,
+    count it (sink) or make the echo (``Channel.reply``), and keep the statistics. The blocking and
+    selector loop (``dgram_server_sync``) and the asyncio one (``a_dgram_server``) only receive and send."""
+
+    def __init__(self, ch: Channel, mode: str, peers: PeerLog | None = None) -> None:
+        self.ch = ch
+        self.sink = mode == "sink"
+        self.peers = peers or PeerLog(None)
+        self.stats = {"messages": 0, "bytes_received": 0, "echoed": 0, "ignored": 0}
+
+    def wants_more(self, max_msgs: int | None) -> bool:
+        return max_msgs is None or self.stats["messages"] < max_msgs
+
+    def count(self, data: Any, addr: Addr) -> None:
+        """A sink's datagram: counted when it is ours (``Channel.count_in``), else ignored."""
+        if self.ch.count_in(data, addr):
+            self.stats["messages"] += 1
+            self.stats["bytes_received"] += len(data)
+        else:
+            self.stats["ignored"] += 1
+
+    def datagram(self, data: Any, addr: Addr) -> tuple[Any, Addr] | None:
+        """A datagram arrived from addr: the (data, address) to send back, or None (sink, or not ours).
+        The driver adds 1 to ``stats["echoed"]`` once the answer is sent."""
+        self.peers.datagram(addr)
+        if self.sink:
+            self.count(data, addr)
+            return None
+        answer = self.ch.reply(data, addr)
+        if answer is None:
+            self.stats["ignored"] += 1
+            return None
+        self.stats["messages"] += 1
+        self.stats["bytes_received"] += len(data)
+        return answer
+
+
 def dgram_server_sync(
     ch: Channel,
     style: str,
@@ -228,38 +266,26 @@ def dgram_server_sync(
     if mode == "sink" and type(ch).count_in is Channel.count_in:
         return _dgram_sink_fast(ch.sock, style, stop, max_msgs)
     io = SyncIO(ch.sock, style)
-    stats = {"messages": 0, "bytes_received": 0, "echoed": 0, "ignored": 0}
-    peers = peers or PeerLog(None)
+    core = DgramServerCore(ch, mode, peers)
     try:
-        while not stop() and (max_msgs is None or stats["messages"] < max_msgs):
+        while not stop() and core.wants_more(max_msgs):
             try:
                 data, addr = io.recvfrom(ch.max_recv, _now() + POLL_S)
             except TimeoutError:
                 continue
             except OSError:
                 continue
-            peers.datagram(addr)
-            if mode == "sink":
-                if ch.count_in(data, addr):
-                    stats["messages"] += 1
-                    stats["bytes_received"] += len(data)
-                else:
-                    stats["ignored"] += 1
-                continue
-            answer = ch.reply(data, addr)
+            answer = core.datagram(data, addr)
             if answer is None:
-                stats["ignored"] += 1
                 continue
-            stats["messages"] += 1
-            stats["bytes_received"] += len(data)
             try:
                 io.send(answer[0], answer[1], _now() + 1.0)
-                stats["echoed"] += 1
+                core.stats["echoed"] += 1
             except (TimeoutError, OSError):
                 pass
     finally:
         io.close()
-    return stats
+    return core.stats
 
 
 def _dgram_sink_fast(sock: socket.socket, style: str, stop: StopFn, max_msgs: int | None) -> dict[str, Any]:
@@ -1218,51 +1244,30 @@ async def a_dgram_server(
         finally:
             loop.remove_reader(sock)
         return stats
-    while not stop() and (max_msgs is None or stats["messages"] < max_msgs):
+    core = DgramServerCore(ch, mode, peers)
+    while not stop() and core.wants_more(max_msgs):
         try:
             data, addr = await asyncio.wait_for(loop.sock_recvfrom(sock, ch.max_recv), POLL_S)
         except (TimeoutError, OSError):
             continue
-        if peers is not None:
-            peers.datagram(addr)
+        answer = core.datagram(data, addr)
         if mode == "sink":
-            if ch.count_in(data, addr):
-                stats["messages"] += 1
-                stats["bytes_received"] += len(data)
-            else:
-                stats["ignored"] += 1
             # take whatever else is queued without going round the loop for each datagram
-            if type(ch).count_in is Channel.count_in:
-                buf = bytearray(65536)
-                for _ in range(4096):
-                    try:
-                        n = sock.recv_into(buf)
-                    except (BlockingIOError, OSError):
-                        break
-                    stats["messages"] += 1
-                    stats["bytes_received"] += n
-                continue
             while True:
                 try:
                     data, addr = sock.recvfrom(ch.max_recv)
                 except (BlockingIOError, OSError):
                     break
-                if ch.count_in(data, addr):
-                    stats["messages"] += 1
-                    stats["bytes_received"] += len(data)
+                core.count(data, addr)
             continue
-        answer = ch.reply(data, addr)
         if answer is None:
-            stats["ignored"] += 1
             continue
-        stats["messages"] += 1
-        stats["bytes_received"] += len(data)
         try:
             await asyncio.wait_for(loop.sock_sendto(sock, answer[0], answer[1]), 1.0)
-            stats["echoed"] += 1
+            core.stats["echoed"] += 1
         except (TimeoutError, OSError):
             pass
-    return stats
+    return core.stats
 
 
 def run_async(coro: Any) -> Any:

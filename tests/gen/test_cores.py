@@ -83,3 +83,33 @@ def test_conn_echo_core_one_tagged_echo_and_its_failures() -> None:
         core.send(64)
     assert rep.sent == 3 and rep.errors == 2 and rep.echoed == 1
     assert rep.notes == ["connection 1: Connection refused"]
+
+
+def test_dgram_server_core_echoes_counts_ignores_and_logs_each_peer_once() -> None:
+    """The datagram server's decisions, shared by the blocking/selector and asyncio drivers."""
+    from sniffer.gen.io import Channel, DgramServerCore, PeerLog
+
+    class OddOnly(Channel):  # a channel that answers / counts only odd-length datagrams
+        def reply(self, data: bytes, addr: object) -> tuple[bytes, object] | None:
+            return (data.upper(), addr) if len(data) % 2 else None
+
+        def count_in(self, data: bytes, addr: object) -> bool:
+            return len(data) % 2 == 1
+
+    seen: list[str] = []
+    echo = DgramServerCore(OddOnly(None), "echo", PeerLog(seen.append))  # type: ignore[arg-type]
+    assert echo.datagram(b"abc", ("10.0.0.1", 5)) == (b"ABC", ("10.0.0.1", 5))
+    assert echo.datagram(b"ab", ("10.0.0.1", 5)) is None  # not ours: ignored, no answer
+    assert echo.datagram(b"x", ("::1", 6)) == (b"X", ("::1", 6))
+    assert echo.stats == {
+        "messages": 2,
+        "bytes_received": 4,
+        "echoed": 0,
+        "ignored": 1,
+    }  # echoed: the driver's
+    assert seen == ["first datagram from 10.0.0.1:5", "first datagram from [::1]:6"]
+    assert echo.wants_more(3) and not echo.wants_more(2) and echo.wants_more(None)
+    sink = DgramServerCore(OddOnly(None), "sink")  # type: ignore[arg-type]
+    assert sink.datagram(b"abc", ("10.0.0.1", 5)) is None and sink.datagram(b"ab", ("10.0.0.1", 5)) is None
+    sink.count(b"abcde", ("10.0.0.2", 7))
+    assert sink.stats == {"messages": 2, "bytes_received": 8, "echoed": 0, "ignored": 1}

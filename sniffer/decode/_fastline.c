@@ -129,6 +129,24 @@ static int copy_table256(PyObject *b, uint8_t *dst) {
     return 0;
 }
 
+/* names[t] = d[t] for a {0..255: ASCII str of <= 39 characters} dict (empty allowed or not) */
+static int name_table(PyObject *d, char names[256][40], uint8_t lens[256], int allow_empty, const char *what) {
+    PyObject *k, *v;
+    Py_ssize_t ppos = 0;
+    while (PyDict_Next(d, &ppos, &k, &v)) {
+        long t = PyLong_AsLong(k);
+        if (t < 0 || t > 255 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 39 ||
+            (!allow_empty && PyUnicode_GET_LENGTH(v) == 0)) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, what);
+            return -1;
+        }
+        lens[t] = (uint8_t)PyUnicode_GET_LENGTH(v);
+        memcpy(names[t], PyUnicode_DATA(v), lens[t]);
+    }
+    return 0;
+}
+
 static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     PyObject *ports, *pfx, *first, *hpfx, *hfirst, *b1, *w0, *w4, *bound, *flags, *echo, *hms_fn, *igmp, *frag;
     int arp;
@@ -192,42 +210,10 @@ static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
         w->flag_len[i] = (uint16_t)len;
         off += (size_t)len + 1;
     }
-    PyObject *k, *v;
-    Py_ssize_t ppos = 0;
-    while (PyDict_Next(echo, &ppos, &k, &v)) {
-        long t = PyLong_AsLong(k);
-        if (t < 0 || t > 255 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 39) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "Walker: echo names: {0..255: ASCII str}");
-            goto fail;
-        }
-        w->echo_len[t] = (uint8_t)PyUnicode_GET_LENGTH(v);
-        memcpy(w->echo[t], PyUnicode_DATA(v), w->echo_len[t]);
-    }
-    ppos = 0;
-    while (PyDict_Next(igmp, &ppos, &k, &v)) {
-        long t = PyLong_AsLong(k);
-        if (t < 0 || t > 255 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 39 ||
-            PyUnicode_GET_LENGTH(v) == 0) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "Walker: IGMP names: {0..255: ASCII str}");
-            goto fail;
-        }
-        w->igmp_len[t] = (uint8_t)PyUnicode_GET_LENGTH(v);
-        memcpy(w->igmp[t], PyUnicode_DATA(v), w->igmp_len[t]);
-    }
-    ppos = 0;
-    while (PyDict_Next(frag, &ppos, &k, &v)) {
-        long t = PyLong_AsLong(k);
-        if (t < 0 || t > 255 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 39 ||
-            PyUnicode_GET_LENGTH(v) == 0) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "Walker: IP protocol names: {0..255: ASCII str}");
-            goto fail;
-        }
-        w->frag_len[t] = (uint8_t)PyUnicode_GET_LENGTH(v);
-        memcpy(w->frag[t], PyUnicode_DATA(v), w->frag_len[t]);
-    }
+    if (name_table(echo, w->echo, w->echo_len, 1, "Walker: echo names: {0..255: ASCII str}") < 0 ||
+        name_table(igmp, w->igmp, w->igmp_len, 0, "Walker: IGMP names: {0..255: ASCII str}") < 0 ||
+        name_table(frag, w->frag, w->frag_len, 0, "Walker: IP protocol names: {0..255: ASCII str}") < 0)
+        goto fail;
     w->cap = 1 << 16;
     if ((w->out = PyMem_Malloc((size_t)w->cap)) == NULL) {
         PyErr_NoMemory();

@@ -341,6 +341,23 @@ class TcpAnalyzer:
         self, number: int, frame: Frame, seg: tuple[Any, ...] | None, fields: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """``feed_frame`` with the frame's ``fast_segment`` already taken."""
+        seg = self._placed(number, frame, seg, fields)
+        if seg is None:
+            return None
+        try:
+            return self.analyze(number, frame[0], *seg)
+        except Exception:
+            if DEBUG:
+                raise
+            self.errors += 1
+            return None
+
+    def _placed(
+        self, number: int, frame: Frame, seg: tuple[Any, ...] | None, fields: dict[str, Any] | None
+    ) -> tuple[Any, ...] | None:
+        """The segment of a frame ``fast_segment`` could not place (_UNKNOWN: from its fields; FRAGMENT:
+        from its reassembled datagram, in the last fragment), else ``seg`` itself. Sets ``last_fields``
+        and ``last_columns`` to what a decode made here (None when none was needed)."""
         self.last_fields = self.last_columns = None
         if seg is _UNKNOWN or seg is FRAGMENT:
             from sniffer.decode.engine import run
@@ -356,15 +373,7 @@ class TcpAnalyzer:
                 fields = self._defrag.apply(number, frame, fields)
             self.last_fields = fields
             seg = segment(fields)
-        if seg is None:
-            return None
-        try:
-            return self.analyze(number, frame[0], *seg)
-        except Exception:
-            if DEBUG:
-                raise
-            self.errors += 1
-            return None
+        return seg
 
     def _start(
         self, ts: int, src: Any, dst: Any, sport: int, dport: int, seq: int, flags: int, wscale: int | None
@@ -417,19 +426,7 @@ class TcpAnalyzer:
         two modes on every corpus capture), but nothing else is made: no relative numbers, RTTs, bytes
         in flight (no list of unacknowledged segments is kept), expert items or Info prefixes. Feed an
         analyzer in one mode only."""
-        self.last_fields = self.last_columns = None
-        if seg is _UNKNOWN or seg is FRAGMENT:
-            from sniffer.decode.engine import run
-            from sniffer.model.defrag import Defragmenter
-
-            if fields is None:
-                fields = run(frame, False).fields
-            if seg is FRAGMENT:
-                if self._defrag is None:
-                    self._defrag = Defragmenter()
-                fields = self._defrag.apply(number, frame, fields)
-            self.last_fields = fields
-            seg = segment(fields)
+        seg = self._placed(number, frame, seg, fields)
         if seg is None:
             return None
         try:

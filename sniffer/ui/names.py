@@ -56,29 +56,39 @@ def load_wka(path: Path) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def load_manuf(path: Path | None = None) -> tuple[dict[str, str], dict[str, str]]:
-    """(OUI "00:13:7f" -> short vendor, full address -> name) from a manuf file; empty when absent."""
-    ouis: dict[str, str] = {}
-    full: dict[str, str] = {}
+    """(OUI "00:13:7f" -> short vendor, full address -> name) from a manuf file (``path``, else
+    Wireshark's installed one); where there is none, from the copy of Wireshark's manuf that scapy (a
+    dependency) packages, so vendors resolve on a machine without Wireshark too."""
     paths = [path] if path is not None else list(MANUF_PATHS)
     for p in paths:
         try:
-            text = p.read_text(errors="replace")
+            return parse_manuf(p.read_text(errors="replace"))
         except OSError:
             continue
-        for line in text.splitlines():
-            if not line or line[0] == "#":
-                continue
-            parts = line.split("\t")
-            if len(parts) < 2:
-                continue
-            prefix, short = parts[0].strip().lower(), parts[1].strip()
-            if "/" in prefix:
-                continue  # /28 and /36 blocks: not resolved here
-            if len(prefix) == 8:
-                ouis[prefix] = short
-            elif len(prefix) == 17:
-                full[prefix] = short
-        break
+    try:
+        from scapy.libs.manuf import DATA
+    except ImportError:  # pragma: no cover - scapy is a dependency
+        return {}, {}
+    return parse_manuf(DATA)
+
+
+def parse_manuf(text: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The (OUI -> short vendor, full address -> name) tables of a manuf file's text."""
+    ouis: dict[str, str] = {}
+    full: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line or line[0] == "#":
+            continue
+        parts = line.split("\t")
+        if len(parts) < 2:
+            continue
+        prefix, short = parts[0].strip().lower(), parts[1].strip()
+        if "/" in prefix:
+            continue  # /28 and /36 blocks: not resolved here
+        if len(prefix) == 8:
+            ouis[prefix] = short
+        elif len(prefix) == 17:
+            full[prefix] = short
     return ouis, full
 
 

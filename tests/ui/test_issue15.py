@@ -569,3 +569,22 @@ async def test_resize_columns_with_keys_and_a_drag_kept_in_the_profile(make_app)
     assert saved["columns"] == ["ip.ttl"]
     again = make_app(WIKIPEDIA)  # a new session starts with the saved widths
     assert again.plist.widths == saved["widths"]
+
+
+def test_vendors_resolve_without_wireshark_from_the_packaged_manuf(tmp_path: Path) -> None:
+    """Where Wireshark's manuf file is absent, the copy scapy packages (a newer Wireshark's manuf:
+    vendor names up to 12 characters) gives the vendors; the installed file wins where it exists."""
+    from sniffer.ui.names import Resolver
+
+    absent = Resolver(manuf=tmp_path / "no-wireshark" / "manuf")
+    assert absent.has_manuf
+    assert absent.mac("00:13:7f:4f:8e:f2") == "Cisco_4f:8e:f2"
+    assert absent.mac("00:00:0a:01:02:03") == "OmronTateisi_01:02:03"
+    assert absent.mac("ff:ff:ff:ff:ff:ff") == "Broadcast"
+    assert absent.mac("02:00:00:00:00:01") == "02:00:00:00:00:01"  # a local address: no vendor
+    from sniffer.ui.names import MANUF_PATHS, parse_manuf
+
+    for path in (p for p in MANUF_PATHS if p.exists()):  # Debian's tshark 4.0: 8-character names
+        want = parse_manuf(path.read_text(errors="replace"))[0]["00:00:0a"]
+        assert Resolver().mac("00:00:0a:01:02:03") == f"{want}_01:02:03"
+        break

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import sys
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -25,9 +24,6 @@ CONV_KINDS = (("ip", "IPv4"), ("ipv6", "IPv6"), ("tcp", "TCP"), ("udp", "UDP"))
 IO_INTERVALS = (0.001, 0.01, 0.1, 1.0, 10.0, 60.0)
 LIVE_REFRESH_S = 2.0  # a live capture's tables take in the new packets this often
 BAR_WIDTH = 40
-
-
-STATS_SWITCH_S = 0.001  # sys.setswitchinterval while the statistics worker runs
 
 
 def compute_statistics(
@@ -355,15 +351,8 @@ class StatisticsScreen(PanelScreen):
         ``indices[:start]`` are already counted (a live capture grew): only the rest is added. The app's
         background state threads (the packet list's TCP analysis) wait meanwhile (``held_background``)."""
         held = getattr(self.app, "held_background", None)
-        # the UI thread gets the GIL back within 1 ms instead of 5 while this thread counts: a key
-        # goes through several GIL hand-overs (input, handler, redraw) before it shows
-        switch = sys.getswitchinterval()
-        sys.setswitchinterval(min(switch, STATS_SWITCH_S))
-        try:
-            with held() if held is not None else contextlib.nullcontext():
-                self._scan_passes(indices, start)
-        finally:
-            sys.setswitchinterval(switch)
+        with held() if held is not None else contextlib.nullcontext():
+            self._scan_passes(indices, start)
 
     def _scan_passes(self, indices: Sequence[int], start: int) -> None:
         worker = get_current_worker()

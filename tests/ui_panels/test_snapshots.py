@@ -53,30 +53,6 @@ def test_snapshot_follow_stream(snap_compare, size) -> None:  # type: ignore[no-
     )
 
 
-def test_snapshot_statistics_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    """The Statistics screen in the smallest terminal the issue names (issue 15: 120x40 and 80x24)."""
-    pytest.importorskip("sniffer.model.stats")
-    from sniffer.ui.panels.stats import StatisticsScreen
-
-    assert snap_compare(
-        _app(WIKIPEDIA),
-        terminal_size=(80, 24),
-        run_before=_run(StatisticsScreen, lambda s: s.hierarchy is not None),
-    )
-
-
-def test_snapshot_follow_stream_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    """The Follow view (search, one direction, save) at 80x24 (issue 15: 120x40 and 80x24)."""
-    pytest.importorskip("sniffer.model.flows")
-    from sniffer.ui.panels.follow import FollowStreamScreen
-
-    assert snap_compare(
-        _app(WIKIPEDIA),
-        terminal_size=(80, 24),
-        run_before=_run(lambda: FollowStreamScreen(index=5), lambda s: s.followed is not None),
-    )
-
-
 def test_snapshot_multicast(snap_compare) -> None:  # type: ignore[no-untyped-def]
     from sniffer.ui.panels.mcast import McastScreen
 

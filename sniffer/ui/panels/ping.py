@@ -104,7 +104,10 @@ class PingScreen(PanelScreen):
         self.set_interval(0.5, self._check_done)
 
     def _check_done(self) -> None:
-        """When the session ends by itself (count or deadline): say so, with the totals."""
+        """Mark what the capture stored since the last look (a probe's packets can reach the store after
+        its last event: nothing else would scan them); when the session ends by itself (count or
+        deadline): say so, with the totals."""
+        self._mark_new()
         session = self.session
         thread = getattr(session, "_thread", None)
         if session is None or thread is None or thread.is_alive():

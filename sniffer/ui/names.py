@@ -18,6 +18,7 @@ import re
 import socket
 import struct
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from sniffer.frame import Frame
@@ -29,6 +30,16 @@ TYPE_A, TYPE_AAAA = 1, 28
 _INFO_PORTS = re.compile(r"^(\d+) -> (\d+)")
 
 
+def _entries(text: str) -> Iterator[tuple[str, str]]:
+    """(address or prefix, lower case; name) of each line of a Wireshark manuf/wka file."""
+    for line in text.splitlines():
+        if not line or line[0] == "#":
+            continue
+        parts = line.split("\t")
+        if len(parts) >= 2:
+            yield parts[0].strip().lower(), parts[1].strip()
+
+
 def load_wka(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     """Wireshark's well-known addresses (``wka``, next to ``manuf``): (full address -> name,
     40/44-bit prefix "01:80:c2:00:00" (+ nibble) -> name written with the last byte)."""
@@ -38,14 +49,8 @@ def load_wka(path: Path) -> tuple[dict[str, str], dict[str, str]]:
         text = path.read_text(errors="replace")
     except OSError:
         return full, prefixes
-    for line in text.splitlines():
-        if not line or line[0] == "#":
-            continue
-        parts = line.split("\t")
-        if len(parts) < 2:
-            continue
-        addr, _, bits = parts[0].strip().lower().replace("-", ":").partition("/")
-        name = parts[1].strip()
+    for first, name in _entries(text):
+        addr, _, bits = first.replace("-", ":").partition("/")
         if not bits and len(addr) == 17:
             full.setdefault(addr, name)
         elif bits == "40" and len(addr) >= 14:
@@ -76,13 +81,7 @@ def parse_manuf(text: str) -> tuple[dict[str, str], dict[str, str]]:
     """The (OUI -> short vendor, full address -> name) tables of a manuf file's text."""
     ouis: dict[str, str] = {}
     full: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line or line[0] == "#":
-            continue
-        parts = line.split("\t")
-        if len(parts) < 2:
-            continue
-        prefix, short = parts[0].strip().lower(), parts[1].strip()
+    for prefix, short in _entries(text):
         if "/" in prefix:
             continue  # /28 and /36 blocks: not resolved here
         if len(prefix) == 8:

@@ -93,6 +93,7 @@ class Deviation:
     max_us: float
     max_gap_us: float
     captured: int
+    max_gap_after: int = 0  # sequence number of the packet before the largest gap
 
 
 def deviation(cap: list[tuple[int, int]], pps: float) -> Deviation:
@@ -107,13 +108,15 @@ def deviation(cap: list[tuple[int, int]], pps: float) -> Deviation:
     t0 = statistics.median(offs)
     dev = sorted(abs(o - t0) for o in offs)
     gaps = [t2 - t1 for t1, t2 in itertools.pairwise(ts)]
+    at = max(range(len(gaps)), key=gaps.__getitem__)
     return Deviation(
         abs(rate - pps) / pps * 100,
         statistics.mean(dev) / 1000,
         dev[int(len(dev) * 0.99)] / 1000,
         dev[-1] / 1000,
-        max(gaps) / 1000,
+        gaps[at] / 1000,
         len(cap),
+        seqs[at],
     )
 
 
@@ -283,7 +286,7 @@ def main() -> int:
                             )
                     print(
                         f"    {name:10s} run: p99 {dev.p99_us / 1000:7.3f} ms, largest gap "
-                        f"{dev.max_gap_us / 1000:6.2f} ms{own} (load average {load:.1f}, CPU pressure {psi:.0f} %)",
+                        f"{dev.max_gap_us / 1000:6.2f} ms (after packet {dev.max_gap_after}){own} (load average {load:.1f}, CPU pressure {psi:.0f} %)",
                         flush=True,
                     )
             for t, rows in res.items():

@@ -158,9 +158,9 @@ class Scheduler:
         cpu_clock: the sending thread's CPU time in ns (injectable for tests).
         set_realtime: switches the sending thread between SCHED_FIFO (True) and SCHED_OTHER (False);
             given when the sender runs SCHED_FIFO: at --pps rates with intervals up to DEMOTE_BELOW_NS
-            it then spends OFF_SHARE of the time under SCHED_OTHER instead of blocking, while
-        pressure: (the CPU pressure, % of time some task waited for a CPU) is at most
-            QUIET_PRESSURE_PCT (default: cpu_pressure(), from /proc/pressure/cpu).
+            it then spends OFF_SHARE of the time under SCHED_OTHER instead of blocking while the CPU
+            is quiet (see use_class_switch()).
+        pressure: the CPU pressure, % of time some task waited for a CPU (default cpu_pressure()).
     """
 
     multiplier: float = 1.0
@@ -295,13 +295,17 @@ class Scheduler:
             now = clock()
         late = now - due_ns
         if not self._fifo and late > CONTENDED_NS:
-            # another task ran while we were SCHED_OTHER: back to SCHED_FIFO and the forced blocks
-            self._set_fifo(True)
-            self.contended += 1
-            self._contended_until = now + (CONTENDED_BACKOFF_NS << min(self.contended - 1, 10))
-            self._next_pressure, self._quiet = self._contended_until, False
-            self._win_start, self._win_cpu, self._balance = now, self.cpu_clock(), 0
+            self._taken(now)
         return late
+
+    def _taken(self, now: int) -> None:
+        """Another task ran while we were SCHED_OTHER: back to SCHED_FIFO and the forced blocks, for
+        longer each time."""
+        self._set_fifo(True)
+        self.contended += 1
+        self._contended_until = now + (CONTENDED_BACKOFF_NS << min(self.contended - 1, 10))
+        self._next_pressure, self._quiet = self._contended_until, False
+        self._win_start, self._win_cpu, self._balance = now, self.cpu_clock(), 0
 
     def _set_fifo(self, fifo: bool) -> None:
         assert self.set_realtime is not None
@@ -329,6 +333,8 @@ class Scheduler:
             if into >= DEMOTE_WINDOW_NS * (1 - OFF_SHARE):
                 self._set_fifo(False)
                 self.demotions += 1
+        elif into >= DEMOTE_WINDOW_NS + CONTENDED_NS:  # the spell overran: the CPU was taken
+            self._taken(now)
         elif into >= DEMOTE_WINDOW_NS:
             self._set_fifo(True)
             self._win_start = now

@@ -14,7 +14,7 @@ from sniffer.timing import Scheduler, cpu_pressure
 class World:
     """A fake thread: its clock, its CPU time, its sleeps, and its scheduling class over time."""
 
-    def __init__(self, steal_on_demote_ns: int = 0) -> None:
+    def __init__(self, steal_on_demote_ns: int = 0, steal_in_spell_ns: int = 0) -> None:
         self.now = 0
         self.off = 0  # ns off the CPU
         self.slept: list[tuple[int, int]] = []
@@ -23,6 +23,8 @@ class World:
         self._since = 0
         self.switches: list[tuple[int, bool]] = []
         self.steal_on_demote_ns = steal_on_demote_ns  # another task runs this long when we demote
+        self.steal_in_spell_ns = steal_in_spell_ns  # ... or wakes >= 30 us into it, during a send
+        self._steal_pending = False
 
     def clock(self) -> int:
         self.now += 200  # reading the clock costs a little (more than here: fewer spins to simulate)
@@ -31,8 +33,12 @@ class World:
     def cpu_clock(self) -> int:
         return self.now - self.off
 
-    def advance(self, ns: int) -> None:
+    def advance(self, ns: int) -> None:  # a send
         self.now += ns
+        if self._steal_pending and self.now - self._since >= 30_000:  # a task woke while we sent
+            self._steal_pending = False
+            self.off += self.steal_in_spell_ns
+            self.now += self.steal_in_spell_ns
 
     def sleep(self, seconds: float) -> None:
         n = int(seconds * 1e9)
@@ -50,6 +56,7 @@ class World:
         if not fifo and self.steal_on_demote_ns:
             self.off += self.steal_on_demote_ns
             self.now += self.steal_on_demote_ns
+        self._steal_pending = not fifo and self.steal_in_spell_ns > 0
 
     def fifo_share(self) -> float:
         total = self.fifo_ns + (self.now - self._since if self.fifo else 0)
@@ -130,13 +137,17 @@ def test_pressure_is_read_every_100_ms_and_switches_the_rule(world: World) -> No
     assert 3 <= len(reads) <= 6
 
 
+@pytest.mark.parametrize("where", ["at the switch", "later in the spell"])
 def test_a_task_taking_the_cpu_sends_the_sender_back_to_blocks_for_longer_each_time(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    """If another task still takes the CPU in a SCHED_OTHER spell (here 3 ms each time), the sender goes
-    back to SCHED_FIFO and the blocks for 1 s, then 2 s, ...: few such silences in a run (here the
-    back-off starts at 0.1 s, to keep the test short)."""
-    world = World(steal_on_demote_ns=3_000_000)
+    """If another task still takes the CPU in a SCHED_OTHER spell (here 3 ms each time: at once, or
+    waking later in the spell), the sender goes back to SCHED_FIFO and the blocks for 1 s, then 2 s,
+    ...: few such silences in a run (here the back-off starts at 0.1 s, to keep the test short)."""
+    if where == "at the switch":
+        world = World(steal_on_demote_ns=3_000_000)
+    else:
+        world = World(steal_in_spell_ns=3_000_000)
     monkeypatch.setattr(timing.time, "sleep", world.sleep)
     monkeypatch.setattr(timing, "CONTENDED_BACKOFF_NS", 100_000_000)
     s = make(world, 50_000)

@@ -252,6 +252,8 @@ def build_tables(
     the pass peaked ~45 MB lower); the endpoint rows are made after, from the conversation rows."""
     tables: dict[str, tuple[list[Column], Sequence[tuple[Any, ...]], list[int]]] = {}
     conv: dict[str, ColumnRows] = {}
+    if final:
+        st.forget("eth")  # (counted by the model, no table here)
     for kind, _ in CONV_KINDS:
         conv[kind] = conversation_rows(st, kind)
         if final and kind != "tcp":  # (tcp and udp share the flow index: dropped after udp's rows)

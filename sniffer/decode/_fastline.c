@@ -14,8 +14,15 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #define NUMS_MAX 65600 /* summary's num table: str(i) for i < 65600; a larger wire length is Python's */
+
+typedef struct {
+    char s[256][40];
+    uint8_t len[256];
+} Names; /* a {0..255: ASCII name} table (len 0: none) */
 
 typedef struct {
     PyObject_HEAD
@@ -43,6 +50,16 @@ typedef struct {
     uint16_t flag_len[4096];
     char echo[256][40];
     uint8_t echo_len[256];
+    char echo6[256][40]; /* ICMPv6 echo names (summary._ECHO6_NAMES) */
+    uint8_t echo6_len[256];
+    /* session 8 (the ext dict; each empty / 0 while its dissector is not the registered one): */
+    int vlan;  /* one 802.1Q tag (link.dissect_vlan) */
+    int ipv6;  /* IPv6 without extension headers (inet.dissect_ipv6) */
+    int mptcp; /* MPTCP's column (inet.dissect_tcp's option walk) */
+    int ssh;   /* SSH's encrypted packets on port 22 (ssh.dissect_ssh) */
+    uint8_t ssh_codes[256]; /* the message codes ssh._plain_packets knows */
+    int vrrp, esp;
+    Names pim, ospf, eigrp, ptp; /* full type-name tables (routing.py, l2ctl.py) */
     long long last_sec;
     char hms[32];
     Py_ssize_t hms_len;
@@ -147,19 +164,62 @@ static int name_table(PyObject *d, char names[256][40], uint8_t lens[256], int a
     return 0;
 }
 
+/* ext[key] as a flag (absent: 0); -1 on error */
+static int ext_flag(PyObject *ext, const char *key) {
+    PyObject *v = PyDict_GetItemString(ext, key);
+    return v == NULL ? 0 : PyObject_IsTrue(v);
+}
+
+/* ext[key] (a {0..255: ASCII str} dict, absent or empty: none) into t; -1 on error */
+static int ext_names(PyObject *ext, const char *key, Names *t) {
+    PyObject *v = PyDict_GetItemString(ext, key);
+    if (v == NULL)
+        return 0;
+    if (!PyDict_Check(v)) {
+        PyErr_Format(PyExc_ValueError, "Walker: %s: a dict is needed", key);
+        return -1;
+    }
+    return name_table(v, t->s, t->len, 0, "Walker: names: {0..255: non-empty ASCII str}");
+}
+
+/* The session-8 tables: {"vlan", "ipv6", "mptcp", "vrrp", "esp": bool, "echo6", "pim", "ospf", "eigrp",
+ * "ptp": {int: str}, "ssh": 256-byte table of SSH's message codes (absent: SSH is Python's)} */
+static int ext_tables(Walker *w, PyObject *ext) {
+    if ((w->vlan = ext_flag(ext, "vlan")) < 0 || (w->ipv6 = ext_flag(ext, "ipv6")) < 0 ||
+        (w->mptcp = ext_flag(ext, "mptcp")) < 0 || (w->vrrp = ext_flag(ext, "vrrp")) < 0 ||
+        (w->esp = ext_flag(ext, "esp")) < 0)
+        return -1;
+    PyObject *e6 = PyDict_GetItemString(ext, "echo6");
+    if (e6 != NULL && (!PyDict_Check(e6) || name_table(e6, w->echo6, w->echo6_len, 1, "Walker: echo6") < 0)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "Walker: echo6: a dict is needed");
+        return -1;
+    }
+    if (ext_names(ext, "pim", &w->pim) < 0 || ext_names(ext, "ospf", &w->ospf) < 0 ||
+        ext_names(ext, "eigrp", &w->eigrp) < 0 || ext_names(ext, "ptp", &w->ptp) < 0)
+        return -1;
+    PyObject *ssh = PyDict_GetItemString(ext, "ssh");
+    if (ssh != NULL) {
+        if (copy_table256(ssh, w->ssh_codes) < 0)
+            return -1;
+        w->ssh = 1;
+    }
+    return 0;
+}
+
 static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-    PyObject *ports, *pfx, *first, *hpfx, *hfirst, *b1, *w0, *w4, *bound, *flags, *echo, *hms_fn, *igmp, *frag;
+    PyObject *ports, *pfx, *first, *hpfx, *hfirst, *b1, *w0, *w4, *bound, *flags, *echo, *hms_fn, *igmp, *frag, *ext;
     int arp;
     if (kw != NULL && PyDict_GET_SIZE(kw)) {
         PyErr_SetString(PyExc_TypeError, "Walker takes positional arguments only");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "SOSOSOOOOOOOpOO:Walker", &ports, &pfx, &first, &hpfx, &hfirst, &b1, &w0,
-                          &w4, &bound, &flags, &echo, &hms_fn, &arp, &igmp, &frag))
+    if (!PyArg_ParseTuple(args, "SOSOSOOOOOOOpOOO:Walker", &ports, &pfx, &first, &hpfx, &hfirst, &b1, &w0,
+                          &w4, &bound, &flags, &echo, &hms_fn, &arp, &igmp, &frag, &ext))
         return NULL;
     if (PyBytes_GET_SIZE(ports) != 65536 || !PySet_Check(bound) || !PyList_Check(flags) ||
         PyList_GET_SIZE(flags) != 4096 || !PyDict_Check(echo) || !PyDict_Check(igmp) ||
-        !PyDict_Check(frag) || !PyCallable_Check(hms_fn)) {
+        !PyDict_Check(frag) || !PyDict_Check(ext) || !PyCallable_Check(hms_fn)) {
         PyErr_SetString(PyExc_ValueError, "Walker: bad tables");
         return NULL;
     }
@@ -213,6 +273,8 @@ static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     if (name_table(echo, w->echo, w->echo_len, 1, "Walker: echo names: {0..255: ASCII str}") < 0 ||
         name_table(igmp, w->igmp, w->igmp_len, 0, "Walker: IGMP names: {0..255: ASCII str}") < 0 ||
         name_table(frag, w->frag, w->frag_len, 0, "Walker: IP protocol names: {0..255: ASCII str}") < 0)
+        goto fail;
+    if (ext_tables(w, ext) < 0)
         goto fail;
     w->cap = 1 << 16;
     if ((w->out = PyMem_Malloc((size_t)w->cap)) == NULL) {
@@ -312,7 +374,7 @@ static int set_hms(Walker *w, long long sec) {
     return 1;
 }
 
-#define LINE_MAX_BYTES 400 /* the longest line below: ~20 + 9+6 + 31 + ... + a flags text (< 100) */
+#define LINE_MAX_BYTES 512 /* the longest line below: ~20 + 30 + 2 x 45 + ... + a flags text (< 100) */
 
 static inline char *put_mac(char *o, const uint8_t *a) {
     static const char hex[] = "0123456789abcdef";
@@ -322,6 +384,13 @@ static inline char *put_mac(char *o, const uint8_t *a) {
         *o++ = hex[a[i] >> 4];
         *o++ = hex[a[i] & 15];
     }
+    return o;
+}
+
+static inline char *put_hex(char *o, unsigned long v, int digits) {
+    static const char hex[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; i--)
+        *o++ = hex[(v >> (4 * i)) & 15];
     return o;
 }
 
@@ -336,13 +405,48 @@ static inline char *put_head(Walker *w, char *o, unsigned long long n, unsigned 
     return o;
 }
 
-/* An Ethernet ARP request or reply for IPv4 over Ethernet addresses, all captured: decode.link's
- * dissect_eth (the MAC addresses as the columns) and dissect_arp's columns-only branch with _arp_info. */
+/* "src -> dst" of the IP header at ip (IPv4, or IPv6 when v6: inet_ntop, which Python's ip6 calls too) */
+static inline char *put_addrs(char *o, const uint8_t *ip, int v6) {
+    if (!v6) {
+        o = put_ip4(o, ip + 12);
+        o = PUT_LIT(o, " -> ");
+        return put_ip4(o, ip + 16);
+    }
+    char s[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, ip + 8, s, sizeof s);
+    o = put_str(o, s, strlen(s));
+    o = PUT_LIT(o, " -> ");
+    inet_ntop(AF_INET6, ip + 24, s, sizeof s);
+    return put_str(o, s, strlen(s));
+}
+
+/* the line's start: "n time src -> dst" (return NULL / -1 as set_hms says) */
+#define HEAD_ADDRS(ip, v6)                                                                                 \
+    do {                                                                                                   \
+        int h_ = set_hms(w, sec);                                                                          \
+        if (h_ <= 0)                                                                                       \
+            return h_ < 0 ? (char *)-1 : NULL;                                                             \
+        o = put_head(w, o, n, us);                                                                         \
+        o = put_addrs(o, ip, v6);                                                                          \
+    } while (0)
+
+/* ... then " PROTO wl " */
+#define HEAD_IP(ip, v6, proto_lit)                                                                         \
+    do {                                                                                                   \
+        HEAD_ADDRS(ip, v6);                                                                                \
+        o = PUT_LIT(o, proto_lit);                                                                         \
+        o = put_u64(o, wl);                                                                                \
+        *o++ = ' ';                                                                                        \
+    } while (0)
+
+/* An Ethernet ARP request or reply for IPv4 over Ethernet addresses, all captured (a = the ARP header, at
+ * 14, or 18 after an 802.1Q tag): decode.link's dissect_eth (the MAC addresses as the columns) and
+ * dissect_arp's columns-only branch with _arp_info. */
 static char *format_arp(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
-                        const uint8_t *p, Py_ssize_t caplen) {
-    if (caplen < 42)
+                        const uint8_t *p, Py_ssize_t caplen, Py_ssize_t l3) {
+    if (caplen < l3 + 28)
         return NULL;
-    const uint8_t *a = p + 14;
+    const uint8_t *a = p + l3;
     unsigned op = be16(a + 6);
     if (a[4] != 6 || a[5] != 4 || (op != 1 && op != 2))
         return NULL;
@@ -387,22 +491,23 @@ static char *format_arp(Walker *w, char *o, unsigned long long n, long long sec,
     return o;
 }
 
-/* An IGMPv2 report, leave or query in an unfragmented IPv4 packet (no option but Router Alert), all
- * captured: decode.inet's dissect_ipv4 (the addresses) and decode.igmp's dissect_igmp for version 2. */
+/* An IGMPv2 report, leave or query in an unfragmented IPv4 packet (no option but Router Alert) at ip,
+ * cap bytes captured from there: decode.inet's dissect_ipv4 (the addresses) and decode.igmp's
+ * dissect_igmp for version 2. */
 static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
-                          const uint8_t *p, Py_ssize_t caplen) {
-    if (caplen < 34)
+                          const uint8_t *ip, Py_ssize_t cap, unsigned long long wl) {
+    if (cap < 20)
         return NULL;
-    unsigned vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20);
+    unsigned vihl = ip[0], tlen = be16(ip + 2), frag = be16(ip + 6);
     unsigned ihl = (vihl & 15) * 4;
-    if ((vihl != 0x45 && vihl != 0x46) || (frag & 0x3FFF) || p[23] != 2)
+    if ((vihl != 0x45 && vihl != 0x46) || (frag & 0x3FFF) || ip[9] != 2)
         return NULL;
-    if (ihl == 24 && (caplen < 38 || p[34] != 148 || p[35] != 4)) /* Router Alert, 4 bytes */
+    if (ihl == 24 && (cap < 24 || ip[20] != 148 || ip[21] != 4)) /* Router Alert, 4 bytes */
         return NULL;
-    /* the IGMP message: [14 + ihl, 14 + tlen), 8 bytes, within the captured bytes */
-    if (tlen < ihl + 8 || 14 + (Py_ssize_t)tlen > caplen)
+    /* the IGMP message: [ihl, tlen), 8 bytes, within the captured bytes */
+    if (tlen < ihl + 8 || (Py_ssize_t)tlen > cap)
         return NULL;
-    const uint8_t *g = p + 14 + ihl;
+    const uint8_t *g = ip + ihl;
     unsigned t = g[0], size = tlen - ihl;
     if (t == 0x11) {
         if (size >= 12 || g[1] == 0) /* IGMPv3 / v1 queries */
@@ -412,16 +517,7 @@ static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long se
     }
     if (!w->igmp_len[t])
         return NULL;
-    int h = set_hms(w, sec);
-    if (h <= 0)
-        return h < 0 ? (char *)-1 : NULL;
-    o = put_head(w, o, n, us);
-    o = put_ip4(o, p + 26);
-    o = PUT_LIT(o, " -> ");
-    o = put_ip4(o, p + 30);
-    o = PUT_LIT(o, " IGMPv2 ");
-    o = put_u64(o, (unsigned long long)caplen);
-    *o++ = ' ';
+    HEAD_IP(ip, 0, " IGMPv2 ");
     o = put_str(o, w->igmp[t], w->igmp_len[t]);
     if (t == 0x11) {
         if (be32(g + 4) == 0) {
@@ -437,123 +533,120 @@ static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long se
     return o;
 }
 
-/* A later fragment (offset > 0) of an IPv4 packet without options, all captured: decode.inet's
- * dissect_ipv4 ("Fragmented IP protocol (proto=NAME N, off=BYTES, ID=hhhh)"; its payload is data). */
+/* A later fragment (offset > 0) of an IPv4 packet without options (20 bytes captured at ip):
+ * decode.inet's dissect_ipv4 ("Fragmented IP protocol (proto=NAME N, off=BYTES, ID=hhhh)"; its payload
+ * is data). */
 static char *format_frag(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
-                         const uint8_t *p, Py_ssize_t caplen) {
-    unsigned proto = p[23], ident = be16(p + 18), foff = be16(p + 20) & 0x1FFF;
-    if (be16(p + 16) < 20 || !w->frag_len[proto])
+                         const uint8_t *ip, unsigned long long wl) {
+    unsigned proto = ip[9], ident = be16(ip + 4), foff = be16(ip + 6) & 0x1FFF;
+    if (be16(ip + 2) < 20 || !w->frag_len[proto])
         return NULL;
-    int h = set_hms(w, sec);
-    if (h <= 0)
-        return h < 0 ? (char *)-1 : NULL;
-    static const char hex[] = "0123456789abcdef";
-    o = put_head(w, o, n, us);
-    o = put_ip4(o, p + 26);
-    o = PUT_LIT(o, " -> ");
-    o = put_ip4(o, p + 30);
-    o = PUT_LIT(o, " IPv4 ");
-    o = put_u64(o, (unsigned long long)caplen);
-    o = PUT_LIT(o, " Fragmented IP protocol (proto=");
+    HEAD_IP(ip, 0, " IPv4 ");
+    o = PUT_LIT(o, "Fragmented IP protocol (proto=");
     o = put_str(o, w->frag[proto], w->frag_len[proto]);
     *o++ = ' ';
     o = put_u64(o, proto);
     o = PUT_LIT(o, ", off=");
     o = put_u64(o, foff * 8);
     o = PUT_LIT(o, ", ID=");
-    *o++ = hex[ident >> 12];
-    *o++ = hex[ident >> 8 & 15];
-    *o++ = hex[ident >> 4 & 15];
-    *o++ = hex[ident & 15];
+    o = put_hex(o, ident, 4);
     *o++ = ')';
     return o;
 }
 
-/* Format the line of one Ethernet frame p[0:caplen] (wire length wl, packet number n, time sec + us) at o.
- * Returns the end of the line, NULL if the packet is not one this file knows (Python's), or (char *)-1 on
- * a Python error. */
-static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
-                        const uint8_t *p, Py_ssize_t caplen, unsigned long long wl) {
-    if ((unsigned long long)caplen != wl || wl < 14 || wl >= NUMS_MAX)
-        return NULL;
-    if (be16(p + 12) == 0x0806)
-        return w->arp ? format_arp(w, o, n, sec, us, p, caplen) : NULL;
-    if (caplen >= 34 && p[14] == 0x45 && (be16(p + 20) & 0x1FFF) && be16(p + 12) == 0x0800)
-        return format_frag(w, o, n, sec, us, p, caplen);
-    if (caplen >= 24 && p[23] == 2 && be16(p + 12) == 0x0800)
-        return format_igmp2(w, o, n, sec, us, p, caplen);
-    if (wl < 54)
-        return NULL;
-    unsigned et = be16(p + 12), vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20), ttl = p[22],
-             proto = p[23];
-    if (et != 0x0800 || vihl != 0x45 || (frag & 0x3FFF) || tlen < 20 || tlen > wl - 14)
-        return NULL;
-    unsigned sp = be16(p + 34), dp = be16(p + 36), offfl = be16(p + 46), win = be16(p + 48);
-    uint32_t seq = be32(p + 38), ack = be32(p + 42);
-    const char *name = NULL;
-    size_t name_len = 0;
-    unsigned hl = 0;
-    long seglen = 0, ulen = 0;
+/* decode.inet._has_option: whether the TCP options at [a, e) hold one of kind want (walked as TCP walks) */
+static int has_option(const uint8_t *a, const uint8_t *e, unsigned want) {
+    while (a < e) {
+        unsigned kind = a[0];
+        if (kind == want)
+            return 1;
+        if (kind == 0)
+            return 0;
+        if (kind == 1) {
+            a++;
+            continue;
+        }
+        if (a + 1 >= e || a[1] < 2)
+            return 0;
+        a += a[1];
+    }
+    return 0;
+}
+
+/* decode.ssh._plain_packets(...) is not None for the payload [pl, pl + len) (len > 0): plain binary packets
+ * fill it, or the last is New Keys */
+static int ssh_plain(Walker *w, const uint8_t *pl, Py_ssize_t len) {
+    Py_ssize_t o = 0, last = -1;
+    while (o < len) {
+        if (o + 6 > len)
+            return 0;
+        uint32_t ln = be32(pl + o);
+        unsigned pad = pl[o + 4], code = pl[o + 5];
+        if (ln < 12 || ln > 35000 || pad < 4 || pad >= ln || !w->ssh_codes[code])
+            return last >= 0 && pl[last + 5] == 21;
+        last = o;
+        o += 4 + (Py_ssize_t)ln;
+    }
+    return o == len;
+}
+
+/* The transport layer of an IPv4 (no options, not a fragment) or IPv6 (no extension header) packet: ip is
+ * the IP header, l4 the transport header, len the bytes from l4 to the IP payload's end (all captured),
+ * cap the bytes captured from l4 (>= len), hlim the TTL / hop limit. TCP, UDP and ICMP echo as the
+ * summary's fast path (_l4) gives them; MPTCP's column and SSH's encrypted packets as decode.inet's
+ * dissect_tcp and decode.ssh's dissect_ssh; PIM, VRRP, OSPF, EIGRP and ESP as decode.routing's and
+ * decode.inet's dissectors. */
+static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
+                       int v6, unsigned proto, const uint8_t *l4, Py_ssize_t len, Py_ssize_t cap,
+                       unsigned hlim, unsigned long long wl) {
     const uint8_t *ports = w->ports;
     if (proto == 6) {
-        hl = (offfl >> 10) & 0x3C;
-        seglen = (long)tlen - 20 - (long)hl;
+        if (len < 20)
+            return NULL;
+        unsigned sp = be16(l4), dp = be16(l4 + 2), offfl = be16(l4 + 12), win = be16(l4 + 14);
+        uint32_t seq = be32(l4 + 4), ack = be32(l4 + 8);
+        unsigned hl = (offfl >> 10) & 0x3C;
+        Py_ssize_t seglen = len - (Py_ssize_t)hl;
         if (hl < 20 || seglen < 0)
             return NULL;
-        if (hl > 20 && memchr(p + 54, 30, hl - 20) != NULL) /* maybe MPTCP (34 + hl <= 14 + tlen <= wl) */
-            return NULL;
-        if (seglen) {
-            const uint8_t *pl = p + 34 + hl; /* < p + 14 + tlen <= p + caplen */
-            Py_ssize_t avail = caplen - 34 - (Py_ssize_t)hl;
-            if (w->hfirst[pl[0]] && in_prefixes(w->hpfx, pl, avail))
+        int mptcp = 0, ssh = 0;
+        if (hl > 20 && memchr(l4 + 20, 30, hl - 20) != NULL) { /* maybe MPTCP */
+            if (!w->mptcp)
                 return NULL;
-            if ((ports[sp] & 1) || (ports[dp] & 1)) {
-                if ((w->first[pl[0]] && in_prefixes(w->pfx, pl, avail)) || (ports[sp] & 2) || (ports[dp] & 2))
+            mptcp = has_option(l4 + 20, l4 + hl, 30);
+        }
+        if (seglen) {
+            const uint8_t *pl = l4 + hl;
+            Py_ssize_t avail = cap - (Py_ssize_t)hl;
+            unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
+            if (w->ssh && (lo == 22 || (!(ports[lo] & 1) && hi == 22))) {
+                /* SSH's dissector takes it (the lower port's first): its encrypted packets only */
+                if ((seglen >= 4 && memcmp(pl, "SSH-", 4) == 0) || ssh_plain(w, pl, seglen))
                     return NULL;
+                ssh = 1;
+            } else {
+                if (w->hfirst[pl[0]] && in_prefixes(w->hpfx, pl, avail))
+                    return NULL;
+                if ((ports[sp] & 1) || (ports[dp] & 1)) {
+                    if ((w->first[pl[0]] && in_prefixes(w->pfx, pl, avail)) || (ports[sp] & 2) ||
+                        (ports[dp] & 2))
+                        return NULL;
+                }
             }
         }
-    } else if (proto == 17) {
-        ulen = (long)(seq >> 16);
-        if (ulen < 8 || ulen > (long)tlen - 20)
-            return NULL;
-        if ((ports[sp] & 4) || (ports[dp] & 4)) {
-            if ((w->first[p[42]] && in_prefixes(w->pfx, p + 42, caplen - 42)) || (ports[sp] & 8) ||
-                (ports[dp] & 8))
-                return NULL;
+        if (ssh) {
+            HEAD_IP(ip, v6, " SSHv2 ");
+            o = sp == 22 ? PUT_LIT(o, "Server") : PUT_LIT(o, "Client");
+            o = PUT_LIT(o, ": Encrypted packet (len=");
+            o = put_u64(o, (unsigned long long)seglen);
+            *o++ = ')';
+            return o;
         }
-        if (w->udp_b1[(ack >> 16) & 0xFF] || in_u32(w->w0, w->nw0, ack) ||
-            in_u32(w->w4, w->nw4, (uint32_t)offfl << 16 | win))
-            return NULL;
-        if (PySet_GET_SIZE(w->bound)) {
-            int r = bound_has(w, sp);
-            if (r == 0)
-                r = bound_has(w, dp);
-            if (r < 0)
-                return (char *)-1;
-            if (r)
-                return NULL;
-        }
-    } else if (proto == 1) {
-        unsigned t = sp >> 8;
-        if (!w->echo_len[t])
-            return NULL;
-        name = w->echo[t];
-        name_len = w->echo_len[t];
-    } else {
-        return NULL;
-    }
-    int h = set_hms(w, sec);
-    if (h <= 0)
-        return h < 0 ? (char *)-1 : NULL;
-    o = put_head(w, o, n, us);
-    o = put_ip4(o, p + 26);
-    o = PUT_LIT(o, " -> ");
-    o = put_ip4(o, p + 30);
-    if (proto == 6) {
         unsigned fl = offfl & 0xFFF;
-        o = PUT_LIT(o, " TCP ");
-        o = put_u64(o, wl);
-        *o++ = ' ';
+        if (mptcp)
+            HEAD_IP(ip, v6, " MPTCP ");
+        else
+            HEAD_IP(ip, v6, " TCP ");
         o = put_u64(o, sp);
         o = PUT_LIT(o, " -> ");
         o = put_u64(o, dp);
@@ -568,36 +661,193 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         o = PUT_LIT(o, " Win=");
         o = put_u64(o, win);
         o = PUT_LIT(o, " Len=");
-        o = put_u64(o, (unsigned long long)seglen);
-    } else if (proto == 17) {
-        o = PUT_LIT(o, " UDP ");
-        o = put_u64(o, wl);
-        *o++ = ' ';
+        return put_u64(o, (unsigned long long)seglen);
+    }
+    if (proto == 17) {
+        if (len < 8)
+            return NULL;
+        unsigned sp = be16(l4), dp = be16(l4 + 2);
+        Py_ssize_t ulen = be16(l4 + 4);
+        if (ulen < 8 || ulen > len)
+            return NULL;
+        if ((ports[sp] & 4) || (ports[dp] & 4)) {
+            if ((ulen > 8 && w->first[l4[8]] && in_prefixes(w->pfx, l4 + 8, cap - 8)) || (ports[sp] & 8) ||
+                (ports[dp] & 8))
+                return NULL;
+        }
+        /* the UDP heuristics' probes (summary._l4's conditions) */
+        if ((ulen > 9 && w->udp_b1[l4[9]]) || (ulen >= 12 && in_u32(w->w0, w->nw0, be32(l4 + 8))) ||
+            (ulen >= 16 && in_u32(w->w4, w->nw4, be32(l4 + 12))))
+            return NULL;
+        if (PySet_GET_SIZE(w->bound)) {
+            int r = bound_has(w, sp);
+            if (r == 0)
+                r = bound_has(w, dp);
+            if (r < 0)
+                return (char *)-1;
+            if (r)
+                return NULL;
+        }
+        HEAD_IP(ip, v6, " UDP ");
         o = put_u64(o, sp);
         o = PUT_LIT(o, " -> ");
         o = put_u64(o, dp);
         o = PUT_LIT(o, " Len=");
-        o = put_u64(o, (unsigned long long)(ulen - 8));
-    } else {
-        static const char hex[] = "0123456789abcdef";
-        unsigned id = seq >> 16, iseq = seq & 0xFFFF;
-        o = PUT_LIT(o, " ICMP ");
-        o = put_u64(o, wl);
-        *o++ = ' ';
+        return put_u64(o, (unsigned long long)(ulen - 8));
+    }
+    if (proto == (v6 ? 58u : 1u)) {
+        if (len < 8)
+            return NULL;
+        unsigned t = l4[0], id = be16(l4 + 4), iseq = be16(l4 + 6);
+        const char *name = v6 ? w->echo6[t] : w->echo[t];
+        size_t name_len = v6 ? w->echo6_len[t] : w->echo_len[t];
+        if (!name_len)
+            return NULL;
+        if (v6)
+            HEAD_IP(ip, v6, " ICMPv6 ");
+        else
+            HEAD_IP(ip, v6, " ICMP ");
         o = put_str(o, name, name_len);
         o = PUT_LIT(o, " id=0x");
-        *o++ = hex[id >> 12];
-        *o++ = hex[id >> 8 & 15];
-        *o++ = hex[id >> 4 & 15];
-        *o++ = hex[id & 15];
+        o = put_hex(o, id, 4);
         o = PUT_LIT(o, ", seq=");
         o = put_u64(o, iseq);
-        *o++ = '/';
-        o = put_u64(o, (iseq >> 8) | ((iseq & 0xFF) << 8));
-        o = PUT_LIT(o, ", ttl=");
-        o = put_u64(o, ttl);
+        if (v6) {
+            o = PUT_LIT(o, ", hop limit=");
+        } else {
+            *o++ = '/';
+            o = put_u64(o, (iseq >> 8) | ((iseq & 0xFF) << 8));
+            o = PUT_LIT(o, ", ttl=");
+        }
+        return put_u64(o, hlim);
     }
-    return o;
+    if (proto == 103 && w->pim.len[0]) { /* PIM: the type's name (not a v2 Register: a packet inside) */
+        if (len < 4 || l4[0] == 0x21)
+            return NULL;
+        unsigned t = l4[0] & 15;
+        HEAD_ADDRS(ip, v6);
+        o = PUT_LIT(o, " PIMv");
+        o = put_u64(o, l4[0] >> 4);
+        *o++ = ' ';
+        o = put_u64(o, wl);
+        *o++ = ' ';
+        return put_str(o, w->pim.s[t], w->pim.len[t]);
+    }
+    if (proto == 112 && w->vrrp) { /* VRRP: the version and type; the addresses all there */
+        if (len < 8 || len < 8 + (Py_ssize_t)l4[3] * (v6 ? 16 : 4))
+            return NULL;
+        unsigned t = l4[0] & 15;
+        HEAD_IP(ip, v6, " VRRP ");
+        if (t == 1) {
+            o = PUT_LIT(o, "Announcement (v");
+        } else {
+            o = PUT_LIT(o, "Unknown (");
+            o = put_u64(o, t);
+            o = PUT_LIT(o, ") (v");
+        }
+        o = put_u64(o, l4[0] >> 4);
+        *o++ = ')';
+        return o;
+    }
+    if (proto == 89 && w->ospf.len[0]) { /* OSPF: the message type (a v2/v3 Hello's fixed part all there) */
+        unsigned ver = l4[0], t = len >= 2 ? l4[1] : 0;
+        if (len < 16 || (t == 1 && (ver == 2 || ver == 3) && len < (ver == 2 ? 44 : 36)))
+            return NULL;
+        HEAD_IP(ip, v6, " OSPF ");
+        return put_str(o, w->ospf.s[t], w->ospf.len[t]);
+    }
+    if (proto == 88 && w->eigrp.len[0]) { /* EIGRP: the opcode (a Hello with an ack: "Hello (Ack)") */
+        if (len < 20)
+            return NULL;
+        unsigned op = l4[1];
+        HEAD_IP(ip, v6, " EIGRP ");
+        if (op == 5 && be32(l4 + 12))
+            return PUT_LIT(o, "Hello (Ack)");
+        return put_str(o, w->eigrp.s[op], w->eigrp.len[op]);
+    }
+    if (proto == 50 && w->esp) { /* ESP: the SPI */
+        if (len < 8)
+            return NULL;
+        HEAD_IP(ip, v6, " ESP ");
+        o = PUT_LIT(o, "ESP (SPI=0x");
+        o = put_hex(o, be32(l4), 8);
+        *o++ = ')';
+        return o;
+    }
+    return NULL;
+}
+
+/* An IPv4 packet at ip (cap bytes captured from there, the frame's wire length wl) */
+static char *format_ip4(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
+                        Py_ssize_t cap, unsigned long long wl) {
+    if (cap < 20)
+        return NULL;
+    unsigned vihl = ip[0], tlen = be16(ip + 2), frag = be16(ip + 6), proto = ip[9];
+    if (vihl == 0x45 && (frag & 0x1FFF))
+        return format_frag(w, o, n, sec, us, ip, wl);
+    if (proto == 2)
+        return format_igmp2(w, o, n, sec, us, ip, cap, wl);
+    if (vihl != 0x45 || (frag & 0x3FFF) || tlen < 20 || (Py_ssize_t)tlen > cap)
+        return NULL;
+    if ((proto == 6 || proto == 17 || proto == 1) && cap < 40) /* (the fast path's 54-byte frames) */
+        return NULL;
+    return format_l4(w, o, n, sec, us, ip, 0, proto, ip + 20, (Py_ssize_t)tlen - 20, cap - 20, ip[8], wl);
+}
+
+/* An IPv6 packet without extension headers at ip (cap bytes captured from there) */
+static char *format_ip6(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
+                        Py_ssize_t cap, unsigned long long wl) {
+    if (cap < 40 || ip[0] >> 4 != 6)
+        return NULL;
+    Py_ssize_t plen = be16(ip + 4);
+    if (!plen || 40 + plen > cap)
+        return NULL;
+    return format_l4(w, o, n, sec, us, ip, 1, ip[6], ip + 40, plen, cap - 40, ip[7], wl);
+}
+
+/* PTPv2 over Ethernet (ethertype 0x88f7), its 34-byte header all captured: decode.l2ctl's dissect_ptp */
+static char *format_ptp(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
+                        const uint8_t *p, Py_ssize_t caplen, Py_ssize_t l3) {
+    if (caplen < l3 + 34 || (p[l3 + 1] & 15) != 2)
+        return NULL;
+    unsigned t = p[l3] & 15;
+    int h = set_hms(w, sec);
+    if (h <= 0)
+        return h < 0 ? (char *)-1 : NULL;
+    o = put_head(w, o, n, us);
+    o = put_mac(o, p + 6);
+    o = PUT_LIT(o, " -> ");
+    o = put_mac(o, p);
+    o = PUT_LIT(o, " PTPv2 ");
+    o = put_u64(o, (unsigned long long)caplen);
+    *o++ = ' ';
+    return put_str(o, w->ptp.s[t], w->ptp.len[t]);
+}
+
+/* Format the line of one Ethernet frame p[0:caplen] (wire length wl, packet number n, time sec + us) at o.
+ * Returns the end of the line, NULL if the packet is not one this file knows (Python's), or (char *)-1 on
+ * a Python error. */
+static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
+                        const uint8_t *p, Py_ssize_t caplen, unsigned long long wl) {
+    if ((unsigned long long)caplen != wl || wl < 14 || wl >= NUMS_MAX)
+        return NULL;
+    unsigned et = be16(p + 12);
+    Py_ssize_t l3 = 14;
+    if (et == 0x8100 && w->vlan) { /* one 802.1Q tag: its columns are the next layer's */
+        if (caplen < 18)
+            return NULL;
+        et = be16(p + 16);
+        l3 = 18;
+    }
+    if (et == 0x0800)
+        return format_ip4(w, o, n, sec, us, p + l3, caplen - l3, wl);
+    if (et == 0x86DD)
+        return w->ipv6 ? format_ip6(w, o, n, sec, us, p + l3, caplen - l3, wl) : NULL;
+    if (et == 0x0806)
+        return w->arp ? format_arp(w, o, n, sec, us, p, caplen, l3) : NULL;
+    if (et == 0x88F7)
+        return w->ptp.len[0] ? format_ptp(w, o, n, sec, us, p, caplen, l3) : NULL;
+    return NULL;
 }
 
 static PyObject *text_of(Walker *w, Py_ssize_t len) {

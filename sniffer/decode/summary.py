@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sniffer.decode import engine, igmp, inet, link
+from sniffer.decode import engine, igmp, inet, l2ctl, link, routing, ssh
 from sniffer.decode.core import (
     _NUMS,
     ETHERTYPES,
@@ -367,6 +367,38 @@ def _hms(sec: int) -> str:
 _walker: list[Any] = []  # [Walker or None], made on first use
 
 
+def _native_ext() -> dict[str, Any]:
+    """The walker's session-8 tables (see _fastline.c's ext_tables), each given only while the
+    dissector whose columns the walker copies is the registered one: one 802.1Q tag, IPv6 without
+    extension headers (TCP/UDP/ICMPv6 echo as _l4 gives them), MPTCP's Protocol column, SSH's
+    encrypted packets (the message codes ssh._plain_packets knows), PIM, VRRP, OSPF, EIGRP and ESP over
+    IPv4/IPv6, PTPv2 over Ethernet: their type names as the dissectors print them, unknown ones too."""
+    v4 = ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
+    v6 = ETHERTYPES.map.get(0x86DD) is inet.dissect_ipv6
+    ip = IP_PROTOS.map.get
+    ext: dict[str, Any] = {
+        "vlan": ETHERTYPES.map.get(link.ETH_P_8021Q) is link.dissect_vlan,
+        "ipv6": v6,
+        "echo6": _ECHO6_NAMES,
+    }
+    if not (v4 and v6):  # (the rest is for both IP versions: one condition)
+        return ext
+    ext["mptcp"] = ip(6) is inet.dissect_tcp
+    if ip(6) is inet.dissect_tcp and TCP_PORTS.map.get(ssh.SSH_PORT) is ssh.dissect_ssh:
+        ext["ssh"] = bytes(int(c in ssh.MESSAGES or 30 <= c <= 33) for c in range(256))
+    ext["vrrp"] = ip(112) is routing.dissect_vrrp
+    ext["esp"] = ip(inet.IPPROTO_ESP) is inet.dissect_esp
+    if ip(103) is routing.dissect_pim:
+        ext["pim"] = {t: routing.PIM_TYPES.get(t) or f"Unknown ({t})" for t in range(16)}
+    if ip(89) is routing.dissect_ospf:
+        ext["ospf"] = {t: routing.OSPF_TYPES.get(t) or f"Unknown ({t})" for t in range(256)}
+    if ip(88) is routing.dissect_eigrp:
+        ext["eigrp"] = {t: routing.EIGRP_OPCODES.get(t) or f"Unknown ({t})" for t in range(256)}
+    if ETHERTYPES.map.get(0x88F7) is l2ctl.dissect_ptp:
+        ext["ptp"] = {t: l2ctl.PTP_TYPES.get(t) or f"Unknown message (0x{t:x})" for t in range(16)}
+    return ext
+
+
 def native_walker() -> Any | None:
     """The native accelerator of the text loops (sniffer/decode/_fastline.c, docs/decode.md), or None
     where it was not built (no compiler at install) or SNIFFER_NO_NATIVE=1 is set: then the pure-Python
@@ -415,6 +447,7 @@ def native_walker() -> Any | None:
                     if ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
                     and LINKTYPES.map.get(1) is link.dissect_eth
                     else {},
+                    _native_ext() if LINKTYPES.map.get(1) is link.dissect_eth else {},
                 )
         _walker.append(w)
     return _walker[0]

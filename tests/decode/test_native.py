@@ -383,3 +383,218 @@ def test_ipv4_fragment_variants(tmp_path: Path) -> None:
     chunks, err = _both(str(p))
     text = "".join(chunks)
     assert err is None and "Fragmented IP protocol (proto=UDP 17, off=8, ID=" in text
+
+
+# ---- session 8: 802.1Q, IPv6, MPTCP, SSH's encrypted packets, PIM/VRRP/OSPF/EIGRP/ESP, PTPv2 ----------
+
+
+@native
+def test_walker_takes_the_session8_groups() -> None:
+    """On the corpus, the walker formats (and walker.line equals format_line, above) each group it took
+    on in session 8: the lines it writes name them."""
+    w = native_walker()
+    assert w is not None
+    seen: set[str] = set()
+    for p in CAPTURES:
+        try:
+            with open_capture(str(p)) as r:
+                for fr in r:
+                    if fr[3] != 1:
+                        continue
+                    got = w.line(7, fr[0], fr[1], fr[2])
+                    if got is None:
+                        continue
+                    proto = got.split(" -> ", 1)[1].split(" ")[1]
+                    if fr[1][12:14] == b"\x81\x00":
+                        seen.add("vlan")
+                    if fr[1][12:14] == b"\x86\xdd" or fr[1][16:18] == b"\x86\xdd":
+                        seen.add(f"{proto}/v6")
+                    seen.add(proto)
+        except PcapFormatError:
+            pass
+    want = {"vlan", "TCP/v6", "UDP/v6", "ICMPv6", "MPTCP", "SSHv2", "PIMv2", "PIMv2/v6", "VRRP", "VRRP/v6"}
+    want |= {"OSPF", "OSPF/v6", "EIGRP", "ESP/v6", "PTPv2"}
+    assert want <= seen, want - seen
+
+
+def _ip6(nxt: int, payload: bytes, rnd: random.Random) -> bytes:
+    src = rnd.choice(
+        (bytes(15) + b"\x01", b"\xfe\x80" + bytes(6) + rnd.randbytes(8), bytes(10) + b"\xff\xff\x0a\0\0\1")
+    )
+    dst = rnd.choice((b"\xff\x02" + bytes(13) + b"\x0d", b"\x20\x01\x0d\xb8" + bytes(11) + b"\x02"))
+    plen = len(payload) + rnd.choice((0, 0, 0, 0, -3, 5)) if rnd.random() > 0.05 else 0
+    return (
+        struct.pack("!IHBB", rnd.choice((0x60000000, 0x6AB12345, 0x40000000)), max(0, plen), nxt, 64)
+        + src
+        + dst
+        + payload
+    )
+
+
+def _ip4p(proto: int, payload: bytes, rnd: random.Random) -> bytes:
+    tlen = 20 + len(payload) + rnd.choice((0, 0, 0, -2, 7))
+    frag = rnd.choice((0, 0, 0, 0x4000, 0x2000, 0x0003))
+    ip = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, max(0, tlen), 7, frag, 9, proto, 0, b"\x0a\0\0\1", b"\xe0\0\0\x0d"
+    )
+    return ip + payload
+
+
+def _ssh_payload(rnd: random.Random) -> bytes:
+    def pkt(code: int, body: bytes = b"") -> bytes:
+        pad = rnd.choice((4, 6, 11))
+        return struct.pack("!IBB", 1 + 1 + len(body) + pad, pad, code) + body + bytes(pad)
+
+    return rnd.choice(
+        (
+            rnd.randbytes(rnd.choice((1, 5, 48, 300))),  # encrypted
+            b"SSH-2.0-OpenSSH_8.9\r\n",
+            pkt(20, rnd.randbytes(40)),  # Key Exchange Init
+            pkt(21) + rnd.randbytes(36),  # New Keys, then encrypted
+            pkt(31, b"\0\0\0\x07ssh-rsa"),
+            pkt(99) + pkt(200),  # an unknown code after a known one
+            pkt(21),
+            b"SSH-",
+            b"SSH",
+        )
+    )
+
+
+def _session8_frame(rnd: random.Random) -> bytes:
+    eth = b"\x01\x00\x5e\0\0\x0d\x02\0\0\0\0\x01"
+    kind = rnd.randrange(11)
+    sp, dp = rnd.choice(((22, 40000), (40000, 22), (21, 22), (22, 21), (22, 22), (41000, 80), (5000, 6000)))
+    if kind == 0:  # TCP with options: MPTCP (kind 30), a 30 inside another option, cut option lists
+        opts = rnd.choice(
+            (
+                b"\x1e\x0c\x00\x81" + rnd.randbytes(8),
+                b"\x02\x04\x00\x1e",  # MSS 30: a byte 30, no MPTCP
+                b"\x01\x01\x08\x0a" + rnd.randbytes(8) + b"\x1e\x04\x00\x00",
+                b"\x00\x1e\x04\x00",
+                b"\x05\x01\x1e\x04",  # a bad length before the 30
+                b"\x1e\x02",
+            )
+        )
+        opts += bytes(-len(opts) % 4)
+        body = rnd.choice((b"", b"", _ssh_payload(rnd)))
+        tcp = struct.pack(
+            "!HHIIHHHH",
+            sp,
+            dp,
+            1,
+            2,
+            ((20 + len(opts)) // 4) << 12 | rnd.choice((0x02, 0x12, 0x18)),
+            512,
+            0,
+            0,
+        )
+        l4, proto = tcp + opts + body, 6
+    elif kind <= 2:  # TCP, any ports of the list, SSH payloads
+        tcp = struct.pack("!HHIIHHHH", sp, dp, rnd.getrandbits(32), 5, 0x5018, 1000, 0, 0)
+        l4, proto = tcp + rnd.choice((b"", _ssh_payload(rnd))), 6
+    elif kind == 3:  # UDP, ICMPv6 / ICMP echo and others
+        body = rnd.randbytes(rnd.choice((0, 1, 9, 12, 40)))
+        l4, proto = rnd.choice(
+            (
+                (struct.pack("!HHHH", 40000, 40001, 8 + len(body), 0) + body, 17),
+                (struct.pack("!BBHHH", rnd.choice((128, 129, 135, 8, 0)), 0, 0, 0x1234, 7) + body, 58),
+                (struct.pack("!BBHHH", rnd.choice((8, 0, 128, 3)), 0, 0, 0x1234, 7) + body, 1),
+            )
+        )
+    elif kind == 4:  # PIM: every type, v1/v2, a Register (a packet inside), cut short
+        l4, proto = (
+            bytes([rnd.choice((0x20, 0x21, 0x23, 0x24, 0x2A, 0x2F, 0x10))])
+            + rnd.randbytes(rnd.choice((0, 2, 3, 30))),
+            103,
+        )
+    elif kind == 5:  # VRRP v2/v3, address counts that fit or not
+        n = rnd.choice((0, 1, 2, 5))
+        l4 = bytes([rnd.choice((0x21, 0x31, 0x32)), 1, 100, n]) + rnd.randbytes(
+            4 + rnd.choice((0, 4, 16, 32))
+        )
+        proto = 112
+    elif kind == 6:  # OSPF v2/v3, Hello and the others, with and without the Hello's fixed part
+        ver, t = rnd.choice((2, 3, 1)), rnd.choice((1, 1, 2, 3, 4, 5, 9))
+        l4 = bytes([ver, t]) + rnd.randbytes(rnd.choice((10, 14, 30, 34, 42, 60)))
+        proto = 89
+    elif kind == 7:  # EIGRP, a Hello with and without ack, unknown opcodes
+        l4 = (
+            bytes([2, rnd.choice((1, 5, 5, 7, 200))])
+            + bytes(10)
+            + rnd.choice((bytes(4), b"\0\0\0\x09"))
+            + rnd.randbytes(rnd.choice((0, 4, 20)))
+        )
+        proto = 88
+    elif kind == 8:  # ESP
+        l4, proto = rnd.randbytes(rnd.choice((4, 8, 40))), 50
+    else:  # PTP over Ethernet, v2 and v1, every message type, cut short
+        ptp = bytes([rnd.randrange(16), rnd.choice((2, 2, 0x12, 1))]) + rnd.randbytes(
+            rnd.choice((20, 32, 42))
+        )
+        tag = rnd.choice((b"", b"", b"\x81\x00\x00\x05"))
+        return eth + tag + b"\x88\xf7" + ptp
+    v6 = rnd.random() < 0.5
+    l3 = _ip6(proto if proto != 1 or rnd.random() < 0.3 else 58, l4, rnd) if v6 else _ip4p(proto, l4, rnd)
+    et = b"\x86\xdd" if v6 else b"\x08\x00"
+    tag = rnd.choice(
+        (b"", b"", b"\x81\x00\x20\x05", b"\x81\x00\x00\x05\x81\x00\x00\x06", b"\x88\xa8\x00\x05")
+    )
+    return eth + tag + et + l3 + bytes(rnd.choice((0, 0, 6)))
+
+
+@native
+def test_session8_variants(tmp_path: Path) -> None:
+    """802.1Q, IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
+    and off port 22 (encrypted, banner, plain key exchange, New Keys), PIM/VRRP/OSPF/EIGRP/ESP (short,
+    unknown types, Register), PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
+    rnd = random.Random(8)
+    frames = [_session8_frame(rnd) for _ in range(3000)]
+    p = tmp_path / "s8.pcap"
+    p.write_bytes(_pcap("<", False, frames, rnd))
+    chunks, err = _both(str(p))
+    text = "".join(chunks)
+    assert err is None
+    for s in (
+        " SSHv2 ",
+        "Client: Encrypted packet (len=",
+        "Server: Key Exchange Init",
+        " MPTCP ",
+        " ICMPv6 ",
+        "hop limit=",
+        " PIMv2 ",
+        "Announcement (v3)",
+        "Hello Packet",
+        "Hello (Ack)",
+        "ESP (SPI=0x",
+        "Sync Message",
+        "::1 -> ",
+    ):
+        assert s in text, s
+    mutated = []
+    for f in frames:
+        b = bytearray(f)
+        for _ in range(rnd.randrange(3)):
+            i = rnd.randrange(12, len(b))
+            b[i] = rnd.randrange(256)
+        if rnd.random() < 0.15:
+            b = b[: rnd.randrange(len(b) + 1)]
+        mutated.append(bytes(b))
+    p.write_bytes(_pcap(">", True, mutated, rnd))
+    chunks, err = _both(str(p))
+    assert err is None and "".join(chunks).count("\n") == len(mutated)
+
+
+@native
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32), cut=st.integers(0, 400))
+def test_session8_frames_random_cuts(seed: int, cut: int) -> None:
+    """walker.line on the session-8 kinds cut anywhere equals format_line (or declines)."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(seed)
+    f = _session8_frame(rnd)[:cut]
+    from sniffer.frame import Frame
+
+    got = w.line(3, 0, f, len(f))
+    if got is not None:
+        assert got == summary.format_line(3, Frame(0, f, len(f), 1))

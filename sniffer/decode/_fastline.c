@@ -60,6 +60,13 @@ typedef struct {
     uint8_t ssh_codes[256]; /* the message codes ssh._plain_packets knows */
     int vrrp, esp;
     Names pim, ospf, eigrp, ptp; /* full type-name tables (routing.py, l2ctl.py) */
+    int ncp; /* NCP over IP on port 524 (legacyfs.dissect_ncp): replies, continuations, these requests: */
+    int n_ncp_req;
+    struct {
+        int fn, sub, handle; /* sub -1: none; handle: " - 0x<6-byte file handle>" follows the text */
+        uint8_t len;
+        char text[64];
+    } ncp_req[32];
     long long last_sec;
     char hms[32];
     Py_ssize_t hms_len;
@@ -198,6 +205,31 @@ static int ext_tables(Walker *w, PyObject *ext) {
     if (ext_names(ext, "pim", &w->pim) < 0 || ext_names(ext, "ospf", &w->ospf) < 0 ||
         ext_names(ext, "eigrp", &w->eigrp) < 0 || ext_names(ext, "ptp", &w->ptp) < 0)
         return -1;
+    PyObject *ncp = PyDict_GetItemString(ext, "ncp");
+    if (ncp != NULL) {
+        if (!PyList_Check(ncp) || PyList_GET_SIZE(ncp) > 32) {
+            PyErr_SetString(PyExc_ValueError, "Walker: ncp: a list of <= 32 (fn, sub, text, handle)");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(ncp); i++) {
+            PyObject *text;
+            int fn, sub, handle;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(ncp, i), "iiUp", &fn, &sub, &text, &handle))
+                return -1;
+            if (!PyUnicode_IS_ASCII(text) || PyUnicode_GET_LENGTH(text) > 63 || fn < 0 || fn > 255 ||
+                sub < -1 || sub > 255) {
+                PyErr_SetString(PyExc_ValueError, "Walker: ncp: bad entry");
+                return -1;
+            }
+            w->ncp_req[i].fn = fn;
+            w->ncp_req[i].sub = sub;
+            w->ncp_req[i].handle = handle;
+            w->ncp_req[i].len = (uint8_t)PyUnicode_GET_LENGTH(text);
+            memcpy(w->ncp_req[i].text, PyUnicode_DATA(text), w->ncp_req[i].len);
+        }
+        w->n_ncp_req = (int)PyList_GET_SIZE(ncp);
+        w->ncp = 1;
+    }
     PyObject *ssh = PyDict_GetItemString(ext, "ssh");
     if (ssh != NULL) {
         if (copy_table256(ssh, w->ssh_codes) < 0)
@@ -590,6 +622,52 @@ static int ssh_plain(Walker *w, const uint8_t *pl, Py_ssize_t len) {
     return o == len;
 }
 
+/* NCP over IP (legacyfs.dissect_ncp) for the segment [pl, pl + len): the Info into *out (NULL: Python's).
+ * A reply's completion code, a continuation, or a request of the walker's list (no path). */
+static char *ncp_info(Walker *w, char *o, const uint8_t *pl, Py_ssize_t len) {
+    if (len < 4)
+        return NULL;
+    int req = memcmp(pl, "DmdT", 4) == 0;
+    if (!req && memcmp(pl, "tNcP", 4) != 0)
+        return PUT_LIT(o, "Continuation");
+    Py_ssize_t h = req ? 16 : 8; /* the NCP header after the NCP over IP one */
+    if (len < h + 8)
+        return NULL;
+    unsigned t = be16(pl + h);
+    if (!req && t == 0x3333) {
+        unsigned cc = pl[h + 6];
+        if (cc == 0)
+            return PUT_LIT(o, "R OK");
+        o = PUT_LIT(o, "R Error (0x");
+        o = put_hex(o, cc, 2);
+        *o++ = ')';
+        return o;
+    }
+    if (!req || t != 0x2222)
+        return NULL;
+    int fn = pl[h + 6], sub = (fn == 0x57 || fn == 0x59) ? pl[h + 7] : -1; /* (h + 8 <= len) */
+    for (int i = 0; i < w->n_ncp_req; i++) {
+        if (w->ncp_req[i].fn != fn || w->ncp_req[i].sub != sub)
+            continue;
+        o = PUT_LIT(o, "C ");
+        o = put_str(o, w->ncp_req[i].text, w->ncp_req[i].len);
+        if (w->ncp_req[i].handle && h + 14 <= len) {
+            o = PUT_LIT(o, " - 0x");
+            for (int k = 8; k < 14; k++)
+                o = put_hex(o, pl[h + k], 2);
+        }
+        return o;
+    }
+    return NULL;
+}
+
+/* whether TCP's port table sends a segment between ports sp and dp to port's dissector (the lower
+ * port's first, as dissect_tcp) */
+static inline int tcp_port_is(Walker *w, unsigned sp, unsigned dp, unsigned port) {
+    unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
+    return lo == port || (!(w->ports[lo] & 1) && hi == port);
+}
+
 /* The transport layer of an IPv4 (no options, not a fragment) or IPv6 (no extension header) packet: ip is
  * the IP header, l4 the transport header, len the bytes from l4 to the IP payload's end (all captured),
  * cap the bytes captured from l4 (>= len), hlim the TTL / hop limit. TCP, UDP and ICMP echo as the
@@ -609,7 +687,7 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         Py_ssize_t seglen = len - (Py_ssize_t)hl;
         if (hl < 20 || seglen < 0)
             return NULL;
-        int mptcp = 0, ssh = 0;
+        int mptcp = 0, ssh = 0, ncp = 0;
         if (hl > 20 && memchr(l4 + 20, 30, hl - 20) != NULL) { /* maybe MPTCP */
             if (!w->mptcp)
                 return NULL;
@@ -618,12 +696,16 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         if (seglen) {
             const uint8_t *pl = l4 + hl;
             Py_ssize_t avail = cap - (Py_ssize_t)hl;
-            unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
-            if (w->ssh && (lo == 22 || (!(ports[lo] & 1) && hi == 22))) {
-                /* SSH's dissector takes it (the lower port's first): its encrypted packets only */
+            if (w->ssh && tcp_port_is(w, sp, dp, 22)) {
+                /* SSH's dissector takes it: its encrypted packets only */
                 if ((seglen >= 4 && memcmp(pl, "SSH-", 4) == 0) || ssh_plain(w, pl, seglen))
                     return NULL;
                 ssh = 1;
+            } else if (w->ncp && tcp_port_is(w, sp, dp, 524)) {
+                char tmp[128];
+                if (ncp_info(w, tmp, pl, seglen) == NULL)
+                    return NULL;
+                ncp = 1;
             } else {
                 if (w->hfirst[pl[0]] && in_prefixes(w->hpfx, pl, avail))
                     return NULL;
@@ -641,6 +723,10 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, (unsigned long long)seglen);
             *o++ = ')';
             return o;
+        }
+        if (ncp) {
+            HEAD_IP(ip, v6, " NCP ");
+            return ncp_info(w, o, l4 + hl, seglen);
         }
         unsigned fl = offfl & 0xFFF;
         if (mptcp)
@@ -833,11 +919,11 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         return NULL;
     unsigned et = be16(p + 12);
     Py_ssize_t l3 = 14;
-    if (et == 0x8100 && w->vlan) { /* one 802.1Q tag: its columns are the next layer's */
-        if (caplen < 18)
+    for (int tags = 0; et == 0x8100 && w->vlan && tags < 2; tags++) { /* 802.1Q tags: the next layer's columns */
+        if (caplen < l3 + 4)
             return NULL;
-        et = be16(p + 16);
-        l3 = 18;
+        et = be16(p + l3 + 2);
+        l3 += 4;
     }
     if (et == 0x0800)
         return format_ip4(w, o, n, sec, us, p + l3, caplen - l3, wl);

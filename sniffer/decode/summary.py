@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sniffer.decode import engine, igmp, inet, l2ctl, link, routing, ssh
+from sniffer.decode import engine, igmp, inet, l2ctl, legacyfs, link, routing, ssh
 from sniffer.decode.core import (
     _NUMS,
     ETHERTYPES,
@@ -371,7 +371,8 @@ def _native_ext() -> dict[str, Any]:
     """The walker's session-8 tables (see _fastline.c's ext_tables), each given only while the
     dissector whose columns the walker copies is the registered one: one 802.1Q tag, IPv6 without
     extension headers (TCP/UDP/ICMPv6 echo as _l4 gives them), MPTCP's Protocol column, SSH's
-    encrypted packets (the message codes ssh._plain_packets knows), PIM, VRRP, OSPF, EIGRP and ESP over
+    encrypted packets (the message codes ssh._plain_packets knows), NCP over IP's replies and
+    fixed-text requests, PIM, VRRP, OSPF, EIGRP and ESP over
     IPv4/IPv6, PTPv2 over Ethernet: their type names as the dissectors print them, unknown ones too."""
     v4 = ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
     v6 = ETHERTYPES.map.get(0x86DD) is inet.dissect_ipv6
@@ -386,6 +387,13 @@ def _native_ext() -> dict[str, Any]:
     ext["mptcp"] = ip(6) is inet.dissect_tcp
     if ip(6) is inet.dissect_tcp and TCP_PORTS.map.get(ssh.SSH_PORT) is ssh.dissect_ssh:
         ext["ssh"] = bytes(int(c in ssh.MESSAGES or 30 <= c <= 33) for c in range(256))
+    if ip(6) is inet.dissect_tcp and TCP_PORTS.map.get(524) is legacyfs.dissect_ncp:
+        # NCP over IP: the requests whose Info is a fixed text (or one with the file handle after " - ")
+        ext["ncp"] = [
+            (fn, -1 if sub is None else sub, text.removesuffix(" - {handle}"), text.endswith(" - {handle}"))
+            for (fn, sub), text in legacyfs.NCP_REQUESTS.items()
+            if "{" not in text.removesuffix(" - {handle}")
+        ]
     ext["vrrp"] = ip(112) is routing.dissect_vrrp
     ext["esp"] = ip(inet.IPPROTO_ESP) is inet.dissect_esp
     if ip(103) is routing.dissect_pim:

@@ -413,7 +413,7 @@ def test_walker_takes_the_session8_groups() -> None:
         except PcapFormatError:
             pass
     want = {"vlan", "TCP/v6", "UDP/v6", "ICMPv6", "MPTCP", "SSHv2", "PIMv2", "PIMv2/v6", "VRRP", "VRRP/v6"}
-    want |= {"OSPF", "OSPF/v6", "EIGRP", "ESP/v6", "PTPv2"}
+    want |= {"OSPF", "OSPF/v6", "EIGRP", "ESP/v6", "PTPv2", "NCP"}
     assert want <= seen, want - seen
 
 
@@ -462,7 +462,7 @@ def _ssh_payload(rnd: random.Random) -> bytes:
 
 def _session8_frame(rnd: random.Random) -> bytes:
     eth = b"\x01\x00\x5e\0\0\x0d\x02\0\0\0\0\x01"
-    kind = rnd.randrange(11)
+    kind = rnd.randrange(12)
     sp, dp = rnd.choice(((22, 40000), (40000, 22), (21, 22), (22, 21), (22, 22), (41000, 80), (5000, 6000)))
     if kind == 0:  # TCP with options: MPTCP (kind 30), a 30 inside another option, cut option lists
         opts = rnd.choice(
@@ -525,6 +525,36 @@ def _session8_frame(rnd: random.Random) -> bytes:
             + rnd.randbytes(rnd.choice((0, 4, 20)))
         )
         proto = 88
+    elif kind == 11:  # NCP over IP (TCP 524): replies, requests of every kind, continuations, cut short
+        ncp = rnd.choice(
+            (
+                b"tNcP" + bytes(4) + struct.pack("!HBBBBBB", 0x3333, 1, 0, 2, 0, rnd.choice((0, 0, 0x89)), 0),
+                b"DmdT"
+                + bytes(12)
+                + struct.pack("!HBBBB", 0x2222, 1, 0, 2, 0)
+                + bytes(
+                    rnd.choice(
+                        (
+                            (0x42, 0),
+                            (0x48, 1),
+                            (0x57, 34),
+                            (0x57, 66),
+                            (0x59, 3),
+                            (0x59, 6),
+                            (0x59, 32),
+                            (0x57, 1),
+                            (0x17, 0),
+                        )
+                    )
+                )
+                + rnd.randbytes(rnd.choice((0, 5, 6, 30))),
+                b"tNcP" + bytes(4) + struct.pack("!H", rnd.choice((0x9999, 0x2222, 0x3333))),
+                rnd.randbytes(rnd.choice((2, 4, 40))),
+            )
+        )
+        ports = rnd.choice(((524, 40000), (40000, 524), (22, 524), (524, 1023)))
+        tcp = struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0)
+        l4, proto = tcp + ncp[: len(ncp) if rnd.random() < 0.8 else rnd.randrange(len(ncp) + 1)], 6
     elif kind == 8:  # ESP
         l4, proto = rnd.randbytes(rnd.choice((4, 8, 40))), 50
     else:  # PTP over Ethernet, v2 and v1, every message type, cut short
@@ -537,16 +567,23 @@ def _session8_frame(rnd: random.Random) -> bytes:
     l3 = _ip6(proto if proto != 1 or rnd.random() < 0.3 else 58, l4, rnd) if v6 else _ip4p(proto, l4, rnd)
     et = b"\x86\xdd" if v6 else b"\x08\x00"
     tag = rnd.choice(
-        (b"", b"", b"\x81\x00\x20\x05", b"\x81\x00\x00\x05\x81\x00\x00\x06", b"\x88\xa8\x00\x05")
+        (
+            b"",
+            b"",
+            b"\x81\x00\x20\x05",
+            b"\x81\x00\x00\x05\x81\x00\x00\x06",
+            b"\x88\xa8\x00\x05",
+            b"\x81\x00\x00\x01" * 3,
+        )
     )
     return eth + tag + et + l3 + bytes(rnd.choice((0, 0, 6)))
 
 
 @native
 def test_session8_variants(tmp_path: Path) -> None:
-    """802.1Q, IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
+    """802.1Q (one to three tags), IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
     and off port 22 (encrypted, banner, plain key exchange, New Keys), PIM/VRRP/OSPF/EIGRP/ESP (short,
-    unknown types, Register), PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
+    unknown types, Register), NCP over IP, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
     rnd = random.Random(8)
     frames = [_session8_frame(rnd) for _ in range(3000)]
     p = tmp_path / "s8.pcap"
@@ -568,6 +605,12 @@ def test_session8_variants(tmp_path: Path) -> None:
         "ESP (SPI=0x",
         "Sync Message",
         "::1 -> ",
+        " NCP ",
+        "R OK",
+        "R Error (0x89)",
+        "C Read From File - 0x",
+        "C Open CallBack Control (Op-Lock)",
+        "Continuation",
     ):
         assert s in text, s
     mutated = []

@@ -67,6 +67,11 @@ typedef struct {
         uint8_t len;
         char text[64];
     } ncp_req[32];
+    int rx;                 /* RX / AFS (legacyfs.dissect_rx) on these UDP ports: */
+    uint8_t rx_is[8192];    /* bit per port */
+    PyObject *rx_ports;     /* {port: (service, {opcode: name})} (names checked ASCII) */
+    PyObject *rx_calls;     /* legacyfs._RX_CALLS, the live (epoch, cid, call) -> opcode map */
+    Names rx_types, rx_acks; /* the packet types' names, "ACK <reason>" */
     long long last_sec;
     char hms[32];
     Py_ssize_t hms_len;
@@ -83,6 +88,8 @@ static void walker_dealloc(Walker *w) {
     PyMem_Free(w->out);
     Py_XDECREF(w->bound);
     Py_XDECREF(w->hms_fn);
+    Py_XDECREF(w->rx_ports);
+    Py_XDECREF(w->rx_calls);
     Py_TYPE(w)->tp_free((PyObject *)w);
 }
 
@@ -229,6 +236,41 @@ static int ext_tables(Walker *w, PyObject *ext) {
         }
         w->n_ncp_req = (int)PyList_GET_SIZE(ncp);
         w->ncp = 1;
+    }
+    PyObject *rx = PyDict_GetItemString(ext, "rx");
+    if (rx != NULL) {
+        PyObject *rp, *calls, *types, *acks;
+        if (!PyArg_ParseTuple(rx, "O!O!O!O!", &PyDict_Type, &rp, &PyDict_Type, &calls, &PyDict_Type, &types,
+                              &PyDict_Type, &acks))
+            return -1;
+        if (name_table(types, w->rx_types.s, w->rx_types.len, 0, "Walker: rx types") < 0 ||
+            name_table(acks, w->rx_acks.s, w->rx_acks.len, 0, "Walker: rx acks") < 0)
+            return -1;
+        PyObject *k, *v, *k2, *v2;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(rp, &pos, &k, &v)) {
+            long port = PyLong_AsLong(k);
+            PyObject *svc, *ops;
+            if (port < 0 || port > 65535 || !PyTuple_Check(v) || PyTuple_GET_SIZE(v) != 2 ||
+                !PyUnicode_Check(svc = PyTuple_GET_ITEM(v, 0)) || !PyUnicode_IS_ASCII(svc) ||
+                PyUnicode_GET_LENGTH(svc) > 20 || !PyDict_Check(ops = PyTuple_GET_ITEM(v, 1))) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: rx ports: {port: (service, {opcode: name})}");
+                return -1;
+            }
+            Py_ssize_t pos2 = 0;
+            while (PyDict_Next(ops, &pos2, &k2, &v2)) {
+                if (!PyLong_Check(k2) || !PyUnicode_Check(v2) || !PyUnicode_IS_ASCII(v2) ||
+                    PyUnicode_GET_LENGTH(v2) > 60 || PyUnicode_GET_LENGTH(v2) == 0) {
+                    PyErr_SetString(PyExc_ValueError, "Walker: rx opcode names: {int: ASCII str}");
+                    return -1;
+                }
+            }
+            w->rx_is[port >> 3] |= (uint8_t)(1 << (port & 7));
+        }
+        w->rx_ports = Py_NewRef(rp);
+        w->rx_calls = Py_NewRef(calls);
+        w->rx = 1;
     }
     PyObject *ssh = PyDict_GetItemString(ext, "ssh");
     if (ssh != NULL) {
@@ -668,6 +710,146 @@ static inline int tcp_port_is(Walker *w, unsigned sp, unsigned dp, unsigned port
     return lo == port || (!(w->ports[lo] & 1) && hi == port);
 }
 
+static inline int rx_port(Walker *w, unsigned port) { return w->rx_is[port >> 3] >> (port & 7) & 1; }
+
+static inline char *put_ascii(char *o, PyObject *s) { /* (an ASCII str checked at construction) */
+    return put_str(o, PyUnicode_DATA(s), (size_t)PyUnicode_GET_LENGTH(s));
+}
+
+/* RX (and AFS over it) in the UDP payload r[0:pay) between ports sp and dp, as legacyfs.dissect_rx: the
+ * line from "n time" on, or NULL (Python's) / -1. An AFS request stores its call's opcode in the live
+ * call map (after every reason to decline), a reply looks its call up there, as the dissector does. */
+static char *format_rx(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
+                       int v6, const uint8_t *r, Py_ssize_t pay, unsigned sp, unsigned dp,
+                       unsigned long long wl) {
+    if (pay < 28)
+        return NULL;
+    unsigned t = r[20], flags = r[21];
+    uint32_t cid = be32(r + 4), callno = be32(r + 8), rseq = be32(r + 12);
+    const char *name = w->rx_types.s[t];
+    size_t name_len = w->rx_types.len[t];
+    if (t == 2) {
+        if (pay < 45)
+            return NULL;
+        name = w->rx_acks.s[r[44]];
+        name_len = w->rx_acks.len[r[44]];
+    }
+    PyObject *entry = NULL;
+    if (t == 1) {
+        PyObject *k = PyLong_FromUnsignedLong(flags & 1 ? dp : sp);
+        if (k == NULL)
+            return (char *)-1;
+        entry = PyDict_GetItemWithError(w->rx_ports, k); /* borrowed */
+        Py_DECREF(k);
+        if (entry == NULL && PyErr_Occurred())
+            return (char *)-1;
+    }
+    if (entry == NULL) { /* plain RX */
+        HEAD_ADDRS(ip, v6);
+        o = PUT_LIT(o, " RX ");
+        o = put_u64(o, wl);
+        *o++ = ' ';
+        o = put_str(o, name, name_len);
+        o = PUT_LIT(o, "  Seq: ");
+        o = put_u64(o, rseq);
+        o = PUT_LIT(o, "  Call: ");
+        o = put_u64(o, callno);
+        o = PUT_LIT(o, "  Source Port: ");
+        o = put_u64(o, sp);
+        o = PUT_LIT(o, "  Destination Port: ");
+        o = put_u64(o, dp);
+        return PUT_LIT(o, "  ");
+    }
+    if ((flags & 1) && pay < 32 && rseq <= 1) /* a request cut before its opcode: malformed */
+        return NULL;
+    PyObject *svc = PyTuple_GET_ITEM(entry, 0), *ops = PyTuple_GET_ITEM(entry, 1);
+    PyObject *key = Py_BuildValue("(y#kk)", (const char *)r, (Py_ssize_t)4, (unsigned long)cid, (unsigned long)callno);
+    if (key == NULL)
+        return (char *)-1;
+    PyObject *op = NULL; /* new reference */
+    int request = flags & 1, store = 0;
+    if (request && rseq > 1) {
+        op = PyDict_GetItemWithError(w->rx_calls, key);
+        if (op == NULL && PyErr_Occurred())
+            goto error;
+        Py_XINCREF(op);
+    }
+    if (request && op == NULL) {
+        if (pay < 32) {
+            Py_DECREF(key);
+            return NULL;
+        }
+        if ((op = PyLong_FromUnsignedLong(be32(r + 28))) == NULL)
+            goto error;
+        store = 1;
+    }
+    if (!request) {
+        op = PyDict_GetItemWithError(w->rx_calls, key);
+        if (op == NULL && PyErr_Occurred())
+            goto error;
+        Py_XINCREF(op);
+    }
+    PyObject *opname = NULL;
+    if (op != NULL) {
+        opname = PyDict_GetItemWithError(ops, op); /* borrowed */
+        if (opname == NULL && PyErr_Occurred())
+            goto error;
+    }
+    long long opv = 0;
+    if (op != NULL) {
+        int ovf = 0;
+        opv = PyLong_AsLongLongAndOverflow(op, &ovf);
+        if (opv == -1 && PyErr_Occurred())
+            goto error;
+        if (ovf || opv < -999999999999LL || opv > 999999999999LL) { /* (not an opcode this file wrote) */
+            Py_DECREF(op);
+            Py_DECREF(key);
+            return NULL;
+        }
+    }
+    {
+        int h_ = set_hms(w, sec);
+        if (h_ <= 0) {
+            Py_XDECREF(op);
+            Py_DECREF(key);
+            return h_ < 0 ? (char *)-1 : NULL;
+        }
+    }
+    if (store) { /* as the dissector: a full map is emptied first */
+        if (PyDict_GET_SIZE(w->rx_calls) >= 4096)
+            PyDict_Clear(w->rx_calls);
+        if (PyDict_SetItem(w->rx_calls, key, op) < 0)
+            goto error;
+    }
+    o = put_head(w, o, n, us);
+    o = put_addrs(o, ip, v6);
+    o = PUT_LIT(o, " AFS (RX) ");
+    o = put_u64(o, wl);
+    *o++ = ' ';
+    o = put_ascii(o, svc);
+    if (request || opname != NULL) {
+        o = request ? PUT_LIT(o, " Request: ") : PUT_LIT(o, " Reply: ");
+        o = opname != NULL ? put_ascii(o, opname) : PUT_LIT(o, "opcode");
+        o = PUT_LIT(o, " (");
+        if (opv < 0) {
+            *o++ = '-';
+            o = put_u64(o, (unsigned long long)(-opv));
+        } else {
+            o = put_u64(o, (unsigned long long)opv);
+        }
+        *o++ = ')';
+    } else {
+        o = PUT_LIT(o, " Reply");
+    }
+    Py_XDECREF(op);
+    Py_DECREF(key);
+    return o;
+error:
+    Py_XDECREF(op);
+    Py_DECREF(key);
+    return (char *)-1;
+}
+
 /* The transport layer of an IPv4 (no options, not a fragment) or IPv6 (no extension header) packet: ip is
  * the IP header, l4 the transport header, len the bytes from l4 to the IP payload's end (all captured),
  * cap the bytes captured from l4 (>= len), hlim the TTL / hop limit. TCP, UDP and ICMP echo as the
@@ -756,6 +938,18 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         Py_ssize_t ulen = be16(l4 + 4);
         if (ulen < 8 || ulen > len)
             return NULL;
+        if (PySet_GET_SIZE(w->bound)) { /* a conversation a dissector bound comes first */
+            int r = bound_has(w, sp);
+            if (r == 0)
+                r = bound_has(w, dp);
+            if (r < 0)
+                return (char *)-1;
+            if (r)
+                return NULL;
+        }
+        unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
+        if (w->rx && (rx_port(w, lo) || (!(ports[lo] & 4) && rx_port(w, hi))))
+            return format_rx(w, o, n, sec, us, ip, v6, l4 + 8, ulen - 8, sp, dp, wl);
         if ((ports[sp] & 4) || (ports[dp] & 4)) {
             if ((ulen > 8 && w->first[l4[8]] && in_prefixes(w->pfx, l4 + 8, cap - 8)) || (ports[sp] & 8) ||
                 (ports[dp] & 8))
@@ -765,15 +959,6 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         if ((ulen > 9 && w->udp_b1[l4[9]]) || (ulen >= 12 && in_u32(w->w0, w->nw0, be32(l4 + 8))) ||
             (ulen >= 16 && in_u32(w->w4, w->nw4, be32(l4 + 12))))
             return NULL;
-        if (PySet_GET_SIZE(w->bound)) {
-            int r = bound_has(w, sp);
-            if (r == 0)
-                r = bound_has(w, dp);
-            if (r < 0)
-                return (char *)-1;
-            if (r)
-                return NULL;
-        }
         HEAD_IP(ip, v6, " UDP ");
         o = put_u64(o, sp);
         o = PUT_LIT(o, " -> ");
@@ -919,7 +1104,7 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         return NULL;
     unsigned et = be16(p + 12);
     Py_ssize_t l3 = 14;
-    for (int tags = 0; et == 0x8100 && w->vlan && tags < 2; tags++) { /* 802.1Q tags: the next layer's columns */
+    for (int tags = 0; et == 0x8100 && w->vlan && tags < 4; tags++) { /* 802.1Q tags: the next layer's columns */
         if (caplen < l3 + 4)
             return NULL;
         et = be16(p + l3 + 2);

@@ -372,7 +372,7 @@ def _native_ext() -> dict[str, Any]:
     dissector whose columns the walker copies is the registered one: one 802.1Q tag, IPv6 without
     extension headers (TCP/UDP/ICMPv6 echo as _l4 gives them), MPTCP's Protocol column, SSH's
     encrypted packets (the message codes ssh._plain_packets knows), NCP over IP's replies and
-    fixed-text requests, PIM, VRRP, OSPF, EIGRP and ESP over
+    fixed-text requests, RX and AFS over it, PIM, VRRP, OSPF, EIGRP and ESP over
     IPv4/IPv6, PTPv2 over Ethernet: their type names as the dissectors print them, unknown ones too."""
     v4 = ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
     v6 = ETHERTYPES.map.get(0x86DD) is inet.dissect_ipv6
@@ -394,6 +394,20 @@ def _native_ext() -> dict[str, Any]:
             for (fn, sub), text in legacyfs.NCP_REQUESTS.items()
             if "{" not in text.removesuffix(" - {handle}")
         ]
+    if ip(17) is inet.dissect_udp and all(
+        UDP_PORTS.map.get(p) is legacyfs.dissect_rx for p in legacyfs.AFS_SERVICES
+    ):  # RX, and AFS's requests and replies (the live call map: a reply names its request's operation)
+        from sniffer.decode.afsops import AFS_OPCODES
+
+        ext["rx"] = (
+            {
+                port: (svc, AFS_OPCODES.get("backup" if svc == "BKUP" else svc.lower(), {}))
+                for port, svc in legacyfs.AFS_SERVICES.items()
+            },
+            legacyfs._RX_CALLS,
+            {t: legacyfs.RX_TYPES.get(t, "Unknown") for t in range(256)},
+            {r: f"ACK {legacyfs.RX_ACK_REASONS.get(r, 'Unknown')}" for r in range(256)},
+        )
     ext["vrrp"] = ip(112) is routing.dissect_vrrp
     ext["esp"] = ip(inet.IPPROTO_ESP) is inet.dissect_esp
     if ip(103) is routing.dissect_pim:

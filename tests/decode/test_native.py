@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sniffer.capture.pcapfile import open_capture
-from sniffer.decode import summary
+from sniffer.decode import legacyfs, summary
 from sniffer.decode.summary import iter_blocks, iter_text, native_walker
 from sniffer.errors import PcapFormatError
 
@@ -64,6 +64,7 @@ def _pure() -> Iterator[None]:
 def _text(source: object, count: int | None = None, batch: int = 2048) -> tuple[list[str], str | None]:
     chunks: list[str] = []
     err = None
+    legacyfs._RX_CALLS.clear()  # (per-process state, as in a fresh `read`: AFS replies name their call's request)
     try:
         with open_capture(source) as r:  # type: ignore[arg-type]
             for c in iter_text(r, 1, count, batch):
@@ -413,7 +414,7 @@ def test_walker_takes_the_session8_groups() -> None:
         except PcapFormatError:
             pass
     want = {"vlan", "TCP/v6", "UDP/v6", "ICMPv6", "MPTCP", "SSHv2", "PIMv2", "PIMv2/v6", "VRRP", "VRRP/v6"}
-    want |= {"OSPF", "OSPF/v6", "EIGRP", "ESP/v6", "PTPv2", "NCP"}
+    want |= {"OSPF", "OSPF/v6", "EIGRP", "ESP/v6", "PTPv2", "NCP", "RX", "AFS"}
     assert want <= seen, want - seen
 
 
@@ -462,7 +463,7 @@ def _ssh_payload(rnd: random.Random) -> bytes:
 
 def _session8_frame(rnd: random.Random) -> bytes:
     eth = b"\x01\x00\x5e\0\0\x0d\x02\0\0\0\0\x01"
-    kind = rnd.randrange(12)
+    kind = rnd.randrange(13)
     sp, dp = rnd.choice(((22, 40000), (40000, 22), (21, 22), (22, 21), (22, 22), (41000, 80), (5000, 6000)))
     if kind == 0:  # TCP with options: MPTCP (kind 30), a 30 inside another option, cut option lists
         opts = rnd.choice(
@@ -555,6 +556,32 @@ def _session8_frame(rnd: random.Random) -> bytes:
         ports = rnd.choice(((524, 40000), (40000, 524), (22, 524), (524, 1023)))
         tcp = struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0)
         l4, proto = tcp + ncp[: len(ncp) if rnd.random() < 0.8 else rnd.randrange(len(ncp) + 1)], 6
+    elif kind == 12:  # RX / AFS: requests and replies of a few calls (the call map), control packets, cut
+        ports = rnd.choice(
+            ((7000, 7001), (7001, 7000), (40000, 7000), (7000, 40000), (7003, 7021), (53, 7000))
+        )
+        rx = rnd.choice((b"\x12\x34\x56\x78", b"\0\0\0\1")) + struct.pack(
+            "!IIIIBBBBHH",
+            rnd.choice((1, 2)),
+            rnd.choice((5, 6, 7)),
+            rnd.choice((0, 1, 1, 2, 3)),
+            9,
+            rnd.choice((1, 1, 1, 2, 3, 13, 99)),
+            rnd.choice((0, 1, 1, 3)),
+            0,
+            0,
+            0,
+            1,
+        )
+        body = rnd.choice(
+            (
+                b"",
+                struct.pack("!I", rnd.choice((132, 130, 65, 1, 99999))),
+                bytes(16) + bytes([rnd.choice((1, 8, 200))]) + bytes(4),
+            )
+        )
+        pay = (rx + body)[: rnd.choice((20, 28, 31, 45, 200))]
+        l4, proto = struct.pack("!HHHH", *ports, 8 + len(pay), 0) + pay, 17
     elif kind == 8:  # ESP
         l4, proto = rnd.randbytes(rnd.choice((4, 8, 40))), 50
     else:  # PTP over Ethernet, v2 and v1, every message type, cut short
@@ -583,7 +610,7 @@ def _session8_frame(rnd: random.Random) -> bytes:
 def test_session8_variants(tmp_path: Path) -> None:
     """802.1Q (one to three tags), IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
     and off port 22 (encrypted, banner, plain key exchange, New Keys), PIM/VRRP/OSPF/EIGRP/ESP (short,
-    unknown types, Register), NCP over IP, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
+    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
     rnd = random.Random(8)
     frames = [_session8_frame(rnd) for _ in range(3000)]
     p = tmp_path / "s8.pcap"
@@ -611,6 +638,11 @@ def test_session8_variants(tmp_path: Path) -> None:
         "C Read From File - 0x",
         "C Open CallBack Control (Op-Lock)",
         "Continuation",
+        " AFS (RX) ",
+        "FS Request: fetch-status (132)",
+        "FS Reply",
+        "  Source Port: 7000  Destination Port: ",
+        " RX ",
     ):
         assert s in text, s
     mutated = []
@@ -641,3 +673,40 @@ def test_session8_frames_random_cuts(seed: int, cut: int) -> None:
     got = w.line(3, 0, f, len(f))
     if got is not None:
         assert got == summary.format_line(3, Frame(0, f, len(f), 1))
+
+
+@native
+def test_afs_reply_names_its_request(tmp_path: Path) -> None:
+    """An AFS request the walker formats goes into the live call map, so a reply (formatted by either
+    loop) names its operation, as the pure loop does; a later packet of a long request too."""
+    rnd = random.Random(4)
+    eth = b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00"
+
+    def rx(sp: int, dp: int, call: int, seq: int, flags: int, body: bytes) -> bytes:
+        hdr = b"\x12\x34\x56\x78" + struct.pack("!IIIIBBBBHH", 1, call, seq, 9, 1, flags, 0, 0, 0, 1)
+        udp = struct.pack("!HHHH", sp, dp, 8 + len(hdr) + len(body), 0) + hdr + body
+        ip = struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, b"\x0a\0\0\1", b"\x0a\0\0\2"
+        )
+        return eth + ip + udp
+
+    frames = [
+        rx(40000, 7000, 5, 1, 1, struct.pack("!I", 132)),  # request: fetch-status
+        rx(40000, 7000, 5, 2, 1, b""),  # its second packet: no opcode of its own
+        rx(7000, 40000, 5, 1, 0, bytes(8)),  # the reply
+        rx(7000, 40000, 6, 1, 0, bytes(8)),  # a reply to a call never seen
+    ]
+    p = tmp_path / "afs.pcap"
+    p.write_bytes(_pcap("<", False, frames, rnd))
+    chunks, err = _both(str(p))
+    lines = "".join(chunks).splitlines()
+    assert err is None and [ln.split(" AFS (RX) ")[1].split(" ", 1)[1] for ln in lines] == [
+        "FS Request: fetch-status (132)",
+        "FS Request: fetch-status (132)",
+        "FS Reply: fetch-status (132)",
+        "FS Reply",
+    ]
+    w = native_walker()
+    assert w is not None
+    legacyfs._RX_CALLS.clear()
+    assert all(w.line(1, 0, f, len(f)) is not None for f in frames)  # (all four the walker's)

@@ -72,6 +72,12 @@ typedef struct {
     PyObject *rx_ports;     /* {port: (service, {opcode: name})} (names checked ASCII) */
     PyObject *rx_calls;     /* legacyfs._RX_CALLS, the live (epoch, cid, call) -> opcode map */
     Names rx_types, rx_acks; /* the packet types' names, "ACK <reason>" */
+    int n_rpc;                /* ONC RPC's replies (rpc.dissect_rpc_tcp/_udp) on these ports: */
+    struct {
+        unsigned port;
+        uint8_t len;
+        char proto[24]; /* the Protocol column of a reply from that port */
+    } rpc[8];
     long long last_sec;
     char hms[32];
     Py_ssize_t hms_len;
@@ -271,6 +277,28 @@ static int ext_tables(Walker *w, PyObject *ext) {
         w->rx_ports = Py_NewRef(rp);
         w->rx_calls = Py_NewRef(calls);
         w->rx = 1;
+    }
+    PyObject *rpc = PyDict_GetItemString(ext, "rpc");
+    if (rpc != NULL) {
+        PyObject *k, *v;
+        Py_ssize_t pos = 0;
+        if (!PyDict_Check(rpc) || PyDict_GET_SIZE(rpc) > 8) {
+            PyErr_SetString(PyExc_ValueError, "Walker: rpc: {port: protocol} (<= 8)");
+            return -1;
+        }
+        while (PyDict_Next(rpc, &pos, &k, &v)) {
+            long port = PyLong_AsLong(k);
+            if (port < 0 || port > 65535 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) ||
+                PyUnicode_GET_LENGTH(v) > 23 || PyUnicode_GET_LENGTH(v) == 0) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: rpc: {port: protocol}");
+                return -1;
+            }
+            w->rpc[w->n_rpc].port = (unsigned)port;
+            w->rpc[w->n_rpc].len = (uint8_t)PyUnicode_GET_LENGTH(v);
+            memcpy(w->rpc[w->n_rpc].proto, PyUnicode_DATA(v), w->rpc[w->n_rpc].len);
+            w->n_rpc++;
+        }
     }
     PyObject *ssh = PyDict_GetItemString(ext, "ssh");
     if (ssh != NULL) {
@@ -850,6 +878,19 @@ error:
     return (char *)-1;
 }
 
+/* the index of port in the walker's RPC ports, or -1 */
+static inline int rpc_index(Walker *w, unsigned port) {
+    for (int i = 0; i < w->n_rpc; i++)
+        if (w->rpc[i].port == port)
+            return i;
+    return -1;
+}
+
+/* An ONC RPC reply at m[0:len) (rpc._rpc's test: a reply whose state is accepted or denied) */
+static inline int rpc_reply(const uint8_t *m, Py_ssize_t len) {
+    return len >= 12 && be32(m + 4) == 1 && be32(m + 8) <= 1;
+}
+
 /* The transport layer of an IPv4 (no options, not a fragment) or IPv6 (no extension header) packet: ip is
  * the IP header, l4 the transport header, len the bytes from l4 to the IP payload's end (all captured),
  * cap the bytes captured from l4 (>= len), hlim the TTL / hop limit. TCP, UDP and ICMP echo as the
@@ -869,7 +910,7 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         Py_ssize_t seglen = len - (Py_ssize_t)hl;
         if (hl < 20 || seglen < 0)
             return NULL;
-        int mptcp = 0, ssh = 0, ncp = 0;
+        int mptcp = 0, ssh = 0, ncp = 0, rpc = 0;
         if (hl > 20 && memchr(l4 + 20, 30, hl - 20) != NULL) { /* maybe MPTCP */
             if (!w->mptcp)
                 return NULL;
@@ -878,11 +919,19 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         if (seglen) {
             const uint8_t *pl = l4 + hl;
             Py_ssize_t avail = cap - (Py_ssize_t)hl;
+            unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
             if (w->ssh && tcp_port_is(w, sp, dp, 22)) {
                 /* SSH's dissector takes it: its encrypted packets only */
                 if ((seglen >= 4 && memcmp(pl, "SSH-", 4) == 0) || ssh_plain(w, pl, seglen))
                     return NULL;
                 ssh = 1;
+            } else if (w->n_rpc && rpc_index(w, (ports[lo] & 1) ? lo : hi) >= 0) {
+                /* RPC over TCP: one record mark, one reply in the segment (no room for another mark) */
+                uint32_t mark = seglen >= 4 ? be32(pl) & 0x7FFFFFFF : 0;
+                Py_ssize_t mlen = seglen - 4 < (Py_ssize_t)mark ? seglen - 4 : (Py_ssize_t)mark;
+                if (mark < 12 || mark > (1u << 24) || !rpc_reply(pl + 4, mlen) || 8 + (Py_ssize_t)mark <= seglen)
+                    return NULL;
+                rpc = 1;
             } else if (w->ncp && tcp_port_is(w, sp, dp, 524)) {
                 char tmp[128];
                 if (ncp_info(w, tmp, pl, seglen) == NULL)
@@ -905,6 +954,15 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, (unsigned long long)seglen);
             *o++ = ')';
             return o;
+        }
+        if (rpc) { /* the reply's program is told by the port it comes from */
+            int i = rpc_index(w, sp);
+            HEAD_ADDRS(ip, v6);
+            *o++ = ' ';
+            o = i >= 0 ? put_str(o, w->rpc[i].proto, w->rpc[i].len) : PUT_LIT(o, "RPC");
+            *o++ = ' ';
+            o = put_u64(o, wl);
+            return PUT_LIT(o, " Reply");
         }
         if (ncp) {
             HEAD_IP(ip, v6, " NCP ");
@@ -950,6 +1008,17 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
         if (w->rx && (rx_port(w, lo) || (!(ports[lo] & 4) && rx_port(w, hi))))
             return format_rx(w, o, n, sec, us, ip, v6, l4 + 8, ulen - 8, sp, dp, wl);
+        if (w->n_rpc && rpc_index(w, (ports[lo] & 4) ? lo : hi) >= 0) { /* RPC over UDP: replies */
+            if (!rpc_reply(l4 + 8, ulen - 8))
+                return NULL;
+            int i = rpc_index(w, sp);
+            HEAD_ADDRS(ip, v6);
+            *o++ = ' ';
+            o = i >= 0 ? put_str(o, w->rpc[i].proto, w->rpc[i].len) : PUT_LIT(o, "RPC");
+            *o++ = ' ';
+            o = put_u64(o, wl);
+            return PUT_LIT(o, " Reply");
+        }
         if ((ports[sp] & 4) || (ports[dp] & 4)) {
             if ((ulen > 8 && w->first[l4[8]] && in_prefixes(w->pfx, l4 + 8, cap - 8)) || (ports[sp] & 8) ||
                 (ports[dp] & 8))

@@ -414,7 +414,7 @@ def test_walker_takes_the_session8_groups() -> None:
         except PcapFormatError:
             pass
     want = {"vlan", "TCP/v6", "UDP/v6", "ICMPv6", "MPTCP", "SSHv2", "PIMv2", "PIMv2/v6", "VRRP", "VRRP/v6"}
-    want |= {"OSPF", "OSPF/v6", "EIGRP", "ESP/v6", "PTPv2", "NCP", "RX", "AFS"}
+    want |= {"OSPF", "OSPF/v6", "EIGRP", "ESP/v6", "PTPv2", "NCP", "RX", "AFS", "NFS"}
     assert want <= seen, want - seen
 
 
@@ -463,7 +463,7 @@ def _ssh_payload(rnd: random.Random) -> bytes:
 
 def _session8_frame(rnd: random.Random) -> bytes:
     eth = b"\x01\x00\x5e\0\0\x0d\x02\0\0\0\0\x01"
-    kind = rnd.randrange(13)
+    kind = rnd.randrange(14)
     sp, dp = rnd.choice(((22, 40000), (40000, 22), (21, 22), (22, 21), (22, 22), (41000, 80), (5000, 6000)))
     if kind == 0:  # TCP with options: MPTCP (kind 30), a 30 inside another option, cut option lists
         opts = rnd.choice(
@@ -582,6 +582,22 @@ def _session8_frame(rnd: random.Random) -> bytes:
         )
         pay = (rx + body)[: rnd.choice((20, 28, 31, 45, 200))]
         l4, proto = struct.pack("!HHHH", *ports, 8 + len(pay), 0) + pay, 17
+    elif kind == 13:  # ONC RPC over TCP (record marks) and UDP: replies, calls, two records, cut short
+        msg = rnd.choice(
+            (
+                struct.pack("!III", 7, 1, rnd.choice((0, 1, 2))) + bytes(rnd.choice((0, 12, 40))),
+                struct.pack("!IIIIII", 7, 0, 2, 100003, 3, 0) + bytes(16),
+                struct.pack("!II", 7, 1),
+            )
+        )
+        ports = rnd.choice(((2049, 800), (800, 2049), (111, 40000), (20048, 700), (700, 20048), (22, 2049)))
+        if rnd.random() < 0.5:
+            rec = struct.pack("!I", 0x80000000 | rnd.choice((len(msg), len(msg), len(msg) + 10, 4))) + msg
+            rec += rnd.choice((b"", b"", rec, b"\0\0"))
+            tcp = struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0)
+            l4, proto = tcp + rec, 6
+        else:
+            l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
     elif kind == 8:  # ESP
         l4, proto = rnd.randbytes(rnd.choice((4, 8, 40))), 50
     else:  # PTP over Ethernet, v2 and v1, every message type, cut short
@@ -610,7 +626,7 @@ def _session8_frame(rnd: random.Random) -> bytes:
 def test_session8_variants(tmp_path: Path) -> None:
     """802.1Q (one to three tags), IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
     and off port 22 (encrypted, banner, plain key exchange, New Keys), PIM/VRRP/OSPF/EIGRP/ESP (short,
-    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
+    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
     rnd = random.Random(8)
     frames = [_session8_frame(rnd) for _ in range(3000)]
     p = tmp_path / "s8.pcap"
@@ -643,6 +659,10 @@ def test_session8_variants(tmp_path: Path) -> None:
         "FS Reply",
         "  Source Port: 7000  Destination Port: ",
         " RX ",
+        " NFS ",
+        " Portmap ",
+        " MOUNT ",
+        " Reply",
     ):
         assert s in text, s
     mutated = []

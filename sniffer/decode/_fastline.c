@@ -72,6 +72,15 @@ typedef struct {
     PyObject *rx_ports;     /* {port: (service, {opcode: name})} (names checked ASCII) */
     PyObject *rx_calls;     /* legacyfs._RX_CALLS, the live (epoch, cid, call) -> opcode map */
     Names rx_types, rx_acks; /* the packet types' names, "ACK <reason>" */
+    int dns;                  /* DNS and MDNS queries over UDP (app.dissect_dns, dissect_mdns) */
+    unsigned dns_port, mdns_port;
+    Names dns_ops;            /* the opcodes' names, 0-15 */
+    int n_dns_types;
+    struct {
+        unsigned type;
+        uint8_t len;
+        char name[24];
+    } dns_types[128]; /* app.DNS_TYPES */
     int n_rpc;                /* ONC RPC's replies (rpc.dissect_rpc_tcp/_udp) on these ports: */
     struct {
         unsigned port;
@@ -278,6 +287,32 @@ static int ext_tables(Walker *w, PyObject *ext) {
         w->rx_calls = Py_NewRef(calls);
         w->rx = 1;
     }
+    PyObject *dns = PyDict_GetItemString(ext, "dns");
+    if (dns != NULL) {
+        PyObject *ops, *types, *k, *v;
+        int dport, mport;
+        if (!PyArg_ParseTuple(dns, "iiO!O!", &dport, &mport, &PyDict_Type, &ops, &PyDict_Type, &types))
+            return -1;
+        if (name_table(ops, w->dns_ops.s, w->dns_ops.len, 0, "Walker: dns opcodes") < 0)
+            return -1;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(types, &pos, &k, &v)) {
+            long t = PyLong_AsLong(k);
+            if (t < 0 || t > 65535 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 23 ||
+                PyUnicode_GET_LENGTH(v) == 0 || w->n_dns_types >= 128) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: dns types: {int: ASCII str} (<= 128)");
+                return -1;
+            }
+            w->dns_types[w->n_dns_types].type = (unsigned)t;
+            w->dns_types[w->n_dns_types].len = (uint8_t)PyUnicode_GET_LENGTH(v);
+            memcpy(w->dns_types[w->n_dns_types].name, PyUnicode_DATA(v), (size_t)PyUnicode_GET_LENGTH(v));
+            w->n_dns_types++;
+        }
+        w->dns_port = (unsigned)dport;
+        w->mdns_port = (unsigned)mport;
+        w->dns = 1;
+    }
     PyObject *rpc = PyDict_GetItemString(ext, "rpc");
     if (rpc != NULL) {
         PyObject *k, *v;
@@ -476,7 +511,7 @@ static int set_hms(Walker *w, long long sec) {
     return 1;
 }
 
-#define LINE_MAX_BYTES 512 /* the longest line below: ~20 + 30 + 2 x 45 + ... + a flags text (< 100) */
+#define LINE_MAX_BYTES 768 /* the longest line below: ~20 + 30 + 2 x 45 + ... + a DNS name (<= 255) */
 
 static inline char *put_mac(char *o, const uint8_t *a) {
     static const char hex[] = "0123456789abcdef";
@@ -891,6 +926,91 @@ static inline int rpc_reply(const uint8_t *m, Py_ssize_t len) {
     return len >= 12 && be32(m + 4) == 1 && be32(m + 8) <= 1;
 }
 
+/* app.dns_name for the name at m + o of the message m[0:lim): its text (printable ASCII labels only, at
+ * most 255 characters; else 0: Python's) at *out, and the bytes it uses at o; 1 if read, 0 if not */
+static int dns_name(const uint8_t *m, Py_ssize_t o, Py_ssize_t lim, char **out, Py_ssize_t *used) {
+    char *t = *out, *start = *out;
+    Py_ssize_t u = -1;
+    int hops = 0, labels = 0;
+    for (;;) {
+        if (o >= lim)
+            return 0;
+        unsigned ln = m[o];
+        if (ln == 0) {
+            if (u < 0)
+                u = o + 1;
+            break;
+        }
+        if ((ln & 0xC0) == 0xC0) {
+            if (o + 1 >= lim)
+                return 0;
+            if (u < 0)
+                u = o + 2;
+            o = (Py_ssize_t)((ln & 0x3F) << 8 | m[o + 1]);
+            if (++hops > 64)
+                return 0;
+            continue;
+        }
+        if (ln & 0xC0 || o + 1 + (Py_ssize_t)ln > lim || (t - start) + 1 + ln > 255)
+            return 0;
+        if (labels++)
+            *t++ = '.';
+        for (unsigned i = 0; i < ln; i++) {
+            uint8_t c = m[o + 1 + i];
+            if (c < 0x20 || c > 0x7E) /* (label_text's escapes and UTF-8: Python's) */
+                return 0;
+            *t++ = (char)c;
+        }
+        o += 1 + ln;
+    }
+    if (!labels)
+        t = PUT_LIT(t, "<Root>");
+    *out = t;
+    *used = u; /* (relative to m; the caller subtracts its o) */
+    return 1;
+}
+
+/* A DNS or MDNS query over UDP (the message m[0:len)) without records, as app._dns: the Info into o, or
+ * NULL (Python's: a response, records, a name it does not print as is, anything cut) */
+static char *dns_query_info(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, int mdns) {
+    if (len < 12 || (m[2] & 0x80) || be16(m + 6) || be16(m + 8) || be16(m + 10))
+        return NULL;
+    unsigned qd = be16(m + 4), opcode = (m[2] >> 3) & 15;
+    if (qd > 4)
+        return NULL;
+    o = put_str(o, w->dns_ops.s[opcode], w->dns_ops.len[opcode]);
+    o = PUT_LIT(o, " 0x");
+    o = put_hex(o, be16(m), 4);
+    Py_ssize_t q = 12;
+    for (unsigned i = 0; i < qd; i++) {
+        char name[300], *e = name;
+        Py_ssize_t used;
+        if (!dns_name(m, q, len, &e, &used))
+            return NULL;
+        used -= q;
+        if (q + used + 4 > len)
+            return NULL;
+        unsigned qtype = be16(m + q + used), qclass_hi = m[q + used + 2];
+        *o++ = ' ';
+        int k;
+        for (k = 0; k < w->n_dns_types && w->dns_types[k].type != qtype; k++)
+            ;
+        if (k < w->n_dns_types) {
+            o = put_str(o, w->dns_types[k].name, w->dns_types[k].len);
+        } else {
+            o = PUT_LIT(o, "Unknown (");
+            o = put_u64(o, qtype);
+            *o++ = ')';
+        }
+        *o++ = ' ';
+        o = put_str(o, name, (size_t)(e - name));
+        if (mdns)
+            o = qclass_hi & 0x80 ? PUT_LIT(o, ", \"QU\" question") : PUT_LIT(o, ", \"QM\" question");
+        q += used + 4;
+    }
+    return o;
+}
+
 /* The transport layer of an IPv4 (no options, not a fragment) or IPv6 (no extension header) packet: ip is
  * the IP header, l4 the transport header, len the bytes from l4 to the IP payload's end (all captured),
  * cap the bytes captured from l4 (>= len), hlim the TTL / hop limit. TCP, UDP and ICMP echo as the
@@ -1008,7 +1128,20 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
         if (w->rx && (rx_port(w, lo) || (!(ports[lo] & 4) && rx_port(w, hi))))
             return format_rx(w, o, n, sec, us, ip, v6, l4 + 8, ulen - 8, sp, dp, wl);
-        if (w->n_rpc && rpc_index(w, (ports[lo] & 4) ? lo : hi) >= 0) { /* RPC over UDP: replies */
+        unsigned chosen = (ports[lo] & 4) ? lo : hi;
+        if (w->dns && (chosen == w->dns_port || chosen == w->mdns_port)) { /* DNS / MDNS queries */
+            char tmp[2048];
+            int mdns = chosen == w->mdns_port;
+            char *e = dns_query_info(w, tmp, l4 + 8, ulen - 8, mdns);
+            if (e == NULL || e - tmp > 500) /* (the line stays within LINE_MAX_BYTES) */
+                return NULL;
+            HEAD_ADDRS(ip, v6);
+            o = mdns ? PUT_LIT(o, " MDNS ") : PUT_LIT(o, " DNS ");
+            o = put_u64(o, wl);
+            *o++ = ' ';
+            return dns_query_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->n_rpc && rpc_index(w, chosen) >= 0) { /* RPC over UDP: replies */
             if (!rpc_reply(l4 + 8, ulen - 8))
                 return NULL;
             int i = rpc_index(w, sp);

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sniffer.decode import engine, igmp, inet, l2ctl, legacyfs, link, routing, rpc, ssh
+from sniffer.decode import app, engine, igmp, inet, l2ctl, legacyfs, link, routing, rpc, ssh
 from sniffer.decode.core import (
     _NUMS,
     ETHERTYPES,
@@ -372,7 +372,7 @@ def _native_ext() -> dict[str, Any]:
     dissector whose columns the walker copies is the registered one: one 802.1Q tag, IPv6 without
     extension headers (TCP/UDP/ICMPv6 echo as _l4 gives them), MPTCP's Protocol column, SSH's
     encrypted packets (the message codes ssh._plain_packets knows), NCP over IP's replies and
-    fixed-text requests, RX and AFS over it, ONC RPC replies, PIM, VRRP, OSPF, EIGRP and ESP over
+    fixed-text requests, RX and AFS over it, ONC RPC replies, DNS and MDNS queries, PIM, VRRP, OSPF, EIGRP and ESP over
     IPv4/IPv6, PTPv2 over Ethernet: their type names as the dissectors print them, unknown ones too."""
     v4 = ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
     v6 = ETHERTYPES.map.get(0x86DD) is inet.dissect_ipv6
@@ -415,6 +415,17 @@ def _native_ext() -> dict[str, Any]:
         and all(UDP_PORTS.map.get(p) is rpc.dissect_rpc_udp for p in rpc.PORT_PROGRAMS)
     ):  # ONC RPC's replies: the Protocol column of the program the server port names ("RPC" for others)
         ext["rpc"] = {p: rpc.PROGRAMS.get(prog, ("RPC",))[0] for p, prog in rpc.PORT_PROGRAMS.items()}
+    if (
+        ip(17) is inet.dissect_udp
+        and UDP_PORTS.map.get(53) is app.dissect_dns
+        and UDP_PORTS.map.get(5353) is app.dissect_mdns
+    ):  # DNS and MDNS queries without records: the opcodes' and the query types' names
+        ext["dns"] = (
+            53,
+            5353,
+            {op: app.DNS_OPCODES.get(op) or f"Unknown operation ({op})" for op in range(16)},
+            app.DNS_TYPES,
+        )
     ext["vrrp"] = ip(112) is routing.dissect_vrrp
     ext["esp"] = ip(inet.IPPROTO_ESP) is inet.dissect_esp
     if ip(103) is routing.dissect_pim:

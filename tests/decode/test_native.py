@@ -414,7 +414,7 @@ def test_walker_takes_the_session8_groups() -> None:
         except PcapFormatError:
             pass
     want = {"vlan", "TCP/v6", "UDP/v6", "ICMPv6", "MPTCP", "SSHv2", "PIMv2", "PIMv2/v6", "VRRP", "VRRP/v6"}
-    want |= {"OSPF", "OSPF/v6", "EIGRP", "ESP/v6", "PTPv2", "NCP", "RX", "AFS", "NFS"}
+    want |= {"OSPF", "OSPF/v6", "EIGRP", "ESP/v6", "PTPv2", "NCP", "RX", "AFS", "NFS", "DNS", "MDNS"}
     assert want <= seen, want - seen
 
 
@@ -463,7 +463,7 @@ def _ssh_payload(rnd: random.Random) -> bytes:
 
 def _session8_frame(rnd: random.Random) -> bytes:
     eth = b"\x01\x00\x5e\0\0\x0d\x02\0\0\0\0\x01"
-    kind = rnd.randrange(14)
+    kind = rnd.randrange(15)
     sp, dp = rnd.choice(((22, 40000), (40000, 22), (21, 22), (22, 21), (22, 22), (41000, 80), (5000, 6000)))
     if kind == 0:  # TCP with options: MPTCP (kind 30), a 30 inside another option, cut option lists
         opts = rnd.choice(
@@ -598,6 +598,36 @@ def _session8_frame(rnd: random.Random) -> bytes:
             l4, proto = tcp + rec, 6
         else:
             l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
+    elif kind == 14:  # DNS / MDNS: queries (compressed names, odd labels, unknown types), responses, cut
+        name = rnd.choice(
+            (
+                b"\x03www\x07example\x03com\x00",
+                b"\x00",
+                b"\x03a b\x01\x7f\x00",
+                b"\x02\xc3\xa9\x00",
+                b"\x01a\xc0\x0c",  # a pointer back to itself: a loop
+                b"\x01a\xc0\x1d",
+                b"\x3f"
+                + b"x" * 63
+                + b"\x3f"
+                + b"y" * 63
+                + b"\x3f"
+                + b"z" * 63
+                + b"\x3f"
+                + b"w" * 63
+                + b"\x00",
+                b"\x05local",
+            )
+        )
+        q = name + struct.pack("!HH", rnd.choice((1, 28, 12, 255, 65, 999, 32769)), rnd.choice((1, 0x8001)))
+        counts = rnd.choice(
+            ((1, 0, 0, 0), (1, 0, 0, 0), (2, 0, 0, 0), (0, 0, 0, 0), (1, 0, 0, 1), (1, 1, 0, 0))
+        )
+        flags = rnd.choice((0x0100, 0x0000, 0x2800, 0x7800, 0x8180))
+        msg = struct.pack("!HHHHHH", rnd.randrange(65536), flags, *counts) + q * max(1, counts[0])
+        msg = msg[: len(msg) if rnd.random() < 0.85 else rnd.randrange(len(msg) + 1)]
+        ports = rnd.choice(((40000, 53), (53, 40000), (5353, 5353), (40000, 5353), (53, 22), (5353, 53)))
+        l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
     elif kind == 8:  # ESP
         l4, proto = rnd.randbytes(rnd.choice((4, 8, 40))), 50
     else:  # PTP over Ethernet, v2 and v1, every message type, cut short
@@ -626,7 +656,7 @@ def _session8_frame(rnd: random.Random) -> bytes:
 def test_session8_variants(tmp_path: Path) -> None:
     """802.1Q (one to three tags), IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
     and off port 22 (encrypted, banner, plain key exchange, New Keys), PIM/VRRP/OSPF/EIGRP/ESP (short,
-    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
+    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
     rnd = random.Random(8)
     frames = [_session8_frame(rnd) for _ in range(3000)]
     p = tmp_path / "s8.pcap"
@@ -655,7 +685,7 @@ def test_session8_variants(tmp_path: Path) -> None:
         "C Open CallBack Control (Op-Lock)",
         "Continuation",
         " AFS (RX) ",
-        "FS Request: fetch-status (132)",
+        "FS Request: ",
         "FS Reply",
         "  Source Port: 7000  Destination Port: ",
         " RX ",
@@ -663,6 +693,12 @@ def test_session8_variants(tmp_path: Path) -> None:
         " Portmap ",
         " MOUNT ",
         " Reply",
+        "Standard query 0x",
+        " A www.example.com",
+        '"QM" question',
+        '"QU" question',
+        " <Root>",
+        "Unknown (999)",
     ):
         assert s in text, s
     mutated = []

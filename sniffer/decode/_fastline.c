@@ -72,6 +72,8 @@ typedef struct {
     PyObject *rx_ports;     /* {port: (service, {opcode: name})} (names checked ASCII) */
     PyObject *rx_calls;     /* legacyfs._RX_CALLS, the live (epoch, cid, call) -> opcode map */
     Names rx_types, rx_acks; /* the packet types' names, "ACK <reason>" */
+    int dec;                  /* DECnet routing layer and NSP (l2ctl.dissect_dec_dna): its tables */
+    Names dec_control, dec_nsp, dec_seg, dec_fcmod;
     int dns;                  /* DNS and MDNS queries over UDP (app.dissect_dns, dissect_mdns) */
     unsigned dns_port, mdns_port;
     Names dns_ops;            /* the opcodes' names, 0-15 */
@@ -286,6 +288,18 @@ static int ext_tables(Walker *w, PyObject *ext) {
         w->rx_ports = Py_NewRef(rp);
         w->rx_calls = Py_NewRef(calls);
         w->rx = 1;
+    }
+    PyObject *dec = PyDict_GetItemString(ext, "dec");
+    if (dec != NULL) {
+        PyObject *c, *nsp, *seg, *fc;
+        if (!PyArg_ParseTuple(dec, "O!O!O!O!", &PyDict_Type, &c, &PyDict_Type, &nsp, &PyDict_Type, &seg,
+                              &PyDict_Type, &fc) ||
+            name_table(c, w->dec_control.s, w->dec_control.len, 0, "Walker: dec control") < 0 ||
+            name_table(nsp, w->dec_nsp.s, w->dec_nsp.len, 0, "Walker: dec nsp") < 0 ||
+            name_table(seg, w->dec_seg.s, w->dec_seg.len, 0, "Walker: dec segments") < 0 ||
+            name_table(fc, w->dec_fcmod.s, w->dec_fcmod.len, 0, "Walker: dec fcmod") < 0)
+            return -1;
+        w->dec = 1;
     }
     PyObject *dns = PyDict_GetItemString(ext, "dns");
     if (dns != NULL) {
@@ -1278,6 +1292,72 @@ static char *format_ip6(Walker *w, char *o, unsigned long long n, long long sec,
     return format_l4(w, o, n, sec, us, ip, 1, ip[6], ip + 40, plen, cap - 40, ip[7], wl);
 }
 
+static inline unsigned le16(const uint8_t *p) { return (unsigned)p[1] << 8 | p[0]; }
+
+/* The Info of a DECnet Phase IV frame (the routing layer at d, the frame's end at e), as
+ * l2ctl.dissect_dec_dna and _dec_nsp write it; NULL where they leave it empty or mark the frame. */
+static char *dec_info(Walker *w, char *o, const uint8_t *d, const uint8_t *e) {
+    if (e - d < 3)
+        return NULL;
+    Py_ssize_t fo = 2 + ((d[2] & 0x80) ? (d[2] & 0x7F) : 0); /* (padding: its length in the low bits) */
+    if (fo >= e - d)
+        return NULL;
+    const uint8_t *f = d + fo;
+    unsigned flags = *f;
+    if (flags & 1) {
+        o = PUT_LIT(o, "Routing control, ");
+        unsigned c = (flags >> 1) & 7;
+        return put_str(o, w->dec_control.s[c], w->dec_control.len[c]);
+    }
+    if ((flags & 7) != 2 && (flags & 7) != 6)
+        return NULL;
+    Py_ssize_t hl = (flags & 7) == 2 ? 6 : 21;
+    if (e - f < hl)
+        return NULL;
+    const uint8_t *m = f + hl, *lim = 2 + (Py_ssize_t)le16(d) < e - d ? d + 2 + le16(d) : e; /* NSP's */
+    if (m >= lim)
+        return NULL;
+    unsigned msg = *m;
+    if (w->dec_nsp.len[msg])
+        return put_str(o, w->dec_nsp.s[msg], w->dec_nsp.len[msg]);
+    if (!w->dec_seg.len[msg] && msg != 0x04 && msg != 0x10) {
+        o = PUT_LIT(o, "NSP message 0x");
+        return put_hex(o, msg, 2);
+    }
+    const uint8_t *q = m + 5;
+    if (msg == 0x04) {
+        if (lim - q < 2)
+            return NULL;
+        o = PUT_LIT(o, "NSP data ACK message(");
+        o = put_u64(o, le16(q) & 0xFFF);
+        *o++ = ')';
+        return o;
+    }
+    for (int i = 0; i < 2; i++)
+        if (lim - q >= 2 && q[1] & 0x80)
+            q += 2;
+    if (lim - q < 2)
+        return NULL;
+    unsigned seg = le16(q) & 0xFFF;
+    q += 2;
+    if (msg == 0x10) {
+        if (lim - q < 2)
+            return NULL;
+        o = PUT_LIT(o, "NSP link control message(");
+        o = put_str(o, w->dec_fcmod.s[*q & 3], w->dec_fcmod.len[*q & 3]);
+        *o++ = ')';
+        return o;
+    }
+    o = PUT_LIT(o, "msg nr. ");
+    o = put_u64(o, seg);
+    *o++ = ' ';
+    o = put_str(o, w->dec_seg.s[msg], w->dec_seg.len[msg]);
+    o = PUT_LIT(o, " segment, bytes this segment: ");
+    o = put_u64(o, (unsigned long long)(lim - q));
+    o = PUT_LIT(o, ", total so far:");
+    return put_u64(o, (unsigned long long)(lim - q));
+}
+
 /* PTPv2 over Ethernet (ethertype 0x88f7), its 34-byte header all captured: decode.l2ctl's dissect_ptp */
 static char *format_ptp(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
                         const uint8_t *p, Py_ssize_t caplen, Py_ssize_t l3) {
@@ -1320,6 +1400,22 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         return w->arp ? format_arp(w, o, n, sec, us, p, caplen, l3) : NULL;
     if (et == 0x88F7)
         return w->ptp.len[0] ? format_ptp(w, o, n, sec, us, p, caplen, l3) : NULL;
+    if (et == 0x6003 && w->dec) {
+        char tmp[160];
+        if (dec_info(w, tmp, p + l3, p + caplen) == NULL)
+            return NULL;
+        int h = set_hms(w, sec);
+        if (h <= 0)
+            return h < 0 ? (char *)-1 : NULL;
+        o = put_head(w, o, n, us);
+        o = put_mac(o, p + 6);
+        o = PUT_LIT(o, " -> ");
+        o = put_mac(o, p);
+        o = PUT_LIT(o, " DEC DNA ");
+        o = put_u64(o, (unsigned long long)caplen);
+        *o++ = ' ';
+        return dec_info(w, o, p + l3, p + caplen);
+    }
     return NULL;
 }
 

@@ -373,7 +373,7 @@ def _native_ext() -> dict[str, Any]:
     extension headers (TCP/UDP/ICMPv6 echo as _l4 gives them), MPTCP's Protocol column, SSH's
     encrypted packets (the message codes ssh._plain_packets knows), NCP over IP's replies and
     fixed-text requests, RX and AFS over it, ONC RPC replies, DNS and MDNS queries, PIM, VRRP, OSPF, EIGRP and ESP over
-    IPv4/IPv6, PTPv2 over Ethernet: their type names as the dissectors print them, unknown ones too."""
+    IPv4/IPv6, PTPv2 and DECnet (routing control, NSP) over Ethernet: their type names as the dissectors print them, unknown ones too."""
     v4 = ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
     v6 = ETHERTYPES.map.get(0x86DD) is inet.dissect_ipv6
     ip = IP_PROTOS.map.get
@@ -434,6 +434,13 @@ def _native_ext() -> dict[str, Any]:
         ext["ospf"] = {t: routing.OSPF_TYPES.get(t) or f"Unknown ({t})" for t in range(256)}
     if ip(88) is routing.dissect_eigrp:
         ext["eigrp"] = {t: routing.EIGRP_OPCODES.get(t) or f"Unknown ({t})" for t in range(256)}
+    if ETHERTYPES.map.get(0x6003) is l2ctl.dissect_dec_dna:  # DECnet routing control and NSP messages
+        ext["dec"] = (
+            {c: l2ctl.DEC_CONTROL.get(c, "Unknown control message") for c in range(8)},
+            l2ctl.DEC_NSP,
+            l2ctl.DEC_SEGMENTS,
+            {m: l2ctl.DEC_FCMOD.get(m, "reserved") for m in range(4)},
+        )
     if ETHERTYPES.map.get(0x88F7) is l2ctl.dissect_ptp:
         ext["ptp"] = {t: l2ctl.PTP_TYPES.get(t) or f"Unknown message (0x{t:x})" for t in range(16)}
     return ext

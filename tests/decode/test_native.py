@@ -414,7 +414,7 @@ def test_walker_takes_the_session8_groups() -> None:
         except PcapFormatError:
             pass
     want = {"vlan", "TCP/v6", "UDP/v6", "ICMPv6", "MPTCP", "SSHv2", "PIMv2", "PIMv2/v6", "VRRP", "VRRP/v6"}
-    want |= {"OSPF", "OSPF/v6", "EIGRP", "ESP/v6", "PTPv2", "NCP", "RX", "AFS", "NFS", "DNS", "MDNS"}
+    want |= {"OSPF", "OSPF/v6", "EIGRP", "ESP/v6", "PTPv2", "NCP", "RX", "AFS", "NFS", "DNS", "MDNS", "DEC"}
     assert want <= seen, want - seen
 
 
@@ -463,7 +463,7 @@ def _ssh_payload(rnd: random.Random) -> bytes:
 
 def _session8_frame(rnd: random.Random) -> bytes:
     eth = b"\x01\x00\x5e\0\0\x0d\x02\0\0\0\0\x01"
-    kind = rnd.randrange(15)
+    kind = rnd.randrange(16)
     sp, dp = rnd.choice(((22, 40000), (40000, 22), (21, 22), (22, 21), (22, 22), (41000, 80), (5000, 6000)))
     if kind == 0:  # TCP with options: MPTCP (kind 30), a 30 inside another option, cut option lists
         opts = rnd.choice(
@@ -628,6 +628,27 @@ def _session8_frame(rnd: random.Random) -> bytes:
         msg = msg[: len(msg) if rnd.random() < 0.85 else rnd.randrange(len(msg) + 1)]
         ports = rnd.choice(((40000, 53), (53, 40000), (5353, 5353), (40000, 5353), (53, 22), (5353, 53)))
         l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
+    elif kind == 15:  # DECnet: routing control, short and long data headers, every NSP message, padding, cut
+        pad = rnd.choice((b"", b"\x83\0\0"))
+        flags = rnd.choice((0x0B, 0x0D, 0x0F, 0x02, 0x06, 0x2E, 0x00, 0x04))
+        hdr = bytes(6 if flags & 7 == 2 else 21 if flags & 7 == 6 else 4)[1:]
+        nsp = bytes(
+            [rnd.choice((0x08, 0x14, 0x18, 0x24, 0x38, 0x04, 0x10, 0x00, 0x20, 0x40, 0x60, 0x7C, 0x30))]
+        )
+        nsp += (
+            rnd.randbytes(4)
+            + rnd.choice((b"", b"\x01\x80", b"\x01\x80\x02\x80"))
+            + rnd.randbytes(rnd.choice((0, 1, 2, 3, 9)))
+        )
+        body = pad + bytes([flags]) + hdr + nsp
+        length = rnd.choice((len(body), len(body), len(body) - 4, 2, 400))
+        dec = struct.pack("<H", max(0, length)) + body
+        return (
+            eth
+            + rnd.choice((b"", b"\x81\x00\x00\x05"))
+            + b"\x60\x03"
+            + dec[: rnd.choice((len(dec), len(dec), 2, 4, 8))]
+        )
     elif kind == 8:  # ESP
         l4, proto = rnd.randbytes(rnd.choice((4, 8, 40))), 50
     else:  # PTP over Ethernet, v2 and v1, every message type, cut short
@@ -656,7 +677,7 @@ def _session8_frame(rnd: random.Random) -> bytes:
 def test_session8_variants(tmp_path: Path) -> None:
     """802.1Q (one to three tags), IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
     and off port 22 (encrypted, banner, plain key exchange, New Keys), PIM/VRRP/OSPF/EIGRP/ESP (short,
-    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
+    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, DECnet, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
     rnd = random.Random(8)
     frames = [_session8_frame(rnd) for _ in range(3000)]
     p = tmp_path / "s8.pcap"
@@ -699,6 +720,11 @@ def test_session8_variants(tmp_path: Path) -> None:
         '"QU" question',
         " <Root>",
         "Unknown (999)",
+        " DEC DNA ",
+        "Routing control, ",
+        "NSP data ACK message(",
+        " segment, bytes this segment: ",
+        "NSP message 0x7c",
     ):
         assert s in text, s
     mutated = []

@@ -58,7 +58,7 @@ typedef struct {
     int mptcp; /* MPTCP's column (inet.dissect_tcp's option walk) */
     int ssh;   /* SSH's encrypted packets on port 22 (ssh.dissect_ssh) */
     uint8_t ssh_codes[256]; /* the message codes ssh._plain_packets knows */
-    int vrrp, esp;
+    int vrrp, esp, ah;
     Names pim, ospf, eigrp, ptp; /* full type-name tables (routing.py, l2ctl.py) */
     int ncp; /* NCP over IP on port 524 (legacyfs.dissect_ncp): replies, continuations, these requests: */
     int n_ncp_req;
@@ -218,7 +218,7 @@ static int ext_names(PyObject *ext, const char *key, Names *t) {
 static int ext_tables(Walker *w, PyObject *ext) {
     if ((w->vlan = ext_flag(ext, "vlan")) < 0 || (w->ipv6 = ext_flag(ext, "ipv6")) < 0 ||
         (w->mptcp = ext_flag(ext, "mptcp")) < 0 || (w->vrrp = ext_flag(ext, "vrrp")) < 0 ||
-        (w->esp = ext_flag(ext, "esp")) < 0)
+        (w->esp = ext_flag(ext, "esp")) < 0 || (w->ah = ext_flag(ext, "ah")) < 0)
         return -1;
     PyObject *e6 = PyDict_GetItemString(ext, "echo6");
     if (e6 != NULL && (!PyDict_Check(e6) || name_table(e6, w->echo6, w->echo6_len, 1, "Walker: echo6") < 0)) {
@@ -1031,10 +1031,22 @@ static char *dns_query_info(Walker *w, char *o, const uint8_t *m, Py_ssize_t len
  * summary's fast path (_l4) gives them; MPTCP's column and SSH's encrypted packets as decode.inet's
  * dissect_tcp and decode.ssh's dissect_ssh; PIM, VRRP, OSPF, EIGRP and ESP as decode.routing's and
  * decode.inet's dissectors. */
+#define L4_FIRST_FRAG 1 /* an IPv4 first fragment (MF set): only RX/AFS over UDP is taken */
+#define L4_AFTER_AH 2   /* after an Authentication Header (one at most) */
+
 static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
                        int v6, unsigned proto, const uint8_t *l4, Py_ssize_t len, Py_ssize_t cap,
-                       unsigned hlim, unsigned long long wl) {
+                       unsigned hlim, unsigned long long wl, int fl) {
     const uint8_t *ports = w->ports;
+    if ((fl & L4_FIRST_FRAG) && proto != 17)
+        return NULL;
+    if (proto == 51 && w->ah && !(fl & L4_AFTER_AH)) { /* AH: the next header's columns (inet.dissect_ah) */
+        Py_ssize_t size = len >= 12 ? ((Py_ssize_t)l4[1] + 2) * 4 : 0;
+        if (len < 12 || size > len)
+            return NULL;
+        return format_l4(w, o, n, sec, us, ip, v6, l4[0], l4 + size, len - size, cap - size, hlim, wl,
+                         fl | L4_AFTER_AH);
+    }
     if (proto == 6) {
         if (len < 20)
             return NULL;
@@ -1128,7 +1140,7 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             return NULL;
         unsigned sp = be16(l4), dp = be16(l4 + 2);
         Py_ssize_t ulen = be16(l4 + 4);
-        if (ulen < 8 || ulen > len)
+        if (ulen < 8 || (ulen > len && !(fl & L4_FIRST_FRAG)))
             return NULL;
         if (PySet_GET_SIZE(w->bound)) { /* a conversation a dissector bound comes first */
             int r = bound_has(w, sp);
@@ -1141,7 +1153,9 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         }
         unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
         if (w->rx && (rx_port(w, lo) || (!(ports[lo] & 4) && rx_port(w, hi))))
-            return format_rx(w, o, n, sec, us, ip, v6, l4 + 8, ulen - 8, sp, dp, wl);
+            return format_rx(w, o, n, sec, us, ip, v6, l4 + 8, (ulen < len ? ulen : len) - 8, sp, dp, wl);
+        if (fl & L4_FIRST_FRAG)
+            return NULL;
         unsigned chosen = (ports[lo] & 4) ? lo : hi;
         if (w->dns && (chosen == w->dns_port || chosen == w->mdns_port)) { /* DNS / MDNS queries */
             char tmp[2048];
@@ -1274,11 +1288,12 @@ static char *format_ip4(Walker *w, char *o, unsigned long long n, long long sec,
         return format_frag(w, o, n, sec, us, ip, wl);
     if (proto == 2)
         return format_igmp2(w, o, n, sec, us, ip, cap, wl);
-    if (vihl != 0x45 || (frag & 0x3FFF) || tlen < 20 || (Py_ssize_t)tlen > cap)
+    if (vihl != 0x45 || (frag & 0x9FFF) || tlen < 20 || (Py_ssize_t)tlen > cap) /* (MF alone: see format_l4) */
         return NULL;
     if ((proto == 6 || proto == 17 || proto == 1) && cap < 40) /* (the fast path's 54-byte frames) */
         return NULL;
-    return format_l4(w, o, n, sec, us, ip, 0, proto, ip + 20, (Py_ssize_t)tlen - 20, cap - 20, ip[8], wl);
+    return format_l4(w, o, n, sec, us, ip, 0, proto, ip + 20, (Py_ssize_t)tlen - 20, cap - 20, ip[8], wl,
+                     frag & 0x2000 ? L4_FIRST_FRAG : 0);
 }
 
 /* An IPv6 packet without extension headers at ip (cap bytes captured from there) */
@@ -1289,7 +1304,7 @@ static char *format_ip6(Walker *w, char *o, unsigned long long n, long long sec,
     Py_ssize_t plen = be16(ip + 4);
     if (!plen || 40 + plen > cap)
         return NULL;
-    return format_l4(w, o, n, sec, us, ip, 1, ip[6], ip + 40, plen, cap - 40, ip[7], wl);
+    return format_l4(w, o, n, sec, us, ip, 1, ip[6], ip + 40, plen, cap - 40, ip[7], wl, 0);
 }
 
 static inline unsigned le16(const uint8_t *p) { return (unsigned)p[1] << 8 | p[0]; }

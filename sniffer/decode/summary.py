@@ -428,6 +428,7 @@ def _native_ext() -> dict[str, Any]:
         )
     ext["vrrp"] = ip(112) is routing.dissect_vrrp
     ext["esp"] = ip(inet.IPPROTO_ESP) is inet.dissect_esp
+    ext["ah"] = ip(inet.IPPROTO_AH) is inet.dissect_ah  # (its next header's columns)
     if ip(103) is routing.dissect_pim:
         ext["pim"] = {t: routing.PIM_TYPES.get(t) or f"Unknown ({t})" for t in range(16)}
     if ip(89) is routing.dissect_ospf:

@@ -410,11 +410,30 @@ def test_walker_takes_the_session8_groups() -> None:
                         seen.add("vlan")
                     if fr[1][12:14] == b"\x86\xdd" or fr[1][16:18] == b"\x86\xdd":
                         seen.add(f"{proto}/v6")
+                        if fr[1][20] == 51:
+                            seen.add(f"{proto}/v6+AH")
+                    if fr[1][12:14] == b"\x08\x00" and fr[1][20] & 0x20:
+                        seen.add(f"{proto}/frag")
                     seen.add(proto)
         except PcapFormatError:
             pass
     want = {"vlan", "TCP/v6", "UDP/v6", "ICMPv6", "MPTCP", "SSHv2", "PIMv2", "PIMv2/v6", "VRRP", "VRRP/v6"}
-    want |= {"OSPF", "OSPF/v6", "EIGRP", "ESP/v6", "PTPv2", "NCP", "RX", "AFS", "NFS", "DNS", "MDNS", "DEC"}
+    want |= {
+        "OSPF",
+        "OSPF/v6",
+        "EIGRP",
+        "ESP/v6",
+        "PTPv2",
+        "NCP",
+        "RX",
+        "AFS",
+        "NFS",
+        "DNS",
+        "MDNS",
+        "DEC",
+        "OSPF/v6+AH",
+        "AFS/frag",
+    }
     assert want <= seen, want - seen
 
 
@@ -658,6 +677,12 @@ def _session8_frame(rnd: random.Random) -> bytes:
         tag = rnd.choice((b"", b"", b"\x81\x00\x00\x05"))
         return eth + tag + b"\x88\xf7" + ptp
     v6 = rnd.random() < 0.5
+    if rnd.random() < 0.1:  # inside an Authentication Header (its length fitting or not), or two
+        ah_len = rnd.choice((1, 2, 4, 60))
+        l4 = struct.pack("!BBHII", proto, ah_len, 0, 0x1234, 1) + bytes(max(0, (ah_len + 2) * 4 - 12)) + l4
+        proto = 51
+        if rnd.random() < 0.2:
+            l4, proto = struct.pack("!BBHII", 51, 1, 0, 0x1234, 1) + l4, 51
     l3 = _ip6(proto if proto != 1 or rnd.random() < 0.3 else 58, l4, rnd) if v6 else _ip4p(proto, l4, rnd)
     et = b"\x86\xdd" if v6 else b"\x08\x00"
     tag = rnd.choice(
@@ -675,7 +700,7 @@ def _session8_frame(rnd: random.Random) -> bytes:
 
 @native
 def test_session8_variants(tmp_path: Path) -> None:
-    """802.1Q (one to three tags), IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
+    """802.1Q (one to three tags), Authentication Headers, IPv4 first fragments, IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
     and off port 22 (encrypted, banner, plain key exchange, New Keys), PIM/VRRP/OSPF/EIGRP/ESP (short,
     unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, DECnet, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
     rnd = random.Random(8)

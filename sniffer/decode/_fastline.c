@@ -74,6 +74,8 @@ typedef struct {
     Names rx_types, rx_acks; /* the packet types' names, "ACK <reason>" */
     int dec;                  /* DECnet routing layer and NSP (l2ctl.dissect_dec_dna): its tables */
     Names dec_control, dec_nsp, dec_seg, dec_fcmod;
+    unsigned ntp_port;        /* NTP (mgmt.dissect_ntp) on this UDP port (0: none): modes, mode 7's requests */
+    Names ntp_modes, ntp_priv;
     int dns;                  /* DNS and MDNS queries over UDP (app.dissect_dns, dissect_mdns) */
     unsigned dns_port, mdns_port;
     Names dns_ops;            /* the opcodes' names, 0-15 */
@@ -300,6 +302,20 @@ static int ext_tables(Walker *w, PyObject *ext) {
             name_table(fc, w->dec_fcmod.s, w->dec_fcmod.len, 0, "Walker: dec fcmod") < 0)
             return -1;
         w->dec = 1;
+    }
+    PyObject *ntp = PyDict_GetItemString(ext, "ntp");
+    if (ntp != NULL) {
+        PyObject *modes, *priv;
+        int port;
+        if (!PyArg_ParseTuple(ntp, "iO!O!", &port, &PyDict_Type, &modes, &PyDict_Type, &priv) ||
+            name_table(modes, w->ntp_modes.s, w->ntp_modes.len, 0, "Walker: ntp modes") < 0 ||
+            name_table(priv, w->ntp_priv.s, w->ntp_priv.len, 0, "Walker: ntp requests") < 0)
+            return -1;
+        if (port <= 0 || port > 65535) {
+            PyErr_SetString(PyExc_ValueError, "Walker: ntp port");
+            return -1;
+        }
+        w->ntp_port = (unsigned)port;
     }
     PyObject *dns = PyDict_GetItemString(ext, "dns");
     if (dns != NULL) {
@@ -1168,6 +1184,25 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, wl);
             *o++ = ' ';
             return dns_query_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->ntp_port && chosen == w->ntp_port) { /* NTP: the version and mode (the header all there) */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = ulen - 8;
+            unsigned mode = ml >= 1 ? m[0] & 7 : 0;
+            if (ml < (mode == 6 ? 12 : mode == 7 ? 4 : 48))
+                return NULL;
+            HEAD_ADDRS(ip, v6);
+            o = PUT_LIT(o, " NTP ");
+            o = put_u64(o, wl);
+            o = PUT_LIT(o, " NTP Version ");
+            o = put_u64(o, (m[0] >> 3) & 7);
+            o = PUT_LIT(o, ", ");
+            o = put_str(o, w->ntp_modes.s[mode], w->ntp_modes.len[mode]);
+            if (mode == 7) {
+                o = m[0] & 0x80 ? PUT_LIT(o, ", Response, ") : PUT_LIT(o, ", Request, ");
+                o = put_str(o, w->ntp_priv.s[m[3]], w->ntp_priv.len[m[3]]);
+            }
+            return o;
         }
         if (w->n_rpc && rpc_index(w, chosen) >= 0) { /* RPC over UDP: replies */
             if (!rpc_reply(l4 + 8, ulen - 8))

@@ -482,7 +482,7 @@ def _ssh_payload(rnd: random.Random) -> bytes:
 
 def _session8_frame(rnd: random.Random) -> bytes:
     eth = b"\x01\x00\x5e\0\0\x0d\x02\0\0\0\0\x01"
-    kind = rnd.randrange(16)
+    kind = rnd.randrange(17)
     sp, dp = rnd.choice(((22, 40000), (40000, 22), (21, 22), (22, 21), (22, 22), (41000, 80), (5000, 6000)))
     if kind == 0:  # TCP with options: MPTCP (kind 30), a 30 inside another option, cut option lists
         opts = rnd.choice(
@@ -668,6 +668,12 @@ def _session8_frame(rnd: random.Random) -> bytes:
             + b"\x60\x03"
             + dec[: rnd.choice((len(dec), len(dec), 2, 4, 8))]
         )
+    elif kind == 16:  # NTP: every mode and version, control and private messages, cut short
+        b0 = rnd.randrange(256)
+        msg = bytes([b0, rnd.randrange(256), rnd.randrange(256), rnd.choice((0, 1, 42, 200))])
+        msg += rnd.randbytes(rnd.choice((0, 8, 44, 60)))
+        ports = rnd.choice(((123, 123), (40000, 123), (123, 40000), (53, 123)))
+        l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
     elif kind == 8:  # ESP
         l4, proto = rnd.randbytes(rnd.choice((4, 8, 40))), 50
     else:  # PTP over Ethernet, v2 and v1, every message type, cut short
@@ -702,7 +708,7 @@ def _session8_frame(rnd: random.Random) -> bytes:
 def test_session8_variants(tmp_path: Path) -> None:
     """802.1Q (one to three tags), Authentication Headers, IPv4 first fragments, IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
     and off port 22 (encrypted, banner, plain key exchange, New Keys), PIM/VRRP/OSPF/EIGRP/ESP (short,
-    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, DECnet, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
+    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, NTP, DECnet, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
     rnd = random.Random(8)
     frames = [_session8_frame(rnd) for _ in range(3000)]
     p = tmp_path / "s8.pcap"
@@ -750,6 +756,9 @@ def test_session8_variants(tmp_path: Path) -> None:
         "NSP data ACK message(",
         " segment, bytes this segment: ",
         "NSP message 0x7c",
+        " NTP ",
+        ", control",
+        ", private, Request, ",
     ):
         assert s in text, s
     mutated = []

@@ -209,6 +209,48 @@ def _walk(fr: Frame) -> tuple[Transport | None, tuple[Any, ...] | None] | None:
     return t, None if proto in _NOT_TCP else _UNKNOWN
 
 
+_native: list[Any] = []  # [the native walker's columns method, or None], found on first use
+#: the protocol stack of each shape the native walker answers (learned from the columns-only dissection
+#: of the first packet of that shape, as decode.summary.fast_protocols learns its shapes)
+_native_stacks: dict[int, str] = {}
+
+
+def native_columns() -> Any:
+    """``Walker.columns`` of `read`'s native walker (decode/_fastline.c: the Source, Destination, Protocol
+    and Info columns and the stack's shape of the packets it knows), or None where it was not built or
+    SNIFFER_NO_NATIVE=1 is set (then every packet takes the Python path: same rows, a test compares)."""
+    if not _native:
+        from sniffer.decode.summary import native_walker
+
+        _native.append(getattr(native_walker(), "columns", None))
+    return _native[0]
+
+
+def _native_stack(shape: int, fr: Frame) -> str | None:
+    """The protocol stack of a packet of this native shape; None if its first packet was malformed to the
+    dissector (then the Python path takes it)."""
+    p = _native_stacks.get(shape)
+    if p is None:
+        ctx = engine.run(fr, False, False, True)
+        if ctx.malformed:
+            return None
+        p = _native_stacks[shape] = ":".join(ctx.protos)
+    return p
+
+
+def _native_as_dissected(t0: Transport | None, seg: Any, fr: Frame) -> bool:
+    """Whether a packet of the native ARP, IGMPv2 or fragment shapes would take the columns-only
+    dissection alone on the Python path (``PacketRows.add``): not a quoted packet, an IPv4 fragment
+    known as one, and a sane outer IP header where the TCP analysis cannot place the transport."""
+    if t0 is not None and t0.quoted:
+        return False
+    if seg is FRAGMENT:
+        return t0 is not None and t0.frag is not None
+    if seg is _UNKNOWN:
+        return _sane_ip(fr, t0)
+    return True
+
+
 def _sane_ip(fr: Frame, t0: Transport | None) -> bool:
     """The outermost IP header is whole and its lengths agree (IPv4: 20 <= header length <= total length;
     IPv6: not a jumbogram), and the header walk found its transport: the dissector then reads the same
@@ -256,7 +298,9 @@ class PacketRows:
     Each packet is kept as one row tuple (in ``_ROW`` order); ``table()`` converts them.
     """
 
-    def __init__(self, file: str, extra: Sequence[str] = (), first_number: int = 1) -> None:
+    def __init__(
+        self, file: str, extra: Sequence[str] = (), first_number: int = 1, native: bool = True
+    ) -> None:
         self.file = file
         self.extra = list(extra)
         self.number = first_number - 1
@@ -269,6 +313,9 @@ class PacketRows:
         self._flow_bits: dict[tuple[str, int], list[int]] = {}
         self._flow_service: dict[tuple[str, int], str] = {}
         self._flow_frames: dict[tuple[str, int], list[int]] = {}
+        # the native walker's columns (decode/_fastline.c, as `read` uses it) when it was built; not with
+        # -e fields (those packets take the full dissection)
+        self._native = native_columns() if native and not self.extra else None
 
     def clear(self) -> None:
         """Forget the rows (after ``table()`` was written); the flows and the TCP analysis go on."""
@@ -314,14 +361,39 @@ class PacketRows:
             t0 = transport(fr)
         else:
             t0, seg = w
-        protos = (
-            None
-            if self.extra or (w is not None and (t0 is None or t0.proto not in _FAST_L4))
-            else fast_protocols(fr)
-        )
-        if protos is not None:
-            csrc, cdst, cproto, info, malformed = summarize(fr)
+        nat = self._native
+        c = nat(data, fr[2]) if nat is not None and fr[3] == LINKTYPE_ETHERNET else None
+        if c is not None and c[4] < 16 and not _native_as_dissected(t0, seg, fr):
+            c = None  # (ARP, IGMPv2, a later fragment whose analysis needs the Python path's fields)
+        if c is not None and (protos := _native_stack(c[4], fr)) is not None:
+            # a packet the native walker knows: the summary's fast path (shapes >= 16), or ARP, IGMPv2, a
+            # later IPv4 fragment, which the Python path gives the columns-only dissection: its columns
+            # and, by its shape, its protocol stack; the TCP analysis gets what that path gives it
+            csrc, cdst, cproto, info, _shape = c
+            malformed = False
+            if c[4] < 16 and t0 is not None:
+                if seg is FRAGMENT and t0.frag is not None and t0.frag[1] == 6:
+                    f4 = t0.frag  # what the TCP analysis' Defragmenter reads of a fragment's fields
+                    afields = {
+                        "ip.flags": f4[0] >> 13,
+                        "ip.frag_offset": f4[0] & 0x1FFF,
+                        "ip.proto": 6,
+                        "ip.id": f4[4],
+                        "ip.src": t0.src,
+                        "ip.dst": t0.dst,
+                    }
+                else:  # a fragment of anything but TCP, IGMP: no TCP header to analyse
+                    seg = None
         else:
+            c = None
+            protos = (
+                None
+                if self.extra or (w is not None and (t0 is None or t0.proto not in _FAST_L4))
+                else fast_protocols(fr)
+            )
+        if c is None and protos is not None:
+            csrc, cdst, cproto, info, malformed = summarize(fr)
+        elif c is None:
             ctx = None
             frag4 = t0.frag if seg is FRAGMENT and t0 is not None else None  # (an IPv4 fragment)
             if (

@@ -718,11 +718,16 @@ static PyObject *walker_line(Walker *w, PyObject *const *args, Py_ssize_t nargs)
     return text_of(w, e - w->out);
 }
 
+/* export's entry point (sniffer/dataset/rows.py): its own block at the end of this file */
+static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nargs);
+
 static PyMethodDef walker_methods[] = {
     {"walk", (PyCFunction)(void (*)(void))walker_walk, METH_FASTCALL,
      "walk(buf, pos, n, left, big_endian, nanosecond, maxcap) -> (text | None, pos, lines)"},
     {"line", (PyCFunction)(void (*)(void))walker_line, METH_FASTCALL,
      "line(n, ts_ns, data, wire_length) -> str | None"},
+    {"columns", (PyCFunction)(void (*)(void))walker_columns, METH_FASTCALL,
+     "columns(data, wire_length) -> (src, dst, protocol, info, shape) | None"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -754,4 +759,102 @@ PyMODINIT_FUNC PyInit__fastline(void) {
         return NULL;
     }
     return m;
+}
+
+/* -------------------------------------------------------------------------------------------------- */
+/* export's entry point (sniffer/dataset/rows.py, docs/dataset.md): the packet-list columns of a packet this
+ * walker knows, without the line around them.
+ *
+ * columns(data, wire_length) -> (src, dst, protocol, info, shape) | None
+ *
+ * The columns are the ones format_eth writes into `read`'s line (so export and read share one copy of the
+ * formatting: the line is written, then cut at its fixed separators); None for every packet the walker does
+ * not know (then export runs its Python path). ``shape`` names the packet's protocol stack for the caller's
+ * cache (the stack depends only on it, as in decode.summary.fast_protocols): 1 ARP, 2 a later IPv4
+ * fragment, 3 IGMPv2, and for the TCP/UDP/ICMP of the fast path 16 + 2 * the IP protocol + 1 if a payload
+ * follows the transport header. Only those shapes are answered: a packet format_eth learns to take later
+ * (another lane's) is None here until this block names its shape. */
+
+#define SHAPE_ARP 1
+#define SHAPE_FRAG 2
+#define SHAPE_IGMP 3
+
+/* the shape of an Ethernet frame p[0:caplen] if it is one of the kinds above (by format_eth's own order
+ * of tests), else 0 (the checks that it is well formed are format_eth's) */
+static int export_shape(const uint8_t *p, Py_ssize_t caplen) {
+    if (caplen < 14)
+        return 0;
+    unsigned et = be16(p + 12);
+    if (et == 0x0806)
+        return SHAPE_ARP;
+    if (et != 0x0800 || caplen < 34)
+        return 0;
+    if (p[14] == 0x45 && (be16(p + 20) & 0x1FFF))
+        return SHAPE_FRAG;
+    unsigned proto = p[23];
+    if (proto == 2)
+        return SHAPE_IGMP;
+    if (p[14] != 0x45 || (proto != 6 && proto != 17 && proto != 1))
+        return 0;
+    long end = 14 + (long)be16(p + 16), hdr = 8;
+    if (proto == 6) {
+        if (caplen < 54)
+            return 0;
+        hdr = (p[46] >> 4) << 2;
+    }
+    return 16 + 2 * (int)proto + (end > 34 + hdr);
+}
+
+static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "columns(data, wire_length)");
+        return NULL;
+    }
+    if (!PyBytes_Check(args[0]))
+        Py_RETURN_NONE;
+    int overflow = 0;
+    long long wl = PyLong_AsLongLongAndOverflow(args[1], &overflow);
+    if (wl == -1 && PyErr_Occurred())
+        return NULL;
+    if (overflow || wl < 0)
+        Py_RETURN_NONE;
+    const uint8_t *p = (const uint8_t *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t caplen = PyBytes_GET_SIZE(args[0]);
+    int shape = export_shape(p, caplen);
+    if (!shape)
+        Py_RETURN_NONE;
+    /* the line of packet 0 at the last second formatted (no call of the time formatter but the first) */
+    char *e = format_eth(w, w->out, 0, w->last_sec >= 0 ? w->last_sec : 0, 0, p, caplen,
+                         (unsigned long long)wl);
+    if (e == (char *)-1)
+        return NULL;
+    if (e == NULL)
+        Py_RETURN_NONE;
+    /* "0 HH:MM:SS.000000 SRC -> DST PROTOCOL LENGTH INFO": no column but Info has a space */
+    const char *s = w->out + 2 + w->hms_len + 7, *end = e, *cut[4];
+    const char *q = s;
+    for (int i = 0; i < 4; i++) {
+        q = memchr(q, ' ', (size_t)(end - q));
+        if (q == NULL)
+            Py_RETURN_NONE;
+        cut[i] = q;
+        q += (i == 0) ? 4 : 1; /* " -> " after the source */
+        if (q > end)
+            Py_RETURN_NONE;
+    }
+    if (cut[0] + 4 > end || memcmp(cut[0], " -> ", 4) != 0)
+        Py_RETURN_NONE;
+    static const char *const names[] = {"ARP", "IPv4", "IGMPv2", "TCP", "UDP", "ICMP"};
+    Py_ssize_t plen = cut[2] - (cut[1] + 1);
+    const char *want = shape == SHAPE_ARP    ? names[0]
+                       : shape == SHAPE_FRAG ? names[1]
+                       : shape == SHAPE_IGMP ? names[2]
+                       : shape >= 16 + 12 && shape < 16 + 14 ? names[3]
+                       : shape >= 16 + 34 && shape < 16 + 36 ? names[4]
+                                                              : names[5];
+    if ((size_t)plen != strlen(want) || memcmp(cut[1] + 1, want, (size_t)plen) != 0)
+        Py_RETURN_NONE; /* not the kind the shape says: Python's */
+    const char *info = cut[3] + 1;
+    return Py_BuildValue("(s#s#s#s#i)", s, (Py_ssize_t)(cut[0] - s), cut[0] + 4, (Py_ssize_t)(cut[1] - (cut[0] + 4)),
+                         cut[1] + 1, plen, info, (Py_ssize_t)(end - info), shape);
 }

@@ -209,21 +209,49 @@ def _walk(fr: Frame) -> tuple[Transport | None, tuple[Any, ...] | None] | None:
     return t, None if proto in _NOT_TCP else _UNKNOWN
 
 
-_native: list[Any] = []  # [the native walker's columns method, or None], found on first use
+_native: list[Any] = []  # [the native walker's columns and headers methods, or None], found on first use
 #: the protocol stack of each shape the native walker answers (learned from the columns-only dissection
 #: of the first packet of that shape, as decode.summary.fast_protocols learns its shapes)
 _native_stacks: dict[int, str] = {}
+
+
+def _native_walker() -> Any:
+    if not _native:
+        from sniffer.decode.summary import native_walker
+
+        w = native_walker()
+        if w is not None and hasattr(w, "columns") and hasattr(w, "headers"):
+            w.export_setup(
+                Transport,
+                FRAGMENT,
+                _UNKNOWN,
+                tcp_options,
+                VLAN_TYPES,
+                _NOT_IP,
+                TUNNEL_UDP_PORTS,
+                IPV6_EXT,
+                _NOT_TCP,
+                ICMP_ERRORS,
+            )
+        else:
+            w = None
+        _native.append(w)
+    return _native[0]
 
 
 def native_columns() -> Any:
     """``Walker.columns`` of `read`'s native walker (decode/_fastline.c: the Source, Destination, Protocol
     and Info columns and the stack's shape of the packets it knows), or None where it was not built or
     SNIFFER_NO_NATIVE=1 is set (then every packet takes the Python path: same rows, a test compares)."""
-    if not _native:
-        from sniffer.decode.summary import native_walker
+    w = _native_walker()
+    return None if w is None else w.columns
 
-        _native.append(getattr(native_walker(), "columns", None))
-    return _native[0]
+
+def native_walk() -> Any:
+    """``Walker.headers``: ``_walk`` in C (the same answers: a test compares them on every corpus frame and
+    on mutated ones), or None where the walker was not built."""
+    w = _native_walker()
+    return None if w is None else w.headers
 
 
 def _native_stack(shape: int, fr: Frame) -> str | None:
@@ -316,6 +344,7 @@ class PacketRows:
         # the native walker's columns (decode/_fastline.c, as `read` uses it) when it was built; not with
         # -e fields (those packets take the full dissection)
         self._native = native_columns() if native and not self.extra else None
+        self._walk = (native_walk() if native else None) or _walk
 
     def clear(self) -> None:
         """Forget the rows (after ``table()`` was written); the flows and the TCP analysis go on."""
@@ -355,7 +384,7 @@ class PacketRows:
         fields: dict[str, Any] | None = None  # the full dissection's, when a column needs them
         app: tuple[Any, ...] = _NO_APP  # the APP_FIELDS columns
         afields: dict[str, Any] | None = None  # what the TCP analysis needs of them (a fragment's IP fields)
-        w = _walk(fr)  # the common Ethernet frames: transport and TCP segment in one walk
+        w = self._walk(fr)  # the common Ethernet frames: transport and TCP segment in one walk
         if w is None:
             seg = fast_segment(fr)  # the TCP header for the analysis (FRAGMENT/_UNKNOWN: it needs fields)
             t0 = transport(fr)

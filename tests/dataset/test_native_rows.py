@@ -1,6 +1,7 @@
-"""export's use of `read`'s native walker (decode/_fastline.c, ``Walker.columns``): the packets rows and the
-flows are the same with it as with the pure-Python path, on every capture of the test corpora and on
-mutated frames of the kinds it knows (ARP, IGMPv2, IPv4 fragments, the summary's fast path)."""
+"""export's use of `read`'s native walker (decode/_fastline.c, ``Walker.columns`` and ``Walker.headers``):
+the header walk is ``rows._walk``'s, object for object, and the packets rows and the flows are the same
+with the walker as with the pure-Python path, on every capture of the test corpora and on mutated frames
+of the kinds it knows (ARP, IGMPv2, IPv4 fragments, the summary's fast path)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from typing import Any
 import pytest
 
 from sniffer.capture.pcapfile import open_capture
-from sniffer.dataset.rows import PacketRows, native_columns
+from sniffer.dataset.rows import PacketRows, _walk, native_columns, native_walk
 from sniffer.decode.core import UDP_CONVERSATIONS
 from sniffer.errors import SnifferError
 from sniffer.frame import Frame
+from sniffer.model.tcpanalysis import _UNKNOWN, FRAGMENT
 
 TESTS = Path(__file__).resolve().parents[1]
 CAPTURES = sorted(
@@ -93,3 +95,34 @@ def test_mutated_known_frames_same_rows() -> None:
         wl = len(d) if rnd.random() < 0.95 else len(d) + 4
         records.append((i * 100, fr._replace(data=bytes(d), wirelen=wl)))
     assert _rows(records, True) == _rows(records, False)
+
+
+@native
+def test_native_walk_equals_walk() -> None:
+    """Walker.headers against rows._walk (itself checked against model.l4.transport and fast_segment in
+    test_rows.py): every corpus frame, then 20 000 with bytes flipped in their headers or cut short."""
+    walk = native_walk()
+    assert walk is not None
+    frames = [fr for path in CAPTURES for _off, fr in _records(path)]
+    walked = 0
+    for fr in frames:
+        want = _walk(fr)
+        got = walk(fr)
+        assert got == want and type(got) is type(want), fr
+        if want is not None:
+            walked += 1
+            assert want[0] is None or type(got[0]) is type(want[0])
+            if want[1] is FRAGMENT or want[1] is _UNKNOWN or want[1] is None:  # (sentinels, by identity)
+                assert got[1] is want[1]
+    assert walked > len(frames) // 2 > 1000
+    rnd = random.Random(12)
+    for _ in range(20_000):
+        fr = rnd.choice(frames)
+        d = bytearray(fr[1])
+        for _ in range(rnd.randrange(1, 5)):
+            if len(d) > 12:
+                d[rnd.randrange(12, min(len(d), 80))] = rnd.randrange(256)
+        if rnd.random() < 0.2:
+            d = d[: rnd.randrange(len(d) + 1)]
+        f2 = fr._replace(data=bytes(d))
+        assert walk(f2) == _walk(f2), f2

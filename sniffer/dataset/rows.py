@@ -225,7 +225,6 @@ def _native_walker() -> Any:
                 Transport,
                 FRAGMENT,
                 _UNKNOWN,
-                tcp_options,
                 VLAN_TYPES,
                 _NOT_IP,
                 TUNNEL_UDP_PORTS,

@@ -731,7 +731,7 @@ static PyMethodDef walker_methods[] = {
     {"columns", (PyCFunction)(void (*)(void))walker_columns, METH_FASTCALL,
      "columns(data, wire_length) -> (src, dst, protocol, info, shape) | None"},
     {"export_setup", (PyCFunction)(void (*)(void))walker_export_setup, METH_FASTCALL,
-     "export_setup(Transport, FRAGMENT, UNKNOWN, tcp_options, vlan, not_ip, tunnel_udp, ipv6_ext, not_tcp, icmp_errors)"},
+     "export_setup(Transport, FRAGMENT, UNKNOWN, vlan, not_ip, tunnel_udp, ipv6_ext, not_tcp, icmp_errors)"},
     {"headers", (PyCFunction)walker_headers, METH_O, "headers(frame) -> (Transport, segment) | None"},
     {NULL, NULL, 0, NULL},
 };
@@ -868,12 +868,12 @@ static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nar
 /* export's header walk (sniffer/dataset/rows.py ``_walk``, its Python reference): for the common Ethernet
  * frames (VLAN tags skipped; IPv4 without options; IPv6 without extension headers), model.l4's Transport
  * and model.tcpanalysis' segment tuple in one C walk. Its objects and tables come from Python once
- * (``export_setup``); the TCP options are read by Python's own tcp_options. A test compares both walks on
+ * (``export_setup``); xp_options copies model.tcpanalysis.tcp_options. A test compares both walks on
  * every corpus frame and on mutated ones. */
 
 #include <arpa/inet.h>
 
-static PyObject *xp_transport, *xp_fragment, *xp_unknown, *xp_tcp_options, *xp_ip, *xp_ipv6, *xp_empty;
+static PyObject *xp_transport, *xp_fragment, *xp_unknown, *xp_ip, *xp_ipv6, *xp_empty;
 static uint8_t xp_vlan[65536], xp_not_ip[65536], xp_tunnel[65536], xp_v6ext[256], xp_not_tcp[256],
     xp_icmp_err[256];
 
@@ -897,18 +897,17 @@ static int xp_table(PyObject *items, uint8_t *t, Py_ssize_t size) {
     return PyErr_Occurred() ? -1 : 0;
 }
 
-/* export_setup(Transport, FRAGMENT, UNKNOWN, tcp_options, vlan_types, not_ip_ethertypes, tunnel_udp_ports,
- *              ipv6_ext, not_tcp, icmp_errors) -> None */
+/* export_setup(Transport, FRAGMENT, UNKNOWN, vlan_types, not_ip_ethertypes, tunnel_udp_ports, ipv6_ext,
+ *              not_tcp, icmp_errors) -> None */
 static PyObject *walker_export_setup(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 10 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type) ||
-        !PyCallable_Check(args[3])) {
-        PyErr_SetString(PyExc_TypeError, "export_setup(Transport, FRAGMENT, UNKNOWN, tcp_options, vlan, not_ip, "
-                                         "tunnel_udp, ipv6_ext, not_tcp, icmp_errors)");
+    if (nargs != 9 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "export_setup(Transport, FRAGMENT, UNKNOWN, vlan, not_ip, tunnel_udp, "
+                                         "ipv6_ext, not_tcp, icmp_errors)");
         return NULL;
     }
-    if (xp_table(args[4], xp_vlan, 65536) < 0 || xp_table(args[5], xp_not_ip, 65536) < 0 ||
-        xp_table(args[6], xp_tunnel, 65536) < 0 || xp_table(args[7], xp_v6ext, 256) < 0 ||
-        xp_table(args[8], xp_not_tcp, 256) < 0 || xp_table(args[9], xp_icmp_err, 256) < 0)
+    if (xp_table(args[3], xp_vlan, 65536) < 0 || xp_table(args[4], xp_not_ip, 65536) < 0 ||
+        xp_table(args[5], xp_tunnel, 65536) < 0 || xp_table(args[6], xp_v6ext, 256) < 0 ||
+        xp_table(args[7], xp_not_tcp, 256) < 0 || xp_table(args[8], xp_icmp_err, 256) < 0)
         return NULL;
     if (xp_ip == NULL && ((xp_ip = PyUnicode_InternFromString("ip")) == NULL ||
                           (xp_ipv6 = PyUnicode_InternFromString("ipv6")) == NULL ||
@@ -917,69 +916,123 @@ static PyObject *walker_export_setup(Walker *w, PyObject *const *args, Py_ssize_
     Py_XSETREF(xp_transport, Py_NewRef(args[0]));
     Py_XSETREF(xp_fragment, Py_NewRef(args[1]));
     Py_XSETREF(xp_unknown, Py_NewRef(args[2]));
-    Py_XSETREF(xp_tcp_options, Py_NewRef(args[3]));
     Py_RETURN_NONE;
+}
+
+static PyObject *xp_ascii(const char *s, Py_ssize_t n) {
+    PyObject *o = PyUnicode_New(n, 127);
+    if (o != NULL)
+        memcpy(PyUnicode_DATA(o), s, (size_t)n);
+    return o;
 }
 
 static PyObject *xp_mac(const uint8_t *a) {
     char s[17];
     put_mac(s, a);
-    return PyUnicode_FromStringAndSize(s, 17);
+    return xp_ascii(s, 17);
 }
 
 static PyObject *xp_ip4(const uint8_t *a) {
     char s[16];
     char *e = put_ip4(s, a);
-    return PyUnicode_FromStringAndSize(s, e - s);
+    return xp_ascii(s, e - s);
 }
 
 static PyObject *xp_ip6(const uint8_t *a) {
     char s[INET6_ADDRSTRLEN];
     if (inet_ntop(AF_INET6, a, s, sizeof(s)) == NULL)
         return PyErr_SetFromErrno(PyExc_OSError);
-    return PyUnicode_FromString(s);
+    return xp_ascii(s, (Py_ssize_t)strlen(s));
 }
 
-/* a Transport: (version, src, dst, proto, sport, dport, seq, ack, flags, payload, eth_src, eth_dst, frag,
- * quoted, window); the references to src, dst, payload, frag are stolen; NULL on error (they are freed) */
-static PyObject *xp_make(int v, PyObject *src, PyObject *dst, long proto, unsigned sport, unsigned dport,
-                         uint32_t seq, uint32_t ack, unsigned flags, PyObject *payload, const uint8_t *d,
-                         PyObject *frag, unsigned window) {
-    PyTypeObject *tp = (PyTypeObject *)xp_transport;
-    PyObject *t = tp->tp_alloc(tp, 15);
-    PyObject *items[15] = {PyLong_FromLong(v),
-                           src,
-                           dst,
-                           PyLong_FromLong(proto),
-                           PyLong_FromUnsignedLong(sport),
-                           PyLong_FromUnsignedLong(dport),
-                           PyLong_FromUnsignedLong(seq),
-                           PyLong_FromUnsignedLong(ack),
-                           PyLong_FromUnsignedLong(flags),
-                           payload,
-                           xp_mac(d + 6),
-                           xp_mac(d),
-                           frag,
-                           Py_NewRef(Py_False),
-                           PyLong_FromUnsignedLong(window)};
-    int bad = t == NULL;
-    for (int i = 0; i < 15; i++)
+/* a tuple (of type tp, or a plain one for NULL) of n items, whose references it steals; NULL (all freed)
+ * if an item is NULL or on error */
+static PyObject *xp_tuple(PyTypeObject *tp, PyObject **items, int n) {
+    int bad = 0;
+    for (int i = 0; i < n; i++)
         bad |= items[i] == NULL;
-    if (bad) {
-        for (int i = 0; i < 15; i++)
+    PyObject *t = bad ? NULL : tp != NULL ? tp->tp_alloc(tp, n) : PyTuple_New(n);
+    if (t == NULL) {
+        for (int i = 0; i < n; i++)
             Py_XDECREF(items[i]);
-        Py_XDECREF(t);
         return NULL;
     }
-    for (int i = 0; i < 15; i++)
+    for (int i = 0; i < n; i++)
         PyTuple_SET_ITEM(t, i, items[i]);
     return t;
 }
+
+/* a Transport (version, src, dst, proto, sport, dport, seq, ack, flags, payload, eth_src, eth_dst, frag,
+ * quoted, window) of the frame d; steals every object argument */
+static PyObject *xp_make(int v, PyObject *src, PyObject *dst, long proto, PyObject *sport, PyObject *dport,
+                         PyObject *seq, PyObject *ack, PyObject *flags, PyObject *payload, const uint8_t *d,
+                         PyObject *frag, PyObject *window) {
+    PyObject *items[15] = {PyLong_FromLong(v), src,          dst,       PyLong_FromLong(proto), sport,
+                           dport,              seq,          ack,       flags,                  payload,
+                           xp_mac(d + 6),      xp_mac(d),    frag,      Py_NewRef(Py_False),    window};
+    return xp_tuple((PyTypeObject *)xp_transport, items, 15);
+}
+
+static PyObject *xp_zero(void) { return PyLong_FromLong(0); }
 
 static PyObject *xp_slice(const uint8_t *d, Py_ssize_t a, Py_ssize_t b) {
     if (b <= a)
         return Py_NewRef(xp_empty);
     return PyBytes_FromStringAndSize((const char *)d + a, b - a);
+}
+
+/* model.tcpanalysis.tcp_options of d[o:oend] (within the frame): 1 with *wscale and *sack set (new
+ * references, None when absent), 0 if an option's length is bogus, -1 on error */
+static int xp_options(const uint8_t *d, Py_ssize_t o, Py_ssize_t oend, PyObject **wscale, PyObject **sack) {
+    PyObject *ws = Py_NewRef(Py_None), *sk = Py_NewRef(Py_None);
+    int have_sack = 0;
+    while (o < oend) {
+        unsigned kind = d[o];
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            o++;
+            continue;
+        }
+        if (o + 1 >= oend)
+            break;
+        Py_ssize_t ln = d[o + 1];
+        if (ln < 2 || o + ln > oend) {
+            Py_DECREF(ws);
+            Py_DECREF(sk);
+            return 0;
+        }
+        if (kind == 3 && ln == 3) {
+            Py_SETREF(ws, PyLong_FromLong(d[o + 2]));
+        } else if (kind == 5 && ln >= 10 && !have_sack) {
+            Py_ssize_t nb = 0;
+            for (Py_ssize_t b = o + 2; b < o + ln - 7; b += 8)
+                nb++;
+            PyObject *t = PyTuple_New(nb);
+            if (t != NULL) {
+                Py_ssize_t i = 0;
+                for (Py_ssize_t b = o + 2; b < o + ln - 7; b += 8, i++) {
+                    PyObject *pair = Py_BuildValue("(kk)", (unsigned long)be32(d + b), (unsigned long)be32(d + b + 4));
+                    if (pair == NULL) {
+                        Py_CLEAR(t);
+                        break;
+                    }
+                    PyTuple_SET_ITEM(t, i, pair);
+                }
+            }
+            Py_SETREF(sk, t);
+            have_sack = 1;
+        }
+        if (ws == NULL || sk == NULL) {
+            Py_XDECREF(ws);
+            Py_XDECREF(sk);
+            return -1;
+        }
+        o += ln;
+    }
+    *wscale = ws;
+    *sack = sk;
+    return 1;
 }
 
 /* headers(frame) -> (Transport | None, segment | FRAGMENT | UNKNOWN | None) | None: rows._walk */
@@ -1024,12 +1077,10 @@ static PyObject *walker_headers(Walker *w, PyObject *arg) {
         cut = end <= n ? end : n;
         if (frag & 0x3FFF) {
             PyObject *fr4 = Py_BuildValue("(IInnI)", frag, proto, l4, cut, ident);
-            src = xp_ip4(d + off + 12);
-            dst = xp_ip4(d + off + 16);
-            PyObject *t = xp_make(4, src, dst, -1, 0, 0, 0, 0, 0, Py_NewRef(xp_empty), d, fr4, 0);
-            if (t == NULL)
-                return NULL;
-            return Py_BuildValue("(NO)", t, xp_fragment);
+            PyObject *t = xp_make(4, xp_ip4(d + off + 12), xp_ip4(d + off + 16), -1, xp_zero(), xp_zero(),
+                                  xp_zero(), xp_zero(), xp_zero(), Py_NewRef(xp_empty), d, fr4, xp_zero());
+            PyObject *pair[2] = {t, Py_NewRef(xp_fragment)};
+            return xp_tuple(NULL, pair, 2);
         }
         src = xp_ip4(d + off + 12);
         dst = xp_ip4(d + off + 16);
@@ -1048,7 +1099,7 @@ static PyObject *walker_headers(Walker *w, PyObject *arg) {
         src = xp_ip6(d + off + 8);
         dst = xp_ip6(d + off + 24);
     } else if (xp_not_ip[et]) {
-        return Py_BuildValue("(OO)", Py_None, Py_None);
+        return PyTuple_Pack(2, Py_None, Py_None);
     } else {
         Py_RETURN_NONE;
     }
@@ -1057,6 +1108,7 @@ static PyObject *walker_headers(Walker *w, PyObject *arg) {
         Py_XDECREF(dst);
         return NULL;
     }
+    PyObject *items[2];
     if (proto == 6) {
         if (n < l4 + 20) {
             Py_DECREF(src);
@@ -1064,47 +1116,53 @@ static PyObject *walker_headers(Walker *w, PyObject *arg) {
             Py_RETURN_NONE;
         }
         const uint8_t *h = d + l4;
-        unsigned sport = be16(h), dport = be16(h + 2), offflags = be16(h + 12), win = be16(h + 14);
-        uint32_t seq = be32(h + 4), ack = be32(h + 8);
+        unsigned offflags = be16(h + 12);
         Py_ssize_t hl = (Py_ssize_t)(offflags >> 12) * 4;
-        unsigned flags = offflags & 0x0FFF;
+        PyObject *sport = PyLong_FromLong(be16(h)), *dport = PyLong_FromLong(be16(h + 2)),
+                 *seq = PyLong_FromUnsignedLong(be32(h + 4)), *ack = PyLong_FromUnsignedLong(be32(h + 8)),
+                 *flags = PyLong_FromLong(offflags & 0x0FFF), *win = PyLong_FromLong(be16(h + 14));
         PyObject *payload = hl >= 20 ? xp_slice(d, l4 + hl, cut) : Py_NewRef(xp_empty);
-        Py_INCREF(src);
-        Py_INCREF(dst); /* (kept for the segment) */
-        PyObject *t = xp_make(v, src, dst, 6, sport, dport, seq, ack, flags, payload, d, Py_NewRef(Py_None), win);
-        if (t == NULL) {
-            Py_DECREF(src);
-            Py_DECREF(dst);
-            return NULL;
-        }
-        if (hl < 20 || l4 + hl > n) {
-            Py_DECREF(src);
-            Py_DECREF(dst);
-            return Py_BuildValue("(NO)", t, xp_unknown);
+        /* (the segment shares the Transport's objects: one more reference each) */
+        Py_XINCREF(src);
+        Py_XINCREF(dst);
+        Py_XINCREF(sport);
+        Py_XINCREF(dport);
+        Py_XINCREF(seq);
+        Py_XINCREF(ack);
+        Py_XINCREF(flags);
+        Py_XINCREF(win);
+        PyObject *shared[8] = {src, dst, sport, dport, seq, ack, flags, win};
+        items[0] = xp_make(v, src, dst, 6, sport, dport, seq, ack, flags, payload, d, Py_NewRef(Py_None), win);
+        if (items[0] == NULL || hl < 20 || l4 + hl > n) {
+            for (int i = 0; i < 8; i++)
+                Py_XDECREF(shared[i]);
+            if (items[0] == NULL)
+                return NULL;
+            items[1] = Py_NewRef(xp_unknown);
+            return xp_tuple(NULL, items, 2);
         }
         PyObject *wscale = Py_NewRef(Py_None), *sack = Py_NewRef(Py_None);
         if (hl > 20) {
-            PyObject *opts = PyObject_CallFunction(xp_tcp_options, "Onn", data, l4 + 20, l4 + hl);
-            if (opts == NULL || opts == Py_None || !PyTuple_Check(opts) || PyTuple_GET_SIZE(opts) != 2) {
-                Py_DECREF(src);
-                Py_DECREF(dst);
-                Py_DECREF(wscale);
-                Py_DECREF(sack);
-                if (opts == NULL) {
-                    Py_DECREF(t);
+            Py_DECREF(wscale);
+            Py_DECREF(sack);
+            int r = xp_options(d, l4 + 20, l4 + hl, &wscale, &sack);
+            if (r <= 0) {
+                for (int i = 0; i < 8; i++)
+                    Py_DECREF(shared[i]);
+                if (r < 0) {
+                    Py_DECREF(items[0]);
                     return NULL;
                 }
-                Py_DECREF(opts);
-                return Py_BuildValue("(NO)", t, xp_unknown);
+                items[1] = Py_NewRef(xp_unknown);
+                return xp_tuple(NULL, items, 2);
             }
-            Py_SETREF(wscale, Py_NewRef(PyTuple_GET_ITEM(opts, 0)));
-            Py_SETREF(sack, Py_NewRef(PyTuple_GET_ITEM(opts, 1)));
-            Py_DECREF(opts);
         }
         Py_ssize_t seglen = end - l4 - hl;
-        return Py_BuildValue("(N((ON)(ON)IIkkIInNN))", t, name, src, name, dst, sport, dport,
-                             (unsigned long)seq, (unsigned long)ack, flags, win, seglen > 0 ? seglen : 0,
-                             wscale, sack);
+        PyObject *pair[2] = {Py_NewRef(name), src}, *pair2[2] = {Py_NewRef(name), dst};
+        PyObject *seg[11] = {xp_tuple(NULL, pair, 2), xp_tuple(NULL, pair2, 2), sport, dport, seq, ack, flags,
+                             win, PyLong_FromSsize_t(seglen > 0 ? seglen : 0), wscale, sack};
+        items[1] = xp_tuple(NULL, seg, 11);
+        return xp_tuple(NULL, items, 2);
     }
     if (proto == 17) {
         if (n < l4 + 8) {
@@ -1116,11 +1174,10 @@ static PyObject *walker_headers(Walker *w, PyObject *arg) {
         Py_ssize_t uend = cut;
         if (ulen >= 8 && l4 + (Py_ssize_t)ulen < cut)
             uend = l4 + (Py_ssize_t)ulen;
-        PyObject *t = xp_make(v, src, dst, 17, sport, dport, 0, 0, 0, xp_slice(d, l4 + 8, uend), d,
-                              Py_NewRef(Py_None), 0);
-        if (t == NULL)
-            return NULL;
-        return Py_BuildValue("(NO)", t, xp_tunnel[sport] || xp_tunnel[dport] ? xp_unknown : Py_None);
+        items[0] = xp_make(v, src, dst, 17, PyLong_FromLong(sport), PyLong_FromLong(dport), xp_zero(), xp_zero(),
+                           xp_zero(), xp_slice(d, l4 + 8, uend), d, Py_NewRef(Py_None), xp_zero());
+        items[1] = Py_NewRef(xp_tunnel[sport] || xp_tunnel[dport] ? xp_unknown : Py_None);
+        return xp_tuple(NULL, items, 2);
     }
     if (n >= l4 + 8 &&
         ((proto == 1 && v == 4 && xp_icmp_err[d[l4]]) || (proto == 58 && v == 6 && d[l4] >= 1 && d[l4] <= 4))) {
@@ -1128,8 +1185,8 @@ static PyObject *walker_headers(Walker *w, PyObject *arg) {
         Py_DECREF(dst);
         Py_RETURN_NONE; /* an ICMP error: the transport is the quoted packet's */
     }
-    PyObject *t = xp_make(v, src, dst, (long)proto, 0, 0, 0, 0, 0, Py_NewRef(xp_empty), d, Py_NewRef(Py_None), 0);
-    if (t == NULL)
-        return NULL;
-    return Py_BuildValue("(NO)", t, xp_not_tcp[proto] ? Py_None : xp_unknown);
+    items[0] = xp_make(v, src, dst, (long)proto, xp_zero(), xp_zero(), xp_zero(), xp_zero(), xp_zero(),
+                       Py_NewRef(xp_empty), d, Py_NewRef(Py_None), xp_zero());
+    items[1] = Py_NewRef(xp_not_tcp[proto] ? Py_None : xp_unknown);
+    return xp_tuple(NULL, items, 2);
 }

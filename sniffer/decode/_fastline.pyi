@@ -31,7 +31,6 @@ class Walker:
         transport: type,
         fragment: tuple[str],
         unknown: tuple[str],
-        tcp_options: Callable[[bytes, int, int], object],
         vlan: Iterable[int],
         not_ip: Iterable[int],
         tunnel_udp: Iterable[int],

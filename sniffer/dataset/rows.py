@@ -265,6 +265,13 @@ def _native_stack(shape: int, fr: Frame) -> str | None:
     return p
 
 
+def _refused(protos: Sequence[str], t0: Transport | None) -> bool:
+    """Whether ``PacketRows.add`` refuses the columns-only dissection of a frame whose TCP segment the
+    header walk could not place, whatever else its stack holds: an IP layer the walk did not reach, or a
+    TCP header (whose analysis needs the decoder's fields)."""
+    return "tcp" in protos or (t0 is None and ("ip" in protos or "ipv6" in protos))
+
+
 def _native_as_dissected(t0: Transport | None, seg: Any, fr: Frame) -> bool:
     """Whether a packet of the native ARP, IGMPv2 or fragment shapes would take the columns-only
     dissection alone on the Python path (``PacketRows.add``): not a quoted packet, an IPv4 fragment
@@ -344,6 +351,7 @@ class PacketRows:
         # -e fields (those packets take the full dissection)
         self._native = native_columns() if native and not self.extra else None
         self._walk = (native_walk() if native else None) or _walk
+        self._full_first: dict[Any, bool] = {}  # per kind of unplaced frame: the last one needed fields
 
     def clear(self) -> None:
         """Forget the rows (after ``table()`` was written); the flows and the TCP analysis go on."""
@@ -422,15 +430,33 @@ class PacketRows:
         if c is None and protos is not None:
             csrc, cdst, cproto, info, malformed = summarize(fr)
         elif c is None:
-            ctx = None
+            ctx = full = None
             frag4 = t0.frag if seg is FRAGMENT and t0 is not None else None  # (an IPv4 fragment)
-            if (
+            lean = (
                 not self.extra
                 and (seg is not FRAGMENT or frag4 is not None)
                 and (t0 is None or not t0.quoted)
-            ):  # the columns-only dissection (what `sniffer read` runs), unless a column needs a field
+            )  # the columns-only dissection (what `sniffer read` runs), unless a column needs a field
+            key: Any = None
+            if lean and seg is _UNKNOWN:
+                # a frame whose transport the header walk cannot place (PPPoE, MPLS, a tunnel...): when
+                # the last one of its kind (outer ethertypes, or outer protocol and ports) needed the full
+                # dissection after the columns-only one, take the full one first; it is kept only when its
+                # stack shows the columns-only one would have been refused (the rule below), else the
+                # columns-only one runs after all
+                key = (
+                    data[12:14] + data[16:18] + data[20:22] if t0 is None else (t0.proto, t0.sport, t0.dport)
+                )
+                if self._full_first.get(key):
+                    full = engine.run(fr, False)
+                    lean = not _refused(full.protos, t0)
+            if lean:
                 ctx = engine.run(fr, False, False, True, _AppCtx)
                 p = ctx.protos
+                if key is not None:
+                    if len(self._full_first) > 4096:
+                        self._full_first.clear()
+                    self._full_first[key] = _refused(p, t0)
                 if ctx.malformed or (t0 is None and ("ip" in p or "ipv6" in p)):
                     ctx = None
                 elif not APP_PROTOS.isdisjoint(p):
@@ -468,12 +494,13 @@ class PacketRows:
                         ctx = None
                     else:  # no TCP header in the stack: nothing to analyse, no full dissection for it
                         seg = None
-            if ctx is None:
-                ctx = engine.run(fr, False)
+            if ctx is None:  # (the full dissection made above, if it was)
+                ctx = engine.run(fr, False) if full is None else full
                 fields = afields = ctx.fields
             protos = ":".join(ctx.protos)
             csrc, cdst, cproto, info, malformed = ctx.src, ctx.dst, ctx.proto, ctx.info, bool(ctx.malformed)
-        r = self.flows.add(n, fr, t0)
+        # (no transport: FlowIndex.add would walk the frame again to find none)
+        r = None if t0 is None else self.flows.add(n, fr, t0)
         if fields is not None:  # the dissector's own view (it knows where a header is broken)
             v6 = "ipv6.src" in fields and "ip.src" not in fields
             net: tuple[Any, ...] = (
@@ -515,7 +542,7 @@ class PacketRows:
         else:
             l4 = _NO_L4
         # the flags-only analysis, given the fields of the decode above (a frame is not decoded twice)
-        af = self.tcp.feed_flags(n, fr, seg, afields)
+        af = None if seg is None else self.tcp.feed_flags(n, fr, seg, afields)  # (None: no TCP header)
         if af is None:
             flagged = None
         else:  # the flags Wireshark sets, by the short name (retransmission, duplicate_ack, ...)

@@ -277,6 +277,11 @@ def _ports() -> dict[int, str]:
 #: as the decoder does)
 PORTS = _ports()
 
+#: server ports whose answer Wireshark reassembles up to the FIN (its WHOIS and Finger dissectors ask
+#: for DESEGMENT_UNTIL_FIN unless the segment has the FIN itself), and the Info they leave meanwhile
+_UNTIL_FIN_ANSWERS = {43: "whois", 79: "finger"}
+_UNTIL_FIN_INFO = {"whois": "Answer", "finger": "Response"}
+
 
 def _sniff(b: Buf, proto: str) -> str:
     """The protocol of a PDU that starts with ``b`` on a stream whose port says ``proto`` ("" for
@@ -527,6 +532,9 @@ class TcpReassembler:
             return None  # its last segment (and what follows it): per packet
         if st.buf:
             return self._more(number, st, span, bytes(data), bool(flags & 0x01), raw)
+        until_fin = _UNTIL_FIN_ANSWERS.get(sport)
+        if until_fin is not None and not flags & 0x01:  # a WHOIS/Finger answer: held up to the FIN
+            return self._hold(number, st, span, bytes(data), raw, until_fin)
         return self._start(number, st, span, bytes(data), raw)
 
     # -- states ------------------------------------------------------------------------------------
@@ -565,6 +573,17 @@ class TcpReassembler:
                 st.ssh = 1
             elif st.ssh == 1 and len(pdu) > 5 and pdu[5] == 21:
                 st.ssh = 2
+
+    def _hold(self, number: int, st: _Dir, span: Span, data: bytes, raw: tuple[int, ...], p: str) -> Verdict:
+        """The first segment of a PDU that runs to the end of the stream (its FIN completes it)."""
+        st.buf += data
+        self._held += len(data)
+        st.need = UNTIL_FIN
+        st.proto = p
+        st.frames = [number]
+        st.sizes = [len(data)]
+        self._bound(st)
+        return self._segment(span, p, data, raw)
 
     def _start(self, number: int, st: _Dir, span: Span, data: bytes, raw: tuple[int, ...]) -> Verdict | None:
         """A segment that starts at a PDU boundary: its whole PDUs are decoded here; a PDU it does not
@@ -741,6 +760,8 @@ def _first_info(proto: str, b: Buf, raw: tuple[int, ...]) -> str:
         return f"Session message {SEGMENT_INFO}"
     if proto in _CLEARS_INFO:
         return SEGMENT_INFO
+    if proto in _UNTIL_FIN_INFO:  # (tshark's WHOIS also names the query: "Answer: example.com")
+        return f"{_UNTIL_FIN_INFO[proto]} {SEGMENT_INFO}"
     return _middle(raw)
 
 

@@ -18,7 +18,7 @@ from sniffer.errors import UsageError
 from sniffer.gen.core.ops import Channel
 from sniffer.gen.core.payload import FLAG_ECHO, parse_tag, set_echo
 from sniffer.gen.traffic.options import SockOpts, apply
-from sniffer.gen.traffic.run import Endpoint
+from sniffer.gen.traffic.run import Endpoint, closed_on_error
 
 ETH_P_EXPERIMENT = 0x88B5
 PACKET_OUTGOING = 4
@@ -124,13 +124,9 @@ class PacketEndpoint(Endpoint):
         self.dst_mac = dst_mac if dst_mac is not None else (self.mac if ifname == "lo" else BROADCAST_MAC)
 
     def _sock(self) -> socket.socket:
-        s = socket.socket(socket.AF_PACKET, self.kind, socket.htons(self.ethertype))
-        try:
+        with closed_on_error(socket.socket(socket.AF_PACKET, self.kind, socket.htons(self.ethertype))) as s:
             apply(s, self.opts)
             s.bind((self.ifname, self.ethertype))
-        except BaseException:
-            s.close()
-            raise
         return s
 
     def client_socket(self) -> socket.socket:

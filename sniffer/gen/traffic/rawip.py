@@ -15,7 +15,7 @@ from sniffer.gen.core.ops import Channel
 from sniffer.gen.core.payload import FLAG_ECHO, parse_tag, set_echo
 from sniffer.gen.traffic.ipaddr import LOOPBACK, family_of
 from sniffer.gen.traffic.options import SockOpts, apply
-from sniffer.gen.traffic.run import Endpoint
+from sniffer.gen.traffic.run import Endpoint, closed_on_error
 
 IPPROTO_EXPERIMENT = 253
 
@@ -89,12 +89,8 @@ class RawIpEndpoint(Endpoint):
         return RawClientChannel(sock, dest, self.af)
 
     def server_socket(self, addr: Any) -> socket.socket:
-        s = self._sock()
-        try:
+        with closed_on_error(self._sock()) as s:
             s.bind((addr[0], 0))
-        except BaseException:
-            s.close()
-            raise
         return s
 
     def server_channel(self, sock: socket.socket) -> Channel:

@@ -37,7 +37,7 @@ from sniffer.gen.core.ops import Channel, ConnectFailed, Core, connect_then
 from sniffer.gen.core.report import Report
 from sniffer.gen.core.server import DgramServer, PeerLog, SinkCount, StreamServerState
 from sniffer.gen.traffic import drive_async, drive_many, drive_sync
-from sniffer.gen.traffic.options import SockOpts, asked, report
+from sniffer.gen.traffic.options import SockOpts, apply, asked, report
 from sniffer.gen.traffic.styles import ASYNCIO, check_style
 
 Addr = Any
@@ -95,6 +95,29 @@ class Endpoint:
 
     def error(self, exc: OSError, what: str, addr: Addr) -> SnifferError:
         return socket_error(exc, what, self.describe(addr))
+
+
+@contextlib.contextmanager
+def closed_on_error(sock: socket.socket) -> Iterator[socket.socket]:
+    """Set a new socket up inside ``with``: an error there closes it (no descriptor is left behind)
+    and goes on."""
+    try:
+        yield sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+def ip_server_socket(af: int, kind: int, opts: SockOpts, addr: Addr) -> socket.socket:
+    """A TCP or UDP server's socket: SO_REUSEADDR, then the options asked for, IPv6 only for an
+    inet6 one (so an inet server on the same port is another socket), bound to ``addr``."""
+    with closed_on_error(socket.socket(af, kind)) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        apply(s, opts)
+        if af == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind(addr)
+    return s
 
 
 def socket_error(exc: OSError, what: str, where: str) -> SnifferError:

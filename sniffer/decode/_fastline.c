@@ -729,7 +729,7 @@ static PyMethodDef walker_methods[] = {
     {"line", (PyCFunction)(void (*)(void))walker_line, METH_FASTCALL,
      "line(n, ts_ns, data, wire_length) -> str | None"},
     {"columns", (PyCFunction)(void (*)(void))walker_columns, METH_FASTCALL,
-     "columns(data, wire_length) -> (src, dst, protocol, info, shape) | None"},
+     "columns(data, wire_length) -> (src, dst, protocol, info, shape) | 0 | None"},
     {"export_setup", (PyCFunction)(void (*)(void))walker_export_setup, METH_FASTCALL,
      "export_setup(Transport, FRAGMENT, UNKNOWN, vlan, not_ip, tunnel_udp, ipv6_ext, not_tcp, icmp_errors)"},
     {"headers", (PyCFunction)walker_headers, METH_O, "headers(frame) -> (Transport, segment) | None"},
@@ -770,19 +770,23 @@ PyMODINIT_FUNC PyInit__fastline(void) {
 /* export's entry point (sniffer/dataset/rows.py, docs/dataset.md): the packet-list columns of a packet this
  * walker knows, without the line around them.
  *
- * columns(data, wire_length) -> (src, dst, protocol, info, shape) | None
+ * columns(data, wire_length) -> (src, dst, protocol, info, shape) | 0 | None
  *
  * The columns are the ones format_eth writes into `read`'s line (so export and read share one copy of the
  * formatting: the line is written, then cut at its fixed separators); None for every packet the walker does
  * not know (then export runs its Python path). ``shape`` names the packet's protocol stack for the caller's
  * cache (the stack depends only on it, as in decode.summary.fast_protocols): 1 ARP, 2 a later IPv4
- * fragment, 3 IGMPv2, and for the TCP/UDP/ICMP of the fast path 16 + 2 * the IP protocol + 1 if a payload
- * follows the transport header. Only those shapes are answered: a packet format_eth learns to take later
- * (another lane's) is None here until this block names its shape. */
+ * fragment (4: one without a payload byte), 3 IGMPv2, and for the TCP/UDP/ICMP of the fast path 16 + 2 *
+ * the IP protocol + 1 if a payload follows the transport header. Only those shapes are answered: a packet
+ * format_eth learns to take later (another lane's) is None here until this block names its shape. 0 for a
+ * packet the summary's fast path
+ * (decode.summary._fast) certainly declines (fast_declines: export then skips it; tests/dataset/
+ * test_native_rows.py checks the claim on every corpus frame and on mutated ones). */
 
 #define SHAPE_ARP 1
 #define SHAPE_FRAG 2
 #define SHAPE_IGMP 3
+#define SHAPE_FRAG_EMPTY 4
 
 /* the shape of an Ethernet frame p[0:caplen] if it is one of the kinds above (by format_eth's own order
  * of tests), else 0 (the checks that it is well formed are format_eth's) */
@@ -794,20 +798,42 @@ static int export_shape(const uint8_t *p, Py_ssize_t caplen) {
         return SHAPE_ARP;
     if (et != 0x0800 || caplen < 34)
         return 0;
-    if (p[14] == 0x45 && (be16(p + 20) & 0x1FFF))
-        return SHAPE_FRAG;
+    if (p[14] == 0x45 && (be16(p + 20) & 0x1FFF)) /* its payload is a "data" layer when it has a byte */
+        return 14 + (Py_ssize_t)be16(p + 16) > 34 && caplen > 34 ? SHAPE_FRAG : SHAPE_FRAG_EMPTY;
     unsigned proto = p[23];
     if (proto == 2)
         return SHAPE_IGMP;
     if (p[14] != 0x45 || (proto != 6 && proto != 17 && proto != 1))
         return 0;
     long end = 14 + (long)be16(p + 16), hdr = 8;
+    if (proto == 1 && end < 42)
+        return 0; /* an ICMP header past the IP packet's end: the fast path declines it (format_eth does not) */
     if (proto == 6) {
         if (caplen < 54)
             return 0;
         hdr = (p[46] >> 4) << 2;
     }
     return 16 + 2 * (int)proto + (end > 34 + hdr);
+}
+
+/* 1 if decode.summary._fast certainly declines this Ethernet frame p[0:caplen] because of its own checks
+ * on Ethernet / IPv4 without options: a TCP segment with payload or a UDP datagram from or to a port whose
+ * dissector is not heuristic (the walker's port bits 2 and 8, from the same port tables), an ICMP message
+ * that is not an echo (the same names); 0 when it may take it. (A sufficient condition: every way the
+ * fast path can take the frame passes the checks this one fails.) */
+static int fast_declines(Walker *w, const uint8_t *p, Py_ssize_t caplen) {
+    if (caplen < 34 || be16(p + 12) != 0x0800 || p[14] != 0x45)
+        return 0;
+    unsigned proto = p[23];
+    if (proto == 6 && caplen >= 47) {
+        long seglen = (long)be16(p + 16) - 20 - (long)((p[46] >> 4) * 4);
+        return seglen != 0 && ((w->ports[be16(p + 34)] | w->ports[be16(p + 36)]) & 2);
+    }
+    if (proto == 17 && caplen >= 38)
+        return ((w->ports[be16(p + 34)] | w->ports[be16(p + 36)]) & 8) != 0;
+    if (proto == 1 && caplen >= 35)
+        return !w->echo_len[p[34]];
+    return 0;
 }
 
 static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
@@ -833,8 +859,11 @@ static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nar
                          (unsigned long long)wl);
     if (e == (char *)-1)
         return NULL;
-    if (e == NULL)
+    if (e == NULL) {
+        if (fast_declines(w, p, caplen))
+            return PyLong_FromLong(0);
         Py_RETURN_NONE;
+    }
     /* "0 HH:MM:SS.000000 SRC -> DST PROTOCOL LENGTH INFO": no column but Info has a space */
     const char *s = w->out + 2 + w->hms_len + 7, *end = e, *cut[4];
     const char *q = s;
@@ -851,8 +880,8 @@ static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nar
         Py_RETURN_NONE;
     static const char *const names[] = {"ARP", "IPv4", "IGMPv2", "TCP", "UDP", "ICMP"};
     Py_ssize_t plen = cut[2] - (cut[1] + 1);
-    const char *want = shape == SHAPE_ARP    ? names[0]
-                       : shape == SHAPE_FRAG ? names[1]
+    const char *want = shape == SHAPE_ARP                                ? names[0]
+                       : shape == SHAPE_FRAG || shape == SHAPE_FRAG_EMPTY ? names[1]
                        : shape == SHAPE_IGMP ? names[2]
                        : shape >= 16 + 12 && shape < 16 + 14 ? names[3]
                        : shape >= 16 + 34 && shape < 16 + 36 ? names[4]

@@ -14,8 +14,15 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #define NUMS_MAX 65600 /* summary's num table: str(i) for i < 65600; a larger wire length is Python's */
+
+typedef struct {
+    char s[256][40];
+    uint8_t len[256];
+} Names; /* a {0..255: ASCII name} table (len 0: none) */
 
 typedef struct {
     PyObject_HEAD
@@ -43,6 +50,47 @@ typedef struct {
     uint16_t flag_len[4096];
     char echo[256][40];
     uint8_t echo_len[256];
+    char echo6[256][40]; /* ICMPv6 echo names (summary._ECHO6_NAMES) */
+    uint8_t echo6_len[256];
+    /* session 8 (the ext dict; each empty / 0 while its dissector is not the registered one): */
+    int vlan;  /* one 802.1Q tag (link.dissect_vlan) */
+    int ipv6;  /* IPv6 without extension headers (inet.dissect_ipv6) */
+    int mptcp; /* MPTCP's column (inet.dissect_tcp's option walk) */
+    int ssh;   /* SSH's encrypted packets on port 22 (ssh.dissect_ssh) */
+    uint8_t ssh_codes[256]; /* the message codes ssh._plain_packets knows */
+    int vrrp, esp, ah;
+    Names pim, ospf, eigrp, ptp; /* full type-name tables (routing.py, l2ctl.py) */
+    int ncp; /* NCP over IP on port 524 (legacyfs.dissect_ncp): replies, continuations, these requests: */
+    int n_ncp_req;
+    struct {
+        int fn, sub, handle; /* sub -1: none; handle: " - 0x<6-byte file handle>" follows the text */
+        uint8_t len;
+        char text[64];
+    } ncp_req[32];
+    int rx;                 /* RX / AFS (legacyfs.dissect_rx) on these UDP ports: */
+    uint8_t rx_is[8192];    /* bit per port */
+    PyObject *rx_ports;     /* {port: (service, {opcode: name})} (names checked ASCII) */
+    PyObject *rx_calls;     /* legacyfs._RX_CALLS, the live (epoch, cid, call) -> opcode map */
+    Names rx_types, rx_acks; /* the packet types' names, "ACK <reason>" */
+    int dec;                  /* DECnet routing layer and NSP (l2ctl.dissect_dec_dna): its tables */
+    Names dec_control, dec_nsp, dec_seg, dec_fcmod;
+    unsigned ntp_port;        /* NTP (mgmt.dissect_ntp) on this UDP port (0: none): modes, mode 7's requests */
+    Names ntp_modes, ntp_priv;
+    int dns;                  /* DNS and MDNS queries over UDP (app.dissect_dns, dissect_mdns) */
+    unsigned dns_port, mdns_port;
+    Names dns_ops;            /* the opcodes' names, 0-15 */
+    int n_dns_types;
+    struct {
+        unsigned type;
+        uint8_t len;
+        char name[24];
+    } dns_types[128]; /* app.DNS_TYPES */
+    int n_rpc;                /* ONC RPC's replies (rpc.dissect_rpc_tcp/_udp) on these ports: */
+    struct {
+        unsigned port;
+        uint8_t len;
+        char proto[24]; /* the Protocol column of a reply from that port */
+    } rpc[8];
     long long last_sec;
     char hms[32];
     Py_ssize_t hms_len;
@@ -59,6 +107,8 @@ static void walker_dealloc(Walker *w) {
     PyMem_Free(w->out);
     Py_XDECREF(w->bound);
     Py_XDECREF(w->hms_fn);
+    Py_XDECREF(w->rx_ports);
+    Py_XDECREF(w->rx_calls);
     Py_TYPE(w)->tp_free((PyObject *)w);
 }
 
@@ -147,19 +197,196 @@ static int name_table(PyObject *d, char names[256][40], uint8_t lens[256], int a
     return 0;
 }
 
+/* ext[key] as a flag (absent: 0); -1 on error */
+static int ext_flag(PyObject *ext, const char *key) {
+    PyObject *v = PyDict_GetItemString(ext, key);
+    return v == NULL ? 0 : PyObject_IsTrue(v);
+}
+
+/* ext[key] (a {0..255: ASCII str} dict, absent or empty: none) into t; -1 on error */
+static int ext_names(PyObject *ext, const char *key, Names *t) {
+    PyObject *v = PyDict_GetItemString(ext, key);
+    if (v == NULL)
+        return 0;
+    if (!PyDict_Check(v)) {
+        PyErr_Format(PyExc_ValueError, "Walker: %s: a dict is needed", key);
+        return -1;
+    }
+    return name_table(v, t->s, t->len, 0, "Walker: names: {0..255: non-empty ASCII str}");
+}
+
+/* The session-8 tables: {"vlan", "ipv6", "mptcp", "vrrp", "esp": bool, "echo6", "pim", "ospf", "eigrp",
+ * "ptp": {int: str}, "ssh": 256-byte table of SSH's message codes (absent: SSH is Python's)} */
+static int ext_tables(Walker *w, PyObject *ext) {
+    if ((w->vlan = ext_flag(ext, "vlan")) < 0 || (w->ipv6 = ext_flag(ext, "ipv6")) < 0 ||
+        (w->mptcp = ext_flag(ext, "mptcp")) < 0 || (w->vrrp = ext_flag(ext, "vrrp")) < 0 ||
+        (w->esp = ext_flag(ext, "esp")) < 0 || (w->ah = ext_flag(ext, "ah")) < 0)
+        return -1;
+    PyObject *e6 = PyDict_GetItemString(ext, "echo6");
+    if (e6 != NULL && (!PyDict_Check(e6) || name_table(e6, w->echo6, w->echo6_len, 1, "Walker: echo6") < 0)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "Walker: echo6: a dict is needed");
+        return -1;
+    }
+    if (ext_names(ext, "pim", &w->pim) < 0 || ext_names(ext, "ospf", &w->ospf) < 0 ||
+        ext_names(ext, "eigrp", &w->eigrp) < 0 || ext_names(ext, "ptp", &w->ptp) < 0)
+        return -1;
+    PyObject *ncp = PyDict_GetItemString(ext, "ncp");
+    if (ncp != NULL) {
+        if (!PyList_Check(ncp) || PyList_GET_SIZE(ncp) > 32) {
+            PyErr_SetString(PyExc_ValueError, "Walker: ncp: a list of <= 32 (fn, sub, text, handle)");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(ncp); i++) {
+            PyObject *text;
+            int fn, sub, handle;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(ncp, i), "iiUp", &fn, &sub, &text, &handle))
+                return -1;
+            if (!PyUnicode_IS_ASCII(text) || PyUnicode_GET_LENGTH(text) > 63 || fn < 0 || fn > 255 ||
+                sub < -1 || sub > 255) {
+                PyErr_SetString(PyExc_ValueError, "Walker: ncp: bad entry");
+                return -1;
+            }
+            w->ncp_req[i].fn = fn;
+            w->ncp_req[i].sub = sub;
+            w->ncp_req[i].handle = handle;
+            w->ncp_req[i].len = (uint8_t)PyUnicode_GET_LENGTH(text);
+            memcpy(w->ncp_req[i].text, PyUnicode_DATA(text), w->ncp_req[i].len);
+        }
+        w->n_ncp_req = (int)PyList_GET_SIZE(ncp);
+        w->ncp = 1;
+    }
+    PyObject *rx = PyDict_GetItemString(ext, "rx");
+    if (rx != NULL) {
+        PyObject *rp, *calls, *types, *acks;
+        if (!PyArg_ParseTuple(rx, "O!O!O!O!", &PyDict_Type, &rp, &PyDict_Type, &calls, &PyDict_Type, &types,
+                              &PyDict_Type, &acks))
+            return -1;
+        if (name_table(types, w->rx_types.s, w->rx_types.len, 0, "Walker: rx types") < 0 ||
+            name_table(acks, w->rx_acks.s, w->rx_acks.len, 0, "Walker: rx acks") < 0)
+            return -1;
+        PyObject *k, *v, *k2, *v2;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(rp, &pos, &k, &v)) {
+            long port = PyLong_AsLong(k);
+            PyObject *svc, *ops;
+            if (port < 0 || port > 65535 || !PyTuple_Check(v) || PyTuple_GET_SIZE(v) != 2 ||
+                !PyUnicode_Check(svc = PyTuple_GET_ITEM(v, 0)) || !PyUnicode_IS_ASCII(svc) ||
+                PyUnicode_GET_LENGTH(svc) > 20 || !PyDict_Check(ops = PyTuple_GET_ITEM(v, 1))) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: rx ports: {port: (service, {opcode: name})}");
+                return -1;
+            }
+            Py_ssize_t pos2 = 0;
+            while (PyDict_Next(ops, &pos2, &k2, &v2)) {
+                if (!PyLong_Check(k2) || !PyUnicode_Check(v2) || !PyUnicode_IS_ASCII(v2) ||
+                    PyUnicode_GET_LENGTH(v2) > 60 || PyUnicode_GET_LENGTH(v2) == 0) {
+                    PyErr_SetString(PyExc_ValueError, "Walker: rx opcode names: {int: ASCII str}");
+                    return -1;
+                }
+            }
+            w->rx_is[port >> 3] |= (uint8_t)(1 << (port & 7));
+        }
+        w->rx_ports = Py_NewRef(rp);
+        w->rx_calls = Py_NewRef(calls);
+        w->rx = 1;
+    }
+    PyObject *dec = PyDict_GetItemString(ext, "dec");
+    if (dec != NULL) {
+        PyObject *c, *nsp, *seg, *fc;
+        if (!PyArg_ParseTuple(dec, "O!O!O!O!", &PyDict_Type, &c, &PyDict_Type, &nsp, &PyDict_Type, &seg,
+                              &PyDict_Type, &fc) ||
+            name_table(c, w->dec_control.s, w->dec_control.len, 0, "Walker: dec control") < 0 ||
+            name_table(nsp, w->dec_nsp.s, w->dec_nsp.len, 0, "Walker: dec nsp") < 0 ||
+            name_table(seg, w->dec_seg.s, w->dec_seg.len, 0, "Walker: dec segments") < 0 ||
+            name_table(fc, w->dec_fcmod.s, w->dec_fcmod.len, 0, "Walker: dec fcmod") < 0)
+            return -1;
+        w->dec = 1;
+    }
+    PyObject *ntp = PyDict_GetItemString(ext, "ntp");
+    if (ntp != NULL) {
+        PyObject *modes, *priv;
+        int port;
+        if (!PyArg_ParseTuple(ntp, "iO!O!", &port, &PyDict_Type, &modes, &PyDict_Type, &priv) ||
+            name_table(modes, w->ntp_modes.s, w->ntp_modes.len, 0, "Walker: ntp modes") < 0 ||
+            name_table(priv, w->ntp_priv.s, w->ntp_priv.len, 0, "Walker: ntp requests") < 0)
+            return -1;
+        if (port <= 0 || port > 65535) {
+            PyErr_SetString(PyExc_ValueError, "Walker: ntp port");
+            return -1;
+        }
+        w->ntp_port = (unsigned)port;
+    }
+    PyObject *dns = PyDict_GetItemString(ext, "dns");
+    if (dns != NULL) {
+        PyObject *ops, *types, *k, *v;
+        int dport, mport;
+        if (!PyArg_ParseTuple(dns, "iiO!O!", &dport, &mport, &PyDict_Type, &ops, &PyDict_Type, &types))
+            return -1;
+        if (name_table(ops, w->dns_ops.s, w->dns_ops.len, 0, "Walker: dns opcodes") < 0)
+            return -1;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(types, &pos, &k, &v)) {
+            long t = PyLong_AsLong(k);
+            if (t < 0 || t > 65535 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 23 ||
+                PyUnicode_GET_LENGTH(v) == 0 || w->n_dns_types >= 128) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: dns types: {int: ASCII str} (<= 128)");
+                return -1;
+            }
+            w->dns_types[w->n_dns_types].type = (unsigned)t;
+            w->dns_types[w->n_dns_types].len = (uint8_t)PyUnicode_GET_LENGTH(v);
+            memcpy(w->dns_types[w->n_dns_types].name, PyUnicode_DATA(v), (size_t)PyUnicode_GET_LENGTH(v));
+            w->n_dns_types++;
+        }
+        w->dns_port = (unsigned)dport;
+        w->mdns_port = (unsigned)mport;
+        w->dns = 1;
+    }
+    PyObject *rpc = PyDict_GetItemString(ext, "rpc");
+    if (rpc != NULL) {
+        PyObject *k, *v;
+        Py_ssize_t pos = 0;
+        if (!PyDict_Check(rpc) || PyDict_GET_SIZE(rpc) > 8) {
+            PyErr_SetString(PyExc_ValueError, "Walker: rpc: {port: protocol} (<= 8)");
+            return -1;
+        }
+        while (PyDict_Next(rpc, &pos, &k, &v)) {
+            long port = PyLong_AsLong(k);
+            if (port < 0 || port > 65535 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) ||
+                PyUnicode_GET_LENGTH(v) > 23 || PyUnicode_GET_LENGTH(v) == 0) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: rpc: {port: protocol}");
+                return -1;
+            }
+            w->rpc[w->n_rpc].port = (unsigned)port;
+            w->rpc[w->n_rpc].len = (uint8_t)PyUnicode_GET_LENGTH(v);
+            memcpy(w->rpc[w->n_rpc].proto, PyUnicode_DATA(v), w->rpc[w->n_rpc].len);
+            w->n_rpc++;
+        }
+    }
+    PyObject *ssh = PyDict_GetItemString(ext, "ssh");
+    if (ssh != NULL) {
+        if (copy_table256(ssh, w->ssh_codes) < 0)
+            return -1;
+        w->ssh = 1;
+    }
+    return 0;
+}
+
 static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-    PyObject *ports, *pfx, *first, *hpfx, *hfirst, *b1, *w0, *w4, *bound, *flags, *echo, *hms_fn, *igmp, *frag;
+    PyObject *ports, *pfx, *first, *hpfx, *hfirst, *b1, *w0, *w4, *bound, *flags, *echo, *hms_fn, *igmp, *frag, *ext;
     int arp;
     if (kw != NULL && PyDict_GET_SIZE(kw)) {
         PyErr_SetString(PyExc_TypeError, "Walker takes positional arguments only");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "SOSOSOOOOOOOpOO:Walker", &ports, &pfx, &first, &hpfx, &hfirst, &b1, &w0,
-                          &w4, &bound, &flags, &echo, &hms_fn, &arp, &igmp, &frag))
+    if (!PyArg_ParseTuple(args, "SOSOSOOOOOOOpOOO:Walker", &ports, &pfx, &first, &hpfx, &hfirst, &b1, &w0,
+                          &w4, &bound, &flags, &echo, &hms_fn, &arp, &igmp, &frag, &ext))
         return NULL;
     if (PyBytes_GET_SIZE(ports) != 65536 || !PySet_Check(bound) || !PyList_Check(flags) ||
         PyList_GET_SIZE(flags) != 4096 || !PyDict_Check(echo) || !PyDict_Check(igmp) ||
-        !PyDict_Check(frag) || !PyCallable_Check(hms_fn)) {
+        !PyDict_Check(frag) || !PyDict_Check(ext) || !PyCallable_Check(hms_fn)) {
         PyErr_SetString(PyExc_ValueError, "Walker: bad tables");
         return NULL;
     }
@@ -213,6 +440,8 @@ static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     if (name_table(echo, w->echo, w->echo_len, 1, "Walker: echo names: {0..255: ASCII str}") < 0 ||
         name_table(igmp, w->igmp, w->igmp_len, 0, "Walker: IGMP names: {0..255: ASCII str}") < 0 ||
         name_table(frag, w->frag, w->frag_len, 0, "Walker: IP protocol names: {0..255: ASCII str}") < 0)
+        goto fail;
+    if (ext_tables(w, ext) < 0)
         goto fail;
     w->cap = 1 << 16;
     if ((w->out = PyMem_Malloc((size_t)w->cap)) == NULL) {
@@ -312,7 +541,7 @@ static int set_hms(Walker *w, long long sec) {
     return 1;
 }
 
-#define LINE_MAX_BYTES 400 /* the longest line below: ~20 + 9+6 + 31 + ... + a flags text (< 100) */
+#define LINE_MAX_BYTES 768 /* the longest line below: ~20 + 30 + 2 x 45 + ... + a DNS name (<= 255) */
 
 static inline char *put_mac(char *o, const uint8_t *a) {
     static const char hex[] = "0123456789abcdef";
@@ -322,6 +551,13 @@ static inline char *put_mac(char *o, const uint8_t *a) {
         *o++ = hex[a[i] >> 4];
         *o++ = hex[a[i] & 15];
     }
+    return o;
+}
+
+static inline char *put_hex(char *o, unsigned long v, int digits) {
+    static const char hex[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; i--)
+        *o++ = hex[(v >> (4 * i)) & 15];
     return o;
 }
 
@@ -336,13 +572,48 @@ static inline char *put_head(Walker *w, char *o, unsigned long long n, unsigned 
     return o;
 }
 
-/* An Ethernet ARP request or reply for IPv4 over Ethernet addresses, all captured: decode.link's
- * dissect_eth (the MAC addresses as the columns) and dissect_arp's columns-only branch with _arp_info. */
+/* "src -> dst" of the IP header at ip (IPv4, or IPv6 when v6: inet_ntop, which Python's ip6 calls too) */
+static inline char *put_addrs(char *o, const uint8_t *ip, int v6) {
+    if (!v6) {
+        o = put_ip4(o, ip + 12);
+        o = PUT_LIT(o, " -> ");
+        return put_ip4(o, ip + 16);
+    }
+    char s[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, ip + 8, s, sizeof s);
+    o = put_str(o, s, strlen(s));
+    o = PUT_LIT(o, " -> ");
+    inet_ntop(AF_INET6, ip + 24, s, sizeof s);
+    return put_str(o, s, strlen(s));
+}
+
+/* the line's start: "n time src -> dst" (return NULL / -1 as set_hms says) */
+#define HEAD_ADDRS(ip, v6)                                                                                 \
+    do {                                                                                                   \
+        int h_ = set_hms(w, sec);                                                                          \
+        if (h_ <= 0)                                                                                       \
+            return h_ < 0 ? (char *)-1 : NULL;                                                             \
+        o = put_head(w, o, n, us);                                                                         \
+        o = put_addrs(o, ip, v6);                                                                          \
+    } while (0)
+
+/* ... then " PROTO wl " */
+#define HEAD_IP(ip, v6, proto_lit)                                                                         \
+    do {                                                                                                   \
+        HEAD_ADDRS(ip, v6);                                                                                \
+        o = PUT_LIT(o, proto_lit);                                                                         \
+        o = put_u64(o, wl);                                                                                \
+        *o++ = ' ';                                                                                        \
+    } while (0)
+
+/* An Ethernet ARP request or reply for IPv4 over Ethernet addresses, all captured (a = the ARP header, at
+ * 14, or 18 after an 802.1Q tag): decode.link's dissect_eth (the MAC addresses as the columns) and
+ * dissect_arp's columns-only branch with _arp_info. */
 static char *format_arp(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
-                        const uint8_t *p, Py_ssize_t caplen) {
-    if (caplen < 42)
+                        const uint8_t *p, Py_ssize_t caplen, Py_ssize_t l3) {
+    if (caplen < l3 + 28)
         return NULL;
-    const uint8_t *a = p + 14;
+    const uint8_t *a = p + l3;
     unsigned op = be16(a + 6);
     if (a[4] != 6 || a[5] != 4 || (op != 1 && op != 2))
         return NULL;
@@ -387,22 +658,23 @@ static char *format_arp(Walker *w, char *o, unsigned long long n, long long sec,
     return o;
 }
 
-/* An IGMPv2 report, leave or query in an unfragmented IPv4 packet (no option but Router Alert), all
- * captured: decode.inet's dissect_ipv4 (the addresses) and decode.igmp's dissect_igmp for version 2. */
+/* An IGMPv2 report, leave or query in an unfragmented IPv4 packet (no option but Router Alert) at ip,
+ * cap bytes captured from there: decode.inet's dissect_ipv4 (the addresses) and decode.igmp's
+ * dissect_igmp for version 2. */
 static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
-                          const uint8_t *p, Py_ssize_t caplen) {
-    if (caplen < 34)
+                          const uint8_t *ip, Py_ssize_t cap, unsigned long long wl) {
+    if (cap < 20)
         return NULL;
-    unsigned vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20);
+    unsigned vihl = ip[0], tlen = be16(ip + 2), frag = be16(ip + 6);
     unsigned ihl = (vihl & 15) * 4;
-    if ((vihl != 0x45 && vihl != 0x46) || (frag & 0x3FFF) || p[23] != 2)
+    if ((vihl != 0x45 && vihl != 0x46) || (frag & 0x3FFF) || ip[9] != 2)
         return NULL;
-    if (ihl == 24 && (caplen < 38 || p[34] != 148 || p[35] != 4)) /* Router Alert, 4 bytes */
+    if (ihl == 24 && (cap < 24 || ip[20] != 148 || ip[21] != 4)) /* Router Alert, 4 bytes */
         return NULL;
-    /* the IGMP message: [14 + ihl, 14 + tlen), 8 bytes, within the captured bytes */
-    if (tlen < ihl + 8 || 14 + (Py_ssize_t)tlen > caplen)
+    /* the IGMP message: [ihl, tlen), 8 bytes, within the captured bytes */
+    if (tlen < ihl + 8 || (Py_ssize_t)tlen > cap)
         return NULL;
-    const uint8_t *g = p + 14 + ihl;
+    const uint8_t *g = ip + ihl;
     unsigned t = g[0], size = tlen - ihl;
     if (t == 0x11) {
         if (size >= 12 || g[1] == 0) /* IGMPv3 / v1 queries */
@@ -412,16 +684,7 @@ static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long se
     }
     if (!w->igmp_len[t])
         return NULL;
-    int h = set_hms(w, sec);
-    if (h <= 0)
-        return h < 0 ? (char *)-1 : NULL;
-    o = put_head(w, o, n, us);
-    o = put_ip4(o, p + 26);
-    o = PUT_LIT(o, " -> ");
-    o = put_ip4(o, p + 30);
-    o = PUT_LIT(o, " IGMPv2 ");
-    o = put_u64(o, (unsigned long long)caplen);
-    *o++ = ' ';
+    HEAD_IP(ip, 0, " IGMPv2 ");
     o = put_str(o, w->igmp[t], w->igmp_len[t]);
     if (t == 0x11) {
         if (be32(g + 4) == 0) {
@@ -437,123 +700,441 @@ static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long se
     return o;
 }
 
-/* A later fragment (offset > 0) of an IPv4 packet without options, all captured: decode.inet's
- * dissect_ipv4 ("Fragmented IP protocol (proto=NAME N, off=BYTES, ID=hhhh)"; its payload is data). */
+/* A later fragment (offset > 0) of an IPv4 packet without options (20 bytes captured at ip):
+ * decode.inet's dissect_ipv4 ("Fragmented IP protocol (proto=NAME N, off=BYTES, ID=hhhh)"; its payload
+ * is data). */
 static char *format_frag(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
-                         const uint8_t *p, Py_ssize_t caplen) {
-    unsigned proto = p[23], ident = be16(p + 18), foff = be16(p + 20) & 0x1FFF;
-    if (be16(p + 16) < 20 || !w->frag_len[proto])
+                         const uint8_t *ip, unsigned long long wl) {
+    unsigned proto = ip[9], ident = be16(ip + 4), foff = be16(ip + 6) & 0x1FFF;
+    if (be16(ip + 2) < 20 || !w->frag_len[proto])
         return NULL;
-    int h = set_hms(w, sec);
-    if (h <= 0)
-        return h < 0 ? (char *)-1 : NULL;
-    static const char hex[] = "0123456789abcdef";
-    o = put_head(w, o, n, us);
-    o = put_ip4(o, p + 26);
-    o = PUT_LIT(o, " -> ");
-    o = put_ip4(o, p + 30);
-    o = PUT_LIT(o, " IPv4 ");
-    o = put_u64(o, (unsigned long long)caplen);
-    o = PUT_LIT(o, " Fragmented IP protocol (proto=");
+    HEAD_IP(ip, 0, " IPv4 ");
+    o = PUT_LIT(o, "Fragmented IP protocol (proto=");
     o = put_str(o, w->frag[proto], w->frag_len[proto]);
     *o++ = ' ';
     o = put_u64(o, proto);
     o = PUT_LIT(o, ", off=");
     o = put_u64(o, foff * 8);
     o = PUT_LIT(o, ", ID=");
-    *o++ = hex[ident >> 12];
-    *o++ = hex[ident >> 8 & 15];
-    *o++ = hex[ident >> 4 & 15];
-    *o++ = hex[ident & 15];
+    o = put_hex(o, ident, 4);
     *o++ = ')';
     return o;
 }
 
-/* Format the line of one Ethernet frame p[0:caplen] (wire length wl, packet number n, time sec + us) at o.
- * Returns the end of the line, NULL if the packet is not one this file knows (Python's), or (char *)-1 on
- * a Python error. */
-static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
-                        const uint8_t *p, Py_ssize_t caplen, unsigned long long wl) {
-    if ((unsigned long long)caplen != wl || wl < 14 || wl >= NUMS_MAX)
-        return NULL;
-    if (be16(p + 12) == 0x0806)
-        return w->arp ? format_arp(w, o, n, sec, us, p, caplen) : NULL;
-    if (caplen >= 34 && p[14] == 0x45 && (be16(p + 20) & 0x1FFF) && be16(p + 12) == 0x0800)
-        return format_frag(w, o, n, sec, us, p, caplen);
-    if (caplen >= 24 && p[23] == 2 && be16(p + 12) == 0x0800)
-        return format_igmp2(w, o, n, sec, us, p, caplen);
-    if (wl < 54)
-        return NULL;
-    unsigned et = be16(p + 12), vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20), ttl = p[22],
-             proto = p[23];
-    if (et != 0x0800 || vihl != 0x45 || (frag & 0x3FFF) || tlen < 20 || tlen > wl - 14)
-        return NULL;
-    unsigned sp = be16(p + 34), dp = be16(p + 36), offfl = be16(p + 46), win = be16(p + 48);
-    uint32_t seq = be32(p + 38), ack = be32(p + 42);
-    const char *name = NULL;
-    size_t name_len = 0;
-    unsigned hl = 0;
-    long seglen = 0, ulen = 0;
-    const uint8_t *ports = w->ports;
-    if (proto == 6) {
-        hl = (offfl >> 10) & 0x3C;
-        seglen = (long)tlen - 20 - (long)hl;
-        if (hl < 20 || seglen < 0)
-            return NULL;
-        if (hl > 20 && memchr(p + 54, 30, hl - 20) != NULL) /* maybe MPTCP (34 + hl <= 14 + tlen <= wl) */
-            return NULL;
-        if (seglen) {
-            const uint8_t *pl = p + 34 + hl; /* < p + 14 + tlen <= p + caplen */
-            Py_ssize_t avail = caplen - 34 - (Py_ssize_t)hl;
-            if (w->hfirst[pl[0]] && in_prefixes(w->hpfx, pl, avail))
-                return NULL;
-            if ((ports[sp] & 1) || (ports[dp] & 1)) {
-                if ((w->first[pl[0]] && in_prefixes(w->pfx, pl, avail)) || (ports[sp] & 2) || (ports[dp] & 2))
-                    return NULL;
-            }
+/* decode.inet._has_option: whether the TCP options at [a, e) hold one of kind want (walked as TCP walks) */
+static int has_option(const uint8_t *a, const uint8_t *e, unsigned want) {
+    while (a < e) {
+        unsigned kind = a[0];
+        if (kind == want)
+            return 1;
+        if (kind == 0)
+            return 0;
+        if (kind == 1) {
+            a++;
+            continue;
         }
-    } else if (proto == 17) {
-        ulen = (long)(seq >> 16);
-        if (ulen < 8 || ulen > (long)tlen - 20)
-            return NULL;
-        if ((ports[sp] & 4) || (ports[dp] & 4)) {
-            if ((w->first[p[42]] && in_prefixes(w->pfx, p + 42, caplen - 42)) || (ports[sp] & 8) ||
-                (ports[dp] & 8))
-                return NULL;
-        }
-        if (w->udp_b1[(ack >> 16) & 0xFF] || in_u32(w->w0, w->nw0, ack) ||
-            in_u32(w->w4, w->nw4, (uint32_t)offfl << 16 | win))
-            return NULL;
-        if (PySet_GET_SIZE(w->bound)) {
-            int r = bound_has(w, sp);
-            if (r == 0)
-                r = bound_has(w, dp);
-            if (r < 0)
-                return (char *)-1;
-            if (r)
-                return NULL;
-        }
-    } else if (proto == 1) {
-        unsigned t = sp >> 8;
-        if (!w->echo_len[t])
-            return NULL;
-        name = w->echo[t];
-        name_len = w->echo_len[t];
-    } else {
-        return NULL;
+        if (a + 1 >= e || a[1] < 2)
+            return 0;
+        a += a[1];
     }
-    int h = set_hms(w, sec);
-    if (h <= 0)
-        return h < 0 ? (char *)-1 : NULL;
-    o = put_head(w, o, n, us);
-    o = put_ip4(o, p + 26);
-    o = PUT_LIT(o, " -> ");
-    o = put_ip4(o, p + 30);
-    if (proto == 6) {
-        unsigned fl = offfl & 0xFFF;
-        o = PUT_LIT(o, " TCP ");
+    return 0;
+}
+
+/* decode.ssh._plain_packets(...) is not None for the payload [pl, pl + len) (len > 0): plain binary packets
+ * fill it, or the last is New Keys */
+static int ssh_plain(Walker *w, const uint8_t *pl, Py_ssize_t len) {
+    Py_ssize_t o = 0, last = -1;
+    while (o < len) {
+        if (o + 6 > len)
+            return 0;
+        uint32_t ln = be32(pl + o);
+        unsigned pad = pl[o + 4], code = pl[o + 5];
+        if (ln < 12 || ln > 35000 || pad < 4 || pad >= ln || !w->ssh_codes[code])
+            return last >= 0 && pl[last + 5] == 21;
+        last = o;
+        o += 4 + (Py_ssize_t)ln;
+    }
+    return o == len;
+}
+
+/* NCP over IP (legacyfs.dissect_ncp) for the segment [pl, pl + len): the Info into *out (NULL: Python's).
+ * A reply's completion code, a continuation, or a request of the walker's list (no path). */
+static char *ncp_info(Walker *w, char *o, const uint8_t *pl, Py_ssize_t len) {
+    if (len < 4)
+        return NULL;
+    int req = memcmp(pl, "DmdT", 4) == 0;
+    if (!req && memcmp(pl, "tNcP", 4) != 0)
+        return PUT_LIT(o, "Continuation");
+    Py_ssize_t h = req ? 16 : 8; /* the NCP header after the NCP over IP one */
+    if (len < h + 8)
+        return NULL;
+    unsigned t = be16(pl + h);
+    if (!req && t == 0x3333) {
+        unsigned cc = pl[h + 6];
+        if (cc == 0)
+            return PUT_LIT(o, "R OK");
+        o = PUT_LIT(o, "R Error (0x");
+        o = put_hex(o, cc, 2);
+        *o++ = ')';
+        return o;
+    }
+    if (!req || t != 0x2222)
+        return NULL;
+    int fn = pl[h + 6], sub = (fn == 0x57 || fn == 0x59) ? pl[h + 7] : -1; /* (h + 8 <= len) */
+    for (int i = 0; i < w->n_ncp_req; i++) {
+        if (w->ncp_req[i].fn != fn || w->ncp_req[i].sub != sub)
+            continue;
+        o = PUT_LIT(o, "C ");
+        o = put_str(o, w->ncp_req[i].text, w->ncp_req[i].len);
+        if (w->ncp_req[i].handle && h + 14 <= len) {
+            o = PUT_LIT(o, " - 0x");
+            for (int k = 8; k < 14; k++)
+                o = put_hex(o, pl[h + k], 2);
+        }
+        return o;
+    }
+    return NULL;
+}
+
+/* whether TCP's port table sends a segment between ports sp and dp to port's dissector (the lower
+ * port's first, as dissect_tcp) */
+static inline int tcp_port_is(Walker *w, unsigned sp, unsigned dp, unsigned port) {
+    unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
+    return lo == port || (!(w->ports[lo] & 1) && hi == port);
+}
+
+static inline int rx_port(Walker *w, unsigned port) { return w->rx_is[port >> 3] >> (port & 7) & 1; }
+
+static inline char *put_ascii(char *o, PyObject *s) { /* (an ASCII str checked at construction) */
+    return put_str(o, PyUnicode_DATA(s), (size_t)PyUnicode_GET_LENGTH(s));
+}
+
+/* RX (and AFS over it) in the UDP payload r[0:pay) between ports sp and dp, as legacyfs.dissect_rx: the
+ * line from "n time" on, or NULL (Python's) / -1. An AFS request stores its call's opcode in the live
+ * call map (after every reason to decline), a reply looks its call up there, as the dissector does. */
+static char *format_rx(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
+                       int v6, const uint8_t *r, Py_ssize_t pay, unsigned sp, unsigned dp,
+                       unsigned long long wl) {
+    if (pay < 28)
+        return NULL;
+    unsigned t = r[20], flags = r[21];
+    uint32_t cid = be32(r + 4), callno = be32(r + 8), rseq = be32(r + 12);
+    const char *name = w->rx_types.s[t];
+    size_t name_len = w->rx_types.len[t];
+    if (t == 2) {
+        if (pay < 45)
+            return NULL;
+        name = w->rx_acks.s[r[44]];
+        name_len = w->rx_acks.len[r[44]];
+    }
+    PyObject *entry = NULL;
+    if (t == 1) {
+        PyObject *k = PyLong_FromUnsignedLong(flags & 1 ? dp : sp);
+        if (k == NULL)
+            return (char *)-1;
+        entry = PyDict_GetItemWithError(w->rx_ports, k); /* borrowed */
+        Py_DECREF(k);
+        if (entry == NULL && PyErr_Occurred())
+            return (char *)-1;
+    }
+    if (entry == NULL) { /* plain RX */
+        HEAD_ADDRS(ip, v6);
+        o = PUT_LIT(o, " RX ");
         o = put_u64(o, wl);
         *o++ = ' ';
+        o = put_str(o, name, name_len);
+        o = PUT_LIT(o, "  Seq: ");
+        o = put_u64(o, rseq);
+        o = PUT_LIT(o, "  Call: ");
+        o = put_u64(o, callno);
+        o = PUT_LIT(o, "  Source Port: ");
+        o = put_u64(o, sp);
+        o = PUT_LIT(o, "  Destination Port: ");
+        o = put_u64(o, dp);
+        return PUT_LIT(o, "  ");
+    }
+    if ((flags & 1) && pay < 32 && rseq <= 1) /* a request cut before its opcode: malformed */
+        return NULL;
+    PyObject *svc = PyTuple_GET_ITEM(entry, 0), *ops = PyTuple_GET_ITEM(entry, 1);
+    PyObject *key = Py_BuildValue("(y#kk)", (const char *)r, (Py_ssize_t)4, (unsigned long)cid, (unsigned long)callno);
+    if (key == NULL)
+        return (char *)-1;
+    PyObject *op = NULL; /* new reference */
+    int request = flags & 1, store = 0;
+    if (request && rseq > 1) {
+        op = PyDict_GetItemWithError(w->rx_calls, key);
+        if (op == NULL && PyErr_Occurred())
+            goto error;
+        Py_XINCREF(op);
+    }
+    if (request && op == NULL) {
+        if (pay < 32) {
+            Py_DECREF(key);
+            return NULL;
+        }
+        if ((op = PyLong_FromUnsignedLong(be32(r + 28))) == NULL)
+            goto error;
+        store = 1;
+    }
+    if (!request) {
+        op = PyDict_GetItemWithError(w->rx_calls, key);
+        if (op == NULL && PyErr_Occurred())
+            goto error;
+        Py_XINCREF(op);
+    }
+    PyObject *opname = NULL;
+    if (op != NULL) {
+        opname = PyDict_GetItemWithError(ops, op); /* borrowed */
+        if (opname == NULL && PyErr_Occurred())
+            goto error;
+    }
+    long long opv = 0;
+    if (op != NULL) {
+        int ovf = 0;
+        opv = PyLong_AsLongLongAndOverflow(op, &ovf);
+        if (opv == -1 && PyErr_Occurred())
+            goto error;
+        if (ovf || opv < -999999999999LL || opv > 999999999999LL) { /* (not an opcode this file wrote) */
+            Py_DECREF(op);
+            Py_DECREF(key);
+            return NULL;
+        }
+    }
+    {
+        int h_ = set_hms(w, sec);
+        if (h_ <= 0) {
+            Py_XDECREF(op);
+            Py_DECREF(key);
+            return h_ < 0 ? (char *)-1 : NULL;
+        }
+    }
+    if (store) { /* as the dissector: a full map is emptied first */
+        if (PyDict_GET_SIZE(w->rx_calls) >= 4096)
+            PyDict_Clear(w->rx_calls);
+        if (PyDict_SetItem(w->rx_calls, key, op) < 0)
+            goto error;
+    }
+    o = put_head(w, o, n, us);
+    o = put_addrs(o, ip, v6);
+    o = PUT_LIT(o, " AFS (RX) ");
+    o = put_u64(o, wl);
+    *o++ = ' ';
+    o = put_ascii(o, svc);
+    if (request || opname != NULL) {
+        o = request ? PUT_LIT(o, " Request: ") : PUT_LIT(o, " Reply: ");
+        o = opname != NULL ? put_ascii(o, opname) : PUT_LIT(o, "opcode");
+        o = PUT_LIT(o, " (");
+        if (opv < 0) {
+            *o++ = '-';
+            o = put_u64(o, (unsigned long long)(-opv));
+        } else {
+            o = put_u64(o, (unsigned long long)opv);
+        }
+        *o++ = ')';
+    } else {
+        o = PUT_LIT(o, " Reply");
+    }
+    Py_XDECREF(op);
+    Py_DECREF(key);
+    return o;
+error:
+    Py_XDECREF(op);
+    Py_DECREF(key);
+    return (char *)-1;
+}
+
+/* the index of port in the walker's RPC ports, or -1 */
+static inline int rpc_index(Walker *w, unsigned port) {
+    for (int i = 0; i < w->n_rpc; i++)
+        if (w->rpc[i].port == port)
+            return i;
+    return -1;
+}
+
+/* An ONC RPC reply at m[0:len) (rpc._rpc's test: a reply whose state is accepted or denied) */
+static inline int rpc_reply(const uint8_t *m, Py_ssize_t len) {
+    return len >= 12 && be32(m + 4) == 1 && be32(m + 8) <= 1;
+}
+
+/* app.dns_name for the name at m + o of the message m[0:lim): its text (printable ASCII labels only, at
+ * most 255 characters; else 0: Python's) at *out, and the bytes it uses at o; 1 if read, 0 if not */
+static int dns_name(const uint8_t *m, Py_ssize_t o, Py_ssize_t lim, char **out, Py_ssize_t *used) {
+    char *t = *out, *start = *out;
+    Py_ssize_t u = -1;
+    int hops = 0, labels = 0;
+    for (;;) {
+        if (o >= lim)
+            return 0;
+        unsigned ln = m[o];
+        if (ln == 0) {
+            if (u < 0)
+                u = o + 1;
+            break;
+        }
+        if ((ln & 0xC0) == 0xC0) {
+            if (o + 1 >= lim)
+                return 0;
+            if (u < 0)
+                u = o + 2;
+            o = (Py_ssize_t)((ln & 0x3F) << 8 | m[o + 1]);
+            if (++hops > 64)
+                return 0;
+            continue;
+        }
+        if (ln & 0xC0 || o + 1 + (Py_ssize_t)ln > lim || (t - start) + 1 + ln > 255)
+            return 0;
+        if (labels++)
+            *t++ = '.';
+        for (unsigned i = 0; i < ln; i++) {
+            uint8_t c = m[o + 1 + i];
+            if (c < 0x20 || c > 0x7E) /* (label_text's escapes and UTF-8: Python's) */
+                return 0;
+            *t++ = (char)c;
+        }
+        o += 1 + ln;
+    }
+    if (!labels)
+        t = PUT_LIT(t, "<Root>");
+    *out = t;
+    *used = u; /* (relative to m; the caller subtracts its o) */
+    return 1;
+}
+
+/* A DNS or MDNS query over UDP (the message m[0:len)) without records, as app._dns: the Info into o, or
+ * NULL (Python's: a response, records, a name it does not print as is, anything cut) */
+static char *dns_query_info(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, int mdns) {
+    if (len < 12 || (m[2] & 0x80) || be16(m + 6) || be16(m + 8) || be16(m + 10))
+        return NULL;
+    unsigned qd = be16(m + 4), opcode = (m[2] >> 3) & 15;
+    if (qd > 4)
+        return NULL;
+    o = put_str(o, w->dns_ops.s[opcode], w->dns_ops.len[opcode]);
+    o = PUT_LIT(o, " 0x");
+    o = put_hex(o, be16(m), 4);
+    Py_ssize_t q = 12;
+    for (unsigned i = 0; i < qd; i++) {
+        char name[300], *e = name;
+        Py_ssize_t used;
+        if (!dns_name(m, q, len, &e, &used))
+            return NULL;
+        used -= q;
+        if (q + used + 4 > len)
+            return NULL;
+        unsigned qtype = be16(m + q + used), qclass_hi = m[q + used + 2];
+        *o++ = ' ';
+        int k;
+        for (k = 0; k < w->n_dns_types && w->dns_types[k].type != qtype; k++)
+            ;
+        if (k < w->n_dns_types) {
+            o = put_str(o, w->dns_types[k].name, w->dns_types[k].len);
+        } else {
+            o = PUT_LIT(o, "Unknown (");
+            o = put_u64(o, qtype);
+            *o++ = ')';
+        }
+        *o++ = ' ';
+        o = put_str(o, name, (size_t)(e - name));
+        if (mdns)
+            o = qclass_hi & 0x80 ? PUT_LIT(o, ", \"QU\" question") : PUT_LIT(o, ", \"QM\" question");
+        q += used + 4;
+    }
+    return o;
+}
+
+/* The transport layer of an IPv4 (no options, not a fragment) or IPv6 (no extension header) packet: ip is
+ * the IP header, l4 the transport header, len the bytes from l4 to the IP payload's end (all captured),
+ * cap the bytes captured from l4 (>= len), hlim the TTL / hop limit. TCP, UDP and ICMP echo as the
+ * summary's fast path (_l4) gives them; MPTCP's column and SSH's encrypted packets as decode.inet's
+ * dissect_tcp and decode.ssh's dissect_ssh; PIM, VRRP, OSPF, EIGRP and ESP as decode.routing's and
+ * decode.inet's dissectors. */
+#define L4_FIRST_FRAG 1 /* an IPv4 first fragment (MF set): only RX/AFS over UDP is taken */
+#define L4_AFTER_AH 2   /* after an Authentication Header (one at most) */
+
+static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
+                       int v6, unsigned proto, const uint8_t *l4, Py_ssize_t len, Py_ssize_t cap,
+                       unsigned hlim, unsigned long long wl, int fl) {
+    const uint8_t *ports = w->ports;
+    if ((fl & L4_FIRST_FRAG) && proto != 17)
+        return NULL;
+    if (proto == 51 && w->ah && !(fl & L4_AFTER_AH)) { /* AH: the next header's columns (inet.dissect_ah) */
+        Py_ssize_t size = len >= 12 ? ((Py_ssize_t)l4[1] + 2) * 4 : 0;
+        if (len < 12 || size > len)
+            return NULL;
+        return format_l4(w, o, n, sec, us, ip, v6, l4[0], l4 + size, len - size, cap - size, hlim, wl,
+                         fl | L4_AFTER_AH);
+    }
+    if (proto == 6) {
+        if (len < 20)
+            return NULL;
+        unsigned sp = be16(l4), dp = be16(l4 + 2), offfl = be16(l4 + 12), win = be16(l4 + 14);
+        uint32_t seq = be32(l4 + 4), ack = be32(l4 + 8);
+        unsigned hl = (offfl >> 10) & 0x3C;
+        Py_ssize_t seglen = len - (Py_ssize_t)hl;
+        if (hl < 20 || seglen < 0)
+            return NULL;
+        int mptcp = 0, ssh = 0, ncp = 0, rpc = 0;
+        if (hl > 20 && memchr(l4 + 20, 30, hl - 20) != NULL) { /* maybe MPTCP */
+            if (!w->mptcp)
+                return NULL;
+            mptcp = has_option(l4 + 20, l4 + hl, 30);
+        }
+        if (seglen) {
+            const uint8_t *pl = l4 + hl;
+            Py_ssize_t avail = cap - (Py_ssize_t)hl;
+            unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
+            if (w->ssh && tcp_port_is(w, sp, dp, 22)) {
+                /* SSH's dissector takes it: its encrypted packets only */
+                if ((seglen >= 4 && memcmp(pl, "SSH-", 4) == 0) || ssh_plain(w, pl, seglen))
+                    return NULL;
+                ssh = 1;
+            } else if (w->n_rpc && rpc_index(w, (ports[lo] & 1) ? lo : hi) >= 0) {
+                /* RPC over TCP: one record mark, one reply in the segment (no room for another mark) */
+                uint32_t mark = seglen >= 4 ? be32(pl) & 0x7FFFFFFF : 0;
+                Py_ssize_t mlen = seglen - 4 < (Py_ssize_t)mark ? seglen - 4 : (Py_ssize_t)mark;
+                if (mark < 12 || mark > (1u << 24) || !rpc_reply(pl + 4, mlen) || 8 + (Py_ssize_t)mark <= seglen)
+                    return NULL;
+                rpc = 1;
+            } else if (w->ncp && tcp_port_is(w, sp, dp, 524)) {
+                char tmp[128];
+                if (ncp_info(w, tmp, pl, seglen) == NULL)
+                    return NULL;
+                ncp = 1;
+            } else {
+                if (w->hfirst[pl[0]] && in_prefixes(w->hpfx, pl, avail))
+                    return NULL;
+                if ((ports[sp] & 1) || (ports[dp] & 1)) {
+                    if ((w->first[pl[0]] && in_prefixes(w->pfx, pl, avail)) || (ports[sp] & 2) ||
+                        (ports[dp] & 2))
+                        return NULL;
+                }
+            }
+        }
+        if (ssh) {
+            HEAD_IP(ip, v6, " SSHv2 ");
+            o = sp == 22 ? PUT_LIT(o, "Server") : PUT_LIT(o, "Client");
+            o = PUT_LIT(o, ": Encrypted packet (len=");
+            o = put_u64(o, (unsigned long long)seglen);
+            *o++ = ')';
+            return o;
+        }
+        if (rpc) { /* the reply's program is told by the port it comes from */
+            int i = rpc_index(w, sp);
+            HEAD_ADDRS(ip, v6);
+            *o++ = ' ';
+            o = i >= 0 ? put_str(o, w->rpc[i].proto, w->rpc[i].len) : PUT_LIT(o, "RPC");
+            *o++ = ' ';
+            o = put_u64(o, wl);
+            return PUT_LIT(o, " Reply");
+        }
+        if (ncp) {
+            HEAD_IP(ip, v6, " NCP ");
+            return ncp_info(w, o, l4 + hl, seglen);
+        }
+        unsigned fl = offfl & 0xFFF;
+        if (mptcp)
+            HEAD_IP(ip, v6, " MPTCP ");
+        else
+            HEAD_IP(ip, v6, " TCP ");
         o = put_u64(o, sp);
         o = PUT_LIT(o, " -> ");
         o = put_u64(o, dp);
@@ -568,36 +1149,324 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         o = PUT_LIT(o, " Win=");
         o = put_u64(o, win);
         o = PUT_LIT(o, " Len=");
-        o = put_u64(o, (unsigned long long)seglen);
-    } else if (proto == 17) {
-        o = PUT_LIT(o, " UDP ");
-        o = put_u64(o, wl);
-        *o++ = ' ';
+        return put_u64(o, (unsigned long long)seglen);
+    }
+    if (proto == 17) {
+        if (len < 8)
+            return NULL;
+        unsigned sp = be16(l4), dp = be16(l4 + 2);
+        Py_ssize_t ulen = be16(l4 + 4);
+        if (ulen < 8 || (ulen > len && !(fl & L4_FIRST_FRAG)))
+            return NULL;
+        if (PySet_GET_SIZE(w->bound)) { /* a conversation a dissector bound comes first */
+            int r = bound_has(w, sp);
+            if (r == 0)
+                r = bound_has(w, dp);
+            if (r < 0)
+                return (char *)-1;
+            if (r)
+                return NULL;
+        }
+        unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
+        if (w->rx && (rx_port(w, lo) || (!(ports[lo] & 4) && rx_port(w, hi))))
+            return format_rx(w, o, n, sec, us, ip, v6, l4 + 8, (ulen < len ? ulen : len) - 8, sp, dp, wl);
+        if (fl & L4_FIRST_FRAG)
+            return NULL;
+        unsigned chosen = (ports[lo] & 4) ? lo : hi;
+        if (w->dns && (chosen == w->dns_port || chosen == w->mdns_port)) { /* DNS / MDNS queries */
+            char tmp[2048];
+            int mdns = chosen == w->mdns_port;
+            char *e = dns_query_info(w, tmp, l4 + 8, ulen - 8, mdns);
+            if (e == NULL || e - tmp > 500) /* (the line stays within LINE_MAX_BYTES) */
+                return NULL;
+            HEAD_ADDRS(ip, v6);
+            o = mdns ? PUT_LIT(o, " MDNS ") : PUT_LIT(o, " DNS ");
+            o = put_u64(o, wl);
+            *o++ = ' ';
+            return dns_query_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->ntp_port && chosen == w->ntp_port) { /* NTP: the version and mode (the header all there) */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = ulen - 8;
+            unsigned mode = ml >= 1 ? m[0] & 7 : 0;
+            if (ml < (mode == 6 ? 12 : mode == 7 ? 4 : 48))
+                return NULL;
+            HEAD_ADDRS(ip, v6);
+            o = PUT_LIT(o, " NTP ");
+            o = put_u64(o, wl);
+            o = PUT_LIT(o, " NTP Version ");
+            o = put_u64(o, (m[0] >> 3) & 7);
+            o = PUT_LIT(o, ", ");
+            o = put_str(o, w->ntp_modes.s[mode], w->ntp_modes.len[mode]);
+            if (mode == 7) {
+                o = m[0] & 0x80 ? PUT_LIT(o, ", Response, ") : PUT_LIT(o, ", Request, ");
+                o = put_str(o, w->ntp_priv.s[m[3]], w->ntp_priv.len[m[3]]);
+            }
+            return o;
+        }
+        if (w->n_rpc && rpc_index(w, chosen) >= 0) { /* RPC over UDP: replies */
+            if (!rpc_reply(l4 + 8, ulen - 8))
+                return NULL;
+            int i = rpc_index(w, sp);
+            HEAD_ADDRS(ip, v6);
+            *o++ = ' ';
+            o = i >= 0 ? put_str(o, w->rpc[i].proto, w->rpc[i].len) : PUT_LIT(o, "RPC");
+            *o++ = ' ';
+            o = put_u64(o, wl);
+            return PUT_LIT(o, " Reply");
+        }
+        if ((ports[sp] & 4) || (ports[dp] & 4)) {
+            if ((ulen > 8 && w->first[l4[8]] && in_prefixes(w->pfx, l4 + 8, cap - 8)) || (ports[sp] & 8) ||
+                (ports[dp] & 8))
+                return NULL;
+        }
+        /* the UDP heuristics' probes (summary._l4's conditions) */
+        if ((ulen > 9 && w->udp_b1[l4[9]]) || (ulen >= 12 && in_u32(w->w0, w->nw0, be32(l4 + 8))) ||
+            (ulen >= 16 && in_u32(w->w4, w->nw4, be32(l4 + 12))))
+            return NULL;
+        HEAD_IP(ip, v6, " UDP ");
         o = put_u64(o, sp);
         o = PUT_LIT(o, " -> ");
         o = put_u64(o, dp);
         o = PUT_LIT(o, " Len=");
-        o = put_u64(o, (unsigned long long)(ulen - 8));
-    } else {
-        static const char hex[] = "0123456789abcdef";
-        unsigned id = seq >> 16, iseq = seq & 0xFFFF;
-        o = PUT_LIT(o, " ICMP ");
-        o = put_u64(o, wl);
-        *o++ = ' ';
+        return put_u64(o, (unsigned long long)(ulen - 8));
+    }
+    if (proto == (v6 ? 58u : 1u)) {
+        if (len < 8)
+            return NULL;
+        unsigned t = l4[0], id = be16(l4 + 4), iseq = be16(l4 + 6);
+        const char *name = v6 ? w->echo6[t] : w->echo[t];
+        size_t name_len = v6 ? w->echo6_len[t] : w->echo_len[t];
+        if (!name_len)
+            return NULL;
+        if (v6)
+            HEAD_IP(ip, v6, " ICMPv6 ");
+        else
+            HEAD_IP(ip, v6, " ICMP ");
         o = put_str(o, name, name_len);
         o = PUT_LIT(o, " id=0x");
-        *o++ = hex[id >> 12];
-        *o++ = hex[id >> 8 & 15];
-        *o++ = hex[id >> 4 & 15];
-        *o++ = hex[id & 15];
+        o = put_hex(o, id, 4);
         o = PUT_LIT(o, ", seq=");
         o = put_u64(o, iseq);
-        *o++ = '/';
-        o = put_u64(o, (iseq >> 8) | ((iseq & 0xFF) << 8));
-        o = PUT_LIT(o, ", ttl=");
-        o = put_u64(o, ttl);
+        if (v6) {
+            o = PUT_LIT(o, ", hop limit=");
+        } else {
+            *o++ = '/';
+            o = put_u64(o, (iseq >> 8) | ((iseq & 0xFF) << 8));
+            o = PUT_LIT(o, ", ttl=");
+        }
+        return put_u64(o, hlim);
     }
-    return o;
+    if (proto == 103 && w->pim.len[0]) { /* PIM: the type's name (not a v2 Register: a packet inside) */
+        if (len < 4 || l4[0] == 0x21)
+            return NULL;
+        unsigned t = l4[0] & 15;
+        HEAD_ADDRS(ip, v6);
+        o = PUT_LIT(o, " PIMv");
+        o = put_u64(o, l4[0] >> 4);
+        *o++ = ' ';
+        o = put_u64(o, wl);
+        *o++ = ' ';
+        return put_str(o, w->pim.s[t], w->pim.len[t]);
+    }
+    if (proto == 112 && w->vrrp) { /* VRRP: the version and type; the addresses all there */
+        if (len < 8 || len < 8 + (Py_ssize_t)l4[3] * (v6 ? 16 : 4))
+            return NULL;
+        unsigned t = l4[0] & 15;
+        HEAD_IP(ip, v6, " VRRP ");
+        if (t == 1) {
+            o = PUT_LIT(o, "Announcement (v");
+        } else {
+            o = PUT_LIT(o, "Unknown (");
+            o = put_u64(o, t);
+            o = PUT_LIT(o, ") (v");
+        }
+        o = put_u64(o, l4[0] >> 4);
+        *o++ = ')';
+        return o;
+    }
+    if (proto == 89 && w->ospf.len[0]) { /* OSPF: the message type (a v2/v3 Hello's fixed part all there) */
+        unsigned ver = l4[0], t = len >= 2 ? l4[1] : 0;
+        if (len < 16 || (t == 1 && (ver == 2 || ver == 3) && len < (ver == 2 ? 44 : 36)))
+            return NULL;
+        HEAD_IP(ip, v6, " OSPF ");
+        return put_str(o, w->ospf.s[t], w->ospf.len[t]);
+    }
+    if (proto == 88 && w->eigrp.len[0]) { /* EIGRP: the opcode (a Hello with an ack: "Hello (Ack)") */
+        if (len < 20)
+            return NULL;
+        unsigned op = l4[1];
+        HEAD_IP(ip, v6, " EIGRP ");
+        if (op == 5 && be32(l4 + 12))
+            return PUT_LIT(o, "Hello (Ack)");
+        return put_str(o, w->eigrp.s[op], w->eigrp.len[op]);
+    }
+    if (proto == 50 && w->esp) { /* ESP: the SPI */
+        if (len < 8)
+            return NULL;
+        HEAD_IP(ip, v6, " ESP ");
+        o = PUT_LIT(o, "ESP (SPI=0x");
+        o = put_hex(o, be32(l4), 8);
+        *o++ = ')';
+        return o;
+    }
+    return NULL;
+}
+
+/* An IPv4 packet at ip (cap bytes captured from there, the frame's wire length wl) */
+static char *format_ip4(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
+                        Py_ssize_t cap, unsigned long long wl) {
+    if (cap < 20)
+        return NULL;
+    unsigned vihl = ip[0], tlen = be16(ip + 2), frag = be16(ip + 6), proto = ip[9];
+    if (vihl == 0x45 && (frag & 0x1FFF))
+        return format_frag(w, o, n, sec, us, ip, wl);
+    if (proto == 2)
+        return format_igmp2(w, o, n, sec, us, ip, cap, wl);
+    if (vihl != 0x45 || (frag & 0x9FFF) || tlen < 20 || (Py_ssize_t)tlen > cap) /* (MF alone: see format_l4) */
+        return NULL;
+    if ((proto == 6 || proto == 17 || proto == 1) && cap < 40) /* (the fast path's 54-byte frames) */
+        return NULL;
+    return format_l4(w, o, n, sec, us, ip, 0, proto, ip + 20, (Py_ssize_t)tlen - 20, cap - 20, ip[8], wl,
+                     frag & 0x2000 ? L4_FIRST_FRAG : 0);
+}
+
+/* An IPv6 packet without extension headers at ip (cap bytes captured from there) */
+static char *format_ip6(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
+                        Py_ssize_t cap, unsigned long long wl) {
+    if (cap < 40 || ip[0] >> 4 != 6)
+        return NULL;
+    Py_ssize_t plen = be16(ip + 4);
+    if (!plen || 40 + plen > cap)
+        return NULL;
+    return format_l4(w, o, n, sec, us, ip, 1, ip[6], ip + 40, plen, cap - 40, ip[7], wl, 0);
+}
+
+static inline unsigned le16(const uint8_t *p) { return (unsigned)p[1] << 8 | p[0]; }
+
+/* The Info of a DECnet Phase IV frame (the routing layer at d, the frame's end at e), as
+ * l2ctl.dissect_dec_dna and _dec_nsp write it; NULL where they leave it empty or mark the frame. */
+static char *dec_info(Walker *w, char *o, const uint8_t *d, const uint8_t *e) {
+    if (e - d < 3)
+        return NULL;
+    Py_ssize_t fo = 2 + ((d[2] & 0x80) ? (d[2] & 0x7F) : 0); /* (padding: its length in the low bits) */
+    if (fo >= e - d)
+        return NULL;
+    const uint8_t *f = d + fo;
+    unsigned flags = *f;
+    if (flags & 1) {
+        o = PUT_LIT(o, "Routing control, ");
+        unsigned c = (flags >> 1) & 7;
+        return put_str(o, w->dec_control.s[c], w->dec_control.len[c]);
+    }
+    if ((flags & 7) != 2 && (flags & 7) != 6)
+        return NULL;
+    Py_ssize_t hl = (flags & 7) == 2 ? 6 : 21;
+    if (e - f < hl)
+        return NULL;
+    const uint8_t *m = f + hl, *lim = 2 + (Py_ssize_t)le16(d) < e - d ? d + 2 + le16(d) : e; /* NSP's */
+    if (m >= lim)
+        return NULL;
+    unsigned msg = *m;
+    if (w->dec_nsp.len[msg])
+        return put_str(o, w->dec_nsp.s[msg], w->dec_nsp.len[msg]);
+    if (!w->dec_seg.len[msg] && msg != 0x04 && msg != 0x10) {
+        o = PUT_LIT(o, "NSP message 0x");
+        return put_hex(o, msg, 2);
+    }
+    const uint8_t *q = m + 5;
+    if (msg == 0x04) {
+        if (lim - q < 2)
+            return NULL;
+        o = PUT_LIT(o, "NSP data ACK message(");
+        o = put_u64(o, le16(q) & 0xFFF);
+        *o++ = ')';
+        return o;
+    }
+    for (int i = 0; i < 2; i++)
+        if (lim - q >= 2 && q[1] & 0x80)
+            q += 2;
+    if (lim - q < 2)
+        return NULL;
+    unsigned seg = le16(q) & 0xFFF;
+    q += 2;
+    if (msg == 0x10) {
+        if (lim - q < 2)
+            return NULL;
+        o = PUT_LIT(o, "NSP link control message(");
+        o = put_str(o, w->dec_fcmod.s[*q & 3], w->dec_fcmod.len[*q & 3]);
+        *o++ = ')';
+        return o;
+    }
+    o = PUT_LIT(o, "msg nr. ");
+    o = put_u64(o, seg);
+    *o++ = ' ';
+    o = put_str(o, w->dec_seg.s[msg], w->dec_seg.len[msg]);
+    o = PUT_LIT(o, " segment, bytes this segment: ");
+    o = put_u64(o, (unsigned long long)(lim - q));
+    o = PUT_LIT(o, ", total so far:");
+    return put_u64(o, (unsigned long long)(lim - q));
+}
+
+/* PTPv2 over Ethernet (ethertype 0x88f7), its 34-byte header all captured: decode.l2ctl's dissect_ptp */
+static char *format_ptp(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
+                        const uint8_t *p, Py_ssize_t caplen, Py_ssize_t l3) {
+    if (caplen < l3 + 34 || (p[l3 + 1] & 15) != 2)
+        return NULL;
+    unsigned t = p[l3] & 15;
+    int h = set_hms(w, sec);
+    if (h <= 0)
+        return h < 0 ? (char *)-1 : NULL;
+    o = put_head(w, o, n, us);
+    o = put_mac(o, p + 6);
+    o = PUT_LIT(o, " -> ");
+    o = put_mac(o, p);
+    o = PUT_LIT(o, " PTPv2 ");
+    o = put_u64(o, (unsigned long long)caplen);
+    *o++ = ' ';
+    return put_str(o, w->ptp.s[t], w->ptp.len[t]);
+}
+
+/* Format the line of one Ethernet frame p[0:caplen] (wire length wl, packet number n, time sec + us) at o.
+ * Returns the end of the line, NULL if the packet is not one this file knows (Python's), or (char *)-1 on
+ * a Python error. */
+static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
+                        const uint8_t *p, Py_ssize_t caplen, unsigned long long wl) {
+    if ((unsigned long long)caplen != wl || wl < 14 || wl >= NUMS_MAX)
+        return NULL;
+    unsigned et = be16(p + 12);
+    Py_ssize_t l3 = 14;
+    for (int tags = 0; et == 0x8100 && w->vlan && tags < 4; tags++) { /* 802.1Q tags: the next layer's columns */
+        if (caplen < l3 + 4)
+            return NULL;
+        et = be16(p + l3 + 2);
+        l3 += 4;
+    }
+    if (et == 0x0800)
+        return format_ip4(w, o, n, sec, us, p + l3, caplen - l3, wl);
+    if (et == 0x86DD)
+        return w->ipv6 ? format_ip6(w, o, n, sec, us, p + l3, caplen - l3, wl) : NULL;
+    if (et == 0x0806)
+        return w->arp ? format_arp(w, o, n, sec, us, p, caplen, l3) : NULL;
+    if (et == 0x88F7)
+        return w->ptp.len[0] ? format_ptp(w, o, n, sec, us, p, caplen, l3) : NULL;
+    if (et == 0x6003 && w->dec) {
+        char tmp[160];
+        if (dec_info(w, tmp, p + l3, p + caplen) == NULL)
+            return NULL;
+        int h = set_hms(w, sec);
+        if (h <= 0)
+            return h < 0 ? (char *)-1 : NULL;
+        o = put_head(w, o, n, us);
+        o = put_mac(o, p + 6);
+        o = PUT_LIT(o, " -> ");
+        o = put_mac(o, p);
+        o = PUT_LIT(o, " DEC DNA ");
+        o = put_u64(o, (unsigned long long)caplen);
+        *o++ = ' ';
+        return dec_info(w, o, p + l3, p + caplen);
+    }
+    return NULL;
 }
 
 static PyObject *text_of(Walker *w, Py_ssize_t len) {

@@ -20,6 +20,7 @@ class Walker:
         arp: bool,
         igmp: dict[int, str],
         frag: dict[int, str],
+        ext: dict[str, object],
     ) -> None: ...
     def walk(
         self, buf: bytes, pos: int, n: int, left: int, big_endian: bool, nanosecond: bool, maxcap: int

@@ -408,17 +408,17 @@ class PacketRows:
             csrc, cdst, cproto, info, _shape = c
             malformed = False
             if c[4] < 16 and t0 is not None:
-                if seg is FRAGMENT and t0.frag is not None and t0.frag[1] == 6:
+                if seg is FRAGMENT and t0.frag is not None and t0.frag[1] not in _NOT_TCP:
                     f4 = t0.frag  # what the TCP analysis' Defragmenter reads of a fragment's fields
                     afields = {
                         "ip.flags": f4[0] >> 13,
                         "ip.frag_offset": f4[0] & 0x1FFF,
-                        "ip.proto": 6,
+                        "ip.proto": f4[1],
                         "ip.id": f4[4],
                         "ip.src": t0.src,
                         "ip.dst": t0.dst,
                     }
-                else:  # a fragment of anything but TCP, IGMP: no TCP header to analyse
+                else:  # a fragment of what never carries TCP, IGMP: no TCP header to analyse
                     seg = None
         else:
             protos = (
@@ -480,16 +480,18 @@ class PacketRows:
                 elif frag4 is not None and t0 is not None:  # decoded no further than its IP header?
                     if p.count("ip") != 1 or "ipv6" in p:
                         ctx = None
-                    elif frag4[1] == 6:  # what the TCP analysis' Defragmenter reads of a fragment's fields
+                    elif frag4[1] not in _NOT_TCP:
+                        # what the TCP analysis' Defragmenter reads of a fragment's fields (TCP, or a tunnel
+                        # that may carry it: the datagram is decoded when complete)
                         afields = {
                             "ip.flags": frag4[0] >> 13,
                             "ip.frag_offset": frag4[0] & 0x1FFF,
-                            "ip.proto": 6,
+                            "ip.proto": frag4[1],
                             "ip.id": frag4[4],
                             "ip.src": t0.src,
                             "ip.dst": t0.dst,
                         }
-                    else:  # a fragment of anything but TCP (a tunnel's first one was decoded further)
+                    else:  # a fragment of what never carries TCP (ICMP, ESP...)
                         seg = None
                 if ctx is not None and seg is _UNKNOWN:  # (a tunnel, GRE, an IPv6 AH... or a bogus header)
                     if "tcp" in p or not _sane_ip(fr, t0):  # the full dissection's fields

@@ -1705,6 +1705,58 @@ static int fast_declines(Walker *w, const uint8_t *p, Py_ssize_t caplen) {
     return 0;
 }
 
+/* 1 if decode.summary._fast takes this Ethernet frame p[0:caplen] (wire length wl) of the TCP/UDP/ICMP
+ * shapes: the conditions of its _l4 (what format_eth copied before it learned to format more: a TCP/UDP
+ * payload on a dissected port or with a heuristic's prefix, an MPTCP-like option, a non-echo ICMP are
+ * not the fast path's, whose protocol stack alone the shapes name); 0 if not (or maybe not: this declines
+ * a few the fast path takes), -1 on error. */
+static int fast_accepts(Walker *w, const uint8_t *p, Py_ssize_t caplen, unsigned long long wl) {
+    if ((unsigned long long)caplen != wl || wl < 54 || wl >= NUMS_MAX)
+        return 0;
+    unsigned vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20), proto = p[23];
+    if (be16(p + 12) != 0x0800 || vihl != 0x45 || (frag & 0x3FFF) || tlen < 20 || tlen > wl - 14)
+        return 0;
+    unsigned sp = be16(p + 34), dp = be16(p + 36), offfl = be16(p + 46), win = be16(p + 48);
+    uint32_t seq = be32(p + 38), ack = be32(p + 42);
+    const uint8_t *ports = w->ports;
+    if (proto == 6) {
+        Py_ssize_t hl = (offfl >> 10) & 0x3C, seglen = (Py_ssize_t)tlen - 20 - hl;
+        if (hl < 20 || seglen < 0)
+            return 0;
+        if (hl > 20 && memchr(p + 54, 30, (size_t)(hl - 20)) != NULL)
+            return 0;
+        if (seglen) {
+            const uint8_t *pl = p + 34 + hl; /* < p + 14 + tlen <= p + caplen */
+            Py_ssize_t avail = caplen - 34 - hl;
+            if (w->hfirst[pl[0]] && in_prefixes(w->hpfx, pl, avail))
+                return 0;
+            if (((ports[sp] | ports[dp]) & 1) &&
+                ((w->first[pl[0]] && in_prefixes(w->pfx, pl, avail)) || ((ports[sp] | ports[dp]) & 2)))
+                return 0;
+        }
+        return 1;
+    }
+    if (proto == 17) {
+        long ulen = (long)(seq >> 16);
+        if (ulen < 8 || ulen > (long)tlen - 20)
+            return 0;
+        if (((ports[sp] | ports[dp]) & 4) &&
+            ((w->first[p[42]] && in_prefixes(w->pfx, p + 42, caplen - 42)) || ((ports[sp] | ports[dp]) & 8)))
+            return 0;
+        if (w->udp_b1[(ack >> 16) & 0xFF] || in_u32(w->w0, w->nw0, ack) ||
+            in_u32(w->w4, w->nw4, (uint32_t)offfl << 16 | win))
+            return 0;
+        if (PySet_GET_SIZE(w->bound)) {
+            int r = bound_has(w, sp);
+            if (r == 0)
+                r = bound_has(w, dp);
+            return r < 0 ? -1 : !r;
+        }
+        return 1;
+    }
+    return proto == 1 && tlen >= 28 && w->echo_len[sp >> 8];
+}
+
 static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "columns(data, wire_length)");
@@ -1721,8 +1773,18 @@ static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nar
     const uint8_t *p = (const uint8_t *)PyBytes_AS_STRING(args[0]);
     Py_ssize_t caplen = PyBytes_GET_SIZE(args[0]);
     int shape = export_shape(p, caplen);
-    if (!shape)
+    if (shape >= 16) {
+        int a = fast_accepts(w, p, caplen, (unsigned long long)wl);
+        if (a < 0)
+            return NULL;
+        if (!a)
+            shape = 0;
+    }
+    if (!shape) {
+        if (fast_declines(w, p, caplen))
+            return PyLong_FromLong(0);
         Py_RETURN_NONE;
+    }
     /* the line of packet 0 at the last second formatted (no call of the time formatter but the first) */
     char *e = format_eth(w, w->out, 0, w->last_sec >= 0 ? w->last_sec : 0, 0, p, caplen,
                          (unsigned long long)wl);

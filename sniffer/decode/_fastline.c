@@ -1598,7 +1598,7 @@ static PyMethodDef walker_methods[] = {
     {"line", (PyCFunction)(void (*)(void))walker_line, METH_FASTCALL,
      "line(n, ts_ns, data, wire_length) -> str | None"},
     {"columns", (PyCFunction)(void (*)(void))walker_columns, METH_FASTCALL,
-     "columns(data, wire_length) -> (src, dst, protocol, info, shape) | None"},
+     "columns(data, wire_length) -> (src, dst, protocol, info, shape) | 0 | None"},
     {"export_setup", (PyCFunction)(void (*)(void))walker_export_setup, METH_FASTCALL,
      "export_setup(Transport, FRAGMENT, UNKNOWN, vlan, not_ip, tunnel_udp, ipv6_ext, not_tcp, icmp_errors)"},
     {"headers", (PyCFunction)walker_headers, METH_O, "headers(frame) -> (Transport, segment) | None"},
@@ -1639,19 +1639,23 @@ PyMODINIT_FUNC PyInit__fastline(void) {
 /* export's entry point (sniffer/dataset/rows.py, docs/dataset.md): the packet-list columns of a packet this
  * walker knows, without the line around them.
  *
- * columns(data, wire_length) -> (src, dst, protocol, info, shape) | None
+ * columns(data, wire_length) -> (src, dst, protocol, info, shape) | 0 | None
  *
  * The columns are the ones format_eth writes into `read`'s line (so export and read share one copy of the
  * formatting: the line is written, then cut at its fixed separators); None for every packet the walker does
  * not know (then export runs its Python path). ``shape`` names the packet's protocol stack for the caller's
  * cache (the stack depends only on it, as in decode.summary.fast_protocols): 1 ARP, 2 a later IPv4
- * fragment, 3 IGMPv2, and for the TCP/UDP/ICMP of the fast path 16 + 2 * the IP protocol + 1 if a payload
- * follows the transport header. Only those shapes are answered: a packet format_eth learns to take later
- * (another lane's) is None here until this block names its shape. */
+ * fragment (4: one without a payload byte), 3 IGMPv2, and for the TCP/UDP/ICMP of the fast path 16 + 2 *
+ * the IP protocol + 1 if a payload follows the transport header. Only those shapes are answered: a packet
+ * format_eth learns to take later (another lane's) is None here until this block names its shape. 0 for a
+ * packet the summary's fast path
+ * (decode.summary._fast) certainly declines (fast_declines: export then skips it; tests/dataset/
+ * test_native_rows.py checks the claim on every corpus frame and on mutated ones). */
 
 #define SHAPE_ARP 1
 #define SHAPE_FRAG 2
 #define SHAPE_IGMP 3
+#define SHAPE_FRAG_EMPTY 4
 
 /* the shape of an Ethernet frame p[0:caplen] if it is one of the kinds above (by format_eth's own order
  * of tests), else 0 (the checks that it is well formed are format_eth's) */
@@ -1663,20 +1667,94 @@ static int export_shape(const uint8_t *p, Py_ssize_t caplen) {
         return SHAPE_ARP;
     if (et != 0x0800 || caplen < 34)
         return 0;
-    if (p[14] == 0x45 && (be16(p + 20) & 0x1FFF))
-        return SHAPE_FRAG;
+    if (p[14] == 0x45 && (be16(p + 20) & 0x1FFF)) /* its payload is a "data" layer when it has a byte */
+        return 14 + (Py_ssize_t)be16(p + 16) > 34 && caplen > 34 ? SHAPE_FRAG : SHAPE_FRAG_EMPTY;
     unsigned proto = p[23];
     if (proto == 2)
         return SHAPE_IGMP;
     if (p[14] != 0x45 || (proto != 6 && proto != 17 && proto != 1))
         return 0;
     long end = 14 + (long)be16(p + 16), hdr = 8;
+    if (proto == 1 && end < 42)
+        return 0; /* an ICMP header past the IP packet's end: the fast path declines it (format_eth does not) */
     if (proto == 6) {
         if (caplen < 54)
             return 0;
         hdr = (p[46] >> 4) << 2;
     }
     return 16 + 2 * (int)proto + (end > 34 + hdr);
+}
+
+/* 1 if decode.summary._fast certainly declines this Ethernet frame p[0:caplen] because of its own checks
+ * on Ethernet / IPv4 without options: a TCP segment with payload or a UDP datagram from or to a port whose
+ * dissector is not heuristic (the walker's port bits 2 and 8, from the same port tables), an ICMP message
+ * that is not an echo (the same names); 0 when it may take it. (A sufficient condition: every way the
+ * fast path can take the frame passes the checks this one fails.) */
+static int fast_declines(Walker *w, const uint8_t *p, Py_ssize_t caplen) {
+    if (caplen < 34 || be16(p + 12) != 0x0800 || p[14] != 0x45)
+        return 0;
+    unsigned proto = p[23];
+    if (proto == 6 && caplen >= 47) {
+        long seglen = (long)be16(p + 16) - 20 - (long)((p[46] >> 4) * 4);
+        return seglen != 0 && ((w->ports[be16(p + 34)] | w->ports[be16(p + 36)]) & 2);
+    }
+    if (proto == 17 && caplen >= 38)
+        return ((w->ports[be16(p + 34)] | w->ports[be16(p + 36)]) & 8) != 0;
+    if (proto == 1 && caplen >= 35)
+        return !w->echo_len[p[34]];
+    return 0;
+}
+
+/* 1 if decode.summary._fast takes this Ethernet frame p[0:caplen] (wire length wl) of the TCP/UDP/ICMP
+ * shapes: the conditions of its _l4 (what format_eth copied before it learned to format more: a TCP/UDP
+ * payload on a dissected port or with a heuristic's prefix, an MPTCP-like option, a non-echo ICMP are
+ * not the fast path's, whose protocol stack alone the shapes name); 0 if not (or maybe not: this declines
+ * a few the fast path takes), -1 on error. */
+static int fast_accepts(Walker *w, const uint8_t *p, Py_ssize_t caplen, unsigned long long wl) {
+    if ((unsigned long long)caplen != wl || wl < 54 || wl >= NUMS_MAX)
+        return 0;
+    unsigned vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20), proto = p[23];
+    if (be16(p + 12) != 0x0800 || vihl != 0x45 || (frag & 0x3FFF) || tlen < 20 || tlen > wl - 14)
+        return 0;
+    unsigned sp = be16(p + 34), dp = be16(p + 36), offfl = be16(p + 46), win = be16(p + 48);
+    uint32_t seq = be32(p + 38), ack = be32(p + 42);
+    const uint8_t *ports = w->ports;
+    if (proto == 6) {
+        Py_ssize_t hl = (offfl >> 10) & 0x3C, seglen = (Py_ssize_t)tlen - 20 - hl;
+        if (hl < 20 || seglen < 0)
+            return 0;
+        if (hl > 20 && memchr(p + 54, 30, (size_t)(hl - 20)) != NULL)
+            return 0;
+        if (seglen) {
+            const uint8_t *pl = p + 34 + hl; /* < p + 14 + tlen <= p + caplen */
+            Py_ssize_t avail = caplen - 34 - hl;
+            if (w->hfirst[pl[0]] && in_prefixes(w->hpfx, pl, avail))
+                return 0;
+            if (((ports[sp] | ports[dp]) & 1) &&
+                ((w->first[pl[0]] && in_prefixes(w->pfx, pl, avail)) || ((ports[sp] | ports[dp]) & 2)))
+                return 0;
+        }
+        return 1;
+    }
+    if (proto == 17) {
+        long ulen = (long)(seq >> 16);
+        if (ulen < 8 || ulen > (long)tlen - 20)
+            return 0;
+        if (((ports[sp] | ports[dp]) & 4) &&
+            ((w->first[p[42]] && in_prefixes(w->pfx, p + 42, caplen - 42)) || ((ports[sp] | ports[dp]) & 8)))
+            return 0;
+        if (w->udp_b1[(ack >> 16) & 0xFF] || in_u32(w->w0, w->nw0, ack) ||
+            in_u32(w->w4, w->nw4, (uint32_t)offfl << 16 | win))
+            return 0;
+        if (PySet_GET_SIZE(w->bound)) {
+            int r = bound_has(w, sp);
+            if (r == 0)
+                r = bound_has(w, dp);
+            return r < 0 ? -1 : !r;
+        }
+        return 1;
+    }
+    return proto == 1 && tlen >= 28 && w->echo_len[sp >> 8];
 }
 
 static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
@@ -1695,15 +1773,28 @@ static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nar
     const uint8_t *p = (const uint8_t *)PyBytes_AS_STRING(args[0]);
     Py_ssize_t caplen = PyBytes_GET_SIZE(args[0]);
     int shape = export_shape(p, caplen);
-    if (!shape)
+    if (shape >= 16) {
+        int a = fast_accepts(w, p, caplen, (unsigned long long)wl);
+        if (a < 0)
+            return NULL;
+        if (!a)
+            shape = 0;
+    }
+    if (!shape) {
+        if (fast_declines(w, p, caplen))
+            return PyLong_FromLong(0);
         Py_RETURN_NONE;
+    }
     /* the line of packet 0 at the last second formatted (no call of the time formatter but the first) */
     char *e = format_eth(w, w->out, 0, w->last_sec >= 0 ? w->last_sec : 0, 0, p, caplen,
                          (unsigned long long)wl);
     if (e == (char *)-1)
         return NULL;
-    if (e == NULL)
+    if (e == NULL) {
+        if (fast_declines(w, p, caplen))
+            return PyLong_FromLong(0);
         Py_RETURN_NONE;
+    }
     /* "0 HH:MM:SS.000000 SRC -> DST PROTOCOL LENGTH INFO": no column but Info has a space */
     const char *s = w->out + 2 + w->hms_len + 7, *end = e, *cut[4];
     const char *q = s;
@@ -1720,8 +1811,8 @@ static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nar
         Py_RETURN_NONE;
     static const char *const names[] = {"ARP", "IPv4", "IGMPv2", "TCP", "UDP", "ICMP"};
     Py_ssize_t plen = cut[2] - (cut[1] + 1);
-    const char *want = shape == SHAPE_ARP    ? names[0]
-                       : shape == SHAPE_FRAG ? names[1]
+    const char *want = shape == SHAPE_ARP                                ? names[0]
+                       : shape == SHAPE_FRAG || shape == SHAPE_FRAG_EMPTY ? names[1]
                        : shape == SHAPE_IGMP ? names[2]
                        : shape >= 16 + 12 && shape < 16 + 14 ? names[3]
                        : shape >= 16 + 34 && shape < 16 + 36 ? names[4]

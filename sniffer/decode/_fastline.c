@@ -85,6 +85,13 @@ typedef struct {
         uint8_t len;
         char name[24];
     } dns_types[128]; /* app.DNS_TYPES */
+    int n_text;               /* line protocols over TCP (decode.text): the first line as the Info */
+    struct {
+        unsigned port;
+        int style; /* 0: FTP ("Request: " / "Response: "), 1: POP/SMTP ("C: " / "S: ") */
+        uint8_t len;
+        char proto[16];
+    } text[8];
     int n_rpc;                /* ONC RPC's replies (rpc.dissect_rpc_tcp/_udp) on these ports: */
     struct {
         unsigned port;
@@ -316,6 +323,29 @@ static int ext_tables(Walker *w, PyObject *ext) {
             return -1;
         }
         w->ntp_port = (unsigned)port;
+    }
+    PyObject *text = PyDict_GetItemString(ext, "text");
+    if (text != NULL) {
+        if (!PyList_Check(text) || PyList_GET_SIZE(text) > 8) {
+            PyErr_SetString(PyExc_ValueError, "Walker: text: a list of <= 8 (port, protocol, style)");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(text); i++) {
+            int port, style;
+            PyObject *proto;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(text, i), "iUi", &port, &proto, &style))
+                return -1;
+            if (port <= 0 || port > 65535 || style < 0 || style > 1 || !PyUnicode_IS_ASCII(proto) ||
+                PyUnicode_GET_LENGTH(proto) > 15 || PyUnicode_GET_LENGTH(proto) == 0) {
+                PyErr_SetString(PyExc_ValueError, "Walker: text: bad entry");
+                return -1;
+            }
+            w->text[i].port = (unsigned)port;
+            w->text[i].style = style;
+            w->text[i].len = (uint8_t)PyUnicode_GET_LENGTH(proto);
+            memcpy(w->text[i].proto, PyUnicode_DATA(proto), w->text[i].len);
+        }
+        w->n_text = (int)PyList_GET_SIZE(text);
     }
     PyObject *dns = PyDict_GetItemString(ext, "dns");
     if (dns != NULL) {
@@ -1041,6 +1071,36 @@ static char *dns_query_info(Walker *w, char *o, const uint8_t *m, Py_ssize_t len
     return o;
 }
 
+/* the index of port among the line protocols' ports, or -1 */
+static inline int text_index(Walker *w, unsigned port) {
+    for (int i = 0; i < w->n_text; i++)
+        if (w->text[i].port == port)
+            return i;
+    return -1;
+}
+
+/* The line protocol i's Info for the segment pl[0:len) sent to port dp (decode.text: the first line,
+ * without its CR LF; "Request: "/"Response: " or "C: "/"S: " by whether dp is the protocol's); NULL when
+ * the line holds a byte Python would not print as ASCII or is long (Python's) */
+static char *text_info(Walker *w, char *o, int i, const uint8_t *pl, Py_ssize_t len, unsigned dp) {
+    const uint8_t *nl = memchr(pl, '\n', (size_t)len);
+    Py_ssize_t e = nl != NULL ? nl - pl : len;
+    if (nl != NULL && e > 0 && pl[e - 1] == 13)
+        e--;
+    if (e > 300)
+        return NULL;
+    for (Py_ssize_t k = 0; k < e; k++)
+        if (pl[k] >= 0x80)
+            return NULL;
+    int j = text_index(w, dp);
+    int req = j >= 0 && w->text[j].len == w->text[i].len && memcmp(w->text[j].proto, w->text[i].proto, w->text[i].len) == 0;
+    if (w->text[i].style == 0)
+        o = req ? PUT_LIT(o, "Request: ") : PUT_LIT(o, "Response: ");
+    else
+        o = req ? PUT_LIT(o, "C: ") : PUT_LIT(o, "S: ");
+    return put_str(o, (const char *)pl, (size_t)e);
+}
+
 /* The transport layer of an IPv4 (no options, not a fragment) or IPv6 (no extension header) packet: ip is
  * the IP header, l4 the transport header, len the bytes from l4 to the IP payload's end (all captured),
  * cap the bytes captured from l4 (>= len), hlim the TTL / hop limit. TCP, UDP and ICMP echo as the
@@ -1072,7 +1132,7 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         Py_ssize_t seglen = len - (Py_ssize_t)hl;
         if (hl < 20 || seglen < 0)
             return NULL;
-        int mptcp = 0, ssh = 0, ncp = 0, rpc = 0;
+        int mptcp = 0, ssh = 0, ncp = 0, rpc = 0, text = -1;
         if (hl > 20 && memchr(l4 + 20, 30, hl - 20) != NULL) { /* maybe MPTCP */
             if (!w->mptcp)
                 return NULL;
@@ -1094,6 +1154,10 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                 if (mark < 12 || mark > (1u << 24) || !rpc_reply(pl + 4, mlen) || 8 + (Py_ssize_t)mark <= seglen)
                     return NULL;
                 rpc = 1;
+            } else if (w->n_text && (text = text_index(w, (ports[lo] & 1) ? lo : hi)) >= 0) {
+                char tmp[400];
+                if (text_info(w, tmp, text, pl, seglen, dp) == NULL)
+                    return NULL;
             } else if (w->ncp && tcp_port_is(w, sp, dp, 524)) {
                 char tmp[128];
                 if (ncp_info(w, tmp, pl, seglen) == NULL)
@@ -1125,6 +1189,15 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             *o++ = ' ';
             o = put_u64(o, wl);
             return PUT_LIT(o, " Reply");
+        }
+        if (text >= 0) {
+            HEAD_ADDRS(ip, v6);
+            *o++ = ' ';
+            o = put_str(o, w->text[text].proto, w->text[text].len);
+            *o++ = ' ';
+            o = put_u64(o, wl);
+            *o++ = ' ';
+            return text_info(w, o, text, l4 + hl, seglen, dp);
         }
         if (ncp) {
             HEAD_IP(ip, v6, " NCP ");

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sniffer.decode import app, engine, igmp, inet, l2ctl, legacyfs, link, mgmt, routing, rpc, ssh
+from sniffer.decode import app, engine, igmp, inet, l2ctl, legacyfs, link, mgmt, routing, rpc, ssh, text
 from sniffer.decode.core import (
     _NUMS,
     ETHERTYPES,
@@ -372,7 +372,7 @@ def _native_ext() -> dict[str, Any]:
     dissector whose columns the walker copies is the registered one: one 802.1Q tag, IPv6 without
     extension headers (TCP/UDP/ICMPv6 echo as _l4 gives them), MPTCP's Protocol column, SSH's
     encrypted packets (the message codes ssh._plain_packets knows), NCP over IP's replies and
-    fixed-text requests, RX and AFS over it, ONC RPC replies, DNS and MDNS queries, NTP, PIM, VRRP, OSPF, EIGRP and ESP over
+    fixed-text requests, RX and AFS over it, ONC RPC replies, DNS and MDNS queries, NTP, FTP/POP/SMTP's first lines, PIM, VRRP, OSPF, EIGRP and ESP over
     IPv4/IPv6, PTPv2 and DECnet (routing control, NSP) over Ethernet: their type names as the dissectors print them, unknown ones too."""
     v4 = ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
     v6 = ETHERTYPES.map.get(0x86DD) is inet.dissect_ipv6
@@ -432,6 +432,16 @@ def _native_ext() -> dict[str, Any]:
             mgmt.NTP_MODES,
             {rc: mgmt.NTP_PRIV_REQ.get(rc, f"Unknown ({rc})") for rc in range(256)},
         )
+    if ip(6) is inet.dissect_tcp:  # the line protocols whose Info is their first line
+        ext["text"] = [
+            (port, proto, style)
+            for port, fn, proto, style in (
+                (text.FTP_PORT, text.dissect_ftp, "FTP", 0),
+                (text.POP_PORT, text.dissect_pop, "POP", 1),
+                *((p, text.dissect_smtp, "SMTP", 1) for p in text.SMTP_PORTS),
+            )
+            if TCP_PORTS.map.get(port) is fn
+        ]
     ext["vrrp"] = ip(112) is routing.dissect_vrrp
     ext["esp"] = ip(inet.IPPROTO_ESP) is inet.dissect_esp
     ext["ah"] = ip(inet.IPPROTO_AH) is inet.dissect_ah  # (its next header's columns)

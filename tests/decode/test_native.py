@@ -482,7 +482,7 @@ def _ssh_payload(rnd: random.Random) -> bytes:
 
 def _session8_frame(rnd: random.Random) -> bytes:
     eth = b"\x01\x00\x5e\0\0\x0d\x02\0\0\0\0\x01"
-    kind = rnd.randrange(17)
+    kind = rnd.randrange(18)
     sp, dp = rnd.choice(((22, 40000), (40000, 22), (21, 22), (22, 21), (22, 22), (41000, 80), (5000, 6000)))
     if kind == 0:  # TCP with options: MPTCP (kind 30), a 30 inside another option, cut option lists
         opts = rnd.choice(
@@ -674,6 +674,25 @@ def _session8_frame(rnd: random.Random) -> bytes:
         msg += rnd.randbytes(rnd.choice((0, 8, 44, 60)))
         ports = rnd.choice(((123, 123), (40000, 123), (123, 40000), (53, 123)))
         l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
+    elif kind == 17:  # FTP / POP / SMTP lines: commands, replies, no line end, CR alone, non-ASCII, long
+        line = rnd.choice(
+            (
+                b"USER anonymous\r\nPASS x\r\n",
+                b"+OK POP3 ready\r\n",
+                b"220 ready",
+                b"\r\n",
+                b"a\rb\r\n",
+                b"caf\xc3\xa9\r\n",
+                b"x" * 400 + b"\r\n",
+                b"\x00\x1b[0m\tok\n",
+                b"-ERR no\n+OK\n",
+            )
+        )
+        ports = rnd.choice(
+            ((40000, 21), (21, 40000), (40000, 110), (110, 40000), (25, 587), (587, 40000), (21, 110))
+        )
+        tcp = struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0)
+        l4, proto = tcp + line, 6
     elif kind == 8:  # ESP
         l4, proto = rnd.randbytes(rnd.choice((4, 8, 40))), 50
     else:  # PTP over Ethernet, v2 and v1, every message type, cut short
@@ -708,9 +727,9 @@ def _session8_frame(rnd: random.Random) -> bytes:
 def test_session8_variants(tmp_path: Path) -> None:
     """802.1Q (one to three tags), Authentication Headers, IPv4 first fragments, IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
     and off port 22 (encrypted, banner, plain key exchange, New Keys), PIM/VRRP/OSPF/EIGRP/ESP (short,
-    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, NTP, DECnet, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
+    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, NTP, FTP/POP/SMTP lines, DECnet, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
     rnd = random.Random(8)
-    frames = [_session8_frame(rnd) for _ in range(3000)]
+    frames = [_session8_frame(rnd) for _ in range(4000)]
     p = tmp_path / "s8.pcap"
     p.write_bytes(_pcap("<", False, frames, rnd))
     chunks, err = _both(str(p))
@@ -753,12 +772,15 @@ def test_session8_variants(tmp_path: Path) -> None:
         "Unknown (999)",
         " DEC DNA ",
         "Routing control, ",
-        "NSP data ACK message(",
         " segment, bytes this segment: ",
         "NSP message 0x7c",
         " NTP ",
         ", control",
         ", private, Request, ",
+        "Request: USER anonymous\n",
+        "Response: 220 ready\n",
+        "S: +OK POP3 ready\n",
+        " SMTP ",
     ):
         assert s in text, s
     mutated = []

@@ -78,7 +78,7 @@ typedef struct {
     Names ntp_modes, ntp_priv;
     int dns;                  /* DNS and MDNS queries over UDP (app.dissect_dns, dissect_mdns) */
     unsigned dns_port, mdns_port;
-    Names dns_ops;            /* the opcodes' names, 0-15 */
+    Names dns_ops, dns_rcodes; /* the opcodes' and reply codes' names, 0-15 */
     int n_dns_types;
     struct {
         unsigned type;
@@ -351,9 +351,12 @@ static int ext_tables(Walker *w, PyObject *ext) {
     if (dns != NULL) {
         PyObject *ops, *types, *k, *v;
         int dport, mport;
-        if (!PyArg_ParseTuple(dns, "iiO!O!", &dport, &mport, &PyDict_Type, &ops, &PyDict_Type, &types))
+        PyObject *rcodes;
+        if (!PyArg_ParseTuple(dns, "iiO!O!O!", &dport, &mport, &PyDict_Type, &ops, &PyDict_Type, &rcodes,
+                              &PyDict_Type, &types))
             return -1;
-        if (name_table(ops, w->dns_ops.s, w->dns_ops.len, 0, "Walker: dns opcodes") < 0)
+        if (name_table(ops, w->dns_ops.s, w->dns_ops.len, 0, "Walker: dns opcodes") < 0 ||
+            name_table(rcodes, w->dns_rcodes.s, w->dns_rcodes.len, 0, "Walker: dns reply codes") < 0)
             return -1;
         Py_ssize_t pos = 0;
         while (PyDict_Next(types, &pos, &k, &v)) {
@@ -986,10 +989,12 @@ static inline int rpc_reply(const uint8_t *m, Py_ssize_t len) {
     return len >= 12 && be32(m + 4) == 1 && be32(m + 8) <= 1;
 }
 
-/* app.dns_name for the name at m + o of the message m[0:lim): its text (printable ASCII labels only, at
- * most 255 characters; else 0: Python's) at *out, and the bytes it uses at o; 1 if read, 0 if not */
+/* app.dns_name for the name at m + o of the message m[0:lim): 1 if read (its text at *out when out is
+ * not NULL: printable ASCII labels only, at most 255 characters), 0 where Python's gives None, -1 where
+ * Python would print it otherwise (then the packet is Python's); *used: where the name ends in m (the
+ * first pointer's end, or the end of the labels) */
 static int dns_name(const uint8_t *m, Py_ssize_t o, Py_ssize_t lim, char **out, Py_ssize_t *used) {
-    char *t = *out, *start = *out;
+    char *t = out != NULL ? *out : NULL, *start = t;
     Py_ssize_t u = -1;
     int hops = 0, labels = 0;
     for (;;) {
@@ -1011,62 +1016,145 @@ static int dns_name(const uint8_t *m, Py_ssize_t o, Py_ssize_t lim, char **out, 
                 return 0;
             continue;
         }
-        if (ln & 0xC0 || o + 1 + (Py_ssize_t)ln > lim || (t - start) + 1 + ln > 255)
+        if (ln & 0xC0 || o + 1 + (Py_ssize_t)ln > lim)
             return 0;
-        if (labels++)
-            *t++ = '.';
-        for (unsigned i = 0; i < ln; i++) {
-            uint8_t c = m[o + 1 + i];
-            if (c < 0x20 || c > 0x7E) /* (label_text's escapes and UTF-8: Python's) */
-                return 0;
-            *t++ = (char)c;
+        if (t != NULL) {
+            if ((t - start) + 1 + ln > 255)
+                return -1;
+            if (labels)
+                *t++ = '.';
+            for (unsigned i = 0; i < ln; i++) {
+                uint8_t c = m[o + 1 + i];
+                if (c < 0x20 || c > 0x7E) /* (label_text's escapes and UTF-8: Python's) */
+                    return -1;
+                *t++ = (char)c;
+            }
         }
+        labels++;
         o += 1 + ln;
     }
-    if (!labels)
-        t = PUT_LIT(t, "<Root>");
-    *out = t;
-    *used = u; /* (relative to m; the caller subtracts its o) */
+    if (t != NULL) {
+        if (!labels)
+            t = PUT_LIT(t, "<Root>");
+        *out = t;
+    }
+    *used = u;
     return 1;
 }
 
-/* A DNS or MDNS query over UDP (the message m[0:len)) without records, as app._dns: the Info into o, or
- * NULL (Python's: a response, records, a name it does not print as is, anything cut) */
-static char *dns_query_info(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, int mdns) {
-    if (len < 12 || (m[2] & 0x80) || be16(m + 6) || be16(m + 8) || be16(m + 10))
+static inline char *put_dns_type(Walker *w, char *o, unsigned type) {
+    for (int k = 0; k < w->n_dns_types; k++)
+        if (w->dns_types[k].type == type)
+            return put_str(o, w->dns_types[k].name, w->dns_types[k].len);
+    o = PUT_LIT(o, "Unknown (");
+    o = put_u64(o, type);
+    *o++ = ')';
+    return o;
+}
+
+/* One resource record at m + *q (app._dns_record, columns only): " TYPE[, cache flush][ shown]" at o,
+ * *q moved past it; NULL: Python's (cut, or a record whose text this file does not write) */
+static char *dns_record(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, Py_ssize_t *q, int mdns) {
+    Py_ssize_t used, f;
+    if (dns_name(m, *q, len, NULL, &used) <= 0 || (f = used) + 10 > len)
         return NULL;
-    unsigned qd = be16(m + 4), opcode = (m[2] >> 3) & 15;
-    if (qd > 4)
+    unsigned rtype = be16(m + f), rclass = be16(m + f + 2), dlen = be16(m + f + 8);
+    Py_ssize_t d = f + 10, de = d + dlen;
+    if (de > len)
         return NULL;
+    *o++ = ' ';
+    if (rtype == 41) {
+        o = PUT_LIT(o, "OPT");
+    } else {
+        o = put_dns_type(w, o, rtype);
+        if (mdns && (rclass & 0x8000))
+            o = PUT_LIT(o, ", cache flush");
+    }
+    char name[300], *e = name;
+    int r;
+    if (rtype == 1 && dlen == 4) {
+        *o++ = ' ';
+        o = put_ip4(o, m + d);
+    } else if (rtype == 28 && dlen == 16) {
+        char a[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, m + d, a, sizeof a);
+        *o++ = ' ';
+        o = put_str(o, a, strlen(a));
+    } else if (rtype == 2 || rtype == 5 || rtype == 12 || rtype == 39) { /* (_NAME_DATA) */
+        if ((r = dns_name(m, d, de, &e, &used)) < 0)
+            return NULL;
+        if (r) {
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
+    } else if (rtype == 15 && dlen >= 3) {
+        if ((r = dns_name(m, d + 2, de, &e, &used)) < 0)
+            return NULL;
+        if (r) {
+            *o++ = ' ';
+            o = put_u64(o, be16(m + d));
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
+    } else if (rtype == 6) { /* SOA: the primary name server (the rest must be there: DNS_SOA.read) */
+        Py_ssize_t mu, ru;
+        if ((r = dns_name(m, d, de, &e, &mu)) < 0)
+            return NULL;
+        if (r) {
+            if (dns_name(m, mu, de, NULL, &ru) > 0 && ru + 20 > de)
+                return NULL;
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
+    } else if ((rtype == 33 && dlen >= 7) || rtype == 47) { /* SRV, NSEC: Python's */
+        return NULL;
+    }
+    *q = de;
+    return o;
+}
+
+/* A DNS or MDNS message over UDP (m[0:len)), as app._dns writes its Info in the columns-only dissection:
+ * into o, or NULL (Python's: anything cut, a name it does not print as is, SRV/NSEC records, many records) */
+static char *dns_info(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, int mdns) {
+    if (len < 12)
+        return NULL;
+    int resp = m[2] & 0x80;
+    unsigned qd = be16(m + 4), nrec = be16(m + 6) + be16(m + 8) + be16(m + 10), opcode = (m[2] >> 3) & 15;
+    if (qd > 4 || nrec > 24)
+        return NULL;
+    char *start = o;
     o = put_str(o, w->dns_ops.s[opcode], w->dns_ops.len[opcode]);
+    if (resp)
+        o = PUT_LIT(o, " response");
     o = PUT_LIT(o, " 0x");
     o = put_hex(o, be16(m), 4);
+    if (resp && (m[3] & 15)) {
+        *o++ = ' ';
+        o = put_str(o, w->dns_rcodes.s[m[3] & 15], w->dns_rcodes.len[m[3] & 15]);
+    }
     Py_ssize_t q = 12;
     for (unsigned i = 0; i < qd; i++) {
         char name[300], *e = name;
         Py_ssize_t used;
-        if (!dns_name(m, q, len, &e, &used))
+        if (dns_name(m, q, len, &e, &used) <= 0)
             return NULL;
         used -= q;
         if (q + used + 4 > len)
             return NULL;
         unsigned qtype = be16(m + q + used), qclass_hi = m[q + used + 2];
         *o++ = ' ';
-        int k;
-        for (k = 0; k < w->n_dns_types && w->dns_types[k].type != qtype; k++)
-            ;
-        if (k < w->n_dns_types) {
-            o = put_str(o, w->dns_types[k].name, w->dns_types[k].len);
-        } else {
-            o = PUT_LIT(o, "Unknown (");
-            o = put_u64(o, qtype);
-            *o++ = ')';
-        }
+        o = put_dns_type(w, o, qtype);
         *o++ = ' ';
         o = put_str(o, name, (size_t)(e - name));
         if (mdns)
             o = qclass_hi & 0x80 ? PUT_LIT(o, ", \"QU\" question") : PUT_LIT(o, ", \"QM\" question");
         q += used + 4;
+    }
+    for (unsigned i = 0; i < nrec; i++) {
+        if (o - start > 1500)
+            return NULL;
+        if ((o = dns_record(w, o, m, len, &q, mdns)) == NULL)
+            return NULL;
     }
     return o;
 }
@@ -1247,16 +1335,16 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             return NULL;
         unsigned chosen = (ports[lo] & 4) ? lo : hi;
         if (w->dns && (chosen == w->dns_port || chosen == w->mdns_port)) { /* DNS / MDNS queries */
-            char tmp[2048];
+            char tmp[4096];
             int mdns = chosen == w->mdns_port;
-            char *e = dns_query_info(w, tmp, l4 + 8, ulen - 8, mdns);
+            char *e = dns_info(w, tmp, l4 + 8, ulen - 8, mdns);
             if (e == NULL || e - tmp > 500) /* (the line stays within LINE_MAX_BYTES) */
                 return NULL;
             HEAD_ADDRS(ip, v6);
             o = mdns ? PUT_LIT(o, " MDNS ") : PUT_LIT(o, " DNS ");
             o = put_u64(o, wl);
             *o++ = ' ';
-            return dns_query_info(w, o, l4 + 8, ulen - 8, mdns);
+            return dns_info(w, o, l4 + 8, ulen - 8, mdns);
         }
         if (w->ntp_port && chosen == w->ntp_port) { /* NTP: the version and mode (the header all there) */
             const uint8_t *m = l4 + 8;

@@ -372,7 +372,7 @@ def _native_ext() -> dict[str, Any]:
     dissector whose columns the walker copies is the registered one: one 802.1Q tag, IPv6 without
     extension headers (TCP/UDP/ICMPv6 echo as _l4 gives them), MPTCP's Protocol column, SSH's
     encrypted packets (the message codes ssh._plain_packets knows), NCP over IP's replies and
-    fixed-text requests, RX and AFS over it, ONC RPC replies, DNS and MDNS queries, NTP, FTP/POP/SMTP's first lines, PIM, VRRP, OSPF, EIGRP and ESP over
+    fixed-text requests, RX and AFS over it, ONC RPC replies, DNS and MDNS messages, NTP, FTP/POP/SMTP's first lines, PIM, VRRP, OSPF, EIGRP and ESP over
     IPv4/IPv6, PTPv2 and DECnet (routing control, NSP) over Ethernet: their type names as the dissectors print them, unknown ones too."""
     v4 = ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
     v6 = ETHERTYPES.map.get(0x86DD) is inet.dissect_ipv6
@@ -419,11 +419,12 @@ def _native_ext() -> dict[str, Any]:
         ip(17) is inet.dissect_udp
         and UDP_PORTS.map.get(53) is app.dissect_dns
         and UDP_PORTS.map.get(5353) is app.dissect_mdns
-    ):  # DNS and MDNS queries without records: the opcodes' and the query types' names
+    ):  # DNS and MDNS messages: the opcodes', reply codes' and record types' names
         ext["dns"] = (
             53,
             5353,
             {op: app.DNS_OPCODES.get(op) or f"Unknown operation ({op})" for op in range(16)},
+            {rc: app.DNS_RCODES.get(rc, f"Unknown error ({rc})") for rc in range(16)},
             app.DNS_TYPES,
         )
     if ip(17) is inet.dissect_udp and UDP_PORTS.map.get(mgmt.NTP_PORT) is mgmt.dissect_ntp:

@@ -63,7 +63,8 @@ typedef struct {
     int ncp; /* NCP over IP on port 524 (legacyfs.dissect_ncp): replies, continuations, these requests: */
     int n_ncp_req;
     struct {
-        int fn, sub, handle; /* sub -1: none; handle: " - 0x<6-byte file handle>" follows the text */
+        int fn, sub, handle; /* sub -1: none; handle 1: " - 0x<6-byte file handle>" follows the text,
+                                2: ": <the request's path>" (legacyfs._ncp_path) */
         uint8_t len;
         char text[64];
     } ncp_req[32];
@@ -247,10 +248,10 @@ static int ext_tables(Walker *w, PyObject *ext) {
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(ncp); i++) {
             PyObject *text;
             int fn, sub, handle;
-            if (!PyArg_ParseTuple(PyList_GET_ITEM(ncp, i), "iiUp", &fn, &sub, &text, &handle))
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(ncp, i), "iiUi", &fn, &sub, &text, &handle))
                 return -1;
             if (!PyUnicode_IS_ASCII(text) || PyUnicode_GET_LENGTH(text) > 63 || fn < 0 || fn > 255 ||
-                sub < -1 || sub > 255) {
+                sub < -1 || sub > 255 || handle < 0 || handle > 2) {
                 PyErr_SetString(PyExc_ValueError, "Walker: ncp: bad entry");
                 return -1;
             }
@@ -490,6 +491,7 @@ fail:
 /* -------------------------------------------------------------------------------------------------- */
 
 static inline unsigned be16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
+static inline unsigned le16(const uint8_t *p) { return (unsigned)p[1] << 8 | p[0]; }
 static inline uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -790,6 +792,53 @@ static int ssh_plain(Walker *w, const uint8_t *pl, Py_ssize_t len) {
     return o == len;
 }
 
+/* legacyfs._ncp_path for the request bytes [p, lim) of pl: the path's text at o (its components joined by
+ * "/"), or NULL if there is none (then also NULL, with *bad = 1, for a component Python would not print
+ * as is) */
+static char *ncp_path(char *o, const uint8_t *pl, Py_ssize_t p, Py_ssize_t lim, int wide, int *bad) {
+    Py_ssize_t step = wide ? 2 : 1;
+    *bad = 0;
+    for (Py_ssize_t q = lim - 1 - step; q >= p; q--) {
+        unsigned n = pl[q];
+        if (n == 0 || n > 32)
+            continue;
+        Py_ssize_t r = q + 1;
+        unsigned k;
+        for (k = 0; k < n; k++) {
+            if (r + step > lim)
+                break;
+            Py_ssize_t ln = wide ? (Py_ssize_t)le16(pl + r) : pl[r];
+            r += step;
+            if (ln == 0 || r + ln > lim) { /* (an empty part, or one past the end: not this count) */
+                k = n + 1;
+                break;
+            }
+            r += ln;
+        }
+        if (k != n || r != lim)
+            continue;
+        /* found: write it */
+        char *start = o;
+        r = q + 1;
+        for (k = 0; k < n; k++) {
+            Py_ssize_t ln = wide ? (Py_ssize_t)le16(pl + r) : pl[r];
+            r += step;
+            if (k)
+                *o++ = '/';
+            for (Py_ssize_t i = 0; i < ln; i++) {
+                if (pl[r + i] >= 0x80 || o - start > 200) {
+                    *bad = 1;
+                    return NULL;
+                }
+                *o++ = (char)pl[r + i];
+            }
+            r += ln;
+        }
+        return o;
+    }
+    return NULL;
+}
+
 /* NCP over IP (legacyfs.dissect_ncp) for the segment [pl, pl + len): the Info into *out (NULL: Python's).
  * A reply's completion code, a continuation, or a request of the walker's list (no path). */
 static char *ncp_info(Walker *w, char *o, const uint8_t *pl, Py_ssize_t len) {
@@ -819,6 +868,18 @@ static char *ncp_info(Walker *w, char *o, const uint8_t *pl, Py_ssize_t len) {
             continue;
         o = PUT_LIT(o, "C ");
         o = put_str(o, w->ncp_req[i].text, w->ncp_req[i].len);
+        if (w->ncp_req[i].handle == 2) {
+            int bad;
+            char *e = ncp_path(o + 2, pl, h + 8, len, fn == 0x59, &bad);
+            if (bad)
+                return NULL;
+            if (e != NULL) {
+                o[0] = ':';
+                o[1] = ' ';
+                o = e;
+            }
+            return o;
+        }
         if (w->ncp_req[i].handle && h + 14 <= len) {
             o = PUT_LIT(o, " - 0x");
             for (int k = 8; k < 14; k++)
@@ -1502,8 +1563,6 @@ static char *format_ip6(Walker *w, char *o, unsigned long long n, long long sec,
         return NULL;
     return format_l4(w, o, n, sec, us, ip, 1, ip[6], ip + 40, plen, cap - 40, ip[7], wl, 0);
 }
-
-static inline unsigned le16(const uint8_t *p) { return (unsigned)p[1] << 8 | p[0]; }
 
 /* The Info of a DECnet Phase IV frame (the routing layer at d, the frame's end at e), as
  * l2ctl.dissect_dec_dna and _dec_nsp write it; NULL where they leave it empty or mark the frame. */

@@ -389,10 +389,20 @@ def _native_ext() -> dict[str, Any]:
         ext["ssh"] = bytes(int(c in ssh.MESSAGES or 30 <= c <= 33) for c in range(256))
     if ip(6) is inet.dissect_tcp and TCP_PORTS.map.get(524) is legacyfs.dissect_ncp:
         # NCP over IP: the requests whose Info is a fixed text (or one with the file handle after " - ")
+        # (and those with the request's path after ": ")
         ext["ncp"] = [
-            (fn, -1 if sub is None else sub, text.removesuffix(" - {handle}"), text.endswith(" - {handle}"))
-            for (fn, sub), text in legacyfs.NCP_REQUESTS.items()
-            if "{" not in text.removesuffix(" - {handle}")
+            (fn, -1 if sub is None else sub, t.split("{")[0].removesuffix(" - ").removesuffix(": "), kind)
+            for (fn, sub), t in legacyfs.NCP_REQUESTS.items()
+            for kind in (
+                0
+                if "{" not in t
+                else 1
+                if t.endswith(" - {handle}")
+                else 2
+                if t.endswith(": {path}")
+                else -1,
+            )
+            if kind >= 0 and t.count("{") <= 1
         ]
     if ip(17) is inet.dissect_udp and all(
         UDP_PORTS.map.get(p) is legacyfs.dissect_rx for p in legacyfs.AFS_SERVICES

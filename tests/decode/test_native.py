@@ -569,6 +569,17 @@ def _session8_frame(rnd: random.Random) -> bytes:
                 )
                 + rnd.randbytes(rnd.choice((0, 5, 6, 30))),
                 b"tNcP" + bytes(4) + struct.pack("!H", rnd.choice((0x9999, 0x2222, 0x3333))),
+                # a request with a path: a component count, then (16-bit LE length, name) pairs
+                b"DmdT"
+                + bytes(12)
+                + struct.pack("!HBBBB", 0x2222, 1, 0, 2, 0)
+                + bytes([0x59, rnd.choice((1, 2, 32))])
+                + rnd.randbytes(rnd.choice((0, 3, 9)))
+                + bytes(
+                    [len(parts := rnd.choice(([b"STUDENTS", b"a.url"], [b"x"], [b"caf\xe9"], [b"a", b""])))]
+                )
+                + b"".join(struct.pack("<H", len(c)) + c for c in parts)
+                + rnd.choice((b"", b"", b"\x01")),
                 rnd.randbytes(rnd.choice((2, 4, 40))),
             )
         )
@@ -754,6 +765,7 @@ def test_session8_variants(tmp_path: Path) -> None:
         "R Error (0x89)",
         "C Read From File - 0x",
         "C Open CallBack Control (Op-Lock)",
+        ": STUDENTS/a.url\n",
         "Continuation",
         " AFS (RX) ",
         "FS Request: ",

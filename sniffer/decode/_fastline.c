@@ -75,6 +75,8 @@ typedef struct {
     Names rx_types, rx_acks; /* the packet types' names, "ACK <reason>" */
     int dec;                  /* DECnet routing layer and NSP (l2ctl.dissect_dec_dna): its tables */
     Names dec_control, dec_nsp, dec_seg, dec_fcmod;
+    int dhcp;                 /* DHCP (app.dissect_dhcp) on UDP 67 and 68: the message types' texts */
+    Names dhcp_types;         /* "Discover", ... ; str(n) for the others */
     unsigned ntp_port;        /* NTP (mgmt.dissect_ntp) on this UDP port (0: none): modes, mode 7's requests */
     Names ntp_modes, ntp_priv;
     int dns;                  /* DNS and MDNS queries over UDP (app.dissect_dns, dissect_mdns) */
@@ -310,6 +312,12 @@ static int ext_tables(Walker *w, PyObject *ext) {
             name_table(fc, w->dec_fcmod.s, w->dec_fcmod.len, 0, "Walker: dec fcmod") < 0)
             return -1;
         w->dec = 1;
+    }
+    PyObject *dhcp = PyDict_GetItemString(ext, "dhcp");
+    if (dhcp != NULL) {
+        if (!PyDict_Check(dhcp) || name_table(dhcp, w->dhcp_types.s, w->dhcp_types.len, 0, "Walker: dhcp") < 0)
+            return -1;
+        w->dhcp = 1;
     }
     PyObject *ntp = PyDict_GetItemString(ext, "ntp");
     if (ntp != NULL) {
@@ -1406,6 +1414,48 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, wl);
             *o++ = ' ';
             return dns_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->dhcp && (chosen == 67 || chosen == 68)) { /* DHCP (a BOOTP message with the magic cookie) */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = ulen - 8, q = 240;
+            if (ml < 240 || be32(m + 236) != 0x63825363)
+                return NULL;
+            int mt = -1;
+            while (q < ml) { /* the options: the last DHCP message type (53) wins, as in the dissector */
+                unsigned code = m[q];
+                if (code == 255)
+                    break;
+                if (code == 0) {
+                    q++;
+                    continue;
+                }
+                if (q + 1 >= ml || q + 2 + m[q + 1] > ml)
+                    break;
+                if (code == 53 && m[q + 1] == 1)
+                    mt = m[q + 2];
+                q += 2 + m[q + 1];
+            }
+            HEAD_ADDRS(ip, v6);
+            if (mt < 0) {
+                o = PUT_LIT(o, " BOOTP ");
+                o = put_u64(o, wl);
+                if (m[2] != 6)
+                    return PUT_LIT(o, " Boot");
+                o = m[0] == 1 ? PUT_LIT(o, " Boot Request from ") : PUT_LIT(o, " Boot Reply from ");
+                return put_mac(o, m + 28);
+            }
+            o = PUT_LIT(o, " DHCP ");
+            o = put_u64(o, wl);
+            o = PUT_LIT(o, " DHCP ");
+            o = put_str(o, w->dhcp_types.s[mt], w->dhcp_types.len[mt]);
+            for (int k = w->dhcp_types.len[mt]; k < 8; k++)
+                *o++ = ' ';
+            o = PUT_LIT(o, " - Transaction ID 0x");
+            uint32_t xid = be32(m + 4);
+            int digits = 1;
+            while (digits < 8 && xid >> (4 * digits))
+                digits++;
+            return put_hex(o, xid, digits);
         }
         if (w->ntp_port && chosen == w->ntp_port) { /* NTP: the version and mode (the header all there) */
             const uint8_t *m = l4 + 8;

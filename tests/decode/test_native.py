@@ -482,7 +482,7 @@ def _ssh_payload(rnd: random.Random) -> bytes:
 
 def _session8_frame(rnd: random.Random) -> bytes:
     eth = b"\x01\x00\x5e\0\0\x0d\x02\0\0\0\0\x01"
-    kind = rnd.randrange(18)
+    kind = rnd.randrange(19)
     sp, dp = rnd.choice(((22, 40000), (40000, 22), (21, 22), (22, 21), (22, 22), (41000, 80), (5000, 6000)))
     if kind == 0:  # TCP with options: MPTCP (kind 30), a 30 inside another option, cut option lists
         opts = rnd.choice(
@@ -704,6 +704,26 @@ def _session8_frame(rnd: random.Random) -> bytes:
         )
         tcp = struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0)
         l4, proto = tcp + line, 6
+    elif kind == 18:  # DHCP / BOOTP: message types (known, unknown, two, none), no cookie, cut options
+        boot = bytes([rnd.choice((1, 2)), 1, rnd.choice((6, 6, 16)), 0]) + struct.pack(
+            "!I", rnd.choice((0x3D1D, 0, 0xDEADBEEF))
+        )
+        boot += bytes(20) + b"\x02\xab\0\0\0\x01" + bytes(202)
+        opts = rnd.choice(
+            (
+                b"\x35\x01\x01\xff",
+                b"\x35\x01\xc8\x00\x00\xff",
+                b"\x35\x01\x03\x35\x01\x05\xff",
+                b"\x0c\x03abc\xff",
+                b"\x35\x02\x01\x01\xff",
+                b"\x35\x01",
+                b"\x0c\x09ab",
+            )
+        )
+        msg = boot + rnd.choice((b"\x63\x82\x53\x63", b"\x63\x82\x53\x64")) + opts
+        msg = msg[: len(msg) if rnd.random() < 0.9 else rnd.choice((100, 238, 241))]
+        ports = rnd.choice(((68, 67), (67, 68), (40000, 67), (53, 67)))
+        l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
     elif kind == 8:  # ESP
         l4, proto = rnd.randbytes(rnd.choice((4, 8, 40))), 50
     else:  # PTP over Ethernet, v2 and v1, every message type, cut short
@@ -738,9 +758,9 @@ def _session8_frame(rnd: random.Random) -> bytes:
 def test_session8_variants(tmp_path: Path) -> None:
     """802.1Q (one to three tags), Authentication Headers, IPv4 first fragments, IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
     and off port 22 (encrypted, banner, plain key exchange, New Keys), PIM/VRRP/OSPF/EIGRP/ESP (short,
-    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, NTP, FTP/POP/SMTP lines, DECnet, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
+    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, DHCP, NTP, FTP/POP/SMTP lines, DECnet, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
     rnd = random.Random(8)
-    frames = [_session8_frame(rnd) for _ in range(4000)]
+    frames = [_session8_frame(rnd) for _ in range(8000)]
     p = tmp_path / "s8.pcap"
     p.write_bytes(_pcap("<", False, frames, rnd))
     chunks, err = _both(str(p))
@@ -793,6 +813,9 @@ def test_session8_variants(tmp_path: Path) -> None:
         "Response: 220 ready\n",
         "S: +OK POP3 ready\n",
         " SMTP ",
+        "DHCP Discover - Transaction ID 0x3d1d",
+        "DHCP 200      - Transaction ID 0x",
+        " BOOTP ",
     ):
         assert s in text, s
     mutated = []

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from helpers.cli import sniffer_argv, sniffer_env  # noqa: E402
 from helpers.netns import netns_pair  # noqa: E402
 
-from sniffer.gen.mcast_proc import read_memberships  # noqa: E402
+from sniffer.gen.mcast.proc import read_memberships  # noqa: E402
 
 GROUP, PORT, SIZE = "239.77.7.7", 5555, 100
 

@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from sniffer.errors import NetworkError, UsageError
-    from sniffer.gen import fping
-    from sniffer.gen.ping import PingOptions, resolve
+    from sniffer.gen.ping import fping
+    from sniffer.gen.ping.engine import PingOptions, resolve
 
     if not args.targets:
         raise UsageError("fping needs targets (or -g NETWORK)")

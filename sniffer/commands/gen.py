@@ -21,7 +21,7 @@ servers (bounded by -d seconds and -c connections/messages):
   vsock-server bluetooth-server
   bluetooth-hci   events of a raw HCI socket on hciN (bounded by -c events and -d seconds)
 every run: --style blocking|select|poll|epoll|asyncio, --json; payloads carry the tag of
-sniffer/gen/payload.py (magic SnFg, flow id, sequence, timestamp) for the analyzer.
+sniffer/gen/core/payload.py (magic SnFg, flow id, sequence, timestamp) for the analyzer.
 """
 
 
@@ -268,7 +268,7 @@ def _onoff(text: str) -> bool:
 
 def _size(text: str) -> int:
     from sniffer.errors import UsageError
-    from sniffer.gen.options import parse_size
+    from sniffer.gen.traffic.options import parse_size
 
     try:
         return parse_size(text)
@@ -277,7 +277,7 @@ def _size(text: str) -> int:
 
 
 def _opts(args: argparse.Namespace) -> Any:
-    from sniffer.gen.options import SockOpts
+    from sniffer.gen.traffic.options import SockOpts
 
     return SockOpts(
         reuseaddr=args.reuseaddr,
@@ -298,13 +298,13 @@ def _opts(args: argparse.Namespace) -> Any:
 def _endpoint(args: argparse.Namespace, server: bool) -> tuple[Any, Any, bool]:
     """(endpoint, address or None, start-a-self-peer) for a command."""
     from sniffer.errors import UsageError
-    from sniffer.gen import ipaddr
+    from sniffer.gen.traffic import ipaddr
 
     what = args.gen_what
     opts = _opts(args)
     ep: Any
     if what.startswith("tcp"):
-        from sniffer.gen.tcp import TcpEndpoint
+        from sniffer.gen.traffic.tcp import TcpEndpoint
 
         ep = TcpEndpoint(args.family, opts)
         text = args.bind if server else args.to
@@ -315,7 +315,7 @@ def _endpoint(args: argparse.Namespace, server: bool) -> tuple[Any, Any, bool]:
         )
         return ep, addr, addr is None
     if what.startswith("udp"):
-        from sniffer.gen.udp import UdpEndpoint
+        from sniffer.gen.traffic.udp import UdpEndpoint
 
         ep = UdpEndpoint(args.family, opts, iface=args.interface, group=getattr(args, "group", None))
         text = args.bind if server else args.to
@@ -326,7 +326,7 @@ def _endpoint(args: argparse.Namespace, server: bool) -> tuple[Any, Any, bool]:
         )
         return ep, addr, addr is None
     if what.startswith("unix"):
-        from sniffer.gen.unix import UnixEndpoint, unix_address
+        from sniffer.gen.traffic.unix import UnixEndpoint, unix_address
 
         ep = UnixEndpoint(args.type, opts, abstract=bool(args.abstract))
         if server:
@@ -336,14 +336,14 @@ def _endpoint(args: argparse.Namespace, server: bool) -> tuple[Any, Any, bool]:
             return ep, unix_address(args.path, args.abstract), args.self_peer
         return ep, None, True
     if what.startswith("packet"):
-        from sniffer.gen.packet import PacketEndpoint, parse_mac
+        from sniffer.gen.traffic.packet import PacketEndpoint, parse_mac
 
         dst = parse_mac(args.dst_mac) if getattr(args, "dst_mac", None) else None
         ep = PacketEndpoint(args.type, args.interface, opts, args.ethertype, dst)
         addr = (args.interface, args.ethertype)
         return ep, addr, not server and not args.external
     if what.startswith("rawip"):
-        from sniffer.gen.rawip import RawIpEndpoint
+        from sniffer.gen.traffic.rawip import RawIpEndpoint
 
         ep = RawIpEndpoint(args.family, opts, args.proto)
         text = args.bind if server else args.to
@@ -352,7 +352,7 @@ def _endpoint(args: argparse.Namespace, server: bool) -> tuple[Any, Any, bool]:
         addr = (ipaddr.LOOPBACK[args.family], 0)
         return ep, addr, not server
     if what.startswith("vsock"):
-        from sniffer.gen.vsock import VMADDR_CID_ANY, VMADDR_CID_LOCAL, VsockEndpoint
+        from sniffer.gen.traffic.vsock import VMADDR_CID_ANY, VMADDR_CID_LOCAL, VsockEndpoint
 
         ep = VsockEndpoint(args.cid, opts)
         if server:
@@ -363,13 +363,13 @@ def _endpoint(args: argparse.Namespace, server: bool) -> tuple[Any, Any, bool]:
             )
         return ep, (args.cid, args.port), args.self_peer or args.cid == VMADDR_CID_LOCAL
     if what.startswith("bluetooth"):
-        from sniffer.gen.bluetooth import BluetoothEndpoint, check_available
+        from sniffer.gen.traffic.bluetooth import BluetoothEndpoint, check_available
 
         check_available()  # before anything else: one line when AF_BLUETOOTH is not there
         port = args.port if args.port is not None else (1 if args.proto == "rfcomm" else 0x1001)
         return BluetoothEndpoint(args.proto, opts), (args.bdaddr, port), False
     if what == "broadcast":
-        from sniffer.gen.broadcast import BroadcastEndpoint
+        from sniffer.gen.traffic.broadcast import BroadcastEndpoint
 
         ep = BroadcastEndpoint(args.interface, opts, args.to)
         return ep, (ep.to, args.port), args.self_peer
@@ -378,7 +378,7 @@ def _endpoint(args: argparse.Namespace, server: bool) -> tuple[Any, Any, bool]:
 
 def _settings(args: argparse.Namespace) -> Any:
     from sniffer.errors import UsageError
-    from sniffer.gen.core import BLAST, BULK, CONNS, ECHO, RunSettings
+    from sniffer.gen.traffic.run import BLAST, BULK, CONNS, ECHO, RunSettings
 
     what = args.gen_what
     if what in ("tcp-bulk",) or getattr(args, "bulk", False):
@@ -434,7 +434,7 @@ def _emit(obj: Any, as_json: bool, text: str) -> None:
 
 def _run_client(args: argparse.Namespace) -> int:
     from sniffer.errors import NetworkError
-    from sniffer.gen.core import BLAST, BULK, ECHO, run_client, self_peer
+    from sniffer.gen.traffic.run import BLAST, BULK, ECHO, run_client, self_peer
 
     rs = _settings(args)
     ep, addr, start_peer = _endpoint(args, server=False)
@@ -470,7 +470,7 @@ def _run_client(args: argparse.Namespace) -> int:
 def _note_socket_file(rep: Any, addr: Any) -> None:
     """AF_UNIX on a path: show the socket file's type, permissions and owner (what connect checks)."""
     if rep.family == "unix" and isinstance(addr, str) and addr and not addr.startswith("\0"):
-        from sniffer.gen.unix import file_info
+        from sniffer.gen.traffic.unix import file_info
 
         rep.notes.append(f"socket file {addr}: {file_info(addr)}")
 
@@ -478,7 +478,7 @@ def _note_socket_file(rep: Any, addr: Any) -> None:
 def _run_server(args: argparse.Namespace) -> int:
     import signal
 
-    from sniffer.gen.core import deadline_stop, open_server, serve
+    from sniffer.gen.traffic.run import deadline_stop, open_server, serve
 
     ep, addr, _ = _endpoint(args, server=True)
     stopped = {"flag": False}
@@ -492,7 +492,7 @@ def _run_server(args: argparse.Namespace) -> int:
     where = ep.describe(ep.peer_address(sock))
     extra = ""
     if args.gen_what == "unix-server" and isinstance(addr, str) and not addr.startswith("\0"):
-        from sniffer.gen.unix import file_info
+        from sniffer.gen.traffic.unix import file_info
 
         extra = f" ({file_info(addr)})"
     group = getattr(ep, "group", None)
@@ -522,7 +522,7 @@ def _run_server(args: argparse.Namespace) -> int:
     stats = {"server": args.gen_what, "address": where, **stats}
     text = " ".join(f"{k}={v}" for k, v in stats.items() if not k.startswith("options"))
     if "options" in stats:
-        from sniffer.gen.options import side_by_side
+        from sniffer.gen.core.report import side_by_side
 
         text += "\n  options " + side_by_side(stats["options"], stats.get("options_asked", {}))
     _emit(stats, args.json, text)
@@ -533,8 +533,8 @@ def _run_icmp(args: argparse.Namespace) -> int:
     import random
 
     from sniffer.errors import NetworkError
-    from sniffer.gen.icmpgen import run_icmp
-    from sniffer.gen.ipaddr import LOOPBACK
+    from sniffer.gen.ping.icmpgen import run_icmp
+    from sniffer.gen.traffic.ipaddr import LOOPBACK
 
     rep = run_icmp(
         args.to or LOOPBACK[args.family],
@@ -556,7 +556,7 @@ def _run_icmp(args: argparse.Namespace) -> int:
 
 def _run_hci(args: argparse.Namespace) -> int:
     from sniffer.errors import UsageError
-    from sniffer.gen.bluetooth import check_available, describe_hci, hci_events
+    from sniffer.gen.traffic.bluetooth import check_available, describe_hci, hci_events
 
     if args.count < 1 or not args.duration > 0:
         raise UsageError("bluetooth-hci: -c must be >= 1 and -d > 0")
@@ -573,7 +573,7 @@ def _run_verify(args: argparse.Namespace) -> int:
     import json
 
     from sniffer.capture.pcapfile import open_capture
-    from sniffer.gen.verify import scan
+    from sniffer.gen.core.verify import scan
 
     with open_capture(args.file) as reader:
         flows = scan(reader)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-DEFAULT_PORT = 1234  # same as sniffer.gen.multicast.DEFAULT_PORT (kept here so --help stays light)
+DEFAULT_PORT = 1234  # same as sniffer.gen.mcast.stream.DEFAULT_PORT (kept here so --help stays light)
 
 
 def _port(text: str) -> int:
@@ -134,7 +134,7 @@ def _note(msg: str) -> None:
 
 def run_join(args: argparse.Namespace) -> int:
     from sniffer.errors import UsageError
-    from sniffer.gen.multicast import Receiver
+    from sniffer.gen.mcast.stream import Receiver
 
     if args.count < 0 or (args.duration is not None and args.duration <= 0):
         raise UsageError("-c must be >= 0 and --duration > 0")
@@ -200,7 +200,7 @@ def _hp(addr: str, port: int) -> str:
 
 
 def run_send(args: argparse.Namespace) -> int:
-    from sniffer.gen.multicast import send_stream
+    from sniffer.gen.mcast.stream import send_stream
 
     count = args.count if args.count is not None else (0 if args.duration is not None else 10)
     with _stop_on_signals() as stop:
@@ -232,7 +232,7 @@ def run_send(args: argparse.Namespace) -> int:
 
 
 def run_groups(args: argparse.Namespace) -> int:
-    from sniffer.gen.mcast_proc import format_table, read_memberships
+    from sniffer.gen.mcast.proc import format_table, read_memberships
 
     rows = read_memberships(args.iface, args.netns)
     if not args.watch:
@@ -292,7 +292,7 @@ def _print_event(event: str, m: dict[str, Any], as_json: bool) -> None:
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    from sniffer.gen.mcast_watch import watch
+    from sniffer.gen.mcast.watch import watch
     from sniffer.model.multicast import GroupState, TimelineEvent
 
     def show(g: GroupState, e: TimelineEvent) -> None:
@@ -331,7 +331,7 @@ def run_watch(args: argparse.Namespace) -> int:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    from sniffer.gen.mcast_doctor import FAIL, format_checks, run_checks
+    from sniffer.gen.mcast.doctor import FAIL, format_checks, run_checks
 
     checks = run_checks(
         group=args.group,

@@ -199,7 +199,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _options(args: argparse.Namespace) -> Any:
     from sniffer.errors import SnifferError, UsageError
-    from sniffer.gen.ping import PingOptions
+    from sniffer.gen.ping.engine import PingOptions
 
     data = None
     if args.payload_file:
@@ -314,7 +314,7 @@ def _run(args: argparse.Namespace) -> int:
         args.targets = [*more, *args.targets]
         if args.timestamp == "tsprespec" and args.targets:
             # iputils: the hosts before the target are the hops asked to stamp
-            from sniffer.gen.ping import resolve
+            from sniffer.gen.ping.engine import resolve
 
             args.ts_hops = [resolve(h, 4).address for h in args.targets[:-1]]
             args.targets = args.targets[-1:]
@@ -358,8 +358,8 @@ def _run_ping(args: argparse.Namespace) -> int:
     import socket
     import time
 
-    from sniffer.gen import icmp
-    from sniffer.gen.ping import PingSession, ProbeError, ProbeSent, ProbeTimeout, Reply
+    from sniffer.gen.ping import icmp
+    from sniffer.gen.ping.engine import PingSession, ProbeError, ProbeSent, ProbeTimeout, Reply
 
     opts = _options(args)
     session = PingSession(args.targets, opts)
@@ -626,8 +626,8 @@ def _run_trace(args: argparse.Namespace) -> int:
     import json
 
     from sniffer.errors import UsageError
-    from sniffer.gen.ping import resolve
-    from sniffer.gen.trace import Hop, trace
+    from sniffer.gen.ping.engine import resolve
+    from sniffer.gen.ping.trace import Hop, trace
 
     opts = _options(args)
     if opts.icmp_type is not None:

@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     import socket
 
     from sniffer.errors import UsageError
-    from sniffer.gen.ping import PingOptions, resolve
-    from sniffer.gen.trace import Hop, trace, trace_l4
+    from sniffer.gen.ping.engine import PingOptions, resolve
+    from sniffer.gen.ping.trace import Hop, trace, trace_l4
 
     try:
         wait = float(str(args.wait).split(",")[0])

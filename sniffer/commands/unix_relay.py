@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     import signal
 
-    from sniffer.gen.unixrelay import run_relay
+    from sniffer.gen.traffic.unixrelay import run_relay
 
     stopped = {"flag": False}
 

@@ -1857,11 +1857,21 @@ static PyObject *walker_line(Walker *w, PyObject *const *args, Py_ssize_t nargs)
     return text_of(w, e - w->out);
 }
 
+/* export's entry point (sniffer/dataset/rows.py): its own block at the end of this file */
+static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nargs);
+static PyObject *walker_export_setup(Walker *w, PyObject *const *args, Py_ssize_t nargs);
+static PyObject *walker_headers(Walker *w, PyObject *arg);
+
 static PyMethodDef walker_methods[] = {
     {"walk", (PyCFunction)(void (*)(void))walker_walk, METH_FASTCALL,
      "walk(buf, pos, n, left, big_endian, nanosecond, maxcap) -> (text | None, pos, lines)"},
     {"line", (PyCFunction)(void (*)(void))walker_line, METH_FASTCALL,
      "line(n, ts_ns, data, wire_length) -> str | None"},
+    {"columns", (PyCFunction)(void (*)(void))walker_columns, METH_FASTCALL,
+     "columns(data, wire_length) -> (src, dst, protocol, info, shape) | None"},
+    {"export_setup", (PyCFunction)(void (*)(void))walker_export_setup, METH_FASTCALL,
+     "export_setup(Transport, FRAGMENT, UNKNOWN, vlan, not_ip, tunnel_udp, ipv6_ext, not_tcp, icmp_errors)"},
+    {"headers", (PyCFunction)walker_headers, METH_O, "headers(frame) -> (Transport, segment) | None"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1893,4 +1903,429 @@ PyMODINIT_FUNC PyInit__fastline(void) {
         return NULL;
     }
     return m;
+}
+
+/* -------------------------------------------------------------------------------------------------- */
+/* export's entry point (sniffer/dataset/rows.py, docs/dataset.md): the packet-list columns of a packet this
+ * walker knows, without the line around them.
+ *
+ * columns(data, wire_length) -> (src, dst, protocol, info, shape) | None
+ *
+ * The columns are the ones format_eth writes into `read`'s line (so export and read share one copy of the
+ * formatting: the line is written, then cut at its fixed separators); None for every packet the walker does
+ * not know (then export runs its Python path). ``shape`` names the packet's protocol stack for the caller's
+ * cache (the stack depends only on it, as in decode.summary.fast_protocols): 1 ARP, 2 a later IPv4
+ * fragment, 3 IGMPv2, and for the TCP/UDP/ICMP of the fast path 16 + 2 * the IP protocol + 1 if a payload
+ * follows the transport header. Only those shapes are answered: a packet format_eth learns to take later
+ * (another lane's) is None here until this block names its shape. */
+
+#define SHAPE_ARP 1
+#define SHAPE_FRAG 2
+#define SHAPE_IGMP 3
+
+/* the shape of an Ethernet frame p[0:caplen] if it is one of the kinds above (by format_eth's own order
+ * of tests), else 0 (the checks that it is well formed are format_eth's) */
+static int export_shape(const uint8_t *p, Py_ssize_t caplen) {
+    if (caplen < 14)
+        return 0;
+    unsigned et = be16(p + 12);
+    if (et == 0x0806)
+        return SHAPE_ARP;
+    if (et != 0x0800 || caplen < 34)
+        return 0;
+    if (p[14] == 0x45 && (be16(p + 20) & 0x1FFF))
+        return SHAPE_FRAG;
+    unsigned proto = p[23];
+    if (proto == 2)
+        return SHAPE_IGMP;
+    if (p[14] != 0x45 || (proto != 6 && proto != 17 && proto != 1))
+        return 0;
+    long end = 14 + (long)be16(p + 16), hdr = 8;
+    if (proto == 6) {
+        if (caplen < 54)
+            return 0;
+        hdr = (p[46] >> 4) << 2;
+    }
+    return 16 + 2 * (int)proto + (end > 34 + hdr);
+}
+
+static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "columns(data, wire_length)");
+        return NULL;
+    }
+    if (!PyBytes_Check(args[0]))
+        Py_RETURN_NONE;
+    int overflow = 0;
+    long long wl = PyLong_AsLongLongAndOverflow(args[1], &overflow);
+    if (wl == -1 && PyErr_Occurred())
+        return NULL;
+    if (overflow || wl < 0)
+        Py_RETURN_NONE;
+    const uint8_t *p = (const uint8_t *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t caplen = PyBytes_GET_SIZE(args[0]);
+    int shape = export_shape(p, caplen);
+    if (!shape)
+        Py_RETURN_NONE;
+    /* the line of packet 0 at the last second formatted (no call of the time formatter but the first) */
+    char *e = format_eth(w, w->out, 0, w->last_sec >= 0 ? w->last_sec : 0, 0, p, caplen,
+                         (unsigned long long)wl);
+    if (e == (char *)-1)
+        return NULL;
+    if (e == NULL)
+        Py_RETURN_NONE;
+    /* "0 HH:MM:SS.000000 SRC -> DST PROTOCOL LENGTH INFO": no column but Info has a space */
+    const char *s = w->out + 2 + w->hms_len + 7, *end = e, *cut[4];
+    const char *q = s;
+    for (int i = 0; i < 4; i++) {
+        q = memchr(q, ' ', (size_t)(end - q));
+        if (q == NULL)
+            Py_RETURN_NONE;
+        cut[i] = q;
+        q += (i == 0) ? 4 : 1; /* " -> " after the source */
+        if (q > end)
+            Py_RETURN_NONE;
+    }
+    if (cut[0] + 4 > end || memcmp(cut[0], " -> ", 4) != 0)
+        Py_RETURN_NONE;
+    static const char *const names[] = {"ARP", "IPv4", "IGMPv2", "TCP", "UDP", "ICMP"};
+    Py_ssize_t plen = cut[2] - (cut[1] + 1);
+    const char *want = shape == SHAPE_ARP    ? names[0]
+                       : shape == SHAPE_FRAG ? names[1]
+                       : shape == SHAPE_IGMP ? names[2]
+                       : shape >= 16 + 12 && shape < 16 + 14 ? names[3]
+                       : shape >= 16 + 34 && shape < 16 + 36 ? names[4]
+                                                              : names[5];
+    if ((size_t)plen != strlen(want) || memcmp(cut[1] + 1, want, (size_t)plen) != 0)
+        Py_RETURN_NONE; /* not the kind the shape says: Python's */
+    const char *info = cut[3] + 1;
+    return Py_BuildValue("(s#s#s#s#i)", s, (Py_ssize_t)(cut[0] - s), cut[0] + 4, (Py_ssize_t)(cut[1] - (cut[0] + 4)),
+                         cut[1] + 1, plen, info, (Py_ssize_t)(end - info), shape);
+}
+
+/* -------------------------------------------------------------------------------------------------- */
+/* export's header walk (sniffer/dataset/rows.py ``_walk``, its Python reference): for the common Ethernet
+ * frames (VLAN tags skipped; IPv4 without options; IPv6 without extension headers), model.l4's Transport
+ * and model.tcpanalysis' segment tuple in one C walk. Its objects and tables come from Python once
+ * (``export_setup``); xp_options copies model.tcpanalysis.tcp_options. A test compares both walks on
+ * every corpus frame and on mutated ones. */
+
+#include <arpa/inet.h>
+
+static PyObject *xp_transport, *xp_fragment, *xp_unknown, *xp_ip, *xp_ipv6, *xp_empty;
+static uint8_t xp_vlan[65536], xp_not_ip[65536], xp_tunnel[65536], xp_v6ext[256], xp_not_tcp[256],
+    xp_icmp_err[256];
+
+static int xp_table(PyObject *items, uint8_t *t, Py_ssize_t size) {
+    PyObject *it = PyObject_GetIter(items), *x;
+    if (it == NULL)
+        return -1;
+    memset(t, 0, (size_t)size);
+    while ((x = PyIter_Next(it)) != NULL) {
+        long v = PyLong_AsLong(x);
+        Py_DECREF(x);
+        if (v < 0 || v >= size) {
+            Py_DECREF(it);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "export_setup: a number out of its table");
+            return -1;
+        }
+        t[v] = 1;
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* export_setup(Transport, FRAGMENT, UNKNOWN, vlan_types, not_ip_ethertypes, tunnel_udp_ports, ipv6_ext,
+ *              not_tcp, icmp_errors) -> None */
+static PyObject *walker_export_setup(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 9 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "export_setup(Transport, FRAGMENT, UNKNOWN, vlan, not_ip, tunnel_udp, "
+                                         "ipv6_ext, not_tcp, icmp_errors)");
+        return NULL;
+    }
+    if (xp_table(args[3], xp_vlan, 65536) < 0 || xp_table(args[4], xp_not_ip, 65536) < 0 ||
+        xp_table(args[5], xp_tunnel, 65536) < 0 || xp_table(args[6], xp_v6ext, 256) < 0 ||
+        xp_table(args[7], xp_not_tcp, 256) < 0 || xp_table(args[8], xp_icmp_err, 256) < 0)
+        return NULL;
+    if (xp_ip == NULL && ((xp_ip = PyUnicode_InternFromString("ip")) == NULL ||
+                          (xp_ipv6 = PyUnicode_InternFromString("ipv6")) == NULL ||
+                          (xp_empty = PyBytes_FromStringAndSize(NULL, 0)) == NULL))
+        return NULL;
+    Py_XSETREF(xp_transport, Py_NewRef(args[0]));
+    Py_XSETREF(xp_fragment, Py_NewRef(args[1]));
+    Py_XSETREF(xp_unknown, Py_NewRef(args[2]));
+    Py_RETURN_NONE;
+}
+
+static PyObject *xp_ascii(const char *s, Py_ssize_t n) {
+    PyObject *o = PyUnicode_New(n, 127);
+    if (o != NULL)
+        memcpy(PyUnicode_DATA(o), s, (size_t)n);
+    return o;
+}
+
+static PyObject *xp_mac(const uint8_t *a) {
+    char s[17];
+    put_mac(s, a);
+    return xp_ascii(s, 17);
+}
+
+static PyObject *xp_ip4(const uint8_t *a) {
+    char s[16];
+    char *e = put_ip4(s, a);
+    return xp_ascii(s, e - s);
+}
+
+static PyObject *xp_ip6(const uint8_t *a) {
+    char s[INET6_ADDRSTRLEN];
+    if (inet_ntop(AF_INET6, a, s, sizeof(s)) == NULL)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    return xp_ascii(s, (Py_ssize_t)strlen(s));
+}
+
+/* a tuple (of type tp, or a plain one for NULL) of n items, whose references it steals; NULL (all freed)
+ * if an item is NULL or on error */
+static PyObject *xp_tuple(PyTypeObject *tp, PyObject **items, int n) {
+    int bad = 0;
+    for (int i = 0; i < n; i++)
+        bad |= items[i] == NULL;
+    PyObject *t = bad ? NULL : tp != NULL ? tp->tp_alloc(tp, n) : PyTuple_New(n);
+    if (t == NULL) {
+        for (int i = 0; i < n; i++)
+            Py_XDECREF(items[i]);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++)
+        PyTuple_SET_ITEM(t, i, items[i]);
+    return t;
+}
+
+/* a Transport (version, src, dst, proto, sport, dport, seq, ack, flags, payload, eth_src, eth_dst, frag,
+ * quoted, window) of the frame d; steals every object argument */
+static PyObject *xp_make(int v, PyObject *src, PyObject *dst, long proto, PyObject *sport, PyObject *dport,
+                         PyObject *seq, PyObject *ack, PyObject *flags, PyObject *payload, const uint8_t *d,
+                         PyObject *frag, PyObject *window) {
+    PyObject *items[15] = {PyLong_FromLong(v), src,          dst,       PyLong_FromLong(proto), sport,
+                           dport,              seq,          ack,       flags,                  payload,
+                           xp_mac(d + 6),      xp_mac(d),    frag,      Py_NewRef(Py_False),    window};
+    return xp_tuple((PyTypeObject *)xp_transport, items, 15);
+}
+
+static PyObject *xp_zero(void) { return PyLong_FromLong(0); }
+
+static PyObject *xp_slice(const uint8_t *d, Py_ssize_t a, Py_ssize_t b) {
+    if (b <= a)
+        return Py_NewRef(xp_empty);
+    return PyBytes_FromStringAndSize((const char *)d + a, b - a);
+}
+
+/* model.tcpanalysis.tcp_options of d[o:oend] (within the frame): 1 with *wscale and *sack set (new
+ * references, None when absent), 0 if an option's length is bogus, -1 on error */
+static int xp_options(const uint8_t *d, Py_ssize_t o, Py_ssize_t oend, PyObject **wscale, PyObject **sack) {
+    PyObject *ws = Py_NewRef(Py_None), *sk = Py_NewRef(Py_None);
+    int have_sack = 0;
+    while (o < oend) {
+        unsigned kind = d[o];
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            o++;
+            continue;
+        }
+        if (o + 1 >= oend)
+            break;
+        Py_ssize_t ln = d[o + 1];
+        if (ln < 2 || o + ln > oend) {
+            Py_DECREF(ws);
+            Py_DECREF(sk);
+            return 0;
+        }
+        if (kind == 3 && ln == 3) {
+            Py_SETREF(ws, PyLong_FromLong(d[o + 2]));
+        } else if (kind == 5 && ln >= 10 && !have_sack) {
+            Py_ssize_t nb = 0;
+            for (Py_ssize_t b = o + 2; b < o + ln - 7; b += 8)
+                nb++;
+            PyObject *t = PyTuple_New(nb);
+            if (t != NULL) {
+                Py_ssize_t i = 0;
+                for (Py_ssize_t b = o + 2; b < o + ln - 7; b += 8, i++) {
+                    PyObject *pair = Py_BuildValue("(kk)", (unsigned long)be32(d + b), (unsigned long)be32(d + b + 4));
+                    if (pair == NULL) {
+                        Py_CLEAR(t);
+                        break;
+                    }
+                    PyTuple_SET_ITEM(t, i, pair);
+                }
+            }
+            Py_SETREF(sk, t);
+            have_sack = 1;
+        }
+        if (ws == NULL || sk == NULL) {
+            Py_XDECREF(ws);
+            Py_XDECREF(sk);
+            return -1;
+        }
+        o += ln;
+    }
+    *wscale = ws;
+    *sack = sk;
+    return 1;
+}
+
+/* headers(frame) -> (Transport | None, segment | FRAGMENT | UNKNOWN | None) | None: rows._walk */
+static PyObject *walker_headers(Walker *w, PyObject *arg) {
+    if (xp_transport == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "headers: export_setup first");
+        return NULL;
+    }
+    if (!PyTuple_Check(arg) || PyTuple_GET_SIZE(arg) < 4 || !PyBytes_Check(PyTuple_GET_ITEM(arg, 1)) ||
+        !PyLong_CheckExact(PyTuple_GET_ITEM(arg, 3)))
+        Py_RETURN_NONE;
+    if (PyLong_AsLong(PyTuple_GET_ITEM(arg, 3)) != 1) {
+        if (PyErr_Occurred())
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *data = PyTuple_GET_ITEM(arg, 1);
+    const uint8_t *d = (const uint8_t *)PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    if (n < 14)
+        Py_RETURN_NONE;
+    unsigned et = be16(d + 12);
+    Py_ssize_t off = 14, l4, end, cut;
+    while (xp_vlan[et] && n >= off + 4) {
+        et = be16(d + off + 2);
+        off += 4;
+    }
+    int v;
+    unsigned proto;
+    PyObject *name, *src, *dst;
+    if (et == 0x0800) {
+        if (n < off + 20 || d[off] != 0x45)
+            Py_RETURN_NONE;
+        unsigned total = be16(d + off + 2), ident = be16(d + off + 4), frag = be16(d + off + 6);
+        proto = d[off + 9];
+        if (total < 20)
+            Py_RETURN_NONE;
+        v = 4;
+        name = xp_ip;
+        l4 = off + 20;
+        end = off + (Py_ssize_t)total;
+        cut = end <= n ? end : n;
+        if (frag & 0x3FFF) {
+            PyObject *fr4 = Py_BuildValue("(IInnI)", frag, proto, l4, cut, ident);
+            PyObject *t = xp_make(4, xp_ip4(d + off + 12), xp_ip4(d + off + 16), -1, xp_zero(), xp_zero(),
+                                  xp_zero(), xp_zero(), xp_zero(), Py_NewRef(xp_empty), d, fr4, xp_zero());
+            PyObject *pair[2] = {t, Py_NewRef(xp_fragment)};
+            return xp_tuple(NULL, pair, 2);
+        }
+        src = xp_ip4(d + off + 12);
+        dst = xp_ip4(d + off + 16);
+    } else if (et == 0x86DD) {
+        if (n < off + 40 || d[off] >> 4 != 6)
+            Py_RETURN_NONE;
+        unsigned plen = be16(d + off + 4);
+        proto = d[off + 6];
+        if (!plen || xp_v6ext[proto] || proto == 44)
+            Py_RETURN_NONE;
+        v = 6;
+        name = xp_ipv6;
+        l4 = off + 40;
+        end = l4 + (Py_ssize_t)plen;
+        cut = end <= n ? end : n;
+        src = xp_ip6(d + off + 8);
+        dst = xp_ip6(d + off + 24);
+    } else if (xp_not_ip[et]) {
+        return PyTuple_Pack(2, Py_None, Py_None);
+    } else {
+        Py_RETURN_NONE;
+    }
+    if (src == NULL || dst == NULL) {
+        Py_XDECREF(src);
+        Py_XDECREF(dst);
+        return NULL;
+    }
+    PyObject *items[2];
+    if (proto == 6) {
+        if (n < l4 + 20) {
+            Py_DECREF(src);
+            Py_DECREF(dst);
+            Py_RETURN_NONE;
+        }
+        const uint8_t *h = d + l4;
+        unsigned offflags = be16(h + 12);
+        Py_ssize_t hl = (Py_ssize_t)(offflags >> 12) * 4;
+        PyObject *sport = PyLong_FromLong(be16(h)), *dport = PyLong_FromLong(be16(h + 2)),
+                 *seq = PyLong_FromUnsignedLong(be32(h + 4)), *ack = PyLong_FromUnsignedLong(be32(h + 8)),
+                 *flags = PyLong_FromLong(offflags & 0x0FFF), *win = PyLong_FromLong(be16(h + 14));
+        PyObject *payload = hl >= 20 ? xp_slice(d, l4 + hl, cut) : Py_NewRef(xp_empty);
+        /* (the segment shares the Transport's objects: one more reference each) */
+        Py_XINCREF(src);
+        Py_XINCREF(dst);
+        Py_XINCREF(sport);
+        Py_XINCREF(dport);
+        Py_XINCREF(seq);
+        Py_XINCREF(ack);
+        Py_XINCREF(flags);
+        Py_XINCREF(win);
+        PyObject *shared[8] = {src, dst, sport, dport, seq, ack, flags, win};
+        items[0] = xp_make(v, src, dst, 6, sport, dport, seq, ack, flags, payload, d, Py_NewRef(Py_None), win);
+        if (items[0] == NULL || hl < 20 || l4 + hl > n) {
+            for (int i = 0; i < 8; i++)
+                Py_XDECREF(shared[i]);
+            if (items[0] == NULL)
+                return NULL;
+            items[1] = Py_NewRef(xp_unknown);
+            return xp_tuple(NULL, items, 2);
+        }
+        PyObject *wscale = Py_NewRef(Py_None), *sack = Py_NewRef(Py_None);
+        if (hl > 20) {
+            Py_DECREF(wscale);
+            Py_DECREF(sack);
+            int r = xp_options(d, l4 + 20, l4 + hl, &wscale, &sack);
+            if (r <= 0) {
+                for (int i = 0; i < 8; i++)
+                    Py_DECREF(shared[i]);
+                if (r < 0) {
+                    Py_DECREF(items[0]);
+                    return NULL;
+                }
+                items[1] = Py_NewRef(xp_unknown);
+                return xp_tuple(NULL, items, 2);
+            }
+        }
+        Py_ssize_t seglen = end - l4 - hl;
+        PyObject *pair[2] = {Py_NewRef(name), src}, *pair2[2] = {Py_NewRef(name), dst};
+        PyObject *seg[11] = {xp_tuple(NULL, pair, 2), xp_tuple(NULL, pair2, 2), sport, dport, seq, ack, flags,
+                             win, PyLong_FromSsize_t(seglen > 0 ? seglen : 0), wscale, sack};
+        items[1] = xp_tuple(NULL, seg, 11);
+        return xp_tuple(NULL, items, 2);
+    }
+    if (proto == 17) {
+        if (n < l4 + 8) {
+            Py_DECREF(src);
+            Py_DECREF(dst);
+            Py_RETURN_NONE;
+        }
+        unsigned sport = be16(d + l4), dport = be16(d + l4 + 2), ulen = be16(d + l4 + 4);
+        Py_ssize_t uend = cut;
+        if (ulen >= 8 && l4 + (Py_ssize_t)ulen < cut)
+            uend = l4 + (Py_ssize_t)ulen;
+        items[0] = xp_make(v, src, dst, 17, PyLong_FromLong(sport), PyLong_FromLong(dport), xp_zero(), xp_zero(),
+                           xp_zero(), xp_slice(d, l4 + 8, uend), d, Py_NewRef(Py_None), xp_zero());
+        items[1] = Py_NewRef(xp_tunnel[sport] || xp_tunnel[dport] ? xp_unknown : Py_None);
+        return xp_tuple(NULL, items, 2);
+    }
+    if (n >= l4 + 8 &&
+        ((proto == 1 && v == 4 && xp_icmp_err[d[l4]]) || (proto == 58 && v == 6 && d[l4] >= 1 && d[l4] <= 4))) {
+        Py_DECREF(src);
+        Py_DECREF(dst);
+        Py_RETURN_NONE; /* an ICMP error: the transport is the quoted packet's */
+    }
+    items[0] = xp_make(v, src, dst, (long)proto, xp_zero(), xp_zero(), xp_zero(), xp_zero(), xp_zero(),
+                       Py_NewRef(xp_empty), d, Py_NewRef(Py_None), xp_zero());
+    items[1] = Py_NewRef(xp_not_tcp[proto] ? Py_None : xp_unknown);
+    return xp_tuple(NULL, items, 2);
 }

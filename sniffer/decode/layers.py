@@ -2,7 +2,7 @@
 
 Every header-only reader of the package builds on these functions instead of walking the headers itself:
 the display filters' header fields (model/fastfields.py), flows and statistics (model/l4.py) and ping's
-reading of the packet quoted in an ICMP error (gen/icmp.py). Three levels:
+reading of the packet quoted in an ICMP error (gen/ping/icmp.py). Three levels:
 
 - ``link(data, linktype)``: (ethertype, offset of the network header, VLAN tags skipped) for Ethernet
   (802.1Q/802.1ad tags), Linux SLL/SLL2, NULL/loopback and raw IP;

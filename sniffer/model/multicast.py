@@ -243,7 +243,7 @@ class StreamStats:
 
 
 # --------------------------------------------------------------------------------------------------
-# The kernel's membership table (filled by sniffer.gen.mcast_proc from /proc) and the wire view.
+# The kernel's membership table (filled by sniffer.gen.mcast.proc from /proc) and the wire view.
 # --------------------------------------------------------------------------------------------------
 
 

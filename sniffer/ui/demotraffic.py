@@ -13,7 +13,7 @@ import struct
 import threading
 import time
 
-from sniffer.gen.icmp import checksum
+from sniffer.checksum import checksum
 
 GROUP = "239.255.77.1"
 LOOPBACK = "127.0.0.1"

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Label, Sparkline
 
-from sniffer.gen.ping import PingEvent, PingSession, ProbeError, ProbeSent, ProbeTimeout, Reply
+from sniffer.gen.ping.engine import PingEvent, PingSession, ProbeError, ProbeSent, ProbeTimeout, Reply
 
 
 @dataclass

@@ -75,7 +75,7 @@ def app_capture(path: Path, start_ns: int = 1_700_000_000_000_000_000) -> list[F
     """A pcap of: a TLS 1.0 and a TLS 1.3 client hello (ports 443), three DNS queries, one HTTP-less TCP
     conversation; times 1 ms apart from ``start_ns``. Returns the frames written."""
     from sniffer.capture.pcapfile import open_writer
-    from sniffer.gen.synth import TcpConversation, udp_frame
+    from sniffer.gen.traffic.synth import TcpConversation, udp_frame
 
     frames: list[Frame] = []
     for port, ver, sni in (

@@ -312,7 +312,7 @@ def test_a_file_decodes_as_if_read_alone(tmp_path: Path) -> None:
     leak from one exported file into the next one the same worker exports: each file's rows are its own
     `sniffer read --json`."""
     from sniffer.capture.pcapfile import open_writer
-    from sniffer.gen.synth import udp_frame
+    from sniffer.gen.traffic.synth import udp_frame
 
     rrq = b"\x00\x01boot.img\x00octet\x00"
     data = b"\x00\x03\x00\x01" + b"x" * 100

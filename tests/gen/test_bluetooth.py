@@ -8,7 +8,7 @@ import socket
 import pytest
 from helpers.cli import run_sniffer
 
-from sniffer.gen import bluetooth
+from sniffer.gen.traffic import bluetooth
 
 
 @pytest.mark.parametrize(

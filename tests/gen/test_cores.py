@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sniffer.gen.io import (
+from sniffer.gen.core.report import Report
+from sniffer.gen.traffic.io import (
     Connect,
     RecvInto,
     SendAll,
@@ -12,12 +13,11 @@ from sniffer.gen.io import (
     _now,
     conn_echo_core,
 )
-from sniffer.gen.report import Report
 
 
 def test_stream_server_core_echoes_counts_and_ends_at_eof() -> None:
     seen: list[str] = []
-    from sniffer.gen.io import PeerLog
+    from sniffer.gen.traffic.io import PeerLog
 
     st = StreamServerState("echo", lambda: False, None, PeerLog(seen.append))
     core = st.connection(("192.0.2.1", 4000))
@@ -87,7 +87,7 @@ def test_conn_echo_core_one_tagged_echo_and_its_failures() -> None:
 
 def test_dgram_server_core_echoes_counts_ignores_and_logs_each_peer_once() -> None:
     """The datagram server's decisions, shared by the blocking/selector and asyncio drivers."""
-    from sniffer.gen.io import Channel, DgramServerCore, PeerLog
+    from sniffer.gen.traffic.io import Channel, DgramServerCore, PeerLog
 
     class OddOnly(Channel):  # a channel that answers / counts only odd-length datagrams
         def reply(self, data: bytes, addr: object) -> tuple[bytes, object] | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers.cli import run_sniffer, sniffer_argv, sniffer_env
 
-from sniffer.gen.vsock import VMADDR_CID_LOCAL
+from sniffer.gen.traffic.vsock import VMADDR_CID_LOCAL
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

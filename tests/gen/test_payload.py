@@ -7,7 +7,7 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sniffer.gen.payload import (
+from sniffer.gen.core.payload import (
     FLAG_ECHO,
     FLAG_LAST,
     MAGIC,
@@ -117,7 +117,7 @@ def test_flow_tracker_reports_missing_and_duplicates() -> None:
 
 
 def test_describe_labels_a_tag() -> None:
-    from sniffer.gen.payload import describe
+    from sniffer.gen.core.payload import describe
 
     tag = parse_tag(set_echo(build_payload(0xABC, 7, flags=FLAG_LAST)))
     assert tag is not None

@@ -10,7 +10,7 @@ import pytest
 from helpers.cli import run_sniffer, sniffer_argv, sniffer_env
 
 from sniffer.capture.pcapfile import open_capture
-from sniffer.gen.payload import find_tags
+from sniffer.gen.core.payload import find_tags
 
 TSHARK_CHECKS = [
     "-o",

@@ -11,7 +11,7 @@ from helpers.cli import run_sniffer
 from helpers.gencap import TagCapture
 
 from sniffer.capture.pcapfile import open_writer
-from sniffer.gen.payload import find_tag
+from sniffer.gen.core.payload import find_tag
 
 
 @pytest.mark.root

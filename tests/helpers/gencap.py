@@ -12,7 +12,7 @@ import time
 from types import TracebackType
 
 from sniffer.frame import Frame
-from sniffer.gen.payload import Tag, find_tags
+from sniffer.gen.core.payload import Tag, find_tags
 from sniffer.netns import netns
 
 ETH_P_ALL = 0x0003

@@ -14,7 +14,7 @@ from helpers.cli import ROOT, run_sniffer, sniffer_argv, sniffer_env
 from helpers.mcast_wire import IfaceCapture, frame_ts, tshark_fields, write_pcap
 from helpers.netns import Host
 
-from sniffer.gen.mcast_proc import read_memberships
+from sniffer.gen.mcast.proc import read_memberships
 from sniffer.model.multicast import MembershipView
 
 pytestmark = pytest.mark.root
@@ -393,7 +393,7 @@ def send_igmpv2_query(host: Host, iface: str, max_resp_ds: int = 10) -> None:
     """An IGMPv2 general query (8 bytes, max response in 1/10 s) to 224.0.0.1 on ``iface``."""
     import socket
 
-    from sniffer.gen.multicast import IP_MULTICAST_IF, IP_MULTICAST_TTL, SOL_IP, ip_mreqn
+    from sniffer.gen.mcast.stream import IP_MULTICAST_IF, IP_MULTICAST_TTL, SOL_IP, ip_mreqn
     from sniffer.netns import netns
 
     msg = bytes([0x11, max_resp_ds, 0, 0, 0, 0, 0, 0])

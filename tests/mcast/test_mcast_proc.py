@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sniffer.gen import mcast_proc
-from sniffer.gen.mcast_proc import parse_igmp, parse_igmp6, parse_mcfilter
+from sniffer.gen.mcast import proc as mcast_proc
+from sniffer.gen.mcast.proc import parse_igmp, parse_igmp6, parse_mcfilter
 
 IGMP_LE = (
     "Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n"
@@ -70,7 +70,7 @@ def test_parsers_tolerate_empty_and_header_only() -> None:
 
 def test_mcfilter_listing_hides_sources_before_its_start() -> None:
     """The kernel starts /proc/net/mcfilter at the first interface whose newest group has sources."""
-    from sniffer.gen.mcast_proc import mark_sources
+    from sniffer.gen.mcast.proc import mark_sources
     from sniffer.model.multicast import KernelMembership, SourceFilter
 
     def rows() -> list[KernelMembership]:

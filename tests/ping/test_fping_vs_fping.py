@@ -13,7 +13,7 @@ from helpers.cli import ROOT, sniffer_argv, sniffer_env
 from helpers.netns import Host, netns_chain
 
 from sniffer.errors import UsageError
-from sniffer.gen.fping import generate
+from sniffer.gen.ping.fping import generate
 
 pytestmark = pytest.mark.root
 SILENT = "10.98.0.1"

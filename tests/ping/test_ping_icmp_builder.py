@@ -1,4 +1,4 @@
-"""The ICMP builder and parser (sniffer.gen.icmp), checked against scapy and RFC 1071 properties."""
+"""The ICMP builder and parser (sniffer.gen.ping.icmp), checked against scapy and RFC 1071 properties."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sniffer.gen import icmp
+from sniffer.gen.ping import icmp
 
 
 def test_checksum_known_vector() -> None:
@@ -151,7 +151,7 @@ def test_timestamp_option_as_iputils_builds_and_prints_it() -> None:
     """-T: the option bytes iputils puts on a probe, and a reply's option read back to its TS: lines
     (first stamp absolute, then differences; the high bit starts a 'not-standard' series)."""
     from sniffer.commands.ping import _ts_lines
-    from sniffer.gen.ping import parse_timestamps, timestamp_option
+    from sniffer.gen.ping.engine import parse_timestamps, timestamp_option
 
     assert timestamp_option("tsonly") == bytes([68, 40, 5, 0]) + bytes(36)
     assert timestamp_option("tsandaddr") == bytes([68, 36, 5, 1]) + bytes(32)
@@ -179,7 +179,7 @@ def test_timestamp_option_as_iputils_builds_and_prints_it() -> None:
 def test_probe_window_sends_across_hops_and_stops_at_the_first_that_reached() -> None:
     """traceroute's sans-IO core: up to N probes in flight across TTLs, hops out in order, nothing
     sent past the TTL that reached, a deadline hands out what is left."""
-    from sniffer.gen.trace import ProbeWindow
+    from sniffer.gen.ping.trace import ProbeWindow
 
     w = ProbeWindow(first=1, max_hops=30, queries=3, parallel=16)
     sent = []

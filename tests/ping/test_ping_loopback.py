@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from sniffer.gen.ping import PingOptions, PingSession, ProbeSent, ProbeTimeout, Reply
+from sniffer.gen.ping.engine import PingOptions, PingSession, ProbeSent, ProbeTimeout, Reply
 
 pytestmark = pytest.mark.root
 

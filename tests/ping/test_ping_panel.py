@@ -8,7 +8,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Label, Sparkline
 
-from sniffer.gen.ping import PingOptions, PingSession, ProbeTimeout, Reply
+from sniffer.gen.ping.engine import PingOptions, PingSession, ProbeTimeout, Reply
 from sniffer.ui.ping_panel import PingPanel
 
 pytestmark = pytest.mark.root

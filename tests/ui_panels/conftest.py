@@ -38,8 +38,8 @@ def write_records(path: Path, frames: list[bytes], step_us: int = 1000) -> Path:
 
 @pytest.fixture(scope="session")
 def gen_pcap(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two generated UDP flows (tags from gen/payload.py), one with seqs 3, 4 and 7 missing, plus noise."""
-    from sniffer.gen.payload import FLAG_LAST, build_payload
+    """Two generated UDP flows (tags from gen/core/payload.py), one with seqs 3, 4 and 7 missing, plus noise."""
+    from sniffer.gen.core.payload import FLAG_LAST, build_payload
 
     frames = [ether(ipv4("127.0.0.1", "127.0.0.1", 17, udp(1111, 53, b"not generated")))]
     for k, (fid, (seqs, last)) in enumerate(GEN_FLOWS.items()):

@@ -24,7 +24,7 @@ COUNT, FLOW, TABLE = 20, 0x5A17, "sniffer_panels_test"
 
 
 def echo_server(sock: socket.socket, stop: threading.Event, seen: list[int]) -> None:
-    from sniffer.gen.payload import parse_tag
+    from sniffer.gen.core.payload import parse_tag
 
     sock.settimeout(0.05)
     while not stop.is_set():

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.worker import get_current_worker
 
-from sniffer.gen.payload import MAGIC, find_tags
+from sniffer.gen.core.payload import MAGIC, find_tags
 from sniffer.model.store import PacketStore
 from sniffer.ui.panels.common import PanelScreen, goto_index, mark_packets, packet_indices
 
@@ -75,7 +75,7 @@ def scan_generated(
     indices: Sequence[int],
     cancelled: Callable[[], bool] = lambda: False,
 ) -> dict[int, GenFlow] | None:
-    """Find every tagged packet (gen/payload.py) among ``indices``; flows by id, or None when cancelled."""
+    """Find every tagged packet (gen/core/payload.py) among ``indices``; flows by id, or None when cancelled."""
     flows: dict[int, GenFlow] = {}
     for k, i in enumerate(indices):
         if k % 1024 == 0 and cancelled():

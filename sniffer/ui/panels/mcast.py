@@ -34,7 +34,7 @@ def _is_multicast(addr: str) -> bool:
 
 def read_kernel() -> list[KernelMembership]:
     """This namespace's membership table (/proc/net/igmp, igmp6, mcfilter, mcfilter6)."""
-    from sniffer.gen.mcast_proc import read_memberships
+    from sniffer.gen.mcast.proc import read_memberships
 
     return read_memberships()
 

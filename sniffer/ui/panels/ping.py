@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label
 
 from sniffer.errors import SnifferError
-from sniffer.gen.ping import PingOptions, PingSession, ProbeError, ProbeSent, ProbeTimeout, Reply
+from sniffer.gen.ping.engine import PingOptions, PingSession, ProbeError, ProbeSent, ProbeTimeout, Reply
 from sniffer.model.store import PacketStore
 from sniffer.ui.panels.common import PanelScreen, mark_packets
 from sniffer.ui.ping_panel import PingPanel

@@ -12,8 +12,8 @@ import uuid
 from typing import Any
 
 from sniffer.errors import NetworkError, UsageError
-from sniffer.gen.core import Endpoint
-from sniffer.gen.options import SockOpts, apply
+from sniffer.gen.traffic.options import SockOpts, apply
+from sniffer.gen.traffic.run import Endpoint
 
 TYPES = {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM, "seqpacket": socket.SOCK_SEQPACKET}
 

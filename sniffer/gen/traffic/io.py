@@ -33,9 +33,9 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from sniffer.gen.payload import FLAG_LAST, TAG_LEN, PayloadFactory, parse_tag
-from sniffer.gen.report import Report
-from sniffer.gen.styles import ASYNCIO, BLOCKING, make_selector
+from sniffer.gen.core.payload import FLAG_LAST, TAG_LEN, PayloadFactory, parse_tag
+from sniffer.gen.core.report import Report
+from sniffer.gen.traffic.styles import ASYNCIO, BLOCKING, make_selector
 
 Addr = Any
 StopFn = Callable[[], bool]

@@ -11,8 +11,8 @@ import struct
 import time
 from collections.abc import Iterator
 
+from sniffer.checksum import checksum
 from sniffer.frame import DIR_IN, DIR_OUT, LINKTYPE_ETHERNET, Frame
-from sniffer.gen.icmp import checksum
 
 CLIENT_IP = bytes([127, 0, 0, 1])
 SERVER_IP = bytes([127, 0, 0, 2])

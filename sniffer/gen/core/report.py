@@ -7,8 +7,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sniffer.gen.options import side_by_side
-
 
 def percentile(sorted_values: list[int], p: float) -> int:
     """Nearest-rank percentile of an already sorted list (p in 0..100)."""
@@ -130,3 +128,9 @@ def human_bits(mbit: float) -> str:
     if mbit >= 1000:
         return f"{mbit / 1000:.2f} Gbit/s"
     return f"{mbit:.2f} Mbit/s"
+
+
+def side_by_side(applied: dict[str, Any], wanted: dict[str, Any]) -> str:
+    """'SO_SNDBUF=131072 (asked 65536) TCP_NODELAY=1 (asked 1) SO_KEEPALIVE=0 ...': the kernel's value of
+    every option, and next to it the value asked for where one was."""
+    return " ".join(f"{k}={v}" + (f" (asked {wanted[k]})" if k in wanted else "") for k, v in applied.items())

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sniffer.errors import NetworkError, PrivilegeError, SnifferError
-from sniffer.gen import io
-from sniffer.gen.options import SockOpts, asked, report
-from sniffer.gen.payload import PayloadFactory
-from sniffer.gen.report import Report
-from sniffer.gen.styles import ASYNCIO, check_style
+from sniffer.gen.core.payload import PayloadFactory
+from sniffer.gen.core.report import Report
+from sniffer.gen.traffic import io
+from sniffer.gen.traffic.options import SockOpts, asked, report
+from sniffer.gen.traffic.styles import ASYNCIO, check_style
 
 Addr = Any
 

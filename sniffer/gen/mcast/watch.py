@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from sniffer.capture.live import LiveCapture
-from sniffer.gen.mcast_proc import read_memberships
+from sniffer.gen.mcast.proc import read_memberships
 from sniffer.model.multicast import GroupState, MembershipView, TimelineEvent
 
 #: capture filter: IGMP, ICMPv6 (MLD, directly or after a hop-by-hop header), UDP to multicast groups

@@ -1,7 +1,7 @@
 """AF_UNIX relay: listen on A, connect to B for every client, pass bytes both ways and record them.
 
 AF_PACKET never sees unix sockets, so the relay is the capture point: each relayed connection is
-written to pcapng as a synthesized TCP conversation (sniffer.gen.synth) between 127.0.0.1:<port>
+written to pcapng as a synthesized TCP conversation (sniffer.gen.traffic.synth) between 127.0.0.1:<port>
 (the client, a new port per connection) and 127.0.0.2:<server port>; datagrams become UDP. The first
 packet of each conversation carries a pcapng comment naming the unix paths and the client's pid/uid
 (SO_PEERCRED). One epoll loop, non-blocking sockets, bounded pending output per direction.
@@ -21,8 +21,8 @@ from typing import Any
 
 from sniffer.capture.pcapfile import Interface, open_writer
 from sniffer.errors import NetworkError
-from sniffer.gen.synth import TcpConversation, udp_frame
-from sniffer.gen.unix import TYPES, describe_unix
+from sniffer.gen.traffic.synth import TcpConversation, udp_frame
+from sniffer.gen.traffic.unix import TYPES, describe_unix
 
 SERVER_PORT = 5000
 FIRST_CLIENT_PORT = 40000
@@ -104,7 +104,7 @@ class UnixRelay:
 
     # -- setup
     def open(self) -> None:
-        from sniffer.gen.unix import _remove_stale
+        from sniffer.gen.traffic.unix import _remove_stale
 
         if not self.listen_addr.startswith("\0"):
             _remove_stale(self.listen_addr, self.type)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sniffer.errors import UsageError
-from sniffer.gen.ping import PingOptions, PingSession, ProbeError, ProbeSent, ProbeTimeout, Reply
+from sniffer.gen.ping.engine import PingOptions, PingSession, ProbeError, ProbeSent, ProbeTimeout, Reply
 
 MAX_GENERATED = 4096  # -g never expands to more targets than this (a typo like /8 is refused)
 

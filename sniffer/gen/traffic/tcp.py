@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from sniffer.gen.core import Endpoint
-from sniffer.gen.ipaddr import LOOPBACK, family_of
-from sniffer.gen.options import SockOpts, apply
+from sniffer.gen.traffic.ipaddr import LOOPBACK, family_of
+from sniffer.gen.traffic.options import SockOpts, apply
+from sniffer.gen.traffic.run import Endpoint
 
 
 class TcpEndpoint(Endpoint):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sniffer.errors import NetworkError, PrivilegeError, SnifferError, UsageError
-from sniffer.gen import icmp
+from sniffer.gen.ping import icmp
 
 # socket constants the stdlib does not export everywhere (x86_64 / arm64 values)
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)

@@ -7,9 +7,9 @@ import socket
 from typing import Any
 
 from sniffer.errors import UsageError
-from sniffer.gen.core import Endpoint
-from sniffer.gen.ipaddr import LOOPBACK, family_of
-from sniffer.gen.options import SockOpts, apply
+from sniffer.gen.traffic.ipaddr import LOOPBACK, family_of
+from sniffer.gen.traffic.options import SockOpts, apply
+from sniffer.gen.traffic.run import Endpoint
 
 
 def if_index(name: str) -> int:
@@ -46,7 +46,7 @@ class UdpEndpoint(Endpoint):
     def prepare_client(self, sock: socket.socket, dest: Any) -> Any:
         if _is_multicast(dest[0]):
             # group addressing and the ip_mreqn/ipv6_mreq structs come from the multicast tools
-            from sniffer.gen.multicast import ip_mreqn, resolve_iface
+            from sniffer.gen.mcast.stream import ip_mreqn, resolve_iface
 
             if self.iface is None:
                 raise UsageError("sending to a multicast group needs -i IFACE (the interface to send on)")
@@ -76,7 +76,7 @@ class UdpEndpoint(Endpoint):
         return s
 
     def _join(self, s: socket.socket) -> None:
-        from sniffer.gen.multicast import ip_mreqn, ipv6_mreq, resolve_iface
+        from sniffer.gen.mcast.stream import ip_mreqn, ipv6_mreq, resolve_iface
 
         if self.iface is None:
             raise UsageError("joining a multicast group needs -i IFACE")

@@ -142,12 +142,6 @@ def asked(sock: socket.socket, opts: SockOpts) -> dict[str, Any]:
     return out
 
 
-def side_by_side(applied: dict[str, Any], wanted: dict[str, Any]) -> str:
-    """'SO_SNDBUF=131072 (asked 65536) TCP_NODELAY=1 (asked 1) SO_KEEPALIVE=0 ...': the kernel's value of
-    every option, and next to it the value asked for where one was."""
-    return " ".join(f"{k}={v}" + (f" (asked {wanted[k]})" if k in wanted else "") for k, v in applied.items())
-
-
 def parse_size(text: str) -> int:
     """'100M' -> 104857600; accepts K/M/G (binary) and plain integers."""
     t = text.strip().upper().removesuffix("B").removesuffix("I")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sniffer.errors import SnifferError, UsageError
-from sniffer.gen.mcast_proc import read_memberships, read_sysctl
+from sniffer.gen.mcast.proc import read_memberships, read_sysctl
 from sniffer.netns import netns
 
 OK = "OK"
@@ -481,7 +481,7 @@ def _check_firewall(port: int, v6: bool) -> list[Check]:
 def _check_arrivals(
     group: str, ifname: str, source: str | None, port: int, seconds: float, ns: str | None
 ) -> list[Check]:
-    from sniffer.gen.multicast import Receiver
+    from sniffer.gen.mcast.stream import Receiver
 
     try:
         rx = Receiver([group], port=port, iface=ifname, sources=[source] if source else [], ns=ns)

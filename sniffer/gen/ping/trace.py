@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sniffer.errors import NetworkError, UsageError
-from sniffer.gen import icmp
-from sniffer.gen.ping import (
+from sniffer.gen.ping import icmp
+from sniffer.gen.ping.engine import (
     _EE,
     _TIMESPEC,
     IP_RECVERR,

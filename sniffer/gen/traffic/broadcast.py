@@ -13,8 +13,8 @@ import struct
 from typing import Any
 
 from sniffer.errors import UsageError
-from sniffer.gen.core import Endpoint
-from sniffer.gen.options import SockOpts, apply
+from sniffer.gen.traffic.options import SockOpts, apply
+from sniffer.gen.traffic.run import Endpoint
 
 SIOCGIFBRDADDR = 0x8919
 SIOCGIFADDR = 0x8915

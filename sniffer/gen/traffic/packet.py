@@ -15,10 +15,10 @@ import struct
 from typing import Any
 
 from sniffer.errors import UsageError
-from sniffer.gen import io
-from sniffer.gen.core import Endpoint
-from sniffer.gen.options import SockOpts, apply
-from sniffer.gen.payload import FLAG_ECHO, parse_tag, set_echo
+from sniffer.gen.core.payload import FLAG_ECHO, parse_tag, set_echo
+from sniffer.gen.traffic import io
+from sniffer.gen.traffic.options import SockOpts, apply
+from sniffer.gen.traffic.run import Endpoint
 
 ETH_P_EXPERIMENT = 0x88B5
 PACKET_OUTGOING = 4

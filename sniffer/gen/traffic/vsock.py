@@ -13,8 +13,8 @@ import struct
 from typing import Any
 
 from sniffer.errors import NetworkError
-from sniffer.gen.core import Endpoint
-from sniffer.gen.options import SockOpts, apply
+from sniffer.gen.traffic.options import SockOpts, apply
+from sniffer.gen.traffic.run import Endpoint
 
 VMADDR_CID_ANY = 0xFFFFFFFF
 VMADDR_CID_LOCAL = 1
@@ -98,7 +98,7 @@ class VsockEndpoint(Endpoint):
             return NetworkError(f"{what} {self.describe(addr)}: no vsock transport reaches CID {addr[0]}")
         if exc.errno == errno.ECONNRESET:
             return NetworkError(f"{what} {self.describe(addr)}: reset, nothing listens on that port")
-        from sniffer.gen.core import socket_error
+        from sniffer.gen.traffic.run import socket_error
 
         return socket_error(exc, what, self.describe(addr))  # type: ignore[return-value]
 

@@ -1,4 +1,4 @@
-"""ICMP echo generation through the ping core (sniffer.gen.ping), with our tag in every payload.
+"""ICMP echo generation through the ping core (sniffer.gen.ping.engine), with our tag in every payload.
 
 The ping core owns the sockets (raw, or the unprivileged ICMP datagram socket), the timing and the
 matching; this module only asks it for a bounded run and turns its statistics into a generator
@@ -11,8 +11,8 @@ from __future__ import annotations
 import socket
 
 from sniffer.errors import UsageError
-from sniffer.gen.payload import TAG_LEN, build_payload
-from sniffer.gen.report import Report
+from sniffer.gen.core.payload import TAG_LEN, build_payload
+from sniffer.gen.core.report import Report
 
 TIMEVAL_LEN = 16
 MIN_SIZE = TIMEVAL_LEN + TAG_LEN
@@ -31,7 +31,7 @@ def run_icmp(
     ttl: int | None = None,
 ) -> Report:
     """Ping ``target`` ``count`` times (bounded by ``duration``) and report like the other generators."""
-    from sniffer.gen.ping import PingOptions, PingSession
+    from sniffer.gen.ping.engine import PingOptions, PingSession
 
     if size < MIN_SIZE:
         raise UsageError(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sniffer.frame import Frame
-from sniffer.gen.payload import FlowTracker, find_tags
+from sniffer.gen.core.payload import FlowTracker, find_tags
 
 
 @dataclass

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from sniffer.errors import NetworkError
-from sniffer.gen.core import Endpoint
-from sniffer.gen.options import SockOpts, apply
+from sniffer.gen.traffic.options import SockOpts, apply
+from sniffer.gen.traffic.run import Endpoint
 
 AF_BLUETOOTH = 31  # linux/socket.h, whatever Python knows
 BTPROTO_L2CAP, BTPROTO_HCI, BTPROTO_RFCOMM = 0, 1, 3
@@ -119,7 +119,7 @@ class BluetoothEndpoint(Endpoint):
             return NetworkError(
                 f"{what} {self.describe(addr)}: {exc.strerror} (no adapter: /sys/class/bluetooth is empty)"
             )
-        from sniffer.gen.core import socket_error
+        from sniffer.gen.traffic.run import socket_error
 
         return socket_error(exc, what, self.describe(addr))  # type: ignore[return-value]
 

@@ -1,0 +1,1 @@
+"""Multicast (`sniffer mcast ...`): join/receive and send streams, the kernel's /proc tables, doctor, watch."""

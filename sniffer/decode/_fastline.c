@@ -72,6 +72,7 @@ typedef struct {
     uint8_t rx_is[8192];    /* bit per port */
     PyObject *rx_ports;     /* {port: (service, {opcode: name})} (names checked ASCII) */
     PyObject *rx_calls;     /* legacyfs._RX_CALLS, the live (epoch, cid, call) -> opcode map */
+    int no_state;           /* set while export's columns() formats: AFS (state) declines */
     Names rx_types, rx_acks; /* the packet types' names, "ACK <reason>" */
     int dec;                  /* DECnet routing layer and NSP (l2ctl.dissect_dec_dna): its tables */
     Names dec_control, dec_nsp, dec_seg, dec_fcmod;
@@ -930,6 +931,8 @@ static char *format_rx(Walker *w, char *o, unsigned long long n, long long sec, 
         name_len = w->rx_acks.len[r[44]];
     }
     PyObject *entry = NULL;
+    if (t == 1 && w->no_state)
+        return NULL;
     if (t == 1) {
         PyObject *k = PyLong_FromUnsignedLong(flags & 1 ? dp : sp);
         if (k == NULL)
@@ -1967,9 +1970,12 @@ static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nar
     int shape = export_shape(p, caplen);
     if (!shape)
         Py_RETURN_NONE;
-    /* the line of packet 0 at the last second formatted (no call of the time formatter but the first) */
+    /* the line of packet 0 at the last second formatted (no call of the time formatter but the first);
+     * (no_state: the formatters that keep per-process state, AFS's call map, decline instead) */
+    w->no_state = 1;
     char *e = format_eth(w, w->out, 0, w->last_sec >= 0 ? w->last_sec : 0, 0, p, caplen,
                          (unsigned long long)wl);
+    w->no_state = 0;
     if (e == (char *)-1)
         return NULL;
     if (e == NULL)

@@ -76,6 +76,8 @@ typedef struct {
     Names rx_types, rx_acks; /* the packet types' names, "ACK <reason>" */
     int dec;                  /* DECnet routing layer and NSP (l2ctl.dissect_dec_dna): its tables */
     Names dec_control, dec_nsp, dec_seg, dec_fcmod;
+    int bfd;                  /* BFD control (routing.dissect_bfd) on UDP 3784 and 4784: diagnostics, states */
+    Names bfd_diag, bfd_states;
     int dhcp;                 /* DHCP (app.dissect_dhcp) on UDP 67 and 68: the message types' texts */
     Names dhcp_types;         /* "Discover", ... ; str(n) for the others */
     unsigned ntp_port;        /* NTP (mgmt.dissect_ntp) on this UDP port (0: none): modes, mode 7's requests */
@@ -313,6 +315,15 @@ static int ext_tables(Walker *w, PyObject *ext) {
             name_table(fc, w->dec_fcmod.s, w->dec_fcmod.len, 0, "Walker: dec fcmod") < 0)
             return -1;
         w->dec = 1;
+    }
+    PyObject *bfd = PyDict_GetItemString(ext, "bfd");
+    if (bfd != NULL) {
+        PyObject *diag, *states;
+        if (!PyArg_ParseTuple(bfd, "O!O!", &PyDict_Type, &diag, &PyDict_Type, &states) ||
+            name_table(diag, w->bfd_diag.s, w->bfd_diag.len, 0, "Walker: bfd diagnostics") < 0 ||
+            name_table(states, w->bfd_states.s, w->bfd_states.len, 0, "Walker: bfd states") < 0)
+            return -1;
+        w->bfd = 1;
     }
     PyObject *dhcp = PyDict_GetItemString(ext, "dhcp");
     if (dhcp != NULL) {
@@ -1417,6 +1428,21 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, wl);
             *o++ = ' ';
             return dns_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->bfd && (chosen == 3784 || chosen == 4784)) { /* BFD control: its 24-byte header all there */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = ulen - 8;
+            if (ml < 24 || ((m[1] & 0x04) && ml < 26)) /* (with authentication: its type and length too) */
+                return NULL;
+            HEAD_ADDRS(ip, v6);
+            o = PUT_LIT(o, " BFD Control ");
+            o = put_u64(o, wl);
+            o = PUT_LIT(o, " Diag: ");
+            o = put_str(o, w->bfd_diag.s[m[0] & 0x1F], w->bfd_diag.len[m[0] & 0x1F]);
+            o = PUT_LIT(o, ", State: ");
+            o = put_str(o, w->bfd_states.s[m[1] >> 6], w->bfd_states.len[m[1] >> 6]);
+            o = PUT_LIT(o, ", Flags: 0x");
+            return put_hex(o, m[1] & 0x3F, 2);
         }
         if (w->dhcp && (chosen == 67 || chosen == 68)) { /* DHCP (a BOOTP message with the magic cookie) */
             const uint8_t *m = l4 + 8;

@@ -372,7 +372,7 @@ def _native_ext() -> dict[str, Any]:
     dissector whose columns the walker copies is the registered one: one 802.1Q tag, IPv6 without
     extension headers (TCP/UDP/ICMPv6 echo as _l4 gives them), MPTCP's Protocol column, SSH's
     encrypted packets (the message codes ssh._plain_packets knows), NCP over IP's replies and
-    fixed-text requests, RX and AFS over it, ONC RPC replies, DNS and MDNS messages, DHCP, NTP, FTP/POP/SMTP's first lines, PIM, VRRP, OSPF, EIGRP and ESP over
+    fixed-text requests, RX and AFS over it, ONC RPC replies, DNS and MDNS messages, DHCP, BFD, NTP, FTP/POP/SMTP's first lines, PIM, VRRP, OSPF, EIGRP and ESP over
     IPv4/IPv6, PTPv2 and DECnet (routing control, NSP) over Ethernet: their type names as the dissectors print them, unknown ones too."""
     v4 = ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
     v6 = ETHERTYPES.map.get(0x86DD) is inet.dissect_ipv6
@@ -437,6 +437,8 @@ def _native_ext() -> dict[str, Any]:
             {rc: app.DNS_RCODES.get(rc, f"Unknown error ({rc})") for rc in range(16)},
             app.DNS_TYPES,
         )
+    if ip(17) is inet.dissect_udp and all(UDP_PORTS.map.get(p) is routing.dissect_bfd for p in (3784, 4784)):
+        ext["bfd"] = ({d: routing.BFD_DIAG.get(d, "Unknown") for d in range(32)}, routing.BFD_STATES)
     if ip(17) is inet.dissect_udp and all(UDP_PORTS.map.get(p) is app.dissect_dhcp for p in (67, 68)):
         ext["dhcp"] = {t: str(app.DHCP_TYPES.get(t, t)) for t in range(256)}
     if ip(17) is inet.dissect_udp and UDP_PORTS.map.get(mgmt.NTP_PORT) is mgmt.dissect_ntp:

@@ -482,7 +482,7 @@ def _ssh_payload(rnd: random.Random) -> bytes:
 
 def _session8_frame(rnd: random.Random) -> bytes:
     eth = b"\x01\x00\x5e\0\0\x0d\x02\0\0\0\0\x01"
-    kind = rnd.randrange(19)
+    kind = rnd.randrange(20)
     sp, dp = rnd.choice(((22, 40000), (40000, 22), (21, 22), (22, 21), (22, 22), (41000, 80), (5000, 6000)))
     if kind == 0:  # TCP with options: MPTCP (kind 30), a 30 inside another option, cut option lists
         opts = rnd.choice(
@@ -724,6 +724,12 @@ def _session8_frame(rnd: random.Random) -> bytes:
         msg = msg[: len(msg) if rnd.random() < 0.9 else rnd.choice((100, 238, 241))]
         ports = rnd.choice(((68, 67), (67, 68), (40000, 67), (53, 67)))
         l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
+    elif kind == 19:  # BFD control: diagnostics, states, flags (authentication), cut short
+        msg = bytes([rnd.choice((0x20, 0x21, 0x3F, 0x28)), rnd.randrange(256)]) + rnd.randbytes(
+            rnd.choice((10, 22, 23, 24, 30))
+        )
+        ports = rnd.choice(((49152, 3784), (3784, 49152), (4784, 4784), (53, 3784)))
+        l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
     elif kind == 8:  # ESP
         l4, proto = rnd.randbytes(rnd.choice((4, 8, 40))), 50
     else:  # PTP over Ethernet, v2 and v1, every message type, cut short
@@ -758,7 +764,7 @@ def _session8_frame(rnd: random.Random) -> bytes:
 def test_session8_variants(tmp_path: Path) -> None:
     """802.1Q (one to three tags), Authentication Headers, IPv4 first fragments, IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
     and off port 22 (encrypted, banner, plain key exchange, New Keys), PIM/VRRP/OSPF/EIGRP/ESP (short,
-    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, DHCP, NTP, FTP/POP/SMTP lines, DECnet, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
+    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, DHCP, BFD, NTP, FTP/POP/SMTP lines, DECnet, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
     rnd = random.Random(8)
     frames = [_session8_frame(rnd) for _ in range(8000)]
     p = tmp_path / "s8.pcap"
@@ -816,6 +822,8 @@ def test_session8_variants(tmp_path: Path) -> None:
         "DHCP Discover - Transaction ID 0x3d1d",
         "DHCP 200      - Transaction ID 0x",
         " BOOTP ",
+        " BFD Control ",
+        "Diag: No Diagnostic, State: ",
     ):
         assert s in text, s
     mutated = []

@@ -232,8 +232,8 @@ class TcpColumns:
         if fragment is not None:  # the columns of the defragmenter and the analysis, as they are
             f = apply(dict(fragment), extra)
             self._keep(i, (str(f.get("_ws.col.Protocol", "")), str(f.get("_ws.col.Info", ""))))
+            self._append(0, 0, 0, prev, 0)  # (the slot before the kind byte: a reader sees both)
             self.kind.append(FIXED | (BAD if is_bad(extra) else 0))
-            self._append(0, 0, 0, prev, 0)
             frs = fragment.get("ip.fragment", fragment.get("ipv6.fragment"))
             if type(frs) is list:  # this frame completed a datagram
                 self.frags[i] = tuple(frs)
@@ -263,7 +263,6 @@ class TcpColumns:
                 k = PDU
         if is_bad(extra):
             k |= BAD
-        self.kind.append(k)
         self._append(
             extra["tcp.seq"] & 0xFFFFFFFF,
             extra["tcp.ack"] & 0xFFFFFFFF,
@@ -271,6 +270,7 @@ class TcpColumns:
             prev,
             self._prefix_code(i, extra["_tcp.prefix"]),
         )
+        self.kind.append(k)  # last: ``fed`` counts the frame once its slot is written (another thread reads)
 
     def _append(self, seq: int, ack: int, win: int, prev: int, pcode: int) -> None:
         """The next slot."""

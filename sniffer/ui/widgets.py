@@ -17,6 +17,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.suggester import Suggester
+from textual.visual import VisualType
 from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
@@ -33,6 +34,10 @@ CURSOR_STYLE = Style(color="#ffffff", bgcolor="#1f5fbf", bold=True)
 CURRENT_HEADER_STYLE = Style(bold=True, reverse=True, underline=True, color="#ffd75f")
 MARK_STYLE = Style(color="#ffffff", bgcolor="#000000")
 MARK_CURSOR_STYLE = Style(color="#ffffff", bgcolor="#1f5fbf", bold=True, underline=True)
+NARROW = 100  # a list narrower than this gets the compact column set (Info first, see Columns.fit)
+INFO_MIN = 45  # characters of Info the compact set keeps before it shows Source / Destination / Length
+ADDR_MIN = 11  # Source / Destination narrower than this are hidden rather than shown cut
+NATURAL = {"source": 15, "destination": 15, "length": 5}  # a hidden column shown again (> on it)
 
 
 @dataclass
@@ -56,26 +61,52 @@ class Columns:
         sized: dict[str, int] | None = None,
     ) -> Columns:
         """Widths for a list ``width`` characters wide; ``sized``: columns the user resized (builtin
-        name -> width) win over the automatic ones; Info takes what is left."""
-        if width < 100:  # narrow (80 columns): tighter fixed columns, so Info stays readable
-            no, proto, length = max(4, len(str(count))), 6, 5
-            time_width = min(time_width, 10) if time_width <= 12 else time_width
-        else:
+        name -> width) win over the automatic ones; Info takes what is left.
+
+        Narrower than ``NARROW`` (an 80-column terminal) the compact set: No. as wide as the packet count,
+        Time as the caller sized it, Protocol 6, the field columns, then Info keeps ``INFO_MIN``
+        characters; Source and Destination get what is left (hidden, width 0, when less than
+        ``ADDR_MIN`` each), then Length. A column the user sized is always shown at its size."""
+        sized = sized or {}
+        if width >= NARROW:
             no, proto, length = max(5, len(str(count))), 9, 7
-        src = dst = 22 if width >= 140 else (18 if width >= 110 else 15)
-        if sized:
+            src = dst = 22 if width >= 140 else (18 if width >= 110 else 15)
             no, time_width = sized.get("no", no), sized.get("time", time_width)
             src, dst = sized.get("source", src), sized.get("destination", dst)
             proto, length = sized.get("protocol", proto), sized.get("length", length)
-        fixed = no + time_width + src + dst + proto + length + 6 + sum(custom) + len(custom)  # + separators
-        return cls(no, time_width, src, dst, proto, length, max(10, width - fixed), custom)
+            fixed = no + time_width + src + dst + proto + length + 6 + sum(custom) + len(custom)  # separators
+            return cls(no, time_width, src, dst, proto, length, max(10, width - fixed), custom)
+        no = sized.get("no", max(3, len(str(count))))
+        time_width = sized.get("time", time_width)
+        proto = sized.get("protocol", 6)
+        spare = width - (no + 1) - (time_width + 1) - (proto + 1) - sum(custom) - len(custom) - INFO_MIN
+        src, dst, length = sized.get("source", -1), sized.get("destination", -1), sized.get("length", -1)
+        spare -= sum(w + 1 for w in (src, dst, length) if w >= 0)
+        auto = [name for name, w in (("source", src), ("destination", dst)) if w < 0]
+        if auto:
+            each = min(NATURAL["source"], spare // len(auto) - 1)
+            each = each if each >= ADDR_MIN else 0
+            src, dst = (each if src < 0 else src), (each if dst < 0 else dst)
+            spare -= (each + 1) * len(auto) if each else 0
+        if length < 0:
+            length = NATURAL["length"] if spare >= NATURAL["length"] + 1 else 0
+            spare -= length + 1 if length else 0
+        shown = sum(w + 1 for w in (no, time_width, src, dst, proto, length) if w) + sum(custom) + len(custom)
+        return cls(no, time_width, src, dst, proto, length, max(10, width - shown), custom)
 
     def spans(self) -> list[tuple[str, int]]:
-        """(builtin column name or "custom:K", width) in screen order."""
+        """(builtin column name or "custom:K", width) in screen order; hidden columns (width 0) left out."""
         out = [("no", self.no), ("time", self.time), ("source", self.src), ("destination", self.dst)]
         out += [("protocol", self.proto), ("length", self.length)]
         out += [(f"custom:{k}", w) for k, w in enumerate(self.custom)]
-        return [*out, ("info", self.info)]
+        return [(name, w) for name, w in out if w > 0] + [("info", self.info)]
+
+
+def _join(cols: Columns, cells: dict[str, str], custom: list[str]) -> str:
+    """One line of the list: the cells of the columns shown (``Columns.spans``), one space apart."""
+    return " ".join(
+        custom[int(name[7:])] if name.startswith("custom:") else cells[name] for name, _ in cols.spans()
+    )
 
 
 def _cut(text: str, width: int) -> str:
@@ -242,7 +273,19 @@ class PacketList(ScrollView, can_focus=True):
     def columns(self) -> Columns:
         sized = self.widths
         widths = tuple(sized.get(n, max(CUSTOM_WIDTH[0], min(CUSTOM_WIDTH[1], len(n)))) for n in self.custom)
-        return Columns.fit(self.size.width, self.store.count, self.timefmt.width(), widths, sized)
+        width = self.size.width
+        time_width = self.timefmt.width()
+        if width < NARROW:  # the compact set: Time as wide as the capture's times need
+            count = self.store.count
+            span = self.store.ts[count - 1] - self.first_ts() if count else 0
+            time_width = self.timefmt.fit_width(span)
+        cols = Columns.fit(width, self.store.count, time_width, widths, sized)
+        sort_col = self.view.column if isinstance(self.view, SortedRows) else None
+        if sort_col in NATURAL and sort_col not in sized and sort_col not in dict(cols.spans()):
+            # the column the list is sorted by is always shown (the compact set had left it out)
+            sized = {**sized, sort_col: NATURAL[sort_col]}
+            cols = Columns.fit(width, self.store.count, time_width, widths, sized)
+        return cols
 
     def column_names(self) -> list[str]:
         """Every column in screen order (builtin names and field names)."""
@@ -356,18 +399,17 @@ class PacketList(ScrollView, can_focus=True):
         def label(name: str, text: str) -> str:
             return text + arrow if name == sort_col else text
 
-        return " ".join(
-            (
-                label("no", "No.").rjust(cols.no),
-                _cut(label("time", "Time"), cols.time),
-                _cut(label("source", "Source"), cols.src),
-                _cut(label("destination", "Destination"), cols.dst),
-                _cut(label("protocol", "Protocol" if cols.proto >= 8 else "Proto"), cols.proto),
-                label("length", "Length" if cols.length >= 6 else "Len").rjust(cols.length),
-                *(_cut(label(n, n), w) for n, w in zip(self.custom, cols.custom, strict=False)),
-                label("info", "Info"),
-            )
-        )
+        cells = {
+            "no": label("no", "No.").rjust(cols.no),
+            "time": _cut(label("time", "Time"), cols.time),
+            "source": _cut(label("source", "Source"), cols.src),
+            "destination": _cut(label("destination", "Destination"), cols.dst),
+            "protocol": _cut(label("protocol", "Protocol" if cols.proto >= 8 else "Proto"), cols.proto),
+            "length": label("length", "Length" if cols.length >= 6 else "Len").rjust(cols.length),
+            "info": label("info", "Info"),
+        }
+        custom = [_cut(label(n, n), w) for n, w in zip(self.custom, cols.custom, strict=False)]
+        return _join(cols, cells, custom)
 
     def custom_cells(self, index: int, cols: Columns) -> list[str]:
         if not self.custom:
@@ -396,18 +438,17 @@ class PacketList(ScrollView, can_focus=True):
         return self.timefmt.text(ts[index], self.first_ts(), prev, prev_shown)
 
     def row_text(self, index: int, row: Row, cols: Columns, r: int) -> str:
-        return " ".join(
-            (
-                str(index + 1).rjust(cols.no),
-                _cut(self.time_text(r, index), cols.time),
-                _cut(self.names.address(row.src) if self.names else row.src, cols.src),
-                _cut(self.names.address(row.dst) if self.names else row.dst, cols.dst),
-                _cut(row.protocol, cols.proto),
-                str(self.store.wirelen[index]).rjust(cols.length),
-                *self.custom_cells(index, cols),
-                self.names.info(row.protocol, row.info) if self.names else row.info,
-            )
-        )
+        names = self.names
+        cells = {
+            "no": str(index + 1).rjust(cols.no),
+            "time": _cut(self.time_text(r, index), cols.time),
+            "source": _cut(names.address(row.src) if names else row.src, cols.src) if cols.src else "",
+            "destination": _cut(names.address(row.dst) if names else row.dst, cols.dst) if cols.dst else "",
+            "protocol": _cut(row.protocol, cols.proto),
+            "length": str(self.store.wirelen[index]).rjust(cols.length),
+            "info": names.info(row.protocol, row.info) if names else row.info,
+        }
+        return _join(cols, cells, self.custom_cells(index, cols))
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -710,6 +751,15 @@ class FilterBar(Horizontal):
     """
 
 
+class FilterMessage(Static):
+    """Why the filter typed is invalid (empty while it is valid). Below 100 columns it takes a second
+    line of the filter bar when it has something to say (sniffer.tcss: ``Screen.-narrow``)."""
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        super().update(content, layout=layout)
+        self.set_class(not str(content), "-empty")
+
+
 class StatusBar(Static):
     """One line: counts, rates, drops, source."""
 
@@ -726,5 +776,5 @@ def build_filter_bar(names: Callable[[], list[str]]) -> tuple[FilterBar, Input, 
         suggester=FieldSuggester(names),
         select_on_focus=False,
     )
-    msg = Static("", id="filter-msg")
+    msg = FilterMessage("", id="filter-msg", classes="-empty")
     return FilterBar(Static("Filter: ", id="filter-label"), inp, msg), inp, msg

@@ -188,3 +188,34 @@ def test_snapshot_columns_prompt(snap_compare, size) -> None:  # type: ignore[no
         await pilot.pause()
 
     assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_overwrite_prompt(snap_compare, size, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-S, All, the open file's own name: asked before overwriting it (not answered here)."""
+    from .conftest import ROOT
+
+    monkeypatch.chdir(ROOT)  # the dialog names the path as typed: the same on every machine
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        app = pilot.app
+        await _loaded(pilot)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        app.screen.query_one("#save-path").value = "captures/zeek__wikipedia.pcap"
+        await pilot.press("enter", "enter")
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_search_dialog(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-F: string, hex bytes or field value, with the text typed."""
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _loaded(pilot)
+        await pilot.press("ctrl+f", *"wikimedia")
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)

@@ -122,3 +122,29 @@ def test_snapshot_expert(snap_compare, tmp_path: Path, size) -> None:  # type: i
 
     path = mixed_capture(tmp_path / "mixed.pcap")
     assert snap_compare(_app(path), terminal_size=size, run_before=_run(ExpertScreen, lambda s: s.ready))
+
+
+def _endpoints(screen) -> bool:  # type: ignore[no-untyped-def]
+    from textual.widgets import TabbedContent
+
+    if screen.stats is None or screen.hierarchy is None:
+        return False
+    screen.query_one("#stats-tabs", TabbedContent).active = "tab-ep"
+    screen.query_one("#ep-tabs", TabbedContent).active = "tab-ep-ip"
+    return True
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_endpoints(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """The IPv4 endpoints table (the virtual table), in its first order."""
+    from sniffer.ui.panels.stats import StatisticsScreen
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await loaded(pilot)
+        screen = StatisticsScreen()
+        pilot.app.push_screen(screen)
+        await wait_until(pilot, lambda: _endpoints(screen))
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(_app(WIKIPEDIA), terminal_size=size, run_before=before)

@@ -738,8 +738,16 @@ class FilterInput(Input):
         self.cursor_position = 0
 
 
+FILTER_HINT = "display filter, e.g. tcp.port == 80 or icmp  (/ to edit, Tab completes, Enter applies)"
+FILTER_HINT_SHORT = "e.g. tcp.port == 80 or icmp  (/ edit, Tab complete, Enter apply)"  # fits at 80
+
+
 class FilterBar(Horizontal):
     """Display filter input, checked as you type."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        for inp in self.query(Input):  # the whole hint where it fits, a shorter one at 80 columns
+            inp.placeholder = FILTER_HINT if event.size.width >= NARROW else FILTER_HINT_SHORT
 
     DEFAULT_CSS = """
     FilterBar { height: 1; }
@@ -771,7 +779,7 @@ class StatusBar(Static):
 def build_filter_bar(names: Callable[[], list[str]]) -> tuple[FilterBar, Input, Static]:
     """The filter bar, its input and its message line."""
     inp = FilterInput(
-        placeholder="display filter, e.g. tcp.port == 80 or icmp  (/ to edit, Tab completes, Enter applies)",
+        placeholder=FILTER_HINT,
         id="filter",
         suggester=FieldSuggester(names),
         select_on_focus=False,

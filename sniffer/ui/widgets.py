@@ -491,7 +491,8 @@ class PacketList(ScrollView, can_focus=True):
 
 
 class HexView(ScrollView, can_focus=True):
-    """Hex + ASCII dump of the selected packet; the selected field's bytes are highlighted."""
+    """Hex + ASCII dump of the selected packet; the selected field's bytes are highlighted. 16 bytes a
+    row, 8 where the pane is narrower than a 16-byte row (the side-by-side layout at 80 columns)."""
 
     DEFAULT_CSS = """
     HexView { overflow-x: hidden; }
@@ -499,10 +500,11 @@ class HexView(ScrollView, can_focus=True):
     BINDINGS = [
         Binding("left,h", "move(-1)", "Previous byte", show=False),
         Binding("right,l", "move(1)", "Next byte", show=False),
-        Binding("up,k", "move(-16)", "Byte above", show=False),
-        Binding("down,j", "move(16)", "Byte below", show=False),
+        Binding("up,k", "move_rows(-1)", "Byte above", show=False),
+        Binding("down,j", "move_rows(1)", "Byte below", show=False),
     ]
     HEX_START = 6
+    WIDE_ROW = 72  # characters a 16-byte row takes (offset, 16 hex bytes in two groups, ASCII)
     HL_STYLE = Style(color="#000000", bgcolor="#f0c674", bold=True)
     CUR_STYLE = Style(reverse=True)
 
@@ -518,11 +520,23 @@ class HexView(ScrollView, can_focus=True):
         self.hl_end = -1
         self.byte_cursor = -1
 
+    @property
+    def per_row(self) -> int:
+        """Bytes a row shows: 16, or 8 when the pane is too narrow for 16."""
+        return 16 if not self.size.width or self.size.width >= self.WIDE_ROW else 8
+
+    def _size_rows(self) -> None:
+        n = self.per_row
+        self.virtual_size = Size(self.size.width, (len(self.data) + n - 1) // n)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._size_rows()
+
     def show(self, data: bytes) -> None:
         self.data = data
         self.hl_start = self.hl_end = -1
         self.byte_cursor = -1
-        self.virtual_size = Size(self.size.width, (len(data) + 15) // 16)
+        self._size_rows()
         self.scroll_to(y=0, animate=False)
         self.refresh()
 
@@ -531,26 +545,28 @@ class HexView(ScrollView, can_focus=True):
             self.hl_start = self.hl_end = -1
         else:
             self.hl_start, self.hl_end = start, min(len(self.data), start + length)
-            line = start // 16
+            line = start // self.per_row
             if not (self.scroll_y <= line < self.scroll_y + self.size.height):
                 self.scroll_to(y=max(0, line - 1), animate=False)
         self.refresh()
 
     @staticmethod
-    def byte_column(i: int) -> int:
-        return HexView.HEX_START + i * 3 + (1 if i >= 8 else 0)
+    def byte_column(i: int, per_row: int = 16) -> int:
+        """Screen column of the i-th byte of a row (16-byte rows have a gap after the 8th)."""
+        return HexView.HEX_START + i * 3 + (1 if per_row == 16 and i >= 8 else 0)
 
     @staticmethod
-    def ascii_column(i: int) -> int:
-        return HexView.HEX_START + 16 * 3 + 2 + i
+    def ascii_column(i: int, per_row: int = 16) -> int:
+        return HexView.HEX_START + per_row * 3 + (2 if per_row == 16 else 1) + i
 
     def offset_at(self, x: int, y: int) -> int | None:
         """Byte offset under widget cell (x, y), or None."""
+        n = self.per_row
         line = int(self.scroll_y) + y
-        for i in range(16):
-            bx = self.byte_column(i)
-            if bx <= x < bx + 2 or x == self.ascii_column(i):
-                off = line * 16 + i
+        for i in range(n):
+            bx = self.byte_column(i, n)
+            if bx <= x < bx + 2 or x == self.ascii_column(i, n):
+                off = line * n + i
                 return off if off < len(self.data) else None
         return None
 
@@ -572,13 +588,17 @@ class HexView(ScrollView, can_focus=True):
         base = self.byte_cursor if self.byte_cursor >= 0 else max(self.hl_start, 0)
         self.select_byte(max(0, min(len(self.data) - 1, base + delta)))
 
+    def action_move_rows(self, rows: int) -> None:
+        self.action_move(rows * self.per_row)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        n = self.per_row
         line = int(self.scroll_y) + y
-        base = line * 16
+        base = line * n
         if base >= len(self.data) or not self.data:
             return Strip.blank(width, self.rich_style)
-        chunk = self.data[base : base + 16]
+        chunk = self.data[base : base + n]
         plain = self.rich_style
         hl, cur = self.HL_STYLE, plain + self.CUR_STYLE
         lo, hi, bc = self.hl_start, self.hl_end, self.byte_cursor
@@ -587,7 +607,7 @@ class HexView(ScrollView, can_focus=True):
             return cur if off == bc else (hl if lo <= off < hi else plain)
 
         segs = [Segment(f"{base:04x}  ", plain + Style(dim=True))]
-        for i in range(16):
+        for i in range(n):
             off = base + i
             if i == 8:
                 segs.append(Segment(" ", plain))
@@ -595,7 +615,7 @@ class HexView(ScrollView, can_focus=True):
                 segs.append(Segment(f"{chunk[i]:02x}", style(off)))
             else:
                 segs.append(Segment("  ", plain))
-            joined = lo <= off < hi - 1 and i != 15 and i != 7
+            joined = lo <= off < hi - 1 and i != n - 1 and i != 7
             segs.append(Segment(" ", hl if joined else plain))
         segs.append(Segment(" ", plain))
         for i, b in enumerate(chunk):

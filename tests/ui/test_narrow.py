@@ -108,3 +108,32 @@ async def test_the_sort_column_is_shown_even_where_the_compact_set_hides_it(make
         assert app.plist.width_of("length") == 5
         assert "Len ▼" in app.plist.render_line(0).text
         assert app.plist.columns().info >= 40
+
+
+async def test_side_by_side_at_80_columns_shows_8_bytes_a_row(make_app) -> None:  # type: ignore[no-untyped-def]
+    """v at 80 columns: detail tree | bytes, the bytes pane with 8-byte rows (16 did not fit beside the
+    tree: the tree was squeezed to its border); clicks and ↑ ↓ follow the 8-byte rows."""
+    from sniffer.ui.widgets import HexView
+
+    app = make_app(WIKIPEDIA)
+    async with app.run_test(size=NARROW_SIZE) as pilot:
+        await wait_until(pilot, lambda: app.source.status.done and app.plist.count == 136)
+        hexv = app.query_one(HexView)
+        assert hexv.per_row == 16
+        await pilot.press("g", *"14", "enter", "v")
+        await pilot.pause()
+        assert hexv.per_row == 8
+        assert app.detail.size.width >= 30  # the tree has room beside it
+        assert hexv.render_line(1).text.startswith("0008  7f be 8c ff 08 00 45 00 ")
+        assert hexv.render_line(1).text.rstrip().endswith("......E.")
+        byte = 8 * 2 + 5  # third row, sixth byte
+        x = HexView.byte_column(5, 8)
+        await pilot.click("#hex", offset=(x + hexv.gutter.left + 1, 2 + 1))
+        await pilot.pause()
+        assert hexv.byte_cursor == byte
+        await pilot.press("down")
+        assert hexv.byte_cursor == byte + 8
+        await pilot.press("v")  # stacked again: 16 bytes a row
+        await pilot.pause()
+        assert hexv.per_row == 16
+        assert hexv.render_line(0).text.startswith("0000  00 24 7e e0 1d b5 00 13  7f be 8c ff")

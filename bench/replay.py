@@ -8,12 +8,17 @@ One command (as root): python bench/replay.py [--rounds 5] [--baseline DIR]
 Everything is sent inside two namespaces joined by a veth pair (removed at the end). --baseline DIR also
 runs sniffer from another source tree (e.g. `git archive main sniffer | tar -x -C DIR`) in the same
 rounds, so a change is compared before/after under the same load; CPU seconds of each command too.
+--blocks-too also runs this tree with SNIFFER_NO_DEMOTE=1 ("blocks": the forced blocks even on a quiet
+CPU, see sniffer/timing.py). Each paced run prints the load average and the CPU pressure (PSI "some
+avg10", the quiet test of sniffer's scheduler) before it, and sniffer's own lateness and how many of its
+1 ms windows ended under SCHED_OTHER.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import re
 import signal
@@ -48,9 +53,11 @@ def sniffer_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "sniffer", "replay", *args]
 
 
-def run_in(host: Host, cmd: list[str], tree: Path = ROOT) -> tuple[str, float]:
+def run_in(
+    host: Host, cmd: list[str], tree: Path = ROOT, extra_env: dict[str, str] | None = None
+) -> tuple[str, float]:
     """Run cmd in the namespace (sniffer from source tree ``tree``): (its stdout, its CPU seconds)."""
-    env = dict(os.environ, PYTHONPATH=str(tree))
+    env = dict(os.environ, PYTHONPATH=str(tree), **(extra_env or {}))
     t0 = os.times()
     # `python -m` puts the working directory first on sys.path: run from the tree itself
     p = subprocess.run(
@@ -86,6 +93,7 @@ class Deviation:
     max_us: float
     max_gap_us: float
     captured: int
+    max_gap_after: int = 0  # sequence number of the packet before the largest gap
 
 
 def deviation(cap: list[tuple[int, int]], pps: float) -> Deviation:
@@ -100,18 +108,25 @@ def deviation(cap: list[tuple[int, int]], pps: float) -> Deviation:
     t0 = statistics.median(offs)
     dev = sorted(abs(o - t0) for o in offs)
     gaps = [t2 - t1 for t1, t2 in itertools.pairwise(ts)]
+    at = max(range(len(gaps)), key=gaps.__getitem__)
     return Deviation(
         abs(rate - pps) / pps * 100,
         statistics.mean(dev) / 1000,
         dev[int(len(dev) * 0.99)] / 1000,
         dev[-1] / 1000,
-        max(gaps) / 1000,
+        gaps[at] / 1000,
         len(cap),
+        seqs[at],
     )
 
 
 def captured(
-    b: Host, cmd: list[str], a: Host, pcap_out: str, tree: Path = ROOT
+    b: Host,
+    cmd: list[str],
+    a: Host,
+    pcap_out: str,
+    tree: Path = ROOT,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[list[tuple[int, int]], str]:
     """Run cmd in a while tcpdump records vb in b: (sequence number, capture timestamp ns) per packet,
     and what cmd printed."""
@@ -148,12 +163,19 @@ def captured(
         line = dump.stderr.readline()
         if "listening on" in line:
             break
-    out, _cpu = run_in(a, cmd, tree)
+    out, _cpu = run_in(a, cmd, tree, extra_env)
     time.sleep(0.3)
     dump.send_signal(signal.SIGINT)
     dump.wait(10)
     with open_capture(pcap_out) as r:
         return [(int.from_bytes(f.data[34:38], "big"), f.ts_ns) for f in r], out
+
+
+def cpu_pressure() -> float:
+    """PSI "some avg10" of the CPU (% of the last 10 s in which some task waited for a CPU)."""
+    from sniffer.timing import cpu_pressure as psi
+
+    return psi()
 
 
 def main() -> int:
@@ -176,12 +198,22 @@ def main() -> int:
         metavar="DIR",
         help="also run sniffer from this source tree (e.g. a `git archive` of main) in the same rounds",
     )
+    ap.add_argument(
+        "--blocks-too",
+        action="store_true",
+        help='also run this tree with SNIFFER_NO_DEMOTE=1 ("blocks") in the paced rounds',
+    )
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: it creates network namespaces")
     trees = {"sniffer": ROOT}
     if args.baseline:
         trees["baseline"] = Path(args.baseline).resolve()
+    envs: dict[str, dict[str, str]] = {}
+    paced_trees = dict(trees)
+    if args.blocks_too:
+        paced_trees["blocks"] = ROOT
+        envs["blocks"] = {"SNIFFER_NO_DEMOTE": "1"}
     with tempfile.TemporaryDirectory() as d, netns_pair() as (a, b):
         top = os.path.join(d, "top.pcap")
         make_pcap(top, args.packets, 64)
@@ -219,25 +251,42 @@ def main() -> int:
                 f"\n--pps {pps}, {n} x 100-byte frames ({args.seconds:g} s, so RT-throttling periods of 1 s "
                 "are crossed), measured by tcpdump on the peer"
             )
-            res: dict[str, list[Deviation]] = {t: [] for t in tools}
+            paced_tools = ["tcpreplay", *paced_trees]
+            res: dict[str, list[Deviation]] = {t: [] for t in paced_tools}
             for _ in range(args.paced_rounds):
-                for name in tools:
+                for name in paced_tools:
                     if name == "tcpreplay":
                         cmd = ["tcpreplay", f"--pps={pps}", "-i", "va", paced]
                     else:
-                        # no -q: its report holds its own lateness
-                        cmd = sniffer_cmd(paced, "-i", "va", "--pps", str(pps), *args.sniffer_args.split())
-                    load = os.getloadavg()[0]
-                    cap, out = captured(b, cmd, a, os.path.join(d, f"cap-{name}.pcap"), trees.get(name, ROOT))
+                        # its JSON report holds its own lateness and its SCHED_OTHER windows
+                        cmd = sniffer_cmd(
+                            paced, "-i", "va", "--pps", str(pps), "--json", *args.sniffer_args.split()
+                        )
+                    load, psi = os.getloadavg()[0], cpu_pressure()
+                    cap, out = captured(
+                        b,
+                        cmd,
+                        a,
+                        os.path.join(d, f"cap-{name}.pcap"),
+                        paced_trees.get(name, ROOT),
+                        envs.get(name),
+                    )
                     if len(cap) < 2:
                         raise SystemExit(f"{name}: nothing captured")
                     dev = deviation(cap, pps)
                     res[name].append(dev)
-                    m = re.search(r"timing error vs schedule: mean [\d.]+ us, max ([\d.]+) us", out)
-                    own = f", its own max lateness {float(m.group(1)) / 1000:.1f} ms" if m else ""
+                    own = ""
+                    if name != "tcpreplay":
+                        rep = json.loads(out.strip().splitlines()[-1])
+                        own = f", its own max lateness {rep['timing_max_us'] / 1000:.1f} ms"
+                        if "sched_other_windows" in rep:
+                            own += (
+                                f", {rep['sched_other_windows']} windows SCHED_OTHER"
+                                f" ({rep['sched_other_contended']} taken)"
+                            )
                     print(
                         f"    {name:10s} run: p99 {dev.p99_us / 1000:7.3f} ms, largest gap "
-                        f"{dev.max_gap_us / 1000:6.2f} ms{own} (load average {load:.1f})",
+                        f"{dev.max_gap_us / 1000:6.2f} ms (after packet {dev.max_gap_after}){own} (load average {load:.1f}, CPU pressure {psi:.0f} %)",
                         flush=True,
                     )
             for t, rows in res.items():
@@ -256,7 +305,7 @@ def main() -> int:
                 + " (goal: none over 10 ms)"
             )
             pt = statistics.median(r.p99_us for r in res["tcpreplay"])
-            for t in trees:
+            for t in paced_trees:
                 ps = statistics.median(r.p99_us for r in res[t])
                 print(f"  p99 deviation {t} / tcpreplay: {ps:.1f} / {pt:.1f} us = {ps / pt:.2f}x")
     return 0

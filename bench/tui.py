@@ -5,6 +5,8 @@
     python bench/tui.py --skip-live --baseline DIR   # also the TUI from DIR (a checkout: before/after)
     python bench/tui.py --stats [--packets 1000000] [--flows 100000]   # Statistics screen vs tshark -z conv
     python bench/tui.py --stats --keep-files DIR   # the same files for runs of two trees (before/after)
+    python bench/tui.py --stats --after-state --baseline DIR   # S once the list's TCP state covers the
+                                                 # file; this tree and DIR's alternately, in one run
     python bench/tui.py --state [--packets 1000000] [--runs 1]   # the list's TCP analysis + reassembly on/off
 
 Part 1 runs each tool in its own process on the same generated capture: the sniffer TUI (headless
@@ -554,6 +556,7 @@ import asyncio, faulthandler, json, signal, sys, time, resource
 sys.path.insert(0, sys.argv[2])
 faulthandler.register(signal.SIGUSR1, all_threads=True)  # the driver asks for every thread's stack on a timeout
 PHASE_S = float(sys.argv[3])  # longest wait of any one phase: a hang fails the run, with the stacks
+AFTER_STATE = sys.argv[4] == "1"  # S only once the list's TCP state covers the file
 
 def phase(name):
     print(f"phase: {name} at {time.strftime('%H:%M:%S')}", file=sys.stderr, flush=True)
@@ -598,6 +601,13 @@ async def main():
             check(end, "loading the file")
             await asyncio.sleep(0.05)
         out["packets"] = store.count
+        if AFTER_STATE:  # S opened once the packet list's TCP state has covered the whole file
+            end = phase("the list's TCP state")
+            t = time.perf_counter()
+            while app.plist.tcpcols is None or app.plist.tcpcols.fed < store.count:
+                check(end, "waiting for the list's TCP state")
+                await asyncio.sleep(0.1)
+            out["state_wait_s"] = time.perf_counter() - t
         out["rss_before_mb"] = rss_mb()
         end = phase("statistics")
         screen = StatisticsScreen()
@@ -834,14 +844,22 @@ def run_tshark_conv(path: Path) -> dict[str, float]:
 PHASE_S = 600.0  # the child fails a phase (loading, counting, a sort ...) that takes longer than this
 
 
-def run_tui_stats(path: Path) -> dict[str, object]:
+def run_tui_stats(path: Path, root: Path = ROOT, after_state: bool = False) -> dict[str, object]:
     """The TUI child on ``path``. Every phase of the child is bounded (PHASE_S); past the bound it
     prints every thread's stack and fails; the driver gives the whole run 4 bounds, then asks the
     child for its stacks (SIGUSR1, faulthandler) and kills it: a hang is reported, never waited for."""
     with tempfile.TemporaryDirectory(prefix="sniffer-profile-") as conf:  # never the user's column profile
         env = {**os.environ, "SNIFFER_CONFIG_DIR": conf}
         proc = subprocess.Popen(
-            [sys.executable, "-c", STATS_CHILD, str(path), str(ROOT), str(PHASE_S)],
+            [
+                sys.executable,
+                "-c",
+                STATS_CHILD,
+                str(path),
+                str(root),
+                str(PHASE_S),
+                "1" if after_state else "0",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=ROOT,
@@ -857,12 +875,25 @@ def run_tui_stats(path: Path) -> dict[str, object]:
             raise SystemExit(f"TUI child hung; its threads:\n{err.decode()[-6000:]}") from None
     if proc.returncode != 0:
         raise SystemExit(f"TUI child failed ({proc.returncode}): {err.decode()[-6000:]}")
-    return json.loads(out.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
+    res: dict[str, object] = json.loads(out.decode().strip().splitlines()[-1])
+    res["load"] = os.getloadavg()[0]
+    return res
 
 
-def part4(packets: int, flows: int, workdir: Path, real: bool, keep: Path | None = None) -> None:
+def part4(
+    packets: int,
+    flows: int,
+    workdir: Path,
+    real: bool,
+    keep: Path | None = None,
+    after_state: bool = False,
+    baseline: Path | None = None,
+    runs: int = 1,
+) -> None:
     """``keep``: a folder where the two capture files are kept and reused by the next run (before/after
-    runs of two trees on the same files); else they are made in ``workdir`` and deleted."""
+    runs of two trees on the same files); else they are made in ``workdir`` and deleted. ``after_state``:
+    S is opened once the list's TCP state has covered the file. ``baseline``: another tree's TUI too,
+    alternating with this one's (``runs`` each), memory and times side by side."""
     from helpers.tui_pcapgen import many_flows_frames, write_frames
 
     where = keep or workdir
@@ -877,7 +908,37 @@ def part4(packets: int, flows: int, workdir: Path, real: bool, keep: Path | None
     for label, path in files:
         print(f"\n== statistics: {label}, load average {os.getloadavg()[0]:.1f} ==")
         ts = run_tshark_conv(path)
-        ours = run_tui_stats(path)
+        if baseline is not None:
+            pairs = []
+            for _ in range(runs):
+                pairs.append(
+                    (run_tui_stats(path, baseline, after_state), run_tui_stats(path, ROOT, after_state))
+                )
+            print(f"{'S ' + ('after the TCP state covered the file' if after_state else 'as the file loads'):44}"
+                  f"{'baseline':>14}{'this tree':>14}")  # fmt: skip
+            for b, a in pairs:
+                for what, key, fmt in (
+                    ("  RSS before S, MB", "rss_before_mb", "{:.0f}"),
+                    ("  peak RSS, MB", "peak_rss_mb", "{:.0f}"),
+                    ("  conversations + endpoints, CPU s", "stats_cpu_s", "{:.2f}"),
+                    ("  conversations + endpoints, wall s", "stats_s", "{:.2f}"),
+                    ("  key -> redraw while counting, max ms", "key_max", "{:.1f}"),
+                    ("  sort 1M rows by Bytes / Address A, s", "sorts", "{}"),
+                    ("  add two columns, ms", "add_ms", "{:.0f}"),
+                    ("  load average after the run", "load", "{:.1f}"),
+                ):
+                    vals = []
+                    for r in (b, a):
+                        r = dict(r)
+                        r["key_max"] = max(r["key_ms"] or [float("nan")])  # type: ignore[type-var]
+                        r["sorts"] = f"{r['sort_1m_s']:.2f}/{r['sort_1m_text_s']:.2f}"
+                        r["add_ms"] = r["add_column_s"] * 1000  # type: ignore[operator]
+                        vals.append(fmt.format(r[key]))
+                    print(f"{what:44}{vals[0]:>14}{vals[1]:>14}")
+                print(f"  (TCP state fed {b['state_fed']:,} / {a['state_fed']:,} packets before S)")
+            ours = pairs[-1][1]
+        else:
+            ours = run_tui_stats(path, ROOT, after_state)
         key = sorted(ours["key_ms"]) or [float("nan")]  # type: ignore[type-var]
         conv = ours["conversations"]
         print(f"packets {ours['packets']}, conversations: " + ", ".join(f"{k} {v}" for k, v in conv.items()))  # type: ignore[union-attr]
@@ -939,6 +1000,11 @@ def main() -> None:
     ap.add_argument("--flows", type=int, default=100_000, help="part 4: conversations in the generated file")
     ap.add_argument("--no-real", action="store_true", help="part 4: skip the real-traffic file")
     ap.add_argument(
+        "--after-state",
+        action="store_true",
+        help="part 4: open S once the packet list's TCP state has covered the whole file",
+    )
+    ap.add_argument(
         "--keep-files", type=Path, help="part 4: keep the capture files in this folder and reuse them"
     )
     ap.add_argument(
@@ -956,7 +1022,16 @@ def main() -> None:
             part3(args.packets, args.old_packets, Path(d))
             return
         if args.stats:
-            part4(args.packets, args.flows, Path(d), not args.no_real, args.keep_files)
+            part4(
+                args.packets,
+                args.flows,
+                Path(d),
+                not args.no_real,
+                args.keep_files,
+                args.after_state,
+                args.baseline,
+                args.runs if args.baseline else 1,
+            )
             return
         if not args.skip_file:
             part1(args.packets, args.runs, Path(d), args.baseline)

@@ -365,7 +365,13 @@ def _analysed(
                 return extra, "", "", ra.feed(n, fr, extra) if ra is not None else None, s
             f = dfr.apply(n, fr, frame_fields(fr))
             apply(f, an.feed(n, f, fr[0]))
-            return None, f["_ws.col.Protocol"], f["_ws.col.Info"], None, None
+            # the addresses of the fragment's own IP layer, or of the reassembled datagram's innermost
+            # (a tunnel in fragments: the per-packet decode's would be the other way round)
+            v4 = "ip.src" in f
+            src, dst = f.get("ip.src" if v4 else "ipv6.src"), f.get("ip.dst" if v4 else "ipv6.dst")
+            src, dst = src[-1] if type(src) is list else src, dst[-1] if type(dst) is list else dst
+            proto, info = f["_ws.col.Protocol"], f["_ws.col.Info"]
+            return None, proto, info, None, None if src is None else (src, dst, proto, info)
 
         def text(n: int, fr: Any, c: Any) -> str:
             s = summarize(fr) if c is None or c[4] is None else c[4]

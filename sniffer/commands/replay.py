@@ -133,6 +133,10 @@ class ReplayReport:
     realtime: bool = False
     cpu_awake: bool = False
     packets_sent_intf2: int = 0
+    # short intervals: windows ended under SCHED_OTHER instead of a block, and how often another task
+    # took the CPU then (the sender went back to blocks for a second each time); see sniffer/timing.py
+    sched_other_windows: int = 0
+    sched_other_contended: int = 0
 
     def lines(self) -> list[str]:
         out = [
@@ -288,19 +292,37 @@ def read_ahead(
         sys.setswitchinterval(switch)
 
 
+RT_PRIORITY = 10
+
+
 def _set_realtime() -> bool:
     """SCHED_FIFO for this process if allowed (root / CAP_SYS_NICE); False if not."""
     import os
 
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
     except (OSError, AttributeError):
         return False
     return True
 
 
+def _switch_class(fifo: bool) -> None:
+    """The sending thread to SCHED_FIFO (True) or SCHED_OTHER (False) and back (~2 us a call here):
+    the scheduler's way of leaving the kernel its share at short intervals (sniffer/timing.py)."""
+    import os
+
+    try:
+        if fifo:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
+        else:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    except OSError:
+        pass
+
+
 def run(args: argparse.Namespace) -> int:
     import ipaddress
+    import os
 
     from sniffer.capture.pcapfile import open_capture
     from sniffer.capture.rewrite import Rewriter, Splitter, parse_map
@@ -396,6 +418,10 @@ def run(args: argparse.Namespace) -> int:
     awake = None
     if args.realtime and not sched.topspeed:
         rep.realtime = _set_realtime()
+        # at short intervals on a quiet machine: SCHED_OTHER spells instead of blocks (sniffer/timing.py;
+        # SNIFFER_NO_DEMOTE=1 keeps the blocks, for comparing the two in one tree)
+        if rep.realtime and not os.environ.get("SNIFFER_NO_DEMOTE"):
+            sched.use_class_switch(_switch_class)
         # idle CPUs poll instead of halting while we send: a halted (virtual) CPU wakes up late
         awake = hold_cpu_awake()
         rep.cpu_awake = awake is not None
@@ -544,6 +570,8 @@ def run(args: argparse.Namespace) -> int:
     rep.timing_mean_us = st.mean_abs_ns / 1000
     rep.timing_max_us = st.max_abs_ns / 1000
     rep.timing_over_1ms = st.late_over_1ms
+    rep.sched_other_windows = sched.demotions
+    rep.sched_other_contended = sched.contended
     if args.json:
         print(json.dumps(asdict(rep)), flush=True)
     elif not args.quiet:

@@ -156,11 +156,15 @@ def run_task(task: Task) -> dict[str, Any]:
     t0 = time.process_time()
     try:
         try:
+            add = rows.add
+            left = BATCH_ROWS
             for off, fr in _records(task):
-                rows.add(off, fr)
-                if len(rows) >= BATCH_ROWS:
+                add(off, fr)
+                left -= 1
+                if not left:
                     pw.write(rows.table())
                     rows.clear()
+                    left = BATCH_ROWS
         except PcapFormatError as exc:
             error = f"{task.path}: {exc.args[0] if exc.args else exc}"
         except SnifferError as exc:

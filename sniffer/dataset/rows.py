@@ -209,6 +209,97 @@ def _walk(fr: Frame) -> tuple[Transport | None, tuple[Any, ...] | None] | None:
     return t, None if proto in _NOT_TCP else _UNKNOWN
 
 
+_native: list[Any] = []  # [the native walker's columns and headers methods, or None], found on first use
+#: the protocol stack of each shape the native walker answers (learned from the columns-only dissection
+#: of the first packet of that shape, as decode.summary.fast_protocols learns its shapes)
+_native_stacks: dict[int, str] = {}
+
+
+def _native_walker() -> Any:
+    if not _native:
+        from sniffer.decode.summary import native_walker
+
+        w = native_walker()
+        if w is not None and hasattr(w, "columns") and hasattr(w, "headers"):
+            w.export_setup(
+                Transport,
+                FRAGMENT,
+                _UNKNOWN,
+                VLAN_TYPES,
+                _NOT_IP,
+                TUNNEL_UDP_PORTS,
+                IPV6_EXT,
+                _NOT_TCP,
+                ICMP_ERRORS,
+            )
+        else:
+            w = None
+        _native.append(w)
+    return _native[0]
+
+
+def native_columns() -> Any:
+    """``Walker.columns`` of `read`'s native walker (decode/_fastline.c: the Source, Destination, Protocol
+    and Info columns and the stack's shape of the packets it knows), or None where it was not built or
+    SNIFFER_NO_NATIVE=1 is set (then every packet takes the Python path: same rows, a test compares)."""
+    w = _native_walker()
+    return None if w is None else w.columns
+
+
+def native_walk() -> Any:
+    """``Walker.headers``: ``_walk`` in C (the same answers: a test compares them on every corpus frame and
+    on mutated ones), or None where the walker was not built."""
+    w = _native_walker()
+    return None if w is None else w.headers
+
+
+def _native_stack(shape: int, fr: Frame) -> str | None:
+    """The protocol stack of a packet of this native shape; None if its first packet was malformed to the
+    dissector (then the Python path takes it)."""
+    p = _native_stacks.get(shape)
+    if p is None:
+        ctx = engine.run(fr, False, False, True)
+        if ctx.malformed:
+            return None
+        p = _native_stacks[shape] = ":".join(ctx.protos)
+    return p
+
+
+def _refused(protos: Sequence[str], t0: Transport | None) -> bool:
+    """Whether ``PacketRows.add`` refuses the columns-only dissection of a frame whose TCP segment the
+    header walk could not place, whatever else its stack holds: an IP layer the walk did not reach, or a
+    TCP header (whose analysis needs the decoder's fields)."""
+    return "tcp" in protos or (t0 is None and ("ip" in protos or "ipv6" in protos))
+
+
+def _frag_fields(t0: Transport) -> dict[str, Any]:
+    """What the TCP analysis' Defragmenter reads of an IPv4 fragment's fields (the datagram it completes,
+    TCP or a tunnel carrying TCP, is decoded whole by the Defragmenter itself)."""
+    f4 = t0.frag
+    assert f4 is not None
+    return {
+        "ip.flags": f4[0] >> 13,
+        "ip.frag_offset": f4[0] & 0x1FFF,
+        "ip.proto": f4[1],
+        "ip.id": f4[4],
+        "ip.src": t0.src,
+        "ip.dst": t0.dst,
+    }
+
+
+def _native_as_dissected(t0: Transport | None, seg: Any, fr: Frame) -> bool:
+    """Whether a packet of the native ARP, IGMPv2 or fragment shapes would take the columns-only
+    dissection alone on the Python path (``PacketRows.add``): not a quoted packet, an IPv4 fragment
+    known as one, and a sane outer IP header where the TCP analysis cannot place the transport."""
+    if t0 is not None and t0.quoted:
+        return False
+    if seg is FRAGMENT:
+        return t0 is not None and t0.frag is not None
+    if seg is _UNKNOWN:
+        return _sane_ip(fr, t0)
+    return True
+
+
 def _sane_ip(fr: Frame, t0: Transport | None) -> bool:
     """The outermost IP header is whole and its lengths agree (IPv4: 20 <= header length <= total length;
     IPv6: not a jumbogram), and the header walk found its transport: the dissector then reads the same
@@ -256,7 +347,9 @@ class PacketRows:
     Each packet is kept as one row tuple (in ``_ROW`` order); ``table()`` converts them.
     """
 
-    def __init__(self, file: str, extra: Sequence[str] = (), first_number: int = 1) -> None:
+    def __init__(
+        self, file: str, extra: Sequence[str] = (), first_number: int = 1, native: bool = True
+    ) -> None:
         self.file = file
         self.extra = list(extra)
         self.number = first_number - 1
@@ -269,6 +362,11 @@ class PacketRows:
         self._flow_bits: dict[tuple[str, int], list[int]] = {}
         self._flow_service: dict[tuple[str, int], str] = {}
         self._flow_frames: dict[tuple[str, int], list[int]] = {}
+        # the native walker's columns (decode/_fastline.c, as `read` uses it) when it was built; not with
+        # -e fields (those packets take the full dissection)
+        self._native = native_columns() if native and not self.extra else None
+        self._walk = (native_walk() if native else None) or _walk
+        self._full_first: dict[Any, bool] = {}  # per kind of unplaced frame: the last one needed fields
 
     def clear(self) -> None:
         """Forget the rows (after ``table()`` was written); the flows and the TCP analysis go on."""
@@ -308,29 +406,66 @@ class PacketRows:
         fields: dict[str, Any] | None = None  # the full dissection's, when a column needs them
         app: tuple[Any, ...] = _NO_APP  # the APP_FIELDS columns
         afields: dict[str, Any] | None = None  # what the TCP analysis needs of them (a fragment's IP fields)
-        w = _walk(fr)  # the common Ethernet frames: transport and TCP segment in one walk
+        w = self._walk(fr)  # the common Ethernet frames: transport and TCP segment in one walk
         if w is None:
             seg = fast_segment(fr)  # the TCP header for the analysis (FRAGMENT/_UNKNOWN: it needs fields)
             t0 = transport(fr)
         else:
             t0, seg = w
-        protos = (
-            None
-            if self.extra or (w is not None and (t0 is None or t0.proto not in _FAST_L4))
-            else fast_protocols(fr)
-        )
-        if protos is not None:
-            csrc, cdst, cproto, info, malformed = summarize(fr)
+        nat = self._native
+        c = nat(data, fr[2]) if nat is not None and fr[3] == LINKTYPE_ETHERNET else None
+        if c and c[4] < 16 and not _native_as_dissected(t0, seg, fr):
+            c = None  # (ARP, IGMPv2, a later fragment whose analysis needs the Python path's fields)
+        if c and (protos := _native_stacks.get(c[4]) or _native_stack(c[4], fr)) is not None:
+            # a packet the native walker knows: the summary's fast path (shapes >= 16), or ARP, IGMPv2, a
+            # later IPv4 fragment, which the Python path gives the columns-only dissection: its columns
+            # and, by its shape, its protocol stack; the TCP analysis gets what that path gives it
+            csrc, cdst, cproto, info, _shape = c
+            malformed = False
+            if c[4] < 16 and t0 is not None:
+                if seg is FRAGMENT and t0.frag is not None and t0.frag[1] not in _NOT_TCP:
+                    afields = _frag_fields(t0)  # TCP, or a tunnel (GTP, GRE...) that may carry it
+                else:  # a fragment of ICMP, IGMP...: no TCP header to analyse
+                    seg = None
         else:
-            ctx = None
+            protos = (
+                None
+                if self.extra
+                or c == 0  # (the walker declined it for the summary's fast path: so does the fast path)
+                or (w is not None and (t0 is None or t0.proto not in _FAST_L4))
+                else fast_protocols(fr)
+            )
+            c = None
+        if c is None and protos is not None:
+            csrc, cdst, cproto, info, malformed = summarize(fr)
+        elif c is None:
+            ctx = full = None
             frag4 = t0.frag if seg is FRAGMENT and t0 is not None else None  # (an IPv4 fragment)
-            if (
+            lean = (
                 not self.extra
                 and (seg is not FRAGMENT or frag4 is not None)
                 and (t0 is None or not t0.quoted)
-            ):  # the columns-only dissection (what `sniffer read` runs), unless a column needs a field
+            )  # the columns-only dissection (what `sniffer read` runs), unless a column needs a field
+            key: Any = None
+            if lean and seg is _UNKNOWN:
+                # a frame whose transport the header walk cannot place (PPPoE, MPLS, a tunnel...): when
+                # the last one of its kind (outer ethertypes, or outer protocol and ports) needed the full
+                # dissection after the columns-only one, take the full one first; it is kept only when its
+                # stack shows the columns-only one would have been refused (the rule below), else the
+                # columns-only one runs after all
+                key = (
+                    data[12:14] + data[16:18] + data[20:22] if t0 is None else (t0.proto, t0.sport, t0.dport)
+                )
+                if self._full_first.get(key):
+                    full = engine.run(fr, False)
+                    lean = not _refused(full.protos, t0)
+            if lean:
                 ctx = engine.run(fr, False, False, True, _AppCtx)
                 p = ctx.protos
+                if key is not None:
+                    if len(self._full_first) > 4096:
+                        self._full_first.clear()
+                    self._full_first[key] = _refused(p, t0)
                 if ctx.malformed or (t0 is None and ("ip" in p or "ipv6" in p)):
                     ctx = None
                 elif not APP_PROTOS.isdisjoint(p):
@@ -352,28 +487,22 @@ class PacketRows:
                 elif frag4 is not None and t0 is not None:  # decoded no further than its IP header?
                     if p.count("ip") != 1 or "ipv6" in p:
                         ctx = None
-                    elif frag4[1] == 6:  # what the TCP analysis' Defragmenter reads of a fragment's fields
-                        afields = {
-                            "ip.flags": frag4[0] >> 13,
-                            "ip.frag_offset": frag4[0] & 0x1FFF,
-                            "ip.proto": 6,
-                            "ip.id": frag4[4],
-                            "ip.src": t0.src,
-                            "ip.dst": t0.dst,
-                        }
-                    else:  # a fragment of anything but TCP (a tunnel's first one was decoded further)
+                    elif frag4[1] not in _NOT_TCP:  # TCP, or a tunnel (GTP, GRE...) that may carry it
+                        afields = _frag_fields(t0)
+                    else:  # a fragment of ICMP, IGMP...: no TCP header to analyse
                         seg = None
                 if ctx is not None and seg is _UNKNOWN:  # (a tunnel, GRE, an IPv6 AH... or a bogus header)
                     if "tcp" in p or not _sane_ip(fr, t0):  # the full dissection's fields
                         ctx = None
                     else:  # no TCP header in the stack: nothing to analyse, no full dissection for it
                         seg = None
-            if ctx is None:
-                ctx = engine.run(fr, False)
+            if ctx is None:  # (the full dissection made above, if it was)
+                ctx = engine.run(fr, False) if full is None else full
                 fields = afields = ctx.fields
             protos = ":".join(ctx.protos)
             csrc, cdst, cproto, info, malformed = ctx.src, ctx.dst, ctx.proto, ctx.info, bool(ctx.malformed)
-        r = self.flows.add(n, fr, t0)
+        # (no transport: FlowIndex.add would walk the frame again to find none)
+        r = None if t0 is None else self.flows.add(n, fr, t0)
         if fields is not None:  # the dissector's own view (it knows where a header is broken)
             v6 = "ipv6.src" in fields and "ip.src" not in fields
             net: tuple[Any, ...] = (
@@ -415,7 +544,7 @@ class PacketRows:
         else:
             l4 = _NO_L4
         # the flags-only analysis, given the fields of the decode above (a frame is not decoded twice)
-        af = self.tcp.feed_flags(n, fr, seg, afields)
+        af = None if seg is None else self.tcp.feed_flags(n, fr, seg, afields)  # (None: no TCP header)
         if af is None:
             flagged = None
         else:  # the flags Wireshark sets, by the short name (retransmission, duplicate_ack, ...)

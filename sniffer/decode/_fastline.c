@@ -14,8 +14,15 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #define NUMS_MAX 65600 /* summary's num table: str(i) for i < 65600; a larger wire length is Python's */
+
+typedef struct {
+    char s[256][40];
+    uint8_t len[256];
+} Names; /* a {0..255: ASCII name} table (len 0: none) */
 
 typedef struct {
     PyObject_HEAD
@@ -43,6 +50,60 @@ typedef struct {
     uint16_t flag_len[4096];
     char echo[256][40];
     uint8_t echo_len[256];
+    char echo6[256][40]; /* ICMPv6 echo names (summary._ECHO6_NAMES) */
+    uint8_t echo6_len[256];
+    /* session 8 (the ext dict; each empty / 0 while its dissector is not the registered one): */
+    int vlan;  /* one 802.1Q tag (link.dissect_vlan) */
+    int ipv6;  /* IPv6 without extension headers (inet.dissect_ipv6) */
+    int mptcp; /* MPTCP's column (inet.dissect_tcp's option walk) */
+    int ssh;   /* SSH's encrypted packets on port 22 (ssh.dissect_ssh) */
+    uint8_t ssh_codes[256]; /* the message codes ssh._plain_packets knows */
+    int vrrp, esp, ah;
+    Names pim, ospf, eigrp, ptp; /* full type-name tables (routing.py, l2ctl.py) */
+    int ncp; /* NCP over IP on port 524 (legacyfs.dissect_ncp): replies, continuations, these requests: */
+    int n_ncp_req;
+    struct {
+        int fn, sub, handle; /* sub -1: none; handle 1: " - 0x<6-byte file handle>" follows the text,
+                                2: ": <the request's path>" (legacyfs._ncp_path) */
+        uint8_t len;
+        char text[64];
+    } ncp_req[32];
+    int rx;                 /* RX / AFS (legacyfs.dissect_rx) on these UDP ports: */
+    uint8_t rx_is[8192];    /* bit per port */
+    PyObject *rx_ports;     /* {port: (service, {opcode: name})} (names checked ASCII) */
+    PyObject *rx_calls;     /* legacyfs._RX_CALLS, the live (epoch, cid, call) -> opcode map */
+    int no_state;           /* set while export's columns() formats: AFS (state) declines */
+    Names rx_types, rx_acks; /* the packet types' names, "ACK <reason>" */
+    int dec;                  /* DECnet routing layer and NSP (l2ctl.dissect_dec_dna): its tables */
+    Names dec_control, dec_nsp, dec_seg, dec_fcmod;
+    int bfd;                  /* BFD control (routing.dissect_bfd) on UDP 3784 and 4784: diagnostics, states */
+    Names bfd_diag, bfd_states;
+    int dhcp;                 /* DHCP (app.dissect_dhcp) on UDP 67 and 68: the message types' texts */
+    Names dhcp_types;         /* "Discover", ... ; str(n) for the others */
+    unsigned ntp_port;        /* NTP (mgmt.dissect_ntp) on this UDP port (0: none): modes, mode 7's requests */
+    Names ntp_modes, ntp_priv;
+    int dns;                  /* DNS and MDNS queries over UDP (app.dissect_dns, dissect_mdns) */
+    unsigned dns_port, mdns_port;
+    Names dns_ops, dns_rcodes; /* the opcodes' and reply codes' names, 0-15 */
+    int n_dns_types;
+    struct {
+        unsigned type;
+        uint8_t len;
+        char name[24];
+    } dns_types[128]; /* app.DNS_TYPES */
+    int n_text;               /* line protocols over TCP (decode.text): the first line as the Info */
+    struct {
+        unsigned port;
+        int style; /* 0: FTP ("Request: " / "Response: "), 1: POP/SMTP ("C: " / "S: ") */
+        uint8_t len;
+        char proto[16];
+    } text[8];
+    int n_rpc;                /* ONC RPC's replies (rpc.dissect_rpc_tcp/_udp) on these ports: */
+    struct {
+        unsigned port;
+        uint8_t len;
+        char proto[24]; /* the Protocol column of a reply from that port */
+    } rpc[8];
     long long last_sec;
     char hms[32];
     Py_ssize_t hms_len;
@@ -59,6 +120,8 @@ static void walker_dealloc(Walker *w) {
     PyMem_Free(w->out);
     Py_XDECREF(w->bound);
     Py_XDECREF(w->hms_fn);
+    Py_XDECREF(w->rx_ports);
+    Py_XDECREF(w->rx_calls);
     Py_TYPE(w)->tp_free((PyObject *)w);
 }
 
@@ -147,19 +210,237 @@ static int name_table(PyObject *d, char names[256][40], uint8_t lens[256], int a
     return 0;
 }
 
+/* ext[key] as a flag (absent: 0); -1 on error */
+static int ext_flag(PyObject *ext, const char *key) {
+    PyObject *v = PyDict_GetItemString(ext, key);
+    return v == NULL ? 0 : PyObject_IsTrue(v);
+}
+
+/* ext[key] (a {0..255: ASCII str} dict, absent or empty: none) into t; -1 on error */
+static int ext_names(PyObject *ext, const char *key, Names *t) {
+    PyObject *v = PyDict_GetItemString(ext, key);
+    if (v == NULL)
+        return 0;
+    if (!PyDict_Check(v)) {
+        PyErr_Format(PyExc_ValueError, "Walker: %s: a dict is needed", key);
+        return -1;
+    }
+    return name_table(v, t->s, t->len, 0, "Walker: names: {0..255: non-empty ASCII str}");
+}
+
+/* The session-8 tables: {"vlan", "ipv6", "mptcp", "vrrp", "esp": bool, "echo6", "pim", "ospf", "eigrp",
+ * "ptp": {int: str}, "ssh": 256-byte table of SSH's message codes (absent: SSH is Python's)} */
+static int ext_tables(Walker *w, PyObject *ext) {
+    if ((w->vlan = ext_flag(ext, "vlan")) < 0 || (w->ipv6 = ext_flag(ext, "ipv6")) < 0 ||
+        (w->mptcp = ext_flag(ext, "mptcp")) < 0 || (w->vrrp = ext_flag(ext, "vrrp")) < 0 ||
+        (w->esp = ext_flag(ext, "esp")) < 0 || (w->ah = ext_flag(ext, "ah")) < 0)
+        return -1;
+    PyObject *e6 = PyDict_GetItemString(ext, "echo6");
+    if (e6 != NULL && (!PyDict_Check(e6) || name_table(e6, w->echo6, w->echo6_len, 1, "Walker: echo6") < 0)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "Walker: echo6: a dict is needed");
+        return -1;
+    }
+    if (ext_names(ext, "pim", &w->pim) < 0 || ext_names(ext, "ospf", &w->ospf) < 0 ||
+        ext_names(ext, "eigrp", &w->eigrp) < 0 || ext_names(ext, "ptp", &w->ptp) < 0)
+        return -1;
+    PyObject *ncp = PyDict_GetItemString(ext, "ncp");
+    if (ncp != NULL) {
+        if (!PyList_Check(ncp) || PyList_GET_SIZE(ncp) > 32) {
+            PyErr_SetString(PyExc_ValueError, "Walker: ncp: a list of <= 32 (fn, sub, text, handle)");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(ncp); i++) {
+            PyObject *text;
+            int fn, sub, handle;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(ncp, i), "iiUi", &fn, &sub, &text, &handle))
+                return -1;
+            if (!PyUnicode_IS_ASCII(text) || PyUnicode_GET_LENGTH(text) > 63 || fn < 0 || fn > 255 ||
+                sub < -1 || sub > 255 || handle < 0 || handle > 2) {
+                PyErr_SetString(PyExc_ValueError, "Walker: ncp: bad entry");
+                return -1;
+            }
+            w->ncp_req[i].fn = fn;
+            w->ncp_req[i].sub = sub;
+            w->ncp_req[i].handle = handle;
+            w->ncp_req[i].len = (uint8_t)PyUnicode_GET_LENGTH(text);
+            memcpy(w->ncp_req[i].text, PyUnicode_DATA(text), w->ncp_req[i].len);
+        }
+        w->n_ncp_req = (int)PyList_GET_SIZE(ncp);
+        w->ncp = 1;
+    }
+    PyObject *rx = PyDict_GetItemString(ext, "rx");
+    if (rx != NULL) {
+        PyObject *rp, *calls, *types, *acks;
+        if (!PyArg_ParseTuple(rx, "O!O!O!O!", &PyDict_Type, &rp, &PyDict_Type, &calls, &PyDict_Type, &types,
+                              &PyDict_Type, &acks))
+            return -1;
+        if (name_table(types, w->rx_types.s, w->rx_types.len, 0, "Walker: rx types") < 0 ||
+            name_table(acks, w->rx_acks.s, w->rx_acks.len, 0, "Walker: rx acks") < 0)
+            return -1;
+        PyObject *k, *v, *k2, *v2;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(rp, &pos, &k, &v)) {
+            long port = PyLong_AsLong(k);
+            PyObject *svc, *ops;
+            if (port < 0 || port > 65535 || !PyTuple_Check(v) || PyTuple_GET_SIZE(v) != 2 ||
+                !PyUnicode_Check(svc = PyTuple_GET_ITEM(v, 0)) || !PyUnicode_IS_ASCII(svc) ||
+                PyUnicode_GET_LENGTH(svc) > 20 || !PyDict_Check(ops = PyTuple_GET_ITEM(v, 1))) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: rx ports: {port: (service, {opcode: name})}");
+                return -1;
+            }
+            Py_ssize_t pos2 = 0;
+            while (PyDict_Next(ops, &pos2, &k2, &v2)) {
+                if (!PyLong_Check(k2) || !PyUnicode_Check(v2) || !PyUnicode_IS_ASCII(v2) ||
+                    PyUnicode_GET_LENGTH(v2) > 60 || PyUnicode_GET_LENGTH(v2) == 0) {
+                    PyErr_SetString(PyExc_ValueError, "Walker: rx opcode names: {int: ASCII str}");
+                    return -1;
+                }
+            }
+            w->rx_is[port >> 3] |= (uint8_t)(1 << (port & 7));
+        }
+        w->rx_ports = Py_NewRef(rp);
+        w->rx_calls = Py_NewRef(calls);
+        w->rx = 1;
+    }
+    PyObject *dec = PyDict_GetItemString(ext, "dec");
+    if (dec != NULL) {
+        PyObject *c, *nsp, *seg, *fc;
+        if (!PyArg_ParseTuple(dec, "O!O!O!O!", &PyDict_Type, &c, &PyDict_Type, &nsp, &PyDict_Type, &seg,
+                              &PyDict_Type, &fc) ||
+            name_table(c, w->dec_control.s, w->dec_control.len, 0, "Walker: dec control") < 0 ||
+            name_table(nsp, w->dec_nsp.s, w->dec_nsp.len, 0, "Walker: dec nsp") < 0 ||
+            name_table(seg, w->dec_seg.s, w->dec_seg.len, 0, "Walker: dec segments") < 0 ||
+            name_table(fc, w->dec_fcmod.s, w->dec_fcmod.len, 0, "Walker: dec fcmod") < 0)
+            return -1;
+        w->dec = 1;
+    }
+    PyObject *bfd = PyDict_GetItemString(ext, "bfd");
+    if (bfd != NULL) {
+        PyObject *diag, *states;
+        if (!PyArg_ParseTuple(bfd, "O!O!", &PyDict_Type, &diag, &PyDict_Type, &states) ||
+            name_table(diag, w->bfd_diag.s, w->bfd_diag.len, 0, "Walker: bfd diagnostics") < 0 ||
+            name_table(states, w->bfd_states.s, w->bfd_states.len, 0, "Walker: bfd states") < 0)
+            return -1;
+        w->bfd = 1;
+    }
+    PyObject *dhcp = PyDict_GetItemString(ext, "dhcp");
+    if (dhcp != NULL) {
+        if (!PyDict_Check(dhcp) || name_table(dhcp, w->dhcp_types.s, w->dhcp_types.len, 0, "Walker: dhcp") < 0)
+            return -1;
+        w->dhcp = 1;
+    }
+    PyObject *ntp = PyDict_GetItemString(ext, "ntp");
+    if (ntp != NULL) {
+        PyObject *modes, *priv;
+        int port;
+        if (!PyArg_ParseTuple(ntp, "iO!O!", &port, &PyDict_Type, &modes, &PyDict_Type, &priv) ||
+            name_table(modes, w->ntp_modes.s, w->ntp_modes.len, 0, "Walker: ntp modes") < 0 ||
+            name_table(priv, w->ntp_priv.s, w->ntp_priv.len, 0, "Walker: ntp requests") < 0)
+            return -1;
+        if (port <= 0 || port > 65535) {
+            PyErr_SetString(PyExc_ValueError, "Walker: ntp port");
+            return -1;
+        }
+        w->ntp_port = (unsigned)port;
+    }
+    PyObject *text = PyDict_GetItemString(ext, "text");
+    if (text != NULL) {
+        if (!PyList_Check(text) || PyList_GET_SIZE(text) > 8) {
+            PyErr_SetString(PyExc_ValueError, "Walker: text: a list of <= 8 (port, protocol, style)");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(text); i++) {
+            int port, style;
+            PyObject *proto;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(text, i), "iUi", &port, &proto, &style))
+                return -1;
+            if (port <= 0 || port > 65535 || style < 0 || style > 1 || !PyUnicode_IS_ASCII(proto) ||
+                PyUnicode_GET_LENGTH(proto) > 15 || PyUnicode_GET_LENGTH(proto) == 0) {
+                PyErr_SetString(PyExc_ValueError, "Walker: text: bad entry");
+                return -1;
+            }
+            w->text[i].port = (unsigned)port;
+            w->text[i].style = style;
+            w->text[i].len = (uint8_t)PyUnicode_GET_LENGTH(proto);
+            memcpy(w->text[i].proto, PyUnicode_DATA(proto), w->text[i].len);
+        }
+        w->n_text = (int)PyList_GET_SIZE(text);
+    }
+    PyObject *dns = PyDict_GetItemString(ext, "dns");
+    if (dns != NULL) {
+        PyObject *ops, *types, *k, *v;
+        int dport, mport;
+        PyObject *rcodes;
+        if (!PyArg_ParseTuple(dns, "iiO!O!O!", &dport, &mport, &PyDict_Type, &ops, &PyDict_Type, &rcodes,
+                              &PyDict_Type, &types))
+            return -1;
+        if (name_table(ops, w->dns_ops.s, w->dns_ops.len, 0, "Walker: dns opcodes") < 0 ||
+            name_table(rcodes, w->dns_rcodes.s, w->dns_rcodes.len, 0, "Walker: dns reply codes") < 0)
+            return -1;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(types, &pos, &k, &v)) {
+            long t = PyLong_AsLong(k);
+            if (t < 0 || t > 65535 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 23 ||
+                PyUnicode_GET_LENGTH(v) == 0 || w->n_dns_types >= 128) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: dns types: {int: ASCII str} (<= 128)");
+                return -1;
+            }
+            w->dns_types[w->n_dns_types].type = (unsigned)t;
+            w->dns_types[w->n_dns_types].len = (uint8_t)PyUnicode_GET_LENGTH(v);
+            memcpy(w->dns_types[w->n_dns_types].name, PyUnicode_DATA(v), (size_t)PyUnicode_GET_LENGTH(v));
+            w->n_dns_types++;
+        }
+        w->dns_port = (unsigned)dport;
+        w->mdns_port = (unsigned)mport;
+        w->dns = 1;
+    }
+    PyObject *rpc = PyDict_GetItemString(ext, "rpc");
+    if (rpc != NULL) {
+        PyObject *k, *v;
+        Py_ssize_t pos = 0;
+        if (!PyDict_Check(rpc) || PyDict_GET_SIZE(rpc) > 8) {
+            PyErr_SetString(PyExc_ValueError, "Walker: rpc: {port: protocol} (<= 8)");
+            return -1;
+        }
+        while (PyDict_Next(rpc, &pos, &k, &v)) {
+            long port = PyLong_AsLong(k);
+            if (port < 0 || port > 65535 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) ||
+                PyUnicode_GET_LENGTH(v) > 23 || PyUnicode_GET_LENGTH(v) == 0) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: rpc: {port: protocol}");
+                return -1;
+            }
+            w->rpc[w->n_rpc].port = (unsigned)port;
+            w->rpc[w->n_rpc].len = (uint8_t)PyUnicode_GET_LENGTH(v);
+            memcpy(w->rpc[w->n_rpc].proto, PyUnicode_DATA(v), w->rpc[w->n_rpc].len);
+            w->n_rpc++;
+        }
+    }
+    PyObject *ssh = PyDict_GetItemString(ext, "ssh");
+    if (ssh != NULL) {
+        if (copy_table256(ssh, w->ssh_codes) < 0)
+            return -1;
+        w->ssh = 1;
+    }
+    return 0;
+}
+
 static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-    PyObject *ports, *pfx, *first, *hpfx, *hfirst, *b1, *w0, *w4, *bound, *flags, *echo, *hms_fn, *igmp, *frag;
+    PyObject *ports, *pfx, *first, *hpfx, *hfirst, *b1, *w0, *w4, *bound, *flags, *echo, *hms_fn, *igmp, *frag, *ext;
     int arp;
     if (kw != NULL && PyDict_GET_SIZE(kw)) {
         PyErr_SetString(PyExc_TypeError, "Walker takes positional arguments only");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "SOSOSOOOOOOOpOO:Walker", &ports, &pfx, &first, &hpfx, &hfirst, &b1, &w0,
-                          &w4, &bound, &flags, &echo, &hms_fn, &arp, &igmp, &frag))
+    if (!PyArg_ParseTuple(args, "SOSOSOOOOOOOpOOO:Walker", &ports, &pfx, &first, &hpfx, &hfirst, &b1, &w0,
+                          &w4, &bound, &flags, &echo, &hms_fn, &arp, &igmp, &frag, &ext))
         return NULL;
     if (PyBytes_GET_SIZE(ports) != 65536 || !PySet_Check(bound) || !PyList_Check(flags) ||
         PyList_GET_SIZE(flags) != 4096 || !PyDict_Check(echo) || !PyDict_Check(igmp) ||
-        !PyDict_Check(frag) || !PyCallable_Check(hms_fn)) {
+        !PyDict_Check(frag) || !PyDict_Check(ext) || !PyCallable_Check(hms_fn)) {
         PyErr_SetString(PyExc_ValueError, "Walker: bad tables");
         return NULL;
     }
@@ -214,6 +495,8 @@ static PyObject *walker_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
         name_table(igmp, w->igmp, w->igmp_len, 0, "Walker: IGMP names: {0..255: ASCII str}") < 0 ||
         name_table(frag, w->frag, w->frag_len, 0, "Walker: IP protocol names: {0..255: ASCII str}") < 0)
         goto fail;
+    if (ext_tables(w, ext) < 0)
+        goto fail;
     w->cap = 1 << 16;
     if ((w->out = PyMem_Malloc((size_t)w->cap)) == NULL) {
         PyErr_NoMemory();
@@ -228,6 +511,7 @@ fail:
 /* -------------------------------------------------------------------------------------------------- */
 
 static inline unsigned be16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
+static inline unsigned le16(const uint8_t *p) { return (unsigned)p[1] << 8 | p[0]; }
 static inline uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -312,7 +596,7 @@ static int set_hms(Walker *w, long long sec) {
     return 1;
 }
 
-#define LINE_MAX_BYTES 400 /* the longest line below: ~20 + 9+6 + 31 + ... + a flags text (< 100) */
+#define LINE_MAX_BYTES 768 /* the longest line below: ~20 + 30 + 2 x 45 + ... + a DNS name (<= 255) */
 
 static inline char *put_mac(char *o, const uint8_t *a) {
     static const char hex[] = "0123456789abcdef";
@@ -322,6 +606,13 @@ static inline char *put_mac(char *o, const uint8_t *a) {
         *o++ = hex[a[i] >> 4];
         *o++ = hex[a[i] & 15];
     }
+    return o;
+}
+
+static inline char *put_hex(char *o, unsigned long v, int digits) {
+    static const char hex[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; i--)
+        *o++ = hex[(v >> (4 * i)) & 15];
     return o;
 }
 
@@ -336,13 +627,48 @@ static inline char *put_head(Walker *w, char *o, unsigned long long n, unsigned 
     return o;
 }
 
-/* An Ethernet ARP request or reply for IPv4 over Ethernet addresses, all captured: decode.link's
- * dissect_eth (the MAC addresses as the columns) and dissect_arp's columns-only branch with _arp_info. */
+/* "src -> dst" of the IP header at ip (IPv4, or IPv6 when v6: inet_ntop, which Python's ip6 calls too) */
+static inline char *put_addrs(char *o, const uint8_t *ip, int v6) {
+    if (!v6) {
+        o = put_ip4(o, ip + 12);
+        o = PUT_LIT(o, " -> ");
+        return put_ip4(o, ip + 16);
+    }
+    char s[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, ip + 8, s, sizeof s);
+    o = put_str(o, s, strlen(s));
+    o = PUT_LIT(o, " -> ");
+    inet_ntop(AF_INET6, ip + 24, s, sizeof s);
+    return put_str(o, s, strlen(s));
+}
+
+/* the line's start: "n time src -> dst" (return NULL / -1 as set_hms says) */
+#define HEAD_ADDRS(ip, v6)                                                                                 \
+    do {                                                                                                   \
+        int h_ = set_hms(w, sec);                                                                          \
+        if (h_ <= 0)                                                                                       \
+            return h_ < 0 ? (char *)-1 : NULL;                                                             \
+        o = put_head(w, o, n, us);                                                                         \
+        o = put_addrs(o, ip, v6);                                                                          \
+    } while (0)
+
+/* ... then " PROTO wl " */
+#define HEAD_IP(ip, v6, proto_lit)                                                                         \
+    do {                                                                                                   \
+        HEAD_ADDRS(ip, v6);                                                                                \
+        o = PUT_LIT(o, proto_lit);                                                                         \
+        o = put_u64(o, wl);                                                                                \
+        *o++ = ' ';                                                                                        \
+    } while (0)
+
+/* An Ethernet ARP request or reply for IPv4 over Ethernet addresses, all captured (a = the ARP header, at
+ * 14, or 18 after an 802.1Q tag): decode.link's dissect_eth (the MAC addresses as the columns) and
+ * dissect_arp's columns-only branch with _arp_info. */
 static char *format_arp(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
-                        const uint8_t *p, Py_ssize_t caplen) {
-    if (caplen < 42)
+                        const uint8_t *p, Py_ssize_t caplen, Py_ssize_t l3) {
+    if (caplen < l3 + 28)
         return NULL;
-    const uint8_t *a = p + 14;
+    const uint8_t *a = p + l3;
     unsigned op = be16(a + 6);
     if (a[4] != 6 || a[5] != 4 || (op != 1 && op != 2))
         return NULL;
@@ -387,22 +713,23 @@ static char *format_arp(Walker *w, char *o, unsigned long long n, long long sec,
     return o;
 }
 
-/* An IGMPv2 report, leave or query in an unfragmented IPv4 packet (no option but Router Alert), all
- * captured: decode.inet's dissect_ipv4 (the addresses) and decode.igmp's dissect_igmp for version 2. */
+/* An IGMPv2 report, leave or query in an unfragmented IPv4 packet (no option but Router Alert) at ip,
+ * cap bytes captured from there: decode.inet's dissect_ipv4 (the addresses) and decode.igmp's
+ * dissect_igmp for version 2. */
 static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
-                          const uint8_t *p, Py_ssize_t caplen) {
-    if (caplen < 34)
+                          const uint8_t *ip, Py_ssize_t cap, unsigned long long wl) {
+    if (cap < 20)
         return NULL;
-    unsigned vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20);
+    unsigned vihl = ip[0], tlen = be16(ip + 2), frag = be16(ip + 6);
     unsigned ihl = (vihl & 15) * 4;
-    if ((vihl != 0x45 && vihl != 0x46) || (frag & 0x3FFF) || p[23] != 2)
+    if ((vihl != 0x45 && vihl != 0x46) || (frag & 0x3FFF) || ip[9] != 2)
         return NULL;
-    if (ihl == 24 && (caplen < 38 || p[34] != 148 || p[35] != 4)) /* Router Alert, 4 bytes */
+    if (ihl == 24 && (cap < 24 || ip[20] != 148 || ip[21] != 4)) /* Router Alert, 4 bytes */
         return NULL;
-    /* the IGMP message: [14 + ihl, 14 + tlen), 8 bytes, within the captured bytes */
-    if (tlen < ihl + 8 || 14 + (Py_ssize_t)tlen > caplen)
+    /* the IGMP message: [ihl, tlen), 8 bytes, within the captured bytes */
+    if (tlen < ihl + 8 || (Py_ssize_t)tlen > cap)
         return NULL;
-    const uint8_t *g = p + 14 + ihl;
+    const uint8_t *g = ip + ihl;
     unsigned t = g[0], size = tlen - ihl;
     if (t == 0x11) {
         if (size >= 12 || g[1] == 0) /* IGMPv3 / v1 queries */
@@ -412,16 +739,7 @@ static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long se
     }
     if (!w->igmp_len[t])
         return NULL;
-    int h = set_hms(w, sec);
-    if (h <= 0)
-        return h < 0 ? (char *)-1 : NULL;
-    o = put_head(w, o, n, us);
-    o = put_ip4(o, p + 26);
-    o = PUT_LIT(o, " -> ");
-    o = put_ip4(o, p + 30);
-    o = PUT_LIT(o, " IGMPv2 ");
-    o = put_u64(o, (unsigned long long)caplen);
-    *o++ = ' ';
+    HEAD_IP(ip, 0, " IGMPv2 ");
     o = put_str(o, w->igmp[t], w->igmp_len[t]);
     if (t == 0x11) {
         if (be32(g + 4) == 0) {
@@ -437,123 +755,630 @@ static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long se
     return o;
 }
 
-/* A later fragment (offset > 0) of an IPv4 packet without options, all captured: decode.inet's
- * dissect_ipv4 ("Fragmented IP protocol (proto=NAME N, off=BYTES, ID=hhhh)"; its payload is data). */
+/* A later fragment (offset > 0) of an IPv4 packet without options (20 bytes captured at ip):
+ * decode.inet's dissect_ipv4 ("Fragmented IP protocol (proto=NAME N, off=BYTES, ID=hhhh)"; its payload
+ * is data). */
 static char *format_frag(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
-                         const uint8_t *p, Py_ssize_t caplen) {
-    unsigned proto = p[23], ident = be16(p + 18), foff = be16(p + 20) & 0x1FFF;
-    if (be16(p + 16) < 20 || !w->frag_len[proto])
+                         const uint8_t *ip, unsigned long long wl) {
+    unsigned proto = ip[9], ident = be16(ip + 4), foff = be16(ip + 6) & 0x1FFF;
+    if (be16(ip + 2) < 20 || !w->frag_len[proto])
         return NULL;
-    int h = set_hms(w, sec);
-    if (h <= 0)
-        return h < 0 ? (char *)-1 : NULL;
-    static const char hex[] = "0123456789abcdef";
-    o = put_head(w, o, n, us);
-    o = put_ip4(o, p + 26);
-    o = PUT_LIT(o, " -> ");
-    o = put_ip4(o, p + 30);
-    o = PUT_LIT(o, " IPv4 ");
-    o = put_u64(o, (unsigned long long)caplen);
-    o = PUT_LIT(o, " Fragmented IP protocol (proto=");
+    HEAD_IP(ip, 0, " IPv4 ");
+    o = PUT_LIT(o, "Fragmented IP protocol (proto=");
     o = put_str(o, w->frag[proto], w->frag_len[proto]);
     *o++ = ' ';
     o = put_u64(o, proto);
     o = PUT_LIT(o, ", off=");
     o = put_u64(o, foff * 8);
     o = PUT_LIT(o, ", ID=");
-    *o++ = hex[ident >> 12];
-    *o++ = hex[ident >> 8 & 15];
-    *o++ = hex[ident >> 4 & 15];
-    *o++ = hex[ident & 15];
+    o = put_hex(o, ident, 4);
     *o++ = ')';
     return o;
 }
 
-/* Format the line of one Ethernet frame p[0:caplen] (wire length wl, packet number n, time sec + us) at o.
- * Returns the end of the line, NULL if the packet is not one this file knows (Python's), or (char *)-1 on
- * a Python error. */
-static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
-                        const uint8_t *p, Py_ssize_t caplen, unsigned long long wl) {
-    if ((unsigned long long)caplen != wl || wl < 14 || wl >= NUMS_MAX)
-        return NULL;
-    if (be16(p + 12) == 0x0806)
-        return w->arp ? format_arp(w, o, n, sec, us, p, caplen) : NULL;
-    if (caplen >= 34 && p[14] == 0x45 && (be16(p + 20) & 0x1FFF) && be16(p + 12) == 0x0800)
-        return format_frag(w, o, n, sec, us, p, caplen);
-    if (caplen >= 24 && p[23] == 2 && be16(p + 12) == 0x0800)
-        return format_igmp2(w, o, n, sec, us, p, caplen);
-    if (wl < 54)
-        return NULL;
-    unsigned et = be16(p + 12), vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20), ttl = p[22],
-             proto = p[23];
-    if (et != 0x0800 || vihl != 0x45 || (frag & 0x3FFF) || tlen < 20 || tlen > wl - 14)
-        return NULL;
-    unsigned sp = be16(p + 34), dp = be16(p + 36), offfl = be16(p + 46), win = be16(p + 48);
-    uint32_t seq = be32(p + 38), ack = be32(p + 42);
-    const char *name = NULL;
-    size_t name_len = 0;
-    unsigned hl = 0;
-    long seglen = 0, ulen = 0;
-    const uint8_t *ports = w->ports;
-    if (proto == 6) {
-        hl = (offfl >> 10) & 0x3C;
-        seglen = (long)tlen - 20 - (long)hl;
-        if (hl < 20 || seglen < 0)
-            return NULL;
-        if (hl > 20 && memchr(p + 54, 30, hl - 20) != NULL) /* maybe MPTCP (34 + hl <= 14 + tlen <= wl) */
-            return NULL;
-        if (seglen) {
-            const uint8_t *pl = p + 34 + hl; /* < p + 14 + tlen <= p + caplen */
-            Py_ssize_t avail = caplen - 34 - (Py_ssize_t)hl;
-            if (w->hfirst[pl[0]] && in_prefixes(w->hpfx, pl, avail))
-                return NULL;
-            if ((ports[sp] & 1) || (ports[dp] & 1)) {
-                if ((w->first[pl[0]] && in_prefixes(w->pfx, pl, avail)) || (ports[sp] & 2) || (ports[dp] & 2))
-                    return NULL;
-            }
+/* decode.inet._has_option: whether the TCP options at [a, e) hold one of kind want (walked as TCP walks) */
+static int has_option(const uint8_t *a, const uint8_t *e, unsigned want) {
+    while (a < e) {
+        unsigned kind = a[0];
+        if (kind == want)
+            return 1;
+        if (kind == 0)
+            return 0;
+        if (kind == 1) {
+            a++;
+            continue;
         }
-    } else if (proto == 17) {
-        ulen = (long)(seq >> 16);
-        if (ulen < 8 || ulen > (long)tlen - 20)
-            return NULL;
-        if ((ports[sp] & 4) || (ports[dp] & 4)) {
-            if ((w->first[p[42]] && in_prefixes(w->pfx, p + 42, caplen - 42)) || (ports[sp] & 8) ||
-                (ports[dp] & 8))
-                return NULL;
-        }
-        if (w->udp_b1[(ack >> 16) & 0xFF] || in_u32(w->w0, w->nw0, ack) ||
-            in_u32(w->w4, w->nw4, (uint32_t)offfl << 16 | win))
-            return NULL;
-        if (PySet_GET_SIZE(w->bound)) {
-            int r = bound_has(w, sp);
-            if (r == 0)
-                r = bound_has(w, dp);
-            if (r < 0)
-                return (char *)-1;
-            if (r)
-                return NULL;
-        }
-    } else if (proto == 1) {
-        unsigned t = sp >> 8;
-        if (!w->echo_len[t])
-            return NULL;
-        name = w->echo[t];
-        name_len = w->echo_len[t];
-    } else {
-        return NULL;
+        if (a + 1 >= e || a[1] < 2)
+            return 0;
+        a += a[1];
     }
-    int h = set_hms(w, sec);
-    if (h <= 0)
-        return h < 0 ? (char *)-1 : NULL;
-    o = put_head(w, o, n, us);
-    o = put_ip4(o, p + 26);
-    o = PUT_LIT(o, " -> ");
-    o = put_ip4(o, p + 30);
-    if (proto == 6) {
-        unsigned fl = offfl & 0xFFF;
-        o = PUT_LIT(o, " TCP ");
+    return 0;
+}
+
+/* decode.ssh._plain_packets(...) is not None for the payload [pl, pl + len) (len > 0): plain binary packets
+ * fill it, or the last is New Keys */
+static int ssh_plain(Walker *w, const uint8_t *pl, Py_ssize_t len) {
+    Py_ssize_t o = 0, last = -1;
+    while (o < len) {
+        if (o + 6 > len)
+            return 0;
+        uint32_t ln = be32(pl + o);
+        unsigned pad = pl[o + 4], code = pl[o + 5];
+        if (ln < 12 || ln > 35000 || pad < 4 || pad >= ln || !w->ssh_codes[code])
+            return last >= 0 && pl[last + 5] == 21;
+        last = o;
+        o += 4 + (Py_ssize_t)ln;
+    }
+    return o == len;
+}
+
+/* legacyfs._ncp_path for the request bytes [p, lim) of pl: the path's text at o (its components joined by
+ * "/"), or NULL if there is none (then also NULL, with *bad = 1, for a component Python would not print
+ * as is) */
+static char *ncp_path(char *o, const uint8_t *pl, Py_ssize_t p, Py_ssize_t lim, int wide, int *bad) {
+    Py_ssize_t step = wide ? 2 : 1;
+    *bad = 0;
+    for (Py_ssize_t q = lim - 1 - step; q >= p; q--) {
+        unsigned n = pl[q];
+        if (n == 0 || n > 32)
+            continue;
+        Py_ssize_t r = q + 1;
+        unsigned k;
+        for (k = 0; k < n; k++) {
+            if (r + step > lim)
+                break;
+            Py_ssize_t ln = wide ? (Py_ssize_t)le16(pl + r) : pl[r];
+            r += step;
+            if (ln == 0 || r + ln > lim) { /* (an empty part, or one past the end: not this count) */
+                k = n + 1;
+                break;
+            }
+            r += ln;
+        }
+        if (k != n || r != lim)
+            continue;
+        /* found: write it */
+        char *start = o;
+        r = q + 1;
+        for (k = 0; k < n; k++) {
+            Py_ssize_t ln = wide ? (Py_ssize_t)le16(pl + r) : pl[r];
+            r += step;
+            if (k)
+                *o++ = '/';
+            for (Py_ssize_t i = 0; i < ln; i++) {
+                if (pl[r + i] >= 0x80 || o - start > 200) {
+                    *bad = 1;
+                    return NULL;
+                }
+                *o++ = (char)pl[r + i];
+            }
+            r += ln;
+        }
+        return o;
+    }
+    return NULL;
+}
+
+/* NCP over IP (legacyfs.dissect_ncp) for the segment [pl, pl + len): the Info into *out (NULL: Python's).
+ * A reply's completion code, a continuation, or a request of the walker's list (no path). */
+static char *ncp_info(Walker *w, char *o, const uint8_t *pl, Py_ssize_t len) {
+    if (len < 4)
+        return NULL;
+    int req = memcmp(pl, "DmdT", 4) == 0;
+    if (!req && memcmp(pl, "tNcP", 4) != 0)
+        return PUT_LIT(o, "Continuation");
+    Py_ssize_t h = req ? 16 : 8; /* the NCP header after the NCP over IP one */
+    if (len < h + 8)
+        return NULL;
+    unsigned t = be16(pl + h);
+    if (!req && t == 0x3333) {
+        unsigned cc = pl[h + 6];
+        if (cc == 0)
+            return PUT_LIT(o, "R OK");
+        o = PUT_LIT(o, "R Error (0x");
+        o = put_hex(o, cc, 2);
+        *o++ = ')';
+        return o;
+    }
+    if (!req || t != 0x2222)
+        return NULL;
+    int fn = pl[h + 6], sub = (fn == 0x57 || fn == 0x59) ? pl[h + 7] : -1; /* (h + 8 <= len) */
+    for (int i = 0; i < w->n_ncp_req; i++) {
+        if (w->ncp_req[i].fn != fn || w->ncp_req[i].sub != sub)
+            continue;
+        o = PUT_LIT(o, "C ");
+        o = put_str(o, w->ncp_req[i].text, w->ncp_req[i].len);
+        if (w->ncp_req[i].handle == 2) {
+            int bad;
+            char *e = ncp_path(o + 2, pl, h + 8, len, fn == 0x59, &bad);
+            if (bad)
+                return NULL;
+            if (e != NULL) {
+                o[0] = ':';
+                o[1] = ' ';
+                o = e;
+            }
+            return o;
+        }
+        if (w->ncp_req[i].handle && h + 14 <= len) {
+            o = PUT_LIT(o, " - 0x");
+            for (int k = 8; k < 14; k++)
+                o = put_hex(o, pl[h + k], 2);
+        }
+        return o;
+    }
+    return NULL;
+}
+
+/* whether TCP's port table sends a segment between ports sp and dp to port's dissector (the lower
+ * port's first, as dissect_tcp) */
+static inline int tcp_port_is(Walker *w, unsigned sp, unsigned dp, unsigned port) {
+    unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
+    return lo == port || (!(w->ports[lo] & 1) && hi == port);
+}
+
+static inline int rx_port(Walker *w, unsigned port) { return w->rx_is[port >> 3] >> (port & 7) & 1; }
+
+static inline char *put_ascii(char *o, PyObject *s) { /* (an ASCII str checked at construction) */
+    return put_str(o, PyUnicode_DATA(s), (size_t)PyUnicode_GET_LENGTH(s));
+}
+
+/* RX (and AFS over it) in the UDP payload r[0:pay) between ports sp and dp, as legacyfs.dissect_rx: the
+ * line from "n time" on, or NULL (Python's) / -1. An AFS request stores its call's opcode in the live
+ * call map (after every reason to decline), a reply looks its call up there, as the dissector does. */
+static char *format_rx(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
+                       int v6, const uint8_t *r, Py_ssize_t pay, unsigned sp, unsigned dp,
+                       unsigned long long wl) {
+    if (pay < 28)
+        return NULL;
+    unsigned t = r[20], flags = r[21];
+    uint32_t cid = be32(r + 4), callno = be32(r + 8), rseq = be32(r + 12);
+    const char *name = w->rx_types.s[t];
+    size_t name_len = w->rx_types.len[t];
+    if (t == 2) {
+        if (pay < 45)
+            return NULL;
+        name = w->rx_acks.s[r[44]];
+        name_len = w->rx_acks.len[r[44]];
+    }
+    PyObject *entry = NULL;
+    if (t == 1 && w->no_state)
+        return NULL;
+    if (t == 1) {
+        PyObject *k = PyLong_FromUnsignedLong(flags & 1 ? dp : sp);
+        if (k == NULL)
+            return (char *)-1;
+        entry = PyDict_GetItemWithError(w->rx_ports, k); /* borrowed */
+        Py_DECREF(k);
+        if (entry == NULL && PyErr_Occurred())
+            return (char *)-1;
+    }
+    if (entry == NULL) { /* plain RX */
+        HEAD_ADDRS(ip, v6);
+        o = PUT_LIT(o, " RX ");
         o = put_u64(o, wl);
         *o++ = ' ';
+        o = put_str(o, name, name_len);
+        o = PUT_LIT(o, "  Seq: ");
+        o = put_u64(o, rseq);
+        o = PUT_LIT(o, "  Call: ");
+        o = put_u64(o, callno);
+        o = PUT_LIT(o, "  Source Port: ");
+        o = put_u64(o, sp);
+        o = PUT_LIT(o, "  Destination Port: ");
+        o = put_u64(o, dp);
+        return PUT_LIT(o, "  ");
+    }
+    if ((flags & 1) && pay < 32 && rseq <= 1) /* a request cut before its opcode: malformed */
+        return NULL;
+    PyObject *svc = PyTuple_GET_ITEM(entry, 0), *ops = PyTuple_GET_ITEM(entry, 1);
+    PyObject *key = Py_BuildValue("(y#kk)", (const char *)r, (Py_ssize_t)4, (unsigned long)cid, (unsigned long)callno);
+    if (key == NULL)
+        return (char *)-1;
+    PyObject *op = NULL; /* new reference */
+    int request = flags & 1, store = 0;
+    if (request && rseq > 1) {
+        op = PyDict_GetItemWithError(w->rx_calls, key);
+        if (op == NULL && PyErr_Occurred())
+            goto error;
+        Py_XINCREF(op);
+    }
+    if (request && op == NULL) {
+        if (pay < 32) {
+            Py_DECREF(key);
+            return NULL;
+        }
+        if ((op = PyLong_FromUnsignedLong(be32(r + 28))) == NULL)
+            goto error;
+        store = 1;
+    }
+    if (!request) {
+        op = PyDict_GetItemWithError(w->rx_calls, key);
+        if (op == NULL && PyErr_Occurred())
+            goto error;
+        Py_XINCREF(op);
+    }
+    PyObject *opname = NULL;
+    if (op != NULL) {
+        opname = PyDict_GetItemWithError(ops, op); /* borrowed */
+        if (opname == NULL && PyErr_Occurred())
+            goto error;
+    }
+    long long opv = 0;
+    if (op != NULL) {
+        int ovf = 0;
+        opv = PyLong_AsLongLongAndOverflow(op, &ovf);
+        if (opv == -1 && PyErr_Occurred())
+            goto error;
+        if (ovf || opv < -999999999999LL || opv > 999999999999LL) { /* (not an opcode this file wrote) */
+            Py_DECREF(op);
+            Py_DECREF(key);
+            return NULL;
+        }
+    }
+    {
+        int h_ = set_hms(w, sec);
+        if (h_ <= 0) {
+            Py_XDECREF(op);
+            Py_DECREF(key);
+            return h_ < 0 ? (char *)-1 : NULL;
+        }
+    }
+    if (store) { /* as the dissector: a full map is emptied first */
+        if (PyDict_GET_SIZE(w->rx_calls) >= 4096)
+            PyDict_Clear(w->rx_calls);
+        if (PyDict_SetItem(w->rx_calls, key, op) < 0)
+            goto error;
+    }
+    o = put_head(w, o, n, us);
+    o = put_addrs(o, ip, v6);
+    o = PUT_LIT(o, " AFS (RX) ");
+    o = put_u64(o, wl);
+    *o++ = ' ';
+    o = put_ascii(o, svc);
+    if (request || opname != NULL) {
+        o = request ? PUT_LIT(o, " Request: ") : PUT_LIT(o, " Reply: ");
+        o = opname != NULL ? put_ascii(o, opname) : PUT_LIT(o, "opcode");
+        o = PUT_LIT(o, " (");
+        if (opv < 0) {
+            *o++ = '-';
+            o = put_u64(o, (unsigned long long)(-opv));
+        } else {
+            o = put_u64(o, (unsigned long long)opv);
+        }
+        *o++ = ')';
+    } else {
+        o = PUT_LIT(o, " Reply");
+    }
+    Py_XDECREF(op);
+    Py_DECREF(key);
+    return o;
+error:
+    Py_XDECREF(op);
+    Py_DECREF(key);
+    return (char *)-1;
+}
+
+/* the index of port in the walker's RPC ports, or -1 */
+static inline int rpc_index(Walker *w, unsigned port) {
+    for (int i = 0; i < w->n_rpc; i++)
+        if (w->rpc[i].port == port)
+            return i;
+    return -1;
+}
+
+/* An ONC RPC reply at m[0:len) (rpc._rpc's test: a reply whose state is accepted or denied) */
+static inline int rpc_reply(const uint8_t *m, Py_ssize_t len) {
+    return len >= 12 && be32(m + 4) == 1 && be32(m + 8) <= 1;
+}
+
+/* app.dns_name for the name at m + o of the message m[0:lim): 1 if read (its text at *out when out is
+ * not NULL: printable ASCII labels only, at most 255 characters), 0 where Python's gives None, -1 where
+ * Python would print it otherwise (then the packet is Python's); *used: where the name ends in m (the
+ * first pointer's end, or the end of the labels) */
+static int dns_name(const uint8_t *m, Py_ssize_t o, Py_ssize_t lim, char **out, Py_ssize_t *used) {
+    char *t = out != NULL ? *out : NULL, *start = t;
+    Py_ssize_t u = -1;
+    int hops = 0, labels = 0;
+    for (;;) {
+        if (o >= lim)
+            return 0;
+        unsigned ln = m[o];
+        if (ln == 0) {
+            if (u < 0)
+                u = o + 1;
+            break;
+        }
+        if ((ln & 0xC0) == 0xC0) {
+            if (o + 1 >= lim)
+                return 0;
+            if (u < 0)
+                u = o + 2;
+            o = (Py_ssize_t)((ln & 0x3F) << 8 | m[o + 1]);
+            if (++hops > 64)
+                return 0;
+            continue;
+        }
+        if (ln & 0xC0 || o + 1 + (Py_ssize_t)ln > lim)
+            return 0;
+        if (t != NULL) {
+            if ((t - start) + 1 + ln > 255)
+                return -1;
+            if (labels)
+                *t++ = '.';
+            for (unsigned i = 0; i < ln; i++) {
+                uint8_t c = m[o + 1 + i];
+                if (c < 0x20 || c > 0x7E) /* (label_text's escapes and UTF-8: Python's) */
+                    return -1;
+                *t++ = (char)c;
+            }
+        }
+        labels++;
+        o += 1 + ln;
+    }
+    if (t != NULL) {
+        if (!labels)
+            t = PUT_LIT(t, "<Root>");
+        *out = t;
+    }
+    *used = u;
+    return 1;
+}
+
+static inline char *put_dns_type(Walker *w, char *o, unsigned type) {
+    for (int k = 0; k < w->n_dns_types; k++)
+        if (w->dns_types[k].type == type)
+            return put_str(o, w->dns_types[k].name, w->dns_types[k].len);
+    o = PUT_LIT(o, "Unknown (");
+    o = put_u64(o, type);
+    *o++ = ')';
+    return o;
+}
+
+/* One resource record at m + *q (app._dns_record, columns only): " TYPE[, cache flush][ shown]" at o,
+ * *q moved past it; NULL: Python's (cut, or a record whose text this file does not write) */
+static char *dns_record(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, Py_ssize_t *q, int mdns) {
+    Py_ssize_t used, f;
+    if (dns_name(m, *q, len, NULL, &used) <= 0 || (f = used) + 10 > len)
+        return NULL;
+    unsigned rtype = be16(m + f), rclass = be16(m + f + 2), dlen = be16(m + f + 8);
+    Py_ssize_t d = f + 10, de = d + dlen;
+    if (de > len)
+        return NULL;
+    *o++ = ' ';
+    if (rtype == 41) {
+        o = PUT_LIT(o, "OPT");
+    } else {
+        o = put_dns_type(w, o, rtype);
+        if (mdns && (rclass & 0x8000))
+            o = PUT_LIT(o, ", cache flush");
+    }
+    char name[300], *e = name;
+    int r;
+    if (rtype == 1 && dlen == 4) {
+        *o++ = ' ';
+        o = put_ip4(o, m + d);
+    } else if (rtype == 28 && dlen == 16) {
+        char a[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, m + d, a, sizeof a);
+        *o++ = ' ';
+        o = put_str(o, a, strlen(a));
+    } else if (rtype == 2 || rtype == 5 || rtype == 12 || rtype == 39) { /* (_NAME_DATA) */
+        if ((r = dns_name(m, d, de, &e, &used)) < 0)
+            return NULL;
+        if (r) {
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
+    } else if (rtype == 15 && dlen >= 3) {
+        if ((r = dns_name(m, d + 2, de, &e, &used)) < 0)
+            return NULL;
+        if (r) {
+            *o++ = ' ';
+            o = put_u64(o, be16(m + d));
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
+    } else if (rtype == 6) { /* SOA: the primary name server (the rest must be there: DNS_SOA.read) */
+        Py_ssize_t mu, ru;
+        if ((r = dns_name(m, d, de, &e, &mu)) < 0)
+            return NULL;
+        if (r) {
+            if (dns_name(m, mu, de, NULL, &ru) > 0 && ru + 20 > de)
+                return NULL;
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
+    } else if ((rtype == 33 && dlen >= 7) || rtype == 47) { /* SRV, NSEC: Python's */
+        return NULL;
+    }
+    *q = de;
+    return o;
+}
+
+/* A DNS or MDNS message over UDP (m[0:len)), as app._dns writes its Info in the columns-only dissection:
+ * into o, or NULL (Python's: anything cut, a name it does not print as is, SRV/NSEC records, many records) */
+static char *dns_info(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, int mdns) {
+    if (len < 12)
+        return NULL;
+    int resp = m[2] & 0x80;
+    unsigned qd = be16(m + 4), nrec = be16(m + 6) + be16(m + 8) + be16(m + 10), opcode = (m[2] >> 3) & 15;
+    if (qd > 4 || nrec > 24)
+        return NULL;
+    char *start = o;
+    o = put_str(o, w->dns_ops.s[opcode], w->dns_ops.len[opcode]);
+    if (resp)
+        o = PUT_LIT(o, " response");
+    o = PUT_LIT(o, " 0x");
+    o = put_hex(o, be16(m), 4);
+    if (resp && (m[3] & 15)) {
+        *o++ = ' ';
+        o = put_str(o, w->dns_rcodes.s[m[3] & 15], w->dns_rcodes.len[m[3] & 15]);
+    }
+    Py_ssize_t q = 12;
+    for (unsigned i = 0; i < qd; i++) {
+        char name[300], *e = name;
+        Py_ssize_t used;
+        if (dns_name(m, q, len, &e, &used) <= 0)
+            return NULL;
+        used -= q;
+        if (q + used + 4 > len)
+            return NULL;
+        unsigned qtype = be16(m + q + used), qclass_hi = m[q + used + 2];
+        *o++ = ' ';
+        o = put_dns_type(w, o, qtype);
+        *o++ = ' ';
+        o = put_str(o, name, (size_t)(e - name));
+        if (mdns)
+            o = qclass_hi & 0x80 ? PUT_LIT(o, ", \"QU\" question") : PUT_LIT(o, ", \"QM\" question");
+        q += used + 4;
+    }
+    for (unsigned i = 0; i < nrec; i++) {
+        if (o - start > 1500)
+            return NULL;
+        if ((o = dns_record(w, o, m, len, &q, mdns)) == NULL)
+            return NULL;
+    }
+    return o;
+}
+
+/* the index of port among the line protocols' ports, or -1 */
+static inline int text_index(Walker *w, unsigned port) {
+    for (int i = 0; i < w->n_text; i++)
+        if (w->text[i].port == port)
+            return i;
+    return -1;
+}
+
+/* The line protocol i's Info for the segment pl[0:len) sent to port dp (decode.text: the first line,
+ * without its CR LF; "Request: "/"Response: " or "C: "/"S: " by whether dp is the protocol's); NULL when
+ * the line holds a byte Python would not print as ASCII or is long (Python's) */
+static char *text_info(Walker *w, char *o, int i, const uint8_t *pl, Py_ssize_t len, unsigned dp) {
+    const uint8_t *nl = memchr(pl, '\n', (size_t)len);
+    Py_ssize_t e = nl != NULL ? nl - pl : len;
+    if (nl != NULL && e > 0 && pl[e - 1] == 13)
+        e--;
+    if (e > 300)
+        return NULL;
+    for (Py_ssize_t k = 0; k < e; k++)
+        if (pl[k] >= 0x80)
+            return NULL;
+    int j = text_index(w, dp);
+    int req = j >= 0 && w->text[j].len == w->text[i].len && memcmp(w->text[j].proto, w->text[i].proto, w->text[i].len) == 0;
+    if (w->text[i].style == 0)
+        o = req ? PUT_LIT(o, "Request: ") : PUT_LIT(o, "Response: ");
+    else
+        o = req ? PUT_LIT(o, "C: ") : PUT_LIT(o, "S: ");
+    return put_str(o, (const char *)pl, (size_t)e);
+}
+
+/* The transport layer of an IPv4 (no options, not a fragment) or IPv6 (no extension header) packet: ip is
+ * the IP header, l4 the transport header, len the bytes from l4 to the IP payload's end (all captured),
+ * cap the bytes captured from l4 (>= len), hlim the TTL / hop limit. TCP, UDP and ICMP echo as the
+ * summary's fast path (_l4) gives them; MPTCP's column and SSH's encrypted packets as decode.inet's
+ * dissect_tcp and decode.ssh's dissect_ssh; PIM, VRRP, OSPF, EIGRP and ESP as decode.routing's and
+ * decode.inet's dissectors. */
+#define L4_FIRST_FRAG 1 /* an IPv4 first fragment (MF set): only RX/AFS over UDP is taken */
+#define L4_AFTER_AH 2   /* after an Authentication Header (one at most) */
+
+static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
+                       int v6, unsigned proto, const uint8_t *l4, Py_ssize_t len, Py_ssize_t cap,
+                       unsigned hlim, unsigned long long wl, int fl) {
+    const uint8_t *ports = w->ports;
+    if ((fl & L4_FIRST_FRAG) && proto != 17)
+        return NULL;
+    if (proto == 51 && w->ah && !(fl & L4_AFTER_AH)) { /* AH: the next header's columns (inet.dissect_ah) */
+        Py_ssize_t size = len >= 12 ? ((Py_ssize_t)l4[1] + 2) * 4 : 0;
+        if (len < 12 || size > len)
+            return NULL;
+        return format_l4(w, o, n, sec, us, ip, v6, l4[0], l4 + size, len - size, cap - size, hlim, wl,
+                         fl | L4_AFTER_AH);
+    }
+    if (proto == 6) {
+        if (len < 20)
+            return NULL;
+        unsigned sp = be16(l4), dp = be16(l4 + 2), offfl = be16(l4 + 12), win = be16(l4 + 14);
+        uint32_t seq = be32(l4 + 4), ack = be32(l4 + 8);
+        unsigned hl = (offfl >> 10) & 0x3C;
+        Py_ssize_t seglen = len - (Py_ssize_t)hl;
+        if (hl < 20 || seglen < 0)
+            return NULL;
+        int mptcp = 0, ssh = 0, ncp = 0, rpc = 0, text = -1;
+        if (hl > 20 && memchr(l4 + 20, 30, hl - 20) != NULL) { /* maybe MPTCP */
+            if (!w->mptcp)
+                return NULL;
+            mptcp = has_option(l4 + 20, l4 + hl, 30);
+        }
+        if (seglen) {
+            const uint8_t *pl = l4 + hl;
+            Py_ssize_t avail = cap - (Py_ssize_t)hl;
+            unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
+            if (w->ssh && tcp_port_is(w, sp, dp, 22)) {
+                /* SSH's dissector takes it: its encrypted packets only */
+                if ((seglen >= 4 && memcmp(pl, "SSH-", 4) == 0) || ssh_plain(w, pl, seglen))
+                    return NULL;
+                ssh = 1;
+            } else if (w->n_rpc && rpc_index(w, (ports[lo] & 1) ? lo : hi) >= 0) {
+                /* RPC over TCP: one record mark, one reply in the segment (no room for another mark) */
+                uint32_t mark = seglen >= 4 ? be32(pl) & 0x7FFFFFFF : 0;
+                Py_ssize_t mlen = seglen - 4 < (Py_ssize_t)mark ? seglen - 4 : (Py_ssize_t)mark;
+                if (mark < 12 || mark > (1u << 24) || !rpc_reply(pl + 4, mlen) || 8 + (Py_ssize_t)mark <= seglen)
+                    return NULL;
+                rpc = 1;
+            } else if (w->n_text && (text = text_index(w, (ports[lo] & 1) ? lo : hi)) >= 0) {
+                char tmp[400];
+                if (text_info(w, tmp, text, pl, seglen, dp) == NULL)
+                    return NULL;
+            } else if (w->ncp && tcp_port_is(w, sp, dp, 524)) {
+                char tmp[128];
+                if (ncp_info(w, tmp, pl, seglen) == NULL)
+                    return NULL;
+                ncp = 1;
+            } else {
+                if (w->hfirst[pl[0]] && in_prefixes(w->hpfx, pl, avail))
+                    return NULL;
+                if ((ports[sp] & 1) || (ports[dp] & 1)) {
+                    if ((w->first[pl[0]] && in_prefixes(w->pfx, pl, avail)) || (ports[sp] & 2) ||
+                        (ports[dp] & 2))
+                        return NULL;
+                }
+            }
+        }
+        if (ssh) {
+            HEAD_IP(ip, v6, " SSHv2 ");
+            o = sp == 22 ? PUT_LIT(o, "Server") : PUT_LIT(o, "Client");
+            o = PUT_LIT(o, ": Encrypted packet (len=");
+            o = put_u64(o, (unsigned long long)seglen);
+            *o++ = ')';
+            return o;
+        }
+        if (rpc) { /* the reply's program is told by the port it comes from */
+            int i = rpc_index(w, sp);
+            HEAD_ADDRS(ip, v6);
+            *o++ = ' ';
+            o = i >= 0 ? put_str(o, w->rpc[i].proto, w->rpc[i].len) : PUT_LIT(o, "RPC");
+            *o++ = ' ';
+            o = put_u64(o, wl);
+            return PUT_LIT(o, " Reply");
+        }
+        if (text >= 0) {
+            HEAD_ADDRS(ip, v6);
+            *o++ = ' ';
+            o = put_str(o, w->text[text].proto, w->text[text].len);
+            *o++ = ' ';
+            o = put_u64(o, wl);
+            *o++ = ' ';
+            return text_info(w, o, text, l4 + hl, seglen, dp);
+        }
+        if (ncp) {
+            HEAD_IP(ip, v6, " NCP ");
+            return ncp_info(w, o, l4 + hl, seglen);
+        }
+        unsigned fl = offfl & 0xFFF;
+        if (mptcp)
+            HEAD_IP(ip, v6, " MPTCP ");
+        else
+            HEAD_IP(ip, v6, " TCP ");
         o = put_u64(o, sp);
         o = PUT_LIT(o, " -> ");
         o = put_u64(o, dp);
@@ -568,36 +1393,379 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         o = PUT_LIT(o, " Win=");
         o = put_u64(o, win);
         o = PUT_LIT(o, " Len=");
-        o = put_u64(o, (unsigned long long)seglen);
-    } else if (proto == 17) {
-        o = PUT_LIT(o, " UDP ");
-        o = put_u64(o, wl);
-        *o++ = ' ';
+        return put_u64(o, (unsigned long long)seglen);
+    }
+    if (proto == 17) {
+        if (len < 8)
+            return NULL;
+        unsigned sp = be16(l4), dp = be16(l4 + 2);
+        Py_ssize_t ulen = be16(l4 + 4);
+        if (ulen < 8 || (ulen > len && !(fl & L4_FIRST_FRAG)))
+            return NULL;
+        if (PySet_GET_SIZE(w->bound)) { /* a conversation a dissector bound comes first */
+            int r = bound_has(w, sp);
+            if (r == 0)
+                r = bound_has(w, dp);
+            if (r < 0)
+                return (char *)-1;
+            if (r)
+                return NULL;
+        }
+        unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
+        if (w->rx && (rx_port(w, lo) || (!(ports[lo] & 4) && rx_port(w, hi))))
+            return format_rx(w, o, n, sec, us, ip, v6, l4 + 8, (ulen < len ? ulen : len) - 8, sp, dp, wl);
+        if (fl & L4_FIRST_FRAG)
+            return NULL;
+        unsigned chosen = (ports[lo] & 4) ? lo : hi;
+        if (w->dns && (chosen == w->dns_port || chosen == w->mdns_port)) { /* DNS / MDNS queries */
+            char tmp[4096];
+            int mdns = chosen == w->mdns_port;
+            char *e = dns_info(w, tmp, l4 + 8, ulen - 8, mdns);
+            if (e == NULL || e - tmp > 500) /* (the line stays within LINE_MAX_BYTES) */
+                return NULL;
+            HEAD_ADDRS(ip, v6);
+            o = mdns ? PUT_LIT(o, " MDNS ") : PUT_LIT(o, " DNS ");
+            o = put_u64(o, wl);
+            *o++ = ' ';
+            return dns_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->bfd && (chosen == 3784 || chosen == 4784)) { /* BFD control: its 24-byte header all there */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = ulen - 8;
+            if (ml < 24 || ((m[1] & 0x04) && ml < 26)) /* (with authentication: its type and length too) */
+                return NULL;
+            HEAD_ADDRS(ip, v6);
+            o = PUT_LIT(o, " BFD Control ");
+            o = put_u64(o, wl);
+            o = PUT_LIT(o, " Diag: ");
+            o = put_str(o, w->bfd_diag.s[m[0] & 0x1F], w->bfd_diag.len[m[0] & 0x1F]);
+            o = PUT_LIT(o, ", State: ");
+            o = put_str(o, w->bfd_states.s[m[1] >> 6], w->bfd_states.len[m[1] >> 6]);
+            o = PUT_LIT(o, ", Flags: 0x");
+            return put_hex(o, m[1] & 0x3F, 2);
+        }
+        if (w->dhcp && (chosen == 67 || chosen == 68)) { /* DHCP (a BOOTP message with the magic cookie) */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = ulen - 8, q = 240;
+            if (ml < 240 || be32(m + 236) != 0x63825363)
+                return NULL;
+            int mt = -1;
+            while (q < ml) { /* the options: the last DHCP message type (53) wins, as in the dissector */
+                unsigned code = m[q];
+                if (code == 255)
+                    break;
+                if (code == 0) {
+                    q++;
+                    continue;
+                }
+                if (q + 1 >= ml || q + 2 + m[q + 1] > ml)
+                    break;
+                if (code == 53 && m[q + 1] == 1)
+                    mt = m[q + 2];
+                q += 2 + m[q + 1];
+            }
+            HEAD_ADDRS(ip, v6);
+            if (mt < 0) {
+                o = PUT_LIT(o, " BOOTP ");
+                o = put_u64(o, wl);
+                if (m[2] != 6)
+                    return PUT_LIT(o, " Boot");
+                o = m[0] == 1 ? PUT_LIT(o, " Boot Request from ") : PUT_LIT(o, " Boot Reply from ");
+                return put_mac(o, m + 28);
+            }
+            o = PUT_LIT(o, " DHCP ");
+            o = put_u64(o, wl);
+            o = PUT_LIT(o, " DHCP ");
+            o = put_str(o, w->dhcp_types.s[mt], w->dhcp_types.len[mt]);
+            for (int k = w->dhcp_types.len[mt]; k < 8; k++)
+                *o++ = ' ';
+            o = PUT_LIT(o, " - Transaction ID 0x");
+            uint32_t xid = be32(m + 4);
+            int digits = 1;
+            while (digits < 8 && xid >> (4 * digits))
+                digits++;
+            return put_hex(o, xid, digits);
+        }
+        if (w->ntp_port && chosen == w->ntp_port) { /* NTP: the version and mode (the header all there) */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = ulen - 8;
+            unsigned mode = ml >= 1 ? m[0] & 7 : 0;
+            if (ml < (mode == 6 ? 12 : mode == 7 ? 4 : 48))
+                return NULL;
+            HEAD_ADDRS(ip, v6);
+            o = PUT_LIT(o, " NTP ");
+            o = put_u64(o, wl);
+            o = PUT_LIT(o, " NTP Version ");
+            o = put_u64(o, (m[0] >> 3) & 7);
+            o = PUT_LIT(o, ", ");
+            o = put_str(o, w->ntp_modes.s[mode], w->ntp_modes.len[mode]);
+            if (mode == 7) {
+                o = m[0] & 0x80 ? PUT_LIT(o, ", Response, ") : PUT_LIT(o, ", Request, ");
+                o = put_str(o, w->ntp_priv.s[m[3]], w->ntp_priv.len[m[3]]);
+            }
+            return o;
+        }
+        if (w->n_rpc && rpc_index(w, chosen) >= 0) { /* RPC over UDP: replies */
+            if (!rpc_reply(l4 + 8, ulen - 8))
+                return NULL;
+            int i = rpc_index(w, sp);
+            HEAD_ADDRS(ip, v6);
+            *o++ = ' ';
+            o = i >= 0 ? put_str(o, w->rpc[i].proto, w->rpc[i].len) : PUT_LIT(o, "RPC");
+            *o++ = ' ';
+            o = put_u64(o, wl);
+            return PUT_LIT(o, " Reply");
+        }
+        if ((ports[sp] & 4) || (ports[dp] & 4)) {
+            if ((ulen > 8 && w->first[l4[8]] && in_prefixes(w->pfx, l4 + 8, cap - 8)) || (ports[sp] & 8) ||
+                (ports[dp] & 8))
+                return NULL;
+        }
+        /* the UDP heuristics' probes (summary._l4's conditions) */
+        if ((ulen > 9 && w->udp_b1[l4[9]]) || (ulen >= 12 && in_u32(w->w0, w->nw0, be32(l4 + 8))) ||
+            (ulen >= 16 && in_u32(w->w4, w->nw4, be32(l4 + 12))))
+            return NULL;
+        HEAD_IP(ip, v6, " UDP ");
         o = put_u64(o, sp);
         o = PUT_LIT(o, " -> ");
         o = put_u64(o, dp);
         o = PUT_LIT(o, " Len=");
-        o = put_u64(o, (unsigned long long)(ulen - 8));
-    } else {
-        static const char hex[] = "0123456789abcdef";
-        unsigned id = seq >> 16, iseq = seq & 0xFFFF;
-        o = PUT_LIT(o, " ICMP ");
-        o = put_u64(o, wl);
-        *o++ = ' ';
+        return put_u64(o, (unsigned long long)(ulen - 8));
+    }
+    if (proto == (v6 ? 58u : 1u)) {
+        if (len < 8)
+            return NULL;
+        unsigned t = l4[0], id = be16(l4 + 4), iseq = be16(l4 + 6);
+        const char *name = v6 ? w->echo6[t] : w->echo[t];
+        size_t name_len = v6 ? w->echo6_len[t] : w->echo_len[t];
+        if (!name_len)
+            return NULL;
+        if (v6)
+            HEAD_IP(ip, v6, " ICMPv6 ");
+        else
+            HEAD_IP(ip, v6, " ICMP ");
         o = put_str(o, name, name_len);
         o = PUT_LIT(o, " id=0x");
-        *o++ = hex[id >> 12];
-        *o++ = hex[id >> 8 & 15];
-        *o++ = hex[id >> 4 & 15];
-        *o++ = hex[id & 15];
+        o = put_hex(o, id, 4);
         o = PUT_LIT(o, ", seq=");
         o = put_u64(o, iseq);
-        *o++ = '/';
-        o = put_u64(o, (iseq >> 8) | ((iseq & 0xFF) << 8));
-        o = PUT_LIT(o, ", ttl=");
-        o = put_u64(o, ttl);
+        if (v6) {
+            o = PUT_LIT(o, ", hop limit=");
+        } else {
+            *o++ = '/';
+            o = put_u64(o, (iseq >> 8) | ((iseq & 0xFF) << 8));
+            o = PUT_LIT(o, ", ttl=");
+        }
+        return put_u64(o, hlim);
     }
-    return o;
+    if (proto == 103 && w->pim.len[0]) { /* PIM: the type's name (not a v2 Register: a packet inside) */
+        if (len < 4 || l4[0] == 0x21)
+            return NULL;
+        unsigned t = l4[0] & 15;
+        HEAD_ADDRS(ip, v6);
+        o = PUT_LIT(o, " PIMv");
+        o = put_u64(o, l4[0] >> 4);
+        *o++ = ' ';
+        o = put_u64(o, wl);
+        *o++ = ' ';
+        return put_str(o, w->pim.s[t], w->pim.len[t]);
+    }
+    if (proto == 112 && w->vrrp) { /* VRRP: the version and type; the addresses all there */
+        if (len < 8 || len < 8 + (Py_ssize_t)l4[3] * (v6 ? 16 : 4))
+            return NULL;
+        unsigned t = l4[0] & 15;
+        HEAD_IP(ip, v6, " VRRP ");
+        if (t == 1) {
+            o = PUT_LIT(o, "Announcement (v");
+        } else {
+            o = PUT_LIT(o, "Unknown (");
+            o = put_u64(o, t);
+            o = PUT_LIT(o, ") (v");
+        }
+        o = put_u64(o, l4[0] >> 4);
+        *o++ = ')';
+        return o;
+    }
+    if (proto == 89 && w->ospf.len[0]) { /* OSPF: the message type (a v2/v3 Hello's fixed part all there) */
+        unsigned ver = l4[0], t = len >= 2 ? l4[1] : 0;
+        if (len < 16 || (t == 1 && (ver == 2 || ver == 3) && len < (ver == 2 ? 44 : 36)))
+            return NULL;
+        HEAD_IP(ip, v6, " OSPF ");
+        return put_str(o, w->ospf.s[t], w->ospf.len[t]);
+    }
+    if (proto == 88 && w->eigrp.len[0]) { /* EIGRP: the opcode (a Hello with an ack: "Hello (Ack)") */
+        if (len < 20)
+            return NULL;
+        unsigned op = l4[1];
+        HEAD_IP(ip, v6, " EIGRP ");
+        if (op == 5 && be32(l4 + 12))
+            return PUT_LIT(o, "Hello (Ack)");
+        return put_str(o, w->eigrp.s[op], w->eigrp.len[op]);
+    }
+    if (proto == 50 && w->esp) { /* ESP: the SPI */
+        if (len < 8)
+            return NULL;
+        HEAD_IP(ip, v6, " ESP ");
+        o = PUT_LIT(o, "ESP (SPI=0x");
+        o = put_hex(o, be32(l4), 8);
+        *o++ = ')';
+        return o;
+    }
+    return NULL;
+}
+
+/* An IPv4 packet at ip (cap bytes captured from there, the frame's wire length wl) */
+static char *format_ip4(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
+                        Py_ssize_t cap, unsigned long long wl) {
+    if (cap < 20)
+        return NULL;
+    unsigned vihl = ip[0], tlen = be16(ip + 2), frag = be16(ip + 6), proto = ip[9];
+    if (vihl == 0x45 && (frag & 0x1FFF))
+        return format_frag(w, o, n, sec, us, ip, wl);
+    if (proto == 2)
+        return format_igmp2(w, o, n, sec, us, ip, cap, wl);
+    if (vihl != 0x45 || (frag & 0x9FFF) || tlen < 20 || (Py_ssize_t)tlen > cap) /* (MF alone: see format_l4) */
+        return NULL;
+    if ((proto == 6 || proto == 17 || proto == 1) && cap < 40) /* (the fast path's 54-byte frames) */
+        return NULL;
+    return format_l4(w, o, n, sec, us, ip, 0, proto, ip + 20, (Py_ssize_t)tlen - 20, cap - 20, ip[8], wl,
+                     frag & 0x2000 ? L4_FIRST_FRAG : 0);
+}
+
+/* An IPv6 packet without extension headers at ip (cap bytes captured from there) */
+static char *format_ip6(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
+                        Py_ssize_t cap, unsigned long long wl) {
+    if (cap < 40 || ip[0] >> 4 != 6)
+        return NULL;
+    Py_ssize_t plen = be16(ip + 4);
+    if (!plen || 40 + plen > cap)
+        return NULL;
+    return format_l4(w, o, n, sec, us, ip, 1, ip[6], ip + 40, plen, cap - 40, ip[7], wl, 0);
+}
+
+/* The Info of a DECnet Phase IV frame (the routing layer at d, the frame's end at e), as
+ * l2ctl.dissect_dec_dna and _dec_nsp write it; NULL where they leave it empty or mark the frame. */
+static char *dec_info(Walker *w, char *o, const uint8_t *d, const uint8_t *e) {
+    if (e - d < 3)
+        return NULL;
+    Py_ssize_t fo = 2 + ((d[2] & 0x80) ? (d[2] & 0x7F) : 0); /* (padding: its length in the low bits) */
+    if (fo >= e - d)
+        return NULL;
+    const uint8_t *f = d + fo;
+    unsigned flags = *f;
+    if (flags & 1) {
+        o = PUT_LIT(o, "Routing control, ");
+        unsigned c = (flags >> 1) & 7;
+        return put_str(o, w->dec_control.s[c], w->dec_control.len[c]);
+    }
+    if ((flags & 7) != 2 && (flags & 7) != 6)
+        return NULL;
+    Py_ssize_t hl = (flags & 7) == 2 ? 6 : 21;
+    if (e - f < hl)
+        return NULL;
+    const uint8_t *m = f + hl, *lim = 2 + (Py_ssize_t)le16(d) < e - d ? d + 2 + le16(d) : e; /* NSP's */
+    if (m >= lim)
+        return NULL;
+    unsigned msg = *m;
+    if (w->dec_nsp.len[msg])
+        return put_str(o, w->dec_nsp.s[msg], w->dec_nsp.len[msg]);
+    if (!w->dec_seg.len[msg] && msg != 0x04 && msg != 0x10) {
+        o = PUT_LIT(o, "NSP message 0x");
+        return put_hex(o, msg, 2);
+    }
+    const uint8_t *q = m + 5;
+    if (msg == 0x04) {
+        if (lim - q < 2)
+            return NULL;
+        o = PUT_LIT(o, "NSP data ACK message(");
+        o = put_u64(o, le16(q) & 0xFFF);
+        *o++ = ')';
+        return o;
+    }
+    for (int i = 0; i < 2; i++)
+        if (lim - q >= 2 && q[1] & 0x80)
+            q += 2;
+    if (lim - q < 2)
+        return NULL;
+    unsigned seg = le16(q) & 0xFFF;
+    q += 2;
+    if (msg == 0x10) {
+        if (lim - q < 2)
+            return NULL;
+        o = PUT_LIT(o, "NSP link control message(");
+        o = put_str(o, w->dec_fcmod.s[*q & 3], w->dec_fcmod.len[*q & 3]);
+        *o++ = ')';
+        return o;
+    }
+    o = PUT_LIT(o, "msg nr. ");
+    o = put_u64(o, seg);
+    *o++ = ' ';
+    o = put_str(o, w->dec_seg.s[msg], w->dec_seg.len[msg]);
+    o = PUT_LIT(o, " segment, bytes this segment: ");
+    o = put_u64(o, (unsigned long long)(lim - q));
+    o = PUT_LIT(o, ", total so far:");
+    return put_u64(o, (unsigned long long)(lim - q));
+}
+
+/* PTPv2 over Ethernet (ethertype 0x88f7), its 34-byte header all captured: decode.l2ctl's dissect_ptp */
+static char *format_ptp(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
+                        const uint8_t *p, Py_ssize_t caplen, Py_ssize_t l3) {
+    if (caplen < l3 + 34 || (p[l3 + 1] & 15) != 2)
+        return NULL;
+    unsigned t = p[l3] & 15;
+    int h = set_hms(w, sec);
+    if (h <= 0)
+        return h < 0 ? (char *)-1 : NULL;
+    o = put_head(w, o, n, us);
+    o = put_mac(o, p + 6);
+    o = PUT_LIT(o, " -> ");
+    o = put_mac(o, p);
+    o = PUT_LIT(o, " PTPv2 ");
+    o = put_u64(o, (unsigned long long)caplen);
+    *o++ = ' ';
+    return put_str(o, w->ptp.s[t], w->ptp.len[t]);
+}
+
+/* Format the line of one Ethernet frame p[0:caplen] (wire length wl, packet number n, time sec + us) at o.
+ * Returns the end of the line, NULL if the packet is not one this file knows (Python's), or (char *)-1 on
+ * a Python error. */
+static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
+                        const uint8_t *p, Py_ssize_t caplen, unsigned long long wl) {
+    if ((unsigned long long)caplen != wl || wl < 14 || wl >= NUMS_MAX)
+        return NULL;
+    unsigned et = be16(p + 12);
+    Py_ssize_t l3 = 14;
+    for (int tags = 0; et == 0x8100 && w->vlan && tags < 4; tags++) { /* 802.1Q tags: the next layer's columns */
+        if (caplen < l3 + 4)
+            return NULL;
+        et = be16(p + l3 + 2);
+        l3 += 4;
+    }
+    if (et == 0x0800)
+        return format_ip4(w, o, n, sec, us, p + l3, caplen - l3, wl);
+    if (et == 0x86DD)
+        return w->ipv6 ? format_ip6(w, o, n, sec, us, p + l3, caplen - l3, wl) : NULL;
+    if (et == 0x0806)
+        return w->arp ? format_arp(w, o, n, sec, us, p, caplen, l3) : NULL;
+    if (et == 0x88F7)
+        return w->ptp.len[0] ? format_ptp(w, o, n, sec, us, p, caplen, l3) : NULL;
+    if (et == 0x6003 && w->dec) {
+        char tmp[160];
+        if (dec_info(w, tmp, p + l3, p + caplen) == NULL)
+            return NULL;
+        int h = set_hms(w, sec);
+        if (h <= 0)
+            return h < 0 ? (char *)-1 : NULL;
+        o = put_head(w, o, n, us);
+        o = put_mac(o, p + 6);
+        o = PUT_LIT(o, " -> ");
+        o = put_mac(o, p);
+        o = PUT_LIT(o, " DEC DNA ");
+        o = put_u64(o, (unsigned long long)caplen);
+        *o++ = ' ';
+        return dec_info(w, o, p + l3, p + caplen);
+    }
+    return NULL;
 }
 
 static PyObject *text_of(Walker *w, Py_ssize_t len) {
@@ -718,11 +1886,21 @@ static PyObject *walker_line(Walker *w, PyObject *const *args, Py_ssize_t nargs)
     return text_of(w, e - w->out);
 }
 
+/* export's entry point (sniffer/dataset/rows.py): its own block at the end of this file */
+static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nargs);
+static PyObject *walker_export_setup(Walker *w, PyObject *const *args, Py_ssize_t nargs);
+static PyObject *walker_headers(Walker *w, PyObject *arg);
+
 static PyMethodDef walker_methods[] = {
     {"walk", (PyCFunction)(void (*)(void))walker_walk, METH_FASTCALL,
      "walk(buf, pos, n, left, big_endian, nanosecond, maxcap) -> (text | None, pos, lines)"},
     {"line", (PyCFunction)(void (*)(void))walker_line, METH_FASTCALL,
      "line(n, ts_ns, data, wire_length) -> str | None"},
+    {"columns", (PyCFunction)(void (*)(void))walker_columns, METH_FASTCALL,
+     "columns(data, wire_length) -> (src, dst, protocol, info, shape) | 0 | None"},
+    {"export_setup", (PyCFunction)(void (*)(void))walker_export_setup, METH_FASTCALL,
+     "export_setup(Transport, FRAGMENT, UNKNOWN, vlan, not_ip, tunnel_udp, ipv6_ext, not_tcp, icmp_errors)"},
+    {"headers", (PyCFunction)walker_headers, METH_O, "headers(frame) -> (Transport, segment) | None"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -754,4 +1932,523 @@ PyMODINIT_FUNC PyInit__fastline(void) {
         return NULL;
     }
     return m;
+}
+
+/* -------------------------------------------------------------------------------------------------- */
+/* export's entry point (sniffer/dataset/rows.py, docs/dataset.md): the packet-list columns of a packet this
+ * walker knows, without the line around them.
+ *
+ * columns(data, wire_length) -> (src, dst, protocol, info, shape) | 0 | None
+ *
+ * The columns are the ones format_eth writes into `read`'s line (so export and read share one copy of the
+ * formatting: the line is written, then cut at its fixed separators); None for every packet the walker does
+ * not know (then export runs its Python path). ``shape`` names the packet's protocol stack for the caller's
+ * cache (the stack depends only on it, as in decode.summary.fast_protocols): 1 ARP, 2 a later IPv4
+ * fragment (4: one without a payload byte), 3 IGMPv2, and for the TCP/UDP/ICMP of the fast path 16 + 2 *
+ * the IP protocol + 1 if a payload follows the transport header. Only those shapes are answered: a packet
+ * format_eth learns to take later (another lane's) is None here until this block names its shape. 0 for a
+ * packet the summary's fast path
+ * (decode.summary._fast) certainly declines (fast_declines: export then skips it; tests/dataset/
+ * test_native_rows.py checks the claim on every corpus frame and on mutated ones). */
+
+#define SHAPE_ARP 1
+#define SHAPE_FRAG 2
+#define SHAPE_IGMP 3
+#define SHAPE_FRAG_EMPTY 4
+
+/* the shape of an Ethernet frame p[0:caplen] if it is one of the kinds above (by format_eth's own order
+ * of tests), else 0 (the checks that it is well formed are format_eth's) */
+static int export_shape(const uint8_t *p, Py_ssize_t caplen) {
+    if (caplen < 14)
+        return 0;
+    unsigned et = be16(p + 12);
+    if (et == 0x0806)
+        return SHAPE_ARP;
+    if (et != 0x0800 || caplen < 34)
+        return 0;
+    if (p[14] == 0x45 && (be16(p + 20) & 0x1FFF)) /* its payload is a "data" layer when it has a byte */
+        return 14 + (Py_ssize_t)be16(p + 16) > 34 && caplen > 34 ? SHAPE_FRAG : SHAPE_FRAG_EMPTY;
+    unsigned proto = p[23];
+    if (proto == 2)
+        return SHAPE_IGMP;
+    if (p[14] != 0x45 || (proto != 6 && proto != 17 && proto != 1))
+        return 0;
+    long end = 14 + (long)be16(p + 16), hdr = 8;
+    if (proto == 1 && end < 42)
+        return 0; /* an ICMP header past the IP packet's end: the fast path declines it (format_eth does not) */
+    if (proto == 6) {
+        if (caplen < 54)
+            return 0;
+        hdr = (p[46] >> 4) << 2;
+    }
+    return 16 + 2 * (int)proto + (end > 34 + hdr);
+}
+
+/* 1 if decode.summary._fast certainly declines this Ethernet frame p[0:caplen] because of its own checks
+ * on Ethernet / IPv4 without options: a TCP segment with payload or a UDP datagram from or to a port whose
+ * dissector is not heuristic (the walker's port bits 2 and 8, from the same port tables), an ICMP message
+ * that is not an echo (the same names); 0 when it may take it. (A sufficient condition: every way the
+ * fast path can take the frame passes the checks this one fails.) */
+static int fast_declines(Walker *w, const uint8_t *p, Py_ssize_t caplen) {
+    if (caplen < 34 || be16(p + 12) != 0x0800 || p[14] != 0x45)
+        return 0;
+    unsigned proto = p[23];
+    if (proto == 6 && caplen >= 47) {
+        long seglen = (long)be16(p + 16) - 20 - (long)((p[46] >> 4) * 4);
+        return seglen != 0 && ((w->ports[be16(p + 34)] | w->ports[be16(p + 36)]) & 2);
+    }
+    if (proto == 17 && caplen >= 38)
+        return ((w->ports[be16(p + 34)] | w->ports[be16(p + 36)]) & 8) != 0;
+    if (proto == 1 && caplen >= 35)
+        return !w->echo_len[p[34]];
+    return 0;
+}
+
+/* 1 if decode.summary._fast takes this Ethernet frame p[0:caplen] (wire length wl) of the TCP/UDP/ICMP
+ * shapes: the conditions of its _l4 (what format_eth copied before it learned to format more: a TCP/UDP
+ * payload on a dissected port or with a heuristic's prefix, an MPTCP-like option, a non-echo ICMP are
+ * not the fast path's, whose protocol stack alone the shapes name); 0 if not (or maybe not: this declines
+ * a few the fast path takes), -1 on error. */
+static int fast_accepts(Walker *w, const uint8_t *p, Py_ssize_t caplen, unsigned long long wl) {
+    if ((unsigned long long)caplen != wl || wl < 54 || wl >= NUMS_MAX)
+        return 0;
+    unsigned vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20), proto = p[23];
+    if (be16(p + 12) != 0x0800 || vihl != 0x45 || (frag & 0x3FFF) || tlen < 20 || tlen > wl - 14)
+        return 0;
+    unsigned sp = be16(p + 34), dp = be16(p + 36), offfl = be16(p + 46), win = be16(p + 48);
+    uint32_t seq = be32(p + 38), ack = be32(p + 42);
+    const uint8_t *ports = w->ports;
+    if (proto == 6) {
+        Py_ssize_t hl = (offfl >> 10) & 0x3C, seglen = (Py_ssize_t)tlen - 20 - hl;
+        if (hl < 20 || seglen < 0)
+            return 0;
+        if (hl > 20 && memchr(p + 54, 30, (size_t)(hl - 20)) != NULL)
+            return 0;
+        if (seglen) {
+            const uint8_t *pl = p + 34 + hl; /* < p + 14 + tlen <= p + caplen */
+            Py_ssize_t avail = caplen - 34 - hl;
+            if (w->hfirst[pl[0]] && in_prefixes(w->hpfx, pl, avail))
+                return 0;
+            if (((ports[sp] | ports[dp]) & 1) &&
+                ((w->first[pl[0]] && in_prefixes(w->pfx, pl, avail)) || ((ports[sp] | ports[dp]) & 2)))
+                return 0;
+        }
+        return 1;
+    }
+    if (proto == 17) {
+        long ulen = (long)(seq >> 16);
+        if (ulen < 8 || ulen > (long)tlen - 20)
+            return 0;
+        if (((ports[sp] | ports[dp]) & 4) &&
+            ((w->first[p[42]] && in_prefixes(w->pfx, p + 42, caplen - 42)) || ((ports[sp] | ports[dp]) & 8)))
+            return 0;
+        if (w->udp_b1[(ack >> 16) & 0xFF] || in_u32(w->w0, w->nw0, ack) ||
+            in_u32(w->w4, w->nw4, (uint32_t)offfl << 16 | win))
+            return 0;
+        if (PySet_GET_SIZE(w->bound)) {
+            int r = bound_has(w, sp);
+            if (r == 0)
+                r = bound_has(w, dp);
+            return r < 0 ? -1 : !r;
+        }
+        return 1;
+    }
+    return proto == 1 && tlen >= 28 && w->echo_len[sp >> 8];
+}
+
+static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "columns(data, wire_length)");
+        return NULL;
+    }
+    if (!PyBytes_Check(args[0]))
+        Py_RETURN_NONE;
+    int overflow = 0;
+    long long wl = PyLong_AsLongLongAndOverflow(args[1], &overflow);
+    if (wl == -1 && PyErr_Occurred())
+        return NULL;
+    if (overflow || wl < 0)
+        Py_RETURN_NONE;
+    const uint8_t *p = (const uint8_t *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t caplen = PyBytes_GET_SIZE(args[0]);
+    int shape = export_shape(p, caplen);
+    if (shape >= 16) {
+        int a = fast_accepts(w, p, caplen, (unsigned long long)wl);
+        if (a < 0)
+            return NULL;
+        if (!a)
+            shape = 0;
+    }
+    if (!shape) {
+        if (fast_declines(w, p, caplen))
+            return PyLong_FromLong(0);
+        Py_RETURN_NONE;
+    }
+    /* the line of packet 0 at the last second formatted (no call of the time formatter but the first);
+     * (no_state: the formatters that keep per-process state, AFS's call map, decline instead) */
+    w->no_state = 1;
+    char *e = format_eth(w, w->out, 0, w->last_sec >= 0 ? w->last_sec : 0, 0, p, caplen,
+                         (unsigned long long)wl);
+    w->no_state = 0;
+    if (e == (char *)-1)
+        return NULL;
+    if (e == NULL) {
+        if (fast_declines(w, p, caplen))
+            return PyLong_FromLong(0);
+        Py_RETURN_NONE;
+    }
+    /* "0 HH:MM:SS.000000 SRC -> DST PROTOCOL LENGTH INFO": no column but Info has a space */
+    const char *s = w->out + 2 + w->hms_len + 7, *end = e, *cut[4];
+    const char *q = s;
+    for (int i = 0; i < 4; i++) {
+        q = memchr(q, ' ', (size_t)(end - q));
+        if (q == NULL)
+            Py_RETURN_NONE;
+        cut[i] = q;
+        q += (i == 0) ? 4 : 1; /* " -> " after the source */
+        if (q > end)
+            Py_RETURN_NONE;
+    }
+    if (cut[0] + 4 > end || memcmp(cut[0], " -> ", 4) != 0)
+        Py_RETURN_NONE;
+    static const char *const names[] = {"ARP", "IPv4", "IGMPv2", "TCP", "UDP", "ICMP"};
+    Py_ssize_t plen = cut[2] - (cut[1] + 1);
+    const char *want = shape == SHAPE_ARP                                ? names[0]
+                       : shape == SHAPE_FRAG || shape == SHAPE_FRAG_EMPTY ? names[1]
+                       : shape == SHAPE_IGMP ? names[2]
+                       : shape >= 16 + 12 && shape < 16 + 14 ? names[3]
+                       : shape >= 16 + 34 && shape < 16 + 36 ? names[4]
+                                                              : names[5];
+    if ((size_t)plen != strlen(want) || memcmp(cut[1] + 1, want, (size_t)plen) != 0)
+        Py_RETURN_NONE; /* not the kind the shape says: Python's */
+    const char *info = cut[3] + 1;
+    return Py_BuildValue("(s#s#s#s#i)", s, (Py_ssize_t)(cut[0] - s), cut[0] + 4, (Py_ssize_t)(cut[1] - (cut[0] + 4)),
+                         cut[1] + 1, plen, info, (Py_ssize_t)(end - info), shape);
+}
+
+/* -------------------------------------------------------------------------------------------------- */
+/* export's header walk (sniffer/dataset/rows.py ``_walk``, its Python reference): for the common Ethernet
+ * frames (VLAN tags skipped; IPv4 without options; IPv6 without extension headers), model.l4's Transport
+ * and model.tcpanalysis' segment tuple in one C walk. Its objects and tables come from Python once
+ * (``export_setup``); xp_options copies model.tcpanalysis.tcp_options. A test compares both walks on
+ * every corpus frame and on mutated ones. */
+
+#include <arpa/inet.h>
+
+static PyObject *xp_transport, *xp_fragment, *xp_unknown, *xp_ip, *xp_ipv6, *xp_empty;
+static uint8_t xp_vlan[65536], xp_not_ip[65536], xp_tunnel[65536], xp_v6ext[256], xp_not_tcp[256],
+    xp_icmp_err[256];
+
+static int xp_table(PyObject *items, uint8_t *t, Py_ssize_t size) {
+    PyObject *it = PyObject_GetIter(items), *x;
+    if (it == NULL)
+        return -1;
+    memset(t, 0, (size_t)size);
+    while ((x = PyIter_Next(it)) != NULL) {
+        long v = PyLong_AsLong(x);
+        Py_DECREF(x);
+        if (v < 0 || v >= size) {
+            Py_DECREF(it);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "export_setup: a number out of its table");
+            return -1;
+        }
+        t[v] = 1;
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* export_setup(Transport, FRAGMENT, UNKNOWN, vlan_types, not_ip_ethertypes, tunnel_udp_ports, ipv6_ext,
+ *              not_tcp, icmp_errors) -> None */
+static PyObject *walker_export_setup(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 9 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "export_setup(Transport, FRAGMENT, UNKNOWN, vlan, not_ip, tunnel_udp, "
+                                         "ipv6_ext, not_tcp, icmp_errors)");
+        return NULL;
+    }
+    if (xp_table(args[3], xp_vlan, 65536) < 0 || xp_table(args[4], xp_not_ip, 65536) < 0 ||
+        xp_table(args[5], xp_tunnel, 65536) < 0 || xp_table(args[6], xp_v6ext, 256) < 0 ||
+        xp_table(args[7], xp_not_tcp, 256) < 0 || xp_table(args[8], xp_icmp_err, 256) < 0)
+        return NULL;
+    if (xp_ip == NULL && ((xp_ip = PyUnicode_InternFromString("ip")) == NULL ||
+                          (xp_ipv6 = PyUnicode_InternFromString("ipv6")) == NULL ||
+                          (xp_empty = PyBytes_FromStringAndSize(NULL, 0)) == NULL))
+        return NULL;
+    Py_XSETREF(xp_transport, Py_NewRef(args[0]));
+    Py_XSETREF(xp_fragment, Py_NewRef(args[1]));
+    Py_XSETREF(xp_unknown, Py_NewRef(args[2]));
+    Py_RETURN_NONE;
+}
+
+static PyObject *xp_ascii(const char *s, Py_ssize_t n) {
+    PyObject *o = PyUnicode_New(n, 127);
+    if (o != NULL)
+        memcpy(PyUnicode_DATA(o), s, (size_t)n);
+    return o;
+}
+
+static PyObject *xp_mac(const uint8_t *a) {
+    char s[17];
+    put_mac(s, a);
+    return xp_ascii(s, 17);
+}
+
+static PyObject *xp_ip4(const uint8_t *a) {
+    char s[16];
+    char *e = put_ip4(s, a);
+    return xp_ascii(s, e - s);
+}
+
+static PyObject *xp_ip6(const uint8_t *a) {
+    char s[INET6_ADDRSTRLEN];
+    if (inet_ntop(AF_INET6, a, s, sizeof(s)) == NULL)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    return xp_ascii(s, (Py_ssize_t)strlen(s));
+}
+
+/* a tuple (of type tp, or a plain one for NULL) of n items, whose references it steals; NULL (all freed)
+ * if an item is NULL or on error */
+static PyObject *xp_tuple(PyTypeObject *tp, PyObject **items, int n) {
+    int bad = 0;
+    for (int i = 0; i < n; i++)
+        bad |= items[i] == NULL;
+    PyObject *t = bad ? NULL : tp != NULL ? tp->tp_alloc(tp, n) : PyTuple_New(n);
+    if (t == NULL) {
+        for (int i = 0; i < n; i++)
+            Py_XDECREF(items[i]);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++)
+        PyTuple_SET_ITEM(t, i, items[i]);
+    return t;
+}
+
+/* a Transport (version, src, dst, proto, sport, dport, seq, ack, flags, payload, eth_src, eth_dst, frag,
+ * quoted, window) of the frame d; steals every object argument */
+static PyObject *xp_make(int v, PyObject *src, PyObject *dst, long proto, PyObject *sport, PyObject *dport,
+                         PyObject *seq, PyObject *ack, PyObject *flags, PyObject *payload, const uint8_t *d,
+                         PyObject *frag, PyObject *window) {
+    PyObject *items[15] = {PyLong_FromLong(v), src,          dst,       PyLong_FromLong(proto), sport,
+                           dport,              seq,          ack,       flags,                  payload,
+                           xp_mac(d + 6),      xp_mac(d),    frag,      Py_NewRef(Py_False),    window};
+    return xp_tuple((PyTypeObject *)xp_transport, items, 15);
+}
+
+static PyObject *xp_zero(void) { return PyLong_FromLong(0); }
+
+static PyObject *xp_slice(const uint8_t *d, Py_ssize_t a, Py_ssize_t b) {
+    if (b <= a)
+        return Py_NewRef(xp_empty);
+    return PyBytes_FromStringAndSize((const char *)d + a, b - a);
+}
+
+/* model.tcpanalysis.tcp_options of d[o:oend] (within the frame): 1 with *wscale and *sack set (new
+ * references, None when absent), 0 if an option's length is bogus, -1 on error */
+static int xp_options(const uint8_t *d, Py_ssize_t o, Py_ssize_t oend, PyObject **wscale, PyObject **sack) {
+    PyObject *ws = Py_NewRef(Py_None), *sk = Py_NewRef(Py_None);
+    int have_sack = 0;
+    while (o < oend) {
+        unsigned kind = d[o];
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            o++;
+            continue;
+        }
+        if (o + 1 >= oend)
+            break;
+        Py_ssize_t ln = d[o + 1];
+        if (ln < 2 || o + ln > oend) {
+            Py_DECREF(ws);
+            Py_DECREF(sk);
+            return 0;
+        }
+        if (kind == 3 && ln == 3) {
+            Py_SETREF(ws, PyLong_FromLong(d[o + 2]));
+        } else if (kind == 5 && ln >= 10 && !have_sack) {
+            Py_ssize_t nb = 0;
+            for (Py_ssize_t b = o + 2; b < o + ln - 7; b += 8)
+                nb++;
+            PyObject *t = PyTuple_New(nb);
+            if (t != NULL) {
+                Py_ssize_t i = 0;
+                for (Py_ssize_t b = o + 2; b < o + ln - 7; b += 8, i++) {
+                    PyObject *pair = Py_BuildValue("(kk)", (unsigned long)be32(d + b), (unsigned long)be32(d + b + 4));
+                    if (pair == NULL) {
+                        Py_CLEAR(t);
+                        break;
+                    }
+                    PyTuple_SET_ITEM(t, i, pair);
+                }
+            }
+            Py_SETREF(sk, t);
+            have_sack = 1;
+        }
+        if (ws == NULL || sk == NULL) {
+            Py_XDECREF(ws);
+            Py_XDECREF(sk);
+            return -1;
+        }
+        o += ln;
+    }
+    *wscale = ws;
+    *sack = sk;
+    return 1;
+}
+
+/* headers(frame) -> (Transport | None, segment | FRAGMENT | UNKNOWN | None) | None: rows._walk */
+static PyObject *walker_headers(Walker *w, PyObject *arg) {
+    if (xp_transport == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "headers: export_setup first");
+        return NULL;
+    }
+    if (!PyTuple_Check(arg) || PyTuple_GET_SIZE(arg) < 4 || !PyBytes_Check(PyTuple_GET_ITEM(arg, 1)) ||
+        !PyLong_CheckExact(PyTuple_GET_ITEM(arg, 3)))
+        Py_RETURN_NONE;
+    if (PyLong_AsLong(PyTuple_GET_ITEM(arg, 3)) != 1) {
+        if (PyErr_Occurred())
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *data = PyTuple_GET_ITEM(arg, 1);
+    const uint8_t *d = (const uint8_t *)PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    if (n < 14)
+        Py_RETURN_NONE;
+    unsigned et = be16(d + 12);
+    Py_ssize_t off = 14, l4, end, cut;
+    while (xp_vlan[et] && n >= off + 4) {
+        et = be16(d + off + 2);
+        off += 4;
+    }
+    int v;
+    unsigned proto;
+    PyObject *name, *src, *dst;
+    if (et == 0x0800) {
+        if (n < off + 20 || d[off] != 0x45)
+            Py_RETURN_NONE;
+        unsigned total = be16(d + off + 2), ident = be16(d + off + 4), frag = be16(d + off + 6);
+        proto = d[off + 9];
+        if (total < 20)
+            Py_RETURN_NONE;
+        v = 4;
+        name = xp_ip;
+        l4 = off + 20;
+        end = off + (Py_ssize_t)total;
+        cut = end <= n ? end : n;
+        if (frag & 0x3FFF) {
+            PyObject *fr4 = Py_BuildValue("(IInnI)", frag, proto, l4, cut, ident);
+            PyObject *t = xp_make(4, xp_ip4(d + off + 12), xp_ip4(d + off + 16), -1, xp_zero(), xp_zero(),
+                                  xp_zero(), xp_zero(), xp_zero(), Py_NewRef(xp_empty), d, fr4, xp_zero());
+            PyObject *pair[2] = {t, Py_NewRef(xp_fragment)};
+            return xp_tuple(NULL, pair, 2);
+        }
+        src = xp_ip4(d + off + 12);
+        dst = xp_ip4(d + off + 16);
+    } else if (et == 0x86DD) {
+        if (n < off + 40 || d[off] >> 4 != 6)
+            Py_RETURN_NONE;
+        unsigned plen = be16(d + off + 4);
+        proto = d[off + 6];
+        if (!plen || xp_v6ext[proto] || proto == 44)
+            Py_RETURN_NONE;
+        v = 6;
+        name = xp_ipv6;
+        l4 = off + 40;
+        end = l4 + (Py_ssize_t)plen;
+        cut = end <= n ? end : n;
+        src = xp_ip6(d + off + 8);
+        dst = xp_ip6(d + off + 24);
+    } else if (xp_not_ip[et]) {
+        return PyTuple_Pack(2, Py_None, Py_None);
+    } else {
+        Py_RETURN_NONE;
+    }
+    if (src == NULL || dst == NULL) {
+        Py_XDECREF(src);
+        Py_XDECREF(dst);
+        return NULL;
+    }
+    PyObject *items[2];
+    if (proto == 6) {
+        if (n < l4 + 20) {
+            Py_DECREF(src);
+            Py_DECREF(dst);
+            Py_RETURN_NONE;
+        }
+        const uint8_t *h = d + l4;
+        unsigned offflags = be16(h + 12);
+        Py_ssize_t hl = (Py_ssize_t)(offflags >> 12) * 4;
+        PyObject *sport = PyLong_FromLong(be16(h)), *dport = PyLong_FromLong(be16(h + 2)),
+                 *seq = PyLong_FromUnsignedLong(be32(h + 4)), *ack = PyLong_FromUnsignedLong(be32(h + 8)),
+                 *flags = PyLong_FromLong(offflags & 0x0FFF), *win = PyLong_FromLong(be16(h + 14));
+        PyObject *payload = hl >= 20 ? xp_slice(d, l4 + hl, cut) : Py_NewRef(xp_empty);
+        /* (the segment shares the Transport's objects: one more reference each) */
+        Py_XINCREF(src);
+        Py_XINCREF(dst);
+        Py_XINCREF(sport);
+        Py_XINCREF(dport);
+        Py_XINCREF(seq);
+        Py_XINCREF(ack);
+        Py_XINCREF(flags);
+        Py_XINCREF(win);
+        PyObject *shared[8] = {src, dst, sport, dport, seq, ack, flags, win};
+        items[0] = xp_make(v, src, dst, 6, sport, dport, seq, ack, flags, payload, d, Py_NewRef(Py_None), win);
+        if (items[0] == NULL || hl < 20 || l4 + hl > n) {
+            for (int i = 0; i < 8; i++)
+                Py_XDECREF(shared[i]);
+            if (items[0] == NULL)
+                return NULL;
+            items[1] = Py_NewRef(xp_unknown);
+            return xp_tuple(NULL, items, 2);
+        }
+        PyObject *wscale = Py_NewRef(Py_None), *sack = Py_NewRef(Py_None);
+        if (hl > 20) {
+            Py_DECREF(wscale);
+            Py_DECREF(sack);
+            int r = xp_options(d, l4 + 20, l4 + hl, &wscale, &sack);
+            if (r <= 0) {
+                for (int i = 0; i < 8; i++)
+                    Py_DECREF(shared[i]);
+                if (r < 0) {
+                    Py_DECREF(items[0]);
+                    return NULL;
+                }
+                items[1] = Py_NewRef(xp_unknown);
+                return xp_tuple(NULL, items, 2);
+            }
+        }
+        Py_ssize_t seglen = end - l4 - hl;
+        PyObject *pair[2] = {Py_NewRef(name), src}, *pair2[2] = {Py_NewRef(name), dst};
+        PyObject *seg[11] = {xp_tuple(NULL, pair, 2), xp_tuple(NULL, pair2, 2), sport, dport, seq, ack, flags,
+                             win, PyLong_FromSsize_t(seglen > 0 ? seglen : 0), wscale, sack};
+        items[1] = xp_tuple(NULL, seg, 11);
+        return xp_tuple(NULL, items, 2);
+    }
+    if (proto == 17) {
+        if (n < l4 + 8) {
+            Py_DECREF(src);
+            Py_DECREF(dst);
+            Py_RETURN_NONE;
+        }
+        unsigned sport = be16(d + l4), dport = be16(d + l4 + 2), ulen = be16(d + l4 + 4);
+        Py_ssize_t uend = cut;
+        if (ulen >= 8 && l4 + (Py_ssize_t)ulen < cut)
+            uend = l4 + (Py_ssize_t)ulen;
+        items[0] = xp_make(v, src, dst, 17, PyLong_FromLong(sport), PyLong_FromLong(dport), xp_zero(), xp_zero(),
+                           xp_zero(), xp_slice(d, l4 + 8, uend), d, Py_NewRef(Py_None), xp_zero());
+        items[1] = Py_NewRef(xp_tunnel[sport] || xp_tunnel[dport] ? xp_unknown : Py_None);
+        return xp_tuple(NULL, items, 2);
+    }
+    if (n >= l4 + 8 &&
+        ((proto == 1 && v == 4 && xp_icmp_err[d[l4]]) || (proto == 58 && v == 6 && d[l4] >= 1 && d[l4] <= 4))) {
+        Py_DECREF(src);
+        Py_DECREF(dst);
+        Py_RETURN_NONE; /* an ICMP error: the transport is the quoted packet's */
+    }
+    items[0] = xp_make(v, src, dst, (long)proto, xp_zero(), xp_zero(), xp_zero(), xp_zero(), xp_zero(),
+                       Py_NewRef(xp_empty), d, Py_NewRef(Py_None), xp_zero());
+    items[1] = Py_NewRef(xp_not_tcp[proto] ? Py_None : xp_unknown);
+    return xp_tuple(NULL, items, 2);
 }

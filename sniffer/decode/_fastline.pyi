@@ -1,6 +1,6 @@
 """Types of the native accelerator (sniffer/decode/_fastline.c); see decode.summary.native_walker."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 class Walker:
     def __init__(
@@ -20,8 +20,23 @@ class Walker:
         arp: bool,
         igmp: dict[int, str],
         frag: dict[int, str],
+        ext: dict[str, object],
     ) -> None: ...
     def walk(
         self, buf: bytes, pos: int, n: int, left: int, big_endian: bool, nanosecond: bool, maxcap: int
     ) -> tuple[str | None, int, int]: ...
     def line(self, n: int, ts_ns: int, data: bytes, wire_length: int) -> str | None: ...
+    def columns(self, data: bytes, wire_length: int) -> tuple[str, str, str, str, int] | int | None: ...
+    def export_setup(
+        self,
+        transport: type,
+        fragment: tuple[str],
+        unknown: tuple[str],
+        vlan: Iterable[int],
+        not_ip: Iterable[int],
+        tunnel_udp: Iterable[int],
+        ipv6_ext: Iterable[int],
+        not_tcp: Iterable[int],
+        icmp_errors: Iterable[int],
+    ) -> None: ...
+    def headers(self, frame: tuple[object, ...]) -> tuple[object, object] | None: ...

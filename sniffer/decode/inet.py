@@ -588,7 +588,11 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
     else:
         vals = TCP.read(ctx, off, end)
         if vals is None:
-            if "tcp.dstport" in vals_partial(ctx):
+            if off + 16 <= min(end, len(data)):  # cut after the window (a short segment): Wireshark's
+                sp, dp, seq, ack, hl, flags, win = _TCP_COLS(data, off)  # columns up to Win=
+                ack_s = f" Ack={ack}" if flags & 0x10 else ""
+                ctx.info = f"{sp} -> {dp} [{tcp_flags_str(flags)}] Seq={seq}{ack_s} Win={win}"
+            elif "tcp.dstport" in vals_partial(ctx):
                 ctx.info = f"{_last(ctx, 'tcp.srcport')} -> {_last(ctx, 'tcp.dstport')}"
             return
         sp, dp, seq, ack = vals["tcp.srcport"], vals["tcp.dstport"], vals["tcp.seq"], vals["tcp.ack"]
@@ -822,6 +826,11 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
             sp, dp = ctx.fields.get("udp.srcport"), ctx.fields.get("udp.dstport")
             if sp is not None and dp is not None:
                 ctx.info = f"{_last(ctx, 'udp.srcport')} -> {_last(ctx, 'udp.dstport')}"
+                # the length read, the checksum cut: Wireshark's column says the length is bad
+                if off + 6 <= min(end, len(ctx.data)):
+                    ulen = int.from_bytes(ctx.data[off + 4 : off + 6], "big")
+                    if ulen >= 8 and off + ulen > end and not ctx.quote and not ctx.frag:
+                        ctx.info += f" [BAD UDP LENGTH {ulen} > IP PAYLOAD LENGTH] Len={ulen - 8}"
             return
         sp, dp, ulen = vals["udp.srcport"], vals["udp.dstport"], vals["udp.length"]
     if ctx.tree:

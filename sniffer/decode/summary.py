@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sniffer.decode import engine, igmp, inet, link
+from sniffer.decode import app, engine, igmp, inet, l2ctl, legacyfs, link, mgmt, routing, rpc, ssh, text
 from sniffer.decode.core import (
     _NUMS,
     ETHERTYPES,
@@ -367,6 +367,117 @@ def _hms(sec: int) -> str:
 _walker: list[Any] = []  # [Walker or None], made on first use
 
 
+def _native_ext() -> dict[str, Any]:
+    """The walker's session-8 tables (see _fastline.c's ext_tables), each given only while the
+    dissector whose columns the walker copies is the registered one: one 802.1Q tag, IPv6 without
+    extension headers (TCP/UDP/ICMPv6 echo as _l4 gives them), MPTCP's Protocol column, SSH's
+    encrypted packets (the message codes ssh._plain_packets knows), NCP over IP's replies and
+    fixed-text requests, RX and AFS over it, ONC RPC replies, DNS and MDNS messages, DHCP, BFD, NTP, FTP/POP/SMTP's first lines, PIM, VRRP, OSPF, EIGRP and ESP over
+    IPv4/IPv6, PTPv2 and DECnet (routing control, NSP) over Ethernet: their type names as the dissectors print them, unknown ones too."""
+    v4 = ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
+    v6 = ETHERTYPES.map.get(0x86DD) is inet.dissect_ipv6
+    ip = IP_PROTOS.map.get
+    ext: dict[str, Any] = {
+        "vlan": ETHERTYPES.map.get(link.ETH_P_8021Q) is link.dissect_vlan,
+        "ipv6": v6,
+        "echo6": _ECHO6_NAMES,
+    }
+    if not (v4 and v6):  # (the rest is for both IP versions: one condition)
+        return ext
+    ext["mptcp"] = ip(6) is inet.dissect_tcp
+    if ip(6) is inet.dissect_tcp and TCP_PORTS.map.get(ssh.SSH_PORT) is ssh.dissect_ssh:
+        ext["ssh"] = bytes(int(c in ssh.MESSAGES or 30 <= c <= 33) for c in range(256))
+    if ip(6) is inet.dissect_tcp and TCP_PORTS.map.get(524) is legacyfs.dissect_ncp:
+        # NCP over IP: the requests whose Info is a fixed text (or one with the file handle after " - ")
+        # (and those with the request's path after ": ")
+        ext["ncp"] = [
+            (fn, -1 if sub is None else sub, t.split("{")[0].removesuffix(" - ").removesuffix(": "), kind)
+            for (fn, sub), t in legacyfs.NCP_REQUESTS.items()
+            for kind in (
+                0
+                if "{" not in t
+                else 1
+                if t.endswith(" - {handle}")
+                else 2
+                if t.endswith(": {path}")
+                else -1,
+            )
+            if kind >= 0 and t.count("{") <= 1
+        ]
+    if ip(17) is inet.dissect_udp and all(
+        UDP_PORTS.map.get(p) is legacyfs.dissect_rx for p in legacyfs.AFS_SERVICES
+    ):  # RX, and AFS's requests and replies (the live call map: a reply names its request's operation)
+        from sniffer.decode.afsops import AFS_OPCODES
+
+        ext["rx"] = (
+            {
+                port: (svc, AFS_OPCODES.get("backup" if svc == "BKUP" else svc.lower(), {}))
+                for port, svc in legacyfs.AFS_SERVICES.items()
+            },
+            legacyfs._RX_CALLS,
+            {t: legacyfs.RX_TYPES.get(t, "Unknown") for t in range(256)},
+            {r: f"ACK {legacyfs.RX_ACK_REASONS.get(r, 'Unknown')}" for r in range(256)},
+        )
+    if (
+        ip(6) is inet.dissect_tcp
+        and ip(17) is inet.dissect_udp
+        and all(TCP_PORTS.map.get(p) is rpc.dissect_rpc_tcp for p in rpc.PORT_PROGRAMS)
+        and all(UDP_PORTS.map.get(p) is rpc.dissect_rpc_udp for p in rpc.PORT_PROGRAMS)
+    ):  # ONC RPC's replies: the Protocol column of the program the server port names ("RPC" for others)
+        ext["rpc"] = {p: rpc.PROGRAMS.get(prog, ("RPC",))[0] for p, prog in rpc.PORT_PROGRAMS.items()}
+    if (
+        ip(17) is inet.dissect_udp
+        and UDP_PORTS.map.get(53) is app.dissect_dns
+        and UDP_PORTS.map.get(5353) is app.dissect_mdns
+    ):  # DNS and MDNS messages: the opcodes', reply codes' and record types' names
+        ext["dns"] = (
+            53,
+            5353,
+            {op: app.DNS_OPCODES.get(op) or f"Unknown operation ({op})" for op in range(16)},
+            {rc: app.DNS_RCODES.get(rc, f"Unknown error ({rc})") for rc in range(16)},
+            app.DNS_TYPES,
+        )
+    if ip(17) is inet.dissect_udp and all(UDP_PORTS.map.get(p) is routing.dissect_bfd for p in (3784, 4784)):
+        ext["bfd"] = ({d: routing.BFD_DIAG.get(d, "Unknown") for d in range(32)}, routing.BFD_STATES)
+    if ip(17) is inet.dissect_udp and all(UDP_PORTS.map.get(p) is app.dissect_dhcp for p in (67, 68)):
+        ext["dhcp"] = {t: str(app.DHCP_TYPES.get(t, t)) for t in range(256)}
+    if ip(17) is inet.dissect_udp and UDP_PORTS.map.get(mgmt.NTP_PORT) is mgmt.dissect_ntp:
+        ext["ntp"] = (
+            mgmt.NTP_PORT,
+            mgmt.NTP_MODES,
+            {rc: mgmt.NTP_PRIV_REQ.get(rc, f"Unknown ({rc})") for rc in range(256)},
+        )
+    if ip(6) is inet.dissect_tcp:  # the line protocols whose Info is their first line
+        ext["text"] = [
+            (port, proto, style)
+            for port, fn, proto, style in (
+                (text.FTP_PORT, text.dissect_ftp, "FTP", 0),
+                (text.POP_PORT, text.dissect_pop, "POP", 1),
+                *((p, text.dissect_smtp, "SMTP", 1) for p in text.SMTP_PORTS),
+            )
+            if TCP_PORTS.map.get(port) is fn
+        ]
+    ext["vrrp"] = ip(112) is routing.dissect_vrrp
+    ext["esp"] = ip(inet.IPPROTO_ESP) is inet.dissect_esp
+    ext["ah"] = ip(inet.IPPROTO_AH) is inet.dissect_ah  # (its next header's columns)
+    if ip(103) is routing.dissect_pim:
+        ext["pim"] = {t: routing.PIM_TYPES.get(t) or f"Unknown ({t})" for t in range(16)}
+    if ip(89) is routing.dissect_ospf:
+        ext["ospf"] = {t: routing.OSPF_TYPES.get(t) or f"Unknown ({t})" for t in range(256)}
+    if ip(88) is routing.dissect_eigrp:
+        ext["eigrp"] = {t: routing.EIGRP_OPCODES.get(t) or f"Unknown ({t})" for t in range(256)}
+    if ETHERTYPES.map.get(0x6003) is l2ctl.dissect_dec_dna:  # DECnet routing control and NSP messages
+        ext["dec"] = (
+            {c: l2ctl.DEC_CONTROL.get(c, "Unknown control message") for c in range(8)},
+            l2ctl.DEC_NSP,
+            l2ctl.DEC_SEGMENTS,
+            {m: l2ctl.DEC_FCMOD.get(m, "reserved") for m in range(4)},
+        )
+    if ETHERTYPES.map.get(0x88F7) is l2ctl.dissect_ptp:
+        ext["ptp"] = {t: l2ctl.PTP_TYPES.get(t) or f"Unknown message (0x{t:x})" for t in range(16)}
+    return ext
+
+
 def native_walker() -> Any | None:
     """The native accelerator of the text loops (sniffer/decode/_fastline.c, docs/decode.md), or None
     where it was not built (no compiler at install) or SNIFFER_NO_NATIVE=1 is set: then the pure-Python
@@ -415,6 +526,7 @@ def native_walker() -> Any | None:
                     if ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
                     and LINKTYPES.map.get(1) is link.dissect_eth
                     else {},
+                    _native_ext() if LINKTYPES.map.get(1) is link.dissect_eth else {},
                 )
         _walker.append(w)
     return _walker[0]

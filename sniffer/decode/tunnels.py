@@ -760,6 +760,17 @@ def dissect_cfp(ctx: Ctx, off: int, end: int) -> None:
     ctx.proto = "CFP"
     if CFP.read(ctx, base, end) is None:
         return
+    # Wireshark's FabricPath takes the frame's last 4 bytes as its FCS (cfp.fcs, unverified) and hands
+    # the inner frame over without them: an inner packet that fills the frame is then cut (malformed)
+    fcs = end - 4
+    if fcs >= base + 16:
+        if not ctx.lean and fcs + 4 <= len(ctx.data):
+            v = int.from_bytes(ctx.data[fcs:end], "big")
+            ctx.add(
+                "cfp.fcs", v, fcs, 4, "Frame check sequence", f"Frame check sequence: 0x{v:08x} [unverified]"
+            )
+            ctx.add("cfp.fcs.status", 2, fcs, 0, "FCS status", "FCS status: Unverified")
+        end = fcs
     dissect_eth(ctx, base + 16, end)
 
 

@@ -71,8 +71,13 @@ class Defragmenter:
         if "ipv6.fraghdr.ident" in fields:
             return self._apply6(number, frame, fields)
         flags = fields.get("ip.flags")
+        if type(flags) is list and is_fragment(frame):
+            # a first fragment the decoder went into (GTP, a tunnel...): several IP layers. Wireshark
+            # does not decode its payload: the outer IP layer alone, then the datagram when complete
+            fields = _outer_fields(frame, fields)
+            flags = fields.get("ip.flags")
         if type(flags) is not int or not (flags & 1 or fields.get("ip.frag_offset")):
-            return fields  # not a fragment (or a tunnel: several IP layers, left per packet)
+            return fields  # not a fragment
         from sniffer.model.l4 import _link
 
         link = _link(frame)
@@ -115,10 +120,7 @@ class Defragmenter:
         rf = Frame(frame[0], rebuilt, len(rebuilt), frame[3], frame[4])
         self.last = Rebuilt(rf, off + ihl, _parts(dg), 4, (fo, off + ihl, len(data)))
         inner = frame_fields(rf)
-        out = {k: v for k, v in fields.items() if k.startswith(_OUTER) and k != "frame.protocols"}
-        for k, v in inner.items():
-            if not k.startswith(_OUTER) or k == "frame.protocols":
-                out[k] = v
+        out = _merge(fields, inner, _OUTER, type(inner.get("ip.src")) is list)
         out["ip.fragment"] = [n for _, n in sorted(dg.frames)]  # in offset order, as Wireshark lists them
         out["ip.fragment.count"] = len(dg.frames)
         out["ip.reassembled.length"] = len(whole)
@@ -178,10 +180,7 @@ class Defragmenter:
         rf = Frame(frame[0], rebuilt, len(rebuilt), frame[3], frame[4])
         self.last = Rebuilt(rf, pos + 8, _parts(dg), 6, (fo, pos + 8, len(data)))
         inner = frame_fields(rf)
-        out = {k: v for k, v in fields.items() if k.startswith(_OUTER6) and k != "frame.protocols"}
-        for k, v in inner.items():
-            if not k.startswith(_OUTER6) or k == "frame.protocols":
-                out[k] = v
+        out = _merge(fields, inner, _OUTER6, type(inner.get("ipv6.src")) is list)
         out["ipv6.fragment"] = [n for _, n in sorted(dg.frames)]
         out["ipv6.fragment.count"] = len(dg.frames)
         out["ipv6.reassembled.length"] = len(whole)
@@ -233,6 +232,47 @@ def is_fragment(frame: Frame) -> bool:
             nxt, pos = d[pos], pos + (d[pos + 1] + 1) * 8
         return nxt == 44
     return False
+
+
+def _merge(
+    own: dict[str, Any], inner: dict[str, Any], outer: tuple[str, ...], tunnel: bool
+) -> dict[str, Any]:
+    """The fields of the frame that completes a datagram: its own link and IP layers (``own``), then what
+    the reassembled datagram (``inner``: the frame rebuilt, decoded again) has beyond them. ``tunnel``:
+    the datagram carries IP again (GTP, GRE...): the inner layers' link and IP fields follow the frame's
+    own (the rebuilt decode repeats the outer layers first, then the inner ones)."""
+    out = {k: v for k, v in own.items() if k.startswith(outer) and k != "frame.protocols"}
+    for k, v in inner.items():
+        if not k.startswith(outer) or k == "frame.protocols":
+            out[k] = v
+        elif tunnel and k[0] != "_":
+            mine = own.get(k)
+            if mine is None:
+                out[k] = v  # a field of the inner layers only
+            elif type(v) is list:
+                head = mine if type(mine) is list else [mine]
+                if len(v) > len(head):
+                    out[k] = head + v[len(head) :]
+    return out
+
+
+def _outer_fields(frame: Frame, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an IPv4 first fragment decoded up to its (outer) IP header only: the frame decoded
+    again with that header's protocol byte set to 255 (no dissector: data), then the protocol restored."""
+    from sniffer.decode.fields import frame_fields
+    from sniffer.decode.layers import link as walk
+
+    lk = walk(frame[1], frame[3])
+    if lk is None or lk[0] != 0x0800 or len(frame[1]) < lk[1] + 20:
+        return fields
+    d = bytearray(frame[1])
+    proto = d[lk[1] + 9]
+    d[lk[1] + 9] = 255
+    out = frame_fields(Frame(frame[0], bytes(d), frame[2], frame[3], frame[4]))
+    if type(out.get("ip.proto")) is not int:
+        return fields
+    out["ip.proto"] = proto
+    return out
 
 
 def _fragment(fields: dict[str, Any], proto: Any, fo: int, ident: Any) -> dict[str, Any]:

@@ -46,6 +46,52 @@ _ICMP_ERRORS = frozenset((3, 4, 5, 11, 12))
 _INNER = frozenset({"eth", "ip", "ipv6"})
 
 
+def _ip_fields(f: dict[str, Any], h: Any) -> None:
+    """The IPv4 or IPv6 header fields of ``h`` (decode.layers.ipv4/ipv6) into ``f``, as frame_fields."""
+    if h.version == 4:
+        f["ip.version"] = 4
+        f["ip.hdr_len"] = h.hlen  # bytes, as Wireshark
+        f["ip.len"] = h.length
+        f["ip.id"] = h.ident
+        f["ip.ttl"] = h.hlim
+        f["ip.proto"] = h.proto
+        src, dst = ip4(h.src), ip4(h.dst)
+        f["ip.src"], f["ip.dst"], f["ip.addr"] = src, dst, [src, dst]
+    else:
+        f["ipv6.version"] = f["ip.version"] = 6  # Wireshark's IPv6 header has a hidden ip.version too
+        f["ipv6.plen"] = h.length - 40
+        f["ipv6.nxt"] = h.proto
+        f["ipv6.hlim"] = h.hlim
+        src, dst = ip6(h.src), ip6(h.dst)
+        f["ipv6.src"], f["ipv6.dst"], f["ipv6.addr"] = src, dst, [src, dst]
+
+
+def _l4_fields(f: dict[str, Any], d: bytes, l4: int, end: int, proto: int) -> None:
+    """The TCP (proto 6) or UDP header fields at ``d[l4:]`` into ``f``; the segment ends at ``end``."""
+    sport, dport = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
+    if proto == 6:
+        seq, ack = _II(d, l4 + 4)
+        thl = (d[l4 + 12] >> 4) * 4
+        flags = _u16(d, l4 + 12)[0] & 0x0FFF
+        f["tcp.srcport"], f["tcp.dstport"], f["tcp.port"] = sport, dport, [sport, dport]
+        f["tcp.seq"] = f["tcp.seq_raw"] = seq
+        f["tcp.ack"] = f["tcp.ack_raw"] = ack
+        f["tcp.hdr_len"] = thl
+        f["tcp.flags"] = flags
+        f["tcp.flags.fin"] = flags & 1
+        f["tcp.flags.syn"] = flags >> 1 & 1
+        f["tcp.flags.reset"] = flags >> 2 & 1
+        f["tcp.flags.push"] = flags >> 3 & 1
+        f["tcp.flags.ack"] = flags >> 4 & 1
+        f["tcp.flags.urg"] = flags >> 5 & 1
+        f["tcp.flags.ece"] = flags >> 6 & 1
+        f["tcp.flags.cwr"] = flags >> 7 & 1
+        f["tcp.len"] = end - l4 - thl
+    else:
+        f["udp.srcport"], f["udp.dstport"], f["udp.port"] = sport, dport, [sport, dport]
+        f["udp.length"] = end - l4
+
+
 def headers(frame: Frame, heads: frozenset[str] | None = None) -> dict[str, Any] | None:
     """The FAST_FIELDS of a plain packet, with values as frame_fields gives them; None if not plain.
     ``heads``: only the fields of these protocols (eth, ip/ipv6, tcp/udp) are needed (default: all).
@@ -75,52 +121,15 @@ def headers(frame: Frame, heads: frozenset[str] | None = None) -> dict[str, Any]
     if not _INNER.isdisjoint(m.after) and (m.l4 >= 0 or h.proto not in (1, 2, 58)):
         return None  # a tunnel (or anything that may carry another IP layer) ICMP aside: below
     net = m.net
-    if heads is not None and heads.isdisjoint(_L3):
-        pass  # no IP field needed
-    elif h.version == 4:
-        f["ip.version"] = 4
-        f["ip.hdr_len"] = h.hlen  # bytes, as Wireshark
-        f["ip.len"] = h.length
-        f["ip.id"] = h.ident
-        f["ip.ttl"] = h.hlim
-        f["ip.proto"] = h.proto
-        src, dst = ip4(h.src), ip4(h.dst)
-        f["ip.src"], f["ip.dst"], f["ip.addr"] = src, dst, [src, dst]
-    else:
-        f["ipv6.version"] = f["ip.version"] = 6  # Wireshark's IPv6 header has a hidden ip.version too
-        f["ipv6.plen"] = h.length - 40
-        f["ipv6.nxt"] = h.proto
-        f["ipv6.hlim"] = h.hlim
-        src, dst = ip6(h.src), ip6(h.dst)
-        f["ipv6.src"], f["ipv6.dst"], f["ipv6.addr"] = src, dst, [src, dst]
+    if heads is None or not heads.isdisjoint(_L3):  # else no IP field is needed
+        _ip_fields(f, h)
     protos = m.protos
     l4 = m.l4
     proto = h.proto
     if heads is not None and proto in (6, 17) and heads.isdisjoint(_L4):
         pass  # no TCP/UDP field needed (the stack says which it is)
-    elif proto == 6:
-        sport, dport = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
-        seq, ack = _II(d, l4 + 4)
-        thl = (d[l4 + 12] >> 4) * 4
-        flags = _u16(d, l4 + 12)[0] & 0x0FFF
-        f["tcp.srcport"], f["tcp.dstport"], f["tcp.port"] = sport, dport, [sport, dport]
-        f["tcp.seq"] = f["tcp.seq_raw"] = seq
-        f["tcp.ack"] = f["tcp.ack_raw"] = ack
-        f["tcp.hdr_len"] = thl
-        f["tcp.flags"] = flags
-        f["tcp.flags.fin"] = flags & 1
-        f["tcp.flags.syn"] = flags >> 1 & 1
-        f["tcp.flags.reset"] = flags >> 2 & 1
-        f["tcp.flags.push"] = flags >> 3 & 1
-        f["tcp.flags.ack"] = flags >> 4 & 1
-        f["tcp.flags.urg"] = flags >> 5 & 1
-        f["tcp.flags.ece"] = flags >> 6 & 1
-        f["tcp.flags.cwr"] = flags >> 7 & 1
-        f["tcp.len"] = m.end - l4 - thl
-    elif proto == 17:
-        sport, dport = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
-        f["udp.srcport"], f["udp.dstport"], f["udp.port"] = sport, dport, [sport, dport]
-        f["udp.length"] = m.end - l4
+    elif proto == 6 or proto == 17:
+        _l4_fields(f, d, l4, m.end, proto)
     else:
         o, end = net + h.hlen, m.end
         if proto == 1 and h.version == 4:
@@ -242,49 +251,12 @@ def walked(frame: Frame, m: Any, heads: frozenset[str]) -> dict[str, Any] | None
     h = (ipv4 if m.version == 4 else ipv6)(d, m.net)
     if h is None:
         return None
-    if heads.isdisjoint(_L3):
-        pass
-    elif h.version == 4:
-        f["ip.version"] = 4
-        f["ip.hdr_len"] = h.hlen
-        f["ip.len"] = h.length
-        f["ip.id"] = h.ident
-        f["ip.ttl"] = h.hlim
-        f["ip.proto"] = h.proto
-        src, dst = ip4(h.src), ip4(h.dst)
-        f["ip.src"], f["ip.dst"], f["ip.addr"] = src, dst, [src, dst]
-    else:
-        f["ipv6.version"] = f["ip.version"] = 6
-        f["ipv6.plen"] = h.length - 40
-        f["ipv6.nxt"] = h.proto
-        f["ipv6.hlim"] = h.hlim
-        src, dst = ip6(h.src), ip6(h.dst)
-        f["ipv6.src"], f["ipv6.dst"], f["ipv6.addr"] = src, dst, [src, dst]
+    if not heads.isdisjoint(_L3):
+        _ip_fields(f, h)
     l4 = m.l4
     if l4 < 0 or heads.isdisjoint(_L4):
         return f
-    sport, dport = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
-    if m.proto == 6:
-        seq, ack = _II(d, l4 + 4)
-        thl = (d[l4 + 12] >> 4) * 4
-        flags = _u16(d, l4 + 12)[0] & 0x0FFF
-        f["tcp.srcport"], f["tcp.dstport"], f["tcp.port"] = sport, dport, [sport, dport]
-        f["tcp.seq"] = f["tcp.seq_raw"] = seq
-        f["tcp.ack"] = f["tcp.ack_raw"] = ack
-        f["tcp.hdr_len"] = thl
-        f["tcp.flags"] = flags
-        f["tcp.flags.fin"] = flags & 1
-        f["tcp.flags.syn"] = flags >> 1 & 1
-        f["tcp.flags.reset"] = flags >> 2 & 1
-        f["tcp.flags.push"] = flags >> 3 & 1
-        f["tcp.flags.ack"] = flags >> 4 & 1
-        f["tcp.flags.urg"] = flags >> 5 & 1
-        f["tcp.flags.ece"] = flags >> 6 & 1
-        f["tcp.flags.cwr"] = flags >> 7 & 1
-        f["tcp.len"] = m.end - l4 - thl
-    else:
-        f["udp.srcport"], f["udp.dstport"], f["udp.port"] = sport, dport, [sport, dport]
-        f["udp.length"] = m.end - l4
+    _l4_fields(f, d, l4, m.end, m.proto)
     return f
 
 

@@ -664,6 +664,11 @@ class TcpAnalyzer:
             not_advanced = nextseq and _lt(seq, nextseq)
             if ta[0] & A_KEEP_ALIVE:
                 pass
+            elif seglen > 0 and rev.lastack and not _gt((seq + seglen) & 0xFFFFFFFF, rev.lastack):
+                # all of it was acknowledged already (checked first, as tshark 4.0.17 does: a segment
+                # sent again within the out-of-order threshold is spurious, not out-of-order)
+                ta[0] |= A_SPURIOUS_RETRANSMISSION
+                has = True
             elif (
                 not_advanced
                 and rev.dupacknum >= 2
@@ -683,9 +688,6 @@ class TcpAnalyzer:
                     and nextseq != (seq + seglen + synfin) & 0xFFFFFFFF
                 ):
                     ta[0] |= A_OUT_OF_ORDER
-                    has = True
-                elif seglen > 0 and rev.lastack and not _gt((seq + seglen) & 0xFFFFFFFF, rev.lastack):
-                    ta[0] |= A_SPURIOUS_RETRANSMISSION  # all of it was acknowledged already
                     has = True
                 elif not_advanced:
                     ta[0] |= A_RETRANSMISSION

@@ -44,3 +44,24 @@ def test_protocol_column_agrees_with_tshark(score: Score) -> None:
     assert score.proto_share >= PROTO_SHARE_MIN, score.report()
     assert score.proto_file_mean >= PROTO_FILE_MEAN_MIN, score.report()
     assert PROTO_SHARE_MIN >= GOAL and PROTO_FILE_MEAN_MIN >= GOAL  # the floors hold the goal now
+
+
+def test_fabricpath_inner_frame_ends_before_the_fcs() -> None:
+    """Wireshark's FabricPath takes the frame's last 4 bytes as its FCS: inner TCP and UDP headers that
+    reach the frame's end are cut (a short segment: the columns up to Win=; a UDP length beyond the
+    IP payload) and the packet is malformed. Every TCP and UDP packet's Info is tshark's."""
+    from sniffer.capture.pcapfile import open_capture
+    from sniffer.decode.summary import summarize
+
+    name = "zeek__cisco-fabric-path.pcap"
+    want = oracle_cols(name, "cols-nodesegment")
+    with open_capture(str(CAPS / name)) as r:
+        frames = list(r)
+    checked = 0
+    for fr, (proto, info) in zip(frames, want, strict=True):
+        if proto not in ("TCP", "UDP"):
+            continue
+        s = summarize(fr)
+        assert (s.protocol, s.info.replace(" -> ", " \u2192 ", 1)) == (proto, info)
+        checked += 1
+    assert checked == 64

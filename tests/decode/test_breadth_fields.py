@@ -221,7 +221,7 @@ CASES: list[tuple[str, str, str]] = [
     (
         "zeek__cisco-fabric-path.pcap",
         "cfp",
-        "cfp.ftag cfp.ttl eth.src eth.dst eth.type ip.src ip.dst",
+        "cfp.ftag cfp.ttl cfp.fcs eth.src eth.dst eth.type ip.src ip.dst tcp.window_size_value udp.length",
     ),
     (
         "tcpdump__802.1D_spanning_tree.pcap",

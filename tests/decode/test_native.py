@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sniffer.capture.pcapfile import open_capture
-from sniffer.decode import summary
+from sniffer.decode import legacyfs, summary
 from sniffer.decode.summary import iter_blocks, iter_text, native_walker
 from sniffer.errors import PcapFormatError
 
@@ -64,6 +64,7 @@ def _pure() -> Iterator[None]:
 def _text(source: object, count: int | None = None, batch: int = 2048) -> tuple[list[str], str | None]:
     chunks: list[str] = []
     err = None
+    legacyfs._RX_CALLS.clear()  # (per-process state, as in a fresh `read`: AFS replies name their call's request)
     try:
         with open_capture(source) as r:  # type: ignore[arg-type]
             for c in iter_text(r, 1, count, batch):
@@ -383,3 +384,510 @@ def test_ipv4_fragment_variants(tmp_path: Path) -> None:
     chunks, err = _both(str(p))
     text = "".join(chunks)
     assert err is None and "Fragmented IP protocol (proto=UDP 17, off=8, ID=" in text
+
+
+# ---- session 8: 802.1Q, IPv6, MPTCP, SSH's encrypted packets, PIM/VRRP/OSPF/EIGRP/ESP, PTPv2 ----------
+
+
+@native
+def test_walker_takes_the_session8_groups() -> None:
+    """On the corpus, the walker formats (and walker.line equals format_line, above) each group it took
+    on in session 8: the lines it writes name them."""
+    w = native_walker()
+    assert w is not None
+    seen: set[str] = set()
+    for p in CAPTURES:
+        try:
+            with open_capture(str(p)) as r:
+                for fr in r:
+                    if fr[3] != 1:
+                        continue
+                    got = w.line(7, fr[0], fr[1], fr[2])
+                    if got is None:
+                        continue
+                    proto = got.split(" -> ", 1)[1].split(" ")[1]
+                    if fr[1][12:14] == b"\x81\x00":
+                        seen.add("vlan")
+                    if fr[1][12:14] == b"\x86\xdd" or fr[1][16:18] == b"\x86\xdd":
+                        seen.add(f"{proto}/v6")
+                        if fr[1][20] == 51:
+                            seen.add(f"{proto}/v6+AH")
+                    if fr[1][12:14] == b"\x08\x00" and fr[1][20] & 0x20:
+                        seen.add(f"{proto}/frag")
+                    seen.add(proto)
+        except PcapFormatError:
+            pass
+    want = {"vlan", "TCP/v6", "UDP/v6", "ICMPv6", "MPTCP", "SSHv2", "PIMv2", "PIMv2/v6", "VRRP", "VRRP/v6"}
+    want |= {
+        "OSPF",
+        "OSPF/v6",
+        "EIGRP",
+        "ESP/v6",
+        "PTPv2",
+        "NCP",
+        "RX",
+        "AFS",
+        "NFS",
+        "DNS",
+        "MDNS",
+        "DEC",
+        "OSPF/v6+AH",
+        "AFS/frag",
+    }
+    assert want <= seen, want - seen
+
+
+def _ip6(nxt: int, payload: bytes, rnd: random.Random) -> bytes:
+    src = rnd.choice(
+        (bytes(15) + b"\x01", b"\xfe\x80" + bytes(6) + rnd.randbytes(8), bytes(10) + b"\xff\xff\x0a\0\0\1")
+    )
+    dst = rnd.choice((b"\xff\x02" + bytes(13) + b"\x0d", b"\x20\x01\x0d\xb8" + bytes(11) + b"\x02"))
+    plen = len(payload) + rnd.choice((0, 0, 0, 0, -3, 5)) if rnd.random() > 0.05 else 0
+    return (
+        struct.pack("!IHBB", rnd.choice((0x60000000, 0x6AB12345, 0x40000000)), max(0, plen), nxt, 64)
+        + src
+        + dst
+        + payload
+    )
+
+
+def _ip4p(proto: int, payload: bytes, rnd: random.Random) -> bytes:
+    tlen = 20 + len(payload) + rnd.choice((0, 0, 0, -2, 7))
+    frag = rnd.choice((0, 0, 0, 0x4000, 0x2000, 0x0003))
+    ip = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, max(0, tlen), 7, frag, 9, proto, 0, b"\x0a\0\0\1", b"\xe0\0\0\x0d"
+    )
+    return ip + payload
+
+
+def _ssh_payload(rnd: random.Random) -> bytes:
+    def pkt(code: int, body: bytes = b"") -> bytes:
+        pad = rnd.choice((4, 6, 11))
+        return struct.pack("!IBB", 1 + 1 + len(body) + pad, pad, code) + body + bytes(pad)
+
+    return rnd.choice(
+        (
+            rnd.randbytes(rnd.choice((1, 5, 48, 300))),  # encrypted
+            b"SSH-2.0-OpenSSH_8.9\r\n",
+            pkt(20, rnd.randbytes(40)),  # Key Exchange Init
+            pkt(21) + rnd.randbytes(36),  # New Keys, then encrypted
+            pkt(31, b"\0\0\0\x07ssh-rsa"),
+            pkt(99) + pkt(200),  # an unknown code after a known one
+            pkt(21),
+            b"SSH-",
+            b"SSH",
+        )
+    )
+
+
+def _session8_frame(rnd: random.Random) -> bytes:
+    eth = b"\x01\x00\x5e\0\0\x0d\x02\0\0\0\0\x01"
+    kind = rnd.randrange(20)
+    sp, dp = rnd.choice(((22, 40000), (40000, 22), (21, 22), (22, 21), (22, 22), (41000, 80), (5000, 6000)))
+    if kind == 0:  # TCP with options: MPTCP (kind 30), a 30 inside another option, cut option lists
+        opts = rnd.choice(
+            (
+                b"\x1e\x0c\x00\x81" + rnd.randbytes(8),
+                b"\x02\x04\x00\x1e",  # MSS 30: a byte 30, no MPTCP
+                b"\x01\x01\x08\x0a" + rnd.randbytes(8) + b"\x1e\x04\x00\x00",
+                b"\x00\x1e\x04\x00",
+                b"\x05\x01\x1e\x04",  # a bad length before the 30
+                b"\x1e\x02",
+            )
+        )
+        opts += bytes(-len(opts) % 4)
+        body = rnd.choice((b"", b"", _ssh_payload(rnd)))
+        tcp = struct.pack(
+            "!HHIIHHHH",
+            sp,
+            dp,
+            1,
+            2,
+            ((20 + len(opts)) // 4) << 12 | rnd.choice((0x02, 0x12, 0x18)),
+            512,
+            0,
+            0,
+        )
+        l4, proto = tcp + opts + body, 6
+    elif kind <= 2:  # TCP, any ports of the list, SSH payloads
+        tcp = struct.pack("!HHIIHHHH", sp, dp, rnd.getrandbits(32), 5, 0x5018, 1000, 0, 0)
+        l4, proto = tcp + rnd.choice((b"", _ssh_payload(rnd))), 6
+    elif kind == 3:  # UDP, ICMPv6 / ICMP echo and others
+        body = rnd.randbytes(rnd.choice((0, 1, 9, 12, 40)))
+        l4, proto = rnd.choice(
+            (
+                (struct.pack("!HHHH", 40000, 40001, 8 + len(body), 0) + body, 17),
+                (struct.pack("!BBHHH", rnd.choice((128, 129, 135, 8, 0)), 0, 0, 0x1234, 7) + body, 58),
+                (struct.pack("!BBHHH", rnd.choice((8, 0, 128, 3)), 0, 0, 0x1234, 7) + body, 1),
+            )
+        )
+    elif kind == 4:  # PIM: every type, v1/v2, a Register (a packet inside), cut short
+        l4, proto = (
+            bytes([rnd.choice((0x20, 0x21, 0x23, 0x24, 0x2A, 0x2F, 0x10))])
+            + rnd.randbytes(rnd.choice((0, 2, 3, 30))),
+            103,
+        )
+    elif kind == 5:  # VRRP v2/v3, address counts that fit or not
+        n = rnd.choice((0, 1, 2, 5))
+        l4 = bytes([rnd.choice((0x21, 0x31, 0x32)), 1, 100, n]) + rnd.randbytes(
+            4 + rnd.choice((0, 4, 16, 32))
+        )
+        proto = 112
+    elif kind == 6:  # OSPF v2/v3, Hello and the others, with and without the Hello's fixed part
+        ver, t = rnd.choice((2, 3, 1)), rnd.choice((1, 1, 2, 3, 4, 5, 9))
+        l4 = bytes([ver, t]) + rnd.randbytes(rnd.choice((10, 14, 30, 34, 42, 60)))
+        proto = 89
+    elif kind == 7:  # EIGRP, a Hello with and without ack, unknown opcodes
+        l4 = (
+            bytes([2, rnd.choice((1, 5, 5, 7, 200))])
+            + bytes(10)
+            + rnd.choice((bytes(4), b"\0\0\0\x09"))
+            + rnd.randbytes(rnd.choice((0, 4, 20)))
+        )
+        proto = 88
+    elif kind == 11:  # NCP over IP (TCP 524): replies, requests of every kind, continuations, cut short
+        ncp = rnd.choice(
+            (
+                b"tNcP" + bytes(4) + struct.pack("!HBBBBBB", 0x3333, 1, 0, 2, 0, rnd.choice((0, 0, 0x89)), 0),
+                b"DmdT"
+                + bytes(12)
+                + struct.pack("!HBBBB", 0x2222, 1, 0, 2, 0)
+                + bytes(
+                    rnd.choice(
+                        (
+                            (0x42, 0),
+                            (0x48, 1),
+                            (0x57, 34),
+                            (0x57, 66),
+                            (0x59, 3),
+                            (0x59, 6),
+                            (0x59, 32),
+                            (0x57, 1),
+                            (0x17, 0),
+                        )
+                    )
+                )
+                + rnd.randbytes(rnd.choice((0, 5, 6, 30))),
+                b"tNcP" + bytes(4) + struct.pack("!H", rnd.choice((0x9999, 0x2222, 0x3333))),
+                # a request with a path: a component count, then (16-bit LE length, name) pairs
+                b"DmdT"
+                + bytes(12)
+                + struct.pack("!HBBBB", 0x2222, 1, 0, 2, 0)
+                + bytes([0x59, rnd.choice((1, 2, 32))])
+                + rnd.randbytes(rnd.choice((0, 3, 9)))
+                + bytes(
+                    [len(parts := rnd.choice(([b"STUDENTS", b"a.url"], [b"x"], [b"caf\xe9"], [b"a", b""])))]
+                )
+                + b"".join(struct.pack("<H", len(c)) + c for c in parts)
+                + rnd.choice((b"", b"", b"\x01")),
+                rnd.randbytes(rnd.choice((2, 4, 40))),
+            )
+        )
+        ports = rnd.choice(((524, 40000), (40000, 524), (22, 524), (524, 1023)))
+        tcp = struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0)
+        l4, proto = tcp + ncp[: len(ncp) if rnd.random() < 0.8 else rnd.randrange(len(ncp) + 1)], 6
+    elif kind == 12:  # RX / AFS: requests and replies of a few calls (the call map), control packets, cut
+        ports = rnd.choice(
+            ((7000, 7001), (7001, 7000), (40000, 7000), (7000, 40000), (7003, 7021), (53, 7000))
+        )
+        rx = rnd.choice((b"\x12\x34\x56\x78", b"\0\0\0\1")) + struct.pack(
+            "!IIIIBBBBHH",
+            rnd.choice((1, 2)),
+            rnd.choice((5, 6, 7)),
+            rnd.choice((0, 1, 1, 2, 3)),
+            9,
+            rnd.choice((1, 1, 1, 2, 3, 13, 99)),
+            rnd.choice((0, 1, 1, 3)),
+            0,
+            0,
+            0,
+            1,
+        )
+        body = rnd.choice(
+            (
+                b"",
+                struct.pack("!I", rnd.choice((132, 130, 65, 1, 99999))),
+                bytes(16) + bytes([rnd.choice((1, 8, 200))]) + bytes(4),
+            )
+        )
+        pay = (rx + body)[: rnd.choice((20, 28, 31, 45, 200))]
+        l4, proto = struct.pack("!HHHH", *ports, 8 + len(pay), 0) + pay, 17
+    elif kind == 13:  # ONC RPC over TCP (record marks) and UDP: replies, calls, two records, cut short
+        msg = rnd.choice(
+            (
+                struct.pack("!III", 7, 1, rnd.choice((0, 1, 2))) + bytes(rnd.choice((0, 12, 40))),
+                struct.pack("!IIIIII", 7, 0, 2, 100003, 3, 0) + bytes(16),
+                struct.pack("!II", 7, 1),
+            )
+        )
+        ports = rnd.choice(((2049, 800), (800, 2049), (111, 40000), (20048, 700), (700, 20048), (22, 2049)))
+        if rnd.random() < 0.5:
+            rec = struct.pack("!I", 0x80000000 | rnd.choice((len(msg), len(msg), len(msg) + 10, 4))) + msg
+            rec += rnd.choice((b"", b"", rec, b"\0\0"))
+            tcp = struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0)
+            l4, proto = tcp + rec, 6
+        else:
+            l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
+    elif kind == 14:  # DNS / MDNS: queries (compressed names, odd labels, unknown types), responses, cut
+        name = rnd.choice(
+            (
+                b"\x03www\x07example\x03com\x00",
+                b"\x00",
+                b"\x03a b\x01\x7f\x00",
+                b"\x02\xc3\xa9\x00",
+                b"\x01a\xc0\x0c",  # a pointer back to itself: a loop
+                b"\x01a\xc0\x1d",
+                b"\x3f"
+                + b"x" * 63
+                + b"\x3f"
+                + b"y" * 63
+                + b"\x3f"
+                + b"z" * 63
+                + b"\x3f"
+                + b"w" * 63
+                + b"\x00",
+                b"\x05local",
+            )
+        )
+        q = name + struct.pack("!HH", rnd.choice((1, 28, 12, 255, 65, 999, 32769)), rnd.choice((1, 0x8001)))
+        counts = rnd.choice(
+            ((1, 0, 0, 0), (1, 0, 0, 0), (2, 0, 0, 0), (0, 0, 0, 0), (1, 0, 0, 1), (1, 1, 0, 0))
+        )
+        flags = rnd.choice((0x0100, 0x0000, 0x2800, 0x7800, 0x8180))
+        msg = struct.pack("!HHHHHH", rnd.randrange(65536), flags, *counts) + q * max(1, counts[0])
+        msg = msg[: len(msg) if rnd.random() < 0.85 else rnd.randrange(len(msg) + 1)]
+        ports = rnd.choice(((40000, 53), (53, 40000), (5353, 5353), (40000, 5353), (53, 22), (5353, 53)))
+        l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
+    elif kind == 15:  # DECnet: routing control, short and long data headers, every NSP message, padding, cut
+        pad = rnd.choice((b"", b"\x83\0\0"))
+        flags = rnd.choice((0x0B, 0x0D, 0x0F, 0x02, 0x06, 0x2E, 0x00, 0x04))
+        hdr = bytes(6 if flags & 7 == 2 else 21 if flags & 7 == 6 else 4)[1:]
+        nsp = bytes(
+            [rnd.choice((0x08, 0x14, 0x18, 0x24, 0x38, 0x04, 0x10, 0x00, 0x20, 0x40, 0x60, 0x7C, 0x30))]
+        )
+        nsp += (
+            rnd.randbytes(4)
+            + rnd.choice((b"", b"\x01\x80", b"\x01\x80\x02\x80"))
+            + rnd.randbytes(rnd.choice((0, 1, 2, 3, 9)))
+        )
+        body = pad + bytes([flags]) + hdr + nsp
+        length = rnd.choice((len(body), len(body), len(body) - 4, 2, 400))
+        dec = struct.pack("<H", max(0, length)) + body
+        return (
+            eth
+            + rnd.choice((b"", b"\x81\x00\x00\x05"))
+            + b"\x60\x03"
+            + dec[: rnd.choice((len(dec), len(dec), 2, 4, 8))]
+        )
+    elif kind == 16:  # NTP: every mode and version, control and private messages, cut short
+        b0 = rnd.randrange(256)
+        msg = bytes([b0, rnd.randrange(256), rnd.randrange(256), rnd.choice((0, 1, 42, 200))])
+        msg += rnd.randbytes(rnd.choice((0, 8, 44, 60)))
+        ports = rnd.choice(((123, 123), (40000, 123), (123, 40000), (53, 123)))
+        l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
+    elif kind == 17:  # FTP / POP / SMTP lines: commands, replies, no line end, CR alone, non-ASCII, long
+        line = rnd.choice(
+            (
+                b"USER anonymous\r\nPASS x\r\n",
+                b"+OK POP3 ready\r\n",
+                b"220 ready",
+                b"\r\n",
+                b"a\rb\r\n",
+                b"caf\xc3\xa9\r\n",
+                b"x" * 400 + b"\r\n",
+                b"\x00\x1b[0m\tok\n",
+                b"-ERR no\n+OK\n",
+            )
+        )
+        ports = rnd.choice(
+            ((40000, 21), (21, 40000), (40000, 110), (110, 40000), (25, 587), (587, 40000), (21, 110))
+        )
+        tcp = struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0)
+        l4, proto = tcp + line, 6
+    elif kind == 18:  # DHCP / BOOTP: message types (known, unknown, two, none), no cookie, cut options
+        boot = bytes([rnd.choice((1, 2)), 1, rnd.choice((6, 6, 16)), 0]) + struct.pack(
+            "!I", rnd.choice((0x3D1D, 0, 0xDEADBEEF))
+        )
+        boot += bytes(20) + b"\x02\xab\0\0\0\x01" + bytes(202)
+        opts = rnd.choice(
+            (
+                b"\x35\x01\x01\xff",
+                b"\x35\x01\xc8\x00\x00\xff",
+                b"\x35\x01\x03\x35\x01\x05\xff",
+                b"\x0c\x03abc\xff",
+                b"\x35\x02\x01\x01\xff",
+                b"\x35\x01",
+                b"\x0c\x09ab",
+            )
+        )
+        msg = boot + rnd.choice((b"\x63\x82\x53\x63", b"\x63\x82\x53\x64")) + opts
+        msg = msg[: len(msg) if rnd.random() < 0.9 else rnd.choice((100, 238, 241))]
+        ports = rnd.choice(((68, 67), (67, 68), (40000, 67), (53, 67)))
+        l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
+    elif kind == 19:  # BFD control: diagnostics, states, flags (authentication), cut short
+        msg = bytes([rnd.choice((0x20, 0x21, 0x3F, 0x28)), rnd.randrange(256)]) + rnd.randbytes(
+            rnd.choice((10, 22, 23, 24, 30))
+        )
+        ports = rnd.choice(((49152, 3784), (3784, 49152), (4784, 4784), (53, 3784)))
+        l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
+    elif kind == 8:  # ESP
+        l4, proto = rnd.randbytes(rnd.choice((4, 8, 40))), 50
+    else:  # PTP over Ethernet, v2 and v1, every message type, cut short
+        ptp = bytes([rnd.randrange(16), rnd.choice((2, 2, 0x12, 1))]) + rnd.randbytes(
+            rnd.choice((20, 32, 42))
+        )
+        tag = rnd.choice((b"", b"", b"\x81\x00\x00\x05"))
+        return eth + tag + b"\x88\xf7" + ptp
+    v6 = rnd.random() < 0.5
+    if rnd.random() < 0.1:  # inside an Authentication Header (its length fitting or not), or two
+        ah_len = rnd.choice((1, 2, 4, 60))
+        l4 = struct.pack("!BBHII", proto, ah_len, 0, 0x1234, 1) + bytes(max(0, (ah_len + 2) * 4 - 12)) + l4
+        proto = 51
+        if rnd.random() < 0.2:
+            l4, proto = struct.pack("!BBHII", 51, 1, 0, 0x1234, 1) + l4, 51
+    l3 = _ip6(proto if proto != 1 or rnd.random() < 0.3 else 58, l4, rnd) if v6 else _ip4p(proto, l4, rnd)
+    et = b"\x86\xdd" if v6 else b"\x08\x00"
+    tag = rnd.choice(
+        (
+            b"",
+            b"",
+            b"\x81\x00\x20\x05",
+            b"\x81\x00\x00\x05\x81\x00\x00\x06",
+            b"\x88\xa8\x00\x05",
+            b"\x81\x00\x00\x01" * 3,
+        )
+    )
+    return eth + tag + et + l3 + bytes(rnd.choice((0, 0, 6)))
+
+
+@native
+def test_session8_variants(tmp_path: Path) -> None:
+    """802.1Q (one to three tags), Authentication Headers, IPv4 first fragments, IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
+    and off port 22 (encrypted, banner, plain key exchange, New Keys), PIM/VRRP/OSPF/EIGRP/ESP (short,
+    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, DHCP, BFD, NTP, FTP/POP/SMTP lines, DECnet, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
+    rnd = random.Random(8)
+    frames = [_session8_frame(rnd) for _ in range(8000)]
+    p = tmp_path / "s8.pcap"
+    p.write_bytes(_pcap("<", False, frames, rnd))
+    chunks, err = _both(str(p))
+    text = "".join(chunks)
+    assert err is None
+    for s in (
+        " SSHv2 ",
+        "Client: Encrypted packet (len=",
+        "Server: Key Exchange Init",
+        " MPTCP ",
+        " ICMPv6 ",
+        "hop limit=",
+        " PIMv2 ",
+        "Announcement (v3)",
+        "Hello Packet",
+        "Hello (Ack)",
+        "ESP (SPI=0x",
+        "Sync Message",
+        "::1 -> ",
+        " NCP ",
+        "R OK",
+        "R Error (0x89)",
+        "C Read From File - 0x",
+        "C Open CallBack Control (Op-Lock)",
+        ": STUDENTS/a.url\n",
+        "Continuation",
+        " AFS (RX) ",
+        "FS Request: ",
+        "FS Reply",
+        "  Source Port: 7000  Destination Port: ",
+        " RX ",
+        " NFS ",
+        " Portmap ",
+        " MOUNT ",
+        " Reply",
+        "Standard query 0x",
+        " A www.example.com",
+        '"QM" question',
+        '"QU" question',
+        " <Root>",
+        "Unknown (999)",
+        " DEC DNA ",
+        "Routing control, ",
+        " segment, bytes this segment: ",
+        "NSP message 0x7c",
+        " NTP ",
+        ", control",
+        ", private, Request, ",
+        "Request: USER anonymous\n",
+        "Response: 220 ready\n",
+        "S: +OK POP3 ready\n",
+        " SMTP ",
+        "DHCP Discover - Transaction ID 0x3d1d",
+        "DHCP 200      - Transaction ID 0x",
+        " BOOTP ",
+        " BFD Control ",
+        "Diag: No Diagnostic, State: ",
+    ):
+        assert s in text, s
+    mutated = []
+    for f in frames:
+        b = bytearray(f)
+        for _ in range(rnd.randrange(3)):
+            i = rnd.randrange(12, len(b))
+            b[i] = rnd.randrange(256)
+        if rnd.random() < 0.15:
+            b = b[: rnd.randrange(len(b) + 1)]
+        mutated.append(bytes(b))
+    p.write_bytes(_pcap(">", True, mutated, rnd))
+    chunks, err = _both(str(p))
+    assert err is None and "".join(chunks).count("\n") == len(mutated)
+
+
+@native
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32), cut=st.integers(0, 400))
+def test_session8_frames_random_cuts(seed: int, cut: int) -> None:
+    """walker.line on the session-8 kinds cut anywhere equals format_line (or declines)."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(seed)
+    f = _session8_frame(rnd)[:cut]
+    from sniffer.frame import Frame
+
+    got = w.line(3, 0, f, len(f))
+    if got is not None:
+        assert got == summary.format_line(3, Frame(0, f, len(f), 1))
+
+
+@native
+def test_afs_reply_names_its_request(tmp_path: Path) -> None:
+    """An AFS request the walker formats goes into the live call map, so a reply (formatted by either
+    loop) names its operation, as the pure loop does; a later packet of a long request too."""
+    rnd = random.Random(4)
+    eth = b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00"
+
+    def rx(sp: int, dp: int, call: int, seq: int, flags: int, body: bytes) -> bytes:
+        hdr = b"\x12\x34\x56\x78" + struct.pack("!IIIIBBBBHH", 1, call, seq, 9, 1, flags, 0, 0, 0, 1)
+        udp = struct.pack("!HHHH", sp, dp, 8 + len(hdr) + len(body), 0) + hdr + body
+        ip = struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, b"\x0a\0\0\1", b"\x0a\0\0\2"
+        )
+        return eth + ip + udp
+
+    frames = [
+        rx(40000, 7000, 5, 1, 1, struct.pack("!I", 132)),  # request: fetch-status
+        rx(40000, 7000, 5, 2, 1, b""),  # its second packet: no opcode of its own
+        rx(7000, 40000, 5, 1, 0, bytes(8)),  # the reply
+        rx(7000, 40000, 6, 1, 0, bytes(8)),  # a reply to a call never seen
+    ]
+    p = tmp_path / "afs.pcap"
+    p.write_bytes(_pcap("<", False, frames, rnd))
+    chunks, err = _both(str(p))
+    lines = "".join(chunks).splitlines()
+    assert err is None and [ln.split(" AFS (RX) ")[1].split(" ", 1)[1] for ln in lines] == [
+        "FS Request: fetch-status (132)",
+        "FS Request: fetch-status (132)",
+        "FS Reply: fetch-status (132)",
+        "FS Reply",
+    ]
+    w = native_walker()
+    assert w is not None
+    legacyfs._RX_CALLS.clear()
+    assert all(w.line(1, 0, f, len(f)) is not None for f in frames)  # (all four the walker's)

@@ -25,39 +25,53 @@ def _need_tshark() -> None:
 
 def _tcp_captures() -> list[Path]:
     """Corpus captures with TCP in them (a quick byte test: IP protocol 6 somewhere is not enough, so
-    the decoder says)."""
+    the decoder says; a capture whose only TCP is in IP fragments counts too: tshark analyses it in the
+    reassembled datagram). Every capture of both shared corpora where `tshark -Y tcp` shows a frame is
+    here: tests/corpus/tcp holds the breadth corpus' ones."""
     files = sorted((CORPUS / "tcp").glob("*.pcap*"))
     from sniffer.capture.pcapfile import open_capture
     from sniffer.errors import SnifferError
+    from sniffer.model.defrag import is_fragment
     from sniffer.model.l4 import transport
 
     for p in sorted((CORPUS / "captures").glob("*.pcap*")):
         try:
             with open_capture(str(p)) as r:
-                if any((t := transport(fr)) is not None and t.proto == 6 for fr in r):
-                    files.append(p)
+                frames = list(r)
         except (SnifferError, OSError, ValueError):
             continue
+        if any((t := transport(fr)) is not None and t.proto == 6 for fr in frames) or (
+            any(is_fragment(fr) for fr in frames) and our_rows(p)
+        ):
+            files.append(p)
     return files
 
 
 def test_corpus_against_tshark() -> None:
-    """Every compared field on every TCP packet of ~70 captures. Frames whose TCP header our decoder
-    does not reach (PPPoE, MPLS, GRE... not decoded yet) are counted apart."""
+    """Every compared field on every TCP packet of 68 captures (every one of both shared corpora with
+    TCP). Frames whose TCP header our decoder does not reach are counted apart, and so are the frames
+    whose TCP header is cut (tshark shows its numbers but does not analyse it)."""
     _need_tshark()
     files = _tcp_captures()
-    assert len(files) >= 60
+    assert len(files) >= 68
     total = Tally()
+    per_file = []
     with ThreadPoolExecutor(2) as ex:
-        for t in ex.map(compare, files):
+        for p, t in zip(files, ex.map(compare, files), strict=True):
             total.add(t)
+            # issue 14's Must show holds on every capture, not only over all of them: >= 95% of the frames
+            # tshark flags (all of them, reached or not) have the same flags; >= 99% flag nothing tshark does not
+            if t.flags_agree < 0.95 * t.flagged_all or t.extra > 0.01 * t.tcp:
+                per_file.append(f"{p.name}: {t.flags_agree}/{t.flagged_all} flagged agree, {t.extra} extra")
     print(
-        f"\n{len(files)} captures, {total.tcp} TCP frames (tshark), {total.decoded} reached by our decoder; "
+        f"\n{len(files)} captures, {total.tcp} TCP frames (tshark; {total.short} more with a cut header it does "
+        f"not analyse), {total.decoded} reached by our decoder; "
         f"flagged by tshark {total.flagged}, same flags {total.flags_agree}, flagged only by us {total.extra}; "
         f"seq/ack/len/nxtseq agree {total.numbers_agree}; every field {total.all_agree}; "
         f"Info prefix {total.prefix_agree}; TCP expert items {total.expert_agree}"
     )
-    assert total.decoded >= 0.9 * total.tcp
+    assert not per_file, (per_file, total.diffs[:20])
+    assert total.decoded >= 0.99 * total.tcp
     assert total.flagged >= 40
     assert total.flags_agree >= 0.95 * total.flagged, total.diffs[:20]
     assert total.extra <= 0.01 * total.decoded, total.diffs[:20]
@@ -579,6 +593,42 @@ def test_defragmentation_against_tshark(tmp_path: Path, kind: str) -> None:
     assert got == want
     text = run_sniffer("read", str(path), "--analysis").stdout.decode().splitlines()
     assert [line.split(" ", 6)[5] for line in text] == [w[0] for w in want]
+
+
+def test_tunnel_in_ip_fragments_like_tshark() -> None:
+    """GTP (carrying IP/TCP) in two IPv4 fragments (zeek's gtp_ext_header): the first fragment shows
+    only its own IP layer (the per-packet decoder goes into its GTP), the last one the datagram with
+    both IP layers; the text view's addresses are the fragment's, then the inner datagram's."""
+    import json
+    import subprocess
+
+    from helpers.cli import run_sniffer
+
+    _need_tshark()
+    path = CORPUS / "tcp" / "zeek__tunnels__gtp__gtp_ext_header.pcap"
+    fields = ["frame.protocols", "_ws.col.Protocol", "ip.src", "ip.dst", "tcp.seq", "tcp.len", "ip.fragment"]
+    argv = ["tshark", "-n", "-r", str(path), "-T", "fields", "-E", "separator=\t"]
+    for f in fields:
+        argv += ["-e", f]
+    want = [
+        line.split("\t") for line in subprocess.run(argv, capture_output=True, text=True).stdout.splitlines()
+    ]
+    got = []
+    for line in run_sniffer("read", str(path), "--json").stdout.splitlines():
+        f = json.loads(line)
+        got.append(
+            [",".join(map(str, v)) if isinstance(v, list) else str(v) for v in (f.get(k, "") for k in fields)]
+        )
+    # (tshark holds the TCP payload for a reassembly on port 6005 that sniffer does not do: up to tcp)
+    for row in got + want:
+        row[0] = row[0].split(":tcp:")[0].removesuffix(":tcp") + ":tcp" if "tcp" in row[0] else row[0]
+    assert got == want
+    assert want[1][0] == "eth:ethertype:ip:udp:gtp:ip:tcp"
+    text = run_sniffer("read", str(path), "--analysis").stdout.decode().splitlines()
+    assert [line.split(" ")[2:5] for line in text] == [
+        [w[2].split(",")[-1], "->", w[3].split(",")[-1]] for w in want
+    ]
+    assert all(f" {w[1]} " in line for line, w in zip(text, want, strict=True))
 
 
 def _cols(path: Path) -> dict[int, tuple[str, str]]:

@@ -297,6 +297,48 @@ def test_statistics_rows_are_kept_by_column(tmp_path: Path) -> None:
     assert size(conv) * 3 < size(list(conv))
 
 
+def test_final_tables_free_the_counted_ones(tmp_path: Path) -> None:
+    """A file's counts are final: ``build_tables(final=True)`` drops each counted conversation table once
+    its rows are made (no second copy held while the rest are built) and gives the same tables as when
+    the counts are kept (a live capture, whose tables grow)."""
+    from sniffer.ui.panels.stats import CONV_KINDS, build_tables, compute_statistics
+    from sniffer.ui.sources import open_file_source
+
+    path = write_frames(tmp_path / "f.pcap", many_flows_frames(4000, 1500))
+    store, source = open_file_source(str(path))
+    source.run()
+    kept = compute_statistics(store, list(range(store.count)), hierarchy=False)
+    final = compute_statistics(store, list(range(store.count)), hierarchy=False)
+    a, b = build_tables(kept), build_tables(final, final=True)
+    assert a is not None and b is not None and a.keys() == b.keys() and len(a) == 2 * len(CONV_KINDS)
+    for key in a:
+        assert a[key][0] == b[key][0] and list(a[key][1]) == list(b[key][1]) and a[key][2] == b[key][2]
+    assert len(a["conv-ip"][1]) == 1500 and len(a["conv-tcp"][1]) == 750 and len(a["ep-udp"][1]) > 750
+    assert all(kept.conversations(k) for k in ("ip", "tcp", "udp"))
+    assert not any(final.conversations(k) for k in ("eth", "ip", "ipv6", "tcp", "udp"))
+    assert (final.frames, final.bytes, final.io()) == (kept.frames, kept.bytes, kept.io())
+    assert build_tables(kept, cancelled=lambda: True) is None
+
+
+async def test_file_statistics_keep_one_copy_of_the_tables(make_app, flows_pcap: Path) -> None:  # type: ignore[no-untyped-def]
+    """On a file the screen keeps its tables' rows, not the counted conversations as well (at 1M packets
+    and 100k conversations both together were ~100 MB); the totals and the I/O rate stay."""
+    from sniffer.ui.panels.stats import StatisticsScreen
+
+    app = make_app(flows_pcap)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen = StatisticsScreen()
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.stats is not None, timeout=60)
+        assert screen.counts["conv-ip"] == FLOWS and screen.counts["conv-tcp"] == FLOWS // 2
+        assert screen.stats.conversations("ip") == [] and screen.stats.flows.tcp == []
+        assert screen.stats.frames == 3 * FLOWS and screen.stats.io()
+        await pilot.press("r")  # a rescan counts from scratch: the same tables
+        await wait_until(pilot, lambda: screen.hierarchy is not None and not screen.scanning, timeout=60)
+        assert screen.counts["conv-ip"] == FLOWS and screen.counts["ep-ip"] == 2 * FLOWS
+
+
 async def test_closed_statistics_screen_is_freed(make_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Closing Statistics frees its counts and tables. The counting freezes what is alive (gc.freeze:
     no full collection over its millions of objects); the screen was alive then, so each closed screen

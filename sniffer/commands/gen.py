@@ -378,7 +378,7 @@ def _endpoint(args: argparse.Namespace, server: bool) -> tuple[Any, Any, bool]:
 
 def _settings(args: argparse.Namespace) -> Any:
     from sniffer.errors import UsageError
-    from sniffer.gen.traffic.run import BLAST, BULK, CONNS, ECHO, RunSettings
+    from sniffer.gen.core.client import BLAST, BULK, CONNS, ECHO, RunSettings
 
     what = args.gen_what
     if what in ("tcp-bulk",) or getattr(args, "bulk", False):
@@ -434,7 +434,8 @@ def _emit(obj: Any, as_json: bool, text: str) -> None:
 
 def _run_client(args: argparse.Namespace) -> int:
     from sniffer.errors import NetworkError
-    from sniffer.gen.traffic.run import BLAST, BULK, ECHO, run_client, self_peer
+    from sniffer.gen.core.client import BLAST, BULK, ECHO
+    from sniffer.gen.traffic.run import run_client, self_peer
 
     rs = _settings(args)
     ep, addr, start_peer = _endpoint(args, server=False)

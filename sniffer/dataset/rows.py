@@ -414,9 +414,9 @@ class PacketRows:
             t0, seg = w
         nat = self._native
         c = nat(data, fr[2]) if nat is not None and fr[3] == LINKTYPE_ETHERNET else None
-        if c is not None and c[4] < 16 and not _native_as_dissected(t0, seg, fr):
+        if c and c[4] < 16 and not _native_as_dissected(t0, seg, fr):
             c = None  # (ARP, IGMPv2, a later fragment whose analysis needs the Python path's fields)
-        if c is not None and (protos := _native_stack(c[4], fr)) is not None:
+        if c and (protos := _native_stacks.get(c[4]) or _native_stack(c[4], fr)) is not None:
             # a packet the native walker knows: the summary's fast path (shapes >= 16), or ARP, IGMPv2, a
             # later IPv4 fragment, which the Python path gives the columns-only dissection: its columns
             # and, by its shape, its protocol stack; the TCP analysis gets what that path gives it
@@ -428,12 +428,14 @@ class PacketRows:
                 else:  # a fragment of ICMP, IGMP...: no TCP header to analyse
                     seg = None
         else:
-            c = None
             protos = (
                 None
-                if self.extra or (w is not None and (t0 is None or t0.proto not in _FAST_L4))
+                if self.extra
+                or c == 0  # (the walker declined it for the summary's fast path: so does the fast path)
+                or (w is not None and (t0 is None or t0.proto not in _FAST_L4))
                 else fast_protocols(fr)
             )
+            c = None
         if c is None and protos is not None:
             csrc, cdst, cproto, info, malformed = summarize(fr)
         elif c is None:

@@ -63,7 +63,8 @@ typedef struct {
     int ncp; /* NCP over IP on port 524 (legacyfs.dissect_ncp): replies, continuations, these requests: */
     int n_ncp_req;
     struct {
-        int fn, sub, handle; /* sub -1: none; handle: " - 0x<6-byte file handle>" follows the text */
+        int fn, sub, handle; /* sub -1: none; handle 1: " - 0x<6-byte file handle>" follows the text,
+                                2: ": <the request's path>" (legacyfs._ncp_path) */
         uint8_t len;
         char text[64];
     } ncp_req[32];
@@ -71,20 +72,32 @@ typedef struct {
     uint8_t rx_is[8192];    /* bit per port */
     PyObject *rx_ports;     /* {port: (service, {opcode: name})} (names checked ASCII) */
     PyObject *rx_calls;     /* legacyfs._RX_CALLS, the live (epoch, cid, call) -> opcode map */
+    int no_state;           /* set while export's columns() formats: AFS (state) declines */
     Names rx_types, rx_acks; /* the packet types' names, "ACK <reason>" */
     int dec;                  /* DECnet routing layer and NSP (l2ctl.dissect_dec_dna): its tables */
     Names dec_control, dec_nsp, dec_seg, dec_fcmod;
+    int bfd;                  /* BFD control (routing.dissect_bfd) on UDP 3784 and 4784: diagnostics, states */
+    Names bfd_diag, bfd_states;
+    int dhcp;                 /* DHCP (app.dissect_dhcp) on UDP 67 and 68: the message types' texts */
+    Names dhcp_types;         /* "Discover", ... ; str(n) for the others */
     unsigned ntp_port;        /* NTP (mgmt.dissect_ntp) on this UDP port (0: none): modes, mode 7's requests */
     Names ntp_modes, ntp_priv;
     int dns;                  /* DNS and MDNS queries over UDP (app.dissect_dns, dissect_mdns) */
     unsigned dns_port, mdns_port;
-    Names dns_ops;            /* the opcodes' names, 0-15 */
+    Names dns_ops, dns_rcodes; /* the opcodes' and reply codes' names, 0-15 */
     int n_dns_types;
     struct {
         unsigned type;
         uint8_t len;
         char name[24];
     } dns_types[128]; /* app.DNS_TYPES */
+    int n_text;               /* line protocols over TCP (decode.text): the first line as the Info */
+    struct {
+        unsigned port;
+        int style; /* 0: FTP ("Request: " / "Response: "), 1: POP/SMTP ("C: " / "S: ") */
+        uint8_t len;
+        char proto[16];
+    } text[8];
     int n_rpc;                /* ONC RPC's replies (rpc.dissect_rpc_tcp/_udp) on these ports: */
     struct {
         unsigned port;
@@ -240,10 +253,10 @@ static int ext_tables(Walker *w, PyObject *ext) {
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(ncp); i++) {
             PyObject *text;
             int fn, sub, handle;
-            if (!PyArg_ParseTuple(PyList_GET_ITEM(ncp, i), "iiUp", &fn, &sub, &text, &handle))
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(ncp, i), "iiUi", &fn, &sub, &text, &handle))
                 return -1;
             if (!PyUnicode_IS_ASCII(text) || PyUnicode_GET_LENGTH(text) > 63 || fn < 0 || fn > 255 ||
-                sub < -1 || sub > 255) {
+                sub < -1 || sub > 255 || handle < 0 || handle > 2) {
                 PyErr_SetString(PyExc_ValueError, "Walker: ncp: bad entry");
                 return -1;
             }
@@ -303,6 +316,21 @@ static int ext_tables(Walker *w, PyObject *ext) {
             return -1;
         w->dec = 1;
     }
+    PyObject *bfd = PyDict_GetItemString(ext, "bfd");
+    if (bfd != NULL) {
+        PyObject *diag, *states;
+        if (!PyArg_ParseTuple(bfd, "O!O!", &PyDict_Type, &diag, &PyDict_Type, &states) ||
+            name_table(diag, w->bfd_diag.s, w->bfd_diag.len, 0, "Walker: bfd diagnostics") < 0 ||
+            name_table(states, w->bfd_states.s, w->bfd_states.len, 0, "Walker: bfd states") < 0)
+            return -1;
+        w->bfd = 1;
+    }
+    PyObject *dhcp = PyDict_GetItemString(ext, "dhcp");
+    if (dhcp != NULL) {
+        if (!PyDict_Check(dhcp) || name_table(dhcp, w->dhcp_types.s, w->dhcp_types.len, 0, "Walker: dhcp") < 0)
+            return -1;
+        w->dhcp = 1;
+    }
     PyObject *ntp = PyDict_GetItemString(ext, "ntp");
     if (ntp != NULL) {
         PyObject *modes, *priv;
@@ -317,13 +345,39 @@ static int ext_tables(Walker *w, PyObject *ext) {
         }
         w->ntp_port = (unsigned)port;
     }
+    PyObject *text = PyDict_GetItemString(ext, "text");
+    if (text != NULL) {
+        if (!PyList_Check(text) || PyList_GET_SIZE(text) > 8) {
+            PyErr_SetString(PyExc_ValueError, "Walker: text: a list of <= 8 (port, protocol, style)");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(text); i++) {
+            int port, style;
+            PyObject *proto;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(text, i), "iUi", &port, &proto, &style))
+                return -1;
+            if (port <= 0 || port > 65535 || style < 0 || style > 1 || !PyUnicode_IS_ASCII(proto) ||
+                PyUnicode_GET_LENGTH(proto) > 15 || PyUnicode_GET_LENGTH(proto) == 0) {
+                PyErr_SetString(PyExc_ValueError, "Walker: text: bad entry");
+                return -1;
+            }
+            w->text[i].port = (unsigned)port;
+            w->text[i].style = style;
+            w->text[i].len = (uint8_t)PyUnicode_GET_LENGTH(proto);
+            memcpy(w->text[i].proto, PyUnicode_DATA(proto), w->text[i].len);
+        }
+        w->n_text = (int)PyList_GET_SIZE(text);
+    }
     PyObject *dns = PyDict_GetItemString(ext, "dns");
     if (dns != NULL) {
         PyObject *ops, *types, *k, *v;
         int dport, mport;
-        if (!PyArg_ParseTuple(dns, "iiO!O!", &dport, &mport, &PyDict_Type, &ops, &PyDict_Type, &types))
+        PyObject *rcodes;
+        if (!PyArg_ParseTuple(dns, "iiO!O!O!", &dport, &mport, &PyDict_Type, &ops, &PyDict_Type, &rcodes,
+                              &PyDict_Type, &types))
             return -1;
-        if (name_table(ops, w->dns_ops.s, w->dns_ops.len, 0, "Walker: dns opcodes") < 0)
+        if (name_table(ops, w->dns_ops.s, w->dns_ops.len, 0, "Walker: dns opcodes") < 0 ||
+            name_table(rcodes, w->dns_rcodes.s, w->dns_rcodes.len, 0, "Walker: dns reply codes") < 0)
             return -1;
         Py_ssize_t pos = 0;
         while (PyDict_Next(types, &pos, &k, &v)) {
@@ -457,6 +511,7 @@ fail:
 /* -------------------------------------------------------------------------------------------------- */
 
 static inline unsigned be16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
+static inline unsigned le16(const uint8_t *p) { return (unsigned)p[1] << 8 | p[0]; }
 static inline uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -757,6 +812,53 @@ static int ssh_plain(Walker *w, const uint8_t *pl, Py_ssize_t len) {
     return o == len;
 }
 
+/* legacyfs._ncp_path for the request bytes [p, lim) of pl: the path's text at o (its components joined by
+ * "/"), or NULL if there is none (then also NULL, with *bad = 1, for a component Python would not print
+ * as is) */
+static char *ncp_path(char *o, const uint8_t *pl, Py_ssize_t p, Py_ssize_t lim, int wide, int *bad) {
+    Py_ssize_t step = wide ? 2 : 1;
+    *bad = 0;
+    for (Py_ssize_t q = lim - 1 - step; q >= p; q--) {
+        unsigned n = pl[q];
+        if (n == 0 || n > 32)
+            continue;
+        Py_ssize_t r = q + 1;
+        unsigned k;
+        for (k = 0; k < n; k++) {
+            if (r + step > lim)
+                break;
+            Py_ssize_t ln = wide ? (Py_ssize_t)le16(pl + r) : pl[r];
+            r += step;
+            if (ln == 0 || r + ln > lim) { /* (an empty part, or one past the end: not this count) */
+                k = n + 1;
+                break;
+            }
+            r += ln;
+        }
+        if (k != n || r != lim)
+            continue;
+        /* found: write it */
+        char *start = o;
+        r = q + 1;
+        for (k = 0; k < n; k++) {
+            Py_ssize_t ln = wide ? (Py_ssize_t)le16(pl + r) : pl[r];
+            r += step;
+            if (k)
+                *o++ = '/';
+            for (Py_ssize_t i = 0; i < ln; i++) {
+                if (pl[r + i] >= 0x80 || o - start > 200) {
+                    *bad = 1;
+                    return NULL;
+                }
+                *o++ = (char)pl[r + i];
+            }
+            r += ln;
+        }
+        return o;
+    }
+    return NULL;
+}
+
 /* NCP over IP (legacyfs.dissect_ncp) for the segment [pl, pl + len): the Info into *out (NULL: Python's).
  * A reply's completion code, a continuation, or a request of the walker's list (no path). */
 static char *ncp_info(Walker *w, char *o, const uint8_t *pl, Py_ssize_t len) {
@@ -786,6 +888,18 @@ static char *ncp_info(Walker *w, char *o, const uint8_t *pl, Py_ssize_t len) {
             continue;
         o = PUT_LIT(o, "C ");
         o = put_str(o, w->ncp_req[i].text, w->ncp_req[i].len);
+        if (w->ncp_req[i].handle == 2) {
+            int bad;
+            char *e = ncp_path(o + 2, pl, h + 8, len, fn == 0x59, &bad);
+            if (bad)
+                return NULL;
+            if (e != NULL) {
+                o[0] = ':';
+                o[1] = ' ';
+                o = e;
+            }
+            return o;
+        }
         if (w->ncp_req[i].handle && h + 14 <= len) {
             o = PUT_LIT(o, " - 0x");
             for (int k = 8; k < 14; k++)
@@ -828,6 +942,8 @@ static char *format_rx(Walker *w, char *o, unsigned long long n, long long sec, 
         name_len = w->rx_acks.len[r[44]];
     }
     PyObject *entry = NULL;
+    if (t == 1 && w->no_state)
+        return NULL;
     if (t == 1) {
         PyObject *k = PyLong_FromUnsignedLong(flags & 1 ? dp : sp);
         if (k == NULL)
@@ -956,10 +1072,12 @@ static inline int rpc_reply(const uint8_t *m, Py_ssize_t len) {
     return len >= 12 && be32(m + 4) == 1 && be32(m + 8) <= 1;
 }
 
-/* app.dns_name for the name at m + o of the message m[0:lim): its text (printable ASCII labels only, at
- * most 255 characters; else 0: Python's) at *out, and the bytes it uses at o; 1 if read, 0 if not */
+/* app.dns_name for the name at m + o of the message m[0:lim): 1 if read (its text at *out when out is
+ * not NULL: printable ASCII labels only, at most 255 characters), 0 where Python's gives None, -1 where
+ * Python would print it otherwise (then the packet is Python's); *used: where the name ends in m (the
+ * first pointer's end, or the end of the labels) */
 static int dns_name(const uint8_t *m, Py_ssize_t o, Py_ssize_t lim, char **out, Py_ssize_t *used) {
-    char *t = *out, *start = *out;
+    char *t = out != NULL ? *out : NULL, *start = t;
     Py_ssize_t u = -1;
     int hops = 0, labels = 0;
     for (;;) {
@@ -981,64 +1099,177 @@ static int dns_name(const uint8_t *m, Py_ssize_t o, Py_ssize_t lim, char **out, 
                 return 0;
             continue;
         }
-        if (ln & 0xC0 || o + 1 + (Py_ssize_t)ln > lim || (t - start) + 1 + ln > 255)
+        if (ln & 0xC0 || o + 1 + (Py_ssize_t)ln > lim)
             return 0;
-        if (labels++)
-            *t++ = '.';
-        for (unsigned i = 0; i < ln; i++) {
-            uint8_t c = m[o + 1 + i];
-            if (c < 0x20 || c > 0x7E) /* (label_text's escapes and UTF-8: Python's) */
-                return 0;
-            *t++ = (char)c;
+        if (t != NULL) {
+            if ((t - start) + 1 + ln > 255)
+                return -1;
+            if (labels)
+                *t++ = '.';
+            for (unsigned i = 0; i < ln; i++) {
+                uint8_t c = m[o + 1 + i];
+                if (c < 0x20 || c > 0x7E) /* (label_text's escapes and UTF-8: Python's) */
+                    return -1;
+                *t++ = (char)c;
+            }
         }
+        labels++;
         o += 1 + ln;
     }
-    if (!labels)
-        t = PUT_LIT(t, "<Root>");
-    *out = t;
-    *used = u; /* (relative to m; the caller subtracts its o) */
+    if (t != NULL) {
+        if (!labels)
+            t = PUT_LIT(t, "<Root>");
+        *out = t;
+    }
+    *used = u;
     return 1;
 }
 
-/* A DNS or MDNS query over UDP (the message m[0:len)) without records, as app._dns: the Info into o, or
- * NULL (Python's: a response, records, a name it does not print as is, anything cut) */
-static char *dns_query_info(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, int mdns) {
-    if (len < 12 || (m[2] & 0x80) || be16(m + 6) || be16(m + 8) || be16(m + 10))
+static inline char *put_dns_type(Walker *w, char *o, unsigned type) {
+    for (int k = 0; k < w->n_dns_types; k++)
+        if (w->dns_types[k].type == type)
+            return put_str(o, w->dns_types[k].name, w->dns_types[k].len);
+    o = PUT_LIT(o, "Unknown (");
+    o = put_u64(o, type);
+    *o++ = ')';
+    return o;
+}
+
+/* One resource record at m + *q (app._dns_record, columns only): " TYPE[, cache flush][ shown]" at o,
+ * *q moved past it; NULL: Python's (cut, or a record whose text this file does not write) */
+static char *dns_record(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, Py_ssize_t *q, int mdns) {
+    Py_ssize_t used, f;
+    if (dns_name(m, *q, len, NULL, &used) <= 0 || (f = used) + 10 > len)
         return NULL;
-    unsigned qd = be16(m + 4), opcode = (m[2] >> 3) & 15;
-    if (qd > 4)
+    unsigned rtype = be16(m + f), rclass = be16(m + f + 2), dlen = be16(m + f + 8);
+    Py_ssize_t d = f + 10, de = d + dlen;
+    if (de > len)
         return NULL;
+    *o++ = ' ';
+    if (rtype == 41) {
+        o = PUT_LIT(o, "OPT");
+    } else {
+        o = put_dns_type(w, o, rtype);
+        if (mdns && (rclass & 0x8000))
+            o = PUT_LIT(o, ", cache flush");
+    }
+    char name[300], *e = name;
+    int r;
+    if (rtype == 1 && dlen == 4) {
+        *o++ = ' ';
+        o = put_ip4(o, m + d);
+    } else if (rtype == 28 && dlen == 16) {
+        char a[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, m + d, a, sizeof a);
+        *o++ = ' ';
+        o = put_str(o, a, strlen(a));
+    } else if (rtype == 2 || rtype == 5 || rtype == 12 || rtype == 39) { /* (_NAME_DATA) */
+        if ((r = dns_name(m, d, de, &e, &used)) < 0)
+            return NULL;
+        if (r) {
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
+    } else if (rtype == 15 && dlen >= 3) {
+        if ((r = dns_name(m, d + 2, de, &e, &used)) < 0)
+            return NULL;
+        if (r) {
+            *o++ = ' ';
+            o = put_u64(o, be16(m + d));
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
+    } else if (rtype == 6) { /* SOA: the primary name server (the rest must be there: DNS_SOA.read) */
+        Py_ssize_t mu, ru;
+        if ((r = dns_name(m, d, de, &e, &mu)) < 0)
+            return NULL;
+        if (r) {
+            if (dns_name(m, mu, de, NULL, &ru) > 0 && ru + 20 > de)
+                return NULL;
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
+    } else if ((rtype == 33 && dlen >= 7) || rtype == 47) { /* SRV, NSEC: Python's */
+        return NULL;
+    }
+    *q = de;
+    return o;
+}
+
+/* A DNS or MDNS message over UDP (m[0:len)), as app._dns writes its Info in the columns-only dissection:
+ * into o, or NULL (Python's: anything cut, a name it does not print as is, SRV/NSEC records, many records) */
+static char *dns_info(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, int mdns) {
+    if (len < 12)
+        return NULL;
+    int resp = m[2] & 0x80;
+    unsigned qd = be16(m + 4), nrec = be16(m + 6) + be16(m + 8) + be16(m + 10), opcode = (m[2] >> 3) & 15;
+    if (qd > 4 || nrec > 24)
+        return NULL;
+    char *start = o;
     o = put_str(o, w->dns_ops.s[opcode], w->dns_ops.len[opcode]);
+    if (resp)
+        o = PUT_LIT(o, " response");
     o = PUT_LIT(o, " 0x");
     o = put_hex(o, be16(m), 4);
+    if (resp && (m[3] & 15)) {
+        *o++ = ' ';
+        o = put_str(o, w->dns_rcodes.s[m[3] & 15], w->dns_rcodes.len[m[3] & 15]);
+    }
     Py_ssize_t q = 12;
     for (unsigned i = 0; i < qd; i++) {
         char name[300], *e = name;
         Py_ssize_t used;
-        if (!dns_name(m, q, len, &e, &used))
+        if (dns_name(m, q, len, &e, &used) <= 0)
             return NULL;
         used -= q;
         if (q + used + 4 > len)
             return NULL;
         unsigned qtype = be16(m + q + used), qclass_hi = m[q + used + 2];
         *o++ = ' ';
-        int k;
-        for (k = 0; k < w->n_dns_types && w->dns_types[k].type != qtype; k++)
-            ;
-        if (k < w->n_dns_types) {
-            o = put_str(o, w->dns_types[k].name, w->dns_types[k].len);
-        } else {
-            o = PUT_LIT(o, "Unknown (");
-            o = put_u64(o, qtype);
-            *o++ = ')';
-        }
+        o = put_dns_type(w, o, qtype);
         *o++ = ' ';
         o = put_str(o, name, (size_t)(e - name));
         if (mdns)
             o = qclass_hi & 0x80 ? PUT_LIT(o, ", \"QU\" question") : PUT_LIT(o, ", \"QM\" question");
         q += used + 4;
     }
+    for (unsigned i = 0; i < nrec; i++) {
+        if (o - start > 1500)
+            return NULL;
+        if ((o = dns_record(w, o, m, len, &q, mdns)) == NULL)
+            return NULL;
+    }
     return o;
+}
+
+/* the index of port among the line protocols' ports, or -1 */
+static inline int text_index(Walker *w, unsigned port) {
+    for (int i = 0; i < w->n_text; i++)
+        if (w->text[i].port == port)
+            return i;
+    return -1;
+}
+
+/* The line protocol i's Info for the segment pl[0:len) sent to port dp (decode.text: the first line,
+ * without its CR LF; "Request: "/"Response: " or "C: "/"S: " by whether dp is the protocol's); NULL when
+ * the line holds a byte Python would not print as ASCII or is long (Python's) */
+static char *text_info(Walker *w, char *o, int i, const uint8_t *pl, Py_ssize_t len, unsigned dp) {
+    const uint8_t *nl = memchr(pl, '\n', (size_t)len);
+    Py_ssize_t e = nl != NULL ? nl - pl : len;
+    if (nl != NULL && e > 0 && pl[e - 1] == 13)
+        e--;
+    if (e > 300)
+        return NULL;
+    for (Py_ssize_t k = 0; k < e; k++)
+        if (pl[k] >= 0x80)
+            return NULL;
+    int j = text_index(w, dp);
+    int req = j >= 0 && w->text[j].len == w->text[i].len && memcmp(w->text[j].proto, w->text[i].proto, w->text[i].len) == 0;
+    if (w->text[i].style == 0)
+        o = req ? PUT_LIT(o, "Request: ") : PUT_LIT(o, "Response: ");
+    else
+        o = req ? PUT_LIT(o, "C: ") : PUT_LIT(o, "S: ");
+    return put_str(o, (const char *)pl, (size_t)e);
 }
 
 /* The transport layer of an IPv4 (no options, not a fragment) or IPv6 (no extension header) packet: ip is
@@ -1072,7 +1303,7 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         Py_ssize_t seglen = len - (Py_ssize_t)hl;
         if (hl < 20 || seglen < 0)
             return NULL;
-        int mptcp = 0, ssh = 0, ncp = 0, rpc = 0;
+        int mptcp = 0, ssh = 0, ncp = 0, rpc = 0, text = -1;
         if (hl > 20 && memchr(l4 + 20, 30, hl - 20) != NULL) { /* maybe MPTCP */
             if (!w->mptcp)
                 return NULL;
@@ -1094,6 +1325,10 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                 if (mark < 12 || mark > (1u << 24) || !rpc_reply(pl + 4, mlen) || 8 + (Py_ssize_t)mark <= seglen)
                     return NULL;
                 rpc = 1;
+            } else if (w->n_text && (text = text_index(w, (ports[lo] & 1) ? lo : hi)) >= 0) {
+                char tmp[400];
+                if (text_info(w, tmp, text, pl, seglen, dp) == NULL)
+                    return NULL;
             } else if (w->ncp && tcp_port_is(w, sp, dp, 524)) {
                 char tmp[128];
                 if (ncp_info(w, tmp, pl, seglen) == NULL)
@@ -1125,6 +1360,15 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             *o++ = ' ';
             o = put_u64(o, wl);
             return PUT_LIT(o, " Reply");
+        }
+        if (text >= 0) {
+            HEAD_ADDRS(ip, v6);
+            *o++ = ' ';
+            o = put_str(o, w->text[text].proto, w->text[text].len);
+            *o++ = ' ';
+            o = put_u64(o, wl);
+            *o++ = ' ';
+            return text_info(w, o, text, l4 + hl, seglen, dp);
         }
         if (ncp) {
             HEAD_IP(ip, v6, " NCP ");
@@ -1174,16 +1418,73 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             return NULL;
         unsigned chosen = (ports[lo] & 4) ? lo : hi;
         if (w->dns && (chosen == w->dns_port || chosen == w->mdns_port)) { /* DNS / MDNS queries */
-            char tmp[2048];
+            char tmp[4096];
             int mdns = chosen == w->mdns_port;
-            char *e = dns_query_info(w, tmp, l4 + 8, ulen - 8, mdns);
+            char *e = dns_info(w, tmp, l4 + 8, ulen - 8, mdns);
             if (e == NULL || e - tmp > 500) /* (the line stays within LINE_MAX_BYTES) */
                 return NULL;
             HEAD_ADDRS(ip, v6);
             o = mdns ? PUT_LIT(o, " MDNS ") : PUT_LIT(o, " DNS ");
             o = put_u64(o, wl);
             *o++ = ' ';
-            return dns_query_info(w, o, l4 + 8, ulen - 8, mdns);
+            return dns_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->bfd && (chosen == 3784 || chosen == 4784)) { /* BFD control: its 24-byte header all there */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = ulen - 8;
+            if (ml < 24 || ((m[1] & 0x04) && ml < 26)) /* (with authentication: its type and length too) */
+                return NULL;
+            HEAD_ADDRS(ip, v6);
+            o = PUT_LIT(o, " BFD Control ");
+            o = put_u64(o, wl);
+            o = PUT_LIT(o, " Diag: ");
+            o = put_str(o, w->bfd_diag.s[m[0] & 0x1F], w->bfd_diag.len[m[0] & 0x1F]);
+            o = PUT_LIT(o, ", State: ");
+            o = put_str(o, w->bfd_states.s[m[1] >> 6], w->bfd_states.len[m[1] >> 6]);
+            o = PUT_LIT(o, ", Flags: 0x");
+            return put_hex(o, m[1] & 0x3F, 2);
+        }
+        if (w->dhcp && (chosen == 67 || chosen == 68)) { /* DHCP (a BOOTP message with the magic cookie) */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = ulen - 8, q = 240;
+            if (ml < 240 || be32(m + 236) != 0x63825363)
+                return NULL;
+            int mt = -1;
+            while (q < ml) { /* the options: the last DHCP message type (53) wins, as in the dissector */
+                unsigned code = m[q];
+                if (code == 255)
+                    break;
+                if (code == 0) {
+                    q++;
+                    continue;
+                }
+                if (q + 1 >= ml || q + 2 + m[q + 1] > ml)
+                    break;
+                if (code == 53 && m[q + 1] == 1)
+                    mt = m[q + 2];
+                q += 2 + m[q + 1];
+            }
+            HEAD_ADDRS(ip, v6);
+            if (mt < 0) {
+                o = PUT_LIT(o, " BOOTP ");
+                o = put_u64(o, wl);
+                if (m[2] != 6)
+                    return PUT_LIT(o, " Boot");
+                o = m[0] == 1 ? PUT_LIT(o, " Boot Request from ") : PUT_LIT(o, " Boot Reply from ");
+                return put_mac(o, m + 28);
+            }
+            o = PUT_LIT(o, " DHCP ");
+            o = put_u64(o, wl);
+            o = PUT_LIT(o, " DHCP ");
+            o = put_str(o, w->dhcp_types.s[mt], w->dhcp_types.len[mt]);
+            for (int k = w->dhcp_types.len[mt]; k < 8; k++)
+                *o++ = ' ';
+            o = PUT_LIT(o, " - Transaction ID 0x");
+            uint32_t xid = be32(m + 4);
+            int digits = 1;
+            while (digits < 8 && xid >> (4 * digits))
+                digits++;
+            return put_hex(o, xid, digits);
         }
         if (w->ntp_port && chosen == w->ntp_port) { /* NTP: the version and mode (the header all there) */
             const uint8_t *m = l4 + 8;
@@ -1341,8 +1642,6 @@ static char *format_ip6(Walker *w, char *o, unsigned long long n, long long sec,
         return NULL;
     return format_l4(w, o, n, sec, us, ip, 1, ip[6], ip + 40, plen, cap - 40, ip[7], wl, 0);
 }
-
-static inline unsigned le16(const uint8_t *p) { return (unsigned)p[1] << 8 | p[0]; }
 
 /* The Info of a DECnet Phase IV frame (the routing layer at d, the frame's end at e), as
  * l2ctl.dissect_dec_dna and _dec_nsp write it; NULL where they leave it empty or mark the frame. */
@@ -1598,7 +1897,7 @@ static PyMethodDef walker_methods[] = {
     {"line", (PyCFunction)(void (*)(void))walker_line, METH_FASTCALL,
      "line(n, ts_ns, data, wire_length) -> str | None"},
     {"columns", (PyCFunction)(void (*)(void))walker_columns, METH_FASTCALL,
-     "columns(data, wire_length) -> (src, dst, protocol, info, shape) | None"},
+     "columns(data, wire_length) -> (src, dst, protocol, info, shape) | 0 | None"},
     {"export_setup", (PyCFunction)(void (*)(void))walker_export_setup, METH_FASTCALL,
      "export_setup(Transport, FRAGMENT, UNKNOWN, vlan, not_ip, tunnel_udp, ipv6_ext, not_tcp, icmp_errors)"},
     {"headers", (PyCFunction)walker_headers, METH_O, "headers(frame) -> (Transport, segment) | None"},
@@ -1639,19 +1938,23 @@ PyMODINIT_FUNC PyInit__fastline(void) {
 /* export's entry point (sniffer/dataset/rows.py, docs/dataset.md): the packet-list columns of a packet this
  * walker knows, without the line around them.
  *
- * columns(data, wire_length) -> (src, dst, protocol, info, shape) | None
+ * columns(data, wire_length) -> (src, dst, protocol, info, shape) | 0 | None
  *
  * The columns are the ones format_eth writes into `read`'s line (so export and read share one copy of the
  * formatting: the line is written, then cut at its fixed separators); None for every packet the walker does
  * not know (then export runs its Python path). ``shape`` names the packet's protocol stack for the caller's
  * cache (the stack depends only on it, as in decode.summary.fast_protocols): 1 ARP, 2 a later IPv4
- * fragment, 3 IGMPv2, and for the TCP/UDP/ICMP of the fast path 16 + 2 * the IP protocol + 1 if a payload
- * follows the transport header. Only those shapes are answered: a packet format_eth learns to take later
- * (another lane's) is None here until this block names its shape. */
+ * fragment (4: one without a payload byte), 3 IGMPv2, and for the TCP/UDP/ICMP of the fast path 16 + 2 *
+ * the IP protocol + 1 if a payload follows the transport header. Only those shapes are answered: a packet
+ * format_eth learns to take later (another lane's) is None here until this block names its shape. 0 for a
+ * packet the summary's fast path
+ * (decode.summary._fast) certainly declines (fast_declines: export then skips it; tests/dataset/
+ * test_native_rows.py checks the claim on every corpus frame and on mutated ones). */
 
 #define SHAPE_ARP 1
 #define SHAPE_FRAG 2
 #define SHAPE_IGMP 3
+#define SHAPE_FRAG_EMPTY 4
 
 /* the shape of an Ethernet frame p[0:caplen] if it is one of the kinds above (by format_eth's own order
  * of tests), else 0 (the checks that it is well formed are format_eth's) */
@@ -1663,20 +1966,94 @@ static int export_shape(const uint8_t *p, Py_ssize_t caplen) {
         return SHAPE_ARP;
     if (et != 0x0800 || caplen < 34)
         return 0;
-    if (p[14] == 0x45 && (be16(p + 20) & 0x1FFF))
-        return SHAPE_FRAG;
+    if (p[14] == 0x45 && (be16(p + 20) & 0x1FFF)) /* its payload is a "data" layer when it has a byte */
+        return 14 + (Py_ssize_t)be16(p + 16) > 34 && caplen > 34 ? SHAPE_FRAG : SHAPE_FRAG_EMPTY;
     unsigned proto = p[23];
     if (proto == 2)
         return SHAPE_IGMP;
     if (p[14] != 0x45 || (proto != 6 && proto != 17 && proto != 1))
         return 0;
     long end = 14 + (long)be16(p + 16), hdr = 8;
+    if (proto == 1 && end < 42)
+        return 0; /* an ICMP header past the IP packet's end: the fast path declines it (format_eth does not) */
     if (proto == 6) {
         if (caplen < 54)
             return 0;
         hdr = (p[46] >> 4) << 2;
     }
     return 16 + 2 * (int)proto + (end > 34 + hdr);
+}
+
+/* 1 if decode.summary._fast certainly declines this Ethernet frame p[0:caplen] because of its own checks
+ * on Ethernet / IPv4 without options: a TCP segment with payload or a UDP datagram from or to a port whose
+ * dissector is not heuristic (the walker's port bits 2 and 8, from the same port tables), an ICMP message
+ * that is not an echo (the same names); 0 when it may take it. (A sufficient condition: every way the
+ * fast path can take the frame passes the checks this one fails.) */
+static int fast_declines(Walker *w, const uint8_t *p, Py_ssize_t caplen) {
+    if (caplen < 34 || be16(p + 12) != 0x0800 || p[14] != 0x45)
+        return 0;
+    unsigned proto = p[23];
+    if (proto == 6 && caplen >= 47) {
+        long seglen = (long)be16(p + 16) - 20 - (long)((p[46] >> 4) * 4);
+        return seglen != 0 && ((w->ports[be16(p + 34)] | w->ports[be16(p + 36)]) & 2);
+    }
+    if (proto == 17 && caplen >= 38)
+        return ((w->ports[be16(p + 34)] | w->ports[be16(p + 36)]) & 8) != 0;
+    if (proto == 1 && caplen >= 35)
+        return !w->echo_len[p[34]];
+    return 0;
+}
+
+/* 1 if decode.summary._fast takes this Ethernet frame p[0:caplen] (wire length wl) of the TCP/UDP/ICMP
+ * shapes: the conditions of its _l4 (what format_eth copied before it learned to format more: a TCP/UDP
+ * payload on a dissected port or with a heuristic's prefix, an MPTCP-like option, a non-echo ICMP are
+ * not the fast path's, whose protocol stack alone the shapes name); 0 if not (or maybe not: this declines
+ * a few the fast path takes), -1 on error. */
+static int fast_accepts(Walker *w, const uint8_t *p, Py_ssize_t caplen, unsigned long long wl) {
+    if ((unsigned long long)caplen != wl || wl < 54 || wl >= NUMS_MAX)
+        return 0;
+    unsigned vihl = p[14], tlen = be16(p + 16), frag = be16(p + 20), proto = p[23];
+    if (be16(p + 12) != 0x0800 || vihl != 0x45 || (frag & 0x3FFF) || tlen < 20 || tlen > wl - 14)
+        return 0;
+    unsigned sp = be16(p + 34), dp = be16(p + 36), offfl = be16(p + 46), win = be16(p + 48);
+    uint32_t seq = be32(p + 38), ack = be32(p + 42);
+    const uint8_t *ports = w->ports;
+    if (proto == 6) {
+        Py_ssize_t hl = (offfl >> 10) & 0x3C, seglen = (Py_ssize_t)tlen - 20 - hl;
+        if (hl < 20 || seglen < 0)
+            return 0;
+        if (hl > 20 && memchr(p + 54, 30, (size_t)(hl - 20)) != NULL)
+            return 0;
+        if (seglen) {
+            const uint8_t *pl = p + 34 + hl; /* < p + 14 + tlen <= p + caplen */
+            Py_ssize_t avail = caplen - 34 - hl;
+            if (w->hfirst[pl[0]] && in_prefixes(w->hpfx, pl, avail))
+                return 0;
+            if (((ports[sp] | ports[dp]) & 1) &&
+                ((w->first[pl[0]] && in_prefixes(w->pfx, pl, avail)) || ((ports[sp] | ports[dp]) & 2)))
+                return 0;
+        }
+        return 1;
+    }
+    if (proto == 17) {
+        long ulen = (long)(seq >> 16);
+        if (ulen < 8 || ulen > (long)tlen - 20)
+            return 0;
+        if (((ports[sp] | ports[dp]) & 4) &&
+            ((w->first[p[42]] && in_prefixes(w->pfx, p + 42, caplen - 42)) || ((ports[sp] | ports[dp]) & 8)))
+            return 0;
+        if (w->udp_b1[(ack >> 16) & 0xFF] || in_u32(w->w0, w->nw0, ack) ||
+            in_u32(w->w4, w->nw4, (uint32_t)offfl << 16 | win))
+            return 0;
+        if (PySet_GET_SIZE(w->bound)) {
+            int r = bound_has(w, sp);
+            if (r == 0)
+                r = bound_has(w, dp);
+            return r < 0 ? -1 : !r;
+        }
+        return 1;
+    }
+    return proto == 1 && tlen >= 28 && w->echo_len[sp >> 8];
 }
 
 static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
@@ -1695,15 +2072,31 @@ static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nar
     const uint8_t *p = (const uint8_t *)PyBytes_AS_STRING(args[0]);
     Py_ssize_t caplen = PyBytes_GET_SIZE(args[0]);
     int shape = export_shape(p, caplen);
-    if (!shape)
+    if (shape >= 16) {
+        int a = fast_accepts(w, p, caplen, (unsigned long long)wl);
+        if (a < 0)
+            return NULL;
+        if (!a)
+            shape = 0;
+    }
+    if (!shape) {
+        if (fast_declines(w, p, caplen))
+            return PyLong_FromLong(0);
         Py_RETURN_NONE;
-    /* the line of packet 0 at the last second formatted (no call of the time formatter but the first) */
+    }
+    /* the line of packet 0 at the last second formatted (no call of the time formatter but the first);
+     * (no_state: the formatters that keep per-process state, AFS's call map, decline instead) */
+    w->no_state = 1;
     char *e = format_eth(w, w->out, 0, w->last_sec >= 0 ? w->last_sec : 0, 0, p, caplen,
                          (unsigned long long)wl);
+    w->no_state = 0;
     if (e == (char *)-1)
         return NULL;
-    if (e == NULL)
+    if (e == NULL) {
+        if (fast_declines(w, p, caplen))
+            return PyLong_FromLong(0);
         Py_RETURN_NONE;
+    }
     /* "0 HH:MM:SS.000000 SRC -> DST PROTOCOL LENGTH INFO": no column but Info has a space */
     const char *s = w->out + 2 + w->hms_len + 7, *end = e, *cut[4];
     const char *q = s;
@@ -1720,8 +2113,8 @@ static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nar
         Py_RETURN_NONE;
     static const char *const names[] = {"ARP", "IPv4", "IGMPv2", "TCP", "UDP", "ICMP"};
     Py_ssize_t plen = cut[2] - (cut[1] + 1);
-    const char *want = shape == SHAPE_ARP    ? names[0]
-                       : shape == SHAPE_FRAG ? names[1]
+    const char *want = shape == SHAPE_ARP                                ? names[0]
+                       : shape == SHAPE_FRAG || shape == SHAPE_FRAG_EMPTY ? names[1]
                        : shape == SHAPE_IGMP ? names[2]
                        : shape >= 16 + 12 && shape < 16 + 14 ? names[3]
                        : shape >= 16 + 34 && shape < 16 + 36 ? names[4]

@@ -291,3 +291,22 @@ def test_guide_examples_are_named_by_their_section_in_help_and_docs() -> None:
         assert f" {cmd} " in top  # listed
     assert "TCP echo client (guide 5.1)" in top and "UDP echo client (guide 5.2)" in top
     assert "(TCP echo, 5.1)" in docs and "(UDP echo, 5.2)" in docs
+
+
+def test_a_server_socket_whose_setup_fails_leaves_no_descriptor() -> None:
+    """closed_on_error / ip_server_socket: a bind that fails (address in use, address not here) closes
+    the new socket before the error goes on."""
+    from sniffer.gen.traffic.options import SockOpts
+    from sniffer.gen.traffic.run import closed_on_error, ip_server_socket
+
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with pytest.raises(OSError), closed_on_error(s):
+        s.bind(("192.0.2.1", 0))  # TEST-NET-1: not an address of this host (nothing is sent)
+    assert s.fileno() == -1
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        before = len(os.listdir("/proc/self/fd"))
+        with pytest.raises(OSError):
+            ip_server_socket(socket.AF_INET, socket.SOCK_STREAM, SockOpts(), busy.getsockname())
+        assert len(os.listdir("/proc/self/fd")) == before

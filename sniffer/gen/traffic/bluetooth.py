@@ -16,7 +16,7 @@ from typing import Any
 
 from sniffer.errors import NetworkError
 from sniffer.gen.traffic.options import SockOpts, apply
-from sniffer.gen.traffic.run import Endpoint
+from sniffer.gen.traffic.run import Endpoint, closed_on_error
 
 AF_BLUETOOTH = 31  # linux/socket.h, whatever Python knows
 BTPROTO_L2CAP, BTPROTO_HCI, BTPROTO_RFCOMM = 0, 1, 3
@@ -100,13 +100,9 @@ class BluetoothEndpoint(Endpoint):
         return self._socket()
 
     def server_socket(self, addr: Any) -> socket.socket:
-        s = self._socket()
-        try:
+        with closed_on_error(self._socket()) as s:
             s.bind(addr)
             s.listen(8)
-        except BaseException:
-            s.close()
-            raise
         return s
 
     def describe(self, addr: Any) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sniffer.errors import UsageError
 from sniffer.gen.traffic.options import SockOpts, apply
-from sniffer.gen.traffic.run import Endpoint
+from sniffer.gen.traffic.run import Endpoint, closed_on_error
 
 SIOCGIFBRDADDR = 0x8919
 SIOCGIFADDR = 0x8915
@@ -67,14 +67,10 @@ class BroadcastEndpoint(Endpoint):
         self.to = to or broadcast_address(ifname)
 
     def _sock(self) -> socket.socket:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
+        with closed_on_error(socket.socket(socket.AF_INET, socket.SOCK_DGRAM)) as s:
             apply(s, self.opts)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.ifname.encode())
-        except BaseException:
-            s.close()
-            raise
         return s
 
     def client_socket(self) -> socket.socket:
@@ -84,13 +80,9 @@ class BroadcastEndpoint(Endpoint):
         return (self.to, dest[1])  # unconnected: answers come from each peer's own address
 
     def server_socket(self, addr: Any) -> socket.socket:
-        s = self._sock()
-        try:
+        with closed_on_error(self._sock()) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(addr)
-        except BaseException:
-            s.close()
-            raise
         return s
 
     def self_peer_address(self) -> Any:

@@ -15,10 +15,10 @@ import struct
 from typing import Any
 
 from sniffer.errors import UsageError
+from sniffer.gen.core.ops import Channel
 from sniffer.gen.core.payload import FLAG_ECHO, parse_tag, set_echo
-from sniffer.gen.traffic import io
 from sniffer.gen.traffic.options import SockOpts, apply
-from sniffer.gen.traffic.run import Endpoint
+from sniffer.gen.traffic.run import Endpoint, closed_on_error
 
 ETH_P_EXPERIMENT = 0x88B5
 PACKET_OUTGOING = 4
@@ -49,7 +49,7 @@ def iface_mac(ifname: str) -> bytes:
         raise UsageError(f"no interface {ifname!r}: check the name with 'ip link'") from None
 
 
-class PacketClientChannel(io.Channel):
+class PacketClientChannel(Channel):
     def __init__(self, ep: PacketEndpoint, sock: socket.socket, dst_mac: bytes) -> None:
         super().__init__(
             sock, None if ep.kind == socket.SOCK_RAW else (ep.ifname, ep.ethertype, 0, 0, dst_mac)
@@ -72,7 +72,7 @@ class PacketClientChannel(io.Channel):
         return body
 
 
-class PacketServerChannel(io.Channel):
+class PacketServerChannel(Channel):
     def __init__(self, ep: PacketEndpoint, sock: socket.socket) -> None:
         super().__init__(sock)
         self.ep = ep
@@ -124,13 +124,9 @@ class PacketEndpoint(Endpoint):
         self.dst_mac = dst_mac if dst_mac is not None else (self.mac if ifname == "lo" else BROADCAST_MAC)
 
     def _sock(self) -> socket.socket:
-        s = socket.socket(socket.AF_PACKET, self.kind, socket.htons(self.ethertype))
-        try:
+        with closed_on_error(socket.socket(socket.AF_PACKET, self.kind, socket.htons(self.ethertype))) as s:
             apply(s, self.opts)
             s.bind((self.ifname, self.ethertype))
-        except BaseException:
-            s.close()
-            raise
         return s
 
     def client_socket(self) -> socket.socket:
@@ -139,13 +135,13 @@ class PacketEndpoint(Endpoint):
     def prepare_client(self, sock: socket.socket, dest: Any) -> Any:
         return None
 
-    def client_channel(self, sock: socket.socket, dest: Any) -> io.Channel:
+    def client_channel(self, sock: socket.socket, dest: Any) -> Channel:
         return PacketClientChannel(self, sock, self.dst_mac)
 
     def server_socket(self, addr: Any) -> socket.socket:
         return self._sock()
 
-    def server_channel(self, sock: socket.socket) -> io.Channel:
+    def server_channel(self, sock: socket.socket) -> Channel:
         return PacketServerChannel(self, sock)
 
     def self_peer_address(self) -> Any:

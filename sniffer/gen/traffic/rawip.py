@@ -11,11 +11,11 @@ import socket
 from typing import Any
 
 from sniffer.errors import UsageError
+from sniffer.gen.core.ops import Channel
 from sniffer.gen.core.payload import FLAG_ECHO, parse_tag, set_echo
-from sniffer.gen.traffic import io
 from sniffer.gen.traffic.ipaddr import LOOPBACK, family_of
 from sniffer.gen.traffic.options import SockOpts, apply
-from sniffer.gen.traffic.run import Endpoint
+from sniffer.gen.traffic.run import Endpoint, closed_on_error
 
 IPPROTO_EXPERIMENT = 253
 
@@ -27,7 +27,7 @@ def _strip_ip(data: bytes, af: int) -> bytes:
     return data
 
 
-class RawClientChannel(io.Channel):
+class RawClientChannel(Channel):
     def __init__(self, sock: socket.socket, dest: Any, af: int) -> None:
         super().__init__(sock, dest)
         self.af = af
@@ -41,7 +41,7 @@ class RawClientChannel(io.Channel):
         return body
 
 
-class RawServerChannel(io.Channel):
+class RawServerChannel(Channel):
     def __init__(self, sock: socket.socket, af: int) -> None:
         super().__init__(sock)
         self.af = af
@@ -85,19 +85,15 @@ class RawIpEndpoint(Endpoint):
     def prepare_client(self, sock: socket.socket, dest: Any) -> Any:
         return (dest[0], 0)
 
-    def client_channel(self, sock: socket.socket, dest: Any) -> io.Channel:
+    def client_channel(self, sock: socket.socket, dest: Any) -> Channel:
         return RawClientChannel(sock, dest, self.af)
 
     def server_socket(self, addr: Any) -> socket.socket:
-        s = self._sock()
-        try:
+        with closed_on_error(self._sock()) as s:
             s.bind((addr[0], 0))
-        except BaseException:
-            s.close()
-            raise
         return s
 
-    def server_channel(self, sock: socket.socket) -> io.Channel:
+    def server_channel(self, sock: socket.socket) -> Channel:
         return RawServerChannel(sock, self.af)
 
     def self_peer_address(self) -> Any:

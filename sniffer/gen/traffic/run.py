@@ -1,7 +1,11 @@
-"""Shared by every generator: Endpoint, run settings, client/server drivers, the self-started peer.
+"""The front of every socket-family generator: Endpoint, run settings, client and server runs, the
+self-started peer.
 
-A family module describes its sockets with an ``Endpoint``; ``run_client`` and ``serve`` pick the loop
-for the mode and I/O style; ``self_peer`` forks our own server on an ephemeral loopback address.
+A family module describes its sockets with an ``Endpoint``; ``run_client`` and ``serve`` pick the
+sans-IO core for the mode (``sniffer.gen.core.client`` / ``server``) and the driver for the I/O style
+(``drive_sync``: blocking and one socket on select / poll / epoll; ``drive_many``: many sockets on
+one selector; ``drive_async``: asyncio); ``self_peer`` forks our own server on an ephemeral loopback
+address.
 """
 
 from __future__ import annotations
@@ -10,24 +14,33 @@ import contextlib
 import errno
 import multiprocessing
 import os
-import random
 import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sniffer.errors import NetworkError, PrivilegeError, SnifferError
-from sniffer.gen.core.payload import PayloadFactory
+from sniffer.gen.core.client import (
+    BLAST,
+    BULK,
+    CONNS,
+    ConnPlan,
+    RunSettings,
+    dgram_blast_core,
+    dgram_echo_core,
+    stream_bulk_core,
+    stream_echo_core,
+)
+from sniffer.gen.core.ops import Channel, ConnectFailed, Core, connect_then
 from sniffer.gen.core.report import Report
-from sniffer.gen.traffic import io
-from sniffer.gen.traffic.options import SockOpts, asked, report
+from sniffer.gen.core.server import DgramServer, PeerLog, SinkCount, StreamServerState
+from sniffer.gen.traffic import drive_async, drive_many, drive_sync
+from sniffer.gen.traffic.options import SockOpts, apply, asked, report
 from sniffer.gen.traffic.styles import ASYNCIO, check_style
 
 Addr = Any
-
-ECHO, BULK, CONNS, BLAST = "echo", "bulk", "conns", "blast"
 
 
 class Endpoint:
@@ -48,8 +61,8 @@ class Endpoint:
     def client_socket(self) -> socket.socket:
         raise NotImplementedError
 
-    def client_channel(self, sock: socket.socket, dest: Addr) -> io.Channel:
-        return io.Channel(sock, dest)
+    def client_channel(self, sock: socket.socket, dest: Addr) -> Channel:
+        return Channel(sock, dest)
 
     def prepare_client(self, sock: socket.socket, dest: Addr) -> Addr | None:
         """Bind/connect a datagram client; returns the destination for sendto, or None when connected."""
@@ -60,8 +73,8 @@ class Endpoint:
     def server_socket(self, addr: Addr) -> socket.socket:
         raise NotImplementedError
 
-    def server_channel(self, sock: socket.socket) -> io.Channel:
-        return io.Channel(sock)
+    def server_channel(self, sock: socket.socket) -> Channel:
+        return Channel(sock)
 
     def self_peer_address(self) -> Addr:
         """Where a self-started peer listens (an ephemeral loopback address)."""
@@ -82,6 +95,29 @@ class Endpoint:
 
     def error(self, exc: OSError, what: str, addr: Addr) -> SnifferError:
         return socket_error(exc, what, self.describe(addr))
+
+
+@contextlib.contextmanager
+def closed_on_error(sock: socket.socket) -> Iterator[socket.socket]:
+    """Set a new socket up inside ``with``: an error there closes it (no descriptor is left behind)
+    and goes on."""
+    try:
+        yield sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+def ip_server_socket(af: int, kind: int, opts: SockOpts, addr: Addr) -> socket.socket:
+    """A TCP or UDP server's socket: SO_REUSEADDR, then the options asked for, IPv6 only for an
+    inet6 one (so an inet server on the same port is another socket), bound to ``addr``."""
+    with closed_on_error(socket.socket(af, kind)) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        apply(s, opts)
+        if af == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind(addr)
+    return s
 
 
 def socket_error(exc: OSError, what: str, where: str) -> SnifferError:
@@ -113,68 +149,43 @@ def socket_error(exc: OSError, what: str, where: str) -> SnifferError:
     return NetworkError(f"{what} {where}: {exc.strerror or exc}")
 
 
-@dataclass
-class RunSettings:
-    mode: str = ECHO
-    style: str = "blocking"
-    count: int | None = None
-    duration: float = 10.0
-    size: int = 64
-    interval: float = 0.0
-    timeout: float = 1.0
-    pps: float | None = None
-    total_bytes: int = 0
-    conns: int = 0
-    parallel: int = 100
-    flow_id: int = field(default_factory=lambda: random.getrandbits(32))
-
-
 def run_client(ep: Endpoint, rs: RunSettings, dest: Addr) -> Report:
     """Run one client against ``dest`` in the chosen style and return its report."""
     check_style(rs.style)
     rep = Report(rs.mode, ep.family, ep.type, rs.style, peer=ep.describe(dest), flow_id=rs.flow_id)
-    factory = PayloadFactory(rs.flow_id, rs.size)
     t0 = time.perf_counter()
     try:
         if rs.mode == CONNS:
-            rep.options, rep.options_asked = _probe_options(ep)
-            rep.local = f"{rs.conns} sockets, up to {rs.parallel if rs.style != 'blocking' else 1} at once"
-            if rs.style == ASYNCIO:
-                io.run_async(
-                    io.a_stream_conns(
-                        ep.client_socket,
-                        dest,
-                        rep,
-                        rs.conns,
-                        rs.size,
-                        rs.flow_id,
-                        rs.duration,
-                        rs.parallel,
-                        rs.timeout,
-                    )
-                )
-            else:
-                io.stream_conns_sync(
-                    ep.client_socket,
-                    dest,
-                    rs.style,
-                    rep,
-                    rs.conns,
-                    rs.size,
-                    rs.flow_id,
-                    rs.duration,
-                    rs.parallel,
-                    rs.timeout,
-                )
-            if rep.sent and rep.errors == rep.sent and rep.notes:
-                raise NetworkError(f"every connection to {rep.peer} failed: {rep.notes[0]}")
+            _run_conns(ep, rs, dest, rep)
         elif ep.connected:
-            _run_stream(ep, rs, dest, rep, factory)
+            _run_stream(ep, rs, dest, rep)
         else:
-            _run_dgram(ep, rs, dest, rep, factory)
+            _run_dgram(ep, rs, dest, rep)
     finally:
         rep.duration_s = time.perf_counter() - t0
     return rep
+
+
+def drive(core: Core, sock: socket.socket, style: str) -> None:
+    """Run one core on one socket with the style's driver."""
+    if style == ASYNCIO:
+        drive_async.run(drive_async.adrive(core, sock))
+    else:
+        drive_sync.run(core, sock, style)
+
+
+def _run_conns(ep: Endpoint, rs: RunSettings, dest: Addr, rep: Report) -> None:
+    rep.options, rep.options_asked = _probe_options(ep)
+    rep.local = f"{rs.conns} sockets, up to {rs.parallel if rs.style != 'blocking' else 1} at once"
+    plan = ConnPlan(rep, dest, rs)
+    if rs.style == ASYNCIO:
+        drive_async.run(drive_async.conns(plan, ep.client_socket, rs.parallel))
+    elif rs.style == "blocking":
+        drive_sync.conns_blocking(plan, ep.client_socket)
+    else:
+        drive_many.conns_many(plan, ep.client_socket, rs.style, rs.parallel)
+    if rep.sent and rep.errors == rep.sent and rep.notes:
+        raise NetworkError(f"every connection to {rep.peer} failed: {rep.notes[0]}")
 
 
 def _probe_options(ep: Endpoint) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -182,54 +193,16 @@ def _probe_options(ep: Endpoint) -> tuple[dict[str, Any], dict[str, Any]]:
         return report(s), asked(s, ep.opts)
 
 
-def _run_stream(ep: Endpoint, rs: RunSettings, dest: Addr, rep: Report, factory: PayloadFactory) -> None:
-    sock = ep.client_socket()
-    with sock:
-        if rs.style == ASYNCIO:
-
-            async def go() -> None:
-                import asyncio
-
-                loop = asyncio.get_running_loop()
-                sock.setblocking(False)
-                try:
-                    await asyncio.wait_for(loop.sock_connect(sock, dest), max(rs.timeout, 1.0))
-                except (OSError, TimeoutError) as exc:
-                    raise ep.error(_as_oserror(exc), "connecting to", dest) from None
-                _describe_local(rep, ep, sock)
-                try:
-                    if rs.mode == BULK:
-                        await io.a_stream_bulk(sock, rep, factory, rs.total_bytes, rs.duration)
-                    else:
-                        await io.a_stream_echo(
-                            sock, rep, factory, rs.count, rs.duration, rs.interval, rs.timeout
-                        )
-                except ConnectionError as exc:
-                    rep.notes.append(f"connection lost: {exc.strerror or exc}")
-
-            io.run_async(go())
-            return
-        sio = io.SyncIO(sock, rs.style)
+def _run_stream(ep: Endpoint, rs: RunSettings, dest: Addr, rep: Report) -> None:
+    work = stream_bulk_core(rep, rs) if rs.mode == BULK else stream_echo_core(rep, rs)
+    with ep.client_socket() as sock:
+        core = connect_then(dest, max(rs.timeout, 1.0), work, lambda: _describe_local(rep, ep, sock))
         try:
-            sio.connect(dest, time.monotonic() + max(rs.timeout, 1.0))
-        except (OSError, TimeoutError) as exc:
-            raise ep.error(_as_oserror(exc), "connecting to", dest) from None
-        _describe_local(rep, ep, sock)
-        try:
-            if rs.mode == BULK:
-                io.stream_bulk(sio, rep, factory, rs.total_bytes, rs.duration)
-            else:
-                io.stream_echo(sio, rep, factory, rs.count, rs.duration, rs.interval, rs.timeout)
+            drive(core, sock, rs.style)
+        except ConnectFailed as exc:
+            raise ep.error(exc.cause, "connecting to", dest) from None
         except ConnectionError as exc:
             rep.notes.append(f"connection lost: {exc.strerror or exc}")
-        finally:
-            sio.close()
-
-
-def _as_oserror(exc: BaseException) -> OSError:
-    if isinstance(exc, OSError):
-        return exc
-    return TimeoutError(errno.ETIMEDOUT, "timed out")
 
 
 def _describe_local(rep: Report, ep: Endpoint, sock: socket.socket) -> None:
@@ -241,7 +214,7 @@ def _describe_local(rep: Report, ep: Endpoint, sock: socket.socket) -> None:
     rep.options_asked = asked(sock, ep.opts)
 
 
-def _run_dgram(ep: Endpoint, rs: RunSettings, dest: Addr, rep: Report, factory: PayloadFactory) -> None:
+def _run_dgram(ep: Endpoint, rs: RunSettings, dest: Addr, rep: Report) -> None:
     sock = ep.client_socket()
     with sock:
         try:
@@ -250,27 +223,10 @@ def _run_dgram(ep: Endpoint, rs: RunSettings, dest: Addr, rep: Report, factory: 
             raise ep.error(exc, "sending to", dest) from None
         ch = ep.client_channel(sock, send_to)
         _describe_local(rep, ep, sock)
+        core = dgram_blast_core(ch, rep, rs) if rs.mode == BLAST else dgram_echo_core(ch, rep, rs)
         try:
-            if rs.style == ASYNCIO:
-                sock.setblocking(False)
-                if rs.mode == BLAST:
-                    io.run_async(io.a_dgram_blast(ch, rep, factory, rs.count, rs.duration, rs.pps))
-                else:
-                    io.run_async(
-                        io.a_dgram_echo(ch, rep, factory, rs.count, rs.duration, rs.interval, rs.timeout)
-                    )
-                return
-            sio = io.SyncIO(sock, rs.style)
-            try:
-                if rs.mode == BLAST:
-                    io.dgram_blast(sio, ch, rep, factory, rs.count, rs.duration, rs.pps)
-                else:
-                    io.dgram_echo(sio, ch, rep, factory, rs.count, rs.duration, rs.interval, rs.timeout)
-            finally:
-                sio.close()
-        except ConnectionRefusedError as exc:
-            raise ep.error(exc, "sending to", dest) from None
-        except PermissionError as exc:
+            drive(core, sock, rs.style)
+        except (ConnectionRefusedError, PermissionError) as exc:
             raise ep.error(exc, "sending to", dest) from None
 
 
@@ -296,27 +252,57 @@ def serve(
     """Run a server on an already open socket until ``stop()`` (or ``max_count`` conns / messages);
     ``log`` is told each connection and each new datagram peer."""
     check_style(style)
-    peers = io.PeerLog(log)
+    peers = PeerLog(log)
     if mode == "sink" and not ep.connected and ep.opts.rcvbuf is None:
         big_receive_buffer(sock)
     # read now: asyncio's server closes the socket when it ends
     applied, wanted = report(sock), asked(sock, ep.opts)
     if ep.connected:
-        if style == ASYNCIO:
-            stats = io.run_async(io.a_stream_server(sock, mode, stop, max_count, peers))
-        else:
-            stats = io.stream_server_sync(sock, style, mode, stop, max_count, peers)
+        stats = _serve_stream(sock, style, mode, stop, max_count, peers)
     else:
-        ch = ep.server_channel(sock)
-        if style == ASYNCIO:
-            stats = io.run_async(io.a_dgram_server(ch, mode, stop, max_count, peers))
-        else:
-            stats = io.dgram_server_sync(ch, style, mode, stop, max_count, peers)
+        stats = _serve_dgram(ep.server_channel(sock), style, mode, stop, max_count, peers)
     stats["style"] = style
     stats["mode"] = mode
     stats["options"] = applied
     stats["options_asked"] = wanted
     return stats
+
+
+def _serve_stream(
+    sock: socket.socket,
+    style: str,
+    mode: str,
+    stop: Callable[[], bool],
+    max_conns: int | None,
+    peers: PeerLog,
+) -> dict[str, Any]:
+    """blocking: one connection at a time; select / poll / epoll: all at once on one selector;
+    asyncio: a protocol (or a task) per connection. Each connection is a stream_server_core."""
+    st = StreamServerState(mode, stop, max_conns, peers)
+    if style == ASYNCIO:
+        drive_async.run(drive_async.stream_server(sock, st))
+    elif style == "blocking":
+        drive_sync.stream_server_blocking(sock, st)
+    else:
+        drive_many.stream_server_many(sock, style, st)
+    return st.stats
+
+
+def _serve_dgram(
+    ch: Channel, style: str, mode: str, stop: Callable[[], bool], max_msgs: int | None, peers: PeerLog
+) -> dict[str, Any]:
+    """A plain sink counts bytes only (one recv_into a datagram, no address: no peer log); every
+    other datagram server is DgramServer's core on the style's driver."""
+    if mode == "sink" and ch.plain:
+        sink = SinkCount(max_msgs)
+        if style == ASYNCIO:
+            drive_async.run(drive_async.sink_fast(ch.sock, sink, stop))
+        else:
+            drive_sync.sink_fast(ch.sock, style, sink, stop)
+        return sink.stats
+    srv = DgramServer(ch, mode, peers)
+    drive(srv.core(stop, max_msgs), ch.sock, style)
+    return srv.stats
 
 
 def big_receive_buffer(sock: socket.socket, size: int = 8 << 20) -> None:

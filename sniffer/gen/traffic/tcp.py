@@ -7,7 +7,7 @@ from typing import Any
 
 from sniffer.gen.traffic.ipaddr import LOOPBACK, family_of
 from sniffer.gen.traffic.options import SockOpts, apply
-from sniffer.gen.traffic.run import Endpoint
+from sniffer.gen.traffic.run import Endpoint, closed_on_error, ip_server_socket
 
 
 class TcpEndpoint(Endpoint):
@@ -26,17 +26,8 @@ class TcpEndpoint(Endpoint):
         return s
 
     def server_socket(self, addr: Any) -> socket.socket:
-        s = socket.socket(self.af, socket.SOCK_STREAM)
-        try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            apply(s, self.opts)
-            if self.af == socket.AF_INET6:
-                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            s.bind(addr)
+        with closed_on_error(ip_server_socket(self.af, socket.SOCK_STREAM, self.opts, addr)) as s:
             s.listen(self.backlog)
-        except BaseException:
-            s.close()
-            raise
         return s
 
     def self_peer_address(self) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 from sniffer.errors import UsageError
 from sniffer.gen.traffic.ipaddr import LOOPBACK, family_of
 from sniffer.gen.traffic.options import SockOpts, apply
-from sniffer.gen.traffic.run import Endpoint
+from sniffer.gen.traffic.run import Endpoint, closed_on_error, ip_server_socket
 
 
 def if_index(name: str) -> int:
@@ -61,18 +61,9 @@ class UdpEndpoint(Endpoint):
         return None
 
     def server_socket(self, addr: Any) -> socket.socket:
-        s = socket.socket(self.af, socket.SOCK_DGRAM)
-        try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            apply(s, self.opts)
-            if self.af == socket.AF_INET6:
-                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            s.bind(addr)
+        with closed_on_error(ip_server_socket(self.af, socket.SOCK_DGRAM, self.opts, addr)) as s:
             if self.group:
                 self._join(s)
-        except BaseException:
-            s.close()
-            raise
         return s
 
     def _join(self, s: socket.socket) -> None:

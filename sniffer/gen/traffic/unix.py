@@ -13,7 +13,7 @@ from typing import Any
 
 from sniffer.errors import NetworkError, UsageError
 from sniffer.gen.traffic.options import SockOpts, apply
-from sniffer.gen.traffic.run import Endpoint
+from sniffer.gen.traffic.run import Endpoint, closed_on_error
 
 TYPES = {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM, "seqpacket": socket.SOCK_SEQPACKET}
 
@@ -85,17 +85,13 @@ class UnixEndpoint(Endpoint):
     def server_socket(self, addr: Any) -> socket.socket:
         if isinstance(addr, str) and not addr.startswith("\0"):
             _remove_stale(addr, self.kind)
-        s = socket.socket(socket.AF_UNIX, self.kind)
-        try:
+        with closed_on_error(socket.socket(socket.AF_UNIX, self.kind)) as s:
             apply(s, self.opts)
             s.bind(addr)
             if self.file_mode is not None and not addr.startswith("\0"):
                 os.chmod(addr, self.file_mode)
             if self.connected:
                 s.listen(512)
-        except BaseException:
-            s.close()
-            raise
         return s
 
     def self_peer_address(self) -> Any:

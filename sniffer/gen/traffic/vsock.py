@@ -14,7 +14,7 @@ from typing import Any
 
 from sniffer.errors import NetworkError
 from sniffer.gen.traffic.options import SockOpts, apply
-from sniffer.gen.traffic.run import Endpoint
+from sniffer.gen.traffic.run import Endpoint, closed_on_error
 
 VMADDR_CID_ANY = 0xFFFFFFFF
 VMADDR_CID_LOCAL = 1
@@ -76,14 +76,10 @@ class VsockEndpoint(Endpoint):
 
     def server_socket(self, addr: Any) -> socket.socket:
         check_available(addr[0])
-        s = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
-        try:
+        with closed_on_error(socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)) as s:
             apply(s, self.opts)
             s.bind(addr)
             s.listen(128)
-        except BaseException:
-            s.close()
-            raise
         return s
 
     def self_peer_address(self) -> Any:

@@ -151,8 +151,9 @@ def test_same_lines_and_status(chain: list[Host], case: str) -> None:
         (("-c", "4", "-w", "3", "-i", "0.2"), 7, 4, 0),
         # without -w, -c counts probes; some reply came back: rc 0
         (("-c", "4", "-i", "0.2"), 4, 2, 0),
-        # -w alone: probes until the deadline
-        (("-w", "1", "-i", "0.3"), 4, 2, 0),
+        # -w alone: probes until the deadline (at 0, 0.4 and 0.8 s: 200 ms of margin for a loaded machine;
+        # -i 0.3 put the 4th probe 100 ms before it, and a CI run under load 10 sent 3)
+        (("-w", "1", "-i", "0.4"), 3, 2, 0),
     ],
 )
 def test_count_and_deadline_counts_as_iputils(

@@ -16,7 +16,7 @@ small table; a Dup ACK's, which names frames, in a dict by frame), plus the colu
 most ``max_pdus``; older ones go back to the per-packet view) and, per conversation, a short text key to
 its last frame: nothing of the frame itself is kept; ``columns`` reads the TCP header again from the
 frame it is given (the rows on screen). 1M frames, 50k TCP conversations, 45% of the frames flagged:
-~20 MB (it was ~78 MB with a number per frame in each array and the prefixes in a dict by frame).
+~25 MB (it was ~78 MB with a number per frame in each array and the prefixes in a dict by frame).
 
 The detail pane's state (``state``): the frames of the selected frame's conversation are found through
 the previous-frame links and fed again, in order, to a new analysis and reassembly (the same code, the

@@ -272,6 +272,21 @@ def _refused(protos: Sequence[str], t0: Transport | None) -> bool:
     return "tcp" in protos or (t0 is None and ("ip" in protos or "ipv6" in protos))
 
 
+def _frag_fields(t0: Transport) -> dict[str, Any]:
+    """What the TCP analysis' Defragmenter reads of an IPv4 fragment's fields (the datagram it completes,
+    TCP or a tunnel carrying TCP, is decoded whole by the Defragmenter itself)."""
+    f4 = t0.frag
+    assert f4 is not None
+    return {
+        "ip.flags": f4[0] >> 13,
+        "ip.frag_offset": f4[0] & 0x1FFF,
+        "ip.proto": f4[1],
+        "ip.id": f4[4],
+        "ip.src": t0.src,
+        "ip.dst": t0.dst,
+    }
+
+
 def _native_as_dissected(t0: Transport | None, seg: Any, fr: Frame) -> bool:
     """Whether a packet of the native ARP, IGMPv2 or fragment shapes would take the columns-only
     dissection alone on the Python path (``PacketRows.add``): not a quoted packet, an IPv4 fragment
@@ -409,16 +424,8 @@ class PacketRows:
             malformed = False
             if c[4] < 16 and t0 is not None:
                 if seg is FRAGMENT and t0.frag is not None and t0.frag[1] not in _NOT_TCP:
-                    f4 = t0.frag  # what the TCP analysis' Defragmenter reads of a fragment's fields
-                    afields = {
-                        "ip.flags": f4[0] >> 13,
-                        "ip.frag_offset": f4[0] & 0x1FFF,
-                        "ip.proto": f4[1],
-                        "ip.id": f4[4],
-                        "ip.src": t0.src,
-                        "ip.dst": t0.dst,
-                    }
-                else:  # a fragment of what never carries TCP, IGMP: no TCP header to analyse
+                    afields = _frag_fields(t0)  # TCP, or a tunnel (GTP, GRE...) that may carry it
+                else:  # a fragment of ICMP, IGMP...: no TCP header to analyse
                     seg = None
         else:
             protos = (
@@ -480,18 +487,9 @@ class PacketRows:
                 elif frag4 is not None and t0 is not None:  # decoded no further than its IP header?
                     if p.count("ip") != 1 or "ipv6" in p:
                         ctx = None
-                    elif frag4[1] not in _NOT_TCP:
-                        # what the TCP analysis' Defragmenter reads of a fragment's fields (TCP, or a tunnel
-                        # that may carry it: the datagram is decoded when complete)
-                        afields = {
-                            "ip.flags": frag4[0] >> 13,
-                            "ip.frag_offset": frag4[0] & 0x1FFF,
-                            "ip.proto": frag4[1],
-                            "ip.id": frag4[4],
-                            "ip.src": t0.src,
-                            "ip.dst": t0.dst,
-                        }
-                    else:  # a fragment of what never carries TCP (ICMP, ESP...)
+                    elif frag4[1] not in _NOT_TCP:  # TCP, or a tunnel (GTP, GRE...) that may carry it
+                        afields = _frag_fields(t0)
+                    else:  # a fragment of ICMP, IGMP...: no TCP header to analyse
                         seg = None
                 if ctx is not None and seg is _UNKNOWN:  # (a tunnel, GRE, an IPv6 AH... or a bogus header)
                     if "tcp" in p or not _sane_ip(fr, t0):  # the full dissection's fields

@@ -63,7 +63,8 @@ typedef struct {
     int ncp; /* NCP over IP on port 524 (legacyfs.dissect_ncp): replies, continuations, these requests: */
     int n_ncp_req;
     struct {
-        int fn, sub, handle; /* sub -1: none; handle: " - 0x<6-byte file handle>" follows the text */
+        int fn, sub, handle; /* sub -1: none; handle 1: " - 0x<6-byte file handle>" follows the text,
+                                2: ": <the request's path>" (legacyfs._ncp_path) */
         uint8_t len;
         char text[64];
     } ncp_req[32];
@@ -71,20 +72,32 @@ typedef struct {
     uint8_t rx_is[8192];    /* bit per port */
     PyObject *rx_ports;     /* {port: (service, {opcode: name})} (names checked ASCII) */
     PyObject *rx_calls;     /* legacyfs._RX_CALLS, the live (epoch, cid, call) -> opcode map */
+    int no_state;           /* set while export's columns() formats: AFS (state) declines */
     Names rx_types, rx_acks; /* the packet types' names, "ACK <reason>" */
     int dec;                  /* DECnet routing layer and NSP (l2ctl.dissect_dec_dna): its tables */
     Names dec_control, dec_nsp, dec_seg, dec_fcmod;
+    int bfd;                  /* BFD control (routing.dissect_bfd) on UDP 3784 and 4784: diagnostics, states */
+    Names bfd_diag, bfd_states;
+    int dhcp;                 /* DHCP (app.dissect_dhcp) on UDP 67 and 68: the message types' texts */
+    Names dhcp_types;         /* "Discover", ... ; str(n) for the others */
     unsigned ntp_port;        /* NTP (mgmt.dissect_ntp) on this UDP port (0: none): modes, mode 7's requests */
     Names ntp_modes, ntp_priv;
     int dns;                  /* DNS and MDNS queries over UDP (app.dissect_dns, dissect_mdns) */
     unsigned dns_port, mdns_port;
-    Names dns_ops;            /* the opcodes' names, 0-15 */
+    Names dns_ops, dns_rcodes; /* the opcodes' and reply codes' names, 0-15 */
     int n_dns_types;
     struct {
         unsigned type;
         uint8_t len;
         char name[24];
     } dns_types[128]; /* app.DNS_TYPES */
+    int n_text;               /* line protocols over TCP (decode.text): the first line as the Info */
+    struct {
+        unsigned port;
+        int style; /* 0: FTP ("Request: " / "Response: "), 1: POP/SMTP ("C: " / "S: ") */
+        uint8_t len;
+        char proto[16];
+    } text[8];
     int n_rpc;                /* ONC RPC's replies (rpc.dissect_rpc_tcp/_udp) on these ports: */
     struct {
         unsigned port;
@@ -240,10 +253,10 @@ static int ext_tables(Walker *w, PyObject *ext) {
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(ncp); i++) {
             PyObject *text;
             int fn, sub, handle;
-            if (!PyArg_ParseTuple(PyList_GET_ITEM(ncp, i), "iiUp", &fn, &sub, &text, &handle))
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(ncp, i), "iiUi", &fn, &sub, &text, &handle))
                 return -1;
             if (!PyUnicode_IS_ASCII(text) || PyUnicode_GET_LENGTH(text) > 63 || fn < 0 || fn > 255 ||
-                sub < -1 || sub > 255) {
+                sub < -1 || sub > 255 || handle < 0 || handle > 2) {
                 PyErr_SetString(PyExc_ValueError, "Walker: ncp: bad entry");
                 return -1;
             }
@@ -303,6 +316,21 @@ static int ext_tables(Walker *w, PyObject *ext) {
             return -1;
         w->dec = 1;
     }
+    PyObject *bfd = PyDict_GetItemString(ext, "bfd");
+    if (bfd != NULL) {
+        PyObject *diag, *states;
+        if (!PyArg_ParseTuple(bfd, "O!O!", &PyDict_Type, &diag, &PyDict_Type, &states) ||
+            name_table(diag, w->bfd_diag.s, w->bfd_diag.len, 0, "Walker: bfd diagnostics") < 0 ||
+            name_table(states, w->bfd_states.s, w->bfd_states.len, 0, "Walker: bfd states") < 0)
+            return -1;
+        w->bfd = 1;
+    }
+    PyObject *dhcp = PyDict_GetItemString(ext, "dhcp");
+    if (dhcp != NULL) {
+        if (!PyDict_Check(dhcp) || name_table(dhcp, w->dhcp_types.s, w->dhcp_types.len, 0, "Walker: dhcp") < 0)
+            return -1;
+        w->dhcp = 1;
+    }
     PyObject *ntp = PyDict_GetItemString(ext, "ntp");
     if (ntp != NULL) {
         PyObject *modes, *priv;
@@ -317,13 +345,39 @@ static int ext_tables(Walker *w, PyObject *ext) {
         }
         w->ntp_port = (unsigned)port;
     }
+    PyObject *text = PyDict_GetItemString(ext, "text");
+    if (text != NULL) {
+        if (!PyList_Check(text) || PyList_GET_SIZE(text) > 8) {
+            PyErr_SetString(PyExc_ValueError, "Walker: text: a list of <= 8 (port, protocol, style)");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(text); i++) {
+            int port, style;
+            PyObject *proto;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(text, i), "iUi", &port, &proto, &style))
+                return -1;
+            if (port <= 0 || port > 65535 || style < 0 || style > 1 || !PyUnicode_IS_ASCII(proto) ||
+                PyUnicode_GET_LENGTH(proto) > 15 || PyUnicode_GET_LENGTH(proto) == 0) {
+                PyErr_SetString(PyExc_ValueError, "Walker: text: bad entry");
+                return -1;
+            }
+            w->text[i].port = (unsigned)port;
+            w->text[i].style = style;
+            w->text[i].len = (uint8_t)PyUnicode_GET_LENGTH(proto);
+            memcpy(w->text[i].proto, PyUnicode_DATA(proto), w->text[i].len);
+        }
+        w->n_text = (int)PyList_GET_SIZE(text);
+    }
     PyObject *dns = PyDict_GetItemString(ext, "dns");
     if (dns != NULL) {
         PyObject *ops, *types, *k, *v;
         int dport, mport;
-        if (!PyArg_ParseTuple(dns, "iiO!O!", &dport, &mport, &PyDict_Type, &ops, &PyDict_Type, &types))
+        PyObject *rcodes;
+        if (!PyArg_ParseTuple(dns, "iiO!O!O!", &dport, &mport, &PyDict_Type, &ops, &PyDict_Type, &rcodes,
+                              &PyDict_Type, &types))
             return -1;
-        if (name_table(ops, w->dns_ops.s, w->dns_ops.len, 0, "Walker: dns opcodes") < 0)
+        if (name_table(ops, w->dns_ops.s, w->dns_ops.len, 0, "Walker: dns opcodes") < 0 ||
+            name_table(rcodes, w->dns_rcodes.s, w->dns_rcodes.len, 0, "Walker: dns reply codes") < 0)
             return -1;
         Py_ssize_t pos = 0;
         while (PyDict_Next(types, &pos, &k, &v)) {
@@ -457,6 +511,7 @@ fail:
 /* -------------------------------------------------------------------------------------------------- */
 
 static inline unsigned be16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
+static inline unsigned le16(const uint8_t *p) { return (unsigned)p[1] << 8 | p[0]; }
 static inline uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -757,6 +812,53 @@ static int ssh_plain(Walker *w, const uint8_t *pl, Py_ssize_t len) {
     return o == len;
 }
 
+/* legacyfs._ncp_path for the request bytes [p, lim) of pl: the path's text at o (its components joined by
+ * "/"), or NULL if there is none (then also NULL, with *bad = 1, for a component Python would not print
+ * as is) */
+static char *ncp_path(char *o, const uint8_t *pl, Py_ssize_t p, Py_ssize_t lim, int wide, int *bad) {
+    Py_ssize_t step = wide ? 2 : 1;
+    *bad = 0;
+    for (Py_ssize_t q = lim - 1 - step; q >= p; q--) {
+        unsigned n = pl[q];
+        if (n == 0 || n > 32)
+            continue;
+        Py_ssize_t r = q + 1;
+        unsigned k;
+        for (k = 0; k < n; k++) {
+            if (r + step > lim)
+                break;
+            Py_ssize_t ln = wide ? (Py_ssize_t)le16(pl + r) : pl[r];
+            r += step;
+            if (ln == 0 || r + ln > lim) { /* (an empty part, or one past the end: not this count) */
+                k = n + 1;
+                break;
+            }
+            r += ln;
+        }
+        if (k != n || r != lim)
+            continue;
+        /* found: write it */
+        char *start = o;
+        r = q + 1;
+        for (k = 0; k < n; k++) {
+            Py_ssize_t ln = wide ? (Py_ssize_t)le16(pl + r) : pl[r];
+            r += step;
+            if (k)
+                *o++ = '/';
+            for (Py_ssize_t i = 0; i < ln; i++) {
+                if (pl[r + i] >= 0x80 || o - start > 200) {
+                    *bad = 1;
+                    return NULL;
+                }
+                *o++ = (char)pl[r + i];
+            }
+            r += ln;
+        }
+        return o;
+    }
+    return NULL;
+}
+
 /* NCP over IP (legacyfs.dissect_ncp) for the segment [pl, pl + len): the Info into *out (NULL: Python's).
  * A reply's completion code, a continuation, or a request of the walker's list (no path). */
 static char *ncp_info(Walker *w, char *o, const uint8_t *pl, Py_ssize_t len) {
@@ -786,6 +888,18 @@ static char *ncp_info(Walker *w, char *o, const uint8_t *pl, Py_ssize_t len) {
             continue;
         o = PUT_LIT(o, "C ");
         o = put_str(o, w->ncp_req[i].text, w->ncp_req[i].len);
+        if (w->ncp_req[i].handle == 2) {
+            int bad;
+            char *e = ncp_path(o + 2, pl, h + 8, len, fn == 0x59, &bad);
+            if (bad)
+                return NULL;
+            if (e != NULL) {
+                o[0] = ':';
+                o[1] = ' ';
+                o = e;
+            }
+            return o;
+        }
         if (w->ncp_req[i].handle && h + 14 <= len) {
             o = PUT_LIT(o, " - 0x");
             for (int k = 8; k < 14; k++)
@@ -828,6 +942,8 @@ static char *format_rx(Walker *w, char *o, unsigned long long n, long long sec, 
         name_len = w->rx_acks.len[r[44]];
     }
     PyObject *entry = NULL;
+    if (t == 1 && w->no_state)
+        return NULL;
     if (t == 1) {
         PyObject *k = PyLong_FromUnsignedLong(flags & 1 ? dp : sp);
         if (k == NULL)
@@ -956,10 +1072,12 @@ static inline int rpc_reply(const uint8_t *m, Py_ssize_t len) {
     return len >= 12 && be32(m + 4) == 1 && be32(m + 8) <= 1;
 }
 
-/* app.dns_name for the name at m + o of the message m[0:lim): its text (printable ASCII labels only, at
- * most 255 characters; else 0: Python's) at *out, and the bytes it uses at o; 1 if read, 0 if not */
+/* app.dns_name for the name at m + o of the message m[0:lim): 1 if read (its text at *out when out is
+ * not NULL: printable ASCII labels only, at most 255 characters), 0 where Python's gives None, -1 where
+ * Python would print it otherwise (then the packet is Python's); *used: where the name ends in m (the
+ * first pointer's end, or the end of the labels) */
 static int dns_name(const uint8_t *m, Py_ssize_t o, Py_ssize_t lim, char **out, Py_ssize_t *used) {
-    char *t = *out, *start = *out;
+    char *t = out != NULL ? *out : NULL, *start = t;
     Py_ssize_t u = -1;
     int hops = 0, labels = 0;
     for (;;) {
@@ -981,64 +1099,177 @@ static int dns_name(const uint8_t *m, Py_ssize_t o, Py_ssize_t lim, char **out, 
                 return 0;
             continue;
         }
-        if (ln & 0xC0 || o + 1 + (Py_ssize_t)ln > lim || (t - start) + 1 + ln > 255)
+        if (ln & 0xC0 || o + 1 + (Py_ssize_t)ln > lim)
             return 0;
-        if (labels++)
-            *t++ = '.';
-        for (unsigned i = 0; i < ln; i++) {
-            uint8_t c = m[o + 1 + i];
-            if (c < 0x20 || c > 0x7E) /* (label_text's escapes and UTF-8: Python's) */
-                return 0;
-            *t++ = (char)c;
+        if (t != NULL) {
+            if ((t - start) + 1 + ln > 255)
+                return -1;
+            if (labels)
+                *t++ = '.';
+            for (unsigned i = 0; i < ln; i++) {
+                uint8_t c = m[o + 1 + i];
+                if (c < 0x20 || c > 0x7E) /* (label_text's escapes and UTF-8: Python's) */
+                    return -1;
+                *t++ = (char)c;
+            }
         }
+        labels++;
         o += 1 + ln;
     }
-    if (!labels)
-        t = PUT_LIT(t, "<Root>");
-    *out = t;
-    *used = u; /* (relative to m; the caller subtracts its o) */
+    if (t != NULL) {
+        if (!labels)
+            t = PUT_LIT(t, "<Root>");
+        *out = t;
+    }
+    *used = u;
     return 1;
 }
 
-/* A DNS or MDNS query over UDP (the message m[0:len)) without records, as app._dns: the Info into o, or
- * NULL (Python's: a response, records, a name it does not print as is, anything cut) */
-static char *dns_query_info(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, int mdns) {
-    if (len < 12 || (m[2] & 0x80) || be16(m + 6) || be16(m + 8) || be16(m + 10))
+static inline char *put_dns_type(Walker *w, char *o, unsigned type) {
+    for (int k = 0; k < w->n_dns_types; k++)
+        if (w->dns_types[k].type == type)
+            return put_str(o, w->dns_types[k].name, w->dns_types[k].len);
+    o = PUT_LIT(o, "Unknown (");
+    o = put_u64(o, type);
+    *o++ = ')';
+    return o;
+}
+
+/* One resource record at m + *q (app._dns_record, columns only): " TYPE[, cache flush][ shown]" at o,
+ * *q moved past it; NULL: Python's (cut, or a record whose text this file does not write) */
+static char *dns_record(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, Py_ssize_t *q, int mdns) {
+    Py_ssize_t used, f;
+    if (dns_name(m, *q, len, NULL, &used) <= 0 || (f = used) + 10 > len)
         return NULL;
-    unsigned qd = be16(m + 4), opcode = (m[2] >> 3) & 15;
-    if (qd > 4)
+    unsigned rtype = be16(m + f), rclass = be16(m + f + 2), dlen = be16(m + f + 8);
+    Py_ssize_t d = f + 10, de = d + dlen;
+    if (de > len)
         return NULL;
+    *o++ = ' ';
+    if (rtype == 41) {
+        o = PUT_LIT(o, "OPT");
+    } else {
+        o = put_dns_type(w, o, rtype);
+        if (mdns && (rclass & 0x8000))
+            o = PUT_LIT(o, ", cache flush");
+    }
+    char name[300], *e = name;
+    int r;
+    if (rtype == 1 && dlen == 4) {
+        *o++ = ' ';
+        o = put_ip4(o, m + d);
+    } else if (rtype == 28 && dlen == 16) {
+        char a[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, m + d, a, sizeof a);
+        *o++ = ' ';
+        o = put_str(o, a, strlen(a));
+    } else if (rtype == 2 || rtype == 5 || rtype == 12 || rtype == 39) { /* (_NAME_DATA) */
+        if ((r = dns_name(m, d, de, &e, &used)) < 0)
+            return NULL;
+        if (r) {
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
+    } else if (rtype == 15 && dlen >= 3) {
+        if ((r = dns_name(m, d + 2, de, &e, &used)) < 0)
+            return NULL;
+        if (r) {
+            *o++ = ' ';
+            o = put_u64(o, be16(m + d));
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
+    } else if (rtype == 6) { /* SOA: the primary name server (the rest must be there: DNS_SOA.read) */
+        Py_ssize_t mu, ru;
+        if ((r = dns_name(m, d, de, &e, &mu)) < 0)
+            return NULL;
+        if (r) {
+            if (dns_name(m, mu, de, NULL, &ru) > 0 && ru + 20 > de)
+                return NULL;
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
+    } else if ((rtype == 33 && dlen >= 7) || rtype == 47) { /* SRV, NSEC: Python's */
+        return NULL;
+    }
+    *q = de;
+    return o;
+}
+
+/* A DNS or MDNS message over UDP (m[0:len)), as app._dns writes its Info in the columns-only dissection:
+ * into o, or NULL (Python's: anything cut, a name it does not print as is, SRV/NSEC records, many records) */
+static char *dns_info(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, int mdns) {
+    if (len < 12)
+        return NULL;
+    int resp = m[2] & 0x80;
+    unsigned qd = be16(m + 4), nrec = be16(m + 6) + be16(m + 8) + be16(m + 10), opcode = (m[2] >> 3) & 15;
+    if (qd > 4 || nrec > 24)
+        return NULL;
+    char *start = o;
     o = put_str(o, w->dns_ops.s[opcode], w->dns_ops.len[opcode]);
+    if (resp)
+        o = PUT_LIT(o, " response");
     o = PUT_LIT(o, " 0x");
     o = put_hex(o, be16(m), 4);
+    if (resp && (m[3] & 15)) {
+        *o++ = ' ';
+        o = put_str(o, w->dns_rcodes.s[m[3] & 15], w->dns_rcodes.len[m[3] & 15]);
+    }
     Py_ssize_t q = 12;
     for (unsigned i = 0; i < qd; i++) {
         char name[300], *e = name;
         Py_ssize_t used;
-        if (!dns_name(m, q, len, &e, &used))
+        if (dns_name(m, q, len, &e, &used) <= 0)
             return NULL;
         used -= q;
         if (q + used + 4 > len)
             return NULL;
         unsigned qtype = be16(m + q + used), qclass_hi = m[q + used + 2];
         *o++ = ' ';
-        int k;
-        for (k = 0; k < w->n_dns_types && w->dns_types[k].type != qtype; k++)
-            ;
-        if (k < w->n_dns_types) {
-            o = put_str(o, w->dns_types[k].name, w->dns_types[k].len);
-        } else {
-            o = PUT_LIT(o, "Unknown (");
-            o = put_u64(o, qtype);
-            *o++ = ')';
-        }
+        o = put_dns_type(w, o, qtype);
         *o++ = ' ';
         o = put_str(o, name, (size_t)(e - name));
         if (mdns)
             o = qclass_hi & 0x80 ? PUT_LIT(o, ", \"QU\" question") : PUT_LIT(o, ", \"QM\" question");
         q += used + 4;
     }
+    for (unsigned i = 0; i < nrec; i++) {
+        if (o - start > 1500)
+            return NULL;
+        if ((o = dns_record(w, o, m, len, &q, mdns)) == NULL)
+            return NULL;
+    }
     return o;
+}
+
+/* the index of port among the line protocols' ports, or -1 */
+static inline int text_index(Walker *w, unsigned port) {
+    for (int i = 0; i < w->n_text; i++)
+        if (w->text[i].port == port)
+            return i;
+    return -1;
+}
+
+/* The line protocol i's Info for the segment pl[0:len) sent to port dp (decode.text: the first line,
+ * without its CR LF; "Request: "/"Response: " or "C: "/"S: " by whether dp is the protocol's); NULL when
+ * the line holds a byte Python would not print as ASCII or is long (Python's) */
+static char *text_info(Walker *w, char *o, int i, const uint8_t *pl, Py_ssize_t len, unsigned dp) {
+    const uint8_t *nl = memchr(pl, '\n', (size_t)len);
+    Py_ssize_t e = nl != NULL ? nl - pl : len;
+    if (nl != NULL && e > 0 && pl[e - 1] == 13)
+        e--;
+    if (e > 300)
+        return NULL;
+    for (Py_ssize_t k = 0; k < e; k++)
+        if (pl[k] >= 0x80)
+            return NULL;
+    int j = text_index(w, dp);
+    int req = j >= 0 && w->text[j].len == w->text[i].len && memcmp(w->text[j].proto, w->text[i].proto, w->text[i].len) == 0;
+    if (w->text[i].style == 0)
+        o = req ? PUT_LIT(o, "Request: ") : PUT_LIT(o, "Response: ");
+    else
+        o = req ? PUT_LIT(o, "C: ") : PUT_LIT(o, "S: ");
+    return put_str(o, (const char *)pl, (size_t)e);
 }
 
 /* The transport layer of an IPv4 (no options, not a fragment) or IPv6 (no extension header) packet: ip is
@@ -1072,7 +1303,7 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         Py_ssize_t seglen = len - (Py_ssize_t)hl;
         if (hl < 20 || seglen < 0)
             return NULL;
-        int mptcp = 0, ssh = 0, ncp = 0, rpc = 0;
+        int mptcp = 0, ssh = 0, ncp = 0, rpc = 0, text = -1;
         if (hl > 20 && memchr(l4 + 20, 30, hl - 20) != NULL) { /* maybe MPTCP */
             if (!w->mptcp)
                 return NULL;
@@ -1094,6 +1325,10 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                 if (mark < 12 || mark > (1u << 24) || !rpc_reply(pl + 4, mlen) || 8 + (Py_ssize_t)mark <= seglen)
                     return NULL;
                 rpc = 1;
+            } else if (w->n_text && (text = text_index(w, (ports[lo] & 1) ? lo : hi)) >= 0) {
+                char tmp[400];
+                if (text_info(w, tmp, text, pl, seglen, dp) == NULL)
+                    return NULL;
             } else if (w->ncp && tcp_port_is(w, sp, dp, 524)) {
                 char tmp[128];
                 if (ncp_info(w, tmp, pl, seglen) == NULL)
@@ -1125,6 +1360,15 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             *o++ = ' ';
             o = put_u64(o, wl);
             return PUT_LIT(o, " Reply");
+        }
+        if (text >= 0) {
+            HEAD_ADDRS(ip, v6);
+            *o++ = ' ';
+            o = put_str(o, w->text[text].proto, w->text[text].len);
+            *o++ = ' ';
+            o = put_u64(o, wl);
+            *o++ = ' ';
+            return text_info(w, o, text, l4 + hl, seglen, dp);
         }
         if (ncp) {
             HEAD_IP(ip, v6, " NCP ");
@@ -1174,16 +1418,73 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             return NULL;
         unsigned chosen = (ports[lo] & 4) ? lo : hi;
         if (w->dns && (chosen == w->dns_port || chosen == w->mdns_port)) { /* DNS / MDNS queries */
-            char tmp[2048];
+            char tmp[4096];
             int mdns = chosen == w->mdns_port;
-            char *e = dns_query_info(w, tmp, l4 + 8, ulen - 8, mdns);
+            char *e = dns_info(w, tmp, l4 + 8, ulen - 8, mdns);
             if (e == NULL || e - tmp > 500) /* (the line stays within LINE_MAX_BYTES) */
                 return NULL;
             HEAD_ADDRS(ip, v6);
             o = mdns ? PUT_LIT(o, " MDNS ") : PUT_LIT(o, " DNS ");
             o = put_u64(o, wl);
             *o++ = ' ';
-            return dns_query_info(w, o, l4 + 8, ulen - 8, mdns);
+            return dns_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->bfd && (chosen == 3784 || chosen == 4784)) { /* BFD control: its 24-byte header all there */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = ulen - 8;
+            if (ml < 24 || ((m[1] & 0x04) && ml < 26)) /* (with authentication: its type and length too) */
+                return NULL;
+            HEAD_ADDRS(ip, v6);
+            o = PUT_LIT(o, " BFD Control ");
+            o = put_u64(o, wl);
+            o = PUT_LIT(o, " Diag: ");
+            o = put_str(o, w->bfd_diag.s[m[0] & 0x1F], w->bfd_diag.len[m[0] & 0x1F]);
+            o = PUT_LIT(o, ", State: ");
+            o = put_str(o, w->bfd_states.s[m[1] >> 6], w->bfd_states.len[m[1] >> 6]);
+            o = PUT_LIT(o, ", Flags: 0x");
+            return put_hex(o, m[1] & 0x3F, 2);
+        }
+        if (w->dhcp && (chosen == 67 || chosen == 68)) { /* DHCP (a BOOTP message with the magic cookie) */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = ulen - 8, q = 240;
+            if (ml < 240 || be32(m + 236) != 0x63825363)
+                return NULL;
+            int mt = -1;
+            while (q < ml) { /* the options: the last DHCP message type (53) wins, as in the dissector */
+                unsigned code = m[q];
+                if (code == 255)
+                    break;
+                if (code == 0) {
+                    q++;
+                    continue;
+                }
+                if (q + 1 >= ml || q + 2 + m[q + 1] > ml)
+                    break;
+                if (code == 53 && m[q + 1] == 1)
+                    mt = m[q + 2];
+                q += 2 + m[q + 1];
+            }
+            HEAD_ADDRS(ip, v6);
+            if (mt < 0) {
+                o = PUT_LIT(o, " BOOTP ");
+                o = put_u64(o, wl);
+                if (m[2] != 6)
+                    return PUT_LIT(o, " Boot");
+                o = m[0] == 1 ? PUT_LIT(o, " Boot Request from ") : PUT_LIT(o, " Boot Reply from ");
+                return put_mac(o, m + 28);
+            }
+            o = PUT_LIT(o, " DHCP ");
+            o = put_u64(o, wl);
+            o = PUT_LIT(o, " DHCP ");
+            o = put_str(o, w->dhcp_types.s[mt], w->dhcp_types.len[mt]);
+            for (int k = w->dhcp_types.len[mt]; k < 8; k++)
+                *o++ = ' ';
+            o = PUT_LIT(o, " - Transaction ID 0x");
+            uint32_t xid = be32(m + 4);
+            int digits = 1;
+            while (digits < 8 && xid >> (4 * digits))
+                digits++;
+            return put_hex(o, xid, digits);
         }
         if (w->ntp_port && chosen == w->ntp_port) { /* NTP: the version and mode (the header all there) */
             const uint8_t *m = l4 + 8;
@@ -1341,8 +1642,6 @@ static char *format_ip6(Walker *w, char *o, unsigned long long n, long long sec,
         return NULL;
     return format_l4(w, o, n, sec, us, ip, 1, ip[6], ip + 40, plen, cap - 40, ip[7], wl, 0);
 }
-
-static inline unsigned le16(const uint8_t *p) { return (unsigned)p[1] << 8 | p[0]; }
 
 /* The Info of a DECnet Phase IV frame (the routing layer at d, the frame's end at e), as
  * l2ctl.dissect_dec_dna and _dec_nsp write it; NULL where they leave it empty or mark the frame. */
@@ -1785,9 +2084,12 @@ static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nar
             return PyLong_FromLong(0);
         Py_RETURN_NONE;
     }
-    /* the line of packet 0 at the last second formatted (no call of the time formatter but the first) */
+    /* the line of packet 0 at the last second formatted (no call of the time formatter but the first);
+     * (no_state: the formatters that keep per-process state, AFS's call map, decline instead) */
+    w->no_state = 1;
     char *e = format_eth(w, w->out, 0, w->last_sec >= 0 ? w->last_sec : 0, 0, p, caplen,
                          (unsigned long long)wl);
+    w->no_state = 0;
     if (e == (char *)-1)
         return NULL;
     if (e == NULL) {

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sniffer.decode import app, engine, igmp, inet, l2ctl, legacyfs, link, mgmt, routing, rpc, ssh
+from sniffer.decode import app, engine, igmp, inet, l2ctl, legacyfs, link, mgmt, routing, rpc, ssh, text
 from sniffer.decode.core import (
     _NUMS,
     ETHERTYPES,
@@ -372,7 +372,7 @@ def _native_ext() -> dict[str, Any]:
     dissector whose columns the walker copies is the registered one: one 802.1Q tag, IPv6 without
     extension headers (TCP/UDP/ICMPv6 echo as _l4 gives them), MPTCP's Protocol column, SSH's
     encrypted packets (the message codes ssh._plain_packets knows), NCP over IP's replies and
-    fixed-text requests, RX and AFS over it, ONC RPC replies, DNS and MDNS queries, NTP, PIM, VRRP, OSPF, EIGRP and ESP over
+    fixed-text requests, RX and AFS over it, ONC RPC replies, DNS and MDNS messages, DHCP, BFD, NTP, FTP/POP/SMTP's first lines, PIM, VRRP, OSPF, EIGRP and ESP over
     IPv4/IPv6, PTPv2 and DECnet (routing control, NSP) over Ethernet: their type names as the dissectors print them, unknown ones too."""
     v4 = ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
     v6 = ETHERTYPES.map.get(0x86DD) is inet.dissect_ipv6
@@ -389,10 +389,20 @@ def _native_ext() -> dict[str, Any]:
         ext["ssh"] = bytes(int(c in ssh.MESSAGES or 30 <= c <= 33) for c in range(256))
     if ip(6) is inet.dissect_tcp and TCP_PORTS.map.get(524) is legacyfs.dissect_ncp:
         # NCP over IP: the requests whose Info is a fixed text (or one with the file handle after " - ")
+        # (and those with the request's path after ": ")
         ext["ncp"] = [
-            (fn, -1 if sub is None else sub, text.removesuffix(" - {handle}"), text.endswith(" - {handle}"))
-            for (fn, sub), text in legacyfs.NCP_REQUESTS.items()
-            if "{" not in text.removesuffix(" - {handle}")
+            (fn, -1 if sub is None else sub, t.split("{")[0].removesuffix(" - ").removesuffix(": "), kind)
+            for (fn, sub), t in legacyfs.NCP_REQUESTS.items()
+            for kind in (
+                0
+                if "{" not in t
+                else 1
+                if t.endswith(" - {handle}")
+                else 2
+                if t.endswith(": {path}")
+                else -1,
+            )
+            if kind >= 0 and t.count("{") <= 1
         ]
     if ip(17) is inet.dissect_udp and all(
         UDP_PORTS.map.get(p) is legacyfs.dissect_rx for p in legacyfs.AFS_SERVICES
@@ -419,19 +429,34 @@ def _native_ext() -> dict[str, Any]:
         ip(17) is inet.dissect_udp
         and UDP_PORTS.map.get(53) is app.dissect_dns
         and UDP_PORTS.map.get(5353) is app.dissect_mdns
-    ):  # DNS and MDNS queries without records: the opcodes' and the query types' names
+    ):  # DNS and MDNS messages: the opcodes', reply codes' and record types' names
         ext["dns"] = (
             53,
             5353,
             {op: app.DNS_OPCODES.get(op) or f"Unknown operation ({op})" for op in range(16)},
+            {rc: app.DNS_RCODES.get(rc, f"Unknown error ({rc})") for rc in range(16)},
             app.DNS_TYPES,
         )
+    if ip(17) is inet.dissect_udp and all(UDP_PORTS.map.get(p) is routing.dissect_bfd for p in (3784, 4784)):
+        ext["bfd"] = ({d: routing.BFD_DIAG.get(d, "Unknown") for d in range(32)}, routing.BFD_STATES)
+    if ip(17) is inet.dissect_udp and all(UDP_PORTS.map.get(p) is app.dissect_dhcp for p in (67, 68)):
+        ext["dhcp"] = {t: str(app.DHCP_TYPES.get(t, t)) for t in range(256)}
     if ip(17) is inet.dissect_udp and UDP_PORTS.map.get(mgmt.NTP_PORT) is mgmt.dissect_ntp:
         ext["ntp"] = (
             mgmt.NTP_PORT,
             mgmt.NTP_MODES,
             {rc: mgmt.NTP_PRIV_REQ.get(rc, f"Unknown ({rc})") for rc in range(256)},
         )
+    if ip(6) is inet.dissect_tcp:  # the line protocols whose Info is their first line
+        ext["text"] = [
+            (port, proto, style)
+            for port, fn, proto, style in (
+                (text.FTP_PORT, text.dissect_ftp, "FTP", 0),
+                (text.POP_PORT, text.dissect_pop, "POP", 1),
+                *((p, text.dissect_smtp, "SMTP", 1) for p in text.SMTP_PORTS),
+            )
+            if TCP_PORTS.map.get(port) is fn
+        ]
     ext["vrrp"] = ip(112) is routing.dissect_vrrp
     ext["esp"] = ip(inet.IPPROTO_ESP) is inet.dissect_esp
     ext["ah"] = ip(inet.IPPROTO_AH) is inet.dissect_ah  # (its next header's columns)

@@ -346,20 +346,41 @@ class _Dir:
         self.dropped = False  # the pending PDU was dropped to stay within the limits
 
 
+#: ARCnet link types (BSD 7, Linux 129: two more header bytes) and the protocol IDs that carry IP:
+#: RFC 1201 IPv4/IPv6 (split flag and sequence number follow: 3 bytes) and RFC 1051 IPv4
+_ARCNET_LINKS = {7: 3, 129: 5}
+_ARCNET_IP = {0xD4: (0x0800, 3), 0xC4: (0x86DD, 3), 0xF0: (0x0800, 0)}
+
+
+def _arcnet(d: bytes, linktype: int) -> tuple[int, int] | None:
+    """(ethertype, offset of the IP header) of an unsplit ARCnet packet carrying IP, else None."""
+    hl = _ARCNET_LINKS.get(linktype)
+    if hl is None or len(d) < hl + 3:
+        return None
+    ip = _ARCNET_IP.get(d[hl - 1])
+    if ip is None or (ip[1] and d[hl]):  # (a split packet: one part of a larger one)
+        return None
+    return ip[0], hl + ip[1]
+
+
 def _span(frame: Frame) -> Span | None:
     """Where the segment is (``Span``) in a plain (unfragmented, untunnelled) IPv4/IPv6 TCP segment on
-    the common link types, under VLAN tags, a PPPoE session or an MPLS label stack; else None."""
+    the common link types and ARCnet, under VLAN tags, a PPPoE session or an MPLS label stack; else None."""
     from sniffer.model.l4 import _link
 
     try:
         link = _link(frame)
     except (struct.error, IndexError):
         return None
-    if link is None:
-        return None
-    et, off = link[0], link[1]
     d = frame[1]
     n = len(d)
+    if link is not None:
+        et, off = link[0], link[1]
+    else:
+        arc = _arcnet(d, frame[3])
+        if arc is None:
+            return None
+        et, off = arc
     pppoe = -1
     if et == 0x8864 and n >= off + 8 and d[off] == 0x11:  # PPPoE session: IPv4 / IPv6 over PPP
         pppoe, et, off = off, {0x0021: 0x0800, 0x0057: 0x86DD}.get(_u16(d, off + 6)[0], 0), off + 8

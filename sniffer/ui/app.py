@@ -120,6 +120,7 @@ class SnifferApp(PanelActions, App[None]):
 
     TITLE = "sniffer"
     CSS_PATH = "sniffer.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # the screens' classes (sniffer.tcss)
     #: the packet list's conversation state (model.tcpcolumns); False: the per-packet view (bench/tui.py)
     TCP_STATE = True
     TCP_REASSEMBLY = True  # (False: the analysis without TCP reassembly; bench/tui.py --state times both)
@@ -1072,7 +1073,16 @@ class SnifferApp(PanelActions, App[None]):
             self.notify("Info takes the width the other columns leave: resize those", timeout=3)
             plist.refresh()
             return
-        plist.resize_column(column, plist.width_of(column) + delta)
+        width = plist.width_of(column)
+        if width == 0 and delta < 0:  # hidden by the compact column set (a narrow list): stays so
+            self._column_notice(column)
+            plist.refresh()
+            return
+        from sniffer.ui.widgets import NATURAL
+
+        plist.resize_column(
+            column, width + delta if width else NATURAL.get(column, 8)
+        )  # > shows a hidden one
         self._save_widths()
         self._column_notice(column)
 
@@ -1081,6 +1091,9 @@ class SnifferApp(PanelActions, App[None]):
 
         label = LABELS.get(column, column)
         width = "the rest" if column == "info" else str(self.plist.width_of(column))
+        if width == "0":  # the compact column set of a narrow list left it out
+            self.notice_column = f"{label} hidden at this width (> shows it)"
+            return
         self.notice_column = f"{label} {width} wide (< > {{ }} Esc)"
 
     @on(PacketList.ColumnResized)

@@ -40,13 +40,18 @@ class HelpScreen(ModalScreen[None]):
         self.keys = keys
 
     def compose(self) -> ComposeResult:
-        width = max(len(k) for k, _ in self.keys) + 2
-        text = Text.assemble(("sniffer keys", "bold"), "  (Esc closes)\n\n")
+        from rich.console import Group
+        from rich.table import Table
+
+        # a grid, so that a description too long for a narrow screen wraps in its own column
+        table = Table.grid(padding=(0, 2, 0, 0))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
         for k, d in self.keys:
-            text.append(k.ljust(width), "bold")
-            text.append(d + "\n")
+            table.add_row(k, d)
+        title = Text.assemble(("sniffer keys", "bold"), "  (Esc closes)\n")
         with VerticalScroll():
-            yield Static(text, id="help-text")
+            yield Static(Group(title, table), id="help-text")
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

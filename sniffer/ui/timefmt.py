@@ -58,6 +58,16 @@ class TimeFormat:
             "epoch": 10 + d,
         }.get(self.kind, max(12, 5 + d))
 
+    def fit_width(self, span: int) -> int:
+        """Characters the column needs in a narrow list for a capture spanning ``span`` ns: seconds since
+        the first packet as wide as the last one's (8 for "1.762553" rather than 12), deltas 10 (up to
+        999 s with microseconds); the clock formats as ``width``."""
+        if self.kind == "relative":
+            return max(4, len(_seconds(max(0, span), self.digits)))
+        if self.kind in ("delta", "delta_displayed"):
+            return min(self.width(), 10)
+        return self.width()
+
     def text(self, ts: int, first: int, previous: int | None, previous_displayed: int | None) -> str:
         """The Time cell of a packet at ``ts`` ns; ``first``: the first timestamped packet's time;
         ``previous`` / ``previous_displayed``: the packet before it (None for the first)."""

@@ -31,6 +31,7 @@ CURSOR_STYLE = Style(color="#ffffff", bgcolor="#1f5fbf", bold=True)
 ZEBRA_STYLE = Style(bgcolor="#1c1c1c")
 SAMPLE_ROWS = 2000  # rows looked at to size text columns (numbers are sized from their maximum)
 MAX_TEXT_WIDTH = 48
+FLEX_MIN = 16  # a flex column is narrowed to fit the table's width down to this
 BIG_TABLE = 50_000  # rows from which the rows filter runs in a thread (the UI thread stays free)
 
 
@@ -114,12 +115,15 @@ def display_order(
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its label, whether it holds numbers (right-aligned, sorted largest first) and how a
-    value is written (``str`` when no format is given)."""
+    """One column: its label, whether it holds numbers (right-aligned, sorted largest first), how a
+    value is written (``str`` when no format is given) and whether it gives up width (``flex``: a long
+    text column, e.g. a message, narrowed down to ``FLEX_MIN`` so the columns after it stay on a narrow
+    screen instead of past its right edge)."""
 
     label: str
     numeric: bool = False
     fmt: Callable[[Any], str] | None = None
+    flex: bool = False
 
     def text(self, value: Any) -> str:
         if value is None:
@@ -303,9 +307,23 @@ class VirtualTable(ScrollView, can_focus=True):
             keep = self.order[self.cursor]  # the row the cursor moved to while the thread ran
         self._set_order(order, keep)
 
+    def shown_widths(self) -> list[int]:
+        """The widths drawn: ``widths`` with the flex columns narrowed to fit the table's width."""
+        widths = self.widths
+        over = sum(widths) + len(widths) - self.size.width
+        flex = [k for k, c in enumerate(self.columns[: len(widths)]) if c.flex]
+        if over <= 0 or not flex or not self.size.width:
+            return widths
+        out = list(widths)
+        for k in flex:
+            cut = max(0, min(over, out[k] - max(FLEX_MIN, len(self.columns[k].label) + 2)))
+            out[k] -= cut
+            over -= cut
+        return out
+
     def _set_order(self, order: Sequence[int], keep: int | None) -> None:
         self.order = order
-        self.virtual_size = Size(sum(self.widths) + len(self.widths), len(order) + 1)
+        self._size_content()
         if keep is not None:
             self._restore(keep)
         self.refresh()
@@ -386,7 +404,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if pos.y == 0:  # a header: sort by it (again: the other way)
             x = pos.x + int(self.scroll_x)
             edge = 0
-            for k, w in enumerate(self.widths):
+            for k, w in enumerate(self.shown_widths()):
                 edge += w + 1
                 if x < edge:
                     if self.sort_column == k:
@@ -405,7 +423,8 @@ class VirtualTable(ScrollView, can_focus=True):
     # -- rendering --------------------------------------------------------------------------------------
     def _line(self, cells: Sequence[str]) -> str:
         return " ".join(
-            _cut(text, w, col.numeric) for text, w, col in zip(cells, self.widths, self.columns, strict=False)
+            _cut(text, w, col.numeric)
+            for text, w, col in zip(cells, self.shown_widths(), self.columns, strict=False)
         )
 
     def render_line(self, y: int) -> Strip:
@@ -413,14 +432,15 @@ class VirtualTable(ScrollView, can_focus=True):
         x0 = int(self.scroll_x)
         if y == 0:
             segs = []
-            for k, (col, w) in enumerate(zip(self.columns, self.widths, strict=False)):
+            widths = self.shown_widths()
+            for k, (col, w) in enumerate(zip(self.columns, widths, strict=False)):
                 label = col.label
                 style = HEADER_STYLE
                 if k == self.sort_column:
                     label += " …" if self.sorting else (" ▼" if self.sort_reverse else " ▲")
                     style = SORTED_HEADER_STYLE
                 segs.append(Segment(_cut(label, w, col.numeric) + " ", style))
-            total = sum(self.widths) + len(self.widths)
+            total = sum(widths) + len(widths)
             if total < width + x0:
                 segs.append(Segment(" " * (width + x0 - total), HEADER_STYLE))
             return Strip(segs).crop(x0, x0 + width)
@@ -434,6 +454,13 @@ class VirtualTable(ScrollView, can_focus=True):
             style = self.rich_style + ZEBRA_STYLE if r % 2 else self.rich_style
         text = text[x0 : x0 + width].ljust(width)
         return Strip([Segment(text, style)], width)
+
+    def _size_content(self) -> None:
+        widths = self.shown_widths()
+        self.virtual_size = Size(sum(widths) + len(widths), len(self.order) + 1)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._size_content()
 
     def on_focus(self) -> None:
         self.refresh()

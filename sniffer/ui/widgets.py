@@ -17,6 +17,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.suggester import Suggester
+from textual.visual import VisualType
 from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
@@ -33,6 +34,10 @@ CURSOR_STYLE = Style(color="#ffffff", bgcolor="#1f5fbf", bold=True)
 CURRENT_HEADER_STYLE = Style(bold=True, reverse=True, underline=True, color="#ffd75f")
 MARK_STYLE = Style(color="#ffffff", bgcolor="#000000")
 MARK_CURSOR_STYLE = Style(color="#ffffff", bgcolor="#1f5fbf", bold=True, underline=True)
+NARROW = 100  # a list narrower than this gets the compact column set (Info first, see Columns.fit)
+INFO_MIN = 45  # characters of Info the compact set keeps before it shows Source / Destination / Length
+ADDR_MIN = 11  # Source / Destination narrower than this are hidden rather than shown cut
+NATURAL = {"source": 15, "destination": 15, "length": 5}  # a hidden column shown again (> on it)
 
 
 @dataclass
@@ -56,26 +61,52 @@ class Columns:
         sized: dict[str, int] | None = None,
     ) -> Columns:
         """Widths for a list ``width`` characters wide; ``sized``: columns the user resized (builtin
-        name -> width) win over the automatic ones; Info takes what is left."""
-        if width < 100:  # narrow (80 columns): tighter fixed columns, so Info stays readable
-            no, proto, length = max(4, len(str(count))), 6, 5
-            time_width = min(time_width, 10) if time_width <= 12 else time_width
-        else:
+        name -> width) win over the automatic ones; Info takes what is left.
+
+        Narrower than ``NARROW`` (an 80-column terminal) the compact set: No. as wide as the packet count,
+        Time as the caller sized it, Protocol 6, the field columns, then Info keeps ``INFO_MIN``
+        characters; Source and Destination get what is left (hidden, width 0, when less than
+        ``ADDR_MIN`` each), then Length. A column the user sized is always shown at its size."""
+        sized = sized or {}
+        if width >= NARROW:
             no, proto, length = max(5, len(str(count))), 9, 7
-        src = dst = 22 if width >= 140 else (18 if width >= 110 else 15)
-        if sized:
+            src = dst = 22 if width >= 140 else (18 if width >= 110 else 15)
             no, time_width = sized.get("no", no), sized.get("time", time_width)
             src, dst = sized.get("source", src), sized.get("destination", dst)
             proto, length = sized.get("protocol", proto), sized.get("length", length)
-        fixed = no + time_width + src + dst + proto + length + 6 + sum(custom) + len(custom)  # + separators
-        return cls(no, time_width, src, dst, proto, length, max(10, width - fixed), custom)
+            fixed = no + time_width + src + dst + proto + length + 6 + sum(custom) + len(custom)  # separators
+            return cls(no, time_width, src, dst, proto, length, max(10, width - fixed), custom)
+        no = sized.get("no", max(3, len(str(count))))
+        time_width = sized.get("time", time_width)
+        proto = sized.get("protocol", 6)
+        spare = width - (no + 1) - (time_width + 1) - (proto + 1) - sum(custom) - len(custom) - INFO_MIN
+        src, dst, length = sized.get("source", -1), sized.get("destination", -1), sized.get("length", -1)
+        spare -= sum(w + 1 for w in (src, dst, length) if w >= 0)
+        auto = [name for name, w in (("source", src), ("destination", dst)) if w < 0]
+        if auto:
+            each = min(NATURAL["source"], spare // len(auto) - 1)
+            each = each if each >= ADDR_MIN else 0
+            src, dst = (each if src < 0 else src), (each if dst < 0 else dst)
+            spare -= (each + 1) * len(auto) if each else 0
+        if length < 0:
+            length = NATURAL["length"] if spare >= NATURAL["length"] + 1 else 0
+            spare -= length + 1 if length else 0
+        shown = sum(w + 1 for w in (no, time_width, src, dst, proto, length) if w) + sum(custom) + len(custom)
+        return cls(no, time_width, src, dst, proto, length, max(10, width - shown), custom)
 
     def spans(self) -> list[tuple[str, int]]:
-        """(builtin column name or "custom:K", width) in screen order."""
+        """(builtin column name or "custom:K", width) in screen order; hidden columns (width 0) left out."""
         out = [("no", self.no), ("time", self.time), ("source", self.src), ("destination", self.dst)]
         out += [("protocol", self.proto), ("length", self.length)]
         out += [(f"custom:{k}", w) for k, w in enumerate(self.custom)]
-        return [*out, ("info", self.info)]
+        return [(name, w) for name, w in out if w > 0] + [("info", self.info)]
+
+
+def _join(cols: Columns, cells: dict[str, str], custom: list[str]) -> str:
+    """One line of the list: the cells of the columns shown (``Columns.spans``), one space apart."""
+    return " ".join(
+        custom[int(name[7:])] if name.startswith("custom:") else cells[name] for name, _ in cols.spans()
+    )
 
 
 def _cut(text: str, width: int) -> str:
@@ -242,7 +273,19 @@ class PacketList(ScrollView, can_focus=True):
     def columns(self) -> Columns:
         sized = self.widths
         widths = tuple(sized.get(n, max(CUSTOM_WIDTH[0], min(CUSTOM_WIDTH[1], len(n)))) for n in self.custom)
-        return Columns.fit(self.size.width, self.store.count, self.timefmt.width(), widths, sized)
+        width = self.size.width
+        time_width = self.timefmt.width()
+        if width < NARROW:  # the compact set: Time as wide as the capture's times need
+            count = self.store.count
+            span = self.store.ts[count - 1] - self.first_ts() if count else 0
+            time_width = self.timefmt.fit_width(span)
+        cols = Columns.fit(width, self.store.count, time_width, widths, sized)
+        sort_col = self.view.column if isinstance(self.view, SortedRows) else None
+        if sort_col in NATURAL and sort_col not in sized and sort_col not in dict(cols.spans()):
+            # the column the list is sorted by is always shown (the compact set had left it out)
+            sized = {**sized, sort_col: NATURAL[sort_col]}
+            cols = Columns.fit(width, self.store.count, time_width, widths, sized)
+        return cols
 
     def column_names(self) -> list[str]:
         """Every column in screen order (builtin names and field names)."""
@@ -356,18 +399,17 @@ class PacketList(ScrollView, can_focus=True):
         def label(name: str, text: str) -> str:
             return text + arrow if name == sort_col else text
 
-        return " ".join(
-            (
-                label("no", "No.").rjust(cols.no),
-                _cut(label("time", "Time"), cols.time),
-                _cut(label("source", "Source"), cols.src),
-                _cut(label("destination", "Destination"), cols.dst),
-                _cut(label("protocol", "Protocol" if cols.proto >= 8 else "Proto"), cols.proto),
-                label("length", "Length" if cols.length >= 6 else "Len").rjust(cols.length),
-                *(_cut(label(n, n), w) for n, w in zip(self.custom, cols.custom, strict=False)),
-                label("info", "Info"),
-            )
-        )
+        cells = {
+            "no": label("no", "No.").rjust(cols.no),
+            "time": _cut(label("time", "Time"), cols.time),
+            "source": _cut(label("source", "Source"), cols.src),
+            "destination": _cut(label("destination", "Destination"), cols.dst),
+            "protocol": _cut(label("protocol", "Protocol" if cols.proto >= 8 else "Proto"), cols.proto),
+            "length": label("length", "Length" if cols.length >= 6 else "Len").rjust(cols.length),
+            "info": label("info", "Info"),
+        }
+        custom = [_cut(label(n, n), w) for n, w in zip(self.custom, cols.custom, strict=False)]
+        return _join(cols, cells, custom)
 
     def custom_cells(self, index: int, cols: Columns) -> list[str]:
         if not self.custom:
@@ -396,18 +438,17 @@ class PacketList(ScrollView, can_focus=True):
         return self.timefmt.text(ts[index], self.first_ts(), prev, prev_shown)
 
     def row_text(self, index: int, row: Row, cols: Columns, r: int) -> str:
-        return " ".join(
-            (
-                str(index + 1).rjust(cols.no),
-                _cut(self.time_text(r, index), cols.time),
-                _cut(self.names.address(row.src) if self.names else row.src, cols.src),
-                _cut(self.names.address(row.dst) if self.names else row.dst, cols.dst),
-                _cut(row.protocol, cols.proto),
-                str(self.store.wirelen[index]).rjust(cols.length),
-                *self.custom_cells(index, cols),
-                self.names.info(row.protocol, row.info) if self.names else row.info,
-            )
-        )
+        names = self.names
+        cells = {
+            "no": str(index + 1).rjust(cols.no),
+            "time": _cut(self.time_text(r, index), cols.time),
+            "source": _cut(names.address(row.src) if names else row.src, cols.src) if cols.src else "",
+            "destination": _cut(names.address(row.dst) if names else row.dst, cols.dst) if cols.dst else "",
+            "protocol": _cut(row.protocol, cols.proto),
+            "length": str(self.store.wirelen[index]).rjust(cols.length),
+            "info": names.info(row.protocol, row.info) if names else row.info,
+        }
+        return _join(cols, cells, self.custom_cells(index, cols))
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -450,7 +491,8 @@ class PacketList(ScrollView, can_focus=True):
 
 
 class HexView(ScrollView, can_focus=True):
-    """Hex + ASCII dump of the selected packet; the selected field's bytes are highlighted."""
+    """Hex + ASCII dump of the selected packet; the selected field's bytes are highlighted. 16 bytes a
+    row, 8 where the pane is narrower than a 16-byte row (the side-by-side layout at 80 columns)."""
 
     DEFAULT_CSS = """
     HexView { overflow-x: hidden; }
@@ -458,10 +500,11 @@ class HexView(ScrollView, can_focus=True):
     BINDINGS = [
         Binding("left,h", "move(-1)", "Previous byte", show=False),
         Binding("right,l", "move(1)", "Next byte", show=False),
-        Binding("up,k", "move(-16)", "Byte above", show=False),
-        Binding("down,j", "move(16)", "Byte below", show=False),
+        Binding("up,k", "move_rows(-1)", "Byte above", show=False),
+        Binding("down,j", "move_rows(1)", "Byte below", show=False),
     ]
     HEX_START = 6
+    WIDE_ROW = 72  # characters a 16-byte row takes (offset, 16 hex bytes in two groups, ASCII)
     HL_STYLE = Style(color="#000000", bgcolor="#f0c674", bold=True)
     CUR_STYLE = Style(reverse=True)
 
@@ -477,11 +520,23 @@ class HexView(ScrollView, can_focus=True):
         self.hl_end = -1
         self.byte_cursor = -1
 
+    @property
+    def per_row(self) -> int:
+        """Bytes a row shows: 16, or 8 when the pane is too narrow for 16."""
+        return 16 if not self.size.width or self.size.width >= self.WIDE_ROW else 8
+
+    def _size_rows(self) -> None:
+        n = self.per_row
+        self.virtual_size = Size(self.size.width, (len(self.data) + n - 1) // n)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._size_rows()
+
     def show(self, data: bytes) -> None:
         self.data = data
         self.hl_start = self.hl_end = -1
         self.byte_cursor = -1
-        self.virtual_size = Size(self.size.width, (len(data) + 15) // 16)
+        self._size_rows()
         self.scroll_to(y=0, animate=False)
         self.refresh()
 
@@ -490,26 +545,28 @@ class HexView(ScrollView, can_focus=True):
             self.hl_start = self.hl_end = -1
         else:
             self.hl_start, self.hl_end = start, min(len(self.data), start + length)
-            line = start // 16
+            line = start // self.per_row
             if not (self.scroll_y <= line < self.scroll_y + self.size.height):
                 self.scroll_to(y=max(0, line - 1), animate=False)
         self.refresh()
 
     @staticmethod
-    def byte_column(i: int) -> int:
-        return HexView.HEX_START + i * 3 + (1 if i >= 8 else 0)
+    def byte_column(i: int, per_row: int = 16) -> int:
+        """Screen column of the i-th byte of a row (16-byte rows have a gap after the 8th)."""
+        return HexView.HEX_START + i * 3 + (1 if per_row == 16 and i >= 8 else 0)
 
     @staticmethod
-    def ascii_column(i: int) -> int:
-        return HexView.HEX_START + 16 * 3 + 2 + i
+    def ascii_column(i: int, per_row: int = 16) -> int:
+        return HexView.HEX_START + per_row * 3 + (2 if per_row == 16 else 1) + i
 
     def offset_at(self, x: int, y: int) -> int | None:
         """Byte offset under widget cell (x, y), or None."""
+        n = self.per_row
         line = int(self.scroll_y) + y
-        for i in range(16):
-            bx = self.byte_column(i)
-            if bx <= x < bx + 2 or x == self.ascii_column(i):
-                off = line * 16 + i
+        for i in range(n):
+            bx = self.byte_column(i, n)
+            if bx <= x < bx + 2 or x == self.ascii_column(i, n):
+                off = line * n + i
                 return off if off < len(self.data) else None
         return None
 
@@ -531,13 +588,17 @@ class HexView(ScrollView, can_focus=True):
         base = self.byte_cursor if self.byte_cursor >= 0 else max(self.hl_start, 0)
         self.select_byte(max(0, min(len(self.data) - 1, base + delta)))
 
+    def action_move_rows(self, rows: int) -> None:
+        self.action_move(rows * self.per_row)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        n = self.per_row
         line = int(self.scroll_y) + y
-        base = line * 16
+        base = line * n
         if base >= len(self.data) or not self.data:
             return Strip.blank(width, self.rich_style)
-        chunk = self.data[base : base + 16]
+        chunk = self.data[base : base + n]
         plain = self.rich_style
         hl, cur = self.HL_STYLE, plain + self.CUR_STYLE
         lo, hi, bc = self.hl_start, self.hl_end, self.byte_cursor
@@ -546,7 +607,7 @@ class HexView(ScrollView, can_focus=True):
             return cur if off == bc else (hl if lo <= off < hi else plain)
 
         segs = [Segment(f"{base:04x}  ", plain + Style(dim=True))]
-        for i in range(16):
+        for i in range(n):
             off = base + i
             if i == 8:
                 segs.append(Segment(" ", plain))
@@ -554,7 +615,7 @@ class HexView(ScrollView, can_focus=True):
                 segs.append(Segment(f"{chunk[i]:02x}", style(off)))
             else:
                 segs.append(Segment("  ", plain))
-            joined = lo <= off < hi - 1 and i != 15 and i != 7
+            joined = lo <= off < hi - 1 and i != n - 1 and i != 7
             segs.append(Segment(" ", hl if joined else plain))
         segs.append(Segment(" ", plain))
         for i, b in enumerate(chunk):
@@ -697,8 +758,16 @@ class FilterInput(Input):
         self.cursor_position = 0
 
 
+FILTER_HINT = "display filter, e.g. tcp.port == 80 or icmp  (/ to edit, Tab completes, Enter applies)"
+FILTER_HINT_SHORT = "e.g. tcp.port == 80 or icmp  (/ edit, Tab complete, Enter apply)"  # fits at 80
+
+
 class FilterBar(Horizontal):
     """Display filter input, checked as you type."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        for inp in self.query(Input):  # the whole hint where it fits, a shorter one at 80 columns
+            inp.placeholder = FILTER_HINT if event.size.width >= NARROW else FILTER_HINT_SHORT
 
     DEFAULT_CSS = """
     FilterBar { height: 1; }
@@ -708,6 +777,15 @@ class FilterBar(Horizontal):
     FilterBar > Input.-bad { background: #4a1616; }
     FilterBar > #filter-msg { width: auto; max-width: 80; color: $text-warning; padding-left: 1; }
     """
+
+
+class FilterMessage(Static):
+    """Why the filter typed is invalid (empty while it is valid). Below 100 columns it takes a second
+    line of the filter bar when it has something to say (sniffer.tcss: ``Screen.-narrow``)."""
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        super().update(content, layout=layout)
+        self.set_class(not str(content), "-empty")
 
 
 class StatusBar(Static):
@@ -721,10 +799,10 @@ class StatusBar(Static):
 def build_filter_bar(names: Callable[[], list[str]]) -> tuple[FilterBar, Input, Static]:
     """The filter bar, its input and its message line."""
     inp = FilterInput(
-        placeholder="display filter, e.g. tcp.port == 80 or icmp  (/ to edit, Tab completes, Enter applies)",
+        placeholder=FILTER_HINT,
         id="filter",
         suggester=FieldSuggester(names),
         select_on_focus=False,
     )
-    msg = Static("", id="filter-msg")
+    msg = FilterMessage("", id="filter-msg", classes="-empty")
     return FilterBar(Static("Filter: ", id="filter-label"), inp, msg), inp, msg

@@ -482,7 +482,7 @@ def _ssh_payload(rnd: random.Random) -> bytes:
 
 def _session8_frame(rnd: random.Random) -> bytes:
     eth = b"\x01\x00\x5e\0\0\x0d\x02\0\0\0\0\x01"
-    kind = rnd.randrange(17)
+    kind = rnd.randrange(20)
     sp, dp = rnd.choice(((22, 40000), (40000, 22), (21, 22), (22, 21), (22, 22), (41000, 80), (5000, 6000)))
     if kind == 0:  # TCP with options: MPTCP (kind 30), a 30 inside another option, cut option lists
         opts = rnd.choice(
@@ -569,6 +569,17 @@ def _session8_frame(rnd: random.Random) -> bytes:
                 )
                 + rnd.randbytes(rnd.choice((0, 5, 6, 30))),
                 b"tNcP" + bytes(4) + struct.pack("!H", rnd.choice((0x9999, 0x2222, 0x3333))),
+                # a request with a path: a component count, then (16-bit LE length, name) pairs
+                b"DmdT"
+                + bytes(12)
+                + struct.pack("!HBBBB", 0x2222, 1, 0, 2, 0)
+                + bytes([0x59, rnd.choice((1, 2, 32))])
+                + rnd.randbytes(rnd.choice((0, 3, 9)))
+                + bytes(
+                    [len(parts := rnd.choice(([b"STUDENTS", b"a.url"], [b"x"], [b"caf\xe9"], [b"a", b""])))]
+                )
+                + b"".join(struct.pack("<H", len(c)) + c for c in parts)
+                + rnd.choice((b"", b"", b"\x01")),
                 rnd.randbytes(rnd.choice((2, 4, 40))),
             )
         )
@@ -674,6 +685,51 @@ def _session8_frame(rnd: random.Random) -> bytes:
         msg += rnd.randbytes(rnd.choice((0, 8, 44, 60)))
         ports = rnd.choice(((123, 123), (40000, 123), (123, 40000), (53, 123)))
         l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
+    elif kind == 17:  # FTP / POP / SMTP lines: commands, replies, no line end, CR alone, non-ASCII, long
+        line = rnd.choice(
+            (
+                b"USER anonymous\r\nPASS x\r\n",
+                b"+OK POP3 ready\r\n",
+                b"220 ready",
+                b"\r\n",
+                b"a\rb\r\n",
+                b"caf\xc3\xa9\r\n",
+                b"x" * 400 + b"\r\n",
+                b"\x00\x1b[0m\tok\n",
+                b"-ERR no\n+OK\n",
+            )
+        )
+        ports = rnd.choice(
+            ((40000, 21), (21, 40000), (40000, 110), (110, 40000), (25, 587), (587, 40000), (21, 110))
+        )
+        tcp = struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0)
+        l4, proto = tcp + line, 6
+    elif kind == 18:  # DHCP / BOOTP: message types (known, unknown, two, none), no cookie, cut options
+        boot = bytes([rnd.choice((1, 2)), 1, rnd.choice((6, 6, 16)), 0]) + struct.pack(
+            "!I", rnd.choice((0x3D1D, 0, 0xDEADBEEF))
+        )
+        boot += bytes(20) + b"\x02\xab\0\0\0\x01" + bytes(202)
+        opts = rnd.choice(
+            (
+                b"\x35\x01\x01\xff",
+                b"\x35\x01\xc8\x00\x00\xff",
+                b"\x35\x01\x03\x35\x01\x05\xff",
+                b"\x0c\x03abc\xff",
+                b"\x35\x02\x01\x01\xff",
+                b"\x35\x01",
+                b"\x0c\x09ab",
+            )
+        )
+        msg = boot + rnd.choice((b"\x63\x82\x53\x63", b"\x63\x82\x53\x64")) + opts
+        msg = msg[: len(msg) if rnd.random() < 0.9 else rnd.choice((100, 238, 241))]
+        ports = rnd.choice(((68, 67), (67, 68), (40000, 67), (53, 67)))
+        l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
+    elif kind == 19:  # BFD control: diagnostics, states, flags (authentication), cut short
+        msg = bytes([rnd.choice((0x20, 0x21, 0x3F, 0x28)), rnd.randrange(256)]) + rnd.randbytes(
+            rnd.choice((10, 22, 23, 24, 30))
+        )
+        ports = rnd.choice(((49152, 3784), (3784, 49152), (4784, 4784), (53, 3784)))
+        l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
     elif kind == 8:  # ESP
         l4, proto = rnd.randbytes(rnd.choice((4, 8, 40))), 50
     else:  # PTP over Ethernet, v2 and v1, every message type, cut short
@@ -708,9 +764,9 @@ def _session8_frame(rnd: random.Random) -> bytes:
 def test_session8_variants(tmp_path: Path) -> None:
     """802.1Q (one to three tags), Authentication Headers, IPv4 first fragments, IPv6 (bad versions, payload lengths short, long and zero), MPTCP's option walk, SSH on
     and off port 22 (encrypted, banner, plain key exchange, New Keys), PIM/VRRP/OSPF/EIGRP/ESP (short,
-    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, NTP, DECnet, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
+    unknown types, Register), NCP over IP, RX/AFS (requests and replies through the call map), ONC RPC, DNS/MDNS, DHCP, BFD, NTP, FTP/POP/SMTP lines, DECnet, PTP v1/v2: walker and pure loop agree; then the same frames mutated and cut."""
     rnd = random.Random(8)
-    frames = [_session8_frame(rnd) for _ in range(3000)]
+    frames = [_session8_frame(rnd) for _ in range(8000)]
     p = tmp_path / "s8.pcap"
     p.write_bytes(_pcap("<", False, frames, rnd))
     chunks, err = _both(str(p))
@@ -735,6 +791,7 @@ def test_session8_variants(tmp_path: Path) -> None:
         "R Error (0x89)",
         "C Read From File - 0x",
         "C Open CallBack Control (Op-Lock)",
+        ": STUDENTS/a.url\n",
         "Continuation",
         " AFS (RX) ",
         "FS Request: ",
@@ -753,12 +810,20 @@ def test_session8_variants(tmp_path: Path) -> None:
         "Unknown (999)",
         " DEC DNA ",
         "Routing control, ",
-        "NSP data ACK message(",
         " segment, bytes this segment: ",
         "NSP message 0x7c",
         " NTP ",
         ", control",
         ", private, Request, ",
+        "Request: USER anonymous\n",
+        "Response: 220 ready\n",
+        "S: +OK POP3 ready\n",
+        " SMTP ",
+        "DHCP Discover - Transaction ID 0x3d1d",
+        "DHCP 200      - Transaction ID 0x",
+        " BOOTP ",
+        " BFD Control ",
+        "Diag: No Diagnostic, State: ",
     ):
         assert s in text, s
     mutated = []

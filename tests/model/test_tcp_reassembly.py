@@ -462,3 +462,29 @@ def test_two_passes_need_a_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["read", "-2", "-"]) != 0
     err = capsys.readouterr().err
     assert err.startswith("sniffer: read: -2 reads the file twice") and err.count("\n") == 1
+
+
+def test_arcnet_segments_reassembled_like_tshark() -> None:
+    """TCP on Linux ARCnet (RFC 1201 encapsulation): an HTTP response in two segments is reassembled in
+    the second, as tshark does: every frame's Protocol, Info, frame.protocols and tcp.segment."""
+    _need_tshark()
+    path = CORPUS_TCP / "tcpdump__arcnet-rfc1201-arp-icmp-http.pcap"
+    want = _tshark(path)
+    got = _ours(path)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        segs = g.get("tcp.segment")
+        row = [
+            str(g["frame.number"]),
+            g["_ws.col.Protocol"],
+            g["_ws.col.Info"].replace("->", "\u2192"),
+            g["frame.protocols"],
+            ",".join(map(str, segs)) if segs else "",
+            str(g.get("tcp.reassembled.length", "")),
+        ]
+        if w[1] == "TCP" and _tcp_info_close(row[2], w[2]):
+            row[2] = w[2]
+        if w[1] not in ("TCP", "HTTP"):  # (ARP, ICMP: the per-packet decoder's business)
+            continue
+        assert row == w, (row, w)
+    assert [w[4] for w in want if w[4]] == ["19,20"]

@@ -1,12 +1,11 @@
-"""Snapshots of the main screens at 120x40 on the bundled capture (deterministic: fixed file, no clock)."""
+"""Snapshots of the main screens at 120x40 and 80x24 on the bundled capture (deterministic: fixed
+file, no clock)."""
 
 from __future__ import annotations
 
 import pytest
 
 from .conftest import WIKIPEDIA, wait_until
-
-SIZE = (120, 40)
 
 
 def _app():  # type: ignore[no-untyped-def]
@@ -25,44 +24,49 @@ async def _loaded(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
 
 
-def test_snapshot_main_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_main_screen(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _loaded(pilot)
         await pilot.press("down", "down", "down", "down", "down", "2")  # packet 6 (HTTP GET), detail tree
         await pilot.press("down", "down", "down", "down", "down", "down", "down", "down")  # to the TCP layer
         await pilot.pause()
 
-    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
 
 
-def test_snapshot_side_by_side(snap_compare) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_side_by_side(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _loaded(pilot)
         await pilot.press("g", *"14", "enter", "v")
         await pilot.pause()
 
-    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
 
 
-def test_snapshot_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_help(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _loaded(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
 
-    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
 
 
-def test_snapshot_bad_filter_message(snap_compare) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_bad_filter_message(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _loaded(pilot)
         await pilot.press("slash", *"ip.src == ")
         await pilot.pause()
 
-    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
 
 
-def test_snapshot_filtered_tcp_zoomed(snap_compare) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_filtered_tcp_zoomed(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _loaded(pilot)
         await pilot.press("slash", *"tcp.flags.syn == 1 or icmp or arp", "enter")
@@ -71,7 +75,7 @@ def test_snapshot_filtered_tcp_zoomed(snap_compare) -> None:  # type: ignore[no-
         await pilot.press("1", "z")
         await pilot.pause()
 
-    assert snap_compare(_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
 
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
@@ -139,7 +143,9 @@ def test_snapshot_names_resolved(snap_compare, size) -> None:  # type: ignore[no
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
 def test_snapshot_columns_resized(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
     """Source widened by 6 (> six times), Destination narrowed by 4 ({ } then < four times): the header
-    underlines the current column and the status bar gives its width; Info takes the rest."""
+    underlines the current column and the status bar gives its width; Info takes the rest. At 80x24
+    the compact set hides both addresses: > shows Source (at 15, then wider), < leaves Destination
+    hidden and the status bar says so."""
 
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         app = pilot.app
@@ -179,6 +185,37 @@ def test_snapshot_columns_prompt(snap_compare, size) -> None:  # type: ignore[no
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _loaded(pilot)
         await pilot.press("c", *"ip.ttl tcp.windw_size")
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_overwrite_prompt(snap_compare, size, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-S, All, the open file's own name: asked before overwriting it (not answered here)."""
+    from .conftest import ROOT
+
+    monkeypatch.chdir(ROOT)  # the dialog names the path as typed: the same on every machine
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        app = pilot.app
+        await _loaded(pilot)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        app.screen.query_one("#save-path").value = "captures/zeek__wikipedia.pcap"
+        await pilot.press("enter", "enter")
+        await pilot.pause()
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_search_dialog(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-F: string, hex bytes or field value, with the text typed."""
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _loaded(pilot)
+        await pilot.press("ctrl+f", *"wikimedia")
         await pilot.pause()
 
     assert snap_compare(_app(), terminal_size=size, run_before=before)

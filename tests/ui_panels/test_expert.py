@@ -65,7 +65,7 @@ async def test_expert_counts_equal_stats_expert_and_enter_jumps(make_app) -> Non
     from sniffer.ui.vtable import VirtualTable
 
     expected = cli_expert_counts()
-    assert len(expected) >= 10 and sum(expected.values()) == 79
+    assert len(expected) >= 10 and sum(expected.values()) == 80
     app = make_app(PPPOE)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
@@ -87,7 +87,7 @@ async def test_expert_counts_equal_stats_expert_and_enter_jumps(make_app) -> Non
         await wait_until(pilot, lambda: isinstance(app.screen, ExpertScreen) and app.screen.ready)
         await pilot.press("p")
         table = app.screen.query_one(VirtualTable)
-        assert table.row_count == 79
+        assert table.row_count == 80
         table.move_to(40)
         number = table.rows[table.order[40]][0]
         await pilot.press("enter")

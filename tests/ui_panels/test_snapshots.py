@@ -1,4 +1,4 @@
-"""One snapshot per panel screen at 120x40 on fixed captures (deterministic: no clock, no kernel table, no RTTs)."""
+"""Snapshots of every panel screen at 120x40 and 80x24 on fixed captures (deterministic: no clock, no kernel table, no RTTs)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import IGMP, SIZE, WIKIPEDIA, loaded, wait_until
+from .conftest import IGMP, WIKIPEDIA, loaded, wait_until
 
 
 def _app(path: Path):  # type: ignore[no-untyped-def]
@@ -53,30 +53,33 @@ def test_snapshot_follow_stream(snap_compare, size) -> None:  # type: ignore[no-
     )
 
 
-def test_snapshot_multicast(snap_compare) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_multicast(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
     from sniffer.ui.panels.mcast import McastScreen
 
     assert snap_compare(
         _app(IGMP),
-        terminal_size=SIZE,
+        terminal_size=size,
         run_before=_run(lambda: McastScreen(kernel=None), lambda s: s.loaded, ("down",)),
     )
 
 
-def test_snapshot_generated_flows(snap_compare, gen_pcap) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_generated_flows(snap_compare, gen_pcap, size) -> None:  # type: ignore[no-untyped-def]
     from sniffer.ui.panels.genflows import GenFlowsScreen
 
     assert snap_compare(
-        _app(gen_pcap), terminal_size=SIZE, run_before=_run(GenFlowsScreen, lambda s: s.flows is not None)
+        _app(gen_pcap), terminal_size=size, run_before=_run(GenFlowsScreen, lambda s: s.flows is not None)
     )
 
 
-def test_snapshot_ping_form(snap_compare) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_ping_form(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
     from sniffer.ui.panels.ping import PingScreen
 
     assert snap_compare(
         _app(WIKIPEDIA),
-        terminal_size=SIZE,
+        terminal_size=size,
         run_before=_run(lambda: PingScreen(focus_targets=False), lambda s: s.is_mounted),
     )
 
@@ -110,11 +113,38 @@ def test_snapshot_conversations_sorted_and_filtered(snap_compare, size) -> None:
     assert snap_compare(_app(WIKIPEDIA), terminal_size=size, run_before=before)
 
 
-def test_snapshot_expert(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_expert(snap_compare, tmp_path: Path, size) -> None:  # type: ignore[no-untyped-def]
     """Every kind of expert item (errors, warnings, notes, chats of several protocols), grouped."""
     from sniffer.ui.panels.expert import ExpertScreen
 
     from .test_expert import mixed_capture
 
     path = mixed_capture(tmp_path / "mixed.pcap")
-    assert snap_compare(_app(path), terminal_size=SIZE, run_before=_run(ExpertScreen, lambda s: s.ready))
+    assert snap_compare(_app(path), terminal_size=size, run_before=_run(ExpertScreen, lambda s: s.ready))
+
+
+def _endpoints(screen) -> bool:  # type: ignore[no-untyped-def]
+    from textual.widgets import TabbedContent
+
+    if screen.stats is None or screen.hierarchy is None:
+        return False
+    screen.query_one("#stats-tabs", TabbedContent).active = "tab-ep"
+    screen.query_one("#ep-tabs", TabbedContent).active = "tab-ep-ip"
+    return True
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_snapshot_endpoints(snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """The IPv4 endpoints table (the virtual table), in its first order."""
+    from sniffer.ui.panels.stats import StatisticsScreen
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await loaded(pilot)
+        screen = StatisticsScreen()
+        pilot.app.push_screen(screen)
+        await wait_until(pilot, lambda: _endpoints(screen))
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(_app(WIKIPEDIA), terminal_size=size, run_before=before)

@@ -62,7 +62,7 @@ class PanelScreen(Screen[None]):
     BINDINGS = [Binding("escape,q", "close", "Close")]
     DEFAULT_CSS = """
     PanelScreen > #panel-title { height: 1; background: $accent; color: $text; text-style: bold; padding: 0 1; }
-    PanelScreen > #panel-status { height: 1; color: $text-muted; padding: 0 1; }
+    PanelScreen > #panel-status { height: auto; max-height: 2; color: $text-muted; padding: 0 1; }
     """
     TITLE_TEXT = ""
 

@@ -76,7 +76,7 @@ GROUPED_COLUMNS = [
     Column("Severity"),
     Column("Group"),
     Column("Protocol"),
-    Column("Summary"),
+    Column("Summary", flex=True),
     Column("Count", numeric=True),
     Column("First", numeric=True),
 ]
@@ -85,7 +85,7 @@ ITEM_COLUMNS = [
     Column("Severity"),
     Column("Group"),
     Column("Protocol"),
-    Column("Summary"),
+    Column("Summary", flex=True),
 ]
 
 

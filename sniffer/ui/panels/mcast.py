@@ -93,7 +93,12 @@ class McastScreen(PanelScreen):
     McastScreen #mc-lower { height: 1fr; }
     McastScreen #mc-timeline { width: 1fr; height: 1fr; border: round $accent; }
     McastScreen #mc-streams { width: 1fr; height: 1fr; border: round $accent; }
+    McastScreen.-narrow #mc-timeline { width: 3fr; }
+    McastScreen.-narrow #mc-streams { width: 2fr; }
     """
+    # below 100 columns the timeline gets 3/5 of the width (its Detail column fits at 80; the streams
+    # table scrolls sideways)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     def __init__(self, kernel: KernelReader | None = read_kernel, refresh_s: float = REFRESH_S) -> None:
         """Args:

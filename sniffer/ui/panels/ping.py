@@ -54,7 +54,15 @@ class PingScreen(PanelScreen):
     PingScreen #ping-interval, PingScreen #ping-count { width: 12; }
     PingScreen #ping-area { height: auto; }
     PingScreen #ping-log { height: 1fr; }
+    PingScreen.-narrow #ping-form { layout: grid; grid-size: 6 2; grid-columns: auto 1fr auto 1fr auto auto;
+        grid-rows: 3 3; height: 6; }
+    PingScreen.-narrow #ping-targets { column-span: 5; width: 1fr; }
+    PingScreen.-narrow #ping-interval, PingScreen.-narrow #ping-count { width: 1fr; }
+    PingScreen.-narrow Button { min-width: 8; width: auto; }
     """
+    # below 100 columns the form takes two rows (targets alone on the first): on one row at 80 columns
+    # the targets box had no width left and the Stop button was cut
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     def __init__(
         self,

@@ -148,9 +148,13 @@ def run_task(task: Task) -> dict[str, Any]:
     name = f"{task.file_id}-{task.part:04d}.parquet"
     pw = _PartWriter(task.out, "packets", name, packet_schema(task.extra))
     fw = _PartWriter(task.out, "flows", name, FLOWS)
+    from sniffer.decode import legacyfs
     from sniffer.decode.core import UDP_CONVERSATIONS
 
-    UDP_CONVERSATIONS.clear()  # each task decodes like `sniffer read` of its file: no binding from another
+    # each task decodes like `sniffer read` of its file: no binding from another, no RX call (AFS request)
+    # of another file naming a reply of this one (legacyfs' call map, which read's native walker uses too)
+    UDP_CONVERSATIONS.clear()
+    legacyfs._RX_CALLS.clear()
     rows = PacketRows(task.path, task.extra, task.first_number)
     error = None
     t0 = time.process_time()

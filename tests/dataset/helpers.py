@@ -31,9 +31,11 @@ def read_json(path: str | Path, *options: str) -> list[dict[str, Any]]:
         def flush(self) -> None:
             pass
 
+    from sniffer.decode import legacyfs
     from sniffer.decode.core import UDP_CONVERSATIONS
 
     UDP_CONVERSATIONS.clear()  # the decoder's state as a new `sniffer read` process starts with
+    legacyfs._RX_CALLS.clear()
     old_out, old_err = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = Out(), io.StringIO()  # type: ignore[assignment]
     try:

@@ -4,6 +4,8 @@ fallback of summarize. Never raises: a decoder bug marks the packet malformed in
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 from sniffer.decode import (  # noqa: F401  (they fill the tables)
     app,
@@ -32,13 +34,78 @@ from sniffer.decode import (  # noqa: F401  (they fill the tables)
     wlan,
     wpan,
 )
-from sniffer.decode.core import FULL, LINKTYPES, Ctx, LeanCtx, _layer, _put, data_layer
+from sniffer.decode.core import (
+    _LAYERS,
+    ETHERTYPES,
+    FULL,
+    IP_PROTOS,
+    LINKTYPES,
+    Ctx,
+    F,
+    LeanCtx,
+    _layer,
+    _put,
+    data_layer,
+)
 from sniffer.frame import Frame
 
 #: SNIFFER_DECODE_DEBUG=1 lets decoder exceptions through (for finding decoder bugs in development)
 DEBUG = bool(os.environ.get("SNIFFER_DECODE_DEBUG"))
 
 _FRAME = _layer("frame")  # the no-tree "frame" layer node
+
+
+def _eth_next(ctx: Ctx, off: int, end: int, etype: int) -> None:
+    link.ethertype(ctx, etype, off, end)
+
+
+def native_fields() -> Callable[[Ctx, int], bool | None] | None:
+    """The native L2-L4 walk of the full dissection (sniffer/decode/_fastfields.c, docs/decode.md):
+    ``walk(ctx, wire_length)`` records Ethernet, IPv4/IPv6 and TCP/UDP as the dissectors of link.py and
+    inet.py do, from their declared headers, then calls the Python dissector of what follows; it returns
+    None (nothing recorded) for any packet it does not take. None where it was not built, where
+    SNIFFER_NO_NATIVE=1 is set, or while those are not the registered dissectors: then Python alone runs
+    (same fields, tests/decode/test_native_fields.py compares them)."""
+    global _WALK
+    if _WALK is False:
+        _WALK = None
+        if os.environ.get("SNIFFER_NO_NATIVE", "") in ("", "0") and (
+            LINKTYPES.map.get(1) is link.dissect_eth
+            and ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
+            and ETHERTYPES.map.get(0x86DD) is inet.dissect_ipv6
+            and IP_PROTOS.map.get(6) is inet.dissect_tcp
+            and IP_PROTOS.map.get(17) is inet.dissect_udp
+        ):
+            try:
+                from sniffer.decode import _fastfields
+            except ImportError:
+                pass
+            else:
+
+                def spec(fields: tuple[F, ...]) -> list[tuple[str, int, int, str, int, int]]:
+                    return [(f.name, f.off, f.size, f.kind, f.mask, f.scale) for f in fields]
+
+                _WALK = _fastfields.Walker(
+                    spec(link.ETH.fields),
+                    spec(inet.IPV4_ALL.fields),
+                    spec(inet.IPV6.fields),
+                    spec(inet.TCP.fields),
+                    spec(inet.UDP.fields),
+                    list(inet.tcp_flag_table()),
+                    [inet._flag_str(f) for f in range(0x1000)],
+                    [f"tcp.options.{inet._TCPOPT_FIELDS.get(k, 'unknown')}" for k in range(256)],
+                    _LAYERS,
+                    _layer,
+                    _eth_next,
+                    inet.ipv4_next,
+                    inet.ipv6_next,
+                    inet.tcp_payload,
+                    inet.udp_payload,
+                ).walk
+    return _WALK or None
+
+
+_WALK: Any = False  # native_fields(): False until first asked
 
 
 def run(
@@ -94,7 +161,13 @@ def run(
         if fn is None:
             ctx.proto = f"LINKTYPE {frame[3]}"
             data_layer(ctx, 0, wirelen)
-        else:
+        elif (
+            fn is not link.dissect_eth
+            or tree
+            or lean
+            or (walk := _WALK if _WALK is not False else native_fields()) is None
+            or walk(ctx, wirelen) is None
+        ):  # (the native walk took the frame, or declined having recorded nothing)
             fn(ctx, 0, wirelen)
     except Exception as exc:  # a decoder bug must never take the pipeline down
         if DEBUG:

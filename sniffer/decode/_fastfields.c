@@ -1,0 +1,771 @@
+/* sniffer.decode._fastfields: the native accelerator of the full dissection's L2-L4 layers (docs/decode.md).
+ *
+ * Walker.walk(ctx, wire_length) does for a no-tree, full-field dissection of an Ethernet frame what
+ * link.dissect_eth, inet.dissect_ipv4/ipv6 and inet.dissect_tcp/udp do: it records the same fields, in the
+ * same order, into ctx.fields, appends the same layers to ctx.protos and sets the same context (columns,
+ * src/dst, pseudo header, fragment flag, hop limit, depth, current layer). Where the Python dissector hands
+ * the rest of the packet on (an ethertype other than IPv4/IPv6, an IP protocol other than TCP/UDP, a TCP or
+ * UDP payload), it calls the Python continuation Python gave it (link.ethertype, inet.ipv4_next, ...).
+ *
+ * The header tables (names, offsets, sizes, masks, scales) are the Python declarations (link.ETH,
+ * inet.IPV4_ALL, IPV6, TCP, UDP), given at construction; so are the TCP flag texts and option names.
+ *
+ * It first checks the whole packet (nothing written) and declines (returns None: the Python dissectors
+ * run) on anything unusual: a header cut or shorter than declared, IPv4 options, a fragment past the
+ * first, a zero or bogus length, a bogus TCP option, MPTCP, a bad UDP length, 802.3 frames.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+enum { K_U = 0, K_IP4, K_IP6, K_MAC };
+
+typedef struct {
+    PyObject *name; /* borrowed from self->decls */
+    int off, size, kind, shift, scale;
+    uint32_t mask;
+} Field;
+
+typedef struct {
+    Field *f;
+    Py_ssize_t n;
+} Hdr;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *decls; /* the tuple of every object given at construction (keeps the names alive) */
+    Hdr eth, ip4, ip6, tcp, udp;
+    PyObject *flag_names[4096]; /* inet.tcp_flags_str of every 12-bit value (borrowed from decls) */
+    PyObject *flag_strs[4096];  /* inet._flag_str */
+    PyObject *opt_names[256];   /* "tcp.options.<name>" of every option kind */
+    PyObject *nodes;            /* dict proto -> shared layer node (core._LAYERS) */
+    PyObject *make_layer;       /* core._layer: the node of a proto missing from nodes */
+    PyObject *cont_eth, *cont_ip4, *cont_ip6, *cont_tcp, *cont_udp;
+} Walker;
+
+/* interned strings: attributes of Ctx, field names the dissectors add in code, protocol names */
+static PyObject *s_data, *s_fields, *s_protos, *s_proto, *s_info, *s_src, *s_dst, *s_pseudo, *s_frag,
+    *s_hlim, *s_depth, *s_layer;
+static PyObject *n_eth_type, *n_ip_version, *n_ipv6_addr, *n_tcp_flags_str, *n_tcp_len, *n_tcp_options,
+    *n_opt_kind, *n_opt_len, *n_mss_val, *n_wscale_shift, *n_wscale_mult, *n_sack_le, *n_sack_re, *n_tsval,
+    *n_tsecr, *n_tcp_payload, *n_udp_payload;
+static PyObject *p_eth, *p_ethertype, *p_ip, *p_ipv6, *p_tcp, *p_udp;
+static PyObject *c_ethernet, *c_ipv4, *c_ipv6, *c_tcp, *c_udp;
+
+static uint32_t be(const uint8_t *p, int n) {
+    uint32_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* Python's _put: a name already there becomes (or grows) a list. Steals v. (One lookup: setdefault.) */
+static int put(PyObject *d, PyObject *k, PyObject *v) {
+    if (v == NULL)
+        return -1;
+    int r = 0;
+    PyObject *old = PyDict_SetDefault(d, k, v);
+    if (old == NULL) {
+        r = -1;
+    } else if (old == v) {
+        /* inserted */
+    } else if (PyList_CheckExact(old)) {
+        r = PyList_Append(old, v);
+    } else {
+        PyObject *l = PyList_New(2);
+        if (l == NULL) {
+            Py_DECREF(v);
+            return -1;
+        }
+        Py_INCREF(old);
+        Py_INCREF(v);
+        PyList_SET_ITEM(l, 0, old);
+        PyList_SET_ITEM(l, 1, v);
+        r = PyDict_SetItem(d, k, l);
+        Py_DECREF(l);
+    }
+    Py_DECREF(v);
+    return r;
+}
+
+/* the address texts, memoised as core's formatters are (direct-mapped: a slot holds the last address
+ * that hashed to it) */
+#define CACHE_SLOTS 4096
+typedef struct {
+    uint8_t key[16];
+    int used;
+    PyObject *s;
+} Slot;
+static Slot cache4[CACHE_SLOTS], cache6[CACHE_SLOTS], cachem[CACHE_SLOTS];
+
+static unsigned slot_of(const uint8_t *p, int n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return (unsigned)(h ^ (h >> 29)) & (CACHE_SLOTS - 1);
+}
+
+static PyObject *cached(Slot *table, const uint8_t *p, int n, PyObject *(*make)(const uint8_t *)) {
+    Slot *e = &table[slot_of(p, n)];
+    if (e->used && memcmp(e->key, p, n) == 0) {
+        Py_INCREF(e->s);
+        return e->s;
+    }
+    PyObject *s = make(p);
+    if (s == NULL)
+        return NULL;
+    Py_XSETREF(e->s, s);
+    Py_INCREF(s);
+    memcpy(e->key, p, n);
+    e->used = 1;
+    return s;
+}
+
+static PyObject *hexcolon(const uint8_t *p, Py_ssize_t n) {
+    static const char hx[] = "0123456789abcdef";
+    if (n <= 0)
+        return PyUnicode_FromStringAndSize("", 0);
+    PyObject *s = PyUnicode_New(n * 3 - 1, 127);
+    if (s == NULL)
+        return NULL;
+    Py_UCS1 *o = PyUnicode_1BYTE_DATA(s);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i)
+            *o++ = ':';
+        *o++ = hx[p[i] >> 4];
+        *o++ = hx[p[i] & 15];
+    }
+    return s;
+}
+
+static PyObject *make_ip4(const uint8_t *p) {
+    char b[16];
+    int n = snprintf(b, sizeof b, "%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
+    return PyUnicode_FromStringAndSize(b, n);
+}
+
+static PyObject *make_ip6(const uint8_t *p) {
+    char b[INET6_ADDRSTRLEN];
+    if (inet_ntop(AF_INET6, p, b, sizeof b) == NULL) {
+        PyErr_SetString(PyExc_ValueError, "inet_ntop");
+        return NULL;
+    }
+    return PyUnicode_FromString(b);
+}
+
+static PyObject *make_mac(const uint8_t *p) { return hexcolon(p, 6); }
+
+static PyObject *fmt_ip4(const uint8_t *p) { return cached(cache4, p, 4, make_ip4); }
+static PyObject *fmt_ip6(const uint8_t *p) { return cached(cache6, p, 16, make_ip6); }
+static PyObject *fmt_mac(const uint8_t *p) { return cached(cachem, p, 6, make_mac); }
+
+static PyObject *value(const Field *f, const uint8_t *base) {
+    switch (f->kind) {
+    case K_IP4:
+        return fmt_ip4(base + f->off);
+    case K_IP6:
+        return fmt_ip6(base + f->off);
+    case K_MAC:
+        return fmt_mac(base + f->off);
+    default: {
+        uint32_t v = be(base + f->off, f->size);
+        if (f->mask)
+            v = (v & f->mask) >> f->shift;
+        return PyLong_FromUnsignedLongLong((unsigned long long)v * (unsigned long long)f->scale);
+    }
+    }
+}
+
+static int read_hdr(PyObject *d, const Hdr *h, const uint8_t *base) {
+    for (Py_ssize_t i = 0; i < h->n; i++)
+        if (put(d, h->f[i].name, value(&h->f[i], base)) < 0)
+            return -1;
+    return 0;
+}
+
+/* the bytes a header declares (its fixed part) */
+static int hdr_size(const Hdr *h) {
+    int m = 0;
+    for (Py_ssize_t i = 0; i < h->n; i++)
+        if (h->f[i].off + h->f[i].size > m)
+            m = h->f[i].off + h->f[i].size;
+    return m;
+}
+
+static int parse_hdr(PyObject *seq, Hdr *h, const char *what) {
+    PyObject *fast = PySequence_Fast(seq, what);
+    if (fast == NULL)
+        return -1;
+    h->n = PySequence_Fast_GET_SIZE(fast);
+    h->f = PyMem_Calloc(h->n ? h->n : 1, sizeof(Field));
+    if (h->f == NULL) {
+        Py_DECREF(fast);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < h->n; i++) {
+        /* (name, off, size, kind, mask, scale) */
+        PyObject *t = PySequence_Fast_GET_ITEM(fast, i);
+        PyObject *name, *kind;
+        unsigned long mask;
+        int off, size, scale;
+        if (!PyArg_ParseTuple(t, "UiiUki", &name, &off, &size, &kind, &mask, &scale)) {
+            Py_DECREF(fast);
+            return -1;
+        }
+        Field *f = &h->f[i];
+        f->name = name; /* kept alive by decls */
+        f->off = off;
+        f->size = size;
+        f->mask = (uint32_t)mask;
+        f->shift = mask ? __builtin_ctzl(mask) : 0;
+        f->scale = scale;
+        if (PyUnicode_CompareWithASCIIString(kind, "u") == 0 && size >= 1 && size <= 4)
+            f->kind = K_U;
+        else if (PyUnicode_CompareWithASCIIString(kind, "ip4") == 0 && size == 4)
+            f->kind = K_IP4;
+        else if (PyUnicode_CompareWithASCIIString(kind, "ip6") == 0 && size == 16)
+            f->kind = K_IP6;
+        else if (PyUnicode_CompareWithASCIIString(kind, "mac") == 0 && size == 6)
+            f->kind = K_MAC;
+        else {
+            PyErr_Format(PyExc_ValueError, "%s: field %U of kind %U, size %d not handled", what, name, kind,
+                         size);
+            Py_DECREF(fast);
+            return -1;
+        }
+    }
+    Py_DECREF(fast);
+    return 0;
+}
+
+static void walker_dealloc(Walker *self) {
+    PyMem_Free(self->eth.f);
+    PyMem_Free(self->ip4.f);
+    PyMem_Free(self->ip6.f);
+    PyMem_Free(self->tcp.f);
+    PyMem_Free(self->udp.f);
+    Py_XDECREF(self->decls);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Walker(eth, ipv4, ipv6, tcp, udp, flag_names, flag_strs, option_names, nodes, make_layer,
+ *        cont_eth, cont_ip4, cont_ip6, cont_tcp, cont_udp) */
+static int walker_init(Walker *self, PyObject *args, PyObject *kw) {
+    PyObject *eth, *ip4, *ip6, *tcp, *udp, *fnames, *fstrs, *onames, *nodes, *mk, *ce, *c4, *c6, *ct, *cu;
+    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!O!OOOOOO", &eth, &ip4, &ip6, &tcp, &udp, &PyList_Type, &fnames,
+                          &PyList_Type, &fstrs, &PyList_Type, &onames, &PyDict_Type, &nodes, &mk, &ce, &c4,
+                          &c6, &ct, &cu))
+        return -1;
+    if (self->decls != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Walker initialised twice");
+        return -1;
+    }
+    Py_INCREF(args);
+    self->decls = args;
+    if (parse_hdr(eth, &self->eth, "eth") < 0 || parse_hdr(ip4, &self->ip4, "ipv4") < 0 ||
+        parse_hdr(ip6, &self->ip6, "ipv6") < 0 || parse_hdr(tcp, &self->tcp, "tcp") < 0 ||
+        parse_hdr(udp, &self->udp, "udp") < 0)
+        return -1;
+    if (hdr_size(&self->eth) > 14 || hdr_size(&self->ip4) > 20 || hdr_size(&self->ip6) > 40 ||
+        hdr_size(&self->tcp) > 20 || hdr_size(&self->udp) > 8) {
+        PyErr_SetString(PyExc_ValueError, "a header declares more bytes than its fixed part");
+        return -1;
+    }
+    if (PyList_GET_SIZE(fnames) != 4096 || PyList_GET_SIZE(fstrs) != 4096 || PyList_GET_SIZE(onames) != 256) {
+        PyErr_SetString(PyExc_ValueError, "flag tables of 4096 and option names of 256 entries expected");
+        return -1;
+    }
+    for (int i = 0; i < 4096; i++) {
+        self->flag_names[i] = PyList_GET_ITEM(fnames, i);
+        self->flag_strs[i] = PyList_GET_ITEM(fstrs, i);
+        if (!PyUnicode_Check(self->flag_names[i]) || !PyUnicode_Check(self->flag_strs[i]) ||
+            !PyUnicode_IS_ASCII(self->flag_names[i])) {
+            PyErr_SetString(PyExc_TypeError, "flag tables: ASCII str expected");
+            return -1;
+        }
+    }
+    for (int i = 0; i < 256; i++) {
+        self->opt_names[i] = PyList_GET_ITEM(onames, i);
+        if (!PyUnicode_Check(self->opt_names[i])) {
+            PyErr_SetString(PyExc_TypeError, "option names: str expected");
+            return -1;
+        }
+    }
+    self->nodes = nodes;
+    self->make_layer = mk;
+    self->cont_eth = ce;
+    self->cont_ip4 = c4;
+    self->cont_ip6 = c6;
+    self->cont_tcp = ct;
+    self->cont_udp = cu;
+    return 0;
+}
+
+/* what the check pass found: where each layer is and what comes after */
+enum { NEXT_ETH = 1, NEXT_IP4, NEXT_IP6, NEXT_TCP, NEXT_UDP, DONE };
+
+typedef struct {
+    Py_ssize_t caplen, end, l3, l4, lim;
+    int etype, l3kind; /* 4 or 6, 0: none */
+    int proto;         /* IP protocol / next header */
+    int frag, hlim;
+    int next; /* NEXT_* : which continuation runs, or DONE */
+    int l4kind; /* 6 / 17 / 0 */
+    int hl, seglen_neg;
+    Py_ssize_t seglen;
+    int sp, dp, ulen;
+    int payload; /* TCP/UDP payload present */
+} Plan;
+
+static int check_tcp_options(const uint8_t *d, Py_ssize_t o, Py_ssize_t oend) {
+    while (o < oend) {
+        int kind = d[o];
+        if (kind == 0)
+            return 0;
+        if (kind == 1) {
+            o++;
+            continue;
+        }
+        if (kind == 30 || o + 1 >= oend)
+            return -1;
+        int ln = d[o + 1];
+        if (ln < 2 || o + ln > oend)
+            return -1;
+        o += ln;
+    }
+    return 0;
+}
+
+/* the check pass: 0 when the packet is one this file dissects (plan filled), -1 to decline */
+static int plan(Walker *w, const uint8_t *d, Py_ssize_t caplen, Py_ssize_t wirelen, Plan *p) {
+    memset(p, 0, sizeof *p);
+    p->caplen = caplen;
+    Py_ssize_t end = wirelen;
+    if (14 > end || 14 > caplen)
+        return -1;
+    int etype = (d[12] << 8) | d[13];
+    if (etype <= 1500)
+        return -1;
+    p->etype = etype;
+    Py_ssize_t off = 14;
+    p->l3 = off;
+    if (etype == 0x0800 && w->ip4.n) {
+        if (off + 20 > end || off + 20 > caplen)
+            return -1;
+        if (d[off] != 0x45) /* version 4, no options */
+            return -1;
+        int tlen = (d[off + 2] << 8) | d[off + 3];
+        if (tlen < 20)
+            return -1; /* 0 (TSO) or bogus */
+        int mf = d[off + 6] & 0x20, foff = ((d[off + 6] << 8) | d[off + 7]) & 0x1FFF;
+        if (foff)
+            return -1;
+        if (off + tlen < end)
+            end = off + tlen;
+        p->l3kind = 4;
+        p->frag = mf != 0;
+        p->hlim = d[off + 8];
+        p->proto = d[off + 9];
+        off += 20;
+        if (p->proto == 6 && w->tcp.n)
+            p->l4kind = 6;
+        else if (p->proto == 17 && w->udp.n)
+            p->l4kind = 17;
+        else
+            p->next = NEXT_IP4;
+    } else if (etype == 0x86DD && w->ip6.n) {
+        if (off + 40 > end || off + 40 > caplen)
+            return -1;
+        int plen = (d[off + 4] << 8) | d[off + 5];
+        int nxt = d[off + 6];
+        if ((plen || nxt != 0) && off + 40 + plen < end)
+            end = off + 40 + plen;
+        p->l3kind = 6;
+        p->hlim = d[off + 7];
+        p->proto = nxt;
+        off += 40;
+        if (nxt == 6 && w->tcp.n)
+            p->l4kind = 6;
+        else if (nxt == 17 && w->udp.n)
+            p->l4kind = 17;
+        else
+            p->next = NEXT_IP6;
+    } else {
+        p->next = NEXT_ETH;
+    }
+    p->l4 = off;
+    if (p->l4kind == 6) {
+        if (off + 20 > end || off + 20 > caplen)
+            return -1;
+        int hl = (d[off + 12] >> 4) * 4;
+        if (hl < 20)
+            return -1;
+        p->hl = hl;
+        p->sp = (d[off] << 8) | d[off + 1];
+        p->dp = (d[off + 2] << 8) | d[off + 3];
+        Py_ssize_t seglen = end - off - hl;
+        p->seglen = seglen < 0 ? 0 : seglen;
+        if (hl > 20) {
+            if (off + hl > end || off + hl > caplen)
+                return -1;
+            if (check_tcp_options(d, off + 20, off + hl) < 0)
+                return -1;
+        }
+        Py_ssize_t lim = end < caplen ? end : caplen;
+        p->lim = lim;
+        p->payload = p->seglen > 0 && off + hl < lim;
+        p->next = p->payload ? NEXT_TCP : DONE;
+    } else if (p->l4kind == 17) {
+        if (off + 8 > end || off + 8 > caplen)
+            return -1;
+        int ulen = (d[off + 4] << 8) | d[off + 5];
+        if (ulen < 8)
+            return -1;
+        if (off + ulen > end && !p->frag)
+            return -1;
+        if (off + ulen <= end && off + ulen < end)
+            end = off + ulen;
+        p->ulen = ulen;
+        p->sp = (d[off] << 8) | d[off + 1];
+        p->dp = (d[off + 2] << 8) | d[off + 3];
+        Py_ssize_t lim = end < caplen ? end : caplen;
+        p->lim = lim;
+        p->payload = off + 8 < lim;
+        p->next = p->payload ? NEXT_UDP : DONE;
+    }
+    p->end = end;
+    return 0;
+}
+
+static int push(PyObject *protos, PyObject *name) { return PyList_Append(protos, name); }
+
+static int set(PyObject *ctx, PyObject *attr, PyObject *v) {
+    if (v == NULL)
+        return -1;
+    int r = PyObject_SetAttr(ctx, attr, v);
+    Py_DECREF(v);
+    return r;
+}
+
+static int set_layer(Walker *w, PyObject *ctx, PyObject *proto) {
+    PyObject *node = PyDict_GetItemWithError(w->nodes, proto);
+    if (node != NULL)
+        return PyObject_SetAttr(ctx, s_layer, node);
+    if (PyErr_Occurred())
+        return -1;
+    return set(ctx, s_layer, PyObject_CallOneArg(w->make_layer, proto)); /* (core._layer, as ctx.push) */
+}
+
+static PyObject *tcp_info(Walker *w, int sp, int dp, int flags, uint32_t seq, uint32_t ack, int win,
+                          Py_ssize_t seglen) {
+    char b[256];
+    const char *names = PyUnicode_AsUTF8(w->flag_names[flags & 0xFFF]);
+    if (names == NULL)
+        return NULL;
+    int n;
+    if (flags & 0x10)
+        n = snprintf(b, sizeof b, "%d -> %d [%s] Seq=%u Ack=%u Win=%d Len=%zd", sp, dp, names, seq, ack, win,
+                     seglen);
+    else
+        n = snprintf(b, sizeof b, "%d -> %d [%s] Seq=%u Win=%d Len=%zd", sp, dp, names, seq, win, seglen);
+    if (n < 0 || n >= (int)sizeof b) {
+        PyErr_SetString(PyExc_ValueError, "TCP Info too long");
+        return NULL;
+    }
+    return PyUnicode_FromStringAndSize(b, n);
+}
+
+static int emit_tcp_options(Walker *w, PyObject *f, const uint8_t *d, Py_ssize_t o, Py_ssize_t oend) {
+    if (put(f, n_tcp_options, hexcolon(d + o, oend - o)) < 0)
+        return -1;
+    while (o < oend) {
+        int kind = d[o];
+        if (put(f, n_opt_kind, PyLong_FromLong(kind)) < 0)
+            return -1;
+        if (kind == 0)
+            return 0;
+        if (kind == 1) {
+            o++;
+            continue;
+        }
+        int ln = d[o + 1];
+        if (put(f, n_opt_len, PyLong_FromLong(ln)) < 0)
+            return -1;
+        Py_INCREF(w->opt_names[kind]);
+        PyObject *nm = w->opt_names[kind];
+        int r = put(f, nm, hexcolon(d + o, ln));
+        Py_DECREF(nm);
+        if (r < 0)
+            return -1;
+        const uint8_t *v = d + o + 2;
+        if (kind == 2 && ln == 4) {
+            if (put(f, n_mss_val, PyLong_FromLong(be(v, 2))) < 0)
+                return -1;
+        } else if (kind == 3 && ln == 3) {
+            if (put(f, n_wscale_shift, PyLong_FromLong(v[0])) < 0 ||
+                put(f, n_wscale_mult, PyLong_FromLong(1L << (v[0] < 14 ? v[0] : 14))) < 0)
+                return -1;
+        } else if (kind == 5) {
+            for (Py_ssize_t i = o + 2; i < o + ln - 7; i += 8)
+                if (put(f, n_sack_le, PyLong_FromUnsignedLong(be(d + i, 4))) < 0 ||
+                    put(f, n_sack_re, PyLong_FromUnsignedLong(be(d + i + 4, 4))) < 0)
+                    return -1;
+        } else if (kind == 8 && ln == 10) {
+            if (put(f, n_tsval, PyLong_FromUnsignedLong(be(v, 4))) < 0 ||
+                put(f, n_tsecr, PyLong_FromUnsignedLong(be(v + 4, 4))) < 0)
+                return -1;
+        }
+        o += ln;
+    }
+    return 0;
+}
+
+static PyObject *call_next(PyObject *fn, PyObject *ctx, Py_ssize_t off, Py_ssize_t end, long a, long b,
+                           int nargs) {
+    PyObject *args[5] = {ctx, PyLong_FromSsize_t(off), PyLong_FromSsize_t(end), PyLong_FromLong(a),
+                         PyLong_FromLong(b)};
+    PyObject *r = NULL;
+    if (args[1] && args[2] && args[3] && args[4])
+        r = PyObject_Vectorcall(fn, args, nargs, NULL);
+    for (int i = 1; i < 5; i++)
+        Py_XDECREF(args[i]);
+    return r;
+}
+
+/* walk(ctx, wire_length) -> True (dissected, continuation included) or None (declined: nothing changed) */
+static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "walk(ctx, wire_length)");
+        return NULL;
+    }
+    PyObject *ctx = args[0];
+    Py_ssize_t wirelen = PyLong_AsSsize_t(args[1]);
+    if (wirelen == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *data = PyObject_GetAttr(ctx, s_data);
+    if (data == NULL)
+        return NULL;
+    if (!PyBytes_CheckExact(data)) {
+        Py_DECREF(data);
+        Py_RETURN_NONE;
+    }
+    const uint8_t *d = (const uint8_t *)PyBytes_AS_STRING(data);
+    Plan p;
+    if (plan(w, d, PyBytes_GET_SIZE(data), wirelen, &p) < 0) {
+        Py_DECREF(data);
+        Py_RETURN_NONE;
+    }
+    PyObject *f = PyObject_GetAttr(ctx, s_fields);
+    PyObject *protos = f ? PyObject_GetAttr(ctx, s_protos) : NULL;
+    PyObject *result = NULL;
+    if (protos == NULL || !PyDict_CheckExact(f) || !PyList_CheckExact(protos)) {
+        if (!PyErr_Occurred()) {
+            Py_INCREF(Py_None);
+            result = Py_None;
+        }
+        goto out;
+    }
+    PyObject *last = p_eth;
+    int depth = 0;
+    /* Ethernet */
+    if (push(protos, p_eth) < 0 || set(ctx, s_proto, (Py_INCREF(c_ethernet), c_ethernet)) < 0 ||
+        read_hdr(f, &w->eth, d) < 0)
+        goto out;
+    {
+        PyObject *src = PyObject_GetAttr(ctx, s_src);
+        if (src == NULL)
+            goto out;
+        int empty = PyObject_Not(src);
+        Py_DECREF(src);
+        if (empty < 0)
+            goto out;
+        if (empty && (set(ctx, s_src, fmt_mac(d + 6)) < 0 || set(ctx, s_dst, fmt_mac(d)) < 0))
+            goto out;
+    }
+    if (put(f, n_eth_type, PyLong_FromLong(p.etype)) < 0)
+        goto out;
+    if (p.next == NEXT_ETH) {
+        if (set_layer(w, ctx, last) < 0)
+            goto out;
+        result = call_next(w->cont_eth, ctx, 14, p.end, p.etype, 0, 4);
+        goto done;
+    }
+    if (push(protos, p_ethertype) < 0)
+        goto out;
+    depth++;
+    const uint8_t *l3 = d + p.l3;
+    if (p.l3kind == 4) {
+        last = p_ip;
+        if (push(protos, p_ip) < 0 || set(ctx, s_proto, (Py_INCREF(c_ipv4), c_ipv4)) < 0 ||
+            read_hdr(f, &w->ip4, l3) < 0 || set(ctx, s_src, fmt_ip4(l3 + 12)) < 0 ||
+            set(ctx, s_dst, fmt_ip4(l3 + 16)) < 0)
+            goto out;
+        PyObject *ps = Py_BuildValue("(y#y#)", l3 + 12, (Py_ssize_t)4, l3 + 16, (Py_ssize_t)4);
+        if (set(ctx, s_pseudo, ps) < 0)
+            goto out;
+    } else {
+        last = p_ipv6;
+        if (push(protos, p_ipv6) < 0 || set(ctx, s_proto, (Py_INCREF(c_ipv6), c_ipv6)) < 0 ||
+            read_hdr(f, &w->ip6, l3) < 0 || put(f, n_ip_version, PyLong_FromLong(6)) < 0 ||
+            put(f, n_ipv6_addr, fmt_ip6(l3 + 8)) < 0 || put(f, n_ipv6_addr, fmt_ip6(l3 + 24)) < 0 ||
+            set(ctx, s_src, fmt_ip6(l3 + 8)) < 0 || set(ctx, s_dst, fmt_ip6(l3 + 24)) < 0)
+            goto out;
+        PyObject *ps = Py_BuildValue("(y#y#)", l3 + 8, (Py_ssize_t)16, l3 + 24, (Py_ssize_t)16);
+        if (set(ctx, s_pseudo, ps) < 0)
+            goto out;
+    }
+    if (set(ctx, s_frag, PyBool_FromLong(p.frag)) < 0 || set(ctx, s_hlim, PyLong_FromLong(p.hlim)) < 0)
+        goto out;
+    if (p.next == NEXT_IP4 || p.next == NEXT_IP6) { /* (the continuation counts its own depth) */
+        if (set(ctx, s_depth, PyLong_FromLong(depth)) < 0 || set_layer(w, ctx, last) < 0)
+            goto out;
+        result = call_next(p.next == NEXT_IP4 ? w->cont_ip4 : w->cont_ip6, ctx, p.l4, p.end, p.proto, 0, 4);
+        goto done;
+    }
+    depth++;
+    if (set(ctx, s_depth, PyLong_FromLong(depth)) < 0)
+        goto out;
+    const uint8_t *l4 = d + p.l4;
+    if (p.l4kind == 6) {
+        last = p_tcp;
+        int flags = ((l4[12] << 8) | l4[13]) & 0x0FFF;
+        if (push(protos, p_tcp) < 0 || set(ctx, s_proto, (Py_INCREF(c_tcp), c_tcp)) < 0 ||
+            read_hdr(f, &w->tcp, l4) < 0)
+            goto out;
+        Py_INCREF(w->flag_strs[flags]);
+        if (put(f, n_tcp_flags_str, w->flag_strs[flags]) < 0 || put(f, n_tcp_len, PyLong_FromSsize_t(p.seglen)) < 0)
+            goto out;
+        if (p.hl > 20 && emit_tcp_options(w, f, d, p.l4 + 20, p.l4 + p.hl) < 0)
+            goto out;
+        if (set(ctx, s_info,
+                tcp_info(w, p.sp, p.dp, flags, be(l4 + 4, 4), be(l4 + 8, 4), (l4[14] << 8) | l4[15], p.seglen)) <
+            0)
+            goto out;
+        if (p.payload) {
+            Py_ssize_t po = p.l4 + p.hl;
+            if (put(f, n_tcp_payload, hexcolon(d + po, p.lim - po)) < 0 || set_layer(w, ctx, last) < 0)
+                goto out;
+            result = call_next(w->cont_tcp, ctx, po, p.end, p.sp, p.dp, 5);
+            goto done;
+        }
+    } else {
+        last = p_udp;
+        if (push(protos, p_udp) < 0 || set(ctx, s_proto, (Py_INCREF(c_udp), c_udp)) < 0 ||
+            read_hdr(f, &w->udp, l4) < 0)
+            goto out;
+        char b[64];
+        int n = snprintf(b, sizeof b, "%d -> %d Len=%d", p.sp, p.dp, p.ulen - 8);
+        if (set(ctx, s_info, PyUnicode_FromStringAndSize(b, n)) < 0)
+            goto out;
+        if (p.payload) {
+            Py_ssize_t po = p.l4 + 8;
+            if (put(f, n_udp_payload, hexcolon(d + po, p.lim - po)) < 0 || set_layer(w, ctx, last) < 0)
+                goto out;
+            result = call_next(w->cont_udp, ctx, po, p.end, p.sp, p.dp, 5);
+            goto done;
+        }
+    }
+    if (set_layer(w, ctx, last) < 0)
+        goto out;
+    Py_INCREF(Py_True);
+    result = Py_True;
+    goto out;
+done:
+    if (result != NULL) {
+        Py_DECREF(result);
+        Py_INCREF(Py_True);
+        result = Py_True;
+    }
+out:
+    Py_XDECREF(protos);
+    Py_XDECREF(f);
+    Py_DECREF(data);
+    return result;
+}
+
+static PyMethodDef walker_methods[] = {
+    {"walk", (PyCFunction)(void (*)(void))walker_walk, METH_FASTCALL,
+     "walk(ctx, wire_length) -> True (dissected) | None (declined, nothing recorded)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject WalkerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sniffer.decode._fastfields.Walker",
+    .tp_basicsize = sizeof(Walker),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The L2-L4 layers of the full dissection (docs/decode.md)",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)walker_init,
+    .tp_dealloc = (destructor)walker_dealloc,
+    .tp_methods = walker_methods,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "sniffer.decode._fastfields",
+    "Native accelerator of the full dissection's L2-L4 layers (docs/decode.md)", -1, NULL,
+};
+
+#define INTERN(var, text)                                                                                  \
+    do {                                                                                                   \
+        if ((var = PyUnicode_InternFromString(text)) == NULL)                                             \
+            return NULL;                                                                                   \
+    } while (0)
+
+PyMODINIT_FUNC PyInit__fastfields(void) {
+    INTERN(s_data, "data");
+    INTERN(s_fields, "fields");
+    INTERN(s_protos, "protos");
+    INTERN(s_proto, "proto");
+    INTERN(s_info, "info");
+    INTERN(s_src, "src");
+    INTERN(s_dst, "dst");
+    INTERN(s_pseudo, "pseudo");
+    INTERN(s_frag, "frag");
+    INTERN(s_hlim, "hlim");
+    INTERN(s_depth, "depth");
+    INTERN(s_layer, "layer");
+    INTERN(n_eth_type, "eth.type");
+    INTERN(n_ip_version, "ip.version");
+    INTERN(n_ipv6_addr, "ipv6.addr");
+    INTERN(n_tcp_flags_str, "tcp.flags.str");
+    INTERN(n_tcp_len, "tcp.len");
+    INTERN(n_tcp_options, "tcp.options");
+    INTERN(n_opt_kind, "tcp.option_kind");
+    INTERN(n_opt_len, "tcp.option_len");
+    INTERN(n_mss_val, "tcp.options.mss_val");
+    INTERN(n_wscale_shift, "tcp.options.wscale.shift");
+    INTERN(n_wscale_mult, "tcp.options.wscale.multiplier");
+    INTERN(n_sack_le, "tcp.options.sack_le");
+    INTERN(n_sack_re, "tcp.options.sack_re");
+    INTERN(n_tsval, "tcp.options.timestamp.tsval");
+    INTERN(n_tsecr, "tcp.options.timestamp.tsecr");
+    INTERN(n_tcp_payload, "tcp.payload");
+    INTERN(n_udp_payload, "udp.payload");
+    INTERN(p_eth, "eth");
+    INTERN(p_ethertype, "ethertype");
+    INTERN(p_ip, "ip");
+    INTERN(p_ipv6, "ipv6");
+    INTERN(p_tcp, "tcp");
+    INTERN(p_udp, "udp");
+    INTERN(c_ethernet, "Ethernet");
+    INTERN(c_ipv4, "IPv4");
+    INTERN(c_ipv6, "IPv6");
+    INTERN(c_tcp, "TCP");
+    INTERN(c_udp, "UDP");
+    if (PyType_Ready(&WalkerType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&WalkerType);
+    if (PyModule_AddObject(m, "Walker", (PyObject *)&WalkerType) < 0) {
+        Py_DECREF(&WalkerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

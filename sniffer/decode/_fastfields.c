@@ -67,10 +67,12 @@ static int put(PyObject *d, PyObject *k, PyObject *v) {
     if (v == NULL)
         return -1;
     int r = 0;
+    Py_ssize_t n = PyDict_GET_SIZE(d); /* (inserted: the size grew; the value alone cannot tell, the
+                                          memoised texts are shared) */
     PyObject *old = PyDict_SetDefault(d, k, v);
     if (old == NULL) {
         r = -1;
-    } else if (old == v) {
+    } else if (PyDict_GET_SIZE(d) != n) {
         /* inserted */
     } else if (PyList_CheckExact(old)) {
         r = PyList_Append(old, v);

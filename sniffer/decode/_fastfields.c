@@ -11,8 +11,8 @@
  * inet.IPV4_ALL, IPV6, TCP, UDP), given at construction; so are the TCP flag texts and option names.
  *
  * It first checks the whole packet (nothing written) and declines (returns None: the Python dissectors
- * run) on anything unusual: a header cut or shorter than declared, IPv4 options, a fragment past the
- * first, a zero or bogus length, a bogus TCP option, MPTCP, a bad UDP length, 802.3 frames.
+ * run) on anything unusual: a header cut or shorter than declared, IPv4 options, a zero or bogus length, a
+ * bogus TCP option, a bad UDP length, 802.3 frames.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -41,6 +41,7 @@ typedef struct {
     PyObject *flag_names[4096]; /* inet.tcp_flags_str of every 12-bit value (borrowed from decls) */
     PyObject *flag_strs[4096];  /* inet._flag_str */
     PyObject *opt_names[256];   /* "tcp.options.<name>" of every option kind */
+    PyObject *proto_names[256]; /* inet.PROTO_NAMES (or "Unknown") of every IP protocol: fragments' Info */
     PyObject *nodes;            /* dict proto -> shared layer node (core._LAYERS) */
     PyObject *make_layer;       /* core._layer: the node of a proto missing from nodes */
     PyObject *cont_eth, *cont_ip4, *cont_ip6, *cont_tcp, *cont_udp;
@@ -52,8 +53,9 @@ static PyObject *s_data, *s_fields, *s_protos, *s_proto, *s_info, *s_src, *s_dst
 static PyObject *n_eth_type, *n_ip_version, *n_ipv6_addr, *n_tcp_flags_str, *n_tcp_len, *n_tcp_options,
     *n_opt_kind, *n_opt_len, *n_mss_val, *n_wscale_shift, *n_wscale_mult, *n_sack_le, *n_sack_re, *n_tsval,
     *n_tsecr, *n_tcp_payload, *n_udp_payload;
-static PyObject *p_eth, *p_ethertype, *p_ip, *p_ipv6, *p_tcp, *p_udp;
-static PyObject *c_ethernet, *c_ipv4, *c_ipv6, *c_tcp, *c_udp;
+static PyObject *p_eth, *p_ethertype, *p_ip, *p_ipv6, *p_tcp, *p_udp, *p_mptcp, *p_data;
+static PyObject *c_ethernet, *c_ipv4, *c_ipv6, *c_tcp, *c_udp, *c_mptcp;
+static PyObject *n_data_data, *n_data_len;
 
 static uint32_t be(const uint8_t *p, int n) {
     uint32_t v = 0;
@@ -254,13 +256,14 @@ static void walker_dealloc(Walker *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Walker(eth, ipv4, ipv6, tcp, udp, flag_names, flag_strs, option_names, nodes, make_layer,
+/* Walker(eth, ipv4, ipv6, tcp, udp, flag_names, flag_strs, option_names, proto_names, nodes, make_layer,
  *        cont_eth, cont_ip4, cont_ip6, cont_tcp, cont_udp) */
 static int walker_init(Walker *self, PyObject *args, PyObject *kw) {
-    PyObject *eth, *ip4, *ip6, *tcp, *udp, *fnames, *fstrs, *onames, *nodes, *mk, *ce, *c4, *c6, *ct, *cu;
-    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!O!OOOOOO", &eth, &ip4, &ip6, &tcp, &udp, &PyList_Type, &fnames,
-                          &PyList_Type, &fstrs, &PyList_Type, &onames, &PyDict_Type, &nodes, &mk, &ce, &c4,
-                          &c6, &ct, &cu))
+    PyObject *eth, *ip4, *ip6, *tcp, *udp, *fnames, *fstrs, *onames, *pnames, *nodes, *mk, *ce, *c4, *c6, *ct,
+        *cu;
+    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!O!O!OOOOOO", &eth, &ip4, &ip6, &tcp, &udp, &PyList_Type, &fnames,
+                          &PyList_Type, &fstrs, &PyList_Type, &onames, &PyList_Type, &pnames, &PyDict_Type,
+                          &nodes, &mk, &ce, &c4, &c6, &ct, &cu))
         return -1;
     if (self->decls != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Walker initialised twice");
@@ -290,9 +293,14 @@ static int walker_init(Walker *self, PyObject *args, PyObject *kw) {
             return -1;
         }
     }
+    if (PyList_GET_SIZE(pnames) != 256) {
+        PyErr_SetString(PyExc_ValueError, "256 IP protocol names expected");
+        return -1;
+    }
     for (int i = 0; i < 256; i++) {
         self->opt_names[i] = PyList_GET_ITEM(onames, i);
-        if (!PyUnicode_Check(self->opt_names[i])) {
+        self->proto_names[i] = PyList_GET_ITEM(pnames, i);
+        if (!PyUnicode_Check(self->opt_names[i]) || !PyUnicode_Check(self->proto_names[i])) {
             PyErr_SetString(PyExc_TypeError, "option names: str expected");
             return -1;
         }
@@ -308,7 +316,7 @@ static int walker_init(Walker *self, PyObject *args, PyObject *kw) {
 }
 
 /* what the check pass found: where each layer is and what comes after */
-enum { NEXT_ETH = 1, NEXT_IP4, NEXT_IP6, NEXT_TCP, NEXT_UDP, DONE };
+enum { NEXT_ETH = 1, NEXT_IP4, NEXT_IP6, NEXT_TCP, NEXT_UDP, FRAGMENT, DONE };
 
 typedef struct {
     Py_ssize_t caplen, end, l3, l4, lim;
@@ -321,25 +329,31 @@ typedef struct {
     Py_ssize_t seglen;
     int sp, dp, ulen;
     int payload; /* TCP/UDP payload present */
+    int mptcp;   /* an MPTCP option: the layer and the Protocol column (inet.dissect_tcp) */
+    int foff, ident; /* an IPv4 fragment past the first: its Info and the data layer (dissect_ipv4) */
 } Plan;
 
+/* -1: a bogus option (decline); 1: an MPTCP option is there (inet._has_option), else 0 */
 static int check_tcp_options(const uint8_t *d, Py_ssize_t o, Py_ssize_t oend) {
+    int mptcp = 0;
     while (o < oend) {
         int kind = d[o];
         if (kind == 0)
-            return 0;
+            return mptcp;
         if (kind == 1) {
             o++;
             continue;
         }
-        if (kind == 30 || o + 1 >= oend)
+        if (o + 1 >= oend)
             return -1;
         int ln = d[o + 1];
         if (ln < 2 || o + ln > oend)
             return -1;
+        if (kind == 30)
+            mptcp = 1;
         o += ln;
     }
-    return 0;
+    return mptcp;
 }
 
 /* the check pass: 0 when the packet is one this file dissects (plan filled), -1 to decline */
@@ -364,16 +378,18 @@ static int plan(Walker *w, const uint8_t *d, Py_ssize_t caplen, Py_ssize_t wirel
         if (tlen < 20)
             return -1; /* 0 (TSO) or bogus */
         int mf = d[off + 6] & 0x20, foff = ((d[off + 6] << 8) | d[off + 7]) & 0x1FFF;
-        if (foff)
-            return -1;
         if (off + tlen < end)
             end = off + tlen;
         p->l3kind = 4;
-        p->frag = mf != 0;
+        p->frag = mf || foff;
         p->hlim = d[off + 8];
         p->proto = d[off + 9];
+        p->foff = foff;
+        p->ident = (d[off + 4] << 8) | d[off + 5];
         off += 20;
-        if (p->proto == 6 && w->tcp.n)
+        if (foff)
+            p->next = FRAGMENT;
+        else if (p->proto == 6 && w->tcp.n)
             p->l4kind = 6;
         else if (p->proto == 17 && w->udp.n)
             p->l4kind = 17;
@@ -414,7 +430,8 @@ static int plan(Walker *w, const uint8_t *d, Py_ssize_t caplen, Py_ssize_t wirel
         if (hl > 20) {
             if (off + hl > end || off + hl > caplen)
                 return -1;
-            if (check_tcp_options(d, off + 20, off + hl) < 0)
+            p->mptcp = check_tcp_options(d, off + 20, off + hl);
+            if (p->mptcp < 0)
                 return -1;
         }
         Py_ssize_t lim = end < caplen ? end : caplen;
@@ -571,6 +588,14 @@ static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs)
         }
         goto out;
     }
+    if (PyDict_GET_SIZE(f) < 16) { /* the engine's few frame.* fields: one dict sized for the rest too */
+        PyObject *nf = _PyDict_NewPresized(PyDict_GET_SIZE(f) + 64);
+        if (nf == NULL || PyDict_Update(nf, f) < 0 || PyObject_SetAttr(ctx, s_fields, nf) < 0) {
+            Py_XDECREF(nf);
+            goto out;
+        }
+        Py_SETREF(f, nf);
+    }
     PyObject *last = p_eth;
     int depth = 0;
     /* Ethernet */
@@ -622,6 +647,29 @@ static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs)
     }
     if (set(ctx, s_frag, PyBool_FromLong(p.frag)) < 0 || set(ctx, s_hlim, PyLong_FromLong(p.hlim)) < 0)
         goto out;
+    if (p.next == FRAGMENT) { /* Info, then what follows as data (core.data_layer) */
+        char b[128];
+        const char *name = PyUnicode_AsUTF8(w->proto_names[p.proto]);
+        if (name == NULL)
+            goto out;
+        int n = snprintf(b, sizeof b, "Fragmented IP protocol (proto=%s %d, off=%d, ID=%04x)", name, p.proto,
+                         p.foff * 8, p.ident);
+        if (n < 0 || n >= (int)sizeof b || set(ctx, s_info, PyUnicode_FromStringAndSize(b, n)) < 0 ||
+            set(ctx, s_depth, PyLong_FromLong(depth)) < 0)
+            goto out;
+        Py_ssize_t lim = p.end < p.caplen ? p.end : p.caplen;
+        if (lim > p.l4) {
+            last = p_data;
+            if (push(protos, p_data) < 0 || put(f, n_data_data, hexcolon(d + p.l4, lim - p.l4)) < 0 ||
+                put(f, n_data_len, PyLong_FromSsize_t(lim - p.l4)) < 0)
+                goto out;
+        }
+        if (set_layer(w, ctx, last) < 0)
+            goto out;
+        Py_INCREF(Py_True);
+        result = Py_True;
+        goto out;
+    }
     if (p.next == NEXT_IP4 || p.next == NEXT_IP6) { /* (the continuation counts its own depth) */
         if (set(ctx, s_depth, PyLong_FromLong(depth)) < 0 || set_layer(w, ctx, last) < 0)
             goto out;
@@ -642,6 +690,8 @@ static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs)
         if (put(f, n_tcp_flags_str, w->flag_strs[flags]) < 0 || put(f, n_tcp_len, PyLong_FromSsize_t(p.seglen)) < 0)
             goto out;
         if (p.hl > 20 && emit_tcp_options(w, f, d, p.l4 + 20, p.l4 + p.hl) < 0)
+            goto out;
+        if (p.mptcp && (push(protos, p_mptcp) < 0 || set(ctx, s_proto, (Py_INCREF(c_mptcp), c_mptcp)) < 0))
             goto out;
         if (set(ctx, s_info,
                 tcp_info(w, p.sp, p.dp, flags, be(l4 + 4, 4), be(l4 + 8, 4), (l4[14] << 8) | l4[15], p.seglen)) <
@@ -758,6 +808,11 @@ PyMODINIT_FUNC PyInit__fastfields(void) {
     INTERN(c_ipv6, "IPv6");
     INTERN(c_tcp, "TCP");
     INTERN(c_udp, "UDP");
+    INTERN(c_mptcp, "MPTCP");
+    INTERN(p_mptcp, "mptcp");
+    INTERN(p_data, "data");
+    INTERN(n_data_data, "data.data");
+    INTERN(n_data_len, "data.len");
     if (PyType_Ready(&WalkerType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);

@@ -18,6 +18,7 @@ class Walker:
         flag_names: list[str],
         flag_strs: list[str],
         option_names: list[str],
+        proto_names: list[str],
         nodes: dict[str, Node],
         make_layer: Callable[[str], Node],
         cont_eth: Callable[[Ctx, int, int, int], None],

@@ -94,6 +94,7 @@ def native_fields() -> Callable[[Ctx, int], bool | None] | None:
                     list(inet.tcp_flag_table()),
                     [inet._flag_str(f) for f in range(0x1000)],
                     [f"tcp.options.{inet._TCPOPT_FIELDS.get(k, 'unknown')}" for k in range(256)],
+                    [inet.PROTO_NAMES.get(p, "Unknown") for p in range(256)],
                     _LAYERS,
                     _layer,
                     _eth_next,

@@ -11,7 +11,7 @@
  * inet.IPV4_ALL, IPV6, TCP, UDP), given at construction; so are the TCP flag texts and option names.
  *
  * It first checks the whole packet (nothing written) and declines (returns None: the Python dissectors
- * run) on anything unusual: a header cut or shorter than declared, IPv4 options, a zero or bogus length, a
+ * run) on anything unusual: a header cut or shorter than declared, a bogus IPv4 option, a zero or bogus length, a
  * bogus TCP option, a bad UDP length, 802.3 frames.
  */
 #define PY_SSIZE_T_CLEAN
@@ -55,7 +55,7 @@ static PyObject *n_eth_type, *n_ip_version, *n_ipv6_addr, *n_tcp_flags_str, *n_t
     *n_tsecr, *n_tcp_payload, *n_udp_payload;
 static PyObject *p_eth, *p_ethertype, *p_ip, *p_ipv6, *p_tcp, *p_udp, *p_mptcp, *p_data;
 static PyObject *c_ethernet, *c_ipv4, *c_ipv6, *c_tcp, *c_udp, *c_mptcp;
-static PyObject *n_data_data, *n_data_len;
+static PyObject *n_data_data, *n_data_len, *n_ip_opt_type, *n_ip_opt_len, *n_ip_opt_ra;
 
 static uint32_t be(const uint8_t *p, int n) {
     uint32_t v = 0;
@@ -331,7 +331,49 @@ typedef struct {
     int payload; /* TCP/UDP payload present */
     int mptcp;   /* an MPTCP option: the layer and the Protocol column (inet.dissect_tcp) */
     int foff, ident; /* an IPv4 fragment past the first: its Info and the data layer (dissect_ipv4) */
+    int ihl;         /* IPv4 header length: options when > 20 */
 } Plan;
+
+/* -1: a bogus IPv4 option (decline: Python warns), else 0 (inet._ipv4_options' walk) */
+static int check_ip_options(const uint8_t *d, Py_ssize_t o, Py_ssize_t oend) {
+    while (o < oend) {
+        int t = d[o];
+        if (t == 0)
+            return 0;
+        if (t == 1) {
+            o++;
+            continue;
+        }
+        if (o + 1 >= oend)
+            return -1;
+        int ln = d[o + 1];
+        if (ln < 2 || o + ln > oend)
+            return -1;
+        o += ln;
+    }
+    return 0;
+}
+
+static int emit_ip_options(PyObject *f, const uint8_t *d, Py_ssize_t o, Py_ssize_t oend) {
+    while (o < oend) {
+        int t = d[o];
+        if (put(f, n_ip_opt_type, PyLong_FromLong(t)) < 0)
+            return -1;
+        if (t == 0)
+            return 0;
+        if (t == 1) {
+            o++;
+            continue;
+        }
+        int ln = d[o + 1];
+        if (put(f, n_ip_opt_len, PyLong_FromLong(ln)) < 0)
+            return -1;
+        if (t == 148 && ln == 4 && put(f, n_ip_opt_ra, PyLong_FromLong(be(d + o + 2, 2))) < 0)
+            return -1;
+        o += ln;
+    }
+    return 0;
+}
 
 /* -1: a bogus option (decline); 1: an MPTCP option is there (inet._has_option), else 0 */
 static int check_tcp_options(const uint8_t *d, Py_ssize_t o, Py_ssize_t oend) {
@@ -372,11 +414,17 @@ static int plan(Walker *w, const uint8_t *d, Py_ssize_t caplen, Py_ssize_t wirel
     if (etype == 0x0800 && w->ip4.n) {
         if (off + 20 > end || off + 20 > caplen)
             return -1;
-        if (d[off] != 0x45) /* version 4, no options */
+        if (d[off] >> 4 != 4 || (d[off] & 15) < 5)
+            return -1;
+        int ihl = (d[off] & 15) * 4;
+        if (off + ihl > end || off + ihl > caplen)
             return -1;
         int tlen = (d[off + 2] << 8) | d[off + 3];
-        if (tlen < 20)
+        if (tlen < ihl)
             return -1; /* 0 (TSO) or bogus */
+        if (ihl > 20 && check_ip_options(d, off + 20, off + ihl) < 0)
+            return -1;
+        p->ihl = ihl;
         int mf = d[off + 6] & 0x20, foff = ((d[off + 6] << 8) | d[off + 7]) & 0x1FFF;
         if (off + tlen < end)
             end = off + tlen;
@@ -386,7 +434,7 @@ static int plan(Walker *w, const uint8_t *d, Py_ssize_t caplen, Py_ssize_t wirel
         p->proto = d[off + 9];
         p->foff = foff;
         p->ident = (d[off + 4] << 8) | d[off + 5];
-        off += 20;
+        off += ihl;
         if (foff)
             p->next = FRAGMENT;
         else if (p->proto == 6 && w->tcp.n)
@@ -629,7 +677,7 @@ static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs)
         last = p_ip;
         if (push(protos, p_ip) < 0 || set(ctx, s_proto, (Py_INCREF(c_ipv4), c_ipv4)) < 0 ||
             read_hdr(f, &w->ip4, l3) < 0 || set(ctx, s_src, fmt_ip4(l3 + 12)) < 0 ||
-            set(ctx, s_dst, fmt_ip4(l3 + 16)) < 0)
+            set(ctx, s_dst, fmt_ip4(l3 + 16)) < 0 || (p.ihl > 20 && emit_ip_options(f, d, p.l3 + 20, p.l3 + p.ihl) < 0))
             goto out;
         PyObject *ps = Py_BuildValue("(y#y#)", l3 + 12, (Py_ssize_t)4, l3 + 16, (Py_ssize_t)4);
         if (set(ctx, s_pseudo, ps) < 0)
@@ -813,6 +861,9 @@ PyMODINIT_FUNC PyInit__fastfields(void) {
     INTERN(p_data, "data");
     INTERN(n_data_data, "data.data");
     INTERN(n_data_len, "data.len");
+    INTERN(n_ip_opt_type, "ip.opt.type");
+    INTERN(n_ip_opt_len, "ip.opt.len");
+    INTERN(n_ip_opt_ra, "ip.opt.ra");
     if (PyType_Ready(&WalkerType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);

@@ -55,6 +55,7 @@ static PyObject *n_eth_type, *n_ip_version, *n_ipv6_addr, *n_tcp_flags_str, *n_t
     *n_tsecr, *n_tcp_payload, *n_udp_payload;
 static PyObject *p_eth, *p_ethertype, *p_ip, *p_ipv6, *p_tcp, *p_udp, *p_mptcp, *p_data;
 static PyObject *c_ethernet, *c_ipv4, *c_ipv6, *c_tcp, *c_udp, *c_mptcp;
+static PyObject *n_interface_id, *n_time_epoch, *n_frame_len, *n_cap_len, *n_linktype;
 static PyObject *n_data_data, *n_data_len, *n_ip_opt_type, *n_ip_opt_len, *n_ip_opt_ra;
 
 static uint32_t be(const uint8_t *p, int n) {
@@ -605,10 +606,11 @@ static PyObject *call_next(PyObject *fn, PyObject *ctx, Py_ssize_t off, Py_ssize
 
 /* walk(ctx, wire_length) -> True (dissected, continuation included) or None (declined: nothing changed) */
 static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "walk(ctx, wire_length)");
+    if (nargs != 2 && nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "walk(ctx, wire_length, sized=False)");
         return NULL;
     }
+    int sized = nargs == 3 && PyObject_IsTrue(args[2]) == 1; /* ctx.fields came from frame_dict */
     PyObject *ctx = args[0];
     Py_ssize_t wirelen = PyLong_AsSsize_t(args[1]);
     if (wirelen == -1 && PyErr_Occurred())
@@ -636,7 +638,7 @@ static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs)
         }
         goto out;
     }
-    if (PyDict_GET_SIZE(f) < 16) { /* the engine's few frame.* fields: one dict sized for the rest too */
+    if (!sized && PyDict_GET_SIZE(f) < 16) { /* the engine's few frame.* fields: one dict sized for the rest too */
         PyObject *nf = _PyDict_NewPresized(PyDict_GET_SIZE(f) + 64);
         if (nf == NULL || PyDict_Update(nf, f) < 0 || PyObject_SetAttr(ctx, s_fields, nf) < 0) {
             Py_XDECREF(nf);
@@ -787,9 +789,40 @@ out:
     return result;
 }
 
+/* frame_dict(interface_id, ts_ns, frame_len, cap_len, linktype) -> the engine's frame.* fields, in a dict
+ * sized for the whole dissection (engine.run's literal; a negative time is Python's) */
+static PyObject *walker_frame_dict(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "frame_dict(interface_id, ts_ns, frame_len, cap_len, linktype)");
+        return NULL;
+    }
+    long long ts = PyLong_AsLongLong(args[1]);
+    if (ts == -1 && PyErr_Occurred())
+        return NULL;
+    if (ts < 0) {
+        PyErr_SetString(PyExc_ValueError, "negative time");
+        return NULL;
+    }
+    char b[48];
+    int n = snprintf(b, sizeof b, "%lld.%09lld", ts / 1000000000LL, ts % 1000000000LL);
+    PyObject *epoch = PyUnicode_FromStringAndSize(b, n);
+    PyObject *d = epoch ? _PyDict_NewPresized(72) : NULL;
+    if (d == NULL || PyDict_SetItem(d, n_interface_id, args[0]) < 0 ||
+        PyDict_SetItem(d, n_time_epoch, epoch) < 0 || PyDict_SetItem(d, n_frame_len, args[2]) < 0 ||
+        PyDict_SetItem(d, n_cap_len, args[3]) < 0 || PyDict_SetItem(d, n_linktype, args[4]) < 0) {
+        Py_XDECREF(epoch);
+        Py_XDECREF(d);
+        return NULL;
+    }
+    Py_DECREF(epoch);
+    return d;
+}
+
 static PyMethodDef walker_methods[] = {
+    {"frame_dict", (PyCFunction)(void (*)(void))walker_frame_dict, METH_FASTCALL,
+     "frame_dict(interface_id, ts_ns, frame_len, cap_len, linktype) -> dict (sized for the dissection)"},
     {"walk", (PyCFunction)(void (*)(void))walker_walk, METH_FASTCALL,
-     "walk(ctx, wire_length) -> True (dissected) | None (declined, nothing recorded)"},
+     "walk(ctx, wire_length, sized=False) -> True (dissected) | None (declined, nothing recorded)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -862,6 +895,11 @@ PyMODINIT_FUNC PyInit__fastfields(void) {
     INTERN(n_data_data, "data.data");
     INTERN(n_data_len, "data.len");
     INTERN(n_ip_opt_type, "ip.opt.type");
+    INTERN(n_interface_id, "frame.interface_id");
+    INTERN(n_time_epoch, "frame.time_epoch");
+    INTERN(n_frame_len, "frame.len");
+    INTERN(n_cap_len, "frame.cap_len");
+    INTERN(n_linktype, "frame.linktype");
     INTERN(n_ip_opt_len, "ip.opt.len");
     INTERN(n_ip_opt_ra, "ip.opt.ra");
     if (PyType_Ready(&WalkerType) < 0)

@@ -59,14 +59,14 @@ def _eth_next(ctx: Ctx, off: int, end: int, etype: int) -> None:
     link.ethertype(ctx, etype, off, end)
 
 
-def native_fields() -> Callable[[Ctx, int], bool | None] | None:
+def native_fields() -> Callable[..., bool | None] | None:
     """The native L2-L4 walk of the full dissection (sniffer/decode/_fastfields.c, docs/decode.md):
     ``walk(ctx, wire_length)`` records Ethernet, IPv4/IPv6 and TCP/UDP as the dissectors of link.py and
     inet.py do, from their declared headers, then calls the Python dissector of what follows; it returns
     None (nothing recorded) for any packet it does not take. None where it was not built, where
     SNIFFER_NO_NATIVE=1 is set, or while those are not the registered dissectors: then Python alone runs
     (same fields, tests/decode/test_native_fields.py compares them)."""
-    global _WALK
+    global _WALK, _FRAME_DICT
     if _WALK is False:
         _WALK = None
         if os.environ.get("SNIFFER_NO_NATIVE", "") in ("", "0") and (
@@ -85,7 +85,7 @@ def native_fields() -> Callable[[Ctx, int], bool | None] | None:
                 def spec(fields: tuple[F, ...]) -> list[tuple[str, int, int, str, int, int]]:
                     return [(f.name, f.off, f.size, f.kind, f.mask, f.scale) for f in fields]
 
-                _WALK = _fastfields.Walker(
+                walker = _fastfields.Walker(
                     spec(link.ETH.fields),
                     spec(inet.IPV4_ALL.fields),
                     spec(inet.IPV6.fields),
@@ -102,11 +102,13 @@ def native_fields() -> Callable[[Ctx, int], bool | None] | None:
                     inet.ipv6_next,
                     inet.tcp_payload,
                     inet.udp_payload,
-                ).walk
+                )
+                _WALK, _FRAME_DICT = walker.walk, walker.frame_dict
     return _WALK or None
 
 
 _WALK: Any = False  # native_fields(): False until first asked
+_FRAME_DICT: Any = None
 
 
 def run(
@@ -125,6 +127,7 @@ def run(
     caplen = len(data)
     reclen = frame[2]  # frame.len is the recorded length even when caplen is larger (libpcap, tshark)
     wirelen = reclen if reclen >= caplen else caplen  # the decoders still see every captured byte
+    sized = False
     if tree:
         fl = ctx.push("frame", f"Frame: {reclen} bytes on wire, {caplen} bytes captured", 0, caplen)
         ctx.protos.pop()
@@ -136,7 +139,18 @@ def run(
         if fields:  # the same fields straight into the (still empty) dict
             ts = frame[0]
             n = len(frame)
-            if n == 8 and not frame[6] and not frame[5] and frame[7] is None:
+            if (
+                sized := n == 8
+                and not frame[6]
+                and not frame[5]
+                and frame[7] is None
+                and frame[3] == 1
+                and ts >= 0
+                and not lean
+                and (_WALK if _WALK is not False else native_fields()) is not None
+            ):  # the native walk's dict (the same fields, sized for the whole dissection)
+                ctx.fields = _FRAME_DICT(frame[4], ts, reclen, caplen, frame[3])
+            elif n == 8 and not frame[6] and not frame[5] and frame[7] is None:
                 ctx.fields = {
                     "frame.interface_id": frame[4],
                     "frame.time_epoch": f"{ts // 1_000_000_000}.{ts % 1_000_000_000:09d}",
@@ -167,7 +181,7 @@ def run(
             or tree
             or lean
             or (walk := _WALK if _WALK is not False else native_fields()) is None
-            or walk(ctx, wirelen) is None
+            or walk(ctx, wirelen, sized) is None
         ):  # (the native walk took the frame, or declined having recorded nothing)
             fn(ctx, 0, wirelen)
     except Exception as exc:  # a decoder bug must never take the pipeline down

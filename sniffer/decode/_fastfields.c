@@ -16,6 +16,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <stdint.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -511,18 +512,73 @@ static int plan(Walker *w, const uint8_t *d, Py_ssize_t caplen, Py_ssize_t wirel
 
 static int push(PyObject *protos, PyObject *name) { return PyList_Append(protos, name); }
 
+/* core.Ctx's slots: their offsets, found once from the class's member descriptors; a context of another
+ * class (or a slot that is not a plain object slot) goes through setattr/getattr */
+#define NATTRS 12
+static PyObject **attr_names[NATTRS] = {&s_data, &s_fields, &s_protos, &s_proto, &s_info, &s_src,
+                                        &s_dst,  &s_pseudo, &s_frag,   &s_hlim,  &s_depth, &s_layer};
+static PyTypeObject *ctx_type;
+static Py_ssize_t attr_offs[NATTRS];
+
+static Py_ssize_t attr_off(PyObject *ctx, PyObject *attr) {
+    PyTypeObject *t = Py_TYPE(ctx);
+    if (t != ctx_type) {
+        Py_ssize_t offs[NATTRS];
+        for (int i = 0; i < NATTRS; i++) {
+            PyObject *d = PyObject_GetAttr((PyObject *)t, *attr_names[i]);
+            if (d == NULL) {
+                PyErr_Clear();
+                return -1;
+            }
+            int ok = Py_IS_TYPE(d, &PyMemberDescr_Type) &&
+                     ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX &&
+                     !(((PyMemberDescrObject *)d)->d_member->flags & READONLY);
+            offs[i] = ok ? ((PyMemberDescrObject *)d)->d_member->offset : -1;
+            Py_DECREF(d);
+            if (!ok)
+                return -1;
+        }
+        Py_XSETREF(ctx_type, (PyTypeObject *)Py_NewRef(t));
+        memcpy(attr_offs, offs, sizeof offs);
+    }
+    for (int i = 0; i < NATTRS; i++)
+        if (*attr_names[i] == attr)
+            return attr_offs[i];
+    return -1;
+}
+
+/* ctx.<attr> = v (steals v) */
 static int set(PyObject *ctx, PyObject *attr, PyObject *v) {
     if (v == NULL)
         return -1;
+    Py_ssize_t off = attr_off(ctx, attr);
+    if (off >= 0) {
+        PyObject **slot = (PyObject **)((char *)ctx + off);
+        PyObject *old = *slot;
+        *slot = v;
+        Py_XDECREF(old);
+        return 0;
+    }
     int r = PyObject_SetAttr(ctx, attr, v);
     Py_DECREF(v);
     return r;
 }
 
+/* ctx.<attr> (a new reference) */
+static PyObject *get(PyObject *ctx, PyObject *attr) {
+    Py_ssize_t off = attr_off(ctx, attr);
+    if (off >= 0) {
+        PyObject *v = *(PyObject **)((char *)ctx + off);
+        if (v != NULL)
+            return Py_NewRef(v);
+    }
+    return PyObject_GetAttr(ctx, attr);
+}
+
 static int set_layer(Walker *w, PyObject *ctx, PyObject *proto) {
     PyObject *node = PyDict_GetItemWithError(w->nodes, proto);
     if (node != NULL)
-        return PyObject_SetAttr(ctx, s_layer, node);
+        return set(ctx, s_layer, Py_NewRef(node));
     if (PyErr_Occurred())
         return -1;
     return set(ctx, s_layer, PyObject_CallOneArg(w->make_layer, proto)); /* (core._layer, as ctx.push) */
@@ -615,7 +671,7 @@ static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t wirelen = PyLong_AsSsize_t(args[1]);
     if (wirelen == -1 && PyErr_Occurred())
         return NULL;
-    PyObject *data = PyObject_GetAttr(ctx, s_data);
+    PyObject *data = get(ctx, s_data);
     if (data == NULL)
         return NULL;
     if (!PyBytes_CheckExact(data)) {
@@ -628,8 +684,8 @@ static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(data);
         Py_RETURN_NONE;
     }
-    PyObject *f = PyObject_GetAttr(ctx, s_fields);
-    PyObject *protos = f ? PyObject_GetAttr(ctx, s_protos) : NULL;
+    PyObject *f = get(ctx, s_fields);
+    PyObject *protos = f ? get(ctx, s_protos) : NULL;
     PyObject *result = NULL;
     if (protos == NULL || !PyDict_CheckExact(f) || !PyList_CheckExact(protos)) {
         if (!PyErr_Occurred()) {
@@ -640,7 +696,7 @@ static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs)
     }
     if (!sized && PyDict_GET_SIZE(f) < 16) { /* the engine's few frame.* fields: one dict sized for the rest too */
         PyObject *nf = _PyDict_NewPresized(PyDict_GET_SIZE(f) + 64);
-        if (nf == NULL || PyDict_Update(nf, f) < 0 || PyObject_SetAttr(ctx, s_fields, nf) < 0) {
+        if (nf == NULL || PyDict_Update(nf, f) < 0 || set(ctx, s_fields, Py_NewRef(nf)) < 0) {
             Py_XDECREF(nf);
             goto out;
         }
@@ -653,7 +709,7 @@ static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs)
         read_hdr(f, &w->eth, d) < 0)
         goto out;
     {
-        PyObject *src = PyObject_GetAttr(ctx, s_src);
+        PyObject *src = get(ctx, s_src);
         if (src == NULL)
             goto out;
         int empty = PyObject_Not(src);

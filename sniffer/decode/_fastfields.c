@@ -22,7 +22,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-enum { K_U = 0, K_IP4, K_IP6, K_MAC };
+enum { K_U = 0, K_IP4, K_IP6, K_MAC, K_BYTES };
 
 typedef struct {
     PyObject *name; /* borrowed from self->decls */
@@ -39,6 +39,10 @@ typedef struct {
     PyObject_HEAD
     PyObject *decls; /* the tuple of every object given at construction (keeps the names alive) */
     Hdr eth, ip4, ip6, tcp, udp;
+    /* IGMP v1/v2 over IPv4 (igmp.dissect_igmp, while it is the registered dissector; n == 0: not here) */
+    Hdr igmp_hdr, igmp_v1, igmp_v12;
+    PyObject *igmp_names[4]; /* Info names of 0x11, 0x12, 0x16, 0x17 */
+    PyObject *igmp_versions[3]; /* Protocol column of IGMP, IGMPv1, IGMPv2 */
     PyObject *flag_names[4096]; /* inet.tcp_flags_str of every 12-bit value (borrowed from decls) */
     PyObject *flag_strs[4096];  /* inet._flag_str */
     PyObject *opt_names[256];   /* "tcp.options.<name>" of every option kind */
@@ -56,6 +60,7 @@ static PyObject *n_eth_type, *n_ip_version, *n_ipv6_addr, *n_tcp_flags_str, *n_t
     *n_tsecr, *n_tcp_payload, *n_udp_payload;
 static PyObject *p_eth, *p_ethertype, *p_ip, *p_ipv6, *p_tcp, *p_udp, *p_mptcp, *p_data;
 static PyObject *c_ethernet, *c_ipv4, *c_ipv6, *c_tcp, *c_udp, *c_mptcp;
+static PyObject *p_igmp, *n_igmp_version, *n_igmp_status, *n_igmp_maddr;
 static PyObject *n_interface_id, *n_time_epoch, *n_frame_len, *n_cap_len, *n_linktype;
 static PyObject *n_data_data, *n_data_len, *n_ip_opt_type, *n_ip_opt_len, *n_ip_opt_ra;
 
@@ -176,6 +181,8 @@ static PyObject *value(const Field *f, const uint8_t *base) {
         return fmt_ip6(base + f->off);
     case K_MAC:
         return fmt_mac(base + f->off);
+    case K_BYTES:
+        return hexcolon(base + f->off, f->size);
     default: {
         uint32_t v = be(base + f->off, f->size);
         if (f->mask)
@@ -237,6 +244,8 @@ static int parse_hdr(PyObject *seq, Hdr *h, const char *what) {
             f->kind = K_IP6;
         else if (PyUnicode_CompareWithASCIIString(kind, "mac") == 0 && size == 6)
             f->kind = K_MAC;
+        else if (PyUnicode_CompareWithASCIIString(kind, "bytes") == 0 && size >= 1)
+            f->kind = K_BYTES;
         else {
             PyErr_Format(PyExc_ValueError, "%s: field %U of kind %U, size %d not handled", what, name, kind,
                          size);
@@ -254,18 +263,22 @@ static void walker_dealloc(Walker *self) {
     PyMem_Free(self->ip6.f);
     PyMem_Free(self->tcp.f);
     PyMem_Free(self->udp.f);
+    PyMem_Free(self->igmp_hdr.f);
+    PyMem_Free(self->igmp_v1.f);
+    PyMem_Free(self->igmp_v12.f);
     Py_XDECREF(self->decls);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 /* Walker(eth, ipv4, ipv6, tcp, udp, flag_names, flag_strs, option_names, proto_names, nodes, make_layer,
- *        cont_eth, cont_ip4, cont_ip6, cont_tcp, cont_udp) */
+ *        cont_eth, cont_ip4, cont_ip6, cont_tcp, cont_udp, igmp)
+ * igmp: None, or (IGMP_HDR, IGMP_V1, IGMP_V12 specs, [names of 0x11, 0x12, 0x16, 0x17], [3 versions]) */
 static int walker_init(Walker *self, PyObject *args, PyObject *kw) {
     PyObject *eth, *ip4, *ip6, *tcp, *udp, *fnames, *fstrs, *onames, *pnames, *nodes, *mk, *ce, *c4, *c6, *ct,
-        *cu;
-    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!O!O!OOOOOO", &eth, &ip4, &ip6, &tcp, &udp, &PyList_Type, &fnames,
+        *cu, *igmp;
+    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!O!O!OOOOOOO", &eth, &ip4, &ip6, &tcp, &udp, &PyList_Type, &fnames,
                           &PyList_Type, &fstrs, &PyList_Type, &onames, &PyList_Type, &pnames, &PyDict_Type,
-                          &nodes, &mk, &ce, &c4, &c6, &ct, &cu))
+                          &nodes, &mk, &ce, &c4, &c6, &ct, &cu, &igmp))
         return -1;
     if (self->decls != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Walker initialised twice");
@@ -277,6 +290,25 @@ static int walker_init(Walker *self, PyObject *args, PyObject *kw) {
         parse_hdr(ip6, &self->ip6, "ipv6") < 0 || parse_hdr(tcp, &self->tcp, "tcp") < 0 ||
         parse_hdr(udp, &self->udp, "udp") < 0)
         return -1;
+    if (igmp != Py_None) {
+        PyObject *h, *v1, *v12, *names, *vers;
+        if (!PyArg_ParseTuple(igmp, "OOOO!O!", &h, &v1, &v12, &PyList_Type, &names, &PyList_Type, &vers))
+            return -1;
+        if (parse_hdr(h, &self->igmp_hdr, "igmp") < 0 || parse_hdr(v1, &self->igmp_v1, "igmp v1") < 0 ||
+            parse_hdr(v12, &self->igmp_v12, "igmp v2") < 0)
+            return -1;
+        if (PyList_GET_SIZE(names) != 4 || PyList_GET_SIZE(vers) != 3 || hdr_size(&self->igmp_hdr) > 8 ||
+            hdr_size(&self->igmp_v1) > 8 || hdr_size(&self->igmp_v12) > 8) {
+            PyErr_SetString(PyExc_ValueError, "igmp: 4 names, 3 versions, headers within 8 bytes expected");
+            return -1;
+        }
+        for (int i = 0; i < 4; i++)
+            if (!PyUnicode_Check(self->igmp_names[i] = PyList_GET_ITEM(names, i)) || !PyUnicode_IS_ASCII(self->igmp_names[i]))
+                return PyErr_SetString(PyExc_TypeError, "igmp names: ASCII str"), -1;
+        for (int i = 0; i < 3; i++)
+            if (!PyUnicode_Check(self->igmp_versions[i] = PyList_GET_ITEM(vers, i)))
+                return PyErr_SetString(PyExc_TypeError, "igmp versions: str"), -1;
+    }
     if (hdr_size(&self->eth) > 14 || hdr_size(&self->ip4) > 20 || hdr_size(&self->ip6) > 40 ||
         hdr_size(&self->tcp) > 20 || hdr_size(&self->udp) > 8) {
         PyErr_SetString(PyExc_ValueError, "a header declares more bytes than its fixed part");
@@ -334,6 +366,7 @@ typedef struct {
     int mptcp;   /* an MPTCP option: the layer and the Protocol column (inet.dissect_tcp) */
     int foff, ident; /* an IPv4 fragment past the first: its Info and the data layer (dissect_ipv4) */
     int ihl;         /* IPv4 header length: options when > 20 */
+    int igmp_version, igmp_status;
 } Plan;
 
 /* -1: a bogus IPv4 option (decline: Python warns), else 0 (inet._ipv4_options' walk) */
@@ -400,6 +433,40 @@ static int check_tcp_options(const uint8_t *d, Py_ssize_t o, Py_ssize_t oend) {
     return mptcp;
 }
 
+/* IGMP v1/v2 messages igmp.dissect_igmp takes with nothing unusual: 0 (version, checksum status in p) */
+static int igmp_plan(const uint8_t *d, Py_ssize_t off, Py_ssize_t end, Py_ssize_t caplen, Plan *p) {
+    if (off + 8 > end || off + 8 > caplen)
+        return -1;
+    int t = d[off];
+    Py_ssize_t size = end - off;
+    if (t == 0x11) {
+        if (size >= 12)
+            return -1; /* v3 */
+        p->igmp_version = d[off + 1] == 0 ? 1 : 2;
+    } else if (t == 0x12)
+        p->igmp_version = 1;
+    else if (t == 0x16 || t == 0x17)
+        p->igmp_version = 2;
+    else
+        return -1;
+    if (p->frag || end > caplen) {
+        p->igmp_status = 2;
+    } else {
+        uint32_t sum = 0;
+        Py_ssize_t i;
+        for (i = off; i + 1 < end; i += 2)
+            sum += (uint32_t)(d[i] << 8 | d[i + 1]);
+        if (i < end)
+            sum += (uint32_t)d[i] << 8;
+        while (sum >> 16)
+            sum = (sum & 0xFFFF) + (sum >> 16);
+        if (sum != 0xFFFF)
+            return -1; /* bad: Python warns */
+        p->igmp_status = 1;
+    }
+    return 0;
+}
+
 /* the check pass: 0 when the packet is one this file dissects (plan filled), -1 to decline */
 static int plan(Walker *w, const uint8_t *d, Py_ssize_t caplen, Py_ssize_t wirelen, Plan *p) {
     memset(p, 0, sizeof *p);
@@ -443,6 +510,8 @@ static int plan(Walker *w, const uint8_t *d, Py_ssize_t caplen, Py_ssize_t wirel
             p->l4kind = 6;
         else if (p->proto == 17 && w->udp.n)
             p->l4kind = 17;
+        else if (p->proto == 2 && w->igmp_hdr.n && igmp_plan(d, off, end, caplen, p) == 0)
+            p->l4kind = 2;
         else
             p->next = NEXT_IP4;
     } else if (etype == 0x86DD && w->ip6.n) {
@@ -786,6 +855,39 @@ static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs)
     if (set(ctx, s_depth, PyLong_FromLong(depth)) < 0)
         goto out;
     const uint8_t *l4 = d + p.l4;
+    if (p.l4kind == 2) {
+        last = p_igmp;
+        int t = l4[0], v = p.igmp_version;
+        if (push(protos, p_igmp) < 0 || set(ctx, s_proto, Py_NewRef(w->igmp_versions[v])) < 0 ||
+            put(f, n_igmp_version, PyLong_FromLong(v)) < 0 || read_hdr(f, &w->igmp_hdr, l4) < 0 ||
+            read_hdr(f, v == 1 ? &w->igmp_v1 : &w->igmp_v12, l4) < 0 ||
+            put(f, n_igmp_status, PyLong_FromLong(p.igmp_status)) < 0)
+            goto out;
+        PyObject *g = fmt_ip4(l4 + 4);
+        if (g == NULL || put(f, n_igmp_maddr, Py_NewRef(g)) < 0) {
+            Py_XDECREF(g);
+            goto out;
+        }
+        const char *name = PyUnicode_AsUTF8(w->igmp_names[t == 0x11 ? 0 : t == 0x12 ? 1 : t == 0x16 ? 2 : 3]);
+        const char *gs = PyUnicode_AsUTF8(g);
+        PyObject *info = NULL;
+        if (name != NULL && gs != NULL) {
+            if (t == 0x11 && v == 2)
+                info = strcmp(gs, "0.0.0.0") == 0 ? PyUnicode_FromFormat("%s, general", name)
+                                                  : PyUnicode_FromFormat("%s, specific for group %s", name, gs);
+            else if (t == 0x16)
+                info = PyUnicode_FromFormat("%s group %s", name, gs);
+            else if (t == 0x17)
+                info = PyUnicode_FromFormat("%s %s", name, gs);
+            else
+                info = PyUnicode_FromString(name);
+        }
+        Py_DECREF(g);
+        if (set(ctx, s_info, info) < 0 || set_layer(w, ctx, last) < 0)
+            goto out;
+        result = Py_NewRef(Py_True);
+        goto out;
+    }
     if (p.l4kind == 6) {
         last = p_tcp;
         int flags = ((l4[12] << 8) | l4[13]) & 0x0FFF;
@@ -952,6 +1054,10 @@ PyMODINIT_FUNC PyInit__fastfields(void) {
     INTERN(n_data_len, "data.len");
     INTERN(n_ip_opt_type, "ip.opt.type");
     INTERN(n_interface_id, "frame.interface_id");
+    INTERN(p_igmp, "igmp");
+    INTERN(n_igmp_version, "igmp.version");
+    INTERN(n_igmp_status, "igmp.checksum.status");
+    INTERN(n_igmp_maddr, "igmp.maddr");
     INTERN(n_time_epoch, "frame.time_epoch");
     INTERN(n_frame_len, "frame.len");
     INTERN(n_cap_len, "frame.cap_len");

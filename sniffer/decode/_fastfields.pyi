@@ -26,6 +26,7 @@ class Walker:
         cont_ip6: Callable[[Ctx, int, int, int], None],
         cont_tcp: Callable[[Ctx, int, int, int, int], None],
         cont_udp: Callable[[Ctx, int, int, int, int], None],
+        igmp: tuple[_Spec, _Spec, _Spec, list[str], list[str]] | None,
     ) -> None: ...
     def walk(self, ctx: Ctx, wire_length: int, sized: bool = False) -> bool | None: ...
     def frame_dict(

@@ -102,6 +102,15 @@ def native_fields() -> Callable[..., bool | None] | None:
                     inet.ipv6_next,
                     inet.tcp_payload,
                     inet.udp_payload,
+                    (  # IGMP v1/v2 too while igmp.dissect_igmp is the registered dissector
+                        spec(igmp.IGMP_HDR.fields),
+                        spec(igmp.IGMP_V1.fields),
+                        spec(igmp.IGMP_V12.fields),
+                        [igmp.IGMP_TYPES[t] for t in (0x11, 0x12, 0x16, 0x17)],
+                        list(igmp._IGMP_VERSIONS[:3]),
+                    )
+                    if IP_PROTOS.map.get(2) is igmp.dissect_igmp
+                    else None,
                 )
                 _WALK, _FRAME_DICT = walker.walk, walker.frame_dict
     return _WALK or None

@@ -54,7 +54,9 @@ typedef struct {
 
 /* interned strings: attributes of Ctx, field names the dissectors add in code, protocol names */
 static PyObject *s_data, *s_fields, *s_protos, *s_proto, *s_info, *s_src, *s_dst, *s_pseudo, *s_frag,
-    *s_hlim, *s_depth, *s_layer;
+    *s_hlim, *s_depth, *s_layer, *s_root, *s_parent, *s_malformed, *s_truncated, *s_expert;
+static PyObject *s_malformed_suffix, *s_truncated_suffix, *s_size_limited, *s_colon, *n_protocols, *n_col_protocol,
+    *n_col_info, *n_expert, *n_malformed, *n_truncated;
 static PyObject *n_eth_type, *n_ip_version, *n_ipv6_addr, *n_tcp_flags_str, *n_tcp_len, *n_tcp_options,
     *n_opt_kind, *n_opt_len, *n_mss_val, *n_wscale_shift, *n_wscale_mult, *n_sack_le, *n_sack_re, *n_tsval,
     *n_tsecr, *n_tcp_payload, *n_udp_payload;
@@ -583,9 +585,10 @@ static int push(PyObject *protos, PyObject *name) { return PyList_Append(protos,
 
 /* core.Ctx's slots: their offsets, found once from the class's member descriptors; a context of another
  * class (or a slot that is not a plain object slot) goes through setattr/getattr */
-#define NATTRS 12
-static PyObject **attr_names[NATTRS] = {&s_data, &s_fields, &s_protos, &s_proto, &s_info, &s_src,
-                                        &s_dst,  &s_pseudo, &s_frag,   &s_hlim,  &s_depth, &s_layer};
+#define NATTRS 17
+static PyObject **attr_names[NATTRS] = {&s_data,  &s_fields, &s_protos,    &s_proto,     &s_info,   &s_src,
+                                        &s_dst,   &s_pseudo, &s_frag,      &s_hlim,      &s_depth,  &s_layer,
+                                        &s_root,  &s_parent, &s_malformed, &s_truncated, &s_expert};
 static PyTypeObject *ctx_type;
 static Py_ssize_t attr_offs[NATTRS];
 
@@ -729,13 +732,9 @@ static PyObject *call_next(PyObject *fn, PyObject *ctx, Py_ssize_t off, Py_ssize
     return r;
 }
 
-/* walk(ctx, wire_length) -> True (dissected, continuation included) or None (declined: nothing changed) */
-static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 2 && nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "walk(ctx, wire_length, sized=False)");
-        return NULL;
-    }
-    int sized = nargs == 3 && PyObject_IsTrue(args[2]) == 1; /* ctx.fields came from frame_dict */
+/* the walk proper: True (dissected, continuation included) or None (declined: nothing changed) */
+static PyObject *walk_impl(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
+    int sized = nargs >= 3 && PyObject_IsTrue(args[2]) == 1; /* ctx.fields came from frame_dict */
     PyObject *ctx = args[0];
     Py_ssize_t wirelen = PyLong_AsSsize_t(args[1]);
     if (wirelen == -1 && PyErr_Occurred())
@@ -976,11 +975,84 @@ static PyObject *walker_frame_dict(Walker *w, PyObject *const *args, Py_ssize_t 
     return d;
 }
 
+/* engine.run's tail for a no-tree dissection with fields: the Info's malformed/truncated suffix, then
+ * frame.protocols, the columns and the _ws.* verdicts; ctx.layer back to the frame's node */
+static int tail(PyObject *ctx, PyObject *frame_node) {
+    int r = -1;
+    PyObject *info = get(ctx, s_info), *mal = get(ctx, s_malformed), *trunc = get(ctx, s_truncated);
+    PyObject *f = NULL, *protos = NULL, *expert = NULL, *proto = NULL, *joined = NULL;
+    if (info == NULL || mal == NULL || trunc == NULL)
+        goto end;
+    if (set(ctx, s_layer, Py_NewRef(frame_node)) < 0 || set(ctx, s_parent, get(ctx, s_root)) < 0)
+        goto end;
+    int is_mal = PyObject_IsTrue(mal), is_trunc = PyObject_IsTrue(trunc);
+    if (is_mal < 0 || is_trunc < 0)
+        goto end;
+    if (is_mal) {
+        Py_SETREF(info, PyUnicode_Concat(info, s_malformed_suffix));
+    } else if (is_trunc) {
+        int has = PyUnicode_Contains(info, s_size_limited);
+        if (has < 0)
+            goto end;
+        if (!has)
+            Py_SETREF(info, PyUnicode_Concat(info, s_truncated_suffix));
+    }
+    if (info == NULL || set(ctx, s_info, Py_NewRef(info)) < 0)
+        goto end;
+    f = get(ctx, s_fields);
+    protos = f ? get(ctx, s_protos) : NULL;
+    expert = protos ? get(ctx, s_expert) : NULL;
+    proto = expert ? get(ctx, s_proto) : NULL;
+    if (proto == NULL || !PyDict_Check(f) || !PyList_Check(expert)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "ctx.fields / ctx.expert");
+        goto end;
+    }
+    joined = PyUnicode_Join(s_colon, protos);
+    if (joined == NULL || PyDict_SetItem(f, n_protocols, joined) < 0 || PyDict_SetItem(f, n_col_protocol, proto) < 0 ||
+        PyDict_SetItem(f, n_col_info, info) < 0)
+        goto end;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(expert); i++)
+        if (put(f, n_expert, Py_NewRef(PyList_GET_ITEM(expert, i))) < 0)
+            goto end;
+    if (is_mal && put(f, n_malformed, Py_NewRef(mal)) < 0)
+        goto end;
+    if (is_trunc && put(f, n_truncated, PyLong_FromLong(1)) < 0)
+        goto end;
+    r = 0;
+end:
+    Py_XDECREF(info);
+    Py_XDECREF(mal);
+    Py_XDECREF(trunc);
+    Py_XDECREF(f);
+    Py_XDECREF(protos);
+    Py_XDECREF(expert);
+    Py_XDECREF(proto);
+    Py_XDECREF(joined);
+    return r;
+}
+
+/* walk(ctx, wire_length, sized=False, frame_node=None) -> True (dissected, continuation included), 2 (the
+ * same, and engine.run's tail done too: frame_node given), or None (declined: nothing changed) */
+static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs < 2 || nargs > 4) {
+        PyErr_SetString(PyExc_TypeError, "walk(ctx, wire_length, sized=False, frame_node=None)");
+        return NULL;
+    }
+    PyObject *r = walk_impl(w, args, nargs);
+    if (r != Py_True || nargs < 4 || args[3] == Py_None)
+        return r;
+    Py_DECREF(r);
+    if (tail(args[0], args[3]) < 0)
+        return NULL;
+    return PyLong_FromLong(2);
+}
+
 static PyMethodDef walker_methods[] = {
     {"frame_dict", (PyCFunction)(void (*)(void))walker_frame_dict, METH_FASTCALL,
      "frame_dict(interface_id, ts_ns, frame_len, cap_len, linktype) -> dict (sized for the dissection)"},
     {"walk", (PyCFunction)(void (*)(void))walker_walk, METH_FASTCALL,
-     "walk(ctx, wire_length, sized=False) -> True (dissected) | None (declined, nothing recorded)"},
+     "walk(ctx, wire_length, sized=False, frame_node=None) -> True | 2 (tail done) | None (declined)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1019,6 +1091,21 @@ PyMODINIT_FUNC PyInit__fastfields(void) {
     INTERN(s_hlim, "hlim");
     INTERN(s_depth, "depth");
     INTERN(s_layer, "layer");
+    INTERN(s_root, "root");
+    INTERN(s_parent, "parent");
+    INTERN(s_malformed, "malformed");
+    INTERN(s_truncated, "truncated");
+    INTERN(s_expert, "expert");
+    INTERN(s_malformed_suffix, "[Malformed Packet]");
+    INTERN(s_truncated_suffix, "[Packet size limited during capture]");
+    INTERN(s_size_limited, "Packet size limited");
+    INTERN(s_colon, ":");
+    INTERN(n_protocols, "frame.protocols");
+    INTERN(n_col_protocol, "_ws.col.Protocol");
+    INTERN(n_col_info, "_ws.col.Info");
+    INTERN(n_expert, "_ws.expert");
+    INTERN(n_malformed, "_ws.malformed");
+    INTERN(n_truncated, "_ws.truncated");
     INTERN(n_eth_type, "eth.type");
     INTERN(n_ip_version, "ip.version");
     INTERN(n_ipv6_addr, "ipv6.addr");

@@ -181,6 +181,7 @@ def run(
                 f["frame.cap_len"] = caplen
                 f["frame.linktype"] = frame[3]
     fn = LINKTYPES.map.get(frame[3])
+    done = None
     try:
         if fn is None:
             ctx.proto = f"LINKTYPE {frame[3]}"
@@ -190,13 +191,16 @@ def run(
             or tree
             or lean
             or (walk := _WALK if _WALK is not False else native_fields()) is None
-            or walk(ctx, wirelen, sized) is None
+            or (done := walk(ctx, wirelen, sized, None if not fields else fl)) is None
         ):  # (the native walk took the frame, or declined having recorded nothing)
             fn(ctx, 0, wirelen)
     except Exception as exc:  # a decoder bug must never take the pipeline down
         if DEBUG:
             raise
         ctx.set_malformed(f"dissector bug: {type(exc).__name__}: {exc}")
+        done = None
+    if done == 2:  # the native walk did the rest below too (the same stores)
+        return ctx
     ctx.layer = fl
     ctx.parent = ctx.root
     if tree:  # a layer declared longer than what was captured is shown up to the end of the bytes

@@ -43,6 +43,19 @@ typedef struct {
     Hdr igmp_hdr, igmp_v1, igmp_v12;
     PyObject *igmp_names[4]; /* Info names of 0x11, 0x12, 0x16, 0x17 */
     PyObject *igmp_versions[3]; /* Protocol column of IGMP, IGMPv1, IGMPv2 */
+    /* payloads no dissector takes (data, in C): the port tables' keys (bit 1 TCP, 2 UDP), TCP's heuristics'
+     * 3-byte prefixes (sorted), UDP's heuristics' probes; the live objects, to see a change */
+    int data_on;
+    uint8_t ports[65536];
+    uint32_t *hpfx;
+    Py_ssize_t nhpfx;
+    struct {
+        int off, len;
+        uint8_t v[4];
+    } probes[64];
+    int nprobes;
+    PyObject *tcp_map, *udp_map, *conv_map, *heur_tcp, *heur_udp;
+    Py_ssize_t tcp_n, udp_n, htcp_n, hudp_n;
     PyObject *flag_names[4096]; /* inet.tcp_flags_str of every 12-bit value (borrowed from decls) */
     PyObject *flag_strs[4096];  /* inet._flag_str */
     PyObject *opt_names[256];   /* "tcp.options.<name>" of every option kind */
@@ -268,19 +281,22 @@ static void walker_dealloc(Walker *self) {
     PyMem_Free(self->igmp_hdr.f);
     PyMem_Free(self->igmp_v1.f);
     PyMem_Free(self->igmp_v12.f);
+    PyMem_Free(self->hpfx);
     Py_XDECREF(self->decls);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 /* Walker(eth, ipv4, ipv6, tcp, udp, flag_names, flag_strs, option_names, proto_names, nodes, make_layer,
  *        cont_eth, cont_ip4, cont_ip6, cont_tcp, cont_udp, igmp)
- * igmp: None, or (IGMP_HDR, IGMP_V1, IGMP_V12 specs, [names of 0x11, 0x12, 0x16, 0x17], [3 versions]) */
+ * igmp: None, or (IGMP_HDR, IGMP_V1, IGMP_V12 specs, [names of 0x11, 0x12, 0x16, 0x17], [3 versions])
+ * data: None, or (TCP_PORTS.map, UDP_PORTS.map, UDP_CONVERSATIONS.map, TCP_HEURISTICS.entries,
+ *       UDP_HEURISTICS.entries, sorted TCP prefixes as ints, [(offset, bytes) of each UDP probe]) */
 static int walker_init(Walker *self, PyObject *args, PyObject *kw) {
     PyObject *eth, *ip4, *ip6, *tcp, *udp, *fnames, *fstrs, *onames, *pnames, *nodes, *mk, *ce, *c4, *c6, *ct,
-        *cu, *igmp;
-    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!O!O!OOOOOOO", &eth, &ip4, &ip6, &tcp, &udp, &PyList_Type, &fnames,
+        *cu, *igmp, *dat;
+    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!O!O!OOOOOOOO", &eth, &ip4, &ip6, &tcp, &udp, &PyList_Type, &fnames,
                           &PyList_Type, &fstrs, &PyList_Type, &onames, &PyList_Type, &pnames, &PyDict_Type,
-                          &nodes, &mk, &ce, &c4, &c6, &ct, &cu, &igmp))
+                          &nodes, &mk, &ce, &c4, &c6, &ct, &cu, &igmp, &dat))
         return -1;
     if (self->decls != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Walker initialised twice");
@@ -310,6 +326,60 @@ static int walker_init(Walker *self, PyObject *args, PyObject *kw) {
         for (int i = 0; i < 3; i++)
             if (!PyUnicode_Check(self->igmp_versions[i] = PyList_GET_ITEM(vers, i)))
                 return PyErr_SetString(PyExc_TypeError, "igmp versions: str"), -1;
+    }
+    if (dat != Py_None) {
+        PyObject *tm, *um, *cm, *ht, *hu, *pf, *pr;
+        if (!PyArg_ParseTuple(dat, "O!O!O!O!O!O!O!", &PyDict_Type, &tm, &PyDict_Type, &um, &PyDict_Type, &cm,
+                              &PyList_Type, &ht, &PyList_Type, &hu, &PyList_Type, &pf, &PyList_Type, &pr))
+            return -1;
+        PyObject *k, *v;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(tm, &pos, &k, &v)) {
+            long port = PyLong_AsLong(k);
+            if (port >= 0 && port < 65536)
+                self->ports[port] |= 1;
+        }
+        pos = 0;
+        while (PyDict_Next(um, &pos, &k, &v)) {
+            long port = PyLong_AsLong(k);
+            if (port >= 0 && port < 65536)
+                self->ports[port] |= 2;
+        }
+        if (PyErr_Occurred())
+            return -1;
+        self->nhpfx = PyList_GET_SIZE(pf);
+        self->hpfx = PyMem_Calloc(self->nhpfx + 1, sizeof(uint32_t));
+        if (self->hpfx == NULL)
+            return PyErr_NoMemory(), -1;
+        for (Py_ssize_t i = 0; i < self->nhpfx; i++)
+            self->hpfx[i] = (uint32_t)PyLong_AsUnsignedLong(PyList_GET_ITEM(pf, i));
+        if (PyList_GET_SIZE(pr) > 64)
+            return PyErr_SetString(PyExc_ValueError, "at most 64 UDP probes"), -1;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(pr); i++) {
+            int o;
+            const char *b;
+            Py_ssize_t n;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(pr, i), "iy#", &o, &b, &n))
+                return -1;
+            if (n < 1 || n > 4 || o < 0)
+                return PyErr_SetString(PyExc_ValueError, "UDP probe shape"), -1;
+            self->probes[i].off = o;
+            self->probes[i].len = (int)n;
+            memcpy(self->probes[i].v, b, n);
+        }
+        if (PyErr_Occurred())
+            return -1;
+        self->nprobes = (int)PyList_GET_SIZE(pr);
+        self->tcp_map = tm;
+        self->udp_map = um;
+        self->conv_map = cm;
+        self->heur_tcp = ht;
+        self->heur_udp = hu;
+        self->tcp_n = PyDict_GET_SIZE(tm);
+        self->udp_n = PyDict_GET_SIZE(um);
+        self->htcp_n = PyList_GET_SIZE(ht);
+        self->hudp_n = PyList_GET_SIZE(hu);
+        self->data_on = 1;
     }
     if (hdr_size(&self->eth) > 14 || hdr_size(&self->ip4) > 20 || hdr_size(&self->ip6) > 40 ||
         hdr_size(&self->tcp) > 20 || hdr_size(&self->udp) > 8) {
@@ -433,6 +503,49 @@ static int check_tcp_options(const uint8_t *d, Py_ssize_t o, Py_ssize_t oend) {
         o += ln;
     }
     return mptcp;
+}
+
+static int push(PyObject *protos, PyObject *name) { return PyList_Append(protos, name); }
+
+/* True when no port dissector, conversation nor heuristic can take the payload at po (inet.tcp_payload /
+ * udp_payload would end in core.data_layer): while the tables are the ones given at construction */
+static int is_data(Walker *w, const uint8_t *d, Py_ssize_t caplen, Py_ssize_t po, int udp, int sp, int dp) {
+    if (!w->data_on || PyDict_GET_SIZE(w->tcp_map) != w->tcp_n || PyDict_GET_SIZE(w->udp_map) != w->udp_n ||
+        PyList_GET_SIZE(w->heur_tcp) != w->htcp_n || PyList_GET_SIZE(w->heur_udp) != w->hudp_n)
+        return 0;
+    int bit = udp ? 2 : 1;
+    if ((w->ports[sp] | w->ports[dp]) & bit)
+        return 0;
+    if (udp) {
+        if (PyDict_GET_SIZE(w->conv_map))
+            return 0;
+        for (int i = 0; i < w->nprobes; i++) {
+            Py_ssize_t o = po + w->probes[i].off;
+            if (o + w->probes[i].len <= caplen && memcmp(d + o, w->probes[i].v, w->probes[i].len) == 0)
+                return 0;
+        }
+        return 1;
+    }
+    if (po + 3 > caplen)
+        return 1;
+    uint32_t key = (uint32_t)d[po] << 16 | d[po + 1] << 8 | d[po + 2];
+    Py_ssize_t lo = 0, hi = w->nhpfx;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (w->hpfx[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return !(lo < w->nhpfx && w->hpfx[lo] == key);
+}
+
+/* core.data_layer at [po, lim): the "data" layer, data.data and data.len */
+static int emit_data(PyObject *protos, PyObject *f, const uint8_t *d, Py_ssize_t po, Py_ssize_t lim) {
+    return push(protos, p_data) < 0 || put(f, n_data_data, hexcolon(d + po, lim - po)) < 0 ||
+                   put(f, n_data_len, PyLong_FromSsize_t(lim - po)) < 0
+               ? -1
+               : 0;
 }
 
 /* IGMP v1/v2 messages igmp.dissect_igmp takes with nothing unusual: 0 (version, checksum status in p) */
@@ -581,7 +694,6 @@ static int plan(Walker *w, const uint8_t *d, Py_ssize_t caplen, Py_ssize_t wirel
     return 0;
 }
 
-static int push(PyObject *protos, PyObject *name) { return PyList_Append(protos, name); }
 
 /* core.Ctx's slots: their offsets, found once from the class's member descriptors; a context of another
  * class (or a slot that is not a plain object slot) goes through setattr/getattr */
@@ -906,10 +1018,18 @@ static PyObject *walk_impl(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
             goto out;
         if (p.payload) {
             Py_ssize_t po = p.l4 + p.hl;
-            if (put(f, n_tcp_payload, hexcolon(d + po, p.lim - po)) < 0 || set_layer(w, ctx, last) < 0)
+            if (put(f, n_tcp_payload, hexcolon(d + po, p.lim - po)) < 0)
                 goto out;
-            result = call_next(w->cont_tcp, ctx, po, p.end, p.sp, p.dp, 5);
-            goto done;
+            if (is_data(w, d, p.caplen, po, 0, p.sp, p.dp)) {
+                last = p_data;
+                if (emit_data(protos, f, d, po, p.lim) < 0)
+                    goto out;
+            } else {
+                if (set_layer(w, ctx, last) < 0)
+                    goto out;
+                result = call_next(w->cont_tcp, ctx, po, p.end, p.sp, p.dp, 5);
+                goto done;
+            }
         }
     } else {
         last = p_udp;
@@ -922,10 +1042,18 @@ static PyObject *walk_impl(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
             goto out;
         if (p.payload) {
             Py_ssize_t po = p.l4 + 8;
-            if (put(f, n_udp_payload, hexcolon(d + po, p.lim - po)) < 0 || set_layer(w, ctx, last) < 0)
+            if (put(f, n_udp_payload, hexcolon(d + po, p.lim - po)) < 0)
                 goto out;
-            result = call_next(w->cont_udp, ctx, po, p.end, p.sp, p.dp, 5);
-            goto done;
+            if (is_data(w, d, p.caplen, po, 1, p.sp, p.dp)) {
+                last = p_data;
+                if (emit_data(protos, f, d, po, p.lim) < 0)
+                    goto out;
+            } else {
+                if (set_layer(w, ctx, last) < 0)
+                    goto out;
+                result = call_next(w->cont_udp, ctx, po, p.end, p.sp, p.dp, 5);
+                goto done;
+            }
         }
     }
     if (set_layer(w, ctx, last) < 0)

@@ -2,6 +2,7 @@
 decode.engine.native_fields."""
 
 from collections.abc import Callable
+from typing import Any
 
 from sniffer.decode.core import Ctx, Node
 
@@ -27,6 +28,7 @@ class Walker:
         cont_tcp: Callable[[Ctx, int, int, int, int], None],
         cont_udp: Callable[[Ctx, int, int, int, int], None],
         igmp: tuple[_Spec, _Spec, _Spec, list[str], list[str]] | None,
+        data: tuple[Any, ...] | None,
     ) -> None: ...
     def walk(self, ctx: Ctx, wire_length: int, sized: bool = False) -> bool | None: ...
     def frame_dict(

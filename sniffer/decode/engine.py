@@ -40,6 +40,10 @@ from sniffer.decode.core import (
     FULL,
     IP_PROTOS,
     LINKTYPES,
+    TCP_PORTS,
+    UDP_CONVERSATIONS,
+    UDP_HEURISTICS,
+    UDP_PORTS,
     Ctx,
     F,
     LeanCtx,
@@ -47,6 +51,7 @@ from sniffer.decode.core import (
     _put,
     data_layer,
 )
+from sniffer.decode.tcpheur import TCP_HEURISTICS
 from sniffer.frame import Frame
 
 #: SNIFFER_DECODE_DEBUG=1 lets decoder exceptions through (for finding decoder bugs in development)
@@ -85,33 +90,45 @@ def native_fields() -> Callable[..., bool | None] | None:
                 def spec(fields: tuple[F, ...]) -> list[tuple[str, int, int, str, int, int]]:
                     return [(f.name, f.off, f.size, f.kind, f.mask, f.scale) for f in fields]
 
-                walker = _fastfields.Walker(
-                    spec(link.ETH.fields),
-                    spec(inet.IPV4_ALL.fields),
-                    spec(inet.IPV6.fields),
-                    spec(inet.TCP.fields),
-                    spec(inet.UDP.fields),
-                    list(inet.tcp_flag_table()),
-                    [inet._flag_str(f) for f in range(0x1000)],
-                    [f"tcp.options.{inet._TCPOPT_FIELDS.get(k, 'unknown')}" for k in range(256)],
-                    [inet.PROTO_NAMES.get(p, "Unknown") for p in range(256)],
-                    _LAYERS,
-                    _layer,
-                    _eth_next,
-                    inet.ipv4_next,
-                    inet.ipv6_next,
-                    inet.tcp_payload,
-                    inet.udp_payload,
-                    (  # IGMP v1/v2 too while igmp.dissect_igmp is the registered dissector
-                        spec(igmp.IGMP_HDR.fields),
-                        spec(igmp.IGMP_V1.fields),
-                        spec(igmp.IGMP_V12.fields),
-                        [igmp.IGMP_TYPES[t] for t in (0x11, 0x12, 0x16, 0x17)],
-                        list(igmp._IGMP_VERSIONS[:3]),
+                try:  # (a stale build whose constructor differs: Python alone)
+                    walker = _fastfields.Walker(
+                        spec(link.ETH.fields),
+                        spec(inet.IPV4_ALL.fields),
+                        spec(inet.IPV6.fields),
+                        spec(inet.TCP.fields),
+                        spec(inet.UDP.fields),
+                        list(inet.tcp_flag_table()),
+                        [inet._flag_str(f) for f in range(0x1000)],
+                        [f"tcp.options.{inet._TCPOPT_FIELDS.get(k, 'unknown')}" for k in range(256)],
+                        [inet.PROTO_NAMES.get(p, "Unknown") for p in range(256)],
+                        _LAYERS,
+                        _layer,
+                        _eth_next,
+                        inet.ipv4_next,
+                        inet.ipv6_next,
+                        inet.tcp_payload,
+                        inet.udp_payload,
+                        (  # IGMP v1/v2 too while igmp.dissect_igmp is the registered dissector
+                            spec(igmp.IGMP_HDR.fields),
+                            spec(igmp.IGMP_V1.fields),
+                            spec(igmp.IGMP_V12.fields),
+                            [igmp.IGMP_TYPES[t] for t in (0x11, 0x12, 0x16, 0x17)],
+                            list(igmp._IGMP_VERSIONS[:3]),
+                        )
+                        if IP_PROTOS.map.get(2) is igmp.dissect_igmp
+                        else None,
+                        (  # payloads no port, conversation nor heuristic takes: data, in C
+                            TCP_PORTS.map,
+                            UDP_PORTS.map,
+                            UDP_CONVERSATIONS.map,
+                            TCP_HEURISTICS.entries,
+                            UDP_HEURISTICS.entries,
+                            sorted(int.from_bytes(p, "big") for p in TCP_HEURISTICS.prefixes()),
+                            [(o, v) for _fn, o, v in UDP_HEURISTICS.entries],
+                        ),
                     )
-                    if IP_PROTOS.map.get(2) is igmp.dissect_igmp
-                    else None,
-                )
+                except (TypeError, ValueError):
+                    return None
                 _WALK, _FRAME_DICT = walker.walk, walker.frame_dict
     return _WALK or None
 

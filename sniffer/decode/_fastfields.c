@@ -158,11 +158,13 @@ static PyObject *hexcolon(const uint8_t *p, Py_ssize_t n) {
     if (s == NULL)
         return NULL;
     Py_UCS1 *o = PyUnicode_1BYTE_DATA(s);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (i)
-            *o++ = ':';
-        *o++ = hx[p[i] >> 4];
-        *o++ = hx[p[i] & 15];
+    *o++ = hx[p[0] >> 4];
+    *o++ = hx[p[0] & 15];
+    for (Py_ssize_t i = 1; i < n; i++) {
+        o[0] = ':';
+        o[1] = hx[p[i] >> 4];
+        o[2] = hx[p[i] & 15];
+        o += 3;
     }
     return s;
 }
@@ -540,12 +542,13 @@ static int is_data(Walker *w, const uint8_t *d, Py_ssize_t caplen, Py_ssize_t po
     return !(lo < w->nhpfx && w->hpfx[lo] == key);
 }
 
-/* core.data_layer at [po, lim): the "data" layer, data.data and data.len */
-static int emit_data(PyObject *protos, PyObject *f, const uint8_t *d, Py_ssize_t po, Py_ssize_t lim) {
-    return push(protos, p_data) < 0 || put(f, n_data_data, hexcolon(d + po, lim - po)) < 0 ||
-                   put(f, n_data_len, PyLong_FromSsize_t(lim - po)) < 0
-               ? -1
-               : 0;
+/* core.data_layer at [po, lim): the "data" layer, data.data (``hex``, their text: stolen) and data.len */
+static int emit_data(PyObject *protos, PyObject *f, PyObject *hex, Py_ssize_t po, Py_ssize_t lim) {
+    if (push(protos, p_data) < 0) {
+        Py_DECREF(hex);
+        return -1;
+    }
+    return put(f, n_data_data, hex) < 0 || put(f, n_data_len, PyLong_FromSsize_t(lim - po)) < 0 ? -1 : 0;
 }
 
 /* IGMP v1/v2 messages igmp.dissect_igmp takes with nothing unusual: 0 (version, checksum status in p) */
@@ -1018,13 +1021,17 @@ static PyObject *walk_impl(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
             goto out;
         if (p.payload) {
             Py_ssize_t po = p.l4 + p.hl;
-            if (put(f, n_tcp_payload, hexcolon(d + po, p.lim - po)) < 0)
+            PyObject *hex = hexcolon(d + po, p.lim - po); /* (data.data is the same text: one object) */
+            if (hex == NULL || put(f, n_tcp_payload, Py_NewRef(hex)) < 0) {
+                Py_XDECREF(hex);
                 goto out;
+            }
             if (is_data(w, d, p.caplen, po, 0, p.sp, p.dp)) {
                 last = p_data;
-                if (emit_data(protos, f, d, po, p.lim) < 0)
+                if (emit_data(protos, f, hex, po, p.lim) < 0)
                     goto out;
             } else {
+                Py_DECREF(hex);
                 if (set_layer(w, ctx, last) < 0)
                     goto out;
                 result = call_next(w->cont_tcp, ctx, po, p.end, p.sp, p.dp, 5);
@@ -1042,13 +1049,17 @@ static PyObject *walk_impl(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
             goto out;
         if (p.payload) {
             Py_ssize_t po = p.l4 + 8;
-            if (put(f, n_udp_payload, hexcolon(d + po, p.lim - po)) < 0)
+            PyObject *hex = hexcolon(d + po, p.lim - po); /* (data.data is the same text: one object) */
+            if (hex == NULL || put(f, n_udp_payload, Py_NewRef(hex)) < 0) {
+                Py_XDECREF(hex);
                 goto out;
+            }
             if (is_data(w, d, p.caplen, po, 1, p.sp, p.dp)) {
                 last = p_data;
-                if (emit_data(protos, f, d, po, p.lim) < 0)
+                if (emit_data(protos, f, hex, po, p.lim) < 0)
                     goto out;
             } else {
+                Py_DECREF(hex);
                 if (set_layer(w, ctx, last) < 0)
                     goto out;
                 result = call_next(w->cont_udp, ctx, po, p.end, p.sp, p.dp, 5);

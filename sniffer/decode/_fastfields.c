@@ -41,6 +41,7 @@ typedef struct {
     Hdr eth, ip4, ip6, tcp, udp;
     /* IGMP v1/v2 over IPv4 (igmp.dissect_igmp, while it is the registered dissector; n == 0: not here) */
     Hdr igmp_hdr, igmp_v1, igmp_v12;
+    Hdr vrrp, vrrp2, vrrp3; /* VRRP over IPv4/IPv6 (routing.dissect_vrrp while registered; n == 0: not here) */
     PyObject *igmp_names[4]; /* Info names of 0x11, 0x12, 0x16, 0x17 */
     PyObject *igmp_versions[3]; /* Protocol column of IGMP, IGMPv1, IGMPv2 */
     /* payloads no dissector takes (data, in C): the port tables' keys (bit 1 TCP, 2 UDP), TCP's heuristics'
@@ -75,6 +76,7 @@ static PyObject *n_eth_type, *n_ip_version, *n_ipv6_addr, *n_tcp_flags_str, *n_t
     *n_tsecr, *n_tcp_payload, *n_udp_payload;
 static PyObject *p_eth, *p_ethertype, *p_ip, *p_ipv6, *p_tcp, *p_udp, *p_mptcp, *p_data;
 static PyObject *c_ethernet, *c_ipv4, *c_ipv6, *c_tcp, *c_udp, *c_mptcp;
+static PyObject *p_vrrp, *c_vrrp, *n_vrrp_ip4, *n_vrrp_ip6;
 static PyObject *p_igmp, *n_igmp_version, *n_igmp_status, *n_igmp_maddr;
 static PyObject *n_interface_id, *n_time_epoch, *n_frame_len, *n_cap_len, *n_linktype;
 static PyObject *n_data_data, *n_data_len, *n_ip_opt_type, *n_ip_opt_len, *n_ip_opt_ra;
@@ -284,6 +286,9 @@ static void walker_dealloc(Walker *self) {
     PyMem_Free(self->igmp_v1.f);
     PyMem_Free(self->igmp_v12.f);
     PyMem_Free(self->hpfx);
+    PyMem_Free(self->vrrp.f);
+    PyMem_Free(self->vrrp2.f);
+    PyMem_Free(self->vrrp3.f);
     Py_XDECREF(self->decls);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -292,13 +297,14 @@ static void walker_dealloc(Walker *self) {
  *        cont_eth, cont_ip4, cont_ip6, cont_tcp, cont_udp, igmp)
  * igmp: None, or (IGMP_HDR, IGMP_V1, IGMP_V12 specs, [names of 0x11, 0x12, 0x16, 0x17], [3 versions])
  * data: None, or (TCP_PORTS.map, UDP_PORTS.map, UDP_CONVERSATIONS.map, TCP_HEURISTICS.entries,
- *       UDP_HEURISTICS.entries, sorted TCP prefixes as ints, [(offset, bytes) of each UDP probe]) */
+ *       UDP_HEURISTICS.entries, sorted TCP prefixes as ints, [(offset, bytes) of each UDP probe])
+ * vrrp: None, or (VRRP, VRRP2, VRRP3 specs) */
 static int walker_init(Walker *self, PyObject *args, PyObject *kw) {
     PyObject *eth, *ip4, *ip6, *tcp, *udp, *fnames, *fstrs, *onames, *pnames, *nodes, *mk, *ce, *c4, *c6, *ct,
-        *cu, *igmp, *dat;
-    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!O!O!OOOOOOOO", &eth, &ip4, &ip6, &tcp, &udp, &PyList_Type, &fnames,
+        *cu, *igmp, *dat, *vrrp;
+    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!O!O!OOOOOOOOO", &eth, &ip4, &ip6, &tcp, &udp, &PyList_Type, &fnames,
                           &PyList_Type, &fstrs, &PyList_Type, &onames, &PyList_Type, &pnames, &PyDict_Type,
-                          &nodes, &mk, &ce, &c4, &c6, &ct, &cu, &igmp, &dat))
+                          &nodes, &mk, &ce, &c4, &c6, &ct, &cu, &igmp, &dat, &vrrp))
         return -1;
     if (self->decls != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Walker initialised twice");
@@ -328,6 +334,14 @@ static int walker_init(Walker *self, PyObject *args, PyObject *kw) {
         for (int i = 0; i < 3; i++)
             if (!PyUnicode_Check(self->igmp_versions[i] = PyList_GET_ITEM(vers, i)))
                 return PyErr_SetString(PyExc_TypeError, "igmp versions: str"), -1;
+    }
+    if (vrrp != Py_None) {
+        PyObject *a, *b, *c;
+        if (!PyArg_ParseTuple(vrrp, "OOO", &a, &b, &c) || parse_hdr(a, &self->vrrp, "vrrp") < 0 ||
+            parse_hdr(b, &self->vrrp2, "vrrp2") < 0 || parse_hdr(c, &self->vrrp3, "vrrp3") < 0)
+            return -1;
+        if (hdr_size(&self->vrrp) > 8 || hdr_size(&self->vrrp2) > 8 || hdr_size(&self->vrrp3) > 8)
+            return PyErr_SetString(PyExc_ValueError, "vrrp: headers within 8 bytes expected"), -1;
     }
     if (dat != Py_None) {
         PyObject *tm, *um, *cm, *ht, *hu, *pf, *pr;
@@ -551,6 +565,14 @@ static int emit_data(PyObject *protos, PyObject *f, PyObject *hex, Py_ssize_t po
     return put(f, n_data_data, hex) < 0 || put(f, n_data_len, PyLong_FromSsize_t(lim - po)) < 0 ? -1 : 0;
 }
 
+/* VRRP messages routing.dissect_vrrp reads whole: 0 */
+static int vrrp_plan(const uint8_t *d, Py_ssize_t off, Py_ssize_t end, Py_ssize_t caplen, int size) {
+    Py_ssize_t need = off + 8 + (Py_ssize_t)d[off + 3 < caplen ? off + 3 : 0] * size;
+    if (off + 8 > end || off + 8 > caplen || need > end || need > caplen)
+        return -1;
+    return 0;
+}
+
 /* IGMP v1/v2 messages igmp.dissect_igmp takes with nothing unusual: 0 (version, checksum status in p) */
 static int igmp_plan(const uint8_t *d, Py_ssize_t off, Py_ssize_t end, Py_ssize_t caplen, Plan *p) {
     if (off + 8 > end || off + 8 > caplen)
@@ -630,6 +652,8 @@ static int plan(Walker *w, const uint8_t *d, Py_ssize_t caplen, Py_ssize_t wirel
             p->l4kind = 17;
         else if (p->proto == 2 && w->igmp_hdr.n && igmp_plan(d, off, end, caplen, p) == 0)
             p->l4kind = 2;
+        else if (p->proto == 112 && w->vrrp.n && vrrp_plan(d, off, end, caplen, 4) == 0)
+            p->l4kind = 112;
         else
             p->next = NEXT_IP4;
     } else if (etype == 0x86DD && w->ip6.n) {
@@ -647,6 +671,8 @@ static int plan(Walker *w, const uint8_t *d, Py_ssize_t caplen, Py_ssize_t wirel
             p->l4kind = 6;
         else if (nxt == 17 && w->udp.n)
             p->l4kind = 17;
+        else if (nxt == 112 && w->vrrp.n && vrrp_plan(d, off, end, caplen, 16) == 0)
+            p->l4kind = 112;
         else
             p->next = NEXT_IP6;
     } else {
@@ -969,6 +995,25 @@ static PyObject *walk_impl(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
     if (set(ctx, s_depth, PyLong_FromLong(depth)) < 0)
         goto out;
     const uint8_t *l4 = d + p.l4;
+    if (p.l4kind == 112) {
+        last = p_vrrp;
+        int ver = l4[0] >> 4, t = l4[0] & 15, count = l4[3];
+        if (push(protos, p_vrrp) < 0 || set(ctx, s_proto, Py_NewRef(c_vrrp)) < 0 ||
+            read_hdr(f, &w->vrrp, l4) < 0)
+            goto out;
+        PyObject *info = t == 1 ? PyUnicode_FromFormat("Announcement (v%d)", ver)
+                                : PyUnicode_FromFormat("Unknown (%d) (v%d)", t, ver);
+        if (set(ctx, s_info, info) < 0 || read_hdr(f, ver == 3 ? &w->vrrp3 : &w->vrrp2, l4) < 0)
+            goto out;
+        for (int i = 0; i < count; i++)
+            if (p.l3kind == 6 ? put(f, n_vrrp_ip6, fmt_ip6(l4 + 8 + 16 * i)) < 0
+                              : put(f, n_vrrp_ip4, fmt_ip4(l4 + 8 + 4 * i)) < 0)
+                goto out;
+        if (set_layer(w, ctx, last) < 0)
+            goto out;
+        result = Py_NewRef(Py_True);
+        goto out;
+    }
     if (p.l4kind == 2) {
         last = p_igmp;
         int t = l4[0], v = p.igmp_version;
@@ -1281,6 +1326,10 @@ PyMODINIT_FUNC PyInit__fastfields(void) {
     INTERN(n_ip_opt_type, "ip.opt.type");
     INTERN(n_interface_id, "frame.interface_id");
     INTERN(p_igmp, "igmp");
+    INTERN(p_vrrp, "vrrp");
+    INTERN(c_vrrp, "VRRP");
+    INTERN(n_vrrp_ip4, "vrrp.ip_addr");
+    INTERN(n_vrrp_ip6, "vrrp.ipv6_addr");
     INTERN(n_igmp_version, "igmp.version");
     INTERN(n_igmp_status, "igmp.checksum.status");
     INTERN(n_igmp_maddr, "igmp.maddr");

@@ -29,6 +29,7 @@ class Walker:
         cont_udp: Callable[[Ctx, int, int, int, int], None],
         igmp: tuple[_Spec, _Spec, _Spec, list[str], list[str]] | None,
         data: tuple[Any, ...] | None,
+        vrrp: tuple[_Spec, _Spec, _Spec] | None,
     ) -> None: ...
     def walk(self, ctx: Ctx, wire_length: int, sized: bool = False) -> bool | None: ...
     def frame_dict(

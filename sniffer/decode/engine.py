@@ -126,6 +126,9 @@ def native_fields() -> Callable[..., bool | None] | None:
                             sorted(int.from_bytes(p, "big") for p in TCP_HEURISTICS.prefixes()),
                             [(o, v) for _fn, o, v in UDP_HEURISTICS.entries],
                         ),
+                        (spec(routing.VRRP.fields), spec(routing.VRRP2.fields), spec(routing.VRRP3.fields))
+                        if IP_PROTOS.map.get(112) is routing.dissect_vrrp
+                        else None,
                     )
                 except (TypeError, ValueError):
                     return None

@@ -10,7 +10,8 @@ nmap probes, ICMP), then prints medians over R runs (default 3) and ratios:
   4. on the real-traffic file of bench/realtraffic.py (--real-packets, default 1,000,000; 0 skips it):
      `sniffer read -Y EXPR` vs `tshark -n -r FILE -Y EXPR` for the filters of REAL_EXPRESSIONS, and
      `sniffer stats --phs` vs `tshark -qz io,phs`, CPU seconds (user+sys), medians of R runs.
-`--only-real` runs section 4 alone.
+`--only-real` runs section 4 alone. `--only-fields` times frame_fields alone on the real-traffic file, with
+the native L2-L4 walk (decode/_fastfields.c) and without it (SNIFFER_NO_NATIVE=1), in one run.
 """
 
 from __future__ import annotations
@@ -76,8 +77,12 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--real-packets", type=int, default=1_000_000)
     ap.add_argument("--only-real", action="store_true")
+    ap.add_argument("--only-fields", action="store_true")
     ap.add_argument("--baseline", metavar="DIR", help="section 4 also times sniffer from this source tree")
     args = ap.parse_args()
+    if args.only_fields:
+        only_fields(args)
+        return 0
     if not args.only_real:
         synthetic(args)
     if args.real_packets:
@@ -117,6 +122,26 @@ def real(args: argparse.Namespace) -> None:
             b = statistics.median(timed(ours, base_env, base_env["PYTHONPATH"])[1] for _ in range(args.runs))
             base = f"  (baseline {b:.2f} s: {t / b:.2f}x)"
         print(f"   {label:<45} {s:>8.2f} {t:>8.2f} {t / s:>20.2f}x  {ok} (goal >= 2x){base}", flush=True)
+
+
+def only_fields(args: argparse.Namespace) -> None:
+    """frame_fields per packet with the native walk (when built) and with SNIFFER_NO_NATIVE=1, one run."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from realtraffic import real_traffic
+
+    from sniffer.decode.engine import native_fields
+
+    cap = real_traffic(args.real_packets)
+    if os.environ.get("SNIFFER_NO_NATIVE", "") not in ("", "0"):  # (the child of the run below)
+        frame_fields_bench(cap)
+        return
+    print(f"frame_fields on {cap.name}, load average {os.getloadavg()[0]:.2f}:")
+    print(f"  native walk {'built' if native_fields() else 'NOT built'}:", flush=True)
+    frame_fields_bench(cap)
+    print(f"  SNIFFER_NO_NATIVE=1 (pure Python), load average {os.getloadavg()[0]:.2f}:", flush=True)
+    argv = [sys.executable, __file__, "--only-fields", "--real-packets", str(args.real_packets)]
+    subprocess.run(argv, env=dict(ENV, SNIFFER_NO_NATIVE="1"), check=False)
+    print(f"  load average at the end {os.getloadavg()[0]:.2f}")
 
 
 def frame_fields_bench(cap: Path) -> None:

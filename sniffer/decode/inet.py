@@ -168,11 +168,17 @@ def dissect_ipv4(ctx: Ctx, off: int, end: int) -> None:
         ctx.info = f"Fragmented IP protocol (proto={name} {proto}, off={foff * 8}, ID={ident:04x})"
         data_layer(ctx, off + ihl, end)
         return
+    ipv4_next(ctx, off + ihl, end, proto)
+
+
+def ipv4_next(ctx: Ctx, off: int, end: int, proto: int) -> None:
+    """IPv4's payload at ``off`` to the dissector of IP protocol ``proto`` (also where the native L2-L4
+    walk, decode/_fastfields.c, hands an IPv4 packet on)."""
     fn = IP_PROTOS.map.get(proto)
     if fn is not None and ctx.depth < 160:  # call(), inlined
         ctx.depth += 1
-        fn(ctx, off + ihl, end)
-    elif not call(ctx, IP_PROTOS, proto, off + ihl, end) and not ctx.info:
+        fn(ctx, off, end)
+    elif not call(ctx, IP_PROTOS, proto, off, end) and not ctx.info:
         from sniffer.decode.ipproto import IP_PROTO_DESCRIPTIONS  # (loads on first use)
 
         ctx.info = f"{IP_PROTO_DESCRIPTIONS.get(proto, 'Unknown')} ({proto})"
@@ -276,7 +282,12 @@ def dissect_ipv6(ctx: Ctx, off: int, end: int) -> None:
     ctx.frag = False
     ctx.hlim = hlim
     ctx.pseudo = (data[off + 8 : off + 24], data[off + 24 : off + 40])
-    if not call(ctx, IP_PROTOS, nxt, off + 40, end) and not ctx.info:
+    ipv6_next(ctx, off + 40, end, nxt)
+
+
+def ipv6_next(ctx: Ctx, off: int, end: int, nxt: int) -> None:
+    """IPv6's payload at ``off`` to the dissector of next header ``nxt`` (also the native walk's)."""
+    if not call(ctx, IP_PROTOS, nxt, off, end) and not ctx.info:
         from sniffer.decode.ipproto import IP_PROTO_DESCRIPTIONS
 
         ctx.info = f"Unknown IP Protocol: {IP_PROTO_DESCRIPTIONS.get(nxt, 'Unknown')} ({nxt})"
@@ -643,12 +654,18 @@ def dissect_tcp(ctx: Ctx, off: int, end: int) -> None:
                 "TCP payload",
                 f"TCP payload ({lim - off - hl} bytes)",
             )
-        ports = TCP_PORTS.map
-        fn = ports.get(sp if sp < dp else dp) or ports.get(dp if sp < dp else sp)
-        if fn is not None and not ctx.quote:
-            fn(ctx, off + hl, end)
-        elif ctx.quote or not TCP_HEURISTICS.run(ctx, off + hl, end):  # (TLS, HTTP, DCE/RPC on any port)
-            data_layer(ctx, off + hl, end)
+        tcp_payload(ctx, off + hl, end, sp, dp)
+
+
+def tcp_payload(ctx: Ctx, off: int, end: int, sp: int, dp: int) -> None:
+    """A TCP segment's payload at ``off`` to the dissector of its lower port, then of its higher, then
+    the heuristics, then data (also where the native walk hands a segment on)."""
+    ports = TCP_PORTS.map
+    fn = ports.get(sp if sp < dp else dp) or ports.get(dp if sp < dp else sp)
+    if fn is not None and not ctx.quote:
+        fn(ctx, off, end)
+    elif ctx.quote or not TCP_HEURISTICS.run(ctx, off, end):  # (TLS, HTTP, DCE/RPC on any port)
+        data_layer(ctx, off, end)
 
 
 def vals_partial(ctx: Ctx) -> dict[str, object]:
@@ -863,21 +880,26 @@ def dissect_udp(ctx: Ctx, off: int, end: int) -> None:
             "UDP payload",
             f"UDP payload ({lim - off - 8} bytes)",
         )
+    udp_payload(ctx, off + 8, end, sp, dp)
+
+
+def udp_payload(ctx: Ctx, off: int, end: int, sp: int, dp: int) -> None:
+    """A UDP datagram's payload at ``off`` to its dissector (also where the native walk hands it on)."""
     # as Wireshark: a bound conversation, the lower port's dissector, then the higher's (either may refuse: False), then the
     # heuristic dissectors, then data
     if UDP_CONVERSATIONS.map and not ctx.quote:  # a conversation a dissector bound comes first
         fn0 = UDP_CONVERSATIONS.find(ctx.pseudo[0], sp, ctx.pseudo[1], dp)
-        if fn0 is not None and fn0(ctx, off + 8, end) is not False:
+        if fn0 is not None and fn0(ctx, off, end) is not False:
             return
     lo, hi = (sp, dp) if sp < dp else (dp, sp)
     fn = UDP_PORTS.map.get(lo)
-    if fn is not None and fn(ctx, off + 8, end) is not False:
+    if fn is not None and fn(ctx, off, end) is not False:
         return
     fn2 = UDP_PORTS.map.get(hi)
-    if fn2 is not None and fn2 is not fn and fn2(ctx, off + 8, end) is not False:
+    if fn2 is not None and fn2 is not fn and fn2(ctx, off, end) is not False:
         return
-    if not UDP_HEURISTICS.run(ctx, off + 8, end):
-        data_layer(ctx, off + 8, end)
+    if not UDP_HEURISTICS.run(ctx, off, end):
+        data_layer(ctx, off, end)
 
 
 # ---------------------------------------------------------------------------------------------

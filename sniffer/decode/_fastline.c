@@ -1335,7 +1335,7 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                 if (text_info(w, tmp, text, pl, seglen, dp) == NULL)
                     return NULL;
             } else if (w->ncp && tcp_port_is(w, sp, dp, 524)) {
-                char tmp[128];
+                char tmp[512]; /* (C + a request text <= 63 + ": " + a path <= ~233) */
                 if (ncp_info(w, tmp, pl, seglen) == NULL)
                     return NULL;
                 ncp = 1;

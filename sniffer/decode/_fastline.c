@@ -713,7 +713,7 @@ static char *format_arp(Walker *w, char *o, unsigned long long n, long long sec,
     return o;
 }
 
-/* An IGMPv2 report, leave or query in an unfragmented IPv4 packet (no option but Router Alert) at ip,
+/* An IGMPv2 report, leave or query, or an IGMPv1 report or query, in an unfragmented IPv4 packet (no option but Router Alert) at ip,
  * cap bytes captured from there: decode.inet's dissect_ipv4 (the addresses) and decode.igmp's
  * dissect_igmp for version 2. */
 static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
@@ -731,14 +731,19 @@ static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long se
         return NULL;
     const uint8_t *g = ip + ihl;
     unsigned t = g[0], size = tlen - ihl;
+    int v1 = t == 0x12 || (t == 0x11 && g[1] == 0); /* version 1: a report, or a query without max resp */
     if (t == 0x11) {
-        if (size >= 12 || g[1] == 0) /* IGMPv3 / v1 queries */
+        if (size >= 12) /* IGMPv3 queries */
             return NULL;
-    } else if (t != 0x16 && t != 0x17) {
+    } else if (t != 0x12 && t != 0x16 && t != 0x17) {
         return NULL;
     }
     if (!w->igmp_len[t])
         return NULL;
+    if (v1) { /* IGMPv1: the type's name alone */
+        HEAD_IP(ip, 0, " IGMPv1 ");
+        return put_str(o, w->igmp[t], w->igmp_len[t]);
+    }
     HEAD_IP(ip, 0, " IGMPv2 ");
     o = put_str(o, w->igmp[t], w->igmp_len[t]);
     if (t == 0x11) {
@@ -1330,7 +1335,7 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                 if (text_info(w, tmp, text, pl, seglen, dp) == NULL)
                     return NULL;
             } else if (w->ncp && tcp_port_is(w, sp, dp, 524)) {
-                char tmp[128];
+                char tmp[512]; /* (C + a request text <= 63 + ": " + a path <= ~233) */
                 if (ncp_info(w, tmp, pl, seglen) == NULL)
                     return NULL;
                 ncp = 1;

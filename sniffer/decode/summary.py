@@ -515,8 +515,8 @@ def native_walker() -> Any | None:
                     # Ethernet's ARP requests and replies: while these two dissectors are the ones registered
                     ETHERTYPES.map.get(0x0806) is link.dissect_arp
                     and LINKTYPES.map.get(1) is link.dissect_eth,
-                    # IGMPv2 over IPv4: its type names, while IPv4 and IGMP are the registered dissectors
-                    {t: igmp.IGMP_TYPES[t] for t in (0x11, 0x16, 0x17)}
+                    # IGMPv1/v2 over IPv4: their type names, while IPv4 and IGMP are the registered dissectors
+                    {t: igmp.IGMP_TYPES[t] for t in (0x11, 0x12, 0x16, 0x17)}
                     if ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4
                     and IP_PROTOS.map.get(2) is igmp.dissect_igmp
                     and LINKTYPES.map.get(1) is link.dissect_eth

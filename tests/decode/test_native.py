@@ -576,7 +576,20 @@ def _session8_frame(rnd: random.Random) -> bytes:
                 + bytes([0x59, rnd.choice((1, 2, 32))])
                 + rnd.randbytes(rnd.choice((0, 3, 9)))
                 + bytes(
-                    [len(parts := rnd.choice(([b"STUDENTS", b"a.url"], [b"x"], [b"caf\xe9"], [b"a", b""])))]
+                    [
+                        len(
+                            parts := rnd.choice(
+                                (
+                                    [b"STUDENTS", b"a.url"],
+                                    [b"x"],
+                                    [b"caf\xe9"],
+                                    [b"a", b""],
+                                    [b"B" * 30] * 6,
+                                    [b"A" * 60] * 4,
+                                )
+                            )
+                        )
+                    ]
                 )
                 + b"".join(struct.pack("<H", len(c)) + c for c in parts)
                 + rnd.choice((b"", b"", b"\x01")),

@@ -874,6 +874,27 @@ static PyObject *call_next(PyObject *fn, PyObject *ctx, Py_ssize_t off, Py_ssize
 }
 
 /* the walk proper: True (dissected, continuation included) or None (declined: nothing changed) */
+/* A TCP (udp 0) or UDP payload at [po, lim): its hex text as ``name`` (tcp.payload / udp.payload), then
+ * the data layer when nothing may take it (*last = p_data; returns 0), else the Python dissector of what
+ * follows, ``cont``, with the current layer set to *last (returns 1, its result in *result); -1: an error */
+static int payload(Walker *w, PyObject *ctx, PyObject *f, PyObject *protos, const uint8_t *d, const Plan *p,
+                   Py_ssize_t po, int udp, PyObject *name, PyObject *cont, PyObject **last, PyObject **result) {
+    PyObject *hex = hexcolon(d + po, p->lim - po); /* (data.data is the same text: one object) */
+    if (hex == NULL || put(f, name, Py_NewRef(hex)) < 0) {
+        Py_XDECREF(hex);
+        return -1;
+    }
+    if (is_data(w, d, p->caplen, po, udp, p->sp, p->dp)) {
+        *last = p_data;
+        return emit_data(protos, f, hex, po, p->lim) < 0 ? -1 : 0;
+    }
+    Py_DECREF(hex);
+    if (set_layer(w, ctx, *last) < 0)
+        return -1;
+    *result = call_next(cont, ctx, po, p->end, p->sp, p->dp, 5);
+    return 1;
+}
+
 static PyObject *walk_impl(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
     int sized = nargs >= 3 && PyObject_IsTrue(args[2]) == 1; /* ctx.fields came from frame_dict */
     PyObject *ctx = args[0];
@@ -1065,23 +1086,11 @@ static PyObject *walk_impl(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
             0)
             goto out;
         if (p.payload) {
-            Py_ssize_t po = p.l4 + p.hl;
-            PyObject *hex = hexcolon(d + po, p.lim - po); /* (data.data is the same text: one object) */
-            if (hex == NULL || put(f, n_tcp_payload, Py_NewRef(hex)) < 0) {
-                Py_XDECREF(hex);
+            int r = payload(w, ctx, f, protos, d, &p, p.l4 + p.hl, 0, n_tcp_payload, w->cont_tcp, &last, &result);
+            if (r < 0)
                 goto out;
-            }
-            if (is_data(w, d, p.caplen, po, 0, p.sp, p.dp)) {
-                last = p_data;
-                if (emit_data(protos, f, hex, po, p.lim) < 0)
-                    goto out;
-            } else {
-                Py_DECREF(hex);
-                if (set_layer(w, ctx, last) < 0)
-                    goto out;
-                result = call_next(w->cont_tcp, ctx, po, p.end, p.sp, p.dp, 5);
+            if (r > 0)
                 goto done;
-            }
         }
     } else {
         last = p_udp;
@@ -1093,23 +1102,11 @@ static PyObject *walk_impl(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
         if (set(ctx, s_info, PyUnicode_FromStringAndSize(b, n)) < 0)
             goto out;
         if (p.payload) {
-            Py_ssize_t po = p.l4 + 8;
-            PyObject *hex = hexcolon(d + po, p.lim - po); /* (data.data is the same text: one object) */
-            if (hex == NULL || put(f, n_udp_payload, Py_NewRef(hex)) < 0) {
-                Py_XDECREF(hex);
+            int r = payload(w, ctx, f, protos, d, &p, p.l4 + 8, 1, n_udp_payload, w->cont_udp, &last, &result);
+            if (r < 0)
                 goto out;
-            }
-            if (is_data(w, d, p.caplen, po, 1, p.sp, p.dp)) {
-                last = p_data;
-                if (emit_data(protos, f, hex, po, p.lim) < 0)
-                    goto out;
-            } else {
-                Py_DECREF(hex);
-                if (set_layer(w, ctx, last) < 0)
-                    goto out;
-                result = call_next(w->cont_udp, ctx, po, p.end, p.sp, p.dp, 5);
+            if (r > 0)
                 goto done;
-            }
         }
     }
     if (set_layer(w, ctx, last) < 0)

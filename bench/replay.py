@@ -284,6 +284,8 @@ def main() -> int:
                                 f", {rep['sched_other_windows']} windows SCHED_OTHER"
                                 f" ({rep['sched_other_contended']} taken)"
                             )
+                        if rep.get("cpu_moves"):
+                            own += f", {rep['cpu_moves']} CPU moves"
                     print(
                         f"    {name:10s} run: p99 {dev.p99_us / 1000:7.3f} ms, largest gap "
                         f"{dev.max_gap_us / 1000:6.2f} ms (after packet {dev.max_gap_after}){own} (load average {load:.1f}, CPU pressure {psi:.0f} %)",

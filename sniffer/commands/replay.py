@@ -137,6 +137,7 @@ class ReplayReport:
     # took the CPU then (the sender went back to blocks for a second each time); see sniffer/timing.py
     sched_other_windows: int = 0
     sched_other_contended: int = 0
+    cpu_moves: int = 0  # moves of the sender to another CPU (sniffer/timing.py, MOVE_EVERY_NS)
 
     def lines(self) -> list[str]:
         out = [
@@ -320,6 +321,36 @@ def _switch_class(fifo: bool) -> None:
         pass
 
 
+def _cpu_mover() -> tuple[Callable[[], None], Callable[[], None]] | None:
+    """(move, restore) for the sending thread when it may run on two CPUs or more: move() takes it to
+    the next of its allowed CPUs in turn, restore() gives back the mask it had (sniffer/timing.py,
+    MOVE_EVERY_NS); None with a single allowed CPU."""
+    import os
+
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+    except (OSError, AttributeError):
+        return None
+    if len(allowed) < 2:
+        return None
+    state = [0]
+
+    def move() -> None:
+        state[0] = (state[0] + 1) % len(allowed)
+        try:
+            os.sched_setaffinity(0, {allowed[state[0]]})
+        except OSError:
+            pass
+
+    def restore() -> None:
+        try:
+            os.sched_setaffinity(0, allowed)
+        except OSError:
+            pass
+
+    return move, restore
+
+
 def run(args: argparse.Namespace) -> int:
     import ipaddress
     import os
@@ -416,12 +447,17 @@ def run(args: argparse.Namespace) -> int:
     if not sched.topspeed:
         precise_sleeps()
     awake = None
+    restore_cpus: Callable[[], None] | None = None
     if args.realtime and not sched.topspeed:
         rep.realtime = _set_realtime()
         # at short intervals on a quiet machine: SCHED_OTHER spells instead of blocks (sniffer/timing.py;
         # SNIFFER_NO_DEMOTE=1 keeps the blocks, for comparing the two in one tree)
+        # with two CPUs or more: moves between them instead (SNIFFER_NO_MOVE=1 keeps the spells)
         if rep.realtime and not os.environ.get("SNIFFER_NO_DEMOTE"):
-            sched.use_class_switch(_switch_class)
+            mover = None if os.environ.get("SNIFFER_NO_MOVE") else _cpu_mover()
+            if mover is not None:
+                restore_cpus = mover[1]
+            sched.use_class_switch(_switch_class, None, mover[0] if mover is not None else None)
         # idle CPUs poll instead of halting while we send: a halted (virtual) CPU wakes up late
         awake = hold_cpu_awake()
         rep.cpu_awake = awake is not None
@@ -539,6 +575,8 @@ def run(args: argparse.Namespace) -> int:
                 tx2.close()
             if awake is not None:
                 awake.close()
+            if restore_cpus is not None:
+                restore_cpus()
         tx.sent += nsent
         tx.sent_bytes += nbytes
     if tx2 is not None:  # the report counts both interfaces; the second one's share is its own field
@@ -572,6 +610,7 @@ def run(args: argparse.Namespace) -> int:
     rep.timing_over_1ms = st.late_over_1ms
     rep.sched_other_windows = sched.demotions
     rep.sched_other_contended = sched.contended
+    rep.cpu_moves = sched.moves
     if args.json:
         print(json.dumps(asdict(rep)), flush=True)
     elif not args.quiet:

@@ -54,6 +54,7 @@ typedef struct {
     uint8_t echo6_len[256];
     /* session 8 (the ext dict; each empty / 0 while its dissector is not the registered one): */
     int vlan;  /* one 802.1Q tag (link.dissect_vlan) */
+    int pbb;   /* session 9: 802.1ah's I-TAG before IPv4/IPv6 (tunnels.dissect_pbb): the inner packet's columns */
     int ipv6;  /* IPv6 without extension headers (inet.dissect_ipv6) */
     int mptcp; /* MPTCP's column (inet.dissect_tcp's option walk) */
     int ssh;   /* SSH's encrypted packets on port 22 (ssh.dissect_ssh) */
@@ -233,7 +234,8 @@ static int ext_names(PyObject *ext, const char *key, Names *t) {
 static int ext_tables(Walker *w, PyObject *ext) {
     if ((w->vlan = ext_flag(ext, "vlan")) < 0 || (w->ipv6 = ext_flag(ext, "ipv6")) < 0 ||
         (w->mptcp = ext_flag(ext, "mptcp")) < 0 || (w->vrrp = ext_flag(ext, "vrrp")) < 0 ||
-        (w->esp = ext_flag(ext, "esp")) < 0 || (w->ah = ext_flag(ext, "ah")) < 0)
+        (w->esp = ext_flag(ext, "esp")) < 0 || (w->ah = ext_flag(ext, "ah")) < 0 ||
+        (w->pbb = ext_flag(ext, "pbb")) < 0)
         return -1;
     PyObject *e6 = PyDict_GetItemString(ext, "echo6");
     if (e6 != NULL && (!PyDict_Check(e6) || name_table(e6, w->echo6, w->echo6_len, 1, "Walker: echo6") < 0)) {
@@ -1745,6 +1747,20 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
             return NULL;
         et = be16(p + l3 + 2);
         l3 += 4;
+    }
+    if (et == 0x88E7 && w->pbb) { /* PBB: the I-TAG and the customer's addresses, then IP: its columns */
+        if (caplen < l3 + 18)
+            return NULL;
+        et = be16(p + l3 + 16);
+        l3 += 18;
+        for (int tags = 0; et == 0x8100 && w->vlan && tags < 4; tags++) {
+            if (caplen < l3 + 4)
+                return NULL;
+            et = be16(p + l3 + 2);
+            l3 += 4;
+        }
+        if (et != 0x0800 && et != 0x86DD)
+            return NULL;
     }
     if (et == 0x0800)
         return format_ip4(w, o, n, sec, us, p + l3, caplen - l3, wl);

@@ -18,7 +18,21 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sniffer.decode import app, engine, igmp, inet, l2ctl, legacyfs, link, mgmt, routing, rpc, ssh, text
+from sniffer.decode import (
+    app,
+    engine,
+    igmp,
+    inet,
+    l2ctl,
+    legacyfs,
+    link,
+    mgmt,
+    routing,
+    rpc,
+    ssh,
+    text,
+    tunnels,
+)
 from sniffer.decode.core import (
     _NUMS,
     ETHERTYPES,
@@ -379,6 +393,8 @@ def _native_ext() -> dict[str, Any]:
     ip = IP_PROTOS.map.get
     ext: dict[str, Any] = {
         "vlan": ETHERTYPES.map.get(link.ETH_P_8021Q) is link.dissect_vlan,
+        # PBB (802.1ah) carrying IPv4/IPv6: the inner packet's columns (session 9)
+        "pbb": ETHERTYPES.map.get(0x88E7) is tunnels.dissect_pbb,
         "ipv6": v6,
         "echo6": _ECHO6_NAMES,
     }

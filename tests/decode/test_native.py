@@ -904,3 +904,44 @@ def test_afs_reply_names_its_request(tmp_path: Path) -> None:
     assert w is not None
     legacyfs._RX_CALLS.clear()
     assert all(w.line(1, 0, f, len(f)) is not None for f in frames)  # (all four the walker's)
+
+
+def _pbb(rnd: random.Random, inner: bytes) -> bytes:
+    """``inner`` (an Ethernet frame) carried in PBB (802.1ah): backbone addresses, 0-1 B-tags, the I-TAG,
+    the customer's addresses, 0-2 C-tags, then the inner frame's type and payload."""
+    out = bytes(rnd.randrange(256) for _ in range(12))
+    for _ in range(rnd.choice((0, 1, 1))):
+        out += b"\x81\x00" + struct.pack(">H", rnd.randrange(4096))
+    out += b"\x88\xe7" + bytes(rnd.randrange(256) for _ in range(4)) + inner[:12]
+    for _ in range(rnd.choice((0, 0, 1, 2))):
+        out += b"\x81\x00" + struct.pack(">H", rnd.randrange(4096))
+    return out + inner[12:]
+
+
+@native
+def test_pbb_same_text(tmp_path: Path) -> None:
+    """Session 9: IPv4/IPv6 inside PBB (802.1ah, with B- and C-tags) is formatted by the walker as the
+    inner packet, as link/tunnels dissect it: Zeek's PBB capture (tshark's stack eth:vlan:ieee8021ah:...)
+    and the session-8 kinds wrapped in PBB, then mutated and cut, equal the pure loop's text."""
+    w = native_walker()
+    assert w is not None
+    pbb = TESTS / "corpus/tcp/zeek__pbb.pcap"
+    _both(str(pbb))
+    with open_capture(str(pbb)) as r:
+        took = sum(1 for n, fr in enumerate(r, 1) if w.line(n, fr[0], fr[1], fr[2]) is not None)
+    assert took >= 5
+    rnd = random.Random(9)
+    frames = [_pbb(rnd, _session8_frame(rnd)) for _ in range(3000)]
+    mutated = []
+    for f in frames[:1500]:
+        b = bytearray(f)
+        for _ in range(rnd.randrange(1, 4)):
+            b[rnd.randrange(min(len(b), 60))] = rnd.randrange(256)
+        mutated.append(bytes(b[: rnd.randrange(len(b) + 1)] if rnd.random() < 0.3 else b))
+    p = tmp_path / "pbb.pcap"
+    p.write_bytes(_pcap("<", False, frames + mutated, rnd))
+    _chunks, err = _both(str(p))
+    assert err is None
+    with open_capture(str(p)) as r:
+        took = sum(1 for n, fr in enumerate(r, 1) if w.line(n, fr[0], fr[1], fr[2]) is not None)
+    assert took > 500

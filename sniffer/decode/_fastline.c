@@ -61,6 +61,12 @@ typedef struct {
     uint8_t ssh_codes[256]; /* the message codes ssh._plain_packets knows */
     int vrrp, esp, ah;
     Names pim, ospf, eigrp, ptp; /* full type-name tables (routing.py, l2ctl.py) */
+    /* session 9: SCTP (sctp.dissect_sctp): its chunk names, and the ports / PPIDs a DATA chunk's
+     * payload has a dissector for (such packets stay Python's) */
+    Names sctp;
+    uint8_t sctp_ports[8192];
+    uint32_t sctp_ppids[64];
+    int n_sctp_ppids;
     int ncp; /* NCP over IP on port 524 (legacyfs.dissect_ncp): replies, continuations, these requests: */
     int n_ncp_req;
     struct {
@@ -244,8 +250,24 @@ static int ext_tables(Walker *w, PyObject *ext) {
         return -1;
     }
     if (ext_names(ext, "pim", &w->pim) < 0 || ext_names(ext, "ospf", &w->ospf) < 0 ||
-        ext_names(ext, "eigrp", &w->eigrp) < 0 || ext_names(ext, "ptp", &w->ptp) < 0)
+        ext_names(ext, "eigrp", &w->eigrp) < 0 || ext_names(ext, "ptp", &w->ptp) < 0 ||
+        ext_names(ext, "sctp", &w->sctp) < 0)
         return -1;
+    if (w->sctp.len[0]) { /* "sctp_ports": an 8192-byte bitmap; "sctp_ppids": <= 64 ints */
+        PyObject *sp = PyDict_GetItemString(ext, "sctp_ports"), *pp = PyDict_GetItemString(ext, "sctp_ppids");
+        if (sp == NULL || !PyBytes_Check(sp) || PyBytes_GET_SIZE(sp) != 8192 || pp == NULL || !PyTuple_Check(pp) ||
+            PyTuple_GET_SIZE(pp) > 64) {
+            PyErr_SetString(PyExc_ValueError, "Walker: sctp_ports (8192 bytes) and sctp_ppids (<= 64) are needed");
+            return -1;
+        }
+        memcpy(w->sctp_ports, PyBytes_AS_STRING(sp), 8192);
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(pp); i++) {
+            unsigned long v = PyLong_AsUnsignedLong(PyTuple_GET_ITEM(pp, i));
+            if (v == (unsigned long)-1 && PyErr_Occurred())
+                return -1;
+            w->sctp_ppids[w->n_sctp_ppids++] = (uint32_t)v;
+        }
+    }
     PyObject *ncp = PyDict_GetItemString(ext, "ncp");
     if (ncp != NULL) {
         if (!PyList_Check(ncp) || PyList_GET_SIZE(ncp) > 32) {
@@ -1288,6 +1310,47 @@ static char *text_info(Walker *w, char *o, int i, const uint8_t *pl, Py_ssize_t 
 #define L4_FIRST_FRAG 1 /* an IPv4 first fragment (MF set): only RX/AFS over UDP is taken */
 #define L4_AFTER_AH 2   /* after an Authentication Header (one at most) */
 
+/* SCTP's Info (sctp.dissect_sctp): each chunk's name, "DATA (TSN=n) " / "SACK (Ack=n, Arwnd=n) " for the
+ * whole ones, into t (<= 500 characters); NULL where Python would say more: a chunk cut or shorter than
+ * its header, a DATA payload with a dissector for its PPID or ports */
+static char *sctp_info(Walker *w, char *t, const uint8_t *s, Py_ssize_t end) {
+    char *start = t;
+    unsigned sp = be16(s), dp = be16(s + 2), lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
+    Py_ssize_t o = 12;
+    while (o < end) {
+        if (o + 4 > end || t - start > 440)
+            return NULL;
+        unsigned c = s[o];
+        Py_ssize_t ln = be16(s + o + 2);
+        if (ln < 4 || o + ln > end)
+            return NULL;
+        if (c == 0 && ln >= 16) {
+            if (ln > 16) {
+                uint32_t ppid = be32(s + o + 12);
+                for (int i = 0; i < w->n_sctp_ppids; i++)
+                    if (w->sctp_ppids[i] == ppid)
+                        return NULL;
+                if ((w->sctp_ports[lo >> 3] >> (lo & 7) & 1) || (w->sctp_ports[hi >> 3] >> (hi & 7) & 1))
+                    return NULL;
+            }
+            t = PUT_LIT(t, "DATA (TSN=");
+            t = put_u64(t, be32(s + o + 4));
+            t = PUT_LIT(t, ") ");
+        } else if (c == 3 && ln >= 16) {
+            t = PUT_LIT(t, "SACK (Ack=");
+            t = put_u64(t, be32(s + o + 4));
+            t = PUT_LIT(t, ", Arwnd=");
+            t = put_u64(t, be32(s + o + 8));
+            t = PUT_LIT(t, ") ");
+        } else {
+            t = put_str(t, w->sctp.s[c], w->sctp.len[c]);
+            *t++ = ' ';
+        }
+        o += (ln + 3) & ~3;
+    }
+    return t;
+}
+
 static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
                        int v6, unsigned proto, const uint8_t *l4, Py_ssize_t len, Py_ssize_t cap,
                        unsigned hlim, unsigned long long wl, int fl) {
@@ -1608,6 +1671,14 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         if (op == 5 && be32(l4 + 12))
             return PUT_LIT(o, "Hello (Ack)");
         return put_str(o, w->eigrp.s[op], w->eigrp.len[op]);
+    }
+    if (proto == 132 && w->sctp.len[0]) { /* SCTP: its chunks (all of the datagram captured, see format_ip4) */
+        char tmp[512];
+        char *e = len >= 12 && len <= cap ? sctp_info(w, tmp, l4, len) : NULL;
+        if (e == NULL)
+            return NULL;
+        HEAD_IP(ip, v6, " SCTP ");
+        return put_str(o, tmp, (size_t)(e - tmp));
     }
     if (proto == 50 && w->esp) { /* ESP: the SPI */
         if (len < 8)

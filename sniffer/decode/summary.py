@@ -29,6 +29,7 @@ from sniffer.decode import (
     mgmt,
     routing,
     rpc,
+    sctp,
     ssh,
     text,
     tunnels,
@@ -474,6 +475,13 @@ def _native_ext() -> dict[str, Any]:
             if TCP_PORTS.map.get(port) is fn
         ]
     ext["vrrp"] = ip(112) is routing.dissect_vrrp
+    if ip(132) is sctp.dissect_sctp:  # SCTP's chunk list; a DATA payload with a dissector stays Python's
+        ext["sctp"] = {t: sctp.SCTP_CHUNKS.get(t) or f"UNKNOWN({t})" for t in range(256)}
+        bits = bytearray(8192)
+        for port in sctp.SCTP_PORTS.map:
+            bits[port >> 3] |= 1 << (port & 7)
+        ext["sctp_ports"] = bytes(bits)
+        ext["sctp_ppids"] = tuple(sctp.SCTP_PPIDS.map)
     ext["esp"] = ip(inet.IPPROTO_ESP) is inet.dissect_esp
     ext["ah"] = ip(inet.IPPROTO_AH) is inet.dissect_ah  # (its next header's columns)
     if ip(103) is routing.dissect_pim:

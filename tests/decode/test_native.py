@@ -945,3 +945,70 @@ def test_pbb_same_text(tmp_path: Path) -> None:
     with open_capture(str(p)) as r:
         took = sum(1 for n, fr in enumerate(r, 1) if w.line(n, fr[0], fr[1], fr[2]) is not None)
     assert took > 500
+
+
+def _sctp_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4 or IPv6, SCTP with 0-6 chunks: DATA (with and without payload, PPIDs with and
+    without a dissector: 3 is M3UA), SACK, INIT, named and unknown types, short and odd lengths."""
+    chunks = b""
+    for _ in range(rnd.choice((0, 1, 1, 2, 3, 6))):
+        t = rnd.choice((0, 0, 0, 3, 3, 1, 2, 4, 10, 11, 14, 64, 99, 200))
+        if t == 0:
+            body = struct.pack(">IHHI", rnd.randrange(2**32), rnd.randrange(8), 0, rnd.choice((0, 3, 46, 5)))
+            body += bytes(rnd.randrange(256) for _ in range(rnd.choice((0, 0, 1, 7, 20))))
+        elif t == 3:
+            body = struct.pack(">IIHH", rnd.randrange(2**32), rnd.randrange(2**32), 0, 0)
+        else:
+            body = bytes(rnd.randrange(256) for _ in range(rnd.choice((0, 2, 16, 20))))
+        ln = 4 + len(body)
+        if rnd.random() < 0.05:
+            ln = rnd.choice((0, 3, ln + 9))
+        chunk = struct.pack(">BBH", t, rnd.randrange(256), ln) + body
+        chunks += chunk + b"\0" * (-len(chunk) % 4)
+    sctp = (
+        struct.pack(">HHII", rnd.choice((2905, 36412, 5000, 9900)), rnd.choice((2905, 80, 7000)), 1, 0)
+        + chunks
+    )
+    if rnd.random() < 0.5:
+        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(sctp), 1, 0, 64, 132, 0, b"\n\0\0\1", b"\n\0\0\2")
+        frame = b"\2" * 6 + b"\4" * 6 + b"\x08\x00" + ip + sctp
+    else:
+        ip = struct.pack(
+            ">IHBB16s16s",
+            0x60000000,
+            len(sctp),
+            132,
+            64,
+            b"\xfe\x80" + b"\0" * 13 + b"\1",
+            b"\xfe\x80" + b"\0" * 13 + b"\2",
+        )
+        frame = b"\2" * 6 + b"\4" * 6 + b"\x86\xdd" + ip + sctp
+    return frame + b"\0" * max(0, 60 - len(frame))
+
+
+@native
+def test_sctp_same_text(tmp_path: Path) -> None:
+    """Session 9: SCTP's chunk list (sctp.dissect_sctp's Info) from the walker: 3 000 synthetic packets
+    over IPv4/IPv6, then mutated and cut, equal the pure loop's text; DATA with a payload whose PPID or
+    port has a dissector (M3UA) stays Python's."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(12)
+    frames = [_sctp_frame(rnd) for _ in range(3000)]
+    mutated = []
+    for f in frames[:1500]:
+        b = bytearray(f)
+        for _ in range(rnd.randrange(1, 4)):
+            b[rnd.randrange(14, len(b))] = rnd.randrange(256)
+        mutated.append(bytes(b[: rnd.randrange(len(b) + 1)] if rnd.random() < 0.3 else b))
+    p = tmp_path / "sctp.pcap"
+    p.write_bytes(_pcap("<", False, frames + mutated, rnd))
+    _chunks, err = _both(str(p))
+    assert err is None
+    took = [w.line(n, 0, f, len(f)) for n, f in enumerate(frames, 1)]
+    texts = [t for t in took if t is not None]
+    assert len(texts) > 1500
+    assert any("SACK (Ack=" in t for t in texts) and any("DATA (TSN=" in t for t in texts)
+    assert any(t.endswith(" SCTP 60 ") for t in texts)  # no chunk at all: an empty Info, as Python's
+    m3ua = [f for f in frames if b"\x00\x00\x00\x03" in f[46:] and w.line(1, 0, f, len(f)) is None]
+    assert m3ua  # (payloads for PPID 3 are M3UA's: Python's)

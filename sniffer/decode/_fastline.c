@@ -64,6 +64,10 @@ typedef struct {
     /* session 9: SCTP (sctp.dissect_sctp): its chunk names, and the ports / PPIDs a DATA chunk's
      * payload has a dissector for (such packets stay Python's) */
     Names sctp;
+    /* session 9: DNP3 on TCP/UDP 20000 (ics.dissect_dnp3): link functions (primary, secondary) and the
+     * application functions, each with its "Unknown" text */
+    int dnp3;
+    Names dnp3_pri, dnp3_sec, dnp3_app;
     uint8_t sctp_ports[8192];
     uint32_t sctp_ppids[64];
     int n_sctp_ppids;
@@ -251,8 +255,10 @@ static int ext_tables(Walker *w, PyObject *ext) {
     }
     if (ext_names(ext, "pim", &w->pim) < 0 || ext_names(ext, "ospf", &w->ospf) < 0 ||
         ext_names(ext, "eigrp", &w->eigrp) < 0 || ext_names(ext, "ptp", &w->ptp) < 0 ||
-        ext_names(ext, "sctp", &w->sctp) < 0)
+        ext_names(ext, "sctp", &w->sctp) < 0 || ext_names(ext, "dnp3_pri", &w->dnp3_pri) < 0 ||
+        ext_names(ext, "dnp3_sec", &w->dnp3_sec) < 0 || ext_names(ext, "dnp3_app", &w->dnp3_app) < 0)
         return -1;
+    w->dnp3 = w->dnp3_pri.len[0] && w->dnp3_sec.len[0] && w->dnp3_app.len[0];
     if (w->sctp.len[0]) { /* "sctp_ports": an 8192-byte bitmap; "sctp_ppids": <= 64 ints */
         PyObject *sp = PyDict_GetItemString(ext, "sctp_ports"), *pp = PyDict_GetItemString(ext, "sctp_ppids");
         if (sp == NULL || !PyBytes_Check(sp) || PyBytes_GET_SIZE(sp) != 8192 || pp == NULL || !PyTuple_Check(pp) ||
@@ -1310,6 +1316,103 @@ static char *text_info(Walker *w, char *o, int i, const uint8_t *pl, Py_ssize_t 
 #define L4_FIRST_FRAG 1 /* an IPv4 first fragment (MF set): only RX/AFS over UDP is taken */
 #define L4_AFTER_AH 2   /* after an Authentication Header (one at most) */
 
+/* CRC-16/DNP (reflected 0x3D65, complemented), as ics.dnp3_crc */
+static uint16_t dnp3_crc(const uint8_t *b, int n) {
+    static uint16_t table[256];
+    static int ready;
+    if (!ready) {
+        for (int i = 0; i < 256; i++) {
+            unsigned c = (unsigned)i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? (c >> 1) ^ 0xA6BC : c >> 1;
+            table[i] = (uint16_t)c;
+        }
+        ready = 1;
+    }
+    unsigned crc = 0;
+    for (int i = 0; i < n; i++)
+        crc = (crc >> 8) ^ table[(crc ^ b[i]) & 0xFF];
+    return (uint16_t)(~crc & 0xFFFF);
+}
+
+/* DNP3's Info (ics._dnp3's columns) for a link frame at d (lim bytes there) into t: the application
+ * function (a Read/Write with its class objects) or the link frame; NULL where Python says something
+ * else: no DNP3 start or a bad header CRC (then it is data), an object that is not a class */
+static char *dnp3_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
+    if (lim < 10 || d[0] != 0x05 || d[1] != 0x64 || dnp3_crc(d, 8) != le16(d + 8))
+        return NULL;
+    unsigned ln = d[2], ctl = d[3], prm = ctl & 0x40, fn = ctl & 15;
+    int n = (int)ln - 5;
+    uint8_t ud[256];
+    int got = 0;
+    if (n > 0 && prm && (fn == 3 || fn == 4)) {
+        Py_ssize_t o = 10;
+        while (got < n && o < lim) {
+            Py_ssize_t take = 16;
+            if (take > n - got)
+                take = n - got;
+            if (take > lim - o)
+                take = lim - o;
+            memcpy(ud + got, d + o, (size_t)take);
+            got += (int)take;
+            o += take + 2;
+        }
+    }
+    if (got >= 3 && (ud[0] & 0xC0) == 0xC0 && !(ud[2] >= 129 && got < 5)) {
+        unsigned func = ud[2];
+        t = put_str(t, w->dnp3_app.s[func], w->dnp3_app.len[func]);
+        if (func == 1 || func == 2) { /* the objects (ics._objects): named here only when all are classes */
+            char cls[64];
+            int ncls = 0, nobj = 0, i = 3;
+            while (i + 3 <= got && nobj < 60) {
+                unsigned obj = (unsigned)ud[i] << 8 | ud[i + 1], q = ud[i + 2], r = q & 15, rs;
+                nobj++;
+                if (obj >> 8 != 60 || (obj & 0xFF) < 1 || (obj & 0xFF) > 10)
+                    return NULL; /* another object (its name is Python's), or a class digit past 9 */
+                cls[ncls++] = (char)('0' + (obj & 0xFF) - 1);
+                if (r == 0 || r == 3 || r == 6)
+                    rs = r == 6 ? 0 : 2;
+                else if (r == 1 || r == 4)
+                    rs = 4;
+                else if (r == 2 || r == 5)
+                    rs = 8;
+                else if (r == 7 || r == 11)
+                    rs = 1;
+                else if (r == 8)
+                    rs = 2;
+                else if (r == 9)
+                    rs = 4;
+                else
+                    break;
+                if ((q >> 4) & 7 || !(r == 6 || r == 7 || r == 8 || r == 0 || r == 1))
+                    break;
+                i += 3 + (int)rs;
+                if ((r == 0 || r == 1) && func != 1)
+                    break;
+            }
+            if (nobj) {
+                for (int a = 1; a < ncls; a++) /* sorted, as the digits' strings sort */
+                    for (int b = a; b > 0 && cls[b - 1] > cls[b]; b--) {
+                        char x = cls[b];
+                        cls[b] = cls[b - 1];
+                        cls[b - 1] = x;
+                    }
+                t = PUT_LIT(t, ", Class ");
+                t = put_str(t, cls, (size_t)ncls);
+            }
+        }
+        return t;
+    }
+    t = PUT_LIT(t, "from ");
+    t = put_u64(t, le16(d + 6));
+    t = PUT_LIT(t, " to ");
+    t = put_u64(t, le16(d + 4));
+    t = PUT_LIT(t, ", len=");
+    t = put_u64(t, ln);
+    t = PUT_LIT(t, ", ");
+    return prm ? put_str(t, w->dnp3_pri.s[fn], w->dnp3_pri.len[fn]) : put_str(t, w->dnp3_sec.s[fn], w->dnp3_sec.len[fn]);
+}
+
 /* SCTP's Info (sctp.dissect_sctp): each chunk's name, "DATA (TSN=n) " / "SACK (Ack=n, Arwnd=n) " for the
  * whole ones, into t (<= 500 characters); NULL where Python would say more: a chunk cut or shorter than
  * its header, a DATA payload with a dissector for its PPID or ports */
@@ -1399,6 +1502,12 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                 char tmp[400];
                 if (text_info(w, tmp, text, pl, seglen, dp) == NULL)
                     return NULL;
+            } else if (w->dnp3 && tcp_port_is(w, sp, dp, 20000)) {
+                char tmp[200];
+                if (dnp3_info(w, tmp, pl, seglen) == NULL)
+                    return NULL;
+                HEAD_IP(ip, v6, " DNP 3.0 ");
+                return dnp3_info(w, o, pl, seglen);
             } else if (w->ncp && tcp_port_is(w, sp, dp, 524)) {
                 char tmp[512]; /* (C + a request text <= 63 + ": " + a path <= ~233) */
                 if (ncp_info(w, tmp, pl, seglen) == NULL)
@@ -1498,6 +1607,14 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, wl);
             *o++ = ' ';
             return dns_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->dnp3 && chosen == 20000) {
+            char tmp[200];
+            Py_ssize_t ml = (ulen < len ? ulen : len) - 8;
+            if (dnp3_info(w, tmp, l4 + 8, ml) == NULL)
+                return NULL;
+            HEAD_IP(ip, v6, " DNP 3.0 ");
+            return dnp3_info(w, o, l4 + 8, ml);
         }
         if (w->bfd && (chosen == 3784 || chosen == 4784)) { /* BFD control: its 24-byte header all there */
             const uint8_t *m = l4 + 8;

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from sniffer.decode import (
     app,
     engine,
+    ics,
     igmp,
     inet,
     l2ctl,
@@ -475,6 +476,15 @@ def _native_ext() -> dict[str, Any]:
             if TCP_PORTS.map.get(port) is fn
         ]
     ext["vrrp"] = ip(112) is routing.dissect_vrrp
+    if (
+        ip(6) is inet.dissect_tcp
+        and ip(17) is inet.dissect_udp
+        and TCP_PORTS.map.get(ics.DNP3_PORT) is ics.dissect_dnp3
+        and UDP_PORTS.map.get(ics.DNP3_PORT) is ics.dissect_dnp3
+    ):  # DNP3's link and application functions
+        ext["dnp3_pri"] = {f: ics.LINK_PRI.get(f, f"Unknown ({f})") for f in range(16)}
+        ext["dnp3_sec"] = {f: ics.LINK_SEC.get(f, f"Unknown ({f})") for f in range(16)}
+        ext["dnp3_app"] = {f: ics.APP_FUNCS.get(f) or f"Unknown function ({f})" for f in range(256)}
     if ip(132) is sctp.dissect_sctp:  # SCTP's chunk list; a DATA payload with a dissector stays Python's
         ext["sctp"] = {t: sctp.SCTP_CHUNKS.get(t) or f"UNKNOWN({t})" for t in range(256)}
         bits = bytearray(8192)

@@ -1012,3 +1012,76 @@ def test_sctp_same_text(tmp_path: Path) -> None:
     assert any(t.endswith(" SCTP 60 ") for t in texts)  # no chunk at all: an empty Info, as Python's
     m3ua = [f for f in frames if b"\x00\x00\x00\x03" in f[46:] and w.line(1, 0, f, len(f)) is None]
     assert m3ua  # (payloads for PPID 3 are M3UA's: Python's)
+
+
+def _dnp3_frame(rnd: random.Random) -> bytes:
+    """Ethernet/IPv4, TCP or UDP port 20000, one DNP3 link frame with right (mostly) header and block
+    CRCs: link-only frames, user data with application functions (Confirm, Read/Write of class objects
+    and of others, responses with and without their IIN), odd transport bits."""
+    from sniffer.decode.ics import dnp3_crc
+
+    func = rnd.choice((0, 1, 1, 2, 13, 20, 21, 129, 130, 129, 99, 200))
+    app = bytes((0xC0 | rnd.randrange(16), func))
+    if func >= 129:
+        app += bytes(rnd.randrange(256) for _ in range(rnd.choice((0, 1, 2, 2, 5))))
+    elif func in (1, 2):
+        for _ in range(rnd.choice((0, 1, 2, 3, 4))):
+            obj = rnd.choice((0x3C01, 0x3C02, 0x3C03, 0x3C04, 0x3C0B, 0x3C00, 0x3200, 0x0101, 0x5001))
+            q = rnd.choice((0x06, 0x06, 0x07, 0x00, 0x01, 0x17, 0x0A, 0x28))
+            app += struct.pack(">HB", obj, q) + bytes(
+                rnd.randrange(256) for _ in range(rnd.choice((0, 1, 2, 4)))
+            )
+    tr = rnd.choice((0xC0, 0xC1, 0x40, 0x80, 0xC5))
+    ud = bytes((tr,)) + app
+    prm = rnd.random() < 0.8
+    fn = rnd.choice((3, 4, 4, 0, 9, 2)) if prm else rnd.choice((0, 1, 11, 14, 15, 5))
+    ctl = (0x40 if prm else 0) | (0x80 if rnd.random() < 0.5 else 0) | fn
+    ln = 5 + len(ud) if fn in (3, 4) else 5
+    if rnd.random() < 0.1:
+        ln = rnd.randrange(256)
+    head = struct.pack("<BBBBHH", 0x05, 0x64, ln, ctl, rnd.randrange(1 << 16), rnd.randrange(1 << 16))
+    crc = dnp3_crc(head) ^ (0xBEEF if rnd.random() < 0.05 else 0)
+    body = b""
+    data = ud if fn in (3, 4) else b""
+    for k in range(0, len(data), 16):
+        block = data[k : k + 16]
+        body += block + struct.pack("<H", dnp3_crc(block))
+    pl = head + struct.pack("<H", crc) + body
+    if rnd.random() < 0.1:
+        pl = pl[: rnd.randrange(len(pl) + 1)]
+    sport, dport = rnd.choice(((20000, 40001), (40001, 20000), (20000, 80)))
+    if rnd.random() < 0.5:
+        l4 = struct.pack(">HHIIBBHHH", sport, dport, 1, 2, 0x50, 0x18, 512, 0, 0) + pl
+        proto = 6
+    else:
+        l4 = struct.pack(">HHHH", sport, dport, 8 + len(pl), 0) + pl
+        proto = 17
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, 0, 64, proto, 0, b"\n\0\0\3", b"\n\0\0\x08")
+    frame = b"\2" * 6 + b"\4" * 6 + b"\x08\x00" + ip + l4
+    return frame + b"\0" * max(0, 60 - len(frame))
+
+
+@native
+def test_dnp3_same_text(tmp_path: Path) -> None:
+    """Session 9: DNP3 (ics.dissect_dnp3's columns) from the walker over TCP and UDP: 3 000 synthetic
+    link frames, then mutated and cut, equal the pure loop's text; a Read/Write naming an object other
+    than a class, and a bad header CRC (data, not DNP3), stay Python's."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(13)
+    frames = [_dnp3_frame(rnd) for _ in range(3000)]
+    mutated = []
+    for f in frames[:1500]:
+        b = bytearray(f)
+        for _ in range(rnd.randrange(1, 4)):
+            b[rnd.randrange(34, len(b))] = rnd.randrange(256)
+        mutated.append(bytes(b[: rnd.randrange(len(b) + 1)] if rnd.random() < 0.3 else b))
+    p = tmp_path / "dnp3.pcap"
+    p.write_bytes(_pcap("<", False, frames + mutated, rnd))
+    _chunks, err = _both(str(p))
+    assert err is None
+    texts = [t for n, f in enumerate(frames, 1) if (t := w.line(n, 0, f, len(f))) is not None]
+    assert len(texts) > 1200
+    for want in (", Class ", "Confirm", "Response", ", len=", "Unknown function (99)"):
+        assert any(want in t for t in texts), want
+    assert {f[23] for n, f in enumerate(frames, 1) if w.line(n, 0, f, len(f)) is not None} == {6, 17}

@@ -67,6 +67,11 @@ typedef struct {
     /* session 9: DNP3 on TCP/UDP 20000 (ics.dissect_dnp3): link functions (primary, secondary) and the
      * application functions, each with its "Unknown" text */
     int dnp3;
+    /* session 9: ICMP errors (types 3, 4, 5, 11, 12) quoting a whole plain UDP datagram: the Info per
+     * type and code (codes past 15: the type's name alone) */
+    int icmp_err;
+    char icmp_err_s[5][17][80];
+    uint8_t icmp_err_len[5][17];
     Names dnp3_pri, dnp3_sec, dnp3_app;
     uint8_t sctp_ports[8192];
     uint32_t sctp_ppids[64];
@@ -259,6 +264,27 @@ static int ext_tables(Walker *w, PyObject *ext) {
         ext_names(ext, "dnp3_sec", &w->dnp3_sec) < 0 || ext_names(ext, "dnp3_app", &w->dnp3_app) < 0)
         return -1;
     w->dnp3 = w->dnp3_pri.len[0] && w->dnp3_sec.len[0] && w->dnp3_app.len[0];
+    PyObject *ie = PyDict_GetItemString(ext, "icmp_err"); /* {slot * 256 + code (16: other codes): str} */
+    if (ie != NULL) {
+        PyObject *k, *v;
+        Py_ssize_t ppos = 0;
+        if (!PyDict_Check(ie) || PyDict_GET_SIZE(ie) != 5 * 17) {
+            PyErr_SetString(PyExc_ValueError, "Walker: icmp_err: 85 texts are needed");
+            return -1;
+        }
+        while (PyDict_Next(ie, &ppos, &k, &v)) {
+            long key = PyLong_AsLong(k);
+            if (key < 0 || key / 256 > 4 || key % 256 > 16 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) ||
+                PyUnicode_GET_LENGTH(v) > 79 || PyUnicode_GET_LENGTH(v) == 0) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: icmp_err: {slot * 256 + code: ASCII str}");
+                return -1;
+            }
+            w->icmp_err_len[key / 256][key % 256] = (uint8_t)PyUnicode_GET_LENGTH(v);
+            memcpy(w->icmp_err_s[key / 256][key % 256], PyUnicode_DATA(v), (size_t)PyUnicode_GET_LENGTH(v));
+        }
+        w->icmp_err = 1;
+    }
     if (w->sctp.len[0]) { /* "sctp_ports": an 8192-byte bitmap; "sctp_ppids": <= 64 ints */
         PyObject *sp = PyDict_GetItemString(ext, "sctp_ports"), *pp = PyDict_GetItemString(ext, "sctp_ppids");
         if (sp == NULL || !PyBytes_Check(sp) || PyBytes_GET_SIZE(sp) != 8192 || pp == NULL || !PyTuple_Check(pp) ||
@@ -1413,6 +1439,23 @@ static char *dnp3_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
     return prm ? put_str(t, w->dnp3_pri.s[fn], w->dnp3_pri.len[fn]) : put_str(t, w->dnp3_sec.s[fn], w->dnp3_sec.len[fn]);
 }
 
+/* Whether q (qlen bytes, all of an ICMP error's quote) is one whole plain UDP datagram in IPv4 without
+ * options or fragments, to ports without a dissector and not a heuristic's probe: then the quote's
+ * dissection (icmp._quote) leaves the columns and the malformed flag alone */
+static int quoted_plain_udp(Walker *w, const uint8_t *q, Py_ssize_t qlen) {
+    if (qlen < 28 || q[0] != 0x45 || q[9] != 17 || (be16(q + 6) & 0x3FFF) || be16(q + 2) != qlen)
+        return 0;
+    const uint8_t *u = q + 20;
+    unsigned sp = be16(u), dp = be16(u + 2);
+    Py_ssize_t ulen = be16(u + 4);
+    if (ulen != qlen - 20 || (w->ports[sp] & 12) || (w->ports[dp] & 12))
+        return 0;
+    if ((ulen > 9 && w->udp_b1[u[9]]) || (ulen >= 12 && in_u32(w->w0, w->nw0, be32(u + 8))) ||
+        (ulen >= 16 && in_u32(w->w4, w->nw4, be32(u + 12))))
+        return 0;
+    return 1;
+}
+
 /* SCTP's Info (sctp.dissect_sctp): each chunk's name, "DATA (TSN=n) " / "SACK (Ack=n, Arwnd=n) " for the
  * whole ones, into t (<= 500 characters); NULL where Python would say more: a chunk cut or shorter than
  * its header, a DATA payload with a dissector for its PPID or ports */
@@ -1718,6 +1761,18 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         o = put_u64(o, dp);
         o = PUT_LIT(o, " Len=");
         return put_u64(o, (unsigned long long)(ulen - 8));
+    }
+    if (!v6 && proto == 1 && w->icmp_err && len >= 36 && len <= cap) { /* ICMP errors (icmp.dissect_icmp) */
+        unsigned t = l4[0], code = l4[1];
+        int slot = t == 3 ? 0 : t == 4 ? 1 : t == 5 ? 2 : t == 11 ? 3 : t == 12 ? 4 : -1;
+        if (slot >= 0) {
+            if (!quoted_plain_udp(w, l4 + 8, len - 8))
+                return NULL;
+            if (code > 16)
+                code = 16;
+            HEAD_IP(ip, v6, " ICMP ");
+            return put_str(o, w->icmp_err_s[slot][code], w->icmp_err_len[slot][code]);
+        }
     }
     if (proto == (v6 ? 58u : 1u)) {
         if (len < 8)

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from sniffer.decode import (
     app,
     engine,
+    icmp,
     ics,
     igmp,
     inet,
@@ -485,6 +486,15 @@ def _native_ext() -> dict[str, Any]:
         ext["dnp3_pri"] = {f: ics.LINK_PRI.get(f, f"Unknown ({f})") for f in range(16)}
         ext["dnp3_sec"] = {f: ics.LINK_SEC.get(f, f"Unknown ({f})") for f in range(16)}
         ext["dnp3_app"] = {f: ics.APP_FUNCS.get(f) or f"Unknown function ({f})" for f in range(256)}
+    if ip(1) is icmp.dissect_icmp and ip(inet.IPPROTO_IPIP) is inet.dissect_ipv4 and ip(17) is inet.dissect_udp:
+        # ICMP errors quoting a whole plain UDP datagram: the Info per type and code (16: any code past 15)
+        err: dict[int, str] = {}
+        for slot, t in enumerate((3, 4, 5, 11, 12)):
+            tname = icmp.ICMP_TYPES.get(t) or f"Unknown ICMP (obsolete or malformed?) (type {t})"
+            for code in range(17):
+                cname = icmp.ICMP_CODES.get(t, {}).get(code) if code < 16 else None
+                err[slot * 256 + code] = f"{tname} ({cname})" if cname else tname
+        ext["icmp_err"] = err
     if ip(132) is sctp.dissect_sctp:  # SCTP's chunk list; a DATA payload with a dissector stays Python's
         ext["sctp"] = {t: sctp.SCTP_CHUNKS.get(t) or f"UNKNOWN({t})" for t in range(256)}
         bits = bytearray(8192)

@@ -1085,3 +1085,65 @@ def test_dnp3_same_text(tmp_path: Path) -> None:
     for want in (", Class ", "Confirm", "Response", ", len=", "Unknown function (99)"):
         assert any(want in t for t in texts), want
     assert {f[23] for n, f in enumerate(frames, 1) if w.line(n, 0, f, len(f)) is not None} == {6, 17}
+
+
+def _icmp_error_frame(rnd: random.Random) -> bytes:
+    """Ethernet/IPv4 ICMP errors (types 3, 4, 5, 11, 12 and others, any code) quoting a UDP datagram:
+    whole or cut, to traceroute's ports, to DNS, with options or fragment bits, or a bad length."""
+    payload = bytes(rnd.randrange(256) for _ in range(rnd.choice((0, 4, 12, 30))))
+    sport = rnd.choice((40000, 53, 33434, 7001))
+    dport = rnd.choice((33435, 33500, 53, 123, 40001))
+    udp = struct.pack(">HHHH", sport, dport, 8 + len(payload) + rnd.choice((0, 0, 0, 0, 3, -2)), 0) + payload
+    vihl = rnd.choice((0x45, 0x45, 0x45, 0x46, 0x55))
+    opts = b"\1\1\1\1" if vihl == 0x46 else b""
+    frag = rnd.choice((0, 0, 0x4000, 0x2000, 0x0010))
+    inner = (
+        struct.pack(
+            ">BBHHHBBH4s4s",
+            vihl,
+            0,
+            20 + len(opts) + len(udp) + rnd.choice((0, 0, 0, 0, 5)),
+            7,
+            frag,
+            1,
+            17,
+            0,
+            b"\n\0\0\2",
+            b"\n\0\0\x09",
+        )
+        + opts
+        + udp
+    )
+    if rnd.random() < 0.1:
+        inner = inner[: rnd.randrange(len(inner) + 1)]
+    t = rnd.choice((3, 3, 3, 11, 11, 5, 4, 12, 0, 13))
+    code = rnd.choice((0, 1, 3, 4, 13, 15, 16, 200))
+    icmp_ = struct.pack(">BBHI", t, code, 0, rnd.randrange(2**32)) + inner
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp_), 1, 0, 64, 1, 0, b"\n\0\0\1", b"\n\0\0\2")
+    frame = b"\2" * 6 + b"\4" * 6 + b"\x08\x00" + ip + icmp_
+    return frame + b"\0" * max(0, 60 - len(frame))
+
+
+@native
+def test_icmp_errors_same_text(tmp_path: Path) -> None:
+    """Session 9: an ICMP error quoting one whole plain UDP datagram (no port dissector, no heuristic's
+    probe) is the walker's; any other quote (DNS, cut, options, fragments, bad lengths) stays Python's.
+    3 000 synthetic errors, then mutated and cut, equal the pure loop's text."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(14)
+    frames = [_icmp_error_frame(rnd) for _ in range(3000)]
+    mutated = []
+    for f in frames[:1500]:
+        b = bytearray(f)
+        for _ in range(rnd.randrange(1, 4)):
+            b[rnd.randrange(34, len(b))] = rnd.randrange(256)
+        mutated.append(bytes(b[: rnd.randrange(len(b) + 1)] if rnd.random() < 0.3 else b))
+    p = tmp_path / "icmperr.pcap"
+    p.write_bytes(_pcap("<", False, frames + mutated, rnd))
+    _chunks, err = _both(str(p))
+    assert err is None
+    texts = [t for n, f in enumerate(frames, 1) if (t := w.line(n, 0, f, len(f))) is not None]
+    assert len(texts) > 200
+    for want in ("Destination unreachable (Port unreachable)", "Time-to-live exceeded", "Redirect"):
+        assert any(want in t for t in texts), want

@@ -70,6 +70,20 @@ typedef struct {
     /* session 9: ICMP errors (types 3, 4, 5, 11, 12) quoting a whole plain UDP datagram: the Info per
      * type and code (codes past 15: the type's name alone) */
     int icmp_err;
+    /* session 9: HTTP on its ports (http.dissect_http_port): request methods, the ports, the body media
+     * types with a dissector (media type, Protocol column or "", Info suffix) */
+    int http;
+    uint8_t http_ports[8192];
+    int n_http_methods;
+    struct {
+        uint8_t len;
+        char s[16];
+    } http_methods[40];
+    int n_http_body;
+    struct {
+        uint8_t mlen, plen, slen;
+        char m[48], p[16], s[64];
+    } http_body[16];
     char icmp_err_s[5][17][80];
     uint8_t icmp_err_len[5][17];
     Names dnp3_pri, dnp3_sec, dnp3_app;
@@ -264,6 +278,45 @@ static int ext_tables(Walker *w, PyObject *ext) {
         ext_names(ext, "dnp3_sec", &w->dnp3_sec) < 0 || ext_names(ext, "dnp3_app", &w->dnp3_app) < 0)
         return -1;
     w->dnp3 = w->dnp3_pri.len[0] && w->dnp3_sec.len[0] && w->dnp3_app.len[0];
+    PyObject *ht = PyDict_GetItemString(ext, "http"); /* (ports bitmap, (methods), ((mtype, proto, suffix), ...)) */
+    if (ht != NULL) {
+        PyObject *hp, *hm, *hb;
+        if (!PyArg_ParseTuple(ht, "SOO", &hp, &hm, &hb) || PyBytes_GET_SIZE(hp) != 8192 || !PyTuple_Check(hm) ||
+            PyTuple_GET_SIZE(hm) > 40 || !PyTuple_Check(hb) || PyTuple_GET_SIZE(hb) > 16) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "Walker: http: (8192-byte ports, <= 40 methods, <= 16 bodies)");
+            return -1;
+        }
+        memcpy(w->http_ports, PyBytes_AS_STRING(hp), 8192);
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(hm); i++) {
+            PyObject *m = PyTuple_GET_ITEM(hm, i);
+            if (!PyBytes_Check(m) || PyBytes_GET_SIZE(m) > 15 || PyBytes_GET_SIZE(m) == 0) {
+                PyErr_SetString(PyExc_ValueError, "Walker: http: methods of 1-15 bytes");
+                return -1;
+            }
+            w->http_methods[i].len = (uint8_t)PyBytes_GET_SIZE(m);
+            memcpy(w->http_methods[i].s, PyBytes_AS_STRING(m), (size_t)PyBytes_GET_SIZE(m));
+            w->n_http_methods++;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(hb); i++) {
+            PyObject *bm, *bp, *bs;
+            if (!PyArg_ParseTuple(PyTuple_GET_ITEM(hb, i), "UUU", &bm, &bp, &bs))
+                return -1;
+            if (!PyUnicode_IS_ASCII(bm) || !PyUnicode_IS_ASCII(bp) || !PyUnicode_IS_ASCII(bs) ||
+                PyUnicode_GET_LENGTH(bm) > 47 || PyUnicode_GET_LENGTH(bp) > 15 || PyUnicode_GET_LENGTH(bs) > 63) {
+                PyErr_SetString(PyExc_ValueError, "Walker: http: body texts too long");
+                return -1;
+            }
+            w->http_body[i].mlen = (uint8_t)PyUnicode_GET_LENGTH(bm);
+            w->http_body[i].plen = (uint8_t)PyUnicode_GET_LENGTH(bp);
+            w->http_body[i].slen = (uint8_t)PyUnicode_GET_LENGTH(bs);
+            memcpy(w->http_body[i].m, PyUnicode_DATA(bm), w->http_body[i].mlen);
+            memcpy(w->http_body[i].p, PyUnicode_DATA(bp), w->http_body[i].plen);
+            memcpy(w->http_body[i].s, PyUnicode_DATA(bs), w->http_body[i].slen);
+            w->n_http_body++;
+        }
+        w->http = 1;
+    }
     PyObject *ie = PyDict_GetItemString(ext, "icmp_err"); /* {slot * 256 + code (16: other codes): str} */
     if (ie != NULL) {
         PyObject *k, *v;
@@ -1439,6 +1492,185 @@ static char *dnp3_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
     return prm ? put_str(t, w->dnp3_pri.s[fn], w->dnp3_pri.len[fn]) : put_str(t, w->dnp3_sec.s[fn], w->dnp3_sec.len[fn]);
 }
 
+/* http._line_end: (end of the line's text, start of the next) for the line at o (cut: the end) */
+static void http_line_end(const uint8_t *d, Py_ssize_t o, Py_ssize_t lim, Py_ssize_t *e, Py_ssize_t *nxt) {
+    const uint8_t *nl = o < lim ? memchr(d + o, '\n', (size_t)(lim - o)) : NULL;
+    if (nl == NULL) {
+        *e = *nxt = lim;
+        return;
+    }
+    Py_ssize_t at = nl - d;
+    *e = at > o && d[at - 1] == 13 ? at - 1 : at;
+    *nxt = at + 1;
+}
+
+static int http_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 11 || c == 12; }
+
+/* d[a:b] stripped of str.strip()'s ASCII whitespace (or only " \t") equals the lower-case ASCII k */
+static int http_is(const uint8_t *d, Py_ssize_t a, Py_ssize_t b, const char *k, int all_ws) {
+    while (a < b && (all_ws ? http_ws(d[a]) : (d[a] == ' ' || d[a] == '\t')))
+        a++;
+    while (b > a && (all_ws ? http_ws(d[b - 1]) : (d[b - 1] == ' ' || d[b - 1] == '\t')))
+        b--;
+    size_t n = strlen(k);
+    if ((size_t)(b - a) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = d[a + (Py_ssize_t)i];
+        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != (uint8_t)k[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* http._chunks_ok, for chunk sizes of plain hex digits (1: parses, 0: does not, -1: Python's int()
+ * would need to judge: a sign, "0x", "_", other spacing) */
+static int http_chunks_ok(const uint8_t *d, Py_ssize_t o, Py_ssize_t lim) {
+    while (o < lim) {
+        Py_ssize_t e, nxt, a, b;
+        http_line_end(d, o, lim, &e, &nxt);
+        const uint8_t *semi = memchr(d + o, ';', (size_t)(e - o));
+        a = o;
+        b = semi ? semi - d : e;
+        while (a < b && http_ws(d[a]))
+            a++;
+        while (b > a && http_ws(d[b - 1]))
+            b--;
+        if (a == b)
+            return 0;
+        unsigned long long n = 0;
+        for (Py_ssize_t i = a; i < b; i++) {
+            uint8_t c = d[i];
+            int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            if (v < 0)
+                return c == '+' || c == '-' || c == '_' || c == 'x' || c == 'X' || c > 127 || c < 32 ? -1 : 0;
+            if (n > (1ULL << 40))
+                return -1;
+            n = n * 16 + (unsigned)v;
+        }
+        if (n == 0)
+            return 1;
+        o = nxt + (Py_ssize_t)n;
+        if (o > lim)
+            return 0;
+        http_line_end(d, o, lim, &e, &nxt);
+        o = nxt;
+    }
+    return 1;
+}
+
+/* HTTP's columns (http.dissect_http) for a segment at d (lim bytes) into t (<= 500 characters), *proto
+ * the Protocol column's body-media override ("" none); NULL for whatever Python should judge: not a
+ * request or response, a byte outside printable ASCII (and tab, CR, LF) in the line or the headers, a
+ * line cut by the segment's end where a header was due ([BoundError...]) */
+static char *http_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, const char **proto, size_t *plen) {
+    char *start = t;
+    *plen = 0;
+    int resp = lim >= 5 && memcmp(d, "HTTP/", 5) == 0;
+    if (!resp) {
+        Py_ssize_t top = lim < 13 ? lim : 13;
+        const uint8_t *sp = top > 0 ? memchr(d, ' ', (size_t)top) : NULL;
+        if (sp == NULL || sp == d)
+            return NULL;
+        size_t ml = (size_t)(sp - d);
+        int known = 0;
+        for (int i = 0; i < w->n_http_methods && !known; i++)
+            known = w->http_methods[i].len == ml && memcmp(w->http_methods[i].s, d, ml) == 0;
+        if (!known)
+            return NULL;
+    }
+    Py_ssize_t e, o;
+    http_line_end(d, 0, lim, &e, &o);
+    if (e > 480)
+        return NULL;
+    for (Py_ssize_t i = 0; i < e; i++)
+        if (d[i] < 32 || d[i] > 126)
+            return NULL;
+    Py_ssize_t ct_a = -1, ct_b = -1, body = -1;
+    int chunked = 0, more = 0;
+    while (o < lim) {
+        Py_ssize_t le, nxt;
+        http_line_end(d, o, lim, &le, &nxt);
+        if (le == o) {
+            body = nxt;
+            break;
+        }
+        for (Py_ssize_t i = o; i < le; i++)
+            if ((d[i] < 32 && d[i] != '\t') || d[i] > 126)
+                return NULL;
+        const uint8_t *colon = memchr(d + o, ':', (size_t)(le - o));
+        if (colon == NULL) {
+            if (nxt == lim && le == lim)
+                return NULL; /* [BoundErrorUnreassembled Packet] */
+            body = o;
+            more = 1;
+            break;
+        }
+        Py_ssize_t c = colon - d;
+        if (c > o) {
+            if (http_is(d, o, c, "content-type", 1)) {
+                ct_a = c + 1;
+                ct_b = le;
+            } else if (http_is(d, o, c, "transfer-encoding", 1)) {
+                chunked = 0;
+                for (Py_ssize_t i = c + 1; i + 7 <= le && !chunked; i++)
+                    chunked = http_is(d, i, i + 7, "chunked", 0) && d[i] != ' ' && d[i] != '\t' && d[i + 6] != ' ' && d[i + 6] != '\t';
+            }
+        }
+        o = nxt;
+    }
+    t = put_str(t, (const char *)d, (size_t)e);
+    *t++ = ' ';
+    if (body < 0)
+        return t;
+    if (more)
+        return PUT_LIT(t, "Continuation");
+    if (body >= lim)
+        return t;
+    if (chunked) {
+        int ok = http_chunks_ok(d, body, lim);
+        if (ok < 0)
+            return NULL;
+        if (!ok)
+            return t;
+    }
+    if (ct_a < 0)
+        return t;
+    /* the media type: the value stripped of " \t", up to ";", stripped, lower-cased */
+    Py_ssize_t a = ct_a, b = ct_b;
+    while (a < b && (d[a] == ' ' || d[a] == '\t'))
+        a++;
+    while (b > a && (d[b - 1] == ' ' || d[b - 1] == '\t'))
+        b--;
+    const uint8_t *semi = memchr(d + a, ';', (size_t)(b - a));
+    if (semi != NULL)
+        b = semi - d;
+    while (a < b && http_ws(d[a]))
+        a++;
+    while (b > a && http_ws(d[b - 1]))
+        b--;
+    if (b - a > 60)
+        return NULL;
+    char mt[64];
+    size_t ml = (size_t)(b - a);
+    for (size_t i = 0; i < ml; i++) {
+        uint8_t ch = d[a + (Py_ssize_t)i];
+        mt[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+    }
+    for (int i = 0; i < w->n_http_body; i++)
+        if (w->http_body[i].mlen == ml && memcmp(w->http_body[i].m, mt, ml) == 0) {
+            *proto = w->http_body[i].p;
+            *plen = w->http_body[i].plen;
+            return put_str(t, w->http_body[i].s, w->http_body[i].slen);
+        }
+    if (ml >= 5 && memcmp(mt, "text/", 5) == 0) {
+        t = PUT_LIT(t, " (");
+        t = put_str(t, mt, ml);
+        *t++ = ')';
+    }
+    return t - start > 500 ? NULL : t;
+}
+
 /* Whether q (qlen bytes, all of an ICMP error's quote) is one whole plain UDP datagram in IPv4 without
  * options or fragments, to ports without a dissector and not a heuristic's probe: then the quote's
  * dissection (icmp._quote) leaves the columns and the malformed flag alone */
@@ -1545,6 +1777,20 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                 char tmp[400];
                 if (text_info(w, tmp, text, pl, seglen, dp) == NULL)
                     return NULL;
+            } else if (w->http && (w->http_ports[((ports[lo] & 1) ? lo : hi) >> 3] >> (((ports[lo] & 1) ? lo : hi) & 7) & 1)) {
+                char tmp[560];
+                const char *hp = NULL;
+                size_t hpl = 0;
+                char *e = http_info(w, tmp, pl, seglen, &hp, &hpl);
+                if (e == NULL || e - tmp > 500)
+                    return NULL;
+                HEAD_ADDRS(ip, v6);
+                *o++ = ' ';
+                o = hpl ? put_str(o, hp, hpl) : PUT_LIT(o, "HTTP");
+                *o++ = ' ';
+                o = put_u64(o, wl);
+                *o++ = ' ';
+                return put_str(o, tmp, (size_t)(e - tmp));
             } else if (w->dnp3 && tcp_port_is(w, sp, dp, 20000)) {
                 char tmp[200];
                 if (dnp3_info(w, tmp, pl, seglen) == NULL)

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from sniffer.decode import (
     app,
     engine,
+    http,
     icmp,
     ics,
     igmp,
@@ -39,6 +40,7 @@ from sniffer.decode import (
 from sniffer.decode.core import (
     _NUMS,
     ETHERTYPES,
+    HTTP_TCP_PORTS,
     IP_PROTOS,
     LINKTYPES,
     TCP_PORTS,
@@ -486,7 +488,21 @@ def _native_ext() -> dict[str, Any]:
         ext["dnp3_pri"] = {f: ics.LINK_PRI.get(f, f"Unknown ({f})") for f in range(16)}
         ext["dnp3_sec"] = {f: ics.LINK_SEC.get(f, f"Unknown ({f})") for f in range(16)}
         ext["dnp3_app"] = {f: ics.APP_FUNCS.get(f) or f"Unknown function ({f})" for f in range(256)}
-    if ip(1) is icmp.dissect_icmp and ip(inet.IPPROTO_IPIP) is inet.dissect_ipv4 and ip(17) is inet.dissect_udp:
+    hp = [port for port in HTTP_TCP_PORTS if TCP_PORTS.map.get(port) is http.dissect_http_port]
+    if ip(6) is inet.dissect_tcp and hp:  # HTTP on its ports: the request/status line, the body's type
+        bits = bytearray(8192)
+        for port in hp:
+            bits[port >> 3] |= 1 << (port & 7)
+        ext["http"] = (
+            bytes(bits),
+            tuple(sorted(http._METHODS)),
+            tuple((m, proto, suffix) for m, (_layer, proto, suffix) in http._BODY.items()),
+        )
+    if (
+        ip(1) is icmp.dissect_icmp
+        and ip(inet.IPPROTO_IPIP) is inet.dissect_ipv4
+        and ip(17) is inet.dissect_udp
+    ):
         # ICMP errors quoting a whole plain UDP datagram: the Info per type and code (16: any code past 15)
         err: dict[int, str] = {}
         for slot, t in enumerate((3, 4, 5, 11, 12)):

@@ -1147,3 +1147,86 @@ def test_icmp_errors_same_text(tmp_path: Path) -> None:
     assert len(texts) > 200
     for want in ("Destination unreachable (Port unreachable)", "Time-to-live exceeded", "Redirect"):
         assert any(want in t for t in texts), want
+
+
+def _http_frame(rnd: random.Random) -> bytes:
+    """Ethernet/IPv4/TCP segments to and from HTTP ports (and others): requests and responses with
+    headers, body media types (text, JSON, XML, form, other), chunked bodies (good, bad, odd digits),
+    continuation lines, lines cut where a header is due, non-ASCII bytes, non-HTTP payloads."""
+    method = rnd.choice(
+        ("GET", "POST", "HEAD", "PUT", "OPTIONS", "FOO", "get", "HTTP/1.1", "HTTP/1.0", "HTTP/2")
+    )
+    if method.startswith("HTTP"):
+        first = f"{method} {rnd.choice(('200 OK', '304 Not Modified', '404 Not Found', '204', 'abc x', '999 Odd'))}"
+    else:
+        first = f"{method} {rnd.choice(('/', '/a.html', '/x?y=1&z=%20', '/' + 'p' * 500))} {rnd.choice(('HTTP/1.1', 'HTTP/1.0', ''))}"
+    headers = []
+    for _ in range(rnd.choice((0, 1, 3, 6))):
+        headers.append(
+            rnd.choice(
+                (
+                    "Host: example.com",
+                    f"Content-Type: {rnd.choice(('text/html', 'TEXT/Plain; charset=utf-8', 'application/json', 'text/xml', 'application/x-www-form-urlencoded', 'image/png', ' text/css ', ''))}",
+                    f"Transfer-Encoding: {rnd.choice(('chunked', 'gzip, Chunked', 'identity'))}",
+                    "Content-Length: 10",
+                    "X-Odd:value",
+                    ":nameless",
+                    "content-type : text/csv",
+                    "User-Agent: caf\xe9",
+                    "Folded line without colon",
+                    "Tab:\tvalue",
+                )
+            )
+        )
+    body = rnd.choice(
+        (
+            b"",
+            b"hello\nworld",
+            b"5\r\nhello\r\n0\r\n\r\n",
+            b"zz\r\nbad\r\n",
+            b"0x5\r\nhello\r\n0\r\n\r\n",
+            b"+5\r\nhello\r\n",
+            b"5\r\nhel",
+        )
+    )
+    text = first + "\r\n" + "".join(h + "\r\n" for h in headers)
+    if rnd.random() < 0.8:
+        text += "\r\n"
+    pl = text.encode("latin-1") + body
+    if rnd.random() < 0.15:
+        pl = pl[: rnd.randrange(len(pl) + 1)]
+    if rnd.random() < 0.05:
+        pl = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 40)))
+    sport, dport = rnd.choice(
+        ((40000, 80), (80, 40000), (8080, 50000), (40000, 8000), (40000, 5555), (80, 22))
+    )
+    tcp = struct.pack(">HHIIBBHHH", sport, dport, 1, 2, 0x50, 0x18, 512, 0, 0) + pl
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0, b"\n\0\0\1", b"\n\0\0\2")
+    frame = b"\2" * 6 + b"\4" * 6 + b"\x08\x00" + ip + tcp
+    return frame + b"\0" * max(0, 60 - len(frame))
+
+
+@native
+def test_http_same_text(tmp_path: Path) -> None:
+    """Session 9: HTTP on its ports (http.dissect_http's columns) from the walker: 4 000 synthetic
+    segments, then mutated and cut, equal the pure loop's text; the body media types' Protocol columns
+    (HTTP/JSON, HTTP/XML) and Info suffixes, chunked bodies, Continuation; non-ASCII, odd chunk sizes
+    and cut header lines stay Python's."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(15)
+    frames = [_http_frame(rnd) for _ in range(4000)]
+    mutated = []
+    for f in frames[:2000]:
+        b = bytearray(f)
+        for _ in range(rnd.randrange(1, 4)):
+            b[rnd.randrange(54, max(55, len(b)))] = rnd.choice((10, 13, 32, 58, 59, rnd.randrange(256)))
+        mutated.append(bytes(b[: rnd.randrange(len(b) + 1)] if rnd.random() < 0.3 else b))
+    p = tmp_path / "http.pcap"
+    p.write_bytes(_pcap("<", False, frames + mutated, rnd))
+    _chunks, err = _both(str(p))
+    assert err is None
+    texts = [t for n, f in enumerate(frames, 1) if (t := w.line(n, 0, f, len(f))) is not None]
+    assert len(texts) > 1000
+    for want in (" HTTP/JSON ", " HTTP/XML ", " (text/html)", "Continuation", "GET / HTTP/1.1 "):
+        assert any(want in t for t in texts), want

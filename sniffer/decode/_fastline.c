@@ -1392,7 +1392,7 @@ static char *text_info(Walker *w, char *o, int i, const uint8_t *pl, Py_ssize_t 
  * summary's fast path (_l4) gives them; MPTCP's column and SSH's encrypted packets as decode.inet's
  * dissect_tcp and decode.ssh's dissect_ssh; PIM, VRRP, OSPF, EIGRP and ESP as decode.routing's and
  * decode.inet's dissectors. */
-#define L4_FIRST_FRAG 1 /* an IPv4 first fragment (MF set): only RX/AFS over UDP is taken */
+#define L4_FIRST_FRAG 1 /* an IPv4 first fragment (MF set): only TCP and RX/AFS over UDP are taken */
 #define L4_AFTER_AH 2   /* after an Authentication Header (one at most) */
 
 /* CRC-16/DNP (reflected 0x3D65, complemented), as ics.dnp3_crc */
@@ -1563,22 +1563,26 @@ static int http_chunks_ok(const uint8_t *d, Py_ssize_t o, Py_ssize_t lim) {
  * the Protocol column's body-media override ("" none); NULL for whatever Python should judge: not a
  * request or response, a byte outside printable ASCII (and tab, CR, LF) in the line or the headers, a
  * line cut by the segment's end where a header was due ([BoundError...]) */
+/* http.request_or_response: a known method and a space within 13 bytes, or "HTTP/" */
+static int http_starts(Walker *w, const uint8_t *d, Py_ssize_t lim) {
+    if (lim >= 5 && memcmp(d, "HTTP/", 5) == 0)
+        return 1;
+    Py_ssize_t top = lim < 13 ? lim : 13;
+    const uint8_t *sp = top > 0 ? memchr(d, ' ', (size_t)top) : NULL;
+    if (sp == NULL || sp == d)
+        return 0;
+    size_t ml = (size_t)(sp - d);
+    for (int i = 0; i < w->n_http_methods; i++)
+        if (w->http_methods[i].len == ml && memcmp(w->http_methods[i].s, d, ml) == 0)
+            return 1;
+    return 0;
+}
+
 static char *http_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, const char **proto, size_t *plen) {
     char *start = t;
     *plen = 0;
-    int resp = lim >= 5 && memcmp(d, "HTTP/", 5) == 0;
-    if (!resp) {
-        Py_ssize_t top = lim < 13 ? lim : 13;
-        const uint8_t *sp = top > 0 ? memchr(d, ' ', (size_t)top) : NULL;
-        if (sp == NULL || sp == d)
-            return NULL;
-        size_t ml = (size_t)(sp - d);
-        int known = 0;
-        for (int i = 0; i < w->n_http_methods && !known; i++)
-            known = w->http_methods[i].len == ml && memcmp(w->http_methods[i].s, d, ml) == 0;
-        if (!known)
-            return NULL;
-    }
+    if (!http_starts(w, d, lim))
+        return NULL;
     Py_ssize_t e, o;
     http_line_end(d, 0, lim, &e, &o);
     if (e > 480)
@@ -1733,7 +1737,7 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                        int v6, unsigned proto, const uint8_t *l4, Py_ssize_t len, Py_ssize_t cap,
                        unsigned hlim, unsigned long long wl, int fl) {
     const uint8_t *ports = w->ports;
-    if ((fl & L4_FIRST_FRAG) && proto != 17)
+    if ((fl & L4_FIRST_FRAG) && proto != 17 && proto != 6) /* (TCP is dissected alike in a first fragment) */
         return NULL;
     if (proto == 51 && w->ah && !(fl & L4_AFTER_AH)) { /* AH: the next header's columns (inet.dissect_ah) */
         Py_ssize_t size = len >= 12 ? ((Py_ssize_t)l4[1] + 2) * 4 : 0;
@@ -1749,10 +1753,13 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         uint32_t seq = be32(l4 + 4), ack = be32(l4 + 8);
         unsigned hl = (offfl >> 10) & 0x3C;
         Py_ssize_t seglen = len - (Py_ssize_t)hl;
-        if (hl < 20 || seglen < 0)
+        if (hl < 20)
             return NULL;
         int mptcp = 0, ssh = 0, ncp = 0, rpc = 0, text = -1;
-        if (hl > 20 && memchr(l4 + 20, 30, hl - 20) != NULL) { /* maybe MPTCP */
+        if (seglen < 0) /* options past the IP payload's end (a first fragment cutting them): inet.dissect_tcp
+                           only warns, Len=0, no option walk, no payload */
+            seglen = 0;
+        else if (hl > 20 && memchr(l4 + 20, 30, hl - 20) != NULL) { /* maybe MPTCP */
             if (!w->mptcp)
                 return NULL;
             mptcp = has_option(l4 + 20, l4 + hl, 30);
@@ -1778,6 +1785,12 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                 if (text_info(w, tmp, text, pl, seglen, dp) == NULL)
                     return NULL;
             } else if (w->http && (w->http_ports[((ports[lo] & 1) ? lo : hi) >> 3] >> (((ports[lo] & 1) ? lo : hi) & 7) & 1)) {
+                if (!http_starts(w, pl, seglen)) {
+                    /* no request or response: HTTP/2's preface (Python's) or data, the plain TCP line below */
+                    if (seglen >= 3 && memcmp(pl, "PRI", 3) == 0)
+                        return NULL;
+                    goto plain;
+                }
                 char tmp[560];
                 const char *hp = NULL;
                 size_t hpl = 0;
@@ -1842,6 +1855,7 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             HEAD_IP(ip, v6, " NCP ");
             return ncp_info(w, o, l4 + hl, seglen);
         }
+    plain:;
         unsigned fl = offfl & 0xFFF;
         if (mptcp)
             HEAD_IP(ip, v6, " MPTCP ");

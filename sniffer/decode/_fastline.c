@@ -72,6 +72,7 @@ typedef struct {
     int icmp_err;
     /* session 9: HTTP on its ports (http.dissect_http_port): request methods, the ports, the body media
      * types with a dissector (media type, Protocol column or "", Info suffix) */
+    int stp; /* session 9: STP BPDUs in 802.3 + LLC (DSAP 0x42: l2ctl.dissect_stp) */
     int http;
     uint8_t http_ports[8192];
     int n_http_methods;
@@ -264,7 +265,7 @@ static int ext_tables(Walker *w, PyObject *ext) {
     if ((w->vlan = ext_flag(ext, "vlan")) < 0 || (w->ipv6 = ext_flag(ext, "ipv6")) < 0 ||
         (w->mptcp = ext_flag(ext, "mptcp")) < 0 || (w->vrrp = ext_flag(ext, "vrrp")) < 0 ||
         (w->esp = ext_flag(ext, "esp")) < 0 || (w->ah = ext_flag(ext, "ah")) < 0 ||
-        (w->pbb = ext_flag(ext, "pbb")) < 0)
+        (w->pbb = ext_flag(ext, "pbb")) < 0 || (w->stp = ext_flag(ext, "stp")) < 0)
         return -1;
     PyObject *e6 = PyDict_GetItemString(ext, "echo6");
     if (e6 != NULL && (!PyDict_Check(e6) || name_table(e6, w->echo6, w->echo6_len, 1, "Walker: echo6") < 0)) {
@@ -2250,6 +2251,41 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
             return NULL;
         et = be16(p + l3 + 2);
         l3 += 4;
+    }
+    if (et <= 1500 && l3 == 14 && w->stp && caplen >= 17 && p[14] == 0x42) {
+        /* STP (l2ctl.dissect_stp) after an LLC header: all 35 bytes of a configuration BPDU within the
+         * 802.3 length, or a TCN's 4 */
+        Py_ssize_t lend = caplen < 14 + (Py_ssize_t)et ? caplen : 14 + (Py_ssize_t)et;
+        const uint8_t *b = p + 17;
+        Py_ssize_t bl = lend - 17;
+        if (bl < 4)
+            return NULL;
+        unsigned t = b[3];
+        if (t != 0x80 && bl < 35)
+            return NULL;
+        int h = set_hms(w, sec);
+        if (h <= 0)
+            return h < 0 ? (char *)-1 : NULL;
+        o = put_head(w, o, n, us);
+        o = put_mac(o, p + 6);
+        o = PUT_LIT(o, " -> ");
+        o = put_mac(o, p);
+        o = PUT_LIT(o, " STP ");
+        o = put_u64(o, (unsigned long long)wl);
+        *o++ = ' ';
+        if (t == 0x80)
+            return PUT_LIT(o, "Topology Change Notification");
+        o = t == 0 ? PUT_LIT(o, "Conf. Root = ") : b[2] >= 3 ? PUT_LIT(o, "MST. Root = ") : PUT_LIT(o, "RST. Root = ");
+        unsigned rp = be16(b + 5);
+        o = put_u64(o, rp & 0xF000);
+        *o++ = '/';
+        o = put_u64(o, rp & 0x0FFF);
+        *o++ = '/';
+        o = put_mac(o, b + 7);
+        o = PUT_LIT(o, "  Cost = ");
+        o = put_u64(o, be32(b + 13));
+        o = PUT_LIT(o, "  Port = 0x");
+        return put_hex(o, be16(b + 25), 4);
     }
     if (et == 0x88E7 && w->pbb) { /* PBB: the I-TAG and the customer's addresses, then IP: its columns */
         if (caplen < l3 + 18)

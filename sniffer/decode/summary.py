@@ -43,6 +43,7 @@ from sniffer.decode.core import (
     HTTP_TCP_PORTS,
     IP_PROTOS,
     LINKTYPES,
+    LLC_SAPS,
     TCP_PORTS,
     UDP_CONVERSATIONS,
     UDP_HEURISTICS,
@@ -400,6 +401,8 @@ def _native_ext() -> dict[str, Any]:
         "vlan": ETHERTYPES.map.get(link.ETH_P_8021Q) is link.dissect_vlan,
         # PBB (802.1ah) carrying IPv4/IPv6: the inner packet's columns (session 9)
         "pbb": ETHERTYPES.map.get(0x88E7) is tunnels.dissect_pbb,
+        # STP BPDUs after an 802.3 LLC header (session 9)
+        "stp": LLC_SAPS.map.get(0x42) is l2ctl.dissect_stp,
         "ipv6": v6,
         "echo6": _ECHO6_NAMES,
     }

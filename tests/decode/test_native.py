@@ -1230,3 +1230,54 @@ def test_http_same_text(tmp_path: Path) -> None:
     assert len(texts) > 1000
     for want in (" HTTP/JSON ", " HTTP/XML ", " (text/html)", "Continuation", "GET / HTTP/1.1 "):
         assert any(want in t for t in texts), want
+
+
+def _stp_frame(rnd: random.Random) -> bytes:
+    """802.3 + LLC frames: STP BPDUs (configuration, RST, MST, TCN, unknown types; cut, 802.3 lengths
+    short and long) and other DSAPs."""
+    t = rnd.choice((0, 0, 2, 2, 0x80, 7))
+    ver = rnd.choice((0, 2, 3, 4))
+    bpdu = struct.pack(">HBB", 0, ver, t)
+    if t != 0x80:
+        bpdu += struct.pack(
+            ">BH6sIH6sH",
+            rnd.randrange(256),
+            rnd.randrange(65536),
+            bytes(rnd.randrange(256) for _ in range(6)),
+            rnd.randrange(2**32),
+            rnd.randrange(65536),
+            bytes(rnd.randrange(256) for _ in range(6)),
+            rnd.randrange(65536),
+        )
+        bpdu += bytes(rnd.randrange(256) for _ in range(8)) + bytes(rnd.choice((0, 0, 1, 30)))
+    if rnd.random() < 0.1:
+        bpdu = bpdu[: rnd.randrange(len(bpdu) + 1)]
+    dsap = rnd.choice((0x42, 0x42, 0x42, 0xE0, 0xFE, 0xAA))
+    llc = bytes((dsap, dsap, 3)) + bpdu
+    ln = len(llc) + rnd.choice((0, 0, 0, -5, 10, 2000))
+    frame = bytes.fromhex("0180c2000000") + b"\2" * 6 + struct.pack(">H", max(0, ln) & 0xFFFF) + llc
+    return frame + b"\0" * max(0, 60 - len(frame))
+
+
+@native
+def test_stp_same_text(tmp_path: Path) -> None:
+    """Session 9: STP BPDUs after an 802.3 LLC header (l2ctl.dissect_stp's Info) from the walker: 3 000
+    synthetic frames, then mutated and cut, equal the pure loop's text."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(16)
+    frames = [_stp_frame(rnd) for _ in range(3000)]
+    mutated = []
+    for f in frames[:1500]:
+        b = bytearray(f)
+        for _ in range(rnd.randrange(1, 4)):
+            b[rnd.randrange(12, len(b))] = rnd.randrange(256)
+        mutated.append(bytes(b[: rnd.randrange(len(b) + 1)] if rnd.random() < 0.3 else b))
+    p = tmp_path / "stp.pcap"
+    p.write_bytes(_pcap("<", False, frames + mutated, rnd))
+    _chunks, err = _both(str(p))
+    assert err is None
+    texts = [t for n, f in enumerate(frames, 1) if (t := w.line(n, 0, f, len(f))) is not None]
+    assert len(texts) > 800
+    for want in ("Conf. Root = ", "RST. Root = ", "MST. Root = ", "Topology Change Notification"):
+        assert any(want in t for t in texts), want

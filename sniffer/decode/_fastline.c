@@ -763,6 +763,21 @@ static inline char *put_addrs(char *o, const uint8_t *ip, int v6) {
     } while (0)
 
 /* ... then " PROTO wl " */
+/* the head of a line between two MAC addresses (the Ethernet frame at p) up to the Info */
+#define HEAD_MAC(p, proto_lit, len)                                                                        \
+    do {                                                                                                   \
+        int h_ = set_hms(w, sec);                                                                          \
+        if (h_ <= 0)                                                                                       \
+            return h_ < 0 ? (char *)-1 : NULL;                                                             \
+        o = put_head(w, o, n, us);                                                                         \
+        o = put_mac(o, (p) + 6);                                                                           \
+        o = PUT_LIT(o, " -> ");                                                                            \
+        o = put_mac(o, (p));                                                                               \
+        o = PUT_LIT(o, proto_lit);                                                                         \
+        o = put_u64(o, (unsigned long long)(len));                                                         \
+        *o++ = ' ';                                                                                        \
+    } while (0)
+
 #define HEAD_IP(ip, v6, proto_lit)                                                                         \
     do {                                                                                                   \
         HEAD_ADDRS(ip, v6);                                                                                \
@@ -784,16 +799,7 @@ static char *format_arp(Walker *w, char *o, unsigned long long n, long long sec,
         return NULL;
     const uint8_t *smac = a + 8, *sip = a + 14, *tmac = a + 18, *tip = a + 24;
     static const uint8_t zero[6] = {0};
-    int h = set_hms(w, sec);
-    if (h <= 0)
-        return h < 0 ? (char *)-1 : NULL;
-    o = put_head(w, o, n, us);
-    o = put_mac(o, p + 6);
-    o = PUT_LIT(o, " -> ");
-    o = put_mac(o, p);
-    o = PUT_LIT(o, " ARP ");
-    o = put_u64(o, (unsigned long long)caplen);
-    *o++ = ' ';
+    HEAD_MAC(p, " ARP ", caplen);
     int same = memcmp(sip, tip, 4) == 0;
     if (op == 1) {
         if (same) {
@@ -2224,16 +2230,7 @@ static char *format_ptp(Walker *w, char *o, unsigned long long n, long long sec,
     if (caplen < l3 + 34 || (p[l3 + 1] & 15) != 2)
         return NULL;
     unsigned t = p[l3] & 15;
-    int h = set_hms(w, sec);
-    if (h <= 0)
-        return h < 0 ? (char *)-1 : NULL;
-    o = put_head(w, o, n, us);
-    o = put_mac(o, p + 6);
-    o = PUT_LIT(o, " -> ");
-    o = put_mac(o, p);
-    o = PUT_LIT(o, " PTPv2 ");
-    o = put_u64(o, (unsigned long long)caplen);
-    *o++ = ' ';
+    HEAD_MAC(p, " PTPv2 ", caplen);
     return put_str(o, w->ptp.s[t], w->ptp.len[t]);
 }
 
@@ -2263,16 +2260,7 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         unsigned t = b[3];
         if (t != 0x80 && bl < 35)
             return NULL;
-        int h = set_hms(w, sec);
-        if (h <= 0)
-            return h < 0 ? (char *)-1 : NULL;
-        o = put_head(w, o, n, us);
-        o = put_mac(o, p + 6);
-        o = PUT_LIT(o, " -> ");
-        o = put_mac(o, p);
-        o = PUT_LIT(o, " STP ");
-        o = put_u64(o, (unsigned long long)wl);
-        *o++ = ' ';
+        HEAD_MAC(p, " STP ", wl);
         if (t == 0x80)
             return PUT_LIT(o, "Topology Change Notification");
         o = t == 0 ? PUT_LIT(o, "Conf. Root = ") : b[2] >= 3 ? PUT_LIT(o, "MST. Root = ") : PUT_LIT(o, "RST. Root = ");
@@ -2313,16 +2301,7 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         char tmp[160];
         if (dec_info(w, tmp, p + l3, p + caplen) == NULL)
             return NULL;
-        int h = set_hms(w, sec);
-        if (h <= 0)
-            return h < 0 ? (char *)-1 : NULL;
-        o = put_head(w, o, n, us);
-        o = put_mac(o, p + 6);
-        o = PUT_LIT(o, " -> ");
-        o = put_mac(o, p);
-        o = PUT_LIT(o, " DEC DNA ");
-        o = put_u64(o, (unsigned long long)caplen);
-        *o++ = ' ';
+        HEAD_MAC(p, " DEC DNA ", caplen);
         return dec_info(w, o, p + l3, p + caplen);
     }
     return NULL;

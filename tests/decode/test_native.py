@@ -906,6 +906,33 @@ def test_afs_reply_names_its_request(tmp_path: Path) -> None:
     assert all(w.line(1, 0, f, len(f)) is not None for f in frames)  # (all four the walker's)
 
 
+def _same_with_mutants(
+    path: Path,
+    frames: list[bytes],
+    n: int,
+    rnd: random.Random,
+    lo: int,
+    hi: int | None = None,
+    values: tuple[int, ...] = (),
+) -> Path:
+    """``frames`` and ``n`` mutants of them (1-3 bytes changed in [lo, hi), to one of ``values`` or any
+    byte half the time when given, a third of them cut) in a pcap at ``path``; the walker's text equals
+    the pure loop's and the file reads to its end. Returns the path."""
+    mutated = []
+    for f in frames[:n]:
+        b = bytearray(f)
+        top = len(b) if hi is None else min(len(b), hi)
+        for _ in range(rnd.randrange(1, 4)):
+            if top > lo:
+                pick = rnd.choice(values) if values and rnd.random() < 0.5 else rnd.randrange(256)
+                b[rnd.randrange(lo, top)] = pick
+        mutated.append(bytes(b[: rnd.randrange(len(b) + 1)] if rnd.random() < 0.3 else b))
+    path.write_bytes(_pcap("<", False, frames + mutated, rnd))
+    _chunks, err = _both(str(path))
+    assert err is None
+    return path
+
+
 def _pbb(rnd: random.Random, inner: bytes) -> bytes:
     """``inner`` (an Ethernet frame) carried in PBB (802.1ah): backbone addresses, 0-1 B-tags, the I-TAG,
     the customer's addresses, 0-2 C-tags, then the inner frame's type and payload."""
@@ -932,16 +959,7 @@ def test_pbb_same_text(tmp_path: Path) -> None:
     assert took >= 5
     rnd = random.Random(9)
     frames = [_pbb(rnd, _session8_frame(rnd)) for _ in range(3000)]
-    mutated = []
-    for f in frames[:1500]:
-        b = bytearray(f)
-        for _ in range(rnd.randrange(1, 4)):
-            b[rnd.randrange(min(len(b), 60))] = rnd.randrange(256)
-        mutated.append(bytes(b[: rnd.randrange(len(b) + 1)] if rnd.random() < 0.3 else b))
-    p = tmp_path / "pbb.pcap"
-    p.write_bytes(_pcap("<", False, frames + mutated, rnd))
-    _chunks, err = _both(str(p))
-    assert err is None
+    p = _same_with_mutants(tmp_path / "pbb.pcap", frames, 1500, rnd, 0, 60)
     with open_capture(str(p)) as r:
         took = sum(1 for n, fr in enumerate(r, 1) if w.line(n, fr[0], fr[1], fr[2]) is not None)
     assert took > 500
@@ -995,16 +1013,7 @@ def test_sctp_same_text(tmp_path: Path) -> None:
     assert w is not None
     rnd = random.Random(12)
     frames = [_sctp_frame(rnd) for _ in range(3000)]
-    mutated = []
-    for f in frames[:1500]:
-        b = bytearray(f)
-        for _ in range(rnd.randrange(1, 4)):
-            b[rnd.randrange(14, len(b))] = rnd.randrange(256)
-        mutated.append(bytes(b[: rnd.randrange(len(b) + 1)] if rnd.random() < 0.3 else b))
-    p = tmp_path / "sctp.pcap"
-    p.write_bytes(_pcap("<", False, frames + mutated, rnd))
-    _chunks, err = _both(str(p))
-    assert err is None
+    _same_with_mutants(tmp_path / "sctp.pcap", frames, 1500, rnd, 14, None)
     took = [w.line(n, 0, f, len(f)) for n, f in enumerate(frames, 1)]
     texts = [t for t in took if t is not None]
     assert len(texts) > 1500
@@ -1070,16 +1079,7 @@ def test_dnp3_same_text(tmp_path: Path) -> None:
     assert w is not None
     rnd = random.Random(13)
     frames = [_dnp3_frame(rnd) for _ in range(3000)]
-    mutated = []
-    for f in frames[:1500]:
-        b = bytearray(f)
-        for _ in range(rnd.randrange(1, 4)):
-            b[rnd.randrange(34, len(b))] = rnd.randrange(256)
-        mutated.append(bytes(b[: rnd.randrange(len(b) + 1)] if rnd.random() < 0.3 else b))
-    p = tmp_path / "dnp3.pcap"
-    p.write_bytes(_pcap("<", False, frames + mutated, rnd))
-    _chunks, err = _both(str(p))
-    assert err is None
+    _same_with_mutants(tmp_path / "dnp3.pcap", frames, 1500, rnd, 34, None)
     texts = [t for n, f in enumerate(frames, 1) if (t := w.line(n, 0, f, len(f))) is not None]
     assert len(texts) > 1200
     for want in (", Class ", "Confirm", "Response", ", len=", "Unknown function (99)"):
@@ -1133,16 +1133,7 @@ def test_icmp_errors_same_text(tmp_path: Path) -> None:
     assert w is not None
     rnd = random.Random(14)
     frames = [_icmp_error_frame(rnd) for _ in range(3000)]
-    mutated = []
-    for f in frames[:1500]:
-        b = bytearray(f)
-        for _ in range(rnd.randrange(1, 4)):
-            b[rnd.randrange(34, len(b))] = rnd.randrange(256)
-        mutated.append(bytes(b[: rnd.randrange(len(b) + 1)] if rnd.random() < 0.3 else b))
-    p = tmp_path / "icmperr.pcap"
-    p.write_bytes(_pcap("<", False, frames + mutated, rnd))
-    _chunks, err = _both(str(p))
-    assert err is None
+    _same_with_mutants(tmp_path / "icmperr.pcap", frames, 1500, rnd, 34, None)
     texts = [t for n, f in enumerate(frames, 1) if (t := w.line(n, 0, f, len(f))) is not None]
     assert len(texts) > 200
     for want in ("Destination unreachable (Port unreachable)", "Time-to-live exceeded", "Redirect"):
@@ -1216,16 +1207,7 @@ def test_http_same_text(tmp_path: Path) -> None:
     assert w is not None
     rnd = random.Random(15)
     frames = [_http_frame(rnd) for _ in range(4000)]
-    mutated = []
-    for f in frames[:2000]:
-        b = bytearray(f)
-        for _ in range(rnd.randrange(1, 4)):
-            b[rnd.randrange(54, max(55, len(b)))] = rnd.choice((10, 13, 32, 58, 59, rnd.randrange(256)))
-        mutated.append(bytes(b[: rnd.randrange(len(b) + 1)] if rnd.random() < 0.3 else b))
-    p = tmp_path / "http.pcap"
-    p.write_bytes(_pcap("<", False, frames + mutated, rnd))
-    _chunks, err = _both(str(p))
-    assert err is None
+    _same_with_mutants(tmp_path / "http.pcap", frames, 2000, rnd, 54, None, values=(10, 13, 32, 58, 59))
     texts = [t for n, f in enumerate(frames, 1) if (t := w.line(n, 0, f, len(f))) is not None]
     assert len(texts) > 1000
     for want in (" HTTP/JSON ", " HTTP/XML ", " (text/html)", "Continuation", "GET / HTTP/1.1 "):
@@ -1267,16 +1249,7 @@ def test_stp_same_text(tmp_path: Path) -> None:
     assert w is not None
     rnd = random.Random(16)
     frames = [_stp_frame(rnd) for _ in range(3000)]
-    mutated = []
-    for f in frames[:1500]:
-        b = bytearray(f)
-        for _ in range(rnd.randrange(1, 4)):
-            b[rnd.randrange(12, len(b))] = rnd.randrange(256)
-        mutated.append(bytes(b[: rnd.randrange(len(b) + 1)] if rnd.random() < 0.3 else b))
-    p = tmp_path / "stp.pcap"
-    p.write_bytes(_pcap("<", False, frames + mutated, rnd))
-    _chunks, err = _both(str(p))
-    assert err is None
+    _same_with_mutants(tmp_path / "stp.pcap", frames, 1500, rnd, 12, None)
     texts = [t for n, f in enumerate(frames, 1) if (t := w.line(n, 0, f, len(f))) is not None]
     assert len(texts) > 800
     for want in ("Conf. Root = ", "RST. Root = ", "MST. Root = ", "Topology Change Notification"):

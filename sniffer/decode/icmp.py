@@ -441,8 +441,10 @@ def _nd_options(ctx: Ctx, off: int, end: int, info: str) -> None:
             name = "icmpv6.opt.src_linkaddr" if t == 1 else "icmpv6.opt.target_linkaddr"
             ctx.add("icmpv6.opt.linkaddr", a, off + 2, 6, "Link-layer address", None, node)
             ctx.add(name, a, off + 2, 6, "Link-layer address", None, node)
-            if t == 1 or t == 2:
-                ctx.info = f"{ctx.info} from {a}" if " from " not in ctx.info else ctx.info
+            # tshark: a source address "from", a target address "is at" (packet-icmpv6.c)
+            said = " from " if t == 1 else " is at "
+            if said not in ctx.info:
+                ctx.info = f"{ctx.info}{said}{a}"
         elif t == 3 and ln == 4:
             if not ctx.has(off, 32, end):
                 break
@@ -496,8 +498,8 @@ def _nd_options(ctx: Ctx, off: int, end: int, info: str) -> None:
             ctx.short(off + size, end)
             break
         off += size
-    if ctx.malformed:
-        ctx.info = info if " from " not in ctx.info else ctx.info
+    if ctx.malformed and " from " not in ctx.info and " is at " not in ctx.info:
+        ctx.info = info
 
 
 def _mld_query_v2(ctx: Ctx, off: int, end: int) -> dict[str, object] | None:

@@ -739,6 +739,10 @@ def _tcp_options(ctx: Ctx, off: int, oend: int, end: int) -> None:
         if kind == 1:
             off += 1
             continue
+        if off + 1 >= oend and oend <= end and oend <= len(data):
+            # the last byte of whole options: tshark's expert note, not a malformed packet
+            ctx.warn(f"{TCPOPT_NAMES.get(kind) or f'Option {kind}'} (length byte past end of options)")
+            return
         if not ctx.has(off + 1, 1, end):
             return
         ln = data[off + 1]

@@ -78,3 +78,42 @@ def test_every_field_a_dissector_reads_back_is_kept_by_the_lean_context() -> Non
             )
     assert {"tcp.dstport", "udp.srcport", "ipv6.plen"} <= found  # (the scan finds them)
     assert found <= READ_BACK, sorted(found - READ_BACK)
+
+
+def test_tcp_option_length_byte_past_the_options_is_a_note_not_malformed() -> None:
+    """A kind byte that ends the options (a SYN's "02" last: MSS with no room for its length) is tshark's
+    expert note "length byte past end of options": no [Malformed Packet] in either dissection (found by a
+    random run of the test above)."""
+    d = bytes.fromhex(
+        "00137fbe8cff00247ee01db50800"
+        + "4500003cc829400040 06a03a 8d8edc76 d0509802".replace(" ", "")
+        + "8b3a00505882 2fef00000000a002 16d0 62fa 0000".replace(" ", "")
+        + "020405b4 0402 080a001be7c600000000 02030307".replace(" ", "")
+    )
+    fr = Frame(1300475168902635000, d, len(d), 1)
+    full = run(fr, False, True, False)
+    assert not full.malformed and full.info.endswith("Len=0"), full.info
+    assert any("length byte past end of options" in w for w in full.expert)
+    _same(fr)
+
+
+def test_neighbor_advertisement_target_address_is_at() -> None:
+    """ND options in the Info column as tshark writes them: a source link-layer address "from", a target
+    link-layer address "is at" (packet-icmpv6.c)."""
+    from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr, IPv6
+    from scapy.layers.l2 import Ether
+
+    def info(opt: object) -> str:
+        p = (
+            Ether(src="02:00:00:00:00:01")
+            / IPv6(src="fe80::1", dst="fe80::2")
+            / ICMPv6ND_NA(tgt="fe80::1")
+            / opt
+        )
+        b = bytes(p)
+        ctx = run(Frame(0, b, len(b), 1), False, True, False)
+        _same(Frame(0, b, len(b), 1))
+        return str(ctx.info)
+
+    assert info(ICMPv6NDOptDstLLAddr(lladdr="aa:00:04:00:0a:04")).endswith(" is at aa:00:04:00:0a:04")
+    assert info(ICMPv6NDOptSrcLLAddr(lladdr="00:11:22:33:44:55")).endswith(" from 00:11:22:33:44:55")

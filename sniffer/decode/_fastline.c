@@ -73,6 +73,8 @@ typedef struct {
     /* session 9: HTTP on its ports (http.dissect_http_port): request methods, the ports, the body media
      * types with a dissector (media type, Protocol column or "", Info suffix) */
     int stp; /* session 9: STP BPDUs in 802.3 + LLC (DSAP 0x42: l2ctl.dissect_stp) */
+    /* session 10: tunnels whose inner IPv4/IPv6 packet gives the columns (one level; tunnels.py, inet.py) */
+    int pppoe, mpls, gre, geneve, ayiya, gre_udp;
     int http;
     uint8_t http_ports[8192];
     int n_http_methods;
@@ -265,7 +267,10 @@ static int ext_tables(Walker *w, PyObject *ext) {
     if ((w->vlan = ext_flag(ext, "vlan")) < 0 || (w->ipv6 = ext_flag(ext, "ipv6")) < 0 ||
         (w->mptcp = ext_flag(ext, "mptcp")) < 0 || (w->vrrp = ext_flag(ext, "vrrp")) < 0 ||
         (w->esp = ext_flag(ext, "esp")) < 0 || (w->ah = ext_flag(ext, "ah")) < 0 ||
-        (w->pbb = ext_flag(ext, "pbb")) < 0 || (w->stp = ext_flag(ext, "stp")) < 0)
+        (w->pbb = ext_flag(ext, "pbb")) < 0 || (w->stp = ext_flag(ext, "stp")) < 0 ||
+        (w->pppoe = ext_flag(ext, "pppoe")) < 0 || (w->mpls = ext_flag(ext, "mpls")) < 0 ||
+        (w->gre = ext_flag(ext, "gre")) < 0 || (w->geneve = ext_flag(ext, "geneve")) < 0 ||
+        (w->ayiya = ext_flag(ext, "ayiya")) < 0 || (w->gre_udp = ext_flag(ext, "gre_udp")) < 0)
         return -1;
     PyObject *e6 = PyDict_GetItemString(ext, "echo6");
     if (e6 != NULL && (!PyDict_Check(e6) || name_table(e6, w->echo6, w->echo6_len, 1, "Walker: echo6") < 0)) {
@@ -1401,6 +1406,21 @@ static char *text_info(Walker *w, char *o, int i, const uint8_t *pl, Py_ssize_t 
  * decode.inet's dissectors. */
 #define L4_FIRST_FRAG 1 /* an IPv4 first fragment (MF set): only TCP and RX/AFS over UDP are taken */
 #define L4_AFTER_AH 2   /* after an Authentication Header (one at most) */
+#define L4_INNER 4      /* inside a tunnel (one level: a tunnel inside it is Python's) */
+
+static char *format_inner(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, unsigned et,
+                          const uint8_t *p, Py_ssize_t cap, unsigned long long wl);
+
+/* GRE's header at g (len bytes to the IP payload's end): its length as inet.dissect_gre reads it (the
+ * optional checksum, key, sequence and PPTP acknowledgment words), or -1 where they are not all there */
+static Py_ssize_t gre_len(const uint8_t *g, Py_ssize_t len) {
+    if (len < 4)
+        return -1;
+    unsigned fv = be16(g);
+    Py_ssize_t h = 4 + ((fv & 0x8000) ? 4 : 0) + ((fv & 0x2000) ? 4 : 0) + ((fv & 0x1000) ? 4 : 0) +
+                   (((fv & 7) == 1 && (fv & 0x0080)) ? 4 : 0);
+    return h <= len ? h : -1;
+}
 
 /* CRC-16/DNP (reflected 0x3D65, complemented), as ics.dnp3_crc */
 static uint16_t dnp3_crc(const uint8_t *b, int n) {
@@ -1753,6 +1773,10 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         return format_l4(w, o, n, sec, us, ip, v6, l4[0], l4 + size, len - size, cap - size, hlim, wl,
                          fl | L4_AFTER_AH);
     }
+    if (proto == 47 && w->gre && !(fl & L4_INNER)) { /* GRE: the inner packet's columns (inet.dissect_gre) */
+        Py_ssize_t lim = len < cap ? len : cap, h = gre_len(l4, lim);
+        return h < 0 ? NULL : format_inner(w, o, n, sec, us, be16(l4 + 2), l4 + h, lim - h, wl);
+    }
     if (proto == 6) {
         if (len < 20)
             return NULL;
@@ -1906,6 +1930,28 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         if (fl & L4_FIRST_FRAG)
             return NULL;
         unsigned chosen = (ports[lo] & 4) ? lo : hi;
+        if (!(fl & L4_INNER) && (chosen == 6081 || chosen == 5072 || chosen == 4754)) {
+            /* a tunnel over UDP: the inner packet's columns (tunnels.dissect_geneve, dissect_ayiya,
+             * dissect_gre_in_udp) */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = (ulen < cap ? ulen : cap) - 8;
+            if (chosen == 6081 && w->geneve) {
+                Py_ssize_t h = ml >= 8 ? 8 + (m[0] & 0x3F) * 4 : ml + 1;
+                return h > ml ? NULL : format_inner(w, o, n, sec, us, be16(m + 2), m + h, ml - h, wl);
+            }
+            if (chosen == 5072 && w->ayiya) { /* a forwarded IPv4/IPv6 packet, identity and signature there */
+                if (ml < 8 || (m[2] & 0x0F) != 1 || (m[3] != 4 && m[3] != 41))
+                    return NULL;
+                Py_ssize_t h = 8 + ((m[0] >> 4) ? (Py_ssize_t)1 << (m[0] >> 4) : 0) + (m[1] >> 4) * 4;
+                return h >= ml ? NULL
+                               : format_inner(w, o, n, sec, us, m[3] == 4 ? 0x0800 : 0x86DD, m + h, ml - h, wl);
+            }
+            if (chosen == 4754 && w->gre_udp) {
+                Py_ssize_t h = gre_len(m, ml);
+                return h < 0 ? NULL : format_inner(w, o, n, sec, us, be16(m + 2), m + h, ml - h, wl);
+            }
+            return NULL;
+        }
         if (w->dns && (chosen == w->dns_port || chosen == w->mdns_port)) { /* DNS / MDNS queries */
             char tmp[4096];
             int mdns = chosen == w->mdns_port;
@@ -2133,10 +2179,12 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
 
 /* An IPv4 packet at ip (cap bytes captured from there, the frame's wire length wl) */
 static char *format_ip4(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
-                        Py_ssize_t cap, unsigned long long wl) {
+                        Py_ssize_t cap, unsigned long long wl, int fl) {
     if (cap < 20)
         return NULL;
     unsigned vihl = ip[0], tlen = be16(ip + 2), frag = be16(ip + 6), proto = ip[9];
+    if ((fl & L4_INNER) && ((frag & 0x3FFF) || proto == 2)) /* (a fragment or IGMP in a tunnel: Python's) */
+        return NULL;
     if (vihl == 0x45 && (frag & 0x1FFF))
         return format_frag(w, o, n, sec, us, ip, wl);
     if (proto == 2)
@@ -2146,18 +2194,36 @@ static char *format_ip4(Walker *w, char *o, unsigned long long n, long long sec,
     if ((proto == 6 || proto == 17 || proto == 1) && cap < 40) /* (the fast path's 54-byte frames) */
         return NULL;
     return format_l4(w, o, n, sec, us, ip, 0, proto, ip + 20, (Py_ssize_t)tlen - 20, cap - 20, ip[8], wl,
-                     frag & 0x2000 ? L4_FIRST_FRAG : 0);
+                     (frag & 0x2000 ? L4_FIRST_FRAG : 0) | fl);
 }
 
 /* An IPv6 packet without extension headers at ip (cap bytes captured from there) */
 static char *format_ip6(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
-                        Py_ssize_t cap, unsigned long long wl) {
+                        Py_ssize_t cap, unsigned long long wl, int fl) {
     if (cap < 40 || ip[0] >> 4 != 6)
         return NULL;
     Py_ssize_t plen = be16(ip + 4);
     if (!plen || 40 + plen > cap)
         return NULL;
-    return format_l4(w, o, n, sec, us, ip, 1, ip[6], ip + 40, plen, cap - 40, ip[7], wl, 0);
+    return format_l4(w, o, n, sec, us, ip, 1, ip[6], ip + 40, plen, cap - 40, ip[7], wl, fl);
+}
+
+/* A tunnel's inner packet of ethertype et at p (cap bytes to the end the tunnel gives it): IPv4 or IPv6,
+ * or an Ethernet frame carrying one (0x6558, transparent bridging: its addresses are not the columns') */
+static char *format_inner(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, unsigned et,
+                          const uint8_t *p, Py_ssize_t cap, unsigned long long wl) {
+    if (et == 0x6558) {
+        if (cap < 14)
+            return NULL;
+        et = be16(p + 12);
+        p += 14;
+        cap -= 14;
+    }
+    if (et == 0x0800)
+        return format_ip4(w, o, n, sec, us, p, cap, wl, L4_INNER);
+    if (et == 0x86DD && w->ipv6)
+        return format_ip6(w, o, n, sec, us, p, cap, wl, L4_INNER);
+    return NULL;
 }
 
 /* The Info of a DECnet Phase IV frame (the routing layer at d, the frame's end at e), as
@@ -2290,9 +2356,32 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
             return NULL;
     }
     if (et == 0x0800)
-        return format_ip4(w, o, n, sec, us, p + l3, caplen - l3, wl);
+        return format_ip4(w, o, n, sec, us, p + l3, caplen - l3, wl, 0);
     if (et == 0x86DD)
-        return w->ipv6 ? format_ip6(w, o, n, sec, us, p + l3, caplen - l3, wl) : NULL;
+        return w->ipv6 ? format_ip6(w, o, n, sec, us, p + l3, caplen - l3, wl, 0) : NULL;
+    if (et == 0x8864 && w->pppoe) { /* PPPoE session, PPP's IPv4/IPv6 (tunnels.dissect_pppoes, dissect_ppp) */
+        if (caplen < l3 + 8)
+            return NULL;
+        Py_ssize_t end = l3 + 6 + (Py_ssize_t)be16(p + l3 + 4);
+        if (end > caplen)
+            end = caplen;
+        unsigned pp = be16(p + l3 + 6);
+        if (end < l3 + 8 || (pp != 0x0021 && pp != 0x0057))
+            return NULL;
+        return format_inner(w, o, n, sec, us, pp == 0x0021 ? 0x0800 : 0x86DD, p + l3 + 8, end - l3 - 8, wl);
+    }
+    if ((et == 0x8847 || et == 0x8848) && w->mpls) { /* MPLS: the labels, then IPv4/IPv6 by the first nibble */
+        for (int labels = 0;; labels++) {
+            if (caplen < l3 + 4 || labels == 16)
+                return NULL;
+            l3 += 4;
+            if (p[l3 - 2] & 1)
+                break;
+        }
+        if (caplen <= l3 || (p[l3] >> 4 != 4 && p[l3] >> 4 != 6))
+            return NULL;
+        return format_inner(w, o, n, sec, us, p[l3] >> 4 == 4 ? 0x0800 : 0x86DD, p + l3, caplen - l3, wl);
+    }
     if (et == 0x0806)
         return w->arp ? format_arp(w, o, n, sec, us, p, caplen, l3) : NULL;
     if (et == 0x88F7)

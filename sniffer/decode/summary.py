@@ -409,6 +409,22 @@ def _native_ext() -> dict[str, Any]:
     if not (v4 and v6):  # (the rest is for both IP versions: one condition)
         return ext
     ext["mptcp"] = ip(6) is inet.dissect_tcp
+    # tunnels whose inner IPv4/IPv6 packet gives the columns, one level (session 10)
+    ext["pppoe"] = (
+        ETHERTYPES.map.get(0x8864) is tunnels.dissect_pppoes
+        and tunnels.PPP_PROTOS.map.get(0x0021) is tunnels._ppp_ip
+        and tunnels.PPP_PROTOS.map.get(0x0057) is tunnels._ppp_ipv6
+    )
+    ext["mpls"] = ETHERTYPES.map.get(0x8847) is tunnels.dissect_mpls is ETHERTYPES.map.get(0x8848)
+    gre = ip(47) is inet.dissect_gre and not any(k in inet.GRE_PROTOS.map for k in (0x0800, 0x86DD, 0x6558))
+    ext["gre"] = gre
+    ext["gre_udp"] = gre and UDP_PORTS.map.get(4754) is tunnels.dissect_gre_in_udp
+    ext["geneve"] = UDP_PORTS.map.get(6081) is tunnels.dissect_geneve
+    ext["ayiya"] = (
+        UDP_PORTS.map.get(5072) is tunnels.dissect_ayiya
+        and ip(4) is inet.dissect_ipv4
+        and ip(41) is inet.dissect_ipv6
+    )
     if ip(6) is inet.dissect_tcp and TCP_PORTS.map.get(ssh.SSH_PORT) is ssh.dissect_ssh:
         ext["ssh"] = bytes(int(c in ssh.MESSAGES or 30 <= c <= 33) for c in range(256))
     if ip(6) is inet.dissect_tcp and TCP_PORTS.map.get(524) is legacyfs.dissect_ncp:

@@ -1254,3 +1254,101 @@ def test_stp_same_text(tmp_path: Path) -> None:
     assert len(texts) > 800
     for want in ("Conf. Root = ", "RST. Root = ", "MST. Root = ", "Topology Change Notification"):
         assert any(want in t for t in texts), want
+
+
+def _outer_ip4(proto: int, payload: bytes) -> bytes:
+    head = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 7, 0, 64, proto, 0, b"\x0a\0\0\x01", b"\x0a\0\0\x02"
+    )
+    return head + payload
+
+
+def _gre(rnd: random.Random, proto: bytes) -> bytes:
+    flags = rnd.choice((0, 0, 0x8000, 0x2000, 0x1000, 0x3000, 0xB000, 0x2001, 0x3081, 0x0080, 0x0002))
+    words = sum(1 for b in (0x8000, 0x2000, 0x1000) if flags & b) + (flags & 7 == 1 and bool(flags & 0x80))
+    return struct.pack("!H", flags) + proto + rnd.randbytes(4 * words)
+
+
+def _tunnel(rnd: random.Random, inner: bytes) -> bytes:
+    """``inner`` (an Ethernet frame: IPv4/IPv6 after 14 bytes) in a tunnel the walker knows: PPPoE,
+    MPLS, GRE (flags, transparent Ethernet), Geneve (options), AYIYA (identity, signature, opcodes),
+    GRE-in-UDP; lengths right, short and long."""
+    eth, et, ip = inner[:12], inner[12:14], inner[14:]
+    while et == b"\x81\x00":  # (the inner packet's 802.1Q tags: not in a tunnel's IP)
+        et, ip = ip[2:4], ip[4:]
+    proto = rnd.choice((et, et, et, b"\x65\x58", b"\x88\x0b", b"\x08\x06"))
+    body = inner if proto == b"\x65\x58" else ip
+    kind = rnd.randrange(6)
+    if kind == 0:
+        ppp = rnd.choice(
+            (b"\x00\x57" if et == b"\x86\xdd" else b"\x00\x21", b"\x00\x21", b"\x21", b"\xc0\x21")
+        )
+        plen = rnd.choice((len(ip) + len(ppp),) * 3 + (len(ip) - 4, len(ip) + 40, 0, 1))
+        pad = bytes(rnd.choice((0, 0, 6)))
+        return (
+            eth
+            + b"\x88\x64"
+            + bytes([0x11, rnd.choice((0, 0, 0, 7))])
+            + struct.pack("!HH", 1, max(0, plen))
+            + ppp
+            + ip
+            + pad
+        )
+    if kind == 1:
+        n = rnd.choice((1, 1, 2, 3))
+        labels = b"".join(
+            struct.pack("!I", rnd.randrange(1 << 20) << 12 | (i == n - 1) << 8 | 64) for i in range(n)
+        )
+        return eth + rnd.choice((b"\x88\x47", b"\x88\x48")) + labels + ip
+    if kind == 2:
+        return eth + b"\x08\x00" + _outer_ip4(47, _gre(rnd, proto) + body)
+    if kind == 3:
+        opt = rnd.choice((0, 0, 1, 2, 40))
+        tun = bytes([opt, 0]) + proto + b"\0\0\x2a\0" + rnd.randbytes(4 * min(opt, 2)) + body
+        port = 6081
+    elif kind == 4:
+        b0 = rnd.choice((0x00, 0x11, 0x41, 0xF1))
+        b1 = rnd.choice((0x00, 0x52, 0x12))
+        nh = rnd.choice((4, 41, 41, 59)) if rnd.random() < 0.3 else (41 if et == b"\x86\xdd" else 4)
+        idl = (1 << (b0 >> 4)) if b0 >> 4 else 0
+        tun = (
+            bytes([b0, b1, rnd.choice((0x11, 0x11, 0x12, 0x10)), nh])
+            + rnd.randbytes(4 + min(idl, 64) + (b1 >> 4) * 4)
+            + ip
+        )
+        port = 5072
+    else:
+        tun, port = _gre(rnd, proto) + body, 4754
+    sp = rnd.choice((40000, 40000, 53, 7000))
+    udp = struct.pack("!HHHH", sp, port, 8 + len(tun), 0) + tun
+    return eth + b"\x08\x00" + _outer_ip4(17, udp)
+
+
+@native
+def test_tunnels_same_text(tmp_path: Path) -> None:
+    """Session 10: IPv4/IPv6 inside PPPoE, MPLS, GRE, Geneve, AYIYA and GRE-in-UDP (one level) is
+    formatted by the walker as the inner packet, as tunnels.py/inet.py dissect it: the corpus captures of
+    each and the session-8 kinds wrapped in them, then mutated and cut, equal the pure loop's text."""
+    w = native_walker()
+    assert w is not None
+    took = 0
+    for name in (
+        "tcpdump__geneve.pcap",
+        "zeek__mixed-vlan-mpls.pcap",
+        "zeek__pppoe-over-qinq.pcap",
+        "zeek__tunnels__ayiya3.pcap",
+        "zeek__tunnels__gre-over-udp-4754.pcap",
+        "zeek__tunnels__gre-sample.pcap",
+        "tcpdump__wccp_redirect_gre.pcap",
+    ):
+        p = TESTS / "corpus/tcp" / name
+        _both(str(p))
+        with open_capture(str(p)) as r:
+            took += sum(1 for n, fr in enumerate(r, 1) if w.line(n, fr[0], fr[1], fr[2]) is not None)
+    assert took >= 100
+    rnd = random.Random(10)
+    frames = [_tunnel(rnd, _session8_frame(rnd)) for _ in range(8000)]
+    p = _same_with_mutants(tmp_path / "tunnels.pcap", frames, 4000, rnd, 12, 80)
+    with open_capture(str(p)) as r:
+        took = sum(1 for n, fr in enumerate(r, 1) if w.line(n, fr[0], fr[1], fr[2]) is not None)
+    assert took > 800

@@ -711,7 +711,8 @@ static int set_hms(Walker *w, long long sec) {
     return 1;
 }
 
-#define LINE_MAX_BYTES 768 /* the longest line below: ~20 + 30 + 2 x 45 + ... + a DNS name (<= 255) */
+#define LINE_MAX_BYTES 2560 /* the longest line below: ~20 + 30 + 2 x 45 + ... + a DNS message's records (<= 2300) */
+#define LINE_AVG_BYTES 768   /* what walk() reserves per line at first (it grows the buffer when a line may not fit) */
 
 static inline char *put_mac(char *o, const uint8_t *a) {
     static const char hex[] = "0123456789abcdef";
@@ -1329,7 +1330,7 @@ static char *dns_info(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, int 
         return NULL;
     int resp = m[2] & 0x80;
     unsigned qd = be16(m + 4), nrec = be16(m + 6) + be16(m + 8) + be16(m + 10), opcode = (m[2] >> 3) & 15;
-    if (qd > 4 || nrec > 24)
+    if (qd > 4 || nrec > 100) /* (the Info stays within 1500 + one record: checked below) */
         return NULL;
     char *start = o;
     o = put_str(o, w->dns_ops.s[opcode], w->dns_ops.len[opcode]);
@@ -1956,7 +1957,7 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             char tmp[4096];
             int mdns = chosen == w->mdns_port;
             char *e = dns_info(w, tmp, l4 + 8, ulen - 8, mdns);
-            if (e == NULL || e - tmp > 500) /* (the line stays within LINE_MAX_BYTES) */
+            if (e == NULL || e - tmp > 2300) /* (the line stays within LINE_MAX_BYTES) */
                 return NULL;
             HEAD_ADDRS(ip, v6);
             o = mdns ? PUT_LIT(o, " MDNS ") : PUT_LIT(o, " DNS ");
@@ -2433,8 +2434,8 @@ static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t blen = view.len, k = 0, used = 0;
     if (pos < 0)
         pos = blen;
-    if (left > 0 && left * LINE_MAX_BYTES > w->cap) {
-        Py_ssize_t cap = left * LINE_MAX_BYTES;
+    if (left > 0 && left * LINE_AVG_BYTES > w->cap) {
+        Py_ssize_t cap = left * LINE_AVG_BYTES;
         char *o = PyMem_Realloc(w->out, (size_t)cap);
         if (o == NULL) {
             PyBuffer_Release(&view);
@@ -2455,6 +2456,15 @@ static PyObject *walker_walk(Walker *w, PyObject *const *args, Py_ssize_t nargs)
         if (frac >= 1000000) { /* a damaged fraction past 1 s: carry, as Frame.ts does */
             sec += frac / 1000000;
             frac %= 1000000;
+        }
+        if (w->cap - used < LINE_MAX_BYTES + 1) { /* (room for the longest line and its newline) */
+            char *grown = PyMem_Realloc(w->out, (size_t)(w->cap * 2));
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            w->out = grown;
+            w->cap *= 2;
         }
         char *o = w->out + used;
         if (k)

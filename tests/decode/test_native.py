@@ -1352,3 +1352,32 @@ def test_tunnels_same_text(tmp_path: Path) -> None:
     with open_capture(str(p)) as r:
         took = sum(1 for n, fr in enumerate(r, 1) if w.line(n, fr[0], fr[1], fr[2]) is not None)
     assert took > 800
+
+
+@native
+def test_long_dns_responses_same_text(tmp_path: Path) -> None:
+    """Session 10: DNS responses with many records (up to 100, an Info of up to 2300 characters: a
+    resolver's answer for a CDN name) are the walker's, with lines longer than the 768 bytes walk() once
+    reserved per line; equal to the pure loop's, also mutated and cut."""
+    from scapy.layers.dns import DNS, DNSQR, DNSRR
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(11)
+    frames = []
+    for _ in range(400):
+        name = rnd.choice(("video.google.com", "a.b", "x" * 60 + ".example.net"))
+        n = rnd.choice((10, 20, 30, 60, 99, 120))
+        an = [DNSRR(rrname=name, type="CNAME", rdata="edge." + name)]
+        an += [DNSRR(rrname="edge." + name, type="A", rdata=f"10.0.{i // 256}.{i % 256}") for i in range(n)]
+        dns = DNS(id=rnd.randrange(65536), qr=1, rd=1, ra=1, qd=DNSQR(qname=name), an=an)
+        p = Ether() / IP(src="10.0.0.53", dst="10.0.0.1") / UDP(sport=53, dport=40000) / dns
+        frames.append(bytes(p))
+    path = _same_with_mutants(tmp_path / "dns.pcap", frames, 400, rnd, 42)
+    with open_capture(str(path)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    long = [s for s in lines if s is not None and len(s) > 768]
+    assert len(long) > 100 and max(len(s) for s in long) > 1200
+    _both(str(path), batch=4096)  # (walk() with many long lines in one call)

@@ -75,6 +75,7 @@ typedef struct {
     int stp; /* session 9: STP BPDUs in 802.3 + LLC (DSAP 0x42: l2ctl.dissect_stp) */
     /* session 10: tunnels whose inner IPv4/IPv6 packet gives the columns (one level; tunnels.py, inet.py) */
     int pppoe, mpls, gre, geneve, ayiya, gre_udp;
+    Names nd; /* session 10: ICMPv6 ND's type names, 133-137 (icmp.dissect_icmpv6, _nd_options); empty: Python's */
     int http;
     uint8_t http_ports[8192];
     int n_http_methods;
@@ -278,7 +279,7 @@ static int ext_tables(Walker *w, PyObject *ext) {
             PyErr_SetString(PyExc_ValueError, "Walker: echo6: a dict is needed");
         return -1;
     }
-    if (ext_names(ext, "pim", &w->pim) < 0 || ext_names(ext, "ospf", &w->ospf) < 0 ||
+    if (ext_names(ext, "nd", &w->nd) < 0 || ext_names(ext, "pim", &w->pim) < 0 || ext_names(ext, "ospf", &w->ospf) < 0 ||
         ext_names(ext, "eigrp", &w->eigrp) < 0 || ext_names(ext, "ptp", &w->ptp) < 0 ||
         ext_names(ext, "sctp", &w->sctp) < 0 || ext_names(ext, "dnp3_pri", &w->dnp3_pri) < 0 ||
         ext_names(ext, "dnp3_sec", &w->dnp3_sec) < 0 || ext_names(ext, "dnp3_app", &w->dnp3_app) < 0)
@@ -2087,6 +2088,44 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             HEAD_IP(ip, v6, " ICMP ");
             return put_str(o, w->icmp_err_s[slot][code], w->icmp_err_len[slot][code]);
         }
+    }
+    if (v6 && proto == 58 && len >= 8 && w->nd.len[l4[0]]) { /* ND: icmp.dissect_icmpv6's Info and _nd_options' */
+        static const uint8_t fixed[5] = {8, 16, 24, 24, 40}; /* RS, RA, NS, NA, Redirect */
+        unsigned t = l4[0];
+        if (t < 133 || t > 137 || len < fixed[t - 133])
+            return NULL;
+        char sfx[64], *x = sfx; /* " from <mac>" / " is at <mac>": each the first of its kind, in option order */
+        int from = 0, isat = 0;
+        for (Py_ssize_t q = fixed[t - 133]; q < len;) {
+            if (q + 2 > len || !l4[q + 1] || q + (Py_ssize_t)l4[q + 1] * 8 > len)
+                return NULL; /* (cut, or a zero length: malformed) */
+            if ((l4[q] == 1 || l4[q] == 2) && l4[q + 1] == 1 && !(l4[q] == 1 ? from : isat)) {
+                x = l4[q] == 1 ? PUT_LIT(x, " from ") : PUT_LIT(x, " is at ");
+                x = put_mac(x, l4 + q + 2);
+                *(l4[q] == 1 ? &from : &isat) = 1;
+            }
+            q += (Py_ssize_t)l4[q + 1] * 8;
+        }
+        HEAD_IP(ip, v6, " ICMPv6 ");
+        o = put_str(o, w->nd.s[t], w->nd.len[t]);
+        if (t == 135 || t == 136) {
+            char a[INET6_ADDRSTRLEN];
+            inet_ntop(AF_INET6, l4 + 8, a, sizeof a);
+            o = t == 135 ? PUT_LIT(o, " for ") : PUT_LIT(o, " ");
+            o = put_str(o, a, strlen(a));
+            unsigned f = l4[4] & 0xE0;
+            if (t == 136 && f) {
+                const char *sep = " (";
+                for (int b = 0; b < 3; b++)
+                    if (f & (0x80 >> b)) {
+                        o = put_str(o, sep, strlen(sep));
+                        o = put_str(o, b == 0 ? "rtr" : b == 1 ? "sol" : "ovr", 3);
+                        sep = ", ";
+                    }
+                *o++ = ')';
+            }
+        }
+        return put_str(o, sfx, (size_t)(x - sfx));
     }
     if (proto == (v6 ? 58u : 1u)) {
         if (len < 8)

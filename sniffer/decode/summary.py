@@ -409,6 +409,8 @@ def _native_ext() -> dict[str, Any]:
     if not (v4 and v6):  # (the rest is for both IP versions: one condition)
         return ext
     ext["mptcp"] = ip(6) is inet.dissect_tcp
+    if ip(58) is icmp.dissect_icmpv6 and not any(t in icmp.ICMPV6_CODES for t in range(133, 138)):
+        ext["nd"] = {t: icmp.ICMPV6_TYPES[t] for t in range(133, 138)}  # ND's Info (session 10)
     # tunnels whose inner IPv4/IPv6 packet gives the columns, one level (session 10)
     ext["pppoe"] = (
         ETHERTYPES.map.get(0x8864) is tunnels.dissect_pppoes

@@ -1381,3 +1381,59 @@ def test_long_dns_responses_same_text(tmp_path: Path) -> None:
     long = [s for s in lines if s is not None and len(s) > 768]
     assert len(long) > 100 and max(len(s) for s in long) > 1200
     _both(str(path), batch=4096)  # (walk() with many long lines in one call)
+
+
+def _nd_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv6, an ND message (RS, RA, NS, NA with every flag mix, Redirect, a non-ND type) with
+    0-3 options: source/target link-layer addresses (twice, in either order), prefix, MTU, unknown,
+    odd lengths; the checksum left wrong (the columns do not show it)."""
+    t = rnd.choice((133, 134, 135, 136, 136, 137, 138))
+    fixed = {133: 4, 134: 12, 135: 20, 136: 20, 137: 36, 138: 4}[t]
+    body = bytes([rnd.choice((0, 0x80, 0x40, 0x20, 0xE0, 0x60, 0x1F)) if t == 136 else 0]) + rnd.randbytes(3)
+    if t in (135, 136, 137):
+        body += rnd.choice(
+            (bytes(15) + b"\x01", b"\xfe\x80" + bytes(13) + b"\x01", b"\x20\x01\x0d\xb8" + bytes(12))
+        )
+    body += rnd.randbytes(fixed - len(body))
+    opts = b""
+    for _ in range(rnd.choice((0, 1, 1, 2, 3))):
+        k = rnd.choice((1, 1, 2, 2, 3, 5, 14, 25))
+        ln = {3: 4, 25: 3}.get(k, 1) if rnd.random() < 0.9 else rnd.choice((0, 2, 9))
+        opts += bytes([k, ln]) + rnd.randbytes(max(0, ln * 8 - 2))
+    icmp = bytes([t, rnd.choice((0, 0, 0, 1))]) + b"\0\0" + body + opts
+    ip = (
+        struct.pack("!IHBB", 0x60000000, len(icmp), 58, 255)
+        + b"\xfe\x80"
+        + bytes(13)
+        + b"\x02"
+        + b"\xff\x02"
+        + bytes(13)
+        + b"\x01"
+    )
+    return b"\x33\x33\0\0\0\x01\x02\0\0\0\0\x02\x86\xdd" + ip + icmp
+
+
+@native
+def test_nd_same_text(tmp_path: Path) -> None:
+    """Session 10: ICMPv6 Neighbor Discovery (RS, RA, NS, NA, Redirect) is the walker's, as
+    icmp.dissect_icmpv6 and _nd_options write it ("for" the target, NA's flags, "from" / "is at" the
+    first source / target link-layer address in option order); cut or zero-length options are Python's."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(12)
+    frames = [_nd_frame(rnd) for _ in range(4000)]
+    p = _same_with_mutants(tmp_path / "nd.pcap", frames, 3000, rnd, 54)
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 2000
+    for want in (
+        " is at ",
+        " from ",
+        "(rtr, sol, ovr)",
+        "Neighbor Solicitation for fe80::1",
+        "Redirect",
+        "Router Advertisement",
+    ):
+        assert want in text, want
+    _both(str(TESTS / "corpus/captures/zeek__ipv6-http-atomic-frag.pcap"))

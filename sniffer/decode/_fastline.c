@@ -75,6 +75,11 @@ typedef struct {
     int stp; /* session 9: STP BPDUs in 802.3 + LLC (DSAP 0x42: l2ctl.dissect_stp) */
     /* session 10: tunnels whose inner IPv4/IPv6 packet gives the columns (one level; tunnels.py, inet.py) */
     int pppoe, mpls, gre, geneve, ayiya, gre_udp;
+    int n_sip;      /* session 10: SIP over UDP 5060 (voip.dissect_sip): its request methods (0: Python's) */
+    struct {
+        uint8_t len;
+        char s[16];
+    } sip_methods[24];
     Names nd; /* session 10: ICMPv6 ND's type names, 133-137 (icmp.dissect_icmpv6, _nd_options); empty: Python's */
     int http;
     uint8_t http_ports[8192];
@@ -278,6 +283,23 @@ static int ext_tables(Walker *w, PyObject *ext) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_ValueError, "Walker: echo6: a dict is needed");
         return -1;
+    }
+    PyObject *sm = PyDict_GetItemString(ext, "sip_methods");
+    if (sm != NULL) { /* a tuple of ASCII bytes, each < 16 */
+        if (!PyTuple_Check(sm) || PyTuple_GET_SIZE(sm) > 24) {
+            PyErr_SetString(PyExc_ValueError, "Walker: sip_methods: a tuple of <= 24 bytes is needed");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(sm); i++) {
+            PyObject *b = PyTuple_GET_ITEM(sm, i);
+            if (!PyBytes_Check(b) || PyBytes_GET_SIZE(b) < 1 || PyBytes_GET_SIZE(b) > 15) {
+                PyErr_SetString(PyExc_ValueError, "Walker: sip_methods: bytes of 1-15 characters");
+                return -1;
+            }
+            w->sip_methods[i].len = (uint8_t)PyBytes_GET_SIZE(b);
+            memcpy(w->sip_methods[i].s, PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b));
+        }
+        w->n_sip = (int)PyTuple_GET_SIZE(sm);
     }
     if (ext_names(ext, "nd", &w->nd) < 0 || ext_names(ext, "pim", &w->pim) < 0 || ext_names(ext, "ospf", &w->ospf) < 0 ||
         ext_names(ext, "eigrp", &w->eigrp) < 0 || ext_names(ext, "ptp", &w->ptp) < 0 ||
@@ -1406,6 +1428,209 @@ static char *text_info(Walker *w, char *o, int i, const uint8_t *pl, Py_ssize_t 
  * summary's fast path (_l4) gives them; MPTCP's column and SSH's encrypted packets as decode.inet's
  * dissect_tcp and decode.ssh's dissect_ssh; PIM, VRRP, OSPF, EIGRP and ESP as decode.routing's and
  * decode.inet's dissectors. */
+/* SIP: strip spaces, tabs and CRs at both ends of d[*a:*b) (Python's str.strip on the ASCII SIP allows) */
+static void sip_strip(const uint8_t *d, Py_ssize_t *a, Py_ssize_t *b) {
+    while (*a < *b && (d[*a] == ' ' || d[*a] == '\t' || d[*a] == '\r'))
+        (*a)++;
+    while (*b > *a && (d[*b - 1] == ' ' || d[*b - 1] == '\t' || d[*b - 1] == '\r'))
+        (*b)--;
+}
+
+static int sip_is(const uint8_t *d, Py_ssize_t a, Py_ssize_t b, const char *lower) {
+    size_t n = strlen(lower);
+    if ((size_t)(b - a) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = d[a + (Py_ssize_t)i];
+        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != (uint8_t)lower[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* voip._bindings of one contact d[a:b) (as voip._contacts keeps it, unstripped): 1 if its expiry (its
+ * "expires=" parameter after the first '>', else the Expires header's: exp0) is "0"; -1 if too long here */
+static int sip_contact_removed(const uint8_t *d, Py_ssize_t a, Py_ssize_t b, int has_exp, int exp0) {
+    const uint8_t *gt = memchr(d + a, '>', (size_t)(b - a));
+    Py_ssize_t p = gt != NULL ? gt - d + 1 : a;
+    char norm[512];
+    Py_ssize_t m = 0;
+    for (Py_ssize_t k = p; k < b; k++) { /* .lower().replace(" ", "") */
+        if (d[k] == ' ')
+            continue;
+        if (m == (Py_ssize_t)sizeof norm)
+            return -1;
+        norm[m++] = (char)(d[k] >= 'A' && d[k] <= 'Z' ? d[k] + 32 : d[k]);
+    }
+    for (Py_ssize_t k = 0; k <= m;) { /* .split(";"): the first "expires=" */
+        const char *semi = memchr(norm + k, ';', (size_t)(m - k));
+        Py_ssize_t e = semi != NULL ? semi - norm : m;
+        if (e - k >= 8 && memcmp(norm + k, "expires=", 8) == 0)
+            return e - k == 9 && norm[k + 8] == '0';
+        k = e + 1;
+    }
+    return has_exp && exp0;
+}
+
+/* voip._bindings of the Contact headers' values [ca[i], cb[i]) and the first Expires value [ea, eb) (ea < 0:
+ * none): "  (N bindings)" and the others, into t; NULL if Python's */
+static char *sip_bindings(char *t, const uint8_t *d, const Py_ssize_t *ca, const Py_ssize_t *cb, int nc,
+                          Py_ssize_t ea, Py_ssize_t eb) {
+    int n = 0, removed = 0, star = 0;
+    int has_exp = ea >= 0, exp0 = ea >= 0 && eb - ea == 1 && d[ea] == '0';
+    for (int i = 0; i < nc; i++) { /* voip._contacts: commas outside <> and quotes; a blank last item is dropped */
+        int depth = 0, quote = 0;
+        Py_ssize_t start = ca[i];
+        for (Py_ssize_t k = ca[i]; k <= cb[i]; k++) {
+            int last = k == cb[i];
+            if (!last) {
+                uint8_t ch = d[k];
+                if (ch == '"')
+                    quote = !quote;
+                else if (!quote && ch == '<')
+                    depth++;
+                else if (!quote && ch == '>')
+                    depth--;
+                if (!(ch == ',' && !depth && !quote))
+                    continue;
+            }
+            Py_ssize_t x = start, y = k;
+            sip_strip(d, &x, &y);
+            if (!last || x < y) {
+                n++;
+                if (y - x == 1 && d[x] == '*')
+                    star = 1;
+                int r = sip_contact_removed(d, start, k, has_exp, exp0);
+                if (r < 0)
+                    return NULL;
+                removed += r;
+            }
+            start = k + 1;
+        }
+    }
+    if (!n)
+        return t;
+    if (star)
+        return PUT_LIT(t, "  (remove all bindings)");
+    if (removed == n && exp0)
+        n = removed = n + 1;
+    t = removed == n ? PUT_LIT(t, "  (remove ") : PUT_LIT(t, "  (");
+    t = put_u64(t, (unsigned long long)n);
+    t = n != 1 ? PUT_LIT(t, " bindings)") : PUT_LIT(t, " binding)");
+    return t;
+}
+
+/* SIP over UDP (voip.dissect_sip_at, the columns): the Info of the message d[0:lim) into t (" | " at its
+ * end), *sdp set when an SDP body follows (Protocol "SIP/SDP"); NULL when Python's: not a request or
+ * status line, a byte outside printable ASCII, tab, CR and LF, or long */
+static char *sip_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, int *sdp) {
+    if (lim > 4000)
+        return NULL;
+    for (Py_ssize_t k = 0; k < lim; k++)
+        if (d[k] >= 0x7F || (d[k] < 0x20 && d[k] != '\t' && d[k] != '\r' && d[k] != '\n'))
+            return NULL;
+    const uint8_t *nl = memchr(d, '\n', (size_t)lim);
+    Py_ssize_t e = nl != NULL ? nl - d : lim, le = e;
+    while (le > 0 && d[le - 1] == '\r')
+        le--;
+    /* parts = line.split(b" "): the first two and whether there are three */
+    const uint8_t *s1 = memchr(d, ' ', (size_t)le);
+    if (s1 == NULL || le > 1200)
+        return NULL;
+    Py_ssize_t p0 = s1 - d, p1a = p0 + 1;
+    const uint8_t *s2 = memchr(d + p1a, ' ', (size_t)(le - p1a));
+    Py_ssize_t p1b = s2 != NULL ? s2 - d : le;
+    int request = 0, status = 0;
+    long code = 0;
+    if (s2 != NULL) {
+        const uint8_t *sl = d + le; /* the last part: after the last space */
+        while (sl > d && sl[-1] != ' ')
+            sl--;
+        if (le - (sl - d) >= 7 && memcmp(sl, "SIP/2.0", 7) == 0)
+            for (int i = 0; i < w->n_sip; i++)
+                if (w->sip_methods[i].len == p0 && memcmp(d, w->sip_methods[i].s, (size_t)p0) == 0)
+                    request = 1;
+    }
+    if (!request && le >= 8 && memcmp(d, "SIP/2.0 ", 8) == 0 && p1b > p1a) {
+        status = 1;
+        for (Py_ssize_t k = p1a; k < p1b; k++)
+            if (d[k] < '0' || d[k] > '9')
+                status = 0;
+            else if (code < 100000000)
+                code = code * 10 + (d[k] - '0');
+    }
+    if (!request && !status)
+        return NULL;
+    if (request) {
+        t = PUT_LIT(t, "Request: ");
+        t = put_str(t, (const char *)d, (size_t)p0);
+        *t++ = ' ';
+        t = put_str(t, (const char *)d + p1a, (size_t)(p1b - p1a));
+    } else {
+        t = PUT_LIT(t, "Status: ");
+        t = put_str(t, (const char *)d + 8, (size_t)(le - 8));
+    }
+    /* the headers: the first CSeq, Content-Type, Expires; every Contact */
+    Py_ssize_t cseq_a = -1, cseq_b = -1, ct_a = -1, ct_b = -1, ex_a = -1, ex_b = -1, ca[16], cb[16], body = -1;
+    int nc = 0;
+    for (Py_ssize_t o = e + 1; o < lim;) {
+        const uint8_t *n2 = memchr(d + o, '\n', (size_t)(lim - o));
+        Py_ssize_t lend = n2 != NULL ? n2 - d : lim, re = lend;
+        while (re > o && d[re - 1] == '\r')
+            re--;
+        if (re == o) {
+            body = lend + 1;
+            break;
+        }
+        const uint8_t *colon = memchr(d + o, ':', (size_t)(re - o));
+        if (colon != NULL) {
+            Py_ssize_t na = o, nb = colon - d, va = nb + 1, vb = re;
+            sip_strip(d, &na, &nb);
+            sip_strip(d, &va, &vb);
+            int contact = sip_is(d, na, nb, "contact") || (nb - na == 1 && d[na] == 'm');
+            if ((sip_is(d, na, nb, "cseq")) && cseq_a < 0)
+                cseq_a = va, cseq_b = vb;
+            else if ((sip_is(d, na, nb, "content-type") || (nb - na == 1 && d[na] == 'c')) && ct_a < 0)
+                ct_a = va, ct_b = vb;
+            else if (sip_is(d, na, nb, "expires") && ex_a < 0)
+                ex_a = va, ex_b = vb;
+            else if (contact) {
+                if (nc == 16)
+                    return NULL;
+                ca[nc] = va, cb[nc++] = vb;
+            }
+        }
+        o = lend + 1;
+    }
+    /* the CSeq method: after the value's first space, stripped */
+    Py_ssize_t ma = 0, mb = 0;
+    if (cseq_a >= 0) {
+        const uint8_t *sp = memchr(d + cseq_a, ' ', (size_t)(cseq_b - cseq_a));
+        if (sp != NULL) {
+            ma = sp - d + 1, mb = cseq_b;
+            sip_strip(d, &ma, &mb);
+        }
+    }
+    int ok2xx = status && code >= 200 && code < 300;
+    if (ok2xx && mb > ma) {
+        t = PUT_LIT(t, " (");
+        t = put_str(t, (const char *)d + ma, (size_t)(mb - ma));
+        *t++ = ')';
+    }
+    if ((request || ok2xx) && mb - ma == 8 && memcmp(d + ma, "REGISTER", 8) == 0)
+        if ((t = sip_bindings(t, d, ca, cb, nc, ex_a, ex_b)) == NULL)
+            return NULL;
+    t = PUT_LIT(t, " | ");
+    *sdp = 0;
+    if (body >= 0 && body < lim && ct_a >= 0) { /* Content-Type's media type (before ';', stripped) */
+        const uint8_t *semi = memchr(d + ct_a, ';', (size_t)(ct_b - ct_a));
+        Py_ssize_t ta = ct_a, tb = semi != NULL ? semi - d : ct_b;
+        sip_strip(d, &ta, &tb);
+        *sdp = sip_is(d, ta, tb, "application/sdp");
+    }
+    return t;
+}
+
 #define L4_FIRST_FRAG 1 /* an IPv4 first fragment (MF set): only TCP and RX/AFS over UDP are taken */
 #define L4_AFTER_AH 2   /* after an Authentication Header (one at most) */
 #define L4_INNER 4      /* inside a tunnel (one level: a tunnel inside it is Python's) */
@@ -1965,6 +2190,19 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, wl);
             *o++ = ' ';
             return dns_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->n_sip && chosen == 5060) { /* SIP (voip.dissect_sip): request / status lines */
+            char tmp[2800];
+            int sdp = 0;
+            Py_ssize_t ml = (ulen < len ? ulen : len) - 8;
+            char *e = sip_info(w, tmp, l4 + 8, ml, &sdp);
+            if (e == NULL || e - tmp > 2000)
+                return NULL;
+            HEAD_ADDRS(ip, v6);
+            o = sdp ? PUT_LIT(o, " SIP/SDP ") : PUT_LIT(o, " SIP ");
+            o = put_u64(o, wl);
+            *o++ = ' ';
+            return put_str(o, tmp, (size_t)(e - tmp));
         }
         if (w->dnp3 && chosen == 20000) {
             char tmp[200];

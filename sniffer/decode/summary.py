@@ -36,6 +36,7 @@ from sniffer.decode import (
     ssh,
     text,
     tunnels,
+    voip,
 )
 from sniffer.decode.core import (
     _NUMS,
@@ -409,6 +410,14 @@ def _native_ext() -> dict[str, Any]:
     if not (v4 and v6):  # (the rest is for both IP versions: one condition)
         return ext
     ext["mptcp"] = ip(6) is inet.dissect_tcp
+    heads = {"cseq": "CSeq", "content-type": "Content-Type", "expires": "Expires", "contact": "Contact"}
+    if (
+        UDP_PORTS.map.get(voip.SIP_PORT) is voip.dissect_sip
+        and all(voip.SIP_HEADERS.get(k) == v for k, v in heads.items())
+        and {c for c, n in voip._COMPACT.items() if n in heads.values()} == {"c", "m"}
+        and voip._COMPACT["c"] == "Content-Type"
+    ):
+        ext["sip_methods"] = tuple(sorted(voip.SIP_METHODS))  # SIP over UDP 5060 (session 10)
     if ip(58) is icmp.dissect_icmpv6 and not any(t in icmp.ICMPV6_CODES for t in range(133, 138)):
         ext["nd"] = {t: icmp.ICMPV6_TYPES[t] for t in range(133, 138)}  # ND's Info (session 10)
     # tunnels whose inner IPv4/IPv6 packet gives the columns, one level (session 10)

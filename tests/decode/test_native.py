@@ -1437,3 +1437,95 @@ def test_nd_same_text(tmp_path: Path) -> None:
     ):
         assert want in text, want
     _both(str(TESTS / "corpus/captures/zeek__ipv6-http-atomic-frag.pcap"))
+
+
+def _sip_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4, UDP 5060, a SIP message: requests of every method (and unknown ones), status lines
+    (2xx with their CSeq method, odd codes), headers in long, compact and odd case forms, REGISTERs with
+    contact lists (quotes, <>, "*", expires parameters and headers), SDP and other bodies, CR-less lines."""
+    eol = rnd.choice((b"\r\n", b"\r\n", b"\n", b"\r\r\n"))
+    if rnd.random() < 0.55:
+        meth = rnd.choice(
+            (b"INVITE", b"REGISTER", b"REGISTER", b"ACK", b"BYE", b"CANCEL", b"OPTIONS", b"FOO")
+        )
+        first = meth + b" " + rnd.choice((b"sip:bob@example.com", b"sip:x", b"", b"sip:a b")) + b" SIP/2.0"
+        first += rnd.choice((b"", b"", b"x"))
+    else:
+        first = b"SIP/2.0 " + rnd.choice(
+            (b"200 OK", b"100 Trying", b"401 Unauthorized", b"202", b"0200 OK", b"2x0 OK", b"99999999999 X")
+        )
+        meth = rnd.choice((b"REGISTER", b"INVITE", b"BYE"))
+    heads = [b"Via: SIP/2.0/UDP 10.0.0.1:5060", b"From: <sip:a@b>;tag=1", b"To: <sip:a@b>"]
+    heads.append(
+        rnd.choice(
+            (
+                b"CSeq: 1 " + meth,
+                b"CSeq:  2   " + meth + b" ",
+                b"cseq: 3 " + meth,
+                b"CSeq: 4",
+                b"CSEQ: 5 REGISTER",
+            )
+        )
+    )
+    for _ in range(rnd.choice((0, 1, 1, 2))):
+        heads.append(
+            rnd.choice((b"Contact: ", b"m: ", b"contact:", b"M: "))
+            + rnd.choice(
+                (
+                    b"<sip:a@10.0.0.1>",
+                    b"<sip:a@10.0.0.1>;expires=0",
+                    b"<sip:a@10.0.0.1>;Expires = 0, <sip:b@x>;expires=3600",
+                    b'"Bob, Jr" <sip:b@x>, <sip:c@y;expires=0>',
+                    b"*",
+                    b"<sip:a@x>,",
+                    b"<sip:a@x>, ,",
+                    b"sip:a@x;expires=0",
+                    b"<<sip:a@x>, b",
+                )
+            )
+        )
+    if rnd.random() < 0.4:
+        heads.append(rnd.choice((b"Expires: 0", b"Expires: 3600", b"expires:0 ", b"Expires: 00")))
+    body = b""
+    if rnd.random() < 0.5:
+        body = rnd.choice(
+            (
+                b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+                b"hello",
+            )
+        )
+        heads.append(
+            rnd.choice(
+                (b"Content-Type: application/sdp", b"c: Application/SDP; x=1", b"Content-Type: text/plain")
+            )
+        )
+    msg = eol.join([first, *rnd.sample(heads, len(heads))]) + eol + rnd.choice((eol, eol, b"")) + body
+    if rnd.random() < 0.03:
+        msg = msg.replace(b"sip:", b"sip:\xc3\xa9")
+    udp = struct.pack("!HHHH", rnd.choice((5060, 40000)), 5060, 8 + len(msg), 0) + msg
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(17, udp)
+
+
+@native
+def test_sip_same_text(tmp_path: Path) -> None:
+    """Session 10: SIP over UDP 5060 is the walker's, as voip.dissect_sip_at writes its columns (the
+    request or status line, a 2xx's CSeq method, a REGISTER's bindings, SIP/SDP); mutated and cut messages
+    too. The corpus's SIP captures are in test_every_corpus_capture_same_text."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(13)
+    frames = [_sip_frame(rnd) for _ in range(4000)]
+    p = _same_with_mutants(tmp_path / "sip.pcap", frames, 3000, rnd, 42, 200, tuple(b' :;<>,\r\n"*0'))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 2500
+    for want in (
+        " SIP/SDP ",
+        "(remove all bindings)",
+        "(remove 2 bindings)",
+        " (1 binding)",
+        "(REGISTER)",
+        "Status: 0200 OK",
+    ):
+        assert want in text, want

@@ -143,6 +143,14 @@ typedef struct {
         uint8_t len;
         char proto[24]; /* the Protocol column of a reply from that port */
     } rpc[8];
+    int n_rpc_progs; /* session 10: ONC RPC calls (rpc._call): the programs' columns, procedures, argument names */
+    struct {
+        uint32_t prog;
+        uint8_t len;
+        char col[16];
+        Names procs;
+    } rpc_progs[8];
+    Names rpc_access, rpc_stable, rpc_create, rpc_ipproto;
     long long last_sec;
     char hms[32];
     Py_ssize_t hms_len;
@@ -556,6 +564,43 @@ static int ext_tables(Walker *w, PyObject *ext) {
             memcpy(w->rpc[w->n_rpc].proto, PyUnicode_DATA(v), w->rpc[w->n_rpc].len);
             w->n_rpc++;
         }
+    }
+    PyObject *rc = PyDict_GetItemString(ext, "rpc_calls");
+    if (rc != NULL) { /* {"progs": {prog: column}, "procs": {prog: {proc: name}}, "access", "stable", ...} */
+        PyObject *progs = PyDict_Check(rc) ? PyDict_GetItemString(rc, "progs") : NULL;
+        PyObject *procs = PyDict_Check(rc) ? PyDict_GetItemString(rc, "procs") : NULL;
+        if (progs == NULL || !PyDict_Check(progs) || PyDict_GET_SIZE(progs) > 8 || procs == NULL ||
+            !PyDict_Check(procs)) {
+            PyErr_SetString(PyExc_ValueError, "Walker: rpc_calls: progs/procs dicts are needed");
+            return -1;
+        }
+        PyObject *k, *v;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(progs, &pos, &k, &v)) {
+            unsigned long prog = PyLong_AsUnsignedLong(k);
+            int i = w->n_rpc_progs;
+            if (PyErr_Occurred() || prog > 0xFFFFFFFFul || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) ||
+                PyUnicode_GET_LENGTH(v) > 15) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: rpc_calls: {prog: column}");
+                return -1;
+            }
+            w->rpc_progs[i].prog = (uint32_t)prog;
+            w->rpc_progs[i].len = (uint8_t)PyUnicode_GET_LENGTH(v);
+            memcpy(w->rpc_progs[i].col, PyUnicode_DATA(v), w->rpc_progs[i].len);
+            PyObject *pp = PyDict_GetItem(procs, k);
+            if (pp != NULL && (!PyDict_Check(pp) ||
+                               name_table(pp, w->rpc_progs[i].procs.s, w->rpc_progs[i].procs.len, 0,
+                                          "Walker: rpc_calls: procs: {proc: name}") < 0)) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: rpc_calls: procs: {prog: {proc: name}}");
+                return -1;
+            }
+            w->n_rpc_progs++;
+        }
+        if (ext_names(rc, "access", &w->rpc_access) < 0 || ext_names(rc, "stable", &w->rpc_stable) < 0 ||
+            ext_names(rc, "create", &w->rpc_create) < 0 || ext_names(rc, "ipproto", &w->rpc_ipproto) < 0)
+            return -1;
     }
     PyObject *ssh = PyDict_GetItemString(ext, "ssh");
     if (ssh != NULL) {
@@ -1215,6 +1260,259 @@ static inline int rpc_index(Walker *w, unsigned port) {
         if (w->rpc[i].port == port)
             return i;
     return -1;
+}
+
+/* XDR reads over m[0:lim) as rpc._Xdr does them (0: cut) */
+typedef struct {
+    const uint8_t *m;
+    long long o, lim;
+} Xdr;
+
+static int xdr_u32(Xdr *x, uint32_t *v) {
+    if (x->o < 0 || x->o + 4 > x->lim)
+        return 0;
+    *v = be32(x->m + x->o);
+    x->o += 4;
+    return 1;
+}
+
+/* an opaque / string: its bytes at *s, length *n (<= 1 MiB), the offset padded to 4 */
+static int xdr_opaque(Xdr *x, long long *s, uint32_t *n) {
+    if (!xdr_u32(x, n) || x->o + *n > x->lim || *n > (1u << 20))
+        return 0;
+    *s = x->o;
+    x->o += ((long long)*n + 3) & ~3LL;
+    return 1;
+}
+
+/* a string as rpc._Xdr.string prints it (latin-1: only ASCII here; 0: cut or not ASCII) */
+static int xdr_text(Xdr *x, char **t) {
+    long long s;
+    uint32_t n;
+    if (!xdr_opaque(x, &s, &n) || n > 300)
+        return 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (x->m[s + i] >= 0x80)
+            return 0;
+    *t = put_str(*t, (const char *)x->m + s, n);
+    return 1;
+}
+
+static uint32_t crc32_ieee(const uint8_t *b, uint32_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (uint32_t i = 0; i < n; i++) {
+        c ^= b[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* an NFSv3 file handle: "0x<CRC-32>" (rpc._Xdr.fh) */
+static int xdr_fh(Xdr *x, char **t) {
+    long long s;
+    uint32_t n;
+    if (!xdr_opaque(x, &s, &n))
+        return 0;
+    *t = PUT_LIT(*t, "0x");
+    *t = put_hex(*t, crc32_ieee(x->m + s, n), 8);
+    return 1;
+}
+
+static inline char *put_name_or_num(char *t, const Names *names, uint32_t v) {
+    if (v < 256 && names->len[v])
+        return put_str(t, names->s[v], names->len[v]);
+    return put_u64(t, v);
+}
+
+/* rpc._nfs3_call: the Info after "V3 NAME Call" (0: cut or Python's) */
+static int nfs3_call(Walker *w, Xdr *x, uint32_t proc, char **tp) {
+    char *t = *tp;
+    uint32_t a, b, c;
+    switch (proc) {
+    case 1: case 2: case 5: case 16: case 17: case 18: case 19: case 20: case 21:
+        t = PUT_LIT(t, ", FH: ");
+        if (!xdr_fh(x, &t))
+            return 0;
+        break;
+    case 3: case 9: case 12: case 13:
+        t = PUT_LIT(t, ", DH: ");
+        if (!xdr_fh(x, &t))
+            return 0;
+        *t++ = '/';
+        if (!xdr_text(x, &t))
+            return 0;
+        break;
+    case 4:
+        t = PUT_LIT(t, ", FH: ");
+        if (!xdr_fh(x, &t) || !xdr_u32(x, &a))
+            return 0;
+        t = PUT_LIT(t, ", [Check: ");
+        for (int i = 0, first = 1; i < 6; i++)
+            if (a & (1u << i)) {
+                if (!first)
+                    *t++ = ' ';
+                t = put_str(t, w->rpc_access.s[i], w->rpc_access.len[i]);
+                first = 0;
+            }
+        *t++ = ']';
+        break;
+    case 6: case 7:
+        t = PUT_LIT(t, ", FH: ");
+        if (!xdr_fh(x, &t) || !xdr_u32(x, &a) || !xdr_u32(x, &b) || !xdr_u32(x, &c))
+            return 0;
+        t = PUT_LIT(t, " Offset: ");
+        t = put_u64(t, (unsigned long long)a << 32 | b);
+        t = PUT_LIT(t, " Len: ");
+        t = put_u64(t, c);
+        if (proc == 7) {
+            if (!xdr_u32(x, &a))
+                return 0;
+            *t++ = ' ';
+            t = put_name_or_num(t, &w->rpc_stable, a);
+        }
+        break;
+    case 8:
+        t = PUT_LIT(t, ", DH: ");
+        if (!xdr_fh(x, &t))
+            return 0;
+        *t++ = '/';
+        if (!xdr_text(x, &t) || !xdr_u32(x, &a))
+            return 0;
+        t = PUT_LIT(t, " Mode: ");
+        t = put_name_or_num(t, &w->rpc_create, a);
+        break;
+    case 10:
+        t = PUT_LIT(t, ", From DH: ");
+        if (!xdr_fh(x, &t))
+            return 0;
+        *t++ = '/';
+        if (!xdr_text(x, &t))
+            return 0;
+        for (int i = 0; i < 4; i++) { /* sattr3: mode, uid, gid, size (each a flag, then its value) */
+            if (!xdr_u32(x, &a))
+                return 0;
+            if (a)
+                x->o += i == 3 ? 8 : 4;
+        }
+        for (int i = 0; i < 2; i++) { /* atime, mtime */
+            if (!xdr_u32(x, &a))
+                return 0;
+            if (a == 2)
+                x->o += 8;
+        }
+        t = PUT_LIT(t, " To ");
+        if (!xdr_text(x, &t))
+            return 0;
+        break;
+    case 14:
+        t = PUT_LIT(t, ", From DH: ");
+        if (!xdr_fh(x, &t))
+            return 0;
+        *t++ = '/';
+        if (!xdr_text(x, &t))
+            return 0;
+        t = PUT_LIT(t, " To DH: ");
+        if (!xdr_fh(x, &t))
+            return 0;
+        *t++ = '/';
+        if (!xdr_text(x, &t))
+            return 0;
+        break;
+    case 15:
+        t = PUT_LIT(t, ", From DH: ");
+        if (!xdr_fh(x, &t))
+            return 0;
+        t = PUT_LIT(t, " To DH: ");
+        if (!xdr_fh(x, &t))
+            return 0;
+        *t++ = '/';
+        if (!xdr_text(x, &t))
+            return 0;
+        break;
+    default:
+        break;
+    }
+    *tp = t;
+    return 1;
+}
+
+/* An ONC RPC call at m[0:lim) (rpc._rpc / _call): its Info into t, its Protocol column at *col (NULL:
+ * "RPC"); NULL where Python's (not a call of RPC version 2, cut, a name not ASCII) */
+static char *rpc_call_info(Walker *w, char *t, const uint8_t *m, Py_ssize_t lim, const char **col, size_t *clen) {
+    if (lim < 24 || be32(m + 4) != 0 || be32(m + 8) != 2)
+        return NULL;
+    uint32_t prog = be32(m + 12), vers = be32(m + 16), proc = be32(m + 20), a, n;
+    int pi = -1;
+    for (int i = 0; i < w->n_rpc_progs; i++)
+        if (w->rpc_progs[i].prog == prog)
+            pi = i;
+    *col = pi >= 0 ? w->rpc_progs[pi].col : NULL;
+    *clen = pi >= 0 ? w->rpc_progs[pi].len : 0;
+    *t++ = 'V';
+    t = put_u64(t, vers);
+    *t++ = ' ';
+    if (pi >= 0 && proc < 256 && w->rpc_progs[pi].procs.len[proc])
+        t = put_str(t, w->rpc_progs[pi].procs.s[proc], w->rpc_progs[pi].procs.len[proc]);
+    else {
+        t = PUT_LIT(t, "Unknown proc (");
+        t = put_u64(t, proc);
+        *t++ = ')';
+    }
+    t = PUT_LIT(t, " Call");
+    Xdr x = {m, 24, lim};
+    /* rpc._auth: the credentials (AUTH_UNIX read through), then the verifier */
+    uint32_t flavor, alen;
+    if (!xdr_u32(&x, &flavor) || !xdr_u32(&x, &alen))
+        return NULL;
+    long long body = x.o;
+    if (flavor == 1 && alen >= 20) {
+        long long s;
+        if (!xdr_u32(&x, &a) || !xdr_opaque(&x, &s, &n) || !xdr_u32(&x, &a) || !xdr_u32(&x, &a) || !xdr_u32(&x, &n))
+            return NULL;
+        for (uint32_t i = 0; i < (n < 16 ? n : 16); i++)
+            if (!xdr_u32(&x, &a))
+                return NULL;
+    }
+    x.o = body + (((long long)alen + 3) & ~3LL);
+    if (!xdr_u32(&x, &a) || !xdr_u32(&x, &n))
+        return NULL;
+    x.o += ((long long)n + 3) & ~3LL;
+    if (pi < 0)
+        return t;
+    if (prog == 100003 && vers == 3) {
+        if (proc && !nfs3_call(w, &x, proc, &t))
+            return NULL;
+    } else if (prog == 100005) {
+        if (proc == 1 || proc == 3) {
+            *t++ = ' ';
+            if (!xdr_text(&x, &t))
+                return NULL;
+        }
+    } else if (prog == 100000) {
+        if (proc >= 1 && proc <= 3) {
+            uint32_t p, pv, ipp, port;
+            if (!xdr_u32(&x, &p) || !xdr_u32(&x, &pv) || !xdr_u32(&x, &ipp) || !xdr_u32(&x, &port))
+                return NULL;
+            *t++ = ' ';
+            int qi = -1;
+            for (int i = 0; i < w->n_rpc_progs; i++)
+                if (w->rpc_progs[i].prog == p)
+                    qi = i;
+            t = qi >= 0 ? put_str(t, w->rpc_progs[qi].col, w->rpc_progs[qi].len) : PUT_LIT(t, "Unknown");
+            *t++ = '(';
+            t = put_u64(t, p);
+            t = PUT_LIT(t, ") V:");
+            t = put_u64(t, pv);
+            *t++ = ' ';
+            t = put_name_or_num(t, &w->rpc_ipproto, ipp);
+        }
+    } else if (prog == 100227) {
+        char scratch[16], *u = scratch;
+        if ((proc == 1 || proc == 2) && !xdr_fh(&x, &u))
+            return NULL;
+    }
+    return t;
 }
 
 /* An ONC RPC reply at m[0:len) (rpc._rpc's test: a reply whose state is accepted or denied) */
@@ -2014,6 +2312,10 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         if (hl < 20)
             return NULL;
         int mptcp = 0, ssh = 0, ncp = 0, rpc = 0, text = -1;
+        char rcall[1200]; /* an RPC call's Info (rpc = 2) */
+        const char *rcol = NULL;
+        size_t rclen = 0;
+        Py_ssize_t rlen = 0;
         if (seglen < 0) /* options past the IP payload's end (a first fragment cutting them): inet.dissect_tcp
                            only warns, Len=0, no option walk, no payload */
             seglen = 0;
@@ -2035,9 +2337,17 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                 /* RPC over TCP: one record mark, one reply in the segment (no room for another mark) */
                 uint32_t mark = seglen >= 4 ? be32(pl) & 0x7FFFFFFF : 0;
                 Py_ssize_t mlen = seglen - 4 < (Py_ssize_t)mark ? seglen - 4 : (Py_ssize_t)mark;
-                if (mark < 12 || mark > (1u << 24) || !rpc_reply(pl + 4, mlen) || 8 + (Py_ssize_t)mark <= seglen)
+                if (mark < 12 || mark > (1u << 24) || 8 + (Py_ssize_t)mark <= seglen)
                     return NULL;
-                rpc = 1;
+                if (rpc_reply(pl + 4, mlen))
+                    rpc = 1;
+                else { /* a call (session 10) */
+                    char *e = w->n_rpc_progs ? rpc_call_info(w, rcall, pl + 4, mlen, &rcol, &rclen) : NULL;
+                    if (e == NULL)
+                        return NULL;
+                    rlen = e - rcall;
+                    rpc = 2;
+                }
             } else if (w->n_text && (text = text_index(w, (ports[lo] & 1) ? lo : hi)) >= 0) {
                 char tmp[400];
                 if (text_info(w, tmp, text, pl, seglen, dp) == NULL)
@@ -2090,6 +2400,15 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, (unsigned long long)seglen);
             *o++ = ')';
             return o;
+        }
+        if (rpc == 2) { /* a call: its program's column */
+            HEAD_ADDRS(ip, v6);
+            *o++ = ' ';
+            o = rcol != NULL ? put_str(o, rcol, rclen) : PUT_LIT(o, "RPC");
+            *o++ = ' ';
+            o = put_u64(o, wl);
+            *o++ = ' ';
+            return put_str(o, rcall, (size_t)rlen);
         }
         if (rpc) { /* the reply's program is told by the port it comes from */
             int i = rpc_index(w, sp);
@@ -2288,9 +2607,22 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             }
             return o;
         }
-        if (w->n_rpc && rpc_index(w, chosen) >= 0) { /* RPC over UDP: replies */
-            if (!rpc_reply(l4 + 8, ulen - 8))
-                return NULL;
+        if (w->n_rpc && rpc_index(w, chosen) >= 0) { /* RPC over UDP: replies (and calls, session 10) */
+            if (!rpc_reply(l4 + 8, ulen - 8)) {
+                char rcall[1200];
+                const char *rcol = NULL;
+                size_t rclen = 0;
+                char *e = w->n_rpc_progs ? rpc_call_info(w, rcall, l4 + 8, ulen - 8, &rcol, &rclen) : NULL;
+                if (e == NULL)
+                    return NULL;
+                HEAD_ADDRS(ip, v6);
+                *o++ = ' ';
+                o = rcol != NULL ? put_str(o, rcol, rclen) : PUT_LIT(o, "RPC");
+                *o++ = ' ';
+                o = put_u64(o, wl);
+                *o++ = ' ';
+                return put_str(o, rcall, (size_t)(e - rcall));
+            }
             int i = rpc_index(w, sp);
             HEAD_ADDRS(ip, v6);
             *o++ = ' ';

@@ -476,6 +476,19 @@ def _native_ext() -> dict[str, Any]:
         and all(UDP_PORTS.map.get(p) is rpc.dissect_rpc_udp for p in rpc.PORT_PROGRAMS)
     ):  # ONC RPC's replies: the Protocol column of the program the server port names ("RPC" for others)
         ext["rpc"] = {p: rpc.PROGRAMS.get(prog, ("RPC",))[0] for p, prog in rpc.PORT_PROGRAMS.items()}
+        numbers = (rpc.PROG_PORTMAP, rpc.PROG_NFS, rpc.PROG_MOUNT, rpc.PROG_NFSACL)
+        if numbers == (100000, 100003, 100005, 100227) and [b for b, _ in rpc._ACCESS_BITS] == [
+            1 << i for i in range(6)
+        ]:
+            # and their calls (session 10): the programs' columns, procedures and the arguments' names
+            ext["rpc_calls"] = {
+                "progs": {p: col for p, (col, _layer) in rpc.PROGRAMS.items()},
+                "procs": rpc.PROCS,
+                "access": dict(enumerate(n for _b, n in rpc._ACCESS_BITS)),
+                "stable": rpc._STABLE,
+                "create": rpc._CREATE_MODES,
+                "ipproto": rpc._IPPROTO,
+            }
     if (
         ip(17) is inet.dissect_udp
         and UDP_PORTS.map.get(53) is app.dissect_dns

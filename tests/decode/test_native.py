@@ -1529,3 +1529,98 @@ def test_sip_same_text(tmp_path: Path) -> None:
         "Status: 0200 OK",
     ):
         assert want in text, want
+
+
+def _xdr_opaque(b: bytes) -> bytes:
+    return struct.pack("!I", len(b)) + b + bytes(-len(b) % 4)
+
+
+def _rpc_call_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4, an ONC RPC call over UDP or TCP (one record mark, or two): Portmap, MOUNT, NFSv3
+    (every procedure's arguments, NFSv2/v4 too), NFSACL, NLM and unknown programs; AUTH_UNIX (with gids)
+    and AUTH_NULL; ASCII and latin-1 names; argument lists cut short."""
+    prog = rnd.choice((100003, 100003, 100003, 100005, 100000, 100227, 100021, 123456))
+    vers = 3 if prog == 100003 and rnd.random() < 0.8 else rnd.choice((1, 2, 3, 4))
+    proc = rnd.randrange(23) if prog == 100003 else rnd.randrange(7)
+    if rnd.random() < 0.5:
+        machine = rnd.choice((b"host", b"", b"a-much-longer-machine-name"))
+        gids = rnd.choice((0, 2, 20))
+        cred = struct.pack("!I", 7) + _xdr_opaque(machine) + struct.pack("!III", 0, 0, gids) + bytes(4 * gids)
+        auth = struct.pack("!II", 1, len(cred)) + cred
+    else:
+        auth = struct.pack("!II", 0, 0)
+    auth += struct.pack("!II", 0, 0)
+
+    def fh() -> bytes:
+        return _xdr_opaque(rnd.randbytes(rnd.choice((8, 28, 32, 64))))
+
+    def name() -> bytes:
+        return _xdr_opaque(rnd.choice((b"testfile", b"a b", b"", b"caf\xe9", b"x" * 40)))
+
+    sattr = b"".join(
+        struct.pack("!I", f) + (bytes(8 if i == 3 else 4) if f else b"")
+        for i, f in enumerate(rnd.choice((0, 1)) for _ in range(4))
+    ) + b"".join(
+        struct.pack("!I", t) + (bytes(8) if t == 2 else b"")
+        for t in (rnd.choice((0, 1, 2)) for _ in range(2))
+    )
+    args = {
+        3: fh() + name(),
+        4: fh() + struct.pack("!I", rnd.choice((0, 1, 0x1F, 0x2D, 0x3F, 0x40))),
+        6: fh() + struct.pack("!QI", rnd.choice((0, 4096, 1 << 40)), 512),
+        7: fh() + struct.pack("!QII", 0, 512, rnd.choice((0, 1, 2, 7))),
+        8: fh() + name() + struct.pack("!I", rnd.choice((0, 1, 2, 9))),
+        10: fh() + name() + sattr + name(),
+        14: fh() + name() + fh() + name(),
+        15: fh() + fh() + name(),
+    }.get(proc, fh())
+    if prog == 100005:
+        args = _xdr_opaque(rnd.choice((b"/export", b"/home/x", b"\xff")))
+    elif prog == 100000:
+        args = struct.pack("!IIII", rnd.choice((100003, 100005, 7)), 3, rnd.choice((6, 17, 99)), 0)
+    msg = (
+        struct.pack("!IIIIII", rnd.randrange(2**32), 0, rnd.choice((2, 2, 2, 3)), prog, vers, proc)
+        + auth
+        + args
+    )
+    if rnd.random() < 0.15:
+        msg = msg[: rnd.randrange(12, len(msg) + 1)]
+    port = rnd.choice((2049, 2049, 111, 20048))
+    if rnd.random() < 0.5:
+        udp = struct.pack("!HHHH", 800, port, 8 + len(msg), 0) + msg
+        return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(17, udp)
+    rec = struct.pack("!I", 0x80000000 | rnd.choice((len(msg),) * 5 + (len(msg) + 100, 8))) + msg
+    if rnd.random() < 0.1:
+        rec += rec
+    tcp = struct.pack("!HHIIHHHH", 800, port, 1, 2, 0x5018, 512, 0, 0) + rec
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+
+
+@native
+def test_rpc_calls_same_text(tmp_path: Path) -> None:
+    """Session 10: ONC RPC calls (rpc._call: Portmap, MOUNT, NFSv3 with its arguments and file handle
+    hashes, NFSACL, others) over UDP and TCP (one record) are the walker's; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(14)
+    frames = [_rpc_call_frame(rnd) for _ in range(5000)]
+    p = _same_with_mutants(tmp_path / "rpc.pcap", frames, 3000, rnd, 42, 140, (0, 1, 2, 3, 255))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 2500
+    for want in (
+        "V3 GETATTR Call, FH: 0x",
+        "[Check: RD MD XT XE]",
+        "[Check: ]",
+        " Mode: GUARDED",
+        " FILE_SYNC",
+        "V3 SYMLINK Call, From DH: 0x",
+        "V3 RENAME Call, From DH: 0x",
+        " MOUNT ",
+        "NFS(100003) V:3 TCP",
+        "Unknown proc (",
+        " NFSACL ",
+        " RPC ",
+    ):
+        assert want in text, want

@@ -151,6 +151,8 @@ typedef struct {
         Names procs;
     } rpc_progs[8];
     Names rpc_access, rpc_stable, rpc_create, rpc_ipproto;
+    int snmp;        /* session 10: SNMP v1/v2c on UDP 161/162 (snmp.dissect_snmp): the PDU types' names */
+    Names snmp_pdus;
     long long last_sec;
     char hms[32];
     Py_ssize_t hms_len;
@@ -564,6 +566,11 @@ static int ext_tables(Walker *w, PyObject *ext) {
             memcpy(w->rpc[w->n_rpc].proto, PyUnicode_DATA(v), w->rpc[w->n_rpc].len);
             w->n_rpc++;
         }
+    }
+    if (PyDict_GetItemString(ext, "snmp") != NULL) {
+        if (ext_names(ext, "snmp", &w->snmp_pdus) < 0)
+            return -1;
+        w->snmp = 1;
     }
     PyObject *rc = PyDict_GetItemString(ext, "rpc_calls");
     if (rc != NULL) { /* {"progs": {prog: column}, "procs": {prog: {proc: name}}, "access", "stable", ...} */
@@ -1511,6 +1518,100 @@ static char *rpc_call_info(Walker *w, char *t, const uint8_t *m, Py_ssize_t lim,
         char scratch[16], *u = scratch;
         if ((proc == 1 || proc == 2) && !xdr_fh(&x, &u))
             return NULL;
+    }
+    return t;
+}
+
+/* snmp._tlv: the BER item at m + *o (lim: its container's end): its tag, value [*s, *e); 0 where Python
+ * raises _Bad (cut, a long length of 0 or > 4 bytes) */
+static int ber_tlv(const uint8_t *m, Py_ssize_t o, Py_ssize_t lim, unsigned *tag, Py_ssize_t *s, Py_ssize_t *e) {
+    if (o + 2 > lim)
+        return 0;
+    *tag = m[o];
+    unsigned long long n = m[o + 1];
+    o += 2;
+    if (n & 0x80) {
+        unsigned k = (unsigned)(n & 0x7F);
+        if (k < 1 || k > 4 || o + (Py_ssize_t)k > lim)
+            return 0;
+        n = 0;
+        for (unsigned i = 0; i < k; i++)
+            n = n << 8 | m[o + i];
+        o += k;
+    }
+    if ((unsigned long long)o + n > (unsigned long long)lim)
+        return 0;
+    *s = o;
+    *e = o + (Py_ssize_t)n;
+    return 1;
+}
+
+/* snmp.oid_str of m[s:e) into t (NULL: a component past 56 bits, Python's) */
+static char *ber_oid(char *t, const uint8_t *m, Py_ssize_t s, Py_ssize_t e) {
+    unsigned long long v = 0;
+    int first = 1, bits = 0;
+    for (Py_ssize_t k = s; k < e; k++) {
+        v = v << 7 | (m[k] & 0x7F);
+        if ((bits += 7) > 56)
+            return NULL;
+        if (m[k] & 0x80)
+            continue;
+        if (first) {
+            unsigned long long a = v / 40 < 2 ? v / 40 : 2;
+            t = put_u64(t, a);
+            *t++ = '.';
+            t = put_u64(t, v - 40 * a);
+            first = 0;
+        } else {
+            *t++ = '.';
+            t = put_u64(t, v);
+        }
+        v = 0;
+        bits = 0;
+    }
+    return t;
+}
+
+/* snmp._snmp's Info of a v1/v2c message m[0:lim): "<PDU type> <object names>"; NULL where Python's (not a
+ * BER SEQUENCE with an INTEGER version: SNMP refuses it; v3; cut; long) */
+static char *snmp_info(Walker *w, char *t, const uint8_t *m, Py_ssize_t lim) {
+    unsigned tag;
+    Py_ssize_t s, e, vs, ve, cs, ce, ps, pe, a, b;
+    if (!ber_tlv(m, 0, lim, &tag, &s, &e) || tag != 0x30 || !ber_tlv(m, s, e, &tag, &vs, &ve) || tag != 0x02)
+        return NULL;
+    uint32_t version = 0;
+    for (Py_ssize_t k = vs; k < ve; k++)
+        version = version << 8 | m[k];
+    if (ve - vs > 4 || (version == 3 && !(m[vs] & 0x80)))
+        return NULL; /* (version 3, or a long one: Python's) */
+    if (!ber_tlv(m, ve, e, &tag, &cs, &ce) || !ber_tlv(m, ce, e, &tag, &ps, &pe))
+        return NULL;
+    unsigned kind = tag & 0x1F;
+    char *start = t;
+    if (w->snmp_pdus.len[kind])
+        t = put_str(t, w->snmp_pdus.s[kind], w->snmp_pdus.len[kind]);
+    else {
+        t = PUT_LIT(t, "PDU ");
+        t = put_u64(t, kind);
+    }
+    if (kind == 4)
+        return t;
+    Py_ssize_t p = ps;
+    for (int i = 0; i < 4; i++) { /* request-id, error-status, error-index, the bindings */
+        if (!ber_tlv(m, p, pe, &tag, &a, &b))
+            return NULL;
+        p = b;
+    }
+    Py_ssize_t be = b;
+    for (p = a; p < be;) {
+        Py_ssize_t vb, vbe, ns, ne, xs, xe;
+        if (!ber_tlv(m, p, be, &tag, &vb, &vbe) || !ber_tlv(m, vb, vbe, &tag, &ns, &ne) ||
+            !ber_tlv(m, ne, vbe, &tag, &xs, &xe) || t - start > 1200)
+            return NULL;
+        *t++ = ' ';
+        if ((t = ber_oid(t, m, ns, ne)) == NULL)
+            return NULL;
+        p = vbe;
     }
     return t;
 }
@@ -2509,6 +2610,14 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, wl);
             *o++ = ' ';
             return dns_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->snmp && (chosen == 161 || chosen == 162)) { /* SNMP v1/v2c: the PDU type and object names */
+            char tmp[1600];
+            char *e = snmp_info(w, tmp, l4 + 8, (ulen < len ? ulen : len) - 8);
+            if (e == NULL)
+                return NULL;
+            HEAD_IP(ip, v6, " SNMP ");
+            return put_str(o, tmp, (size_t)(e - tmp));
         }
         if (w->n_sip && chosen == 5060) { /* SIP (voip.dissect_sip): request / status lines */
             char tmp[2800];

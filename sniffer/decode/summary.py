@@ -33,6 +33,7 @@ from sniffer.decode import (
     routing,
     rpc,
     sctp,
+    snmp,
     ssh,
     text,
     tunnels,
@@ -410,6 +411,8 @@ def _native_ext() -> dict[str, Any]:
     if not (v4 and v6):  # (the rest is for both IP versions: one condition)
         return ext
     ext["mptcp"] = ip(6) is inet.dissect_tcp
+    if all(UDP_PORTS.map.get(p) is snmp.dissect_snmp for p in (161, 162)):
+        ext["snmp"] = snmp.PDU_TYPES  # SNMP v1/v2c: the PDU types (session 10)
     heads = {"cseq": "CSeq", "content-type": "Content-Type", "expires": "Expires", "contact": "Contact"}
     if (
         UDP_PORTS.map.get(voip.SIP_PORT) is voip.dissect_sip

@@ -1624,3 +1624,83 @@ def test_rpc_calls_same_text(tmp_path: Path) -> None:
         " RPC ",
     ):
         assert want in text, want
+
+
+def _ber(tag: int, body: bytes, long_form: bool = False) -> bytes:
+    n = len(body)
+    if n < 128 and not long_form:
+        return bytes([tag, n]) + body
+    k = max(1, (n.bit_length() + 7) // 8)
+    return bytes([tag, 0x80 | k]) + n.to_bytes(k, "big") + body
+
+
+def _snmp_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4, UDP 161/162, an SNMP message: v1, v2c (and v3, Python's), every PDU type and
+    unknown ones, long-form lengths, 0-4 bindings whose names have one- to nine-byte components (and
+    none), values of every kind; cut."""
+
+    def oid() -> bytes:
+        comps = rnd.choice(
+            (
+                b"\x2b\x06\x01\x02\x01\x01\x03\x00",
+                b"\x2b\x06\x01\x04\x01\x82\x37\x01",
+                b"",
+                b"\x81\x00\x05",
+                b"\x2b" + b"\xff" * 9 + b"\x01",
+                b"\x2b\x86",
+            )
+        )
+        return _ber(6, comps)
+
+    binds = b"".join(
+        _ber(
+            0x30,
+            oid()
+            + rnd.choice(
+                (b"\x05\x00", _ber(2, b"\x01"), _ber(4, b"abc"), _ber(0x43, b"\x01\x02"), b"\x82\x00")
+            ),
+            rnd.random() < 0.2,
+        )
+        for _ in range(rnd.choice((0, 1, 1, 2, 4)))
+    )
+    kind = rnd.choice((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 31))
+    pdu = _ber(
+        0xA0 | kind,
+        _ber(2, b"\x12\x34") + _ber(2, b"\0") + _ber(2, b"\0") + _ber(0x30, binds),
+        rnd.random() < 0.2,
+    )
+    version = rnd.choice(
+        (b"\x00", b"\x01", b"\x01", b"\x00\x01", b"\x03", b"\x00\x03", b"\x01\x02\x03\x04\x05")
+    )
+    msg = _ber(0x30, _ber(2, version) + _ber(4, b"public") + pdu, rnd.random() < 0.2)
+    if rnd.random() < 0.1:
+        msg = msg[: rnd.randrange(len(msg) + 1)]
+    ports = rnd.choice(((40000, 161), (161, 40000), (40000, 162), (161, 162), (53, 161)))
+    udp = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(17, udp)
+
+
+@native
+def test_snmp_same_text(tmp_path: Path) -> None:
+    """Session 10: SNMP v1/v2c over UDP 161/162 is the walker's, as snmp._snmp writes the Info (the PDU
+    type and the object names); v3 and messages SNMP refuses are Python's; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(15)
+    frames = [_snmp_frame(rnd) for _ in range(5000)]
+    p = _same_with_mutants(
+        tmp_path / "snmp.pcap", frames, 3000, rnd, 42, 120, (0, 2, 3, 4, 0x30, 0x81, 0x82, 0x7F)
+    )
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 1500
+    for want in (
+        " SNMP ",
+        "get-request 1.3.6.1.2.1.1.3.0",
+        "PDU 31",
+        " trap",
+        "1.3.6.1.4.1.311.1",
+        "getBulkRequest",
+    ):
+        assert want in text, want

@@ -151,6 +151,14 @@ typedef struct {
         Names procs;
     } rpc_progs[8];
     Names rpc_access, rpc_stable, rpc_create, rpc_ipproto;
+    int smb2; /* session 10: SMB2 in an NBSS session message on TCP 139/445 (netbios.dissect_nbss, smb._smb2) */
+    Names smb2_cmds, smb2_getinfo, smb2_file_classes, smb2_fs_classes, ntlmssp_types;
+    int n_nt_status;
+    struct {
+        uint32_t code;
+        uint8_t len;
+        char s[48];
+    } nt_status[64];
     int snmp;        /* session 10: SNMP v1/v2c on UDP 161/162 (snmp.dissect_snmp): the PDU types' names */
     Names snmp_pdus;
     long long last_sec;
@@ -566,6 +574,34 @@ static int ext_tables(Walker *w, PyObject *ext) {
             memcpy(w->rpc[w->n_rpc].proto, PyUnicode_DATA(v), w->rpc[w->n_rpc].len);
             w->n_rpc++;
         }
+    }
+    PyObject *sm2 = PyDict_GetItemString(ext, "smb2");
+    if (sm2 != NULL) { /* {"cmds", "getinfo", "file", "fs", "ntlmssp": {int: str}, "status": {u32: str}} */
+        PyObject *st = PyDict_Check(sm2) ? PyDict_GetItemString(sm2, "status") : NULL;
+        if (st == NULL || !PyDict_Check(st) || PyDict_GET_SIZE(st) > 64) {
+            PyErr_SetString(PyExc_ValueError, "Walker: smb2: a status dict (<= 64) is needed");
+            return -1;
+        }
+        if (ext_names(sm2, "cmds", &w->smb2_cmds) < 0 || ext_names(sm2, "getinfo", &w->smb2_getinfo) < 0 ||
+            ext_names(sm2, "file", &w->smb2_file_classes) < 0 || ext_names(sm2, "fs", &w->smb2_fs_classes) < 0 ||
+            ext_names(sm2, "ntlmssp", &w->ntlmssp_types) < 0)
+            return -1;
+        PyObject *k, *v;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(st, &pos, &k, &v)) {
+            unsigned long code = PyLong_AsUnsignedLong(k);
+            if (PyErr_Occurred() || code > 0xFFFFFFFFul || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) ||
+                PyUnicode_GET_LENGTH(v) > 47 || PyUnicode_GET_LENGTH(v) == 0) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: smb2: status: {u32: ASCII str}");
+                return -1;
+            }
+            int i = w->n_nt_status++;
+            w->nt_status[i].code = (uint32_t)code;
+            w->nt_status[i].len = (uint8_t)PyUnicode_GET_LENGTH(v);
+            memcpy(w->nt_status[i].s, PyUnicode_DATA(v), w->nt_status[i].len);
+        }
+        w->smb2 = 1;
     }
     if (PyDict_GetItemString(ext, "snmp") != NULL) {
         if (ext_names(ext, "snmp", &w->snmp_pdus) < 0)
@@ -1522,6 +1558,135 @@ static char *rpc_call_info(Walker *w, char *t, const uint8_t *m, Py_ssize_t lim,
     return t;
 }
 
+static inline uint32_t le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* UTF-16LE text d[0:n) as smb._utf16 decodes it, when it is ASCII (0: Python's) */
+static int put_utf16_ascii(char **t, const uint8_t *d, Py_ssize_t n) {
+    if (n & 1)
+        return 0;
+    for (Py_ssize_t k = 0; k < n; k += 2)
+        if (d[k + 1] || d[k] >= 0x80)
+            return 0;
+    for (Py_ssize_t k = 0; k < n; k += 2)
+        *(*t)++ = (char)d[k];
+    return 1;
+}
+
+/* smb._ntlmssp: the NTLMSSP message in the security blob d[s:e) (d's bytes: [0, lim)) into t */
+static int smb_ntlmssp(Walker *w, char **t, const uint8_t *d, Py_ssize_t s, Py_ssize_t e) {
+    if (s < 0 || e - s < 12)
+        return 1;
+    const uint8_t *f = NULL;
+    for (Py_ssize_t k = s; k + 8 <= e; k++)
+        if (d[k] == 'N' && memcmp(d + k, "NTLMSSP\0", 8) == 0) {
+            f = d + k;
+            break;
+        }
+    if (f == NULL || (f - d) + 12 > e)
+        return 1;
+    Py_ssize_t i = f - d;
+    uint32_t type = le32(d + i + 8);
+    if (type > 255 || !w->ntlmssp_types.len[type])
+        return 1;
+    *t = PUT_LIT(*t, ", ");
+    *t = put_str(*t, w->ntlmssp_types.s[type], w->ntlmssp_types.len[type]);
+    if (type == 3 && i + 44 <= e) { /* the domain and user names: security buffers */
+        *t = PUT_LIT(*t, ", User: ");
+        for (int b = 0; b < 2; b++) {
+            Py_ssize_t at = i + (b ? 36 : 28), ln = le16(d + at), off = (Py_ssize_t)le32(d + at + 4);
+            if (i + off + ln <= e && !put_utf16_ascii(t, d + i + off, ln))
+                return 0;
+            if (!b)
+                *(*t)++ = '\\';
+        }
+    }
+    return 1;
+}
+
+/* smb._smb2: the Info of the SMB2 messages (chained) in d[0:lim) into t; NULL where Python's */
+static char *smb2_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
+    char *start = t;
+    Py_ssize_t o = 0;
+    for (int n = 0; n < 32; n++) {
+        if (t - start > 1500)
+            return NULL;
+        if (n)
+            *t++ = ';';
+        uint32_t flags = le32(d + o + 16), status = le32(d + o + 8), nxt = le32(d + o + 20);
+        unsigned cmd = le16(d + o + 12);
+        int resp = flags & 1;
+        if (cmd < 256 && w->smb2_cmds.len[cmd])
+            t = put_str(t, w->smb2_cmds.s[cmd], w->smb2_cmds.len[cmd]);
+        else {
+            t = PUT_LIT(t, "Unknown (");
+            t = put_u64(t, cmd);
+            *t++ = ')';
+        }
+        t = resp ? PUT_LIT(t, " Response") : PUT_LIT(t, " Request");
+        if (resp && status) {
+            t = PUT_LIT(t, ", Error: ");
+            int si = -1;
+            for (int i = 0; i < w->n_nt_status; i++)
+                if (w->nt_status[i].code == status)
+                    si = i;
+            if (si >= 0)
+                t = put_str(t, w->nt_status[si].s, w->nt_status[si].len);
+            else {
+                t = PUT_LIT(t, "Unknown (0x");
+                t = put_hex(t, status, 8);
+                *t++ = ')';
+            }
+        }
+        Py_ssize_t h = o, b = o + 64;
+        if (b + 8 <= lim) { /* smb._smb2_body */
+            if (cmd == 5 && !resp && b + 48 <= lim && h + le16(d + b + 44) + le16(d + b + 46) <= lim) {
+                t = PUT_LIT(t, " File: ");
+                if (!put_utf16_ascii(&t, d + h + le16(d + b + 44), le16(d + b + 46)))
+                    return NULL;
+            } else if ((cmd == 8 || cmd == 9) && !resp && b + 16 <= lim) {
+                t = PUT_LIT(t, " Len:");
+                t = put_u64(t, le32(d + b + 4));
+                t = PUT_LIT(t, " Off:");
+                t = put_u64(t, (unsigned long long)le32(d + b + 12) << 32 | le32(d + b + 8));
+            } else if (cmd == 16 && !resp) {
+                unsigned it = d[b + 2], cls = d[b + 3];
+                const Names *classes = it == 1 ? &w->smb2_file_classes : it == 2 ? &w->smb2_fs_classes : NULL;
+                *t++ = ' ';
+                if (w->smb2_getinfo.len[it])
+                    t = put_str(t, w->smb2_getinfo.s[it], w->smb2_getinfo.len[it]);
+                else {
+                    t = PUT_LIT(t, "Unknown (");
+                    t = put_u64(t, it);
+                    *t++ = ')';
+                }
+                *t++ = '/';
+                if (classes != NULL && classes->len[cls])
+                    t = put_str(t, classes->s[cls], classes->len[cls]);
+                else {
+                    t = PUT_LIT(t, "SMB2_");
+                    t = w->smb2_getinfo.len[it] ? put_str(t, w->smb2_getinfo.s[it], w->smb2_getinfo.len[it])
+                                                : PUT_LIT(t, "UNKNOWN");
+                    *t++ = '_';
+                    t = put_hex(t, cls, 2);
+                }
+            } else if (cmd == 1) {
+                Py_ssize_t at = resp ? b + 4 : b + 12;
+                if (at + 4 <= lim) {
+                    Py_ssize_t ss = h + le16(d + at), se = ss + le16(d + at + 2);
+                    if (!smb_ntlmssp(w, &t, d, ss, se < lim ? se : lim))
+                        return NULL;
+                }
+            }
+        }
+        if (!nxt || (Py_ssize_t)nxt + o <= o || o + (Py_ssize_t)nxt + 64 > lim)
+            break;
+        o += nxt;
+    }
+    return t;
+}
+
 /* snmp._tlv: the BER item at m + *o (lim: its container's end): its tag, value [*s, *e); 0 where Python
  * raises _Bad (cut, a long length of 0 or > 4 bytes) */
 static int ber_tlv(const uint8_t *m, Py_ssize_t o, Py_ssize_t lim, unsigned *tag, Py_ssize_t *s, Py_ssize_t *e) {
@@ -2413,7 +2578,8 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         if (hl < 20)
             return NULL;
         int mptcp = 0, ssh = 0, ncp = 0, rpc = 0, text = -1;
-        char rcall[1200]; /* an RPC call's Info (rpc = 2) */
+        char rcall[1600]; /* an RPC call's Info (rpc = 2), SMB2's (smb = 1) */
+        int smb = 0;
         const char *rcol = NULL;
         size_t rclen = 0;
         Py_ssize_t rlen = 0;
@@ -2449,6 +2615,19 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                     rlen = e - rcall;
                     rpc = 2;
                 }
+            } else if (w->smb2 && (((ports[lo] & 1) ? lo : hi) == 139 || ((ports[lo] & 1) ? lo : hi) == 445)) {
+                /* an NBSS session message holding SMB2 (netbios.dissect_nbss, smb._smb2) */
+                Py_ssize_t slim = seglen < avail ? seglen : avail;
+                if (slim < 4 + 64 || pl[0] != 0 || memcmp(pl + 4, "\xfeSMB", 4) != 0)
+                    return NULL;
+                Py_ssize_t nl = 4 + (Py_ssize_t)(be16(pl + 2) | (unsigned)pl[1] << 16);
+                if (nl < slim)
+                    slim = nl;
+                char *e = slim >= 4 + 64 ? smb2_info(w, rcall, pl + 4, slim - 4) : NULL;
+                if (e == NULL)
+                    return NULL;
+                rlen = e - rcall;
+                smb = 1;
             } else if (w->n_text && (text = text_index(w, (ports[lo] & 1) ? lo : hi)) >= 0) {
                 char tmp[400];
                 if (text_info(w, tmp, text, pl, seglen, dp) == NULL)
@@ -2501,6 +2680,10 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, (unsigned long long)seglen);
             *o++ = ')';
             return o;
+        }
+        if (smb) {
+            HEAD_IP(ip, v6, " SMB2 ");
+            return put_str(o, rcall, (size_t)rlen);
         }
         if (rpc == 2) { /* a call: its program's column */
             HEAD_ADDRS(ip, v6);

@@ -30,9 +30,11 @@ from sniffer.decode import (
     legacyfs,
     link,
     mgmt,
+    netbios,
     routing,
     rpc,
     sctp,
+    smb,
     snmp,
     ssh,
     text,
@@ -411,6 +413,15 @@ def _native_ext() -> dict[str, Any]:
     if not (v4 and v6):  # (the rest is for both IP versions: one condition)
         return ext
     ext["mptcp"] = ip(6) is inet.dissect_tcp
+    if all(TCP_PORTS.map.get(p) is netbios.dissect_nbss for p in (139, 445)):
+        ext["smb2"] = {  # SMB2 in NBSS session messages (session 10)
+            "cmds": smb.SMB2_COMMANDS,
+            "status": smb.NT_STATUS,
+            "getinfo": smb.GETINFO_TYPES,
+            "file": smb.FILE_INFO_CLASSES,
+            "fs": smb.FS_INFO_CLASSES,
+            "ntlmssp": smb.NTLMSSP_TYPES,
+        }
     if all(UDP_PORTS.map.get(p) is snmp.dissect_snmp for p in (161, 162)):
         ext["snmp"] = snmp.PDU_TYPES  # SNMP v1/v2c: the PDU types (session 10)
     heads = {"cseq": "CSeq", "content-type": "Content-Type", "expires": "Expires", "contact": "Contact"}

@@ -1704,3 +1704,105 @@ def test_snmp_same_text(tmp_path: Path) -> None:
         "getBulkRequest",
     ):
         assert want in text, want
+
+
+def _smb2_msg(rnd: random.Random, chain: int) -> bytes:
+    cmd = rnd.choice((0, 1, 1, 5, 5, 6, 8, 9, 14, 16, 16, 18, 19, 300))
+    resp = rnd.random() < 0.5
+    status = rnd.choice((0, 0, 0xC0000016, 0x80000006, 0x12345678, 0xC0000128)) if resp else 0
+    head = b"\xfeSMB" + struct.pack("<HHIHHIIQ", 64, 1, status, cmd, 1, int(resp), chain, 7) + bytes(32)
+    body = b""
+    if cmd == 5 and not resp:
+        name = rnd.choice(("Test\\2011-2012 Payroll.xlsx", "", "caf\u00e9", "a")).encode("utf-16-le")
+        name = name[:-1] if rnd.random() < 0.1 else name
+        body = (
+            struct.pack("<H", 57)
+            + bytes(42)
+            + struct.pack("<HH", rnd.choice((120, 120, 500)), len(name))
+            + bytes(8)
+            + name
+        )
+    elif cmd in (8, 9) and not resp:
+        body = struct.pack("<HHIQ", 49, 0, 65536, rnd.choice((0, 4096, 1 << 40))) + bytes(
+            rnd.choice((0, 8, 32))
+        )
+    elif cmd == 16 and not resp:
+        body = struct.pack(
+            "<HBB", 41, rnd.choice((1, 2, 3, 4, 9)), rnd.choice((5, 7, 22, 3, 1, 200))
+        ) + bytes(rnd.choice((0, 4, 36)))
+    elif cmd == 1:
+        t = rnd.choice((1, 2, 3, 3, 9))
+        ntlm = b"NTLMSSP\0" + struct.pack("<I", t)
+        if t == 3:
+            dom, user = rnd.choice(("DOM", "", "d\u00f6m")).encode("utf-16-le"), "bob".encode("utf-16-le")
+            ntlm += (
+                bytes(16)
+                + struct.pack("<HHI", len(dom), len(dom), 64)
+                + struct.pack("<HHI", len(user), len(user), 64 + len(dom))
+            )
+            ntlm += bytes(64 - len(ntlm)) + dom + user
+        blob = rnd.randbytes(rnd.choice((0, 5))) + ntlm
+        fixed = (
+            bytes(4) + struct.pack("<HH", 64 + 8, len(blob))
+            if resp
+            else bytes(12) + struct.pack("<HH", 64 + 24, len(blob))
+        )
+        fixed += bytes((8 if resp else 24) - len(fixed))
+        body = fixed + blob
+    else:
+        body = bytes(rnd.choice((0, 8, 16)))
+    return head + body
+
+
+def _smb2_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4, TCP 445/139, an NBSS session message holding one to three chained SMB2 messages
+    (every command this knows and unknown ones, errors, Create names in ASCII and not, Read/Write,
+    GetInfo classes, Session Setup NTLMSSP messages with users), or SMB1, or another NBSS type; cut."""
+    if rnd.random() < 0.1:
+        payload = b"\xffSMB" + bytes(60)
+    else:
+        msgs = [_smb2_msg(rnd, 0) for _ in range(rnd.choice((1, 1, 1, 2, 3)))]
+        payload = b""
+        for i, m in enumerate(msgs):
+            if i + 1 < len(msgs):
+                m = m + bytes(-len(m) % 8)
+                m = m[:20] + struct.pack("<I", rnd.choice((len(m),) * 4 + (0, 4))) + m[24:]
+            payload += m
+    nb = bytes([rnd.choice((0, 0, 0, 0x85))]) + rnd.choice(
+        (len(payload), len(payload), 30, len(payload) + 50)
+    ).to_bytes(3, "big")
+    pl = nb + payload
+    if rnd.random() < 0.1:
+        pl = pl[: rnd.randrange(len(pl) + 1)]
+    ports = rnd.choice(((49000, 445), (445, 49000), (49000, 139), (139, 445)))
+    tcp = struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0) + pl
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+
+
+@native
+def test_smb2_same_text(tmp_path: Path) -> None:
+    """Session 10: SMB2 in an NBSS session message (TCP 139/445) is the walker's, as smb._smb2 writes the
+    Info (commands, errors, Create file names, Read/Write, GetInfo classes, NTLMSSP, chains); mutated
+    and cut too. The corpus's SMB2 captures are in test_every_corpus_capture_same_text."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(16)
+    frames = [_smb2_frame(rnd) for _ in range(5000)]
+    p = _same_with_mutants(tmp_path / "smb2.pcap", frames, 3000, rnd, 54, 160, (0, 1, 3, 5, 0x40, 0xFE))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 2000
+    for want in (
+        "Create Request File: Test\\2011-2012 Payroll.xlsx",
+        "Error: STATUS_MORE_PROCESSING_REQUIRED",
+        "Error: Unknown (0x12345678)",
+        "NTLMSSP_AUTH, User: DOM\\bob",
+        "GetInfo Request FILE_INFO/SMB2_FILE_EA_INFO",
+        "QUOTA_INFO/SMB2_QUOTA_INFO_",
+        "Unknown (9)/SMB2_UNKNOWN_",
+        " Len:65536 Off:1099511627776",
+        "Unknown (300) ",
+        ";",
+    ):
+        assert want in text, want

@@ -159,6 +159,8 @@ typedef struct {
         uint8_t len;
         char s[48];
     } nt_status[64];
+    int nbns; /* session 10: NBNS on UDP 137 (netbios.dissect_nbns): opcodes, reply codes, record types */
+    Names nbns_ops, nbns_rcodes, nbns_types;
     int snmp;        /* session 10: SNMP v1/v2c on UDP 161/162 (snmp.dissect_snmp): the PDU types' names */
     Names snmp_pdus;
     long long last_sec;
@@ -602,6 +604,16 @@ static int ext_tables(Walker *w, PyObject *ext) {
             memcpy(w->nt_status[i].s, PyUnicode_DATA(v), w->nt_status[i].len);
         }
         w->smb2 = 1;
+    }
+    PyObject *nb = PyDict_GetItemString(ext, "nbns");
+    if (nb != NULL) { /* {"ops", "rcodes", "types": {int: str}} */
+        if (!PyDict_Check(nb) || ext_names(nb, "ops", &w->nbns_ops) < 0 ||
+            ext_names(nb, "rcodes", &w->nbns_rcodes) < 0 || ext_names(nb, "types", &w->nbns_types) < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "Walker: nbns: a dict is needed");
+            return -1;
+        }
+        w->nbns = 1;
     }
     if (PyDict_GetItemString(ext, "snmp") != NULL) {
         if (ext_names(ext, "snmp", &w->snmp_pdus) < 0)
@@ -1683,6 +1695,133 @@ static char *smb2_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
         if (!nxt || (Py_ssize_t)nxt + o <= o || o + (Py_ssize_t)nxt + 64 > lim)
             break;
         o += nxt;
+    }
+    return t;
+}
+
+/* netbios.netbios_name at m + o (m[0:lim), pointers allowed when ptr): its text into *t (as _show
+ * writes it), *used; 0 where Python's gives None, -1 where it prints what this does not (a scope label not
+ * ASCII) */
+static int nb_name(const uint8_t *m, Py_ssize_t o, Py_ssize_t lim, int ptr, char **t, Py_ssize_t *used) {
+    if (o >= lim)
+        return 0;
+    if ((m[o] & 0xC0) == 0xC0) {
+        if (!ptr || o + 2 > lim)
+            return 0;
+        Py_ssize_t target = (Py_ssize_t)((m[o] & 0x3F) << 8 | m[o + 1]), u;
+        if (target >= o)
+            return 0;
+        int r = nb_name(m, target, lim, 0, t, &u);
+        *used = 2;
+        return r;
+    }
+    if (m[o] != 32 || o + 33 > lim)
+        return 0;
+    uint8_t b[16];
+    for (int i = 0; i < 16; i++) {
+        uint8_t hi = m[o + 1 + 2 * i], lo = m[o + 2 + 2 * i];
+        if (hi < 'A' || hi > 'P' || lo < 'A' || lo > 'P')
+            return 0;
+        b[i] = (uint8_t)((hi - 'A') << 4 | (lo - 'A'));
+    }
+    Py_ssize_t p = o + 33, scope = p;
+    while (p < lim && m[p]) {
+        unsigned ln = m[p];
+        if ((ln & 0xC0) || p + 1 + (Py_ssize_t)ln > lim)
+            return 0;
+        for (unsigned k = 0; k < ln; k++)
+            if (m[p + 1 + k] >= 0x80)
+                return -1;
+        p += 1 + ln;
+        if (p - scope > 250) /* (a long scope: the name stays within its buffer here) */
+            return -1;
+    }
+    if (p >= lim)
+        return 0;
+    int n = 15;
+    while (n > 0 && b[n - 1] == ' ')
+        n--;
+    char *x = *t;
+    for (int i = 0; i < n; i++)
+        if (b[i] > 32 && b[i] < 127)
+            *x++ = (char)b[i];
+        else {
+            *x++ = '<';
+            x = put_hex(x, b[i], 2);
+            *x++ = '>';
+        }
+    *x++ = '<';
+    x = put_hex(x, b[15], 2);
+    *x++ = '>';
+    for (Py_ssize_t q = scope; q < p; q += 1 + m[q]) { /* "." + the scope's labels joined by "." */
+        *x++ = '.';
+        x = put_str(x, (const char *)m + q + 1, m[q]);
+    }
+    *t = x;
+    *used = p + 1 - o;
+    return 1;
+}
+
+/* netbios.dissect_nbns's Info of the message m[0:lim) into t; NULL where Python's */
+static char *nbns_info(Walker *w, char *t, const uint8_t *m, Py_ssize_t lim) {
+    if (lim < 12)
+        return NULL;
+    char *start = t;
+    int resp = m[2] & 0x80;
+    unsigned op = (m[2] >> 3) & 15, rc = m[3] & 15;
+    if (w->nbns_ops.len[op])
+        t = put_str(t, w->nbns_ops.s[op], w->nbns_ops.len[op]);
+    else {
+        t = PUT_LIT(t, "Unknown operation (");
+        t = put_u64(t, op);
+        *t++ = ')';
+    }
+    if (resp) {
+        t = PUT_LIT(t, " response");
+        if (rc) {
+            t = PUT_LIT(t, ", ");
+            if (w->nbns_rcodes.len[rc])
+                t = put_str(t, w->nbns_rcodes.s[rc], w->nbns_rcodes.len[rc]);
+            else {
+                t = PUT_LIT(t, "Unknown error (");
+                t = put_u64(t, rc);
+                *t++ = ')';
+            }
+        }
+    }
+    unsigned qd = be16(m + 4), an = be16(m + 6);
+    Py_ssize_t o = 12, used;
+    for (unsigned i = 0; i < (qd < 64 ? qd : 64); i++) {
+        char name[400], *e = name;
+        if (nb_name(m, o, lim, 0, &e, &used) != 1 || o + used + 4 > lim || t - start > 1200)
+            return NULL; /* (cut: malformed; or Python's) */
+        unsigned qt = be16(m + o + used);
+        *t++ = ' ';
+        t = qt < 256 && w->nbns_types.len[qt] ? put_str(t, w->nbns_types.s[qt], w->nbns_types.len[qt]) : put_u64(t, qt);
+        *t++ = ' ';
+        t = put_str(t, name, (size_t)(e - name));
+        o += used + 4;
+    }
+    for (unsigned i = 0; i < (an < 64 ? an : 64); i++) { /* the answers (_nbns_rr): their type and addresses */
+        char name[400], *e = name;
+        int r = nb_name(m, o, lim, 1, &e, &used);
+        if (r < 0 || t - start > 1200)
+            return NULL;
+        if (r == 0 || o + used + 10 > lim)
+            break;
+        Py_ssize_t p = o + used;
+        unsigned rt = be16(m + p);
+        Py_ssize_t d = p + 10, dl = be16(m + p + 8), dend = d + dl < lim ? d + dl : lim;
+        *t++ = ' ';
+        t = rt < 256 && w->nbns_types.len[rt] ? put_str(t, w->nbns_types.s[rt], w->nbns_types.len[rt]) : put_u64(t, rt);
+        if (rt == 0x20)
+            for (Py_ssize_t q = d; q + 6 <= dend && t - start < 1400; q += 6) {
+                *t++ = ' ';
+                t = put_ip4(t, m + q + 2);
+            }
+        if (t - start >= 1400)
+            return NULL;
+        o = d + dl;
     }
     return t;
 }
@@ -2793,6 +2932,14 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, wl);
             *o++ = ' ';
             return dns_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->nbns && chosen == 137) { /* NBNS: the operation, questions' and answers' names and types */
+            char tmp[1600];
+            char *e = nbns_info(w, tmp, l4 + 8, (ulen < len ? ulen : len) - 8);
+            if (e == NULL)
+                return NULL;
+            HEAD_IP(ip, v6, " NBNS ");
+            return put_str(o, tmp, (size_t)(e - tmp));
         }
         if (w->snmp && (chosen == 161 || chosen == 162)) { /* SNMP v1/v2c: the PDU type and object names */
             char tmp[1600];

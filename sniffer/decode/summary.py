@@ -422,6 +422,12 @@ def _native_ext() -> dict[str, Any]:
             "fs": smb.FS_INFO_CLASSES,
             "ntlmssp": smb.NTLMSSP_TYPES,
         }
+    if UDP_PORTS.map.get(netbios.NBNS_PORT) is netbios.dissect_nbns:  # NBNS (session 10)
+        ext["nbns"] = {
+            "ops": netbios.NBNS_OPCODES,
+            "rcodes": netbios.NBNS_RCODES,
+            "types": netbios.NBNS_TYPES,
+        }
     if all(UDP_PORTS.map.get(p) is snmp.dissect_snmp for p in (161, 162)):
         ext["snmp"] = snmp.PDU_TYPES  # SNMP v1/v2c: the PDU types (session 10)
     heads = {"cseq": "CSeq", "content-type": "Content-Type", "expires": "Expires", "contact": "Contact"}

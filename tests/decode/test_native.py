@@ -1806,3 +1806,65 @@ def test_smb2_same_text(tmp_path: Path) -> None:
         ";",
     ):
         assert want in text, want
+
+
+def _nb_encode(name: bytes, suffix: int) -> bytes:
+    raw = name.ljust(15, b" ")[:15] + bytes([suffix])
+    return b"\x20" + bytes(c for b in raw for c in (0x41 + (b >> 4), 0x41 + (b & 15)))
+
+
+def _nbns_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4, UDP 137, an NBNS message: every opcode (and unknown ones), responses with reply
+    codes, 0-3 questions and 0-3 answers (NB with 0-3 addresses, NBSTAT, others; compression pointers,
+    scopes, names with unprintable bytes), cut."""
+    resp = rnd.random() < 0.4
+    flags = (
+        (0x8000 if resp else 0)
+        | rnd.choice((0, 5, 6, 8, 3, 15)) << 11
+        | (rnd.choice((0, 0, 3, 9)) if resp else 0)
+    )
+    nq, na = rnd.choice((0, 1, 1, 2, 3)), rnd.choice((0, 0, 1, 2)) if resp else 0
+    body = b""
+    for _ in range(nq):
+        nm = rnd.choice((b"WORKGROUP", b"\x01\x02__MSBROWSE__\x02", b"A B", b"DJP"))
+        scope = rnd.choice((b"\0", b"\0", b"\x03lan\x07example\0", b"\x03l\xe9n\0"))
+        body += _nb_encode(nm, rnd.choice((0, 0x1B, 0x1D, 0x20)))[:-1] + _nb_encode(nm, 0x1B)[-1:] + scope
+        body += struct.pack("!HH", rnd.choice((0x20, 0x21, 0x99)), 1)
+    for _ in range(na):
+        name = rnd.choice((b"\xc0\x0c", _nb_encode(b"HOST", 0x20) + b"\0", b"\xc0\x40"))
+        rt = rnd.choice((0x20, 0x20, 0x21, 0x30))
+        rdata = b"".join(
+            struct.pack("!H4s", 0x6000, bytes([10, 0, 0, i])) for i in range(rnd.choice((0, 1, 3)))
+        )
+        body += name + struct.pack("!HHIH", rt, 1, 300, len(rdata) + rnd.choice((0, 0, 4))) + rdata
+    msg = struct.pack("!HHHHHH", rnd.randrange(65536), flags, nq, na, 0, rnd.choice((0, 1))) + body
+    if rnd.random() < 0.1:
+        msg = msg[: rnd.randrange(len(msg) + 1)]
+    udp = struct.pack("!HHHH", 137, rnd.choice((137, 40000)), 8 + len(msg), 0) + msg
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(17, udp)
+
+
+@native
+def test_nbns_same_text(tmp_path: Path) -> None:
+    """Session 10: NBNS (UDP 137) is the walker's, as netbios.dissect_nbns writes the Info (operation,
+    reply code, questions' types and names, answers' types and addresses); mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(17)
+    frames = [_nbns_frame(rnd) for _ in range(5000)]
+    p = _same_with_mutants(tmp_path / "nbns.pcap", frames, 3000, rnd, 42, 160, (0, 0x20, 0x41, 0x50, 0xC0))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 2000
+    for want in (
+        "Name query NB WORKGROUP<1b>",
+        "Registration NB <01><02>__MSBROWSE__<02><1b>",
+        "<1b>.lan.example",
+        "Unknown operation (3)",
+        "response, Name error",
+        "NB 10.0.0.0 10.0.0.1 10.0.0.2",
+        " NBSTAT ",
+        " 153 ",
+    ):
+        assert want in text, want

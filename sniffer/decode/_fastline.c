@@ -80,6 +80,8 @@ typedef struct {
         uint8_t len;
         char s[16];
     } sip_methods[24];
+    int v6ext;     /* session 10: IPv6 hop-by-hop / destination options (inet.dissect_hopopts, dissect_dstopts) */
+    Names mld, mld_records; /* session 10: MLD's type names (130-132, 143) and MLDv2 records' phrases */
     Names nd; /* session 10: ICMPv6 ND's type names, 133-137 (icmp.dissect_icmpv6, _nd_options); empty: Python's */
     int http;
     uint8_t http_ports[8192];
@@ -321,6 +323,9 @@ static int ext_tables(Walker *w, PyObject *ext) {
         }
         w->n_sip = (int)PyTuple_GET_SIZE(sm);
     }
+    if ((w->v6ext = ext_flag(ext, "v6ext")) < 0 || ext_names(ext, "mld", &w->mld) < 0 ||
+        ext_names(ext, "mld_records", &w->mld_records) < 0)
+        return -1;
     if (ext_names(ext, "nd", &w->nd) < 0 || ext_names(ext, "pim", &w->pim) < 0 || ext_names(ext, "ospf", &w->ospf) < 0 ||
         ext_names(ext, "eigrp", &w->eigrp) < 0 || ext_names(ext, "ptp", &w->ptp) < 0 ||
         ext_names(ext, "sctp", &w->sctp) < 0 || ext_names(ext, "dnp3_pri", &w->dnp3_pri) < 0 ||
@@ -3098,6 +3103,68 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             return put_str(o, w->icmp_err_s[slot][code], w->icmp_err_len[slot][code]);
         }
     }
+    if (v6 && proto == 58 && len >= 8 && w->mld.len[l4[0]]) { /* MLD (icmp.dissect_icmpv6, _mld_report_v2) */
+        unsigned t = l4[0];
+        char a[INET6_ADDRSTRLEN], tmp[1600], *x = tmp;
+        if (t == 130 || t == 131 || t == 132) {
+            if (len < 24)
+                return NULL;
+            if (t == 130 && len >= 28 && 28 + 16 * (Py_ssize_t)be16(l4 + 26) > len)
+                return NULL; /* (a source cut: malformed) */
+            inet_ntop(AF_INET6, l4 + 8, a, sizeof a);
+            x = put_str(x, w->mld.s[t], w->mld.len[t]);
+            if (t == 130) {
+                x = len >= 28 ? PUT_LIT(x, " v2, ") : PUT_LIT(x, " v1, ");
+                if (strcmp(a, "::") == 0)
+                    x = PUT_LIT(x, "general");
+                else {
+                    x = PUT_LIT(x, "specific for group ");
+                    x = put_str(x, a, strlen(a));
+                }
+            } else {
+                x = PUT_LIT(x, " group ");
+                x = put_str(x, a, strlen(a));
+            }
+        } else if (t == 143) {
+            x = put_str(x, w->mld.s[t], w->mld.len[t]);
+            unsigned nrec = be16(l4 + 6);
+            Py_ssize_t q = 8;
+            for (unsigned i = 0; i < nrec; i++) {
+                if (q + 20 > len || x - tmp > 1200)
+                    return NULL;
+                unsigned rt = l4[q], aux = l4[q + 1], ns = be16(l4 + q + 2);
+                if (q + 20 + 16 * (Py_ssize_t)ns + 4 * (Py_ssize_t)aux > len || ns > 64)
+                    return NULL;
+                x = PUT_LIT(x, " / ");
+                if (w->mld_records.len[rt])
+                    x = put_str(x, w->mld_records.s[rt], w->mld_records.len[rt]);
+                else {
+                    x = PUT_LIT(x, "Record type ");
+                    x = put_u64(x, rt);
+                }
+                *x++ = ' ';
+                inet_ntop(AF_INET6, l4 + q + 4, a, sizeof a);
+                x = put_str(x, a, strlen(a));
+                if (ns) {
+                    x = PUT_LIT(x, " for source {");
+                    for (unsigned k = 0; k < ns; k++) {
+                        if (k)
+                            x = PUT_LIT(x, ", ");
+                        inet_ntop(AF_INET6, l4 + q + 20 + 16 * k, a, sizeof a);
+                        x = put_str(x, a, strlen(a));
+                        if (x - tmp > 1400)
+                            return NULL;
+                    }
+                    *x++ = '}';
+                } else if (rt == 4)
+                    x = PUT_LIT(x, " for any sources");
+                q += 20 + 16 * (Py_ssize_t)ns + 4 * (Py_ssize_t)aux;
+            }
+        } else
+            return NULL;
+        HEAD_IP(ip, v6, " ICMPv6 ");
+        return put_str(o, tmp, (size_t)(x - tmp));
+    }
     if (v6 && proto == 58 && len >= 8 && w->nd.len[l4[0]]) { /* ND: icmp.dissect_icmpv6's Info and _nd_options' */
         static const uint8_t fixed[5] = {8, 16, 24, 24, 40}; /* RS, RA, NS, NA, Redirect */
         unsigned t = l4[0];
@@ -3254,7 +3321,19 @@ static char *format_ip6(Walker *w, char *o, unsigned long long n, long long sec,
     Py_ssize_t plen = be16(ip + 4);
     if (!plen || 40 + plen > cap)
         return NULL;
-    return format_l4(w, o, n, sec, us, ip, 1, ip[6], ip + 40, plen, cap - 40, ip[7], wl, fl);
+    unsigned nxt = ip[6];
+    const uint8_t *l4 = ip + 40;
+    Py_ssize_t len = plen, lcap = cap - 40;
+    for (int k = 0; (nxt == 0 || nxt == 60) && w->v6ext && k < 2; k++) { /* options headers: skipped */
+        Py_ssize_t size = len >= 2 ? ((Py_ssize_t)l4[1] + 1) * 8 : len + 1;
+        if (size > len)
+            return NULL; /* (cut: malformed) */
+        nxt = l4[0];
+        l4 += size;
+        len -= size;
+        lcap -= size;
+    }
+    return format_l4(w, o, n, sec, us, ip, 1, nxt, l4, len, lcap, ip[7], wl, fl);
 }
 
 /* A tunnel's inner packet of ethertype et at p (cap bytes to the end the tunnel gives it): IPv4 or IPv6,

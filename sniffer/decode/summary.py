@@ -438,6 +438,10 @@ def _native_ext() -> dict[str, Any]:
         and voip._COMPACT["c"] == "Content-Type"
     ):
         ext["sip_methods"] = tuple(sorted(voip.SIP_METHODS))  # SIP over UDP 5060 (session 10)
+    ext["v6ext"] = ip(0) is inet.dissect_hopopts and ip(60) is inet.dissect_dstopts  # (session 10)
+    if ip(58) is icmp.dissect_icmpv6 and not any(t in icmp.ICMPV6_CODES for t in (130, 131, 132, 143)):
+        ext["mld"] = {t: icmp.ICMPV6_TYPES[t] for t in (130, 131, 132, 143)}  # MLD's Info (session 10)
+        ext["mld_records"] = icmp.MLD_RECORD_INFO
     if ip(58) is icmp.dissect_icmpv6 and not any(t in icmp.ICMPV6_CODES for t in range(133, 138)):
         ext["nd"] = {t: icmp.ICMPV6_TYPES[t] for t in range(133, 138)}  # ND's Info (session 10)
     # tunnels whose inner IPv4/IPv6 packet gives the columns, one level (session 10)

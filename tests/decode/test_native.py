@@ -1868,3 +1868,109 @@ def test_nbns_same_text(tmp_path: Path) -> None:
         " 153 ",
     ):
         assert want in text, want
+
+
+def _v6_ext(rnd: random.Random, nxt: int) -> tuple[bytes, int]:
+    """0-2 hop-by-hop / destination options headers (router alert, padding, odd and overlong options)
+    before next header ``nxt``: (the headers, the first next header)."""
+    heads: list[tuple[int, bytes]] = []
+    for _ in range(rnd.choice((0, 1, 1, 1, 2))):
+        opts = rnd.choice(
+            (
+                b"\x05\x02\x00\x00\x01\x00",
+                b"\x01\x04\x00\x00\x00\x00",
+                b"\x00" * 6,
+                b"\x05\x09\0\0\0\0",
+                b"\x01\x0c" + bytes(12),
+            )
+        )
+        heads.append((rnd.choice((0, 0, 60)), opts))
+    out = b""
+    first = nxt
+    for kind, opts in reversed(heads):
+        out = bytes([first, (len(opts) + 2) // 8 - 1]) + opts + out
+        first = kind
+    return out, first
+
+
+def _mld_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv6 with hop-by-hop options (as MLD has them), MLD: v1 and v2 queries (general,
+    specific, with sources), v1 reports and done, v2 reports with 0-3 records of every type (sources,
+    auxiliary data); or a session-8 IPv6 packet behind options headers; cut."""
+    if rnd.random() < 0.3:
+        f = _session8_frame(rnd)
+        while f[12:14] == b"\x81\x00":
+            f = f[:12] + f[16:]
+        if f[12:14] != b"\x86\xdd":
+            return f
+        ip = f[14:]
+        ext, first = _v6_ext(rnd, ip[6])
+        ip = (
+            ip[:4]
+            + struct.pack("!H", struct.unpack("!H", ip[4:6])[0] + len(ext))
+            + bytes([first])
+            + ip[7:40]
+            + ext
+            + ip[40:]
+        )
+        return f[:14] + ip
+    t = rnd.choice((130, 130, 131, 132, 143, 143))
+    group = rnd.choice(
+        (bytes(16), b"\xff\x02" + bytes(13) + b"\xfb", b"\xff\x02" + bytes(9) + b"\x01\xff\x00\x00\x01")
+    )
+    if t == 130:
+        body = struct.pack("!HH", 1000, 0) + group
+        if rnd.random() < 0.6:
+            ns = rnd.choice((0, 1, 2))
+            body += struct.pack("!BBH", 2, 125, ns + rnd.choice((0, 0, 1))) + b"".join(
+                b"\x20\x01\x0d\xb8" + bytes(11) + bytes([i + 1]) for i in range(ns)
+            )
+    elif t in (131, 132):
+        body = struct.pack("!HH", 0, 0) + group
+    else:
+        recs = b""
+        n = rnd.choice((0, 1, 2, 3))
+        for _ in range(n):
+            ns, aux = rnd.choice((0, 0, 1, 2)), rnd.choice((0, 0, 1))
+            recs += struct.pack("!BBH", rnd.choice((1, 2, 3, 4, 4, 5, 6, 9)), aux, ns) + group
+            recs += b"".join(b"\xfe\x80" + bytes(13) + bytes([i + 1]) for i in range(ns)) + bytes(4 * aux)
+        body = struct.pack("!HH", 0, n + rnd.choice((0, 0, 0, 1))) + recs
+    icmp = bytes([t, 0]) + b"\0\0" + body
+    ext, first = _v6_ext(rnd, 58)
+    ip = (
+        struct.pack("!IHBB", 0x60000000, len(ext) + len(icmp), first, 1)
+        + b"\xfe\x80"
+        + bytes(13)
+        + b"\x02"
+        + b"\xff\x02"
+        + bytes(13)
+        + b"\x16"
+    )
+    return b"\x33\x33\0\0\0\x16\x02\0\0\0\0\x02\x86\xdd" + ip + ext + icmp
+
+
+@native
+def test_mld_and_ipv6_options_same_text(tmp_path: Path) -> None:
+    """Session 10: MLD (queries, v1 reports and done, v2 reports' records) and any walker packet behind
+    IPv6 hop-by-hop / destination options headers are the walker's, as icmp.dissect_icmpv6 and
+    inet.dissect_hopopts/dissect_dstopts give the columns; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(18)
+    frames = [_mld_frame(rnd) for _ in range(5000)]
+    p = _same_with_mutants(tmp_path / "mld.pcap", frames, 3000, rnd, 54, 180, (0, 1, 2, 4, 58, 60, 130, 143))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 2500
+    for want in (
+        "Multicast Listener Query v2, general",
+        "Multicast Listener Query v1, specific for group ff02::fb",
+        "Multicast Listener Report group ff02::1:ff00:1",
+        "Multicast Listener Done group",
+        "Multicast Listener Report Message v2 / Join group ff02::fb for any sources",
+        "for source {fe80::1, fe80::2}",
+        "Record type 9",
+        " TCP ",
+    ):
+        assert want in text, want

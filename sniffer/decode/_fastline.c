@@ -161,6 +161,10 @@ typedef struct {
         uint8_t len;
         char s[48];
     } nt_status[64];
+    int tls; /* session 10: TLS records (tls.dissect_tls) on its ports and by its TCP heuristic: */
+    uint8_t tls_ports[8192]; /* bit per port whose dissector is tls.dissect_tls_port */
+    Names tls_versions, tls_alert_levels, tls_alerts; /* versions by minor (3.x), alert levels, descriptions */
+    uint8_t tls_hs[256];     /* tls.HANDSHAKE_TYPES: 1 for a known type */
     int nbns; /* session 10: NBNS on UDP 137 (netbios.dissect_nbns): opcodes, reply codes, record types */
     Names nbns_ops, nbns_rcodes, nbns_types;
     int snmp;        /* session 10: SNMP v1/v2c on UDP 161/162 (snmp.dissect_snmp): the PDU types' names */
@@ -609,6 +613,39 @@ static int ext_tables(Walker *w, PyObject *ext) {
             memcpy(w->nt_status[i].s, PyUnicode_DATA(v), w->nt_status[i].len);
         }
         w->smb2 = 1;
+    }
+    PyObject *tl = PyDict_GetItemString(ext, "tls");
+    if (tl != NULL) { /* {"ports": (int,...), "versions", "levels", "alerts", "handshakes": {int: str}} */
+        PyObject *tp = PyDict_Check(tl) ? PyDict_GetItemString(tl, "ports") : NULL;
+        PyObject *hs = PyDict_Check(tl) ? PyDict_GetItemString(tl, "handshakes") : NULL;
+        if (tp == NULL || !PyTuple_Check(tp) || hs == NULL || !PyDict_Check(hs)) {
+            PyErr_SetString(PyExc_ValueError, "Walker: tls: ports and handshakes are needed");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(tp); i++) {
+            long port = PyLong_AsLong(PyTuple_GET_ITEM(tp, i));
+            if (port < 0 || port > 65535) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: tls: ports");
+                return -1;
+            }
+            w->tls_ports[port >> 3] |= (uint8_t)(1 << (port & 7));
+        }
+        PyObject *k, *v;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(hs, &pos, &k, &v)) {
+            long t = PyLong_AsLong(k);
+            if (t < 0 || t > 255) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Walker: tls: handshakes");
+                return -1;
+            }
+            w->tls_hs[t] = 1;
+        }
+        if (ext_names(tl, "versions", &w->tls_versions) < 0 || ext_names(tl, "levels", &w->tls_alert_levels) < 0 ||
+            ext_names(tl, "alerts", &w->tls_alerts) < 0)
+            return -1;
+        w->tls = 1;
     }
     PyObject *nb = PyDict_GetItemString(ext, "nbns");
     if (nb != NULL) { /* {"ops", "rcodes", "types": {int: str}} */
@@ -1704,6 +1741,75 @@ static char *smb2_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
     return t;
 }
 
+/* tls.dissect_tls's columns of the records in d[0:lim) (a record header at 0): the Info into t, the
+ * Protocol at *proto (NULL: "SSL"); NULL where Python's (a handshake record that parses into messages, an
+ * empty one) */
+static char *tls_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, const char **proto, size_t *plen) {
+    char *start = t;
+    int n = 0;
+    *proto = NULL;
+    *plen = 0;
+    for (Py_ssize_t o = 0; o + 5 <= lim;) {
+        if (n && t - start > 1200)
+            return NULL;
+        const char *sep = n ? ", " : "";
+        if (!(d[o] >= 20 && d[o] <= 25 && d[o + 1] == 3 && d[o + 2] <= 4)) {
+            t = put_str(t, sep, strlen(sep));
+            t = PUT_LIT(t, "Ignored Unknown Record");
+            break;
+        }
+        unsigned ct = d[o], minor = d[o + 2];
+        Py_ssize_t ln = be16(d + o + 3), b = o + 5, stop = b + ln;
+        if (stop > lim)
+            break;
+        if (ct == 22) {
+            if (!ln)
+                return NULL;
+            Py_ssize_t q = b; /* tls._handshake_parses */
+            while (q < stop && q + 4 <= stop && w->tls_hs[d[q]])
+                q += 4 + (Py_ssize_t)(d[q + 1] << 16 | d[q + 2] << 8 | d[q + 3]);
+            if (q == stop)
+                return NULL; /* (handshake messages: Python's) */
+        }
+        if (ct != 25) {
+            t = put_str(t, sep, strlen(sep));
+            n++;
+        }
+        if (ct == 20)
+            t = PUT_LIT(t, "Change Cipher Spec");
+        else if (ct == 21) {
+            if (ln == 2 && w->tls_alert_levels.len[d[b]]) {
+                t = PUT_LIT(t, "Alert (Level: ");
+                t = put_str(t, w->tls_alert_levels.s[d[b]], w->tls_alert_levels.len[d[b]]);
+                t = PUT_LIT(t, ", Description: ");
+                if (w->tls_alerts.len[d[b + 1]])
+                    t = put_str(t, w->tls_alerts.s[d[b + 1]], w->tls_alerts.len[d[b + 1]]);
+                else {
+                    t = PUT_LIT(t, "Unknown (");
+                    t = put_u64(t, d[b + 1]);
+                    *t++ = ')';
+                }
+                *t++ = ')';
+            } else
+                t = PUT_LIT(t, "Encrypted Alert");
+        } else if (ct == 22)
+            t = PUT_LIT(t, "Encrypted Handshake Message");
+        else if (ct == 23)
+            t = PUT_LIT(t, "Application Data");
+        else if (ct == 24) {
+            unsigned hb = ln ? d[b] : 0;
+            t = hb == 1 ? PUT_LIT(t, "Heartbeat Request") : hb == 2 ? PUT_LIT(t, "Heartbeat Response")
+                                                                   : PUT_LIT(t, "Encrypted Heartbeat");
+        }
+        if (*proto == NULL) { /* the first whole record's version (tls.VERSIONS, else "TLS") */
+            *proto = w->tls_versions.len[minor] ? w->tls_versions.s[minor] : "TLS";
+            *plen = w->tls_versions.len[minor] ? w->tls_versions.len[minor] : 3;
+        }
+        o = stop;
+    }
+    return t;
+}
+
 /* netbios.netbios_name at m + o (m[0:lim), pointers allowed when ptr): its text into *t (as _show
  * writes it), *used; 0 where Python's gives None, -1 where it prints what this does not (a scope label not
  * ASCII) */
@@ -2759,6 +2865,22 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                     rlen = e - rcall;
                     rpc = 2;
                 }
+            } else if (w->tls && seglen >= 5 && pl[0] >= 20 && pl[0] <= 25 && pl[1] == 3 && pl[2] <= 4 &&
+                       ((ports[lo] & 1) || (ports[hi] & 1)
+                            ? (w->tls_ports[((ports[lo] & 1) ? lo : hi) >> 3] >> (((ports[lo] & 1) ? lo : hi) & 7) & 1)
+                            : ((pl[0] == 22 || pl[0] == 23) && pl[2] <= 3 && be16(pl + 3) != 0 &&
+                               be16(pl + 3) < 16384 + 2048))) {
+                /* TLS records: on its ports (tls.dissect_tls_port) or by its heuristic on a port without a
+                 * dissector (anything else there: the branches below, as before) */
+                const char *tp;
+                size_t tpl;
+                char *e = tls_info(w, rcall, pl, seglen < avail ? seglen : avail, &tp, &tpl);
+                if (e == NULL)
+                    return NULL;
+                rlen = e - rcall;
+                rcol = tp;
+                rclen = tpl;
+                smb = 2;
             } else if (w->smb2 && (((ports[lo] & 1) ? lo : hi) == 139 || ((ports[lo] & 1) ? lo : hi) == 445)) {
                 /* an NBSS session message holding SMB2 (netbios.dissect_nbss, smb._smb2) */
                 Py_ssize_t slim = seglen < avail ? seglen : avail;
@@ -2824,6 +2946,15 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, (unsigned long long)seglen);
             *o++ = ')';
             return o;
+        }
+        if (smb == 2) { /* TLS */
+            HEAD_ADDRS(ip, v6);
+            *o++ = ' ';
+            o = rcol != NULL ? put_str(o, rcol, rclen) : PUT_LIT(o, "SSL");
+            *o++ = ' ';
+            o = put_u64(o, wl);
+            *o++ = ' ';
+            return put_str(o, rcall, (size_t)rlen);
         }
         if (smb) {
             HEAD_IP(ip, v6, " SMB2 ");

@@ -38,6 +38,7 @@ from sniffer.decode import (
     snmp,
     ssh,
     text,
+    tls,
     tunnels,
     voip,
 )
@@ -49,6 +50,7 @@ from sniffer.decode.core import (
     LINKTYPES,
     LLC_SAPS,
     TCP_PORTS,
+    TLS_TCP_PORTS,
     UDP_CONVERSATIONS,
     UDP_HEURISTICS,
     UDP_PORTS,
@@ -421,6 +423,21 @@ def _native_ext() -> dict[str, Any]:
             "file": smb.FILE_INFO_CLASSES,
             "fs": smb.FS_INFO_CLASSES,
             "ntlmssp": smb.NTLMSSP_TYPES,
+        }
+    others = [p for p, fn in TCP_HEURISTICS.entries if fn is not tls.heuristic_tls]
+    if (
+        ip(6) is inet.dissect_tcp
+        and all(TCP_PORTS.map.get(p) is tls.dissect_tls_port for p in TLS_TCP_PORTS)
+        and any(fn is tls.heuristic_tls for _p, fn in TCP_HEURISTICS.entries)
+        and not any(p & tls.TLS_HEURISTIC_PREFIXES for p in others)
+        and all(v >> 8 == 3 for v in tls.VERSIONS)
+    ):  # TLS records but handshake messages (session 10)
+        ext["tls"] = {
+            "ports": tuple(sorted(TLS_TCP_PORTS)),
+            "versions": {v & 0xFF: n for v, n in tls.VERSIONS.items()},
+            "levels": tls.ALERT_LEVELS,
+            "alerts": tls.ALERT_DESCRIPTIONS,
+            "handshakes": tls.HANDSHAKE_TYPES,
         }
     if UDP_PORTS.map.get(netbios.NBNS_PORT) is netbios.dissect_nbns:  # NBNS (session 10)
         ext["nbns"] = {

@@ -1974,3 +1974,68 @@ def test_mld_and_ipv6_options_same_text(tmp_path: Path) -> None:
         " TCP ",
     ):
         assert want in text, want
+
+
+def _tls_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4, TCP on a TLS port or any other, a segment of TLS records: application data,
+    change cipher spec, alerts (plain, encrypted), encrypted and parsable handshakes, heartbeats, type
+    25, empty records, a record cut by the segment's end, 5 unknown bytes after; or data, SSLv2."""
+    recs = b""
+    for _ in range(rnd.choice((1, 1, 2, 3))):
+        ct = rnd.choice((23, 23, 20, 21, 21, 22, 22, 24, 25))
+        if ct == 22:
+            body = rnd.choice(
+                (
+                    rnd.randbytes(40),
+                    b"\x01\x00\x00\x04" + bytes(4),
+                    b"\x14\x00\x00\x0c" + rnd.randbytes(12),
+                    b"",
+                )
+            )
+        elif ct == 21:
+            body = rnd.choice((b"\x02\x28", b"\x01\x00", b"\x03\x00", rnd.randbytes(26), b"\x02\xee"))
+        elif ct == 24:
+            body = rnd.choice((b"\x01" + rnd.randbytes(18), b"\x02\x00", b""))
+        else:
+            body = rnd.randbytes(rnd.choice((1, 16, 100)))
+        recs += bytes([ct, 3, rnd.choice((0, 1, 3, 3, 4))]) + struct.pack("!H", len(body)) + body
+    recs += rnd.choice((b"", b"", b"", b"\x17\x03\x03\x01\x00abc", b"hello", b"\x17\x03"))
+    if rnd.random() < 0.1:
+        recs = rnd.choice(
+            (b"\x80\x2e\x01\x03\x01" + bytes(20), b"GET / HTTP/1.1\r\n\r\n", b"\x17\x03\x03\x00\x00")
+        )
+    ports = rnd.choice(
+        ((49000, 443), (443, 49000), (49000, 8443), (49000, 51000), (51000, 49000), (49000, 80), (49000, 22))
+    )
+    tcp = struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0) + recs
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+
+
+@native
+def test_tls_records_same_text(tmp_path: Path) -> None:
+    """Session 10: TLS records (not handshake messages, which stay Python's) on TLS ports and by the
+    TLS heuristic are the walker's, as tls.dissect_tls writes the columns; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(19)
+    frames = [_tls_frame(rnd) for _ in range(5000)]
+    p = _same_with_mutants(
+        tmp_path / "tls.pcap", frames, 3000, rnd, 54, 140, (0, 3, 4, 20, 21, 22, 23, 24, 25)
+    )
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 2500
+    for want in (
+        " TLSv1.2 ",
+        " TLSv1.3 ",
+        " SSLv3 ",
+        " SSL ",
+        "Application Data, Change Cipher Spec",
+        "Alert (Level: Fatal, Description: Handshake Failure)",
+        "Encrypted Alert",
+        "Encrypted Handshake Message",
+        "Heartbeat Request",
+        "Ignored Unknown Record",
+    ):
+        assert want in text, want

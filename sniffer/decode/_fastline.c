@@ -169,6 +169,7 @@ typedef struct {
     Names nbns_ops, nbns_rcodes, nbns_types;
     int snmp;        /* session 10: SNMP v1/v2c on UDP 161/162 (snmp.dissect_snmp): the PDU types' names */
     Names snmp_pdus;
+    Names isis_names; /* session 11: IS-IS after 802.3 + LLC (l2ctl.dissect_osi, dissect_isis): the PDU types' names */
     long long last_sec;
     char hms[32];
     Py_ssize_t hms_len;
@@ -327,6 +328,8 @@ static int ext_tables(Walker *w, PyObject *ext) {
         }
         w->n_sip = (int)PyTuple_GET_SIZE(sm);
     }
+    if (ext_names(ext, "isis", &w->isis_names) < 0)
+        return -1;
     if ((w->v6ext = ext_flag(ext, "v6ext")) < 0 || ext_names(ext, "mld", &w->mld) < 0 ||
         ext_names(ext, "mld_records", &w->mld_records) < 0)
         return -1;
@@ -2338,7 +2341,7 @@ static char *sip_bindings(char *t, const uint8_t *d, const Py_ssize_t *ca, const
  * end), *sdp set when an SDP body follows (Protocol "SIP/SDP"); NULL when Python's: not a request or
  * status line, a byte outside printable ASCII, tab, CR and LF, or long */
 static char *sip_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, int *sdp) {
-    if (lim > 4000)
+    if (lim > 4000 || lim <= 0)
         return NULL;
     for (Py_ssize_t k = 0; k < lim; k++)
         if (d[k] >= 0x7F || (d[k] < 0x20 && d[k] != '\t' && d[k] != '\r' && d[k] != '\n'))
@@ -3549,6 +3552,24 @@ static char *dec_info(Walker *w, char *o, const uint8_t *d, const uint8_t *e) {
     return put_u64(o, (unsigned long long)(lim - q));
 }
 
+/* l2ctl._sysid: an IS-IS system id "xxxx.xxxx.xxxx", then ".cc" (7 bytes) and "-ff" (8) */
+static char *put_sysid(char *o, const uint8_t *b, int n) {
+    for (int i = 0; i < 6; i += 2) {
+        if (i)
+            *o++ = '.';
+        o = put_hex(o, be16(b + i), 4);
+    }
+    if (n >= 7) {
+        *o++ = '.';
+        o = put_hex(o, b[6], 2);
+    }
+    if (n >= 8) {
+        *o++ = '-';
+        o = put_hex(o, b[7], 2);
+    }
+    return o;
+}
+
 /* PTPv2 over Ethernet (ethertype 0x88f7), its 34-byte header all captured: decode.l2ctl's dissect_ptp */
 static char *format_ptp(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
                         const uint8_t *p, Py_ssize_t caplen, Py_ssize_t l3) {
@@ -3599,6 +3620,69 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         o = put_u64(o, be32(b + 13));
         o = PUT_LIT(o, "  Port = 0x");
         return put_hex(o, be16(b + 25), 4);
+    }
+    if (et <= 1500 && l3 == 14 && w->isis_names.len[15] && caplen >= 18 && p[14] == 0xFE) {
+        /* IS-IS after an 802.3 LLC header (l2ctl.dissect_osi, dissect_isis): the fixed part of a known PDU
+         * type all there within the 802.3 length */
+        Py_ssize_t lend = caplen < 14 + (Py_ssize_t)et ? caplen : 14 + (Py_ssize_t)et;
+        const uint8_t *b = p + 17;
+        Py_ssize_t bl = lend - 17;
+        if (bl < 8 || b[0] != 0x83)
+            return NULL;
+        unsigned t = b[4] & 0x1F;
+        const uint8_t *q = b + 8;
+        Py_ssize_t ql = bl - 8;
+        const char *col;
+        size_t cl;
+        if (t >= 15 && t <= 17 && ql >= 11)
+            col = "HELLO", cl = 5;
+        else if ((t == 18 || t == 20) && ql >= 16)
+            col = "LSP", cl = 3;
+        else if ((t == 24 || t == 25) && ql >= 25)
+            col = "CSNP", cl = 4;
+        else if ((t == 26 || t == 27) && ql >= 9)
+            col = "PSNP", cl = 4;
+        else
+            return NULL;
+        int h_ = set_hms(w, sec);
+        if (h_ <= 0)
+            return h_ < 0 ? (char *)-1 : NULL;
+        o = put_head(w, o, n, us);
+        o = put_mac(o, p + 6);
+        o = PUT_LIT(o, " -> ");
+        o = put_mac(o, p);
+        o = PUT_LIT(o, " ISIS ");
+        o = put_str(o, col, cl);
+        *o++ = ' ';
+        o = put_u64(o, wl);
+        *o++ = ' ';
+        o = put_str(o, w->isis_names.s[t], w->isis_names.len[t]);
+        if (cl == 5) {
+            o = PUT_LIT(o, ", System-ID: ");
+            return put_sysid(o, q + 1, 6);
+        }
+        if (cl == 3) {
+            o = PUT_LIT(o, ", LSP-ID: ");
+            o = put_sysid(o, q + 4, 8);
+            o = PUT_LIT(o, ", Sequence: 0x");
+            o = put_hex(o, be32(q + 12), 8);
+            o = PUT_LIT(o, ", Lifetime: ");
+            unsigned life = be16(q + 2);
+            for (unsigned d = 10000; d > 1 && life < d; d /= 10)
+                *o++ = ' ';
+            o = put_u64(o, life);
+            *o++ = 's';
+            return o;
+        }
+        o = PUT_LIT(o, ", Source-ID: ");
+        o = put_sysid(o, q + 2, 7);
+        if (t >= 24 && t <= 25) {
+            o = PUT_LIT(o, ", Start LSP-ID: ");
+            o = put_sysid(o, q + 9, 8);
+            o = PUT_LIT(o, ", End LSP-ID: ");
+            o = put_sysid(o, q + 17, 8);
+        }
+        return o;
     }
     if (et == 0x88E7 && w->pbb) { /* PBB: the I-TAG and the customer's addresses, then IP: its columns */
         if (caplen < l3 + 18)

@@ -2039,3 +2039,32 @@ def test_tls_records_same_text(tmp_path: Path) -> None:
         "Ignored Unknown Record",
     ):
         assert want in text, want
+
+
+def _isis_frame(rnd: random.Random) -> bytes:
+    """802.3 + LLC (DSAP 0xfe) frames: IS-IS PDUs of every type (and unknown ones), other NLPIDs, fixed
+    parts whole, cut and past the 802.3 length."""
+    t = rnd.choice((15, 16, 17, 18, 20, 24, 25, 26, 27, 19, 0x31))
+    body = bytes(rnd.randrange(256) for _ in range(rnd.choice((0, 7, 10, 11, 16, 24, 25, 40))))
+    if rnd.random() < 0.3:  # small lifetimes: the column's padding
+        body = body[:2] + struct.pack(">H", rnd.choice((0, 5, 99, 1200))) + body[4:]
+    pdu = bytes((rnd.choice((0x83, 0x83, 0x83, 0x81)), 27, 1, 0, t | rnd.choice((0, 0x20)), 1, 0, 0)) + body
+    llc = bytes((0xFE, 0xFE, 3)) + pdu
+    ln = len(llc) + rnd.choice((0, 0, 0, -5, 10))
+    frame = bytes.fromhex("0180c2000014") + b"\2" * 6 + struct.pack(">H", max(0, ln)) + llc
+    return frame + b"\0" * max(0, 60 - len(frame))
+
+
+@native
+def test_isis_same_text(tmp_path: Path) -> None:
+    """Session 11: IS-IS after an 802.3 LLC header (l2ctl.dissect_isis's Info: hellos, LSPs, CSNPs, PSNPs)
+    from the walker, as the pure loop writes them; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(18)
+    frames = [_isis_frame(rnd) for _ in range(3000)]
+    _same_with_mutants(tmp_path / "isis.pcap", frames, 2000, rnd, 12, 40, (0x83, 0xFE, 15, 18, 24, 26))
+    texts = [t for n, f in enumerate(frames, 1) if (t := w.line(n, 0, f, len(f))) is not None]
+    assert len(texts) > 1000
+    for want in (" ISIS HELLO ", "P2P HELLO, System-ID: ", ", Lifetime:     5s", "L2 CSNP, Source-ID: ", "L1 PSNP"):
+        assert any(want in t for t in texts), want

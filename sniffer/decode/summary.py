@@ -414,9 +414,10 @@ def _native_ext() -> dict[str, Any]:
     }
     isis_cols = {15: "HELLO", 16: "HELLO", 17: "HELLO", 18: "LSP", 20: "LSP"}
     isis_cols |= {24: "CSNP", 25: "CSNP", 26: "PSNP", 27: "PSNP"}
-    if LLC_SAPS.map.get(0xFE) is l2ctl.dissect_osi and {
-        t: c for t, (_, c, _) in l2ctl.ISIS_TYPES.items()
-    } == isis_cols:  # IS-IS after 802.3 + LLC: the PDU types' names (session 11; the walker knows each kind)
+    if (
+        LLC_SAPS.map.get(0xFE) is l2ctl.dissect_osi
+        and {t: c for t, (_, c, _) in l2ctl.ISIS_TYPES.items()} == isis_cols
+    ):  # IS-IS after 802.3 + LLC: the PDU types' names (session 11; the walker knows each kind)
         ext["isis"] = {t: name for t, (name, _, _) in l2ctl.ISIS_TYPES.items()}
     if not (v4 and v6):  # (the rest is for both IP versions: one condition)
         return ext

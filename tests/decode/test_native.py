@@ -2066,5 +2066,11 @@ def test_isis_same_text(tmp_path: Path) -> None:
     _same_with_mutants(tmp_path / "isis.pcap", frames, 2000, rnd, 12, 40, (0x83, 0xFE, 15, 18, 24, 26))
     texts = [t for n, f in enumerate(frames, 1) if (t := w.line(n, 0, f, len(f))) is not None]
     assert len(texts) > 1000
-    for want in (" ISIS HELLO ", "P2P HELLO, System-ID: ", ", Lifetime:     5s", "L2 CSNP, Source-ID: ", "L1 PSNP"):
+    for want in (
+        " ISIS HELLO ",
+        "P2P HELLO, System-ID: ",
+        ", Lifetime:     5s",
+        "L2 CSNP, Source-ID: ",
+        "L1 PSNP",
+    ):
         assert any(want in t for t in texts), want

@@ -59,6 +59,14 @@ typedef struct {
     int mptcp; /* MPTCP's column (inet.dissect_tcp's option walk) */
     int ssh;   /* SSH's encrypted packets on port 22 (ssh.dissect_ssh) */
     uint8_t ssh_codes[256]; /* the message codes ssh._plain_packets knows */
+    /* session 11: SSH's banners and plain (key exchange) packets: the message names, the names of 30-33 by
+     * method (ssh.KEX_NAMES), the host key prefixes, the EC point sizes (a 256-byte table) */
+    int ssh_kex;
+    Names ssh_names;
+    char ssh_kex_s[7][64];
+    uint8_t ssh_kex_len[7];
+    char ssh_hk[3][4];
+    uint8_t ssh_ec[256];
     int vrrp, esp, ah;
     Names pim, ospf, eigrp, ptp; /* full type-name tables (routing.py, l2ctl.py) */
     /* session 9: SCTP (sctp.dissect_sctp): its chunk names, and the ports / PPIDs a DATA chunk's
@@ -707,6 +715,37 @@ static int ext_tables(Walker *w, PyObject *ext) {
         if (copy_table256(ssh, w->ssh_codes) < 0)
             return -1;
         w->ssh = 1;
+        PyObject *k = PyDict_GetItemString(ext, "ssh_kex"); /* (names, KEX_NAMES, host key prefixes, EC sizes) */
+        if (k != NULL) {
+            PyObject *kn = PyTuple_Check(k) && PyTuple_GET_SIZE(k) == 4 ? PyTuple_GET_ITEM(k, 1) : NULL;
+            PyObject *hk = kn != NULL ? PyTuple_GET_ITEM(k, 2) : NULL;
+            if (kn == NULL || !PyDict_Check(PyTuple_GET_ITEM(k, 0)) || !PyTuple_Check(kn) || PyTuple_GET_SIZE(kn) != 7 ||
+                !PyTuple_Check(hk) || PyTuple_GET_SIZE(hk) != 3) {
+                PyErr_SetString(PyExc_ValueError, "Walker: ssh_kex: (names, 7 texts, 3 prefixes, 256 bytes)");
+                return -1;
+            }
+            if (name_table(PyTuple_GET_ITEM(k, 0), w->ssh_names.s, w->ssh_names.len, 0, "Walker: ssh_kex names") < 0 ||
+                copy_table256(PyTuple_GET_ITEM(k, 3), w->ssh_ec) < 0)
+                return -1;
+            for (int i = 0; i < 7; i++) {
+                PyObject *v = PyTuple_GET_ITEM(kn, i);
+                if (!PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 63) {
+                    PyErr_SetString(PyExc_ValueError, "Walker: ssh_kex: ASCII texts of < 64 characters");
+                    return -1;
+                }
+                w->ssh_kex_len[i] = (uint8_t)PyUnicode_GET_LENGTH(v);
+                memcpy(w->ssh_kex_s[i], PyUnicode_DATA(v), w->ssh_kex_len[i]);
+            }
+            for (int i = 0; i < 3; i++) {
+                PyObject *v = PyTuple_GET_ITEM(hk, i);
+                if (!PyBytes_Check(v) || PyBytes_GET_SIZE(v) != 4) {
+                    PyErr_SetString(PyExc_ValueError, "Walker: ssh_kex: 4-byte host key prefixes");
+                    return -1;
+                }
+                memcpy(w->ssh_hk[i], PyBytes_AS_STRING(v), 4);
+            }
+            w->ssh_kex = 1;
+        }
     }
     return 0;
 }
@@ -1105,6 +1144,46 @@ static int ssh_plain(Walker *w, const uint8_t *pl, Py_ssize_t len) {
         o += 4 + (Py_ssize_t)ln;
     }
     return o == len;
+}
+
+/* ssh._kex_name's guess for code 30-33 (the message's bytes [p, pe) before its padding) as a KEX_NAMES index */
+static int ssh_kex_index(Walker *w, unsigned code, const uint8_t *d, Py_ssize_t p, Py_ssize_t pe) {
+    if (code == 30)
+        return p + 4 <= pe && be32(d + p) < 256 && w->ssh_ec[be32(d + p)] ? 1 : 0;
+    if (code == 31) {
+        if (p + 8 <= pe && (memcmp(d + p + 4, w->ssh_hk[0], 4) == 0 || memcmp(d + p + 4, w->ssh_hk[1], 4) == 0 ||
+                            memcmp(d + p + 4, w->ssh_hk[2], 4) == 0)) {
+            Py_ssize_t q = p + 4 + (Py_ssize_t)be32(d + p);
+            return q + 4 <= pe && be32(d + q) < 256 && w->ssh_ec[be32(d + q)] ? 3 : 2;
+        }
+        return 4;
+    }
+    return code == 32 ? 5 : 6;
+}
+
+/* dissect_ssh's Info after "Client: " / "Server: " for the plain packets filling pl[0:len) (ssh_plain is
+ * true): their names joined by ", " into t; NULL past 30 packets */
+static char *ssh_kex_info(Walker *w, char *t, const uint8_t *pl, Py_ssize_t len) {
+    Py_ssize_t o = 0;
+    for (int k = 0; o < len; k++) {
+        uint32_t ln = be32(pl + o);
+        unsigned pad = pl[o + 4], code = pl[o + 5];
+        if (ln < 12 || ln > 35000 || pad < 4 || pad >= ln || !w->ssh_codes[code])
+            break; /* (what follows New Keys) */
+        if (k == 30)
+            return NULL;
+        if (k)
+            t = PUT_LIT(t, ", ");
+        if (code >= 30 && code <= 33) {
+            int i = ssh_kex_index(w, code, pl, o + 6, o + 4 + (Py_ssize_t)ln - pad);
+            t = put_str(t, w->ssh_kex_s[i], w->ssh_kex_len[i]);
+        } else if (w->ssh_names.len[code])
+            t = put_str(t, w->ssh_names.s[code], w->ssh_names.len[code]);
+        else
+            return NULL;
+        o += 4 + (Py_ssize_t)ln;
+    }
+    return t;
 }
 
 /* legacyfs._ncp_path for the request bytes [p, lim) of pl: the path's text at o (its components joined by
@@ -2850,9 +2929,27 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
             if (w->ssh && tcp_port_is(w, sp, dp, 22)) {
                 /* SSH's dissector takes it: its encrypted packets only */
-                if ((seglen >= 4 && memcmp(pl, "SSH-", 4) == 0) || ssh_plain(w, pl, seglen))
-                    return NULL;
-                ssh = 1;
+                if (seglen >= 4 && memcmp(pl, "SSH-", 4) == 0) { /* the banner (session 11) */
+                    const uint8_t *nl = w->ssh_kex ? memchr(pl, '\n', (size_t)seglen) : NULL;
+                    Py_ssize_t e = nl != NULL ? nl - pl : seglen;
+                    if (!w->ssh_kex || e > 1000)
+                        return NULL;
+                    if (pl[e - 1] == 13)
+                        e--;
+                    for (Py_ssize_t k = 0; k < e; k++)
+                        if (pl[k] >= 0x80)
+                            return NULL;
+                    memcpy(rcall, pl, (size_t)e);
+                    rlen = e;
+                    ssh = 2;
+                } else if (ssh_plain(w, pl, seglen)) { /* key exchange messages (session 11) */
+                    char *e = w->ssh_kex ? ssh_kex_info(w, rcall, pl, seglen) : NULL;
+                    if (e == NULL)
+                        return NULL;
+                    rlen = e - rcall;
+                    ssh = 3;
+                } else
+                    ssh = 1;
             } else if (w->n_rpc && rpc_index(w, (ports[lo] & 1) ? lo : hi) >= 0) {
                 /* RPC over TCP: one record mark, one reply in the segment (no room for another mark) */
                 uint32_t mark = seglen >= 4 ? be32(pl) & 0x7FFFFFFF : 0;
@@ -2941,6 +3038,18 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                         return NULL;
                 }
             }
+        }
+        if (ssh == 2) {
+            HEAD_IP(ip, v6, " SSH ");
+            o = sp == 22 ? PUT_LIT(o, "Server: Protocol (") : PUT_LIT(o, "Client: Protocol (");
+            o = put_str(o, rcall, (size_t)rlen);
+            *o++ = ')';
+            return o;
+        }
+        if (ssh == 3) {
+            HEAD_IP(ip, v6, " SSHv2 ");
+            o = sp == 22 ? PUT_LIT(o, "Server: ") : PUT_LIT(o, "Client: ");
+            return put_str(o, rcall, (size_t)rlen);
         }
         if (ssh) {
             HEAD_IP(ip, v6, " SSHv2 ");

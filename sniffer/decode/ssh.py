@@ -68,11 +68,25 @@ _KEXINIT_LISTS = (
 )
 #: the names the code builds from _KEXINIT_LISTS (for the filter engine's list of what sniffer decodes)
 DECLARES = tuple(f"ssh.{n}{x}" for n in _KEXINIT_LISTS for x in ("", "_length"))
-_EC_POINT_SIZES = frozenset({32, 57, 65, 97, 133})  # curve25519/448, NIST P-256/384/521 points
+EC_POINT_SIZES = frozenset({32, 57, 65, 97, 133})  # curve25519/448, NIST P-256/384/521 points
 
 
 def _u32(data: bytes, o: int) -> int:
     return int.from_bytes(data[o : o + 4], "big")
+
+
+#: the names of messages 30-33, which depend on the key exchange method (_kex_name's guesses)
+KEX_NAMES = (
+    "Diffie-Hellman Key Exchange Init",  # 30
+    "Elliptic Curve Diffie-Hellman Key Exchange Init",  # 30 carrying an EC point
+    "Diffie-Hellman Key Exchange Reply",  # 31 starting with a host key
+    "Elliptic Curve Diffie-Hellman Key Exchange Reply",  # ... and an EC point after it
+    "Diffie-Hellman Group Exchange Group",  # 31 otherwise
+    "Diffie-Hellman Group Exchange Init",  # 32
+    "Diffie-Hellman Group Exchange Reply",  # 33
+)
+#: how a host key string starts (message 31 that is a reply)
+HOST_KEY_PREFIXES = (b"ssh-", b"ecds", b"rsa-")
 
 
 def _kex_name(code: int, data: bytes, p: int, pe: int) -> str:
@@ -80,21 +94,17 @@ def _kex_name(code: int, data: bytes, p: int, pe: int) -> str:
     from the message's contents (an EC point is short, a host key string starts the replies)."""
     if code == 30:
         n = _u32(data, p) if p + 4 <= pe else 0
-        if n in _EC_POINT_SIZES:
-            return "Elliptic Curve Diffie-Hellman Key Exchange Init"
-        return "Diffie-Hellman Key Exchange Init"
+        return KEX_NAMES[1] if n in EC_POINT_SIZES else KEX_NAMES[0]
     if code == 31:
-        if p + 8 <= pe and data[p + 4 : p + 8] in (b"ssh-", b"ecds", b"rsa-"):  # host key: a reply
+        if p + 8 <= pe and data[p + 4 : p + 8] in HOST_KEY_PREFIXES:  # host key: a reply
             k = _u32(data, p)
             q = p + 4 + k
-            if q + 4 <= pe and _u32(data, q) in _EC_POINT_SIZES:
-                return "Elliptic Curve Diffie-Hellman Key Exchange Reply"
-            return "Diffie-Hellman Key Exchange Reply"
-        return "Diffie-Hellman Group Exchange Group"
+            return KEX_NAMES[3] if q + 4 <= pe and _u32(data, q) in EC_POINT_SIZES else KEX_NAMES[2]
+        return KEX_NAMES[4]
     if code == 32:
-        return "Diffie-Hellman Group Exchange Init"
+        return KEX_NAMES[5]
     if code == 33:
-        return "Diffie-Hellman Group Exchange Reply"
+        return KEX_NAMES[6]
     return MESSAGES.get(code) or f"Unknown ({code})"
 
 

@@ -486,6 +486,13 @@ def _native_ext() -> dict[str, Any]:
     )
     if ip(6) is inet.dissect_tcp and TCP_PORTS.map.get(ssh.SSH_PORT) is ssh.dissect_ssh:
         ext["ssh"] = bytes(int(c in ssh.MESSAGES or 30 <= c <= 33) for c in range(256))
+        # banners and key exchange messages (session 11)
+        ext["ssh_kex"] = (
+            ssh.MESSAGES,
+            ssh.KEX_NAMES,
+            ssh.HOST_KEY_PREFIXES,
+            bytes(int(n in ssh.EC_POINT_SIZES) for n in range(256)),
+        )
     if ip(6) is inet.dissect_tcp and TCP_PORTS.map.get(524) is legacyfs.dissect_ncp:
         # NCP over IP: the requests whose Info is a fixed text (or one with the file handle after " - ")
         # (and those with the request's path after ": ")

@@ -2074,3 +2074,74 @@ def test_isis_same_text(tmp_path: Path) -> None:
         "L1 PSNP",
     ):
         assert any(want in t for t in texts), want
+
+
+def _ssh_kex_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4 or IPv6, TCP to or from port 22: a banner (CR, LF, neither, a byte >= 0x80), or
+    plain packets (Key Exchange Init, the ECDH/DH messages 30-34 with EC-point-sized and host-key
+    bodies, service and auth messages, many of them, New Keys then encrypted bytes), or encrypted."""
+
+    def pkt(code: int, body: bytes = b"") -> bytes:
+        pad = rnd.choice((4, 6, 11))
+        return struct.pack("!IBB", 2 + len(body) + pad, pad, code) + body + bytes(pad)
+
+    def kex_body(code: int) -> bytes:
+        ec = struct.pack("!I", rnd.choice((32, 57, 65, 97, 133, 256, 64)))
+        if code == 30:
+            return rnd.choice((ec + rnd.randbytes(32), b"\0\0", b"\0\0\x01\x01" + rnd.randbytes(20)))
+        if code == 31:
+            key = rnd.choice((b"ssh-ed25519", b"ecdsa-sha2", b"rsa-sha2-512", b"x509"))
+            body = struct.pack("!I", len(key)) + key
+            return rnd.choice((body + ec + rnd.randbytes(8), body, body[:6], rnd.randbytes(20)))
+        return rnd.randbytes(rnd.choice((0, 8)))
+
+    n = rnd.choice((1, 1, 2, 3, 31))
+    payload = b"".join(
+        pkt(c, kex_body(c))
+        for c in (rnd.choice((20, 21, 30, 30, 31, 31, 32, 33, 34, 5, 6, 50, 52, 94, 2)) for _ in range(n))
+    )
+    payload = rnd.choice(
+        (
+            payload,
+            payload,
+            payload + pkt(21) + rnd.randbytes(30),
+            b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n",
+            b"SSH-2.0-dropbear" + rnd.choice((b"\n", b"", b"\r", b"\r\r\n", b"\xe9\n", b"\n\0\0")),
+            rnd.randbytes(rnd.choice((1, 5, 48))),
+        )
+    )
+    sp, dp = rnd.choice(((22, 50000), (50000, 22), (22, 22)))
+    tcp = struct.pack("!HHIIHHHH", sp, dp, 1, 2, 0x5018, 512, 0, 0) + payload
+    if rnd.random() < 0.3:
+        ip6 = struct.pack("!IHBB16s16s", 6 << 28, len(tcp), 6, 64, bytes(15) + b"\1", bytes(15) + b"\2")
+        return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x86\xdd" + ip6 + tcp
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+
+
+@native
+def test_ssh_kex_same_text(tmp_path: Path) -> None:
+    """Session 11: SSH's banners and plain key exchange packets (ssh.dissect_ssh's Info with
+    _kex_name's guesses for messages 30-33) are the walker's too; mutated and cut."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(20)
+    frames = [_ssh_kex_frame(rnd) for _ in range(4000)]
+    p = _same_with_mutants(tmp_path / "ssh.pcap", frames, 3000, rnd, 54, 120, (0, 4, 12, 20, 21, 30, 31))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 2500
+    for want in (
+        " SSH ",
+        "Server: Protocol (SSH-2.0-OpenSSH_9.2p1 Debian-2)",
+        "Client: Key Exchange Init",
+        "Elliptic Curve Diffie-Hellman Key Exchange Init",
+        "Elliptic Curve Diffie-Hellman Key Exchange Reply",
+        "Diffie-Hellman Key Exchange Reply",
+        "Diffie-Hellman Group Exchange Group",
+        "Diffie-Hellman Group Exchange Request",
+        ", New Keys",
+        "User Authentication Success",
+        "Encrypted packet (len=",
+    ):
+        assert want in text, want

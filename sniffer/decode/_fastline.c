@@ -177,6 +177,7 @@ typedef struct {
     Names nbns_ops, nbns_rcodes, nbns_types;
     int snmp;        /* session 10: SNMP v1/v2c on UDP 161/162 (snmp.dissect_snmp): the PDU types' names */
     Names snmp_pdus;
+    int bogus_ip; /* session 11: IPv4 with a bogus version or header length, IPv6 headers cut (inet.py) */
     Names isis_names; /* session 11: IS-IS after 802.3 + LLC (l2ctl.dissect_osi, dissect_isis): the PDU types' names */
     long long last_sec;
     char hms[32];
@@ -336,7 +337,7 @@ static int ext_tables(Walker *w, PyObject *ext) {
         }
         w->n_sip = (int)PyTuple_GET_SIZE(sm);
     }
-    if (ext_names(ext, "isis", &w->isis_names) < 0)
+    if (ext_names(ext, "isis", &w->isis_names) < 0 || (w->bogus_ip = ext_flag(ext, "bogus_ip")) < 0)
         return -1;
     if ((w->v6ext = ext_flag(ext, "v6ext")) < 0 || ext_names(ext, "mld", &w->mld) < 0 ||
         ext_names(ext, "mld_records", &w->mld_records) < 0)
@@ -3806,6 +3807,25 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         }
         if (et != 0x0800 && et != 0x86DD)
             return NULL;
+    }
+    if (w->bogus_ip && et == 0x0800 && caplen > l3 && (p[l3] >> 4 != 4 || (p[l3] & 15) < 5)) {
+        /* inet.dissect_ipv4: a bogus version or header length, the Ethernet addresses as the columns */
+        HEAD_MAC(p, " IPv4 ", wl);
+        if (p[l3] >> 4 != 4) {
+            o = PUT_LIT(o, "Bogus IP version (");
+            o = put_u64(o, p[l3] >> 4);
+            *o++ = ')';
+            return o;
+        }
+        o = PUT_LIT(o, "Bogus IP header length (");
+        o = put_u64(o, (p[l3] & 15) * 4u);
+        return PUT_LIT(o, ", must be at least 20)");
+    }
+    if (w->bogus_ip && et == 0x86DD && caplen - l3 < 40) { /* inet.dissect_ipv6: the header cut */
+        HEAD_MAC(p, " IPv6 ", wl);
+        o = PUT_LIT(o, "Invalid IPv6 header (");
+        o = put_u64(o, (unsigned long long)(caplen - l3));
+        return PUT_LIT(o, " bytes, need exactly 40)[Malformed Packet]");
     }
     if (et == 0x0800)
         return format_ip4(w, o, n, sec, us, p + l3, caplen - l3, wl, 0);

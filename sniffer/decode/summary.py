@@ -422,6 +422,7 @@ def _native_ext() -> dict[str, Any]:
     if not (v4 and v6):  # (the rest is for both IP versions: one condition)
         return ext
     ext["mptcp"] = ip(6) is inet.dissect_tcp
+    ext["bogus_ip"] = True  # IPv4's bogus versions and header lengths, IPv6's cut headers (session 11)
     if all(TCP_PORTS.map.get(p) is netbios.dissect_nbss for p in (139, 445)):
         ext["smb2"] = {  # SMB2 in NBSS session messages (session 10)
             "cmds": smb.SMB2_COMMANDS,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import struct
 import subprocess
 import sys
@@ -2185,3 +2186,25 @@ def test_bogus_ip_same_text(tmp_path: Path) -> None:
         "Invalid IPv6 header (0 bytes",
     ):
         assert want in text, want
+
+
+@native
+def test_unknown_ip_protocols_same_text(tmp_path: Path) -> None:
+    """Session 11: IPv4/IPv6 packets of an IP protocol no dissector takes show its description (as
+    inet.ipv4_next / ipv6_next write it) from the walker; every protocol number, mutated and cut."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(22)
+    frames = []
+    for _ in range(3000):
+        proto = rnd.randrange(256)
+        body = rnd.randbytes(rnd.choice((0, 4, 30)))
+        ip = _ip6(proto, body, rnd) if rnd.random() < 0.4 else _ip4p(proto, body, rnd)
+        et = b"\x86\xdd" if ip[0] >> 4 == 6 else b"\x08\x00"
+        frames.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02" + et + ip)
+    p = _same_with_mutants(tmp_path / "ipp.pcap", frames, 1500, rnd, 14, 50, (0, 59, 99, 253, 255))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert re.search(r" IPv6 \d+ Unknown IP Protocol: ", text) and "Unknown (255)" in text
+    assert re.search(r" IPv4 \d+ [A-Za-z].* \(\d+\)$", text, re.M)

@@ -177,6 +177,8 @@ typedef struct {
     Names nbns_ops, nbns_rcodes, nbns_types;
     int snmp;        /* session 10: SNMP v1/v2c on UDP 161/162 (snmp.dissect_snmp): the PDU types' names */
     Names snmp_pdus;
+    Names ip_unknown; /* session 11: the IP protocols without a dissector: their descriptions (ipproto.py) */
+    int bogus_ip; /* session 11: IPv4 with a bogus version or header length, IPv6 headers cut (inet.py) */
     Names isis_names; /* session 11: IS-IS after 802.3 + LLC (l2ctl.dissect_osi, dissect_isis): the PDU types' names */
     long long last_sec;
     char hms[32];
@@ -336,7 +338,7 @@ static int ext_tables(Walker *w, PyObject *ext) {
         }
         w->n_sip = (int)PyTuple_GET_SIZE(sm);
     }
-    if (ext_names(ext, "isis", &w->isis_names) < 0)
+    if (ext_names(ext, "isis", &w->isis_names) < 0 || ext_names(ext, "ip_unknown", &w->ip_unknown) < 0 || (w->bogus_ip = ext_flag(ext, "bogus_ip")) < 0)
         return -1;
     if ((w->v6ext = ext_flag(ext, "v6ext")) < 0 || ext_names(ext, "mld", &w->mld) < 0 ||
         ext_names(ext, "mld_records", &w->mld_records) < 0)
@@ -2530,6 +2532,8 @@ static char *sip_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, int 
 #define L4_FIRST_FRAG 1 /* an IPv4 first fragment (MF set): only TCP and RX/AFS over UDP are taken */
 #define L4_AFTER_AH 2   /* after an Authentication Header (one at most) */
 #define L4_INNER 4      /* inside a tunnel (one level: a tunnel inside it is Python's) */
+#define L4_AFTER_EXT 8  /* after IPv6 options headers */
+#define L4_AFTER_PBB 16 /* after PBB (whose Info stays when the packet's protocol is unknown) */
 
 static char *format_inner(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, unsigned et,
                           const uint8_t *p, Py_ssize_t cap, unsigned long long wl);
@@ -3533,6 +3537,18 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         *o++ = ')';
         return o;
     }
+    if (!fl && w->ip_unknown.len[proto]) { /* no dissector (inet.ipv4_next, ipv6_next): the description */
+        if (v6) {
+            HEAD_IP(ip, v6, " IPv6 ");
+            o = PUT_LIT(o, "Unknown IP Protocol: ");
+        } else
+            HEAD_IP(ip, v6, " IPv4 ");
+        o = put_str(o, w->ip_unknown.s[proto], w->ip_unknown.len[proto]);
+        o = PUT_LIT(o, " (");
+        o = put_u64(o, proto);
+        *o++ = ')';
+        return o;
+    }
     return NULL;
 }
 
@@ -3576,7 +3592,7 @@ static char *format_ip6(Walker *w, char *o, unsigned long long n, long long sec,
         len -= size;
         lcap -= size;
     }
-    return format_l4(w, o, n, sec, us, ip, 1, nxt, l4, len, lcap, ip[7], wl, fl);
+    return format_l4(w, o, n, sec, us, ip, 1, nxt, l4, len, lcap, ip[7], wl, fl | (l4 != ip + 40 ? L4_AFTER_EXT : 0));
 }
 
 /* A tunnel's inner packet of ethertype et at p (cap bytes to the end the tunnel gives it): IPv4 or IPv6,
@@ -3698,6 +3714,7 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         return NULL;
     unsigned et = be16(p + 12);
     Py_ssize_t l3 = 14;
+    int efl = 0;
     for (int tags = 0; et == 0x8100 && w->vlan && tags < 4; tags++) { /* 802.1Q tags: the next layer's columns */
         if (caplen < l3 + 4)
             return NULL;
@@ -3806,11 +3823,31 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         }
         if (et != 0x0800 && et != 0x86DD)
             return NULL;
+        efl = L4_AFTER_PBB;
+    }
+    if (w->bogus_ip && et == 0x0800 && caplen > l3 && (p[l3] >> 4 != 4 || (p[l3] & 15) < 5)) {
+        /* inet.dissect_ipv4: a bogus version or header length, the Ethernet addresses as the columns */
+        HEAD_MAC(p, " IPv4 ", wl);
+        if (p[l3] >> 4 != 4) {
+            o = PUT_LIT(o, "Bogus IP version (");
+            o = put_u64(o, p[l3] >> 4);
+            *o++ = ')';
+            return o;
+        }
+        o = PUT_LIT(o, "Bogus IP header length (");
+        o = put_u64(o, (p[l3] & 15) * 4u);
+        return PUT_LIT(o, ", must be at least 20)");
+    }
+    if (w->bogus_ip && et == 0x86DD && caplen - l3 < 40) { /* inet.dissect_ipv6: the header cut */
+        HEAD_MAC(p, " IPv6 ", wl);
+        o = PUT_LIT(o, "Invalid IPv6 header (");
+        o = put_u64(o, (unsigned long long)(caplen - l3));
+        return PUT_LIT(o, " bytes, need exactly 40)[Malformed Packet]");
     }
     if (et == 0x0800)
-        return format_ip4(w, o, n, sec, us, p + l3, caplen - l3, wl, 0);
+        return format_ip4(w, o, n, sec, us, p + l3, caplen - l3, wl, efl);
     if (et == 0x86DD)
-        return w->ipv6 ? format_ip6(w, o, n, sec, us, p + l3, caplen - l3, wl, 0) : NULL;
+        return w->ipv6 ? format_ip6(w, o, n, sec, us, p + l3, caplen - l3, wl, efl) : NULL;
     if (et == 0x8864 && w->pppoe) { /* PPPoE session, PPP's IPv4/IPv6 (tunnels.dissect_pppoes, dissect_ppp) */
         if (caplen < l3 + 8)
             return NULL;

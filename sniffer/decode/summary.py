@@ -422,6 +422,11 @@ def _native_ext() -> dict[str, Any]:
     if not (v4 and v6):  # (the rest is for both IP versions: one condition)
         return ext
     ext["mptcp"] = ip(6) is inet.dissect_tcp
+    ext["bogus_ip"] = True  # IPv4's bogus versions and header lengths, IPv6's cut headers (session 11)
+    from sniffer.decode.ipproto import IP_PROTO_DESCRIPTIONS
+
+    # the IP protocols no dissector takes: their description as the Info (session 11)
+    ext["ip_unknown"] = {p: IP_PROTO_DESCRIPTIONS.get(p, "Unknown") for p in range(256) if ip(p) is None}
     if all(TCP_PORTS.map.get(p) is netbios.dissect_nbss for p in (139, 445)):
         ext["smb2"] = {  # SMB2 in NBSS session messages (session 10)
             "cmds": smb.SMB2_COMMANDS,

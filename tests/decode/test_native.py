@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import struct
 import subprocess
 import sys
@@ -2145,3 +2146,65 @@ def test_ssh_kex_same_text(tmp_path: Path) -> None:
         "Encrypted packet (len=",
     ):
         assert want in text, want
+
+
+def _bogus_ip_frame(rnd: random.Random) -> bytes:
+    """Ethernet (0-2 802.1Q tags) with the IPv4 or IPv6 type: a bogus version or header length, a
+    header cut at any byte, or a whole one."""
+    tags = b"".join(
+        b"\x81\x00" + struct.pack("!H", rnd.randrange(4096)) for _ in range(rnd.choice((0, 0, 1, 2)))
+    )
+    if rnd.random() < 0.5:
+        first = rnd.choice((0x40, 0x44, 0x4F, 0x45, 0x65, 0x05, 0xF3, 0x46))
+        body = bytes([first]) + rnd.randbytes(rnd.choice((0, 10, 19, 30, 60)))
+        et = b"\x08\x00"
+    else:
+        body = bytes([rnd.choice((0x60, 0x60, 0x40, 0x00))]) + rnd.randbytes(
+            rnd.choice((0, 1, 20, 39, 40, 60))
+        )
+        et = b"\x86\xdd"
+    body = body[: rnd.randrange(len(body) + 1)] if rnd.random() < 0.3 else body
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02" + tags + et + body
+
+
+@native
+def test_bogus_ip_same_text(tmp_path: Path) -> None:
+    """Session 11: IPv4 with a bogus version or header length and IPv6 headers shorter than 40 bytes
+    are the walker's, as inet.dissect_ipv4/dissect_ipv6 write them."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(21)
+    frames = [_bogus_ip_frame(rnd) for _ in range(3000)]
+    p = _same_with_mutants(tmp_path / "bogus.pcap", frames, 1500, rnd, 12, 24, (0x81, 0x08, 0x86, 0x45, 0x60))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    for want in (
+        "Bogus IP version (6)",
+        "Bogus IP header length (0, must be at least 20)",
+        "Invalid IPv6 header (20 bytes, need exactly 40)[Malformed Packet]",
+        "Invalid IPv6 header (0 bytes",
+    ):
+        assert want in text, want
+
+
+@native
+def test_unknown_ip_protocols_same_text(tmp_path: Path) -> None:
+    """Session 11: IPv4/IPv6 packets of an IP protocol no dissector takes show its description (as
+    inet.ipv4_next / ipv6_next write it) from the walker; every protocol number, mutated and cut."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(22)
+    frames = []
+    for _ in range(3000):
+        proto = rnd.randrange(256)
+        body = rnd.randbytes(rnd.choice((0, 4, 30)))
+        ip = _ip6(proto, body, rnd) if rnd.random() < 0.4 else _ip4p(proto, body, rnd)
+        et = b"\x86\xdd" if ip[0] >> 4 == 6 else b"\x08\x00"
+        frames.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02" + et + ip)
+    p = _same_with_mutants(tmp_path / "ipp.pcap", frames, 1500, rnd, 14, 50, (0, 59, 99, 253, 255))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert re.search(r" IPv6 \d+ Unknown IP Protocol: ", text) and "Unknown (255)" in text
+    assert re.search(r" IPv4 \d+ [A-Za-z].* \(\d+\)$", text, re.M)

@@ -25,6 +25,11 @@ typedef struct {
 } Names; /* a {0..255: ASCII name} table (len 0: none) */
 
 typedef struct {
+    char s[256][80];
+    uint8_t len[256];
+} LNames; /* the same, for names of up to 79 characters */
+
+typedef struct {
     PyObject_HEAD
     uint8_t ports[65536]; /* bit 1: TCP port with a dissector, 2: ... not heuristic, 4/8: the same for UDP */
     uint8_t *pfx;         /* 2^24 bits: the 3-byte payload prefixes of the port tables' heuristic dissectors */
@@ -177,6 +182,11 @@ typedef struct {
     Names nbns_ops, nbns_rcodes, nbns_types;
     int snmp;        /* session 10: SNMP v1/v2c on UDP 161/162 (snmp.dissect_snmp): the PDU types' names */
     Names snmp_pdus;
+    /* session 11: LLDP (l2ctl.dissect_lldp): the chassis and port id subtypes' abbreviations; UDLD in
+     * SNAP (dissect_udld); EAPOL and EAP (dissect_eapol, dissect_eap): full name tables, unknowns too */
+    int lldp, udld, eap;
+    Names lldp_chassis, lldp_port;
+    LNames eapol_types, eap_codes, eap_types;
     Names ip_unknown; /* session 11: the IP protocols without a dissector: their descriptions (ipproto.py) */
     int bogus_ip; /* session 11: IPv4 with a bogus version or header length, IPv6 headers cut (inet.py) */
     Names isis_names; /* session 11: IS-IS after 802.3 + LLC (l2ctl.dissect_osi, dissect_isis): the PDU types' names */
@@ -287,6 +297,32 @@ static int name_table(PyObject *d, char names[256][40], uint8_t lens[256], int a
 }
 
 /* ext[key] as a flag (absent: 0); -1 on error */
+static int ext_flag(PyObject *ext, const char *key);
+
+/* ext[key] as a full {0..255: ASCII str of < 80 characters} dict into t (absent: none); -1 on error */
+static int ext_lnames(PyObject *ext, const char *key, LNames *t) {
+    PyObject *d = PyDict_GetItemString(ext, key), *k, *v;
+    Py_ssize_t ppos = 0;
+    if (d == NULL)
+        return 0;
+    if (!PyDict_Check(d) || PyDict_Size(d) != 256) {
+        PyErr_Format(PyExc_ValueError, "Walker: %s: a dict of 256 names is needed", key);
+        return -1;
+    }
+    while (PyDict_Next(d, &ppos, &k, &v)) {
+        long i = PyLong_AsLong(k);
+        if (i < 0 || i > 255 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 79 ||
+            PyUnicode_GET_LENGTH(v) == 0) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_ValueError, "Walker: %s: {0..255: ASCII str of 1-79 characters}", key);
+            return -1;
+        }
+        t->len[i] = (uint8_t)PyUnicode_GET_LENGTH(v);
+        memcpy(t->s[i], PyUnicode_DATA(v), t->len[i]);
+    }
+    return 1;
+}
+
 static int ext_flag(PyObject *ext, const char *key) {
     PyObject *v = PyDict_GetItemString(ext, key);
     return v == NULL ? 0 : PyObject_IsTrue(v);
@@ -338,6 +374,14 @@ static int ext_tables(Walker *w, PyObject *ext) {
         }
         w->n_sip = (int)PyTuple_GET_SIZE(sm);
     }
+    int e1, e2, e3;
+    if ((e1 = ext_lnames(ext, "eapol_types", &w->eapol_types)) < 0 ||
+        (e2 = ext_lnames(ext, "eap_codes", &w->eap_codes)) < 0 || (e3 = ext_lnames(ext, "eap_types", &w->eap_types)) < 0)
+        return -1;
+    w->eap = e1 && e2 && e3;
+    if ((w->udld = ext_flag(ext, "udld")) < 0 || ext_names(ext, "lldp_chassis", &w->lldp_chassis) < 0 ||
+        ext_names(ext, "lldp_port", &w->lldp_port) < 0 || (w->lldp = ext_flag(ext, "lldp")) < 0)
+        return -1;
     if (ext_names(ext, "isis", &w->isis_names) < 0 || ext_names(ext, "ip_unknown", &w->ip_unknown) < 0 || (w->bogus_ip = ext_flag(ext, "bogus_ip")) < 0)
         return -1;
     if ((w->v6ext = ext_flag(ext, "v6ext")) < 0 || ext_names(ext, "mld", &w->mld) < 0 ||
@@ -3677,6 +3721,64 @@ static char *dec_info(Walker *w, char *o, const uint8_t *d, const uint8_t *e) {
     return put_u64(o, (unsigned long long)(lim - q));
 }
 
+/* l2ctl._text of d[0:n) (up to a NUL) into t; NULL for a byte >= 0x80 (Python's latin-1 text) */
+static char *put_ctext(char *t, const uint8_t *d, Py_ssize_t n) {
+    const uint8_t *z = memchr(d, 0, (size_t)n);
+    if (z != NULL)
+        n = z - d;
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (d[k] >= 0x80)
+            return NULL;
+    return put_str(t, (const char *)d, (size_t)n);
+}
+
+/* l2ctl.dissect_lldp's Info for the TLVs d[0:lim) into t; NULL where Python's: a TLV cut, a text with a
+ * byte >= 0x80, long */
+static char *lldp_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
+    char *start = t;
+    Py_ssize_t off = 0;
+    while (off + 2 <= lim) {
+        unsigned ty = d[off] >> 1, ln = be16(d + off) & 0x1FF;
+        Py_ssize_t v = off + 2;
+        if (v + (Py_ssize_t)ln > lim || t - start > 1500)
+            return NULL;
+        if ((ty == 1 || ty == 2) && ln >= 1) {
+            unsigned sub = d[v];
+            const Names *ab = ty == 1 ? &w->lldp_chassis : &w->lldp_port;
+            t = ab->len[sub] ? put_str(t, ab->s[sub], ab->len[sub]) : PUT_LIT(t, "??");
+            *t++ = '/';
+            const uint8_t *raw = d + v + 1;
+            Py_ssize_t rl = (Py_ssize_t)ln - 1;
+            if (sub == (ty == 1 ? 4u : 3u) && rl == 6)
+                t = put_mac(t, raw);
+            else if (sub == (ty == 1 ? 5u : 4u) && rl == 5 && raw[0] == 1)
+                t = put_ip4(t, raw + 1);
+            else if (ty == 2 || (sub >= 1 && sub <= 7 && sub != 4 && sub != 5)) {
+                if ((t = put_ctext(t, raw, rl)) == NULL)
+                    return NULL;
+            } else
+                for (Py_ssize_t k = 0; k < rl; k++) {
+                    if (k)
+                        *t++ = ':';
+                    t = put_hex(t, raw[k], 2);
+                }
+            *t++ = ' ';
+        } else if (ty == 3 && ln >= 2) {
+            t = put_u64(t, be16(d + v));
+            *t++ = ' ';
+        } else if (ty == 5 || ty == 6) {
+            t = ty == 5 ? PUT_LIT(t, "SysN=") : PUT_LIT(t, "SysD=");
+            if ((t = put_ctext(t, d + v, ln)) == NULL)
+                return NULL;
+            *t++ = ' ';
+        }
+        off = v + ln;
+        if (ty == 0)
+            break;
+    }
+    return t - start > 2000 ? NULL : t;
+}
+
 /* l2ctl._sysid: an IS-IS system id "xxxx.xxxx.xxxx", then ".cc" (7 bytes) and "-ff" (8) */
 static char *put_sysid(char *o, const uint8_t *b, int n) {
     for (int i = 0; i < 6; i += 2) {
@@ -3810,6 +3912,37 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         }
         return o;
     }
+    if (et <= 1500 && l3 == 14 && w->udld && caplen >= 26 && p[14] == 0xAA && p[15] == 0xAA &&
+        (be32(p + 16) & 0xFFFFFF) == 0x00000C && be16(p + 20) == 0x0111) {
+        /* UDLD in 802.3 + LLC/SNAP (l2ctl.dissect_udld): its header all there within the 802.3 length */
+        Py_ssize_t lim = caplen < 14 + (Py_ssize_t)et ? caplen : 14 + (Py_ssize_t)et;
+        if (lim < 26)
+            return NULL;
+        const uint8_t *dev = NULL, *port = NULL;
+        Py_ssize_t devn = 0, portn = 0;
+        for (Py_ssize_t q = 26; q + 4 <= lim;) {
+            unsigned t = be16(p + q), ln = be16(p + q + 2);
+            if (ln < 4)
+                break;
+            if ((t == 1 || t == 2) && q + (Py_ssize_t)ln <= lim) {
+                if (t == 1)
+                    dev = p + q + 4, devn = ln - 4;
+                else
+                    port = p + q + 4, portn = ln - 4;
+            }
+            q += ln;
+        }
+        if (devn > 600 || portn > 600)
+            return NULL;
+        HEAD_MAC(p, " UDLD ", wl);
+        o = PUT_LIT(o, "Device ID: ");
+        if (dev != NULL && (o = put_ctext(o, dev, devn)) == NULL)
+            return NULL;
+        o = PUT_LIT(o, "  Port ID: ");
+        if (port != NULL && (o = put_ctext(o, port, portn)) == NULL)
+            return NULL;
+        return PUT_LIT(o, "  ");
+    }
     if (et == 0x88E7 && w->pbb) { /* PBB: the I-TAG and the customer's addresses, then IP: its columns */
         if (caplen < l3 + 18)
             return NULL;
@@ -3873,6 +4006,32 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
     }
     if (et == 0x0806)
         return w->arp ? format_arp(w, o, n, sec, us, p, caplen, l3) : NULL;
+    if (et == 0x88CC && w->lldp) { /* LLDP (l2ctl.dissect_lldp) */
+        char tmp[2100];
+        char *e = lldp_info(w, tmp, p + l3, caplen - l3);
+        if (e == NULL)
+            return NULL;
+        HEAD_MAC(p, " LLDP ", wl);
+        return put_str(o, tmp, (size_t)(e - tmp));
+    }
+    if (et == 0x888E && w->eap && caplen >= l3 + 4) { /* EAPOL, EAP (l2ctl.dissect_eapol, dissect_eap) */
+        const uint8_t *a = p + l3;
+        if (a[1] != 0) {
+            HEAD_MAC(p, " EAPOL ", wl);
+            return put_str(o, w->eapol_types.s[a[1]], w->eapol_types.len[a[1]]);
+        }
+        Py_ssize_t end = caplen - l3 - 4 < (Py_ssize_t)be16(a + 2) ? caplen - l3 - 4 : (Py_ssize_t)be16(a + 2);
+        const uint8_t *e = a + 4;
+        if (end < 4 || ((e[0] == 1 || e[0] == 2) && end < 5)) /* (cut: Python flags it) */
+            return NULL;
+        HEAD_MAC(p, " EAP ", wl);
+        o = put_str(o, w->eap_codes.s[e[0]], w->eap_codes.len[e[0]]);
+        if (e[0] == 1 || e[0] == 2) {
+            o = PUT_LIT(o, ", ");
+            o = put_str(o, w->eap_types.s[e[4]], w->eap_types.len[e[4]]);
+        }
+        return o;
+    }
     if (et == 0x88F7)
         return w->ptp.len[0] ? format_ptp(w, o, n, sec, us, p, caplen, l3) : NULL;
     if (et == 0x6003 && w->dec) {

@@ -105,8 +105,8 @@ LLDP_TLV = Header(
     )
 )
 # Wireshark's two-letter prefixes of the chassis and port id subtypes in the Info column
-_CHASSIS_ABBR = {1: "CO", 2: "IA", 3: "PC", 4: "MA", 5: "NA", 6: "IN", 7: "LA"}
-_PORT_ABBR = {1: "IA", 2: "PC", 3: "MA", 4: "NA", 5: "IN", 6: "AC", 7: "LA"}
+CHASSIS_ABBR = {1: "CO", 2: "IA", 3: "PC", 4: "MA", 5: "NA", 6: "IN", 7: "LA"}
+PORT_ABBR = {1: "IA", 2: "PC", 3: "MA", 4: "NA", 5: "IN", 6: "AC", 7: "LA"}
 
 
 @ETHERTYPES.register(0x88CC)
@@ -142,7 +142,7 @@ def dissect_lldp(ctx: Ctx, off: int, end: int) -> None:
             else:
                 s = raw.hex(":")
                 ctx.add(f"lldp.{what}.id", s, v + 1, ln - 1, f"{what.title()} Id")
-            parts.append(f"{(_CHASSIS_ABBR if t == 1 else _PORT_ABBR).get(sub, '??')}/{s}")
+            parts.append(f"{(CHASSIS_ABBR if t == 1 else PORT_ABBR).get(sub, '??')}/{s}")
         elif t == 3 and ln >= 2:
             ttl = _u16(data, v)
             ctx.add("lldp.time_to_live", ttl, v, 2, "Seconds")

@@ -49,6 +49,7 @@ from sniffer.decode.core import (
     IP_PROTOS,
     LINKTYPES,
     LLC_SAPS,
+    LLC_SNAP,
     TCP_PORTS,
     TLS_TCP_PORTS,
     UDP_CONVERSATIONS,
@@ -412,6 +413,16 @@ def _native_ext() -> dict[str, Any]:
         "ipv6": v6,
         "echo6": _ECHO6_NAMES,
     }
+    if ETHERTYPES.map.get(0x88CC) is l2ctl.dissect_lldp:  # LLDP (session 11)
+        ext["lldp"] = True
+        ext["lldp_chassis"] = l2ctl.CHASSIS_ABBR
+        ext["lldp_port"] = l2ctl.PORT_ABBR
+    if LLC_SNAP.map.get(l2ctl.CISCO | 0x0111) is l2ctl.dissect_udld:  # UDLD in SNAP (session 11)
+        ext["udld"] = True
+    if ETHERTYPES.map.get(0x888E) is l2ctl.dissect_eapol:  # EAPOL and EAP (session 11)
+        ext["eapol_types"] = {t: l2ctl.EAPOL_TYPES.get(t) or f"Unknown Type (0x{t:02X})" for t in range(256)}
+        ext["eap_codes"] = {c: l2ctl.EAP_CODES.get(c) or f"Unknown code ({c})" for c in range(256)}
+        ext["eap_types"] = {t: l2ctl.EAP_TYPES.get(t, f"Unknown type ({t})") for t in range(256)}
     isis_cols = {15: "HELLO", 16: "HELLO", 17: "HELLO", 18: "LSP", 20: "LSP"}
     isis_cols |= {24: "CSNP", 25: "CSNP", 26: "PSNP", 27: "PSNP"}
     if (

@@ -2208,3 +2208,101 @@ def test_unknown_ip_protocols_same_text(tmp_path: Path) -> None:
     text = "\n".join(s for s in lines if s is not None)
     assert re.search(r" IPv6 \d+ Unknown IP Protocol: ", text) and "Unknown (255)" in text
     assert re.search(r" IPv4 \d+ [A-Za-z].* \(\d+\)$", text, re.M)
+
+
+def _lldp_frame(rnd: random.Random) -> bytes:
+    """LLDP (0-1 802.1Q tags): chassis and port ids of every subtype (MACs, IPv4, texts with NULs and a
+    byte >= 0x80, hex), TTL, system name and description, other TLVs, the end TLV, TLVs cut."""
+
+    def tlv(t: int, v: bytes) -> bytes:
+        return struct.pack("!H", t << 9 | len(v)) + v
+
+    def text() -> bytes:
+        return rnd.choice((b"sw1", b"Gi0/1", b"Linux 6.1", b"", b"a\0b", b"caf\xe9", b"x" * 200))
+
+    out = b""
+    for _ in range(rnd.choice((1, 3, 4, 6))):
+        t = rnd.choice((1, 2, 3, 4, 5, 6, 7, 8, 127, 0))
+        if t in (1, 2):
+            sub = rnd.randrange(9)
+            v = bytes([sub]) + rnd.choice((rnd.randbytes(6), b"\1\x0a\0\0\1", text(), b""))
+        elif t == 3:
+            v = rnd.choice((b"\0\x78", b"\1", b"\xff\xff"))
+        elif t in (5, 6, 4):
+            v = text()
+        else:
+            v = rnd.randbytes(rnd.choice((0, 3, 9)))
+        out += tlv(t, v)
+    if rnd.random() < 0.1:
+        out += b"\x02\x10abc"  # a TLV past the end
+    tags = b"\x81\x00\x00\x05" if rnd.random() < 0.2 else b""
+    frame = bytes.fromhex("0180c200000e") + b"\2" * 6 + tags + b"\x88\xcc" + out
+    return frame + b"\0" * max(0, 60 - len(frame))
+
+
+def _udld_eap_frame(rnd: random.Random) -> bytes:
+    """UDLD in 802.3 + LLC/SNAP (device and port ids, other TLVs, lengths below 4 and past the end,
+    other PIDs and OUIs), or EAPOL (every type) carrying EAP (codes, types, lengths short and long)."""
+    if rnd.random() < 0.5:
+        tl = b""
+        for _ in range(rnd.choice((0, 1, 2, 4))):
+            t = rnd.choice((1, 2, 3, 7))
+            v = rnd.choice((b"FOC1031Z7JG", b"Gi0/1", b"", b"a\0b", b"\xe9"))
+            ln = 4 + len(v) + rnd.choice((0, 0, 0, -4, -2, 9))
+            tl += struct.pack("!HH", t, max(0, ln)) + v
+        pid = rnd.choice((0x0111, 0x0111, 0x2000))
+        oui = rnd.choice((b"\0\0\x0c", b"\0\0\x0c", b"\0\0\0"))
+        llc = (
+            b"\xaa\xaa"
+            + bytes([rnd.choice((3, 3, 0x13))])
+            + oui
+            + struct.pack("!H", pid)
+            + b"\x21\x01\0\0"
+            + tl
+        )
+        ln = len(llc) + rnd.choice((0, 0, -3, 10))
+        frame = bytes.fromhex("01000ccccccc") + b"\2" * 6 + struct.pack("!H", max(0, ln)) + llc
+    else:
+        t = rnd.choice((0, 0, 0, 1, 2, 3, 5, 9))
+        eap = (
+            bytes([rnd.choice((1, 2, 3, 4, 1, 2, 9)), 7])
+            + b"\0\x05"
+            + bytes([rnd.choice((1, 4, 13, 25, 99, 254))])
+        )
+        eap += rnd.choice((b"", b"user@example.com"))
+        eap = eap[: rnd.choice((len(eap), len(eap), 3, 4, 5))]
+        eapol = bytes([rnd.choice((1, 2, 3)), t]) + struct.pack(
+            "!H", rnd.choice((len(eap), len(eap), 2, 4, 900))
+        )
+        frame = bytes.fromhex("0180c2000003") + b"\2" * 6 + b"\x88\x8e" + eapol + eap
+    return frame + b"\0" * max(0, 60 - len(frame)) if rnd.random() < 0.7 else frame
+
+
+@native
+def test_lldp_udld_eap_same_text(tmp_path: Path) -> None:
+    """Session 11: LLDP, UDLD and EAPOL/EAP (l2ctl.py's Info) are the walker's, as the pure loop writes
+    them; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(23)
+    frames = [_lldp_frame(rnd) for _ in range(2500)] + [_udld_eap_frame(rnd) for _ in range(2500)]
+    p = _same_with_mutants(tmp_path / "l2.pcap", frames, 3000, rnd, 12, 70, (0, 1, 2, 4, 6, 0xAA, 0x0C))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 3000
+    for want in (
+        " LLDP ",
+        "NA/10.0.0.1 ",
+        "SysN=sw1 ",
+        "SysD=Linux 6.1 ",
+        "Device ID: FOC1031Z7JG  Port ID: Gi0/1  ",
+        " EAPOL 60 Start",
+        "Unknown Type (0x09)",
+        "Request, Identity",
+        "Response, Protected EAP (EAP-PEAP)",
+        "Success",
+        "Unknown code (9)",
+    ):
+        assert want in text, want
+    assert re.search(r"MA/[0-9a-f]{2}(:[0-9a-f]{2}){5} ", text)

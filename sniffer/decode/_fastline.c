@@ -185,6 +185,10 @@ typedef struct {
     /* session 11: LLDP (l2ctl.dissect_lldp): the chassis and port id subtypes' abbreviations; UDLD in
      * SNAP (dissect_udld); EAPOL and EAP (dissect_eapol, dissect_eap): full name tables, unknowns too */
     int lldp, udld, eap;
+    /* session 11: IPX in 802.3 + LLC and ethertype 0x8137 (l2ctl.dissect_ipx): SAP's and RIP's packet types
+     * (1-255; "Unknown Packet Type" past them), NBIPX's types (full) */
+    int ipx;
+    Names ipx_sap, ipx_rip, nbipx_types;
     Names lldp_chassis, lldp_port;
     LNames eapol_types, eap_codes, eap_types;
     Names ip_unknown; /* session 11: the IP protocols without a dissector: their descriptions (ipproto.py) */
@@ -379,6 +383,16 @@ static int ext_tables(Walker *w, PyObject *ext) {
         (e2 = ext_lnames(ext, "eap_codes", &w->eap_codes)) < 0 || (e3 = ext_lnames(ext, "eap_types", &w->eap_types)) < 0)
         return -1;
     w->eap = e1 && e2 && e3;
+    PyObject *ipx = PyDict_GetItemString(ext, "ipx"); /* (SAP types, RIP types, NBIPX types) */
+    if (ipx != NULL) {
+        if (!PyDict_Check(ipx) || ext_names(ipx, "sap", &w->ipx_sap) < 0 || ext_names(ipx, "rip", &w->ipx_rip) < 0 ||
+            ext_names(ipx, "nbipx", &w->nbipx_types) < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "Walker: ipx: a dict is needed");
+            return -1;
+        }
+        w->ipx = 1;
+    }
     if ((w->udld = ext_flag(ext, "udld")) < 0 || ext_names(ext, "lldp_chassis", &w->lldp_chassis) < 0 ||
         ext_names(ext, "lldp_port", &w->lldp_port) < 0 || (w->lldp = ext_flag(ext, "lldp")) < 0)
         return -1;
@@ -3779,6 +3793,83 @@ static char *lldp_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
     return t - start > 2000 ? NULL : t;
 }
 
+/* l2ctl._nb_name: a 16-byte NetBIOS name, trailing blanks dropped, bytes outside 33-126 and the suffix as
+ * <xx> */
+static char *put_nb16(char *t, const uint8_t *d) {
+    int n = 15;
+    while (n > 0 && d[n - 1] == ' ')
+        n--;
+    for (int k = 0; k <= n; k++) {
+        unsigned c = k < n ? d[k] : d[15];
+        if (k < n && c > 32 && c < 127)
+            *t++ = (char)c;
+        else {
+            *t++ = '<';
+            t = put_hex(t, c, 2);
+            *t++ = '>';
+        }
+    }
+    return t;
+}
+
+static inline char *put_ipx_addr(char *t, const uint8_t *net) { /* "nnnnnnnn.nodenodenode" */
+    t = put_hex(t, be32(net), 8);
+    *t++ = '.';
+    for (int k = 4; k < 10; k++)
+        t = put_hex(t, net[k], 2);
+    return t;
+}
+
+/* IPX at x (lim bytes to the end the dissector is given): l2ctl.dissect_ipx's columns; NULL where Python's
+ * (a header or the field the Info needs cut, NMPI, an NBIPX directed datagram) */
+static char *format_ipx(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *x,
+                        Py_ssize_t lim, unsigned long long wl) {
+    if (lim < 32) /* (the header and the 2 bytes dissect_ipx asks for whatever the socket) */
+        return NULL;
+    unsigned ds = be16(x + 16), ss = be16(x + 28);
+    const uint8_t *q = x + 30;
+    Py_ssize_t ql = lim - 30;
+    const char *col;
+    size_t cl;
+    const Names *tab = NULL;
+    if (ds == 0x0452 || ss == 0x0452)
+        col = " IPX SAP ", cl = 9, tab = &w->ipx_sap;
+    else if (ds == 0x0453 || ss == 0x0453)
+        col = " IPX RIP ", cl = 9, tab = &w->ipx_rip;
+    else if (ds == 0x0455 || ss == 0x0455) {
+        col = " NBIPX ", cl = 7;
+        if (x[5] == 0x14)
+            q += 32, ql -= 32;
+        if (ql < 2 || q[1] == 0x0B || (q[1] <= 5 && ql < 18))
+            return NULL;
+    } else if (ds == 0x0553 || ss == 0x0553)
+        return NULL;
+    else
+        col = " IPX ", cl = 5;
+    int h_ = set_hms(w, sec);
+    if (h_ <= 0)
+        return h_ < 0 ? (char *)-1 : NULL;
+    o = put_head(w, o, n, us);
+    o = put_ipx_addr(o, x + 18);
+    o = PUT_LIT(o, " -> ");
+    o = put_ipx_addr(o, x + 6);
+    o = put_str(o, col, cl);
+    o = put_u64(o, wl);
+    *o++ = ' ';
+    if (tab != NULL) {
+        unsigned v = be16(q);
+        return v < 256 && tab->len[v] ? put_str(o, tab->s[v], tab->len[v]) : PUT_LIT(o, "Unknown Packet Type");
+    }
+    if (cl == 7) {
+        o = put_str(o, w->nbipx_types.s[q[1]], w->nbipx_types.len[q[1]]);
+        if (q[1] <= 5) {
+            *o++ = ' ';
+            o = put_nb16(o, q + 2);
+        }
+    }
+    return o;
+}
+
 /* l2ctl._sysid: an IS-IS system id "xxxx.xxxx.xxxx", then ".cc" (7 bytes) and "-ff" (8) */
 static char *put_sysid(char *o, const uint8_t *b, int n) {
     for (int i = 0; i < 6; i += 2) {
@@ -3943,6 +4034,10 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
             return NULL;
         return PUT_LIT(o, "  ");
     }
+    if (et <= 1500 && l3 == 14 && w->ipx && caplen >= 17 && p[14] == 0xE0) /* IPX after 802.3 + LLC */
+        return format_ipx(w, o, n, sec, us, p + 17, (caplen < 14 + (Py_ssize_t)et ? caplen : 14 + (Py_ssize_t)et) - 17, wl);
+    if (et == 0x8137 && w->ipx)
+        return format_ipx(w, o, n, sec, us, p + l3, caplen - l3, wl);
     if (et == 0x88E7 && w->pbb) { /* PBB: the I-TAG and the customer's addresses, then IP: its columns */
         if (caplen < l3 + 18)
             return NULL;

@@ -680,6 +680,7 @@ IPX = Header(
     )
 )
 IPX_SAP_TYPES = {1: "General Query", 2: "General Response", 3: "Nearest Query", 4: "Nearest Response"}
+IPX_RIP_TYPES = {1: "Request", 2: "Response"}
 
 
 @LLC_SAPS.register(0xE0)
@@ -702,7 +703,7 @@ def dissect_ipx(ctx: Ctx, off: int, end: int) -> None:
     elif 0x0453 in sockets:
         ctx.proto = "IPX RIP"
         if have:
-            ctx.info = {1: "Request", 2: "Response"}.get(_u16(ctx.data, o), "Unknown Packet Type")
+            ctx.info = IPX_RIP_TYPES.get(_u16(ctx.data, o), "Unknown Packet Type")
     elif 0x0455 in sockets:
         _nbipx(ctx, o + (32 if vals["ipx.packet_type"] == 0x14 else 0), end)
     elif 0x0553 in sockets:

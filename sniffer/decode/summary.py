@@ -413,6 +413,12 @@ def _native_ext() -> dict[str, Any]:
         "ipv6": v6,
         "echo6": _ECHO6_NAMES,
     }
+    if LLC_SAPS.map.get(0xE0) is l2ctl.dissect_ipx and ETHERTYPES.map.get(0x8137) is l2ctl.dissect_ipx:
+        ext["ipx"] = {  # IPX: SAP, RIP, NBIPX (session 11)
+            "sap": l2ctl.IPX_SAP_TYPES,
+            "rip": l2ctl.IPX_RIP_TYPES,
+            "nbipx": {t: l2ctl.NBIPX_TYPES.get(t, "Unknown") for t in range(256)},
+        }
     if ETHERTYPES.map.get(0x88CC) is l2ctl.dissect_lldp:  # LLDP (session 11)
         ext["lldp"] = True
         ext["lldp_chassis"] = l2ctl.CHASSIS_ABBR

@@ -2306,3 +2306,63 @@ def test_lldp_udld_eap_same_text(tmp_path: Path) -> None:
     ):
         assert want in text, want
     assert re.search(r"MA/[0-9a-f]{2}(:[0-9a-f]{2}){5} ", text)
+
+
+def _ipx_frame(rnd: random.Random) -> bytes:
+    """IPX after 802.3 + LLC (0xe0) or ethertype 0x8137 (0-1 802.1Q tags): SAP, RIP, NBIPX (broadcasts
+    with router addresses, name queries, directed datagrams, other types), NMPI, other sockets; cut."""
+    sock = rnd.choice((0x0452, 0x0453, 0x0455, 0x0455, 0x0553, 0x4008, 0x0451))
+    ptype = rnd.choice((0, 1, 4, 0x14, 0x14))
+    socks = (sock, rnd.choice((sock, 0x4000))) if rnd.random() < 0.5 else (0x4000, sock)
+    hdr = struct.pack("!HHBB", 0xFFFF, 0, 0, ptype) + rnd.randbytes(4) + rnd.randbytes(6)
+    hdr = hdr[:6] + rnd.randbytes(4) + rnd.randbytes(6) + struct.pack("!H", socks[0])
+    hdr += rnd.randbytes(10) + struct.pack("!H", socks[1])
+    if sock == 0x0455:
+        name = rnd.choice((b"\x01\x02__MSBROWSE__\x02", b"WORKGROUP      ", b"A B            ", b"\xe9" * 15))
+        body = (
+            bytes([0, rnd.choice((1, 2, 5, 6, 0x0B, 0x0C, 0x30))])
+            + name
+            + bytes([rnd.choice((0, 0x1B, 0x20))])
+        )
+        body = (rnd.randbytes(32) if ptype == 0x14 else b"") + body + rnd.randbytes(rnd.choice((0, 40)))
+    else:
+        body = struct.pack("!H", rnd.choice((1, 2, 3, 4, 9, 0x0100))) + rnd.randbytes(rnd.choice((0, 20)))
+    ipx = hdr + body
+    ipx = ipx[: rnd.randrange(len(ipx) + 1)] if rnd.random() < 0.15 else ipx
+    if rnd.random() < 0.6:
+        llc = b"\xe0\xe0\x03" + ipx
+        ln = len(llc) + rnd.choice((0, 0, -10, 6))
+        frame = b"\xff" * 6 + b"\2" * 6 + struct.pack("!H", max(0, ln)) + llc
+    else:
+        tags = b"\x81\x00\x00\x07" if rnd.random() < 0.2 else b""
+        frame = b"\xff" * 6 + b"\2" * 6 + tags + b"\x81\x37" + ipx
+    return frame + b"\0" * max(0, 60 - len(frame)) if rnd.random() < 0.7 else frame
+
+
+@native
+def test_ipx_same_text(tmp_path: Path) -> None:
+    """Session 11: IPX (SAP, RIP, NBIPX name queries and other types, unknown sockets) is the walker's,
+    as l2ctl.dissect_ipx writes the columns; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(24)
+    frames = [_ipx_frame(rnd) for _ in range(4000)]
+    p = _same_with_mutants(tmp_path / "ipx.pcap", frames, 2500, rnd, 12, 70, (0, 4, 0x14, 0x52, 0x53, 0x55))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 2500
+    for want in (
+        " IPX SAP ",
+        "General Response",
+        "Nearest Response",
+        " IPX RIP ",
+        "Unknown Packet Type",
+        "Find name <01><02>__MSBROWSE__<02><00>",
+        "Deregister name WORKGROUP<1b>",
+        "Session data",
+        " NBIPX ",
+        "Unknown",
+    ):
+        assert want in text, want
+    assert re.search(r"^\d+ \S+ [0-9a-f]{8}\.[0-9a-f]{12} -> [0-9a-f]{8}\.[0-9a-f]{12} IPX \d+ $", text, re.M)

@@ -187,6 +187,8 @@ typedef struct {
     int lldp, udld, eap;
     /* session 11: IPX in 802.3 + LLC and ethertype 0x8137 (l2ctl.dissect_ipx): SAP's and RIP's packet types
      * (1-255; "Unknown Packet Type" past them), NBIPX's types (full) */
+    unsigned mysql; /* session 11: MySQL on this TCP port (db.dissect_mysql; 0: none): the commands' names */
+    Names mysql_cmds;
     int ipx;
     Names ipx_sap, ipx_rip, nbipx_types;
     Names lldp_chassis, lldp_port;
@@ -383,6 +385,14 @@ static int ext_tables(Walker *w, PyObject *ext) {
         (e2 = ext_lnames(ext, "eap_codes", &w->eap_codes)) < 0 || (e3 = ext_lnames(ext, "eap_types", &w->eap_types)) < 0)
         return -1;
     w->eap = e1 && e2 && e3;
+    if (ext_names(ext, "mysql", &w->mysql_cmds) < 0)
+        return -1;
+    PyObject *mp = PyDict_GetItemString(ext, "mysql_port");
+    if (mp != NULL && ((w->mysql = (unsigned)PyLong_AsUnsignedLong(mp)) > 65535 || PyErr_Occurred())) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "Walker: mysql_port: a port number");
+        return -1;
+    }
     PyObject *ipx = PyDict_GetItemString(ext, "ipx"); /* (SAP types, RIP types, NBIPX types) */
     if (ipx != NULL) {
         if (!PyDict_Check(ipx) || ext_names(ipx, "sap", &w->ipx_sap) < 0 || ext_names(ipx, "rip", &w->ipx_rip) < 0 ||
@@ -2887,6 +2897,88 @@ static char *http_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, con
     return t - start > 500 ? NULL : t;
 }
 
+/* db._cstr of d[o:lim) into t (NULL for a byte >= 0x80 or past 300 characters) */
+static char *put_cstr(char *t, const uint8_t *d, Py_ssize_t o, Py_ssize_t lim) {
+    if (o >= lim)
+        return t;
+    const uint8_t *z = memchr(d + o, 0, (size_t)(lim - o));
+    Py_ssize_t e = z != NULL ? z - d : lim;
+    if (e - o > 300)
+        return NULL;
+    for (Py_ssize_t k = o; k < e; k++)
+        if (d[k] >= 0x80)
+            return NULL;
+    return put_str(t, (const char *)d + o, (size_t)(e - o));
+}
+
+/* db.dissect_mysql's Info for the segment d[0:lim) (avail bytes of the frame from d), req: to port 3306 */
+static char *mysql_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, Py_ssize_t avail, int req) {
+    char *start = t;
+    int first = 1;
+    Py_ssize_t o = 0;
+    while (o + 4 <= lim) {
+        Py_ssize_t n = (Py_ssize_t)(d[o] | (unsigned)d[o + 1] << 8 | (unsigned)d[o + 2] << 16);
+        unsigned num = d[o + 3];
+        Py_ssize_t p = o + 4, e = p + n < lim ? p + n : lim;
+        if (p >= e) {
+            o = p + n;
+            continue;
+        }
+        if (req && first) {
+            if (num == 0) {
+                unsigned cmd = d[p];
+                t = PUT_LIT(t, "Request ");
+                if (w->mysql_cmds.len[cmd])
+                    t = put_str(t, w->mysql_cmds.s[cmd], w->mysql_cmds.len[cmd]);
+                else {
+                    t = PUT_LIT(t, "Unknown (");
+                    t = put_u64(t, cmd);
+                    *t++ = ')';
+                }
+            } else if (num == 1 && n >= 32) {
+                t = PUT_LIT(t, "Login Request user=");
+                if ((t = put_cstr(t, d, p + 32, e)) == NULL)
+                    return NULL;
+                *t++ = ' ';
+            } else
+                t = PUT_LIT(t, "Request");
+        } else if (!req) {
+            unsigned b = d[p];
+            if (first && num == 0 && b == 10) {
+                t = PUT_LIT(t, "Server Greeting  proto=10 version=");
+                if ((t = put_cstr(t, d, p + 1, e)) == NULL)
+                    return NULL;
+                *t++ = ' ';
+            } else if (b == 0 && first) { /* (Python reads two length-encoded integers: in the frame) */
+                if (p + 1 >= avail)
+                    return NULL;
+                unsigned c = d[p + 1];
+                Py_ssize_t k = c < 0xFB ? 1 : c == 0xFC ? 3 : c == 0xFD ? 4 : c == 0xFE ? 9 : 1;
+                if (p + 1 + k >= avail)
+                    return NULL;
+                t = PUT_LIT(t, "Response  OK ");
+            } else if (b == 0xFF) {
+                if (t == start) {
+                    if (p + 3 > avail)
+                        return NULL;
+                    t = PUT_LIT(t, "Response  Error ");
+                    t = put_u64(t, le16(d + p + 1));
+                    *t++ = ' ';
+                }
+            } else if (b == 0xFE && n < 9) {
+                if (t == start)
+                    t = PUT_LIT(t, "Response ");
+            } else if (first)
+                t = PUT_LIT(t, "Response TABULAR Response ");
+        }
+        first = 0;
+        o = p + n;
+    }
+    if (t == start)
+        t = req ? PUT_LIT(t, "Request") : PUT_LIT(t, "Response ");
+    return t;
+}
+
 /* Whether q (qlen bytes, all of an ICMP error's quote) is one whole plain UDP datagram in IPv4 without
  * options or fragments, to ports without a dissector and not a heuristic's probe: then the quote's
  * dissection (icmp._quote) leaves the columns and the malformed flag alone */
@@ -3056,6 +3148,12 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                     return NULL;
                 rlen = e - rcall;
                 smb = 1;
+            } else if (w->mysql && tcp_port_is(w, sp, dp, w->mysql)) { /* MySQL (session 11) */
+                char *e = seglen >= 4 ? mysql_info(w, rcall, pl, seglen, avail, dp == w->mysql) : NULL;
+                if (e == NULL)
+                    return NULL;
+                rlen = e - rcall;
+                smb = 3;
             } else if (w->n_text && (text = text_index(w, (ports[lo] & 1) ? lo : hi)) >= 0) {
                 char tmp[400];
                 if (text_info(w, tmp, text, pl, seglen, dp) == NULL)
@@ -3120,6 +3218,10 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, (unsigned long long)seglen);
             *o++ = ')';
             return o;
+        }
+        if (smb == 3) {
+            HEAD_IP(ip, v6, " MySQL ");
+            return put_str(o, rcall, (size_t)rlen);
         }
         if (smb == 2) { /* TLS */
             HEAD_ADDRS(ip, v6);

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from sniffer.decode import (
     app,
+    db,
     engine,
     http,
     icmp,
@@ -444,6 +445,9 @@ def _native_ext() -> dict[str, Any]:
 
     # the IP protocols no dissector takes: their description as the Info (session 11)
     ext["ip_unknown"] = {p: IP_PROTO_DESCRIPTIONS.get(p, "Unknown") for p in range(256) if ip(p) is None}
+    if TCP_PORTS.map.get(db.MYSQL_PORT) is db.dissect_mysql and ip(6) is inet.dissect_tcp:
+        ext["mysql"] = db.MYSQL_COMMANDS  # MySQL (session 11)
+        ext["mysql_port"] = db.MYSQL_PORT
     if all(TCP_PORTS.map.get(p) is netbios.dissect_nbss for p in (139, 445)):
         ext["smb2"] = {  # SMB2 in NBSS session messages (session 10)
             "cmds": smb.SMB2_COMMANDS,

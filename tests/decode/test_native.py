@@ -2366,3 +2366,77 @@ def test_ipx_same_text(tmp_path: Path) -> None:
     ):
         assert want in text, want
     assert re.search(r"^\d+ \S+ [0-9a-f]{8}\.[0-9a-f]{12} -> [0-9a-f]{8}\.[0-9a-f]{12} IPX \d+ $", text, re.M)
+
+
+def _mysql_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4, TCP to or from 3306 (or another port pair): MySQL packets, one or several, of
+    every kind the dissector names (commands, login requests, greetings, OK with length-encoded integers
+    of every size, errors, EOFs, result sets), empty, lengths past the segment, texts with NULs and bytes
+    >= 0x80; the frame padded or not."""
+
+    def pkt(num: int, body: bytes, n: int | None = None) -> bytes:
+        ln = len(body) if n is None else n
+        return struct.pack("<I", ln)[:3] + bytes([num]) + body
+
+    def one() -> bytes:
+        k = rnd.randrange(9)
+        if k == 0:
+            return pkt(0, bytes([rnd.choice((3, 1, 2, 14, 22, 99))]) + b"SELECT 1")
+        if k == 1:
+            user = rnd.choice((b"root\0", b"app", b"caf\xe9\0", b""))
+            return pkt(1, rnd.randbytes(32) + user + rnd.randbytes(rnd.choice((0, 20))))
+        if k == 2:
+            return pkt(
+                0, b"\x0a" + rnd.choice((b"5.7.33-log\0", b"8.0\0", b"\xe9\0", b"x")) + rnd.randbytes(30)
+            )
+        if k == 3:
+            first = rnd.choice((b"\x01", b"\xfc\x01\x02", b"\xfd\1\2\3", b"\xfe" + bytes(8), b"\xfb"))
+            return pkt(rnd.choice((1, 2)), b"\0" + first + rnd.choice((b"\0", b"\0\x02\0\0\0", b"")))
+        if k == 4:
+            return pkt(
+                rnd.choice((1, 3)), b"\xff" + rnd.choice((b"\x15\x04#28000Access denied", b"\x15", b""))
+            )
+        if k == 5:
+            return pkt(rnd.choice((2, 5)), b"\xfe" + rnd.choice((b"\0\0\x02\0", b"")))
+        if k == 6:
+            return pkt(1, bytes([rnd.choice((1, 3, 0xFC))]) + rnd.randbytes(8))
+        if k == 7:
+            return pkt(rnd.randrange(4), b"", rnd.choice((0, 0, 500)))
+        return pkt(rnd.randrange(4), rnd.randbytes(rnd.choice((1, 12))))
+
+    payload = b"".join(one() for _ in range(rnd.choice((1, 1, 2, 3))))
+    payload = payload[: rnd.randrange(1, len(payload) + 1)] if rnd.random() < 0.1 else payload
+    sp, dp = rnd.choice(((3306, 50000), (50000, 3306), (80, 3306), (3306, 3306), (40000, 41000)))
+    tcp = struct.pack("!HHIIHHHH", sp, dp, 1, 2, 0x5018, 512, 0, 0) + payload
+    frame = b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+    return frame + bytes(rnd.choice((0, 0, 2, 6)))
+
+
+@native
+def test_mysql_same_text(tmp_path: Path) -> None:
+    """Session 11: MySQL on TCP 3306 (db.dissect_mysql's Info) is the walker's, as the pure loop writes
+    it; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(25)
+    frames = [_mysql_frame(rnd) for _ in range(5000)]
+    p = _same_with_mutants(
+        tmp_path / "mysql.pcap", frames, 3000, rnd, 54, 110, (0, 1, 0xFB, 0xFC, 0xFE, 0xFF)
+    )
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 3000
+    for want in (
+        " MySQL ",
+        "Request Query",
+        "Request Unknown (99)",
+        "Login Request user=root ",
+        "Server Greeting  proto=10 version=5.7.33-log ",
+        "Response  OK ",
+        "Response  Error 1045 ",
+        "Response TABULAR Response ",
+        "Request\n",
+        "Response \n",
+    ):
+        assert want in text + "\n", want

@@ -187,6 +187,8 @@ typedef struct {
     int lldp, udld, eap;
     /* session 11: IPX in 802.3 + LLC and ethertype 0x8137 (l2ctl.dissect_ipx): SAP's and RIP's packet types
      * (1-255; "Unknown Packet Type" past them), NBIPX's types (full) */
+    unsigned bgp; /* session 11: BGP on this TCP port (routing.dissect_bgp; 0: none): the message types' names */
+    Names bgp_types;
     unsigned mysql; /* session 11: MySQL on this TCP port (db.dissect_mysql; 0: none): the commands' names */
     Names mysql_cmds;
     int ipx;
@@ -387,6 +389,14 @@ static int ext_tables(Walker *w, PyObject *ext) {
     w->eap = e1 && e2 && e3;
     if (ext_names(ext, "mysql", &w->mysql_cmds) < 0)
         return -1;
+    PyObject *bp = PyDict_GetItemString(ext, "bgp_port");
+    if (ext_names(ext, "bgp", &w->bgp_types) < 0)
+        return -1;
+    if (bp != NULL && ((w->bgp = (unsigned)PyLong_AsUnsignedLong(bp)) > 65535 || PyErr_Occurred())) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "Walker: bgp_port: a port number");
+        return -1;
+    }
     PyObject *mp = PyDict_GetItemString(ext, "mysql_port");
     if (mp != NULL && ((w->mysql = (unsigned)PyLong_AsUnsignedLong(mp)) > 65535 || PyErr_Occurred())) {
         PyErr_Clear();
@@ -2897,6 +2907,30 @@ static char *http_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, con
     return t - start > 500 ? NULL : t;
 }
 
+/* routing.dissect_bgp's Info for the segment d[0:lim) into t; NULL where Python flags it (a length below
+ * 19, a header cut at the end) or past 40 messages */
+static char *bgp_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
+    static const uint8_t marker[16] = {255, 255, 255, 255, 255, 255, 255, 255,
+                                       255, 255, 255, 255, 255, 255, 255, 255};
+    if (memcmp(d, marker, lim < 16 ? (size_t)lim : 16) != 0)
+        return PUT_LIT(t, "Continuation");
+    Py_ssize_t off = 0;
+    for (int k = 0; off + 19 <= lim && memcmp(d + off, marker, 16) == 0; k++) {
+        Py_ssize_t ln = be16(d + off + 16);
+        unsigned ty = d[off + 18];
+        if (ln < 19 || k == 40)
+            return NULL;
+        if (k)
+            t = PUT_LIT(t, ", ");
+        t = w->bgp_types.len[ty] ? put_str(t, w->bgp_types.s[ty], w->bgp_types.len[ty]) : PUT_LIT(t, "Unknown");
+        t = PUT_LIT(t, " Message");
+        off += ln;
+    }
+    if (off < lim && off + 19 > lim)
+        return NULL;
+    return t;
+}
+
 /* db._cstr of d[o:lim) into t (NULL for a byte >= 0x80 or past 300 characters) */
 static char *put_cstr(char *t, const uint8_t *d, Py_ssize_t o, Py_ssize_t lim) {
     if (o >= lim)
@@ -3148,6 +3182,12 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                     return NULL;
                 rlen = e - rcall;
                 smb = 1;
+            } else if (w->bgp && tcp_port_is(w, sp, dp, w->bgp)) { /* BGP (session 11) */
+                char *e = bgp_info(w, rcall, pl, seglen);
+                if (e == NULL)
+                    return NULL;
+                rlen = e - rcall;
+                smb = 4;
             } else if (w->mysql && tcp_port_is(w, sp, dp, w->mysql)) { /* MySQL (session 11) */
                 char *e = seglen >= 4 ? mysql_info(w, rcall, pl, seglen, avail, dp == w->mysql) : NULL;
                 if (e == NULL)
@@ -3218,6 +3258,10 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, (unsigned long long)seglen);
             *o++ = ')';
             return o;
+        }
+        if (smb == 4) {
+            HEAD_IP(ip, v6, " BGP ");
+            return put_str(o, rcall, (size_t)rlen);
         }
         if (smb == 3) {
             HEAD_IP(ip, v6, " MySQL ");

@@ -250,7 +250,10 @@ BGP_OPEN = Header(
 _MARKER = b"\xff" * 16
 
 
-@TCP_PORTS.register(179)
+BGP_PORT = 179
+
+
+@TCP_PORTS.register(BGP_PORT)
 def dissect_bgp(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
     lim = min(end, len(data))

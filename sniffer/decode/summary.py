@@ -445,6 +445,9 @@ def _native_ext() -> dict[str, Any]:
 
     # the IP protocols no dissector takes: their description as the Info (session 11)
     ext["ip_unknown"] = {p: IP_PROTO_DESCRIPTIONS.get(p, "Unknown") for p in range(256) if ip(p) is None}
+    if TCP_PORTS.map.get(routing.BGP_PORT) is routing.dissect_bgp and ip(6) is inet.dissect_tcp:
+        ext["bgp"] = routing.BGP_TYPES  # BGP (session 11)
+        ext["bgp_port"] = routing.BGP_PORT
     if TCP_PORTS.map.get(db.MYSQL_PORT) is db.dissect_mysql and ip(6) is inet.dissect_tcp:
         ext["mysql"] = db.MYSQL_COMMANDS  # MySQL (session 11)
         ext["mysql_port"] = db.MYSQL_PORT

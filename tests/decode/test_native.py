@@ -2440,3 +2440,34 @@ def test_mysql_same_text(tmp_path: Path) -> None:
         "Response \n",
     ):
         assert want in text + "\n", want
+
+
+def _bgp_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4, TCP to or from 179: BGP messages (every type, unknown ones, several per
+    segment, lengths below 19, a header cut at the end), continuations, a marker cut short."""
+    msgs = b""
+    for _ in range(rnd.choice((1, 1, 2, 3))):
+        t = rnd.choice((1, 2, 3, 4, 5, 6, 9))
+        body = rnd.randbytes(rnd.choice((0, 10, 40))) if t != 4 else b""
+        ln = 19 + len(body) + (rnd.choice((0, 0, 0, 0, -5, -19)) if rnd.random() < 0.2 else 0)
+        msgs += b"\xff" * 16 + struct.pack("!HB", max(0, ln), t) + body
+    msgs = rnd.choice((msgs, msgs, msgs + b"\xff" * rnd.choice((5, 18)), rnd.randbytes(30), b"\xff" * 7))
+    sp, dp = rnd.choice(((179, 50000), (50000, 179), (80, 179), (40000, 41000)))
+    tcp = struct.pack("!HHIIHHHH", sp, dp, 1, 2, 0x5018, 512, 0, 0) + msgs
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+
+
+@native
+def test_bgp_same_text(tmp_path: Path) -> None:
+    """Session 11: BGP on TCP 179 (routing.dissect_bgp's Info) is the walker's; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(26)
+    frames = [_bgp_frame(rnd) for _ in range(3000)]
+    p = _same_with_mutants(tmp_path / "bgp.pcap", frames, 2000, rnd, 54, 100, (0, 1, 4, 19, 0xFF))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 1500
+    for want in (" BGP ", "OPEN Message, KEEPALIVE Message", "Unknown Message", "Continuation", "CAPABILITY"):
+        assert want in text, want

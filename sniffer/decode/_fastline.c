@@ -3768,9 +3768,9 @@ static char *format_ip4(Walker *w, char *o, unsigned long long n, long long sec,
         return format_frag(w, o, n, sec, us, ip, wl);
     if (proto == 2)
         return format_igmp2(w, o, n, sec, us, ip, cap, wl);
+    if (tlen == 0 && !(fl & L4_INNER) && cap <= 65535) /* TSO: the frame's length (inet.dissect_ipv4) */
+        tlen = (unsigned)cap;
     if (vihl != 0x45 || (frag & 0x9FFF) || tlen < 20 || (Py_ssize_t)tlen > cap) /* (MF alone: see format_l4) */
-        return NULL;
-    if ((proto == 6 || proto == 17 || proto == 1) && cap < 40) /* (the fast path's 54-byte frames) */
         return NULL;
     return format_l4(w, o, n, sec, us, ip, 0, proto, ip + 20, (Py_ssize_t)tlen - 20, cap - 20, ip[8], wl,
                      (frag & 0x2000 ? L4_FIRST_FRAG : 0) | fl);

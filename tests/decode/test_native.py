@@ -2471,3 +2471,34 @@ def test_bgp_same_text(tmp_path: Path) -> None:
     assert sum(s is not None for s in lines) > 1500
     for want in (" BGP ", "OPEN Message, KEEPALIVE Message", "Unknown Message", "Continuation", "CAPABILITY"):
         assert want in text, want
+
+
+@native
+def test_short_frames_and_tso_lengths_same_text(tmp_path: Path) -> None:
+    """Session 11: IPv4 frames shorter than 54 bytes (TCP, UDP, ICMP) and IPv4 total lengths of 0 (TSO:
+    the frame's length, as inet.dissect_ipv4 presumes) are the walker's, with the pure loop's text."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(27)
+    frames = []
+    for _ in range(3000):
+        proto = rnd.choice((1, 6, 17))
+        if proto == 1:
+            l4 = struct.pack("!BBHHH", rnd.choice((8, 0, 3)), 0, 0, 0x1234, 7) + rnd.randbytes(
+                rnd.choice((0, 4))
+            )
+        elif proto == 6:
+            l4 = struct.pack("!HHIIHHHH", 40000, rnd.choice((80, 41000)), 1, 2, 0x5018, 512, 0, 0)
+            l4 += rnd.randbytes(rnd.choice((0, 0, 6)))
+        else:
+            body = rnd.randbytes(rnd.choice((0, 4, 12)))
+            l4 = struct.pack("!HHHH", 40000, rnd.choice((53, 41000)), 8 + len(body), 0) + body
+        ip = bytearray(_outer_ip4(proto, l4))
+        if rnd.random() < 0.5:
+            ip[2:4] = b"\0\0"
+        frame = b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + bytes(ip) + bytes(rnd.choice((0, 0, 4)))
+        frames.append(frame)
+    p = _same_with_mutants(tmp_path / "short.pcap", frames, 1500, rnd, 14, 40, (0, 20, 28))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    assert sum(s is not None and " 42 " in s for s in lines) > 50

@@ -187,6 +187,11 @@ typedef struct {
     int lldp, udld, eap;
     /* session 11: IPX in 802.3 + LLC and ethertype 0x8137 (l2ctl.dissect_ipx): SAP's and RIP's packet types
      * (1-255; "Unknown Packet Type" past them), NBIPX's types (full) */
+    int igmp3; /* session 11: IGMPv3 queries and reports (igmp._v3_query, _v3_report): the report's name, the
+                  records' phrases (RECORD_INFO, "Record type N" for the others) */
+    char igmp3_report[40];
+    uint8_t igmp3_report_len;
+    Names igmp3_records;
     unsigned bgp; /* session 11: BGP on this TCP port (routing.dissect_bgp; 0: none): the message types' names */
     Names bgp_types;
     unsigned mysql; /* session 11: MySQL on this TCP port (db.dissect_mysql; 0: none): the commands' names */
@@ -389,6 +394,19 @@ static int ext_tables(Walker *w, PyObject *ext) {
     w->eap = e1 && e2 && e3;
     if (ext_names(ext, "mysql", &w->mysql_cmds) < 0)
         return -1;
+    PyObject *i3 = PyDict_GetItemString(ext, "igmp3"); /* {"report": str, "records": {0..255: str}} */
+    if (i3 != NULL) {
+        PyObject *rn = PyDict_Check(i3) ? PyDict_GetItemString(i3, "report") : NULL;
+        if (rn == NULL || !PyUnicode_Check(rn) || !PyUnicode_IS_ASCII(rn) || PyUnicode_GET_LENGTH(rn) > 39 ||
+            ext_names(i3, "records", &w->igmp3_records) < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "Walker: igmp3: {report: str, records: {int: str}}");
+            return -1;
+        }
+        w->igmp3_report_len = (uint8_t)PyUnicode_GET_LENGTH(rn);
+        memcpy(w->igmp3_report, PyUnicode_DATA(rn), w->igmp3_report_len);
+        w->igmp3 = 1;
+    }
     PyObject *bp = PyDict_GetItemString(ext, "bgp_port");
     if (ext_names(ext, "bgp", &w->bgp_types) < 0)
         return -1;
@@ -1141,12 +1159,63 @@ static char *format_igmp2(Walker *w, char *o, unsigned long long n, long long se
     const uint8_t *g = ip + ihl;
     unsigned t = g[0], size = tlen - ihl;
     int v1 = t == 0x12 || (t == 0x11 && g[1] == 0); /* version 1: a report, or a query without max resp */
-    if (t == 0x11) {
-        if (size >= 12) /* IGMPv3 queries */
+    if ((t == 0x11 && size >= 12) || t == 0x22) { /* IGMPv3 (session 11): all of it captured */
+        if (!w->igmp3 || !w->igmp_len[0x11])
             return NULL;
-    } else if (t != 0x12 && t != 0x16 && t != 0x17) {
-        return NULL;
+        char tmp[1700], *e = tmp; /* (<= 900 + one record of <= 40 sources) */
+        if (t == 0x11) {
+            unsigned ns = be16(g + 10);
+            if (12 + 4 * ns > size)
+                return NULL;
+            e = put_str(e, w->igmp[t], w->igmp_len[t]);
+            if (be32(g + 4) == 0)
+                e = PUT_LIT(e, ", general");
+            else {
+                e = PUT_LIT(e, ", specific for group ");
+                e = put_ip4(e, g + 4);
+                if (ns) {
+                    if (ns > 40)
+                        return NULL;
+                    e = PUT_LIT(e, ", source {");
+                    for (unsigned k = 0; k < ns; k++) {
+                        if (k)
+                            e = PUT_LIT(e, ", ");
+                        e = put_ip4(e, g + 12 + 4 * k);
+                    }
+                    *e++ = '}';
+                }
+            }
+        } else {
+            e = put_str(e, w->igmp3_report, w->igmp3_report_len);
+            unsigned nr = be16(g + 6), q = 8;
+            for (unsigned r = 0; r < nr; r++) {
+                if (q + 8 > size || e - tmp > 900)
+                    return NULL;
+                unsigned rt = g[q], aux = g[q + 1], ns = be16(g + q + 2), rsize = 8 + 4 * ns + 4 * aux;
+                if (q + rsize > size || ns > 40)
+                    return NULL;
+                e = PUT_LIT(e, " / ");
+                e = put_str(e, w->igmp3_records.s[rt], w->igmp3_records.len[rt]);
+                *e++ = ' ';
+                e = put_ip4(e, g + q + 4);
+                if (ns) {
+                    e = PUT_LIT(e, " for source {");
+                    for (unsigned k = 0; k < ns; k++) {
+                        if (k)
+                            e = PUT_LIT(e, ", ");
+                        e = put_ip4(e, g + q + 8 + 4 * k);
+                    }
+                    *e++ = '}';
+                } else if (rt == 4)
+                    e = PUT_LIT(e, " for any sources");
+                q += rsize;
+            }
+        }
+        HEAD_IP(ip, 0, " IGMPv3 ");
+        return put_str(o, tmp, (size_t)(e - tmp));
     }
+    if (t != 0x11 && t != 0x12 && t != 0x16 && t != 0x17)
+        return NULL;
     if (!w->igmp_len[t])
         return NULL;
     if (v1) { /* IGMPv1: the type's name alone */

@@ -445,6 +445,11 @@ def _native_ext() -> dict[str, Any]:
 
     # the IP protocols no dissector takes: their description as the Info (session 11)
     ext["ip_unknown"] = {p: IP_PROTO_DESCRIPTIONS.get(p, "Unknown") for p in range(256) if ip(p) is None}
+    if ip(2) is igmp.dissect_igmp:  # IGMPv3 queries and reports (session 11)
+        ext["igmp3"] = {
+            "report": igmp.IGMP_TYPES[igmp.IGMP_V3_REPORT],
+            "records": {t: igmp.RECORD_INFO.get(t) or f"Record type {t}" for t in range(256)},
+        }
     if TCP_PORTS.map.get(routing.BGP_PORT) is routing.dissect_bgp and ip(6) is inet.dissect_tcp:
         ext["bgp"] = routing.BGP_TYPES  # BGP (session 11)
         ext["bgp_port"] = routing.BGP_PORT

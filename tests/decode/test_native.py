@@ -2502,3 +2502,67 @@ def test_short_frames_and_tso_lengths_same_text(tmp_path: Path) -> None:
     with open_capture(str(p)) as r:
         lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
     assert sum(s is not None and " 42 " in s for s in lines) > 50
+
+
+def _igmp3_frame(rnd: random.Random) -> bytes:
+    """IPv4 (with or without the Router Alert option) carrying IGMPv3 queries (general, group-specific,
+    with sources) and reports (every record type and unknown ones, sources, aux data, records cut), or
+    an IGMPv1/v2 message."""
+    if rnd.random() < 0.4:
+        ns = rnd.choice((0, 0, 1, 3))
+        g = rnd.choice((bytes(4), b"\xe0\0\0\xfb"))
+        msg = struct.pack("!BBH4sBBH", 0x11, 100, 0, g, 2, 125, ns + rnd.choice((0, 0, 0, 2)))
+        msg += b"".join(struct.pack("!4s", bytes([10, 0, 0, k])) for k in range(ns))
+    elif rnd.random() < 0.85:
+        recs = b""
+        nr = rnd.choice((0, 1, 2, 4))
+        for _ in range(nr):
+            rt, ns, aux = rnd.choice((1, 2, 3, 4, 5, 6, 9)), rnd.choice((0, 0, 1, 2)), rnd.choice((0, 0, 1))
+            recs += struct.pack("!BBH4s", rt, aux, ns, bytes([239, 1, 1, rt]))
+            recs += b"".join(bytes([192, 168, 0, k]) for k in range(ns)) + bytes(4 * aux)
+        msg = struct.pack("!BBHHH", 0x22, 0, 0, 0, nr + rnd.choice((0, 0, 0, 1))) + recs
+    else:
+        msg = struct.pack(
+            "!BBH4s", rnd.choice((0x11, 0x12, 0x16, 0x17)), rnd.choice((0, 100)), 0, b"\xe0\0\0\1"
+        )
+    opt = b"\x94\x04\0\0" if rnd.random() < 0.6 else b""
+    ip = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45 + len(opt) // 4,
+        0xC0,
+        20 + len(opt) + len(msg),
+        1,
+        0,
+        1,
+        2,
+        0,
+        b"\xc0\0\2\2",
+        b"\xe0\0\0\x16",
+    )
+    frame = b"\x01\0\x5e\0\0\x16\x02\0\0\0\0\x02\x08\x00" + ip + opt + msg
+    return frame + bytes(max(0, 60 - len(frame)))
+
+
+@native
+def test_igmp3_same_text(tmp_path: Path) -> None:
+    """Session 11: IGMPv3 queries and reports (igmp._v3_query/_v3_report's Info) are the walker's;
+    mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(28)
+    frames = [_igmp3_frame(rnd) for _ in range(3000)]
+    p = _same_with_mutants(tmp_path / "igmp3.pcap", frames, 2000, rnd, 14, 80, (0, 1, 2, 4, 0x11, 0x22))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 2000
+    for want in (
+        " IGMPv3 ",
+        "Membership Query, general",
+        "Membership Query, specific for group 224.0.0.251, source {10.0.0.0, 10.0.0.1, 10.0.0.2}",
+        "Membership Report / Join group 239.1.1.4 for any sources",
+        "Leave group 239.1.1.3",
+        "Mode is include 239.1.1.1 for source {192.168.0.0}",
+        "Record type 9 239.1.1.9",
+    ):
+        assert want in text, want

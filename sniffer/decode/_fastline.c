@@ -187,6 +187,7 @@ typedef struct {
     int lldp, udld, eap;
     /* session 11: IPX in 802.3 + LLC and ethertype 0x8137 (l2ctl.dissect_ipx): SAP's and RIP's packet types
      * (1-255; "Unknown Packet Type" past them), NBIPX's types (full) */
+    unsigned irc; /* session 11: IRC on this TCP port (text.dissect_irc; 0: none) */
     int igmp3; /* session 11: IGMPv3 queries and reports (igmp._v3_query, _v3_report): the report's name, the
                   records' phrases (RECORD_INFO, "Record type N" for the others) */
     char igmp3_report[40];
@@ -406,6 +407,12 @@ static int ext_tables(Walker *w, PyObject *ext) {
         w->igmp3_report_len = (uint8_t)PyUnicode_GET_LENGTH(rn);
         memcpy(w->igmp3_report, PyUnicode_DATA(rn), w->igmp3_report_len);
         w->igmp3 = 1;
+    }
+    PyObject *ip_ = PyDict_GetItemString(ext, "irc_port");
+    if (ip_ != NULL && ((w->irc = (unsigned)PyLong_AsUnsignedLong(ip_)) > 65535 || PyErr_Occurred())) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "Walker: irc_port: a port number");
+        return -1;
     }
     PyObject *bp = PyDict_GetItemString(ext, "bgp_port");
     if (ext_names(ext, "bgp", &w->bgp_types) < 0)
@@ -2976,6 +2983,47 @@ static char *http_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, con
     return t - start > 500 ? NULL : t;
 }
 
+/* text.dissect_irc's Info after "Request " / "Response " for the segment d[0:lim): each line's command in
+ * parentheses; NULL for a byte >= 0x80 (Python's U+FFFD) or long */
+static char *irc_info(char *t, const uint8_t *d, Py_ssize_t lim) {
+    char *start = t;
+    for (Py_ssize_t k = 0; k < lim; k++)
+        if (d[k] >= 0x80)
+            return NULL;
+    Py_ssize_t o = 0;
+    while (o < lim) {
+        const uint8_t *nl = memchr(d + o, '\n', (size_t)(lim - o));
+        Py_ssize_t e = nl != NULL ? nl - d : lim, nxt = nl != NULL ? e + 1 : lim;
+        if (nl != NULL && e > o && d[e - 1] == 13)
+            e--;
+        Py_ssize_t a = o;
+        o = nxt;
+        if (a == e)
+            continue;
+        if (d[a] == ':') { /* the prefix, up to a space (none: nothing more to read) */
+            const uint8_t *sp = memchr(d + a + 1, ' ', (size_t)(e - a - 1));
+            if (sp == NULL)
+                continue;
+            a = sp - d + 1;
+        }
+        while (a < e && d[a] == ' ')
+            a++;
+        Py_ssize_t c = a;
+        while (c < e && d[c] != ' ')
+            c++;
+        if (c == a)
+            continue;
+        if (t - start + (c - a) > 1500)
+            return NULL;
+        if (t != start)
+            *t++ = ' ';
+        *t++ = '(';
+        t = put_str(t, (const char *)d + a, (size_t)(c - a));
+        *t++ = ')';
+    }
+    return t;
+}
+
 /* routing.dissect_bgp's Info for the segment d[0:lim) into t; NULL where Python flags it (a length below
  * 19, a header cut at the end) or past 40 messages */
 static char *bgp_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
@@ -3251,6 +3299,13 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                     return NULL;
                 rlen = e - rcall;
                 smb = 1;
+            } else if (w->irc && tcp_port_is(w, sp, dp, w->irc)) { /* IRC (session 11) */
+                char *t0 = dp == w->irc ? PUT_LIT(rcall, "Request ") : PUT_LIT(rcall, "Response ");
+                char *e = irc_info(t0, pl, seglen);
+                if (e == NULL)
+                    return NULL;
+                rlen = e - rcall;
+                smb = 5;
             } else if (w->bgp && tcp_port_is(w, sp, dp, w->bgp)) { /* BGP (session 11) */
                 char *e = bgp_info(w, rcall, pl, seglen);
                 if (e == NULL)
@@ -3327,6 +3382,10 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, (unsigned long long)seglen);
             *o++ = ')';
             return o;
+        }
+        if (smb == 5) {
+            HEAD_IP(ip, v6, " IRC ");
+            return put_str(o, rcall, (size_t)rlen);
         }
         if (smb == 4) {
             HEAD_IP(ip, v6, " BGP ");

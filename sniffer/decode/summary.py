@@ -450,6 +450,12 @@ def _native_ext() -> dict[str, Any]:
             "report": igmp.IGMP_TYPES[igmp.IGMP_V3_REPORT],
             "records": {t: igmp.RECORD_INFO.get(t) or f"Record type {t}" for t in range(256)},
         }
+    if (
+        len(text.IRC_PORTS) == 1
+        and TCP_PORTS.map.get(text.IRC_PORTS[0]) is text.dissect_irc
+        and ip(6) is inet.dissect_tcp
+    ):
+        ext["irc_port"] = text.IRC_PORTS[0]  # IRC (session 11)
     if TCP_PORTS.map.get(routing.BGP_PORT) is routing.dissect_bgp and ip(6) is inet.dissect_tcp:
         ext["bgp"] = routing.BGP_TYPES  # BGP (session 11)
         ext["bgp_port"] = routing.BGP_PORT

@@ -2566,3 +2566,56 @@ def test_igmp3_same_text(tmp_path: Path) -> None:
         "Record type 9 239.1.1.9",
     ):
         assert want in text, want
+
+
+def _irc_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4, TCP to or from 6667: IRC lines (prefixes, cut prefixes, leading spaces,
+    trailers, numerics, CRLF, LF, none, empty lines, a byte >= 0x80)."""
+    lines = [
+        rnd.choice(
+            (
+                b":irc.example.net NOTICE * :*** Looking up your hostname",
+                b"PING :12345",
+                b":nick!u@h PRIVMSG #chan :hello there",
+                b"NICK bob",
+                b":server 001 bob :Welcome",
+                b":cutprefix",
+                b":p   JOIN #x",
+                b"   ",
+                b"",
+                b"caf\xe9",
+                b"QUIT\r",
+            )
+        )
+        for _ in range(rnd.choice((1, 2, 4)))
+    ]
+    payload = rnd.choice((b"\r\n", b"\n")).join(lines) + rnd.choice((b"\r\n", b"", b"\n"))
+    if not payload:
+        payload = b"\n"
+    sp, dp = rnd.choice(((6667, 50000), (50000, 6667), (80, 6667), (6667, 6667)))
+    tcp = struct.pack("!HHIIHHHH", sp, dp, 1, 2, 0x5018, 512, 0, 0) + payload
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+
+
+@native
+def test_irc_same_text(tmp_path: Path) -> None:
+    """Session 11: IRC on TCP 6667 (text.dissect_irc's Info: each line's command) is the walker's."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(29)
+    frames = [_irc_frame(rnd) for _ in range(3000)]
+    p = _same_with_mutants(tmp_path / "irc.pcap", frames, 2000, rnd, 54, 120, (0x0A, 0x0D, 0x20, 0x3A))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None) + "\n"
+    assert sum(s is not None for s in lines) > 2000
+    for want in (
+        " IRC ",
+        "Response (NOTICE)",
+        "Request (PING)",
+        "(PRIVMSG)",
+        "(001)",
+        "(JOIN)",
+        "Request \n",
+    ):
+        assert want in text, want

@@ -187,6 +187,16 @@ typedef struct {
     int lldp, udld, eap;
     /* session 11: IPX in 802.3 + LLC and ethertype 0x8137 (l2ctl.dissect_ipx): SAP's and RIP's packet types
      * (1-255; "Unknown Packet Type" past them), NBIPX's types (full) */
+    /* session 11: DCE/RPC (dcerpc.dissect_dcerpc) on this TCP port and by its heuristic: PDU types, results,
+     * the UUID names Wireshark knows ("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" -> name) */
+    unsigned dcerpc;
+    Names dce_ptypes, dce_results;
+    int n_dce_uuids;
+    struct {
+        char uuid[37];
+        uint8_t len;
+        char name[32];
+    } dce_uuids[48];
     unsigned irc; /* session 11: IRC on this TCP port (text.dissect_irc; 0: none) */
     int igmp3; /* session 11: IGMPv3 queries and reports (igmp._v3_query, _v3_report): the report's name, the
                   records' phrases (RECORD_INFO, "Record type N" for the others) */
@@ -407,6 +417,37 @@ static int ext_tables(Walker *w, PyObject *ext) {
         w->igmp3_report_len = (uint8_t)PyUnicode_GET_LENGTH(rn);
         memcpy(w->igmp3_report, PyUnicode_DATA(rn), w->igmp3_report_len);
         w->igmp3 = 1;
+    }
+    PyObject *dce = PyDict_GetItemString(ext, "dcerpc"); /* {"port", "ptypes", "results", "uuids": ((str, str),)} */
+    if (dce != NULL) {
+        PyObject *port = PyDict_Check(dce) ? PyDict_GetItemString(dce, "port") : NULL;
+        PyObject *uu = port != NULL ? PyDict_GetItemString(dce, "uuids") : NULL;
+        if (uu == NULL || !PyTuple_Check(uu) || PyTuple_GET_SIZE(uu) > 48 || ext_names(dce, "ptypes", &w->dce_ptypes) < 0 ||
+            ext_names(dce, "results", &w->dce_results) < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "Walker: dcerpc: {port, ptypes, results, uuids}");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(uu); i++) {
+            PyObject *it = PyTuple_GET_ITEM(uu, i), *a, *b;
+            if (!PyTuple_Check(it) || PyTuple_GET_SIZE(it) != 2 || !PyUnicode_Check(a = PyTuple_GET_ITEM(it, 0)) ||
+                !PyUnicode_Check(b = PyTuple_GET_ITEM(it, 1)) || !PyUnicode_IS_ASCII(a) || !PyUnicode_IS_ASCII(b) ||
+                PyUnicode_GET_LENGTH(a) != 36 || PyUnicode_GET_LENGTH(b) > 31) {
+                PyErr_SetString(PyExc_ValueError, "Walker: dcerpc: uuids: ((36-char uuid, name < 32),)");
+                return -1;
+            }
+            memcpy(w->dce_uuids[i].uuid, PyUnicode_DATA(a), 36);
+            w->dce_uuids[i].len = (uint8_t)PyUnicode_GET_LENGTH(b);
+            memcpy(w->dce_uuids[i].name, PyUnicode_DATA(b), w->dce_uuids[i].len);
+        }
+        w->n_dce_uuids = (int)PyTuple_GET_SIZE(uu);
+        long pn = PyLong_AsLong(port);
+        if (pn < 1 || pn > 65535) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "Walker: dcerpc: port");
+            return -1;
+        }
+        w->dcerpc = (unsigned)pn;
     }
     PyObject *ip_ = PyDict_GetItemString(ext, "irc_port");
     if (ip_ != NULL && ((w->irc = (unsigned)PyLong_AsUnsignedLong(ip_)) > 65535 || PyErr_Occurred())) {
@@ -2983,6 +3024,140 @@ static char *http_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, con
     return t - start > 500 ? NULL : t;
 }
 
+static inline unsigned dce_u(const uint8_t *p, int n, int little) {
+    unsigned v = 0;
+    for (int k = 0; k < n; k++)
+        v |= (unsigned)p[k] << (8 * (little ? k : n - 1 - k));
+    return v;
+}
+
+/* dcerpc._uuid into u (36 characters), then its name from UUID_NAMES into t (or the text itself) */
+static char *put_dce_uuid(Walker *w, char *t, const uint8_t *b, int little) {
+    char u[36], *q = u;
+    q = put_hex(q, dce_u(b, 4, little), 8);
+    *q++ = '-';
+    q = put_hex(q, dce_u(b + 4, 2, little), 4);
+    *q++ = '-';
+    q = put_hex(q, dce_u(b + 6, 2, little), 4);
+    *q++ = '-';
+    for (int k = 8; k < 16; k++) {
+        if (k == 10)
+            *q++ = '-';
+        q = put_hex(q, b[k], 2);
+    }
+    for (int i = 0; i < w->n_dce_uuids; i++)
+        if (memcmp(w->dce_uuids[i].uuid, u, 36) == 0)
+            return put_str(t, w->dce_uuids[i].name, w->dce_uuids[i].len);
+    return put_str(t, u, 36);
+}
+
+/* dcerpc.dissect_dcerpc's Info (the first PDU's) for the segment d[0:lim) into t; NULL if it does not
+ * start with a PDU header (_looks_like) or the text would be long */
+static char *dcerpc_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
+    if (lim < 16 || d[0] != 5 || d[1] > 1 || !w->dce_ptypes.len[d[2]])
+        return NULL;
+    int little = (d[4] & 0x10) != 0;
+    Py_ssize_t flen = dce_u(d + 8, 2, little), stop = flen;
+    if (flen < 16)
+        return NULL;
+    unsigned ptype = d[2], flags = d[3];
+    static const char *const frag[4] = {"Mid", "1st", "Last", "Single"};
+    t = put_str(t, w->dce_ptypes.s[ptype], w->dce_ptypes.len[ptype]);
+    t = PUT_LIT(t, ": call_id: ");
+    t = put_u64(t, dce_u(d + 12, 4, little));
+    t = PUT_LIT(t, ", Fragment: ");
+    t = put_str(t, frag[flags & 3], strlen(frag[flags & 3]));
+    if (stop > lim)
+        return PUT_LIT(t, "[BoundErrorUnreassembled Packet]");
+    Py_ssize_t b = 16;
+    if (ptype == 11 || ptype == 14) { /* Bind, Alter_context: the context items */
+        if (b + 12 > stop)
+            return t;
+        unsigned n = d[b + 8];
+        if (n > 20)
+            return NULL;
+        t = PUT_LIT(t, ", ");
+        t = put_u64(t, n);
+        t = PUT_LIT(t, " context items:");
+        Py_ssize_t o = b + 12;
+        for (unsigned i = 0; i < n; i++) {
+            if (o + 24 > stop)
+                break;
+            unsigned nt = d[o + 2];
+            const uint8_t *iface = d + o + 4;
+            unsigned ver = dce_u(d + o + (little ? 20 : 22), 2, little), minor = dce_u(d + o + (little ? 22 : 20), 2, little);
+            o += 24;
+            const uint8_t *trans = NULL;
+            for (unsigned k = 0; k < nt; k++) {
+                if (o + 20 > stop)
+                    break;
+                trans = d + o;
+                o += 20;
+            }
+            if (i)
+                *t++ = ',';
+            *t++ = ' ';
+            t = put_dce_uuid(w, t, iface, little);
+            t = PUT_LIT(t, " V");
+            t = put_u64(t, ver);
+            *t++ = '.';
+            t = put_u64(t, minor);
+            t = PUT_LIT(t, " (");
+            if (trans != NULL)
+                t = put_dce_uuid(w, t, trans, little);
+            *t++ = ')';
+        }
+    } else if (ptype == 12 || ptype == 15) { /* Bind_ack, Alter_context_resp: the results */
+        if (b + 10 > stop)
+            return t;
+        unsigned mx = dce_u(d + b, 2, little), mr = dce_u(d + b + 2, 2, little), sl = dce_u(d + b + 8, 2, little);
+        Py_ssize_t o = b + 10 + sl;
+        o += (4 - o % 4) % 4;
+        if (o + 4 > stop)
+            return t;
+        unsigned n = d[o];
+        if (n > 40)
+            return NULL;
+        o += 4;
+        t = PUT_LIT(t, ", max_xmit: ");
+        t = put_u64(t, mx);
+        t = PUT_LIT(t, " max_recv: ");
+        t = put_u64(t, mr);
+        t = PUT_LIT(t, ", ");
+        t = put_u64(t, n);
+        t = PUT_LIT(t, " results:");
+        for (unsigned i = 0; i < n; i++) {
+            if (o + 24 > stop)
+                break;
+            unsigned res = dce_u(d + o, 2, little);
+            if (i)
+                *t++ = ',';
+            *t++ = ' ';
+            if (res < 256 && w->dce_results.len[res])
+                t = put_str(t, w->dce_results.s[res], w->dce_results.len[res]);
+            else {
+                t = PUT_LIT(t, "Unknown result (");
+                t = put_u64(t, res);
+                *t++ = ')';
+            }
+            o += 24;
+        }
+    } else if (ptype == 0 && b + 8 <= stop) {
+        t = PUT_LIT(t, ", opnum: ");
+        t = put_u64(t, dce_u(d + b + 6, 2, little));
+        t = PUT_LIT(t, ", Ctx: ");
+        t = put_u64(t, dce_u(d + b + 4, 2, little));
+    } else if ((ptype == 2 || ptype == 3) && b + 8 <= stop) {
+        t = PUT_LIT(t, ", Ctx: ");
+        t = put_u64(t, dce_u(d + b + 4, 2, little));
+        if (ptype == 3 && b + 16 <= stop) {
+            t = PUT_LIT(t, ", status: 0x");
+            t = put_hex(t, dce_u(d + b + 8, 4, little), 8);
+        }
+    }
+    return t;
+}
+
 /* text.dissect_irc's Info after "Request " / "Response " for the segment d[0:lim): each line's command in
  * parentheses; NULL for a byte >= 0x80 (Python's U+FFFD) or long */
 static char *irc_info(char *t, const uint8_t *d, Py_ssize_t lim) {
@@ -3299,6 +3474,15 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                     return NULL;
                 rlen = e - rcall;
                 smb = 1;
+            } else if (w->dcerpc && (tcp_port_is(w, sp, dp, w->dcerpc) ||
+                                     (!(ports[lo] & 1) && !(ports[hi] & 1) && pl[0] == 5 && seglen >= 3 && pl[1] <= 1 &&
+                                      w->dce_ptypes.len[pl[2]]))) {
+                /* DCE/RPC on the endpoint mapper's port or by the heuristic on a port without a dissector */
+                char *e = dcerpc_info(w, rcall, pl, seglen);
+                if (e == NULL)
+                    return NULL;
+                rlen = e - rcall;
+                smb = 6;
             } else if (w->irc && tcp_port_is(w, sp, dp, w->irc)) { /* IRC (session 11) */
                 char *t0 = dp == w->irc ? PUT_LIT(rcall, "Request ") : PUT_LIT(rcall, "Response ");
                 char *e = irc_info(t0, pl, seglen);
@@ -3382,6 +3566,10 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, (unsigned long long)seglen);
             *o++ = ')';
             return o;
+        }
+        if (smb == 6) {
+            HEAD_IP(ip, v6, " DCERPC ");
+            return put_str(o, rcall, (size_t)rlen);
         }
         if (smb == 5) {
             HEAD_IP(ip, v6, " IRC ");

@@ -41,7 +41,7 @@ PTYPES = {
     20: "RTS",
 }
 _FRAGMENT = ("Mid", "1st", "Last", "Single")
-_RESULTS = {0: "Acceptance", 1: "User rejection", 2: "Provider rejection", 3: "Negotiate ACK"}
+RESULTS = {0: "Acceptance", 1: "User rejection", 2: "Provider rejection", 3: "Negotiate ACK"}
 
 #: interface and transfer syntax UUIDs -> the names Wireshark registers for them
 UUID_NAMES = {
@@ -241,7 +241,7 @@ def _bind_ack(r: _Reader, pdu: int, b: int, stop: int) -> str:
             r.add("dcerpc.cn_ack_reason", o + 2, 2, "Ack reason")
         ctx.add("dcerpc.cn_ack_trans_id", _uuid(data[o + 4 : o + 20], r.little), o + 4, 16, "Transfer Syntax")
         r.add("dcerpc.cn_ack_trans_ver", o + 20, 4, "Syntax ver")
-        results.append(f" {_RESULTS.get(res, f'Unknown result ({res})')}")
+        results.append(f" {RESULTS.get(res, f'Unknown result ({res})')}")
         o += 24
     return f", max_xmit: {mx} max_recv: {mr}, {n} results:" + ",".join(results)
 

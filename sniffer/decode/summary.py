@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from sniffer.decode import (
     app,
     db,
+    dcerpc,
     engine,
     http,
     icmp,
@@ -449,6 +450,21 @@ def _native_ext() -> dict[str, Any]:
         ext["igmp3"] = {
             "report": igmp.IGMP_TYPES[igmp.IGMP_V3_REPORT],
             "records": {t: igmp.RECORD_INFO.get(t) or f"Record type {t}" for t in range(256)},
+        }
+    others = frozenset().union(*(p for p, fn in TCP_HEURISTICS.entries if fn is not dcerpc.heuristic_dcerpc))
+    if (
+        TCP_PORTS.map.get(dcerpc.EPM_PORT) is dcerpc.dissect_dcerpc_port
+        and any(fn is dcerpc.heuristic_dcerpc for _, fn in TCP_HEURISTICS.entries)
+        and not others & dcerpc.DCERPC_PREFIXES
+        and ip(6) is inet.dissect_tcp
+    ):
+        ext[
+            "dcerpc"
+        ] = {  # DCE/RPC on its port and by its heuristic, the only one for its prefixes (session 11)
+            "port": dcerpc.EPM_PORT,
+            "ptypes": dcerpc.PTYPES,
+            "results": dcerpc.RESULTS,
+            "uuids": tuple(dcerpc.UUID_NAMES.items()),
         }
     if (
         len(text.IRC_PORTS) == 1

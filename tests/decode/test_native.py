@@ -2619,3 +2619,84 @@ def test_irc_same_text(tmp_path: Path) -> None:
         "Request \n",
     ):
         assert want in text, want
+
+
+def _dcerpc_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4, TCP on 135, on ports without a dissector (the heuristic) or with one: DCE/RPC
+    PDUs of every type in either byte order (binds with known and unknown interfaces, bind acks with a
+    secondary address and results, requests, responses, faults), fragments longer than the segment,
+    several PDUs, bad versions and lengths."""
+    little = rnd.random() < 0.8
+    e = "<" if little else ">"
+    ptype = rnd.choice((0, 0, 2, 3, 11, 12, 14, 15, 13, 16, 20, 21))
+
+    def uuid(s: str) -> bytes:
+        h = bytes.fromhex(s.replace("-", ""))
+        if not little:
+            return h
+        return h[:4][::-1] + h[4:6][::-1] + h[6:8][::-1] + h[8:]
+
+    ndr = "8a885d04-1ceb-11c9-9fe8-08002b104860"
+    known = ("12345678-1234-abcd-ef00-01234567cffb", "e3514235-4b06-11d1-ab04-00c04fc2dcd2")
+    if ptype in (11, 14):
+        n = rnd.choice((0, 1, 2))
+        body = struct.pack(e + "HHIB3x", 5840, 5840, 0, n + rnd.choice((0, 0, 1)))
+        for k in range(n):
+            nt = rnd.choice((1, 1, 2, 0))
+            iface = uuid(rnd.choice((*known, "01234567-89ab-cdef-0123-456789abcdef")))
+            body += struct.pack(e + "HBx", k, nt) + iface + struct.pack(e + "HH", 4, 0)
+            body += b"".join(uuid(ndr) + struct.pack(e + "I", 2) for _ in range(nt))
+    elif ptype in (12, 15):
+        sec = rnd.choice((b"", b"\\PIPE\\lsass\0", b"135\0"))
+        body = struct.pack(e + "HHIH", 4280, 4280, 0x1234, len(sec)) + sec
+        body += bytes(-(16 + len(body)) % 4)
+        n = rnd.choice((1, 2))
+        body += struct.pack(e + "B3x", n)
+        body += b"".join(
+            struct.pack(e + "HH", rnd.choice((0, 2, 3, 9)), 0) + uuid(ndr) + struct.pack(e + "I", 2)
+            for _ in range(n)
+        )
+    elif ptype in (0, 2, 3):
+        body = struct.pack(e + "IHH", 100, rnd.randrange(3), rnd.randrange(40)) + (
+            struct.pack(e + "I", 0x1C010002) + bytes(4) if ptype == 3 else rnd.randbytes(rnd.choice((0, 20)))
+        )
+    else:
+        body = rnd.randbytes(rnd.choice((0, 8)))
+    flen = 16 + len(body) + (rnd.choice((0, 0, 0, 100, -20)) if rnd.random() < 0.2 else 0)
+    pdu = bytes([5, rnd.choice((0, 0, 1, 2)), ptype, rnd.randrange(4), 0x10 if little else 0, 0, 0, 0])
+    pdu += struct.pack(e + "HHI", max(0, flen) & 0xFFFF, 0, rnd.randrange(1, 1000)) + body
+    pdu = rnd.choice((pdu, pdu, pdu + pdu, pdu[:15]))
+    sp, dp = rnd.choice(
+        ((49000, 135), (135, 49000), (49000, 51000), (51000, 49000), (49000, 80), (49000, 22))
+    )
+    tcp = struct.pack("!HHIIHHHH", sp, dp, 1, 2, 0x5018, 512, 0, 0) + pdu
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+
+
+@native
+def test_dcerpc_same_text(tmp_path: Path) -> None:
+    """Session 11: DCE/RPC on TCP 135 and by its heuristic (dcerpc.dissect_dcerpc's Info of the first
+    PDU) is the walker's; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(30)
+    frames = [_dcerpc_frame(rnd) for _ in range(5000)]
+    p = _same_with_mutants(tmp_path / "dce.pcap", frames, 3000, rnd, 54, 150, (0, 1, 2, 5, 11, 12, 0x10))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 3000
+    for want in (
+        " DCERPC ",
+        ", opnum: ",
+        "Response: call_id: ",
+        ", status: 0x1c010002",
+        "[BoundErrorUnreassembled Packet]",
+        " context items: RPC_NETLOGON V4.0 (32bit NDR)",
+        " DRSUAPI V4.0 (32bit NDR)",
+        "01234567-89ab-cdef-0123-456789abcdef V4.0 ()",
+        "max_xmit: 4280 max_recv: 4280, 2 results: Acceptance, Negotiate ACK",
+        "Unknown result (9)",
+        "RTS: call_id",
+    ):
+        assert want in text, want

@@ -451,11 +451,11 @@ def _native_ext() -> dict[str, Any]:
             "report": igmp.IGMP_TYPES[igmp.IGMP_V3_REPORT],
             "records": {t: igmp.RECORD_INFO.get(t) or f"Record type {t}" for t in range(256)},
         }
-    others = frozenset().union(*(p for p, fn in TCP_HEURISTICS.entries if fn is not dcerpc.heuristic_dcerpc))
+    not_dce = frozenset().union(*(p for p, fn in TCP_HEURISTICS.entries if fn is not dcerpc.heuristic_dcerpc))
     if (
         TCP_PORTS.map.get(dcerpc.EPM_PORT) is dcerpc.dissect_dcerpc_port
         and any(fn is dcerpc.heuristic_dcerpc for _, fn in TCP_HEURISTICS.entries)
-        and not others & dcerpc.DCERPC_PREFIXES
+        and not not_dce & dcerpc.DCERPC_PREFIXES
         and ip(6) is inet.dissect_tcp
     ):
         ext[

@@ -3996,8 +3996,38 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         }
         return put_u64(o, hlim);
     }
-    if (proto == 103 && w->pim.len[0]) { /* PIM: the type's name (not a v2 Register: a packet inside) */
-        if (len < 4 || l4[0] == 0x21)
+    if (proto == 103 && w->pim.len[0]) { /* PIM: the type's name */
+        if (len < 4)
+            return NULL;
+        if (l4[0] == 0x21 && len >= 9 && (l4[8] >> 4 == 4 || l4[8] >> 4 == 6)) {
+            /* a v2 Register (session 11): the packet inside is dissected (its addresses become the columns, its
+             * problems the frame's), PIM's Protocol and Info stay: taken when the walker formats that packet
+             * as a tunnel's with no mark of a problem */
+            if (fl)
+                return NULL;
+            char tmp[LINE_MAX_BYTES];
+            unsigned iv = l4[8] >> 4;
+            const uint8_t *in = l4 + 8;
+            /* a null Register: the inner header alone, PIM as its protocol (dissect_pim stops at once) */
+            int null = iv == 4 ? len - 8 >= 20 && in[0] == 0x45 && be16(in + 2) == 20 && !(be16(in + 6) & 0x3FFF) && in[9] == 103
+                               : len - 8 >= 40 && be16(in + 4) == 0 && in[6] == 103;
+            char *e = null ? tmp : format_inner(w, tmp, n, sec, us, iv == 4 ? 0x0800 : 0x86DD, in, len - 8, wl);
+            if (e == NULL)
+                return NULL;
+            if (e == (char *)-1)
+                return (char *)-1;
+            static const char mal[] = "[Malformed Packet]", cut[] = "Packet size limited";
+            for (char *q = tmp; q < e; q++)
+                if ((*q == '[' && q + sizeof(mal) - 1 <= e && memcmp(q, mal, sizeof(mal) - 1) == 0) ||
+                    (*q == 'P' && q + sizeof(cut) - 1 <= e && memcmp(q, cut, sizeof(cut) - 1) == 0))
+                    return NULL;
+            HEAD_ADDRS(l4 + 8, iv == 6);
+            o = PUT_LIT(o, " PIMv2 ");
+            o = put_u64(o, wl);
+            *o++ = ' ';
+            return put_str(o, w->pim.s[1], w->pim.len[1]);
+        }
+        if (l4[0] == 0x21 && len < 9)
             return NULL;
         unsigned t = l4[0] & 15;
         HEAD_ADDRS(ip, v6);

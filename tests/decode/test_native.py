@@ -2700,3 +2700,64 @@ def test_dcerpc_same_text(tmp_path: Path) -> None:
         "RTS: call_id",
     ):
         assert want in text, want
+
+
+def _pim_register_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4 or IPv6, PIMv2 Registers: null ones (the inner header alone, v4 and v6), inner
+    IPv4/IPv6 packets of UDP (dissected ports too), TCP, ICMP echo, unknown protocols, inner lengths
+    right, short and long, other versions; other PIM types."""
+    kind = rnd.randrange(6)
+    if kind == 0:
+        inner = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20, 1, 0, 64, 103, 0, b"\x0a\0\0\2", b"\xe1\0\0\1")
+    elif kind == 1:
+        inner = struct.pack("!IHBB", 6 << 28, 0, 103, 1) + bytes(15) + b"\2" + b"\xff\x02" + bytes(13) + b"\1"
+    else:
+        proto = rnd.choice((17, 17, 6, 1, 99))
+        if proto == 17:
+            body = rnd.choice(
+                (rnd.randbytes(20), b"\x12\x34\x01\x00\x00\x01" + bytes(6) + b"\x01a\x00\x00\x01\x00\x01")
+            )
+            l4 = (
+                struct.pack(
+                    "!HHHH", rnd.choice((2468, 40000)), rnd.choice((2468, 53, 5353)), 8 + len(body), 0
+                )
+                + body
+            )
+        elif proto == 6:
+            l4 = struct.pack(
+                "!HHIIHHHH", 40000, rnd.choice((80, 41000)), 1, 2, 0x5018, 512, 0, 0
+            ) + rnd.randbytes(10)
+        elif proto == 1:
+            l4 = struct.pack("!BBHHH", 8, 0, 0, 0x1234, 7) + rnd.randbytes(8)
+        else:
+            l4 = rnd.randbytes(12)
+        inner = _ip6(proto, l4, rnd) if rnd.random() < 0.3 else _ip4p(proto, l4, rnd)
+    t = rnd.choice((1, 1, 1, 1, 0, 2))
+    pim = bytes([0x20 | t, 0]) + b"\0\0" + (b"\0\0\0\0" + inner if t == 1 else rnd.randbytes(10))
+    if rnd.random() < 0.1:
+        pim = pim[: rnd.randrange(len(pim) + 1)]
+    if rnd.random() < 0.2:
+        return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x86\xdd" + _ip6(103, pim, rnd)
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(103, pim)
+
+
+@native
+def test_pim_register_same_text(tmp_path: Path) -> None:
+    """Session 11: PIMv2 Registers (the inner packet's addresses, PIM's columns, the inner packet's
+    problems marked) are the walker's where it formats the inner packet cleanly; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(31)
+    frames = [_pim_register_frame(rnd) for _ in range(4000)]
+    p = _same_with_mutants(tmp_path / "pim.pcap", frames, 3000, rnd, 34, 110, (0, 0x21, 0x45, 0x60, 103, 17))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 2500
+    for want in (
+        "10.0.0.2 -> 225.0.0.1 PIMv2 ",
+        "::2 -> ff02::1 PIMv2 ",
+        "10.0.0.1 -> 224.0.0.13 PIMv2 ",
+        " Register",
+    ):
+        assert want in text, want

@@ -178,6 +178,8 @@ typedef struct {
     uint8_t tls_ports[8192]; /* bit per port whose dissector is tls.dissect_tls_port */
     Names tls_versions, tls_alert_levels, tls_alerts; /* versions by minor (3.x), alert levels, descriptions */
     uint8_t tls_hs[256];     /* tls.HANDSHAKE_TYPES: 1 for a known type */
+    Names tls_hs_names;      /* session 11: their names (handshake messages are the walker's too) */
+    unsigned tls_sv_ext;     /* session 11: the supported_versions extension's type (0: handshakes are Python's) */
     int nbns; /* session 10: NBNS on UDP 137 (netbios.dissect_nbns): opcodes, reply codes, record types */
     Names nbns_ops, nbns_rcodes, nbns_types;
     int snmp;        /* session 10: SNMP v1/v2c on UDP 161/162 (snmp.dissect_snmp): the PDU types' names */
@@ -800,8 +802,14 @@ static int ext_tables(Walker *w, PyObject *ext) {
             w->tls_hs[t] = 1;
         }
         if (ext_names(tl, "versions", &w->tls_versions) < 0 || ext_names(tl, "levels", &w->tls_alert_levels) < 0 ||
-            ext_names(tl, "alerts", &w->tls_alerts) < 0)
+            ext_names(tl, "alerts", &w->tls_alerts) < 0 || ext_names(tl, "handshakes", &w->tls_hs_names) < 0)
             return -1;
+        PyObject *sv = PyDict_GetItemString(tl, "supported_versions");
+        if (sv != NULL && ((w->tls_sv_ext = (unsigned)PyLong_AsUnsignedLong(sv)) > 65535 || PyErr_Occurred())) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "Walker: tls: supported_versions: an extension type");
+            return -1;
+        }
         w->tls = 1;
     }
     PyObject *nb = PyDict_GetItemString(ext, "nbns");
@@ -2023,6 +2031,46 @@ static char *smb2_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
 /* tls.dissect_tls's columns of the records in d[0:lim) (a record header at 0): the Info into t, the
  * Protocol at *proto (NULL: "SSL"); NULL where Python's (a handshake record that parses into messages, an
  * empty one) */
+/* tls._hello's walk of a Client (client) or Server Hello body d[o:lim): -1 where its fixed part runs past the
+ * message (_Bounds), else 0 with *chosen the version a Server Hello selects (its supported_versions
+ * extension, else its version; 0 for a Client Hello) */
+static int tls_hello(Walker *w, const uint8_t *d, Py_ssize_t o, Py_ssize_t lim, int client, unsigned *chosen) {
+    if (o + 34 > lim)
+        return -1;
+    unsigned version = be16(d + o);
+    o += 34;
+    if (o + 1 > lim || o + 1 + d[o] > lim)
+        return -1;
+    o += 1 + d[o];
+    if (client) {
+        if (o + 2 > lim || o + 2 + (Py_ssize_t)be16(d + o) > lim)
+            return -1;
+        o += 2 + (Py_ssize_t)be16(d + o);
+        if (o + 1 > lim || o + 1 + d[o] > lim)
+            return -1;
+        o += 1 + d[o];
+    } else {
+        if (o + 3 > lim)
+            return -1;
+        o += 3;
+    }
+    unsigned ch = 0;
+    if (o + 2 <= lim) { /* tls._extensions: only a Server Hello's supported_versions tells */
+        Py_ssize_t stop = o + 2 + (Py_ssize_t)be16(d + o) < lim ? o + 2 + (Py_ssize_t)be16(d + o) : lim;
+        for (o += 2; o + 4 <= stop;) {
+            unsigned et = be16(d + o);
+            Py_ssize_t el = be16(d + o + 2), be = o + 4 + el;
+            if (be > stop)
+                break;
+            if (et == w->tls_sv_ext && !client && el == 2)
+                ch = be16(d + o + 4);
+            o = be;
+        }
+    }
+    *chosen = ch ? ch : client ? 0 : version;
+    return 0;
+}
+
 static char *tls_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, const char **proto, size_t *plen) {
     char *start = t;
     int n = 0;
@@ -2047,8 +2095,42 @@ static char *tls_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, cons
             Py_ssize_t q = b; /* tls._handshake_parses */
             while (q < stop && q + 4 <= stop && w->tls_hs[d[q]])
                 q += 4 + (Py_ssize_t)(d[q + 1] << 16 | d[q + 2] << 8 | d[q + 3]);
-            if (q == stop)
-                return NULL; /* (handshake messages: Python's) */
+            if (q == stop) { /* handshake messages (session 11): their names; a Hello's version */
+                if (!w->tls_sv_ext)
+                    return NULL;
+                unsigned chosen = 0;
+                int bounds = 0;
+                for (Py_ssize_t m = b; m + 4 <= stop;) {
+                    unsigned ht = d[m];
+                    Py_ssize_t hl = (Py_ssize_t)(d[m + 1] << 16 | d[m + 2] << 8 | d[m + 3]);
+                    Py_ssize_t mend = m + 4 + hl < stop ? m + 4 + hl : stop;
+                    if (t - start > 1200)
+                        return NULL;
+                    if (n)
+                        t = PUT_LIT(t, ", ");
+                    n++;
+                    t = put_str(t, w->tls_hs_names.s[ht], w->tls_hs_names.len[ht]);
+                    unsigned ch = 0;
+                    if ((ht == 1 || ht == 2) && tls_hello(w, d, m + 4, mend, ht == 1, &ch) < 0) {
+                        bounds = 1;
+                        chosen = 0;
+                        break;
+                    }
+                    if (ch)
+                        chosen = ch;
+                    m += 4 + hl;
+                }
+                if (*proto == NULL) { /* the first record's: the version a Server Hello chose, else the record's */
+                    unsigned v = chosen ? chosen : 0x0300 | minor;
+                    int known = v >> 8 == 3 && w->tls_versions.len[v & 0xFF];
+                    *proto = known ? w->tls_versions.s[v & 0xFF] : "TLS";
+                    *plen = known ? w->tls_versions.len[v & 0xFF] : 3;
+                }
+                if (bounds)
+                    return PUT_LIT(t, "[BoundErrorUnreassembled Packet]");
+                o = stop;
+                continue;
+            }
         }
         if (ct != 25) {
             t = put_str(t, sep, strlen(sep));

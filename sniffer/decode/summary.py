@@ -501,6 +501,7 @@ def _native_ext() -> dict[str, Any]:
             "levels": tls.ALERT_LEVELS,
             "alerts": tls.ALERT_DESCRIPTIONS,
             "handshakes": tls.HANDSHAKE_TYPES,
+            "supported_versions": tls.EXT_SUPPORTED_VERSIONS,  # (handshake messages: session 11)
         }
     if UDP_PORTS.map.get(netbios.NBNS_PORT) is netbios.dissect_nbns:  # NBNS (session 10)
         ext["nbns"] = {

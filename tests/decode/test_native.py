@@ -2761,3 +2761,76 @@ def test_pim_register_same_text(tmp_path: Path) -> None:
         " Register",
     ):
         assert want in text, want
+
+
+def _tls_hs_frame(rnd: random.Random) -> bytes:
+    """Ethernet, IPv4, TCP on 443 or a heuristic port: TLS handshake records (Client and Server Hellos
+    with session ids, cipher suites, extensions incl. supported_versions, cut fixed parts; Certificate,
+    Server Hello Done, unknown types), one or several per record, then other records."""
+
+    def ext(t: int, body: bytes) -> bytes:
+        return struct.pack("!HH", t, len(body)) + body
+
+    def hello(client: bool) -> bytes:
+        body = struct.pack("!H", rnd.choice((0x0303, 0x0301))) + rnd.randbytes(32)
+        sid = rnd.randbytes(rnd.choice((0, 32)))
+        body += bytes([len(sid)]) + sid
+        if client:
+            suites = rnd.randbytes(2 * rnd.choice((1, 8)))
+            body += struct.pack("!H", len(suites)) + suites + b"\x01\x00"
+        else:
+            body += b"\x13\x01\x00"
+        exts = b""
+        for _ in range(rnd.choice((0, 1, 3))):
+            exts += rnd.choice(
+                (
+                    ext(43, b"\x03\x04" if not client else b"\x04\x03\x04\x03\x03"),
+                    ext(43, b"\x7f\x1c"),
+                    ext(0, b"\x00\x0e\x00\x00\x0bexample.com"),
+                    ext(16, b"\x00\x03\x02h2"),
+                    ext(10, b"\x00\x02\x00\x1d"),
+                )
+            )
+        if exts or rnd.random() < 0.5:
+            body += struct.pack("!H", len(exts) + rnd.choice((0, 0, 0, 5))) + exts
+        if rnd.random() < 0.15:
+            body = body[: rnd.randrange(len(body))]
+        return body
+
+    msgs = b""
+    for _ in range(rnd.choice((1, 1, 2, 3))):
+        ht = rnd.choice((1, 2, 2, 11, 14, 16, 20, 4))
+        body = hello(ht == 1) if ht in (1, 2) else rnd.randbytes(rnd.choice((0, 12, 40)))
+        msgs += bytes([ht]) + struct.pack("!I", len(body))[1:] + body
+    recs = bytes([22, 3, rnd.choice((1, 3, 3))]) + struct.pack("!H", len(msgs)) + msgs
+    recs += rnd.choice((b"", b"", b"\x14\x03\x03\x00\x01\x01", b"\x17\x03\x03\x00\x05" + bytes(5)))
+    sp, dp = rnd.choice(((49000, 443), (443, 49000), (49000, 51000), (49000, 80)))
+    tcp = struct.pack("!HHIIHHHH", sp, dp, 1, 2, 0x5018, 512, 0, 0) + recs
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+
+
+@native
+def test_tls_handshakes_same_text(tmp_path: Path) -> None:
+    """Session 11: TLS handshake records (their messages' names; the Protocol from a Server Hello's
+    supported_versions; a Hello cut: a bounds error) are the walker's; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(32)
+    frames = [_tls_hs_frame(rnd) for _ in range(5000)]
+    p = _same_with_mutants(tmp_path / "tlshs.pcap", frames, 3000, rnd, 54, 160, (0, 1, 2, 3, 4, 22, 43))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 3000
+    for want in (
+        " TLSv1.2 ",
+        " TLSv1.3 ",
+        " TLSv1 ",
+        "Client Hello",
+        "Server Hello, Certificate",
+        "Server Hello Done",
+        "[BoundErrorUnreassembled Packet]",
+        ", Change Cipher Spec",
+    ):
+        assert want in text, want
+    assert re.search(r" TLS \d+ ", text)  # a draft version chosen: "TLS"

@@ -214,6 +214,7 @@ typedef struct {
     Names lldp_chassis, lldp_port;
     LNames eapol_types, eap_codes, eap_types;
     Names ip_unknown; /* session 11: the IP protocols without a dissector: their descriptions (ipproto.py) */
+    int qinq; /* session 11: 802.1ad S-tags (0x88a8) and old QinQ tags (0x9100) as 802.1Q's */
     int bogus_ip; /* session 11: IPv4 with a bogus version or header length, IPv6 headers cut (inet.py) */
     Names isis_names; /* session 11: IS-IS after 802.3 + LLC (l2ctl.dissect_osi, dissect_isis): the PDU types' names */
     long long last_sec;
@@ -484,7 +485,8 @@ static int ext_tables(Walker *w, PyObject *ext) {
     if ((w->udld = ext_flag(ext, "udld")) < 0 || ext_names(ext, "lldp_chassis", &w->lldp_chassis) < 0 ||
         ext_names(ext, "lldp_port", &w->lldp_port) < 0 || (w->lldp = ext_flag(ext, "lldp")) < 0)
         return -1;
-    if (ext_names(ext, "isis", &w->isis_names) < 0 || ext_names(ext, "ip_unknown", &w->ip_unknown) < 0 || (w->bogus_ip = ext_flag(ext, "bogus_ip")) < 0)
+    if (ext_names(ext, "isis", &w->isis_names) < 0 || ext_names(ext, "ip_unknown", &w->ip_unknown) < 0 || (w->bogus_ip = ext_flag(ext, "bogus_ip")) < 0 ||
+        (w->qinq = ext_flag(ext, "qinq")) < 0)
         return -1;
     if ((w->v6ext = ext_flag(ext, "v6ext")) < 0 || ext_names(ext, "mld", &w->mld) < 0 ||
         ext_names(ext, "mld_records", &w->mld_records) < 0)
@@ -4472,6 +4474,11 @@ static char *format_ptp(Walker *w, char *o, unsigned long long n, long long sec,
     return put_str(o, w->ptp.s[t], w->ptp.len[t]);
 }
 
+/* An 802.1Q tag's type (link.dissect_vlan), or 802.1ad's / old QinQ's while theirs are the same (session 11) */
+static inline int vlan_tag(Walker *w, unsigned et) {
+    return w->vlan && (et == 0x8100 || (w->qinq && (et == 0x88A8 || et == 0x9100)));
+}
+
 /* Format the line of one Ethernet frame p[0:caplen] (wire length wl, packet number n, time sec + us) at o.
  * Returns the end of the line, NULL if the packet is not one this file knows (Python's), or (char *)-1 on
  * a Python error. */
@@ -4482,7 +4489,7 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
     unsigned et = be16(p + 12);
     Py_ssize_t l3 = 14;
     int efl = 0;
-    for (int tags = 0; et == 0x8100 && w->vlan && tags < 4; tags++) { /* 802.1Q tags: the next layer's columns */
+    for (int tags = 0; vlan_tag(w, et) && tags < 4; tags++) { /* 802.1Q tags: the next layer's columns */
         if (caplen < l3 + 4)
             return NULL;
         et = be16(p + l3 + 2);
@@ -4617,7 +4624,7 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
             return NULL;
         et = be16(p + l3 + 16);
         l3 += 18;
-        for (int tags = 0; et == 0x8100 && w->vlan && tags < 4; tags++) {
+        for (int tags = 0; vlan_tag(w, et) && tags < 4; tags++) {
             if (caplen < l3 + 4)
                 return NULL;
             et = be16(p + l3 + 2);

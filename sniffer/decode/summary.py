@@ -408,6 +408,9 @@ def _native_ext() -> dict[str, Any]:
     ip = IP_PROTOS.map.get
     ext: dict[str, Any] = {
         "vlan": ETHERTYPES.map.get(link.ETH_P_8021Q) is link.dissect_vlan,
+        # 802.1ad S-tags and old QinQ tags: their columns are 802.1Q's (session 11)
+        "qinq": ETHERTYPES.map.get(link.ETH_P_8021AD) is link.dissect_8021ad
+        and ETHERTYPES.map.get(link.ETH_P_QINQ1) is link.dissect_vlan,
         # PBB (802.1ah) carrying IPv4/IPv6: the inner packet's columns (session 9)
         "pbb": ETHERTYPES.map.get(0x88E7) is tunnels.dissect_pbb,
         # STP BPDUs after an 802.3 LLC header (session 9)

@@ -2834,3 +2834,27 @@ def test_tls_handshakes_same_text(tmp_path: Path) -> None:
     ):
         assert want in text, want
     assert re.search(r" TLS \d+ ", text)  # a draft version chosen: "TLS"
+
+
+@native
+def test_qinq_tags_same_text(tmp_path: Path) -> None:
+    """Session 11: 802.1ad S-tags (0x88a8) and old QinQ tags (0x9100), alone or stacked with 802.1Q's,
+    before IPv4, IPv6, ARP and 802.3 frames: the walker's text equals the pure loop's."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(33)
+    inner = [_mysql_frame(rnd) for _ in range(300)] + [_lldp_frame(rnd) for _ in range(100)]
+    inner += [_bogus_ip_frame(rnd) for _ in range(100)] + [_ipx_frame(rnd) for _ in range(100)]
+    arp = bytes.fromhex("ffffffffffff0020d25afb3f08060001080006040001") + bytes(6) + bytes(4) + bytes(10)
+    inner += [arp] * 50
+    frames = []
+    for f in inner:
+        tags = b"".join(
+            rnd.choice((b"\x88\xa8", b"\x91\x00", b"\x81\x00")) + struct.pack("!H", rnd.randrange(65536))
+            for _ in range(rnd.choice((1, 1, 2, 3, 5)))
+        )
+        frames.append(f[:12] + tags + f[12:])
+    p = _same_with_mutants(tmp_path / "qinq.pcap", frames, 1000, rnd, 12, 30, (0x81, 0x88, 0x91, 0xA8, 0))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    assert sum(s is not None for s in lines) > 300

@@ -137,7 +137,7 @@ typedef struct {
     unsigned ntp_port;        /* NTP (mgmt.dissect_ntp) on this UDP port (0: none): modes, mode 7's requests */
     Names ntp_modes, ntp_priv;
     int dns;                  /* DNS and MDNS queries over UDP (app.dissect_dns, dissect_mdns) */
-    unsigned dns_port, mdns_port;
+    unsigned dns_port, mdns_port, llmnr_port; /* (LLMNR: session 11; 0: Python's) */
     Names dns_ops, dns_rcodes; /* the opcodes' and reply codes' names, 0-15 */
     int n_dns_types;
     struct {
@@ -724,6 +724,12 @@ static int ext_tables(Walker *w, PyObject *ext) {
         w->dns_port = (unsigned)dport;
         w->mdns_port = (unsigned)mport;
         w->dns = 1;
+        PyObject *lp = PyDict_GetItemString(ext, "llmnr_port");
+        if (lp != NULL && ((w->llmnr_port = (unsigned)PyLong_AsUnsignedLong(lp)) > 65535 || PyErr_Occurred())) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "Walker: llmnr_port: a port number");
+            return -1;
+        }
     }
     PyObject *rpc = PyDict_GetItemString(ext, "rpc");
     if (rpc != NULL) {
@@ -3777,14 +3783,15 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             }
             return NULL;
         }
-        if (w->dns && (chosen == w->dns_port || chosen == w->mdns_port)) { /* DNS / MDNS queries */
+        if (w->dns && (chosen == w->dns_port || chosen == w->mdns_port || (w->llmnr_port && chosen == w->llmnr_port))) {
+            /* DNS / MDNS / LLMNR (session 11: DNS's Info) messages */
             char tmp[4096];
             int mdns = chosen == w->mdns_port;
             char *e = dns_info(w, tmp, l4 + 8, ulen - 8, mdns);
             if (e == NULL || e - tmp > 2300) /* (the line stays within LINE_MAX_BYTES) */
                 return NULL;
             HEAD_ADDRS(ip, v6);
-            o = mdns ? PUT_LIT(o, " MDNS ") : PUT_LIT(o, " DNS ");
+            o = mdns ? PUT_LIT(o, " MDNS ") : chosen == w->dns_port ? PUT_LIT(o, " DNS ") : PUT_LIT(o, " LLMNR ");
             o = put_u64(o, wl);
             *o++ = ' ';
             return dns_info(w, o, l4 + 8, ulen - 8, mdns);

@@ -518,7 +518,10 @@ def dissect_mdns(ctx: Ctx, off: int, end: int) -> None:
     ctx.protos[-1] = "mdns"
 
 
-@UDP_PORTS.register(5355)
+LLMNR_PORT = 5355
+
+
+@UDP_PORTS.register(LLMNR_PORT)
 def dissect_llmnr(ctx: Ctx, off: int, end: int) -> None:
     _dns(ctx, off, end, "LLMNR")
     ctx.protos[-1] = "llmnr"

@@ -616,6 +616,8 @@ def _native_ext() -> dict[str, Any]:
             {rc: app.DNS_RCODES.get(rc, f"Unknown error ({rc})") for rc in range(16)},
             app.DNS_TYPES,
         )
+        if UDP_PORTS.map.get(app.LLMNR_PORT) is app.dissect_llmnr:  # LLMNR: DNS's Info (session 11)
+            ext["llmnr_port"] = app.LLMNR_PORT
     if ip(17) is inet.dissect_udp and all(UDP_PORTS.map.get(p) is routing.dissect_bfd for p in (3784, 4784)):
         ext["bfd"] = ({d: routing.BFD_DIAG.get(d, "Unknown") for d in range(32)}, routing.BFD_STATES)
     if ip(17) is inet.dissect_udp and all(UDP_PORTS.map.get(p) is app.dissect_dhcp for p in (67, 68)):

@@ -670,7 +670,18 @@ def _session8_frame(rnd: random.Random) -> bytes:
         flags = rnd.choice((0x0100, 0x0000, 0x2800, 0x7800, 0x8180))
         msg = struct.pack("!HHHHHH", rnd.randrange(65536), flags, *counts) + q * max(1, counts[0])
         msg = msg[: len(msg) if rnd.random() < 0.85 else rnd.randrange(len(msg) + 1)]
-        ports = rnd.choice(((40000, 53), (53, 40000), (5353, 5353), (40000, 5353), (53, 22), (5353, 53)))
+        ports = rnd.choice(
+            (
+                (40000, 53),
+                (53, 40000),
+                (5353, 5353),
+                (40000, 5353),
+                (53, 22),
+                (5353, 53),
+                (40000, 5355),
+                (5355, 53),
+            )
+        )
         l4, proto = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg, 17
     elif kind == 15:  # DECnet: routing control, short and long data headers, every NSP message, padding, cut
         pad = rnd.choice((b"", b"\x83\0\0"))
@@ -787,6 +798,7 @@ def test_session8_variants(tmp_path: Path) -> None:
     text = "".join(chunks)
     assert err is None
     for s in (
+        " LLMNR ",
         " SSHv2 ",
         "Client: Encrypted packet (len=",
         "Server: Key Exchange Init",

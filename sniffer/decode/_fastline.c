@@ -214,6 +214,7 @@ typedef struct {
     Names lldp_chassis, lldp_port;
     LNames eapol_types, eap_codes, eap_types;
     Names ip_unknown; /* session 11: the IP protocols without a dissector: their descriptions (ipproto.py) */
+    Names pgm_types, pgm_poll; /* session 11: PGM (routing.dissect_pgm): types, POLL subtypes (empty: Python's) */
     int qinq; /* session 11: 802.1ad S-tags (0x88a8) and old QinQ tags (0x9100) as 802.1Q's */
     int bogus_ip; /* session 11: IPv4 with a bogus version or header length, IPv6 headers cut (inet.py) */
     Names isis_names; /* session 11: IS-IS after 802.3 + LLC (l2ctl.dissect_osi, dissect_isis): the PDU types' names */
@@ -484,6 +485,8 @@ static int ext_tables(Walker *w, PyObject *ext) {
     }
     if ((w->udld = ext_flag(ext, "udld")) < 0 || ext_names(ext, "lldp_chassis", &w->lldp_chassis) < 0 ||
         ext_names(ext, "lldp_port", &w->lldp_port) < 0 || (w->lldp = ext_flag(ext, "lldp")) < 0)
+        return -1;
+    if (ext_names(ext, "pgm_types", &w->pgm_types) < 0 || ext_names(ext, "pgm_poll", &w->pgm_poll) < 0)
         return -1;
     if (ext_names(ext, "isis", &w->isis_names) < 0 || ext_names(ext, "ip_unknown", &w->ip_unknown) < 0 || (w->bogus_ip = ext_flag(ext, "bogus_ip")) < 0 ||
         (w->qinq = ext_flag(ext, "qinq")) < 0)
@@ -4128,6 +4131,35 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         o = put_u64(o, wl);
         *o++ = ' ';
         return put_str(o, w->pim.s[t], w->pim.len[t]);
+    }
+    if (proto == 113 && w->pgm_types.len[0]) { /* PGM: the type, the sequence number, a POLL's GSI and subtype */
+        unsigned t = l4[4];
+        if (len < 20 || (t == 1 && len < 24))
+            return NULL;
+        HEAD_IP(ip, v6, " PGM ");
+        const char *nm = w->pgm_types.s[t];
+        size_t nl = w->pgm_types.len[t];
+        o = put_str(o, nm, nl);
+        for (size_t k = nl; k < 5; k++)
+            *o++ = ' ';
+        o = PUT_LIT(o, " sqn 0x");
+        uint32_t sqn = be32(l4 + 16);
+        int digits = 1;
+        while (digits < 8 && (sqn >> (4 * digits)))
+            digits++;
+        o = put_hex(o, sqn, digits);
+        if (t == 1 || t == 2) {
+            o = PUT_LIT(o, " gsi ");
+            for (int k = 8; k < 14; k++)
+                o = put_hex(o, l4[k], 2);
+        }
+        if (t == 1) {
+            unsigned sub = be16(l4 + 22);
+            o = PUT_LIT(o, " subtype ");
+            o = sub < 256 && w->pgm_poll.len[sub] ? put_str(o, w->pgm_poll.s[sub], w->pgm_poll.len[sub])
+                                                  : PUT_LIT(o, "Unknown");
+        }
+        return o;
     }
     if (proto == 112 && w->vrrp) { /* VRRP: the version and type; the addresses all there */
         if (len < 8 || len < 8 + (Py_ssize_t)l4[3] * (v6 ? 16 : 4))

@@ -585,6 +585,7 @@ PGM_TYPES = {
     12: "SPMR",
     13: "ACK",
 }
+PGM_POLL_SUBTYPES = {0: "General", 1: "DLR"}
 PGM = Header(
     (
         F("pgm.hdr.sport", "Source Port", 0, 2),
@@ -617,7 +618,7 @@ def dissect_pgm(ctx: Ctx, off: int, end: int) -> None:
             info += f" gsi {gsi}"
         if t == 1 and ctx.has(off + 22, 2, end):
             sub = _u16(data, off + 22)
-            info += f" subtype {({0: 'General', 1: 'DLR'}).get(sub, 'Unknown')}"
+            info += f" subtype {PGM_POLL_SUBTYPES.get(sub, 'Unknown')}"
     ctx.info = info
 
 

@@ -449,6 +449,9 @@ def _native_ext() -> dict[str, Any]:
 
     # the IP protocols no dissector takes: their description as the Info (session 11)
     ext["ip_unknown"] = {p: IP_PROTO_DESCRIPTIONS.get(p, "Unknown") for p in range(256) if ip(p) is None}
+    if ip(113) is routing.dissect_pgm:  # PGM (session 11)
+        ext["pgm_types"] = {t: routing.PGM_TYPES.get(t, "Unknown") for t in range(256)}
+        ext["pgm_poll"] = routing.PGM_POLL_SUBTYPES
     if ip(2) is igmp.dissect_igmp:  # IGMPv3 queries and reports (session 11)
         ext["igmp3"] = {
             "report": igmp.IGMP_TYPES[igmp.IGMP_V3_REPORT],

@@ -2870,3 +2870,38 @@ def test_qinq_tags_same_text(tmp_path: Path) -> None:
     with open_capture(str(p)) as r:
         lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
     assert sum(s is not None for s in lines) > 300
+
+
+@native
+def test_pgm_same_text(tmp_path: Path) -> None:
+    """Session 11: PGM (routing.dissect_pgm's Info: the type padded to 5, the sequence number, a POLL's
+    or POLR's GSI, a POLL's subtype) over IPv4 and IPv6 is the walker's; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(34)
+    frames = []
+    for _ in range(3000):
+        t = rnd.choice((0, 1, 1, 2, 4, 5, 8, 13, 7))
+        pgm = struct.pack("!HHBBH", 7500, 7500, t, 0, 0) + rnd.randbytes(6) + struct.pack("!H", 10)
+        pgm += struct.pack("!I", rnd.choice((0, 5, 0xABCDEF, 0xFFFFFFFF))) + struct.pack(
+            "!HH", 0, rnd.choice((0, 1, 7))
+        )
+        pgm += rnd.randbytes(rnd.choice((0, 8)))
+        pgm = pgm[: rnd.choice((len(pgm), len(pgm), 16, 19, 22))]
+        if rnd.random() < 0.3:
+            frames.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x86\xdd" + _ip6(113, pgm, rnd))
+        else:
+            frames.append(b"\x01\0\x5e\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(113, pgm))
+    p = _same_with_mutants(tmp_path / "pgm.pcap", frames, 1500, rnd, 34, 70, (0, 1, 2, 113))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    for want in (
+        " PGM ",
+        "SPM   sqn 0x0",
+        "POLL  sqn 0xabcdef gsi ",
+        "subtype DLR",
+        "subtype Unknown",
+        "Unknown sqn",
+    ):
+        assert want in text, want

@@ -214,6 +214,13 @@ typedef struct {
     Names lldp_chassis, lldp_port;
     LNames eapol_types, eap_codes, eap_types;
     Names ip_unknown; /* session 11: the IP protocols without a dissector: their descriptions (ipproto.py) */
+    unsigned ldp; /* session 11: LDP on this UDP and TCP port (routing.dissect_ldp; 0: none): message names */
+    int n_ldp_msgs;
+    struct {
+        unsigned type;
+        uint8_t len;
+        char name[40];
+    } ldp_msgs[32];
     Names pgm_types, pgm_poll; /* session 11: PGM (routing.dissect_pgm): types, POLL subtypes (empty: Python's) */
     int qinq; /* session 11: 802.1ad S-tags (0x88a8) and old QinQ tags (0x9100) as 802.1Q's */
     int bogus_ip; /* session 11: IPv4 with a bogus version or header length, IPv6 headers cut (inet.py) */
@@ -486,6 +493,30 @@ static int ext_tables(Walker *w, PyObject *ext) {
     if ((w->udld = ext_flag(ext, "udld")) < 0 || ext_names(ext, "lldp_chassis", &w->lldp_chassis) < 0 ||
         ext_names(ext, "lldp_port", &w->lldp_port) < 0 || (w->lldp = ext_flag(ext, "lldp")) < 0)
         return -1;
+    PyObject *ldp = PyDict_GetItemString(ext, "ldp"); /* (port, {type: name}) */
+    if (ldp != NULL) {
+        PyObject *lm = PyTuple_Check(ldp) && PyTuple_GET_SIZE(ldp) == 2 ? PyTuple_GET_ITEM(ldp, 1) : NULL, *k, *v;
+        long lp = lm != NULL ? PyLong_AsLong(PyTuple_GET_ITEM(ldp, 0)) : -1;
+        Py_ssize_t pos = 0;
+        if (lm == NULL || !PyDict_Check(lm) || PyDict_GET_SIZE(lm) > 32 || lp < 1 || lp > 65535) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "Walker: ldp: (port, {type: name} <= 32)");
+            return -1;
+        }
+        while (PyDict_Next(lm, &pos, &k, &v)) {
+            long t = PyLong_AsLong(k);
+            if (t < 0 || t > 0x7FFF || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 39) {
+                PyErr_Clear();
+                PyErr_SetString(PyExc_ValueError, "Walker: ldp: {type: ASCII name}");
+                return -1;
+            }
+            w->ldp_msgs[w->n_ldp_msgs].type = (unsigned)t;
+            w->ldp_msgs[w->n_ldp_msgs].len = (uint8_t)PyUnicode_GET_LENGTH(v);
+            memcpy(w->ldp_msgs[w->n_ldp_msgs].name, PyUnicode_DATA(v), (size_t)PyUnicode_GET_LENGTH(v));
+            w->n_ldp_msgs++;
+        }
+        w->ldp = (unsigned)lp;
+    }
     if (ext_names(ext, "pgm_types", &w->pgm_types) < 0 || ext_names(ext, "pgm_poll", &w->pgm_poll) < 0)
         return -1;
     if (ext_names(ext, "isis", &w->isis_names) < 0 || ext_names(ext, "ip_unknown", &w->ip_unknown) < 0 || (w->bogus_ip = ext_flag(ext, "bogus_ip")) < 0 ||
@@ -3292,6 +3323,28 @@ static char *irc_info(char *t, const uint8_t *d, Py_ssize_t lim) {
     return t;
 }
 
+/* routing.dissect_ldp's Info for d[0:lim) into t: each PDU's messages' names, each followed by a space */
+static char *ldp_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
+    char *start = t;
+    for (Py_ssize_t off = 0; off + 10 <= lim;) {
+        Py_ssize_t plen = be16(d + off + 2), pend = off + 4 + plen, mlim = pend < lim ? pend : lim;
+        for (Py_ssize_t o = off + 10; o + 8 <= mlim; o += 4 + (Py_ssize_t)be16(d + o + 2)) {
+            if (t - start > 1400)
+                return NULL;
+            unsigned mt = be16(d + o) & 0x7FFF;
+            int i = 0;
+            while (i < w->n_ldp_msgs && w->ldp_msgs[i].type != mt)
+                i++;
+            t = i < w->n_ldp_msgs ? put_str(t, w->ldp_msgs[i].name, w->ldp_msgs[i].len) : PUT_LIT(t, "Unknown Message");
+            *t++ = ' ';
+        }
+        if (plen < 6)
+            break;
+        off = pend;
+    }
+    return t;
+}
+
 /* routing.dissect_bgp's Info for the segment d[0:lim) into t; NULL where Python flags it (a length below
  * 19, a header cut at the end) or past 40 messages */
 static char *bgp_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
@@ -3583,6 +3636,12 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                     return NULL;
                 rlen = e - rcall;
                 smb = 5;
+            } else if (w->ldp && tcp_port_is(w, sp, dp, w->ldp)) { /* LDP (session 11) */
+                char *e = ldp_info(w, rcall, pl, seglen);
+                if (e == NULL)
+                    return NULL;
+                rlen = e - rcall;
+                smb = 7;
             } else if (w->bgp && tcp_port_is(w, sp, dp, w->bgp)) { /* BGP (session 11) */
                 char *e = bgp_info(w, rcall, pl, seglen);
                 if (e == NULL)
@@ -3659,6 +3718,10 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, (unsigned long long)seglen);
             *o++ = ')';
             return o;
+        }
+        if (smb == 7) {
+            HEAD_IP(ip, v6, " LDP ");
+            return put_str(o, rcall, (size_t)rlen);
         }
         if (smb == 6) {
             HEAD_IP(ip, v6, " DCERPC ");
@@ -3798,6 +3861,14 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, wl);
             *o++ = ' ';
             return dns_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->ldp && chosen == w->ldp) { /* LDP (session 11) */
+            char tmp[1500];
+            char *e = ldp_info(w, tmp, l4 + 8, ulen - 8);
+            if (e == NULL)
+                return NULL;
+            HEAD_IP(ip, v6, " LDP ");
+            return put_str(o, tmp, (size_t)(e - tmp));
         }
         if (w->nbns && chosen == 137) { /* NBNS: the operation, questions' and answers' names and types */
             char tmp[1600];

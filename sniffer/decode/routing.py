@@ -366,8 +366,11 @@ LDP_MSG = Header(
 )
 
 
-@UDP_PORTS.register(646)
-@TCP_PORTS.register(646)
+LDP_PORT = 646
+
+
+@UDP_PORTS.register(LDP_PORT)
+@TCP_PORTS.register(LDP_PORT)
 def dissect_ldp(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
     lim = min(end, len(data))

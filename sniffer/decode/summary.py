@@ -449,6 +449,13 @@ def _native_ext() -> dict[str, Any]:
 
     # the IP protocols no dissector takes: their description as the Info (session 11)
     ext["ip_unknown"] = {p: IP_PROTO_DESCRIPTIONS.get(p, "Unknown") for p in range(256) if ip(p) is None}
+    if (
+        ip(6) is inet.dissect_tcp
+        and ip(17) is inet.dissect_udp
+        and TCP_PORTS.map.get(routing.LDP_PORT) is routing.dissect_ldp
+        and UDP_PORTS.map.get(routing.LDP_PORT) is routing.dissect_ldp
+    ):
+        ext["ldp"] = (routing.LDP_PORT, routing.LDP_MSGS)  # LDP over UDP and TCP (session 11)
     if ip(113) is routing.dissect_pgm:  # PGM (session 11)
         ext["pgm_types"] = {t: routing.PGM_TYPES.get(t, "Unknown") for t in range(256)}
         ext["pgm_poll"] = routing.PGM_POLL_SUBTYPES

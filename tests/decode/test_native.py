@@ -2905,3 +2905,42 @@ def test_pgm_same_text(tmp_path: Path) -> None:
         "Unknown sqn",
     ):
         assert want in text, want
+
+
+@native
+def test_ldp_same_text(tmp_path: Path) -> None:
+    """Session 11: LDP over UDP and TCP 646 (routing.dissect_ldp's Info: every PDU's messages) is the
+    walker's; PDUs and messages of every length, unknown types, mutated and cut."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(35)
+    frames = []
+    for _ in range(3000):
+        payload = b""
+        for _ in range(rnd.choice((1, 1, 2))):
+            msgs = b""
+            for _ in range(rnd.choice((0, 1, 2, 3))):
+                body = rnd.randbytes(rnd.choice((4, 10, 20)))
+                mt = rnd.choice((0x0001, 0x0100, 0x0200, 0x0201, 0x0300, 0x0400, 0x8100, 0x3E00))
+                msgs += struct.pack("!HHI", mt, 4 + len(body) + rnd.choice((0, 0, 0, -4, 30)), 7) + body
+            plen = 6 + len(msgs) + (rnd.choice((0, -6, 3, 100)) if rnd.random() < 0.2 else 0)
+            payload += struct.pack("!HH4sH", 1, max(0, plen), b"\x0a\0\0\1", 0) + msgs
+        ports = rnd.choice(((646, 646), (40000, 646), (646, 40000), (80, 646)))
+        if rnd.random() < 0.5:
+            l4 = struct.pack("!HHHH", *ports, 8 + len(payload), 0) + payload
+            frames.append(b"\x01\0\x5e\0\0\x02\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(17, l4))
+        else:
+            l4 = struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0) + payload
+            frames.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, l4))
+    p = _same_with_mutants(tmp_path / "ldp.pcap", frames, 2000, rnd, 42, 110, (0, 1, 2, 4, 6))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 2000
+    for want in (
+        " LDP ",
+        "Hello Message Initialization Message ",
+        "Notification Message ",
+        "Unknown Message ",
+    ):
+        assert want in text, want

@@ -222,6 +222,7 @@ typedef struct {
         char name[40];
     } ldp_msgs[32];
     Names pgm_types, pgm_poll; /* session 11: PGM (routing.dissect_pgm): types, POLL subtypes (empty: Python's) */
+    int pvst; /* session 11: Cisco PVST+ (SNAP 00:00:0c/0x010b: l2ctl.dissect_stp) */
     int qinq; /* session 11: 802.1ad S-tags (0x88a8) and old QinQ tags (0x9100) as 802.1Q's */
     int bogus_ip; /* session 11: IPv4 with a bogus version or header length, IPv6 headers cut (inet.py) */
     Names isis_names; /* session 11: IS-IS after 802.3 + LLC (l2ctl.dissect_osi, dissect_isis): the PDU types' names */
@@ -520,7 +521,7 @@ static int ext_tables(Walker *w, PyObject *ext) {
     if (ext_names(ext, "pgm_types", &w->pgm_types) < 0 || ext_names(ext, "pgm_poll", &w->pgm_poll) < 0)
         return -1;
     if (ext_names(ext, "isis", &w->isis_names) < 0 || ext_names(ext, "ip_unknown", &w->ip_unknown) < 0 || (w->bogus_ip = ext_flag(ext, "bogus_ip")) < 0 ||
-        (w->qinq = ext_flag(ext, "qinq")) < 0)
+        (w->qinq = ext_flag(ext, "qinq")) < 0 || (w->pvst = ext_flag(ext, "pvst")) < 0)
         return -1;
     if ((w->v6ext = ext_flag(ext, "v6ext")) < 0 || ext_names(ext, "mld", &w->mld) < 0 ||
         ext_names(ext, "mld_records", &w->mld_records) < 0)
@@ -4605,12 +4606,14 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         et = be16(p + l3 + 2);
         l3 += 4;
     }
-    if (et <= 1500 && l3 == 14 && w->stp && caplen >= 17 && p[14] == 0x42) {
-        /* STP (l2ctl.dissect_stp) after an LLC header: all 35 bytes of a configuration BPDU within the
-         * 802.3 length, or a TCN's 4 */
-        Py_ssize_t lend = caplen < 14 + (Py_ssize_t)et ? caplen : 14 + (Py_ssize_t)et;
-        const uint8_t *b = p + 17;
-        Py_ssize_t bl = lend - 17;
+    if (et <= 1500 && w->stp && caplen >= l3 + 3 &&
+        (p[l3] == 0x42 || (w->pvst && p[l3] == 0xAA && p[l3 + 1] == 0xAA && caplen >= l3 + 8 &&
+                           (be32(p + l3 + 2) & 0xFFFFFF) == 0x00000C && be16(p + l3 + 6) == 0x010B))) {
+        /* STP (l2ctl.dissect_stp) after an LLC header, or Cisco's PVST+ after SNAP (session 11), 802.1Q tags
+         * before them too: all 35 bytes of a configuration BPDU within the 802.3 length, or a TCN's 4 */
+        Py_ssize_t lend = caplen < l3 + (Py_ssize_t)et ? caplen : l3 + (Py_ssize_t)et, h = p[l3] == 0x42 ? 3 : 8;
+        const uint8_t *b = p + l3 + h;
+        Py_ssize_t bl = lend - l3 - h;
         if (bl < 4)
             return NULL;
         unsigned t = b[3];
@@ -4631,12 +4634,12 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         o = PUT_LIT(o, "  Port = 0x");
         return put_hex(o, be16(b + 25), 4);
     }
-    if (et <= 1500 && l3 == 14 && w->isis_names.len[15] && caplen >= 18 && p[14] == 0xFE) {
+    if (et <= 1500 && w->isis_names.len[15] && caplen >= l3 + 4 && p[l3] == 0xFE) {
         /* IS-IS after an 802.3 LLC header (l2ctl.dissect_osi, dissect_isis): the fixed part of a known PDU
          * type all there within the 802.3 length */
-        Py_ssize_t lend = caplen < 14 + (Py_ssize_t)et ? caplen : 14 + (Py_ssize_t)et;
-        const uint8_t *b = p + 17;
-        Py_ssize_t bl = lend - 17;
+        Py_ssize_t lend = caplen < l3 + (Py_ssize_t)et ? caplen : l3 + (Py_ssize_t)et;
+        const uint8_t *b = p + l3 + 3;
+        Py_ssize_t bl = lend - l3 - 3;
         if (bl < 8 || b[0] != 0x83)
             return NULL;
         unsigned t = b[4] & 0x1F;
@@ -4694,15 +4697,15 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         }
         return o;
     }
-    if (et <= 1500 && l3 == 14 && w->udld && caplen >= 26 && p[14] == 0xAA && p[15] == 0xAA &&
-        (be32(p + 16) & 0xFFFFFF) == 0x00000C && be16(p + 20) == 0x0111) {
+    if (et <= 1500 && w->udld && caplen >= l3 + 12 && p[l3] == 0xAA && p[l3 + 1] == 0xAA &&
+        (be32(p + l3 + 2) & 0xFFFFFF) == 0x00000C && be16(p + l3 + 6) == 0x0111) {
         /* UDLD in 802.3 + LLC/SNAP (l2ctl.dissect_udld): its header all there within the 802.3 length */
-        Py_ssize_t lim = caplen < 14 + (Py_ssize_t)et ? caplen : 14 + (Py_ssize_t)et;
-        if (lim < 26)
+        Py_ssize_t lim = caplen < l3 + (Py_ssize_t)et ? caplen : l3 + (Py_ssize_t)et;
+        if (lim < l3 + 12)
             return NULL;
         const uint8_t *dev = NULL, *port = NULL;
         Py_ssize_t devn = 0, portn = 0;
-        for (Py_ssize_t q = 26; q + 4 <= lim;) {
+        for (Py_ssize_t q = l3 + 12; q + 4 <= lim;) {
             unsigned t = be16(p + q), ln = be16(p + q + 2);
             if (ln < 4)
                 break;
@@ -4725,8 +4728,8 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
             return NULL;
         return PUT_LIT(o, "  ");
     }
-    if (et <= 1500 && l3 == 14 && w->ipx && caplen >= 17 && p[14] == 0xE0) /* IPX after 802.3 + LLC */
-        return format_ipx(w, o, n, sec, us, p + 17, (caplen < 14 + (Py_ssize_t)et ? caplen : 14 + (Py_ssize_t)et) - 17, wl);
+    if (et <= 1500 && w->ipx && caplen >= l3 + 3 && p[l3] == 0xE0) /* IPX after 802.3 + LLC */
+        return format_ipx(w, o, n, sec, us, p + l3 + 3, (caplen < l3 + (Py_ssize_t)et ? caplen : l3 + (Py_ssize_t)et) - l3 - 3, wl);
     if (et == 0x8137 && w->ipx)
         return format_ipx(w, o, n, sec, us, p + l3, caplen - l3, wl);
     if (et == 0x88E7 && w->pbb) { /* PBB: the I-TAG and the customer's addresses, then IP: its columns */

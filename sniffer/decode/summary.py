@@ -415,6 +415,8 @@ def _native_ext() -> dict[str, Any]:
         "pbb": ETHERTYPES.map.get(0x88E7) is tunnels.dissect_pbb,
         # STP BPDUs after an 802.3 LLC header (session 9)
         "stp": LLC_SAPS.map.get(0x42) is l2ctl.dissect_stp,
+        # Cisco PVST+ BPDUs after SNAP (session 11)
+        "pvst": LLC_SNAP.map.get(l2ctl.CISCO | 0x010B) is l2ctl.dissect_stp,
         "ipv6": v6,
         "echo6": _ECHO6_NAMES,
     }

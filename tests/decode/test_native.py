@@ -2944,3 +2944,43 @@ def test_ldp_same_text(tmp_path: Path) -> None:
         "Unknown Message ",
     ):
         assert want in text, want
+
+
+def _pvst_frame(rnd: random.Random) -> bytes:
+    """Cisco PVST+: an STP BPDU after 802.3 + LLC/SNAP 00:00:0c/0x010b (an 802.1Q tag before or not);
+    other PIDs; the SNAP header or BPDU cut."""
+    bpdu = _stp_frame(rnd)[17:]
+    pid = rnd.choice((0x010B, 0x010B, 0x010B, 0x2000))
+    llc = b"\xaa\xaa\x03\x00\x00\x0c" + struct.pack("!H", pid) + bpdu
+    llc = llc[: rnd.choice((len(llc), len(llc), 7, 10))]
+    ln = len(llc) + rnd.choice((0, 0, -5, 10))
+    tag = rnd.choice((b"", b"\x81\x00\xe0\x01"))
+    return bytes.fromhex("01000ccccccd") + b"\2" * 6 + tag + struct.pack("!H", max(0, ln)) + llc
+
+
+@native
+def test_8023_after_tags_and_pvst_same_text(tmp_path: Path) -> None:
+    """Session 11: 802.3 frames after 802.1Q / 802.1ad tags (STP, IS-IS, UDLD, IPX) and Cisco PVST+
+    BPDUs are the walker's, as the pure loop writes them; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(36)
+    base = [_stp_frame(rnd) for _ in range(500)] + [_isis_frame(rnd) for _ in range(500)]
+    base += [_udld_eap_frame(rnd) for _ in range(500)] + [_ipx_frame(rnd) for _ in range(500)]
+    frames = [_pvst_frame(rnd) for _ in range(1500)]
+    for f in base:
+        tags = b"".join(
+            rnd.choice((b"\x81\x00", b"\x88\xa8")) + struct.pack("!H", rnd.randrange(65536))
+            for _ in range(rnd.choice((1, 1, 2)))
+        )
+        frames.append(f[:12] + tags + f[12:])
+    p = _same_with_mutants(
+        tmp_path / "tags8023.pcap", frames, 2000, rnd, 12, 40, (0, 0x42, 0xAA, 0xFE, 0xE0, 3)
+    )
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 1500
+    for want in (" STP ", "RST. Root = ", " ISIS ", " UDLD ", " IPX "):
+        assert want in text, want
+    assert any(s is not None and " STP " in s for s in lines[:1500])  # PVST+

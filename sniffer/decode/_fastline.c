@@ -222,6 +222,10 @@ typedef struct {
         char name[40];
     } ldp_msgs[32];
     Names pgm_types, pgm_poll; /* session 11: PGM (routing.dissect_pgm): types, POLL subtypes (empty: Python's) */
+    /* session 11: ISAKMP on this UDP port and UDP-encapsulated IPsec on that one (tunnels.dissect_isakmp,
+     * dissect_udpencap; 0: none): the exchange types' names */
+    unsigned isakmp, udpencap;
+    Names isakmp_ex;
     int pvst; /* session 11: Cisco PVST+ (SNAP 00:00:0c/0x010b: l2ctl.dissect_stp) */
     int qinq; /* session 11: 802.1ad S-tags (0x88a8) and old QinQ tags (0x9100) as 802.1Q's */
     int bogus_ip; /* session 11: IPv4 with a bogus version or header length, IPv6 headers cut (inet.py) */
@@ -494,6 +498,23 @@ static int ext_tables(Walker *w, PyObject *ext) {
     if ((w->udld = ext_flag(ext, "udld")) < 0 || ext_names(ext, "lldp_chassis", &w->lldp_chassis) < 0 ||
         ext_names(ext, "lldp_port", &w->lldp_port) < 0 || (w->lldp = ext_flag(ext, "lldp")) < 0)
         return -1;
+    PyObject *ik = PyDict_GetItemString(ext, "isakmp"); /* (port, udpencap port or 0, {exchange: name}) */
+    if (ik != NULL) {
+        long p1 = -1, p2 = -1;
+        if (PyTuple_Check(ik) && PyTuple_GET_SIZE(ik) == 3) {
+            p1 = PyLong_AsLong(PyTuple_GET_ITEM(ik, 0));
+            p2 = PyLong_AsLong(PyTuple_GET_ITEM(ik, 1));
+        }
+        if (p1 < 1 || p1 > 65535 || p2 < 0 || p2 > 65535 || !PyDict_Check(PyTuple_GET_ITEM(ik, 2))) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "Walker: isakmp: (port, port, {int: str})");
+            return -1;
+        }
+        if (name_table(PyTuple_GET_ITEM(ik, 2), w->isakmp_ex.s, w->isakmp_ex.len, 0, "Walker: isakmp names") < 0)
+            return -1;
+        w->isakmp = (unsigned)p1;
+        w->udpencap = (unsigned)p2;
+    }
     PyObject *ldp = PyDict_GetItemString(ext, "ldp"); /* (port, {type: name}) */
     if (ldp != NULL) {
         PyObject *lm = PyTuple_Check(ldp) && PyTuple_GET_SIZE(ldp) == 2 ? PyTuple_GET_ITEM(ldp, 1) : NULL, *k, *v;
@@ -3324,6 +3345,30 @@ static char *irc_info(char *t, const uint8_t *d, Py_ssize_t lim) {
     return t;
 }
 
+/* tunnels.dissect_isakmp's Info for the message d[0:len) into t; NULL if its 28-byte header is cut */
+static char *isakmp_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t len) {
+    if (len < 28)
+        return NULL;
+    unsigned ex = d[18];
+    if (w->isakmp_ex.len[ex])
+        t = put_str(t, w->isakmp_ex.s[ex], w->isakmp_ex.len[ex]);
+    else {
+        t = PUT_LIT(t, "Unknown (");
+        t = put_u64(t, ex);
+        *t++ = ')';
+    }
+    if (d[17] >> 4 == 2) {
+        uint32_t mid = be32(d + 20);
+        t = PUT_LIT(t, " MID=");
+        if (mid < 10)
+            *t++ = '0';
+        t = put_u64(t, mid);
+        t = d[19] & 0x08 ? PUT_LIT(t, " Initiator") : PUT_LIT(t, " Responder");
+        t = d[19] & 0x20 ? PUT_LIT(t, " Response") : PUT_LIT(t, " Request");
+    }
+    return t;
+}
+
 /* routing.dissect_ldp's Info for d[0:lim) into t: each PDU's messages' names, each followed by a space */
 static char *ldp_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
     char *start = t;
@@ -3862,6 +3907,27 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, wl);
             *o++ = ' ';
             return dns_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->isakmp && (chosen == w->isakmp || (w->udpencap && chosen == w->udpencap))) {
+            /* ISAKMP, and UDP-encapsulated IPsec: NAT keepalives, ISAKMP after the non-ESP marker, ESP */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = ulen - 8;
+            if (chosen == w->udpencap) {
+                if (ml == 1 && m[0] == 0xFF) {
+                    HEAD_IP(ip, v6, " UDPENCAP ");
+                    return PUT_LIT(o, "NAT-keepalive");
+                }
+                if (!(ml >= 4 && be32(m) == 0))
+                    return format_l4(w, o, n, sec, us, ip, v6, 50, m, ml, cap - 8, hlim, wl, fl);
+                m += 4;
+                ml -= 4;
+            }
+            char tmp[120];
+            char *e = isakmp_info(w, tmp, m, ml);
+            if (e == NULL)
+                return NULL;
+            HEAD_IP(ip, v6, " ISAKMP ");
+            return put_str(o, tmp, (size_t)(e - tmp));
         }
         if (w->ldp && chosen == w->ldp) { /* LDP (session 11) */
             char tmp[1500];

@@ -458,6 +458,16 @@ def _native_ext() -> dict[str, Any]:
         and UDP_PORTS.map.get(routing.LDP_PORT) is routing.dissect_ldp
     ):
         ext["ldp"] = (routing.LDP_PORT, routing.LDP_MSGS)  # LDP over UDP and TCP (session 11)
+    if ip(17) is inet.dissect_udp and UDP_PORTS.map.get(tunnels.ISAKMP_PORT) is tunnels.dissect_isakmp:
+        encap = (
+            UDP_PORTS.map.get(tunnels.UDPENCAP_PORT) is tunnels.dissect_udpencap
+            and ip(50) is inet.dissect_esp
+        )
+        ext["isakmp"] = (  # ISAKMP, IPsec over UDP (session 11)
+            tunnels.ISAKMP_PORT,
+            tunnels.UDPENCAP_PORT if encap else 0,
+            tunnels.ISAKMP_EXCHANGES,
+        )
     if ip(113) is routing.dissect_pgm:  # PGM (session 11)
         ext["pgm_types"] = {t: routing.PGM_TYPES.get(t, "Unknown") for t in range(256)}
         ext["pgm_poll"] = routing.PGM_POLL_SUBTYPES

@@ -625,7 +625,10 @@ def dissect_l2tp(ctx: Ctx, off: int, end: int) -> None:
 # IPsec NAT traversal (RFC 3948, UDP 4500): NAT keepalives, ESP, or (after a non-ESP marker) ISAKMP
 
 
-@UDP_PORTS.register(4500)
+UDPENCAP_PORT = 4500
+
+
+@UDP_PORTS.register(UDPENCAP_PORT)
 def dissect_udpencap(ctx: Ctx, off: int, end: int) -> None:
     data = ctx.data
     lim = min(end, len(data))
@@ -674,7 +677,10 @@ ISAKMP = Header(
 )
 
 
-@UDP_PORTS.register(500)
+ISAKMP_PORT = 500
+
+
+@UDP_PORTS.register(ISAKMP_PORT)
 def dissect_isakmp(ctx: Ctx, off: int, end: int) -> None:
     ctx.push("isakmp", "Internet Security Association and Key Management Protocol", off, 28)
     ctx.proto = "ISAKMP"

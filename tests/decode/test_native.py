@@ -2984,3 +2984,39 @@ def test_8023_after_tags_and_pvst_same_text(tmp_path: Path) -> None:
     for want in (" STP ", "RST. Root = ", " ISIS ", " UDLD ", " IPX "):
         assert want in text, want
     assert any(s is not None and " STP " in s for s in lines[:1500])  # PVST+
+
+
+@native
+def test_isakmp_udpencap_same_text(tmp_path: Path) -> None:
+    """Session 11: ISAKMP on UDP 500 (IKEv1 exchange names, IKEv2's MID and roles) and UDP-encapsulated
+    IPsec on 4500 (NAT keepalives, ISAKMP after the non-ESP marker, ESP) are the walker's."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(37)
+    frames = []
+    for _ in range(3000):
+        ver = rnd.choice((0x10, 0x20))
+        ex = rnd.choice((2, 4, 5, 32, 34, 35, 37, 99))
+        msg = rnd.randbytes(16) + bytes([33, ver, ex, rnd.choice((0, 0x08, 0x20, 0x28))])
+        msg += struct.pack("!II", rnd.choice((0, 1, 7, 12, 300)), 28) + rnd.randbytes(rnd.choice((0, 20)))
+        msg = msg[: rnd.choice((len(msg), len(msg), 20, 27))]
+        port = rnd.choice((500, 4500, 4500))
+        if port == 4500:
+            msg = rnd.choice((b"\0\0\0\0" + msg, b"\xff", rnd.randbytes(rnd.choice((5, 12, 40))), b"\1\2"))
+        sp = rnd.choice((port, 40000))
+        l4 = struct.pack("!HHHH", sp, port, 8 + len(msg), 0) + msg
+        frames.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(17, l4))
+    p = _same_with_mutants(tmp_path / "ike.pcap", frames, 2000, rnd, 42, 80, (0, 0xFF, 0x20, 0x10))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    for want in (
+        "Identity Protection (Main Mode)",
+        "IKE_AUTH MID=07 Initiator Response",
+        "MID=300 Responder Request",
+        "MID=00 ",
+        "Unknown (99)",
+        " UDPENCAP 43 NAT-keepalive",
+        " ESP (SPI=0x",
+    ):
+        assert want in text, want

@@ -225,6 +225,12 @@ typedef struct {
     /* session 11: ISAKMP on this UDP port and UDP-encapsulated IPsec on that one (tunnels.dissect_isakmp,
      * dissect_udpencap; 0: none): the exchange types' names */
     unsigned isakmp, udpencap;
+    /* session 11: RADIUS on these UDP ports (aaa.dissect_radius): codes; Kerberos on this UDP/TCP port
+     * (aaa._kerberos; 0: none): message types (errors stay Python's) */
+    uint8_t radius_ports[8192];
+    int radius;
+    Names radius_codes, krb_types;
+    unsigned krb;
     Names isakmp_ex;
     int pvst; /* session 11: Cisco PVST+ (SNAP 00:00:0c/0x010b: l2ctl.dissect_stp) */
     int qinq; /* session 11: 802.1ad S-tags (0x88a8) and old QinQ tags (0x9100) as 802.1Q's */
@@ -498,6 +504,37 @@ static int ext_tables(Walker *w, PyObject *ext) {
     if ((w->udld = ext_flag(ext, "udld")) < 0 || ext_names(ext, "lldp_chassis", &w->lldp_chassis) < 0 ||
         ext_names(ext, "lldp_port", &w->lldp_port) < 0 || (w->lldp = ext_flag(ext, "lldp")) < 0)
         return -1;
+    PyObject *ra = PyDict_GetItemString(ext, "radius"); /* ((port, ...), {code: name}) */
+    if (ra != NULL) {
+        PyObject *rp = PyTuple_Check(ra) && PyTuple_GET_SIZE(ra) == 2 ? PyTuple_GET_ITEM(ra, 0) : NULL;
+        if (rp == NULL || !PyTuple_Check(rp) || !PyDict_Check(PyTuple_GET_ITEM(ra, 1)) ||
+            name_table(PyTuple_GET_ITEM(ra, 1), w->radius_codes.s, w->radius_codes.len, 0, "Walker: radius") < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "Walker: radius: ((port,), {code: name})");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(rp); i++) {
+            long port = PyLong_AsLong(PyTuple_GET_ITEM(rp, i));
+            if (port < 0 || port > 65535) {
+                PyErr_Clear();
+                PyErr_SetString(PyExc_ValueError, "Walker: radius: ports");
+                return -1;
+            }
+            w->radius_ports[port >> 3] |= (uint8_t)(1 << (port & 7));
+        }
+        w->radius = 1;
+    }
+    PyObject *kr = PyDict_GetItemString(ext, "krb"); /* (port, {type: name}) */
+    if (kr != NULL) {
+        long kp = PyTuple_Check(kr) && PyTuple_GET_SIZE(kr) == 2 ? PyLong_AsLong(PyTuple_GET_ITEM(kr, 0)) : -1;
+        if (kp < 1 || kp > 65535 || !PyDict_Check(PyTuple_GET_ITEM(kr, 1)) ||
+            name_table(PyTuple_GET_ITEM(kr, 1), w->krb_types.s, w->krb_types.len, 0, "Walker: krb") < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "Walker: krb: (port, {type: name})");
+            return -1;
+        }
+        w->krb = (unsigned)kp;
+    }
     PyObject *ik = PyDict_GetItemString(ext, "isakmp"); /* (port, udpencap port or 0, {exchange: name}) */
     if (ik != NULL) {
         long p1 = -1, p2 = -1;
@@ -3682,6 +3719,13 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                     return NULL;
                 rlen = e - rcall;
                 smb = 5;
+            } else if (w->krb && tcp_port_is(w, sp, dp, w->krb)) { /* Kerberos after its record mark (session 11) */
+                unsigned mt = seglen > 4 ? pl[4] : 0;
+                if ((mt & 0xE0) != 0x60 || (mt & 0x1F) == 30 || !w->krb_types.len[mt & 0x1F])
+                    return NULL;
+                rcall[0] = (char)(mt & 0x1F);
+                rlen = 1;
+                smb = 8;
             } else if (w->ldp && tcp_port_is(w, sp, dp, w->ldp)) { /* LDP (session 11) */
                 char *e = ldp_info(w, rcall, pl, seglen);
                 if (e == NULL)
@@ -3764,6 +3808,11 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, (unsigned long long)seglen);
             *o++ = ')';
             return o;
+        }
+        if (smb == 8) {
+            HEAD_IP(ip, v6, " KRB5 ");
+            unsigned mt = (unsigned char)rcall[0];
+            return put_str(o, w->krb_types.s[mt], w->krb_types.len[mt]);
         }
         if (smb == 7) {
             HEAD_IP(ip, v6, " LDP ");
@@ -3907,6 +3956,28 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, wl);
             *o++ = ' ';
             return dns_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->radius && (w->radius_ports[chosen >> 3] >> (chosen & 7) & 1)) { /* RADIUS (session 11) */
+            const uint8_t *m = l4 + 8;
+            if (ulen - 8 < 20)
+                return NULL;
+            HEAD_IP(ip, v6, " RADIUS ");
+            if (w->radius_codes.len[m[0]])
+                o = put_str(o, w->radius_codes.s[m[0]], w->radius_codes.len[m[0]]);
+            else {
+                o = PUT_LIT(o, "Unknown Packet (");
+                o = put_u64(o, m[0]);
+                *o++ = ')';
+            }
+            o = PUT_LIT(o, " id=");
+            return put_u64(o, m[1]);
+        }
+        if (w->krb && chosen == w->krb) { /* Kerberos: the message type (session 11; errors: Python's) */
+            const uint8_t *m = l4 + 8;
+            if (ulen - 8 < 1 || (m[0] & 0xE0) != 0x60 || (m[0] & 0x1F) == 30 || !w->krb_types.len[m[0] & 0x1F])
+                return NULL;
+            HEAD_IP(ip, v6, " KRB5 ");
+            return put_str(o, w->krb_types.s[m[0] & 0x1F], w->krb_types.len[m[0] & 0x1F]);
         }
         if (w->isakmp && (chosen == w->isakmp || (w->udpencap && chosen == w->udpencap))) {
             /* ISAKMP, and UDP-encapsulated IPsec: NAT keepalives, ISAKMP after the non-ESP marker, ESP */

@@ -19,6 +19,7 @@ from itertools import islice
 from typing import Any, NamedTuple
 
 from sniffer.decode import (
+    aaa,
     app,
     db,
     dcerpc,
@@ -458,6 +459,17 @@ def _native_ext() -> dict[str, Any]:
         and UDP_PORTS.map.get(routing.LDP_PORT) is routing.dissect_ldp
     ):
         ext["ldp"] = (routing.LDP_PORT, routing.LDP_MSGS)  # LDP over UDP and TCP (session 11)
+    if ip(17) is inet.dissect_udp and all(
+        UDP_PORTS.map.get(p) is aaa.dissect_radius for p in aaa.RADIUS_PORTS
+    ):
+        ext["radius"] = (aaa.RADIUS_PORTS, aaa.RADIUS_CODES)  # RADIUS (session 11)
+    if (
+        ip(17) is inet.dissect_udp
+        and ip(6) is inet.dissect_tcp
+        and UDP_PORTS.map.get(aaa.KERBEROS_PORT) is aaa.dissect_kerberos_udp
+        and TCP_PORTS.map.get(aaa.KERBEROS_PORT) is aaa.dissect_kerberos_tcp
+    ):
+        ext["krb"] = (aaa.KERBEROS_PORT, aaa.KRB_TYPES)  # Kerberos' message types (session 11)
     if ip(17) is inet.dissect_udp and UDP_PORTS.map.get(tunnels.ISAKMP_PORT) is tunnels.dissect_isakmp:
         encap = (
             UDP_PORTS.map.get(tunnels.UDPENCAP_PORT) is tunnels.dissect_udpencap

@@ -3020,3 +3020,44 @@ def test_isakmp_udpencap_same_text(tmp_path: Path) -> None:
         " ESP (SPI=0x",
     ):
         assert want in text, want
+
+
+@native
+def test_radius_kerberos_same_text(tmp_path: Path) -> None:
+    """Session 11: RADIUS (codes, unknown ones, ids) and Kerberos over UDP and TCP (message types;
+    errors and non-Kerberos payloads stay Python's) are the walker's; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(38)
+    frames = []
+    for _ in range(3000):
+        if rnd.random() < 0.5:
+            msg = bytes([rnd.choice((1, 2, 3, 4, 5, 40, 41, 99)), rnd.randrange(256)]) + struct.pack("!H", 20)
+            msg += rnd.randbytes(16) + rnd.choice((b"", b"\x01\x06user", b"\x1f\x02"))
+            msg = msg[: rnd.choice((len(msg), len(msg), 19))]
+            ports = rnd.choice(((40000, 1812), (1813, 40000), (1645, 1646), (3799, 40000)))
+            l4 = struct.pack("!HHHH", *ports, 8 + len(msg), 0) + msg
+            frames.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(17, l4))
+            continue
+        mt = rnd.choice((10, 11, 12, 13, 14, 15, 20, 21, 22, 30, 5))
+        krb = bytes([0x60 | mt, 0x20, 0x30, 0x1E, 0xA0, 0x03, 0x02, 0x01, 0x05]) + rnd.randbytes(
+            rnd.choice((0, 20))
+        )
+        krb = rnd.choice((krb, krb, b"\x30\x05", b""))
+        ports = rnd.choice(((40000, 88), (88, 40000), (53, 88)))
+        if rnd.random() < 0.5:
+            l4 = struct.pack("!HHHH", *ports, 8 + len(krb), 0) + krb
+            frames.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(17, l4))
+        else:
+            rec = struct.pack("!I", len(krb)) + krb
+            l4 = (
+                struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0)
+                + rec[: rnd.choice((len(rec), len(rec), 4))]
+            )
+            frames.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, l4))
+    p = _same_with_mutants(tmp_path / "aaa.pcap", frames, 2000, rnd, 42, 70, (0, 0x6A, 0x7E, 1, 4))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    for want in (" RADIUS ", "Access-Request id=", "Unknown Packet (99) id=", " KRB5 ", "AS-REQ", "TGS-REP"):
+        assert want in text, want

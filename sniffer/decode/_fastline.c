@@ -225,6 +225,16 @@ typedef struct {
     /* session 11: ISAKMP on this UDP port and UDP-encapsulated IPsec on that one (tunnels.dissect_isakmp,
      * dissect_udpencap; 0: none): the exchange types' names */
     unsigned isakmp, udpencap;
+    /* session 11: NBDS on this UDP port (netbios.dissect_nbds; 0: none), the SMB1 it carries (smb._smb1:
+     * commands) and the Browser protocol in a mailslot (smb._browser: commands, server type bits) */
+    unsigned nbds;
+    Names nbds_types, smb1_cmds, browser_cmds;
+    int n_server_types;
+    struct {
+        uint32_t bit;
+        uint8_t len;
+        char name[32];
+    } server_types[32];
     /* session 11: RADIUS on these UDP ports (aaa.dissect_radius): codes; Kerberos on this UDP/TCP port
      * (aaa._kerberos; 0: none): message types (errors stay Python's) */
     uint8_t radius_ports[8192];
@@ -504,6 +514,34 @@ static int ext_tables(Walker *w, PyObject *ext) {
     if ((w->udld = ext_flag(ext, "udld")) < 0 || ext_names(ext, "lldp_chassis", &w->lldp_chassis) < 0 ||
         ext_names(ext, "lldp_port", &w->lldp_port) < 0 || (w->lldp = ext_flag(ext, "lldp")) < 0)
         return -1;
+    PyObject *nd = PyDict_GetItemString(ext, "nbds"); /* {port, types, smb1, browser, server_types: ((bit, name),)} */
+    if (nd != NULL) {
+        PyObject *np = PyDict_Check(nd) ? PyDict_GetItemString(nd, "port") : NULL;
+        PyObject *st = np != NULL ? PyDict_GetItemString(nd, "server_types") : NULL;
+        long port = np != NULL ? PyLong_AsLong(np) : -1;
+        if (st == NULL || !PyTuple_Check(st) || PyTuple_GET_SIZE(st) > 32 || port < 1 || port > 65535 ||
+            ext_names(nd, "types", &w->nbds_types) < 0 || ext_names(nd, "smb1", &w->smb1_cmds) < 0 ||
+            ext_names(nd, "browser", &w->browser_cmds) < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "Walker: nbds: {port, types, smb1, browser, server_types}");
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(st); i++) {
+            PyObject *it = PyTuple_GET_ITEM(st, i), *nm;
+            if (!PyTuple_Check(it) || PyTuple_GET_SIZE(it) != 2 || !PyUnicode_Check(nm = PyTuple_GET_ITEM(it, 1)) ||
+                !PyUnicode_IS_ASCII(nm) || PyUnicode_GET_LENGTH(nm) > 31) {
+                PyErr_SetString(PyExc_ValueError, "Walker: nbds: server_types: ((bit, name),)");
+                return -1;
+            }
+            w->server_types[i].bit = (uint32_t)PyLong_AsUnsignedLong(PyTuple_GET_ITEM(it, 0));
+            if (PyErr_Occurred())
+                return -1;
+            w->server_types[i].len = (uint8_t)PyUnicode_GET_LENGTH(nm);
+            memcpy(w->server_types[i].name, PyUnicode_DATA(nm), w->server_types[i].len);
+        }
+        w->n_server_types = (int)PyTuple_GET_SIZE(st);
+        w->nbds = (unsigned)port;
+    }
     PyObject *ra = PyDict_GetItemString(ext, "radius"); /* ((port, ...), {code: name}) */
     if (ra != NULL) {
         PyObject *rp = PyTuple_Check(ra) && PyTuple_GET_SIZE(ra) == 2 ? PyTuple_GET_ITEM(ra, 0) : NULL;
@@ -3406,6 +3444,106 @@ static char *isakmp_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t len) {
     return t;
 }
 
+static char *put_ctext(char *t, const uint8_t *d, Py_ssize_t n);
+
+/* ASCII upper-case comparison of s[0:n) with the upper-case literal u (prefix: n may be longer) */
+static int upper_is(const uint8_t *s, Py_ssize_t n, const char *u, int prefix) {
+    Py_ssize_t k = (Py_ssize_t)strlen(u);
+    if (prefix ? n < k : n != k)
+        return 0;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        uint8_t c = s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i];
+        if (c != (uint8_t)u[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* An SMB1 message at d[0:lim) (its 32-byte header there), as smb._smb1 names it, into t with *proto set to
+ * "SMB" or "BROWSER" (a Transaction request to \MAILSLOT\BROWSE or \MAILSLOT\LANMAN); NULL where Python's
+ * (a named pipe, a text not ASCII) */
+static char *smb1_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, int *browser) {
+    unsigned cmd = d[4], resp = d[9] & 0x80;
+    char *start = t;
+    *browser = 0;
+    if (w->smb1_cmds.len[cmd])
+        t = put_str(t, w->smb1_cmds.s[cmd], w->smb1_cmds.len[cmd]);
+    else {
+        t = PUT_LIT(t, "Unknown (0x");
+        t = put_hex(t, cmd, 2);
+        *t++ = ')';
+    }
+    t = resp ? PUT_LIT(t, " Response") : PUT_LIT(t, " Request");
+    Py_ssize_t o = 32;
+    if (cmd != 0x25 || resp || o + 1 > lim)
+        return t;
+    unsigned wct = d[o];
+    if (wct < 14 || o + 1 + 2 * (Py_ssize_t)wct + 2 > lim)
+        return t;
+    Py_ssize_t dcount = le16(d + o + 23), doff = le16(d + o + 25), p = o + 1 + 2 * (Py_ssize_t)wct + 2, e;
+    uint8_t name[64];
+    Py_ssize_t nl = 0;
+    if (le16(d + 10) & 0x8000) { /* UTF-16LE, aligned to 2 from the header */
+        p += p & 1;
+        for (e = p; e + 1 < lim && (d[e] || d[e + 1]); e += 2) {
+            if (d[e + 1] || d[e] >= 0x80)
+                return NULL;
+            if (nl < 64)
+                name[nl] = d[e];
+            nl++;
+        }
+        if (e + 1 >= lim)
+            return t;
+    } else {
+        for (e = p; e < lim && d[e]; e++) {
+            if (d[e] >= 0x80)
+                return NULL;
+            if (nl < 64)
+                name[nl] = d[e];
+            nl++;
+        }
+        if (e >= lim)
+            return t;
+    }
+    if (nl > 64)
+        return upper_is(name, 64, "\\PIPE\\", 0) ? NULL : t; /* (long: not one of the names below) */
+    if (upper_is(name, nl, "\\MAILSLOT\\", 1)) {
+        if (!upper_is(name, nl, "\\MAILSLOT\\BROWSE", 0) && !upper_is(name, nl, "\\MAILSLOT\\LANMAN", 0))
+            return t;
+        Py_ssize_t b = doff, blim = doff + dcount < lim ? doff + dcount : lim;
+        if (b >= blim)
+            return t;
+        t = start; /* the Browser protocol's columns */
+        *browser = 1;
+        unsigned bc = d[b];
+        if (w->browser_cmds.len[bc])
+            t = put_str(t, w->browser_cmds.s[bc], w->browser_cmds.len[bc]);
+        else {
+            t = PUT_LIT(t, "Unknown command 0x");
+            t = put_hex(t, bc, 2);
+        }
+        if ((bc == 1 || bc == 12 || bc == 13 || bc == 15) && b + 26 <= blim) {
+            *t++ = ' ';
+            if ((t = put_ctext(t, d + b + 6, 16)) == NULL)
+                return NULL;
+            uint32_t stype = le32(d + b + 24);
+            for (int i = 0; i < w->n_server_types; i++)
+                if (stype & w->server_types[i].bit) {
+                    t = PUT_LIT(t, ", ");
+                    t = put_str(t, w->server_types[i].name, w->server_types[i].len);
+                }
+        } else if (bc == 2 && b + 2 < blim) {
+            *t++ = ' ';
+            if (blim - b - 2 > 200 || (t = put_ctext(t, d + b + 2, blim - b - 2)) == NULL)
+                return NULL;
+        }
+        return t;
+    }
+    if (upper_is(name, nl, "\\PIPE\\", 0) && dcount)
+        return NULL; /* (DCE/RPC in a named pipe: Python's) */
+    return t;
+}
+
 /* routing.dissect_ldp's Info for d[0:lim) into t: each PDU's messages' names, each followed by a space */
 static char *ldp_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
     char *start = t;
@@ -3956,6 +4094,49 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             o = put_u64(o, wl);
             *o++ = ' ';
             return dns_info(w, o, l4 + 8, ulen - 8, mdns);
+        }
+        if (w->nbds && chosen == w->nbds) { /* NBDS, the SMB1 in it, a Browser message (session 11) */
+            const uint8_t *m = l4 + 8;
+            Py_ssize_t ml = ulen - 8, q = 14, used;
+            if (ml < 10)
+                return NULL;
+            unsigned t = m[0];
+            char tmp[600], *e = tmp;
+            int browser = 0, smb = 0;
+            if ((t == 0x10 || t == 0x11 || t == 0x12)) {
+                if (ml < 14)
+                    return NULL;
+                int named = 1;
+                for (int k = 0; k < 2 && named; k++) {
+                    char nbuf[400], *nt = nbuf;
+                    int r = nb_name(m, q, ml, 0, &nt, &used);
+                    if (r < 0)
+                        return NULL;
+                    named = r;
+                    q += r ? used : 0;
+                }
+                if (named && q + 32 <= ml && m[q] == 0xFF && memcmp(m + q + 1, "SMB", 3) == 0) {
+                    e = smb1_info(w, tmp, m + q, ml - q, &browser);
+                    if (e == NULL)
+                        return NULL;
+                    smb = 1;
+                } else if (named && q + 64 <= ml && m[q] == 0xFE && memcmp(m + q + 1, "SMB", 3) == 0)
+                    return NULL; /* (SMB2: Python's) */
+            }
+            if (browser)
+                HEAD_IP(ip, v6, " BROWSER ");
+            else if (smb)
+                HEAD_IP(ip, v6, " SMB ");
+            else {
+                HEAD_IP(ip, v6, " NBDS ");
+                if (w->nbds_types.len[t])
+                    return put_str(o, w->nbds_types.s[t], w->nbds_types.len[t]);
+                o = PUT_LIT(o, "Unknown message type (0x");
+                o = put_hex(o, t, 2);
+                *o++ = ')';
+                return o;
+            }
+            return put_str(o, tmp, (size_t)(e - tmp));
         }
         if (w->radius && (w->radius_ports[chosen >> 3] >> (chosen & 7) & 1)) { /* RADIUS (session 11) */
             const uint8_t *m = l4 + 8;
@@ -4664,7 +4845,32 @@ static char *format_ipx(Walker *w, char *o, unsigned long long n, long long sec,
         col = " NBIPX ", cl = 7;
         if (x[5] == 0x14)
             q += 32, ql -= 32;
-        if (ql < 2 || q[1] == 0x0B || (q[1] <= 5 && ql < 18))
+        if (ql < 2 || (q[1] <= 5 && ql < 18) || (q[1] == 0x0B && ql < 34))
+            return NULL;
+        if (q[1] == 0x0B && ql > 34 && w->nbds) { /* a directed datagram: the SMB1 in it (session 11) */
+            const uint8_t *m = q + 34;
+            Py_ssize_t ml = ql - 34;
+            if (ml >= 32 && m[0] == 0xFE && memcmp(m + 1, "SMB", 3) == 0 && ml >= 64)
+                return NULL;
+            if (ml >= 32 && m[0] == 0xFF && memcmp(m + 1, "SMB", 3) == 0) {
+                char tmp[600];
+                int browser = 0;
+                char *e = smb1_info(w, tmp, m, ml, &browser);
+                if (e == NULL)
+                    return NULL;
+                int h_ = set_hms(w, sec);
+                if (h_ <= 0)
+                    return h_ < 0 ? (char *)-1 : NULL;
+                o = put_head(w, o, n, us);
+                o = put_ipx_addr(o, x + 18);
+                o = PUT_LIT(o, " -> ");
+                o = put_ipx_addr(o, x + 6);
+                o = browser ? PUT_LIT(o, " BROWSER ") : PUT_LIT(o, " SMB ");
+                o = put_u64(o, wl);
+                *o++ = ' ';
+                return put_str(o, tmp, (size_t)(e - tmp));
+            }
+        } else if (q[1] == 0x0B)
             return NULL;
     } else if (ds == 0x0553 || ss == 0x0553)
         return NULL;

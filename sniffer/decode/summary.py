@@ -459,6 +459,14 @@ def _native_ext() -> dict[str, Any]:
         and UDP_PORTS.map.get(routing.LDP_PORT) is routing.dissect_ldp
     ):
         ext["ldp"] = (routing.LDP_PORT, routing.LDP_MSGS)  # LDP over UDP and TCP (session 11)
+    if ip(17) is inet.dissect_udp and UDP_PORTS.map.get(netbios.NBDS_PORT) is netbios.dissect_nbds:
+        ext["nbds"] = {  # NBDS, SMB1 in it, the Browser protocol in a mailslot (session 11)
+            "port": netbios.NBDS_PORT,
+            "types": netbios.NBDS_TYPES,
+            "smb1": smb.SMB1_COMMANDS,
+            "browser": smb.BROWSER_COMMANDS,
+            "server_types": smb.SERVER_TYPES,
+        }
     if ip(17) is inet.dissect_udp and all(
         UDP_PORTS.map.get(p) is aaa.dissect_radius for p in aaa.RADIUS_PORTS
     ):

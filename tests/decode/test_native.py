@@ -3061,3 +3061,90 @@ def test_radius_kerberos_same_text(tmp_path: Path) -> None:
     text = "\n".join(s for s in lines if s is not None)
     for want in (" RADIUS ", "Access-Request id=", "Unknown Packet (99) id=", " KRB5 ", "AS-REQ", "TGS-REP"):
         assert want in text, want
+
+
+def _smb1_mailslot(rnd: random.Random) -> bytes:
+    """An SMB1 message: a Transaction request to a mailslot (BROWSE, LANMAN, another), to \\PIPE\\, in
+    ASCII or UTF-16, carrying a Browser message (announcements with server types, requests, elections,
+    unknown commands), or another command, a response."""
+    cmd = rnd.choice((0x25, 0x25, 0x25, 0x72, 0x99))
+    flags = rnd.choice((0, 0, 0x80))
+    uni = rnd.random() < 0.3
+    hdr = b"\xffSMB" + bytes([cmd, 0, 0, 0, 0, flags]) + struct.pack("<H", 0x8000 if uni else 0) + bytes(20)
+    if cmd != 0x25:
+        return hdr + rnd.randbytes(rnd.choice((0, 10)))
+    bc = rnd.choice((1, 2, 8, 12, 15, 99))
+    if bc in (1, 12, 15):
+        name = rnd.choice((b"DJP95S0J", b"WORKGROUP", b"A" * 16, b"caf\xe9"))
+        browser = bytes([bc, 0]) + bytes(4) + name[:16].ljust(16, b"\0") + b"\x04\x00"
+        browser += struct.pack("<I", rnd.choice((0x00011003, 0x80001000, 0, 0xFFFFFFFF))) + rnd.randbytes(10)
+    elif bc == 2:
+        browser = b"\x02\x00" + rnd.choice((b"DJP95S0J\0", b"X\0junk", b""))
+    else:
+        browser = bytes([bc]) + rnd.randbytes(rnd.choice((0, 13, 20)))
+    slot = rnd.choice(
+        (b"\\MAILSLOT\\BROWSE", b"\\MAILSLOT\\LANMAN", b"\\mailslot\\browse", b"\\MAILSLOT\\NET", b"\\PIPE\\")
+    )
+    wct = 17
+    params = bytearray(2 * wct)
+    body_off = 32 + 1 + 2 * wct + 2
+    tname = slot.decode().encode("utf-16-le") + b"\0\0" if uni else slot + b"\0"
+    pad = body_off & 1 if uni else 0
+    doff = body_off + pad + len(tname)
+    params[22:24] = struct.pack("<H", len(browser) + rnd.choice((0, 0, 0, 50)))
+    params[24:26] = struct.pack("<H", doff + rnd.choice((0, 0, 0, 400)))
+    msg = hdr + bytes([wct]) + bytes(params) + struct.pack("<H", len(tname) + len(browser) + pad)
+    return msg + bytes(pad) + tname + browser
+
+
+@native
+def test_nbds_smb1_browser_same_text(tmp_path: Path) -> None:
+    """Session 11: NBDS (datagram types, names), the SMB1 it carries and Browser messages in mailslots
+    (netbios.dissect_nbds, smb._smb1, smb._browser), over UDP 138 and in NBIPX directed datagrams, are the
+    walker's; mutated and cut too."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(39)
+    frames = []
+    for _ in range(4000):
+        smb = _smb1_mailslot(rnd)
+        if rnd.random() < 0.75:
+            t = rnd.choice((0x10, 0x11, 0x11, 0x12, 0x13, 0x14, 0x20))
+            names = _nb_encode(b"HOST", 0x00) + _nb_encode(b"WORKGROUP", 0x1D)
+            names = rnd.choice((names, names, names, b"\x20" + b"Z" * 32 + b"\0"))
+            dg = (
+                bytes([t, 2])
+                + struct.pack("!H", 7)
+                + b"\x0a\0\0\1"
+                + struct.pack("!HHH", 138, 0, 0)
+                + names
+                + smb
+            )
+            dg = dg[: rnd.choice((len(dg), len(dg), len(dg), 9, 13, 40))]
+            l4 = struct.pack("!HHHH", 138, 138, 8 + len(dg), 0) + dg
+            frames.append(b"\xff\xff\xff\xff\xff\xff\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(17, l4))
+        else:
+            nb = bytes([0, 0x0B]) + b"WORKGROUP".ljust(16, b" ") + b"HOST".ljust(16, b" ") + smb
+            ipx = struct.pack("!HHBB", 0xFFFF, 30 + len(nb), 0, 4) + bytes(4) + b"\xff" * 6 + b"\x04\x55"
+            ipx += bytes(4) + b"\2" * 6 + b"\x04\x55" + nb
+            frames.append(b"\xff" * 6 + b"\2" * 6 + b"\x81\x37" + ipx)
+    p = _same_with_mutants(tmp_path / "nbds.pcap", frames, 3000, rnd, 42, 200, (0, 0x25, 0x80, 0xFF, 0x11))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    assert sum(s is not None for s in lines) > 3000
+    for want in (
+        " BROWSER ",
+        "Host Announcement DJP95S0J, Workstation, Server, NT Workstation, Potential Browser",
+        "Domain/Workgroup Announcement WORKGROUP, NT Workstation, Domain Enum",
+        "Request Announcement DJP95S0J",
+        "Browser Election Request",
+        "Unknown command 0x63",
+        " SMB ",
+        "Trans Request",
+        " NBDS ",
+        "Datagram error",
+        "Unknown message type (0x20)",
+    ):
+        assert want in text, want
+    assert re.search(r"\.[0-9a-f]{12} -> [0-9a-f]{8}\.[0-9a-f]{12} BROWSER ", text)

@@ -4346,8 +4346,25 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         unsigned t = l4[0], code = l4[1];
         int slot = t == 3 ? 0 : t == 4 ? 1 : t == 5 ? 2 : t == 11 ? 3 : t == 12 ? 4 : -1;
         if (slot >= 0) {
-            if (!quoted_plain_udp(w, l4 + 8, len - 8))
-                return NULL;
+            if (!quoted_plain_udp(w, l4 + 8, len - 8)) {
+                /* (session 11) a whole quoted IPv4 UDP datagram to a port with a dissector: taken where the
+                 * walker formats that datagram (as a tunnel's packet) with no problem marked */
+                const uint8_t *q = l4 + 8;
+                Py_ssize_t qlen = len - 8;
+                if (fl || qlen < 28 || q[0] != 0x45 || q[9] != 17 || be16(q + 2) != qlen)
+                    return NULL;
+                char tmp[LINE_MAX_BYTES];
+                char *e = format_inner(w, tmp, n, sec, us, 0x0800, q, qlen, wl);
+                if (e == NULL)
+                    return NULL;
+                if (e == (char *)-1)
+                    return (char *)-1;
+                static const char mal[] = "[Malformed Packet]", cut[] = "Packet size limited";
+                for (char *c = tmp; c < e; c++)
+                    if ((*c == '[' && c + sizeof(mal) - 1 <= e && memcmp(c, mal, sizeof(mal) - 1) == 0) ||
+                        (*c == 'P' && c + sizeof(cut) - 1 <= e && memcmp(c, cut, sizeof(cut) - 1) == 0))
+                        return NULL;
+            }
             if (code > 16)
                 code = 16;
             HEAD_IP(ip, v6, " ICMP ");

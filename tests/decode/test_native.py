@@ -1140,8 +1140,9 @@ def _icmp_error_frame(rnd: random.Random) -> bytes:
 @native
 def test_icmp_errors_same_text(tmp_path: Path) -> None:
     """Session 9: an ICMP error quoting one whole plain UDP datagram (no port dissector, no heuristic's
-    probe) is the walker's; any other quote (DNS, cut, options, fragments, bad lengths) stays Python's.
-    3 000 synthetic errors, then mutated and cut, equal the pure loop's text."""
+    probe) is the walker's (session 11: to a port with a dissector too, where the walker formats the
+    datagram cleanly); other quotes (cut, options, fragments, bad lengths) stay Python's. 3 000 synthetic
+    errors, then mutated and cut, equal the pure loop's text."""
     w = native_walker()
     assert w is not None
     rnd = random.Random(14)
@@ -3148,3 +3149,33 @@ def test_nbds_smb1_browser_same_text(tmp_path: Path) -> None:
     ):
         assert want in text, want
     assert re.search(r"\.[0-9a-f]{12} -> [0-9a-f]{8}\.[0-9a-f]{12} BROWSER ", text)
+
+
+@native
+def test_icmp_errors_quoting_dissected_datagrams_same_text(tmp_path: Path) -> None:
+    """Session 11: ICMP errors quoting whole UDP datagrams of the protocols the walker knows (DNS, DHCP,
+    NTP, NBNS, SNMP, SIP ... with good and broken payloads) give the pure loop's text; mutated and cut."""
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(40)
+    pool = [_session8_frame(rnd) for _ in range(4000)] + [_nbns_frame(rnd) for _ in range(500)]
+    pool += [_snmp_frame(rnd) for _ in range(500)] + [_sip_frame(rnd) for _ in range(500)]
+    quotes = [
+        f[14:] for f in pool if f[12:14] == b"\x08\x00" and len(f) > 42 and f[23] == 17 and f[14] == 0x45
+    ]
+    frames = []
+    for q in quotes[:3000]:
+        q = bytearray(q)
+        q[2:4] = struct.pack("!H", len(q)) if rnd.random() < 0.9 else q[2:4]
+        udp_len = len(q) - 20
+        if rnd.random() < 0.9:
+            q[24:26] = struct.pack("!H", udp_len)
+        t, code = rnd.choice(((3, 3), (3, 1), (11, 0), (12, 0), (5, 1)))
+        icmp_ = struct.pack(">BBHI", t, code, 0, 0) + bytes(q)
+        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp_), 1, 0, 64, 1, 0, b"\n\0\0\1", b"\n\0\0\2")
+        frames.append(b"\2" * 6 + b"\4" * 6 + b"\x08\x00" + ip + icmp_)
+    assert len(frames) > 1000
+    p = _same_with_mutants(tmp_path / "icmpq.pcap", frames, 2000, rnd, 62, 140, (0, 0x80, 0xFF))
+    with open_capture(str(p)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    assert sum(s is not None for s in lines) > 500

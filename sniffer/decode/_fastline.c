@@ -2653,15 +2653,31 @@ static char *dns_record(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, Py
             *o++ = ' ';
             o = put_str(o, name, (size_t)(e - name));
         }
-    } else if ((rtype == 33 && dlen >= 7) || rtype == 47) { /* SRV, NSEC: Python's */
-        return NULL;
+    } else if (rtype == 33 && dlen >= 7) { /* SRV (session 11): priority, weight, port, target */
+        if ((r = dns_name(m, d + 6, de, &e, &used)) < 0)
+            return NULL;
+        if (r) {
+            for (int k = 0; k < 3; k++) {
+                *o++ = ' ';
+                o = put_u64(o, be16(m + d + 2 * k));
+            }
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
+    } else if (rtype == 47) { /* NSEC (session 11): the next domain name */
+        if ((r = dns_name(m, d, de, &e, &used)) < 0)
+            return NULL;
+        if (r) {
+            *o++ = ' ';
+            o = put_str(o, name, (size_t)(e - name));
+        }
     }
     *q = de;
     return o;
 }
 
 /* A DNS or MDNS message over UDP (m[0:len)), as app._dns writes its Info in the columns-only dissection:
- * into o, or NULL (Python's: anything cut, a name it does not print as is, SRV/NSEC records, many records) */
+ * into o, or NULL (Python's: anything cut, a name it does not print as is, many records) */
 static char *dns_info(Walker *w, char *o, const uint8_t *m, Py_ssize_t len, int mdns) {
     if (len < 12)
         return NULL;

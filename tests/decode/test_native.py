@@ -3179,3 +3179,67 @@ def test_icmp_errors_quoting_dissected_datagrams_same_text(tmp_path: Path) -> No
     with open_capture(str(p)) as r:
         lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
     assert sum(s is not None for s in lines) > 500
+
+
+@native
+def test_dns_srv_nsec_records_same_text(tmp_path: Path) -> None:
+    """Session 11: DNS and MDNS responses with SRV and NSEC records (and MX, PTR, AAAA, TXT around
+    them, cache-flush classes) are the walker's, as app._rr_data shows them; mutated and cut too."""
+    from scapy.layers.dns import DNS, DNSQR, DNSRR, DNSRRNSEC, DNSRRSRV
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    w = native_walker()
+    assert w is not None
+    rnd = random.Random(41)
+    frames = []
+    for _ in range(600):
+        name = rnd.choice(("gemini.local", "_sftp-ssh._tcp.local", "a.example.org"))
+        rrs = []
+        for _ in range(rnd.choice((1, 2, 4))):
+            k = rnd.randrange(5)
+            rclass = rnd.choice((1, 0x8001))
+            if k == 0:
+                rrs.append(
+                    DNSRRSRV(
+                        rrname=name,
+                        rclass=rclass,
+                        priority=rnd.randrange(9),
+                        weight=5,
+                        port=22,
+                        target="gemini.local",
+                    )
+                )
+            elif k == 1:
+                rrs.append(
+                    DNSRRNSEC(
+                        rrname=name,
+                        rclass=rclass,
+                        nextname=rnd.choice(("gemini.local", "x.y")),
+                        typebitmaps=[1, 28, 33],
+                    )
+                )
+            elif k == 2:
+                rrs.append(DNSRR(rrname=name, type="PTR", rclass=rclass, rdata="tangent.local"))
+            elif k == 3:
+                rrs.append(DNSRR(rrname=name, type="AAAA", rclass=rclass, rdata="fe80::1"))
+            else:
+                rrs.append(DNSRR(rrname=name, type="TXT", rclass=rclass, rdata=[b"path=/"]))
+        mdns = rnd.random() < 0.5
+        dns = DNS(
+            id=0 if mdns else rnd.randrange(65536), qr=1, aa=1, qd=[] if mdns else [DNSQR(qname=name)], an=rrs
+        )
+        port = 5353 if mdns else 53
+        p = Ether() / IP(src="10.0.0.53", dst="224.0.0.251") / UDP(sport=port, dport=port) / dns
+        frames.append(bytes(p))
+    path = _same_with_mutants(tmp_path / "srv.pcap", frames, 1200, rnd, 42, 120)
+    with open_capture(str(path)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    text = "\n".join(s for s in lines if s is not None)
+    for want in (
+        " SRV 0 5 22 gemini.local",
+        " NSEC gemini.local",
+        " NSEC x.y",
+        " MDNS ",
+    ):
+        assert want in text, want

@@ -179,6 +179,7 @@ typedef struct {
     Names tls_versions, tls_alert_levels, tls_alerts; /* versions by minor (3.x), alert levels, descriptions */
     uint8_t tls_hs[256];     /* tls.HANDSHAKE_TYPES: 1 for a known type */
     Names tls_hs_names;      /* session 11: their names (handshake messages are the walker's too) */
+    unsigned ldap_tls;       /* session 11: LDAP's port, whose TLS records (after StartTLS) go to TLS (aaa.dissect_ldap) */
     unsigned tls_sv_ext;     /* session 11: the supported_versions extension's type (0: handshakes are Python's) */
     int nbns; /* session 10: NBNS on UDP 137 (netbios.dissect_nbns): opcodes, reply codes, record types */
     Names nbns_ops, nbns_rcodes, nbns_types;
@@ -943,6 +944,12 @@ static int ext_tables(Walker *w, PyObject *ext) {
         if (ext_names(tl, "versions", &w->tls_versions) < 0 || ext_names(tl, "levels", &w->tls_alert_levels) < 0 ||
             ext_names(tl, "alerts", &w->tls_alerts) < 0 || ext_names(tl, "handshakes", &w->tls_hs_names) < 0)
             return -1;
+        PyObject *lt = PyDict_GetItemString(tl, "ldap_port");
+        if (lt != NULL && ((w->ldap_tls = (unsigned)PyLong_AsUnsignedLong(lt)) > 65535 || PyErr_Occurred())) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "Walker: tls: ldap_port: a port number");
+            return -1;
+        }
         PyObject *sv = PyDict_GetItemString(tl, "supported_versions");
         if (sv != NULL && ((w->tls_sv_ext = (unsigned)PyLong_AsUnsignedLong(sv)) > 65535 || PyErr_Occurred())) {
             PyErr_Clear();
@@ -3830,7 +3837,8 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                 }
             } else if (w->tls && seglen >= 5 && pl[0] >= 20 && pl[0] <= 25 && pl[1] == 3 && pl[2] <= 4 &&
                        ((ports[lo] & 1) || (ports[hi] & 1)
-                            ? (w->tls_ports[((ports[lo] & 1) ? lo : hi) >> 3] >> (((ports[lo] & 1) ? lo : hi) & 7) & 1)
+                            ? (w->tls_ports[((ports[lo] & 1) ? lo : hi) >> 3] >> (((ports[lo] & 1) ? lo : hi) & 7) & 1) ||
+                                  (w->ldap_tls && tcp_port_is(w, sp, dp, w->ldap_tls))
                             : ((pl[0] == 22 || pl[0] == 23) && pl[2] <= 3 && be16(pl + 3) != 0 &&
                                be16(pl + 3) < 16384 + 2048))) {
                 /* TLS records: on its ports (tls.dissect_tls_port) or by its heuristic on a port without a

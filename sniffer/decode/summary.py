@@ -548,6 +548,8 @@ def _native_ext() -> dict[str, Any]:
             "handshakes": tls.HANDSHAKE_TYPES,
             "supported_versions": tls.EXT_SUPPORTED_VERSIONS,  # (handshake messages: session 11)
         }
+        if TCP_PORTS.map.get(aaa.LDAP_PORT) is aaa.dissect_ldap:  # LDAP after StartTLS (session 11)
+            ext["tls"]["ldap_port"] = aaa.LDAP_PORT
     if UDP_PORTS.map.get(netbios.NBNS_PORT) is netbios.dissect_nbns:  # NBNS (session 10)
         ext["nbns"] = {
             "ops": netbios.NBNS_OPCODES,

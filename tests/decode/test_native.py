@@ -2817,7 +2817,9 @@ def _tls_hs_frame(rnd: random.Random) -> bytes:
         msgs += bytes([ht]) + struct.pack("!I", len(body))[1:] + body
     recs = bytes([22, 3, rnd.choice((1, 3, 3))]) + struct.pack("!H", len(msgs)) + msgs
     recs += rnd.choice((b"", b"", b"\x14\x03\x03\x00\x01\x01", b"\x17\x03\x03\x00\x05" + bytes(5)))
-    sp, dp = rnd.choice(((49000, 443), (443, 49000), (49000, 51000), (49000, 80)))
+    sp, dp = rnd.choice(((49000, 443), (443, 49000), (49000, 51000), (49000, 80), (389, 49000), (49000, 389)))
+    if dp == 389 and rnd.random() < 0.2:  # an LDAP message (not TLS) on LDAP's port
+        recs = b"\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00"
     tcp = struct.pack("!HHIIHHHH", sp, dp, 1, 2, 0x5018, 512, 0, 0) + recs
     return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
 
@@ -2825,7 +2827,8 @@ def _tls_hs_frame(rnd: random.Random) -> bytes:
 @native
 def test_tls_handshakes_same_text(tmp_path: Path) -> None:
     """Session 11: TLS handshake records (their messages' names; the Protocol from a Server Hello's
-    supported_versions; a Hello cut: a bounds error) are the walker's; mutated and cut too."""
+    supported_versions; a Hello cut: a bounds error), also on LDAP's port after StartTLS, are the
+    walker's; mutated and cut too."""
     w = native_walker()
     assert w is not None
     rnd = random.Random(32)
@@ -2847,6 +2850,7 @@ def test_tls_handshakes_same_text(tmp_path: Path) -> None:
     ):
         assert want in text, want
     assert re.search(r" TLS \d+ ", text)  # a draft version chosen: "TLS"
+    assert re.search(r"\.\d+ -> \S+ TLSv1\.\d \d+ ", text)
 
 
 @native

@@ -1053,7 +1053,13 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                         break
                 pos = nxt
                 n += 1
-                if eth and caplen == wl and wl >= 54:
+                if walk is not None:  # the walker declined this record: the inlined path below would too
+                    append(
+                        slow_line(
+                            n, new(F, (sec * 1_000_000_000 + frac * mul, buf[s:end], wl, lt, 0, 0, "", None))
+                        )
+                    )
+                elif eth and caplen == wl and wl >= 54:
                     et, vihl, tlen, frag, ttl, proto, k, sp, dp, seq, ack, offfl, win = big(buf, s)
                     if et == 0x0800 and vihl == 0x45 and not frag & 0x3FFF and 20 <= tlen <= wl - 14:
                         pair = pairs.get(k) or _pair(k)

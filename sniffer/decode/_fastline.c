@@ -356,6 +356,21 @@ static int name_table(PyObject *d, char names[256][40], uint8_t lens[256], int a
 /* ext[key] as a flag (absent: 0); -1 on error */
 static int ext_flag(PyObject *ext, const char *key);
 
+/* d[key], if there, a 16-bit number (a port, an extension type) into *out; -1 (an error set) otherwise */
+static int ext_u16(PyObject *d, const char *key, unsigned *out) {
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (v == NULL)
+        return 0;
+    long x = PyLong_AsLong(v);
+    if (x < 0 || x > 65535) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "Walker: %s: a number of 0-65535", key);
+        return -1;
+    }
+    *out = (unsigned)x;
+    return 0;
+}
+
 /* ext[key] as a full {0..255: ASCII str of < 80 characters} dict into t (absent: none); -1 on error */
 static int ext_lnames(PyObject *ext, const char *key, LNames *t) {
     PyObject *d = PyDict_GetItemString(ext, key), *k, *v;
@@ -482,26 +497,12 @@ static int ext_tables(Walker *w, PyObject *ext) {
         }
         w->dcerpc = (unsigned)pn;
     }
-    PyObject *ip_ = PyDict_GetItemString(ext, "irc_port");
-    if (ip_ != NULL && ((w->irc = (unsigned)PyLong_AsUnsignedLong(ip_)) > 65535 || PyErr_Occurred())) {
-        PyErr_Clear();
-        PyErr_SetString(PyExc_ValueError, "Walker: irc_port: a port number");
+    if (ext_u16(ext, "irc_port", &w->irc) < 0)
         return -1;
-    }
-    PyObject *bp = PyDict_GetItemString(ext, "bgp_port");
-    if (ext_names(ext, "bgp", &w->bgp_types) < 0)
+    if (ext_names(ext, "bgp", &w->bgp_types) < 0 || ext_u16(ext, "bgp_port", &w->bgp) < 0)
         return -1;
-    if (bp != NULL && ((w->bgp = (unsigned)PyLong_AsUnsignedLong(bp)) > 65535 || PyErr_Occurred())) {
-        PyErr_Clear();
-        PyErr_SetString(PyExc_ValueError, "Walker: bgp_port: a port number");
+    if (ext_u16(ext, "mysql_port", &w->mysql) < 0)
         return -1;
-    }
-    PyObject *mp = PyDict_GetItemString(ext, "mysql_port");
-    if (mp != NULL && ((w->mysql = (unsigned)PyLong_AsUnsignedLong(mp)) > 65535 || PyErr_Occurred())) {
-        PyErr_Clear();
-        PyErr_SetString(PyExc_ValueError, "Walker: mysql_port: a port number");
-        return -1;
-    }
     PyObject *ipx = PyDict_GetItemString(ext, "ipx"); /* (SAP types, RIP types, NBIPX types) */
     if (ipx != NULL) {
         if (!PyDict_Check(ipx) || ext_names(ipx, "sap", &w->ipx_sap) < 0 || ext_names(ipx, "rip", &w->ipx_rip) < 0 ||
@@ -856,12 +857,8 @@ static int ext_tables(Walker *w, PyObject *ext) {
         w->dns_port = (unsigned)dport;
         w->mdns_port = (unsigned)mport;
         w->dns = 1;
-        PyObject *lp = PyDict_GetItemString(ext, "llmnr_port");
-        if (lp != NULL && ((w->llmnr_port = (unsigned)PyLong_AsUnsignedLong(lp)) > 65535 || PyErr_Occurred())) {
-            PyErr_Clear();
-            PyErr_SetString(PyExc_ValueError, "Walker: llmnr_port: a port number");
+        if (ext_u16(ext, "llmnr_port", &w->llmnr_port) < 0)
             return -1;
-        }
     }
     PyObject *rpc = PyDict_GetItemString(ext, "rpc");
     if (rpc != NULL) {
@@ -944,18 +941,10 @@ static int ext_tables(Walker *w, PyObject *ext) {
         if (ext_names(tl, "versions", &w->tls_versions) < 0 || ext_names(tl, "levels", &w->tls_alert_levels) < 0 ||
             ext_names(tl, "alerts", &w->tls_alerts) < 0 || ext_names(tl, "handshakes", &w->tls_hs_names) < 0)
             return -1;
-        PyObject *lt = PyDict_GetItemString(tl, "ldap_port");
-        if (lt != NULL && ((w->ldap_tls = (unsigned)PyLong_AsUnsignedLong(lt)) > 65535 || PyErr_Occurred())) {
-            PyErr_Clear();
-            PyErr_SetString(PyExc_ValueError, "Walker: tls: ldap_port: a port number");
+        if (ext_u16(tl, "ldap_port", &w->ldap_tls) < 0)
             return -1;
-        }
-        PyObject *sv = PyDict_GetItemString(tl, "supported_versions");
-        if (sv != NULL && ((w->tls_sv_ext = (unsigned)PyLong_AsUnsignedLong(sv)) > 65535 || PyErr_Occurred())) {
-            PyErr_Clear();
-            PyErr_SetString(PyExc_ValueError, "Walker: tls: supported_versions: an extension type");
+        if (ext_u16(tl, "supported_versions", &w->tls_sv_ext) < 0)
             return -1;
-        }
         w->tls = 1;
     }
     PyObject *nb = PyDict_GetItemString(ext, "nbns");
@@ -3695,6 +3684,17 @@ static char *mysql_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim, Py
     return t;
 }
 
+/* Whether the line [t, e) that a nested format wrote (a PIM Register's or an ICMP error's inner packet)
+ * marks no problem: no "[Malformed Packet]", no "Packet size limited" (the outer line would carry them) */
+static int line_clean(const char *t, const char *e) {
+    static const char mal[] = "[Malformed Packet]", cut[] = "Packet size limited";
+    for (const char *c = t; c < e; c++)
+        if ((*c == '[' && c + sizeof(mal) - 1 <= e && memcmp(c, mal, sizeof(mal) - 1) == 0) ||
+            (*c == 'P' && c + sizeof(cut) - 1 <= e && memcmp(c, cut, sizeof(cut) - 1) == 0))
+            return 0;
+    return 1;
+}
+
 /* Whether q (qlen bytes, all of an ICMP error's quote) is one whole plain UDP datagram in IPv4 without
  * options or fragments, to ports without a dissector and not a heuristic's probe: then the quote's
  * dissection (icmp._quote) leaves the columns and the malformed flag alone */
@@ -3873,39 +3873,39 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                 if (e == NULL)
                     return NULL;
                 rlen = e - rcall;
-                smb = 6;
+                rcol = "DCERPC", rclen = 6, smb = 2;
             } else if (w->irc && tcp_port_is(w, sp, dp, w->irc)) { /* IRC (session 11) */
                 char *t0 = dp == w->irc ? PUT_LIT(rcall, "Request ") : PUT_LIT(rcall, "Response ");
                 char *e = irc_info(t0, pl, seglen);
                 if (e == NULL)
                     return NULL;
                 rlen = e - rcall;
-                smb = 5;
+                rcol = "IRC", rclen = 3, smb = 2;
             } else if (w->krb && tcp_port_is(w, sp, dp, w->krb)) { /* Kerberos after its record mark (session 11) */
                 unsigned mt = seglen > 4 ? pl[4] : 0;
                 if ((mt & 0xE0) != 0x60 || (mt & 0x1F) == 30 || !w->krb_types.len[mt & 0x1F])
                     return NULL;
-                rcall[0] = (char)(mt & 0x1F);
-                rlen = 1;
-                smb = 8;
+                rlen = w->krb_types.len[mt & 0x1F];
+                memcpy(rcall, w->krb_types.s[mt & 0x1F], (size_t)rlen);
+                rcol = "KRB5", rclen = 4, smb = 2;
             } else if (w->ldp && tcp_port_is(w, sp, dp, w->ldp)) { /* LDP (session 11) */
                 char *e = ldp_info(w, rcall, pl, seglen);
                 if (e == NULL)
                     return NULL;
                 rlen = e - rcall;
-                smb = 7;
+                rcol = "LDP", rclen = 3, smb = 2;
             } else if (w->bgp && tcp_port_is(w, sp, dp, w->bgp)) { /* BGP (session 11) */
                 char *e = bgp_info(w, rcall, pl, seglen);
                 if (e == NULL)
                     return NULL;
                 rlen = e - rcall;
-                smb = 4;
+                rcol = "BGP", rclen = 3, smb = 2;
             } else if (w->mysql && tcp_port_is(w, sp, dp, w->mysql)) { /* MySQL (session 11) */
                 char *e = seglen >= 4 ? mysql_info(w, rcall, pl, seglen, avail, dp == w->mysql) : NULL;
                 if (e == NULL)
                     return NULL;
                 rlen = e - rcall;
-                smb = 3;
+                rcol = "MySQL", rclen = 5, smb = 2;
             } else if (w->n_text && (text = text_index(w, (ports[lo] & 1) ? lo : hi)) >= 0) {
                 char tmp[400];
                 if (text_info(w, tmp, text, pl, seglen, dp) == NULL)
@@ -3971,32 +3971,7 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
             *o++ = ')';
             return o;
         }
-        if (smb == 8) {
-            HEAD_IP(ip, v6, " KRB5 ");
-            unsigned mt = (unsigned char)rcall[0];
-            return put_str(o, w->krb_types.s[mt], w->krb_types.len[mt]);
-        }
-        if (smb == 7) {
-            HEAD_IP(ip, v6, " LDP ");
-            return put_str(o, rcall, (size_t)rlen);
-        }
-        if (smb == 6) {
-            HEAD_IP(ip, v6, " DCERPC ");
-            return put_str(o, rcall, (size_t)rlen);
-        }
-        if (smb == 5) {
-            HEAD_IP(ip, v6, " IRC ");
-            return put_str(o, rcall, (size_t)rlen);
-        }
-        if (smb == 4) {
-            HEAD_IP(ip, v6, " BGP ");
-            return put_str(o, rcall, (size_t)rlen);
-        }
-        if (smb == 3) {
-            HEAD_IP(ip, v6, " MySQL ");
-            return put_str(o, rcall, (size_t)rlen);
-        }
-        if (smb == 2) { /* TLS */
+        if (smb == 2) { /* TLS, and the payload protocols whose Protocol column rcol gives (session 11) */
             HEAD_ADDRS(ip, v6);
             *o++ = ' ';
             o = rcol != NULL ? put_str(o, rcol, rclen) : PUT_LIT(o, "SSL");
@@ -4383,11 +4358,8 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                     return NULL;
                 if (e == (char *)-1)
                     return (char *)-1;
-                static const char mal[] = "[Malformed Packet]", cut[] = "Packet size limited";
-                for (char *c = tmp; c < e; c++)
-                    if ((*c == '[' && c + sizeof(mal) - 1 <= e && memcmp(c, mal, sizeof(mal) - 1) == 0) ||
-                        (*c == 'P' && c + sizeof(cut) - 1 <= e && memcmp(c, cut, sizeof(cut) - 1) == 0))
-                        return NULL;
+                if (!line_clean(tmp, e))
+                    return NULL;
             }
             if (code > 16)
                 code = 16;
@@ -4541,11 +4513,8 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
                 return NULL;
             if (e == (char *)-1)
                 return (char *)-1;
-            static const char mal[] = "[Malformed Packet]", cut[] = "Packet size limited";
-            for (char *q = tmp; q < e; q++)
-                if ((*q == '[' && q + sizeof(mal) - 1 <= e && memcmp(q, mal, sizeof(mal) - 1) == 0) ||
-                    (*q == 'P' && q + sizeof(cut) - 1 <= e && memcmp(q, cut, sizeof(cut) - 1) == 0))
-                    return NULL;
+            if (!line_clean(tmp, e))
+                return NULL;
             HEAD_ADDRS(l4 + 8, iv == 6);
             o = PUT_LIT(o, " PIMv2 ");
             o = put_u64(o, wl);

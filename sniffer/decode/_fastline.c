@@ -30,6 +30,12 @@ typedef struct {
 } LNames; /* the same, for names of up to 79 characters */
 
 typedef struct {
+    unsigned type;
+    uint8_t len;
+    char name[40];
+} U16Name; /* a 16-bit code's name (DNS record types, LDP messages), looked up by a linear search */
+
+typedef struct {
     PyObject_HEAD
     uint8_t ports[65536]; /* bit 1: TCP port with a dissector, 2: ... not heuristic, 4/8: the same for UDP */
     uint8_t *pfx;         /* 2^24 bits: the 3-byte payload prefixes of the port tables' heuristic dissectors */
@@ -140,11 +146,7 @@ typedef struct {
     unsigned dns_port, mdns_port, llmnr_port; /* (LLMNR: session 11; 0: Python's) */
     Names dns_ops, dns_rcodes; /* the opcodes' and reply codes' names, 0-15 */
     int n_dns_types;
-    struct {
-        unsigned type;
-        uint8_t len;
-        char name[24];
-    } dns_types[128]; /* app.DNS_TYPES */
+    U16Name dns_types[128]; /* app.DNS_TYPES */
     int n_text;               /* line protocols over TCP (decode.text): the first line as the Info */
     struct {
         unsigned port;
@@ -217,11 +219,7 @@ typedef struct {
     Names ip_unknown; /* session 11: the IP protocols without a dissector: their descriptions (ipproto.py) */
     unsigned ldp; /* session 11: LDP on this UDP and TCP port (routing.dissect_ldp; 0: none): message names */
     int n_ldp_msgs;
-    struct {
-        unsigned type;
-        uint8_t len;
-        char name[40];
-    } ldp_msgs[32];
+    U16Name ldp_msgs[32];
     Names pgm_types, pgm_poll; /* session 11: PGM (routing.dissect_pgm): types, POLL subtypes (empty: Python's) */
     /* session 11: ISAKMP on this UDP port and UDP-encapsulated IPsec on that one (tunnels.dissect_isakmp,
      * dissect_udpencap; 0: none): the exchange types' names */
@@ -355,6 +353,31 @@ static int name_table(PyObject *d, char names[256][40], uint8_t lens[256], int a
 
 /* ext[key] as a flag (absent: 0); -1 on error */
 static int ext_flag(PyObject *ext, const char *key);
+
+/* a {code (<= max_code): ASCII name} dict into a (at most cap entries, names of 1-39 characters); -1 on error */
+static int u16_names(PyObject *d, U16Name *a, int cap, long max_code, int *n, const char *what) {
+    PyObject *k, *v;
+    Py_ssize_t pos = 0;
+    *n = 0;
+    if (!PyDict_Check(d) || PyDict_GET_SIZE(d) > cap) {
+        PyErr_Format(PyExc_ValueError, "Walker: %s: a dict of <= %d names", what, cap);
+        return -1;
+    }
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        long t = PyLong_AsLong(k);
+        if (t < 0 || t > max_code || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 39 ||
+            PyUnicode_GET_LENGTH(v) == 0) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_ValueError, "Walker: %s: {code: ASCII name of 1-39 characters}", what);
+            return -1;
+        }
+        a[*n].type = (unsigned)t;
+        a[*n].len = (uint8_t)PyUnicode_GET_LENGTH(v);
+        memcpy(a[*n].name, PyUnicode_DATA(v), a[*n].len);
+        (*n)++;
+    }
+    return 0;
+}
 
 /* d[key], if there, a 16-bit number (a port, an extension type) into *out; -1 (an error set) otherwise */
 static int ext_u16(PyObject *d, const char *key, unsigned *out) {
@@ -594,26 +617,15 @@ static int ext_tables(Walker *w, PyObject *ext) {
     }
     PyObject *ldp = PyDict_GetItemString(ext, "ldp"); /* (port, {type: name}) */
     if (ldp != NULL) {
-        PyObject *lm = PyTuple_Check(ldp) && PyTuple_GET_SIZE(ldp) == 2 ? PyTuple_GET_ITEM(ldp, 1) : NULL, *k, *v;
+        PyObject *lm = PyTuple_Check(ldp) && PyTuple_GET_SIZE(ldp) == 2 ? PyTuple_GET_ITEM(ldp, 1) : NULL;
         long lp = lm != NULL ? PyLong_AsLong(PyTuple_GET_ITEM(ldp, 0)) : -1;
-        Py_ssize_t pos = 0;
-        if (lm == NULL || !PyDict_Check(lm) || PyDict_GET_SIZE(lm) > 32 || lp < 1 || lp > 65535) {
+        if (lm == NULL || lp < 1 || lp > 65535) {
             PyErr_Clear();
-            PyErr_SetString(PyExc_ValueError, "Walker: ldp: (port, {type: name} <= 32)");
+            PyErr_SetString(PyExc_ValueError, "Walker: ldp: (port, {type: name})");
             return -1;
         }
-        while (PyDict_Next(lm, &pos, &k, &v)) {
-            long t = PyLong_AsLong(k);
-            if (t < 0 || t > 0x7FFF || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 39) {
-                PyErr_Clear();
-                PyErr_SetString(PyExc_ValueError, "Walker: ldp: {type: ASCII name}");
-                return -1;
-            }
-            w->ldp_msgs[w->n_ldp_msgs].type = (unsigned)t;
-            w->ldp_msgs[w->n_ldp_msgs].len = (uint8_t)PyUnicode_GET_LENGTH(v);
-            memcpy(w->ldp_msgs[w->n_ldp_msgs].name, PyUnicode_DATA(v), (size_t)PyUnicode_GET_LENGTH(v));
-            w->n_ldp_msgs++;
-        }
+        if (u16_names(lm, w->ldp_msgs, 32, 0x7FFF, &w->n_ldp_msgs, "ldp") < 0)
+            return -1;
         w->ldp = (unsigned)lp;
     }
     if (ext_names(ext, "pgm_types", &w->pgm_types) < 0 || ext_names(ext, "pgm_poll", &w->pgm_poll) < 0)
@@ -831,7 +843,7 @@ static int ext_tables(Walker *w, PyObject *ext) {
     }
     PyObject *dns = PyDict_GetItemString(ext, "dns");
     if (dns != NULL) {
-        PyObject *ops, *types, *k, *v;
+        PyObject *ops, *types;
         int dport, mport;
         PyObject *rcodes;
         if (!PyArg_ParseTuple(dns, "iiO!O!O!", &dport, &mport, &PyDict_Type, &ops, &PyDict_Type, &rcodes,
@@ -840,20 +852,8 @@ static int ext_tables(Walker *w, PyObject *ext) {
         if (name_table(ops, w->dns_ops.s, w->dns_ops.len, 0, "Walker: dns opcodes") < 0 ||
             name_table(rcodes, w->dns_rcodes.s, w->dns_rcodes.len, 0, "Walker: dns reply codes") < 0)
             return -1;
-        Py_ssize_t pos = 0;
-        while (PyDict_Next(types, &pos, &k, &v)) {
-            long t = PyLong_AsLong(k);
-            if (t < 0 || t > 65535 || !PyUnicode_Check(v) || !PyUnicode_IS_ASCII(v) || PyUnicode_GET_LENGTH(v) > 23 ||
-                PyUnicode_GET_LENGTH(v) == 0 || w->n_dns_types >= 128) {
-                if (!PyErr_Occurred())
-                    PyErr_SetString(PyExc_ValueError, "Walker: dns types: {int: ASCII str} (<= 128)");
-                return -1;
-            }
-            w->dns_types[w->n_dns_types].type = (unsigned)t;
-            w->dns_types[w->n_dns_types].len = (uint8_t)PyUnicode_GET_LENGTH(v);
-            memcpy(w->dns_types[w->n_dns_types].name, PyUnicode_DATA(v), (size_t)PyUnicode_GET_LENGTH(v));
-            w->n_dns_types++;
-        }
+        if (u16_names(types, w->dns_types, 128, 65535, &w->n_dns_types, "dns types") < 0)
+            return -1;
         w->dns_port = (unsigned)dport;
         w->mdns_port = (unsigned)mport;
         w->dns = 1;

@@ -946,6 +946,16 @@ def _same_with_mutants(
     return path
 
 
+def _walker_text(path: Path) -> tuple[list[str | None], str]:
+    """The walker's line for each record of the pcap at ``path`` (None where it declines) and the lines
+    it wrote, joined."""
+    w = native_walker()
+    assert w is not None
+    with open_capture(str(path)) as r:
+        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
+    return lines, "\n".join(s for s in lines if s is not None)
+
+
 def _pbb(rnd: random.Random, inner: bytes) -> bytes:
     """``inner`` (an Ethernet frame) carried in PBB (802.1ah): backbone addresses, 0-1 B-tags, the I-TAG,
     the customer's addresses, 0-2 C-tags, then the inner frame's type and payload."""
@@ -1437,9 +1447,7 @@ def test_nd_same_text(tmp_path: Path) -> None:
     rnd = random.Random(12)
     frames = [_nd_frame(rnd) for _ in range(4000)]
     p = _same_with_mutants(tmp_path / "nd.pcap", frames, 3000, rnd, 54)
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 2000
     for want in (
         " is at ",
@@ -1530,9 +1538,7 @@ def test_sip_same_text(tmp_path: Path) -> None:
     rnd = random.Random(13)
     frames = [_sip_frame(rnd) for _ in range(4000)]
     p = _same_with_mutants(tmp_path / "sip.pcap", frames, 3000, rnd, 42, 200, tuple(b' :;<>,\r\n"*0'))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 2500
     for want in (
         " SIP/SDP ",
@@ -1619,9 +1625,7 @@ def test_rpc_calls_same_text(tmp_path: Path) -> None:
     rnd = random.Random(14)
     frames = [_rpc_call_frame(rnd) for _ in range(5000)]
     p = _same_with_mutants(tmp_path / "rpc.pcap", frames, 3000, rnd, 42, 140, (0, 1, 2, 3, 255))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 2500
     for want in (
         "V3 GETATTR Call, FH: 0x",
@@ -1705,9 +1709,7 @@ def test_snmp_same_text(tmp_path: Path) -> None:
     p = _same_with_mutants(
         tmp_path / "snmp.pcap", frames, 3000, rnd, 42, 120, (0, 2, 3, 4, 0x30, 0x81, 0x82, 0x7F)
     )
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 1500
     for want in (
         " SNMP ",
@@ -1803,9 +1805,7 @@ def test_smb2_same_text(tmp_path: Path) -> None:
     rnd = random.Random(16)
     frames = [_smb2_frame(rnd) for _ in range(5000)]
     p = _same_with_mutants(tmp_path / "smb2.pcap", frames, 3000, rnd, 54, 160, (0, 1, 3, 5, 0x40, 0xFE))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 2000
     for want in (
         "Create Request File: Test\\2011-2012 Payroll.xlsx",
@@ -1867,9 +1867,7 @@ def test_nbns_same_text(tmp_path: Path) -> None:
     rnd = random.Random(17)
     frames = [_nbns_frame(rnd) for _ in range(5000)]
     p = _same_with_mutants(tmp_path / "nbns.pcap", frames, 3000, rnd, 42, 160, (0, 0x20, 0x41, 0x50, 0xC0))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 2000
     for want in (
         "Name query NB WORKGROUP<1b>",
@@ -1973,9 +1971,7 @@ def test_mld_and_ipv6_options_same_text(tmp_path: Path) -> None:
     rnd = random.Random(18)
     frames = [_mld_frame(rnd) for _ in range(5000)]
     p = _same_with_mutants(tmp_path / "mld.pcap", frames, 3000, rnd, 54, 180, (0, 1, 2, 4, 58, 60, 130, 143))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 2500
     for want in (
         "Multicast Listener Query v2, general",
@@ -2036,9 +2032,7 @@ def test_tls_records_same_text(tmp_path: Path) -> None:
     p = _same_with_mutants(
         tmp_path / "tls.pcap", frames, 3000, rnd, 54, 140, (0, 3, 4, 20, 21, 22, 23, 24, 25)
     )
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 2500
     for want in (
         " TLSv1.2 ",
@@ -2141,9 +2135,7 @@ def test_ssh_kex_same_text(tmp_path: Path) -> None:
     rnd = random.Random(20)
     frames = [_ssh_kex_frame(rnd) for _ in range(4000)]
     p = _same_with_mutants(tmp_path / "ssh.pcap", frames, 3000, rnd, 54, 120, (0, 4, 12, 20, 21, 30, 31))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 2500
     for want in (
         " SSH ",
@@ -2189,9 +2181,7 @@ def test_bogus_ip_same_text(tmp_path: Path) -> None:
     rnd = random.Random(21)
     frames = [_bogus_ip_frame(rnd) for _ in range(3000)]
     p = _same_with_mutants(tmp_path / "bogus.pcap", frames, 1500, rnd, 12, 24, (0x81, 0x08, 0x86, 0x45, 0x60))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    _lines, text = _walker_text(p)
     for want in (
         "Bogus IP version (6)",
         "Bogus IP header length (0, must be at least 20)",
@@ -2216,9 +2206,7 @@ def test_unknown_ip_protocols_same_text(tmp_path: Path) -> None:
         et = b"\x86\xdd" if ip[0] >> 4 == 6 else b"\x08\x00"
         frames.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02" + et + ip)
     p = _same_with_mutants(tmp_path / "ipp.pcap", frames, 1500, rnd, 14, 50, (0, 59, 99, 253, 255))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    _lines, text = _walker_text(p)
     assert re.search(r" IPv6 \d+ Unknown IP Protocol: ", text) and "Unknown (255)" in text
     assert re.search(r" IPv4 \d+ [A-Za-z].* \(\d+\)$", text, re.M)
 
@@ -2300,9 +2288,7 @@ def test_lldp_udld_eap_same_text(tmp_path: Path) -> None:
     rnd = random.Random(23)
     frames = [_lldp_frame(rnd) for _ in range(2500)] + [_udld_eap_frame(rnd) for _ in range(2500)]
     p = _same_with_mutants(tmp_path / "l2.pcap", frames, 3000, rnd, 12, 70, (0, 1, 2, 4, 6, 0xAA, 0x0C))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 3000
     for want in (
         " LLDP ",
@@ -2361,9 +2347,7 @@ def test_ipx_same_text(tmp_path: Path) -> None:
     rnd = random.Random(24)
     frames = [_ipx_frame(rnd) for _ in range(4000)]
     p = _same_with_mutants(tmp_path / "ipx.pcap", frames, 2500, rnd, 12, 70, (0, 4, 0x14, 0x52, 0x53, 0x55))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 2500
     for want in (
         " IPX SAP ",
@@ -2436,9 +2420,7 @@ def test_mysql_same_text(tmp_path: Path) -> None:
     p = _same_with_mutants(
         tmp_path / "mysql.pcap", frames, 3000, rnd, 54, 110, (0, 1, 0xFB, 0xFC, 0xFE, 0xFF)
     )
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 3000
     for want in (
         " MySQL ",
@@ -2478,9 +2460,7 @@ def test_bgp_same_text(tmp_path: Path) -> None:
     rnd = random.Random(26)
     frames = [_bgp_frame(rnd) for _ in range(3000)]
     p = _same_with_mutants(tmp_path / "bgp.pcap", frames, 2000, rnd, 54, 100, (0, 1, 4, 19, 0xFF))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 1500
     for want in (" BGP ", "OPEN Message, KEEPALIVE Message", "Unknown Message", "Continuation", "CAPABILITY"):
         assert want in text, want
@@ -2565,9 +2545,7 @@ def test_igmp3_same_text(tmp_path: Path) -> None:
     rnd = random.Random(28)
     frames = [_igmp3_frame(rnd) for _ in range(3000)]
     p = _same_with_mutants(tmp_path / "igmp3.pcap", frames, 2000, rnd, 14, 80, (0, 1, 2, 4, 0x11, 0x22))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 2000
     for want in (
         " IGMPv3 ",
@@ -2695,9 +2673,7 @@ def test_dcerpc_same_text(tmp_path: Path) -> None:
     rnd = random.Random(30)
     frames = [_dcerpc_frame(rnd) for _ in range(5000)]
     p = _same_with_mutants(tmp_path / "dce.pcap", frames, 3000, rnd, 54, 150, (0, 1, 2, 5, 11, 12, 0x10))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 3000
     for want in (
         " DCERPC ",
@@ -2763,9 +2739,7 @@ def test_pim_register_same_text(tmp_path: Path) -> None:
     rnd = random.Random(31)
     frames = [_pim_register_frame(rnd) for _ in range(4000)]
     p = _same_with_mutants(tmp_path / "pim.pcap", frames, 3000, rnd, 34, 110, (0, 0x21, 0x45, 0x60, 103, 17))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 2500
     for want in (
         "10.0.0.2 -> 225.0.0.1 PIMv2 ",
@@ -2834,9 +2808,7 @@ def test_tls_handshakes_same_text(tmp_path: Path) -> None:
     rnd = random.Random(32)
     frames = [_tls_hs_frame(rnd) for _ in range(5000)]
     p = _same_with_mutants(tmp_path / "tlshs.pcap", frames, 3000, rnd, 54, 160, (0, 1, 2, 3, 4, 22, 43))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 3000
     for want in (
         " TLSv1.2 ",
@@ -2898,9 +2870,7 @@ def test_pgm_same_text(tmp_path: Path) -> None:
         else:
             frames.append(b"\x01\0\x5e\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(113, pgm))
     p = _same_with_mutants(tmp_path / "pgm.pcap", frames, 1500, rnd, 34, 70, (0, 1, 2, 113))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    _lines, text = _walker_text(p)
     for want in (
         " PGM ",
         "SPM   sqn 0x0",
@@ -2938,9 +2908,7 @@ def test_ldp_same_text(tmp_path: Path) -> None:
             l4 = struct.pack("!HHIIHHHH", *ports, 1, 2, 0x5018, 512, 0, 0) + payload
             frames.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, l4))
     p = _same_with_mutants(tmp_path / "ldp.pcap", frames, 2000, rnd, 42, 110, (0, 1, 2, 4, 6))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 2000
     for want in (
         " LDP ",
@@ -2982,9 +2950,7 @@ def test_8023_after_tags_and_pvst_same_text(tmp_path: Path) -> None:
     p = _same_with_mutants(
         tmp_path / "tags8023.pcap", frames, 2000, rnd, 12, 40, (0, 0x42, 0xAA, 0xFE, 0xE0, 3)
     )
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 1500
     for want in (" STP ", "RST. Root = ", " ISIS ", " UDLD ", " IPX "):
         assert want in text, want
@@ -3012,9 +2978,7 @@ def test_isakmp_udpencap_same_text(tmp_path: Path) -> None:
         l4 = struct.pack("!HHHH", sp, port, 8 + len(msg), 0) + msg
         frames.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(17, l4))
     p = _same_with_mutants(tmp_path / "ike.pcap", frames, 2000, rnd, 42, 80, (0, 0xFF, 0x20, 0x10))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    _lines, text = _walker_text(p)
     for want in (
         "Identity Protection (Main Mode)",
         "IKE_AUTH MID=07 Initiator Response",
@@ -3061,9 +3025,7 @@ def test_radius_kerberos_same_text(tmp_path: Path) -> None:
             )
             frames.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, l4))
     p = _same_with_mutants(tmp_path / "aaa.pcap", frames, 2000, rnd, 42, 70, (0, 0x6A, 0x7E, 1, 4))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    _lines, text = _walker_text(p)
     for want in (" RADIUS ", "Access-Request id=", "Unknown Packet (99) id=", " KRB5 ", "AS-REQ", "TGS-REP"):
         assert want in text, want
 
@@ -3134,9 +3096,7 @@ def test_nbds_smb1_browser_same_text(tmp_path: Path) -> None:
             ipx += bytes(4) + b"\2" * 6 + b"\x04\x55" + nb
             frames.append(b"\xff" * 6 + b"\2" * 6 + b"\x81\x37" + ipx)
     p = _same_with_mutants(tmp_path / "nbds.pcap", frames, 3000, rnd, 42, 200, (0, 0x25, 0x80, 0xFF, 0x11))
-    with open_capture(str(p)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    lines, text = _walker_text(p)
     assert sum(s is not None for s in lines) > 3000
     for want in (
         " BROWSER ",
@@ -3168,8 +3128,8 @@ def test_icmp_errors_quoting_dissected_datagrams_same_text(tmp_path: Path) -> No
         f[14:] for f in pool if f[12:14] == b"\x08\x00" and len(f) > 42 and f[23] == 17 and f[14] == 0x45
     ]
     frames = []
-    for q in quotes[:3000]:
-        q = bytearray(q)
+    for quote in quotes[:3000]:
+        q = bytearray(quote)
         q[2:4] = struct.pack("!H", len(q)) if rnd.random() < 0.9 else q[2:4]
         udp_len = len(q) - 20
         if rnd.random() < 0.9:
@@ -3199,7 +3159,7 @@ def test_dns_srv_nsec_records_same_text(tmp_path: Path) -> None:
     frames = []
     for _ in range(600):
         name = rnd.choice(("gemini.local", "_sftp-ssh._tcp.local", "a.example.org"))
-        rrs = []
+        rrs: list[object] = []
         for _ in range(rnd.choice((1, 2, 4))):
             k = rnd.randrange(5)
             rclass = rnd.choice((1, 0x8001))
@@ -3237,9 +3197,7 @@ def test_dns_srv_nsec_records_same_text(tmp_path: Path) -> None:
         p = Ether() / IP(src="10.0.0.53", dst="224.0.0.251") / UDP(sport=port, dport=port) / dns
         frames.append(bytes(p))
     path = _same_with_mutants(tmp_path / "srv.pcap", frames, 1200, rnd, 42, 120)
-    with open_capture(str(path)) as r:
-        lines = [w.line(n, fr[0], fr[1], fr[2]) for n, fr in enumerate(r, 1)]
-    text = "\n".join(s for s in lines if s is not None)
+    _lines, text = _walker_text(path)
     for want in (
         " SRV 0 5 22 gemini.local",
         " NSEC gemini.local",

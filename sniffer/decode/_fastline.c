@@ -1838,6 +1838,14 @@ static int xdr_fh(Xdr *x, char **t) {
     return 1;
 }
 
+/* an NFS directory operation's "file handle/name" (xdr_fh, then xdr_text) */
+static int xdr_dh(Xdr *x, char **t) {
+    if (!xdr_fh(x, t))
+        return 0;
+    *(*t)++ = '/';
+    return xdr_text(x, t);
+}
+
 static inline char *put_name_or_num(char *t, const Names *names, uint32_t v) {
     if (v < 256 && names->len[v])
         return put_str(t, names->s[v], names->len[v]);
@@ -1856,10 +1864,7 @@ static int nfs3_call(Walker *w, Xdr *x, uint32_t proc, char **tp) {
         break;
     case 3: case 9: case 12: case 13:
         t = PUT_LIT(t, ", DH: ");
-        if (!xdr_fh(x, &t))
-            return 0;
-        *t++ = '/';
-        if (!xdr_text(x, &t))
+        if (!xdr_dh(x, &t))
             return 0;
         break;
     case 4:
@@ -1903,10 +1908,7 @@ static int nfs3_call(Walker *w, Xdr *x, uint32_t proc, char **tp) {
         break;
     case 10:
         t = PUT_LIT(t, ", From DH: ");
-        if (!xdr_fh(x, &t))
-            return 0;
-        *t++ = '/';
-        if (!xdr_text(x, &t))
+        if (!xdr_dh(x, &t))
             return 0;
         for (int i = 0; i < 4; i++) { /* sattr3: mode, uid, gid, size (each a flag, then its value) */
             if (!xdr_u32(x, &a))
@@ -1926,16 +1928,10 @@ static int nfs3_call(Walker *w, Xdr *x, uint32_t proc, char **tp) {
         break;
     case 14:
         t = PUT_LIT(t, ", From DH: ");
-        if (!xdr_fh(x, &t))
-            return 0;
-        *t++ = '/';
-        if (!xdr_text(x, &t))
+        if (!xdr_dh(x, &t))
             return 0;
         t = PUT_LIT(t, " To DH: ");
-        if (!xdr_fh(x, &t))
-            return 0;
-        *t++ = '/';
-        if (!xdr_text(x, &t))
+        if (!xdr_dh(x, &t))
             return 0;
         break;
     case 15:
@@ -1943,10 +1939,7 @@ static int nfs3_call(Walker *w, Xdr *x, uint32_t proc, char **tp) {
         if (!xdr_fh(x, &t))
             return 0;
         t = PUT_LIT(t, " To DH: ");
-        if (!xdr_fh(x, &t))
-            return 0;
-        *t++ = '/';
-        if (!xdr_text(x, &t))
+        if (!xdr_dh(x, &t))
             return 0;
         break;
     default:

@@ -946,6 +946,12 @@ def _same_with_mutants(
     return path
 
 
+def _eth_tcp4(sp: int, dp: int, payload: bytes) -> bytes:
+    """Ethernet, IPv4 (10.0.0.1 -> 10.0.0.2), TCP from ``sp`` to ``dp`` ([PSH, ACK]) carrying ``payload``."""
+    tcp = struct.pack("!HHIIHHHH", sp, dp, 1, 2, 0x5018, 512, 0, 0) + payload
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+
+
 def _walker_text(path: Path) -> tuple[list[str | None], str]:
     """The walker's line for each record of the pcap at ``path`` (None where it declines) and the lines
     it wrote, joined."""
@@ -1612,8 +1618,7 @@ def _rpc_call_frame(rnd: random.Random) -> bytes:
     rec = struct.pack("!I", 0x80000000 | rnd.choice((len(msg),) * 5 + (len(msg) + 100, 8))) + msg
     if rnd.random() < 0.1:
         rec += rec
-    tcp = struct.pack("!HHIIHHHH", 800, port, 1, 2, 0x5018, 512, 0, 0) + rec
-    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+    return _eth_tcp4(800, port, rec)
 
 
 @native
@@ -2448,8 +2453,7 @@ def _bgp_frame(rnd: random.Random) -> bytes:
         msgs += b"\xff" * 16 + struct.pack("!HB", max(0, ln), t) + body
     msgs = rnd.choice((msgs, msgs, msgs + b"\xff" * rnd.choice((5, 18)), rnd.randbytes(30), b"\xff" * 7))
     sp, dp = rnd.choice(((179, 50000), (50000, 179), (80, 179), (40000, 41000)))
-    tcp = struct.pack("!HHIIHHHH", sp, dp, 1, 2, 0x5018, 512, 0, 0) + msgs
-    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+    return _eth_tcp4(sp, dp, msgs)
 
 
 @native
@@ -2584,8 +2588,7 @@ def _irc_frame(rnd: random.Random) -> bytes:
     if not payload:
         payload = b"\n"
     sp, dp = rnd.choice(((6667, 50000), (50000, 6667), (80, 6667), (6667, 6667)))
-    tcp = struct.pack("!HHIIHHHH", sp, dp, 1, 2, 0x5018, 512, 0, 0) + payload
-    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+    return _eth_tcp4(sp, dp, payload)
 
 
 @native
@@ -2660,8 +2663,7 @@ def _dcerpc_frame(rnd: random.Random) -> bytes:
     sp, dp = rnd.choice(
         ((49000, 135), (135, 49000), (49000, 51000), (51000, 49000), (49000, 80), (49000, 22))
     )
-    tcp = struct.pack("!HHIIHHHH", sp, dp, 1, 2, 0x5018, 512, 0, 0) + pdu
-    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+    return _eth_tcp4(sp, dp, pdu)
 
 
 @native
@@ -2794,8 +2796,7 @@ def _tls_hs_frame(rnd: random.Random) -> bytes:
     sp, dp = rnd.choice(((49000, 443), (443, 49000), (49000, 51000), (49000, 80), (389, 49000), (49000, 389)))
     if dp == 389 and rnd.random() < 0.2:  # an LDAP message (not TLS) on LDAP's port
         recs = b"\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00"
-    tcp = struct.pack("!HHIIHHHH", sp, dp, 1, 2, 0x5018, 512, 0, 0) + recs
-    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + _outer_ip4(6, tcp)
+    return _eth_tcp4(sp, dp, recs)
 
 
 @native

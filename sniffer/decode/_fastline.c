@@ -3300,7 +3300,7 @@ static char *dcerpc_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
         if (b + 12 > stop)
             return t;
         unsigned n = d[b + 8];
-        if (n > 20)
+        if (n > 12) /* (each item <= ~95 characters: the Info stays within rcall) */
             return NULL;
         t = PUT_LIT(t, ", ");
         t = put_u64(t, n);
@@ -4762,7 +4762,7 @@ static char *lldp_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
     while (off + 2 <= lim) {
         unsigned ty = d[off] >> 1, ln = be16(d + off) & 0x1FF;
         Py_ssize_t v = off + 2;
-        if (v + (Py_ssize_t)ln > lim || t - start > 1500)
+        if (v + (Py_ssize_t)ln > lim || t - start + 3 * (Py_ssize_t)ln + 16 > 2000) /* (a hex id: 3 per byte) */
             return NULL;
         if ((ty == 1 || ty == 2) && ln >= 1) {
             unsigned sub = d[v];
@@ -4798,7 +4798,7 @@ static char *lldp_info(Walker *w, char *t, const uint8_t *d, Py_ssize_t lim) {
         if (ty == 0)
             break;
     }
-    return t - start > 2000 ? NULL : t;
+    return t;
 }
 
 /* l2ctl._nb_name: a 16-byte NetBIOS name, trailing blanks dropped, bytes outside 33-126 and the suffix as

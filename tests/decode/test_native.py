@@ -3206,3 +3206,34 @@ def test_dns_srv_nsec_records_same_text(tmp_path: Path) -> None:
         " MDNS ",
     ):
         assert want in text, want
+
+
+@native
+def test_long_lldp_ids_and_many_dcerpc_items_same_text(tmp_path: Path) -> None:
+    """Session 11: the longest texts two formatters can meet (LLDP ids of ~500 bytes shown in hex, four of
+    them; DCE/RPC binds of up to 24 context items) stay within the walker's buffers (declined where long)
+    and equal the pure loop's text."""
+    rnd = random.Random(42)
+    frames = []
+    for _ in range(300):
+        tlvs = b""
+        for _ in range(rnd.choice((1, 2, 4))):
+            t, ln = rnd.choice((1, 2, 5, 6)), rnd.choice((100, 400, 511))
+            body = bytes([rnd.choice((0, 8, 4))]) + rnd.randbytes(ln - 1) if t in (1, 2) else b"x" * ln
+            tlvs += struct.pack("!H", t << 9 | ln) + body
+        frames.append(bytes.fromhex("0180c200000e") + b"\2" * 6 + b"\x88\xcc" + tlvs)
+    for _ in range(300):
+        n = rnd.choice((1, 11, 12, 13, 24))
+        items = b"".join(
+            struct.pack("<HBx", k, 1)
+            + rnd.randbytes(16)
+            + struct.pack("<HH", 65535, 65535)
+            + rnd.randbytes(20)
+            for k in range(n)
+        )
+        body = struct.pack("<HHIB3x", 5840, 5840, 0, n) + items
+        pdu = bytes([5, 0, 11, 3, 0x10, 0, 0, 0]) + struct.pack("<HHI", 16 + len(body), 0, 1) + body
+        frames.append(_eth_tcp4(49000, 135, pdu))
+    _same_with_mutants(tmp_path / "long.pcap", frames, 300, rnd, 14, 60)
+    _lines, text = _walker_text(tmp_path / "long.pcap")
+    assert " LLDP " in text and " 11 context items:" in text

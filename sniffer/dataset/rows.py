@@ -22,7 +22,7 @@ from typing import Any
 from sniffer.decode import engine
 from sniffer.decode.core import READ_BACK, LeanCtx, Node, _put, ip4, ip6, mac
 from sniffer.decode.fields import frame_fields
-from sniffer.decode.layers import VLAN_TYPES, ip, link
+from sniffer.decode.layers import VLAN_TYPES, ip, ipv4, ipv6, link
 from sniffer.decode.summary import fast_protocols, summarize
 from sniffer.frame import LINKTYPE_ETHERNET, Frame
 from sniffer.model.fastfields import dns_query_names
@@ -120,8 +120,6 @@ _ROW = (
 _NO_NET = (None,) * 6
 _NO_L4 = (None,) * 5
 _NO_APP = (None,) * len(APP_FIELDS)
-_IP4 = struct.Struct("!xxHHHxB2x4s4s")  # total length, id, flags+offset, protocol, addresses
-_IP6 = struct.Struct("!4xHB1x16s16s")  # payload length, next header, addresses
 _TCPHDR = struct.Struct("!HHIIHH")
 _UDPHDR = struct.Struct("!HHH")
 _NOT_IP = _NOT_IP_ETHERTYPES
@@ -133,41 +131,38 @@ def _walk(fr: Frame) -> tuple[Transport | None, tuple[Any, ...] | None] | None:
     headers (not a jumbogram), an ethertype that never carries IP; None for the rest (and for ICMP errors,
     cut transport headers), which take the two walks. A test checks both answers against the two walks
     on every corpus packet."""
+    if fr[3] != LINKTYPE_ETHERNET:
+        return None
     d = fr[1]
     n = len(d)
-    if fr[3] != LINKTYPE_ETHERNET or n < 14:
+    lk = link(d, LINKTYPE_ETHERNET)  # (decode.layers: the one header walk)
+    if lk is None:
         return None
-    et = d[12] << 8 | d[13]
-    off = 14
-    while et in VLAN_TYPES and n >= off + 4:
-        et = d[off + 2] << 8 | d[off + 3]
-        off += 4
+    et, off, _ = lk
     if et == 0x0800:
-        if n < off + 20 or d[off] != 0x45:
-            return None
-        total, ident, frag, proto, s, dd = _IP4.unpack_from(d, off)
-        if total < 20:
+        h = ipv4(d, off)
+        if h is None or h.hlen != 20 or h.length < 20:
             return None
         v = 4
         name = "ip"
-        src, dst = ip4(s), ip4(dd)
+        proto = h.proto
+        src, dst = ip4(h.src), ip4(h.dst)
         l4 = off + 20
-        end = off + total
+        end = off + h.length
         cut = end if end <= n else n
-        if frag & 0x3FFF:
-            fr4 = (frag, proto, l4, cut, ident)
+        if h.frag & 0x3FFF:
+            fr4 = (h.frag, proto, l4, cut, h.ident)
             return Transport(4, src, dst, -1, 0, 0, 0, 0, 0, b"", mac(d[6:12]), mac(d[0:6]), fr4), FRAGMENT
     elif et == 0x86DD:
-        if n < off + 40 or d[off] >> 4 != 6:
-            return None
-        plen, proto, s, dd = _IP6.unpack_from(d, off)
-        if not plen or proto in IPV6_EXT or proto == 44:
+        h = ipv6(d, off)
+        if h is None or h.length == 40 or h.proto in IPV6_EXT or h.proto == 44:
             return None
         v = 6
         name = "ipv6"
-        src, dst = ip6(s), ip6(dd)
+        proto = h.proto
+        src, dst = ip6(h.src), ip6(h.dst)
         l4 = off + 40
-        end = l4 + plen
+        end = off + h.length
         cut = end if end <= n else n
     elif et in _NOT_IP:
         return None, None

@@ -1,8 +1,9 @@
 """Per-packet summary (the packet-list columns) and the one-line text that `read` and `capture` print.
 
-The common cases (Ethernet / Linux SLL / raw IP carrying IPv4 or IPv6 with TCP, UDP or ICMP echo, whole
-packets, no options that change the columns) take a struct-only fast path; everything else goes through
-the full dissector (sniffer.decode.engine). A test checks both paths give the same columns.
+The common cases (Ethernet with or without VLAN tags / Linux SLL / NULL / raw IP carrying IPv4 or IPv6
+with TCP, UDP or ICMP echo, whole packets, no options that change the columns) take a fast path on
+decode.layers' header walk (_walk); everything else goes through the full dissector
+(sniffer.decode.engine). A test checks both paths give the same columns.
 
 `read`'s text loops (iter_text, iter_blocks) first offer each record to the native walker
 (sniffer/decode/_fastline.c, see native_walker) where it was built: it writes the same line for the
@@ -63,6 +64,8 @@ from sniffer.decode.core import (
     num_strs,
 )
 from sniffer.decode.inet import tcp_flag_table, tcp_info
+from sniffer.decode.layers import ipv4, ipv6
+from sniffer.decode.layers import link as link_of
 from sniffer.decode.tcpheur import TCP_HEURISTICS
 from sniffer.frame import Frame
 
@@ -77,8 +80,6 @@ class Summary(NamedTuple):
     malformed: bool
 
 
-_IPV4 = struct.Struct("!xxHxxHBBxx4s4s")  # total length, flags+fragment offset, ttl, protocol, src, dst
-_IPV6 = struct.Struct("!4xHBB16s16s")  # payload length, next header, hop limit, src, dst
 _TCP = struct.Struct("!HHIIHH")  # ports, seq, ack, data offset + flags, window
 _UDP = struct.Struct("!HHH")
 _U32 = struct.Struct("!I").unpack_from
@@ -214,105 +215,82 @@ def _l4(data: bytes, o: int, end: int, proto: int, src: str, dst: str, hlim: int
     return None
 
 
-def _fast(frame: Frame) -> Summary | None:
+def _walk(frame: Frame) -> tuple[Summary, tuple[int, int, int, int, bool]] | None:
+    """The fast path: (columns, the packet's shape) for the packets it takes, else None. The shape is
+    (link type, VLAN tags, IP version, transport protocol, whether a payload follows the transport
+    header): within the fast path the protocol stack depends on nothing else (fast_protocols).
+    Headers are read by decode.layers (the one L2-L4 walk)."""
     data = frame[1]
     n = len(data)
     if frame[2] != n:
         return None
-    lt = frame[3]
-    if lt == 1:
-        if n < 14:
+    lk = link_of(data, frame[3])
+    if lk is None:
+        return None
+    et, o, tags = lk
+    if et == 0x0800:
+        h = ipv4(data, o)
+        if h is None or h.hlen != 20 or h.frag & 0x3FFF or h.length < 20 or o + h.length > n:
             return None
-        et = data[12] << 8 | data[13]
-        o = 14
-    elif lt == 113:
-        if n < 16:
+        proto = h.proto
+        if proto != 6 and proto != 17 and proto != 1:
             return None
-        et = data[14] << 8 | data[15]
-        o = 16
-    elif lt == 276:
-        if n < 20:
+        l4, end = o + 20, o + h.length
+        s = _l4(data, l4, end, proto, ip4(h.src), ip4(h.dst), h.hlim, False)
+    elif et == 0x86DD:
+        h = ipv6(data, o)
+        if h is None:
             return None
-        et = data[0] << 8 | data[1]
-        o = 20
-    elif lt == 101 or lt == 228 or lt == 229:
-        if not n:
+        proto = h.proto
+        end = o + h.length
+        if h.length == 40 or end > n or (proto != 6 and proto != 17 and proto != 58):
             return None
-        et = 0x86DD if data[0] >> 4 == 6 else 0x0800
-        o = 0
+        l4 = o + 40
+        s = _l4(data, l4, end, proto, ip6(h.src), ip6(h.dst), h.hlim, True)
     else:
         return None
-    if et == 0x0800:
-        if n < o + 20 or data[o] != 0x45:
-            return None
-        tlen, frag, ttl, proto, s, d = _IPV4.unpack_from(data, o)
-        if frag & 0x3FFF or tlen < 20 or o + tlen > n or (proto != 6 and proto != 17 and proto != 1):
-            return None
-        return _l4(data, o + 20, o + tlen, proto, ip4(s), ip4(d), ttl, False)
-    if et == 0x86DD:
-        if n < o + 40 or data[o] >> 4 != 6:
-            return None
-        plen, nxt, hlim, s, d = _IPV6.unpack_from(data, o)
-        end = o + 40 + plen
-        if not plen or end > n or (nxt != 6 and nxt != 17 and nxt != 58):
-            return None
-        return _l4(data, o + 40, end, nxt, ip6(s), ip6(d), hlim, True)
-    return None
+    if s is None:
+        return None
+    # (TCP: the header length _l4 checked; UDP and ICMP/ICMPv6 echo: 8-byte headers)
+    payload = end > l4 + ((data[l4 + 12] >> 4) << 2 if proto == 6 else 8)
+    return s, (frame[3], tags, h.version, proto, payload)
+
+
+def _fast(frame: Frame) -> Summary | None:
+    w = _walk(frame)
+    return None if w is None else w[0]
 
 
 def summarize(frame: Frame) -> Summary:
     """The packet-list columns of ``frame``. Never raises."""
     try:
-        s = _fast(frame)
+        w = _walk(frame)
     except Exception:
-        s = None
-    if s is not None:
-        return s
+        w = None
+    if w is not None:
+        return w[0]
     ctx = engine.run(frame, False, False, True)  # (slow_summary, inlined)
     return Summary(ctx.src, ctx.dst, ctx.proto, ctx.info, bool(ctx.malformed))
 
 
-_LINK_HDR = {1: 14, 113: 16, 276: 20, 101: 0, 228: 0, 229: 0}
 #: frame.protocols learned from the full dissector, per packet shape of the fast path
-_shape_protocols: dict[tuple[int, int, int, bool], str] = {}
+_shape_protocols: dict[tuple[int, int, int, int, bool], str] = {}
 
 
 def fast_protocols(frame: Frame) -> str | None:
     """``frame.protocols`` (e.g. "eth:ethertype:ip:tcp:data") without the full dissector, for the packets
     the summary's fast path takes (no application-layer decoder, not malformed); None for the rest.
 
-    Within the fast path the protocol stack depends only on the link type, the IP version, the transport
-    protocol and whether a payload follows: the first packet of each such shape is dissected in full and
-    its answer kept (so the names are the dissector's own; a test checks every corpus packet)."""
+    Within the fast path the protocol stack depends only on the packet's shape (_walk): the first packet
+    of each shape is dissected in full and its answer kept (so the names are the dissector's own; a test
+    checks every corpus packet)."""
     try:
-        if _fast(frame) is None:
-            return None
-        data = frame[1]
-        lt = frame[3]
-        o = _LINK_HDR[lt]
-        if o:
-            v6 = (
-                data[o - 2] == 0x86 and data[o - 1] == 0xDD
-                if lt != 276
-                else data[0] == 0x86 and data[1] == 0xDD
-            )
-        else:
-            v6 = data[0] >> 4 == 6
-        if v6:
-            proto = data[o + 6]
-            l4 = o + 40
-            end = l4 + (data[o + 4] << 8 | data[o + 5])
-        else:
-            proto = data[o + 9]
-            l4 = o + 20
-            end = o + (data[o + 2] << 8 | data[o + 3])
-        if proto == 6:
-            payload = end > l4 + ((data[l4 + 12] >> 4) << 2)
-        else:  # UDP and ICMP/ICMPv6 echo: 8-byte headers
-            payload = end > l4 + 8
-    except (IndexError, KeyError):
+        w = _walk(frame)
+    except Exception:
         return None
-    key = (lt, 6 if v6 else 4, proto, payload)
+    if w is None:
+        return None
+    key = w[1]
     p = _shape_protocols.get(key)
     if p is None:
         ctx = engine.run(frame, False, False, True)
@@ -354,33 +332,15 @@ def format_line(number: int, frame: Frame) -> str:
 
 
 def _slow_line(number: int, frame: Frame) -> str:
-    """``format_line`` for a frame the text loops' inlined fast path already declined (Ethernet, IPv4
-    without options): ``_fast`` would decline it too (the same checks), so the dissector's columns
-    straight away (a test checks both lines agree)."""
+    """``format_line`` for an Ethernet frame the native walker declined: ``_walk`` would decline it too
+    (the walker takes every packet the fast path takes), so the dissector's columns straight away (a test
+    checks both lines agree)."""
     ctx = engine.run(frame, False, False, True)
     wl = frame[2]
     return (
         f"{number} {format_time(frame[0])} {ctx.src} -> {ctx.dst} {ctx.proto} "
         f"{(_NUMS or num_strs())[wl] if wl < 65600 else wl} {ctx.info}"
     )
-
-
-# Ethernet + IPv4 (no options) + the first 20 bytes of the transport header, in one unpack: ethertype,
-# version/IHL, total length, flags/fragment offset, TTL, protocol, the 8 address bytes, then (TCP) ports,
-# seq, ack, offset+flags, window. UDP and ICMP reuse the same words: UDP length = seq >> 16; ICMP
-# type = sport >> 8, id = seq >> 16, sequence = seq & 0xFFFF.
-_ETH_IP4_L4 = struct.Struct("!12xHBxHxxHBBxx8sHHIIHH")
-_pairs: dict[bytes, str] = {}
-
-
-def _pair(k: bytes) -> str:
-    """ "src -> dst" for the 8 address bytes of an IPv4 header (memoised)."""
-    s = _pairs.get(k)
-    if s is None:
-        if len(_pairs) > 200_000:
-            _pairs.clear()
-        s = _pairs[k] = f"{ip4(k[:4])} -> {ip4(k[4:])}"
-    return s
 
 
 _D3 = [f"{i:03d}" for i in range(1000)]
@@ -749,8 +709,8 @@ def native_walker() -> Any | None:
 
     It is given what "known" means from the declarations this module derives (the dissected port sets,
     the heuristics' prefixes and probes, the live set of conversation ports, the TCP flag texts, the echo
-    names, the local-time formatter) and formats only the packets the inlined fast path below takes;
-    every other record comes back to Python."""
+    names, the local-time formatter) and formats the packets the fast path (_walk) takes and those of the
+    dissectors it copies (_native_ext); every other record comes back to Python."""
     if not _walker:
         w = None
         if os.environ.get("SNIFFER_NO_NATIVE", "") in ("", "0"):
@@ -804,10 +764,10 @@ def iter_text(
     (so it shows at once). If ``frames`` raises (a damaged file), the lines before the damage are
     yielded, then the error propagates.
 
-    Same text as ``format_line(n, frame)`` for each frame (tests check it), with the common
-    Ethernet/IPv4 TCP/UDP/ICMP-echo case inlined: this is the loop behind ``sniffer read``. A classic
-    pcap reader (one with ``raw_layout()``) is walked in its read buffer directly, without a Frame per
-    record.
+    Same text as ``format_line(n, frame)`` for each frame (tests check it): this is the loop behind
+    ``sniffer read``. Ethernet frames go to the native walker first where it was built; a classic pcap
+    reader (one with ``raw_layout()``) is walked by it in its read buffer directly, without a Frame per
+    record. Without the walker each frame takes ``format_line`` (the fast path _walk, else the dissector).
     """
     if count == 0:
         return iter(())
@@ -819,27 +779,10 @@ def iter_text(
 
 
 def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: int) -> Iterator[str]:
-    big = _ETH_IP4_L4.unpack_from
-    flags = _flags()
-    pairs = _pairs
-    slow_tcp = _SLOW_TCP
-    always_tcp = _ALWAYS_TCP
-    prefixes = _PREFIXES
-    first = _FIRST
-    hprefixes = _HPREFIXES
-    hfirst = _HFIRST
-    slow_udp = _SLOW_UDP
-    always_udp = _ALWAYS_UDP
-    udp_b1, udp_w0, udp_w4, bound = _UDP_B1, _UDP_W0, _UDP_W4, _BOUND
-    echo_names = _ECHO_NAMES
-    num = _nums()
-    d3 = _D3
     fmt_line = format_line
     slow_line = _slow_line
     walker = native_walker()
     wline = walker.line if walker is not None else None
-    last_sec = last_ms = -1
-    hms = msstr = ""
     lines: list[str] = []
     append = lines.append
     n = start - 1
@@ -848,96 +791,9 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
     try:
         for fr in frames:
             n += 1
-            data = fr[1]
-            wl = fr[2]
-            if wline is not None and fr[3] == 1 and (t := wline(n, fr[0], data, wl)) is not None:
-                append(t)
-            elif fr[3] == 1 and wl == len(data) and wl >= 54:
-                et, vihl, tlen, frag, ttl, proto, k, sp, dp, seq, ack, offfl, win = big(data, 0)
-                if et == 0x0800 and vihl == 0x45 and not frag & 0x3FFF and 20 <= tlen <= wl - 14:
-                    pair = pairs.get(k) or _pair(k)
-                    ts = fr[0]
-                    ms = ts // 1_000_000
-                    if ms != last_ms:  # "HH:MM:SS.mmm" changes once per millisecond at most
-                        last_ms = ms
-                        if ms // 1000 != last_sec:
-                            last_sec = ms // 1000
-                            hms = _hms(last_sec)
-                        msstr = hms + d3[ms % 1000]
-                    us = d3[(ts // 1000) % 1000]
-                    if proto == 6:
-                        hl = (offfl >> 10) & 0x3C
-                        seglen = tlen - 20 - hl
-                        if (
-                            hl >= 20
-                            and seglen >= 0
-                            and (hl == 20 or 30 not in data[54 : 34 + hl])  # 30: maybe an MPTCP option
-                            and (
-                                not seglen
-                                or (
-                                    # TCP's heuristics (TLS, HTTP, DCE/RPC on any port)
-                                    (not hfirst[data[34 + hl]] or data[34 + hl : 37 + hl] not in hprefixes)
-                                    and (
-                                        (sp not in slow_tcp and dp not in slow_tcp)
-                                        or (
-                                            (
-                                                not first[data[34 + hl]]
-                                                or data[34 + hl : 37 + hl] not in prefixes
-                                            )
-                                            and sp not in always_tcp
-                                            and dp not in always_tcp
-                                        )
-                                    )
-                                )
-                            )
-                        ):
-                            fl = offfl & 0xFFF
-                            if fl & 0x10:
-                                append(
-                                    f"{n} {msstr}{us} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
-                                    f"Seq={seq} Ack={ack} Win={num[win]} Len={num[seglen]}"
-                                )
-                            else:
-                                append(
-                                    f"{n} {msstr}{us} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
-                                    f"Seq={seq} Win={num[win]} Len={num[seglen]}"
-                                )
-                        else:
-                            append(slow_line(n, fr))
-                    elif proto == 17:
-                        ulen = seq >> 16
-                        if (
-                            8 <= ulen <= tlen - 20
-                            and (
-                                (sp not in slow_udp and dp not in slow_udp)
-                                or (
-                                    (not first[data[42]] or data[42:45] not in prefixes)
-                                    and sp not in always_udp
-                                    and dp not in always_udp
-                                )
-                            )
-                            # the UDP heuristics' probes (ack, offfl, win hold the payload's bytes 0-7) and the
-                            # conversations dissectors bound
-                            and (ack >> 16) & 0xFF not in udp_b1
-                            and ack not in udp_w0
-                            and (offfl << 16 | win) not in udp_w4
-                            and not (bound and (sp in bound or dp in bound))
-                        ):
-                            append(
-                                f"{n} {msstr}{us} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
-                            )
-                        else:
-                            append(slow_line(n, fr))
-                    elif proto == 1 and (name := echo_names.get(sp >> 8)) is not None:
-                        iseq = seq & 0xFFFF
-                        append(
-                            f"{n} {msstr}{us} {pair} ICMP {num[wl]} {name} id=0x{seq >> 16:04x}, "
-                            f"seq={iseq}/{(iseq >> 8) | ((iseq & 0xFF) << 8)}, ttl={ttl}"
-                        )
-                    else:
-                        append(slow_line(n, fr))
-                else:
-                    append(fmt_line(n, fr) if et == 0x86DD else slow_line(n, fr))  # (_fast: IPv6 only)
+            if wline is not None and fr[3] == 1:  # Ethernet: the walker's, or (declined) the dissector's
+                t = wline(n, fr[0], fr[1], fr[2])
+                append(t if t is not None else slow_line(n, fr))
             else:
                 append(fmt_line(n, fr))
             left -= 1
@@ -960,48 +816,31 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
 
 def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: int) -> Iterator[str]:
     """iter_text over a pcap or pcapng reader, walking the records in its read buffer (see
-    CaptureReader.raw_buffer and RawLayout): the same per-packet code as _text_frames, fed from the
-    record header and buffer offsets instead of a Frame. For pcapng it walks the Enhanced Packet Blocks
-    of the current section, checked as the reader checks them; any other block, and whatever the checks
-    refuse, goes through reader.raw_next()."""
+    CaptureReader.raw_buffer and RawLayout) without a Frame per record where the native walker formats
+    them. For pcapng it walks the Enhanced Packet Blocks of the current section, checked as the reader
+    checks them; any other block, and whatever the checks refuse, goes through reader.raw_next()."""
     hdr = struct.Struct(layout.endian + "IIII").unpack_from
     png = layout.pcapng
     epb = u32 = hdr
     ifs: list[tuple[int, int, int, int, Any]] = []
     nif = maxblock = 0
-    big = _ETH_IP4_L4.unpack_from
     nsec = layout.nanosecond or png  # pcapng: frac is ns (converted from the interface's resolution)
     lt = layout.linktype
     maxcap = layout.maxcap
-    eth = lt == 1
     mul = 1 if nsec else 1000
-    flags = _flags()
-    pairs = _pairs
-    slow_tcp = _SLOW_TCP
-    always_tcp = _ALWAYS_TCP
-    prefixes = _PREFIXES
-    first = _FIRST
-    hprefixes = _HPREFIXES
-    hfirst = _HFIRST
-    slow_udp = _SLOW_UDP
-    always_udp = _ALWAYS_UDP
-    udp_b1, udp_w0, udp_w4, bound = _UDP_B1, _UDP_W0, _UDP_W4, _BOUND
-    echo_names = _ECHO_NAMES
-    num = _nums()
-    d3 = _D3
     fmt_line = format_line
     slow_line = _slow_line
     new = tuple.__new__
     F = Frame
-    last_sec = last_ms = -1
-    hms = msstr = ""
     lines: list[str] = []
     append = lines.append
     n = start - 1
     stop = n + count if count is not None else -1
     left = 1  # lines until the next chunk: the first chunk is a single line
-    walker = native_walker() if eth and not png else None
+    walker = native_walker() if lt == 1 and not png else None
     walk = walker.walk if walker is not None else None  # (classic Ethernet pcap: the records it knows)
+    # a record the walker declined: _fast would decline it too (the same checks), so the dissector's line
+    line = slow_line if walk is not None else fmt_line
     bigend = layout.endian == ">"
     buf, pos = reader.raw_buffer()
     blen = len(buf)
@@ -1043,143 +882,17 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
                     if caplen > snap or end > nxt - 4 or u32(buf, nxt - 4)[0] != bl:
                         break
                     t = tsh << 32 | tsl
-                    sec, frac = divmod(t * tmul + toff if tmul else conv(t), 1_000_000_000)
-                    eth = lt == 1
+                    ts = t * tmul + toff if tmul else conv(t)
                 else:
                     sec, frac, caplen, wl = hdr(buf, pos)
                     s = pos + 16
                     nxt = end = s + caplen
                     if nxt > blen or caplen > maxcap:
                         break
+                    ts = sec * 1_000_000_000 + frac * mul
                 pos = nxt
                 n += 1
-                if walk is not None:  # the walker declined this record: the inlined path below would too
-                    append(
-                        slow_line(
-                            n, new(F, (sec * 1_000_000_000 + frac * mul, buf[s:end], wl, lt, 0, 0, "", None))
-                        )
-                    )
-                elif eth and caplen == wl and wl >= 54:
-                    et, vihl, tlen, frag, ttl, proto, k, sp, dp, seq, ack, offfl, win = big(buf, s)
-                    if et == 0x0800 and vihl == 0x45 and not frag & 0x3FFF and 20 <= tlen <= wl - 14:
-                        pair = pairs.get(k) or _pair(k)
-                        if nsec:
-                            frac //= 1000
-                        if frac >= 1_000_000:  # a damaged pcap fraction past 1 s: carry, as Frame.ts does
-                            sec, frac = sec + frac // 1_000_000, frac % 1_000_000
-                        ms = frac // 1000
-                        if ms != last_ms or sec != last_sec:
-                            if sec != last_sec:
-                                last_sec = sec
-                                hms = _hms(sec)
-                            last_ms = ms
-                            msstr = hms + d3[ms]
-                        us = d3[frac - ms * 1000]
-                        if proto == 6:
-                            hl = (offfl >> 10) & 0x3C
-                            seglen = tlen - 20 - hl
-                            if (
-                                hl >= 20
-                                and seglen >= 0
-                                and (hl == 20 or 30 not in buf[s + 54 : s + 34 + hl])  # maybe MPTCP
-                                and (
-                                    not seglen
-                                    or (
-                                        # TCP's heuristics (TLS, HTTP, DCE/RPC on any port)
-                                        (
-                                            not hfirst[buf[s + 34 + hl]]
-                                            or buf[s + 34 + hl : s + 37 + hl] not in hprefixes
-                                        )
-                                        and (
-                                            (sp not in slow_tcp and dp not in slow_tcp)
-                                            or (
-                                                (
-                                                    not first[buf[s + 34 + hl]]
-                                                    or buf[s + 34 + hl : s + 37 + hl] not in prefixes
-                                                )
-                                                and sp not in always_tcp
-                                                and dp not in always_tcp
-                                            )
-                                        )
-                                    )
-                                )
-                            ):
-                                fl = offfl & 0xFFF
-                                if fl & 0x10:
-                                    append(
-                                        f"{n} {msstr}{us} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
-                                        f"Seq={seq} Ack={ack} Win={num[win]} Len={num[seglen]}"
-                                    )
-                                else:
-                                    append(
-                                        f"{n} {msstr}{us} {pair} TCP {num[wl]} {num[sp]} -> {num[dp]} [{flags[fl]}] "
-                                        f"Seq={seq} Win={num[win]} Len={num[seglen]}"
-                                    )
-                                frac = -1
-                        elif proto == 17:
-                            ulen = seq >> 16
-                            if (
-                                8 <= ulen <= tlen - 20
-                                and (
-                                    (sp not in slow_udp and dp not in slow_udp)
-                                    or (
-                                        (not first[buf[s + 42]] or buf[s + 42 : s + 45] not in prefixes)
-                                        and sp not in always_udp
-                                        and dp not in always_udp
-                                    )
-                                )
-                                # the UDP heuristics' probes (ack, offfl, win hold the payload's bytes 0-7) and the
-                                # conversations dissectors bound
-                                and (ack >> 16) & 0xFF not in udp_b1
-                                and ack not in udp_w0
-                                and (offfl << 16 | win) not in udp_w4
-                                and not (bound and (sp in bound or dp in bound))
-                            ):
-                                append(
-                                    f"{n} {msstr}{us} {pair} UDP {num[wl]} {num[sp]} -> {num[dp]} Len={num[ulen - 8]}"
-                                )
-                                frac = -1
-                        elif proto == 1 and (name := echo_names.get(sp >> 8)) is not None:
-                            iseq = seq & 0xFFFF
-                            append(
-                                f"{n} {msstr}{us} {pair} ICMP {num[wl]} {name} id=0x{seq >> 16:04x}, "
-                                f"seq={iseq}/{(iseq >> 8) | ((iseq & 0xFF) << 8)}, ttl={ttl}"
-                            )
-                            frac = -1
-                        if frac >= 0:  # not handled above: the dissector (frac is in us now)
-                            append(
-                                slow_line(
-                                    n,
-                                    new(
-                                        F,
-                                        (
-                                            sec * 1_000_000_000 + frac * 1000,
-                                            buf[s:end],
-                                            wl,
-                                            lt,
-                                            0,
-                                            0,
-                                            "",
-                                            None,
-                                        ),
-                                    ),
-                                )
-                            )
-                    else:  # (of these _fast takes only IPv6)
-                        append(
-                            (fmt_line if et == 0x86DD else slow_line)(
-                                n,
-                                new(
-                                    F, (sec * 1_000_000_000 + frac * mul, buf[s:end], wl, lt, 0, 0, "", None)
-                                ),
-                            )
-                        )
-                else:
-                    append(
-                        fmt_line(
-                            n, new(F, (sec * 1_000_000_000 + frac * mul, buf[s:end], wl, lt, 0, 0, "", None))
-                        )
-                    )
+                append(line(n, new(F, (ts, buf[s:end], wl, lt, 0, 0, "", None))))
                 left -= 1
                 if not left:
                     append("")

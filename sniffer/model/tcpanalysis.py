@@ -20,7 +20,7 @@ import struct
 from collections import OrderedDict
 from typing import Any
 
-from sniffer.decode.layers import link
+from sniffer.decode.layers import ipv4, ipv6, link
 from sniffer.frame import LINKTYPE_ETHERNET, Frame
 
 TH_FIN = 0x01
@@ -968,25 +968,25 @@ def fast_segment(frame: Frame) -> tuple[Any, ...] | None:
     et, off, _ = lk
     n = len(d)
     if et == 0x0800:
-        if n >= off + 8 and _u16(d, off + 6)[0] & 0x3FFF:
+        h = ipv4(d, off)
+        if h is None:  # cut before the addresses, or not version 4: only the fragment bits can be read
+            return FRAGMENT if n >= off + 8 and _u16(d, off + 6)[0] & 0x3FFF else _UNKNOWN
+        if h.frag & 0x3FFF:
             return FRAGMENT  # (defrag.is_fragment's test)
-        if n < off + 20 or d[off] >> 4 != 4:
-            return _UNKNOWN
-        ihl = (d[off] & 0x0F) * 4
-        total = _u16(d, off + 2)[0]
-        if ihl < 20 or total < ihl:
+        if h.hlen < 20 or h.length < h.hlen:
             return _UNKNOWN  # options cut, bogus lengths: the decoder's business
-        proto = d[off + 9]
+        proto = h.proto
+        l4 = off + h.hlen
         if proto != 6:
-            return _not_tcp(proto, d, off + ihl, n)
+            return _not_tcp(proto, d, l4, n)
         ipname = "ip"
-        src, dst = _ntoa(d[off + 12 : off + 16]), _ntoa(d[off + 16 : off + 20])
-        l4 = off + ihl
-        end = off + total
+        src, dst = _ntoa(h.src), _ntoa(h.dst)
+        end = off + h.length
     elif et == 0x86DD:
-        if n < off + 40 or d[off] >> 4 != 6:
+        h = ipv6(d, off)
+        if h is None:
             return _UNKNOWN
-        proto = d[off + 6]
+        proto = h.proto
         l4 = off + 40
         while proto in _IPV6_EXT:
             if n < l4 + 8:
@@ -994,15 +994,13 @@ def fast_segment(frame: Frame) -> tuple[Any, ...] | None:
             proto, l4 = d[l4], l4 + (d[l4 + 1] + 1) * 8
         if proto == 44:
             return FRAGMENT
-        plen = _u16(d, off + 4)[0]
-        if not plen:
+        if h.length == 40:
             return _UNKNOWN  # jumbogram
         if proto != 6:
             return _not_tcp(proto, d, l4, n)
         ipname = "ipv6"
-        src = _ntop(_AF_INET6, d[off + 8 : off + 24])
-        dst = _ntop(_AF_INET6, d[off + 24 : off + 40])
-        end = off + 40 + plen
+        src, dst = _ntop(_AF_INET6, h.src), _ntop(_AF_INET6, h.dst)
+        end = off + h.length
     elif et in _NOT_IP_ETHERTYPES:
         return None
     elif et < 0x0600 and frame[3] == LINKTYPE_ETHERNET:

@@ -66,6 +66,7 @@ typedef struct {
     /* session 8 (the ext dict; each empty / 0 while its dissector is not the registered one): */
     int vlan;  /* one 802.1Q tag (link.dissect_vlan) */
     int pbb;   /* session 9: 802.1ah's I-TAG before IPv4/IPv6 (tunnels.dissect_pbb): the inner packet's columns */
+    int cfp;   /* session 12: Cisco FabricPath (tunnels.dissect_cfp): the inner frame's columns, FCS cut */
     int ipv6;  /* IPv6 without extension headers (inet.dissect_ipv6) */
     int mptcp; /* MPTCP's column (inet.dissect_tcp's option walk) */
     int ssh;   /* SSH's encrypted packets on port 22 (ssh.dissect_ssh) */
@@ -442,6 +443,7 @@ static int ext_tables(Walker *w, PyObject *ext) {
         (w->mptcp = ext_flag(ext, "mptcp")) < 0 || (w->vrrp = ext_flag(ext, "vrrp")) < 0 ||
         (w->esp = ext_flag(ext, "esp")) < 0 || (w->ah = ext_flag(ext, "ah")) < 0 ||
         (w->pbb = ext_flag(ext, "pbb")) < 0 || (w->stp = ext_flag(ext, "stp")) < 0 ||
+        (w->cfp = ext_flag(ext, "cfp")) < 0 ||
         (w->pppoe = ext_flag(ext, "pppoe")) < 0 || (w->mpls = ext_flag(ext, "mpls")) < 0 ||
         (w->gre = ext_flag(ext, "gre")) < 0 || (w->geneve = ext_flag(ext, "geneve")) < 0 ||
         (w->ayiya = ext_flag(ext, "ayiya")) < 0 || (w->gre_udp = ext_flag(ext, "gre_udp")) < 0)
@@ -4939,6 +4941,104 @@ static inline int vlan_tag(Walker *w, unsigned et) {
 /* Format the line of one Ethernet frame p[0:caplen] (wire length wl, packet number n, time sec + us) at o.
  * Returns the end of the line, NULL if the packet is not one this file knows (Python's), or (char *)-1 on
  * a Python error. */
+/* Cisco FabricPath (tunnels.dissect_cfp): the outer addresses and FTAG/TTL (16 bytes), then a whole Ethernet
+ * frame; Wireshark takes the frame's last 4 bytes as FabricPath's FCS and hands the inner frame over without
+ * them, so an inner packet that fills the frame is cut short of its own length: malformed. The inner IPv4/
+ * IPv6 packet's columns where it ends before the FCS (format_ip4/6: Python dissects it as a frame's); where the
+ * FCS cuts it, the text of the dissectors on a cut header (inet.dissect_tcp, dissect_udp, sctp.dissect_sctp,
+ * the description of a protocol without a dissector, inet.dissect_ipv6's short header); NULL for the rest. */
+static char *format_cfp(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *p,
+                        Py_ssize_t caplen, unsigned long long wl) {
+    Py_ssize_t e = caplen - 4; /* the inner frame's end */
+    if (e < 30)
+        return NULL;
+    const uint8_t *q = p + 16, *ip = p + 30; /* the inner Ethernet frame, its network layer */
+    unsigned et = be16(q + 12);
+    Py_ssize_t cap = e - 30;
+    int v6 = et == 0x86DD;
+    if (v6 && !w->ipv6)
+        return NULL;
+    if (v6 && cap < 40) {
+        if (!w->bogus_ip)
+            return NULL;
+        HEAD_MAC(p, " IPv6 ", wl); /* (the outer addresses: the inner Ethernet layer keeps them) */
+        o = PUT_LIT(o, "Invalid IPv6 header (");
+        o = put_u64(o, (unsigned long long)cap);
+        return PUT_LIT(o, " bytes, need exactly 40)[Malformed Packet]");
+    }
+    Py_ssize_t hl, len;
+    unsigned proto;
+    if (v6) {
+        len = be16(ip + 4);
+        if (ip[0] >> 4 != 6 || !len)
+            return NULL;
+        hl = 40;
+        proto = ip[6];
+    } else if (et == 0x0800) {
+        if (cap < 20 || ip[0] != 0x45 || (be16(ip + 6) & 0x3FFF) || be16(ip + 2) < 20)
+            return NULL;
+        len = (Py_ssize_t)be16(ip + 2) - 20;
+        hl = 20;
+        proto = ip[9];
+    } else
+        return NULL;
+    if (hl + len <= cap) /* the whole packet before the FCS */
+        return v6 ? format_ip6(w, o, n, sec, us, ip, cap, wl, 0) : format_ip4(w, o, n, sec, us, ip, cap, wl, 0);
+    const uint8_t *t = ip + hl;
+    Py_ssize_t avail = cap - hl; /* what the FCS leaves of the transport header (the rest is captured) */
+    if (proto == 6 && avail >= 4 && avail < 20) {
+        HEAD_IP(ip, v6, " TCP ");
+        o = put_u64(o, be16(t));
+        o = PUT_LIT(o, " -> ");
+        o = put_u64(o, be16(t + 2));
+        if (avail >= 16) { /* cut after the window: the columns up to Win= */
+            unsigned fl = be16(t + 12) & 0xFFF;
+            o = PUT_LIT(o, " [");
+            o = put_str(o, w->flags + w->flag_off[fl], w->flag_len[fl]);
+            o = PUT_LIT(o, "] Seq=");
+            o = put_u64(o, be32(t + 4));
+            if (fl & 0x10) {
+                o = PUT_LIT(o, " Ack=");
+                o = put_u64(o, be32(t + 8));
+            }
+            o = PUT_LIT(o, " Win=");
+            o = put_u64(o, be16(t + 14));
+        }
+        return PUT_LIT(o, "[Malformed Packet]");
+    }
+    if (proto == 17 && avail >= 4 && avail < 8) {
+        HEAD_IP(ip, v6, " UDP ");
+        o = put_u64(o, be16(t));
+        o = PUT_LIT(o, " -> ");
+        o = put_u64(o, be16(t + 2));
+        unsigned ulen = avail >= 6 ? be16(t + 4) : 0;
+        if (ulen >= 8) { /* the length read, the checksum cut: the column says the length is bad */
+            o = PUT_LIT(o, " [BAD UDP LENGTH ");
+            o = put_u64(o, ulen);
+            o = PUT_LIT(o, " > IP PAYLOAD LENGTH] Len=");
+            o = put_u64(o, ulen - 8);
+        }
+        return PUT_LIT(o, "[Malformed Packet]");
+    }
+    if (proto == 132 && w->sctp.len[0] && avail < 12) { /* SCTP's common header cut: no Info */
+        HEAD_IP(ip, v6, " SCTP ");
+        return PUT_LIT(o, "[Malformed Packet]");
+    }
+    if (w->ip_unknown.len[proto]) { /* no dissector: the description (nothing reads the cut payload) */
+        if (v6) {
+            HEAD_IP(ip, v6, " IPv6 ");
+            o = PUT_LIT(o, "Unknown IP Protocol: ");
+        } else
+            HEAD_IP(ip, v6, " IPv4 ");
+        o = put_str(o, w->ip_unknown.s[proto], w->ip_unknown.len[proto]);
+        o = PUT_LIT(o, " (");
+        o = put_u64(o, proto);
+        *o++ = ')';
+        return o;
+    }
+    return NULL;
+}
+
 static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec, unsigned us,
                         const uint8_t *p, Py_ssize_t caplen, unsigned long long wl) {
     if ((unsigned long long)caplen != wl || wl < 14 || wl >= NUMS_MAX)
@@ -5093,6 +5193,8 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
             return NULL;
         efl = L4_AFTER_PBB;
     }
+    if (et == 0x8903 && w->cfp && l3 == 14)
+        return format_cfp(w, o, n, sec, us, p, caplen, wl);
     if (w->bogus_ip && et == 0x0800 && caplen > l3 && (p[l3] >> 4 != 4 || (p[l3] & 15) < 5)) {
         /* inet.dissect_ipv4: a bogus version or header length, the Ethernet addresses as the columns */
         HEAD_MAC(p, " IPv4 ", wl);

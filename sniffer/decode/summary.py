@@ -374,6 +374,9 @@ def _native_ext() -> dict[str, Any]:
         and ETHERTYPES.map.get(link.ETH_P_QINQ1) is link.dissect_vlan,
         # PBB (802.1ah) carrying IPv4/IPv6: the inner packet's columns (session 9)
         "pbb": ETHERTYPES.map.get(0x88E7) is tunnels.dissect_pbb,
+        # Cisco FabricPath: the inner frame's columns, cut by the FCS Wireshark takes off (session 12)
+        "cfp": ETHERTYPES.map.get(0x8903) is tunnels.dissect_cfp
+        and ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4,
         # STP BPDUs after an 802.3 LLC header (session 9)
         "stp": LLC_SAPS.map.get(0x42) is l2ctl.dissect_stp,
         # Cisco PVST+ BPDUs after SNAP (session 11)

@@ -994,6 +994,60 @@ def test_pbb_same_text(tmp_path: Path) -> None:
     assert took > 500
 
 
+def _cfp(rnd: random.Random, inner: bytes) -> bytes:
+    """``inner`` (an Ethernet frame) in Cisco FabricPath: outer addresses, 0x8903, FTAG/TTL, the inner
+    frame; an FCS after it half the time (without one the inner packet's last 4 bytes are taken for it)."""
+    return (
+        rnd.randbytes(12)
+        + b"\x89\x03"
+        + rnd.randbytes(2)
+        + inner
+        + (rnd.randbytes(4) if rnd.random() < 0.5 else b"")
+    )
+
+
+def _cut_inner(rnd: random.Random) -> bytes:
+    """An Ethernet frame whose IPv4/IPv6 packet (TCP, UDP, SCTP, ICMP or a protocol without a dissector)
+    has 0-23 bytes of transport header, the header lengths saying more or less than that."""
+    v6 = rnd.random() < 0.4
+    proto = rnd.choice((6, 6, 17, 17, 132, 99, 253, 1, 58, 0))
+    body = rnd.randbytes(rnd.randrange(24))
+    extra = rnd.choice((0, 0, 4, 8, 20))
+    if v6:
+        ip = b"\x60\0\0\0" + struct.pack(">HBB", len(body) + extra, proto, 64) + rnd.randbytes(32)
+    else:
+        ip = struct.pack(">BBHHHBBH", 0x45, 0, 20 + len(body) + extra, 1, 0, 64, proto, 0) + rnd.randbytes(8)
+    return rnd.randbytes(12) + (b"\x86\xdd" if v6 else b"\x08\x00") + ip + body
+
+
+@native
+def test_fabricpath_same_text(tmp_path: Path) -> None:
+    """Session 12: Cisco FabricPath frames (tunnels.dissect_cfp: the frame's last 4 bytes are its FCS) are
+    formatted by the walker: the inner packet's columns, and where the FCS cuts the inner packet the text
+    the dissectors give a cut header ([Malformed Packet]). Zeek's FabricPath capture (tshark's reading in
+    the corpus oracle) and generated frames, then mutated and cut, equal the pure loop's text."""
+    w = native_walker()
+    assert w is not None
+    cfp = TESTS / "corpus/tcp/zeek__cisco-fabric-path.pcap"
+    _both(str(cfp))
+    with open_capture(str(cfp)) as r:
+        took = sum(1 for n, fr in enumerate(r, 1) if w.line(n, fr[0], fr[1], fr[2]) is not None)
+    assert took >= 120
+    rnd = random.Random(12)
+    frames = [_cfp(rnd, _cut_inner(rnd) if rnd.random() < 0.5 else _session8_frame(rnd)) for _ in range(4000)]
+    p = _same_with_mutants(tmp_path / "cfp.pcap", frames, 2000, rnd, 12, 60)
+    lines, text = _walker_text(p)
+    assert sum(1 for t in lines if t is not None) > 1000
+    for want in (
+        "[Malformed Packet]",
+        "BAD UDP LENGTH",
+        "Invalid IPv6 header",
+        " SCTP ",
+        "Unknown IP Protocol",
+    ):
+        assert want in text
+
+
 def _sctp_frame(rnd: random.Random) -> bytes:
     """Ethernet, IPv4 or IPv6, SCTP with 0-6 chunks: DATA (with and without payload, PPIDs with and
     without a dissector: 3 is M3UA), SACK, INIT, named and unknown types, short and odd lengths."""

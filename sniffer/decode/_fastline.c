@@ -5411,6 +5411,8 @@ static PyObject *walker_line(Walker *w, PyObject *const *args, Py_ssize_t nargs)
 /* export's entry point (sniffer/dataset/rows.py): its own block at the end of this file */
 static PyObject *walker_columns(Walker *w, PyObject *const *args, Py_ssize_t nargs);
 static PyObject *walker_export_setup(Walker *w, PyObject *const *args, Py_ssize_t nargs);
+static PyObject *walker_layers_setup(Walker *w, PyObject *const *args, Py_ssize_t nargs);
+static PyObject *walker_layer_map(Walker *w, PyObject *frame);
 static PyObject *walker_headers(Walker *w, PyObject *arg);
 
 static PyMethodDef walker_methods[] = {
@@ -5423,6 +5425,9 @@ static PyMethodDef walker_methods[] = {
     {"export_setup", (PyCFunction)(void (*)(void))walker_export_setup, METH_FASTCALL,
      "export_setup(Transport, FRAGMENT, UNKNOWN, vlan, not_ip, tunnel_udp, ipv6_ext, not_tcp, icmp_errors)"},
     {"headers", (PyCFunction)walker_headers, METH_O, "headers(frame) -> (Transport, segment) | None"},
+    {"layers_setup", (PyCFunction)(void (*)(void))walker_layers_setup, METH_FASTCALL,
+     "layers_setup(LayerMap, tcp_map, udp_map, ip_map, eth_map, data_layer, reach, reach_eth, stacks, walked)"},
+    {"layer_map", (PyCFunction)walker_layer_map, METH_O, "layer_map(frame) -> LayerMap | 0 | 1"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -5973,4 +5978,173 @@ static PyObject *walker_headers(Walker *w, PyObject *arg) {
                        Py_NewRef(xp_empty), d, Py_NewRef(Py_None), xp_zero());
     items[1] = Py_NewRef(xp_not_tcp[proto] ? Py_None : xp_unknown);
     return xp_tuple(NULL, items, 2);
+}
+
+/* -------------------------------------------------------------------------------------------------- */
+/* decode.layers.layer_map's common case in C (session 12: the protocol hierarchy and the display filters
+ * walk every packet's layers first): an Ethernet frame of >= 34 bytes carrying IPv4 that is not a fragment
+ * (TCP, UDP, another protocol), or an untagged ethertype with a dissector. The same LayerMap as the Python
+ * code (tests/decode/test_layers.py compares both on every corpus frame and on mutated ones), built from
+ * the dissector tables and reach caches layers.py hands over once (``layers_setup``); 0 where Python's
+ * slow walk (layers._layer_map) decides, 1 where its fast case must (a dissector whose reach is not cached
+ * yet, a possible MPTCP option, a frame that is not a plain tuple of bytes). */
+
+static PyObject *lm_type, *lm_tcp, *lm_udp, *lm_ip, *lm_eth, *lm_data, *lm_reach, *lm_reach_eth, *lm_s_tcp,
+    *lm_h_tcp, *lm_s_udp, *lm_h_udp, *lm_s_ip, *lm_h_ip, *lm_none, *lm_h_eth, *lm_s_eth;
+static uint8_t lm_walked[65536];
+
+/* layers_setup(LayerMap, tcp_map, udp_map, ip_map, eth_map, data_layer, reach, reach_eth,
+ *              (S_TCP, H_TCP, S_UDP, H_UDP, S_IP, H_IP, NONE, H_ETH), walked_ethertypes) -> None */
+static PyObject *walker_layers_setup(Walker *w, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 10 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type) ||
+        !PyDict_Check(args[1]) || !PyDict_Check(args[2]) || !PyDict_Check(args[3]) || !PyDict_Check(args[4]) ||
+        !PyDict_Check(args[6]) || !PyDict_Check(args[7]) || !PyTuple_Check(args[8]) ||
+        PyTuple_GET_SIZE(args[8]) != 8) {
+        PyErr_SetString(PyExc_TypeError, "layers_setup(LayerMap, tcp_map, udp_map, ip_map, eth_map, data_layer, "
+                                         "reach, reach_eth, stacks, walked)");
+        return NULL;
+    }
+    if (xp_table(args[9], lm_walked, 65536) < 0)
+        return NULL;
+    if (lm_s_eth == NULL && (lm_s_eth = PyUnicode_InternFromString("eth")) == NULL)
+        return NULL;
+    PyObject **slots[] = {&lm_type, &lm_tcp, &lm_udp, &lm_ip, &lm_eth, &lm_data, &lm_reach, &lm_reach_eth};
+    for (int i = 0; i < 8; i++)
+        Py_XSETREF(*slots[i], Py_NewRef(args[i]));
+    PyObject **consts[] = {&lm_s_tcp, &lm_h_tcp, &lm_s_udp, &lm_h_udp, &lm_s_ip, &lm_h_ip, &lm_none, &lm_h_eth};
+    for (int i = 0; i < 8; i++)
+        Py_XSETREF(*consts[i], Py_NewRef(PyTuple_GET_ITEM(args[8], i)));
+    Py_RETURN_NONE;
+}
+
+/* LayerMap((stack, heads, after, et, net, version, proto, l4, end, rest, rest_off)); NULL on error. (Made
+ * as tuple.__new__ makes a tuple subclass's instance, without the two temporary tuples: the items first,
+ * then the object, filled.) */
+static PyObject *lm_make(PyObject *stack, PyObject *heads, PyObject *after, long et, long net, long v, long proto,
+                         Py_ssize_t l4, Py_ssize_t end, PyObject *rest, Py_ssize_t rest_off) {
+    PyObject *items[11] = {Py_NewRef(stack), Py_NewRef(heads), Py_NewRef(after), PyLong_FromLong(et),
+                           PyLong_FromLong(net), PyLong_FromLong(v), PyLong_FromLong(proto),
+                           PyLong_FromSsize_t(l4), PyLong_FromSsize_t(end), Py_NewRef(rest),
+                           PyLong_FromSsize_t(rest_off)};
+    PyObject *r = NULL;
+    int bad = 0;
+    for (int i = 0; i < 11; i++)
+        bad |= items[i] == NULL;
+    if (!bad)
+        r = ((PyTypeObject *)lm_type)->tp_alloc((PyTypeObject *)lm_type, 11);
+    if (r == NULL) {
+        for (int i = 0; i < 11; i++)
+            Py_XDECREF(items[i]);
+        return NULL;
+    }
+    for (int i = 0; i < 11; i++)
+        PyTuple_SET_ITEM(r, i, items[i]);
+    return r;
+}
+
+/* the dissector of a TCP/UDP port pair (the lower port's, else the higher's, else data), borrowed; NULL
+ * with an exception set on error */
+static PyObject *lm_ports(PyObject *map, unsigned sp, unsigned dp) {
+    unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
+    for (int i = 0; i < 2; i++) {
+        PyObject *k = PyLong_FromLong(i ? hi : lo);
+        if (k == NULL)
+            return NULL;
+        PyObject *fn = PyDict_GetItemWithError(map, k);
+        Py_DECREF(k);
+        if (fn != NULL && PyObject_IsTrue(fn) == 1)
+            return fn;
+        if (PyErr_Occurred())
+            return NULL;
+    }
+    return lm_data;
+}
+
+static PyObject *walker_layer_map(Walker *w, PyObject *frame) {
+    (void)w;
+    if (lm_type == NULL || !PyTuple_Check(frame) || PyTuple_GET_SIZE(frame) < 4 ||
+        !PyBytes_CheckExact(PyTuple_GET_ITEM(frame, 1)) || !PyLong_CheckExact(PyTuple_GET_ITEM(frame, 3)))
+        return PyLong_FromLong(1);
+    PyObject *data = PyTuple_GET_ITEM(frame, 1);
+    const uint8_t *d = (const uint8_t *)PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    long lt = PyLong_AsLong(PyTuple_GET_ITEM(frame, 3));
+    if (lt == -1 && PyErr_Occurred())
+        return NULL;
+    if (lt != 1 || n < 34)
+        return PyLong_FromLong(0);
+    unsigned et = be16(d + 12), vhl = d[14], frag = be16(d + 20), proto = d[23];
+    if (et == 0x0800 && vhl >> 4 == 4 && !(frag & 0x3FFF)) {
+        Py_ssize_t l4 = 14 + (Py_ssize_t)(vhl & 15) * 4, end = 14 + (Py_ssize_t)be16(d + 16);
+        if (l4 < 34 || end < l4 || end > n)
+            return PyLong_FromLong(0); /* a bogus or cut header, TSO: the slow walk decides */
+        if (proto == 6) {
+            if (end < l4 + 20)
+                return PyLong_FromLong(0);
+            Py_ssize_t thl = (Py_ssize_t)(d[l4 + 12] >> 4) * 4;
+            if (thl < 20 || thl > end - l4)
+                return PyLong_FromLong(0);
+            if (thl > 20 && memchr(d + l4 + 20, 30, (size_t)(thl - 20)) != NULL)
+                return PyLong_FromLong(1); /* maybe an MPTCP option: the dissector's option walk */
+            if (end == l4 + thl)
+                return lm_make(lm_s_tcp, lm_h_tcp, lm_none, (long)et, 14, 4, 6, l4, end, Py_None, end);
+            PyObject *fn = lm_ports(lm_tcp, be16(d + l4), be16(d + l4 + 2));
+            if (fn == NULL)
+                return NULL;
+            PyObject *after = PyDict_GetItemWithError(lm_reach, fn);
+            if (after == NULL)
+                return PyErr_Occurred() ? NULL : PyLong_FromLong(1);
+            return lm_make(lm_s_tcp, lm_h_tcp, after, (long)et, 14, 4, 6, l4, end, fn, l4 + thl);
+        }
+        if (proto == 17) {
+            if (end < l4 + 8)
+                return PyLong_FromLong(0);
+            Py_ssize_t ulen = be16(d + l4 + 4);
+            if (ulen < 8 || l4 + ulen > end)
+                return PyLong_FromLong(0);
+            Py_ssize_t uend = l4 + ulen;
+            if (ulen == 8)
+                return lm_make(lm_s_udp, lm_h_udp, lm_none, (long)et, 14, 4, 17, l4, uend, Py_None, uend);
+            PyObject *fn = lm_ports(lm_udp, be16(d + l4), be16(d + l4 + 2));
+            if (fn == NULL)
+                return NULL;
+            PyObject *after = PyDict_GetItemWithError(lm_reach, fn);
+            if (after == NULL)
+                return PyErr_Occurred() ? NULL : PyLong_FromLong(1);
+            return lm_make(lm_s_udp, lm_h_udp, after, (long)et, 14, 4, 17, l4, uend, fn, l4 + 8);
+        }
+        PyObject *k = PyLong_FromLong((long)proto);
+        if (k == NULL)
+            return NULL;
+        PyObject *fn = PyDict_GetItemWithError(lm_ip, k);
+        Py_DECREF(k);
+        if (fn == NULL && PyErr_Occurred())
+            return NULL;
+        if (fn == NULL && end > l4)
+            fn = lm_data;
+        PyObject *after = lm_none;
+        if (fn != NULL && (after = PyDict_GetItemWithError(lm_reach, fn)) == NULL)
+            return PyErr_Occurred() ? NULL : PyLong_FromLong(1);
+        return lm_make(lm_s_ip, lm_h_ip, after, (long)et, 14, 4, (long)proto, -1, end, fn ? fn : Py_None, l4);
+    }
+    if (et > 1500 && !lm_walked[et]) { /* an untagged ethertype with a dissector (ARP, PTP...) */
+        PyObject *k = PyLong_FromLong((long)et);
+        if (k == NULL)
+            return NULL;
+        PyObject *fn = PyDict_GetItemWithError(lm_eth, k);
+        Py_DECREF(k);
+        if (fn == NULL)
+            return PyErr_Occurred() ? NULL : PyLong_FromLong(0);
+        PyObject *after = PyDict_GetItemWithError(lm_reach_eth, fn);
+        if (after == NULL)
+            return PyErr_Occurred() ? NULL : PyLong_FromLong(1);
+        PyObject *wo = PyTuple_GET_ITEM(frame, 2);
+        long long wire = PyLong_Check(wo) ? PyLong_AsLongLong(wo) : -1;
+        if (wire == -1 && PyErr_Occurred())
+            return NULL;
+        if (wire < 0 || wire > PY_SSIZE_T_MAX)
+            return PyLong_FromLong(1);
+        return lm_make(lm_s_eth, lm_h_eth, after, (long)et, 14, 0, -1, -1, wire > n ? (Py_ssize_t)wire : n, fn, 14);
+    }
+    return PyLong_FromLong(0);
 }

@@ -40,3 +40,17 @@ class Walker:
         icmp_errors: Iterable[int],
     ) -> None: ...
     def headers(self, frame: tuple[object, ...]) -> tuple[object, object] | None: ...
+    def layers_setup(
+        self,
+        layer_map: type,
+        tcp_map: dict[int, object],
+        udp_map: dict[int, object],
+        ip_map: dict[int, object],
+        eth_map: dict[int, object],
+        data_layer: object,
+        reach: dict[object, frozenset[str]],
+        reach_eth: dict[object, frozenset[str]],
+        stacks: tuple[object, ...],
+        walked: Iterable[int],
+    ) -> None: ...
+    def layer_map(self, frame: tuple[object, ...]) -> tuple[object, ...] | int: ...

@@ -13,6 +13,11 @@ reading of the packet quoted in an ICMP error (gen/ping/icmp.py). Three levels:
   add. A display filter that names only protocols outside both is decided without dissecting
   (``dns`` on a TLS segment); tests/decode/test_layers.py checks the stack and ``reach`` against the
   full dissection of every corpus packet.
+
+Where the native accelerator is built (decode/_fastline.c), ``layer_map``'s common case (Ethernet, IPv4
+that is not a fragment, TCP/UDP/other protocols, an untagged ethertype with a dissector) runs in C from the
+same tables (``Walker.layer_map``; tests/decode/test_native.py compares it with this code on every corpus
+frame and on mutated ones): the protocol hierarchy and the display filters start every packet here.
 """
 
 from __future__ import annotations
@@ -180,6 +185,10 @@ _ip_map: dict[int, Any] = {}
 _udp_map: dict[int, Any] = {}
 _data_layer: Any = None
 _has_option: Any = None
+#: the native accelerator's copy of layer_map's common case (decode/_fastline.c ``Walker.layer_map``: a
+#: LayerMap, or 0: _layer_map decides, or 1: the Python code below does), bound with the tables where the
+#: walker was built; None: pure Python (SNIFFER_NO_NATIVE=1, no compiler)
+_native_map: Any = None
 
 
 def _dissectors() -> tuple[Any, ...]:
@@ -193,7 +202,33 @@ def _dissectors() -> tuple[Any, ...]:
         _tables = (ETHERTYPES, IP_PROTOS, UDP_PORTS, TCP_PORTS, data_layer)
         _tcp_map, _udp_map, _ip_map, _data_layer = TCP_PORTS.map, UDP_PORTS.map, IP_PROTOS.map, data_layer
         _eth_map = ETHERTYPES.map
+        _bind_native()
     return _tables
+
+
+def _bind_native() -> None:
+    """Hand the dissector tables and the reach caches to the native walker's layer_map (if built)."""
+    global _native_map
+    from sniffer.decode.summary import native_walker
+
+    w = native_walker()
+    if w is None or not hasattr(w, "layer_map"):
+        _native_map = None
+        return
+    stacks = (_S_TCP, _H_TCP, _S_UDP, _H_UDP, _S_IP, _H_IP, _NONE, _H_ETH)
+    w.layers_setup(
+        LayerMap,
+        _tcp_map,
+        _udp_map,
+        _ip_map,
+        _eth_map,
+        _data_layer,
+        _REACH,
+        _REACH_ETH,
+        stacks,
+        _WALKED_TYPES,
+    )
+    _native_map = w.layer_map
 
 
 _ETH_IP4 = struct.Struct("!12xHBxHxxHxB")  # ethertype, version/IHL, total length, flags+offset, protocol
@@ -207,11 +242,17 @@ def layer_map(frame: Frame) -> LayerMap | None:
     NULL/loopback and raw IP; IPv4 (options allowed; a non-first fragment is data) and IPv6; TCP (an
     MPTCP option adds "mptcp", as the dissector does) and UDP. A packet cut by the capture is walked as
     far as its bytes go, as the dissector does."""
+    if not _tables:
+        _dissectors()
+    if _native_map is not None:
+        m = _native_map(frame)
+        if type(m) is not int:
+            return m  # type: ignore[no-any-return]
+        if not m:
+            return _layer_map(frame)
     data = frame[1]
     lt = frame[3]
     n = len(data)
-    if not _tables:
-        _dissectors()
     if lt == LINKTYPE_ETHERNET and n >= 34:  # the common case in one unpack: Ethernet, IPv4
         et, vhl, tlen, frag, proto = _ETH_IP4.unpack_from(data)
         if et == ETH_IPV4 and vhl >> 4 == 4 and not frag & 0x3FFF:

@@ -67,6 +67,8 @@ typedef struct {
     int vlan;  /* one 802.1Q tag (link.dissect_vlan) */
     int pbb;   /* session 9: 802.1ah's I-TAG before IPv4/IPv6 (tunnels.dissect_pbb): the inner packet's columns */
     int cfp;   /* session 12: Cisco FabricPath (tunnels.dissect_cfp): the inner frame's columns, FCS cut */
+    int avsp;  /* session 12: Arista's timestamp header (tunnels.dissect_avsp) before IPv4/IPv6/MPLS */
+    int vntag; /* session 12: Cisco's VN-Tag (tunnels.dissect_vntag) before 802.1Q tags and IPv4/IPv6 */
     int ipv6;  /* IPv6 without extension headers (inet.dissect_ipv6) */
     int mptcp; /* MPTCP's column (inet.dissect_tcp's option walk) */
     int ssh;   /* SSH's encrypted packets on port 22 (ssh.dissect_ssh) */
@@ -443,7 +445,8 @@ static int ext_tables(Walker *w, PyObject *ext) {
         (w->mptcp = ext_flag(ext, "mptcp")) < 0 || (w->vrrp = ext_flag(ext, "vrrp")) < 0 ||
         (w->esp = ext_flag(ext, "esp")) < 0 || (w->ah = ext_flag(ext, "ah")) < 0 ||
         (w->pbb = ext_flag(ext, "pbb")) < 0 || (w->stp = ext_flag(ext, "stp")) < 0 ||
-        (w->cfp = ext_flag(ext, "cfp")) < 0 ||
+        (w->cfp = ext_flag(ext, "cfp")) < 0 || (w->avsp = ext_flag(ext, "avsp")) < 0 ||
+        (w->vntag = ext_flag(ext, "vntag")) < 0 ||
         (w->pppoe = ext_flag(ext, "pppoe")) < 0 || (w->mpls = ext_flag(ext, "mpls")) < 0 ||
         (w->gre = ext_flag(ext, "gre")) < 0 || (w->geneve = ext_flag(ext, "geneve")) < 0 ||
         (w->ayiya = ext_flag(ext, "ayiya")) < 0 || (w->gre_udp = ext_flag(ext, "gre_udp")) < 0)
@@ -5192,6 +5195,32 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
         if (et != 0x0800 && et != 0x86DD)
             return NULL;
         efl = L4_AFTER_PBB;
+    }
+    if (et == 0xD28B && w->avsp) { /* AVSP: sub-type 1, a 64- or 48-bit timestamp, the ethertype: IP's columns */
+        if (caplen < l3 + 4 || be16(p + l3) != 1)
+            return NULL;
+        unsigned ver = p[l3 + 3];
+        Py_ssize_t ts = ver == 0x10 ? 8 : ver == 0x20 ? 6 : -1;
+        if (ts < 0 || caplen < l3 + 4 + ts + 2)
+            return NULL;
+        et = be16(p + l3 + 4 + ts);
+        l3 += 4 + ts + 2;
+        if (et != 0x0800 && et != 0x86DD && et != 0x8847 && et != 0x8848)
+            return NULL;
+    }
+    if (et == 0x8926 && w->vntag) { /* VN-Tag (tunnels.dissect_vntag): its ethertype, 802.1Q tags, then IP */
+        if (caplen < l3 + 6)
+            return NULL;
+        et = be16(p + l3 + 4);
+        l3 += 6;
+        for (int tags = 0; vlan_tag(w, et) && tags < 4; tags++) {
+            if (caplen < l3 + 4)
+                return NULL;
+            et = be16(p + l3 + 2);
+            l3 += 4;
+        }
+        if (et != 0x0800 && et != 0x86DD)
+            return NULL;
     }
     if (et == 0x8903 && w->cfp && l3 == 14)
         return format_cfp(w, o, n, sec, us, p, caplen, wl);

@@ -375,6 +375,10 @@ def _native_ext() -> dict[str, Any]:
         # PBB (802.1ah) carrying IPv4/IPv6: the inner packet's columns (session 9)
         "pbb": ETHERTYPES.map.get(0x88E7) is tunnels.dissect_pbb,
         # Cisco FabricPath: the inner frame's columns, cut by the FCS Wireshark takes off (session 12)
+        # Arista's AVSP timestamp header before IPv4/IPv6/MPLS, Cisco's VN-Tag before 802.1Q and IPv4/IPv6:
+        # the inner packet's columns (session 12)
+        "avsp": ETHERTYPES.map.get(0xD28B) is tunnels.dissect_avsp,
+        "vntag": ETHERTYPES.map.get(0x8926) is tunnels.dissect_vntag,
         "cfp": ETHERTYPES.map.get(0x8903) is tunnels.dissect_cfp
         and ETHERTYPES.map.get(0x0800) is inet.dissect_ipv4,
         # STP BPDUs after an 802.3 LLC header (session 9)

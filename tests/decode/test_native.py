@@ -1048,6 +1048,57 @@ def test_fabricpath_same_text(tmp_path: Path) -> None:
         assert want in text
 
 
+def _avsp_vntag(rnd: random.Random, inner: bytes) -> bytes:
+    """``inner`` (an Ethernet frame) behind Arista's AVSP timestamp header (sub-type 1 mostly, versions
+    0x10/0x20 and others; MPLS labels before the IP packet sometimes) or Cisco's VN-Tag (0-2 802.1Q tags
+    after it)."""
+    out = inner[:12]
+    if rnd.random() < 0.5:
+        ver = rnd.choice((0x10, 0x10, 0x20, 0x0110, 0x01))
+        ts = rnd.randbytes(8 if ver & 0xFF == 0x10 else 6)
+        et = inner[12:14]
+        mpls = b""
+        if rnd.random() < 0.3:
+            mpls = b"".join(
+                struct.pack(">I", rnd.randrange(1 << 20) << 12 | 64) for _ in range(rnd.randrange(2))
+            )
+            mpls += struct.pack(">I", rnd.randrange(1 << 20) << 12 | 0x100 | 64)
+            et = b"\x88\x47"
+        return (
+            out
+            + b"\xd2\x8b"
+            + struct.pack(">HH", rnd.choice((1, 1, 1, 2)), ver)
+            + ts
+            + et
+            + mpls
+            + inner[14:]
+        )
+    out += b"\x89\x26" + rnd.randbytes(4)
+    for _ in range(rnd.choice((0, 1, 1, 2))):
+        out += b"\x81\x00" + struct.pack(">H", rnd.randrange(4096))
+    return out + inner[12:]
+
+
+@native
+def test_avsp_and_vntag_same_text(tmp_path: Path) -> None:
+    """Session 12: IPv4/IPv6 behind Arista's AVSP timestamp header (and MPLS) or Cisco's VN-Tag (and
+    802.1Q tags) is formatted by the walker as the inner packet: the corpus captures (tcpdump's
+    arista_ether, Zeek's vntag) and the session-8 kinds wrapped so, then mutated and cut, equal the pure
+    loop's text."""
+    w = native_walker()
+    assert w is not None
+    for name in ("tcpdump__arista_ether.pcap", "zeek__vntag.pcap"):
+        cap = TESTS / "corpus-breadth/captures" / name
+        _both(str(cap))
+        with open_capture(str(cap)) as r:
+            assert any(w.line(n, fr[0], fr[1], fr[2]) is not None for n, fr in enumerate(r, 1))
+    rnd = random.Random(13)
+    frames = [_avsp_vntag(rnd, _session8_frame(rnd)) for _ in range(3000)]
+    p = _same_with_mutants(tmp_path / "avsp.pcap", frames, 1500, rnd, 12, 40)
+    lines, _ = _walker_text(p)
+    assert sum(1 for t in lines if t is not None) > 500
+
+
 def _sctp_frame(rnd: random.Random) -> bytes:
     """Ethernet, IPv4 or IPv6, SCTP with 0-6 chunks: DATA (with and without payload, PPIDs with and
     without a dissector: 3 is M3UA), SACK, INIT, named and unknown types, short and odd lengths."""

@@ -58,6 +58,7 @@ from sniffer.frame import Frame
 DEBUG = bool(os.environ.get("SNIFFER_DECODE_DEBUG"))
 
 _FRAME = _layer("frame")  # the no-tree "frame" layer node
+_dissect_eth = link.dissect_eth
 
 
 def _eth_next(ctx: Ctx, off: int, end: int, etype: int) -> None:
@@ -150,7 +151,7 @@ def run(
     are read (the protocol hierarchy), dissectors may skip the columns too; ``lean_ctx``: that dissection's context class (a LeanCtx
     that keeps more fields than READ_BACK: sniffer export's names of TLS and HTTP)."""
     data = frame[1]
-    if not isinstance(data, bytes):
+    if type(data) is not bytes:
         data = bytes(data)
     ctx = lean_ctx(data, False, lean) if lean and not tree else Ctx(data, tree)
     caplen = len(data)
@@ -207,7 +208,7 @@ def run(
             ctx.proto = f"LINKTYPE {frame[3]}"
             data_layer(ctx, 0, wirelen)
         elif (
-            fn is not link.dissect_eth
+            fn is not _dissect_eth
             or tree
             or lean
             or (walk := _WALK if _WALK is not False else native_fields()) is None

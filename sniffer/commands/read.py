@@ -373,8 +373,23 @@ def _analysed(
             proto, info = f["_ws.col.Protocol"], f["_ws.col.Info"]
             return None, proto, info, None, None if src is None else (src, dst, proto, info)
 
+        from sniffer.decode.summary import native_walker
+
+        walker = native_walker()
+        wline = walker.line if walker is not None else None
+
         def text(n: int, fr: Any, c: Any) -> str:
-            s = summarize(fr) if c is None or c[4] is None else c[4]
+            # an Ethernet frame goes to the native walker first, in order (as `read` without the state
+            # does: its per-process state sees every frame): its line is the per-packet one, and its
+            # columns are the summary's where the analysis keeps or rewrites them
+            t = wline(n, fr[0], fr[1], fr[2]) if wline is not None and fr[3] == 1 else None
+            if c is None and t is not None:
+                return t
+            s = (
+                (_line_columns(t, n, fr[2]) if t is not None else summarize(fr))
+                if c is None or c[4] is None
+                else c[4]
+            )
             if c is None:
                 proto, info = s[2], s[3]
             elif c[0] is None:
@@ -404,6 +419,17 @@ def _analysed(
         return dumps({"frame.number": n, **f})
 
     _lines(reader, out, count, flt, batch, render, prepare)
+
+
+def _line_columns(line: str, n: int, wirelen: int) -> tuple[str, str, str, str]:
+    """(source, destination, protocol, info) of a per-packet text line ``n TIME SRC -> DST PROTO LEN
+    INFO`` (the native walker's): the time is 15 characters, the addresses have no space, the protocol
+    ends before the length (no protocol name holds a lone number)."""
+    k = len(str(n)) + 17
+    i = line.index(" -> ", k)
+    j = line.index(" ", i + 4)
+    m = line.index(f" {wirelen} ", j)
+    return line[k:i], line[i + 4 : j], line[j + 1 : m], line[m + len(str(wirelen)) + 2 :]
 
 
 def _lines(

@@ -3389,3 +3389,34 @@ def test_native_layer_map_equals_python() -> None:
     finally:
         layers._native_map = native
     assert took > len(frames) // 2, (took, len(frames))
+
+
+def _read_lines(args: list[str]) -> str:
+    import contextlib
+    import io
+
+    from sniffer.cli import main
+
+    buf = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with contextlib.redirect_stdout(buf):
+        main(["read", *args])
+        buf.flush()
+    return buf.buffer.getvalue().decode()  # type: ignore[attr-defined,no-any-return]
+
+
+@native
+def test_read_analysis_same_text_with_the_walker() -> None:
+    """Session 12: `read --analysis` takes each Ethernet frame's line (and, where the TCP analysis rewrites
+    them, its columns) from the walker: the same text as without it on every TCP capture of the corpus
+    and every capture of the breadth corpus."""
+    paths = sorted((TESTS / "corpus/tcp").glob("*.pcap*")) + sorted(
+        (TESTS / "corpus-breadth/captures").glob("*")
+    )
+    assert len(paths) > 150
+    for p in paths:
+        legacyfs._RX_CALLS.clear()
+        got = _read_lines(["--analysis", str(p)])
+        with _pure():
+            legacyfs._RX_CALLS.clear()
+            want = _read_lines(["--analysis", str(p)])
+        assert got == want, p.name

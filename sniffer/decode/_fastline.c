@@ -3751,6 +3751,21 @@ static char *sctp_info(Walker *w, char *t, const uint8_t *s, Py_ssize_t end) {
     return t;
 }
 
+/* The line of an IP packet whose protocol has no dissector: its description as the Info (ipproto.py) */
+static char *put_unknown_ip(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
+                            int v6, unsigned proto, unsigned long long wl) {
+        if (v6) {
+            HEAD_IP(ip, v6, " IPv6 ");
+            o = PUT_LIT(o, "Unknown IP Protocol: ");
+        } else
+            HEAD_IP(ip, v6, " IPv4 ");
+        o = put_str(o, w->ip_unknown.s[proto], w->ip_unknown.len[proto]);
+        o = PUT_LIT(o, " (");
+        o = put_u64(o, proto);
+        *o++ = ')';
+        return o;
+}
+
 static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, unsigned us, const uint8_t *ip,
                        int v6, unsigned proto, const uint8_t *l4, Py_ssize_t len, Py_ssize_t cap,
                        unsigned hlim, unsigned long long wl, int fl) {
@@ -4608,18 +4623,8 @@ static char *format_l4(Walker *w, char *o, unsigned long long n, long long sec, 
         *o++ = ')';
         return o;
     }
-    if (!fl && w->ip_unknown.len[proto]) { /* no dissector (inet.ipv4_next, ipv6_next): the description */
-        if (v6) {
-            HEAD_IP(ip, v6, " IPv6 ");
-            o = PUT_LIT(o, "Unknown IP Protocol: ");
-        } else
-            HEAD_IP(ip, v6, " IPv4 ");
-        o = put_str(o, w->ip_unknown.s[proto], w->ip_unknown.len[proto]);
-        o = PUT_LIT(o, " (");
-        o = put_u64(o, proto);
-        *o++ = ')';
-        return o;
-    }
+    if (!fl && w->ip_unknown.len[proto]) /* no dissector (inet.ipv4_next, ipv6_next): the description */
+        return put_unknown_ip(w, o, n, sec, us, ip, v6, proto, wl);
     return NULL;
 }
 
@@ -4944,6 +4949,18 @@ static inline int vlan_tag(Walker *w, unsigned et) {
 /* Format the line of one Ethernet frame p[0:caplen] (wire length wl, packet number n, time sec + us) at o.
  * Returns the end of the line, NULL if the packet is not one this file knows (Python's), or (char *)-1 on
  * a Python error. */
+/* 802.1Q (and, with the qinq table, 802.1ad) tags, up to 4, from *l3 on: *et and *l3 after them; -1 where a
+ * tag is cut */
+static int skip_vlan_tags(Walker *w, const uint8_t *p, Py_ssize_t caplen, unsigned *et, Py_ssize_t *l3) {
+    for (int tags = 0; vlan_tag(w, *et) && tags < 4; tags++) {
+        if (caplen < *l3 + 4)
+            return -1;
+        *et = be16(p + *l3 + 2);
+        *l3 += 4;
+    }
+    return 0;
+}
+
 /* Cisco FabricPath (tunnels.dissect_cfp): the outer addresses and FTAG/TTL (16 bytes), then a whole Ethernet
  * frame; Wireshark takes the frame's last 4 bytes as FabricPath's FCS and hands the inner frame over without
  * them, so an inner packet that fills the frame is cut short of its own length: malformed. The inner IPv4/
@@ -5027,18 +5044,8 @@ static char *format_cfp(Walker *w, char *o, unsigned long long n, long long sec,
         HEAD_IP(ip, v6, " SCTP ");
         return PUT_LIT(o, "[Malformed Packet]");
     }
-    if (w->ip_unknown.len[proto]) { /* no dissector: the description (nothing reads the cut payload) */
-        if (v6) {
-            HEAD_IP(ip, v6, " IPv6 ");
-            o = PUT_LIT(o, "Unknown IP Protocol: ");
-        } else
-            HEAD_IP(ip, v6, " IPv4 ");
-        o = put_str(o, w->ip_unknown.s[proto], w->ip_unknown.len[proto]);
-        o = PUT_LIT(o, " (");
-        o = put_u64(o, proto);
-        *o++ = ')';
-        return o;
-    }
+    if (w->ip_unknown.len[proto]) /* no dissector: the description (nothing reads the cut payload) */
+        return put_unknown_ip(w, o, n, sec, us, ip, v6, proto, wl);
     return NULL;
 }
 
@@ -5049,12 +5056,8 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
     unsigned et = be16(p + 12);
     Py_ssize_t l3 = 14;
     int efl = 0;
-    for (int tags = 0; vlan_tag(w, et) && tags < 4; tags++) { /* 802.1Q tags: the next layer's columns */
-        if (caplen < l3 + 4)
-            return NULL;
-        et = be16(p + l3 + 2);
-        l3 += 4;
-    }
+    if (skip_vlan_tags(w, p, caplen, &et, &l3) < 0) /* 802.1Q tags: the next layer's columns */
+        return NULL;
     if (et <= 1500 && w->stp && caplen >= l3 + 3 &&
         (p[l3] == 0x42 || (w->pvst && p[l3] == 0xAA && p[l3 + 1] == 0xAA && caplen >= l3 + 8 &&
                            (be32(p + l3 + 2) & 0xFFFFFF) == 0x00000C && be16(p + l3 + 6) == 0x010B))) {
@@ -5186,13 +5189,7 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
             return NULL;
         et = be16(p + l3 + 16);
         l3 += 18;
-        for (int tags = 0; vlan_tag(w, et) && tags < 4; tags++) {
-            if (caplen < l3 + 4)
-                return NULL;
-            et = be16(p + l3 + 2);
-            l3 += 4;
-        }
-        if (et != 0x0800 && et != 0x86DD)
+        if (skip_vlan_tags(w, p, caplen, &et, &l3) < 0 || (et != 0x0800 && et != 0x86DD))
             return NULL;
         efl = L4_AFTER_PBB;
     }
@@ -5213,13 +5210,7 @@ static char *format_eth(Walker *w, char *o, unsigned long long n, long long sec,
             return NULL;
         et = be16(p + l3 + 4);
         l3 += 6;
-        for (int tags = 0; vlan_tag(w, et) && tags < 4; tags++) {
-            if (caplen < l3 + 4)
-                return NULL;
-            et = be16(p + l3 + 2);
-            l3 += 4;
-        }
-        if (et != 0x0800 && et != 0x86DD)
+        if (skip_vlan_tags(w, p, caplen, &et, &l3) < 0 || (et != 0x0800 && et != 0x86DD))
             return NULL;
     }
     if (et == 0x8903 && w->cfp && l3 == 14)

@@ -3417,3 +3417,12 @@ def test_read_analysis_same_text_with_the_walker() -> None:
             legacyfs._RX_CALLS.clear()
             want = _read_lines(["--analysis", str(p)])
         assert got == want, p.name
+    # with a display filter (its own dissections share the state the walker reads: AFS's call map)
+    afs = str(TESTS / "corpus-breadth/captures/tcpdump__afs.pcap")
+    for flt in ("rx", "afs || tcp", "frame.number > 10"):
+        legacyfs._RX_CALLS.clear()
+        got = _read_lines(["--analysis", "-Y", flt, afs])
+        with _pure():
+            legacyfs._RX_CALLS.clear()
+            want = _read_lines(["--analysis", "-Y", flt, afs])
+        assert got == want and got.count("\n") > 10, flt

@@ -785,32 +785,32 @@ def iter_text(
     return _text_frames(frames, start, count, batch)
 
 
-def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: int) -> Iterator[str]:
-    fmt_line = format_line
-    slow_line = _slow_line
-    walker = native_walker()
-    wline = walker.line if walker is not None else None
+def _chunked(
+    pieces: Iterator[tuple[str, int]], budget: list[int], start: int, count: int | None, batch: int
+) -> Iterator[str]:
+    """iter_text's chunks from ``pieces``, (text of k lines, k) in order, each piece at most ``budget[0]``
+    lines (the lines until the next chunk, which this keeps and the producer reads; the first chunk is
+    a single line). Stops after ``count`` lines; if ``pieces`` raises, the lines before the damage are
+    yielded, then the error propagates."""
     lines: list[str] = []
     append = lines.append
     n = start - 1
     stop = n + count if count is not None else -1
-    left = 1  # lines until the next chunk: the first chunk is a single line
+    budget[0] = 1
     try:
-        for fr in frames:
-            n += 1
-            if wline is not None and fr[3] == 1:  # Ethernet: the walker's, or (declined) the dissector's
-                t = wline(n, fr[0], fr[1], fr[2])
-                append(t if t is not None else slow_line(n, fr))
-            else:
-                append(fmt_line(n, fr))
-            left -= 1
-            if not left:
-                append("")
-                yield "\n".join(lines)
-                lines.clear()
-                if n == stop:
-                    return
-                left = batch if stop < 0 else min(batch, stop - n)
+        for text, k in pieces:
+            append(text)
+            n += k
+            left = budget[0] - k
+            if left:
+                budget[0] = left
+                continue
+            append("")
+            yield "\n".join(lines)
+            lines.clear()
+            if n == stop:
+                return
+            budget[0] = batch if stop < 0 else min(batch, stop - n)
     except Exception:
         if lines:  # the lines before the damage, then the error
             append("")
@@ -821,11 +821,36 @@ def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: 
         yield "\n".join(lines)
 
 
+def _text_frames(frames: Iterable[Frame], start: int, count: int | None, batch: int) -> Iterator[str]:
+    budget = [1]
+    return _chunked(_frame_lines(frames, start), budget, start, count, batch)
+
+
+def _frame_lines(frames: Iterable[Frame], start: int) -> Iterator[tuple[str, int]]:
+    fmt_line = format_line
+    slow_line = _slow_line
+    walker = native_walker()
+    wline = walker.line if walker is not None else None
+    n = start - 1
+    for fr in frames:
+        n += 1
+        if wline is not None and fr[3] == 1:  # Ethernet: the walker's, or (declined) the dissector's
+            t = wline(n, fr[0], fr[1], fr[2])
+            yield (t if t is not None else slow_line(n, fr)), 1
+        else:
+            yield fmt_line(n, fr), 1
+
+
 def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: int) -> Iterator[str]:
     """iter_text over a pcap or pcapng reader, walking the records in its read buffer (see
     CaptureReader.raw_buffer and RawLayout) without a Frame per record where the native walker formats
     them. For pcapng it walks the Enhanced Packet Blocks of the current section, checked as the reader
     checks them; any other block, and whatever the checks refuse, goes through reader.raw_next()."""
+    budget = [1]
+    return _chunked(_raw_lines(reader, layout, start, budget), budget, start, count, batch)
+
+
+def _raw_lines(reader: Any, layout: Any, start: int, budget: list[int]) -> Iterator[tuple[str, int]]:
     hdr = struct.Struct(layout.endian + "IIII").unpack_from
     png = layout.pcapng
     epb = u32 = hdr
@@ -836,101 +861,65 @@ def _text_raw(reader: Any, layout: Any, start: int, count: int | None, batch: in
     maxcap = layout.maxcap
     mul = 1 if nsec else 1000
     fmt_line = format_line
-    slow_line = _slow_line
     new = tuple.__new__
     F = Frame
-    lines: list[str] = []
-    append = lines.append
     n = start - 1
-    stop = n + count if count is not None else -1
-    left = 1  # lines until the next chunk: the first chunk is a single line
     walker = native_walker() if lt == 1 and not png else None
     walk = walker.walk if walker is not None else None  # (classic Ethernet pcap: the records it knows)
-    # a record the walker declined: _fast would decline it too (the same checks), so the dissector's line
-    line = slow_line if walk is not None else fmt_line
+    # a record the walker declined: _walk would decline it too (the same checks), so the dissector's line
+    line = _slow_line if walk is not None else fmt_line
     bigend = layout.endian == ">"
     buf, pos = reader.raw_buffer()
     blen = len(buf)
-    try:
-        while True:
-            if png:  # (again) after raw_next: a new section or interface may have come
-                e, states, maxblock = reader.raw_section()
-                epb = struct.Struct(e + "IIIIIII").unpack_from
-                u32 = struct.Struct(e + "I").unpack_from
-                ifs = [(st.linktype, st.snapshot, st.mul, st.off, st.conv) for st in states]
-                nif = len(ifs)
-            while blen - pos >= 16:
-                if walk is not None:
-                    text, pos, k = walk(buf, pos, n, left, bigend, nsec, maxcap)
-                    if k:
-                        append(text)
-                        n += k
-                        left -= k
-                        if not left:
-                            append("")
-                            yield "\n".join(lines)
-                            lines.clear()
-                            if n == stop:
-                                return
-                            left = batch if stop < 0 else min(batch, stop - n)
-                            continue
-                        if blen - pos < 16:
-                            break
-                if png:
-                    if blen - pos < 28:
+    while True:
+        if png:  # (again) after raw_next: a new section or interface may have come
+            e, states, maxblock = reader.raw_section()
+            epb = struct.Struct(e + "IIIIIII").unpack_from
+            u32 = struct.Struct(e + "I").unpack_from
+            ifs = [(st.linktype, st.snapshot, st.mul, st.off, st.conv) for st in states]
+            nif = len(ifs)
+        while blen - pos >= 16:
+            if walk is not None:
+                b = budget[0]
+                text, pos, k = walk(buf, pos, n, b, bigend, nsec, maxcap)
+                if k:
+                    n += k
+                    yield text, k
+                    if k == b:  # the chunk is full: the walker again from the next record
+                        continue
+                    if blen - pos < 16:
                         break
-                    btype, bl, ifid, tsh, tsl, caplen, wl = epb(buf, pos)
-                    nxt = pos + bl
-                    if btype != 6 or bl & 3 or bl > maxblock or nxt > blen or ifid >= nif:
-                        break
-                    lt, snap, tmul, toff, conv = ifs[ifid]
-                    s = pos + 28
-                    end = s + caplen
-                    if caplen > snap or end > nxt - 4 or u32(buf, nxt - 4)[0] != bl:
-                        break
-                    t = tsh << 32 | tsl
-                    ts = t * tmul + toff if tmul else conv(t)
-                else:
-                    sec, frac, caplen, wl = hdr(buf, pos)
-                    s = pos + 16
-                    nxt = end = s + caplen
-                    if nxt > blen or caplen > maxcap:
-                        break
-                    ts = sec * 1_000_000_000 + frac * mul
-                pos = nxt
-                n += 1
-                append(line(n, new(F, (ts, buf[s:end], wl, lt, 0, 0, "", None))))
-                left -= 1
-                if not left:
-                    append("")
-                    yield "\n".join(lines)
-                    lines.clear()
-                    if n == stop:
-                        return
-                    left = batch if stop < 0 else min(batch, stop - n)
-            fr = reader.raw_next(pos)  # a record across the buffer's end, or damage, or the end
-            if fr is None:
-                break
+            if png:
+                if blen - pos < 28:
+                    break
+                btype, bl, ifid, tsh, tsl, caplen, wl = epb(buf, pos)
+                nxt = pos + bl
+                if btype != 6 or bl & 3 or bl > maxblock or nxt > blen or ifid >= nif:
+                    break
+                lt, snap, tmul, toff, conv = ifs[ifid]
+                s = pos + 28
+                end = s + caplen
+                if caplen > snap or end > nxt - 4 or u32(buf, nxt - 4)[0] != bl:
+                    break
+                t = tsh << 32 | tsl
+                ts = t * tmul + toff if tmul else conv(t)
+            else:
+                sec, frac, caplen, wl = hdr(buf, pos)
+                s = pos + 16
+                nxt = end = s + caplen
+                if nxt > blen or caplen > maxcap:
+                    break
+                ts = sec * 1_000_000_000 + frac * mul
+            pos = nxt
             n += 1
-            append(fmt_line(n, fr))
-            left -= 1
-            if not left:
-                append("")
-                yield "\n".join(lines)
-                lines.clear()
-                if n == stop:
-                    return
-                left = batch if stop < 0 else min(batch, stop - n)
-            buf, pos = reader.raw_buffer()
-            blen = len(buf)
-    except Exception:
-        if lines:  # the lines before the damage, then the error
-            append("")
-            yield "\n".join(lines)
-        raise
-    if lines:
-        append("")
-        yield "\n".join(lines)
+            yield line(n, new(F, (ts, buf[s:end], wl, lt, 0, 0, "", None))), 1
+        fr = reader.raw_next(pos)  # a record across the buffer's end, or damage, or the end
+        if fr is None:
+            return
+        n += 1
+        yield fmt_line(n, fr), 1
+        buf, pos = reader.raw_buffer()
+        blen = len(buf)
 
 
 def iter_blocks(

@@ -65,6 +65,15 @@ static long flag_bits[MAXFLAGNAMES];
 static PyObject *flag_names[MAXFLAGNAMES];
 static PyObject *o_fragment, *o_unknown, *o_ip, *o_ipv6;
 static uint8_t t_vlan[65536], t_not_ip[65536], t_tunnel[65536], t_v6ext[256], t_not_tcp[256];
+/* the encapsulations the header read walks into, while their registered dissectors are the ones it copies
+ * (tcpanalysis._native_core checks): TUN_* bits */
+#define TUN_PPPOE 1
+#define TUN_PBB 2
+#define TUN_MPLS 4
+#define TUN_GRE 8
+#define TUN_GRE_ETH 16
+#define TUN_AH 32
+static long tunnels;
 
 enum {
     K_TIME_REL, K_TIME_DELTA, K_SEQ, K_ACK, K_NXTSEQ, K_WIN, K_WINSCALE, K_SYNACK, K_SYN, K_FIN, K_FIN_ACTIVE,
@@ -104,15 +113,16 @@ static int byte_table(PyObject *items, uint8_t *t, Py_ssize_t size) {
 }
 
 /* setup(print_table, messages, severities, pi_sequence, limits, fragment, unknown, vlan_types,
- *       not_ip_ethertypes, tunnel_udp_ports, ipv6_ext, not_tcp, tcp_flag_names) -> None
+ *       not_ip_ethertypes, tunnel_udp_ports, ipv6_ext, not_tcp, tcp_flag_names, tunnels) -> None
  * messages/severities: NMSG items in the enum's order; limits: (max_unacked, ooo_threshold_ns,
  * fast_retrans_ns) */
 static PyObject *mod_setup(PyObject *self, PyObject *args) {
     PyObject *table, *msgs, *sevs, *limits, *frag, *unk, *vlan, *not_ip, *tunnel, *v6ext, *not_tcp, *fnames;
-    long seqgroup;
-    if (!PyArg_ParseTuple(args, "OOOlOOOOOOOOO!", &table, &msgs, &sevs, &seqgroup, &limits, &frag, &unk, &vlan,
-                          &not_ip, &tunnel, &v6ext, &not_tcp, &PyTuple_Type, &fnames))
+    long seqgroup, tun;
+    if (!PyArg_ParseTuple(args, "OOOlOOOOOOOOO!l", &table, &msgs, &sevs, &seqgroup, &limits, &frag, &unk, &vlan,
+                          &not_ip, &tunnel, &v6ext, &not_tcp, &PyTuple_Type, &fnames, &tun))
         return NULL;
+    tunnels = tun;
     if (PyTuple_GET_SIZE(fnames) > MAXFLAGNAMES) {
         PyErr_SetString(PyExc_ValueError, "setup: too many TCP flag names");
         return NULL;
@@ -1058,6 +1068,178 @@ static int not_tcp(unsigned proto, const uint8_t *d, Py_ssize_t l4, Py_ssize_t n
     return FS_UNKNOWN;
 }
 
+/* The TCP header at l4 of an IP datagram ending at end: FS_SEG (s filled but the addresses), or
+ * FS_UNKNOWN where fast_segment leaves it to the decoder (cut, bogus header or options). strict (inside a
+ * tunnel): the header must also end within the datagram. */
+static int place_tcp(const uint8_t *d, Py_ssize_t n, Py_ssize_t l4, Py_ssize_t end, SegIn *s, int strict) {
+    if (n < l4 + 20)
+        return FS_UNKNOWN;
+    const uint8_t *h = d + l4;
+    unsigned offflags = be16(h + 12);
+    Py_ssize_t hl = (Py_ssize_t)(offflags >> 12) * 4;
+    if (hl < 20 || l4 + hl > n || (strict && l4 + hl > end))
+        return FS_UNKNOWN;
+    s->wscale = -1;
+    s->nsack = 0;
+    s->sack_sum = 0;
+    s->sack_le0 = 0;
+    if (hl > 20 && !options(d, l4 + 20, l4 + hl, s))
+        return FS_UNKNOWN;
+    s->src = s->dst = NULL;
+    s->sport = be16(h);
+    s->dport = be16(h + 2);
+    s->seq = be32(h + 4);
+    s->ack = be32(h + 8);
+    s->flags = offflags & 0x0FFF;
+    s->window = be16(h + 14);
+    Py_ssize_t seglen = end - l4 - hl;
+    s->seglen = seglen > 0 ? seglen : 0;
+    return FS_SEG;
+}
+
+/* Inside a tunnel (segment() of the decoder's fields would find the same): only whole, plain datagrams
+ * are placed; anything else is the decoder's (FS_UNKNOWN). */
+#define MAX_DEPTH 6
+static int net_strict(const uint8_t *d, Py_ssize_t n, unsigned et, Py_ssize_t off, Py_ssize_t bound, SegIn *s,
+                      int depth);
+
+/* the payload of an IP header (addresses already in s): TCP, GRE, AH; a protocol that never carries TCP */
+static int ip_payload(const uint8_t *d, Py_ssize_t n, unsigned proto, Py_ssize_t l4, Py_ssize_t end, SegIn *s,
+                      int depth, int strict) {
+    for (;;) {
+        if (proto == 6)
+            return place_tcp(d, n, l4, end, s, strict);
+        if (proto == 51 && tunnels & TUN_AH) { /* inet.dissect_ah: its length, then the next header */
+            if (end > n || l4 + 12 > end)
+                return FS_UNKNOWN;
+            Py_ssize_t size = ((Py_ssize_t)d[l4 + 1] + 2) * 4;
+            proto = d[l4];
+            l4 += size;
+            if (l4 + 20 > end || ++depth > MAX_DEPTH)
+                return FS_UNKNOWN;
+            strict = 1;
+            continue;
+        }
+        if (proto == 47 && tunnels & TUN_GRE) { /* inet.dissect_gre, version 0 */
+            if (end > n || l4 + 4 > end || ++depth > MAX_DEPTH)
+                return FS_UNKNOWN;
+            unsigned fl = be16(d + l4), gp = be16(d + l4 + 2);
+            if (fl & 0x0007)
+                return FS_UNKNOWN;
+            Py_ssize_t o = l4 + 4 + (fl & 0x8000 ? 4 : 0) + (fl & 0x2000 ? 4 : 0) + (fl & 0x1000 ? 4 : 0);
+            if (o > end)
+                return FS_UNKNOWN;
+            if (gp == 0x6558) {
+                if (!(tunnels & TUN_GRE_ETH) || o + 14 > end)
+                    return FS_UNKNOWN;
+                unsigned iet = be16(d + o + 12);
+                Py_ssize_t ioff = o + 14;
+                while (t_vlan[iet] && ioff + 4 <= end) {
+                    iet = be16(d + ioff + 2);
+                    ioff += 4;
+                }
+                return net_strict(d, n, iet, ioff, end, s, depth);
+            }
+            if (gp != 0x0800 && gp != 0x86DD)
+                return FS_UNKNOWN;
+            return net_strict(d, n, gp, o, end, s, depth);
+        }
+        if (t_not_tcp[proto] && strict)
+            return FS_NONE;
+        return FS_UNKNOWN; /* (outside a tunnel: fast_segment's own rules, the caller's) */
+    }
+}
+
+/* an IPv4/IPv6 datagram at off, whole within bound (<= n), inside a tunnel */
+static int net_strict(const uint8_t *d, Py_ssize_t n, unsigned et, Py_ssize_t off, Py_ssize_t bound, SegIn *s,
+                      int depth) {
+    if (bound > n)
+        bound = n;
+    if (et == 0x0800) {
+        if (off + 20 > bound || d[off] >> 4 != 4 || be16(d + off + 6) & 0x3FFF)
+            return FS_UNKNOWN;
+        Py_ssize_t hlen = (Py_ssize_t)(d[off] & 0x0F) * 4, total = be16(d + off + 2);
+        if (hlen < 20 || total < hlen || off + total > bound)
+            return FS_UNKNOWN;
+        s->fam[0] = s->fam[1] = 4;
+        memset(s->addr, 0, sizeof(s->addr));
+        memcpy(s->addr[0], d + off + 12, 4);
+        memcpy(s->addr[1], d + off + 16, 4);
+        return ip_payload(d, n, d[off + 9], off + hlen, off + total, s, depth, 1);
+    }
+    if (et == 0x86DD) {
+        if (off + 40 > bound || d[off] >> 4 != 6)
+            return FS_UNKNOWN;
+        Py_ssize_t plen = be16(d + off + 4), l4 = off + 40;
+        if (plen == 0 || off + 40 + plen > bound)
+            return FS_UNKNOWN;
+        unsigned proto = d[off + 6];
+        while (t_v6ext[proto]) {
+            if (l4 + 8 > off + 40 + plen)
+                return FS_UNKNOWN;
+            proto = d[l4];
+            l4 += ((Py_ssize_t)d[l4 + 1] + 1) * 8;
+        }
+        if (proto == 44 || l4 > off + 40 + plen)
+            return FS_UNKNOWN;
+        s->fam[0] = s->fam[1] = 6;
+        memcpy(s->addr[0], d + off + 8, 16);
+        memcpy(s->addr[1], d + off + 24, 16);
+        return ip_payload(d, n, proto, l4, off + 40 + plen, s, depth, 1);
+    }
+    return FS_UNKNOWN;
+}
+
+/* an ethertype-level tunnel (PPPoE session, PBB, MPLS) at off of a frame of n bytes */
+static int et_tunnel(const uint8_t *d, Py_ssize_t n, unsigned et, Py_ssize_t off, SegIn *s) {
+    if (et == 0x8864 && tunnels & TUN_PPPOE) { /* tunnels.dissect_pppoes, then dissect_ppp without HDLC */
+        if (off + 6 > n)
+            return FS_UNKNOWN;
+        Py_ssize_t end = off + 6 + (Py_ssize_t)be16(d + off + 4), o = off + 6;
+        if (end > n)
+            end = n;
+        if (o + 1 > end)
+            return FS_UNKNOWN;
+        unsigned proto;
+        if (d[o] & 1) {
+            proto = d[o];
+            o += 1;
+        } else {
+            if (o + 2 > end)
+                return FS_UNKNOWN;
+            proto = be16(d + o);
+            o += 2;
+        }
+        if (proto == 0x0021)
+            return net_strict(d, n, 0x0800, o, end, s, 1);
+        if (proto == 0x0057)
+            return net_strict(d, n, 0x86DD, o, end, s, 1);
+        return FS_UNKNOWN;
+    }
+    if (et == 0x88E7 && tunnels & TUN_PBB) { /* tunnels.dissect_pbb: the I-TAG, C-addresses, the type */
+        if (off + 18 > n)
+            return FS_UNKNOWN;
+        return net_strict(d, n, be16(d + off + 16), off + 18, n, s, 1);
+    }
+    if ((et == 0x8847 || et == 0x8848) && tunnels & TUN_MPLS) { /* tunnels.dissect_mpls */
+        Py_ssize_t o = off;
+        for (;;) {
+            if (o + 4 > n)
+                return FS_UNKNOWN;
+            int bottom = d[o + 2] & 1;
+            o += 4;
+            if (bottom)
+                break;
+        }
+        if (o >= n)
+            return FS_UNKNOWN;
+        unsigned v = d[o] >> 4;
+        return v == 4 ? net_strict(d, n, 0x0800, o, n, s, 1)
+                      : v == 6 ? net_strict(d, n, 0x86DD, o, n, s, 1) : FS_UNKNOWN;
+    }
+    return FS_UNKNOWN;
+}
+
 /* model.tcpanalysis.fast_segment of d[:n] */
 static int fast_segment(const uint8_t *d, Py_ssize_t n, long linktype, SegIn *s) {
     unsigned et;
@@ -1111,6 +1293,13 @@ static int fast_segment(const uint8_t *d, Py_ssize_t n, long linktype, SegIn *s)
             return FS_UNKNOWN;
         proto = d[off + 9];
         l4 = off + hlen;
+        if ((proto == 47 || proto == 51) && tunnels) {
+            s->fam[0] = s->fam[1] = 4;
+            memset(s->addr, 0, sizeof(s->addr));
+            memcpy(s->addr[0], d + off + 12, 4);
+            memcpy(s->addr[1], d + off + 16, 4);
+            return off + length <= n ? ip_payload(d, n, proto, l4, off + length, s, 0, 0) : FS_UNKNOWN;
+        }
         if (proto != 6)
             return not_tcp(proto, d, l4, n);
         s->fam[0] = s->fam[1] = 4;
@@ -1134,6 +1323,13 @@ static int fast_segment(const uint8_t *d, Py_ssize_t n, long linktype, SegIn *s)
         unsigned plen = be16(d + off + 4);
         if (plen == 0)
             return FS_UNKNOWN; /* jumbogram */
+        if ((proto == 47 || proto == 51) && tunnels) {
+            s->fam[0] = s->fam[1] = 6;
+            memcpy(s->addr[0], d + off + 8, 16);
+            memcpy(s->addr[1], d + off + 24, 16);
+            Py_ssize_t iend = off + 40 + (Py_ssize_t)plen;
+            return iend <= n && l4 <= iend ? ip_payload(d, n, proto, l4, iend, s, 0, 0) : FS_UNKNOWN;
+        }
         if (proto != 6)
             return not_tcp(proto, d, l4, n);
         s->fam[0] = s->fam[1] = 6;
@@ -1148,31 +1344,9 @@ static int fast_segment(const uint8_t *d, Py_ssize_t n, long linktype, SegIn *s)
         return d[off] == 0xAA && !(d[off + 3] == 0 && d[off + 4] == 0 && d[off + 5] == 0x0c) ? FS_UNKNOWN
                                                                                             : FS_NONE;
     } else {
-        return FS_UNKNOWN;
+        return tunnels ? et_tunnel(d, n, et, off, s) : FS_UNKNOWN;
     }
-    if (n < l4 + 20)
-        return FS_UNKNOWN;
-    const uint8_t *h = d + l4;
-    unsigned offflags = be16(h + 12);
-    Py_ssize_t hl = (Py_ssize_t)(offflags >> 12) * 4;
-    if (hl < 20 || l4 + hl > n)
-        return FS_UNKNOWN;
-    s->wscale = -1;
-    s->nsack = 0;
-    s->sack_sum = 0;
-    s->sack_le0 = 0;
-    if (hl > 20 && !options(d, l4 + 20, l4 + hl, s))
-        return FS_UNKNOWN;
-    s->src = s->dst = NULL;
-    s->sport = be16(h);
-    s->dport = be16(h + 2);
-    s->seq = be32(h + 4);
-    s->ack = be32(h + 8);
-    s->flags = offflags & 0x0FFF;
-    s->window = be16(h + 14);
-    Py_ssize_t seglen = end - l4 - hl;
-    s->seglen = seglen > 0 ? seglen : 0;
-    return FS_SEG;
+    return place_tcp(d, n, l4, end, s, 0);
 }
 
 /* frame(number, frame, flags_only) -> analyze's dict (flags' int when flags_only) for a TCP segment, None

@@ -16,6 +16,7 @@ def setup(
     ipv6_ext: Any,
     not_tcp: Any,
     tcp_flag_names: tuple[tuple[int, str], ...],
+    tunnels: int,
 ) -> None: ...
 def segment(frame: tuple[Any, ...]) -> Any: ...
 def analysed_line(

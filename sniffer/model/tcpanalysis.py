@@ -1125,6 +1125,48 @@ def _not_tcp(proto: int, d: bytes, l4: int, n: int) -> tuple[Any, ...] | None:
 _core_mod: list[Any] = []
 
 
+def _tunnels() -> int:
+    """The encapsulations the native header read walks into to place a TCP segment that
+    ``fast_segment`` leaves to the decoder (``segment`` of its fields finds the same: a test checks every
+    corpus frame): bits of _tcpstate.c's TUN_*, each while the registered dissectors are the ones it
+    copies. PPPoE sessions (1), PBB (2), MPLS (4), GRE version 0 carrying IP (8) or Ethernet (16), AH (32);
+    only whole datagrams, never a UDP port's payload (the decoder's port choice is its own)."""
+    from sniffer.decode import (
+        engine,  # noqa: F401  (imports every protocol module: fills the tables)
+        inet,
+        link,
+        tunnels,
+    )
+    from sniffer.decode.core import ETHERTYPES, IP_PROTOS
+    from sniffer.decode.layers import VLAN_TYPES
+
+    eth, ip = ETHERTYPES.map, IP_PROTOS.map
+    if not (
+        eth.get(0x0800) is inet.dissect_ipv4
+        and eth.get(0x86DD) is inet.dissect_ipv6
+        and ip.get(6) is inet.dissect_tcp
+        and all(eth.get(t) in (link.dissect_vlan, link.dissect_8021ad) for t in VLAN_TYPES)
+    ):
+        return 0
+    ppp = tunnels.PPP_PROTOS.map
+    t = 0
+    if (
+        eth.get(0x8864) is tunnels.dissect_pppoes
+        and ppp.get(0x0021) is tunnels._ppp_ip
+        and ppp.get(0x0057) is tunnels._ppp_ipv6
+    ):
+        t |= 1
+    if eth.get(0x88E7) is tunnels.dissect_pbb:
+        t |= 2
+    if eth.get(0x8847) is tunnels.dissect_mpls and eth.get(0x8848) is tunnels.dissect_mpls:
+        t |= 4
+    if ip.get(47) is inet.dissect_gre and not any(p in inet.GRE_PROTOS.map for p in (0x0800, 0x86DD, 0x6558)):
+        t |= 8 | 16
+    if ip.get(51) is inet.dissect_ah:
+        t |= 32
+    return t
+
+
 def _native_core(max_conversations: int) -> Any | None:
     """A new C state (model/_tcpstate.c's Core) given this module's tables once, or None where it was
     not built or SNIFFER_NO_NATIVE=1 is set (the Python code above then runs alone)."""
@@ -1153,6 +1195,7 @@ def _native_core(max_conversations: int) -> Any | None:
                     _IPV6_EXT,
                     _NOT_TCP,
                     TCP_FLAG_NAMES,
+                    _tunnels(),
                 )
                 mod = _tcpstate
         _core_mod.append(mod)

@@ -374,6 +374,9 @@ def _analysed(
                 if extra is None:
                     return None if s is None else (None, s[2], s[3], None, s)
                 return extra, "", "", ra.feed(n, fr, extra) if ra is not None else None, s
+            ff = dfr.fast_fragment(n, fr)  # a later fragment completing nothing: from its bytes
+            if ff is not None:
+                return None, "IPv4", ff[2], None, (ff[0], ff[1], "IPv4", ff[2])
             f = dfr.apply(n, fr, frame_fields(fr))
             apply(f, an.feed(n, f, fr[0]))
             # the addresses of the fragment's own IP layer, or of the reassembled datagram's innermost

@@ -73,7 +73,16 @@ static uint8_t t_vlan[65536], t_not_ip[65536], t_tunnel[65536], t_v6ext[256], t_
 #define TUN_GRE 8
 #define TUN_GRE_ETH 16
 #define TUN_AH 32
+#define TUN_IPIP 64
+#define TUN_VXLAN 128
+#define TUN_GENEVE 256
+#define TUN_GRE_UDP 512
+#define TUN_AYIYA 1024
 static long tunnels;
+/* the UDP ports with a dissector (inet.udp_payload tries the lower port's first), and the decoder's bound
+ * UDP conversations (UDP_CONVERSATIONS.map: while any is bound, a tunnel's datagram is the decoder's) */
+static uint8_t t_udp_port[65536];
+static PyObject *udp_conversations;
 
 enum {
     K_TIME_REL, K_TIME_DELTA, K_SEQ, K_ACK, K_NXTSEQ, K_WIN, K_WINSCALE, K_SYNACK, K_SYN, K_FIN, K_FIN_ACTIVE,
@@ -113,15 +122,21 @@ static int byte_table(PyObject *items, uint8_t *t, Py_ssize_t size) {
 }
 
 /* setup(print_table, messages, severities, pi_sequence, limits, fragment, unknown, vlan_types,
- *       not_ip_ethertypes, tunnel_udp_ports, ipv6_ext, not_tcp, tcp_flag_names, tunnels) -> None
+ *       not_ip_ethertypes, tunnel_udp_ports, ipv6_ext, not_tcp, tcp_flag_names, tunnels, udp_ports,
+ *       udp_conversations) -> None
  * messages/severities: NMSG items in the enum's order; limits: (max_unacked, ooo_threshold_ns,
  * fast_retrans_ns) */
 static PyObject *mod_setup(PyObject *self, PyObject *args) {
-    PyObject *table, *msgs, *sevs, *limits, *frag, *unk, *vlan, *not_ip, *tunnel, *v6ext, *not_tcp, *fnames;
+    PyObject *table, *msgs, *sevs, *limits, *frag, *unk, *vlan, *not_ip, *tunnel, *v6ext, *not_tcp, *fnames, *uports,
+        *uconv;
     long seqgroup, tun;
-    if (!PyArg_ParseTuple(args, "OOOlOOOOOOOOO!l", &table, &msgs, &sevs, &seqgroup, &limits, &frag, &unk, &vlan,
-                          &not_ip, &tunnel, &v6ext, &not_tcp, &PyTuple_Type, &fnames, &tun))
+    if (!PyArg_ParseTuple(args, "OOOlOOOOOOOOO!lOO!", &table, &msgs, &sevs, &seqgroup, &limits, &frag, &unk, &vlan,
+                          &not_ip, &tunnel, &v6ext, &not_tcp, &PyTuple_Type, &fnames, &tun, &uports, &PyDict_Type,
+                          &uconv))
         return NULL;
+    if (byte_table(uports, t_udp_port, 65536) < 0)
+        return NULL;
+    Py_XSETREF(udp_conversations, Py_NewRef(uconv));
     tunnels = tun;
     if (PyTuple_GET_SIZE(fnames) > MAXFLAGNAMES) {
         PyErr_SetString(PyExc_ValueError, "setup: too many TCP flag names");
@@ -1103,6 +1118,61 @@ static int place_tcp(const uint8_t *d, Py_ssize_t n, Py_ssize_t l4, Py_ssize_t e
 static int net_strict(const uint8_t *d, Py_ssize_t n, unsigned et, Py_ssize_t off, Py_ssize_t bound, SegIn *s,
                       int depth);
 
+static int ip_payload(const uint8_t *d, Py_ssize_t n, unsigned proto, Py_ssize_t l4, Py_ssize_t end, SegIn *s,
+                      int depth, int strict);
+
+/* an inner Ethernet frame at o (VXLAN, Geneve and GRE's transparent bridging): its VLAN tags, then IP */
+static int eth_strict(const uint8_t *d, Py_ssize_t n, Py_ssize_t o, Py_ssize_t end, SegIn *s, int depth) {
+    if (o + 14 > end)
+        return FS_UNKNOWN;
+    unsigned iet = be16(d + o + 12);
+    Py_ssize_t ioff = o + 14;
+    while (t_vlan[iet] && ioff + 4 <= end) {
+        iet = be16(d + ioff + 2);
+        ioff += 4;
+    }
+    return net_strict(d, n, iet, ioff, end, s, depth);
+}
+
+/* a UDP datagram at l4 on a tunnel's port (inet.udp_payload's choice: no bound conversation, the lower port's
+ * dissector, else the higher's): VXLAN, Geneve, GRE-in-UDP, AYIYA forwarding IP */
+static int udp_tunnel(const uint8_t *d, Py_ssize_t n, Py_ssize_t l4, Py_ssize_t end, SegIn *s, int depth) {
+    if (end > n || l4 + 8 > end || ++depth > MAX_DEPTH)
+        return FS_UNKNOWN;
+    unsigned sp = be16(d + l4), dp = be16(d + l4 + 2), ulen = be16(d + l4 + 4);
+    if (ulen < 8 || l4 + (Py_ssize_t)ulen > end)
+        return FS_UNKNOWN;
+    if (udp_conversations != NULL && PyDict_GET_SIZE(udp_conversations))
+        return FS_UNKNOWN;
+    unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
+    unsigned port = t_udp_port[lo] ? lo : t_udp_port[hi] ? hi : 0;
+    Py_ssize_t o = l4 + 8, uend = l4 + (Py_ssize_t)ulen;
+    if (port == 4789 && tunnels & TUN_VXLAN) /* inet.dissect_vxlan */
+        return o + 8 <= uend ? eth_strict(d, n, o + 8, uend, s, depth) : FS_UNKNOWN;
+    if (port == 6081 && tunnels & TUN_GENEVE) { /* tunnels.dissect_geneve */
+        if (o + 8 > uend)
+            return FS_UNKNOWN;
+        Py_ssize_t p = o + 8 + (Py_ssize_t)(d[o] & 0x3F) * 4;
+        unsigned pt = be16(d + o + 2);
+        if (pt == 0x6558)
+            return eth_strict(d, n, p, uend, s, depth);
+        return pt == 0x0800 || pt == 0x86DD ? net_strict(d, n, pt, p, uend, s, depth) : FS_UNKNOWN;
+    }
+    if (port == 4754 && tunnels & TUN_GRE_UDP) /* tunnels.dissect_gre_in_udp */
+        return ip_payload(d, n, 47, o, uend, s, depth, 1);
+    if (port == 5072 && tunnels & TUN_AYIYA) { /* tunnels.dissect_ayiya: forwarding (opcode 1) only */
+        if (o + 8 > uend)
+            return FS_UNKNOWN;
+        Py_ssize_t idlen = d[o] >> 4 ? (Py_ssize_t)1 << (d[o] >> 4) : 0, siglen = (Py_ssize_t)(d[o + 1] >> 4) * 4;
+        Py_ssize_t p = o + 8 + idlen + siglen;
+        if ((d[o + 2] & 0x0F) != 1 || p >= uend)
+            return FS_UNKNOWN;
+        unsigned nh = d[o + 3];
+        return nh == 4 || nh == 41 ? ip_payload(d, n, nh, p, uend, s, depth, 1) : FS_UNKNOWN;
+    }
+    return FS_UNKNOWN;
+}
+
 /* the payload of an IP header (addresses already in s): TCP, GRE, AH; a protocol that never carries TCP */
 static int ip_payload(const uint8_t *d, Py_ssize_t n, unsigned proto, Py_ssize_t l4, Py_ssize_t end, SegIn *s,
                       int depth, int strict) {
@@ -1129,20 +1199,21 @@ static int ip_payload(const uint8_t *d, Py_ssize_t n, unsigned proto, Py_ssize_t
             Py_ssize_t o = l4 + 4 + (fl & 0x8000 ? 4 : 0) + (fl & 0x2000 ? 4 : 0) + (fl & 0x1000 ? 4 : 0);
             if (o > end)
                 return FS_UNKNOWN;
-            if (gp == 0x6558) {
-                if (!(tunnels & TUN_GRE_ETH) || o + 14 > end)
-                    return FS_UNKNOWN;
-                unsigned iet = be16(d + o + 12);
-                Py_ssize_t ioff = o + 14;
-                while (t_vlan[iet] && ioff + 4 <= end) {
-                    iet = be16(d + ioff + 2);
-                    ioff += 4;
-                }
-                return net_strict(d, n, iet, ioff, end, s, depth);
-            }
+            if (gp == 0x6558)
+                return tunnels & TUN_GRE_ETH ? eth_strict(d, n, o, end, s, depth) : FS_UNKNOWN;
             if (gp != 0x0800 && gp != 0x86DD)
                 return FS_UNKNOWN;
             return net_strict(d, n, gp, o, end, s, depth);
+        }
+        if ((proto == 4 || proto == 41) && tunnels & TUN_IPIP) /* inet.dissect_ipv4 / dissect_ipv6 again */
+            return ++depth > MAX_DEPTH || end > n ? FS_UNKNOWN
+                                                  : net_strict(d, n, proto == 4 ? 0x0800 : 0x86DD, l4, end, s, depth);
+        if (proto == 17) { /* fast_segment's rule (_not_tcp): TCP only on a tunnel's port */
+            if (l4 + 4 > end || l4 + 4 > n)
+                return FS_UNKNOWN;
+            if (!t_tunnel[be16(d + l4)] && !t_tunnel[be16(d + l4 + 2)])
+                return strict ? FS_NONE : FS_UNKNOWN;
+            return udp_tunnel(d, n, l4, end, s, depth);
         }
         if (t_not_tcp[proto] && strict)
             return FS_NONE;
@@ -1293,7 +1364,9 @@ static int fast_segment(const uint8_t *d, Py_ssize_t n, long linktype, SegIn *s)
             return FS_UNKNOWN;
         proto = d[off + 9];
         l4 = off + hlen;
-        if ((proto == 47 || proto == 51) && tunnels) {
+        if ((proto == 47 || proto == 51 || proto == 4 || proto == 41 ||
+             (proto == 17 && n >= l4 + 4 && (t_tunnel[be16(d + l4)] || t_tunnel[be16(d + l4 + 2)]))) &&
+            tunnels) {
             s->fam[0] = s->fam[1] = 4;
             memset(s->addr, 0, sizeof(s->addr));
             memcpy(s->addr[0], d + off + 12, 4);
@@ -1323,7 +1396,9 @@ static int fast_segment(const uint8_t *d, Py_ssize_t n, long linktype, SegIn *s)
         unsigned plen = be16(d + off + 4);
         if (plen == 0)
             return FS_UNKNOWN; /* jumbogram */
-        if ((proto == 47 || proto == 51) && tunnels) {
+        if ((proto == 47 || proto == 51 || proto == 4 || proto == 41 ||
+             (proto == 17 && n >= l4 + 4 && (t_tunnel[be16(d + l4)] || t_tunnel[be16(d + l4 + 2)]))) &&
+            tunnels) {
             s->fam[0] = s->fam[1] = 6;
             memcpy(s->addr[0], d + off + 8, 16);
             memcpy(s->addr[1], d + off + 24, 16);

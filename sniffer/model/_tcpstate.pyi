@@ -17,6 +17,8 @@ def setup(
     not_tcp: Any,
     tcp_flag_names: tuple[tuple[int, str], ...],
     tunnels: int,
+    udp_ports: Any,
+    udp_conversations: dict[Any, Any],
 ) -> None: ...
 def segment(frame: tuple[Any, ...]) -> Any: ...
 def analysed_line(

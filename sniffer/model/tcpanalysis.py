@@ -1129,15 +1129,16 @@ def _tunnels() -> int:
     """The encapsulations the native header read walks into to place a TCP segment that
     ``fast_segment`` leaves to the decoder (``segment`` of its fields finds the same: a test checks every
     corpus frame): bits of _tcpstate.c's TUN_*, each while the registered dissectors are the ones it
-    copies. PPPoE sessions (1), PBB (2), MPLS (4), GRE version 0 carrying IP (8) or Ethernet (16), AH (32);
-    only whole datagrams, never a UDP port's payload (the decoder's port choice is its own)."""
+    copies. PPPoE sessions (1), PBB (2), MPLS (4), GRE version 0 carrying IP (8) or Ethernet (16), AH (32),
+    IP in IP (64), and on UDP (the port inet.udp_payload would choose, no conversation bound) VXLAN (128),
+    Geneve (256), GRE-in-UDP (512), AYIYA forwarding IP (1024); only whole datagrams."""
     from sniffer.decode import (
         engine,  # noqa: F401  (imports every protocol module: fills the tables)
         inet,
         link,
         tunnels,
     )
-    from sniffer.decode.core import ETHERTYPES, IP_PROTOS
+    from sniffer.decode.core import ETHERTYPES, IP_PROTOS, UDP_PORTS
     from sniffer.decode.layers import VLAN_TYPES
 
     eth, ip = ETHERTYPES.map, IP_PROTOS.map
@@ -1164,7 +1165,25 @@ def _tunnels() -> int:
         t |= 8 | 16
     if ip.get(51) is inet.dissect_ah:
         t |= 32
+    if ip.get(4) is inet.dissect_ipv4 and ip.get(41) is inet.dissect_ipv6:
+        t |= 64
+    udp = UDP_PORTS.map
+    if udp.get(4789) is inet.dissect_vxlan:
+        t |= 128
+    if udp.get(6081) is tunnels.dissect_geneve:
+        t |= 256
+    if udp.get(4754) is tunnels.dissect_gre_in_udp and t & 8:
+        t |= 512
+    if udp.get(5072) is tunnels.dissect_ayiya and t & 64:
+        t |= 1024
     return t
+
+
+def _udp_dispatch() -> tuple[Any, Any]:
+    """What inet.udp_payload chooses by: the ports with a dissector, the bound conversations (live)."""
+    from sniffer.decode.core import UDP_CONVERSATIONS, UDP_PORTS
+
+    return tuple(UDP_PORTS.map), UDP_CONVERSATIONS.map
 
 
 def _native_core(max_conversations: int) -> Any | None:
@@ -1196,6 +1215,7 @@ def _native_core(max_conversations: int) -> Any | None:
                     _NOT_TCP,
                     TCP_FLAG_NAMES,
                     _tunnels(),
+                    *_udp_dispatch(),
                 )
                 mod = _tcpstate
         _core_mod.append(mod)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -279,3 +280,65 @@ def test_bad_values_are_errors_not_crashes() -> None:
     # addresses of another form (a caller's own values) are keys too
     other = ("a", "b", *seg[2:])
     assert an.feed_segment(4, Frame(0, b"", 0, 1), other)["_tcp.addr"] == ("a", "b")
+
+
+def _read_analysis(path: Path) -> str:
+    import contextlib
+    import io
+
+    from sniffer.cli import main
+    from sniffer.decode import legacyfs
+
+    legacyfs._RX_CALLS.clear()  # (the decoder's per-process state: AFS's call map)
+    buf = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with contextlib.redirect_stdout(buf):
+        main(["read", "--analysis", str(path)])
+        buf.flush()
+    return buf.buffer.getvalue().decode()  # type: ignore[attr-defined,no-any-return]
+
+
+@contextmanager
+def _all_pure() -> Iterator[None]:
+    """Every accelerator of read --analysis off: the walker, the TCP core, the fragments' byte path."""
+    from sniffer.decode import summary
+    from sniffer.model.defrag import Defragmenter
+
+    saved = summary._walker[:], tcpanalysis._core_mod[:], Defragmenter.fast_fragment
+    summary._walker[:] = [None]
+    tcpanalysis._core_mod[:] = [None]
+    Defragmenter.fast_fragment = lambda self, number, frame: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        summary._walker[:], tcpanalysis._core_mod[:], Defragmenter.fast_fragment = saved  # type: ignore[method-assign]
+
+
+def test_read_analysis_same_text_as_the_pure_code(tmp_path: Path) -> None:
+    """`read --analysis` with the native parts (the walker's lines, the TCP core and its tunnel walk, the
+    line rewrite in C, the fragments read from their bytes) prints what the pure-Python code prints: every
+    TCP and breadth corpus capture, every shared capture with IP fragments, and a mutated stream of them."""
+    _native()
+    from sniffer.capture.pcapfile import open_writer
+    from sniffer.decode.summary import native_walker
+    from sniffer.model.defrag import is_fragment
+
+    assert native_walker() is not None
+    paths = sorted((ROOT / "tests/corpus/tcp").glob("*.pcap*")) + sorted(
+        p for p in (SHARED / "corpus-breadth/captures").glob("*")
+    )
+    paths += [p for p in _captures() if any(is_fragment(fr) for fr in _frames(p))]
+    rnd = random.Random(13)
+    mutated = tmp_path / "mutated.pcap"
+    with open_writer(str(mutated), format="pcap") as w:
+        for p in paths:
+            for fr in _frames(p):
+                if fr.linktype == 1:
+                    w.write(_mutant(rnd, fr) if rnd.random() < 0.5 else fr)
+    checked = 0
+    for p in [*dict.fromkeys(paths), mutated]:
+        got = _read_analysis(p)
+        with _all_pure():
+            want = _read_analysis(p)
+        assert got == want, p.name
+        checked += got.count("\n")
+    assert checked > 15_000

@@ -8,7 +8,7 @@ APT_PACKAGES=(
   libpcap0.8 tcpdump tshark iproute2 nftables iputils-ping iperf3 tcpreplay socat tmux procps kmod
   openssh-server openssh-client
   fping traceroute
-  gcc python3-dev  # build sniffer/decode/_fastline.c (read's native text loop) and _fastfields.c (frame_fields' L2-L4) (optional: without them the pure-Python loop runs)
+  gcc python3-dev  # build sniffer/decode/_fastline.c (read's native text loop), _fastfields.c (frame_fields' L2-L4) and sniffer/model/_tcpstate.c (the TCP analysis' state) (optional: without them the pure-Python code runs)
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -28,11 +28,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.sniffer-installed
 # (again when the build config or a C source of the native accelerator changed: the editable install builds
-# sniffer/decode/_fastline.*.so and _fastfields.*.so in place)
+# sniffer/decode/_fastline.*.so, _fastfields.*.so and sniffer/model/_tcpstate.*.so in place)
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
   || [ -n "$(find sniffer -name '*.c' -newer "$stamp" -print -quit)" ] \
   || { command -v gcc >/dev/null && { [ -z "$(find sniffer -name '_fastline*.so' -print -quit)" ] \
-    || [ -z "$(find sniffer -name '_fastfields*.so' -print -quit)" ]; }; }; then
+    || [ -z "$(find sniffer -name '_fastfields*.so' -print -quit)" ] \
+    || [ -z "$(find sniffer -name '_tcpstate*.so' -print -quit)" ]; }; }; then
   .venv/bin/python -m pip install -q --upgrade pip >&2 || true
   .venv/bin/python -m pip install -q -e '.[test]' >&2
   touch "$stamp"

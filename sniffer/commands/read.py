@@ -344,7 +344,14 @@ def _analysed(
     from sniffer.model.expert import add as add_expert
     from sniffer.model.expert import items as expert_items
     from sniffer.model.reassembly import TcpReassembler, apply_columns, apply_fields
-    from sniffer.model.tcpanalysis import FRAGMENT, TcpAnalyzer, apply, columns, fast_segment
+    from sniffer.model.tcpanalysis import (
+        FRAGMENT,
+        NO_SUBDISSECTOR,
+        TcpAnalyzer,
+        apply,
+        columns,
+        native_line,
+    )
 
     if count == 0:
         return
@@ -356,13 +363,20 @@ def _analysed(
     ):  # text: the TCP header straight from the bytes, the columns from the summary
 
         def cols(n: int, fr: Any) -> tuple[Any, str, str, Any, Any] | None:
-            seg = fast_segment(fr)  # (one walk of the headers: fragment or not, the TCP header)
-            if seg is not FRAGMENT:
-                extra = an.feed_segment(n, fr, seg)
+            # (one walk of the headers: fragment or not, the TCP header)
+            return cols_of(n, fr, an.feed_fast(n, fr))
+
+        def cols_of(n: int, fr: Any, extra: Any) -> tuple[Any, str, str, Any, Any] | None:
+            """The frame's (analysis, protocol, info, reassembly verdict, decoded columns), given its
+            ``feed_fast``."""
+            if extra is not FRAGMENT:
                 s = an.last_columns  # a frame the analysis decoded whole: its columns, not a 2nd decode
                 if extra is None:
                     return None if s is None else (None, s[2], s[3], None, s)
                 return extra, "", "", ra.feed(n, fr, extra) if ra is not None else None, s
+            ff = dfr.fast_fragment(n, fr)  # a later fragment completing nothing: from its bytes
+            if ff is not None:
+                return None, "IPv4", ff[2], None, (ff[0], ff[1], "IPv4", ff[2])
             f = dfr.apply(n, fr, frame_fields(fr))
             apply(f, an.feed(n, f, fr[0]))
             # the addresses of the fragment's own IP layer, or of the reassembled datagram's innermost
@@ -377,14 +391,23 @@ def _analysed(
 
         walker = native_walker()
         wline = walker.line if walker is not None else None
+        aline = native_line() if wline is not None else None  # (columns() made to the walker's line, in C)
 
         def text(n: int, fr: Any, c: Any) -> str:
             # an Ethernet frame goes to the native walker first, in order (as `read` without the state
             # does: its per-process state sees every frame): its line is the per-packet one, and its
             # columns are the summary's where the analysis keeps or rewrites them
             t = wline(n, fr[0], fr[1], fr[2]) if wline is not None and fr[3] == 1 else None
+            return line_of(n, fr, c, t)
+
+        def line_of(n: int, fr: Any, c: Any, t: str | None) -> str:
+            """The frame's line given ``cols`` and the walker's per-packet line ``t`` (None: none)."""
             if c is None and t is not None:
                 return t
+            if aline is not None and t is not None and c[0] is not None and c[3] is None and c[4] is None:
+                r = aline(t, n, fr[2], c[0], NO_SUBDISSECTOR)
+                if r is not None:
+                    return r
             s = (
                 (_line_columns(t, n, fr[2]) if t is not None else summarize(fr))
                 if c is None or c[4] is None
@@ -398,6 +421,39 @@ def _analysed(
                 proto, info = columns(*apply_columns(s[2], s[3], c[3], fr), c[0])
             return f"{n} {format_time(fr[0])} {s[0]} -> {s[1]} {proto} {fr[2]} {info}"
 
+        if flt is None and wline is not None and aline is not None:
+            # the common frames straight through the native parts: the walker's line, the analysis in
+            # C, the line's Seq/Ack/Win and prefix made in C; the others as above (the same text)
+            feed_fast, rafeed = an.feed_fast, ra.feed if ra is not None else None
+            lines: list[str] = []
+            n = 0
+            try:
+                for fr in reader:
+                    n += 1
+                    t = wline(n, fr[0], fr[1], fr[2]) if fr[3] == 1 else None
+                    e = feed_fast(n, fr)
+                    if t is not None and an.last_columns is None and (e is None or type(e) is dict):
+                        if e is None:
+                            r: str | None = t
+                        else:
+                            v = rafeed(n, fr, e) if rafeed is not None else None
+                            r = aline(t, n, fr[2], e, NO_SUBDISSECTOR) if v is None else None
+                            if r is None:
+                                r = line_of(n, fr, (e, "", "", v, None), t)
+                    else:
+                        r = line_of(n, fr, cols_of(n, fr, e), t)
+                    lines.append(r)  # type: ignore[arg-type]
+                    if n == 1 or len(lines) >= batch or n == count:
+                        out.write(("\n".join(lines) + "\n").encode())
+                        out.flush()
+                        lines.clear()
+                        if n == count:
+                            break
+            finally:
+                if lines:
+                    out.write(("\n".join(lines) + "\n").encode())
+                out.flush()
+            return
         # the filter keeps its own analysis (it sees the same frames in the same order)
         _lines(reader, out, count, flt, batch, text, cols, pass_fields=False)
         return

@@ -10,6 +10,7 @@ the oldest datagram is dropped (``dropped`` counts them).
 
 from __future__ import annotations
 
+import socket
 import struct
 from collections import OrderedDict
 from typing import Any
@@ -125,6 +126,59 @@ class Defragmenter:
         out["ip.fragment.count"] = len(dg.frames)
         out["ip.reassembled.length"] = len(whole)
         return out
+
+    def fast_fragment(self, number: int, frame: Frame) -> tuple[str, str, str] | None:
+        """``apply`` from the bytes alone for the common case, an IPv4 fragment (the outermost IP layer;
+        of a first fragment ``apply`` keeps that layer's fields only, whatever the decoder found inside)
+        that completes no datagram: it is held as ``apply`` holds it, and its (source, destination, Info)
+        are returned (Protocol: IPv4). None, with nothing held, for every other frame (IPv6, a cut or
+        bogus header, one that completes its datagram): ``apply`` on its fields then. (tests: read
+        --analysis' text with and without it on every corpus capture with fragments and mutants)"""
+        from sniffer.decode.layers import link
+
+        d = frame[1]
+        lk = link(d, frame[3])
+        if lk is None or lk[0] != 0x0800:
+            return None
+        off = lk[1]
+        if len(d) < off + 20 or d[off] >> 4 != 4:
+            return None
+        frag = struct.unpack_from("!H", d, off + 6)[0]
+        fo, more = (frag & 0x1FFF) * 8, frag & 0x2000
+        if not fo and not more:
+            return None
+        ihl = (d[off] & 0x0F) * 4
+        total = struct.unpack_from("!H", d, off + 2)[0]
+        if ihl < 20 or total < ihl or len(d) < off + total:
+            return None
+        proto, ident = d[off + 9], struct.unpack_from("!H", d, off + 4)[0]
+        src, dst = socket.inet_ntoa(d[off + 12 : off + 16]), socket.inet_ntoa(d[off + 16 : off + 20])
+        key = (src, dst, proto, ident)
+        data = d[off + ihl : off + total]
+        dg = self._pending.get(key)
+        if dg is not None and (dg.total >= 0 or not more):  # it might complete the datagram: apply's
+            held = _Datagram()
+            held.parts = [*dg.parts, (fo, len(dg.parts), data)]
+            held.total = fo + len(data) if not more else dg.total
+            if self._whole(held) is not None:
+                return None
+        self.last = None
+        if dg is None:
+            dg = self._pending[key] = _Datagram()
+        dg.parts.append((fo, len(dg.parts), data))
+        dg.frames.append((fo, number))
+        dg.size += len(data)
+        self._bytes += len(data)
+        if not more:
+            dg.total = fo + len(data)
+        self._bound(key)
+        from sniffer.decode.inet import PROTO_NAMES
+
+        return (
+            src,
+            dst,
+            f"Fragmented IP protocol (proto={PROTO_NAMES.get(proto, '')} {proto}, off={fo}, ID={ident:04x})",
+        )
 
     def _apply6(self, number: int, frame: Frame, fields: dict[str, Any]) -> dict[str, Any]:
         """IPv6: the Fragment header (not an atomic one) right after the header or its extensions."""

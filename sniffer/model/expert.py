@@ -194,10 +194,10 @@ class ExpertScan:
     ) -> tuple[list[tuple[str, int, int, str]], dict[str, Any] | None]:
         """(the frame's items as (message, severity, group, protocol), its TCP analysis or None)."""
         from sniffer.model.reassembly import NOTE, SEGMENT, apply_fields
-        from sniffer.model.tcpanalysis import NO_SUBDISSECTOR, fast_segment
+        from sniffer.model.tcpanalysis import NO_SUBDISSECTOR
 
         tcp = self.tcp
-        extra = tcp.feed_segment(number, frame, fast_segment(frame))
+        extra = tcp.feed_frame(number, frame)
         f = tcp.last_fields
         payload = True
         note = False

@@ -149,6 +149,20 @@ _PRINT: tuple[tuple[int, str, str, tuple[tuple[str, int], ...]], ...] = (
     ),
 )
 
+#: the analysis' own expert items (message, severity), in the order of _tcpstate.c's M_* enum; the SYN
+#: ones end before the server port, the duplicate ACK's before its number and ")"
+_MSG: tuple[tuple[str, int], ...] = (
+    ("Connection establish request (SYN): server port ", PI_CHAT),
+    ("Connection establish acknowledge (SYN+ACK): server port ", PI_CHAT),
+    ("Connection finish (FIN)", PI_CHAT),
+    ("This frame initiates the connection closing", PI_NOTE),
+    ("This frame undergoes the connection closing", PI_NOTE),
+    ("Connection reset (RST)", PI_WARN),
+    ("D-SACK Sequence", PI_WARN),
+    ("Duplicate ACK (#", PI_NOTE),
+)
+_M_SYN, _M_SYNACK, _M_FIN, _M_FIN_ACTIVE, _M_FIN_PASSIVE, _M_RST, _M_DSACK, _M_DUPACK = range(8)
+
 #: the tcp.analysis.* flag fields, in Wireshark's order
 ANALYSIS_FLAGS = tuple(p[1] for p in _PRINT)
 
@@ -312,8 +326,25 @@ class TcpAnalyzer:
         self.last_fields: dict[str, Any] | None = None
         #: that frame's per-packet (source, destination, protocol, info) columns (the summary's), else None
         self.last_columns: tuple[str, str, str, str] | None = None
-        self.forgotten = 0  # conversations dropped to stay within max_conversations
+        self._forgotten = 0
+        #: the state in C where it was built (model/_tcpstate.c: the same analysis, tested identical)
+        self._core = _native_core(max_conversations)
         self.errors = 0  # frames left unanalysed by an analysis bug (SNIFFER_DECODE_DEBUG=1 raises)
+
+    @property
+    def native(self) -> bool:
+        """True when the state is the C core's (model/_tcpstate.c)."""
+        return self._core is not None
+
+    @property
+    def conversations(self) -> int:
+        """Conversations held now."""
+        return len(self._convs) if self._core is None else int(self._core.conversations)
+
+    @property
+    def forgotten(self) -> int:
+        """Conversations dropped to stay within max_conversations."""
+        return self._forgotten if self._core is None else self._core.forgotten
 
     def feed(self, number: int, fields: dict[str, Any], ts_ns: int) -> dict[str, Any] | None:
         """The analysis fields of one frame (None when it has no TCP header to analyse)."""
@@ -335,7 +366,38 @@ class TcpAnalyzer:
         link types (no full decode); other encapsulations go through ``decode.fields.frame_fields``
         (or ``fields``, when the caller already has the frame's), IP fragments through a Defragmenter
         (so a fragmented segment is analysed in its last fragment)."""
+        if fields is None:
+            r = self.feed_fast(number, frame)
+            if r is not FRAGMENT:
+                return r  # type: ignore[no-any-return]
+            return self.feed_segment(number, frame, FRAGMENT)
         return self.feed_segment(number, frame, fast_segment(frame), fields)
+
+    def feed_fast(self, number: int, frame: Frame, flags_only: bool = False) -> Any:
+        """``feed_frame`` without its defragmentation: FRAGMENT for an IP fragment (the caller's to
+        decode; nothing is fed), else the frame's analysis (``feed_flags``' answer when ``flags_only``).
+        The native core reads the TCP header and analyses the segment in one call."""
+        core = self._core
+        if core is not None:
+            try:
+                r = core.frame(number, frame, flags_only)
+            except Exception:
+                if DEBUG:
+                    raise
+                self.errors += 1
+                self.last_fields = self.last_columns = None
+                return None
+            if r is not _UNKNOWN and r is not FRAGMENT:
+                self.last_fields = self.last_columns = None
+                return r
+            seg: tuple[Any, ...] | None = r
+        else:
+            seg = fast_segment(frame)
+        if seg is FRAGMENT:
+            return FRAGMENT
+        if flags_only:
+            return self.feed_flags(number, frame, seg)
+        return self.feed_segment(number, frame, seg)
 
     def feed_segment(
         self, number: int, frame: Frame, seg: tuple[Any, ...] | None, fields: dict[str, Any] | None = None
@@ -393,7 +455,7 @@ class TcpAnalyzer:
             conv = convs[key] = _Conv(ts)
             if len(convs) > self._max:
                 convs.popitem(last=False)
-                self.forgotten += 1
+                self._forgotten += 1
         else:
             convs.move_to_end(key)
             fwd0 = conv.flow1 if forward else conv.flow2
@@ -432,6 +494,12 @@ class TcpAnalyzer:
         try:
             src, dst, sport, dport, seq, ack, flags, window, seglen, wscale, _sack = seg
             ts = frame[0]
+            if self._core is not None:
+                return int(
+                    self._core.flags(
+                        number, ts, src, dst, sport, dport, seq, ack, flags, window, seglen, wscale
+                    )
+                )
             conv, fwd, rev, aflags = self._start(ts, src, dst, sport, dport, seq, flags, wscale)
             ta = self._sequence(number, ts, seq, ack, seglen, flags, window, conv, fwd, rev, aflags, False)
             return ta[0] if ta is not None else 0
@@ -458,6 +526,10 @@ class TcpAnalyzer:
         sack: tuple[tuple[int, int], ...] | None = None,
     ) -> dict[str, Any]:
         """Analyse one segment (raw header values); returns its extra fields (see ``apply``)."""
+        if self._core is not None:
+            return self._core.analyze(  # type: ignore[no-any-return]
+                number, ts, src, dst, sport, dport, seq, ack, flags, window, seglen, wscale, sack
+            )
         conv, fwd, rev, aflags = self._start(ts, src, dst, sport, dport, seq, flags, wscale)
         out: dict[str, Any] = {}
 
@@ -490,29 +562,27 @@ class TcpAnalyzer:
         if flags & TH_SYN:
             if flags & TH_ACK:
                 out["tcp.connection.synack"] = 1
-                experts.append(
-                    (f"Connection establish acknowledge (SYN+ACK): server port {sport}", PI_CHAT, 0)
-                )
+                experts.append((f"{_MSG[_M_SYNACK][0]}{sport}", _MSG[_M_SYNACK][1], 0))
             else:
                 out["tcp.connection.syn"] = 1
-                experts.append((f"Connection establish request (SYN): server port {dport}", PI_CHAT, 0))
+                experts.append((f"{_MSG[_M_SYN][0]}{dport}", _MSG[_M_SYN][1], 0))
         if flags & TH_FIN:
             out["tcp.connection.fin"] = 1
-            experts.append(("Connection finish (FIN)", PI_CHAT, 0))
+            experts.append((*_MSG[_M_FIN], 0))
             if conv.fin is None or conv.fin is fwd:
                 conv.fin = fwd  # the side that closes first
                 out["tcp.connection.fin_active"] = 1
-                experts.append(("This frame initiates the connection closing", PI_NOTE, 0))
+                experts.append((*_MSG[_M_FIN_ACTIVE], 0))
             else:
                 out["tcp.connection.fin_passive"] = 1
-                experts.append(("This frame undergoes the connection closing", PI_NOTE, 0))
+                experts.append((*_MSG[_M_FIN_PASSIVE], 0))
         if flags & TH_RST:
             out["tcp.connection.rst"] = 1
-            experts.append(("Connection reset (RST)", PI_WARN, 0))
+            experts.append((*_MSG[_M_RST], 0))
 
         if sack and flags & TH_ACK and _lt(sack[0][0], ack):
             out["tcp.options.sack.dsack"] = 1  # the first SACK block reports data received twice
-            experts.append(("D-SACK Sequence", PI_WARN, 0))
+            experts.append((*_MSG[_M_DSACK], 0))
         prefix = ""
         if ta is not None:
             af = ta[0]
@@ -534,7 +604,7 @@ class TcpAnalyzer:
             if ta[3]:
                 out["tcp.analysis.duplicate_ack_num"] = ta[3]
                 out["tcp.analysis.duplicate_ack_frame"] = ta[4]
-                experts.append((f"Duplicate ACK (#{ta[3]})", PI_NOTE, 0))
+                experts.append((f"{_MSG[_M_DUPACK][0]}{ta[3]})", _MSG[_M_DUPACK][1], 0))
             if ta[1]:
                 out["tcp.analysis.acks_frame"] = ta[1]
                 if ta[2]:
@@ -1050,6 +1120,116 @@ def _not_tcp(proto: int, d: bytes, l4: int, n: int) -> tuple[Any, ...] | None:
         sp, dp = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
         return _UNKNOWN if sp in TUNNEL_UDP_PORTS or dp in TUNNEL_UDP_PORTS else None
     return _UNKNOWN
+
+
+_core_mod: list[Any] = []
+
+
+def _tunnels() -> int:
+    """The encapsulations the native header read walks into to place a TCP segment that
+    ``fast_segment`` leaves to the decoder (``segment`` of its fields finds the same: a test checks every
+    corpus frame): bits of _tcpstate.c's TUN_*, each while the registered dissectors are the ones it
+    copies. PPPoE sessions (1), PBB (2), MPLS (4), GRE version 0 carrying IP (8) or Ethernet (16), AH (32),
+    IP in IP (64), and on UDP (the port inet.udp_payload would choose, no conversation bound) VXLAN (128),
+    Geneve (256), GRE-in-UDP (512), AYIYA forwarding IP (1024); only whole datagrams."""
+    from sniffer.decode import (
+        engine,  # noqa: F401  (imports every protocol module: fills the tables)
+        inet,
+        link,
+        tunnels,
+    )
+    from sniffer.decode.core import ETHERTYPES, IP_PROTOS, UDP_PORTS
+    from sniffer.decode.layers import VLAN_TYPES
+
+    eth, ip = ETHERTYPES.map, IP_PROTOS.map
+    if not (
+        eth.get(0x0800) is inet.dissect_ipv4
+        and eth.get(0x86DD) is inet.dissect_ipv6
+        and ip.get(6) is inet.dissect_tcp
+        and all(eth.get(t) in (link.dissect_vlan, link.dissect_8021ad) for t in VLAN_TYPES)
+    ):
+        return 0
+    ppp = tunnels.PPP_PROTOS.map
+    t = 0
+    if (
+        eth.get(0x8864) is tunnels.dissect_pppoes
+        and ppp.get(0x0021) is tunnels._ppp_ip
+        and ppp.get(0x0057) is tunnels._ppp_ipv6
+    ):
+        t |= 1
+    if eth.get(0x88E7) is tunnels.dissect_pbb:
+        t |= 2
+    if eth.get(0x8847) is tunnels.dissect_mpls and eth.get(0x8848) is tunnels.dissect_mpls:
+        t |= 4
+    if ip.get(47) is inet.dissect_gre and not any(p in inet.GRE_PROTOS.map for p in (0x0800, 0x86DD, 0x6558)):
+        t |= 8 | 16
+    if ip.get(51) is inet.dissect_ah:
+        t |= 32
+    if ip.get(4) is inet.dissect_ipv4 and ip.get(41) is inet.dissect_ipv6:
+        t |= 64
+    udp = UDP_PORTS.map
+    if udp.get(4789) is inet.dissect_vxlan:
+        t |= 128
+    if udp.get(6081) is tunnels.dissect_geneve:
+        t |= 256
+    if udp.get(4754) is tunnels.dissect_gre_in_udp and t & 8:
+        t |= 512
+    if udp.get(5072) is tunnels.dissect_ayiya and t & 64:
+        t |= 1024
+    return t
+
+
+def _udp_dispatch() -> tuple[Any, Any]:
+    """What inet.udp_payload chooses by: the ports with a dissector, the bound conversations (live)."""
+    from sniffer.decode.core import UDP_CONVERSATIONS, UDP_PORTS
+
+    return tuple(UDP_PORTS.map), UDP_CONVERSATIONS.map
+
+
+def _native_core(max_conversations: int) -> Any | None:
+    """A new C state (model/_tcpstate.c's Core) given this module's tables once, or None where it was
+    not built or SNIFFER_NO_NATIVE=1 is set (the Python code above then runs alone)."""
+    if not _core_mod:
+        mod = None
+        if os.environ.get("SNIFFER_NO_NATIVE", "") in ("", "0"):
+            try:
+                from sniffer.model import _tcpstate
+            except ImportError:
+                pass
+            else:
+                from sniffer.decode.inet import TCP_FLAG_NAMES
+                from sniffer.decode.layers import VLAN_TYPES
+
+                _tcpstate.setup(
+                    _PRINT,
+                    tuple(m[0] for m in _MSG),
+                    tuple(m[1] for m in _MSG),
+                    PI_SEQUENCE,
+                    (MAX_UNACKED, OOO_THRESHOLD_NS, FAST_RETRANS_NS),
+                    FRAGMENT,
+                    _UNKNOWN,
+                    VLAN_TYPES,
+                    _NOT_IP_ETHERTYPES,
+                    TUNNEL_UDP_PORTS,
+                    _IPV6_EXT,
+                    _NOT_TCP,
+                    TCP_FLAG_NAMES,
+                    _tunnels(),
+                    *_udp_dispatch(),
+                )
+                mod = _tcpstate
+        _core_mod.append(mod)
+    mod = _core_mod[0]
+    return None if mod is None else mod.Core(max_conversations)
+
+
+def native_line() -> Any | None:
+    """The native core's ``analysed_line(line, number, wirelen, extra, NO_SUBDISSECTOR)`` (read
+    --analysis' line of an analysed TCP frame from its per-packet line: ``columns``' changes made to the
+    line; None when the line is not of that form), or None where it was not built."""
+    _native_core(1)
+    mod = _core_mod[0]
+    return None if mod is None else mod.analysed_line
 
 
 def group_name(g: int) -> str:

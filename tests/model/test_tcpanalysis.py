@@ -262,12 +262,21 @@ def test_bounded_state() -> None:
     from sniffer.decode.fields import frame_fields
     from sniffer.model import tcpanalysis
 
-    an = TcpAnalyzer(max_conversations=10)
-    for i in range(50):
-        fr = _tcp_frame(1, 0, 0x02, sport=1000 + i)
-        assert an.feed(i + 1, frame_fields(fr), i) is not None
-    assert len(an._convs) == 10 and an.forgotten == 40
+    for native in (True, False):
+        an = TcpAnalyzer(max_conversations=10)
+        if not native:
+            an._core = None  # the pure-Python reference
+        for i in range(50):
+            fr = _tcp_frame(1, 0, 0x02, sport=1000 + i)
+            assert an.feed(i + 1, frame_fields(fr), i) is not None
+        assert an.conversations == 10 and an.forgotten == 40
     an = TcpAnalyzer()
+    if an.native:  # (its cap is given once, at setup: MAX_UNACKED)
+        a, b = ("ip", "10.0.0.1"), ("ip", "10.0.0.2")
+        for i in range(tcpanalysis.MAX_UNACKED + 50):
+            an.analyze(i + 1, i, a, b, 1, 2, 100 + 10 * i, 0, 0x10, 100, 10, None)
+        assert an._core.unacked == tcpanalysis.MAX_UNACKED
+        an._core = None
     old = tcpanalysis.MAX_UNACKED
     tcpanalysis.MAX_UNACKED = 5
     try:

@@ -421,34 +421,56 @@ def _analysed(
                 proto, info = columns(*apply_columns(s[2], s[3], c[3], fr), c[0])
             return f"{n} {format_time(fr[0])} {s[0]} -> {s[1]} {proto} {fr[2]} {info}"
 
-        if flt is None and wline is not None and aline is not None:
-            # the common frames straight through the native parts: the walker's line, the analysis in
-            # C, the line's Seq/Ack/Win and prefix made in C; the others as above (the same text)
+        if flt is None and wline is not None and aline is not None and an.native:
+            # the common frames straight through the native parts (the core's text_batch: the walker's
+            # line, the analysis, the reassembler's verdict where it can act, the line's Seq/Ack/Win and
+            # prefix), a frame that needs more as above (the same text)
+            from itertools import islice
+
             feed_fast, rafeed = an.feed_fast, ra.feed if ra is not None else None
+            text_batch = an.text_batch
             lines: list[str] = []
-            n = 0
+            n = 0  # frames done
+            size = 1  # (the first line at once)
+            frames_in = iter(reader)
             try:
-                for fr in reader:
-                    n += 1
-                    t = wline(n, fr[0], fr[1], fr[2]) if fr[3] == 1 else None
-                    e = feed_fast(n, fr)
-                    if t is not None and an.last_columns is None and (e is None or type(e) is dict):
-                        if e is None:
-                            r: str | None = t
+                while count is None or n < count:
+                    chunk = list(islice(frames_in, size if count is None else min(size, count - n)))
+                    if not chunk:
+                        break
+                    i, base = 0, n + 1  # (chunk[i] is frame number base + i)
+                    while i < len(chunk):
+                        done, i, pend = text_batch(chunk, i, base, wline, rafeed, NO_SUBDISSECTOR)
+                        lines += done
+                        if pend is None:
+                            break
+                        fr = chunk[i]
+                        n = base + i
+                        i += 1
+                        if pend is ...:  # not an Ethernet frame: no walker line
+                            lines.append(line_of(n, fr, cols(n, fr), None))
+                        elif len(pend) == 3:  # analysed and fed: the line from Python
+                            lines.append(line_of(n, fr, (pend[1], "", "", pend[2], None), pend[0]))
                         else:
-                            v = rafeed(n, fr, e) if rafeed is not None else None
-                            r = aline(t, n, fr[2], e, NO_SUBDISSECTOR) if v is None else None
-                            if r is None:
-                                r = line_of(n, fr, (e, "", "", v, None), t)
-                    else:
-                        r = line_of(n, fr, cols_of(n, fr, e), t)
-                    lines.append(r)  # type: ignore[arg-type]
-                    if n == 1 or len(lines) >= batch or n == count:
+                            t = pend[0]
+                            e = feed_fast(n, fr)
+                            if t is not None and an.last_columns is None and (e is None or type(e) is dict):
+                                if e is None:
+                                    r: str | None = t
+                                else:
+                                    v = rafeed(n, fr, e) if rafeed is not None else None
+                                    r = aline(t, n, fr[2], e, NO_SUBDISSECTOR) if v is None else None
+                                    if r is None:
+                                        r = line_of(n, fr, (e, "", "", v, None), t)
+                            else:
+                                r = line_of(n, fr, cols_of(n, fr, e), t)
+                            lines.append(r)  # type: ignore[arg-type]
+                    n = base + len(chunk) - 1
+                    if lines:
                         out.write(("\n".join(lines) + "\n").encode())
                         out.flush()
                         lines.clear()
-                        if n == count:
-                            break
+                    size = batch
             finally:
                 if lines:
                     out.write(("\n".join(lines) + "\n").encode())

@@ -1512,11 +1512,18 @@ static PyObject *replace_num(PyObject *info, PyObject *head, PyObject *a, PyObje
  * TCP frame from the per-packet one ``NUMBER TIME SRC -> DST PROTO LEN INFO`` (read.py's _line_columns
  * cut) with tcpanalysis.columns' changes: the relative Seq/Ack, the scaled Win, the "[TCP ...]" prefix.
  * None when the line is not of that form. */
+static PyObject *analysed_line(PyObject *const *args);
+
 static PyObject *mod_analysed_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 5 || !PyUnicode_Check(args[0]) || !PyDict_Check(args[3])) {
         PyErr_SetString(PyExc_TypeError, "analysed_line(line, number, wirelen, extra, no_subdissector)");
         return NULL;
     }
+    return analysed_line(args);
+}
+
+/* args: line (str), number, wirelen, extra (dict), no_subdissector */
+static PyObject *analysed_line(PyObject *const *args) {
     if (!ready || s_seq == NULL) {
         if (!ready || (s_seq = PyUnicode_InternFromString("] Seq=")) == NULL ||
             (s_ack = PyUnicode_InternFromString(" Ack=")) == NULL ||
@@ -1620,6 +1627,141 @@ static PyObject *mod_analysed_line(PyObject *self, PyObject *const *args, Py_ssi
     return r;
 }
 
+/* ---------------------------------------------------------------- read --analysis' loop (text) */
+
+/* core.text_batch(frames, start, first_number, line, ra_feed, no_subdissector) -> (lines, stop, pending):
+ * read --analysis' text loop over frames[start:] (frame i is number first_number + i) for as long as every
+ * part of a frame is native: the walker's line (``line``: Walker.line, called once for every Ethernet frame,
+ * in order), the header read and the analysis (this core), the reassembler's verdict (``ra_feed``: its
+ * ``feed``, called where it can act: a segment with data, FIN or RST) and the rewritten line. It stops at the
+ * first frame that needs Python and says what it has of it: ``pending`` is None (the batch is done), ...
+ * (nothing done with it: not an Ethernet frame), (t,) (nothing fed for it but the walker: its line t or
+ * None) or (t, extra, verdict) (analysed and fed to the reassembler). */
+static PyObject *core_text_batch(Core *c, PyObject *const *args, Py_ssize_t nargs) {
+    if (!ready) {
+        PyErr_SetString(PyExc_RuntimeError, "_tcpstate.setup first");
+        return NULL;
+    }
+    if (nargs != 6 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "text_batch(frames, start, first_number, line, ra_feed, no_subdissector)");
+        return NULL;
+    }
+    PyObject *frames = args[0], *wline = args[3], *rafeed = args[4], *nosub = args[5];
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    long long first = PyLong_AsLongLong(args[2]);
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *lines = PyList_New(0), *pending = NULL;
+    if (lines == NULL)
+        return NULL;
+    Py_ssize_t i = start, nf = PyList_GET_SIZE(frames);
+    for (; i < nf; i++) {
+        PyObject *fr = PyList_GET_ITEM(frames, i);
+        if (!PyTuple_Check(fr) || PyTuple_GET_SIZE(fr) < 4 || !PyBytes_Check(PyTuple_GET_ITEM(fr, 1)) ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(fr, 3))) {
+            pending = Py_NewRef(Py_Ellipsis); /* (not a Frame: Python's, walker included) */
+            break;
+        }
+        long linktype = PyLong_AsLong(PyTuple_GET_ITEM(fr, 3));
+        if (linktype == -1 && PyErr_Occurred())
+            goto fail;
+        if (linktype != LT_ETHERNET) {
+            pending = Py_NewRef(Py_Ellipsis); /* no walker line: Python's from the start */
+            break;
+        }
+        PyObject *num = PyLong_FromLongLong(first + i);
+        if (num == NULL)
+            goto fail;
+        PyObject *largs[4] = {num, PyTuple_GET_ITEM(fr, 0), PyTuple_GET_ITEM(fr, 1), PyTuple_GET_ITEM(fr, 2)};
+        PyObject *t = PyObject_Vectorcall(wline, largs, 4, NULL);
+        if (t == NULL) {
+            Py_DECREF(num);
+            goto fail;
+        }
+        int64_t ts;
+        SegIn sg;
+        int r = FS_UNKNOWN;
+        if (t != Py_None && PyUnicode_Check(t)) {
+            if (get_i64(PyTuple_GET_ITEM(fr, 0), &ts, -TS_LIMIT, TS_LIMIT) < 0)
+                PyErr_Clear(); /* (feed_fast counts it as an error: Python's) */
+            else {
+                PyObject *data = PyTuple_GET_ITEM(fr, 1);
+                r = fast_segment((const uint8_t *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), linktype, &sg);
+            }
+        }
+        if (r == FS_NONE) {
+            Py_DECREF(num);
+            int ok = PyList_Append(lines, t);
+            Py_DECREF(t);
+            if (ok < 0)
+                goto fail;
+            continue;
+        }
+        if (r != FS_SEG) {
+            Py_DECREF(num);
+            pending = PyTuple_Pack(1, t);
+            Py_DECREF(t);
+            if (pending == NULL)
+                goto fail;
+            break;
+        }
+        PyObject *e = analyze(c, first + i, ts, &sg), *v = Py_NewRef(Py_None);
+        if (e == NULL) {
+            Py_DECREF(num);
+            Py_DECREF(t);
+            Py_DECREF(v);
+            goto fail;
+        }
+        if (rafeed != Py_None && (sg.seglen || sg.flags & (TH_FIN | TH_RST))) {
+            PyObject *fargs[3] = {num, fr, e};
+            Py_SETREF(v, PyObject_Vectorcall(rafeed, fargs, 3, NULL));
+            if (v == NULL) {
+                Py_DECREF(num);
+                Py_DECREF(t);
+                Py_DECREF(e);
+                goto fail;
+            }
+        }
+        PyObject *line = NULL;
+        if (v == Py_None) {
+            PyObject *aargs[5] = {t, num, PyTuple_GET_ITEM(fr, 2), e, nosub};
+            line = analysed_line(aargs);
+            if (line == NULL) {
+                Py_DECREF(num);
+                Py_DECREF(t);
+                Py_DECREF(e);
+                Py_DECREF(v);
+                goto fail;
+            }
+        }
+        Py_DECREF(num);
+        if (line != NULL && line != Py_None) {
+            int ok = PyList_Append(lines, line);
+            Py_DECREF(line);
+            Py_DECREF(t);
+            Py_DECREF(e);
+            Py_DECREF(v);
+            if (ok < 0)
+                goto fail;
+            continue;
+        }
+        Py_XDECREF(line);
+        pending = PyTuple_Pack(3, t, e, v);
+        Py_DECREF(t);
+        Py_DECREF(e);
+        Py_DECREF(v);
+        if (pending == NULL)
+            goto fail;
+        break;
+    }
+    PyObject *res = Py_BuildValue("(NnN)", lines, i, pending != NULL ? pending : Py_NewRef(Py_None));
+    return res;
+fail:
+    Py_DECREF(lines);
+    Py_XDECREF(pending);
+    return NULL;
+}
+
 /* ------------------------------------------------------------------------------------ the type */
 
 static PyObject *core_new(PyTypeObject *tp, PyObject *args, PyObject *kw) {
@@ -1662,6 +1804,8 @@ static PyMethodDef core_methods[] = {
     {"flags", (PyCFunction)(void (*)(void))core_flags, METH_FASTCALL, "feed_flags for a placed segment"},
     {"frame", (PyCFunction)(void (*)(void))core_frame, METH_FASTCALL,
      "fast_segment and the analysis of a TCP segment in one"},
+    {"text_batch", (PyCFunction)(void (*)(void))core_text_batch, METH_FASTCALL,
+     "read --analysis' text loop over a list of frames while every part of a frame is native"},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef core_getset[] = {

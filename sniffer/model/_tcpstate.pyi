@@ -62,3 +62,12 @@ class Core:
         wscale: int | None,
     ) -> int: ...
     def frame(self, number: int, frame: tuple[Any, ...], flags_only: bool) -> Any: ...
+    def text_batch(
+        self,
+        frames: list[Any],
+        start: int,
+        first_number: int,
+        line: Any,
+        ra_feed: Any,
+        no_subdissector: int,
+    ) -> tuple[list[str], int, Any]: ...

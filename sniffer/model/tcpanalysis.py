@@ -336,6 +336,10 @@ class TcpAnalyzer:
         """True when the state is the C core's (model/_tcpstate.c)."""
         return self._core is not None
 
+    def text_batch(self, *args: Any) -> Any:
+        """The native core's text_batch (read --analysis' loop; _tcpstate.c): only where ``native``."""
+        return self._core.text_batch(*args)  # type: ignore[union-attr]
+
     @property
     def conversations(self) -> int:
         """Conversations held now."""

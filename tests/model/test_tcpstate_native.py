@@ -282,7 +282,7 @@ def test_bad_values_are_errors_not_crashes() -> None:
     assert an.feed_segment(4, Frame(0, b"", 0, 1), other)["_tcp.addr"] == ("a", "b")
 
 
-def _read_analysis(path: Path) -> str:
+def _read_analysis(path: Path, *more: str) -> str:
     import contextlib
     import io
 
@@ -292,7 +292,7 @@ def _read_analysis(path: Path) -> str:
     legacyfs._RX_CALLS.clear()  # (the decoder's per-process state: AFS's call map)
     buf = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     with contextlib.redirect_stdout(buf):
-        main(["read", "--analysis", str(path)])
+        main(["read", "--analysis", *more, str(path)])
         buf.flush()
     return buf.buffer.getvalue().decode()  # type: ignore[attr-defined,no-any-return]
 
@@ -342,3 +342,6 @@ def test_read_analysis_same_text_as_the_pure_code(tmp_path: Path) -> None:
         assert got == want, p.name
         checked += got.count("\n")
     assert checked > 15_000
+    # the native loop's batches and a count (-c) that ends inside one
+    for c in ("1", "7", "1500"):
+        assert _read_analysis(mutated, "-c", c) == "".join(want.splitlines(True)[: int(c)]), c

@@ -91,6 +91,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="ring size per interface in KiB (default 65536)",
     )
     p.add_argument("--netns", metavar="NAME", help="capture inside network namespace NAME (ip netns)")
+    p.add_argument(
+        "--analysis",
+        action="store_true",
+        help="print the lines `sniffer read --analysis` prints: IPv4/IPv6 defragmentation, the TCP analysis "
+        "(relative Seq/Ack, '[TCP Retransmission]'-style prefixes) and TCP reassembly over every captured "
+        "packet, in order (with -Y the state still sees every packet; the lines keep their capture numbers)",
+    )
+    p.add_argument(
+        "--no-reassembly",
+        dest="reassembly",
+        action="store_false",
+        help="with --analysis: the analysis without TCP reassembly",
+    )
     p.set_defaults(func=run)  # fmt: skip
 
 
@@ -101,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
     bpf = _filter_text(args)
     _check_args(args)
     if any(i.startswith("ssh://") for i in args.interfaces or ()):  # remote hosts over OpenSSH
+        if args.analysis:
+            raise UsageError(
+                "--analysis: local interfaces only here (write the remote packets with -w, then read --analysis)"
+            )
         from sniffer.commands._remote import run_remote
 
         return run_remote(args, bpf, _display_filter(args.display_filter))
@@ -122,7 +139,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.user:
             drop_privileges(args.user)
-        out: Output = FileOutput(args, cap, snaplen) if args.write else LineOutput(args.quiet)
+        out: Output = (
+            FileOutput(args, cap, snaplen)
+            if args.write
+            else AnalysedLineOutput(args.quiet, args.reassembly, match)
+            if args.analysis
+            else LineOutput(args.quiet)
+        )
     except BaseException:
         cap.stop()
         raise
@@ -160,6 +183,8 @@ def run(args: argparse.Namespace) -> int:
                 taken = out.write_block(blocks[0], left)
                 cap.count_captured(taken)
                 written += taken
+            elif batch and isinstance(out, AnalysedLineOutput):  # (its state sees every packet)
+                written += out.write_upto(batch, left)
             elif batch:
                 if match is not None:
                     batch = [f for f in batch if match(f)]
@@ -230,6 +255,10 @@ def _check_args(args: argparse.Namespace) -> None:
         args.rotate_mb is not None and args.rotate_mb <= 0
     ):
         raise UsageError("-G/-C need a positive value")
+    if getattr(args, "analysis", False) and args.write:
+        raise UsageError(
+            "--analysis changes the printed lines only: drop -w (the file keeps every packet as captured)"
+        )
     if args.buffer_kib is not None and not 2048 <= args.buffer_kib <= _MAX_BUFFER_KIB:
         raise UsageError(f"-B must be between 2048 and {_MAX_BUFFER_KIB} KiB (4 GiB, the ring's limit)")
 
@@ -322,6 +351,45 @@ class LineOutput(Output):
             sys.stdout.write(text)
             sys.stdout.flush()
         return len(batch)
+
+
+class AnalysedLineOutput(LineOutput):
+    """--analysis: the lines of `sniffer read --analysis` (commands.read.AnalysedText: defragmentation,
+    the TCP analysis and reassembly over every captured packet, in order, across batches). With -Y the
+    state still sees every packet and only the matching ones are printed, numbered by their place in
+    the capture (as `read -Y` numbers them)."""
+
+    def __init__(self, quiet: bool, reassembly: bool, match: Callable[[Any], bool] | None) -> None:
+        from sniffer.commands.read import AnalysedText
+
+        super().__init__(quiet)
+        self.state = AnalysedText(reassembly)
+        self.match = match
+
+    def write(self, batch: list[Any]) -> int:
+        return self.write_upto(batch, None)
+
+    def write_upto(self, batch: list[Any], left: int | None) -> int:
+        """Analyse every frame of ``batch``; print the lines of those -Y keeps (at most ``left``); return
+        how many were printed."""
+        if not batch:
+            return 0
+        lines = self.state.lines(batch, self.number + 1)
+        self.number += len(batch)
+        if self.match is not None:
+            lines = [line for line, fr in zip(lines, batch, strict=True) if self.match(fr)]
+        if left is not None:
+            lines = lines[:left]
+        if self.quiet or not lines:
+            return len(lines)
+        text = "\n".join(lines) + "\n"
+        if self.out is not None:
+            self.out.write(text.encode())
+            self.out.flush()
+        else:  # stdout replaced by a text-only stream
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        return len(lines)
 
 
 class FileOutput(Output):

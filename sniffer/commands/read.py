@@ -343,92 +343,19 @@ def _analysed(
     from sniffer.model.defrag import Defragmenter
     from sniffer.model.expert import add as add_expert
     from sniffer.model.expert import items as expert_items
-    from sniffer.model.reassembly import TcpReassembler, apply_columns, apply_fields
+    from sniffer.model.reassembly import TcpReassembler, apply_fields
     from sniffer.model.tcpanalysis import (
-        FRAGMENT,
-        NO_SUBDISSECTOR,
         TcpAnalyzer,
         apply,
-        columns,
-        native_line,
     )
 
     if count == 0:
         return
-    an = TcpAnalyzer()
-    dfr = Defragmenter()
-    ra = TcpReassembler(two_pass=later is not None) if reassembly else None
-    if (
-        not as_json and later is None
-    ):  # text: the TCP header straight from the bytes, the columns from the summary
-
-        def cols(n: int, fr: Any) -> tuple[Any, str, str, Any, Any] | None:
-            # (one walk of the headers: fragment or not, the TCP header)
-            return cols_of(n, fr, an.feed_fast(n, fr))
-
-        def cols_of(n: int, fr: Any, extra: Any) -> tuple[Any, str, str, Any, Any] | None:
-            """The frame's (analysis, protocol, info, reassembly verdict, decoded columns), given its
-            ``feed_fast``."""
-            if extra is not FRAGMENT:
-                s = an.last_columns  # a frame the analysis decoded whole: its columns, not a 2nd decode
-                if extra is None:
-                    return None if s is None else (None, s[2], s[3], None, s)
-                return extra, "", "", ra.feed(n, fr, extra) if ra is not None else None, s
-            ff = dfr.fast_fragment(n, fr)  # a later fragment completing nothing: from its bytes
-            if ff is not None:
-                return None, "IPv4", ff[2], None, (ff[0], ff[1], "IPv4", ff[2])
-            f = dfr.apply(n, fr, frame_fields(fr))
-            apply(f, an.feed(n, f, fr[0]))
-            # the addresses of the fragment's own IP layer, or of the reassembled datagram's innermost
-            # (a tunnel in fragments: the per-packet decode's would be the other way round)
-            v4 = "ip.src" in f
-            src, dst = f.get("ip.src" if v4 else "ipv6.src"), f.get("ip.dst" if v4 else "ipv6.dst")
-            src, dst = src[-1] if type(src) is list else src, dst[-1] if type(dst) is list else dst
-            proto, info = f["_ws.col.Protocol"], f["_ws.col.Info"]
-            return None, proto, info, None, None if src is None else (src, dst, proto, info)
-
-        from sniffer.decode.summary import native_walker
-
-        walker = native_walker()
-        wline = walker.line if walker is not None else None
-        aline = native_line() if wline is not None else None  # (columns() made to the walker's line, in C)
-
-        def text(n: int, fr: Any, c: Any) -> str:
-            # an Ethernet frame goes to the native walker first, in order (as `read` without the state
-            # does: its per-process state sees every frame): its line is the per-packet one, and its
-            # columns are the summary's where the analysis keeps or rewrites them
-            t = wline(n, fr[0], fr[1], fr[2]) if wline is not None and fr[3] == 1 else None
-            return line_of(n, fr, c, t)
-
-        def line_of(n: int, fr: Any, c: Any, t: str | None) -> str:
-            """The frame's line given ``cols`` and the walker's per-packet line ``t`` (None: none)."""
-            if c is None and t is not None:
-                return t
-            if aline is not None and t is not None and c[0] is not None and c[3] is None and c[4] is None:
-                r = aline(t, n, fr[2], c[0], NO_SUBDISSECTOR)
-                if r is not None:
-                    return r
-            s = (
-                (_line_columns(t, n, fr[2]) if t is not None else summarize(fr))
-                if c is None or c[4] is None
-                else c[4]
-            )
-            if c is None:
-                proto, info = s[2], s[3]
-            elif c[0] is None:
-                proto, info = c[1], c[2]
-            else:
-                proto, info = columns(*apply_columns(s[2], s[3], c[3], fr), c[0])
-            return f"{n} {format_time(fr[0])} {s[0]} -> {s[1]} {proto} {fr[2]} {info}"
-
-        if flt is None and wline is not None and aline is not None and an.native:
-            # the common frames straight through the native parts (the core's text_batch: the walker's
-            # line, the analysis, the reassembler's verdict where it can act, the line's Seq/Ack/Win and
-            # prefix), a frame that needs more as above (the same text)
+    if not as_json and later is None:  # text: the TCP header from the bytes, the columns from the walker
+        st = AnalysedText(reassembly)
+        if flt is None and st.native:
             from itertools import islice
 
-            feed_fast, rafeed = an.feed_fast, ra.feed if ra is not None else None
-            text_batch = an.text_batch
             lines: list[str] = []
             n = 0  # frames done
             size = 1  # (the first line at once)
@@ -438,38 +365,11 @@ def _analysed(
                     chunk = list(islice(frames_in, size if count is None else min(size, count - n)))
                     if not chunk:
                         break
-                    i, base = 0, n + 1  # (chunk[i] is frame number base + i)
-                    while i < len(chunk):
-                        done, i, pend = text_batch(chunk, i, base, wline, rafeed, NO_SUBDISSECTOR)
-                        lines += done
-                        if pend is None:
-                            break
-                        fr = chunk[i]
-                        n = base + i
-                        i += 1
-                        if pend is ...:  # not an Ethernet frame: no walker line
-                            lines.append(line_of(n, fr, cols(n, fr), None))
-                        elif len(pend) == 3:  # analysed and fed: the line from Python
-                            lines.append(line_of(n, fr, (pend[1], "", "", pend[2], None), pend[0]))
-                        else:
-                            t = pend[0]
-                            e = feed_fast(n, fr)
-                            if t is not None and an.last_columns is None and (e is None or type(e) is dict):
-                                if e is None:
-                                    r: str | None = t
-                                else:
-                                    v = rafeed(n, fr, e) if rafeed is not None else None
-                                    r = aline(t, n, fr[2], e, NO_SUBDISSECTOR) if v is None else None
-                                    if r is None:
-                                        r = line_of(n, fr, (e, "", "", v, None), t)
-                            else:
-                                r = line_of(n, fr, cols_of(n, fr, e), t)
-                            lines.append(r)  # type: ignore[arg-type]
-                    n = base + len(chunk) - 1
-                    if lines:
-                        out.write(("\n".join(lines) + "\n").encode())
-                        out.flush()
-                        lines.clear()
+                    lines += st.lines(chunk, n + 1)
+                    n += len(chunk)
+                    out.write(("\n".join(lines) + "\n").encode())
+                    out.flush()
+                    lines.clear()
                     size = batch
             finally:
                 if lines:
@@ -477,8 +377,11 @@ def _analysed(
                 out.flush()
             return
         # the filter keeps its own analysis (it sees the same frames in the same order)
-        _lines(reader, out, count, flt, batch, text, cols, pass_fields=False)
+        _lines(reader, out, count, flt, batch, st.text, st.cols, pass_fields=False)
         return
+    an = TcpAnalyzer()
+    dfr = Defragmenter()
+    ra = TcpReassembler(two_pass=later is not None) if reassembly else None
 
     def prepare(n: int, fr: Any) -> dict[str, Any]:
         f = dfr.apply(n, fr, frame_fields(fr))
@@ -497,6 +400,136 @@ def _analysed(
         return dumps({"frame.number": n, **f})
 
     _lines(reader, out, count, flt, batch, render, prepare)
+
+
+class AnalysedText:
+    """`read --analysis`' text view as a state (sans-IO): give it every frame, in order, in lists
+    (``lines``), and it gives their lines: IPv4/IPv6 defragmentation, the TCP analysis, TCP reassembly
+    unless not ``reassembly``, each frame's columns from the native walker's line where it was built (the
+    core's ``text_batch`` runs the common frames through the native parts), else from the summary. Also
+    `sniffer capture --analysis`' printer (live batches)."""
+
+    def __init__(self, reassembly: bool = True) -> None:
+        from sniffer.decode.summary import native_walker
+        from sniffer.model.defrag import Defragmenter
+        from sniffer.model.reassembly import TcpReassembler
+        from sniffer.model.tcpanalysis import TcpAnalyzer, native_line
+
+        self.an = TcpAnalyzer()
+        self.dfr = Defragmenter()
+        self.ra = TcpReassembler() if reassembly else None
+        walker = native_walker()
+        self.wline = walker.line if walker is not None else None
+        # (columns() made to the walker's line, in C)
+        self.aline = native_line() if self.wline is not None else None
+
+    @property
+    def native(self) -> bool:
+        """True when the common frames go through the native parts (``lines``' fast loop)."""
+        return self.wline is not None and self.aline is not None and self.an.native
+
+    def cols(self, n: int, fr: Any) -> tuple[Any, str, str, Any, Any] | None:
+        # (one walk of the headers: fragment or not, the TCP header)
+        return self.cols_of(n, fr, self.an.feed_fast(n, fr))
+
+    def cols_of(self, n: int, fr: Any, extra: Any) -> tuple[Any, str, str, Any, Any] | None:
+        """The frame's (analysis, protocol, info, reassembly verdict, decoded columns), given its
+        ``feed_fast``."""
+        from sniffer.decode.fields import frame_fields
+        from sniffer.model.tcpanalysis import FRAGMENT, apply
+
+        if extra is not FRAGMENT:
+            s = self.an.last_columns  # a frame the analysis decoded whole: its columns, not a 2nd decode
+            if extra is None:
+                return None if s is None else (None, s[2], s[3], None, s)
+            return extra, "", "", self.ra.feed(n, fr, extra) if self.ra is not None else None, s
+        ff = self.dfr.fast_fragment(n, fr)  # a later fragment completing nothing: from its bytes
+        if ff is not None:
+            return None, "IPv4", ff[2], None, (ff[0], ff[1], "IPv4", ff[2])
+        f = self.dfr.apply(n, fr, frame_fields(fr))
+        apply(f, self.an.feed(n, f, fr[0]))
+        # the addresses of the fragment's own IP layer, or of the reassembled datagram's innermost
+        # (a tunnel in fragments: the per-packet decode's would be the other way round)
+        v4 = "ip.src" in f
+        src, dst = f.get("ip.src" if v4 else "ipv6.src"), f.get("ip.dst" if v4 else "ipv6.dst")
+        src, dst = src[-1] if type(src) is list else src, dst[-1] if type(dst) is list else dst
+        proto, info = f["_ws.col.Protocol"], f["_ws.col.Info"]
+        return None, proto, info, None, None if src is None else (src, dst, proto, info)
+
+    def text(self, n: int, fr: Any, c: Any) -> str:
+        # an Ethernet frame goes to the native walker first, in order (as `read` without the state
+        # does: its per-process state sees every frame): its line is the per-packet one, and its
+        # columns are the summary's where the analysis keeps or rewrites them
+        wline = self.wline
+        t = wline(n, fr[0], fr[1], fr[2]) if wline is not None and fr[3] == 1 else None
+        return self.line_of(n, fr, c, t)
+
+    def line_of(self, n: int, fr: Any, c: Any, t: str | None) -> str:
+        """The frame's line given ``cols`` and the walker's per-packet line ``t`` (None: none)."""
+        from sniffer.decode.summary import format_time, summarize
+        from sniffer.model.reassembly import apply_columns
+        from sniffer.model.tcpanalysis import NO_SUBDISSECTOR, columns
+
+        if c is None and t is not None:
+            return t
+        aline = self.aline
+        if aline is not None and t is not None and c[0] is not None and c[3] is None and c[4] is None:
+            r = aline(t, n, fr[2], c[0], NO_SUBDISSECTOR)
+            if r is not None:
+                return r
+        s = (
+            (_line_columns(t, n, fr[2]) if t is not None else summarize(fr))
+            if c is None or c[4] is None
+            else c[4]
+        )
+        if c is None:
+            proto, info = s[2], s[3]
+        elif c[0] is None:
+            proto, info = c[1], c[2]
+        else:
+            proto, info = columns(*apply_columns(s[2], s[3], c[3], fr), c[0])
+        return f"{n} {format_time(fr[0])} {s[0]} -> {s[1]} {proto} {fr[2]} {info}"
+
+    def lines(self, chunk: list[Any], base: int) -> list[str]:
+        """The lines of the frames ``chunk`` (``chunk[i]`` is frame number ``base + i``; the frames before
+        were given before)."""
+        from sniffer.model.tcpanalysis import NO_SUBDISSECTOR
+
+        if not self.native:
+            return [self.text(base + i, fr, self.cols(base + i, fr)) for i, fr in enumerate(chunk)]
+        an, wline, aline = self.an, self.wline, self.aline
+        assert aline is not None
+        feed_fast, rafeed = an.feed_fast, self.ra.feed if self.ra is not None else None
+        text_batch = an.text_batch
+        lines: list[str] = []
+        i = 0  # (chunk[i] is frame number base + i)
+        while i < len(chunk):
+            done, i, pend = text_batch(chunk, i, base, wline, rafeed, NO_SUBDISSECTOR)
+            lines += done
+            if pend is None:
+                break
+            fr = chunk[i]
+            n = base + i
+            i += 1
+            if pend is ...:  # not an Ethernet frame: no walker line
+                lines.append(self.line_of(n, fr, self.cols(n, fr), None))
+            elif len(pend) == 3:  # analysed and fed: the line from Python
+                lines.append(self.line_of(n, fr, (pend[1], "", "", pend[2], None), pend[0]))
+            else:
+                t = pend[0]
+                e = feed_fast(n, fr)
+                if t is not None and self.an.last_columns is None and (e is None or type(e) is dict):
+                    if e is None:
+                        r: str | None = t
+                    else:
+                        v = rafeed(n, fr, e) if rafeed is not None else None
+                        r = aline(t, n, fr[2], e, NO_SUBDISSECTOR) if v is None else None
+                        if r is None:
+                            r = self.line_of(n, fr, (e, "", "", v, None), t)
+                else:
+                    r = self.line_of(n, fr, self.cols_of(n, fr, e), t)
+                lines.append(r)  # type: ignore[arg-type]
+        return lines
 
 
 def _line_columns(line: str, n: int, wirelen: int) -> tuple[str, str, str, str]:

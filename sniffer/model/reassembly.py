@@ -61,9 +61,13 @@ def _u32(b: Buf, off: int) -> tuple[int]:
 
 
 Framer = Callable[[Buf], "int | None"]
-#: where a segment is in its frame: (IP header offset, IP version, TCP header offset, end of the TCP
-#: payload, PPPoE header offset or -1)
-Span = tuple[int, int, int, int, int]
+#: where a segment is in its frame: (offset of its IP header, IP version, TCP header offset, end of the
+#: TCP payload, the length fields of the layers around the segment: (position, counted from, kind), kind
+#: 4 an IPv4 total length, 6 an IPv6 payload length, 0 a plain 16-bit length: PPPoE, UDP)
+Span = tuple[int, int, int, int, tuple[tuple[int, int, int], ...]]
+
+#: UDP ports whose tunnel _span walks through (the decoder's registered ones): VXLAN, Geneve
+_UDP_TUNNELS = (4789, 6081)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -369,8 +373,10 @@ def _arcnet(d: bytes, linktype: int) -> tuple[int, int] | None:
 
 
 def _span(frame: Frame) -> Span | None:
-    """Where the segment is (``Span``) in a plain (unfragmented, untunnelled) IPv4/IPv6 TCP segment on
-    the common link types and ARCnet, under VLAN tags, a PPPoE session or an MPLS label stack; else None."""
+    """Where the segment is (``Span``) in an unfragmented IPv4/IPv6 TCP segment on the common link types
+    and ARCnet, under VLAN tags, a PPPoE session or an MPLS label stack, and inside tunnels as the decoder
+    walks them (GRE version 0 carrying IP or Ethernet, IP in IP, VXLAN, Geneve: every layer whole in the
+    frame); else None."""
     from sniffer.model.l4 import _link
 
     try:
@@ -386,9 +392,10 @@ def _span(frame: Frame) -> Span | None:
         if arc is None:
             return None
         et, off = arc
-    pppoe = -1
+    fix: list[tuple[int, int, int]] = []
     if et == 0x8864 and n >= off + 8 and d[off] == 0x11:  # PPPoE session: IPv4 / IPv6 over PPP
-        pppoe, et, off = off, {0x0021: 0x0800, 0x0057: 0x86DD}.get(_u16(d, off + 6)[0], 0), off + 8
+        fix.append((off + 4, off + 6, 0))
+        et, off = {0x0021: 0x0800, 0x0057: 0x86DD}.get(_u16(d, off + 6)[0], 0), off + 8
     elif et in (0x8847, 0x8848):  # MPLS: the labels, then IP told by its version
         while n >= off + 4 and not d[off + 2] & 1:
             off += 4
@@ -396,41 +403,110 @@ def _span(frame: Frame) -> Span | None:
         if n <= off:
             return None
         et = {4: 0x0800, 6: 0x86DD}.get(d[off] >> 4, 0)
-    if et == 0x0800:
-        if n < off + 20 or d[off] >> 4 != 4 or d[off + 9] != 6 or _u16(d, off + 6)[0] & 0x3FFF:
-            return None
-        ihl = (d[off] & 0x0F) * 4
-        l4 = off + ihl
-        end = off + _u16(d, off + 2)[0]
-        ver = 4
-    elif et == 0x86DD:
-        if n < off + 40 or d[off] >> 4 != 6:
-            return None
-        proto, l4 = d[off + 6], off + 40
-        end = l4 + _u16(d, off + 4)[0]
-        while proto in (0, 43, 60):
-            if n < l4 + 8:
+    for _ in range(_MAX_TUNNELS + 1):
+        if et == 0x0800:
+            if n < off + 20 or d[off] >> 4 != 4 or _u16(d, off + 6)[0] & 0x3FFF:
                 return None
-            proto, l4 = d[l4], l4 + (d[l4 + 1] + 1) * 8
-        if proto != 6:
+            ihl = (d[off] & 0x0F) * 4
+            proto, l4 = d[off + 9], off + ihl
+            end = off + _u16(d, off + 2)[0]
+            ver = 4
+        elif et == 0x86DD:
+            if n < off + 40 or d[off] >> 4 != 6:
+                return None
+            proto, l4 = d[off + 6], off + 40
+            end = l4 + _u16(d, off + 4)[0]
+            while proto in (0, 43, 60):
+                if n < l4 + 8:
+                    return None
+                proto, l4 = d[l4], l4 + (d[l4 + 1] + 1) * 8
+            ver = 6
+        else:
             return None
-        ver = 6
+        if proto == 6:
+            break
+        inner = _tunnel(d, proto, l4, end)
+        if inner is None:
+            return None
+        fix.append((off + 2, off, 4) if ver == 4 else (off + 4, off + 40, 6))
+        if proto == 17:
+            fix.append((l4 + 4, l4, 0))
+        et, off = inner
     else:
         return None
     if n < l4 + 20 or end > n or end < l4 + 20:  # (a length of 0: TSO, left per packet)
         return None  # cut short by the snap length: not reassembled (tshark neither)
-    return off, ver, l4, end, pppoe
+    return off, ver, l4, end, tuple(fix)
+
+
+_MAX_TUNNELS = 4
+
+
+def _tunnel(d: bytes, proto: int, l4: int, end: int) -> tuple[int, int] | None:
+    """(ethertype, offset) of the packet a tunnel at ``l4`` (an IP payload of ``proto`` up to ``end``, all
+    in ``d``) carries, as the decoder walks it; None for anything else."""
+    if end > len(d):
+        return None
+    if proto in (4, 41):  # IP in IP
+        return (0x0800 if proto == 4 else 0x86DD), l4
+    if proto == 47:  # GRE version 0: its optional fields, then IP or (transparent bridging) Ethernet
+        if l4 + 4 > end:
+            return None
+        flags, gp = _u16(d, l4)[0], _u16(d, l4 + 2)[0]
+        if flags & 0x0007:
+            return None
+        o = (
+            l4
+            + 4
+            + (4 if flags & 0x8000 else 0)
+            + (4 if flags & 0x2000 else 0)
+            + (4 if flags & 0x1000 else 0)
+        )
+        if gp == 0x6558:
+            return _inner_eth(d, o, end)
+        return (gp, o) if gp in (0x0800, 0x86DD) else None
+    if proto == 17 and l4 + 8 <= end:  # VXLAN, Geneve: on the port the decoder's UDP chooses
+        from sniffer.decode.core import UDP_CONVERSATIONS, UDP_PORTS
+
+        sp, dp, ulen = _u16(d, l4)[0], _u16(d, l4 + 2)[0], _u16(d, l4 + 4)[0]
+        if ulen != end - l4 or UDP_CONVERSATIONS.map:
+            return None
+        lo, hi = (sp, dp) if sp < dp else (dp, sp)
+        port = lo if lo in UDP_PORTS.map else hi if hi in UDP_PORTS.map else 0
+        o = l4 + 8
+        if port == 4789 and o + 8 <= end:
+            return _inner_eth(d, o + 8, end)
+        if port == 6081 and o + 8 <= end:
+            gp, p = _u16(d, o + 2)[0], o + 8 + (d[o] & 0x3F) * 4
+            if gp == 0x6558:
+                return _inner_eth(d, p, end)
+            return (gp, p) if gp in (0x0800, 0x86DD) else None
+    return None
+
+
+def _inner_eth(d: bytes, o: int, end: int) -> tuple[int, int] | None:
+    """(ethertype, offset) of the IP packet in an Ethernet frame at ``o`` (VLAN tags skipped)."""
+    from sniffer.decode.layers import VLAN_TYPES
+
+    if o + 14 > end:
+        return None
+    et, o = _u16(d, o + 12)[0], o + 14
+    while et in VLAN_TYPES and o + 4 <= end:
+        et, o = _u16(d, o + 2)[0], o + 4
+    return et, o
 
 
 def rebuild(frame: Frame, span: Span, payload: bytes) -> Frame:
     """``frame`` with ``payload`` in place of its TCP payload (IP lengths set to match; an IPv4 datagram
     beyond 64 KiB gets length 0, which the decoder takes as TSO: up to the end of the frame)."""
-    off, ver, l4, _, pppoe = span
+    off, ver, l4, _, fix = span
     d = frame[1]
     hl = (d[l4 + 12] >> 4) * 4
     head = bytearray(d[: l4 + hl])
-    if pppoe >= 0:  # the session's payload length: PPP's protocol field and the datagram
-        struct.pack_into("!H", head, pppoe + 4, min(0xFFFF, 2 + l4 + hl - off + len(payload)))
+    new_end = l4 + hl + len(payload)
+    for pos, base, kind in fix:  # the layers around the segment (PPPoE, tunnels' IP and UDP) grow with it
+        value = new_end - base
+        struct.pack_into("!H", head, pos, value if value <= 0xFFFF else 0 if kind == 4 else 0xFFFF)
     if ver == 4:
         total = l4 + hl - off + len(payload)
         struct.pack_into("!H", head, off + 2, total if total <= 0xFFFF else 0)

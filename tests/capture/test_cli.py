@@ -216,6 +216,9 @@ def test_bad_filter_and_usage_errors() -> None:
     assert res.returncode == 1 and b"no such interface 'nosuch0'" in res.stderr
     res = run_capture("-i", "lo", "-C", "1")
     assert res.returncode == 2 and b"-w" in res.stderr
+    res = run_capture("-i", "lo", "--analysis", "-w", "/dev/null")
+    assert res.returncode == 2 and b"--analysis changes the printed lines only" in res.stderr
+    assert res.stderr.count(b"\n") == 1
 
 
 def test_interfaces_lists_namespace(netns_pair, sniffer_cli) -> None:  # type: ignore[no-untyped-def]

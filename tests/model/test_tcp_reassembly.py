@@ -241,7 +241,48 @@ def test_against_tshark(tmp_path: Path, name: str, v6: bool) -> None:
     tshark 4.0 prints them with its defaults (one pass)."""
     _need_tshark()
     port, chunks, fin = CASES[name]
-    path = _write(tmp_path / f"{name}.pcap", _conv(port, chunks, v6, fin))
+    _same_as_tshark(_write(tmp_path / f"{name}.pcap", _conv(port, chunks, v6, fin)), name)
+
+
+def _tunnelled(kind: str, p: Any) -> Any:
+    """``p`` (Ether / IP or IPv6 / TCP) inside a tunnel between two other hosts."""
+    from scapy.all import GRE, IP, UDP, Ether, IPv6
+    from scapy.contrib.geneve import GENEVE  # type: ignore[import-untyped]
+    from scapy.layers.vxlan import VXLAN  # type: ignore[import-untyped]
+
+    v6 = p.haslayer(IPv6)
+    outer = Ether(src="02:00:00:00:01:01", dst="02:00:00:00:01:02") / IP(src="192.0.2.1", dst="192.0.2.2")
+    if kind == "vxlan":
+        return outer / UDP(sport=55555, dport=4789) / VXLAN(vni=7) / p
+    if kind == "geneve":
+        return outer / UDP(sport=55555, dport=6081) / GENEVE(vni=7, proto=0x6558) / p
+    if kind == "gre":
+        return outer / GRE(proto=0x86DD if v6 else 0x0800) / p[1]
+    if kind == "gre-eth":
+        return outer / GRE(proto=0x6558) / p
+    assert kind == "ipip"
+    outer[IP].proto = 41 if v6 else 4
+    return outer / p[1]
+
+
+@pytest.mark.parametrize("tunnel", ["vxlan", "geneve", "gre", "gre-eth", "ipip"])
+@pytest.mark.parametrize("name", ["http-content-length", "tls", "ssh"])
+def test_in_tunnels_against_tshark(tmp_path: Path, tunnel: str, name: str) -> None:
+    """Reassembly inside tunnels (as Wireshark reassembles them): the same conversations carried by
+    VXLAN, Geneve, GRE (IP and Ethernet), IP in IP; tshark's columns, layers and segment lists."""
+    _need_tshark()
+    port, chunks, fin = CASES[name]
+    for v6 in (False, True):
+        pkts = [_tunnelled(tunnel, p) for p in _conv(port, chunks, v6, fin)]
+        path = _write(tmp_path / f"{name}-{tunnel}-{v6}.pcap", pkts)
+        _same_as_tshark(path, f"{name} in {tunnel}")
+        # the text view (the native walk of the tunnel, the walker's lines) says the same
+        for line, g in zip(_read("--analysis", str(path)), _ours(path), strict=True):
+            parts = line.split(" ", 7)
+            assert (parts[5], parts[7]) == (g["_ws.col.Protocol"], g["_ws.col.Info"]), (name, tunnel, line)
+
+
+def _same_as_tshark(path: Path, name: str) -> None:
     want = _tshark(path)
     got = _ours(path)
     assert len(got) == len(want)

@@ -57,6 +57,13 @@ def test_loss_and_duplication_against_tshark(netns_pair, tmp_path: Path, family:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    # beside it, the live printed view with the state (sniffer capture --analysis): read --analysis' lines
+    live = b.popen(
+        [*sniffer_argv("capture", "-i", "vb", "--analysis", "-f", "tcp port 5001")],
+        env=sniffer_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     server = b.popen([sys.executable, "-c", SERVER, dst], stdout=subprocess.PIPE)
     try:
         assert server.stdout is not None and server.stdout.readline().startswith(b"ready")
@@ -65,11 +72,17 @@ def test_loss_and_duplication_against_tshark(netns_pair, tmp_path: Path, family:
         assert done.stdout.startswith("done 300000"), done
         time.sleep(0.3)
     finally:
-        cap.send_signal(signal.SIGINT)
+        for p in (cap, live):
+            p.send_signal(signal.SIGINT)
         try:
             cap.wait(timeout=10)
         except subprocess.TimeoutExpired:
             cap.kill()
+        try:
+            printed, _ = live.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            live.kill()
+            printed, _ = live.communicate()
         server.kill()
         server.wait()
     assert pcap.exists() and pcap.stat().st_size > 100_000
@@ -78,6 +91,17 @@ def test_loss_and_duplication_against_tshark(netns_pair, tmp_path: Path, family:
         f"\n{family}: {t.tcp} frames, tshark flagged {t.flagged}, same flags {t.flags_agree}, extra {t.extra}"
     )
     assert t.tcp > 150 and t.decoded == t.tcp
+    # the live lines are the file's read --analysis lines (but the time column: the two sockets' clocks)
+    want = subprocess.run(
+        [*sniffer_argv("read", "--analysis", str(pcap))], env=sniffer_env(), capture_output=True, check=True
+    ).stdout.decode()
+
+    def cut(text: str) -> list[str]:
+        return [(ln.split(" ", 2)[0] + " " + ln.split(" ", 2)[2]) for ln in text.splitlines()]
+
+    got = cut(printed.decode())
+    assert got == cut(want) and len(got) > 150
+    assert any("[TCP Retransmission]" in ln or "[TCP Dup ACK" in ln for ln in got)
     assert t.flagged >= 5  # the drops and duplicates did happen: retransmissions, dup ACKs, lost segments
     assert t.flags_agree >= 0.95 * t.flagged, t.diffs[:10]
     assert t.extra <= 0.01 * t.tcp, t.diffs[:10]

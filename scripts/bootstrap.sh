@@ -30,7 +30,7 @@ stamp=.venv/.sniffer-installed
 # (again when the build config or a C source of the native accelerator changed: the editable install builds
 # sniffer/decode/_fastline.*.so, _fastfields.*.so and sniffer/model/_tcpstate.*.so in place)
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
-  || [ -n "$(find sniffer -name '*.c' -newer "$stamp" -print -quit)" ] \
+  || [ -n "$(find sniffer \( -name '*.c' -o -name '*.h' \) -newer "$stamp" -print -quit)" ] \
   || { command -v gcc >/dev/null && { [ -z "$(find sniffer -name '_fastline*.so' -print -quit)" ] \
     || [ -z "$(find sniffer -name '_fastfields*.so' -print -quit)" ] \
     || [ -z "$(find sniffer -name '_tcpstate*.so' -print -quit)" ]; }; }; then

@@ -344,13 +344,17 @@ class LineOutput(Output):
             return len(batch)
         text = "".join(self.iter_text(batch, self.number + 1, None, len(batch) + 1))
         self.number += len(batch)
+        self._emit(text)
+        return len(batch)
+
+    def _emit(self, text: str) -> None:
+        """One write and one flush of ``text``."""
         if self.out is not None:
             self.out.write(text.encode())
             self.out.flush()
         else:  # stdout replaced by a text-only stream
             sys.stdout.write(text)
             sys.stdout.flush()
-        return len(batch)
 
 
 class AnalysedLineOutput(LineOutput):
@@ -382,13 +386,7 @@ class AnalysedLineOutput(LineOutput):
             lines = lines[:left]
         if self.quiet or not lines:
             return len(lines)
-        text = "\n".join(lines) + "\n"
-        if self.out is not None:
-            self.out.write(text.encode())
-            self.out.flush()
-        else:  # stdout replaced by a text-only stream
-            sys.stdout.write(text)
-            sys.stdout.flush()
+        self._emit("\n".join(lines) + "\n")
         return len(lines)
 
 

@@ -17,6 +17,8 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include "../_native.h"
+
 #define NUMS_MAX 65600 /* summary's num table: str(i) for i < 65600; a larger wire length is Python's */
 
 typedef struct {
@@ -1126,11 +1128,7 @@ fail:
 
 /* -------------------------------------------------------------------------------------------------- */
 
-static inline unsigned be16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
 static inline unsigned le16(const uint8_t *p) { return (unsigned)p[1] << 8 | p[0]; }
-static inline uint32_t be32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 static inline uint32_t rd32(const uint8_t *p, int big) {
     return big ? be32(p) : ((uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0]);
 }
@@ -5686,25 +5684,7 @@ static PyObject *xp_transport, *xp_fragment, *xp_unknown, *xp_ip, *xp_ipv6, *xp_
 static uint8_t xp_vlan[65536], xp_not_ip[65536], xp_tunnel[65536], xp_v6ext[256], xp_not_tcp[256],
     xp_icmp_err[256];
 
-static int xp_table(PyObject *items, uint8_t *t, Py_ssize_t size) {
-    PyObject *it = PyObject_GetIter(items), *x;
-    if (it == NULL)
-        return -1;
-    memset(t, 0, (size_t)size);
-    while ((x = PyIter_Next(it)) != NULL) {
-        long v = PyLong_AsLong(x);
-        Py_DECREF(x);
-        if (v < 0 || v >= size) {
-            Py_DECREF(it);
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "export_setup: a number out of its table");
-            return -1;
-        }
-        t[v] = 1;
-    }
-    Py_DECREF(it);
-    return PyErr_Occurred() ? -1 : 0;
-}
+#define xp_table native_byte_table
 
 /* export_setup(Transport, FRAGMENT, UNKNOWN, vlan_types, not_ip_ethertypes, tunnel_udp_ports, ipv6_ext,
  *              not_tcp, icmp_errors) -> None */
@@ -5793,51 +5773,24 @@ static PyObject *xp_slice(const uint8_t *d, Py_ssize_t a, Py_ssize_t b) {
 /* model.tcpanalysis.tcp_options of d[o:oend] (within the frame): 1 with *wscale and *sack set (new
  * references, None when absent), 0 if an option's length is bogus, -1 on error */
 static int xp_options(const uint8_t *d, Py_ssize_t o, Py_ssize_t oend, PyObject **wscale, PyObject **sack) {
-    PyObject *ws = Py_NewRef(Py_None), *sk = Py_NewRef(Py_None);
-    int have_sack = 0;
-    while (o < oend) {
-        unsigned kind = d[o];
-        if (kind == 0)
-            break;
-        if (kind == 1) {
-            o++;
-            continue;
+    TcpOptions opt;
+    if (!native_tcp_options(d, o, oend, &opt))
+        return 0;
+    PyObject *ws = opt.wscale >= 0 ? PyLong_FromLong(opt.wscale) : Py_NewRef(Py_None), *sk = Py_NewRef(Py_None);
+    if (opt.nsack && ws != NULL) {
+        Py_SETREF(sk, PyTuple_New(opt.nsack));
+        for (int i = 0; sk != NULL && i < opt.nsack; i++) {
+            PyObject *pair = Py_BuildValue("(kk)", (unsigned long)opt.sack[i][0], (unsigned long)opt.sack[i][1]);
+            if (pair == NULL)
+                Py_CLEAR(sk);
+            else
+                PyTuple_SET_ITEM(sk, i, pair);
         }
-        if (o + 1 >= oend)
-            break;
-        Py_ssize_t ln = d[o + 1];
-        if (ln < 2 || o + ln > oend) {
-            Py_DECREF(ws);
-            Py_DECREF(sk);
-            return 0;
-        }
-        if (kind == 3 && ln == 3) {
-            Py_SETREF(ws, PyLong_FromLong(d[o + 2]));
-        } else if (kind == 5 && ln >= 10 && !have_sack) {
-            Py_ssize_t nb = 0;
-            for (Py_ssize_t b = o + 2; b < o + ln - 7; b += 8)
-                nb++;
-            PyObject *t = PyTuple_New(nb);
-            if (t != NULL) {
-                Py_ssize_t i = 0;
-                for (Py_ssize_t b = o + 2; b < o + ln - 7; b += 8, i++) {
-                    PyObject *pair = Py_BuildValue("(kk)", (unsigned long)be32(d + b), (unsigned long)be32(d + b + 4));
-                    if (pair == NULL) {
-                        Py_CLEAR(t);
-                        break;
-                    }
-                    PyTuple_SET_ITEM(t, i, pair);
-                }
-            }
-            Py_SETREF(sk, t);
-            have_sack = 1;
-        }
-        if (ws == NULL || sk == NULL) {
-            Py_XDECREF(ws);
-            Py_XDECREF(sk);
-            return -1;
-        }
-        o += ln;
+    }
+    if (ws == NULL || sk == NULL) {
+        Py_XDECREF(ws);
+        Py_XDECREF(sk);
+        return -1;
     }
     *wscale = ws;
     *sack = sk;

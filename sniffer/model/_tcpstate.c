@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../_native.h"
+
 #define TH_FIN 0x01
 #define TH_SYN 0x02
 #define TH_RST 0x04
@@ -101,25 +103,7 @@ static const char *key_names[NKEY] = {
 static PyObject *keys[NKEY];
 static int ready;
 
-static int byte_table(PyObject *items, uint8_t *t, Py_ssize_t size) {
-    PyObject *it = PyObject_GetIter(items), *x;
-    if (it == NULL)
-        return -1;
-    memset(t, 0, (size_t)size);
-    while ((x = PyIter_Next(it)) != NULL) {
-        long v = PyLong_AsLong(x);
-        Py_DECREF(x);
-        if (v < 0 || v >= size) {
-            Py_DECREF(it);
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "setup: a number out of its table");
-            return -1;
-        }
-        t[v] = 1;
-    }
-    Py_DECREF(it);
-    return PyErr_Occurred() ? -1 : 0;
-}
+#define byte_table native_byte_table
 
 /* setup(print_table, messages, severities, pi_sequence, limits, fragment, unknown, vlan_types,
  *       not_ip_ethertypes, tunnel_udp_ports, ipv6_ext, not_tcp, tcp_flag_names, tunnels, udp_ports,
@@ -202,6 +186,12 @@ static PyObject *mod_setup(PyObject *self, PyObject *args) {
             return NULL;
     ready = 1;
     Py_RETURN_NONE;
+}
+
+static int not_ready(void) {
+    if (!ready)
+        PyErr_SetString(PyExc_RuntimeError, "_tcpstate.setup first");
+    return !ready;
 }
 
 /* ------------------------------------------------------------------------------------ the state */
@@ -375,10 +365,6 @@ typedef struct {
     int64_t sack_sum;
 } SegIn;
 
-static inline unsigned be16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
-static inline uint32_t be32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static inline int gt(uint32_t a, uint32_t b) {
     uint32_t d = a - b;
@@ -1008,10 +994,8 @@ static int read_args(PyObject *const *args, Py_ssize_t nargs, int with_sack, int
 static PyObject *core_analyze(Core *c, PyObject *const *args, Py_ssize_t nargs) {
     int64_t number, ts;
     SegIn s;
-    if (!ready) {
-        PyErr_SetString(PyExc_RuntimeError, "_tcpstate.setup first");
+    if (not_ready())
         return NULL;
-    }
     if (read_args(args, nargs, 1, &number, &ts, &s) < 0)
         return NULL;
     return analyze(c, number, ts, &s);
@@ -1020,10 +1004,8 @@ static PyObject *core_analyze(Core *c, PyObject *const *args, Py_ssize_t nargs) 
 static PyObject *core_flags(Core *c, PyObject *const *args, Py_ssize_t nargs) {
     int64_t number, ts;
     SegIn s;
-    if (!ready) {
-        PyErr_SetString(PyExc_RuntimeError, "_tcpstate.setup first");
+    if (not_ready())
         return NULL;
-    }
     if (read_args(args, nargs, 0, &number, &ts, &s) < 0)
         return NULL;
     return flags_only(c, number, ts, &s);
@@ -1042,36 +1024,19 @@ static PyObject *core_flags(Core *c, PyObject *const *args, Py_ssize_t nargs) {
 
 enum { FS_SEG, FS_NONE, FS_FRAGMENT, FS_UNKNOWN };
 
-/* model.tcpanalysis.tcp_options: 1 (wscale, SACK blocks read), 0 if an option's length is bogus */
+/* tcp_options (the shared walk, ../_native.h) into the segment: wscale, the SACK blocks' count, first left
+ * edge and sum (what the analysis reads of them) */
 static int options(const uint8_t *d, Py_ssize_t o, Py_ssize_t oend, SegIn *s) {
-    int have_sack = 0;
-    while (o < oend) {
-        unsigned kind = d[o];
-        if (kind == 0)
-            break;
-        if (kind == 1) {
-            o++;
-            continue;
-        }
-        if (o + 1 >= oend)
-            break;
-        Py_ssize_t ln = d[o + 1];
-        if (ln < 2 || o + ln > oend)
-            return 0;
-        if (kind == 3 && ln == 3) {
-            s->wscale = d[o + 2];
-        } else if (kind == 5 && ln >= 10 && !have_sack) {
-            have_sack = 1;
-            for (Py_ssize_t b = o + 2; b < o + ln - 7; b += 8) {
-                uint32_t le = be32(d + b), re = be32(d + b + 4);
-                if (s->nsack == 0)
-                    s->sack_le0 = le;
-                s->sack_sum += (uint32_t)(re - le);
-                s->nsack++;
-            }
-        }
-        o += ln;
+    TcpOptions opt;
+    if (!native_tcp_options(d, o, oend, &opt))
+        return 0;
+    s->wscale = opt.wscale;
+    for (int i = 0; i < opt.nsack; i++) {
+        if (i == 0)
+            s->sack_le0 = opt.sack[0][0];
+        s->sack_sum += (uint32_t)(opt.sack[i][1] - opt.sack[i][0]);
     }
+    s->nsack = opt.nsack;
     return 1;
 }
 
@@ -1142,8 +1107,23 @@ static int udp_tunnel(const uint8_t *d, Py_ssize_t n, Py_ssize_t l4, Py_ssize_t 
     unsigned sp = be16(d + l4), dp = be16(d + l4 + 2), ulen = be16(d + l4 + 4);
     if (ulen < 8 || l4 + (Py_ssize_t)ulen > end)
         return FS_UNKNOWN;
-    if (udp_conversations != NULL && PyDict_GET_SIZE(udp_conversations))
-        return FS_UNKNOWN;
+    if (udp_conversations != NULL && PyDict_GET_SIZE(udp_conversations)) { /* UDP_CONVERSATIONS.find */
+        Py_ssize_t alen = s->fam[0] == 4 ? 4 : 16;
+        PyObject *src = PyBytes_FromStringAndSize((const char *)s->addr[0], alen),
+                 *dst = PyBytes_FromStringAndSize((const char *)s->addr[1], alen);
+        PyObject *k1 = src && dst ? Py_BuildValue("(OIO)", src, sp, dst) : NULL,
+                 *k2 = k1 ? Py_BuildValue("(OIO)", dst, dp, src) : NULL;
+        int bound = k2 == NULL ? -1
+                               : PyDict_Contains(udp_conversations, k1) == 1 || PyDict_Contains(udp_conversations, k2) == 1;
+        Py_XDECREF(src);
+        Py_XDECREF(dst);
+        Py_XDECREF(k1);
+        Py_XDECREF(k2);
+        if (bound) { /* (bound, or an error: the decoder's) */
+            PyErr_Clear();
+            return FS_UNKNOWN;
+        }
+    }
     unsigned lo = sp < dp ? sp : dp, hi = sp < dp ? dp : sp;
     unsigned port = t_udp_port[lo] ? lo : t_udp_port[hi] ? hi : 0;
     Py_ssize_t o = l4 + 8, uend = l4 + (Py_ssize_t)ulen;
@@ -1427,10 +1407,8 @@ static int fast_segment(const uint8_t *d, Py_ssize_t n, long linktype, SegIn *s)
 /* frame(number, frame, flags_only) -> analyze's dict (flags' int when flags_only) for a TCP segment, None
  * when the frame certainly has no analysable TCP header, FRAGMENT / UNKNOWN as fast_segment says */
 static PyObject *core_frame(Core *c, PyObject *const *args, Py_ssize_t nargs) {
-    if (!ready) {
-        PyErr_SetString(PyExc_RuntimeError, "_tcpstate.setup first");
+    if (not_ready())
         return NULL;
-    }
     if (nargs != 3 || !PyTuple_Check(args[1]) || PyTuple_GET_SIZE(args[1]) < 4 ||
         !PyBytes_Check(PyTuple_GET_ITEM(args[1], 1))) {
         PyErr_SetString(PyExc_TypeError, "frame(number, frame, flags_only)");
@@ -1458,10 +1436,8 @@ static PyObject *core_frame(Core *c, PyObject *const *args, Py_ssize_t nargs) {
 
 /* segment(frame) -> fast_segment(frame) (for the tests: the C reading of the bytes against Python's) */
 static PyObject *mod_segment(PyObject *self, PyObject *fr) {
-    if (!ready) {
-        PyErr_SetString(PyExc_RuntimeError, "_tcpstate.setup first");
+    if (not_ready())
         return NULL;
-    }
     if (!PyTuple_Check(fr) || PyTuple_GET_SIZE(fr) < 4 || !PyBytes_Check(PyTuple_GET_ITEM(fr, 1))) {
         PyErr_SetString(PyExc_TypeError, "segment(frame)");
         return NULL;
@@ -1638,10 +1614,8 @@ static PyObject *analysed_line(PyObject *const *args) {
  * (nothing done with it: not an Ethernet frame), (t,) (nothing fed for it but the walker: its line t or
  * None) or (t, extra, verdict) (analysed and fed to the reassembler). */
 static PyObject *core_text_batch(Core *c, PyObject *const *args, Py_ssize_t nargs) {
-    if (!ready) {
-        PyErr_SetString(PyExc_RuntimeError, "_tcpstate.setup first");
+    if (not_ready())
         return NULL;
-    }
     if (nargs != 6 || !PyList_Check(args[0])) {
         PyErr_SetString(PyExc_TypeError, "text_batch(frames, start, first_number, line, ra_feed, no_subdissector)");
         return NULL;

@@ -96,17 +96,8 @@ class Defragmenter:
         proto = fields.get("ip.proto")
         ident = fields.get("ip.id")
         key = (fields.get("ip.src"), fields.get("ip.dst"), proto, ident)
-        dg = self._pending.get(key)
-        if dg is None:
-            dg = self._pending[key] = _Datagram()
         data = d[off + ihl : off + total]
-        dg.parts.append((fo, len(dg.parts), data))
-        dg.frames.append((fo, number))
-        dg.size += len(data)
-        self._bytes += len(data)
-        if not flags & 1:
-            dg.total = fo + len(data)
-        self._bound(key)
+        dg = self._hold(key, number, fo, data, bool(flags & 1))
         whole = self._whole(dg)
         if whole is None:
             return _fragment(fields, proto, fo, ident)
@@ -163,15 +154,7 @@ class Defragmenter:
             if self._whole(held) is not None:
                 return None
         self.last = None
-        if dg is None:
-            dg = self._pending[key] = _Datagram()
-        dg.parts.append((fo, len(dg.parts), data))
-        dg.frames.append((fo, number))
-        dg.size += len(data)
-        self._bytes += len(data)
-        if not more:
-            dg.total = fo + len(data)
-        self._bound(key)
+        self._hold(key, number, fo, data, bool(more))
         from sniffer.decode.inet import PROTO_NAMES
 
         return (
@@ -208,17 +191,8 @@ class Defragmenter:
         fo = fo8 * 8
         proto = d[pos]
         key = (fields.get("ipv6.src"), fields.get("ipv6.dst"), "v6", ident)
-        dg = self._pending.get(key)
-        if dg is None:
-            dg = self._pending[key] = _Datagram()
         data = d[pos + 8 : end]
-        dg.parts.append((fo, len(dg.parts), data))
-        dg.frames.append((fo, number))
-        dg.size += len(data)
-        self._bytes += len(data)
-        if not more:
-            dg.total = fo + len(data)
-        self._bound(key)
+        dg = self._hold(key, number, fo, data, bool(more))
         whole = self._whole(dg)
         if whole is None:
             return _fragment6(fields, proto, fo, more, ident)
@@ -239,6 +213,20 @@ class Defragmenter:
         out["ipv6.fragment.count"] = len(dg.frames)
         out["ipv6.reassembled.length"] = len(whole)
         return out
+
+    def _hold(self, key: tuple[Any, ...], number: int, fo: int, data: bytes, more: bool) -> _Datagram:
+        """Hold a fragment (offset ``fo``, ``more`` after it) of datagram ``key``, within the bounds."""
+        dg = self._pending.get(key)
+        if dg is None:
+            dg = self._pending[key] = _Datagram()
+        dg.parts.append((fo, len(dg.parts), data))
+        dg.frames.append((fo, number))
+        dg.size += len(data)
+        self._bytes += len(data)
+        if not more:
+            dg.total = fo + len(data)
+        self._bound(key)
+        return dg
 
     def _whole(self, dg: _Datagram) -> bytes | None:
         if dg.total < 0:

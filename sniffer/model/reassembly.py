@@ -425,7 +425,9 @@ def _span(frame: Frame) -> Span | None:
             return None
         if proto == 6:
             break
-        inner = _tunnel(d, proto, l4, end)
+        alen = 4 if ver == 4 else 16
+        a = off + 12 if ver == 4 else off + 8
+        inner = _tunnel(d, proto, l4, end, (d[a : a + alen], d[a + alen : a + 2 * alen]))
         if inner is None:
             return None
         fix.append((off + 2, off, 4) if ver == 4 else (off + 4, off + 40, 6))
@@ -442,9 +444,9 @@ def _span(frame: Frame) -> Span | None:
 _MAX_TUNNELS = 4
 
 
-def _tunnel(d: bytes, proto: int, l4: int, end: int) -> tuple[int, int] | None:
+def _tunnel(d: bytes, proto: int, l4: int, end: int, addrs: tuple[bytes, bytes]) -> tuple[int, int] | None:
     """(ethertype, offset) of the packet a tunnel at ``l4`` (an IP payload of ``proto`` up to ``end``, all
-    in ``d``) carries, as the decoder walks it; None for anything else."""
+    in ``d``, between the IP addresses ``addrs``) carries, as the decoder walks it; None for anything else."""
     if end > len(d):
         return None
     if proto in (4, 41):  # IP in IP
@@ -469,8 +471,8 @@ def _tunnel(d: bytes, proto: int, l4: int, end: int) -> tuple[int, int] | None:
         from sniffer.decode.core import UDP_CONVERSATIONS, UDP_PORTS
 
         sp, dp, ulen = _u16(d, l4)[0], _u16(d, l4 + 2)[0], _u16(d, l4 + 4)[0]
-        if ulen != end - l4 or UDP_CONVERSATIONS.map:
-            return None
+        if ulen != end - l4 or (UDP_CONVERSATIONS.map and UDP_CONVERSATIONS.find(addrs[0], sp, addrs[1], dp)):
+            return None  # (a conversation a dissector bound: its datagrams are that dissector's)
         lo, hi = (sp, dp) if sp < dp else (dp, sp)
         port = lo if lo in UDP_PORTS.map else hi if hi in UDP_PORTS.map else 0
         o = l4 + 8

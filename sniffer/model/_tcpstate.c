@@ -1404,6 +1404,20 @@ static int fast_segment(const uint8_t *d, Py_ssize_t n, long linktype, SegIn *s)
     return place_tcp(d, n, l4, end, s, 0);
 }
 
+/* fast_segment of a frame tuple: NULL with *s filled for a TCP segment, else the answer (a new reference:
+ * None, FRAGMENT, UNKNOWN; Ellipsis with an exception set on error) */
+static PyObject *frame_segment(PyObject *fr, SegIn *s) {
+    long linktype = PyLong_AsLong(PyTuple_GET_ITEM(fr, 3));
+    if (linktype == -1 && PyErr_Occurred())
+        return Py_Ellipsis;
+    PyObject *data = PyTuple_GET_ITEM(fr, 1);
+    int r = fast_segment((const uint8_t *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), linktype, s);
+    return r == FS_NONE       ? Py_NewRef(Py_None)
+           : r == FS_FRAGMENT ? Py_NewRef(o_fragment)
+           : r == FS_UNKNOWN  ? Py_NewRef(o_unknown)
+                              : NULL;
+}
+
 /* frame(number, frame, flags_only) -> analyze's dict (flags' int when flags_only) for a TCP segment, None
  * when the frame certainly has no analysable TCP header, FRAGMENT / UNKNOWN as fast_segment says */
 static PyObject *core_frame(Core *c, PyObject *const *args, Py_ssize_t nargs) {
@@ -1419,18 +1433,10 @@ static PyObject *core_frame(Core *c, PyObject *const *args, Py_ssize_t nargs) {
     if (get_i64(args[0], &number, INT64_MIN, INT64_MAX) < 0 ||
         get_i64(PyTuple_GET_ITEM(fr, 0), &ts, -TS_LIMIT, TS_LIMIT) < 0)
         return NULL;
-    long linktype = PyLong_AsLong(PyTuple_GET_ITEM(fr, 3));
-    if (linktype == -1 && PyErr_Occurred())
-        return NULL;
-    PyObject *data = PyTuple_GET_ITEM(fr, 1);
     SegIn s;
-    int r = fast_segment((const uint8_t *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), linktype, &s);
-    if (r == FS_NONE)
-        Py_RETURN_NONE;
-    if (r == FS_FRAGMENT)
-        return Py_NewRef(o_fragment);
-    if (r == FS_UNKNOWN)
-        return Py_NewRef(o_unknown);
+    PyObject *answer = frame_segment(fr, &s);
+    if (answer != NULL)
+        return answer == Py_Ellipsis ? NULL : answer;
     return PyObject_IsTrue(args[2]) ? flags_only(c, number, ts, &s) : analyze(c, number, ts, &s);
 }
 
@@ -1442,18 +1448,10 @@ static PyObject *mod_segment(PyObject *self, PyObject *fr) {
         PyErr_SetString(PyExc_TypeError, "segment(frame)");
         return NULL;
     }
-    long linktype = PyLong_AsLong(PyTuple_GET_ITEM(fr, 3));
-    if (linktype == -1 && PyErr_Occurred())
-        return NULL;
-    PyObject *data = PyTuple_GET_ITEM(fr, 1);
     SegIn s;
-    int r = fast_segment((const uint8_t *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), linktype, &s);
-    if (r == FS_NONE)
-        Py_RETURN_NONE;
-    if (r == FS_FRAGMENT)
-        return Py_NewRef(o_fragment);
-    if (r == FS_UNKNOWN)
-        return Py_NewRef(o_unknown);
+    PyObject *answer = frame_segment(fr, &s);
+    if (answer != NULL)
+        return answer == Py_Ellipsis ? NULL : answer;
     PyObject *a = addr_obj(s.fam[0], s.addr[0]), *b = addr_obj(s.fam[1], s.addr[1]), *sack;
     if (a == NULL || b == NULL) {
         Py_XDECREF(a);

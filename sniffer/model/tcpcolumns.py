@@ -341,6 +341,17 @@ class TcpColumns:
 MAX_ADDRS = 1 << 18  # addresses shared by the state's keys (TcpColumns.addrs; then it starts over)
 
 
+def _shared(addrs: dict[Any, Any], a: Any, b: Any) -> tuple[Any, Any]:
+    """The one object ``addrs`` holds for each of the addresses ``a`` and ``b`` (see _step)."""
+    ia, ib = addrs.get(a), addrs.get(b)
+    if ia is None or ib is None:
+        if len(addrs) >= MAX_ADDRS:
+            addrs.clear()
+        ia = addrs.setdefault(a, a)
+        ib = addrs.setdefault(b, b)
+    return ia, ib
+
+
 def _step(
     tcp: TcpAnalyzer, ra: TcpReassembler | None, n: int, frame: Frame, addrs: dict[Any, Any]
 ) -> tuple[dict[str, Any] | None, Any, dict[str, Any] | None]:
@@ -356,28 +367,14 @@ def _step(
             extra = tcp.feed_segment(n, frame, FRAGMENT)
             fragment = tcp.last_fields
         elif extra is not None:
-            a, b = extra["_tcp.addr"]
-            ia, ib = addrs.get(a), addrs.get(b)
-            if ia is None or ib is None:
-                if len(addrs) >= MAX_ADDRS:
-                    addrs.clear()
-                ia = addrs.setdefault(a, a)
-                ib = addrs.setdefault(b, b)
-            extra["_tcp.addr"] = (ia, ib)
+            extra["_tcp.addr"] = _shared(addrs, *extra["_tcp.addr"])
         v = None
         if ra is not None and extra is not None and fragment is None:
             v = ra.feed(n, frame, extra)
         return extra, v, fragment
     seg = fast_segment(frame)
     if seg is not None and len(seg) == 11:  # a segment (not FRAGMENT, _UNKNOWN): its addresses shared
-        a, b = seg[0], seg[1]
-        ia, ib = addrs.get(a), addrs.get(b)
-        if ia is None or ib is None:
-            if len(addrs) >= MAX_ADDRS:
-                addrs.clear()
-            ia = addrs.setdefault(a, a)
-            ib = addrs.setdefault(b, b)
-        seg = (ia, ib, *seg[2:])
+        seg = (*_shared(addrs, seg[0], seg[1]), *seg[2:])
     extra = tcp.feed_segment(n, frame, seg)
     fragment = tcp.last_fields if seg is FRAGMENT else None
     v = None

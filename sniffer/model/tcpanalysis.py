@@ -418,6 +418,17 @@ class TcpAnalyzer:
             self.errors += 1
             return None
 
+    def fast_fragment(self, number: int, frame: Frame) -> tuple[str, str, str] | None:
+        """An IP fragment (``fast_segment``'s FRAGMENT) that completes nothing, held by this analyzer's
+        defragmenter from its bytes (``Defragmenter.fast_fragment``): its (source, destination, Info);
+        None, nothing done, for the others (``feed_segment`` with FRAGMENT then)."""
+        from sniffer.model.defrag import Defragmenter
+
+        if self._defrag is None:
+            self._defrag = Defragmenter()
+        self.last_fields = self.last_columns = None
+        return self._defrag.fast_fragment(number, frame)  # type: ignore[no-any-return]
+
     def _placed(
         self, number: int, frame: Frame, seg: tuple[Any, ...] | None, fields: dict[str, Any] | None
     ) -> tuple[Any, ...] | None:

@@ -255,7 +255,7 @@ def _check_args(args: argparse.Namespace) -> None:
         args.rotate_mb is not None and args.rotate_mb <= 0
     ):
         raise UsageError("-G/-C need a positive value")
-    if getattr(args, "analysis", False) and args.write:
+    if args.analysis and args.write:
         raise UsageError(
             "--analysis changes the printed lines only: drop -w (the file keeps every packet as captured)"
         )

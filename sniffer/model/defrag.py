@@ -15,6 +15,7 @@ import struct
 from collections import OrderedDict
 from typing import Any
 
+from sniffer.decode.layers import link as layer_link
 from sniffer.frame import Frame
 
 #: field prefixes of the layers up to and including the (outer) IPv4 header
@@ -125,10 +126,8 @@ class Defragmenter:
         are returned (Protocol: IPv4). None, with nothing held, for every other frame (IPv6, a cut or
         bogus header, one that completes its datagram): ``apply`` on its fields then. (tests: read
         --analysis' text with and without it on every corpus capture with fragments and mutants)"""
-        from sniffer.decode.layers import link
-
         d = frame[1]
-        lk = link(d, frame[3])
+        lk = layer_link(d, frame[3])
         if lk is None or lk[0] != 0x0800:
             return None
         off = lk[1]

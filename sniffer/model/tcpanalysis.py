@@ -1202,8 +1202,14 @@ def _udp_dispatch() -> tuple[Any, Any]:
 
 
 def _native_core(max_conversations: int) -> Any | None:
-    """A new C state (model/_tcpstate.c's Core) given this module's tables once, or None where it was
-    not built or SNIFFER_NO_NATIVE=1 is set (the Python code above then runs alone)."""
+    """A new C state (model/_tcpstate.c's Core), or None where it was not built or SNIFFER_NO_NATIVE=1 is
+    set (the Python code above then runs alone)."""
+    mod = _native_module()
+    return None if mod is None else mod.Core(max_conversations)
+
+
+def _native_module() -> Any | None:
+    """model/_tcpstate given this module's tables (once), or None (not built, SNIFFER_NO_NATIVE=1)."""
     if not _core_mod:
         mod = None
         if os.environ.get("SNIFFER_NO_NATIVE", "") in ("", "0"):
@@ -1234,16 +1240,14 @@ def _native_core(max_conversations: int) -> Any | None:
                 )
                 mod = _tcpstate
         _core_mod.append(mod)
-    mod = _core_mod[0]
-    return None if mod is None else mod.Core(max_conversations)
+    return _core_mod[0]
 
 
 def native_line() -> Any | None:
     """The native core's ``analysed_line(line, number, wirelen, extra, NO_SUBDISSECTOR)`` (read
     --analysis' line of an analysed TCP frame from its per-packet line: ``columns``' changes made to the
     line; None when the line is not of that form), or None where it was not built."""
-    _native_core(1)
-    mod = _core_mod[0]
+    mod = _native_module()
     return None if mod is None else mod.analysed_line
 
 
